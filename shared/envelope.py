@@ -1,0 +1,94 @@
+"""The CloudEvents 1.0 envelope every message travels in, and its byte form on Kafka.
+
+Attributes follow CloudEvents (``id``, ``source``, ``type``, ``subject``, ``time``,
+``specversion``, ``datacontenttype``) plus the extensions ``correlationid`` and
+``causationid``. ``data`` is the versioned event model, kept here as a plain dict so
+the envelope can be decoded before the type is known.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SPEC_VERSION = "1.0"
+JSON_CONTENT_TYPE = "application/json"
+
+
+class MalformedMessage(ValueError):
+    """Bytes that are not a valid envelope; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Envelope(BaseModel):
+    """A CloudEvents 1.0 structured-mode event with correlation and causation ids."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128, description="Unique event id (UUID).")
+    source: str = Field(min_length=1, max_length=256, description="Producing service URI.")
+    type: str = Field(
+        min_length=1, max_length=128, description="Event type, e.g. dossier.received.v1."
+    )
+    subject: str = Field(min_length=1, max_length=128, description="Dossier code (the Kafka key).")
+    time: datetime = Field(description="When the fact happened (UTC).")
+    specversion: str = Field(SPEC_VERSION, description="CloudEvents version.")
+    datacontenttype: str = Field(JSON_CONTENT_TYPE, description="Media type of data.")
+    correlationid: str = Field(min_length=1, max_length=128, description="Id of the whole flow.")
+    causationid: str | None = Field(
+        None, max_length=128, description="Id of the message that caused this one."
+    )
+    data: dict[str, Any] = Field(default_factory=dict, description="The versioned event payload.")
+
+    @field_validator("specversion")
+    @classmethod
+    def _supported_spec(cls, value: str) -> str:
+        if value != SPEC_VERSION:
+            raise ValueError(f"unsupported specversion {value!r}")
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _aware_time(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("time must carry a timezone")
+        return value.astimezone(UTC)
+
+    def to_bytes(self) -> bytes:
+        """Serialise to compact UTF-8 JSON."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> Envelope:
+        """Parse bytes into an envelope, or raise MalformedMessage with the reason."""
+        if not raw:
+            raise MalformedMessage("empty message")
+        try:
+            decoded = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedMessage(f"not JSON: {exc}") from exc
+        if not isinstance(decoded, dict):
+            raise MalformedMessage("envelope must be a JSON object")
+        try:
+            return cls.model_validate(decoded)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "envelope"
+            raise MalformedMessage(f"invalid envelope at {where}: {first['msg']}") from exc
+
+
+def new_event_id() -> str:
+    """A fresh event id."""
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)

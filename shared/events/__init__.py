@@ -1,0 +1,27 @@
+"""Event and command contracts, shared by producers and consumers.
+
+Importing this package registers every contract in ``registry.REGISTRY``.
+"""
+
+from shared.events import audit, commands, dossier, notification
+from shared.events.registry import (
+    REGISTRY,
+    EventData,
+    InvalidEventData,
+    UnknownEventType,
+    make_envelope,
+    parse_data,
+)
+
+__all__ = [
+    "REGISTRY",
+    "EventData",
+    "InvalidEventData",
+    "UnknownEventType",
+    "audit",
+    "commands",
+    "dossier",
+    "make_envelope",
+    "notification",
+    "parse_data",
+]

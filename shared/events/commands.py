@@ -1,0 +1,77 @@
+"""Commands from units and agency systems, on ``dossier.commands`` keyed by dossier code.
+
+A command is a request, not a fact: routing validates it against the state machine
+and the acting unit, then either emits the resulting facts or
+``dossier.command.refused.v1`` naming the command (its envelope id).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.events.dossier import DocumentRef, StepOutcome
+from shared.events.registry import EventData, register
+from shared.topics import DOSSIER_COMMANDS, TopicSpec
+
+
+class UnitCommand(EventData):
+    """Base of every command: which dossier, which unit acts, and who."""
+
+    TOPIC: ClassVar[TopicSpec] = DOSSIER_COMMANDS
+
+    dossier_code: str = Field(min_length=1, max_length=64)
+    unit: str = Field(min_length=1, max_length=64, description="The acting unit's code.")
+    actor: str = Field("system", max_length=200, description="Officer or system acting.")
+
+    def subject(self) -> str:
+        return self.dossier_code
+
+
+@register
+class AcceptTransfer(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.transfer.accept.v1"
+
+
+@register
+class RefuseTransfer(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.transfer.refuse.v1"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@register
+class CompleteStep(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.step.complete.v1"
+    outcome: StepOutcome
+    note: str | None = Field(None, max_length=2000)
+
+
+@register
+class RequestSupplement(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.supplement.request.v1"
+    missing_documents: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@register
+class ProvideSupplement(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.supplement.provide.v1"
+    documents: list[DocumentRef] = Field(min_length=1)
+
+
+@register
+class ReturnResult(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.result.return.v1"
+    note: str | None = Field(None, max_length=2000)
+
+
+@register
+class HandOverResult(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.result.handover.v1"
+
+
+@register
+class StopProcessing(UnitCommand):
+    EVENT_TYPE: ClassVar[str] = "command.processing.stop.v1"
+    reason: str = Field(min_length=1, max_length=2000)

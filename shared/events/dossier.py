@@ -1,0 +1,356 @@
+"""Facts about dossiers, published on ``dossier.events`` keyed by dossier code.
+
+Every dossier fact carries the dossier's ``state`` and ``holding_unit`` after the
+fact, so a read model (the applicant look-up, dashboards) can follow any event
+without knowing the workflow rules.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from shared.events.registry import ContractModel, EventData, register
+from shared.topics import DOSSIER_EVENTS, TopicSpec
+
+UnitCode = str
+DossierCode = str
+
+
+class DossierState(StrEnum):
+    """Lifecycle states, as national-portal integrations name them (portal word in comments)."""
+
+    SUBMITTED = "SUBMITTED"  # receiving: online, not yet checked by a desk
+    RECEIVED = "RECEIVED"  # new
+    DENIED = "DENIED"  # denied at intake
+    IN_TRANSFER = "IN_TRANSFER"  # interoperating: waiting for the next unit to accept
+    PROCESSING = "PROCESSING"  # processing
+    SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"  # waiting: clock paused
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"  # paying
+    WITHDRAWN = "WITHDRAWN"  # cancelled by the applicant
+    STOPPED = "STOPPED"  # unresolved
+    RESULT_READY = "RESULT_READY"  # releasing: back at the returning desk
+    DONE = "DONE"  # result handed over
+
+
+class Channel(StrEnum):
+    """Ways to reach an applicant or a unit."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+
+
+class Language(StrEnum):
+    VI = "vi"
+    EN = "en"
+
+
+class StepOutcome(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    NEEDS_SUPPLEMENT = "needs_supplement"
+
+
+class DocumentRef(ContractModel):
+    """A submitted document, by reference: the file stays with the submitter."""
+
+    name: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=64, description="Document type code.")
+    size_bytes: int = Field(ge=0, le=100_000_000)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ApplicantContact(ContractModel):
+    """What downstream services need of the applicant: no identity number in clear."""
+
+    name: str = Field(min_length=1, max_length=200)
+    identity_hash: str = Field(description="Keyed HMAC-SHA256 of the identity number (hex).")
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=20)
+    channels: list[Channel] = Field(default_factory=list, description="Preferred channels.")
+    language: Language = Language.VI
+
+
+class DossierFact(EventData):
+    """Base of every fact about one dossier."""
+
+    TOPIC: ClassVar[TopicSpec] = DOSSIER_EVENTS
+
+    dossier_code: DossierCode = Field(min_length=1, max_length=64)
+    state: DossierState = Field(description="The dossier's state after this fact.")
+    holding_unit: UnitCode = Field(description="The unit holding the dossier after this fact.")
+
+    def subject(self) -> str:
+        return self.dossier_code
+
+
+@register
+class DossierSubmitted(DossierFact):
+    """An online submission arrived and waits for a desk to check it."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.submitted.v1"
+    procedure_code: str
+    receiving_unit: UnitCode
+    submitted_at: datetime
+    applicant: ApplicantContact
+    documents: list[DocumentRef]
+
+
+@register
+class DossierReceived(DossierFact):
+    """A desk received the dossier: code allocated, appointment date given."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.received.v1"
+    procedure_code: str
+    procedure_version: str
+    receiving_unit: UnitCode
+    received_at: datetime
+    clock_starts_on: date = Field(description="First working day counted (after the cut-off).")
+    appointment_date: date
+    total_budget_days: int = Field(ge=0)
+    channel: Literal["desk", "online", "agency"] = "desk"
+    applicant: ApplicantContact
+    documents: list[DocumentRef]
+    documents_hash: str = Field(description="SHA-256 of the canonical document list.")
+    note: str | None = None
+
+
+@register
+class DossierDenied(DossierFact):
+    """The desk refused the dossier at intake, with the reason (refusal notice)."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.denied.v1"
+    procedure_code: str
+    receiving_unit: UnitCode
+    denied_at: datetime
+    reason: str = Field(min_length=1, max_length=2000)
+    applicant: ApplicantContact
+
+
+@register
+class DossierWithdrawn(DossierFact):
+    """The applicant withdrew the dossier."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.withdrawn.v1"
+    withdrawn_at: datetime
+    reason: str | None = None
+
+
+class RouteStep(ContractModel):
+    """One planned step of a dossier's route, resolved to a concrete unit."""
+
+    index: int = Field(ge=0)
+    name: str
+    unit: UnitCode
+    budget_days: int = Field(ge=0)
+    redirected_from: UnitCode | None = Field(
+        None, description="The unit the route named, when it was merged into `unit`."
+    )
+
+
+@register
+class DossierRoutePlanned(DossierFact):
+    """Routing resolved the procedure's route for this dossier and started its first step."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.route.planned.v1"
+    steps: list[RouteStep]
+    current_step: int
+    step_due_date: date
+
+
+@register
+class TransferRequested(DossierFact):
+    """A unit handed the dossier over to another; the receiver must accept or refuse."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.transfer.requested.v1"
+    transfer_id: str
+    step_index: int
+    step_name: str
+    from_unit: UnitCode
+    to_unit: UnitCode
+    requested_at: datetime
+    step_due_date: date
+    documents_hash: str
+    redirected_from: UnitCode | None = None
+
+
+class HandoverReceipt(ContractModel):
+    """Binds dossier, step, both units, time and documents: who held the dossier when."""
+
+    receipt_id: str
+    dossier_code: DossierCode
+    step_index: int
+    from_unit: UnitCode
+    to_unit: UnitCode
+    accepted_at: datetime
+    documents_hash: str
+
+
+@register
+class TransferAccepted(DossierFact):
+    """The receiving unit accepted the hand-over and now holds the dossier."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.transfer.accepted.v1"
+    transfer_id: str
+    step_index: int
+    from_unit: UnitCode
+    to_unit: UnitCode
+    accepted_at: datetime
+    receipt: HandoverReceipt
+
+
+@register
+class TransferRefused(DossierFact):
+    """The receiving unit refused the hand-over; the dossier goes back with the reason."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.transfer.refused.v1"
+    transfer_id: str
+    step_index: int
+    from_unit: UnitCode
+    to_unit: UnitCode
+    refused_at: datetime
+    reason: str
+
+
+@register
+class StepCompleted(DossierFact):
+    """The holding unit completed its step with an outcome."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.step.completed.v1"
+    step_index: int
+    unit: UnitCode
+    outcome: StepOutcome
+    completed_at: datetime
+    note: str | None = None
+
+
+@register
+class SupplementRequested(DossierFact):
+    """Documents are missing: the applicant must supplement; the clock pauses."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.supplement.requested.v1"
+    unit: UnitCode
+    requested_at: datetime
+    missing_documents: list[str]
+    reason: str
+    respond_by: date | None = None
+
+
+@register
+class SupplementProvided(DossierFact):
+    """The applicant supplied what was missing; the clock resumes."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.supplement.provided.v1"
+    unit: UnitCode
+    provided_at: datetime
+    documents: list[DocumentRef]
+    documents_hash: str
+    paused_working_days: int = Field(ge=0)
+    step_due_date: date
+    appointment_date: date
+
+
+@register
+class PaymentRequested(DossierFact):
+    """The applicant must pay a fee or fulfil a financial obligation."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.payment.requested.v1"
+    unit: UnitCode
+    amount_vnd: int = Field(ge=0)
+    requested_at: datetime
+
+
+@register
+class PaymentReceived(DossierFact):
+    """The financial obligation was fulfilled."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.payment.received.v1"
+    unit: UnitCode
+    amount_vnd: int = Field(ge=0)
+    received_at: datetime
+
+
+@register
+class ResultReady(DossierFact):
+    """The result is back at the returning desk, ready to hand over."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.result.ready.v1"
+    unit: UnitCode
+    ready_at: datetime
+    outcome: Literal["approved", "rejected"]
+    note: str | None = None
+
+
+@register
+class DossierDone(DossierFact):
+    """The result was handed to the applicant."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.done.v1"
+    unit: UnitCode
+    done_at: datetime
+    late: bool = False
+
+
+@register
+class DossierStopped(DossierFact):
+    """Processing was stopped, with the reason."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.stopped.v1"
+    unit: UnitCode
+    stopped_at: datetime
+    reason: str
+
+
+@register
+class StepOverdue(DossierFact):
+    """A step passed its due date (raised once per step)."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.step.overdue.v1"
+    step_index: int
+    unit: UnitCode
+    due_date: date
+    detected_at: datetime
+
+
+class ApologyNotice(ContractModel):
+    """Data of the apology letter for a late dossier (form Mẫu 04)."""
+
+    form: str = "Mẫu 04"
+    issuing_unit: UnitCode
+    reason: str
+    original_appointment_date: date
+    new_appointment_date: date
+
+
+@register
+class DossierOverdue(DossierFact):
+    """The dossier passed its appointment date (raised once); a new date is given."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.overdue.v1"
+    appointment_date: date
+    new_appointment_date: date
+    detected_at: datetime
+    apology: ApologyNotice
+
+
+@register
+class CommandRefused(EventData):
+    """A command was refused; nothing changed. Names the command so the sender can match it."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.command.refused.v1"
+    TOPIC: ClassVar[TopicSpec] = DOSSIER_EVENTS
+
+    dossier_code: DossierCode
+    command_id: str
+    command_type: str
+    unit: UnitCode | None = Field(None, description="The unit that sent the command.")
+    code: str = Field(description="Machine-readable reason, e.g. not_holding_unit.")
+    reason: str
+    refused_at: datetime
+
+    def subject(self) -> str:
+        return self.dossier_code

@@ -1,0 +1,165 @@
+"""HTTP basics every service shares: problem+json errors, health, readiness, metrics.
+
+Domain refusals are typed exceptions (``DomainError``) mapped once, here, to
+``application/problem+json`` bodies with a machine-readable ``code`` and the ``field``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class DomainError(Exception):
+    """A refusal with a stable machine-readable code, an HTTP status and the field at fault."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.field = field
+        self.status = status or self.status
+        self.extra = extra or {}
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    body = {
+        "type": f"urn:lienthong:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain errors, validation errors and HTTP errors to problem+json."""
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        extra: dict[str, Any] = dict(exc.extra)
+        if exc.field:
+            extra["field"] = exc.field
+        return problem(exc.status, exc.code, exc.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+                "code": err["type"],
+                "message": err["msg"],
+            }
+            for err in exc.errors()
+        ]
+        malformed = any(err["type"] == "json_invalid" for err in exc.errors())
+        code = "malformed_json" if malformed else "invalid_request"
+        return problem(
+            422 if not malformed else 400,
+            code,
+            errors[0]["message"],
+            field=errors[0]["field"],
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return problem(exc.status_code, code, str(exc.detail))
+
+
+class BodySizeLimit:
+    """Refuses request bodies above a limit with 413, before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise StarletteHTTPException(413, f"body larger than {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "body_too_large", f"body larger than {self.max_bytes} bytes")
+        await response(scope, receive, send)
+
+
+def install_health(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
+    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``."""
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: broker and store reachable")
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as exc:  # readiness reports, it does not raise
+                results[name] = f"unavailable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

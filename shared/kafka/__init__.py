@@ -1,0 +1,1 @@
+"""Kafka plumbing on aiokafka: topic administration, the publisher, the consumer runner."""

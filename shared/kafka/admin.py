@@ -1,0 +1,44 @@
+"""Create the system's topics with their partitions and retention (never auto-create)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.settings import KafkaSettings
+from shared.topics import ALL_TOPICS, TopicSpec, topic_name
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
+    """Create any missing topic; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=f"{settings.client_id}-admin",
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                topic_name(settings.topic_prefix, spec),
+                spec.partitions,
+                1,
+                topic_configs=spec.configs(),
+            )
+            for spec in specs
+            if topic_name(settings.topic_prefix, spec) not in existing
+        ]
+        if not missing:
+            return
+        try:
+            await admin.create_topics(missing)
+        except TopicAlreadyExistsError:
+            pass  # another process created them first
+        log.info("created topics", extra={"topics": [t.name for t in missing]})
+    finally:
+        await admin.close()

@@ -1,0 +1,251 @@
+"""The consumer runner: one consumer group per service, effects before offsets.
+
+For each record: decode the envelope, look up the handler for its type, and run
+handler and inbox record in one MongoDB transaction (a redelivered event hits the
+inbox's unique index and changes nothing). Transient failures are retried with
+exponential backoff (tenacity); after the last attempt, or at once for malformed
+bytes and unknown types, the record goes to the dead-letter topic with the error
+and its origin. Offsets are committed only after that, so a crash replays work
+that the inbox then deduplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import TypeAlias
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from opentelemetry import trace
+from tenacity import (
+    AsyncRetrying,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from shared.clock import Clock
+from shared.envelope import Envelope, MalformedMessage
+from shared.events.registry import EventData, parse_data
+from shared.kafka.deadletter import DeadLetterWriter
+from shared.mongo.client import Client, Session, run_in_transaction
+from shared.mongo.inbox import AlreadyProcessed, Inbox
+from shared.settings import ConsumerSettings, KafkaSettings
+from shared.telemetry import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS, extract_trace_context
+from shared.topics import TopicSpec, topic_name
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Handler = Callable[[Envelope, EventData, Session], Awaitable[None]]
+"""Applies one event: writes its effect (and outgoing events) with the given session."""
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Commits what was processed on partitions being taken away, never later."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._runner.batch_lock:
+            await self._runner.commit_processed(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"partitions": [str(tp) for tp in assigned]})
+
+
+class ConsumerRunner:
+    """Consumes a service's topics and applies each event exactly once in effect."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        group_id: str,
+        topics: list[TopicSpec],
+        handlers: Mapping[str, Handler],
+        client: Client,
+        inbox: Inbox,
+        dead_letters: DeadLetterWriter,
+        kafka: KafkaSettings,
+        settings: ConsumerSettings,
+        clock: Clock,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.group_id = group_id
+        self._topics = [topic_name(kafka.topic_prefix, spec) for spec in topics]
+        self._handlers = handlers
+        self._client = client
+        self._inbox = inbox
+        self._dead_letters = dead_letters
+        self._kafka = kafka
+        self._settings = settings
+        self._clock = clock
+        self._after_commit = after_commit
+        self._consumer: AIOKafkaConsumer | None = None
+        self._processed: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self.batch_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._kafka.bootstrap_servers,
+            client_id=f"{self._kafka.client_id}-{self.service}",
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=self._settings.max_poll_records,
+            session_timeout_ms=self._settings.session_timeout_ms,
+            heartbeat_interval_ms=max(self._settings.session_timeout_ms // 4, 100),
+            request_timeout_ms=self._kafka.request_timeout_ms + 5000,
+        )
+        await self._consumer.start()
+        self._consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("consumer runner not started")
+        return self._consumer
+
+    async def process_batch(self, timeout_ms: int = 1000) -> int:
+        """Fetch, handle and commit one batch; returns how many records it handled."""
+        batch = await self.consumer.getmany(
+            timeout_ms=timeout_ms, max_records=self._settings.max_poll_records
+        )
+        handled = 0
+        async with self.batch_lock:
+            for tp, records in batch.items():
+                for record in records:
+                    # A rebalance during the batch may have taken this partition away.
+                    if tp not in self.consumer.assignment():
+                        break
+                    await self.handle_record(record)
+                    self._processed[tp] = record.offset + 1
+                    handled += 1
+            await self.commit_processed(None)
+        await self._report_lag()
+        return handled
+
+    async def run(self) -> None:
+        """Consume until ``stop``; the batch in hand finishes and is committed first."""
+        while not self._stopping.is_set():
+            await self.process_batch()
+
+    def request_stop(self) -> None:
+        """Ask ``run`` to return after the batch in hand."""
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """Commit what was processed and leave the group."""
+        self._stopping.set()
+        if self._consumer is not None:
+            async with self.batch_lock:
+                await self.commit_processed(None)
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def commit_processed(self, only: set[TopicPartition] | None) -> None:
+        """Commit offsets of records whose effects are stored."""
+        offsets = {
+            tp: OffsetAndMetadata(offset, "")
+            for tp, offset in self._processed.items()
+            if only is None or tp in only
+        }
+        if not offsets:
+            return
+        await self.consumer.commit(offsets)
+        for tp in offsets:
+            self._processed.pop(tp, None)
+        if self._after_commit is not None:
+            self._after_commit()
+
+    async def handle_record(self, record: Record) -> None:
+        """Apply one record, or dead-letter it; never raises for a bad message."""
+        started = time.perf_counter()
+        try:
+            envelope = Envelope.from_bytes(record.value)
+            data = parse_data(envelope)
+        except MalformedMessage as exc:
+            await self._dead_letter(record, exc, "malformed", attempts=1)
+            return
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            self._count(record, envelope.type, "ignored")  # a contract this service does not act on
+            return
+        with tracer.start_as_current_span(
+            f"handle {envelope.type}",
+            context=extract_trace_context(record.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.destination.name": record.topic,
+                "dossier.code": envelope.subject,
+            },
+        ):
+            outcome = await self._apply_with_retries(record, envelope, data, handler)
+        self._count(record, envelope.type, outcome)
+        HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+
+    async def _apply_with_retries(
+        self, record: Record, envelope: Envelope, data: EventData, handler: Handler
+    ) -> str:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._settings.max_attempts),
+            wait=wait_exponential(
+                multiplier=self._settings.backoff_initial_s, max=self._settings.backoff_max_s
+            ),
+            retry=retry_if_not_exception_type(AlreadyProcessed),
+            reraise=True,
+        )
+        attempts = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    await self._apply(envelope, data, handler)
+        except AlreadyProcessed:
+            return "duplicate"
+        except Exception as exc:  # the handler's own failure, after bounded retries
+            log.exception("handler failed; dead-lettering", extra={"event_id": envelope.id})
+            await self._dead_letter(record, exc, "handler_failed", attempts=attempts)
+            return "dead_lettered"
+        return "handled"
+
+    async def _apply(self, envelope: Envelope, data: EventData, handler: Handler) -> None:
+        now: datetime = self._clock.now()
+
+        async def in_transaction(session: Session) -> None:
+            await self._inbox.claim(self.group_id, envelope, session, now)
+            await handler(envelope, data, session)
+
+        await run_in_transaction(self._client, in_transaction)
+
+    async def _dead_letter(
+        self, record: Record, error: Exception, kind: str, attempts: int
+    ) -> None:
+        await self._dead_letters.write(
+            record, error, kind=kind, attempts=attempts, consumer_group=self.group_id
+        )
+        self._count(record, None, "dead_lettered")
+
+    def _count(self, record: Record, event_type: str | None, outcome: str) -> None:
+        EVENTS_HANDLED.labels(self.service, record.topic, event_type or "unknown", outcome).inc()
+
+    async def _report_lag(self) -> None:
+        for tp in self.consumer.assignment():
+            end = self.consumer.last_stable_offset(tp) or self.consumer.highwater(tp)
+            if end is None:
+                continue
+            position = await self.consumer.position(tp)
+            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
+                max(end - position, 0)
+            )

@@ -1,0 +1,165 @@
+"""Dead letters: messages a consumer gave up on, kept with the error and their origin.
+
+A dead letter keeps the original key, value and headers, and adds ``dlq_*`` headers:
+original topic, partition and offset, the consumer group, the error and its kind,
+the number of attempts and when it failed. ``replay`` puts the original message back
+on its original topic; consumers' inboxes make replays safe for groups that had
+already handled it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from shared.clock import Clock
+from shared.settings import KafkaSettings
+from shared.telemetry import KafkaHeaders, header_value
+from shared.topics import DEAD_LETTERS, topic_name
+
+log = logging.getLogger(__name__)
+DLQ_PREFIX = "dlq_"
+MAX_ERROR_CHARS = 2000
+
+
+class RawPublisher(Protocol):
+    async def publish_raw(
+        self, topic: str, value: bytes | None, *, key: str | bytes | None, headers: KafkaHeaders
+    ) -> object: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One dead-lettered message as operators see it."""
+
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes | None
+    headers: KafkaHeaders
+    original_topic: str
+    original_partition: int
+    original_offset: int
+    consumer_group: str
+    error: str
+    error_kind: str
+    attempts: int
+    failed_at: str
+
+    def original_headers(self) -> KafkaHeaders:
+        return [(k, v) for k, v in self.headers if not k.startswith(DLQ_PREFIX)]
+
+
+class DeadLetterWriter:
+    """Writes failed records to the dead-letter topic."""
+
+    def __init__(self, publisher: RawPublisher, kafka: KafkaSettings, clock: Clock) -> None:
+        self._publisher = publisher
+        self._topic = topic_name(kafka.topic_prefix, DEAD_LETTERS)
+        self._clock = clock
+
+    async def write(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        error: Exception,
+        *,
+        kind: str,
+        attempts: int,
+        consumer_group: str,
+    ) -> None:
+        error_text = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+        headers = [(k, v) for k, v in record.headers or () if not k.startswith(DLQ_PREFIX)] + [
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", consumer_group.encode()),
+            ("dlq_error", error_text.encode()),
+            ("dlq_error_kind", kind.encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_failed_at", self._clock.now().isoformat().encode()),
+        ]
+        await self._publisher.publish_raw(
+            self._topic, record.value, key=record.key, headers=headers
+        )
+        log.warning(
+            "dead-lettered message",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "kind": kind,
+                "error": error_text,
+            },
+        )
+
+
+def to_dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
+    headers: KafkaHeaders = list(record.headers or ())
+
+    def get(name: str) -> str:
+        return header_value(headers, DLQ_PREFIX + name) or ""
+
+    return DeadLetter(
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key.decode(errors="replace") if record.key else None,
+        value=record.value,
+        headers=headers,
+        original_topic=get("original_topic"),
+        original_partition=int(get("original_partition") or -1),
+        original_offset=int(get("original_offset") or -1),
+        consumer_group=get("consumer_group"),
+        error=get("error"),
+        error_kind=get("error_kind"),
+        attempts=int(get("attempts") or 0),
+        failed_at=get("failed_at"),
+    )
+
+
+async def read_dead_letters(kafka: KafkaSettings, limit: int = 1000) -> list[DeadLetter]:
+    """Every dead letter currently retained, oldest first per partition (read-only)."""
+    topic = topic_name(kafka.topic_prefix, DEAD_LETTERS)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        letters: list[DeadLetter] = []
+        while len(letters) < limit and await _behind(consumer, ends):
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                letters.extend(to_dead_letter(r) for r in records)
+        return letters[:limit]
+    finally:
+        await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return True
+    return False
+
+
+async def replay(letter: DeadLetter, publisher: RawPublisher) -> None:
+    """Put a dead letter's original message back on its original topic."""
+    await publisher.publish_raw(
+        letter.original_topic,
+        letter.value,
+        key=letter.key,
+        headers=[
+            *letter.original_headers(),
+            ("replayed_from", f"{letter.partition}:{letter.offset}".encode()),
+            ("replayed_at", datetime.now().astimezone().isoformat().encode()),
+        ],
+    )

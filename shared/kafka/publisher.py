@@ -1,0 +1,93 @@
+"""The Kafka publisher: idempotent producer, ``acks=all``, dossier code as key,
+trace context and CloudEvents attributes in headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+
+from shared.envelope import Envelope
+from shared.settings import KafkaSettings
+from shared.telemetry import EVENTS_PUBLISHED, KafkaHeaders, inject_trace_headers
+from shared.topics import TopicSpec, topic_name
+
+
+class Publisher(Protocol):
+    """Anything that can put an envelope on a topic (Kafka, or a recording fake in tests)."""
+
+    async def publish(
+        self, envelope: Envelope, topic: TopicSpec, headers: KafkaHeaders | None = None
+    ) -> None: ...
+
+
+def envelope_headers(envelope: Envelope) -> KafkaHeaders:
+    """CloudEvents binary-mode attribute headers, so brokers' tools can filter without parsing."""
+    return [
+        ("ce_id", envelope.id.encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_source", envelope.source.encode()),
+        ("ce_correlationid", envelope.correlationid.encode()),
+        ("content-type", b"application/cloudevents+json"),
+    ]
+
+
+class KafkaPublisher:
+    """Publishes envelopes with per-dossier ordering (key = subject)."""
+
+    def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings, service: str) -> None:
+        self._producer = producer
+        self._settings = settings
+        self._service = service
+
+    async def publish(
+        self, envelope: Envelope, topic: TopicSpec, headers: KafkaHeaders | None = None
+    ) -> None:
+        """Send and wait for the broker's acknowledgement from all in-sync replicas."""
+        await self.publish_raw(
+            topic_name(self._settings.topic_prefix, topic),
+            envelope.to_bytes(),
+            key=envelope.subject,
+            headers=inject_trace_headers(envelope_headers(envelope) + (headers or [])),
+        )
+        EVENTS_PUBLISHED.labels(self._service, topic.name, envelope.type).inc()
+
+    async def check_connection(self) -> None:
+        """Raise unless the brokers answer a metadata request."""
+        if not await self._producer.client.fetch_all_metadata():
+            raise ConnectionError("no broker metadata")
+
+    async def publish_raw(
+        self, topic: str, value: bytes | None, *, key: str | bytes | None, headers: KafkaHeaders
+    ) -> RecordMetadata:
+        """Send bytes as they are (dead letters and replays keep the original payload)."""
+        raw_key = key.encode() if isinstance(key, str) else key
+        return await self._producer.send_and_wait(topic, value, key=raw_key, headers=headers)
+
+
+def build_producer(settings: KafkaSettings, service: str) -> AIOKafkaProducer:
+    """An idempotent producer that waits for all in-sync replicas."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=f"{settings.client_id}-{service}",
+        acks="all",
+        enable_idempotence=True,
+        request_timeout_ms=settings.request_timeout_ms,
+        linger_ms=5,
+        compression_type=None,
+    )
+
+
+@asynccontextmanager
+async def kafka_publisher(settings: KafkaSettings, service: str) -> AsyncIterator[KafkaPublisher]:
+    """Start a producer for the duration of the block."""
+    producer = build_producer(settings, service)
+    await producer.start()
+    try:
+        yield KafkaPublisher(producer, settings, service)
+    finally:
+        await producer.stop()

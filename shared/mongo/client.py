@@ -1,0 +1,51 @@
+"""Building the async client and running work in a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from shared.settings import MongoSettings
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+Client = AsyncMongoClient[Document]
+Session = AsyncClientSession
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def mongo_client(settings: MongoSettings, app_name: str) -> AsyncIterator[Client]:
+    """A client for the duration of the block, closed afterwards."""
+    client: Client = AsyncMongoClient(
+        settings.uri,
+        appname=app_name,
+        tz_aware=True,
+        serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def service_database(client: Client, settings: MongoSettings, service: str) -> Database:
+    """The service's own database; no service reads another's."""
+    return client.get_database(f"{settings.database_prefix}{service}")
+
+
+async def run_in_transaction(client: Client, work: Callable[[Session], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction, retried by the driver on transient conflicts."""
+    async with client.start_session() as session:
+        return await session.with_transaction(
+            work,
+            read_concern=ReadConcern("snapshot"),
+            write_concern=WriteConcern("majority"),
+        )

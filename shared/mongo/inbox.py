@@ -1,0 +1,63 @@
+"""The inbox: processed event ids per consumer, so a redelivered event changes nothing.
+
+The inbox record is inserted in the same transaction as the handler's effect, and a
+unique index on (consumer, event id) makes the second insert fail. There is no
+check-then-act: two workers racing on one event cannot both commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.envelope import Envelope
+from shared.mongo.client import Database, Session
+
+
+class AlreadyProcessed(Exception):
+    """The event was already handled by this consumer; the transaction must be dropped."""
+
+
+class Inbox:
+    """Processed-event records of one service database."""
+
+    def __init__(self, db: Database) -> None:
+        self._records = db["inbox"]
+
+    async def ensure_indexes(self) -> None:
+        await self._records.create_index(
+            [("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True, name="consumer_event"
+        )
+
+    async def claim(
+        self, consumer: str, envelope: Envelope, session: Session, now: datetime
+    ) -> None:
+        """Record the event as processed by ``consumer``; raise AlreadyProcessed if it was.
+
+        A duplicate key aborts the surrounding transaction on the server, so this raises
+        rather than returning: the caller must not go on writing in that transaction.
+        """
+        try:
+            await self._records.insert_one(
+                {
+                    "consumer": consumer,
+                    "event_id": envelope.id,
+                    "type": envelope.type,
+                    "subject": envelope.subject,
+                    "processed_at": now,
+                },
+                session=session,
+            )
+        except DuplicateKeyError as exc:
+            raise AlreadyProcessed(envelope.id) from exc
+
+    async def seen(self, consumer: str, event_id: str) -> bool:
+        """Whether the consumer already processed this event (for diagnostics and tests)."""
+        return (
+            await self._records.count_documents(
+                {"consumer": consumer, "event_id": event_id}, limit=1
+            )
+            > 0
+        )

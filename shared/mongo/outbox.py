@@ -1,0 +1,184 @@
+"""The transactional outbox and its relay to Kafka.
+
+A state change and the events it implies are written in one transaction
+(``Outbox.add`` with the caller's session). The relay publishes pending entries in
+sequence order and marks them sent; a broker outage delays events, never loses them.
+Only one relay instance per database publishes at a time (a lease in MongoDB), so
+order holds with several service instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from opentelemetry import trace
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import Clock
+from shared.envelope import Envelope
+from shared.kafka.publisher import Publisher
+from shared.mongo.client import Database, Session
+from shared.mongo.sequences import next_value
+from shared.settings import OutboxSettings
+from shared.telemetry import (
+    OUTBOX_PENDING,
+    KafkaHeaders,
+    extract_trace_context,
+    inject_trace_headers,
+)
+from shared.topics import ALL_TOPICS
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+TOPICS_BY_NAME = {spec.name: spec for spec in ALL_TOPICS}
+PENDING = "pending"
+SENT = "sent"
+
+
+class Outbox:
+    """Outgoing events of one service database."""
+
+    def __init__(self, db: Database) -> None:
+        self._entries = db["outbox"]
+        self._counters = db["counters"]
+
+    async def ensure_indexes(self) -> None:
+        await self._entries.create_index([("status", ASCENDING), ("seq", ASCENDING)])
+        await self._entries.create_index([("subject", ASCENDING), ("seq", ASCENDING)])
+
+    async def add(self, envelope: Envelope, session: Session, now: datetime) -> None:
+        """Queue an event in the caller's transaction; its topic comes from its contract."""
+        from shared.events.registry import REGISTRY
+
+        spec = REGISTRY[envelope.type].TOPIC
+        seq = await next_value(self._counters, "outbox", session)
+        await self._entries.insert_one(
+            {
+                "_id": envelope.id,
+                "seq": seq,
+                "topic": spec.name,
+                "subject": envelope.subject,
+                "type": envelope.type,
+                "envelope": envelope.to_bytes().decode(),
+                # Keep the caller's trace so the relay's publish joins it.
+                "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
+                "status": PENDING,
+                "created_at": now,
+            },
+            session=session,
+        )
+
+    async def pending(self, limit: int) -> list[dict[str, object]]:
+        """The oldest unpublished entries, in the order they were written."""
+        cursor = self._entries.find({"status": PENDING}).sort("seq", ASCENDING).limit(limit)
+        return await cursor.to_list()
+
+    async def mark_sent(self, entry_id: str, now: datetime) -> None:
+        await self._entries.update_one(
+            {"_id": entry_id, "status": PENDING}, {"$set": {"status": SENT, "sent_at": now}}
+        )
+
+    async def count_pending(self) -> int:
+        return await self._entries.count_documents({"status": PENDING})
+
+    async def entries_for(self, subject: str) -> list[dict[str, object]]:
+        """Every entry of one subject, in order (for diagnostics and tests)."""
+        return await self._entries.find({"subject": subject}).sort("seq", ASCENDING).to_list()
+
+
+class Lease:
+    """A time-bounded claim in MongoDB: only the holder acts until it lapses."""
+
+    def __init__(self, db: Database, name: str, holder: str | None = None) -> None:
+        self._leases = db["leases"]
+        self._name = name
+        self.holder = holder or str(uuid.uuid4())
+
+    async def acquire(self, now: datetime, duration: timedelta) -> bool:
+        """Take or renew the lease; False while another holder's lease is live."""
+        try:
+            doc = await self._leases.find_one_and_update(
+                {"_id": self._name, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
+                {"$set": {"holder": self.holder, "expires_at": now + duration}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # the upsert lost: someone else holds it
+        return doc is None or doc.get("holder") == self.holder or doc["expires_at"] < now
+
+    async def release(self) -> None:
+        await self._leases.delete_one({"_id": self._name, "holder": self.holder})
+
+
+class OutboxRelay:
+    """Publishes pending outbox entries in order, marking each sent after the broker acks."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        lease: Lease,
+        publisher: Publisher,
+        settings: OutboxSettings,
+        clock: Clock,
+        service: str,
+    ) -> None:
+        self._outbox = outbox
+        self._lease = lease
+        self._publisher = publisher
+        self._settings = settings
+        self._clock = clock
+        self._service = service
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Ask the relay to scan now (called after a transaction that added events)."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending entries in order; returns how many were sent."""
+        sent = 0
+        for entry in await self._outbox.pending(self._settings.batch_size):
+            envelope = Envelope.model_validate_json(str(entry["envelope"]))
+            spec = TOPICS_BY_NAME[str(entry["topic"])]
+            headers: KafkaHeaders = [(str(k), str(v).encode()) for k, v in entry["trace_headers"]]  # type: ignore[attr-defined]
+            with tracer.start_as_current_span(
+                f"publish {envelope.type}",
+                context=extract_trace_context(headers),
+                kind=trace.SpanKind.PRODUCER,
+            ):
+                await self._publisher.publish(envelope, spec)
+            await self._outbox.mark_sent(str(entry["_id"]), self._clock.now())
+            sent += 1
+        return sent
+
+    async def run(self) -> None:
+        """Relay until stopped; failures are retried after a pause, nothing is dropped."""
+        lease_duration = timedelta(seconds=self._settings.lease_s)
+        while not self._stopping:
+            try:
+                sent = 0
+                if await self._lease.acquire(self._clock.now(), lease_duration):
+                    sent = await self.publish_pending()
+                    OUTBOX_PENDING.labels(self._service).set(await self._outbox.count_pending())
+                if sent == 0:
+                    await self._idle(self._settings.poll_interval_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker or store outage: retry later, drop nothing
+                log.warning("outbox relay failed, retrying", extra={"error": repr(exc)})
+                await self._idle(self._settings.retry_delay_s)
+
+    async def _idle(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()

@@ -1,0 +1,163 @@
+"""The parts every service runs: store client, publisher, outbox relay, consumers.
+
+``service_runtime`` builds them from settings inside an ``async with`` (nothing at
+import time), starts the relay, and on exit stops consumers first (their batch in
+hand finishes and is committed), then the relay, then the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import Clock, SystemClock
+from shared.kafka.admin import ensure_topics
+from shared.kafka.consumer import ConsumerRunner, Handler
+from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.publisher import KafkaPublisher, kafka_publisher
+from shared.mongo.client import Client, Database, mongo_client, service_database
+from shared.mongo.inbox import Inbox
+from shared.mongo.outbox import Lease, Outbox, OutboxRelay
+from shared.settings import (
+    ConsumerSettings,
+    KafkaSettings,
+    MongoSettings,
+    OutboxSettings,
+    TelemetrySettings,
+)
+from shared.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+class CommonSettings(BaseSettings):
+    """The shared components' settings, each read from its own ``LT_*`` prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka.")
+    mongo: MongoSettings = Field(default_factory=MongoSettings, description="Store.")
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings, description="Consumers.")
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings, description="Outbox relay.")
+    telemetry: TelemetrySettings = Field(
+        default_factory=TelemetrySettings, description="Telemetry."
+    )
+
+
+@dataclass
+class ServiceRuntime:
+    """Live connections and background work of one service instance."""
+
+    service: str
+    settings: CommonSettings
+    clock: Clock
+    client: Client
+    db: Database
+    publisher: KafkaPublisher
+    outbox: Outbox
+    inbox: Inbox
+    relay: OutboxRelay
+    dead_letters: DeadLetterWriter
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def add_consumer(
+        self, topics: list[TopicSpec], handlers: Mapping[str, Handler], group_id: str | None = None
+    ) -> ConsumerRunner:
+        """A consumer runner in this service's group (started by ``start_consumers``)."""
+        runner = ConsumerRunner(
+            service=self.service,
+            group_id=group_id or f"{self.settings.kafka.topic_prefix}{self.service}",
+            topics=topics,
+            handlers=handlers,
+            client=self.client,
+            inbox=self.inbox,
+            dead_letters=self.dead_letters,
+            kafka=self.settings.kafka,
+            settings=self.settings.consumer,
+            clock=self.clock,
+            after_commit=self.relay.wake,
+        )
+        self.consumers.append(runner)
+        return runner
+
+    async def start_consumers(self) -> None:
+        for runner in self.consumers:
+            await runner.start()
+            self.spawn(runner.run(), f"consumer-{runner.group_id}")
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run background work; a crash is logged, never silent."""
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(_log_crash)
+        self.tasks.append(task)
+        return task
+
+    async def check_store(self) -> None:
+        await self.client.admin.command("ping")
+
+    async def check_broker(self) -> None:
+        await asyncio.wait_for(self.publisher.check_connection(), timeout=3)
+
+
+def _log_crash(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "background task crashed", exc_info=task.exception(), extra={"task": task.get_name()}
+        )
+
+
+@asynccontextmanager
+async def service_runtime(
+    service: str, settings: CommonSettings, clock: Clock | None = None
+) -> AsyncIterator[ServiceRuntime]:
+    """Connect, create topics and indexes, run the outbox relay; tear down in order."""
+    clock = clock or SystemClock()
+    await ensure_topics(settings.kafka)
+    async with (
+        mongo_client(settings.mongo, service) as client,
+        kafka_publisher(settings.kafka, service) as publisher,
+    ):
+        db = service_database(client, settings.mongo, service)
+        outbox, inbox = Outbox(db), Inbox(db)
+        await outbox.ensure_indexes()
+        await inbox.ensure_indexes()
+        relay = OutboxRelay(
+            outbox, Lease(db, "outbox-relay"), publisher, settings.outbox, clock, service
+        )
+        runtime = ServiceRuntime(
+            service=service,
+            settings=settings,
+            clock=clock,
+            client=client,
+            db=db,
+            publisher=publisher,
+            outbox=outbox,
+            inbox=inbox,
+            relay=relay,
+            dead_letters=DeadLetterWriter(publisher, settings.kafka, clock),
+        )
+        runtime.spawn(relay.run(), "outbox-relay")
+        try:
+            yield runtime
+        finally:
+            await _shut_down(runtime)
+
+
+async def _shut_down(runtime: ServiceRuntime) -> None:
+    for runner in runtime.consumers:
+        runner.request_stop()
+    runtime.relay.stop()
+    await asyncio.wait(runtime.tasks, timeout=15) if runtime.tasks else None
+    for runner in runtime.consumers:
+        await runner.stop()
+    for task in runtime.tasks:
+        task.cancel()
+    await asyncio.gather(*runtime.tasks, return_exceptions=True)

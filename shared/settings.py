@@ -1,0 +1,85 @@
+"""Settings for the shared components, read from environment variables prefixed ``LT_``.
+
+Each service composes these in its own ``config.py``. Defaults work against the
+local stack started by ``make run`` / ``make test``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the Kafka cluster and name its topics."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Comma-separated host:port list of Kafka brokers."
+    )
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic name (isolates environments and test runs)."
+    )
+    client_id: str = Field("lienthong", description="Client id reported to the brokers.")
+    request_timeout_ms: int = Field(15000, description="Broker request timeout.")
+
+
+class MongoSettings(BaseSettings):
+    """How to reach the MongoDB-compatible store (MongoDB 8 replica set or SecantusDB)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_MONGO_", extra="ignore")
+
+    uri: str = Field(
+        "mongodb://127.0.0.1:27017/?directConnection=true",
+        description="MongoDB connection string; transactions need a replica set.",
+    )
+    database_prefix: str = Field(
+        "lt_", description="Prefix of each service's own database name (lt_intake, ...)."
+    )
+    server_selection_timeout_ms: int = Field(5000, description="How long to wait for a server.")
+
+
+class ConsumerSettings(BaseSettings):
+    """Retry and batching policy of the consumer runner."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_CONSUMER_", extra="ignore")
+
+    max_attempts: int = Field(4, ge=1, description="Handler attempts before dead-lettering.")
+    backoff_initial_s: float = Field(0.2, gt=0, description="First retry delay in seconds.")
+    backoff_max_s: float = Field(5.0, gt=0, description="Upper bound of one retry delay.")
+    max_poll_records: int = Field(100, ge=1, description="Records fetched per poll.")
+    session_timeout_ms: int = Field(10000, description="Group session timeout.")
+
+
+class OutboxSettings(BaseSettings):
+    """How the outbox relay publishes pending events."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_OUTBOX_", extra="ignore")
+
+    poll_interval_s: float = Field(0.25, gt=0, description="Idle wait between outbox scans.")
+    batch_size: int = Field(200, ge=1, description="Pending entries published per scan.")
+    lease_s: float = Field(10.0, gt=0, description="Relay leadership lease between instances.")
+    retry_delay_s: float = Field(1.0, gt=0, description="Wait after a failed publish.")
+
+
+class TelemetrySettings(BaseSettings):
+    """Logging and tracing."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_TELEMETRY_", extra="ignore")
+
+    log_level: str = Field("INFO", description="Root log level.")
+    json_logs: bool = Field(True, description="One JSON object per log line.")
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP traces endpoint (e.g. http://collector:4318); off if unset."
+    )
+
+
+class HttpSettings(BaseSettings):
+    """Where a service's HTTP API listens (each service sets its own prefix)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Bind address.")
+    port: int = Field(8000, description="Bind port.")
+    max_body_bytes: int = Field(1_000_000, description="Largest accepted request body.")

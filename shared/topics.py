@@ -1,0 +1,72 @@
+"""Every Kafka topic the system uses, with partitions and retention, in one place.
+
+Topics are created by the project (``ensure_topics``), never by auto-create. The
+prefix from ``KafkaSettings.topic_prefix`` isolates environments and test runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic's base name, partition count, retention and purpose."""
+
+    name: str
+    partitions: int
+    retention_ms: int
+    description: str
+
+    def configs(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+
+
+DOSSIER_EVENTS = TopicSpec(
+    "dossier.events",
+    6,
+    90 * DAY_MS,
+    "Facts about dossiers (received, transferred, completed, overdue, refused commands). "
+    "Key: dossier code, so each dossier's events stay in order.",
+)
+DOSSIER_COMMANDS = TopicSpec(
+    "dossier.commands",
+    6,
+    7 * DAY_MS,
+    "Requests from units and agency systems (accept a hand-over, complete a step, ...). "
+    "Key: dossier code. A refused command yields dossier.command.refused.v1.",
+)
+NOTIFICATION_EVENTS = TopicSpec(
+    "notification.events",
+    3,
+    90 * DAY_MS,
+    "Outcomes of notifications to applicants, units and agency webhooks. Key: dossier code.",
+)
+AUDIT_EVENTS = TopicSpec(
+    "audit.events",
+    1,
+    365 * DAY_MS,
+    "Signed checkpoints of the audit log (tree size and root hash).",
+)
+DEAD_LETTERS = TopicSpec(
+    "deadletters",
+    3,
+    30 * DAY_MS,
+    "Messages a consumer could not handle after bounded retries, with the error and origin "
+    "in headers; replayable to their original topic.",
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    DOSSIER_EVENTS,
+    DOSSIER_COMMANDS,
+    NOTIFICATION_EVENTS,
+    AUDIT_EVENTS,
+    DEAD_LETTERS,
+)
+
+
+def topic_name(prefix: str, spec: TopicSpec) -> str:
+    """The full topic name for this environment."""
+    return f"{prefix}{spec.name}"
