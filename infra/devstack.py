@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("LT_LOCAL_DIR", ROOT / ".local"))
-KAFKA_LIBS = LOCAL / "kafka" / "libs"
+KAFKA_LIBS = Path(os.environ.get("LT_KAFKA_LIBS", ROOT / ".local" / "kafka" / "libs"))
 KAFKA_POM = ROOT / "infra" / "kafka" / "pom.xml"
 LOG4J_CONFIG = ROOT / "infra" / "kafka" / "log4j2.yaml"
 
@@ -308,16 +308,20 @@ def stop(name: str) -> bool:
     return True
 
 
-def cmd_start(ports: Ports) -> None:
+def cmd_start(ports: Ports, components: list[str]) -> None:
     LOCAL.mkdir(parents=True, exist_ok=True)
-    start_store(ports)
-    start_kafka(ports)
-    wait_until("store", lambda: store_ping(ports.store), 60, "store")
-    wait_until("kafka", lambda: kafka_round_trip(ports.kafka), 120, "kafka")
+    if "store" in components:
+        start_store(ports)
+    if "kafka" in components:
+        start_kafka(ports)
+    if "store" in components:
+        wait_until("store", lambda: store_ping(ports.store), 60, "store")
+    if "kafka" in components:
+        wait_until("kafka", lambda: kafka_round_trip(ports.kafka), 120, "kafka")
 
 
-def cmd_stop() -> None:
-    stopped = [name for name in ("kafka", "store") if stop(name)]
+def cmd_stop(components: list[str]) -> None:
+    stopped = [name for name in ("kafka", "store") if name in components and stop(name)]
     if not stopped:
         log("nothing started by devstack is running")
 
@@ -341,12 +345,16 @@ def main() -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop", "status", "running"])
+    parser.add_argument(
+        "components", nargs="*", choices=["kafka", "store", []], help="default: both"
+    )
     args = parser.parse_args()
     ports = Ports.from_env()
+    components = args.components or ["store", "kafka"]
     if args.command == "start":
-        cmd_start(ports)
+        cmd_start(ports, components)
     elif args.command == "stop":
-        cmd_stop()
+        cmd_stop(components)
     elif args.command == "running":
         # Exit 0 when both answer (used by make test to know whether to stop afterwards).
         sys.exit(0 if port_open(ports.kafka) and port_open(ports.store) else 1)

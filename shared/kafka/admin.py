@@ -42,3 +42,19 @@ async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
         log.info("created topics", extra={"topics": [t.name for t in missing]})
     finally:
         await admin.close()
+
+
+async def delete_topics(settings: KafkaSettings) -> None:
+    """Delete every topic with this environment's prefix (test clean-up; needs a prefix)."""
+    if not settings.topic_prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=settings.request_timeout_ms
+    )
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()

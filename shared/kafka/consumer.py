@@ -92,10 +92,14 @@ class ConsumerRunner:
         self._after_commit = after_commit
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
+        self._uncommitted = 0
         self._stopping = asyncio.Event()
         self.batch_lock = asyncio.Lock()
 
     async def start(self) -> None:
+        """Join the group (idempotent)."""
+        if self._consumer is not None:
+            return
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._kafka.bootstrap_servers,
             client_id=f"{self._kafka.client_id}-{self.service}",
@@ -131,6 +135,7 @@ class ConsumerRunner:
                         break
                     await self.handle_record(record)
                     self._processed[tp] = record.offset + 1
+                    self._uncommitted += 1
                     handled += 1
             await self.commit_processed(None)
         await self._report_lag()
@@ -140,6 +145,11 @@ class ConsumerRunner:
         """Consume until ``stop``; the batch in hand finishes and is committed first."""
         while not self._stopping.is_set():
             await self.process_batch()
+
+    @property
+    def uncommitted(self) -> int:
+        """Records handled since the last commit."""
+        return self._uncommitted
 
     def request_stop(self) -> None:
         """Ask ``run`` to return after the batch in hand."""
@@ -166,6 +176,8 @@ class ConsumerRunner:
         await self.consumer.commit(offsets)
         for tp in offsets:
             self._processed.pop(tp, None)
+        if not self._processed:
+            self._uncommitted = 0
         if self._after_commit is not None:
             self._after_commit()
 

@@ -127,10 +127,7 @@ async def read_dead_letters(kafka: KafkaSettings, limit: int = 1000) -> list[Dea
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return []
+        tps = [TopicPartition(topic, p) for p in range(DEAD_LETTERS.partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)

@@ -1,0 +1,109 @@
+"""Test helpers shared by every service's tests: recording fakes and broker probes.
+
+Nothing here is used at run time. Integration helpers talk to the real broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from shared.envelope import Envelope
+from shared.settings import KafkaSettings, MongoSettings
+from shared.telemetry import KafkaHeaders
+from shared.topics import TopicSpec, topic_name
+
+T = TypeVar("T")
+
+
+@dataclass
+class RecordingPublisher:
+    """An in-memory publisher that keeps what was sent, in order."""
+
+    sent: list[tuple[str, Envelope]] = field(default_factory=list)
+    raw: list[tuple[str, bytes | None, bytes | None, KafkaHeaders]] = field(default_factory=list)
+    fail_with: Exception | None = None
+
+    async def publish(
+        self, envelope: Envelope, topic: TopicSpec, headers: KafkaHeaders | None = None
+    ) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((topic.name, envelope))
+
+    async def publish_raw(
+        self, topic: str, value: bytes | None, *, key: str | bytes | None, headers: KafkaHeaders
+    ) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        raw_key = key.encode() if isinstance(key, str) else key
+        self.raw.append((topic, raw_key, value, headers))
+
+    def types(self) -> list[str]:
+        return [envelope.type for _, envelope in self.sent]
+
+
+def isolated_settings() -> tuple[KafkaSettings, MongoSettings]:
+    """Settings with a fresh topic prefix and database prefix, so tests never share state."""
+    run = uuid.uuid4().hex[:10]
+    return (
+        KafkaSettings(topic_prefix=f"t{run}.", client_id=f"test-{run}"),
+        MongoSettings(database_prefix=f"t{run}_"),
+    )
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0, interval: float = 0.05
+) -> T:
+    """Poll ``probe`` until it returns a truthy value; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def read_topic(
+    kafka: KafkaSettings, spec: TopicSpec, *, expect: int, timeout: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read a topic from the beginning (no group) until ``expect`` records arrived.
+
+    Returns everything that arrived by then; a short extra poll catches unexpected extras.
+    """
+    topic = topic_name(kafka.topic_prefix, spec)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(spec.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        deadline = time.monotonic() + timeout
+        while len(records) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for part in batch.values():
+                records.extend(part)
+        # One more short poll: a test that expects N must also see an N+1th.
+        for part in (await consumer.getmany(timeout_ms=300)).values():
+            records.extend(part)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def envelopes(records: list[ConsumerRecord[bytes, bytes]]) -> list[Envelope]:
+    """Decode records into envelopes."""
+    return [Envelope.from_bytes(r.value) for r in records]

@@ -1,0 +1,52 @@
+"""Test configuration: markers by folder, isolated broker and store names per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.kafka.admin import delete_topics, ensure_topics
+from shared.mongo.client import mongo_client
+from shared.runtime import CommonSettings
+from shared.settings import ConsumerSettings, OutboxSettings
+from shared.testing import isolated_settings
+
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by folder so `-m "not integration"` runs without servers."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(TESTS).parts
+        if parts[0] == "integration":
+            item.add_marker(pytest.mark.integration)
+        elif parts[0] == "system":
+            item.add_marker(pytest.mark.system)
+
+
+@pytest.fixture
+async def common_settings() -> AsyncIterator[CommonSettings]:
+    """Settings for one test: its own topics (created) and databases, fast retries."""
+    kafka, mongo = isolated_settings()
+    await ensure_topics(kafka)
+    settings = CommonSettings(
+        kafka=kafka,
+        mongo=mongo,
+        consumer=ConsumerSettings(
+            max_attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05, session_timeout_ms=6000
+        ),
+        outbox=OutboxSettings(poll_interval_s=0.05, retry_delay_s=0.1, lease_s=5),
+    )
+    yield settings
+    await drop_test_resources(settings)
+
+
+async def drop_test_resources(settings: CommonSettings) -> None:
+    """Delete a test's topics and databases so the local broker and store stay small."""
+    await delete_topics(settings.kafka)
+    async with mongo_client(settings.mongo, "tests") as client:
+        for name in await client.list_database_names():
+            if name.startswith(settings.mongo.database_prefix):
+                await client.drop_database(name)

@@ -1,0 +1,135 @@
+"""The consumer runner against the real broker and store: inbox, retries, dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.envelope import Envelope
+from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.registry import make_envelope
+from shared.kafka.deadletter import read_dead_letters, to_dead_letter
+from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
+from shared.testing import read_topic
+from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS, topic_name
+from tests.integration.foundation.counting import counting_handler, effect_counts, failing_handler
+
+WITHDRAWN = DossierWithdrawn.EVENT_TYPE
+
+
+def withdrawn(code: str) -> Envelope:
+    data = DossierWithdrawn(
+        dossier_code=code, state=DossierState.WITHDRAWN, holding_unit="000.00.01.H59",
+        withdrawn_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
+    )
+    return make_envelope(data, source="/tests")
+
+
+@pytest.fixture
+async def runtime(common_settings: CommonSettings) -> AsyncIterator[ServiceRuntime]:
+    async with service_runtime("counting", common_settings) as rt:
+        yield rt
+
+
+async def publish_raw(rt: ServiceRuntime, value: bytes, key: str) -> None:
+    await rt.publisher.publish_raw(
+        topic_name(rt.settings.kafka.topic_prefix, DOSSIER_EVENTS), value, key=key, headers=[]
+    )
+
+
+async def drain(rt: ServiceRuntime, expected: int) -> int:
+    """Step the consumer until it has handled ``expected`` records (bounded)."""
+    runner = rt.consumers[0]
+    await runner.start()
+    handled = 0
+    for _ in range(60):
+        handled += await runner.process_batch(timeout_ms=500)
+        if handled >= expected:
+            break
+    return handled
+
+
+async def test_same_event_twice_has_one_effect(runtime: ServiceRuntime) -> None:
+    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: counting_handler(runtime.db)})
+    event = withdrawn("A-1")
+    await runtime.publisher.publish(event, DOSSIER_EVENTS)
+    await runtime.publisher.publish(event, DOSSIER_EVENTS)
+
+    assert await drain(runtime, 2) == 2
+    assert await effect_counts(runtime.db) == {"A-1": 1}
+    assert await runtime.inbox.seen(runtime.consumers[0].group_id, event.id)
+
+
+async def test_failing_handler_dead_letters_and_consumer_goes_on(runtime: ServiceRuntime) -> None:
+    db = runtime.db
+    fail, count = failing_handler(db), counting_handler(db)
+
+    async def by_subject(envelope, data, session):  # type: ignore[no-untyped-def]
+        await (fail if envelope.subject == "BAD" else count)(envelope, data, session)
+
+    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: by_subject})
+    bad, good = withdrawn("BAD"), withdrawn("GOOD")
+    await runtime.publisher.publish(bad, DOSSIER_EVENTS)
+    await runtime.publisher.publish(good, DOSSIER_EVENTS)
+
+    await drain(runtime, 2)
+
+    assert await effect_counts(db) == {"GOOD": 1}
+    assert await db["effects"].count_documents({"would_be": {"$exists": True}}) == 0  # rolled back
+    letters = [to_dead_letter(r) for r in await read_topic(runtime.settings.kafka, DEAD_LETTERS,
+                                                          expect=1)]
+    assert len(letters) == 1
+    letter = letters[0]
+    assert Envelope.from_bytes(letter.value) == bad
+    assert letter.key == "BAD"
+    assert letter.error == "RuntimeError: cannot handle BAD"
+    assert letter.error_kind == "handler_failed"
+    assert letter.attempts == runtime.settings.consumer.max_attempts
+    assert letter.original_topic == topic_name(runtime.settings.kafka.topic_prefix, DOSSIER_EVENTS)
+    assert letter.consumer_group == runtime.consumers[0].group_id
+    assert letter.original_offset >= 0
+
+
+async def test_malformed_and_unknown_messages_are_dead_lettered(runtime: ServiceRuntime) -> None:
+    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: counting_handler(runtime.db)})
+    unknown = withdrawn("X").model_copy(update={"type": "dossier.teleported.v1"})
+    # All on one key, so one partition keeps them in this order.
+    await publish_raw(runtime, b"\xff\xfenot json", "K")
+    await publish_raw(runtime, b'{"id": "only-an-id"}', "K")
+    await publish_raw(runtime, unknown.to_bytes(), "K")
+    await publish_raw(runtime, withdrawn("K").to_bytes(), "K")
+
+    await drain(runtime, 4)
+
+    assert await effect_counts(runtime.db) == {"K": 1}
+    letters = await read_dead_letters(runtime.settings.kafka)
+    reasons = sorted(letter.error for letter in letters)
+    assert len(letters) == 3
+    assert all(letter.error_kind == "malformed" for letter in letters)
+    assert any("not JSON" in r for r in reasons)
+    assert any("invalid envelope at source" in r for r in reasons)
+    assert any("unknown event type 'dossier.teleported.v1'" in r for r in reasons)
+
+
+async def test_replayed_dead_letter_is_handled_once_fixed(runtime: ServiceRuntime) -> None:
+    from shared.kafka.deadletter import replay
+
+    broken = {"on": True}
+    count = counting_handler(runtime.db)
+
+    async def flaky(envelope, data, session):  # type: ignore[no-untyped-def]
+        if broken["on"]:
+            raise RuntimeError("dependency down")
+        await count(envelope, data, session)
+
+    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: flaky})
+    await runtime.publisher.publish(withdrawn("R-1"), DOSSIER_EVENTS)
+    await drain(runtime, 1)
+    [letter] = await read_dead_letters(runtime.settings.kafka)
+
+    broken["on"] = False
+    await replay(letter, runtime.publisher)
+    await drain(runtime, 1)
+    assert await effect_counts(runtime.db) == {"R-1": 1}

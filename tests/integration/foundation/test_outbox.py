@@ -1,0 +1,119 @@
+"""The transactional outbox: a broker outage delays events, never loses or repeats them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.registry import make_envelope
+from shared.mongo.client import Session, run_in_transaction
+from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
+from shared.settings import KafkaSettings
+from shared.testing import envelopes, eventually, read_topic
+from shared.topics import DOSSIER_EVENTS
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateBroker:
+    """A broker of our own (same jars, own data dir and ports) that a test may stop."""
+
+    def __init__(self, local_dir: Path) -> None:
+        port = free_port()
+        self.port = port
+        self._env = {**os.environ, "LT_LOCAL_DIR": str(local_dir), "LT_KAFKA_PORT": str(port),
+                     "LT_KAFKA_CONTROLLER_PORT": str(free_port())}
+
+    async def _devstack(self, command: str) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "infra" / "devstack.py"), command, "kafka", env=self._env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
+        assert proc.returncode == 0, out.decode()
+
+    async def start(self) -> None:
+        await self._devstack("start")
+
+    async def stop(self) -> None:
+        await self._devstack("stop")
+
+
+@pytest.fixture
+async def private_broker(tmp_path: Path) -> AsyncIterator[PrivateBroker]:
+    broker = PrivateBroker(tmp_path / "local")
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
+async def withdraw_in_transaction(rt: ServiceRuntime, code: str, steps: int) -> None:
+    """A state change and its events, written together."""
+
+    async def work(session: Session) -> None:
+        await rt.db["dossiers"].update_one(
+            {"_id": code}, {"$set": {"state": "WITHDRAWN"}}, upsert=True, session=session
+        )
+        for step in range(steps):
+            event = make_envelope(
+                DossierWithdrawn(dossier_code=code, state=DossierState.WITHDRAWN, holding_unit="U",
+                                 withdrawn_at=rt.clock.now(), reason=f"step {step}"),
+                source="/tests",
+            )
+            await rt.outbox.add(event, session, rt.clock.now())
+
+    await run_in_transaction(rt.client, work)
+    rt.relay.wake()
+
+
+async def test_events_written_during_an_outage_are_published_once_in_order(
+    common_settings: CommonSettings, private_broker: PrivateBroker
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{private_broker.port}",
+                          topic_prefix=common_settings.kafka.topic_prefix, request_timeout_ms=3000)
+    settings = common_settings.model_copy(update={"kafka": kafka})
+    async with service_runtime("outboxed", settings) as rt:
+        await private_broker.stop()
+
+        await withdraw_in_transaction(rt, "D-1", steps=3)
+
+        assert await rt.db["dossiers"].find_one({"_id": "D-1"}) == {"_id": "D-1",
+                                                                    "state": "WITHDRAWN"}
+        assert await rt.outbox.count_pending() == 3  # accepted and stored, not yet published
+
+        await private_broker.start()
+        await eventually(lambda: _all_sent(rt), timeout=60)
+
+    published = envelopes(await read_topic(kafka, DOSSIER_EVENTS, expect=3))
+    assert [e.data["reason"] for e in published] == ["step 0", "step 1", "step 2"]
+
+
+async def _all_sent(rt: ServiceRuntime) -> bool:
+    return await rt.outbox.count_pending() == 0
+
+
+async def test_relay_publishes_in_write_order(common_settings: CommonSettings) -> None:
+    async with service_runtime("outboxed", common_settings) as rt:
+        for code in ("A", "B", "A", "C", "A"):
+            await withdraw_in_transaction(rt, code, steps=1)
+        await eventually(lambda: _all_sent(rt))
+        entries = await rt.outbox.entries_for("A")
+        assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
+    published = envelopes(await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=5))
+    assert len(published) == 5
+    assert len({e.id for e in published}) == 5
