@@ -99,8 +99,9 @@ class WorkingCalendar:
 
     @cached_property
     def _vietnam(self) -> holidays.HolidayBase:
-        # Built on first use: constructing 17 years of lunar holidays is not free.
-        return holidays.Vietnam(years=self._years)
+        # Built on first use: computing 17 years of lunar holidays is not free. Same
+        # data as holidays.Vietnam(years=...), through the typed factory.
+        return holidays.country_holidays("VN", years=self._years, expand=False)
 
     @cached_property
     def _days_off(self) -> frozenset[date]:

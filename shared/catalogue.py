@@ -23,7 +23,7 @@ Levels and unit kinds are data: nothing here knows how many levels there are. Ro
 from __future__ import annotations
 
 import json
-from collections import deque
+from collections import Counter, deque
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -35,9 +35,13 @@ DEFAULT_CONFIGURATION = "three-level"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "catalogue"
 PROCEDURES_FILE = "procedures.json"
 SUPPORTED_SCHEMA = 1
+# The national agency-code form (e.g. 000.00.01.H22) and procedure-code form (e.g. 1.001193).
+UNIT_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
+PROCEDURE_CODE_PATTERN = r"^\d\.\d{6}$"
 
 
-class CatalogueError(ValueError):
+# Not a ValueError on purpose: pydantic would wrap one raised from model_post_init.
+class CatalogueError(Exception):
     """The catalogue data is missing, malformed or inconsistent."""
 
 
@@ -52,7 +56,7 @@ class _Frozen(BaseModel):
 class Unit(_Frozen):
     """An administrative unit or one of its agencies (desk, department, office)."""
 
-    code: str = Field(min_length=1)
+    code: str = Field(pattern=UNIT_CODE_PATTERN)
     name: str
     name_en: str
     level: str
@@ -63,6 +67,7 @@ class Unit(_Frozen):
     valid_to: date | None = None
     successor: str | None = None
     receives_dossiers: bool = False
+    note: str = ""
 
     def in_force(self, on: date) -> bool:
         """Whether the unit exists on ``on`` (validity bounds are inclusive)."""
@@ -116,7 +121,7 @@ class Fee(_Frozen):
 class Procedure(_Frozen):
     """One version of an administrative procedure (thủ tục hành chính)."""
 
-    code: str = Field(min_length=1)
+    code: str = Field(pattern=PROCEDURE_CODE_PATTERN)
     version: str
     name: str
     name_en: str
@@ -131,6 +136,7 @@ class Procedure(_Frozen):
     receiving_levels: tuple[str, ...] = Field(min_length=1)
     valid_from: date | None = None
     valid_to: date | None = None
+    note: str = ""
     route: tuple[RouteStepSpec, ...] = Field(min_length=1)
 
     @property
@@ -236,9 +242,8 @@ class Catalogue(_Frozen):
         queue = deque([self.unit(root_code)])
         while queue:
             unit = queue.popleft()
-            if on is not None and not unit.in_force(on):
-                continue
-            if unit.kind == kind and set(tags) <= set(unit.tags):
+            in_force = on is None or unit.in_force(on)
+            if in_force and unit.kind == kind and set(tags) <= set(unit.tags):
                 found.append(unit)
             queue.extend(self._children.get(unit.code, []))
         return tuple(found)
@@ -249,90 +254,89 @@ class Catalogue(_Frozen):
 
 
 def _duplicates(codes: list[str]) -> list[str]:
-    seen: set[str] = set()
-    return sorted({c for c in codes if c in seen or seen.add(c)})
+    return sorted(code for code, n in Counter(codes).items() if n > 1)
 
 
-def _first_cycle(start: str, step: dict[str, str | None]) -> list[str] | None:
-    """The cycle reached by following ``step`` links from ``start``, if any."""
+def _first_cycle(start: str, links: dict[str, str | None]) -> list[str] | None:
+    """The cycle reached by following ``links`` from ``start``, if any."""
     path: list[str] = []
     node: str | None = start
-    while node is not None and node in step:
+    while node is not None and node in links:
         if node in path:
             return [*path[path.index(node) :], node]
         path.append(node)
-        node = step[node]
+        node = links[node]
     return None
 
 
 def _unit_problems(cat: Catalogue) -> list[str]:
+    known = {*cat.levels, *cat.retired_levels}
+    by_code = {u.code: u for u in cat.units}
+    rank = {level: i for i, level in enumerate(cat.levels)}
     problems = [f"duplicate unit code {c}" for c in _duplicates([u.code for u in cat.units])]
     problems += [
         f"level {lv} listed twice" for lv in _duplicates([*cat.levels, *cat.retired_levels])
     ]
-    known_levels = {*cat.levels, *cat.retired_levels}
-    by_code = {u.code: u for u in cat.units}
     for u in cat.units:
-        if u.level not in known_levels:
-            problems.append(
-                f"unit {u.code}: unknown level {u.level!r} (known: {sorted(known_levels)})"
-            )
-        if u.kind not in cat.kinds:
-            problems.append(f"unit {u.code}: unknown kind {u.kind!r}")
-        if u.parent is not None and u.parent not in by_code:
-            problems.append(f"unit {u.code}: parent {u.parent} does not exist")
-        if u.successor is not None and u.successor not in by_code:
-            problems.append(f"unit {u.code}: successor {u.successor} does not exist")
-        if u.successor is not None and u.valid_to is None:
-            problems.append(f"unit {u.code}: has a successor but no valid_to")
-        if u.valid_from and u.valid_to and u.valid_to < u.valid_from:
-            problems.append(f"unit {u.code}: valid_to {u.valid_to} before valid_from")
-        if u.level in cat.retired_levels and u.valid_to is None:
-            problems.append(f"unit {u.code}: level {u.level!r} is retired but valid_to is null")
         parent = by_code.get(u.parent or "")
-        if parent and {u.level, parent.level} <= set(cat.levels):
-            if cat.levels.index(parent.level) > cat.levels.index(u.level):
-                problems.append(f"unit {u.code}: parent {parent.code} is at a lower level")
-    for name, links in (
-        ("parent", {u.code: u.parent for u in cat.units}),
-        ("successor", {u.code: u.successor for u in cat.units}),
-    ):
-        cycles = {tuple(sorted(c)): c for u in cat.units if (c := _first_cycle(u.code, links))}
+        inverted = u.valid_from is not None and u.valid_to is not None and u.valid_to < u.valid_from
+        # Ranks compare only active levels: retired ones have no place in the order.
+        below = parent is not None and rank.get(parent.level, -1) > rank.get(u.level, len(rank))
+        checks = [
+            (u.level not in known, f"unknown level {u.level!r} (known: {sorted(known)})"),
+            (u.kind not in cat.kinds, f"unknown kind {u.kind!r}"),
+            (u.parent is not None and parent is None, f"parent {u.parent} does not exist"),
+            (
+                u.successor is not None and u.successor not in by_code,
+                f"successor {u.successor} does not exist",
+            ),
+            (u.successor is not None and u.valid_to is None, "has a successor but no valid_to"),
+            (inverted, "valid_to is before valid_from"),
+            (u.level in cat.retired_levels and u.valid_to is None, "retired level but no valid_to"),
+            (below, f"parent {u.parent} is at a lower level than the unit"),
+        ]
+        problems += [f"unit {u.code}: {message}" for bad, message in checks if bad]
+    for name in ("parent", "successor"):
+        links = {u.code: getattr(u, name) for u in cat.units}
+        cycles = {frozenset(c): c for u in cat.units if (c := _first_cycle(u.code, links))}
         problems += [f"{name} cycle: {' -> '.join(c)}" for c in cycles.values()]
     return problems
 
 
-def _selector_problems(cat: Catalogue, where: str, sel: Selector) -> list[str]:
+def _selector_problems(cat: Catalogue, sel: Selector) -> list[str]:
     if sel.relative != "ancestor":
         return []
-    problems = []
-    if sel.level not in {*cat.levels, *cat.retired_levels}:
-        problems.append(f"{where}: unknown level {sel.level!r} (levels: {list(cat.levels)})")
-    elif sel.level not in cat.levels and sel.fallback_level is None:
-        problems.append(f"{where}: level {sel.level!r} is retired here and has no fallback_level")
-    if sel.fallback_level is not None and sel.fallback_level not in cat.levels:
-        problems.append(f"{where}: fallback_level {sel.fallback_level!r} is not an active level")
-    if sel.kind not in cat.kinds:
-        problems.append(f"{where}: unknown kind {sel.kind!r}")
-    return problems
+    checks = [
+        (
+            sel.level not in {*cat.levels, *cat.retired_levels},
+            f"unknown level {sel.level!r} (levels: {list(cat.levels)})",
+        ),
+        (
+            sel.level in cat.retired_levels and sel.fallback_level is None,
+            f"level {sel.level!r} is retired here and has no fallback_level",
+        ),
+        (
+            sel.fallback_level not in (None, *cat.levels),
+            f"fallback_level {sel.fallback_level!r} is not an active level",
+        ),
+        (sel.kind not in cat.kinds, f"unknown kind {sel.kind!r}"),
+    ]
+    return [message for bad, message in checks if bad]
 
 
 def _procedure_problems(cat: Catalogue) -> list[str]:
     codes = [p.code for p in cat.procedures]
     problems = [f"duplicate procedure code {c}" for c in _duplicates(codes)]
     for p in cat.procedures:
-        problems += [
-            f"procedure {p.code}: unknown receiving kind {k!r}"
-            for k in p.receiving_kinds
-            if k not in cat.kinds
-        ]
-        problems += [
-            f"procedure {p.code}: unknown receiving level {lv!r}"
-            for lv in p.receiving_levels
-            if lv not in {*cat.levels, *cat.retired_levels}
-        ]
+        bad_kinds = sorted(set(p.receiving_kinds) - set(cat.kinds))
+        bad_levels = sorted(set(p.receiving_levels) - {*cat.levels, *cat.retired_levels})
+        if bad_kinds or bad_levels:
+            problems.append(
+                f"procedure {p.code}: unknown receiving kinds/levels {bad_kinds + bad_levels}"
+            )
         for i, step in enumerate(p.route):
-            problems += _selector_problems(cat, f"procedure {p.code} step {i}", step.performer)
+            where = f"procedure {p.code} step {i} ({step.name_en})"
+            problems += [f"{where}: {m}" for m in _selector_problems(cat, step.performer)]
     return problems
 
 
@@ -368,21 +372,25 @@ def load_catalogue(
         known = ", ".join(available_configurations(folder)) or "none"
         raise CatalogueError(f"unknown configuration {configuration!r} (available: {known})")
     units_doc = _read_json(units_path)
+    if units_doc.get("configuration", configuration) != configuration:
+        raise CatalogueError(
+            f"{units_path.name} declares configuration {units_doc['configuration']!r}"
+        )
     procedures_doc = _read_json(folder / PROCEDURES_FILE)
     if units_doc["version"] != procedures_doc["version"]:
         raise CatalogueError(
             f"version mismatch: {units_path.name} is {units_doc['version']}, "
             f"{PROCEDURES_FILE} is {procedures_doc['version']}"
         )
-    known = set(available_configurations(folder))
-    for raw in procedures_doc.get("procedures", []):
-        unknown = set(raw.get("applies_to") or ()) - known
-        if unknown:
-            raise CatalogueError(f"procedure {raw.get('code')}: unknown configurations {unknown}")
     try:
-        procedures = [
-            p for p in procedures_doc.get("procedures", []) if configuration in p.get("applies_to")
-        ]
+        procedures = [Procedure.model_validate(p) for p in procedures_doc.get("procedures", [])]
+    except (ValidationError, TypeError) as exc:
+        raise CatalogueError(f"invalid {folder / PROCEDURES_FILE}: {exc}") from exc
+    configurations = set(available_configurations(folder))
+    for procedure in procedures:
+        if unknown := set(procedure.applies_to) - configurations:
+            raise CatalogueError(f"procedure {procedure.code}: unknown configurations {unknown}")
+    try:
         return Catalogue(
             configuration=configuration,
             version=units_doc["version"],
@@ -390,7 +398,7 @@ def load_catalogue(
             retired_levels=units_doc.get("retired_levels", ()),
             kinds=units_doc.get("kinds"),
             units=units_doc.get("units"),
-            procedures=procedures,
+            procedures=[p for p in procedures if configuration in p.applies_to],
         )
-    except (ValidationError, TypeError) as exc:
-        raise CatalogueError(f"invalid catalogue {configuration!r} in {folder}: {exc}") from exc
+    except ValidationError as exc:
+        raise CatalogueError(f"invalid {units_path}: {exc}") from exc

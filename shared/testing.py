@@ -8,12 +8,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+
+from fastapi import FastAPI
 
 from shared.envelope import Envelope
 from shared.settings import KafkaSettings, MongoSettings
@@ -82,7 +86,8 @@ async def read_topic(
     """
     topic = topic_name(kafka.topic_prefix, spec)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False,
+        bootstrap_servers=kafka.bootstrap_servers,
+        enable_auto_commit=False,
         isolation_level="read_committed",
     )
     await consumer.start()
@@ -107,3 +112,12 @@ async def read_topic(
 def envelopes(records: list[ConsumerRecord[bytes, bytes]]) -> list[Envelope]:
     """Decode records into envelopes."""
     return [Envelope.from_bytes(r.value) for r in records]
+
+
+@asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan (consumers, relay) and give an HTTP client bound to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client

@@ -12,8 +12,10 @@ def counting_handler(db: Database):  # type: ignore[no-untyped-def]
 
     async def count(envelope: Envelope, data: EventData, session: Session) -> None:
         await db["effects"].update_one(
-            {"_id": envelope.subject}, {"$inc": {"n": 1}, "$push": {"ids": envelope.id}},
-            upsert=True, session=session,
+            {"_id": envelope.subject},
+            {"$inc": {"n": 1}, "$push": {"ids": envelope.id}},
+            upsert=True,
+            session=session,
         )
 
     return count

@@ -15,12 +15,15 @@ from tests.integration.foundation.counting import counting_handler
 
 
 async def main(topic_prefix: str, db_prefix: str, expected: int) -> None:
-    settings = CommonSettings(kafka=KafkaSettings(topic_prefix=topic_prefix),
-                              mongo=MongoSettings(database_prefix=db_prefix))
+    settings = CommonSettings(
+        kafka=KafkaSettings(topic_prefix=topic_prefix),
+        mongo=MongoSettings(database_prefix=db_prefix),
+    )
     await ensure_topics(settings.kafka)
     async with service_runtime("counting", settings) as rt:
-        runner = rt.add_consumer([DOSSIER_EVENTS],
-                                 {DossierWithdrawn.EVENT_TYPE: counting_handler(rt.db)})
+        runner = rt.add_consumer(
+            [DOSSIER_EVENTS], {DossierWithdrawn.EVENT_TYPE: counting_handler(rt.db)}
+        )
 
         commit = runner.commit_processed
 

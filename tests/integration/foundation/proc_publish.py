@@ -20,8 +20,12 @@ from shared.topics import DOSSIER_EVENTS
 async def main(prefix: str, code: str) -> None:
     configure_tracing(TelemetrySettings(), "proc-publish")
     event = make_envelope(
-        DossierWithdrawn(dossier_code=code, state=DossierState.WITHDRAWN, holding_unit="U-1",
-                         withdrawn_at=datetime.now(UTC)),
+        DossierWithdrawn(
+            dossier_code=code,
+            state=DossierState.WITHDRAWN,
+            holding_unit="U-1",
+            withdrawn_at=datetime.now(UTC),
+        ),
         source="/tests/proc-publish",
     )
     async with kafka_publisher(KafkaSettings(topic_prefix=prefix), "proc-publish") as publisher:

@@ -21,7 +21,9 @@ WITHDRAWN = DossierWithdrawn.EVENT_TYPE
 
 def withdrawn(code: str) -> Envelope:
     data = DossierWithdrawn(
-        dossier_code=code, state=DossierState.WITHDRAWN, holding_unit="000.00.01.H59",
+        dossier_code=code,
+        state=DossierState.WITHDRAWN,
+        holding_unit="000.00.01.H59",
         withdrawn_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
     )
     return make_envelope(data, source="/tests")
@@ -78,8 +80,9 @@ async def test_failing_handler_dead_letters_and_consumer_goes_on(runtime: Servic
 
     assert await effect_counts(db) == {"GOOD": 1}
     assert await db["effects"].count_documents({"would_be": {"$exists": True}}) == 0  # rolled back
-    letters = [to_dead_letter(r) for r in await read_topic(runtime.settings.kafka, DEAD_LETTERS,
-                                                          expect=1)]
+    letters = [
+        to_dead_letter(r) for r in await read_topic(runtime.settings.kafka, DEAD_LETTERS, expect=1)
+    ]
     assert len(letters) == 1
     letter = letters[0]
     assert Envelope.from_bytes(letter.value) == bad

@@ -34,13 +34,22 @@ class PrivateBroker:
     def __init__(self, local_dir: Path) -> None:
         port = free_port()
         self.port = port
-        self._env = {**os.environ, "LT_LOCAL_DIR": str(local_dir), "LT_KAFKA_PORT": str(port),
-                     "LT_KAFKA_CONTROLLER_PORT": str(free_port())}
+        self._env = {
+            **os.environ,
+            "LT_LOCAL_DIR": str(local_dir),
+            "LT_KAFKA_PORT": str(port),
+            "LT_KAFKA_CONTROLLER_PORT": str(free_port()),
+        }
 
     async def _devstack(self, command: str) -> None:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(ROOT / "infra" / "devstack.py"), command, "kafka", env=self._env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            str(ROOT / "infra" / "devstack.py"),
+            command,
+            "kafka",
+            env=self._env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
         assert proc.returncode == 0, out.decode()
@@ -71,8 +80,13 @@ async def withdraw_in_transaction(rt: ServiceRuntime, code: str, steps: int) -> 
         )
         for step in range(steps):
             event = make_envelope(
-                DossierWithdrawn(dossier_code=code, state=DossierState.WITHDRAWN, holding_unit="U",
-                                 withdrawn_at=rt.clock.now(), reason=f"step {step}"),
+                DossierWithdrawn(
+                    dossier_code=code,
+                    state=DossierState.WITHDRAWN,
+                    holding_unit="U",
+                    withdrawn_at=rt.clock.now(),
+                    reason=f"step {step}",
+                ),
                 source="/tests",
             )
             await rt.outbox.add(event, session, rt.clock.now())
@@ -84,16 +98,21 @@ async def withdraw_in_transaction(rt: ServiceRuntime, code: str, steps: int) -> 
 async def test_events_written_during_an_outage_are_published_once_in_order(
     common_settings: CommonSettings, private_broker: PrivateBroker
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{private_broker.port}",
-                          topic_prefix=common_settings.kafka.topic_prefix, request_timeout_ms=3000)
+    kafka = KafkaSettings(
+        bootstrap_servers=f"127.0.0.1:{private_broker.port}",
+        topic_prefix=common_settings.kafka.topic_prefix,
+        request_timeout_ms=3000,
+    )
     settings = common_settings.model_copy(update={"kafka": kafka})
     async with service_runtime("outboxed", settings) as rt:
         await private_broker.stop()
 
         await withdraw_in_transaction(rt, "D-1", steps=3)
 
-        assert await rt.db["dossiers"].find_one({"_id": "D-1"}) == {"_id": "D-1",
-                                                                    "state": "WITHDRAWN"}
+        assert await rt.db["dossiers"].find_one({"_id": "D-1"}) == {
+            "_id": "D-1",
+            "state": "WITHDRAWN",
+        }
         assert await rt.outbox.count_pending() == 3  # accepted and stored, not yet published
 
         await private_broker.start()
@@ -113,7 +132,8 @@ async def test_relay_publishes_in_write_order(common_settings: CommonSettings) -
             await withdraw_in_transaction(rt, code, steps=1)
         await eventually(lambda: _all_sent(rt))
         entries = await rt.outbox.entries_for("A")
-        assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
+        seqs = [int(str(e["seq"])) for e in entries]
+        assert seqs == sorted(seqs)
     published = envelopes(await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=5))
     assert len(published) == 5
     assert len({e.id for e in published}) == 5

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 async def run_module(module: str, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, *args, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     assert proc.returncode is not None
@@ -33,8 +38,9 @@ async def run_module(module: str, *args: str) -> tuple[int, str]:
 
 async def test_event_from_another_process_arrives_intact(common_settings: CommonSettings) -> None:
     code = "000.00.01.H59-261126-0001"
-    _, out = await run_module("tests.integration.foundation.proc_publish",
-                              common_settings.kafka.topic_prefix, code)
+    _, out = await run_module(
+        "tests.integration.foundation.proc_publish", common_settings.kafka.topic_prefix, code
+    )
     sent = json.loads(out.strip().splitlines()[-1])
 
     seen: list[tuple[Envelope, str | None]] = []
@@ -73,8 +79,12 @@ async def test_consumer_killed_before_commit_is_replayed_without_double_effect(
         for code in codes:
             await rt.publisher.publish(
                 make_envelope(
-                    DossierWithdrawn(dossier_code=code, state=DossierState.WITHDRAWN,
-                                     holding_unit="U", withdrawn_at=rt.clock.now()),
+                    DossierWithdrawn(
+                        dossier_code=code,
+                        state=DossierState.WITHDRAWN,
+                        holding_unit="U",
+                        withdrawn_at=rt.clock.now(),
+                    ),
                     source="/tests",
                 ),
                 DOSSIER_EVENTS,
@@ -82,14 +92,17 @@ async def test_consumer_killed_before_commit_is_replayed_without_double_effect(
 
     status, out = await run_module(
         "tests.integration.foundation.proc_crash_consumer",
-        common_settings.kafka.topic_prefix, common_settings.mongo.database_prefix, "5",
+        common_settings.kafka.topic_prefix,
+        common_settings.mongo.database_prefix,
+        "5",
     )
     assert status == 17 and "killed before commit" in out
 
     async with service_runtime("counting", common_settings) as rt:
         assert await effect_counts(rt.db) == {code: 1 for code in codes}  # stored before the crash
-        runner = rt.add_consumer([DOSSIER_EVENTS],
-                                 {DossierWithdrawn.EVENT_TYPE: counting_handler(rt.db)})
+        runner = rt.add_consumer(
+            [DOSSIER_EVENTS], {DossierWithdrawn.EVENT_TYPE: counting_handler(rt.db)}
+        )
         await runner.start()
         redelivered = 0
         for _ in range(60):

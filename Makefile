@@ -1,0 +1,52 @@
+# Two commands do everything: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEVSTACK := $(PY) infra/devstack.py
+
+.PHONY: run test install infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+infra-up: install
+	@$(DEVSTACK) start
+
+infra-down: install
+	@$(DEVSTACK) stop
+
+infra-status: install
+	@$(DEVSTACK) status
+
+## make run: install, start Kafka and the store, start the four services, load demo data.
+run: install
+	@$(PY) -m infra.run
+
+## make test: install, lint, type-check, unit and integration tests; stops what it started.
+test: install
+	@bash infra/test.sh
+
+lint: install
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: install
+	@$(VENV)/bin/mypy
+
+unit: install
+	@$(VENV)/bin/pytest -q tests/unit
+
+contracts: install
+	@$(PY) -m shared.contracts write
+
+bench: install
+	@$(PY) -m infra.bench
+
+clean: infra-down
+	rm -rf .local

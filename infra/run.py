@@ -1,0 +1,116 @@
+"""``make run``: start Kafka and the store, the four services, load demo data, show where to look.
+
+Ctrl-C (or SIGTERM) stops the services, and the infrastructure if this command started it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = {"intake": 8001, "routing": 8002, "notification": 8003, "audit": 8004}
+LOGS = ROOT / ".local" / "logs"
+
+
+def port_of(service: str) -> int:
+    return int(os.environ.get(f"LT_{service.upper()}_PORT", SERVICES[service]))
+
+
+def devstack(*args: str) -> int:
+    return subprocess.call([sys.executable, str(ROOT / "infra" / "devstack.py"), *args])
+
+
+def start_service(service: str) -> subprocess.Popen[bytes]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{service}.log", "ab")  # noqa: SIM115 - handed to the child
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
+    return subprocess.Popen(
+        [sys.executable, "-m", f"{service}.main"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def ready(service: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port_of(service)}/readyz", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = set(procs)
+    while waiting and time.monotonic() < deadline:
+        for service in sorted(waiting):
+            if procs[service].poll() is not None:
+                sys.exit(f"[run] {service} exited; see .local/logs/{service}.log")
+            if ready(service):
+                print(f"[run] {service} ready on http://127.0.0.1:{port_of(service)}", flush=True)
+                waiting.discard(service)
+        time.sleep(0.3)
+    if waiting:
+        sys.exit(f"[run] not ready after {timeout:.0f}s: {', '.join(sorted(waiting))}")
+
+
+def stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def print_where_to_look() -> None:
+    print("\nThe platform is running. Where to look:")
+    for service in SERVICES:
+        base = f"http://127.0.0.1:{port_of(service)}"
+        print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
+    print("  logs          .local/logs/   (kafka.log, store.out, <service>.log)")
+    print("Press Ctrl-C to stop everything this command started.\n", flush=True)
+
+
+def main() -> None:
+    started_infra = devstack("running") != 0
+    if devstack("start") != 0:
+        sys.exit("[run] could not start Kafka and the store")
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        procs = {service: start_service(service) for service in SERVICES}
+        wait_ready(procs)
+        if os.environ.get("LT_DEMO", "1") == "1":
+            from infra.demo import load_demo_data
+
+            load_demo_data({s: f"http://127.0.0.1:{port_of(s)}" for s in SERVICES})
+        print_where_to_look()
+        while all(proc.poll() is None for proc in procs.values()):
+            time.sleep(0.5)
+        crashed = [s for s, p in procs.items() if p.poll() is not None]
+        print(f"[run] stopped unexpectedly: {', '.join(crashed)}; see .local/logs/", flush=True)
+    except KeyboardInterrupt:
+        print("\n[run] stopping", flush=True)
+    finally:
+        # A second Ctrl-C must not leave services or the broker behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_all(procs)
+        if started_infra:
+            devstack("stop")
+
+
+if __name__ == "__main__":
+    main()

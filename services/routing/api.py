@@ -1,0 +1,7 @@
+"""HTTP routes of the routing service (thin: validate, call a handler, map errors)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

@@ -1,0 +1,68 @@
+"""Building and serving a service's FastAPI app the same way in every service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import uvicorn
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from shared.http import BodySizeLimit, install_error_handlers, install_health
+from shared.runtime import CommonSettings, ServiceRuntime
+from shared.settings import HttpSettings
+from shared.telemetry import configure_logging, configure_tracing
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def runtime_of(app: FastAPI) -> ServiceRuntime:
+    """The running service's runtime (set by its lifespan)."""
+    runtime: ServiceRuntime = app.state.runtime
+    return runtime
+
+
+def service_app(
+    *,
+    title: str,
+    description: str,
+    version: str,
+    lifespan: Lifespan,
+    http: HttpSettings,
+    openapi_tags: list[dict[str, str]] | None = None,
+) -> FastAPI:
+    """A FastAPI app with problem+json errors, health, readiness, metrics and tracing."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+    install_error_handlers(app)
+
+    async def check_store() -> None:
+        await runtime_of(app).check_store()
+
+    async def check_broker() -> None:
+        await runtime_of(app).check_broker()
+
+    install_health(app, {"store": check_store, "broker": check_broker})
+    app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str) -> None:
+    """Run the app until SIGINT/SIGTERM; the lifespan then stops consumers gracefully."""
+    configure_logging(common.telemetry, service)
+    configure_tracing(common.telemetry, service)
+    uvicorn.run(
+        app,
+        host=http.host,
+        port=http.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
