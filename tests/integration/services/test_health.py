@@ -16,11 +16,7 @@ SERVICES = ["intake", "routing", "notification", "audit"]
 async def test_service_is_live_and_ready(service: str, common_settings: CommonSettings) -> None:
     main = importlib.import_module(f"{service}.main")
     config = importlib.import_module(f"{service}.config")
-    settings_class = next(
-        getattr(config, name)
-        for name in dir(config)
-        if name.endswith("Settings") and name != "CommonSettings"
-    )
+    settings_class = getattr(config, f"{service.capitalize()}Settings")
     settings = settings_class(**common_settings.model_dump())
     async with running_app(main.create_app(settings)) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
