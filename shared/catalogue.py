@@ -15,9 +15,10 @@ Levels and unit kinds are data: nothing here knows how many levels there are. Ro
 * ``{"relative": "ancestor", "level": L, "kind": K, "tags": [...],
   "fallback_level": F}``: take the receiving unit's jurisdiction at level L (the
   outermost unit at level L among the unit and its ancestors, e.g. the district
-  people's committee), then the unit of kind K carrying all the tags in its subtree
-  (the jurisdiction itself included). When the configuration has no level L (it is
-  retired, as "district" in two-level), F is used instead; F is then mandatory.
+  people's committee), then the unit at level L, of kind K, carrying all the tags, in
+  its subtree (the jurisdiction itself included): ``find_in_subtree(jurisdiction.code,
+  K, tags, on, level=L)``. When the configuration has no level L (it is retired, as
+  "district" in two-level), F replaces L throughout; F is then mandatory.
 """
 
 from __future__ import annotations
@@ -235,15 +236,21 @@ class Catalogue(_Frozen):
         return at_level[-1] if at_level else None
 
     def find_in_subtree(
-        self, root_code: str, kind: str, tags: tuple[str, ...] = (), on: date | None = None
+        self,
+        root_code: str,
+        kind: str,
+        tags: tuple[str, ...] = (),
+        on: date | None = None,
+        level: str | None = None,
     ) -> tuple[Unit, ...]:
-        """Units of ``kind`` carrying all ``tags`` under ``root_code`` (included), nearest first."""
+        """Units of ``kind`` with all ``tags`` (at ``level``) under ``root_code``, nearest first."""
         found: list[Unit] = []
         queue = deque([self.unit(root_code)])
         while queue:
             unit = queue.popleft()
-            in_force = on is None or unit.in_force(on)
-            if in_force and unit.kind == kind and set(tags) <= set(unit.tags):
+            wanted = unit.kind == kind and set(tags) <= set(unit.tags)
+            placed = (on is None or unit.in_force(on)) and (level is None or unit.level == level)
+            if wanted and placed:
                 found.append(unit)
             queue.extend(self._children.get(unit.code, []))
         return tuple(found)
