@@ -1,0 +1,192 @@
+"""Published contracts: a JSON Schema per event type and an AsyncAPI 3 document.
+
+Generated from the registered models, committed under ``docs/contracts`` and checked
+by a test, so the documents agencies integrate against never drift from the code.
+
+    python -m shared.contracts write   # regenerate docs/contracts
+    python -m shared.contracts check   # exit 1 if the committed files differ
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.envelope import Envelope
+from shared.events import REGISTRY
+from shared.events.registry import EventData
+from shared.topics import ALL_TOPICS, DEAD_LETTERS, DOSSIER_COMMANDS, TopicSpec
+
+CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "contracts"
+SCHEMA_BASE = "https://lienthong.example/contracts/schemas/"
+CONTRACTS_VERSION = "1.0.0"
+
+
+def message_name(event_type: str) -> str:
+    """``dossier.transfer.accepted.v1`` -> ``DossierTransferAcceptedV1``."""
+    return "".join(part.capitalize() for part in event_type.replace("_", ".").split("."))
+
+
+def event_schema(event_type: str) -> dict[str, Any]:
+    """The JSON Schema of a whole message: the envelope with this type's data."""
+    model = REGISTRY[event_type]
+    data_schema = model.model_json_schema(mode="serialization")
+    definitions = data_schema.pop("$defs", {})
+    envelope = Envelope.model_json_schema(mode="serialization")
+    envelope["properties"]["type"] = {"const": event_type, "description": "Event type."}
+    envelope["properties"]["data"] = {"$ref": "#/$defs/Data"}
+    envelope["required"] = sorted({*envelope.get("required", []), "data"})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_BASE}{event_type}.json",
+        **envelope,
+        "title": message_name(event_type),
+        "description": (model.__doc__ or "").strip(),
+        "$defs": {**definitions, "Data": data_schema},
+    }
+
+
+def _channel(spec: TopicSpec, models: list[type[EventData]]) -> dict[str, Any]:
+    return {
+        "address": spec.name,
+        "description": spec.description,
+        "messages": {
+            message_name(m.EVENT_TYPE): {
+                "$ref": f"#/components/messages/{message_name(m.EVENT_TYPE)}"
+            }
+            for m in models
+        },
+        "bindings": {
+            "kafka": {
+                "partitions": spec.partitions,
+                "replicas": 1,
+                "topicConfiguration": {
+                    "retention.ms": spec.retention_ms,
+                    "cleanup.policy": ["delete"],
+                },
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+
+
+def _message(model: type[EventData]) -> dict[str, Any]:
+    event_type = model.EVENT_TYPE
+    return {
+        "name": event_type,
+        "title": message_name(event_type),
+        "summary": (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else event_type,
+        "contentType": "application/cloudevents+json",
+        "headers": {"$ref": "#/components/schemas/KafkaHeaders"},
+        "payload": {"$ref": f"schemas/{event_type}.json"},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "Dossier code"},
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+
+
+def _channel_id(spec: TopicSpec) -> str:
+    return "".join(part.capitalize() for part in spec.name.split("."))
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document for every topic and message."""
+    by_topic: dict[str, list[type[EventData]]] = {spec.name: [] for spec in ALL_TOPICS}
+    for event_type in sorted(REGISTRY):
+        by_topic[REGISTRY[event_type].TOPIC.name].append(REGISTRY[event_type])
+    channels = {_channel_id(spec): _channel(spec, by_topic[spec.name]) for spec in ALL_TOPICS}
+    operations: dict[str, Any] = {}
+    for spec in ALL_TOPICS:
+        if spec is DEAD_LETTERS:
+            continue
+        action = "send" if spec is DOSSIER_COMMANDS else "receive"
+        verb = "sends commands to" if action == "send" else "consumes"
+        operations[f"{action}{_channel_id(spec)}"] = {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{_channel_id(spec)}"},
+            "summary": f"An agency system {verb} {spec.name}.",
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Liên thông dossier events",
+            "version": CONTRACTS_VERSION,
+            "description": "Events and commands exchanged between commune, district and province "
+            "units. Every message is a CloudEvents 1.0 structured JSON envelope; the Kafka key is "
+            "the dossier code, so each dossier's messages are ordered.",
+        },
+        "defaultContentType": "application/cloudevents+json",
+        "servers": {
+            "local": {"host": "127.0.0.1:9092", "protocol": "kafka", "description": "make run"},
+            "compose": {"host": "kafka:9092", "protocol": "kafka", "description": "docker compose"},
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": {message_name(t): _message(REGISTRY[t]) for t in sorted(REGISTRY)},
+            "schemas": {"KafkaHeaders": _headers_schema()},
+        },
+    }
+
+
+def _headers_schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "type": "object",
+        "properties": {
+            "ce_id": {**text, "description": "Envelope id."},
+            "ce_type": {**text, "description": "Event type."},
+            "ce_source": {**text, "description": "Producing service."},
+            "ce_correlationid": {**text, "description": "Correlation id of the flow."},
+            "traceparent": {**text, "description": "W3C trace context."},
+        },
+    }
+
+
+def rendered_files() -> dict[Path, str]:
+    """Every contract file's path and content."""
+    files = {
+        CONTRACTS_DIR / "schemas" / f"{t}.json": _dump(event_schema(t)) for t in sorted(REGISTRY)
+    }
+    files[CONTRACTS_DIR / "asyncapi.json"] = _dump(asyncapi_document())
+    return files
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def stale_files() -> list[str]:
+    """Contract files that are missing, differ from the models, or no longer have a model."""
+    expected = rendered_files()
+    stale = [str(p) for p, text in expected.items() if not p.exists() or p.read_text() != text]
+    present = set((CONTRACTS_DIR / "schemas").glob("*.json")) if CONTRACTS_DIR.exists() else set()
+    stale += [str(p) for p in present - set(expected)]
+    return sorted(stale)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "check"
+    if command == "write":
+        for path, text in rendered_files().items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        for path in set((CONTRACTS_DIR / "schemas").glob("*.json")) - set(rendered_files()):
+            path.unlink()
+        print(f"wrote {len(rendered_files())} contract files under {CONTRACTS_DIR}")
+        return 0
+    stale = stale_files()
+    for path in stale:
+        print(f"stale contract: {path}")
+    if stale:
+        print("run `make contracts` to regenerate them from the models")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,52 @@
+"""The committed contract documents match the models, and every contract is well formed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import jsonschema
+import pytest
+
+from shared.contracts import CONTRACTS_DIR, asyncapi_document, event_schema, stale_files
+from shared.events import REGISTRY
+from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.registry import make_envelope
+
+
+def test_committed_documents_match_the_models() -> None:
+    assert stale_files() == [], "run `make contracts` and commit docs/contracts"
+
+
+@pytest.mark.parametrize("event_type", sorted(REGISTRY))
+def test_event_type_names_follow_the_convention(event_type: str) -> None:
+    *parts, version = event_type.split(".")
+    assert len(parts) >= 2 and version.startswith("v") and version[1:].isdigit()
+    jsonschema.Draft202012Validator.check_schema(event_schema(event_type))
+
+
+def test_an_emitted_envelope_validates_against_its_committed_schema() -> None:
+    event = make_envelope(
+        DossierWithdrawn(
+            dossier_code="000.00.01.H59-261126-0001",
+            state=DossierState.WITHDRAWN,
+            holding_unit="000.00.01.H59",
+            withdrawn_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
+        ),
+        source="/tests",
+    )
+    schema = json.loads((CONTRACTS_DIR / "schemas" / "dossier.withdrawn.v1.json").read_text())
+    jsonschema.validate(json.loads(event.to_bytes()), schema)
+    broken = {**json.loads(event.to_bytes()), "type": "dossier.received.v1"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_asyncapi_document_names_every_topic_and_message() -> None:
+    document = asyncapi_document()
+    assert document["asyncapi"].startswith("3.")
+    listed = {name for channel in document["channels"].values() for name in channel["messages"]}
+    assert listed == set(document["components"]["messages"])
+    assert len(listed) == len(REGISTRY)
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert {"dossier.events", "dossier.commands", "deadletters"} <= addresses

@@ -1,0 +1,89 @@
+"""The envelope and the event registry: round trips and clear refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from shared.envelope import Envelope, MalformedMessage
+from shared.events import REGISTRY, parse_data
+from shared.events.dossier import ApologyNotice, DossierOverdue, DossierState
+from shared.events.registry import InvalidEventData, UnknownEventType, make_envelope
+
+CODE = "000.00.01.H59-261126-0001"
+
+
+def overdue() -> DossierOverdue:
+    return DossierOverdue(
+        dossier_code=CODE,
+        state=DossierState.PROCESSING,
+        holding_unit="000.06.31.H59",
+        appointment_date=date(2026, 12, 1),
+        new_appointment_date=date(2026, 12, 8),
+        detected_at=datetime(2026, 12, 2, 1, tzinfo=UTC),
+        apology=ApologyNotice(
+            issuing_unit="000.06.31.H59",
+            reason="site inspection delayed",
+            original_appointment_date=date(2026, 12, 1),
+            new_appointment_date=date(2026, 12, 8),
+        ),
+    )
+
+
+def test_envelope_round_trips_through_bytes() -> None:
+    cause = make_envelope(overdue(), source="/lienthong/routing")
+    event = make_envelope(overdue(), source="/lienthong/notification", cause=cause)
+    assert Envelope.from_bytes(event.to_bytes()) == event
+    assert parse_data(event) == overdue()
+    assert event.correlationid == cause.correlationid
+    assert event.causationid == cause.id
+    assert event.subject == CODE
+    assert event.specversion == "1.0"
+
+
+def test_a_flow_starts_its_own_correlation() -> None:
+    event = make_envelope(overdue(), source="/x")
+    assert event.correlationid == event.id and event.causationid is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"", "empty message"),
+        (b"\x00\x01", "not JSON"),
+        (b"[1, 2]", "envelope must be a JSON object"),
+        (b'{"id": "x"}', "invalid envelope at source"),
+    ],
+)
+def test_malformed_bytes_are_refused_with_a_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(MalformedMessage, match=reason):
+        Envelope.from_bytes(raw)
+
+
+def test_naive_time_and_other_spec_versions_are_refused() -> None:
+    body = json.loads(make_envelope(overdue(), source="/x").to_bytes())
+    with pytest.raises(MalformedMessage, match="time"):
+        Envelope.from_bytes(json.dumps({**body, "time": "2026-11-26T09:00:00"}).encode())
+    with pytest.raises(MalformedMessage, match="specversion"):
+        Envelope.from_bytes(json.dumps({**body, "specversion": "0.3"}).encode())
+
+
+def test_unknown_type_and_invalid_data_are_refused() -> None:
+    event = make_envelope(overdue(), source="/x")
+    with pytest.raises(UnknownEventType, match=r"unknown event type 'dossier\.vanished\.v1'"):
+        parse_data(event.model_copy(update={"type": "dossier.vanished.v1"}))
+    with pytest.raises(InvalidEventData, match=r"data\.new_appointment_date"):
+        parse_data(event.model_copy(update={"data": {**event.data, "new_appointment_date": "x"}}))
+
+
+def test_every_contract_declares_its_topic_and_subject() -> None:
+    for event_type, model in REGISTRY.items():
+        assert event_type == model.EVENT_TYPE
+        assert model.TOPIC.name in {
+            "dossier.events",
+            "dossier.commands",
+            "notification.events",
+            "audit.events",
+        }
