@@ -1,0 +1,15 @@
+# One image for the four services; the command picks the service (python -m <name>.main).
+# SecantusDB and the local Kafka jars are development tools and are not installed here.
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PYTHONPATH=/app:/app/services
+WORKDIR /app
+RUN useradd --system --uid 10001 --home /app lienthong
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+COPY data ./data
+RUN pip install --no-cache-dir -e . && chown -R lienthong /app
+USER lienthong
+EXPOSE 8001 8002 8003 8004
+CMD ["python", "-m", "intake.main"]
