@@ -181,8 +181,8 @@ def main(argv: list[str]) -> int:
         print(f"wrote {len(rendered_files())} contract files under {CONTRACTS_DIR}")
         return 0
     stale = stale_files()
-    for path in stale:
-        print(f"stale contract: {path}")
+    for name in stale:
+        print(f"stale contract: {name}")
     if stale:
         print("run `make contracts` to regenerate them from the models")
     return 1 if stale else 0

@@ -16,7 +16,6 @@ from typing import TypeVar
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-
 from fastapi import FastAPI
 
 from shared.envelope import Envelope
