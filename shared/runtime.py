@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,9 +69,23 @@ class ServiceRuntime:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def add_consumer(
-        self, topics: list[TopicSpec], handlers: Mapping[str, Handler], group_id: str | None = None
+        self,
+        topics: list[TopicSpec],
+        handlers: Mapping[str, Handler],
+        group_id: str | None = None,
+        after_commit: Callable[[], None] | None = None,
     ) -> ConsumerRunner:
-        """A consumer runner in this service's group (started by ``start_consumers``)."""
+        """A consumer runner in this service's group (started by ``start_consumers``).
+
+        After each commit the outbox relay is woken, then ``after_commit`` if given (e.g.
+        a worker that acts on what the handlers stored).
+        """
+
+        def wake_after_commit() -> None:
+            self.relay.wake()
+            if after_commit is not None:
+                after_commit()
+
         runner = ConsumerRunner(
             service=self.service,
             group_id=group_id or f"{self.settings.kafka.topic_prefix}{self.service}",
@@ -83,7 +97,7 @@ class ServiceRuntime:
             kafka=self.settings.kafka,
             settings=self.settings.consumer,
             clock=self.clock,
-            after_commit=self.relay.wake,
+            after_commit=wake_after_commit,
         )
         self.consumers.append(runner)
         return runner

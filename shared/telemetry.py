@@ -72,7 +72,12 @@ def configure_tracing(settings: TelemetrySettings, service: str) -> TracerProvid
 
 
 def inject_trace_headers(headers: KafkaHeaders) -> KafkaHeaders:
-    """Add W3C trace context (``traceparent``) of the current span to Kafka headers."""
+    """Add W3C trace context (``traceparent``) of the current span to Kafka headers.
+
+    Headers that already carry a trace context (an outbox entry's original one) keep it.
+    """
+    if any(key == "traceparent" for key, _ in headers):
+        return headers
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return headers + [(key, value.encode()) for key, value in carrier.items()]

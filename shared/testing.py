@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,6 +19,7 @@ from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
 from shared.envelope import Envelope
+from shared.kafka.publisher import Outgoing
 from shared.settings import KafkaSettings, MongoSettings
 from shared.telemetry import KafkaHeaders
 from shared.topics import TopicSpec, topic_name
@@ -40,6 +41,10 @@ class RecordingPublisher:
         if self.fail_with is not None:
             raise self.fail_with
         self.sent.append((topic.name, envelope))
+
+    async def publish_batch(self, messages: Sequence[Outgoing]) -> None:
+        for envelope, topic, headers in messages:
+            await self.publish(envelope, topic, headers)
 
     async def publish_raw(
         self, topic: str, value: bytes | None, *, key: str | bytes | None, headers: KafkaHeaders

@@ -72,26 +72,56 @@ class DeadLetterWriter:
         attempts: int,
         consumer_group: str,
     ) -> None:
+        await self.write_message(
+            original_topic=record.topic,
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers or ()),
+            error=error,
+            kind=kind,
+            attempts=attempts,
+            consumer_group=consumer_group,
+            original_partition=record.partition,
+            original_offset=record.offset,
+        )
+
+    async def write_message(
+        self,
+        *,
+        original_topic: str,
+        key: str | bytes | None,
+        value: bytes | None,
+        error: Exception,
+        kind: str,
+        attempts: int,
+        consumer_group: str,
+        headers: KafkaHeaders | None = None,
+        original_partition: int = -1,
+        original_offset: int = -1,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        """Dead-letter a message that did not come straight from a consumer record
+        (e.g. an event whose delivery failed): partition and offset -1 when unknown,
+        ``extra`` adds ``dlq_<name>`` headers."""
         error_text = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
-        headers = [(k, v) for k, v in record.headers or () if not k.startswith(DLQ_PREFIX)] + [
-            ("dlq_original_topic", record.topic.encode()),
-            ("dlq_original_partition", str(record.partition).encode()),
-            ("dlq_original_offset", str(record.offset).encode()),
+        headers = [(k, v) for k, v in headers or () if not k.startswith(DLQ_PREFIX)] + [
+            ("dlq_original_topic", original_topic.encode()),
+            ("dlq_original_partition", str(original_partition).encode()),
+            ("dlq_original_offset", str(original_offset).encode()),
             ("dlq_consumer_group", consumer_group.encode()),
             ("dlq_error", error_text.encode()),
             ("dlq_error_kind", kind.encode()),
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_failed_at", self._clock.now().isoformat().encode()),
         ]
-        await self._publisher.publish_raw(
-            self._topic, record.value, key=record.key, headers=headers
-        )
+        headers += [(DLQ_PREFIX + name, text.encode()) for name, text in (extra or {}).items()]
+        await self._publisher.publish_raw(self._topic, value, key=key, headers=headers)
         log.warning(
             "dead-lettered message",
             extra={
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
+                "topic": original_topic,
+                "partition": original_partition,
+                "offset": original_offset,
                 "kind": kind,
                 "error": error_text,
             },

@@ -4,7 +4,8 @@ trace context and CloudEvents attributes in headers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -16,13 +17,18 @@ from shared.settings import KafkaSettings
 from shared.telemetry import EVENTS_PUBLISHED, KafkaHeaders, inject_trace_headers
 from shared.topics import TopicSpec, topic_name
 
+Outgoing = tuple[Envelope, TopicSpec, KafkaHeaders]
+"""An envelope, its topic and extra headers (e.g. the trace context it was written in)."""
+
 
 class Publisher(Protocol):
-    """Anything that can put an envelope on a topic (Kafka, or a recording fake in tests)."""
+    """Anything that can put envelopes on topics (Kafka, or a recording fake in tests)."""
 
     async def publish(
         self, envelope: Envelope, topic: TopicSpec, headers: KafkaHeaders | None = None
     ) -> None: ...
+
+    async def publish_batch(self, messages: Sequence[Outgoing]) -> None: ...
 
 
 def envelope_headers(envelope: Envelope) -> KafkaHeaders:
@@ -48,13 +54,28 @@ class KafkaPublisher:
         self, envelope: Envelope, topic: TopicSpec, headers: KafkaHeaders | None = None
     ) -> None:
         """Send and wait for the broker's acknowledgement from all in-sync replicas."""
-        await self.publish_raw(
-            topic_name(self._settings.topic_prefix, topic),
-            envelope.to_bytes(),
-            key=envelope.subject,
-            headers=inject_trace_headers(envelope_headers(envelope) + (headers or [])),
-        )
-        EVENTS_PUBLISHED.labels(self._service, topic.name, envelope.type).inc()
+        await self.publish_batch([(envelope, topic, headers or [])])
+
+    async def publish_batch(self, messages: Sequence[Outgoing]) -> None:
+        """Send in order without waiting between messages, then wait for every ack.
+
+        The idempotent producer keeps per-partition order across its retries; if any
+        message fails this raises, and the caller sends the batch again (consumers
+        deduplicate by event id).
+        """
+        acks = []
+        for envelope, topic, headers in messages:
+            acks.append(
+                await self._producer.send(
+                    topic_name(self._settings.topic_prefix, topic),
+                    envelope.to_bytes(),
+                    key=envelope.subject.encode(),
+                    headers=inject_trace_headers(envelope_headers(envelope) + headers),
+                )
+            )
+        await asyncio.gather(*acks)
+        for envelope, topic, _ in messages:
+            EVENTS_PUBLISHED.labels(self._service, topic.name, envelope.type).inc()
 
     async def check_connection(self) -> None:
         """Raise unless the brokers answer a metadata request."""

@@ -15,26 +15,22 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from opentelemetry import trace
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import Clock
 from shared.envelope import Envelope
-from shared.kafka.publisher import Publisher
+from shared.kafka.publisher import Outgoing, Publisher
 from shared.mongo.client import Database, Session
 from shared.mongo.sequences import next_value
 from shared.settings import OutboxSettings
 from shared.telemetry import (
     OUTBOX_PENDING,
-    KafkaHeaders,
-    extract_trace_context,
     inject_trace_headers,
 )
 from shared.topics import ALL_TOPICS
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 TOPICS_BY_NAME = {spec.name: spec for spec in ALL_TOPICS}
 PENDING = "pending"
 SENT = "sent"
@@ -78,9 +74,10 @@ class Outbox:
         cursor = self._entries.find({"status": PENDING}).sort("seq", ASCENDING).limit(limit)
         return await cursor.to_list()
 
-    async def mark_sent(self, entry_id: str, now: datetime) -> None:
-        await self._entries.update_one(
-            {"_id": entry_id, "status": PENDING}, {"$set": {"status": SENT, "sent_at": now}}
+    async def mark_sent(self, entry_ids: list[str], now: datetime) -> None:
+        await self._entries.update_many(
+            {"_id": {"$in": entry_ids}, "status": PENDING},
+            {"$set": {"status": SENT, "sent_at": now}},
         )
 
     async def count_pending(self) -> int:
@@ -102,14 +99,14 @@ class Lease:
     async def acquire(self, now: datetime, duration: timedelta) -> bool:
         """Take or renew the lease; False while another holder's lease is live."""
         try:
-            doc = await self._leases.find_one_and_update(
+            await self._leases.find_one_and_update(
                 {"_id": self._name, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
                 {"$set": {"holder": self.holder, "expires_at": now + duration}},
                 upsert=True,
             )
         except DuplicateKeyError:
-            return False  # the upsert lost: someone else holds it
-        return doc is None or doc.get("holder") == self.holder or doc["expires_at"] < now
+            return False  # the filter did not match and the upsert lost: someone else holds it
+        return True
 
     async def release(self) -> None:
         await self._leases.delete_one({"_id": self._name, "holder": self.holder})
@@ -142,20 +139,20 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending entries in order; returns how many were sent."""
-        sent = 0
-        for entry in await self._outbox.pending(self._settings.batch_size):
-            envelope = Envelope.model_validate_json(str(entry["envelope"]))
-            spec = TOPICS_BY_NAME[str(entry["topic"])]
-            headers: KafkaHeaders = [(str(k), str(v).encode()) for k, v in entry["trace_headers"]]  # type: ignore[attr-defined]
-            with tracer.start_as_current_span(
-                f"publish {envelope.type}",
-                context=extract_trace_context(headers),
-                kind=trace.SpanKind.PRODUCER,
-            ):
-                await self._publisher.publish(envelope, spec)
-            await self._outbox.mark_sent(str(entry["_id"]), self._clock.now())
-            sent += 1
-        return sent
+        entries = await self._outbox.pending(self._settings.batch_size)
+        if not entries:
+            return 0
+        messages: list[Outgoing] = [
+            (
+                Envelope.model_validate_json(str(entry["envelope"])),
+                TOPICS_BY_NAME[str(entry["topic"])],
+                [(str(k), str(v).encode()) for k, v in entry["trace_headers"]],  # type: ignore[attr-defined]
+            )
+            for entry in entries
+        ]
+        await self._publisher.publish_batch(messages)
+        await self._outbox.mark_sent([str(entry["_id"]) for entry in entries], self._clock.now())
+        return len(entries)
 
     async def run(self) -> None:
         """Relay until stopped; failures are retried after a pause, nothing is dropped."""

@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
 
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import make_envelope
 from shared.mongo.client import Session, run_in_transaction
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, TelemetrySettings
+from shared.telemetry import configure_tracing, header_value
 from shared.testing import envelopes, eventually, read_topic
 from shared.topics import DOSSIER_EVENTS
 
@@ -126,14 +128,21 @@ async def _all_sent(rt: ServiceRuntime) -> bool:
     return await rt.outbox.count_pending() == 0
 
 
-async def test_relay_publishes_in_write_order(common_settings: CommonSettings) -> None:
+async def test_relay_publishes_in_write_order_with_the_writers_trace(
+    common_settings: CommonSettings,
+) -> None:
+    configure_tracing(TelemetrySettings(), "tests")
     async with service_runtime("outboxed", common_settings) as rt:
-        for code in ("A", "B", "A", "C", "A"):
-            await withdraw_in_transaction(rt, code, steps=1)
+        with trace.get_tracer("tests").start_as_current_span("write") as span:
+            for code in ("A", "B", "A", "C", "A"):
+                await withdraw_in_transaction(rt, code, steps=1)
+            trace_id = format(span.get_span_context().trace_id, "032x")
         await eventually(lambda: _all_sent(rt))
         entries = await rt.outbox.entries_for("A")
         seqs = [int(str(e["seq"])) for e in entries]
         assert seqs == sorted(seqs)
-    published = envelopes(await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=5))
-    assert len(published) == 5
-    assert len({e.id for e in published}) == 5
+    records = await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=5)
+    assert len({e.id for e in envelopes(records)}) == 5
+    for record in records:
+        traceparent = header_value(record.headers, "traceparent")
+        assert traceparent is not None and traceparent.split("-")[1] == trace_id
