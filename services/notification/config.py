@@ -1,12 +1,22 @@
-"""Settings of the notification service, composed from the shared settings classes."""
+"""Settings of the notification service, composed from the shared settings classes.
+
+Every group reads its own ``LT_NOTIFICATION_*`` prefix; see docs/notification.md.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pathlib import Path
 
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from notification.domain import UnitDirectory
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_UNIT_CHANNELS = ROOT / "data" / "notification" / "unit-channels.json"
+DEFAULT_SMS_FILE = ROOT / ".local" / "sms.log"
 
 
 class NotificationHttp(HttpSettings):
@@ -17,7 +27,101 @@ class NotificationHttp(HttpSettings):
     port: int = Field(8003, description="Bind port of the notification API.")
 
 
+class NotificationOptions(BaseSettings):
+    """What messages say and whom units are reached at (LT_NOTIFICATION_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_", extra="ignore")
+
+    lookup_base_url: str = Field(
+        "http://127.0.0.1:8001/v1/dossiers/",
+        description="Applicant look-up link prefix; the dossier code is appended.",
+    )
+    unit_channels_file: Path = Field(
+        DEFAULT_UNIT_CHANNELS, description="Versioned JSON mapping unit codes to their channels."
+    )
+    privacy_key: SecretStr = Field(
+        SecretStr("lienthong-local-privacy-key-change-me"),
+        description="Key of the HMAC that stands for contact data in logs and events.",
+    )
+
+
+class SmtpSettings(BaseSettings):
+    """The SMTP relay emails go through (LT_NOTIFICATION_SMTP_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_SMTP_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="SMTP server host.")
+    port: int = Field(1025, description="SMTP server port.")
+    sender: str = Field(
+        "Một cửa liên thông <no-reply@lienthong.example>", description="From address."
+    )
+    username: str | None = Field(None, description="SMTP login, if the relay needs one.")
+    password: SecretStr | None = Field(None, description="SMTP password.")
+    use_tls: bool = Field(False, description="Connect with implicit TLS (port 465 style).")
+    start_tls: bool = Field(False, description="Upgrade with STARTTLS after connecting.")
+    timeout_s: float = Field(10.0, gt=0, description="Connect and command timeout in seconds.")
+
+
+class SmsSettings(BaseSettings):
+    """The SMS provider adapter (LT_NOTIFICATION_SMS_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_SMS_", extra="ignore")
+
+    provider: str = Field("file", description="Adapter name; 'file' appends JSON lines locally.")
+    file: Path = Field(DEFAULT_SMS_FILE, description="Where the file adapter writes messages.")
+    sender_id: str = Field("LIENTHONG", description="Brand name shown as the SMS sender.")
+
+
+class WebhookSettings(BaseSettings):
+    """Deliveries to agency systems (LT_NOTIFICATION_WEBHOOK_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_WEBHOOK_", extra="ignore")
+
+    timeout_s: float = Field(10.0, gt=0, description="Whole-request timeout of one attempt.")
+    pause_after_failures: int = Field(
+        3, ge=1, description="Consecutive failed deliveries (retries spent) that pause one."
+    )
+    user_agent: str = Field("lienthong-notification/1", description="User-Agent of deliveries.")
+
+
+class RetrySettings(BaseSettings):
+    """Attempts per delivery, every channel (LT_NOTIFICATION_RETRY_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_RETRY_", extra="ignore")
+
+    max_attempts: int = Field(5, ge=1, description="Attempts before a delivery is failed.")
+    initial_s: float = Field(1.0, ge=0, description="First backoff delay in seconds.")
+    max_s: float = Field(60.0, ge=0, description="Upper bound of one backoff delay.")
+    jitter_s: float = Field(1.0, ge=0, description="Random extra delay, up to this, per retry.")
+
+
+class DispatchSettings(BaseSettings):
+    """The dispatcher that sends recorded notifications (LT_NOTIFICATION_DISPATCH_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_DISPATCH_", extra="ignore")
+
+    enabled: bool = Field(True, description="Run the dispatcher in this instance.")
+    poll_interval_s: float = Field(1.0, gt=0, description="Idle wait between scans.")
+    batch_size: int = Field(20, ge=1, description="Notifications claimed and sent concurrently.")
+    lease_s: float = Field(
+        600.0, gt=0, description="A claim lapses after this long without progress (crashed sender)."
+    )
+
+
 class NotificationSettings(CommonSettings):
     """Everything the notification service reads from the environment."""
 
     http: NotificationHttp = Field(default_factory=NotificationHttp, description="HTTP API.")
+    options: NotificationOptions = Field(
+        default_factory=NotificationOptions, description="Messages and unit channels."
+    )
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="Email.")
+    sms: SmsSettings = Field(default_factory=SmsSettings, description="SMS.")
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings, description="Webhooks.")
+    retry: RetrySettings = Field(default_factory=RetrySettings, description="Delivery retries.")
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings, description="Dispatcher.")
+
+
+def load_unit_directory(path: Path) -> UnitDirectory:
+    """Read and check the unit-channel file (a bad file stops the service at start)."""
+    return UnitDirectory.model_validate_json(path.read_text(encoding="utf-8"))

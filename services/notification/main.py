@@ -1,33 +1,96 @@
-"""Wiring of the notification service: settings, store, consumers, HTTP app; start and stop."""
+"""Wiring of the notification service: settings, store, consumers, dispatcher, HTTP app."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from notification import api, handlers
-from notification.config import NotificationSettings
+from notification.channels import (
+    EmailChannel,
+    SmsChannel,
+    WebhookChannel,
+    build_sms_provider,
+)
+from notification.config import NotificationSettings, load_unit_directory
+from notification.dispatcher import Dispatcher
+from notification.retry import RetryPolicy
+from notification.store import NotificationStore
+from notification.templates import DisplayNames, Renderer
 from shared.app import serve, service_app
 from shared.clock import Clock
-from shared.runtime import service_runtime
-from shared.topics import DOSSIER_EVENTS
+from shared.events.dossier import Channel
+from shared.runtime import ServiceRuntime, service_runtime
+from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 
 SERVICE = "notification"
+
+
+def build_dispatcher(
+    runtime: ServiceRuntime,
+    settings: NotificationSettings,
+    store: NotificationStore,
+    http: httpx.AsyncClient,
+) -> Dispatcher:
+    """The dispatcher with its channels, renderer and retry policy, from settings."""
+    retry = settings.retry
+    return Dispatcher(
+        store=store,
+        channels={
+            Channel.EMAIL: EmailChannel(settings.smtp, runtime.clock),
+            Channel.SMS: SmsChannel(build_sms_provider(settings.sms)),
+            Channel.WEBHOOK: WebhookChannel(http, settings.webhook),
+        },
+        renderer=Renderer(DisplayNames.from_catalogue(), settings.options.lookup_base_url),
+        client=runtime.client,
+        outbox=runtime.outbox,
+        wake_relay=runtime.relay.wake,
+        dead_letters=runtime.dead_letters,
+        clock=runtime.clock,
+        retry=RetryPolicy(retry.max_attempts, retry.initial_s, retry.max_s, retry.jitter_s),
+        settings=settings.dispatch,
+        pause_after=settings.webhook.pause_after_failures,
+        topic_prefix=settings.kafka.topic_prefix,
+        consumer_group=f"{settings.kafka.topic_prefix}{SERVICE}",
+    )
 
 
 def create_app(settings: NotificationSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """The notification app; connections are opened by its lifespan, not here."""
     settings = settings or NotificationSettings()
+    directory = load_unit_directory(settings.options.unit_channels_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(SERVICE, settings, clock) as runtime:
-            runtime.add_consumer([DOSSIER_EVENTS], handlers.build_handlers(runtime))
-            await runtime.start_consumers()
+        async with (
+            httpx.AsyncClient(follow_redirects=False) as http,
+            service_runtime(SERVICE, settings, clock) as runtime,
+        ):
+            store = NotificationStore(runtime.db)
+            await store.ensure_indexes()
+            dispatcher = build_dispatcher(runtime, settings, store, http)
+            runtime.add_consumer(
+                [DOSSIER_EVENTS, NOTIFICATION_EVENTS],
+                handlers.build_handlers(
+                    store=store,
+                    directory=directory,
+                    privacy_key=settings.options.privacy_key.get_secret_value(),
+                    clock=runtime.clock,
+                ),
+                after_commit=dispatcher.wake,
+            )
             app.state.runtime = runtime
-            yield
+            app.state.notification = api.NotificationApi(store, dispatcher, runtime.clock)
+            await runtime.start_consumers()
+            if settings.dispatch.enabled:
+                runtime.spawn(dispatcher.run(), "notification-dispatcher")
+            try:
+                yield
+            finally:
+                dispatcher.stop()
 
     app = service_app(
         title="Notification service",

@@ -1,0 +1,207 @@
+"""Channels: how a message leaves the service, behind one small Protocol.
+
+``send(message)`` returns when the channel accepted the message and raises
+``DeliveryError`` otherwise (``permanent`` when retrying cannot help). Email goes
+over SMTP (aiosmtplib); SMS through a provider adapter (``SmsProvider``; the file
+adapter stands in for a real provider locally); webhooks are signed HTTP POSTs.
+Channels never log addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+
+from notification.config import SmsSettings, SmtpSettings, WebhookSettings
+from notification.signing import (
+    DELIVERY_ID_HEADER,
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+)
+from shared.clock import Clock
+from shared.events.dossier import Channel
+
+RETRYABLE_HTTP = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message for one recipient on one channel."""
+
+    notification_id: str
+    channel: Channel
+    address: str
+    dossier_code: str
+    event_id: str
+    event_type: str
+    subject: str = ""
+    body: str = ""
+    payload: bytes = b""
+    language: str | None = None
+    secret: str | None = None
+
+
+class DeliveryError(Exception):
+    """The channel did not accept the message."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class MessageChannel(Protocol):
+    async def send(self, message: OutgoingMessage) -> None:
+        """Hand the message over, or raise DeliveryError."""
+        ...
+
+
+class EmailChannel:
+    """Plain-text email through an SMTP relay."""
+
+    def __init__(self, settings: SmtpSettings, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+
+    def build(self, message: OutgoingMessage) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self._settings.sender
+        email["To"] = message.address
+        email["Subject"] = message.subject
+        email["Date"] = format_datetime(self._clock.now())
+        # A stable id: a resend after a crash is recognisable as the same message.
+        email["Message-ID"] = f"<{message.notification_id}@notification.lienthong>"
+        email["Content-Language"] = message.language or "vi"
+        email["X-LT-Dossier"] = message.dossier_code
+        email["X-LT-Event-Id"] = message.event_id
+        email.set_content(message.body)
+        return email
+
+    async def send(self, message: OutgoingMessage) -> None:
+        settings = self._settings
+        try:
+            await aiosmtplib.send(
+                self.build(message),
+                hostname=settings.host,
+                port=settings.port,
+                username=settings.username,
+                password=settings.password.get_secret_value() if settings.password else None,
+                use_tls=settings.use_tls,
+                start_tls=settings.start_tls,
+                timeout=settings.timeout_s,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            permanent = all(err.code >= 500 for err in exc.recipients)
+            raise DeliveryError(f"SMTP recipient refused: {exc}", permanent=permanent) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise DeliveryError(
+                f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP unavailable: {type(exc).__name__}: {exc}") from exc
+
+
+class SmsProvider(Protocol):
+    """A provider's API: a real one is another class with this method."""
+
+    async def send_sms(self, phone: str, text: str, *, reference: str) -> None: ...
+
+
+class FileSmsProvider:
+    """The local stand-in for a provider: appends one JSON line per SMS to a file."""
+
+    def __init__(self, path: Path, sender_id: str) -> None:
+        self._path = path
+        self._sender_id = sender_id
+        self._lock = asyncio.Lock()
+
+    async def send_sms(self, phone: str, text: str, *, reference: str) -> None:
+        line = json.dumps(
+            {"to": phone, "from": self._sender_id, "text": text, "reference": reference},
+            ensure_ascii=False,
+        )
+        async with self._lock:
+            try:
+                await asyncio.to_thread(self._append, line)
+            except OSError as exc:
+                raise DeliveryError(f"SMS file unavailable: {type(exc).__name__}") from exc
+
+    def _append(self, line: str) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with self._path.open("a", encoding="utf-8") as file:
+            file.write(line + "\n")
+
+
+def build_sms_provider(settings: SmsSettings) -> SmsProvider:
+    """The configured provider adapter."""
+    if settings.provider == "file":
+        return FileSmsProvider(settings.file, settings.sender_id)
+    raise ValueError(f"unknown SMS provider {settings.provider!r}")
+
+
+class SmsChannel:
+    """Text messages through a provider adapter."""
+
+    def __init__(self, provider: SmsProvider) -> None:
+        self._provider = provider
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await self._provider.send_sms(
+            message.address, message.body, reference=message.notification_id
+        )
+
+
+class WebhookChannel:
+    """Signed HTTP POSTs of the event envelope to agency systems."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: WebhookSettings,
+        wall_time: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        # Signatures carry real time: receivers compare it with their own clocks.
+        self._wall_time = wall_time
+
+    def headers(self, message: OutgoingMessage) -> dict[str, str]:
+        if not message.secret:
+            raise DeliveryError("subscription has no secret", permanent=True)
+        return {
+            "Content-Type": "application/cloudevents+json",
+            "User-Agent": self._settings.user_agent,
+            SIGNATURE_HEADER: sign(message.secret, int(self._wall_time()), message.payload),
+            EVENT_ID_HEADER: message.event_id,
+            EVENT_TYPE_HEADER: message.event_type,
+            DELIVERY_ID_HEADER: message.notification_id,
+        }
+
+    async def send(self, message: OutgoingMessage) -> None:
+        try:
+            response = await self._client.post(
+                message.address,
+                content=message.payload,
+                headers=self.headers(message),
+                timeout=self._settings.timeout_s,
+            )
+        except httpx.TimeoutException as exc:
+            raise DeliveryError(f"timeout after {self._settings.timeout_s}s") from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        permanent = 300 <= status < 500 and status not in RETRYABLE_HTTP
+        raise DeliveryError(f"HTTP {status}", permanent=permanent)

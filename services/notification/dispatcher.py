@@ -1,0 +1,329 @@
+"""The dispatcher: sends recorded notifications and records what happened.
+
+It claims pending records atomically (pending -> sending with a lease, so two
+instances never send the same one and a crashed sender's claim lapses), builds the
+message (a rendered template, or the signed event for a webhook), sends it with
+bounded retries, appends every attempt as it ends, then marks the outcome and queues
+``notification.sent.v1`` / ``notification.failed.v1`` in one transaction. A delivery
+whose attempts are spent also goes to the dead-letter topic and counts toward
+pausing its subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from notification.channels import DeliveryError, MessageChannel, OutgoingMessage
+from notification.config import DispatchSettings
+from notification.privacy import redact
+from notification.retry import Attempt, Outcome, RetryPolicy, Sleep, send_with_retries
+from notification.store import FAILED, HELD, PENDING, SENT, SKIPPED, NotificationStore
+from notification.templates import Renderer
+from shared.clock import Clock
+from shared.envelope import Envelope
+from shared.events.dossier import Channel, Language
+from shared.events.notification import NotificationFailed, NotificationSent
+from shared.events.registry import REGISTRY, make_envelope, parse_data
+from shared.kafka.deadletter import DeadLetterWriter
+from shared.mongo.client import Client, Document, Session, run_in_transaction
+from shared.mongo.outbox import Outbox
+from shared.topics import topic_name
+
+log = logging.getLogger(__name__)
+SOURCE = "/lienthong/notification"
+OUTCOME_IDS = uuid.UUID("6f1c1c56-4a8e-4f43-9d0a-5b0f3c1e7a21")
+
+
+class Dispatcher:
+    """Sends what handlers recorded; one per service instance, several may run."""
+
+    def __init__(
+        self,
+        *,
+        store: NotificationStore,
+        channels: Mapping[Channel, MessageChannel],
+        renderer: Renderer,
+        client: Client,
+        outbox: Outbox,
+        wake_relay: Callable[[], None],
+        dead_letters: DeadLetterWriter,
+        clock: Clock,
+        retry: RetryPolicy,
+        settings: DispatchSettings,
+        pause_after: int,
+        topic_prefix: str,
+        consumer_group: str,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._store = store
+        self._channels = channels
+        self._renderer = renderer
+        self._client = client
+        self._outbox = outbox
+        self._wake_relay = wake_relay
+        self._dead_letters = dead_letters
+        self._clock = clock
+        self._retry = retry
+        self._settings = settings
+        self._pause_after = pause_after
+        self._topic_prefix = topic_prefix
+        self._consumer_group = consumer_group
+        self._sleep = sleep
+        self._lease = timedelta(seconds=settings.lease_s)
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Scan now (called after a transaction that recorded notifications)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def dispatch_once(self) -> int:
+        """Claim up to a batch, deliver it concurrently, and return how many were claimed."""
+        claimed = await self._claim(self._settings.batch_size)
+        await asyncio.gather(*(self._deliver(record) for record in claimed))
+        return len(claimed)
+
+    async def run(self) -> None:
+        """Deliver until stopped, keeping up to ``batch_size`` deliveries in flight."""
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            self._wake.set()  # a slot is free
+
+        try:
+            while not self._stopping:
+                claimed: list[Document] = []
+                try:
+                    claimed = await self._claim(self._settings.batch_size - len(in_flight))
+                except Exception as exc:  # store outage: try again after a pause
+                    log.warning("dispatcher claim failed", extra={"error": repr(exc)})
+                for record in claimed:
+                    task = asyncio.create_task(self._deliver(record), name="notification-delivery")
+                    in_flight.add(task)
+                    task.add_done_callback(finished)
+                if not claimed:
+                    await self._idle()
+        finally:
+            for task in list(in_flight):
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_interval_s)
+
+    async def _claim(self, limit: int) -> list[Document]:
+        claimed: list[Document] = []
+        while len(claimed) < limit:
+            record = await self._store.claim(self._clock.now(), self._lease, str(uuid.uuid4()))
+            if record is None:
+                break
+            claimed.append(record)
+        return claimed
+
+    async def _deliver(self, record: Document) -> None:
+        try:
+            await self._deliver_claimed(record)
+        except asyncio.CancelledError:
+            # Stopping: give the record back with its attempts; another sender goes on.
+            await asyncio.shield(self._release(record))
+            raise
+        except Exception:
+            log.exception(
+                "delivery crashed; its claim will lapse and be retried",
+                extra={"notification_id": record["_id"]},
+            )
+
+    async def _release(self, record: Document) -> None:
+        with contextlib.suppress(Exception):
+            await self._store.settle(record["_id"], record["claim"], PENDING, {})
+
+    async def _deliver_claimed(self, record: Document) -> None:
+        subscription: Document | None = None
+        if record.get("subscription_id"):
+            subscription = await self._store.subscription(record["subscription_id"])
+            if subscription is None:
+                await self._store.settle(
+                    record["_id"], record["claim"], SKIPPED, {"error": "subscription deleted"}
+                )
+                return
+            if subscription["status"] != "active":
+                await self._store.settle(record["_id"], record["claim"], HELD, {})
+                return
+        attempts: list[Document] = record.get("attempts") or []
+        if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
+            await self._finish(record, Outcome(True, len(attempts)))
+            return
+        try:
+            message = self._message(record, subscription)
+        except Exception as exc:  # a template or data problem: retrying cannot help
+            error = f"cannot build message: {type(exc).__name__}: {exc}"
+            await self._record_attempt(
+                record, Attempt(len(attempts) + 1, self._clock.now(), False, error)
+            )
+            await self._finish(record, Outcome(False, len(attempts) + 1, error))
+            return
+        channel = self._channels[Channel(record["channel"])]
+        outcome = await send_with_retries(
+            lambda: channel.send(message),
+            self._retry,
+            now=self._clock.now,
+            on_attempt=lambda attempt: self._record_attempt(record, attempt),
+            already_made=len(attempts),
+            sleep=self._sleep,
+        )
+        if not outcome.delivered and outcome.error == "no attempts left" and attempts:
+            outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
+        await self._finish(record, outcome)
+
+    def _message(self, record: Document, subscription: Document | None) -> OutgoingMessage:
+        envelope = Envelope.model_validate_json(record["envelope"])
+        channel = Channel(record["channel"])
+        common: dict[str, Any] = {
+            "notification_id": record["_id"],
+            "channel": channel,
+            "address": record["address"],
+            "dossier_code": record["dossier_code"],
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "language": record.get("language"),
+        }
+        if channel is Channel.WEBHOOK:
+            secret = (subscription or {}).get("secret")
+            return OutgoingMessage(**common, payload=envelope.to_bytes(), secret=secret)
+        rendered = self._renderer.render(
+            envelope,
+            parse_data(envelope),
+            language=Language(record.get("language") or Language.VI.value),
+            recipient_name=record.get("recipient_name"),
+        )
+        if channel is Channel.SMS:
+            return OutgoingMessage(**common, body=rendered.sms)
+        return OutgoingMessage(**common, subject=rendered.subject, body=rendered.body)
+
+    def _redacted(self, record: Document, text: str | None) -> str | None:
+        if text is None or record["recipient_kind"] != "applicant":
+            return text
+        return redact(text, [record["address"]])
+
+    async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
+        await self._store.add_attempt(
+            record["_id"],
+            record["claim"],
+            {
+                "number": attempt.number,
+                "at": attempt.at,
+                "outcome": "ok" if attempt.ok else "failed",
+                "error": self._redacted(record, attempt.error),
+            },
+            self._clock.now() + self._lease,
+        )
+
+    async def _finish(self, record: Document, outcome: Outcome) -> None:
+        envelope = Envelope.model_validate_json(record["envelope"])
+        now = self._clock.now()
+        error = self._redacted(record, outcome.error) or "unknown error"
+        if not outcome.delivered:
+            # Before settling: a crash in between re-runs this, never skips it.
+            await self._dead_letter(record, envelope, outcome, error)
+        event = self._outcome_event(record, envelope, outcome, error, now)
+
+        async def settle(session: Session) -> tuple[bool, bool]:
+            fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
+            status = SENT if outcome.delivered else FAILED
+            if not await self._store.settle(
+                record["_id"], record["claim"], status, fields, session
+            ):
+                return False, False  # our claim lapsed and someone else owns it now
+            await self._outbox.add(event, session, now)
+            paused = False
+            if record.get("subscription_id"):
+                if outcome.delivered:
+                    await self._store.delivery_succeeded(record["subscription_id"], now, session)
+                else:
+                    paused = await self._store.delivery_failed(
+                        record["subscription_id"], error, self._pause_after, now, session
+                    )
+            return True, paused
+
+        settled, paused = await run_in_transaction(self._client, settle)
+        if not settled:
+            return
+        self._wake_relay()
+        self._log_outcome(record, outcome, error, paused)
+
+    def _outcome_event(
+        self, record: Document, envelope: Envelope, outcome: Outcome, error: str, now: datetime
+    ) -> Envelope:
+        common: dict[str, Any] = {
+            "notification_id": record["_id"],
+            "dossier_code": record["dossier_code"],
+            "source_event_id": record["source_event_id"],
+            "source_event_type": record["source_event_type"],
+            "channel": Channel(record["channel"]),
+            "recipient_kind": record["recipient_kind"],
+            "recipient_ref": record["recipient_ref"],
+            "template": record.get("template"),
+            "language": record.get("language"),
+            "attempts": outcome.attempts,
+        }
+        data: NotificationSent | NotificationFailed = (
+            NotificationSent(**common, sent_at=now)
+            if outcome.delivered
+            else NotificationFailed(**common, failed_at=now, error=error)
+        )
+        # One outcome event per notification, whoever settles it.
+        event_id = str(uuid.uuid5(OUTCOME_IDS, f"{record['_id']}:{data.EVENT_TYPE}"))
+        return make_envelope(data, source=SOURCE, cause=envelope, event_id=event_id, time=now)
+
+    async def _dead_letter(
+        self, record: Document, envelope: Envelope, outcome: Outcome, error: str
+    ) -> None:
+        extra = {
+            "notification_id": str(record["_id"]),
+            "channel": str(record["channel"]),
+            "recipient_kind": str(record["recipient_kind"]),
+            "recipient_ref": str(record["recipient_ref"]),
+        }
+        if record.get("subscription_id"):
+            extra["subscription_id"] = str(record["subscription_id"])
+        await self._dead_letters.write_message(
+            original_topic=topic_name(self._topic_prefix, REGISTRY[envelope.type].TOPIC),
+            key=envelope.subject,
+            value=envelope.to_bytes(),
+            error=DeliveryError(error),
+            kind="delivery_failed",
+            attempts=outcome.attempts,
+            consumer_group=self._consumer_group,
+            extra=extra,
+        )
+
+    def _log_outcome(self, record: Document, outcome: Outcome, error: str, paused: bool) -> None:
+        fields = {
+            "notification_id": record["_id"],
+            "dossier": record["dossier_code"],
+            "channel": record["channel"],
+            "recipient": record["recipient_ref"],  # a keyed hash for applicants
+            "attempts": outcome.attempts,
+        }
+        if outcome.delivered:
+            log.info("notification sent", extra=fields)
+            return
+        log.warning("notification failed", extra={**fields, "error": error})
+        if paused:
+            log.warning(
+                "subscription paused after repeated failures",
+                extra={"subscription_id": record["subscription_id"]},
+            )

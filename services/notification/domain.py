@@ -1,0 +1,290 @@
+"""Who is told what, and when: the pure rules of the notification service (no I/O).
+
+An event is turned into planned notifications, one per (recipient, channel):
+applicants on the steps that concern them, units that must act, and agency
+systems subscribed to the event type (and units). Subscriptions are checked here
+too, and the rule that pauses a subscriber that keeps failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from notification.privacy import contact_ref, mask_address
+from shared.events.dossier import (
+    ApplicantContact,
+    Channel,
+    DossierDenied,
+    DossierOverdue,
+    DossierReceived,
+    DossierStopped,
+    DossierSubmitted,
+    Language,
+    ResultReady,
+    StepOverdue,
+    SupplementRequested,
+    TransferRequested,
+)
+from shared.events.notification import NotificationOutcome
+from shared.events.registry import REGISTRY, EventData
+
+# What the applicant is told about (issue 6): reception, supplement, late, result, refusal, stop.
+APPLICANT_EVENTS: frozenset[str] = frozenset(
+    {
+        DossierReceived.EVENT_TYPE,
+        SupplementRequested.EVENT_TYPE,
+        DossierOverdue.EVENT_TYPE,
+        ResultReady.EVENT_TYPE,
+        DossierDenied.EVENT_TYPE,
+        DossierStopped.EVENT_TYPE,
+    }
+)
+# Events that carry the applicant's contact; later events find it by dossier code.
+CONTACT_EVENTS: tuple[type[EventData], ...] = (DossierSubmitted, DossierReceived, DossierDenied)
+
+
+def _transfer_receiver(data: EventData) -> list[str]:
+    return [data.to_unit] if isinstance(data, TransferRequested) else []
+
+
+def _overdue_unit(data: EventData) -> list[str]:
+    return [data.unit] if isinstance(data, StepOverdue) else []
+
+
+# Units that must act: a hand-over waiting for acceptance, an overdue step. "Step due
+# soon" has no event yet; routing may add one, and it then joins this table.
+UNIT_EVENTS: dict[str, Callable[[EventData], list[str]]] = {
+    TransferRequested.EVENT_TYPE: _transfer_receiver,
+    StepOverdue.EVENT_TYPE: _overdue_unit,
+}
+TEMPLATED_EVENTS: frozenset[str] = APPLICANT_EVENTS | frozenset(UNIT_EVENTS)
+SUBSCRIBABLE_PREFIXES = ("dossier.", "notification.")
+UNIT_FIELDS = ("holding_unit", "receiving_unit", "from_unit", "to_unit", "unit")
+
+
+class RecipientKind(StrEnum):
+    APPLICANT = "applicant"
+    UNIT = "unit"
+    SUBSCRIBER = "subscriber"
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlannedNotification(_Frozen):
+    """One message to send: who, on which channel, with which template."""
+
+    recipient_kind: RecipientKind
+    recipient_ref: str = Field(description="Keyed hash, unit code or subscription id.")
+    channel: Channel
+    address: str = Field(description="Email, phone or URL: stored to send, never logged.")
+    display: str = Field(description="What people reading the API see (masked for applicants).")
+    template: str | None = None
+    language: Language | None = None
+    recipient_name: str | None = None
+    subscription_id: str | None = None
+    held: bool = Field(False, description="Recorded but not sent until the subscriber resumes.")
+
+
+class UnitChannel(_Frozen):
+    """How one unit is reached."""
+
+    email: str | None = None
+    language: Language = Language.VI
+    name: str = Field("", description="A label for people reading the file.")
+
+
+class UnitDirectory(_Frozen):
+    """The versioned unit-channel configuration (data/notification/unit-channels.json)."""
+
+    schema_: int = Field(alias="schema")
+    version: str
+    description: str = ""
+    default: UnitChannel
+    units: dict[str, UnitChannel] = Field(default_factory=dict)
+
+    def channel_for(self, unit: str) -> UnitChannel:
+        """The unit's own channel, or the default one."""
+        return self.units.get(unit, self.default)
+
+
+class SubscriptionView(_Frozen):
+    """What fan-out needs to know of a subscription."""
+
+    id: str
+    event_types: tuple[str, ...]
+    units: tuple[str, ...] = ()
+    status: SubscriptionStatus
+    url: str
+
+
+def contact_of(data: EventData) -> ApplicantContact | None:
+    """The applicant contact an event carries, if any."""
+    return data.applicant if isinstance(data, CONTACT_EVENTS) else None  # type: ignore[attr-defined]
+
+
+def applicant_addresses(contact: ApplicantContact) -> list[tuple[Channel, str]]:
+    """The channels to use, in preference order: those chosen that have an address.
+
+    With no preference, email when there is one, else SMS.
+    """
+    address = {Channel.EMAIL: contact.email, Channel.SMS: contact.phone}
+    preferred = [c for c in contact.channels if c in address]
+    if not preferred:
+        preferred = [Channel.EMAIL] if contact.email else [Channel.SMS]
+    chosen: list[tuple[Channel, str]] = []
+    for channel in dict.fromkeys(preferred):
+        value = address[channel]
+        if value:
+            chosen.append((channel, value))
+    return chosen
+
+
+def plan_for_applicant(
+    event_type: str, contact: ApplicantContact | None, privacy_key: str
+) -> list[PlannedNotification]:
+    """Messages to the applicant for this event type (none when it does not concern them)."""
+    if event_type not in APPLICANT_EVENTS or contact is None:
+        return []
+    return [
+        PlannedNotification(
+            recipient_kind=RecipientKind.APPLICANT,
+            recipient_ref=f"applicant:{contact_ref(privacy_key, address)}",
+            channel=channel,
+            address=address,
+            display=mask_address(channel, address),
+            template=event_type,
+            language=contact.language,
+            recipient_name=contact.name,
+        )
+        for channel, address in applicant_addresses(contact)
+    ]
+
+
+def plan_for_units(
+    event_type: str, data: EventData, directory: UnitDirectory
+) -> list[PlannedNotification]:
+    """Messages to units that must act on this event, through their configured channel."""
+    targets = UNIT_EVENTS.get(event_type)
+    if targets is None:
+        return []
+    planned = []
+    for unit in dict.fromkeys(targets(data)):
+        channel = directory.channel_for(unit)
+        if channel.email:
+            planned.append(
+                PlannedNotification(
+                    recipient_kind=RecipientKind.UNIT,
+                    recipient_ref=f"unit:{unit}",
+                    channel=Channel.EMAIL,
+                    address=channel.email,
+                    display=channel.email,
+                    template=event_type,
+                    language=channel.language,
+                    recipient_name=unit,
+                )
+            )
+    return planned
+
+
+def units_of(data: EventData) -> set[str]:
+    """Every unit an event names (holding, receiving, sending, receiving-side, acting)."""
+    found = (getattr(data, name, None) for name in UNIT_FIELDS)
+    return {value for value in found if isinstance(value, str) and value}
+
+
+def forwardable(data: EventData) -> bool:
+    """Whether subscribers may get this event: outcomes of webhook deliveries never
+    are, or each delivery would cause another one, forever."""
+    return not (isinstance(data, NotificationOutcome) and data.recipient_kind == "subscriber")
+
+
+def subscription_matches(sub: SubscriptionView, event_type: str, units: set[str]) -> bool:
+    """Whether a subscription wants this event: its type, and one of its units if it names any."""
+    if event_type not in sub.event_types:
+        return False
+    return not sub.units or bool(units.intersection(sub.units))
+
+
+def plan_for_subscribers(
+    event_type: str, data: EventData, subscriptions: Iterable[SubscriptionView]
+) -> list[PlannedNotification]:
+    """Webhook deliveries to matching subscriptions; paused ones are recorded as held."""
+    if not forwardable(data):
+        return []
+    units = units_of(data)
+    return [
+        PlannedNotification(
+            recipient_kind=RecipientKind.SUBSCRIBER,
+            recipient_ref=f"subscription:{sub.id}",
+            channel=Channel.WEBHOOK,
+            address=sub.url,
+            display=sub.url,
+            subscription_id=sub.id,
+            held=sub.status is SubscriptionStatus.PAUSED,
+        )
+        for sub in subscriptions
+        if subscription_matches(sub, event_type, units)
+    ]
+
+
+def should_pause(consecutive_failures: int, threshold: int) -> bool:
+    """A subscriber is paused once this many deliveries in a row spent all their retries."""
+    return consecutive_failures >= threshold
+
+
+class SubscriptionRefused(ValueError):
+    """A subscription request that cannot be accepted, with a code and the field at fault."""
+
+    def __init__(self, message: str, *, code: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+def subscribable_event_types() -> list[str]:
+    """Registered facts an agency may subscribe to (dossier and notification facts)."""
+    return sorted(t for t in REGISTRY if t.startswith(SUBSCRIBABLE_PREFIXES))
+
+
+def check_url(url: str) -> str:
+    """An absolute http(s) URL with a host, or SubscriptionRefused."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise SubscriptionRefused(
+            "url must be an absolute http:// or https:// URL", code="invalid_url", field="url"
+        )
+    if not parts.hostname:
+        raise SubscriptionRefused("url must name a host", code="invalid_url", field="url")
+    if parts.username or parts.password:
+        raise SubscriptionRefused(
+            "url must not carry credentials; use the secret", code="invalid_url", field="url"
+        )
+    return url.strip()
+
+
+def check_event_types(event_types: Iterable[str]) -> list[str]:
+    """Known, subscribable event types (order kept, duplicates dropped), or SubscriptionRefused."""
+    allowed = set(subscribable_event_types())
+    checked: list[str] = []
+    for index, event_type in enumerate(event_types):
+        if event_type not in allowed:
+            raise SubscriptionRefused(
+                f"unknown or non-subscribable event type {event_type!r}; "
+                "subscribe to dossier.* or notification.* facts",
+                code="unknown_event_type",
+                field=f"event_types.{index}",
+            )
+        checked.append(event_type)
+    return list(dict.fromkeys(checked))

@@ -1,0 +1,95 @@
+"""Bounded retries with exponential backoff and jitter around one channel send (tenacity).
+
+Each attempt is reported to ``on_attempt`` as it ends, so the caller can record it
+before the next one starts; a crash mid-way loses no attempt already made, and
+``already_made`` lets a new claim spend only what is left of the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from notification.channels import DeliveryError
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    initial_s: float
+    max_s: float
+    jitter_s: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try: when it ended, whether it worked, and the error if not."""
+
+    number: int
+    at: datetime
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivered: bool
+    attempts: int
+    error: str | None = None
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DeliveryError) and not exc.permanent
+
+
+async def send_with_retries(
+    send: Callable[[], Awaitable[None]],
+    policy: RetryPolicy,
+    *,
+    now: Callable[[], datetime],
+    on_attempt: Callable[[Attempt], Awaitable[None]],
+    already_made: int = 0,
+    sleep: Sleep = asyncio.sleep,
+) -> Outcome:
+    """Try ``send`` until it works, fails permanently or the attempts are spent."""
+    remaining = policy.max_attempts - already_made
+    if remaining <= 0:
+        return Outcome(False, already_made, "no attempts left")
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(remaining),
+        wait=wait_exponential_jitter(
+            initial=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s
+        ),
+        retry=retry_if_exception(_retryable),
+        sleep=sleep,
+        reraise=True,
+    )
+    number = already_made
+    try:
+        async for attempt in retrying:
+            with attempt:
+                number += 1
+                try:
+                    await send()
+                except DeliveryError as exc:
+                    await on_attempt(Attempt(number, now(), False, str(exc)))
+                    raise
+                except Exception as exc:  # a channel bug: retrying the same input cannot help
+                    error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=True)
+                    await on_attempt(Attempt(number, now(), False, str(error)))
+                    raise error from exc
+                await on_attempt(Attempt(number, now(), True))
+    except DeliveryError as exc:
+        return Outcome(False, number, str(exc))
+    return Outcome(True, number)

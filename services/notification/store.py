@@ -1,0 +1,230 @@
+"""The notification service's collections: contacts, notifications, subscriptions.
+
+``notifications`` holds one record per (source event, recipient, channel), unique,
+written before anything is sent. Its ``status`` moves pending -> sending (claimed
+with a lease) -> sent | failed; ``held`` waits for a paused subscriber, ``skipped``
+was never sent (its subscription was deleted). Every attempt is appended as it ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+
+from notification.domain import SubscriptionStatus, SubscriptionView, should_pause
+from shared.events.dossier import ApplicantContact
+from shared.mongo.client import Database, Document, Session
+
+PENDING, HELD, SENDING, SENT, FAILED, SKIPPED = (
+    "pending", "held", "sending", "sent", "failed", "skipped",
+)  # fmt: skip
+DELETED = "deleted"
+
+
+class NotificationStore:
+    """Reads and writes of this service's database."""
+
+    def __init__(self, db: Database) -> None:
+        self.contacts = db["contacts"]
+        self.notifications = db["notifications"]
+        self.subscriptions = db["subscriptions"]
+
+    async def ensure_indexes(self) -> None:
+        await self.notifications.create_index(
+            [("source_event_id", ASCENDING), ("recipient_ref", ASCENDING), ("channel", ASCENDING)],
+            unique=True,
+            name="one_per_recipient_and_channel",
+        )
+        await self.notifications.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
+        await self.notifications.create_index(
+            [("dossier_code", ASCENDING), ("created_at", ASCENDING)]
+        )
+        await self.notifications.create_index(
+            [("subscription_id", ASCENDING), ("status", ASCENDING)]
+        )
+        await self.subscriptions.create_index([("status", ASCENDING)])
+
+    # contacts ----------------------------------------------------------------------------
+
+    async def save_contact(
+        self, dossier_code: str, contact: ApplicantContact, now: datetime, session: Session
+    ) -> None:
+        """Keep the latest contact the dossier's events carried."""
+        await self.contacts.update_one(
+            {"_id": dossier_code},
+            {"$set": {"contact": contact.model_dump(mode="json"), "updated_at": now}},
+            upsert=True,
+            session=session,
+        )
+
+    async def contact(self, dossier_code: str, session: Session) -> ApplicantContact | None:
+        doc = await self.contacts.find_one({"_id": dossier_code}, session=session)
+        return None if doc is None else ApplicantContact.model_validate(doc["contact"])
+
+    # notifications -----------------------------------------------------------------------
+
+    async def record(self, doc: Document, session: Session) -> None:
+        """Insert a notification unless one with its key exists (then change nothing)."""
+        key = {k: doc[k] for k in ("source_event_id", "recipient_ref", "channel")}
+        await self.notifications.update_one(
+            key, {"$setOnInsert": doc}, upsert=True, session=session
+        )
+
+    async def claim(self, now: datetime, lease: timedelta, claim_id: str) -> Document | None:
+        """Take the oldest pending record, or one whose sender's lease lapsed (atomic)."""
+        return await self.notifications.find_one_and_update(
+            {
+                "$or": [
+                    {"status": PENDING},
+                    {"status": SENDING, "lease_until": {"$lt": now}},
+                ]
+            },
+            {
+                "$set": {
+                    "status": SENDING,
+                    "claim": claim_id,
+                    "claimed_at": now,
+                    "lease_until": now + lease,
+                }
+            },
+            sort=[("created_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def add_attempt(
+        self, notification_id: str, claim_id: str, attempt: Document, lease_until: datetime
+    ) -> None:
+        """Append an attempt and extend the claim (a live sender keeps its lease)."""
+        await self.notifications.update_one(
+            {"_id": notification_id, "claim": claim_id, "status": SENDING},
+            {"$push": {"attempts": attempt}, "$set": {"lease_until": lease_until}},
+        )
+
+    async def settle(
+        self,
+        notification_id: str,
+        claim_id: str,
+        status: str,
+        fields: Document,
+        session: Session | None = None,
+    ) -> bool:
+        """Leave ``sending`` for a final (or held) status; False if the claim was lost."""
+        result = await self.notifications.update_one(
+            {"_id": notification_id, "claim": claim_id, "status": SENDING},
+            {"$set": {"status": status, **fields}, "$unset": {"lease_until": ""}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    async def for_dossier(self, dossier_code: str, limit: int = 500) -> list[Document]:
+        cursor = self.notifications.find({"dossier_code": dossier_code}).sort(
+            [("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        return await cursor.limit(limit).to_list()
+
+    async def get(self, notification_id: str) -> Document | None:
+        return await self.notifications.find_one({"_id": notification_id})
+
+    async def count(self, status: str) -> int:
+        return await self.notifications.count_documents({"status": status})
+
+    # subscriptions -----------------------------------------------------------------------
+
+    async def add_subscription(self, doc: Document) -> None:
+        await self.subscriptions.insert_one(doc)
+
+    async def subscription(self, subscription_id: str) -> Document | None:
+        return await self.subscriptions.find_one(
+            {"_id": subscription_id, "status": {"$ne": DELETED}}
+        )
+
+    async def list_subscriptions(self) -> list[Document]:
+        cursor = self.subscriptions.find({"status": {"$ne": DELETED}}).sort("created_at", 1)
+        return await cursor.to_list()
+
+    async def live_subscriptions(self, session: Session) -> list[SubscriptionView]:
+        """Active and paused subscriptions, for fan-out inside a handler's transaction."""
+        cursor = self.subscriptions.find(
+            {"status": {"$in": [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAUSED.value]}},
+            session=session,
+        )
+        return [
+            SubscriptionView(
+                id=doc["_id"],
+                url=doc["url"],
+                event_types=tuple(doc["event_types"]),
+                units=tuple(doc.get("units") or ()),
+                status=SubscriptionStatus(doc["status"]),
+            )
+            async for doc in cursor
+        ]
+
+    async def delete_subscription(self, subscription_id: str, now: datetime) -> bool:
+        """Deactivate, forget the secret, and drop deliveries still held for it."""
+        result = await self.subscriptions.update_one(
+            {"_id": subscription_id, "status": {"$ne": DELETED}},
+            {"$set": {"status": DELETED, "deleted_at": now}, "$unset": {"secret": ""}},
+        )
+        if result.modified_count:
+            await self.notifications.update_many(
+                {"subscription_id": subscription_id, "status": HELD},
+                {"$set": {"status": SKIPPED, "error": "subscription deleted"}},
+            )
+        return result.modified_count == 1
+
+    async def resume_subscription(self, subscription_id: str, now: datetime) -> int:
+        """Reactivate and release what was held for it; returns how many were released."""
+        await self.subscriptions.update_one(
+            {"_id": subscription_id, "status": {"$ne": DELETED}},
+            {
+                "$set": {"status": SubscriptionStatus.ACTIVE.value, "consecutive_failures": 0},
+                "$unset": {"paused_at": "", "paused_reason": ""},
+            },
+        )
+        result = await self.notifications.update_many(
+            {"subscription_id": subscription_id, "status": HELD},
+            {"$set": {"status": PENDING, "released_at": now}},
+        )
+        return result.modified_count
+
+    async def delivery_succeeded(
+        self, subscription_id: str, now: datetime, session: Session
+    ) -> None:
+        await self.subscriptions.update_one(
+            {"_id": subscription_id},
+            {"$set": {"consecutive_failures": 0, "last_success_at": now}},
+            session=session,
+        )
+
+    async def delivery_failed(
+        self, subscription_id: str, error: str, threshold: int, now: datetime, session: Session
+    ) -> bool:
+        """Count a failed delivery; pause the subscription at the threshold. True if paused."""
+        doc: dict[str, Any] | None = await self.subscriptions.find_one_and_update(
+            {"_id": subscription_id},
+            {
+                "$inc": {"consecutive_failures": 1},
+                "$set": {"last_failure_at": now, "last_error": error},
+            },
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if doc is None or doc["status"] != SubscriptionStatus.ACTIVE.value:
+            return False
+        if not should_pause(int(doc["consecutive_failures"]), threshold):
+            return False
+        reason = f"{doc['consecutive_failures']} consecutive failed deliveries; last: {error}"
+        await self.subscriptions.update_one(
+            {"_id": subscription_id},
+            {
+                "$set": {
+                    "status": SubscriptionStatus.PAUSED.value,
+                    "paused_at": now,
+                    "paused_reason": reason,
+                }
+            },
+            session=session,
+        )
+        return True
