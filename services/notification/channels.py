@@ -76,6 +76,7 @@ class EmailChannel:
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
         email = EmailMessage()
+        email.set_content(message.body)  # first: it resets Content-* headers
         email["From"] = self._settings.sender
         email["To"] = message.address
         email["Subject"] = message.subject
@@ -85,7 +86,6 @@ class EmailChannel:
         email["Content-Language"] = message.language or "vi"
         email["X-LT-Dossier"] = message.dossier_code
         email["X-LT-Event-Id"] = message.event_id
-        email.set_content(message.body)
         return email
 
     async def send(self, message: OutgoingMessage) -> None:

@@ -69,7 +69,7 @@ async def send_with_retries(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(remaining),
         wait=wait_exponential_jitter(
-            initial=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s
+            multiplier=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s
         ),
         retry=retry_if_exception(_retryable),
         sleep=sleep,

@@ -1,0 +1,252 @@
+"""Realistic dossier events built from the shared contracts, for notification tests."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+
+from shared.envelope import Envelope
+from shared.events.dossier import (
+    ApologyNotice,
+    ApplicantContact,
+    Channel,
+    DocumentRef,
+    DossierDenied,
+    DossierDone,
+    DossierOverdue,
+    DossierReceived,
+    DossierState,
+    DossierStopped,
+    DossierSubmitted,
+    HandoverReceipt,
+    Language,
+    ResultReady,
+    StepOverdue,
+    SupplementProvided,
+    SupplementRequested,
+    TransferAccepted,
+    TransferRequested,
+)
+from shared.events.registry import EventData, make_envelope
+
+COMMUNE_DESK = "001.21.31.H59"  # Tân Hòa town one-stop desk
+COMMUNE_COMMITTEE = "000.21.31.H59"
+DISTRICT_LAND = "000.06.31.H59"
+BIRTH = "1.001193"
+LAND = "1.004227"
+AT = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)  # 09:30 in Vietnam
+DOC_HASH = hashlib.sha256(b"documents").hexdigest()
+
+
+def contact(
+    *,
+    name: str = "Nguyễn Văn An",
+    email: str | None = "an.nguyen@example.vn",
+    phone: str | None = "0901234567",
+    channels: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS),
+    language: Language = Language.VI,
+) -> ApplicantContact:
+    return ApplicantContact(
+        name=name,
+        identity_hash=hashlib.sha256(name.encode()).hexdigest(),
+        email=email,
+        phone=phone,
+        channels=list(channels),
+        language=language,
+    )
+
+
+def documents() -> list[DocumentRef]:
+    return [DocumentRef(name="Tờ khai", type="registration_form", size_bytes=2048, sha256=DOC_HASH)]
+
+
+def submitted(code: str, applicant: ApplicantContact) -> DossierSubmitted:
+    return DossierSubmitted(
+        dossier_code=code,
+        state=DossierState.SUBMITTED,
+        holding_unit=COMMUNE_DESK,
+        procedure_code=BIRTH,
+        receiving_unit=COMMUNE_DESK,
+        submitted_at=AT,
+        applicant=applicant,
+        documents=documents(),
+    )
+
+
+def received(code: str, applicant: ApplicantContact, procedure: str = LAND) -> DossierReceived:
+    return DossierReceived(
+        dossier_code=code,
+        state=DossierState.RECEIVED,
+        holding_unit=COMMUNE_DESK,
+        procedure_code=procedure,
+        procedure_version="2024.1",
+        receiving_unit=COMMUNE_DESK,
+        received_at=AT,
+        clock_starts_on=date(2026, 11, 27),
+        appointment_date=date(2026, 12, 18),
+        total_budget_days=15,
+        applicant=applicant,
+        documents=documents(),
+        documents_hash=DOC_HASH,
+    )
+
+
+def denied(code: str, applicant: ApplicantContact) -> DossierDenied:
+    return DossierDenied(
+        dossier_code=code,
+        state=DossierState.DENIED,
+        holding_unit=COMMUNE_DESK,
+        procedure_code=BIRTH,
+        receiving_unit=COMMUNE_DESK,
+        denied_at=AT,
+        reason="Thiếu giấy chứng sinh bản chính / original birth certificate missing",
+        applicant=applicant,
+    )
+
+
+def transfer_requested(code: str) -> TransferRequested:
+    return TransferRequested(
+        dossier_code=code,
+        state=DossierState.IN_TRANSFER,
+        holding_unit=COMMUNE_DESK,
+        transfer_id="tr-1",
+        step_index=1,
+        step_name="Thẩm định hồ sơ đất đai",
+        from_unit=COMMUNE_DESK,
+        to_unit=DISTRICT_LAND,
+        requested_at=AT,
+        step_due_date=date(2026, 12, 4),
+        documents_hash=DOC_HASH,
+    )
+
+
+def transfer_accepted(code: str) -> TransferAccepted:
+    return TransferAccepted(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT_LAND,
+        transfer_id="tr-1",
+        step_index=1,
+        from_unit=COMMUNE_DESK,
+        to_unit=DISTRICT_LAND,
+        accepted_at=AT,
+        receipt=HandoverReceipt(
+            receipt_id="rc-1",
+            dossier_code=code,
+            step_index=1,
+            from_unit=COMMUNE_DESK,
+            to_unit=DISTRICT_LAND,
+            accepted_at=AT,
+            documents_hash=DOC_HASH,
+        ),
+    )
+
+
+def supplement_requested(code: str) -> SupplementRequested:
+    return SupplementRequested(
+        dossier_code=code,
+        state=DossierState.SUPPLEMENT_REQUESTED,
+        holding_unit=DISTRICT_LAND,
+        unit=DISTRICT_LAND,
+        requested_at=AT,
+        missing_documents=["Bản đồ địa chính thửa đất", "Biên lai nộp thuế"],
+        reason="Hồ sơ thiếu giấy tờ về thửa đất",
+        respond_by=date(2026, 12, 10),
+    )
+
+
+def supplement_provided(code: str) -> SupplementProvided:
+    return SupplementProvided(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT_LAND,
+        unit=DISTRICT_LAND,
+        provided_at=AT,
+        documents=documents(),
+        documents_hash=DOC_HASH,
+        paused_working_days=3,
+        step_due_date=date(2026, 12, 9),
+        appointment_date=date(2026, 12, 23),
+    )
+
+
+def step_overdue(code: str) -> StepOverdue:
+    return StepOverdue(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT_LAND,
+        step_index=1,
+        unit=DISTRICT_LAND,
+        due_date=date(2026, 12, 9),
+        detected_at=AT,
+    )
+
+
+def overdue(code: str) -> DossierOverdue:
+    return DossierOverdue(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT_LAND,
+        appointment_date=date(2026, 12, 23),
+        new_appointment_date=date(2027, 1, 6),
+        detected_at=AT,
+        apology=ApologyNotice(
+            issuing_unit=COMMUNE_DESK,
+            reason="Cần xác minh thực địa thửa đất",
+            original_appointment_date=date(2026, 12, 23),
+            new_appointment_date=date(2027, 1, 6),
+        ),
+    )
+
+
+def result_ready(code: str) -> ResultReady:
+    return ResultReady(
+        dossier_code=code,
+        state=DossierState.RESULT_READY,
+        holding_unit=COMMUNE_DESK,
+        unit=COMMUNE_DESK,
+        ready_at=AT,
+        outcome="approved",
+        note="Mang theo CCCD khi nhận kết quả",
+    )
+
+
+def stopped(code: str) -> DossierStopped:
+    return DossierStopped(
+        dossier_code=code,
+        state=DossierState.STOPPED,
+        holding_unit=COMMUNE_DESK,
+        unit=COMMUNE_DESK,
+        stopped_at=AT,
+        reason="Người nộp không bổ sung hồ sơ đúng hạn",
+    )
+
+
+def done(code: str) -> DossierDone:
+    return DossierDone(
+        dossier_code=code,
+        state=DossierState.DONE,
+        holding_unit=COMMUNE_DESK,
+        unit=COMMUNE_DESK,
+        done_at=AT,
+    )
+
+
+def sample_for(event_type: str, code: str = "001.21.31.H59-261126-0001") -> EventData:
+    """A realistic event of each type that has a template."""
+    applicant = contact()
+    builders = {
+        "dossier.received.v1": lambda: received(code, applicant),
+        "dossier.denied.v1": lambda: denied(code, applicant),
+        "dossier.supplement.requested.v1": lambda: supplement_requested(code),
+        "dossier.overdue.v1": lambda: overdue(code),
+        "dossier.result.ready.v1": lambda: result_ready(code),
+        "dossier.stopped.v1": lambda: stopped(code),
+        "dossier.transfer.requested.v1": lambda: transfer_requested(code),
+        "dossier.step.overdue.v1": lambda: step_overdue(code),
+    }
+    return builders[event_type]()
+
+
+def envelope_of(data: EventData) -> Envelope:
+    return make_envelope(data, source="/tests", time=AT)

@@ -1,0 +1,127 @@
+"""Templates: every event type that has one renders in Vietnamese and English, with its facts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from notification.domain import APPLICANT_EVENTS, TEMPLATED_EVENTS, UNIT_EVENTS
+from notification.templates import (
+    TEMPLATES_DIR,
+    DisplayNames,
+    Renderer,
+    TemplateMissing,
+    format_day,
+    format_moment,
+    gsm_text,
+)
+
+from shared.events.dossier import Language
+from shared.events.registry import REGISTRY
+from tests.unit.notification.samples import envelope_of, sample_for
+
+LOOKUP = "http://lookup.example/v1/dossiers/"
+CODE = "001.21.31.H59-261126-0001"
+CASES = [(t, lang) for t in sorted(TEMPLATED_EVENTS) for lang in Language]
+# Words only a message in that language has (greeting or sign-off).
+MARKERS = {
+    Language.VI: ("Kính gửi", "Trân trọng", "Đề nghị"),
+    Language.EN: ("Dear", "Kind regards", "Please"),
+}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(DisplayNames.from_catalogue(), LOOKUP)
+
+
+def test_template_files_are_exactly_one_per_templated_event_and_language() -> None:
+    files = {p.name for p in Path(TEMPLATES_DIR).glob("*.j2")}
+    expected = {Renderer.template_name(t, lang) for t, lang in CASES}
+    assert files == expected
+    assert all(t in REGISTRY for t in TEMPLATED_EVENTS)
+
+
+@pytest.mark.parametrize(("event_type", "language"), CASES)
+def test_every_template_renders_subject_body_and_sms(
+    renderer: Renderer, event_type: str, language: Language
+) -> None:
+    data = sample_for(event_type, CODE)
+    name = "Nguyễn Văn An" if event_type in APPLICANT_EVENTS else "000.06.31.H59"
+    message = renderer.render(envelope_of(data), data, language=language, recipient_name=name)
+
+    assert CODE in message.subject
+    assert "\n" not in message.subject
+    assert CODE in message.body
+    assert any(marker in message.body for marker in MARKERS[language])
+    other = Language.EN if language is Language.VI else Language.VI
+    assert not any(marker in message.body for marker in MARKERS[other])
+    if event_type in APPLICANT_EVENTS:
+        assert "Nguyễn Văn An" in message.body
+    assert CODE in message.sms
+    assert len(message.sms) <= 320
+    assert message.sms == gsm_text(message.sms)  # no diacritics left
+    assert "{{" not in message.body + message.subject + message.sms
+
+
+def test_reception_message_gives_appointment_date_and_lookup_link(renderer: Renderer) -> None:
+    data = sample_for("dossier.received.v1", CODE)
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
+    en = renderer.render(envelope_of(data), data, language=Language.EN, recipient_name="An")
+
+    assert f"{LOOKUP}{CODE}" in vi.body and f"{LOOKUP}{CODE}" in vi.sms
+    assert "Ngày hẹn trả kết quả: 18/12/2026" in vi.body
+    assert "18 December 2026" in en.body
+    assert "09:30 26/11/2026" in vi.body  # received at 02:30 UTC, shown in Vietnam time
+    assert "Tan Hoa Town One-Stop Desk" in en.body  # display names from the catalogue
+    assert "Đăng ký đất đai" in vi.body
+
+
+def test_supplement_message_lists_what_is_missing_and_by_when(renderer: Renderer) -> None:
+    data = sample_for("dossier.supplement.requested.v1", CODE)
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
+
+    assert "  - Bản đồ địa chính thửa đất" in vi.body
+    assert "  - Biên lai nộp thuế" in vi.body
+    assert "10/12/2026" in vi.body
+    assert "Hồ sơ thiếu giấy tờ về thửa đất" in vi.body
+
+
+def test_apology_gives_the_new_date_and_refusals_the_reason(renderer: Renderer) -> None:
+    late = sample_for("dossier.overdue.v1", CODE)
+    apology = renderer.render(envelope_of(late), late, language=Language.EN, recipient_name="An")
+    assert "New appointment date: 6 January 2027" in apology.body
+    assert "Mẫu 04" in apology.body
+
+    for event_type in ("dossier.denied.v1", "dossier.stopped.v1"):
+        data = sample_for(event_type, CODE)
+        text = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="A")
+        assert f"Lý do: {data.reason}" in text.body  # type: ignore[attr-defined]
+
+
+def test_unknown_codes_fall_back_to_the_code() -> None:
+    names = DisplayNames()
+    assert names.unit("999.99.99.H99", Language.EN) == "999.99.99.H99"
+    assert names.procedure("9.999999", Language.VI) == "9.999999"
+
+
+def test_missing_template_is_a_typed_error(renderer: Renderer) -> None:
+    data = sample_for("dossier.received.v1", CODE)
+    env = envelope_of(data).model_copy(update={"type": "dossier.done.v1"})
+    with pytest.raises(TemplateMissing):
+        renderer.render(env, data, language=Language.VI, recipient_name="An")
+
+
+def test_date_and_text_helpers() -> None:
+    assert format_day(date(2026, 1, 5), Language.VI) == "05/01/2026"
+    assert format_day(date(2026, 1, 5), Language.EN) == "5 January 2026"
+    moment = datetime(2026, 1, 4, 18, 5, tzinfo=UTC)  # next day in Vietnam
+    assert format_moment(moment, Language.VI) == "01:05 05/01/2026"
+    assert gsm_text("Hồ sơ  đã được\ntiếp nhận Đà Nẵng") == "Ho so da duoc tiep nhan Da Nang"
+
+
+def test_every_unit_event_has_a_template_in_both_languages() -> None:
+    for event_type in UNIT_EVENTS:
+        for language in Language:
+            assert (TEMPLATES_DIR / Renderer.template_name(event_type, language)).is_file()
