@@ -1,7 +1,128 @@
-"""HTTP routes of the audit service (thin: validate, call a handler, map errors)."""
+"""HTTP routes of the audit service: the auditor's read-only API (GET only, by design)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/v1")
+from fastapi import APIRouter, Depends, Query, Request
+
+from audit.evidence import Evidence, entry_view
+from audit.handlers import logged_event_types
+from shared.http import DomainError, NotFound
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+MAX_PAGE = 500
+
+
+def evidence(request: Request) -> Evidence:
+    """The running service's evidence views (set by its lifespan)."""
+    found: Evidence = request.app.state.evidence
+    return found
+
+
+Views = Annotated[Evidence, Depends(evidence)]
+
+
+@router.get("/entries", summary="Log entries by dossier, event type or log time, paged")
+async def list_entries(
+    views: Views,
+    dossier: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    type: Annotated[str | None, Query(max_length=128, description="Event type.")] = None,
+    since: Annotated[datetime | None, Query(description="Logged at or after (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Logged before (exclusive).")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, description="Cursor: entries after this index.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    if type is not None and type not in logged_event_types():
+        raise DomainError(
+            f"{type} is not a logged event type",
+            code="unknown_event_type",
+            field="type",
+            status=422,
+        )
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise DomainError("give a timezone (e.g. Z)", code="naive_time", field=name, status=422)
+    if since is not None and until is not None and since >= until:
+        raise DomainError(
+            "'since' must be before 'until'", code="empty_time_range", field="until", status=422
+        )
+    docs = await views.store.find_entries(
+        subject=dossier, event_type=type, since=since, until=until, after=after, limit=limit + 1
+    )
+    items = [entry_view(doc) for doc in docs[:limit]]
+    more = len(docs) > limit
+    return {"items": items, "next_after": items[-1]["index"] if more else None}
+
+
+@router.get("/entries/{index}", summary="One log entry")
+async def get_entry(views: Views, index: int) -> dict[str, Any]:
+    doc = await views.store.entry(index)
+    if doc is None:
+        raise NotFound(f"entry {index} not found", field="index")
+    return entry_view(doc)
+
+
+@router.get("/dossiers/{code}", summary="A dossier's whole history, with hand-over receipts proven")
+async def dossier_history(views: Views, code: str) -> dict[str, Any]:
+    return await views.dossier_history(code)
+
+
+@router.get("/dossiers/{code}/bundle", summary="Evidence bundle that verifies offline")
+async def dossier_bundle(views: Views, code: str) -> dict[str, Any]:
+    return await views.bundle(code)
+
+
+@router.get("/checkpoints", summary="Signed checkpoints in size order, paged")
+async def list_checkpoints(
+    views: Views,
+    after: Annotated[int | None, Query(ge=0, description="Cursor: sizes above this.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    found = await views.store.checkpoints(after=after, limit=limit + 1)
+    items = [c.as_json() for c in found[:limit]]
+    return {"items": items, "next_after": items[-1]["tree_size"] if len(found) > limit else None}
+
+
+@router.get("/checkpoints/latest", summary="The latest signed checkpoint")
+async def latest_checkpoint(views: Views) -> dict[str, Any]:
+    checkpoint = await views.store.latest_checkpoint()
+    if checkpoint is None:
+        raise NotFound("no checkpoint signed yet", code="no_checkpoint")
+    return checkpoint.as_json()
+
+
+@router.get("/checkpoints/{size}", summary="The checkpoint signed at a tree size")
+async def checkpoint_by_size(views: Views, size: int) -> dict[str, Any]:
+    checkpoint = await views.store.checkpoint(size)
+    if checkpoint is None:
+        raise NotFound(f"no checkpoint at tree size {size}", code="no_checkpoint", field="size")
+    return checkpoint.as_json()
+
+
+@router.get("/proofs/inclusion", summary="Inclusion proof of an entry in a tree size")
+async def inclusion_proof(
+    views: Views,
+    entry: Annotated[int, Query(ge=0, description="Entry index.")],
+    size: Annotated[
+        int | None, Query(ge=1, description="Tree size; default latest checkpoint.")
+    ] = None,
+) -> dict[str, Any]:
+    return await views.inclusion(entry, size)
+
+
+@router.get("/proofs/consistency", summary="Consistency proof between two tree sizes")
+async def consistency_proof(
+    views: Views,
+    from_size: Annotated[int, Query(alias="from", ge=1)],
+    to_size: Annotated[int, Query(alias="to", ge=1)],
+) -> dict[str, Any]:
+    return await views.consistency(from_size, to_size)
+
+
+@router.get("/keys", summary="Public keys of the log, current and retired, with validity")
+async def keys(views: Views) -> dict[str, Any]:
+    return {"log_id": views.log_id, "keys": await views.keys()}

@@ -1,11 +1,69 @@
-"""Event handlers of the audit service: one function per event type."""
+"""Event handlers of the audit service: every dossier and notification event is appended.
+
+The log treats all events alike, so one handler serves every logged type; the mapping
+is built from the contract registry, so a contract added to ``shared.events`` on a
+logged topic is logged without a change here.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import partial
+
+from audit import merkle
+from audit.domain import canonical_json, seal_entry
+from audit.store import AuditStore
+from shared.clock import Clock
+from shared.envelope import Envelope
+from shared.events import REGISTRY, EventData
 from shared.kafka.consumer import Handler
+from shared.mongo.client import Session
 from shared.runtime import ServiceRuntime
+from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec
+
+LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
 
 
-def build_handlers(runtime: ServiceRuntime) -> dict[str, Handler]:
+def logged_event_types() -> list[str]:
+    """Every registered event type published on a logged topic."""
+    return sorted(name for name, model in REGISTRY.items() if model.TOPIC in LOGGED_TOPICS)
+
+
+def canonical_event(envelope: Envelope) -> bytes:
+    """The event's canonical bytes: RFC 8785 of the envelope's JSON wire form."""
+    return canonical_json(json.loads(envelope.to_bytes()))
+
+
+async def append_event(
+    envelope: Envelope, data: EventData, session: Session, *, store: AuditStore, clock: Clock
+) -> int | None:
+    """Append the event once; its index, or None if an entry already holds it."""
+    if await store.is_logged(envelope.id, session):
+        return None
+    head = await store.claim_next_index(session)
+    entry = seal_entry(head.size, clock.now(), canonical_event(envelope), head.chain_hash)
+    frontier = merkle.Frontier(head.peaks)
+    subtrees = frontier.append(entry.leaf_hash)
+    await store.insert_entry(
+        entry,
+        event_id=envelope.id,
+        event_type=envelope.type,
+        subject=envelope.subject,
+        subtree_hashes=subtrees,
+        session=session,
+    )
+    await store.advance_head(entry.chain_hash, frontier.peaks, entry.logged_at, session)
+    return entry.index
+
+
+async def handle_logged_event(
+    envelope: Envelope, data: EventData, session: Session, *, store: AuditStore, clock: Clock
+) -> None:
+    """The consumer's handler for every logged type."""
+    await append_event(envelope, data, session, store=store, clock=clock)
+
+
+def build_handlers(runtime: ServiceRuntime, store: AuditStore) -> dict[str, Handler]:
     """The mapping from event type to handler, with dependencies bound explicitly."""
-    return {}
+    handler: Handler = partial(handle_logged_event, store=store, clock=runtime.clock)
+    return dict.fromkeys(logged_event_types(), handler)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from audit import api, handlers
+from audit.checkpoints import Checkpointer
 from audit.config import AuditSettings
+from audit.evidence import Evidence
+from audit.keys import load_or_create_signing_key
+from audit.store import AuditStore
 from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.runtime import service_runtime
-from shared.topics import DOSSIER_EVENTS
 
 SERVICE = "audit"
 
@@ -23,11 +27,39 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key = load_or_create_signing_key(settings.audit.signing_key_path)
         async with service_runtime(SERVICE, settings, clock) as runtime:
-            runtime.add_consumer([DOSSIER_EVENTS], handlers.build_handlers(runtime))
+            store = AuditStore(runtime.db)
+            await store.ensure_indexes()
+            public_key = base64.b64encode(key.public_raw).decode()
+            await store.register_signing_key(key.key_id, public_key, runtime.clock.now())
+            checkpointer = Checkpointer(
+                client=runtime.client,
+                store=store,
+                outbox=runtime.outbox,
+                key=key,
+                settings=settings.audit,
+                clock=runtime.clock,
+                wake_relay=runtime.relay.wake,
+            )
+            runtime.add_consumer(
+                list(handlers.LOGGED_TOPICS), handlers.build_handlers(runtime, store)
+            )
             await runtime.start_consumers()
+            runtime.spawn(checkpointer.run(), "audit-checkpoints")
             app.state.runtime = runtime
-            yield
+            app.state.checkpointer = checkpointer
+            app.state.evidence = Evidence(
+                store=store,
+                log_id=settings.audit.log_id,
+                signing_key=key,
+                retired_keys=settings.audit.retired_keys,
+                clock=runtime.clock,
+            )
+            try:
+                yield
+            finally:
+                checkpointer.stop()  # before the runtime waits for its background tasks
 
     app = service_app(
         title="Audit service",
@@ -35,6 +67,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         version="0.1.0",
         lifespan=lifespan,
         http=settings.http,
+        openapi_tags=[{"name": "audit", "description": "The auditor's read-only API."}],
     )
     app.include_router(api.router)
     return app

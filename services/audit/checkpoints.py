@@ -1,0 +1,125 @@
+"""Signed checkpoints: the background task that signs the tree's size and root.
+
+It signs when ``checkpoint_due`` says so (every N unsigned entries, or once the oldest
+unsigned entry is T seconds old), stores the checkpoint and publishes
+``audit.checkpoint.v1`` through the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from audit import merkle
+from audit.config import AuditLogSettings
+from audit.domain import Checkpoint, checkpoint_due, format_log_time, log_time
+from audit.keys import SigningKey
+from audit.store import AuditStore
+from shared.clock import Clock
+from shared.events.audit import CheckpointSigned
+from shared.events.registry import make_envelope
+from shared.mongo.client import Client, Session, run_in_transaction
+from shared.mongo.outbox import Outbox
+
+log = logging.getLogger(__name__)
+SOURCE = "/lienthong/audit"
+
+
+class Checkpointer:
+    """Signs checkpoints of one log with one key."""
+
+    def __init__(
+        self,
+        *,
+        client: Client,
+        store: AuditStore,
+        outbox: Outbox,
+        key: SigningKey,
+        settings: AuditLogSettings,
+        clock: Clock,
+        wake_relay: Callable[[], None],
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._outbox = outbox
+        self._key = key
+        self._settings = settings
+        self._clock = clock
+        self._wake_relay = wake_relay
+        self._stopping = asyncio.Event()
+
+    async def checkpoint_if_due(self) -> Checkpoint | None:
+        """Sign a checkpoint if the cadence rule says it is time."""
+        head = await self._store.head()
+        latest = await self._store.latest_checkpoint()
+        signed_size = latest.tree_size if latest else 0
+        if head.size <= signed_size:
+            return None
+        due = checkpoint_due(
+            tree_size=head.size,
+            checkpointed_size=signed_size,
+            oldest_unsigned_at=await self._store.logged_at(signed_size),
+            now=self._clock.now(),
+            every=self._settings.checkpoint_every,
+            max_age=timedelta(seconds=self._settings.checkpoint_seconds),
+        )
+        return await self.sign_now() if due else None
+
+    async def sign_now(self) -> Checkpoint | None:
+        """Sign the log as it is; None if it is empty or this size is signed already."""
+
+        async def sign(session: Session) -> Checkpoint | None:
+            head = await self._store.head(session)
+            latest = await self._store.latest_checkpoint(session)
+            if head.size == 0 or (latest is not None and latest.tree_size >= head.size):
+                return None
+            now = log_time(self._clock.now())
+            checkpoint = Checkpoint(
+                log_id=self._settings.log_id,
+                tree_size=head.size,
+                root_hash=merkle.Frontier(head.peaks).root().hex(),
+                timestamp=format_log_time(now),
+                key_id=self._key.key_id,
+            ).signed_with(self._key.private)
+            await self._store.insert_checkpoint(checkpoint, now, session)
+            event = CheckpointSigned(
+                tree_size=checkpoint.tree_size,
+                root_hash=checkpoint.root_hash,
+                signed_at=now,
+                key_id=checkpoint.key_id,
+                signature=checkpoint.signature,
+            )
+            await self._outbox.add(make_envelope(event, source=SOURCE, time=now), session, now)
+            return checkpoint
+
+        try:
+            checkpoint = await run_in_transaction(self._client, sign)
+        except DuplicateKeyError:
+            return None  # another instance signed this size first
+        if checkpoint is not None:
+            self._wake_relay()
+            log.info(
+                "checkpoint signed",
+                extra={"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},
+            )
+        return checkpoint
+
+    async def run(self) -> None:
+        """Look at the log every poll interval until stopped; failures wait for the next."""
+        while not self._stopping.is_set():
+            try:
+                await self.checkpoint_if_due()
+            except Exception as exc:  # store outage: the next tick tries again
+                log.warning("checkpoint failed, retrying", extra={"error": repr(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), timeout=self._settings.checkpoint_poll_seconds
+                )
+
+    def stop(self) -> None:
+        self._stopping.set()

@@ -1,0 +1,230 @@
+"""What the auditor's API serves: entries, roots, proofs, dossier histories, bundles, keys.
+
+Proof hashes are computed from the perfect subtree hashes stored with the entries
+(``AuditStore.perfect_hashes``), never by rereading the log. Every document here is
+plain JSON in the formats docs/audit.md describes and ``audit.verify`` checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from audit import merkle
+from audit.config import RetiredKey
+from audit.domain import SIGNATURE_ALGORITHM, Checkpoint, format_log_time, key_id_of
+from audit.keys import SigningKey, parse_public_key, public_pem
+from audit.store import AuditStore
+from shared.clock import Clock
+from shared.events.dossier import TransferAccepted
+from shared.http import Conflict, DomainError, NotFound
+from shared.mongo.client import Document
+
+BUNDLE_FORMAT = "lienthong-audit-bundle/1"
+INCLUSION_FORMAT = "lienthong-audit-inclusion/1"
+CONSISTENCY_FORMAT = "lienthong-audit-consistency/1"
+MAX_DOSSIER_ENTRIES = 10_000
+
+
+class InvalidTreeSize(DomainError):
+    """A proof asked about sizes or entries the log does not have."""
+
+    status = 422
+    code = "invalid_tree_size"
+
+
+def entry_view(doc: Document) -> dict[str, Any]:
+    """An entry as the API and bundles show it: the event and every hash of it."""
+    return {
+        "index": int(doc["_id"]),
+        "logged_at": format_log_time(doc["logged_at"]),
+        "event_id": doc["event_id"],
+        "event_type": doc["event_type"],
+        "subject": doc["subject"],
+        "event": json.loads(doc["canonical"]),
+        "event_hash": doc["event_hash"],
+        "leaf_hash": doc["leaf_hash"],
+        "prev_hash": doc["prev_hash"],
+        "chain_hash": doc["chain_hash"],
+    }
+
+
+def _hex(hashes: list[bytes]) -> list[str]:
+    return [h.hex() for h in hashes]
+
+
+@dataclass
+class Evidence:
+    """Read-only views of one log."""
+
+    store: AuditStore
+    log_id: str
+    signing_key: SigningKey
+    retired_keys: list[RetiredKey]
+    clock: Clock
+
+    # -- Keys ----------------------------------------------------------------------------
+
+    async def keys(self) -> list[dict[str, Any]]:
+        """Every public key that signs or signed checkpoints of this log, with validity."""
+        views: dict[str, dict[str, Any]] = {}
+        for configured in self.retired_keys:
+            raw = parse_public_key(configured.public_key)
+            views[key_id_of(raw)] = _key_view(raw, configured.valid_from, configured.valid_until)
+        for doc in await self.store.signing_keys():
+            raw = base64.b64decode(doc["public_key"])
+            views[doc["_id"]] = _key_view(raw, doc.get("valid_from"), doc.get("valid_until"))
+        for key_id, view in views.items():
+            view["status"] = "current" if key_id == self.signing_key.key_id else "retired"
+        return list(views.values())
+
+    # -- Roots and proofs ----------------------------------------------------------------
+
+    async def _range_hashes(self, ranges: list[merkle.Range]) -> dict[merkle.Range, bytes]:
+        perfect = await self.store.perfect_hashes(merkle.blocks_needed(ranges))
+        return {(s, e): merkle.range_hash(s, e, perfect) for s, e in ranges}
+
+    async def root_at(self, size: int) -> bytes:
+        """The root hash of the first ``size`` entries."""
+        return (await self._range_hashes([(0, size)]))[(0, size)] if size else merkle.EMPTY_ROOT
+
+    async def inclusion_paths(self, indices: list[int], size: int) -> dict[int, list[bytes]]:
+        """Inclusion proofs of several entries in the tree of ``size`` (one store read)."""
+        paths = {i: merkle.inclusion_ranges(i, size) for i in indices}
+        hashes = await self._range_hashes([r for rs in paths.values() for r in rs])
+        return {i: [hashes[r] for r in rs] for i, rs in paths.items()}
+
+    async def _checked_size(self, size: int, field: str) -> None:
+        head = await self.store.head()
+        if not 1 <= size <= head.size:
+            raise InvalidTreeSize(f"the log has {head.size} entries, not {size}", field=field)
+
+    async def _size_or_latest(self, size: int | None) -> tuple[int, Checkpoint | None]:
+        if size is None:
+            latest = await self.store.latest_checkpoint()
+            if latest is None:
+                raise NotFound("no checkpoint signed yet", code="no_checkpoint")
+            return latest.tree_size, latest
+        await self._checked_size(size, "size")
+        return size, await self.store.checkpoint(size)
+
+    async def inclusion(self, index: int, size: int | None) -> dict[str, Any]:
+        """Proof that entry ``index`` is in the tree of ``size`` (default: latest checkpoint)."""
+        tree_size, checkpoint = await self._size_or_latest(size)
+        if not 0 <= index < tree_size:
+            raise InvalidTreeSize(f"entry {index} is not in a tree of {tree_size}", field="entry")
+        doc = await self.store.entry(index)
+        if doc is None:
+            raise NotFound(f"entry {index} not found", field="entry")
+        path = (await self.inclusion_paths([index], tree_size))[index]
+        return {
+            "format": INCLUSION_FORMAT,
+            "log_id": self.log_id,
+            "tree_size": tree_size,
+            "root_hash": (await self.root_at(tree_size)).hex(),
+            "entry": {**entry_view(doc), "inclusion_proof": _hex(path)},
+            "checkpoint": checkpoint.as_json() if checkpoint else None,
+            "keys": await self.keys(),
+        }
+
+    async def consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
+        """Proof that the tree of ``new_size`` extends the tree of ``old_size``."""
+        await self._checked_size(old_size, "from")
+        await self._checked_size(new_size, "to")
+        if old_size > new_size:
+            raise InvalidTreeSize("'from' must not exceed 'to'", field="from")
+        ranges = merkle.consistency_ranges(old_size, new_size)
+        hashes = await self._range_hashes([*ranges, (0, old_size), (0, new_size)])
+        old_cp, new_cp = (
+            await self.store.checkpoint(old_size),
+            await self.store.checkpoint(new_size),
+        )
+        return {
+            "format": CONSISTENCY_FORMAT,
+            "log_id": self.log_id,
+            "from_size": old_size,
+            "to_size": new_size,
+            "from_root": hashes[(0, old_size)].hex(),
+            "to_root": hashes[(0, new_size)].hex(),
+            "proof": [hashes[r].hex() for r in ranges],
+            "from_checkpoint": old_cp.as_json() if old_cp else None,
+            "to_checkpoint": new_cp.as_json() if new_cp else None,
+            "keys": await self.keys(),
+        }
+
+    # -- Dossiers ------------------------------------------------------------------------
+
+    async def _dossier_entries(self, code: str) -> list[Document]:
+        docs = await self.store.find_entries(subject=code, limit=MAX_DOSSIER_ENTRIES)
+        if not docs:
+            raise NotFound(f"no entries for dossier {code}", field="code")
+        return docs
+
+    async def dossier_history(self, code: str) -> dict[str, Any]:
+        """The dossier's entries in order, and each hand-over receipt with its inclusion proof."""
+        docs = await self._dossier_entries(code)
+        checkpoint = await self.store.latest_checkpoint()
+        size = checkpoint.tree_size if checkpoint else 0
+        entries = [entry_view(doc) for doc in docs]
+        handovers = [e for e in entries if e["event_type"] == TransferAccepted.EVENT_TYPE]
+        paths = await self.inclusion_paths(
+            [e["index"] for e in handovers if e["index"] < size], size
+        )
+        receipts = [
+            {
+                "entry_index": e["index"],
+                "event_id": e["event_id"],
+                "receipt": e["event"]["data"]["receipt"],
+                "leaf_hash": e["leaf_hash"],
+                "tree_size": size if e["index"] in paths else None,
+                "inclusion_proof": _hex(paths[e["index"]]) if e["index"] in paths else None,
+            }
+            for e in handovers
+        ]
+        return {
+            "dossier_code": code,
+            "entries": entries,
+            "receipts": receipts,
+            "checkpoint": checkpoint.as_json() if checkpoint else None,
+        }
+
+    async def bundle(self, code: str) -> dict[str, Any]:
+        """Evidence for one dossier that verifies offline: entries, proofs, checkpoint, keys."""
+        docs = await self._dossier_entries(code)
+        checkpoint = await self.store.latest_checkpoint()
+        covered = [doc for doc in docs if checkpoint and int(doc["_id"]) < checkpoint.tree_size]
+        if checkpoint is None or not covered:
+            raise Conflict(
+                f"no signed checkpoint covers dossier {code} yet; retry shortly",
+                code="not_checkpointed_yet",
+            )
+        paths = await self.inclusion_paths([int(d["_id"]) for d in covered], checkpoint.tree_size)
+        return {
+            "format": BUNDLE_FORMAT,
+            "log_id": self.log_id,
+            "dossier_code": code,
+            "generated_at": format_log_time(self.clock.now()),
+            "checkpoint": checkpoint.as_json(),
+            "keys": await self.keys(),
+            "entries": [
+                {**entry_view(doc), "inclusion_proof": _hex(paths[int(doc["_id"])])}
+                for doc in covered
+            ],
+            "pending_entries": len(docs) - len(covered),
+        }
+
+
+def _key_view(
+    raw: bytes, valid_from: datetime | None, valid_until: datetime | None
+) -> dict[str, Any]:
+    return {
+        "key_id": key_id_of(raw),
+        "algorithm": SIGNATURE_ALGORITHM,
+        "public_key": base64.b64encode(raw).decode(),
+        "public_key_pem": public_pem(raw),
+        "valid_from": format_log_time(valid_from) if valid_from else None,
+        "valid_until": format_log_time(valid_until) if valid_until else None,
+    }

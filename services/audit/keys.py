@@ -1,0 +1,85 @@
+"""The checkpoint signing key: loaded from a file, generated on first start if absent."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from audit.domain import key_id_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The private key that signs checkpoints, with its public half and id."""
+
+    private: Ed25519PrivateKey
+    public_raw: bytes
+    key_id: str
+
+    @classmethod
+    def of(cls, private: Ed25519PrivateKey) -> SigningKey:
+        raw = public_raw(private.public_key())
+        return cls(private=private, public_raw=raw, key_id=key_id_of(raw))
+
+
+def public_raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def public_pem(raw: bytes) -> str:
+    """The SubjectPublicKeyInfo PEM form of a raw Ed25519 public key."""
+    key = Ed25519PublicKey.from_public_bytes(raw)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def parse_public_key(text: str) -> bytes:
+    """A public key given as base64 of the raw 32 bytes or as PEM, as raw bytes."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(text.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 public key")
+        return public_raw(key)
+    raw = base64.b64decode(text, validate=True)
+    Ed25519PublicKey.from_public_bytes(raw)  # raises unless 32 valid bytes
+    return raw
+
+
+def load_or_create_signing_key(path: Path) -> SigningKey:
+    """The key at ``path``; on first start, a new key written there (mode 0600)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        # Written aside, then linked into place: two instances starting together keep
+        # one complete key file, never a half-written one.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        try:
+            os.link(draft, path)
+            log.warning("generated a new audit signing key", extra={"path": str(path)})
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    key = SigningKey.of(private)
+    log.info("audit signing key loaded", extra={"key_id": key.key_id, "path": str(path)})
+    return key

@@ -1,0 +1,244 @@
+"""The audit service's collections: entries (insert and read only), head, checkpoints, keys.
+
+``entries`` has no update or delete path in this code (a unit test scans for one): an
+entry is inserted once, at index ``_id``, in the transaction that also moves
+``log_head`` forward. ``log_head`` is the one document every append writes first, so
+concurrent appends conflict there and the driver retries them: indices stay gap-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from audit import merkle
+from audit.domain import GENESIS_HASH, Checkpoint, SealedEntry
+from shared.mongo.client import Database, Document, Session
+
+HEAD_ID = "head"
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """Where the log ends: its size, last chain hash and Merkle frontier."""
+
+    size: int
+    chain_hash: bytes
+    peaks: list[tuple[int, bytes]]
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> LogHead:
+        return cls(
+            size=int(doc["size"]),
+            chain_hash=bytes.fromhex(doc["chain_hash"]),
+            peaks=[(int(p["level"]), bytes.fromhex(p["hash"])) for p in doc["peaks"]],
+        )
+
+
+class AuditStore:
+    """The log's collections in the audit database."""
+
+    def __init__(self, db: Database) -> None:
+        self._entries = db["entries"]
+        self._head = db["log_head"]
+        self._checkpoints = db["checkpoints"]
+        self._keys = db["signing_keys"]
+
+    async def ensure_indexes(self) -> None:
+        """Indexes for idempotence and the auditor's filters; the empty head."""
+        await self._entries.create_index("event_id", unique=True, name="event_id")
+        await self._entries.create_index([("subject", ASCENDING), ("_id", ASCENDING)])
+        await self._entries.create_index([("event_type", ASCENDING), ("_id", ASCENDING)])
+        await self._entries.create_index([("logged_at", ASCENDING), ("_id", ASCENDING)])
+        try:
+            await self._head.insert_one(
+                {"_id": HEAD_ID, "size": 0, "chain_hash": GENESIS_HASH.hex(), "peaks": []}
+            )
+        except DuplicateKeyError:
+            pass  # the log exists already
+
+    # -- Appending (in the consumer's transaction) ---------------------------------------
+
+    async def is_logged(self, event_id: str, session: Session) -> bool:
+        """Whether an entry already holds this event."""
+        return (
+            await self._entries.find_one({"event_id": event_id}, {"_id": 1}, session=session)
+            is not None
+        )
+
+    async def claim_next_index(self, session: Session) -> LogHead:
+        """Move the head's size on by one and return the head as it was before.
+
+        This is the append's first write, so two concurrent appends conflict here, before
+        either inserts an entry.
+        """
+        doc = await self._head.find_one_and_update(
+            {"_id": HEAD_ID}, {"$inc": {"size": 1}}, session=session
+        )
+        if doc is None:
+            raise RuntimeError("audit log head missing: ensure_indexes() was not run")
+        return LogHead.from_doc(doc)
+
+    async def insert_entry(
+        self,
+        entry: SealedEntry,
+        *,
+        event_id: str,
+        event_type: str,
+        subject: str,
+        subtree_hashes: list[bytes],
+        session: Session,
+    ) -> None:
+        """Insert the sealed entry with the perfect subtree hashes that end at it."""
+        await self._entries.insert_one(
+            {
+                "_id": entry.index,
+                "event_id": event_id,
+                "event_type": event_type,
+                "subject": subject,
+                "logged_at": entry.logged_at,
+                "canonical": entry.canonical.decode(),
+                "event_hash": entry.event_hash.hex(),
+                "leaf_hash": entry.leaf_hash.hex(),
+                "prev_hash": entry.prev_hash.hex(),
+                "chain_hash": entry.chain_hash.hex(),
+                "subtrees": [h.hex() for h in subtree_hashes],
+            },
+            session=session,
+        )
+
+    async def advance_head(
+        self, chain_hash: bytes, peaks: list[tuple[int, bytes]], now: datetime, session: Session
+    ) -> None:
+        """Record the new last chain hash and frontier (the size moved in claim_next_index)."""
+        await self._head.update_one(
+            {"_id": HEAD_ID},
+            {
+                "$set": {
+                    "chain_hash": chain_hash.hex(),
+                    "peaks": [{"level": level, "hash": h.hex()} for level, h in peaks],
+                    "updated_at": now,
+                }
+            },
+            session=session,
+        )
+
+    # -- Reading entries -----------------------------------------------------------------
+
+    async def head(self, session: Session | None = None) -> LogHead:
+        doc = await self._head.find_one({"_id": HEAD_ID}, session=session)
+        if doc is None:
+            return LogHead(size=0, chain_hash=GENESIS_HASH, peaks=[])
+        return LogHead.from_doc(doc)
+
+    async def find_entries(
+        self,
+        *,
+        subject: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        below: int | None = None,
+        limit: int = 100,
+    ) -> list[Document]:
+        """Entries in index order matching every given filter (``after``: exclusive index)."""
+        query: dict[str, Any] = {}
+        if subject is not None:
+            query["subject"] = subject
+        if event_type is not None:
+            query["event_type"] = event_type
+        if since is not None or until is not None:
+            query["logged_at"] = {
+                **({"$gte": since} if since is not None else {}),
+                **({"$lt": until} if until is not None else {}),
+            }
+        if after is not None or below is not None:
+            query["_id"] = {
+                **({"$gt": after} if after is not None else {}),
+                **({"$lt": below} if below is not None else {}),
+            }
+        cursor = self._entries.find(query, {"subtrees": 0}).sort("_id", ASCENDING).limit(limit)
+        return await cursor.to_list()
+
+    async def entry(self, index: int) -> Document | None:
+        return await self._entries.find_one({"_id": index}, {"subtrees": 0})
+
+    async def logged_at(self, index: int) -> datetime | None:
+        """When entry ``index`` was logged, if it exists."""
+        doc = await self._entries.find_one({"_id": index}, {"logged_at": 1})
+        return None if doc is None else doc["logged_at"]
+
+    async def perfect_hashes(self, blocks: Iterable[merkle.Block]) -> dict[merkle.Block, bytes]:
+        """Stored hashes of perfect subtrees: leaf hashes and the ``subtrees`` of entries."""
+        wanted = {block: block[1] + (1 << block[0]) - 1 for block in blocks}
+        if not wanted:
+            return {}
+        cursor = self._entries.find(
+            {"_id": {"$in": sorted(set(wanted.values()))}}, {"leaf_hash": 1, "subtrees": 1}
+        )
+        by_end = {int(doc["_id"]): doc async for doc in cursor}
+        found: dict[merkle.Block, bytes] = {}
+        for (level, start), end in wanted.items():
+            doc = by_end.get(end)
+            if doc is None:
+                raise LookupError(f"entry {end} missing from the store")
+            stored = doc["leaf_hash"] if level == 0 else doc["subtrees"][level - 1]
+            found[(level, start)] = bytes.fromhex(stored)
+        return found
+
+    # -- Checkpoints ---------------------------------------------------------------------
+
+    async def insert_checkpoint(
+        self, checkpoint: Checkpoint, signed_at: datetime, session: Session
+    ) -> None:
+        """Store a signed checkpoint; DuplicateKeyError if that size is signed already."""
+        await self._checkpoints.insert_one(
+            {"_id": checkpoint.tree_size, **checkpoint.as_json(), "signed_at": signed_at},
+            session=session,
+        )
+
+    async def latest_checkpoint(self, session: Session | None = None) -> Checkpoint | None:
+        doc = await self._checkpoints.find_one({}, sort=[("_id", -1)], session=session)
+        return None if doc is None else _checkpoint(doc)
+
+    async def checkpoint(self, tree_size: int) -> Checkpoint | None:
+        doc = await self._checkpoints.find_one({"_id": tree_size})
+        return None if doc is None else _checkpoint(doc)
+
+    async def checkpoints(self, *, after: int | None, limit: int) -> list[Checkpoint]:
+        query = {} if after is None else {"_id": {"$gt": after}}
+        cursor = self._checkpoints.find(query).sort("_id", ASCENDING).limit(limit)
+        return [_checkpoint(doc) async for doc in cursor]
+
+    # -- Signing keys --------------------------------------------------------------------
+
+    async def register_signing_key(self, key_id: str, public_key: str, now: datetime) -> None:
+        """Record the key in use; a new key retires the one before it (rotation)."""
+        await self._keys.update_many(
+            {"_id": {"$ne": key_id}, "valid_until": None}, {"$set": {"valid_until": now}}
+        )
+        try:
+            await self._keys.update_one(
+                {"_id": key_id},
+                {
+                    "$setOnInsert": {"public_key": public_key, "valid_from": now},
+                    "$set": {"valid_until": None},
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # another instance with the same key registered it first
+
+    async def signing_keys(self) -> list[Document]:
+        """Every key that has signed for this log, oldest first."""
+        return await self._keys.find().sort("valid_from", ASCENDING).to_list()
+
+
+def _checkpoint(doc: Document) -> Checkpoint:
+    return Checkpoint.from_json(doc)
