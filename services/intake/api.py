@@ -1,7 +1,331 @@
-"""HTTP routes of the intake service (thin: validate, call a handler, map errors)."""
+"""HTTP routes of the intake service (thin: validate, call an action, map errors)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from intake import actions
+from intake.actions import Intake
+from intake.domain import Refusal
+from intake.idempotency import Outcome
+from intake.schemas import (
+    CatalogueInfo,
+    DenialRequest,
+    DeskDenialRequest,
+    DossierView,
+    Problem,
+    ProcedureOut,
+    ProcedurePage,
+    Receipt,
+    SubmissionRequest,
+    UnitOut,
+    UnitPage,
+    WithdrawalRequest,
+)
+from intake.views import dossier_view
+from shared.http import PROBLEM_JSON, problem
 
 router = APIRouter(prefix="/v1")
+
+TAGS = [
+    {"name": "catalogue", "description": "Units and procedures, read-only, from versioned data."},
+    {"name": "dossiers", "description": "Submitting dossiers and recording refusals at intake."},
+    {"name": "desk", "description": "A desk checks online submissions."},
+    {"name": "applicants", "description": "Look-up and withdrawal with the secret token."},
+]
+_PROBLEMS = {
+    400: ("The body is not JSON.", "malformed_json", "body"),
+    404: ("Nothing matches (for dossiers: unknown code or wrong token).", "not_found", None),
+    409: ("Conflicts with the current state or an earlier request.", "conflict", None),
+    413: ("The body is larger than the configured limit.", "body_too_large", None),
+    422: ("A field is missing, malformed or refused by the catalogue.", "invalid_request", "x"),
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem+json answers a route may give."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _PROBLEMS[status][0],
+            "content": {
+                PROBLEM_JSON: {
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                    "example": {
+                        "type": f"urn:lienthong:problem:{_PROBLEMS[status][1]}",
+                        "title": _PROBLEMS[status][1].replace("_", " "),
+                        "status": status,
+                        "code": _PROBLEMS[status][1],
+                        "detail": _PROBLEMS[status][0],
+                        **({"field": _PROBLEMS[status][2]} if _PROBLEMS[status][2] else {}),
+                    },
+                }
+            },
+        }
+        for status in statuses
+    }
+
+
+def intake_of(request: Request) -> Intake:
+    """The running service's actions context (set by the lifespan)."""
+    ctx: Intake = request.app.state.intake
+    return ctx
+
+
+IntakeDep = Annotated[Intake, Depends(intake_of)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes retries safe: same key and body, same receipt; "
+        "same key and another body, 409. 8-128 of A-Z a-z 0-9 _ . : -",
+    ),
+]
+LookupTokenHeader = Annotated[
+    str | None, Header(alias="X-Lookup-Token", description="The receipt's look-up token.")
+]
+LookupTokenQuery = Annotated[
+    str | None, Query(description="The look-up token, if a header cannot be set.")
+]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
+
+
+def install_refusal_handler(app: FastAPI) -> None:
+    """Map intake's domain refusals to problem+json, naming the field."""
+
+    @app.exception_handler(Refusal)
+    async def on_refusal(_: Request, exc: Refusal) -> JSONResponse:
+        extra = {**exc.extra, **({"field": exc.field} if exc.field else {})}
+        return problem(exc.status, exc.code, exc.detail, **extra)
+
+
+def _receipt(outcome: Outcome, response: Response) -> Receipt:
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return outcome.receipt
+
+
+# --- catalogue --------------------------------------------------------------------
+
+
+@router.get(
+    "/units",
+    tags=["catalogue"],
+    summary="List administrative units",
+    description="Units of the loaded configuration, in code order, filtered and paged. "
+    "Nothing assumes a number of levels: `level` is whatever the data names.",
+    response_model=UnitPage,
+    responses=problems(422),
+)
+async def list_units(
+    ctx: IntakeDep,
+    level: Annotated[str | None, Query(max_length=64, examples=["commune"])] = None,
+    kind: Annotated[str | None, Query(max_length=64, examples=["one_stop_desk"])] = None,
+    parent: Annotated[str | None, Query(max_length=32, examples=["000.00.31.H59"])] = None,
+    receives_dossiers: bool | None = None,
+    in_force_on: Annotated[date | None, Query(description="Only units valid that day.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> UnitPage:
+    criteria = {"level": level, "kind": kind, "parent": parent}
+    criteria["receives_dossiers"] = receives_dossiers  # type: ignore[assignment]
+    total, docs = await ctx.store.find_units(criteria, in_force_on, limit, offset)
+    return UnitPage(
+        catalogue=CatalogueInfo(**await ctx.store.catalogue_info()),
+        total=total,
+        limit=limit,
+        offset=offset,
+        items=[UnitOut.model_validate(d) for d in docs],
+    )
+
+
+@router.get(
+    "/units/{code}",
+    tags=["catalogue"],
+    summary="One administrative unit",
+    description="Retired units stay readable, with `valid_to` and `successor`.",
+    response_model=UnitOut,
+    responses=problems(404),
+)
+async def get_unit(ctx: IntakeDep, code: str) -> UnitOut:
+    doc = await ctx.store.get_unit(code)
+    if doc is None:
+        raise Refusal("not_found", f"no unit {code}", field="code", status=404)
+    return UnitOut.model_validate(doc)
+
+
+@router.get(
+    "/procedures",
+    tags=["catalogue"],
+    summary="List procedures",
+    description="Procedures of the loaded configuration. `receivable_at` keeps those the "
+    "given unit may receive (by kind and level).",
+    response_model=ProcedurePage,
+    responses=problems(422),
+)
+async def list_procedures(
+    ctx: IntakeDep,
+    field: Annotated[str | None, Query(max_length=200, description="Field, vi or en.")] = None,
+    receivable_at: Annotated[str | None, Query(max_length=32, examples=["001.21.31.H59"])] = None,
+    in_force_on: Annotated[date | None, Query(description="Only those valid that day.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ProcedurePage:
+    criteria: dict[str, Any] = {}
+    if field is not None:
+        criteria["$or"] = [{"field": field}, {"field_en": field}]
+    if receivable_at is not None:
+        unit = await ctx.store.get_unit(receivable_at)
+        if unit is None:
+            raise Refusal("unknown_unit", f"no unit {receivable_at}", field="receivable_at")
+        criteria["receiving_kinds"] = unit["kind"]
+        criteria["receiving_levels"] = unit["level"]
+        if not unit["receives_dossiers"]:
+            criteria["_id"] = {"$in": []}
+    total, docs = await ctx.store.find_procedures(criteria, in_force_on, limit, offset)
+    return ProcedurePage(
+        catalogue=CatalogueInfo(**await ctx.store.catalogue_info()),
+        total=total,
+        limit=limit,
+        offset=offset,
+        items=[ProcedureOut.model_validate(d) for d in docs],
+    )
+
+
+@router.get(
+    "/procedures/{code}",
+    tags=["catalogue"],
+    summary="One procedure",
+    description="Required documents, fees, cut-off and the route with working-day budgets.",
+    response_model=ProcedureOut,
+    responses=problems(404),
+)
+async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
+    doc = await ctx.store.get_procedure(code)
+    if doc is None:
+        raise Refusal("not_found", f"no procedure {code}", field="code", status=404)
+    return ProcedureOut.model_validate(doc)
+
+
+# --- dossiers ---------------------------------------------------------------------
+
+
+@router.post(
+    "/dossiers",
+    tags=["dossiers"],
+    summary="Submit a dossier",
+    description="Checks the dossier against the catalogue, allocates its code, computes the "
+    "appointment date (desk, agency) and announces it (dossier.received.v1, or "
+    "dossier.submitted.v1 for online submissions). The receipt carries the look-up token, "
+    "shown only here. A replay with the same Idempotency-Key and body returns the first "
+    "receipt with the header `Idempotent-Replayed: true`.",
+    status_code=201,
+    response_model=Receipt,
+    responses=problems(400, 409, 413, 422),
+)
+async def submit_dossier(
+    ctx: IntakeDep,
+    response: Response,
+    body: Annotated[SubmissionRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Receipt:
+    return _receipt(await actions.submit_dossier(ctx, body, idempotency_key), response)
+
+
+@router.post(
+    "/dossiers/denials",
+    tags=["dossiers"],
+    summary="Record a refusal at intake",
+    description="The desk refuses a dossier it was handed (phiếu từ chối, Mẫu 03): the dossier "
+    "gets a code, state DENIED with the reason, and dossier.denied.v1 is announced. The "
+    "procedure's required documents are not checked: missing ones are a usual reason.",
+    status_code=201,
+    response_model=Receipt,
+    responses=problems(400, 409, 413, 422),
+)
+async def deny_at_desk(
+    ctx: IntakeDep,
+    response: Response,
+    body: Annotated[DeskDenialRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Receipt:
+    return _receipt(await actions.deny_at_desk(ctx, body, idempotency_key), response)
+
+
+@router.post(
+    "/dossiers/{code}/reception",
+    tags=["desk"],
+    summary="Receive an online submission",
+    description="The desk accepts a SUBMITTED dossier: checked again against the catalogue, "
+    "appointment counted from now, dossier.received.v1 (channel online) announced.",
+    response_model=DossierView,
+    responses=problems(404, 409, 422),
+)
+async def receive_submission(ctx: IntakeDep, code: str) -> DossierView:
+    return dossier_view(ctx.catalogue, await actions.receive_submission(ctx, code))
+
+
+@router.post(
+    "/dossiers/{code}/denial",
+    tags=["desk"],
+    summary="Refuse an online submission",
+    description="The desk refuses a SUBMITTED dossier with the reason: DENIED, refusal "
+    "notice kept, dossier.denied.v1 announced.",
+    response_model=DossierView,
+    responses=problems(400, 404, 409, 422),
+)
+async def deny_submission(
+    ctx: IntakeDep, code: str, body: Annotated[DenialRequest, Body()]
+) -> DossierView:
+    return dossier_view(ctx.catalogue, await actions.deny_submission(ctx, code, body.reason))
+
+
+# --- applicants -------------------------------------------------------------------
+
+
+@router.get(
+    "/dossiers/{code}",
+    tags=["applicants"],
+    summary="Look up a dossier",
+    description="Current state, the unit now holding the dossier, the appointment date and "
+    "the public steps. Needs the receipt's look-up token (header X-Lookup-Token preferred; "
+    "query `token` otherwise). An unknown code, a wrong or a missing token all give the same "
+    "404.",
+    response_model=DossierView,
+    responses=problems(404),
+)
+async def look_up(
+    ctx: IntakeDep,
+    code: str,
+    x_lookup_token: LookupTokenHeader = None,
+    token: LookupTokenQuery = None,
+) -> DossierView:
+    doc = await actions.dossier_for_applicant(ctx, code, x_lookup_token or token)
+    return dossier_view(ctx.catalogue, doc)
+
+
+@router.post(
+    "/dossiers/{code}/withdrawal",
+    tags=["applicants"],
+    summary="Withdraw a dossier",
+    description="Allowed while the dossier is SUBMITTED, RECEIVED, IN_TRANSFER, PROCESSING, "
+    "SUPPLEMENT_REQUESTED or AWAITING_PAYMENT; announces dossier.withdrawn.v1. Otherwise 409 "
+    "`withdrawal_not_allowed`. Needs the look-up token like the look-up.",
+    response_model=DossierView,
+    responses=problems(400, 404, 409, 422),
+)
+async def withdraw(
+    ctx: IntakeDep,
+    code: str,
+    body: Annotated[WithdrawalRequest | None, Body()] = None,
+    x_lookup_token: LookupTokenHeader = None,
+    token: LookupTokenQuery = None,
+) -> DossierView:
+    reason = body.reason if body else None
+    doc = await actions.withdraw(ctx, code, x_lookup_token or token, reason)
+    return dossier_view(ctx.catalogue, doc)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pathlib import Path
 
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.catalogue import DEFAULT_CONFIGURATION
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
+
+# Development defaults only: start-up logs a warning when either is in use.
+DEV_IDENTITY_HASH_KEY = "dev-only-identity-hash-key-change-me"
+DEV_RECEIPT_KEY = "dev-only-receipt-key-change-me"
 
 
 class IntakeHttp(HttpSettings):
@@ -17,7 +24,51 @@ class IntakeHttp(HttpSettings):
     port: int = Field(8001, description="Bind port of the intake API.")
 
 
+class IntakeOptions(BaseSettings):
+    """Intake's own knobs and secrets (LT_INTAKE_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_INTAKE_", extra="ignore")
+
+    identity_hash_key: SecretStr = Field(
+        SecretStr(DEV_IDENTITY_HASH_KEY),
+        description="Key of the HMAC-SHA256 that replaces identity numbers in events and in "
+        "the store. Rotating it breaks matching with earlier hashes. DEV DEFAULT: set it.",
+    )
+    receipt_key: SecretStr = Field(
+        SecretStr(DEV_RECEIPT_KEY),
+        description="Key that seals the look-up token kept for idempotent replays of a "
+        "receipt (AES-GCM, per Idempotency-Key). DEV DEFAULT: set it.",
+    )
+    lookup_token_bytes: int = Field(
+        24, ge=16, le=64, description="Random bytes in an applicant's look-up token."
+    )
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, le=24 * 30, description="How long an Idempotency-Key is remembered."
+    )
+    calendar_overrides: Path | None = Field(
+        None, description="Working-day overrides file (default: data/calendar/overrides.json)."
+    )
+
+
+class CatalogueSettings(BaseSettings):
+    """Which catalogue configuration to load (LT_CATALOGUE_*), shared with routing."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_CATALOGUE_", extra="ignore")
+
+    configuration: str = Field(
+        DEFAULT_CONFIGURATION,
+        description='Hierarchy to load: "three-level" (2019 seed) or "two-level" (2025-07-01).',
+    )
+    data_dir: Path | None = Field(
+        None, description="Folder of the catalogue files (default: data/catalogue)."
+    )
+
+
 class IntakeSettings(CommonSettings):
     """Everything the intake service reads from the environment."""
 
     http: IntakeHttp = Field(default_factory=IntakeHttp, description="HTTP API.")
+    intake: IntakeOptions = Field(default_factory=IntakeOptions, description="Intake options.")
+    catalogue: CatalogueSettings = Field(
+        default_factory=CatalogueSettings, description="Catalogue configuration."
+    )

@@ -1,30 +1,59 @@
-"""Wiring of the intake service: settings, store, consumers, HTTP app; start and stop."""
+"""Intake: the front door. Desks, the online portal and agency systems submit dossiers;
+intake checks them against the procedure catalogue, gives each its code and appointment
+date, stores it and announces it. Applicants look their dossier up with a secret token.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from intake import api, handlers
-from intake.config import IntakeSettings
+from intake.actions import Intake
+from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
+from intake.store import IntakeStore
 from shared.app import serve, service_app
+from shared.calendar import load_calendar
+from shared.catalogue import load_catalogue
 from shared.clock import Clock
 from shared.runtime import service_runtime
 from shared.topics import DOSSIER_EVENTS
 
 SERVICE = "intake"
+log = logging.getLogger(__name__)
+
+
+def _warn_on_dev_keys(settings: IntakeSettings) -> None:
+    options = settings.intake
+    if options.identity_hash_key.get_secret_value() == DEV_IDENTITY_HASH_KEY:
+        log.warning("LT_INTAKE_IDENTITY_HASH_KEY is the development default: set it")
+    if options.receipt_key.get_secret_value() == DEV_RECEIPT_KEY:
+        log.warning("LT_INTAKE_RECEIPT_KEY is the development default: set it")
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The intake app; connections are opened by its lifespan, not here."""
+    """The intake app; data and connections are loaded by its lifespan, not here."""
     settings = settings or IntakeSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        catalogue = load_catalogue(settings.catalogue.configuration, settings.catalogue.data_dir)
+        calendar = load_calendar(settings.intake.calendar_overrides)
+        _warn_on_dev_keys(settings)
         async with service_runtime(SERVICE, settings, clock) as runtime:
-            runtime.add_consumer([DOSSIER_EVENTS], handlers.build_handlers(runtime))
+            store = IntakeStore(runtime.db)
+            await store.ensure_indexes()
+            await store.load_catalogue(catalogue, runtime.clock.now())
+            calendar.is_working_day(calendar.local_date(runtime.clock.now()))  # warm the holidays
+            log.info(
+                "catalogue loaded",
+                extra={"configuration": catalogue.configuration, "version": catalogue.version},
+            )
+            app.state.intake = Intake(runtime, store, catalogue, calendar, settings.intake)
+            runtime.add_consumer([DOSSIER_EVENTS], handlers.build_handlers(store))
             await runtime.start_consumers()
             app.state.runtime = runtime
             yield
@@ -32,10 +61,12 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     app = service_app(
         title="Intake service",
         description=__doc__ or "",
-        version="0.1.0",
+        version="1.0.0",
         lifespan=lifespan,
         http=settings.http,
+        openapi_tags=api.TAGS,
     )
+    api.install_refusal_handler(app)
     app.include_router(api.router)
     return app
 

@@ -1,0 +1,341 @@
+"""Intake's pure rules: who may receive what, dossier codes, appointment dates, secrets,
+withdrawal, and how dossier facts update the applicant's public view. No I/O here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from shared.calendar import WorkingCalendar
+from shared.catalogue import Catalogue, CatalogueLookupError, Procedure, Unit
+from shared.events.dossier import DossierFact, DossierOverdue, DossierState, SupplementProvided
+
+MAX_DAILY_SEQUENCE = 9999
+DOSSIER_CODE_PATTERN = re.compile(r"^(\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})-(\d{6})-(\d{4})$")
+# The kind of unit whose subtree is an administrative area (a desk serves its committee's).
+AREA_KINDS = frozenset({"people_committee"})
+
+
+class Refusal(Exception):
+    """A request intake refuses: a stable ``code``, the ``field`` at fault, an HTTP status."""
+
+    def __init__(
+        self, code: str, detail: str, *, field: str | None, status: int = 422, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.field, self.status, self.extra = (
+            code,
+            detail,
+            field,
+            status,
+            extra,
+        )
+
+
+# --- who may receive what ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the catalogue says about a dossier it accepts: the procedure and the unit."""
+
+    procedure: Procedure
+    unit: Unit
+
+
+def find_procedure(catalogue: Catalogue, code: str, on: date) -> Procedure:
+    """The procedure ``code`` in force on ``on``."""
+    try:
+        procedure = catalogue.procedure(code)
+    except CatalogueLookupError:
+        raise Refusal("unknown_procedure", f"no procedure {code}", field="procedure_code") from None
+    if not _in_force(procedure.valid_from, procedure.valid_to, on):
+        raise Refusal(
+            "procedure_not_in_force", f"procedure {code} is not in force on {on}",
+            field="procedure_code",
+        )  # fmt: skip
+    return procedure
+
+
+def find_unit_in_force(catalogue: Catalogue, code: str, on: date, field: str) -> Unit:
+    """The unit ``code`` itself, which must exist and be in force on ``on``."""
+    try:
+        unit = catalogue.unit(code)
+    except CatalogueLookupError:
+        raise Refusal("unknown_unit", f"no unit {code}", field=field) from None
+    if not unit.in_force(on):
+        successor = _successor_in_force(catalogue, code, on)
+        raise Refusal(
+            "unit_not_in_force", f"unit {code} is not in force on {on}", field=field,
+            successor=successor,
+        )  # fmt: skip
+    return unit
+
+
+def _successor_in_force(catalogue: Catalogue, code: str, on: date) -> str | None:
+    try:
+        return catalogue.unit_in_force(code, on).unit.code
+    except CatalogueLookupError:
+        return None
+
+
+def check_may_receive(procedure: Procedure, unit: Unit) -> None:
+    """The unit takes dossiers at all, and of this procedure (kind and level)."""
+    problems = []
+    if not unit.receives_dossiers:
+        problems.append(f"unit {unit.code} does not receive dossiers")
+    if unit.kind not in procedure.receiving_kinds:
+        problems.append(f"kind {unit.kind} not in {list(procedure.receiving_kinds)}")
+    if unit.level not in procedure.receiving_levels:
+        problems.append(f"level {unit.level} not in {list(procedure.receiving_levels)}")
+    if problems:
+        raise Refusal(
+            "unit_cannot_receive",
+            f"{unit.code} cannot receive procedure {procedure.code}: {'; '.join(problems)}",
+            field="receiving_unit",
+        )
+
+
+def service_area(catalogue: Catalogue, unit: Unit) -> Unit:
+    """The administrative area a unit serves: its nearest people's committee, else the root."""
+    chain = (unit, *catalogue.ancestors(unit.code))
+    return next((u for u in chain if u.kind in AREA_KINDS), chain[-1])
+
+
+def check_boundary(
+    catalogue: Catalogue, procedure: Procedure, unit: Unit, area_code: str | None, on: date
+) -> None:
+    """Without "phi địa giới", the applicant's area must lie within the receiving unit's."""
+    if area_code is None:
+        return  # the desk checked residence papers itself
+    try:
+        area_unit = catalogue.unit_in_force(area_code, on).unit  # old codes map to successors
+    except CatalogueLookupError as exc:
+        raise Refusal("unknown_unit", str(exc), field="area_unit") from None
+    if procedure.allow_any_receiving_unit:
+        return
+    served = service_area(catalogue, unit)
+    area = service_area(catalogue, area_unit)
+    if served.code != area.code and served not in catalogue.ancestors(area.code):
+        raise Refusal(
+            "outside_boundary",
+            f"{unit.code} serves {served.code}; {area_code} is outside it and procedure "
+            f"{procedure.code} does not allow intake regardless of administrative boundary",
+            field="area_unit",
+        )
+
+
+def missing_documents(procedure: Procedure, document_types: list[str]) -> list[str]:
+    """Required document types absent from the submission, in catalogue order."""
+    present = set(document_types)
+    return [d.type for d in procedure.required_documents if d.type not in present]
+
+
+def admit(
+    catalogue: Catalogue,
+    *,
+    procedure_code: str,
+    receiving_unit: str,
+    area_unit: str | None,
+    document_types: list[str] | None,
+    on: date,
+) -> Admission:
+    """Every catalogue check of a dossier (documents skipped when ``document_types`` is None)."""
+    procedure = find_procedure(catalogue, procedure_code, on)
+    unit = find_unit_in_force(catalogue, receiving_unit, on, "receiving_unit")
+    check_may_receive(procedure, unit)
+    check_boundary(catalogue, procedure, unit, area_unit, on)
+    if document_types is not None and (missing := missing_documents(procedure, document_types)):
+        raise Refusal(
+            "missing_document", f"required document(s) missing: {', '.join(missing)}",
+            field="documents", missing=missing,
+        )  # fmt: skip
+    return Admission(procedure, unit)
+
+
+def admit_refusal(
+    catalogue: Catalogue, *, procedure_code: str, receiving_unit: str, on: date
+) -> Admission:
+    """A desk may refuse any known procedure (wrong unit, out of force): it must be a desk."""
+    try:
+        procedure = catalogue.procedure(procedure_code)
+    except CatalogueLookupError:
+        raise Refusal(
+            "unknown_procedure", f"no procedure {procedure_code}", field="procedure_code"
+        ) from None
+    unit = find_unit_in_force(catalogue, receiving_unit, on, "receiving_unit")
+    if not unit.receives_dossiers:
+        raise Refusal(
+            "unit_cannot_receive", f"unit {unit.code} does not receive dossiers",
+            field="receiving_unit",
+        )  # fmt: skip
+    return Admission(procedure, unit)
+
+
+def _in_force(valid_from: date | None, valid_to: date | None, on: date) -> bool:
+    return (valid_from is None or valid_from <= on) and (valid_to is None or on <= valid_to)
+
+
+# --- codes and dates ------------------------------------------------------------------
+
+
+def sequence_name(agency: str, local_day: date) -> str:
+    """The counter behind one agency's codes of one local day."""
+    return f"{agency}-{local_day:%y%m%d}"
+
+
+def format_dossier_code(agency: str, local_day: date, seq: int) -> str:
+    """``{agency}-{YYMMDD}-{NNNN}``; the daily sequence runs 1..9999."""
+    if not 1 <= seq <= MAX_DAILY_SEQUENCE:
+        raise Refusal(
+            "daily_sequence_exhausted",
+            f"{agency} has used all {MAX_DAILY_SEQUENCE} codes of {local_day}",
+            field="receiving_unit", status=503,
+        )  # fmt: skip
+    return f"{sequence_name(agency, local_day)}-{seq:04d}"
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """Day 1 of the budget and the appointment date (phiếu hẹn)."""
+
+    clock_starts_on: date
+    appointment_date: date
+
+
+def appointment(calendar: WorkingCalendar, procedure: Procedure, at: datetime) -> Appointment:
+    """Count the procedure's total budget in working days from reception at ``at``."""
+    return Appointment(
+        clock_starts_on=calendar.clock_start(at, procedure.cutoff),
+        appointment_date=calendar.due_date(at, procedure.total_budget_days, procedure.cutoff),
+    )
+
+
+# --- withdrawal -----------------------------------------------------------------------
+
+WITHDRAWABLE_STATES = frozenset(
+    {
+        DossierState.SUBMITTED,
+        DossierState.RECEIVED,
+        DossierState.IN_TRANSFER,
+        DossierState.PROCESSING,
+        DossierState.SUPPLEMENT_REQUESTED,
+        DossierState.AWAITING_PAYMENT,
+    }
+)
+
+
+def check_withdrawal(state: DossierState) -> None:
+    """The applicant may withdraw until a result exists or the dossier is closed."""
+    if state not in WITHDRAWABLE_STATES:
+        raise Refusal(
+            "withdrawal_not_allowed", f"a {state.value} dossier cannot be withdrawn",
+            field="state", status=409, state=state.value,
+        )  # fmt: skip
+
+
+def check_awaiting_desk(state: DossierState) -> None:
+    """Only an online submission not yet checked can be received or denied by a desk."""
+    if state is not DossierState.SUBMITTED:
+        raise Refusal(
+            "invalid_state", f"a {state.value} dossier is not waiting for a desk",
+            field="state", status=409, state=state.value,
+        )  # fmt: skip
+
+
+# --- the applicant's public view ------------------------------------------------------
+
+STATE_LABELS: dict[DossierState, tuple[str, str]] = {
+    DossierState.SUBMITTED: ("Mới đăng ký", "Submitted online"),
+    DossierState.RECEIVED: ("Được tiếp nhận", "Received"),
+    DossierState.DENIED: ("Không được tiếp nhận", "Refused at intake"),
+    DossierState.IN_TRANSFER: ("Liên thông", "Being transferred"),
+    DossierState.PROCESSING: ("Đang xử lý", "Processing"),
+    DossierState.SUPPLEMENT_REQUESTED: ("Yêu cầu bổ sung", "Supplement requested"),
+    DossierState.AWAITING_PAYMENT: ("Yêu cầu nghĩa vụ tài chính", "Awaiting payment"),
+    DossierState.WITHDRAWN: ("Rút hồ sơ", "Withdrawn"),
+    DossierState.STOPPED: ("Dừng xử lý", "Stopped"),
+    DossierState.RESULT_READY: ("Đã xử lý xong", "Result ready"),
+    DossierState.DONE: ("Đã trả kết quả", "Result handed over"),
+}
+
+# The applicant's history shows these facts, with these labels (Vietnamese, English).
+PUBLIC_STEPS: dict[str, tuple[str, str]] = {
+    "dossier.submitted.v1": ("Nộp hồ sơ trực tuyến", "Submitted online"),
+    "dossier.received.v1": ("Tiếp nhận hồ sơ", "Dossier received"),
+    "dossier.denied.v1": ("Từ chối tiếp nhận hồ sơ", "Refused at intake"),
+    "dossier.withdrawn.v1": ("Rút hồ sơ", "Withdrawn by the applicant"),
+    "dossier.transfer.requested.v1": ("Chuyển hồ sơ liên thông", "Sent to another unit"),
+    "dossier.transfer.accepted.v1": ("Đơn vị mới nhận hồ sơ", "Taken over by the next unit"),
+    "dossier.step.completed.v1": ("Hoàn thành một bước xử lý", "A processing step completed"),
+    "dossier.supplement.requested.v1": ("Yêu cầu bổ sung hồ sơ", "Supplement requested"),
+    "dossier.supplement.provided.v1": ("Đã bổ sung hồ sơ", "Supplement provided"),
+    "dossier.payment.requested.v1": ("Yêu cầu nộp phí, lệ phí", "Payment requested"),
+    "dossier.payment.received.v1": ("Đã nộp phí, lệ phí", "Payment received"),
+    "dossier.result.ready.v1": ("Có kết quả, chờ trả", "Result ready for collection"),
+    "dossier.done.v1": ("Đã trả kết quả", "Result handed over"),
+    "dossier.stopped.v1": ("Dừng xử lý hồ sơ", "Processing stopped"),
+    "dossier.overdue.v1": ("Quá hạn, hẹn lại ngày trả kết quả", "Late: new appointment date"),
+}
+# Internal bookkeeping between units: it moves the state, but is no step for the applicant.
+INTERNAL_STEPS = frozenset(
+    {"dossier.route.planned.v1", "dossier.transfer.refused.v1", "dossier.step.overdue.v1"}
+)
+
+
+def new_appointment_date(fact: DossierFact) -> date | None:
+    """The appointment date a fact moves, if it moves one."""
+    if isinstance(fact, DossierOverdue):
+        return fact.new_appointment_date
+    if isinstance(fact, SupplementProvided):
+        return fact.appointment_date
+    return None
+
+
+def view_change(
+    event_type: str,
+    event_id: str,
+    at: datetime,
+    fact: DossierFact,
+    *,
+    applied_up_to: datetime | None,
+    history: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The stored fields one fact changes (empty when it is already in the view).
+
+    State, holding unit and appointment follow the latest fact by time: an older fact
+    arriving late does not roll them back. Public facts add a history step in time order.
+    """
+    if any(step["event_id"] == event_id for step in history):
+        return {}  # written by intake itself, or already applied
+    fields: dict[str, Any] = {}
+    if applied_up_to is None or _ms(at) >= _ms(applied_up_to):
+        fields = {"state": fact.state.value, "holding_unit": fact.holding_unit, "applied_up_to": at}
+        if (moved := new_appointment_date(fact)) is not None:
+            fields["appointment_date"] = moved.isoformat()
+    if event_type in PUBLIC_STEPS:
+        step = history_step(event_type, event_id, at, fact.state, fact.holding_unit)
+        # A stable sort: facts of the same instant keep their arrival order.
+        fields["history"] = sorted([*history, step], key=lambda s: _ms(s["at"]))
+    return fields
+
+
+def history_step(
+    event_type: str, event_id: str, at: datetime, state: DossierState, holding_unit: str
+) -> dict[str, Any]:
+    """The stored form of one public step (labels are looked up when read)."""
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "at": at,
+        "state": state.value,
+        "holding_unit": holding_unit,
+    }
+
+
+def _ms(moment: datetime) -> datetime:
+    # The store keeps milliseconds: compare at that precision.
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

@@ -1,0 +1,107 @@
+"""Idempotency-Key handling: a creating request runs at most once per key and body.
+
+The key's record is written in the same transaction as the dossier, so a retry sees
+either nothing (and creates) or the first result. The record keeps the receipt without
+its look-up token, plus the token sealed with a key derived from the Idempotency-Key:
+only a retry that presents the key can get the token back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from intake.domain import Refusal
+from intake.schemas import Receipt
+from intake.store import IntakeStore
+from intake.tokens import (
+    IDEMPOTENCY_KEY_PATTERN,
+    idempotency_id,
+    request_fingerprint,
+    seal_token,
+    unseal_token,
+)
+from shared.mongo.client import Client, Document, Session, run_in_transaction
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A receipt, and whether it replays an earlier request with the same key."""
+
+    receipt: Receipt
+    replayed: bool = False
+
+
+@dataclass
+class IdempotentCreation:
+    """One creating request: its key (optional), its body, and where results are kept."""
+
+    store: IntakeStore
+    client: Client
+    receipt_key: bytes
+    ttl: timedelta
+    route: str
+    key: str | None
+    body: dict[str, Any]
+    now: datetime
+    record_id: str | None = field(init=False)
+    fingerprint: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.key is not None and not IDEMPOTENCY_KEY_PATTERN.match(self.key):
+            raise Refusal(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 8 to 128 characters of A-Z a-z 0-9 _ . : -",
+                field="Idempotency-Key",
+            )
+        self.record_id = idempotency_id(self.route, self.key) if self.key else None
+        self.fingerprint = request_fingerprint(self.route, self.body)
+
+    async def earlier(self) -> Outcome | None:
+        """The first result for this key, or None; a different body is refused (409)."""
+        if self.record_id is None or self.key is None:
+            return None
+        record = await self.store.idempotent_result(self.record_id, self.now)
+        if record is None:
+            return None
+        if record["fingerprint"] != self.fingerprint:
+            raise Refusal(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+                field="Idempotency-Key", status=409,
+            )  # fmt: skip
+        token = unseal_token(self.receipt_key, self.key, record["sealed_token"]) or ""
+        receipt = Receipt.model_validate({**record["receipt"], "lookup_token": token})
+        return Outcome(receipt, replayed=True)
+
+    async def run(self, create: Callable[[Session], Awaitable[Receipt]]) -> Outcome:
+        """Create in one transaction with the key's record; a concurrent twin gets a replay."""
+
+        async def work(session: Session) -> Receipt:
+            receipt = await create(session)
+            if self.key is not None:
+                await self.store.remember_result(self._record(self.key, receipt), session)
+            return receipt
+
+        try:
+            return Outcome(await run_in_transaction(self.client, work))
+        except DuplicateKeyError:
+            if (replay := await self.earlier()) is None:
+                raise
+            return replay
+
+    def _record(self, key: str, receipt: Receipt) -> Document:
+        return {
+            "_id": self.record_id,
+            "route": self.route,
+            "fingerprint": self.fingerprint,
+            "dossier_code": receipt.code,
+            "receipt": receipt.model_dump(mode="json", exclude={"lookup_token"}),
+            "sealed_token": seal_token(self.receipt_key, key, receipt.lookup_token),
+            "created_at": self.now,
+            "expires_at": self.now + self.ttl,
+        }

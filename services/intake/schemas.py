@@ -1,0 +1,335 @@
+"""Intake's HTTP request and response models, with the bounds and examples OpenAPI shows.
+
+Pure pydantic (no I/O): format and size rules live here and surface as 422
+``invalid_request``; rules that need the catalogue live in ``domain.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator
+
+from intake.examples import (
+    EXAMPLE_APPLICANT,
+    EXAMPLE_DOCUMENTS,
+    PROCEDURE_EXAMPLE,
+    RECEIPT_EXAMPLE,
+    UNIT_EXAMPLE,
+    VIEW_EXAMPLE,
+)
+from shared.catalogue import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN, Procedure, Unit
+from shared.events.dossier import DossierState, Language
+
+MAX_DOCUMENTS = 50
+MAX_DOCUMENT_BYTES = 100_000_000
+# One line of text: no control characters at all.
+LINE = r"^[^\x00-\x1f\x7f]+$"
+# Free text: line breaks and tabs allowed, other control characters not.
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+IDENTITY_FORMATS = {
+    "citizen_id": re.compile(r"^\d{12}$"),  # căn cước / CCCD: 12 digits
+    "passport": re.compile(r"^[A-Z][A-Z0-9]{5,11}$"),  # e.g. C1234567
+}
+IdentityType = Literal["citizen_id", "passport"]
+SubmissionChannel = Literal["desk", "online", "agency"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ApplicantIn(_Request):
+    """The applicant. The identity number is hashed on arrival and never stored in clear."""
+
+    name: str = Field(min_length=1, max_length=200, pattern=LINE)
+    identity_type: IdentityType = Field("citizen_id", description="Kind of identity document.")
+    identity_number: str = Field(
+        min_length=6,
+        max_length=20,
+        description="Citizen ID (12 digits) or passport number (letter + 5–11 letters/digits).",
+    )
+    email: str | None = Field(
+        None, max_length=254, pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
+    )
+    phone: str | None = Field(None, pattern=r"^(\+84|0)\d{9,10}$", description="Vietnamese.")
+    channels: list[Literal["email", "sms"]] = Field(
+        default_factory=list, max_length=2, description="Preferred notification channels."
+    )
+    language: Language = Field(Language.VI, description="Language of notifications.")
+
+    @field_validator("identity_number")
+    @classmethod
+    def _identity_format(cls, number: str, info: ValidationInfo) -> str:
+        kind = info.data.get("identity_type", "citizen_id")
+        if not IDENTITY_FORMATS[kind].match(number):
+            raise ValueError(f"not a valid {kind} number")
+        return number
+
+    @field_validator("channels")
+    @classmethod
+    def _reachable(cls, channels: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(channels)) != len(channels):
+            raise ValueError("channels must not repeat")
+        for channel, contact in (("email", "email"), ("sms", "phone")):
+            if channel in channels and info.data.get(contact) is None:
+                raise ValueError(f"the {channel} channel needs a {contact}")
+        return channels
+
+
+class DocumentIn(_Request):
+    """A document by reference: the file itself stays with the submitter."""
+
+    name: str = Field(min_length=1, max_length=200, pattern=LINE)
+    type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Document type code.")
+    size_bytes: int = Field(ge=1, le=MAX_DOCUMENT_BYTES, strict=True)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the content, hex.")
+
+
+class _DossierRequest(_Request):
+    procedure_code: str = Field(pattern=PROCEDURE_CODE_PATTERN, description="Mã TTHC.")
+    receiving_unit: str = Field(pattern=UNIT_CODE_PATTERN, description="Receiving agency code.")
+    area_unit: str | None = Field(
+        None,
+        pattern=UNIT_CODE_PATTERN,
+        description="Optional: the unit where the applicant lives or the matter lies. When "
+        "given, a procedure without intake regardless of boundary must be received by a unit "
+        "whose area contains it.",
+    )
+    applicant: ApplicantIn
+    note: str | None = Field(None, max_length=2000, pattern=TEXT)
+
+
+class SubmissionRequest(_DossierRequest):
+    """A dossier submitted at a desk, through the online portal or by an agency system."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "procedure_code": "1.001193",
+                    "receiving_unit": "001.21.31.H59",
+                    "channel": "desk",
+                    "applicant": EXAMPLE_APPLICANT,
+                    "documents": EXAMPLE_DOCUMENTS,
+                    "note": "Nộp trực tiếp tại bộ phận một cửa",
+                }
+            ]
+        }
+    )
+
+    channel: SubmissionChannel = Field(
+        "desk", description="desk and agency: received at once; online: waits for a desk."
+    )
+    documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_DOCUMENTS)
+
+
+class DeskDenialRequest(_DossierRequest):
+    """A desk records a refusal at intake (phiếu từ chối): the dossier gets a code, DENIED."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "procedure_code": "1.001193",
+                    "receiving_unit": "001.21.31.H59",
+                    "applicant": EXAMPLE_APPLICANT,
+                    "documents": EXAMPLE_DOCUMENTS[:1],
+                    "reason": "Thiếu giấy chứng sinh (birth certificate missing).",
+                }
+            ]
+        }
+    )
+
+    documents: list[DocumentIn] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    reason: str = Field(min_length=1, max_length=2000, pattern=TEXT)
+
+
+class DenialRequest(_Request):
+    """A desk refuses an online submission after checking it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Hồ sơ không đúng thẩm quyền."}]}
+    )
+
+    reason: str = Field(min_length=1, max_length=2000, pattern=TEXT)
+
+
+class WithdrawalRequest(_Request):
+    """The applicant withdraws the dossier."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Tôi không còn nhu cầu."}]}
+    )
+
+    reason: str | None = Field(None, max_length=2000, pattern=TEXT)
+
+
+class Label(BaseModel):
+    """A label in Vietnamese and English."""
+
+    vi: str
+    en: str
+
+
+class RefusalNotice(BaseModel):
+    """Data of the refusal notice handed to the applicant (phiếu từ chối tiếp nhận)."""
+
+    form: str = "Mẫu 03"
+    issuing_unit: str
+    issuing_unit_name: str
+    procedure_code: str
+    procedure_name: str
+    applicant_name: str
+    reason: str
+    denied_at: datetime
+
+
+class Receipt(BaseModel):
+    """The receipt (phiếu hẹn): the look-up token is shown here once and never again."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [RECEIPT_EXAMPLE]})
+
+    code: str = Field(description="{receiving-agency-code}-{YYMMDD}-{NNNN}")
+    state: DossierState
+    channel: SubmissionChannel
+    procedure_code: str
+    procedure_version: str
+    procedure_name: str
+    receiving_unit: str
+    submitted_at: datetime = Field(description="When intake took the dossier.")
+    received_at: datetime | None = Field(None, description="When a desk received it.")
+    clock_starts_on: date | None = Field(None, description="Day 1 of the budget (once received).")
+    appointment_date: date | None = Field(None, description="Appointment date (once received).")
+    total_budget_days: int
+    fee_vnd: int
+    lookup_token: str = Field(description="Secret for GET /v1/dossiers/{code} (X-Lookup-Token).")
+    lookup_path: str
+    refusal: RefusalNotice | None = None
+
+
+class UnitRef(BaseModel):
+    """A unit by code, with its names when the catalogue knows it."""
+
+    code: str
+    name: str | None = None
+    name_en: str | None = None
+
+
+class HistoryStep(BaseModel):
+    """One public step of a dossier's history."""
+
+    at: datetime
+    event_type: str
+    state: DossierState
+    holding_unit: UnitRef
+    label: Label
+
+
+class DossierView(BaseModel):
+    """What the applicant sees: state, who holds the dossier, the appointment, public steps."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [VIEW_EXAMPLE]})
+
+    code: str
+    state: DossierState
+    state_label: Label
+    procedure_code: str
+    procedure_name: str
+    procedure_name_en: str
+    receiving_unit: UnitRef
+    holding_unit: UnitRef
+    submitted_at: datetime
+    received_at: datetime | None
+    appointment_date: date | None
+    history: list[HistoryStep]
+    refusal: RefusalNotice | None = None
+
+
+class CatalogueInfo(BaseModel):
+    """The catalogue data release being served."""
+
+    configuration: str
+    version: str
+
+
+class UnitOut(Unit):
+    """An administrative unit or agency, as loaded from the versioned catalogue."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [UNIT_EXAMPLE]})
+
+
+class UnitPage(BaseModel):
+    """One page of units, in code order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "catalogue": {"configuration": "three-level", "version": "2026.11.1"},
+                    "total": 1,
+                    "limit": 50,
+                    "offset": 0,
+                    "items": [UNIT_EXAMPLE],
+                }
+            ]
+        }
+    )
+
+    catalogue: CatalogueInfo
+    total: int
+    limit: int
+    offset: int
+    items: list[UnitOut]
+
+
+class ProcedureOut(Procedure):
+    """A procedure (thủ tục hành chính) with its route and its total budget in working days."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PROCEDURE_EXAMPLE]})
+
+    @computed_field(description="Sum of the step budgets, in working days.")  # type: ignore[prop-decorator]
+    @property
+    def total_budget_days(self) -> int:
+        return sum(step.budget_days for step in self.route)
+
+
+class ProcedurePage(BaseModel):
+    """One page of procedures, in code order."""
+
+    catalogue: CatalogueInfo
+    total: int
+    limit: int
+    offset: int
+    items: list[ProcedureOut]
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: every refusal, with a machine-readable code and the field."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:lienthong:problem:missing_document",
+                    "title": "missing document",
+                    "status": 422,
+                    "code": "missing_document",
+                    "detail": "required document(s) missing: birth_certificate",
+                    "field": "documents",
+                    "missing": ["birth_certificate"],
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    field: str | None = None
+    errors: list[dict[str, Any]] | None = None

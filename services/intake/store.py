@@ -1,0 +1,166 @@
+"""Intake's own collections: the catalogue copy it serves, dossiers, daily code counters,
+and Idempotency-Key records.
+
+Dates without time (validity, appointment) are stored as ISO strings, so range filters
+compare them as text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from shared.catalogue import Catalogue
+from shared.mongo.client import Database, Document, Session
+from shared.mongo.sequences import next_value
+
+CATALOGUE_META_ID = "catalogue"
+
+
+def _in_force_filter(on: date) -> dict[str, Any]:
+    day = on.isoformat()
+    return {
+        "$and": [
+            {"$or": [{"valid_from": None}, {"valid_from": {"$lte": day}}]},
+            {"$or": [{"valid_to": None}, {"valid_to": {"$gte": day}}]},
+        ]
+    }
+
+
+def _public(doc: Document) -> Document:
+    """A catalogue document without the store's own fields."""
+    return {k: v for k, v in doc.items() if k not in {"_id", "catalogue_version", "configuration"}}
+
+
+async def _bulk_upsert(collection: Any, ops: list[ReplaceOne[Document]]) -> None:
+    # Two instances starting together may race on the same upsert: a second pass settles it.
+    try:
+        await collection.bulk_write(ops, ordered=False)
+    except BulkWriteError:
+        await collection.bulk_write(ops, ordered=False)
+
+
+class IntakeStore:
+    """The intake service's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._units = db["units"]
+        self._procedures = db["procedures"]
+        self._meta = db["catalogue_meta"]
+        self._dossiers = db["dossiers"]
+        self._sequences = db["dossier_sequences"]
+        self._idempotency = db["idempotency"]
+
+    async def ensure_indexes(self) -> None:
+        await self._units.create_index([("level", ASCENDING), ("kind", ASCENDING)])
+        await self._units.create_index([("parent", ASCENDING)])
+        await self._procedures.create_index([("field", ASCENDING)])
+        await self._dossiers.create_index([("receiving_unit", ASCENDING), ("state", ASCENDING)])
+        # Expired keys are removed by the server; reads also ignore them meanwhile.
+        await self._idempotency.create_index("expires_at", expireAfterSeconds=0)
+
+    # --- catalogue -----------------------------------------------------------------
+
+    async def load_catalogue(self, catalogue: Catalogue, now: datetime) -> None:
+        """Upsert every unit and procedure of this release; drop what it no longer has."""
+        tag = {"catalogue_version": catalogue.version, "configuration": catalogue.configuration}
+        for collection, items in (
+            (self._units, catalogue.units),
+            (self._procedures, catalogue.procedures),
+        ):
+            ops = [
+                ReplaceOne({"_id": item.code}, {**item.model_dump(mode="json"), **tag}, upsert=True)
+                for item in items
+            ]
+            if ops:
+                await _bulk_upsert(collection, ops)
+            await collection.delete_many({"$or": [{k: {"$ne": v}} for k, v in tag.items()]})
+        await self._meta.replace_one(
+            {"_id": CATALOGUE_META_ID}, {**tag, "loaded_at": now}, upsert=True
+        )
+
+    async def catalogue_info(self) -> dict[str, str]:
+        meta = await self._meta.find_one({"_id": CATALOGUE_META_ID}) or {}
+        return {
+            "configuration": str(meta.get("configuration", "")),
+            "version": str(meta.get("catalogue_version", "")),
+        }
+
+    async def find_units(
+        self, criteria: dict[str, Any], in_force_on: date | None, limit: int, offset: int
+    ) -> tuple[int, list[Document]]:
+        """Units matching exact ``criteria`` (and in force on a date), in code order."""
+        query = {k: v for k, v in criteria.items() if v is not None}
+        if in_force_on is not None:
+            query |= _in_force_filter(in_force_on)
+        return await self._page(self._units, query, limit, offset)
+
+    async def get_unit(self, code: str) -> Document | None:
+        doc = await self._units.find_one({"_id": code})
+        return _public(doc) if doc else None
+
+    async def find_procedures(
+        self, criteria: dict[str, Any], in_force_on: date | None, limit: int, offset: int
+    ) -> tuple[int, list[Document]]:
+        """Procedures matching ``criteria`` (a list value matches any element), code order."""
+        query = {k: v for k, v in criteria.items() if v is not None}
+        if in_force_on is not None:
+            query |= _in_force_filter(in_force_on)
+        return await self._page(self._procedures, query, limit, offset)
+
+    async def get_procedure(self, code: str) -> Document | None:
+        doc = await self._procedures.find_one({"_id": code})
+        return _public(doc) if doc else None
+
+    async def _page(
+        self, collection: Any, query: dict[str, Any], limit: int, offset: int
+    ) -> tuple[int, list[Document]]:
+        total = await collection.count_documents(query)
+        cursor = collection.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
+        return total, [_public(doc) for doc in await cursor.to_list()]
+
+    # --- dossiers ------------------------------------------------------------------
+
+    async def prepare_sequence(self, name: str) -> None:
+        """Create a daily counter at 0 outside any transaction, so allocations only $inc."""
+        with contextlib.suppress(DuplicateKeyError):  # another instance created it first
+            await self._sequences.update_one(
+                {"_id": name}, {"$setOnInsert": {"value": 0}}, upsert=True
+            )
+
+    async def next_sequence(self, name: str, session: Session) -> int:
+        """The next number of a daily counter, in the caller's transaction (no gaps)."""
+        return await next_value(self._sequences, name, session)
+
+    async def insert_dossier(self, doc: Document, session: Session) -> None:
+        await self._dossiers.insert_one(doc, session=session)
+
+    async def get_dossier(self, code: str, session: Session | None = None) -> Document | None:
+        return await self._dossiers.find_one({"_id": code}, session=session)
+
+    async def update_dossier(self, code: str, fields: Document, session: Session) -> None:
+        await self._dossiers.update_one({"_id": code}, {"$set": fields}, session=session)
+
+    async def replace_dossier(self, doc: Document, session: Session) -> None:
+        await self._dossiers.replace_one({"_id": doc["_id"]}, doc, session=session)
+
+    async def count_dossiers(self) -> int:
+        return await self._dossiers.count_documents({})
+
+    # --- idempotency ---------------------------------------------------------------
+
+    async def idempotent_result(self, record_id: str, now: datetime) -> Document | None:
+        """The stored result of a key, unless it expired (an expired one is removed)."""
+        doc = await self._idempotency.find_one({"_id": record_id})
+        if doc is not None and doc["expires_at"] <= now:
+            await self._idempotency.delete_one({"_id": record_id, "expires_at": {"$lte": now}})
+            return None
+        return doc
+
+    async def remember_result(self, record: Document, session: Session) -> None:
+        """Keep a key's result with the dossier (a concurrent twin hits the unique _id)."""
+        await self._idempotency.insert_one(record, session=session)
