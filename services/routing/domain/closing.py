@@ -1,0 +1,68 @@
+"""The end of a dossier's route: result ready, handed over, stopped, or withdrawn."""
+
+from __future__ import annotations
+
+from routing.domain.guards import allow, fact_base
+from routing.domain.model import Context, Decision, Dossier
+from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
+from shared.events.commands import HandOverResult, ReturnResult, StopProcessing
+from shared.events.dossier import (
+    DossierDone,
+    DossierStopped,
+    DossierWithdrawn,
+    ResultReady,
+    StepOutcome,
+)
+
+
+def decide_return_result(dossier: Dossier, cmd: ReturnResult, ctx: Context) -> Decision:
+    """The returning desk has the result ready for the applicant."""
+    state = allow(dossier, Action.RETURN_RESULT, cmd.unit, ctx)
+    if not dossier.on_final_step:
+        raise ActionRefused(
+            RefusalCode.NOT_FINAL_STEP,
+            f"step {dossier.current_step} is not the returning desk's step; complete it first",
+        )
+    d = dossier.model_copy(deep=True)
+    d.state, d.outcome = state, d.outcome or "approved"
+    ready = ResultReady(
+        **fact_base(d), unit=cmd.unit, ready_at=ctx.now, outcome=d.outcome, note=cmd.note
+    )
+    return Decision(d, (ready,))
+
+
+def _close(d: Dossier, ctx: Context) -> None:
+    d.holding().until = d.closed_at = ctx.now
+    d.transfer = d.supplement = None
+
+
+def decide_hand_over(dossier: Dossier, cmd: HandOverResult, ctx: Context) -> Decision:
+    """The result reached the applicant: done, late if after the (pause-extended) due date."""
+    state = allow(dossier, Action.HAND_OVER, cmd.unit, ctx)
+    d = dossier.model_copy(deep=True)
+    d.state = state
+    d.step.completed_at, d.step.outcome = ctx.now, StepOutcome.APPROVE
+    _close(d, ctx)
+    late = d.overdue_raised or ctx.today > d.due_appointment_date
+    return Decision(d, (DossierDone(**fact_base(d), unit=cmd.unit, done_at=ctx.now, late=late),))
+
+
+def decide_stop(dossier: Dossier, cmd: StopProcessing, ctx: Context) -> Decision:
+    """Processing stops for good, with the reason."""
+    state = allow(dossier, Action.STOP, cmd.unit, ctx)
+    d = dossier.model_copy(deep=True)
+    d.state = state
+    _close(d, ctx)
+    stopped = DossierStopped(**fact_base(d), unit=cmd.unit, stopped_at=ctx.now, reason=cmd.reason)
+    return Decision(d, (stopped,))
+
+
+def decide_withdraw(dossier: Dossier, withdrawn: DossierWithdrawn, ctx: Context) -> Decision:
+    """The applicant withdrew (a fact from intake): no more actions, no overdue, no event."""
+    d = dossier.model_copy(deep=True)
+    d.state = next_state(d.state, Action.WITHDRAW)
+    for record in d.transfers:
+        if record.status == "pending":
+            record.status, record.settled_at = "cancelled", ctx.now
+    _close(d, ctx)
+    return Decision(d, ())

@@ -1,0 +1,125 @@
+"""Deadlines: step and appointment due dates in working days, pauses, overdue detection.
+
+Rules (see docs/routing.md):
+
+* a step's due date is ``calendar.due_date(started_at, budget_days, cutoff)``: the step
+  starts when the dossier is received (step 0) or when the hand-over to its unit is
+  requested (later steps), and a start after the cut-off counts from the next working
+  day;
+* a supplement request pauses the clock: when the supplement is provided, the working
+  days in between push the current step's due date and the appointment date back;
+* a step is overdue once the local date is after its due date, the dossier once the
+  local date is after its appointment date; each is raised once, and never while the
+  clock is paused or after the dossier left routing's hands (done, stopped, withdrawn);
+* an overdue dossier gets a new appointment date: today plus the remaining budget (the
+  current step's days left, at least one, and the budgets of the steps after it),
+  with the data of the apology letter (form Mẫu 04) issued by the unit it is stuck at.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from routing.domain.model import Context, Decision, Dossier
+from shared.calendar import WorkingCalendar
+from shared.events.dossier import (
+    ApologyNotice,
+    DossierFact,
+    DossierOverdue,
+    DossierState,
+    StepOverdue,
+)
+
+CLOCK_RUNNING = frozenset({DossierState.PROCESSING, DossierState.IN_TRANSFER})
+"""States in which deadlines run and overdue is raised."""
+
+Lateness = Literal["late", "nearly_late"]
+
+
+def paused_working_days(calendar: WorkingCalendar, since: datetime, until: datetime) -> int:
+    """Working days the clock stood still between two moments (local dates, ``(a, b]``)."""
+    return max(
+        0, calendar.working_days_between(calendar.local_date(since), calendar.local_date(until))
+    )
+
+
+def responsible_unit(dossier: Dossier) -> str:
+    """The unit the current step waits for: the hand-over's receiver, or the holder."""
+    return dossier.transfer.to_unit if dossier.transfer is not None else dossier.holding_unit
+
+
+def remaining_working_days(calendar: WorkingCalendar, dossier: Dossier, today: date) -> int:
+    """Budget still needed from ``today``: the current step's days left (>= 1) and the rest."""
+    step = dossier.step
+    left = 1
+    if step.due_date is not None and step.due_date > today:
+        left = max(1, calendar.working_days_between(today, step.due_date))
+    later = sum(s.budget_days for s in dossier.steps[dossier.current_step + 1 :] if not s.skipped)
+    return left + later
+
+
+def new_appointment_date(calendar: WorkingCalendar, dossier: Dossier, today: date) -> date:
+    """The appointment date given to a late dossier."""
+    return calendar.add_working_days(today, remaining_working_days(calendar, dossier, today))
+
+
+def lateness(
+    dossier: Dossier, today: date, horizon: date
+) -> tuple[Lateness | None, Lateness | None]:
+    """(step, dossier) lateness: late after the due date, nearly late up to ``horizon``."""
+
+    def judge(due: date | None) -> Lateness | None:
+        if due is None or dossier.state not in CLOCK_RUNNING:
+            return None
+        if today > due:
+            return "late"
+        return "nearly_late" if due <= horizon else None
+
+    return judge(dossier.step.due_date), judge(dossier.appointment_date)
+
+
+def detect_overdue(dossier: Dossier, ctx: Context) -> Decision | None:
+    """Overdue facts not raised yet for this dossier, with the flags set; None if none."""
+    if dossier.state not in CLOCK_RUNNING:
+        return None
+    today, d = ctx.today, dossier.model_copy(deep=True)
+    facts: list[DossierFact] = []
+    base = {"dossier_code": d.code, "state": d.state, "holding_unit": d.holding_unit}
+    step, unit = d.step, responsible_unit(d)
+    if step.due_date is not None and today > step.due_date and not step.overdue_raised:
+        step.overdue_raised = True
+        facts.append(
+            StepOverdue(
+                **base,
+                step_index=step.index,
+                unit=unit,
+                due_date=step.due_date,
+                detected_at=ctx.now,
+            )
+        )
+    if today > d.appointment_date and not d.overdue_raised:
+        new_date = new_appointment_date(ctx.calendar, d, today)
+        apology = ApologyNotice(
+            issuing_unit=unit,
+            reason=(
+                f"Hồ sơ {d.code} quá hạn giải quyết (hẹn trả {d.appointment_date.isoformat()}); "
+                f"đang xử lý tại bước {step.index + 1}: {step.name}."
+            ),
+            original_appointment_date=d.appointment_date,
+            new_appointment_date=new_date,
+        )
+        facts.append(
+            DossierOverdue(
+                **base,
+                appointment_date=d.appointment_date,
+                new_appointment_date=new_date,
+                detected_at=ctx.now,
+                apology=apology,
+            )
+        )
+        d.overdue_raised = True
+        d.appointment_date = new_date
+    if not facts:
+        return None
+    return Decision(d, tuple(facts))

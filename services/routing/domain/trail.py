@@ -1,0 +1,223 @@
+"""The dossier's history: recording what happened, and the trail read view built from it.
+
+The trail answers "who held the dossier when, and for how long": every step with its
+unit, times and duration, every custody period, every hand-over with its receipt,
+and every fact in order.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from routing.domain.model import (
+    Context,
+    Decision,
+    Dossier,
+    HistoryEntry,
+    Holding,
+    Step,
+    TransferRecord,
+)
+from shared.calendar import WorkingCalendar
+from shared.events.dossier import (
+    DossierFact,
+    DossierOverdue,
+    DossierStopped,
+    StepCompleted,
+    StepOverdue,
+    SupplementProvided,
+    SupplementRequested,
+    TransferAccepted,
+    TransferRefused,
+    TransferRequested,
+)
+
+
+def _detail(fact: DossierFact) -> str | None:
+    match fact:
+        case TransferRequested():
+            route = f"{fact.from_unit} -> {fact.to_unit}"
+            return f"step {fact.step_index}: {route}, due {fact.step_due_date}"
+        case TransferAccepted():
+            return f"step {fact.step_index}: receipt {fact.receipt.receipt_id}"
+        case TransferRefused() | DossierStopped():
+            return fact.reason
+        case StepCompleted():
+            return f"step {fact.step_index}: {fact.outcome.value}"
+        case SupplementRequested():
+            return fact.reason
+        case SupplementProvided():
+            return f"clock paused {fact.paused_working_days} working day(s)"
+        case StepOverdue():
+            return f"step {fact.step_index} was due {fact.due_date}"
+        case DossierOverdue():
+            return f"new appointment date {fact.new_appointment_date}"
+    return None
+
+
+def recorded(
+    decision: Decision,
+    ctx: Context,
+    *,
+    actor: str | None = None,
+    command_id: str | None = None,
+    cause_type: str | None = None,
+) -> Decision:
+    """The decision with its facts (or, if none, its cause) appended to the history."""
+    d = decision.dossier
+    for fact in decision.facts:
+        unit = getattr(fact, "unit", None) or getattr(fact, "to_unit", None)
+        d.history.append(
+            HistoryEntry(
+                at=ctx.now,
+                event=fact.EVENT_TYPE,
+                state=fact.state,
+                holding_unit=fact.holding_unit,
+                unit=unit,
+                actor=actor,
+                command_id=command_id,
+                detail=_detail(fact),
+            )
+        )
+    if not decision.facts and cause_type is not None:
+        d.history.append(
+            HistoryEntry(
+                at=ctx.now,
+                event=cause_type,
+                state=d.state,
+                holding_unit=d.holding_unit,
+                actor=actor,
+                command_id=command_id,
+            )
+        )
+    return decision
+
+
+StepStatus = Literal["pending", "in_transfer", "active", "completed", "skipped"]
+
+
+class TrailStep(BaseModel):
+    """A step as it ran."""
+
+    index: int
+    name: str
+    name_en: str
+    unit: str
+    redirected_from: str | None
+    budget_days: int
+    status: StepStatus
+    started_at: datetime | None
+    accepted_at: datetime | None
+    completed_at: datetime | None
+    due_date: date | None
+    outcome: str | None
+    overdue: bool
+    paused_working_days: int
+    duration_seconds: float | None
+    working_days_used: int | None
+
+
+class TrailHolding(BaseModel):
+    """A custody period."""
+
+    unit: str
+    step_index: int
+    how: str
+    since: datetime
+    until: datetime | None
+    duration_seconds: float
+    working_days: int
+
+
+class Trail(BaseModel):
+    """Everything that happened to one dossier in routing."""
+
+    dossier_code: str
+    procedure_code: str
+    procedure_name: str
+    state: str
+    holding_unit: str
+    received_at: datetime
+    original_appointment_date: date
+    appointment_date: date
+    closed_at: datetime | None
+    steps: list[TrailStep]
+    holdings: list[TrailHolding]
+    transfers: list[TransferRecord]
+    events: list[HistoryEntry]
+
+
+def _status(d: Dossier, step: Step) -> StepStatus:
+    if step.skipped:
+        return "skipped"
+    if step.completed_at is not None:
+        return "completed"
+    if d.transfer is not None and d.transfer.step_index == step.index:
+        return "in_transfer"
+    return "active" if step.index == d.current_step and step.started_at else "pending"
+
+
+def build_trail(d: Dossier, calendar: WorkingCalendar, now: datetime) -> Trail:
+    """The trail of ``d`` as of ``now`` (open periods run until ``now``)."""
+
+    def days(since: datetime, until: datetime) -> int:
+        return max(
+            0, calendar.working_days_between(calendar.local_date(since), calendar.local_date(until))
+        )
+
+    def step_view(step: Step) -> TrailStep:
+        duration: float | None = None
+        used: int | None = None
+        if step.started_at is not None:
+            end = step.completed_at or d.closed_at or now
+            duration = (end - step.started_at).total_seconds()
+            used = days(step.started_at, end)
+        return TrailStep(
+            index=step.index,
+            name=step.name,
+            name_en=step.name_en,
+            unit=step.unit,
+            redirected_from=step.redirected_from,
+            budget_days=step.budget_days,
+            status=_status(d, step),
+            started_at=step.started_at,
+            accepted_at=step.accepted_at,
+            completed_at=step.completed_at,
+            due_date=step.due_date,
+            outcome=step.outcome.value if step.outcome else None,
+            overdue=step.overdue_raised,
+            paused_working_days=step.paused_working_days,
+            duration_seconds=duration,
+            working_days_used=used,
+        )
+
+    def holding_view(h: Holding) -> TrailHolding:
+        until = h.until or now
+        return TrailHolding(
+            unit=h.unit,
+            step_index=h.step_index,
+            how=h.how,
+            since=h.since,
+            until=h.until,
+            duration_seconds=(until - h.since).total_seconds(),
+            working_days=days(h.since, until),
+        )
+
+    return Trail(
+        dossier_code=d.code,
+        procedure_code=d.procedure_code,
+        procedure_name=d.procedure_name,
+        state=d.state.value,
+        holding_unit=d.holding_unit,
+        received_at=d.received_at,
+        original_appointment_date=d.original_appointment_date,
+        appointment_date=d.appointment_date,
+        closed_at=d.closed_at,
+        steps=[step_view(s) for s in d.steps],
+        holdings=[holding_view(h) for h in d.holdings],
+        transfers=list(d.transfers),
+        events=list(d.history),
+    )

@@ -1,0 +1,276 @@
+"""Decisions for each action: the dossier after it and the facts it implies, or a refusal.
+
+Every ``decide_*`` function is pure: it takes the current dossier (never mutated), the
+action's data and a ``Context`` and returns a ``Decision``, or raises ``ActionRefused``
+before anything changed. Check order: the state machine, then the acting unit's role,
+then route guards.
+"""
+
+from __future__ import annotations
+
+from routing.domain.closing import (
+    decide_hand_over,
+    decide_return_result,
+    decide_stop,
+)
+from routing.domain.guards import allow, fact_base
+from routing.domain.model import (
+    Context,
+    Decision,
+    Dossier,
+    Holding,
+    PendingTransfer,
+    Step,
+    TransferRecord,
+)
+from routing.domain.route import ResolvedRoute, in_force
+from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
+from routing.domain.supplements import (
+    decide_provide_supplement,
+    decide_request_supplement,
+    pause,
+)
+from shared.catalogue import Procedure
+from shared.events.commands import (
+    AcceptTransfer,
+    CompleteStep,
+    HandOverResult,
+    ProvideSupplement,
+    RefuseTransfer,
+    RequestSupplement,
+    ReturnResult,
+    StopProcessing,
+    UnitCommand,
+)
+from shared.events.dossier import (
+    DossierFact,
+    DossierReceived,
+    DossierRoutePlanned,
+    DossierState,
+    HandoverReceipt,
+    StepCompleted,
+    StepOutcome,
+    TransferAccepted,
+    TransferRefused,
+    TransferRequested,
+)
+
+DEFAULT_SUPPLEMENT_REASON = "Hồ sơ cần được bổ sung theo yêu cầu của cơ quan giải quyết."
+
+
+def decide_start(
+    received: DossierReceived, route: ResolvedRoute, procedure: Procedure, ctx: Context
+) -> Decision:
+    """Plan the route for a received dossier; step 0 runs at the receiving desk."""
+    state = next_state(DossierState.RECEIVED, Action.START)
+    steps = [
+        Step(
+            index=s.index,
+            name=s.name,
+            name_en=route.names_en[s.index],
+            unit=s.unit,
+            budget_days=s.budget_days,
+            redirected_from=s.redirected_from,
+        )
+        for s in route.steps
+    ]
+    first = steps[0]
+    first.started_at = first.accepted_at = received.received_at
+    first.due_date = ctx.calendar.due_date(
+        received.received_at, first.budget_days, procedure.cutoff
+    )
+    d = Dossier(
+        code=received.dossier_code,
+        procedure_code=received.procedure_code,
+        procedure_version=received.procedure_version,
+        procedure_name=procedure.name,
+        receiving_unit=route.receiving_unit,
+        cutoff=procedure.cutoff,
+        received_at=received.received_at,
+        state=state,
+        holding_unit=route.receiving_unit,
+        current_step=0,
+        steps=steps,
+        original_appointment_date=received.appointment_date,
+        due_appointment_date=received.appointment_date,
+        appointment_date=received.appointment_date,
+        documents=list(received.documents),
+        documents_hash=received.documents_hash,
+        holdings=[
+            Holding(
+                unit=route.receiving_unit, step_index=0, since=received.received_at, how="received"
+            )
+        ],
+    )
+    planned = DossierRoutePlanned(
+        **fact_base(d), steps=route.steps, current_step=0, step_due_date=first.due_date
+    )
+    return Decision(d, (planned,))
+
+
+def _move_to(d: Dossier, target: int, from_step: int, ctx: Context) -> list[DossierFact]:
+    """Start step ``target``: at the same unit directly, elsewhere through a hand-over."""
+    step = d.steps[target]
+    unit, redirected = in_force(ctx.catalogue, step.unit, ctx.today)
+    if redirected is not None:
+        step.redirected_from, step.unit = step.unit, unit
+    step.started_at, step.accepted_at, step.completed_at, step.outcome = ctx.now, None, None, None
+    step.due_date = ctx.calendar.due_date(ctx.now, step.budget_days, d.cutoff)
+    d.current_step = target
+    if step.unit == d.holding_unit:
+        step.accepted_at = ctx.now
+        return []
+    d.state = next_state(d.state, Action.SEND_TRANSFER)
+    d.transfer = PendingTransfer(
+        transfer_id=ctx.new_id(f"transfer/{target}"),
+        from_step=from_step,
+        step_index=target,
+        from_unit=d.holding_unit,
+        to_unit=step.unit,
+        requested_at=ctx.now,
+        step_due_date=step.due_date,
+        redirected_from=redirected,
+    )
+    d.transfers.append(
+        TransferRecord(
+            transfer_id=d.transfer.transfer_id,
+            step_index=target,
+            from_unit=d.holding_unit,
+            to_unit=step.unit,
+            requested_at=ctx.now,
+        )
+    )
+    requested = TransferRequested(
+        **fact_base(d),
+        transfer_id=d.transfer.transfer_id,
+        step_index=target,
+        step_name=step.name,
+        from_unit=d.holding_unit,
+        to_unit=step.unit,
+        requested_at=ctx.now,
+        step_due_date=step.due_date,
+        documents_hash=d.documents_hash,
+        redirected_from=redirected,
+    )
+    return [requested]
+
+
+def decide_complete(dossier: Dossier, cmd: CompleteStep, ctx: Context) -> Decision:
+    """Complete the current step: approve moves on, reject goes to the returning desk."""
+    allow(dossier, Action.COMPLETE_STEP, cmd.unit, ctx)
+    if dossier.on_final_step:
+        raise ActionRefused(
+            RefusalCode.FINAL_STEP, "the returning desk's step ends with returning the result"
+        )
+    d = dossier.model_copy(deep=True)
+    step = d.step
+    completed = StepCompleted(
+        **fact_base(d),
+        step_index=step.index,
+        unit=cmd.unit,
+        outcome=cmd.outcome,
+        completed_at=ctx.now,
+        note=cmd.note,
+    )
+    if cmd.outcome is StepOutcome.NEEDS_SUPPLEMENT:
+        # A verdict on the step, not its end: the same step resumes after the supplement.
+        reason = cmd.note or DEFAULT_SUPPLEMENT_REASON
+        return Decision(d, (completed, pause(d, cmd.unit, [], reason, ctx)))
+    step.completed_at, step.outcome = ctx.now, cmd.outcome
+    target = step.index + 1
+    if cmd.outcome is StepOutcome.REJECT:
+        d.outcome = "rejected"
+        target = len(d.steps) - 1
+        for skipped in d.steps[step.index + 1 : target]:
+            skipped.skipped = True
+    return Decision(d, (completed, *_move_to(d, target, step.index, ctx)))
+
+
+def decide_accept(dossier: Dossier, cmd: AcceptTransfer, ctx: Context) -> Decision:
+    """The receiver takes the dossier over; the receipt proves who held it from when."""
+    state = allow(dossier, Action.ACCEPT_TRANSFER, cmd.unit, ctx)
+    d = dossier.model_copy(deep=True)
+    assert d.transfer is not None  # IN_TRANSFER always has a pending hand-over
+    t, now = d.transfer, ctx.now
+    d.holding().until = now
+    d.holdings.append(
+        Holding(unit=cmd.unit, step_index=t.step_index, since=now, how="transfer_accepted")
+    )
+    d.steps[t.step_index].unit = cmd.unit
+    d.steps[t.step_index].accepted_at = now
+    d.state, d.holding_unit, d.transfer = state, cmd.unit, None
+    receipt = HandoverReceipt(
+        receipt_id=ctx.new_id("receipt"),
+        dossier_code=d.code,
+        step_index=t.step_index,
+        from_unit=t.from_unit,
+        to_unit=cmd.unit,
+        accepted_at=now,
+        documents_hash=d.documents_hash,
+    )
+    record = _record_of(d, t.transfer_id)
+    record.status, record.settled_at, record.receipt = "accepted", now, receipt
+    accepted = TransferAccepted(
+        **fact_base(d),
+        transfer_id=t.transfer_id,
+        step_index=t.step_index,
+        from_unit=t.from_unit,
+        to_unit=cmd.unit,
+        accepted_at=now,
+        receipt=receipt,
+    )
+    return Decision(d, (accepted,))
+
+
+def decide_refuse(dossier: Dossier, cmd: RefuseTransfer, ctx: Context) -> Decision:
+    """The receiver sends the dossier back: the sender's step reopens, to fix and resend."""
+    state = allow(dossier, Action.REFUSE_TRANSFER, cmd.unit, ctx)
+    d = dossier.model_copy(deep=True)
+    assert d.transfer is not None
+    t = d.transfer
+    target = d.steps[t.step_index]
+    target.started_at = target.due_date = target.accepted_at = None
+    for skipped in d.steps[t.from_step + 1 : t.step_index]:
+        skipped.skipped = False
+    reopened = d.steps[t.from_step]
+    reopened.completed_at = reopened.outcome = None
+    d.outcome = None
+    d.current_step, d.state, d.transfer = t.from_step, state, None
+    record = _record_of(d, t.transfer_id)
+    record.status, record.settled_at, record.reason = "refused", ctx.now, cmd.reason
+    refused = TransferRefused(
+        **fact_base(d),
+        transfer_id=t.transfer_id,
+        step_index=t.step_index,
+        from_unit=t.from_unit,
+        to_unit=t.to_unit,
+        refused_at=ctx.now,
+        reason=cmd.reason,
+    )
+    return Decision(d, (refused,))
+
+
+def _record_of(d: Dossier, transfer_id: str) -> TransferRecord:
+    return next(r for r in d.transfers if r.transfer_id == transfer_id)
+
+
+def decide_command(dossier: Dossier, cmd: UnitCommand, ctx: Context) -> Decision:
+    """Dispatch a unit command (from the commands topic or HTTP) to its decision."""
+    match cmd:
+        case AcceptTransfer():
+            return decide_accept(dossier, cmd, ctx)
+        case RefuseTransfer():
+            return decide_refuse(dossier, cmd, ctx)
+        case CompleteStep():
+            return decide_complete(dossier, cmd, ctx)
+        case RequestSupplement():
+            return decide_request_supplement(dossier, cmd, ctx)
+        case ProvideSupplement():
+            return decide_provide_supplement(dossier, cmd, ctx)
+        case ReturnResult():
+            return decide_return_result(dossier, cmd, ctx)
+        case HandOverResult():
+            return decide_hand_over(dossier, cmd, ctx)
+        case StopProcessing():
+            return decide_stop(dossier, cmd, ctx)
+    raise TypeError(f"no decision for command {type(cmd).__name__}")
