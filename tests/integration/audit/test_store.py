@@ -1,0 +1,94 @@
+"""The log's store on the real database: idempotent, gap-free under concurrency, proofs right."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from audit import merkle
+from audit.config import RetiredKey
+from audit.evidence import Evidence
+from audit.handlers import append_event
+from audit.keys import SigningKey
+from audit.store import AuditStore
+from audit.verify import export_from_mongo, verify_document
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.clock import ManualClock
+from shared.envelope import Envelope
+from shared.events import parse_data
+from shared.mongo.client import Client, Session, mongo_client, run_in_transaction, service_database
+from shared.runtime import CommonSettings
+from tests.integration.audit.journey import journey
+
+NOW = datetime(2026, 11, 26, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+async def client(common_settings: CommonSettings) -> AsyncIterator[Client]:
+    async with mongo_client(common_settings.mongo, "audit-tests") as client:
+        yield client
+
+
+@pytest.fixture
+async def store(client: Client, common_settings: CommonSettings) -> AuditStore:
+    store = AuditStore(service_database(client, common_settings.mongo, "audit"))
+    await store.ensure_indexes()
+    return store
+
+
+async def append(client: Client, store: AuditStore, event: Envelope) -> int | None:
+    """Append in a transaction of its own, as the consumer runner would (without its inbox)."""
+
+    async def work(session: Session) -> int | None:
+        return await append_event(
+            event, parse_data(event), session, store=store, clock=ManualClock(NOW)
+        )
+
+    return await run_in_transaction(client, work)
+
+
+def events(count: int) -> list[Envelope]:
+    found: list[Envelope] = []
+    while len(found) < count:
+        found.extend(journey(f"D-{len(found)}"))
+    return found[:count]
+
+
+async def test_the_same_event_is_appended_once_even_without_the_inbox(
+    client: Client, store: AuditStore
+) -> None:
+    event = journey("I-1")[0]
+    assert await append(client, store, event) == 0
+    assert await append(client, store, event) is None
+    assert (await store.head()).size == 1
+
+
+async def test_concurrent_appends_get_gap_free_indices_and_one_chain(
+    client: Client, store: AuditStore, common_settings: CommonSettings
+) -> None:
+    batch = events(24)
+    indices = await asyncio.gather(*(append(client, store, e) for e in batch))
+    assert sorted(i for i in indices if i is not None) == list(range(len(batch)))
+    database = f"{common_settings.mongo.database_prefix}audit"
+    doc = await asyncio.to_thread(export_from_mongo, common_settings.mongo.uri, database)
+    assert verify_document(doc).startswith(f"log None: {len(batch)} entries, chain intact")
+
+
+async def test_proofs_from_stored_subtrees_equal_proofs_from_all_leaves(
+    client: Client, store: AuditStore
+) -> None:
+    for event in events(37):
+        await append(client, store, event)
+    leaves = [bytes.fromhex(d["leaf_hash"]) for d in await store.find_entries(limit=100)]
+    key = SigningKey.of(Ed25519PrivateKey.generate())
+    views = Evidence(store, "log", key, list[RetiredKey](), ManualClock(NOW))
+    for size in range(1, 38):
+        assert await views.root_at(size) == merkle.root(leaves[:size])
+        paths = await views.inclusion_paths(list(range(size)), size)
+        assert paths == {i: merkle.inclusion_proof(leaves, i, size) for i in range(size)}
+    for old in range(1, 38):
+        proof = await views.consistency(old, 37)
+        assert proof["proof"] == [h.hex() for h in merkle.consistency_proof(leaves, old, 37)]
