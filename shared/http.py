@@ -82,7 +82,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {
-                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+                # A JSON syntax error's loc ends with a character offset, not a field.
+                "field": "body"
+                if err["type"] == "json_invalid"
+                else ".".join(str(p) for p in err["loc"] if p != "body") or "body",
                 "code": err["type"],
                 "message": err["msg"],
             }
