@@ -106,6 +106,9 @@ class DispatchSettings(BaseSettings):
     lease_s: float = Field(
         600.0, gt=0, description="A claim lapses after this long without progress (crashed sender)."
     )
+    shutdown_grace_s: float = Field(
+        10.0, ge=0, description="On stop, how long deliveries in flight may finish."
+    )
 
 
 class NotificationSettings(CommonSettings):

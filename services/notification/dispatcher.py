@@ -115,6 +115,10 @@ class Dispatcher:
                 if not claimed:
                     await self._idle()
         finally:
+            # Let deliveries in hand finish (a message the channel took must be settled);
+            # what is still waiting after the grace period is given back.
+            if in_flight:
+                await asyncio.wait(set(in_flight), timeout=self._settings.shutdown_grace_s)
             for task in list(in_flight):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)

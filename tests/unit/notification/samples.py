@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from shared.envelope import Envelope
@@ -235,7 +236,7 @@ def done(code: str) -> DossierDone:
 def sample_for(event_type: str, code: str = "001.21.31.H59-261126-0001") -> EventData:
     """A realistic event of each type that has a template."""
     applicant = contact()
-    builders = {
+    builders: dict[str, Callable[[], EventData]] = {
         "dossier.received.v1": lambda: received(code, applicant),
         "dossier.denied.v1": lambda: denied(code, applicant),
         "dossier.supplement.requested.v1": lambda: supplement_requested(code),

@@ -218,7 +218,7 @@ def outcome(kind: str) -> NotificationSent:
         source_event_id="e",
         source_event_type="dossier.received.v1",
         channel=Channel.EMAIL,
-        recipient_kind=kind,  # type: ignore[arg-type]
+        recipient_kind=kind,
         recipient_ref="r",
         attempts=1,
         sent_at=AT,

@@ -1,0 +1,56 @@
+"""Fixtures for notification integration tests: real SMTP sink, webhook receiver, settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from notification.config import (
+    DispatchSettings,
+    NotificationSettings,
+    RetrySettings,
+    SmsSettings,
+    SmtpSettings,
+    WebhookSettings,
+)
+
+from shared.runtime import CommonSettings
+from tests.integration.notification.servers import (
+    WebhookReceiver,
+    _Collector,
+    smtp_sink,
+    webhook_receiver,
+)
+
+
+@pytest.fixture
+def smtp() -> Iterator[_Collector]:
+    with smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    async with webhook_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def sms_file(tmp_path: Path) -> Path:
+    return tmp_path / "sms.log"
+
+
+@pytest.fixture
+def settings(
+    common_settings: CommonSettings, smtp: _Collector, sms_file: Path
+) -> NotificationSettings:
+    """The service against the test's broker topics, store, SMTP sink; tiny retry waits."""
+    return NotificationSettings(
+        **common_settings.model_dump(),
+        smtp=SmtpSettings(host="127.0.0.1", port=smtp.port, timeout_s=5),
+        sms=SmsSettings(file=sms_file),
+        retry=RetrySettings(max_attempts=3, initial_s=0.01, max_s=0.05, jitter_s=0.01),
+        webhook=WebhookSettings(timeout_s=5, pause_after_failures=2),
+        dispatch=DispatchSettings(poll_interval_s=0.05, lease_s=30),
+    )
