@@ -82,7 +82,7 @@ class EmailChannel:
         name, sender = parseaddr(self._settings.sender)
         email["From"] = formataddr((name, sender), charset="utf-8")
         email["To"] = message.address
-        email["Subject"] = Header(message.subject, "utf-8", header_name="Subject")
+        email["Subject"] = Header(message.subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
         email["Date"] = format_datetime(self._clock.now())
         # A stable id: a resend after a crash is recognisable as the same message.
         email["Message-ID"] = f"<{message.notification_id}@notification.lienthong>"

@@ -53,7 +53,7 @@ class Received:
 
     @property
     def body(self) -> str:
-        return str(self.message.get_content())  # type: ignore[attr-defined]
+        return str(self.message.get_content())
 
 
 class _Collector:
@@ -66,7 +66,7 @@ class _Collector:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.original_content, policy=default_policy)
-        self.messages.append(Received(list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        self.messages.append(Received(list(envelope.rcpt_tos), parsed))
         return "250 OK"
 
 
