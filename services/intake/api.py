@@ -37,36 +37,73 @@ TAGS = [
     {"name": "desk", "description": "A desk checks online submissions."},
     {"name": "applicants", "description": "Look-up and withdrawal with the secret token."},
 ]
-_PROBLEMS = {
-    400: ("The body is not JSON.", "malformed_json", "body"),
-    404: ("Nothing matches (for dossiers: unknown code or wrong token).", "not_found", None),
-    409: ("Conflicts with the current state or an earlier request.", "conflict", None),
-    413: ("The body is larger than the configured limit.", "body_too_large", None),
-    422: ("A field is missing, malformed or refused by the catalogue.", "invalid_request", "x"),
+# Every refusal code intake answers with: status, the field it names, an example detail.
+ERRORS: dict[str, tuple[int, str | None, str]] = {
+    "malformed_json": (400, "body", "JSON decode error"),
+    "not_found": (404, None, "no dossier matches this code and token"),
+    "idempotency_key_reused": (409, "Idempotency-Key", "key used with another body"),
+    "withdrawal_not_allowed": (409, "state", "a DONE dossier cannot be withdrawn"),
+    "invalid_state": (409, "state", "a RECEIVED dossier is not waiting for a desk"),
+    "body_too_large": (413, None, "body larger than 1000000 bytes"),
+    "invalid_request": (422, "applicant.identity_number", "Value error, not a valid citizen_id"),
+    "invalid_idempotency_key": (422, "Idempotency-Key", "8 to 128 characters"),
+    "unknown_procedure": (422, "procedure_code", "no procedure 9.999999"),
+    "procedure_not_in_force": (422, "procedure_code", "not in force on 2024-07-15"),
+    "unknown_unit": (422, "receiving_unit", "no unit 999.99.99.H59"),
+    "unit_not_in_force": (422, "receiving_unit", "unit 001.23.31.H59 is not in force"),
+    "unit_cannot_receive": (422, "receiving_unit", "level district not in ['commune']"),
+    "outside_boundary": (422, "area_unit", "000.22.31.H59 is outside 000.21.31.H59"),
+    "missing_document": (422, "documents", "required document(s) missing: birth_certificate"),
+    "daily_sequence_exhausted": (503, "receiving_unit", "all 9999 codes of the day are used"),
 }
+_STATUS_TEXT = {
+    400: "The body is not JSON.",
+    404: "Nothing matches (for dossiers: an unknown code and a wrong token look the same).",
+    409: "Conflicts with the dossier's state or an earlier request.",
+    413: "The body is larger than the configured limit.",
+    422: "A field is missing, malformed or refused by the catalogue (see `code`, `field`).",
+    503: "The desk's daily code sequence is exhausted.",
+}
+_SUBMISSION_ERRORS = (
+    "malformed_json", "idempotency_key_reused", "body_too_large", "invalid_request",
+    "invalid_idempotency_key", "unknown_procedure", "procedure_not_in_force", "unknown_unit",
+    "unit_not_in_force", "unit_cannot_receive", "outside_boundary", "missing_document",
+    "daily_sequence_exhausted",
+)  # fmt: skip
+_RECEPTION_ERRORS = (
+    "not_found", "invalid_state", "invalid_request", "procedure_not_in_force",
+    "unit_not_in_force", "unit_cannot_receive", "outside_boundary", "missing_document",
+)  # fmt: skip
+_WITHDRAWAL_ERRORS = ("malformed_json", "not_found", "withdrawal_not_allowed", "invalid_request")
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem+json answers a route may give."""
+def _example(code: str) -> dict[str, Any]:
+    status, field, detail = ERRORS[code]
+    body: dict[str, Any] = {
+        "type": f"urn:lienthong:problem:{code}",
+        "title": code.replace("_", " "),
+    }
+    body |= {"status": status, "code": code, "detail": detail}
+    return body | ({"field": field} if field else {})
+
+
+def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem+json answers a route may give, one example per code."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(ERRORS[code][0], []).append(code)
+    schema = Problem.model_json_schema()
     return {
         status: {
-            "model": Problem,
-            "description": _PROBLEMS[status][0],
+            "description": _STATUS_TEXT[status] + " Codes: " + ", ".join(found) + ".",
             "content": {
                 PROBLEM_JSON: {
-                    "schema": {"$ref": "#/components/schemas/Problem"},
-                    "example": {
-                        "type": f"urn:lienthong:problem:{_PROBLEMS[status][1]}",
-                        "title": _PROBLEMS[status][1].replace("_", " "),
-                        "status": status,
-                        "code": _PROBLEMS[status][1],
-                        "detail": _PROBLEMS[status][0],
-                        **({"field": _PROBLEMS[status][2]} if _PROBLEMS[status][2] else {}),
-                    },
+                    "schema": schema,
+                    "examples": {code: {"value": _example(code)} for code in found},
                 }
             },
         }
-        for status in statuses
+        for status, found in sorted(by_status.items())
     }
 
 
@@ -120,14 +157,16 @@ def _receipt(outcome: Outcome, response: Response) -> Receipt:
     description="Units of the loaded configuration, in code order, filtered and paged. "
     "Nothing assumes a number of levels: `level` is whatever the data names.",
     response_model=UnitPage,
-    responses=problems(422),
+    responses=problems("invalid_request"),
 )
 async def list_units(
     ctx: IntakeDep,
-    level: Annotated[str | None, Query(max_length=64, examples=["commune"])] = None,
-    kind: Annotated[str | None, Query(max_length=64, examples=["one_stop_desk"])] = None,
-    parent: Annotated[str | None, Query(max_length=32, examples=["000.00.31.H59"])] = None,
-    receives_dossiers: bool | None = None,
+    level: Annotated[str | None, Query(max_length=64, description="Level, e.g. commune.")] = None,
+    kind: Annotated[
+        str | None, Query(max_length=64, description="Kind, e.g. one_stop_desk.")
+    ] = None,
+    parent: Annotated[str | None, Query(max_length=32, description="Parent unit code.")] = None,
+    receives_dossiers: Annotated[bool | None, Query(description="Desks only.")] = None,
     in_force_on: Annotated[date | None, Query(description="Only units valid that day.")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -150,7 +189,7 @@ async def list_units(
     summary="One administrative unit",
     description="Retired units stay readable, with `valid_to` and `successor`.",
     response_model=UnitOut,
-    responses=problems(404),
+    responses=problems("not_found", "invalid_request"),
 )
 async def get_unit(ctx: IntakeDep, code: str) -> UnitOut:
     doc = await ctx.store.get_unit(code)
@@ -166,12 +205,14 @@ async def get_unit(ctx: IntakeDep, code: str) -> UnitOut:
     description="Procedures of the loaded configuration. `receivable_at` keeps those the "
     "given unit may receive (by kind and level).",
     response_model=ProcedurePage,
-    responses=problems(422),
+    responses=problems("invalid_request", "unknown_unit"),
 )
 async def list_procedures(
     ctx: IntakeDep,
     field: Annotated[str | None, Query(max_length=200, description="Field, vi or en.")] = None,
-    receivable_at: Annotated[str | None, Query(max_length=32, examples=["001.21.31.H59"])] = None,
+    receivable_at: Annotated[
+        str | None, Query(max_length=32, description="Unit code: what it may receive.")
+    ] = None,
     in_force_on: Annotated[date | None, Query(description="Only those valid that day.")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -203,7 +244,7 @@ async def list_procedures(
     summary="One procedure",
     description="Required documents, fees, cut-off and the route with working-day budgets.",
     response_model=ProcedureOut,
-    responses=problems(404),
+    responses=problems("not_found", "invalid_request"),
 )
 async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
     doc = await ctx.store.get_procedure(code)
@@ -226,7 +267,7 @@ async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
     "receipt with the header `Idempotent-Replayed: true`.",
     status_code=201,
     response_model=Receipt,
-    responses=problems(400, 409, 413, 422),
+    responses=problems(*_SUBMISSION_ERRORS),
 )
 async def submit_dossier(
     ctx: IntakeDep,
@@ -246,7 +287,7 @@ async def submit_dossier(
     "procedure's required documents are not checked: missing ones are a usual reason.",
     status_code=201,
     response_model=Receipt,
-    responses=problems(400, 409, 413, 422),
+    responses=problems(*_SUBMISSION_ERRORS),
 )
 async def deny_at_desk(
     ctx: IntakeDep,
@@ -264,7 +305,7 @@ async def deny_at_desk(
     description="The desk accepts a SUBMITTED dossier: checked again against the catalogue, "
     "appointment counted from now, dossier.received.v1 (channel online) announced.",
     response_model=DossierView,
-    responses=problems(404, 409, 422),
+    responses=problems(*_RECEPTION_ERRORS),
 )
 async def receive_submission(ctx: IntakeDep, code: str) -> DossierView:
     return dossier_view(ctx.catalogue, await actions.receive_submission(ctx, code))
@@ -277,7 +318,9 @@ async def receive_submission(ctx: IntakeDep, code: str) -> DossierView:
     description="The desk refuses a SUBMITTED dossier with the reason: DENIED, refusal "
     "notice kept, dossier.denied.v1 announced.",
     response_model=DossierView,
-    responses=problems(400, 404, 409, 422),
+    responses=problems(
+        "malformed_json", "not_found", "invalid_state", "invalid_request", "body_too_large"
+    ),
 )
 async def deny_submission(
     ctx: IntakeDep, code: str, body: Annotated[DenialRequest, Body()]
@@ -297,7 +340,7 @@ async def deny_submission(
     "query `token` otherwise). An unknown code, a wrong or a missing token all give the same "
     "404.",
     response_model=DossierView,
-    responses=problems(404),
+    responses=problems("not_found", "invalid_request"),
 )
 async def look_up(
     ctx: IntakeDep,
@@ -317,7 +360,7 @@ async def look_up(
     "SUPPLEMENT_REQUESTED or AWAITING_PAYMENT; announces dossier.withdrawn.v1. Otherwise 409 "
     "`withdrawal_not_allowed`. Needs the look-up token like the look-up.",
     response_model=DossierView,
-    responses=problems(400, 404, 409, 422),
+    responses=problems(*_WITHDRAWAL_ERRORS),
 )
 async def withdraw(
     ctx: IntakeDep,

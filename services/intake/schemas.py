@@ -299,6 +299,20 @@ class ProcedureOut(Procedure):
 class ProcedurePage(BaseModel):
     """One page of procedures, in code order."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "catalogue": {"configuration": "three-level", "version": "2026.11.1"},
+                    "total": 1,
+                    "limit": 50,
+                    "offset": 0,
+                    "items": [PROCEDURE_EXAMPLE],
+                }
+            ]
+        }
+    )
+
     catalogue: CatalogueInfo
     total: int
     limit: int

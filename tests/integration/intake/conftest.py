@@ -22,6 +22,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def intake(common_settings: CommonSettings, clock: ManualClock) -> AsyncIterator[RunningIntake]:
+async def intake(
+    common_settings: CommonSettings, clock: ManualClock
+) -> AsyncIterator[RunningIntake]:
     async with running_intake(intake_settings(common_settings), clock) as running:
         yield running
