@@ -1,7 +1,196 @@
-"""HTTP routes of the routing service (thin: validate, call a handler, map errors)."""
+"""HTTP routes for desk staff: the unit actions on a dossier (thin: validate, execute, map).
+
+Each action builds the same command contract that agency systems send on the commands
+topic and runs it through the same handler (``execute_command``) in one transaction.
+A refusal changes nothing and answers with ``application/problem+json`` carrying the
+machine code (``not_holding_unit``, ``transition_not_allowed``, ...). An optional
+``Idempotency-Key`` header makes a retried request act once.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(prefix="/v1")
+from fastapi import APIRouter, Header, Path, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from routing.domain.state_machine import ActionRefused, RefusalCode
+from routing.handlers import Routing, execute_command
+from routing.store import StaleDossier
+from routing.views import DossierView, dossier_view
+from shared.app import runtime_of
+from shared.catalogue import UNIT_CODE_PATTERN
+from shared.events.commands import (
+    AcceptTransfer,
+    CompleteStep,
+    HandOverResult,
+    ProvideSupplement,
+    RefuseTransfer,
+    RequestSupplement,
+    ReturnResult,
+    StopProcessing,
+    UnitCommand,
+)
+from shared.events.dossier import DocumentRef, StepOutcome
+from shared.events.registry import make_envelope
+from shared.http import Conflict, DomainError
+from shared.mongo.client import Session, run_in_transaction
+from shared.mongo.inbox import AlreadyProcessed
+
+router = APIRouter(prefix="/v1", tags=["actions"])
+HTTP_SOURCE = "/lienthong/routing/http"
+HTTP_CONSUMER = "routing-http"  # inbox name for Idempotency-Key replays
+STALE_RETRIES = 3
+STATUS = {
+    RefusalCode.UNKNOWN_DOSSIER: 404,
+    RefusalCode.NOT_HOLDING_UNIT: 403,
+    RefusalCode.NOT_TRANSFER_RECEIVER: 403,
+    RefusalCode.TRANSITION_NOT_ALLOWED: 409,
+    RefusalCode.FINAL_STEP: 409,
+    RefusalCode.NOT_FINAL_STEP: 409,
+}
+DossierCode = Annotated[str, Path(min_length=1, max_length=64, description="Dossier code.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=128, description="Repeat a request with the same key: it acts once."),
+]
+
+
+def routing_of(request: Request) -> Routing:
+    routing: Routing = request.app.state.routing
+    return routing
+
+
+class ActingUnit(BaseModel):
+    """Who acts: the unit (agency code) and the officer."""
+
+    unit: str = Field(pattern=UNIT_CODE_PATTERN, description="The acting unit's code.")
+    actor: str = Field("desk-officer", max_length=200, description="Officer acting.")
+
+
+class Refusal(ActingUnit):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Completion(ActingUnit):
+    outcome: StepOutcome
+    note: str | None = Field(None, max_length=2000)
+
+
+class SupplementRequest(ActingUnit):
+    missing_documents: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Supplement(ActingUnit):
+    documents: list[DocumentRef] = Field(min_length=1)
+
+
+class ResultNote(ActingUnit):
+    note: str | None = Field(None, max_length=2000)
+
+
+class ActionResult(BaseModel):
+    """The dossier after the action and the facts it produced, in order."""
+
+    dossier: DossierView
+    events: list[str]
+    replayed: bool = False
+
+
+async def act(request: Request, command: UnitCommand, key: str | None) -> ActionResult:
+    """Run one command through the shared handler; map refusals to problems."""
+    runtime, routing = runtime_of(request.app), routing_of(request)
+    envelope = make_envelope(command, source=HTTP_SOURCE, event_id=key, time=routing.clock.now())
+
+    async def work(session: Session) -> ActionResult:
+        if key is not None:
+            await runtime.inbox.claim(HTTP_CONSUMER, envelope, session, routing.clock.now())
+        saved, decision = await execute_command(command, envelope, session, routing=routing)
+        return ActionResult(
+            dossier=dossier_view(saved), events=[f.EVENT_TYPE for f in decision.facts]
+        )
+
+    for _ in range(STALE_RETRIES):
+        try:
+            result = await run_in_transaction(runtime.client, work)
+        except StaleDossier:
+            continue
+        except AlreadyProcessed:
+            current = await routing.store.get(command.dossier_code)
+            assert current is not None  # it acted on this dossier before
+            return ActionResult(dossier=dossier_view(current), events=[], replayed=True)
+        except ActionRefused as refusal:
+            raise DomainError(
+                refusal.reason, code=refusal.code.value, status=STATUS[refusal.code]
+            ) from refusal
+        runtime.relay.wake()
+        return result
+    raise Conflict("the dossier kept changing; try again", code="concurrent_update")
+
+
+def command(model: type[UnitCommand], code: str, body: BaseModel) -> UnitCommand:
+    """The command contract for an HTTP action (the same one the topic carries)."""
+    try:
+        return model(dossier_code=code, **body.model_dump())
+    except ValidationError as exc:
+        raise DomainError(str(exc.errors()[0]["msg"]), code="invalid_request", status=422) from exc
+
+
+@router.post("/dossiers/{code}/transfer/accept", summary="Accept a hand-over")
+async def accept_transfer(
+    request: Request, code: DossierCode, body: ActingUnit, idempotency_key: IdempotencyKey = None
+) -> ActionResult:
+    return await act(request, command(AcceptTransfer, code, body), idempotency_key)
+
+
+@router.post("/dossiers/{code}/transfer/refuse", summary="Refuse a hand-over")
+async def refuse_transfer(
+    request: Request, code: DossierCode, body: Refusal, idempotency_key: IdempotencyKey = None
+) -> ActionResult:
+    return await act(request, command(RefuseTransfer, code, body), idempotency_key)
+
+
+@router.post("/dossiers/{code}/step/complete", summary="Complete the current step")
+async def complete_step(
+    request: Request, code: DossierCode, body: Completion, idempotency_key: IdempotencyKey = None
+) -> ActionResult:
+    return await act(request, command(CompleteStep, code, body), idempotency_key)
+
+
+@router.post("/dossiers/{code}/supplement/request", summary="Ask for a supplement")
+async def request_supplement(
+    request: Request,
+    code: DossierCode,
+    body: SupplementRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> ActionResult:
+    return await act(request, command(RequestSupplement, code, body), idempotency_key)
+
+
+@router.post("/dossiers/{code}/supplement/provide", summary="Record the supplement")
+async def provide_supplement(
+    request: Request, code: DossierCode, body: Supplement, idempotency_key: IdempotencyKey = None
+) -> ActionResult:
+    return await act(request, command(ProvideSupplement, code, body), idempotency_key)
+
+
+@router.post("/dossiers/{code}/result/return", summary="The result is ready")
+async def return_result(
+    request: Request, code: DossierCode, body: ResultNote, idempotency_key: IdempotencyKey = None
+) -> ActionResult:
+    return await act(request, command(ReturnResult, code, body), idempotency_key)
+
+
+@router.post("/dossiers/{code}/result/hand-over", summary="Hand the result over")
+async def hand_over(
+    request: Request, code: DossierCode, body: ActingUnit, idempotency_key: IdempotencyKey = None
+) -> ActionResult:
+    return await act(request, command(HandOverResult, code, body), idempotency_key)
+
+
+@router.post("/dossiers/{code}/stop", summary="Stop processing")
+async def stop(
+    request: Request, code: DossierCode, body: Refusal, idempotency_key: IdempotencyKey = None
+) -> ActionResult:
+    return await act(request, command(StopProcessing, code, body), idempotency_key)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.catalogue import DEFAULT_CONFIGURATION
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
 
@@ -17,7 +18,41 @@ class RoutingHttp(HttpSettings):
     port: int = Field(8002, description="Bind port of the routing API.")
 
 
+class CatalogueChoice(BaseSettings):
+    """Which catalogue configuration to load (LT_CATALOGUE_CONFIGURATION)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_CATALOGUE_", extra="ignore")
+
+    configuration: str = Field(
+        DEFAULT_CONFIGURATION,
+        description="Unit hierarchy: 'three-level' (2019 seed) or 'two-level' (since July 2025).",
+    )
+
+
+class RoutingOptions(BaseSettings):
+    """Deadline scheduler and read-view settings (LT_ROUTING_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_ROUTING_", extra="ignore")
+
+    overdue_scan_seconds: float = Field(
+        60.0, gt=0, description="Interval between scans for overdue steps and dossiers."
+    )
+    overdue_scan_batch: int = Field(
+        500, ge=1, description="Dossiers claimed per scan (the rest wait for the next scan)."
+    )
+    nearly_late_days: int = Field(
+        2, ge=0, description="A step or dossier due within this many working days is nearly late."
+    )
+    max_page_size: int = Field(200, ge=1, description="Largest page of the inbox view.")
+
+
 class RoutingSettings(CommonSettings):
     """Everything the routing service reads from the environment."""
 
     http: RoutingHttp = Field(default_factory=RoutingHttp, description="HTTP API.")
+    routing: RoutingOptions = Field(
+        default_factory=RoutingOptions, description="Deadlines and read views."
+    )
+    catalogue: CatalogueChoice = Field(
+        default_factory=CatalogueChoice, description="Catalogue configuration."
+    )

@@ -1,4 +1,4 @@
-"""Wiring of the routing service: settings, store, consumers, HTTP app; start and stop."""
+"""Wiring of the routing service: settings, store, consumers, scheduler, HTTP app."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from routing import api, handlers
+from routing import api, api_views, handlers
 from routing.config import RoutingSettings
+from routing.scheduler import OverdueScheduler
+from routing.store import DossierStore
 from shared.app import serve, service_app
+from shared.calendar import load_calendar
+from shared.catalogue import load_catalogue
 from shared.clock import Clock
 from shared.runtime import service_runtime
-from shared.topics import DOSSIER_EVENTS
+from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS
 
 SERVICE = "routing"
 
@@ -23,11 +27,32 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        catalogue = load_catalogue(settings.catalogue.configuration)
+        calendar = load_calendar()
         async with service_runtime(SERVICE, settings, clock) as runtime:
-            runtime.add_consumer([DOSSIER_EVENTS], handlers.build_handlers(runtime))
+            store = DossierStore(runtime.db)
+            await store.ensure_indexes()
+            routing = handlers.Routing(
+                store=store,
+                outbox=runtime.outbox,
+                calendar=calendar,
+                catalogue=catalogue,
+                clock=runtime.clock,
+                options=settings.routing,
+            )
+            runtime.add_consumer(
+                [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_handlers(routing)
+            )
             await runtime.start_consumers()
-            app.state.runtime = runtime
-            yield
+            scheduler = OverdueScheduler(
+                routing, runtime.client, settings.routing.overdue_scan_seconds, runtime.relay.wake
+            )
+            runtime.spawn(scheduler.run(), "overdue-scheduler")
+            app.state.runtime, app.state.routing, app.state.scheduler = runtime, routing, scheduler
+            try:
+                yield
+            finally:
+                scheduler.stop()
 
     app = service_app(
         title="Routing service",
@@ -35,8 +60,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         version="0.1.0",
         lifespan=lifespan,
         http=settings.http,
+        openapi_tags=[
+            {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
+            {"name": "views", "description": "Inbox, trail, flows and overdue views."},
+        ],
     )
     app.include_router(api.router)
+    app.include_router(api_views.router)
     return app
 
 

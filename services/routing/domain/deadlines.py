@@ -64,19 +64,25 @@ def new_appointment_date(calendar: WorkingCalendar, dossier: Dossier, today: dat
     return calendar.add_working_days(today, remaining_working_days(calendar, dossier, today))
 
 
+def classify(due: date | None, today: date, horizon: date) -> Lateness | None:
+    """Late after ``due``; nearly late when ``due`` falls on or before ``horizon``."""
+    if due is None:
+        return None
+    if today > due:
+        return "late"
+    return "nearly_late" if due <= horizon else None
+
+
 def lateness(
     dossier: Dossier, today: date, horizon: date
 ) -> tuple[Lateness | None, Lateness | None]:
-    """(step, dossier) lateness: late after the due date, nearly late up to ``horizon``."""
-
-    def judge(due: date | None) -> Lateness | None:
-        if due is None or dossier.state not in CLOCK_RUNNING:
-            return None
-        if today > due:
-            return "late"
-        return "nearly_late" if due <= horizon else None
-
-    return judge(dossier.step.due_date), judge(dossier.appointment_date)
+    """(step, dossier) lateness while the clock runs; (None, None) otherwise."""
+    if dossier.state not in CLOCK_RUNNING:
+        return None, None
+    return (
+        classify(dossier.step.due_date, today, horizon),
+        classify(dossier.appointment_date, today, horizon),
+    )
 
 
 def detect_overdue(dossier: Dossier, ctx: Context) -> Decision | None:

@@ -138,6 +138,7 @@ class Dossier(_Model):
     transfers: list[TransferRecord] = []
     history: list[HistoryEntry] = []
     closed_at: datetime | None = None
+    correlation_id: str = ""
     version: int = 0
 
     @property

@@ -18,6 +18,7 @@ from routing.domain.model import (
     Context,
     Decision,
     Dossier,
+    HistoryEntry,
     Holding,
     PendingTransfer,
     Step,
@@ -96,6 +97,15 @@ def decide_start(
         appointment_date=received.appointment_date,
         documents=list(received.documents),
         documents_hash=received.documents_hash,
+        history=[
+            HistoryEntry(
+                at=received.received_at,
+                event=DossierReceived.EVENT_TYPE,
+                state=received.state,
+                holding_unit=received.holding_unit,
+                unit=received.receiving_unit,
+            )
+        ],
         holdings=[
             Holding(
                 unit=route.receiving_unit, step_index=0, since=received.received_at, how="received"

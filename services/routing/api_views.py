@@ -1,0 +1,93 @@
+"""HTTP read views: one dossier, its trail, a unit's inbox, flows and overdue."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from routing import views
+from routing.api import DossierCode, routing_of
+from routing.domain.trail import Trail, build_trail
+from routing.handlers import Routing
+from shared.catalogue import UNIT_CODE_PATTERN
+from shared.events.dossier import DossierState
+from shared.http import DomainError, NotFound
+
+router = APIRouter(prefix="/v1", tags=["views"])
+UnitCode = Annotated[str, Path(pattern=UNIT_CODE_PATTERN, description="Unit (agency) code.")]
+
+
+async def _dossier(routing: Routing, code: str) -> Any:
+    d = await routing.store.get(code)
+    if d is None:
+        raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
+    return d
+
+
+@router.get("/dossiers/{code}", summary="Where a dossier is and what is next")
+async def get_dossier(request: Request, code: DossierCode) -> views.DossierView:
+    return views.dossier_view(await _dossier(routing_of(request), code))
+
+
+@router.get("/dossiers/{code}/trail", summary="Every step, holder and hand-over, with durations")
+async def get_trail(request: Request, code: DossierCode) -> Trail:
+    routing = routing_of(request)
+    return build_trail(await _dossier(routing, code), routing.calendar, routing.clock.now())
+
+
+@router.get("/units/{unit}/inbox", summary="What a unit must act on")
+async def get_inbox(
+    request: Request,
+    unit: UnitCode,
+    state: Annotated[list[DossierState] | None, Query(description="Only these states.")] = None,
+    procedure: Annotated[str | None, Query(description="Only this procedure code.")] = None,
+    late: Annotated[bool, Query(description="Only late dossiers.")] = False,
+    limit: Annotated[int, Query(ge=1, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> views.InboxPage:
+    routing = routing_of(request)
+    today = routing.calendar.local_date(routing.clock.now())
+    return await views.inbox(
+        routing.store,
+        unit,
+        states=state or [],
+        procedure=procedure,
+        late_only=late,
+        today=today,
+        horizon=routing.calendar.add_working_days(today, routing.options.nearly_late_days),
+        limit=min(limit, routing.options.max_page_size),
+        offset=offset,
+    )
+
+
+@router.get("/flows", summary="Dossiers by state and unit; hand-overs between levels")
+async def get_flows(
+    request: Request,
+    since: Annotated[
+        datetime | None, Query(description="Window start (default: 7 days ago).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Window end (default: now).")] = None,
+) -> dict[str, Any]:
+    routing = routing_of(request)
+    until = until or routing.clock.now()
+    since = since or until - timedelta(days=7)
+    if since.tzinfo is None or until.tzinfo is None or since >= until:
+        raise DomainError("since and until must carry a timezone, since < until", code="bad_window")
+    return await views.flows(routing.store, since, until, routing.level_of)
+
+
+@router.get("/overdue", summary="Late and nearly late dossiers by unit")
+async def get_overdue(
+    request: Request,
+    unit: Annotated[str | None, Query(description="Only this unit.")] = None,
+    within_days: Annotated[
+        int | None, Query(ge=0, le=60, description="Nearly late: due within N working days.")
+    ] = None,
+) -> dict[str, Any]:
+    routing = routing_of(request)
+    today = routing.calendar.local_date(routing.clock.now())
+    days = routing.options.nearly_late_days if within_days is None else within_days
+    horizon = routing.calendar.add_working_days(today, days)
+    return await views.overdue(routing.store, today=today, horizon=horizon, unit=unit)
