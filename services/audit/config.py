@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audit.keys import parse_public_key
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
 
@@ -28,6 +29,12 @@ class RetiredKey(BaseModel):
     )
     valid_from: datetime | None = Field(None, description="When it started signing, if known.")
     valid_until: datetime | None = Field(None, description="When it stopped signing, if known.")
+
+    @field_validator("public_key")
+    @classmethod
+    def _an_ed25519_key(cls, value: str) -> str:
+        parse_public_key(value)  # refuse a bad key at start-up, not at the first request
+        return value
 
 
 class AuditLogSettings(BaseSettings):

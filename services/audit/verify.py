@@ -208,8 +208,8 @@ def verify_log(doc: Doc) -> str:
     if head is not None and (head["size"], head["chain_hash"]) != (size, prev.hex()):
         raise Failed("log head", f"records {head['size']} entries; {size} found (truncated?)")
     return (
-        f"log {log_id}: {size} entries, chain intact, {len(checkpoints)} checkpoints "
-        f"signed and consistent (latest covers {verified})"
+        f"log {log_id or '(no checkpoint yet)'}: {size} entries, chain intact, "
+        f"{len(checkpoints)} checkpoints signed and consistent (latest covers {verified})"
     )
 
 

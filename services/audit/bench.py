@@ -1,0 +1,106 @@
+"""Benchmark of the audit log against the local store: appends, proofs, verification.
+
+    .venv/bin/python -m audit.bench [--events 2000] [--concurrency 1]
+
+Appends run as the consumer runs them: one transaction per event with the inbox
+claim, the log head and the entry (``--concurrency`` > 1 adds competing appenders,
+as several instances would). It then times inclusion proofs and roots served from
+the stored subtrees, and the offline verifier over the whole log. A scratch
+database is created and dropped. Not a test: numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit.evidence import Evidence
+from audit.handlers import append_event
+from audit.keys import SigningKey
+from audit.store import AuditStore
+from audit.verify import export_from_mongo, verify_document
+from shared.clock import SystemClock
+from shared.envelope import Envelope
+from shared.events.dossier import DossierState, StepCompleted, StepOutcome
+from shared.events.registry import make_envelope, parse_data
+from shared.mongo.client import Session, mongo_client, run_in_transaction
+from shared.mongo.inbox import Inbox
+from shared.settings import MongoSettings
+
+
+def sample_event(i: int) -> Envelope:
+    data = StepCompleted(
+        dossier_code=f"000.00.01.H59-261126-{i % 500:04d}",
+        state=DossierState.PROCESSING,
+        holding_unit="000.00.20.H59",
+        step_index=1,
+        unit="000.00.20.H59",
+        outcome=StepOutcome.APPROVE,
+        completed_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
+    )
+    return make_envelope(data, source="/lienthong/bench")
+
+
+async def run(events: int, concurrency: int, settings: MongoSettings) -> None:
+    name = f"bench_audit_{uuid.uuid4().hex[:8]}"
+    clock = SystemClock()
+    async with mongo_client(settings, "audit-bench") as client:
+        db = client[name]
+        store, inbox = AuditStore(db), Inbox(db)
+        await store.ensure_indexes()
+        await inbox.ensure_indexes()
+        queue = [sample_event(i) for i in range(events)]
+
+        async def appender() -> None:
+            while queue:
+                event = queue.pop()
+
+                async def work(session: Session, event: Envelope = event) -> None:
+                    await inbox.claim("bench", event, session, clock.now())
+                    await append_event(event, parse_data(event), session, store=store, clock=clock)
+
+                await run_in_transaction(client, work)
+
+        try:
+            started = time.perf_counter()
+            await asyncio.gather(*(appender() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+            print(f"appends: {events} in {elapsed:.2f}s = {events / elapsed:.0f}/s "
+                  f"({concurrency} appender(s), one transaction each)")  # fmt: skip
+
+            key = SigningKey.of(Ed25519PrivateKey.generate())
+            views = Evidence(store, "bench", key, [], clock)
+            picks = [random.randrange(events) for _ in range(200)]
+            started = time.perf_counter()
+            for index in picks:
+                await views.inclusion_paths([index], events)
+            per_proof = (time.perf_counter() - started) / len(picks) * 1000
+            print(f"inclusion proof at size {events}: {per_proof:.1f} ms each")
+
+            started = time.perf_counter()
+            doc = await asyncio.to_thread(export_from_mongo, settings.uri, name)
+            read = time.perf_counter() - started
+            started = time.perf_counter()
+            summary = verify_document(doc)
+            checked = time.perf_counter() - started
+            print(f"offline verification: read {read:.2f}s, checked {checked:.2f}s: {summary}")
+        finally:
+            await client.drop_database(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=1)
+    args = parser.parse_args()
+    asyncio.run(run(args.events, args.concurrency, MongoSettings()))
+
+
+if __name__ == "__main__":
+    main()
