@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -85,12 +86,18 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             app.state.runtime = runtime
             app.state.notification = api.NotificationApi(store, dispatcher, runtime.clock)
             await runtime.start_consumers()
-            if settings.dispatch.enabled:
+            sending = (
                 runtime.spawn(dispatcher.run(), "notification-dispatcher")
+                if settings.dispatch.enabled
+                else None
+            )
             try:
                 yield
             finally:
+                # Drain deliveries in flight while the relay still runs, then tear down.
                 dispatcher.stop()
+                if sending is not None:
+                    await asyncio.wait([sending], timeout=settings.dispatch.shutdown_grace_s + 1)
 
     app = service_app(
         title="Notification service",
