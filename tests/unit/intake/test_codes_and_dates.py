@@ -104,6 +104,8 @@ def test_lunar_new_year_is_skipped() -> None:
     due = appointment(CAL, MARRIAGE, local(2026, 2, 13, 9))  # Friday before Tết
     assert due.clock_starts_on == date(2026, 2, 23)
     assert due.appointment_date == date(2026, 2, 27)
+    late = appointment(CAL, MARRIAGE, local(2026, 2, 13, 15, 30))  # day 0 is after Tết
+    assert (late.clock_starts_on, late.appointment_date) == (date(2026, 2, 24), date(2026, 3, 2))
 
 
 def test_reception_during_tet_counts_from_after_tet() -> None:
