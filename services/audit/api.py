@@ -24,6 +24,13 @@ def evidence(request: Request) -> Evidence:
 Views = Annotated[Evidence, Depends(evidence)]
 
 
+class InvalidFilter(DomainError):
+    """A filter the log cannot apply (unknown type, time without zone, empty range)."""
+
+    status = 422
+    code = "invalid_filter"
+
+
 @router.get("/entries", summary="Log entries by dossier, event type or log time, paged")
 async def list_entries(
     views: Views,
@@ -37,18 +44,15 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     if type is not None and type not in logged_event_types():
-        raise DomainError(
-            f"{type} is not a logged event type",
-            code="unknown_event_type",
-            field="type",
-            status=422,
+        raise InvalidFilter(
+            f"{type} is not a logged event type", code="unknown_event_type", field="type"
         )
     for name, moment in (("since", since), ("until", until)):
         if moment is not None and moment.tzinfo is None:
-            raise DomainError("give a timezone (e.g. Z)", code="naive_time", field=name, status=422)
+            raise InvalidFilter("give a timezone (e.g. Z)", code="naive_time", field=name)
     if since is not None and until is not None and since >= until:
-        raise DomainError(
-            "'since' must be before 'until'", code="empty_time_range", field="until", status=422
+        raise InvalidFilter(
+            "'since' must be before 'until'", code="empty_time_range", field="until"
         )
     docs = await views.store.find_entries(
         subject=dossier, event_type=type, since=since, until=until, after=after, limit=limit + 1

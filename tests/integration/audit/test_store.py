@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from audit import merkle
@@ -13,7 +14,7 @@ from audit.evidence import Evidence
 from audit.handlers import append_event
 from audit.keys import SigningKey
 from audit.store import AuditStore
-from audit.verify import export_from_mongo, verify_document
+from audit.verify import export_from_mongo, main, verify_document
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.clock import ManualClock
@@ -67,12 +68,23 @@ async def test_the_same_event_is_appended_once_even_without_the_inbox(
 
 
 async def test_concurrent_appends_get_gap_free_indices_and_one_chain(
-    client: Client, store: AuditStore, common_settings: CommonSettings
+    client: Client, store: AuditStore, common_settings: CommonSettings, tmp_path: Path
 ) -> None:
     batch = events(24)
     indices = await asyncio.gather(*(append(client, store, e) for e in batch))
     assert sorted(i for i in indices if i is not None) == list(range(len(batch)))
     database = f"{common_settings.mongo.database_prefix}audit"
+    export = tmp_path / "log.json"
+    args = [
+        "--mongo-uri",
+        common_settings.mongo.uri,
+        "--database",
+        database,
+        "--export",
+        str(export),
+    ]
+    assert await asyncio.to_thread(main, args) == 0
+    assert await asyncio.to_thread(main, [str(export)]) == 0  # the saved export, offline
     doc = await asyncio.to_thread(export_from_mongo, common_settings.mongo.uri, database)
     assert verify_document(doc).startswith(
         f"log (no checkpoint yet): {len(batch)} entries, chain intact"
