@@ -12,12 +12,12 @@ from intake import actions
 from intake.actions import Intake
 from intake.domain import Refusal
 from intake.idempotency import Outcome
+from intake.problems import RECEPTION_ERRORS, SUBMISSION_ERRORS, WITHDRAWAL_ERRORS, problems
 from intake.schemas import (
     CatalogueInfo,
     DenialRequest,
     DeskDenialRequest,
     DossierView,
-    Problem,
     ProcedureOut,
     ProcedurePage,
     Receipt,
@@ -27,7 +27,7 @@ from intake.schemas import (
     WithdrawalRequest,
 )
 from intake.views import dossier_view
-from shared.http import PROBLEM_JSON, problem
+from shared.http import problem
 
 router = APIRouter(prefix="/v1")
 
@@ -37,74 +37,6 @@ TAGS = [
     {"name": "desk", "description": "A desk checks online submissions."},
     {"name": "applicants", "description": "Look-up and withdrawal with the secret token."},
 ]
-# Every refusal code intake answers with: status, the field it names, an example detail.
-ERRORS: dict[str, tuple[int, str | None, str]] = {
-    "malformed_json": (400, "body", "JSON decode error"),
-    "not_found": (404, None, "no dossier matches this code and token"),
-    "idempotency_key_reused": (409, "Idempotency-Key", "key used with another body"),
-    "withdrawal_not_allowed": (409, "state", "a DONE dossier cannot be withdrawn"),
-    "invalid_state": (409, "state", "a RECEIVED dossier is not waiting for a desk"),
-    "body_too_large": (413, None, "body larger than 1000000 bytes"),
-    "invalid_request": (422, "applicant.identity_number", "Value error, not a valid citizen_id"),
-    "invalid_idempotency_key": (422, "Idempotency-Key", "8 to 128 characters"),
-    "unknown_procedure": (422, "procedure_code", "no procedure 9.999999"),
-    "procedure_not_in_force": (422, "procedure_code", "not in force on 2024-07-15"),
-    "unknown_unit": (422, "receiving_unit", "no unit 999.99.99.H59"),
-    "unit_not_in_force": (422, "receiving_unit", "unit 001.23.31.H59 is not in force"),
-    "unit_cannot_receive": (422, "receiving_unit", "level district not in ['commune']"),
-    "outside_boundary": (422, "area_unit", "000.22.31.H59 is outside 000.21.31.H59"),
-    "missing_document": (422, "documents", "required document(s) missing: birth_certificate"),
-    "daily_sequence_exhausted": (503, "receiving_unit", "all 9999 codes of the day are used"),
-}
-_STATUS_TEXT = {
-    400: "The body is not JSON.",
-    404: "Nothing matches (for dossiers: an unknown code and a wrong token look the same).",
-    409: "Conflicts with the dossier's state or an earlier request.",
-    413: "The body is larger than the configured limit.",
-    422: "A field is missing, malformed or refused by the catalogue (see `code`, `field`).",
-    503: "The desk's daily code sequence is exhausted.",
-}
-_SUBMISSION_ERRORS = (
-    "malformed_json", "idempotency_key_reused", "body_too_large", "invalid_request",
-    "invalid_idempotency_key", "unknown_procedure", "procedure_not_in_force", "unknown_unit",
-    "unit_not_in_force", "unit_cannot_receive", "outside_boundary", "missing_document",
-    "daily_sequence_exhausted",
-)  # fmt: skip
-_RECEPTION_ERRORS = (
-    "not_found", "invalid_state", "invalid_request", "procedure_not_in_force",
-    "unit_not_in_force", "unit_cannot_receive", "outside_boundary", "missing_document",
-)  # fmt: skip
-_WITHDRAWAL_ERRORS = ("malformed_json", "not_found", "withdrawal_not_allowed", "invalid_request")
-
-
-def _example(code: str) -> dict[str, Any]:
-    status, field, detail = ERRORS[code]
-    body: dict[str, Any] = {
-        "type": f"urn:lienthong:problem:{code}",
-        "title": code.replace("_", " "),
-    }
-    body |= {"status": status, "code": code, "detail": detail}
-    return body | ({"field": field} if field else {})
-
-
-def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem+json answers a route may give, one example per code."""
-    by_status: dict[int, list[str]] = {}
-    for code in codes:
-        by_status.setdefault(ERRORS[code][0], []).append(code)
-    schema = Problem.model_json_schema()
-    return {
-        status: {
-            "description": _STATUS_TEXT[status] + " Codes: " + ", ".join(found) + ".",
-            "content": {
-                PROBLEM_JSON: {
-                    "schema": schema,
-                    "examples": {code: {"value": _example(code)} for code in found},
-                }
-            },
-        }
-        for status, found in sorted(by_status.items())
-    }
 
 
 def intake_of(request: Request) -> Intake:
@@ -267,7 +199,7 @@ async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
     "receipt with the header `Idempotent-Replayed: true`.",
     status_code=201,
     response_model=Receipt,
-    responses=problems(*_SUBMISSION_ERRORS),
+    responses=problems(*SUBMISSION_ERRORS),
 )
 async def submit_dossier(
     ctx: IntakeDep,
@@ -287,7 +219,7 @@ async def submit_dossier(
     "procedure's required documents are not checked: missing ones are a usual reason.",
     status_code=201,
     response_model=Receipt,
-    responses=problems(*_SUBMISSION_ERRORS),
+    responses=problems(*SUBMISSION_ERRORS),
 )
 async def deny_at_desk(
     ctx: IntakeDep,
@@ -305,7 +237,7 @@ async def deny_at_desk(
     description="The desk accepts a SUBMITTED dossier: checked again against the catalogue, "
     "appointment counted from now, dossier.received.v1 (channel online) announced.",
     response_model=DossierView,
-    responses=problems(*_RECEPTION_ERRORS),
+    responses=problems(*RECEPTION_ERRORS),
 )
 async def receive_submission(ctx: IntakeDep, code: str) -> DossierView:
     return dossier_view(ctx.catalogue, await actions.receive_submission(ctx, code))
@@ -360,7 +292,7 @@ async def look_up(
     "SUPPLEMENT_REQUESTED or AWAITING_PAYMENT; announces dossier.withdrawn.v1. Otherwise 409 "
     "`withdrawal_not_allowed`. Needs the look-up token like the look-up.",
     response_model=DossierView,
-    responses=problems(*_WITHDRAWAL_ERRORS),
+    responses=problems(*WITHDRAWAL_ERRORS),
 )
 async def withdraw(
     ctx: IntakeDep,

@@ -1,5 +1,5 @@
-"""Intake's pure rules: who may receive what, dossier codes, appointment dates, secrets,
-withdrawal, and how dossier facts update the applicant's public view. No I/O here.
+"""Intake's pure rules: who may receive what, dossier codes, appointment dates, withdrawal,
+and how dossier facts update the applicant's public view. No I/O here.
 """
 
 from __future__ import annotations
@@ -26,13 +26,11 @@ class Refusal(Exception):
         self, code: str, detail: str, *, field: str | None, status: int = 422, **extra: Any
     ) -> None:
         super().__init__(detail)
-        self.code, self.detail, self.field, self.status, self.extra = (
-            code,
-            detail,
-            field,
-            status,
-            extra,
-        )
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.status = status
+        self.extra = extra
 
 
 # --- who may receive what ---------------------------------------------------------------
@@ -46,12 +44,17 @@ class Admission:
     unit: Unit
 
 
-def find_procedure(catalogue: Catalogue, code: str, on: date) -> Procedure:
-    """The procedure ``code`` in force on ``on``."""
+def known_procedure(catalogue: Catalogue, code: str) -> Procedure:
+    """The procedure ``code`` of the loaded configuration, in force or not."""
     try:
-        procedure = catalogue.procedure(code)
+        return catalogue.procedure(code)
     except CatalogueLookupError:
         raise Refusal("unknown_procedure", f"no procedure {code}", field="procedure_code") from None
+
+
+def find_procedure(catalogue: Catalogue, code: str, on: date) -> Procedure:
+    """The procedure ``code`` in force on ``on``."""
+    procedure = known_procedure(catalogue, code)
     if not _in_force(procedure.valid_from, procedure.valid_to, on):
         raise Refusal(
             "procedure_not_in_force", f"procedure {code} is not in force on {on}",
@@ -160,12 +163,7 @@ def admit_refusal(
     catalogue: Catalogue, *, procedure_code: str, receiving_unit: str, on: date
 ) -> Admission:
     """A desk may refuse any known procedure (wrong unit, out of force): it must be a desk."""
-    try:
-        procedure = catalogue.procedure(procedure_code)
-    except CatalogueLookupError:
-        raise Refusal(
-            "unknown_procedure", f"no procedure {procedure_code}", field="procedure_code"
-        ) from None
+    procedure = known_procedure(catalogue, procedure_code)
     unit = find_unit_in_force(catalogue, receiving_unit, on, "receiving_unit")
     if not unit.receives_dossiers:
         raise Refusal(
