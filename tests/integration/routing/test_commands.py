@@ -1,0 +1,135 @@
+"""Commands: a replay acts once; a refused command answers with an event; HTTP refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.clock import ManualClock
+from shared.events.commands import AcceptTransfer, CompleteStep, HandOverResult
+from shared.events.dossier import StepOutcome
+from shared.events.registry import make_envelope
+from shared.runtime import CommonSettings
+from shared.topics import DOSSIER_COMMANDS
+from tests.integration.routing.helpers import (
+    command,
+    publisher,
+    read_events,
+    receive,
+    routing_app,
+    routing_settings,
+    types,
+    wait_for,
+)
+from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
+
+CODE = "001.21.31.H59-260302-0011"
+APPROVE = StepOutcome.APPROVE
+
+
+async def test_a_command_replayed_twice_acts_once(common_settings: CommonSettings) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        await receive(pub, client, CODE)
+        complete = make_envelope(
+            CompleteStep(dossier_code=CODE, unit=TAN_HOA_DESK, outcome=APPROVE),
+            source="/agency/tan-hoa",
+        )
+        for _ in range(3):  # the original and two replays, same command id
+            await pub.publish(complete, DOSSIER_COMMANDS)
+        # A later command proves the replays were consumed before it.
+        accept = await command(pub, AcceptTransfer(dossier_code=CODE, unit=DISTRICT_COMMITTEE))
+        await wait_for(client, CODE, "PROCESSING", holding_unit=DISTRICT_COMMITTEE)
+
+        events = await read_events(settings.kafka, CODE, expect=4)
+        assert types(events) == [
+            "dossier.route.planned.v1",
+            "dossier.step.completed.v1",
+            "dossier.transfer.requested.v1",
+            "dossier.transfer.accepted.v1",
+        ]
+        assert events[1].causationid == complete.id
+        assert events[3].causationid == accept.id
+        dossier = (await client.get(f"/v1/dossiers/{CODE}")).json()
+        assert dossier["version"] == 2
+
+
+async def test_a_command_from_the_wrong_unit_is_refused_with_an_event(
+    common_settings: CommonSettings,
+) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        await receive(pub, client, CODE)
+        before = (await client.get(f"/v1/dossiers/{CODE}")).json()
+        wrong_unit = await command(
+            pub, CompleteStep(dossier_code=CODE, unit=DISTRICT_COMMITTEE, outcome=APPROVE)
+        )
+        wrong_state = await command(pub, HandOverResult(dossier_code=CODE, unit=TAN_HOA_DESK))
+        unknown = await command(pub, AcceptTransfer(dossier_code="NO-SUCH", unit=TAN_HOA_DESK))
+
+        refusals = await read_events(settings.kafka, CODE, expect=3)
+        assert types(refusals) == [
+            "dossier.route.planned.v1",
+            "dossier.command.refused.v1",
+            "dossier.command.refused.v1",
+        ]
+        first, second = refusals[1].data, refusals[2].data
+        assert first["command_id"] == wrong_unit.id == refusals[1].causationid
+        assert first["command_type"] == "command.step.complete.v1"
+        assert (first["unit"], first["code"]) == (DISTRICT_COMMITTEE, "not_holding_unit")
+        assert DISTRICT_COMMITTEE in first["reason"]
+        assert (second["command_id"], second["code"]) == (wrong_state.id, "transition_not_allowed")
+        [missing] = await read_events(settings.kafka, "NO-SUCH", expect=1)
+        assert (missing.data["command_id"], missing.data["code"]) == (unknown.id, "unknown_dossier")
+        assert (await client.get(f"/v1/dossiers/{CODE}")).json() == before
+
+
+async def test_http_refusals_are_problems_and_change_nothing(
+    common_settings: CommonSettings,
+) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        await receive(pub, client, CODE)
+        before = (await client.get(f"/v1/dossiers/{CODE}")).json()
+        cases = [
+            (
+                "step/complete",
+                {"unit": DISTRICT_COMMITTEE, "outcome": "approve"},
+                403,
+                "not_holding_unit",
+            ),
+            ("transfer/accept", {"unit": DISTRICT_COMMITTEE}, 409, "transition_not_allowed"),
+            ("result/return", {"unit": TAN_HOA_DESK}, 409, "not_final_step"),
+            ("result/hand-over", {"unit": TAN_HOA_DESK}, 409, "transition_not_allowed"),
+        ]
+        for action, body, status, code in cases:
+            response = await client.post(f"/v1/dossiers/{CODE}/{action}", json=body)
+            assert response.status_code == status, (action, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == code
+        missing = await client.post(
+            "/v1/dossiers/NO-SUCH/stop", json={"unit": TAN_HOA_DESK, "reason": "x"}
+        )
+        assert (missing.status_code, missing.json()["code"]) == (404, "unknown_dossier")
+        invalid = await client.post(f"/v1/dossiers/{CODE}/step/complete", json={"unit": "x"})
+        assert invalid.status_code == 422
+        assert (await client.get(f"/v1/dossiers/{CODE}")).json() == before
+
+        # An Idempotency-Key makes a retried request act once.
+        clock.advance(timedelta(hours=1))
+        headers = {"Idempotency-Key": "desk-retry-1"}
+        body = {"unit": TAN_HOA_DESK, "outcome": "approve"}
+        first = await client.post(f"/v1/dossiers/{CODE}/step/complete", json=body, headers=headers)
+        again = await client.post(f"/v1/dossiers/{CODE}/step/complete", json=body, headers=headers)
+        assert first.json()["replayed"] is False and len(first.json()["events"]) == 2
+        assert again.status_code == 200 and again.json()["replayed"] is True
+        assert again.json()["events"] == []
+        assert again.json()["dossier"]["version"] == first.json()["dossier"]["version"]
+        events = await read_events(settings.kafka, CODE, expect=3)
+        assert types(events) == [
+            "dossier.route.planned.v1",
+            "dossier.step.completed.v1",
+            "dossier.transfer.requested.v1",
+        ]
