@@ -1,0 +1,151 @@
+"""An agency system taking part in liên thông through Kafka only (runnable example).
+
+It plays one unit (say, a district people's committee's own software):
+
+1. consumes ``dossier.events`` with its own consumer group and keeps the events that
+   concern its unit;
+2. when a hand-over to its unit is requested, sends ``command.transfer.accept.v1``;
+3. once the acceptance is confirmed (``dossier.transfer.accepted.v1``, with the
+   hand-over receipt), deliberately sends one invalid command (handing the result
+   over while the dossier is still being processed) and then
+   ``command.step.complete.v1`` with the outcome ``approve``;
+4. prints the ``dossier.command.refused.v1`` routing answers to the invalid command,
+   matched by the command's envelope id, and the step completion.
+
+Every command is a CloudEvents envelope on ``dossier.commands`` keyed by the dossier
+code. Run it against ``make run`` (see docs/routing.md)::
+
+    .venv/bin/python examples/agency_client.py --unit 000.00.31.H59
+
+It stops after ``--handovers`` dossiers were handled, or after ``--max-seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.envelope import Envelope, MalformedMessage
+from shared.events.commands import AcceptTransfer, CompleteStep, HandOverResult, UnitCommand
+from shared.events.dossier import StepOutcome
+from shared.events.registry import make_envelope
+
+EVENTS, COMMANDS = "dossier.events", "dossier.commands"
+
+
+@dataclass
+class Agency:
+    """What this unit's system has sent and seen."""
+
+    unit: str
+    producer: AIOKafkaProducer
+    topic: str
+    actor: str = "agency-client"
+    sent: dict[str, str] = field(default_factory=dict)  # command id -> dossier code
+    refused: set[str] = field(default_factory=set)  # dossiers whose invalid command came back
+    completed: set[str] = field(default_factory=set)
+
+    async def send(self, command: UnitCommand) -> Envelope:
+        envelope = make_envelope(command, source=f"/agency/{self.unit}")
+        await self.producer.send_and_wait(
+            self.topic, envelope.to_bytes(), key=command.dossier_code.encode()
+        )
+        self.sent[envelope.id] = command.dossier_code
+        return envelope
+
+    async def on_event(self, event: Envelope) -> None:
+        data, code = event.data, event.subject
+        if event.type == "dossier.transfer.requested.v1" and data["to_unit"] == self.unit:
+            say(f"HANDOVER REQUESTED {code} step {data['step_index']} from {data['from_unit']}")
+            accept = await self.send(AcceptTransfer(dossier_code=code, unit=self.unit))
+            say(f"SENT command.transfer.accept.v1 {accept.id}")
+        elif event.type == "dossier.transfer.accepted.v1" and data["to_unit"] == self.unit:
+            say(f"ACCEPTED {code} receipt {data['receipt']['receipt_id']}")
+            invalid = await self.send(HandOverResult(dossier_code=code, unit=self.unit))
+            say(f"SENT INVALID command.result.handover.v1 {invalid.id}")
+            done = await self.send(
+                CompleteStep(
+                    dossier_code=code,
+                    unit=self.unit,
+                    actor=self.actor,
+                    outcome=StepOutcome.APPROVE,
+                    note="Đã thẩm định, đề nghị chuyển bước tiếp theo",
+                )
+            )
+            say(f"SENT command.step.complete.v1 {done.id}")
+        elif event.type == "dossier.command.refused.v1" and data["command_id"] in self.sent:
+            self.refused.add(code)
+            say(
+                f"REFUSED {data['command_type']} {data['command_id']}: "
+                f"{data['code']} ({data['reason']})"
+            )
+        elif event.type == "dossier.step.completed.v1" and event.causationid in self.sent:
+            self.completed.add(code)
+            say(f"COMPLETED {code} step {data['step_index']} outcome {data['outcome']}")
+
+    def handled(self) -> int:
+        """Dossiers both completed and whose invalid command was refused."""
+        return len(self.completed & self.refused)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def run(args: argparse.Namespace) -> int:
+    consumer = AIOKafkaConsumer(
+        f"{args.topic_prefix}{EVENTS}",
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group or f"{args.topic_prefix}agency-{args.unit}",
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        enable_auto_commit=True,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=args.bootstrap, acks="all", enable_idempotence=True
+    )
+    await consumer.start()
+    await producer.start()
+    agency = Agency(args.unit, producer, f"{args.topic_prefix}{COMMANDS}")
+    say(f"LISTENING as {args.unit} on {args.topic_prefix}{EVENTS}")
+    deadline = time.monotonic() + args.max_seconds
+    try:
+        while agency.handled() < args.handovers and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    try:
+                        event = Envelope.from_bytes(record.value)
+                    except MalformedMessage:
+                        continue  # not ours to judge; routing dead-letters what it cannot read
+                    await agency.on_event(event)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    finished = agency.handled() >= args.handovers
+    say(f"DONE {agency.handled()} hand-over(s)" if finished else "TIMED OUT")
+    return 0 if finished else 1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers.")
+    parser.add_argument("--unit", required=True, help="This unit's agency code.")
+    parser.add_argument("--topic-prefix", default="", help="Topic prefix (LT_KAFKA_TOPIC_PREFIX).")
+    parser.add_argument("--group", default=None, help="Consumer group (default: agency-<unit>).")
+    parser.add_argument("--handovers", type=int, default=1, help="Stop after this many.")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="Give up after this.")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
