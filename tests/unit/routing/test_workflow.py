@@ -232,7 +232,9 @@ def test_the_journey_commune_district_province_and_back() -> None:
     assert [s.status for s in trail.steps] == ["completed"] * 4
     assert trail.holdings[1].duration_seconds == pytest.approx(2.8 * 86400)
     assert [t.status for t in trail.transfers] == ["accepted"] * 3
-    assert len(trail.events) == len(facts) - 1  # the plan is recorded by the handler
+    # The reception and every fact after the plan (the handler records the plan itself).
+    assert len(trail.events) == len(facts)
+    assert trail.events[0].event == "dossier.received.v1"
 
 
 def test_a_refused_transfer_reopens_the_senders_step_and_can_be_resent() -> None:
