@@ -7,7 +7,9 @@ from datetime import timedelta
 from shared.clock import ManualClock
 from shared.events.commands import AcceptTransfer, CompleteStep
 from shared.events.dossier import StepOutcome
+from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings
+from shared.testing import eventually
 from tests.integration.routing.helpers import (
     command,
     publisher,
@@ -15,6 +17,7 @@ from tests.integration.routing.helpers import (
     receive,
     routing_app,
     routing_settings,
+    send,
     types,
     wait_for,
 )
@@ -24,6 +27,7 @@ from tests.unit.routing.builders import (
     PROVINCE_NATURAL_RESOURCES,
     TAN_HOA_DESK,
 )
+from tests.unit.routing.builders import received as received_event
 
 CODE = "001.21.31.H59-260302-0001"
 DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
@@ -131,3 +135,23 @@ async def test_two_levels_up_and_back_to_the_commune(common_settings: CommonSett
             ("district", "province"): 1,
             ("province", "commune"): 1,
         }
+
+
+async def test_an_unroutable_dossier_is_dead_lettered_with_the_reason(
+    common_settings: CommonSettings,
+) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        # Intake and routing disagree on the catalogue: routing cannot place this procedure.
+        stray = received_event("001.21.31.H59-260302-0099").model_copy(
+            update={"procedure_code": "9.999999"}
+        )
+        await send(pub, stray, source="/lienthong/intake")
+        letters = await eventually(lambda: read_dead_letters(settings.kafka))
+        [letter] = letters
+        assert letter.key == "001.21.31.H59-260302-0099"
+        assert "unknown procedure '9.999999'" in letter.error
+        assert letter.error_kind == "handler_failed"
+        missing = await client.get("/v1/dossiers/001.21.31.H59-260302-0099")
+        assert (missing.status_code, missing.json()["code"]) == (404, "unknown_dossier")
