@@ -126,3 +126,15 @@ def test_handing_over_after_the_appointment_is_late() -> None:
     assert on_time.facts[0].late is False  # type: ignore[attr-defined]
     late = decide_hand_over(d, cmd, context(later(30)))
     assert late.facts[0].late is True  # type: ignore[attr-defined]
+
+
+def test_documents_hash_is_the_canonical_form_intake_uses() -> None:
+    import hashlib
+    import json
+
+    from routing.domain.model import documents_hash
+
+    docs = [document("Đơn xin chuyển mục đích"), document("Trích lục", "extract")]
+    plain = [d.model_dump(mode="json") for d in docs]
+    canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert documents_hash(docs) == hashlib.sha256(canonical.encode()).hexdigest()
