@@ -118,7 +118,11 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
             continue
         except AlreadyProcessed:
             current = await routing.store.get(command.dossier_code)
-            assert current is not None  # it acted on this dossier before
+            if current is None:  # the key was first used for another dossier
+                raise Conflict(
+                    "this Idempotency-Key was used for another request",
+                    code="idempotency_key_reused",
+                ) from None
             return ActionResult(dossier=dossier_view(current), events=[], replayed=True)
         except ActionRefused as refusal:
             raise DomainError(
