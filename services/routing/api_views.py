@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from routing import views
 from routing.api import DossierCode, routing_of
+from routing.domain.model import Dossier
 from routing.domain.trail import Trail, build_trail
 from routing.handlers import Routing
 from shared.catalogue import UNIT_CODE_PATTERN
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["views"])
 UnitCode = Annotated[str, Path(pattern=UNIT_CODE_PATTERN, description="Unit (agency) code.")]
 
 
-async def _dossier(routing: Routing, code: str) -> Any:
+async def _dossier(routing: Routing, code: str) -> Dossier:
     d = await routing.store.get(code)
     if d is None:
         raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")

@@ -19,7 +19,7 @@ from routing.domain.model import (
     Step,
     SupplementPause,
 )
-from routing.store import DossierStore
+from routing.store import DossierStore, LevelOf
 from shared.events.dossier import DossierState
 
 _NO_MODEL = {"model": 0}
@@ -159,7 +159,7 @@ async def inbox(
 
 
 async def flows(
-    store: DossierStore, since: datetime, until: datetime, level_of: Any
+    store: DossierStore, since: datetime, until: datetime, level_of: LevelOf
 ) -> dict[str, Any]:
     """Dossiers by state, open dossiers by holding unit, hand-overs between levels."""
     by_state = {
