@@ -46,7 +46,7 @@ contracts: install
 	@$(PY) -m shared.contracts write
 
 bench: install
-	@$(PY) -m infra.bench
+	@$(DEVSTACK) start && $(PY) -m bench
 
 clean: infra-down
 	rm -rf .local

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.clock import Clock
+from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
 from shared.kafka.publisher import Outgoing, Publisher
 from shared.mongo.client import Database, Session
@@ -44,15 +44,22 @@ class Outbox:
         self._counters = db["counters"]
 
     async def ensure_indexes(self) -> None:
-        await self._entries.create_index([("status", ASCENDING), ("seq", ASCENDING)])
-        await self._entries.create_index([("subject", ASCENDING), ("seq", ASCENDING)])
+        await self._entries.create_index(
+            [("status", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        await self._entries.create_index([("subject", ASCENDING), ("seq", ASCENDING)], unique=True)
+        await self._entries.create_index(
+            [("status", ASCENDING), ("subject", ASCENDING), ("seq", ASCENDING)]
+        )
 
     async def add(self, envelope: Envelope, session: Session, now: datetime) -> None:
         """Queue an event in the caller's transaction; its topic comes from its contract."""
         from shared.events.registry import REGISTRY
 
         spec = REGISTRY[envelope.type].TOPIC
-        seq = await next_value(self._counters, "outbox", session)
+        # Order matters per subject (the Kafka key), so the sequence is per subject: writers
+        # of different dossiers never contend on one counter.
+        seq = await next_value(self._counters, f"outbox:{envelope.subject}", session)
         await self._entries.insert_one(
             {
                 "_id": envelope.id,
@@ -70,8 +77,26 @@ class Outbox:
         )
 
     async def pending(self, limit: int) -> list[dict[str, object]]:
-        """The oldest unpublished entries, in the order they were written."""
-        cursor = self._entries.find({"status": PENDING}).sort("seq", ASCENDING).limit(limit)
+        """Unpublished entries of the subjects waiting longest, each from its oldest one.
+
+        Order matters per subject only. The subjects come from the oldest pending
+        entries; each subject's entries are then read from its lowest sequence number,
+        so a batch never holds a subject's later event without the earlier ones, and
+        no subject starves behind a full batch.
+        """
+        oldest = (
+            self._entries.find({"status": PENDING}, {"subject": 1})
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        subjects = list(dict.fromkeys([str(entry["subject"]) async for entry in oldest]))
+        if not subjects:
+            return []
+        cursor = (
+            self._entries.find({"status": PENDING, "subject": {"$in": subjects}})
+            .sort([("subject", ASCENDING), ("seq", ASCENDING)])
+            .limit(limit)
+        )
         return await cursor.to_list()
 
     async def mark_sent(self, entry_ids: list[str], now: datetime) -> None:
@@ -160,7 +185,8 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 sent = 0
-                if await self._lease.acquire(self._clock.now(), lease_duration):
+                # Leases are about real elapsed time, not the (possibly simulated) domain clock.
+                if await self._lease.acquire(SystemClock().now(), lease_duration):
                     sent = await self.publish_pending()
                     OUTBOX_PENDING.labels(self._service).set(await self._outbox.count_pending())
                 if sent == 0:

@@ -7,11 +7,13 @@ import os
 import socket
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from opentelemetry import trace
 
+from shared.clock import ManualClock
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import make_envelope
 from shared.mongo.client import Session, run_in_transaction
@@ -146,3 +148,41 @@ async def test_relay_publishes_in_write_order_with_the_writers_trace(
     for record in records:
         traceparent = header_value(record.headers, "traceparent")
         assert traceparent is not None and traceparent.split("-")[1] == trace_id
+
+
+async def test_a_full_batch_never_publishes_a_subjects_later_event_first(
+    common_settings: CommonSettings,
+) -> None:
+    """Entries written at the same instant sort by id; ids here put A's later events first."""
+    settings = common_settings.model_copy(
+        update={"outbox": common_settings.outbox.model_copy(update={"batch_size": 2})}
+    )
+    clock = ManualClock(datetime(2026, 11, 26, 2, tzinfo=UTC))
+    async with service_runtime("outboxed", settings, clock) as rt:
+        rt.relay.stop()  # write everything first, then relay step by step
+        for event_id, reason in [("9-a1", "A1"), ("1-a2", "A2"), ("0-a3", "A3"), ("5-b1", "B1")]:
+
+            async def work(
+                session: Session, event_id: str = event_id, reason: str = reason
+            ) -> None:
+                event = make_envelope(
+                    DossierWithdrawn(
+                        dossier_code=reason[0],
+                        state=DossierState.WITHDRAWN,
+                        holding_unit="U",
+                        withdrawn_at=clock.now(),
+                        reason=reason,
+                    ),
+                    source="/tests",
+                    event_id=event_id,
+                )
+                await rt.outbox.add(event, session, clock.now())
+
+            await run_in_transaction(rt.client, work)
+        for _ in range(4):  # bounded: each scan must make progress
+            await rt.relay.publish_pending()
+        assert await rt.outbox.count_pending() == 0
+    published = envelopes(await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=4))
+    reasons_of_a = [e.data["reason"] for e in published if e.subject == "A"]
+    assert reasons_of_a == ["A1", "A2", "A3"]
+    assert len(published) == 4

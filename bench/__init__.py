@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): throughput, latency and memory against the real stack."""
