@@ -61,6 +61,7 @@ async def test_journey_bundle_verifies_offline(
         bundle = (await client.get(f"/v1/audit/dossiers/{CODE}/bundle")).json()
         history = (await client.get(f"/v1/audit/dossiers/{CODE}")).json()
         keys = (await client.get("/v1/audit/keys")).json()
+        signed = (await client.get("/v1/audit/checkpoints")).json()["items"]
 
     assert [e["index"] for e in entries] == list(range(len(events)))
     assert {e["event_id"] for e in entries} == {e.id for e in events}
@@ -95,10 +96,11 @@ async def test_journey_bundle_verifies_offline(
     assert len(history["entries"]) == len(dossier_events)
 
     # The checkpoint went out as audit.checkpoint.v1 and verifies with the served key.
-    records = await read_topic(audit_settings.kafka, AUDIT_EVENTS, expect=1)
+    records = await read_topic(audit_settings.kafka, AUDIT_EVENTS, expect=len(signed))
     published = [
         CheckpointSigned.model_validate(Envelope.from_bytes(r.value).data) for r in records
     ]
+    assert [p.tree_size for p in published] == [c["tree_size"] for c in signed]
     last = published[-1]
     assert (last.tree_size, last.root_hash, last.signature) == (
         checkpoint["tree_size"],

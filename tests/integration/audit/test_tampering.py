@@ -38,12 +38,16 @@ def forged(doc: dict[str, Any]) -> str:
 async def test_altered_deleted_swapped_and_resigned_are_each_reported(
     audit_settings: AuditSettings, clock: ManualClock
 ) -> None:
-    events = journey("T-1") + journey("T-2")
+    first_half, second_half = journey("T-1"), journey("T-2")
     app = create_app(audit_settings, clock)
     async with running_app(app) as client:
-        await publish(app, events)
-        await logged(client, len(events))
-        await checkpointed(client, clock, len(events))
+        # In two halves, so there are at least two checkpoints (at 8 or less, and at 16).
+        await publish(app, first_half)
+        await logged(client, len(first_half))
+        await checkpointed(client, clock, len(first_half))
+        await publish(app, second_half)
+        await logged(client, len(first_half) + len(second_half))
+        await checkpointed(client, clock, len(first_half) + len(second_half))
         db = app.state.runtime.db
         entries, checkpoints = db["entries"], db["checkpoints"]
         assert (await verify_store(audit_settings)).startswith("OK")
