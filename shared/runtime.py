@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, SystemClock
 from shared.kafka.admin import ensure_topics
-from shared.kafka.consumer import ConsumerRunner, Handler
+from shared.kafka.consumer import ConsumerRunner, Handler, InvalidHandler
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
 from shared.mongo.client import Client, Database, mongo_client, service_database
@@ -74,6 +74,7 @@ class ServiceRuntime:
         handlers: Mapping[str, Handler],
         group_id: str | None = None,
         after_commit: Callable[[], None] | None = None,
+        invalid_handlers: Mapping[TopicSpec, InvalidHandler] | None = None,
     ) -> ConsumerRunner:
         """A consumer runner in this service's group (started by ``start_consumers``).
 
@@ -98,6 +99,7 @@ class ServiceRuntime:
             settings=self.settings.consumer,
             clock=self.clock,
             after_commit=wake_after_commit,
+            invalid_handlers=invalid_handlers,
         )
         self.consumers.append(runner)
         return runner

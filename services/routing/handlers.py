@@ -26,7 +26,7 @@ from routing.store import DossierStore
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.clock import Clock
-from shared.envelope import Envelope
+from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import UnitCommand
 from shared.events.dossier import CommandRefused, DossierFact, DossierReceived, DossierWithdrawn
 from shared.events.registry import REGISTRY, EventData, make_envelope
@@ -172,6 +172,27 @@ async def on_command(
                 "dossier": data.dossier_code,
             },
         )
+
+
+async def on_invalid_command(
+    envelope: Envelope, error: MalformedMessage, session: Session, *, routing: Routing
+) -> None:
+    """A command whose type or fields break the contract: refused with an event, not dropped."""
+    now = routing.clock.now()
+    unit = envelope.data.get("unit")
+    refused = CommandRefused(
+        dossier_code=envelope.subject,
+        command_id=envelope.id,
+        command_type=envelope.type,
+        unit=unit if isinstance(unit, str) and 0 < len(unit) <= 64 else None,
+        code=RefusalCode.INVALID_COMMAND.value,
+        reason=error.reason,
+        refused_at=now,
+    )
+    await routing.outbox.add(
+        make_envelope(refused, source=SOURCE, cause=envelope, time=now), session, now
+    )
+    log.info("invalid command refused", extra={"command_id": envelope.id, "type": envelope.type})
 
 
 def build_handlers(routing: Routing) -> dict[str, Handler]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -41,7 +42,11 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                 options=settings.routing,
             )
             runtime.add_consumer(
-                [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_handlers(routing)
+                [DOSSIER_EVENTS, DOSSIER_COMMANDS],
+                handlers.build_handlers(routing),
+                invalid_handlers={
+                    DOSSIER_COMMANDS: partial(handlers.on_invalid_command, routing=routing)
+                },
             )
             await runtime.start_consumers()
             scheduler = OverdueScheduler(

@@ -44,6 +44,9 @@ tracer = trace.get_tracer(__name__)
 Handler = Callable[[Envelope, EventData, Session], Awaitable[None]]
 """Applies one event: writes its effect (and outgoing events) with the given session."""
 
+InvalidHandler = Callable[[Envelope, MalformedMessage, Session], Awaitable[None]]
+"""Answers a well-formed envelope whose type or data breaks its contract (e.g. a refusal event)."""
+
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
@@ -78,6 +81,7 @@ class ConsumerRunner:
         settings: ConsumerSettings,
         clock: Clock,
         after_commit: Callable[[], None] | None = None,
+        invalid_handlers: Mapping[TopicSpec, InvalidHandler] | None = None,
     ) -> None:
         self.service = service
         self.group_id = group_id
@@ -90,6 +94,10 @@ class ConsumerRunner:
         self._settings = settings
         self._clock = clock
         self._after_commit = after_commit
+        self._invalid_handlers = {
+            topic_name(kafka.topic_prefix, spec): handler
+            for spec, handler in (invalid_handlers or {}).items()
+        }
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted = 0
@@ -186,9 +194,13 @@ class ConsumerRunner:
         started = time.perf_counter()
         try:
             envelope = Envelope.from_bytes(record.value)
-            data = parse_data(envelope)
         except MalformedMessage as exc:
             await self._dead_letter(record, exc, "malformed", attempts=1)
+            return
+        try:
+            data = parse_data(envelope)
+        except MalformedMessage as exc:
+            await self._handle_invalid(record, envelope, exc)
             return
         handler = self._handlers.get(envelope.type)
         if handler is None:
@@ -203,12 +215,31 @@ class ConsumerRunner:
                 "dossier.code": envelope.subject,
             },
         ):
-            outcome = await self._apply_with_retries(record, envelope, data, handler)
+
+            async def apply_handler(session: Session) -> None:
+                await handler(envelope, data, session)
+
+            outcome = await self._apply_with_retries(record, envelope, apply_handler)
         self._count(record, envelope.type, outcome)
         HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
 
+    async def _handle_invalid(
+        self, record: Record, envelope: Envelope, error: MalformedMessage
+    ) -> None:
+        """Answer a broken contract where the topic's owner wants to (never silence)."""
+        answer = self._invalid_handlers.get(record.topic)
+        if answer is None:
+            await self._dead_letter(record, error, "malformed", attempts=1)
+            return
+
+        async def respond(session: Session) -> None:
+            await answer(envelope, error, session)
+
+        outcome = await self._apply_with_retries(record, envelope, respond)
+        self._count(record, envelope.type, f"invalid_{outcome}")
+
     async def _apply_with_retries(
-        self, record: Record, envelope: Envelope, data: EventData, handler: Handler
+        self, record: Record, envelope: Envelope, work: Callable[[Session], Awaitable[None]]
     ) -> str:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._settings.max_attempts),
@@ -223,7 +254,7 @@ class ConsumerRunner:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    await self._apply(envelope, data, handler)
+                    await self._apply(envelope, work)
         except AlreadyProcessed:
             return "duplicate"
         except Exception as exc:  # the handler's own failure, after bounded retries
@@ -232,12 +263,12 @@ class ConsumerRunner:
             return "dead_lettered"
         return "handled"
 
-    async def _apply(self, envelope: Envelope, data: EventData, handler: Handler) -> None:
+    async def _apply(self, envelope: Envelope, work: Callable[[Session], Awaitable[None]]) -> None:
         now: datetime = self._clock.now()
 
         async def in_transaction(session: Session) -> None:
             await self._inbox.claim(self.group_id, envelope, session, now)
-            await handler(envelope, data, session)
+            await work(session)
 
         await run_in_transaction(self._client, in_transaction)
 

@@ -52,6 +52,7 @@ class RefusalCode(StrEnum):
     NOT_TRANSFER_RECEIVER = "not_transfer_receiver"
     FINAL_STEP = "final_step"  # complete on the returning desk's step: return the result
     NOT_FINAL_STEP = "not_final_step"  # return the result before the route is through
+    INVALID_COMMAND = "invalid_command"  # unknown command type or fields breaking the contract
 
 
 class ActionRefused(Exception):

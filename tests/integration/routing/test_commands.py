@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.clock import ManualClock
-from shared.events.commands import AcceptTransfer, CompleteStep, HandOverResult
+from shared.events.commands import AcceptTransfer, CompleteStep, HandOverResult, RefuseTransfer
 from shared.events.dossier import StepOutcome
 from shared.events.registry import make_envelope
 from shared.runtime import CommonSettings
@@ -133,3 +133,31 @@ async def test_http_refusals_are_problems_and_change_nothing(
             "dossier.step.completed.v1",
             "dossier.transfer.requested.v1",
         ]
+
+
+async def test_a_command_breaking_its_contract_is_refused_with_an_event(
+    common_settings: CommonSettings,
+) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        await receive(pub, client, CODE)
+        valid = make_envelope(
+            RefuseTransfer(dossier_code=CODE, unit=DISTRICT_COMMITTEE, reason="wrong district"),
+            source="/agency/tests",
+        )
+        no_reason = valid.model_copy(update={"data": {**valid.data, "reason": ""}})
+        teleport = valid.model_copy(
+            update={"id": "cmd-teleport", "type": "command.dossier.teleport.v1"}
+        )
+        await pub.publish(no_reason, DOSSIER_COMMANDS)
+        await pub.publish(teleport, DOSSIER_COMMANDS)
+
+        events = await read_events(settings.kafka, CODE, expect=3)
+        assert types(events) == ["dossier.route.planned.v1"] + ["dossier.command.refused.v1"] * 2
+        first, second = events[1].data, events[2].data
+        assert (first["command_id"], first["code"]) == (no_reason.id, "invalid_command")
+        assert "reason" in first["reason"] and first["unit"] == DISTRICT_COMMITTEE
+        assert (second["command_id"], second["code"]) == ("cmd-teleport", "invalid_command")
+        assert "unknown event type" in second["reason"]
+        assert (await client.get(f"/v1/dossiers/{CODE}")).json()["version"] == 0
