@@ -10,7 +10,7 @@ from typing import Any
 
 from intake.domain import Admission, appointment
 from intake.schemas import ApplicantIn, RefusalNotice, SubmissionChannel
-from intake.tokens import documents_hash, token_digest
+from intake.tokens import token_digest
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
 from shared.events.dossier import (
@@ -22,6 +22,7 @@ from shared.events.dossier import (
     DossierState,
     DossierSubmitted,
     DossierWithdrawn,
+    documents_hash,
 )
 
 Document = dict[str, Any]

@@ -45,11 +45,6 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def documents_hash(documents: list[dict[str, Any]]) -> str:
-    """SHA-256 of the canonical JSON of the document list, in submitted order."""
-    return hashlib.sha256(canonical_json(documents)).hexdigest()
-
-
 def request_fingerprint(route: str, body: dict[str, Any]) -> str:
     """Identifies a request body for Idempotency-Key reuse detection."""
     return hashlib.sha256(route.encode() + b"\n" + canonical_json(body)).hexdigest()

@@ -7,10 +7,13 @@ without knowing the workflow rules.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
+import rfc8785
 from pydantic import Field
 
 from shared.events.registry import ContractModel, EventData, register
@@ -62,6 +65,15 @@ class DocumentRef(ContractModel):
     type: str = Field(min_length=1, max_length=64, description="Document type code.")
     size_bytes: int = Field(ge=0, le=100_000_000)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+def documents_hash(documents: Sequence[DocumentRef | Mapping[str, Any]]) -> str:
+    """SHA-256 (hex) of the RFC 8785 canonical JSON of the document list, in order.
+
+    Part of the contract: ``documents_hash`` in events and hand-over receipts is this.
+    """
+    plain = [DocumentRef.model_validate(doc).model_dump(mode="json") for doc in documents]
+    return hashlib.sha256(rfc8785.dumps(plain)).hexdigest()
 
 
 class ApplicantContact(ContractModel):

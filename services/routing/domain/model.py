@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Literal
 
-import rfc8785
 from pydantic import BaseModel, ConfigDict
 
 from shared.calendar import WorkingCalendar
@@ -201,9 +198,3 @@ class Decision:
 
     dossier: Dossier
     facts: tuple[DossierFact, ...]
-
-
-def documents_hash(documents: Sequence[DocumentRef]) -> str:
-    """SHA-256 (hex) of the RFC 8785 canonical JSON of the document list, in order."""
-    canonical = rfc8785.dumps([doc.model_dump(mode="json") for doc in documents])
-    return hashlib.sha256(canonical).hexdigest()

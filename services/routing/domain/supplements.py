@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from routing.domain.deadlines import paused_working_days
 from routing.domain.guards import allow, fact_base
-from routing.domain.model import Context, Decision, Dossier, SupplementPause, documents_hash
+from routing.domain.model import Context, Decision, Dossier, SupplementPause
 from routing.domain.state_machine import Action, next_state
 from shared.events.commands import ProvideSupplement, RequestSupplement
-from shared.events.dossier import DossierFact, SupplementProvided, SupplementRequested
+from shared.events.dossier import (
+    DossierFact,
+    SupplementProvided,
+    SupplementRequested,
+    documents_hash,
+)
 
 
 def pause(d: Dossier, unit: str, missing: list[str], reason: str, ctx: Context) -> DossierFact:

@@ -7,9 +7,7 @@ import hmac
 import json
 from datetime import timedelta
 
-from intake.tokens import documents_hash
-
-from shared.events.dossier import DossierReceived
+from shared.events.dossier import DossierReceived, documents_hash
 from shared.testing import read_topic
 from shared.topics import DOSSIER_EVENTS
 from tests.integration.intake.helpers import (

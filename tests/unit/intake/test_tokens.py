@@ -7,7 +7,6 @@ import hashlib
 from intake.tokens import (
     IDEMPOTENCY_KEY_PATTERN,
     canonical_json,
-    documents_hash,
     idempotency_id,
     identity_hash,
     new_lookup_token,
@@ -17,6 +16,8 @@ from intake.tokens import (
     token_matches,
     unseal_token,
 )
+
+from shared.events.dossier import documents_hash
 
 KEY = b"test-key"
 NUMBER = "082203001234"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
-from routing.domain.model import Context, Decision, Dossier, documents_hash
+from routing.domain.model import Context, Decision, Dossier
 from routing.domain.route import resolve_route
 from routing.domain.workflow import decide_command, decide_start
 
@@ -26,6 +26,7 @@ from shared.events.dossier import (
     DossierReceived,
     DossierState,
     StepOutcome,
+    documents_hash,
 )
 
 # Inter-level land-use change: commune desk -> district committee -> province department -> desk.

@@ -132,7 +132,7 @@ def test_documents_hash_is_the_canonical_form_intake_uses() -> None:
     import hashlib
     import json
 
-    from routing.domain.model import documents_hash
+    from shared.events.dossier import documents_hash
 
     docs = [document("Đơn xin chuyển mục đích"), document("Trích lục", "extract")]
     plain = [d.model_dump(mode="json") for d in docs]
