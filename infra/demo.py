@@ -1,8 +1,172 @@
-"""Demo data for ``make run``: a few dossiers submitted through the public APIs."""
+"""Demo data for ``make run``: dossiers submitted and moved through the public APIs only.
+
+Every step goes through the services' HTTP APIs (intake to submit, routing for the
+units' actions), so the events, notifications and audit entries are the real ones.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+TAN_HOA_DESK = "001.21.31.H59"
+VAM_LANG_DESK = "001.22.31.H59"
+
+
+@dataclass(frozen=True)
+class DemoDossier:
+    """One demo submission and how far to move it."""
+
+    procedure: str
+    desk: str
+    applicant: str
+    email: str
+    language: str
+    documents: tuple[str, ...]
+    finish: bool
+
+
+DEMO = (
+    DemoDossier(
+        "1.001193",
+        TAN_HOA_DESK,
+        "Nguyễn Văn An",
+        "an.nguyen@example.vn",
+        "vi",
+        ("registration_form", "birth_certificate"),
+        finish=True,
+    ),
+    DemoDossier(
+        "1.012815",
+        TAN_HOA_DESK,
+        "Tran Thi Binh",
+        "binh.tran@example.com",
+        "en",
+        ("application", "land_certificate", "site_extract"),
+        finish=True,
+    ),
+    DemoDossier(
+        "2.000488",
+        VAM_LANG_DESK,
+        "Lê Văn Cường",
+        "cuong.le@example.vn",
+        "vi",
+        ("request_form", "identity_copy"),
+        finish=False,
+    ),
+    DemoDossier(
+        "2.000720",
+        TAN_HOA_DESK,
+        "Phạm Thị Dung",
+        "dung.pham@example.vn",
+        "vi",
+        ("application", "household_minutes"),
+        finish=False,
+    ),
+)
+
+
+def submission(demo: DemoDossier, serial: int) -> dict[str, Any]:
+    """A realistic submission body (identity numbers are made up)."""
+    return {
+        "procedure_code": demo.procedure,
+        "receiving_unit": demo.desk,
+        "channel": "desk",
+        "applicant": {
+            "name": demo.applicant,
+            "identity_type": "citizen_id",
+            "identity_number": f"0822030{serial:05d}",
+            "email": demo.email,
+            "phone": f"09123{serial:05d}",
+            "channels": ["email", "sms"],
+            "language": demo.language,
+        },
+        "documents": [
+            {
+                "name": f"{doc}.pdf",
+                "type": doc,
+                "size_bytes": 120_000 + serial,
+                "sha256": hashlib.sha256(f"{demo.procedure}/{doc}/{serial}".encode()).hexdigest(),
+            }
+            for doc in demo.documents
+        ],
+    }
+
+
+def wait_for_routing(client: httpx.Client, routing: str, code: str, timeout: float = 30) -> Any:
+    """Routing learns of a dossier from Kafka; poll its view until it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(f"{routing}/v1/dossiers/{code}")
+        if response.status_code == 200:
+            return response.json()
+        time.sleep(0.2)
+    raise RuntimeError(f"routing did not pick up {code} within {timeout}s")
+
+
+def next_action(view: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """What the unit that must act does next to move the dossier on; None once DONE."""
+    unit = view["action_unit"]
+    state = view["state"]
+    if state == "DONE" or unit is None:
+        return None
+    if state == "IN_TRANSFER":
+        return "transfer/accept", {"unit": unit}
+    if state == "RESULT_READY":
+        return "result/hand-over", {"unit": unit}
+    if view["current_step"] == len(view["steps"]) - 1:
+        return "result/return", {"unit": unit, "note": "Kết quả đã sẵn sàng"}
+    return "step/complete", {"unit": unit, "outcome": "approve", "note": "Đạt yêu cầu"}
+
+
+def drive_to_done(client: httpx.Client, routing: str, code: str, max_actions: int = 30) -> Any:
+    """Act as each unit in turn until the dossier is DONE; returns routing's final view."""
+    view = wait_for_routing(client, routing, code)
+    for _ in range(max_actions):
+        action = next_action(view)
+        if action is None:
+            return view
+        path, body = action
+        response = client.post(f"{routing}/v1/dossiers/{code}/{path}", json=body)
+        response.raise_for_status()
+        view = client.get(f"{routing}/v1/dossiers/{code}").json()
+    raise RuntimeError(f"{code} not done after {max_actions} actions")
+
+
+def move_one_step(client: httpx.Client, routing: str, code: str) -> None:
+    """The receiving desk sends the dossier on to the next unit."""
+    view = wait_for_routing(client, routing, code)
+    action = next_action(view)
+    if action is not None:
+        client.post(f"{routing}/v1/dossiers/{code}/{action[0]}", json=action[1]).raise_for_status()
+
 
 def load_demo_data(urls: dict[str, str]) -> None:
-    """Submit demo dossiers (filled in as the services gain their features)."""
-    print("[demo] no demo data yet", flush=True)
+    """Submit the demo dossiers and move them along; print how to look them up."""
+    intake, routing = urls["intake"], urls["routing"]
+    print("[demo] submitting demo dossiers at Tân Hòa and Vàm Láng one-stop desks", flush=True)
+    with httpx.Client(timeout=30) as client:
+        for serial, demo in enumerate(DEMO, start=1):
+            response = client.post(
+                f"{intake}/v1/dossiers",
+                json=submission(demo, serial),
+                headers={"Idempotency-Key": f"demo-{demo.procedure}-{serial}"},
+            )
+            response.raise_for_status()
+            receipt = response.json()
+            code, token = receipt["code"], receipt["lookup_token"]
+            if demo.finish:
+                drive_to_done(client, routing, code)
+            else:
+                move_one_step(client, routing, code)
+            print(
+                f"[demo] {code} ({demo.procedure}): look it up with\n"
+                f"         curl -H 'X-Lookup-Token: {token}' {intake}/v1/dossiers/{code}\n"
+                f"       trail: {routing}/v1/dossiers/{code}/trail   "
+                f"evidence: {urls['audit']}/v1/audit/dossiers/{code}/bundle",
+                flush=True,
+            )

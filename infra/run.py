@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {"intake": 8001, "routing": 8002, "notification": 8003, "audit": 8004}
 LOGS = ROOT / ".local" / "logs"
+MAIL = ROOT / ".local" / "mail"
 
 
 def port_of(service: str) -> int:
@@ -74,12 +76,41 @@ def stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def start_mail_sink() -> subprocess.Popen[bytes] | None:
+    """A local SMTP server keeping every email in .local/mail (unless one already listens)."""
+    port = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            return None
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / "mail.log", "ab")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(MAIL),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
     for service in SERVICES:
         base = f"http://127.0.0.1:{port_of(service)}"
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
-    print("  logs          .local/logs/   (kafka.log, store.out, <service>.log)")
+    print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
+    print("  SMS           .local/sms.log     (the file SMS adapter)")
+    print("  logs          .local/logs/       (kafka.log, store.out, <service>.log)")
     print("Press Ctrl-C to stop everything this command started.\n", flush=True)
 
 
@@ -90,8 +121,11 @@ def main() -> None:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        procs = {service: start_service(service) for service in SERVICES}
-        wait_ready(procs)
+        sink = start_mail_sink()
+        if sink is not None:
+            procs["mail"] = sink
+        procs.update({service: start_service(service) for service in SERVICES})
+        wait_ready({s: p for s, p in procs.items() if s in SERVICES})
         if os.environ.get("LT_DEMO", "1") == "1":
             from infra.demo import load_demo_data
 

@@ -47,7 +47,9 @@ class Outbox:
         await self._entries.create_index(
             [("status", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]
         )
-        await self._entries.create_index([("subject", ASCENDING), ("seq", ASCENDING)], unique=True)
+        await self._entries.create_index(
+            [("subject", ASCENDING), ("seq", ASCENDING)], unique=True, name="subject_seq_unique"
+        )
         await self._entries.create_index(
             [("status", ASCENDING), ("subject", ASCENDING), ("seq", ASCENDING)]
         )
