@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import pipeline
+from bench import audit_log, intake, pipeline
 from bench.common import Report, peak_rss_mib
 
 RESULTS = Path(__file__).resolve().parent.parent / ".local" / "bench" / "results.json"
@@ -21,6 +21,8 @@ async def main() -> None:
     report = Report()
     print(f"benchmarks on {platform.node()} ({platform.python_version()})", flush=True)
     await pipeline.run(report)
+    await intake.run(report)
+    await audit_log.run(report)
     report.add("process", "peak RSS of the benchmark process", peak_rss_mib(), "MiB")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

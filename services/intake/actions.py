@@ -5,7 +5,9 @@ event (through the outbox) in one transaction, and wakes the relay after the com
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,6 +69,12 @@ class Intake:
     catalogue: Catalogue
     calendar: WorkingCalendar
     options: IntakeOptions
+    # One agency's codes come from one counter: transactions of this process that would
+    # contend for it take turns here instead of conflicting and retrying in the store.
+    # Other instances still conflict, and the transaction retry resolves that.
+    code_locks: defaultdict[str, asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock)
+    )
 
     @property
     def clock(self) -> Clock:
@@ -134,7 +142,8 @@ async def submit_dossier(ctx: Intake, request: SubmissionRequest, key: str | Non
         await ctx.store.insert_dossier(doc, session)
         return receipt_of(ctx, doc, token)
 
-    outcome = await creation.run(create)
+    async with ctx.code_locks[admission.unit.code]:
+        outcome = await creation.run(create)
     ctx.runtime.relay.wake()
     return outcome
 
@@ -173,7 +182,8 @@ async def deny_at_desk(ctx: Intake, request: DeskDenialRequest, key: str | None)
         await ctx.store.insert_dossier(doc, session)
         return receipt_of(ctx, doc, token)
 
-    outcome = await creation.run(create)
+    async with ctx.code_locks[admission.unit.code]:
+        outcome = await creation.run(create)
     ctx.runtime.relay.wake()
     return outcome
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from tests.integration.intake.helpers import DESK, RunningIntake, submission
+from shared.runtime import CommonSettings
+from tests.integration.intake.helpers import (
+    DESK,
+    RunningIntake,
+    intake_settings,
+    running_intake,
+    submission,
+)
 
 CONCURRENT = 50
 
@@ -22,6 +29,21 @@ async def test_concurrent_submissions_at_one_desk_get_consecutive_codes(
     assert codes == [f"{DESK}-261126-{n:04d}" for n in range(1, CONCURRENT + 1)]
     events = await intake.published(expect=CONCURRENT)
     assert sorted(e.subject for e in events) == codes
+
+
+async def test_two_instances_share_one_gap_free_sequence(
+    intake: RunningIntake, common_settings: CommonSettings
+) -> None:
+    """Across instances nothing serialises in memory: the store's transactions must."""
+    async with running_intake(intake_settings(common_settings), intake.clock) as second:
+        clients = [intake.client, second.client]
+        responses = await asyncio.gather(
+            *(clients[n % 2].post("/v1/dossiers", json=submission()) for n in range(20))
+        )
+
+    assert [r.status_code for r in responses] == [201] * 20
+    codes = sorted(r.json()["code"] for r in responses)
+    assert codes == [f"{DESK}-261126-{n:04d}" for n in range(1, 21)]
 
 
 async def test_concurrent_retries_with_one_key_create_one_dossier(intake: RunningIntake) -> None:

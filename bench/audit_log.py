@@ -1,6 +1,6 @@
-"""Benchmark of the audit log against the local store: appends, proofs, verification.
+"""Scenario: the audit log against the local store: appends, proofs, verification.
 
-    .venv/bin/python -m audit.bench [--events 2000] [--concurrency 1]
+    .venv/bin/python -m bench.audit_log [--events 2000] [--concurrency 1]
 
 Appends run as the consumer runs them: one transaction per event with the inbox
 claim, the log head and the entry (``--concurrency`` > 1 adds competing appenders,
@@ -18,13 +18,14 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from audit.evidence import Evidence
 from audit.handlers import append_event
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from audit.verify import export_from_mongo, verify_document
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bench.common import Report
 from shared.clock import SystemClock
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, StepCompleted, StepOutcome
@@ -47,7 +48,15 @@ def sample_event(i: int) -> Envelope:
     return make_envelope(data, source="/lienthong/bench")
 
 
-async def run(events: int, concurrency: int, settings: MongoSettings) -> None:
+SCENARIO = "audit log"
+
+
+async def run(report: Report, events: int = 1000, concurrency: int = 1) -> None:
+    """Append ``events`` with ``concurrency`` appenders, then time proofs and verification."""
+    await measure(report, events, concurrency, MongoSettings())
+
+
+async def measure(report: Report, events: int, concurrency: int, settings: MongoSettings) -> None:
     name = f"bench_audit_{uuid.uuid4().hex[:8]}"
     clock = SystemClock()
     async with mongo_client(settings, "audit-bench") as client:
@@ -71,8 +80,8 @@ async def run(events: int, concurrency: int, settings: MongoSettings) -> None:
             started = time.perf_counter()
             await asyncio.gather(*(appender() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
-            print(f"appends: {events} in {elapsed:.2f}s = {events / elapsed:.0f}/s "
-                  f"({concurrency} appender(s), one transaction each)")  # fmt: skip
+            report.add(SCENARIO, f"appends ({concurrency} appender(s))", events / elapsed,
+                       "entries/s")  # fmt: skip
 
             key = SigningKey.of(Ed25519PrivateKey.generate())
             views = Evidence(store, "bench", key, [], clock)
@@ -81,15 +90,16 @@ async def run(events: int, concurrency: int, settings: MongoSettings) -> None:
             for index in picks:
                 await views.inclusion_paths([index], events)
             per_proof = (time.perf_counter() - started) / len(picks) * 1000
-            print(f"inclusion proof at size {events}: {per_proof:.1f} ms each")
+            report.add(SCENARIO, f"inclusion proof at size {events}", per_proof, "ms")
 
             started = time.perf_counter()
             doc = await asyncio.to_thread(export_from_mongo, settings.uri, name)
             read = time.perf_counter() - started
             started = time.perf_counter()
-            summary = verify_document(doc)
+            verify_document(doc)  # raises at the first problem
             checked = time.perf_counter() - started
-            print(f"offline verification: read {read:.2f}s, checked {checked:.2f}s: {summary}")
+            report.add(SCENARIO, f"export {events} entries for the verifier", read, "s")
+            report.add(SCENARIO, f"offline verification of {events} entries", checked, "s")
         finally:
             await client.drop_database(name)
 
@@ -99,7 +109,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.concurrency, MongoSettings()))
+    asyncio.run(run(Report(), args.events, args.concurrency))
 
 
 if __name__ == "__main__":
