@@ -1,0 +1,199 @@
+"""The four services as separate processes: one dossier's whole journey across all of them.
+
+Intake receives it, routing moves it commune → district → province → back to the commune
+desk, notification emails the applicant through a real SMTP server, audit logs every
+event and hands out an evidence bundle that the offline verifier accepts. Then every
+service stops gracefully on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+
+from infra.demo import DEMO, drive_to_done, submission
+from shared.runtime import CommonSettings
+from shared.testing import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ["intake", "routing", "notification", "audit"]
+RICE_LAND = DEMO[1]  # 1.012815: commune → district → province → back, English applicant
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Inbox(Message):
+    """An SMTP handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[Any] = []
+
+    def handle_message(self, message: Any) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def platform(
+    common_settings: CommonSettings, smtp: tuple[Inbox, int], tmp_path: Path
+) -> AsyncIterator[dict[str, str]]:
+    ports = {service: free_port() for service in SERVICES}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'services'}",
+        "LT_KAFKA_TOPIC_PREFIX": common_settings.kafka.topic_prefix,
+        "LT_MONGO_DATABASE_PREFIX": common_settings.mongo.database_prefix,
+        "LT_NOTIFICATION_SMTP_PORT": str(smtp[1]),
+        "LT_NOTIFICATION_SMS_FILE": str(tmp_path / "sms.log"),
+        "LT_AUDIT_SIGNING_KEY_PATH": str(tmp_path / "audit-key.pem"),
+        "LT_AUDIT_CHECKPOINT_SECONDS": "0.5",
+        "LT_AUDIT_CHECKPOINT_POLL_SECONDS": "0.2",
+        **{f"LT_{service.upper()}_PORT": str(port) for service, port in ports.items()},
+    }
+    procs = {
+        service: subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
+            [sys.executable, "-m", f"{service}.main"],
+            cwd=ROOT,
+            env=env,
+            stdout=(tmp_path / f"{service}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for service in SERVICES
+    }
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            for url in urls.values():
+                await eventually(partial(_ready, client, url), timeout=60, interval=0.2)
+        yield urls
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            proc.wait(timeout=60)  # uvicorn re-raises SIGTERM after its graceful shutdown
+        logs = {s: (tmp_path / f"{s}.log").read_text() for s in SERVICES}
+        for service, log in logs.items():
+            assert "Application shutdown complete" in log, f"{service}:\n{log[-3000:]}"
+
+
+async def _ready(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await client.get(f"{url}/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def test_a_dossier_travels_through_all_four_services(
+    platform: dict[str, str], smtp: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{platform['intake']}/v1/dossiers", json=submission(RICE_LAND, 1)
+        )
+        assert response.status_code == 201, response.text
+        receipt = response.json()
+        code, token = receipt["code"], receipt["lookup_token"]
+
+        final = await asyncio.to_thread(_drive, platform["routing"], code)
+        assert final["state"] == "DONE"
+        levels = [step["unit"] for step in final["steps"]]
+        assert len(set(levels)) == 3  # desk, district committee, province department
+
+        async def applicant_sees_done() -> Any:
+            view = await client.get(
+                f"{platform['intake']}/v1/dossiers/{code}", headers={"X-Lookup-Token": token}
+            )
+            return view.json() if view.json()["state"] == "DONE" else None
+
+        view = await eventually(applicant_sees_done, timeout=30)
+        history = [step["event_type"] for step in view["history"]]
+        assert history[0] == "dossier.received.v1" and history[-1] == "dossier.done.v1"
+        assert history.count("dossier.transfer.accepted.v1") == 3
+
+        trail = (await client.get(f"{platform['routing']}/v1/dossiers/{code}/trail")).json()
+        assert trail["dossier_code"] == code and trail["state"] == "DONE"
+        assert all(step["status"] == "completed" for step in trail["steps"][:-1])
+        assert len(trail["transfers"]) == 3
+        assert trail["holdings"][-1]["unit"] == trail["steps"][0]["unit"]  # back at the desk
+
+        inbox = smtp[0]
+        await eventually(lambda: _emails_for(inbox, RICE_LAND.email, at_least=2), timeout=30)
+        subjects = [
+            str(make_header(decode_header(m["Subject"])))
+            for m in inbox.messages
+            if m["To"] == RICE_LAND.email
+        ]
+        assert f"Your dossier {code} has been received" in subjects  # the applicant's language
+        body = message_from_bytes(inbox.messages[0].as_bytes()).get_payload()
+        assert body
+
+        async def notified() -> Any:
+            listed = await client.get(
+                f"{platform['notification']}/v1/notifications", params={"dossier": code}
+            )
+            items = listed.json()["items"]
+            return items if any(i["status"] == "sent" for i in items) else None
+
+        await eventually(notified, timeout=30)
+
+        async def bundle_with_done() -> Any:
+            bundle = await client.get(f"{platform['audit']}/v1/audit/dossiers/{code}/bundle")
+            if bundle.status_code != 200:
+                return None
+            types = [e["event"]["type"] for e in bundle.json()["entries"]]
+            return bundle.json() if "dossier.done.v1" in types else None
+
+        bundle = await eventually(bundle_with_done, timeout=30)
+
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    verified = subprocess.run(  # noqa: ASYNC221 - the test's last step, nothing else runs
+        [sys.executable, "-m", "audit.verify", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'services'}"},
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("OK bundle")
+
+
+def _drive(routing: str, code: str) -> Any:
+    with httpx.Client(timeout=10) as client:
+        return drive_to_done(client, routing, code)
+
+
+async def _emails_for(inbox: Inbox, address: str, at_least: int) -> bool:
+    return sum(1 for m in inbox.messages if m["To"] == address) >= at_least
