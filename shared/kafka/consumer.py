@@ -173,12 +173,21 @@ class ConsumerRunner:
             self._consumer = None
 
     async def commit_processed(self, only: set[TopicPartition] | None) -> None:
-        """Commit offsets of records whose effects are stored."""
+        """Commit offsets of records whose effects are stored.
+
+        ``only`` names the partitions being revoked (from the rebalance listener, which
+        commits them while they are still ours). Otherwise only partitions still
+        assigned are committed: a partition that moved to another member is never
+        committed to afterwards, its new owner's position rules.
+        """
+        owned = only if only is not None else self.consumer.assignment()
         offsets = {
             tp: OffsetAndMetadata(offset, "")
             for tp, offset in self._processed.items()
-            if only is None or tp in only
+            if tp in owned
         }
+        for tp in [tp for tp in self._processed if tp not in owned and only is None]:
+            del self._processed[tp]  # moved away uncommitted: its records will be redelivered
         if not offsets:
             return
         await self.consumer.commit(offsets)

@@ -136,3 +136,50 @@ async def test_replayed_dead_letter_is_handled_once_fixed(runtime: ServiceRuntim
     await replay(letter, runtime.publisher)
     await drain(runtime, 1)
     assert await effect_counts(runtime.db) == {"R-1": 1}
+
+
+async def test_a_rebalance_hands_over_partitions_without_redelivery(
+    runtime: ServiceRuntime,
+) -> None:
+    """The first member commits what it handled before its partitions move to the second."""
+    deliveries: list[str] = []
+    handlers = {WITHDRAWN: counting_handler(runtime.db)}
+    first = runtime.add_consumer([DOSSIER_EVENTS], handlers)
+    second = runtime.add_consumer([DOSSIER_EVENTS], handlers)
+    for runner in (first, second):
+        handle = runner.handle_record
+
+        async def delivered(record, handle=handle):  # type: ignore[no-untyped-def]
+            deliveries.append(record.key.decode())
+            await handle(record)
+
+        runner.handle_record = delivered  # type: ignore[method-assign]
+    for n in range(12):
+        await runtime.publisher.publish(withdrawn(f"B-{n}"), DOSSIER_EVENTS)
+    await first.start()
+    commit = first.commit_processed
+
+    async def not_yet(only: object) -> None:  # handled, but left for the revoke to commit
+        return None
+
+    first.commit_processed = not_yet  # type: ignore[method-assign]
+    for _ in range(40):
+        await first.process_batch(timeout_ms=200)
+        if len(deliveries) >= 12:
+            break
+    assert first.uncommitted == 12  # all handled, none committed yet
+    first.commit_processed = commit  # type: ignore[method-assign]
+
+    await second.start()
+    for _ in range(100):  # the first member rejoins in the background; only the second polls
+        await second.process_batch(timeout_ms=100)
+        if second.consumer.assignment():
+            break
+    moved = second.consumer.assignment()
+    assert moved and first.consumer.assignment().isdisjoint(moved)
+    # What the first member handled on the partitions it lost was committed as they were
+    # revoked: the second member starts at their ends and gets nothing again.
+    ends = await second.consumer.end_offsets(list(moved))
+    assert {tp: await second.consumer.position(tp) for tp in moved} == ends
+    assert sorted(deliveries) == sorted(f"B-{n}" for n in range(12))
+    assert await effect_counts(runtime.db) == {f"B-{n}": 1 for n in range(12)}
