@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from intake.config import IntakeOptions
 from intake.domain import (
     DOSSIER_CODE_PATTERN,
+    Admission,
     Refusal,
     admit,
     admit_refusal,
@@ -38,6 +40,7 @@ from intake.schemas import (
     ApplicantIn,
     DeskDenialRequest,
     Receipt,
+    SubmissionChannel,
     SubmissionRequest,
 )
 from intake.store import IntakeStore
@@ -119,33 +122,12 @@ async def submit_dossier(ctx: Intake, request: SubmissionRequest, key: str | Non
     )
     online = request.channel == "online"
     reception = {} if online else reception_fields(ctx.calendar, admission, now)
-    contact = applicant_contact(request.applicant, ctx.hash_identity(request.applicant))
-    await _prepare_code(ctx, admission.unit.code, now)
 
-    async def create(session: Session) -> Receipt:
-        code = await _allocate_code(ctx, admission.unit.code, now, session)
-        token = new_lookup_token(ctx.options.lookup_token_bytes)
-        doc = new_dossier(
-            code=code,
-            admission=admission,
-            contact=contact,
-            documents=[DocumentRef(**d.model_dump()) for d in request.documents],
-            area_unit=request.area_unit,
-            note=request.note,
-            channel=request.channel,
-            token=token,
-            now=now,
-        )
+    def complete(doc: Document) -> DossierFact:
         doc |= reception
-        fact = submitted_fact(doc) if online else received_fact(doc)
-        await _record_fact(ctx, doc, fact, now, session)
-        await ctx.store.insert_dossier(doc, session)
-        return receipt_of(ctx, doc, token)
+        return submitted_fact(doc) if online else received_fact(doc)
 
-    async with ctx.code_locks[admission.unit.code]:
-        outcome = await creation.run(create)
-    ctx.runtime.relay.wake()
-    return outcome
+    return await _create_coded(ctx, creation, admission, request, request.channel, now, complete)
 
 
 async def deny_at_desk(ctx: Intake, request: DeskDenialRequest, key: str | None) -> Outcome:
@@ -160,6 +142,24 @@ async def deny_at_desk(ctx: Intake, request: DeskDenialRequest, key: str | None)
         receiving_unit=request.receiving_unit,
         on=ctx.calendar.local_date(now),
     )
+
+    def complete(doc: Document) -> DossierFact:
+        doc["refusal"] = refusal_notice(ctx.catalogue, doc, request.reason, now).model_dump()
+        return denied_fact(doc, request.reason, now)
+
+    return await _create_coded(ctx, creation, admission, request, "desk", now, complete)
+
+
+async def _create_coded(
+    ctx: Intake,
+    creation: IdempotentCreation,
+    admission: Admission,
+    request: SubmissionRequest | DeskDenialRequest,
+    channel: SubmissionChannel,
+    now: datetime,
+    complete: Callable[[Document], DossierFact],
+) -> Outcome:
+    """Allocate the code, store the dossier and its first fact in one transaction."""
     contact = applicant_contact(request.applicant, ctx.hash_identity(request.applicant))
     await _prepare_code(ctx, admission.unit.code, now)
 
@@ -173,12 +173,12 @@ async def deny_at_desk(ctx: Intake, request: DeskDenialRequest, key: str | None)
             documents=[DocumentRef(**d.model_dump()) for d in request.documents],
             area_unit=request.area_unit,
             note=request.note,
-            channel="desk",
+            channel=channel,
             token=token,
             now=now,
         )
-        doc["refusal"] = refusal_notice(ctx.catalogue, doc, request.reason, now).model_dump()
-        await _record_fact(ctx, doc, denied_fact(doc, request.reason, now), now, session)
+        fact = complete(doc)
+        await _record_fact(ctx, doc, fact, now, session)
         await ctx.store.insert_dossier(doc, session)
         return receipt_of(ctx, doc, token)
 
