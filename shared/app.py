@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from shared.http import BodySizeLimit, install_error_handlers, install_health
@@ -33,7 +34,8 @@ def service_app(
     openapi_tags: list[dict[str, str]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with problem+json errors, health, readiness, metrics and tracing."""
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
+    app = FastAPIOffline(
         title=title,
         description=description,
         version=version,

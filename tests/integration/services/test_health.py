@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 import pytest
 
@@ -25,6 +26,11 @@ async def test_service_is_live_and_ready(service: str, common_settings: CommonSe
         assert ready.json()["checks"] == {"store": "ok", "broker": "ok"}
         metrics = await client.get("/metrics")
         assert "lt_events_handled_total" in metrics.text
+        docs = await client.get("/docs")
+        assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+        assert assets and all(url.startswith("/") for url in assets)  # no CDN: works offline
+        for url in assets:
+            assert (await client.get(url)).status_code == 200
         problem = await client.get("/v1/no-such-thing")
         assert problem.status_code == 404
         assert problem.headers["content-type"] == "application/problem+json"
