@@ -280,7 +280,12 @@ PUBLIC_STEPS: dict[str, tuple[str, str]] = {
 }
 # Internal bookkeeping between units: it moves the state, but is no step for the applicant.
 INTERNAL_STEPS = frozenset(
-    {"dossier.route.planned.v1", "dossier.transfer.refused.v1", "dossier.step.overdue.v1"}
+    {
+        "dossier.route.planned.v1",
+        "dossier.transfer.refused.v1",
+        "dossier.step.due_soon.v1",
+        "dossier.step.overdue.v1",
+    }
 )
 
 

@@ -25,6 +25,7 @@ from shared.events.dossier import (
     DossierSubmitted,
     Language,
     ResultReady,
+    StepDueSoon,
     StepOverdue,
     SupplementRequested,
     TransferRequested,
@@ -51,15 +52,15 @@ def _transfer_receiver(data: EventData) -> list[str]:
     return [data.to_unit] if isinstance(data, TransferRequested) else []
 
 
-def _overdue_unit(data: EventData) -> list[str]:
-    return [data.unit] if isinstance(data, StepOverdue) else []
+def _step_unit(data: EventData) -> list[str]:
+    return [data.unit] if isinstance(data, StepDueSoon | StepOverdue) else []
 
 
-# Units that must act: a hand-over waiting for acceptance, an overdue step. "Step due
-# soon" has no event yet; routing may add one, and it then joins this table.
+# Units that must act: a hand-over waiting for acceptance, a step due soon, an overdue step.
 UNIT_EVENTS: dict[str, Callable[[EventData], list[str]]] = {
     TransferRequested.EVENT_TYPE: _transfer_receiver,
-    StepOverdue.EVENT_TYPE: _overdue_unit,
+    StepDueSoon.EVENT_TYPE: _step_unit,
+    StepOverdue.EVENT_TYPE: _step_unit,
 }
 TEMPLATED_EVENTS: frozenset[str] = APPLICANT_EVENTS | frozenset(UNIT_EVENTS)
 SUBSCRIBABLE_PREFIXES = ("dossier.", "notification.")

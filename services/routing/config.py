@@ -40,6 +40,12 @@ class RoutingOptions(BaseSettings):
     overdue_scan_batch: int = Field(
         500, ge=1, description="Dossiers claimed per scan (the rest wait for the next scan)."
     )
+    due_soon_working_days: int = Field(
+        1,
+        ge=0,
+        description="Remind the unit once when its step is due within this many working days "
+        "(0: no reminders).",
+    )
     nearly_late_days: int = Field(
         2, ge=0, description="A step or dossier due within this many working days is nearly late."
     )

@@ -1,11 +1,12 @@
-"""The deadline scheduler: finds late steps and dossiers and raises each once.
+"""The deadline scheduler: finds steps due soon, late steps and dossiers; raises each once.
 
-Every instance of the service runs one. A scan lists candidates through the overdue
+Every instance of the service runs one. A scan lists candidates through the deadline
 indexes, then claims each dossier in its own transaction: the domain decides which
-overdue facts are new, and the dossier is replaced only if its version is still the
-one read, together with the outbox entries. Two instances racing on one dossier
-cannot both commit (the version filter, and the store's write conflict), so each
-overdue fact is emitted once. Time comes from the injected clock.
+deadline facts (step due soon, step overdue, dossier overdue) are new, and the
+dossier is replaced only if its version is still the one read, together with the
+outbox entries. Two instances racing on one dossier cannot both commit (the version
+filter, and the store's write conflict), so each fact is emitted once. Time comes
+from the injected clock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-from routing.domain.deadlines import detect_overdue
+from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
 from routing.handlers import Routing
 from routing.store import StaleDossier
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class OverdueScheduler:
-    """Scans for overdue steps and dossiers every ``interval`` seconds until stopped."""
+    """Scans for steps due soon and overdue steps and dossiers every ``interval`` seconds."""
 
     def __init__(
         self, routing: Routing, client: Client, interval_s: float, wake_relay: Callable[[], None]
@@ -43,9 +44,17 @@ class OverdueScheduler:
         """One pass at ``now`` (default: the clock); returns how many facts it emitted."""
         now = now or self._routing.clock.now()
         today = self._routing.calendar.local_date(now)
-        limit = self._routing.options.overdue_scan_batch
+        options, calendar = self._routing.options, self._routing.calendar
+        limit = options.overdue_scan_batch
+        # Steps due within N working days are due before the (N+1)-th working day.
+        due_soon_before = (
+            calendar.add_working_days(today, options.due_soon_working_days + 1)
+            if options.due_soon_working_days > 0
+            else None
+        )
         emitted = 0
-        for code in await self._routing.store.overdue_candidates(today, limit):
+        candidates = await self._routing.store.overdue_candidates(today, limit, due_soon_before)
+        for code in candidates:
             try:
                 emitted += await run_in_transaction(self._client, partial(self._claim, code, now))
             except StaleDossier:
@@ -61,7 +70,7 @@ class OverdueScheduler:
         if d is None:
             return 0
         ctx = routing.context(f"overdue/{code}/{d.version}", now)
-        decision = detect_overdue(d, ctx)
+        decision = detect_deadlines(d, ctx, routing.options.due_soon_working_days)
         if decision is None:
             return 0
         recorded(decision, ctx, actor="routing")

@@ -45,6 +45,7 @@ def _document(d: Dossier, now: datetime) -> Document:
         "step_unit": step.unit,
         "step_due_date": iso(step.due_date),
         "step_overdue_raised": step.overdue_raised,
+        "step_due_soon_raised": step.due_soon_raised,
         "appointment_date": iso(d.appointment_date),
         "overdue_raised": d.overdue_raised,
         "received_at": d.received_at,
@@ -72,9 +73,11 @@ class DossierStore:
         create = self.dossiers.create_index
         # Inbox: what a unit must act on, soonest due first.
         await create([("action_unit", 1), ("state", 1), ("step_due_date", 1), ("_id", 1)])
-        # Overdue scan: running clocks past their date, not raised yet.
+        # Deadline scan: running clocks past their date (overdue) or near it (due soon),
+        # not raised yet.
         await create([("state", 1), ("step_overdue_raised", 1), ("step_due_date", 1)])
         await create([("state", 1), ("overdue_raised", 1), ("appointment_date", 1)])
+        await create([("state", 1), ("step_due_soon_raised", 1), ("step_due_date", 1)])
         # Overdue view (late and nearly late) and flows (counts by state and unit).
         await create([("state", 1), ("step_due_date", 1)])
         await create([("state", 1), ("appointment_date", 1)])
@@ -135,14 +138,25 @@ class DossierStore:
                 session=session,
             )
 
-    async def overdue_candidates(self, today: date, limit: int) -> list[str]:
-        """Codes of dossiers with a step or appointment date passed and not raised yet."""
+    async def overdue_candidates(
+        self, today: date, limit: int, due_soon_before: date | None = None
+    ) -> list[str]:
+        """Codes of dossiers with a step or appointment date passed and not raised yet, and
+        (given ``due_soon_before``) with a step due from today until before that date and
+        no reminder yet. The domain decides; these queries only narrow the candidates."""
         running = {"$in": [s.value for s in CLOCK_RUNNING]}
         past: dict[str, Any] = {"$lt": today.isoformat()}
         queries = [
             {"state": running, "step_overdue_raised": False, "step_due_date": past},
             {"state": running, "overdue_raised": False, "appointment_date": past},
         ]
+        if due_soon_before is not None:
+            soon = {"$gte": today.isoformat(), "$lt": due_soon_before.isoformat()}
+            # None also matches documents stored before the flag existed.
+            not_reminded = {"$in": [False, None]}
+            queries.append(
+                {"state": running, "step_due_soon_raised": not_reminded, "step_due_date": soon}
+            )
         codes: set[str] = set()
         for query in queries:
             cursor = self.dossiers.find(query, {"_id": 1}).limit(limit)

@@ -318,6 +318,18 @@ class DossierStopped(DossierFact):
 
 
 @register
+class StepDueSoon(DossierFact):
+    """A step's due date is near and the unit must act (raised once per step)."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.step.due_soon.v1"
+    step_index: int
+    unit: UnitCode = Field(description="The unit that must act on the step.")
+    due_date: date
+    working_days_left: int = Field(ge=0, description="Working days after today up to the due date.")
+    detected_at: datetime
+
+
+@register
 class StepOverdue(DossierFact):
     """A step passed its due date (raised once per step)."""
 

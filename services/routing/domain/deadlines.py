@@ -11,6 +11,8 @@ Rules (see docs/routing.md):
 * a step is overdue once the local date is after its due date, the dossier once the
   local date is after its appointment date; each is raised once, and never while the
   clock is paused or after the dossier left routing's hands (done, stopped, withdrawn);
+* a step is due soon while its due date is at most ``within_days`` working days away
+  and not passed; raised once per step under the same conditions (0 disables it);
 * an overdue dossier gets a new appointment date: today plus the remaining budget (the
   current step's days left, at least one, and the budgets of the steps after it),
   with the data of the apology letter (form Mẫu 04) issued by the unit it is stuck at.
@@ -28,6 +30,7 @@ from shared.events.dossier import (
     DossierFact,
     DossierOverdue,
     DossierState,
+    StepDueSoon,
     StepOverdue,
 )
 
@@ -129,3 +132,55 @@ def detect_overdue(dossier: Dossier, ctx: Context) -> Decision | None:
     if not facts:
         return None
     return Decision(d, tuple(facts))
+
+
+def due_soon_days_left(
+    due: date | None, today: date, within_days: int, calendar: WorkingCalendar
+) -> int | None:
+    """Working days left before ``due`` when it is at most ``within_days`` away; else None.
+
+    ``today`` on the due date itself leaves 0; a passed date is overdue, not due soon.
+    """
+    if within_days <= 0 or due is None or today > due:
+        return None
+    left = calendar.working_days_between(today, due)
+    return left if left <= within_days else None
+
+
+def detect_due_soon(dossier: Dossier, ctx: Context, within_days: int) -> Decision | None:
+    """The due-soon reminder for the current step if it is new, with its flag set; else None."""
+    if dossier.state not in CLOCK_RUNNING or dossier.step.due_soon_raised:
+        return None
+    left = due_soon_days_left(dossier.step.due_date, ctx.today, within_days, ctx.calendar)
+    if left is None:
+        return None
+    d = dossier.model_copy(deep=True)
+    step = d.step
+    assert step.due_date is not None  # a due-soon step has a date
+    step.due_soon_raised = True
+    reminder = StepDueSoon(
+        dossier_code=d.code,
+        state=d.state,
+        holding_unit=d.holding_unit,
+        step_index=step.index,
+        unit=responsible_unit(d),
+        due_date=step.due_date,
+        working_days_left=left,
+        detected_at=ctx.now,
+    )
+    return Decision(d, (reminder,))
+
+
+def detect_deadlines(dossier: Dossier, ctx: Context, due_soon_days: int) -> Decision | None:
+    """Every deadline fact not raised yet (step due soon, step and dossier overdue); or None.
+
+    The step rules exclude each other (a passed date is never due soon), so one scan
+    raises at most one of them for the current step.
+    """
+    soon = detect_due_soon(dossier, ctx, due_soon_days)
+    current = soon.dossier if soon is not None else dossier
+    late = detect_overdue(current, ctx)
+    facts = (*(soon.facts if soon else ()), *(late.facts if late else ()))
+    if not facts:
+        return None
+    return Decision(late.dossier if late is not None else current, facts)

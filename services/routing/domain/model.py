@@ -45,6 +45,7 @@ class Step(_Model):
     outcome: StepOutcome | None = None
     skipped: bool = False
     overdue_raised: bool = False
+    due_soon_raised: bool = False
     paused_working_days: int = 0
 
 

@@ -27,6 +27,7 @@ from shared.events.dossier import (
     DossierOverdue,
     DossierStopped,
     StepCompleted,
+    StepDueSoon,
     StepOverdue,
     SupplementProvided,
     SupplementRequested,
@@ -51,6 +52,9 @@ def _detail(fact: DossierFact) -> str | None:
             return fact.reason
         case SupplementProvided():
             return f"clock paused {fact.paused_working_days} working day(s)"
+        case StepDueSoon():
+            left = fact.working_days_left
+            return f"step {fact.step_index} due {fact.due_date}, {left} working day(s) left"
         case StepOverdue():
             return f"step {fact.step_index} was due {fact.due_date}"
         case DossierOverdue():

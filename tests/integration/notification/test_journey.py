@@ -34,6 +34,7 @@ from tests.unit.notification.samples import (
     overdue,
     received,
     result_ready,
+    step_due_soon,
     step_overdue,
     stopped,
     supplement_provided,
@@ -79,6 +80,7 @@ def journey() -> list[Envelope]:
             transfer_accepted(A),
             supplement_requested(A),
             supplement_provided(A),
+            step_due_soon(A),
             step_overdue(A),
             overdue(A),
             result_ready(A),
@@ -120,8 +122,8 @@ async def test_full_journey_tells_everyone_once_in_their_language(
         assert created.status_code == 201, created.text
         await publish(settings, *events)
 
-        # 4 to An, 2 to the land registry, 2 to Jane, 1 to Peter; 4 SMS to An; 3 webhooks.
-        await eventually(lambda: _count(smtp, 9))
+        # 4 to An, 3 to the land registry, 2 to Jane, 1 to Peter; 4 SMS to An; 3 webhooks.
+        await eventually(lambda: _count(smtp, 10))
         await eventually(lambda: _count(portal.accepted, 3))
         await eventually(lambda: _lines(sms_file, 4))
 
@@ -134,8 +136,12 @@ async def test_full_journey_tells_everyone_once_in_their_language(
         assert all("Kính gửi Ông/Bà Nguyễn Văn An" in m.body for m in smtp.to(AN.email or ""))
         assert subjects(smtp, LAND_UNIT_EMAIL) == {
             f"[Liên thông] Hồ sơ {A} chờ tiếp nhận",
+            f"[Sắp đến hạn] Hồ sơ {A} sắp đến hạn xử lý bước 2",
             f"[Quá hạn] Hồ sơ {A} quá hạn xử lý bước 2",
         }
+        [due_soon] = [m for m in smtp.to(LAND_UNIT_EMAIL) if m.subject.startswith("[Sắp")]
+        assert "Hạn xử lý: 09/12/2026" in due_soon.body
+        assert "Thời gian còn lại: 1 ngày làm việc" in due_soon.body
         assert subjects(smtp, "jane.tran@example.com") == {
             f"Your dossier {B} has been received",
             f"Processing of dossier {B} has stopped",
@@ -157,7 +163,7 @@ async def test_full_journey_tells_everyone_once_in_their_language(
         assert portal.rejected == [] and portal.duplicates == 0
 
         # email, SMS, unit emails, webhooks; all settled once the channels accepted them
-        items = await eventually(lambda: _settled(client, A, 4 + 4 + 2 + 2))
+        items = await eventually(lambda: _settled(client, A, 4 + 4 + 3 + 2))
         assert all(len(i["attempts"]) == 1 and i["attempts"][0]["outcome"] == "ok" for i in items)
         shown = {(i["recipient_kind"], i["channel"], i["recipient"]) for i in items}
         assert ("applicant", "email", "a***@e***.vn") in shown
@@ -168,15 +174,15 @@ async def test_full_journey_tells_everyone_once_in_their_language(
         # The same event again (a redelivery), then a new one on the same dossier as a barrier.
         barrier = envelope_of(step_overdue(A).model_copy(update={"step_index": 2}))
         await publish(settings, events[0], barrier)
-        await eventually(lambda: _count(smtp, 10))
-        await eventually(lambda: _settled(client, A, 13))
+        await eventually(lambda: _count(smtp, 11))
+        await eventually(lambda: _settled(client, A, 14))
         await eventually(lambda: _relayed(app))
         assert len(smtp.to("an.nguyen@example.vn")) == 4
         assert len(sms_lines(sms_file)) == 4
         assert len(portal.accepted) == 3 and portal.duplicates == 0
 
-    outcomes = envelopes(await read_topic(settings.kafka, NOTIFICATION_EVENTS, expect=17))
-    assert len(outcomes) == 10 + 4 + 3  # emails (with the barrier's), SMS, webhooks
+    outcomes = envelopes(await read_topic(settings.kafka, NOTIFICATION_EVENTS, expect=18))
+    assert len(outcomes) == 11 + 4 + 3  # emails (with the barrier's), SMS, webhooks
     _check_outcomes(outcomes)
     _check_logs(caplog)
 

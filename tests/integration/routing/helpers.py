@@ -28,10 +28,14 @@ from tests.unit.routing.builders import MONDAY_9AM, received
 ROUTING_SOURCE = "/lienthong/routing"
 
 
-def routing_settings(common: CommonSettings, scan_s: float = 0.05) -> RoutingSettings:
-    return RoutingSettings(
-        **common.model_dump(), routing=RoutingOptions(overdue_scan_seconds=scan_s)
-    )
+def routing_settings(
+    common: CommonSettings, scan_s: float = 0.05, due_soon_days: int = 0
+) -> RoutingSettings:
+    """Routing settings for a test. Due-soon reminders are off unless asked for: the
+    scheduler scans every few milliseconds, and a reminder raised while a test drives
+    a journey would interleave with the events it checks in order."""
+    options = RoutingOptions(overdue_scan_seconds=scan_s, due_soon_working_days=due_soon_days)
+    return RoutingSettings(**common.model_dump(), routing=options)
 
 
 @asynccontextmanager

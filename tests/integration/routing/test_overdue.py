@@ -1,4 +1,4 @@
-"""Deadlines with two routing instances: each overdue fact is raised exactly once."""
+"""Deadlines with two routing instances: each due-soon and overdue fact is raised exactly once."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from tests.integration.routing.helpers import (
     routing_settings,
     types,
 )
-from tests.unit.routing.builders import MONDAY_9AM, TAN_HOA_DESK
+from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
 
 CODE = "001.21.31.H59-260302-0021"
+SOON = "001.21.31.H59-260302-0022"
 
 
 def distinct(events: list[Envelope]) -> list[Envelope]:
@@ -41,9 +42,9 @@ async def settled(apps: list[FastAPI]) -> bool:
     return pending == 0
 
 
-async def created(app: FastAPI, event_type: str) -> int:
+async def created(app: FastAPI, event_type: str, code: str = CODE) -> int:
     """How many events of a type routing wrote to its outbox for the dossier."""
-    entries = await app.state.runtime.outbox.entries_for(CODE)
+    entries = await app.state.runtime.outbox.entries_for(code)
     return sum(1 for entry in entries if entry["type"] == event_type)
 
 
@@ -118,3 +119,66 @@ async def test_two_instances_raise_each_overdue_exactly_once(
         dossier = (await first.get(f"/v1/dossiers/{CODE}")).json()
         assert dossier["appointment_date"] == late["new_appointment_date"]
         assert dossier["original_appointment_date"] == appointment
+
+
+async def test_two_instances_remind_each_step_due_soon_exactly_once(
+    common_settings: CommonSettings,
+) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings, scan_s=0.02, due_soon_days=1)
+    async with AsyncExitStack() as stack:
+        first, app_a = await stack.enter_async_context(routing_app(settings, clock))
+        _, app_b = await stack.enter_async_context(routing_app(settings, clock))
+        pub = await stack.enter_async_context(publisher(settings.kafka))
+        apps = [app_a, app_b]
+        reminders = "dossier.step.due_soon.v1"
+
+        # Received Monday: the desk's one-day step is due Tuesday, one working day away.
+        await receive(pub, first, SOON)
+        await eventually(lambda: created(app_a, reminders, SOON))
+        await eventually(scanned_again(apps, 5))
+        assert await created(app_b, reminders, SOON) == 1
+
+        # The desk sends it on; the district's 7-day step is due Wednesday 11 March.
+        body = {"unit": TAN_HOA_DESK, "outcome": "approve"}
+        sent = await first.post(f"/v1/dossiers/{SOON}/step/complete", json=body)
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["dossier"]["steps"][1]["due_date"] == "2026-03-11"
+        clock.set(MONDAY_9AM + timedelta(days=7))  # Monday 9 March: two working days left
+        await eventually(scanned_again(apps, 5))
+        assert await created(app_a, reminders, SOON) == 1
+
+        clock.set(MONDAY_9AM + timedelta(days=8))  # Tuesday 10 March: one left
+        await eventually(lambda: _reminded(app_a, SOON, 2))
+        clock.set(MONDAY_9AM + timedelta(days=9))  # due today: no second reminder, not late
+        await eventually(scanned_again(apps, 5))
+        assert await created(app_b, reminders, SOON) == 2
+        assert await created(app_b, "dossier.step.overdue.v1", SOON) == 0
+        scans = [app.state.scheduler.scan(clock.now()) for app in apps]
+        assert await asyncio.gather(*scans) == [0, 0]
+
+        await eventually(lambda: settled(apps))
+        events = distinct(await read_events(settings.kafka, SOON, expect=5))
+        assert types(events) == [
+            "dossier.route.planned.v1",
+            reminders,
+            "dossier.step.completed.v1",
+            "dossier.transfer.requested.v1",
+            reminders,
+        ]
+        desk, district = events[1].data, events[4].data
+        assert (desk["step_index"], desk["unit"], desk["due_date"]) == (
+            0,
+            TAN_HOA_DESK,
+            "2026-03-03",
+        )
+        assert (desk["working_days_left"], desk["state"]) == (1, "PROCESSING")
+        # The hand-over is still pending: the receiver is the unit that must act.
+        assert (district["step_index"], district["unit"]) == (1, DISTRICT_COMMITTEE)
+        assert (district["due_date"], district["working_days_left"]) == ("2026-03-11", 1)
+        assert (district["state"], district["holding_unit"]) == ("IN_TRANSFER", TAN_HOA_DESK)
+        assert district["detected_at"].startswith("2026-03-10T02:00:00")
+
+
+async def _reminded(app: FastAPI, code: str, n: int) -> bool:
+    return await created(app, "dossier.step.due_soon.v1", code) >= n

@@ -22,6 +22,7 @@ from shared.events.dossier import (
     HandoverReceipt,
     Language,
     ResultReady,
+    StepDueSoon,
     StepOverdue,
     SupplementProvided,
     SupplementRequested,
@@ -171,6 +172,19 @@ def supplement_provided(code: str) -> SupplementProvided:
     )
 
 
+def step_due_soon(code: str) -> StepDueSoon:
+    return StepDueSoon(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT_LAND,
+        step_index=1,
+        unit=DISTRICT_LAND,
+        due_date=date(2026, 12, 9),
+        working_days_left=1,
+        detected_at=AT,
+    )
+
+
 def step_overdue(code: str) -> StepOverdue:
     return StepOverdue(
         dossier_code=code,
@@ -244,6 +258,7 @@ def sample_for(event_type: str, code: str = "001.21.31.H59-261126-0001") -> Even
         "dossier.result.ready.v1": lambda: result_ready(code),
         "dossier.stopped.v1": lambda: stopped(code),
         "dossier.transfer.requested.v1": lambda: transfer_requested(code),
+        "dossier.step.due_soon.v1": lambda: step_due_soon(code),
         "dossier.step.overdue.v1": lambda: step_overdue(code),
     }
     return builders[event_type]()

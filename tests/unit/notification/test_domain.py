@@ -40,6 +40,7 @@ from tests.unit.notification.samples import (
     done,
     received,
     sample_for,
+    step_due_soon,
     step_overdue,
     submitted,
     transfer_accepted,
@@ -158,6 +159,17 @@ def test_overdue_step_tells_its_unit_and_unlisted_units_use_the_default() -> Non
     data = step_overdue(CODE).model_copy(update={"unit": COMMUNE_DESK})
     [planned] = plan_for_units("dossier.step.overdue.v1", data, DIRECTORY)
     assert (planned.address, planned.language) == ("desk@units.example", Language.VI)
+
+
+def test_a_step_due_soon_tells_the_unit_named_in_the_event() -> None:
+    [planned] = plan_for_units("dossier.step.due_soon.v1", step_due_soon(CODE), DIRECTORY)
+    assert planned.recipient_kind is RecipientKind.UNIT
+    assert planned.recipient_ref == f"unit:{DISTRICT_LAND}"
+    assert (planned.address, planned.language) == ("land@units.example", Language.EN)
+    assert planned.template == "dossier.step.due_soon.v1"
+    at_desk = step_due_soon(CODE).model_copy(update={"unit": COMMUNE_DESK})
+    [desk] = plan_for_units("dossier.step.due_soon.v1", at_desk, DIRECTORY)
+    assert desk.address == "desk@units.example"
 
 
 def test_units_are_not_told_about_facts_they_need_not_act_on() -> None:

@@ -100,6 +100,19 @@ def test_apology_gives_the_new_date_and_refusals_the_reason(renderer: Renderer) 
         assert f"Lý do: {data.reason}" in text.body  # type: ignore[attr-defined]
 
 
+def test_due_soon_message_gives_the_due_date_and_the_time_left(renderer: Renderer) -> None:
+    data = sample_for("dossier.step.due_soon.v1", CODE)
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="unit")
+    en = renderer.render(envelope_of(data), data, language=Language.EN, recipient_name="unit")
+
+    assert "Hạn xử lý: 09/12/2026" in vi.body and "1 ngày làm việc" in vi.body
+    assert "bước 2" in vi.subject
+    assert "Due date: 9 December 2026" in en.body and "1 working day(s)" in en.body
+    today = data.model_copy(update={"working_days_left": 0})
+    last_day = renderer.render(envelope_of(today), today, language=Language.EN, recipient_name="u")
+    assert "due by the end of today" in last_day.body
+
+
 def test_unknown_codes_fall_back_to_the_code() -> None:
     names = DisplayNames()
     assert names.unit("999.99.99.H99", Language.EN) == "999.99.99.H99"
