@@ -44,9 +44,10 @@ def configure_logging(settings: TelemetrySettings, service: str) -> None:
     if settings.json_logs:
         handler.setFormatter(
             JsonFormatter(
-                "{asctime}{levelname}{name}{message}",
+                "{levelname}{name}{message}",
                 style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                timestamp="time",  # ISO 8601 in UTC with milliseconds
+                rename_fields={"levelname": "level", "name": "logger"},
                 static_fields={"service": service},
             )
         )

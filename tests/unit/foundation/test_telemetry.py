@@ -1,0 +1,41 @@
+"""Telemetry: one JSON object per log line; trace context round-trips through Kafka headers."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from shared.settings import TelemetrySettings
+from shared.telemetry import configure_logging, extract_trace_context, inject_trace_headers
+
+
+def test_logs_are_json_lines_with_service_level_time_and_extras() -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging(TelemetrySettings(json_logs=True), "routing")
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        logging.getLogger("routing.handlers").warning("transfer refused", extra={"dossier": "D-1"})
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    line = json.loads(stream.getvalue().strip())
+    assert line["service"] == "routing" and line["level"] == "WARNING"
+    assert line["logger"] == "routing.handlers" and line["message"] == "transfer refused"
+    assert line["dossier"] == "D-1" and line["time"].endswith("+00:00")
+
+
+def test_trace_context_survives_kafka_headers_and_an_existing_one_is_kept() -> None:
+    tracer = TracerProvider().get_tracer("tests")
+    with tracer.start_as_current_span("produce") as span:
+        headers = inject_trace_headers([("ce_type", b"dossier.received.v1")])
+        trace_id = span.get_span_context().trace_id
+    carried = trace.get_current_span(extract_trace_context(headers)).get_span_context()
+    assert carried.trace_id == trace_id
+    with tracer.start_as_current_span("relay"):
+        assert inject_trace_headers(headers) == headers  # the writer's trace, not the relay's
