@@ -19,6 +19,9 @@ DEFAULT_UNIT_CHANNELS = ROOT / "data" / "notification" / "unit-channels.json"
 DEFAULT_SMS_FILE = ROOT / ".local" / "sms.log"
 
 
+DEV_PRIVACY_KEY = "lienthong-local-privacy-key-change-me"  # make run only; warned about
+
+
 class NotificationHttp(HttpSettings):
     """Where the notification API listens (LT_NOTIFICATION_HOST, LT_NOTIFICATION_PORT)."""
 
@@ -40,7 +43,7 @@ class NotificationOptions(BaseSettings):
         DEFAULT_UNIT_CHANNELS, description="Versioned JSON mapping unit codes to their channels."
     )
     privacy_key: SecretStr = Field(
-        SecretStr("lienthong-local-privacy-key-change-me"),
+        SecretStr(DEV_PRIVACY_KEY),
         description="Key of the HMAC that stands for contact data in logs and events.",
     )
 

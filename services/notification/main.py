@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ from notification.channels import (
     WebhookChannel,
     build_sms_provider,
 )
-from notification.config import NotificationSettings, load_unit_directory
+from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
 from notification.retry import RetryPolicy
 from notification.store import NotificationStore
@@ -28,6 +29,7 @@ from shared.runtime import ServiceRuntime, service_runtime
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 
 SERVICE = "notification"
+log = logging.getLogger(__name__)
 
 
 def build_dispatcher(
@@ -63,6 +65,8 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
     """The notification app; connections are opened by its lifespan, not here."""
     settings = settings or NotificationSettings()
     directory = load_unit_directory(settings.options.unit_channels_file)
+    if settings.options.privacy_key.get_secret_value() == DEV_PRIVACY_KEY:
+        log.warning("LT_NOTIFICATION_PRIVACY_KEY is the development default: set it")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
