@@ -100,6 +100,7 @@ class ServiceRuntime:
             clock=self.clock,
             after_commit=wake_after_commit,
             invalid_handlers=invalid_handlers,
+            transaction_timeout_s=self.settings.mongo.transaction_timeout_s,
         )
         self.consumers.append(runner)
         return runner

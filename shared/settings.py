@@ -38,6 +38,9 @@ class MongoSettings(BaseSettings):
         "lt_", description="Prefix of each service's own database name (lt_intake, ...)."
     )
     server_selection_timeout_ms: int = Field(5000, description="How long to wait for a server.")
+    transaction_timeout_s: float = Field(
+        30.0, gt=0, description="Upper bound of one transaction, conflict retries included."
+    )
 
 
 class ConsumerSettings(BaseSettings):

@@ -12,6 +12,7 @@ that the inbox then deduplicates.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +22,7 @@ from typing import TypeAlias
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from opentelemetry import trace
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from tenacity import (
     AsyncRetrying,
     retry_if_not_exception_type,
@@ -32,7 +34,12 @@ from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.registry import EventData, parse_data
 from shared.kafka.deadletter import DeadLetterWriter
-from shared.mongo.client import Client, Session, run_in_transaction
+from shared.mongo.client import (
+    DEFAULT_TRANSACTION_TIMEOUT_S,
+    Client,
+    Session,
+    run_in_transaction,
+)
 from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
 from shared.telemetry import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS, extract_trace_context
@@ -48,6 +55,10 @@ InvalidHandler = Callable[[Envelope, MalformedMessage, Session], Awaitable[None]
 """Answers a well-formed envelope whose type or data breaks its contract (e.g. a refusal event)."""
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached: the record waits, it is not the record's fault."""
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -82,6 +93,7 @@ class ConsumerRunner:
         clock: Clock,
         after_commit: Callable[[], None] | None = None,
         invalid_handlers: Mapping[TopicSpec, InvalidHandler] | None = None,
+        transaction_timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
     ) -> None:
         self.service = service
         self.group_id = group_id
@@ -94,6 +106,7 @@ class ConsumerRunner:
         self._settings = settings
         self._clock = clock
         self._after_commit = after_commit
+        self._transaction_timeout_s = transaction_timeout_s
         self._invalid_handlers = {
             topic_name(kafka.topic_prefix, spec): handler
             for spec, handler in (invalid_handlers or {}).items()
@@ -101,6 +114,7 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted = 0
+        self.outages = 0  # batches that could not be finished (for health and tests)
         self._stopping = asyncio.Event()
         self.batch_lock = asyncio.Lock()
 
@@ -130,29 +144,59 @@ class ConsumerRunner:
         return self._consumer
 
     async def process_batch(self, timeout_ms: int = 1000) -> int:
-        """Fetch, handle and commit one batch; returns how many records it handled."""
+        """Fetch, handle and commit one batch; returns how many records it handled.
+
+        If the batch cannot be finished (the store or the broker is unavailable), what
+        was handled is committed, every partition is rewound to its first unhandled
+        record, and the error is raised: nothing is skipped, nothing dead-lettered.
+        """
         batch = await self.consumer.getmany(
             timeout_ms=timeout_ms, max_records=self._settings.max_poll_records
         )
         handled = 0
         async with self.batch_lock:
-            for tp, records in batch.items():
-                for record in records:
-                    # A rebalance during the batch may have taken this partition away.
-                    if tp not in self.consumer.assignment():
-                        break
-                    await self.handle_record(record)
-                    self._processed[tp] = record.offset + 1
-                    self._uncommitted += 1
-                    handled += 1
-            await self.commit_processed(None)
+            try:
+                for tp, records in batch.items():
+                    for record in records:
+                        # A rebalance during the batch may have taken this partition away.
+                        if tp not in self.consumer.assignment():
+                            break
+                        await self.handle_record(record)
+                        self._processed[tp] = record.offset + 1
+                        self._uncommitted += 1
+                        handled += 1
+            except BaseException:
+                self._rewind(batch)
+                raise
+            finally:
+                await self.commit_processed(None)
         await self._report_lag()
         return handled
 
+    def _rewind(self, batch: Mapping[TopicPartition, list[Record]]) -> None:
+        """Fetch again, next time, every record of the batch that was not handled."""
+        for tp, records in batch.items():
+            if records and tp in self.consumer.assignment():
+                self.consumer.seek(tp, self._processed.get(tp, records[0].offset))
+
     async def run(self) -> None:
-        """Consume until ``stop``; the batch in hand finishes and is committed first."""
+        """Consume until ``stop``; an outage pauses consumption, it never ends it."""
+        pause = self._settings.backoff_initial_s
         while not self._stopping.is_set():
-            await self.process_batch()
+            try:
+                await self.process_batch()
+                pause = self._settings.backoff_initial_s
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # store or broker unavailable: wait, then go on
+                self.outages += 1
+                log.warning(
+                    "consumer paused: dependency unavailable",
+                    extra={"group": self.group_id, "error": repr(exc), "retry_in_s": pause},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=pause)
+                pause = min(pause * 2, self._settings.backoff_max_s)
 
     @property
     def uncommitted(self) -> int:
@@ -255,7 +299,7 @@ class ConsumerRunner:
             wait=wait_exponential(
                 multiplier=self._settings.backoff_initial_s, max=self._settings.backoff_max_s
             ),
-            retry=retry_if_not_exception_type(AlreadyProcessed),
+            retry=retry_if_not_exception_type((AlreadyProcessed, StoreUnavailable)),
             reraise=True,
         )
         attempts = 0
@@ -266,6 +310,8 @@ class ConsumerRunner:
                     await self._apply(envelope, work)
         except AlreadyProcessed:
             return "duplicate"
+        except StoreUnavailable:
+            raise  # not the message's fault: do not dead-letter it, retry it after the outage
         except Exception as exc:  # the handler's own failure, after bounded retries
             log.exception("handler failed; dead-lettering", extra={"event_id": envelope.id})
             await self._dead_letter(record, exc, "handler_failed", attempts=attempts)
@@ -279,7 +325,11 @@ class ConsumerRunner:
             await self._inbox.claim(self.group_id, envelope, session, now)
             await work(session)
 
-        await run_in_transaction(self._client, in_transaction)
+        try:
+            await run_in_transaction(self._client, in_transaction, self._transaction_timeout_s)
+        except (ConnectionFailure, ExecutionTimeout) as exc:
+            # Unreachable, or timed out retrying: the store's state, not the message's fault.
+            raise StoreUnavailable(str(exc)) from exc
 
     async def _dead_letter(
         self, record: Record, error: Exception, kind: str, attempts: int

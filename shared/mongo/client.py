@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -41,11 +42,24 @@ def service_database(client: Client, settings: MongoSettings, service: str) -> D
     return client.get_database(f"{settings.database_prefix}{service}")
 
 
-async def run_in_transaction(client: Client, work: Callable[[Session], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction, retried by the driver on transient conflicts."""
-    async with client.start_session() as session:
-        return await session.with_transaction(
-            work,
-            read_concern=ReadConcern("snapshot"),
-            write_concern=WriteConcern("majority"),
-        )
+DEFAULT_TRANSACTION_TIMEOUT_S = 30.0
+
+
+async def run_in_transaction(
+    client: Client,
+    work: Callable[[Session], Awaitable[T]],
+    timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
+) -> T:
+    """Run ``work`` in one transaction, retried by the driver on transient conflicts.
+
+    The whole attempt, retries included, is bounded by ``timeout_s`` (the driver's own
+    limit is 120 s): an unreachable store surfaces as a NetworkTimeout soon enough for
+    callers to pause instead of hanging.
+    """
+    with pymongo.timeout(timeout_s):
+        async with client.start_session() as session:
+            return await session.with_transaction(
+                work,
+                read_concern=ReadConcern("snapshot"),
+                write_concern=WriteConcern("majority"),
+            )

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,52 +18,12 @@ from shared.settings import KafkaSettings, TelemetrySettings
 from shared.telemetry import configure_tracing, header_value
 from shared.testing import envelopes, eventually, read_topic
 from shared.topics import DOSSIER_EVENTS
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class PrivateBroker:
-    """A broker of our own (same jars, own data dir and ports) that a test may stop."""
-
-    def __init__(self, local_dir: Path) -> None:
-        port = free_port()
-        self.port = port
-        self._env = {
-            **os.environ,
-            "LT_LOCAL_DIR": str(local_dir),
-            "LT_KAFKA_PORT": str(port),
-            "LT_KAFKA_CONTROLLER_PORT": str(free_port()),
-        }
-
-    async def _devstack(self, command: str) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "infra" / "devstack.py"),
-            command,
-            "kafka",
-            env=self._env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
-        assert proc.returncode == 0, out.decode()
-
-    async def start(self) -> None:
-        await self._devstack("start")
-
-    async def stop(self) -> None:
-        await self._devstack("stop")
+from tests.integration.foundation.private_servers import PrivateServer
 
 
 @pytest.fixture
-async def private_broker(tmp_path: Path) -> AsyncIterator[PrivateBroker]:
-    broker = PrivateBroker(tmp_path / "local")
+async def private_broker(tmp_path: Path) -> AsyncIterator[PrivateServer]:
+    broker = PrivateServer("kafka", tmp_path / "local")
     await broker.start()
     try:
         yield broker
@@ -100,7 +56,7 @@ async def withdraw_in_transaction(rt: ServiceRuntime, code: str, steps: int) -> 
 
 
 async def test_events_written_during_an_outage_are_published_once_in_order(
-    common_settings: CommonSettings, private_broker: PrivateBroker
+    common_settings: CommonSettings, private_broker: PrivateServer
 ) -> None:
     kafka = KafkaSettings(
         bootstrap_servers=f"127.0.0.1:{private_broker.port}",

@@ -1,0 +1,74 @@
+"""HTTP basics without servers: every failure is a problem+json body with a stable code."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+from pymongo.errors import ServerSelectionTimeoutError
+
+from shared.http import BodySizeLimit, Conflict, install_error_handlers
+
+PROBLEM = "application/problem+json"
+
+
+class Note(BaseModel):
+    text: str = Field(max_length=10)
+
+
+def build_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=200)
+
+    @app.post("/notes")
+    async def add(note: Note) -> dict[str, str]:
+        if note.text == "taken":
+            raise Conflict("already there", code="note_exists", field="text")
+        if note.text == "down":
+            raise ServerSelectionTimeoutError("no primary")
+        if note.text == "bug":
+            raise RuntimeError("secret detail")
+        return {"text": note.text}
+
+    return app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=build_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ('{"text": "taken"}', 409, "note_exists", "text"),
+        ('{"text": "far too long a note"}', 422, "invalid_request", "text"),
+        ('{"text": ', 400, "malformed_json", "body"),
+        ('{"text": "' + "x" * 300 + '"}', 413, "body_too_large", None),
+        ('{"text": "down"}', 503, "store_unavailable", None),
+        ('{"text": "bug"}', 500, "internal_error", None),
+    ],
+)
+async def test_failures_are_problems(
+    client: httpx.AsyncClient, body: str, status: int, code: str, field: str | None
+) -> None:
+    response = await client.post(
+        "/notes", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["code"] == code and problem["status"] == status
+    assert problem.get("field") == field
+    assert "secret detail" not in response.text
+
+
+async def test_store_outage_asks_clients_to_retry(client: httpx.AsyncClient) -> None:
+    response = await client.post("/notes", json={"text": "down"})
+    assert response.headers["retry-after"] == "5"
