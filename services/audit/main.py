@@ -19,6 +19,12 @@ from shared.clock import Clock
 from shared.runtime import service_runtime
 
 SERVICE = "audit"
+DESCRIPTION = (
+    "Audit: the tamper-evident log of every dossier event (hash chain, RFC 6962 Merkle "
+    "tree, Ed25519-signed checkpoints). Auditors read entries, a dossier's history with its "
+    "signed hand-over receipts, inclusion and consistency proofs, and evidence bundles that "
+    "verify offline with `audit-verify`. Read-only: no update or delete path exists."
+)
 
 
 def create_app(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -63,7 +69,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
 
     app = service_app(
         title="Audit service",
-        description=__doc__ or "",
+        description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
         http=settings.http,

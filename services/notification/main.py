@@ -29,6 +29,11 @@ from shared.runtime import ServiceRuntime, service_runtime
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 
 SERVICE = "notification"
+DESCRIPTION = (
+    "Notification: applicants and units are told at every step by email and SMS, agency "
+    "systems by signed webhooks. Every delivery attempt is recorded and proven with "
+    "notification events."
+)
 log = logging.getLogger(__name__)
 
 
@@ -105,7 +110,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
 
     app = service_app(
         title="Notification service",
-        description=__doc__ or "",
+        description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
         http=settings.http,

@@ -20,6 +20,11 @@ from shared.runtime import service_runtime
 from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS
 
 SERVICE = "routing"
+DESCRIPTION = (
+    "Routing: where every dossier is, which unit must act and by when. Units accept or "
+    "refuse hand-overs, complete steps, request supplements, return and hand over results; "
+    "operations read inboxes, flows, overdue dossiers and trails."
+)
 
 
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -61,7 +66,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
 
     app = service_app(
         title="Routing service",
-        description=__doc__ or "",
+        description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
         http=settings.http,
