@@ -15,6 +15,8 @@ from pymongo.errors import DuplicateKeyError
 from shared.envelope import Envelope
 from shared.mongo.client import Database, Session
 
+INBOX_RETENTION_S = 400 * 24 * 3600  # audit.events keeps 365 days, the rest 90 or less
+
 
 class AlreadyProcessed(Exception):
     """The event was already handled by this consumer; the transaction must be dropped."""
@@ -29,6 +31,10 @@ class Inbox:
     async def ensure_indexes(self) -> None:
         await self._records.create_index(
             [("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True, name="consumer_event"
+        )
+        # Kept longer than any topic retains a message (or a dead letter can be replayed).
+        await self._records.create_index(
+            "processed_at", expireAfterSeconds=INBOX_RETENTION_S, name="processed_at_ttl"
         )
 
     async def claim(

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 TOPICS_BY_NAME = {spec.name: spec for spec in ALL_TOPICS}
 PENDING = "pending"
 SENT = "sent"
+SENT_RETENTION_S = 7 * 24 * 3600
 
 
 class Outbox:
@@ -52,6 +53,10 @@ class Outbox:
         )
         await self._entries.create_index(
             [("status", ASCENDING), ("subject", ASCENDING), ("seq", ASCENDING)]
+        )
+        # Published entries are only kept for diagnostics; pending ones have no sent_at.
+        await self._entries.create_index(
+            "sent_at", expireAfterSeconds=SENT_RETENTION_S, name="sent_at_ttl"
         )
 
     async def add(self, envelope: Envelope, session: Session, now: datetime) -> None:
