@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from importlib.metadata import version as package_version
 
 import uvicorn
 from fastapi import FastAPI
@@ -28,7 +29,6 @@ def service_app(
     *,
     title: str,
     description: str,
-    version: str,
     lifespan: Lifespan,
     http: HttpSettings,
     openapi_tags: list[dict[str, str]] | None = None,
@@ -38,7 +38,7 @@ def service_app(
     app = FastAPIOffline(
         title=title,
         description=description,
-        version=version,
+        version=package_version("lienthong"),  # one release number for the whole platform
         lifespan=lifespan,
         openapi_tags=openapi_tags,
     )

@@ -70,7 +70,6 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
     app = service_app(
         title="Audit service",
         description=DESCRIPTION,
-        version="0.1.0",
         lifespan=lifespan,
         http=settings.http,
         openapi_tags=[{"name": "audit", "description": "The auditor's read-only API."}],

@@ -61,7 +61,6 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     app = service_app(
         title="Intake service",
         description=__doc__ or "",
-        version="1.0.0",
         lifespan=lifespan,
         http=settings.http,
         openapi_tags=api.TAGS,

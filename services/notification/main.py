@@ -111,7 +111,6 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
     app = service_app(
         title="Notification service",
         description=DESCRIPTION,
-        version="0.1.0",
         lifespan=lifespan,
         http=settings.http,
     )

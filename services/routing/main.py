@@ -67,7 +67,6 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     app = service_app(
         title="Routing service",
         description=DESCRIPTION,
-        version="0.1.0",
         lifespan=lifespan,
         http=settings.http,
         openapi_tags=[
