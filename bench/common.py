@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from shared.kafka.admin import delete_topics, ensure_topics
-from shared.mongo.client import mongo_client
+from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings
 from shared.settings import ConsumerSettings, OutboxSettings
-from shared.testing import isolated_settings
+from shared.testing import drop_isolated, isolated_settings
 
 
 @dataclass
@@ -78,8 +77,4 @@ async def bench_settings() -> AsyncIterator[CommonSettings]:
     try:
         yield settings
     finally:
-        await delete_topics(kafka)
-        async with mongo_client(mongo, "bench") as client:
-            for name in await client.list_database_names():
-                if name.startswith(mongo.database_prefix):
-                    await client.drop_database(name)
+        await drop_isolated(kafka, mongo)

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from infra.devstack import port_open
+from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
+
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = {"intake": 8001, "routing": 8002, "notification": 8003, "audit": 8004}
+SERVICES = tuple(DEFAULT_PORTS)
 LOGS = ROOT / ".local" / "logs"
 MAIL = ROOT / ".local" / "mail"
-
-
-def port_of(service: str) -> int:
-    return int(os.environ.get(f"LT_{service.upper()}_PORT", SERVICES[service]))
 
 
 def devstack(*args: str) -> int:
@@ -43,11 +40,7 @@ def start_service(service: str) -> subprocess.Popen[bytes]:
 
 
 def ready(service: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port_of(service)}/readyz", timeout=2) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
+    return readiness_error(service, timeout=2) is None
 
 
 def wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> None:
@@ -58,7 +51,9 @@ def wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -
             if procs[service].poll() is not None:
                 sys.exit(f"[run] {service} exited; see .local/logs/{service}.log")
             if ready(service):
-                print(f"[run] {service} ready on http://127.0.0.1:{port_of(service)}", flush=True)
+                print(
+                    f"[run] {service} ready on http://127.0.0.1:{service_port(service)}", flush=True
+                )
                 waiting.discard(service)
         time.sleep(0.3)
     if waiting:
@@ -79,9 +74,8 @@ def stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 def start_mail_sink() -> subprocess.Popen[bytes] | None:
     """A local SMTP server keeping every email in .local/mail (unless one already listens)."""
     port = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
-    with socket.socket() as sock:
-        if sock.connect_ex(("127.0.0.1", port)) == 0:
-            return None
+    if port_open(port):
+        return None
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / "mail.log", "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
@@ -106,7 +100,7 @@ def start_mail_sink() -> subprocess.Popen[bytes] | None:
 def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
     for service in SERVICES:
-        base = f"http://127.0.0.1:{port_of(service)}"
+        base = f"http://127.0.0.1:{service_port(service)}"
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
     print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
     print("  SMS           .local/sms.log     (the file SMS adapter)")
@@ -129,7 +123,7 @@ def main() -> None:
         if os.environ.get("LT_DEMO", "1") == "1":
             from infra.demo import load_demo_data
 
-            load_demo_data({s: f"http://127.0.0.1:{port_of(s)}" for s in SERVICES})
+            load_demo_data({s: f"http://127.0.0.1:{service_port(s)}" for s in SERVICES})
         print_where_to_look()
         while all(proc.poll() is None for proc in procs.values()):
             time.sleep(0.5)

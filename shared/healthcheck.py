@@ -12,15 +12,28 @@ import urllib.request
 DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "notification": 8003, "audit": 8004}
 
 
+def service_port(service: str) -> int:
+    """The port a service listens on: ``LT_<SERVICE>_PORT`` or its default."""
+    return int(os.environ.get(f"LT_{service.upper()}_PORT", DEFAULT_PORTS[service]))
+
+
+def readiness_error(service: str, timeout: float = 3) -> str | None:
+    """None when the service on this machine answers ``/readyz`` with 200, else why not."""
+    url = f"http://127.0.0.1:{service_port(service)}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return None if response.status == 200 else f"status {response.status}"
+    except OSError as exc:
+        return str(exc)
+
+
 def main(argv: list[str]) -> int:
     service = argv[1]
-    port = int(os.environ.get(f"LT_{service.upper()}_PORT", DEFAULT_PORTS[service]))
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as response:
-            return 0 if response.status == 200 else 1
-    except OSError as exc:
-        print(f"{service} not ready: {exc}", file=sys.stderr)
+    error = readiness_error(service)
+    if error is not None:
+        print(f"{service} not ready: {error}", file=sys.stderr)
         return 1
+    return 0
 
 
 if __name__ == "__main__":

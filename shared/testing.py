@@ -6,6 +6,7 @@ Nothing here is used at run time. Integration helpers talk to the real broker.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -19,7 +20,9 @@ from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
 from shared.envelope import Envelope
+from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
+from shared.mongo.client import mongo_client
 from shared.settings import KafkaSettings, MongoSettings
 from shared.telemetry import KafkaHeaders
 from shared.topics import TopicSpec, topic_name
@@ -56,6 +59,22 @@ class RecordingPublisher:
 
     def types(self) -> list[str]:
         return [envelope.type for _, envelope in self.sent]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def drop_isolated(kafka: KafkaSettings, mongo: MongoSettings) -> None:
+    """Delete the topics and databases made for one test or benchmark run."""
+    await delete_topics(kafka)
+    async with mongo_client(mongo, "clean-up") as client:
+        for name in await client.list_database_names():
+            if name.startswith(mongo.database_prefix):
+                await client.drop_database(name)
 
 
 def isolated_settings() -> tuple[KafkaSettings, MongoSettings]:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.kafka.admin import delete_topics, ensure_topics
-from shared.mongo.client import mongo_client
+from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings
 from shared.settings import ConsumerSettings, OutboxSettings
-from shared.testing import isolated_settings
+from shared.testing import drop_isolated, isolated_settings
 
 TESTS = Path(__file__).parent
 
@@ -40,13 +39,4 @@ async def common_settings() -> AsyncIterator[CommonSettings]:
         outbox=OutboxSettings(poll_interval_s=0.05, retry_delay_s=0.1, lease_s=5),
     )
     yield settings
-    await drop_test_resources(settings)
-
-
-async def drop_test_resources(settings: CommonSettings) -> None:
-    """Delete a test's topics and databases so the local broker and store stay small."""
-    await delete_topics(settings.kafka)
-    async with mongo_client(settings.mongo, "tests") as client:
-        for name in await client.list_database_names():
-            if name.startswith(settings.mongo.database_prefix):
-                await client.drop_database(name)
+    await drop_isolated(settings.kafka, settings.mongo)

@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
+from shared.events.registry import REGISTRY
 from shared.kafka.publisher import Outgoing, Publisher
 from shared.mongo.client import Database, Session
 from shared.mongo.sequences import next_value
@@ -61,8 +62,6 @@ class Outbox:
 
     async def add(self, envelope: Envelope, session: Session, now: datetime) -> None:
         """Queue an event in the caller's transaction; its topic comes from its contract."""
-        from shared.events.registry import REGISTRY
-
         spec = REGISTRY[envelope.type].TOPIC
         # Order matters per subject (the Kafka key), so the sequence is per subject: writers
         # of different dossiers never contend on one counter.

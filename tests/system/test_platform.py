@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -29,17 +28,11 @@ from aiosmtpd.handlers import Message
 
 from infra.demo import DEMO, drive_to_done, submission
 from shared.runtime import CommonSettings
-from shared.testing import eventually
+from shared.testing import eventually, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["intake", "routing", "notification", "audit"]
 RICE_LAND = DEMO[1]  # 1.012815: commune → district → province → back, English applicant
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Inbox(Message):
