@@ -159,7 +159,7 @@ async def service_runtime(
             outbox=outbox,
             inbox=inbox,
             relay=relay,
-            dead_letters=DeadLetterWriter(publisher, settings.kafka, clock),
+            dead_letters=DeadLetterWriter(publisher, settings.kafka, clock, service),
         )
         runtime.spawn(relay.run(), "outbox-relay")
         try:

@@ -30,6 +30,7 @@ from shared.envelope import Envelope
 from shared.events.registry import EventData
 from shared.kafka.consumer import Handler
 from shared.mongo.client import Document, Session
+from shared.telemetry import inject_trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def notification_record(
         "status": HELD if planned.held else PENDING,
         "attempts": [],
         "created_at": now,
+        # The dispatcher sends after the commit, outside this span: keep the journey's trace.
+        "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
     }
 
 

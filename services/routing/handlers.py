@@ -22,6 +22,7 @@ from routing.domain.route import resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
 from routing.domain.workflow import decide_command, decide_start
+from routing.journeys import JourneyTraces, action_span
 from routing.store import DossierStore
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError
@@ -49,6 +50,7 @@ class Routing:
     catalogue: Catalogue
     clock: Clock
     options: RoutingOptions
+    journeys: JourneyTraces | None = None  # one trace per dossier journey
 
     def context(self, cause_id: str, now: datetime | None = None) -> Context:
         """A decision context at ``now`` (default: the clock's current time)."""
@@ -105,6 +107,8 @@ async def on_dossier_received(
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
     decision.dossier.correlation_id = envelope.correlationid
     await routing.store.insert(decision.dossier, session, ctx.now)
+    if routing.journeys is not None:
+        await routing.journeys.remember(data.dossier_code, session)
     await routing.emit(decision.dossier, decision.facts, envelope, session, ctx.now)
 
 
@@ -137,10 +141,12 @@ async def execute_command(
             RefusalCode.UNKNOWN_DOSSIER, f"routing knows no dossier {command.dossier_code}"
         )
     ctx = routing.context(cause.id)
-    decision = decide_command(d, command, ctx)
-    recorded(decision, ctx, actor=command.actor, command_id=cause.id)
-    saved = await routing.save(decision, d, session, ctx.now)
-    await routing.emit(saved, decision.facts, cause, session, ctx.now)
+    journey = await routing.journeys.context_of(d.code) if routing.journeys else None
+    with action_span(command.EVENT_TYPE, d.code, journey):
+        decision = decide_command(d, command, ctx)
+        recorded(decision, ctx, actor=command.actor, command_id=cause.id)
+        saved = await routing.save(decision, d, session, ctx.now)
+        await routing.emit(saved, decision.facts, cause, session, ctx.now)
     return saved, decision
 
 

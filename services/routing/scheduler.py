@@ -14,17 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 
 from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
 from routing.handlers import Routing
-from routing.store import StaleDossier
+from routing.store import StaleDossier, dossier_counts
+from shared.events.dossier import DossierState
 from shared.mongo.client import Client, Session, run_in_transaction
+from shared.telemetry import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
 
 log = logging.getLogger(__name__)
+GAUGE_INTERVAL_S = 5.0  # dossier gauges are refreshed at most this often (real time)
 
 
 class OverdueScheduler:
@@ -39,6 +43,7 @@ class OverdueScheduler:
         self._wake_relay = wake_relay
         self._stopping = asyncio.Event()
         self.scans = 0
+        self._gauges_at = float("-inf")
 
     async def scan(self, now: datetime | None = None) -> int:
         """One pass at ``now`` (default: the clock); returns how many facts it emitted."""
@@ -62,7 +67,19 @@ class OverdueScheduler:
         if emitted:
             self._wake_relay()
         self.scans += 1
+        await self.report_gauges(today)
         return emitted
+
+    async def report_gauges(self, today: date, force: bool = False) -> None:
+        """Dossiers by state and overdue counts for ``/metrics`` (rate-limited)."""
+        if not force and time.monotonic() - self._gauges_at < GAUGE_INTERVAL_S:
+            return
+        self._gauges_at = time.monotonic()
+        by_state, late_steps, late = await dossier_counts(self._routing.store, today)
+        for state in DossierState:
+            DOSSIERS_BY_STATE.labels("routing", state.value).set(by_state.get(state.value, 0))
+        DOSSIERS_OVERDUE.labels("routing", "step").set(late_steps)
+        DOSSIERS_OVERDUE.labels("routing", "dossier").set(late)
 
     async def _claim(self, code: str, now: datetime, session: Session) -> int:
         routing = self._routing
