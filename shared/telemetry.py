@@ -55,6 +55,11 @@ OUTBOX_OLDEST_AGE = Gauge(
     "Age of the oldest unpublished outbox entry (0 when none waits).",
     ["service"],
 )
+OUTBOX_QUARANTINED = Counter(
+    "lt_outbox_quarantined_total",
+    "Outbox entries the broker refused (e.g. too large), moved to a dead letter.",
+    ["service", "type"],
+)
 CONSUMER_LAG = Gauge(
     "lt_consumer_lag",
     "Records behind the end of each partition.",
