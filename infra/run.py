@@ -1,4 +1,4 @@
-"""``make run``: start Kafka and the store, the four services, load demo data, show where to look.
+"""``make run``: start the infrastructure (Kafka, store, Keycloak), the four services, demo data.
 
 Ctrl-C (or SIGTERM) stops the services, and the infrastructure if this command started it.
 """
@@ -111,7 +111,7 @@ def print_where_to_look() -> None:
 def main() -> None:
     started_infra = devstack("running") != 0
     if devstack("start") != 0:
-        sys.exit("[run] could not start Kafka and the store")
+        sys.exit("[run] could not start Kafka, the store and Keycloak")
     procs: dict[str, subprocess.Popen[bytes]] = {}
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
