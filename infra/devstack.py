@@ -384,7 +384,7 @@ def cmd_status(ports: Ports) -> int:
         ok = ok and listening
         state = "up" if listening else "down"
         owner = f"pid {pid}" if pid else "not started by devstack"
-        log(f"{name:6} {state:4} 127.0.0.1:{port} ({owner}); logs .local/logs/{name}.out")
+        log(f"{name:8} {state:4} 127.0.0.1:{port} ({owner}); logs .local/logs/{name}.out")
     return 0 if ok else 1
 
 
