@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from bench.common import Report, Stopwatch, bench_settings, rate
 from shared.events.dossier import DossierState, DossierWithdrawn
-from shared.events.registry import make_envelope
-from shared.mongo.client import Session, run_in_transaction
+from shared.handlers import HandlerRegistry
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import eventually
 from shared.topics import DOSSIER_EVENTS
+from shared.unit_of_work import UnitOfWork
 
 SCENARIO = "pipeline (outbox→kafka→inbox)"
 
@@ -22,22 +22,16 @@ async def write_events(rt: ServiceRuntime, count: int, concurrency: int, first: 
     async def writer() -> None:
         while queue:
             n = queue.pop()
-            event = make_envelope(
-                DossierWithdrawn(
-                    dossier_code=f"BENCH-{n:06d}",
-                    state=DossierState.WITHDRAWN,
-                    holding_unit="U",
-                    withdrawn_at=datetime.now(UTC),
-                ),
-                source="/bench",
+            fact = DossierWithdrawn(
+                dossier_code=f"BENCH-{n:06d}",
+                state=DossierState.WITHDRAWN,
+                holding_unit="U",
+                withdrawn_at=datetime.now(UTC),
             )
 
-            async def work(session: Session, event=event) -> None:  # type: ignore[no-untyped-def]
-                await rt.db["dossiers"].insert_one({"_id": event.subject}, session=session)
-                await rt.outbox.add(event, session, rt.clock.now())
-
-            await run_in_transaction(rt.client, work)
-            rt.relay.wake()
+            async with rt.unit_of_work() as uow:
+                await rt.db["dossiers"].insert_one({"_id": fact.subject()}, session=uow.session)
+                uow.emit(fact)
 
     await asyncio.gather(*(writer() for _ in range(concurrency)))
 
@@ -59,13 +53,15 @@ async def run(report: Report, count: int = 2000) -> None:
 
         async with service_runtime("bench-reader", settings) as reader_rt:
 
-            async def count_effect(envelope, data, session):  # type: ignore[no-untyped-def]
+            async def count_effect(event: DossierWithdrawn, uow: UnitOfWork) -> None:
                 nonlocal handled
-                await reader_rt.db["effects"].insert_one({"_id": envelope.id}, session=session)
+                await reader_rt.db["effects"].insert_one(
+                    {"_id": uow.envelope.id}, session=uow.session
+                )
                 handled += 1
 
             runner = reader_rt.add_consumer(
-                [DOSSIER_EVENTS], {DossierWithdrawn.EVENT_TYPE: count_effect}
+                [DOSSIER_EVENTS], HandlerRegistry().on(DossierWithdrawn, count_effect)
             )
             await runner.start()
             watch = Stopwatch()

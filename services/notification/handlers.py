@@ -27,9 +27,10 @@ from notification.domain import (
 from notification.store import HELD, PENDING, NotificationStore
 from shared.clock import Clock
 from shared.envelope import Envelope
-from shared.events.registry import EventData
-from shared.kafka.consumer import Handler
-from shared.mongo.client import Document, Session
+from shared.events.registry import REGISTRY, EventData
+from shared.handlers import HandlerRegistry
+from shared.mongo.client import Document
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,8 @@ def notification_record(
 
 
 async def record_notifications(
-    envelope: Envelope,
     data: EventData,
-    session: Session,
+    uow: UnitOfWork,
     *,
     store: NotificationStore,
     directory: UnitDirectory,
@@ -70,6 +70,7 @@ async def record_notifications(
     clock: Clock,
 ) -> None:
     """Keep the contact, plan who is told, and record one pending notification each."""
+    envelope, session = uow.envelope, uow.session
     now = clock.now()
     contact = contact_of(data)
     if contact is not None:
@@ -102,20 +103,21 @@ async def record_notifications(
         )
 
 
-def build_handlers(
+def build_registry(
     *,
     store: NotificationStore,
     directory: UnitDirectory,
     privacy_key: str,
     clock: Clock,
-) -> dict[str, Handler]:
+) -> HandlerRegistry:
     """Every dossier and notification fact goes through ``record_notifications``:
     the per-type rules live in ``domain`` (applicant, unit and subscriber tables)."""
-    handler: Handler = partial(
+    handler = partial(
         record_notifications,
         store=store,
         directory=directory,
         privacy_key=privacy_key,
         clock=clock,
     )
-    return {event_type: handler for event_type in subscribable_event_types()}
+    models = [REGISTRY[event_type] for event_type in subscribable_event_types()]
+    return HandlerRegistry().on_each(models, handler)

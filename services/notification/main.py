@@ -84,7 +84,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             dispatcher = build_dispatcher(runtime, settings, store, http)
             runtime.add_consumer(
                 [DOSSIER_EVENTS, NOTIFICATION_EVENTS],
-                handlers.build_handlers(
+                handlers.build_registry(
                     store=store,
                     directory=directory,
                     privacy_key=settings.options.privacy_key.get_secret_value(),

@@ -21,7 +21,6 @@ from notification.templates import DisplayNames, Renderer
 
 from shared.clock import ManualClock
 from shared.events.dossier import Channel
-from shared.mongo.client import Session, run_in_transaction
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import eventually, running_app
 from tests.integration.notification.helpers import notifications, publish, sms_lines
@@ -106,19 +105,15 @@ async def record(rt: ServiceRuntime, codes: list[str]) -> None:
     store = NotificationStore(rt.db)
     for code in codes:
         event = envelope_of(received(code, contact()))
-
-        async def work(session: Session, event: Any = event) -> None:
+        async with rt.unit_of_work(event) as uow:
             await record_notifications(
-                event,
                 received(event.subject, contact()),
-                session,
+                uow,
                 store=store,
                 directory=DIRECTORY,
                 privacy_key="k",
                 clock=rt.clock,
             )
-
-        await run_in_transaction(rt.client, work)
 
 
 async def test_two_dispatchers_never_send_the_same_notification(runtime: ServiceRuntime) -> None:

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
-from notification.handlers import build_handlers, record_notifications
+from notification.handlers import build_registry, record_notifications
 
 from shared.clock import ManualClock
 from shared.events.dossier import ApplicantContact
 from shared.events.registry import EventData
+from shared.testing import detached_unit_of_work
 from tests.unit.notification.samples import (
     AT,
     DISTRICT_LAND,
@@ -55,9 +56,8 @@ class RecordingStore:
 
 async def handle(store: RecordingStore, data: EventData) -> None:
     await record_notifications(
-        envelope_of(data),
         data,
-        None,  # type: ignore[arg-type]
+        detached_unit_of_work(envelope_of(data)),
         store=store,  # type: ignore[arg-type]
         directory=DIRECTORY,
         privacy_key="k",
@@ -121,11 +121,11 @@ async def test_facts_nobody_needs_record_nothing() -> None:
 
 
 def test_every_dossier_and_notification_fact_has_a_handler() -> None:
-    handlers = build_handlers(
+    handled = build_registry(
         store=RecordingStore(),  # type: ignore[arg-type]
         directory=DIRECTORY,
         privacy_key="k",
         clock=ManualClock(AT),
-    )
-    assert "dossier.received.v1" in handlers and "notification.failed.v1" in handlers
-    assert not [t for t in handlers if t.startswith(("command.", "audit."))]
+    ).event_types
+    assert "dossier.received.v1" in handled and "notification.failed.v1" in handled
+    assert not [t for t in handled if t.startswith(("command.", "audit."))]
