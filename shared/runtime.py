@@ -167,8 +167,16 @@ async def service_runtime(
         outbox, inbox = Outbox(db), Inbox(db)
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
+        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock)
         relay = OutboxRelay(
-            outbox, Lease(db, "outbox-relay"), publisher, settings.outbox, clock, service
+            outbox,
+            Lease(db, "outbox-relay"),
+            publisher,
+            settings.outbox,
+            clock,
+            service,
+            dead_letters,
+            settings.kafka.topic_prefix,
         )
         runtime = ServiceRuntime(
             service=service,
@@ -180,7 +188,7 @@ async def service_runtime(
             outbox=outbox,
             inbox=inbox,
             relay=relay,
-            dead_letters=DeadLetterWriter(publisher, settings.kafka, clock),
+            dead_letters=dead_letters,
             units=UnitsOfWork(
                 client=client,
                 outbox=outbox,
