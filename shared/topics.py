@@ -36,7 +36,8 @@ DOSSIER_COMMANDS = TopicSpec(
     6,
     7 * DAY_MS,
     "Requests from units and agency systems (accept a hand-over, complete a step, ...). "
-    "Key: dossier code. A refused command yields dossier.command.refused.v1.",
+    "Key: dossier code. A refused command yields dossier.command.refused.v1 with a code; a "
+    "command whose type is unknown or whose fields break its contract gets invalid_command.",
 )
 NOTIFICATION_EVENTS = TopicSpec(
     "notification.events",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -63,6 +64,7 @@ def build_dispatcher(
         pause_after=settings.webhook.pause_after_failures,
         topic_prefix=settings.kafka.topic_prefix,
         consumer_group=f"{settings.kafka.topic_prefix}{SERVICE}",
+        instance=settings.dispatch.instance or f"{socket.gethostname()}:{settings.http.port}",
     )
 
 

@@ -72,7 +72,9 @@ class NotificationStore:
             key, {"$setOnInsert": doc}, upsert=True, session=session
         )
 
-    async def claim(self, now: datetime, lease: timedelta, claim_id: str) -> Document | None:
+    async def claim(
+        self, now: datetime, lease: timedelta, claim_id: str, claimed_by: str = ""
+    ) -> Document | None:
         """Take the oldest pending record, or one whose sender's lease lapsed (atomic)."""
         return await self.notifications.find_one_and_update(
             {
@@ -85,6 +87,7 @@ class NotificationStore:
                 "$set": {
                     "status": SENDING,
                     "claim": claim_id,
+                    "claimed_by": claimed_by,
                     "claimed_at": now,
                     "lease_until": now + lease,
                 }
@@ -92,6 +95,26 @@ class NotificationStore:
             sort=[("created_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
+
+    async def extend_claims(self, claim_ids: list[str], lease_until: datetime) -> None:
+        """Keep the claims of deliveries still in hand (a live sender's claims never lapse)."""
+        if claim_ids:
+            await self.notifications.update_many(
+                {"claim": {"$in": claim_ids}, "status": SENDING},
+                {"$set": {"lease_until": lease_until}},
+            )
+
+    async def release_claims_of(self, claimed_by: str) -> int:
+        """Give back what an earlier life of this instance had in hand when it died.
+
+        Called before the instance claims anything, so every such claim is stale; the
+        records keep their attempts (one that went out is finished, not sent again).
+        """
+        result = await self.notifications.update_many(
+            {"status": SENDING, "claimed_by": claimed_by},
+            {"$set": {"status": PENDING}, "$unset": {"lease_until": "", "claim": ""}},
+        )
+        return result.modified_count
 
     async def add_attempt(
         self, notification_id: str, claim_id: str, attempt: Document, lease_until: datetime

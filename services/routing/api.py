@@ -35,6 +35,7 @@ from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import make_envelope
 from shared.http import Conflict, DomainError
 from shared.mongo.inbox import AlreadyProcessed
+from shared.text import CleanText
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -61,8 +62,8 @@ def routing_of(request: Request) -> Routing:
     return routing
 
 
-class ActingUnit(BaseModel):
-    """Who acts: the unit (agency code) and the officer."""
+class ActingUnit(CleanText):
+    """Who acts: the unit (agency code) and the officer (strings cleaned, ``shared.text``)."""
 
     unit: str = Field(pattern=UNIT_CODE_PATTERN, description="The acting unit's code.")
     actor: str = Field("desk-officer", max_length=200, description="Officer acting.")

@@ -63,7 +63,7 @@ class DocumentRef(ContractModel):
 
     name: str = Field(min_length=1, max_length=200)
     type: str = Field(min_length=1, max_length=64, description="Document type code.")
-    size_bytes: int = Field(ge=0, le=100_000_000)
+    size_bytes: int = Field(ge=1, le=100_000_000, description="An empty file is no document.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -372,7 +372,13 @@ class CommandRefused(EventData):
     command_id: str
     command_type: str
     unit: UnitCode | None = Field(None, description="The unit that sent the command.")
-    code: str = Field(description="Machine-readable reason, e.g. not_holding_unit.")
+    code: str = Field(
+        description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
+        "not_holding_unit, not_transfer_receiver, final_step, not_final_step, or "
+        "invalid_command (the command's type is unknown or its fields break its contract; "
+        "`reason` names the field).",
+        examples=["not_holding_unit", "invalid_command"],
+    )
     reason: str
     refused_at: datetime
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from shared.envelope import Envelope, MalformedMessage, new_event_id, utc_now
+from shared.text import CleanText
 from shared.topics import TopicSpec
 
 
-class ContractModel(BaseModel):
-    """Base of every model that is part of a published contract: strict and immutable."""
+class ContractModel(CleanText):
+    """Base of every model that is part of a published contract: strict and immutable.
+
+    Strings are NFC-normalised and bidirectional controls refused (``shared.text``).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
