@@ -45,6 +45,14 @@ NOTIFICATION_EVENTS = TopicSpec(
     90 * DAY_MS,
     "Outcomes of notifications to applicants, units and agency webhooks. Key: dossier code.",
 )
+APPLICANT_CONTACTS = TopicSpec(
+    "applicant.contacts",
+    6,
+    7 * DAY_MS,
+    "Applicants' names and contacts, registered by intake for notification only (the one "
+    "topic carrying personal data; its ACL admits intake to write, notification to read). "
+    "Key: dossier code.",
+)
 AUDIT_EVENTS = TopicSpec(
     "audit.events",
     1,
@@ -63,6 +71,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOSSIER_EVENTS,
     DOSSIER_COMMANDS,
     NOTIFICATION_EVENTS,
+    APPLICANT_CONTACTS,
     AUDIT_EVENTS,
     DEAD_LETTERS,
 )

@@ -46,6 +46,13 @@ class NotificationOptions(BaseSettings):
         SecretStr(DEV_PRIVACY_KEY),
         description="Key of the HMAC that stands for contact data in logs and events.",
     )
+    personal_data_retention_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Days an applicant's contact and the deliveries addressed to them are kept "
+        "after they are stored; then the store deletes them (TTL).",
+    )
 
 
 class SmtpSettings(BaseSettings):

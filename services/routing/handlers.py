@@ -28,7 +28,12 @@ from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import UnitCommand
-from shared.events.dossier import CommandRefused, DossierReceived, DossierWithdrawn
+from shared.events.dossier import (
+    CommandRefused,
+    DossierReceived,
+    DossierReceivedV1,
+    DossierWithdrawn,
+)
 from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
 from shared.topics import DOSSIER_COMMANDS
@@ -179,6 +184,7 @@ def build_registry(routing: Routing) -> HandlerRegistry:
     return (
         HandlerRegistry()
         .on(DossierReceived, partial(on_dossier_received, routing=routing))
+        .on(DossierReceivedV1, partial(on_dossier_received, routing=routing))  # older ones
         .on(DossierWithdrawn, partial(on_dossier_withdrawn, routing=routing))
         .on_each(COMMAND_MODELS, partial(on_command, routing=routing))
         .on_invalid(DOSSIER_COMMANDS, partial(on_invalid_command, routing=routing))

@@ -30,6 +30,7 @@ class EventData(ContractModel):
 
     EVENT_TYPE: ClassVar[str]
     TOPIC: ClassVar[TopicSpec]
+    DEPRECATED: ClassVar[bool] = False  # readable, no longer emitted (a newer version is)
 
     def subject(self) -> str:
         """The envelope subject and Kafka key (the dossier code for dossier messages)."""

@@ -13,7 +13,7 @@ from notification.channels import OutgoingMessage
 from notification.config import DispatchSettings, NotificationSettings
 from notification.dispatcher import Dispatcher
 from notification.domain import UnitDirectory
-from notification.handlers import record_notifications
+from notification.handlers import Planning, record_notifications
 from notification.main import create_app
 from notification.retry import RetryPolicy
 from notification.store import NotificationStore
@@ -25,7 +25,14 @@ from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import eventually, running_app
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import _Collector
-from tests.unit.notification.samples import AT, contact, envelope_of, received, step_overdue
+from tests.unit.notification.samples import (
+    AT,
+    contact,
+    envelope_of,
+    received,
+    registered,
+    step_overdue,
+)
 
 CODE = "001.21.31.H59-261126-0201"
 DIRECTORY = UnitDirectory.model_validate(
@@ -36,12 +43,12 @@ DIRECTORY = UnitDirectory.model_validate(
 async def test_restart_between_recording_and_sending_sends_each_message_once(
     settings: NotificationSettings, smtp: _Collector, sms_file: Path
 ) -> None:
-    event = envelope_of(received(CODE, contact()))
+    event = envelope_of(received(CODE))
     recording_only = settings.model_copy(
         update={"dispatch": settings.dispatch.model_copy(update={"enabled": False})}
     )
     async with running_app(create_app(recording_only)) as client:
-        await publish(settings, event)
+        await publish(settings, envelope_of(registered(CODE, contact())), event)
         pending = await eventually(lambda: _statuses(client, CODE, {"pending"}, 2))
     assert smtp.messages == [] and sms_lines(sms_file) == []
     assert {item["channel"] for item in pending} == {"email", "sms"}
@@ -109,18 +116,17 @@ def dispatcher(
 
 
 async def record(rt: ServiceRuntime, codes: list[str]) -> None:
-    store = NotificationStore(rt.db)
+    planning = Planning(
+        store=NotificationStore(rt.db),
+        directory=DIRECTORY,
+        privacy_key="k",
+        clock=rt.clock,
+        personal_data_retention=timedelta(days=1),
+    )
     for code in codes:
-        event = envelope_of(received(code, contact()))
-        async with rt.unit_of_work(event) as uow:
-            await record_notifications(
-                received(event.subject, contact()),
-                uow,
-                store=store,
-                directory=DIRECTORY,
-                privacy_key="k",
-                clock=rt.clock,
-            )
+        for data in (registered(code, contact()), received(code)):
+            async with rt.unit_of_work(envelope_of(data)) as uow:
+                await record_notifications(data, uow, planning=planning)
 
 
 async def test_two_dispatchers_never_send_the_same_notification(runtime: ServiceRuntime) -> None:
