@@ -5,6 +5,7 @@ trace context and CloudEvents attributes in headers.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
@@ -34,6 +35,8 @@ from shared.telemetry import (
 )
 from shared.topics import TopicSpec, topic_name
 
+log = logging.getLogger(__name__)
+STOP_S = 4.0
 tracer = trace.get_tracer(__name__)
 
 Outgoing = tuple[Envelope, TopicSpec, KafkaHeaders]
@@ -165,4 +168,8 @@ async def kafka_publisher(settings: KafkaSettings, service: str) -> AsyncIterato
     try:
         yield KafkaPublisher(producer, settings, service)
     finally:
-        await producer.stop()
+        # Bounded: with the broker gone, unsent records stay in the outbox for next time.
+        try:
+            await asyncio.wait_for(producer.stop(), timeout=STOP_S)
+        except TimeoutError:
+            log.warning("producer stopped without flushing: the broker did not answer")
