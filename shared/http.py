@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+MAX_STORE_INT = 2**63 - 1
+"""The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
