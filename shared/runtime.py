@@ -146,8 +146,16 @@ async def service_runtime(
         outbox, inbox = Outbox(db), Inbox(db)
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
+        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock)
         relay = OutboxRelay(
-            outbox, Lease(db, "outbox-relay"), publisher, settings.outbox, clock, service
+            outbox,
+            Lease(db, "outbox-relay"),
+            publisher,
+            settings.outbox,
+            clock,
+            service,
+            dead_letters,
+            settings.kafka.topic_prefix,
         )
         runtime = ServiceRuntime(
             service=service,
@@ -159,7 +167,7 @@ async def service_runtime(
             outbox=outbox,
             inbox=inbox,
             relay=relay,
-            dead_letters=DeadLetterWriter(publisher, settings.kafka, clock),
+            dead_letters=dead_letters,
         )
         runtime.spawn(relay.run(), "outbox-relay")
         try:

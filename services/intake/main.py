@@ -64,6 +64,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         lifespan=lifespan,
         http=settings.http,
         openapi_tags=api.TAGS,
+        # Submissions wait in the outbox while the broker is away: ready, but degraded.
+        degradable=frozenset({"broker"}),
     )
     api.install_refusal_handler(app)
     app.include_router(api.router)

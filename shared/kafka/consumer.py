@@ -22,7 +22,7 @@ from typing import TypeAlias
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from opentelemetry import trace
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from pymongo.errors import PyMongoError
 from tenacity import (
     AsyncRetrying,
     retry_if_not_exception_type,
@@ -40,6 +40,7 @@ from shared.mongo.client import (
     Session,
     run_in_transaction,
 )
+from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
 from shared.telemetry import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS, extract_trace_context
@@ -58,7 +59,8 @@ Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 class StoreUnavailable(Exception):
-    """The store could not be reached: the record waits, it is not the record's fault."""
+    """The store could not do the work (unreachable, timed out, no writable primary, write
+    concern not met): the record waits, it is not the record's fault."""
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -327,9 +329,10 @@ class ConsumerRunner:
 
         try:
             await run_in_transaction(self._client, in_transaction, self._transaction_timeout_s)
-        except (ConnectionFailure, ExecutionTimeout) as exc:
-            # Unreachable, or timed out retrying: the store's state, not the message's fault.
-            raise StoreUnavailable(str(exc)) from exc
+        except PyMongoError as exc:
+            if store_unavailable(exc):  # the store's state, not the message's fault
+                raise StoreUnavailable(repr(exc)) from exc
+            raise
 
     async def _dead_letter(
         self, record: Record, error: Exception, kind: str, attempts: int

@@ -10,6 +10,14 @@ from contextlib import asynccontextmanager
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from aiokafka.structs import RecordMetadata
 
 from shared.envelope import Envelope
@@ -19,6 +27,22 @@ from shared.topics import TopicSpec, topic_name
 
 Outgoing = tuple[Envelope, TopicSpec, KafkaHeaders]
 """An envelope, its topic and extra headers (e.g. the trace context it was written in)."""
+
+
+# Refusals of the record itself: sending it again can never succeed (unlike an outage).
+REFUSALS = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+)
+
+
+def refused_by_broker(error: BaseException) -> bool:
+    """True when the broker (or the producer's own limits) refuses the record itself."""
+    return isinstance(error, REFUSALS)
 
 
 class Publisher(Protocol):

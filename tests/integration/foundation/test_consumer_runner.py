@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from pymongo.errors import NotPrimaryError, OperationFailure, WriteConcernError
 
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import make_envelope
+from shared.kafka.consumer import StoreUnavailable
 from shared.kafka.deadletter import read_dead_letters, to_dead_letter
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.testing import read_topic
@@ -183,3 +185,43 @@ async def test_a_rebalance_hands_over_partitions_without_redelivery(
     assert {tp: await second.consumer.position(tp) for tp in moved} == ends
     assert sorted(deliveries) == sorted(f"B-{n}" for n in range(12))
     assert await effect_counts(runtime.db) == {f"B-{n}": 1 for n in range(12)}
+
+
+@pytest.mark.parametrize(
+    "store_error",
+    [
+        NotPrimaryError("not writable primary"),
+        WriteConcernError("waiting for replication timed out", 64, {}),
+        OperationFailure("not primary", 10107),
+    ],
+    ids=["not-primary", "write-concern", "not-writable-primary-code"],
+)
+async def test_store_errors_pause_the_record_and_never_dead_letter_it(
+    runtime: ServiceRuntime, store_error: Exception
+) -> None:
+    """More failures than the attempts allowed: a message's error would be dead-lettered."""
+    count = counting_handler(runtime.db)
+    failures = runtime.settings.consumer.max_attempts + 2
+
+    async def store_in_trouble(envelope, data, session):  # type: ignore[no-untyped-def]
+        nonlocal failures
+        if failures > 0:
+            failures -= 1
+            raise store_error
+        await count(envelope, data, session)
+
+    runner = runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: store_in_trouble})
+    await runtime.publisher.publish(withdrawn("W-1"), DOSSIER_EVENTS)
+    await runner.start()
+    handled = 0
+    for _ in range(60):  # bounded: each failed batch is rewound and fetched again
+        try:
+            handled += await runner.process_batch(timeout_ms=500)
+        except StoreUnavailable:
+            continue
+        if handled:
+            break
+
+    assert failures == 0 and handled == 1
+    assert await effect_counts(runtime.db) == {"W-1": 1}
+    assert await read_dead_letters(runtime.settings.kafka) == []

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from opentelemetry import trace
+from prometheus_client import REGISTRY as REGISTRY_METRICS
 
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import make_envelope
+from shared.kafka.deadletter import read_dead_letters
 from shared.mongo.client import Session, run_in_transaction
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.settings import KafkaSettings, TelemetrySettings
@@ -142,3 +144,49 @@ async def test_a_full_batch_never_publishes_a_subjects_later_event_first(
     reasons_of_a = [e.data["reason"] for e in published if e.subject == "A"]
     assert reasons_of_a == ["A1", "A2", "A3"]
     assert len(published) == 4
+
+
+async def test_an_entry_the_broker_refuses_is_quarantined_and_later_events_flow(
+    common_settings: CommonSettings,
+) -> None:
+    """A record over the producer's 1 MB limit can never be sent: it must not block the rest."""
+    async with service_runtime("outboxed", common_settings) as rt:
+        for reason in ("before", "x" * 1_100_000, "after"):
+            await withdraw_with_reason(rt, "A", reason)
+        await eventually(lambda: _all_sent(rt), timeout=30)
+        entries = await rt.outbox.entries_for("A")
+        assert [e["status"] for e in entries] == ["sent", "quarantined", "sent"]
+        assert "MessageSizeTooLarge" in str(entries[1]["reason"])
+        quarantined = REGISTRY_METRICS.get_sample_value(
+            "lt_outbox_quarantined_total",
+            {"service": "outboxed", "type": DossierWithdrawn.EVENT_TYPE},
+        )
+        assert quarantined is not None and quarantined >= 1
+
+    published = envelopes(await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=2))
+    # A batch cut short by the refusal may be sent again: at least once, consumers deduplicate.
+    assert list(dict.fromkeys(e.data["reason"] for e in published)) == ["before", "after"]
+    letters = await read_dead_letters(common_settings.kafka)
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter.error_kind == "outbox_refused" and "MessageSizeTooLarge" in letter.error
+    assert letter.value is None  # too large for the dead-letter topic too; the outbox keeps it
+    assert header_value(letter.headers, "dlq_outbox_entry") == str(entries[1]["_id"])
+
+
+async def withdraw_with_reason(rt: ServiceRuntime, code: str, reason: str) -> None:
+    async def work(session: Session) -> None:
+        event = make_envelope(
+            DossierWithdrawn(
+                dossier_code=code,
+                state=DossierState.WITHDRAWN,
+                holding_unit="U",
+                withdrawn_at=rt.clock.now(),
+                reason=reason,
+            ),
+            source="/tests",
+        )
+        await rt.outbox.add(event, session, rt.clock.now())
+
+    await run_in_transaction(rt.client, work)
+    rt.relay.wake()
