@@ -24,6 +24,8 @@ from shared.telemetry import HTTP_REQUESTS, HTTP_SECONDS
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+MAX_STORE_INT = 2**63 - 1
+"""The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
