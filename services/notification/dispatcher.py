@@ -350,7 +350,10 @@ class Dispatcher:
             else NotificationFailed(**common, failed_at=now, error=error)
         )
         # One outcome event per notification, whoever settles it.
-        event_id = str(uuid.uuid5(OUTCOME_IDS, f"{record['_id']}:{data.EVENT_TYPE}"))
+        seed = f"{record['_id']}:{data.EVENT_TYPE}"
+        if record.get("redeliveries"):  # a redelivery's outcome is a new fact
+            seed += f":{record['redeliveries']}"
+        event_id = str(uuid.uuid5(OUTCOME_IDS, seed))
         return make_envelope(data, source=SOURCE, cause=envelope, event_id=event_id, time=now)
 
     async def _dead_letter(
