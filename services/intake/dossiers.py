@@ -22,6 +22,7 @@ from shared.events.dossier import (
     DossierState,
     DossierSubmitted,
     DossierWithdrawn,
+    WithdrawalRequested,
     documents_hash,
 )
 
@@ -93,6 +94,7 @@ def reception_fields(calendar: WorkingCalendar, admission: Admission, now: datet
         "total_budget_days": admission.procedure.total_budget_days,
         "clock_starts_on": due.clock_starts_on.isoformat(),
         "appointment_date": due.appointment_date.isoformat(),
+        "calendar_version": calendar.provenance,
     }
 
 
@@ -114,6 +116,9 @@ def received_fact(doc: Document) -> DossierReceived:
         documents=[DocumentRef.model_validate(d) for d in doc["documents"]],
         documents_hash=doc["documents_hash"],
         note=doc["note"],
+        area_unit=doc["area_unit"],
+        result_delivery=doc.get("result_delivery", "desk"),
+        calendar_version=doc.get("calendar_version"),
     )
 
 
@@ -162,12 +167,23 @@ def denied_fact(doc: Document, reason: str, now: datetime) -> DossierDenied:
     )
 
 
-def withdrawn_fact(doc: Document, reason: str | None, now: datetime) -> DossierWithdrawn:
-    """dossier.withdrawn.v1: the unit holding the dossier is kept as it was."""
-    return DossierWithdrawn(
+def withdrawn_fact(
+    doc: Document, reason: str | None, now: datetime
+) -> DossierWithdrawn | WithdrawalRequested:
+    """The applicant's withdrawal: closed at once if no desk received it yet (status 8),
+    otherwise a request (status 7) that the unit holding the dossier then stops."""
+    if doc["state"] == DossierState.SUBMITTED.value:
+        return DossierWithdrawn(
+            dossier_code=doc["_id"],
+            state=DossierState.WITHDRAWN,
+            holding_unit=doc["holding_unit"],
+            withdrawn_at=now,
+            reason=reason,
+        )
+    return WithdrawalRequested(
         dossier_code=doc["_id"],
-        state=DossierState.WITHDRAWN,
+        state=DossierState.WITHDRAWAL_REQUESTED,
         holding_unit=doc["holding_unit"],
-        withdrawn_at=now,
+        requested_at=now,
         reason=reason,
     )

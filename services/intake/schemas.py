@@ -235,7 +235,8 @@ class DossierView(BaseModel):
 
     code: str
     state: DossierState
-    state_label: Label
+    portal_status: int = Field(ge=1, le=10, description="National portal status code.")
+    state_label: Label = Field(description="Vietnamese: the portal's exact label of the code.")
     procedure_code: str
     procedure_name: str
     procedure_name_en: str

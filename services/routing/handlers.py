@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 
 from routing.config import RoutingOptions
-from routing.domain.closing import decide_withdraw
+from routing.domain.closing import decide_withdraw, decide_withdrawal_request
 from routing.domain.model import Context, Decision, Dossier
 from routing.domain.route import resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
@@ -28,7 +28,13 @@ from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import UnitCommand
-from shared.events.dossier import CommandRefused, DossierFact, DossierReceived, DossierWithdrawn
+from shared.events.dossier import (
+    CommandRefused,
+    DossierFact,
+    DossierReceived,
+    DossierWithdrawn,
+    WithdrawalRequested,
+)
 from shared.events.registry import REGISTRY, EventData, make_envelope
 from shared.kafka.consumer import Handler
 from shared.mongo.client import Session
@@ -99,7 +105,9 @@ async def on_dossier_received(
     on = routing.calendar.local_date(data.received_at)
     # A route that cannot be resolved is a catalogue problem: raise, so it is dead-lettered
     # with the reason and can be replayed once the data is fixed.
-    route = resolve_route(routing.catalogue, data.procedure_code, data.receiving_unit, on)
+    route = resolve_route(
+        routing.catalogue, data.procedure_code, data.receiving_unit, on, data.area_unit
+    )
     ctx = routing.context(envelope.id)
     procedure = routing.catalogue.procedure(data.procedure_code)
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
@@ -111,15 +119,19 @@ async def on_dossier_received(
 async def on_dossier_withdrawn(
     envelope: Envelope, data: EventData, session: Session, *, routing: Routing
 ) -> None:
-    """The applicant withdrew: no more actions, no overdue (a closed dossier stays closed)."""
-    assert isinstance(data, DossierWithdrawn)
+    """The applicant withdrew, or asked to (the holder then stops it); a closed dossier stays
+    closed."""
+    assert isinstance(data, DossierWithdrawn | WithdrawalRequested)
     d = await routing.store.get(data.dossier_code, session)
     if d is None:
         log.info("withdrawal of a dossier routing never saw", extra={"dossier": data.dossier_code})
         return
     ctx = routing.context(envelope.id)
     try:
-        decision = decide_withdraw(d, data, ctx)
+        if isinstance(data, WithdrawalRequested):
+            decision = decide_withdrawal_request(d, data, ctx)
+        else:
+            decision = decide_withdraw(d, data, ctx)
     except ActionRefused as refusal:
         log.info("withdrawal ignored", extra={"dossier": d.code, "reason": refusal.reason})
         return
@@ -200,6 +212,7 @@ def build_handlers(routing: Routing) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {
         DossierReceived.EVENT_TYPE: partial(on_dossier_received, routing=routing),
         DossierWithdrawn.EVENT_TYPE: partial(on_dossier_withdrawn, routing=routing),
+        WithdrawalRequested.EVENT_TYPE: partial(on_dossier_withdrawn, routing=routing),
     }
     for command_type in COMMAND_TYPES:
         handlers[command_type] = partial(on_command, routing=routing)

@@ -8,7 +8,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from routing import api, api_views, handlers
+from routing import api, api_procedures, api_views, handlers
 from routing.config import RoutingSettings
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
@@ -76,6 +76,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     )
     app.include_router(api.router)
     app.include_router(api_views.router)
+    app.include_router(api_procedures.router)
     return app
 
 

@@ -111,7 +111,7 @@ async def test_the_token_opens_the_view_and_every_miss_is_the_same_404(
     assert misses[0].json()["code"] == "not_found"
 
 
-async def test_withdrawal_is_allowed_once_then_refused(intake: RunningIntake) -> None:
+async def test_withdrawal_is_requested_once_then_refused(intake: RunningIntake) -> None:
     code, token = await submit(intake)
 
     wrong_token = await intake.client.post(
@@ -128,12 +128,16 @@ async def test_withdrawal_is_allowed_once_then_refused(intake: RunningIntake) ->
 
     assert wrong_token.status_code == 404
     assert first.status_code == 200, first.text
-    assert first.json()["state"] == "WITHDRAWN"
+    # A received dossier: the withdrawal is a request (portal status 7) the holder then stops.
+    assert first.json()["state"] == "WITHDRAWAL_REQUESTED"
+    assert first.json()["portal_status"] == 7
+    assert first.json()["state_label"]["vi"] == "Công dân yêu cầu rút hồ sơ"
     assert second.status_code == 409
     assert (second.json()["code"], second.json()["field"]) == ("withdrawal_not_allowed", "state")
     events = await intake.published(expect=2)
-    assert [e.type for e in events] == ["dossier.received.v1", "dossier.withdrawn.v1"]
+    assert [e.type for e in events] == ["dossier.received.v1", "dossier.withdrawal.requested.v1"]
     withdrawn = events[1]
+    assert withdrawn.data["portal_status"] == 7
     assert withdrawn.subject == code
     assert withdrawn.correlationid == events[0].id
     assert withdrawn.data["reason"] == "Không còn nhu cầu"
