@@ -22,6 +22,7 @@ from shared.events.dossier import (
     DossierState,
     DossierSubmitted,
     DossierWithdrawn,
+    ResultDelivery,
     WithdrawalRequested,
     documents_hash,
 )
@@ -49,6 +50,7 @@ def new_dossier(
     documents: list[DocumentRef],
     area_unit: str | None,
     note: str | None,
+    result_delivery: ResultDelivery = ResultDelivery.DESK,
     channel: SubmissionChannel,
     token: str,
     now: datetime,
@@ -66,6 +68,7 @@ def new_dossier(
         "procedure_version": procedure.version,
         "receiving_unit": admission.unit.code,
         "area_unit": area_unit,
+        "result_delivery": result_delivery.value,
         "submitted_at": now,
         "received_at": None,
         "clock_starts_on": None,

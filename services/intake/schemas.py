@@ -21,7 +21,7 @@ from intake.examples import (
     VIEW_EXAMPLE,
 )
 from shared.catalogue import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN, Procedure, Unit
-from shared.events.dossier import DossierState, Language
+from shared.events.dossier import DossierState, Language, ResultDelivery
 
 MAX_DOCUMENTS = 50
 MAX_DOCUMENT_BYTES = 100_000_000
@@ -100,6 +100,11 @@ class _DossierRequest(_Request):
     )
     applicant: ApplicantIn
     note: str | None = Field(None, max_length=2000, pattern=TEXT)
+    result_delivery: ResultDelivery = Field(
+        ResultDelivery.DESK,
+        description="How the applicant gets the result: at the desk, by public postal "
+        "service, or online (changes the wording of notices and forms).",
+    )
 
 
 class SubmissionRequest(_DossierRequest):

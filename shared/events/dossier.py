@@ -321,6 +321,9 @@ class SupplementRequested(DossierFact):
     )
     reason: str
     respond_by: date | None = None
+    procedure_code: str | None = Field(
+        None, description="The dossier's procedure (gives the documents' display names)."
+    )
     request_number: int = Field(1, ge=1, description="1 for the first request of the dossier.")
     repeated: bool = Field(
         False, description="Not the first supplement request: counts against the unit."
@@ -378,6 +381,9 @@ class ResultReady(DossierFact):
     ready_at: datetime
     outcome: Literal["approved", "rejected"]
     note: str | None = None
+    result_delivery: ResultDelivery = Field(
+        ResultDelivery.DESK, description="How the applicant gets the result."
+    )
 
 
 @register

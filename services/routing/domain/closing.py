@@ -10,6 +10,7 @@ from shared.events.dossier import (
     DossierDone,
     DossierStopped,
     DossierWithdrawn,
+    ResultDelivery,
     ResultReady,
     StepOutcome,
     WithdrawalRequested,
@@ -27,7 +28,12 @@ def decide_return_result(dossier: Dossier, cmd: ReturnResult, ctx: Context) -> D
     d = dossier.model_copy(deep=True)
     d.state, d.outcome = state, d.outcome or "approved"
     ready = ResultReady(
-        **fact_base(d), unit=cmd.unit, ready_at=ctx.now, outcome=d.outcome, note=cmd.note
+        **fact_base(d),
+        unit=cmd.unit,
+        ready_at=ctx.now,
+        outcome=d.outcome,
+        note=cmd.note,
+        result_delivery=ResultDelivery(d.result_delivery),
     )
     return Decision(d, (ready,))
 

@@ -39,6 +39,7 @@ def pause(d: Dossier, unit: str, missing: list[str], reason: str, ctx: Context) 
         requested_at=ctx.now,
         missing_documents=missing,
         reason=reason,
+        procedure_code=d.procedure_code,
         request_number=d.supplement_requests,
         repeated=d.supplement_requests > 1,
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 from shared.envelope import Envelope
 from shared.events.dossier import (
+    ApologyIssued,
     ApologyNotice,
-    DossierOverdue,
     DossierState,
     HandoverReceipt,
     TransferAccepted,
@@ -183,15 +183,14 @@ async def test_the_view_follows_facts_from_other_services_once_and_in_order(
     assert withdrawn.json()["holding_unit"]["code"] == DISTRICT
 
 
-async def test_an_overdue_dossier_shows_its_new_appointment_date(intake: RunningIntake) -> None:
+async def test_an_apology_shows_its_new_appointment_date(intake: RunningIntake) -> None:
     code, token = await submit(intake)
-    overdue = DossierOverdue(
+    apology = ApologyIssued(
         dossier_code=code,
         state=DossierState.PROCESSING,
         holding_unit=DISTRICT,
-        appointment_date=date(2026, 11, 27),
-        new_appointment_date=date(2026, 12, 3),
-        detected_at=MORNING + timedelta(days=2),
+        unit=DISTRICT,
+        issued_at=MORNING + timedelta(days=1),
         apology=ApologyNotice(
             issuing_unit=DISTRICT,
             reason="Chậm thẩm định",
@@ -199,11 +198,12 @@ async def test_an_overdue_dossier_shows_its_new_appointment_date(intake: Running
             new_appointment_date=date(2026, 12, 3),
         ),
     )
-    await publish(intake, routing_event(overdue, 60 * 48))
+    await publish(intake, routing_event(apology, 60 * 24))
 
     async def moved() -> Any:
         view = (await look_up(intake, code, token)).json()
         return view if view["appointment_date"] == "2026-12-03" else None
 
     view = await eventually(moved)
-    assert view["history"][-1]["label"]["en"] == "Late: new appointment date"
+    assert view["history"][-1]["label"]["en"] == "Apology and new appointment date"
+    assert view["history"][-1]["label"]["vi"] == "Phiếu xin lỗi và hẹn lại ngày trả kết quả"
