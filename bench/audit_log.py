@@ -80,8 +80,9 @@ async def measure(report: Report, events: int, concurrency: int, settings: Mongo
             started = time.perf_counter()
             await asyncio.gather(*(appender() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
-            report.add(SCENARIO, f"appends ({concurrency} appender(s))", events / elapsed,
-                       "entries/s")  # fmt: skip
+            report.add(
+                SCENARIO, f"appends ({concurrency} appender(s))", events / elapsed, "entries/s"
+            )
 
             key = SigningKey.of(Ed25519PrivateKey.generate())
             views = Evidence(store, "bench", key, [], clock)

@@ -17,6 +17,7 @@ from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+HTTP_DRAIN_S = 5
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
@@ -32,8 +33,12 @@ def service_app(
     lifespan: Lifespan,
     http: HttpSettings,
     openapi_tags: list[dict[str, str]] | None = None,
+    degradable: frozenset[str] = frozenset(),
 ) -> FastAPI:
-    """A FastAPI app with problem+json errors, health, readiness, metrics and tracing."""
+    """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
+
+    ``degradable`` names readiness checks ("broker") the service can work without.
+    """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
         title=title,
@@ -50,7 +55,7 @@ def service_app(
     async def check_broker() -> None:
         await runtime_of(app).check_broker()
 
-    install_health(app, {"store": check_store, "broker": check_broker})
+    install_health(app, {"store": check_store, "broker": check_broker}, degradable)
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
@@ -66,5 +71,6 @@ def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str
         port=http.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=20,
+        # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
     )

@@ -14,9 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.mongo.errors import store_unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -102,9 +104,11 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
-    @app.exception_handler(ConnectionFailure)
-    @app.exception_handler(ExecutionTimeout)
-    async def on_store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(PyMongoError)
+    async def on_store_error(_: Request, exc: Exception) -> JSONResponse:
+        if not store_unavailable(exc):
+            log.exception("unexpected store error", exc_info=exc)
+            return problem(500, "internal_error", "unexpected error; it was logged")
         log.warning("store unavailable", extra={"error": repr(exc)})
         response = problem(503, "store_unavailable", "the store is unavailable; retry later")
         response.headers["Retry-After"] = "5"
@@ -155,12 +159,15 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-def install_health(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
-    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``."""
+def install_health(
+    app: FastAPI, checks: dict[str, ReadinessCheck], degradable: frozenset[str] = frozenset()
+) -> None:
+    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``.
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    A failing check named in ``degradable`` leaves the service ready but ``degraded``
+    (e.g. intake takes submissions into its outbox while the broker is away) and is
+    named in ``degraded``; any other failing check makes it not ready (503).
+    """
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: broker and store reachable")
     async def readyz() -> JSONResponse:
@@ -171,11 +178,18 @@ def install_health(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
                 results[name] = "ok"
             except Exception as exc:  # readiness reports, it does not raise
                 results[name] = f"unavailable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in results.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": results},
-            status_code=200 if ready else 503,
-        )
+        failing = [name for name, result in results.items() if result != "ok"]
+        degraded = [name for name in failing if name in degradable]
+        ready = len(degraded) == len(failing)
+        status = "not_ready" if not ready else "degraded" if degraded else "ready"
+        body: dict[str, object] = {"status": status, "checks": results}
+        if degraded:
+            body["degraded"] = degraded
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:

@@ -31,6 +31,11 @@ HANDLER_SECONDS = Histogram(
     "lt_handler_seconds", "Time to handle one message, retries included.", ["service", "type"]
 )
 OUTBOX_PENDING = Gauge("lt_outbox_pending", "Outbox entries not yet published.", ["service"])
+OUTBOX_QUARANTINED = Counter(
+    "lt_outbox_quarantined_total",
+    "Outbox entries the broker refused (e.g. too large), moved to a dead letter.",
+    ["service", "type"],
+)
 CONSUMER_LAG = Gauge(
     "lt_consumer_lag",
     "Records behind the end of each partition.",

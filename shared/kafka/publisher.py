@@ -5,11 +5,20 @@ trace context and CloudEvents attributes in headers.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from aiokafka.structs import RecordMetadata
 
 from shared.envelope import Envelope
@@ -17,8 +26,26 @@ from shared.settings import KafkaSettings
 from shared.telemetry import EVENTS_PUBLISHED, KafkaHeaders, inject_trace_headers
 from shared.topics import TopicSpec, topic_name
 
+log = logging.getLogger(__name__)
+STOP_S = 4.0
 Outgoing = tuple[Envelope, TopicSpec, KafkaHeaders]
 """An envelope, its topic and extra headers (e.g. the trace context it was written in)."""
+
+
+# Refusals of the record itself: sending it again can never succeed (unlike an outage).
+REFUSALS = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+)
+
+
+def refused_by_broker(error: BaseException) -> bool:
+    """True when the broker (or the producer's own limits) refuses the record itself."""
+    return isinstance(error, REFUSALS)
 
 
 class Publisher(Protocol):
@@ -111,4 +138,8 @@ async def kafka_publisher(settings: KafkaSettings, service: str) -> AsyncIterato
     try:
         yield KafkaPublisher(producer, settings, service)
     finally:
-        await producer.stop()
+        # Bounded: with the broker gone, unsent records stay in the outbox for next time.
+        try:
+            await asyncio.wait_for(producer.stop(), timeout=STOP_S)
+        except TimeoutError:
+            log.warning("producer stopped without flushing: the broker did not answer")
