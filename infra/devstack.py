@@ -295,6 +295,7 @@ def stop(name: str) -> bool:
     else:
         os.killpg(pid, signal.SIGKILL)
     (LOCAL / f"{name}.pid").unlink(missing_ok=True)
+    (LOCAL / f"{name}.kind").unlink(missing_ok=True)
     log(f"{name} stopped")
     return True
 

@@ -33,9 +33,9 @@ class StoreServer:
 
     def command(self, host: str, port: int, data_dir: Path, auth: bool = False) -> list[str]:
         argv = [str(self.program), "--host", host, "--port", str(port)]
-        argv += ["--storage-path", str(data_dir)]
+        argv += ["--storage-path", str(data_dir), "--log-level", "WARNING"]
         if self.kind == "python":
-            return [*argv, "--log-level", "WARNING"]
+            return argv
         argv += ["--cache-size", os.environ.get("LT_STORE_CACHE_SIZE", "512M")]
         return [*argv, "--auth"] if auth else argv
 
