@@ -45,8 +45,9 @@ unit: install
 contracts: install
 	@$(PY) -m shared.contracts write
 
+## make bench [ARGS=--quick]: the system end to end under load; see bench/__main__.py.
 bench: install
-	@$(DEVSTACK) start && $(PY) -m bench
+	@$(DEVSTACK) start && $(PY) -m bench $(ARGS)
 
 clean: infra-down
 	rm -rf .local

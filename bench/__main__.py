@@ -1,38 +1,67 @@
-"""Run every benchmark scenario and print (and save) the figures: ``make bench``."""
+"""``make bench``: the system end to end under an open-loop load, step by step.
+
+    .venv/bin/python -m bench                     # rate steps 2, 5, 10, 25, 50/s, 60 s each
+    .venv/bin/python -m bench --quick             # about a minute: one short step at 1/s
+    .venv/bin/python -m bench --rates 25 --step-seconds 300   # the sustained target
+    .venv/bin/python -m bench --profile           # py-spy samples of every service per step
+
+Results: ``.local/bench/run-<time>/result.json`` and ``plot.png`` (and ``latest.json``).
+The in-process audit log figures (proofs, offline verification) are ``python -m
+bench.audit_log``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
 import logging
-import platform
-from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_log, intake, pipeline
-from bench.common import Report, peak_rss_mib
-
-RESULTS = Path(__file__).resolve().parent.parent / ".local" / "bench" / "results.json"
+from bench.e2e import OUT, Options, run_benchmark
 
 
-async def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    report = Report()
-    print(f"benchmarks on {platform.node()} ({platform.python_version()})", flush=True)
-    await pipeline.run(report)
-    await intake.run(report)
-    await audit_log.run(report)
-    report.add("process", "peak RSS of the benchmark process", peak_rss_mib(), "MiB")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {"at": datetime.now(UTC).isoformat(), "results": [asdict(r) for r in report.results]},
-            indent=2,
-        )
+def options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="about a minute, for a smoke run")
+    parser.add_argument("--rates", default="2,5,10,25,50", help="journeys per second, per step")
+    parser.add_argument("--step-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=60.0,
+        help="how long a step's journeys may take to finish after it",
     )
-    print(f"saved {RESULTS}")
+    parser.add_argument("--raw-count", type=int, default=2000, help="writes per raw store figure")
+    parser.add_argument("--profile", action="store_true", help="record py-spy profiles")
+    parser.add_argument(
+        "--keep-going", action="store_true", help="run every step even after latency broke"
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    if args.quick:
+        return Options(
+            rates=[2.0],
+            step_seconds=25,
+            drain_seconds=20,
+            raw_count=300,
+            profile=args.profile,
+            out=args.out,
+        )
+    return Options(
+        rates=[float(r) for r in args.rates.split(",") if r.strip()],
+        step_seconds=args.step_seconds,
+        drain_seconds=args.drain_seconds,
+        raw_count=args.raw_count,
+        profile=args.profile,
+        stop_when_broken=not args.keep_going,
+        out=args.out,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(run_benchmark(options(argv)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

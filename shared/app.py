@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from shared.http import BodySizeLimit, install_error_handlers, install_health
+from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+HTTP_DRAIN_S = 5
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
@@ -32,8 +33,12 @@ def service_app(
     lifespan: Lifespan,
     http: HttpSettings,
     openapi_tags: list[dict[str, str]] | None = None,
+    degradable: frozenset[str] = frozenset(),
 ) -> FastAPI:
-    """A FastAPI app with problem+json errors, health, readiness, metrics and tracing."""
+    """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
+
+    ``degradable`` names readiness checks ("broker") the service can work without.
+    """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
         title=title,
@@ -50,8 +55,9 @@ def service_app(
     async def check_broker() -> None:
         await runtime_of(app).check_broker()
 
-    install_health(app, {"store": check_store, "broker": check_broker})
+    install_health(app, {"store": check_store, "broker": check_broker}, degradable)
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+    app.add_middleware(HttpMetrics)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
 
@@ -66,5 +72,6 @@ def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str
         port=http.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=20,
+        # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
     )

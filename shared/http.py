@@ -7,6 +7,7 @@ Domain refusals are typed exceptions (``DomainError``) mapped once, here, to
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,12 +15,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.mongo.errors import store_unavailable
+from shared.telemetry import HTTP_REQUESTS, HTTP_SECONDS
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+MAX_STORE_INT = 2**63 - 1
+"""The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
@@ -102,9 +108,11 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
-    @app.exception_handler(ConnectionFailure)
-    @app.exception_handler(ExecutionTimeout)
-    async def on_store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(PyMongoError)
+    async def on_store_error(_: Request, exc: Exception) -> JSONResponse:
+        if not store_unavailable(exc):
+            log.exception("unexpected store error", exc_info=exc)
+            return problem(500, "internal_error", "unexpected error; it was logged")
         log.warning("store unavailable", extra={"error": repr(exc)})
         response = problem(503, "store_unavailable", "the store is unavailable; retry later")
         response.headers["Retry-After"] = "5"
@@ -155,12 +163,50 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-def install_health(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
-    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``."""
+class HttpMetrics:
+    """Counts and times requests by route template (never the raw path: codes in paths
+    would grow the label set); unmatched paths count under ``unmatched``."""
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            service = _service_of(scope)
+            HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
+            HTTP_SECONDS.labels(service, method, route).observe(time.perf_counter() - started)
+
+
+def _service_of(scope: Scope) -> str:
+    """The service's name from its runtime (set by the lifespan), else empty."""
+    runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+    return str(getattr(runtime, "service", ""))
+
+
+def install_health(
+    app: FastAPI, checks: dict[str, ReadinessCheck], degradable: frozenset[str] = frozenset()
+) -> None:
+    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``.
+
+    A failing check named in ``degradable`` leaves the service ready but ``degraded``
+    (e.g. intake takes submissions into its outbox while the broker is away) and is
+    named in ``degraded``; any other failing check makes it not ready (503).
+    """
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: broker and store reachable")
     async def readyz() -> JSONResponse:
@@ -171,11 +217,18 @@ def install_health(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
                 results[name] = "ok"
             except Exception as exc:  # readiness reports, it does not raise
                 results[name] = f"unavailable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in results.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": results},
-            status_code=200 if ready else 503,
-        )
+        failing = [name for name, result in results.items() if result != "ok"]
+        degraded = [name for name in failing if name in degradable]
+        ready = len(degraded) == len(failing)
+        status = "not_ready" if not ready else "degraded" if degraded else "ready"
+        body: dict[str, object] = {"status": status, "checks": results}
+        if degraded:
+            body["degraded"] = degraded
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:

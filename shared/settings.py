@@ -23,6 +23,14 @@ class KafkaSettings(BaseSettings):
     )
     client_id: str = Field("lienthong", description="Client id reported to the brokers.")
     request_timeout_ms: int = Field(15000, description="Broker request timeout.")
+    replication_factor: int = Field(
+        1, ge=1, description="Replicas of each topic the services create (3 on a cluster)."
+    )
+    min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        description="Replicas that must have a record before acks=all succeeds (2 on a cluster).",
+    )
 
 
 class MongoSettings(BaseSettings):

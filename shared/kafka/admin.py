@@ -1,4 +1,5 @@
-"""Create the system's topics with their partitions and retention (never auto-create)."""
+"""Create the system's topics with their partitions, retention, replication factor and
+minimum in-sync replicas (never auto-create)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        # acks=all is only as strong as the replicas that must have a record.
+        durability = {"min.insync.replicas": str(settings.min_insync_replicas)}
         missing = [
             NewTopic(
                 topic_name(settings.topic_prefix, spec),
                 spec.partitions,
-                1,
-                topic_configs=spec.configs(),
+                settings.replication_factor,
+                topic_configs={**spec.configs(), **durability},
             )
             for spec in specs
             if topic_name(settings.topic_prefix, spec) not in existing

@@ -4,7 +4,10 @@ A state change and the events it implies are written in one transaction
 (``Outbox.add`` with the caller's session). The relay publishes pending entries in
 sequence order and marks them sent; a broker outage delays events, never loses them.
 Only one relay instance per database publishes at a time (a lease in MongoDB), so
-order holds with several service instances.
+order holds with several service instances. An entry the broker refuses for itself
+(too large, say) can never be published: it is quarantined (status ``quarantined``
+with the reason, kept in the outbox, reported to the dead-letter topic, counted and
+logged) and the relay goes on with the entries after it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING
@@ -21,21 +25,35 @@ from pymongo.errors import DuplicateKeyError
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
 from shared.events.registry import REGISTRY
-from shared.kafka.publisher import Outgoing, Publisher
+from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.client import Database, Session
 from shared.mongo.sequences import next_value
 from shared.settings import OutboxSettings
 from shared.telemetry import (
+    OUTBOX_OLDEST_AGE,
     OUTBOX_PENDING,
+    OUTBOX_QUARANTINED,
     inject_trace_headers,
 )
-from shared.topics import ALL_TOPICS
+from shared.topics import ALL_TOPICS, topic_name
 
 log = logging.getLogger(__name__)
 TOPICS_BY_NAME = {spec.name: spec for spec in ALL_TOPICS}
 PENDING = "pending"
 SENT = "sent"
+QUARANTINED = "quarantined"
+# A dead letter carries the refused envelope only if the broker can take it.
+DEAD_LETTER_VALUE_LIMIT = 512 * 1024
 SENT_RETENTION_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to queue, with the trace context of the work that emitted it."""
+
+    envelope: Envelope
+    trace_headers: list[tuple[str, str]]
 
 
 class Outbox:
@@ -62,25 +80,32 @@ class Outbox:
 
     async def add(self, envelope: Envelope, session: Session, now: datetime) -> None:
         """Queue an event in the caller's transaction; its topic comes from its contract."""
-        spec = REGISTRY[envelope.type].TOPIC
-        # Order matters per subject (the Kafka key), so the sequence is per subject: writers
-        # of different dossiers never contend on one counter.
-        seq = await next_value(self._counters, f"outbox:{envelope.subject}", session)
-        await self._entries.insert_one(
-            {
-                "_id": envelope.id,
-                "seq": seq,
-                "topic": spec.name,
-                "subject": envelope.subject,
-                "type": envelope.type,
-                "envelope": envelope.to_bytes().decode(),
-                # Keep the caller's trace so the relay's publish joins it.
-                "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
-                "status": PENDING,
-                "created_at": now,
-            },
-            session=session,
-        )
+        headers = [(k, v.decode()) for k, v in inject_trace_headers([])]
+        await self.add_all([PendingEvent(envelope, headers)], session, now)
+
+    async def add_all(self, events: list[PendingEvent], session: Session, now: datetime) -> None:
+        """Queue events, in order, in the caller's transaction (a unit of work's facts)."""
+        for event in events:
+            envelope = event.envelope
+            spec = REGISTRY[envelope.type].TOPIC
+            # Order matters per subject (the Kafka key), so the sequence is per subject:
+            # writers of different dossiers never contend on one counter.
+            seq = await next_value(self._counters, f"outbox:{envelope.subject}", session)
+            await self._entries.insert_one(
+                {
+                    "_id": envelope.id,
+                    "seq": seq,
+                    "topic": spec.name,
+                    "subject": envelope.subject,
+                    "type": envelope.type,
+                    "envelope": envelope.to_bytes().decode(),
+                    # Keep the emitter's trace so the relay's publish joins it.
+                    "trace_headers": [list(header) for header in event.trace_headers],
+                    "status": PENDING,
+                    "created_at": now,
+                },
+                session=session,
+            )
 
     async def pending(self, limit: int) -> list[dict[str, object]]:
         """Unpublished entries of the subjects waiting longest, each from its oldest one.
@@ -111,12 +136,41 @@ class Outbox:
             {"$set": {"status": SENT, "sent_at": now}},
         )
 
+    async def quarantine(self, entry_id: str, reason: str, now: datetime) -> None:
+        """Set aside an entry the broker refused; it stays here for operators to inspect."""
+        await self._entries.update_one(
+            {"_id": entry_id, "status": PENDING},
+            {"$set": {"status": QUARANTINED, "quarantined_at": now, "reason": reason}},
+        )
+
     async def count_pending(self) -> int:
         return await self._entries.count_documents({"status": PENDING})
+
+    async def oldest_pending_at(self) -> datetime | None:
+        """When the oldest unpublished entry was written (None when none waits)."""
+        oldest = await self._entries.find_one(
+            {"status": PENDING}, {"created_at": 1}, sort=[("created_at", ASCENDING)]
+        )
+        return None if oldest is None else oldest["created_at"]
+
+    async def report_backlog(self, service: str, now: datetime) -> None:
+        """Set the backlog gauges: pending entries and the age of the oldest one."""
+        OUTBOX_PENDING.labels(service).set(await self.count_pending())
+        oldest = await self.oldest_pending_at()
+        age = 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
+        OUTBOX_OLDEST_AGE.labels(service).set(age)
 
     async def entries_for(self, subject: str) -> list[dict[str, object]]:
         """Every entry of one subject, in order (for diagnostics and tests)."""
         return await self._entries.find({"subject": subject}).sort("seq", ASCENDING).to_list()
+
+
+def _outgoing(entry: dict[str, object]) -> Outgoing:
+    return (
+        Envelope.model_validate_json(str(entry["envelope"])),
+        TOPICS_BY_NAME[str(entry["topic"])],
+        [(str(k), str(v).encode()) for k, v in entry["trace_headers"]],  # type: ignore[attr-defined]
+    )
 
 
 class Lease:
@@ -154,8 +208,12 @@ class OutboxRelay:
         settings: OutboxSettings,
         clock: Clock,
         service: str,
+        dead_letters: DeadLetterWriter,
+        topic_prefix: str = "",
     ) -> None:
         self._outbox = outbox
+        self._dead_letters = dead_letters
+        self._topic_prefix = topic_prefix
         self._lease = lease
         self._publisher = publisher
         self._settings = settings
@@ -173,17 +231,63 @@ class OutboxRelay:
         entries = await self._outbox.pending(self._settings.batch_size)
         if not entries:
             return 0
-        messages: list[Outgoing] = [
-            (
-                Envelope.model_validate_json(str(entry["envelope"])),
-                TOPICS_BY_NAME[str(entry["topic"])],
-                [(str(k), str(v).encode()) for k, v in entry["trace_headers"]],  # type: ignore[attr-defined]
-            )
-            for entry in entries
-        ]
-        await self._publisher.publish_batch(messages)
+        messages = [_outgoing(entry) for entry in entries]
+        try:
+            await self._publisher.publish_batch(messages)
+        except Exception as exc:
+            if not refused_by_broker(exc):
+                raise  # an outage: the whole batch is sent again later
+            return await self._publish_one_by_one(entries, messages)
         await self._outbox.mark_sent([str(entry["_id"]) for entry in entries], self._clock.now())
         return len(entries)
+
+    async def _publish_one_by_one(
+        self, entries: list[dict[str, object]], messages: list[Outgoing]
+    ) -> int:
+        """Find the refused entries of a batch: quarantine them, publish the others in order."""
+        sent = 0
+        for entry, message in zip(entries, messages, strict=True):
+            try:
+                await self._publisher.publish_batch([message])
+            except Exception as exc:
+                if not refused_by_broker(exc):
+                    raise
+                await self._quarantine(entry, exc)
+                continue
+            await self._outbox.mark_sent([str(entry["_id"])], self._clock.now())
+            sent += 1
+        return sent
+
+    async def _quarantine(self, entry: dict[str, object], error: Exception) -> None:
+        value = str(entry["envelope"]).encode()
+        reason = f"{type(error).__name__}: {error}"
+        # The dead letter is what operators watch; the entry itself stays in the outbox.
+        await self._dead_letters.write_message(
+            original_topic=topic_name(self._topic_prefix, TOPICS_BY_NAME[str(entry["topic"])]),
+            key=str(entry["subject"]),
+            value=value if len(value) <= DEAD_LETTER_VALUE_LIMIT else None,
+            error=error,
+            kind="outbox_refused",
+            attempts=1,
+            consumer_group=f"{self._topic_prefix}{self._service}-outbox",
+            extra={
+                "outbox_entry": str(entry["_id"]),
+                "event_type": str(entry["type"]),
+                "envelope_bytes": str(len(value)),
+            },
+        )
+        await self._outbox.quarantine(str(entry["_id"]), reason, self._clock.now())
+        OUTBOX_QUARANTINED.labels(self._service, str(entry["type"])).inc()
+        log.error(
+            "outbox entry refused by the broker; quarantined",
+            extra={
+                "outbox_entry": entry["_id"],
+                "event_type": entry["type"],
+                "subject": entry["subject"],
+                "envelope_bytes": len(value),
+                "reason": reason,
+            },
+        )
 
     async def run(self) -> None:
         """Relay until stopped; failures are retried after a pause, nothing is dropped."""
@@ -194,7 +298,7 @@ class OutboxRelay:
                 # Leases are about real elapsed time, not the (possibly simulated) domain clock.
                 if await self._lease.acquire(SystemClock().now(), lease_duration):
                     sent = await self.publish_pending()
-                    OUTBOX_PENDING.labels(self._service).set(await self._outbox.count_pending())
+                    await self._outbox.report_backlog(self._service, self._clock.now())
                 if sent == 0:
                     await self._idle(self._settings.poll_interval_s)
             except asyncio.CancelledError:

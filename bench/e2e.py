@@ -1,0 +1,312 @@
+"""The end-to-end benchmark: the system as processes under an open-loop load, step by step.
+
+Each rate step starts journeys at the target rate (Poisson arrivals, whether or not the
+earlier ones have finished), then gives the step's journeys a bounded time to finish.
+It reports throughput, the latency table, CPU per journey of every process, the store's
+write rate and the events' rate; the broker's and the store's raw rates are measured
+in the same run, after the steps, with the run's message size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform as host
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import profile, raw, report
+from bench.journeys import Driver, Journey, plan
+from bench.observe import AuditTail, EventTap, Sampler
+from bench.platform import Platform, running_platform
+from shared.catalogue import load_catalogue
+from shared.mongo.client import mongo_client
+
+OUT = Path(__file__).resolve().parent.parent / ".local" / "bench"
+
+
+@dataclass
+class Options:
+    rates: list[float]
+    step_seconds: float
+    drain_seconds: float
+    raw_count: int = 2000
+    profile: bool = False
+    stop_when_broken: bool = True
+    out: Path = OUT
+    seed: int = 11
+
+
+@dataclass
+class Run:
+    """Everything a run observes, shared by the steps."""
+
+    platform: Platform
+    driver: Driver
+    tap: EventTap
+    tail: AuditTail
+    sampler: Sampler
+    options: Options
+    journeys: list[Journey] = field(default_factory=list)
+    rng: random.Random = field(default_factory=random.Random)
+
+
+async def stored_documents(platform: Platform) -> int:
+    """Documents in the run's databases (the services insert far more than they update)."""
+    total = 0
+    async with mongo_client(platform.mongo, "bench-count") as client:
+        for name in await client.list_database_names():
+            if name.startswith(platform.mongo.database_prefix):
+                db = client[name]
+                for collection in await db.list_collection_names():
+                    total += await db[collection].estimated_document_count()
+    return total
+
+
+def _progress(run: Run, label: str, started: float, step: list[Journey]) -> str:
+    done = sum(1 for j in step if j.done is not None)
+    audited = sum(1 for j in step if j.audited is not None)
+    failed = sum(1 for j in step if j.error is not None)
+    last = run.sampler.samples[-1] if run.sampler.samples else None
+    lag = " ".join(f"{k[:3]}={v}" for k, v in (last.lag if last else {}).items())
+    behind = f"{last.audit_behind_s:.1f}s" if last else "-"
+    load = f"{last.load1:.1f}" if last else "-"
+    return (
+        f"[bench] {label} t={time.monotonic() - started:5.0f}s submitted={len(step)} "
+        f"done={done} audited={audited} failed={failed} lag[{lag}] audit-behind={behind} "
+        f"load={load}"
+    )
+
+
+async def _show_progress(
+    run: Run, label: str, started: float, step: list[Journey], stop: asyncio.Event
+) -> None:
+    tty = sys.stdout.isatty()
+    every = 1.0 if tty else 10.0
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        line = _progress(run, label, started, step)
+        print(f"\r{line}\033[K" if tty else line, end="" if tty else "\n", flush=True)
+    if tty:
+        print(flush=True)
+
+
+async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
+    """Offer ``rate`` journeys per second for the step's duration, then drain."""
+    opts = run.options
+    label = f"step {index + 1}/{len(opts.rates)} @{rate:g}/s"
+    docs_before, events_before = await stored_documents(run.platform), run.tap.count
+    cpu_before = dict(run.sampler.cpu_seconds)
+    step: list[Journey] = []
+    tasks: set[asyncio.Task[None]] = set()
+    started = time.monotonic()
+    stop_progress = asyncio.Event()
+    progress = asyncio.create_task(_show_progress(run, label, started, step, stop_progress))
+    profiling = (
+        profile.start(run.platform, opts.out / "profiles" / f"step{index + 1}", opts.step_seconds)
+        if opts.profile
+        else None
+    )
+    next_at = started
+    while True:
+        next_at += run.rng.expovariate(rate)
+        if next_at > started + opts.step_seconds:
+            break
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        journey = Journey(plan(len(run.journeys), run.rng), started=time.monotonic())
+        run.journeys.append(journey)
+        step.append(journey)
+        tasks.add(asyncio.create_task(run.driver.run(journey)))
+    generated = time.monotonic()
+    _, unfinished = (
+        await asyncio.wait(tasks, timeout=opts.drain_seconds) if tasks else (set(), set())
+    )
+    for task in unfinished:
+        task.cancel()
+    await asyncio.gather(*unfinished, return_exceptions=True)
+    for journey in step:
+        if journey.audited is None and journey.error is None:
+            journey.error = "not audited within the drain time"
+    ended = time.monotonic()
+    stop_progress.set()
+    await progress
+    profiles = await profile.finish(profiling) if profiling is not None else None
+    docs_written = await stored_documents(run.platform) - docs_before
+    return _step_figures(
+        run,
+        rate,
+        step,
+        started,
+        generated,
+        ended,
+        cpu_before,
+        docs_written,
+        run.tap.count - events_before,
+        profiles,
+    )
+
+
+def _step_figures(
+    run: Run,
+    rate: float,
+    step: list[Journey],
+    started: float,
+    generated: float,
+    ended: float,
+    cpu_before: dict[str, float],
+    docs: int,
+    events: int,
+    profiles: dict[str, Any] | None,
+) -> dict[str, Any]:
+    audited = [j for j in step if j.audited is not None]
+    done = sum(1 for j in step if j.done is not None)
+    warmup = min(10.0, (generated - started) / 4)
+    window = max(generated - started - warmup, 1e-9)
+    in_window = sum(
+        1 for j in run.journeys if j.audited and started + warmup <= j.audited <= generated
+    )
+    cpu = {
+        n: run.sampler.cpu_seconds.get(n, 0.0) - cpu_before.get(n, 0.0)
+        for n in run.sampler.cpu_seconds
+    }
+    samples = [s for s in run.sampler.samples if started - run.sampler.started <= s.t]
+    lat = report.latencies(step)
+    return {
+        "rate_offered": rate,
+        "started_at_s": started - run.sampler.started,
+        "seconds_generating": round(generated - started, 1),
+        "seconds_draining": round(ended - generated, 1),
+        "journeys_started": len(step),
+        "journeys_done": done,
+        "journeys_audited": len(audited),
+        "journeys_failed": sum(1 for j in step if j.error is not None),
+        "errors": report.errors(step),
+        "audited_per_s_while_loading": round(in_window / window, 2),
+        "audited_per_s_whole_step": round(len(audited) / max(ended - started, 1e-9), 2),
+        "latency_ms": lat,
+        "audit_behind_max_s": round(max((s.audit_behind_s for s in samples), default=0.0), 2),
+        "lag_max": {
+            g: max((s.lag.get(g, 0) for s in samples), default=0) for g in run.platform.group_ids()
+        },
+        "load_average_1m": {
+            "mean": round(sum(s.load1 for s in samples) / max(len(samples), 1), 2),
+            "max": round(max((s.load1 for s in samples), default=0.0), 2),
+        },
+        "cpu_seconds": {n: round(v, 2) for n, v in cpu.items()},
+        "cpu_seconds_per_done_journey": {n: round(v / max(done, 1), 4) for n, v in cpu.items()},
+        "rss_mib_max": {
+            n: round(max((s.rss_mib.get(n, 0.0) for s in samples), default=0.0), 1) for n in cpu
+        },
+        "store_documents_written_per_s": round(docs / max(ended - started, 1e-9), 1),
+        "dossier_events_per_s": round(events / max(ended - started, 1e-9), 1),
+        "profile": profiles,
+    }
+
+
+def broken(step: dict[str, Any]) -> str | None:
+    """Why latency broke at this step (the target's bounds), if it did."""
+    p99 = step["latency_ms"]["submit_to_audited"]["p99"]
+    if step["journeys_failed"] > 0.02 * max(step["journeys_started"], 1):
+        return f"{step['journeys_failed']} of {step['journeys_started']} journeys failed"
+    if p99 is None or p99 > 2000:
+        return f"p99 submit → audited {p99} ms > 2000 ms"
+    if step["audit_behind_max_s"] > 2:
+        return f"audit {step['audit_behind_max_s']} s behind"
+    return None
+
+
+def ratios(steps: list[dict[str, Any]], rates: raw.RawRates) -> None:
+    """Each step's store and broker figures as fractions of the raw rates."""
+    for step in steps:
+        step["ratios"] = {
+            "store_docs_vs_raw_batched": round(
+                step["store_documents_written_per_s"] / rates.store_batch_docs, 3
+            ),
+            "store_docs_vs_raw_two_write_txn": round(
+                step["store_documents_written_per_s"] / (2 * rates.store_txn_two_writes), 3
+            ),
+            "dossier_events_vs_raw_broker": round(
+                step["dossier_events_per_s"] / rates.broker_produce_msgs, 4
+            ),
+        }
+
+
+async def run_benchmark(opts: Options) -> dict[str, Any]:
+    """Start the system, run the steps, measure the raw rates, write JSON and the plot."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    work = opts.out / f"run-{stamp}"
+    print(f"[bench] starting the platform (logs under {work})", flush=True)
+    async with (
+        running_platform(work) as platform,
+        httpx.AsyncClient(
+            timeout=60, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        ) as client,
+    ):
+        tap, tail = EventTap(platform), AuditTail(platform.urls["audit"])
+        sampler = Sampler(platform, tap, tail)
+        driver = Driver(
+            client, platform.urls["intake"], platform.urls["routing"], tap, tail, load_catalogue()
+        )
+        run = Run(platform, driver, tap, tail, sampler, opts, rng=random.Random(opts.seed))
+        stop = asyncio.Event()
+        watchers = [
+            asyncio.create_task(tap.run(stop)),
+            asyncio.create_task(tail.run(stop, client)),
+            asyncio.create_task(sampler.run(stop)),
+        ]
+        steps: list[dict[str, Any]] = []
+        breaking: str | None = None
+        try:
+            for index, rate in enumerate(opts.rates):
+                figures = await run_step(run, index, rate)
+                figures["broken"] = broken(figures)
+                steps.append(figures)
+                _print_step(figures)
+                if figures["broken"] and breaking is None:
+                    breaking = f"{rate:g}/s: {figures['broken']}"
+                    if opts.stop_when_broken and index + 1 < len(opts.rates):
+                        print("[bench] latency broke; higher rates skipped", flush=True)
+                        break
+        finally:
+            stop.set()
+            await asyncio.gather(*watchers, return_exceptions=True)
+        print("[bench] raw rates of the broker and the store (same run)", flush=True)
+        rates = await raw.measure(platform.kafka, platform.mongo, tap.mean_size(), opts.raw_count)
+        ratios(steps, rates)
+        result = {
+            "at": stamp,
+            "host": {"node": host.node(), "cpus": os.cpu_count(), "python": host.python_version()},
+            "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
+            "latency_breaks_at": breaking,
+            "raw": rates.as_dict(),
+            "steps": steps,
+            "samples": [asdict(s) for s in sampler.samples],
+        }
+        report.write_json(work / "result.json", result)
+        report.write_json(opts.out / "latest.json", result)
+        report.plot(work / "plot.png", sampler.samples, run.journeys, sampler.started, steps)
+        print(f"[bench] raw: {rates.as_dict()}", flush=True)
+        print(f"[bench] saved {work / 'result.json'} and {work / 'plot.png'}", flush=True)
+        return result
+
+
+def _print_step(step: dict[str, Any]) -> None:
+    lat = step["latency_ms"]
+    line = ", ".join(f"{k} p50/p99 {v['p50']}/{v['p99']} ms" for k, v in lat.items())
+    print(
+        f"[bench] @{step['rate_offered']:g}/s: audited {step['audited_per_s_while_loading']}/s "
+        f"while loading, {step['journeys_audited']}/{step['journeys_started']} audited, "
+        f"{step['journeys_failed']} failed; {line}; audit behind max "
+        f"{step['audit_behind_max_s']} s; load {step['load_average_1m']}; "
+        f"{'BROKEN: ' + step['broken'] if step['broken'] else 'within bounds'}",
+        flush=True,
+    )
