@@ -1,5 +1,7 @@
-"""``make run``: start Kafka and the store, the four services, load demo data, show where to look.
+"""``make run``: start the infrastructure (Kafka, store, Keycloak), the four services, demo data.
 
+The services (and the mail sink) are supervised like compose's restart policy: one
+that crashes is restarted with backoff and the console says so (infra/supervisor.py).
 Ctrl-C (or SIGTERM) stops the services, and the infrastructure if this command started it.
 """
 
@@ -10,16 +12,19 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from infra import store_auth
 from infra.devstack import port_open
+from infra.supervisor import Supervisor
 from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = tuple(DEFAULT_PORTS)
 LOGS = ROOT / ".local" / "logs"
 MAIL = ROOT / ".local" / "mail"
+MAIL_PORT = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
 
 
 def devstack(*args: str) -> int:
@@ -68,39 +73,26 @@ def ready(service: str) -> bool:
     return readiness_error(service, timeout=2) is None
 
 
-def wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> None:
+def say(message: str) -> None:
+    print(f"[run] {message}", flush=True)
+
+
+def wait_ready(supervisor: Supervisor, services: tuple[str, ...], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
-    waiting = set(procs)
+    waiting = set(services)
     while waiting and time.monotonic() < deadline:
+        supervisor.check()  # a service that crashes while starting is restarted
         for service in sorted(waiting):
-            if procs[service].poll() is not None:
-                sys.exit(f"[run] {service} exited; see .local/logs/{service}.log")
-            if ready(service):
-                print(
-                    f"[run] {service} ready on http://127.0.0.1:{service_port(service)}", flush=True
-                )
+            if supervisor.running(service) and ready(service):
+                say(f"{service} ready on http://127.0.0.1:{service_port(service)}")
                 waiting.discard(service)
         time.sleep(0.3)
     if waiting:
         sys.exit(f"[run] not ready after {timeout:.0f}s: {', '.join(sorted(waiting))}")
 
 
-def stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def start_mail_sink() -> subprocess.Popen[bytes] | None:
-    """A local SMTP server keeping every email in .local/mail (unless one already listens)."""
-    port = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
-    if port_open(port):
-        return None
+def start_mail_sink() -> subprocess.Popen[bytes]:
+    """A local SMTP server keeping every email in .local/mail."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / "mail.log", "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
@@ -110,7 +102,7 @@ def start_mail_sink() -> subprocess.Popen[bytes] | None:
             "aiosmtpd",
             "-n",
             "-l",
-            f"127.0.0.1:{port}",
+            f"127.0.0.1:{MAIL_PORT}",
             "-c",
             "aiosmtpd.handlers.Mailbox",
             str(MAIL),
@@ -134,39 +126,39 @@ def print_where_to_look() -> None:
         f"  store         127.0.0.1:{STORE_AUTH_PORT}, one SCRAM user per service "
         "(development passwords: set LT_<SERVICE>_MONGO_PASSWORD)"
     )
+    print("A service that crashes is restarted with backoff; the console says so.")
     print("Press Ctrl-C to stop everything this command started.\n", flush=True)
 
 
 def main() -> None:
     started_infra = devstack("running") != 0
     if devstack("start") != 0:
-        sys.exit("[run] could not start Kafka and the store")
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+        sys.exit("[run] could not start Kafka, the store and Keycloak")
+    supervisor = Supervisor(say)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    store: subprocess.Popen[bytes] | None = None
     try:
-        sink = start_mail_sink()
-        if sink is not None:
-            procs["mail"] = sink
-        procs["store-auth"] = start_store()
-        procs.update({service: start_service(service) for service in SERVICES})
-        wait_ready({s: p for s, p in procs.items() if s in SERVICES})
+        store = start_store()
+        if not port_open(MAIL_PORT):  # else a sink of the developer's own is used
+            supervisor.start("mail", start_mail_sink)
+        for service in SERVICES:
+            supervisor.start(service, partial(start_service, service))
+        wait_ready(supervisor, SERVICES)
         if os.environ.get("LT_DEMO", "1") == "1":
             from infra.demo import load_demo_data
 
             load_demo_data({s: f"http://127.0.0.1:{service_port(s)}" for s in SERVICES})
         print_where_to_look()
-        while all(proc.poll() is None for proc in procs.values()):
+        while True:  # until Ctrl-C: keep everything running
+            supervisor.check()
             time.sleep(0.5)
-        crashed = [s for s, p in procs.items() if p.poll() is not None]
-        print(f"[run] stopped unexpectedly: {', '.join(crashed)}; see .local/logs/", flush=True)
     except KeyboardInterrupt:
         print("\n[run] stopping", flush=True)
     finally:
         # A second Ctrl-C must not leave services or the broker behind.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        store = procs.pop("store-auth", None)
-        stop_all(procs)
+        supervisor.stop_all()
         if store is not None:  # after the services, which flush to it on their way out
             store_auth.stop_server(store)
         if started_infra:

@@ -125,7 +125,7 @@ class DispatchSettings(BaseSettings):
         "HTTP port); on start it takes back the claims its earlier life left behind.",
     )
     shutdown_grace_s: float = Field(
-        10.0, ge=0, description="On stop, how long deliveries in flight may finish."
+        5.0, ge=0, description="On stop, how long deliveries in flight may finish."
     )
 
 
