@@ -40,13 +40,11 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             public_key = base64.b64encode(key.public_raw).decode()
             await store.register_signing_key(key.key_id, public_key, runtime.clock.now())
             checkpointer = Checkpointer(
-                client=runtime.client,
+                units=runtime.units,
                 store=store,
-                outbox=runtime.outbox,
                 key=key,
                 settings=settings.audit,
                 clock=runtime.clock,
-                wake_relay=runtime.relay.wake,
             )
             runtime.add_consumer(
                 list(handlers.LOGGED_TOPICS), handlers.build_registry(store, runtime.clock)
