@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from functools import partial
 
-from audit import merkle
 from audit.domain import canonical_json, seal_entry
 from audit.store import AuditStore
 from shared.clock import Clock
@@ -19,6 +18,7 @@ from shared.events import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Session
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec
+from shared.transparency import merkle
 from shared.unit_of_work import UnitOfWork
 
 LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
@@ -45,8 +45,9 @@ async def append_event(
     """Append the event once; its index, or None if an entry already holds it."""
     if await store.is_logged(envelope.id, session):
         return None
+    link = await store.next_subject_link(envelope.subject, session)
     head = await store.claim_next_index(session)
-    entry = seal_entry(head.size, clock.now(), canonical_event(envelope), head.chain_hash)
+    entry = seal_entry(head.size, clock.now(), canonical_event(envelope), head.chain_hash, link)
     frontier = merkle.Frontier(head.peaks)
     subtrees = frontier.append(entry.leaf_hash)
     await store.insert_entry(

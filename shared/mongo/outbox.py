@@ -30,7 +30,12 @@ from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.client import Database, Session
 from shared.mongo.sequences import next_value
 from shared.settings import OutboxSettings
-from shared.telemetry import OUTBOX_PENDING, OUTBOX_QUARANTINED, inject_trace_headers
+from shared.telemetry import (
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PENDING,
+    OUTBOX_QUARANTINED,
+    inject_trace_headers,
+)
 from shared.topics import ALL_TOPICS, topic_name
 
 log = logging.getLogger(__name__)
@@ -140,6 +145,20 @@ class Outbox:
 
     async def count_pending(self) -> int:
         return await self._entries.count_documents({"status": PENDING})
+
+    async def oldest_pending_at(self) -> datetime | None:
+        """When the oldest unpublished entry was written (None when none waits)."""
+        oldest = await self._entries.find_one(
+            {"status": PENDING}, {"created_at": 1}, sort=[("created_at", ASCENDING)]
+        )
+        return None if oldest is None else oldest["created_at"]
+
+    async def report_backlog(self, service: str, now: datetime) -> None:
+        """Set the backlog gauges: pending entries and the age of the oldest one."""
+        OUTBOX_PENDING.labels(service).set(await self.count_pending())
+        oldest = await self.oldest_pending_at()
+        age = 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
+        OUTBOX_OLDEST_AGE.labels(service).set(age)
 
     async def entries_for(self, subject: str) -> list[dict[str, object]]:
         """Every entry of one subject, in order (for diagnostics and tests)."""
@@ -279,7 +298,7 @@ class OutboxRelay:
                 # Leases are about real elapsed time, not the (possibly simulated) domain clock.
                 if await self._lease.acquire(SystemClock().now(), lease_duration):
                     sent = await self.publish_pending()
-                    OUTBOX_PENDING.labels(self._service).set(await self._outbox.count_pending())
+                    await self._outbox.report_backlog(self._service, self._clock.now())
                 if sent == 0:
                     await self._idle(self._settings.poll_interval_s)
             except asyncio.CancelledError:
