@@ -11,7 +11,7 @@ import pytest
 from audit import merkle
 from audit.config import RetiredKey
 from audit.evidence import Evidence
-from audit.handlers import append_event
+from audit.handlers import append_event, append_events
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from audit.verify import export_from_mongo, main, verify_document
@@ -106,3 +106,30 @@ async def test_proofs_from_stored_subtrees_equal_proofs_from_all_leaves(
     for old in range(1, 38):
         proof = await views.consistency(old, 37)
         assert proof["proof"] == [h.hex() for h in merkle.consistency_proof(leaves, old, 37)]
+
+
+async def test_a_batch_is_appended_in_order_once_each_and_the_chain_verifies(
+    client: Client, store: AuditStore, common_settings: CommonSettings
+) -> None:
+    batch = events(30)
+    assert await append(client, store, batch[3]) == 0  # logged before the batch arrives
+
+    async def work(session: Session) -> list[int | None]:
+        with_repeat = [*batch[:10], batch[5], *batch[10:]]  # one event twice in the batch
+        return await append_events(with_repeat, session, store=store, clock=ManualClock(NOW))
+
+    indices = await run_in_transaction(client, work)
+
+    assert indices[3] is None and indices[10] is None  # logged already; repeated in the batch
+    fresh = [i for i in indices if i is not None]
+    assert fresh == list(range(1, 30))  # gap-free, in the batch's order
+    assert (await store.head()).size == 30
+    logged = [d["event_id"] for d in await store.find_entries(limit=100)]
+    assert logged == [batch[3].id] + [e.id for e in batch if e.id != batch[3].id]
+    database = f"{common_settings.mongo.database_prefix}audit"
+    doc = await asyncio.to_thread(export_from_mongo, common_settings.mongo.uri, database)
+    assert verify_document(doc).startswith("log (no checkpoint yet): 30 entries, chain intact")
+    leaves = [bytes.fromhex(d["leaf_hash"]) for d in await store.find_entries(limit=100)]
+    key = SigningKey.of(Ed25519PrivateKey.generate())
+    views = Evidence(store, "log", key, list[RetiredKey](), ManualClock(NOW))
+    assert await views.root_at(30) == merkle.root(leaves)
