@@ -9,7 +9,9 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY data ./data
-RUN pip install --no-cache-dir -e . && chown -R lienthong /app
+# The audit signing key lives in .local/audit (a volume in compose): the folder exists in
+# the image, owned by the service user, so a fresh named volume takes that owner.
+RUN pip install --no-cache-dir -e . && mkdir -p /app/.local/audit && chown -R lienthong /app
 USER lienthong
 EXPOSE 8001 8002 8003 8004
 CMD ["python", "-m", "intake.main"]

@@ -1,5 +1,7 @@
 """``make run``: start Kafka and the store, the four services, load demo data, show where to look.
 
+The services (and the mail sink) are supervised like compose's restart policy: one
+that crashes is restarted with backoff and the console says so (infra/supervisor.py).
 Ctrl-C (or SIGTERM) stops the services, and the infrastructure if this command started it.
 """
 
@@ -10,15 +12,18 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from infra.devstack import port_open
+from infra.supervisor import Supervisor
 from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = tuple(DEFAULT_PORTS)
 LOGS = ROOT / ".local" / "logs"
 MAIL = ROOT / ".local" / "mail"
+MAIL_PORT = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
 
 
 def devstack(*args: str) -> int:
@@ -43,39 +48,26 @@ def ready(service: str) -> bool:
     return readiness_error(service, timeout=2) is None
 
 
-def wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> None:
+def say(message: str) -> None:
+    print(f"[run] {message}", flush=True)
+
+
+def wait_ready(supervisor: Supervisor, services: tuple[str, ...], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
-    waiting = set(procs)
+    waiting = set(services)
     while waiting and time.monotonic() < deadline:
+        supervisor.check()  # a service that crashes while starting is restarted
         for service in sorted(waiting):
-            if procs[service].poll() is not None:
-                sys.exit(f"[run] {service} exited; see .local/logs/{service}.log")
-            if ready(service):
-                print(
-                    f"[run] {service} ready on http://127.0.0.1:{service_port(service)}", flush=True
-                )
+            if supervisor.running(service) and ready(service):
+                say(f"{service} ready on http://127.0.0.1:{service_port(service)}")
                 waiting.discard(service)
         time.sleep(0.3)
     if waiting:
         sys.exit(f"[run] not ready after {timeout:.0f}s: {', '.join(sorted(waiting))}")
 
 
-def stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def start_mail_sink() -> subprocess.Popen[bytes] | None:
-    """A local SMTP server keeping every email in .local/mail (unless one already listens)."""
-    port = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
-    if port_open(port):
-        return None
+def start_mail_sink() -> subprocess.Popen[bytes]:
+    """A local SMTP server keeping every email in .local/mail."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / "mail.log", "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
@@ -85,7 +77,7 @@ def start_mail_sink() -> subprocess.Popen[bytes] | None:
             "aiosmtpd",
             "-n",
             "-l",
-            f"127.0.0.1:{port}",
+            f"127.0.0.1:{MAIL_PORT}",
             "-c",
             "aiosmtpd.handlers.Mailbox",
             str(MAIL),
@@ -105,6 +97,7 @@ def print_where_to_look() -> None:
     print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
     print("  SMS           .local/sms.log     (the file SMS adapter)")
     print("  logs          .local/logs/       (kafka.log, store.out, <service>.log)")
+    print("A service that crashes is restarted with backoff; the console says so.")
     print("Press Ctrl-C to stop everything this command started.\n", flush=True)
 
 
@@ -112,30 +105,29 @@ def main() -> None:
     started_infra = devstack("running") != 0
     if devstack("start") != 0:
         sys.exit("[run] could not start Kafka and the store")
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor = Supervisor(say)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        sink = start_mail_sink()
-        if sink is not None:
-            procs["mail"] = sink
-        procs.update({service: start_service(service) for service in SERVICES})
-        wait_ready({s: p for s, p in procs.items() if s in SERVICES})
+        if not port_open(MAIL_PORT):  # else a sink of the developer's own is used
+            supervisor.start("mail", start_mail_sink)
+        for service in SERVICES:
+            supervisor.start(service, partial(start_service, service))
+        wait_ready(supervisor, SERVICES)
         if os.environ.get("LT_DEMO", "1") == "1":
             from infra.demo import load_demo_data
 
             load_demo_data({s: f"http://127.0.0.1:{service_port(s)}" for s in SERVICES})
         print_where_to_look()
-        while all(proc.poll() is None for proc in procs.values()):
+        while True:  # until Ctrl-C: keep everything running
+            supervisor.check()
             time.sleep(0.5)
-        crashed = [s for s, p in procs.items() if p.poll() is not None]
-        print(f"[run] stopped unexpectedly: {', '.join(crashed)}; see .local/logs/", flush=True)
     except KeyboardInterrupt:
         print("\n[run] stopping", flush=True)
     finally:
         # A second Ctrl-C must not leave services or the broker behind.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_all(procs)
+        supervisor.stop_all()
         if started_infra:
             devstack("stop")
 

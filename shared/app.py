@@ -17,6 +17,7 @@ from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+HTTP_DRAIN_S = 5
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
@@ -70,5 +71,6 @@ def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str
         port=http.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=20,
+        # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
     )

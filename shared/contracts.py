@@ -17,11 +17,17 @@ from typing import Any
 from shared.envelope import Envelope
 from shared.events import REGISTRY
 from shared.events.registry import EventData
-from shared.topics import ALL_TOPICS, DEAD_LETTERS, DOSSIER_COMMANDS, TopicSpec
+from shared.topics import (
+    ALL_TOPICS,
+    APPLICANT_CONTACTS,
+    DEAD_LETTERS,
+    DOSSIER_COMMANDS,
+    TopicSpec,
+)
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "contracts"
 SCHEMA_BASE = "https://lienthong.example/contracts/schemas/"
-CONTRACTS_VERSION = "1.0.0"
+CONTRACTS_VERSION = "2.0.0"  # 2.0: applicant contacts left dossier facts (issue 9)
 
 
 def message_name(event_type: str) -> str:
@@ -45,6 +51,7 @@ def event_schema(event_type: str) -> dict[str, Any]:
         "title": message_name(event_type),
         "description": (model.__doc__ or "").strip(),
         "$defs": {**definitions, "Data": data_schema},
+        **({"deprecated": True} if model.DEPRECATED else {}),
     }
 
 
@@ -102,8 +109,8 @@ def asyncapi_document() -> dict[str, Any]:
     channels = {_channel_id(spec): _channel(spec, by_topic[spec.name]) for spec in ALL_TOPICS}
     operations: dict[str, Any] = {}
     for spec in ALL_TOPICS:
-        if spec is DEAD_LETTERS:
-            continue
+        if spec in (DEAD_LETTERS, APPLICANT_CONTACTS):
+            continue  # not for agencies: operations' tool, and notification's alone
         action = "send" if spec is DOSSIER_COMMANDS else "receive"
         verb = "sends commands to" if action == "send" else "consumes"
         operations[f"{action}{_channel_id(spec)}"] = {

@@ -176,13 +176,24 @@ async def service_runtime(
             await _shut_down(runtime)
 
 
+# The stop budget (README "Stopping"): background work finishes its batch within
+# BACKGROUND_STOP_S, then each consumer commits and leaves its group, and the producer
+# flushes, within LEAVE_S each, even with the broker gone. With HTTP's 5 s and
+# notification's deliveries in flight, a service stops well within compose's 30 s.
+BACKGROUND_STOP_S = 8.0
+LEAVE_S = 4.0
+
+
 async def _shut_down(runtime: ServiceRuntime) -> None:
     for runner in runtime.consumers:
         runner.request_stop()
     runtime.relay.stop()
-    await asyncio.wait(runtime.tasks, timeout=15) if runtime.tasks else None
+    await asyncio.wait(runtime.tasks, timeout=BACKGROUND_STOP_S) if runtime.tasks else None
     for runner in runtime.consumers:
-        await runner.stop()
+        try:
+            await asyncio.wait_for(runner.stop(), timeout=LEAVE_S)
+        except Exception as exc:  # broker gone: uncommitted records are redelivered
+            log.warning("consumer did not leave its group cleanly", extra={"error": repr(exc)})
     for task in runtime.tasks:
         task.cancel()
     await asyncio.gather(*runtime.tasks, return_exceptions=True)

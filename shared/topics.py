@@ -36,13 +36,22 @@ DOSSIER_COMMANDS = TopicSpec(
     6,
     7 * DAY_MS,
     "Requests from units and agency systems (accept a hand-over, complete a step, ...). "
-    "Key: dossier code. A refused command yields dossier.command.refused.v1.",
+    "Key: dossier code. A refused command yields dossier.command.refused.v1 with a code; a "
+    "command whose type is unknown or whose fields break its contract gets invalid_command.",
 )
 NOTIFICATION_EVENTS = TopicSpec(
     "notification.events",
     3,
     90 * DAY_MS,
     "Outcomes of notifications to applicants, units and agency webhooks. Key: dossier code.",
+)
+APPLICANT_CONTACTS = TopicSpec(
+    "applicant.contacts",
+    6,
+    7 * DAY_MS,
+    "Applicants' names and contacts, registered by intake for notification only (the one "
+    "topic carrying personal data; its ACL admits intake to write, notification to read). "
+    "Key: dossier code.",
 )
 AUDIT_EVENTS = TopicSpec(
     "audit.events",
@@ -62,6 +71,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOSSIER_EVENTS,
     DOSSIER_COMMANDS,
     NOTIFICATION_EVENTS,
+    APPLICANT_CONTACTS,
     AUDIT_EVENTS,
     DEAD_LETTERS,
 )

@@ -27,6 +27,7 @@ from intake.domain import (
 )
 from intake.dossiers import (
     applicant_contact,
+    contact_registered,
     denied_fact,
     new_dossier,
     received_fact,
@@ -48,6 +49,7 @@ from intake.tokens import identity_hash, new_lookup_token, token_matches
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
 from shared.clock import Clock
+from shared.envelope import Envelope
 from shared.events.dossier import DocumentRef, DossierFact, DossierState
 from shared.events.registry import make_envelope
 from shared.mongo.client import Document, Session, run_in_transaction
@@ -178,7 +180,8 @@ async def _create_coded(
             now=now,
         )
         fact = complete(doc)
-        await _record_fact(ctx, doc, fact, now, session)
+        first = await _record_fact(ctx, doc, fact, now, session)
+        await _register_contact(ctx, doc, first, now, session)
         await ctx.store.insert_dossier(doc, session)
         return receipt_of(ctx, doc, token)
 
@@ -278,7 +281,7 @@ def receipt_of(ctx: Intake, doc: Document, token: str) -> Receipt:
 
 async def _record_fact(
     ctx: Intake, doc: Document, fact: DossierFact, now: datetime, session: Session
-) -> None:
+) -> Envelope:
     """Apply intake's own fact to the stored view and queue its event (same transaction).
 
     The first fact of a dossier names its flow: its event id becomes the correlation id.
@@ -292,6 +295,19 @@ async def _record_fact(
         correlation_id=event.correlationid,
         history=[*doc["history"], step],
     )
+    await ctx.runtime.outbox.add(event, session, now)
+    return event
+
+
+async def _register_contact(
+    ctx: Intake, doc: Document, first: Envelope, now: datetime, session: Session
+) -> None:
+    """Queue the applicant's contact for notification, on its own topic (same transaction).
+
+    Dossier facts carry only the keyed identity hash; this is the one way the name and
+    contact leave intake.
+    """
+    event = make_envelope(contact_registered(doc, now), source=SOURCE, cause=first, time=now)
     await ctx.runtime.outbox.add(event, session, now)
 
 

@@ -193,8 +193,8 @@ async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
     tags=["dossiers"],
     summary="Submit a dossier",
     description="Checks the dossier against the catalogue, allocates its code, computes the "
-    "appointment date (desk, agency) and announces it (dossier.received.v1, or "
-    "dossier.submitted.v1 for online submissions). The receipt carries the look-up token, "
+    "appointment date (desk, agency) and announces it (dossier.received.v2, or "
+    "dossier.submitted.v2 for online submissions). The receipt carries the look-up token, "
     "shown only here. A replay with the same Idempotency-Key and body returns the first "
     "receipt with the header `Idempotent-Replayed: true`.",
     status_code=201,
@@ -215,7 +215,7 @@ async def submit_dossier(
     tags=["dossiers"],
     summary="Record a refusal at intake",
     description="The desk refuses a dossier it was handed (phiếu từ chối, Mẫu 03): the dossier "
-    "gets a code, state DENIED with the reason, and dossier.denied.v1 is announced. The "
+    "gets a code, state DENIED with the reason, and dossier.denied.v2 is announced. The "
     "procedure's required documents are not checked: missing ones are a usual reason.",
     status_code=201,
     response_model=Receipt,
@@ -235,7 +235,7 @@ async def deny_at_desk(
     tags=["desk"],
     summary="Receive an online submission",
     description="The desk accepts a SUBMITTED dossier: checked again against the catalogue, "
-    "appointment counted from now, dossier.received.v1 (channel online) announced.",
+    "appointment counted from now, dossier.received.v2 (channel online) announced.",
     response_model=DossierView,
     responses=problems(*RECEPTION_ERRORS),
 )
@@ -248,7 +248,7 @@ async def receive_submission(ctx: IntakeDep, code: str) -> DossierView:
     tags=["desk"],
     summary="Refuse an online submission",
     description="The desk refuses a SUBMITTED dossier with the reason: DENIED, refusal "
-    "notice kept, dossier.denied.v1 announced.",
+    "notice kept, dossier.denied.v2 announced.",
     response_model=DossierView,
     responses=problems(
         "malformed_json", "not_found", "invalid_state", "invalid_request", "body_too_large"

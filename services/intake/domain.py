@@ -262,6 +262,10 @@ STATE_LABELS: dict[DossierState, tuple[str, str]] = {
 
 # The applicant's history shows these facts, with these labels (Vietnamese, English).
 PUBLIC_STEPS: dict[str, tuple[str, str]] = {
+    "dossier.submitted.v2": ("Nộp hồ sơ trực tuyến", "Submitted online"),
+    "dossier.received.v2": ("Tiếp nhận hồ sơ", "Dossier received"),
+    "dossier.denied.v2": ("Từ chối tiếp nhận hồ sơ", "Refused at intake"),
+    # Dossiers taken before contracts 2.0 keep their first steps' labels.
     "dossier.submitted.v1": ("Nộp hồ sơ trực tuyến", "Submitted online"),
     "dossier.received.v1": ("Tiếp nhận hồ sơ", "Dossier received"),
     "dossier.denied.v1": ("Từ chối tiếp nhận hồ sơ", "Refused at intake"),

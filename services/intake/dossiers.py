@@ -13,8 +13,10 @@ from intake.schemas import ApplicantIn, RefusalNotice, SubmissionChannel
 from intake.tokens import token_digest
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
+from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.dossier import (
     ApplicantContact,
+    ApplicantRef,
     Channel,
     DocumentRef,
     DossierDenied,
@@ -29,7 +31,7 @@ Document = dict[str, Any]
 
 
 def applicant_contact(applicant: ApplicantIn, identity_hash: str) -> ApplicantContact:
-    """What downstream services get of the applicant: the identity number only as a hash."""
+    """What intake keeps of the applicant: the identity number only as a keyed hash."""
     return ApplicantContact(
         name=applicant.name,
         identity_hash=identity_hash,
@@ -96,6 +98,23 @@ def reception_fields(calendar: WorkingCalendar, admission: Admission, now: datet
     }
 
 
+def applicant_ref(doc: Document) -> ApplicantRef:
+    """The applicant as dossier facts name them: the keyed identity hash, no contact."""
+    return ApplicantRef(identity_hash=doc["applicant"]["identity_hash"])
+
+
+def contact_registered(doc: Document, now: datetime) -> ApplicantContactRegistered:
+    """applicant.contact.registered.v1: the name and contact, for notification only."""
+    applicant = doc["applicant"]
+    return ApplicantContactRegistered(
+        dossier_code=doc["_id"],
+        contact=ContactDetails.model_validate(
+            {k: applicant.get(k) for k in ContactDetails.model_fields if k in applicant}
+        ),
+        registered_at=now,
+    )
+
+
 def received_fact(doc: Document) -> DossierReceived:
     """dossier.received.v1 from a received dossier."""
     return DossierReceived(
@@ -110,7 +129,7 @@ def received_fact(doc: Document) -> DossierReceived:
         appointment_date=doc["appointment_date"],
         total_budget_days=doc["total_budget_days"],
         channel=doc["channel"],
-        applicant=ApplicantContact.model_validate(doc["applicant"]),
+        applicant=applicant_ref(doc),
         documents=[DocumentRef.model_validate(d) for d in doc["documents"]],
         documents_hash=doc["documents_hash"],
         note=doc["note"],
@@ -126,7 +145,7 @@ def submitted_fact(doc: Document) -> DossierSubmitted:
         procedure_code=doc["procedure_code"],
         receiving_unit=doc["receiving_unit"],
         submitted_at=doc["submitted_at"],
-        applicant=ApplicantContact.model_validate(doc["applicant"]),
+        applicant=applicant_ref(doc),
         documents=[DocumentRef.model_validate(d) for d in doc["documents"]],
     )
 
@@ -158,7 +177,7 @@ def denied_fact(doc: Document, reason: str, now: datetime) -> DossierDenied:
         receiving_unit=doc["receiving_unit"],
         denied_at=now,
         reason=reason,
-        applicant=ApplicantContact.model_validate(doc["applicant"]),
+        applicant=applicant_ref(doc),
     )
 
 

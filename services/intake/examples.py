@@ -67,7 +67,7 @@ VIEW_EXAMPLE: dict[str, Any] = {
     "history": [
         {
             "at": "2026-11-26T02:00:00Z",
-            "event_type": "dossier.received.v1",
+            "event_type": "dossier.received.v2",
             "state": "RECEIVED",
             "holding_unit": {"code": "001.21.31.H59"},
             "label": {"vi": "Tiếp nhận hồ sơ", "en": "Dossier received"},

@@ -22,6 +22,7 @@ from intake.examples import (
 )
 from shared.catalogue import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN, Procedure, Unit
 from shared.events.dossier import DossierState, Language
+from shared.text import CleanText
 
 MAX_DOCUMENTS = 50
 MAX_DOCUMENT_BYTES = 100_000_000
@@ -37,7 +38,9 @@ IdentityType = Literal["citizen_id", "passport"]
 SubmissionChannel = Literal["desk", "online", "agency"]
 
 
-class _Request(BaseModel):
+class _Request(CleanText):
+    """Strings NFC-normalised, bidirectional controls refused, before any other rule."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -46,6 +46,13 @@ class NotificationOptions(BaseSettings):
         SecretStr(DEV_PRIVACY_KEY),
         description="Key of the HMAC that stands for contact data in logs and events.",
     )
+    personal_data_retention_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Days an applicant's contact and the deliveries addressed to them are kept "
+        "after they are stored; then the store deletes them (TTL).",
+    )
 
 
 class SmtpSettings(BaseSettings):
@@ -107,10 +114,18 @@ class DispatchSettings(BaseSettings):
     poll_interval_s: float = Field(1.0, gt=0, description="Idle wait between scans.")
     batch_size: int = Field(20, ge=1, description="Notifications claimed and sent concurrently.")
     lease_s: float = Field(
-        600.0, gt=0, description="A claim lapses after this long without progress (crashed sender)."
+        30.0,
+        gt=0,
+        description="A claim lapses this long after its sender's last sign of life "
+        "(renewed every third of it while the delivery is in hand).",
+    )
+    instance: str = Field(
+        "",
+        description="This instance's name, stable across restarts (default: host name and "
+        "HTTP port); on start it takes back the claims its earlier life left behind.",
     )
     shutdown_grace_s: float = Field(
-        10.0, ge=0, description="On stop, how long deliveries in flight may finish."
+        5.0, ge=0, description="On stop, how long deliveries in flight may finish."
     )
 
 

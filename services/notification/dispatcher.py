@@ -1,7 +1,9 @@
 """The dispatcher: sends recorded notifications and records what happened.
 
-It claims pending records atomically (pending -> sending with a lease, so two
-instances never send the same one and a crashed sender's claim lapses), builds the
+It claims pending records atomically (pending -> sending with a lease, renewed while
+the delivery is in hand, so two instances never send the same one and a crashed
+sender's claim lapses; a restarted instance takes back its earlier life's claims at
+once), builds the
 message (a rendered template, or the signed event for a webhook), sends it with
 bounded retries, appends every attempt as it ends, then marks the outcome and queues
 ``notification.sent.v1`` / ``notification.failed.v1`` in one transaction. A delivery
@@ -59,8 +61,10 @@ class Dispatcher:
         pause_after: int,
         topic_prefix: str,
         consumer_group: str,
+        instance: str = "dispatcher",
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        self._instance = instance
         self._store = store
         self._channels = channels
         self._renderer = renderer
@@ -93,14 +97,26 @@ class Dispatcher:
         await asyncio.gather(*(self._deliver(record) for record in claimed))
         return len(claimed)
 
+    async def recover(self) -> int:
+        """Take back what this instance had claimed when it last died (before claiming)."""
+        released = await self._store.release_claims_of(self._instance)
+        if released:
+            log.warning(
+                "recovered notifications left in sending by a crash",
+                extra={"count": released, "instance": self._instance},
+            )
+        return released
+
     async def run(self) -> None:
         """Deliver until stopped, keeping up to ``batch_size`` deliveries in flight."""
-        in_flight: set[asyncio.Task[None]] = set()
+        in_flight: dict[asyncio.Task[None], str] = {}
 
         def finished(task: asyncio.Task[None]) -> None:
-            in_flight.discard(task)
+            in_flight.pop(task, None)
             self._wake.set()  # a slot is free
 
+        await self._recover_until_done()
+        keeping = asyncio.create_task(self._keep_claims(in_flight), name="notification-leases")
         try:
             while not self._stopping:
                 claimed: list[Document] = []
@@ -110,18 +126,40 @@ class Dispatcher:
                     log.warning("dispatcher claim failed", extra={"error": repr(exc)})
                 for record in claimed:
                     task = asyncio.create_task(self._deliver(record), name="notification-delivery")
-                    in_flight.add(task)
+                    in_flight[task] = record["claim"]
                     task.add_done_callback(finished)
                 if not claimed:
                     await self._idle()
         finally:
             # Let deliveries in hand finish (a message the channel took must be settled);
             # what is still waiting after the grace period is given back.
+            keeping.cancel()
             if in_flight:
                 await asyncio.wait(set(in_flight), timeout=self._settings.shutdown_grace_s)
             for task in list(in_flight):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _recover_until_done(self) -> None:
+        while not self._stopping:
+            try:
+                await self.recover()
+                return
+            except Exception as exc:  # store outage at start: try again
+                log.warning("dispatcher recovery failed", extra={"error": repr(exc)})
+                await self._idle()
+
+    async def _keep_claims(self, in_flight: Mapping[asyncio.Task[None], str]) -> None:
+        """Renew the leases of deliveries in hand (slow receivers, long backoffs)."""
+        period = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._store.extend_claims(
+                    list(in_flight.values()), self._clock.now() + self._lease
+                )
+            except Exception as exc:  # store outage: the next renewal may still be in time
+                log.warning("could not renew delivery claims", extra={"error": repr(exc)})
 
     async def _idle(self) -> None:
         self._wake.clear()
@@ -131,7 +169,9 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[Document]:
         claimed: list[Document] = []
         while len(claimed) < limit:
-            record = await self._store.claim(self._clock.now(), self._lease, str(uuid.uuid4()))
+            record = await self._store.claim(
+                self._clock.now(), self._lease, f"{self._instance}/{uuid.uuid4()}", self._instance
+            )
             if record is None:
                 break
             claimed.append(record)

@@ -15,14 +15,17 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from notification.privacy import contact_ref, mask_address
+from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.dossier import (
     ApplicantContact,
     Channel,
     DossierDenied,
+    DossierDeniedV1,
     DossierOverdue,
     DossierReceived,
+    DossierReceivedV1,
     DossierStopped,
-    DossierSubmitted,
+    DossierSubmittedV1,
     Language,
     ResultReady,
     StepDueSoon,
@@ -37,15 +40,23 @@ from shared.events.registry import REGISTRY, EventData
 APPLICANT_EVENTS: frozenset[str] = frozenset(
     {
         DossierReceived.EVENT_TYPE,
+        DossierReceivedV1.EVENT_TYPE,
         SupplementRequested.EVENT_TYPE,
         DossierOverdue.EVENT_TYPE,
         ResultReady.EVENT_TYPE,
         DossierDenied.EVENT_TYPE,
+        DossierDeniedV1.EVENT_TYPE,
         DossierStopped.EVENT_TYPE,
     }
 )
-# Events that carry the applicant's contact; later events find it by dossier code.
-CONTACT_EVENTS: tuple[type[EventData], ...] = (DossierSubmitted, DossierReceived, DossierDenied)
+# Dossier facts name the applicant by a keyed hash only: the contact comes on its own
+# topic (applicant.contact.registered.v1), and facts find it by dossier code. The
+# deprecated v1 facts still carry one, so old messages keep working.
+LEGACY_CONTACT_FACTS: tuple[type[EventData], ...] = (
+    DossierSubmittedV1,
+    DossierReceivedV1,
+    DossierDeniedV1,
+)
 
 
 def _transfer_receiver(data: EventData) -> list[str]:
@@ -62,8 +73,16 @@ UNIT_EVENTS: dict[str, Callable[[EventData], list[str]]] = {
     StepDueSoon.EVENT_TYPE: _step_unit,
     StepOverdue.EVENT_TYPE: _step_unit,
 }
-TEMPLATED_EVENTS: frozenset[str] = APPLICANT_EVENTS | frozenset(UNIT_EVENTS)
+# An old version of a fact is told with the current version's template.
+TEMPLATE_OF_OLD_VERSION: dict[str, str] = {
+    DossierReceivedV1.EVENT_TYPE: DossierReceived.EVENT_TYPE,
+    DossierDeniedV1.EVENT_TYPE: DossierDenied.EVENT_TYPE,
+}
+TEMPLATED_EVENTS: frozenset[str] = (APPLICANT_EVENTS | frozenset(UNIT_EVENTS)) - frozenset(
+    TEMPLATE_OF_OLD_VERSION
+)
 SUBSCRIBABLE_PREFIXES = ("dossier.", "notification.")
+CONTACT_EVENT_TYPE = ApplicantContactRegistered.EVENT_TYPE
 UNIT_FIELDS = ("holding_unit", "receiving_unit", "from_unit", "to_unit", "unit")
 
 
@@ -129,12 +148,17 @@ class SubscriptionView(_Frozen):
     url: str
 
 
-def contact_of(data: EventData) -> ApplicantContact | None:
-    """The applicant contact an event carries, if any."""
-    return data.applicant if isinstance(data, CONTACT_EVENTS) else None  # type: ignore[attr-defined]
+def contact_of(data: EventData) -> ContactDetails | None:
+    """The applicant contact an event carries, if any (its registration, or an old v1 fact)."""
+    if isinstance(data, ApplicantContactRegistered):
+        return data.contact
+    if isinstance(data, LEGACY_CONTACT_FACTS):
+        legacy: ApplicantContact = data.applicant  # type: ignore[attr-defined]
+        return ContactDetails.model_validate(legacy.model_dump(exclude={"identity_hash"}))
+    return None
 
 
-def applicant_addresses(contact: ApplicantContact) -> list[tuple[Channel, str]]:
+def applicant_addresses(contact: ContactDetails) -> list[tuple[Channel, str]]:
     """The channels to use, in preference order: those chosen that have an address.
 
     With no preference, email when there is one, else SMS.
@@ -152,7 +176,7 @@ def applicant_addresses(contact: ApplicantContact) -> list[tuple[Channel, str]]:
 
 
 def plan_for_applicant(
-    event_type: str, contact: ApplicantContact | None, privacy_key: str
+    event_type: str, contact: ContactDetails | None, privacy_key: str
 ) -> list[PlannedNotification]:
     """Messages to the applicant for this event type (none when it does not concern them)."""
     if event_type not in APPLICANT_EVENTS or contact is None:
@@ -254,9 +278,22 @@ class SubscriptionRefused(ValueError):
         self.field = field
 
 
+def handled_event_types() -> list[str]:
+    """Every type notification consumes: dossier and notification facts (old versions too)
+    and the applicant's contact registration."""
+    facts = (t for t in REGISTRY if t.startswith(SUBSCRIBABLE_PREFIXES))
+    return sorted([*facts, CONTACT_EVENT_TYPE])
+
+
 def subscribable_event_types() -> list[str]:
-    """Registered facts an agency may subscribe to (dossier and notification facts)."""
-    return sorted(t for t in REGISTRY if t.startswith(SUBSCRIBABLE_PREFIXES))
+    """Facts an agency may subscribe to: dossier and notification facts still emitted.
+
+    Never the applicant's contact, which is no agency's business."""
+    return sorted(
+        t
+        for t, model in REGISTRY.items()
+        if t.startswith(SUBSCRIBABLE_PREFIXES) and not model.DEPRECATED
+    )
 
 
 def check_url(url: str) -> str:

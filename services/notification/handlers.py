@@ -1,17 +1,20 @@
 """Event handlers of the notification service: decide recipients, record, never send.
 
 Each handler runs inside the consumer runner's transaction. It keeps the applicant's
-contact when an event carries one, plans the notifications the event calls for
-(``domain``) and records each as ``pending`` (or ``held`` for a paused subscriber),
-unique per (event, recipient, channel). No network I/O here: the dispatcher sends
-after the commit.
+contact when one is registered (``applicant.contacts``), plans the notifications an
+event calls for (``domain``) and records each as ``pending`` (or ``held`` for a paused
+subscriber), unique per (event, recipient, channel). The contact and the dossier facts
+travel on different topics, so either may come first: an applicant fact that finds no
+contact waits in the contact's document and is planned when the contact arrives. No
+network I/O here: the dispatcher sends after the commit.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 
 from notification.domain import (
@@ -19,14 +22,15 @@ from notification.domain import (
     PlannedNotification,
     UnitDirectory,
     contact_of,
+    handled_event_types,
     plan_for_applicant,
     plan_for_subscribers,
     plan_for_units,
-    subscribable_event_types,
 )
 from notification.store import HELD, PENDING, NotificationStore
 from shared.clock import Clock
 from shared.envelope import Envelope
+from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.registry import EventData
 from shared.kafka.consumer import Handler
 from shared.mongo.client import Document, Session
@@ -34,10 +38,32 @@ from shared.mongo.client import Document, Session
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Planning:
+    """What the handlers need besides the event: store, unit channels, keys, time."""
+
+    store: NotificationStore
+    directory: UnitDirectory
+    privacy_key: str
+    clock: Clock
+    personal_data_retention: timedelta
+
+    def expiry(self, now: datetime) -> datetime:
+        """When personal data stored now is deleted."""
+        return now + self.personal_data_retention
+
+
 def notification_record(
-    envelope: Envelope, planned: PlannedNotification, now: datetime
+    envelope: Envelope,
+    planned: PlannedNotification,
+    now: datetime,
+    personal_data_expiry: datetime | None = None,
 ) -> Document:
-    """The stored form of one planned notification, before any attempt."""
+    """The stored form of one planned notification, before any attempt.
+
+    Applicant deliveries hold an address: they expire with the personal data.
+    """
+    expiry = personal_data_expiry if planned.recipient_kind.value == "applicant" else None
     return {
         "_id": str(uuid.uuid4()),
         "source_event_id": envelope.id,
@@ -56,39 +82,64 @@ def notification_record(
         "status": HELD if planned.held else PENDING,
         "attempts": [],
         "created_at": now,
+        **({"expires_at": expiry} if expiry is not None else {}),
     }
 
 
 async def record_notifications(
-    envelope: Envelope,
-    data: EventData,
-    session: Session,
-    *,
-    store: NotificationStore,
-    directory: UnitDirectory,
-    privacy_key: str,
-    clock: Clock,
+    envelope: Envelope, data: EventData, session: Session, *, planning: Planning
 ) -> None:
-    """Keep the contact, plan who is told, and record one pending notification each."""
-    now = clock.now()
+    """Keep a contact, plan who is told, and record one pending notification each."""
+    store, now = planning.store, planning.clock.now()
     contact = contact_of(data)
     if contact is not None:
-        await store.save_contact(envelope.subject, contact, now, session)
+        await _keep_contact(envelope.subject, contact, session, planning)
+        if isinstance(data, ApplicantContactRegistered):
+            return  # a registration is no news to anyone
     elif envelope.type in APPLICANT_EVENTS:
         contact = await store.contact(envelope.subject, session)
         if contact is None:
+            await store.wait_for_contact(
+                envelope.subject,
+                envelope.to_bytes().decode(),
+                envelope.id,
+                planning.expiry(now),
+                session,
+            )
             log.info(
-                "no applicant contact known; applicant not told",
+                "applicant contact not registered yet; the applicant is told when it is",
                 extra={"dossier": envelope.subject, "event_id": envelope.id},
             )
     subscriptions = await store.live_subscriptions(session)
     planned = [
-        *plan_for_applicant(envelope.type, contact, privacy_key),
-        *plan_for_units(envelope.type, data, directory),
+        *plan_for_applicant(envelope.type, contact, planning.privacy_key),
+        *plan_for_units(envelope.type, data, planning.directory),
         *plan_for_subscribers(envelope.type, data, subscriptions),
     ]
+    await _record_all(envelope, planned, session, planning)
+
+
+async def _keep_contact(
+    dossier_code: str, contact: ContactDetails, session: Session, planning: Planning
+) -> None:
+    """Store the contact and tell the applicant of the facts that waited for it."""
+    now = planning.clock.now()
+    waiting = await planning.store.save_contact(
+        dossier_code, contact, now, planning.expiry(now), session
+    )
+    for raw in waiting:
+        earlier = Envelope.from_bytes(raw.encode())
+        planned = plan_for_applicant(earlier.type, contact, planning.privacy_key)
+        await _record_all(earlier, planned, session, planning)
+
+
+async def _record_all(
+    envelope: Envelope, planned: list[PlannedNotification], session: Session, planning: Planning
+) -> None:
+    now = planning.clock.now()
     for item in planned:
-        await store.record(notification_record(envelope, item, now), session)
+        record = notification_record(envelope, item, now, planning.expiry(now))
+        await planning.store.record(record, session)
     if planned:
         log.info(
             "notifications recorded",
@@ -102,20 +153,9 @@ async def record_notifications(
         )
 
 
-def build_handlers(
-    *,
-    store: NotificationStore,
-    directory: UnitDirectory,
-    privacy_key: str,
-    clock: Clock,
-) -> dict[str, Handler]:
-    """Every dossier and notification fact goes through ``record_notifications``:
-    the per-type rules live in ``domain`` (applicant, unit and subscriber tables)."""
-    handler: Handler = partial(
-        record_notifications,
-        store=store,
-        directory=directory,
-        privacy_key=privacy_key,
-        clock=clock,
-    )
-    return {event_type: handler for event_type in subscribable_event_types()}
+def build_handlers(planning: Planning) -> dict[str, Handler]:
+    """Every dossier and notification fact, and every contact registration, goes through
+    ``record_notifications``: the per-type rules live in ``domain`` (applicant, unit and
+    subscriber tables)."""
+    handler: Handler = partial(record_notifications, planning=planning)
+    return dict.fromkeys(handled_event_types(), handler)

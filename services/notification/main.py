@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -26,7 +28,7 @@ from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.events.dossier import Channel
 from shared.runtime import ServiceRuntime, service_runtime
-from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from shared.topics import APPLICANT_CONTACTS, DOSSIER_EVENTS, NOTIFICATION_EVENTS
 
 SERVICE = "notification"
 DESCRIPTION = (
@@ -63,6 +65,7 @@ def build_dispatcher(
         pause_after=settings.webhook.pause_after_failures,
         topic_prefix=settings.kafka.topic_prefix,
         consumer_group=f"{settings.kafka.topic_prefix}{SERVICE}",
+        instance=settings.dispatch.instance or f"{socket.gethostname()}:{settings.http.port}",
     )
 
 
@@ -82,14 +85,18 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             store = NotificationStore(runtime.db)
             await store.ensure_indexes()
             dispatcher = build_dispatcher(runtime, settings, store, http)
-            runtime.add_consumer(
-                [DOSSIER_EVENTS, NOTIFICATION_EVENTS],
-                handlers.build_handlers(
-                    store=store,
-                    directory=directory,
-                    privacy_key=settings.options.privacy_key.get_secret_value(),
-                    clock=runtime.clock,
+            planning = handlers.Planning(
+                store=store,
+                directory=directory,
+                privacy_key=settings.options.privacy_key.get_secret_value(),
+                clock=runtime.clock,
+                personal_data_retention=timedelta(
+                    days=settings.options.personal_data_retention_days
                 ),
+            )
+            runtime.add_consumer(
+                [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS],
+                handlers.build_handlers(planning),
                 after_commit=dispatcher.wake,
             )
             app.state.runtime = runtime

@@ -1,5 +1,11 @@
 """The notification service's collections: contacts, notifications, subscriptions.
 
+``contacts`` holds one document per dossier: the applicant's contact once registered,
+and the applicant facts that arrived before it (``waiting``). Both paths write that
+one document, so a fact and the contact handled at the same time conflict and one
+retries: no fact is left waiting for a contact already stored. Contacts and applicant
+delivery records expire (TTL on ``expires_at``) after the personal-data retention.
+
 ``notifications`` holds one record per (source event, recipient, channel), unique,
 written before anything is sent. Its ``status`` moves pending -> sending (claimed
 with a lease) -> sent | failed; ``held`` waits for a paused subscriber, ``skipped``
@@ -14,7 +20,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 
 from notification.domain import SubscriptionStatus, SubscriptionView, should_pause
-from shared.events.dossier import ApplicantContact
+from shared.events.applicant import ContactDetails
 from shared.mongo.client import Database, Document, Session
 
 PENDING, HELD, SENDING, SENT, FAILED, SKIPPED = (
@@ -45,23 +51,65 @@ class NotificationStore:
             [("subscription_id", ASCENDING), ("status", ASCENDING)]
         )
         await self.subscriptions.create_index([("status", ASCENDING)])
+        # Personal data is deleted once its retention has passed (documents without the
+        # field, e.g. unit and subscriber deliveries, are kept).
+        for collection in (self.contacts, self.notifications):
+            await collection.create_index(
+                "expires_at", expireAfterSeconds=0, name="personal_data_expiry"
+            )
 
     # contacts ----------------------------------------------------------------------------
 
     async def save_contact(
-        self, dossier_code: str, contact: ApplicantContact, now: datetime, session: Session
+        self,
+        dossier_code: str,
+        contact: ContactDetails,
+        now: datetime,
+        expires_at: datetime,
+        session: Session,
+    ) -> list[str]:
+        """Keep the dossier's contact; returns the facts that waited for it (envelopes)."""
+        before = await self.contacts.find_one_and_update(
+            {"_id": dossier_code},
+            {
+                "$set": {
+                    "contact": contact.model_dump(mode="json"),
+                    "updated_at": now,
+                    "expires_at": expires_at,
+                },
+                "$unset": {"waiting": ""},
+            },
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+            session=session,
+        )
+        return [str(item["envelope"]) for item in (before or {}).get("waiting", [])]
+
+    async def contact(self, dossier_code: str, session: Session) -> ContactDetails | None:
+        doc = await self.contacts.find_one({"_id": dossier_code}, session=session)
+        if doc is None or "contact" not in doc:
+            return None
+        stored = doc["contact"]  # older documents also held the identity hash: not needed
+        return ContactDetails.model_validate({k: stored[k] for k in ContactDetails.model_fields})
+
+    async def wait_for_contact(
+        self,
+        dossier_code: str,
+        envelope: str,
+        event_id: str,
+        expires_at: datetime,
+        session: Session,
     ) -> None:
-        """Keep the latest contact the dossier's events carried."""
+        """Park an applicant fact until the dossier's contact arrives (each event once)."""
         await self.contacts.update_one(
             {"_id": dossier_code},
-            {"$set": {"contact": contact.model_dump(mode="json"), "updated_at": now}},
+            {
+                "$addToSet": {"waiting": {"event_id": event_id, "envelope": envelope}},
+                "$setOnInsert": {"expires_at": expires_at},
+            },
             upsert=True,
             session=session,
         )
-
-    async def contact(self, dossier_code: str, session: Session) -> ApplicantContact | None:
-        doc = await self.contacts.find_one({"_id": dossier_code}, session=session)
-        return None if doc is None else ApplicantContact.model_validate(doc["contact"])
 
     # notifications -----------------------------------------------------------------------
 
@@ -72,7 +120,9 @@ class NotificationStore:
             key, {"$setOnInsert": doc}, upsert=True, session=session
         )
 
-    async def claim(self, now: datetime, lease: timedelta, claim_id: str) -> Document | None:
+    async def claim(
+        self, now: datetime, lease: timedelta, claim_id: str, claimed_by: str = ""
+    ) -> Document | None:
         """Take the oldest pending record, or one whose sender's lease lapsed (atomic)."""
         return await self.notifications.find_one_and_update(
             {
@@ -85,6 +135,7 @@ class NotificationStore:
                 "$set": {
                     "status": SENDING,
                     "claim": claim_id,
+                    "claimed_by": claimed_by,
                     "claimed_at": now,
                     "lease_until": now + lease,
                 }
@@ -92,6 +143,26 @@ class NotificationStore:
             sort=[("created_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
+
+    async def extend_claims(self, claim_ids: list[str], lease_until: datetime) -> None:
+        """Keep the claims of deliveries still in hand (a live sender's claims never lapse)."""
+        if claim_ids:
+            await self.notifications.update_many(
+                {"claim": {"$in": claim_ids}, "status": SENDING},
+                {"$set": {"lease_until": lease_until}},
+            )
+
+    async def release_claims_of(self, claimed_by: str) -> int:
+        """Give back what an earlier life of this instance had in hand when it died.
+
+        Called before the instance claims anything, so every such claim is stale; the
+        records keep their attempts (one that went out is finished, not sent again).
+        """
+        result = await self.notifications.update_many(
+            {"status": SENDING, "claimed_by": claimed_by},
+            {"$set": {"status": PENDING}, "$unset": {"lease_until": "", "claim": ""}},
+        )
+        return result.modified_count
 
     async def add_attempt(
         self, notification_id: str, claim_id: str, attempt: Document, lease_until: datetime

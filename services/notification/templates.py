@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
+from notification.domain import TEMPLATE_OF_OLD_VERSION
 from shared.catalogue import CatalogueError, available_configurations, load_catalogue
 from shared.envelope import Envelope
 from shared.events.dossier import Language
@@ -121,7 +122,8 @@ class Renderer:
         recipient_name: str | None,
     ) -> RenderedMessage:
         """Subject, body and SMS text of this event for this recipient."""
-        name = self.template_name(envelope.type, language)
+        event_type = TEMPLATE_OF_OLD_VERSION.get(envelope.type, envelope.type)
+        name = self.template_name(event_type, language)
         try:
             template = self._envs[language].get_template(name)
         except TemplateNotFound:

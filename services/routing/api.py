@@ -36,6 +36,7 @@ from shared.events.registry import make_envelope
 from shared.http import Conflict, DomainError
 from shared.mongo.client import Session, run_in_transaction
 from shared.mongo.inbox import AlreadyProcessed
+from shared.text import CleanText
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 HTTP_SOURCE = "/lienthong/routing/http"
@@ -61,8 +62,8 @@ def routing_of(request: Request) -> Routing:
     return routing
 
 
-class ActingUnit(BaseModel):
-    """Who acts: the unit (agency code) and the officer."""
+class ActingUnit(CleanText):
+    """Who acts: the unit (agency code) and the officer (strings cleaned, ``shared.text``)."""
 
     unit: str = Field(pattern=UNIT_CODE_PATTERN, description="The acting unit's code.")
     actor: str = Field("desk-officer", max_length=200, description="Officer acting.")

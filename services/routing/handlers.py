@@ -28,7 +28,13 @@ from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import UnitCommand
-from shared.events.dossier import CommandRefused, DossierFact, DossierReceived, DossierWithdrawn
+from shared.events.dossier import (
+    CommandRefused,
+    DossierFact,
+    DossierReceived,
+    DossierReceivedV1,
+    DossierWithdrawn,
+)
 from shared.events.registry import REGISTRY, EventData, make_envelope
 from shared.kafka.consumer import Handler
 from shared.mongo.client import Session
@@ -199,6 +205,7 @@ def build_handlers(routing: Routing) -> dict[str, Handler]:
     """The mapping from event and command type to handler, with dependencies bound."""
     handlers: dict[str, Handler] = {
         DossierReceived.EVENT_TYPE: partial(on_dossier_received, routing=routing),
+        DossierReceivedV1.EVENT_TYPE: partial(on_dossier_received, routing=routing),  # old ones
         DossierWithdrawn.EVENT_TYPE: partial(on_dossier_withdrawn, routing=routing),
     }
     for command_type in COMMAND_TYPES:

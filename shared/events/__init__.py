@@ -3,7 +3,7 @@
 Importing this package registers every contract in ``registry.REGISTRY``.
 """
 
-from shared.events import audit, commands, dossier, notification
+from shared.events import applicant, audit, commands, dossier, notification
 from shared.events.registry import (
     REGISTRY,
     EventData,
@@ -18,6 +18,7 @@ __all__ = [
     "EventData",
     "InvalidEventData",
     "UnknownEventType",
+    "applicant",
     "audit",
     "commands",
     "dossier",

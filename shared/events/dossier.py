@@ -63,7 +63,7 @@ class DocumentRef(ContractModel):
 
     name: str = Field(min_length=1, max_length=200)
     type: str = Field(min_length=1, max_length=64, description="Document type code.")
-    size_bytes: int = Field(ge=0, le=100_000_000)
+    size_bytes: int = Field(ge=1, le=100_000_000, description="An empty file is no document.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -76,11 +76,20 @@ def documents_hash(documents: Sequence[DocumentRef | Mapping[str, Any]]) -> str:
     return hashlib.sha256(rfc8785.dumps(plain)).hexdigest()
 
 
-class ApplicantContact(ContractModel):
-    """What downstream services need of the applicant: no identity number in clear."""
+class ApplicantRef(ContractModel):
+    """The applicant in dossier facts: a keyed hash, no name and no contact.
+
+    Enough to join an applicant's dossiers; the key (``LT_INTAKE_IDENTITY_HASH_KEY``)
+    stays with intake, so nobody reading the events can test a guessed number.
+    """
+
+    identity_hash: str = Field(description="Keyed HMAC-SHA256 of the identity number (hex).")
+
+
+class ApplicantContact(ApplicantRef):
+    """The applicant with name and contact, as the deprecated v1 facts carried it."""
 
     name: str = Field(min_length=1, max_length=200)
-    identity_hash: str = Field(description="Keyed HMAC-SHA256 of the identity number (hex).")
     email: str | None = Field(None, max_length=254)
     phone: str | None = Field(None, max_length=20)
     channels: list[Channel] = Field(default_factory=list, description="Preferred channels.")
@@ -104,11 +113,11 @@ class DossierFact(EventData):
 class DossierSubmitted(DossierFact):
     """An online submission arrived and waits for a desk to check it."""
 
-    EVENT_TYPE: ClassVar[str] = "dossier.submitted.v1"
+    EVENT_TYPE: ClassVar[str] = "dossier.submitted.v2"
     procedure_code: str
     receiving_unit: UnitCode
     submitted_at: datetime
-    applicant: ApplicantContact
+    applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
     documents: list[DocumentRef]
 
 
@@ -116,7 +125,7 @@ class DossierSubmitted(DossierFact):
 class DossierReceived(DossierFact):
     """A desk received the dossier: code allocated, appointment date given."""
 
-    EVENT_TYPE: ClassVar[str] = "dossier.received.v1"
+    EVENT_TYPE: ClassVar[str] = "dossier.received.v2"
     procedure_code: str
     procedure_version: str
     receiving_unit: UnitCode
@@ -125,7 +134,7 @@ class DossierReceived(DossierFact):
     appointment_date: date
     total_budget_days: int = Field(ge=0)
     channel: Literal["desk", "online", "agency"] = "desk"
-    applicant: ApplicantContact
+    applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
     documents: list[DocumentRef]
     documents_hash: str = Field(description="SHA-256 of the canonical document list.")
     note: str | None = None
@@ -135,11 +144,43 @@ class DossierReceived(DossierFact):
 class DossierDenied(DossierFact):
     """The desk refused the dossier at intake, with the reason (refusal notice)."""
 
-    EVENT_TYPE: ClassVar[str] = "dossier.denied.v1"
+    EVENT_TYPE: ClassVar[str] = "dossier.denied.v2"
     procedure_code: str
     receiving_unit: UnitCode
     denied_at: datetime
     reason: str = Field(min_length=1, max_length=2000)
+    applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
+
+
+# Deprecated first versions: they carried the applicant's name and contact to every
+# reader of dossier.events. No longer emitted (contacts travel on applicant.contacts,
+# readable by notification only); kept registered so old messages stay readable.
+
+
+@register
+class DossierSubmittedV1(DossierSubmitted):
+    """Deprecated (not emitted since contracts 2.0): dossier.submitted.v2 with the contact."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.submitted.v1"
+    DEPRECATED: ClassVar[bool] = True
+    applicant: ApplicantContact
+
+
+@register
+class DossierReceivedV1(DossierReceived):
+    """Deprecated (not emitted since contracts 2.0): dossier.received.v2 with the contact."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.received.v1"
+    DEPRECATED: ClassVar[bool] = True
+    applicant: ApplicantContact
+
+
+@register
+class DossierDeniedV1(DossierDenied):
+    """Deprecated (not emitted since contracts 2.0): dossier.denied.v2 with the contact."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.denied.v1"
+    DEPRECATED: ClassVar[bool] = True
     applicant: ApplicantContact
 
 
@@ -372,7 +413,13 @@ class CommandRefused(EventData):
     command_id: str
     command_type: str
     unit: UnitCode | None = Field(None, description="The unit that sent the command.")
-    code: str = Field(description="Machine-readable reason, e.g. not_holding_unit.")
+    code: str = Field(
+        description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
+        "not_holding_unit, not_transfer_receiver, final_step, not_final_step, or "
+        "invalid_command (the command's type is unknown or its fields break its contract; "
+        "`reason` names the field).",
+        examples=["not_holding_unit", "invalid_command"],
+    )
     reason: str
     refused_at: datetime
 

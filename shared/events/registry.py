@@ -9,14 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from shared.envelope import Envelope, MalformedMessage, new_event_id, utc_now
+from shared.text import CleanText
 from shared.topics import TopicSpec
 
 
-class ContractModel(BaseModel):
-    """Base of every model that is part of a published contract: strict and immutable."""
+class ContractModel(CleanText):
+    """Base of every model that is part of a published contract: strict and immutable.
+
+    Strings are NFC-normalised and bidirectional controls refused (``shared.text``).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -26,6 +30,7 @@ class EventData(ContractModel):
 
     EVENT_TYPE: ClassVar[str]
     TOPIC: ClassVar[TopicSpec]
+    DEPRECATED: ClassVar[bool] = False  # readable, no longer emitted (a newer version is)
 
     def subject(self) -> str:
         """The envelope subject and Kafka key (the dossier code for dossier messages)."""

@@ -5,6 +5,7 @@ trace context and CloudEvents attributes in headers.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
@@ -25,6 +26,8 @@ from shared.settings import KafkaSettings
 from shared.telemetry import EVENTS_PUBLISHED, KafkaHeaders, inject_trace_headers
 from shared.topics import TopicSpec, topic_name
 
+log = logging.getLogger(__name__)
+STOP_S = 4.0
 Outgoing = tuple[Envelope, TopicSpec, KafkaHeaders]
 """An envelope, its topic and extra headers (e.g. the trace context it was written in)."""
 
@@ -135,4 +138,8 @@ async def kafka_publisher(settings: KafkaSettings, service: str) -> AsyncIterato
     try:
         yield KafkaPublisher(producer, settings, service)
     finally:
-        await producer.stop()
+        # Bounded: with the broker gone, unsent records stay in the outbox for next time.
+        try:
+            await asyncio.wait_for(producer.stop(), timeout=STOP_S)
+        except TimeoutError:
+            log.warning("producer stopped without flushing: the broker did not answer")

@@ -132,7 +132,7 @@ async def test_a_dossier_travels_through_all_four_services(
 
         view = await eventually(applicant_sees_done, timeout=30)
         history = [step["event_type"] for step in view["history"]]
-        assert history[0] == "dossier.received.v1" and history[-1] == "dossier.done.v1"
+        assert history[0] == "dossier.received.v2" and history[-1] == "dossier.done.v1"
         assert history.count("dossier.transfer.accepted.v1") == 3
 
         trail = (await client.get(f"{platform['routing']}/v1/dossiers/{code}/trail")).json()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from shared.envelope import Envelope
 from shared.events.dossier import (
-    ApplicantContact,
+    ApplicantRef,
     Channel,
     DocumentRef,
     DossierDone,
@@ -47,9 +47,7 @@ def journey(code: str) -> list[Envelope]:
             clock_starts_on=date(2026, 11, 26),
             appointment_date=date(2026, 12, 3),
             total_budget_days=5,
-            applicant=ApplicantContact(
-                name="Nguyễn Văn An", identity_hash="b" * 64, channels=[Channel.EMAIL]
-            ),
+            applicant=ApplicantRef(identity_hash="b" * 64),
             documents=[
                 DocumentRef(name="Đơn đề nghị", type="DON", size_bytes=1200, sha256="c" * 64)
             ],

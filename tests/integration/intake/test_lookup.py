@@ -96,7 +96,7 @@ async def test_the_token_opens_the_view_and_every_miss_is_the_same_404(
     assert view["state"] == "RECEIVED"
     assert view["holding_unit"]["code"] == DESK
     assert view["appointment_date"] == "2026-11-27"
-    assert [step["event_type"] for step in view["history"]] == ["dossier.received.v1"]
+    assert [step["event_type"] for step in view["history"]] == ["dossier.received.v2"]
     assert view["history"][0]["label"]["vi"] == "Tiếp nhận hồ sơ"
 
     misses = [
@@ -132,7 +132,7 @@ async def test_withdrawal_is_allowed_once_then_refused(intake: RunningIntake) ->
     assert second.status_code == 409
     assert (second.json()["code"], second.json()["field"]) == ("withdrawal_not_allowed", "state")
     events = await intake.published(expect=2)
-    assert [e.type for e in events] == ["dossier.received.v1", "dossier.withdrawn.v1"]
+    assert [e.type for e in events] == ["dossier.received.v2", "dossier.withdrawn.v1"]
     withdrawn = events[1]
     assert withdrawn.subject == code
     assert withdrawn.correlationid == events[0].id
@@ -167,7 +167,7 @@ async def test_the_view_follows_facts_from_other_services_once_and_in_order(
     view = await eventually(three_steps)
     assert view["state"] == "PROCESSING"
     assert [s["event_type"] for s in view["history"]] == [
-        "dossier.received.v1",
+        "dossier.received.v2",
         "dossier.transfer.requested.v1",
         "dossier.transfer.requested.v1",
         "dossier.transfer.accepted.v1",

@@ -7,9 +7,10 @@ import hmac
 import json
 from datetime import timedelta
 
+from shared.events.applicant import ApplicantContactRegistered
 from shared.events.dossier import DossierReceived, documents_hash
 from shared.testing import read_topic
-from shared.topics import DOSSIER_EVENTS
+from shared.topics import APPLICANT_CONTACTS, DOSSIER_EVENTS
 from tests.integration.intake.helpers import (
     BIRTH,
     DESK,
@@ -42,7 +43,7 @@ async def test_a_desk_submission_is_received_with_code_appointment_and_one_event
     assert receipt["lookup_token"].encode() not in record.value
 
     event = json.loads(record.value)
-    assert event["type"] == "dossier.received.v1"
+    assert event["type"] == "dossier.received.v2"
     assert event["subject"] == receipt["code"]
     assert event["source"] == "/lienthong/intake"
     assert event["specversion"] == "1.0"
@@ -62,6 +63,24 @@ async def test_a_desk_submission_is_received_with_code_appointment_and_one_event
     ).hexdigest()
     assert data.applicant.identity_hash == expected_hash
     assert data.documents_hash == documents_hash(submission()["documents"])
+
+    # The name and contact leave intake on applicant.contacts only, never on dossier.events.
+    applicant = submission()["applicant"]
+    for personal in (applicant["name"], applicant["email"], applicant["phone"]):
+        assert personal.encode() not in record.value
+    (contact_record,) = await read_topic(intake.settings.kafka, APPLICANT_CONTACTS, expect=1)
+    assert contact_record.key == receipt["code"].encode()
+    registration = json.loads(contact_record.value)
+    assert registration["type"] == "applicant.contact.registered.v1"
+    assert registration["causationid"] == event["id"]
+    assert registration["correlationid"] == event["correlationid"]
+    contact = ApplicantContactRegistered.model_validate(registration["data"]).contact
+    assert (contact.name, contact.email, contact.phone) == (
+        applicant["name"],
+        applicant["email"],
+        applicant["phone"],
+    )
+    assert IDENTITY_NUMBER.encode() not in contact_record.value
 
     stored = await intake.ctx.store.get_dossier(receipt["code"])
     assert stored is not None
@@ -86,7 +105,7 @@ async def test_an_idempotent_retry_returns_the_first_receipt_and_publishes_nothi
     assert retry.json() == first.json()  # the same token, too
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert await intake.dossiers() == 1
-    assert await intake.outbox_entries() == 1
+    assert await intake.outbox_entries() == 2  # the fact and the contact registration
     assert len(await intake.published(expect=1)) == 1
 
 
@@ -102,7 +121,7 @@ async def test_the_same_key_with_another_body_is_refused(intake: RunningIntake) 
     assert other.json()["code"] == "idempotency_key_reused"
     assert other.json()["field"] == "Idempotency-Key"
     assert await intake.dossiers() == 1
-    assert await intake.outbox_entries() == 1
+    assert await intake.outbox_entries() == 2  # the fact and the contact registration
 
 
 async def test_a_desk_records_a_refusal_with_a_code_and_a_notice(intake: RunningIntake) -> None:
@@ -119,7 +138,7 @@ async def test_a_desk_records_a_refusal_with_a_code_and_a_notice(intake: Running
     assert receipt["refusal"]["issuing_unit"] == DESK
 
     (event,) = await intake.published(expect=1)
-    assert event.type == "dossier.denied.v1"
+    assert event.type == "dossier.denied.v2"
     assert event.data["reason"] == "Thiếu giấy chứng sinh"
     assert event.data["state"] == "DENIED"
 
@@ -147,7 +166,7 @@ async def test_an_online_submission_waits_for_the_desk_then_is_received(
     assert again.status_code == 409
     assert again.json()["code"] == "invalid_state"
     types = [e.type for e in await intake.published(expect=2)]
-    assert types == ["dossier.submitted.v1", "dossier.received.v1"]
+    assert types == ["dossier.submitted.v2", "dossier.received.v2"]
 
 
 async def test_a_desk_refuses_an_online_submission(intake: RunningIntake) -> None:
@@ -160,5 +179,5 @@ async def test_a_desk_refuses_an_online_submission(intake: RunningIntake) -> Non
     assert denied.json()["state"] == "DENIED"
     assert denied.json()["refusal"]["reason"] == "Không đúng thẩm quyền"
     events = await intake.published(expect=2)
-    assert [e.type for e in events] == ["dossier.submitted.v1", "dossier.denied.v1"]
+    assert [e.type for e in events] == ["dossier.submitted.v2", "dossier.denied.v2"]
     assert events[1].correlationid == events[0].id

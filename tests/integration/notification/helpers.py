@@ -8,18 +8,18 @@ from typing import Any
 import httpx
 
 from shared.envelope import Envelope
+from shared.events import REGISTRY
 from shared.kafka.publisher import kafka_publisher
 from shared.runtime import CommonSettings
-from shared.topics import DOSSIER_EVENTS
 
 SECRET = "portal-shared-secret-0001"
 
 
 async def publish(settings: CommonSettings, *events: Envelope) -> None:
-    """Put events on the real dossier topic, as intake and routing would."""
+    """Put events on their real topics (dossier facts, contacts), as intake and routing would."""
     async with kafka_publisher(settings.kafka, "tests") as publisher:
         for event in events:
-            await publisher.publish(event, DOSSIER_EVENTS)
+            await publisher.publish(event, REGISTRY[event.type].TOPIC)
 
 
 def sms_lines(path: Path) -> list[str]:

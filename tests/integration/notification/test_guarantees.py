@@ -13,7 +13,7 @@ from notification.channels import OutgoingMessage
 from notification.config import DispatchSettings, NotificationSettings
 from notification.dispatcher import Dispatcher
 from notification.domain import UnitDirectory
-from notification.handlers import record_notifications
+from notification.handlers import Planning, record_notifications
 from notification.main import create_app
 from notification.retry import RetryPolicy
 from notification.store import NotificationStore
@@ -26,7 +26,14 @@ from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import eventually, running_app
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import _Collector
-from tests.unit.notification.samples import AT, contact, envelope_of, received, step_overdue
+from tests.unit.notification.samples import (
+    AT,
+    contact,
+    envelope_of,
+    received,
+    registered,
+    step_overdue,
+)
 
 CODE = "001.21.31.H59-261126-0201"
 DIRECTORY = UnitDirectory.model_validate(
@@ -37,12 +44,12 @@ DIRECTORY = UnitDirectory.model_validate(
 async def test_restart_between_recording_and_sending_sends_each_message_once(
     settings: NotificationSettings, smtp: _Collector, sms_file: Path
 ) -> None:
-    event = envelope_of(received(CODE, contact()))
+    event = envelope_of(received(CODE))
     recording_only = settings.model_copy(
         update={"dispatch": settings.dispatch.model_copy(update={"enabled": False})}
     )
     async with running_app(create_app(recording_only)) as client:
-        await publish(settings, event)
+        await publish(settings, envelope_of(registered(CODE, contact())), event)
         pending = await eventually(lambda: _statuses(client, CODE, {"pending"}, 2))
     assert smtp.messages == [] and sms_lines(sms_file) == []
     assert {item["channel"] for item in pending} == {"email", "sms"}
@@ -84,7 +91,13 @@ async def runtime(settings: NotificationSettings) -> AsyncIterator[ServiceRuntim
         yield rt
 
 
-def dispatcher(rt: ServiceRuntime, channel: RecordingChannel, batch: int = 5) -> Dispatcher:
+def dispatcher(
+    rt: ServiceRuntime,
+    channel: RecordingChannel,
+    batch: int = 5,
+    instance: str = "tests",
+    lease_s: float = 60,
+) -> Dispatcher:
     return Dispatcher(
         store=NotificationStore(rt.db),
         channels={Channel.EMAIL: channel, Channel.SMS: channel, Channel.WEBHOOK: channel},
@@ -95,30 +108,29 @@ def dispatcher(rt: ServiceRuntime, channel: RecordingChannel, batch: int = 5) ->
         dead_letters=rt.dead_letters,
         clock=rt.clock,
         retry=RetryPolicy(max_attempts=3, initial_s=0, max_s=0, jitter_s=0),
-        settings=DispatchSettings(batch_size=batch, lease_s=60),
+        settings=DispatchSettings(batch_size=batch, lease_s=lease_s, poll_interval_s=0.05),
         pause_after=3,
         topic_prefix=rt.settings.kafka.topic_prefix,
         consumer_group="tests",
+        instance=instance,
     )
 
 
 async def record(rt: ServiceRuntime, codes: list[str]) -> None:
-    store = NotificationStore(rt.db)
+    planning = Planning(
+        store=NotificationStore(rt.db),
+        directory=DIRECTORY,
+        privacy_key="k",
+        clock=rt.clock,
+        personal_data_retention=timedelta(days=1),
+    )
     for code in codes:
-        event = envelope_of(received(code, contact()))
+        for data in (registered(code, contact()), received(code)):
 
-        async def work(session: Session, event: Any = event) -> None:
-            await record_notifications(
-                event,
-                received(event.subject, contact()),
-                session,
-                store=store,
-                directory=DIRECTORY,
-                privacy_key="k",
-                clock=rt.clock,
-            )
+            async def work(session: Session, data: Any = data) -> None:
+                await record_notifications(envelope_of(data), data, session, planning=planning)
 
-        await run_in_transaction(rt.client, work)
+            await run_in_transaction(rt.client, work)
 
 
 async def test_two_dispatchers_never_send_the_same_notification(runtime: ServiceRuntime) -> None:
@@ -171,3 +183,76 @@ async def test_a_message_sent_before_a_crash_is_not_sent_again(runtime: ServiceR
     assert await dispatcher(runtime, channel).dispatch_once() == 2
     assert channel.sent == []
     assert await store.count("sent") == 2
+
+
+async def test_a_restarted_instance_finishes_what_it_had_sent_without_waiting_or_resending(
+    runtime: ServiceRuntime,
+) -> None:
+    """Killed after the message went out: the new life publishes the outcome at once."""
+    await record(runtime, ["D-killed"])
+    store = NotificationStore(runtime.db)
+    lease = timedelta(seconds=60)
+    claimed = []
+    for _ in range(2):  # email and SMS went out and were recorded, then kill -9
+        doc = await store.claim(runtime.clock.now(), lease, "host:8003/old", "host:8003")
+        assert doc is not None
+        attempt = {"number": 1, "at": runtime.clock.now(), "outcome": "ok", "error": None}
+        await store.add_attempt(doc["_id"], "host:8003/old", attempt, runtime.clock.now() + lease)
+        claimed.append(doc["_id"])
+    other_instance = dispatcher(runtime, RecordingChannel(), instance="host:8005")
+    assert await other_instance.recover() == 0  # not its claims: they still wait for the lease
+    assert await other_instance.dispatch_once() == 0
+
+    channel = RecordingChannel()
+    restarted = dispatcher(runtime, channel, instance="host:8003")
+    assert await restarted.recover() == 2  # no lease to wait for
+    assert await restarted.dispatch_once() == 2
+    assert channel.sent == []  # nothing sent twice
+    assert await store.count("sent") == 2
+    outcomes = runtime.db["outbox"].find({"type": "notification.sent.v1"})
+    assert sorted([e["subject"] async for e in outcomes]) == ["D-killed", "D-killed"]
+
+
+class HangingChannel(RecordingChannel):
+    """A receiver that takes its time: the delivery stays in hand until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await self.release.wait()
+        await super().send(message)
+
+
+async def test_a_live_senders_claims_are_renewed_while_the_delivery_is_in_hand(
+    runtime: ServiceRuntime,
+) -> None:
+    assert isinstance(runtime.clock, ManualClock)
+    await record(runtime, ["D-slow"])
+    channel = HangingChannel()
+    slow = dispatcher(runtime, channel, lease_s=0.3)
+    running = asyncio.create_task(slow.run())
+    store = NotificationStore(runtime.db)
+    first = await eventually(lambda: _leases(store))
+    runtime.clock.advance(timedelta(minutes=5))  # far past the first lease
+
+    renewed = await eventually(lambda: _leases(store, after=max(first)))
+    assert len(renewed) == 2  # both deliveries still in hand, neither claim lapsed
+    channel.release.set()
+    await eventually(lambda: _count_sent(store, 2))
+    slow.stop()
+    await running
+    assert len(channel.sent) == 2 and len(set(channel.sent)) == 2  # each sent once
+
+
+async def _leases(store: NotificationStore, after: Any = None) -> list[Any] | None:
+    docs = await store.notifications.find({"status": "sending"}).to_list()
+    leases = [d["lease_until"] for d in docs]
+    if len(leases) < 2 or (after is not None and not all(t > after for t in leases)):
+        return None
+    return leases
+
+
+async def _count_sent(store: NotificationStore, n: int) -> bool:
+    return await store.count("sent") == n

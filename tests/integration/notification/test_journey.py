@@ -33,6 +33,7 @@ from tests.unit.notification.samples import (
     envelope_of,
     overdue,
     received,
+    registered,
     result_ready,
     step_due_soon,
     step_overdue,
@@ -75,7 +76,8 @@ def journey() -> list[Envelope]:
     return [
         envelope_of(event)
         for event in (
-            received(A, AN),
+            registered(A, AN),  # A's contact comes first, B's and C's after their facts
+            received(A),
             transfer_requested(A),
             transfer_accepted(A),
             supplement_requested(A),
@@ -85,9 +87,11 @@ def journey() -> list[Envelope]:
             overdue(A),
             result_ready(A),
             done(A),
-            received(B, JANE),
+            received(B),
             stopped(B),
-            denied(C, PETER),
+            denied(C),
+            registered(B, JANE),
+            registered(C, PETER),
         )
     ]
 
@@ -114,7 +118,7 @@ async def test_full_journey_tells_everyone_once_in_their_language(
             "/v1/subscriptions",
             json={
                 "url": receiver.url("portal"),
-                "event_types": ["dossier.received.v1", "dossier.result.ready.v1"],
+                "event_types": ["dossier.received.v2", "dossier.result.ready.v1"],
                 "units": [COMMUNE_DESK],
                 "secret": SECRET,
             },
@@ -158,7 +162,7 @@ async def test_full_journey_tells_everyone_once_in_their_language(
         assert sorted((a["event_type"], a["event_id"]) for a in portal.accepted) == sorted(
             (e.type, e.id)
             for e in events
-            if e.type in ("dossier.received.v1", "dossier.result.ready.v1")
+            if e.type in ("dossier.received.v2", "dossier.result.ready.v1")
         )
         assert portal.rejected == [] and portal.duplicates == 0
 

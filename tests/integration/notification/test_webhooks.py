@@ -14,14 +14,14 @@ from shared.testing import envelopes, eventually, read_topic, running_app
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, topic_name
 from tests.integration.notification.helpers import SECRET, notifications, publish
 from tests.integration.notification.servers import WebhookReceiver
-from tests.unit.notification.samples import contact, envelope_of, received
+from tests.unit.notification.samples import envelope_of, received
 
 CODES = [f"001.21.31.H59-261126-01{n:02d}" for n in range(10)]
 
 
 def reception(code: str) -> Envelope:
-    # No email, no phone: only the subscriber is told, so the webhook is all there is to see.
-    return envelope_of(received(code, contact(email=None, phone=None)))
+    # No contact registered: only the subscriber is told, so the webhook is all there is to see.
+    return envelope_of(received(code))
 
 
 async def subscribe(
@@ -29,7 +29,7 @@ async def subscribe(
 ) -> dict[str, Any]:
     response = await client.post(
         "/v1/subscriptions",
-        json={"url": url, "event_types": ["dossier.received.v1"], "secret": secret, **extra},
+        json={"url": url, "event_types": ["dossier.received.v2"], "secret": secret, **extra},
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
@@ -52,7 +52,7 @@ async def test_receiver_failing_twice_then_succeeding_gets_exactly_one_delivery(
         item = await eventually(lambda: settled(client, CODES[0], "sent"))
 
     assert flaky.requests == 3
-    assert flaky.accepted == [{"event_id": event.id, "event_type": "dossier.received.v1"}]
+    assert flaky.accepted == [{"event_id": event.id, "event_type": "dossier.received.v2"}]
     assert flaky.duplicates == 0 and flaky.rejected == []
     assert [(a["number"], a["outcome"], a["error"]) for a in item["attempts"]] == [
         (1, "failed", "HTTP 503"),
@@ -96,7 +96,7 @@ async def test_receiver_that_always_fails_is_dead_lettered_then_paused_until_res
         assert resumed.json()["released"] == 1
         assert resumed.json()["subscription"]["status"] == "active"
         await eventually(lambda: settled(client, CODES[2], "sent"))
-        assert down.accepted == [{"event_id": third.id, "event_type": "dossier.received.v1"}]
+        assert down.accepted == [{"event_id": third.id, "event_type": "dossier.received.v2"}]
 
     letters = await read_dead_letters(settings.kafka)
     assert len(letters) == 2
@@ -164,7 +164,7 @@ async def test_subscriptions_can_be_listed_read_and_deleted_without_showing_secr
 
 VALID: dict[str, Any] = {
     "url": "https://portal.example/hooks",
-    "event_types": ["dossier.received.v1"],
+    "event_types": ["dossier.received.v2"],
     "secret": SECRET,
 }
 

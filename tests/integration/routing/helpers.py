@@ -62,7 +62,7 @@ async def send(pub: KafkaPublisher, data: EventData, source: str = "/tests") -> 
 async def receive(
     pub: KafkaPublisher, client: httpx.AsyncClient, code: str, at: datetime = MONDAY_9AM
 ) -> Envelope:
-    """Publish a dossier.received.v1 as intake would and wait until routing planned it."""
+    """Publish a dossier.received.v2 as intake would and wait until routing planned it."""
     envelope = await send(pub, received(code, at=at), source="/lienthong/intake")
     await wait_for(client, code, "PROCESSING")
     return envelope

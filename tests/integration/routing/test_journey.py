@@ -118,7 +118,7 @@ async def test_two_levels_up_and_back_to_the_commune(common_settings: CommonSett
         assert all(h["until"] and h["duration_seconds"] > 0 for h in trail["holdings"])
         assert trail["holdings"][1]["duration_seconds"] == (2 * 24 + 3) * 3600
         assert [e["event"] for e in trail["events"]][:2] == [
-            "dossier.received.v1",
+            "dossier.received.v2",
             "dossier.route.planned.v1",
         ]
         assert len(trail["events"]) == 1 + len(events)

@@ -85,5 +85,6 @@ def test_every_contract_declares_its_topic_and_subject() -> None:
             "dossier.events",
             "dossier.commands",
             "notification.events",
+            "applicant.contacts",
             "audit.events",
         }

@@ -7,15 +7,18 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from shared.envelope import Envelope
+from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.dossier import (
     ApologyNotice,
     ApplicantContact,
+    ApplicantRef,
     Channel,
     DocumentRef,
     DossierDenied,
     DossierDone,
     DossierOverdue,
     DossierReceived,
+    DossierReceivedV1,
     DossierState,
     DossierStopped,
     DossierSubmitted,
@@ -47,22 +50,26 @@ def contact(
     phone: str | None = "0901234567",
     channels: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS),
     language: Language = Language.VI,
-) -> ApplicantContact:
-    return ApplicantContact(
-        name=name,
-        identity_hash=hashlib.sha256(name.encode()).hexdigest(),
-        email=email,
-        phone=phone,
-        channels=list(channels),
-        language=language,
+) -> ContactDetails:
+    return ContactDetails(
+        name=name, email=email, phone=phone, channels=list(channels), language=language
     )
+
+
+def applicant_ref(name: str = "Nguyễn Văn An") -> ApplicantRef:
+    return ApplicantRef(identity_hash=hashlib.sha256(name.encode()).hexdigest())
+
+
+def registered(code: str, details: ContactDetails) -> ApplicantContactRegistered:
+    """The contact intake registers for notification, on its own topic."""
+    return ApplicantContactRegistered(dossier_code=code, contact=details, registered_at=AT)
 
 
 def documents() -> list[DocumentRef]:
     return [DocumentRef(name="Tờ khai", type="registration_form", size_bytes=2048, sha256=DOC_HASH)]
 
 
-def submitted(code: str, applicant: ApplicantContact) -> DossierSubmitted:
+def submitted(code: str, applicant: ApplicantRef | None = None) -> DossierSubmitted:
     return DossierSubmitted(
         dossier_code=code,
         state=DossierState.SUBMITTED,
@@ -70,12 +77,12 @@ def submitted(code: str, applicant: ApplicantContact) -> DossierSubmitted:
         procedure_code=BIRTH,
         receiving_unit=COMMUNE_DESK,
         submitted_at=AT,
-        applicant=applicant,
+        applicant=applicant or applicant_ref(),
         documents=documents(),
     )
 
 
-def received(code: str, applicant: ApplicantContact, procedure: str = LAND) -> DossierReceived:
+def received(code: str, procedure: str = LAND) -> DossierReceived:
     return DossierReceived(
         dossier_code=code,
         state=DossierState.RECEIVED,
@@ -87,13 +94,19 @@ def received(code: str, applicant: ApplicantContact, procedure: str = LAND) -> D
         clock_starts_on=date(2026, 11, 27),
         appointment_date=date(2026, 12, 18),
         total_budget_days=15,
-        applicant=applicant,
+        applicant=applicant_ref(),
         documents=documents(),
         documents_hash=DOC_HASH,
     )
 
 
-def denied(code: str, applicant: ApplicantContact) -> DossierDenied:
+def received_v1(code: str, details: ContactDetails) -> DossierReceivedV1:
+    """A deprecated dossier.received.v1, as it carried the contact before contracts 2.0."""
+    legacy = ApplicantContact(**details.model_dump(), **applicant_ref(details.name).model_dump())
+    return DossierReceivedV1(**{**received(code).model_dump(), "applicant": legacy})
+
+
+def denied(code: str) -> DossierDenied:
     return DossierDenied(
         dossier_code=code,
         state=DossierState.DENIED,
@@ -102,7 +115,7 @@ def denied(code: str, applicant: ApplicantContact) -> DossierDenied:
         receiving_unit=COMMUNE_DESK,
         denied_at=AT,
         reason="Thiếu giấy chứng sinh bản chính / original birth certificate missing",
-        applicant=applicant,
+        applicant=applicant_ref(),
     )
 
 
@@ -249,10 +262,10 @@ def done(code: str) -> DossierDone:
 
 def sample_for(event_type: str, code: str = "001.21.31.H59-261126-0001") -> EventData:
     """A realistic event of each type that has a template."""
-    applicant = contact()
     builders: dict[str, Callable[[], EventData]] = {
-        "dossier.received.v1": lambda: received(code, applicant),
-        "dossier.denied.v1": lambda: denied(code, applicant),
+        "dossier.received.v2": lambda: received(code),
+        "dossier.received.v1": lambda: received_v1(code, contact()),
+        "dossier.denied.v2": lambda: denied(code),
         "dossier.supplement.requested.v1": lambda: supplement_requested(code),
         "dossier.overdue.v1": lambda: overdue(code),
         "dossier.result.ready.v1": lambda: result_ready(code),

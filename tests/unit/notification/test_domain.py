@@ -39,6 +39,8 @@ from tests.unit.notification.samples import (
     contact,
     done,
     received,
+    received_v1,
+    registered,
     sample_for,
     step_due_soon,
     step_overdue,
@@ -61,7 +63,7 @@ DIRECTORY = UnitDirectory.model_validate(
 
 def view(
     sid: str = "s1",
-    types: tuple[str, ...] = ("dossier.received.v1",),
+    types: tuple[str, ...] = ("dossier.received.v2",),
     units: tuple[str, ...] = (),
     status: SubscriptionStatus = SubscriptionStatus.ACTIVE,
 ) -> SubscriptionView:
@@ -122,29 +124,43 @@ def test_applicant_is_told_on_each_step_that_concerns_them(event_type: str) -> N
 
 @pytest.mark.parametrize(
     "event_type",
-    ["dossier.submitted.v1", "dossier.transfer.accepted.v1", "dossier.done.v1", "x.y.v1"],
+    ["dossier.submitted.v2", "dossier.transfer.accepted.v1", "dossier.done.v1", "x.y.v1"],
 )
 def test_applicant_is_not_told_about_internal_steps(event_type: str) -> None:
     assert plan_for_applicant(event_type, contact(), KEY) == []
 
 
 def test_no_contact_no_applicant_message() -> None:
-    assert plan_for_applicant("dossier.received.v1", None, KEY) == []
+    assert plan_for_applicant("dossier.received.v2", None, KEY) == []
 
 
 def test_recipient_ref_is_stable_and_keyed() -> None:
-    one = plan_for_applicant("dossier.received.v1", contact(), KEY)[0].recipient_ref
+    one = plan_for_applicant("dossier.received.v2", contact(), KEY)[0].recipient_ref
     again = plan_for_applicant("dossier.stopped.v1", contact(), KEY)[0].recipient_ref
-    other_key = plan_for_applicant("dossier.received.v1", contact(), "other")[0].recipient_ref
+    other_key = plan_for_applicant("dossier.received.v2", contact(), "other")[0].recipient_ref
     assert one == again != other_key
 
 
-def test_contact_comes_from_the_events_that_carry_it() -> None:
+def test_contact_comes_from_its_registration_or_an_old_v1_fact_only() -> None:
     person = contact()
-    assert contact_of(received(CODE, person)) == person
-    assert contact_of(submitted(CODE, person)) == person
-    assert contact_of(sample_for("dossier.denied.v1")) is not None
+    assert contact_of(registered(CODE, person)) == person
+    assert contact_of(received_v1(CODE, person)) == person  # deprecated, still readable
+    assert contact_of(received(CODE)) is None
+    assert contact_of(submitted(CODE)) is None
+    assert contact_of(sample_for("dossier.denied.v2")) is None
     assert contact_of(done(CODE)) is None
+
+
+def test_dossier_facts_agencies_read_carry_no_name_and_no_contact() -> None:
+    for fact in (received(CODE), submitted(CODE), sample_for("dossier.denied.v2")):
+        applicant = fact.model_dump()["applicant"]
+        assert set(applicant) == {"identity_hash"}
+
+
+def test_agencies_cannot_subscribe_to_contacts_or_deprecated_versions() -> None:
+    types = subscribable_event_types()
+    assert "applicant.contact.registered.v1" not in types
+    assert "dossier.received.v1" not in types and "dossier.received.v2" in types
 
 
 def test_unit_that_must_accept_a_transfer_is_told_in_its_language() -> None:
@@ -195,11 +211,11 @@ def test_units_of_names_every_unit_field() -> None:
 @pytest.mark.parametrize(
     ("sub", "event_type", "units", "matches"),
     [
-        (view(), "dossier.received.v1", {COMMUNE_DESK}, True),
+        (view(), "dossier.received.v2", {COMMUNE_DESK}, True),
         (view(), "dossier.stopped.v1", {COMMUNE_DESK}, False),
-        (view(units=(COMMUNE_DESK,)), "dossier.received.v1", {COMMUNE_DESK, "x"}, True),
-        (view(units=(DISTRICT_LAND,)), "dossier.received.v1", {COMMUNE_DESK}, False),
-        (view(units=(DISTRICT_LAND,)), "dossier.received.v1", set(), False),
+        (view(units=(COMMUNE_DESK,)), "dossier.received.v2", {COMMUNE_DESK, "x"}, True),
+        (view(units=(DISTRICT_LAND,)), "dossier.received.v2", {COMMUNE_DESK}, False),
+        (view(units=(DISTRICT_LAND,)), "dossier.received.v2", set(), False),
     ],
 )
 def test_subscription_matches_type_and_units(
@@ -214,7 +230,7 @@ def test_subscribers_get_matching_events_and_paused_ones_are_held() -> None:
         view("b", status=SubscriptionStatus.PAUSED),
         view("c", types=("dossier.stopped.v1",)),
     ]
-    planned = plan_for_subscribers("dossier.received.v1", received(CODE, contact()), subs)
+    planned = plan_for_subscribers("dossier.received.v2", received(CODE), subs)
     assert [(p.subscription_id, p.held, p.channel) for p in planned] == [
         ("a", False, Channel.WEBHOOK),
         ("b", True, Channel.WEBHOOK),
@@ -228,7 +244,7 @@ def outcome(kind: str) -> NotificationSent:
         notification_id="n",
         dossier_code=CODE,
         source_event_id="e",
-        source_event_type="dossier.received.v1",
+        source_event_type="dossier.received.v2",
         channel=Channel.EMAIL,
         recipient_kind=kind,
         recipient_ref="r",
@@ -277,13 +293,13 @@ def test_good_urls_pass() -> None:
 
 def test_event_types_must_be_registered_facts() -> None:
     types = subscribable_event_types()
-    assert "dossier.received.v1" in types and "notification.failed.v1" in types
+    assert "dossier.received.v2" in types and "notification.failed.v1" in types
     assert not [t for t in types if t.startswith(("command.", "audit."))]
-    assert check_event_types(["dossier.received.v1", "dossier.received.v1"]) == [
-        "dossier.received.v1"
+    assert check_event_types(["dossier.received.v2", "dossier.received.v2"]) == [
+        "dossier.received.v2"
     ]
     for bad, index in (
-        (["dossier.received.v1", "dossier.teleported.v1"], 1),
+        (["dossier.received.v2", "dossier.teleported.v1"], 1),
         (["command.transfer.accept.v1"], 0),
         (["audit.checkpoint.v1"], 0),
     ):

@@ -66,7 +66,7 @@ def test_every_template_renders_subject_body_and_sms(
 
 
 def test_reception_message_gives_appointment_date_and_lookup_link(renderer: Renderer) -> None:
-    data = sample_for("dossier.received.v1", CODE)
+    data = sample_for("dossier.received.v2", CODE)
     vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
     en = renderer.render(envelope_of(data), data, language=Language.EN, recipient_name="An")
 
@@ -94,7 +94,7 @@ def test_apology_gives_the_new_date_and_refusals_the_reason(renderer: Renderer) 
     assert "New appointment date: 6 January 2027" in apology.body
     assert "Mẫu 04" in apology.body
 
-    for event_type in ("dossier.denied.v1", "dossier.stopped.v1"):
+    for event_type in ("dossier.denied.v2", "dossier.stopped.v1"):
         data = sample_for(event_type, CODE)
         text = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="A")
         assert f"Lý do: {data.reason}" in text.body  # type: ignore[attr-defined]
@@ -120,7 +120,7 @@ def test_unknown_codes_fall_back_to_the_code() -> None:
 
 
 def test_missing_template_is_a_typed_error(renderer: Renderer) -> None:
-    data = sample_for("dossier.received.v1", CODE)
+    data = sample_for("dossier.received.v2", CODE)
     env = envelope_of(data).model_copy(update={"type": "dossier.done.v1"})
     with pytest.raises(TemplateMissing):
         renderer.render(env, data, language=Language.VI, recipient_name="An")
@@ -138,3 +138,13 @@ def test_every_unit_event_has_a_template_in_both_languages() -> None:
     for event_type in UNIT_EVENTS:
         for language in Language:
             assert (TEMPLATES_DIR / Renderer.template_name(event_type, language)).is_file()
+
+
+def test_an_old_v1_fact_is_told_with_the_current_template(renderer: Renderer) -> None:
+    data = sample_for("dossier.received.v1", CODE)
+    message = renderer.render(envelope_of(data), data, language=Language.EN, recipient_name="An")
+    current = sample_for("dossier.received.v2", CODE)
+    expected = renderer.render(
+        envelope_of(current), current, language=Language.EN, recipient_name="An"
+    )
+    assert message == expected

@@ -21,7 +21,7 @@ from shared.events.commands import (
     UnitCommand,
 )
 from shared.events.dossier import (
-    ApplicantContact,
+    ApplicantRef,
     DocumentRef,
     DossierReceived,
     DossierState,
@@ -78,7 +78,7 @@ def received(
         clock_starts_on=calendar().clock_start(at, proc.cutoff),
         appointment_date=calendar().due_date(at, proc.total_budget_days, proc.cutoff),
         total_budget_days=proc.total_budget_days,
-        applicant=ApplicantContact(name="Nguyễn Văn A", identity_hash="b" * 64),
+        applicant=ApplicantRef(identity_hash="b" * 64),
         documents=docs,
         documents_hash=documents_hash(docs),
     )

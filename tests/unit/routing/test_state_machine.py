@@ -89,3 +89,16 @@ def test_the_right_role_may_act() -> None:
     for action, allowed in WHO_MAY_ACT.items():
         for role in allowed:
             check_actor(action, frozenset({role}))
+
+
+def test_every_refusal_code_is_documented_in_the_contract_and_the_refusal_table() -> None:
+    """Agencies read the codes from the AsyncAPI document and docs/routing.md."""
+    from pathlib import Path
+
+    from shared.events.dossier import CommandRefused
+
+    described = CommandRefused.model_fields["code"].description or ""
+    table = (Path(__file__).resolve().parents[3] / "docs" / "routing.md").read_text()
+    for code in RefusalCode:
+        assert code.value in described, code
+        assert f"| `{code.value}` |" in table, code

@@ -234,7 +234,7 @@ def test_the_journey_commune_district_province_and_back() -> None:
     assert [t.status for t in trail.transfers] == ["accepted"] * 3
     # The reception and every fact after the plan (the handler records the plan itself).
     assert len(trail.events) == len(facts)
-    assert trail.events[0].event == "dossier.received.v1"
+    assert trail.events[0].event == "dossier.received.v2"
 
 
 def test_a_refused_transfer_reopens_the_senders_step_and_can_be_resent() -> None:

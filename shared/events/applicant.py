@@ -1,0 +1,44 @@
+"""Applicants' contacts, on ``applicant.contacts``: the one channel personal data travels.
+
+Intake registers the applicant's name and contact when it creates a dossier; only
+notification may read this topic (its ACL admits the notification principal alone,
+see docs/kafka.md). Dossier facts name the applicant by a keyed hash only, and
+notification joins the two by dossier code. Audit does not log this topic, so the
+tamper-evident log never holds contact data that would have to be erased.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.events.dossier import Channel, DossierCode, Language
+from shared.events.registry import ContractModel, EventData, register
+from shared.topics import APPLICANT_CONTACTS, TopicSpec
+
+
+class ContactDetails(ContractModel):
+    """How to reach the applicant: what notification needs, nothing more."""
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=20)
+    channels: list[Channel] = Field(default_factory=list, description="Preferred channels.")
+    language: Language = Language.VI
+
+
+@register
+class ApplicantContactRegistered(EventData):
+    """Intake took a dossier and registered how to reach its applicant."""
+
+    EVENT_TYPE: ClassVar[str] = "applicant.contact.registered.v1"
+    TOPIC: ClassVar[TopicSpec] = APPLICANT_CONTACTS
+
+    dossier_code: DossierCode = Field(min_length=1, max_length=64)
+    contact: ContactDetails
+    registered_at: datetime
+
+    def subject(self) -> str:
+        return self.dossier_code

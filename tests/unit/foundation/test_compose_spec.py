@@ -1,0 +1,131 @@
+"""docker-compose.yml (and the cluster profile) as ``docker compose config`` would see them.
+
+There is no Docker engine here and the ``docker`` client has no compose plugin, so
+``docker compose config`` cannot run. Instead the files are merged as compose merges
+them, interpolated with compose's ``${NAME:-default}`` / ``${NAME:?error}`` rules, and
+validated against the Compose Specification by the ``compose_spec`` library (the Rust
+``compose_spec`` crate): unknown keys, bad durations, ports, restart policies and
+dependency conditions are refused as compose refuses them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from compose_spec import PyCompose
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVICES = ["intake", "routing", "notification", "audit"]
+SECRETS = {
+    "LT_INTAKE_IDENTITY_HASH_KEY": "a" * 64,
+    "LT_INTAKE_RECEIPT_KEY": "b" * 64,
+    "LT_NOTIFICATION_PRIVACY_KEY": "c" * 64,
+    "LT_NOTIFICATION_SMTP_HOST": "smtp.example.vn",
+}
+VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose's variable rules, applied to every string of the document."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, op, arg = match["name"], match["op"], match["arg"] or ""
+        present = env.get(name)
+        unset = present is None or (op is not None and op.startswith(":") and present == "")
+        if op in (":?", "?") and unset:
+            raise ValueError(f"required variable {name} is missing: {arg}")
+        if op in (":-", "-") and unset:
+            return arg
+        return present or ""
+
+    return VARIABLE.sub(substitute, value)
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Compose's merge of several files: mappings merged key by key, the rest replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """What ``docker compose -f ... config`` prints, validated against the spec."""
+    documents = [yaml.safe_load((ROOT / name).read_text()) for name in files]
+    merged: dict[str, Any] = {}
+    for document in documents:
+        merged = merge(merged, document)
+    resolved = interpolate(merged, SECRETS if env is None else env)
+    PyCompose.from_json(json.dumps(resolved))  # raises ValueError on anything off-spec
+    result: dict[str, Any] = resolved
+    return result
+
+
+def test_the_compose_file_is_valid_compose() -> None:
+    resolved = config("docker-compose.yml")
+    assert set(SERVICES) | {"kafka", "mongo"} == set(resolved["services"])
+
+
+def test_the_three_broker_cluster_profile_is_valid_and_replicates() -> None:
+    resolved = config("docker-compose.yml", "docker-compose.cluster.yml")
+    services = resolved["services"]
+    brokers = {"kafka", "kafka-2", "kafka-3"}
+    assert brokers <= set(services)
+    voters = {services[b]["environment"]["KAFKA_CONTROLLER_QUORUM_VOTERS"] for b in brokers}
+    assert voters == {"1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    assert {services[b]["environment"]["KAFKA_NODE_ID"] for b in brokers} == {1, 2, 3}
+    for service in SERVICES:
+        environment = services[service]["environment"]
+        assert environment["LT_KAFKA_REPLICATION_FACTOR"] == 3
+        assert environment["LT_KAFKA_MIN_INSYNC_REPLICAS"] == 2
+        assert environment["LT_KAFKA_BOOTSTRAP_SERVERS"].count(":9092") == 3
+        assert environment["LT_MONGO_URI"].startswith("mongodb://mongo")  # kept from the base
+        assert brokers | {"mongo"} <= set(services[service]["depends_on"])
+
+
+def test_compose_refuses_to_start_without_real_secrets() -> None:
+    with pytest.raises(ValueError, match="LT_INTAKE_IDENTITY_HASH_KEY"):
+        config("docker-compose.yml", env={})
+
+
+def test_off_spec_content_is_caught() -> None:
+    """The validator is not a rubber stamp: a misspelt key fails as compose would fail."""
+    document = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    document["services"]["intake"]["stop_grace_periods"] = "30s"
+    with pytest.raises(ValueError, match="stop_grace_periods"):
+        PyCompose.from_json(json.dumps(interpolate(document, SECRETS)))
+
+
+def test_services_stop_within_the_grace_period_docker_gives_them() -> None:
+    services = config("docker-compose.yml")["services"]
+    for service in SERVICES:
+        assert services[service]["stop_grace_period"] == "30s"
+
+
+def test_mongo_is_healthy_only_as_a_writable_primary() -> None:
+    test = " ".join(config("docker-compose.yml")["services"]["mongo"]["healthcheck"]["test"])
+    assert "rs.initiate" in test and "isWritablePrimary ? 0 : 1" in test
+
+
+def test_the_image_creates_the_audit_key_folder_for_the_service_user() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    audit = config("docker-compose.yml")["services"]["audit"]
+    mount = next(v for v in audit["volumes"] if v.startswith("audit-keys:"))
+    folder = mount.split(":", 1)[1]
+    assert f"mkdir -p {folder}" in dockerfile
+    install = next(line for line in dockerfile.splitlines() if f"mkdir -p {folder}" in line)
+    assert "chown -R lienthong /app" in install  # the folder is made before the chown
+    assert dockerfile.index(install) < dockerfile.index("USER lienthong")
