@@ -1,4 +1,4 @@
-"""``make run``: start Kafka and the store, the four services, load demo data, show where to look.
+"""``make run``: start the infrastructure (Kafka, store, Keycloak), the four services, demo data.
 
 The services (and the mail sink) are supervised like compose's restart policy: one
 that crashes is restarted with backoff and the console says so (infra/supervisor.py).
@@ -104,7 +104,7 @@ def print_where_to_look() -> None:
 def main() -> None:
     started_infra = devstack("running") != 0
     if devstack("start") != 0:
-        sys.exit("[run] could not start Kafka and the store")
+        sys.exit("[run] could not start Kafka, the store and Keycloak")
     supervisor = Supervisor(say)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

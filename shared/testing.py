@@ -12,22 +12,34 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import datetime
+from typing import TypeVar, cast
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
-from shared.envelope import Envelope
+from shared.envelope import Envelope, utc_now
 from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
-from shared.mongo.client import mongo_client
+from shared.mongo.client import Session, mongo_client
 from shared.settings import KafkaSettings, MongoSettings
 from shared.telemetry import KafkaHeaders
 from shared.topics import TopicSpec, topic_name
+from shared.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
+
+
+def detached_unit_of_work(
+    cause: Envelope | None = None, now: datetime | None = None, source: str = "/tests"
+) -> UnitOfWork:
+    """A unit of work with no store behind it, for handlers driven with recording stores.
+
+    Its session is None (a recording store ignores it); what it emits is in ``emitted``.
+    """
+    return UnitOfWork(cast(Session, None), source=source, now=now or utc_now(), cause=cause)
 
 
 @dataclass

@@ -16,10 +16,10 @@ from audit.store import AuditStore, entry_document
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events import REGISTRY, EventData
-from shared.kafka.consumer import Handler
+from shared.handlers import HandlerRegistry
 from shared.mongo.client import Session
-from shared.runtime import ServiceRuntime
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec
+from shared.unit_of_work import UnitOfWork
 
 LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
 
@@ -27,6 +27,11 @@ LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
 def logged_event_types() -> list[str]:
     """Every registered event type published on a logged topic."""
     return sorted(name for name, model in REGISTRY.items() if model.TOPIC in LOGGED_TOPICS)
+
+
+def logged_event_models() -> list[type[EventData]]:
+    """The contracts of ``logged_event_types``."""
+    return [REGISTRY[name] for name in logged_event_types()]
 
 
 def canonical_event(envelope: Envelope) -> bytes:
@@ -78,13 +83,13 @@ async def append_events(
 
 
 async def handle_logged_event(
-    envelope: Envelope, data: EventData, session: Session, *, store: AuditStore, clock: Clock
+    data: EventData, uow: UnitOfWork, *, store: AuditStore, clock: Clock
 ) -> None:
     """The consumer's handler for every logged type."""
-    await append_event(envelope, data, session, store=store, clock=clock)
+    await append_event(uow.envelope, data, uow.session, store=store, clock=clock)
 
 
-def build_handlers(runtime: ServiceRuntime, store: AuditStore) -> dict[str, Handler]:
-    """The mapping from event type to handler, with dependencies bound explicitly."""
-    handler: Handler = partial(handle_logged_event, store=store, clock=runtime.clock)
-    return dict.fromkeys(logged_event_types(), handler)
+def build_registry(store: AuditStore, clock: Clock) -> HandlerRegistry:
+    """Every logged contract goes to ``handle_logged_event``, with its store bound."""
+    handler = partial(handle_logged_event, store=store, clock=clock)
+    return HandlerRegistry().on_each(logged_event_models(), handler)

@@ -49,7 +49,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 wake_relay=runtime.relay.wake,
             )
             runtime.add_consumer(
-                list(handlers.LOGGED_TOPICS), handlers.build_handlers(runtime, store)
+                list(handlers.LOGGED_TOPICS), handlers.build_registry(store, runtime.clock)
             )
             await runtime.start_consumers()
             runtime.spawn(checkpointer.run(), "audit-checkpoints")

@@ -96,7 +96,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             )
             runtime.add_consumer(
                 [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS],
-                handlers.build_handlers(planning),
+                handlers.build_registry(planning),
                 after_commit=dispatcher.wake,
             )
             app.state.runtime = runtime

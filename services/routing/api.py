@@ -34,9 +34,9 @@ from shared.events.commands import (
 from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import make_envelope
 from shared.http import Conflict, DomainError
-from shared.mongo.client import Session, run_in_transaction
 from shared.mongo.inbox import AlreadyProcessed
 from shared.text import CleanText
+from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 HTTP_SOURCE = "/lienthong/routing/http"
@@ -104,17 +104,17 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
     runtime, routing = runtime_of(request.app), routing_of(request)
     envelope = make_envelope(command, source=HTTP_SOURCE, event_id=key, time=routing.clock.now())
 
-    async def work(session: Session) -> ActionResult:
+    async def work(uow: UnitOfWork) -> ActionResult:
         if key is not None:
-            await runtime.inbox.claim(HTTP_CONSUMER, envelope, session, routing.clock.now())
-        saved, decision = await execute_command(command, envelope, session, routing=routing)
+            await runtime.inbox.claim(HTTP_CONSUMER, envelope, uow.session, uow.now)
+        saved, decision = await execute_command(command, uow, routing=routing)
         return ActionResult(
             dossier=dossier_view(saved), events=[f.EVENT_TYPE for f in decision.facts]
         )
 
     for _ in range(STALE_RETRIES):
         try:
-            result = await run_in_transaction(runtime.client, work)
+            result = await runtime.run_unit_of_work(work, envelope)
         except StaleDossier:
             continue
         except AlreadyProcessed:
@@ -129,7 +129,6 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
             raise DomainError(
                 refusal.reason, code=refusal.code.value, status=STATUS[refusal.code]
             ) from refusal
-        runtime.relay.wake()
         return result
     raise Conflict("the dossier kept changing; try again", code="concurrent_update")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 
@@ -40,22 +39,17 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
             await store.ensure_indexes()
             routing = handlers.Routing(
                 store=store,
-                outbox=runtime.outbox,
                 calendar=calendar,
                 catalogue=catalogue,
                 clock=runtime.clock,
                 options=settings.routing,
             )
             runtime.add_consumer(
-                [DOSSIER_EVENTS, DOSSIER_COMMANDS],
-                handlers.build_handlers(routing),
-                invalid_handlers={
-                    DOSSIER_COMMANDS: partial(handlers.on_invalid_command, routing=routing)
-                },
+                [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_registry(routing)
             )
             await runtime.start_consumers()
             scheduler = OverdueScheduler(
-                routing, runtime.client, settings.routing.overdue_scan_seconds, runtime.relay.wake
+                routing, runtime.units, settings.routing.overdue_scan_seconds
             )
             runtime.spawn(scheduler.run(), "overdue-scheduler")
             app.state.runtime, app.state.routing, app.state.scheduler = runtime, routing, scheduler

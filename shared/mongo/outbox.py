@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING
@@ -40,6 +41,14 @@ QUARANTINED = "quarantined"
 # A dead letter carries the refused envelope only if the broker can take it.
 DEAD_LETTER_VALUE_LIMIT = 512 * 1024
 SENT_RETENTION_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to queue, with the trace context of the work that emitted it."""
+
+    envelope: Envelope
+    trace_headers: list[tuple[str, str]]
 
 
 class Outbox:
@@ -67,25 +76,32 @@ class Outbox:
 
     async def add(self, envelope: Envelope, session: Session, now: datetime) -> None:
         """Queue an event in the caller's transaction; its topic comes from its contract."""
-        spec = REGISTRY[envelope.type].TOPIC
-        # Order matters per subject (the Kafka key), so the sequence is per subject: writers
-        # of different dossiers never contend on one counter.
-        seq = await next_value(self._counters, f"outbox:{envelope.subject}", session)
-        await self._entries.insert_one(
-            {
-                "_id": envelope.id,
-                "seq": seq,
-                "topic": spec.name,
-                "subject": envelope.subject,
-                "type": envelope.type,
-                "envelope": envelope.to_bytes().decode(),
-                # Keep the caller's trace so the relay's publish joins it.
-                "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
-                "status": PENDING,
-                "created_at": now,
-            },
-            session=session,
-        )
+        headers = [(k, v.decode()) for k, v in inject_trace_headers([])]
+        await self.add_all([PendingEvent(envelope, headers)], session, now)
+
+    async def add_all(self, events: list[PendingEvent], session: Session, now: datetime) -> None:
+        """Queue events, in order, in the caller's transaction (a unit of work's facts)."""
+        for event in events:
+            envelope = event.envelope
+            spec = REGISTRY[envelope.type].TOPIC
+            # Order matters per subject (the Kafka key), so the sequence is per subject:
+            # writers of different dossiers never contend on one counter.
+            seq = await next_value(self._counters, f"outbox:{envelope.subject}", session)
+            await self._entries.insert_one(
+                {
+                    "_id": envelope.id,
+                    "seq": seq,
+                    "topic": spec.name,
+                    "subject": envelope.subject,
+                    "type": envelope.type,
+                    "envelope": envelope.to_bytes().decode(),
+                    # Keep the emitter's trace so the relay's publish joins it.
+                    "trace_headers": [list(header) for header in event.trace_headers],
+                    "status": PENDING,
+                    "created_at": now,
+                },
+                session=session,
+            )
 
     async def pending(self, limit: int) -> list[dict[str, object]]:
         """Unpublished entries of the subjects waiting longest, each from its oldest one.

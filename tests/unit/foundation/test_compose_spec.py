@@ -26,6 +26,7 @@ SECRETS = {
     "LT_INTAKE_RECEIPT_KEY": "b" * 64,
     "LT_NOTIFICATION_PRIVACY_KEY": "c" * 64,
     "LT_NOTIFICATION_SMTP_HOST": "smtp.example.vn",
+    "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
 }
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -76,7 +77,7 @@ def config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 
 def test_the_compose_file_is_valid_compose() -> None:
     resolved = config("docker-compose.yml")
-    assert set(SERVICES) | {"kafka", "mongo"} == set(resolved["services"])
+    assert set(SERVICES) | {"kafka", "mongo", "keycloak"} == set(resolved["services"])
 
 
 def test_the_three_broker_cluster_profile_is_valid_and_replicates() -> None:

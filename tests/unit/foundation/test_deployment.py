@@ -69,6 +69,18 @@ def test_service_environment_names_are_settings_the_service_reads(
     assert {"kafka", "mongo"} <= set(definition["depends_on"])
 
 
+def test_keycloak_is_the_official_image_importing_the_realm_with_secrets_from_outside(
+    compose: dict[str, Any],
+) -> None:
+    keycloak = compose["services"]["keycloak"]
+    assert keycloak["image"] == "quay.io/keycloak/keycloak:26.5.6"
+    assert "--import-realm" in keycloak["command"]
+    realm_mount = "./infra/keycloak/realm-lienthong.json:/opt/keycloak/data/import/"
+    assert any(volume.startswith(realm_mount) for volume in keycloak["volumes"])
+    assert keycloak["env_file"] == [{"path": "keycloak-secrets.env", "required": True}]
+    assert ":?" in keycloak["environment"]["KC_BOOTSTRAP_ADMIN_PASSWORD"]
+
+
 def test_the_image_runs_every_service_module() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "COPY services ./services" in dockerfile and "COPY data ./data" in dockerfile
