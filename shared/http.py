@@ -22,6 +22,8 @@ from shared.mongo.errors import store_unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+MAX_STORE_INT = 2**63 - 1
+"""The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 

@@ -15,9 +15,8 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from audit import merkle
 from audit.config import AuditLogSettings
-from audit.domain import Checkpoint, checkpoint_due, format_log_time, log_time
+from audit.domain import Checkpoint, checkpoint_due, format_log_time, log_time, sign_checkpoint
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from shared.clock import Clock
@@ -25,6 +24,7 @@ from shared.events.audit import CheckpointSigned
 from shared.events.registry import make_envelope
 from shared.mongo.client import Client, Session, run_in_transaction
 from shared.mongo.outbox import Outbox
+from shared.transparency import merkle
 
 log = logging.getLogger(__name__)
 SOURCE = "/lienthong/audit"
@@ -79,20 +79,20 @@ class Checkpointer:
             if head.size == 0 or (latest is not None and latest.tree_size >= head.size):
                 return None
             now = log_time(self._clock.now())
-            checkpoint = Checkpoint(
-                log_id=self._settings.log_id,
-                tree_size=head.size,
-                root_hash=merkle.Frontier(head.peaks).root().hex(),
-                timestamp=format_log_time(now),
-                key_id=self._key.key_id,
-            ).signed_with(self._key.private)
+            checkpoint = sign_checkpoint(
+                self._key.signer(self._settings.log_id),
+                head.size,
+                merkle.Frontier(head.peaks).root().hex(),
+                format_log_time(now),
+            )
             await self._store.insert_checkpoint(checkpoint, now, session)
             event = CheckpointSigned(
                 tree_size=checkpoint.tree_size,
                 root_hash=checkpoint.root_hash,
                 signed_at=now,
                 key_id=checkpoint.key_id,
-                signature=checkpoint.signature,
+                signature=checkpoint.log_signature(),
+                note=checkpoint.note,
             )
             await self._outbox.add(make_envelope(event, source=SOURCE, time=now), session, now)
             return checkpoint

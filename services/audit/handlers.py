@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from functools import partial
 
-from audit import merkle
 from audit.domain import canonical_json, seal_entry
 from audit.store import AuditStore, entry_document
 from shared.clock import Clock
@@ -19,6 +18,7 @@ from shared.events import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Session
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec
+from shared.transparency import merkle
 from shared.unit_of_work import UnitOfWork
 
 LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
@@ -52,8 +52,9 @@ async def append_events(
 ) -> list[int | None]:
     """Append a batch in order, each event once; each one's index, None if already logged.
 
-    Three writes whatever the batch's size: the head claims all the indices at once,
-    the entries go in one insert, the head's chain hash and frontier move once.
+    The same writes whatever the batch's size: the head claims all the indices at once,
+    the entries go in one insert, the head's chain hash and frontier move once. Two reads
+    before: which events are logged already, and each subject's latest entry.
     """
     logged = await store.logged_among([e.id for e in envelopes], session)
     fresh: dict[str, Envelope] = {}
@@ -62,11 +63,13 @@ async def append_events(
             fresh.setdefault(envelope.id, envelope)  # a batch may carry an event twice
     if not fresh:
         return [None] * len(envelopes)
+    links = await store.next_subject_links(list({e.subject for e in fresh.values()}), session)
     head = await store.claim_indices(len(fresh), session)
     frontier, chain_hash, now = merkle.Frontier(head.peaks), head.chain_hash, clock.now()
     documents, indices = [], {}
-    for offset, envelope in enumerate(fresh.values()):
-        entry = seal_entry(head.size + offset, now, canonical_event(envelope), chain_hash)
+    for index, envelope in enumerate(fresh.values(), start=head.size):
+        link = links[envelope.subject]
+        entry = seal_entry(index, now, canonical_event(envelope), chain_hash, link)
         documents.append(
             entry_document(
                 entry,
@@ -76,7 +79,8 @@ async def append_events(
                 subtree_hashes=frontier.append(entry.leaf_hash),
             )
         )
-        chain_hash, indices[envelope.id] = entry.chain_hash, entry.index
+        links[envelope.subject] = link.following(index)
+        chain_hash, indices[envelope.id] = entry.chain_hash, index
     await store.insert_entries(documents, session)
     await store.advance_head(chain_hash, frontier.peaks, now, session)
     return [indices.pop(e.id, None) for e in envelopes]
