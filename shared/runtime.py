@@ -167,7 +167,7 @@ async def service_runtime(
         outbox, inbox = Outbox(db), Inbox(db)
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
-        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock)
+        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock, service)
         relay = OutboxRelay(
             outbox,
             Lease(db, "outbox-relay"),

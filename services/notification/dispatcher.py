@@ -18,8 +18,11 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
+
+from opentelemetry import trace
 
 from notification.channels import DeliveryError, MessageChannel, OutgoingMessage
 from notification.config import DispatchSettings
@@ -35,9 +38,11 @@ from shared.events.registry import REGISTRY, make_envelope, parse_data
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.client import Client, Document, Session, run_in_transaction
 from shared.mongo.outbox import Outbox
+from shared.telemetry import extract_trace_context
 from shared.topics import topic_name
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 SOURCE = "/lienthong/notification"
 OUTCOME_IDS = uuid.UUID("6f1c1c56-4a8e-4f43-9d0a-5b0f3c1e7a21")
 
@@ -179,7 +184,8 @@ class Dispatcher:
 
     async def _deliver(self, record: Document) -> None:
         try:
-            await self._deliver_claimed(record)
+            with self._delivery_span(record):
+                await self._deliver_claimed(record)
         except asyncio.CancelledError:
             # Stopping: give the record back with its attempts; another sender goes on.
             await asyncio.shield(self._release(record))
@@ -189,6 +195,21 @@ class Dispatcher:
                 "delivery crashed; its claim will lapse and be retried",
                 extra={"notification_id": record["_id"]},
             )
+
+    def _delivery_span(self, record: Document) -> AbstractContextManager[trace.Span]:
+        """``deliver <channel>``: a CLIENT span in the trace of the event that asked for it."""
+        headers = [(str(k), str(v).encode()) for k, v in record.get("trace_headers") or []]
+        return tracer.start_as_current_span(
+            f"deliver {record['channel']}",
+            context=extract_trace_context(headers),
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "dossier.code": record["dossier_code"],
+                "notification.id": record["_id"],
+                "notification.channel": record["channel"],
+                "notification.recipient_kind": record["recipient_kind"],
+            },
+        )
 
     async def _release(self, record: Document) -> None:
         with contextlib.suppress(Exception):

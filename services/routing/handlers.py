@@ -22,6 +22,7 @@ from routing.domain.route import resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
 from routing.domain.workflow import decide_command, decide_start
+from routing.journeys import JourneyTraces, action_span
 from routing.store import DossierStore
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError
@@ -54,6 +55,7 @@ class Routing:
     catalogue: Catalogue
     clock: Clock
     options: RoutingOptions
+    journeys: JourneyTraces | None = None  # one trace per dossier journey
 
     def context(self, cause_id: str, now: datetime | None = None) -> Context:
         """A decision context at ``now`` (default: the clock's current time)."""
@@ -94,6 +96,8 @@ async def on_dossier_received(data: DossierReceived, uow: UnitOfWork, *, routing
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
     decision.dossier.correlation_id = envelope.correlationid
     await routing.store.insert(decision.dossier, uow.session, ctx.now)
+    if routing.journeys is not None:
+        await routing.journeys.remember(data.dossier_code, uow.session)
     emit_facts(uow, decision.dossier, decision)
 
 
@@ -126,10 +130,12 @@ async def execute_command(
         )
     cause = uow.envelope
     ctx = routing.context(cause.id, uow.now)
-    decision = decide_command(d, command, ctx)
-    recorded(decision, ctx, actor=command.actor, command_id=cause.id)
-    saved = await routing.save(decision, d, uow, ctx.now)
-    emit_facts(uow, saved, decision)
+    journey = await routing.journeys.context_of(d.code) if routing.journeys else None
+    with action_span(command.EVENT_TYPE, d.code, journey):  # facts join the journey's trace
+        decision = decide_command(d, command, ctx)
+        recorded(decision, ctx, actor=command.actor, command_id=cause.id)
+        saved = await routing.save(decision, d, uow, ctx.now)
+        emit_facts(uow, saved, decision)
     return saved, decision
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from routing import api, api_views, handlers
 from routing.config import RoutingSettings
+from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
 from shared.app import serve, service_app
@@ -43,6 +44,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                 catalogue=catalogue,
                 clock=runtime.clock,
                 options=settings.routing,
+                journeys=JourneyTraces(runtime.db),
             )
             runtime.add_consumer(
                 [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_registry(routing)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,12 @@ from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.client import Database, Session
 from shared.mongo.sequences import next_value
 from shared.settings import OutboxSettings
-from shared.telemetry import OUTBOX_PENDING, OUTBOX_QUARANTINED, inject_trace_headers
+from shared.telemetry import (
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PENDING,
+    OUTBOX_QUARANTINED,
+    inject_trace_headers,
+)
 from shared.topics import ALL_TOPICS, topic_name
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,7 @@ SENT = "sent"
 QUARANTINED = "quarantined"
 # A dead letter carries the refused envelope only if the broker can take it.
 DEAD_LETTER_VALUE_LIMIT = 512 * 1024
+BACKLOG_REPORT_S = 1.0
 SENT_RETENTION_S = 7 * 24 * 3600
 
 
@@ -154,6 +161,20 @@ class Outbox:
     async def count_pending(self) -> int:
         return await self._entries.count_documents({"status": PENDING})
 
+    async def oldest_pending_at(self) -> datetime | None:
+        """When the oldest unpublished entry was written (None when none waits)."""
+        oldest = await self._entries.find_one(
+            {"status": PENDING}, {"created_at": 1}, sort=[("created_at", ASCENDING)]
+        )
+        return None if oldest is None else oldest["created_at"]
+
+    async def report_backlog(self, service: str, now: datetime) -> None:
+        """Set the backlog gauges: pending entries and the age of the oldest one."""
+        OUTBOX_PENDING.labels(service).set(await self.count_pending())
+        oldest = await self.oldest_pending_at()
+        age = 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
+        OUTBOX_OLDEST_AGE.labels(service).set(age)
+
     async def entries_for(self, subject: str) -> list[dict[str, object]]:
         """Every entry of one subject, in order (for diagnostics and tests)."""
         return await self._entries.find({"subject": subject}).sort("seq", ASCENDING).to_list()
@@ -217,6 +238,7 @@ class OutboxRelay:
         self._stopping = False
         self._lease_duration = timedelta(seconds=settings.lease_s)
         self._held_until: datetime | None = None
+        self._reported_at = -BACKLOG_REPORT_S
 
     def wake(self) -> None:
         """Ask the relay to scan now (called after a transaction that added events)."""
@@ -299,6 +321,13 @@ class OutboxRelay:
             self._held_until = now + self._lease_duration
         return self._held_until is not None
 
+    async def _report_backlog(self) -> None:
+        """Refresh the backlog gauges: two queries, so at most once a second."""
+        now = time.monotonic()
+        if now - self._reported_at >= BACKLOG_REPORT_S:
+            self._reported_at = now
+            await self._outbox.report_backlog(self._service, self._clock.now())
+
     async def run(self) -> None:
         """Relay until stopped; failures are retried after a pause, nothing is dropped."""
         while not self._stopping:
@@ -306,10 +335,7 @@ class OutboxRelay:
                 sent = 0
                 if await self._leading():
                     sent = await self.publish_pending()
-                    # Counting costs a query: only worth it when a full batch left more behind.
-                    backlog = sent >= self._settings.batch_size
-                    pending = await self._outbox.count_pending() if backlog else 0
-                    OUTBOX_PENDING.labels(self._service).set(pending)
+                    await self._report_backlog()
                 if sent == 0:
                     await self._idle(self._settings.poll_interval_s)
             except asyncio.CancelledError:
