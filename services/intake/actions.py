@@ -175,6 +175,7 @@ async def _create_coded(
             documents=[DocumentRef(**d.model_dump()) for d in request.documents],
             area_unit=request.area_unit,
             note=request.note,
+            result_delivery=request.result_delivery,
             channel=channel,
             token=token,
             now=now,

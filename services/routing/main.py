@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from routing import api, api_views, handlers
+from routing import api, api_procedures, api_views, handlers
 from routing.config import RoutingSettings
 from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
@@ -72,6 +72,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     )
     app.include_router(api.router)
     app.include_router(api_views.router)
+    app.include_router(api_procedures.router)
     return app
 
 
