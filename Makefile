@@ -25,7 +25,7 @@ infra-down: install
 infra-status: install
 	@$(DEVSTACK) status
 
-## make run: install, start Kafka and the store, start the four services, load demo data.
+## make run: install, start Kafka and the store, start the four services and the console, load demo data.
 run: install
 	@$(PY) -m infra.run
 
