@@ -1,4 +1,4 @@
-"""``make run``: start the infrastructure (Kafka, store, Keycloak), the four services and the console, demo data.
+"""``make run``: the infrastructure (Kafka, store, Keycloak), the services, the console, demo data.
 
 The services (and the mail sink) are supervised like compose's restart policy: one
 that crashes is restarted with backoff and the console says so (infra/supervisor.py).

@@ -141,3 +141,13 @@ async def routing_knows(urls: dict[str, str], code: str) -> Any:
     async with httpx.AsyncClient(timeout=5) as client:
         response = await client.get(f"{urls['routing']}/v1/dossiers/{code}")
         return response.json() if response.status_code == 200 else None
+
+
+async def audited_replay(urls: dict[str, str], code: str) -> Any:
+    """Audit's log entries of the replay fact about ``code``, once it logged one."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(
+            f"{urls['audit']}/v1/audit/entries",
+            params={"dossier": code, "type": "operations.deadletter.replayed.v1"},
+        )
+        return response.json()["items"] if response.status_code == 200 else None

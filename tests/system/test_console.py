@@ -3,8 +3,8 @@ Playwright) against the five services as processes with dossiers in flight.
 
 The flow diagram, the on-time table, the overdue list and a dossier's trail render real
 data; the health page refreshes itself; a dead letter is replayed from the page and
-routing processes it; the replay is recorded with who and when. Screenshots are kept
-under .local/console-test/ (not committed).
+routing processes it; the replay is recorded with who and when, and audit logs it.
+Screenshots are kept under .local/console-test/ (not committed).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from shared.runtime import CommonSettings
 from shared.testing import eventually, free_port
 from tests.system.console_platform import (
     ROOT,
+    audited_replay,
     load_dossiers,
     plant_dead_letter,
     routing_knows,
@@ -149,6 +150,9 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     assert routed["code"] == lost
     actions = await page.inner_text("#actions-table")
     assert "playwright-operator" in actions and "replay" in actions
+    [entry] = await eventually(lambda: audited_replay(urls, lost), timeout=30)
+    assert entry["event_type"] == "operations.deadletter.replayed.v1"
+    assert entry["event"]["data"]["operator"] == "playwright-operator"
     await page.screenshot(path=str(SHOTS / "deadletters.png"), full_page=True)
 
     # English.
