@@ -113,6 +113,10 @@ class Evidence:
         paths = await self.inclusion_paths([v["index"] for v in views], size)
         return [{**v, "inclusion_proof": _hex(paths[v["index"]])} for v in views]
 
+    async def latest_witnessed(self) -> Checkpoint | None:
+        """The latest checkpoint cosigned by a quorum of the witnesses (what evidence uses)."""
+        return await self.store.latest_checkpoint(cosigners=self.trust.quorum)
+
     # -- Roots and proofs ----------------------------------------------------------------
 
     async def _range_hashes(self, ranges: list[merkle.Range]) -> dict[merkle.Range, bytes]:
@@ -140,7 +144,7 @@ class Evidence:
 
     async def _size_or_latest(self, size: int | None) -> tuple[int, Checkpoint | None]:
         if size is None:
-            latest = await self.store.latest_checkpoint()
+            latest = await self.latest_witnessed()
             if latest is None:
                 raise NotFound("no checkpoint signed yet", code="no_checkpoint")
             return latest.tree_size, latest
@@ -202,7 +206,7 @@ class Evidence:
     async def dossier_history(self, code: str) -> dict[str, Any]:
         """The dossier's entries in order, and each hand-over receipt with its inclusion proof."""
         docs = await self._dossier_entries(code)
-        checkpoint = await self.store.latest_checkpoint()
+        checkpoint = await self.latest_witnessed()
         size = checkpoint.tree_size if checkpoint else 0
         entries = [entry_view(doc) for doc in docs]
         handovers = [e for e in entries if e["event_type"] == TransferAccepted.EVENT_TYPE]
@@ -230,11 +234,11 @@ class Evidence:
     async def bundle(self, code: str) -> dict[str, Any]:
         """Evidence for one dossier that verifies offline against a pinned trust file."""
         docs = await self._dossier_entries(code)
-        checkpoint = await self.store.latest_checkpoint()
+        checkpoint = await self.latest_witnessed()
         covered = [doc for doc in docs if checkpoint and int(doc["_id"]) < checkpoint.tree_size]
         if checkpoint is None or not covered:
             raise Conflict(
-                f"no signed checkpoint covers dossier {code} yet; retry shortly",
+                f"no signed and witnessed checkpoint covers dossier {code} yet; retry shortly",
                 code="not_checkpointed_yet",
             )
         return {

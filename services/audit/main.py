@@ -16,6 +16,7 @@ from audit.keys import load_or_create_signing_key, load_signing_key
 from audit.rotation import register_signing_key
 from audit.store import AuditStore
 from audit.trust import trust_policy
+from audit.witnessing import Witnessing
 from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.runtime import service_runtime
@@ -78,13 +79,18 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 "audit trust file: GET /v1/audit/trust",
                 extra={"fingerprint": trust.fingerprint(), "quorum": trust.quorum},
             )
-            app.state.evidence = Evidence(
+            app.state.evidence = evidence = Evidence(
                 store=store, log_id=settings.audit.log_id, trust=trust, clock=runtime.clock
             )
+            witnessing = Witnessing(store=store, evidence=evidence, settings=settings.audit)
+            if settings.audit.witnesses:
+                runtime.spawn(witnessing.run(), "audit-witnessing")
+            app.state.witnessing = witnessing
             try:
                 yield
             finally:
                 checkpointer.stop()  # before the runtime waits for its background tasks
+                witnessing.stop()
 
     app = service_app(
         title="Audit service",
