@@ -8,9 +8,13 @@ logged topic is logged without a change here.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
+from audit import personal
 from audit.domain import canonical_json, seal_entry
+from audit.dossier_keys import DossierKeys
 from audit.store import AuditStore
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -39,15 +43,44 @@ def canonical_event(envelope: Envelope) -> bytes:
     return canonical_json(json.loads(envelope.to_bytes()))
 
 
+@dataclass(frozen=True)
+class PersonalData:
+    """Which fields are personal, and the dossier keys that seal them."""
+
+    keys: DossierKeys
+    paths: list[str]
+
+    async def logged_form(self, envelope: Envelope, now: datetime, session: Session) -> bytes:
+        """The canonical bytes the log keeps: personal fields sealed under the dossier key."""
+        event = json.loads(envelope.to_bytes())
+        present = personal.personal_paths(event, self.paths)
+        if not present:
+            return canonical_json(event)
+        key = await self.keys.key_for_append(envelope.subject, now, session)
+        return canonical_json(personal.seal(event, present, key))
+
+
 async def append_event(
-    envelope: Envelope, data: EventData, session: Session, *, store: AuditStore, clock: Clock
+    envelope: Envelope,
+    data: EventData,
+    session: Session,
+    *,
+    store: AuditStore,
+    clock: Clock,
+    personal_data: PersonalData | None = None,
 ) -> int | None:
     """Append the event once; its index, or None if an entry already holds it."""
     if await store.is_logged(envelope.id, session):
         return None
+    now = clock.now()
+    logged = (
+        await personal_data.logged_form(envelope, now, session)
+        if personal_data is not None
+        else canonical_event(envelope)
+    )
     link = await store.next_subject_link(envelope.subject, session)
     head = await store.claim_next_index(session)
-    entry = seal_entry(head.size, clock.now(), canonical_event(envelope), head.chain_hash, link)
+    entry = seal_entry(head.size, now, logged, head.chain_hash, link)
     frontier = merkle.Frontier(head.peaks)
     subtrees = frontier.append(entry.leaf_hash)
     await store.insert_entry(
@@ -63,13 +96,22 @@ async def append_event(
 
 
 async def handle_logged_event(
-    data: EventData, uow: UnitOfWork, *, store: AuditStore, clock: Clock
+    data: EventData,
+    uow: UnitOfWork,
+    *,
+    store: AuditStore,
+    clock: Clock,
+    personal_data: PersonalData | None = None,
 ) -> None:
     """The consumer's handler for every logged type."""
-    await append_event(uow.envelope, data, uow.session, store=store, clock=clock)
+    await append_event(
+        uow.envelope, data, uow.session, store=store, clock=clock, personal_data=personal_data
+    )
 
 
-def build_registry(store: AuditStore, clock: Clock) -> HandlerRegistry:
+def build_registry(
+    store: AuditStore, clock: Clock, personal_data: PersonalData | None = None
+) -> HandlerRegistry:
     """Every logged contract goes to ``handle_logged_event``, with its store bound."""
-    handler = partial(handle_logged_event, store=store, clock=clock)
+    handler = partial(handle_logged_event, store=store, clock=clock, personal_data=personal_data)
     return HandlerRegistry().on_each(logged_event_models(), handler)

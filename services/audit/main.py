@@ -11,7 +11,10 @@ from fastapi import FastAPI
 from audit import api, handlers
 from audit.checkpoints import Checkpointer
 from audit.config import AuditSettings
+from audit.dossier_keys import DossierKeys
+from audit.erasure import Eraser
 from audit.evidence import Evidence
+from audit.handlers import PersonalData
 from audit.keys import load_or_create_signing_key, load_signing_key
 from audit.rotation import register_signing_key
 from audit.store import AuditStore
@@ -62,8 +65,12 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 clock=runtime.clock,
                 wake_relay=runtime.relay.wake,
             )
+            dossier_keys = DossierKeys(runtime.db)
+            await dossier_keys.ensure_indexes()
+            personal_data = PersonalData(dossier_keys, settings.audit.personal_fields)
             runtime.add_consumer(
-                list(handlers.LOGGED_TOPICS), handlers.build_registry(store, runtime.clock)
+                list(handlers.LOGGED_TOPICS),
+                handlers.build_registry(store, runtime.clock, personal_data),
             )
             await runtime.start_consumers()
             runtime.spawn(checkpointer.run(), "audit-checkpoints")
@@ -80,8 +87,23 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 extra={"fingerprint": trust.fingerprint(), "quorum": trust.quorum},
             )
             app.state.evidence = evidence = Evidence(
-                store=store, log_id=settings.audit.log_id, trust=trust, clock=runtime.clock
+                store=store,
+                log_id=settings.audit.log_id,
+                trust=trust,
+                clock=runtime.clock,
+                personal_data=personal_data,
             )
+            eraser = Eraser(
+                client=runtime.client,
+                store=store,
+                keys=dossier_keys,
+                outbox=runtime.outbox,
+                settings=settings.audit,
+                clock=runtime.clock,
+                wake_relay=runtime.relay.wake,
+            )
+            runtime.spawn(eraser.run(), "audit-erasure")
+            app.state.eraser = eraser
             witnessing = Witnessing(store=store, evidence=evidence, settings=settings.audit)
             if settings.audit.witnesses:
                 runtime.spawn(witnessing.run(), "audit-witnessing")
@@ -91,6 +113,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             finally:
                 checkpointer.stop()  # before the runtime waits for its background tasks
                 witnessing.stop()
+                eraser.stop()
 
     app = service_app(
         title="Audit service",

@@ -183,6 +183,13 @@ class AuditStore:
         cursor = self._entries.find(query, {"subtrees": 0}).sort("_id", ASCENDING).limit(limit)
         return await cursor.to_list()
 
+    async def last_logged_at(self, subject: str) -> datetime | None:
+        """When the subject's latest entry was logged, if it has any."""
+        doc = await self._entries.find_one(
+            {"subject": subject}, {"logged_at": 1}, sort=[("_id", -1)]
+        )
+        return None if doc is None else doc["logged_at"]
+
     async def entry(self, index: int) -> Document | None:
         return await self._entries.find_one({"_id": index}, {"subtrees": 0})
 
