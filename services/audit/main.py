@@ -48,22 +48,19 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             store = AuditStore(runtime.db)
             await store.ensure_indexes()
             await register_signing_key(
-                client=runtime.client,
+                units=runtime.units,
                 store=store,
-                outbox=runtime.outbox,
                 key=key,
                 previous=previous,
                 log_id=settings.audit.log_id,
                 clock=runtime.clock,
             )
             checkpointer = Checkpointer(
-                client=runtime.client,
+                units=runtime.units,
                 store=store,
-                outbox=runtime.outbox,
                 key=key,
                 settings=settings.audit,
                 clock=runtime.clock,
-                wake_relay=runtime.relay.wake,
             )
             dossier_keys = DossierKeys(runtime.db)
             await dossier_keys.ensure_indexes()

@@ -20,13 +20,10 @@ from audit.store import AuditStore
 from audit.trust import rotation_text
 from shared.clock import Clock
 from shared.events.audit import KeyRotated
-from shared.events.registry import make_envelope
-from shared.mongo.client import Client, Session, run_in_transaction
-from shared.mongo.outbox import Outbox
 from shared.transparency.note import sign_note
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
-SOURCE = "/lienthong/audit"
 
 
 class UnannouncedKeyChange(RuntimeError):
@@ -35,9 +32,8 @@ class UnannouncedKeyChange(RuntimeError):
 
 async def register_signing_key(
     *,
-    client: Client,
+    units: UnitsOfWork,
     store: AuditStore,
-    outbox: Outbox,
     key: SigningKey,
     previous: SigningKey | None,
     log_id: str,
@@ -60,8 +56,8 @@ async def register_signing_key(
             "so that it signs the rotation, or restore it"
         )
 
-    async def rotate(session: Session) -> int | None:
-        now = log_time(clock.now())
+    async def rotate(uow: UnitOfWork) -> int | None:
+        now, session = uow.now, uow.session
         old = previous.verifier(log_id)
         statement = sign_note(
             rotation_text(log_id, old, new, format_log_time(now)), [previous.signer(log_id)]
@@ -69,16 +65,15 @@ async def register_signing_key(
         fact = KeyRotated(
             old_vkey=old.vkey(), new_vkey=new.vkey(), valid_from=now, statement=statement
         )
-        envelope = make_envelope(fact, source=SOURCE, time=now)
+        [envelope] = uow.emit(fact)  # published, and logged in this log too
         index = await append_event(envelope, fact, session, store=store, clock=clock)
         await store.retire_signing_key(old.key_hash, now, session)
         await store.add_signing_key(
             new.key_hash, new.vkey(), now, rotation_entry=index, session=session
         )
-        await outbox.add(envelope, session, now)
         return index
 
-    index = await run_in_transaction(client, rotate)
+    index = await units.run(rotate, now=log_time(clock.now()))
     log.warning(
         "audit signing key rotated",
         extra={"old_key": current["_id"], "new_key": new.key_hash, "entry": index},

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from intake import api, handlers
+from intake import api, api_forms, handlers
 from intake.actions import Intake
 from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
 from intake.store import IntakeStore
@@ -69,6 +69,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     )
     api.install_refusal_handler(app)
     app.include_router(api.router)
+    app.include_router(api_forms.router)
     return app
 
 

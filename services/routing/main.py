@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from routing import api, api_views, handlers
+from routing import api, api_forms, api_procedures, api_views, handlers
 from routing.config import RoutingSettings
 from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
@@ -68,10 +68,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         openapi_tags=[
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
             {"name": "views", "description": "Inbox, trail, flows and overdue views."},
+            {"name": "forms", "description": "Printable forms (Mẫu 02, 04, 05) of a dossier."},
         ],
     )
     app.include_router(api.router)
     app.include_router(api_views.router)
+    app.include_router(api_procedures.router)
+    app.include_router(api_forms.router)
     return app
 
 
