@@ -9,10 +9,7 @@ valid because the log only ever held the sealed fields.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from audit.config import AuditLogSettings
@@ -22,32 +19,31 @@ from audit.handlers import append_event
 from audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.audit import PersonalDataErased
-from shared.events.registry import make_envelope
-from shared.mongo.client import Client, Session, run_in_transaction
-from shared.mongo.outbox import Outbox
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
-SOURCE = "/lienthong/audit"
 BATCH = 100
 
 
-class Eraser:
+class Eraser(PeriodicWorker):
     """Destroys the keys of dossiers past the retention period, and logs each erasure."""
 
     def __init__(
         self,
         *,
-        client: Client,
+        units: UnitsOfWork,
         store: AuditStore,
         keys: DossierKeys,
-        outbox: Outbox,
         settings: AuditLogSettings,
         clock: Clock,
-        wake_relay: Callable[[], None],
     ) -> None:
-        self._client, self._store, self._keys, self._outbox = client, store, keys, outbox
-        self._settings, self._clock, self._wake_relay = settings, clock, wake_relay
-        self._stopping = asyncio.Event()
+        super().__init__("audit-erasure", settings.erasure_poll_seconds)
+        self._units, self._store, self._keys = units, store, keys
+        self._settings, self._clock = settings, clock
+
+    async def tick(self) -> list[str]:
+        return await self.erase_due()
 
     async def erase_due(self) -> list[str]:
         """Erase every dossier past retention now; the dossier codes erased."""
@@ -64,35 +60,18 @@ class Eraser:
     async def erase(self, subject: str, reason: str) -> bool:
         """Destroy one dossier's key and log that; False if it had no live key."""
 
-        async def work(session: Session) -> bool:
-            now = log_time(self._clock.now())
-            key_id = await self._keys.erase(subject, now, session)
+        async def work(uow: UnitOfWork) -> bool:
+            key_id = await self._keys.erase(subject, uow.now, uow.session)
             if key_id is None:
                 return False
             fact = PersonalDataErased(
-                dossier_code=subject, key_id=key_id, erased_at=now, reason=reason
+                dossier_code=subject, key_id=key_id, erased_at=uow.now, reason=reason
             )
-            envelope = make_envelope(fact, source=SOURCE, time=now)
-            await append_event(envelope, fact, session, store=self._store, clock=self._clock)
-            await self._outbox.add(envelope, session, now)
+            [envelope] = uow.emit(fact)  # published, and logged in the dossier's history
+            await append_event(envelope, fact, uow.session, store=self._store, clock=self._clock)
             return True
 
-        done = await run_in_transaction(self._client, work)
+        done = await self._units.run(work, now=log_time(self._clock.now()))
         if done:
-            self._wake_relay()
             log.info("personal data erased", extra={"dossier": subject, "reason": reason})
         return done
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.erase_due()
-            except Exception as exc:  # store outage: the next tick tries again
-                log.warning("erasure failed, retrying", extra={"error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stopping.wait(), timeout=self._settings.erasure_poll_seconds
-                )
-
-    def stop(self) -> None:
-        self._stopping.set()

@@ -21,11 +21,11 @@ from shared.envelope import Envelope
 from shared.events import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Session
-from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec
+from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS, TopicSpec
 from shared.transparency import merkle
 from shared.unit_of_work import UnitOfWork
 
-LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
+LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
 
 
 def logged_event_types() -> list[str]:

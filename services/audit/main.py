@@ -69,8 +69,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 list(handlers.LOGGED_TOPICS),
                 handlers.build_registry(store, runtime.clock, personal_data),
             )
-            await runtime.start_consumers()
-            runtime.spawn(checkpointer.run(), "audit-checkpoints")
+            runtime.add_worker(checkpointer)
+            await runtime.start_workers()
             app.state.runtime = runtime
             app.state.checkpointer = checkpointer
             trust = trust_policy(
@@ -91,26 +91,19 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 personal_data=personal_data,
             )
             eraser = Eraser(
-                client=runtime.client,
+                units=runtime.units,
                 store=store,
                 keys=dossier_keys,
-                outbox=runtime.outbox,
                 settings=settings.audit,
                 clock=runtime.clock,
-                wake_relay=runtime.relay.wake,
             )
-            runtime.spawn(eraser.run(), "audit-erasure")
-            app.state.eraser = eraser
             witnessing = Witnessing(store=store, evidence=evidence, settings=settings.audit)
+            runtime.add_worker(eraser)
             if settings.audit.witnesses:
-                runtime.spawn(witnessing.run(), "audit-witnessing")
-            app.state.witnessing = witnessing
-            try:
-                yield
-            finally:
-                checkpointer.stop()  # before the runtime waits for its background tasks
-                witnessing.stop()
-                eraser.stop()
+                runtime.add_worker(witnessing)
+            await runtime.start_workers()
+            app.state.eraser, app.state.witnessing = eraser, witnessing
+            yield  # the runtime stops the consumers, then its workers, then the relay
 
     app = service_app(
         title="Audit service",

@@ -10,8 +10,6 @@ showed it two histories.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 import httpx
@@ -23,22 +21,24 @@ from audit.store import AuditStore
 from shared.transparency.cosignature import verify_cosignature
 from shared.transparency.note import NoteError, Verifier, parse_note, parse_vkey
 from shared.transparency.witness_protocol import SIZE_CONTENT_TYPE, AddCheckpoint
+from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
 
-class Witnessing:
+class Witnessing(PeriodicWorker):
     """Asks every configured witness to cosign the latest checkpoint."""
 
     def __init__(
         self, *, store: AuditStore, evidence: Evidence, settings: AuditLogSettings
     ) -> None:
+        super().__init__("audit-witnessing", settings.checkpoint_poll_seconds)
+        self._http: httpx.AsyncClient | None = None
         self._store = store
         self._evidence = evidence
         self._settings = settings
         self._witnesses = [(w, parse_vkey(w.vkey)) for w in settings.witnesses]
         self._known_size: dict[str, int] = {}
-        self._stopping = asyncio.Event()
 
     async def cosign_latest(self, http: httpx.AsyncClient) -> Checkpoint | None:
         """Offer the latest checkpoint to each witness that has not cosigned it yet."""
@@ -118,19 +118,18 @@ class Witnessing:
         proof = await self._evidence.consistency(old, new)
         return [bytes.fromhex(h) for h in proof["proof"]]
 
-    async def run(self) -> None:
-        """Every poll interval until stopped; a witness that is down is asked again later."""
+    async def start(self) -> None:
         timeout = httpx.Timeout(self._settings.witness_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout) as http:
-            while not self._stopping.is_set():
-                try:
-                    await self.cosign_latest(http)
-                except Exception as exc:  # a witness or the store is down: next tick
-                    log.warning("witnessing failed, retrying", extra={"error": repr(exc)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._stopping.wait(), timeout=self._settings.checkpoint_poll_seconds
-                    )
+        self._http = httpx.AsyncClient(timeout=timeout)
 
-    def stop(self) -> None:
-        self._stopping.set()
+    async def tick(self) -> Checkpoint | None:
+        """One round: a witness that is down is asked again at the next."""
+        if self._http is None:
+            await self.start()
+        assert self._http is not None
+        return await self.cosign_latest(self._http)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
