@@ -125,23 +125,27 @@ async def append_events(
     return [indices.pop(e.id, None) for e in envelopes]
 
 
-async def handle_logged_event(
-    data: EventData,
+async def handle_logged_events(
+    events: list[tuple[Envelope, EventData]],
     uow: UnitOfWork,
     *,
     store: AuditStore,
     clock: Clock,
     personal_data: PersonalData | None = None,
 ) -> None:
-    """The consumer's handler for every logged type."""
-    await append_event(
-        uow.envelope, data, uow.session, store=store, clock=clock, personal_data=personal_data
+    """The consumer's handler for every logged type: a run of a batch appended at once."""
+    await append_events(
+        [envelope for envelope, _ in events],
+        uow.session,
+        store=store,
+        clock=clock,
+        personal_data=personal_data,
     )
 
 
 def build_registry(
     store: AuditStore, clock: Clock, personal_data: PersonalData | None = None
 ) -> HandlerRegistry:
-    """Every logged contract goes to ``handle_logged_event``, with its store bound."""
-    handler = partial(handle_logged_event, store=store, clock=clock, personal_data=personal_data)
-    return HandlerRegistry().on_each(logged_event_models(), handler)
+    """Every logged contract goes to ``handle_logged_events``, with its store bound."""
+    handler = partial(handle_logged_events, store=store, clock=clock, personal_data=personal_data)
+    return HandlerRegistry().on_batch(logged_event_models(), handler)
