@@ -25,6 +25,8 @@ SERVICES = tuple(DEFAULT_PORTS)
 LOGS = ROOT / ".local" / "logs"
 MAIL = ROOT / ".local" / "mail"
 MAIL_PORT = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
+PORTAL = ROOT / ".local" / "portal" / "received.jsonl"
+PORTAL_PORT = int(os.environ.get("LT_PORTAL_RECEIVER_PORT", "8085"))
 
 
 def devstack(*args: str) -> int:
@@ -59,6 +61,8 @@ def start_service(service: str) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{service}.log", "ab")  # noqa: SIM115 - handed to the child
     env = {**os.environ, **store_env(service), "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
+    if service == "notification":  # the national portal connector sends to the local receiver
+        env.setdefault("LT_PORTAL_SYNC_ENDPOINT", f"http://127.0.0.1:{PORTAL_PORT}/portal")
     return subprocess.Popen(
         [sys.executable, "-m", f"{service}.main"],
         cwd=ROOT,
@@ -114,6 +118,27 @@ def start_mail_sink() -> subprocess.Popen[bytes]:
     )
 
 
+def start_portal_receiver() -> subprocess.Popen[bytes]:
+    """The national portal's stand-in: every message the connector sends, in a file."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / "portal-receiver.log", "ab")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.portal_receiver",
+            "--port",
+            str(PORTAL_PORT),
+            "--out",
+            str(PORTAL),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
     for service in SERVICES:
@@ -121,6 +146,10 @@ def print_where_to_look() -> None:
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
     print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
     print("  SMS           .local/sms.log     (the file SMS adapter)")
+    print(
+        "  portal sync   .local/portal/received.jsonl   (what the national portal connector "
+        "would send; status: GET :8003/v1/portal/messages)"
+    )
     print("  logs          .local/logs/       (kafka.log, store-auth.out, <service>.log)")
     print(
         f"  store         127.0.0.1:{STORE_AUTH_PORT}, one SCRAM user per service "
@@ -141,6 +170,8 @@ def main() -> None:
         store = start_store()
         if not port_open(MAIL_PORT):  # else a sink of the developer's own is used
             supervisor.start("mail", start_mail_sink)
+        if not port_open(PORTAL_PORT):  # else a receiver of the developer's own is used
+            supervisor.start("portal-receiver", start_portal_receiver)
         for service in SERVICES:
             supervisor.start(service, partial(start_service, service))
         wait_ready(supervisor, SERVICES)

@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from notification import api, handlers
+from notification import api, api_portal, handlers, portal_sync
 from notification.channels import (
     EmailChannel,
     SmsChannel,
@@ -21,6 +21,7 @@ from notification.channels import (
 )
 from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
+from notification.portal_sync import PortalSender, PortalSyncStore
 from notification.retry import RetryPolicy
 from notification.store import NotificationStore
 from notification.templates import DisplayNames, Renderer
@@ -97,9 +98,21 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 handlers.build_registry(planning),
                 after_commit=dispatcher.wake,
             )
+            portal_store = PortalSyncStore(runtime.db)
+            await portal_store.ensure_indexes()
+            if settings.portal.enabled:
+                runtime.add_consumer(
+                    [DOSSIER_EVENTS],
+                    portal_sync.build_registry(portal_store),
+                    group_id=f"{settings.kafka.topic_prefix}{SERVICE}-portal",
+                )
+            portal_sender = PortalSender(portal_store, settings.portal, http, runtime.clock)
             app.state.runtime = runtime
             app.state.notification = api.NotificationApi(store, dispatcher, runtime.clock)
+            app.state.portal = portal_store
             await runtime.start_consumers()
+            if settings.portal.enabled and settings.portal.endpoint:
+                runtime.spawn(portal_sender.run(), "portal-sender")
             sending = (
                 runtime.spawn(dispatcher.run(), "notification-dispatcher")
                 if settings.dispatch.enabled
@@ -110,6 +123,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             finally:
                 # Drain deliveries in flight while the relay still runs, then tear down.
                 dispatcher.stop()
+                portal_sender.stop()
                 if sending is not None:
                     await asyncio.wait([sending], timeout=settings.dispatch.shutdown_grace_s + 1)
 
@@ -120,6 +134,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
         http=settings.http,
     )
     app.include_router(api.router)
+    app.include_router(api_portal.router)
     return app
 
 
