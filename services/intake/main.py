@@ -16,8 +16,6 @@ from intake.actions import Intake
 from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
 from intake.store import IntakeStore
 from shared.app import serve, service_app
-from shared.calendar import load_calendar
-from shared.catalogue import load_catalogue
 from shared.clock import Clock
 from shared.runtime import service_runtime
 from shared.topics import DOSSIER_EVENTS
@@ -40,8 +38,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        catalogue = load_catalogue(settings.catalogue.configuration, settings.catalogue.data_dir)
-        calendar = load_calendar(settings.intake.calendar_overrides)
+        catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
         _warn_on_dev_keys(settings)
         async with service_runtime(SERVICE, settings, clock) as runtime:
             store = IntakeStore(runtime.db)

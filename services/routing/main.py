@@ -13,8 +13,6 @@ from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
 from shared.app import serve, service_app
-from shared.calendar import load_calendar
-from shared.catalogue import load_catalogue
 from shared.clock import Clock
 from shared.runtime import service_runtime
 from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS
@@ -33,8 +31,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        catalogue = load_catalogue(settings.catalogue.configuration)
-        calendar = load_calendar()
+        catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
         async with service_runtime(SERVICE, settings, clock) as runtime:
             store = DossierStore(runtime.db)
             await store.ensure_indexes()
