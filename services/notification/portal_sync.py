@@ -13,8 +13,6 @@ configured: messages are kept ``pending`` and nothing is sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from functools import partial
@@ -32,6 +30,7 @@ from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Database, Document
 from shared.unit_of_work import UnitOfWork
+from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -153,8 +152,8 @@ def build_registry(store: PortalSyncStore) -> HandlerRegistry:
     return HandlerRegistry().on_each(facts, partial(on_fact, store=store))
 
 
-class PortalSender:
-    """Delivers due messages to the endpoint, with retries and dead letters."""
+class PortalSender(PeriodicWorker):
+    """Delivers due messages to the endpoint, with retries and dead letters (a worker)."""
 
     def __init__(
         self,
@@ -163,8 +162,11 @@ class PortalSender:
         http: httpx.AsyncClient,
         clock: Clock,
     ) -> None:
+        super().__init__("portal-sender", settings.interval_s)
         self.store, self.settings, self.http, self.clock = store, settings, http, clock
-        self._stopping = asyncio.Event()
+
+    async def tick(self) -> int:
+        return await self.send_once()
 
     async def send_once(self, limit: int = 100) -> int:
         """One pass; returns how many messages were delivered."""
@@ -215,16 +217,3 @@ class PortalSender:
             )
             fields["next_attempt_at"] = self.clock.now() + timedelta(seconds=delay)
         await self.store.settle(doc["_id"], fields)
-
-    async def run(self) -> None:
-        """Send, wait, repeat; a failed pass (store outage) is retried at the next tick."""
-        while not self._stopping.is_set():
-            try:
-                await self.send_once()
-            except Exception as exc:  # store outage: try again next tick
-                log.warning("portal sync pass failed", extra={"error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.settings.interval_s)
-
-    def stop(self) -> None:
-        self._stopping.set()
