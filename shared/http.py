@@ -77,9 +77,10 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 UNLISTED_REFUSAL_STATUS = 422
 
 
-def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int]) -> None:
+def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int] | None = None) -> None:
     """Map refusals (status from the service's table, by code), validation errors and
     HTTP errors to problem+json."""
+    statuses: Mapping[str, int] = refusal_statuses or {}
 
     @app.exception_handler(Refused)
     async def on_refused(_: Request, exc: Refused) -> JSONResponse:
@@ -89,7 +90,7 @@ def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int]) ->
         status = (
             exc.status
             if isinstance(exc, DomainError)
-            else refusal_statuses.get(exc.code, UNLISTED_REFUSAL_STATUS)
+            else statuses.get(exc.code, UNLISTED_REFUSAL_STATUS)
         )
         return problem(status, exc.code, exc.detail, **extra)
 

@@ -11,7 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from audit import personal
 from audit.domain import KEY_ROTATED, Checkpoint, entry_problem, format_log_time
+from audit.handlers import PersonalData
 from audit.store import AuditStore
 from audit.trust import TrustPolicy
 from shared.clock import Clock
@@ -83,6 +85,23 @@ class Evidence:
     log_id: str
     trust: TrustPolicy
     clock: Clock
+    personal_data: PersonalData | None = None
+
+    async def entry_views(self, docs: list[Document]) -> list[dict[str, Any]]:
+        """Entries as served, each with its personal fields in clear while the dossier key
+        lives (``personal_data``: path -> value, or ``{"erased": true}``); not hashed."""
+        views = [entry_view(doc) for doc in docs]
+        if self.personal_data is None:
+            return views
+        paths = self.personal_data.paths
+        sealed = {v["subject"] for v in views if any(personal.sealed_fields(v["event"], paths))}
+        keys = await self.personal_data.keys.keys(sealed) if sealed else {}
+        for view in views:
+            if view["subject"] in keys:
+                unsealed = personal.unseal(view["event"], paths, keys[view["subject"]])
+                if unsealed:
+                    view["personal_data"] = unsealed
+        return views
 
     # -- Keys ----------------------------------------------------------------------------
 
@@ -109,9 +128,13 @@ class Evidence:
         return await self._with_proofs(docs, size)
 
     async def _with_proofs(self, docs: list[Document], size: int) -> list[dict[str, Any]]:
-        views = [entry_view(doc) for doc in docs]
+        views = await self.entry_views(docs)
         paths = await self.inclusion_paths([v["index"] for v in views], size)
         return [{**v, "inclusion_proof": _hex(paths[v["index"]])} for v in views]
+
+    async def latest_witnessed(self) -> Checkpoint | None:
+        """The latest checkpoint cosigned by a quorum of the witnesses (what evidence uses)."""
+        return await self.store.latest_checkpoint(cosigners=self.trust.quorum)
 
     # -- Roots and proofs ----------------------------------------------------------------
 
@@ -140,7 +163,7 @@ class Evidence:
 
     async def _size_or_latest(self, size: int | None) -> tuple[int, Checkpoint | None]:
         if size is None:
-            latest = await self.store.latest_checkpoint()
+            latest = await self.latest_witnessed()
             if latest is None:
                 raise Refused("no_checkpoint", "no checkpoint signed yet")
             return latest.tree_size, latest
@@ -161,7 +184,7 @@ class Evidence:
             "log_id": self.log_id,
             "tree_size": tree_size,
             "root_hash": (await self.root_at(tree_size)).hex(),
-            "entry": {**entry_view(doc), "inclusion_proof": _hex(path)},
+            "entry": {**(await self.entry_views([doc]))[0], "inclusion_proof": _hex(path)},
             "checkpoint": checkpoint.as_json() if checkpoint else None,
             "key_rotations": await self.key_rotations(tree_size),
         }
@@ -202,9 +225,9 @@ class Evidence:
     async def dossier_history(self, code: str) -> dict[str, Any]:
         """The dossier's entries in order, and each hand-over receipt with its inclusion proof."""
         docs = await self._dossier_entries(code)
-        checkpoint = await self.store.latest_checkpoint()
+        checkpoint = await self.latest_witnessed()
         size = checkpoint.tree_size if checkpoint else 0
-        entries = [entry_view(doc) for doc in docs]
+        entries = await self.entry_views(docs)
         handovers = [e for e in entries if e["event_type"] == TransferAccepted.EVENT_TYPE]
         paths = await self.inclusion_paths(
             [e["index"] for e in handovers if e["index"] < size], size
@@ -230,12 +253,12 @@ class Evidence:
     async def bundle(self, code: str) -> dict[str, Any]:
         """Evidence for one dossier that verifies offline against a pinned trust file."""
         docs = await self._dossier_entries(code)
-        checkpoint = await self.store.latest_checkpoint()
+        checkpoint = await self.latest_witnessed()
         covered = [doc for doc in docs if checkpoint and int(doc["_id"]) < checkpoint.tree_size]
         if checkpoint is None or not covered:
             raise Refused(
                 "not_checkpointed_yet",
-                f"no signed checkpoint covers dossier {code} yet; retry shortly",
+                f"no signed and witnessed checkpoint covers dossier {code} yet; retry shortly",
             )
         return {
             "format": BUNDLE_FORMAT,
