@@ -129,6 +129,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        refusal_statuses=api.STATUS,
     )
     app.include_router(api.router)
     app.include_router(api_portal.router)
