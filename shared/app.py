@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from importlib.metadata import version as package_version
 
@@ -34,10 +34,13 @@ def service_app(
     http: HttpSettings,
     openapi_tags: list[dict[str, str]] | None = None,
     degradable: frozenset[str] = frozenset(),
+    refusal_statuses: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
 
-    ``degradable`` names readiness checks ("broker") the service can work without.
+    ``degradable`` names readiness checks ("broker") the service can work without;
+    ``refusal_statuses`` is the service's one table from refusal code to HTTP status
+    (a code it does not list answers 422).
     """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
@@ -47,7 +50,7 @@ def service_app(
         lifespan=lifespan,
         openapi_tags=openapi_tags,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, refusal_statuses or {})
 
     async def check_store() -> None:
         await runtime_of(app).check_store()

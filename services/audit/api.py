@@ -12,6 +12,13 @@ from audit.handlers import logged_event_types
 from shared.http import MAX_STORE_INT, DomainError, NotFound
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+STATUS: dict[str, int] = {  # audit's one table: refusal code -> HTTP status (else 422)
+    "invalid_tree_size": 422,
+    "log_damaged": 409,
+    "no_checkpoint": 404,
+    "not_found": 404,
+    "not_checkpointed_yet": 409,
+}
 MAX_PAGE = 500
 
 
