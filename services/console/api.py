@@ -170,7 +170,7 @@ async def health_stream(request: Request) -> StreamingResponse:
 
 
 def _letter_view(letter: DeadLetter) -> dict[str, Any]:
-    original = handlers._original(letter)
+    original = handlers.original_of(letter)
     return {
         "at": f"{letter.partition}:{letter.offset}",
         "key": letter.key,

@@ -32,7 +32,7 @@ class Operations:
     store: ReplayStore
 
 
-def _original(letter: DeadLetter) -> Envelope | None:
+def original_of(letter: DeadLetter) -> Envelope | None:
     try:
         return Envelope.from_bytes(letter.value or b"")
     except MalformedMessage:
@@ -49,7 +49,7 @@ def notification_of(letter: DeadLetter) -> str | None:
 async def replay_letter(ops: Operations, letter: DeadLetter, operator: str) -> dict[str, Any]:
     """Record and audit the replay, then republish it (or request a redelivery)."""
     now = ops.runtime.clock.now()
-    original = _original(letter)
+    original = original_of(letter)
     position = f"{letter.partition}:{letter.offset}"
     code = original.subject if original else letter.key
     notification_id = notification_of(letter)
