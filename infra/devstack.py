@@ -1,10 +1,13 @@
-"""Start, stop and inspect the local infrastructure: a KRaft Kafka broker and SecantusDB.
+"""Start, stop and inspect the local infrastructure: Kafka, SecantusDB and Keycloak.
 
 No Docker engine is available on our machines, so the broker runs from the
-official Apache Kafka jars (resolved by infra/kafka/pom.xml) and the store is the
-SecantusDB server from PyPI. Everything lives under .local/ (git-ignored).
+official Apache Kafka jars (resolved by infra/kafka/pom.xml), the store is
+SecantusDB's Rust server, built once per machine (infra/store_server.py), or its
+Python server from PyPI as a loud fallback, and the identity provider is the official
+Keycloak distribution (infra/keycloak/, cached under ~/.cache/lienthong/). State and
+logs live under .local/ (git-ignored).
 
-    python infra/devstack.py start|stop|status|topics
+    python infra/devstack.py start|stop|status|running [store|kafka|keycloak ...]
 
 Starting is idempotent: a component that already answers is left alone.
 """
@@ -25,7 +28,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make the `infra` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from infra.store_server import choose_store_server
+
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the infra and shared packages importable
+    sys.path.insert(0, str(ROOT))
+COMPONENTS = ("store", "kafka", "keycloak")
 LOCAL = Path(os.environ.get("LT_LOCAL_DIR", ROOT / ".local"))
 KAFKA_LIBS = Path(os.environ.get("LT_KAFKA_LIBS", ROOT / ".local" / "kafka" / "libs"))
 KAFKA_POM = ROOT / "infra" / "kafka" / "pom.xml"
@@ -37,6 +48,7 @@ class Ports:
     kafka: int
     controller: int
     store: int
+    keycloak: int
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -45,7 +57,11 @@ class Ports:
             kafka=kafka,
             controller=int(os.environ.get("LT_KAFKA_CONTROLLER_PORT", str(kafka + 1))),
             store=int(os.environ.get("LT_STORE_PORT", "27017")),
+            keycloak=int(os.environ.get("LT_KEYCLOAK_PORT", "8180")),
         )
+
+    def of(self, component: str) -> int:
+        return {"store": self.store, "kafka": self.kafka, "keycloak": self.keycloak}[component]
 
 
 def log(message: str) -> None:
@@ -262,28 +278,48 @@ def start_store(ports: Ports) -> None:
     if read_pid("store") or port_open(ports.store):
         log(f"store already running on 127.0.0.1:{ports.store}")
         return
-    server = shutil.which("secantusd-py", path=str(Path(sys.executable).parent)) or shutil.which(
-        "secantusd-py"
-    )
-    if server is None:
-        sys.exit("[devstack] secantusd-py not found: install the 'local' extra (make install)")
-    data_dir = LOCAL / "store"
+    server = choose_store_server()
+    # The two servers do not share a storage layout: each kind keeps its own folder.
+    data_dir = LOCAL / ("store" if server.kind == "python" else f"store-{server.kind}")
     data_dir.mkdir(parents=True, exist_ok=True)
-    spawn(
-        "store",
-        [
-            server,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(ports.store),
-            "--storage-path",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-        ],
+    spawn("store", server.command("127.0.0.1", ports.store, data_dir))
+    (LOCAL / "store.kind").write_text(server.kind)
+    log(f"store (SecantusDB, {server.kind} server) starting on 127.0.0.1:{ports.store}")
+
+
+# --------------------------------------------------------------------------- Keycloak
+
+
+def start_keycloak(ports: Ports) -> None:
+    from infra.keycloak import server
+
+    if read_pid("keycloak") or port_open(ports.keycloak):
+        log(f"keycloak already running on 127.0.0.1:{ports.keycloak}")
+        return
+    home = server.ensure_distribution(log)
+    argv, env = server.command(home)
+    (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
+    out = open(LOCAL / "logs" / "keycloak.out", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        argv,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=LOCAL,
+        env=env,
     )
-    log(f"store (SecantusDB) starting on 127.0.0.1:{ports.store}")
+    (LOCAL / "keycloak.pid").write_text(str(proc.pid))
+    log(
+        f"keycloak starting on 127.0.0.1:{ports.keycloak} (30-60 s; the first start "
+        "also builds its configuration)"
+    )
+
+
+async def keycloak_token(port: int) -> None:
+    from infra.keycloak import server
+
+    await asyncio.to_thread(server.token_probe)
 
 
 # --------------------------------------------------------------------------- commands
@@ -304,6 +340,7 @@ def stop(name: str) -> bool:
     else:
         os.killpg(pid, signal.SIGKILL)
     (LOCAL / f"{name}.pid").unlink(missing_ok=True)
+    (LOCAL / f"{name}.kind").unlink(missing_ok=True)
     log(f"{name} stopped")
     return True
 
@@ -314,27 +351,35 @@ def cmd_start(ports: Ports, components: list[str]) -> None:
         start_store(ports)
     if "kafka" in components:
         start_kafka(ports)
+    if "keycloak" in components:
+        start_keycloak(ports)
     if "store" in components:
         wait_until("store", lambda: store_ping(ports.store), 60, "store")
     if "kafka" in components:
         wait_until("kafka", lambda: kafka_round_trip(ports.kafka), 120, "kafka")
+    if "keycloak" in components:
+        wait_until("keycloak", lambda: keycloak_token(ports.keycloak), 600, "keycloak")
 
 
 def cmd_stop(components: list[str]) -> None:
-    stopped = [name for name in ("kafka", "store") if name in components and stop(name)]
+    stopped = [name for name in ("keycloak", "kafka", "store") if name in components and stop(name)]
     if not stopped:
         log("nothing started by devstack is running")
 
 
 def cmd_status(ports: Ports) -> int:
     ok = True
-    for name, port in (("kafka", ports.kafka), ("store", ports.store)):
+    for name in COMPONENTS:
+        port = ports.of(name)
         pid = read_pid(name)
         listening = port_open(port)
         ok = ok and listening
         state = "up" if listening else "down"
         owner = f"pid {pid}" if pid else "not started by devstack"
-        log(f"{name:6} {state:4} 127.0.0.1:{port} ({owner}); logs .local/logs/{name}.out")
+        kind_file = LOCAL / f"{name}.kind"
+        if pid and kind_file.exists():
+            owner += f", {kind_file.read_text()} server"
+        log(f"{name:8} {state:4} 127.0.0.1:{port} ({owner}); logs .local/logs/{name}.out")
     return 0 if ok else 1
 
 
@@ -346,18 +391,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop", "status", "running"])
     parser.add_argument(
-        "components", nargs="*", choices=["kafka", "store", []], help="default: both"
+        "components", nargs="*", choices=[*COMPONENTS, []], help="default: all three"
     )
     args = parser.parse_args()
     ports = Ports.from_env()
-    components = args.components or ["store", "kafka"]
+    components = args.components or list(COMPONENTS)
     if args.command == "start":
         cmd_start(ports, components)
     elif args.command == "stop":
         cmd_stop(components)
     elif args.command == "running":
-        # Exit 0 when both answer (used by make test to know whether to stop afterwards).
-        sys.exit(0 if port_open(ports.kafka) and port_open(ports.store) else 1)
+        # Exit 0 when all named components answer (make test: what to start, and stop after).
+        sys.exit(0 if all(port_open(ports.of(c)) for c in components) else 1)
     else:
         sys.exit(cmd_status(ports))
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from shared.http import BodySizeLimit, install_error_handlers, install_health
+from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
@@ -57,6 +57,7 @@ def service_app(
 
     install_health(app, {"store": check_store, "broker": check_broker}, degradable)
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+    app.add_middleware(HttpMetrics)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
 

@@ -2,27 +2,38 @@
 
 ``service_runtime`` builds them from settings inside an ``async with`` (nothing at
 import time), starts the relay, and on exit stops consumers first (their batch in
-hand finishes and is committed), then the relay, then the connections.
+hand finishes and is committed), then the relay, then the connections. Every write
+goes through ``unit_of_work`` (one attempt) or ``run_unit_of_work`` (retried on
+transient conflicts): one transaction, its outbox entries, the relay woken after.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, SystemClock
+from shared.envelope import Envelope
+from shared.handlers import HandlerRegistry
 from shared.kafka.admin import ensure_topics
-from shared.kafka.consumer import ConsumerRunner, Handler, InvalidHandler
+from shared.kafka.consumer import ConsumerRunner
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
-from shared.mongo.client import Client, Database, mongo_client, service_database
+from shared.mongo.client import (
+    Client,
+    Database,
+    mongo_client,
+    service_database,
+    warn_about_store_credentials,
+)
 from shared.mongo.inbox import Inbox
 from shared.mongo.outbox import Lease, Outbox, OutboxRelay
 from shared.settings import (
@@ -33,8 +44,10 @@ from shared.settings import (
     TelemetrySettings,
 )
 from shared.topics import TopicSpec
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CommonSettings(BaseSettings):
@@ -65,42 +78,56 @@ class ServiceRuntime:
     inbox: Inbox
     relay: OutboxRelay
     dead_letters: DeadLetterWriter
+    units: UnitsOfWork
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def unit_of_work(
+        self,
+        cause: Envelope | None = None,
+        *,
+        correlation_id: str | None = None,
+        now: datetime | None = None,
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
+        """One transaction with its facts, committed at the end of the ``async with``."""
+        return self.units.open(cause, correlation_id=correlation_id, now=now)
+
+    async def run_unit_of_work(
+        self,
+        work: Callable[[UnitOfWork], Awaitable[T]],
+        cause: Envelope | None = None,
+        *,
+        correlation_id: str | None = None,
+        now: datetime | None = None,
+    ) -> T:
+        """Run ``work`` in a unit of work, retried on transient store conflicts."""
+        return await self.units.run(work, cause, correlation_id=correlation_id, now=now)
 
     def add_consumer(
         self,
         topics: list[TopicSpec],
-        handlers: Mapping[str, Handler],
+        registry: HandlerRegistry,
         group_id: str | None = None,
         after_commit: Callable[[], None] | None = None,
-        invalid_handlers: Mapping[TopicSpec, InvalidHandler] | None = None,
     ) -> ConsumerRunner:
         """A consumer runner in this service's group (started by ``start_consumers``).
 
-        After each commit the outbox relay is woken, then ``after_commit`` if given (e.g.
-        a worker that acts on what the handlers stored).
+        Handlers write through units of work (which wake the relay); ``after_commit``,
+        if given, runs after each offset commit (e.g. a worker that acts on what the
+        handlers stored).
         """
-
-        def wake_after_commit() -> None:
-            self.relay.wake()
-            if after_commit is not None:
-                after_commit()
-
         runner = ConsumerRunner(
             service=self.service,
             group_id=group_id or f"{self.settings.kafka.topic_prefix}{self.service}",
             topics=topics,
-            handlers=handlers,
-            client=self.client,
+            registry=registry,
+            units=self.units,
             inbox=self.inbox,
             dead_letters=self.dead_letters,
             kafka=self.settings.kafka,
             settings=self.settings.consumer,
             clock=self.clock,
-            after_commit=wake_after_commit,
-            invalid_handlers=invalid_handlers,
-            transaction_timeout_s=self.settings.mongo.transaction_timeout_s,
+            after_commit=after_commit,
         )
         self.consumers.append(runner)
         return runner
@@ -137,6 +164,7 @@ async def service_runtime(
 ) -> AsyncIterator[ServiceRuntime]:
     """Connect, create topics and indexes, run the outbox relay; tear down in order."""
     clock = clock or SystemClock()
+    warn_about_store_credentials(settings.mongo, service)
     await ensure_topics(settings.kafka)
     async with (
         mongo_client(settings.mongo, service) as client,
@@ -146,7 +174,7 @@ async def service_runtime(
         outbox, inbox = Outbox(db), Inbox(db)
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
-        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock)
+        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock, service)
         relay = OutboxRelay(
             outbox,
             Lease(db, "outbox-relay"),
@@ -168,6 +196,14 @@ async def service_runtime(
             inbox=inbox,
             relay=relay,
             dead_letters=dead_letters,
+            units=UnitsOfWork(
+                client=client,
+                outbox=outbox,
+                clock=clock,
+                source=f"/lienthong/{service}",
+                wake=relay.wake,
+                timeout_s=settings.mongo.transaction_timeout_s,
+            ),
         )
         runtime.spawn(relay.run(), "outbox-relay")
         try:

@@ -6,7 +6,7 @@ local stack started by ``make run`` / ``make test``.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,13 @@ class MongoSettings(BaseSettings):
     database_prefix: str = Field(
         "lt_", description="Prefix of each service's own database name (lt_intake, ...)."
     )
+    username: str | None = Field(
+        None,
+        description="The service's own store user (SCRAM-SHA-256), allowed only its own "
+        "database. Unset: no authentication, for the shared local test store only.",
+    )
+    password: SecretStr | None = Field(None, description="Password of the store user.")
+    auth_source: str = Field("admin", description="Database that holds the store user.")
     server_selection_timeout_ms: int = Field(5000, description="How long to wait for a server.")
     transaction_timeout_s: float = Field(
         30.0, gt=0, description="Upper bound of one transaction, conflict retries included."

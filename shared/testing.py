@@ -12,22 +12,38 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import datetime
+from typing import TypeVar, cast
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from shared.envelope import Envelope
+from shared.envelope import Envelope, utc_now
 from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
-from shared.mongo.client import mongo_client
-from shared.settings import KafkaSettings, MongoSettings
-from shared.telemetry import KafkaHeaders
+from shared.mongo.client import Session, mongo_client
+from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
+from shared.telemetry import KafkaHeaders, configure_tracing, instrument_libraries
 from shared.topics import TopicSpec, topic_name
+from shared.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
+
+
+def detached_unit_of_work(
+    cause: Envelope | None = None, now: datetime | None = None, source: str = "/tests"
+) -> UnitOfWork:
+    """A unit of work with no store behind it, for handlers driven with recording stores.
+
+    Its session is None (a recording store ignores it); what it emits is in ``emitted``.
+    """
+    return UnitOfWork(cast(Session, None), source=source, now=now or utc_now(), cause=cause)
 
 
 @dataclass
@@ -144,3 +160,20 @@ async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+
+def capture_spans() -> InMemorySpanExporter:
+    """Keep every span this process finishes from now on, in memory (for trace-shape tests).
+
+    The global tracer provider can be set only once per process: the first call installs
+    one (with the library instrumentations), later calls add their exporter to it.
+    """
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.add_span_processor(processor)
+        instrument_libraries()
+    else:
+        configure_tracing(TelemetrySettings(), "tests", processor)
+    return exporter

@@ -14,20 +14,17 @@ from functools import partial
 
 from intake.domain import view_change
 from intake.store import IntakeStore
-from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
-from shared.events.registry import REGISTRY, EventData
-from shared.kafka.consumer import Handler
-from shared.mongo.client import Session
+from shared.events.registry import REGISTRY
+from shared.handlers import HandlerRegistry
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-async def apply_dossier_fact(
-    envelope: Envelope, data: EventData, session: Session, *, store: IntakeStore
-) -> None:
+async def apply_dossier_fact(data: DossierFact, uow: UnitOfWork, *, store: IntakeStore) -> None:
     """Update the public view of the dossier the fact is about."""
-    assert isinstance(data, DossierFact)
+    envelope, session = uow.envelope, uow.session
     doc = await store.get_dossier(data.dossier_code, session)
     if doc is None:
         log.warning(
@@ -47,12 +44,13 @@ async def apply_dossier_fact(
         await store.update_dossier(data.dossier_code, fields, session)
 
 
-def dossier_fact_types() -> list[str]:
+def dossier_fact_models() -> list[type[DossierFact]]:
     """Every registered contract that is a fact about a dossier."""
-    return sorted(t for t, model in REGISTRY.items() if issubclass(model, DossierFact))
+    return [model for _, model in sorted(REGISTRY.items()) if issubclass(model, DossierFact)]
 
 
-def build_handlers(store: IntakeStore) -> dict[str, Handler]:
-    """The mapping from event type to handler, with dependencies bound explicitly."""
-    handler: Handler = partial(apply_dossier_fact, store=store)
-    return dict.fromkeys(dossier_fact_types(), handler)
+def build_registry(store: IntakeStore) -> HandlerRegistry:
+    """Every dossier fact goes to ``apply_dossier_fact``, with its store bound."""
+    return HandlerRegistry().on_each(
+        dossier_fact_models(), partial(apply_dossier_fact, store=store)
+    )

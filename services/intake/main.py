@@ -53,7 +53,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
                 extra={"configuration": catalogue.configuration, "version": catalogue.version},
             )
             app.state.intake = Intake(runtime, store, catalogue, calendar, settings.intake)
-            runtime.add_consumer([DOSSIER_EVENTS], handlers.build_handlers(store))
+            runtime.add_consumer([DOSSIER_EVENTS], handlers.build_registry(store))
             await runtime.start_consumers()
             app.state.runtime = runtime
             yield

@@ -1,6 +1,6 @@
 """Event handlers of the notification service: decide recipients, record, never send.
 
-Each handler runs inside the consumer runner's transaction. It keeps the applicant's
+Each handler runs inside the unit of work the consumer runner opens. It keeps the applicant's
 contact when one is registered (``applicant.contacts``), plans the notifications an
 event calls for (``domain``) and records each as ``pending`` (or ``held`` for a paused
 subscriber), unique per (event, recipient, channel). The contact and the dossier facts
@@ -31,9 +31,11 @@ from notification.store import HELD, PENDING, NotificationStore
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
-from shared.events.registry import EventData
-from shared.kafka.consumer import Handler
+from shared.events.registry import REGISTRY, EventData
+from shared.handlers import HandlerRegistry
 from shared.mongo.client import Document, Session
+from shared.telemetry import inject_trace_headers
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +84,15 @@ def notification_record(
         "status": HELD if planned.held else PENDING,
         "attempts": [],
         "created_at": now,
+        # The dispatcher sends after the commit, outside this span: keep the journey's trace.
+        "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
         **({"expires_at": expiry} if expiry is not None else {}),
     }
 
 
-async def record_notifications(
-    envelope: Envelope, data: EventData, session: Session, *, planning: Planning
-) -> None:
+async def record_notifications(data: EventData, uow: UnitOfWork, *, planning: Planning) -> None:
     """Keep a contact, plan who is told, and record one pending notification each."""
+    envelope, session = uow.envelope, uow.session
     store, now = planning.store, planning.clock.now()
     contact = contact_of(data)
     if contact is not None:
@@ -153,9 +156,9 @@ async def _record_all(
         )
 
 
-def build_handlers(planning: Planning) -> dict[str, Handler]:
+def build_registry(planning: Planning) -> HandlerRegistry:
     """Every dossier and notification fact, and every contact registration, goes through
     ``record_notifications``: the per-type rules live in ``domain`` (applicant, unit and
     subscriber tables)."""
-    handler: Handler = partial(record_notifications, planning=planning)
-    return dict.fromkeys(handled_event_types(), handler)
+    models = [REGISTRY[event_type] for event_type in handled_event_types()]
+    return HandlerRegistry().on_each(models, partial(record_notifications, planning=planning))

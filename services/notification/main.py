@@ -55,9 +55,7 @@ def build_dispatcher(
             Channel.WEBHOOK: WebhookChannel(http, settings.webhook),
         },
         renderer=Renderer(DisplayNames.from_catalogue(), settings.options.lookup_base_url),
-        client=runtime.client,
-        outbox=runtime.outbox,
-        wake_relay=runtime.relay.wake,
+        units=runtime.units,
         dead_letters=runtime.dead_letters,
         clock=runtime.clock,
         retry=RetryPolicy(retry.max_attempts, retry.initial_s, retry.max_s, retry.jitter_s),
@@ -96,7 +94,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             )
             runtime.add_consumer(
                 [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS],
-                handlers.build_handlers(planning),
+                handlers.build_registry(planning),
                 after_commit=dispatcher.wake,
             )
             app.state.runtime = runtime

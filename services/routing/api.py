@@ -34,9 +34,9 @@ from shared.events.commands import (
 from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import make_envelope
 from shared.http import Conflict, DomainError
-from shared.mongo.client import Session, run_in_transaction
 from shared.mongo.inbox import AlreadyProcessed
 from shared.text import CleanText
+from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 HTTP_SOURCE = "/lienthong/routing/http"
@@ -49,6 +49,11 @@ STATUS = {
     RefusalCode.TRANSITION_NOT_ALLOWED: 409,
     RefusalCode.FINAL_STEP: 409,
     RefusalCode.NOT_FINAL_STEP: 409,
+    RefusalCode.NOT_RESPONSIBLE_UNIT: 403,
+    RefusalCode.MISSING_DOCUMENTS_REQUIRED: 422,
+    RefusalCode.INVALID_NEW_DATE: 422,
+    RefusalCode.APOLOGY_TOO_LATE: 409,
+    RefusalCode.PAYMENT_MISMATCH: 409,
 }
 DossierCode = Annotated[str, Path(min_length=1, max_length=64, description="Dossier code.")]
 IdempotencyKey = Annotated[
@@ -76,6 +81,9 @@ class Refusal(ActingUnit):
 class Completion(ActingUnit):
     outcome: StepOutcome
     note: str | None = Field(None, max_length=2000)
+    missing_documents: list[str] = Field(
+        default_factory=list, max_length=50, description="Required with needs_supplement."
+    )
 
 
 class SupplementRequest(ActingUnit):
@@ -104,17 +112,17 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
     runtime, routing = runtime_of(request.app), routing_of(request)
     envelope = make_envelope(command, source=HTTP_SOURCE, event_id=key, time=routing.clock.now())
 
-    async def work(session: Session) -> ActionResult:
+    async def work(uow: UnitOfWork) -> ActionResult:
         if key is not None:
-            await runtime.inbox.claim(HTTP_CONSUMER, envelope, session, routing.clock.now())
-        saved, decision = await execute_command(command, envelope, session, routing=routing)
+            await runtime.inbox.claim(HTTP_CONSUMER, envelope, uow.session, uow.now)
+        saved, decision = await execute_command(command, uow, routing=routing)
         return ActionResult(
             dossier=dossier_view(saved), events=[f.EVENT_TYPE for f in decision.facts]
         )
 
     for _ in range(STALE_RETRIES):
         try:
-            result = await run_in_transaction(runtime.client, work)
+            result = await runtime.run_unit_of_work(work, envelope)
         except StaleDossier:
             continue
         except AlreadyProcessed:
@@ -129,7 +137,6 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
             raise DomainError(
                 refusal.reason, code=refusal.code.value, status=STATUS[refusal.code]
             ) from refusal
-        runtime.relay.wake()
         return result
     raise Conflict("the dossier kept changing; try again", code="concurrent_update")
 

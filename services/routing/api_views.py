@@ -14,7 +14,7 @@ from routing.domain.trail import Trail, build_trail
 from routing.handlers import Routing
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.events.dossier import DossierState
-from shared.http import DomainError, NotFound
+from shared.http import MAX_STORE_INT, DomainError, NotFound
 
 router = APIRouter(prefix="/v1", tags=["views"])
 UnitCode = Annotated[str, Path(pattern=UNIT_CODE_PATTERN, description="Unit (agency) code.")]
@@ -46,7 +46,7 @@ async def get_inbox(
     procedure: Annotated[str | None, Query(description="Only this procedure code.")] = None,
     late: Annotated[bool, Query(description="Only late dossiers.")] = False,
     limit: Annotated[int, Query(ge=1, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_STORE_INT, description="Items to skip.")] = 0,
 ) -> views.InboxPage:
     routing = routing_of(request)
     today = routing.calendar.local_date(routing.clock.now())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 
-from routing import api, api_views, handlers
+from routing import api, api_procedures, api_views, handlers
 from routing.config import RoutingSettings
+from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
 from shared.app import serve, service_app
@@ -40,22 +40,18 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
             await store.ensure_indexes()
             routing = handlers.Routing(
                 store=store,
-                outbox=runtime.outbox,
                 calendar=calendar,
                 catalogue=catalogue,
                 clock=runtime.clock,
                 options=settings.routing,
+                journeys=JourneyTraces(runtime.db),
             )
             runtime.add_consumer(
-                [DOSSIER_EVENTS, DOSSIER_COMMANDS],
-                handlers.build_handlers(routing),
-                invalid_handlers={
-                    DOSSIER_COMMANDS: partial(handlers.on_invalid_command, routing=routing)
-                },
+                [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_registry(routing)
             )
             await runtime.start_consumers()
             scheduler = OverdueScheduler(
-                routing, runtime.client, settings.routing.overdue_scan_seconds, runtime.relay.wake
+                routing, runtime.units, settings.routing.overdue_scan_seconds
             )
             runtime.spawn(scheduler.run(), "overdue-scheduler")
             app.state.runtime, app.state.routing, app.state.scheduler = runtime, routing, scheduler
@@ -76,6 +72,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     )
     app.include_router(api.router)
     app.include_router(api_views.router)
+    app.include_router(api_procedures.router)
     return app
 
 

@@ -14,31 +14,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
+import time
+from datetime import date, datetime
 from functools import partial
 
 from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
-from routing.handlers import Routing
-from routing.store import StaleDossier
-from shared.mongo.client import Client, Session, run_in_transaction
+from routing.handlers import Routing, emit_facts
+from routing.store import StaleDossier, dossier_counts
+from shared.events.dossier import DossierState
+from shared.telemetry import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
+GAUGE_INTERVAL_S = 5.0  # dossier gauges are refreshed at most this often (real time)
 
 
 class OverdueScheduler:
     """Scans for steps due soon and overdue steps and dossiers every ``interval`` seconds."""
 
-    def __init__(
-        self, routing: Routing, client: Client, interval_s: float, wake_relay: Callable[[], None]
-    ) -> None:
+    def __init__(self, routing: Routing, units: UnitsOfWork, interval_s: float) -> None:
         self._routing = routing
-        self._client = client
+        self._units = units
         self._interval_s = interval_s
-        self._wake_relay = wake_relay
         self._stopping = asyncio.Event()
         self.scans = 0
+        self._gauges_at = float("-inf")
 
     async def scan(self, now: datetime | None = None) -> int:
         """One pass at ``now`` (default: the clock); returns how many facts it emitted."""
@@ -56,17 +57,27 @@ class OverdueScheduler:
         candidates = await self._routing.store.overdue_candidates(today, limit, due_soon_before)
         for code in candidates:
             try:
-                emitted += await run_in_transaction(self._client, partial(self._claim, code, now))
+                emitted += await self._units.run(partial(self._claim, code, now), now=now)
             except StaleDossier:
                 log.debug("overdue claim lost to another writer", extra={"dossier": code})
-        if emitted:
-            self._wake_relay()
         self.scans += 1
+        await self.report_gauges(today)
         return emitted
 
-    async def _claim(self, code: str, now: datetime, session: Session) -> int:
+    async def report_gauges(self, today: date, force: bool = False) -> None:
+        """Dossiers by state and overdue counts for ``/metrics`` (rate-limited)."""
+        if not force and time.monotonic() - self._gauges_at < GAUGE_INTERVAL_S:
+            return
+        self._gauges_at = time.monotonic()
+        by_state, late_steps, late = await dossier_counts(self._routing.store, today)
+        for state in DossierState:
+            DOSSIERS_BY_STATE.labels("routing", state.value).set(by_state.get(state.value, 0))
+        DOSSIERS_OVERDUE.labels("routing", "step").set(late_steps)
+        DOSSIERS_OVERDUE.labels("routing", "dossier").set(late)
+
+    async def _claim(self, code: str, now: datetime, uow: UnitOfWork) -> int:
         routing = self._routing
-        d = await routing.store.get(code, session)
+        d = await routing.store.get(code, uow.session)
         if d is None:
             return 0
         ctx = routing.context(f"overdue/{code}/{d.version}", now)
@@ -74,8 +85,8 @@ class OverdueScheduler:
         if decision is None:
             return 0
         recorded(decision, ctx, actor="routing")
-        saved = await routing.save(decision, d, session, now)
-        await routing.emit(saved, decision.facts, None, session, now)
+        saved = await routing.save(decision, d, uow, now)
+        emit_facts(uow, saved, decision)
         return len(decision.facts)
 
     async def run(self) -> None:

@@ -1,8 +1,9 @@
 """The consumer runner: one consumer group per service, effects before offsets.
 
-For each record: decode the envelope, look up the handler for its type, and run
-handler and inbox record in one MongoDB transaction (a redelivered event hits the
-inbox's unique index and changes nothing). Transient failures are retried with
+For each record: decode the envelope, look up the handler for its type in the
+service's ``HandlerRegistry``, and run handler and inbox record in one unit of work
+(a redelivered event hits the inbox's unique index and changes nothing; the facts
+the handler emits are queued in the same transaction). Transient failures are retried with
 exponential backoff (tenacity); after the last attempt, or at once for malformed
 bytes and unknown types, the record goes to the dead-letter topic with the error
 and its origin. Offsets are committed only after that, so a crash replays work
@@ -16,7 +17,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -32,28 +32,26 @@ from tenacity import (
 
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
-from shared.events.registry import EventData, parse_data
+from shared.events.registry import parse_data
+from shared.handlers import HandlerRegistry
 from shared.kafka.deadletter import DeadLetterWriter
-from shared.mongo.client import (
-    DEFAULT_TRANSACTION_TIMEOUT_S,
-    Client,
-    Session,
-    run_in_transaction,
-)
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
-from shared.telemetry import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS, extract_trace_context
+from shared.telemetry import (
+    CONSUMER_LAG,
+    EVENTS_HANDLED,
+    HANDLER_RETRIES,
+    HANDLER_SECONDS,
+    event_type_label,
+    extract_trace_context,
+    messaging_attributes,
+)
 from shared.topics import TopicSpec, topic_name
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
-
-Handler = Callable[[Envelope, EventData, Session], Awaitable[None]]
-"""Applies one event: writes its effect (and outgoing events) with the given session."""
-
-InvalidHandler = Callable[[Envelope, MalformedMessage, Session], Awaitable[None]]
-"""Answers a well-formed envelope whose type or data breaks its contract (e.g. a refusal event)."""
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
@@ -86,32 +84,28 @@ class ConsumerRunner:
         service: str,
         group_id: str,
         topics: list[TopicSpec],
-        handlers: Mapping[str, Handler],
-        client: Client,
+        registry: HandlerRegistry,
+        units: UnitsOfWork,
         inbox: Inbox,
         dead_letters: DeadLetterWriter,
         kafka: KafkaSettings,
         settings: ConsumerSettings,
         clock: Clock,
         after_commit: Callable[[], None] | None = None,
-        invalid_handlers: Mapping[TopicSpec, InvalidHandler] | None = None,
-        transaction_timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
     ) -> None:
         self.service = service
         self.group_id = group_id
         self._topics = [topic_name(kafka.topic_prefix, spec) for spec in topics]
-        self._handlers = handlers
-        self._client = client
+        self._registry = registry
+        self._units = units
         self._inbox = inbox
         self._dead_letters = dead_letters
         self._kafka = kafka
         self._settings = settings
         self._clock = clock
         self._after_commit = after_commit
-        self._transaction_timeout_s = transaction_timeout_s
-        self._invalid_handlers = {
-            topic_name(kafka.topic_prefix, spec): handler
-            for spec, handler in (invalid_handlers or {}).items()
+        self._invalid_topics = {
+            topic_name(kafka.topic_prefix, spec): spec for spec in registry.invalid_topics
         }
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
@@ -257,44 +251,54 @@ class ConsumerRunner:
         except MalformedMessage as exc:
             await self._handle_invalid(record, envelope, exc)
             return
-        handler = self._handlers.get(envelope.type)
+        handler = self._registry.handler_for(envelope.type)
         if handler is None:
             self._count(record, envelope.type, "ignored")  # a contract this service does not act on
             return
+        # Messaging conventions: "process <destination>", a CONSUMER span in the producer's trace.
         with tracer.start_as_current_span(
-            f"handle {envelope.type}",
+            f"process {record.topic}",
             context=extract_trace_context(record.headers),
             kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.destination.name": record.topic,
-                "dossier.code": envelope.subject,
-            },
+            attributes=messaging_attributes(
+                operation="process",
+                topic=record.topic,
+                message_id=envelope.id,
+                key=envelope.subject,
+                event_type=envelope.type,
+                partition=record.partition,
+                offset=record.offset,
+                group=self.group_id,
+            ),
         ):
 
-            async def apply_handler(session: Session) -> None:
-                await handler(envelope, data, session)
+            async def apply_handler(uow: UnitOfWork) -> None:
+                await handler(data, uow)
 
             outcome = await self._apply_with_retries(record, envelope, apply_handler)
         self._count(record, envelope.type, outcome)
-        HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+        HANDLER_SECONDS.labels(self.service, event_type_label(envelope.type)).observe(
+            time.perf_counter() - started
+        )
 
     async def _handle_invalid(
         self, record: Record, envelope: Envelope, error: MalformedMessage
     ) -> None:
         """Answer a broken contract where the topic's owner wants to (never silence)."""
-        answer = self._invalid_handlers.get(record.topic)
+        spec = self._invalid_topics.get(record.topic)
+        answer = self._registry.invalid_handler_for(spec) if spec is not None else None
         if answer is None:
             await self._dead_letter(record, error, "malformed", attempts=1)
             return
 
-        async def respond(session: Session) -> None:
-            await answer(envelope, error, session)
+        async def respond(uow: UnitOfWork) -> None:
+            await answer(envelope, error, uow)
 
         outcome = await self._apply_with_retries(record, envelope, respond)
         self._count(record, envelope.type, f"invalid_{outcome}")
 
     async def _apply_with_retries(
-        self, record: Record, envelope: Envelope, work: Callable[[Session], Awaitable[None]]
+        self, record: Record, envelope: Envelope, work: Callable[[UnitOfWork], Awaitable[None]]
     ) -> str:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._settings.max_attempts),
@@ -309,6 +313,8 @@ class ConsumerRunner:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
+                    if attempts > 1:
+                        HANDLER_RETRIES.labels(self.service, event_type_label(envelope.type)).inc()
                     await self._apply(envelope, work)
         except AlreadyProcessed:
             return "duplicate"
@@ -320,15 +326,15 @@ class ConsumerRunner:
             return "dead_lettered"
         return "handled"
 
-    async def _apply(self, envelope: Envelope, work: Callable[[Session], Awaitable[None]]) -> None:
-        now: datetime = self._clock.now()
-
-        async def in_transaction(session: Session) -> None:
-            await self._inbox.claim(self.group_id, envelope, session, now)
-            await work(session)
+    async def _apply(
+        self, envelope: Envelope, work: Callable[[UnitOfWork], Awaitable[None]]
+    ) -> None:
+        async def in_transaction(uow: UnitOfWork) -> None:
+            await self._inbox.claim(self.group_id, envelope, uow.session, uow.now)
+            await work(uow)
 
         try:
-            await run_in_transaction(self._client, in_transaction, self._transaction_timeout_s)
+            await self._units.run(in_transaction, envelope)
         except PyMongoError as exc:
             if store_unavailable(exc):  # the store's state, not the message's fault
                 raise StoreUnavailable(repr(exc)) from exc
@@ -343,7 +349,9 @@ class ConsumerRunner:
         self._count(record, None, "dead_lettered")
 
     def _count(self, record: Record, event_type: str | None, outcome: str) -> None:
-        EVENTS_HANDLED.labels(self.service, record.topic, event_type or "unknown", outcome).inc()
+        EVENTS_HANDLED.labels(
+            self.service, record.topic, event_type_label(event_type), outcome
+        ).inc()
 
     async def _report_lag(self) -> None:
         for tp in self.consumer.assignment():

@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-from shared.envelope import Envelope
-from shared.events.registry import EventData
-from shared.mongo.client import Database, Session
+from shared.events.dossier import DossierWithdrawn
+from shared.handlers import HandlerRegistry, TypedHandler
+from shared.mongo.client import Database
+from shared.unit_of_work import UnitOfWork
 
 
-def counting_handler(db: Database):  # type: ignore[no-untyped-def]
+def counting_handler(db: Database) -> TypedHandler[DossierWithdrawn]:
     """A handler that adds one to ``effects[subject]`` per applied event."""
 
-    async def count(envelope: Envelope, data: EventData, session: Session) -> None:
+    async def count(event: DossierWithdrawn, uow: UnitOfWork) -> None:
+        envelope = uow.envelope
         await db["effects"].update_one(
             {"_id": envelope.subject},
             {"$inc": {"n": 1}, "$push": {"ids": envelope.id}},
             upsert=True,
-            session=session,
+            session=uow.session,
         )
 
     return count
 
 
-def failing_handler(db: Database):  # type: ignore[no-untyped-def]
+def failing_handler(db: Database) -> TypedHandler[DossierWithdrawn]:
     """A handler that always fails after writing (the write must be rolled back)."""
 
-    async def fail(envelope: Envelope, data: EventData, session: Session) -> None:
-        await db["effects"].insert_one({"would_be": envelope.id}, session=session)
-        raise RuntimeError(f"cannot handle {envelope.subject}")
+    async def fail(event: DossierWithdrawn, uow: UnitOfWork) -> None:
+        await db["effects"].insert_one({"would_be": uow.envelope.id}, session=uow.session)
+        raise RuntimeError(f"cannot handle {uow.envelope.subject}")
 
     return fail
+
+
+def on_withdrawn(handler: TypedHandler[DossierWithdrawn]) -> HandlerRegistry:
+    """A registry with one handler, for ``dossier.withdrawn.v1``."""
+    return HandlerRegistry().on(DossierWithdrawn, handler)
 
 
 async def effect_counts(db: Database) -> dict[str, int]:

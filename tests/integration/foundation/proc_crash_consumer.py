@@ -6,12 +6,11 @@ import asyncio
 import os
 import sys
 
-from shared.events.dossier import DossierWithdrawn
 from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings, service_runtime
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import DOSSIER_EVENTS
-from tests.integration.foundation.counting import counting_handler
+from tests.integration.foundation.counting import counting_handler, on_withdrawn
 
 
 async def main(topic_prefix: str, db_prefix: str, expected: int) -> None:
@@ -21,9 +20,7 @@ async def main(topic_prefix: str, db_prefix: str, expected: int) -> None:
     )
     await ensure_topics(settings.kafka)
     async with service_runtime("counting", settings) as rt:
-        runner = rt.add_consumer(
-            [DOSSIER_EVENTS], {DossierWithdrawn.EVENT_TYPE: counting_handler(rt.db)}
-        )
+        runner = rt.add_consumer([DOSSIER_EVENTS], on_withdrawn(counting_handler(rt.db)))
 
         commit = runner.commit_processed
 

@@ -16,9 +16,13 @@ from shared.kafka.deadletter import read_dead_letters, to_dead_letter
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.testing import read_topic
 from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS, topic_name
-from tests.integration.foundation.counting import counting_handler, effect_counts, failing_handler
-
-WITHDRAWN = DossierWithdrawn.EVENT_TYPE
+from shared.unit_of_work import UnitOfWork
+from tests.integration.foundation.counting import (
+    counting_handler,
+    effect_counts,
+    failing_handler,
+    on_withdrawn,
+)
 
 
 def withdrawn(code: str) -> Envelope:
@@ -56,7 +60,7 @@ async def drain(rt: ServiceRuntime, expected: int) -> int:
 
 
 async def test_same_event_twice_has_one_effect(runtime: ServiceRuntime) -> None:
-    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: counting_handler(runtime.db)})
+    runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(counting_handler(runtime.db)))
     event = withdrawn("A-1")
     await runtime.publisher.publish(event, DOSSIER_EVENTS)
     await runtime.publisher.publish(event, DOSSIER_EVENTS)
@@ -70,10 +74,10 @@ async def test_failing_handler_dead_letters_and_consumer_goes_on(runtime: Servic
     db = runtime.db
     fail, count = failing_handler(db), counting_handler(db)
 
-    async def by_subject(envelope, data, session):  # type: ignore[no-untyped-def]
-        await (fail if envelope.subject == "BAD" else count)(envelope, data, session)
+    async def by_subject(event: DossierWithdrawn, uow: UnitOfWork) -> None:
+        await (fail if event.dossier_code == "BAD" else count)(event, uow)
 
-    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: by_subject})
+    runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(by_subject))
     bad, good = withdrawn("BAD"), withdrawn("GOOD")
     await runtime.publisher.publish(bad, DOSSIER_EVENTS)
     await runtime.publisher.publish(good, DOSSIER_EVENTS)
@@ -98,7 +102,7 @@ async def test_failing_handler_dead_letters_and_consumer_goes_on(runtime: Servic
 
 
 async def test_malformed_and_unknown_messages_are_dead_lettered(runtime: ServiceRuntime) -> None:
-    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: counting_handler(runtime.db)})
+    runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(counting_handler(runtime.db)))
     unknown = withdrawn("X").model_copy(update={"type": "dossier.teleported.v1"})
     # All on one key, so one partition keeps them in this order.
     await publish_raw(runtime, b"\xff\xfenot json", "K")
@@ -124,12 +128,12 @@ async def test_replayed_dead_letter_is_handled_once_fixed(runtime: ServiceRuntim
     broken = {"on": True}
     count = counting_handler(runtime.db)
 
-    async def flaky(envelope, data, session):  # type: ignore[no-untyped-def]
+    async def flaky(event: DossierWithdrawn, uow: UnitOfWork) -> None:
         if broken["on"]:
             raise RuntimeError("dependency down")
-        await count(envelope, data, session)
+        await count(event, uow)
 
-    runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: flaky})
+    runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(flaky))
     await runtime.publisher.publish(withdrawn("R-1"), DOSSIER_EVENTS)
     await drain(runtime, 1)
     [letter] = await read_dead_letters(runtime.settings.kafka)
@@ -145,7 +149,7 @@ async def test_a_rebalance_hands_over_partitions_without_redelivery(
 ) -> None:
     """The first member commits what it handled before its partitions move to the second."""
     deliveries: list[str] = []
-    handlers = {WITHDRAWN: counting_handler(runtime.db)}
+    handlers = on_withdrawn(counting_handler(runtime.db))
     first = runtime.add_consumer([DOSSIER_EVENTS], handlers)
     second = runtime.add_consumer([DOSSIER_EVENTS], handlers)
     for runner in (first, second):
@@ -203,14 +207,14 @@ async def test_store_errors_pause_the_record_and_never_dead_letter_it(
     count = counting_handler(runtime.db)
     failures = runtime.settings.consumer.max_attempts + 2
 
-    async def store_in_trouble(envelope, data, session):  # type: ignore[no-untyped-def]
+    async def store_in_trouble(event: DossierWithdrawn, uow: UnitOfWork) -> None:
         nonlocal failures
         if failures > 0:
             failures -= 1
             raise store_error
-        await count(envelope, data, session)
+        await count(event, uow)
 
-    runner = runtime.add_consumer([DOSSIER_EVENTS], {WITHDRAWN: store_in_trouble})
+    runner = runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(store_in_trouble))
     await runtime.publisher.publish(withdrawn("W-1"), DOSSIER_EVENTS)
     await runner.start()
     handled = 0

@@ -12,9 +12,7 @@ from prometheus_client import REGISTRY as REGISTRY_METRICS
 
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState, DossierWithdrawn
-from shared.events.registry import make_envelope
 from shared.kafka.deadletter import read_dead_letters
-from shared.mongo.client import Session, run_in_transaction
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.settings import KafkaSettings, TelemetrySettings
 from shared.telemetry import configure_tracing, header_value
@@ -36,25 +34,20 @@ async def private_broker(tmp_path: Path) -> AsyncIterator[PrivateServer]:
 async def withdraw_in_transaction(rt: ServiceRuntime, code: str, steps: int) -> None:
     """A state change and its events, written together."""
 
-    async def work(session: Session) -> None:
+    async with rt.unit_of_work() as uow:
         await rt.db["dossiers"].update_one(
-            {"_id": code}, {"$set": {"state": "WITHDRAWN"}}, upsert=True, session=session
+            {"_id": code}, {"$set": {"state": "WITHDRAWN"}}, upsert=True, session=uow.session
         )
         for step in range(steps):
-            event = make_envelope(
+            uow.emit(
                 DossierWithdrawn(
                     dossier_code=code,
                     state=DossierState.WITHDRAWN,
                     holding_unit="U",
                     withdrawn_at=rt.clock.now(),
                     reason=f"step {step}",
-                ),
-                source="/tests",
+                )
             )
-            await rt.outbox.add(event, session, rt.clock.now())
-
-    await run_in_transaction(rt.client, work)
-    rt.relay.wake()
 
 
 async def test_events_written_during_an_outage_are_published_once_in_order(
@@ -119,11 +112,8 @@ async def test_a_full_batch_never_publishes_a_subjects_later_event_first(
     async with service_runtime("outboxed", settings, clock) as rt:
         rt.relay.stop()  # write everything first, then relay step by step
         for event_id, reason in [("9-a1", "A1"), ("1-a2", "A2"), ("0-a3", "A3"), ("5-b1", "B1")]:
-
-            async def work(
-                session: Session, event_id: str = event_id, reason: str = reason
-            ) -> None:
-                event = make_envelope(
+            async with rt.unit_of_work() as uow:
+                uow.emit(
                     DossierWithdrawn(
                         dossier_code=reason[0],
                         state=DossierState.WITHDRAWN,
@@ -131,12 +121,8 @@ async def test_a_full_batch_never_publishes_a_subjects_later_event_first(
                         withdrawn_at=clock.now(),
                         reason=reason,
                     ),
-                    source="/tests",
                     event_id=event_id,
                 )
-                await rt.outbox.add(event, session, clock.now())
-
-            await run_in_transaction(rt.client, work)
         for _ in range(4):  # bounded: each scan must make progress
             await rt.relay.publish_pending()
         assert await rt.outbox.count_pending() == 0
@@ -175,18 +161,13 @@ async def test_an_entry_the_broker_refuses_is_quarantined_and_later_events_flow(
 
 
 async def withdraw_with_reason(rt: ServiceRuntime, code: str, reason: str) -> None:
-    async def work(session: Session) -> None:
-        event = make_envelope(
+    async with rt.unit_of_work() as uow:
+        uow.emit(
             DossierWithdrawn(
                 dossier_code=code,
                 state=DossierState.WITHDRAWN,
                 holding_unit="U",
                 withdrawn_at=rt.clock.now(),
                 reason=reason,
-            ),
-            source="/tests",
+            )
         )
-        await rt.outbox.add(event, session, rt.clock.now())
-
-    await run_in_transaction(rt.client, work)
-    rt.relay.wake()

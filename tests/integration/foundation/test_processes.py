@@ -14,7 +14,8 @@ from shared.runtime import CommonSettings, service_runtime
 from shared.telemetry import header_value
 from shared.testing import read_topic
 from shared.topics import DOSSIER_EVENTS
-from tests.integration.foundation.counting import counting_handler, effect_counts
+from shared.unit_of_work import UnitOfWork
+from tests.integration.foundation.counting import counting_handler, effect_counts, on_withdrawn
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -46,10 +47,10 @@ async def test_event_from_another_process_arrives_intact(common_settings: Common
     seen: list[tuple[Envelope, str | None]] = []
     async with service_runtime("other-group", common_settings) as rt:
 
-        async def remember(envelope, data, session):  # type: ignore[no-untyped-def]
-            seen.append((envelope, None))
+        async def remember(event: DossierWithdrawn, uow: UnitOfWork) -> None:
+            seen.append((uow.envelope, None))
 
-        runner = rt.add_consumer([DOSSIER_EVENTS], {DossierWithdrawn.EVENT_TYPE: remember})
+        runner = rt.add_consumer([DOSSIER_EVENTS], on_withdrawn(remember))
         await runner.start()
         batch_records = []
         for _ in range(40):
@@ -100,9 +101,7 @@ async def test_consumer_killed_before_commit_is_replayed_without_double_effect(
 
     async with service_runtime("counting", common_settings) as rt:
         assert await effect_counts(rt.db) == {code: 1 for code in codes}  # stored before the crash
-        runner = rt.add_consumer(
-            [DOSSIER_EVENTS], {DossierWithdrawn.EVENT_TYPE: counting_handler(rt.db)}
-        )
+        runner = rt.add_consumer([DOSSIER_EVENTS], on_withdrawn(counting_handler(rt.db)))
         await runner.start()
         redelivered = 0
         for _ in range(60):

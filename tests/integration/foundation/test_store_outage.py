@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.events.dossier import DossierWithdrawn
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.settings import MongoSettings
 from shared.testing import eventually
 from shared.topics import DOSSIER_EVENTS
-from tests.integration.foundation.counting import counting_handler, effect_counts
+from tests.integration.foundation.counting import counting_handler, effect_counts, on_withdrawn
 from tests.integration.foundation.private_servers import PrivateServer
 from tests.integration.foundation.test_consumer_runner import withdrawn
 
@@ -40,9 +39,7 @@ async def test_records_wait_for_the_store_and_are_applied_once_it_is_back(
     )
     settings = common_settings.model_copy(update={"mongo": mongo})
     async with service_runtime("counting", settings) as rt:
-        runner = rt.add_consumer(
-            [DOSSIER_EVENTS], {DossierWithdrawn.EVENT_TYPE: counting_handler(rt.db)}
-        )
+        runner = rt.add_consumer([DOSSIER_EVENTS], on_withdrawn(counting_handler(rt.db)))
         await runner.start()
         await private_store.stop()
         for n in range(3):

@@ -21,7 +21,6 @@ from notification.templates import DisplayNames, Renderer
 
 from shared.clock import ManualClock
 from shared.events.dossier import Channel
-from shared.mongo.client import Session, run_in_transaction
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import eventually, running_app
 from tests.integration.notification.helpers import notifications, publish, sms_lines
@@ -102,9 +101,7 @@ def dispatcher(
         store=NotificationStore(rt.db),
         channels={Channel.EMAIL: channel, Channel.SMS: channel, Channel.WEBHOOK: channel},
         renderer=Renderer(DisplayNames(), "http://lookup.example/"),
-        client=rt.client,
-        outbox=rt.outbox,
-        wake_relay=rt.relay.wake,
+        units=rt.units,
         dead_letters=rt.dead_letters,
         clock=rt.clock,
         retry=RetryPolicy(max_attempts=3, initial_s=0, max_s=0, jitter_s=0),
@@ -126,11 +123,8 @@ async def record(rt: ServiceRuntime, codes: list[str]) -> None:
     )
     for code in codes:
         for data in (registered(code, contact()), received(code)):
-
-            async def work(session: Session, data: Any = data) -> None:
-                await record_notifications(envelope_of(data), data, session, planning=planning)
-
-            await run_in_transaction(rt.client, work)
+            async with rt.unit_of_work(envelope_of(data)) as uow:
+                await record_notifications(data, uow, planning=planning)
 
 
 async def test_two_dispatchers_never_send_the_same_notification(runtime: ServiceRuntime) -> None:

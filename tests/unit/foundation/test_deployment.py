@@ -69,8 +69,40 @@ def test_service_environment_names_are_settings_the_service_reads(
     assert {"kafka", "mongo"} <= set(definition["depends_on"])
 
 
+def test_keycloak_is_the_official_image_importing_the_realm_with_secrets_from_outside(
+    compose: dict[str, Any],
+) -> None:
+    keycloak = compose["services"]["keycloak"]
+    assert keycloak["image"] == "quay.io/keycloak/keycloak:26.5.6"
+    assert "--import-realm" in keycloak["command"]
+    realm_mount = "./infra/keycloak/realm-lienthong.json:/opt/keycloak/data/import/"
+    assert any(volume.startswith(realm_mount) for volume in keycloak["volumes"])
+    assert keycloak["env_file"] == [{"path": "keycloak-secrets.env", "required": True}]
+    assert ":?" in keycloak["environment"]["KC_BOOTSTRAP_ADMIN_PASSWORD"]
+
+
 def test_the_image_runs_every_service_module() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "COPY services ./services" in dockerfile and "COPY data ./data" in dockerfile
     for service in SERVICES:
         assert (ROOT / "services" / service / "main.py").exists()
+
+
+def test_the_store_requires_a_login_and_each_service_has_its_own_user(
+    compose: dict[str, Any],
+) -> None:
+    mongo = compose["services"]["mongo"]
+    assert "--keyFile" in mongo["command"]  # access control on a replica set
+    assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD"].startswith(
+        "${LT_MONGO_ROOT_PASSWORD:?"
+    )
+    mounts = " ".join(mongo["volumes"])
+    assert "infra/mongo/service-users.js:/docker-entrypoint-initdb.d/" in mounts
+    script = (ROOT / "infra" / "mongo" / "service-users.js").read_text()
+    assert '{ role: "readWrite", db: `${prefix}${service}` }' in script
+    for service in SERVICES:
+        environment = compose["services"][service]["environment"]
+        assert environment["LT_MONGO_USERNAME"] == service
+        password = f"${{LT_{service.upper()}_MONGO_PASSWORD:?"
+        assert environment["LT_MONGO_PASSWORD"].startswith(password)  # required, never a default
+        assert mongo["environment"][f"LT_{service.upper()}_MONGO_PASSWORD"].startswith(password)

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
-from notification.handlers import Planning, build_handlers, record_notifications
+from notification.handlers import Planning, build_registry, record_notifications
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events.applicant import ContactDetails
 from shared.events.registry import EventData
+from shared.testing import detached_unit_of_work
 from tests.unit.notification.samples import (
     AT,
     DISTRICT_LAND,
@@ -81,7 +82,7 @@ def planning(store: RecordingStore) -> Planning:
 
 async def handle(store: RecordingStore, data: EventData, envelope: Envelope | None = None) -> None:
     event = envelope or envelope_of(data)
-    await record_notifications(event, data, None, planning=planning(store))  # type: ignore[arg-type]
+    await record_notifications(data, detached_unit_of_work(event), planning=planning(store))
 
 
 async def test_contact_first_then_reception_records_one_pending_per_channel() -> None:
@@ -164,7 +165,7 @@ async def test_facts_nobody_needs_record_nothing() -> None:
 
 
 def test_every_dossier_and_notification_fact_and_the_contact_have_a_handler() -> None:
-    handlers = build_handlers(planning(RecordingStore()))
+    handlers = build_registry(planning(RecordingStore())).event_types
     assert {"dossier.received.v2", "dossier.received.v1", "notification.failed.v1"} <= set(handlers)
     assert "applicant.contact.registered.v1" in handlers
     assert not [t for t in handlers if t.startswith(("command.", "audit."))]

@@ -1,0 +1,303 @@
+"""The ``lienthong`` Keycloak realm, kept as code: ``python -m infra.keycloak.realm write``.
+
+Generates ``infra/keycloak/realm-lienthong.json`` (committed; a unit test fails when it
+drifts from this module or from the catalogue). Both ``infra/devstack.py`` and
+docker-compose import that file with ``--import-realm``.
+
+What the realm holds:
+
+* realm roles ``desk``, ``officer``, ``operations``, ``auditor``, ``admin`` (people),
+  ``agency`` (agency systems) and ``service`` (the platform's own services);
+* a confidential client (client credentials) per service, for the metrics scraper
+  (``monitoring``, role operations) and per agency system, one
+  agency client per unit of the catalogue (``agency-<unit code>``), each carrying its
+  unit in a ``unit`` claim;
+* demo users for a commune desk, a district officer, a province officer, an operations
+  user, an auditor and an admin, each bound to their unit by a ``unit`` attribute;
+* mappers that put the audience ``lienthong`` and the ``unit`` claim in every access
+  token; realm roles travel in ``realm_access.roles`` (Keycloak's default scopes);
+* public clients for Swagger UI (authorisation code + PKCE) and for the command line
+  (password grant and device flow).
+
+Every secret and password is a Keycloak placeholder ``${LT_KEYCLOAK_...}`` resolved from
+the environment at import: ``infra/devstack.py`` supplies the development values of
+``dev_environment()`` (public, for local development only, overridable by the
+environment); docker-compose reads real ones from ``keycloak-secrets.env``, generated
+with ``python -m infra.keycloak.realm secrets > keycloak-secrets.env``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.catalogue import DEFAULT_DATA_DIR
+
+REALM = "lienthong"
+AUDIENCE = "lienthong"
+REALM_FILE = Path(__file__).resolve().parent / "realm-lienthong.json"
+SERVICES = ("intake", "routing", "notification", "audit")
+# Prometheus scrapes /metrics with client credentials (its scrape config's oauth2 block).
+MONITORING_CLIENT = "monitoring"
+ROLES = {
+    "desk": "One-stop desk staff: submit dossiers and act for their own unit.",
+    "officer": "Unit officer: their unit's inbox and actions.",
+    "operations": "Operations: flows, overdue dossiers, dead letters, metrics views.",
+    "auditor": "Auditor: the audit API, read only.",
+    "admin": "Administrator: units, procedures, webhook subscriptions.",
+    "agency": "An agency system bound to one unit (client credentials).",
+    "service": "One of the platform's own services (client credentials).",
+}
+# (username, role, unit or None, first name, last name)
+DEMO_USERS = (
+    ("desk.tanhoa", "desk", "001.21.31.H59", "Lan", "Nguyen"),
+    ("officer.gocongdong", "officer", "000.01.31.H59", "Minh", "Tran"),
+    ("officer.tiengiang", "officer", "000.00.01.H59", "Hoa", "Le"),
+    ("ops", "operations", None, "Quang", "Pham"),
+    ("auditor", "auditor", None, "Thu", "Vo"),
+    ("admin", "admin", None, "Son", "Dang"),
+)
+SWAGGER_PORTS = (8001, 8002, 8003, 8004)
+
+
+def placeholder(variable: str) -> str:
+    """A Keycloak import placeholder, resolved from the environment at import."""
+    return "${" + variable + "}"
+
+
+def env_name(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", text.upper())
+
+
+def agency_client_id(unit: str) -> str:
+    return f"agency-{unit}"
+
+
+def client_secret_variable(client_id: str) -> str:
+    return f"LT_KEYCLOAK_SECRET_{env_name(client_id)}"
+
+
+def dev_client_secret(client_id: str) -> str:
+    """The development-only secret of a confidential client (public, never for deployment)."""
+    return f"dev-secret-{client_id}"
+
+
+DEV_PASSWORD = "dev-password"
+PASSWORD_VARIABLE = "LT_KEYCLOAK_DEMO_PASSWORD"
+
+
+def catalogue_units() -> list[str]:
+    """Every unit code of every configuration, sorted."""
+    codes: set[str] = set()
+    for path in sorted(DEFAULT_DATA_DIR.glob("units-*.json")):
+        codes.update(unit["code"] for unit in json.loads(path.read_text())["units"])
+    return sorted(codes)
+
+
+def mapper(name: str, kind: str, config: dict[str, str]) -> dict[str, Any]:
+    claims = {"access.token.claim": "true", "id.token.claim": "false"}
+    return {
+        "name": name,
+        "protocol": "openid-connect",
+        "protocolMapper": kind,
+        "consentRequired": False,
+        "config": {**config, **claims, "introspection.token.claim": "true"},
+    }
+
+
+def confidential_client(client_id: str, description: str, role: str) -> dict[str, Any]:
+    return {
+        "clientId": client_id,
+        "description": description,
+        "enabled": True,
+        "protocol": "openid-connect",
+        "publicClient": False,
+        "clientAuthenticatorType": "client-secret",
+        "secret": placeholder(client_secret_variable(client_id)),
+        "serviceAccountsEnabled": True,
+        "standardFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "implicitFlowEnabled": False,
+        "protocolMappers": [audience_mapper()],
+        "_role": role,
+    }
+
+
+def agency_client(unit: str) -> dict[str, Any]:
+    client = confidential_client(agency_client_id(unit), f"Agency system of unit {unit}", "agency")
+    client["protocolMappers"] = [
+        audience_mapper(),
+        mapper(
+            "unit",
+            "oidc-hardcoded-claim-mapper",
+            {"claim.name": "unit", "claim.value": unit, "jsonType.label": "String"},
+        ),
+    ]
+    return client
+
+
+def public_clients() -> list[dict[str, Any]]:
+    swagger_redirects = [
+        f"http://{host}:{port}/docs/oauth2-redirect"
+        for port in SWAGGER_PORTS
+        for host in ("127.0.0.1", "localhost")
+    ]
+    common = {
+        "enabled": True,
+        "protocol": "openid-connect",
+        "publicClient": True,
+        "implicitFlowEnabled": False,
+        "serviceAccountsEnabled": False,
+        "protocolMappers": [audience_mapper(), unit_attribute_mapper()],
+    }
+    return [
+        {
+            **common,
+            "clientId": "swagger-ui",
+            "description": "Swagger UI of the services: authorisation code with PKCE.",
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": False,
+            "redirectUris": swagger_redirects,
+            "webOrigins": ["+"],
+            "attributes": {"pkce.code.challenge.method": "S256"},
+        },
+        {
+            **common,
+            "clientId": "lienthong-cli",
+            "description": "Command line: device flow; password grant for local development.",
+            "standardFlowEnabled": False,
+            "directAccessGrantsEnabled": True,
+            "redirectUris": [],
+            "webOrigins": [],
+            "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
+        },
+    ]
+
+
+def audience_mapper() -> dict[str, Any]:
+    """Every token is meant for the platform's services."""
+    return mapper("audience", "oidc-audience-mapper", {"included.custom.audience": AUDIENCE})
+
+
+def unit_attribute_mapper() -> dict[str, Any]:
+    """A person's unit comes from their ``unit`` attribute."""
+    return mapper(
+        "unit",
+        "oidc-usermodel-attribute-mapper",
+        {"user.attribute": "unit", "claim.name": "unit", "jsonType.label": "String"},
+    )
+
+
+def user(username: str, role: str, unit: str | None, first: str, last: str) -> dict[str, Any]:
+    return {
+        "username": username,
+        "enabled": True,
+        "email": f"{username}@lienthong.example",
+        "emailVerified": True,
+        "firstName": first,
+        "lastName": last,
+        "attributes": {"unit": [unit]} if unit else {},
+        "credentials": [
+            {
+                "type": "password",
+                "value": placeholder(PASSWORD_VARIABLE),
+                "temporary": False,
+            }
+        ],
+        "realmRoles": [role],
+    }
+
+
+def service_account_user(client: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "username": f"service-account-{client['clientId']}".lower(),
+        "enabled": True,
+        "serviceAccountClientId": client["clientId"],
+        "realmRoles": [client["_role"]],
+    }
+
+
+# Unit is an attribute outside the declared user profile: let administrators manage it.
+USER_PROFILE = {
+    "attributes": [
+        {"name": "username", "validations": {"length": {"min": 3, "max": 255}}},
+        {"name": "email", "validations": {"email": {}, "length": {"max": 255}}},
+        {"name": "firstName", "validations": {"length": {"max": 255}}},
+        {"name": "lastName", "validations": {"length": {"max": 255}}},
+    ],
+    "unmanagedAttributePolicy": "ADMIN_EDIT",
+}
+
+
+def confidential_client_ids() -> list[str]:
+    agencies = (agency_client_id(unit) for unit in catalogue_units())
+    return [*SERVICES, MONITORING_CLIENT, *agencies]
+
+
+def dev_environment() -> dict[str, str]:
+    """The development value of every placeholder (public: local development only)."""
+    values = {client_secret_variable(c): dev_client_secret(c) for c in confidential_client_ids()}
+    return {**values, PASSWORD_VARIABLE: DEV_PASSWORD}
+
+
+def random_environment() -> dict[str, str]:
+    """Fresh random values for every placeholder, for a deployment's secrets file."""
+    return {variable: secrets.token_urlsafe(32) for variable in dev_environment()}
+
+
+def build_realm() -> dict[str, Any]:
+    clients = [confidential_client(name, f"The {name} service", "service") for name in SERVICES] + [
+        agency_client(unit) for unit in catalogue_units()
+    ]
+    users = [user(*demo) for demo in DEMO_USERS] + [service_account_user(c) for c in clients]
+    for client in clients:
+        del client["_role"]
+    return {
+        "realm": REALM,
+        "displayName": "Liên thông",
+        "enabled": True,
+        "sslRequired": "external",
+        "accessTokenLifespan": 900,
+        "registrationAllowed": False,
+        "bruteForceProtected": True,
+        "roles": {"realm": [{"name": name, "description": text} for name, text in ROLES.items()]},
+        "clients": clients + public_clients(),
+        "users": users,
+        "components": {
+            "org.keycloak.userprofile.UserProfileProvider": [
+                {
+                    "providerId": "declarative-user-profile",
+                    "subComponents": {},
+                    "config": {"kc.user.profile.config": [json.dumps(USER_PROFILE)]},
+                }
+            ]
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(build_realm(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "check"
+    if command == "secrets":
+        print("# Keycloak client secrets and demo password (keep out of the repository)")
+        print("\n".join(f"{k}={v}" for k, v in random_environment().items()))
+        return 0
+    if command == "write":
+        REALM_FILE.write_text(render())
+        print(f"wrote {REALM_FILE}")
+        return 0
+    if REALM_FILE.read_text() != render():
+        print("realm-lienthong.json is out of date: python -m infra.keycloak.realm write")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,81 @@
+"""The typed handler registry: which handler a consumer calls for which contract.
+
+A handler receives its own event model and the unit of work it writes through::
+
+    registry.on(DossierReceived, partial(on_dossier_received, routing=routing))
+    # async def on_dossier_received(event: DossierReceived, uow: UnitOfWork, *, routing)
+
+The registry checks the payload's type once, at the edge, so handlers need no
+``isinstance``. A topic's owner may also answer envelopes that break their contract
+(``on_invalid``), e.g. with a refusal event, instead of dead-lettering them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+from shared.envelope import Envelope, MalformedMessage
+from shared.events.registry import EventData
+from shared.topics import TopicSpec
+from shared.unit_of_work import UnitOfWork
+
+E = TypeVar("E", bound=EventData)
+
+TypedHandler = Callable[[E, UnitOfWork], Awaitable[None]]
+"""Applies one event of its type: writes its effect and emits facts through ``uow``."""
+
+Handler = Callable[[EventData, UnitOfWork], Awaitable[None]]
+"""A handler behind the registry's type check (what the consumer runner calls)."""
+
+InvalidHandler = Callable[[Envelope, MalformedMessage, UnitOfWork], Awaitable[None]]
+"""Answers a well-formed envelope whose type or data breaks its contract."""
+
+
+class HandlerRegistry:
+    """Handlers by event type, each called only with its own model."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+        self._invalid: dict[TopicSpec, InvalidHandler] = {}
+
+    def on(self, model: type[E], handler: TypedHandler[E]) -> HandlerRegistry:
+        """Call ``handler`` for every event of ``model``'s type (one handler per type)."""
+        event_type = model.EVENT_TYPE
+        if event_type in self._handlers:
+            raise ValueError(f"a handler for {event_type} is registered already")
+
+        async def checked(data: EventData, uow: UnitOfWork) -> None:
+            if not isinstance(data, model):
+                raise TypeError(f"{event_type} handler got {type(data).__name__}")
+            await handler(data, uow)
+
+        self._handlers[event_type] = checked
+        return self
+
+    def on_each(self, models: Iterable[type[E]], handler: TypedHandler[E]) -> HandlerRegistry:
+        """One handler for several contracts (e.g. every unit command)."""
+        for model in models:
+            self.on(model, handler)
+        return self
+
+    def on_invalid(self, topic: TopicSpec, handler: InvalidHandler) -> HandlerRegistry:
+        """Answer envelopes on ``topic`` that break their contract (else dead-lettered)."""
+        self._invalid[topic] = handler
+        return self
+
+    def handler_for(self, event_type: str) -> Handler | None:
+        """The handler of an event type; None for a contract this service ignores."""
+        return self._handlers.get(event_type)
+
+    def invalid_handler_for(self, topic: TopicSpec) -> InvalidHandler | None:
+        return self._invalid.get(topic)
+
+    @property
+    def invalid_topics(self) -> list[TopicSpec]:
+        return list(self._invalid)
+
+    @property
+    def event_types(self) -> list[str]:
+        """The handled event types, in registration order."""
+        return list(self._handlers)

@@ -1,0 +1,210 @@
+"""The unit of work: the one write path of every service.
+
+A unit of work owns one store transaction (bounded by the transaction timeout), the
+facts emitted in it (queued in the outbox in that transaction, correlated with their
+cause) and the relay wake-up after the commit. HTTP actions, consumers, schedulers and
+checkpoints all write through it::
+
+    async with runtime.unit_of_work(cause=envelope) as uow:
+        dossier = await store.get(code, uow.session)
+        ...
+        uow.emit(*decision.facts)
+    # committed here; the relay is woken once
+
+``UnitsOfWork.open`` is one attempt: an error aborts it, nothing is written. ``run``
+runs a piece of work in a unit of work and retries it, as the driver does, when the
+store reports a transient conflict (two writers on one document); the work must then
+be safe to run again, which it is when it only reads and writes through ``uow``.
+
+A consumer may share one unit of work among a batch of events: ``caused_by`` gives a
+view with the same transaction and pending facts but another cause, so each event's
+facts carry their own causation and correlation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+import pymongo
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from shared.clock import Clock
+from shared.envelope import Envelope
+from shared.events.registry import EventData, make_envelope
+from shared.mongo.client import DEFAULT_TRANSACTION_TIMEOUT_S, Client, Session
+from shared.mongo.outbox import Outbox, PendingEvent
+from shared.telemetry import inject_trace_headers
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Pending:
+    """Facts emitted in one transaction, shared by every view of the unit of work."""
+
+    events: list[PendingEvent] = field(default_factory=list)
+
+
+class UnitOfWork:
+    """One transaction's session, its cause, its clock reading and the facts it emits."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        source: str,
+        now: datetime,
+        cause: Envelope | None = None,
+        correlation_id: str | None = None,
+        pending: _Pending | None = None,
+    ) -> None:
+        self.session = session
+        self.source = source
+        self.now = now
+        self.cause = cause
+        self.correlation_id = correlation_id
+        self._pending = pending if pending is not None else _Pending()
+
+    def caused_by(self, cause: Envelope) -> UnitOfWork:
+        """The same transaction on behalf of another event (one event of a batch)."""
+        return UnitOfWork(
+            self.session, source=self.source, now=self.now, cause=cause, pending=self._pending
+        )
+
+    @property
+    def envelope(self) -> Envelope:
+        """The event being handled (for handlers, which always run with a cause)."""
+        if self.cause is None:
+            raise RuntimeError("this unit of work has no cause")
+        return self.cause
+
+    def emit(
+        self,
+        *facts: EventData,
+        correlation_id: str | None = None,
+        event_id: str | None = None,
+    ) -> list[Envelope]:
+        """Queue facts for the outbox, in order; written with the transaction's commit.
+
+        Each fact is caused by the unit's cause and shares the given correlation id,
+        else the unit's, else its cause's. ``event_id`` (one fact only) makes the id
+        deterministic, so a repeated attempt yields the same event.
+        """
+        if event_id is not None and len(facts) != 1:
+            raise ValueError("an explicit event id names exactly one fact")
+        # The trace is captured now, so each event joins the span that caused it.
+        headers = [(k, v.decode()) for k, v in inject_trace_headers([])]
+        envelopes = [
+            make_envelope(
+                fact,
+                source=self.source,
+                cause=self.cause,
+                correlationid=correlation_id or self.correlation_id,
+                time=self.now,
+                event_id=event_id,
+            )
+            for fact in facts
+        ]
+        self._pending.events.extend(PendingEvent(e, headers) for e in envelopes)
+        return envelopes
+
+    @property
+    def emitted(self) -> list[Envelope]:
+        """Every fact emitted in this transaction so far, by any of its views."""
+        return [pending.envelope for pending in self._pending.events]
+
+    async def _flush(self, outbox: Outbox) -> None:
+        await outbox.add_all(self._pending.events, self.session, self.now)
+
+
+class UnitsOfWork:
+    """Opens units of work for one service: its store client, outbox and relay wake-up."""
+
+    def __init__(
+        self,
+        *,
+        client: Client,
+        outbox: Outbox,
+        clock: Clock,
+        source: str,
+        wake: Callable[[], None],
+        timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
+    ) -> None:
+        self._client = client
+        self._outbox = outbox
+        self._clock = clock
+        self._source = source
+        self._wake = wake
+        self.timeout_s = timeout_s
+
+    @asynccontextmanager
+    async def open(
+        self,
+        cause: Envelope | None = None,
+        *,
+        correlation_id: str | None = None,
+        now: datetime | None = None,
+    ) -> AsyncIterator[UnitOfWork]:
+        """One transaction: committed with its facts when the block ends, else aborted."""
+        with pymongo.timeout(self.timeout_s):
+            async with self._client.start_session() as session:
+                uow = self._unit(session, cause, correlation_id, now)
+                async with await session.start_transaction(
+                    read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+                ):
+                    yield uow
+                    await uow._flush(self._outbox)
+        self._after_commit(uow)
+
+    async def run(
+        self,
+        work: Callable[[UnitOfWork], Awaitable[T]],
+        cause: Envelope | None = None,
+        *,
+        correlation_id: str | None = None,
+        now: datetime | None = None,
+    ) -> T:
+        """Run ``work`` in a unit of work, retried on transient conflicts; its result."""
+        attempt: UnitOfWork | None = None
+
+        async def in_transaction(session: Session) -> T:
+            nonlocal attempt
+            attempt = self._unit(session, cause, correlation_id, now)  # fresh each retry
+            result = await work(attempt)
+            await attempt._flush(self._outbox)
+            return result
+
+        with pymongo.timeout(self.timeout_s):
+            async with self._client.start_session() as session:
+                result = await session.with_transaction(
+                    in_transaction,
+                    read_concern=ReadConcern("snapshot"),
+                    write_concern=WriteConcern("majority"),
+                )
+        assert attempt is not None
+        self._after_commit(attempt)
+        return result
+
+    def _unit(
+        self,
+        session: Session,
+        cause: Envelope | None,
+        correlation_id: str | None,
+        now: datetime | None,
+    ) -> UnitOfWork:
+        return UnitOfWork(
+            session,
+            source=self._source,
+            now=now or self._clock.now(),
+            cause=cause,
+            correlation_id=correlation_id,
+        )
+
+    def _after_commit(self, uow: UnitOfWork) -> None:
+        if uow.emitted:
+            self._wake()

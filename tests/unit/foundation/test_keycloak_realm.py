@@ -1,0 +1,59 @@
+"""The Keycloak realm kept as code: the committed file matches its generator and holds
+what the platform relies on (roles, unit-bound clients and users, no secret in clear)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.keycloak import realm
+
+
+def load() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(realm.REALM_FILE.read_text())
+    return document
+
+
+def test_committed_realm_matches_its_generator() -> None:
+    assert realm.REALM_FILE.read_text() == realm.render(), (
+        "run: .venv/bin/python -m infra.keycloak.realm write"
+    )
+
+
+def test_realm_has_the_platform_roles() -> None:
+    names = {role["name"] for role in load()["roles"]["realm"]}
+    assert names == {"desk", "officer", "operations", "auditor", "admin", "agency", "service"}
+
+
+def test_every_unit_has_an_agency_client_carrying_its_unit_claim() -> None:
+    clients = {client["clientId"]: client for client in load()["clients"]}
+    for unit in realm.catalogue_units():
+        mappers = clients[f"agency-{unit}"]["protocolMappers"]
+        claims = {m["config"].get("claim.name"): m["config"].get("claim.value") for m in mappers}
+        assert claims["unit"] == unit
+
+
+def test_every_token_carries_the_services_audience() -> None:
+    for client in load()["clients"]:
+        audiences = [
+            m["config"]["included.custom.audience"]
+            for m in client["protocolMappers"]
+            if m["protocolMapper"] == "oidc-audience-mapper"
+        ]
+        assert audiences == [realm.AUDIENCE], client["clientId"]
+
+
+def test_demo_users_are_bound_to_their_unit_and_role() -> None:
+    users = {user["username"]: user for user in load()["users"]}
+    assert users["desk.tanhoa"]["attributes"] == {"unit": ["001.21.31.H59"]}
+    assert users["desk.tanhoa"]["realmRoles"] == ["desk"]
+    assert users["auditor"]["attributes"] == {}
+
+
+def test_no_secret_or_password_is_written_in_clear() -> None:
+    text = realm.REALM_FILE.read_text()
+    assert "dev-" not in text
+    for client in load()["clients"]:
+        if not client["publicClient"]:
+            assert client["secret"].startswith("${LT_KEYCLOAK_SECRET_")
+    assert set(realm.dev_environment()) == set(realm.random_environment())
