@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         for finding in row.findings:
             print(f"  FAILED {row.scenario}: {finding}")
     failed = [r.scenario for r in rows if not r.passed]
-    print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")
+    verdict = (
+        f"all {len(rows)} scenarios held"
+        if not failed
+        else f"{len(failed)} of {len(rows)} scenarios failed"
+    )
+    print(f"\nfault matrix: {verdict}")
     return 1 if failed else 0
 
 

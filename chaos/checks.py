@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from audit.trust import TrustPolicy, load_trust
 from audit.verify import verify_bundle
 
 from chaos.journeys import Journey
@@ -110,6 +111,13 @@ class Checker:
     message_ids: Counter[str]
     sms_file: Path
     webhook_deliveries: list[Counter[str]]  # each receiver's 2xx answers by delivery id
+    _trust: TrustPolicy | None = None
+
+    async def trust(self) -> TrustPolicy:
+        """The log's pinned trust file, as an auditor fetches it once."""
+        if self._trust is None:
+            self._trust = load_trust(await self._get(f"{self.urls['audit']}/v1/audit/trust"))
+        return self._trust
 
     async def check(self, journey: Journey, facts: dict[str, Envelope]) -> Outcome:
         outcome = Outcome(journey.code)
@@ -174,7 +182,7 @@ class Checker:
             outcome.lost.append(f"audit lacks {len(missing)} of {len(facts)} events")
         bundle = await self._get(f"{self.urls['audit']}/v1/audit/dossiers/{j.code}/bundle")
         try:
-            verify_bundle(json.loads(json.dumps(bundle)))
+            verify_bundle(json.loads(json.dumps(bundle)), await self.trust())
         except Exception as exc:  # the verifier's refusal is the finding
             outcome.lost.append(f"bundle does not verify: {exc}")
 

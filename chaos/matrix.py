@@ -268,29 +268,47 @@ async def _later(work: Any, delay: float) -> None:
 
 
 async def run_matrix(work: Path, per_scenario: int, only: set[str] | None = None) -> list[Row]:
-    """Every scenario (or those named), shared platform first, then the private one."""
+    """Every scenario (or those named): the shared and the private platform side by side."""
     mail = MailSink()
     mail.start()
     receivers = {name: WebhookReceiver(name) for name in ("hanging", "flaky")}
     for receiver in receivers.values():
         await receiver.start()
-    rows: list[Row] = []
-    serial = 0
     try:
-        for private in (False, True):
-            chosen = [s for s in SCENARIOS if s.private == private and (not only or s.name in only)]
-            if not chosen:
-                continue
-            name = "private" if private else "shared"
-            async with platform(work / name, mail, receivers, private=private) as p:
-                for scenario in chosen:
-                    log.info("scenario: %s", scenario.name)
-                    row = await run_scenario(p, scenario, range(serial, serial + per_scenario))
-                    serial += per_scenario
-                    rows.append(row)
-                    log.info("%s: %s", scenario.name, "ok" if row.passed else row.findings)
+        groups = await asyncio.gather(
+            *(
+                _run_group(work, mail, receivers, private, per_scenario, only)
+                for private in (False, True)
+            )
+        )
     finally:
         for receiver in receivers.values():
             await receiver.stop()
         mail.stop()
+    by_name = {row.scenario: row for group in groups for row in group}
+    return [by_name[s.name] for s in SCENARIOS if s.name in by_name]
+
+
+async def _run_group(
+    work: Path,
+    mail: MailSink,
+    receivers: dict[str, WebhookReceiver],
+    private: bool,
+    per_scenario: int,
+    only: set[str] | None,
+) -> list[Row]:
+    """One platform's scenarios, one after another (each with its own dossiers)."""
+    chosen = [s for s in SCENARIOS if s.private == private and (not only or s.name in only)]
+    if not chosen:
+        return []
+    rows: list[Row] = []
+    serial = 1000 if private else 0  # distinct applicants on each platform
+    name = "private" if private else "shared"
+    async with platform(work / name, mail, receivers, private=private) as p:
+        for scenario in chosen:
+            log.info("scenario: %s", scenario.name)
+            row = await run_scenario(p, scenario, range(serial, serial + per_scenario))
+            serial += per_scenario
+            rows.append(row)
+            log.info("%s: %s", scenario.name, "ok" if row.passed else row.findings)
     return rows
