@@ -1,9 +1,10 @@
-"""Runs the fault matrix: two platforms, one scenario after another, a row per scenario.
+"""Runs the fault matrix: three platforms side by side, a row per scenario.
 
-The shared platform uses the machine's broker (9092) and store (27017, reached through
-a latency proxy) with topic and database prefixes of its own, so it coexists with other
-people's tests; the faults that stop the broker or the store run on a private platform
-whose broker and store the harness starts itself on free ports. Each scenario drives
+Platforms "a" and "b" use the machine's broker (9092) and store (27017) with topic and
+database prefixes of their own, so they coexist with other people's tests; the faults
+that stop the broker or the store run on the "private" platform, whose broker and store
+the harness starts itself on free ports. Every platform's services reach the store
+through a latency proxy (the slow-store fault). Each scenario drives
 its own dossiers through complete journeys while one fault is injected, then waits
 until every check passes (or a bound runs out) and records the row.
 """
@@ -55,23 +56,27 @@ FAST_RECOVERY_ENV = {
 class Scenario:
     name: str
     fault: faults.Fault
-    private: bool = False  # needs a broker and store of its own
+    platform: str  # "private" needs a broker and store of its own; the others share them
 
 
+# Three platforms run side by side, their scenarios one after another: a kill -9 can
+# leave a transaction open in the store until it expires (about a minute), and the
+# matrix must stay within a few minutes.
 SCENARIOS = (
-    Scenario("no fault (control)", faults.nothing),
-    Scenario("kill -9 intake, restart", faults.kill_and_restart("intake")),
-    Scenario("kill -9 routing, restart", faults.kill_and_restart("routing")),
-    Scenario("kill -9 notification, restart", faults.kill_and_restart("notification")),
-    Scenario("kill -9 audit, restart", faults.kill_and_restart("audit")),
-    Scenario("poison message on every topic", faults.poison_every_topic),
-    Scenario("2x routing + 2x audit, one killed", faults.rebalance),
-    Scenario("webhooks hang / answer 500", faults.webhooks_misbehave),
-    Scenario("oversized outbox entry", faults.oversized_outbox_entry),
-    Scenario("store slow (latency proxy)", faults.slow_store),
-    Scenario("broker stopped, restarted", faults.broker_outage, private=True),
-    Scenario("store stopped, restarted", faults.store_outage, private=True),
+    Scenario("no fault (control)", faults.nothing, "a"),
+    Scenario("kill -9 intake, restart", faults.kill_and_restart("intake"), "a"),
+    Scenario("kill -9 routing, restart", faults.kill_and_restart("routing"), "b"),
+    Scenario("kill -9 notification, restart", faults.kill_and_restart("notification"), "a"),
+    Scenario("kill -9 audit, restart", faults.kill_and_restart("audit"), "b"),
+    Scenario("poison message on every topic", faults.poison_every_topic, "a"),
+    Scenario("2x routing + 2x audit, one killed", faults.rebalance, "b"),
+    Scenario("webhooks hang / answer 500", faults.webhooks_misbehave, "a"),
+    Scenario("oversized outbox entry", faults.oversized_outbox_entry, "private"),
+    Scenario("store slow (latency proxy)", faults.slow_store, "b"),
+    Scenario("broker stopped, restarted", faults.broker_outage, "private"),
+    Scenario("store stopped, restarted", faults.store_outage, "private"),
 )
+PLATFORMS = ("a", "b", "private")
 
 
 @dataclass
@@ -116,7 +121,7 @@ async def platform(
     kafka, store = isolated_settings()
     kafka = kafka.model_copy(update={"topic_prefix": f"chaos-{kafka.topic_prefix}"})
     store = store.model_copy(update={"database_prefix": f"chaos_{store.database_prefix}"})
-    broker = private_store = proxy = None
+    broker = private_store = None
     if private:
         broker = PrivateInfra("kafka", work / "infra")
         private_store = PrivateInfra("store", work / "infra")
@@ -125,13 +130,12 @@ async def platform(
         store = store.model_copy(
             update={"uri": f"mongodb://127.0.0.1:{private_store.port}/?directConnection=true"}
         )
-        services_store = store
-    else:
-        proxy = LatencyProxy(target_port=int(store.uri.split(":")[2].split("/")[0]))
-        proxy.start()
-        services_store = store.model_copy(
-            update={"uri": f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"}
-        )
+    # The services reach the store through a proxy that can slow it down; the harness not.
+    proxy = LatencyProxy(target_port=int(store.uri.split(":")[2].split("/")[0]))
+    proxy.start()
+    services_store = store.model_copy(
+        update={"uri": f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"}
+    )
     system = System(work, kafka, services_store, mail.port, dict(FAST_RECOVERY_ENV))
     client = httpx.AsyncClient()
     try:
@@ -141,7 +145,7 @@ async def platform(
         for service in SERVICES:
             system.start(service)
         took = await system.wait_ready()
-        log.info("platform ready in %.0f s (%s)", took, "private" if private else "shared")
+        log.info("platform %s ready in %.0f s", work.name, took)
         urls = {service: system.url(service) for service in SERVICES}
         await _subscribe(client, urls["notification"], receivers)
         deliveries = [receiver.accepted for receiver in receivers.values()]
@@ -156,8 +160,7 @@ async def platform(
         try:
             await drop_isolated(kafka, store)
         finally:
-            if proxy is not None:
-                proxy.stop()
+            proxy.stop()
             for infra in (broker, private_store):
                 if infra is not None:
                     await infra.stop()
@@ -277,8 +280,8 @@ async def run_matrix(work: Path, per_scenario: int, only: set[str] | None = None
     try:
         groups = await asyncio.gather(
             *(
-                _run_group(work, mail, receivers, private, per_scenario, only)
-                for private in (False, True)
+                _run_group(work, mail, receivers, name, n * 1000, per_scenario, only)
+                for n, name in enumerate(PLATFORMS)
             )
         )
     finally:
@@ -293,18 +296,17 @@ async def _run_group(
     work: Path,
     mail: MailSink,
     receivers: dict[str, WebhookReceiver],
-    private: bool,
+    name: str,
+    serial: int,
     per_scenario: int,
     only: set[str] | None,
 ) -> list[Row]:
     """One platform's scenarios, one after another (each with its own dossiers)."""
-    chosen = [s for s in SCENARIOS if s.private == private and (not only or s.name in only)]
+    chosen = [s for s in SCENARIOS if s.platform == name and (not only or s.name in only)]
     if not chosen:
         return []
     rows: list[Row] = []
-    serial = 1000 if private else 0  # distinct applicants on each platform
-    name = "private" if private else "shared"
-    async with platform(work / name, mail, receivers, private=private) as p:
+    async with platform(work / name, mail, receivers, private=name == "private") as p:
         for scenario in chosen:
             log.info("scenario: %s", scenario.name)
             row = await run_scenario(p, scenario, range(serial, serial + per_scenario))

@@ -89,6 +89,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         lifespan=lifespan,
         http=settings.http,
         openapi_tags=[{"name": "audit", "description": "The auditor's read-only API."}],
+        statuses=api.refusal_statuses,
     )
     app.include_router(api.router)
     return app

@@ -69,6 +69,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
             {"name": "views", "description": "Inbox, trail, flows and overdue views."},
         ],
+        statuses=api.refusal_statuses,
     )
     app.include_router(api.router)
     app.include_router(api_views.router)
