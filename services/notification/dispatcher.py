@@ -83,6 +83,16 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
 
+    @property
+    def name(self) -> str:
+        return "notification-dispatcher"
+
+    async def start(self) -> None:
+        return None  # claims left by a crash are taken back in ``run``, retried on outages
+
+    async def close(self) -> None:
+        return None
+
     def wake(self) -> None:
         """Scan now (called after a transaction that recorded notifications)."""
         self._wake.set()

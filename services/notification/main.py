@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -99,19 +98,12 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             )
             app.state.runtime = runtime
             app.state.notification = api.NotificationApi(store, dispatcher, runtime.clock)
-            await runtime.start_consumers()
-            sending = (
-                runtime.spawn(dispatcher.run(), "notification-dispatcher")
-                if settings.dispatch.enabled
-                else None
-            )
-            try:
-                yield
-            finally:
-                # Drain deliveries in flight while the relay still runs, then tear down.
-                dispatcher.stop()
-                if sending is not None:
-                    await asyncio.wait([sending], timeout=settings.dispatch.shutdown_grace_s + 1)
+            if settings.dispatch.enabled:
+                runtime.add_worker(dispatcher)
+            await runtime.start_workers()
+            # On exit the runtime stops the consumers, then the dispatcher (deliveries in
+            # flight finish within the grace period while the relay still runs), then the relay.
+            yield
 
     app = service_app(
         title="Notification service",

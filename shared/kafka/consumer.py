@@ -199,11 +199,15 @@ class ConsumerRunner:
         """Records handled since the last commit."""
         return self._uncommitted
 
-    def request_stop(self) -> None:
+    @property
+    def name(self) -> str:
+        return f"consumer-{self.group_id}"
+
+    def stop(self) -> None:
         """Ask ``run`` to return after the batch in hand."""
         self._stopping.set()
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         """Commit what was processed and leave the group."""
         self._stopping.set()
         if self._consumer is not None:

@@ -240,6 +240,16 @@ class OutboxRelay:
         self._held_until: datetime | None = None
         self._reported_at = -BACKLOG_REPORT_S
 
+    @property
+    def name(self) -> str:
+        return "outbox-relay"
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
     def wake(self) -> None:
         """Ask the relay to scan now (called after a transaction that added events)."""
         self._wake.set()
