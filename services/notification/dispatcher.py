@@ -379,7 +379,11 @@ class Dispatcher:
             if outcome.delivered
             else NotificationFailed(**common, failed_at=now, error=error)
         )
-        return data, str(uuid.uuid5(OUTCOME_IDS, f"{record['_id']}:{data.EVENT_TYPE}"))
+        # One outcome event per notification and delivery round, whoever settles it.
+        seed = f"{record['_id']}:{data.EVENT_TYPE}"
+        if record.get("redeliveries"):  # a redelivery's outcome is a new fact
+            seed += f":{record['redeliveries']}"
+        return data, str(uuid.uuid5(OUTCOME_IDS, seed))
 
     async def _dead_letter(
         self, record: Document, envelope: Envelope, outcome: Outcome, error: str

@@ -27,7 +27,12 @@ from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.events.dossier import Channel
 from shared.runtime import ServiceRuntime, service_runtime
-from shared.topics import APPLICANT_CONTACTS, DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from shared.topics import (
+    APPLICANT_CONTACTS,
+    DOSSIER_EVENTS,
+    NOTIFICATION_EVENTS,
+    OPERATIONS_EVENTS,
+)
 
 SERVICE = "notification"
 DESCRIPTION = (
@@ -92,7 +97,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 ),
             )
             runtime.add_consumer(
-                [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS],
+                [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],
                 handlers.build_registry(planning),
                 after_commit=dispatcher.wake,
             )
