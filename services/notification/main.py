@@ -115,6 +115,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        refusal_statuses=api.STATUS,
     )
     app.include_router(api.router)
     return app
