@@ -47,7 +47,7 @@ contracts: install
 
 ## make bench [ARGS=--quick]: the system end to end under load; see bench/__main__.py.
 bench: install
-	@$(DEVSTACK) start && $(PY) -m bench $(ARGS)
+	@$(DEVSTACK) start && LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT $(PY) -m bench $(ARGS)
 
 clean: infra-down
 	rm -rf .local

@@ -27,4 +27,6 @@ else
   echo "== go not installed: tests/interop will be skipped"
 fi
 echo "== pytest"
+# The suite uses the local broker's plaintext listener (tests/conftest.py says so too).
+export LT_KAFKA_SECURITY_PROTOCOL="${LT_KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}"
 "$VENV/bin/pytest" -q -p no:cacheprovider "$@"

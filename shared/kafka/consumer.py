@@ -35,6 +35,7 @@ from shared.envelope import Envelope, MalformedMessage
 from shared.events.registry import parse_data
 from shared.handlers import HandlerRegistry
 from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.security import client_security
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
@@ -104,8 +105,8 @@ class ConsumerRunner:
         self._settings = settings
         self._clock = clock
         self._after_commit = after_commit
-        self._invalid_topics = {
-            topic_name(kafka.topic_prefix, spec): spec for spec in registry.invalid_topics
+        self._special_topics = {
+            topic_name(kafka.topic_prefix, spec): spec for spec in registry.special_topics
         }
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
@@ -129,6 +130,7 @@ class ConsumerRunner:
             session_timeout_ms=self._settings.session_timeout_ms,
             heartbeat_interval_ms=max(self._settings.session_timeout_ms // 4, 100),
             request_timeout_ms=self._kafka.request_timeout_ms + 5000,
+            **client_security(self._kafka),
         )
         await self._consumer.start()
         self._consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
@@ -251,7 +253,7 @@ class ConsumerRunner:
         except MalformedMessage as exc:
             await self._handle_invalid(record, envelope, exc)
             return
-        handler = self._registry.handler_for(envelope.type)
+        handler = self._registry.handler_for(envelope.type, self._special_topics.get(record.topic))
         if handler is None:
             self._count(record, envelope.type, "ignored")  # a contract this service does not act on
             return
@@ -285,7 +287,7 @@ class ConsumerRunner:
         self, record: Record, envelope: Envelope, error: MalformedMessage
     ) -> None:
         """Answer a broken contract where the topic's owner wants to (never silence)."""
-        spec = self._invalid_topics.get(record.topic)
+        spec = self._special_topics.get(record.topic)
         answer = self._registry.invalid_handler_for(spec) if spec is not None else None
         if answer is None:
             await self._dead_letter(record, error, "malformed", attempts=1)
