@@ -26,6 +26,8 @@ if command -v go >/dev/null; then
 else
   echo "== go not installed: tests/interop will be skipped"
 fi
+# Debian chromium for the console's browser test (installed once, idempotent).
+bash infra/browser.sh
 echo "== pytest"
 # The suite uses the local broker's plaintext listener (tests/conftest.py says so too).
 export LT_KAFKA_SECURITY_PROTOCOL="${LT_KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}"

@@ -6,10 +6,14 @@ local stack started by ``make run`` / ``make test``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.calendar import WorkingCalendar, load_calendar
+from shared.catalogue import DEFAULT_CONFIGURATION, Catalogue, load_catalogue
 
 
 class KafkaSettings(BaseSettings):
@@ -123,3 +127,52 @@ class HttpSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, description="Bind port.")
     max_body_bytes: int = Field(1_000_000, description="Largest accepted request body.")
+
+
+class CatalogueSettings(BaseSettings):
+    """Which catalogue of units and procedures to load (LT_CATALOGUE_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_CATALOGUE_", extra="ignore")
+
+    configuration: str = Field(
+        DEFAULT_CONFIGURATION,
+        description='Hierarchy to load: "three-level" (2019 seed) or "two-level" (2025-07-01).',
+    )
+    data_dir: Path | None = Field(
+        None, description="Folder of the catalogue files (default: data/catalogue)."
+    )
+
+    def load(self) -> Catalogue:
+        return load_catalogue(self.configuration, self.data_dir)
+
+
+class CalendarSettings(BaseSettings):
+    """Which working-day overrides to use (LT_CALENDAR_OVERRIDES)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LT_CALENDAR_", extra="ignore", populate_by_name=True
+    )
+
+    overrides: Path | None = Field(
+        None,
+        # The older intake-only name is still read, so existing deployments keep their file.
+        validation_alias=AliasChoices("LT_CALENDAR_OVERRIDES", "LT_INTAKE_CALENDAR_OVERRIDES"),
+        description="Working-day overrides file: swapped and make-up days "
+        "(default: data/calendar/overrides.json).",
+    )
+
+    def load(self) -> WorkingCalendar:
+        return load_calendar(self.overrides)
+
+
+class ReferenceDataSettings(BaseSettings):
+    """The catalogue and the calendar, one set for every service that decides with them."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    catalogue: CatalogueSettings = Field(
+        default_factory=CatalogueSettings, description="Catalogue configuration."
+    )
+    calendar: CalendarSettings = Field(
+        default_factory=CalendarSettings, description="Working-day calendar."
+    )

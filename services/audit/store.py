@@ -71,29 +71,56 @@ class AuditStore:
             is not None
         )
 
+    async def logged_among(self, event_ids: list[str], session: Session) -> set[str]:
+        """Which of these events an entry already holds (one query for a batch)."""
+        cursor = self._entries.find(
+            {"event_id": {"$in": event_ids}}, {"event_id": 1, "_id": 0}, session=session
+        )
+        return {str(doc["event_id"]) async for doc in cursor}
+
     async def next_subject_link(self, subject: str, session: Session) -> SubjectLink:
         """The link the subject's next entry gets: after its latest entry, one more."""
-        latest = await self._entries.find_one(
-            {"subject": subject},
-            {"_id": 1, "subject_count": 1},
-            sort=[("_id", -1)],
+        return (await self.next_subject_links([subject], session))[subject]
+
+    async def next_subject_links(
+        self, subjects: list[str], session: Session
+    ) -> dict[str, SubjectLink]:
+        """Each subject's next link, for a batch in one query (its latest entry each)."""
+        latest = await self._entries.aggregate(
+            [
+                {"$match": {"subject": {"$in": subjects}}},
+                {"$sort": {"subject": 1, "_id": -1}},
+                {
+                    "$group": {
+                        "_id": "$subject",
+                        "index": {"$first": "$_id"},
+                        "count": {"$first": "$subject_count"},
+                    }
+                },
+            ],
             session=session,
         )
-        if latest is None:
-            return FIRST_OF_SUBJECT
-        # An entry from before links existed counts as unknown: start a fresh count after it.
-        return SubjectLink(
-            previous=int(latest["_id"]), count=int(latest.get("subject_count", 0)) + 1
-        )
+        links = dict.fromkeys(subjects, FIRST_OF_SUBJECT)
+        async for row in latest:
+            # An entry from before links existed counts as unknown: a fresh count after it.
+            links[str(row["_id"])] = SubjectLink(
+                previous=int(row["index"]), count=int(row.get("count") or 0) + 1
+            )
+        return links
 
     async def claim_next_index(self, session: Session) -> LogHead:
-        """Move the head's size on by one and return the head as it was before.
+        """Move the head's size on by one and return the head as it was before."""
+        return await self.claim_indices(1, session)
+
+    async def claim_indices(self, count: int, session: Session) -> LogHead:
+        """Move the head's size on by ``count`` and return the head as it was before.
 
         This is the append's first write, so two concurrent appends conflict here, before
-        either inserts an entry.
+        either inserts an entry: the indices ``size .. size + count - 1`` are this
+        transaction's.
         """
         doc = await self._head.find_one_and_update(
-            {"_id": HEAD_ID}, {"$inc": {"size": 1}}, session=session
+            {"_id": HEAD_ID}, {"$inc": {"size": count}}, session=session
         )
         if doc is None:
             raise RuntimeError("audit log head missing: ensure_indexes() was not run")
@@ -110,24 +137,18 @@ class AuditStore:
         session: Session,
     ) -> None:
         """Insert the sealed entry with the perfect subtree hashes that end at it."""
-        await self._entries.insert_one(
-            {
-                "_id": entry.index,
-                "event_id": event_id,
-                "event_type": event_type,
-                "subject": subject,
-                "logged_at": entry.logged_at,
-                "canonical": entry.canonical.decode(),
-                "event_hash": entry.event_hash.hex(),
-                "subject_previous": entry.link.previous,
-                "subject_count": entry.link.count,
-                "leaf_hash": entry.leaf_hash.hex(),
-                "prev_hash": entry.prev_hash.hex(),
-                "chain_hash": entry.chain_hash.hex(),
-                "subtrees": [h.hex() for h in subtree_hashes],
-            },
-            session=session,
+        document = entry_document(
+            entry,
+            event_id=event_id,
+            event_type=event_type,
+            subject=subject,
+            subtree_hashes=subtree_hashes,
         )
+        await self.insert_entries([document], session)
+
+    async def insert_entries(self, documents: list[Document], session: Session) -> None:
+        """Insert a batch of entries (from ``entry_document``) in one call, in order."""
+        await self._entries.insert_many(documents, ordered=True, session=session)
 
     async def advance_head(
         self, chain_hash: bytes, peaks: list[tuple[int, bytes]], now: datetime, session: Session
@@ -278,6 +299,32 @@ class AuditStore:
     async def signing_keys(self) -> list[Document]:
         """Every key that has signed for this log, oldest first."""
         return await self._keys.find().sort("valid_from", ASCENDING).to_list()
+
+
+def entry_document(
+    entry: SealedEntry,
+    *,
+    event_id: str,
+    event_type: str,
+    subject: str,
+    subtree_hashes: list[bytes],
+) -> Document:
+    """An entry as stored: at index ``_id``, with the perfect subtree hashes ending at it."""
+    return {
+        "_id": entry.index,
+        "event_id": event_id,
+        "event_type": event_type,
+        "subject": subject,
+        "logged_at": entry.logged_at,
+        "canonical": entry.canonical.decode(),
+        "event_hash": entry.event_hash.hex(),
+        "subject_previous": entry.link.previous,
+        "subject_count": entry.link.count,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "prev_hash": entry.prev_hash.hex(),
+        "chain_hash": entry.chain_hash.hex(),
+        "subtrees": [h.hex() for h in subtree_hashes],
+    }
 
 
 def _checkpoint(doc: Document) -> Checkpoint:

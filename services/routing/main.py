@@ -7,14 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from routing import api, api_procedures, api_views, handlers
+from routing import api, api_forms, api_procedures, api_views, handlers
 from routing.config import RoutingSettings
 from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
 from shared.app import serve, service_app
-from shared.calendar import load_calendar
-from shared.catalogue import load_catalogue
 from shared.clock import Clock
 from shared.kafka.admin import ensure_topics
 from shared.kafka.security import PLAINTEXT
@@ -42,8 +40,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        catalogue = load_catalogue(settings.catalogue.configuration)
-        calendar = load_calendar()
+        catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
         async with service_runtime(SERVICE, settings, clock) as runtime:
             store = DossierStore(runtime.db)
             await store.ensure_indexes()
@@ -64,16 +61,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                 [DOSSIER_EVENTS, *shared_commands, *agency_topics],
                 handlers.build_registry(routing, agencies),
             )
-            await runtime.start_consumers()
             scheduler = OverdueScheduler(
                 routing, runtime.units, settings.routing.overdue_scan_seconds
             )
-            runtime.spawn(scheduler.run(), "overdue-scheduler")
+            runtime.add_worker(scheduler)
+            await runtime.start_workers()
             app.state.runtime, app.state.routing, app.state.scheduler = runtime, routing, scheduler
-            try:
-                yield
-            finally:
-                scheduler.stop()
+            yield  # the runtime stops the consumers, then the scheduler, then the relay
 
     app = service_app(
         title="Routing service",
@@ -83,11 +77,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         openapi_tags=[
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
             {"name": "views", "description": "Inbox, trail, flows and overdue views."},
+            {"name": "forms", "description": "Printable forms (Mẫu 02, 04, 05) of a dossier."},
         ],
     )
     app.include_router(api.router)
     app.include_router(api_views.router)
     app.include_router(api_procedures.router)
+    app.include_router(api_forms.router)
     return app
 
 

@@ -136,6 +136,7 @@ class Dossier(_Model):
     transfer: PendingTransfer | None = None
     supplement: SupplementPause | None = None
     supplement_requests: int = 0
+    supplements: list[SupplementPause] = []  # every request made, for Mẫu 02
     payment: PaymentPause | None = None
     apologies: list[ApologyNotice] = []
     area_unit: str | None = None

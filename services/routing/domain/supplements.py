@@ -33,6 +33,7 @@ def pause(d: Dossier, unit: str, missing: list[str], reason: str, ctx: Context) 
         requested_at=ctx.now, unit=unit, missing_documents=missing, reason=reason
     )
     d.supplement_requests += 1
+    d.supplements.append(d.supplement)
     return SupplementRequested(
         **fact_base(d),
         unit=unit,

@@ -11,7 +11,7 @@ import pytest
 from audit.domain import format_log_time, sign_checkpoint
 from audit.evidence import Evidence
 from audit.export import export_from_mongo
-from audit.handlers import append_event
+from audit.handlers import append_event, append_events
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from audit.trust import LogKey, TrustPolicy
@@ -129,3 +129,28 @@ async def test_proofs_from_stored_subtrees_equal_proofs_from_all_leaves(
     for old in range(1, 38):
         proof = await views.consistency(old, 37)
         assert proof["proof"] == [h.hex() for h in merkle.consistency_proof(leaves, old, 37)]
+
+
+async def test_a_batch_is_appended_in_order_once_each_with_chain_and_links_intact(
+    client: Client, store: AuditStore, common_settings: CommonSettings
+) -> None:
+    batch = events(30)  # several dossiers' journeys: a batch holds each one's events in order
+    assert await append(client, store, batch[3]) == 0  # logged before the batch arrives
+
+    async def work(session: Session) -> list[int | None]:
+        with_repeat = [*batch[:10], batch[5], *batch[10:]]  # one event twice in the batch
+        return await append_events(with_repeat, session, store=store, clock=ManualClock(NOW))
+
+    indices = await run_in_transaction(client, work)
+
+    assert indices[3] is None and indices[10] is None  # logged already; repeated in the batch
+    assert [i for i in indices if i is not None] == list(range(1, 30))  # gap-free, in order
+    assert (await store.head()).size == 30
+    logged = [d["event_id"] for d in await store.find_entries(limit=100)]
+    assert logged == [batch[3].id] + [e.id for e in batch if e.id != batch[3].id]
+    key = SigningKey.of(Ed25519PrivateKey.generate())
+    assert await sign(client, store, key) == 30
+    trust = TrustPolicy("log", (LogKey(key.verifier("log")),), (), 0)
+    database = f"{common_settings.mongo.database_prefix}audit"
+    doc = await asyncio.to_thread(export_from_mongo, common_settings.mongo.uri, database)
+    assert verify_document(doc, trust).startswith("log log: 30 entries, chain and dossier links")

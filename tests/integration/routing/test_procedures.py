@@ -94,6 +94,17 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
         )
         await wait_for(client, CODE, "PROCESSING", appointment_date="2026-04-16")
 
+        # The printable forms of the dossier: both apologies, the tracking slip; no Mẫu 02.
+        second = await client.get(f"{base}/forms/04")
+        assert second.status_code == 200 and "16/04/2026" in second.text
+        assert "Ủy ban nhân dân huyện Gò Công Đông" in second.text
+        first_form = await client.get(f"{base}/forms/04", params={"nth": 1})
+        assert "Chờ ý kiến Sở" in first_form.text and "10/04/2026" in first_form.text
+        slip = await client.get(f"{base}/forms/05")
+        assert slip.status_code == 200 and "Biên nhận" in slip.text
+        none = await client.get(f"{base}/forms/02")
+        assert none.status_code == 404 and none.json()["code"] == "form_unavailable"
+
         events = await read_events(settings.kafka, CODE, expect=8)
         facts = [e for e in events if e.type.startswith(("dossier.payment", "dossier.apology"))]
         assert [e.type for e in facts] == [

@@ -20,7 +20,8 @@ import yaml
 from compose_spec import PyCompose
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ["intake", "routing", "notification", "audit"]
+SERVICES = ["intake", "routing", "notification", "audit", "console"]
+OBSERVABILITY = {"otel-collector", "jaeger", "prometheus"}
 SECRETS = {
     "LT_INTAKE_IDENTITY_HASH_KEY": "a" * 64,
     "LT_INTAKE_RECEIPT_KEY": "b" * 64,
@@ -79,7 +80,8 @@ def config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 
 def test_the_compose_file_is_valid_compose() -> None:
     resolved = config("docker-compose.yml")
-    assert set(SERVICES) | {"kafka", "mongo", "keycloak"} == set(resolved["services"])
+    expected = set(SERVICES) | {"kafka", "mongo", "keycloak"} | OBSERVABILITY
+    assert expected == set(resolved["services"])
 
 
 def test_the_three_broker_cluster_profile_is_valid_and_replicates() -> None:
