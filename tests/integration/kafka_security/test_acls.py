@@ -7,6 +7,8 @@ ACLs of ``infra.kafka_access``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
@@ -15,6 +17,8 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from shared.events.dossier import CommandRefused
+from shared.events.registry import make_envelope
 from shared.kafka.security import TokenUnavailable, client_security
 from shared.settings import KafkaSettings
 from shared.topics import (
@@ -29,6 +33,19 @@ from shared.topics import (
 from tests.integration.kafka_security.conftest import SecuredBroker
 
 DISTRICT, DESK = "000.00.31.H59", "001.21.31.H59"
+# What the probes write: a well-formed fact no service acts on, about no real dossier, so
+# the other tests sharing this broker can read these topics undisturbed.
+PROBE = make_envelope(
+    CommandRefused(
+        dossier_code="probe",
+        command_id="probe",
+        command_type="probe",
+        code="probe",
+        reason="access test",
+        refused_at=datetime.now(UTC),
+    ),
+    source="/tests/acl-probe",
+).to_bytes()
 
 
 async def can_write(settings: KafkaSettings, spec: TopicSpec) -> bool:
@@ -39,7 +56,7 @@ async def can_write(settings: KafkaSettings, spec: TopicSpec) -> bool:
     )
     await producer.start()
     try:
-        await producer.send_and_wait(topic_name(settings.topic_prefix, spec), b"{}", key=b"k")
+        await producer.send_and_wait(topic_name(settings.topic_prefix, spec), PROBE, key=b"probe")
         return True
     except TopicAuthorizationFailedError:
         return False
@@ -88,7 +105,7 @@ async def seed(broker: SecuredBroker, spec: TopicSpec) -> None:
     await producer.start()
     try:
         await producer.send_and_wait(
-            topic_name(local.topic_prefix, spec), b"{}", key=b"seed", partition=0
+            topic_name(local.topic_prefix, spec), PROBE, key=b"probe", partition=0
         )
     finally:
         await producer.stop()
