@@ -12,6 +12,13 @@ from audit.handlers import logged_event_types
 from shared.http import MAX_STORE_INT, DomainError, NotFound
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+STATUS: dict[str, int] = {  # audit's one table: refusal code -> HTTP status (else 422)
+    "invalid_tree_size": 422,
+    "log_damaged": 409,
+    "no_checkpoint": 404,
+    "not_found": 404,
+    "not_checkpointed_yet": 409,
+}
 MAX_PAGE = 500
 
 
@@ -29,6 +36,14 @@ class InvalidFilter(DomainError):
 
     status = 422
     code = "invalid_filter"
+
+
+def refusal_statuses(path: str, method: str) -> set[int]:
+    """Beyond the shared answers: what is not there yet (404, e.g. no checkpoint) and a
+    damaged log or an entry not checkpointed yet (409). OpenAPI declares them."""
+    if path.startswith("/v1/audit/") and not path.endswith(("/keys", "/trust")):
+        return {404, 409}
+    return set()
 
 
 @router.get("/entries", summary="Log entries by dossier, event type or log time, paged")

@@ -18,8 +18,8 @@ from audit.store import AuditStore
 from audit.trust import TrustPolicy
 from shared.clock import Clock
 from shared.events.dossier import TransferAccepted
-from shared.http import Conflict, DomainError, NotFound
 from shared.mongo.client import Document
+from shared.refusals import Refused
 from shared.transparency import merkle
 
 BUNDLE_FORMAT = "lienthong-audit-bundle/2"
@@ -28,22 +28,22 @@ CONSISTENCY_FORMAT = "lienthong-audit-consistency/2"
 MAX_DOSSIER_ENTRIES = 10_000
 
 
-class InvalidTreeSize(DomainError):
+class InvalidTreeSize(Refused):
     """A proof asked about sizes or entries the log does not have."""
 
-    status = 422
-    code = "invalid_tree_size"
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__("invalid_tree_size", detail, field=field)
 
 
-class LogDamaged(DomainError):
+class LogDamaged(Refused):
     """An entry the answer needs is missing from the store or does not match its hashes.
 
     Not the client's fault, but not an unexpected error either: the log itself reports
     the damage, with the index, so the auditor knows where to look.
     """
 
-    status = 409
-    code = "log_damaged"
+    def __init__(self, detail: str, *, index: int | None) -> None:
+        super().__init__("log_damaged", detail, index=index)
 
 
 def entry_view(doc: Document) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def entry_view(doc: Document) -> dict[str, Any]:
     index = doc.get("_id")
     problem = entry_problem(doc)
     if problem is not None:
-        raise LogDamaged(f"entry {index}: {problem}", extra={"index": index})
+        raise LogDamaged(f"entry {index}: {problem}", index=index)
     view = {
         "index": int(doc["_id"]),
         "logged_at": format_log_time(doc["logged_at"]),
@@ -143,7 +143,7 @@ class Evidence:
             perfect = await self.store.perfect_hashes(merkle.blocks_needed(ranges))
         except LookupError as missing:
             index = missing.args[1] if len(missing.args) > 1 else None
-            raise LogDamaged(str(missing.args[0]), extra={"index": index}) from None
+            raise LogDamaged(str(missing.args[0]), index=index) from None
         return {(s, e): merkle.range_hash(s, e, perfect) for s, e in ranges}
 
     async def root_at(self, size: int) -> bytes:
@@ -165,7 +165,7 @@ class Evidence:
         if size is None:
             latest = await self.latest_witnessed()
             if latest is None:
-                raise NotFound("no checkpoint signed yet", code="no_checkpoint")
+                raise Refused("no_checkpoint", "no checkpoint signed yet")
             return latest.tree_size, latest
         await self._checked_size(size, "size")
         return size, await self.store.checkpoint(size)
@@ -177,7 +177,7 @@ class Evidence:
             raise InvalidTreeSize(f"entry {index} is not in a tree of {tree_size}", field="entry")
         doc = await self.store.entry(index)
         if doc is None:
-            raise NotFound(f"entry {index} not found", field="entry")
+            raise Refused("not_found", f"entry {index} not found", field="entry")
         path = (await self.inclusion_paths([index], tree_size))[index]
         return {
             "format": INCLUSION_FORMAT,
@@ -219,7 +219,7 @@ class Evidence:
     async def _dossier_entries(self, code: str) -> list[Document]:
         docs = await self.store.find_entries(subject=code, limit=MAX_DOSSIER_ENTRIES)
         if not docs:
-            raise NotFound(f"no entries for dossier {code}", field="code")
+            raise Refused("not_found", f"no entries for dossier {code}", field="code")
         return docs
 
     async def dossier_history(self, code: str) -> dict[str, Any]:
@@ -256,9 +256,9 @@ class Evidence:
         checkpoint = await self.latest_witnessed()
         covered = [doc for doc in docs if checkpoint and int(doc["_id"]) < checkpoint.tree_size]
         if checkpoint is None or not covered:
-            raise Conflict(
+            raise Refused(
+                "not_checkpointed_yet",
                 f"no signed and witnessed checkpoint covers dossier {code} yet; retry shortly",
-                code="not_checkpointed_yet",
             )
         return {
             "format": BUNDLE_FORMAT,

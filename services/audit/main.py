@@ -111,6 +111,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         lifespan=lifespan,
         http=settings.http,
         openapi_tags=[{"name": "audit", "description": "The auditor's read-only API."}],
+        refusal_statuses=api.STATUS,
+        statuses=api.refusal_statuses,
     )
     app.include_router(api.router)
     return app

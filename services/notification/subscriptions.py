@@ -12,24 +12,14 @@ import uuid
 from datetime import datetime
 
 from notification.domain import (
-    SubscriptionRefused,
     SubscriptionStatus,
     check_event_types,
     check_url,
 )
 from notification.store import NotificationStore
 from shared.clock import Clock
-from shared.http import DomainError, NotFound
 from shared.mongo.client import Document
-
-
-class InvalidSubscription(DomainError):
-    status = 422
-    code = "invalid_subscription"
-
-
-def _refused(exc: SubscriptionRefused) -> InvalidSubscription:
-    return InvalidSubscription(exc.message, code=exc.code, field=exc.field)
+from shared.refusals import Refused
 
 
 async def create_subscription(
@@ -43,11 +33,7 @@ async def create_subscription(
     description: str | None,
 ) -> Document:
     """Check and store a subscription; it is active at once."""
-    try:
-        checked_url = check_url(url)
-        checked_types = check_event_types(event_types)
-    except SubscriptionRefused as exc:
-        raise _refused(exc) from None
+    checked_url, checked_types = check_url(url), check_event_types(event_types)
     now: datetime = clock.now()
     doc: Document = {
         "_id": str(uuid.uuid4()),
@@ -67,14 +53,14 @@ async def create_subscription(
 async def get_subscription(store: NotificationStore, subscription_id: str) -> Document:
     doc = await store.subscription(subscription_id)
     if doc is None:
-        raise NotFound(f"no subscription {subscription_id}", field="subscription_id")
+        raise Refused("not_found", f"no subscription {subscription_id}", field="subscription_id")
     return doc
 
 
 async def delete_subscription(store: NotificationStore, clock: Clock, subscription_id: str) -> None:
     """Deactivate: no more deliveries, the secret is forgotten."""
     if not await store.delete_subscription(subscription_id, clock.now()):
-        raise NotFound(f"no subscription {subscription_id}", field="subscription_id")
+        raise Refused("not_found", f"no subscription {subscription_id}", field="subscription_id")
 
 
 async def resume_subscription(
