@@ -1,9 +1,10 @@
 """The consumer runner: one consumer group per service, effects before offsets.
 
-Each fetched batch is handled partition by partition, in offset order. Consecutive
-well-formed records form a run, applied in one unit of work (``batching``: one inbox
-query, the handlers, inbox records and emitted facts written in bulk, one commit). If
-the run fails, its events are handled one by one (``applying``: each in a unit of work
+The well-formed records of a fetched batch form a run, each partition's in offset
+order, applied in one unit of work (``batching``: one inbox query, the handlers,
+inbox records and emitted facts written in bulk, one commit per fetch). A partition's
+records after a malformed one are handled after it, in runs of their own. If a run
+fails, its events are handled one by one (``applying``: each in a unit of work
 of its own, retried with backoff, dead-lettered after the last attempt), so a poison
 message goes to the dead letters alone and the others keep their order. Malformed
 records go the one-by-one way at once. Offsets are committed only after that, so a
@@ -30,6 +31,7 @@ from shared.handlers import HandlerRegistry
 from shared.kafka.applying import EventApplier, StoreUnavailable
 from shared.kafka.batching import Decoded, Record, RunApplier
 from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.security import client_security
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
@@ -93,8 +95,8 @@ class ConsumerRunner:
             inbox=inbox,
             dead_letters=dead_letters,
             settings=settings,
-            invalid_topics={
-                topic_name(kafka.topic_prefix, spec): spec for spec in registry.invalid_topics
+            special_topics={
+                topic_name(kafka.topic_prefix, spec): spec for spec in registry.special_topics
             },
         )
         self._kafka = kafka
@@ -123,6 +125,7 @@ class ConsumerRunner:
             session_timeout_ms=self._settings.session_timeout_ms,
             heartbeat_interval_ms=max(self._settings.session_timeout_ms // 4, 100),
             request_timeout_ms=self._kafka.request_timeout_ms + 5000,
+            **client_security(self._kafka),
         )
         await self._consumer.start()
         self._consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
@@ -146,8 +149,12 @@ class ConsumerRunner:
         handled = 0
         async with self.batch_lock:
             try:
-                for tp, records in batch.items():
-                    handled += await self._handle_partition(tp, records)
+                decoded = {tp: [(r, self.decode(r)) for r in rs] for tp, rs in batch.items()}
+                # Every partition's leading run in one unit of work: one commit per fetch.
+                leading = {tp: _leading_run(pairs) for tp, pairs in decoded.items()}
+                handled += await self._handle_run([i for run in leading.values() for i in run])
+                for tp, pairs in decoded.items():
+                    handled += await self._handle_rest(tp, pairs[len(leading[tp]) :])
             except BaseException:
                 self._rewind(batch)
                 raise
@@ -156,23 +163,24 @@ class ConsumerRunner:
         await self._report_lag()
         return handled
 
-    async def _handle_partition(self, tp: TopicPartition, records: list[Record]) -> int:
-        """A partition's records in order: runs of well-formed ones, the others alone."""
+    async def _handle_rest(
+        self, tp: TopicPartition, pairs: list[tuple[Record, Decoded | None]]
+    ) -> int:
+        """A partition's records after a malformed one: runs of well-formed ones, in order."""
         handled = 0
         run: list[Decoded] = []
-        for record in records:
-            decoded = self.decode(record)
+        for record, decoded in pairs:
             if decoded is not None:
                 run.append(decoded)
                 continue
-            handled += await self._handle_run(tp, run)
+            handled += await self._handle_run(run)
             run = []
             if tp not in self.consumer.assignment():
                 return handled
             await self.handle_record(record)  # malformed or breaking its contract
-            self._mark_processed(tp, record)
+            self._mark_processed(record)
             handled += 1
-        return handled + await self._handle_run(tp, run)
+        return handled + await self._handle_run(run)
 
     def decode(self, record: Record) -> Decoded | None:
         """The record as an event of a known contract, or None (it goes the slow way).
@@ -184,13 +192,16 @@ class ConsumerRunner:
             data = parse_data(envelope)
         except MalformedMessage:
             return None
-        return Decoded(record, envelope, data, self._registry.handler_for(envelope.type))
+        return Decoded(record, envelope, data, self._events.handler_for(record, envelope.type))
 
-    async def _handle_run(self, tp: TopicPartition, run: list[Decoded]) -> int:
-        """A run in one unit of work; if that fails, its events one by one, in order."""
-        # A rebalance during the batch may have taken this partition away.
-        if not run or tp not in self.consumer.assignment():
-            return 0
+    async def _handle_run(self, run: list[Decoded]) -> int:
+        """A run in one unit of work; if that fails, its events one by one, in order.
+
+        A run holds each partition's records in offset order (possibly of several
+        partitions); a rebalance during the batch may have taken some away.
+        """
+        assigned = self.consumer.assignment()
+        run = [item for item in run if _partition(item.record) in assigned]
         if sum(1 for item in run if item.handler is not None) > 1:
             started = time.perf_counter()
             try:
@@ -208,14 +219,14 @@ class ConsumerRunner:
                     self._events.count(item.record, item.envelope.type, outcome)
                     label = event_type_label(item.envelope.type)
                     HANDLER_SECONDS.labels(self.service, label).observe(seconds)
-                    self._mark_processed(tp, item.record)
+                    self._mark_processed(item.record)
                 return len(run)
         handled = 0
         for item in run:
-            if tp not in self.consumer.assignment():
-                break
+            if _partition(item.record) not in self.consumer.assignment():
+                continue
             await self._events.handle_decoded(item)
-            self._mark_processed(tp, item.record)
+            self._mark_processed(item.record)
             handled += 1
         return handled
 
@@ -227,8 +238,8 @@ class ConsumerRunner:
                 raise StoreUnavailable(repr(exc)) from exc
             raise
 
-    def _mark_processed(self, tp: TopicPartition, record: Record) -> None:
-        self._processed[tp] = record.offset + 1
+    def _mark_processed(self, record: Record) -> None:
+        self._processed[_partition(record)] = record.offset + 1
         self._uncommitted += 1
 
     def _rewind(self, batch: Mapping[TopicPartition, list[Record]]) -> None:
@@ -317,3 +328,17 @@ class ConsumerRunner:
             CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
                 max(end - position, 0)
             )
+
+
+def _partition(record: Record) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
+
+
+def _leading_run(pairs: list[tuple[Record, Decoded | None]]) -> list[Decoded]:
+    """The well-formed records before the partition's first malformed one."""
+    run = []
+    for _, decoded in pairs:
+        if decoded is None:
+            break
+        run.append(decoded)
+    return run
