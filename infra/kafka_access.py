@@ -36,6 +36,7 @@ from shared.topics import (
     DEAD_LETTERS,
     DOSSIER_EVENTS,
     NOTIFICATION_EVENTS,
+    OPERATIONS_EVENTS,
     TopicSpec,
     agency_commands,
     topic_name,
@@ -58,10 +59,14 @@ def service_access(units: Iterable[str]) -> dict[str, ServiceAccess]:
     return {
         "intake": ServiceAccess((DOSSIER_EVENTS, APPLICANT_CONTACTS), (DOSSIER_EVENTS,)),
         "routing": ServiceAccess((DOSSIER_EVENTS,), (DOSSIER_EVENTS, *agencies)),
+        # Both read the operators' facts: redelivery requests, replays to log.
         "notification": ServiceAccess(
-            (NOTIFICATION_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS)
+            (NOTIFICATION_EVENTS,),
+            (DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS),
         ),
-        "audit": ServiceAccess((AUDIT_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS)),
+        "audit": ServiceAccess(
+            (AUDIT_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
+        ),
     }
 
 
