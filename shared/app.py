@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from shared.auth import AuthSettings, Role, allow, install_auth
 from shared.http import BodySizeLimit, install_error_handlers, install_health
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
@@ -34,10 +35,13 @@ def service_app(
     http: HttpSettings,
     openapi_tags: list[dict[str, str]] | None = None,
     degradable: frozenset[str] = frozenset(),
+    auth: AuthSettings | None = None,
 ) -> FastAPI:
     """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
 
     ``degradable`` names readiness checks ("broker") the service can work without.
+    ``auth`` says which bearer tokens the routes' ``allow(...)`` accept (LT_AUTH_*);
+    ``/healthz`` and ``/readyz`` stay open, ``/metrics`` needs operations (or a service).
     """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
@@ -46,8 +50,11 @@ def service_app(
         version=package_version("lienthong"),  # one release number for the whole platform
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        # Swagger UI's "Authorize": the realm's public client, authorisation code + PKCE.
+        swagger_ui_init_oauth={"clientId": "swagger-ui", "usePkceWithAuthorizationCodeGrant": True},
     )
     install_error_handlers(app)
+    install_auth(app, auth or AuthSettings())
 
     async def check_store() -> None:
         await runtime_of(app).check_store()
@@ -55,7 +62,12 @@ def service_app(
     async def check_broker() -> None:
         await runtime_of(app).check_broker()
 
-    install_health(app, {"store": check_store, "broker": check_broker}, degradable)
+    install_health(
+        app,
+        {"store": check_store, "broker": check_broker},
+        degradable,
+        metrics_dependencies=[allow(Role.OPERATIONS, Role.SERVICE)],
+    )
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

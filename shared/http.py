@@ -7,7 +7,7 @@ Domain refusals are typed exceptions (``DomainError``) mapped once, here, to
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -160,7 +160,10 @@ class BodySizeLimit:
 
 
 def install_health(
-    app: FastAPI, checks: dict[str, ReadinessCheck], degradable: frozenset[str] = frozenset()
+    app: FastAPI,
+    checks: dict[str, ReadinessCheck],
+    degradable: frozenset[str] = frozenset(),
+    metrics_dependencies: Sequence[Any] = (),
 ) -> None:
     """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``.
 
@@ -191,6 +194,11 @@ def install_health(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        dependencies=list(metrics_dependencies),
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.settings import AuthSettings
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
 from shared.handlers import HandlerRegistry
@@ -56,6 +57,7 @@ class CommonSettings(BaseSettings):
     telemetry: TelemetrySettings = Field(
         default_factory=TelemetrySettings, description="Telemetry."
     )
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Bearer tokens.")
 
 
 @dataclass

@@ -29,12 +29,21 @@ with ``python -m infra.keycloak.realm secrets > keycloak-secrets.env``.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
+from shared.auth.identities import (
+    CLI_CLIENT,
+    DEMO_USERS,
+    DEV_PASSWORD,
+    PASSWORD_VARIABLE,
+    DemoUser,
+    agency_client_id,
+    client_secret_variable,
+    dev_client_secret,
+)
 from shared.catalogue import DEFAULT_DATA_DIR
 
 REALM = "lienthong"
@@ -52,42 +61,12 @@ ROLES = {
     "agency": "An agency system bound to one unit (client credentials).",
     "service": "One of the platform's own services (client credentials).",
 }
-# (username, role, unit or None, first name, last name)
-DEMO_USERS = (
-    ("desk.tanhoa", "desk", "001.21.31.H59", "Lan", "Nguyen"),
-    ("officer.gocongdong", "officer", "000.01.31.H59", "Minh", "Tran"),
-    ("officer.tiengiang", "officer", "000.00.01.H59", "Hoa", "Le"),
-    ("ops", "operations", None, "Quang", "Pham"),
-    ("auditor", "auditor", None, "Thu", "Vo"),
-    ("admin", "admin", None, "Son", "Dang"),
-)
 SWAGGER_PORTS = (8001, 8002, 8003, 8004)
 
 
 def placeholder(variable: str) -> str:
     """A Keycloak import placeholder, resolved from the environment at import."""
     return "${" + variable + "}"
-
-
-def env_name(text: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", text.upper())
-
-
-def agency_client_id(unit: str) -> str:
-    return f"agency-{unit}"
-
-
-def client_secret_variable(client_id: str) -> str:
-    return f"LT_KEYCLOAK_SECRET_{env_name(client_id)}"
-
-
-def dev_client_secret(client_id: str) -> str:
-    """The development-only secret of a confidential client (public, never for deployment)."""
-    return f"dev-secret-{client_id}"
-
-
-DEV_PASSWORD = "dev-password"
-PASSWORD_VARIABLE = "LT_KEYCLOAK_DEMO_PASSWORD"
 
 
 def catalogue_units() -> list[str]:
@@ -167,7 +146,7 @@ def public_clients() -> list[dict[str, Any]]:
         },
         {
             **common,
-            "clientId": "lienthong-cli",
+            "clientId": CLI_CLIENT,
             "description": "Command line: device flow; password grant for local development.",
             "standardFlowEnabled": False,
             "directAccessGrantsEnabled": True,
@@ -192,15 +171,15 @@ def unit_attribute_mapper() -> dict[str, Any]:
     )
 
 
-def user(username: str, role: str, unit: str | None, first: str, last: str) -> dict[str, Any]:
+def user(demo: DemoUser) -> dict[str, Any]:
     return {
-        "username": username,
+        "username": demo.username,
         "enabled": True,
-        "email": f"{username}@lienthong.example",
+        "email": f"{demo.username}@lienthong.example",
         "emailVerified": True,
-        "firstName": first,
-        "lastName": last,
-        "attributes": {"unit": [unit]} if unit else {},
+        "firstName": demo.first_name,
+        "lastName": demo.last_name,
+        "attributes": {"unit": [demo.unit]} if demo.unit else {},
         "credentials": [
             {
                 "type": "password",
@@ -208,7 +187,7 @@ def user(username: str, role: str, unit: str | None, first: str, last: str) -> d
                 "temporary": False,
             }
         ],
-        "realmRoles": [role],
+        "realmRoles": [demo.role],
     }
 
 
@@ -250,10 +229,13 @@ def random_environment() -> dict[str, str]:
 
 
 def build_realm() -> dict[str, Any]:
-    clients = [confidential_client(name, f"The {name} service", "service") for name in SERVICES] + [
-        agency_client(unit) for unit in catalogue_units()
+    clients = [
+        *(confidential_client(name, f"The {name} service", "service") for name in SERVICES),
+        confidential_client(MONITORING_CLIENT, "Metrics scraper (Prometheus)", "operations"),
+        *(agency_client(unit) for unit in catalogue_units()),
     ]
-    users = [user(*demo) for demo in DEMO_USERS] + [service_account_user(c) for c in clients]
+    users = [user(demo) for demo in DEMO_USERS.values()]
+    users += [service_account_user(client) for client in clients]
     for client in clients:
         del client["_role"]
     return {

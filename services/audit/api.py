@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from audit.evidence import Evidence, entry_view
 from audit.handlers import logged_event_types
+from shared.auth import Role, allow
 from shared.http import DomainError, NotFound
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+# The whole audit API is read-only and for auditors.
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[allow(Role.AUDITOR)])
 MAX_PAGE = 500
 
 

@@ -296,12 +296,15 @@ def subscribable_event_types() -> list[str]:
     )
 
 
-def check_url(url: str) -> str:
-    """An absolute http(s) URL with a host, or SubscriptionRefused."""
+def check_url(url: str, *, allow_http: bool = False) -> str:
+    """An absolute https URL with a host (http too when allowed), or SubscriptionRefused."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
+    schemes = ("http", "https") if allow_http else ("https",)
+    if parts.scheme not in schemes:
         raise SubscriptionRefused(
-            "url must be an absolute http:// or https:// URL", code="invalid_url", field="url"
+            f"url must be an absolute {' or '.join(s + '://' for s in schemes)} URL",
+            code="invalid_url",
+            field="url",
         )
     if not parts.hostname:
         raise SubscriptionRefused("url must name a host", code="invalid_url", field="url")

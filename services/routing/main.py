@@ -63,6 +63,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        auth=settings.auth,
         openapi_tags=[
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
             {"name": "views", "description": "Inbox, trail, flows and overdue views."},
