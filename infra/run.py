@@ -15,8 +15,10 @@ import time
 from functools import partial
 from pathlib import Path
 
+from infra.demo import token_help
 from infra.devstack import port_open
 from infra.supervisor import Supervisor
+from shared.auth import AuthSettings
 from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +98,9 @@ def print_where_to_look() -> None:
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
     print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
     print("  SMS           .local/sms.log     (the file SMS adapter)")
-    print("  logs          .local/logs/       (kafka.log, store.out, <service>.log)")
+    print("  logs          .local/logs/       (kafka.log, store.out, keycloak.out, <service>.log)")
+    print("  Keycloak      http://127.0.0.1:8180/admin   (admin / dev-admin, development only)")
+    print(token_help(AuthSettings().token_url))
     print("A service that crashes is restarted with backoff; the console says so.")
     print("Press Ctrl-C to stop everything this command started.\n", flush=True)
 

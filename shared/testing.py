@@ -6,12 +6,10 @@ Nothing here is used at run time. Integration helpers talk to the real broker.
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,8 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
-from shared.auth.identities import auth_headers, bearer_token, unit_of
-from shared.catalogue import DEFAULT_DATA_DIR
+from shared.auth.identities import UnitAuth, auth_headers, bearer_token
 from shared.envelope import Envelope, utc_now
 from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
@@ -169,53 +166,6 @@ async def running_app(
             yield client
 
 
+# A test client acting like the units' own systems (see shared.auth.identities.UnitAuth).
+ActAs = UnitAuth
 __all__ = ["ActAs", "auth_headers", "bearer_token"]
-
-
-class ActAs(httpx.Auth):
-    """Bearer tokens from the real Keycloak for a test client, like a unit's own system.
-
-    A request whose JSON body names a unit (``unit``, ``receiving_unit``) carries the
-    token of that unit's agency client (``agency-<unit>``), as that unit's system would;
-    any other request carries the token of ``identity`` (see shared.auth.identities). A
-    request that already has an Authorization header is sent as it is.
-    """
-
-    UNIT_FIELDS = ("unit", "receiving_unit")
-    requires_request_body = True  # httpx reads a streamed body before auth_flow
-
-    def __init__(self, identity: str, *, by_body_unit: bool = True) -> None:
-        self.identity = identity
-        self.by_body_unit = by_body_unit
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        if "authorization" not in request.headers:
-            token = bearer_token(self._identity_for(request))
-            request.headers["Authorization"] = f"Bearer {token}"
-        yield request
-
-    def _identity_for(self, request: httpx.Request) -> str:
-        unit = self._body_unit(request) if self.by_body_unit else None
-        if unit is None or unit == unit_of(self.identity) or unit not in _known_units():
-            return self.identity
-        return f"agency:{unit}"
-
-    def _body_unit(self, request: httpx.Request) -> str | None:
-        if request.headers.get("content-type", "").split(";")[0] != "application/json":
-            return None
-        try:
-            body = json.loads(request.content or b"null")
-        except ValueError:
-            return None
-        if not isinstance(body, dict):
-            return None
-        return next((body[f] for f in self.UNIT_FIELDS if isinstance(body.get(f), str)), None)
-
-
-@functools.cache
-def _known_units() -> frozenset[str]:
-    """Every unit code of every catalogue configuration (each has an agency client)."""
-    codes: set[str] = set()
-    for path in DEFAULT_DATA_DIR.glob("units-*.json"):
-        codes.update(unit["code"] for unit in json.loads(path.read_text())["units"])
-    return frozenset(codes)

@@ -43,8 +43,8 @@ from shared.auth.identities import (
     agency_client_id,
     client_secret_variable,
     dev_client_secret,
+    known_units,
 )
-from shared.catalogue import DEFAULT_DATA_DIR
 
 REALM = "lienthong"
 AUDIENCE = "lienthong"
@@ -71,10 +71,7 @@ def placeholder(variable: str) -> str:
 
 def catalogue_units() -> list[str]:
     """Every unit code of every configuration, sorted."""
-    codes: set[str] = set()
-    for path in sorted(DEFAULT_DATA_DIR.glob("units-*.json")):
-        codes.update(unit["code"] for unit in json.loads(path.read_text())["units"])
-    return sorted(codes)
+    return sorted(known_units())
 
 
 def mapper(name: str, kind: str, config: dict[str, str]) -> dict[str, Any]:

@@ -11,11 +11,17 @@ Identity names: a demo user's role name (``desk``, ``officer``, ``province-offic
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
+
+import httpx
 
 from shared.auth.client import Credentials, TokenClient
 from shared.auth.settings import AuthSettings
+from shared.catalogue import DEFAULT_DATA_DIR
 
 DEV_PASSWORD = "dev-password"
 PASSWORD_VARIABLE = "LT_KEYCLOAK_DEMO_PASSWORD"
@@ -95,3 +101,61 @@ def bearer_token(identity: str, settings: AuthSettings | None = None) -> str:
 def auth_headers(identity: str, settings: AuthSettings | None = None) -> dict[str, str]:
     """``Authorization: Bearer`` headers acting as a named identity."""
     return {"Authorization": f"Bearer {bearer_token(identity, settings)}"}
+
+
+class UnitAuth(httpx.Auth):
+    """Bearer tokens from the realm for an HTTP client acting like the units' own systems.
+
+    A request whose JSON body names a unit (``unit``, ``receiving_unit``) carries the
+    token of that unit's agency client (``agency-<unit>``), or of the identity ``people``
+    names for that unit (e.g. the desk user); any other request carries the token of
+    ``identity``. A request that already has an Authorization header is sent as it is.
+    Used by ``make run``'s demo and by the tests.
+    """
+
+    UNIT_FIELDS = ("unit", "receiving_unit")
+    requires_request_body = True  # httpx reads a streamed body before auth_flow
+
+    def __init__(
+        self,
+        identity: str,
+        *,
+        people: Mapping[str, str] | None = None,
+        settings: AuthSettings | None = None,
+    ) -> None:
+        self.identity = identity
+        own = unit_of(identity)
+        self.people = {**({own: identity} if own else {}), **(people or {})}
+        self.settings = settings
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        if "authorization" not in request.headers:
+            token = bearer_token(self.identity_for(request), self.settings)
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+    def identity_for(self, request: httpx.Request) -> str:
+        unit = self._body_unit(request)
+        if unit is None or unit not in known_units():
+            return self.identity
+        return self.people.get(unit, f"agency:{unit}")
+
+    def _body_unit(self, request: httpx.Request) -> str | None:
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            return None
+        try:
+            body = json.loads(request.content or b"null")
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        return next((body[f] for f in self.UNIT_FIELDS if isinstance(body.get(f), str)), None)
+
+
+@functools.cache
+def known_units() -> frozenset[str]:
+    """Every unit code of every catalogue configuration (each has an agency client)."""
+    codes: set[str] = set()
+    for path in DEFAULT_DATA_DIR.glob("units-*.json"):
+        codes.update(unit["code"] for unit in json.loads(path.read_text())["units"])
+    return frozenset(codes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jwt
 
-from shared.auth.keys import KeyCache, KeysUnavailable
+from shared.auth.keys import KeyCache
 from shared.auth.principal import Principal
 from shared.auth.settings import AuthSettings
 
@@ -26,6 +26,7 @@ class TokenVerifier:
         self.keys = keys or KeyCache(settings)
 
     async def verify(self, token: str) -> Principal:
+        """The caller, or InvalidToken; KeysUnavailable when the key set cannot be had."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -35,10 +36,8 @@ class TokenVerifier:
             raise InvalidToken(f"signature algorithm {algorithm!r} not accepted")
         if not isinstance(kid, str):
             raise InvalidToken("token has no key id")
-        try:
-            key = await self.keys.key(kid)
-        except KeysUnavailable as exc:
-            raise InvalidToken(str(exc)) from exc
+        # KeysUnavailable propagates: the realm is unreachable, the token may well be fine.
+        key = await self.keys.key(kid)
         if key is None:
             raise InvalidToken("token signed with an unknown key")
         try:
