@@ -18,11 +18,14 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from audit.domain import format_log_time, sign_checkpoint
 from audit.evidence import Evidence
+from audit.export import export_from_mongo
 from audit.handlers import append_event
 from audit.keys import SigningKey
 from audit.store import AuditStore
-from audit.verify import export_from_mongo, verify_document
+from audit.trust import LogKey, TrustPolicy
+from audit.verify import verify_document
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import Report
@@ -85,7 +88,8 @@ async def measure(report: Report, events: int, concurrency: int, settings: Mongo
             )
 
             key = SigningKey.of(Ed25519PrivateKey.generate())
-            views = Evidence(store, "bench", key, [], clock)
+            trust = TrustPolicy("bench", (LogKey(key.verifier("bench")),), (), 0)
+            views = Evidence(store, "bench", trust, clock)
             picks = [random.randrange(events) for _ in range(200)]
             started = time.perf_counter()
             for index in picks:
@@ -93,11 +97,19 @@ async def measure(report: Report, events: int, concurrency: int, settings: Mongo
             per_proof = (time.perf_counter() - started) / len(picks) * 1000
             report.add(SCENARIO, f"inclusion proof at size {events}", per_proof, "ms")
 
+            async def sign(session: Session) -> None:  # the verifier reads up to a checkpoint
+                root = (await views.root_at(events)).hex()
+                signed = sign_checkpoint(
+                    key.signer("bench"), events, root, format_log_time(clock.now())
+                )
+                await store.insert_checkpoint(signed, clock.now(), session)
+
+            await run_in_transaction(client, sign)
             started = time.perf_counter()
             doc = await asyncio.to_thread(export_from_mongo, settings.uri, name)
             read = time.perf_counter() - started
             started = time.perf_counter()
-            verify_document(doc)  # raises at the first problem
+            verify_document(doc, trust)  # raises at the first problem
             checked = time.perf_counter() - started
             report.add(SCENARIO, f"export {events} entries for the verifier", read * 1000, "ms")
             report.add(SCENARIO, f"offline verification of {events} entries", checked * 1000, "ms")

@@ -56,6 +56,7 @@ class Run:
     tail: AuditTail
     sampler: Sampler
     options: Options
+    work: Path
     journeys: list[Journey] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
 
@@ -113,7 +114,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
     stop_progress = asyncio.Event()
     progress = asyncio.create_task(_show_progress(run, label, started, step, stop_progress))
     profiling = (
-        profile.start(run.platform, opts.out / "profiles" / f"step{index + 1}", opts.step_seconds)
+        profile.start(run.platform, run.work / "profiles" / f"step{index + 1}", opts.step_seconds)
         if opts.profile
         else None
     )
@@ -261,7 +262,7 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
         driver = Driver(
             client, platform.urls["intake"], platform.urls["routing"], tap, tail, load_catalogue()
         )
-        run = Run(platform, driver, tap, tail, sampler, opts, rng=random.Random(opts.seed))
+        run = Run(platform, driver, tap, tail, sampler, opts, work, rng=random.Random(opts.seed))
         stop = asyncio.Event()
         watchers = [
             asyncio.create_task(tap.run(stop)),

@@ -1,11 +1,13 @@
 """Where the CPU goes, per process: py-spy samples of every service during a step.
 
 ``py-spy record`` attaches to each running service (no restart, no code change) and
-writes collapsed stacks; idle threads are not sampled, so the samples are CPU time.
-The summary gives each process's share by library and its hottest functions. A sample
-counts for the library of its innermost recognised frame, so time inside pymongo called
-from a handler counts as pymongo. The raw stacks stay beside the summary for flame
-graphs (speedscope.app or flamegraph.pl read them).
+writes collapsed stacks. Idle threads are not sampled, but a thread waiting for a CPU
+is, so on a loaded machine the shares, not the sample counts, are the figures to read
+(the CPU seconds come from the benchmark's process sampler). The summary gives each
+process's share by the package running (the innermost frame: time inside pymongo
+called from a handler counts as pymongo), by our own functions (inclusive), and its
+hottest functions. The raw stacks stay beside the summary for flame graphs
+(speedscope.app or flamegraph.pl read them).
 """
 
 from __future__ import annotations
@@ -21,31 +23,8 @@ from typing import Any
 
 from bench.platform import SERVICES, Platform
 
-LIBRARIES = (  # path fragment -> label, first match from the leaf up wins
-    ("/pymongo/", "pymongo"),
-    ("/bson/", "bson"),
-    ("/aiokafka/", "aiokafka"),
-    ("/kafka/", "aiokafka"),
-    ("/pydantic", "pydantic"),
-    ("/starlette/", "starlette+fastapi"),
-    ("/fastapi/", "starlette+fastapi"),
-    ("/uvicorn/", "uvicorn"),
-    ("/httptools/", "uvicorn"),
-    ("/h11/", "uvicorn"),
-    ("/opentelemetry/", "opentelemetry"),
-    ("/prometheus_client/", "prometheus"),
-    ("/pythonjsonlogger/", "logging"),
-    ("/logging/", "logging"),
-    ("/tenacity/", "tenacity"),
-    ("/jinja2/", "jinja2"),
-    ("/aiosmtplib/", "aiosmtplib"),
-    ("/cryptography/", "cryptography"),
-    ("/rfc8785/", "rfc8785"),
-    ("/json/", "json"),
-    ("/asyncio/", "asyncio"),
-    ("/shared/", "shared (ours)"),
-    ("/services/", "services (ours)"),
-)
+OURS = ("intake", "routing", "notification", "audit", "shared", "bench")
+ENTRY_POINTS = ("main", "serve", "<module>")  # frames every sample shares
 
 
 @dataclass
@@ -100,18 +79,22 @@ async def finish(recording: Recording | None) -> dict[str, Any] | None:
     return {name: summarise(path) for name, path in recording.files.items() if path.exists()}
 
 
-def _library(frame: str) -> str | None:
-    for fragment, label in LIBRARIES:
-        if fragment in frame:
-            return label
-    return None
+def _package(frame: str) -> str:
+    """The top-level package of a py-spy frame such as ``f (pymongo/pool.py:12)``."""
+    inside = frame.rpartition("(")[2]
+    return inside.split("/", 1)[0] if "/" in inside else inside.split(".py")[0].split(":")[0]
+
+
+def _ours(frame: str) -> bool:
+    return _package(frame) in OURS and frame.split(" ", 1)[0] not in ENTRY_POINTS
 
 
 def summarise(path: Path, top: int = 12) -> dict[str, Any]:
-    """Share of samples by library and the hottest functions (self and inclusive)."""
+    """Shares of samples: by the package running (the innermost frame), by our functions
+    (inclusive: the handler with what it calls), and the hottest functions."""
     by_library: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -121,18 +104,17 @@ def summarise(path: Path, top: int = 12) -> dict[str, Any]:
         frames = stack.split(";")
         total += count
         self_time[frames[-1]] += count
-        for frame in set(frames):
-            inclusive[frame] += count
-        label = next((lib for f in reversed(frames) if (lib := _library(f))), "other")
-        by_library[label] += count
+        by_library[_package(frames[-1])] += count
+        for frame in {f for f in frames if _ours(f)}:
+            ours[frame] += count
 
     def shares(counter: Counter[str]) -> dict[str, float]:
         return {k: round(100 * v / max(total, 1), 1) for k, v in counter.most_common(top)}
 
     return {
         "samples": total,
-        "percent_by_library": shares(by_library),
+        "percent_by_package": shares(by_library),
+        "percent_in_our_functions": shares(ours),
         "percent_self": shares(self_time),
-        "percent_inclusive": shares(inclusive),
         "stacks": str(path),
     }

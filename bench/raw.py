@@ -53,6 +53,9 @@ async def broker_rates(kafka: KafkaSettings, size: int, count: int) -> tuple[flo
     await producer.start()
     payload = os.urandom(size // 2).hex().encode()[:size]
     try:
+        # A new topic's partitions need their leaders first: not part of the rate.
+        for partition in range(RAW_TOPIC.partitions):
+            await producer.send_and_wait(topic, payload, partition=partition)
         started = time.perf_counter()
         acks = [
             await producer.send(topic, payload, key=f"KEY-{i % 64}".encode()) for i in range(count)
@@ -73,6 +76,7 @@ async def broker_rates(kafka: KafkaSettings, size: int, count: int) -> tuple[flo
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         received, started = 0, time.perf_counter()
+        count += RAW_TOPIC.partitions  # the warm-up messages
         while received < count and time.perf_counter() - started < 120:
             batch = await consumer.getmany(timeout_ms=500)
             received += sum(len(records) for records in batch.values())

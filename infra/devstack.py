@@ -1,10 +1,11 @@
 """Start, stop and inspect the local infrastructure: Kafka, SecantusDB and Keycloak.
 
 No Docker engine is available on our machines, so the broker runs from the
-official Apache Kafka jars (resolved by infra/kafka/pom.xml), the store is the
-SecantusDB server from PyPI, and the identity provider is the official Keycloak
-distribution (infra/keycloak/, cached under ~/.cache/lienthong/). State and logs
-live under .local/ (git-ignored).
+official Apache Kafka jars (resolved by infra/kafka/pom.xml), the store is
+SecantusDB's Rust server, built once per machine (infra/store_server.py), or its
+Python server from PyPI as a loud fallback, and the identity provider is the official
+Keycloak distribution (infra/keycloak/, cached under ~/.cache/lienthong/). State and
+logs live under .local/ (git-ignored).
 
     python infra/devstack.py start|stop|status|running [store|kafka|keycloak ...]
 
@@ -26,6 +27,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the `infra` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from infra.store_server import choose_store_server
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the infra and shared packages importable
@@ -272,28 +278,13 @@ def start_store(ports: Ports) -> None:
     if read_pid("store") or port_open(ports.store):
         log(f"store already running on 127.0.0.1:{ports.store}")
         return
-    server = shutil.which("secantusd-py", path=str(Path(sys.executable).parent)) or shutil.which(
-        "secantusd-py"
-    )
-    if server is None:
-        sys.exit("[devstack] secantusd-py not found: install the 'local' extra (make install)")
-    data_dir = LOCAL / "store"
+    server = choose_store_server()
+    # The two servers do not share a storage layout: each kind keeps its own folder.
+    data_dir = LOCAL / ("store" if server.kind == "python" else f"store-{server.kind}")
     data_dir.mkdir(parents=True, exist_ok=True)
-    spawn(
-        "store",
-        [
-            server,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(ports.store),
-            "--storage-path",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-        ],
-    )
-    log(f"store (SecantusDB) starting on 127.0.0.1:{ports.store}")
+    spawn("store", server.command("127.0.0.1", ports.store, data_dir))
+    (LOCAL / "store.kind").write_text(server.kind)
+    log(f"store (SecantusDB, {server.kind} server) starting on 127.0.0.1:{ports.store}")
 
 
 # --------------------------------------------------------------------------- Keycloak
@@ -349,6 +340,7 @@ def stop(name: str) -> bool:
     else:
         os.killpg(pid, signal.SIGKILL)
     (LOCAL / f"{name}.pid").unlink(missing_ok=True)
+    (LOCAL / f"{name}.kind").unlink(missing_ok=True)
     log(f"{name} stopped")
     return True
 
@@ -384,6 +376,9 @@ def cmd_status(ports: Ports) -> int:
         ok = ok and listening
         state = "up" if listening else "down"
         owner = f"pid {pid}" if pid else "not started by devstack"
+        kind_file = LOCAL / f"{name}.kind"
+        if pid and kind_file.exists():
+            owner += f", {kind_file.read_text()} server"
         log(f"{name:8} {state:4} 127.0.0.1:{port} ({owner}); logs .local/logs/{name}.out")
     return 0 if ok else 1
 

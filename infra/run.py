@@ -15,6 +15,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from infra import store_auth
 from infra.demo import token_help
 from infra.devstack import port_open
 from infra.supervisor import Supervisor
@@ -32,10 +33,34 @@ def devstack(*args: str) -> int:
     return subprocess.call([sys.executable, str(ROOT / "infra" / "devstack.py"), *args])
 
 
+STORE_AUTH_PORT = int(os.environ.get("LT_STORE_AUTH_PORT", "27018"))
+STORE_USERS = store_auth.StoreUsers.for_make_run()
+
+
+def start_store() -> subprocess.Popen[bytes]:
+    """The services' own authenticated store (the shared one on 27017 is for tests)."""
+    if port_open(STORE_AUTH_PORT):
+        sys.exit(f"[run] port {STORE_AUTH_PORT} is taken: set LT_STORE_AUTH_PORT")
+    proc = store_auth.start_authenticated(
+        STORE_AUTH_PORT, ROOT / ".local" / "store-auth", STORE_USERS, LOGS / "store-auth.out"
+    )
+    print(f"[run] store with one user per service on 127.0.0.1:{STORE_AUTH_PORT}", flush=True)
+    return proc
+
+
+def store_env(service: str) -> dict[str, str]:
+    """The service's own store user: it may use its own database and nothing else."""
+    return {
+        "LT_MONGO_URI": store_auth.uri(STORE_AUTH_PORT),
+        "LT_MONGO_USERNAME": service,
+        "LT_MONGO_PASSWORD": STORE_USERS.service_passwords[service],
+    }
+
+
 def start_service(service: str) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{service}.log", "ab")  # noqa: SIM115 - handed to the child
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
+    env = {**os.environ, **store_env(service), "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
     return subprocess.Popen(
         [sys.executable, "-m", f"{service}.main"],
         cwd=ROOT,
@@ -98,7 +123,11 @@ def print_where_to_look() -> None:
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
     print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
     print("  SMS           .local/sms.log     (the file SMS adapter)")
-    print("  logs          .local/logs/       (kafka.log, store.out, keycloak.out, <service>.log)")
+    print("  logs          .local/logs/       (kafka, store-auth, keycloak .out; <service>.log)")
+    print(
+        f"  store         127.0.0.1:{STORE_AUTH_PORT}, one SCRAM user per service "
+        "(development passwords: set LT_<SERVICE>_MONGO_PASSWORD)"
+    )
     print("  Keycloak      http://127.0.0.1:8180/admin   (admin / dev-admin, development only)")
     print(token_help(AuthSettings().token_url))
     print("A service that crashes is restarted with backoff; the console says so.")
@@ -111,7 +140,9 @@ def main() -> None:
         sys.exit("[run] could not start Kafka, the store and Keycloak")
     supervisor = Supervisor(say)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    store: subprocess.Popen[bytes] | None = None
     try:
+        store = start_store()
         if not port_open(MAIL_PORT):  # else a sink of the developer's own is used
             supervisor.start("mail", start_mail_sink)
         for service in SERVICES:
@@ -132,6 +163,8 @@ def main() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         supervisor.stop_all()
+        if store is not None:  # after the services, which flush to it on their way out
+            store_auth.stop_server(store)
         if started_infra:
             devstack("stop")
 

@@ -17,5 +17,14 @@ for component in store kafka keycloak; do
   if ! "$VENV/bin/python" infra/devstack.py running "$component"; then started+=("$component"); fi
 done
 if ((${#started[@]})); then "$VENV/bin/python" infra/devstack.py start "${started[@]}"; fi
+# The Go interoperability test (tests/interop) needs golang.org/x/mod: fetched once through
+# the Go module proxy into Go's module cache under ~/.cache/lienthong/go, never the clone.
+if command -v go >/dev/null; then
+  echo "== go module for tests/interop (cached in ~/.cache/lienthong/go)"
+  (cd tests/interop/go && GOMODCACHE="$HOME/.cache/lienthong/go/mod" \
+    GOCACHE="$HOME/.cache/lienthong/go/build" GOFLAGS=-modcacherw go mod download -x)
+else
+  echo "== go not installed: tests/interop will be skipped"
+fi
 echo "== pytest"
 "$VENV/bin/pytest" -q -p no:cacheprovider "$@"

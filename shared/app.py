@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from shared.auth import AuthSettings, Role, allow, install_auth
-from shared.http import BodySizeLimit, install_error_handlers, install_health
+from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
@@ -69,6 +69,7 @@ def service_app(
         metrics_dependencies=[allow(Role.OPERATIONS, Role.SERVICE)],
     )
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+    app.add_middleware(HttpMetrics)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
 

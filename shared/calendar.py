@@ -7,12 +7,19 @@ any **make-up working day** (a Saturday worked in exchange for a bridge day, fro
 ``holidays`` package or from the overrides) is a working day whatever the weekday.
 Overrides live as data in ``data/calendar/overrides.json``.
 
+Provenance: a due date depends on the ``holidays`` release (pinned to one minor version
+in ``pyproject.toml``, since each release may add days, as 0.8x added 24 November) and on
+the overrides' version. ``WorkingCalendar.provenance`` names both
+(``holidays-0.109+overrides-2026.11.3``); every due date the platform publishes records
+it (``calendar_version`` in the events). See ``docs/legal.md`` for the sources.
+
 Counting rule (Vietnamese one-stop practice: the day of reception is not counted):
 
 * The **reception day** (day 0) is the local date of reception (Asia/Ho_Chi_Minh) when
   that date is a working day and the time is before the cut-off (15:00 by default,
-  per procedure). Otherwise (after the cut-off, or on a non-working day) the dossier
-  is treated as received on the next working day, which becomes day 0.
+  per procedure; ``cutoff=None`` for procedures done on receipt, and for internal
+  hand-overs). Otherwise (after the cut-off, or on a non-working day) the dossier is
+  treated as received on the next working day, which becomes day 0.
 * Day 1 is the first working day after day 0 (``clock_start``).
 * A budget of ``n`` working days is due at the end of day ``n``:
   ``due_date = add_working_days(reception_day, n)``; ``n = 0`` means the same day.
@@ -22,7 +29,9 @@ Example: a 3-day budget received Monday 2026-03-02 at 10:00 is due Thursday 03-0
 Friday 03-06; received Saturday 03-07, day 0 is Monday 03-09 and it is due Thursday
 03-12. ``add_working_days(d, n)`` is the n-th working day strictly after ``d`` and
 ``working_days_between(a, b)`` counts working days in ``(a, b]``, so
-``working_days_between(d, add_working_days(d, n)) == n``.
+``working_days_between(d, add_working_days(d, n)) == n``; ``subtract_working_days(d, n)``
+is the working day ``n`` working days before ``d``, so a step that must leave ``n`` days
+to the steps after it is due ``subtract_working_days(appointment, n)``.
 """
 
 from __future__ import annotations
@@ -31,12 +40,14 @@ import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+HOLIDAYS_VERSION = metadata.version("holidays")
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_CUTOFF = time(15, 0)
 DEFAULT_YEARS = range(2019, 2036)
@@ -97,6 +108,11 @@ class WorkingCalendar:
         """Version of the override data in use."""
         return self._overrides.version
 
+    @property
+    def provenance(self) -> str:
+        """Library release and override version behind every date: recorded with due dates."""
+        return f"holidays-{HOLIDAYS_VERSION}+overrides-{self._overrides.version}"
+
     @cached_property
     def _vietnam(self) -> holidays.HolidayBase:
         # Built on first use: computing 17 years of lunar holidays is not free. Same
@@ -142,6 +158,24 @@ class WorkingCalendar:
             start = self.next_working_day(start)
         return start
 
+    def subtract_working_days(self, end: date, n: int) -> date:
+        """The working day ``d`` with ``add_working_days(d, n) == end`` (``end`` working, n > 0).
+
+        With ``n == 0`` it is ``end`` itself. A non-working ``end`` counts as the working
+        day before it, so the result never lies after ``end``.
+        """
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        self._check_range(end)
+        d = end
+        while not self.is_working_day(d):
+            d -= _ONE_DAY
+        for _ in range(n):
+            d -= _ONE_DAY
+            while not self.is_working_day(d):
+                d -= _ONE_DAY
+        return d
+
     def working_days_between(self, a: date, b: date) -> int:
         """Working days in ``(a, b]``; negative (minus those in ``(b, a]``) when b < a."""
         if b < a:
@@ -161,19 +195,25 @@ class WorkingCalendar:
         return moment.astimezone(self.tz).date()
 
     def reception_day(
-        self, received_at: datetime, cutoff: time = DEFAULT_CUTOFF, tz: tzinfo | None = None
+        self,
+        received_at: datetime,
+        cutoff: time | None = DEFAULT_CUTOFF,
+        tz: tzinfo | None = None,
     ) -> date:
-        """Day 0: the reception date, moved to the next working day if late or on a day off."""
+        """Day 0: the reception date, moved to the next working day if late or on a day off.
+
+        ``cutoff=None``: no cut-off (same-day procedures, internal hand-overs).
+        """
         if received_at.tzinfo is None or received_at.utcoffset() is None:
             raise ValueError("received_at must be timezone-aware")
         local = received_at.astimezone(tz or self.tz)
         day = local.date()
-        if self.is_working_day(day) and local.time() < cutoff:
+        if self.is_working_day(day) and (cutoff is None or local.time() < cutoff):
             return day
         return self.next_working_day(day)
 
     def clock_start(
-        self, received_at: datetime, cutoff: time = DEFAULT_CUTOFF, tz: tzinfo | None = None
+        self, received_at: datetime, cutoff: time | None = DEFAULT_CUTOFF, tz: tzinfo | None = None
     ) -> date:
         """Day 1: the first working day counted against the budget."""
         return self.next_working_day(self.reception_day(received_at, cutoff, tz))
@@ -182,7 +222,7 @@ class WorkingCalendar:
         self,
         received_at: datetime,
         budget_days: int,
-        cutoff: time = DEFAULT_CUTOFF,
+        cutoff: time | None = DEFAULT_CUTOFF,
         tz: tzinfo | None = None,
     ) -> date:
         """The last working day of a ``budget_days`` budget (the end of day ``budget_days``)."""

@@ -68,6 +68,9 @@ class Unit(_Frozen):
     valid_to: date | None = None
     successor: str | None = None
     receives_dossiers: bool = False
+    code_invented: bool = Field(
+        False, description="The code has the national form but is made up (demo data)."
+    )
     note: str = ""
 
     def in_force(self, on: date) -> bool:
@@ -132,6 +135,9 @@ class Procedure(_Frozen):
     required_documents: tuple[DocumentRequirement, ...]
     fees: Fee
     cutoff: time = time(15, 0)
+    cutoff_applies: bool = Field(
+        True, description="False for procedures done on receipt: counted from the same day."
+    )
     allow_any_receiving_unit: bool = False
     receiving_kinds: tuple[str, ...] = Field(min_length=1)
     receiving_levels: tuple[str, ...] = Field(min_length=1)
@@ -139,6 +145,11 @@ class Procedure(_Frozen):
     valid_to: date | None = None
     note: str = ""
     route: tuple[RouteStepSpec, ...] = Field(min_length=1)
+
+    @property
+    def intake_cutoff(self) -> time | None:
+        """The cut-off applied at reception (and to supplements), None when it does not apply."""
+        return self.cutoff if self.cutoff_applies else None
 
     @property
     def total_budget_days(self) -> int:

@@ -7,6 +7,7 @@ Domain refusals are typed exceptions (``DomainError``) mapped once, here, to
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -19,9 +20,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.mongo.errors import store_unavailable
+from shared.telemetry import HTTP_REQUESTS, HTTP_SECONDS
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+MAX_STORE_INT = 2**63 - 1
+"""The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
@@ -157,6 +161,41 @@ class BodySizeLimit:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, "body_too_large", f"body larger than {self.max_bytes} bytes")
         await response(scope, receive, send)
+
+
+class HttpMetrics:
+    """Counts and times requests by route template (never the raw path: codes in paths
+    would grow the label set); unmatched paths count under ``unmatched``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            service = _service_of(scope)
+            HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
+            HTTP_SECONDS.labels(service, method, route).observe(time.perf_counter() - started)
+
+
+def _service_of(scope: Scope) -> str:
+    """The service's name from its runtime (set by the lifespan), else empty."""
+    runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+    return str(getattr(runtime, "service", ""))
 
 
 def install_health(

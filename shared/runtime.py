@@ -28,7 +28,13 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import ConsumerRunner
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
-from shared.mongo.client import Client, Database, mongo_client, service_database
+from shared.mongo.client import (
+    Client,
+    Database,
+    mongo_client,
+    service_database,
+    warn_about_store_credentials,
+)
 from shared.mongo.inbox import Inbox
 from shared.mongo.outbox import Lease, Outbox, OutboxRelay
 from shared.settings import (
@@ -160,6 +166,7 @@ async def service_runtime(
 ) -> AsyncIterator[ServiceRuntime]:
     """Connect, create topics and indexes, run the outbox relay; tear down in order."""
     clock = clock or SystemClock()
+    warn_about_store_credentials(settings.mongo, service)
     await ensure_topics(settings.kafka)
     async with (
         mongo_client(settings.mongo, service) as client,
@@ -169,7 +176,7 @@ async def service_runtime(
         outbox, inbox = Outbox(db), Inbox(db)
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
-        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock)
+        dead_letters = DeadLetterWriter(publisher, settings.kafka, clock, service)
         relay = OutboxRelay(
             outbox,
             Lease(db, "outbox-relay"),

@@ -6,8 +6,13 @@ local stack started by ``make run`` / ``make test``.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.calendar import WorkingCalendar, load_calendar
+from shared.catalogue import DEFAULT_CONFIGURATION, Catalogue, load_catalogue
 
 
 class KafkaSettings(BaseSettings):
@@ -45,6 +50,13 @@ class MongoSettings(BaseSettings):
     database_prefix: str = Field(
         "lt_", description="Prefix of each service's own database name (lt_intake, ...)."
     )
+    username: str | None = Field(
+        None,
+        description="The service's own store user (SCRAM-SHA-256), allowed only its own "
+        "database. Unset: no authentication, for the shared local test store only.",
+    )
+    password: SecretStr | None = Field(None, description="Password of the store user.")
+    auth_source: str = Field("admin", description="Database that holds the store user.")
     server_selection_timeout_ms: int = Field(5000, description="How long to wait for a server.")
     transaction_timeout_s: float = Field(
         30.0, gt=0, description="Upper bound of one transaction, conflict retries included."
@@ -94,3 +106,52 @@ class HttpSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, description="Bind port.")
     max_body_bytes: int = Field(1_000_000, description="Largest accepted request body.")
+
+
+class CatalogueSettings(BaseSettings):
+    """Which catalogue of units and procedures to load (LT_CATALOGUE_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_CATALOGUE_", extra="ignore")
+
+    configuration: str = Field(
+        DEFAULT_CONFIGURATION,
+        description='Hierarchy to load: "three-level" (2019 seed) or "two-level" (2025-07-01).',
+    )
+    data_dir: Path | None = Field(
+        None, description="Folder of the catalogue files (default: data/catalogue)."
+    )
+
+    def load(self) -> Catalogue:
+        return load_catalogue(self.configuration, self.data_dir)
+
+
+class CalendarSettings(BaseSettings):
+    """Which working-day overrides to use (LT_CALENDAR_OVERRIDES)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LT_CALENDAR_", extra="ignore", populate_by_name=True
+    )
+
+    overrides: Path | None = Field(
+        None,
+        # The older intake-only name is still read, so existing deployments keep their file.
+        validation_alias=AliasChoices("LT_CALENDAR_OVERRIDES", "LT_INTAKE_CALENDAR_OVERRIDES"),
+        description="Working-day overrides file: swapped and make-up days "
+        "(default: data/calendar/overrides.json).",
+    )
+
+    def load(self) -> WorkingCalendar:
+        return load_calendar(self.overrides)
+
+
+class ReferenceDataSettings(BaseSettings):
+    """The catalogue and the calendar, one set for every service that decides with them."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    catalogue: CatalogueSettings = Field(
+        default_factory=CatalogueSettings, description="Catalogue configuration."
+    )
+    calendar: CalendarSettings = Field(
+        default_factory=CalendarSettings, description="Working-day calendar."
+    )

@@ -1,5 +1,9 @@
-"""Telemetry: JSON logs, OpenTelemetry tracing with context carried in Kafka headers,
-and the Prometheus metrics every service exposes.
+"""Telemetry: JSON logs carrying trace ids, OpenTelemetry tracing with context carried in
+Kafka headers (span names and attributes after the OpenTelemetry messaging conventions for
+Kafka), library instrumentations, and the Prometheus metrics every service exposes.
+
+Event-type labels come only from the contract registry (``event_type_label``): a junk or
+unknown type counts under ``unknown``, so messages cannot grow the label set.
 """
 
 from __future__ import annotations
@@ -10,27 +14,47 @@ from collections.abc import Iterable, Sequence
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.util.types import AttributeValue
 from prometheus_client import Counter, Gauge, Histogram
 from pythonjsonlogger.json import JsonFormatter
 
 from shared.settings import TelemetrySettings
 
 KafkaHeaders = list[tuple[str, bytes]]
+UNKNOWN_TYPE = "unknown"
 
 EVENTS_PUBLISHED = Counter(
-    "lt_events_published_total", "Events published to Kafka.", ["service", "topic", "type"]
+    "lt_events_published_total",
+    "Events produced to Kafka, by topic and registered type.",
+    ["service", "topic", "type"],
 )
 EVENTS_HANDLED = Counter(
     "lt_events_handled_total",
-    "Messages handled by a consumer, by outcome (handled, duplicate, dead_lettered).",
+    "Messages consumed, by registered type and outcome "
+    "(handled, duplicate, ignored, dead_lettered, invalid_*).",
     ["service", "topic", "type", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
     "lt_handler_seconds", "Time to handle one message, retries included.", ["service", "type"]
 )
+HANDLER_RETRIES = Counter(
+    "lt_handler_retries_total",
+    "Handler attempts beyond the first (transient failures retried with backoff).",
+    ["service", "type"],
+)
+DEAD_LETTERS = Counter(
+    "lt_dead_letters_total",
+    "Messages written to the dead-letter topic, by original topic and error kind.",
+    ["service", "topic", "kind"],
+)
 OUTBOX_PENDING = Gauge("lt_outbox_pending", "Outbox entries not yet published.", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "lt_outbox_oldest_age_seconds",
+    "Age of the oldest unpublished outbox entry (0 when none waits).",
+    ["service"],
+)
 OUTBOX_QUARANTINED = Counter(
     "lt_outbox_quarantined_total",
     "Outbox entries the broker refused (e.g. too large), moved to a dead letter.",
@@ -41,14 +65,71 @@ CONSUMER_LAG = Gauge(
     "Records behind the end of each partition.",
     ["service", "topic", "partition"],
 )
+HTTP_REQUESTS = Counter(
+    "lt_http_requests_total",
+    "HTTP requests answered, by route template and status code.",
+    ["service", "method", "route", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "lt_http_request_seconds", "Time to answer an HTTP request.", ["service", "method", "route"]
+)
+DOSSIERS_BY_STATE = Gauge(
+    "lt_dossiers", "Dossiers routing holds, by lifecycle state.", ["service", "state"]
+)
+DOSSIERS_OVERDUE = Gauge(
+    "lt_dossiers_overdue",
+    "Open dossiers past a due date with their clock running: a step ('step') or the "
+    "appointment date ('dossier').",
+    ["service", "kind"],
+)
+
+
+def event_type_label(event_type: str | None) -> str:
+    """A metric label for an event type: registered types as they are, anything else
+    ``unknown``."""
+    from shared.events.registry import REGISTRY  # the registry imports telemetry's users
+
+    return event_type if event_type in REGISTRY else UNKNOWN_TYPE
+
+
+# --- logs -------------------------------------------------------------------------------
+
+
+class _TraceIds(logging.Filter):
+    """Puts the current trace and span ids on every record (empty outside a span)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = trace.get_current_span().get_span_context()
+        record.trace_id = format(ctx.trace_id, "032x") if ctx.is_valid else ""
+        record.span_id = format(ctx.span_id, "016x") if ctx.is_valid else ""
+        return True
+
+
+_OTEL_RECORD_FIELDS = ("otelTraceID", "otelSpanID", "otelServiceName", "otelTraceSampled")
+
+
+class _LineFormatter(JsonFormatter):
+    """JSON lines without the logging instrumentation's camel-case duplicates."""
+
+    def add_fields(
+        self,
+        log_data: dict[str, object],
+        record: logging.LogRecord,
+        message_dict: dict[str, object],
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        for name in _OTEL_RECORD_FIELDS:
+            log_data.pop(name, None)
 
 
 def configure_logging(settings: TelemetrySettings, service: str) -> None:
-    """Route all logging to stdout, one JSON object per line when configured."""
+    """Route all logging to stdout, one JSON object per line (with ``trace_id`` and
+    ``span_id``) when configured."""
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(_TraceIds())
     if settings.json_logs:
         handler.setFormatter(
-            JsonFormatter(
+            _LineFormatter(
                 "{levelname}{name}{message}",
                 style="{",
                 timestamp="time",  # ISO 8601 in UTC with milliseconds
@@ -57,7 +138,12 @@ def configure_logging(settings: TelemetrySettings, service: str) -> None:
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s [trace=%(trace_id)s span=%(span_id)s] "
+                "%(message)s"
+            )
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
@@ -65,16 +151,79 @@ def configure_logging(settings: TelemetrySettings, service: str) -> None:
     logging.getLogger("pymongo").setLevel(logging.WARNING)
 
 
-def configure_tracing(settings: TelemetrySettings, service: str) -> TracerProvider:
-    """Install a tracer provider for the service; export over OTLP/HTTP when configured."""
+# --- traces -----------------------------------------------------------------------------
+
+
+def configure_tracing(
+    settings: TelemetrySettings, service: str, *extra: SpanProcessor
+) -> TracerProvider:
+    """Install a tracer provider for the service and instrument the libraries; export over
+    OTLP/HTTP when configured (``extra`` processors, e.g. an in-memory one in tests)."""
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         endpoint = settings.otlp_endpoint.rstrip("/") + "/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    for processor in extra:
+        provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
+    instrument_libraries()
     return provider
+
+
+def instrument_libraries() -> None:
+    """aiokafka, PyMongo, httpx and logging instrumentations (idempotent), beside FastAPI's.
+
+    Our publisher and consumer runner add the spans that know the envelope ("send
+    <topic>", "process <topic>": message id, event type, dossier); the aiokafka
+    instrumentation's spans nest inside them, so one trace runs from the HTTP request
+    through every hop.
+    """
+    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.logging import LoggingInstrumentor
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+    for instrumentor in (AIOKafkaInstrumentor(), PymongoInstrumentor(), HTTPXClientInstrumentor()):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()
+    logging_instrumentor = LoggingInstrumentor()
+    if not logging_instrumentor.is_instrumented_by_opentelemetry:
+        logging_instrumentor.instrument(set_logging_format=False)
+
+
+def messaging_attributes(
+    *,
+    operation: str,
+    topic: str,
+    message_id: str,
+    key: str | None,
+    event_type: str,
+    partition: int | None = None,
+    offset: int | None = None,
+    group: str | None = None,
+) -> dict[str, AttributeValue]:
+    """Span attributes after the OpenTelemetry messaging conventions for Kafka."""
+    attributes: dict[str, AttributeValue] = {
+        "messaging.system": "kafka",
+        "messaging.operation.name": operation,
+        "messaging.operation.type": operation,
+        "messaging.destination.name": topic,
+        "messaging.message.id": message_id,
+        "cloudevents.event_id": message_id,
+        "cloudevents.event_type": event_type_label(event_type),
+    }
+    if key is not None:
+        attributes["messaging.kafka.message.key"] = key
+        attributes["dossier.code"] = key
+    if partition is not None:
+        attributes["messaging.destination.partition.id"] = str(partition)
+    if offset is not None:
+        attributes["messaging.kafka.offset"] = offset
+    if group is not None:
+        attributes["messaging.consumer.group.name"] = group
+    return attributes
 
 
 def inject_trace_headers(headers: KafkaHeaders) -> KafkaHeaders:
@@ -87,6 +236,16 @@ def inject_trace_headers(headers: KafkaHeaders) -> KafkaHeaders:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return headers + [(key, value.encode()) for key, value in carrier.items()]
+
+
+def replace_trace_headers(headers: KafkaHeaders) -> KafkaHeaders:
+    """Headers whose trace context is the current span's (the relay's producer span)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    if not carrier:
+        return headers
+    kept = [(key, value) for key, value in headers if key not in carrier]
+    return kept + [(key, value.encode()) for key, value in carrier.items()]
 
 
 def extract_trace_context(headers: Iterable[tuple[str, bytes]] | None) -> context.Context:

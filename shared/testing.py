@@ -19,14 +19,18 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.auth.identities import UnitAuth, auth_headers, bearer_token
 from shared.envelope import Envelope, utc_now
 from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
 from shared.mongo.client import Session, mongo_client
-from shared.settings import KafkaSettings, MongoSettings
-from shared.telemetry import KafkaHeaders
+from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
+from shared.telemetry import KafkaHeaders, configure_tracing, instrument_libraries
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitOfWork
 
@@ -164,6 +168,23 @@ async def running_app(
             transport=transport, base_url="http://testserver", auth=auth
         ) as client:
             yield client
+
+
+def capture_spans() -> InMemorySpanExporter:
+    """Keep every span this process finishes from now on, in memory (for trace-shape tests).
+
+    The global tracer provider can be set only once per process: the first call installs
+    one (with the library instrumentations), later calls add their exporter to it.
+    """
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.add_span_processor(processor)
+        instrument_libraries()
+    else:
+        configure_tracing(TelemetrySettings(), "tests", processor)
+    return exporter
 
 
 # A test client acting like the units' own systems (see shared.auth.identities.UnitAuth).

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from audit.evidence import Evidence, entry_view
 from audit.handlers import logged_event_types
 from shared.auth import Role, allow
-from shared.http import DomainError, NotFound
+from shared.http import MAX_STORE_INT, DomainError, NotFound
 
 # The whole audit API is read-only and for auditors.
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[allow(Role.AUDITOR)])
@@ -41,7 +41,7 @@ async def list_entries(
     since: Annotated[datetime | None, Query(description="Logged at or after (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="Logged before (exclusive).")] = None,
     after: Annotated[
-        int | None, Query(ge=0, description="Cursor: entries after this index.")
+        int | None, Query(ge=0, le=MAX_STORE_INT, description="Cursor: entries after this index.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
@@ -65,7 +65,9 @@ async def list_entries(
 
 
 @router.get("/entries/{index}", summary="One log entry")
-async def get_entry(views: Views, index: int) -> dict[str, Any]:
+async def get_entry(
+    views: Views, index: Annotated[int, Path(ge=0, le=MAX_STORE_INT)]
+) -> dict[str, Any]:
     doc = await views.store.entry(index)
     if doc is None:
         raise NotFound(f"entry {index} not found", field="index")
@@ -85,7 +87,9 @@ async def dossier_bundle(views: Views, code: str) -> dict[str, Any]:
 @router.get("/checkpoints", summary="Signed checkpoints in size order, paged")
 async def list_checkpoints(
     views: Views,
-    after: Annotated[int | None, Query(ge=0, description="Cursor: sizes above this.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_STORE_INT, description="Cursor: sizes above this.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     found = await views.store.checkpoints(after=after, limit=limit + 1)
@@ -102,7 +106,9 @@ async def latest_checkpoint(views: Views) -> dict[str, Any]:
 
 
 @router.get("/checkpoints/{size}", summary="The checkpoint signed at a tree size")
-async def checkpoint_by_size(views: Views, size: int) -> dict[str, Any]:
+async def checkpoint_by_size(
+    views: Views, size: Annotated[int, Path(ge=1, le=MAX_STORE_INT)]
+) -> dict[str, Any]:
     checkpoint = await views.store.checkpoint(size)
     if checkpoint is None:
         raise NotFound(f"no checkpoint at tree size {size}", code="no_checkpoint", field="size")
@@ -112,9 +118,10 @@ async def checkpoint_by_size(views: Views, size: int) -> dict[str, Any]:
 @router.get("/proofs/inclusion", summary="Inclusion proof of an entry in a tree size")
 async def inclusion_proof(
     views: Views,
-    entry: Annotated[int, Query(ge=0, description="Entry index.")],
+    entry: Annotated[int, Query(ge=0, le=MAX_STORE_INT, description="Entry index.")],
     size: Annotated[
-        int | None, Query(ge=1, description="Tree size; default latest checkpoint.")
+        int | None,
+        Query(ge=1, le=MAX_STORE_INT, description="Tree size; default latest checkpoint."),
     ] = None,
 ) -> dict[str, Any]:
     return await views.inclusion(entry, size)
@@ -123,12 +130,27 @@ async def inclusion_proof(
 @router.get("/proofs/consistency", summary="Consistency proof between two tree sizes")
 async def consistency_proof(
     views: Views,
-    from_size: Annotated[int, Query(alias="from", ge=1)],
-    to_size: Annotated[int, Query(alias="to", ge=1)],
+    from_size: Annotated[int, Query(alias="from", ge=1, le=MAX_STORE_INT)],
+    to_size: Annotated[int, Query(alias="to", ge=1, le=MAX_STORE_INT)],
 ) -> dict[str, Any]:
     return await views.consistency(from_size, to_size)
 
 
-@router.get("/keys", summary="Public keys of the log, current and retired, with validity")
+@router.get("/keys", summary="Keys of the log, current and retired, with validity (informative)")
 async def keys(views: Views) -> dict[str, Any]:
     return {"log_id": views.log_id, "keys": await views.keys()}
+
+
+@router.get(
+    "/trust",
+    summary="The trust file to pin: the log's root keys, the witnesses and the quorum",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+async def trust_file(views: Views) -> Response:
+    # Its exact canonical bytes, so `sha256sum` shows the fingerprint published out of band.
+    return Response(
+        views.trust.file_bytes(),
+        media_type="application/json",
+        headers={"X-Trust-Fingerprint": views.trust.fingerprint()},
+    )

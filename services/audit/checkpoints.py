@@ -2,7 +2,7 @@
 
 It signs when ``checkpoint_due`` says so (every N unsigned entries, or once the oldest
 unsigned entry is T seconds old), stores the checkpoint and publishes
-``audit.checkpoint.v1`` through the outbox in the same transaction.
+``audit.checkpoint.v1`` in the same unit of work.
 """
 
 from __future__ import annotations
@@ -10,24 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from audit import merkle
 from audit.config import AuditLogSettings
-from audit.domain import Checkpoint, checkpoint_due, format_log_time, log_time
+from audit.domain import Checkpoint, checkpoint_due, format_log_time, log_time, sign_checkpoint
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.audit import CheckpointSigned
-from shared.events.registry import make_envelope
-from shared.mongo.client import Client, Session, run_in_transaction
-from shared.mongo.outbox import Outbox
+from shared.transparency import merkle
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
-SOURCE = "/lienthong/audit"
 
 
 class Checkpointer:
@@ -36,21 +32,17 @@ class Checkpointer:
     def __init__(
         self,
         *,
-        client: Client,
+        units: UnitsOfWork,
         store: AuditStore,
-        outbox: Outbox,
         key: SigningKey,
         settings: AuditLogSettings,
         clock: Clock,
-        wake_relay: Callable[[], None],
     ) -> None:
-        self._client = client
+        self._units = units
         self._store = store
-        self._outbox = outbox
         self._key = key
         self._settings = settings
         self._clock = clock
-        self._wake_relay = wake_relay
         self._stopping = asyncio.Event()
 
     async def checkpoint_if_due(self) -> Checkpoint | None:
@@ -73,36 +65,36 @@ class Checkpointer:
     async def sign_now(self) -> Checkpoint | None:
         """Sign the log as it is; None if it is empty or this size is signed already."""
 
-        async def sign(session: Session) -> Checkpoint | None:
+        async def sign(uow: UnitOfWork) -> Checkpoint | None:
+            session = uow.session
             head = await self._store.head(session)
             latest = await self._store.latest_checkpoint(session)
             if head.size == 0 or (latest is not None and latest.tree_size >= head.size):
                 return None
-            now = log_time(self._clock.now())
-            checkpoint = Checkpoint(
-                log_id=self._settings.log_id,
-                tree_size=head.size,
-                root_hash=merkle.Frontier(head.peaks).root().hex(),
-                timestamp=format_log_time(now),
-                key_id=self._key.key_id,
-            ).signed_with(self._key.private)
+            now = uow.now
+            checkpoint = sign_checkpoint(
+                self._key.signer(self._settings.log_id),
+                head.size,
+                merkle.Frontier(head.peaks).root().hex(),
+                format_log_time(now),
+            )
             await self._store.insert_checkpoint(checkpoint, now, session)
             event = CheckpointSigned(
                 tree_size=checkpoint.tree_size,
                 root_hash=checkpoint.root_hash,
                 signed_at=now,
                 key_id=checkpoint.key_id,
-                signature=checkpoint.signature,
+                signature=checkpoint.log_signature(),
+                note=checkpoint.note,
             )
-            await self._outbox.add(make_envelope(event, source=SOURCE, time=now), session, now)
+            uow.emit(event)
             return checkpoint
 
         try:
-            checkpoint = await run_in_transaction(self._client, sign)
+            checkpoint = await self._units.run(sign, now=log_time(self._clock.now()))
         except DuplicateKeyError:
             return None  # another instance signed this size first
         if checkpoint is not None:
-            self._wake_relay()
             log.info(
                 "checkpoint signed",
                 extra={"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from audit.keys import parse_public_key
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
+from shared.transparency.note import COSIGNATURE_V1, parse_vkey
 
 
 class AuditHttp(HttpSettings):
@@ -21,19 +20,17 @@ class AuditHttp(HttpSettings):
     port: int = Field(8004, description="Bind port of the audit API.")
 
 
-class RetiredKey(BaseModel):
-    """A public key that signed checkpoints in the past and must stay verifiable."""
+class WitnessEndpoint(BaseModel):
+    """A witness the log asks to cosign its checkpoints (c2sp.org/tlog-witness)."""
 
-    public_key: str = Field(
-        description="Ed25519 public key: base64 of the raw 32 bytes, or a PEM block."
-    )
-    valid_from: datetime | None = Field(None, description="When it started signing, if known.")
-    valid_until: datetime | None = Field(None, description="When it stopped signing, if known.")
+    url: str = Field(description="Submission prefix, e.g. http://127.0.0.1:8011.")
+    vkey: str = Field(description="The witness's cosignature (0x04) vkey, as it publishes it.")
 
-    @field_validator("public_key")
+    @field_validator("vkey")
     @classmethod
-    def _an_ed25519_key(cls, value: str) -> str:
-        parse_public_key(value)  # refuse a bad key at start-up, not at the first request
+    def _a_cosigner_vkey(cls, value: str) -> str:
+        if parse_vkey(value).signature_type != COSIGNATURE_V1:
+            raise ValueError("a witness vkey has signature type 0x04 (cosignature/v1)")
         return value
 
 
@@ -50,9 +47,19 @@ class AuditLogSettings(BaseSettings):
         Path(".local/audit/signing-key.pem"),
         description="PKCS#8 PEM Ed25519 private key; generated here on first start if absent.",
     )
-    retired_keys: list[RetiredKey] = Field(
+    previous_signing_key_path: Path | None = Field(
+        None,
+        description="To rotate: the key that signed until now; it signs the logged rotation.",
+    )
+    witnesses: list[WitnessEndpoint] = Field(
         default_factory=list,
-        description="Public keys of earlier signing keys (JSON list), served and verifiable.",
+        description="Witnesses asked to cosign every checkpoint (JSON list of url and vkey).",
+    )
+    witness_quorum: int | None = Field(
+        None, ge=0, description="Cosignatures a checkpoint needs to be served (default: all)."
+    )
+    witness_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long to wait for one witness's answer."
     )
     checkpoint_every: int = Field(
         100, ge=1, description="Sign a checkpoint once this many entries are unsigned."
@@ -63,6 +70,11 @@ class AuditLogSettings(BaseSettings):
     checkpoint_poll_seconds: float = Field(
         0.5, gt=0, description="How often the checkpoint task looks at the log."
     )
+
+    def quorum(self) -> int:
+        """Cosignatures required: the setting, or every configured witness."""
+        wanted = len(self.witnesses) if self.witness_quorum is None else self.witness_quorum
+        return min(wanted, len(self.witnesses))
 
 
 class AuditSettings(CommonSettings):

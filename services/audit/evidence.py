@@ -7,25 +7,22 @@ plain JSON in the formats docs/audit.md describes and ``audit.verify`` checks.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from audit import merkle
-from audit.config import RetiredKey
-from audit.domain import SIGNATURE_ALGORITHM, Checkpoint, format_log_time, key_id_of
-from audit.keys import SigningKey, parse_public_key, public_pem
+from audit.domain import KEY_ROTATED, Checkpoint, entry_problem, format_log_time
 from audit.store import AuditStore
+from audit.trust import TrustPolicy
 from shared.clock import Clock
 from shared.events.dossier import TransferAccepted
 from shared.http import Conflict, DomainError, NotFound
 from shared.mongo.client import Document
+from shared.transparency import merkle
 
-BUNDLE_FORMAT = "lienthong-audit-bundle/1"
-INCLUSION_FORMAT = "lienthong-audit-inclusion/1"
-CONSISTENCY_FORMAT = "lienthong-audit-consistency/1"
+BUNDLE_FORMAT = "lienthong-audit-bundle/2"
+INCLUSION_FORMAT = "lienthong-audit-inclusion/2"
+CONSISTENCY_FORMAT = "lienthong-audit-consistency/2"
 MAX_DOSSIER_ENTRIES = 10_000
 
 
@@ -36,9 +33,27 @@ class InvalidTreeSize(DomainError):
     code = "invalid_tree_size"
 
 
+class LogDamaged(DomainError):
+    """An entry the answer needs is missing from the store or does not match its hashes.
+
+    Not the client's fault, but not an unexpected error either: the log itself reports
+    the damage, with the index, so the auditor knows where to look.
+    """
+
+    status = 409
+    code = "log_damaged"
+
+
 def entry_view(doc: Document) -> dict[str, Any]:
-    """An entry as the API and bundles show it: the event and every hash of it."""
-    return {
+    """An entry as the API and bundles show it: the event and every hash of it.
+
+    LogDamaged if the stored entry is malformed or no longer matches its own hashes.
+    """
+    index = doc.get("_id")
+    problem = entry_problem(doc)
+    if problem is not None:
+        raise LogDamaged(f"entry {index}: {problem}", extra={"index": index})
+    view = {
         "index": int(doc["_id"]),
         "logged_at": format_log_time(doc["logged_at"]),
         "event_id": doc["event_id"],
@@ -50,6 +65,10 @@ def entry_view(doc: Document) -> dict[str, Any]:
         "prev_hash": doc["prev_hash"],
         "chain_hash": doc["chain_hash"],
     }
+    if "subject_count" in doc:
+        view["subject_previous"] = doc["subject_previous"]
+        view["subject_count"] = doc["subject_count"]
+    return view
 
 
 def _hex(hashes: list[bytes]) -> list[str]:
@@ -62,29 +81,46 @@ class Evidence:
 
     store: AuditStore
     log_id: str
-    signing_key: SigningKey
-    retired_keys: list[RetiredKey]
+    trust: TrustPolicy
     clock: Clock
 
     # -- Keys ----------------------------------------------------------------------------
 
     async def keys(self) -> list[dict[str, Any]]:
-        """Every public key that signs or signed checkpoints of this log, with validity."""
-        views: dict[str, dict[str, Any]] = {}
-        for configured in self.retired_keys:
-            raw = parse_public_key(configured.public_key)
-            views[key_id_of(raw)] = _key_view(raw, configured.valid_from, configured.valid_until)
-        for doc in await self.store.signing_keys():
-            raw = base64.b64decode(doc["public_key"])
-            views[doc["_id"]] = _key_view(raw, doc.get("valid_from"), doc.get("valid_until"))
-        for key_id, view in views.items():
-            view["status"] = "current" if key_id == self.signing_key.key_id else "retired"
-        return list(views.values())
+        """Every key that signs or signed checkpoints of this log, with validity (informative:
+        verifiers trust only their pinned trust file and logged rotations)."""
+        return [
+            {
+                "key_id": doc["key_id"],
+                "vkey": doc["vkey"],
+                "valid_from": _time(doc.get("valid_from")),
+                "valid_until": _time(doc.get("valid_until")),
+                "status": "retired" if doc.get("valid_until") else "current",
+                "rotation_entry": doc.get("rotation_entry"),
+            }
+            for doc in await self.store.signing_keys()
+        ]
+
+    async def key_rotations(self, size: int) -> list[dict[str, Any]]:
+        """The logged key rotations in the tree of ``size``, each with its inclusion proof."""
+        docs = await self.store.find_entries(
+            event_type=KEY_ROTATED, below=size, limit=MAX_DOSSIER_ENTRIES
+        )
+        return await self._with_proofs(docs, size)
+
+    async def _with_proofs(self, docs: list[Document], size: int) -> list[dict[str, Any]]:
+        views = [entry_view(doc) for doc in docs]
+        paths = await self.inclusion_paths([v["index"] for v in views], size)
+        return [{**v, "inclusion_proof": _hex(paths[v["index"]])} for v in views]
 
     # -- Roots and proofs ----------------------------------------------------------------
 
     async def _range_hashes(self, ranges: list[merkle.Range]) -> dict[merkle.Range, bytes]:
-        perfect = await self.store.perfect_hashes(merkle.blocks_needed(ranges))
+        try:
+            perfect = await self.store.perfect_hashes(merkle.blocks_needed(ranges))
+        except LookupError as missing:
+            index = missing.args[1] if len(missing.args) > 1 else None
+            raise LogDamaged(str(missing.args[0]), extra={"index": index}) from None
         return {(s, e): merkle.range_hash(s, e, perfect) for s, e in ranges}
 
     async def root_at(self, size: int) -> bytes:
@@ -127,7 +163,7 @@ class Evidence:
             "root_hash": (await self.root_at(tree_size)).hex(),
             "entry": {**entry_view(doc), "inclusion_proof": _hex(path)},
             "checkpoint": checkpoint.as_json() if checkpoint else None,
-            "keys": await self.keys(),
+            "key_rotations": await self.key_rotations(tree_size),
         }
 
     async def consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
@@ -152,7 +188,7 @@ class Evidence:
             "proof": [hashes[r].hex() for r in ranges],
             "from_checkpoint": old_cp.as_json() if old_cp else None,
             "to_checkpoint": new_cp.as_json() if new_cp else None,
-            "keys": await self.keys(),
+            "key_rotations": await self.key_rotations(new_size),
         }
 
     # -- Dossiers ------------------------------------------------------------------------
@@ -192,7 +228,7 @@ class Evidence:
         }
 
     async def bundle(self, code: str) -> dict[str, Any]:
-        """Evidence for one dossier that verifies offline: entries, proofs, checkpoint, keys."""
+        """Evidence for one dossier that verifies offline against a pinned trust file."""
         docs = await self._dossier_entries(code)
         checkpoint = await self.store.latest_checkpoint()
         covered = [doc for doc in docs if checkpoint and int(doc["_id"]) < checkpoint.tree_size]
@@ -201,30 +237,17 @@ class Evidence:
                 f"no signed checkpoint covers dossier {code} yet; retry shortly",
                 code="not_checkpointed_yet",
             )
-        paths = await self.inclusion_paths([int(d["_id"]) for d in covered], checkpoint.tree_size)
         return {
             "format": BUNDLE_FORMAT,
             "log_id": self.log_id,
             "dossier_code": code,
             "generated_at": format_log_time(self.clock.now()),
             "checkpoint": checkpoint.as_json(),
-            "keys": await self.keys(),
-            "entries": [
-                {**entry_view(doc), "inclusion_proof": _hex(paths[int(doc["_id"])])}
-                for doc in covered
-            ],
+            "entries": await self._with_proofs(covered, checkpoint.tree_size),
+            "key_rotations": await self.key_rotations(checkpoint.tree_size),
             "pending_entries": len(docs) - len(covered),
         }
 
 
-def _key_view(
-    raw: bytes, valid_from: datetime | None, valid_until: datetime | None
-) -> dict[str, Any]:
-    return {
-        "key_id": key_id_of(raw),
-        "algorithm": SIGNATURE_ALGORITHM,
-        "public_key": base64.b64encode(raw).decode(),
-        "public_key_pem": public_pem(raw),
-        "valid_from": format_log_time(valid_from) if valid_from else None,
-        "valid_until": format_log_time(valid_until) if valid_until else None,
-    }
+def _time(value: Any) -> str | None:
+    return format_log_time(value) if value is not None else None

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 from functools import partial
 
-from audit import merkle
 from audit.domain import canonical_json, seal_entry
-from audit.store import AuditStore
+from audit.store import AuditStore, entry_document
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Session
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec
+from shared.transparency import merkle
 from shared.unit_of_work import UnitOfWork
 
 LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
@@ -43,22 +43,47 @@ async def append_event(
     envelope: Envelope, data: EventData, session: Session, *, store: AuditStore, clock: Clock
 ) -> int | None:
     """Append the event once; its index, or None if an entry already holds it."""
-    if await store.is_logged(envelope.id, session):
-        return None
-    head = await store.claim_next_index(session)
-    entry = seal_entry(head.size, clock.now(), canonical_event(envelope), head.chain_hash)
-    frontier = merkle.Frontier(head.peaks)
-    subtrees = frontier.append(entry.leaf_hash)
-    await store.insert_entry(
-        entry,
-        event_id=envelope.id,
-        event_type=envelope.type,
-        subject=envelope.subject,
-        subtree_hashes=subtrees,
-        session=session,
-    )
-    await store.advance_head(entry.chain_hash, frontier.peaks, entry.logged_at, session)
-    return entry.index
+    (index,) = await append_events([envelope], session, store=store, clock=clock)
+    return index
+
+
+async def append_events(
+    envelopes: list[Envelope], session: Session, *, store: AuditStore, clock: Clock
+) -> list[int | None]:
+    """Append a batch in order, each event once; each one's index, None if already logged.
+
+    The same writes whatever the batch's size: the head claims all the indices at once,
+    the entries go in one insert, the head's chain hash and frontier move once. Two reads
+    before: which events are logged already, and each subject's latest entry.
+    """
+    logged = await store.logged_among([e.id for e in envelopes], session)
+    fresh: dict[str, Envelope] = {}
+    for envelope in envelopes:
+        if envelope.id not in logged:
+            fresh.setdefault(envelope.id, envelope)  # a batch may carry an event twice
+    if not fresh:
+        return [None] * len(envelopes)
+    links = await store.next_subject_links(list({e.subject for e in fresh.values()}), session)
+    head = await store.claim_indices(len(fresh), session)
+    frontier, chain_hash, now = merkle.Frontier(head.peaks), head.chain_hash, clock.now()
+    documents, indices = [], {}
+    for index, envelope in enumerate(fresh.values(), start=head.size):
+        link = links[envelope.subject]
+        entry = seal_entry(index, now, canonical_event(envelope), chain_hash, link)
+        documents.append(
+            entry_document(
+                entry,
+                event_id=envelope.id,
+                event_type=envelope.type,
+                subject=envelope.subject,
+                subtree_hashes=frontier.append(entry.leaf_hash),
+            )
+        )
+        links[envelope.subject] = link.following(index)
+        chain_hash, indices[envelope.id] = entry.chain_hash, index
+    await store.insert_entries(documents, session)
+    await store.advance_head(chain_hash, frontier.peaks, now, session)
+    return [indices.pop(e.id, None) for e in envelopes]
 
 
 async def handle_logged_event(

@@ -11,23 +11,28 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from audit.domain import key_id_of
+from shared.transparency.note import ED25519, Signer, Verifier
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SigningKey:
-    """The private key that signs checkpoints, with its public half and id."""
+    """The private key that signs checkpoints, with its public half."""
 
     private: Ed25519PrivateKey
     public_raw: bytes
-    key_id: str
 
     @classmethod
     def of(cls, private: Ed25519PrivateKey) -> SigningKey:
-        raw = public_raw(private.public_key())
-        return cls(private=private, public_raw=raw, key_id=key_id_of(raw))
+        return cls(private=private, public_raw=public_raw(private.public_key()))
+
+    def signer(self, log_id: str) -> Signer:
+        """The signed-note signer: the key named after the log (its checkpoints' origin)."""
+        return Signer(log_id, self.private)
+
+    def verifier(self, log_id: str) -> Verifier:
+        return Verifier(log_id, ED25519, self.public_raw)
 
 
 def public_raw(key: Ed25519PublicKey) -> bytes:
@@ -77,9 +82,13 @@ def load_or_create_signing_key(path: Path) -> SigningKey:
             pass
         finally:
             draft.unlink()
+    return load_signing_key(path)
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    """The Ed25519 private key in a PKCS#8 PEM file."""
     private = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(private, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
-    key = SigningKey.of(private)
-    log.info("audit signing key loaded", extra={"key_id": key.key_id, "path": str(path)})
-    return key
+    log.info("audit signing key loaded", extra={"path": str(path)})
+    return SigningKey.of(private)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,18 +12,22 @@ from audit import api, handlers
 from audit.checkpoints import Checkpointer
 from audit.config import AuditSettings
 from audit.evidence import Evidence
-from audit.keys import load_or_create_signing_key
+from audit.keys import load_or_create_signing_key, load_signing_key
+from audit.rotation import register_signing_key
 from audit.store import AuditStore
+from audit.trust import trust_policy
 from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.runtime import service_runtime
 
+log = logging.getLogger(__name__)
 SERVICE = "audit"
 DESCRIPTION = (
     "Audit: the tamper-evident log of every dossier event (hash chain, RFC 6962 Merkle "
-    "tree, Ed25519-signed checkpoints). Auditors read entries, a dossier's history with its "
-    "signed hand-over receipts, inclusion and consistency proofs, and evidence bundles that "
-    "verify offline with `audit-verify`. Read-only: no update or delete path exists."
+    "tree, C2SP signed-note checkpoints). Auditors pin the trust file (`/v1/audit/trust`), "
+    "then read entries, a dossier's history with its signed hand-over receipts, inclusion "
+    "and consistency proofs, and evidence bundles that verify offline with `audit-verify`. "
+    "Read-only: no update or delete path exists."
 )
 
 
@@ -34,19 +38,25 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         key = load_or_create_signing_key(settings.audit.signing_key_path)
+        previous_path = settings.audit.previous_signing_key_path
+        previous = load_signing_key(previous_path) if previous_path else None
         async with service_runtime(SERVICE, settings, clock) as runtime:
             store = AuditStore(runtime.db)
             await store.ensure_indexes()
-            public_key = base64.b64encode(key.public_raw).decode()
-            await store.register_signing_key(key.key_id, public_key, runtime.clock.now())
-            checkpointer = Checkpointer(
-                client=runtime.client,
+            await register_signing_key(
+                units=runtime.units,
                 store=store,
-                outbox=runtime.outbox,
+                key=key,
+                previous=previous,
+                log_id=settings.audit.log_id,
+                clock=runtime.clock,
+            )
+            checkpointer = Checkpointer(
+                units=runtime.units,
+                store=store,
                 key=key,
                 settings=settings.audit,
                 clock=runtime.clock,
-                wake_relay=runtime.relay.wake,
             )
             runtime.add_consumer(
                 list(handlers.LOGGED_TOPICS), handlers.build_registry(store, runtime.clock)
@@ -55,12 +65,18 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             runtime.spawn(checkpointer.run(), "audit-checkpoints")
             app.state.runtime = runtime
             app.state.checkpointer = checkpointer
+            trust = trust_policy(
+                settings.audit.log_id,
+                await store.signing_keys(),
+                [w.vkey for w in settings.audit.witnesses],
+                settings.audit.quorum(),
+            )
+            log.info(
+                "audit trust file: GET /v1/audit/trust",
+                extra={"fingerprint": trust.fingerprint(), "quorum": trust.quorum},
+            )
             app.state.evidence = Evidence(
-                store=store,
-                log_id=settings.audit.log_id,
-                signing_key=key,
-                retired_keys=settings.audit.retired_keys,
-                clock=runtime.clock,
+                store=store, log_id=settings.audit.log_id, trust=trust, clock=runtime.clock
             )
             try:
                 yield

@@ -16,9 +16,9 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from audit import merkle
-from audit.domain import GENESIS_HASH, Checkpoint, SealedEntry
+from audit.domain import FIRST_OF_SUBJECT, GENESIS_HASH, Checkpoint, SealedEntry, SubjectLink
 from shared.mongo.client import Database, Document, Session
+from shared.transparency import merkle
 
 HEAD_ID = "head"
 
@@ -71,14 +71,56 @@ class AuditStore:
             is not None
         )
 
+    async def logged_among(self, event_ids: list[str], session: Session) -> set[str]:
+        """Which of these events an entry already holds (one query for a batch)."""
+        cursor = self._entries.find(
+            {"event_id": {"$in": event_ids}}, {"event_id": 1, "_id": 0}, session=session
+        )
+        return {str(doc["event_id"]) async for doc in cursor}
+
+    async def next_subject_link(self, subject: str, session: Session) -> SubjectLink:
+        """The link the subject's next entry gets: after its latest entry, one more."""
+        return (await self.next_subject_links([subject], session))[subject]
+
+    async def next_subject_links(
+        self, subjects: list[str], session: Session
+    ) -> dict[str, SubjectLink]:
+        """Each subject's next link, for a batch in one query (its latest entry each)."""
+        latest = await self._entries.aggregate(
+            [
+                {"$match": {"subject": {"$in": subjects}}},
+                {"$sort": {"subject": 1, "_id": -1}},
+                {
+                    "$group": {
+                        "_id": "$subject",
+                        "index": {"$first": "$_id"},
+                        "count": {"$first": "$subject_count"},
+                    }
+                },
+            ],
+            session=session,
+        )
+        links = dict.fromkeys(subjects, FIRST_OF_SUBJECT)
+        async for row in latest:
+            # An entry from before links existed counts as unknown: a fresh count after it.
+            links[str(row["_id"])] = SubjectLink(
+                previous=int(row["index"]), count=int(row.get("count") or 0) + 1
+            )
+        return links
+
     async def claim_next_index(self, session: Session) -> LogHead:
-        """Move the head's size on by one and return the head as it was before.
+        """Move the head's size on by one and return the head as it was before."""
+        return await self.claim_indices(1, session)
+
+    async def claim_indices(self, count: int, session: Session) -> LogHead:
+        """Move the head's size on by ``count`` and return the head as it was before.
 
         This is the append's first write, so two concurrent appends conflict here, before
-        either inserts an entry.
+        either inserts an entry: the indices ``size .. size + count - 1`` are this
+        transaction's.
         """
         doc = await self._head.find_one_and_update(
-            {"_id": HEAD_ID}, {"$inc": {"size": 1}}, session=session
+            {"_id": HEAD_ID}, {"$inc": {"size": count}}, session=session
         )
         if doc is None:
             raise RuntimeError("audit log head missing: ensure_indexes() was not run")
@@ -95,22 +137,18 @@ class AuditStore:
         session: Session,
     ) -> None:
         """Insert the sealed entry with the perfect subtree hashes that end at it."""
-        await self._entries.insert_one(
-            {
-                "_id": entry.index,
-                "event_id": event_id,
-                "event_type": event_type,
-                "subject": subject,
-                "logged_at": entry.logged_at,
-                "canonical": entry.canonical.decode(),
-                "event_hash": entry.event_hash.hex(),
-                "leaf_hash": entry.leaf_hash.hex(),
-                "prev_hash": entry.prev_hash.hex(),
-                "chain_hash": entry.chain_hash.hex(),
-                "subtrees": [h.hex() for h in subtree_hashes],
-            },
-            session=session,
+        document = entry_document(
+            entry,
+            event_id=event_id,
+            event_type=event_type,
+            subject=subject,
+            subtree_hashes=subtree_hashes,
         )
+        await self.insert_entries([document], session)
+
+    async def insert_entries(self, documents: list[Document], session: Session) -> None:
+        """Insert a batch of entries (from ``entry_document``) in one call, in order."""
+        await self._entries.insert_many(documents, ordered=True, session=session)
 
     async def advance_head(
         self, chain_hash: bytes, peaks: list[tuple[int, bytes]], now: datetime, session: Session
@@ -187,7 +225,7 @@ class AuditStore:
         for (level, start), end in wanted.items():
             doc = by_end.get(end)
             if doc is None:
-                raise LookupError(f"entry {end} missing from the store")
+                raise LookupError(f"entry {end} is missing from the store", end)
             stored = doc["leaf_hash"] if level == 0 else doc["subtrees"][level - 1]
             found[(level, start)] = bytes.fromhex(stored)
         return found
@@ -201,6 +239,12 @@ class AuditStore:
         await self._checkpoints.insert_one(
             {"_id": checkpoint.tree_size, **checkpoint.as_json(), "signed_at": signed_at},
             session=session,
+        )
+
+    async def add_cosignatures(self, checkpoint: Checkpoint) -> None:
+        """Store a checkpoint's note with the witnesses' cosignatures added to it."""
+        await self._checkpoints.update_one(
+            {"_id": checkpoint.tree_size}, {"$set": {"note": checkpoint.note}}
         )
 
     async def latest_checkpoint(self, session: Session | None = None) -> Checkpoint | None:
@@ -218,27 +262,77 @@ class AuditStore:
 
     # -- Signing keys --------------------------------------------------------------------
 
-    async def register_signing_key(self, key_id: str, public_key: str, now: datetime) -> None:
-        """Record the key in use; a new key retires the one before it (rotation)."""
-        await self._keys.update_many(
-            {"_id": {"$ne": key_id}, "valid_until": None}, {"$set": {"valid_until": now}}
-        )
+    async def current_signing_key(self, session: Session | None = None) -> Document | None:
+        """The key that signs now (the one without ``valid_until``)."""
+        return await self._keys.find_one({"valid_until": None}, session=session)
+
+    async def add_signing_key(
+        self,
+        key_id: str,
+        vkey: str,
+        now: datetime,
+        *,
+        rotation_entry: int | None,
+        session: Session | None = None,
+    ) -> None:
+        """Record a key that signs from ``now`` on (after a rotation, with its log entry)."""
         try:
-            await self._keys.update_one(
-                {"_id": key_id},
+            await self._keys.insert_one(
                 {
-                    "$setOnInsert": {"public_key": public_key, "valid_from": now},
-                    "$set": {"valid_until": None},
+                    "_id": key_id,
+                    "key_id": key_id,
+                    "vkey": vkey,
+                    "valid_from": now,
+                    "valid_until": None,
+                    "rotation_entry": rotation_entry,
                 },
-                upsert=True,
+                session=session,
             )
         except DuplicateKeyError:
             pass  # another instance with the same key registered it first
+
+    async def retire_signing_key(self, key_id: str, now: datetime, session: Session) -> None:
+        await self._keys.update_one(
+            {"_id": key_id, "valid_until": None}, {"$set": {"valid_until": now}}, session=session
+        )
 
     async def signing_keys(self) -> list[Document]:
         """Every key that has signed for this log, oldest first."""
         return await self._keys.find().sort("valid_from", ASCENDING).to_list()
 
 
+def entry_document(
+    entry: SealedEntry,
+    *,
+    event_id: str,
+    event_type: str,
+    subject: str,
+    subtree_hashes: list[bytes],
+) -> Document:
+    """An entry as stored: at index ``_id``, with the perfect subtree hashes ending at it."""
+    return {
+        "_id": entry.index,
+        "event_id": event_id,
+        "event_type": event_type,
+        "subject": subject,
+        "logged_at": entry.logged_at,
+        "canonical": entry.canonical.decode(),
+        "event_hash": entry.event_hash.hex(),
+        "subject_previous": entry.link.previous,
+        "subject_count": entry.link.count,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "prev_hash": entry.prev_hash.hex(),
+        "chain_hash": entry.chain_hash.hex(),
+        "subtrees": [h.hex() for h in subtree_hashes],
+    }
+
+
 def _checkpoint(doc: Document) -> Checkpoint:
-    return Checkpoint.from_json(doc)
+    return Checkpoint(
+        log_id=str(doc["log_id"]),
+        tree_size=int(doc["tree_size"]),
+        root_hash=str(doc["root_hash"]),
+        timestamp=str(doc["timestamp"]),
+        key_id=str(doc["key_id"]),
+        note=str(doc.get("note", "")),  # checkpoints from before signed notes have none
+    )

@@ -1,13 +1,13 @@
 """Intake's HTTP-initiated actions: submit, record a refusal, receive or deny an online
-submission, withdraw. Each decides with ``domain.py``, then stores the dossier and its
-event (through the outbox) in one transaction, and wakes the relay after the commit.
+submission, withdraw. Each decides with ``domain.py``, then stores the dossier and
+emits its facts in one unit of work (one transaction; the relay is woken after it).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,11 +51,10 @@ from shared.catalogue import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import DocumentRef, DossierFact, DossierState
-from shared.events.registry import make_envelope
-from shared.mongo.client import Document, Session, run_in_transaction
+from shared.mongo.client import Document, Session
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
-SOURCE = "/lienthong/intake"
 SUBMIT_ROUTE = "POST /v1/dossiers"
 DENIAL_ROUTE = "POST /v1/dossiers/denials"
 
@@ -98,7 +97,7 @@ class Intake:
     ) -> IdempotentCreation:
         return IdempotentCreation(
             store=self.store,
-            client=self.runtime.client,
+            units=self.runtime.units,
             receipt_key=self.options.receipt_key.get_secret_value().encode(),
             ttl=timedelta(hours=self.options.idempotency_ttl_hours),
             route=route,
@@ -165,8 +164,8 @@ async def _create_coded(
     contact = applicant_contact(request.applicant, ctx.hash_identity(request.applicant))
     await _prepare_code(ctx, admission.unit.code, now)
 
-    async def create(session: Session) -> Receipt:
-        code = await _allocate_code(ctx, admission.unit.code, now, session)
+    async def create(uow: UnitOfWork) -> Receipt:
+        code = await _allocate_code(ctx, admission.unit.code, now, uow.session)
         token = new_lookup_token(ctx.options.lookup_token_bytes)
         doc = new_dossier(
             code=code,
@@ -175,20 +174,19 @@ async def _create_coded(
             documents=[DocumentRef(**d.model_dump()) for d in request.documents],
             area_unit=request.area_unit,
             note=request.note,
+            result_delivery=request.result_delivery,
             channel=channel,
             token=token,
             now=now,
         )
         fact = complete(doc)
-        first = await _record_fact(ctx, doc, fact, now, session)
-        await _register_contact(ctx, doc, first, now, session)
-        await ctx.store.insert_dossier(doc, session)
+        first = _record_fact(doc, fact, now, uow)
+        _register_contact(doc, first, now, uow)
+        await ctx.store.insert_dossier(doc, uow.session)
         return receipt_of(ctx, doc, token)
 
     async with ctx.code_locks[admission.unit.code]:
-        outcome = await creation.run(create)
-    ctx.runtime.relay.wake()
-    return outcome
+        return await creation.run(create)
 
 
 async def receive_submission(ctx: Intake, code: str) -> Document:
@@ -206,30 +204,30 @@ async def receive_submission(ctx: Intake, code: str) -> Document:
     )
     reception = reception_fields(ctx.calendar, admission, now)
 
-    async def work(session: Session) -> Document:
-        doc = await dossier_for_desk(ctx, code, session)
+    async def work(uow: UnitOfWork) -> Document:
+        doc = await dossier_for_desk(ctx, code, uow.session)
         check_awaiting_desk(DossierState(doc["state"]))
         doc |= reception
-        await _record_fact(ctx, doc, received_fact(doc), now, session)
-        await ctx.store.replace_dossier(doc, session)
+        _record_fact(doc, received_fact(doc), now, uow)
+        await ctx.store.replace_dossier(doc, uow.session)
         return doc
 
-    return await _change(ctx, work)
+    return await _change(ctx, work, now)
 
 
 async def deny_submission(ctx: Intake, code: str, reason: str) -> Document:
     """A desk refuses an online submission, with the reason (refusal notice kept)."""
     now = ctx.now()
 
-    async def work(session: Session) -> Document:
-        doc = await dossier_for_desk(ctx, code, session)
+    async def work(uow: UnitOfWork) -> Document:
+        doc = await dossier_for_desk(ctx, code, uow.session)
         check_awaiting_desk(DossierState(doc["state"]))
         doc["refusal"] = refusal_notice(ctx.catalogue, doc, reason, now).model_dump()
-        await _record_fact(ctx, doc, denied_fact(doc, reason, now), now, session)
-        await ctx.store.replace_dossier(doc, session)
+        _record_fact(doc, denied_fact(doc, reason, now), now, uow)
+        await ctx.store.replace_dossier(doc, uow.session)
         return doc
 
-    return await _change(ctx, work)
+    return await _change(ctx, work, now)
 
 
 async def withdraw(ctx: Intake, code: str, token: str | None, reason: str | None) -> Document:
@@ -237,15 +235,15 @@ async def withdraw(ctx: Intake, code: str, token: str | None, reason: str | None
     await dossier_for_applicant(ctx, code, token)
     now = ctx.now()
 
-    async def work(session: Session) -> Document:
-        doc = await dossier_for_desk(ctx, code, session)
+    async def work(uow: UnitOfWork) -> Document:
+        doc = await dossier_for_desk(ctx, code, uow.session)
         check_withdrawal(DossierState(doc["state"]))
         doc["withdrawal"] = {"reason": reason, "at": now}
-        await _record_fact(ctx, doc, withdrawn_fact(doc, reason, now), now, session)
-        await ctx.store.replace_dossier(doc, session)
+        _record_fact(doc, withdrawn_fact(doc, reason, now), now, uow)
+        await ctx.store.replace_dossier(doc, uow.session)
         return doc
 
-    return await _change(ctx, work)
+    return await _change(ctx, work, now)
 
 
 async def dossier_for_applicant(ctx: Intake, code: str, token: str | None) -> Document:
@@ -279,14 +277,12 @@ def receipt_of(ctx: Intake, doc: Document, token: str) -> Receipt:
     )
 
 
-async def _record_fact(
-    ctx: Intake, doc: Document, fact: DossierFact, now: datetime, session: Session
-) -> Envelope:
-    """Apply intake's own fact to the stored view and queue its event (same transaction).
+def _record_fact(doc: Document, fact: DossierFact, now: datetime, uow: UnitOfWork) -> Envelope:
+    """Apply intake's own fact to the stored view and emit it (same unit of work).
 
     The first fact of a dossier names its flow: its event id becomes the correlation id.
     """
-    event = make_envelope(fact, source=SOURCE, time=now, correlationid=doc["correlation_id"])
+    [event] = uow.emit(fact, correlation_id=doc["correlation_id"])
     step = history_step(event.type, event.id, now, fact.state, fact.holding_unit)
     doc.update(
         state=fact.state.value,
@@ -295,20 +291,17 @@ async def _record_fact(
         correlation_id=event.correlationid,
         history=[*doc["history"], step],
     )
-    await ctx.runtime.outbox.add(event, session, now)
     return event
 
 
-async def _register_contact(
-    ctx: Intake, doc: Document, first: Envelope, now: datetime, session: Session
-) -> None:
-    """Queue the applicant's contact for notification, on its own topic (same transaction).
+def _register_contact(doc: Document, first: Envelope, now: datetime, uow: UnitOfWork) -> None:
+    """Emit the applicant's contact for notification, on its own topic (same unit of work),
+    caused by the dossier's first fact.
 
     Dossier facts carry only the keyed identity hash; this is the one way the name and
     contact leave intake.
     """
-    event = make_envelope(contact_registered(doc, now), source=SOURCE, cause=first, time=now)
-    await ctx.runtime.outbox.add(event, session, now)
+    uow.caused_by(first).emit(contact_registered(doc, now))
 
 
 async def _prepare_code(ctx: Intake, agency: str, now: datetime) -> None:
@@ -322,7 +315,7 @@ async def _allocate_code(ctx: Intake, agency: str, now: datetime, session: Sessi
     return format_dossier_code(agency, local_day, seq)
 
 
-async def _change(ctx: Intake, work: Any) -> Document:
-    doc: Document = await run_in_transaction(ctx.runtime.client, work)
-    ctx.runtime.relay.wake()
-    return doc
+async def _change(
+    ctx: Intake, work: Callable[[UnitOfWork], Awaitable[Document]], now: datetime
+) -> Document:
+    return await ctx.runtime.run_unit_of_work(work, now=now)

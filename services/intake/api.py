@@ -307,10 +307,13 @@ async def look_up(
 @router.post(
     "/dossiers/{code}/withdrawal",
     tags=["applicants"],
-    summary="Withdraw a dossier",
-    description="Allowed while the dossier is SUBMITTED, RECEIVED, IN_TRANSFER, PROCESSING, "
-    "SUPPLEMENT_REQUESTED or AWAITING_PAYMENT; announces dossier.withdrawn.v1. Otherwise 409 "
-    "`withdrawal_not_allowed`. Needs the look-up token like the look-up.",
+    summary="Withdraw a dossier (or ask to)",
+    description="A SUBMITTED dossier no desk has received is withdrawn at once "
+    "(dossier.withdrawn.v1, portal status 8). A RECEIVED, IN_TRANSFER, PROCESSING, "
+    "SUPPLEMENT_REQUESTED or AWAITING_PAYMENT dossier gets a withdrawal request "
+    "(dossier.withdrawal.requested.v1, WITHDRAWAL_REQUESTED, portal status 7) that the unit "
+    "holding it then stops (status 8). Otherwise 409 `withdrawal_not_allowed`. Needs the "
+    "look-up token like the look-up.",
     response_model=DossierView,
     responses=problems(*WITHDRAWAL_ERRORS),
 )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.catalogue import DEFAULT_CONFIGURATION
 from shared.runtime import CommonSettings
-from shared.settings import HttpSettings
+from shared.settings import HttpSettings, ReferenceDataSettings
 
 # Development defaults only: start-up logs a warning when either is in use.
 DEV_IDENTITY_HASH_KEY = "dev-only-identity-hash-key-change-me"
@@ -45,30 +42,11 @@ class IntakeOptions(BaseSettings):
     idempotency_ttl_hours: int = Field(
         24, ge=1, le=24 * 30, description="How long an Idempotency-Key is remembered."
     )
-    calendar_overrides: Path | None = Field(
-        None, description="Working-day overrides file (default: data/calendar/overrides.json)."
-    )
 
 
-class CatalogueSettings(BaseSettings):
-    """Which catalogue configuration to load (LT_CATALOGUE_*), shared with routing."""
-
-    model_config = SettingsConfigDict(env_prefix="LT_CATALOGUE_", extra="ignore")
-
-    configuration: str = Field(
-        DEFAULT_CONFIGURATION,
-        description='Hierarchy to load: "three-level" (2019 seed) or "two-level" (2025-07-01).',
-    )
-    data_dir: Path | None = Field(
-        None, description="Folder of the catalogue files (default: data/catalogue)."
-    )
-
-
-class IntakeSettings(CommonSettings):
-    """Everything the intake service reads from the environment."""
+class IntakeSettings(CommonSettings, ReferenceDataSettings):
+    """Everything the intake service reads from the environment (the catalogue and the
+    calendar are the same settings routing reads)."""
 
     http: IntakeHttp = Field(default_factory=IntakeHttp, description="HTTP API.")
     intake: IntakeOptions = Field(default_factory=IntakeOptions, description="Intake options.")
-    catalogue: CatalogueSettings = Field(
-        default_factory=CatalogueSettings, description="Catalogue configuration."
-    )

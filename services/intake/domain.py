@@ -11,7 +11,15 @@ from typing import Any
 
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError, Procedure, Unit
-from shared.events.dossier import DossierFact, DossierOverdue, DossierState, SupplementProvided
+from shared.events.dossier import (
+    ApologyIssued,
+    DossierFact,
+    DossierOverdue,
+    DossierState,
+    PaymentReceived,
+    SupplementProvided,
+)
+from shared.events.portal import portal_status
 
 MAX_DAILY_SEQUENCE = 9999
 DOSSIER_CODE_PATTERN = re.compile(r"^(\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})-(\d{6})-(\d{4})$")
@@ -207,8 +215,10 @@ class Appointment:
 def appointment(calendar: WorkingCalendar, procedure: Procedure, at: datetime) -> Appointment:
     """Count the procedure's total budget in working days from reception at ``at``."""
     return Appointment(
-        clock_starts_on=calendar.clock_start(at, procedure.cutoff),
-        appointment_date=calendar.due_date(at, procedure.total_budget_days, procedure.cutoff),
+        clock_starts_on=calendar.clock_start(at, procedure.intake_cutoff),
+        appointment_date=calendar.due_date(
+            at, procedure.total_budget_days, procedure.intake_cutoff
+        ),
     )
 
 
@@ -246,18 +256,24 @@ def check_awaiting_desk(state: DossierState) -> None:
 
 # --- the applicant's public view ------------------------------------------------------
 
+# Vietnamese: the national portal's exact label of the state's status code (IN_TRANSFER is
+# "Đang xử lý" there); English: ours.
+_STATE_EN: dict[DossierState, str] = {
+    DossierState.SUBMITTED: "Submitted online",
+    DossierState.RECEIVED: "Received",
+    DossierState.DENIED: "Refused at intake",
+    DossierState.IN_TRANSFER: "Processing (being transferred)",
+    DossierState.PROCESSING: "Processing",
+    DossierState.SUPPLEMENT_REQUESTED: "Supplement requested",
+    DossierState.AWAITING_PAYMENT: "Awaiting payment",
+    DossierState.WITHDRAWAL_REQUESTED: "Withdrawal requested",
+    DossierState.WITHDRAWN: "Stopped (withdrawn)",
+    DossierState.STOPPED: "Stopped",
+    DossierState.RESULT_READY: "Result ready",
+    DossierState.DONE: "Result handed over",
+}
 STATE_LABELS: dict[DossierState, tuple[str, str]] = {
-    DossierState.SUBMITTED: ("Mới đăng ký", "Submitted online"),
-    DossierState.RECEIVED: ("Được tiếp nhận", "Received"),
-    DossierState.DENIED: ("Không được tiếp nhận", "Refused at intake"),
-    DossierState.IN_TRANSFER: ("Liên thông", "Being transferred"),
-    DossierState.PROCESSING: ("Đang xử lý", "Processing"),
-    DossierState.SUPPLEMENT_REQUESTED: ("Yêu cầu bổ sung", "Supplement requested"),
-    DossierState.AWAITING_PAYMENT: ("Yêu cầu nghĩa vụ tài chính", "Awaiting payment"),
-    DossierState.WITHDRAWN: ("Rút hồ sơ", "Withdrawn"),
-    DossierState.STOPPED: ("Dừng xử lý", "Stopped"),
-    DossierState.RESULT_READY: ("Đã xử lý xong", "Result ready"),
-    DossierState.DONE: ("Đã trả kết quả", "Result handed over"),
+    state: (portal_status(state).label, english) for state, english in _STATE_EN.items()
 }
 
 # The applicant's history shows these facts, with these labels (Vietnamese, English).
@@ -270,6 +286,11 @@ PUBLIC_STEPS: dict[str, tuple[str, str]] = {
     "dossier.received.v1": ("Tiếp nhận hồ sơ", "Dossier received"),
     "dossier.denied.v1": ("Từ chối tiếp nhận hồ sơ", "Refused at intake"),
     "dossier.withdrawn.v1": ("Rút hồ sơ", "Withdrawn by the applicant"),
+    "dossier.withdrawal.requested.v1": ("Công dân yêu cầu rút hồ sơ", "Withdrawal requested"),
+    "dossier.apology.issued.v1": (
+        "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+        "Apology and new appointment date",
+    ),
     "dossier.transfer.requested.v1": ("Chuyển hồ sơ liên thông", "Sent to another unit"),
     "dossier.transfer.accepted.v1": ("Đơn vị mới nhận hồ sơ", "Taken over by the next unit"),
     "dossier.step.completed.v1": ("Hoàn thành một bước xử lý", "A processing step completed"),
@@ -280,7 +301,7 @@ PUBLIC_STEPS: dict[str, tuple[str, str]] = {
     "dossier.result.ready.v1": ("Có kết quả, chờ trả", "Result ready for collection"),
     "dossier.done.v1": ("Đã trả kết quả", "Result handed over"),
     "dossier.stopped.v1": ("Dừng xử lý hồ sơ", "Processing stopped"),
-    "dossier.overdue.v1": ("Quá hạn, hẹn lại ngày trả kết quả", "Late: new appointment date"),
+    "dossier.overdue.v1": ("Quá hạn giải quyết", "Past the appointment date"),
 }
 # Internal bookkeeping between units: it moves the state, but is no step for the applicant.
 INTERNAL_STEPS = frozenset(
@@ -296,8 +317,10 @@ INTERNAL_STEPS = frozenset(
 def new_appointment_date(fact: DossierFact) -> date | None:
     """The appointment date a fact moves, if it moves one."""
     if isinstance(fact, DossierOverdue):
-        return fact.new_appointment_date
-    if isinstance(fact, SupplementProvided):
+        return fact.new_appointment_date  # set by facts published before 2026-12
+    if isinstance(fact, ApologyIssued):
+        return fact.apology.new_appointment_date
+    if isinstance(fact, SupplementProvided | PaymentReceived):
         return fact.appointment_date
     return None
 

@@ -24,6 +24,8 @@ from shared.events.dossier import (
     DossierState,
     DossierSubmitted,
     DossierWithdrawn,
+    ResultDelivery,
+    WithdrawalRequested,
     documents_hash,
 )
 
@@ -50,6 +52,7 @@ def new_dossier(
     documents: list[DocumentRef],
     area_unit: str | None,
     note: str | None,
+    result_delivery: ResultDelivery = ResultDelivery.DESK,
     channel: SubmissionChannel,
     token: str,
     now: datetime,
@@ -67,6 +70,7 @@ def new_dossier(
         "procedure_version": procedure.version,
         "receiving_unit": admission.unit.code,
         "area_unit": area_unit,
+        "result_delivery": result_delivery.value,
         "submitted_at": now,
         "received_at": None,
         "clock_starts_on": None,
@@ -95,6 +99,7 @@ def reception_fields(calendar: WorkingCalendar, admission: Admission, now: datet
         "total_budget_days": admission.procedure.total_budget_days,
         "clock_starts_on": due.clock_starts_on.isoformat(),
         "appointment_date": due.appointment_date.isoformat(),
+        "calendar_version": calendar.provenance,
     }
 
 
@@ -133,6 +138,9 @@ def received_fact(doc: Document) -> DossierReceived:
         documents=[DocumentRef.model_validate(d) for d in doc["documents"]],
         documents_hash=doc["documents_hash"],
         note=doc["note"],
+        area_unit=doc["area_unit"],
+        result_delivery=doc.get("result_delivery", "desk"),
+        calendar_version=doc.get("calendar_version"),
     )
 
 
@@ -181,12 +189,23 @@ def denied_fact(doc: Document, reason: str, now: datetime) -> DossierDenied:
     )
 
 
-def withdrawn_fact(doc: Document, reason: str | None, now: datetime) -> DossierWithdrawn:
-    """dossier.withdrawn.v1: the unit holding the dossier is kept as it was."""
-    return DossierWithdrawn(
+def withdrawn_fact(
+    doc: Document, reason: str | None, now: datetime
+) -> DossierWithdrawn | WithdrawalRequested:
+    """The applicant's withdrawal: closed at once if no desk received it yet (status 8),
+    otherwise a request (status 7) that the unit holding the dossier then stops."""
+    if doc["state"] == DossierState.SUBMITTED.value:
+        return DossierWithdrawn(
+            dossier_code=doc["_id"],
+            state=DossierState.WITHDRAWN,
+            holding_unit=doc["holding_unit"],
+            withdrawn_at=now,
+            reason=reason,
+        )
+    return WithdrawalRequested(
         dossier_code=doc["_id"],
-        state=DossierState.WITHDRAWN,
+        state=DossierState.WITHDRAWAL_REQUESTED,
         holding_unit=doc["holding_unit"],
-        withdrawn_at=now,
+        requested_at=now,
         reason=reason,
     )

@@ -55,6 +55,7 @@ RECEIPT_EXAMPLE: dict[str, Any] = {
 VIEW_EXAMPLE: dict[str, Any] = {
     "code": EXAMPLE_CODE,
     "state": "RECEIVED",
+    "portal_status": 2,
     "state_label": {"vi": "Được tiếp nhận", "en": "Received"},
     "procedure_code": "1.001193",
     "procedure_name": "Đăng ký khai sinh",

@@ -25,7 +25,8 @@ from intake.tokens import (
     seal_token,
     unseal_token,
 )
-from shared.mongo.client import Client, Document, Session, run_in_transaction
+from shared.mongo.client import Document
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class IdempotentCreation:
     """One creating request: its key (optional), its body, and where results are kept."""
 
     store: IntakeStore
-    client: Client
+    units: UnitsOfWork
     receipt_key: bytes
     ttl: timedelta
     route: str
@@ -78,17 +79,17 @@ class IdempotentCreation:
         receipt = Receipt.model_validate({**record["receipt"], "lookup_token": token})
         return Outcome(receipt, replayed=True)
 
-    async def run(self, create: Callable[[Session], Awaitable[Receipt]]) -> Outcome:
-        """Create in one transaction with the key's record; a concurrent twin gets a replay."""
+    async def run(self, create: Callable[[UnitOfWork], Awaitable[Receipt]]) -> Outcome:
+        """Create in one unit of work with the key's record; a concurrent twin gets a replay."""
 
-        async def work(session: Session) -> Receipt:
-            receipt = await create(session)
+        async def work(uow: UnitOfWork) -> Receipt:
+            receipt = await create(uow)
             if self.key is not None:
-                await self.store.remember_result(self._record(self.key, receipt), session)
+                await self.store.remember_result(self._record(self.key, receipt), uow.session)
             return receipt
 
         try:
-            return Outcome(await run_in_transaction(self.client, work))
+            return Outcome(await self.units.run(work, now=self.now))
         except DuplicateKeyError:
             if (replay := await self.earlier()) is None:
                 raise

@@ -11,13 +11,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from intake import api, handlers
+from intake import api, api_forms, handlers
 from intake.actions import Intake
 from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
 from intake.store import IntakeStore
 from shared.app import serve, service_app
-from shared.calendar import load_calendar
-from shared.catalogue import load_catalogue
 from shared.clock import Clock
 from shared.runtime import service_runtime
 from shared.topics import DOSSIER_EVENTS
@@ -40,8 +38,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        catalogue = load_catalogue(settings.catalogue.configuration, settings.catalogue.data_dir)
-        calendar = load_calendar(settings.intake.calendar_overrides)
+        catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
         _warn_on_dev_keys(settings)
         async with service_runtime(SERVICE, settings, clock) as runtime:
             store = IntakeStore(runtime.db)
@@ -70,6 +67,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     )
     api.install_refusal_handler(app)
     app.include_router(api.router)
+    app.include_router(api_forms.router)
     return app
 
 

@@ -21,7 +21,7 @@ from intake.examples import (
     VIEW_EXAMPLE,
 )
 from shared.catalogue import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN, Procedure, Unit
-from shared.events.dossier import DossierState, Language
+from shared.events.dossier import DossierState, Language, ResultDelivery
 from shared.text import CleanText
 
 MAX_DOCUMENTS = 50
@@ -103,6 +103,11 @@ class _DossierRequest(_Request):
     )
     applicant: ApplicantIn
     note: str | None = Field(None, max_length=2000, pattern=TEXT)
+    result_delivery: ResultDelivery = Field(
+        ResultDelivery.DESK,
+        description="How the applicant gets the result: at the desk, by public postal "
+        "service, or online (changes the wording of notices and forms).",
+    )
 
 
 class SubmissionRequest(_DossierRequest):
@@ -238,7 +243,8 @@ class DossierView(BaseModel):
 
     code: str
     state: DossierState
-    state_label: Label
+    portal_status: int = Field(ge=1, le=10, description="National portal status code.")
+    state_label: Label = Field(description="Vietnamese: the portal's exact label of the code.")
     procedure_code: str
     procedure_name: str
     procedure_name_en: str

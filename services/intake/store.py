@@ -60,6 +60,9 @@ class IntakeStore:
         await self._units.create_index([("parent", ASCENDING)])
         await self._procedures.create_index([("field", ASCENDING)])
         await self._dossiers.create_index([("receiving_unit", ASCENDING), ("state", ASCENDING)])
+        await self._dossiers.create_index(
+            [("receiving_unit", ASCENDING), ("received_at", ASCENDING)]
+        )  # the log book (Mẫu 06)
         # Expired keys are removed by the server; reads also ignore them meanwhile.
         await self._idempotency.create_index("expires_at", expireAfterSeconds=0)
 
@@ -147,6 +150,14 @@ class IntakeStore:
 
     async def replace_dossier(self, doc: Document, session: Session) -> None:
         await self._dossiers.replace_one({"_id": doc["_id"]}, doc, session=session)
+
+    async def received_by(
+        self, unit: str, start: datetime, end: datetime, limit: int
+    ) -> list[Document]:
+        """Dossiers ``unit`` received in ``[start, end)``, oldest first (the log book)."""
+        query = {"receiving_unit": unit, "received_at": {"$gte": start, "$lt": end}}
+        cursor = self._dossiers.find(query).sort("received_at", ASCENDING).limit(limit)
+        return [doc async for doc in cursor]
 
     async def count_dossiers(self) -> int:
         return await self._dossiers.count_documents({})

@@ -8,6 +8,7 @@ from intake.domain import PUBLIC_STEPS, STATE_LABELS
 from intake.schemas import DossierView, HistoryStep, Label, UnitRef
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.events.dossier import DossierState
+from shared.events.portal import portal_status
 
 
 def unit_ref(catalogue: Catalogue, code: str) -> UnitRef:
@@ -45,6 +46,7 @@ def dossier_view(catalogue: Catalogue, doc: dict[str, Any]) -> DossierView:
     return DossierView(
         code=doc["_id"],
         state=state,
+        portal_status=int(portal_status(state)),
         state_label=_label(STATE_LABELS[state]),
         procedure_code=doc["procedure_code"],
         procedure_name=names[0],

@@ -6,7 +6,7 @@ sender's claim lapses; a restarted instance takes back its earlier life's claims
 once), builds the
 message (a rendered template, or the signed event for a webhook), sends it with
 bounded retries, appends every attempt as it ends, then marks the outcome and queues
-``notification.sent.v1`` / ``notification.failed.v1`` in one transaction. A delivery
+``notification.sent.v1`` / ``notification.failed.v1`` in one unit of work. A delivery
 whose attempts are spent also goes to the dead-letter topic and counts toward
 pausing its subscription.
 """
@@ -17,9 +17,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
+
+from opentelemetry import trace
 
 from notification.channels import DeliveryError, MessageChannel, OutgoingMessage
 from notification.config import DispatchSettings
@@ -32,14 +35,15 @@ from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import Channel, Language
 from shared.events.notification import NotificationFailed, NotificationSent
-from shared.events.registry import REGISTRY, make_envelope, parse_data
+from shared.events.registry import REGISTRY, parse_data
 from shared.kafka.deadletter import DeadLetterWriter
-from shared.mongo.client import Client, Document, Session, run_in_transaction
-from shared.mongo.outbox import Outbox
+from shared.mongo.client import Document
+from shared.telemetry import extract_trace_context
 from shared.topics import topic_name
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
-SOURCE = "/lienthong/notification"
+tracer = trace.get_tracer(__name__)
 OUTCOME_IDS = uuid.UUID("6f1c1c56-4a8e-4f43-9d0a-5b0f3c1e7a21")
 
 
@@ -52,9 +56,7 @@ class Dispatcher:
         store: NotificationStore,
         channels: Mapping[Channel, MessageChannel],
         renderer: Renderer,
-        client: Client,
-        outbox: Outbox,
-        wake_relay: Callable[[], None],
+        units: UnitsOfWork,
         dead_letters: DeadLetterWriter,
         clock: Clock,
         retry: RetryPolicy,
@@ -71,9 +73,7 @@ class Dispatcher:
         self._store = store
         self._channels = channels
         self._renderer = renderer
-        self._client = client
-        self._outbox = outbox
-        self._wake_relay = wake_relay
+        self._units = units
         self._dead_letters = dead_letters
         self._clock = clock
         self._retry = retry
@@ -182,7 +182,8 @@ class Dispatcher:
 
     async def _deliver(self, record: Document) -> None:
         try:
-            await self._deliver_claimed(record)
+            with self._delivery_span(record):
+                await self._deliver_claimed(record)
         except asyncio.CancelledError:
             # Stopping: give the record back with its attempts; another sender goes on.
             await asyncio.shield(self._release(record))
@@ -192,6 +193,21 @@ class Dispatcher:
                 "delivery crashed; its claim will lapse and be retried",
                 extra={"notification_id": record["_id"]},
             )
+
+    def _delivery_span(self, record: Document) -> AbstractContextManager[trace.Span]:
+        """``deliver <channel>``: a CLIENT span in the trace of the event that asked for it."""
+        headers = [(str(k), str(v).encode()) for k, v in record.get("trace_headers") or []]
+        return tracer.start_as_current_span(
+            f"deliver {record['channel']}",
+            context=extract_trace_context(headers),
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "dossier.code": record["dossier_code"],
+                "notification.id": record["_id"],
+                "notification.channel": record["channel"],
+                "notification.recipient_kind": record["recipient_kind"],
+            },
+        )
 
     async def _release(self, record: Document) -> None:
         with contextlib.suppress(Exception):
@@ -290,16 +306,17 @@ class Dispatcher:
         if not outcome.delivered:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
-        event = self._outcome_event(record, envelope, outcome, error, now)
+        fact, event_id = self._outcome_fact(record, outcome, error, now)
 
-        async def settle(session: Session) -> tuple[bool, bool]:
+        async def settle(uow: UnitOfWork) -> tuple[bool, bool]:
+            session = uow.session
             fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
             status = SENT if outcome.delivered else FAILED
             if not await self._store.settle(
                 record["_id"], record["claim"], status, fields, session
             ):
                 return False, False  # our claim lapsed and someone else owns it now
-            await self._outbox.add(event, session, now)
+            uow.emit(fact, event_id=event_id)
             paused = False
             if record.get("subscription_id"):
                 if outcome.delivered:
@@ -310,15 +327,16 @@ class Dispatcher:
                     )
             return True, paused
 
-        settled, paused = await run_in_transaction(self._client, settle)
+        settled, paused = await self._units.run(settle, envelope, now=now)
         if not settled:
             return
-        self._wake_relay()
         self._log_outcome(record, outcome, error, paused)
 
-    def _outcome_event(
-        self, record: Document, envelope: Envelope, outcome: Outcome, error: str, now: datetime
-    ) -> Envelope:
+    def _outcome_fact(
+        self, record: Document, outcome: Outcome, error: str, now: datetime
+    ) -> tuple[NotificationSent | NotificationFailed, str]:
+        """The outcome fact and its id (one outcome event per notification, whoever
+        settles it)."""
         common: dict[str, Any] = {
             "notification_id": record["_id"],
             "dossier_code": record["dossier_code"],
@@ -336,9 +354,7 @@ class Dispatcher:
             if outcome.delivered
             else NotificationFailed(**common, failed_at=now, error=error)
         )
-        # One outcome event per notification, whoever settles it.
-        event_id = str(uuid.uuid5(OUTCOME_IDS, f"{record['_id']}:{data.EVENT_TYPE}"))
-        return make_envelope(data, source=SOURCE, cause=envelope, event_id=event_id, time=now)
+        return data, str(uuid.uuid5(OUTCOME_IDS, f"{record['_id']}:{data.EVENT_TYPE}"))
 
     async def _dead_letter(
         self, record: Document, envelope: Envelope, outcome: Outcome, error: str

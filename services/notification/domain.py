@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from notification.privacy import contact_ref, mask_address
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.dossier import (
+    ApologyIssued,
     ApplicantContact,
     Channel,
     DossierDenied,
@@ -27,6 +28,7 @@ from shared.events.dossier import (
     DossierStopped,
     DossierSubmittedV1,
     Language,
+    PaymentRequested,
     ResultReady,
     StepDueSoon,
     StepOverdue,
@@ -36,13 +38,16 @@ from shared.events.dossier import (
 from shared.events.notification import NotificationOutcome
 from shared.events.registry import REGISTRY, EventData
 
-# What the applicant is told about (issue 6): reception, supplement, late, result, refusal, stop.
+# What the applicant is told about (issues 6, 12): reception, supplement, late, apology (Mẫu 04),
+# payment due (with the amount), result, refusal, stop.
 APPLICANT_EVENTS: frozenset[str] = frozenset(
     {
         DossierReceived.EVENT_TYPE,
         DossierReceivedV1.EVENT_TYPE,
         SupplementRequested.EVENT_TYPE,
         DossierOverdue.EVENT_TYPE,
+        ApologyIssued.EVENT_TYPE,
+        PaymentRequested.EVENT_TYPE,
         ResultReady.EVENT_TYPE,
         DossierDenied.EVENT_TYPE,
         DossierDeniedV1.EVENT_TYPE,

@@ -34,6 +34,7 @@ from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.registry import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Document, Session
+from shared.telemetry import inject_trace_headers
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ def notification_record(
         "status": HELD if planned.held else PENDING,
         "attempts": [],
         "created_at": now,
+        # The dispatcher sends after the commit, outside this span: keep the journey's trace.
+        "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
         **({"expires_at": expiry} if expiry is not None else {}),
     }
 

@@ -4,9 +4,10 @@
 ``body`` (the email text) and ``sms`` (a short text, sent without diacritics so it
 fits GSM-7 as Vietnamese brand-name SMS usually do). Variables: ``data`` (the
 event's contract model), ``dossier_code``, ``name`` (the recipient), ``lookup_url``,
-and the helpers ``unit(code)`` and ``procedure(code)`` that give display names in
+and the helpers ``unit(code)``, ``procedure(code)`` and ``document(type, procedure)``
+(never a raw code such as ``cadastral_extract``) that give display names in
 the message's language. Filters: ``day`` (a date) and ``moment`` (a time, shown in
-Vietnam time).
+Vietnam time) and ``vnd`` (an amount).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class DisplayNames:
 
     units: dict[str, tuple[str, str]] = field(default_factory=dict)
     procedures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Document display names by (procedure, type): one type may be named per procedure.
+    documents: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_catalogue(cls, data_dir: Path | None = None) -> DisplayNames:
@@ -64,6 +67,9 @@ class DisplayNames:
                     names.units.setdefault(unit.code, (unit.name, unit.name_en))
                 for procedure in catalogue.procedures:
                     names.procedures.setdefault(procedure.code, (procedure.name, procedure.name_en))
+                    for doc in procedure.required_documents:
+                        key = (procedure.code, doc.type)
+                        names.documents.setdefault(key, (doc.name, doc.name_en))
         except CatalogueError as exc:  # names are a courtesy: codes still identify
             log.warning("catalogue unavailable; messages show codes", extra={"error": str(exc)})
         return names
@@ -72,9 +78,24 @@ class DisplayNames:
         pair = self.units.get(code)
         return code if pair is None else pair[language is Language.EN]
 
+    def document(self, entry: str, procedure: str | None, language: Language) -> str:
+        """A document's display name: by type code for the procedure, else the text as given
+        (a unit may name a document that is not a catalogue type)."""
+        pair = self.documents.get((procedure or "", entry))
+        if pair is None:  # no procedure given: a type with one name across procedures
+            found = {v for (_, t), v in self.documents.items() if t == entry}
+            pair = found.pop() if len(found) == 1 else None
+        if pair is None:
+            return entry.replace("_", " ") if _looks_like_code(entry) else entry
+        return pair[language is Language.EN]
+
     def procedure(self, code: str, language: Language) -> str:
         pair = self.procedures.get(code)
         return code if pair is None else pair[language is Language.EN]
+
+
+def _looks_like_code(text: str) -> bool:
+    return text.isascii() and "_" in text and " " not in text
 
 
 def format_day(value: date, language: Language) -> str:
@@ -82,6 +103,13 @@ def format_day(value: date, language: Language) -> str:
     if language is Language.EN:
         return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
     return value.strftime("%d/%m/%Y")
+
+
+def format_vnd(amount: int, language: Language) -> str:
+    """``1.500.000 đồng`` in Vietnamese, ``VND 1,500,000`` in English."""
+    if language is Language.EN:
+        return f"VND {amount:,}"
+    return f"{amount:,} đồng".replace(",", ".")
 
 
 def format_moment(value: datetime, language: Language) -> str:
@@ -135,6 +163,9 @@ class Renderer:
             "lookup_url": f"{self._lookup_base_url}{envelope.subject}",
             "unit": lambda code: self._names.unit(code, language),
             "procedure": lambda code: self._names.procedure(code, language),
+            "document": lambda entry, procedure=None: self._names.document(
+                entry, procedure, language
+            ),
         }
         context = template.new_context(variables)
         parts = {
@@ -162,4 +193,5 @@ def _environment(templates_dir: Path, language: Language) -> Environment:
     )
     env.filters["day"] = lambda value: format_day(value, language)
     env.filters["moment"] = lambda value: format_moment(value, language)
+    env.filters["vnd"] = lambda value: format_vnd(value, language)
     return env

@@ -52,6 +52,11 @@ STATUS = {
     RefusalCode.TRANSITION_NOT_ALLOWED: 409,
     RefusalCode.FINAL_STEP: 409,
     RefusalCode.NOT_FINAL_STEP: 409,
+    RefusalCode.NOT_RESPONSIBLE_UNIT: 403,
+    RefusalCode.MISSING_DOCUMENTS_REQUIRED: 422,
+    RefusalCode.INVALID_NEW_DATE: 422,
+    RefusalCode.APOLOGY_TOO_LATE: 409,
+    RefusalCode.PAYMENT_MISMATCH: 409,
 }
 DossierCode = Annotated[str, Path(min_length=1, max_length=64, description="Dossier code.")]
 IdempotencyKey = Annotated[
@@ -94,6 +99,9 @@ class Refusal(ActingUnit):
 class Completion(ActingUnit):
     outcome: StepOutcome
     note: str | None = Field(None, max_length=2000)
+    missing_documents: list[str] = Field(
+        default_factory=list, max_length=50, description="Required with needs_supplement."
+    )
 
 
 class SupplementRequest(ActingUnit):

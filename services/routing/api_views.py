@@ -20,7 +20,7 @@ from routing.handlers import Routing
 from shared.auth import Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.events.dossier import DossierState
-from shared.http import DomainError, NotFound
+from shared.http import MAX_STORE_INT, DomainError, NotFound
 
 router = APIRouter(prefix="/v1", tags=["views"])
 UnitCode = Annotated[str, Path(pattern=UNIT_CODE_PATTERN, description="Unit (agency) code.")]
@@ -42,7 +42,8 @@ def units_of(d: Dossier) -> set[str]:
     return units
 
 
-async def _dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
+async def readable_dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
+    """The dossier, when the caller may read it (else 404, as if unknown)."""
     d = await routing.store.get(code)
     if d is None:
         raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
@@ -56,13 +57,13 @@ async def _dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
 
 @router.get("/dossiers/{code}", summary="Where a dossier is and what is next")
 async def get_dossier(request: Request, caller: Reader, code: DossierCode) -> views.DossierView:
-    return views.dossier_view(await _dossier(routing_of(request), code, caller))
+    return views.dossier_view(await readable_dossier(routing_of(request), code, caller))
 
 
 @router.get("/dossiers/{code}/trail", summary="Every step, holder and hand-over, with durations")
 async def get_trail(request: Request, caller: Reader, code: DossierCode) -> Trail:
     routing = routing_of(request)
-    dossier = await _dossier(routing, code, caller)
+    dossier = await readable_dossier(routing, code, caller)
     return build_trail(dossier, routing.calendar, routing.clock.now())
 
 
@@ -75,7 +76,7 @@ async def get_inbox(
     procedure: Annotated[str | None, Query(description="Only this procedure code.")] = None,
     late: Annotated[bool, Query(description="Only late dossiers.")] = False,
     limit: Annotated[int, Query(ge=1, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_STORE_INT, description="Items to skip.")] = 0,
 ) -> views.InboxPage:
     routing = routing_of(request)
     today = routing.calendar.local_date(routing.clock.now())

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.catalogue import DEFAULT_CONFIGURATION
 from shared.runtime import CommonSettings
-from shared.settings import HttpSettings
+from shared.settings import HttpSettings, ReferenceDataSettings
 
 
 class RoutingHttp(HttpSettings):
@@ -16,17 +15,6 @@ class RoutingHttp(HttpSettings):
     model_config = SettingsConfigDict(env_prefix="LT_ROUTING_", extra="ignore")
 
     port: int = Field(8002, description="Bind port of the routing API.")
-
-
-class CatalogueChoice(BaseSettings):
-    """Which catalogue configuration to load (LT_CATALOGUE_CONFIGURATION)."""
-
-    model_config = SettingsConfigDict(env_prefix="LT_CATALOGUE_", extra="ignore")
-
-    configuration: str = Field(
-        DEFAULT_CONFIGURATION,
-        description="Unit hierarchy: 'three-level' (2019 seed) or 'two-level' (since July 2025).",
-    )
 
 
 class RoutingOptions(BaseSettings):
@@ -52,13 +40,11 @@ class RoutingOptions(BaseSettings):
     max_page_size: int = Field(200, ge=1, description="Largest page of the inbox view.")
 
 
-class RoutingSettings(CommonSettings):
-    """Everything the routing service reads from the environment."""
+class RoutingSettings(CommonSettings, ReferenceDataSettings):
+    """Everything the routing service reads from the environment (the catalogue and the
+    calendar are the same settings intake reads)."""
 
     http: RoutingHttp = Field(default_factory=RoutingHttp, description="HTTP API.")
     routing: RoutingOptions = Field(
         default_factory=RoutingOptions, description="Deadlines and read views."
-    )
-    catalogue: CatalogueChoice = Field(
-        default_factory=CatalogueChoice, description="Catalogue configuration."
     )

@@ -16,12 +16,13 @@ from datetime import datetime
 from functools import partial
 
 from routing.config import RoutingOptions
-from routing.domain.closing import decide_withdraw
+from routing.domain.closing import decide_withdraw, decide_withdrawal_request
 from routing.domain.model import Context, Decision, Dossier
 from routing.domain.route import resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
 from routing.domain.workflow import decide_command, decide_start
+from routing.journeys import JourneyTraces, action_span
 from routing.store import DossierStore
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError
@@ -33,6 +34,7 @@ from shared.events.dossier import (
     DossierReceived,
     DossierReceivedV1,
     DossierWithdrawn,
+    WithdrawalRequested,
 )
 from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
@@ -54,6 +56,7 @@ class Routing:
     catalogue: Catalogue
     clock: Clock
     options: RoutingOptions
+    journeys: JourneyTraces | None = None  # one trace per dossier journey
 
     def context(self, cause_id: str, now: datetime | None = None) -> Context:
         """A decision context at ``now`` (default: the clock's current time)."""
@@ -88,26 +91,34 @@ async def on_dossier_received(data: DossierReceived, uow: UnitOfWork, *, routing
     on = routing.calendar.local_date(data.received_at)
     # A route that cannot be resolved is a catalogue problem: raise, so it is dead-lettered
     # with the reason and can be replayed once the data is fixed.
-    route = resolve_route(routing.catalogue, data.procedure_code, data.receiving_unit, on)
+    route = resolve_route(
+        routing.catalogue, data.procedure_code, data.receiving_unit, on, data.area_unit
+    )
     ctx = routing.context(envelope.id, uow.now)
     procedure = routing.catalogue.procedure(data.procedure_code)
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
     decision.dossier.correlation_id = envelope.correlationid
     await routing.store.insert(decision.dossier, uow.session, ctx.now)
+    if routing.journeys is not None:
+        await routing.journeys.remember(data.dossier_code, uow.session)
     emit_facts(uow, decision.dossier, decision)
 
 
 async def on_dossier_withdrawn(
-    data: DossierWithdrawn, uow: UnitOfWork, *, routing: Routing
+    data: DossierWithdrawn | WithdrawalRequested, uow: UnitOfWork, *, routing: Routing
 ) -> None:
-    """The applicant withdrew: no more actions, no overdue (a closed dossier stays closed)."""
+    """The applicant withdrew, or asked to (the holder then stops it); a closed dossier stays
+    closed."""
     d = await routing.store.get(data.dossier_code, uow.session)
     if d is None:
         log.info("withdrawal of a dossier routing never saw", extra={"dossier": data.dossier_code})
         return
     ctx = routing.context(uow.envelope.id, uow.now)
     try:
-        decision = decide_withdraw(d, data, ctx)
+        if isinstance(data, WithdrawalRequested):
+            decision = decide_withdrawal_request(d, data, ctx)
+        else:
+            decision = decide_withdraw(d, data, ctx)
     except ActionRefused as refusal:
         log.info("withdrawal ignored", extra={"dossier": d.code, "reason": refusal.reason})
         return
@@ -126,10 +137,12 @@ async def execute_command(
         )
     cause = uow.envelope
     ctx = routing.context(cause.id, uow.now)
-    decision = decide_command(d, command, ctx)
-    recorded(decision, ctx, actor=command.actor, command_id=cause.id)
-    saved = await routing.save(decision, d, uow, ctx.now)
-    emit_facts(uow, saved, decision)
+    journey = await routing.journeys.context_of(d.code) if routing.journeys else None
+    with action_span(command.EVENT_TYPE, d.code, journey):  # facts join the journey's trace
+        decision = decide_command(d, command, ctx)
+        recorded(decision, ctx, actor=command.actor, command_id=cause.id)
+        saved = await routing.save(decision, d, uow, ctx.now)
+        emit_facts(uow, saved, decision)
     return saved, decision
 
 
@@ -186,6 +199,7 @@ def build_registry(routing: Routing) -> HandlerRegistry:
         .on(DossierReceived, partial(on_dossier_received, routing=routing))
         .on(DossierReceivedV1, partial(on_dossier_received, routing=routing))  # older ones
         .on(DossierWithdrawn, partial(on_dossier_withdrawn, routing=routing))
+        .on(WithdrawalRequested, partial(on_dossier_withdrawn, routing=routing))
         .on_each(COMMAND_MODELS, partial(on_command, routing=routing))
         .on_invalid(DOSSIER_COMMANDS, partial(on_invalid_command, routing=routing))
     )

@@ -7,13 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from routing import api, api_views, handlers
+from routing import api, api_forms, api_procedures, api_views, handlers
 from routing.config import RoutingSettings
+from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
 from shared.app import serve, service_app
-from shared.calendar import load_calendar
-from shared.catalogue import load_catalogue
 from shared.clock import Clock
 from shared.runtime import service_runtime
 from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS
@@ -32,8 +31,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        catalogue = load_catalogue(settings.catalogue.configuration)
-        calendar = load_calendar()
+        catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
         async with service_runtime(SERVICE, settings, clock) as runtime:
             store = DossierStore(runtime.db)
             await store.ensure_indexes()
@@ -43,6 +41,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                 catalogue=catalogue,
                 clock=runtime.clock,
                 options=settings.routing,
+                journeys=JourneyTraces(runtime.db),
             )
             runtime.add_consumer(
                 [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_registry(routing)
@@ -67,10 +66,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         openapi_tags=[
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
             {"name": "views", "description": "Inbox, trail, flows and overdue views."},
+            {"name": "forms", "description": "Printable forms (Mẫu 02, 04, 05) of a dossier."},
         ],
     )
     app.include_router(api.router)
     app.include_router(api_views.router)
+    app.include_router(api_procedures.router)
+    app.include_router(api_forms.router)
     return app
 
 

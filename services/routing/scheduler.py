@@ -14,16 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+import time
+from datetime import date, datetime
 from functools import partial
 
 from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
 from routing.handlers import Routing, emit_facts
-from routing.store import StaleDossier
+from routing.store import StaleDossier, dossier_counts
+from shared.events.dossier import DossierState
+from shared.telemetry import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
+GAUGE_INTERVAL_S = 5.0  # dossier gauges are refreshed at most this often (real time)
 
 
 class OverdueScheduler:
@@ -35,6 +39,7 @@ class OverdueScheduler:
         self._interval_s = interval_s
         self._stopping = asyncio.Event()
         self.scans = 0
+        self._gauges_at = float("-inf")
 
     async def scan(self, now: datetime | None = None) -> int:
         """One pass at ``now`` (default: the clock); returns how many facts it emitted."""
@@ -56,7 +61,19 @@ class OverdueScheduler:
             except StaleDossier:
                 log.debug("overdue claim lost to another writer", extra={"dossier": code})
         self.scans += 1
+        await self.report_gauges(today)
         return emitted
+
+    async def report_gauges(self, today: date, force: bool = False) -> None:
+        """Dossiers by state and overdue counts for ``/metrics`` (rate-limited)."""
+        if not force and time.monotonic() - self._gauges_at < GAUGE_INTERVAL_S:
+            return
+        self._gauges_at = time.monotonic()
+        by_state, late_steps, late = await dossier_counts(self._routing.store, today)
+        for state in DossierState:
+            DOSSIERS_BY_STATE.labels("routing", state.value).set(by_state.get(state.value, 0))
+        DOSSIERS_OVERDUE.labels("routing", "step").set(late_steps)
+        DOSSIERS_OVERDUE.labels("routing", "dossier").set(late)
 
     async def _claim(self, code: str, now: datetime, uow: UnitOfWork) -> int:
         routing = self._routing

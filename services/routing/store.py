@@ -162,3 +162,17 @@ class DossierStore:
             cursor = self.dossiers.find(query, {"_id": 1}).limit(limit)
             codes |= {doc["_id"] async for doc in cursor}
         return sorted(codes)[:limit]
+
+
+async def dossier_counts(store: DossierStore, today: date) -> tuple[dict[str, int], int, int]:
+    """Dossiers by state, and running clocks past their step due date and appointment date."""
+    by_state: dict[str, int] = {}
+    async for row in await store.dossiers.aggregate(
+        [{"$group": {"_id": "$state", "count": {"$sum": 1}}}]
+    ):
+        by_state[str(row["_id"])] = int(row["count"])
+    running = {"$in": [s.value for s in CLOCK_RUNNING]}
+    past = {"$lt": today.isoformat()}
+    late_steps = await store.dossiers.count_documents({"state": running, "step_due_date": past})
+    late = await store.dossiers.count_documents({"state": running, "appointment_date": past})
+    return by_state, late_steps, late

@@ -21,8 +21,29 @@ class CheckpointSigned(EventData):
     tree_size: int
     root_hash: str  # hex
     signed_at: datetime
-    key_id: str
-    signature: str  # base64 Ed25519 signature over the checkpoint's canonical bytes
+    key_id: str  # the signed-note key ID of the log's key (8 hex digits)
+    signature: str  # base64 Ed25519 signature of the note's text by the log's key
+    note: str | None = None  # the checkpoint as a C2SP signed note (tlog-checkpoint)
+
+    def subject(self) -> str:
+        return AUDIT_LOG_SUBJECT
+
+
+@register
+class KeyRotated(EventData):
+    """The log's signing key changed; the old key signed the statement naming the new one.
+
+    The audit service logs this event in its own log (so every auditor sees the rotation)
+    before the new key signs anything; verifiers follow the chain from the key they pinned.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "audit.key.rotated.v1"
+    TOPIC: ClassVar[TopicSpec] = AUDIT_EVENTS
+
+    old_vkey: str  # C2SP vkey of the key that stops signing
+    new_vkey: str  # C2SP vkey of the key that signs from valid_from on
+    valid_from: datetime
+    statement: str  # signed note by the old key: "<log> key rotation / old / new / from"
 
     def subject(self) -> str:
         return AUDIT_LOG_SUBJECT

@@ -7,7 +7,8 @@ and the acting unit, then either emits the resulting facts or
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import date, datetime
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -45,6 +46,11 @@ class CompleteStep(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.step.complete.v1"
     outcome: StepOutcome
     note: str | None = Field(None, max_length=2000)
+    missing_documents: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Required with outcome needs_supplement: what the applicant must bring.",
+    )
 
 
 @register
@@ -75,3 +81,32 @@ class HandOverResult(UnitCommand):
 class StopProcessing(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.processing.stop.v1"
     reason: str = Field(min_length=1, max_length=2000)
+
+
+@register
+class IssueApology(UnitCommand):
+    """Mẫu 04: the unit that will be late apologises before the appointment, with a new date."""
+
+    EVENT_TYPE: ClassVar[str] = "command.apology.issue.v1"
+    reason: str = Field(min_length=1, max_length=2000, description="Why the unit is late.")
+    new_appointment_date: date = Field(description="The new date the unit proposes.")
+
+
+@register
+class RequestPayment(UnitCommand):
+    """The holding unit asks the applicant to pay a fee or fulfil a financial obligation."""
+
+    EVENT_TYPE: ClassVar[str] = "command.payment.request.v1"
+    amount_vnd: int = Field(gt=0, le=10**13)
+    description: str = Field(min_length=1, max_length=500)
+
+
+@register
+class ConfirmPayment(UnitCommand):
+    """The payment arrived: confirmed by the unit, or by a payment gateway's callback."""
+
+    EVENT_TYPE: ClassVar[str] = "command.payment.confirm.v1"
+    amount_vnd: int = Field(gt=0, le=10**13)
+    reference: str = Field(min_length=1, max_length=200, description="Receipt or transaction id.")
+    method: Literal["desk", "gateway", "bank_transfer"] = "desk"
+    paid_at: datetime | None = Field(None, description="When paid; default: when confirmed.")

@@ -2,7 +2,9 @@
 
 Every dossier fact carries the dossier's ``state`` and ``holding_unit`` after the
 fact, so a read model (the applicant look-up, dashboards) can follow any event
-without knowing the workflow rules.
+without knowing the workflow rules, and the national portal's status code and exact
+label of that state (``portal_status``, ``portal_status_label``; filled from ``state``).
+Facts that set a due date name the calendar that counted it (``calendar_version``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 import rfc8785
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from shared.events.portal import PortalStatus, portal_status
 from shared.events.registry import ContractModel, EventData, register
 from shared.topics import DOSSIER_EVENTS, TopicSpec
 
@@ -32,8 +35,9 @@ class DossierState(StrEnum):
     IN_TRANSFER = "IN_TRANSFER"  # interoperating: waiting for the next unit to accept
     PROCESSING = "PROCESSING"  # processing
     SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"  # waiting: clock paused
-    AWAITING_PAYMENT = "AWAITING_PAYMENT"  # paying
-    WITHDRAWN = "WITHDRAWN"  # cancelled by the applicant
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"  # paying: the clock stands still
+    WITHDRAWAL_REQUESTED = "WITHDRAWAL_REQUESTED"  # the applicant asked; the holder stops it
+    WITHDRAWN = "WITHDRAWN"  # cancelled by the applicant before any desk received it
     STOPPED = "STOPPED"  # unresolved
     RESULT_READY = "RESULT_READY"  # releasing: back at the returning desk
     DONE = "DONE"  # result handed over
@@ -45,6 +49,18 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WEBHOOK = "webhook"
+
+
+class ResultDelivery(StrEnum):
+    """How the applicant gets the result (it changes the wording of notices and forms)."""
+
+    DESK = "desk"  # collected at the returning desk
+    POST = "post"  # sent by public postal service (dịch vụ bưu chính công ích)
+    ONLINE = "online"  # electronic result on the portal
+
+
+CalendarVersion = str
+"""``WorkingCalendar.provenance``: holidays release and overrides version behind a date."""
 
 
 class Language(StrEnum):
@@ -104,6 +120,27 @@ class DossierFact(EventData):
     dossier_code: DossierCode = Field(min_length=1, max_length=64)
     state: DossierState = Field(description="The dossier's state after this fact.")
     holding_unit: UnitCode = Field(description="The unit holding the dossier after this fact.")
+    portal_status: PortalStatus | None = Field(
+        None, description="National portal status code (1-10) of `state`; filled from it."
+    )
+    portal_status_label: str | None = Field(
+        None, description="The portal's exact Vietnamese label of `portal_status`."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _portal_status_from_state(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "state" in data and data.get("portal_status") is None:
+            status = portal_status(DossierState(data["state"]))
+            return {**data, "portal_status": status, "portal_status_label": status.label}
+        return data
+
+    @model_validator(mode="after")
+    def _portal_status_matches_state(self) -> DossierFact:
+        expected = portal_status(self.state)
+        if self.portal_status != expected or self.portal_status_label != expected.label:
+            raise ValueError(f"portal_status of {self.state.value} is {int(expected)}")
+        return self
 
     def subject(self) -> str:
         return self.dossier_code
@@ -138,6 +175,15 @@ class DossierReceived(DossierFact):
     documents: list[DocumentRef]
     documents_hash: str = Field(description="SHA-256 of the canonical document list.")
     note: str | None = None
+    area_unit: UnitCode | None = Field(
+        None,
+        description="The applicant's area (residence or where the matter lies). For a "
+        "procedure received regardless of boundary, the deciding units are resolved from it.",
+    )
+    result_delivery: ResultDelivery = ResultDelivery.DESK
+    calendar_version: CalendarVersion | None = Field(
+        None, description="Calendar that counted `appointment_date`."
+    )
 
 
 @register
@@ -186,10 +232,22 @@ class DossierDeniedV1(DossierDenied):
 
 @register
 class DossierWithdrawn(DossierFact):
-    """The applicant withdrew the dossier."""
+    """The applicant withdrew a dossier no desk had received yet (closed at once)."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.withdrawn.v1"
     withdrawn_at: datetime
+    reason: str | None = None
+
+
+@register
+class WithdrawalRequested(DossierFact):
+    """The applicant asked to withdraw a received dossier (portal status 7).
+
+    The unit holding it then stops processing (``command.processing.stop.v1``, status 8).
+    """
+
+    EVENT_TYPE: ClassVar[str] = "dossier.withdrawal.requested.v1"
+    requested_at: datetime
     reason: str | None = None
 
 
@@ -213,6 +271,10 @@ class DossierRoutePlanned(DossierFact):
     steps: list[RouteStep]
     current_step: int
     step_due_date: date
+    calendar_version: CalendarVersion | None = None
+    area_unit: UnitCode | None = Field(
+        None, description="The applicant's area the deciding units were resolved from."
+    )
 
 
 @register
@@ -226,9 +288,12 @@ class TransferRequested(DossierFact):
     from_unit: UnitCode
     to_unit: UnitCode
     requested_at: datetime
-    step_due_date: date
+    step_due_date: date = Field(
+        description="Own budget from the hand-over, never later than the appointment allows."
+    )
     documents_hash: str
     redirected_from: UnitCode | None = None
+    calendar_version: CalendarVersion | None = None
 
 
 class HandoverReceipt(ContractModel):
@@ -279,6 +344,10 @@ class StepCompleted(DossierFact):
     outcome: StepOutcome
     completed_at: datetime
     note: str | None = None
+    due_date: date | None = Field(None, description="The step's due date.")
+    on_time: bool | None = Field(
+        None, description="The unit's rating for this step: completed by its due date."
+    )
 
 
 @register
@@ -288,9 +357,18 @@ class SupplementRequested(DossierFact):
     EVENT_TYPE: ClassVar[str] = "dossier.supplement.requested.v1"
     unit: UnitCode
     requested_at: datetime
-    missing_documents: list[str]
+    missing_documents: list[str] = Field(
+        description="Document types (catalogue codes) or names of what is missing."
+    )
     reason: str
     respond_by: date | None = None
+    procedure_code: str | None = Field(
+        None, description="The dossier's procedure (gives the documents' display names)."
+    )
+    request_number: int = Field(1, ge=1, description="1 for the first request of the dossier.")
+    repeated: bool = Field(
+        False, description="Not the first supplement request: counts against the unit."
+    )
 
 
 @register
@@ -305,26 +383,34 @@ class SupplementProvided(DossierFact):
     paused_working_days: int = Field(ge=0)
     step_due_date: date
     appointment_date: date
+    calendar_version: CalendarVersion | None = None
 
 
 @register
 class PaymentRequested(DossierFact):
-    """The applicant must pay a fee or fulfil a financial obligation."""
+    """The applicant must pay a fee or fulfil a financial obligation; the clock stops."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.payment.requested.v1"
     unit: UnitCode
     amount_vnd: int = Field(ge=0)
     requested_at: datetime
+    description: str | None = Field(None, description="What is to be paid (fee, land use levy).")
 
 
 @register
 class PaymentReceived(DossierFact):
-    """The financial obligation was fulfilled."""
+    """The financial obligation was fulfilled; the clock resumes, due dates move back."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.payment.received.v1"
     unit: UnitCode
     amount_vnd: int = Field(ge=0)
     received_at: datetime
+    reference: str | None = Field(None, description="Receipt or gateway transaction id.")
+    method: str | None = Field(None, description="desk, gateway or bank_transfer.")
+    paused_working_days: int | None = Field(None, ge=0)
+    step_due_date: date | None = None
+    appointment_date: date | None = None
+    calendar_version: CalendarVersion | None = None
 
 
 @register
@@ -336,6 +422,9 @@ class ResultReady(DossierFact):
     ready_at: datetime
     outcome: Literal["approved", "rejected"]
     note: str | None = None
+    result_delivery: ResultDelivery = Field(
+        ResultDelivery.DESK, description="How the applicant gets the result."
+    )
 
 
 @register
@@ -368,6 +457,9 @@ class StepDueSoon(DossierFact):
     due_date: date
     working_days_left: int = Field(ge=0, description="Working days after today up to the due date.")
     detected_at: datetime
+    appointment_date: date | None = Field(
+        None, description="The appointment: a unit that will be late apologises (Mẫu 04) before."
+    )
 
 
 @register
@@ -382,24 +474,45 @@ class StepOverdue(DossierFact):
 
 
 class ApologyNotice(ContractModel):
-    """Data of the apology letter for a late dossier (form Mẫu 04)."""
+    """Data of the apology letter and new appointment (form Mẫu 04), from the late unit."""
 
     form: str = "Mẫu 04"
     issuing_unit: UnitCode
     reason: str
     original_appointment_date: date
     new_appointment_date: date
+    number: int = Field(1, ge=1, description="1 for the first apology of the dossier, then 2...")
+    issued_at: datetime | None = None
+
+
+@register
+class ApologyIssued(DossierFact):
+    """The unit that will be late apologised before the appointment and set a new date."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.apology.issued.v1"
+    unit: UnitCode
+    issued_at: datetime
+    apology: ApologyNotice
+    calendar_version: CalendarVersion | None = None
 
 
 @register
 class DossierOverdue(DossierFact):
-    """The dossier passed its appointment date (raised once); a new date is given."""
+    """The dossier passed its appointment date (raised once per appointment date).
+
+    Since 2026-12 no apology is made up here: the late unit issues one before the date
+    (``dossier.apology.issued.v1``). ``apologised`` says whether it did; ``missed_new_date``
+    flags a dossier that also missed the date its apology gave.
+    """
 
     EVENT_TYPE: ClassVar[str] = "dossier.overdue.v1"
     appointment_date: date
-    new_appointment_date: date
+    new_appointment_date: date | None = None
     detected_at: datetime
-    apology: ApologyNotice
+    apology: ApologyNotice | None = None
+    unit: UnitCode | None = Field(None, description="The unit the dossier is late at.")
+    apologised: bool = Field(False, description="The late unit apologised before the date.")
+    missed_new_date: bool = Field(False, description="The date an apology gave was missed too.")
 
 
 @register
@@ -415,9 +528,10 @@ class CommandRefused(EventData):
     unit: UnitCode | None = Field(None, description="The unit that sent the command.")
     code: str = Field(
         description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
-        "not_holding_unit, not_transfer_receiver, final_step, not_final_step, or "
-        "invalid_command (the command's type is unknown or its fields break its contract; "
-        "`reason` names the field).",
+        "not_holding_unit, not_transfer_receiver, final_step, not_final_step, "
+        "not_responsible_unit, missing_documents_required, apology_too_late, "
+        "invalid_new_date, payment_mismatch, or invalid_command (the command's type is "
+        "unknown or its fields break its contract; `reason` names the field).",
         examples=["not_holding_unit", "invalid_command"],
     )
     reason: str

@@ -38,7 +38,15 @@ from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
-from shared.telemetry import CONSUMER_LAG, EVENTS_HANDLED, HANDLER_SECONDS, extract_trace_context
+from shared.telemetry import (
+    CONSUMER_LAG,
+    EVENTS_HANDLED,
+    HANDLER_RETRIES,
+    HANDLER_SECONDS,
+    event_type_label,
+    extract_trace_context,
+    messaging_attributes,
+)
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
@@ -247,14 +255,21 @@ class ConsumerRunner:
         if handler is None:
             self._count(record, envelope.type, "ignored")  # a contract this service does not act on
             return
+        # Messaging conventions: "process <destination>", a CONSUMER span in the producer's trace.
         with tracer.start_as_current_span(
-            f"handle {envelope.type}",
+            f"process {record.topic}",
             context=extract_trace_context(record.headers),
             kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.destination.name": record.topic,
-                "dossier.code": envelope.subject,
-            },
+            attributes=messaging_attributes(
+                operation="process",
+                topic=record.topic,
+                message_id=envelope.id,
+                key=envelope.subject,
+                event_type=envelope.type,
+                partition=record.partition,
+                offset=record.offset,
+                group=self.group_id,
+            ),
         ):
 
             async def apply_handler(uow: UnitOfWork) -> None:
@@ -262,7 +277,9 @@ class ConsumerRunner:
 
             outcome = await self._apply_with_retries(record, envelope, apply_handler)
         self._count(record, envelope.type, outcome)
-        HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+        HANDLER_SECONDS.labels(self.service, event_type_label(envelope.type)).observe(
+            time.perf_counter() - started
+        )
 
     async def _handle_invalid(
         self, record: Record, envelope: Envelope, error: MalformedMessage
@@ -296,6 +313,8 @@ class ConsumerRunner:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
+                    if attempts > 1:
+                        HANDLER_RETRIES.labels(self.service, event_type_label(envelope.type)).inc()
                     await self._apply(envelope, work)
         except AlreadyProcessed:
             return "duplicate"
@@ -330,7 +349,9 @@ class ConsumerRunner:
         self._count(record, None, "dead_lettered")
 
     def _count(self, record: Record, event_type: str | None, outcome: str) -> None:
-        EVENTS_HANDLED.labels(self.service, record.topic, event_type or "unknown", outcome).inc()
+        EVENTS_HANDLED.labels(
+            self.service, record.topic, event_type_label(event_type), outcome
+        ).inc()
 
     async def _report_lag(self) -> None:
         for tp in self.consumer.assignment():

@@ -19,6 +19,7 @@ from aiokafka.structs import ConsumerRecord
 
 from shared.clock import Clock
 from shared.settings import KafkaSettings
+from shared.telemetry import DEAD_LETTERS as DEAD_LETTER_COUNT
 from shared.telemetry import KafkaHeaders, header_value
 from shared.topics import DEAD_LETTERS, topic_name
 
@@ -58,10 +59,13 @@ class DeadLetter:
 class DeadLetterWriter:
     """Writes failed records to the dead-letter topic."""
 
-    def __init__(self, publisher: RawPublisher, kafka: KafkaSettings, clock: Clock) -> None:
+    def __init__(
+        self, publisher: RawPublisher, kafka: KafkaSettings, clock: Clock, service: str = ""
+    ) -> None:
         self._publisher = publisher
         self._topic = topic_name(kafka.topic_prefix, DEAD_LETTERS)
         self._clock = clock
+        self._service = service
 
     async def write(
         self,
@@ -116,6 +120,7 @@ class DeadLetterWriter:
         ]
         headers += [(DLQ_PREFIX + name, text.encode()) for name, text in (extra or {}).items()]
         await self._publisher.publish_raw(self._topic, value, key=key, headers=headers)
+        DEAD_LETTER_COUNT.labels(self._service, original_topic, kind).inc()
         log.warning(
             "dead-lettered message",
             extra={

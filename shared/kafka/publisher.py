@@ -20,14 +20,25 @@ from aiokafka.errors import (
     RecordTooLargeError,
 )
 from aiokafka.structs import RecordMetadata
+from opentelemetry import trace
 
 from shared.envelope import Envelope
 from shared.settings import KafkaSettings
-from shared.telemetry import EVENTS_PUBLISHED, KafkaHeaders, inject_trace_headers
+from shared.telemetry import (
+    EVENTS_PUBLISHED,
+    KafkaHeaders,
+    event_type_label,
+    extract_trace_context,
+    header_value,
+    messaging_attributes,
+    replace_trace_headers,
+)
 from shared.topics import TopicSpec, topic_name
 
 log = logging.getLogger(__name__)
 STOP_S = 4.0
+tracer = trace.get_tracer(__name__)
+
 Outgoing = tuple[Envelope, TopicSpec, KafkaHeaders]
 """An envelope, its topic and extra headers (e.g. the trace context it was written in)."""
 
@@ -92,17 +103,36 @@ class KafkaPublisher:
         """
         acks = []
         for envelope, topic, headers in messages:
-            acks.append(
-                await self._producer.send(
-                    topic_name(self._settings.topic_prefix, topic),
-                    envelope.to_bytes(),
-                    key=envelope.subject.encode(),
-                    headers=inject_trace_headers(envelope_headers(envelope) + headers),
-                )
+            name = topic_name(self._settings.topic_prefix, topic)
+            # A PRODUCER span "send <topic>" in the trace the event was written in (the
+            # outbox keeps it); consumers continue from this span's traceparent.
+            parent = (
+                extract_trace_context(headers) if header_value(headers, "traceparent") else None
             )
+            with tracer.start_as_current_span(
+                f"send {name}",
+                context=parent,
+                kind=trace.SpanKind.PRODUCER,
+                attributes=messaging_attributes(
+                    operation="send",
+                    topic=name,
+                    message_id=envelope.id,
+                    key=envelope.subject,
+                    event_type=envelope.type,
+                ),
+            ):
+                acks.append(
+                    await self._producer.send(
+                        name,
+                        envelope.to_bytes(),
+                        key=envelope.subject.encode(),
+                        headers=replace_trace_headers(envelope_headers(envelope) + headers),
+                    )
+                )
         await asyncio.gather(*acks)
         for envelope, topic, _ in messages:
-            EVENTS_PUBLISHED.labels(self._service, topic.name, envelope.type).inc()
+            label = event_type_label(envelope.type)
+            EVENTS_PUBLISHED.labels(self._service, topic.name, label).inc()
 
     async def check_connection(self) -> None:
         """Raise unless the brokers answer a metadata request."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -22,6 +23,37 @@ Session = AsyncClientSession
 T = TypeVar("T")
 
 
+DEV_PASSWORD_PREFIX = "dev-only-"  # make run's store passwords (infra/store_auth.py)
+log = logging.getLogger(__name__)
+
+
+def credentials(settings: MongoSettings) -> dict[str, Any]:
+    """Driver options that authenticate as the configured user (none without a username)."""
+    if settings.username is None:
+        return {}
+    password = settings.password.get_secret_value() if settings.password else ""
+    return {
+        "username": settings.username,
+        "password": password,
+        "authSource": settings.auth_source,
+        "authMechanism": "SCRAM-SHA-256",
+    }
+
+
+def warn_about_store_credentials(settings: MongoSettings, app_name: str) -> None:
+    """Say so when the store connection is unauthenticated or uses a development password."""
+    if settings.username is None:
+        log.warning(
+            "store connection without authentication (LT_MONGO_USERNAME unset): "
+            "acceptable for the local test store only",
+            extra={"service": app_name},
+        )
+    elif settings.password and settings.password.get_secret_value().startswith(DEV_PASSWORD_PREFIX):
+        log.warning(
+            "LT_MONGO_PASSWORD is a development default: set it", extra={"service": app_name}
+        )
+
+
 @asynccontextmanager
 async def mongo_client(settings: MongoSettings, app_name: str) -> AsyncIterator[Client]:
     """A client for the duration of the block, closed afterwards."""
@@ -30,6 +62,7 @@ async def mongo_client(settings: MongoSettings, app_name: str) -> AsyncIterator[
         appname=app_name,
         tz_aware=True,
         serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
+        **credentials(settings),
     )
     try:
         yield client

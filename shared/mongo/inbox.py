@@ -7,14 +7,16 @@ check-then-act: two workers racing on one event cannot both commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.envelope import Envelope
 from shared.mongo.client import Database, Session
 
+DUPLICATE_KEY = 11000
 INBOX_RETENTION_S = 400 * 24 * 3600  # audit.events keeps 365 days, the rest 90 or less
 
 
@@ -45,19 +47,50 @@ class Inbox:
         A duplicate key aborts the surrounding transaction on the server, so this raises
         rather than returning: the caller must not go on writing in that transaction.
         """
+        await self.claim_all(consumer, [envelope], session, now)
+
+    async def claim_all(
+        self, consumer: str, envelopes: Sequence[Envelope], session: Session, now: datetime
+    ) -> None:
+        """Record a batch of events as processed, in one write; AlreadyProcessed if any was.
+
+        A batch checks ``processed_among`` first, so a duplicate here means another
+        worker committed one of these events meanwhile: the whole transaction must go.
+        """
+        if not envelopes:
+            return
         try:
-            await self._records.insert_one(
-                {
-                    "consumer": consumer,
-                    "event_id": envelope.id,
-                    "type": envelope.type,
-                    "subject": envelope.subject,
-                    "processed_at": now,
-                },
+            await self._records.insert_many(
+                [
+                    {
+                        "consumer": consumer,
+                        "event_id": envelope.id,
+                        "type": envelope.type,
+                        "subject": envelope.subject,
+                        "processed_at": now,
+                    }
+                    for envelope in envelopes
+                ],
                 session=session,
             )
         except DuplicateKeyError as exc:
-            raise AlreadyProcessed(envelope.id) from exc
+            raise AlreadyProcessed(envelopes[0].id) from exc
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            raise AlreadyProcessed(str(errors[0].get("op", {}).get("event_id"))) from exc
+
+    async def processed_among(
+        self, consumer: str, event_ids: Sequence[str], session: Session
+    ) -> set[str]:
+        """Which of these events the consumer already processed (one query)."""
+        cursor = self._records.find(
+            {"consumer": consumer, "event_id": {"$in": list(event_ids)}},
+            {"event_id": 1, "_id": 0},
+            session=session,
+        )
+        return {str(doc["event_id"]) async for doc in cursor}
 
     async def seen(self, consumer: str, event_id: str) -> bool:
         """Whether the consumer already processed this event (for diagnostics and tests)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,12 @@ from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.client import Database, Session
 from shared.mongo.sequences import next_value
 from shared.settings import OutboxSettings
-from shared.telemetry import OUTBOX_PENDING, OUTBOX_QUARANTINED, inject_trace_headers
+from shared.telemetry import (
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PENDING,
+    OUTBOX_QUARANTINED,
+    inject_trace_headers,
+)
 from shared.topics import ALL_TOPICS, topic_name
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,7 @@ SENT = "sent"
 QUARANTINED = "quarantined"
 # A dead letter carries the refused envelope only if the broker can take it.
 DEAD_LETTER_VALUE_LIMIT = 512 * 1024
+BACKLOG_REPORT_S = 1.0
 SENT_RETENTION_S = 7 * 24 * 3600
 
 
@@ -57,6 +64,7 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._entries = db["outbox"]
         self._counters = db["counters"]
+        self._backlog = False  # the last read filled a batch: read the fair way first
 
     async def ensure_indexes(self) -> None:
         await self._entries.create_index(
@@ -108,8 +116,17 @@ class Outbox:
         Order matters per subject only. The subjects come from the oldest pending
         entries; each subject's entries are then read from its lowest sequence number,
         so a batch never holds a subject's later event without the earlier ones, and
-        no subject starves behind a full batch.
+        no subject starves behind a full batch. When everything pending fits in one
+        batch, one query reads it all.
         """
+        by_subject = [("subject", ASCENDING), ("seq", ASCENDING)]
+        if not self._backlog:
+            # Usually everything pending fits in one batch: then one query reads it all.
+            query = self._entries.find({"status": PENDING}).sort(by_subject).limit(limit)
+            entries = await query.to_list()
+            self._backlog = len(entries) >= limit
+            if not self._backlog:
+                return entries
         oldest = (
             self._entries.find({"status": PENDING}, {"subject": 1})
             .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
@@ -117,13 +134,16 @@ class Outbox:
         )
         subjects = list(dict.fromkeys([str(entry["subject"]) async for entry in oldest]))
         if not subjects:
+            self._backlog = False
             return []
         cursor = (
             self._entries.find({"status": PENDING, "subject": {"$in": subjects}})
-            .sort([("subject", ASCENDING), ("seq", ASCENDING)])
+            .sort(by_subject)
             .limit(limit)
         )
-        return await cursor.to_list()
+        entries = await cursor.to_list()
+        self._backlog = len(entries) >= limit
+        return entries
 
     async def mark_sent(self, entry_ids: list[str], now: datetime) -> None:
         await self._entries.update_many(
@@ -140,6 +160,20 @@ class Outbox:
 
     async def count_pending(self) -> int:
         return await self._entries.count_documents({"status": PENDING})
+
+    async def oldest_pending_at(self) -> datetime | None:
+        """When the oldest unpublished entry was written (None when none waits)."""
+        oldest = await self._entries.find_one(
+            {"status": PENDING}, {"created_at": 1}, sort=[("created_at", ASCENDING)]
+        )
+        return None if oldest is None else oldest["created_at"]
+
+    async def report_backlog(self, service: str, now: datetime) -> None:
+        """Set the backlog gauges: pending entries and the age of the oldest one."""
+        OUTBOX_PENDING.labels(service).set(await self.count_pending())
+        oldest = await self.oldest_pending_at()
+        age = 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
+        OUTBOX_OLDEST_AGE.labels(service).set(age)
 
     async def entries_for(self, subject: str) -> list[dict[str, object]]:
         """Every entry of one subject, in order (for diagnostics and tests)."""
@@ -202,6 +236,9 @@ class OutboxRelay:
         self._service = service
         self._wake = asyncio.Event()
         self._stopping = False
+        self._lease_duration = timedelta(seconds=settings.lease_s)
+        self._held_until: datetime | None = None
+        self._reported_at = -BACKLOG_REPORT_S
 
     def wake(self) -> None:
         """Ask the relay to scan now (called after a transaction that added events)."""
@@ -270,16 +307,35 @@ class OutboxRelay:
             },
         )
 
+    async def _leading(self) -> bool:
+        """Whether this relay holds the lease; renewed once half of it has run out.
+
+        Leases are about real elapsed time, not the (possibly simulated) domain clock.
+        Renewing only at half-time keeps the lease write off every scan.
+        """
+        now = SystemClock().now()
+        if self._held_until is not None and now < self._held_until - self._lease_duration / 2:
+            return True
+        self._held_until = None
+        if await self._lease.acquire(now, self._lease_duration):
+            self._held_until = now + self._lease_duration
+        return self._held_until is not None
+
+    async def _report_backlog(self) -> None:
+        """Refresh the backlog gauges: two queries, so at most once a second."""
+        now = time.monotonic()
+        if now - self._reported_at >= BACKLOG_REPORT_S:
+            self._reported_at = now
+            await self._outbox.report_backlog(self._service, self._clock.now())
+
     async def run(self) -> None:
         """Relay until stopped; failures are retried after a pause, nothing is dropped."""
-        lease_duration = timedelta(seconds=self._settings.lease_s)
         while not self._stopping:
             try:
                 sent = 0
-                # Leases are about real elapsed time, not the (possibly simulated) domain clock.
-                if await self._lease.acquire(SystemClock().now(), lease_duration):
+                if await self._leading():
                     sent = await self.publish_pending()
-                    OUTBOX_PENDING.labels(self._service).set(await self._outbox.count_pending())
+                    await self._report_backlog()
                 if sent == 0:
                     await self._idle(self._settings.poll_interval_s)
             except asyncio.CancelledError:

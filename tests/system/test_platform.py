@@ -186,11 +186,13 @@ async def test_a_dossier_travels_through_all_four_services(
             return bundle.json() if "dossier.done.v1" in types else None
 
         bundle = await eventually(bundle_with_done, timeout=30)
+        trust = await client.get(f"{platform['audit']}/v1/audit/trust")
 
-    path = tmp_path / "bundle.json"
+    path, trust_file = tmp_path / "bundle.json", tmp_path / "trust.json"
     path.write_text(json.dumps(bundle))
+    trust_file.write_bytes(trust.content)
     verified = subprocess.run(  # noqa: ASYNC221 - the test's last step, nothing else runs
-        [sys.executable, "-m", "audit.verify", str(path)],
+        [sys.executable, "-m", "audit.verify", "--trust", str(trust_file), str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -10,8 +10,10 @@ from shared.events.dossier import (
     DossierDone,
     DossierStopped,
     DossierWithdrawn,
+    ResultDelivery,
     ResultReady,
     StepOutcome,
+    WithdrawalRequested,
 )
 
 
@@ -26,14 +28,22 @@ def decide_return_result(dossier: Dossier, cmd: ReturnResult, ctx: Context) -> D
     d = dossier.model_copy(deep=True)
     d.state, d.outcome = state, d.outcome or "approved"
     ready = ResultReady(
-        **fact_base(d), unit=cmd.unit, ready_at=ctx.now, outcome=d.outcome, note=cmd.note
+        **fact_base(d),
+        unit=cmd.unit,
+        ready_at=ctx.now,
+        outcome=d.outcome,
+        note=cmd.note,
+        result_delivery=ResultDelivery(d.result_delivery),
     )
     return Decision(d, (ready,))
 
 
 def _close(d: Dossier, ctx: Context) -> None:
     d.holding().until = d.closed_at = ctx.now
-    d.transfer = d.supplement = None
+    d.transfer = d.supplement = d.payment = None
+    for record in d.transfers:
+        if record.status == "pending":
+            record.status, record.settled_at = "cancelled", ctx.now
 
 
 def decide_hand_over(dossier: Dossier, cmd: HandOverResult, ctx: Context) -> Decision:
@@ -58,11 +68,21 @@ def decide_stop(dossier: Dossier, cmd: StopProcessing, ctx: Context) -> Decision
 
 
 def decide_withdraw(dossier: Dossier, withdrawn: DossierWithdrawn, ctx: Context) -> Decision:
-    """The applicant withdrew (a fact from intake): no more actions, no overdue, no event."""
+    """The applicant withdrew at once (a fact from intake before 2026-12): closed, no event."""
     d = dossier.model_copy(deep=True)
     d.state = next_state(d.state, Action.WITHDRAW)
-    for record in d.transfers:
-        if record.status == "pending":
-            record.status, record.settled_at = "cancelled", ctx.now
     _close(d, ctx)
+    return Decision(d, ())
+
+
+def decide_withdrawal_request(
+    dossier: Dossier, request: WithdrawalRequested, ctx: Context
+) -> Decision:
+    """The applicant asked to withdraw (portal status 7): the holding unit must stop it.
+
+    The clock no longer runs; the unit stops processing with ``command.processing.stop.v1``
+    (status 8). No event: intake published the request.
+    """
+    d = dossier.model_copy(deep=True)
+    d.state = next_state(d.state, Action.REQUEST_WITHDRAWAL)
     return Decision(d, ())

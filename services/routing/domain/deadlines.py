@@ -1,32 +1,38 @@
 """Deadlines: step and appointment due dates in working days, pauses, overdue detection.
 
-Rules (see docs/routing.md):
+Rules (legal basis in docs/legal.md, behaviour in docs/routing.md):
 
-* a step's due date is ``calendar.due_date(started_at, budget_days, cutoff)``: the step
-  starts when the dossier is received (step 0) or when the hand-over to its unit is
-  requested (later steps), and a start after the cut-off counts from the next working
-  day;
-* a supplement request pauses the clock: when the supplement is provided, the working
-  days in between push the current step's due date and the appointment date back;
+* the appointment is counted once, at reception, with the procedure's cut-off (if it
+  applies): ``calendar.due_date(received_at, total_budget, cutoff)``;
+* a step is due after its own budget counted from its start (reception for step 0,
+  the hand-over request for later steps) with **no** cut-off: internal hand-overs never
+  push the appointment; and never later than what the appointment allows, i.e. the
+  appointment minus the budgets of the steps after it (``step_limit``). A unit that
+  receives a dossier late therefore has less time, and its rating says so;
+* a unit's step is on time when completed on or before its due date (``step_rating``);
+* a supplement request or a payment request pauses the clock: when the applicant
+  brings the documents or pays, the working days in between push the current step's
+  due date and the appointment back; one brought after the cut-off counts from the
+  next working day (``paused_working_days``);
 * a step is overdue once the local date is after its due date, the dossier once the
-  local date is after its appointment date; each is raised once, and never while the
-  clock is paused or after the dossier left routing's hands (done, stopped, withdrawn);
+  local date is after its appointment date; each is raised once (the dossier once per
+  appointment date), never while the clock is paused or after the dossier left
+  routing's hands; no apology is made up: the late unit issues Mẫu 04 before the date
+  (``apology.py``); the overdue fact says whether it did and whether the date it gave
+  was missed too;
 * a step is due soon while its due date is at most ``within_days`` working days away
-  and not passed; raised once per step under the same conditions (0 disables it);
-* an overdue dossier gets a new appointment date: today plus the remaining budget (the
-  current step's days left, at least one, and the budgets of the steps after it),
-  with the data of the apology letter (form Mẫu 04) issued by the unit it is stuck at.
+  and not passed; raised once per step under the same conditions (0 disables it), with
+  the appointment, so the unit can apologise in time.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Literal
 
-from routing.domain.model import Context, Decision, Dossier
+from routing.domain.model import Context, Decision, Dossier, Step
 from shared.calendar import WorkingCalendar
 from shared.events.dossier import (
-    ApologyNotice,
     DossierFact,
     DossierOverdue,
     DossierState,
@@ -40,11 +46,47 @@ CLOCK_RUNNING = frozenset({DossierState.PROCESSING, DossierState.IN_TRANSFER})
 Lateness = Literal["late", "nearly_late"]
 
 
-def paused_working_days(calendar: WorkingCalendar, since: datetime, until: datetime) -> int:
-    """Working days the clock stood still between two moments (local dates, ``(a, b]``)."""
-    return max(
-        0, calendar.working_days_between(calendar.local_date(since), calendar.local_date(until))
-    )
+def paused_working_days(
+    calendar: WorkingCalendar, since: datetime, until: datetime, cutoff: time | None = None
+) -> int:
+    """Working days the clock stood still: ``(day of since, day the applicant came back]``.
+
+    The applicant's return is a reception: after the cut-off (or on a day off) it counts
+    from the next working day, which is then paused too.
+    """
+    back = calendar.reception_day(until, cutoff)
+    return max(0, calendar.working_days_between(calendar.local_date(since), back))
+
+
+def step_limit(calendar: WorkingCalendar, dossier: Dossier, index: int) -> date:
+    """The latest due date step ``index`` may have: the appointment minus the later budgets."""
+    later = sum(s.budget_days for s in dossier.steps[index + 1 :] if not s.skipped)
+    return calendar.subtract_working_days(dossier.appointment_date, later)
+
+
+def step_due_date(
+    calendar: WorkingCalendar, dossier: Dossier, index: int, started_at: datetime
+) -> date:
+    """Own budget from the start (no cut-off inside the administration), capped by the limit."""
+    step = dossier.steps[index]
+    start_day = calendar.reception_day(started_at, cutoff=None)
+    own = calendar.add_working_days(start_day, step.budget_days)
+    return min(own, step_limit(calendar, dossier, index))
+
+
+StepRating = Literal["on_time", "late", "overdue", "in_progress", "not_started", "skipped"]
+
+
+def step_rating(calendar: WorkingCalendar, step: Step, today: date) -> StepRating:
+    """The unit's rating for one step: completed by its due date or not (or still open)."""
+    if step.skipped:
+        return "skipped"
+    if step.due_date is None:
+        return "not_started"
+    if step.completed_at is not None:
+        done = calendar.local_date(step.completed_at)
+        return "on_time" if done <= step.due_date else "late"
+    return "overdue" if today > step.due_date else "in_progress"
 
 
 def responsible_unit(dossier: Dossier) -> str:
@@ -63,7 +105,7 @@ def remaining_working_days(calendar: WorkingCalendar, dossier: Dossier, today: d
 
 
 def new_appointment_date(calendar: WorkingCalendar, dossier: Dossier, today: date) -> date:
-    """The appointment date given to a late dossier."""
+    """A realistic new appointment from ``today`` (suggested to a unit writing Mẫu 04)."""
     return calendar.add_working_days(today, remaining_working_days(calendar, dossier, today))
 
 
@@ -108,27 +150,19 @@ def detect_overdue(dossier: Dossier, ctx: Context) -> Decision | None:
             )
         )
     if today > d.appointment_date and not d.overdue_raised:
-        new_date = new_appointment_date(ctx.calendar, d, today)
-        apology = ApologyNotice(
-            issuing_unit=unit,
-            reason=(
-                f"Hồ sơ {d.code} quá hạn giải quyết (hẹn trả {d.appointment_date.isoformat()}); "
-                f"đang xử lý tại bước {step.index + 1}: {step.name}."
-            ),
-            original_appointment_date=d.appointment_date,
-            new_appointment_date=new_date,
-        )
+        last = d.apologies[-1] if d.apologies else None
+        from_apology = last is not None and last.new_appointment_date == d.appointment_date
         facts.append(
             DossierOverdue(
                 **base,
                 appointment_date=d.appointment_date,
-                new_appointment_date=new_date,
                 detected_at=ctx.now,
-                apology=apology,
+                unit=unit,
+                apologised=last is not None and last.issuing_unit == unit,
+                missed_new_date=from_apology,
             )
         )
         d.overdue_raised = True
-        d.appointment_date = new_date
     if not facts:
         return None
     return Decision(d, tuple(facts))
@@ -167,6 +201,7 @@ def detect_due_soon(dossier: Dossier, ctx: Context, within_days: int) -> Decisio
         due_date=step.due_date,
         working_days_left=left,
         detected_at=ctx.now,
+        appointment_date=d.appointment_date,
     )
     return Decision(d, (reminder,))
 

@@ -22,6 +22,9 @@ def roles_of(d: Dossier, unit: str, ctx: Context) -> frozenset[Role]:
         roles.add(Role.TRANSFER_RECEIVER)
     if acts_for(ctx.catalogue, unit, d.receiving_unit, ctx.today):
         roles.add(Role.RECEIVING_DESK)
+    responsible = d.transfer.to_unit if d.transfer is not None else d.holding_unit
+    if acts_for(ctx.catalogue, unit, responsible, ctx.today):
+        roles.add(Role.RESPONSIBLE_UNIT)
     return frozenset(roles)
 
 

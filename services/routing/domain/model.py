@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
 from shared.events.dossier import (
+    ApologyNotice,
     DocumentRef,
     DossierFact,
     DossierState,
@@ -47,6 +48,7 @@ class Step(_Model):
     overdue_raised: bool = False
     due_soon_raised: bool = False
     paused_working_days: int = 0
+    calendar_version: str | None = None
 
 
 class PendingTransfer(_Model):
@@ -85,6 +87,15 @@ class SupplementPause(_Model):
     reason: str
 
 
+class PaymentPause(_Model):
+    """An open payment request: the clock stands still while the applicant pays."""
+
+    requested_at: datetime
+    unit: str
+    amount_vnd: int
+    description: str
+
+
 class Holding(_Model):
     """A period during which one unit held the dossier (custody changes on acceptance)."""
 
@@ -116,7 +127,7 @@ class Dossier(_Model):
     procedure_version: str
     procedure_name: str
     receiving_unit: str
-    cutoff: time
+    cutoff: time | None = Field(description="Intake cut-off; None when the procedure has none.")
     received_at: datetime
     state: DossierState
     holding_unit: str
@@ -124,6 +135,13 @@ class Dossier(_Model):
     steps: list[Step]
     transfer: PendingTransfer | None = None
     supplement: SupplementPause | None = None
+    supplement_requests: int = 0
+    supplements: list[SupplementPause] = []  # every request made, for Mẫu 02
+    payment: PaymentPause | None = None
+    apologies: list[ApologyNotice] = []
+    area_unit: str | None = None
+    result_delivery: str = "desk"
+    calendar_version: str | None = None
     paused_working_days: int = 0
     original_appointment_date: date
     due_appointment_date: date
@@ -164,6 +182,7 @@ class Dossier(_Model):
 
 OPEN_STATES = frozenset(
     {
+        DossierState.WITHDRAWAL_REQUESTED,
         DossierState.PROCESSING,
         DossierState.IN_TRANSFER,
         DossierState.SUPPLEMENT_REQUESTED,

@@ -5,6 +5,11 @@ vocabulary). Unit validity is honoured: a unit that no longer exists on the date
 replaced by its successor (``unit_in_force``) and the step records
 ``redirected_from``, both when the route is planned and again at each hand-over,
 so dossiers in flight across a restructuring go to the unit that took over.
+
+Boundary-free intake (phi địa giới, Decree 118/2025/NĐ-CP): for a procedure that any
+desk may receive, the deciding units ("ancestor" selectors) are resolved from the
+applicant's area when the dossier names one, not from the receiving desk; the desk
+still checks the dossier (first step) and returns the result (last step).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class ResolvedRoute(NamedTuple):
     redirected_from: str | None
     steps: list[RouteStep]
     names_en: list[str]
+    area_unit: str | None = None
 
 
 def in_force(catalogue: Catalogue, code: str, on: date) -> tuple[str, str | None]:
@@ -80,18 +86,32 @@ def resolve_performer(
 
 
 def resolve_route(
-    catalogue: Catalogue, procedure_code: str, receiving_code: str, on: date
+    catalogue: Catalogue,
+    procedure_code: str,
+    receiving_code: str,
+    on: date,
+    area_code: str | None = None,
 ) -> ResolvedRoute:
-    """Every step of the procedure's route resolved for a dossier received on ``on``."""
+    """Every step of the procedure's route resolved for a dossier received on ``on``.
+
+    ``area_code``: the applicant's area; deciding units come from it when the procedure
+    is received regardless of boundary.
+    """
     try:
         procedure = catalogue.procedure(procedure_code)
     except CatalogueLookupError as exc:
         raise RouteError(str(exc)) from exc
     receiving_now, receiving_redirected = in_force(catalogue, receiving_code, on)
     receiving = catalogue.unit(receiving_now)
+    deciding_anchor, area_unit = receiving, None
+    if procedure.allow_any_receiving_unit and area_code is not None:
+        area_unit, _ = in_force(catalogue, area_code, on)
+        deciding_anchor = catalogue.unit(area_unit)
     steps: list[RouteStep] = []
     for index, spec in enumerate(procedure.route):
-        unit, redirected = resolve_performer(catalogue, spec.performer, receiving, on)
+        deciding = spec.performer.relative == "ancestor"
+        anchor = deciding_anchor if deciding else receiving
+        unit, redirected = resolve_performer(catalogue, spec.performer, anchor, on)
         if spec.performer.relative != "ancestor":
             redirected = receiving_redirected
         steps.append(
@@ -108,4 +128,4 @@ def resolve_route(
             f"procedure {procedure_code}: the first step must be at the receiving unit"
         )
     names_en = [spec.name_en for spec in procedure.route]
-    return ResolvedRoute(receiving_now, receiving_redirected, steps, names_en)
+    return ResolvedRoute(receiving_now, receiving_redirected, steps, names_en, area_unit)

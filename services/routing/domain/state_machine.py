@@ -30,7 +30,11 @@ class Action(StrEnum):
     RETURN_RESULT = "return_result"
     HAND_OVER = "hand_over"
     STOP = "stop"
-    WITHDRAW = "withdraw"  # dossier.withdrawn.v1 from intake
+    WITHDRAW = "withdraw"  # dossier.withdrawn.v1 (before 2026-12: immediate withdrawal)
+    REQUEST_WITHDRAWAL = "request_withdrawal"  # dossier.withdrawal.requested.v1 from intake
+    REQUEST_PAYMENT = "request_payment"
+    CONFIRM_PAYMENT = "confirm_payment"
+    APOLOGISE = "apologise"  # Mẫu 04: the late unit proposes a new appointment date
 
 
 class Role(StrEnum):
@@ -41,6 +45,7 @@ class Role(StrEnum):
     HOLDING_UNIT = "holding_unit"
     TRANSFER_RECEIVER = "transfer_receiver"  # the to_unit of the pending hand-over
     RECEIVING_DESK = "receiving_desk"  # where the applicant brings supplements
+    RESPONSIBLE_UNIT = "responsible_unit"  # whose step runs: the receiver of a hand-over, or holder
 
 
 class RefusalCode(StrEnum):
@@ -50,9 +55,14 @@ class RefusalCode(StrEnum):
     TRANSITION_NOT_ALLOWED = "transition_not_allowed"
     NOT_HOLDING_UNIT = "not_holding_unit"
     NOT_TRANSFER_RECEIVER = "not_transfer_receiver"
+    NOT_RESPONSIBLE_UNIT = "not_responsible_unit"  # only the unit whose step runs apologises
     FINAL_STEP = "final_step"  # complete on the returning desk's step: return the result
     NOT_FINAL_STEP = "not_final_step"  # return the result before the route is through
     INVALID_COMMAND = "invalid_command"  # unknown command type or fields breaking the contract
+    MISSING_DOCUMENTS_REQUIRED = "missing_documents_required"  # a supplement names none
+    APOLOGY_TOO_LATE = "apology_too_late"  # Mẫu 04 comes before the appointment, not after
+    INVALID_NEW_DATE = "invalid_new_date"  # not after the appointment, or not a working day
+    PAYMENT_MISMATCH = "payment_mismatch"  # confirmed amount differs from the one requested
 
 
 class ActionRefused(Exception):
@@ -74,6 +84,11 @@ _WITHDRAWABLE = (
 )
 
 TRANSITIONS: Mapping[tuple[DossierState, Action], DossierState] = {
+    (S.PROCESSING, Action.REQUEST_PAYMENT): S.AWAITING_PAYMENT,
+    (S.AWAITING_PAYMENT, Action.CONFIRM_PAYMENT): S.PROCESSING,
+    (S.PROCESSING, Action.APOLOGISE): S.PROCESSING,
+    (S.IN_TRANSFER, Action.APOLOGISE): S.IN_TRANSFER,
+    (S.WITHDRAWAL_REQUESTED, Action.STOP): S.STOPPED,
     (S.RECEIVED, Action.START): S.PROCESSING,
     (S.PROCESSING, Action.COMPLETE_STEP): S.PROCESSING,
     (S.PROCESSING, Action.SEND_TRANSFER): S.IN_TRANSFER,
@@ -87,6 +102,7 @@ TRANSITIONS: Mapping[tuple[DossierState, Action], DossierState] = {
     (S.SUPPLEMENT_REQUESTED, Action.STOP): S.STOPPED,
     (S.AWAITING_PAYMENT, Action.STOP): S.STOPPED,
     **{(state, Action.WITHDRAW): S.WITHDRAWN for state in _WITHDRAWABLE},
+    **{(state, Action.REQUEST_WITHDRAWAL): S.WITHDRAWAL_REQUESTED for state in _WITHDRAWABLE},
 }
 
 WHO_MAY_ACT: Mapping[Action, frozenset[Role]] = {
@@ -101,6 +117,10 @@ WHO_MAY_ACT: Mapping[Action, frozenset[Role]] = {
     Action.HAND_OVER: frozenset({Role.HOLDING_UNIT}),
     Action.STOP: frozenset({Role.HOLDING_UNIT}),
     Action.WITHDRAW: frozenset({Role.APPLICANT}),
+    Action.REQUEST_WITHDRAWAL: frozenset({Role.APPLICANT}),
+    Action.REQUEST_PAYMENT: frozenset({Role.HOLDING_UNIT}),
+    Action.CONFIRM_PAYMENT: frozenset({Role.HOLDING_UNIT}),
+    Action.APOLOGISE: frozenset({Role.RESPONSIBLE_UNIT}),
 }
 
 
@@ -121,6 +141,10 @@ def check_actor(action: Action, roles: frozenset[Role], unit: str | None = None)
     if roles & allowed:
         return
     who = f"unit {unit}" if unit else "the sender"
+    if Role.RESPONSIBLE_UNIT in allowed:
+        raise ActionRefused(
+            RefusalCode.NOT_RESPONSIBLE_UNIT, f"{who} is not the unit the current step waits for"
+        )
     if Role.TRANSFER_RECEIVER in allowed:
         raise ActionRefused(
             RefusalCode.NOT_TRANSFER_RECEIVER,

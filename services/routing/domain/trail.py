@@ -23,9 +23,12 @@ from routing.domain.model import (
 )
 from shared.calendar import WorkingCalendar
 from shared.events.dossier import (
+    ApologyIssued,
     DossierFact,
     DossierOverdue,
     DossierStopped,
+    PaymentReceived,
+    PaymentRequested,
     StepCompleted,
     StepDueSoon,
     StepOverdue,
@@ -49,7 +52,8 @@ def _detail(fact: DossierFact) -> str | None:
         case StepCompleted():
             return f"step {fact.step_index}: {fact.outcome.value}"
         case SupplementRequested():
-            return fact.reason
+            again = f" (request no. {fact.request_number})" if fact.repeated else ""
+            return f"{fact.reason}{again}"
         case SupplementProvided():
             return f"clock paused {fact.paused_working_days} working day(s)"
         case StepDueSoon():
@@ -58,7 +62,15 @@ def _detail(fact: DossierFact) -> str | None:
         case StepOverdue():
             return f"step {fact.step_index} was due {fact.due_date}"
         case DossierOverdue():
-            return f"new appointment date {fact.new_appointment_date}"
+            missed = ", the apology's new date missed too" if fact.missed_new_date else ""
+            return f"appointment {fact.appointment_date} passed{missed}"
+        case ApologyIssued():
+            notice = fact.apology
+            return f"Mẫu 04 no. {notice.number}: new appointment {notice.new_appointment_date}"
+        case PaymentRequested():
+            return f"{fact.amount_vnd} VND: {fact.description}"
+        case PaymentReceived():
+            return f"{fact.amount_vnd} VND, reference {fact.reference}"
     return None
 
 

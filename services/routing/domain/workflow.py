@@ -8,11 +8,13 @@ then route guards.
 
 from __future__ import annotations
 
+from routing.domain.apology import decide_apology
 from routing.domain.closing import (
     decide_hand_over,
     decide_return_result,
     decide_stop,
 )
+from routing.domain.deadlines import step_due_date, step_rating
 from routing.domain.guards import allow, fact_base
 from routing.domain.model import (
     Context,
@@ -24,6 +26,7 @@ from routing.domain.model import (
     Step,
     TransferRecord,
 )
+from routing.domain.payments import decide_confirm_payment, decide_request_payment
 from routing.domain.route import ResolvedRoute, in_force
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
 from routing.domain.supplements import (
@@ -35,9 +38,12 @@ from shared.catalogue import Procedure
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,
+    ConfirmPayment,
     HandOverResult,
+    IssueApology,
     ProvideSupplement,
     RefuseTransfer,
+    RequestPayment,
     RequestSupplement,
     ReturnResult,
     StopProcessing,
@@ -78,15 +84,16 @@ def decide_start(
     first = steps[0]
     first.started_at = first.accepted_at = received.received_at
     first.due_date = ctx.calendar.due_date(
-        received.received_at, first.budget_days, procedure.cutoff
+        received.received_at, first.budget_days, procedure.intake_cutoff
     )
+    first.calendar_version = ctx.calendar.provenance
     d = Dossier(
         code=received.dossier_code,
         procedure_code=received.procedure_code,
         procedure_version=received.procedure_version,
         procedure_name=procedure.name,
         receiving_unit=route.receiving_unit,
-        cutoff=procedure.cutoff,
+        cutoff=procedure.intake_cutoff,
         received_at=received.received_at,
         state=state,
         holding_unit=route.receiving_unit,
@@ -97,6 +104,9 @@ def decide_start(
         appointment_date=received.appointment_date,
         documents=list(received.documents),
         documents_hash=received.documents_hash,
+        area_unit=received.area_unit,
+        result_delivery=received.result_delivery.value,
+        calendar_version=received.calendar_version or ctx.calendar.provenance,
         history=[
             HistoryEntry(
                 at=received.received_at,
@@ -113,7 +123,12 @@ def decide_start(
         ],
     )
     planned = DossierRoutePlanned(
-        **fact_base(d), steps=route.steps, current_step=0, step_due_date=first.due_date
+        **fact_base(d),
+        steps=route.steps,
+        current_step=0,
+        step_due_date=first.due_date,
+        calendar_version=first.calendar_version,
+        area_unit=route.area_unit,
     )
     return Decision(d, (planned,))
 
@@ -125,7 +140,8 @@ def _move_to(d: Dossier, target: int, from_step: int, ctx: Context) -> list[Doss
     if redirected is not None:
         step.redirected_from, step.unit = step.unit, unit
     step.started_at, step.accepted_at, step.completed_at, step.outcome = ctx.now, None, None, None
-    step.due_date = ctx.calendar.due_date(ctx.now, step.budget_days, d.cutoff)
+    step.due_date = step_due_date(ctx.calendar, d, target, ctx.now)
+    step.calendar_version = ctx.calendar.provenance
     d.current_step = target
     if step.unit == d.holding_unit:
         step.accepted_at = ctx.now
@@ -161,6 +177,7 @@ def _move_to(d: Dossier, target: int, from_step: int, ctx: Context) -> list[Doss
         step_due_date=step.due_date,
         documents_hash=d.documents_hash,
         redirected_from=redirected,
+        calendar_version=step.calendar_version,
     )
     return [requested]
 
@@ -172,8 +189,16 @@ def decide_complete(dossier: Dossier, cmd: CompleteStep, ctx: Context) -> Decisi
         raise ActionRefused(
             RefusalCode.FINAL_STEP, "the returning desk's step ends with returning the result"
         )
+    needs_supplement = cmd.outcome is StepOutcome.NEEDS_SUPPLEMENT
+    if needs_supplement and not cmd.missing_documents:
+        raise ActionRefused(
+            RefusalCode.MISSING_DOCUMENTS_REQUIRED,
+            "a supplement request must list the missing documents (missing_documents)",
+        )
     d = dossier.model_copy(deep=True)
     step = d.step
+    rated = step.model_copy(update={"completed_at": None if needs_supplement else ctx.now})
+    rating = step_rating(ctx.calendar, rated, ctx.today)
     completed = StepCompleted(
         **fact_base(d),
         step_index=step.index,
@@ -181,11 +206,14 @@ def decide_complete(dossier: Dossier, cmd: CompleteStep, ctx: Context) -> Decisi
         outcome=cmd.outcome,
         completed_at=ctx.now,
         note=cmd.note,
+        due_date=step.due_date,
+        on_time=None if needs_supplement else rating == "on_time",
     )
-    if cmd.outcome is StepOutcome.NEEDS_SUPPLEMENT:
+    if needs_supplement:
         # A verdict on the step, not its end: the same step resumes after the supplement.
         reason = cmd.note or DEFAULT_SUPPLEMENT_REASON
-        return Decision(d, (completed, pause(d, cmd.unit, [], reason, ctx)))
+        missing = list(cmd.missing_documents)
+        return Decision(d, (completed, pause(d, cmd.unit, missing, reason, ctx)))
     step.completed_at, step.outcome = ctx.now, cmd.outcome
     target = step.index + 1
     if cmd.outcome is StepOutcome.REJECT:
@@ -283,4 +311,10 @@ def decide_command(dossier: Dossier, cmd: UnitCommand, ctx: Context) -> Decision
             return decide_hand_over(dossier, cmd, ctx)
         case StopProcessing():
             return decide_stop(dossier, cmd, ctx)
+        case IssueApology():
+            return decide_apology(dossier, cmd, ctx)
+        case RequestPayment():
+            return decide_request_payment(dossier, cmd, ctx)
+        case ConfirmPayment():
+            return decide_confirm_payment(dossier, cmd, ctx)
     raise TypeError(f"no decision for command {type(cmd).__name__}")

@@ -48,6 +48,8 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         # The applicant's look-up and withdrawal: the receipt's secret token, no bearer.
         ("GET", "/v1/dossiers/{code}"): OPEN,
         ("POST", "/v1/dossiers/{code}/withdrawal"): OPEN,
+        ("GET", "/v1/dossiers/{code}/forms/{number}"): OPEN,
+        ("GET", "/v1/units/{unit}/forms/06"): UNIT_STAFF,
     },
     "routing": {
         **HEALTH,
@@ -62,8 +64,14 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
                 "result/return",
                 "result/hand-over",
                 "stop",
+                "apology",
+                "payment/request",
+                "payment/confirm",
             )
         },
+        # The payment gateway's adapter: a platform service's client.
+        ("POST", "/v1/payments/callback"): frozenset({"service:intake"}),
+        ("GET", "/v1/dossiers/{code}/forms/{number}"): DOSSIER_READERS,
         ("GET", "/v1/dossiers/{code}"): DOSSIER_READERS,
         ("GET", "/v1/dossiers/{code}/trail"): DOSSIER_READERS,
         ("GET", "/v1/units/{unit}/inbox"): UNIT_ACTORS | {"operations"},
@@ -95,6 +103,7 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
                 "proofs/inclusion",
                 "proofs/consistency",
                 "keys",
+                "trust",
             )
         },
     },

@@ -44,11 +44,19 @@ def request_for(method: str, path: str, identity: str | None) -> dict[str, Any]:
         .replace("{notification_id}", "no-such-notification")
         .replace("{index}", "1")
         .replace("{size}", "1")
+        .replace("{number}", "05" if path.startswith("/v1/dossiers/{code}/forms") else "01")
     )
-    params = {"dossier": UNKNOWN_DOSSIER} if path == "/v1/notifications" else None
+    params: dict[str, str] | None = None
+    if path == "/v1/notifications":
+        params = {"dossier": UNKNOWN_DOSSIER}
+    elif path.endswith("/forms/06"):
+        params = {"start": "2026-11-02", "end": "2026-11-06"}
     body: dict[str, Any] | None = None
     if method == "POST":
-        if path == "/v1/dossiers":
+        if path == "/v1/payments/callback":
+            body = {"dossier_code": UNKNOWN_DOSSIER, "transaction_id": "t-1", "amount_vnd": 1}
+            body["paid_at"] = "2026-11-26T09:00:00+07:00"
+        elif path == "/v1/dossiers":
             body = submission(receiving_unit=unit)
         elif path == "/v1/dossiers/denials":
             body = {**submission(receiving_unit=unit), "reason": "thiếu giấy tờ"}

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 from audit.config import AuditLogSettings, AuditSettings
-from audit.verify import Failed, export_from_mongo, verify_document
+from audit.export import export_from_mongo
+from audit.trust import TrustPolicy, load_trust
+from audit.verify import Failed, verify_document
 from fastapi import FastAPI
 
 from shared.clock import ManualClock
@@ -68,10 +70,16 @@ def store_database(settings: AuditSettings) -> str:
     return f"{settings.mongo.database_prefix}audit"
 
 
-async def verify_store(settings: AuditSettings) -> str:
+async def trust_of(client: httpx.AsyncClient) -> TrustPolicy:
+    """The trust file the service publishes (what an auditor pins after checking it)."""
+    response = await client.get("/v1/audit/trust")
+    return load_trust(response.json())
+
+
+async def verify_store(settings: AuditSettings, trust: TrustPolicy) -> str:
     """Verify the whole log straight from the store: "OK ..." or "FAIL where: message"."""
     doc = await asyncio.to_thread(export_from_mongo, settings.mongo.uri, store_database(settings))
     try:
-        return f"OK {verify_document(doc)}"
+        return f"OK {verify_document(doc, trust)}"
     except Failed as failure:
         return f"FAIL {failure.where}: {failure.message}"

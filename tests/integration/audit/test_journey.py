@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import base64
+import hashlib
 import json
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from audit import merkle
 from audit.config import AuditSettings
-from audit.domain import Checkpoint, format_log_time
 from audit.main import create_app
 
 from shared.clock import ManualClock
@@ -21,11 +19,14 @@ from shared.events.audit import CheckpointSigned
 from shared.runtime import CommonSettings
 from shared.testing import ActAs, read_topic, running_app
 from shared.topics import AUDIT_EVENTS
+from shared.transparency import merkle
+from shared.transparency.note import parse_note, parse_vkey
 from tests.integration.audit.helpers import (
     audit_settings_for,
     checkpointed,
     logged,
     publish,
+    trust_of,
     verify_store,
 )
 from tests.integration.audit.journey import DESK, DISTRICT, journey
@@ -62,19 +63,30 @@ async def test_journey_bundle_verifies_offline(
         history = (await client.get(f"/v1/audit/dossiers/{CODE}")).json()
         keys = (await client.get("/v1/audit/keys")).json()
         signed = (await client.get("/v1/audit/checkpoints")).json()["items"]
+        trust_response = await client.get("/v1/audit/trust")
+        trust = await trust_of(client)
 
     assert [e["index"] for e in entries] == list(range(len(events)))
     assert {e["event_id"] for e in entries} == {e.id for e in events}
-    assert bundle["format"] == "lienthong-audit-bundle/1"
+    assert bundle["format"] == "lienthong-audit-bundle/2"
     assert bundle["checkpoint"] == checkpoint
     assert len(bundle["entries"]) == len(events)
-    assert bundle["pending_entries"] == 0
+    assert [e["subject_count"] for e in bundle["entries"]] == list(range(1, len(events) + 1))
+    assert bundle["pending_entries"] == 0 and bundle["key_rotations"] == []
+    # The auditor pins the published trust file after checking its fingerprint.
+    trust_file = tmp_path / "trust.json"
+    trust_file.write_bytes(trust_response.content)
+    fingerprint = "sha256:" + hashlib.sha256(trust_response.content).hexdigest()
+    assert trust_response.headers["x-trust-fingerprint"] == fingerprint == trust.fingerprint()
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle, ensure_ascii=False))
-    status, output = await run_verifier(str(path))
+    status, output = await run_verifier("--trust", str(trust_file), str(path))
     assert status == 0, output
-    assert output.startswith(f"OK bundle of dossier {CODE}: {len(events)} entries included")
-    assert (await verify_store(audit_settings)).startswith(
+    assert output.startswith(
+        f"OK bundle of dossier {CODE}: entries 1..{len(events)} of the dossier, linked"
+    )
+    assert fingerprint in output
+    assert (await verify_store(audit_settings, trust)).startswith(
         f"OK log lienthong-audit-log: {len(events)} entries"
     )
 
@@ -95,32 +107,23 @@ async def test_journey_bundle_verifies_offline(
     ]
     assert len(history["entries"]) == len(dossier_events)
 
-    # The checkpoint went out as audit.checkpoint.v1 and verifies with the served key.
+    # The checkpoint went out as audit.checkpoint.v1, a signed note the pinned key verifies.
     records = await read_topic(audit_settings.kafka, AUDIT_EVENTS, expect=len(signed))
     published = [
         CheckpointSigned.model_validate(Envelope.from_bytes(r.value).data) for r in records
     ]
     assert [p.tree_size for p in published] == [c["tree_size"] for c in signed]
     last = published[-1]
-    assert (last.tree_size, last.root_hash, last.signature) == (
+    assert (last.tree_size, last.root_hash, last.note) == (
         checkpoint["tree_size"],
         checkpoint["root_hash"],
-        checkpoint["signature"],
+        checkpoint["note"],
     )
     [key] = keys["keys"]
-    assert (key["key_id"], key["status"], key["algorithm"]) == (last.key_id, "current", "Ed25519")
-    public_key = base64.b64decode(key["public_key"])
-    assert Checkpoint.from_json(checkpoint).signature_valid(public_key)
-    # A consumer of the topic alone can rebuild the signed body (log id from /keys).
-    rebuilt = Checkpoint(
-        log_id=keys["log_id"],
-        tree_size=last.tree_size,
-        root_hash=last.root_hash,
-        timestamp=format_log_time(last.signed_at),
-        key_id=last.key_id,
-        signature=last.signature,
-    )
-    assert rebuilt.signature_valid(public_key)
+    assert (key["key_id"], key["status"]) == (last.key_id, "current")
+    [pinned] = trust.log_keys
+    assert pinned.verifier == parse_vkey(key["vkey"])
+    assert parse_note(last.note or "").verified_by(pinned.verifier)
 
 
 async def test_auditor_api_filters_pages_and_refuses_bad_parameters(
@@ -170,6 +173,8 @@ async def test_auditor_api_filters_pages_and_refuses_bad_parameters(
             ({"limit": 501}, "limit"),
             ({"limit": 0}, "limit"),
             ({"after": -1}, "after"),
+            ({"after": 2**63}, "after"),
+            ({"after": 10**40}, "after"),
             ({"type": "dossier.teleported.v1"}, "type"),
             ({"since": later, "until": later}, "until"),
             ({"since": "2026-11-26T09:00:00"}, "since"),
@@ -189,6 +194,10 @@ async def test_auditor_api_filters_pages_and_refuses_bad_parameters(
             ("/v1/audit/proofs/consistency", {"from": 0, "to": 2}, 422),
             ("/v1/audit/dossiers/NOPE", {}, 404),
             ("/v1/audit/checkpoints/3", {}, 404),
+            (f"/v1/audit/checkpoints/{2**64}", {}, 422),
+            (f"/v1/audit/entries/{2**64}", {}, 422),
+            ("/v1/audit/proofs/inclusion", {"entry": 2**64}, 422),
+            ("/v1/audit/checkpoints", {"after": 2**64}, 422),
         ]
         for path, params, status in bad:
             assert (await get(path, **params)).status_code == status, (path, params)

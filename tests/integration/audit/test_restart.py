@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
+from datetime import timedelta
 from pathlib import Path
 
-from audit import merkle
-from audit.config import AuditSettings, RetiredKey
-from audit.domain import Checkpoint
+import pytest
+from audit.config import AuditSettings
 from audit.main import create_app
+from audit.rotation import UnannouncedKeyChange
 from audit.verify import verify_document
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
 from shared.testing import ActAs, running_app
+from shared.transparency import merkle
 from tests.integration.audit.helpers import (
     audit_settings_for,
     checkpointed,
     logged,
     publish,
+    trust_of,
     verify_store,
 )
 from tests.integration.audit.journey import journey
@@ -64,6 +64,7 @@ async def test_restart_continues_the_chain_and_the_tree(
                 params={"from": old["tree_size"], "to": new["tree_size"]},
             )
         ).json()
+        trust = await trust_of(client)
 
     assert [e["index"] for e in entries] == list(range(len(before) + len(after)))
     for earlier, later in itertools.pairwise(entries):
@@ -76,45 +77,57 @@ async def test_restart_continues_the_chain_and_the_tree(
         bytes.fromhex(new["root_hash"]),
         [bytes.fromhex(h) for h in proof["proof"]],
     )
-    assert verify_document(proof).startswith(f"the log at tree size {new['tree_size']} extends")
-    assert (await verify_store(audit_settings)).startswith("OK")
+    assert verify_document(proof, trust).startswith(
+        f"the log at tree size {new['tree_size']} extends"
+    )
+    assert (await verify_store(audit_settings, trust)).startswith("OK")
 
 
-async def test_rotated_keys_keep_old_checkpoints_verifiable(
+async def test_a_rotation_is_logged_signed_by_the_old_key_and_followed_by_verifiers(
     common_settings: CommonSettings, clock: ManualClock, tmp_path: Path
 ) -> None:
-    older = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    configured = RetiredKey(public_key=base64.b64encode(older).decode())
     first = audit_settings_for(common_settings, tmp_path / "key-1.pem")
     second = audit_settings_for(common_settings, tmp_path / "key-2.pem")
-    second.audit.retired_keys = [configured]
+    second.audit.previous_signing_key_path = tmp_path / "key-1.pem"
 
     app = create_app(first, clock)
     async with running_app(app, ActAs("auditor")) as client:
         await publish(app, journey("K-1"))
         await logged(client, 8)
         old = await checkpointed(client, clock, 8)
+        pinned = await trust_of(client)  # what the auditor pinned before the rotation
 
+    clock.advance(timedelta(seconds=1))
     app = create_app(second, clock)
     async with running_app(app, ActAs("auditor")) as client:
         await publish(app, journey("K-2"))
-        await logged(client, 16)
-        new = await checkpointed(client, clock, 16)
+        entries = await logged(client, 17)
+        new = await checkpointed(client, clock, 17)
         keys = {k["key_id"]: k for k in (await client.get("/v1/audit/keys")).json()["keys"]}
-        signed_before = (await client.get(f"/v1/audit/checkpoints/{old['tree_size']}")).json()
+        bundle = (await client.get("/v1/audit/dossiers/K-2/bundle")).json()
         inclusion = (
             await client.get("/v1/audit/proofs/inclusion", params={"entry": 2, "size": 8})
         ).json()
+        consistency = (
+            await client.get("/v1/audit/proofs/consistency", params={"from": 8, "to": 17})
+        ).json()
+        published = await trust_of(client)
 
+    rotation = entries[8]
+    assert rotation["event_type"] == "audit.key.rotated.v1"
     assert old["key_id"] != new["key_id"]
-    assert len(keys) == 3
-    assert keys[new["key_id"]]["status"] == "current"
-    assert keys[new["key_id"]]["valid_until"] is None
     assert keys[old["key_id"]]["status"] == "retired"
+    assert keys[new["key_id"]]["rotation_entry"] == 8
     assert keys[old["key_id"]]["valid_until"] == keys[new["key_id"]]["valid_from"]
-    assert [k["status"] for k in keys.values()].count("retired") == 2
-    assert signed_before == old
-    retired = base64.b64decode(keys[old["key_id"]]["public_key"])
-    assert Checkpoint.from_json(signed_before).signature_valid(retired)
-    assert verify_document(inclusion).startswith("entry 2 ")
-    assert (await verify_store(second)).startswith("OK")
+    # The published trust file still pins only the first key (its window now closed).
+    assert [k.verifier.key_hash for k in published.log_keys] == [old["key_id"]]
+    assert [e["index"] for e in bundle["key_rotations"]] == [8]
+    for document in (bundle, inclusion, consistency):
+        verify_document(document, pinned)
+    assert (await verify_store(second, pinned)).startswith("OK log lienthong-audit-log: 17")
+
+    # A key change the old key did not announce is refused at start.
+    third = audit_settings_for(common_settings, tmp_path / "key-3.pem")
+    with pytest.raises(UnannouncedKeyChange, match="LT_AUDIT_PREVIOUS_SIGNING_KEY_PATH"):
+        async with running_app(create_app(third, clock)):
+            pass

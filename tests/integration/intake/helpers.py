@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from intake.actions import Intake
-from intake.config import CatalogueSettings, IntakeOptions, IntakeSettings
+from intake.config import IntakeOptions, IntakeSettings
 from intake.examples import EXAMPLE_APPLICANT, EXAMPLE_DOCUMENTS
 from intake.main import create_app
 
@@ -19,6 +19,7 @@ from shared.calendar import LOCAL_TZ
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.runtime import CommonSettings
+from shared.settings import CatalogueSettings
 from shared.testing import ActAs, envelopes, eventually, read_topic, running_app
 from shared.topics import DOSSIER_EVENTS
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from shared.envelope import Envelope
 from shared.events.dossier import (
+    ApologyIssued,
     ApologyNotice,
-    DossierOverdue,
     DossierState,
     HandoverReceipt,
     TransferAccepted,
@@ -111,7 +111,7 @@ async def test_the_token_opens_the_view_and_every_miss_is_the_same_404(
     assert misses[0].json()["code"] == "not_found"
 
 
-async def test_withdrawal_is_allowed_once_then_refused(intake: RunningIntake) -> None:
+async def test_withdrawal_is_requested_once_then_refused(intake: RunningIntake) -> None:
     code, token = await submit(intake)
 
     wrong_token = await intake.client.post(
@@ -128,12 +128,16 @@ async def test_withdrawal_is_allowed_once_then_refused(intake: RunningIntake) ->
 
     assert wrong_token.status_code == 404
     assert first.status_code == 200, first.text
-    assert first.json()["state"] == "WITHDRAWN"
+    # A received dossier: the withdrawal is a request (portal status 7) the holder then stops.
+    assert first.json()["state"] == "WITHDRAWAL_REQUESTED"
+    assert first.json()["portal_status"] == 7
+    assert first.json()["state_label"]["vi"] == "Công dân yêu cầu rút hồ sơ"
     assert second.status_code == 409
     assert (second.json()["code"], second.json()["field"]) == ("withdrawal_not_allowed", "state")
     events = await intake.published(expect=2)
-    assert [e.type for e in events] == ["dossier.received.v2", "dossier.withdrawn.v1"]
+    assert [e.type for e in events] == ["dossier.received.v2", "dossier.withdrawal.requested.v1"]
     withdrawn = events[1]
+    assert withdrawn.data["portal_status"] == 7
     assert withdrawn.subject == code
     assert withdrawn.correlationid == events[0].id
     assert withdrawn.data["reason"] == "Không còn nhu cầu"
@@ -179,15 +183,14 @@ async def test_the_view_follows_facts_from_other_services_once_and_in_order(
     assert withdrawn.json()["holding_unit"]["code"] == DISTRICT
 
 
-async def test_an_overdue_dossier_shows_its_new_appointment_date(intake: RunningIntake) -> None:
+async def test_an_apology_shows_its_new_appointment_date(intake: RunningIntake) -> None:
     code, token = await submit(intake)
-    overdue = DossierOverdue(
+    apology = ApologyIssued(
         dossier_code=code,
         state=DossierState.PROCESSING,
         holding_unit=DISTRICT,
-        appointment_date=date(2026, 11, 27),
-        new_appointment_date=date(2026, 12, 3),
-        detected_at=MORNING + timedelta(days=2),
+        unit=DISTRICT,
+        issued_at=MORNING + timedelta(days=1),
         apology=ApologyNotice(
             issuing_unit=DISTRICT,
             reason="Chậm thẩm định",
@@ -195,11 +198,12 @@ async def test_an_overdue_dossier_shows_its_new_appointment_date(intake: Running
             new_appointment_date=date(2026, 12, 3),
         ),
     )
-    await publish(intake, routing_event(overdue, 60 * 48))
+    await publish(intake, routing_event(apology, 60 * 24))
 
     async def moved() -> Any:
         view = (await look_up(intake, code, token)).json()
         return view if view["appointment_date"] == "2026-12-03" else None
 
     view = await eventually(moved)
-    assert view["history"][-1]["label"]["en"] == "Late: new appointment date"
+    assert view["history"][-1]["label"]["en"] == "Apology and new appointment date"
+    assert view["history"][-1]["label"]["vi"] == "Phiếu xin lỗi và hẹn lại ngày trả kết quả"

@@ -156,13 +156,15 @@ async def test_an_online_submission_waits_for_the_desk_then_is_received(
     assert submitted["state"] == "SUBMITTED"
     assert submitted["appointment_date"] is None
 
-    intake.clock.advance(timedelta(hours=7))  # 16:00: after the cut-off
+    intake.clock.advance(timedelta(hours=7))  # 16:00: after 15:00, counted from reception
     received = await intake.client.post(f"/v1/dossiers/{submitted['code']}/reception")
     again = await intake.client.post(f"/v1/dossiers/{submitted['code']}/reception")
 
     assert received.status_code == 200, received.text
     assert received.json()["state"] == "RECEIVED"
-    assert received.json()["appointment_date"] == "2026-11-30"  # day 0 Friday, due Monday
+    # Birth registration is done on receipt: no cut-off (docs/legal.md), so day 0 is this
+    # Thursday although it is 16:00, and the one-day budget is due on Friday.
+    assert received.json()["appointment_date"] == "2026-11-27"
     assert again.status_code == 409
     assert again.json()["code"] == "invalid_state"
     types = [e.type for e in await intake.published(expect=2)]

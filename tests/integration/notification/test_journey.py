@@ -134,7 +134,7 @@ async def test_full_journey_tells_everyone_once_in_their_language(
         assert subjects(smtp, "an.nguyen@example.vn") == {
             f"Hồ sơ {A} đã được tiếp nhận",
             f"Yêu cầu bổ sung hồ sơ {A}",
-            f"Thư xin lỗi và hẹn lại ngày trả kết quả hồ sơ {A}",
+            f"Phiếu xin lỗi và hẹn lại ngày trả kết quả hồ sơ {A}",
             f"Hồ sơ {A} đã có kết quả",
         }
         assert all("Kính gửi Ông/Bà Nguyễn Văn An" in m.body for m in smtp.to(AN.email or ""))

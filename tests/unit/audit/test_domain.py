@@ -8,15 +8,19 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from audit.domain import (
+    FIRST_OF_SUBJECT,
     GENESIS_HASH,
     Checkpoint,
+    SubjectLink,
     canonical_json,
     chain_hash,
     checkpoint_due,
     format_log_time,
-    key_id_of,
+    leaf_input,
+    read_checkpoint,
     seal_entry,
     sha256,
+    sign_checkpoint,
 )
 from audit.handlers import canonical_event, logged_event_types
 from audit.keys import SigningKey
@@ -25,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events import REGISTRY
+from shared.transparency.note import parse_note
 from tests.integration.audit.journey import journey
 
 T0 = datetime(2026, 11, 26, 9, tzinfo=UTC)
@@ -54,63 +59,81 @@ def test_log_time_has_one_text_form_in_milliseconds() -> None:
 
 
 def test_sealed_entries_chain_from_the_genesis_hash() -> None:
-    first = seal_entry(0, T0, b'{"id":"a"}', GENESIS_HASH)
-    second = seal_entry(1, T0, b'{"id":"b"}', first.chain_hash)
+    first = seal_entry(0, T0, b'{"id":"a"}', GENESIS_HASH, FIRST_OF_SUBJECT)
+    second = seal_entry(1, T0, b'{"id":"b"}', first.chain_hash, FIRST_OF_SUBJECT)
     assert first.event_hash == sha256(b'{"id":"a"}')
     assert first.chain_hash == sha256(bytes(32) + first.leaf_hash)
     assert second.prev_hash == first.chain_hash
     assert second.chain_hash == chain_hash(first.chain_hash, second.leaf_hash)
-    assert seal_entry(1, T0, b'{"id":"b"}', GENESIS_HASH).chain_hash != second.chain_hash
+    assert (
+        seal_entry(1, T0, b'{"id":"b"}', GENESIS_HASH, FIRST_OF_SUBJECT).chain_hash
+        != second.chain_hash
+    )
 
 
 def make_checkpoint(key: SigningKey) -> Checkpoint:
-    return Checkpoint(
-        log_id="log",
-        tree_size=8,
-        root_hash="ab" * 32,
-        timestamp=format_log_time(T0),
-        key_id=key.key_id,
-    ).signed_with(key.private)
+    return sign_checkpoint(key.signer("log.example/audit"), 8, "ab" * 32, format_log_time(T0))
 
 
-def test_checkpoint_body_is_canonical_json_of_its_fields() -> None:
+def test_a_checkpoint_is_a_c2sp_signed_note() -> None:
     key = SigningKey.of(Ed25519PrivateKey.generate())
     checkpoint = make_checkpoint(key)
-    assert (
-        checkpoint.body()
-        == (
-            f'{{"key_id":"{key.key_id}","log_id":"log","root_hash":"{"ab" * 32}",'
-            '"timestamp":"2026-11-26T09:00:00.000Z","tree_size":8}'
-        ).encode()
-    )
-    assert key.key_id == sha256(key.public_raw).hex()[:16] == key_id_of(key.public_raw)
-    assert len(base64.b64decode(checkpoint.signature)) == 64
+    root = base64.b64encode(bytes.fromhex("ab" * 32)).decode()
+    text = f"log.example/audit\n8\n{root}\ntime 2026-11-26T09:00:00.000Z\n"
+    note = parse_note(checkpoint.note)
+    assert note.text == text == checkpoint.text
+    verifier = key.verifier("log.example/audit")
+    assert [s.name for s in note.signatures] == ["log.example/audit"]
+    assert note.signatures[0].key_id == verifier.key_id
+    assert checkpoint.key_id == verifier.key_hash == verifier.key_id.hex()
+    assert note.verified_by(verifier)
+    assert len(base64.b64decode(checkpoint.log_signature())) == 64
+    assert read_checkpoint(checkpoint.note, verifier) == checkpoint
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("old", "new"),
     [
-        {"log_id": "other"},
-        {"tree_size": 9},
-        {"root_hash": "ac" * 32},
-        {"timestamp": "2026-11-26T09:00:00.001Z"},
-        {"key_id": "0" * 16},
-        {"signature": "AAAA"},
-        {"signature": "not base64!"},
+        ("\n8\n", "\n9\n"),
+        ("time 2026-11-26T09:00:00.000Z", "time 2026-11-26T09:00:00.001Z"),
+        ("log.example/audit\n8", "log.example/other\n8"),
     ],
 )
-def test_any_change_to_a_signed_checkpoint_breaks_its_signature(change: dict[str, object]) -> None:
+def test_any_change_to_a_signed_checkpoint_breaks_its_signature(old: str, new: str) -> None:
     key = SigningKey.of(Ed25519PrivateKey.generate())
     checkpoint = make_checkpoint(key)
-    assert checkpoint.signature_valid(key.public_raw)
-    assert Checkpoint.from_json(checkpoint.as_json()) == checkpoint
-    altered = Checkpoint.from_json(checkpoint.as_json() | change)
-    assert not altered.signature_valid(key.public_raw)
+    altered = parse_note(checkpoint.note.replace(old, new, 1))
+    assert altered.text != checkpoint.text
+    assert not altered.verified_by(key.verifier("log.example/audit"))
 
 
 def test_a_checkpoint_does_not_verify_with_another_key() -> None:
     key, other = (SigningKey.of(Ed25519PrivateKey.generate()) for _ in range(2))
-    assert not make_checkpoint(key).signature_valid(other.public_raw)
+    note = parse_note(make_checkpoint(key).note)
+    assert not note.verified_by(other.verifier("log.example/audit"))
+
+
+def test_a_leaf_commits_to_the_entry_s_place_in_its_dossier() -> None:
+    first = seal_entry(0, T0, b'{"id":"a"}', GENESIS_HASH, FIRST_OF_SUBJECT)
+    second = seal_entry(5, T0, b'{"id":"b"}', first.chain_hash, FIRST_OF_SUBJECT.following(0))
+    assert second.link == SubjectLink(previous=0, count=2)
+    assert json.loads(leaf_input(5, "t", "ab", second.link)) == {
+        "event_hash": "ab",
+        "index": 5,
+        "logged_at": "t",
+        "subject_count": 2,
+        "subject_previous": 0,
+    }
+    # Each link field is bound: another previous entry or count is another leaf.
+    for other in (SubjectLink(1, 2), SubjectLink(0, 3), FIRST_OF_SUBJECT):
+        again = seal_entry(5, T0, b'{"id":"b"}', first.chain_hash, other)
+        assert again.leaf_hash != second.leaf_hash
+    # Entries logged before links existed keep their original leaf input.
+    assert json.loads(leaf_input(5, "t", "ab")) == {
+        "event_hash": "ab",
+        "index": 5,
+        "logged_at": "t",
+    }
 
 
 @pytest.mark.parametrize(

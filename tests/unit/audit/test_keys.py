@@ -1,4 +1,4 @@
-"""The signing key file and the configured retired keys."""
+"""The signing key file, its signed-note names, and the witness settings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from audit.config import AuditSettings
 from audit.keys import load_or_create_signing_key, parse_public_key, public_pem
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.transparency.note import COSIGNATURE_V1, Signer
 
 
 def test_a_key_is_generated_once_then_reloaded(tmp_path: Path) -> None:
@@ -16,7 +19,8 @@ def test_a_key_is_generated_once_then_reloaded(tmp_path: Path) -> None:
     first = load_or_create_signing_key(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = load_or_create_signing_key(path)
-    assert again.key_id == first.key_id and again.public_raw == first.public_raw
+    assert again.public_raw == first.public_raw
+    assert again.verifier("log").vkey() == first.verifier("log").vkey()
     assert [p.name for p in path.parent.iterdir()] == ["key.pem"]
 
 
@@ -31,16 +35,24 @@ def test_public_keys_are_read_as_base64_or_pem(tmp_path: Path) -> None:
 def test_settings_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    key = load_or_create_signing_key(tmp_path / "key.pem")
-    public = base64.b64encode(key.public_raw).decode()
+    witness = Signer("w1", Ed25519PrivateKey.generate(), COSIGNATURE_V1).verifier.vkey()
     monkeypatch.setenv("LT_AUDIT_SIGNING_KEY_PATH", str(tmp_path / "key.pem"))
     monkeypatch.setenv("LT_AUDIT_CHECKPOINT_EVERY", "7")
     monkeypatch.setenv("LT_AUDIT_CHECKPOINT_SECONDS", "2.5")
     monkeypatch.setenv(
-        "LT_AUDIT_RETIRED_KEYS",
-        f'[{{"public_key": "{public}", "valid_until": "2026-01-01T00:00:00Z"}}]',
+        "LT_AUDIT_WITNESSES", f'[{{"url": "http://127.0.0.1:8011", "vkey": "{witness}"}}]'
     )
     settings = AuditSettings().audit
     assert settings.signing_key_path == tmp_path / "key.pem"
     assert (settings.checkpoint_every, settings.checkpoint_seconds) == (7, 2.5)
-    assert parse_public_key(settings.retired_keys[0].public_key) == key.public_raw
+    assert settings.witnesses[0].vkey == witness
+    assert settings.quorum() == 1  # all witnesses by default
+    monkeypatch.setenv("LT_AUDIT_WITNESS_QUORUM", "0")
+    assert AuditSettings().audit.quorum() == 0
+
+
+def test_a_log_key_is_refused_as_a_witness_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    log_key = Signer("w1", Ed25519PrivateKey.generate()).verifier.vkey()  # type 0x01
+    monkeypatch.setenv("LT_AUDIT_WITNESSES", f'[{{"url": "http://x", "vkey": "{log_key}"}}]')
+    with pytest.raises(ValueError, match="0x04"):
+        AuditSettings()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from audit import merkle
 from hypothesis import given
 from hypothesis import strategies as st
+
+from shared.transparency import merkle
 
 # RFC 6962 test vectors (certificate-transparency): roots of the first n of these leaves.
 LEAVES = [

@@ -27,6 +27,8 @@ SECRETS = {
     "LT_NOTIFICATION_PRIVACY_KEY": "c" * 64,
     "LT_NOTIFICATION_SMTP_HOST": "smtp.example.vn",
     "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
+    "LT_MONGO_ROOT_PASSWORD": "e" * 32,
+    **{f"LT_{s.upper()}_MONGO_PASSWORD": s[0] * 32 for s in SERVICES},
 }
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -97,9 +99,10 @@ def test_the_three_broker_cluster_profile_is_valid_and_replicates() -> None:
         assert brokers | {"mongo"} <= set(services[service]["depends_on"])
 
 
-def test_compose_refuses_to_start_without_real_secrets() -> None:
-    with pytest.raises(ValueError, match="LT_INTAKE_IDENTITY_HASH_KEY"):
-        config("docker-compose.yml", env={})
+@pytest.mark.parametrize("secret", sorted(SECRETS))
+def test_compose_refuses_to_start_without_real_secrets(secret: str) -> None:
+    with pytest.raises(ValueError, match=secret):
+        config("docker-compose.yml", env={k: v for k, v in SECRETS.items() if k != secret})
 
 
 def test_off_spec_content_is_caught() -> None:

@@ -86,3 +86,23 @@ def test_the_image_runs_every_service_module() -> None:
     assert "COPY services ./services" in dockerfile and "COPY data ./data" in dockerfile
     for service in SERVICES:
         assert (ROOT / "services" / service / "main.py").exists()
+
+
+def test_the_store_requires_a_login_and_each_service_has_its_own_user(
+    compose: dict[str, Any],
+) -> None:
+    mongo = compose["services"]["mongo"]
+    assert "--keyFile" in mongo["command"]  # access control on a replica set
+    assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD"].startswith(
+        "${LT_MONGO_ROOT_PASSWORD:?"
+    )
+    mounts = " ".join(mongo["volumes"])
+    assert "infra/mongo/service-users.js:/docker-entrypoint-initdb.d/" in mounts
+    script = (ROOT / "infra" / "mongo" / "service-users.js").read_text()
+    assert '{ role: "readWrite", db: `${prefix}${service}` }' in script
+    for service in SERVICES:
+        environment = compose["services"][service]["environment"]
+        assert environment["LT_MONGO_USERNAME"] == service
+        password = f"${{LT_{service.upper()}_MONGO_PASSWORD:?"
+        assert environment["LT_MONGO_PASSWORD"].startswith(password)  # required, never a default
+        assert mongo["environment"][f"LT_{service.upper()}_MONGO_PASSWORD"].startswith(password)

@@ -80,17 +80,29 @@ def test_morning_reception_counts_from_the_next_working_day() -> None:
 
 
 def test_reception_at_the_cutoff_moves_to_the_next_working_day() -> None:
-    before = appointment(CAL, BIRTH, local(2026, 3, 2, 14, 59))
-    at = appointment(CAL, BIRTH, local(2026, 3, 2, 15, 0))
-    assert before.appointment_date == date(2026, 3, 3)
+    before = appointment(CAL, MARRIAGE, local(2026, 3, 2, 14, 59))
+    at = appointment(CAL, MARRIAGE, local(2026, 3, 2, 15, 0))
+    assert before.appointment_date == date(2026, 3, 9)
     assert at.clock_starts_on == date(2026, 3, 4)
-    assert at.appointment_date == date(2026, 3, 4)
+    assert at.appointment_date == date(2026, 3, 10)
 
 
 def test_cutoff_comes_from_the_procedure() -> None:
-    early = BIRTH.model_copy(update={"cutoff": time(11, 0)})
-    assert appointment(CAL, early, local(2026, 3, 2, 11, 30)).appointment_date == date(2026, 3, 4)
-    assert appointment(CAL, BIRTH, local(2026, 3, 2, 11, 30)).appointment_date == date(2026, 3, 3)
+    early = MARRIAGE.model_copy(update={"cutoff": time(11, 0)})
+    assert appointment(CAL, early, local(2026, 3, 2, 11, 30)).appointment_date == date(2026, 3, 10)
+    late = local(2026, 3, 2, 11, 30)
+    assert appointment(CAL, MARRIAGE, late).appointment_date == date(2026, 3, 9)
+
+
+def test_birth_registration_is_done_on_receipt_without_cutoff() -> None:
+    assert not BIRTH.cutoff_applies and BIRTH.intake_cutoff is None
+    at = appointment(CAL, BIRTH, local(2026, 3, 2, 16, 30))  # Monday after 15:00
+    assert at.clock_starts_on == date(2026, 3, 3)
+    assert at.appointment_date == date(2026, 3, 3)  # 0 + 1 + 0 from Monday itself
+    with_cutoff = BIRTH.model_copy(update={"cutoff_applies": True})
+    assert appointment(CAL, with_cutoff, local(2026, 3, 2, 16, 30)).appointment_date == date(
+        2026, 3, 4
+    )
 
 
 def test_weekend_reception_counts_from_monday() -> None:

@@ -188,7 +188,8 @@ def test_the_view_labels_steps_and_names_units() -> None:
         "refusal": None,
     }
     view = dossier_view(catalogue, doc)
-    assert view.state_label.vi == "Liên thông"
+    assert view.state_label.vi == "Đang xử lý"  # the portal's label: a hand-over is processing
+    assert view.portal_status == 4
     assert view.receiving_unit.name_en == "Tan Hoa Town One-Stop Desk"
     assert view.holding_unit.name is None
     assert view.history[0].label.en == "Dossier received"

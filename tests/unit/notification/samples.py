@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.dossier import (
+    ApologyIssued,
     ApologyNotice,
     ApplicantContact,
     ApplicantRef,
@@ -24,6 +25,7 @@ from shared.events.dossier import (
     DossierSubmitted,
     HandoverReceipt,
     Language,
+    PaymentRequested,
     ResultReady,
     StepDueSoon,
     StepOverdue,
@@ -227,6 +229,50 @@ def overdue(code: str) -> DossierOverdue:
     )
 
 
+def late(code: str) -> DossierOverdue:
+    """Since 2026-12: no generated apology, the unit it is late at, and whether it apologised."""
+    return DossierOverdue(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT_LAND,
+        appointment_date=date(2026, 12, 23),
+        detected_at=AT,
+        unit=DISTRICT_LAND,
+        apologised=True,
+        missed_new_date=True,
+    )
+
+
+def apology_issued(code: str, number: int = 1) -> ApologyIssued:
+    return ApologyIssued(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT_LAND,
+        unit=DISTRICT_LAND,
+        issued_at=AT,
+        apology=ApologyNotice(
+            issuing_unit=DISTRICT_LAND,
+            reason="Cần xác minh thực địa thửa đất",
+            original_appointment_date=date(2026, 12, 23),
+            new_appointment_date=date(2027, 1, 6),
+            number=number,
+            issued_at=AT,
+        ),
+    )
+
+
+def payment_requested(code: str) -> PaymentRequested:
+    return PaymentRequested(
+        dossier_code=code,
+        state=DossierState.AWAITING_PAYMENT,
+        holding_unit=DISTRICT_LAND,
+        unit=DISTRICT_LAND,
+        amount_vnd=1_500_000,
+        requested_at=AT,
+        description="Tiền sử dụng đất",
+    )
+
+
 def result_ready(code: str) -> ResultReady:
     return ResultReady(
         dossier_code=code,
@@ -268,6 +314,8 @@ def sample_for(event_type: str, code: str = "001.21.31.H59-261126-0001") -> Even
         "dossier.denied.v2": lambda: denied(code),
         "dossier.supplement.requested.v1": lambda: supplement_requested(code),
         "dossier.overdue.v1": lambda: overdue(code),
+        "dossier.apology.issued.v1": lambda: apology_issued(code),
+        "dossier.payment.requested.v1": lambda: payment_requested(code),
         "dossier.result.ready.v1": lambda: result_ready(code),
         "dossier.stopped.v1": lambda: stopped(code),
         "dossier.transfer.requested.v1": lambda: transfer_requested(code),

@@ -17,9 +17,17 @@ from notification.templates import (
     gsm_text,
 )
 
-from shared.events.dossier import Language
+from shared.catalogue import load_catalogue
+from shared.events.dossier import Language, ResultDelivery
 from shared.events.registry import REGISTRY
-from tests.unit.notification.samples import envelope_of, sample_for
+from tests.unit.notification.samples import (
+    apology_issued,
+    envelope_of,
+    late,
+    result_ready,
+    sample_for,
+    supplement_requested,
+)
 
 LOOKUP = "http://lookup.example/v1/dossiers/"
 CODE = "001.21.31.H59-261126-0001"
@@ -98,6 +106,62 @@ def test_apology_gives_the_new_date_and_refusals_the_reason(renderer: Renderer) 
         data = sample_for(event_type, CODE)
         text = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="A")
         assert f"Lý do: {data.reason}" in text.body  # type: ignore[attr-defined]
+
+
+def test_apology_form_is_the_units_with_its_reason_and_dates(renderer: Renderer) -> None:
+    data = apology_issued(CODE, number=2)
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
+    assert vi.subject.startswith("Phiếu xin lỗi và hẹn lại ngày trả kết quả")
+    assert "(Mẫu 04)" in vi.body and "Lý do: Cần xác minh thực địa thửa đất" in vi.body
+    assert "không được giải quyết đúng ngày hẹn 23/12/2026" in vi.body
+    assert "Ngày hẹn trả kết quả mới: 06/01/2027" in vi.body
+    assert "lần hẹn lại thứ 2" in vi.body
+
+
+def test_late_without_generated_apology_says_a_new_date_was_missed(renderer: Renderer) -> None:
+    data = late(CODE)
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
+    assert "quá ngày hẹn trả kết quả 23/12/2026, là ngày hẹn lại sau phiếu xin lỗi" in vi.body
+    assert "Mẫu 04" not in vi.body and "06/01/2027" not in vi.body + vi.sms
+
+
+def test_payment_request_gives_the_amount(renderer: Renderer) -> None:
+    data = sample_for("dossier.payment.requested.v1", CODE)
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
+    en = renderer.render(envelope_of(data), data, language=Language.EN, recipient_name="An")
+    assert "nộp 1.500.000 đồng" in vi.body and "Nội dung: Tiền sử dụng đất" in vi.body
+    assert "1.500.000 dong" in vi.sms
+    assert "pay VND 1,500,000" in en.body
+
+
+def test_supplement_shows_document_names_never_codes_nor_zero(renderer: Renderer) -> None:
+    coded = supplement_requested(CODE).model_copy(
+        update={"missing_documents": ["cadastral_extract"], "procedure_code": "1.004227"}
+    )
+    vi = renderer.render(envelope_of(coded), coded, language=Language.VI, recipient_name="An")
+    assert "cadastral_extract" not in vi.body
+    name = load_catalogue("three-level").procedure("1.004227").required_documents[2].name
+    assert f"  - {name}" in vi.body
+    empty = supplement_requested(CODE).model_copy(update={"missing_documents": []})
+    text = renderer.render(envelope_of(empty), empty, language=Language.VI, recipient_name="An")
+    assert "0 giay to" not in text.sms and "0 giấy tờ" not in text.body
+    assert "theo hướng dẫn của cơ quan giải quyết" in text.body
+
+
+@pytest.mark.parametrize(
+    ("delivery", "wording"),
+    [
+        ("desk", "Mời Ông/Bà đến"),
+        ("post", "qua dịch vụ bưu chính công ích"),
+        ("online", "nhận kết quả điện tử"),
+    ],
+)
+def test_result_wording_depends_on_how_it_is_returned(
+    renderer: Renderer, delivery: str, wording: str
+) -> None:
+    data = result_ready(CODE).model_copy(update={"result_delivery": ResultDelivery(delivery)})
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
+    assert wording in vi.body
 
 
 def test_due_soon_message_gives_the_due_date_and_the_time_left(renderer: Renderer) -> None:

@@ -46,7 +46,7 @@ def test_two_level_falls_back_to_the_commune_and_the_merged_department() -> None
     assert units(catalogue("two-level"), LAND_CHANGE, centre) == [
         centre,
         "000.00.61.H59",  # the commune people's committee takes the district's part
-        "000.00.10.H59",  # Department of Agriculture and Environment (since 2025-03-01)
+        "000.00.10.X87",  # Agriculture and Environment of the new Đồng Tháp (since 2025-07-01)
         centre,
     ]
 

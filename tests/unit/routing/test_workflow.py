@@ -277,6 +277,7 @@ def test_needs_supplement_is_a_verdict_that_pauses_the_same_step() -> None:
         unit=DISTRICT_COMMITTEE,
         outcome=StepOutcome.NEEDS_SUPPLEMENT,
         note="Thiếu bản đồ",
+        missing_documents=["cadastral_map"],
     )
     decision = act(d, cmd, later(1))
     completed, requested = decision.facts
@@ -284,6 +285,7 @@ def test_needs_supplement_is_a_verdict_that_pauses_the_same_step() -> None:
         isinstance(completed, StepCompleted) and completed.outcome is StepOutcome.NEEDS_SUPPLEMENT
     )
     assert isinstance(requested, SupplementRequested) and requested.reason == "Thiếu bản đồ"
+    assert requested.missing_documents == ["cadastral_map"]
     assert decision.dossier.state is DossierState.SUPPLEMENT_REQUESTED
     assert decision.dossier.current_step == 1 and decision.dossier.step.completed_at is None
 

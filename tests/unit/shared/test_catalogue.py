@@ -92,12 +92,17 @@ def test_merged_commune_resolves_to_its_successor_with_the_chain(three: Catalogu
 
 def test_two_level_successors_follow_several_hops(two: Catalogue) -> None:
     unit, chain = two.unit_in_force("000.00.09.H59", AFTER)  # old natural resources department
-    assert chain == ("000.00.09.H59", "000.00.10.H59") and unit.kind == "department"
+    # Merged into Agriculture and Environment (2025-03-01), then into new Đồng Tháp's (07-01).
+    assert chain == ("000.00.09.H59", "000.00.10.H59", "000.00.10.X87")
+    assert unit.kind == "department"
     registry, _ = two.unit_in_force(DISTRICT_LAND_REGISTRY, AFTER)
     assert (registry.level, registry.kind) == ("province", "land_registry")
     centre, _ = two.unit_in_force(TAN_HOA_DESK, AFTER)
     assert centre.kind == "public_service_centre" and centre.parent is not None
-    assert two.unit(centre.parent).parent == "000.00.00.H59"  # commune directly under province
+    # Commune directly under the province: the new Đồng Tháp, Tiền Giang's successor.
+    assert two.unit(centre.parent).parent == "000.00.00.X87"
+    province, chain = two.unit_in_force("000.00.00.H59", AFTER)
+    assert chain == ("000.00.00.H59", "000.00.00.X87") and "Đồng Tháp" in province.name
 
 
 def test_unit_in_force_refuses_dates_before_a_unit_existed(three: Catalogue) -> None:
@@ -156,11 +161,13 @@ def test_two_level_falls_back_from_district(two: Catalogue) -> None:
     land = two.procedure("1.004227").route[2].performer
     assert (land.level, land.fallback_level) == ("district", "province")
     centre = "000.01.61.H59"  # Tân Hòa commune service centre
-    assert _resolve(two, centre, land, AFTER) == ["000.01.10.H59"]
+    assert _resolve(two, centre, land, AFTER) == ["000.01.10.X87"]
     business = two.procedure("2.000720").route[1].performer
     assert _resolve(two, centre, business, AFTER) == ["000.02.61.H59"]
     justice = two.procedure("2.000488").route[1].performer
-    assert _resolve(two, centre, justice, AFTER) == [PROVINCE_JUSTICE]
+    assert _resolve(two, centre, justice, AFTER) == [
+        "000.00.04.X87"
+    ]  # the new Đồng Tháp's justice department
 
 
 # --- bad data -------------------------------------------------------------------------

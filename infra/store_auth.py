@@ -1,0 +1,200 @@
+"""An authenticated store of its own: SecantusDB with ``--auth`` and one user per service.
+
+The shared local store (127.0.0.1:27017, started by devstack) runs without
+authentication, because every test run on the machine uses it. Authentication is an
+explicit setting (``LT_MONGO_USERNAME`` / ``LT_MONGO_PASSWORD``), exercised against a
+separate instance on its own port and data directory: ``make run`` starts one on
+``LT_STORE_AUTH_PORT`` (27018), and the isolation tests start their own on a free port.
+
+Users are provisioned the way MongoDB's documentation describes for a fresh server:
+start once without access control, create the administrator and the service users,
+restart with ``--auth`` (SecantusDB's Python server has no localhost exception, so this
+works for both servers). Later starts only bring the service users up to date, as the
+administrator. Each service user gets ``readWrite`` on its own database and nothing
+else.
+
+    python -m infra.store_auth start|stop|status
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = Path(os.environ.get("LT_LOCAL_DIR", ROOT / ".local"))
+SERVICES = ("intake", "routing", "notification", "audit")
+RUST_SERVER = (
+    Path.home() / ".cache" / "lienthong" / "secantusd-rs-0.5.3-beta.196" / "bin" / "secantusd-rs"
+)
+# make run only: the services warn when they run with one of these (shared.settings).
+DEV_ADMIN_PASSWORD = "dev-only-store-admin-password"
+BOOTSTRAPPED = "lienthong-users-provisioned"
+
+
+def dev_password(service: str) -> str:
+    """The development password of a service's store user (make run only, warned about)."""
+    return f"dev-only-{service}-store-password"
+
+
+@dataclass(frozen=True)
+class StoreUsers:
+    """Who the authenticated store knows: its administrator and one user per service."""
+
+    admin_user: str
+    admin_password: str
+    service_passwords: Mapping[str, str]
+    database_prefix: str = "lt_"
+
+    @classmethod
+    def for_make_run(cls) -> StoreUsers:
+        """Development credentials, overridable per variable (LT_STORE_ADMIN_PASSWORD,
+        LT_<SERVICE>_MONGO_PASSWORD)."""
+        return cls(
+            admin_user=os.environ.get("LT_STORE_ADMIN_USERNAME", "lienthong-admin"),
+            admin_password=os.environ.get("LT_STORE_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD),
+            service_passwords={
+                s: os.environ.get(f"LT_{s.upper()}_MONGO_PASSWORD", dev_password(s))
+                for s in SERVICES
+            },
+            database_prefix=os.environ.get("LT_MONGO_DATABASE_PREFIX", "lt_"),
+        )
+
+
+def server_binary() -> str:
+    """The store server: LT_STORE_SERVER, else the Rust server if built, else the Python one."""
+    if configured := os.environ.get("LT_STORE_SERVER"):
+        return configured
+    if RUST_SERVER.is_file():
+        return str(RUST_SERVER)
+    found = shutil.which("secantusd-py", path=str(Path(sys.executable).parent))
+    if found is None:
+        sys.exit("[store-auth] no store server: secantusd-py missing (make install)")
+    return found
+
+
+def uri(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def client_for(
+    port: int, user: str | None = None, password: str | None = None, timeout_ms: int = 5000
+) -> MongoClient[dict[str, Any]]:
+    """A synchronous client, authenticated as ``user`` when one is given."""
+    login: dict[str, Any] = (
+        {"username": user, "password": password, "authSource": "admin"} if user else {}
+    )
+    return MongoClient(uri(port), serverSelectionTimeoutMS=timeout_ms, **login)
+
+
+def start_server(
+    port: int, data_dir: Path, log_file: Path, *, auth: bool
+) -> subprocess.Popen[bytes]:
+    """Start the server in its own session and wait until it answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    argv = [server_binary(), "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--storage-path", str(data_dir), "--log-level", "WARNING"]
+    if "secantusd-rs" in argv[0]:
+        argv += ["--cache-size", "256M"]
+    with open(log_file, "ab") as out:
+        proc = subprocess.Popen(
+            [*argv, *(["--auth"] if auth else [])],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"[store-auth] the store exited at start; see {log_file}")
+        try:
+            with client_for(port, timeout_ms=500) as probe:
+                probe.admin.command("ping")
+            return proc
+        except PyMongoError:  # not up yet
+            time.sleep(0.2)
+    stop_server(proc)
+    sys.exit(f"[store-auth] the store did not answer on {port} within 60 s; see {log_file}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def provision(client: MongoClient[dict[str, Any]], users: StoreUsers) -> None:
+    """Create or update each service user: readWrite on its own database, nothing else."""
+    for service, password in users.service_passwords.items():
+        roles = [{"role": "readWrite", "db": f"{users.database_prefix}{service}"}]
+        known = client.admin.command("usersInfo", service)["users"]
+        command = "updateUser" if known else "createUser"
+        client.admin.command(command, service, pwd=password, roles=roles)
+
+
+def start_authenticated(
+    port: int, data_dir: Path, users: StoreUsers, log_file: Path
+) -> subprocess.Popen[bytes]:
+    """A running ``--auth`` store whose users are ``users``; bootstraps a new data dir."""
+    marker = data_dir / BOOTSTRAPPED
+    if not marker.exists():
+        bootstrap = start_server(port, data_dir, log_file, auth=False)
+        try:
+            with client_for(port) as client:
+                root = [{"role": "root", "db": "admin"}]
+                client.admin.command(
+                    "createUser", users.admin_user, pwd=users.admin_password, roles=root
+                )
+                provision(client, users)
+        finally:
+            stop_server(bootstrap)
+        marker.write_text("administrator and service users created\n")
+    proc = start_server(port, data_dir, log_file, auth=True)
+    with client_for(port, users.admin_user, users.admin_password) as admin:
+        provision(admin, users)
+    return proc
+
+
+def _pid_file() -> Path:
+    return LOCAL / "store-auth.pid"
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "status"
+    port = int(os.environ.get("LT_STORE_AUTH_PORT", "27018"))
+    pid_file = _pid_file()
+    if command == "start":
+        proc = start_authenticated(
+            port, LOCAL / "store-auth", StoreUsers.for_make_run(), LOCAL / "logs" / "store-auth.out"
+        )
+        pid_file.write_text(str(proc.pid))
+        print(f"[store-auth] authenticated store on 127.0.0.1:{port} (one user per service)")
+        return 0
+    if command == "stop" and pid_file.exists():
+        os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+        pid_file.unlink()
+        return 0
+    running = pid_file.exists()
+    print(f"[store-auth] {'running' if running else 'stopped'} (127.0.0.1:{port})")
+    return 0 if running else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,248 @@
+"""What an auditor trusts: the pinned keys of the log and its witnesses, and the quorum.
+
+The *trust file* is a JSON document the auditor obtains once, out of band, checks
+against its published fingerprint, and keeps::
+
+    {"format": "lienthong-audit-trust/1",
+     "log": {"origin": "lienthong-audit-log",
+             "keys": [{"vkey": "lienthong-audit-log+1a2b3c4d+AQ…", "valid_from": null,
+                       "valid_until": null}]},
+     "witnesses": [{"vkey": "witness-1+5e6f7a8b+BA…"}, …],
+     "quorum": 2}
+
+Its fingerprint is ``sha256:`` and the hex SHA-256 of its RFC 8785 canonical bytes (the
+API serves exactly those bytes, so ``sha256sum trust.json`` shows the same digest).
+
+A checkpoint is trusted only if a log key that is pinned here, or reached from a pinned
+key through key-rotation statements logged in the log, signed it at a time inside that
+key's validity window, and at least ``quorum`` of the pinned witnesses cosigned it. Keys
+a bundle or the API carries are never trusted. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from audit.domain import Checkpoint, canonical_json, format_log_time, read_checkpoint
+from shared.transparency.cosignature import verify_cosignature
+from shared.transparency.note import (
+    COSIGNATURE_V1,
+    ED25519,
+    NoteError,
+    Verifier,
+    parse_note,
+    parse_vkey,
+)
+
+TRUST_FORMAT = "lienthong-audit-trust/1"
+ROTATION_HEADER = "key rotation"
+
+
+class TrustError(ValueError):
+    """A checkpoint or statement the trust file does not let the auditor accept."""
+
+
+def normal_time(value: Any) -> str | None:
+    """A validity bound in the log's fixed time form (comparable as text), or None."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"validity time {value!r} has no timezone")
+    return format_log_time(moment)
+
+
+@dataclass(frozen=True)
+class LogKey:
+    """A log key and the window ``[valid_from, valid_until)`` in which it may sign."""
+
+    verifier: Verifier
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+    def covers(self, timestamp: str) -> bool:
+        return (self.valid_from is None or self.valid_from <= timestamp) and (
+            self.valid_until is None or timestamp < self.valid_until
+        )
+
+    def window(self) -> str:
+        return f"[{self.valid_from or '-∞'}, {self.valid_until or '+∞'})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "vkey": self.verifier.vkey(),
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+        }
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """The parsed trust file."""
+
+    origin: str
+    log_keys: tuple[LogKey, ...]
+    witnesses: tuple[Verifier, ...]
+    quorum: int
+
+    def document(self) -> dict[str, Any]:
+        """The trust file of this policy (JSON value)."""
+        return {
+            "format": TRUST_FORMAT,
+            "log": {"origin": self.origin, "keys": [k.as_json() for k in self.log_keys]},
+            "witnesses": [{"vkey": w.vkey()} for w in self.witnesses],
+            "quorum": self.quorum,
+        }
+
+    def file_bytes(self) -> bytes:
+        """The trust file exactly as published: its canonical bytes."""
+        return canonical_json(self.document())
+
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.file_bytes())
+
+
+def fingerprint_of(file_bytes: bytes) -> str:
+    """``sha256:<hex>`` of a trust file's bytes."""
+    return "sha256:" + hashlib.sha256(file_bytes).hexdigest()
+
+
+def load_trust(doc: Any, quorum: int | None = None) -> TrustPolicy:
+    """The policy of a trust file (``quorum`` overrides the file's); ValueError if malformed."""
+    if not isinstance(doc, dict) or doc.get("format") != TRUST_FORMAT:
+        raise ValueError(f"not a trust file (format {TRUST_FORMAT})")
+    origin = str(doc["log"]["origin"])
+    keys = []
+    for item in doc["log"]["keys"]:
+        verifier = parse_vkey(item["vkey"])
+        if verifier.name != origin or verifier.signature_type != ED25519:
+            raise ValueError(f"log key {item['vkey']} is not an Ed25519 key named {origin}")
+        keys.append(
+            LogKey(
+                verifier, normal_time(item.get("valid_from")), normal_time(item.get("valid_until"))
+            )
+        )
+    witnesses = tuple(parse_vkey(item["vkey"]) for item in doc.get("witnesses", []))
+    if any(w.signature_type != COSIGNATURE_V1 for w in witnesses):
+        raise ValueError("witness keys must be cosignature (0x04) vkeys")
+    chosen = int(doc.get("quorum", len(witnesses))) if quorum is None else quorum
+    if not 0 <= chosen <= len(witnesses):
+        raise ValueError(f"quorum {chosen} is not between 0 and {len(witnesses)} witnesses")
+    return TrustPolicy(origin, tuple(keys), witnesses, chosen)
+
+
+# -- Key rotation ----------------------------------------------------------------------
+
+
+def rotation_text(origin: str, old: Verifier, new: Verifier, valid_from: str) -> str:
+    """The note text of a key-rotation statement (signed by the old key)."""
+    return f"{origin} {ROTATION_HEADER}\nold {old.vkey()}\nnew {new.vkey()}\nfrom {valid_from}\n"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A parsed rotation statement: from ``valid_from`` on, ``new`` signs instead of ``old``."""
+
+    old: Verifier
+    new: Verifier
+    valid_from: str
+
+
+def parse_rotation(origin: str, text: str) -> Rotation:
+    lines = text.removesuffix("\n").split("\n")
+    if len(lines) != 4 or lines[0] != f"{origin} {ROTATION_HEADER}":
+        raise TrustError("not a key-rotation statement of this log")
+    fields = dict(line.partition(" ")[::2] for line in lines[1:])
+    try:
+        old, new = parse_vkey(fields["old"]), parse_vkey(fields["new"])
+        valid_from = normal_time(fields["from"])
+    except (KeyError, ValueError) as exc:
+        raise TrustError(f"malformed key-rotation statement: {exc}") from exc
+    if valid_from is None or new.name != origin or new.signature_type != ED25519:
+        raise TrustError("the rotation names no valid new key of this log")
+    return Rotation(old, new, valid_from)
+
+
+class KeyChain:
+    """The log keys an auditor trusts so far: the pinned ones and those rotated to since."""
+
+    def __init__(self, policy: TrustPolicy) -> None:
+        self.policy = policy
+        self.keys: list[LogKey] = list(policy.log_keys)
+
+    def _trusted(self, verifier: Verifier) -> LogKey | None:
+        return next((k for k in self.keys if k.verifier == verifier), None)
+
+    def follow_rotation(self, statement: str) -> Rotation:
+        """Accept a rotation signed by a trusted key, valid at the rotation time."""
+        try:
+            note = parse_note(statement)
+        except NoteError as exc:
+            raise TrustError(f"malformed key-rotation statement: {exc}") from exc
+        rotation = parse_rotation(self.policy.origin, note.text)
+        old = self._trusted(rotation.old)
+        if old is None:
+            raise TrustError(f"rotation from key {rotation.old.key_hash}, which is not trusted")
+        if not note.verified_by(rotation.old):
+            raise TrustError(
+                f"rotation statement not signed by the old key {old.verifier.key_hash}"
+            )
+        if not old.covers(rotation.valid_from):
+            raise TrustError(
+                f"rotation at {rotation.valid_from}, outside key {old.verifier.key_hash}'s "
+                f"window {old.window()}"
+            )
+        self.keys[self.keys.index(old)] = replace(old, valid_until=rotation.valid_from)
+        self.keys.append(LogKey(rotation.new, rotation.valid_from, old.valid_until))
+        return rotation
+
+    def verify_checkpoint(self, note_text: str) -> Checkpoint:
+        """The checkpoint, if a trusted key signed it in its window and a quorum cosigned it."""
+        try:
+            note = parse_note(note_text)
+            read_checkpoint(note_text)  # well-formed
+        except NoteError as exc:
+            raise TrustError(f"not a signed checkpoint note: {exc}") from exc
+        signer = next((k for k in self.keys if note.verified_by(k.verifier)), None)
+        if signer is None:
+            ids = ", ".join(s.key_id.hex() for s in note.signatures) or "none"
+            raise TrustError(f"not signed by a pinned log key (signature key IDs: {ids})")
+        checkpoint = read_checkpoint(note_text, signer.verifier)
+        if checkpoint.log_id != self.policy.origin:
+            raise TrustError(f"belongs to log {checkpoint.log_id!r}, not {self.policy.origin!r}")
+        if not signer.covers(checkpoint.timestamp):
+            raise TrustError(
+                f"signed at {checkpoint.timestamp} by key {signer.verifier.key_hash}, "
+                f"outside its validity window {signer.window()}"
+            )
+        cosigned = {
+            w.name for w in self.policy.witnesses if verify_cosignature(note, w) is not None
+        }
+        if len(cosigned) < self.policy.quorum:
+            raise TrustError(
+                f"cosigned by {len(cosigned)} of {len(self.policy.witnesses)} pinned witnesses "
+                f"({', '.join(sorted(cosigned)) or 'none'}); the quorum is {self.policy.quorum}"
+            )
+        return checkpoint
+
+
+def trust_policy(
+    origin: str, key_docs: list[dict[str, Any]], witness_vkeys: list[str], quorum: int
+) -> TrustPolicy:
+    """The trust file the service publishes: its root keys (those no rotation introduced,
+    with their windows as recorded), the configured witnesses and the quorum."""
+    roots = tuple(
+        LogKey(
+            parse_vkey(doc["vkey"]), _bound(doc.get("valid_from")), _bound(doc.get("valid_until"))
+        )
+        for doc in key_docs
+        if doc.get("vkey") and doc.get("rotation_entry") is None
+    )
+    return TrustPolicy(origin, roots, tuple(parse_vkey(v) for v in witness_vkeys), quorum)
+
+
+def _bound(value: datetime | None) -> str | None:
+    return None if value is None else format_log_time(value)

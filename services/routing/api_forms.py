@@ -1,0 +1,54 @@
+"""HTTP: routing's printable forms of one dossier (Mẫu 02, 04, 05) as HTML pages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from routing.api import DossierCode, routing_of
+from routing.api_views import Reader, readable_dossier
+from routing.forms import FormUnavailable, RoutingForms
+from shared.forms import load_forms
+from shared.http import NotFound
+
+router = APIRouter(prefix="/v1", tags=["forms"])
+
+
+def forms_of(request: Request) -> RoutingForms:
+    """The form renderer, built once per app from routing's catalogue and calendar."""
+    forms: RoutingForms | None = getattr(request.app.state, "forms", None)
+    if forms is None:
+        routing = routing_of(request)
+        forms = RoutingForms(routing.catalogue, routing.calendar, load_forms())
+        request.app.state.forms = forms
+    return forms
+
+
+@router.get(
+    "/dossiers/{code}/forms/{number}",
+    summary="A printable form of the dossier (Mẫu 02, 04 or 05)",
+    description="02: supplement request (`nth` request, default the latest); 04: apology "
+    "and new appointment (`nth` apology, default the latest); 05: tracking slip with every "
+    "hand-over, its receipt and each unit's result against its due date. HTML in "
+    "Vietnamese, printable to PDF. 404 `form_unavailable` when the dossier has no such data. "
+    "Read like the dossier view: its units, operations, auditors, administrators.",
+    response_class=HTMLResponse,
+)
+async def get_form(
+    request: Request,
+    caller: Reader,
+    code: DossierCode,
+    number: Annotated[Literal["02", "04", "05"], Path(description="Form number.")],
+    nth: Annotated[int | None, Query(ge=1, le=100, description="Which one (1 = first).")] = None,
+) -> HTMLResponse:
+    routing = routing_of(request)
+    dossier = await readable_dossier(routing, code, caller)
+    today = routing.calendar.local_date(routing.clock.now())
+    try:
+        html = forms_of(request).render(number, dossier, today, nth)
+    except FormUnavailable as exc:
+        raise NotFound(str(exc), code="form_unavailable") from exc
+    filename = f"mau-{number}-{code}.html"
+    return HTMLResponse(html, headers={"Content-Disposition": f'inline; filename="{filename}"'})

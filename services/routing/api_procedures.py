@@ -1,0 +1,144 @@
+"""HTTP routes for the procedure rules: the apology (Mẫu 04) and payments.
+
+Thin like ``api.py``: each builds the command contract that agency systems send on the
+commands topic and runs it through ``act`` (one transaction, refusals as problems). The
+payment gateway's callback is a contract of its own (``PaymentGatewayCallback``): it
+confirms the payment for the unit holding the dossier, as that unit would.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from routing.api import (
+    ActingUnit,
+    ActionResult,
+    Caller,
+    DossierCode,
+    IdempotencyKey,
+    act,
+    command,
+    routing_of,
+)
+from shared.auth import Principal, Role, allow
+from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
+from shared.http import NotFound
+
+router = APIRouter(prefix="/v1", tags=["actions"])
+# The payment gateway's adapter is a platform service (client credentials, role service).
+Gateway = Annotated[Principal, allow(Role.SERVICE)]
+
+
+class Apology(ActingUnit):
+    """Mẫu 04: why the unit will be late and the new appointment date it proposes."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    new_appointment_date: date
+
+
+class PaymentRequest(ActingUnit):
+    """What the applicant must pay and for what."""
+
+    amount_vnd: int = Field(gt=0, le=10**13)
+    description: str = Field(min_length=1, max_length=500)
+
+
+class PaymentConfirmation(ActingUnit):
+    """The payment the unit received (a receipt number or a transfer reference)."""
+
+    amount_vnd: int = Field(gt=0, le=10**13)
+    reference: str = Field(min_length=1, max_length=200)
+    method: Literal["desk", "gateway", "bank_transfer"] = "desk"
+    paid_at: datetime | None = None
+
+
+class PaymentGatewayCallback(BaseModel):
+    """What a payment gateway posts when the applicant paid (contract for gateway adapters)."""
+
+    dossier_code: str = Field(min_length=1, max_length=64)
+    transaction_id: str = Field(min_length=1, max_length=200)
+    amount_vnd: int = Field(gt=0, le=10**13)
+    paid_at: datetime
+    status: Literal["paid"] = "paid"
+    provider: str = Field("gateway", min_length=1, max_length=100)
+
+
+@router.post(
+    "/dossiers/{code}/apology",
+    summary="Apologise and set a new appointment date (Mẫu 04)",
+    description="By the unit whose step runs, before the appointment passes; the new date "
+    "is a working day after it. A second apology is allowed. Refusals: "
+    "`not_responsible_unit` (403), `apology_too_late` (409), `invalid_new_date` (422).",
+)
+async def issue_apology(
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: Apology,
+    idempotency_key: IdempotencyKey = None,
+) -> ActionResult:
+    return await act(request, command(IssueApology, code, body, request, caller), idempotency_key)
+
+
+@router.post(
+    "/dossiers/{code}/payment/request",
+    summary="Ask the applicant to pay (the clock stops)",
+    description="By the holding unit while PROCESSING: AWAITING_PAYMENT (portal status 6); "
+    "the applicant is notified with the amount.",
+)
+async def request_payment(
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: PaymentRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> ActionResult:
+    return await act(request, command(RequestPayment, code, body, request, caller), idempotency_key)
+
+
+@router.post(
+    "/dossiers/{code}/payment/confirm",
+    summary="Confirm the payment (the clock resumes)",
+    description="By the holding unit; the amount must be the one requested "
+    "(`payment_mismatch`, 409). Due dates move back by the working days the applicant took.",
+)
+async def confirm_payment(
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: PaymentConfirmation,
+    idempotency_key: IdempotencyKey = None,
+) -> ActionResult:
+    return await act(request, command(ConfirmPayment, code, body, request, caller), idempotency_key)
+
+
+@router.post(
+    "/payments/callback",
+    summary="A payment gateway reports a payment",
+    description="Confirms the payment for the unit holding the dossier. The transaction id "
+    "is the idempotency key: a repeated callback acts once (`replayed`). A dossier not "
+    "waiting for a payment answers 409 `transition_not_allowed`; another amount 409 "
+    "`payment_mismatch`. Needs a token with the role `service` (the gateway adapter's "
+    "client).",
+)
+async def payment_callback(
+    request: Request, body: PaymentGatewayCallback, caller: Gateway
+) -> ActionResult:
+    dossier = await routing_of(request).store.get(body.dossier_code)
+    if dossier is None:
+        raise NotFound(f"no dossier {body.dossier_code}", code="unknown_dossier")
+    confirm = ConfirmPayment(
+        dossier_code=body.dossier_code,
+        unit=dossier.holding_unit,
+        actor=f"payment-gateway:{body.provider}",
+        amount_vnd=body.amount_vnd,
+        reference=body.transaction_id,
+        method="gateway",
+        paid_at=body.paid_at,
+    )
+    key = f"payment-callback:{body.provider}:{body.transaction_id}"
+    return await act(request, confirm, key)

@@ -1,0 +1,159 @@
+"""The forms routing has the data for: Mẫu 02 (supplement request), Mẫu 04 (apology and new
+appointment), Mẫu 05 (tracking slip: every hand-over with its receipt and each unit's
+result against its due date). Rendered as printable HTML from the stored dossier, with
+unit and document display names from the catalogue (never raw codes) and dd/mm/yyyy dates.
+The applicant's name is not routing's to know (contacts reach notification only): the
+forms leave the line for the desk to fill in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from routing.domain.model import Dossier, Step
+from shared.calendar import WorkingCalendar
+from shared.catalogue import Catalogue, CatalogueLookupError
+from shared.forms import FormCatalogue, form_environment, place_date, vn_moment
+
+TEMPLATES = Path(__file__).resolve().parent / "form_templates"
+FORMS = {"02": "supplement", "04": "apology", "05": "tracking"}
+
+
+_STATUS = {
+    "pending": "Chờ tiếp nhận",
+    "accepted": "Đã tiếp nhận",
+    "refused": "Từ chối tiếp nhận",
+    "cancelled": "Đã hủy",
+}
+
+
+class FormUnavailable(LookupError):
+    """The dossier has no data for this form (no supplement request, no apology...)."""
+
+
+@dataclass(frozen=True)
+class RoutingForms:
+    """Renders routing's forms; built once with the catalogue, calendar and form numbers."""
+
+    catalogue: Catalogue
+    calendar: WorkingCalendar
+    numbers: FormCatalogue
+
+    def render(self, number: str, dossier: Dossier, today: date, nth: int | None = None) -> str:
+        """Form ``number`` ("02", "04", "05") of ``dossier`` as HTML."""
+        key = FORMS.get(number)
+        if key is None:
+            raise FormUnavailable(f"routing has no form {number}; it has {sorted(FORMS)}")
+        builders = {"supplement": self._supplement, "apology": self._apology}
+        body = builders[key](dossier, nth) if key in builders else self._tracking(dossier, today)
+        unit = body.pop("unit")
+        template = form_environment(TEMPLATES).get_template(f"{key}.html.j2")
+        return template.render(
+            form=self.numbers.form(key, today),
+            code=dossier.code,
+            unit_name=self.unit_name(unit),
+            place_date=place_date(today),
+            procedure_name=dossier.procedure_name,
+            received_at=dossier.received_at,
+            calendar_version=dossier.calendar_version,
+            **body,
+        )
+
+    def unit_name(self, code: str) -> str:
+        try:
+            return self.catalogue.unit(code).name
+        except CatalogueLookupError:
+            return code
+
+    def document_name(self, procedure_code: str, entry: str) -> str:
+        """The catalogue's name of a document type; free text stays as written."""
+        try:
+            required = self.catalogue.procedure(procedure_code).required_documents
+        except CatalogueLookupError:
+            required = ()
+        names = {doc.type: doc.name for doc in required}
+        return names.get(entry, entry.replace("_", " ") if "_" in entry else entry)
+
+    def _supplement(self, d: Dossier, nth: int | None) -> dict[str, Any]:
+        request = _pick(d.supplements, nth, "supplement request")
+        number = nth or len(d.supplements)
+        return {
+            "unit": request.unit,
+            "documents": [
+                self.document_name(d.procedure_code, m) for m in request.missing_documents
+            ],
+            "reason": request.reason,
+            "requested_at": request.requested_at,
+            "request_number": number,
+        }
+
+    def _apology(self, d: Dossier, nth: int | None) -> dict[str, Any]:
+        notice = _pick(d.apologies, nth, "apology")
+        return {
+            "unit": notice.issuing_unit,
+            "reason": notice.reason,
+            "original_date": notice.original_appointment_date,
+            "new_date": notice.new_appointment_date,
+            "number": notice.number,
+        }
+
+    def _tracking(self, d: Dossier, today: date) -> dict[str, Any]:
+        first = d.steps[0]
+        rows = [
+            {
+                "label": [f"Tiếp nhận: {self.unit_name(d.receiving_unit)}"],
+                "when": [vn_moment(d.received_at)],
+                "result": self._result(first, today),
+                "note": first.name,
+            }
+        ]
+        for record in d.transfers:
+            step = d.steps[record.step_index]
+            accepted = record.receipt.accepted_at if record.receipt else None
+            received = f"Nhận: {vn_moment(accepted)}" if accepted else _STATUS[record.status]
+            rows.append(
+                {
+                    "label": [
+                        f"Giao: {self.unit_name(record.from_unit)}",
+                        f"Nhận: {self.unit_name(record.to_unit)}",
+                    ],
+                    "when": [f"Giao: {vn_moment(record.requested_at)}", received],
+                    "result": self._result(step, today) if record.status == "accepted" else "",
+                    "note": f"Biên nhận {record.receipt.receipt_id}" if record.receipt else "",
+                }
+            )
+        return {
+            "unit": d.receiving_unit,
+            "rows": rows,
+            "appointment_date": d.appointment_date,
+            "original_appointment_date": d.original_appointment_date,
+        }
+
+    def _result(self, step: Step, today: date) -> str:
+        """Trước hạn / Đúng hạn / Quá hạn against the step's due date; or still running."""
+        if step.due_date is None or step.skipped:
+            return ""
+        if step.completed_at is None:
+            return "Quá hạn, đang giải quyết" if today > step.due_date else "Đang giải quyết"
+        done = self.calendar.local_date(step.completed_at)
+        if done < step.due_date:
+            return f"Trước hạn (hạn {step.due_date:%d/%m/%Y})"
+        if done == step.due_date:
+            return f"Đúng hạn (hạn {step.due_date:%d/%m/%Y})"
+        return f"Quá hạn (hạn {step.due_date:%d/%m/%Y})"
+
+
+T = TypeVar("T")
+
+
+def _pick(items: list[T], nth: int | None, what: str) -> T:
+    if not items:
+        raise FormUnavailable(f"the dossier has no {what}")
+    if nth is None:
+        return items[-1]
+    if not 1 <= nth <= len(items):
+        raise FormUnavailable(f"the dossier has {len(items)} {what}(s), not number {nth}")
+    return items[nth - 1]

@@ -1,0 +1,67 @@
+"""C2SP checkpoints (c2sp.org/tlog-checkpoint): a log's origin, tree size and root hash.
+
+The body of a checkpoint note is three lines, then optional extension lines::
+
+    lienthong-audit-log
+    16
+    <base64 of the 32-byte root hash>
+    <extension lines, if any>
+
+Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from shared.transparency.note import NoteError, check_text
+
+MAX_TREE_SIZE = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class CheckpointBody:
+    """What a checkpoint states: the log ``origin`` had ``size`` leaves with this root."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+    extensions: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """The note text of this checkpoint."""
+        lines = [self.origin, str(self.size), base64.b64encode(self.root_hash).decode()]
+        text = "\n".join([*lines, *self.extensions]) + "\n"
+        check_text(text)
+        return text
+
+    def extension(self, key: str) -> str | None:
+        """The value of the first extension line ``<key> <value>``, if any."""
+        for line in self.extensions:
+            name, _, value = line.partition(" ")
+            if name == key:
+                return value
+        return None
+
+
+def parse_checkpoint(text: str) -> CheckpointBody:
+    """The checkpoint a note text states; NoteError if it is not one."""
+    check_text(text)
+    lines = text.removesuffix("\n").split("\n")
+    if len(lines) < 3:
+        raise NoteError("a checkpoint has at least three lines")
+    origin, size_text, root_text, *extensions = lines
+    if not origin or not size_text.isdigit() or (size_text != "0" and size_text[0] == "0"):
+        raise NoteError(f"malformed checkpoint origin or size: {origin!r}, {size_text!r}")
+    size = int(size_text)
+    if size > MAX_TREE_SIZE:
+        raise NoteError(f"tree size {size} out of range")
+    try:
+        root = base64.b64decode(root_text, validate=True)
+    except binascii.Error as exc:
+        raise NoteError("checkpoint root hash is not base64") from exc
+    if len(root) != 32:
+        raise NoteError("checkpoint root hash is not 32 bytes")
+    return CheckpointBody(origin, size, root, tuple(extensions))

@@ -1,0 +1,119 @@
+"""Payment (unit and gateway callback) and the apology (Mẫu 04) over HTTP and the commands topic."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.clock import ManualClock
+from shared.events.commands import IssueApology
+from shared.runtime import CommonSettings
+from tests.integration.routing.helpers import (
+    command,
+    publisher,
+    read_events,
+    receive,
+    routing_app,
+    routing_settings,
+    wait_for,
+)
+from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
+
+CODE = "001.21.31.H59-260302-0007"
+DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
+DISTRICT = {"unit": DISTRICT_COMMITTEE, "actor": "Lê Văn C"}
+
+
+async def test_payment_by_gateway_then_apology_before_the_appointment(
+    common_settings: CommonSettings,
+) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        await receive(pub, client, CODE)
+        base = f"/v1/dossiers/{CODE}"
+        sent = await client.post(f"{base}/step/complete", json={**DESK, "outcome": "approve"})
+        assert sent.status_code == 200, sent.text
+        taken = await client.post(f"{base}/transfer/accept", json=DISTRICT)
+        assert taken.status_code == 200, taken.text
+        before = taken.json()["dossier"]
+
+        # The district asks for the fee (Wednesday 4 March); the clock stops.
+        clock.set(MONDAY_9AM + timedelta(days=2))
+        asked = await client.post(
+            f"{base}/payment/request",
+            json={**DISTRICT, "amount_vnd": 150_000, "description": "Lệ phí"},
+        )
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["dossier"]["state"] == "AWAITING_PAYMENT"
+
+        # The gateway reports a payment on Monday 9 March: wrong amount refused, then paid.
+        clock.set(MONDAY_9AM + timedelta(days=7))
+        callback = {
+            "dossier_code": CODE,
+            "transaction_id": "VNP-42",
+            "paid_at": (MONDAY_9AM + timedelta(days=7)).isoformat(),
+            "provider": "vnpay",
+        }
+        wrong = await client.post("/v1/payments/callback", json={**callback, "amount_vnd": 1})
+        assert wrong.status_code == 409 and wrong.json()["code"] == "payment_mismatch"
+        wrong_again = {**callback, "amount_vnd": 1, "transaction_id": "VNP-41"}
+        assert (await client.post("/v1/payments/callback", json=wrong_again)).status_code == 409
+        paid = await client.post("/v1/payments/callback", json={**callback, "amount_vnd": 150_000})
+        assert paid.status_code == 200, paid.text
+        after = paid.json()["dossier"]
+        assert after["state"] == "PROCESSING"
+        assert after["appointment_date"] > before["appointment_date"]  # 3 working days later
+        again = await client.post("/v1/payments/callback", json={**callback, "amount_vnd": 150_000})
+        assert again.status_code == 200 and again.json()["replayed"] is True
+
+        # The district will be late: Mẫu 04 over HTTP, then a second one on the topic.
+        late = await client.post(
+            f"{base}/apology",
+            json={**DESK, "reason": "r", "new_appointment_date": "2026-04-10"},
+        )
+        assert late.status_code == 403 and late.json()["code"] == "not_responsible_unit"
+        saturday = await client.post(
+            f"{base}/apology",
+            json={**DISTRICT, "reason": "r", "new_appointment_date": "2026-04-11"},
+        )
+        assert saturday.status_code == 422 and saturday.json()["code"] == "invalid_new_date"
+        first = await client.post(
+            f"{base}/apology",
+            json={**DISTRICT, "reason": "Chờ ý kiến Sở", "new_appointment_date": "2026-04-10"},
+        )
+        assert first.status_code == 200, first.text
+        assert first.json()["events"] == ["dossier.apology.issued.v1"]
+        await command(
+            pub,
+            IssueApology(
+                dossier_code=CODE,
+                unit=DISTRICT_COMMITTEE,
+                reason="Chờ ý kiến Sở lần hai",
+                new_appointment_date=MONDAY_9AM.date() + timedelta(days=45),  # Thu 16 April
+            ),
+        )
+        await wait_for(client, CODE, "PROCESSING", appointment_date="2026-04-16")
+
+        # The printable forms of the dossier: both apologies, the tracking slip; no Mẫu 02.
+        second = await client.get(f"{base}/forms/04")
+        assert second.status_code == 200 and "16/04/2026" in second.text
+        assert "Ủy ban nhân dân huyện Gò Công Đông" in second.text
+        first_form = await client.get(f"{base}/forms/04", params={"nth": 1})
+        assert "Chờ ý kiến Sở" in first_form.text and "10/04/2026" in first_form.text
+        slip = await client.get(f"{base}/forms/05")
+        assert slip.status_code == 200 and "Biên nhận" in slip.text
+        none = await client.get(f"{base}/forms/02")
+        assert none.status_code == 404 and none.json()["code"] == "form_unavailable"
+
+        events = await read_events(settings.kafka, CODE, expect=8)
+        facts = [e for e in events if e.type.startswith(("dossier.payment", "dossier.apology"))]
+        assert [e.type for e in facts] == [
+            "dossier.payment.requested.v1",
+            "dossier.payment.received.v1",
+            "dossier.apology.issued.v1",
+            "dossier.apology.issued.v1",
+        ]
+        assert facts[0].data["portal_status"] == 6 and facts[0].data["amount_vnd"] == 150_000
+        assert facts[1].data["paused_working_days"] == 3
+        assert facts[1].data["reference"] == "VNP-42" and facts[1].data["method"] == "gateway"
+        assert [f.data["apology"]["number"] for f in facts[2:]] == [1, 2]

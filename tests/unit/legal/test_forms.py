@@ -1,0 +1,139 @@
+"""Printable forms Mẫu 02, 04, 05 from routing's data: numbers, unit names, dd/mm/yyyy, names.
+
+Worked dossier: a judicial record received Monday 2 March 2026 10:00 (appointment 16 March).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from routing.domain.model import Dossier
+from routing.forms import FormUnavailable, RoutingForms
+
+from shared.events.commands import IssueApology, RequestSupplement
+from shared.forms import FormCatalogue, FormInfo, load_forms, place_date, vn_date, vn_moment
+from tests.unit.legal.builders import (
+    CONFIGURATIONS,
+    UNITS,
+    act,
+    at,
+    calendar,
+    catalogue,
+    d,
+    hand_over,
+    received,
+    start,
+)
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def at_department(configuration: str) -> Dossier:
+    dossier = start(received(configuration, at(3, 2, 10)), configuration)
+    return hand_over(dossier, at(3, 3), configuration)
+
+
+def forms(configuration: str) -> RoutingForms:
+    return RoutingForms(catalogue(configuration), calendar(), load_forms())
+
+
+def body(html: str) -> str:
+    """The page without its footer (which names the calendar version)."""
+    return html.split("Căn cứ:")[0]
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_apology_form_04_in_vietnamese_with_unit_and_dates(configuration: str) -> None:
+    dossier = hand_over(
+        start(received(configuration, at(3, 2, 10)), configuration), at(3, 3), configuration
+    )
+    justice = UNITS[configuration].justice
+    cmd = IssueApology(
+        dossier_code=dossier.code, unit=justice, reason="Chờ xác minh <lý lịch>",
+        new_appointment_date=d(3, 20),
+    )  # fmt: skip
+    dossier = act(dossier, cmd, at(3, 12), configuration).dossier
+    html = forms(configuration).render("04", dossier, d(3, 12))
+    assert "Mẫu 04" in html and "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in html
+    assert catalogue(configuration).unit(justice).name in html
+    assert (
+        "Sở Tư pháp" in html
+        and ("Đồng Tháp" if configuration == "two-level" else "Tiền Giang") in html
+    )
+    assert "16/03/2026" in html and "20/03/2026" in html and "ngày 12 tháng 03 năm 2026" in html
+    assert "Chờ xác minh &lt;lý lịch&gt;" in html  # escaped, never markup
+    assert not ISO_DATE.search(body(html))
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_supplement_form_02_names_documents_never_codes(configuration: str) -> None:
+    dossier = hand_over(
+        start(received(configuration, at(3, 2, 10)), configuration), at(3, 3), configuration
+    )
+    ask = RequestSupplement(
+        dossier_code=dossier.code, unit=UNITS[configuration].justice,
+        missing_documents=["identity_copy", "Giấy xác nhận nơi cư trú"], reason="Thiếu giấy tờ",
+    )  # fmt: skip
+    dossier = act(dossier, ask, at(3, 4), configuration).dossier
+    html = forms(configuration).render("02", dossier, d(3, 4))
+    name = {
+        r.type: r.name for r in catalogue(configuration).procedure("2.000488").required_documents
+    }
+    assert "Mẫu 02" in html and "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in html
+    assert f"<li>{name['identity_copy']}</li>" in html and "identity_copy" not in html
+    assert "<li>Giấy xác nhận nơi cư trú</li>" in html
+    assert "04/03/2026" in html and not ISO_DATE.search(body(html))
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_tracking_slip_05_lists_every_hand_over_with_receipt_and_result(configuration: str) -> None:
+    dossier = start(received(configuration, at(3, 2, 10)), configuration)
+    dossier = hand_over(dossier, at(3, 2, 11), configuration)  # desk early
+    dossier = hand_over(dossier, at(3, 12, 16), configuration)  # department on its due date
+    html = forms(configuration).render("05", dossier, d(3, 13))
+    units = UNITS[configuration]
+    cat = catalogue(configuration)
+    assert "Mẫu 05" in html and "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in html
+    assert html.count("Biên nhận ") == 2
+    assert f"Giao: {cat.unit(units.desk).name}" in html
+    assert f"Nhận: {cat.unit(units.justice).name}" in html
+    assert "Trước hạn (hạn 03/03/2026)" in html and "Đúng hạn (hạn 12/03/2026)" in html
+    assert "16 giờ 00 phút, ngày 12/03/2026" in html and "Đang giải quyết" in html
+    assert not ISO_DATE.search(body(html))
+
+
+def test_a_form_without_its_data_is_unavailable() -> None:
+    dossier = start(received("three-level", at(3, 2, 10)), "three-level")
+    with pytest.raises(FormUnavailable):
+        forms("three-level").render("04", dossier, d(3, 2))
+    with pytest.raises(FormUnavailable):
+        forms("three-level").render("01", dossier, d(3, 2))
+
+
+def test_form_numbers_are_dated_data() -> None:
+    shipped = load_forms()
+    numbers = [shipped.form(k, date(2026, 3, 2)).number for k in ("receipt", "apology", "log_book")]
+    assert numbers == ["Mẫu 01", "Mẫu 04", "Mẫu 06"]
+    title = "Phiếu xin lỗi và hẹn lại ngày trả kết quả"
+    renumbered = FormCatalogue(
+        version="test",
+        forms=(
+            FormInfo(key="apology", number="Mẫu 04", title=title, source="Circular 01/2018",
+                     valid_from=date(2018, 11, 23), valid_to=date(2026, 12, 31)),
+            FormInfo(key="apology", number="Mẫu 07", title=title, source="a later text",
+                     valid_from=date(2027, 1, 1)),
+        ),
+    )  # fmt: skip
+    assert renumbered.form("apology", date(2026, 12, 31)).number == "Mẫu 04"
+    assert renumbered.form("apology", date(2027, 1, 1)).number == "Mẫu 07"
+    with pytest.raises(LookupError):
+        renumbered.form("apology", date(2018, 1, 1))
+
+
+def test_vietnamese_date_formats() -> None:
+    assert vn_date(date(2026, 1, 2)) == "02/01/2026"
+    assert vn_date(at(3, 2, 23, 30)) == "02/03/2026"  # Vietnam time, not UTC
+    assert vn_moment(at(3, 2, 9, 5)) == "09 giờ 05 phút, ngày 02/03/2026"
+    assert place_date(date(2026, 3, 2)) == "ngày 02 tháng 03 năm 2026"

@@ -1,0 +1,115 @@
+"""C2SP signed notes, checkpoints, cosignatures and the witness request body (pure)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.transparency.checkpoint import CheckpointBody, parse_checkpoint
+from shared.transparency.cosignature import cosign, verify_cosignature
+from shared.transparency.note import (
+    COSIGNATURE_V1,
+    NoteError,
+    Signer,
+    parse_note,
+    parse_vkey,
+    sign_note,
+)
+from shared.transparency.witness_protocol import AddCheckpoint, parse_add_checkpoint
+
+# The example of golang.org/x/mod/sumdb/note's documentation.
+GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+GO_NOTE = (
+    "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n"
+    "\n"
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqd"
+    "ngotpRZb6KE6RyyBwJnAM=\n"
+)
+
+
+def test_the_go_documentation_example_verifies() -> None:
+    verifier = parse_vkey(GO_VKEY)
+    note = parse_note(GO_NOTE)
+    assert verifier.vkey() == GO_VKEY
+    assert note.verified_by(verifier)
+    assert note.encode() == GO_NOTE
+    assert not parse_note(GO_NOTE.replace("answer", "Answer")).verified_by(verifier)
+
+
+def test_a_signed_note_round_trips_and_names_its_key() -> None:
+    signer = Signer("example.com/log", Ed25519PrivateKey.generate())
+    message = sign_note("hello\nworld\n", [signer])
+    note = parse_note(message)
+    assert note.text == "hello\nworld\n" and note.encode() == message
+    assert note.verified_by(parse_vkey(signer.verifier.vkey()))
+    other = Signer("example.com/log", Ed25519PrivateKey.generate())
+    assert not note.verified_by(other.verifier)  # same name, other key ID
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "no blank line\n— a AAAA\n",
+        "text\n\n— name not-base64!\n",
+        "text\n\nnot a signature line\n",
+        "text\n\n— a AAAAAAAA",  # no final newline
+        "tab\there\n\n— a AAAAAAAA\n",
+    ],
+)
+def test_malformed_notes_are_refused(bad: str) -> None:
+    with pytest.raises(NoteError):
+        parse_note(bad)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "name+abcd+AQ==",
+        "na me+00000000+" + "A" * 44,
+        "x+00000000+" + base64.b64encode(bytes(33)).decode(),
+    ],
+)
+def test_malformed_vkeys_are_refused(bad: str) -> None:
+    with pytest.raises(NoteError):
+        parse_vkey(bad)
+
+
+def test_a_checkpoint_body_has_origin_size_root_and_extensions() -> None:
+    body = CheckpointBody("example.com/log", 20852163, bytes(range(32)), ("time 1",))
+    text = body.text()
+    assert text.splitlines()[:2] == ["example.com/log", "20852163"]
+    assert parse_checkpoint(text) == body
+    assert body.extension("time") == "1" and body.extension("other") is None
+    for bad in ("o\n01\nAAAA\n", "o\n1\nAAAA\n", "o\n1\n", f"o\n{2**64}\n{text.split()[2]}\n"):
+        with pytest.raises(NoteError):
+            parse_checkpoint(bad)
+
+
+def test_a_cosignature_binds_the_checkpoint_and_the_time() -> None:
+    log = Signer("example.com/log", Ed25519PrivateKey.generate())
+    witness = Signer("witness.example/w1", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
+    text = CheckpointBody("example.com/log", 5, bytes(32)).text()
+    note = parse_note(sign_note(text, [log])).with_signatures(cosign(text, witness, 1679315147))
+    found = verify_cosignature(note, witness.verifier)
+    assert found is not None and found.timestamp == 1679315147 and found.name == witness.name
+    assert not note.verified_by(witness.verifier)  # a cosignature is not a plain signature
+    assert verify_cosignature(note, log.verifier) is None
+    other_text = CheckpointBody("example.com/log", 6, bytes(32)).text()
+    moved = parse_note(sign_note(other_text, [log])).with_signatures(
+        cosign(text, witness, 1679315147)
+    )
+    assert verify_cosignature(moved, witness.verifier) is None
+    with pytest.raises(NoteError):
+        cosign(text, log, 1)  # a log key (0x01) does not cosign
+
+
+def test_the_witness_request_body_round_trips() -> None:
+    request = AddCheckpoint(20852014, (bytes(32), bytes(range(32))), "origin\n1\nAAAA\n\n— x y\n")
+    assert request.encode().startswith(b"old 20852014\nAAAAAAAAAAAA")
+    assert parse_add_checkpoint(request.encode()) == request
+    for bad in (b"old 01\n\nx", b"new 1\n\nx", b"old 1\nnot base64!\n\nx", b"old 1\nx", b"\xff"):
+        with pytest.raises(NoteError):
+            parse_add_checkpoint(bad)
