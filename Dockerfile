@@ -13,5 +13,5 @@ COPY data ./data
 # the image, owned by the service user, so a fresh named volume takes that owner.
 RUN pip install --no-cache-dir -e . && mkdir -p /app/.local/audit && chown -R lienthong /app
 USER lienthong
-EXPOSE 8001 8002 8003 8004
+EXPOSE 8001 8002 8003 8004 8005
 CMD ["python", "-m", "intake.main"]

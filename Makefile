@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTACK := $(PY) infra/devstack.py
 
-.PHONY: run test install infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
+.PHONY: run test install browser infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: install
 ## make test: install, lint, type-check, unit and integration tests; stops what it started.
 test: install
 	@bash infra/test.sh
+
+## make browser: Debian chromium for the console's browser test (idempotent; apt-get as root).
+browser:
+	@bash infra/browser.sh
 
 lint: install
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -61,6 +61,9 @@ def start_service(service: str) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{service}.log", "ab")  # noqa: SIM115 - handed to the child
     env = {**os.environ, **store_env(service), "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
+    # Locally the console may replay dead letters (recorded as the local operator).
+    env.setdefault("LT_CONSOLE_ACTIONS_ENABLED", "true")
+    env.setdefault("LT_CONSOLE_OPERATOR", os.environ.get("USER") or "local-operator")
     return subprocess.Popen(
         [sys.executable, "-m", f"{service}.main"],
         cwd=ROOT,
@@ -118,6 +121,8 @@ def start_mail_sink() -> subprocess.Popen[bytes]:
 
 def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
+    console = f"http://127.0.0.1:{service_port('console')}/"
+    print(f"  OPERATIONS CONSOLE  {console}   (flows, on time, dossiers, health, dead letters)")
     for service in SERVICES:
         base = f"http://127.0.0.1:{service_port(service)}"
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")

@@ -34,7 +34,7 @@ from pymongo.errors import PyMongoError
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("LT_LOCAL_DIR", ROOT / ".local"))
-SERVICES = ("intake", "routing", "notification", "audit")
+SERVICES = ("intake", "routing", "notification", "audit", "console")
 RUST_SERVER = (
     Path.home() / ".cache" / "lienthong" / "secantusd-rs-0.5.3-beta.196" / "bin" / "secantusd-rs"
 )

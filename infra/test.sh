@@ -26,5 +26,7 @@ if command -v go >/dev/null; then
 else
   echo "== go not installed: tests/interop will be skipped"
 fi
+# Debian chromium for the console's browser test (installed once, idempotent).
+bash infra/browser.sh
 echo "== pytest"
 "$VENV/bin/pytest" -q -p no:cacheprovider "$@"

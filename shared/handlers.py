@@ -8,6 +8,12 @@ A handler receives its own event model and the unit of work it writes through::
 The registry checks the payload's type once, at the edge, so handlers need no
 ``isinstance``. A topic's owner may also answer envelopes that break their contract
 (``on_invalid``), e.g. with a refusal event, instead of dead-lettering them.
+
+The consumer runner applies a fetched batch of a partition in one unit of work. A
+handler that can do a batch's work at once (audit appends N entries with one head
+update) registers with ``on_batch``: it then receives the consecutive events of the
+batch that it handles, in order, each with its envelope; alone, an event is a batch
+of one.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ TypedHandler = Callable[[E, UnitOfWork], Awaitable[None]]
 Handler = Callable[[EventData, UnitOfWork], Awaitable[None]]
 """A handler behind the registry's type check (what the consumer runner calls)."""
 
+BatchHandler = Callable[[list[tuple[Envelope, EventData]], UnitOfWork], Awaitable[None]]
+"""Applies consecutive events of one batch, in order, in one unit of work."""
+
 InvalidHandler = Callable[[Envelope, MalformedMessage, UnitOfWork], Awaitable[None]]
 """Answers a well-formed envelope whose type or data breaks its contract."""
 
@@ -37,6 +46,7 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._batch_handlers: dict[str, BatchHandler] = {}
         self._invalid: dict[TopicSpec, InvalidHandler] = {}
 
     def on(self, model: type[E], handler: TypedHandler[E]) -> HandlerRegistry:
@@ -58,6 +68,21 @@ class HandlerRegistry:
         for model in models:
             self.on(model, handler)
         return self
+
+    def on_batch(self, models: Iterable[type[EventData]], handler: BatchHandler) -> HandlerRegistry:
+        """One handler for runs of these contracts within a batch (and each event alone)."""
+
+        async def alone(data: EventData, uow: UnitOfWork) -> None:
+            await handler([(uow.envelope, data)], uow)
+
+        for model in models:
+            self.on(model, alone)
+            self._batch_handlers[model.EVENT_TYPE] = handler
+        return self
+
+    def batch_handler_for(self, event_type: str) -> BatchHandler | None:
+        """The handler of runs of this type, if it takes runs (else events one by one)."""
+        return self._batch_handlers.get(event_type)
 
     def on_invalid(self, topic: TopicSpec, handler: InvalidHandler) -> HandlerRegistry:
         """Answer envelopes on ``topic`` that break their contract (else dead-lettered)."""

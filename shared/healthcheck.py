@@ -9,7 +9,13 @@ import os
 import sys
 import urllib.request
 
-DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "notification": 8003, "audit": 8004}
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "routing": 8002,
+    "notification": 8003,
+    "audit": 8004,
+    "console": 8005,
+}
 
 
 def service_port(service: str) -> int:

@@ -1,8 +1,11 @@
 """The parts every service runs: store client, publisher, outbox relay, consumers.
 
 ``service_runtime`` builds them from settings inside an ``async with`` (nothing at
-import time), starts the relay, and on exit stops consumers first (their batch in
-hand finishes and is committed), then the relay, then the connections. Every write
+import time) and starts the relay. A service adds its consumers and background
+workers (``add_consumer``, ``add_worker``) and starts them (``start_workers``); on
+exit they stop in stages (``shared.workers``): consumers first (their batch in hand
+finishes and is committed), then the service's workers, then the relay, then the
+connections. Every write
 goes through ``unit_of_work`` (one attempt) or ``run_unit_of_work`` (retried on
 transient conflicts): one transaction, its outbox entries, the relay woken after.
 """
@@ -11,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +49,7 @@ from shared.settings import (
 )
 from shared.topics import TopicSpec
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.workers import Stage, Worker, Workers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,7 +86,7 @@ class ServiceRuntime:
     dead_letters: DeadLetterWriter
     units: UnitsOfWork
     consumers: list[ConsumerRunner] = field(default_factory=list)
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    workers: Workers = field(default_factory=Workers)
 
     def unit_of_work(
         self,
@@ -112,7 +116,7 @@ class ServiceRuntime:
         group_id: str | None = None,
         after_commit: Callable[[], None] | None = None,
     ) -> ConsumerRunner:
-        """A consumer runner in this service's group (started by ``start_consumers``).
+        """A consumer runner in this service's group (started by ``start_workers``).
 
         Handlers write through units of work (which wake the relay); ``after_commit``,
         if given, runs after each offset commit (e.g. a worker that acts on what the
@@ -132,32 +136,23 @@ class ServiceRuntime:
             after_commit=after_commit,
         )
         self.consumers.append(runner)
+        self.workers.add(runner, Stage.INTAKE)
         return runner
 
-    async def start_consumers(self) -> None:
-        for runner in self.consumers:
-            await runner.start()
-            self.spawn(runner.run(), f"consumer-{runner.group_id}")
+    def add_worker(self, worker: Worker) -> None:
+        """A background worker of the service (scheduler, checkpointer, dispatcher): it
+        starts after the relay and before the consumers, and stops in the reverse order."""
+        self.workers.add(worker, Stage.BACKGROUND)
 
-    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        """Run background work; a crash is logged, never silent."""
-        task = asyncio.create_task(work, name=name)
-        task.add_done_callback(_log_crash)
-        self.tasks.append(task)
-        return task
+    async def start_workers(self) -> None:
+        """Start every worker and consumer added since the last call."""
+        await self.workers.start()
 
     async def check_store(self) -> None:
         await self.client.admin.command("ping")
 
     async def check_broker(self) -> None:
         await asyncio.wait_for(self.publisher.check_connection(), timeout=3)
-
-
-def _log_crash(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error(
-            "background task crashed", exc_info=task.exception(), extra={"task": task.get_name()}
-        )
 
 
 @asynccontextmanager
@@ -207,7 +202,8 @@ async def service_runtime(
                 timeout_s=settings.mongo.transaction_timeout_s,
             ),
         )
-        runtime.spawn(relay.run(), "outbox-relay")
+        runtime.workers.add(relay, Stage.DELIVERY)
+        await runtime.start_workers()
         try:
             yield runtime
         finally:
@@ -223,15 +219,4 @@ LEAVE_S = 4.0
 
 
 async def _shut_down(runtime: ServiceRuntime) -> None:
-    for runner in runtime.consumers:
-        runner.request_stop()
-    runtime.relay.stop()
-    await asyncio.wait(runtime.tasks, timeout=BACKGROUND_STOP_S) if runtime.tasks else None
-    for runner in runtime.consumers:
-        try:
-            await asyncio.wait_for(runner.stop(), timeout=LEAVE_S)
-        except Exception as exc:  # broker gone: uncommitted records are redelivered
-            log.warning("consumer did not leave its group cleanly", extra={"error": repr(exc)})
-    for task in runtime.tasks:
-        task.cancel()
-    await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    await runtime.workers.stop(BACKGROUND_STOP_S, LEAVE_S)

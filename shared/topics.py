@@ -67,6 +67,14 @@ DEAD_LETTERS = TopicSpec(
     "in headers; replayable to their original topic.",
 )
 
+OPERATIONS_EVENTS = TopicSpec(
+    "operations.events",
+    3,
+    365 * DAY_MS,
+    "What operations staff did from the console (dead letters replayed, notifications "
+    "redelivered), with who and when; logged by audit. Key: dossier code when known.",
+)
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     DOSSIER_EVENTS,
     DOSSIER_COMMANDS,
@@ -74,6 +82,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     APPLICANT_CONTACTS,
     AUDIT_EVENTS,
     DEAD_LETTERS,
+    OPERATIONS_EVENTS,
 )
 
 

@@ -9,7 +9,8 @@ What the realm holds:
 * realm roles ``desk``, ``officer``, ``operations``, ``auditor``, ``admin`` (people),
   ``agency`` (agency systems) and ``service`` (the platform's own services);
 * a confidential client (client credentials) per service, for the metrics scraper
-  (``monitoring``, role operations) and per agency system, one
+  (``monitoring``, role operations), for the console (``console``, operations and
+  auditor) and per agency system, one
   agency client per unit of the catalogue (``agency-<unit code>``), each carrying its
   unit in a ``unit`` claim;
 * demo users for a commune desk, a district officer, a province officer, an operations
@@ -52,6 +53,8 @@ REALM_FILE = Path(__file__).resolve().parent / "realm-lienthong.json"
 SERVICES = ("intake", "routing", "notification", "audit")
 # Prometheus scrapes /metrics with client credentials (its scrape config's oauth2 block).
 MONITORING_CLIENT = "monitoring"
+# The operations console reads the other services' views and the audit log on its own.
+CONSOLE_CLIENT = "console"
 ROLES = {
     "desk": "One-stop desk staff: submit dossiers and act for their own unit.",
     "officer": "Unit officer: their unit's inbox and actions.",
@@ -85,7 +88,7 @@ def mapper(name: str, kind: str, config: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def confidential_client(client_id: str, description: str, role: str) -> dict[str, Any]:
+def confidential_client(client_id: str, description: str, *roles: str) -> dict[str, Any]:
     return {
         "clientId": client_id,
         "description": description,
@@ -99,7 +102,7 @@ def confidential_client(client_id: str, description: str, role: str) -> dict[str
         "directAccessGrantsEnabled": False,
         "implicitFlowEnabled": False,
         "protocolMappers": [audience_mapper()],
-        "_role": role,
+        "_roles": list(roles),
     }
 
 
@@ -193,7 +196,7 @@ def service_account_user(client: dict[str, Any]) -> dict[str, Any]:
         "username": f"service-account-{client['clientId']}".lower(),
         "enabled": True,
         "serviceAccountClientId": client["clientId"],
-        "realmRoles": [client["_role"]],
+        "realmRoles": client["_roles"],
     }
 
 
@@ -211,7 +214,7 @@ USER_PROFILE = {
 
 def confidential_client_ids() -> list[str]:
     agencies = (agency_client_id(unit) for unit in catalogue_units())
-    return [*SERVICES, MONITORING_CLIENT, *agencies]
+    return [*SERVICES, MONITORING_CLIENT, CONSOLE_CLIENT, *agencies]
 
 
 def dev_environment() -> dict[str, str]:
@@ -229,12 +232,15 @@ def build_realm() -> dict[str, Any]:
     clients = [
         *(confidential_client(name, f"The {name} service", "service") for name in SERVICES),
         confidential_client(MONITORING_CLIENT, "Metrics scraper (Prometheus)", "operations"),
+        confidential_client(
+            CONSOLE_CLIENT, "Operations console (reads views and the log)", "operations", "auditor"
+        ),
         *(agency_client(unit) for unit in catalogue_units()),
     ]
     users = [user(demo) for demo in DEMO_USERS.values()]
     users += [service_account_user(client) for client in clients]
     for client in clients:
-        del client["_role"]
+        del client["_roles"]
     return {
         "realm": REALM,
         "displayName": "Liên thông",

@@ -4,7 +4,7 @@
 // from the environment (compose requires them); nothing secret is kept in this file.
 const prefix = process.env.LT_MONGO_DATABASE_PREFIX || "lt_";
 const admin = db.getSiblingDB("admin");
-for (const service of ["intake", "routing", "notification", "audit"]) {
+for (const service of ["intake", "routing", "notification", "audit", "console"]) {
   const password = process.env[`LT_${service.toUpperCase()}_MONGO_PASSWORD`];
   if (!password) {
     throw new Error(`LT_${service.toUpperCase()}_MONGO_PASSWORD is not set`);

@@ -7,8 +7,6 @@ unsigned entry is T seconds old), stores the checkpoint and publishes
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -22,12 +20,13 @@ from shared.clock import Clock
 from shared.events.audit import CheckpointSigned
 from shared.transparency import merkle
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
 
-class Checkpointer:
-    """Signs checkpoints of one log with one key."""
+class Checkpointer(PeriodicWorker):
+    """Signs checkpoints of one log with one key, looking every poll interval."""
 
     def __init__(
         self,
@@ -38,12 +37,12 @@ class Checkpointer:
         settings: AuditLogSettings,
         clock: Clock,
     ) -> None:
+        super().__init__("audit-checkpoints", settings.checkpoint_poll_seconds)
         self._units = units
         self._store = store
         self._key = key
         self._settings = settings
         self._clock = clock
-        self._stopping = asyncio.Event()
 
     async def checkpoint_if_due(self) -> Checkpoint | None:
         """Sign a checkpoint if the cadence rule says it is time."""
@@ -101,17 +100,5 @@ class Checkpointer:
             )
         return checkpoint
 
-    async def run(self) -> None:
-        """Look at the log every poll interval until stopped; failures wait for the next."""
-        while not self._stopping.is_set():
-            try:
-                await self.checkpoint_if_due()
-            except Exception as exc:  # store outage: the next tick tries again
-                log.warning("checkpoint failed, retrying", extra={"error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stopping.wait(), timeout=self._settings.checkpoint_poll_seconds
-                )
-
-    def stop(self) -> None:
-        self._stopping.set()
+    async def tick(self) -> Checkpoint | None:
+        return await self.checkpoint_if_due()

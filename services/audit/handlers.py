@@ -17,11 +17,11 @@ from shared.envelope import Envelope
 from shared.events import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Session
-from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec
+from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS, TopicSpec
 from shared.transparency import merkle
 from shared.unit_of_work import UnitOfWork
 
-LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS)
+LOGGED_TOPICS: tuple[TopicSpec, ...] = (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
 
 
 def logged_event_types() -> list[str]:
@@ -86,14 +86,14 @@ async def append_events(
     return [indices.pop(e.id, None) for e in envelopes]
 
 
-async def handle_logged_event(
-    data: EventData, uow: UnitOfWork, *, store: AuditStore, clock: Clock
+async def handle_logged_events(
+    events: list[tuple[Envelope, EventData]], uow: UnitOfWork, *, store: AuditStore, clock: Clock
 ) -> None:
-    """The consumer's handler for every logged type."""
-    await append_event(uow.envelope, data, uow.session, store=store, clock=clock)
+    """The consumer's handler for every logged type: a run of a batch appended at once."""
+    await append_events([envelope for envelope, _ in events], uow.session, store=store, clock=clock)
 
 
 def build_registry(store: AuditStore, clock: Clock) -> HandlerRegistry:
-    """Every logged contract goes to ``handle_logged_event``, with its store bound."""
-    handler = partial(handle_logged_event, store=store, clock=clock)
-    return HandlerRegistry().on_each(logged_event_models(), handler)
+    """Every logged contract goes to ``handle_logged_events``, with its store bound."""
+    handler = partial(handle_logged_events, store=store, clock=clock)
+    return HandlerRegistry().on_batch(logged_event_models(), handler)

@@ -61,8 +61,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             runtime.add_consumer(
                 list(handlers.LOGGED_TOPICS), handlers.build_registry(store, runtime.clock)
             )
-            await runtime.start_consumers()
-            runtime.spawn(checkpointer.run(), "audit-checkpoints")
+            runtime.add_worker(checkpointer)
+            await runtime.start_workers()
             app.state.runtime = runtime
             app.state.checkpointer = checkpointer
             trust = trust_policy(
@@ -78,10 +78,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             app.state.evidence = Evidence(
                 store=store, log_id=settings.audit.log_id, trust=trust, clock=runtime.clock
             )
-            try:
-                yield
-            finally:
-                checkpointer.stop()  # before the runtime waits for its background tasks
+            yield  # the runtime stops the consumers, then the checkpointer, then the relay
 
     app = service_app(
         title="Audit service",

@@ -51,7 +51,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
             )
             app.state.intake = Intake(runtime, store, catalogue, calendar, settings.intake)
             runtime.add_consumer([DOSSIER_EVENTS], handlers.build_registry(store))
-            await runtime.start_consumers()
+            await runtime.start_workers()
             app.state.runtime = runtime
             yield
 

@@ -86,6 +86,16 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
 
+    @property
+    def name(self) -> str:
+        return "notification-dispatcher"
+
+    async def start(self) -> None:
+        return None  # claims left by a crash are taken back in ``run``, retried on outages
+
+    async def close(self) -> None:
+        return None
+
     def wake(self) -> None:
         """Scan now (called after a transaction that recorded notifications)."""
         self._wake.set()
@@ -354,7 +364,11 @@ class Dispatcher:
             if outcome.delivered
             else NotificationFailed(**common, failed_at=now, error=error)
         )
-        return data, str(uuid.uuid5(OUTCOME_IDS, f"{record['_id']}:{data.EVENT_TYPE}"))
+        # One outcome event per notification and delivery round, whoever settles it.
+        seed = f"{record['_id']}:{data.EVENT_TYPE}"
+        if record.get("redeliveries"):  # a redelivery's outcome is a new fact
+            seed += f":{record['redeliveries']}"
+        return data, str(uuid.uuid5(OUTCOME_IDS, seed))
 
     async def _dead_letter(
         self, record: Document, envelope: Envelope, outcome: Outcome, error: str

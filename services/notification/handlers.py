@@ -27,10 +27,12 @@ from notification.domain import (
     plan_for_subscribers,
     plan_for_units,
 )
+from notification.redelivery import on_redelivery_requested
 from notification.store import HELD, PENDING, NotificationStore
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
+from shared.events.operations import NotificationRedeliveryRequested
 from shared.events.registry import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Document, Session
@@ -161,4 +163,7 @@ def build_registry(planning: Planning) -> HandlerRegistry:
     ``record_notifications``: the per-type rules live in ``domain`` (applicant, unit and
     subscriber tables)."""
     models = [REGISTRY[event_type] for event_type in handled_event_types()]
-    return HandlerRegistry().on_each(models, partial(record_notifications, planning=planning))
+    registry = HandlerRegistry().on_each(models, partial(record_notifications, planning=planning))
+    return registry.on(
+        NotificationRedeliveryRequested, partial(on_redelivery_requested, store=planning.store)
+    )

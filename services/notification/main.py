@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -31,7 +30,12 @@ from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.events.dossier import Channel
 from shared.runtime import ServiceRuntime, service_runtime
-from shared.topics import APPLICANT_CONTACTS, DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from shared.topics import (
+    APPLICANT_CONTACTS,
+    DOSSIER_EVENTS,
+    NOTIFICATION_EVENTS,
+    OPERATIONS_EVENTS,
+)
 
 SERVICE = "notification"
 DESCRIPTION = (
@@ -116,7 +120,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 ),
             )
             runtime.add_consumer(
-                [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS],
+                [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],
                 handlers.build_registry(planning),
                 after_commit=dispatcher.wake,
             )
@@ -124,19 +128,12 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             app.state.notification = api.NotificationApi(
                 store, dispatcher, runtime.clock, box, egress_policy(settings)
             )
-            await runtime.start_consumers()
-            sending = (
-                runtime.spawn(dispatcher.run(), "notification-dispatcher")
-                if settings.dispatch.enabled
-                else None
-            )
-            try:
-                yield
-            finally:
-                # Drain deliveries in flight while the relay still runs, then tear down.
-                dispatcher.stop()
-                if sending is not None:
-                    await asyncio.wait([sending], timeout=settings.dispatch.shutdown_grace_s + 1)
+            if settings.dispatch.enabled:
+                runtime.add_worker(dispatcher)
+            await runtime.start_workers()
+            # On exit the runtime stops the consumers, then the dispatcher (deliveries in
+            # flight finish within the grace period while the relay still runs), then the relay.
+            yield
 
     app = service_app(
         title="Notification service",

@@ -123,14 +123,17 @@ class NotificationStore:
     async def claim(
         self, now: datetime, lease: timedelta, claim_id: str, claimed_by: str = ""
     ) -> Document | None:
-        """Take the oldest pending record, or one whose sender's lease lapsed (atomic)."""
+        """Take the oldest pending record, or one whose sender's lease lapsed (atomic).
+
+        A live sender never takes back its own deliveries in hand: it renews them, and a
+        stalled event loop must not make it send one twice. Its earlier life's claims are
+        released at start (``release_claims_of``).
+        """
+        lapsed: dict[str, Any] = {"status": SENDING, "lease_until": {"$lt": now}}
+        if claimed_by:
+            lapsed["claimed_by"] = {"$ne": claimed_by}
         return await self.notifications.find_one_and_update(
-            {
-                "$or": [
-                    {"status": PENDING},
-                    {"status": SENDING, "lease_until": {"$lt": now}},
-                ]
-            },
+            {"$or": [{"status": PENDING}, lapsed]},
             {
                 "$set": {
                     "status": SENDING,

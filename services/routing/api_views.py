@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from routing import views
+from routing import ontime, views
 from routing.api import DossierCode, routing_of, successor_rule
 from routing.domain.model import Dossier
 from routing.domain.trail import Trail, build_trail
@@ -126,3 +126,14 @@ async def get_overdue(
     days = routing.options.nearly_late_days if within_days is None else within_days
     horizon = routing.calendar.add_working_days(today, days)
     return await views.overdue(routing.store, today=today, horizon=horizon, unit=unit)
+
+
+@router.get("/ontime", summary="On-time rate per unit and procedure per month; apologies")
+async def get_on_time(
+    request: Request,
+    caller: Operations,
+    months: Annotated[int, Query(ge=1, le=24, description="Months back from now.")] = 6,
+) -> ontime.OnTime:
+    routing = routing_of(request)
+    since = routing.clock.now() - timedelta(days=31 * months)
+    return await ontime.on_time(routing.store, since, routing.calendar.local_date)

@@ -46,16 +46,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
             runtime.add_consumer(
                 [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_registry(routing)
             )
-            await runtime.start_consumers()
             scheduler = OverdueScheduler(
                 routing, runtime.units, settings.routing.overdue_scan_seconds
             )
-            runtime.spawn(scheduler.run(), "overdue-scheduler")
+            runtime.add_worker(scheduler)
+            await runtime.start_workers()
             app.state.runtime, app.state.routing, app.state.scheduler = runtime, routing, scheduler
-            try:
-                yield
-            finally:
-                scheduler.stop()
+            yield  # the runtime stops the consumers, then the scheduler, then the relay
 
     app = service_app(
         title="Routing service",

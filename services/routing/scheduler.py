@@ -11,8 +11,6 @@ from the injected clock.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from datetime import date, datetime
@@ -25,19 +23,19 @@ from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState
 from shared.telemetry import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 GAUGE_INTERVAL_S = 5.0  # dossier gauges are refreshed at most this often (real time)
 
 
-class OverdueScheduler:
+class OverdueScheduler(PeriodicWorker):
     """Scans for steps due soon and overdue steps and dossiers every ``interval`` seconds."""
 
     def __init__(self, routing: Routing, units: UnitsOfWork, interval_s: float) -> None:
+        super().__init__("overdue-scheduler", interval_s)
         self._routing = routing
         self._units = units
-        self._interval_s = interval_s
-        self._stopping = asyncio.Event()
         self.scans = 0
         self._gauges_at = float("-inf")
 
@@ -89,15 +87,6 @@ class OverdueScheduler:
         emit_facts(uow, saved, decision)
         return len(decision.facts)
 
-    async def run(self) -> None:
-        """Scan, wait, repeat; a failed scan is logged and retried at the next tick."""
-        while not self._stopping.is_set():
-            try:
-                await self.scan()
-            except Exception as exc:  # store outage: try again next tick
-                log.warning("overdue scan failed", extra={"error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval_s)
-
-    def stop(self) -> None:
-        self._stopping.set()
+    async def tick(self) -> int:
+        """One scan at the clock's time (the worker's round)."""
+        return await self.scan()

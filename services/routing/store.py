@@ -82,6 +82,8 @@ class DossierStore:
         await create([("state", 1), ("step_due_date", 1)])
         await create([("state", 1), ("appointment_date", 1)])
         await create([("state", 1), ("holding_unit", 1)])
+        await create([("updated_at", 1)])  # on-time view: dossiers changed in a window
+        await create([("overdue_raised", 1)])  # on-time view: apologies issued
         await self.transfers.create_index([("requested_at", ASCENDING)])
         await self.transfers.create_index([("dossier_code", ASCENDING), ("requested_at", 1)])
 

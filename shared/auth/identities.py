@@ -103,6 +103,22 @@ def auth_headers(identity: str, settings: AuthSettings | None = None) -> dict[st
     return {"Authorization": f"Bearer {bearer_token(identity, settings)}"}
 
 
+class ClientAuth(httpx.Auth):
+    """Every request carries a token of one client (a service calling another).
+
+    The token is fetched on first use and renewed shortly before it expires; the fetch
+    is a short blocking call, once per token lifetime."""
+
+    def __init__(self, credentials: Credentials, settings: AuthSettings | None = None) -> None:
+        self.credentials = credentials
+        self.settings = settings
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        token = token_client(self.settings).token(self.credentials)
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
 class UnitAuth(httpx.Auth):
     """Bearer tokens from the realm for an HTTP client acting like the units' own systems.
 

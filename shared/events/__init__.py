@@ -3,7 +3,7 @@
 Importing this package registers every contract in ``registry.REGISTRY``.
 """
 
-from shared.events import applicant, audit, commands, dossier, notification
+from shared.events import applicant, audit, commands, dossier, notification, operations
 from shared.events.registry import (
     REGISTRY,
     EventData,
@@ -24,5 +24,6 @@ __all__ = [
     "dossier",
     "make_envelope",
     "notification",
+    "operations",
     "parse_data",
 ]

@@ -1,13 +1,15 @@
 """The consumer runner: one consumer group per service, effects before offsets.
 
-For each record: decode the envelope, look up the handler for its type in the
-service's ``HandlerRegistry``, and run handler and inbox record in one unit of work
-(a redelivered event hits the inbox's unique index and changes nothing; the facts
-the handler emits are queued in the same transaction). Transient failures are retried with
-exponential backoff (tenacity); after the last attempt, or at once for malformed
-bytes and unknown types, the record goes to the dead-letter topic with the error
-and its origin. Offsets are committed only after that, so a crash replays work
-that the inbox then deduplicates.
+Each fetched batch is handled partition by partition, in offset order. Consecutive
+well-formed records form a run, applied in one unit of work (``batching``): one inbox
+query, the handlers, the inbox records and the emitted facts written in bulk, one
+commit. If the run fails, its events are handled one by one: each event's handler and
+inbox record in a unit of work of its own (a redelivered event hits the inbox's
+unique index and changes nothing), transient failures retried with exponential
+backoff (tenacity); after the last attempt, or at once for malformed bytes and
+unknown types, the record goes to the dead-letter topic with the error and its
+origin. Offsets are committed only after that, so a crash replays work that the
+inbox then deduplicates.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.registry import parse_data
 from shared.handlers import HandlerRegistry
+from shared.kafka.batching import Decoded, RunApplier, processing_span
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import AlreadyProcessed, Inbox
@@ -44,8 +47,6 @@ from shared.telemetry import (
     HANDLER_RETRIES,
     HANDLER_SECONDS,
     event_type_label,
-    extract_trace_context,
-    messaging_attributes,
 )
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
@@ -99,6 +100,7 @@ class ConsumerRunner:
         self._registry = registry
         self._units = units
         self._inbox = inbox
+        self._runs = RunApplier(group_id, registry, units, inbox)
         self._dead_letters = dead_letters
         self._kafka = kafka
         self._settings = settings
@@ -153,14 +155,7 @@ class ConsumerRunner:
         async with self.batch_lock:
             try:
                 for tp, records in batch.items():
-                    for record in records:
-                        # A rebalance during the batch may have taken this partition away.
-                        if tp not in self.consumer.assignment():
-                            break
-                        await self.handle_record(record)
-                        self._processed[tp] = record.offset + 1
-                        self._uncommitted += 1
-                        handled += 1
+                    handled += await self._handle_partition(tp, records)
             except BaseException:
                 self._rewind(batch)
                 raise
@@ -168,6 +163,81 @@ class ConsumerRunner:
                 await self.commit_processed(None)
         await self._report_lag()
         return handled
+
+    async def _handle_partition(self, tp: TopicPartition, records: list[Record]) -> int:
+        """A partition's records in order: runs of well-formed ones, the others alone."""
+        handled = 0
+        run: list[Decoded] = []
+        for record in records:
+            decoded = self.decode(record)
+            if decoded is not None:
+                run.append(decoded)
+                continue
+            handled += await self._handle_run(tp, run)
+            run = []
+            if tp not in self.consumer.assignment():
+                return handled
+            await self.handle_record(record)  # malformed or breaking its contract
+            self._mark_processed(tp, record)
+            handled += 1
+        return handled + await self._handle_run(tp, run)
+
+    def decode(self, record: Record) -> Decoded | None:
+        """The record as an event of a known contract, or None (it goes the slow way).
+
+        Every fetched record passes here once per delivery, in order.
+        """
+        try:
+            envelope = Envelope.from_bytes(record.value)
+            data = parse_data(envelope)
+        except MalformedMessage:
+            return None
+        return Decoded(record, envelope, data, self._registry.handler_for(envelope.type))
+
+    async def _handle_run(self, tp: TopicPartition, run: list[Decoded]) -> int:
+        """A run in one unit of work; if that fails, its events one by one, in order."""
+        # A rebalance during the batch may have taken this partition away.
+        if not run or tp not in self.consumer.assignment():
+            return 0
+        if sum(1 for item in run if item.handler is not None) > 1:
+            started = time.perf_counter()
+            try:
+                outcomes = await self._apply_run(run)
+            except StoreUnavailable:
+                raise  # the store's state: the whole run waits
+            except Exception as exc:  # one event's fault, or a race: isolate it
+                log.info(
+                    "batch failed; handling its events one by one",
+                    extra={"group": self.group_id, "events": len(run), "error": repr(exc)},
+                )
+            else:
+                seconds = (time.perf_counter() - started) / len(run)
+                for item, outcome in zip(run, outcomes, strict=True):
+                    self._count(item.record, item.envelope.type, outcome)
+                    label = event_type_label(item.envelope.type)
+                    HANDLER_SECONDS.labels(self.service, label).observe(seconds)
+                    self._mark_processed(tp, item.record)
+                return len(run)
+        handled = 0
+        for item in run:
+            if tp not in self.consumer.assignment():
+                break
+            await self._handle_decoded(item)
+            self._mark_processed(tp, item.record)
+            handled += 1
+        return handled
+
+    async def _apply_run(self, run: list[Decoded]) -> list[str]:
+        try:
+            return await self._runs.apply(run)
+        except PyMongoError as exc:
+            if store_unavailable(exc):  # the store's state, not the messages' fault
+                raise StoreUnavailable(repr(exc)) from exc
+            raise
+
+    def _mark_processed(self, tp: TopicPartition, record: Record) -> None:
+        self._processed[tp] = record.offset + 1
+        self._uncommitted += 1
 
     def _rewind(self, batch: Mapping[TopicPartition, list[Record]]) -> None:
         """Fetch again, next time, every record of the batch that was not handled."""
@@ -199,11 +269,15 @@ class ConsumerRunner:
         """Records handled since the last commit."""
         return self._uncommitted
 
-    def request_stop(self) -> None:
+    @property
+    def name(self) -> str:
+        return f"consumer-{self.group_id}"
+
+    def stop(self) -> None:
         """Ask ``run`` to return after the batch in hand."""
         self._stopping.set()
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         """Commit what was processed and leave the group."""
         self._stopping.set()
         if self._consumer is not None:
@@ -240,7 +314,6 @@ class ConsumerRunner:
 
     async def handle_record(self, record: Record) -> None:
         """Apply one record, or dead-letter it; never raises for a bad message."""
-        started = time.perf_counter()
         try:
             envelope = Envelope.from_bytes(record.value)
         except MalformedMessage as exc:
@@ -251,29 +324,21 @@ class ConsumerRunner:
         except MalformedMessage as exc:
             await self._handle_invalid(record, envelope, exc)
             return
-        handler = self._registry.handler_for(envelope.type)
+        await self._handle_decoded(
+            Decoded(record, envelope, data, self._registry.handler_for(envelope.type))
+        )
+
+    async def _handle_decoded(self, item: Decoded) -> None:
+        """One well-formed event in a unit of work of its own, with retries."""
+        started = time.perf_counter()
+        record, envelope, handler = item.record, item.envelope, item.handler
         if handler is None:
             self._count(record, envelope.type, "ignored")  # a contract this service does not act on
             return
-        # Messaging conventions: "process <destination>", a CONSUMER span in the producer's trace.
-        with tracer.start_as_current_span(
-            f"process {record.topic}",
-            context=extract_trace_context(record.headers),
-            kind=trace.SpanKind.CONSUMER,
-            attributes=messaging_attributes(
-                operation="process",
-                topic=record.topic,
-                message_id=envelope.id,
-                key=envelope.subject,
-                event_type=envelope.type,
-                partition=record.partition,
-                offset=record.offset,
-                group=self.group_id,
-            ),
-        ):
+        with processing_span(item, self.group_id):
 
             async def apply_handler(uow: UnitOfWork) -> None:
-                await handler(data, uow)
+                await handler(item.data, uow)
 
             outcome = await self._apply_with_retries(record, envelope, apply_handler)
         self._count(record, envelope.type, outcome)

@@ -12,9 +12,19 @@ async def next_value(
     counters: AsyncCollection[Document], name: str, session: Session | None = None
 ) -> int:
     """Increment and return the counter ``name`` (first value is 1)."""
+    return await reserve_values(counters, name, 1, session)
+
+
+async def reserve_values(
+    counters: AsyncCollection[Document], name: str, count: int, session: Session | None = None
+) -> int:
+    """Move the counter ``name`` on by ``count``; the last value reserved.
+
+    The values ``last - count + 1 .. last`` are the caller's, in one write.
+    """
     doc = await counters.find_one_and_update(
         {"_id": name},
-        {"$inc": {"value": 1}},
+        {"$inc": {"value": count}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
         session=session,

@@ -77,6 +77,7 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("GET", "/v1/units/{unit}/inbox"): UNIT_ACTORS | {"operations"},
         ("GET", "/v1/flows"): frozenset({"operations"}),
         ("GET", "/v1/overdue"): frozenset({"operations"}),
+        ("GET", "/v1/ontime"): frozenset({"operations"}),
     },
     "notification": {
         **HEALTH,
@@ -104,6 +105,26 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
                 "proofs/consistency",
                 "keys",
                 "trust",
+            )
+        },
+    },
+    # The operations console's JSON (its pages at / are static files).
+    "console": {
+        **HEALTH,
+        **{
+            (method, f"/api/{path}"): frozenset({"operations"})
+            for method, path in (
+                ("GET", "config"),
+                ("GET", "flows"),
+                ("GET", "ontime"),
+                ("GET", "overdue"),
+                ("GET", "dossiers/{code}"),
+                ("GET", "health"),
+                ("GET", "health/stream"),
+                ("GET", "deadletters"),
+                ("POST", "deadletters/replay"),
+                ("POST", "notifications/{notification_id}/redeliver"),
+                ("GET", "actions"),
             )
         },
     },

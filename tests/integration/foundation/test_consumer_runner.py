@@ -153,13 +153,13 @@ async def test_a_rebalance_hands_over_partitions_without_redelivery(
     first = runtime.add_consumer([DOSSIER_EVENTS], handlers)
     second = runtime.add_consumer([DOSSIER_EVENTS], handlers)
     for runner in (first, second):
-        handle = runner.handle_record
+        decode = runner.decode
 
-        async def delivered(record, handle=handle):  # type: ignore[no-untyped-def]
+        def delivered(record, decode=decode):  # type: ignore[no-untyped-def]
             deliveries.append(record.key.decode())
-            await handle(record)
+            return decode(record)
 
-        runner.handle_record = delivered  # type: ignore[method-assign]
+        runner.decode = delivered  # type: ignore[method-assign]
     for n in range(12):
         await runtime.publisher.publish(withdrawn(f"B-{n}"), DOSSIER_EVENTS)
     await first.start()

@@ -49,7 +49,7 @@ async def test_records_wait_for_the_store_and_are_applied_once_it_is_back(
         await eventually(lambda: _tried_and_paused(rt), timeout=30)
         await private_store.start()
         await eventually(lambda: _all_applied(rt), timeout=60)
-        runner.request_stop()
+        runner.stop()
         await consuming
 
     assert await read_dead_letters(settings.kafka) == []

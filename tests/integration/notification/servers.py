@@ -64,10 +64,10 @@ class _Collector:
 
 
 @contextlib.contextmanager
-def smtp_sink() -> Iterator[_Collector]:
-    """A real SMTP server on 127.0.0.1 for the duration of the block."""
+def smtp_sink(port: int | None = None) -> Iterator[_Collector]:
+    """A real SMTP server on 127.0.0.1 (on ``port``, else a free one) for the block."""
     collector = _Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller = Controller(collector, hostname="127.0.0.1", port=port or free_port())
     controller.start()
     try:
         collector.port = controller.port

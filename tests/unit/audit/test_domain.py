@@ -165,8 +165,8 @@ def test_checkpoint_cadence(size: int, signed: int, age_s: float, due: bool) -> 
     )
 
 
-def test_every_dossier_and_notification_event_is_logged() -> None:
-    expected = {t for t in REGISTRY if t.startswith(("dossier.", "notification."))}
+def test_every_dossier_notification_and_operations_event_is_logged() -> None:
+    expected = {t for t in REGISTRY if t.startswith(("dossier.", "notification.", "operations."))}
     assert set(logged_event_types()) == expected
     assert "dossier.command.refused.v1" in expected
     assert not {t for t in logged_event_types() if t.startswith(("command.", "audit."))}

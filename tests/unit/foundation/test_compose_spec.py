@@ -20,7 +20,8 @@ import yaml
 from compose_spec import PyCompose
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ["intake", "routing", "notification", "audit"]
+SERVICES = ["intake", "routing", "notification", "audit", "console"]
+OBSERVABILITY = {"otel-collector", "jaeger", "prometheus"}
 SECRETS = {
     "LT_INTAKE_IDENTITY_HASH_KEY": "a" * 64,
     "LT_INTAKE_RECEIPT_KEY": "b" * 64,
@@ -28,6 +29,7 @@ SECRETS = {
     "LT_NOTIFICATION_SMTP_HOST": "smtp.example.vn",
     "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
     "LT_MONGO_ROOT_PASSWORD": "e" * 32,
+    "LT_KEYCLOAK_SECRET_CONSOLE": "f" * 32,
     **{f"LT_{s.upper()}_MONGO_PASSWORD": s[0] * 32 for s in SERVICES},
 }
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -79,7 +81,8 @@ def config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 
 def test_the_compose_file_is_valid_compose() -> None:
     resolved = config("docker-compose.yml")
-    assert set(SERVICES) | {"kafka", "mongo", "keycloak"} == set(resolved["services"])
+    expected = set(SERVICES) | {"kafka", "mongo", "keycloak"} | OBSERVABILITY
+    assert expected == set(resolved["services"])
 
 
 def test_the_three_broker_cluster_profile_is_valid_and_replicates() -> None:

@@ -11,7 +11,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ["intake", "routing", "notification", "audit"]
+SERVICES = ["intake", "routing", "notification", "audit", "console"]
 
 
 @pytest.fixture(scope="module")

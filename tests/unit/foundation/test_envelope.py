@@ -87,4 +87,5 @@ def test_every_contract_declares_its_topic_and_subject() -> None:
             "notification.events",
             "applicant.contacts",
             "audit.events",
+            "operations.events",
         }

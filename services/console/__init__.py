@@ -1,0 +1,1 @@
+"""The operations console: flows, on-time results, dossiers, health and dead letters."""

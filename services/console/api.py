@@ -1,0 +1,268 @@
+"""The console's JSON API (``/api/...``), read by its pages; thin: gather, shape, answer.
+
+Reads go to the services' HTTP APIs and to Kafka; the two actions (replay, redeliver)
+are refused with 403 ``actions_disabled`` while the console is read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from console import handlers
+from console.config import WATCHED, ConsoleOptions
+from console.domain import LetterFilter, by_topic, flow_diagram
+from console.sources import KafkaViews, Services, ServiceUnavailable
+from shared.auth import Role, allow
+from shared.http import DomainError, NotFound
+from shared.kafka.deadletter import DeadLetter
+
+# The console is an operations tool: every JSON route needs the operations role.
+router = APIRouter(prefix="/api", tags=["console"], dependencies=[allow(Role.OPERATIONS)])
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _kafka(request: Request) -> KafkaViews:
+    kafka: KafkaViews = request.app.state.kafka_views
+    return kafka
+
+
+def _options(request: Request) -> ConsoleOptions:
+    options: ConsoleOptions = request.app.state.options
+    return options
+
+
+def _ops(request: Request) -> handlers.Operations:
+    if not _options(request).actions_enabled:
+        raise DomainError(
+            "the console is read-only here (LT_CONSOLE_ACTIONS_ENABLED is off)",
+            code="actions_disabled",
+            status=403,
+        )
+    ops: handlers.Operations = request.app.state.operations
+    return ops
+
+
+async def _read(services: Services, service: str, path: str, **params: Any) -> Any:
+    try:
+        return await services.get(service, path, {k: v for k, v in params.items() if v})
+    except ServiceUnavailable as exc:
+        raise DomainError(str(exc), code="service_unavailable", status=502) from exc
+
+
+@router.get("/config", summary="What the pages need to know")
+async def config(request: Request) -> dict[str, Any]:
+    options = _options(request)
+    return {
+        "actions_enabled": options.actions_enabled,
+        "operator": options.operator,
+        "jaeger_url": options.jaeger_url,
+        "audit_url": options.audit_url,
+        "refresh_seconds": options.refresh_seconds,
+    }
+
+
+@router.get("/flows", summary="Counts by state, backlog per unit, hand-overs as a diagram")
+async def flows(
+    request: Request, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    view = await _read(_services(request), "routing", "/v1/flows", since=since, until=until)
+    return {**view, "diagram": flow_diagram(view["transfers"]["between_levels"])}
+
+
+@router.get("/ontime", summary="On-time rate per unit and procedure per month, apologies")
+async def ontime(
+    request: Request, months: Annotated[int, Query(ge=1, le=24)] = 6
+) -> dict[str, Any]:
+    result: dict[str, Any] = await _read(_services(request), "routing", "/v1/ontime", months=months)
+    return result
+
+
+@router.get("/overdue", summary="Late and nearly late dossiers, who holds them, how long")
+async def overdue(request: Request) -> dict[str, Any]:
+    result: dict[str, Any] = await _read(_services(request), "routing", "/v1/overdue")
+    return result
+
+
+@router.get("/dossiers/{code}", summary="A dossier: where it is, its trail, receipts, evidence")
+async def dossier(request: Request, code: str) -> dict[str, Any]:
+    services, options = _services(request), _options(request)
+    view, trail = await asyncio.gather(
+        _read(services, "routing", f"/v1/dossiers/{code}"),
+        _read(services, "routing", f"/v1/dossiers/{code}/trail"),
+    )
+    try:
+        audit = await services.get("audit", f"/v1/audit/dossiers/{code}")
+        receipts = audit.get("receipts", [])
+    except (ServiceUnavailable, NotFound):
+        receipts = []
+    try:
+        notified = await services.get("notification", "/v1/notifications", {"dossier": code})
+    except (ServiceUnavailable, NotFound):
+        notified = {"items": []}
+    trace = (
+        f"{options.jaeger_url.rstrip('/')}/search?service=intake&tags="
+        + json.dumps({"dossier.code": code}, separators=(",", ":"))
+        if options.jaeger_url
+        else None
+    )
+    return {
+        "dossier": view,
+        "trail": trail,
+        "audit_receipts": receipts,
+        "notifications": notified.get("items", []),
+        "links": {
+            "evidence": services.url("audit", f"/v1/audit/dossiers/{code}"),
+            "bundle": services.url("audit", f"/v1/audit/dossiers/{code}/bundle"),
+            "trace": trace,
+        },
+    }
+
+
+async def _health(request: Request) -> dict[str, Any]:
+    services, kafka = _services(request), _kafka(request)
+    readiness, outboxes, lag, letters = await asyncio.gather(
+        services.all_readiness(),
+        asyncio.gather(*(services.outbox(s) for s in WATCHED)),
+        kafka.lag(),
+        kafka.dead_letters(),
+    )
+    return {
+        "at": datetime.now().astimezone().isoformat(),
+        "services": [
+            {**ready, "outbox": asdict(outbox) if outbox else None}
+            for ready, outbox in zip(readiness, outboxes, strict=True)
+        ],
+        "lag": [asdict(row) for row in lag],
+        "dead_letters": by_topic(letters),
+    }
+
+
+@router.get("/health", summary="Readiness, consumer lag, outbox backlog, dead letters")
+async def health(request: Request) -> dict[str, Any]:
+    return await _health(request)
+
+
+@router.get("/health/stream", summary="The health view as server-sent events")
+async def health_stream(request: Request) -> StreamingResponse:
+    interval = _options(request).refresh_seconds
+
+    async def events() -> AsyncIterator[str]:
+        while not await request.is_disconnected():
+            try:
+                body = await _health(request)
+            except Exception as exc:  # shown on the page; the stream goes on
+                body = {"error": f"{type(exc).__name__}: {exc}"}
+            yield f"event: health\ndata: {json.dumps(body, default=str)}\n\n"
+            await asyncio.sleep(interval)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _letter_view(letter: DeadLetter) -> dict[str, Any]:
+    original = handlers._original(letter)
+    return {
+        "at": f"{letter.partition}:{letter.offset}",
+        "key": letter.key,
+        "original_topic": letter.original_topic,
+        "original_partition": letter.original_partition,
+        "original_offset": letter.original_offset,
+        "consumer_group": letter.consumer_group,
+        "error": letter.error,
+        "error_kind": letter.error_kind,
+        "attempts": letter.attempts,
+        "failed_at": letter.failed_at,
+        "event_type": original.type if original else None,
+        "event_id": original.id if original else None,
+        "notification_id": handlers.notification_of(letter),
+        "message": (letter.value or b"").decode(errors="replace")[:20000],
+        "headers": {k: v.decode(errors="replace") for k, v in letter.headers},
+    }
+
+
+@router.get("/deadletters", summary="Dead letters with error, origin and attempts")
+async def dead_letters(
+    request: Request,
+    original_topic: str | None = None,
+    error_kind: str | None = None,
+    consumer_group: str | None = None,
+) -> dict[str, Any]:
+    wanted = LetterFilter(original_topic, error_kind, consumer_group)
+    letters = [dl for dl in await _kafka(request).dead_letters() if wanted.matches(dl)]
+    ops: handlers.Operations = request.app.state.operations
+    replays = {a.get("dead_letter"): a for a in reversed(await ops.store.recent())}
+    return {
+        "items": [
+            {
+                **_letter_view(dl),
+                "last_action": _action_of(replays.get(f"{dl.partition}:{dl.offset}")),
+            }
+            for dl in letters
+        ]
+    }
+
+
+def _action_of(action: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The latest replay of a dead letter, if any (the letter itself stays in Kafka)."""
+    if action is None:
+        return None
+    return {k: action.get(k) for k in ("action", "operator", "at", "status")}
+
+
+class ReplayRequest(BaseModel):
+    """One or more dead letters by position, or every one a filter matches."""
+
+    positions: list[str] = Field(default_factory=list, max_length=1000)
+    original_topic: str | None = None
+    error_kind: str | None = None
+    consumer_group: str | None = None
+
+
+@router.post("/deadletters/replay", summary="Replay dead letters to their original topic")
+async def replay(request: Request, body: ReplayRequest) -> dict[str, Any]:
+    ops = _ops(request)
+    wanted = LetterFilter(body.original_topic, body.error_kind, body.consumer_group)
+    if not body.positions and wanted.empty():
+        raise DomainError("name positions or a filter", code="nothing_selected", field="positions")
+    letters = await _kafka(request).dead_letters()
+    chosen = [
+        dl
+        for dl in letters
+        if (not body.positions or f"{dl.partition}:{dl.offset}" in body.positions)
+        and wanted.matches(dl)
+    ]
+    missing = set(body.positions) - {f"{dl.partition}:{dl.offset}" for dl in chosen}
+    if missing:
+        raise NotFound(f"no dead letter at {sorted(missing)}", field="positions")
+    operator = _options(request).operator
+    return {"replayed": [await handlers.replay_letter(ops, dl, operator) for dl in chosen]}
+
+
+class Redelivery(BaseModel):
+    dossier_code: str | None = Field(None, max_length=64)
+    reason: str = Field("redelivery asked from the console", min_length=1, max_length=2000)
+
+
+@router.post("/notifications/{notification_id}/redeliver", summary="Send a failed one again")
+async def redeliver(request: Request, notification_id: str, body: Redelivery) -> dict[str, Any]:
+    ops = _ops(request)
+    operator = _options(request).operator
+    return await handlers.redeliver(ops, notification_id, body.dossier_code, body.reason, operator)
+
+
+@router.get("/actions", summary="Replays and redeliveries: who, when, what")
+async def actions(request: Request) -> dict[str, Any]:
+    ops: handlers.Operations = request.app.state.operations
+    return {"items": await ops.store.recent()}

@@ -1,0 +1,108 @@
+"""Pure rules of the console: shapes the services' views into what the pages draw.
+
+No I/O here: the flow diagram's nodes and links, consumer lag from offsets, the
+figures read from a service's Prometheus text, and which dead letters a filter picks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+LEVEL_ORDER = {"commune": 0, "district": 1, "province": 2}
+
+
+def flow_diagram(between_levels: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Sankey nodes and links from hand-overs between levels.
+
+    Hand-overs go up and come back down, and a Sankey cannot draw cycles: sending
+    levels are the left column ("commune ▸"), receiving levels the right ("▸ district").
+    """
+    links = [
+        {
+            "source": f"{row['from_level']} ▸",
+            "target": f"▸ {row['to_level']}",
+            "value": int(row.get("requested", 0)),
+            "accepted": int(row.get("accepted", 0)),
+            "refused": int(row.get("refused", 0)),
+            "pending": int(row.get("pending", 0)),
+        }
+        for row in between_levels
+        if int(row.get("requested", 0)) > 0
+    ]
+    names = {str(link["source"]) for link in links} | {str(link["target"]) for link in links}
+    ordered = sorted(names, key=lambda n: (n.startswith("▸"), LEVEL_ORDER.get(n.strip("▸ "), 9), n))
+    return {"nodes": [{"name": name} for name in ordered], "links": links}
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+    lag: int
+
+
+def partition_lag(
+    group: str, committed: Mapping[tuple[str, int], int], ends: Mapping[tuple[str, int], int]
+) -> list[PartitionLag]:
+    """Lag of a group on each partition it has an offset for (no offset: all is lag)."""
+    rows = []
+    for (topic, partition), end in sorted(ends.items()):
+        position = committed.get((topic, partition))
+        lag = end - (position if position is not None and position >= 0 else 0)
+        rows.append(PartitionLag(group, topic, partition, position, end, max(lag, 0)))
+    return rows
+
+
+@dataclass(frozen=True)
+class OutboxFigures:
+    pending: float | None
+    oldest_age_seconds: float | None
+
+
+def outbox_figures(metrics_text: str) -> OutboxFigures:
+    """The outbox backlog and its oldest entry's age from a service's ``/metrics``."""
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name in ("lt_outbox_pending", "lt_outbox_oldest_age_seconds"):
+                found[sample.name] = sample.value
+    return OutboxFigures(found.get("lt_outbox_pending"), found.get("lt_outbox_oldest_age_seconds"))
+
+
+@dataclass(frozen=True)
+class LetterFilter:
+    """Which dead letters a bulk replay takes (every given field must match)."""
+
+    original_topic: str | None = None
+    error_kind: str | None = None
+    consumer_group: str | None = None
+    key: str | None = None
+
+    def empty(self) -> bool:
+        return not any((self.original_topic, self.error_kind, self.consumer_group, self.key))
+
+    def matches(self, letter: Any) -> bool:
+        return all(
+            wanted is None or getattr(letter, name) == wanted
+            for name, wanted in (
+                ("original_topic", self.original_topic),
+                ("error_kind", self.error_kind),
+                ("consumer_group", self.consumer_group),
+                ("key", self.key),
+            )
+        )
+
+
+def by_topic(letters: Iterable[Any]) -> dict[str, int]:
+    """Dead letters per original topic."""
+    counts: dict[str, int] = {}
+    for letter in letters:
+        counts[letter.original_topic] = counts.get(letter.original_topic, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,87 @@
+"""Wiring of the console service: settings, clients of the services, pages and JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from console import api, handlers
+from console.config import ConsoleSettings
+from console.sources import KafkaViews, Services
+from console.store import ReplayStore
+from shared.app import serve, service_app
+from shared.auth.client import Credentials
+from shared.auth.identities import ClientAuth
+from shared.clock import Clock
+from shared.runtime import service_runtime
+
+SERVICE = "console"
+STATIC = Path(__file__).parent / "static"
+DESCRIPTION = (
+    "Operations console: flows between levels and units, on-time results, a dossier's "
+    "trail, the platform's health, and dead letters to inspect and replay. Pages at `/`, "
+    "their JSON under `/api`."
+)
+
+
+def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The console app; connections are opened by its lifespan, not here."""
+    settings = settings or ConsoleSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with (
+            # The console reads the services with its own client's token (operations and
+            # auditor), whatever the user of its pages may read.
+            httpx.AsyncClient(
+                timeout=settings.console.timeout_s,
+                auth=ClientAuth(
+                    Credentials(
+                        settings.console.client_id,
+                        settings.console.client_secret.get_secret_value(),
+                    ),
+                    settings.auth,
+                ),
+            ) as http,
+            service_runtime(SERVICE, settings, clock) as runtime,
+        ):
+            store = ReplayStore(runtime.db)
+            await store.ensure_indexes()
+            app.state.runtime = runtime
+            app.state.options = settings.console
+            app.state.services = Services(http, settings.console)
+            app.state.kafka_views = KafkaViews(settings.kafka)
+            app.state.operations = handlers.Operations(runtime, store)
+            yield
+
+    app = service_app(
+        title="Operations console",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        http=settings.http,
+        auth=settings.auth,
+        openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
+    )
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app
+
+
+def main() -> None:
+    settings = ConsoleSettings()
+    serve(create_app(settings), settings.http, settings, SERVICE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Background workers: one shape for the relay, consumers, schedulers, checkpointer, dispatcher.
+
+A worker is started (``start``: join a group, prepare), ``run`` until asked to ``stop``,
+then ``close``d (release what it holds: commit offsets, leave the group). The runtime
+keeps them in stages and starts them first stage first, stops them last stage first:
+
+- ``DELIVERY``: the outbox relay, which publishes what every other worker wrote, so
+  it runs first and stops last;
+- ``BACKGROUND``: the service's own workers (scheduler, checkpointer, dispatcher);
+- ``INTAKE``: the consumers, which bring new work in, so they stop first.
+
+Stopping is bounded: all stages share one budget for their ``run`` to return, and each
+``close`` has its own; what is still running afterwards is cancelled. A worker that
+crashes is logged, never silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from enum import IntEnum
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Stage(IntEnum):
+    """When a worker starts (ascending) and stops (descending)."""
+
+    DELIVERY = 0
+    BACKGROUND = 1
+    INTAKE = 2
+
+
+class Worker(Protocol):
+    """What the runtime starts, runs in the background and stops, in order."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def start(self) -> None:
+        """Prepare before running (may raise: the service does not start)."""
+
+    async def run(self) -> None:
+        """Work until ``stop`` is asked, then return soon (finish the batch in hand)."""
+
+    def stop(self) -> None:
+        """Ask ``run`` to return."""
+
+    async def close(self) -> None:
+        """Release what the worker holds, after ``run`` returned."""
+
+
+class PeriodicWorker:
+    """Calls ``tick`` every ``interval_s`` until stopped; a failed tick waits for the next."""
+
+    def __init__(self, name: str, interval_s: float) -> None:
+        self._name = name
+        self._interval_s = interval_s
+        self._stopping = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def tick(self) -> object:
+        """One round of work (a subclass says which)."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        return None
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+            except Exception as exc:  # e.g. a store outage: the next tick tries again
+                log.warning(f"{self.name} failed; retrying", extra={"error": repr(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval_s)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def close(self) -> None:
+        return None
+
+
+class Workers:
+    """A service's background workers by stage, with their running tasks."""
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Stage, Worker]] = []
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def add(self, worker: Worker, stage: Stage) -> None:
+        """Register a worker; it runs from the next ``start``."""
+        self._staged.append((stage, worker))
+
+    def of_stage(self, stage: Stage) -> list[Worker]:
+        return [worker for s, worker in self._staged if s == stage]
+
+    async def start(self) -> None:
+        """Start and run every worker not running yet, first stage first."""
+        for stage in sorted(Stage):
+            for worker in self.of_stage(stage):
+                if id(worker) in self._tasks:
+                    continue
+                await worker.start()
+                task = asyncio.create_task(worker.run(), name=worker.name)
+                task.add_done_callback(_log_crash)
+                self._tasks[id(worker)] = task
+
+    async def stop(self, budget_s: float, close_s: float) -> None:
+        """Stop the last stage first; ``run`` gets ``budget_s`` in all, ``close`` ``close_s``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
+        for stage in sorted(Stage, reverse=True):
+            workers = self.of_stage(stage)
+            for worker in workers:
+                worker.stop()
+            running = [self._tasks[id(w)] for w in workers if id(w) in self._tasks]
+            if running:
+                await asyncio.wait(running, timeout=max(deadline - loop.time(), 0.0))
+            for worker in workers:
+                await _close(worker, close_s)
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _close(worker: Worker, timeout_s: float) -> None:
+    try:
+        await asyncio.wait_for(worker.close(), timeout=timeout_s)
+    except Exception as exc:  # e.g. the broker is gone: uncommitted records are redelivered
+        log.warning(f"{worker.name} did not close cleanly", extra={"error": repr(exc)})
+
+
+def _log_crash(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "background task crashed", exc_info=task.exception(), extra={"task": task.get_name()}
+        )

@@ -1,0 +1,126 @@
+"""Operator actions through the console's API, against the real broker and store.
+
+A unit e-mail fails while the SMTP relay is down, so notification dead-letters it.
+Replaying that dead letter from the console becomes a redelivery request (a plain
+replay would be skipped by notification's inbox): once the relay is back, the e-mail is
+sent and proven. The action is recorded with who and when, and published on
+``operations.events`` for audit. While actions are off, the console refuses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from console.config import ConsoleOptions, ConsoleSettings
+from console.main import create_app as console_app
+from notification.config import (
+    DispatchSettings,
+    NotificationSettings,
+    RetrySettings,
+    SmsSettings,
+    SmtpSettings,
+)
+from notification.main import create_app as notification_app
+
+from shared.envelope import Envelope
+from shared.kafka.deadletter import read_dead_letters
+from shared.runtime import CommonSettings
+from shared.telemetry import header_value
+from shared.testing import ActAs, eventually, free_port, read_topic, running_app
+from shared.topics import OPERATIONS_EVENTS
+from tests.integration.notification.helpers import notifications, publish
+from tests.integration.notification.servers import smtp_sink
+from tests.unit.notification.samples import envelope_of, transfer_requested
+
+CODE = "000.00.01.H59-261130-0042"
+
+
+@pytest.fixture
+async def apps(
+    common_settings: CommonSettings, tmp_path: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, int]]:
+    smtp_port = free_port()  # nothing listens yet: the relay is "down"
+    common = common_settings.model_dump()
+    notification = NotificationSettings(
+        **common,
+        smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, timeout_s=2),
+        sms=SmsSettings(file=tmp_path / "sms.log"),
+        retry=RetrySettings(max_attempts=2, initial_s=0.01, max_s=0.02, jitter_s=0.0),
+        dispatch=DispatchSettings(poll_interval_s=0.05, lease_s=30),
+    )
+    console = ConsoleSettings(
+        **common, console=ConsoleOptions(actions_enabled=True, operator="test-operator")
+    )
+    async with (
+        running_app(notification_app(notification), ActAs("admin")) as notifier,
+        running_app(console_app(console), ActAs("operations")) as desk,
+    ):
+        yield notifier, desk, smtp_port
+
+
+async def test_a_failed_email_is_redelivered_from_its_dead_letter(
+    apps: tuple[httpx.AsyncClient, httpx.AsyncClient, int], common_settings: CommonSettings
+) -> None:
+    notifier, desk, smtp_port = apps
+    await publish(common_settings, envelope_of(transfer_requested(CODE)))
+
+    async def failed() -> Any:
+        items = await notifications(notifier, CODE)
+        return items if items and all(i["status"] == "failed" for i in items) else None
+
+    [failure] = await eventually(failed, timeout=30)
+    letters = await eventually(lambda: _letters_for(common_settings, failure["id"]))
+    listed = (await desk.get("/api/deadletters", params={"error_kind": "delivery_failed"})).json()
+    assert [item["notification_id"] for item in listed["items"]] == [failure["id"]]
+
+    with smtp_sink(port=smtp_port) as smtp:
+        position = f"{letters[0].partition}:{letters[0].offset}"
+        answer = await desk.post("/api/deadletters/replay", json={"positions": [position]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["replayed"][0]["action"] == "redelivery"
+
+        async def sent() -> Any:
+            items = await notifications(notifier, CODE)
+            return items if items[0]["status"] == "sent" else None
+
+        [delivered] = await eventually(sent, timeout=30)
+        assert len(smtp.messages) == 1
+    assert delivered["id"] == failure["id"] and len(delivered["attempts"]) == 1
+
+    recorded = (await desk.get("/api/actions")).json()["items"]
+    assert [(a["action"], a["operator"], a["notification_id"]) for a in recorded] == [
+        ("redelivery", "test-operator", failure["id"])
+    ]
+    facts = [
+        Envelope.from_bytes(r.value)
+        for r in await read_topic(common_settings.kafka, OPERATIONS_EVENTS, expect=1)
+    ]
+    assert [(f.type, f.subject, f.data["operator"]) for f in facts] == [
+        ("operations.notification.redelivery.requested.v1", CODE, "test-operator")
+    ]
+
+
+async def test_actions_are_refused_while_the_console_is_read_only(
+    common_settings: CommonSettings,
+) -> None:
+    settings = ConsoleSettings(**common_settings.model_dump())
+    async with running_app(console_app(settings), ActAs("operations")) as desk:
+        refused = await desk.post("/api/deadletters/replay", json={"positions": ["0:0"]})
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "actions_disabled"
+        assert (await desk.get("/api/config")).json()["actions_enabled"] is False
+        page = await desk.get("/")
+        assert page.status_code == 200 and "/static/vendor/echarts.min.js" in page.text
+        assert (await desk.get("/static/vendor/echarts.min.js")).status_code == 200
+
+
+async def _letters_for(common: CommonSettings, notification_id: str) -> Any:
+    letters = await read_dead_letters(common.kafka)
+    wanted = [
+        dl for dl in letters if header_value(dl.headers, "dlq_notification_id") == notification_id
+    ]
+    return wanted or None

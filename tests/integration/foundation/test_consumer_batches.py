@@ -1,0 +1,138 @@
+"""A fetched batch of a partition is one unit of work, and a poison event still goes alone.
+
+Against the real broker and store: the events of a batch share one transaction (one
+inbox write, one outbox write), each has exactly one effect, they keep their order,
+the facts they emit carry their own causes, and an event whose handler keeps failing
+is dead-lettered alone while the others of its batch are applied once each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.envelope import Envelope
+from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.registry import EventData, make_envelope
+from shared.handlers import HandlerRegistry
+from shared.kafka.deadletter import read_dead_letters
+from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
+from shared.topics import DOSSIER_EVENTS, topic_name
+from shared.unit_of_work import UnitOfWork
+from tests.integration.foundation.counting import counting_handler, effect_counts, on_withdrawn
+
+
+def withdrawal(code: str) -> DossierWithdrawn:
+    return DossierWithdrawn(
+        dossier_code=code,
+        state=DossierState.WITHDRAWN,
+        holding_unit="000.00.01.H59",
+        withdrawn_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
+    )
+
+
+def withdrawn(code: str) -> Envelope:
+    return make_envelope(withdrawal(code), source="/tests")
+
+
+@pytest.fixture
+async def runtime(common_settings: CommonSettings) -> AsyncIterator[ServiceRuntime]:
+    async with service_runtime("batches", common_settings) as rt:
+        yield rt
+
+
+async def publish_in_one_partition(rt: ServiceRuntime, events: list[Envelope]) -> None:
+    """One key for all: one partition, so one fetch returns them as a batch, in this order."""
+    topic = topic_name(rt.settings.kafka.topic_prefix, DOSSIER_EVENTS)
+    for event in events:
+        await rt.publisher.publish_raw(topic, event.to_bytes(), key="ONE", headers=[])
+
+
+async def drain(rt: ServiceRuntime, expected: int) -> int:
+    runner = rt.consumers[0]
+    await runner.start()
+    handled = 0
+    for _ in range(60):
+        handled += await runner.process_batch(timeout_ms=500)
+        if handled >= expected:
+            break
+    return handled
+
+
+def ordered(rt: ServiceRuntime, poison: str | None = None) -> HandlerRegistry:
+    """Counts effects and appends each applied subject to one ordered list."""
+    count = counting_handler(rt.db)
+
+    async def apply(event: DossierWithdrawn, uow: UnitOfWork) -> None:
+        if event.dossier_code == poison:
+            raise RuntimeError(f"cannot handle {poison}")
+        await count(event, uow)
+        push = {"$push": {"codes": event.dossier_code}}
+        await rt.db["order"].update_one({"_id": "all"}, push, upsert=True, session=uow.session)
+
+    return on_withdrawn(apply)
+
+
+async def applied_order(rt: ServiceRuntime) -> list[str]:
+    doc = await rt.db["order"].find_one({"_id": "all"})
+    return [] if doc is None else list(doc["codes"])
+
+
+async def test_a_batch_is_one_unit_of_work_with_one_effect_per_event_in_order(
+    runtime: ServiceRuntime,
+) -> None:
+    runtime.add_consumer([DOSSIER_EVENTS], ordered(runtime))
+    events = [withdrawn(f"B-{n}") for n in range(12)]
+    await publish_in_one_partition(runtime, [*events[:6], events[3], *events[6:]])
+
+    assert await drain(runtime, 13) == 13
+
+    assert await effect_counts(runtime.db) == {f"B-{n}": 1 for n in range(12)}
+    assert await applied_order(runtime) == [f"B-{n}" for n in range(12)]
+    records = await runtime.db["inbox"].find({"consumer": runtime.consumers[0].group_id}).to_list()
+    assert sorted(r["event_id"] for r in records) == sorted(e.id for e in events)
+    # One unit of work, one clock reading: the batch was applied in a single transaction.
+    assert len({r["processed_at"] for r in records}) == 1
+
+
+async def test_a_poison_event_in_a_batch_is_dead_lettered_alone(runtime: ServiceRuntime) -> None:
+    runtime.add_consumer([DOSSIER_EVENTS], ordered(runtime, poison="BAD"))
+    events = [withdrawn(f"P-{n}") for n in range(4)] + [withdrawn("BAD")]
+    events += [withdrawn(f"P-{n}") for n in range(4, 9)]
+    await publish_in_one_partition(runtime, events)
+
+    assert await drain(runtime, 10) == 10
+
+    assert await effect_counts(runtime.db) == {f"P-{n}": 1 for n in range(9)}
+    assert await applied_order(runtime) == [f"P-{n}" for n in range(9)]
+    letters = await read_dead_letters(runtime.settings.kafka)
+    assert [Envelope.from_bytes(letter.value).subject for letter in letters] == ["BAD"]
+    assert letters[0].attempts == runtime.settings.consumer.max_attempts
+    assert not await runtime.inbox.seen(runtime.consumers[0].group_id, events[4].id)
+
+
+async def test_a_batch_handler_gets_the_run_and_each_fact_keeps_its_cause(
+    runtime: ServiceRuntime,
+) -> None:
+    runs: list[int] = []
+
+    async def echo_all(events: list[tuple[Envelope, EventData]], uow: UnitOfWork) -> None:
+        runs.append(len(events))
+        for envelope, _ in events:
+            uow.caused_by(envelope).emit(withdrawal(f"ECHO-{envelope.subject}"))
+
+    runtime.add_consumer([DOSSIER_EVENTS], HandlerRegistry().on_batch([DossierWithdrawn], echo_all))
+    events = [withdrawn("E-1") for _ in range(3)] + [withdrawn("E-2") for _ in range(3)]
+    await publish_in_one_partition(runtime, events)
+
+    assert await drain(runtime, 6) == 6
+
+    assert sum(runs) == 6 and max(runs) > 1  # runs of the batch, not one event at a time
+    for code, causes in (("ECHO-E-1", events[:3]), ("ECHO-E-2", events[3:])):
+        entries = await runtime.outbox.entries_for(code)
+        assert [e["seq"] for e in entries] == [1, 2, 3]  # one sequence per subject, in order
+        facts = [Envelope.model_validate_json(str(e["envelope"])) for e in entries]
+        assert [f.causationid for f in facts] == [c.id for c in causes]
+        assert [f.correlationid for f in facts] == [c.correlationid for c in causes]

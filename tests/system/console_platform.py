@@ -1,0 +1,143 @@
+"""The five services as processes with dossiers in flight, for the console's browser test.
+
+Starts intake, routing, notification, audit and the console on free ports against the
+test's own topics and databases, loads demo dossiers through the public APIs (two
+driven to DONE, the others one hand-over along), and can plant a dead letter that is
+processed once replayed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from infra.demo import DEMO, drive_to_done, move_one_step, submission
+from shared.clock import SystemClock
+from shared.envelope import Envelope
+from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.publisher import kafka_publisher
+from shared.runtime import CommonSettings
+from shared.testing import eventually, free_port, read_topic
+from shared.topics import DOSSIER_EVENTS, topic_name
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ["intake", "routing", "notification", "audit", "console"]
+
+
+@dataclass
+class Platform:
+    urls: dict[str, str]
+    codes: list[str]  # demo dossiers, in submission order
+    done: list[str]  # those carried to DONE
+
+
+@asynccontextmanager
+async def running_platform(
+    common: CommonSettings, smtp_port: int, workdir: Path
+) -> AsyncIterator[dict[str, str]]:
+    ports = {service: free_port() for service in SERVICES}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'services'}",
+        "LT_KAFKA_TOPIC_PREFIX": common.kafka.topic_prefix,
+        "LT_MONGO_DATABASE_PREFIX": common.mongo.database_prefix,
+        "LT_NOTIFICATION_SMTP_PORT": str(smtp_port),
+        "LT_NOTIFICATION_SMS_FILE": str(workdir / "sms.log"),
+        "LT_AUDIT_SIGNING_KEY_PATH": str(workdir / "audit-key.pem"),
+        "LT_ROUTING_NEARLY_LATE_DAYS": "30",  # every dossier in flight is on the list
+        "LT_CONSOLE_ACTIONS_ENABLED": "true",
+        "LT_CONSOLE_OPERATOR": "playwright-operator",
+        "LT_CONSOLE_REFRESH_SECONDS": "1",
+        **{f"LT_{service.upper()}_PORT": str(port) for service, port in ports.items()},
+    }
+    procs = {
+        service: subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
+            [sys.executable, "-m", f"{service}.main"],
+            cwd=ROOT,
+            env=env,
+            stdout=(workdir / f"{service}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for service in SERVICES
+    }
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            for url in urls.values():
+                await eventually(partial(_ready, client, url), timeout=90, interval=0.2)
+        yield urls
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def _ready(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await client.get(f"{url}/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Demo dossiers through the public APIs: some DONE, the others one hand-over along."""
+    codes, done = [], []
+    with httpx.Client(timeout=30) as client:
+        for serial, demo in enumerate(DEMO, start=1):
+            response = client.post(f"{urls['intake']}/v1/dossiers", json=submission(demo, serial))
+            response.raise_for_status()
+            code = response.json()["code"]
+            codes.append(code)
+            if demo.finish:
+                drive_to_done(client, urls["routing"], code)
+                done.append(code)
+            else:
+                move_one_step(client, urls["routing"], code)
+    return codes, done
+
+
+async def plant_dead_letter(common: CommonSettings, new_code: str) -> None:
+    """A dossier.received fact routing 'failed' on: processed when replayed.
+
+    It is a real received event read from the topic, given a new id and dossier code
+    that no service has seen, so replaying it makes routing route a new dossier.
+    """
+    records = await read_topic(common.kafka, DOSSIER_EVENTS, expect=1)
+    received = next(
+        Envelope.from_bytes(r.value) for r in records if b"dossier.received." in r.value
+    )
+    data = {**received.data, "dossier_code": new_code}
+    forged = received.model_copy(update={"id": f"dl-{new_code}", "subject": new_code, "data": data})
+    async with kafka_publisher(common.kafka, "tests") as publisher:
+        writer = DeadLetterWriter(publisher, common.kafka, SystemClock(), "routing")
+        await writer.write_message(
+            original_topic=topic_name(common.kafka.topic_prefix, DOSSIER_EVENTS),
+            key=new_code,
+            value=json.dumps(json.loads(forged.to_bytes())).encode(),
+            error=RuntimeError("catalogue lookup failed (planted by the test)"),
+            kind="handler_failed",
+            attempts=3,
+            consumer_group=f"{common.kafka.topic_prefix}routing",
+        )
+
+
+async def routing_knows(urls: dict[str, str], code: str) -> Any:
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(f"{urls['routing']}/v1/dossiers/{code}")
+        return response.json() if response.status_code == 200 else None

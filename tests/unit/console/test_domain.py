@@ -1,0 +1,64 @@
+"""The console's pure rules: the flow diagram, consumer lag, outbox figures, letter filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from console.domain import LetterFilter, by_topic, flow_diagram, outbox_figures, partition_lag
+
+
+def test_flow_diagram_separates_senders_from_receivers_so_round_trips_draw() -> None:
+    diagram = flow_diagram(
+        [
+            {"from_level": "commune", "to_level": "district", "requested": 3, "accepted": 2},
+            {"from_level": "district", "to_level": "commune", "requested": 2, "accepted": 2},
+            {"from_level": "province", "to_level": "district", "requested": 0},
+        ]
+    )
+    names = [node["name"] for node in diagram["nodes"]]
+    assert names == ["commune ▸", "district ▸", "▸ commune", "▸ district"]
+    assert {(link["source"], link["target"], link["value"]) for link in diagram["links"]} == {
+        ("commune ▸", "▸ district", 3),
+        ("district ▸", "▸ commune", 2),
+    }
+
+
+def test_partition_lag_counts_from_the_committed_offset_or_from_the_start() -> None:
+    rows = partition_lag(
+        "routing",
+        {("dossier.events", 0): 5, ("dossier.events", 1): -1},
+        {("dossier.events", 0): 8, ("dossier.events", 1): 4, ("dossier.events", 2): 0},
+    )
+    assert [(r.partition, r.lag) for r in rows] == [(0, 3), (1, 4), (2, 0)]
+
+
+def test_outbox_figures_come_from_the_prometheus_text() -> None:
+    text = (
+        "# TYPE lt_outbox_pending gauge\n"
+        'lt_outbox_pending{service="routing"} 7.0\n'
+        "# TYPE lt_outbox_oldest_age_seconds gauge\n"
+        'lt_outbox_oldest_age_seconds{service="routing"} 2.5\n'
+    )
+    figures = outbox_figures(text)
+    assert (figures.pending, figures.oldest_age_seconds) == (7.0, 2.5)
+    assert outbox_figures("").pending is None
+
+
+@dataclass
+class Letter:
+    original_topic: str
+    error_kind: str
+    consumer_group: str
+    key: str | None = None
+
+
+def test_a_filter_takes_letters_matching_every_given_field() -> None:
+    letters = [
+        Letter("dossier.events", "handler_failed", "routing"),
+        Letter("dossier.events", "malformed", "audit"),
+        Letter("notification.events", "handler_failed", "routing"),
+    ]
+    assert LetterFilter().empty()
+    wanted = LetterFilter(original_topic="dossier.events", error_kind="handler_failed")
+    assert [wanted.matches(letter) for letter in letters] == [True, False, False]
+    assert by_topic(letters) == {"dossier.events": 2, "notification.events": 1}
