@@ -8,6 +8,7 @@ them until shortly before they expire).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 from collections.abc import AsyncIterator
@@ -25,6 +26,8 @@ from tests.integration.access.table import ACCESS, AGENCY, IDENTITIES, TAN_HOA
 from tests.integration.intake.helpers import submission
 
 SERVICES = sorted(ACCESS)
+STREAM_BOUND_S = 3.0
+ACCESS_REFUSALS = {"unauthenticated", "invalid_token", "forbidden", "wrong_unit", "no_unit"}
 UNKNOWN_DOSSIER = f"{TAN_HOA}-260101-0999"
 
 
@@ -96,6 +99,17 @@ async def store_digest(common: CommonSettings, name: str) -> str:
     return digest.hexdigest()
 
 
+async def answer(client: httpx.AsyncClient, request: dict[str, Any]) -> httpx.Response | None:
+    """The response; None for an admitted server-sent-events stream, which never ends
+    (the in-process transport returns only complete responses; a refusal is immediate)."""
+    if not request["url"].endswith("/stream"):
+        return await client.request(**request)
+    try:
+        return await asyncio.wait_for(client.request(**request), STREAM_BOUND_S)
+    except TimeoutError:
+        return None
+
+
 def documented_routes(app: FastAPI) -> set[tuple[str, str]]:
     return {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
 
@@ -130,9 +144,21 @@ async def test_every_route_admits_exactly_its_roles(
 
         for (method, path), allowed in table.items():
             for identity in sorted(allowed, key=str):
-                response = await client.request(**request_for(method, path, identity))
-                assert response.status_code not in (401, 403), (method, path, identity)
-                assert response.status_code < 500, (method, path, identity, response.text)
+                admitted = await answer(client, request_for(method, path, identity))
+                if admitted is None:
+                    continue  # the event stream is running
+                # Past the access check: any answer but an access refusal (a domain 403
+                # such as the console's actions_disabled is the route's own).
+                code = admitted.json().get("code") if admitted.status_code >= 400 else None
+                assert admitted.status_code != 401 and code not in ACCESS_REFUSALS, (
+                    method,
+                    path,
+                    identity,
+                    admitted.text,
+                )
+                # The console's reads go to the other services, which this test does not run.
+                upstream_down = name == "console" and admitted.status_code in (502, 503)
+                assert admitted.status_code < 500 or upstream_down, (method, path, identity)
 
 
 async def test_a_body_or_path_naming_another_unit_is_refused_and_changes_nothing(
