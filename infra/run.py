@@ -1,4 +1,5 @@
-"""``make run``: start the infrastructure (Kafka, store, Keycloak), the four services, demo data.
+"""``make run``: start the infrastructure (Kafka, store, Keycloak), two witnesses, the four
+services, demo data.
 
 The services (and the mail sink) are supervised like compose's restart policy: one
 that crashes is restarted with backoff and the console says so (infra/supervisor.py).
@@ -7,11 +8,13 @@ Ctrl-C (or SIGTERM) stops the services, and the infrastructure if this command s
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from functools import partial
 from pathlib import Path
 
@@ -21,12 +24,18 @@ from infra.devstack import port_open
 from infra.supervisor import Supervisor
 from shared.auth import AuthSettings
 from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
+from shared.keyfile import load_or_create_ed25519_key
+from shared.transparency.note import COSIGNATURE_V1, Signer
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = tuple(DEFAULT_PORTS)
 LOGS = ROOT / ".local" / "logs"
 MAIL = ROOT / ".local" / "mail"
 MAIL_PORT = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
+PORTAL = ROOT / ".local" / "portal" / "received.jsonl"
+PORTAL_PORT = int(os.environ.get("LT_PORTAL_RECEIVER_PORT", "8085"))
+# Two independent witnesses of the audit log, each its own process, key and state.
+WITNESS_PORTS = {"witness-1": 8011, "witness-2": 8012}
 
 
 def devstack(*args: str) -> int:
@@ -57,15 +66,24 @@ def store_env(service: str) -> dict[str, str]:
     }
 
 
-def start_service(service: str) -> subprocess.Popen[bytes]:
+def start_service(service: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{service}.log", "ab")  # noqa: SIM115 - handed to the child
-    env = {**os.environ, **store_env(service), "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
+    witness = service in WITNESS_PORTS  # a witness has no store: its own state file only
+    env = {
+        **os.environ,
+        **({} if witness else store_env(service)),
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}",
+        **(extra_env or {}),
+    }
     # Locally the console may replay dead letters (recorded as the local operator).
     env.setdefault("LT_CONSOLE_ACTIONS_ENABLED", "true")
     env.setdefault("LT_CONSOLE_OPERATOR", os.environ.get("USER") or "local-operator")
+    if service == "notification":  # the national portal connector sends to the local receiver
+        env.setdefault("LT_PORTAL_SYNC_ENDPOINT", f"http://127.0.0.1:{PORTAL_PORT}/portal")
+    module = "witness" if witness else service
     return subprocess.Popen(
-        [sys.executable, "-m", f"{service}.main"],
+        [sys.executable, "-m", f"{module}.main"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -75,7 +93,58 @@ def start_service(service: str) -> subprocess.Popen[bytes]:
 
 
 def ready(service: str) -> bool:
+    if service in WITNESS_PORTS:
+        return _answers(f"http://127.0.0.1:{WITNESS_PORTS[service]}/healthz")
     return readiness_error(service, timeout=2) is None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def audit_log_vkey() -> str:
+    """The audit log's vkey (its key file is created now if absent), for the witnesses."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
+    out = subprocess.check_output([sys.executable, "-m", "audit.keys"], cwd=ROOT, env=env)
+    return out.decode().strip().splitlines()[-1]
+
+
+def witness_envs(log_vkey: str) -> dict[str, dict[str, str]]:
+    """Each witness's settings: own name, key, state file and port; the log it follows."""
+    envs = {}
+    for name, port in WITNESS_PORTS.items():
+        home = ROOT / ".local" / name
+        envs[name] = {
+            "LT_WITNESS_NAME": f"lienthong.local/{name}",
+            "LT_WITNESS_KEY_PATH": str(home / "key.pem"),
+            "LT_WITNESS_STATE_PATH": str(home / "state.json"),
+            "LT_WITNESS_PORT": str(port),
+            "LT_WITNESS_LOG_VKEYS": json.dumps([log_vkey]),
+        }
+    return envs
+
+
+def audit_witnesses(envs: dict[str, dict[str, str]]) -> str:
+    """LT_AUDIT_WITNESSES for the audit service: each witness's URL and vkey."""
+    listed = []
+    for env in envs.values():
+        key = load_or_create_ed25519_key(Path(env["LT_WITNESS_KEY_PATH"]))
+        vkey = Signer(env["LT_WITNESS_NAME"], key, COSIGNATURE_V1).verifier.vkey()
+        listed.append({"url": f"http://127.0.0.1:{env['LT_WITNESS_PORT']}", "vkey": vkey})
+    return json.dumps(listed)
+
+
+def trust_fingerprint() -> str:
+    url = f"http://127.0.0.1:{service_port('audit')}/v1/audit/trust"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.headers.get("X-Trust-Fingerprint", "?"))
+    except OSError as exc:
+        return f"unavailable ({exc})"
 
 
 def say(message: str) -> None:
@@ -89,7 +158,8 @@ def wait_ready(supervisor: Supervisor, services: tuple[str, ...], timeout: float
         supervisor.check()  # a service that crashes while starting is restarted
         for service in sorted(waiting):
             if supervisor.running(service) and ready(service):
-                say(f"{service} ready on http://127.0.0.1:{service_port(service)}")
+                port = WITNESS_PORTS.get(service) or service_port(service)
+                say(f"{service} ready on http://127.0.0.1:{port}")
                 waiting.discard(service)
         time.sleep(0.3)
     if waiting:
@@ -119,6 +189,27 @@ def start_mail_sink() -> subprocess.Popen[bytes]:
     )
 
 
+def start_portal_receiver() -> subprocess.Popen[bytes]:
+    """The national portal's stand-in: every message the connector sends, in a file."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / "portal-receiver.log", "ab")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.portal_receiver",
+            "--port",
+            str(PORTAL_PORT),
+            "--out",
+            str(PORTAL),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
     console = f"http://127.0.0.1:{service_port('console')}/"
@@ -128,7 +219,18 @@ def print_where_to_look() -> None:
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
     print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
     print("  SMS           .local/sms.log     (the file SMS adapter)")
-    print("  logs          .local/logs/       (kafka, store-auth, keycloak .out; <service>.log)")
+    print(
+        "  portal sync   .local/portal/received.jsonl   (what the national portal connector "
+        "would send; status: GET :8003/v1/portal/messages)"
+    )
+    for name, port in WITNESS_PORTS.items():
+        print(f"  {name:13} http://127.0.0.1:{port}/docs   (cosigns audit checkpoints)")
+    print(f"  trust file    curl -o trust.json {base}/v1/audit/trust")
+    print(f"                fingerprint {trust_fingerprint()} (compare: sha256sum trust.json)")
+    print(
+        "  logs          .local/logs/       "
+        "(kafka.log, store-auth.out, keycloak.out, <service>.log, witnesses)"
+    )
     print(
         f"  store         127.0.0.1:{STORE_AUTH_PORT}, one SCRAM user per service "
         "(development passwords: set LT_<SERVICE>_MONGO_PASSWORD)"
@@ -150,8 +252,18 @@ def main() -> None:
         store = start_store()
         if not port_open(MAIL_PORT):  # else a sink of the developer's own is used
             supervisor.start("mail", start_mail_sink)
+        if not port_open(PORTAL_PORT):  # else a receiver of the developer's own is used
+            supervisor.start("portal-receiver", start_portal_receiver)
+        witnesses = witness_envs(audit_log_vkey())
+        for name, env in witnesses.items():
+            supervisor.start(name, partial(start_service, name, env))
+        wait_ready(supervisor, tuple(witnesses))
+        audit_env = {
+            "LT_AUDIT_WITNESSES": os.environ.get("LT_AUDIT_WITNESSES") or audit_witnesses(witnesses)
+        }
         for service in SERVICES:
-            supervisor.start(service, partial(start_service, service))
+            extra = audit_env if service == "audit" else None
+            supervisor.start(service, partial(start_service, service, extra))
         wait_ready(supervisor, SERVICES)
         if os.environ.get("LT_DEMO", "1") == "1":
             from infra.demo import load_demo_data

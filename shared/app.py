@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from importlib.metadata import version as package_version
 
@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from shared.auth import AuthSettings, Role, allow, install_auth
 from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
+from shared.openapi import declare_problems
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
@@ -35,13 +36,19 @@ def service_app(
     http: HttpSettings,
     openapi_tags: list[dict[str, str]] | None = None,
     degradable: frozenset[str] = frozenset(),
+    refusal_statuses: Mapping[str, int] | None = None,
+    statuses: Callable[[str, str], set[int]] | None = None,
     auth: AuthSettings | None = None,
 ) -> FastAPI:
     """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
 
-    ``degradable`` names readiness checks ("broker") the service can work without.
-    ``auth`` says which bearer tokens the routes' ``allow(...)`` accept (LT_AUTH_*);
-    ``/healthz`` and ``/readyz`` stay open, ``/metrics`` needs operations (or a service).
+    ``degradable`` names readiness checks ("broker") the service can work without;
+    ``refusal_statuses`` is the service's one table from refusal code to HTTP status
+    (a code it does not list answers 422); ``statuses(path, method)`` the statuses a
+    route can be refused with, declared in its OpenAPI document with those the shared
+    layer answers (``shared.openapi``). ``auth`` says which bearer tokens the routes'
+    ``allow(...)`` accept (LT_AUTH_*); ``/healthz`` and ``/readyz`` stay open,
+    ``/metrics`` needs operations (or a service).
     """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
@@ -53,8 +60,9 @@ def service_app(
         # Swagger UI's "Authorize": the realm's public client, authorisation code + PKCE.
         swagger_ui_init_oauth={"clientId": "swagger-ui", "usePkceWithAuthorizationCodeGrant": True},
     )
-    install_error_handlers(app)
+    install_error_handlers(app, refusal_statuses or {})
     install_auth(app, auth or AuthSettings())
+    declare_problems(app, statuses)
 
     async def check_store() -> None:
         await runtime_of(app).check_store()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.mongo.errors import store_unavailable
+from shared.refusals import Refused
 from shared.telemetry import HTTP_REQUESTS, HTTP_SECONDS
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,9 @@ MAX_STORE_INT = 2**63 - 1
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
-class DomainError(Exception):
-    """A refusal with a stable machine-readable code, an HTTP status and the field at fault."""
+class DomainError(Refused):
+    """A refusal raised by an HTTP route itself, with its status (domain code raises
+    ``Refused``, whose status comes from the service's table)."""
 
     status: int = 400
     code: str = "bad_request"
@@ -44,12 +46,9 @@ class DomainError(Exception):
         status: int | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(code or self.code, message, field=field, **(extra or {}))
         self.message = message
-        self.code = code or self.code
-        self.field = field
         self.status = status or self.status
-        self.extra = extra or {}
 
 
 class NotFound(DomainError):
@@ -75,15 +74,25 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map domain errors, validation errors and HTTP errors to problem+json."""
+UNLISTED_REFUSAL_STATUS = 422
 
-    @app.exception_handler(DomainError)
-    async def on_domain_error(_: Request, exc: DomainError) -> JSONResponse:
+
+def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int] | None = None) -> None:
+    """Map refusals (status from the service's table, by code), validation errors and
+    HTTP errors to problem+json."""
+    statuses: Mapping[str, int] = refusal_statuses or {}
+
+    @app.exception_handler(Refused)
+    async def on_refused(_: Request, exc: Refused) -> JSONResponse:
         extra: dict[str, Any] = dict(exc.extra)
         if exc.field:
             extra["field"] = exc.field
-        return problem(exc.status, exc.code, exc.message, **extra)
+        status = (
+            exc.status
+            if isinstance(exc, DomainError)
+            else statuses.get(exc.code, UNLISTED_REFUSAL_STATUS)
+        )
+        return problem(status, exc.code, exc.detail, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

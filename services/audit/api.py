@@ -7,13 +7,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from audit.evidence import Evidence, entry_view
+from audit.evidence import Evidence
 from audit.handlers import logged_event_types
 from shared.auth import Role, allow
 from shared.http import MAX_STORE_INT, DomainError, NotFound
 
 # The whole audit API is read-only and for auditors.
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[allow(Role.AUDITOR)])
+STATUS: dict[str, int] = {  # audit's one table: refusal code -> HTTP status (else 422)
+    "invalid_tree_size": 422,
+    "log_damaged": 409,
+    "no_checkpoint": 404,
+    "not_found": 404,
+    "not_checkpointed_yet": 409,
+}
 MAX_PAGE = 500
 
 
@@ -31,6 +38,14 @@ class InvalidFilter(DomainError):
 
     status = 422
     code = "invalid_filter"
+
+
+def refusal_statuses(path: str, method: str) -> set[int]:
+    """Beyond the shared answers: what is not there yet (404, e.g. no checkpoint) and a
+    damaged log or an entry not checkpointed yet (409). OpenAPI declares them."""
+    if path.startswith("/v1/audit/") and not path.endswith(("/keys", "/trust")):
+        return {404, 409}
+    return set()
 
 
 @router.get("/entries", summary="Log entries by dossier, event type or log time, paged")
@@ -59,7 +74,7 @@ async def list_entries(
     docs = await views.store.find_entries(
         subject=dossier, event_type=type, since=since, until=until, after=after, limit=limit + 1
     )
-    items = [entry_view(doc) for doc in docs[:limit]]
+    items = await views.entry_views(docs[:limit])
     more = len(docs) > limit
     return {"items": items, "next_after": items[-1]["index"] if more else None}
 
@@ -71,7 +86,7 @@ async def get_entry(
     doc = await views.store.entry(index)
     if doc is None:
         raise NotFound(f"entry {index} not found", field="index")
-    return entry_view(doc)
+    return (await views.entry_views([doc]))[0]
 
 
 @router.get("/dossiers/{code}", summary="A dossier's whole history, with hand-over receipts proven")

@@ -58,6 +58,23 @@ class AuditLogSettings(BaseSettings):
     witness_quorum: int | None = Field(
         None, ge=0, description="Cosignatures a checkpoint needs to be served (default: all)."
     )
+    personal_fields: list[str] = Field(
+        default_factory=lambda: [
+            "data.applicant.name",
+            "data.applicant.email",
+            "data.applicant.phone",
+            "data.note",
+        ],
+        description="Paths of personal fields sealed under a per-dossier key (JSON list).",
+    )
+    personal_data_retention_days: float = Field(
+        1825,
+        gt=0,
+        description="Days after a dossier's last entry until its personal fields are erased.",
+    )
+    erasure_poll_seconds: float = Field(
+        60.0, gt=0, description="How often the erasure task looks for dossiers past retention."
+    )
     witness_timeout_seconds: float = Field(
         5.0, gt=0, description="How long to wait for one witness's answer."
     )

@@ -11,13 +11,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from audit import personal
 from audit.domain import KEY_ROTATED, Checkpoint, entry_problem, format_log_time
+from audit.handlers import PersonalData
 from audit.store import AuditStore
 from audit.trust import TrustPolicy
 from shared.clock import Clock
 from shared.events.dossier import TransferAccepted
-from shared.http import Conflict, DomainError, NotFound
 from shared.mongo.client import Document
+from shared.refusals import Refused
 from shared.transparency import merkle
 
 BUNDLE_FORMAT = "lienthong-audit-bundle/2"
@@ -26,22 +28,22 @@ CONSISTENCY_FORMAT = "lienthong-audit-consistency/2"
 MAX_DOSSIER_ENTRIES = 10_000
 
 
-class InvalidTreeSize(DomainError):
+class InvalidTreeSize(Refused):
     """A proof asked about sizes or entries the log does not have."""
 
-    status = 422
-    code = "invalid_tree_size"
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__("invalid_tree_size", detail, field=field)
 
 
-class LogDamaged(DomainError):
+class LogDamaged(Refused):
     """An entry the answer needs is missing from the store or does not match its hashes.
 
     Not the client's fault, but not an unexpected error either: the log itself reports
     the damage, with the index, so the auditor knows where to look.
     """
 
-    status = 409
-    code = "log_damaged"
+    def __init__(self, detail: str, *, index: int | None) -> None:
+        super().__init__("log_damaged", detail, index=index)
 
 
 def entry_view(doc: Document) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def entry_view(doc: Document) -> dict[str, Any]:
     index = doc.get("_id")
     problem = entry_problem(doc)
     if problem is not None:
-        raise LogDamaged(f"entry {index}: {problem}", extra={"index": index})
+        raise LogDamaged(f"entry {index}: {problem}", index=index)
     view = {
         "index": int(doc["_id"]),
         "logged_at": format_log_time(doc["logged_at"]),
@@ -83,6 +85,23 @@ class Evidence:
     log_id: str
     trust: TrustPolicy
     clock: Clock
+    personal_data: PersonalData | None = None
+
+    async def entry_views(self, docs: list[Document]) -> list[dict[str, Any]]:
+        """Entries as served, each with its personal fields in clear while the dossier key
+        lives (``personal_data``: path -> value, or ``{"erased": true}``); not hashed."""
+        views = [entry_view(doc) for doc in docs]
+        if self.personal_data is None:
+            return views
+        paths = self.personal_data.paths
+        sealed = {v["subject"] for v in views if any(personal.sealed_fields(v["event"], paths))}
+        keys = await self.personal_data.keys.keys(sealed) if sealed else {}
+        for view in views:
+            if view["subject"] in keys:
+                unsealed = personal.unseal(view["event"], paths, keys[view["subject"]])
+                if unsealed:
+                    view["personal_data"] = unsealed
+        return views
 
     # -- Keys ----------------------------------------------------------------------------
 
@@ -109,9 +128,13 @@ class Evidence:
         return await self._with_proofs(docs, size)
 
     async def _with_proofs(self, docs: list[Document], size: int) -> list[dict[str, Any]]:
-        views = [entry_view(doc) for doc in docs]
+        views = await self.entry_views(docs)
         paths = await self.inclusion_paths([v["index"] for v in views], size)
         return [{**v, "inclusion_proof": _hex(paths[v["index"]])} for v in views]
+
+    async def latest_witnessed(self) -> Checkpoint | None:
+        """The latest checkpoint cosigned by a quorum of the witnesses (what evidence uses)."""
+        return await self.store.latest_checkpoint(cosigners=self.trust.quorum)
 
     # -- Roots and proofs ----------------------------------------------------------------
 
@@ -120,7 +143,7 @@ class Evidence:
             perfect = await self.store.perfect_hashes(merkle.blocks_needed(ranges))
         except LookupError as missing:
             index = missing.args[1] if len(missing.args) > 1 else None
-            raise LogDamaged(str(missing.args[0]), extra={"index": index}) from None
+            raise LogDamaged(str(missing.args[0]), index=index) from None
         return {(s, e): merkle.range_hash(s, e, perfect) for s, e in ranges}
 
     async def root_at(self, size: int) -> bytes:
@@ -140,9 +163,9 @@ class Evidence:
 
     async def _size_or_latest(self, size: int | None) -> tuple[int, Checkpoint | None]:
         if size is None:
-            latest = await self.store.latest_checkpoint()
+            latest = await self.latest_witnessed()
             if latest is None:
-                raise NotFound("no checkpoint signed yet", code="no_checkpoint")
+                raise Refused("no_checkpoint", "no checkpoint signed yet")
             return latest.tree_size, latest
         await self._checked_size(size, "size")
         return size, await self.store.checkpoint(size)
@@ -154,14 +177,14 @@ class Evidence:
             raise InvalidTreeSize(f"entry {index} is not in a tree of {tree_size}", field="entry")
         doc = await self.store.entry(index)
         if doc is None:
-            raise NotFound(f"entry {index} not found", field="entry")
+            raise Refused("not_found", f"entry {index} not found", field="entry")
         path = (await self.inclusion_paths([index], tree_size))[index]
         return {
             "format": INCLUSION_FORMAT,
             "log_id": self.log_id,
             "tree_size": tree_size,
             "root_hash": (await self.root_at(tree_size)).hex(),
-            "entry": {**entry_view(doc), "inclusion_proof": _hex(path)},
+            "entry": {**(await self.entry_views([doc]))[0], "inclusion_proof": _hex(path)},
             "checkpoint": checkpoint.as_json() if checkpoint else None,
             "key_rotations": await self.key_rotations(tree_size),
         }
@@ -196,15 +219,15 @@ class Evidence:
     async def _dossier_entries(self, code: str) -> list[Document]:
         docs = await self.store.find_entries(subject=code, limit=MAX_DOSSIER_ENTRIES)
         if not docs:
-            raise NotFound(f"no entries for dossier {code}", field="code")
+            raise Refused("not_found", f"no entries for dossier {code}", field="code")
         return docs
 
     async def dossier_history(self, code: str) -> dict[str, Any]:
         """The dossier's entries in order, and each hand-over receipt with its inclusion proof."""
         docs = await self._dossier_entries(code)
-        checkpoint = await self.store.latest_checkpoint()
+        checkpoint = await self.latest_witnessed()
         size = checkpoint.tree_size if checkpoint else 0
-        entries = [entry_view(doc) for doc in docs]
+        entries = await self.entry_views(docs)
         handovers = [e for e in entries if e["event_type"] == TransferAccepted.EVENT_TYPE]
         paths = await self.inclusion_paths(
             [e["index"] for e in handovers if e["index"] < size], size
@@ -230,12 +253,12 @@ class Evidence:
     async def bundle(self, code: str) -> dict[str, Any]:
         """Evidence for one dossier that verifies offline against a pinned trust file."""
         docs = await self._dossier_entries(code)
-        checkpoint = await self.store.latest_checkpoint()
+        checkpoint = await self.latest_witnessed()
         covered = [doc for doc in docs if checkpoint and int(doc["_id"]) < checkpoint.tree_size]
         if checkpoint is None or not covered:
-            raise Conflict(
-                f"no signed checkpoint covers dossier {code} yet; retry shortly",
-                code="not_checkpointed_yet",
+            raise Refused(
+                "not_checkpointed_yet",
+                f"no signed and witnessed checkpoint covers dossier {code} yet; retry shortly",
             )
         return {
             "format": BUNDLE_FORMAT,

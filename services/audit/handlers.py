@@ -8,9 +8,13 @@ logged topic is logged without a change here.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
+from audit import personal
 from audit.domain import canonical_json, seal_entry
+from audit.dossier_keys import DossierKeys
 from audit.store import AuditStore, entry_document
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -39,16 +43,46 @@ def canonical_event(envelope: Envelope) -> bytes:
     return canonical_json(json.loads(envelope.to_bytes()))
 
 
+@dataclass(frozen=True)
+class PersonalData:
+    """Which fields are personal, and the dossier keys that seal them."""
+
+    keys: DossierKeys
+    paths: list[str]
+
+    async def logged_form(self, envelope: Envelope, now: datetime, session: Session) -> bytes:
+        """The canonical bytes the log keeps: personal fields sealed under the dossier key."""
+        event = json.loads(envelope.to_bytes())
+        present = personal.personal_paths(event, self.paths)
+        if not present:
+            return canonical_json(event)
+        key = await self.keys.key_for_append(envelope.subject, now, session)
+        return canonical_json(personal.seal(event, present, key))
+
+
 async def append_event(
-    envelope: Envelope, data: EventData, session: Session, *, store: AuditStore, clock: Clock
+    envelope: Envelope,
+    data: EventData,
+    session: Session,
+    *,
+    store: AuditStore,
+    clock: Clock,
+    personal_data: PersonalData | None = None,
 ) -> int | None:
     """Append the event once; its index, or None if an entry already holds it."""
-    (index,) = await append_events([envelope], session, store=store, clock=clock)
+    (index,) = await append_events(
+        [envelope], session, store=store, clock=clock, personal_data=personal_data
+    )
     return index
 
 
 async def append_events(
-    envelopes: list[Envelope], session: Session, *, store: AuditStore, clock: Clock
+    envelopes: list[Envelope],
+    session: Session,
+    *,
+    store: AuditStore,
+    clock: Clock,
+    personal_data: PersonalData | None = None,
 ) -> list[int | None]:
     """Append a batch in order, each event once; each one's index, None if already logged.
 
@@ -69,7 +103,12 @@ async def append_events(
     documents, indices = [], {}
     for index, envelope in enumerate(fresh.values(), start=head.size):
         link = links[envelope.subject]
-        entry = seal_entry(index, now, canonical_event(envelope), chain_hash, link)
+        logged_form = (
+            await personal_data.logged_form(envelope, now, session)
+            if personal_data is not None
+            else canonical_event(envelope)
+        )
+        entry = seal_entry(index, now, logged_form, chain_hash, link)
         documents.append(
             entry_document(
                 entry,
@@ -87,13 +126,26 @@ async def append_events(
 
 
 async def handle_logged_events(
-    events: list[tuple[Envelope, EventData]], uow: UnitOfWork, *, store: AuditStore, clock: Clock
+    events: list[tuple[Envelope, EventData]],
+    uow: UnitOfWork,
+    *,
+    store: AuditStore,
+    clock: Clock,
+    personal_data: PersonalData | None = None,
 ) -> None:
     """The consumer's handler for every logged type: a run of a batch appended at once."""
-    await append_events([envelope for envelope, _ in events], uow.session, store=store, clock=clock)
+    await append_events(
+        [envelope for envelope, _ in events],
+        uow.session,
+        store=store,
+        clock=clock,
+        personal_data=personal_data,
+    )
 
 
-def build_registry(store: AuditStore, clock: Clock) -> HandlerRegistry:
+def build_registry(
+    store: AuditStore, clock: Clock, personal_data: PersonalData | None = None
+) -> HandlerRegistry:
     """Every logged contract goes to ``handle_logged_events``, with its store bound."""
-    handler = partial(handle_logged_events, store=store, clock=clock)
+    handler = partial(handle_logged_events, store=store, clock=clock, personal_data=personal_data)
     return HandlerRegistry().on_batch(logged_event_models(), handler)

@@ -1,16 +1,20 @@
-"""The checkpoint signing key: loaded from a file, generated on first start if absent."""
+"""The checkpoint signing key: loaded from a file, generated on first start if absent.
+
+``python -m audit.keys`` prints the log's vkey (creating the key file if absent), so a
+witness can be configured with it before the service first starts (``make run``).
+"""
 
 from __future__ import annotations
 
 import base64
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shared.keyfile import load_ed25519_key, load_or_create_ed25519_key
 from shared.transparency.note import ED25519, Signer, Verifier
 
 log = logging.getLogger(__name__)
@@ -62,33 +66,20 @@ def parse_public_key(text: str) -> bytes:
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
     """The key at ``path``; on first start, a new key written there (mode 0600)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        # Written aside, then linked into place: two instances starting together keep
-        # one complete key file, never a half-written one.
-        draft = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-        try:
-            os.link(draft, path)
-            log.warning("generated a new audit signing key", extra={"path": str(path)})
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return load_signing_key(path)
+    return SigningKey.of(load_or_create_ed25519_key(path))
 
 
 def load_signing_key(path: Path) -> SigningKey:
     """The Ed25519 private key in a PKCS#8 PEM file."""
-    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(private, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
-    log.info("audit signing key loaded", extra={"path": str(path)})
-    return SigningKey.of(private)
+    return SigningKey.of(load_ed25519_key(path))
+
+
+def main() -> None:
+    from audit.config import AuditLogSettings
+
+    settings = AuditLogSettings()
+    print(load_or_create_signing_key(settings.signing_key_path).verifier(settings.log_id).vkey())
+
+
+if __name__ == "__main__":
+    main()

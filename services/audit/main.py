@@ -11,11 +11,15 @@ from fastapi import FastAPI
 from audit import api, handlers
 from audit.checkpoints import Checkpointer
 from audit.config import AuditSettings
+from audit.dossier_keys import DossierKeys
+from audit.erasure import Eraser
 from audit.evidence import Evidence
+from audit.handlers import PersonalData
 from audit.keys import load_or_create_signing_key, load_signing_key
 from audit.rotation import register_signing_key
 from audit.store import AuditStore
 from audit.trust import trust_policy
+from audit.witnessing import Witnessing
 from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.runtime import service_runtime
@@ -58,8 +62,12 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 settings=settings.audit,
                 clock=runtime.clock,
             )
+            dossier_keys = DossierKeys(runtime.db)
+            await dossier_keys.ensure_indexes()
+            personal_data = PersonalData(dossier_keys, settings.audit.personal_fields)
             runtime.add_consumer(
-                list(handlers.LOGGED_TOPICS), handlers.build_registry(store, runtime.clock)
+                list(handlers.LOGGED_TOPICS),
+                handlers.build_registry(store, runtime.clock, personal_data),
             )
             runtime.add_worker(checkpointer)
             await runtime.start_workers()
@@ -75,10 +83,27 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 "audit trust file: GET /v1/audit/trust",
                 extra={"fingerprint": trust.fingerprint(), "quorum": trust.quorum},
             )
-            app.state.evidence = Evidence(
-                store=store, log_id=settings.audit.log_id, trust=trust, clock=runtime.clock
+            app.state.evidence = evidence = Evidence(
+                store=store,
+                log_id=settings.audit.log_id,
+                trust=trust,
+                clock=runtime.clock,
+                personal_data=personal_data,
             )
-            yield  # the runtime stops the consumers, then the checkpointer, then the relay
+            eraser = Eraser(
+                units=runtime.units,
+                store=store,
+                keys=dossier_keys,
+                settings=settings.audit,
+                clock=runtime.clock,
+            )
+            witnessing = Witnessing(store=store, evidence=evidence, settings=settings.audit)
+            runtime.add_worker(eraser)
+            if settings.audit.witnesses:
+                runtime.add_worker(witnessing)
+            await runtime.start_workers()
+            app.state.eraser, app.state.witnessing = eraser, witnessing
+            yield  # the runtime stops the consumers, then its workers, then the relay
 
     app = service_app(
         title="Audit service",
@@ -87,6 +112,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         http=settings.http,
         auth=settings.auth,
         openapi_tags=[{"name": "audit", "description": "The auditor's read-only API."}],
+        refusal_statuses=api.STATUS,
+        statuses=api.refusal_statuses,
     )
     app.include_router(api.router)
     return app

@@ -204,6 +204,13 @@ class AuditStore:
         cursor = self._entries.find(query, {"subtrees": 0}).sort("_id", ASCENDING).limit(limit)
         return await cursor.to_list()
 
+    async def last_logged_at(self, subject: str) -> datetime | None:
+        """When the subject's latest entry was logged, if it has any."""
+        doc = await self._entries.find_one(
+            {"subject": subject}, {"logged_at": 1}, sort=[("_id", -1)]
+        )
+        return None if doc is None else doc["logged_at"]
+
     async def entry(self, index: int) -> Document | None:
         return await self._entries.find_one({"_id": index}, {"subtrees": 0})
 
@@ -241,14 +248,20 @@ class AuditStore:
             session=session,
         )
 
-    async def add_cosignatures(self, checkpoint: Checkpoint) -> None:
+    async def add_cosignatures(self, checkpoint: Checkpoint, cosigners: list[str]) -> None:
         """Store a checkpoint's note with the witnesses' cosignatures added to it."""
         await self._checkpoints.update_one(
-            {"_id": checkpoint.tree_size}, {"$set": {"note": checkpoint.note}}
-        )
+            {"_id": checkpoint.tree_size},
+            {"$set": {"note": checkpoint.note, "cosigners": cosigners,
+                      "cosigner_count": len(cosigners)}},
+        )  # fmt: skip
 
-    async def latest_checkpoint(self, session: Session | None = None) -> Checkpoint | None:
-        doc = await self._checkpoints.find_one({}, sort=[("_id", -1)], session=session)
+    async def latest_checkpoint(
+        self, session: Session | None = None, *, cosigners: int = 0
+    ) -> Checkpoint | None:
+        """The latest checkpoint (with at least ``cosigners`` witnesses' cosignatures)."""
+        query = {"cosigner_count": {"$gte": cosigners}} if cosigners else {}
+        doc = await self._checkpoints.find_one(query, sort=[("_id", -1)], session=session)
         return None if doc is None else _checkpoint(doc)
 
     async def checkpoint(self, tree_size: int) -> Checkpoint | None:

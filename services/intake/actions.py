@@ -16,7 +16,6 @@ from intake.config import IntakeOptions
 from intake.domain import (
     DOSSIER_CODE_PATTERN,
     Admission,
-    Refusal,
     admit,
     admit_refusal,
     check_awaiting_desk,
@@ -52,6 +51,7 @@ from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import DocumentRef, DossierFact, DossierState
 from shared.mongo.client import Document, Session
+from shared.refusals import Refused
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
@@ -59,9 +59,9 @@ SUBMIT_ROUTE = "POST /v1/dossiers"
 DENIAL_ROUTE = "POST /v1/dossiers/denials"
 
 
-def not_found() -> Refusal:
+def not_found() -> Refused:
     """The one answer to every miss: unknown code, wrong token, no token."""
-    return Refusal("not_found", "no dossier matches this code and token", field=None, status=404)
+    return Refused("not_found", "no dossier matches this code and token", field=None)
 
 
 @dataclass

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from intake import actions
 from intake.actions import Intake
-from intake.domain import Refusal
 from intake.idempotency import Outcome
 from intake.problems import RECEPTION_ERRORS, SUBMISSION_ERRORS, WITHDRAWAL_ERRORS, problems
 from intake.schemas import (
@@ -28,7 +26,7 @@ from intake.schemas import (
 )
 from intake.views import dossier_view
 from shared.auth import EVERYONE, Principal, Role, acting_unit, allow
-from shared.http import problem
+from shared.refusals import Refused
 
 router = APIRouter(prefix="/v1")
 
@@ -66,15 +64,6 @@ LookupTokenQuery = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
-
-
-def install_refusal_handler(app: FastAPI) -> None:
-    """Map intake's domain refusals to problem+json, naming the field."""
-
-    @app.exception_handler(Refusal)
-    async def on_refusal(_: Request, exc: Refusal) -> JSONResponse:
-        extra = {**exc.extra, **({"field": exc.field} if exc.field else {})}
-        return problem(exc.status, exc.code, exc.detail, **extra)
 
 
 async def _check_desk(ctx: Intake, caller: Principal, code: str) -> None:
@@ -138,7 +127,7 @@ async def list_units(
 async def get_unit(ctx: IntakeDep, code: str) -> UnitOut:
     doc = await ctx.store.get_unit(code)
     if doc is None:
-        raise Refusal("not_found", f"no unit {code}", field="code", status=404)
+        raise Refused("not_found", f"no unit {code}", field="code")
     return UnitOut.model_validate(doc)
 
 
@@ -168,7 +157,7 @@ async def list_procedures(
     if receivable_at is not None:
         unit = await ctx.store.get_unit(receivable_at)
         if unit is None:
-            raise Refusal("unknown_unit", f"no unit {receivable_at}", field="receivable_at")
+            raise Refused("unknown_unit", f"no unit {receivable_at}", field="receivable_at")
         criteria["receiving_kinds"] = unit["kind"]
         criteria["receiving_levels"] = unit["level"]
         if not unit["receives_dossiers"]:
@@ -195,7 +184,7 @@ async def list_procedures(
 async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
     doc = await ctx.store.get_procedure(code)
     if doc is None:
-        raise Refusal("not_found", f"no procedure {code}", field="code", status=404)
+        raise Refused("not_found", f"no procedure {code}", field="code")
     return ProcedureOut.model_validate(doc)
 
 

@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse
 
 from intake import actions
 from intake.api import Desk, IntakeDep, LookupTokenHeader, LookupTokenQuery
-from intake.domain import Refusal
 from intake.forms import FormUnavailable, IntakeForms, day_bounds
 from shared.auth import acting_unit
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.forms import load_forms
+from shared.refusals import Refused
 
 router = APIRouter(prefix="/v1", tags=["forms"])
 MAX_LOG_DAYS = 93
@@ -59,7 +59,7 @@ async def get_form(
     try:
         html = forms.receipt(doc, today) if number == "01" else forms.refusal(doc, today)
     except FormUnavailable as exc:
-        raise Refusal("form_unavailable", str(exc), field="number", status=404) from exc
+        raise Refused("form_unavailable", str(exc), field="number") from exc
     return _html(html, f"mau-{number}-{code}")
 
 
@@ -81,7 +81,7 @@ async def get_log_book(
 ) -> HTMLResponse:
     acting_unit(caller, unit)
     if end < start or (end - start).days >= MAX_LOG_DAYS:
-        raise Refusal(
+        raise Refused(
             "invalid_period", f"end must be on or after start, within {MAX_LOG_DAYS} days",
             field="end",
         )  # fmt: skip

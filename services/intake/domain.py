@@ -20,25 +20,12 @@ from shared.events.dossier import (
     SupplementProvided,
 )
 from shared.events.portal import portal_status
+from shared.refusals import Refused
 
 MAX_DAILY_SEQUENCE = 9999
 DOSSIER_CODE_PATTERN = re.compile(r"^(\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})-(\d{6})-(\d{4})$")
 # The kind of unit whose subtree is an administrative area (a desk serves its committee's).
 AREA_KINDS = frozenset({"people_committee"})
-
-
-class Refusal(Exception):
-    """A request intake refuses: a stable ``code``, the ``field`` at fault, an HTTP status."""
-
-    def __init__(
-        self, code: str, detail: str, *, field: str | None, status: int = 422, **extra: Any
-    ) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field = field
-        self.status = status
-        self.extra = extra
 
 
 # --- who may receive what ---------------------------------------------------------------
@@ -57,14 +44,14 @@ def known_procedure(catalogue: Catalogue, code: str) -> Procedure:
     try:
         return catalogue.procedure(code)
     except CatalogueLookupError:
-        raise Refusal("unknown_procedure", f"no procedure {code}", field="procedure_code") from None
+        raise Refused("unknown_procedure", f"no procedure {code}", field="procedure_code") from None
 
 
 def find_procedure(catalogue: Catalogue, code: str, on: date) -> Procedure:
     """The procedure ``code`` in force on ``on``."""
     procedure = known_procedure(catalogue, code)
     if not _in_force(procedure.valid_from, procedure.valid_to, on):
-        raise Refusal(
+        raise Refused(
             "procedure_not_in_force", f"procedure {code} is not in force on {on}",
             field="procedure_code",
         )  # fmt: skip
@@ -76,10 +63,10 @@ def find_unit_in_force(catalogue: Catalogue, code: str, on: date, field: str) ->
     try:
         unit = catalogue.unit(code)
     except CatalogueLookupError:
-        raise Refusal("unknown_unit", f"no unit {code}", field=field) from None
+        raise Refused("unknown_unit", f"no unit {code}", field=field) from None
     if not unit.in_force(on):
         successor = _successor_in_force(catalogue, code, on)
-        raise Refusal(
+        raise Refused(
             "unit_not_in_force", f"unit {code} is not in force on {on}", field=field,
             successor=successor,
         )  # fmt: skip
@@ -103,7 +90,7 @@ def check_may_receive(procedure: Procedure, unit: Unit) -> None:
     if unit.level not in procedure.receiving_levels:
         problems.append(f"level {unit.level} not in {list(procedure.receiving_levels)}")
     if problems:
-        raise Refusal(
+        raise Refused(
             "unit_cannot_receive",
             f"{unit.code} cannot receive procedure {procedure.code}: {'; '.join(problems)}",
             field="receiving_unit",
@@ -125,13 +112,13 @@ def check_boundary(
     try:
         area_unit = catalogue.unit_in_force(area_code, on).unit  # old codes map to successors
     except CatalogueLookupError as exc:
-        raise Refusal("unknown_unit", str(exc), field="area_unit") from None
+        raise Refused("unknown_unit", str(exc), field="area_unit") from None
     if procedure.allow_any_receiving_unit:
         return
     served = service_area(catalogue, unit)
     area = service_area(catalogue, area_unit)
     if served.code != area.code and served not in catalogue.ancestors(area.code):
-        raise Refusal(
+        raise Refused(
             "outside_boundary",
             f"{unit.code} serves {served.code}; {area_code} is outside it and procedure "
             f"{procedure.code} does not allow intake regardless of administrative boundary",
@@ -160,7 +147,7 @@ def admit(
     check_may_receive(procedure, unit)
     check_boundary(catalogue, procedure, unit, area_unit, on)
     if document_types is not None and (missing := missing_documents(procedure, document_types)):
-        raise Refusal(
+        raise Refused(
             "missing_document", f"required document(s) missing: {', '.join(missing)}",
             field="documents", missing=missing,
         )  # fmt: skip
@@ -174,7 +161,7 @@ def admit_refusal(
     procedure = known_procedure(catalogue, procedure_code)
     unit = find_unit_in_force(catalogue, receiving_unit, on, "receiving_unit")
     if not unit.receives_dossiers:
-        raise Refusal(
+        raise Refused(
             "unit_cannot_receive", f"unit {unit.code} does not receive dossiers",
             field="receiving_unit",
         )  # fmt: skip
@@ -196,10 +183,10 @@ def sequence_name(agency: str, local_day: date) -> str:
 def format_dossier_code(agency: str, local_day: date, seq: int) -> str:
     """``{agency}-{YYMMDD}-{NNNN}``; the daily sequence runs 1..9999."""
     if not 1 <= seq <= MAX_DAILY_SEQUENCE:
-        raise Refusal(
+        raise Refused(
             "daily_sequence_exhausted",
             f"{agency} has used all {MAX_DAILY_SEQUENCE} codes of {local_day}",
-            field="receiving_unit", status=503,
+            field="receiving_unit",
         )  # fmt: skip
     return f"{sequence_name(agency, local_day)}-{seq:04d}"
 
@@ -239,18 +226,18 @@ WITHDRAWABLE_STATES = frozenset(
 def check_withdrawal(state: DossierState) -> None:
     """The applicant may withdraw until a result exists or the dossier is closed."""
     if state not in WITHDRAWABLE_STATES:
-        raise Refusal(
+        raise Refused(
             "withdrawal_not_allowed", f"a {state.value} dossier cannot be withdrawn",
-            field="state", status=409, state=state.value,
+            field="state", state=state.value,
         )  # fmt: skip
 
 
 def check_awaiting_desk(state: DossierState) -> None:
     """Only an online submission not yet checked can be received or denied by a desk."""
     if state is not DossierState.SUBMITTED:
-        raise Refusal(
+        raise Refused(
             "invalid_state", f"a {state.value} dossier is not waiting for a desk",
-            field="state", status=409, state=state.value,
+            field="state", state=state.value,
         )  # fmt: skip
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from intake.domain import Refusal
 from intake.schemas import Receipt
 from intake.store import IntakeStore
 from intake.tokens import (
@@ -26,6 +25,7 @@ from intake.tokens import (
     unseal_token,
 )
 from shared.mongo.client import Document
+from shared.refusals import Refused
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 
@@ -54,7 +54,7 @@ class IdempotentCreation:
 
     def __post_init__(self) -> None:
         if self.key is not None and not IDEMPOTENCY_KEY_PATTERN.match(self.key):
-            raise Refusal(
+            raise Refused(
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 8 to 128 characters of A-Z a-z 0-9 _ . : -",
                 field="Idempotency-Key",
@@ -70,10 +70,10 @@ class IdempotentCreation:
         if record is None:
             return None
         if record["fingerprint"] != self.fingerprint:
-            raise Refusal(
+            raise Refused(
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request body",
-                field="Idempotency-Key", status=409,
+                field="Idempotency-Key",
             )  # fmt: skip
         token = unseal_token(self.receipt_key, self.key, record["sealed_token"]) or ""
         receipt = Receipt.model_validate({**record["receipt"], "lookup_token": token})

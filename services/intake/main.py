@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from intake import api, api_forms, handlers
+from intake import api, api_forms, handlers, problems
 from intake.actions import Intake
 from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
 from intake.store import IntakeStore
@@ -64,8 +64,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         openapi_tags=api.TAGS,
         # Submissions wait in the outbox while the broker is away: ready, but degraded.
         degradable=frozenset({"broker"}),
+        refusal_statuses=problems.STATUS,
     )
-    api.install_refusal_handler(app)
     app.include_router(api.router)
     app.include_router(api_forms.router)
     return app

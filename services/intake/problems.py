@@ -1,4 +1,5 @@
-"""Every refusal intake answers with, and how OpenAPI documents them per route."""
+"""Every refusal intake answers with: its one status table, and how OpenAPI documents
+them per route. The domain raises ``Refused`` without a status; this table gives it one."""
 
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ ERRORS: dict[str, tuple[int, str | None, str]] = {
     "outside_boundary": (422, "area_unit", "000.22.31.H59 is outside 000.21.31.H59"),
     "missing_document": (422, "documents", "required document(s) missing: birth_certificate"),
     "daily_sequence_exhausted": (503, "receiving_unit", "all 9999 codes of the day are used"),
+    "form_unavailable": (404, "number", "form 05 is not served by intake"),
+    "invalid_period": (422, "end", "end must be on or after start, within 93 days"),
 }
+STATUS: dict[str, int] = {code: status for code, (status, _, _) in ERRORS.items()}
+"""Intake's refusal code -> HTTP status (for ``service_app(refusal_statuses=...)``)."""
 _STATUS_TEXT = {
     400: "The body is not JSON.",
     404: "Nothing matches (for dossiers: an unknown code and a wrong token look the same).",

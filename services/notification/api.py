@@ -27,6 +27,12 @@ from shared.http import NotFound
 from shared.mongo.client import Document
 
 router = APIRouter(prefix="/v1")
+STATUS: dict[str, int] = {  # notification's one table: refusal code -> HTTP status
+    "invalid_url": 422,
+    "url_not_allowed": 422,
+    "unknown_event_type": 422,
+    "not_found": 404,
+}
 UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 

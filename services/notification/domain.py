@@ -37,6 +37,7 @@ from shared.events.dossier import (
 )
 from shared.events.notification import NotificationOutcome
 from shared.events.registry import REGISTRY, EventData
+from shared.refusals import Refused
 
 # What the applicant is told about (issues 6, 12): reception, supplement, late, apology (Mẫu 04),
 # payment due (with the amount), result, refusal, stop.
@@ -273,16 +274,6 @@ def should_pause(consecutive_failures: int, threshold: int) -> bool:
     return consecutive_failures >= threshold
 
 
-class SubscriptionRefused(ValueError):
-    """A subscription request that cannot be accepted, with a code and the field at fault."""
-
-    def __init__(self, message: str, *, code: str, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
-
-
 def handled_event_types() -> list[str]:
     """Every type notification consumes: dossier and notification facts (old versions too)
     and the applicant's contact registration."""
@@ -302,34 +293,33 @@ def subscribable_event_types() -> list[str]:
 
 
 def check_url(url: str, *, allow_http: bool = False) -> str:
-    """An absolute https URL with a host (http too when allowed), or SubscriptionRefused."""
+    """An absolute https URL with a host (http too when allowed), or ``Refused(invalid_url)``."""
     parts = urlsplit(url.strip())
     schemes = ("http", "https") if allow_http else ("https",)
     if parts.scheme not in schemes:
-        raise SubscriptionRefused(
+        raise Refused(
+            "invalid_url",
             f"url must be an absolute {' or '.join(s + '://' for s in schemes)} URL",
-            code="invalid_url",
             field="url",
         )
     if not parts.hostname:
-        raise SubscriptionRefused("url must name a host", code="invalid_url", field="url")
+        raise Refused("invalid_url", "url must name a host", field="url")
     if parts.username or parts.password:
-        raise SubscriptionRefused(
-            "url must not carry credentials; use the secret", code="invalid_url", field="url"
-        )
+        raise Refused("invalid_url", "url must not carry credentials; use the secret", field="url")
     return url.strip()
 
 
 def check_event_types(event_types: Iterable[str]) -> list[str]:
-    """Known, subscribable event types (order kept, duplicates dropped), or SubscriptionRefused."""
+    """Known, subscribable event types (order kept, duplicates dropped), or
+    ``Refused(unknown_event_type)``."""
     allowed = set(subscribable_event_types())
     checked: list[str] = []
     for index, event_type in enumerate(event_types):
         if event_type not in allowed:
-            raise SubscriptionRefused(
+            raise Refused(
+                "unknown_event_type",
                 f"unknown or non-subscribable event type {event_type!r}; "
                 "subscribe to dossier.* or notification.* facts",
-                code="unknown_event_type",
                 field=f"event_types.{index}",
             )
         checked.append(event_type)

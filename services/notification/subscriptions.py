@@ -17,7 +17,6 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from notification.domain import (
-    SubscriptionRefused,
     SubscriptionStatus,
     check_event_types,
     check_url,
@@ -26,13 +25,8 @@ from notification.egress import EgressRefused, Network, checked_addresses
 from notification.secretbox import SecretBox, new_secret
 from notification.store import NotificationStore
 from shared.clock import Clock
-from shared.http import DomainError, NotFound
 from shared.mongo.client import Document
-
-
-class InvalidSubscription(DomainError):
-    status = 422
-    code = "invalid_subscription"
+from shared.refusals import Refused
 
 
 @dataclass(frozen=True)
@@ -51,22 +45,15 @@ class Owner:
     unit: str | None
 
 
-def _refused(exc: SubscriptionRefused) -> InvalidSubscription:
-    return InvalidSubscription(exc.message, code=exc.code, field=exc.field)
-
-
 async def check_destination(url: str, policy: EgressPolicy) -> str:
     """The URL when its scheme and every address it resolves to are acceptable."""
-    try:
-        checked = check_url(url, allow_http=policy.allow_http)
-    except SubscriptionRefused as exc:
-        raise _refused(exc) from None
+    checked = check_url(url, allow_http=policy.allow_http)
     parts = urlsplit(checked)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         await checked_addresses(parts.hostname or "", port, policy.allowed_networks)
     except EgressRefused as exc:
-        raise InvalidSubscription(str(exc), code="url_not_allowed", field="url") from None
+        raise Refused("url_not_allowed", str(exc), field="url") from None
     return checked
 
 
@@ -84,10 +71,7 @@ async def create_subscription(
 ) -> tuple[Document, str]:
     """Check and store a subscription, active at once; returns it and its new secret."""
     checked_url = await check_destination(url, policy)
-    try:
-        checked_types = check_event_types(event_types)
-    except SubscriptionRefused as exc:
-        raise _refused(exc) from None
+    checked_types = check_event_types(event_types)
     now: datetime = clock.now()
     subscription_id = str(uuid.uuid4())
     secret = new_secret()
@@ -114,14 +98,14 @@ async def get_subscription(
     """The subscription; with ``owner_unit``, only when it belongs to that unit."""
     doc = await store.subscription(subscription_id)
     if doc is None or (owner_unit is not None and doc.get("owner_unit") != owner_unit):
-        raise NotFound(f"no subscription {subscription_id}", field="subscription_id")
+        raise Refused("not_found", f"no subscription {subscription_id}", field="subscription_id")
     return doc
 
 
 async def delete_subscription(store: NotificationStore, clock: Clock, subscription_id: str) -> None:
     """Deactivate: no more deliveries, the secret is forgotten."""
     if not await store.delete_subscription(subscription_id, clock.now()):
-        raise NotFound(f"no subscription {subscription_id}", field="subscription_id")
+        raise Refused("not_found", f"no subscription {subscription_id}", field="subscription_id")
 
 
 async def resume_subscription(

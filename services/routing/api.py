@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from routing.domain.route import acts_for
-from routing.domain.state_machine import ActionRefused, RefusalCode
+from routing.domain.state_machine import RefusalCode
 from routing.handlers import Routing, execute_command
 from routing.store import StaleDossier
 from routing.views import DossierView, dossier_view
@@ -45,7 +45,7 @@ router = APIRouter(prefix="/v1", tags=["actions"])
 HTTP_SOURCE = "/lienthong/routing/http"
 HTTP_CONSUMER = "routing-http"  # inbox name for Idempotency-Key replays
 STALE_RETRIES = 3
-STATUS = {
+STATUS: dict[str, int] = {  # routing's one table: refusal code -> HTTP status (else 422)
     RefusalCode.UNKNOWN_DOSSIER: 404,
     RefusalCode.NOT_HOLDING_UNIT: 403,
     RefusalCode.NOT_TRANSFER_RECEIVER: 403,
@@ -67,6 +67,13 @@ IdempotencyKey = Annotated[
 
 # Who may act for a unit: its desk, its officers and its agency system (unit from the token).
 Caller = Annotated[Principal, allow(Role.DESK, Role.OFFICER, Role.AGENCY)]
+
+
+def refusal_statuses(path: str, method: str) -> set[int]:
+    """What an action can be refused with beyond the shared answers (OpenAPI declares it)."""
+    if method == "post" and path.startswith("/v1/dossiers/{code}/"):
+        return set(STATUS.values()) | {409}  # 409 also for a reused Idempotency-Key
+    return set()
 
 
 def routing_of(request: Request) -> Routing:
@@ -151,10 +158,6 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
                     code="idempotency_key_reused",
                 ) from None
             return ActionResult(dossier=dossier_view(current), events=[], replayed=True)
-        except ActionRefused as refusal:
-            raise DomainError(
-                refusal.reason, code=refusal.code.value, status=STATUS[refusal.code]
-            ) from refusal
         return result
     raise Conflict("the dossier kept changing; try again", code="concurrent_update")
 

@@ -158,7 +158,7 @@ async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing)
                 command_id=envelope.id,
                 command_type=envelope.type,
                 unit=command.unit,
-                code=refusal.code.value,
+                code=refusal.code,
                 reason=refusal.reason,
                 refused_at=uow.now,
             )
@@ -167,7 +167,7 @@ async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing)
             "command refused",
             extra={
                 "command_id": envelope.id,
-                "code": refusal.code.value,
+                "code": refusal.code,
                 "dossier": command.dossier_code,
             },
         )

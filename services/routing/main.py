@@ -60,11 +60,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         lifespan=lifespan,
         http=settings.http,
         auth=settings.auth,
+        refusal_statuses=api.STATUS,
         openapi_tags=[
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
             {"name": "views", "description": "Inbox, trail, flows and overdue views."},
             {"name": "forms", "description": "Printable forms (Mẫu 02, 04, 05) of a dossier."},
         ],
+        statuses=api.refusal_statuses,
     )
     app.include_router(api.router)
     app.include_router(api_views.router)

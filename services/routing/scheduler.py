@@ -19,6 +19,7 @@ from functools import partial
 from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
 from routing.handlers import Routing, emit_facts
+from routing.journeys import action_span
 from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState
 from shared.telemetry import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
@@ -83,8 +84,10 @@ class OverdueScheduler(PeriodicWorker):
         if decision is None:
             return 0
         recorded(decision, ctx, actor="routing")
-        saved = await routing.save(decision, d, uow, now)
-        emit_facts(uow, saved, decision)
+        journey = await routing.journeys.context_of(code) if routing.journeys else None
+        with action_span("deadlines", code, journey):  # overdue facts join the journey's trace
+            saved = await routing.save(decision, d, uow, now)
+            emit_facts(uow, saved, decision)
         return len(decision.facts)
 
     async def tick(self) -> int:

@@ -47,3 +47,23 @@ class KeyRotated(EventData):
 
     def subject(self) -> str:
         return AUDIT_LOG_SUBJECT
+
+
+@register
+class PersonalDataErased(EventData):
+    """The key sealing a dossier's personal fields in the audit log was destroyed.
+
+    Logged in the audit log itself (subject: the dossier): the entries and their proofs
+    stay valid, their sealed fields can no longer be read.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "audit.personal-data.erased.v1"
+    TOPIC: ClassVar[TopicSpec] = AUDIT_EVENTS
+
+    dossier_code: str
+    key_id: str  # which dossier key was destroyed
+    erased_at: datetime
+    reason: str  # "retention": LT_AUDIT_PERSONAL_DATA_RETENTION_DAYS after the last entry
+
+    def subject(self) -> str:
+        return self.dossier_code

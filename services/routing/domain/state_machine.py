@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from shared.events.dossier import DossierState
+from shared.refusals import Refused
 
 S = DossierState
 
@@ -65,12 +66,12 @@ class RefusalCode(StrEnum):
     PAYMENT_MISMATCH = "payment_mismatch"  # confirmed amount differs from the one requested
 
 
-class ActionRefused(Exception):
-    """An action that the state machine or the acting unit's role does not allow."""
+class ActionRefused(Refused):
+    """An action that the state machine or the acting unit's role does not allow (the
+    refusal type of the whole platform, with routing's codes; no HTTP status here)."""
 
     def __init__(self, code: RefusalCode, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
+        super().__init__(code, reason)  # a StrEnum: the code is its value
         self.reason = reason
 
 

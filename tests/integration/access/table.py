@@ -88,6 +88,8 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("POST", "/v1/subscriptions/{subscription_id}/resume"): frozenset({"admin", AGENCY}),
         ("GET", "/v1/notifications"): frozenset({"operations", "admin"}),
         ("GET", "/v1/notifications/{notification_id}"): frozenset({"operations", "admin"}),
+        ("GET", "/v1/portal/messages"): frozenset({"operations", "admin"}),
+        ("POST", "/v1/portal/messages/{message_id}/replay"): frozenset({"operations", "admin"}),
     },
     "audit": {
         **HEALTH,

@@ -45,6 +45,7 @@ def request_for(method: str, path: str, identity: str | None) -> dict[str, Any]:
         .replace("{unit}", unit)
         .replace("{subscription_id}", "no-such-subscription")
         .replace("{notification_id}", "no-such-notification")
+        .replace("{message_id}", "no-such-message")
         .replace("{index}", "1")
         .replace("{size}", "1")
         .replace("{number}", "05" if path.startswith("/v1/dossiers/{code}/forms") else "01")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from pymongo.errors import ServerSelectionTimeoutError
 
 from shared.http import BodySizeLimit, Conflict, install_error_handlers
+from shared.refusals import Refused
 
 PROBLEM = "application/problem+json"
 
@@ -21,13 +22,15 @@ class Note(BaseModel):
 
 def build_app() -> FastAPI:
     app = FastAPI()
-    install_error_handlers(app)
+    install_error_handlers(app, {"note_locked": 423})
     app.add_middleware(BodySizeLimit, max_bytes=200)
 
     @app.post("/notes")
     async def add(note: Note) -> dict[str, str]:
         if note.text == "taken":
             raise Conflict("already there", code="note_exists", field="text")
+        if note.text in ("locked", "odd"):  # domain refusals: status from the table
+            raise Refused(f"note_{note.text}", "refused by a rule", field="text")
         if note.text == "down":
             raise ServerSelectionTimeoutError("no primary")
         if note.text == "bug":
@@ -48,6 +51,8 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     ("body", "status", "code", "field"),
     [
         ('{"text": "taken"}', 409, "note_exists", "text"),
+        ('{"text": "locked"}', 423, "note_locked", "text"),
+        ('{"text": "odd"}', 422, "note_odd", "text"),  # a code the table does not list
         ('{"text": "far too long a note"}', 422, "invalid_request", "text"),
         ('{"text": ', 400, "malformed_json", "body"),
         ('{"text": "' + "x" * 300 + '"}', 413, "body_too_large", None),

@@ -6,14 +6,15 @@ from datetime import date
 
 import pytest
 from intake.domain import (
-    Refusal,
     admit,
     admit_refusal,
     missing_documents,
     service_area,
 )
+from intake.problems import STATUS
 
 from shared.catalogue import Catalogue, load_catalogue
+from shared.refusals import Refused
 
 THREE = load_catalogue("three-level")
 TWO = load_catalogue("two-level")
@@ -37,7 +38,7 @@ def check(
     area: str | None = None,
     documents: list[str] | None = BIRTH_DOCS,
     on: date = ON,
-) -> Refusal | None:
+) -> Refused | None:
     try:
         admit(
             catalogue,
@@ -47,7 +48,7 @@ def check(
             document_types=documents,
             on=on,
         )
-    except Refusal as exc:
+    except Refused as exc:
         return exc
     return None
 
@@ -68,7 +69,11 @@ def test_a_complete_dossier_at_the_right_desk_is_admitted() -> None:
 def test_unknown_procedure_names_the_procedure_field() -> None:
     found = check(procedure="9.999999")
     assert found is not None
-    assert (found.code, found.field, found.status) == ("unknown_procedure", "procedure_code", 422)
+    assert (found.code, found.field, STATUS[found.code]) == (
+        "unknown_procedure",
+        "procedure_code",
+        422,
+    )
 
 
 def test_procedure_only_in_another_configuration_is_unknown() -> None:
@@ -179,12 +184,12 @@ def test_a_desk_may_refuse_a_procedure_it_cannot_receive() -> None:
 
 
 def test_only_a_receiving_unit_in_force_records_refusals() -> None:
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(Refused) as caught:
         admit_refusal(THREE, procedure_code=BIRTH, receiving_unit="000.21.31.H59", on=ON)
     assert caught.value.code == "unit_cannot_receive"
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(Refused) as caught:
         admit_refusal(THREE, procedure_code="9.999999", receiving_unit=TAN_HOA_DESK, on=ON)
     assert caught.value.code == "unknown_procedure"
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(Refused) as caught:
         admit_refusal(THREE, procedure_code=BIRTH, receiving_unit="001.23.31.H59", on=ON)
     assert caught.value.code == "unit_not_in_force"

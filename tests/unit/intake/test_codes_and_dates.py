@@ -8,14 +8,15 @@ import pytest
 from intake.domain import (
     DOSSIER_CODE_PATTERN,
     MAX_DAILY_SEQUENCE,
-    Refusal,
     appointment,
     format_dossier_code,
     sequence_name,
 )
+from intake.problems import STATUS
 
 from shared.calendar import LOCAL_TZ, calendar_from_dates, load_calendar
 from shared.catalogue import load_catalogue
+from shared.refusals import Refused
 
 CAL = load_calendar()
 CATALOGUE = load_catalogue("three-level")
@@ -42,9 +43,9 @@ def test_sequence_runs_from_1_to_9999() -> None:
     assert format_dossier_code(DESK, date(2026, 1, 2), 1).endswith("-260102-0001")
     assert format_dossier_code(DESK, date(2026, 1, 2), MAX_DAILY_SEQUENCE).endswith("-9999")
     for bad in (0, MAX_DAILY_SEQUENCE + 1):
-        with pytest.raises(Refusal) as caught:
+        with pytest.raises(Refused) as caught:
             format_dossier_code(DESK, date(2026, 1, 2), bad)
-        assert (caught.value.code, caught.value.status) == ("daily_sequence_exhausted", 503)
+        assert (caught.value.code, STATUS[caught.value.code]) == ("daily_sequence_exhausted", 503)
 
 
 def test_one_counter_per_agency_and_day() -> None:

@@ -11,12 +11,12 @@ from intake.domain import (
     PUBLIC_STEPS,
     STATE_LABELS,
     WITHDRAWABLE_STATES,
-    Refusal,
     check_awaiting_desk,
     check_withdrawal,
     history_step,
     view_change,
 )
+from intake.problems import STATUS
 from intake.views import dossier_view
 
 from shared.catalogue import load_catalogue
@@ -29,6 +29,7 @@ from shared.events.dossier import (
     TransferRequested,
 )
 from shared.events.registry import REGISTRY
+from shared.refusals import Refused
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 CODE = "001.21.31.H59-261126-0001"
@@ -84,16 +85,16 @@ def test_withdrawal_is_allowed_only_before_a_result_or_closure(state: DossierSta
         check_withdrawal(state)
         assert state in WITHDRAWABLE_STATES
     else:
-        with pytest.raises(Refusal) as caught:
+        with pytest.raises(Refused) as caught:
             check_withdrawal(state)
-        assert (caught.value.code, caught.value.status) == ("withdrawal_not_allowed", 409)
+        assert (caught.value.code, STATUS[caught.value.code]) == ("withdrawal_not_allowed", 409)
 
 
 def test_only_a_submitted_dossier_waits_for_a_desk() -> None:
     check_awaiting_desk(DossierState.SUBMITTED)
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(Refused) as caught:
         check_awaiting_desk(DossierState.RECEIVED)
-    assert (caught.value.code, caught.value.status) == ("invalid_state", 409)
+    assert (caught.value.code, STATUS[caught.value.code]) == ("invalid_state", 409)
 
 
 # --- labels ---------------------------------------------------------------------------

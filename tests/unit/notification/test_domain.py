@@ -11,7 +11,6 @@ from notification.config import DEFAULT_UNIT_CHANNELS, load_unit_directory
 from notification.domain import (
     APPLICANT_EVENTS,
     RecipientKind,
-    SubscriptionRefused,
     SubscriptionStatus,
     SubscriptionView,
     UnitChannel,
@@ -32,6 +31,7 @@ from notification.domain import (
 
 from shared.events.dossier import Channel, Language
 from shared.events.notification import NotificationSent
+from shared.refusals import Refused
 from tests.unit.notification.samples import (
     AT,
     COMMUNE_DESK,
@@ -279,7 +279,7 @@ def test_pause_rule(failures: int, paused: bool) -> None:
     ],
 )
 def test_bad_urls_are_refused(url: str) -> None:
-    with pytest.raises(SubscriptionRefused) as refused:
+    with pytest.raises(Refused) as refused:
         check_url(url)
     assert (refused.value.code, refused.value.field) == ("invalid_url", "url")
 
@@ -293,9 +293,9 @@ def test_good_urls_pass() -> None:
 
 
 def test_plain_http_only_behind_the_local_development_setting() -> None:
-    with pytest.raises(SubscriptionRefused) as refused:
+    with pytest.raises(Refused) as refused:
         check_url("http://agency.example/hook")
-    assert "https://" in refused.value.message
+    assert "https://" in refused.value.detail
     assert check_url("http://agency.example/hook", allow_http=True) == "http://agency.example/hook"
 
 
@@ -311,7 +311,7 @@ def test_event_types_must_be_registered_facts() -> None:
         (["command.transfer.accept.v1"], 0),
         (["audit.checkpoint.v1"], 0),
     ):
-        with pytest.raises(SubscriptionRefused) as refused:
+        with pytest.raises(Refused) as refused:
             check_event_types(bad)
         assert refused.value.code == "unknown_event_type"
         assert refused.value.field == f"event_types.{index}"

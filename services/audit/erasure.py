@@ -1,0 +1,77 @@
+"""Erasure of personal data after the retention period: the dossier key is destroyed.
+
+A background task looks for dossiers whose key is live and whose latest log entry is
+older than ``LT_AUDIT_PERSONAL_DATA_RETENTION_DAYS``. For each, in one transaction, it
+destroys the key and appends ``audit.personal-data.erased.v1`` to the log (and publishes
+it): the erasure is itself on the record, and every hash, proof and checkpoint stays
+valid because the log only ever held the sealed fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from audit.config import AuditLogSettings
+from audit.domain import log_time
+from audit.dossier_keys import DossierKeys
+from audit.handlers import append_event
+from audit.store import AuditStore
+from shared.clock import Clock
+from shared.events.audit import PersonalDataErased
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.workers import PeriodicWorker
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+class Eraser(PeriodicWorker):
+    """Destroys the keys of dossiers past the retention period, and logs each erasure."""
+
+    def __init__(
+        self,
+        *,
+        units: UnitsOfWork,
+        store: AuditStore,
+        keys: DossierKeys,
+        settings: AuditLogSettings,
+        clock: Clock,
+    ) -> None:
+        super().__init__("audit-erasure", settings.erasure_poll_seconds)
+        self._units, self._store, self._keys = units, store, keys
+        self._settings, self._clock = settings, clock
+
+    async def tick(self) -> list[str]:
+        return await self.erase_due()
+
+    async def erase_due(self) -> list[str]:
+        """Erase every dossier past retention now; the dossier codes erased."""
+        cutoff = self._clock.now() - timedelta(days=self._settings.personal_data_retention_days)
+        erased = []
+        for subject in await self._keys.live_created_before(cutoff, BATCH):
+            last = await self._store.last_logged_at(subject)
+            if last is not None and last >= log_time(cutoff):
+                continue  # still within retention: counted from the dossier's last entry
+            if await self.erase(subject, "retention"):
+                erased.append(subject)
+        return erased
+
+    async def erase(self, subject: str, reason: str) -> bool:
+        """Destroy one dossier's key and log that; False if it had no live key."""
+
+        async def work(uow: UnitOfWork) -> bool:
+            key_id = await self._keys.erase(subject, uow.now, uow.session)
+            if key_id is None:
+                return False
+            fact = PersonalDataErased(
+                dossier_code=subject, key_id=key_id, erased_at=uow.now, reason=reason
+            )
+            [envelope] = uow.emit(fact)  # published, and logged in the dossier's history
+            await append_event(envelope, fact, uow.session, store=self._store, clock=self._clock)
+            return True
+
+        done = await self._units.run(work, now=log_time(self._clock.now()))
+        if done:
+            log.info("personal data erased", extra={"dossier": subject, "reason": reason})
+        return done

@@ -1,0 +1,52 @@
+"""HTTP routes of a witness: the tlog-witness ``add-checkpoint`` call and read-only views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from shared.http import problem
+from shared.transparency.witness_protocol import SIZE_CONTENT_TYPE
+from witness.domain import Refused
+from witness.handlers import Witness
+
+router = APIRouter(tags=["witness"])
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def witness_of(request: Request) -> Witness:
+    found: Witness = request.app.state.witness
+    return found
+
+
+@router.post(
+    "/add-checkpoint",
+    summary="Cosign a checkpoint proven consistent with the last one cosigned (tlog-witness)",
+    response_class=PlainTextResponse,
+)
+async def add_checkpoint(request: Request) -> Response:
+    body = await request.body()
+    if len(body) > MAX_REQUEST_BYTES:
+        return problem(413, "body_too_large", f"more than {MAX_REQUEST_BYTES} bytes")
+    try:
+        lines = await witness_of(request).add_checkpoint(body)
+    except Refused as refusal:
+        if refusal.known_size is not None:  # the protocol's answer: our size, as text
+            return PlainTextResponse(
+                f"{refusal.known_size}\n", status_code=409, media_type=SIZE_CONTENT_TYPE
+            )
+        code = "log_rewrite" if refusal.rewrite else "checkpoint_refused"
+        return problem(refusal.status, code, refusal.message)
+    return PlainTextResponse(lines)
+
+
+@router.get("/vkey", summary="The witness's verifier key (cosignature/v1)")
+async def vkey(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(witness_of(request).signer.verifier.vkey() + "\n")
+
+
+@router.get("/state", summary="Latest checkpoint cosigned per log, and refused ones (evidence)")
+async def state(request: Request) -> dict[str, Any]:
+    return witness_of(request).state.view()

@@ -1,0 +1,85 @@
+"""What a witness checks before it cosigns (c2sp.org/tlog-witness), as pure rules.
+
+For each log it knows (by origin, with the log's public keys) it remembers the latest
+checkpoint it cosigned. A new checkpoint is cosigned only if a known key signed it and a
+consistency proof shows it extends that one. Same size with another root, or a proof
+that fails, means the log showed two histories (a fork, or a rewrite): refused, and
+kept as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.transparency import merkle
+from shared.transparency.checkpoint import CheckpointBody, parse_checkpoint
+from shared.transparency.note import NoteError, Verifier, parse_note
+from shared.transparency.witness_protocol import AddCheckpoint
+
+
+@dataclass(frozen=True)
+class Cosigned:
+    """The latest checkpoint a witness cosigned for one log."""
+
+    size: int
+    root_hash: bytes
+    note: str
+
+
+class Refused(Exception):
+    """A checkpoint the witness does not cosign, with the HTTP status the protocol names.
+
+    ``rewrite`` marks the refusals that prove the log misbehaved (not the client's error).
+    """
+
+    def __init__(
+        self, status: int, message: str, *, known_size: int | None = None, rewrite: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.known_size, self.rewrite = known_size, rewrite
+
+
+def checkpoint_to_cosign(
+    request: AddCheckpoint, log_keys: dict[str, list[Verifier]], latest: Cosigned | None
+) -> CheckpointBody:
+    """The checkpoint of an add-checkpoint request if the witness may cosign it; or Refused."""
+    try:
+        note = parse_note(request.checkpoint)
+        body = parse_checkpoint(note.text)
+    except NoteError as exc:
+        raise Refused(400, f"not a checkpoint: {exc}") from None
+    keys = log_keys.get(body.origin)
+    if keys is None:
+        raise Refused(404, f"unknown log {body.origin!r}")
+    if not any(note.verified_by(key) for key in keys):
+        raise Refused(403, f"no signature of log {body.origin} verifies")
+    if request.old_size > body.size:
+        raise Refused(400, f"old size {request.old_size} is above the checkpoint's {body.size}")
+    known = latest.size if latest is not None else 0
+    if request.old_size != known:
+        raise Refused(409, f"the latest cosigned size is {known}", known_size=known)
+    if latest is None or request.old_size == 0:
+        if request.proof:
+            raise Refused(400, "a consistency proof from size 0 must be empty")
+        return body
+    if body.size == latest.size:
+        if body.root_hash != latest.root_hash:
+            raise Refused(
+                409,
+                f"FORK: log {body.origin} shows a tree of size {body.size} with root "
+                f"{body.root_hash.hex()}, but the witness cosigned root "
+                f"{latest.root_hash.hex()} at that size",
+                rewrite=True,
+            )
+        return body
+    if not merkle.verify_consistency(
+        latest.size, body.size, latest.root_hash, body.root_hash, list(request.proof)
+    ):
+        raise Refused(
+            422,
+            f"REWRITE: log {body.origin}'s tree of size {body.size} is not consistent with "
+            f"the tree of size {latest.size} the witness cosigned",
+            rewrite=True,
+        )
+    return body

@@ -1,0 +1,71 @@
+"""The witness's one command: check a submitted checkpoint, cosign it, remember it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from shared.clock import Clock
+from shared.transparency.cosignature import cosign
+from shared.transparency.note import NoteError, Signer, Verifier, parse_note
+from shared.transparency.witness_protocol import parse_add_checkpoint
+from witness.domain import Cosigned, Refused, checkpoint_to_cosign
+from witness.store import WitnessState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Witness:
+    """One witness: its key, what it knows of each log, its state."""
+
+    signer: Signer
+    log_keys: dict[str, list[Verifier]]
+    state: WitnessState
+    clock: Clock
+
+    def __post_init__(self) -> None:
+        # Check and persist atomically (tlog-witness): two requests never interleave.
+        self._lock = asyncio.Lock()
+
+    async def add_checkpoint(self, body: bytes) -> str:
+        """Cosignature lines for a consistent checkpoint; Refused otherwise."""
+        try:
+            request = parse_add_checkpoint(body)
+        except NoteError as exc:
+            raise Refused(400, f"malformed request: {exc}") from None
+        async with self._lock:
+            origin = _origin(request.checkpoint)
+            latest = self.state.latest(origin) if origin else None
+            try:
+                checkpoint = checkpoint_to_cosign(request, self.log_keys, latest)
+            except Refused as refusal:
+                if refusal.rewrite:
+                    self._report(refusal, request.checkpoint, latest)
+                raise
+            text = parse_note(request.checkpoint).text  # what the log signed, byte for byte
+            line = cosign(text, self.signer, int(self.clock.now().timestamp()))
+            latest = Cosigned(checkpoint.size, checkpoint.root_hash, request.checkpoint)
+            self.state.cosigned(checkpoint.origin, latest)
+        log.info(
+            "checkpoint cosigned",
+            extra={"origin": checkpoint.origin, "tree_size": checkpoint.size},
+        )
+        return line
+
+    def _report(self, refusal: Refused, presented: str, latest: Cosigned | None) -> None:
+        """Say it loudly and keep both checkpoints: they are the proof of the fork."""
+        log.critical(refusal.message, extra={"presented": presented})
+        self.state.refused(
+            {
+                "at": self.clock.now().isoformat(),
+                "reason": refusal.message,
+                "presented": presented,
+                "cosigned": latest.note if latest else None,
+            }
+        )
+
+
+def _origin(checkpoint: str) -> str:
+    return checkpoint.split("\n", 1)[0]

@@ -1,0 +1,83 @@
+"""Wiring of a witness: settings, key, state, HTTP app; start and stop.
+
+A witness is its own process with its own key and state file, sharing nothing with the
+log it watches (no broker, no store): ``python -m witness.main``. ``make run`` starts two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from shared.clock import Clock, SystemClock
+from shared.http import install_error_handlers, install_health
+from shared.keyfile import load_or_create_ed25519_key
+from shared.telemetry import configure_logging
+from shared.transparency.note import COSIGNATURE_V1, Signer, Verifier, parse_vkey
+from witness import api
+from witness.config import WitnessSettings
+from witness.handlers import Witness
+from witness.store import WitnessState
+
+DESCRIPTION = (
+    "A transparency-log witness (C2SP tlog-witness): the audit log submits each new "
+    "checkpoint with a consistency proof; the witness checks it extends the last one it "
+    "cosigned and returns its cosignature (tlog-cosignature). A checkpoint that rewrites "
+    "history is refused and kept as evidence."
+)
+
+
+def log_keys(vkeys: list[str]) -> dict[str, list[Verifier]]:
+    """The logs this witness follows: their keys by origin (the key name)."""
+    keys: dict[str, list[Verifier]] = {}
+    for vkey in vkeys:
+        verifier = parse_vkey(vkey)
+        keys.setdefault(verifier.name, []).append(verifier)
+    return keys
+
+
+def create_app(settings: WitnessSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The witness app; its key and state are opened by the lifespan."""
+    settings = settings or WitnessSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key = load_or_create_ed25519_key(settings.key_path)
+        state = WitnessState(settings.state_path)
+        state.open()
+        app.state.witness = Witness(
+            signer=Signer(settings.name, key, COSIGNATURE_V1),
+            log_keys=log_keys(settings.log_vkeys),
+            state=state,
+            clock=clock or SystemClock(),
+        )
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPIOffline(title="Witness", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    install_health(app, {})
+    app.include_router(api.router)
+    return app
+
+
+def main() -> None:
+    settings = WitnessSettings()
+    configure_logging(settings.telemetry, "witness")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

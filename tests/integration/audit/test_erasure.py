@@ -1,0 +1,110 @@
+"""Erasing a dossier's personal data after the retention period keeps every proof valid.
+
+Personal fields reach the log only sealed under the dossier's key (kept outside the log);
+erasure destroys the key and is itself logged. Hashes, proofs and checkpoints signed
+before the erasure verify unchanged after it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from audit.main import create_app
+from audit.verify import verify_document
+
+from shared.clock import ManualClock
+from shared.envelope import Envelope
+from shared.events.dossier import ApplicantContact, DossierReceived, DossierReceivedV1
+from shared.events.registry import make_envelope, parse_data
+from shared.runtime import CommonSettings
+from shared.testing import ActAs, running_app
+from tests.integration.audit.helpers import (
+    audit_settings_for,
+    checkpointed,
+    logged,
+    publish,
+    trust_of,
+    verify_store,
+)
+from tests.integration.audit.journey import journey
+
+CODE = "000.00.01.H59-261126-0042"
+NAME, PHONE, NOTE = "Nguyễn Thị Hoa", "0901234567", "Gọi chị Hoa trước 10 giờ"
+
+
+def with_personal_data(events: list[Envelope]) -> list[Envelope]:
+    """The journey, received the old way: a v1 fact with the applicant's name and a note."""
+    received = parse_data(events[0])
+    assert isinstance(received, DossierReceived)
+    fields = received.model_dump() | {
+        "applicant": ApplicantContact(identity_hash="b" * 64, name=NAME, phone=PHONE),
+        "note": NOTE,
+    }
+    first = make_envelope(DossierReceivedV1(**fields), source="/lienthong/intake")
+    return [first, *events[1:]]
+
+
+async def test_erasure_after_retention_keeps_every_proof_valid(
+    common_settings: CommonSettings, clock: ManualClock, tmp_path: Path
+) -> None:
+    settings = audit_settings_for(common_settings, tmp_path / "key.pem")
+    settings.audit.personal_data_retention_days = 30
+    settings.audit.erasure_poll_seconds = 3600  # the test erases when it says so
+    events = with_personal_data(journey(CODE))
+    app = create_app(settings, clock)
+    async with running_app(app, ActAs("auditor")) as client:
+        trust = await trust_of(client)
+        await publish(app, events)
+        await logged(client, len(events))
+        before = await checkpointed(client, clock, len(events))
+        stored = await app.state.runtime.db["entries"].find_one({"_id": 0})
+        readable = (await client.get("/v1/audit/entries/0")).json()
+        proof_before = (await client.get("/v1/audit/proofs/inclusion?entry=0")).json()
+        bundle_before = (await client.get(f"/v1/audit/dossiers/{CODE}/bundle")).json()
+
+        clock.advance(timedelta(days=29))
+        assert await app.state.eraser.erase_due() == []  # not yet: 30 days after the last entry
+        clock.advance(timedelta(days=2))
+        assert await app.state.eraser.erase_due() == [CODE]
+        assert await app.state.eraser.erase_due() == []  # once
+        erased = (await client.get("/v1/audit/entries/0")).json()
+        after = await checkpointed(client, clock, len(events) + 1)
+        bundle_after = (await client.get(f"/v1/audit/dossiers/{CODE}/bundle")).json()
+        proof_after = (
+            await client.get(f"/v1/audit/proofs/inclusion?entry=0&size={before['tree_size']}")
+        ).json()
+        consistency = (
+            await client.get(
+                "/v1/audit/proofs/consistency",
+                params={"from": before["tree_size"], "to": after["tree_size"]},
+            )
+        ).json()
+        whole_log = await verify_store(settings, trust)
+
+    # The log never held the name or the note in clear; the API showed them while allowed.
+    assert NAME not in stored["canonical"] and NOTE not in stored["canonical"]
+    assert readable["personal_data"] == {
+        "data.applicant.name": NAME,
+        "data.applicant.phone": PHONE,
+        "data.note": NOTE,
+    }
+    assert PHONE not in stored["canonical"]
+    assert readable["event"]["data"]["applicant"]["name"]["sealed"]
+    # Erased: unreadable, with the same hashes as before.
+    assert erased["personal_data"] == {path: {"erased": True} for path in readable["personal_data"]}
+    for field in ("event", "event_hash", "leaf_hash", "chain_hash"):
+        assert erased[field] == readable[field]
+    # The erasure is on the record, in the dossier's own history.
+    last = bundle_after["entries"][-1]
+    assert last["event_type"] == "audit.personal-data.erased.v1"
+    assert (last["event"]["data"]["dossier_code"], last["event"]["data"]["reason"]) == (
+        CODE,
+        "retention",
+    )
+    # Everything signed before still verifies, and so does what came after.
+    for document in (proof_before, proof_after, bundle_before, bundle_after, consistency):
+        verify_document(json.loads(json.dumps(document)), trust)
+    assert proof_after["root_hash"] == proof_before["root_hash"] == before["root_hash"]
+    assert whole_log.startswith(f"OK log lienthong-audit-log: {len(events) + 1} entries")

@@ -1,0 +1,119 @@
+"""The witness cosigns only checkpoints consistent with the last one it cosigned; a fork
+or a rewrite is refused, said loudly and kept as evidence."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from witness.domain import Cosigned, Refused
+from witness.handlers import Witness
+from witness.store import StateInUse, WitnessState
+
+from shared.clock import ManualClock
+from shared.transparency import merkle
+from shared.transparency.checkpoint import CheckpointBody
+from shared.transparency.cosignature import verify_cosignature
+from shared.transparency.note import COSIGNATURE_V1, Signer, parse_note, sign_note
+from shared.transparency.witness_protocol import AddCheckpoint
+
+ORIGIN = "lienthong.local/audit"
+LOG = Signer(ORIGIN, Ed25519PrivateKey.generate())
+LEAVES = [merkle.leaf_hash(bytes([i])) for i in range(20)]
+
+
+def note(size: int, leaves: list[bytes] = LEAVES, signer: Signer = LOG) -> str:
+    text = CheckpointBody(ORIGIN, size, merkle.root(leaves[:size]), ("time t",)).text()
+    return sign_note(text, [signer])
+
+
+def request(old: int, size: int, leaves: list[bytes] = LEAVES, signer: Signer = LOG) -> bytes:
+    proof = merkle.consistency_proof(leaves, old, size) if 0 < old < size else []
+    return AddCheckpoint(old, tuple(proof), note(size, leaves, signer)).encode()
+
+
+@pytest.fixture
+def witness(tmp_path: Path) -> Witness:
+    state = WitnessState(tmp_path / "state.json")
+    state.open()
+    return Witness(
+        signer=Signer("w1", Ed25519PrivateKey.generate(), COSIGNATURE_V1),
+        log_keys={ORIGIN: [LOG.verifier]},
+        state=state,
+        clock=ManualClock(datetime(2026, 11, 26, 9, tzinfo=UTC)),
+    )
+
+
+async def refusal(witness: Witness, body: bytes) -> Refused:
+    with pytest.raises(Refused) as caught:
+        await witness.add_checkpoint(body)
+    return caught.value
+
+
+async def test_consistent_checkpoints_are_cosigned_in_turn(witness: Witness) -> None:
+    for old, size in ((0, 4), (4, 9), (9, 9), (9, 20)):
+        lines = await witness.add_checkpoint(request(old, size))
+        cosigned = parse_note(note(size)).with_signatures(lines)
+        found = verify_cosignature(cosigned, witness.signer.verifier)
+        assert found is not None and found.timestamp == 1795683600
+    latest = witness.state.latest(ORIGIN)
+    assert latest is not None and (latest.size, latest.root_hash) == (20, merkle.root(LEAVES))
+
+
+async def test_a_stale_old_size_gets_the_witness_size(witness: Witness) -> None:
+    await witness.add_checkpoint(request(0, 8))
+    stale = await refusal(witness, request(4, 12))
+    assert (stale.status, stale.known_size) == (409, 8)
+    assert (await refusal(witness, request(0, 12))).known_size == 8
+
+
+async def test_a_fork_at_the_same_size_is_refused_loudly_and_kept(
+    witness: Witness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await witness.add_checkpoint(request(0, 8))
+    forked = [*LEAVES[:5], merkle.leaf_hash(b"forged"), *LEAVES[6:]]
+    with caplog.at_level(logging.CRITICAL):
+        fork = await refusal(witness, request(8, 8, forked))
+    assert (fork.status, fork.rewrite) == (409, True)
+    assert fork.message.startswith(f"FORK: log {ORIGIN} shows a tree of size 8 with root")
+    assert any(r.levelno == logging.CRITICAL and "FORK" in r.getMessage() for r in caplog.records)
+    [evidence] = witness.state.view()["refused"]
+    assert evidence["presented"] == note(8, forked) and evidence["cosigned"] == note(8)
+    latest = witness.state.latest(ORIGIN)
+    assert latest is not None and latest.root_hash == merkle.root(LEAVES[:8])  # unchanged
+
+
+async def test_a_rewritten_history_fails_the_consistency_proof(witness: Witness) -> None:
+    await witness.add_checkpoint(request(0, 8))
+    rewritten = [*LEAVES[:3], merkle.leaf_hash(b"forged"), *LEAVES[4:]]
+    rewrite = await refusal(witness, request(8, 12, rewritten))
+    assert (rewrite.status, rewrite.rewrite) == (422, True)
+    assert rewrite.message.startswith("REWRITE:")
+    assert len(witness.state.view()["refused"]) == 1
+
+
+async def test_unknown_logs_keys_and_malformed_requests_are_refused(witness: Witness) -> None:
+    stranger = Signer(ORIGIN, Ed25519PrivateKey.generate())
+    assert (await refusal(witness, request(0, 4, signer=stranger))).status == 403
+    other_log = Signer("other.example/log", Ed25519PrivateKey.generate())
+    other = CheckpointBody("other.example/log", 1, LEAVES[0]).text()
+    body = AddCheckpoint(0, (), sign_note(other, [other_log])).encode()
+    assert (await refusal(witness, body)).status == 404
+    assert (await refusal(witness, b"old x\n\nnonsense")).status == 400
+    assert (await refusal(witness, AddCheckpoint(9, (), note(4)).encode())).status == 400
+    assert witness.state.view() == {"logs": {}, "refused": []}
+
+
+def test_the_state_survives_a_restart_and_is_held_by_one_process(tmp_path: Path) -> None:
+    state = WitnessState(tmp_path / "state.json")
+    state.open()
+    state.cosigned(ORIGIN, Cosigned(3, bytes(32), "n"))
+    with pytest.raises(StateInUse):
+        WitnessState(tmp_path / "state.json").open()
+    state.close()
+    again = WitnessState(tmp_path / "state.json")
+    again.open()
+    assert again.latest(ORIGIN) == Cosigned(3, bytes(32), "n")
