@@ -47,6 +47,17 @@ from shared.auth.identities import (
     known_units,
 )
 
+# Re-exported: the realm's naming conventions live in shared.auth.identities.
+__all__ = [
+    "agency_client_id",
+    "build_realm",
+    "catalogue_units",
+    "client_secret_variable",
+    "dev_client_secret",
+    "dev_environment",
+    "render",
+]
+
 REALM = "lienthong"
 AUDIENCE = "lienthong"
 REALM_FILE = Path(__file__).resolve().parent / "realm-lienthong.json"

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from intake import actions
 from intake.api import Desk, IntakeDep, LookupTokenHeader, LookupTokenQuery
 from intake.forms import FormUnavailable, IntakeForms, day_bounds
+from intake.problems import problems
 from shared.auth import acting_unit
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.forms import load_forms
@@ -45,6 +46,7 @@ def _html(html: str, name: str) -> HTMLResponse:
     "HTML in Vietnamese, printable to PDF. Needs the look-up token like the look-up (the same "
     "404 for every miss); 404 `form_unavailable` when the dossier has no such form.",
     response_class=HTMLResponse,
+    responses=problems("not_found", "form_unavailable", "invalid_request"),
 )
 async def get_form(
     ctx: IntakeDep,
@@ -70,6 +72,7 @@ async def get_form(
     f"{MAX_LOG_DAYS} days, {MAX_LOG_ROWS} rows), oldest first. For that desk's staff or "
     "agency system only.",
     response_class=HTMLResponse,
+    responses=problems("invalid_period", "invalid_request"),
 )
 async def get_log_book(
     ctx: IntakeDep,
