@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTACK := $(PY) infra/devstack.py
 
-.PHONY: run test install browser infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
+.PHONY: chaos run test install browser infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,12 @@ contracts: install
 	@$(PY) -m shared.contracts write
 
 ## make bench [ARGS=--quick]: the system end to end under load; see bench/__main__.py.
+## make chaos: the fault matrix on real processes (also run by make test).
+chaos: install
+	@$(DEVSTACK) start && LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT $(PY) -m chaos
+
 bench: install
-	@$(DEVSTACK) start && $(PY) -m bench $(ARGS)
+	@$(DEVSTACK) start && LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT $(PY) -m bench $(ARGS)
 
 clean: infra-down
 	rm -rf .local

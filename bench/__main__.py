@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 from pathlib import Path
 
 from bench.e2e import OUT, Options, run_benchmark
@@ -58,9 +59,22 @@ def options(argv: list[str] | None = None) -> Options:
     )
 
 
+async def run_until_stopped(opts: Options) -> None:
+    """Ctrl-C or SIGTERM ends the run cleanly: services stopped, the run's data dropped."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await run_benchmark(opts)
+    except asyncio.CancelledError:
+        print("\n[bench] stopped; what it started is stopped too", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(run_benchmark(options(argv)))
+    asyncio.run(run_until_stopped(options(argv)))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ SERVICES = tuple(DEFAULT_PORTS)
 LOGS = ROOT / ".local" / "logs"
 MAIL = ROOT / ".local" / "mail"
 MAIL_PORT = int(os.environ.get("LT_NOTIFICATION_SMTP_PORT", "1025"))
+PORTAL = ROOT / ".local" / "portal" / "received.jsonl"
+PORTAL_PORT = int(os.environ.get("LT_PORTAL_RECEIVER_PORT", "8085"))
 # Two independent witnesses of the audit log, each its own process, key and state.
 WITNESS_PORTS = {"witness-1": 8011, "witness-2": 8012}
 
@@ -75,6 +77,8 @@ def start_service(service: str, extra_env: dict[str, str] | None = None) -> subp
     # Locally the console may replay dead letters (recorded as the local operator).
     env.setdefault("LT_CONSOLE_ACTIONS_ENABLED", "true")
     env.setdefault("LT_CONSOLE_OPERATOR", os.environ.get("USER") or "local-operator")
+    if service == "notification":  # the national portal connector sends to the local receiver
+        env.setdefault("LT_PORTAL_SYNC_ENDPOINT", f"http://127.0.0.1:{PORTAL_PORT}/portal")
     module = "witness" if witness else service
     return subprocess.Popen(
         [sys.executable, "-m", f"{module}.main"],
@@ -183,6 +187,27 @@ def start_mail_sink() -> subprocess.Popen[bytes]:
     )
 
 
+def start_portal_receiver() -> subprocess.Popen[bytes]:
+    """The national portal's stand-in: every message the connector sends, in a file."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / "portal-receiver.log", "ab")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.portal_receiver",
+            "--port",
+            str(PORTAL_PORT),
+            "--out",
+            str(PORTAL),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
     console = f"http://127.0.0.1:{service_port('console')}/"
@@ -192,9 +217,14 @@ def print_where_to_look() -> None:
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
     print("  emails        .local/mail/new/   (one file per message, from the local SMTP sink)")
     print("  SMS           .local/sms.log     (the file SMS adapter)")
+    print(
+        "  portal sync   .local/portal/received.jsonl   (what the national portal connector "
+        "would send; status: GET :8003/v1/portal/messages)"
+    )
     for name, port in WITNESS_PORTS.items():
         print(f"  {name:13} http://127.0.0.1:{port}/docs   (cosigns audit checkpoints)")
-    print(f"  trust file    curl -o trust.json {base}/v1/audit/trust")
+    audit = f"http://127.0.0.1:{service_port('audit')}"
+    print(f"  trust file    curl -o trust.json {audit}/v1/audit/trust")
     print(f"                fingerprint {trust_fingerprint()} (compare: sha256sum trust.json)")
     print(
         "  logs          .local/logs/       (kafka.log, store-auth.out, <service>.log, witnesses)"
@@ -218,6 +248,8 @@ def main() -> None:
         store = start_store()
         if not port_open(MAIL_PORT):  # else a sink of the developer's own is used
             supervisor.start("mail", start_mail_sink)
+        if not port_open(PORTAL_PORT):  # else a receiver of the developer's own is used
+            supervisor.start("portal-receiver", start_portal_receiver)
         witnesses = witness_envs(audit_log_vkey())
         for name, env in witnesses.items():
             supervisor.start(name, partial(start_service, name, env))

@@ -29,4 +29,13 @@ fi
 # Debian chromium for the console's browser test (installed once, idempotent).
 bash infra/browser.sh
 echo "== pytest"
+# The suite uses the local broker's plaintext listener (tests/conftest.py says so too).
+export LT_KAFKA_SECURITY_PROTOCOL="${LT_KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}"
 "$VENV/bin/pytest" -q -p no:cacheprovider "$@"
+# The fault matrix (make chaos): the whole system as processes under injected faults, on
+# its own topics and databases, with its own broker and store for the outage scenarios.
+# Only for the whole run: `infra/test.sh tests/unit/...` runs just those tests.
+if (($# == 0)); then
+  echo "== chaos (fault matrix)"
+  "$VENV/bin/python" -m chaos --dossiers 3
+fi

@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
+from shared.openapi import declare_problems
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
@@ -35,12 +36,15 @@ def service_app(
     openapi_tags: list[dict[str, str]] | None = None,
     degradable: frozenset[str] = frozenset(),
     refusal_statuses: Mapping[str, int] | None = None,
+    statuses: Callable[[str, str], set[int]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
 
     ``degradable`` names readiness checks ("broker") the service can work without;
     ``refusal_statuses`` is the service's one table from refusal code to HTTP status
-    (a code it does not list answers 422).
+    (a code it does not list answers 422); ``statuses(path, method)`` the statuses a
+    route can be refused with, declared in its OpenAPI document with those the shared
+    layer answers (``shared.openapi``).
     """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
@@ -51,6 +55,7 @@ def service_app(
         openapi_tags=openapi_tags,
     )
     install_error_handlers(app, refusal_statuses or {})
+    declare_problems(app, statuses)
 
     async def check_store() -> None:
         await runtime_of(app).check_store()

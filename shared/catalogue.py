@@ -27,9 +27,17 @@ import json
 from collections import Counter, deque
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 CONFIGURATION_ENV_VAR = "LT_CATALOGUE_CONFIGURATION"
 DEFAULT_CONFIGURATION = "three-level"
@@ -122,6 +130,22 @@ class Fee(_Frozen):
     note: str = ""
 
 
+# Served as "15:00:00": a local wall-clock time without an offset, which JSON Schema's
+# "format: time" (RFC 3339, offset required) does not describe; declared as it is served.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$",
+            "description": "Local time in Vietnam (Asia/Ho_Chi_Minh, UTC+7), HH:MM:SS: a "
+            "dossier received after it counts from the next working day.",
+            "examples": ["15:00:00"],
+        }
+    ),
+]
+
+
 class Procedure(_Frozen):
     """One version of an administrative procedure (thủ tục hành chính)."""
 
@@ -134,7 +158,7 @@ class Procedure(_Frozen):
     applies_to: tuple[str, ...] = Field(min_length=1)
     required_documents: tuple[DocumentRequirement, ...]
     fees: Fee
-    cutoff: time = time(15, 0)
+    cutoff: LocalTime = time(15, 0)
     cutoff_applies: bool = Field(
         True, description="False for procedures done on receipt: counted from the same day."
     )

@@ -30,6 +30,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import ConsumerRunner
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
+from shared.kafka.security import warn_about_plaintext
 from shared.mongo.client import (
     Client,
     Database,
@@ -160,6 +161,7 @@ async def service_runtime(
     """Connect, create topics and indexes, run the outbox relay; tear down in order."""
     clock = clock or SystemClock()
     warn_about_store_credentials(settings.mongo, service)
+    warn_about_plaintext(settings.kafka, service)
     await ensure_topics(settings.kafka)
     async with (
         mongo_client(settings.mongo, service) as client,

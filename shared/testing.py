@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from shared.envelope import Envelope, utc_now
 from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
+from shared.kafka.security import client_security
 from shared.mongo.client import Session, mongo_client
 from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
 from shared.telemetry import KafkaHeaders, configure_tracing, instrument_libraries
@@ -128,6 +129,7 @@ async def read_topic(
         bootstrap_servers=kafka.bootstrap_servers,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **client_security(kafka),
     )
     await consumer.start()
     try:

@@ -38,6 +38,14 @@ class InvalidFilter(DomainError):
     code = "invalid_filter"
 
 
+def refusal_statuses(path: str, method: str) -> set[int]:
+    """Beyond the shared answers: what is not there yet (404, e.g. no checkpoint) and a
+    damaged log or an entry not checkpointed yet (409). OpenAPI declares them."""
+    if path.startswith("/v1/audit/") and not path.endswith(("/keys", "/trust")):
+        return {404, 409}
+    return set()
+
+
 @router.get("/entries", summary="Log entries by dossier, event type or log time, paged")
 async def list_entries(
     views: Views,

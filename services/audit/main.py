@@ -112,6 +112,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         http=settings.http,
         openapi_tags=[{"name": "audit", "description": "The auditor's read-only API."}],
         refusal_statuses=api.STATUS,
+        statuses=api.refusal_statuses,
     )
     app.include_router(api.router)
     return app

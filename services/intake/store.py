@@ -54,6 +54,7 @@ class IntakeStore:
         self._dossiers = db["dossiers"]
         self._sequences = db["dossier_sequences"]
         self._idempotency = db["idempotency"]
+        self._prepared: set[str] = set()  # daily counters known to exist (never removed)
 
     async def ensure_indexes(self) -> None:
         await self._units.create_index([("level", ASCENDING), ("kind", ASCENDING)])
@@ -129,11 +130,18 @@ class IntakeStore:
     # --- dossiers ------------------------------------------------------------------
 
     async def prepare_sequence(self, name: str) -> None:
-        """Create a daily counter at 0 outside any transaction, so allocations only $inc."""
+        """Create a daily counter at 0 outside any transaction, so allocations only $inc.
+
+        Once per counter and process: a submission then costs no write outside its
+        transaction.
+        """
+        if name in self._prepared:
+            return
         with contextlib.suppress(DuplicateKeyError):  # another instance created it first
             await self._sequences.update_one(
                 {"_id": name}, {"$setOnInsert": {"value": 0}}, upsert=True
             )
+        self._prepared.add(name)
 
     async def next_sequence(self, name: str, session: Session) -> int:
         """The next number of a daily counter, in the caller's transaction (no gaps)."""

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notification.domain import UnitDirectory
+from notification.portal_sync import PortalSyncSettings
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
 
@@ -141,6 +142,9 @@ class NotificationSettings(CommonSettings):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings, description="Webhooks.")
     retry: RetrySettings = Field(default_factory=RetrySettings, description="Delivery retries.")
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings, description="Dispatcher.")
+    portal: PortalSyncSettings = Field(
+        default_factory=PortalSyncSettings, description="National portal connector."
+    )
 
 
 def load_unit_directory(path: Path) -> UnitDirectory:

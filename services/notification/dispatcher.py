@@ -17,12 +17,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import trace
+from pymongo.errors import PyMongoError
 
 from notification.channels import DeliveryError, MessageChannel, OutgoingMessage
 from notification.config import DispatchSettings
@@ -37,11 +38,13 @@ from shared.events.notification import NotificationFailed, NotificationSent
 from shared.events.registry import REGISTRY, parse_data
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.client import Document
+from shared.mongo.errors import store_unavailable
 from shared.telemetry import extract_trace_context
 from shared.topics import topic_name
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 tracer = trace.get_tracer(__name__)
 OUTCOME_IDS = uuid.UUID("6f1c1c56-4a8e-4f43-9d0a-5b0f3c1e7a21")
 
@@ -289,17 +292,35 @@ class Dispatcher:
         return redact(text, [record["address"]])
 
     async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
-        await self._store.add_attempt(
-            record["_id"],
-            record["claim"],
-            {
-                "number": attempt.number,
-                "at": attempt.at,
-                "outcome": "ok" if attempt.ok else "failed",
-                "error": self._redacted(record, attempt.error),
-            },
-            self._clock.now() + self._lease,
+        fields = {
+            "number": attempt.number,
+            "at": attempt.at,
+            "outcome": "ok" if attempt.ok else "failed",
+            "error": self._redacted(record, attempt.error),
+        }
+        # A message that went out must be recorded, or the next claimant sends it again.
+        await self._until_stored(
+            lambda: self._store.add_attempt(
+                record["_id"], record["claim"], fields, self._clock.now() + self._lease
+            )
         )
+
+    async def _until_stored(self, write: Callable[[], Awaitable[T]]) -> T:
+        """A write the delivery depends on, retried while the store is unavailable.
+
+        The delivery stays in hand meanwhile (its lease is renewed once the store is
+        back), so what was sent is recorded and proven, never sent a second time.
+        """
+        pause = 0.5
+        while True:
+            try:
+                return await write()
+            except PyMongoError as exc:
+                if not store_unavailable(exc) or self._stopping:
+                    raise
+                log.warning("store unavailable: delivery outcome kept until it is back")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     async def _finish(self, record: Document, outcome: Outcome) -> None:
         envelope = Envelope.model_validate_json(record["envelope"])
@@ -329,7 +350,9 @@ class Dispatcher:
                     )
             return True, paused
 
-        settled, paused = await self._units.run(settle, envelope, now=now)
+        settled, paused = await self._until_stored(
+            lambda: self._units.run(settle, envelope, now=now)
+        )
         if not settled:
             return
         self._log_outcome(record, outcome, error, paused)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from notification import api, handlers
+from notification import api, api_portal, handlers, portal_sync
 from notification.channels import (
     EmailChannel,
     SmsChannel,
@@ -20,6 +20,7 @@ from notification.channels import (
 )
 from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
+from notification.portal_sync import PortalSender, PortalSyncStore
 from notification.retry import RetryPolicy
 from notification.store import NotificationStore
 from notification.templates import DisplayNames, Renderer
@@ -101,13 +102,26 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 handlers.build_registry(planning),
                 after_commit=dispatcher.wake,
             )
+            portal_store = PortalSyncStore(runtime.db)
+            await portal_store.ensure_indexes()
+            if settings.portal.enabled:
+                runtime.add_consumer(
+                    [DOSSIER_EVENTS],
+                    portal_sync.build_registry(portal_store),
+                    group_id=f"{settings.kafka.topic_prefix}{SERVICE}-portal",
+                )
+            portal_sender = PortalSender(portal_store, settings.portal, http, runtime.clock)
             app.state.runtime = runtime
             app.state.notification = api.NotificationApi(store, dispatcher, runtime.clock)
+            app.state.portal = portal_store
             if settings.dispatch.enabled:
                 runtime.add_worker(dispatcher)
+            if settings.portal.enabled and settings.portal.endpoint:
+                runtime.add_worker(portal_sender)
             await runtime.start_workers()
-            # On exit the runtime stops the consumers, then the dispatcher (deliveries in
-            # flight finish within the grace period while the relay still runs), then the relay.
+            # On exit the runtime stops the consumers, then the dispatcher and the portal
+            # sender (deliveries in flight finish within the grace period while the relay
+            # still runs), then the relay.
             yield
 
     app = service_app(
@@ -118,6 +132,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
         refusal_statuses=api.STATUS,
     )
     app.include_router(api.router)
+    app.include_router(api_portal.router)
     return app
 
 

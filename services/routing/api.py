@@ -62,6 +62,13 @@ IdempotencyKey = Annotated[
 ]
 
 
+def refusal_statuses(path: str, method: str) -> set[int]:
+    """What an action can be refused with beyond the shared answers (OpenAPI declares it)."""
+    if method == "post" and path.startswith("/v1/dossiers/{code}/"):
+        return set(STATUS.values()) | {409}  # 409 also for a reused Idempotency-Key
+    return set()
+
+
 def routing_of(request: Request) -> Routing:
     routing: Routing = request.app.state.routing
     return routing

@@ -1,6 +1,7 @@
-"""One unit of work for a run of a partition's events: the consumer's batch path.
+"""One unit of work for a run of fetched events: the consumer's batch path.
 
-A run is a sequence of consecutive, well-formed records of one partition. Its work is
+A run is a sequence of well-formed records of a fetch, each partition's consecutive
+and in offset order (so each dossier's events keep their order). Its work is
 one transaction: the inbox is asked once which events were processed already, each
 fresh event's handler runs in order (a handler registered for batches gets its
 consecutive events at once), the inbox records go in one insert and the facts the

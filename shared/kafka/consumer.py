@@ -1,15 +1,15 @@
 """The consumer runner: one consumer group per service, effects before offsets.
 
-Each fetched batch is handled partition by partition, in offset order. Consecutive
-well-formed records form a run, applied in one unit of work (``batching``): one inbox
-query, the handlers, the inbox records and the emitted facts written in bulk, one
-commit. If the run fails, its events are handled one by one: each event's handler and
-inbox record in a unit of work of its own (a redelivered event hits the inbox's
-unique index and changes nothing), transient failures retried with exponential
-backoff (tenacity); after the last attempt, or at once for malformed bytes and
-unknown types, the record goes to the dead-letter topic with the error and its
-origin. Offsets are committed only after that, so a crash replays work that the
-inbox then deduplicates.
+The well-formed records of a fetched batch form a run, each partition's in offset
+order, applied in one unit of work (``batching``: one inbox query, the handlers,
+inbox records and emitted facts written in bulk, one commit per fetch). A partition's
+records after a malformed one are handled after it, in runs of their own. If a run
+fails, its events are handled one by one (``applying``: each in a unit of work
+of its own, retried with backoff, dead-lettered after the last attempt), so a poison
+message goes to the dead letters alone and the others keep their order. Malformed
+records go the one-by-one way at once. Offsets are committed only after that, so a
+crash replays work that the inbox then deduplicates; a store that cannot do the work
+pauses the runner instead (``StoreUnavailable``).
 """
 
 from __future__ import annotations
@@ -18,48 +18,34 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeAlias
+from collections.abc import Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
-from opentelemetry import trace
+from aiokafka.structs import OffsetAndMetadata
 from pymongo.errors import PyMongoError
-from tenacity import (
-    AsyncRetrying,
-    retry_if_not_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.registry import parse_data
 from shared.handlers import HandlerRegistry
-from shared.kafka.batching import Decoded, RunApplier, processing_span
+from shared.kafka.applying import EventApplier, StoreUnavailable
+from shared.kafka.batching import Decoded, Record, RunApplier
 from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.security import client_security
 from shared.mongo.errors import store_unavailable
-from shared.mongo.inbox import AlreadyProcessed, Inbox
+from shared.mongo.inbox import Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
 from shared.telemetry import (
     CONSUMER_LAG,
-    EVENTS_HANDLED,
-    HANDLER_RETRIES,
     HANDLER_SECONDS,
     event_type_label,
 )
 from shared.topics import TopicSpec, topic_name
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 
-Record: TypeAlias = ConsumerRecord[bytes, bytes]
-
-
-class StoreUnavailable(Exception):
-    """The store could not do the work (unreachable, timed out, no writable primary, write
-    concern not met): the record waits, it is not the record's fault."""
+__all__ = ["ConsumerRunner", "StoreUnavailable"]
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -101,14 +87,22 @@ class ConsumerRunner:
         self._units = units
         self._inbox = inbox
         self._runs = RunApplier(group_id, registry, units, inbox)
-        self._dead_letters = dead_letters
+        self._events = EventApplier(
+            service=service,
+            group_id=group_id,
+            registry=registry,
+            units=units,
+            inbox=inbox,
+            dead_letters=dead_letters,
+            settings=settings,
+            special_topics={
+                topic_name(kafka.topic_prefix, spec): spec for spec in registry.special_topics
+            },
+        )
         self._kafka = kafka
         self._settings = settings
         self._clock = clock
         self._after_commit = after_commit
-        self._invalid_topics = {
-            topic_name(kafka.topic_prefix, spec): spec for spec in registry.invalid_topics
-        }
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted = 0
@@ -131,6 +125,7 @@ class ConsumerRunner:
             session_timeout_ms=self._settings.session_timeout_ms,
             heartbeat_interval_ms=max(self._settings.session_timeout_ms // 4, 100),
             request_timeout_ms=self._kafka.request_timeout_ms + 5000,
+            **client_security(self._kafka),
         )
         await self._consumer.start()
         self._consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
@@ -154,8 +149,12 @@ class ConsumerRunner:
         handled = 0
         async with self.batch_lock:
             try:
-                for tp, records in batch.items():
-                    handled += await self._handle_partition(tp, records)
+                decoded = {tp: [(r, self.decode(r)) for r in rs] for tp, rs in batch.items()}
+                # Every partition's leading run in one unit of work: one commit per fetch.
+                leading = {tp: _leading_run(pairs) for tp, pairs in decoded.items()}
+                handled += await self._handle_run([i for run in leading.values() for i in run])
+                for tp, pairs in decoded.items():
+                    handled += await self._handle_rest(tp, pairs[len(leading[tp]) :])
             except BaseException:
                 self._rewind(batch)
                 raise
@@ -164,23 +163,24 @@ class ConsumerRunner:
         await self._report_lag()
         return handled
 
-    async def _handle_partition(self, tp: TopicPartition, records: list[Record]) -> int:
-        """A partition's records in order: runs of well-formed ones, the others alone."""
+    async def _handle_rest(
+        self, tp: TopicPartition, pairs: list[tuple[Record, Decoded | None]]
+    ) -> int:
+        """A partition's records after a malformed one: runs of well-formed ones, in order."""
         handled = 0
         run: list[Decoded] = []
-        for record in records:
-            decoded = self.decode(record)
+        for record, decoded in pairs:
             if decoded is not None:
                 run.append(decoded)
                 continue
-            handled += await self._handle_run(tp, run)
+            handled += await self._handle_run(run)
             run = []
             if tp not in self.consumer.assignment():
                 return handled
             await self.handle_record(record)  # malformed or breaking its contract
-            self._mark_processed(tp, record)
+            self._mark_processed(record)
             handled += 1
-        return handled + await self._handle_run(tp, run)
+        return handled + await self._handle_run(run)
 
     def decode(self, record: Record) -> Decoded | None:
         """The record as an event of a known contract, or None (it goes the slow way).
@@ -192,13 +192,16 @@ class ConsumerRunner:
             data = parse_data(envelope)
         except MalformedMessage:
             return None
-        return Decoded(record, envelope, data, self._registry.handler_for(envelope.type))
+        return Decoded(record, envelope, data, self._events.handler_for(record, envelope.type))
 
-    async def _handle_run(self, tp: TopicPartition, run: list[Decoded]) -> int:
-        """A run in one unit of work; if that fails, its events one by one, in order."""
-        # A rebalance during the batch may have taken this partition away.
-        if not run or tp not in self.consumer.assignment():
-            return 0
+    async def _handle_run(self, run: list[Decoded]) -> int:
+        """A run in one unit of work; if that fails, its events one by one, in order.
+
+        A run holds each partition's records in offset order (possibly of several
+        partitions); a rebalance during the batch may have taken some away.
+        """
+        assigned = self.consumer.assignment()
+        run = [item for item in run if _partition(item.record) in assigned]
         if sum(1 for item in run if item.handler is not None) > 1:
             started = time.perf_counter()
             try:
@@ -213,17 +216,17 @@ class ConsumerRunner:
             else:
                 seconds = (time.perf_counter() - started) / len(run)
                 for item, outcome in zip(run, outcomes, strict=True):
-                    self._count(item.record, item.envelope.type, outcome)
+                    self._events.count(item.record, item.envelope.type, outcome)
                     label = event_type_label(item.envelope.type)
                     HANDLER_SECONDS.labels(self.service, label).observe(seconds)
-                    self._mark_processed(tp, item.record)
+                    self._mark_processed(item.record)
                 return len(run)
         handled = 0
         for item in run:
-            if tp not in self.consumer.assignment():
-                break
-            await self._handle_decoded(item)
-            self._mark_processed(tp, item.record)
+            if _partition(item.record) not in self.consumer.assignment():
+                continue
+            await self._events.handle_decoded(item)
+            self._mark_processed(item.record)
             handled += 1
         return handled
 
@@ -235,8 +238,8 @@ class ConsumerRunner:
                 raise StoreUnavailable(repr(exc)) from exc
             raise
 
-    def _mark_processed(self, tp: TopicPartition, record: Record) -> None:
-        self._processed[tp] = record.offset + 1
+    def _mark_processed(self, record: Record) -> None:
+        self._processed[_partition(record)] = record.offset + 1
         self._uncommitted += 1
 
     def _rewind(self, batch: Mapping[TopicPartition, list[Record]]) -> None:
@@ -313,110 +316,8 @@ class ConsumerRunner:
             self._after_commit()
 
     async def handle_record(self, record: Record) -> None:
-        """Apply one record, or dead-letter it; never raises for a bad message."""
-        try:
-            envelope = Envelope.from_bytes(record.value)
-        except MalformedMessage as exc:
-            await self._dead_letter(record, exc, "malformed", attempts=1)
-            return
-        try:
-            data = parse_data(envelope)
-        except MalformedMessage as exc:
-            await self._handle_invalid(record, envelope, exc)
-            return
-        await self._handle_decoded(
-            Decoded(record, envelope, data, self._registry.handler_for(envelope.type))
-        )
-
-    async def _handle_decoded(self, item: Decoded) -> None:
-        """One well-formed event in a unit of work of its own, with retries."""
-        started = time.perf_counter()
-        record, envelope, handler = item.record, item.envelope, item.handler
-        if handler is None:
-            self._count(record, envelope.type, "ignored")  # a contract this service does not act on
-            return
-        with processing_span(item, self.group_id):
-
-            async def apply_handler(uow: UnitOfWork) -> None:
-                await handler(item.data, uow)
-
-            outcome = await self._apply_with_retries(record, envelope, apply_handler)
-        self._count(record, envelope.type, outcome)
-        HANDLER_SECONDS.labels(self.service, event_type_label(envelope.type)).observe(
-            time.perf_counter() - started
-        )
-
-    async def _handle_invalid(
-        self, record: Record, envelope: Envelope, error: MalformedMessage
-    ) -> None:
-        """Answer a broken contract where the topic's owner wants to (never silence)."""
-        spec = self._invalid_topics.get(record.topic)
-        answer = self._registry.invalid_handler_for(spec) if spec is not None else None
-        if answer is None:
-            await self._dead_letter(record, error, "malformed", attempts=1)
-            return
-
-        async def respond(uow: UnitOfWork) -> None:
-            await answer(envelope, error, uow)
-
-        outcome = await self._apply_with_retries(record, envelope, respond)
-        self._count(record, envelope.type, f"invalid_{outcome}")
-
-    async def _apply_with_retries(
-        self, record: Record, envelope: Envelope, work: Callable[[UnitOfWork], Awaitable[None]]
-    ) -> str:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._settings.max_attempts),
-            wait=wait_exponential(
-                multiplier=self._settings.backoff_initial_s, max=self._settings.backoff_max_s
-            ),
-            retry=retry_if_not_exception_type((AlreadyProcessed, StoreUnavailable)),
-            reraise=True,
-        )
-        attempts = 0
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    if attempts > 1:
-                        HANDLER_RETRIES.labels(self.service, event_type_label(envelope.type)).inc()
-                    await self._apply(envelope, work)
-        except AlreadyProcessed:
-            return "duplicate"
-        except StoreUnavailable:
-            raise  # not the message's fault: do not dead-letter it, retry it after the outage
-        except Exception as exc:  # the handler's own failure, after bounded retries
-            log.exception("handler failed; dead-lettering", extra={"event_id": envelope.id})
-            await self._dead_letter(record, exc, "handler_failed", attempts=attempts)
-            return "dead_lettered"
-        return "handled"
-
-    async def _apply(
-        self, envelope: Envelope, work: Callable[[UnitOfWork], Awaitable[None]]
-    ) -> None:
-        async def in_transaction(uow: UnitOfWork) -> None:
-            await self._inbox.claim(self.group_id, envelope, uow.session, uow.now)
-            await work(uow)
-
-        try:
-            await self._units.run(in_transaction, envelope)
-        except PyMongoError as exc:
-            if store_unavailable(exc):  # the store's state, not the message's fault
-                raise StoreUnavailable(repr(exc)) from exc
-            raise
-
-    async def _dead_letter(
-        self, record: Record, error: Exception, kind: str, attempts: int
-    ) -> None:
-        await self._dead_letters.write(
-            record, error, kind=kind, attempts=attempts, consumer_group=self.group_id
-        )
-        self._count(record, None, "dead_lettered")
-
-    def _count(self, record: Record, event_type: str | None, outcome: str) -> None:
-        EVENTS_HANDLED.labels(
-            self.service, record.topic, event_type_label(event_type), outcome
-        ).inc()
+        """Apply one record in a unit of work of its own, or dead-letter it."""
+        await self._events.handle_record(record)
 
     async def _report_lag(self) -> None:
         for tp in self.consumer.assignment():
@@ -427,3 +328,17 @@ class ConsumerRunner:
             CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
                 max(end - position, 0)
             )
+
+
+def _partition(record: Record) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
+
+
+def _leading_run(pairs: list[tuple[Record, Decoded | None]]) -> list[Decoded]:
+    """The well-formed records before the partition's first malformed one."""
+    run = []
+    for _, decoded in pairs:
+        if decoded is None:
+            break
+        run.append(decoded)
+    return run

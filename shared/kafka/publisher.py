@@ -5,24 +5,30 @@ trace context and CloudEvents attributes in headers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     CorruptRecordException,
+    InvalidProducerEpoch,
     InvalidTimestampError,
     InvalidTopicError,
     MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
     RecordListTooLargeError,
     RecordTooLargeError,
+    UnknownProducerId,
 )
 from aiokafka.structs import RecordMetadata
 from opentelemetry import trace
 
 from shared.envelope import Envelope
+from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.telemetry import (
     EVENTS_PUBLISHED,
@@ -51,6 +57,16 @@ REFUSALS = (
     CorruptRecordException,
     InvalidTimestampError,
     InvalidTopicError,
+)
+
+
+# The idempotent producer's state no longer matches the broker's (e.g. a broker that lost
+# its producer state while it was down): this producer will never succeed again.
+PRODUCER_STATE_LOST = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
 )
 
 
@@ -83,8 +99,16 @@ def envelope_headers(envelope: Envelope) -> KafkaHeaders:
 class KafkaPublisher:
     """Publishes envelopes with per-dossier ordering (key = subject)."""
 
-    def __init__(self, producer: AIOKafkaProducer, settings: KafkaSettings, service: str) -> None:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        settings: KafkaSettings,
+        service: str,
+        rebuild: Callable[[], AIOKafkaProducer] | None = None,
+    ) -> None:
         self._producer = producer
+        self._rebuild = rebuild
+        self._renewing = asyncio.Lock()
         self._settings = settings
         self._service = service
 
@@ -101,6 +125,17 @@ class KafkaPublisher:
         message fails this raises, and the caller sends the batch again (consumers
         deduplicate by event id).
         """
+        producer = self._producer
+        try:
+            await self._send_all(producer, messages)
+        except PRODUCER_STATE_LOST:
+            await self._renew(producer)
+            raise  # the caller sends the batch again, with the new producer
+        for envelope, topic, _ in messages:
+            label = event_type_label(envelope.type)
+            EVENTS_PUBLISHED.labels(self._service, topic.name, label).inc()
+
+    async def _send_all(self, producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> None:
         acks = []
         for envelope, topic, headers in messages:
             name = topic_name(self._settings.topic_prefix, topic)
@@ -122,7 +157,7 @@ class KafkaPublisher:
                 ),
             ):
                 acks.append(
-                    await self._producer.send(
+                    await producer.send(
                         name,
                         envelope.to_bytes(),
                         key=envelope.subject.encode(),
@@ -130,9 +165,27 @@ class KafkaPublisher:
                     )
                 )
         await asyncio.gather(*acks)
-        for envelope, topic, _ in messages:
-            label = event_type_label(envelope.type)
-            EVENTS_PUBLISHED.labels(self._service, topic.name, label).inc()
+
+    async def _renew(self, broken: AIOKafkaProducer) -> None:
+        """Replace a producer whose idempotence state the broker no longer accepts."""
+        if self._rebuild is None:
+            return
+        async with self._renewing:
+            if self._producer is not broken:
+                return  # renewed by a concurrent caller already
+            fresh = self._rebuild()
+            await fresh.start()
+            self._producer = fresh
+        log.warning("producer state lost at the broker: started a new producer")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(broken.stop(), timeout=STOP_S)
+
+    async def close(self) -> None:
+        """Stop the producer, bounded: with the broker gone, unsent records stay in the outbox."""
+        try:
+            await asyncio.wait_for(self._producer.stop(), timeout=STOP_S)
+        except TimeoutError:
+            log.warning("producer stopped without flushing: the broker did not answer")
 
     async def check_connection(self) -> None:
         """Raise unless the brokers answer a metadata request."""
@@ -144,7 +197,12 @@ class KafkaPublisher:
     ) -> RecordMetadata:
         """Send bytes as they are (dead letters and replays keep the original payload)."""
         raw_key = key.encode() if isinstance(key, str) else key
-        return await self._producer.send_and_wait(topic, value, key=raw_key, headers=headers)
+        producer = self._producer
+        try:
+            return await producer.send_and_wait(topic, value, key=raw_key, headers=headers)
+        except PRODUCER_STATE_LOST:
+            await self._renew(producer)
+            raise
 
 
 def build_producer(settings: KafkaSettings, service: str) -> AIOKafkaProducer:
@@ -157,6 +215,7 @@ def build_producer(settings: KafkaSettings, service: str) -> AIOKafkaProducer:
         request_timeout_ms=settings.request_timeout_ms,
         linger_ms=5,
         compression_type=None,
+        **client_security(settings),
     )
 
 
@@ -165,11 +224,10 @@ async def kafka_publisher(settings: KafkaSettings, service: str) -> AsyncIterato
     """Start a producer for the duration of the block."""
     producer = build_producer(settings, service)
     await producer.start()
+    publisher = KafkaPublisher(
+        producer, settings, service, rebuild=lambda: build_producer(settings, service)
+    )
     try:
-        yield KafkaPublisher(producer, settings, service)
+        yield publisher
     finally:
-        # Bounded: with the broker gone, unsent records stay in the outbox for next time.
-        try:
-            await asyncio.wait_for(producer.stop(), timeout=STOP_S)
-        except TimeoutError:
-            log.warning("producer stopped without flushing: the broker did not answer")
+        await publisher.close()

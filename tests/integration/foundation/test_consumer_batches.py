@@ -97,6 +97,23 @@ async def test_a_batch_is_one_unit_of_work_with_one_effect_per_event_in_order(
     assert len({r["processed_at"] for r in records}) == 1
 
 
+async def test_a_fetch_over_several_partitions_is_one_unit_of_work(
+    runtime: ServiceRuntime,
+) -> None:
+    runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(counting_handler(runtime.db)))
+    events = [withdrawn(f"M-{n}") for n in range(24)]  # keyed by code: over every partition
+    for event in events:
+        await runtime.publisher.publish(event, DOSSIER_EVENTS)
+
+    assert await drain(runtime, 24) == 24
+
+    assert await effect_counts(runtime.db) == {f"M-{n}": 1 for n in range(24)}
+    records = await runtime.db["inbox"].find({"consumer": runtime.consumers[0].group_id}).to_list()
+    assert len(records) == 24
+    # Fewer commits than partitions: a fetch's partitions share their unit of work.
+    assert len({r["processed_at"] for r in records}) < DOSSIER_EVENTS.partitions
+
+
 async def test_a_poison_event_in_a_batch_is_dead_lettered_alone(runtime: ServiceRuntime) -> None:
     runtime.add_consumer([DOSSIER_EVENTS], ordered(runtime, poison="BAD"))
     events = [withdrawn(f"P-{n}") for n in range(4)] + [withdrawn("BAD")]

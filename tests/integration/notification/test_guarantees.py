@@ -18,6 +18,7 @@ from notification.main import create_app
 from notification.retry import RetryPolicy
 from notification.store import NotificationStore
 from notification.templates import DisplayNames, Renderer
+from pymongo.errors import AutoReconnect
 
 from shared.clock import ManualClock
 from shared.events.dossier import Channel
@@ -96,9 +97,10 @@ def dispatcher(
     batch: int = 5,
     instance: str = "tests",
     lease_s: float = 60,
+    store: NotificationStore | None = None,
 ) -> Dispatcher:
     return Dispatcher(
-        store=NotificationStore(rt.db),
+        store=store or NotificationStore(rt.db),
         channels={Channel.EMAIL: channel, Channel.SMS: channel, Channel.WEBHOOK: channel},
         renderer=Renderer(DisplayNames(), "http://lookup.example/"),
         units=rt.units,
@@ -250,3 +252,34 @@ async def _leases(store: NotificationStore, after: Any = None) -> list[Any] | No
 
 async def _count_sent(store: NotificationStore, n: int) -> bool:
     return await store.count("sent") == n
+
+
+class StoreDownAfterSending(NotificationStore):
+    """The store goes away just after the channel took the message, then comes back."""
+
+    def __init__(self, db: Any, failures: int) -> None:
+        super().__init__(db)
+        self.failures = failures
+
+    async def add_attempt(self, *args: Any, **kwargs: Any) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise AutoReconnect("connection closed")
+        await super().add_attempt(*args, **kwargs)
+
+
+async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_back(
+    runtime: ServiceRuntime,
+) -> None:
+    """Found by the fault matrix: the delivery crashed, its message was never proven."""
+    await record(runtime, ["D-outage"])
+    store = StoreDownAfterSending(runtime.db, failures=2)
+    channel = RecordingChannel()
+
+    assert await dispatcher(runtime, channel, store=store).dispatch_once() == 2
+
+    assert store.failures == 0
+    assert len(channel.sent) == 2 and len(set(channel.sent)) == 2  # each sent once
+    assert await store.count("sent") == 2
+    sent = runtime.db["outbox"].find({"type": "notification.sent.v1"})
+    assert len([entry async for entry in sent]) == 2

@@ -1,0 +1,1 @@
+"""``make chaos``: the fault matrix, the whole system as processes under injected faults."""

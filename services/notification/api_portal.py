@@ -1,0 +1,58 @@
+"""HTTP: what the national portal connector sent, holds and gave up on; replay of a dead one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from notification.portal_sync import PortalSyncStore
+from shared.http import NotFound
+
+router = APIRouter(prefix="/v1/portal", tags=["portal"])
+
+
+class PortalMessageView(BaseModel):
+    """One message for the portal and where its delivery stands."""
+
+    id: str
+    dossier_code: str
+    kind: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    body: dict[str, Any]
+
+
+def _store(request: Request) -> PortalSyncStore:
+    store: PortalSyncStore = request.app.state.portal
+    return store
+
+
+@router.get("/messages", summary="Messages for the national portal, oldest first")
+async def list_messages(
+    request: Request,
+    status: Annotated[Literal["pending", "sent", "dead"] | None, Query()] = None,
+    dossier: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PortalMessageView]:
+    docs = await _store(request).list(status, dossier, limit)
+    return [
+        PortalMessageView(
+            id=d["_id"], dossier_code=d["dossier_code"], kind=d["kind"], status=d["status"],
+            attempts=d["attempts"], last_error=d["last_error"], created_at=d["created_at"],
+            body=d["body"],
+        )
+        for d in docs
+    ]  # fmt: skip
+
+
+@router.post("/messages/{message_id}/replay", summary="Send a dead message again")
+async def replay(request: Request, message_id: str) -> dict[str, str]:
+    now = request.app.state.runtime.clock.now()
+    if not await _store(request).replay(message_id, now):
+        raise NotFound(f"no dead portal message {message_id}", code="not_found")
+    return {"id": message_id, "status": "pending"}

@@ -1,0 +1,219 @@
+"""National portal synchronisation: our facts, mapped, delivered to the portal's endpoint.
+
+A consumer of ``dossier.events`` in its own group (``<prefix>notification-portal``) maps
+each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` collection
+in the same transaction as its inbox record: that collection is the connector's outbox,
+so a message is never lost nor stored twice. The sender delivers them in order per
+dossier (a dossier's later message waits for its earlier one) to the configured
+endpoint: 2xx is delivered; 408, 429, 5xx and network errors are retried with
+exponential backoff; other 4xx, or ``max_attempts`` failures, make it a dead letter
+(status ``dead``, kept with the error, replayable through the API). No endpoint
+configured: messages are kept ``pending`` and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import httpx
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo import ASCENDING, ReturnDocument
+
+from notification.portal_mapping import messages_for
+from shared.clock import Clock
+from shared.events.dossier import DossierFact
+from shared.events.registry import REGISTRY
+from shared.handlers import HandlerRegistry
+from shared.mongo.client import Database, Document
+from shared.unit_of_work import UnitOfWork
+from shared.workers import PeriodicWorker
+
+log = logging.getLogger(__name__)
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+RETRYABLE = frozenset({408, 425, 429})
+# Oldest first; within a dossier, the order its facts were handled in.
+ORDER = [("created_at", ASCENDING), ("number", ASCENDING), ("index", ASCENDING)]
+
+
+class PortalSyncSettings(BaseSettings):
+    """National portal connector (LT_PORTAL_SYNC_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_PORTAL_SYNC_", extra="ignore")
+
+    enabled: bool = Field(True, description="Map and keep every dossier fact for the portal.")
+    endpoint: str | None = Field(
+        None, description="URL the messages are POSTed to (none: kept pending, not sent)."
+    )
+    token: SecretStr | None = Field(None, description="Bearer token for the endpoint.")
+    max_attempts: int = Field(8, ge=1, description="Failures before a message is dead.")
+    backoff_initial_s: float = Field(1.0, gt=0, description="First retry delay.")
+    backoff_max_s: float = Field(300.0, gt=0, description="Longest retry delay.")
+    interval_s: float = Field(1.0, gt=0, description="Idle wait of the sender.")
+    timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per message.")
+
+
+class PortalSyncStore:
+    """The connector's outbox: one document per message."""
+
+    def __init__(self, db: Database) -> None:
+        self._messages = db["portal_sync"]
+        self._counters = db["portal_sync_counters"]
+
+    async def ensure_indexes(self) -> None:
+        await self._messages.create_index([("status", ASCENDING), *ORDER])
+        await self._messages.create_index([("dossier_code", ASCENDING), *ORDER])
+
+    async def next_number(self, dossier_code: str, uow: UnitOfWork) -> int:
+        """The dossier's next message number: its facts arrive in partition order."""
+        counter = await self._counters.find_one_and_update(
+            {"_id": dossier_code},
+            {"$inc": {"n": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=uow.session,
+        )
+        assert counter is not None  # upserted
+        return int(counter["n"])
+
+    async def add(self, docs: list[Document], uow: UnitOfWork) -> None:
+        for doc in docs:
+            await self._messages.replace_one(
+                {"_id": doc["_id"]}, doc, upsert=True, session=uow.session
+            )
+
+    async def due(self, now: datetime, limit: int) -> list[Document]:
+        """The earliest undelivered message of each dossier, if its retry time has come."""
+        cursor = self._messages.find({"status": PENDING}).sort(ORDER).limit(limit)
+        seen: set[str] = set()
+        due: list[Document] = []
+        async for doc in cursor:
+            if doc["dossier_code"] in seen:
+                continue
+            seen.add(doc["dossier_code"])
+            if doc["next_attempt_at"] <= now:
+                due.append(doc)
+        return due
+
+    async def settle(self, message_id: str, fields: Document) -> None:
+        await self._messages.update_one({"_id": message_id}, {"$set": fields})
+
+    async def list(self, status: str | None, dossier: str | None, limit: int) -> list[Document]:
+        query: Document = {}
+        if status:
+            query["status"] = status
+        if dossier:
+            query["dossier_code"] = dossier
+        cursor = self._messages.find(query).sort(ORDER).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def replay(self, message_id: str, now: datetime) -> bool:
+        """A dead message goes back to pending, its attempts reset."""
+        result = await self._messages.update_one(
+            {"_id": message_id, "status": DEAD},
+            {"$set": {"status": PENDING, "attempts": 0, "next_attempt_at": now}},
+        )
+        return result.modified_count == 1
+
+
+async def on_fact(fact: DossierFact, uow: UnitOfWork, *, store: PortalSyncStore) -> None:
+    """Map one fact and keep its messages with the inbox record (one transaction)."""
+    envelope = uow.envelope
+    messages = messages_for(envelope, fact)
+    if not messages:
+        return
+    number = await store.next_number(fact.dossier_code, uow)
+    docs = [
+        {
+            "_id": f"{envelope.id}:{index}",
+            "dossier_code": fact.dossier_code,
+            # Handling time, then the dossier's own count: its messages keep their order.
+            "number": number,
+            "index": index,
+            "kind": message.service,
+            "body": message.model_dump(mode="json"),
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": uow.now,
+            "created_at": uow.now,
+            "last_error": None,
+        }
+        for index, message in enumerate(messages)
+    ]
+    await store.add(docs, uow)
+
+
+def build_registry(store: PortalSyncStore) -> HandlerRegistry:
+    """Every dossier fact, to the connector."""
+    facts = [m for m in REGISTRY.values() if issubclass(m, DossierFact)]
+    return HandlerRegistry().on_each(facts, partial(on_fact, store=store))
+
+
+class PortalSender(PeriodicWorker):
+    """Delivers due messages to the endpoint, with retries and dead letters (a worker)."""
+
+    def __init__(
+        self,
+        store: PortalSyncStore,
+        settings: PortalSyncSettings,
+        http: httpx.AsyncClient,
+        clock: Clock,
+    ) -> None:
+        super().__init__("portal-sender", settings.interval_s)
+        self.store, self.settings, self.http, self.clock = store, settings, http, clock
+
+    async def tick(self) -> int:
+        return await self.send_once()
+
+    async def send_once(self, limit: int = 100) -> int:
+        """One pass; returns how many messages were delivered."""
+        if not self.settings.endpoint:
+            return 0
+        delivered = 0
+        for doc in await self.store.due(self.clock.now(), limit):
+            delivered += await self._deliver(doc)
+        return delivered
+
+    async def _deliver(self, doc: Document) -> int:
+        assert self.settings.endpoint is not None
+        headers = {"Content-Type": "application/json"}
+        if self.settings.token is not None:
+            headers["Authorization"] = f"Bearer {self.settings.token.get_secret_value()}"
+        error, permanent = None, False
+        try:
+            response = await self.http.post(
+                self.settings.endpoint, json=doc["body"], headers=headers,
+                timeout=self.settings.timeout_s,
+            )  # fmt: skip
+            if response.is_success:
+                await self.store.settle(doc["_id"], {"status": SENT, "sent_at": self.clock.now()})
+                return 1
+            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            permanent = response.status_code < 500 and response.status_code not in RETRYABLE
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        await self._failed(doc, error, permanent)
+        return 0
+
+    async def _failed(self, doc: Document, error: str, permanent: bool) -> None:
+        attempts = doc["attempts"] + 1
+        fields: dict[str, Any] = {"attempts": attempts, "last_error": error}
+        if permanent or attempts >= self.settings.max_attempts:
+            fields["status"] = DEAD
+            log.warning(
+                "portal message dead-lettered",
+                extra={
+                    "portal_message": doc["_id"],
+                    "dossier": doc["dossier_code"],
+                    "error": error,
+                },
+            )
+        else:
+            delay = min(
+                self.settings.backoff_initial_s * 2 ** (attempts - 1), self.settings.backoff_max_s
+            )
+            fields["next_attempt_at"] = self.clock.now() + timedelta(seconds=delay)
+        await self.store.settle(doc["_id"], fields)
