@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from infra.demo import DEMO, drive_to_done, move_one_step, submission
+from infra.demo import DEMO, demo_auth, drive_to_done, move_one_step, submission
+from shared.auth.identities import UnitAuth
 from shared.clock import SystemClock
 from shared.envelope import Envelope
 from shared.kafka.deadletter import DeadLetterWriter
@@ -98,7 +99,7 @@ async def _ready(client: httpx.AsyncClient, url: str) -> bool:
 def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:
     """Demo dossiers through the public APIs: some DONE, the others one hand-over along."""
     codes, done = [], []
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, auth=demo_auth()) as client:
         for serial, demo in enumerate(DEMO, start=1):
             response = client.post(f"{urls['intake']}/v1/dossiers", json=submission(demo, serial))
             response.raise_for_status()
@@ -138,14 +139,14 @@ async def plant_dead_letter(common: CommonSettings, new_code: str) -> None:
 
 
 async def routing_knows(urls: dict[str, str], code: str) -> Any:
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, auth=UnitAuth("operations")) as client:
         response = await client.get(f"{urls['routing']}/v1/dossiers/{code}")
         return response.json() if response.status_code == 200 else None
 
 
 async def audited_replay(urls: dict[str, str], code: str) -> Any:
     """Audit's log entries of the replay fact about ``code``, once it logged one."""
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, auth=UnitAuth("auditor")) as client:
         response = await client.get(
             f"{urls['audit']}/v1/audit/entries",
             params={"dossier": code, "type": "operations.deadletter.replayed.v1"},
