@@ -77,6 +77,10 @@ def _allow(
     )
 
 
+# Consumer groups a service runs beside its own (notification's national portal connector).
+EXTRA_GROUPS: dict[str, tuple[str, ...]] = {"notification": ("notification-portal",)}
+
+
 def _topic(principal: str, prefix: str, spec: TopicSpec, operation: AclOperation) -> AclBinding:
     return _allow(principal, ResourceType.TOPIC, topic_name(prefix, spec), operation)
 
@@ -97,6 +101,8 @@ def acl_bindings(prefix: str, units: Iterable[str]) -> list[AclBinding]:
                 _topic(service, prefix, spec, DESCRIBE),
             ]
         bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{service}", READ))
+        for group in EXTRA_GROUPS.get(service, ()):
+            bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{group}", READ))
     for unit in units:
         agency = agency_client_id(unit)
         own = agency_commands(unit)
