@@ -214,7 +214,8 @@ def start_kafka(ports: Ports) -> None:
 
 def kafka_sasl_port() -> int:
     """The broker's SASL/OAUTHBEARER listener (make run's services log in there)."""
-    return int(os.environ.get("LT_KAFKA_SASL_PORT", "9094"))
+    kafka = int(os.environ.get("LT_KAFKA_PORT", "9092"))
+    return int(os.environ.get("LT_KAFKA_SASL_PORT", str(kafka + 2)))
 
 
 def uuid_base64() -> str:
