@@ -4,7 +4,7 @@ Principals are Keycloak client ids (the broker takes them from the token's ``azp
 the four services, and one agency system per unit (``agency-<unit code>``).
 
 * A service may write the topics it publishes, read the topics it consumes, write dead
-  letters, and use its own consumer groups (named after it); nothing else. In
+  letters, and use its own consumer groups; nothing else. In
   particular only intake may write ``applicant.contacts``, only notification read it.
 * An agency may read ``dossier.events`` (dossier facts, no personal data), write its
   own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
@@ -81,6 +81,10 @@ def _allow(
     )
 
 
+# Consumer groups a service runs beside its own (notification's national portal connector).
+EXTRA_GROUPS: dict[str, tuple[str, ...]] = {"notification": ("notification-portal",)}
+
+
 def _topic(principal: str, prefix: str, spec: TopicSpec, operation: AclOperation) -> AclBinding:
     return _allow(principal, ResourceType.TOPIC, topic_name(prefix, spec), operation)
 
@@ -100,11 +104,9 @@ def acl_bindings(prefix: str, units: Iterable[str]) -> list[AclBinding]:
                 _topic(service, prefix, spec, READ),
                 _topic(service, prefix, spec, DESCRIBE),
             ]
-        # Its groups: <prefix><service> and e.g. <prefix>notification-portal.
-        group = f"{prefix}{service}"
-        bindings.append(
-            _allow(service, ResourceType.GROUP, group, READ, ResourcePatternType.PREFIXED)
-        )
+        bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{service}", READ))
+        for group in EXTRA_GROUPS.get(service, ()):
+            bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{group}", READ))
     for unit in units:
         agency = agency_client_id(unit)
         own = agency_commands(unit)

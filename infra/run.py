@@ -268,7 +268,8 @@ def print_where_to_look() -> None:
     )
     for name, port in WITNESS_PORTS.items():
         print(f"  {name:13} http://127.0.0.1:{port}/docs   (cosigns audit checkpoints)")
-    print(f"  trust file    curl -o trust.json {base}/v1/audit/trust")
+    audit = f"http://127.0.0.1:{service_port('audit')}"
+    print(f"  trust file    curl -o trust.json {audit}/v1/audit/trust")
     print(f"                fingerprint {trust_fingerprint()} (compare: sha256sum trust.json)")
     print(
         "  logs          .local/logs/       (kafka.log, store-auth.out, <service>.log, witnesses)"

@@ -46,11 +46,37 @@ class Problem(BaseModel):
     field: str | None = Field(None, description="The field or parameter at fault, if one.")
 
 
+# The shared layer's own code for each status, shown as the example of its answer.
+SHARED_CODES = {
+    400: ("malformed_json", "the body is not JSON"),
+    401: ("unauthenticated", "no valid bearer token"),
+    403: ("forbidden", "the caller may not do this"),
+    404: ("not_found", "nothing matches"),
+    409: ("conflict", "conflicts with the current state"),
+    413: ("body_too_large", "the body is larger than the configured limit"),
+    422: ("invalid_request", "a field or parameter is missing or malformed"),
+    503: ("store_unavailable", "the store is unavailable; retry later"),
+}
+
+
 def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
-    """One OpenAPI response entry: problem+json with the shared schema."""
+    """One OpenAPI response entry: problem+json with the shared schema and an example."""
+    code, detail = SHARED_CODES.get(status, ("problem", "refused"))
+    example = {
+        "type": f"urn:lienthong:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
     return {
         "description": description or STATUS_TEXT[status],
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            PROBLEM_JSON: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "examples": {code: {"value": example}},
+            }
+        },
     }
 
 

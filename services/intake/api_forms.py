@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from intake import actions
 from intake.api import IntakeDep, LookupTokenHeader, LookupTokenQuery
 from intake.forms import FormUnavailable, IntakeForms, day_bounds
+from intake.problems import problems
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.forms import load_forms
 from shared.refusals import Refused
@@ -44,6 +45,7 @@ def _html(html: str, name: str) -> HTMLResponse:
     "HTML in Vietnamese, printable to PDF. Needs the look-up token like the look-up (the same "
     "404 for every miss); 404 `form_unavailable` when the dossier has no such form.",
     response_class=HTMLResponse,
+    responses=problems("not_found", "form_unavailable", "invalid_request"),
 )
 async def get_form(
     ctx: IntakeDep,
@@ -68,6 +70,7 @@ async def get_form(
     description=f"The dossiers the desk received from `start` to `end` (local dates, at most "
     f"{MAX_LOG_DAYS} days, {MAX_LOG_ROWS} rows), oldest first.",
     response_class=HTMLResponse,
+    responses=problems("invalid_period", "invalid_request"),
 )
 async def get_log_book(
     ctx: IntakeDep,

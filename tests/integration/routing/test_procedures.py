@@ -105,6 +105,17 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
         none = await client.get(f"{base}/forms/02")
         assert none.status_code == 404 and none.json()["code"] == "form_unavailable"
 
+        # The on-time view lists both apologies, with their units and dates; the desk's
+        # step was rated (completed on the day it was due at the latest).
+        ontime = (await client.get("/v1/ontime")).json()
+        assert [
+            (a["number"], a["issuing_unit"], a["appointment_date"]) for a in ontime["apologies"]
+        ] == [
+            (1, DISTRICT_COMMITTEE, "2026-04-10"),
+            (2, DISTRICT_COMMITTEE, "2026-04-16"),
+        ]
+        assert any(row["key"] == TAN_HOA_DESK and row["on_time"] == 1 for row in ontime["by_unit"])
+
         events = await read_events(settings.kafka, CODE, expect=8)
         facts = [e for e in events if e.type.startswith(("dossier.payment", "dossier.apology"))]
         assert [e.type for e in facts] == [
