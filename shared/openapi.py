@@ -3,7 +3,8 @@
 FastAPI documents only what a route returns and its own 422; the shared layer answers
 more: 400 for a body that is not JSON, 413 for one too large, 422 (as a problem, not
 FastAPI's shape) for a malformed field or parameter, 404 for an unknown path, 503 while
-the store is unavailable. ``declare_problems`` adds each to every route that can give
+the store is unavailable, 401 and 403 on a route that needs a bearer token.
+``declare_problems`` adds each to every route that can give
 it, with the problem schema; what a service declares itself (examples, its own codes,
 409s and 403s) is kept.
 """
@@ -82,9 +83,11 @@ def problem_response(status: int, description: str | None = None) -> dict[str, A
 
 def statuses_of(path: str, operation: Mapping[str, Any]) -> set[int]:
     """What the shared layer can answer for this operation."""
+    # A route guarded by shared.auth.allow carries a security requirement.
+    guarded = {401, 403} if operation.get("security") else set()
     if path in OPERATIONS:
-        return set()
-    statuses = {503}
+        return guarded
+    statuses = {503} | guarded
     parameters = operation.get("parameters") or []
     if operation.get("requestBody"):
         statuses |= {400, 413, 422}

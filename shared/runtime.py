@@ -23,6 +23,7 @@ from typing import TypeVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.settings import AuthSettings
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
 from shared.handlers import HandlerRegistry
@@ -67,6 +68,7 @@ class CommonSettings(BaseSettings):
     telemetry: TelemetrySettings = Field(
         default_factory=TelemetrySettings, description="Telemetry."
     )
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Bearer tokens.")
 
 
 @dataclass

@@ -74,6 +74,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        auth=settings.auth,
         refusal_statuses=api.STATUS,
         openapi_tags=[
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},
