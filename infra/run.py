@@ -18,11 +18,14 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
+import httpx
+
 from infra import store_auth
 from infra.demo import token_help
 from infra.devstack import port_open
 from infra.supervisor import Supervisor
 from shared.auth import AuthSettings
+from shared.auth.identities import UnitAuth
 from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
 from shared.keyfile import load_or_create_ed25519_key
 from shared.transparency.note import COSIGNATURE_V1, Signer
@@ -184,12 +187,14 @@ def audit_witnesses(envs: dict[str, dict[str, str]]) -> str:
 
 
 def trust_fingerprint() -> str:
+    """The published trust file's fingerprint, read as the demo auditor reads it."""
     url = f"http://127.0.0.1:{service_port('audit')}/v1/audit/trust"
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return str(response.headers.get("X-Trust-Fingerprint", "?"))
-    except OSError as exc:
+        response = httpx.get(url, auth=UnitAuth("auditor"), timeout=10)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
         return f"unavailable ({exc})"
+    return str(response.headers.get("X-Trust-Fingerprint", "?"))
 
 
 def say(message: str) -> None:
@@ -271,7 +276,7 @@ def print_where_to_look() -> None:
     for name, port in WITNESS_PORTS.items():
         print(f"  {name:13} http://127.0.0.1:{port}/docs   (cosigns audit checkpoints)")
     audit = f"http://127.0.0.1:{service_port('audit')}"
-    print(f"  trust file    curl -o trust.json {audit}/v1/audit/trust")
+    print(f"  trust file    curl -H 'Authorization: Bearer <auditor token>' {audit}/v1/audit/trust")
     print(f"                fingerprint {trust_fingerprint()} (compare: sha256sum trust.json)")
     print(
         "  logs          .local/logs/       "
