@@ -46,11 +46,39 @@ class Problem(BaseModel):
     field: str | None = Field(None, description="The field or parameter at fault, if one.")
 
 
+# The code each shared answer carries, for the documented example.
+EXAMPLE_CODES = {
+    400: ("malformed_json", "body", "JSON decode error"),
+    401: ("unauthenticated", None, "a valid bearer token is required"),
+    403: ("forbidden", None, "not allowed for this caller"),
+    404: ("not_found", None, "nothing matches"),
+    409: ("conflict", None, "conflicts with the current state"),
+    413: ("body_too_large", None, "body larger than 1000000 bytes"),
+    422: ("invalid_request", "field", "Field required"),
+    503: ("store_unavailable", None, "the store is unavailable; retry later"),
+}
+
+
 def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
-    """One OpenAPI response entry: problem+json with the shared schema."""
+    """One OpenAPI response entry: problem+json with the shared schema and an example."""
+    code, field, detail = EXAMPLE_CODES[status]
+    example: dict[str, Any] = {
+        "type": f"urn:lienthong:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if field:
+        example["field"] = field
     return {
         "description": description or STATUS_TEXT[status],
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            PROBLEM_JSON: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "examples": {code: {"value": example}},
+            }
+        },
     }
 
 
