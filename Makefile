@@ -52,10 +52,10 @@ contracts: install
 ## make bench [ARGS=--quick]: the system end to end under load; see bench/__main__.py.
 ## make chaos: the fault matrix on real processes (also run by make test).
 chaos: install
-	@$(DEVSTACK) start && $(PY) -m chaos
+	@$(DEVSTACK) start && LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT $(PY) -m chaos
 
 bench: install
-	@$(DEVSTACK) start && $(PY) -m bench $(ARGS)
+	@$(DEVSTACK) start && LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT $(PY) -m bench $(ARGS)
 
 clean: infra-down
 	rm -rf .local

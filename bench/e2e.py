@@ -27,6 +27,7 @@ from bench import profile, raw, report
 from bench.journeys import Driver, Journey, plan
 from bench.observe import AuditTail, EventTap, Sampler
 from bench.platform import Platform, running_platform
+from shared.auth.identities import UnitAuth
 from shared.catalogue import load_catalogue
 from shared.mongo.client import mongo_client
 
@@ -249,7 +250,11 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
     async with (
         running_platform(work) as platform,
         httpx.AsyncClient(
-            timeout=60, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)
+            timeout=60,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+            # Real tokens from the local Keycloak: each unit's agency client for submissions
+            # and actions, the auditor for the views and the audit log.
+            auth=UnitAuth("auditor"),
         ) as client,
     ):
         tap, tail = EventTap(platform), AuditTail(platform.urls["audit"])

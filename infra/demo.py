@@ -1,7 +1,10 @@
 """Demo data for ``make run``: dossiers submitted and moved through the public APIs only.
 
 Every step goes through the services' HTTP APIs (intake to submit, routing for the
-units' actions), so the events, notifications and audit entries are the real ones.
+units' actions) with real tokens from the local Keycloak: the Tân Hòa desk user
+(password grant) submits and acts for its desk, every other unit acts through its
+agency system's client (client credentials), and operations reads routing's views.
+So the events, notifications and audit entries are the real ones.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from shared.auth.identities import DEMO_USERS, UnitAuth
 
 TAN_HOA_DESK = "001.21.31.H59"
 VAM_LANG_DESK = "001.22.31.H59"
@@ -145,11 +150,16 @@ def move_one_step(client: httpx.Client, routing: str, code: str) -> None:
         client.post(f"{routing}/v1/dossiers/{code}/{action[0]}", json=action[1]).raise_for_status()
 
 
+def demo_auth() -> UnitAuth:
+    """Who the demo acts as: see the module docstring."""
+    return UnitAuth("operations", people={TAN_HOA_DESK: "desk"})
+
+
 def load_demo_data(urls: dict[str, str]) -> None:
     """Submit the demo dossiers and move them along; print how to look them up."""
     intake, routing = urls["intake"], urls["routing"]
     print("[demo] submitting demo dossiers at Tân Hòa and Vàm Láng one-stop desks", flush=True)
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, auth=demo_auth()) as client:
         for serial, demo in enumerate(DEMO, start=1):
             response = client.post(
                 f"{intake}/v1/dossiers",
@@ -166,7 +176,29 @@ def load_demo_data(urls: dict[str, str]) -> None:
             print(
                 f"[demo] {code} ({demo.procedure}): look it up with\n"
                 f"         curl -H 'X-Lookup-Token: {token}' {intake}/v1/dossiers/{code}\n"
-                f"       trail: {routing}/v1/dossiers/{code}/trail   "
-                f"evidence: {urls['audit']}/v1/audit/dossiers/{code}/bundle",
+                f"       trail (token of ops): {routing}/v1/dossiers/{code}/trail\n"
+                f"       evidence (token of auditor): "
+                f"{urls['audit']}/v1/audit/dossiers/{code}/bundle",
                 flush=True,
             )
+
+
+def token_help(token_url: str) -> str:
+    """How to get a token for each demo user and an agency client (development secrets)."""
+    users = "\n".join(
+        f"    {user.username:19} {user.role:10} {user.unit or '(no unit)'}"
+        for user in DEMO_USERS.values()
+    )
+    return (
+        "Tokens (Keycloak realm lienthong; development passwords and secrets only):\n"
+        f"  demo users, password 'dev-password' (password grant, client lienthong-cli):\n{users}\n"
+        f"    curl -s -d grant_type=password -d client_id=lienthong-cli -d username=desk.tanhoa "
+        f"-d password=dev-password {token_url}\n"
+        "  agency systems, one client per unit, secret 'dev-secret-<client id>':\n"
+        "    curl -s -d grant_type=client_credentials -d client_id=agency-000.00.31.H59 "
+        f"-d client_secret=dev-secret-agency-000.00.31.H59 {token_url}\n"
+        "  then: TOKEN=$(curl -s ... | python3 -c 'import json,sys; "
+        'print(json.load(sys.stdin)["access_token"])\')\n'
+        '        curl -H "Authorization: Bearer $TOKEN" <service URL>/v1/...\n'
+        "  Swagger UI (/docs): Authorize, client swagger-ui, log in as a demo user."
+    )

@@ -19,8 +19,10 @@ from functools import partial
 from pathlib import Path
 
 from infra import store_auth
+from infra.demo import token_help
 from infra.devstack import port_open
 from infra.supervisor import Supervisor
+from shared.auth import AuthSettings
 from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
 from shared.keyfile import load_or_create_ed25519_key
 from shared.transparency.note import COSIGNATURE_V1, Signer
@@ -223,15 +225,19 @@ def print_where_to_look() -> None:
     )
     for name, port in WITNESS_PORTS.items():
         print(f"  {name:13} http://127.0.0.1:{port}/docs   (cosigns audit checkpoints)")
-    print(f"  trust file    curl -o trust.json {base}/v1/audit/trust")
+    audit = f"http://127.0.0.1:{service_port('audit')}"
+    print(f"  trust file    curl -o trust.json {audit}/v1/audit/trust")
     print(f"                fingerprint {trust_fingerprint()} (compare: sha256sum trust.json)")
     print(
-        "  logs          .local/logs/       (kafka.log, store-auth.out, <service>.log, witnesses)"
+        "  logs          .local/logs/       "
+        "(kafka.log, store-auth.out, keycloak.out, <service>.log, witnesses)"
     )
     print(
         f"  store         127.0.0.1:{STORE_AUTH_PORT}, one SCRAM user per service "
         "(development passwords: set LT_<SERVICE>_MONGO_PASSWORD)"
     )
+    print("  Keycloak      http://127.0.0.1:8180/admin   (admin / dev-admin, development only)")
+    print(token_help(AuthSettings().token_url))
     print("A service that crashes is restarted with backoff; the console says so.")
     print("Press Ctrl-C to stop everything this command started.\n", flush=True)
 

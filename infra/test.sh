@@ -29,6 +29,8 @@ fi
 # Debian chromium for the console's browser test (installed once, idempotent).
 bash infra/browser.sh
 echo "== pytest"
+# The suite uses the local broker's plaintext listener (tests/conftest.py says so too).
+export LT_KAFKA_SECURITY_PROTOCOL="${LT_KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}"
 "$VENV/bin/pytest" -q -p no:cacheprovider "$@"
 # The fault matrix (make chaos): the whole system as processes under injected faults, on
 # its own topics and databases, with its own broker and store for the outage scenarios.

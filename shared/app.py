@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from shared.auth import AuthSettings, Role, allow, install_auth
 from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
 from shared.openapi import declare_problems
 from shared.runtime import CommonSettings, ServiceRuntime
@@ -37,6 +38,7 @@ def service_app(
     degradable: frozenset[str] = frozenset(),
     refusal_statuses: Mapping[str, int] | None = None,
     statuses: Callable[[str, str], set[int]] | None = None,
+    auth: AuthSettings | None = None,
 ) -> FastAPI:
     """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
 
@@ -44,7 +46,9 @@ def service_app(
     ``refusal_statuses`` is the service's one table from refusal code to HTTP status
     (a code it does not list answers 422); ``statuses(path, method)`` the statuses a
     route can be refused with, declared in its OpenAPI document with those the shared
-    layer answers (``shared.openapi``).
+    layer answers (``shared.openapi``). ``auth`` says which bearer tokens the routes'
+    ``allow(...)`` accept (LT_AUTH_*); ``/healthz`` and ``/readyz`` stay open,
+    ``/metrics`` needs operations (or a service).
     """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
@@ -53,8 +57,11 @@ def service_app(
         version=package_version("lienthong"),  # one release number for the whole platform
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        # Swagger UI's "Authorize": the realm's public client, authorisation code + PKCE.
+        swagger_ui_init_oauth={"clientId": "swagger-ui", "usePkceWithAuthorizationCodeGrant": True},
     )
     install_error_handlers(app, refusal_statuses or {})
+    install_auth(app, auth or AuthSettings())
     declare_problems(app, statuses)
 
     async def check_store() -> None:
@@ -63,7 +70,12 @@ def service_app(
     async def check_broker() -> None:
         await runtime_of(app).check_broker()
 
-    install_health(app, {"store": check_store, "broker": check_broker}, degradable)
+    install_health(
+        app,
+        {"store": check_store, "broker": check_broker},
+        degradable,
+        metrics_dependencies=[allow(Role.OPERATIONS, Role.SERVICE)],
+    )
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
     app.add_middleware(HttpMetrics)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")

@@ -7,7 +7,9 @@ A handler receives its own event model and the unit of work it writes through::
 
 The registry checks the payload's type once, at the edge, so handlers need no
 ``isinstance``. A topic's owner may also answer envelopes that break their contract
-(``on_invalid``), e.g. with a refusal event, instead of dead-lettering them.
+(``on_invalid``), e.g. with a refusal event, instead of dead-lettering them, and may
+give a topic handlers of its own (``on_topic``), e.g. when the topic itself says who
+sent the message (a topic only one agency may write to).
 
 The consumer runner applies a fetched batch of a partition in one unit of work. A
 handler that can do a batch's work at once (audit appends N entries with one head
@@ -48,19 +50,23 @@ class HandlerRegistry:
         self._handlers: dict[str, Handler] = {}
         self._batch_handlers: dict[str, BatchHandler] = {}
         self._invalid: dict[TopicSpec, InvalidHandler] = {}
+        self._by_topic: dict[TopicSpec, dict[str, Handler]] = {}
 
     def on(self, model: type[E], handler: TypedHandler[E]) -> HandlerRegistry:
         """Call ``handler`` for every event of ``model``'s type (one handler per type)."""
         event_type = model.EVENT_TYPE
         if event_type in self._handlers:
             raise ValueError(f"a handler for {event_type} is registered already")
+        self._handlers[event_type] = _checked(model, handler)
+        return self
 
-        async def checked(data: EventData, uow: UnitOfWork) -> None:
-            if not isinstance(data, model):
-                raise TypeError(f"{event_type} handler got {type(data).__name__}")
-            await handler(data, uow)
-
-        self._handlers[event_type] = checked
+    def on_topic(
+        self, topic: TopicSpec, models: Iterable[type[E]], handler: TypedHandler[E]
+    ) -> HandlerRegistry:
+        """Records of ``topic`` go to these handlers only (never to the general ones)."""
+        handlers = self._by_topic.setdefault(topic, {})
+        for model in models:
+            handlers[model.EVENT_TYPE] = _checked(model, handler)
         return self
 
     def on_each(self, models: Iterable[type[E]], handler: TypedHandler[E]) -> HandlerRegistry:
@@ -89,8 +95,11 @@ class HandlerRegistry:
         self._invalid[topic] = handler
         return self
 
-    def handler_for(self, event_type: str) -> Handler | None:
-        """The handler of an event type; None for a contract this service ignores."""
+    def handler_for(self, event_type: str, topic: TopicSpec | None = None) -> Handler | None:
+        """The handler of an event type (on ``topic``, if it has handlers of its own);
+        None for a contract this service ignores there."""
+        if topic is not None and topic in self._by_topic:
+            return self._by_topic[topic].get(event_type)
         return self._handlers.get(event_type)
 
     def invalid_handler_for(self, topic: TopicSpec) -> InvalidHandler | None:
@@ -101,6 +110,22 @@ class HandlerRegistry:
         return list(self._invalid)
 
     @property
+    def special_topics(self) -> list[TopicSpec]:
+        """Topics with handlers or answers of their own."""
+        return list(dict.fromkeys([*self._invalid, *self._by_topic]))
+
+    @property
     def event_types(self) -> list[str]:
         """The handled event types, in registration order."""
         return list(self._handlers)
+
+
+def _checked(model: type[E], handler: TypedHandler[E]) -> Handler:
+    """``handler`` behind a check that the payload really is a ``model``."""
+
+    async def checked(data: EventData, uow: UnitOfWork) -> None:
+        if not isinstance(data, model):
+            raise TypeError(f"{model.EVENT_TYPE} handler got {type(data).__name__}")
+        await handler(data, uow)
+
+    return checked

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -208,7 +208,10 @@ def _service_of(scope: Scope) -> str:
 
 
 def install_health(
-    app: FastAPI, checks: dict[str, ReadinessCheck], degradable: frozenset[str] = frozenset()
+    app: FastAPI,
+    checks: dict[str, ReadinessCheck],
+    degradable: frozenset[str] = frozenset(),
+    metrics_dependencies: Sequence[Any] = (),
 ) -> None:
     """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``.
 
@@ -239,6 +242,11 @@ def install_health(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        dependencies=list(metrics_dependencies),
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

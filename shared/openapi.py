@@ -3,7 +3,8 @@
 FastAPI documents only what a route returns and its own 422; the shared layer answers
 more: 400 for a body that is not JSON, 413 for one too large, 422 (as a problem, not
 FastAPI's shape) for a malformed field or parameter, 404 for an unknown path, 503 while
-the store is unavailable. ``declare_problems`` adds each to every route that can give
+the store is unavailable, 401 and 403 on a route that needs a bearer token.
+``declare_problems`` adds each to every route that can give
 it, with the problem schema; what a service declares itself (examples, its own codes,
 409s and 403s) is kept.
 """
@@ -46,31 +47,29 @@ class Problem(BaseModel):
     field: str | None = Field(None, description="The field or parameter at fault, if one.")
 
 
-# The code each shared answer carries, for the documented example.
-EXAMPLE_CODES = {
-    400: ("malformed_json", "body", "JSON decode error"),
-    401: ("unauthenticated", None, "a valid bearer token is required"),
-    403: ("forbidden", None, "not allowed for this caller"),
-    404: ("not_found", None, "nothing matches"),
-    409: ("conflict", None, "conflicts with the current state"),
-    413: ("body_too_large", None, "body larger than 1000000 bytes"),
-    422: ("invalid_request", "field", "Field required"),
-    503: ("store_unavailable", None, "the store is unavailable; retry later"),
+# The shared layer's own code for each status, shown as the example of its answer.
+SHARED_CODES = {
+    400: ("malformed_json", "the body is not JSON"),
+    401: ("unauthenticated", "no valid bearer token"),
+    403: ("forbidden", "the caller may not do this"),
+    404: ("not_found", "nothing matches"),
+    409: ("conflict", "conflicts with the current state"),
+    413: ("body_too_large", "the body is larger than the configured limit"),
+    422: ("invalid_request", "a field or parameter is missing or malformed"),
+    503: ("store_unavailable", "the store is unavailable; retry later"),
 }
 
 
 def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
     """One OpenAPI response entry: problem+json with the shared schema and an example."""
-    code, field, detail = EXAMPLE_CODES[status]
-    example: dict[str, Any] = {
+    code, detail = SHARED_CODES.get(status, ("problem", "refused"))
+    example = {
         "type": f"urn:lienthong:problem:{code}",
         "title": code.replace("_", " "),
         "status": status,
         "code": code,
         "detail": detail,
     }
-    if field:
-        example["field"] = field
     return {
         "description": description or STATUS_TEXT[status],
         "content": {
@@ -84,9 +83,11 @@ def problem_response(status: int, description: str | None = None) -> dict[str, A
 
 def statuses_of(path: str, operation: Mapping[str, Any]) -> set[int]:
     """What the shared layer can answer for this operation."""
+    # A route guarded by shared.auth.allow carries a security requirement.
+    guarded = {401, 403} if operation.get("security") else set()
     if path in OPERATIONS:
-        return set()
-    statuses = {503}
+        return guarded
+    statuses = {503} | guarded
     parameters = operation.get("parameters") or []
     if operation.get("requestBody"):
         statuses |= {400, 413, 422}

@@ -23,6 +23,7 @@ from typing import TypeVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.settings import AuthSettings
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
 from shared.handlers import HandlerRegistry
@@ -30,6 +31,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import ConsumerRunner
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
+from shared.kafka.security import warn_about_plaintext
 from shared.mongo.client import (
     Client,
     Database,
@@ -66,6 +68,7 @@ class CommonSettings(BaseSettings):
     telemetry: TelemetrySettings = Field(
         default_factory=TelemetrySettings, description="Telemetry."
     )
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Bearer tokens.")
 
 
 @dataclass
@@ -160,6 +163,7 @@ async def service_runtime(
     """Connect, create topics and indexes, run the outbox relay; tear down in order."""
     clock = clock or SystemClock()
     warn_about_store_credentials(settings.mongo, service)
+    warn_about_plaintext(settings.kafka, service)
     await ensure_topics(settings.kafka)
     async with (
         mongo_client(settings.mongo, service) as client,

@@ -7,6 +7,7 @@ local stack started by ``make run`` / ``make test``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,26 @@ class KafkaSettings(BaseSettings):
         "", description="Prefix for every topic name (isolates environments and test runs)."
     )
     client_id: str = Field("lienthong", description="Client id reported to the brokers.")
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "SASL_PLAINTEXT",
+        description="SASL_* authenticate with an OAuth access token (OAUTHBEARER); PLAINTEXT "
+        "(no authentication) is for the local test broker only and must be set explicitly.",
+    )
+    oauth_token_url: str | None = Field(
+        None, description="Keycloak token endpoint the client-credentials tokens come from."
+    )
+    oauth_client_id: str | None = Field(
+        None, description="This service's Keycloak client (its Kafka principal)."
+    )
+    oauth_client_secret: SecretStr | None = Field(None, description="Its client secret.")
+    ssl_cafile: str | None = Field(
+        None, description="CA bundle for SASL_SSL (system CAs if unset)."
+    )
+    create_topics: bool = Field(
+        True,
+        description="Create missing topics at start-up. Off where an administrator "
+        "provisions topics and ACLs (python -m infra.kafka_access) and services may not.",
+    )
     request_timeout_ms: int = Field(15000, description="Broker request timeout.")
     replication_factor: int = Field(
         1, ge=1, description="Replicas of each topic the services create (3 on a cluster)."

@@ -24,9 +24,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from shared.auth.identities import UnitAuth, auth_headers, bearer_token
 from shared.envelope import Envelope, utc_now
 from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
+from shared.kafka.security import client_security
 from shared.mongo.client import Session, mongo_client
 from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
 from shared.telemetry import KafkaHeaders, configure_tracing, instrument_libraries
@@ -128,6 +130,7 @@ async def read_topic(
         bootstrap_servers=kafka.bootstrap_servers,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **client_security(kafka),
     )
     await consumer.start()
     try:
@@ -154,11 +157,18 @@ def envelopes(records: list[ConsumerRecord[bytes, bytes]]) -> list[Envelope]:
 
 
 @asynccontextmanager
-async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run an app's lifespan (consumers, relay) and give an HTTP client bound to it."""
+async def running_app(
+    app: FastAPI, auth: httpx.Auth | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan (consumers, relay) and give an HTTP client bound to it.
+
+    ``auth`` (e.g. ``ActAs("operations")``) gives every request a real token from the
+    local Keycloak; a request's own Authorization header wins."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", auth=auth
+        ) as client:
             yield client
 
 
@@ -177,3 +187,8 @@ def capture_spans() -> InMemorySpanExporter:
     else:
         configure_tracing(TelemetrySettings(), "tests", processor)
     return exporter
+
+
+# A test client acting like the units' own systems (see shared.auth.identities.UnitAuth).
+ActAs = UnitAuth
+__all__ = ["ActAs", "auth_headers", "bearer_token"]

@@ -86,6 +86,21 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+AGENCY_COMMANDS_PREFIX = "dossier.commands."
+
+
+def agency_commands(unit: str) -> TopicSpec:
+    """The commands topic of one agency system: only that agency's principal may write to
+    it (Kafka ACL), so the topic proves which unit sent a command (docs/routing.md)."""
+    return TopicSpec(
+        f"{AGENCY_COMMANDS_PREFIX}{unit}",
+        1,
+        7 * DAY_MS,
+        f"Commands of the agency system bound to unit {unit}; routing refuses any that "
+        "claims another unit. Key: dossier code.",
+    )
+
+
 def topic_name(prefix: str, spec: TopicSpec) -> str:
     """The full topic name for this environment."""
     return f"{prefix}{spec.name}"

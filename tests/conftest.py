@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from shared.settings import ConsumerSettings, OutboxSettings
 from shared.testing import drop_isolated, isolated_settings
 
 TESTS = Path(__file__).parent
+# The suite talks to the local broker's plaintext listener (127.0.0.1:9092), where no one
+# authenticates: chosen explicitly here, since the settings default to SASL. The tests of
+# authentication and ACLs (tests/integration/kafka_security) run their own secured broker.
+os.environ.setdefault("LT_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,7 +9,8 @@ What the realm holds:
 * realm roles ``desk``, ``officer``, ``operations``, ``auditor``, ``admin`` (people),
   ``agency`` (agency systems) and ``service`` (the platform's own services);
 * a confidential client (client credentials) per service, for the metrics scraper
-  (``monitoring``, role operations) and per agency system, one
+  (``monitoring``, role operations), for the console (``console``, operations and
+  auditor) and per agency system, one
   agency client per unit of the catalogue (``agency-<unit code>``), each carrying its
   unit in a ``unit`` claim;
 * demo users for a commune desk, a district officer, a province officer, an operations
@@ -29,13 +30,33 @@ with ``python -m infra.keycloak.realm secrets > keycloak-secrets.env``.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
-from shared.catalogue import DEFAULT_DATA_DIR
+from shared.auth.identities import (
+    CLI_CLIENT,
+    DEMO_USERS,
+    DEV_PASSWORD,
+    PASSWORD_VARIABLE,
+    DemoUser,
+    agency_client_id,
+    client_secret_variable,
+    dev_client_secret,
+    known_units,
+)
+
+# Re-exported: the realm's naming conventions live in shared.auth.identities.
+__all__ = [
+    "agency_client_id",
+    "build_realm",
+    "catalogue_units",
+    "client_secret_variable",
+    "dev_client_secret",
+    "dev_environment",
+    "render",
+]
 
 REALM = "lienthong"
 AUDIENCE = "lienthong"
@@ -43,6 +64,8 @@ REALM_FILE = Path(__file__).resolve().parent / "realm-lienthong.json"
 SERVICES = ("intake", "routing", "notification", "audit")
 # Prometheus scrapes /metrics with client credentials (its scrape config's oauth2 block).
 MONITORING_CLIENT = "monitoring"
+# The operations console reads the other services' views and the audit log on its own.
+CONSOLE_CLIENT = "console"
 ROLES = {
     "desk": "One-stop desk staff: submit dossiers and act for their own unit.",
     "officer": "Unit officer: their unit's inbox and actions.",
@@ -52,15 +75,6 @@ ROLES = {
     "agency": "An agency system bound to one unit (client credentials).",
     "service": "One of the platform's own services (client credentials).",
 }
-# (username, role, unit or None, first name, last name)
-DEMO_USERS = (
-    ("desk.tanhoa", "desk", "001.21.31.H59", "Lan", "Nguyen"),
-    ("officer.gocongdong", "officer", "000.01.31.H59", "Minh", "Tran"),
-    ("officer.tiengiang", "officer", "000.00.01.H59", "Hoa", "Le"),
-    ("ops", "operations", None, "Quang", "Pham"),
-    ("auditor", "auditor", None, "Thu", "Vo"),
-    ("admin", "admin", None, "Son", "Dang"),
-)
 SWAGGER_PORTS = (8001, 8002, 8003, 8004)
 
 
@@ -69,33 +83,9 @@ def placeholder(variable: str) -> str:
     return "${" + variable + "}"
 
 
-def env_name(text: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", text.upper())
-
-
-def agency_client_id(unit: str) -> str:
-    return f"agency-{unit}"
-
-
-def client_secret_variable(client_id: str) -> str:
-    return f"LT_KEYCLOAK_SECRET_{env_name(client_id)}"
-
-
-def dev_client_secret(client_id: str) -> str:
-    """The development-only secret of a confidential client (public, never for deployment)."""
-    return f"dev-secret-{client_id}"
-
-
-DEV_PASSWORD = "dev-password"
-PASSWORD_VARIABLE = "LT_KEYCLOAK_DEMO_PASSWORD"
-
-
 def catalogue_units() -> list[str]:
     """Every unit code of every configuration, sorted."""
-    codes: set[str] = set()
-    for path in sorted(DEFAULT_DATA_DIR.glob("units-*.json")):
-        codes.update(unit["code"] for unit in json.loads(path.read_text())["units"])
-    return sorted(codes)
+    return sorted(known_units())
 
 
 def mapper(name: str, kind: str, config: dict[str, str]) -> dict[str, Any]:
@@ -109,7 +99,7 @@ def mapper(name: str, kind: str, config: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def confidential_client(client_id: str, description: str, role: str) -> dict[str, Any]:
+def confidential_client(client_id: str, description: str, *roles: str) -> dict[str, Any]:
     return {
         "clientId": client_id,
         "description": description,
@@ -123,7 +113,7 @@ def confidential_client(client_id: str, description: str, role: str) -> dict[str
         "directAccessGrantsEnabled": False,
         "implicitFlowEnabled": False,
         "protocolMappers": [audience_mapper()],
-        "_role": role,
+        "_roles": list(roles),
     }
 
 
@@ -167,7 +157,7 @@ def public_clients() -> list[dict[str, Any]]:
         },
         {
             **common,
-            "clientId": "lienthong-cli",
+            "clientId": CLI_CLIENT,
             "description": "Command line: device flow; password grant for local development.",
             "standardFlowEnabled": False,
             "directAccessGrantsEnabled": True,
@@ -192,15 +182,15 @@ def unit_attribute_mapper() -> dict[str, Any]:
     )
 
 
-def user(username: str, role: str, unit: str | None, first: str, last: str) -> dict[str, Any]:
+def user(demo: DemoUser) -> dict[str, Any]:
     return {
-        "username": username,
+        "username": demo.username,
         "enabled": True,
-        "email": f"{username}@lienthong.example",
+        "email": f"{demo.username}@lienthong.example",
         "emailVerified": True,
-        "firstName": first,
-        "lastName": last,
-        "attributes": {"unit": [unit]} if unit else {},
+        "firstName": demo.first_name,
+        "lastName": demo.last_name,
+        "attributes": {"unit": [demo.unit]} if demo.unit else {},
         "credentials": [
             {
                 "type": "password",
@@ -208,7 +198,7 @@ def user(username: str, role: str, unit: str | None, first: str, last: str) -> d
                 "temporary": False,
             }
         ],
-        "realmRoles": [role],
+        "realmRoles": [demo.role],
     }
 
 
@@ -217,7 +207,7 @@ def service_account_user(client: dict[str, Any]) -> dict[str, Any]:
         "username": f"service-account-{client['clientId']}".lower(),
         "enabled": True,
         "serviceAccountClientId": client["clientId"],
-        "realmRoles": [client["_role"]],
+        "realmRoles": client["_roles"],
     }
 
 
@@ -235,7 +225,7 @@ USER_PROFILE = {
 
 def confidential_client_ids() -> list[str]:
     agencies = (agency_client_id(unit) for unit in catalogue_units())
-    return [*SERVICES, MONITORING_CLIENT, *agencies]
+    return [*SERVICES, MONITORING_CLIENT, CONSOLE_CLIENT, *agencies]
 
 
 def dev_environment() -> dict[str, str]:
@@ -250,12 +240,18 @@ def random_environment() -> dict[str, str]:
 
 
 def build_realm() -> dict[str, Any]:
-    clients = [confidential_client(name, f"The {name} service", "service") for name in SERVICES] + [
-        agency_client(unit) for unit in catalogue_units()
+    clients = [
+        *(confidential_client(name, f"The {name} service", "service") for name in SERVICES),
+        confidential_client(MONITORING_CLIENT, "Metrics scraper (Prometheus)", "operations"),
+        confidential_client(
+            CONSOLE_CLIENT, "Operations console (reads views and the log)", "operations", "auditor"
+        ),
+        *(agency_client(unit) for unit in catalogue_units()),
     ]
-    users = [user(*demo) for demo in DEMO_USERS] + [service_account_user(c) for c in clients]
+    users = [user(demo) for demo in DEMO_USERS.values()]
+    users += [service_account_user(client) for client in clients]
     for client in clients:
-        del client["_role"]
+        del client["_roles"]
     return {
         "realm": REALM,
         "displayName": "Liên thông",

@@ -20,7 +20,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.keycloak.realm import REALM, REALM_FILE, client_secret_variable, dev_environment
+from infra.keycloak.realm import REALM, REALM_FILE, dev_environment
+from shared.auth.identities import client_secret_variable
 
 VERSION = "26.5.6"
 POM = Path(__file__).resolve().parent / "pom.xml"

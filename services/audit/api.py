@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from audit.evidence import Evidence
 from audit.handlers import logged_event_types
+from shared.auth import Role, allow
 from shared.http import MAX_STORE_INT, DomainError, NotFound
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+# The whole audit API is read-only and for auditors.
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[allow(Role.AUDITOR)])
 STATUS: dict[str, int] = {  # audit's one table: refusal code -> HTTP status (else 422)
     "invalid_tree_size": 422,
     "log_damaged": 409,

@@ -110,6 +110,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        auth=settings.auth,
         openapi_tags=[{"name": "audit", "description": "The auditor's read-only API."}],
         refusal_statuses=api.STATUS,
         statuses=api.refusal_statuses,

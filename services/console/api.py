@@ -21,10 +21,12 @@ from console import handlers
 from console.config import WATCHED, ConsoleOptions
 from console.domain import LetterFilter, by_topic, flow_diagram
 from console.sources import KafkaViews, Services, ServiceUnavailable
+from shared.auth import Role, allow
 from shared.http import DomainError, NotFound
 from shared.kafka.deadletter import DeadLetter
 
-router = APIRouter(prefix="/api", tags=["console"])
+# The console is an operations tool: every JSON route needs the operations role.
+router = APIRouter(prefix="/api", tags=["console"], dependencies=[allow(Role.OPERATIONS)])
 
 
 def _services(request: Request) -> Services:

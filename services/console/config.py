@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.identities import dev_client_secret
 from shared.healthcheck import service_port
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
@@ -35,6 +36,14 @@ class ConsoleOptions(BaseSettings):
         default_factory=lambda: _local("notification"), description="notification API."
     )
     audit_url: str = Field(default_factory=lambda: _local("audit"), description="audit API.")
+    client_id: str = Field(
+        "console",
+        description="The console's confidential client in the realm (client credentials).",
+    )
+    client_secret: SecretStr = Field(
+        SecretStr(dev_client_secret("console")),
+        description="Its secret (Keycloak's LT_KEYCLOAK_SECRET_CONSOLE). DEV DEFAULT: set it.",
+    )
     jaeger_url: str | None = Field(
         None, description="Jaeger UI base URL: dossiers link to their trace there; off if unset."
     )

@@ -16,6 +16,8 @@ from console.config import ConsoleSettings
 from console.sources import KafkaViews, Services
 from console.store import ReplayStore
 from shared.app import serve, service_app
+from shared.auth.client import Credentials
+from shared.auth.identities import ClientAuth
 from shared.clock import Clock
 from shared.runtime import service_runtime
 
@@ -35,7 +37,18 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
-            httpx.AsyncClient(timeout=settings.console.timeout_s) as http,
+            # The console reads the services with its own client's token (operations and
+            # auditor), whatever the user of its pages may read.
+            httpx.AsyncClient(
+                timeout=settings.console.timeout_s,
+                auth=ClientAuth(
+                    Credentials(
+                        settings.console.client_id,
+                        settings.console.client_secret.get_secret_value(),
+                    ),
+                    settings.auth,
+                ),
+            ) as http,
             service_runtime(SERVICE, settings, clock) as runtime,
         ):
             store = ReplayStore(runtime.db)
@@ -52,6 +65,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        auth=settings.auth,
         openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
     )
     app.include_router(api.router)

@@ -18,6 +18,7 @@ from console.config import WATCHED, ConsoleOptions
 from console.domain import OutboxFigures, PartitionLag, outbox_figures, partition_lag
 from shared.http import NotFound
 from shared.kafka.deadletter import DeadLetter, read_dead_letters
+from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 
 
@@ -76,9 +77,10 @@ class KafkaViews:
         return f"{self._kafka.topic_prefix}{service}"
 
     async def lag(self) -> list[PartitionLag]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._kafka.bootstrap_servers)
+        security = client_security(self._kafka)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._kafka.bootstrap_servers, **security)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._kafka.bootstrap_servers, enable_auto_commit=False
+            bootstrap_servers=self._kafka.bootstrap_servers, enable_auto_commit=False, **security
         )
         await admin.start()
         await consumer.start()

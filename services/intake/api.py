@@ -25,6 +25,7 @@ from intake.schemas import (
     WithdrawalRequest,
 )
 from intake.views import dossier_view
+from shared.auth import EVERYONE, Principal, Role, acting_unit, allow
 from shared.refusals import Refused
 
 router = APIRouter(prefix="/v1")
@@ -44,6 +45,9 @@ def intake_of(request: Request) -> Intake:
 
 
 IntakeDep = Annotated[Intake, Depends(intake_of)]
+# Submissions and a desk's decisions: the unit's desk staff or its agency system, for the
+# unit of their token only.
+Desk = Annotated[Principal, allow(Role.DESK, Role.AGENCY)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -62,6 +66,12 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
 
 
+async def _check_desk(ctx: Intake, caller: Principal, code: str) -> None:
+    """Only the desk the dossier was sent to decides on it."""
+    doc = await actions.dossier_for_desk(ctx, code)
+    acting_unit(caller, doc["receiving_unit"], field="code")
+
+
 def _receipt(outcome: Outcome, response: Response) -> Receipt:
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -74,6 +84,7 @@ def _receipt(outcome: Outcome, response: Response) -> Receipt:
 @router.get(
     "/units",
     tags=["catalogue"],
+    dependencies=[allow(*EVERYONE)],
     summary="List administrative units",
     description="Units of the loaded configuration, in code order, filtered and paged. "
     "Nothing assumes a number of levels: `level` is whatever the data names.",
@@ -107,6 +118,7 @@ async def list_units(
 @router.get(
     "/units/{code}",
     tags=["catalogue"],
+    dependencies=[allow(*EVERYONE)],
     summary="One administrative unit",
     description="Retired units stay readable, with `valid_to` and `successor`.",
     response_model=UnitOut,
@@ -122,6 +134,7 @@ async def get_unit(ctx: IntakeDep, code: str) -> UnitOut:
 @router.get(
     "/procedures",
     tags=["catalogue"],
+    dependencies=[allow(*EVERYONE)],
     summary="List procedures",
     description="Procedures of the loaded configuration. `receivable_at` keeps those the "
     "given unit may receive (by kind and level).",
@@ -162,6 +175,7 @@ async def list_procedures(
 @router.get(
     "/procedures/{code}",
     tags=["catalogue"],
+    dependencies=[allow(*EVERYONE)],
     summary="One procedure",
     description="Required documents, fees, cut-off and the route with working-day budgets.",
     response_model=ProcedureOut,
@@ -192,10 +206,12 @@ async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
 )
 async def submit_dossier(
     ctx: IntakeDep,
+    caller: Desk,
     response: Response,
     body: Annotated[SubmissionRequest, Body()],
     idempotency_key: IdempotencyKey = None,
 ) -> Receipt:
+    acting_unit(caller, body.receiving_unit, field="receiving_unit")
     return _receipt(await actions.submit_dossier(ctx, body, idempotency_key), response)
 
 
@@ -212,10 +228,12 @@ async def submit_dossier(
 )
 async def deny_at_desk(
     ctx: IntakeDep,
+    caller: Desk,
     response: Response,
     body: Annotated[DeskDenialRequest, Body()],
     idempotency_key: IdempotencyKey = None,
 ) -> Receipt:
+    acting_unit(caller, body.receiving_unit, field="receiving_unit")
     return _receipt(await actions.deny_at_desk(ctx, body, idempotency_key), response)
 
 
@@ -228,7 +246,8 @@ async def deny_at_desk(
     response_model=DossierView,
     responses=problems(*RECEPTION_ERRORS),
 )
-async def receive_submission(ctx: IntakeDep, code: str) -> DossierView:
+async def receive_submission(ctx: IntakeDep, caller: Desk, code: str) -> DossierView:
+    await _check_desk(ctx, caller, code)
     return dossier_view(ctx.catalogue, await actions.receive_submission(ctx, code))
 
 
@@ -244,8 +263,9 @@ async def receive_submission(ctx: IntakeDep, code: str) -> DossierView:
     ),
 )
 async def deny_submission(
-    ctx: IntakeDep, code: str, body: Annotated[DenialRequest, Body()]
+    ctx: IntakeDep, caller: Desk, code: str, body: Annotated[DenialRequest, Body()]
 ) -> DossierView:
+    await _check_desk(ctx, caller, code)
     return dossier_view(ctx.catalogue, await actions.deny_submission(ctx, code, body.reason))
 
 

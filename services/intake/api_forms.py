@@ -10,8 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from intake import actions
-from intake.api import IntakeDep, LookupTokenHeader, LookupTokenQuery
+from intake.api import Desk, IntakeDep, LookupTokenHeader, LookupTokenQuery
 from intake.forms import FormUnavailable, IntakeForms, day_bounds
+from intake.problems import problems
+from shared.auth import acting_unit
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.forms import load_forms
 from shared.refusals import Refused
@@ -44,6 +46,7 @@ def _html(html: str, name: str) -> HTMLResponse:
     "HTML in Vietnamese, printable to PDF. Needs the look-up token like the look-up (the same "
     "404 for every miss); 404 `form_unavailable` when the dossier has no such form.",
     response_class=HTMLResponse,
+    responses=problems("not_found", "form_unavailable", "invalid_request"),
 )
 async def get_form(
     ctx: IntakeDep,
@@ -66,16 +69,20 @@ async def get_form(
     "/units/{unit}/forms/06",
     summary="A desk's log book (Mẫu 06)",
     description=f"The dossiers the desk received from `start` to `end` (local dates, at most "
-    f"{MAX_LOG_DAYS} days, {MAX_LOG_ROWS} rows), oldest first.",
+    f"{MAX_LOG_DAYS} days, {MAX_LOG_ROWS} rows), oldest first. For that desk's staff or "
+    "agency system only.",
     response_class=HTMLResponse,
+    responses=problems("invalid_period", "invalid_request"),
 )
 async def get_log_book(
     ctx: IntakeDep,
     forms: FormsDep,
+    caller: Desk,
     unit: Annotated[str, Path(pattern=UNIT_CODE_PATTERN)],
     start: Annotated[date, Query(description="First day (yyyy-mm-dd).")],
     end: Annotated[date, Query(description="Last day (yyyy-mm-dd).")],
 ) -> HTMLResponse:
+    acting_unit(caller, unit)
     if end < start or (end - start).days >= MAX_LOG_DAYS:
         raise Refused(
             "invalid_period", f"end must be on or after start, within {MAX_LOG_DAYS} days",

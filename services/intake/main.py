@@ -60,6 +60,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         description=__doc__ or "",
         lifespan=lifespan,
         http=settings.http,
+        auth=settings.auth,
         openapi_tags=api.TAGS,
         # Submissions wait in the outbox while the broker is away: ready, but degraded.
         degradable=frozenset({"broker"}),

@@ -9,9 +9,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from notification.portal_sync import PortalSyncStore
+from shared.auth import Role, allow
 from shared.http import NotFound
 
-router = APIRouter(prefix="/v1/portal", tags=["portal"])
+# The portal connector's records and replays: operations (and administrators).
+router = APIRouter(
+    prefix="/v1/portal", tags=["portal"], dependencies=[allow(Role.OPERATIONS, Role.ADMIN)]
+)
 
 
 class PortalMessageView(BaseModel):

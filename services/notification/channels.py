@@ -192,6 +192,9 @@ class WebhookChannel:
         }
 
     async def send(self, message: OutgoingMessage) -> None:
+        # The setting may have changed since the subscription was checked.
+        if not (message.address.startswith("https://") or self._settings.allow_http):
+            raise DeliveryError("plain-http webhook URLs are not allowed", permanent=True)
         try:
             response = await self._client.post(
                 message.address,
@@ -202,9 +205,11 @@ class WebhookChannel:
         except httpx.TimeoutException as exc:
             raise DeliveryError(f"timeout after {self._settings.timeout_s}s") from exc
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            # A short reason only; the egress guard's refusal names the address class.
+            raise DeliveryError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
         status = response.status_code
         if 200 <= status < 300:
             return
         permanent = 300 <= status < 500 and status not in RETRYABLE_HTTP
-        raise DeliveryError(f"HTTP {status}", permanent=permanent)
+        # The status code and its standard phrase; never the body the receiver sent.
+        raise DeliveryError(f"HTTP {status} {response.reason_phrase}".strip(), permanent=permanent)

@@ -93,6 +93,17 @@ class WebhookSettings(BaseSettings):
         3, ge=1, description="Consecutive failed deliveries (retries spent) that pause one."
     )
     user_agent: str = Field("lienthong-notification/1", description="User-Agent of deliveries.")
+    allow_http: bool = Field(
+        False,
+        description="Accept plain-http webhook URLs. LOCAL DEVELOPMENT ONLY: deliveries and "
+        "their signatures then travel unencrypted.",
+    )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDRs webhooks may reach although loopback, private, link-local, "
+        'multicast or reserved (JSON list, e.g. ["10.20.0.0/16"]); every other such address '
+        "is refused when subscribing and again on every delivery.",
+    )
 
 
 class RetrySettings(BaseSettings):

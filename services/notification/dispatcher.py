@@ -29,6 +29,7 @@ from notification.channels import DeliveryError, MessageChannel, OutgoingMessage
 from notification.config import DispatchSettings
 from notification.privacy import redact
 from notification.retry import Attempt, Outcome, RetryPolicy, Sleep, send_with_retries
+from notification.secretbox import SecretBox
 from notification.store import FAILED, HELD, PENDING, SENT, SKIPPED, NotificationStore
 from notification.templates import Renderer
 from shared.clock import Clock
@@ -68,8 +69,10 @@ class Dispatcher:
         consumer_group: str,
         instance: str = "dispatcher",
         sleep: Sleep = asyncio.sleep,
+        secrets: SecretBox | None = None,
     ) -> None:
         self._instance = instance
+        self._secrets = secrets
         self._store = store
         self._channels = channels
         self._renderer = renderer
@@ -274,7 +277,12 @@ class Dispatcher:
             "language": record.get("language"),
         }
         if channel is Channel.WEBHOOK:
-            secret = (subscription or {}).get("secret")
+            sealed = (subscription or {}).get("secret_sealed")
+            secret = (
+                self._secrets.open(sealed, record["subscription_id"])
+                if (sealed and self._secrets)
+                else None
+            )
             return OutgoingMessage(**common, payload=envelope.to_bytes(), secret=secret)
         rendered = self._renderer.render(
             envelope,

@@ -292,11 +292,16 @@ def subscribable_event_types() -> list[str]:
     )
 
 
-def check_url(url: str) -> str:
-    """An absolute http(s) URL with a host, or ``Refused(invalid_url)``."""
+def check_url(url: str, *, allow_http: bool = False) -> str:
+    """An absolute https URL with a host (http too when allowed), or ``Refused(invalid_url)``."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        raise Refused("invalid_url", "url must be an absolute http:// or https:// URL", field="url")
+    schemes = ("http", "https") if allow_http else ("https",)
+    if parts.scheme not in schemes:
+        raise Refused(
+            "invalid_url",
+            f"url must be an absolute {' or '.join(s + '://' for s in schemes)} URL",
+            field="url",
+        )
     if not parts.hostname:
         raise Refused("invalid_url", "url must name a host", field="url")
     if parts.username or parts.password:

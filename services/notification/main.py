@@ -20,9 +20,12 @@ from notification.channels import (
 )
 from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
+from notification.egress import GuardedTransport, parse_networks
 from notification.portal_sync import PortalSender, PortalSyncStore
 from notification.retry import RetryPolicy
+from notification.secretbox import SecretBox
 from notification.store import NotificationStore
+from notification.subscriptions import EgressPolicy
 from notification.templates import DisplayNames, Renderer
 from shared.app import serve, service_app
 from shared.clock import Clock
@@ -49,6 +52,7 @@ def build_dispatcher(
     settings: NotificationSettings,
     store: NotificationStore,
     http: httpx.AsyncClient,
+    box: SecretBox | None = None,
 ) -> Dispatcher:
     """The dispatcher with its channels, renderer and retry policy, from settings."""
     retry = settings.retry
@@ -69,6 +73,24 @@ def build_dispatcher(
         topic_prefix=settings.kafka.topic_prefix,
         consumer_group=f"{settings.kafka.topic_prefix}{SERVICE}",
         instance=settings.dispatch.instance or f"{socket.gethostname()}:{settings.http.port}",
+        secrets=box,
+    )
+
+
+def webhook_client(settings: NotificationSettings) -> httpx.AsyncClient:
+    """The deliveries' HTTP client: no redirects, no proxies from the environment, and
+    connections only to addresses the egress policy admits (checked at each connection)."""
+    allowed = parse_networks(settings.webhook.allowed_networks)
+    return httpx.AsyncClient(
+        follow_redirects=False, trust_env=False, transport=GuardedTransport(allowed)
+    )
+
+
+def egress_policy(settings: NotificationSettings) -> EgressPolicy:
+    if settings.webhook.allow_http:
+        log.warning("LT_NOTIFICATION_WEBHOOK_ALLOW_HTTP is on: for local development only")
+    return EgressPolicy(
+        settings.webhook.allow_http, parse_networks(settings.webhook.allowed_networks)
     )
 
 
@@ -82,12 +104,13 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
-            httpx.AsyncClient(follow_redirects=False) as http,
+            webhook_client(settings) as http,
             service_runtime(SERVICE, settings, clock) as runtime,
         ):
             store = NotificationStore(runtime.db)
             await store.ensure_indexes()
-            dispatcher = build_dispatcher(runtime, settings, store, http)
+            box = SecretBox(settings.options.privacy_key.get_secret_value())
+            dispatcher = build_dispatcher(runtime, settings, store, http, box)
             planning = handlers.Planning(
                 store=store,
                 directory=directory,
@@ -112,7 +135,9 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 )
             portal_sender = PortalSender(portal_store, settings.portal, http, runtime.clock)
             app.state.runtime = runtime
-            app.state.notification = api.NotificationApi(store, dispatcher, runtime.clock)
+            app.state.notification = api.NotificationApi(
+                store, dispatcher, runtime.clock, box, egress_policy(settings)
+            )
             app.state.portal = portal_store
             if settings.dispatch.enabled:
                 runtime.add_worker(dispatcher)
@@ -129,6 +154,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        auth=settings.auth,
         refusal_statuses=api.STATUS,
     )
     app.include_router(api.router)

@@ -214,8 +214,12 @@ class NotificationStore:
             {"_id": subscription_id, "status": {"$ne": DELETED}}
         )
 
-    async def list_subscriptions(self) -> list[Document]:
-        cursor = self.subscriptions.find({"status": {"$ne": DELETED}}).sort("created_at", 1)
+    async def list_subscriptions(self, owner_unit: str | None = None) -> list[Document]:
+        """Live subscriptions, in creation order; with ``owner_unit``, only that unit's."""
+        query: Document = {"status": {"$ne": DELETED}}
+        if owner_unit is not None:
+            query["owner_unit"] = owner_unit
+        cursor = self.subscriptions.find(query).sort("created_at", 1)
         return await cursor.to_list()
 
     async def live_subscriptions(self, session: Session) -> list[SubscriptionView]:
@@ -239,7 +243,7 @@ class NotificationStore:
         """Deactivate, forget the secret, and drop deliveries still held for it."""
         result = await self.subscriptions.update_one(
             {"_id": subscription_id, "status": {"$ne": DELETED}},
-            {"$set": {"status": DELETED, "deleted_at": now}, "$unset": {"secret": ""}},
+            {"$set": {"status": DELETED, "deleted_at": now}, "$unset": {"secret_sealed": ""}},
         )
         if result.modified_count:
             await self.notifications.update_many(

@@ -9,16 +9,19 @@ machine code (``not_holding_unit``, ``transition_not_allowed``, ...). An optiona
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel, Field, ValidationError
 
+from routing.domain.route import acts_for
 from routing.domain.state_machine import RefusalCode
 from routing.handlers import Routing, execute_command
 from routing.store import StaleDossier
 from routing.views import DossierView, dossier_view
 from shared.app import runtime_of
+from shared.auth import Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.events.commands import (
     AcceptTransfer,
@@ -62,6 +65,10 @@ IdempotencyKey = Annotated[
 ]
 
 
+# Who may act for a unit: its desk, its officers and its agency system (unit from the token).
+Caller = Annotated[Principal, allow(Role.DESK, Role.OFFICER, Role.AGENCY)]
+
+
 def refusal_statuses(path: str, method: str) -> set[int]:
     """What an action can be refused with beyond the shared answers (OpenAPI declares it)."""
     if method == "post" and path.startswith("/v1/dossiers/{code}/"):
@@ -74,11 +81,22 @@ def routing_of(request: Request) -> Routing:
     return routing
 
 
-class ActingUnit(CleanText):
-    """Who acts: the unit (agency code) and the officer (strings cleaned, ``shared.text``)."""
+def successor_rule(routing: Routing) -> Callable[[str, str], bool]:
+    """Whether the caller's unit acts for a named unit today (itself, or one it took over)."""
+    today = routing.calendar.local_date(routing.clock.now())
+    return lambda mine, named: acts_for(routing.catalogue, mine, named, today)
 
-    unit: str = Field(pattern=UNIT_CODE_PATTERN, description="The acting unit's code.")
-    actor: str = Field("desk-officer", max_length=200, description="Officer acting.")
+
+class ActingUnit(CleanText):
+    """Who acts. The unit is the caller's, from its token; a body naming another unit is
+    refused with 403 ``wrong_unit`` (a successor may name a unit it took over)."""
+
+    unit: str | None = Field(
+        None, pattern=UNIT_CODE_PATTERN, description="The acting unit's code (optional)."
+    )
+    actor: str | None = Field(
+        None, max_length=200, description="Officer acting (default: the caller's user name)."
+    )
 
 
 class Refusal(ActingUnit):
@@ -144,68 +162,106 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
     raise Conflict("the dossier kept changing; try again", code="concurrent_update")
 
 
-def command(model: type[UnitCommand], code: str, body: BaseModel) -> UnitCommand:
-    """The command contract for an HTTP action (the same one the topic carries)."""
+def command(
+    model: type[UnitCommand], code: str, body: ActingUnit, request: Request, caller: Principal
+) -> UnitCommand:
+    """The command contract for an HTTP action (the same one the topic carries), acting
+    as the caller's unit."""
+    unit = acting_unit(caller, body.unit, successor_rule(routing_of(request)))
+    fields = {**body.model_dump(), "unit": unit, "actor": body.actor or caller.name}
     try:
-        return model(dossier_code=code, **body.model_dump())
+        return model(dossier_code=code, **fields)
     except ValidationError as exc:
         raise DomainError(str(exc.errors()[0]["msg"]), code="invalid_request", status=422) from exc
 
 
 @router.post("/dossiers/{code}/transfer/accept", summary="Accept a hand-over")
 async def accept_transfer(
-    request: Request, code: DossierCode, body: ActingUnit, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: ActingUnit,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(AcceptTransfer, code, body), idempotency_key)
+    return await act(request, command(AcceptTransfer, code, body, request, caller), idempotency_key)
 
 
 @router.post("/dossiers/{code}/transfer/refuse", summary="Refuse a hand-over")
 async def refuse_transfer(
-    request: Request, code: DossierCode, body: Refusal, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: Refusal,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(RefuseTransfer, code, body), idempotency_key)
+    return await act(request, command(RefuseTransfer, code, body, request, caller), idempotency_key)
 
 
 @router.post("/dossiers/{code}/step/complete", summary="Complete the current step")
 async def complete_step(
-    request: Request, code: DossierCode, body: Completion, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: Completion,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(CompleteStep, code, body), idempotency_key)
+    return await act(request, command(CompleteStep, code, body, request, caller), idempotency_key)
 
 
 @router.post("/dossiers/{code}/supplement/request", summary="Ask for a supplement")
 async def request_supplement(
     request: Request,
+    caller: Caller,
     code: DossierCode,
     body: SupplementRequest,
     idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(RequestSupplement, code, body), idempotency_key)
+    return await act(
+        request, command(RequestSupplement, code, body, request, caller), idempotency_key
+    )
 
 
 @router.post("/dossiers/{code}/supplement/provide", summary="Record the supplement")
 async def provide_supplement(
-    request: Request, code: DossierCode, body: Supplement, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: Supplement,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(ProvideSupplement, code, body), idempotency_key)
+    return await act(
+        request, command(ProvideSupplement, code, body, request, caller), idempotency_key
+    )
 
 
 @router.post("/dossiers/{code}/result/return", summary="The result is ready")
 async def return_result(
-    request: Request, code: DossierCode, body: ResultNote, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: ResultNote,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(ReturnResult, code, body), idempotency_key)
+    return await act(request, command(ReturnResult, code, body, request, caller), idempotency_key)
 
 
 @router.post("/dossiers/{code}/result/hand-over", summary="Hand the result over")
 async def hand_over(
-    request: Request, code: DossierCode, body: ActingUnit, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: ActingUnit,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(HandOverResult, code, body), idempotency_key)
+    return await act(request, command(HandOverResult, code, body, request, caller), idempotency_key)
 
 
 @router.post("/dossiers/{code}/stop", summary="Stop processing")
 async def stop(
-    request: Request, code: DossierCode, body: Refusal, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: Refusal,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(StopProcessing, code, body), idempotency_key)
+    return await act(request, command(StopProcessing, code, body, request, caller), idempotency_key)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from routing.api import DossierCode, routing_of
+from routing.api_views import Reader, readable_dossier
 from routing.forms import FormUnavailable, RoutingForms
 from shared.forms import load_forms
 from shared.http import NotFound
@@ -31,19 +32,19 @@ def forms_of(request: Request) -> RoutingForms:
     description="02: supplement request (`nth` request, default the latest); 04: apology "
     "and new appointment (`nth` apology, default the latest); 05: tracking slip with every "
     "hand-over, its receipt and each unit's result against its due date. HTML in "
-    "Vietnamese, printable to PDF. 404 `form_unavailable` when the dossier has no such data.",
+    "Vietnamese, printable to PDF. 404 `form_unavailable` when the dossier has no such data. "
+    "Read like the dossier view: its units, operations, auditors, administrators.",
     response_class=HTMLResponse,
 )
 async def get_form(
     request: Request,
+    caller: Reader,
     code: DossierCode,
     number: Annotated[Literal["02", "04", "05"], Path(description="Form number.")],
     nth: Annotated[int | None, Query(ge=1, le=100, description="Which one (1 = first).")] = None,
 ) -> HTMLResponse:
     routing = routing_of(request)
-    dossier = await routing.store.get(code)
-    if dossier is None:
-        raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
+    dossier = await readable_dossier(routing, code, caller)
     today = routing.calendar.local_date(routing.clock.now())
     try:
         html = forms_of(request).render(number, dossier, today, nth)

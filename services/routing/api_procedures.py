@@ -9,7 +9,7 @@ confirms the payment for the unit holding the dossier, as that unit would.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -17,16 +17,20 @@ from pydantic import BaseModel, Field
 from routing.api import (
     ActingUnit,
     ActionResult,
+    Caller,
     DossierCode,
     IdempotencyKey,
     act,
     command,
     routing_of,
 )
+from shared.auth import Principal, Role, allow
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
 
 router = APIRouter(prefix="/v1", tags=["actions"])
+# The payment gateway's adapter is a platform service (client credentials, role service).
+Gateway = Annotated[Principal, allow(Role.SERVICE)]
 
 
 class Apology(ActingUnit):
@@ -71,9 +75,13 @@ class PaymentGatewayCallback(BaseModel):
     "`not_responsible_unit` (403), `apology_too_late` (409), `invalid_new_date` (422).",
 )
 async def issue_apology(
-    request: Request, code: DossierCode, body: Apology, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Caller,
+    code: DossierCode,
+    body: Apology,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(IssueApology, code, body), idempotency_key)
+    return await act(request, command(IssueApology, code, body, request, caller), idempotency_key)
 
 
 @router.post(
@@ -84,11 +92,12 @@ async def issue_apology(
 )
 async def request_payment(
     request: Request,
+    caller: Caller,
     code: DossierCode,
     body: PaymentRequest,
     idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(RequestPayment, code, body), idempotency_key)
+    return await act(request, command(RequestPayment, code, body, request, caller), idempotency_key)
 
 
 @router.post(
@@ -99,11 +108,12 @@ async def request_payment(
 )
 async def confirm_payment(
     request: Request,
+    caller: Caller,
     code: DossierCode,
     body: PaymentConfirmation,
     idempotency_key: IdempotencyKey = None,
 ) -> ActionResult:
-    return await act(request, command(ConfirmPayment, code, body), idempotency_key)
+    return await act(request, command(ConfirmPayment, code, body, request, caller), idempotency_key)
 
 
 @router.post(
@@ -112,9 +122,12 @@ async def confirm_payment(
     description="Confirms the payment for the unit holding the dossier. The transaction id "
     "is the idempotency key: a repeated callback acts once (`replayed`). A dossier not "
     "waiting for a payment answers 409 `transition_not_allowed`; another amount 409 "
-    "`payment_mismatch`.",
+    "`payment_mismatch`. Needs a token with the role `service` (the gateway adapter's "
+    "client).",
 )
-async def payment_callback(request: Request, body: PaymentGatewayCallback) -> ActionResult:
+async def payment_callback(
+    request: Request, body: PaymentGatewayCallback, caller: Gateway
+) -> ActionResult:
     dossier = await routing_of(request).store.get(body.dossier_code)
     if dossier is None:
         raise NotFound(f"no dossier {body.dossier_code}", code="unknown_dossier")

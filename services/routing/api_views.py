@@ -1,4 +1,9 @@
-"""HTTP read views: one dossier, its trail, a unit's inbox, flows and overdue."""
+"""HTTP read views: one dossier, its trail, a unit's inbox, flows and overdue.
+
+Operations, auditors and administrators read every dossier; a desk, an officer or an
+agency system reads the dossiers its unit is (or was) part of and its own inbox.
+Flows and overdue are operations views.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from routing import ontime, views
-from routing.api import DossierCode, routing_of
+from routing.api import DossierCode, routing_of, successor_rule
 from routing.domain.model import Dossier
 from routing.domain.trail import Trail, build_trail
 from routing.handlers import Routing
+from shared.auth import Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.events.dossier import DossierState
 from shared.http import MAX_STORE_INT, DomainError, NotFound
@@ -20,27 +26,51 @@ router = APIRouter(prefix="/v1", tags=["views"])
 UnitCode = Annotated[str, Path(pattern=UNIT_CODE_PATTERN, description="Unit (agency) code.")]
 
 
-async def _dossier(routing: Routing, code: str) -> Dossier:
+SEES_ALL = frozenset({Role.OPERATIONS, Role.AUDITOR, Role.ADMIN})
+UNIT_BOUND = (Role.DESK, Role.OFFICER, Role.AGENCY)
+Reader = Annotated[Principal, allow(*UNIT_BOUND, *SEES_ALL)]
+InboxReader = Annotated[Principal, allow(*UNIT_BOUND, Role.OPERATIONS)]
+Operations = Annotated[Principal, allow(Role.OPERATIONS)]
+
+
+def units_of(d: Dossier) -> set[str]:
+    """Every unit that received, holds, held, performs a step of or is offered the dossier."""
+    units = {d.receiving_unit, d.holding_unit, *(s.unit for s in d.steps)}
+    units |= {h.unit for h in d.holdings} | {t.to_unit for t in d.transfers}
+    if d.transfer is not None:
+        units.add(d.transfer.to_unit)
+    return units
+
+
+async def readable_dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
+    """The dossier, when the caller may read it (else 404, as if unknown)."""
     d = await routing.store.get(code)
     if d is None:
         raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
+    if not caller.has_any(SEES_ALL):
+        mine, rule = caller.unit or "", successor_rule(routing)
+        if not any(rule(mine, unit) for unit in units_of(d)):
+            # The same answer as an unknown dossier: codes of other units' dossiers stay private.
+            raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
     return d
 
 
 @router.get("/dossiers/{code}", summary="Where a dossier is and what is next")
-async def get_dossier(request: Request, code: DossierCode) -> views.DossierView:
-    return views.dossier_view(await _dossier(routing_of(request), code))
+async def get_dossier(request: Request, caller: Reader, code: DossierCode) -> views.DossierView:
+    return views.dossier_view(await readable_dossier(routing_of(request), code, caller))
 
 
 @router.get("/dossiers/{code}/trail", summary="Every step, holder and hand-over, with durations")
-async def get_trail(request: Request, code: DossierCode) -> Trail:
+async def get_trail(request: Request, caller: Reader, code: DossierCode) -> Trail:
     routing = routing_of(request)
-    return build_trail(await _dossier(routing, code), routing.calendar, routing.clock.now())
+    dossier = await readable_dossier(routing, code, caller)
+    return build_trail(dossier, routing.calendar, routing.clock.now())
 
 
 @router.get("/units/{unit}/inbox", summary="What a unit must act on")
 async def get_inbox(
     request: Request,
+    caller: InboxReader,
     unit: UnitCode,
     state: Annotated[list[DossierState] | None, Query(description="Only these states.")] = None,
     procedure: Annotated[str | None, Query(description="Only this procedure code.")] = None,
@@ -50,6 +80,8 @@ async def get_inbox(
 ) -> views.InboxPage:
     routing = routing_of(request)
     today = routing.calendar.local_date(routing.clock.now())
+    if Role.OPERATIONS not in caller.roles:
+        acting_unit(caller, unit, successor_rule(routing))
     return await views.inbox(
         routing.store,
         unit,
@@ -66,6 +98,7 @@ async def get_inbox(
 @router.get("/flows", summary="Dossiers by state and unit; hand-overs between levels")
 async def get_flows(
     request: Request,
+    caller: Operations,
     since: Annotated[
         datetime | None, Query(description="Window start (default: 7 days ago).")
     ] = None,
@@ -82,6 +115,7 @@ async def get_flows(
 @router.get("/overdue", summary="Late and nearly late dossiers by unit")
 async def get_overdue(
     request: Request,
+    caller: Operations,
     unit: Annotated[str | None, Query(description="Only this unit.")] = None,
     within_days: Annotated[
         int | None, Query(ge=0, le=60, description="Nearly late: due within N working days.")
@@ -97,6 +131,7 @@ async def get_overdue(
 @router.get("/ontime", summary="On-time rate per unit and procedure per month; apologies")
 async def get_on_time(
     request: Request,
+    caller: Operations,
     months: Annotated[int, Query(ge=1, le=24, description="Months back from now.")] = 6,
 ) -> ontime.OnTime:
     routing = routing_of(request)

@@ -11,6 +11,7 @@ recorded exactly once, with the inbox record); over HTTP it becomes a problem re
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -38,7 +39,7 @@ from shared.events.dossier import (
 )
 from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
-from shared.topics import DOSSIER_COMMANDS
+from shared.topics import DOSSIER_COMMANDS, agency_commands
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,31 @@ async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing)
         )
 
 
+async def on_agency_command(
+    command: UnitCommand, uow: UnitOfWork, *, routing: Routing, sender: str
+) -> None:
+    """A command from an agency's own topic, which only that agency may write (Kafka ACL):
+    it may act for the unit the topic is bound to, and for no other."""
+    if command.unit == sender:
+        await on_command(command, uow, routing=routing)
+        return
+    uow.emit(
+        CommandRefused(
+            dossier_code=command.dossier_code,
+            command_id=uow.envelope.id,
+            command_type=uow.envelope.type,
+            unit=sender,
+            code=RefusalCode.NOT_SENDERS_UNIT.value,
+            reason=f"the sender is bound to unit {sender}, not {command.unit}",
+            refused_at=uow.now,
+        )
+    )
+    log.warning(
+        "command claiming another unit refused",
+        extra={"command_id": uow.envelope.id, "sender": sender, "claimed": command.unit},
+    )
+
+
 async def on_invalid_command(
     envelope: Envelope, error: MalformedMessage, uow: UnitOfWork, *, routing: Routing
 ) -> None:
@@ -192,11 +218,18 @@ async def on_invalid_command(
     log.info("invalid command refused", extra={"command_id": envelope.id, "type": envelope.type})
 
 
-def build_registry(routing: Routing) -> HandlerRegistry:
-    """Which handler acts on which contract, with dependencies bound."""
+def build_registry(routing: Routing, agency_units: Iterable[str] = ()) -> HandlerRegistry:
+    """Which handler acts on which contract, with dependencies bound; commands on an
+    agency's own topic are held to that agency's unit."""
+    registry = HandlerRegistry()
+    for unit in agency_units:
+        topic = agency_commands(unit)
+        registry.on_topic(
+            topic, COMMAND_MODELS, partial(on_agency_command, routing=routing, sender=unit)
+        )
+        registry.on_invalid(topic, partial(on_invalid_command, routing=routing))
     return (
-        HandlerRegistry()
-        .on(DossierReceived, partial(on_dossier_received, routing=routing))
+        registry.on(DossierReceived, partial(on_dossier_received, routing=routing))
         .on(DossierReceivedV1, partial(on_dossier_received, routing=routing))  # older ones
         .on(DossierWithdrawn, partial(on_dossier_withdrawn, routing=routing))
         .on(WithdrawalRequested, partial(on_dossier_withdrawn, routing=routing))

@@ -14,8 +14,10 @@ from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
 from shared.app import serve, service_app
 from shared.clock import Clock
+from shared.kafka.admin import ensure_topics
+from shared.kafka.security import PLAINTEXT
 from shared.runtime import service_runtime
-from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS
+from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS, agency_commands
 
 SERVICE = "routing"
 DESCRIPTION = (
@@ -23,6 +25,13 @@ DESCRIPTION = (
     "refuse hand-overs, complete steps, request supplements, return and hand over results; "
     "operations read inboxes, flows, overdue dossiers and trails."
 )
+
+
+def command_sources(settings: RoutingSettings, units: list[str]) -> list[str]:
+    """Units whose agency topic routing reads. With authentication on, commands come only
+    from agencies' own topics (the topic proves the sender); the shared dossier.commands
+    is read instead, trusting the body's unit, only on an unauthenticated local broker."""
+    return [] if settings.kafka.security_protocol == PLAINTEXT else sorted(units)
 
 
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -43,8 +52,14 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                 options=settings.routing,
                 journeys=JourneyTraces(runtime.db),
             )
+            agencies = command_sources(settings, [u.code for u in catalogue.units])
+            agency_topics = [agency_commands(unit) for unit in agencies]
+            if agency_topics:
+                await ensure_topics(settings.kafka, tuple(agency_topics))
+            shared_commands = [DOSSIER_COMMANDS] if not agencies else []
             runtime.add_consumer(
-                [DOSSIER_EVENTS, DOSSIER_COMMANDS], handlers.build_registry(routing)
+                [DOSSIER_EVENTS, *shared_commands, *agency_topics],
+                handlers.build_registry(routing, agencies),
             )
             scheduler = OverdueScheduler(
                 routing, runtime.units, settings.routing.overdue_scan_seconds
@@ -59,6 +74,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         description=DESCRIPTION,
         lifespan=lifespan,
         http=settings.http,
+        auth=settings.auth,
         refusal_statuses=api.STATUS,
         openapi_tags=[
             {"name": "actions", "description": "Unit actions on a dossier (desk staff)."},

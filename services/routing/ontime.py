@@ -1,5 +1,5 @@
 """The on-time view for operations: completed steps on time or late, per unit and per
-procedure and month, and the apologies (Mẫu 04) issued for late dossiers.
+procedure and month, and the apologies (Mẫu 04) late units issued (each, numbered).
 
 A step is on time when it was completed on or before its due date (local calendar
 day). Months are the local month of completion. Reads the stored model of dossiers
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from routing.store import DossierStore
 
@@ -29,13 +29,16 @@ class OnTimeRow(BaseModel):
 
 
 class Apology(BaseModel):
-    """A late dossier's apology letter and new appointment date."""
+    """An apology (Mẫu 04) a late unit issued, with the dates it moved."""
 
     dossier_code: str
     procedure_code: str
     holding_unit: str
+    issuing_unit: str
+    number: int
+    reason: str
     original_appointment_date: date
-    appointment_date: date
+    appointment_date: date = Field(description="The new appointment date the apology gave.")
 
 
 class OnTime(BaseModel):
@@ -96,17 +99,16 @@ async def on_time(
             dossier_code=doc["_id"],
             procedure_code=doc["procedure_code"],
             holding_unit=doc["holding_unit"],
-            original_appointment_date=doc["model"]["original_appointment_date"],
-            appointment_date=doc["model"]["appointment_date"],
+            issuing_unit=notice["issuing_unit"],
+            number=notice.get("number", 1),
+            reason=notice["reason"],
+            original_appointment_date=notice["original_appointment_date"],
+            appointment_date=notice["new_appointment_date"],
         )
         async for doc in store.dossiers.find(
-            {"overdue_raised": True},
-            {
-                "procedure_code": 1,
-                "holding_unit": 1,
-                "model.original_appointment_date": 1,
-                "model.appointment_date": 1,
-            },
+            {"apologies": {"$gt": 0}},
+            {"procedure_code": 1, "holding_unit": 1, "model.apologies": 1},
         ).sort("_id", 1)
+        for notice in doc["model"]["apologies"]
     ]
     return OnTime(since=since, by_unit=by_unit, by_procedure=by_procedure, apologies=apologies)

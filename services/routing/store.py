@@ -48,6 +48,7 @@ def _document(d: Dossier, now: datetime) -> Document:
         "step_due_soon_raised": step.due_soon_raised,
         "appointment_date": iso(d.appointment_date),
         "overdue_raised": d.overdue_raised,
+        "apologies": len(d.apologies),
         "received_at": d.received_at,
         "updated_at": now,
         "summary": {
@@ -83,7 +84,7 @@ class DossierStore:
         await create([("state", 1), ("appointment_date", 1)])
         await create([("state", 1), ("holding_unit", 1)])
         await create([("updated_at", 1)])  # on-time view: dossiers changed in a window
-        await create([("overdue_raised", 1)])  # on-time view: apologies issued
+        await create([("apologies", 1)])  # on-time view: apologies issued (Mẫu 04)
         await self.transfers.create_index([("requested_at", ASCENDING)])
         await self.transfers.create_index([("dossier_code", ASCENDING), ("requested_at", 1)])
 

@@ -8,6 +8,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.topics import ALL_TOPICS, TopicSpec, topic_name
 
@@ -16,10 +17,13 @@ log = logging.getLogger(__name__)
 
 async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
     """Create any missing topic; existing ones are left as they are."""
+    if not settings.create_topics:
+        return  # provisioned by an administrator, with the ACLs (infra/kafka_access.py)
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers,
         client_id=f"{settings.client_id}-admin",
         request_timeout_ms=settings.request_timeout_ms,
+        **client_security(settings),
     )
     await admin.start()
     try:
@@ -52,7 +56,9 @@ async def delete_topics(settings: KafkaSettings) -> None:
     if not settings.topic_prefix:
         raise ValueError("refusing to delete topics without a prefix")
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=settings.request_timeout_ms
+        bootstrap_servers=settings.bootstrap_servers,
+        request_timeout_ms=settings.request_timeout_ms,
+        **client_security(settings),
     )
     await admin.start()
     try:

@@ -26,7 +26,7 @@ from tenacity import (
 
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.registry import parse_data
-from shared.handlers import HandlerRegistry
+from shared.handlers import Handler, HandlerRegistry
 from shared.kafka.batching import Decoded, Record, processing_span
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.errors import store_unavailable
@@ -55,7 +55,11 @@ class EventApplier:
     inbox: Inbox
     dead_letters: DeadLetterWriter
     settings: ConsumerSettings
-    invalid_topics: dict[str, TopicSpec]  # full topic name -> its spec
+    special_topics: dict[str, TopicSpec]  # full name -> spec, of topics with their own handlers
+
+    def handler_for(self, record: Record, event_type: str) -> Handler | None:
+        """The handler of this event type on the record's topic (some topics have their own)."""
+        return self.registry.handler_for(event_type, self.special_topics.get(record.topic))
 
     async def handle_record(self, record: Record) -> None:
         """Apply one record, or dead-letter it; never raises for a bad message."""
@@ -70,7 +74,7 @@ class EventApplier:
             await self._handle_invalid(record, envelope, exc)
             return
         await self.handle_decoded(
-            Decoded(record, envelope, data, self.registry.handler_for(envelope.type))
+            Decoded(record, envelope, data, self.handler_for(record, envelope.type))
         )
 
     async def handle_decoded(self, item: Decoded) -> None:
@@ -95,7 +99,7 @@ class EventApplier:
         self, record: Record, envelope: Envelope, error: MalformedMessage
     ) -> None:
         """Answer a broken contract where the topic's owner wants to (never silence)."""
-        spec = self.invalid_topics.get(record.topic)
+        spec = self.special_topics.get(record.topic)
         answer = self.registry.invalid_handler_for(spec) if spec is not None else None
         if answer is None:
             await self._dead_letter(record, error, "malformed", attempts=1)

@@ -31,6 +31,7 @@ from shared.handlers import HandlerRegistry
 from shared.kafka.applying import EventApplier, StoreUnavailable
 from shared.kafka.batching import Decoded, Record, RunApplier
 from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.security import client_security
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
@@ -94,8 +95,8 @@ class ConsumerRunner:
             inbox=inbox,
             dead_letters=dead_letters,
             settings=settings,
-            invalid_topics={
-                topic_name(kafka.topic_prefix, spec): spec for spec in registry.invalid_topics
+            special_topics={
+                topic_name(kafka.topic_prefix, spec): spec for spec in registry.special_topics
             },
         )
         self._kafka = kafka
@@ -124,6 +125,7 @@ class ConsumerRunner:
             session_timeout_ms=self._settings.session_timeout_ms,
             heartbeat_interval_ms=max(self._settings.session_timeout_ms // 4, 100),
             request_timeout_ms=self._kafka.request_timeout_ms + 5000,
+            **client_security(self._kafka),
         )
         await self._consumer.start()
         self._consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
@@ -190,7 +192,7 @@ class ConsumerRunner:
             data = parse_data(envelope)
         except MalformedMessage:
             return None
-        return Decoded(record, envelope, data, self._registry.handler_for(envelope.type))
+        return Decoded(record, envelope, data, self._events.handler_for(record, envelope.type))
 
     async def _handle_run(self, run: list[Decoded]) -> int:
         """A run in one unit of work; if that fails, its events one by one, in order.

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from shared.clock import Clock
+from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.telemetry import DEAD_LETTERS as DEAD_LETTER_COUNT
 from shared.telemetry import KafkaHeaders, header_value
@@ -159,7 +160,11 @@ def to_dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
 async def read_dead_letters(kafka: KafkaSettings, limit: int = 1000) -> list[DeadLetter]:
     """Every dead letter currently retained, oldest first per partition (read-only)."""
     topic = topic_name(kafka.topic_prefix, DEAD_LETTERS)
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        enable_auto_commit=False,
+        **client_security(kafka),
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(DEAD_LETTERS.partitions)]

@@ -28,6 +28,7 @@ from aiokafka.structs import RecordMetadata
 from opentelemetry import trace
 
 from shared.envelope import Envelope
+from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.telemetry import (
     EVENTS_PUBLISHED,
@@ -214,6 +215,7 @@ def build_producer(settings: KafkaSettings, service: str) -> AIOKafkaProducer:
         request_timeout_ms=settings.request_timeout_ms,
         linger_ms=5,
         compression_type=None,
+        **client_security(settings),
     )
 
 

@@ -1,9 +1,12 @@
 """The four services as separate processes: one dossier's whole journey across all of them.
 
-Intake receives it, routing moves it commune → district → province → back to the commune
-desk, notification emails the applicant through a real SMTP server, audit logs every
-event and hands out an evidence bundle that the offline verifier accepts. Then every
-service stops gracefully on SIGTERM.
+Everyone logs in through the real Keycloak: the Tân Hòa desk user with the password
+grant submits, the other units act through their agency systems' clients (client
+credentials), operations reads routing's and notification's views, the auditor takes
+the evidence bundle. Intake receives it, routing moves it commune → district → province
+→ back to the commune desk, notification emails the applicant through a real SMTP
+server, audit logs every event and hands out an evidence bundle that the offline
+verifier accepts. Then every service stops gracefully on SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
-from infra.demo import DEMO, drive_to_done, submission
+from infra.demo import DEMO, demo_auth, drive_to_done, submission
 from shared.runtime import CommonSettings
-from shared.testing import eventually, free_port
+from shared.testing import auth_headers, eventually, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["intake", "routing", "notification", "audit"]
@@ -111,9 +114,14 @@ async def _ready(client: httpx.AsyncClient, url: str) -> bool:
 async def test_a_dossier_travels_through_all_four_services(
     platform: dict[str, str], smtp: tuple[Inbox, int], tmp_path: Path
 ) -> None:
+    desk, ops, auditor = (auth_headers(who) for who in ("desk", "operations", "auditor"))
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(
+        anonymous = await client.post(
             f"{platform['intake']}/v1/dossiers", json=submission(RICE_LAND, 1)
+        )
+        assert anonymous.status_code == 401
+        response = await client.post(
+            f"{platform['intake']}/v1/dossiers", json=submission(RICE_LAND, 1), headers=desk
         )
         assert response.status_code == 201, response.text
         receipt = response.json()
@@ -135,11 +143,16 @@ async def test_a_dossier_travels_through_all_four_services(
         assert history[0] == "dossier.received.v2" and history[-1] == "dossier.done.v1"
         assert history.count("dossier.transfer.accepted.v1") == 3
 
-        trail = (await client.get(f"{platform['routing']}/v1/dossiers/{code}/trail")).json()
+        trail_url = f"{platform['routing']}/v1/dossiers/{code}/trail"
+        trail = (await client.get(trail_url, headers=ops)).json()
         assert trail["dossier_code"] == code and trail["state"] == "DONE"
         assert all(step["status"] == "completed" for step in trail["steps"][:-1])
         assert len(trail["transfers"]) == 3
         assert trail["holdings"][-1]["unit"] == trail["steps"][0]["unit"]  # back at the desk
+        # Who acted comes from the tokens: the desk user, and the agency systems' accounts.
+        actors = {entry["actor"] for entry in trail["events"] if entry["actor"]}
+        assert "desk.tanhoa" in actors
+        assert any(actor.startswith("service-account-agency-") for actor in actors), actors
 
         inbox = smtp[0]
         await eventually(lambda: _emails_for(inbox, RICE_LAND.email, at_least=2), timeout=30)
@@ -154,7 +167,9 @@ async def test_a_dossier_travels_through_all_four_services(
 
         async def notified() -> Any:
             listed = await client.get(
-                f"{platform['notification']}/v1/notifications", params={"dossier": code}
+                f"{platform['notification']}/v1/notifications",
+                params={"dossier": code},
+                headers=ops,
             )
             items = listed.json()["items"]
             return items if any(i["status"] == "sent" for i in items) else None
@@ -162,7 +177,9 @@ async def test_a_dossier_travels_through_all_four_services(
         await eventually(notified, timeout=30)
 
         async def bundle_with_done() -> Any:
-            bundle = await client.get(f"{platform['audit']}/v1/audit/dossiers/{code}/bundle")
+            bundle = await client.get(
+                f"{platform['audit']}/v1/audit/dossiers/{code}/bundle", headers=auditor
+            )
             if bundle.status_code != 200:
                 return None
             types = [e["event"]["type"] for e in bundle.json()["entries"]]
@@ -186,7 +203,8 @@ async def test_a_dossier_travels_through_all_four_services(
 
 
 def _drive(routing: str, code: str) -> Any:
-    with httpx.Client(timeout=10) as client:
+    """Each unit acts with its own token: the desk user for Tân Hòa, agency clients else."""
+    with httpx.Client(timeout=10, auth=demo_auth()) as client:
         return drive_to_done(client, routing, code)
 
 

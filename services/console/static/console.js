@@ -5,8 +5,22 @@ const state = { lang: localStorage.getItem("lt-lang") || "vi", config: null, tab
 const t = (key) => (window.I18N[state.lang] || {})[key] || window.I18N.en[key] || key;
 const $ = (id) => document.getElementById(id);
 
-async function api(path, options) {
-  const response = await fetch(`/api${path}`, options);
+// The JSON API needs an operations user's access token (Keycloak; `make run` prints how to
+// get one). It is kept for this browser tab only and asked again when refused.
+function askToken() {
+  const token = window.prompt("Access token of an operations user (Bearer):", "");
+  if (token) sessionStorage.setItem("lt-token", token.trim().replace(/^Bearer\s+/i, ""));
+  return Boolean(token);
+}
+
+async function api(path, options, retried) {
+  if (!sessionStorage.getItem("lt-token")) askToken();
+  const headers = { ...(options?.headers || {}), Authorization: `Bearer ${sessionStorage.getItem("lt-token") || ""}` };
+  const response = await fetch(`/api${path}`, { ...(options || {}), headers });
+  if (response.status === 401 && !retried) {
+    sessionStorage.removeItem("lt-token");
+    if (askToken()) return api(path, options, true);
+  }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.detail || `${response.status}`);
   return body;
@@ -168,7 +182,7 @@ async function redeliver(notification, code) {
   loadDossier(code);
 }
 
-// --- health (live, server-sent events; polling if the browser has none) ------------------
+// --- health (polled: /api/health/stream needs a bearer token a browser's EventSource cannot send)
 
 function renderHealth(h) {
   if (h.error) { $("health-at").textContent = h.error; return; }
@@ -183,10 +197,7 @@ function renderHealth(h) {
 }
 
 function startHealth() {
-  if (window.EventSource) {
-    state.stream = new EventSource("/api/health/stream");
-    state.stream.addEventListener("health", (ev) => renderHealth(JSON.parse(ev.data)));
-  } else {
+  {  // polling: an EventSource cannot send the Authorization header
     const tick = () => api("/health").then(renderHealth).catch((e) => renderHealth({ error: e.message }));
     tick(); state.poll = setInterval(tick, (state.config?.refresh_seconds || 5) * 1000);
   }

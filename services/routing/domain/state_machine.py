@@ -64,6 +64,7 @@ class RefusalCode(StrEnum):
     APOLOGY_TOO_LATE = "apology_too_late"  # Mẫu 04 comes before the appointment, not after
     INVALID_NEW_DATE = "invalid_new_date"  # not after the appointment, or not a working day
     PAYMENT_MISMATCH = "payment_mismatch"  # confirmed amount differs from the one requested
+    NOT_SENDERS_UNIT = "not_senders_unit"  # a command claims a unit its sender is not bound to
 
 
 class ActionRefused(Refused):

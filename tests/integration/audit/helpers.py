@@ -49,7 +49,7 @@ async def logged(client: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
         items = (await client.get("/v1/audit/entries", params={"limit": 500})).json()["items"]
         return items if len(items) >= count else None
 
-    return await eventually(probe)
+    return await eventually(probe, timeout=60)  # a consumer group join is slow under load
 
 
 async def checkpointed(client: httpx.AsyncClient, clock: ManualClock, size: int) -> dict[str, Any]:
@@ -63,7 +63,7 @@ async def checkpointed(client: httpx.AsyncClient, clock: ManualClock, size: int)
         body: dict[str, Any] = response.json()
         return body
 
-    return await eventually(probe)
+    return await eventually(probe, timeout=60)  # a consumer group join is slow under load
 
 
 def store_database(settings: AuditSettings) -> str:

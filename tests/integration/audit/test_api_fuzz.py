@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
-from shared.testing import running_app
+from shared.testing import ActAs, running_app
 from tests.integration.audit.helpers import checkpointed, logged, publish
 from tests.integration.audit.journey import journey
 from tests.integration.routing.helpers import routing_app, routing_settings
@@ -98,7 +98,7 @@ async def test_the_audit_api_answers_every_request_without_a_5xx(
 ) -> None:
     events = journey(CODE)
     app = create_app(audit_settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, events)
         await logged(client, len(events))
         await checkpointed(client, clock, len(events))

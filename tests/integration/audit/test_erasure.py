@@ -19,7 +19,7 @@ from shared.envelope import Envelope
 from shared.events.dossier import ApplicantContact, DossierReceived, DossierReceivedV1
 from shared.events.registry import make_envelope, parse_data
 from shared.runtime import CommonSettings
-from shared.testing import running_app
+from shared.testing import ActAs, running_app
 from tests.integration.audit.helpers import (
     audit_settings_for,
     checkpointed,
@@ -54,7 +54,7 @@ async def test_erasure_after_retention_keeps_every_proof_valid(
     settings.audit.erasure_poll_seconds = 3600  # the test erases when it says so
     events = with_personal_data(journey(CODE))
     app = create_app(settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         trust = await trust_of(client)
         await publish(app, events)
         await logged(client, len(events))

@@ -17,7 +17,7 @@ from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events.audit import CheckpointSigned
 from shared.runtime import CommonSettings
-from shared.testing import read_topic, running_app
+from shared.testing import ActAs, read_topic, running_app
 from shared.topics import AUDIT_EVENTS
 from shared.transparency import merkle
 from shared.transparency.note import parse_note, parse_vkey
@@ -55,7 +55,7 @@ async def test_journey_bundle_verifies_offline(
 ) -> None:
     events = journey(CODE)
     app = create_app(audit_settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, events)
         entries = await logged(client, len(events))
         checkpoint = await checkpointed(client, clock, len(events))
@@ -132,7 +132,7 @@ async def test_auditor_api_filters_pages_and_refuses_bad_parameters(
     first, second = journey("A-1"), journey("B-2")
     settings = audit_settings_for(common_settings, tmp_path / "key.pem", every=1000)
     app = create_app(settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, first)
         await logged(client, len(first))
         # Nothing is signed until the oldest entry is 30 s old on the (manual) clock.

@@ -13,7 +13,7 @@ from audit.main import create_app
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
-from shared.testing import running_app
+from shared.testing import ActAs, running_app
 from tests.integration.audit.helpers import (
     audit_settings_for,
     publish,
@@ -29,7 +29,7 @@ async def test_verifying_while_appends_run_reports_no_false_alarm(
     settings: AuditSettings = audit_settings_for(common_settings, tmp_path / "key.pem", every=3)
     events = [e for n in range(6) for e in journey(f"L-{n}")]
     app = create_app(settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         trust = await trust_of(client)
         store = app.state.evidence.store
         await publish(app, events)

@@ -14,7 +14,7 @@ from audit.verify import verify_document
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
-from shared.testing import running_app
+from shared.testing import ActAs, running_app
 from shared.transparency import merkle
 from tests.integration.audit.helpers import (
     audit_settings_for,
@@ -32,7 +32,7 @@ async def test_redelivered_event_is_logged_once(
 ) -> None:
     first, second = journey("R-1")[:2]
     app = create_app(audit_settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, [first, first, second])  # one key, one partition: in this order
         entries = await logged(client, 2)
         # And again later, after other events were logged.
@@ -48,13 +48,13 @@ async def test_restart_continues_the_chain_and_the_tree(
 ) -> None:
     before, after = journey("S-1"), journey("S-2")
     app = create_app(audit_settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, before)
         await logged(client, len(before))
         old = await checkpointed(client, clock, len(before))
 
     app = create_app(audit_settings, clock)  # a new instance on the same store
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, after)
         entries = await logged(client, len(before) + len(after))
         new = await checkpointed(client, clock, len(before) + len(after))
@@ -91,7 +91,7 @@ async def test_a_rotation_is_logged_signed_by_the_old_key_and_followed_by_verifi
     second.audit.previous_signing_key_path = tmp_path / "key-1.pem"
 
     app = create_app(first, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, journey("K-1"))
         await logged(client, 8)
         old = await checkpointed(client, clock, 8)
@@ -99,7 +99,7 @@ async def test_a_rotation_is_logged_signed_by_the_old_key_and_followed_by_verifi
 
     clock.advance(timedelta(seconds=1))
     app = create_app(second, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         await publish(app, journey("K-2"))
         entries = await logged(client, 17)
         new = await checkpointed(client, clock, 17)

@@ -16,7 +16,7 @@ from audit.main import create_app
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.clock import ManualClock
-from shared.testing import running_app
+from shared.testing import ActAs, running_app
 from tests.integration.audit.helpers import (
     checkpointed,
     logged,
@@ -42,7 +42,7 @@ async def test_altered_deleted_swapped_and_resigned_are_each_reported(
 ) -> None:
     first_half, second_half = journey("T-1"), journey("T-2")
     app = create_app(audit_settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("auditor")) as client:
         # In two halves, so there are at least two checkpoints (at 8 or less, and at 16).
         await publish(app, first_half)
         await logged(client, len(first_half))

@@ -20,7 +20,7 @@ from audit.verify import Failed, verify_document
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
-from shared.testing import eventually, running_app
+from shared.testing import ActAs, eventually, running_app
 from shared.transparency import merkle
 from shared.transparency.note import parse_note
 from shared.transparency.witness_protocol import AddCheckpoint
@@ -49,7 +49,10 @@ async def test_witnesses_cosign_and_refuse_a_fork(
             await eventually(partial(witness_ready, witness.url), timeout=60)
         settings.audit.witnesses = [WitnessEndpoint(url=w.url, vkey=w.vkey) for w in witnesses]
         app = create_app(settings, clock)
-        async with running_app(app) as client, httpx.AsyncClient(timeout=10) as http:
+        async with (
+            running_app(app, ActAs("auditor")) as client,
+            httpx.AsyncClient(timeout=10) as http,
+        ):
             trust = await trust_of(client)
             await publish(app, events)
             await logged(client, len(events))

@@ -30,7 +30,7 @@ from shared.envelope import Envelope
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings
 from shared.telemetry import header_value
-from shared.testing import eventually, free_port, read_topic, running_app
+from shared.testing import ActAs, eventually, free_port, read_topic, running_app
 from shared.topics import OPERATIONS_EVENTS
 from tests.integration.notification.helpers import notifications, publish
 from tests.integration.notification.servers import smtp_sink
@@ -56,8 +56,8 @@ async def apps(
         **common, console=ConsoleOptions(actions_enabled=True, operator="test-operator")
     )
     async with (
-        running_app(notification_app(notification)) as notifier,
-        running_app(console_app(console)) as desk,
+        running_app(notification_app(notification), ActAs("admin")) as notifier,
+        running_app(console_app(console), ActAs("operations")) as desk,
     ):
         yield notifier, desk, smtp_port
 
@@ -108,7 +108,7 @@ async def test_actions_are_refused_while_the_console_is_read_only(
     common_settings: CommonSettings,
 ) -> None:
     settings = ConsoleSettings(**common_settings.model_dump())
-    async with running_app(console_app(settings)) as desk:
+    async with running_app(console_app(settings), ActAs("operations")) as desk:
         refused = await desk.post("/api/deadletters/replay", json={"positions": ["0:0"]})
         assert refused.status_code == 403
         assert refused.json()["code"] == "actions_disabled"

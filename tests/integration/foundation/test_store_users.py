@@ -27,7 +27,7 @@ from shared.clock import ManualClock
 from shared.mongo.client import Client, mongo_client, run_in_transaction
 from shared.runtime import CommonSettings
 from shared.settings import MongoSettings
-from shared.testing import eventually, free_port, running_app
+from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.audit.helpers import audit_settings_for
 from tests.integration.intake.helpers import MORNING, intake_settings, running_intake, submission
 
@@ -150,7 +150,11 @@ async def test_the_four_services_run_on_their_own_users(
         audit_app(audit_settings_for(CommonSettings(**on("audit")), tmp_path / "audit.key")),
     ]
     async with AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(running_app(app)) for app in others]
+        readers = (ActAs("operations"), ActAs("admin"), ActAs("auditor"))
+        clients = [
+            await stack.enter_async_context(running_app(app, reader))
+            for app, reader in zip(others, readers, strict=True)
+        ]
         running = await stack.enter_async_context(running_intake(intake, ManualClock(MORNING)))
         for client in [*clients, running.client]:
             assert (await client.get("/readyz")).status_code == 200

@@ -20,7 +20,7 @@ from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.runtime import CommonSettings
 from shared.settings import CatalogueSettings
-from shared.testing import envelopes, eventually, read_topic, running_app
+from shared.testing import ActAs, envelopes, eventually, read_topic, running_app
 from shared.topics import DOSSIER_EVENTS
 
 # Thursday 26 November 2026, 09:00 in Hà Nội: a working-day morning.
@@ -73,7 +73,7 @@ async def running_intake(
     settings: IntakeSettings, clock: ManualClock
 ) -> AsyncIterator[RunningIntake]:
     app = create_app(settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("desk")) as client:
         yield RunningIntake(client, app.state.intake, settings, clock)
 
 

@@ -50,7 +50,8 @@ CASES = [
     Case("procedure not yet in force", 422, "procedure_not_in_force", "procedure_code",
          json=submission(procedure_code="1.004227", documents=document(type="application")),
          at=datetime(2024, 7, 15, 9, tzinfo=LOCAL_TZ)),
-    Case("unknown unit", 422, "unknown_unit", "receiving_unit",
+    # No caller is bound to an unknown unit: naming one is naming another unit than one's own.
+    Case("unknown unit", 403, "wrong_unit", "receiving_unit",
          json=submission(receiving_unit="999.99.99.H59")),
     Case("unit merged away", 422, "unit_not_in_force", "receiving_unit",
          json=submission(receiving_unit="001.23.31.H59")),

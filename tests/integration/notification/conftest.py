@@ -51,6 +51,12 @@ def settings(
         smtp=SmtpSettings(host="127.0.0.1", port=smtp.port, timeout_s=5),
         sms=SmsSettings(file=sms_file),
         retry=RetrySettings(max_attempts=3, initial_s=0.01, max_s=0.05, jitter_s=0.01),
-        webhook=WebhookSettings(timeout_s=5, pause_after_failures=2),
+        # The receiver is a local plain-http server: the development settings admit it.
+        webhook=WebhookSettings(
+            timeout_s=5,
+            pause_after_failures=2,
+            allow_http=True,
+            allowed_networks=["127.0.0.1/32"],
+        ),
         dispatch=DispatchSettings(poll_interval_s=0.05, lease_s=30),
     )

@@ -26,9 +26,11 @@ def sms_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
-async def notifications(client: httpx.AsyncClient, dossier: str) -> list[dict[str, Any]]:
+async def notifications(
+    client: httpx.AsyncClient, dossier: str, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The notifications API's items for one dossier."""
-    response = await client.get("/v1/notifications", params={"dossier": dossier})
+    response = await client.get("/v1/notifications", params={"dossier": dossier}, headers=headers)
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items

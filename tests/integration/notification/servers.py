@@ -78,9 +78,10 @@ def smtp_sink(port: int | None = None) -> Iterator[_Collector]:
 
 @dataclass
 class Endpoint:
-    """How one receiver path behaves: its secret and how many requests fail first."""
+    """How one receiver path behaves: its secret (the one the subscription answer showed)
+    and how many requests fail first."""
 
-    secret: str
+    secret: str = ""
     fail_first: int = 0
     always_fail: bool = False
     status_on_failure: int = 503

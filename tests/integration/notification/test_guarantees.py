@@ -23,7 +23,7 @@ from pymongo.errors import AutoReconnect
 from shared.clock import ManualClock
 from shared.events.dossier import Channel
 from shared.runtime import ServiceRuntime, service_runtime
-from shared.testing import eventually, running_app
+from shared.testing import ActAs, eventually, running_app
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import _Collector
 from tests.unit.notification.samples import (
@@ -48,13 +48,13 @@ async def test_restart_between_recording_and_sending_sends_each_message_once(
     recording_only = settings.model_copy(
         update={"dispatch": settings.dispatch.model_copy(update={"enabled": False})}
     )
-    async with running_app(create_app(recording_only)) as client:
+    async with running_app(create_app(recording_only), ActAs("admin")) as client:
         await publish(settings, envelope_of(registered(CODE, contact())), event)
         pending = await eventually(lambda: _statuses(client, CODE, {"pending"}, 2))
     assert smtp.messages == [] and sms_lines(sms_file) == []
     assert {item["channel"] for item in pending} == {"email", "sms"}
 
-    async with running_app(create_app(settings)) as client:
+    async with running_app(create_app(settings), ActAs("admin")) as client:
         await eventually(lambda: _statuses(client, CODE, {"sent"}, 2))
         # The same event again, then a later one on the same dossier as a barrier.
         barrier = envelope_of(step_overdue(CODE))

@@ -21,9 +21,9 @@ from notification.main import create_app
 from shared.app import runtime_of
 from shared.envelope import Envelope
 from shared.events.dossier import Channel, Language
-from shared.testing import envelopes, eventually, read_topic, running_app
+from shared.testing import ActAs, envelopes, eventually, read_topic, running_app
 from shared.topics import NOTIFICATION_EVENTS
-from tests.integration.notification.helpers import SECRET, notifications, publish, sms_lines
+from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import WebhookReceiver, _Collector
 from tests.unit.notification.samples import (
     COMMUNE_DESK,
@@ -109,21 +109,21 @@ async def test_full_journey_tells_everyone_once_in_their_language(
 ) -> None:
     caplog.set_level(logging.INFO)  # production level; our own loggers fully
     caplog.set_level(logging.DEBUG, logger="notification")
-    portal = receiver.endpoint("portal", secret=SECRET)
+    portal = receiver.endpoint("portal")
     events = journey()
 
     app = create_app(settings)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("admin")) as client:
         created = await client.post(
             "/v1/subscriptions",
             json={
                 "url": receiver.url("portal"),
                 "event_types": ["dossier.received.v2", "dossier.result.ready.v1"],
                 "units": [COMMUNE_DESK],
-                "secret": SECRET,
             },
         )
         assert created.status_code == 201, created.text
+        portal.secret = created.json()["secret"]
         await publish(settings, *events)
 
         # 4 to An, 3 to the land registry, 2 to Jane, 1 to Peter; 4 SMS to An; 3 webhooks.

@@ -13,7 +13,7 @@ from notification.main import create_app
 from notification.portal_sync import PortalSyncSettings
 
 from infra.portal_receiver import PortalReceiver
-from shared.testing import eventually, free_port, running_app
+from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
 from tests.unit.notification.samples import envelope_of, received, transfer_requested
 
@@ -41,7 +41,7 @@ async def test_facts_reach_the_portal_in_order_after_a_retry(
             )
         }
     )
-    async with running_app(create_app(settings)) as client:
+    async with running_app(create_app(settings), ActAs("operations")) as client:
         await publish(settings, envelope_of(received(CODE)), envelope_of(transfer_requested(CODE)))
 
         async def all_three() -> bool:

@@ -10,10 +10,10 @@ from notification.main import create_app
 
 from shared.envelope import Envelope
 from shared.kafka.deadletter import read_dead_letters
-from shared.testing import envelopes, eventually, read_topic, running_app
+from shared.testing import ActAs, envelopes, eventually, read_topic, running_app
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, topic_name
 from tests.integration.notification.helpers import SECRET, notifications, publish
-from tests.integration.notification.servers import WebhookReceiver
+from tests.integration.notification.servers import Endpoint, WebhookReceiver
 from tests.unit.notification.samples import envelope_of, received
 
 CODES = [f"001.21.31.H59-261126-01{n:02d}" for n in range(10)]
@@ -25,14 +25,16 @@ def reception(code: str) -> Envelope:
 
 
 async def subscribe(
-    client: httpx.AsyncClient, url: str, secret: str = SECRET, **extra: Any
+    client: httpx.AsyncClient, url: str, endpoint: Endpoint | None = None, **extra: Any
 ) -> dict[str, Any]:
+    """Subscribe; the receiving endpoint keeps the secret the answer shows once."""
     response = await client.post(
-        "/v1/subscriptions",
-        json={"url": url, "event_types": ["dossier.received.v2"], "secret": secret, **extra},
+        "/v1/subscriptions", json={"url": url, "event_types": ["dossier.received.v2"], **extra}
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
+    if endpoint is not None:
+        endpoint.secret = body["secret"]
     return body
 
 
@@ -44,10 +46,10 @@ async def settled(client: httpx.AsyncClient, code: str, status: str) -> dict[str
 async def test_receiver_failing_twice_then_succeeding_gets_exactly_one_delivery(
     settings: NotificationSettings, receiver: WebhookReceiver
 ) -> None:
-    flaky = receiver.endpoint("flaky", secret=SECRET, fail_first=2)
+    flaky = receiver.endpoint("flaky", fail_first=2)
     event = reception(CODES[0])
-    async with running_app(create_app(settings)) as client:
-        await subscribe(client, receiver.url("flaky"))
+    async with running_app(create_app(settings), ActAs("admin")) as client:
+        await subscribe(client, receiver.url("flaky"), flaky)
         await publish(settings, event)
         item = await eventually(lambda: settled(client, CODES[0], "sent"))
 
@@ -55,8 +57,8 @@ async def test_receiver_failing_twice_then_succeeding_gets_exactly_one_delivery(
     assert flaky.accepted == [{"event_id": event.id, "event_type": "dossier.received.v2"}]
     assert flaky.duplicates == 0 and flaky.rejected == []
     assert [(a["number"], a["outcome"], a["error"]) for a in item["attempts"]] == [
-        (1, "failed", "HTTP 503"),
-        (2, "failed", "HTTP 503"),
+        (1, "failed", "HTTP 503 Service Unavailable"),
+        (2, "failed", "HTTP 503 Service Unavailable"),
         (3, "ok", None),
     ]
     [sent] = envelopes(await read_topic(settings.kafka, NOTIFICATION_EVENTS, expect=1))
@@ -68,11 +70,11 @@ async def test_receiver_failing_twice_then_succeeding_gets_exactly_one_delivery(
 async def test_receiver_that_always_fails_is_dead_lettered_then_paused_until_resumed(
     settings: NotificationSettings, receiver: WebhookReceiver
 ) -> None:
-    down = receiver.endpoint("down", secret=SECRET, always_fail=True)
+    down = receiver.endpoint("down", always_fail=True)
     first, second, third = (reception(code) for code in CODES[:3])
     attempts = settings.retry.max_attempts
-    async with running_app(create_app(settings)) as client:
-        sub = await subscribe(client, receiver.url("down"))
+    async with running_app(create_app(settings), ActAs("admin")) as client:
+        sub = await subscribe(client, receiver.url("down"), down)
 
         # Two deliveries in a row spend their retries (the pause threshold is 2).
         await publish(settings, first, second)
@@ -103,7 +105,7 @@ async def test_receiver_that_always_fails_is_dead_lettered_then_paused_until_res
     assert {Envelope.from_bytes(letter.value).id for letter in letters} == {first.id, second.id}
     for letter in letters:
         assert letter.error_kind == "delivery_failed"
-        assert letter.error == "DeliveryError: HTTP 503"
+        assert letter.error == "DeliveryError: HTTP 503 Service Unavailable"
         assert letter.attempts == attempts
         assert letter.original_topic == topic_name(settings.kafka.topic_prefix, DOSSIER_EVENTS)
         assert letter.key in CODES[:2]
@@ -117,35 +119,43 @@ async def test_receiver_that_always_fails_is_dead_lettered_then_paused_until_res
         "notification.sent.v1",
     ]
     failed = [o for o in outcomes if o.type == "notification.failed.v1"]
-    assert all(o.data["error"] == "HTTP 503" and o.data["attempts"] == attempts for o in failed)
+    assert all(
+        o.data["error"] == "HTTP 503 Service Unavailable" and o.data["attempts"] == attempts
+        for o in failed
+    )
 
 
 async def test_a_wrong_secret_is_detected_by_the_receiver_and_not_retried(
     settings: NotificationSettings, receiver: WebhookReceiver
 ) -> None:
-    strict = receiver.endpoint("strict", secret=SECRET)
-    async with running_app(create_app(settings)) as client:
-        await subscribe(client, receiver.url("strict"), secret="not-the-agreed-secret-000")
+    strict = receiver.endpoint("strict")
+    async with running_app(create_app(settings), ActAs("admin")) as client:
+        await subscribe(client, receiver.url("strict"))
+        strict.secret = "not-the-secret-the-service-generated"
         await publish(settings, reception(CODES[3]))
         item = await eventually(lambda: settled(client, CODES[3], "failed"))
 
     assert strict.rejected == ["signature mismatch"]
     assert strict.accepted == []
-    assert [(a["outcome"], a["error"]) for a in item["attempts"]] == [("failed", "HTTP 401")]
+    assert [(a["outcome"], a["error"]) for a in item["attempts"]] == [
+        ("failed", "HTTP 401 Unauthorized")
+    ]
     [letter] = await read_dead_letters(settings.kafka)
-    assert letter.error == "DeliveryError: HTTP 401" and letter.attempts == 1
+    assert letter.error == "DeliveryError: HTTP 401 Unauthorized" and letter.attempts == 1
 
 
 async def test_subscriptions_can_be_listed_read_and_deleted_without_showing_secrets(
     settings: NotificationSettings, receiver: WebhookReceiver
 ) -> None:
-    kept = receiver.endpoint("kept", secret=SECRET)
-    gone = receiver.endpoint("gone", secret=SECRET)
-    async with running_app(create_app(settings)) as client:
-        await subscribe(client, receiver.url("kept"), units=["001.21.31.H59"])
-        removed = await subscribe(client, receiver.url("gone"), description="old portal")
+    kept = receiver.endpoint("kept")
+    gone = receiver.endpoint("gone")
+    async with running_app(create_app(settings), ActAs("admin")) as client:
+        shown = await subscribe(client, receiver.url("kept"), kept, units=["001.21.31.H59"])
+        removed = await subscribe(client, receiver.url("gone"), gone, description="old portal")
         listed = await client.get("/v1/subscriptions")
-        assert SECRET not in listed.text and "secret" not in listed.text
+        read = await client.get(f"/v1/subscriptions/{shown['id']}")
+        for answer in (listed, read):
+            assert shown["secret"] not in answer.text and "secret" not in answer.text
         assert {s["url"] for s in listed.json()} == {receiver.url("kept"), receiver.url("gone")}
 
         assert (await client.delete(f"/v1/subscriptions/{removed['id']}")).status_code == 204
@@ -163,9 +173,8 @@ async def test_subscriptions_can_be_listed_read_and_deleted_without_showing_secr
 
 
 VALID: dict[str, Any] = {
-    "url": "https://portal.example/hooks",
+    "url": "https://127.0.0.1/hooks",  # admitted by the tests' allow-list
     "event_types": ["dossier.received.v2"],
-    "secret": SECRET,
 }
 
 
@@ -177,8 +186,8 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({"event_types": ["dossier.teleported.v1"]}, "unknown_event_type", "event_types.0"),
     ({"event_types": ["command.transfer.accept.v1"]}, "unknown_event_type", "event_types.0"),
     ({"event_types": []}, "invalid_request", "event_types"),
-    ({"secret": None}, "invalid_request", "secret"),
-    ({"secret": "too-short"}, "invalid_request", "secret"),
+    # The service generates the signing secret; a caller cannot choose one.
+    ({"secret": SECRET}, "invalid_request", "secret"),
     ({"units": [""]}, "invalid_request", "units.0"),
     ({"colour": "blue"}, "invalid_request", "colour"),
 ]
@@ -187,7 +196,7 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
 async def test_invalid_subscription_requests_get_clear_errors(
     settings: NotificationSettings,
 ) -> None:
-    async with running_app(create_app(settings)) as client:
+    async with running_app(create_app(settings), ActAs("admin")) as client:
         for change, code, field in INVALID:
             body = {k: v for k, v in {**VALID, **change}.items() if v is not None}
             response = await client.post("/v1/subscriptions", json=body)
@@ -202,7 +211,7 @@ async def test_invalid_subscription_requests_get_clear_errors(
 async def test_malformed_json_and_unknown_notification_are_clear_errors(
     settings: NotificationSettings,
 ) -> None:
-    async with running_app(create_app(settings)) as client:
+    async with running_app(create_app(settings), ActAs("admin")) as client:
         malformed = await client.post(
             "/v1/subscriptions", content=b"{not json", headers={"content-type": "application/json"}
         )

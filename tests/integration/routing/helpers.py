@@ -21,7 +21,7 @@ from shared.events.registry import EventData, make_envelope
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
 from shared.runtime import CommonSettings
 from shared.settings import KafkaSettings
-from shared.testing import eventually, running_app
+from shared.testing import ActAs, eventually, running_app
 from shared.topics import DOSSIER_EVENTS, TopicSpec, topic_name
 from tests.unit.routing.builders import MONDAY_9AM, received
 
@@ -43,7 +43,7 @@ async def routing_app(
     settings: RoutingSettings, clock: ManualClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     app = create_app(settings, clock)
-    async with running_app(app) as client:
+    async with running_app(app, ActAs("operations")) as client:
         yield client, app
 
 

@@ -9,6 +9,7 @@ from shared.events.commands import AcceptTransfer, CompleteStep, HandOverResult,
 from shared.events.dossier import StepOutcome
 from shared.events.registry import make_envelope
 from shared.runtime import CommonSettings
+from shared.testing import auth_headers
 from shared.topics import DOSSIER_COMMANDS
 from tests.integration.routing.helpers import (
     command,
@@ -113,7 +114,11 @@ async def test_http_refusals_are_problems_and_change_nothing(
             "/v1/dossiers/NO-SUCH/stop", json={"unit": TAN_HOA_DESK, "reason": "x"}
         )
         assert (missing.status_code, missing.json()["code"]) == (404, "unknown_dossier")
-        invalid = await client.post(f"/v1/dossiers/{CODE}/step/complete", json={"unit": "x"})
+        invalid = await client.post(
+            f"/v1/dossiers/{CODE}/step/complete",
+            json={"unit": "x"},
+            headers=auth_headers(f"agency:{TAN_HOA_DESK}"),
+        )
         assert invalid.status_code == 422
         assert (await client.get(f"/v1/dossiers/{CODE}")).json() == before
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from shared.clock import ManualClock
 from shared.events.commands import IssueApology
 from shared.runtime import CommonSettings
+from shared.testing import auth_headers
 from tests.integration.routing.helpers import (
     command,
     publisher,
@@ -21,6 +22,7 @@ from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_
 CODE = "001.21.31.H59-260302-0007"
 DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
 DISTRICT = {"unit": DISTRICT_COMMITTEE, "actor": "Lê Văn C"}
+GATEWAY = auth_headers("service:routing")  # the gateway adapter: a service-role client
 
 
 async def test_payment_by_gateway_then_apology_before_the_appointment(
@@ -54,16 +56,24 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
             "paid_at": (MONDAY_9AM + timedelta(days=7)).isoformat(),
             "provider": "vnpay",
         }
-        wrong = await client.post("/v1/payments/callback", json={**callback, "amount_vnd": 1})
+        wrong = await client.post(
+            "/v1/payments/callback", json={**callback, "amount_vnd": 1}, headers=GATEWAY
+        )
         assert wrong.status_code == 409 and wrong.json()["code"] == "payment_mismatch"
         wrong_again = {**callback, "amount_vnd": 1, "transaction_id": "VNP-41"}
-        assert (await client.post("/v1/payments/callback", json=wrong_again)).status_code == 409
-        paid = await client.post("/v1/payments/callback", json={**callback, "amount_vnd": 150_000})
+        assert (
+            await client.post("/v1/payments/callback", json=wrong_again, headers=GATEWAY)
+        ).status_code == 409
+        paid = await client.post(
+            "/v1/payments/callback", json={**callback, "amount_vnd": 150_000}, headers=GATEWAY
+        )
         assert paid.status_code == 200, paid.text
         after = paid.json()["dossier"]
         assert after["state"] == "PROCESSING"
         assert after["appointment_date"] > before["appointment_date"]  # 3 working days later
-        again = await client.post("/v1/payments/callback", json={**callback, "amount_vnd": 150_000})
+        again = await client.post(
+            "/v1/payments/callback", json={**callback, "amount_vnd": 150_000}, headers=GATEWAY
+        )
         assert again.status_code == 200 and again.json()["replayed"] is True
 
         # The district will be late: Mẫu 04 over HTTP, then a second one on the topic.
@@ -104,6 +114,17 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
         assert slip.status_code == 200 and "Biên nhận" in slip.text
         none = await client.get(f"{base}/forms/02")
         assert none.status_code == 404 and none.json()["code"] == "form_unavailable"
+
+        # The on-time view lists both apologies, with their units and dates; the desk's
+        # step was rated (completed on the day it was due at the latest).
+        ontime = (await client.get("/v1/ontime")).json()
+        assert [
+            (a["number"], a["issuing_unit"], a["appointment_date"]) for a in ontime["apologies"]
+        ] == [
+            (1, DISTRICT_COMMITTEE, "2026-04-10"),
+            (2, DISTRICT_COMMITTEE, "2026-04-16"),
+        ]
+        assert any(row["key"] == TAN_HOA_DESK and row["on_time"] == 1 for row in ontime["by_unit"])
 
         events = await read_events(settings.kafka, CODE, expect=8)
         facts = [e for e in events if e.type.startswith(("dossier.payment", "dossier.apology"))]

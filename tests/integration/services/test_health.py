@@ -8,7 +8,7 @@ import re
 import pytest
 
 from shared.runtime import CommonSettings
-from shared.testing import running_app
+from shared.testing import ActAs, running_app
 
 SERVICES = ["intake", "routing", "notification", "audit"]
 
@@ -19,7 +19,7 @@ async def test_service_is_live_and_ready(service: str, common_settings: CommonSe
     config = importlib.import_module(f"{service}.config")
     settings_class = getattr(config, f"{service.capitalize()}Settings")
     settings = settings_class(**common_settings.model_dump())
-    async with running_app(main.create_app(settings)) as client:
+    async with running_app(main.create_app(settings), ActAs("operations")) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text

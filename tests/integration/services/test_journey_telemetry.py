@@ -39,9 +39,11 @@ from shared.events.dossier import DossierState
 from shared.runtime import CommonSettings
 from shared.settings import TelemetrySettings
 from shared.telemetry import configure_logging
-from shared.testing import capture_spans, eventually, free_port, running_app
+from shared.testing import ActAs, capture_spans, eventually, free_port, running_app
 
 RICE_LAND = DEMO[1]  # commune → district → province → back
+# Who each service's client acts as (a body naming a unit: that unit's agency client).
+CALLERS = {"intake": "desk", "routing": "operations", "notification": "admin", "audit": "auditor"}
 
 
 @pytest.fixture
@@ -97,7 +99,8 @@ async def services(
     }
     async with AsyncExitStack() as stack:
         yield {
-            name: await stack.enter_async_context(running_app(app)) for name, app in apps.items()
+            name: await stack.enter_async_context(running_app(app, ActAs(CALLERS[name])))
+            for name, app in apps.items()
         }
 
 

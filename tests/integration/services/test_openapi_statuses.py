@@ -17,7 +17,7 @@ import pytest
 
 from shared.http import PROBLEM_JSON
 from shared.runtime import CommonSettings
-from shared.testing import running_app
+from shared.testing import ActAs, running_app
 
 SERVICES = ["intake", "routing", "notification", "audit"]
 SKIPPED = {"/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json"}
@@ -87,7 +87,8 @@ async def test_routing_actions_declare_their_refusals_and_intake_its_cutoff_as_s
     accept = document["paths"]["/v1/dossiers/{code}/transfer/accept"]["post"]["responses"]
     assert {"400", "403", "404", "409", "413", "422", "503"} <= set(accept)
 
-    async with running_app(intake_app(IntakeSettings(**common_settings.model_dump()))) as c:
+    intake = intake_app(IntakeSettings(**common_settings.model_dump()))
+    async with running_app(intake, ActAs("desk")) as c:
         document = (await c.get("/openapi.json")).json()
         served = (await c.get("/v1/procedures/1.001193")).json()["cutoff"]
     declared = document["components"]["schemas"]["ProcedureOut"]["properties"]["cutoff"]

@@ -290,6 +290,17 @@ def test_an_entry_dropped_from_a_bundle_is_detected(
     assert failure(bundle) == (where, message)
 
 
+def test_what_a_bundle_cannot_prove_a_tail_cut_short_shows_as_fewer_entries(log: Doc) -> None:
+    """Documented limit: entries after the last one shown are not excluded by the bundle;
+    the verifier says how many of the dossier's entries it holds, so a later bundle or
+    the dossier history must extend it."""
+    bundle = build_bundle(log, "D-1")
+    del bundle["entries"][-1]
+    assert verify_document(bundle, TRUST).startswith(
+        "bundle of dossier D-1: entries 1..6 of the dossier, linked"
+    )
+
+
 def test_a_bundle_without_its_key_rotations_does_not_verify(log: Doc) -> None:
     bundle = build_bundle(log, "D-2")
     bundle["key_rotations"] = []

@@ -29,6 +29,7 @@ SECRETS = {
     "LT_NOTIFICATION_SMTP_HOST": "smtp.example.vn",
     "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
     "LT_MONGO_ROOT_PASSWORD": "e" * 32,
+    "LT_KEYCLOAK_SECRET_CONSOLE": "f" * 32,
     **{f"LT_{s.upper()}_MONGO_PASSWORD": s[0] * 32 for s in SERVICES},
 }
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")

@@ -37,5 +37,6 @@ def test_every_raised_code_has_a_status(service: str, table: dict[str, int]) -> 
 
 
 def test_every_routing_refusal_an_action_can_meet_has_a_status() -> None:
-    topic_only = {RefusalCode.INVALID_COMMAND}  # HTTP validates the body before any command
+    # HTTP validates the body before any command; an agency topic holds commands to its unit
+    topic_only = {RefusalCode.INVALID_COMMAND, RefusalCode.NOT_SENDERS_UNIT}
     assert set(RefusalCode) - topic_only <= set(ROUTING)

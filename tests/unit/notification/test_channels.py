@@ -68,13 +68,18 @@ async def test_file_sms_provider_appends_one_json_line_per_message(tmp_path: Pat
     ]
 
 
-def webhook(status: int, seen: list[httpx.Request]) -> WebhookChannel:
+RECEIVER_BODY = "stack trace of the receiver: db password=hunter2"
+
+
+def webhook(
+    status: int, seen: list[httpx.Request], settings: WebhookSettings | None = None
+) -> WebhookChannel:
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(status)
+        return httpx.Response(status, text=RECEIVER_BODY)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    return WebhookChannel(client, WebhookSettings(), wall_time=lambda: 1_780_000_000)
+    return WebhookChannel(client, settings or WebhookSettings(), wall_time=lambda: 1_780_000_000)
 
 
 async def test_webhook_posts_the_envelope_signed_with_the_subscription_secret() -> None:
@@ -115,7 +120,19 @@ async def test_webhook_errors_are_retryable_unless_the_receiver_refuses(
             message(Channel.WEBHOOK, address="https://a.example/h", payload=b"{}", secret=SECRET)
         )
     assert failed.value.permanent is permanent
-    assert str(failed.value) == f"HTTP {status}"
+    # The status code and its standard phrase, never what the receiver answered.
+    assert str(failed.value) == f"HTTP {status} {httpx.codes.get_reason_phrase(status)}"
+    assert "hunter2" not in str(failed.value)
+
+
+async def test_plain_http_is_refused_at_delivery_unless_allowed() -> None:
+    seen: list[httpx.Request] = []
+    plain = message(Channel.WEBHOOK, address="http://a.example/h", payload=b"{}", secret=SECRET)
+    with pytest.raises(DeliveryError) as failed:
+        await webhook(200, seen).send(plain)
+    assert failed.value.permanent and seen == []
+    await webhook(200, seen, WebhookSettings(allow_http=True)).send(plain)
+    assert len(seen) == 1
 
 
 async def test_webhook_without_secret_fails_permanently_without_sending() -> None:

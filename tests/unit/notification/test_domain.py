@@ -275,6 +275,7 @@ def test_pause_rule(failures: int, paused: bool) -> None:
         "https://",
         "https://user:pw@agency.example/hook",
         "javascript:alert(1)",
+        "http://agency.example/hook",
     ],
 )
 def test_bad_urls_are_refused(url: str) -> None:
@@ -288,7 +289,14 @@ def test_good_urls_pass() -> None:
         check_url(" https://agency.example:8443/hooks?x=1 ")
         == "https://agency.example:8443/hooks?x=1"
     )
-    assert check_url("http://127.0.0.1:9000/h") == "http://127.0.0.1:9000/h"
+    assert check_url("http://127.0.0.1:9000/h", allow_http=True) == "http://127.0.0.1:9000/h"
+
+
+def test_plain_http_only_behind_the_local_development_setting() -> None:
+    with pytest.raises(Refused) as refused:
+        check_url("http://agency.example/hook")
+    assert "https://" in refused.value.detail
+    assert check_url("http://agency.example/hook", allow_http=True) == "http://agency.example/hook"
 
 
 def test_event_types_must_be_registered_facts() -> None:

@@ -1,0 +1,158 @@
+"""Who may use which topic and group on a secured broker, and the tool that provisions it.
+
+Principals are Keycloak client ids (the broker takes them from the token's ``azp``):
+the four services, and one agency system per unit (``agency-<unit code>``).
+
+* A service may write the topics it publishes, read the topics it consumes, write dead
+  letters, and use its own consumer group; nothing else. In particular only intake may
+  write ``applicant.contacts`` and only notification may read it.
+* An agency may read ``dossier.events`` (dossier facts, no personal data), write its
+  own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
+  and use consumer groups named ``agency-<unit>...``.
+
+Services do not create topics where this runs (``LT_KAFKA_CREATE_TOPICS=false``): the
+administrator does, with the ACLs, over the broker's local super-user listener::
+
+    python -m infra.kafka_access --bootstrap 127.0.0.1:9092 [--prefix P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin._acl import AclBinding, AclOperation, AclPermissionType
+from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
+
+from infra.keycloak.realm import agency_client_id, catalogue_units
+from shared.topics import (
+    ALL_TOPICS,
+    APPLICANT_CONTACTS,
+    AUDIT_EVENTS,
+    DEAD_LETTERS,
+    DOSSIER_EVENTS,
+    NOTIFICATION_EVENTS,
+    TopicSpec,
+    agency_commands,
+    topic_name,
+)
+
+WRITE, READ, DESCRIBE = AclOperation.WRITE, AclOperation.READ, AclOperation.DESCRIBE
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    """What one service publishes and consumes."""
+
+    writes: tuple[TopicSpec, ...]
+    reads: tuple[TopicSpec, ...]
+
+
+def service_access(units: Iterable[str]) -> dict[str, ServiceAccess]:
+    """Each service's topics (routing reads every agency's commands topic)."""
+    agencies = tuple(agency_commands(unit) for unit in units)
+    return {
+        "intake": ServiceAccess((DOSSIER_EVENTS, APPLICANT_CONTACTS), (DOSSIER_EVENTS,)),
+        "routing": ServiceAccess((DOSSIER_EVENTS,), (DOSSIER_EVENTS, *agencies)),
+        "notification": ServiceAccess(
+            (NOTIFICATION_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS)
+        ),
+        "audit": ServiceAccess((AUDIT_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS)),
+    }
+
+
+def _allow(
+    principal: str,
+    resource: ResourceType,
+    name: str,
+    operation: AclOperation,
+    pattern: ResourcePatternType = ResourcePatternType.LITERAL,
+) -> AclBinding:
+    return AclBinding(
+        resource, name, pattern, f"User:{principal}", "*", operation, AclPermissionType.ALLOW
+    )
+
+
+# Consumer groups a service runs beside its own (notification's national portal connector).
+EXTRA_GROUPS: dict[str, tuple[str, ...]] = {"notification": ("notification-portal",)}
+
+
+def _topic(principal: str, prefix: str, spec: TopicSpec, operation: AclOperation) -> AclBinding:
+    return _allow(principal, ResourceType.TOPIC, topic_name(prefix, spec), operation)
+
+
+def acl_bindings(prefix: str, units: Iterable[str]) -> list[AclBinding]:
+    """Every ALLOW the platform needs; everything else is denied."""
+    units = list(units)
+    bindings: list[AclBinding] = []
+    for service, access in service_access(units).items():
+        for spec in (*access.writes, DEAD_LETTERS):
+            bindings += [
+                _topic(service, prefix, spec, WRITE),
+                _topic(service, prefix, spec, DESCRIBE),
+            ]
+        for spec in access.reads:
+            bindings += [
+                _topic(service, prefix, spec, READ),
+                _topic(service, prefix, spec, DESCRIBE),
+            ]
+        bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{service}", READ))
+        for group in EXTRA_GROUPS.get(service, ()):
+            bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{group}", READ))
+    for unit in units:
+        agency = agency_client_id(unit)
+        own = agency_commands(unit)
+        bindings += [
+            _topic(agency, prefix, DOSSIER_EVENTS, READ),
+            _topic(agency, prefix, DOSSIER_EVENTS, DESCRIBE),
+            _topic(agency, prefix, own, WRITE),
+            _topic(agency, prefix, own, DESCRIBE),
+            _allow(
+                agency, ResourceType.GROUP, f"{prefix}{agency}", READ, ResourcePatternType.PREFIXED
+            ),
+        ]
+    return list(dict.fromkeys(bindings))  # a topic both written and read: one DESCRIBE
+
+
+def all_topics(units: Iterable[str]) -> list[TopicSpec]:
+    return [*ALL_TOPICS, *(agency_commands(unit) for unit in units)]
+
+
+def provision(bootstrap: str, prefix: str = "", units: Iterable[str] | None = None) -> int:
+    """Create the missing topics and the ACLs (both idempotent); returns the ACL count."""
+    units = catalogue_units() if units is None else list(units)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=15).topics)
+    wanted = [
+        NewTopic(topic_name(prefix, spec), spec.partitions, 1, config=spec.configs())
+        for spec in all_topics(units)
+        if topic_name(prefix, spec) not in existing
+    ]
+    for future in admin.create_topics(wanted).values() if wanted else []:
+        future.result()
+    bindings = acl_bindings(prefix, units)
+    for future in admin.create_acls(bindings).values():
+        future.result()
+    return len(bindings)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Create topics and ACLs on a secured broker.")
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="a super-user listener")
+    parser.add_argument("--prefix", default="", help="topic prefix (LT_KAFKA_TOPIC_PREFIX)")
+    args = parser.parse_args(argv[1:])
+    try:
+        count = provision(args.bootstrap, args.prefix)
+    except KafkaException as exc:
+        print(f"[kafka-access] {exc}", file=sys.stderr)
+        return 1
+    print(f"[kafka-access] topics present, {count} ACLs in place on {args.bootstrap}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,139 @@
+"""The broker's security: SASL/OAUTHBEARER against Keycloak and the KRaft ACL authorizer.
+
+A broker configured by ``security_properties`` has three listeners:
+
+* ``SASL`` (SASL_PLAINTEXT): every client presents a Keycloak access token. The broker
+  validates it itself against the realm's JWKS endpoint (KIP-768,
+  ``OAuthBearerValidatorCallbackHandler``): signature, expiry, issuer and the audience
+  ``lienthong``. The principal is the token's ``azp`` claim, the Keycloak client id
+  (``User:intake``, ``User:agency-000.00.31.H59``).
+* ``LOCAL`` (PLAINTEXT, bound to 127.0.0.1): for the local test suite and for
+  provisioning topics and ACLs. Its connections are ``User:ANONYMOUS``, which is a
+  super user. A token cannot yield that principal: no Keycloak client of the realm is
+  named ANONYMOUS (a unit test checks the realm). Deployments leave this listener out.
+* ``CONTROLLER``: KRaft's own.
+
+``StandardAuthorizer`` then applies the ACLs of ``infra.kafka_access``; without a
+matching ACL nothing is allowed (``allow.everyone.if.no.acl.found=false``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra import devstack
+
+AUDIENCE = "lienthong"
+PRINCIPAL_CLAIM = "azp"  # the Keycloak client id
+
+
+@dataclass(frozen=True)
+class OAuthIssuer:
+    """The Keycloak realm whose tokens the broker accepts."""
+
+    base_url: str  # e.g. http://127.0.0.1:8180
+    realm: str = "lienthong"
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base_url}/realms/{self.realm}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/protocol/openid-connect/certs"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.issuer}/protocol/openid-connect/token"
+
+
+@dataclass(frozen=True)
+class BrokerPorts:
+    local: int  # PLAINTEXT, super user ANONYMOUS: local tests and provisioning only
+    sasl: int
+    controller: int
+
+
+def security_properties(ports: BrokerPorts, issuer: OAuthIssuer) -> list[str]:
+    """Listeners, SASL/OAUTHBEARER validation and the authorizer (server.properties lines)."""
+    validator = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
+    login = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;"
+    return [
+        "listeners="
+        f"LOCAL://127.0.0.1:{ports.local},SASL://127.0.0.1:{ports.sasl},"
+        f"CONTROLLER://127.0.0.1:{ports.controller}",
+        f"advertised.listeners=LOCAL://127.0.0.1:{ports.local},SASL://127.0.0.1:{ports.sasl}",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,LOCAL:PLAINTEXT,SASL:SASL_PLAINTEXT",
+        "inter.broker.listener.name=LOCAL",
+        "sasl.enabled.mechanisms=OAUTHBEARER",
+        f"listener.name.sasl.oauthbearer.sasl.server.callback.handler.class={validator}",
+        f"listener.name.sasl.oauthbearer.sasl.jaas.config={login}",
+        f"sasl.oauthbearer.jwks.endpoint.url={issuer.jwks_url}",
+        f"sasl.oauthbearer.expected.issuer={issuer.issuer}",
+        f"sasl.oauthbearer.expected.audience={AUDIENCE}",
+        f"sasl.oauthbearer.sub.claim.name={PRINCIPAL_CLAIM}",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=false",
+        # ANONYMOUS is the local listener's (and the controller's) principal only.
+        "super.users=User:ANONYMOUS",
+    ]
+
+
+def broker_properties(ports: BrokerPorts, issuer: OAuthIssuer, data_dir: Path) -> str:
+    """A whole server.properties: devstack's single KRaft node with security on."""
+    plain = devstack.Ports(kafka=ports.local, controller=ports.controller, store=0, keycloak=0)
+    base = [
+        line
+        for line in devstack.kafka_properties(plain, data_dir).splitlines()
+        if not line.startswith(
+            ("listeners=", "advertised.listeners=", "listener.security", "inter.broker")
+        )
+    ]
+    return "\n".join([*base[:-1], *security_properties(ports, issuer), ""])
+
+
+def java_options(issuer: OAuthIssuer) -> list[str]:
+    """Kafka 4 only fetches OAuth URLs it is told to allow (a JVM system property)."""
+    return [f"-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls={issuer.jwks_url}"]
+
+
+def start_broker(
+    ports: BrokerPorts, issuer: OAuthIssuer, home: Path, heap: str = "384m"
+) -> subprocess.Popen[bytes]:
+    """Format (first time) and start a secured single-node broker; the caller stops it."""
+    devstack.ensure_kafka_jars()
+    data_dir, config = home / "data", home / "server.properties"
+    home.mkdir(parents=True, exist_ok=True)
+    config.write_text(broker_properties(ports, issuer, data_dir))
+    if not (data_dir / "meta.properties").exists():
+        subprocess.run(
+            devstack.java_command(
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "--cluster-id",
+                devstack.uuid_base64(),
+                "--config",
+                str(config),
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    command = [
+        f"-Dkafka.logs.dir={home}" if arg.startswith("-Dkafka.logs.dir=") else arg
+        for arg in devstack.java_command("kafka.Kafka", str(config), heap=heap)
+    ]
+    command[1:1] = java_options(issuer)
+    with open(home / "broker.out", "ab") as out:
+        return subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=home,
+            env={**os.environ, "LOG_DIR": str(home)},
+        )

@@ -1,0 +1,113 @@
+"""Where webhooks may go: no loopback, private, link-local, multicast or reserved
+addresses unless an allow-list says so, checked when subscribing and on every delivery.
+
+A URL is checked by resolving its host and judging every address (``address_refusal``,
+pure). Deliveries go through ``GuardedTransport``: its connections resolve the host
+themselves, judge the addresses and connect to a judged address, so a DNS answer that
+changes between the check and the connection (DNS rebinding) cannot reach an internal
+address. TLS still verifies the certificate against the URL's host name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpcore
+import httpx
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class EgressRefused(Exception):
+    """The URL's host resolves to an address deliveries may not reach (or does not resolve)."""
+
+
+def parse_networks(cidrs: Iterable[str]) -> list[Network]:
+    return [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip()]
+
+
+def address_refusal(address: Address, allowed: Sequence[Network]) -> str | None:
+    """Why ``address`` may not receive webhooks, or None when it may."""
+    if any(address in network for network in allowed):
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address_refusal(address.ipv4_mapped, allowed)
+    # Most specific first: Python also counts link-local and 0.0.0.0/8 as "private".
+    for kind in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
+        if getattr(address, f"is_{kind}"):
+            return f"{address} is a {kind.replace('_', '-')} address"
+    if not address.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+async def resolve(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise EgressRefused(f"{host} does not resolve") from exc
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+
+
+async def checked_addresses(host: str, port: int, allowed: Sequence[Network]) -> list[Address]:
+    """The host's addresses, or EgressRefused when any of them is forbidden."""
+    addresses = await resolve(host, port)
+    for address in addresses:
+        reason = address_refusal(address, allowed)
+        if reason is not None:
+            raise EgressRefused(f"{host} resolves to {reason}")
+    return addresses
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to checked addresses of the requested host."""
+
+    def __init__(self, allowed: Sequence[Network]) -> None:
+        self._allowed = allowed
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await checked_addresses(host, port, self._allowed)
+        except EgressRefused as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return await self._inner.connect_tcp(
+            str(addresses[0]), port, timeout, local_address, socket_options
+        )
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are not delivered to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with a connection pool whose connections are address-checked."""
+
+    def __init__(self, allowed: Sequence[Network], ssl_context: ssl.SSLContext | None = None):
+        super().__init__()
+        # httpx builds its pool without a network-backend option; replace it, same settings.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(),
+            network_backend=_GuardedBackend(allowed),
+        )

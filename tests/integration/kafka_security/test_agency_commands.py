@@ -1,0 +1,103 @@
+"""A command acts only for the unit its sender is bound to: two real agency principals.
+
+Routing runs on the secured broker as its own principal. Each agency system writes
+commands to its own topic (``dossier.commands.<unit>``), which only it may write; a
+command there that claims another unit is refused with ``dossier.command.refused.v1``
+and changes nothing, and an agency cannot write to another agency's topic at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from aiokafka.errors import TopicAuthorizationFailedError
+
+from shared.clock import ManualClock
+from shared.events.commands import AcceptTransfer, CompleteStep, UnitCommand
+from shared.events.dossier import StepOutcome
+from shared.events.registry import EventData, make_envelope
+from shared.kafka.publisher import KafkaPublisher, kafka_publisher
+from shared.runtime import CommonSettings
+from shared.topics import TopicSpec, agency_commands
+from tests.integration.kafka_security.conftest import SecuredBroker
+from tests.integration.routing.helpers import read_events, routing_app, routing_settings, types
+from tests.integration.routing.helpers import wait_for as wait_for_state
+from tests.unit.routing.builders import (
+    DISTRICT_COMMITTEE,
+    MONDAY_9AM,
+    TAN_HOA_DESK,
+    VAM_LANG_DESK,
+    received,
+)
+
+CODE = "001.21.31.H59-260302-0901"
+
+
+@asynccontextmanager
+async def as_principal(broker: SecuredBroker, client_id: str) -> AsyncIterator[KafkaPublisher]:
+    async with kafka_publisher(broker.as_client(client_id), client_id) as publisher:
+        yield publisher
+
+
+async def send(publisher: KafkaPublisher, data: EventData, topic: TopicSpec) -> str:
+    envelope = make_envelope(data, source="/agency/tests")
+    await publisher.publish(envelope, topic)
+    return envelope.id
+
+
+async def agency_command(broker: SecuredBroker, unit: str, command: UnitCommand) -> str:
+    """``command`` sent by the agency system of ``unit``, on its own topic."""
+    async with as_principal(broker, f"agency-{unit}") as agency:
+        return await send(agency, command, agency_commands(unit))
+
+
+async def test_a_command_claiming_another_unit_is_refused_and_changes_nothing(
+    secured_broker: SecuredBroker, common_settings: CommonSettings
+) -> None:
+    broker = secured_broker
+    settings = routing_settings(common_settings).model_copy(
+        update={"kafka": broker.as_client("routing")}
+    )
+    async with routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _):
+        async with as_principal(broker, "intake") as intake:
+            await send(intake, received(CODE), received(CODE).TOPIC)
+        await wait_for_state(client, CODE, "PROCESSING")
+
+        # The commune desk's system completes its own step: the dossier goes to the district.
+        done = CompleteStep(dossier_code=CODE, unit=TAN_HOA_DESK, outcome=StepOutcome.APPROVE)
+        await agency_command(broker, TAN_HOA_DESK, done)
+        await wait_for_state(client, CODE, "IN_TRANSFER", action_unit=DISTRICT_COMMITTEE)
+
+        # Another commune's system claims to be the district, on its own topic: refused.
+        forged = AcceptTransfer(dossier_code=CODE, unit=DISTRICT_COMMITTEE, actor="forger")
+        forged_id = await agency_command(broker, VAM_LANG_DESK, forged)
+        refused = await read_events(broker.local(), CODE, expect=4)
+        assert types(refused)[-1] == "dossier.command.refused.v1"
+        assert refused[-1].data["command_id"] == forged_id
+        assert (refused[-1].data["code"], refused[-1].data["unit"]) == (
+            "not_senders_unit",
+            VAM_LANG_DESK,
+        )
+        # Nothing changed: still waiting for the district.
+        await wait_for_state(client, CODE, "IN_TRANSFER", action_unit=DISTRICT_COMMITTEE)
+        # ... and the forger cannot write to the district's topic at all.
+        with pytest.raises(TopicAuthorizationFailedError):
+            async with as_principal(broker, f"agency-{VAM_LANG_DESK}") as forger:
+                await send(forger, forged, agency_commands(DISTRICT_COMMITTEE))
+
+        # The district's own system accepts: that one counts.
+        accept = AcceptTransfer(dossier_code=CODE, unit=DISTRICT_COMMITTEE)
+        await agency_command(broker, DISTRICT_COMMITTEE, accept)
+        await wait_for_state(client, CODE, "PROCESSING", action_unit=DISTRICT_COMMITTEE)
+
+    events = await read_events(broker.local(), CODE, expect=5)
+    assert types(events) == [
+        "dossier.route.planned.v1",
+        "dossier.step.completed.v1",
+        "dossier.transfer.requested.v1",
+        "dossier.command.refused.v1",
+        "dossier.transfer.accepted.v1",
+    ]
+    assert events[4].data["to_unit"] == DISTRICT_COMMITTEE

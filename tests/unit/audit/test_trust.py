@@ -1,0 +1,45 @@
+"""The trust file: its canonical bytes and fingerprint, and what it refuses to load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from audit.trust import fingerprint_of, load_trust
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.unit.audit.builders import WITNESSES, trust, vkey_of
+
+KEY = Ed25519PrivateKey.generate()
+
+
+def test_the_file_round_trips_and_its_fingerprint_is_sha256_of_its_bytes() -> None:
+    policy = trust(KEY)
+    data = policy.file_bytes()
+    assert load_trust(json.loads(data)) == policy
+    assert (
+        policy.fingerprint() == fingerprint_of(data) == "sha256:" + hashlib.sha256(data).hexdigest()
+    )
+    assert load_trust(json.loads(data), quorum=1).quorum == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(format="other/1"), "not a trust file"),
+        (lambda d: d.update(quorum=3), "quorum 3 is not between 0 and 2"),
+        (lambda d: d["witnesses"].append({"vkey": vkey_of(KEY).vkey()}), "cosignature"),
+        (lambda d: d["log"]["keys"][0].update(vkey=WITNESSES[0].verifier.vkey()), "Ed25519"),
+        (lambda d: d["log"]["keys"][0].update(valid_from="2026-01-01T00:00:00"), "timezone"),
+    ],
+)
+def test_a_malformed_trust_file_is_refused(
+    change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    doc = json.loads(trust(KEY).file_bytes())
+    change(doc)
+    with pytest.raises(ValueError, match=message):
+        load_trust(doc)

@@ -1,0 +1,72 @@
+"""The broker's access policy, checked without a broker: who may touch which topic.
+
+The same bindings are applied to a real secured broker in
+tests/integration/kafka_security; here the policy itself is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from confluent_kafka.admin._acl import AclOperation
+from confluent_kafka.admin._resource import ResourceType
+
+from infra.kafka_access import acl_bindings, all_topics
+from infra.kafka_security import BrokerPorts, OAuthIssuer, broker_properties
+from infra.keycloak.realm import build_realm, catalogue_units
+from shared.topics import APPLICANT_CONTACTS, DOSSIER_COMMANDS, agency_commands
+
+PREFIX = "p."
+UNITS = catalogue_units()
+BINDINGS = acl_bindings(PREFIX, UNITS)
+
+
+def principals(topic: str, operation: AclOperation) -> set[str]:
+    return {
+        b.principal
+        for b in BINDINGS
+        if b.restype == ResourceType.TOPIC and b.name == topic and b.operation == operation
+    }
+
+
+def test_only_intake_writes_and_only_notification_reads_the_contacts() -> None:
+    topic = f"{PREFIX}{APPLICANT_CONTACTS.name}"
+    assert principals(topic, AclOperation.WRITE) == {"User:intake"}
+    assert principals(topic, AclOperation.READ) == {"User:notification"}
+
+
+def test_an_agency_topic_is_written_by_its_agency_alone_and_read_by_routing() -> None:
+    for unit in UNITS:
+        topic = f"{PREFIX}{agency_commands(unit).name}"
+        assert principals(topic, AclOperation.WRITE) == {f"User:agency-{unit}"}
+        assert principals(topic, AclOperation.READ) == {"User:routing"}
+
+
+def test_nobody_may_write_the_shared_commands_topic() -> None:
+    assert principals(f"{PREFIX}{DOSSIER_COMMANDS.name}", AclOperation.WRITE) == set()
+
+
+def test_every_topic_named_by_an_acl_is_provisioned_and_nothing_is_a_wildcard() -> None:
+    topics = {f"{PREFIX}{spec.name}" for spec in all_topics(UNITS)}
+    named = {b.name for b in BINDINGS if b.restype == ResourceType.TOPIC}
+    assert named <= topics
+    assert all("*" not in b.name and b.principal != "User:*" for b in BINDINGS)
+
+
+def test_no_keycloak_client_can_become_the_local_super_user() -> None:
+    """ANONYMOUS is a super user for the local listener only: no token may carry it."""
+    client_ids = {client["clientId"] for client in build_realm()["clients"]}
+    assert "ANONYMOUS" not in {c.upper() for c in client_ids}
+
+
+def test_the_broker_validates_tokens_itself_and_denies_by_default() -> None:
+    issuer = OAuthIssuer("http://127.0.0.1:8180")
+    properties = broker_properties(BrokerPorts(9092, 9094, 9093), issuer, Path("/d"))
+    lines = set(properties.splitlines())
+    assert f"sasl.oauthbearer.jwks.endpoint.url={issuer.jwks_url}" in lines
+    assert "sasl.oauthbearer.expected.audience=lienthong" in lines
+    assert f"sasl.oauthbearer.expected.issuer={issuer.issuer}" in lines
+    assert "allow.everyone.if.no.acl.found=false" in lines
+    assert "super.users=User:ANONYMOUS" in lines
+    protocols = "CONTROLLER:PLAINTEXT,LOCAL:PLAINTEXT,SASL:SASL_PLAINTEXT"
+    assert f"listener.security.protocol.map={protocols}" in lines

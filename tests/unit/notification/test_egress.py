@@ -1,0 +1,78 @@
+"""Webhook egress policy (SSRF): which addresses deliveries may reach, and the guarded
+transport refusing a connection to a forbidden address whatever the URL says."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+from notification.egress import (
+    EgressRefused,
+    GuardedTransport,
+    address_refusal,
+    checked_addresses,
+    parse_networks,
+)
+
+FORBIDDEN = [
+    ("127.0.0.1", "loopback"),
+    ("127.5.6.7", "loopback"),
+    ("::1", "loopback"),
+    ("10.1.2.3", "private"),
+    ("172.16.0.9", "private"),
+    ("192.168.1.10", "private"),
+    ("fd00::1", "private"),
+    ("169.254.169.254", "link-local"),  # cloud metadata endpoint
+    ("fe80::1", "link-local"),
+    ("224.0.0.1", "multicast"),
+    ("ff02::1", "multicast"),
+    ("0.0.0.0", "unspecified"),
+    ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped IPv6 is judged as IPv4
+    ("::ffff:169.254.169.254", "link-local"),
+    ("100.64.0.1", "not a public"),  # carrier-grade NAT
+]
+
+
+@pytest.mark.parametrize(("address", "kind"), FORBIDDEN)
+def test_internal_addresses_are_refused(address: str, kind: str) -> None:
+    reason = address_refusal(ipaddress.ip_address(address), [])
+    assert reason is not None and kind in reason
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "203.113.131.1", "2001:4860:4860::8888"])
+def test_public_addresses_pass(address: str) -> None:
+    assert address_refusal(ipaddress.ip_address(address), []) is None
+
+
+def test_the_allow_list_admits_only_its_networks() -> None:
+    allowed = parse_networks(["10.20.0.0/16", " 127.0.0.1/32 "])
+    assert address_refusal(ipaddress.ip_address("10.20.3.4"), allowed) is None
+    assert address_refusal(ipaddress.ip_address("127.0.0.1"), allowed) is None
+    assert address_refusal(ipaddress.ip_address("10.21.0.1"), allowed) is not None
+    assert address_refusal(ipaddress.ip_address("127.0.0.2"), allowed) is not None
+
+
+async def test_a_name_resolving_to_loopback_is_refused() -> None:
+    with pytest.raises(EgressRefused, match="loopback"):
+        await checked_addresses("localhost", 443, [])
+
+
+async def test_an_ip_literal_is_judged_without_resolving() -> None:
+    with pytest.raises(EgressRefused, match="link-local"):
+        await checked_addresses("[fe80::1]", 443, [])
+    assert await checked_addresses("93.184.216.34", 443, []) == [
+        ipaddress.ip_address("93.184.216.34")
+    ]
+
+
+async def test_an_unresolvable_host_is_refused() -> None:
+    with pytest.raises(EgressRefused, match="does not resolve"):
+        await checked_addresses("no-such-host.invalid", 443, [])
+
+
+async def test_the_guarded_transport_never_connects_to_a_forbidden_address() -> None:
+    async with httpx.AsyncClient(transport=GuardedTransport([])) as client:
+        for url in ("http://127.0.0.1:9/", "http://localhost:9/", "http://169.254.169.254/"):
+            with pytest.raises(httpx.ConnectError, match="address"):
+                await client.post(url, content=b"{}")
