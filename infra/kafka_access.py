@@ -4,8 +4,8 @@ Principals are Keycloak client ids (the broker takes them from the token's ``azp
 the four services, and one agency system per unit (``agency-<unit code>``).
 
 * A service may write the topics it publishes, read the topics it consumes, write dead
-  letters, and use its own consumer group; nothing else. In particular only intake may
-  write ``applicant.contacts`` and only notification may read it.
+  letters, and use its own consumer groups; nothing else. In
+  particular only intake may write ``applicant.contacts``, only notification read it.
 * An agency may read ``dossier.events`` (dossier facts, no personal data), write its
   own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
   and use consumer groups named ``agency-<unit>...``.
