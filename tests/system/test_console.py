@@ -156,6 +156,8 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     assert "done" in await page.inner_text("#dl-result")
     routed = await eventually(lambda: routing_knows(urls, lost), timeout=30)
     assert routed["code"] == lost
+    # The page reloads the list and the recorded actions after the replay answers.
+    await page.wait_for_selector("#actions-table td:has-text('playwright-operator')")
     actions = await page.inner_text("#actions-table")
     assert "playwright-operator" in actions and "replay" in actions
     [entry] = await eventually(lambda: audited_replay(urls, lost), timeout=30)
