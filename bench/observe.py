@@ -120,7 +120,7 @@ class AuditTail:
     """When audit's log first showed each dossier's ``dossier.done.v1`` (monotonic)."""
 
     url: str
-    interval_s: float = 0.1
+    interval_s: float = 0.2  # a tenth of the 2 s target; each poll costs audit a query
     audited: dict[str, float] = field(default_factory=dict)
     _waiters: _Waiters = field(default_factory=_Waiters)
 

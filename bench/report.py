@@ -104,6 +104,8 @@ def plot(
     behind = lag.twinx()
     behind.plot(times, [s.audit_behind_s for s in samples], "k--", label="audit behind (s)", lw=1)
     behind.set_ylabel("audit behind, seconds")
+    lag.set_ylim(bottom=0)
+    behind.set_ylim(bottom=0)
     for axis in (thr, lat, lag):
         for step in steps:
             axis.axvline(step["started_at_s"], color="grey", lw=0.5)

@@ -14,10 +14,15 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+
+# The local brokers (the shared one and the harness's own) are plaintext, as for the
+# tests; secured brokers have their own tests (tests/integration/kafka_security).
+os.environ.setdefault("LT_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
 
 from chaos.matrix import SCENARIOS, Row, run_matrix
 

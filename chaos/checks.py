@@ -27,6 +27,7 @@ from audit.trust import TrustPolicy, load_trust
 from audit.verify import verify_bundle
 
 from chaos.journeys import Journey
+from shared.auth.identities import auth_headers
 from shared.envelope import Envelope, MalformedMessage
 from shared.settings import KafkaSettings
 from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec, topic_name
@@ -133,6 +134,8 @@ class Checker:
         return outcome
 
     async def _get(self, url: str, **kwargs: Any) -> Any:
+        if url.startswith(self.urls["audit"]):  # audit's API is the auditors'
+            kwargs["headers"] = auth_headers("auditor")
         response = await self.client.get(url, timeout=15, **kwargs)
         response.raise_for_status()
         return response.json()

@@ -28,6 +28,7 @@ from chaos.checks import Checker, Outcome, dead_letter_kinds, facts_by_dossier
 from chaos.journeys import Driver, Journey, chaos_plan
 from chaos.servers import LatencyProxy, MailSink, PrivateInfra, WebhookReceiver
 from chaos.system import SERVICES, System
+from shared.auth.identities import UnitAuth, auth_headers
 from shared.catalogue import load_catalogue
 from shared.kafka.admin import ensure_topics
 from shared.settings import KafkaSettings, MongoSettings
@@ -44,6 +45,9 @@ FAST_RECOVERY_ENV = {
     "LT_CONSUMER_SESSION_TIMEOUT_MS": "6000",
     "LT_OUTBOX_RETRY_DELAY_S": "0.5",
     "LT_NOTIFICATION_WEBHOOK_TIMEOUT_S": "2",
+    # The receivers are the harness's own, plain http on loopback (development only).
+    "LT_NOTIFICATION_WEBHOOK_ALLOW_HTTP": "true",
+    "LT_NOTIFICATION_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
     "LT_NOTIFICATION_RETRY_INITIAL_S": "0.3",
     "LT_NOTIFICATION_RETRY_MAX_S": "2",
     "LT_NOTIFICATION_RETRY_JITTER_S": "0.1",
@@ -137,7 +141,7 @@ async def platform(
         update={"uri": f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"}
     )
     system = System(work, kafka, services_store, mail.port, dict(FAST_RECOVERY_ENV))
-    client = httpx.AsyncClient()
+    client = httpx.AsyncClient(auth=UnitAuth("operations"))  # the checks read every view
     try:
         await ensure_topics(kafka)
         for service in SERVICES:
@@ -174,14 +178,15 @@ async def _subscribe(
     for receiver in receivers.values():
         response = await client.post(
             f"{notification}/v1/subscriptions",
+            headers=auth_headers("admin"),  # subscriptions to every unit's events
             json={
                 "url": receiver.url,
                 "event_types": ["dossier.done.v1"],
-                "secret": f"chaos-secret-{receiver.name}-0123456789",
                 "description": f"chaos {receiver.name} receiver",
             },
         )
-        response.raise_for_status()
+        if response.status_code >= 400:
+            raise RuntimeError(f"webhook subscription refused: {response.text}")
 
 
 async def run_scenario(p: Platform, scenario: Scenario, serials: range) -> Row:
@@ -189,7 +194,8 @@ async def run_scenario(p: Platform, scenario: Scenario, serials: range) -> Row:
     system, kafka = p.system, p.system.kafka
     letters_before = sum((await dead_letter_kinds(kafka)).values())
     journeys = [Journey(chaos_plan(s), denied=s % 7 == 3) for s in serials]
-    async with httpx.AsyncClient() as client:
+    # Each unit acts with its own agency client's token (the unit named in the body).
+    async with httpx.AsyncClient(auth=UnitAuth("operations")) as client:
         driver = Driver(client, {s: system.url(s) for s in SERVICES}, load_catalogue())
         stage = faults.Stage(
             system=system,

@@ -35,7 +35,11 @@ class PrivateInfra:
         self.component = component
         self.port = free_port()
         ports = (
-            {"LT_KAFKA_PORT": str(self.port), "LT_KAFKA_CONTROLLER_PORT": str(free_port())}
+            {
+                "LT_KAFKA_PORT": str(self.port),
+                "LT_KAFKA_CONTROLLER_PORT": str(free_port()),
+                "LT_KAFKA_SASL_PORT": str(free_port()),
+            }
             if component == "kafka"
             else {"LT_STORE_PORT": str(self.port)}
         )

@@ -183,7 +183,14 @@ def start_kafka(ports: Ports) -> None:
     data_dir = kafka_dir / "data"
     config = kafka_dir / "server.properties"
     kafka_dir.mkdir(parents=True, exist_ok=True)
-    config.write_text(kafka_properties(ports, data_dir))
+    # The plaintext listener on LT_KAFKA_PORT for local tests (super user ANONYMOUS), a
+    # SASL/OAUTHBEARER listener on LT_KAFKA_SASL_PORT for make run, ACLs on: see
+    # infra/kafka_security.py.
+    from infra import kafka_security
+
+    secure = kafka_security.BrokerPorts(ports.kafka, kafka_sasl_port(), ports.controller)
+    issuer = kafka_security.OAuthIssuer(f"http://127.0.0.1:{ports.keycloak}")
+    config.write_text(kafka_security.broker_properties(secure, issuer, data_dir))
     if not (data_dir / "meta.properties").exists():
         log("formatting KRaft storage (first start)")
         subprocess.run(
@@ -199,8 +206,16 @@ def start_kafka(ports: Ports) -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    spawn("kafka", java_command("kafka.Kafka", str(config), heap="768m"))
-    log(f"kafka starting on 127.0.0.1:{ports.kafka}")
+    command = java_command("kafka.Kafka", str(config), heap="768m")
+    command[1:1] = kafka_security.java_options(issuer)
+    spawn("kafka", command)
+    log(f"kafka starting on 127.0.0.1:{ports.kafka} (plaintext, local) and {secure.sasl} (SASL)")
+
+
+def kafka_sasl_port() -> int:
+    """The broker's SASL/OAUTHBEARER listener (make run's services log in there)."""
+    kafka = int(os.environ.get("LT_KAFKA_PORT", "9092"))
+    return int(os.environ.get("LT_KAFKA_SASL_PORT", str(kafka + 2)))
 
 
 def uuid_base64() -> str:

@@ -4,8 +4,8 @@ Principals are Keycloak client ids (the broker takes them from the token's ``azp
 the four services, and one agency system per unit (``agency-<unit code>``).
 
 * A service may write the topics it publishes, read the topics it consumes, write dead
-  letters, and use its own consumer group; nothing else. In particular only intake may
-  write ``applicant.contacts`` and only notification may read it.
+  letters, and use its own consumer groups; nothing else. In
+  particular only intake may write ``applicant.contacts``, only notification read it.
 * An agency may read ``dossier.events`` (dossier facts, no personal data), write its
   own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
   and use consumer groups named ``agency-<unit>...``.
@@ -36,6 +36,7 @@ from shared.topics import (
     DEAD_LETTERS,
     DOSSIER_EVENTS,
     NOTIFICATION_EVENTS,
+    OPERATIONS_EVENTS,
     TopicSpec,
     agency_commands,
     topic_name,
@@ -59,9 +60,12 @@ def service_access(units: Iterable[str]) -> dict[str, ServiceAccess]:
         "intake": ServiceAccess((DOSSIER_EVENTS, APPLICANT_CONTACTS), (DOSSIER_EVENTS,)),
         "routing": ServiceAccess((DOSSIER_EVENTS,), (DOSSIER_EVENTS, *agencies)),
         "notification": ServiceAccess(
-            (NOTIFICATION_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS)
+            (NOTIFICATION_EVENTS,),
+            (DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS),
         ),
-        "audit": ServiceAccess((AUDIT_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS)),
+        "audit": ServiceAccess(
+            (AUDIT_EVENTS,), (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
+        ),
     }
 
 

@@ -18,11 +18,14 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
+import httpx
+
 from infra import store_auth
 from infra.demo import token_help
 from infra.devstack import port_open
 from infra.supervisor import Supervisor
 from shared.auth import AuthSettings
+from shared.auth.identities import UnitAuth
 from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
 from shared.keyfile import load_or_create_ed25519_key
 from shared.transparency.note import COSIGNATURE_V1, Signer
@@ -63,6 +66,51 @@ def store_env(service: str) -> dict[str, str]:
         "LT_MONGO_URI": store_auth.uri(STORE_AUTH_PORT),
         "LT_MONGO_USERNAME": service,
         "LT_MONGO_PASSWORD": STORE_USERS.service_passwords[service],
+    }
+
+
+KAFKA_PRINCIPALS = ("intake", "routing", "notification", "audit")  # Keycloak clients
+
+
+def prepare_kafka() -> bool:
+    """Topics and ACLs on the broker; True when the services can log in over SASL.
+
+    A broker started before it had a SASL listener keeps running as it was: the services
+    then use its plaintext listener, explicitly, and this says how to get SASL.
+    """
+    from infra.devstack import Ports, kafka_sasl_port
+    from infra.kafka_access import provision
+
+    ports = Ports.from_env()
+    if not port_open(kafka_sasl_port()):
+        say(
+            f"[run] WARNING: the broker has no SASL listener on {kafka_sasl_port()} (started "
+            "before it had one): the services use plaintext 127.0.0.1:"
+            f"{ports.kafka}. Restart it (make infra-down, then make run) for SASL and ACLs."
+        )
+        return False
+    count = provision(f"127.0.0.1:{ports.kafka}", os.environ.get("LT_KAFKA_TOPIC_PREFIX", ""))
+    say(f"[run] Kafka: topics and {count} ACLs in place; services log in over SASL/OAUTHBEARER")
+    return True
+
+
+def kafka_env(service: str, sasl: bool) -> dict[str, str]:
+    """How a process reaches Kafka: the four services as their own Keycloak clients over
+    SASL; anything else (the console, witnesses) on the local plaintext listener."""
+    from infra.devstack import kafka_sasl_port
+    from infra.keycloak.realm import client_secret_variable, dev_client_secret
+    from infra.keycloak.server import token_url
+
+    if not (sasl and service in KAFKA_PRINCIPALS):
+        return {"LT_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+    return {
+        "LT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_sasl_port()}",
+        "LT_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "LT_KAFKA_OAUTH_TOKEN_URL": token_url(),
+        "LT_KAFKA_OAUTH_CLIENT_ID": service,
+        "LT_KAFKA_OAUTH_CLIENT_SECRET": os.environ.get(client_secret_variable(service))
+        or dev_client_secret(service),
+        "LT_KAFKA_CREATE_TOPICS": "false",
     }
 
 
@@ -139,12 +187,14 @@ def audit_witnesses(envs: dict[str, dict[str, str]]) -> str:
 
 
 def trust_fingerprint() -> str:
+    """The published trust file's fingerprint, read as the demo auditor reads it."""
     url = f"http://127.0.0.1:{service_port('audit')}/v1/audit/trust"
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return str(response.headers.get("X-Trust-Fingerprint", "?"))
-    except OSError as exc:
+        response = httpx.get(url, auth=UnitAuth("auditor"), timeout=10)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
         return f"unavailable ({exc})"
+    return str(response.headers.get("X-Trust-Fingerprint", "?"))
 
 
 def say(message: str) -> None:
@@ -226,7 +276,7 @@ def print_where_to_look() -> None:
     for name, port in WITNESS_PORTS.items():
         print(f"  {name:13} http://127.0.0.1:{port}/docs   (cosigns audit checkpoints)")
     audit = f"http://127.0.0.1:{service_port('audit')}"
-    print(f"  trust file    curl -o trust.json {audit}/v1/audit/trust")
+    print(f"  trust file    curl -H 'Authorization: Bearer <auditor token>' {audit}/v1/audit/trust")
     print(f"                fingerprint {trust_fingerprint()} (compare: sha256sum trust.json)")
     print(
         "  logs          .local/logs/       "
@@ -251,19 +301,20 @@ def main() -> None:
     store: subprocess.Popen[bytes] | None = None
     try:
         store = start_store()
+        sasl = prepare_kafka()
         if not port_open(MAIL_PORT):  # else a sink of the developer's own is used
             supervisor.start("mail", start_mail_sink)
         if not port_open(PORTAL_PORT):  # else a receiver of the developer's own is used
             supervisor.start("portal-receiver", start_portal_receiver)
         witnesses = witness_envs(audit_log_vkey())
         for name, env in witnesses.items():
-            supervisor.start(name, partial(start_service, name, env))
+            supervisor.start(name, partial(start_service, name, {**env, **kafka_env(name, sasl)}))
         wait_ready(supervisor, tuple(witnesses))
         audit_env = {
             "LT_AUDIT_WITNESSES": os.environ.get("LT_AUDIT_WITNESSES") or audit_witnesses(witnesses)
         }
         for service in SERVICES:
-            extra = audit_env if service == "audit" else None
+            extra = {**kafka_env(service, sasl), **(audit_env if service == "audit" else {})}
             supervisor.start(service, partial(start_service, service, extra))
         wait_ready(supervisor, SERVICES)
         if os.environ.get("LT_DEMO", "1") == "1":

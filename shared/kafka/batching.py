@@ -121,6 +121,9 @@ class RunApplier:
                     self.registry.batch_handler_for(fresh[end].envelope.type) is batch_handler
                 ):
                     end += 1
-                with processing_span(fresh[start], self.group_id):
+                with contextlib.ExitStack() as spans:
+                    # Each event's own "process" span (in its own trace) covers the run.
+                    for item in fresh[start:end]:
+                        spans.enter_context(processing_span(item, self.group_id))
                     await batch_handler([(i.envelope, i.data) for i in fresh[start:end]], uow)
             start = end

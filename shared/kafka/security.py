@@ -96,8 +96,18 @@ def client_security(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
+DEV_SECRET_PREFIX = "dev-secret-"  # the realm's development client secrets (make run)
+
+
 def warn_about_plaintext(settings: KafkaSettings, service: str) -> None:
-    """Say so when a service talks to Kafka without authentication."""
+    """Say so when a service talks to Kafka without authentication, or with a development
+    client secret."""
+    secret = settings.oauth_client_secret
+    if secret is not None and secret.get_secret_value().startswith(DEV_SECRET_PREFIX):
+        log.warning(
+            "LT_KAFKA_OAUTH_CLIENT_SECRET is a development secret: set it",
+            extra={"service": service},
+        )
     if settings.security_protocol == PLAINTEXT:
         log.warning(
             "Kafka connection without authentication (LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT): "
