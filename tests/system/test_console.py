@@ -10,7 +10,6 @@ Screenshots are kept under .local/console-test/ (not committed).
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,10 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
-from shared.auth.client import Credentials, TokenClient
-from shared.auth.settings import AuthSettings
 from shared.runtime import CommonSettings
-from shared.testing import eventually, free_port
+from shared.testing import bearer_token, eventually, free_port
 from tests.system.console_platform import (
     ROOT,
     audited_replay,
@@ -74,11 +71,9 @@ async def page() -> AsyncIterator[Any]:
     async with playwright.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-        # The operator signed in: the pages send an operations user's token.
-        token = TokenClient(AuthSettings().token_url).token(
-            Credentials("lienthong-cli", username="ops", password="dev-password")
-        )
-        await page.add_init_script(f"sessionStorage.setItem('lt-token', {json.dumps(token)})")
+        # The operator signed in: the pages find an operations token for this tab.
+        token = bearer_token("operations")
+        await page.add_init_script(f"sessionStorage.setItem('lt-token', '{token}')")
         try:
             yield page
         finally:
