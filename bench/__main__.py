@@ -41,9 +41,9 @@ def options(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if args.quick:
         return Options(
-            rates=[2.0],
-            step_seconds=25,
-            drain_seconds=20,
+            rates=[1.0],
+            step_seconds=20,
+            drain_seconds=40,
             raw_count=300,
             profile=args.profile,
             out=args.out,

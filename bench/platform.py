@@ -136,7 +136,12 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 async def running_platform(
     work: Path, extra_env: dict[str, str] | None = None, ready_timeout: float = 120
 ) -> AsyncIterator[Platform]:
-    """Start the SMTP sink and the four services; stop them and drop the run's data after."""
+    """Start the SMTP sink and the four services; stop them and drop the run's data after.
+
+    Like the test suite, the run uses the local broker's plaintext listener (the settings
+    default to SASL), unless ``LT_KAFKA_SECURITY_PROTOCOL`` says otherwise.
+    """
+    os.environ.setdefault("LT_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
     kafka, mongo = isolated_settings()
     kafka = kafka.model_copy(update={"topic_prefix": f"bench-{kafka.topic_prefix}"})
     mongo = mongo.model_copy(update={"database_prefix": f"bench_{mongo.database_prefix}"})

@@ -12,10 +12,16 @@ It plays one unit (say, a district people's committee's own software):
 4. prints the ``dossier.command.refused.v1`` routing answers to the invalid command,
    matched by the command's envelope id, and the step completion.
 
-Every command is a CloudEvents envelope on ``dossier.commands`` keyed by the dossier
-code. Run it against ``make run`` (see docs/routing.md)::
+Every command is a CloudEvents envelope keyed by the dossier code. Against ``make run``
+the broker wants a login: the agency logs in as its Keycloak client ``agency-<unit>``
+(SASL/OAUTHBEARER, client credentials) and sends to its own topic
+``dossier.commands.<unit>``, the only commands topic it may write (docs/routing.md)::
 
-    .venv/bin/python examples/agency_client.py --unit 000.00.31.H59
+    .venv/bin/python examples/agency_client.py --unit 000.00.31.H59 \
+        --bootstrap 127.0.0.1:9094 --client-secret dev-secret-agency-000.00.31.H59
+
+Without ``--client-secret`` it uses an unauthenticated local broker and the shared
+``dossier.commands`` topic (local work and tests only).
 
 It stops after ``--handovers`` dossiers were handled, or after ``--max-seconds``.
 """
@@ -34,6 +40,9 @@ from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import AcceptTransfer, CompleteStep, HandOverResult, UnitCommand
 from shared.events.dossier import StepOutcome
 from shared.events.registry import make_envelope
+from shared.kafka.security import client_security
+from shared.settings import KafkaSettings
+from shared.topics import agency_commands
 
 EVENTS, COMMANDS = "dossier.events", "dossier.commands"
 
@@ -97,7 +106,21 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
+def security(args: argparse.Namespace) -> dict[str, object]:
+    """The agency's login (its Keycloak client), or none on a local plaintext broker."""
+    if not args.client_secret:
+        return client_security(KafkaSettings(security_protocol="PLAINTEXT"))
+    settings = KafkaSettings(
+        security_protocol="SASL_PLAINTEXT",
+        oauth_token_url=args.token_url,
+        oauth_client_id=f"agency-{args.unit}",
+        oauth_client_secret=args.client_secret,
+    )
+    return client_security(settings)
+
+
 async def run(args: argparse.Namespace) -> int:
+    login = security(args)
     consumer = AIOKafkaConsumer(
         f"{args.topic_prefix}{EVENTS}",
         bootstrap_servers=args.bootstrap,
@@ -105,13 +128,15 @@ async def run(args: argparse.Namespace) -> int:
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         enable_auto_commit=True,
+        **login,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=args.bootstrap, acks="all", enable_idempotence=True
+        bootstrap_servers=args.bootstrap, acks="all", enable_idempotence=True, **login
     )
     await consumer.start()
     await producer.start()
-    agency = Agency(args.unit, producer, f"{args.topic_prefix}{COMMANDS}")
+    commands = agency_commands(args.unit).name if args.client_secret else COMMANDS
+    agency = Agency(args.unit, producer, f"{args.topic_prefix}{commands}")
     say(f"LISTENING as {args.unit} on {args.topic_prefix}{EVENTS}")
     deadline = time.monotonic() + args.max_seconds
     try:
@@ -140,6 +165,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--group", default=None, help="Consumer group (default: agency-<unit>).")
     parser.add_argument("--handovers", type=int, default=1, help="Stop after this many.")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="Give up after this.")
+    parser.add_argument(
+        "--client-secret", default=None, help="Secret of Keycloak client agency-<unit> (SASL)."
+    )
+    parser.add_argument(
+        "--token-url",
+        default="http://127.0.0.1:8180/realms/lienthong/protocol/openid-connect/token",
+        help="Keycloak token endpoint.",
+    )
     return parser.parse_args(argv)
 
 

@@ -92,7 +92,9 @@ class ConsumerSettings(BaseSettings):
     max_attempts: int = Field(4, ge=1, description="Handler attempts before dead-lettering.")
     backoff_initial_s: float = Field(0.2, gt=0, description="First retry delay in seconds.")
     backoff_max_s: float = Field(5.0, gt=0, description="Upper bound of one retry delay.")
-    max_poll_records: int = Field(100, ge=1, description="Records fetched per poll.")
+    max_poll_records: int = Field(
+        100, ge=1, description="Records fetched per poll: the largest batch in one transaction."
+    )
     session_timeout_ms: int = Field(10000, description="Group session timeout.")
 
 

@@ -22,13 +22,13 @@ from typing import Any
 
 import httpx
 
-from infra.demo import DEMO, drive_to_done, move_one_step, submission
+from infra.demo import DEMO, demo_auth, drive_to_done, move_one_step, submission
 from shared.clock import SystemClock
 from shared.envelope import Envelope
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import kafka_publisher
 from shared.runtime import CommonSettings
-from shared.testing import eventually, free_port, read_topic
+from shared.testing import auth_headers, eventually, free_port, read_topic
 from shared.topics import DOSSIER_EVENTS, topic_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ async def _ready(client: httpx.AsyncClient, url: str) -> bool:
 def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:
     """Demo dossiers through the public APIs: some DONE, the others one hand-over along."""
     codes, done = [], []
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, auth=demo_auth()) as client:  # real tokens, as make run
         for serial, demo in enumerate(DEMO, start=1):
             response = client.post(f"{urls['intake']}/v1/dossiers", json=submission(demo, serial))
             response.raise_for_status()
@@ -139,5 +139,7 @@ async def plant_dead_letter(common: CommonSettings, new_code: str) -> None:
 
 async def routing_knows(urls: dict[str, str], code: str) -> Any:
     async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(f"{urls['routing']}/v1/dossiers/{code}")
+        response = await client.get(
+            f"{urls['routing']}/v1/dossiers/{code}", headers=auth_headers("operations")
+        )
         return response.json() if response.status_code == 200 else None

@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
 from shared.runtime import CommonSettings
-from shared.testing import eventually, free_port
+from shared.testing import bearer_token, eventually, free_port
 from tests.system.console_platform import (
     ROOT,
     load_dossiers,
@@ -70,6 +70,9 @@ async def page() -> AsyncIterator[Any]:
     async with playwright.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+        # The operator signed in: the pages find an operations token for this tab.
+        token = bearer_token("operations")
+        await page.add_init_script(f"sessionStorage.setItem('lt-token', '{token}')")
         try:
             yield page
         finally:

@@ -186,7 +186,7 @@ async def test_a_dossier_travels_through_all_four_services(
             return bundle.json() if "dossier.done.v1" in types else None
 
         bundle = await eventually(bundle_with_done, timeout=30)
-        trust = await client.get(f"{platform['audit']}/v1/audit/trust")
+        trust = await client.get(f"{platform['audit']}/v1/audit/trust", headers=auditor)
 
     path, trust_file = tmp_path / "bundle.json", tmp_path / "trust.json"
     path.write_text(json.dumps(bundle))
