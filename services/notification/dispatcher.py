@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -137,7 +137,9 @@ class Dispatcher:
             while not self._stopping:
                 claimed: list[Document] = []
                 try:
-                    claimed = await self._claim(self._settings.batch_size - len(in_flight))
+                    claimed = await self._claim(
+                        self._settings.batch_size - len(in_flight), in_hand=in_flight.values()
+                    )
                 except Exception as exc:  # store outage: try again after a pause
                     log.warning("dispatcher claim failed", extra={"error": repr(exc)})
                 for record in claimed:
@@ -182,11 +184,15 @@ class Dispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_interval_s)
 
-    async def _claim(self, limit: int) -> list[Document]:
+    async def _claim(self, limit: int, in_hand: Collection[str] = ()) -> list[Document]:
         claimed: list[Document] = []
         while len(claimed) < limit:
             record = await self._store.claim(
-                self._clock.now(), self._lease, f"{self._instance}/{uuid.uuid4()}", self._instance
+                self._clock.now(),
+                self._lease,
+                f"{self._instance}/{uuid.uuid4()}",
+                self._instance,
+                in_hand=list(in_hand),
             )
             if record is None:
                 break

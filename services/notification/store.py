@@ -14,6 +14,7 @@ was never sent (its subscription was deleted). Every attempt is appended as it e
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,17 +122,23 @@ class NotificationStore:
         )
 
     async def claim(
-        self, now: datetime, lease: timedelta, claim_id: str, claimed_by: str = ""
+        self,
+        now: datetime,
+        lease: timedelta,
+        claim_id: str,
+        claimed_by: str = "",
+        in_hand: Collection[str] = (),
     ) -> Document | None:
         """Take the oldest pending record, or one whose sender's lease lapsed (atomic).
 
-        A live sender never takes back its own deliveries in hand: it renews them, and a
-        stalled event loop must not make it send one twice. Its earlier life's claims are
-        released at start (``release_claims_of``).
+        A live sender never takes back the deliveries it still has in hand (``in_hand``, its
+        claim ids): it renews them, and a stalled event loop must not make it send one
+        twice. A claim of its own whose delivery ended unsettled (the store went away)
+        lapses and is taken again like anyone's.
         """
         lapsed: dict[str, Any] = {"status": SENDING, "lease_until": {"$lt": now}}
-        if claimed_by:
-            lapsed["claimed_by"] = {"$ne": claimed_by}
+        if in_hand:
+            lapsed["claim"] = {"$nin": list(in_hand)}
         return await self.notifications.find_one_and_update(
             {"$or": [{"status": PENDING}, lapsed]},
             {
