@@ -31,9 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 class PrivateInfra:
     """A broker or store of the run's own (same binaries as devstack, own ports and data)."""
 
-    def __init__(self, component: Literal["kafka", "store"], local_dir: Path) -> None:
+    def __init__(
+        self, component: Literal["kafka", "store"], local_dir: Path, timeout_s: float = 240
+    ) -> None:
         self.component = component
         self.port = free_port()
+        self._timeout_s = timeout_s
         ports = (
             {
                 "LT_KAFKA_PORT": str(self.port),
@@ -50,7 +53,7 @@ class PrivateInfra:
             sys.executable, str(ROOT / "infra" / "devstack.py"), command, self.component,
             env=self._env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=240)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=self._timeout_s)
         if proc.returncode != 0:
             raise RuntimeError(f"devstack {command} {self.component}: {out.decode()[-2000:]}")
 

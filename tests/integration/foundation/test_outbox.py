@@ -10,6 +10,7 @@ import pytest
 from opentelemetry import trace
 from prometheus_client import REGISTRY as REGISTRY_METRICS
 
+from chaos.servers import PrivateInfra
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.kafka.deadletter import read_dead_letters
@@ -18,12 +19,11 @@ from shared.settings import KafkaSettings, TelemetrySettings
 from shared.telemetry import configure_tracing, header_value
 from shared.testing import envelopes, eventually, read_topic
 from shared.topics import DOSSIER_EVENTS
-from tests.integration.foundation.private_servers import PrivateServer
 
 
 @pytest.fixture
-async def private_broker(tmp_path: Path) -> AsyncIterator[PrivateServer]:
-    broker = PrivateServer("kafka", tmp_path / "local")
+async def private_broker(tmp_path: Path) -> AsyncIterator[PrivateInfra]:
+    broker = PrivateInfra("kafka", tmp_path / "local", timeout_s=180)
     await broker.start()
     try:
         yield broker
@@ -51,7 +51,7 @@ async def withdraw_in_transaction(rt: ServiceRuntime, code: str, steps: int) -> 
 
 
 async def test_events_written_during_an_outage_are_published_once_in_order(
-    common_settings: CommonSettings, private_broker: PrivateServer
+    common_settings: CommonSettings, private_broker: PrivateInfra
 ) -> None:
     kafka = KafkaSettings(
         bootstrap_servers=f"127.0.0.1:{private_broker.port}",

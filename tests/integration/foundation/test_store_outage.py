@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from chaos.servers import PrivateInfra
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.settings import MongoSettings
 from shared.testing import eventually
 from shared.topics import DOSSIER_EVENTS
 from tests.integration.foundation.counting import counting_handler, effect_counts, on_withdrawn
-from tests.integration.foundation.private_servers import PrivateServer
 from tests.integration.foundation.test_consumer_runner import withdrawn
 
 
 @pytest.fixture
-async def private_store(tmp_path: Path) -> AsyncIterator[PrivateServer]:
-    store = PrivateServer("store", tmp_path / "local")
+async def private_store(tmp_path: Path) -> AsyncIterator[PrivateInfra]:
+    store = PrivateInfra("store", tmp_path / "local", timeout_s=180)
     await store.start()
     try:
         yield store
@@ -29,7 +29,7 @@ async def private_store(tmp_path: Path) -> AsyncIterator[PrivateServer]:
 
 
 async def test_records_wait_for_the_store_and_are_applied_once_it_is_back(
-    common_settings: CommonSettings, private_store: PrivateServer
+    common_settings: CommonSettings, private_store: PrivateInfra
 ) -> None:
     mongo = MongoSettings(
         uri=f"mongodb://127.0.0.1:{private_store.port}/?directConnection=true",
