@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -109,9 +109,10 @@ class Dispatcher:
 
     async def dispatch_once(self) -> int:
         """Claim up to a batch, deliver it concurrently, and return how many were claimed."""
-        claimed = await self._claim(self._settings.batch_size)
-        await asyncio.gather(*(self._deliver(record) for record in claimed))
-        return len(claimed)
+        in_flight: dict[asyncio.Task[None], str] = {}
+        started = await self._claim_and_start(self._settings.batch_size, in_flight)
+        await asyncio.gather(*in_flight)
+        return started
 
     async def recover(self) -> int:
         """Take back what this instance had claimed when it last died (before claiming)."""
@@ -126,27 +127,18 @@ class Dispatcher:
     async def run(self) -> None:
         """Deliver until stopped, keeping up to ``batch_size`` deliveries in flight."""
         in_flight: dict[asyncio.Task[None], str] = {}
-
-        def finished(task: asyncio.Task[None]) -> None:
-            in_flight.pop(task, None)
-            self._wake.set()  # a slot is free
-
         await self._recover_until_done()
         keeping = asyncio.create_task(self._keep_claims(in_flight), name="notification-leases")
         try:
             while not self._stopping:
-                claimed: list[Document] = []
+                started = 0
                 try:
-                    claimed = await self._claim(
-                        self._settings.batch_size - len(in_flight), in_hand=in_flight.values()
+                    started = await self._claim_and_start(
+                        self._settings.batch_size - len(in_flight), in_flight
                     )
                 except Exception as exc:  # store outage: try again after a pause
                     log.warning("dispatcher claim failed", extra={"error": repr(exc)})
-                for record in claimed:
-                    task = asyncio.create_task(self._deliver(record), name="notification-delivery")
-                    in_flight[task] = record["claim"]
-                    task.add_done_callback(finished)
-                if not claimed:
+                if not started:
                     await self._idle()
         finally:
             # Let deliveries in hand finish (a message the channel took must be settled);
@@ -184,25 +176,42 @@ class Dispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_interval_s)
 
-    async def _claim(self, limit: int, in_hand: Collection[str] = ()) -> list[Document]:
-        claimed: list[Document] = []
-        while len(claimed) < limit:
+    async def _claim_and_start(self, limit: int, in_flight: dict[asyncio.Task[None], str]) -> int:
+        """Claim up to ``limit`` records, starting each delivery the moment it is claimed.
+
+        A claim is in hand (renewed, never taken back by this sender) from then on: when
+        the store is slow, claiming a whole batch first can outlast the first claims'
+        leases, and this sender would take them again and send them twice.
+        """
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.pop(task, None)
+            self._wake.set()  # a slot is free
+
+        started = 0
+        while started < limit:
+            claimed_at = self._clock.now()
             record = await self._store.claim(
-                self._clock.now(),
+                claimed_at,
                 self._lease,
                 f"{self._instance}/{uuid.uuid4()}",
                 self._instance,
-                in_hand=list(in_hand),
+                in_hand=list(in_flight.values()),
             )
             if record is None:
                 break
-            claimed.append(record)
-        return claimed
+            task = asyncio.create_task(
+                self._deliver(record, claimed_at), name="notification-delivery"
+            )
+            in_flight[task] = record["claim"]
+            task.add_done_callback(finished)
+            started += 1
+        return started
 
-    async def _deliver(self, record: Document) -> None:
+    async def _deliver(self, record: Document, claimed_at: datetime) -> None:
         try:
             with self._delivery_span(record):
-                await self._deliver_claimed(record)
+                await self._deliver_claimed(record, claimed_at)
         except asyncio.CancelledError:
             # Stopping: give the record back with its attempts; another sender goes on.
             await asyncio.shield(self._release(record))
@@ -232,7 +241,7 @@ class Dispatcher:
         with contextlib.suppress(Exception):
             await self._store.settle(record["_id"], record["claim"], PENDING, {})
 
-    async def _deliver_claimed(self, record: Document) -> None:
+    async def _deliver_claimed(self, record: Document, claimed_at: datetime) -> None:
         subscription: Document | None = None
         if record.get("subscription_id"):
             subscription = await self._store.subscription(record["subscription_id"])
@@ -244,7 +253,10 @@ class Dispatcher:
             if subscription["status"] != "active":
                 await self._store.settle(record["_id"], record["claim"], HELD, {})
                 return
-        attempts: list[Document] = record.get("attempts") or []
+        current = await self._still_ours(record, claimed_at)
+        if current is None:
+            return
+        attempts: list[Document] = current.get("attempts") or []
         if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
             await self._finish(record, Outcome(True, len(attempts)))
             return
@@ -269,6 +281,25 @@ class Dispatcher:
         if not outcome.delivered and outcome.error == "no attempts left" and attempts:
             outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
         await self._finish(record, outcome)
+
+    async def _still_ours(self, record: Document, claimed_at: datetime) -> Document | None:
+        """The record as it stands now, or None if this sender's claim has lapsed.
+
+        A claim younger than a renewal period cannot have lapsed. An older one may have,
+        if the store was slow to answer: then another sender owns the record, and
+        sending it here would send it twice.
+        """
+        if self._clock.now() - claimed_at < self._lease / 3:
+            return record
+        current = await self._store.confirm_claim(
+            record["_id"], record["claim"], self._clock.now() + self._lease
+        )
+        if current is None:
+            log.warning(
+                "claim lapsed before sending; another sender has the notification",
+                extra={"notification_id": record["_id"]},
+            )
+        return current
 
     def _message(self, record: Document, subscription: Document | None) -> OutgoingMessage:
         envelope = Envelope.model_validate_json(record["envelope"])
@@ -314,9 +345,7 @@ class Dispatcher:
         }
         # A message that went out must be recorded, or the next claimant sends it again.
         await self._until_stored(
-            lambda: self._store.add_attempt(
-                record["_id"], record["claim"], fields, self._clock.now() + self._lease
-            )
+            lambda: self._store.add_attempt(record["_id"], fields, self._clock.now() + self._lease)
         )
 
     async def _until_stored(self, write: Callable[[], Awaitable[T]]) -> T:

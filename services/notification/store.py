@@ -174,12 +174,26 @@ class NotificationStore:
         )
         return result.modified_count
 
-    async def add_attempt(
-        self, notification_id: str, claim_id: str, attempt: Document, lease_until: datetime
-    ) -> None:
-        """Append an attempt and extend the claim (a live sender keeps its lease)."""
-        await self.notifications.update_one(
+    async def confirm_claim(
+        self, notification_id: str, claim_id: str, lease_until: datetime
+    ) -> Document | None:
+        """Renew a claim and return the record, or None if the claim is no longer held."""
+        return await self.notifications.find_one_and_update(
             {"_id": notification_id, "claim": claim_id, "status": SENDING},
+            {"$set": {"lease_until": lease_until}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def add_attempt(
+        self, notification_id: str, attempt: Document, lease_until: datetime
+    ) -> None:
+        """Append an attempt and extend the claim (a live sender keeps its lease).
+
+        The attempt is kept even if this sender's claim was lost meanwhile: a message that went out must be on record, so that whoever holds
+        the record now does not send it again.
+        """
+        await self.notifications.update_one(
+            {"_id": notification_id, "status": SENDING},
             {"$push": {"attempts": attempt}, "$set": {"lease_until": lease_until}},
         )
 

@@ -172,7 +172,7 @@ async def test_a_message_sent_before_a_crash_is_not_sent_again(runtime: ServiceR
         doc = await store.claim(runtime.clock.now(), lease, "dead")
         assert doc is not None
         attempt = {"number": 1, "at": runtime.clock.now(), "outcome": "ok", "error": None}
-        await store.add_attempt(doc["_id"], "dead", attempt, runtime.clock.now() + lease)
+        await store.add_attempt(doc["_id"], attempt, runtime.clock.now() + lease)
     runtime.clock.advance(lease + timedelta(seconds=1))
     channel = RecordingChannel()
 
@@ -193,7 +193,7 @@ async def test_a_restarted_instance_finishes_what_it_had_sent_without_waiting_or
         doc = await store.claim(runtime.clock.now(), lease, "host:8003/old", "host:8003")
         assert doc is not None
         attempt = {"number": 1, "at": runtime.clock.now(), "outcome": "ok", "error": None}
-        await store.add_attempt(doc["_id"], "host:8003/old", attempt, runtime.clock.now() + lease)
+        await store.add_attempt(doc["_id"], attempt, runtime.clock.now() + lease)
         claimed.append(doc["_id"])
     other_instance = dispatcher(runtime, RecordingChannel(), instance="host:8005")
     assert await other_instance.recover() == 0  # not its claims: they still wait for the lease
@@ -283,3 +283,62 @@ async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_b
     assert await store.count("sent") == 2
     sent = runtime.db["outbox"].find({"type": "notification.sent.v1"})
     assert len([entry async for entry in sent]) == 2
+
+
+class SlowToClaim(NotificationStore):
+    """Each claim's reply comes back late: the clock moves on by ``delay`` per claim."""
+
+    def __init__(self, db: Any, clock: ManualClock, delay: timedelta) -> None:
+        super().__init__(db)
+        self.clock, self.delay = clock, delay
+
+    async def claim(self, *args: Any, **kwargs: Any) -> Any:
+        doc = await super().claim(*args, **kwargs)
+        self.clock.advance(self.delay)
+        return doc
+
+
+async def test_a_slow_store_never_makes_a_sender_take_back_its_own_first_claims(
+    runtime: ServiceRuntime,
+) -> None:
+    """Found by the fault matrix (store replies 2.5 s late, lease 10 s): claiming a whole
+    batch outlasted the first claims' leases, the sender took them again and sent twice."""
+    assert isinstance(runtime.clock, ManualClock)
+    await record(runtime, ["D-slow-1", "D-slow-2"])  # four records
+    store = SlowToClaim(runtime.db, runtime.clock, timedelta(seconds=25))
+    channel = RecordingChannel()
+
+    assert await dispatcher(runtime, channel, store=store, lease_s=60).dispatch_once() == 4
+
+    assert len(channel.sent) == 4 and len(set(channel.sent)) == 4
+    assert await store.count("sent") == 4
+
+
+async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_owner(
+    runtime: ServiceRuntime,
+) -> None:
+    assert isinstance(runtime.clock, ManualClock)
+    await record(runtime, ["D-lapsed"])
+    lease = timedelta(seconds=60)
+
+    class OvertakenAfterClaiming(NotificationStore):
+        """Between this sender's claim and its send, the lease lapses and another claims."""
+
+        async def claim(self, *args: Any, **kwargs: Any) -> Any:
+            doc = await super().claim(*args, **kwargs)
+            if doc is not None:
+                runtime.clock.advance(lease + timedelta(seconds=1))
+                rival = await NotificationStore(runtime.db).claim(
+                    runtime.clock.now(), lease, "rival"
+                )
+                assert rival is not None and rival["_id"] == doc["_id"]
+            return doc
+
+    store = OvertakenAfterClaiming(runtime.db)
+    channel = RecordingChannel()
+
+    await dispatcher(runtime, channel, store=store, batch=1).dispatch_once()
+
+    assert channel.sent == []  # the rival owns it and sends it
+    rival = await store.notifications.find_one({"claim": "rival"})
+    assert rival is not None and rival["status"] == "sending" and not rival.get("attempts")
