@@ -317,7 +317,8 @@ async def test_a_slow_store_never_makes_a_sender_take_back_its_own_first_claims(
 async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_owner(
     runtime: ServiceRuntime,
 ) -> None:
-    assert isinstance(runtime.clock, ManualClock)
+    clock = runtime.clock
+    assert isinstance(clock, ManualClock)
     await record(runtime, ["D-lapsed"])
     lease = timedelta(seconds=60)
 
@@ -327,10 +328,8 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
         async def claim(self, *args: Any, **kwargs: Any) -> Any:
             doc = await super().claim(*args, **kwargs)
             if doc is not None:
-                runtime.clock.advance(lease + timedelta(seconds=1))
-                rival = await NotificationStore(runtime.db).claim(
-                    runtime.clock.now(), lease, "rival"
-                )
+                clock.advance(lease + timedelta(seconds=1))
+                rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
                 assert rival is not None and rival["_id"] == doc["_id"]
             return doc
 
