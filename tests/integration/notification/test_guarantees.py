@@ -317,8 +317,8 @@ async def test_a_slow_store_never_makes_a_sender_take_back_its_own_first_claims(
 async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_owner(
     runtime: ServiceRuntime,
 ) -> None:
-    clock = runtime.clock
-    assert isinstance(clock, ManualClock)
+    assert isinstance(runtime.clock, ManualClock)
+    clock: ManualClock = runtime.clock  # narrowed for the class below
     await record(runtime, ["D-lapsed"])
     lease = timedelta(seconds=60)
 
