@@ -9,7 +9,8 @@ machine code (``not_holding_unit``, ``transition_not_allowed``, ...). An optiona
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
@@ -175,93 +176,60 @@ def command(
         raise DomainError(str(exc.errors()[0]["msg"]), code="invalid_request", status=422) from exc
 
 
-@router.post("/dossiers/{code}/transfer/accept", summary="Accept a hand-over")
-async def accept_transfer(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: ActingUnit,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(AcceptTransfer, code, body, request, caller), idempotency_key)
+@dataclass(frozen=True)
+class Action:
+    """One unit action over HTTP: its path, the command it sends and the body it takes."""
+
+    path: str  # under /v1/dossiers/{code}/
+    name: str  # the route's name, and so its OpenAPI operation id
+    command: type[UnitCommand]
+    body: type[ActingUnit]
+    summary: str
+    description: str | None = None
 
 
-@router.post("/dossiers/{code}/transfer/refuse", summary="Refuse a hand-over")
-async def refuse_transfer(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: Refusal,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(RefuseTransfer, code, body, request, caller), idempotency_key)
+def add_actions(router: APIRouter, *actions: Action) -> None:
+    """One POST route per action, each running its command through ``act``."""
+    for action in actions:
+        router.add_api_route(
+            f"/dossiers/{{code}}/{action.path}",
+            action_endpoint(action),
+            methods=["POST"],
+            name=action.name,
+            summary=action.summary,
+            description=action.description,
+        )
 
 
-@router.post("/dossiers/{code}/step/complete", summary="Complete the current step")
-async def complete_step(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: Completion,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(CompleteStep, code, body, request, caller), idempotency_key)
+def action_endpoint(action: Action) -> Callable[..., Awaitable[ActionResult]]:
+    async def endpoint(  # no docstring: OpenAPI would take it for the description
+        request: Request,
+        caller: Caller,
+        code: DossierCode,
+        body: ActingUnit,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ActionResult:
+        cmd = command(action.command, code, body, request, caller)
+        return await act(request, cmd, idempotency_key)
+
+    # FastAPI validates the body against the annotated model: this action's own.
+    endpoint.__annotations__ = {**endpoint.__annotations__, "body": action.body}
+    return endpoint
 
 
-@router.post("/dossiers/{code}/supplement/request", summary="Ask for a supplement")
-async def request_supplement(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: SupplementRequest,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(
-        request, command(RequestSupplement, code, body, request, caller), idempotency_key
-    )
-
-
-@router.post("/dossiers/{code}/supplement/provide", summary="Record the supplement")
-async def provide_supplement(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: Supplement,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(
-        request, command(ProvideSupplement, code, body, request, caller), idempotency_key
-    )
-
-
-@router.post("/dossiers/{code}/result/return", summary="The result is ready")
-async def return_result(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: ResultNote,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(ReturnResult, code, body, request, caller), idempotency_key)
-
-
-@router.post("/dossiers/{code}/result/hand-over", summary="Hand the result over")
-async def hand_over(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: ActingUnit,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(HandOverResult, code, body, request, caller), idempotency_key)
-
-
-@router.post("/dossiers/{code}/stop", summary="Stop processing")
-async def stop(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: Refusal,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(StopProcessing, code, body, request, caller), idempotency_key)
+# fmt: off
+add_actions(
+    router,
+    Action("transfer/accept", "accept_transfer", AcceptTransfer, ActingUnit, "Accept a hand-over"),
+    Action("transfer/refuse", "refuse_transfer", RefuseTransfer, Refusal, "Refuse a hand-over"),
+    Action("step/complete", "complete_step", CompleteStep, Completion,
+           "Complete the current step"),
+    Action("supplement/request", "request_supplement", RequestSupplement, SupplementRequest,
+           "Ask for a supplement"),
+    Action("supplement/provide", "provide_supplement", ProvideSupplement, Supplement,
+           "Record the supplement"),
+    Action("result/return", "return_result", ReturnResult, ResultNote, "The result is ready"),
+    Action("result/hand-over", "hand_over", HandOverResult, ActingUnit, "Hand the result over"),
+    Action("stop", "stop", StopProcessing, Refusal, "Stop processing"),
+)
+# fmt: on

@@ -1,7 +1,8 @@
 """HTTP routes for the procedure rules: the apology (Mẫu 04) and payments.
 
-Thin like ``api.py``: each builds the command contract that agency systems send on the
-commands topic and runs it through ``act`` (one transaction, refusals as problems). The
+Thin like ``api.py``: each action is a row for ``add_actions``, which builds the command
+contract that agency systems send on the commands topic and runs it through ``act`` (one
+transaction, refusals as problems). The
 payment gateway's callback is a contract of its own (``PaymentGatewayCallback``): it
 confirms the payment for the unit holding the dossier, as that unit would.
 """
@@ -14,16 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from routing.api import (
-    ActingUnit,
-    ActionResult,
-    Caller,
-    DossierCode,
-    IdempotencyKey,
-    act,
-    command,
-    routing_of,
-)
+from routing.api import ActingUnit, Action, ActionResult, act, add_actions, routing_of
 from shared.auth import Principal, Role, allow
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
@@ -67,53 +59,37 @@ class PaymentGatewayCallback(BaseModel):
     provider: str = Field("gateway", min_length=1, max_length=100)
 
 
-@router.post(
-    "/dossiers/{code}/apology",
-    summary="Apologise and set a new appointment date (Mẫu 04)",
-    description="By the unit whose step runs, before the appointment passes; the new date "
-    "is a working day after it. A second apology is allowed. Refusals: "
-    "`not_responsible_unit` (403), `apology_too_late` (409), `invalid_new_date` (422).",
+add_actions(
+    router,
+    Action(
+        "apology",
+        "issue_apology",
+        IssueApology,
+        Apology,
+        "Apologise and set a new appointment date (Mẫu 04)",
+        "By the unit whose step runs, before the appointment passes; the new date is a "
+        "working day after it. A second apology is allowed. Refusals: `not_responsible_unit` "
+        "(403), `apology_too_late` (409), `invalid_new_date` (422).",
+    ),
+    Action(
+        "payment/request",
+        "request_payment",
+        RequestPayment,
+        PaymentRequest,
+        "Ask the applicant to pay (the clock stops)",
+        "By the holding unit while PROCESSING: AWAITING_PAYMENT (portal status 6); the "
+        "applicant is notified with the amount.",
+    ),
+    Action(
+        "payment/confirm",
+        "confirm_payment",
+        ConfirmPayment,
+        PaymentConfirmation,
+        "Confirm the payment (the clock resumes)",
+        "By the holding unit; the amount must be the one requested (`payment_mismatch`, "
+        "409). Due dates move back by the working days the applicant took.",
+    ),
 )
-async def issue_apology(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: Apology,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(IssueApology, code, body, request, caller), idempotency_key)
-
-
-@router.post(
-    "/dossiers/{code}/payment/request",
-    summary="Ask the applicant to pay (the clock stops)",
-    description="By the holding unit while PROCESSING: AWAITING_PAYMENT (portal status 6); "
-    "the applicant is notified with the amount.",
-)
-async def request_payment(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: PaymentRequest,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(RequestPayment, code, body, request, caller), idempotency_key)
-
-
-@router.post(
-    "/dossiers/{code}/payment/confirm",
-    summary="Confirm the payment (the clock resumes)",
-    description="By the holding unit; the amount must be the one requested "
-    "(`payment_mismatch`, 409). Due dates move back by the working days the applicant took.",
-)
-async def confirm_payment(
-    request: Request,
-    caller: Caller,
-    code: DossierCode,
-    body: PaymentConfirmation,
-    idempotency_key: IdempotencyKey = None,
-) -> ActionResult:
-    return await act(request, command(ConfirmPayment, code, body, request, caller), idempotency_key)
 
 
 @router.post(
