@@ -148,9 +148,11 @@ async def session_caller(request: Request) -> Principal:
     """The caller behind the session cookie, its access token refreshed when near expiry."""
     signin = signin_of(request)
     session_id = request.cookies.get(COOKIE)
-    session = await signin.store.find(session_id) if session_id else None
+    if not session_id:
+        raise Unauthenticated("sign in at /login (or send Authorization: Bearer <token>)")
+    session = await signin.store.find(session_id)
     if session is None:
-        raise Unauthenticated("signed out: sign in at /login", code="signed_out")
+        raise Unauthenticated("the session has ended; sign in again", code="signed_out")
     if request.method not in SAFE_METHODS:
         _check_csrf(request, session)
     session = await _fresh(signin, session)

@@ -41,7 +41,7 @@ async def test_an_operator_signs_in_and_acts_under_their_own_name(
     common_settings: CommonSettings,
 ) -> None:
     async with console_browser(console(common_settings)) as browser:
-        assert (await browser.get("/api/session")).json()["code"] == "signed_out"
+        assert (await browser.get("/api/session")).json()["code"] == "unauthenticated"
         back = await keycloak_login(browser, "ops", next_path="/#deadletters")
         assert back.status_code == 303 and back.headers["location"] == "/#deadletters"
         cookie = back.headers["set-cookie"]
@@ -99,7 +99,10 @@ async def test_signing_out_ends_the_session_here_and_at_keycloak(
         assert target.path.endswith("/protocol/openid-connect/logout")
         assert query["post_logout_redirect_uri"] == ["http://127.0.0.1:18005/"]
         assert query["id_token_hint"] == [session.tokens.id_token]
-        assert (await browser.get("/api/session")).json()["code"] == "signed_out"
+        assert (await browser.get("/api/session")).json()["code"] == "unauthenticated"
+        # The cookie is gone; were it kept (another tab, a copy), the session is over.
+        kept = await browser.get("/api/session", headers={"Cookie": f"{COOKIE}={session_id}"})
+        assert kept.status_code == 401 and kept.json()["code"] == "signed_out"
         assert await store.find(session_id) is None
         async with httpx.AsyncClient(timeout=30) as keycloak:  # the browser follows it
             ended = await keycloak.get(out.json()["redirect"])
