@@ -24,6 +24,11 @@ def test_the_file_round_trips_and_its_fingerprint_is_sha256_of_its_bytes() -> No
         policy.fingerprint() == fingerprint_of(data) == "sha256:" + hashlib.sha256(data).hexdigest()
     )
     assert load_trust(json.loads(data), quorum=1).quorum == 1
+    doc = json.loads(data)
+    doc["witnesses"][0].update(valid_from="2026-11-26T16:00:00+07:00", valid_until=None)
+    windowed = load_trust(doc)
+    assert windowed.witnesses[0].valid_from == "2026-11-26T09:00:00.000Z"
+    assert load_trust(json.loads(windowed.file_bytes())) == windowed
 
 
 @pytest.mark.parametrize(
@@ -34,6 +39,12 @@ def test_the_file_round_trips_and_its_fingerprint_is_sha256_of_its_bytes() -> No
         (lambda d: d["witnesses"].append({"vkey": vkey_of(KEY).vkey()}), "cosignature"),
         (lambda d: d["log"]["keys"][0].update(vkey=WITNESSES[0].verifier.vkey()), "Ed25519"),
         (lambda d: d["log"]["keys"][0].update(valid_from="2026-01-01T00:00:00"), "timezone"),
+        (
+            lambda d: d["witnesses"][0].update(
+                valid_from="2026-02-01T00:00:00Z", valid_until="2026-01-01T00:00:00Z"
+            ),
+            "valid_from is not before valid_until",
+        ),
     ],
 )
 def test_a_malformed_trust_file_is_refused(
