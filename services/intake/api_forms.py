@@ -131,4 +131,4 @@ async def applicant_name(ctx: IntakeDep, caller: ServiceCaller, code: str) -> Ap
         raise Forbidden(f"only {', '.join(sorted(FORM_PRINTERS))} prints these forms")
     doc = await actions.dossier_for_desk(ctx, code)
     log.info("applicant name read for a form", extra={"dossier": code, "client": caller.name})
-    return ApplicantName(code=code, name=doc["applicant"]["name"])
+    return ApplicantName(code=code, name=doc.applicant.name)
