@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from audit.trust import fingerprint_of, load_trust
+from audit.config import AuditLogSettings
+from audit.trust import fingerprint_of, load_trust, trust_policy
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.unit.audit.builders import WITNESSES, trust, vkey_of
@@ -54,3 +55,27 @@ def test_a_malformed_trust_file_is_refused(
     change(doc)
     with pytest.raises(ValueError, match=message):
         load_trust(doc)
+
+
+def test_the_service_writes_the_witness_windows_it_is_configured_with() -> None:
+    """LT_AUDIT_WITNESSES entries may bound a witness key's window; the published trust
+    file carries it, and a witness without one stays unbounded."""
+    settings = AuditLogSettings.model_validate(
+        {
+            "witnesses": [
+                {
+                    "url": "http://127.0.0.1:8011",
+                    "vkey": WITNESSES[0].verifier.vkey(),
+                    "valid_from": "2026-11-26T16:00:00+07:00",
+                    "valid_until": "2027-01-01T00:00:00Z",
+                },
+                {"url": "http://127.0.0.1:8012", "vkey": WITNESSES[1].verifier.vkey()},
+            ]
+        }
+    )
+    policy = trust_policy("log", [], [w.model_dump() for w in settings.witnesses], 2)
+    assert [(w.valid_from, w.valid_until) for w in policy.witnesses] == [
+        ("2026-11-26T09:00:00.000Z", "2027-01-01T00:00:00.000Z"),
+        (None, None),
+    ]
+    assert load_trust(json.loads(policy.file_bytes())) == policy
