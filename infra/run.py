@@ -126,6 +126,11 @@ def start_service(service: str, extra_env: dict[str, str] | None = None) -> subp
     }
     if service == "notification":  # the national portal connector sends to the local receiver
         env.setdefault("LT_PORTAL_SYNC_ENDPOINT", f"http://127.0.0.1:{PORTAL_PORT}/portal")
+    if service == "routing":  # its forms name the applicant: asked of intake as they print
+        env.setdefault("LT_ROUTING_INTAKE_URL", f"http://127.0.0.1:{service_port('intake')}")
+        routing_secret = os.environ.get("LT_KEYCLOAK_SECRET_ROUTING")
+        if routing_secret:  # the realm's secret of the routing client, if not the dev one
+            env.setdefault("LT_ROUTING_CLIENT_SECRET", routing_secret)
     module = "witness" if witness else service
     return subprocess.Popen(
         [sys.executable, "-m", f"{module}.main"],

@@ -50,6 +50,8 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("POST", "/v1/dossiers/{code}/withdrawal"): OPEN,
         ("GET", "/v1/dossiers/{code}/forms/{number}"): OPEN,
         ("GET", "/v1/units/{unit}/forms/06"): UNIT_STAFF,
+        # Routing's own client alone (it prints Mẫu 02/04/05): none of these identities.
+        ("GET", "/v1/dossiers/{code}/applicant-name"): frozenset(),
     },
     "routing": {
         **HEALTH,
