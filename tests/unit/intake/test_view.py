@@ -21,53 +21,22 @@ from intake.views import dossier_view
 
 from shared.catalogue import load_catalogue
 from shared.events.dossier import (
-    ApologyNotice,
     DossierFact,
-    DossierOverdue,
     DossierState,
-    StepOverdue,
-    TransferRequested,
 )
 from shared.events.registry import REGISTRY
 from shared.refusals import Refused
+from tests.samples import (
+    DISTRICT_LAND,
+    overdue,
+    step_overdue,
+    transfer_accepted,
+    transfer_requested,
+)
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 CODE = "001.21.31.H59-261126-0001"
 DESK = "001.21.31.H59"
-DISTRICT = "000.00.31.H59"
-
-
-def transfer(at: datetime = T0) -> TransferRequested:
-    return TransferRequested(
-        dossier_code=CODE,
-        state=DossierState.IN_TRANSFER,
-        holding_unit=DISTRICT,
-        transfer_id="t1",
-        step_index=1,
-        step_name="Appraisal",
-        from_unit=DESK,
-        to_unit=DISTRICT,
-        requested_at=at,
-        step_due_date=date(2026, 12, 1),
-        documents_hash="0" * 64,
-    )
-
-
-def overdue(new_date: date) -> DossierOverdue:
-    return DossierOverdue(
-        dossier_code=CODE,
-        state=DossierState.PROCESSING,
-        holding_unit=DISTRICT,
-        appointment_date=date(2026, 11, 27),
-        new_appointment_date=new_date,
-        detected_at=T0,
-        apology=ApologyNotice(
-            issuing_unit=DISTRICT,
-            reason="late",
-            original_appointment_date=date(2026, 11, 27),
-            new_appointment_date=new_date,
-        ),
-    )
 
 
 def received_history() -> list[dict[str, Any]]:
@@ -118,18 +87,23 @@ def test_every_dossier_fact_is_either_a_public_step_or_internal() -> None:
 def test_a_later_fact_moves_state_and_holder_and_adds_a_step() -> None:
     at = T0 + timedelta(hours=1)
     fields = view_change(
-        "dossier.transfer.requested.v1", "e1", at, transfer(at),
+        "dossier.transfer.accepted.v1", "e1", at, transfer_accepted(CODE, at=at),
         applied_up_to=T0, history=received_history(),
     )  # fmt: skip
-    assert fields["state"] == "IN_TRANSFER"
-    assert fields["holding_unit"] == DISTRICT
+    assert fields["state"] == "PROCESSING"
+    assert fields["holding_unit"] == DISTRICT_LAND
     assert fields["applied_up_to"] == at
     assert [s["event_id"] for s in fields["history"]] == ["e0", "e1"]
 
 
 def test_a_fact_already_in_the_history_changes_nothing() -> None:
     fields = view_change(
-        "dossier.received.v1", "e0", T0, transfer(), applied_up_to=T0, history=received_history()
+        "dossier.received.v1",
+        "e0",
+        T0,
+        transfer_requested(CODE),
+        applied_up_to=T0,
+        history=received_history(),
     )
     assert fields == {}
 
@@ -141,7 +115,7 @@ def test_an_older_fact_arriving_late_takes_its_place_without_rolling_back() -> N
     ]
     at = T0 + timedelta(hours=1)
     fields = view_change(
-        "dossier.transfer.requested.v1", "e1", at, transfer(at),
+        "dossier.transfer.requested.v1", "e1", at, transfer_requested(CODE, at=at),
         applied_up_to=T0 + timedelta(days=3), history=history,
     )  # fmt: skip
     assert "state" not in fields and "holding_unit" not in fields
@@ -149,25 +123,17 @@ def test_an_older_fact_arriving_late_takes_its_place_without_rolling_back() -> N
 
 
 def test_an_internal_fact_moves_the_state_but_adds_no_step() -> None:
-    fact = StepOverdue(
-        dossier_code=CODE,
-        state=DossierState.PROCESSING,
-        holding_unit=DISTRICT,
-        step_index=1,
-        unit=DISTRICT,
-        due_date=date(2026, 12, 1),
-        detected_at=T0,
-    )
     fields = view_change(
-        "dossier.step.overdue.v1", "e2", T0, fact, applied_up_to=T0, history=received_history()
-    )
+        "dossier.step.overdue.v1", "e2", T0, step_overdue(CODE),
+        applied_up_to=T0, history=received_history(),
+    )  # fmt: skip
     assert fields["state"] == "PROCESSING"
     assert "history" not in fields
 
 
 def test_an_overdue_dossier_gets_its_new_appointment_date() -> None:
     fields = view_change(
-        "dossier.overdue.v1", "e3", T0, overdue(date(2026, 12, 4)),
+        "dossier.overdue.v1", "e3", T0, overdue(CODE, new_appointment_date=date(2026, 12, 4)),
         applied_up_to=None, history=[],
     )  # fmt: skip
     assert fields["appointment_date"] == "2026-12-04"
