@@ -9,9 +9,11 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY data ./data
-# The audit signing key lives in .local/audit (a volume in compose): the folder exists in
-# the image, owned by the service user, so a fresh named volume takes that owner.
-RUN pip install --no-cache-dir -e . && mkdir -p /app/.local/audit && chown -R lienthong /app
+# kafka-init runs python -m infra.kafka_access (topics and ACLs) from the same image.
+COPY infra ./infra
+# The audit signing key lives in .local/audit, a witness's key and state in .local/witness
+# (volumes in compose): the folders exist in the image, owned by the service user, so a fresh named volume takes that owner.
+RUN pip install --no-cache-dir -e . && mkdir -p /app/.local/audit /app/.local/witness && chown -R lienthong /app
 USER lienthong
 EXPOSE 8001 8002 8003 8004 8005
 CMD ["python", "-m", "intake.main"]

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from audit.trust import TrustPolicy, load_trust
-from audit.verify import verify_bundle
+from audit.verify import verify_document
 
 from chaos.journeys import Journey
 from shared.auth.identities import auth_headers
@@ -185,7 +185,7 @@ class Checker:
             outcome.lost.append(f"audit lacks {len(missing)} of {len(facts)} events")
         bundle = await self._get(f"{self.urls['audit']}/v1/audit/dossiers/{j.code}/bundle")
         try:
-            verify_bundle(json.loads(json.dumps(bundle)), await self.trust())
+            verify_document(json.loads(json.dumps(bundle)), await self.trust())
         except Exception as exc:  # the verifier's refusal is the finding
             outcome.lost.append(f"bundle does not verify: {exc}")
 

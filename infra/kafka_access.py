@@ -9,11 +9,16 @@ the four services, and one agency system per unit (``agency-<unit code>``).
 * An agency may read ``dossier.events`` (dossier facts, no personal data), write its
   own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
   and use consumer groups named ``agency-<unit>...``.
+* The operations console (Keycloak client ``console``) may read the dead letters,
+  describe every topic and the services' groups (consumer lag), and write back the
+  topics a replay puts a dead letter on, except the contacts topic and the agencies'
+  commands topics: a replayed command would speak for an agency, so those dead
+  letters are replayed by the agency itself.
 
 Services do not create topics where this runs (``LT_KAFKA_CREATE_TOPICS=false``): the
 administrator does, with the ACLs, over the broker's local super-user listener::
 
-    python -m infra.kafka_access --bootstrap 127.0.0.1:9092 [--prefix P]
+    python -m infra.kafka_access --bootstrap 127.0.0.1:9092 [--prefix P] [--replication-factor N]
 """
 
 from __future__ import annotations
@@ -84,6 +89,9 @@ def _allow(
 
 # Consumer groups a service runs beside its own (notification's national portal connector).
 EXTRA_GROUPS: dict[str, tuple[str, ...]] = {"notification": ("notification-portal",)}
+CONSOLE = "console"
+# What a console replay may write back: no personal data, no agency's voice.
+CONSOLE_REPLAY_TOPICS = (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
 
 
 def _topic(principal: str, prefix: str, spec: TopicSpec, operation: AclOperation) -> AclBinding:
@@ -120,20 +128,41 @@ def acl_bindings(prefix: str, units: Iterable[str]) -> list[AclBinding]:
                 agency, ResourceType.GROUP, f"{prefix}{agency}", READ, ResourcePatternType.PREFIXED
             ),
         ]
+    bindings += console_bindings(prefix, units)
     return list(dict.fromkeys(bindings))  # a topic both written and read: one DESCRIBE
+
+
+def console_bindings(prefix: str, units: list[str]) -> list[AclBinding]:
+    """The console: dead letters, lag of the services' groups, replays (module docstring)."""
+    bindings = [
+        _topic(CONSOLE, prefix, DEAD_LETTERS, READ),
+        *(_topic(CONSOLE, prefix, spec, DESCRIBE) for spec in all_topics(units)),
+        *(_topic(CONSOLE, prefix, spec, WRITE) for spec in CONSOLE_REPLAY_TOPICS),
+    ]
+    for service in service_access(units):
+        for group in (service, *EXTRA_GROUPS.get(service, ())):
+            bindings.append(_allow(CONSOLE, ResourceType.GROUP, f"{prefix}{group}", DESCRIBE))
+    return bindings
 
 
 def all_topics(units: Iterable[str]) -> list[TopicSpec]:
     return [*ALL_TOPICS, *(agency_commands(unit) for unit in units)]
 
 
-def provision(bootstrap: str, prefix: str = "", units: Iterable[str] | None = None) -> int:
+def provision(
+    bootstrap: str,
+    prefix: str = "",
+    units: Iterable[str] | None = None,
+    replication_factor: int = 1,
+) -> int:
     """Create the missing topics and the ACLs (both idempotent); returns the ACL count."""
     units = catalogue_units() if units is None else list(units)
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = set(admin.list_topics(timeout=15).topics)
     wanted = [
-        NewTopic(topic_name(prefix, spec), spec.partitions, 1, config=spec.configs())
+        NewTopic(
+            topic_name(prefix, spec), spec.partitions, replication_factor, config=spec.configs()
+        )
         for spec in all_topics(units)
         if topic_name(prefix, spec) not in existing
     ]
@@ -149,9 +178,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Create topics and ACLs on a secured broker.")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="a super-user listener")
     parser.add_argument("--prefix", default="", help="topic prefix (LT_KAFKA_TOPIC_PREFIX)")
+    parser.add_argument(
+        "--replication-factor", type=int, default=1, help="replicas of each topic (3 on a cluster)"
+    )
     args = parser.parse_args(argv[1:])
     try:
-        count = provision(args.bootstrap, args.prefix)
+        count = provision(args.bootstrap, args.prefix, replication_factor=args.replication_factor)
     except KafkaException as exc:
         print(f"[kafka-access] {exc}", file=sys.stderr)
         return 1

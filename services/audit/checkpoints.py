@@ -2,7 +2,8 @@
 
 It signs when ``checkpoint_due`` says so (every N unsigned entries, or once the oldest
 unsigned entry is T seconds old), stores the checkpoint and publishes
-``audit.checkpoint.v1`` in the same unit of work.
+``audit.checkpoint.v1`` in the same unit of work. Each checkpoint also signs the dossier
+index of its tree (``audit.dossier_index``), which this task keeps up to date in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from audit.config import AuditLogSettings
 from audit.domain import Checkpoint, checkpoint_due, format_log_time, log_time, sign_checkpoint
+from audit.dossier_heads import index_at
+from audit.dossier_index import DossierIndex
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from shared.clock import Clock
@@ -43,6 +46,7 @@ class Checkpointer(PeriodicWorker):
         self._key = key
         self._settings = settings
         self._clock = clock
+        self._index = DossierIndex()
 
     async def checkpoint_if_due(self) -> Checkpoint | None:
         """Sign a checkpoint if the cadence rule says it is time."""
@@ -71,11 +75,13 @@ class Checkpointer(PeriodicWorker):
             if head.size == 0 or (latest is not None and latest.tree_size >= head.size):
                 return None
             now = uow.now
+            self._index = await index_at(self._index, self._store, head.size, session)
             checkpoint = sign_checkpoint(
                 self._key.signer(self._settings.log_id),
                 head.size,
                 merkle.Frontier(head.peaks).root().hex(),
                 format_log_time(now),
+                self._index.commitment().value(),
             )
             await self._store.insert_checkpoint(checkpoint, now, session)
             event = CheckpointSigned(

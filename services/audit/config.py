@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.runtime import CommonSettings
@@ -25,6 +25,12 @@ class WitnessEndpoint(BaseModel):
 
     url: str = Field(description="Submission prefix, e.g. http://127.0.0.1:8011.")
     vkey: str = Field(description="The witness's cosignature (0x04) vkey, as it publishes it.")
+    valid_from: AwareDatetime | None = Field(
+        None, description="From when this key cosigns for the witness (trust file window)."
+    )
+    valid_until: AwareDatetime | None = Field(
+        None, description="Until when (exclusive) this key cosigns for the witness."
+    )
 
     @field_validator("vkey")
     @classmethod

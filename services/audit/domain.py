@@ -12,7 +12,9 @@ the same rules in prose.
   position, the time it was logged and its place among its dossier's entries;
 - ``leaf_hash = SHA-256(0x00 || leaf input)`` (RFC 6962 leaf);
 - ``chain_hash(i) = SHA-256(chain_hash(i-1) || leaf_hash(i))``, ``chain_hash(-1)`` = 32 zero bytes;
-- a checkpoint is a C2SP signed note (tlog-checkpoint) signed with Ed25519.
+- a checkpoint is a C2SP signed note (tlog-checkpoint) signed with Ed25519; its
+  extension lines are ``time <log time>`` and ``dossiers <leaves> <base64 root>`` (the
+  dossier index, ``audit.dossier_index``; checkpoints signed before it have none).
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ def entry_problem(doc: dict[str, Any]) -> str | None:
 
 TIME_EXTENSION = "time"
 """The checkpoint extension line ``time <log time>``: when the log signed it."""
+DOSSIERS_EXTENSION = "dossiers"
+"""The checkpoint extension line ``dossiers <leaves> <base64 root>``: its dossier index."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,9 @@ class Checkpoint:
     Its authoritative form is ``note``, a C2SP signed note whose text is a tlog-checkpoint
     (origin = ``log_id``, size, base64 root, then the extension line ``time <timestamp>``),
     signed by the log's key and by any witnesses that cosigned it. The other fields are a
-    convenience view derived from it.
+    convenience view derived from it. ``dossiers`` is the value of the ``dossiers``
+    extension line (the dossier index's leaf count and base64 root), None on checkpoints
+    signed before the index existed.
     """
 
     log_id: str
@@ -182,10 +188,13 @@ class Checkpoint:
     timestamp: str  # format_log_time
     key_id: str  # the signed-note key ID of the log key, 8 hex digits
     note: str
+    dossiers: str | None = None
 
     @property
     def text(self) -> str:
-        return checkpoint_text(self.log_id, self.tree_size, self.root_hash, self.timestamp)
+        return checkpoint_text(
+            self.log_id, self.tree_size, self.root_hash, self.timestamp, self.dossiers
+        )
 
     def with_cosignatures(self, lines: str) -> Checkpoint:
         """This checkpoint with witnesses' cosignature lines added to its note."""
@@ -200,18 +209,26 @@ class Checkpoint:
         return asdict(self)
 
 
-def checkpoint_text(log_id: str, tree_size: int, root_hash_hex: str, timestamp: str) -> str:
-    """The note text of a checkpoint (tlog-checkpoint, with the ``time`` extension line)."""
-    return CheckpointBody(
-        log_id, tree_size, bytes.fromhex(root_hash_hex), (f"{TIME_EXTENSION} {timestamp}",)
-    ).text()
+def checkpoint_text(
+    log_id: str, tree_size: int, root_hash_hex: str, timestamp: str, dossiers: str | None = None
+) -> str:
+    """The note text of a checkpoint (tlog-checkpoint, with the ``time`` extension line and,
+    when given, the ``dossiers`` line of its dossier index)."""
+    extensions = [f"{TIME_EXTENSION} {timestamp}"]
+    if dossiers is not None:
+        extensions.append(f"{DOSSIERS_EXTENSION} {dossiers}")
+    return CheckpointBody(log_id, tree_size, bytes.fromhex(root_hash_hex), tuple(extensions)).text()
 
 
 def sign_checkpoint(
-    signer: Signer, tree_size: int, root_hash_hex: str, timestamp: str
+    signer: Signer,
+    tree_size: int,
+    root_hash_hex: str,
+    timestamp: str,
+    dossiers: str | None = None,
 ) -> Checkpoint:
     """The log's checkpoint, signed by its key (whose name is the log's origin)."""
-    text = checkpoint_text(signer.name, tree_size, root_hash_hex, timestamp)
+    text = checkpoint_text(signer.name, tree_size, root_hash_hex, timestamp, dossiers)
     return Checkpoint(
         log_id=signer.name,
         tree_size=tree_size,
@@ -219,6 +236,7 @@ def sign_checkpoint(
         timestamp=timestamp,
         key_id=signer.verifier.key_hash,
         note=sign_note(text, [signer]),
+        dossiers=dossiers,
     )
 
 
@@ -242,6 +260,7 @@ def read_checkpoint(note_text: str, log_key: Verifier | None = None) -> Checkpoi
         timestamp=timestamp,
         key_id=key_id,
         note=note_text,
+        dossiers=body.extension(DOSSIERS_EXTENSION),
     )
 
 

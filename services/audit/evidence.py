@@ -7,12 +7,15 @@ plain JSON in the formats docs/audit.md describes and ``audit.verify`` checks.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from audit import personal
 from audit.domain import KEY_ROTATED, Checkpoint, entry_problem, format_log_time
+from audit.dossier_heads import index_at
+from audit.dossier_index import DossierIndex
 from audit.handlers import PersonalData
 from audit.store import AuditStore
 from audit.trust import TrustPolicy
@@ -22,7 +25,7 @@ from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.transparency import merkle
 
-BUNDLE_FORMAT = "lienthong-audit-bundle/2"
+BUNDLE_FORMAT = "lienthong-audit-bundle/3"
 INCLUSION_FORMAT = "lienthong-audit-inclusion/2"
 CONSISTENCY_FORMAT = "lienthong-audit-consistency/2"
 MAX_DOSSIER_ENTRIES = 10_000
@@ -86,6 +89,8 @@ class Evidence:
     trust: TrustPolicy
     clock: Clock
     personal_data: PersonalData | None = None
+    _index: DossierIndex = field(default_factory=DossierIndex)
+    _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def entry_views(self, docs: list[Document]) -> list[dict[str, Any]]:
         """Entries as served, each with its personal fields in clear while the dossier key
@@ -137,6 +142,26 @@ class Evidence:
         return await self.store.latest_checkpoint(cosigners=self.trust.quorum)
 
     # -- Roots and proofs ----------------------------------------------------------------
+
+    async def dossier_head(self, code: str, checkpoint: Checkpoint) -> dict[str, Any] | None:
+        """The dossier's leaf in the checkpoint's dossier index, with its inclusion proof
+        (None under a checkpoint signed before dossier indexes). LogDamaged if the entries
+        no longer give the index the checkpoint signed."""
+        if checkpoint.dossiers is None:
+            return None
+        async with self._index_lock:
+            try:
+                self._index = await index_at(self._index, self.store, checkpoint.tree_size)
+            except LookupError as missing:
+                raise LogDamaged(str(missing.args[0]), index=missing.args[1]) from None
+            if self._index.commitment().value() != checkpoint.dossiers:
+                raise LogDamaged(
+                    f"the entries below tree size {checkpoint.tree_size} do not give the "
+                    "dossier index its checkpoint signed",
+                    index=None,
+                )
+            head = self._index.head(code)
+        return None if head is None else head.as_json()
 
     async def _range_hashes(self, ranges: list[merkle.Range]) -> dict[merkle.Range, bytes]:
         try:
@@ -267,6 +292,7 @@ class Evidence:
             "generated_at": format_log_time(self.clock.now()),
             "checkpoint": checkpoint.as_json(),
             "entries": await self._with_proofs(covered, checkpoint.tree_size),
+            "dossier_head": await self.dossier_head(code, checkpoint),
             "key_rotations": await self.key_rotations(checkpoint.tree_size),
             "pending_entries": len(docs) - len(covered),
         }

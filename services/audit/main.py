@@ -76,7 +76,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             trust = trust_policy(
                 settings.audit.log_id,
                 await store.signing_keys(),
-                [w.vkey for w in settings.audit.witnesses],
+                [w.model_dump() for w in settings.audit.witnesses],
                 settings.audit.quorum(),
             )
             log.info(

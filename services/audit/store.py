@@ -219,6 +219,23 @@ class AuditStore:
         doc = await self._entries.find_one({"_id": index}, {"logged_at": 1})
         return None if doc is None else doc["logged_at"]
 
+    async def entry_subjects(
+        self, start: int, end: int, session: Session | None = None
+    ) -> list[tuple[int, str]]:
+        """The index and subject of entries ``start .. end - 1``, in order;
+        LookupError(message, index) at the first one missing."""
+        cursor = self._entries.find(
+            {"_id": {"$gte": start, "$lt": end}}, {"subject": 1}, session=session
+        ).sort("_id", ASCENDING)
+        found = [(int(doc["_id"]), str(doc["subject"])) async for doc in cursor]
+        for expected, (index, _) in enumerate(found, start):
+            if index != expected:
+                raise LookupError(f"entry {expected} is missing from the store", expected)
+        if len(found) != end - start:
+            gap = start + len(found)
+            raise LookupError(f"entry {gap} is missing from the store", gap)
+        return found
+
     async def perfect_hashes(self, blocks: Iterable[merkle.Block]) -> dict[merkle.Block, bytes]:
         """Stored hashes of perfect subtrees: leaf hashes and the ``subtrees`` of entries."""
         wanted = {block: block[1] + (1 << block[0]) - 1 for block in blocks}
@@ -348,4 +365,5 @@ def _checkpoint(doc: Document) -> Checkpoint:
         timestamp=str(doc["timestamp"]),
         key_id=str(doc["key_id"]),
         note=str(doc.get("note", "")),  # checkpoints from before signed notes have none
+        dossiers=doc.get("dossiers"),  # checkpoints from before dossier indexes have none
     )

@@ -7,7 +7,8 @@ against its published fingerprint, and keeps::
      "log": {"origin": "lienthong-audit-log",
              "keys": [{"vkey": "lienthong-audit-log+1a2b3c4d+AQ…", "valid_from": null,
                        "valid_until": null}]},
-     "witnesses": [{"vkey": "witness-1+5e6f7a8b+BA…"}, …],
+     "witnesses": [{"vkey": "witness-1+5e6f7a8b+BA…", "valid_from": null,
+                    "valid_until": null}, …],
      "quorum": 2}
 
 Its fingerprint is ``sha256:`` and the hex SHA-256 of its RFC 8785 canonical bytes (the
@@ -15,15 +16,18 @@ API serves exactly those bytes, so ``sha256sum trust.json`` shows the same diges
 
 A checkpoint is trusted only if a log key that is pinned here, or reached from a pinned
 key through key-rotation statements logged in the log, signed it at a time inside that
-key's validity window, and at least ``quorum`` of the pinned witnesses cosigned it. Keys
-a bundle or the API carries are never trusted. Pure: no I/O.
+key's validity window, and at least ``quorum`` of the pinned witnesses cosigned it, each
+at a time (the cosignature's own timestamp) inside that witness key's window; a
+cosignature of a pinned witness outside its window fails the checkpoint outright (the
+key was not yet, or no longer, that witness's). Keys a bundle or the API carries are
+never trusted. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from audit.domain import Checkpoint, canonical_json, format_log_time, read_checkpoint
@@ -31,6 +35,7 @@ from shared.transparency.cosignature import verify_cosignature
 from shared.transparency.note import (
     COSIGNATURE_V1,
     ED25519,
+    Note,
     NoteError,
     Verifier,
     parse_note,
@@ -56,8 +61,9 @@ def normal_time(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
-class LogKey:
-    """A log key and the window ``[valid_from, valid_until)`` in which it may sign."""
+class PinnedKey:
+    """A key of the log or of a witness, and the window ``[valid_from, valid_until)`` in
+    which it may sign (bounds in the log's time form; None = unbounded)."""
 
     verifier: Verifier
     valid_from: str | None = None
@@ -84,8 +90,8 @@ class TrustPolicy:
     """The parsed trust file."""
 
     origin: str
-    log_keys: tuple[LogKey, ...]
-    witnesses: tuple[Verifier, ...]
+    log_keys: tuple[PinnedKey, ...]
+    witnesses: tuple[PinnedKey, ...]
     quorum: int
 
     def document(self) -> dict[str, Any]:
@@ -93,7 +99,7 @@ class TrustPolicy:
         return {
             "format": TRUST_FORMAT,
             "log": {"origin": self.origin, "keys": [k.as_json() for k in self.log_keys]},
-            "witnesses": [{"vkey": w.vkey()} for w in self.witnesses],
+            "witnesses": [w.as_json() for w in self.witnesses],
             "quorum": self.quorum,
         }
 
@@ -120,18 +126,25 @@ def load_trust(doc: Any, quorum: int | None = None) -> TrustPolicy:
         verifier = parse_vkey(item["vkey"])
         if verifier.name != origin or verifier.signature_type != ED25519:
             raise ValueError(f"log key {item['vkey']} is not an Ed25519 key named {origin}")
-        keys.append(
-            LogKey(
-                verifier, normal_time(item.get("valid_from")), normal_time(item.get("valid_until"))
-            )
-        )
-    witnesses = tuple(parse_vkey(item["vkey"]) for item in doc.get("witnesses", []))
-    if any(w.signature_type != COSIGNATURE_V1 for w in witnesses):
+        keys.append(pinned_key(item))
+    witnesses = tuple(pinned_key(item) for item in doc.get("witnesses", []))
+    if any(w.verifier.signature_type != COSIGNATURE_V1 for w in witnesses):
         raise ValueError("witness keys must be cosignature (0x04) vkeys")
     chosen = int(doc.get("quorum", len(witnesses))) if quorum is None else quorum
     if not 0 <= chosen <= len(witnesses):
         raise ValueError(f"quorum {chosen} is not between 0 and {len(witnesses)} witnesses")
     return TrustPolicy(origin, tuple(keys), witnesses, chosen)
+
+
+def pinned_key(item: dict[str, Any]) -> PinnedKey:
+    """A key of the trust file: ``vkey`` and optional ``valid_from``/``valid_until``."""
+    valid_from, valid_until = (
+        normal_time(item.get("valid_from")),
+        normal_time(item.get("valid_until")),
+    )
+    if valid_from is not None and valid_until is not None and valid_from >= valid_until:
+        raise ValueError(f"key {item['vkey']}: valid_from is not before valid_until")
+    return PinnedKey(parse_vkey(item["vkey"]), valid_from, valid_until)
 
 
 # -- Key rotation ----------------------------------------------------------------------
@@ -171,9 +184,9 @@ class KeyChain:
 
     def __init__(self, policy: TrustPolicy) -> None:
         self.policy = policy
-        self.keys: list[LogKey] = list(policy.log_keys)
+        self.keys: list[PinnedKey] = list(policy.log_keys)
 
-    def _trusted(self, verifier: Verifier) -> LogKey | None:
+    def _trusted(self, verifier: Verifier) -> PinnedKey | None:
         return next((k for k in self.keys if k.verifier == verifier), None)
 
     def follow_rotation(self, statement: str) -> Rotation:
@@ -196,7 +209,7 @@ class KeyChain:
                 f"window {old.window()}"
             )
         self.keys[self.keys.index(old)] = replace(old, valid_until=rotation.valid_from)
-        self.keys.append(LogKey(rotation.new, rotation.valid_from, old.valid_until))
+        self.keys.append(PinnedKey(rotation.new, rotation.valid_from, old.valid_until))
         return rotation
 
     def verify_checkpoint(self, note_text: str) -> Checkpoint:
@@ -218,9 +231,7 @@ class KeyChain:
                 f"signed at {checkpoint.timestamp} by key {signer.verifier.key_hash}, "
                 f"outside its validity window {signer.window()}"
             )
-        cosigned = {
-            w.name for w in self.policy.witnesses if verify_cosignature(note, w) is not None
-        }
+        cosigned = self._cosigners(note)
         if len(cosigned) < self.policy.quorum:
             raise TrustError(
                 f"cosigned by {len(cosigned)} of {len(self.policy.witnesses)} pinned witnesses "
@@ -228,20 +239,50 @@ class KeyChain:
             )
         return checkpoint
 
+    def _cosigners(self, note: Note) -> set[str]:
+        """The pinned witnesses that cosigned the note within their keys' windows;
+        TrustError if one cosigned outside its window."""
+        cosigned = set()
+        for witness in self.policy.witnesses:
+            cosignature = verify_cosignature(note, witness.verifier)
+            if cosignature is None:
+                continue
+            moment = cosignature_time(cosignature.timestamp)
+            if not witness.covers(moment):
+                raise TrustError(
+                    f"cosigned by witness {witness.verifier.name} (key "
+                    f"{witness.verifier.key_hash}) at {moment}, outside its validity window "
+                    f"{witness.window()}"
+                )
+            cosigned.add(witness.verifier.name)
+        return cosigned
+
+
+def cosignature_time(timestamp: int) -> str:
+    """A cosignature's POSIX time in the log's time form (comparable with key windows)."""
+    try:
+        return format_log_time(datetime.fromtimestamp(timestamp, UTC))
+    except (OverflowError, OSError, ValueError):
+        return "9999-12-31T23:59:59.999Z"  # beyond any window's end
+
 
 def trust_policy(
-    origin: str, key_docs: list[dict[str, Any]], witness_vkeys: list[str], quorum: int
+    origin: str,
+    key_docs: list[dict[str, Any]],
+    witnesses: list[dict[str, Any]],
+    quorum: int,
 ) -> TrustPolicy:
     """The trust file the service publishes: its root keys (those no rotation introduced,
-    with their windows as recorded), the configured witnesses and the quorum."""
+    with their windows as recorded), the configured witnesses (``vkey`` and optional
+    ``valid_from``/``valid_until``) and the quorum."""
     roots = tuple(
-        LogKey(
+        PinnedKey(
             parse_vkey(doc["vkey"]), _bound(doc.get("valid_from")), _bound(doc.get("valid_until"))
         )
         for doc in key_docs
         if doc.get("vkey") and doc.get("rotation_entry") is None
     )
-    return TrustPolicy(origin, roots, tuple(parse_vkey(v) for v in witness_vkeys), quorum)
+    return TrustPolicy(origin, roots, tuple(pinned_key(w) for w in witnesses), quorum)
 
 
 def _bound(value: datetime | None) -> str | None:

@@ -10,8 +10,11 @@ are ignored. It checks an evidence bundle, an inclusion or consistency proof (th
 JSON), or a whole log (a JSON export, or read from the store up to its latest signed
 checkpoint). For every entry it recomputes the event hash, the Merkle leaf (which binds
 the entry's place in its dossier) and the hash chain; it checks every checkpoint (C2SP
-signed note) and its root, and inclusion and consistency proofs (RFC 9162). It stops at
-the first problem and names it: ``FAIL entry 17 (event id …): event hash mismatch``.
+signed note), its root and its dossier index (``audit.dossier_index``: a bundle must end
+at its dossier's last entry below the checkpoint), and inclusion and consistency proofs
+(RFC 9162). Given a checkpoint the auditor kept from before (``--previous``), it proves
+that the document's log extends it, or reports a fork. It stops at the first problem
+and names it: ``FAIL entry 17 (event id …): event hash mismatch``.
 
 Exit status: 0 valid, 1 a check failed, 2 the input could not be read.
 Depends only on the standard library, ``cryptography``, ``rfc8785``, the pure
@@ -23,147 +26,62 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit.domain import (
-    GENESIS_HASH,
-    KEY_ROTATED,
-    Checkpoint,
-    SubjectLink,
-    canonical_json,
-    chain_hash,
-    entry_leaf_hash,
-    sha256,
+from audit.checks import (
+    Failed,
+    check_bundle_end,
+    check_checkpoint,
+    check_consistency,
+    check_entry,
+    check_inclusion,
+    check_link,
+    entry_label,
+    entry_link,
+    follow_rotation,
+    key_chain,
 )
-from audit.trust import KeyChain, TrustError, TrustPolicy, fingerprint_of, load_trust
+from audit.domain import GENESIS_HASH, KEY_ROTATED, Checkpoint
+from audit.dossier_index import DossierIndex
+from audit.trust import KeyChain, TrustPolicy, fingerprint_of, load_trust
 from shared.transparency import merkle
+
+__all__ = ["Failed", "Options", "Verified", "check_previous", "main", "verify", "verify_document"]
 
 Doc = dict[str, Any]
 LOG_FORMAT = "lienthong-audit-log/1"
 
 
-class Failed(Exception):
-    """A check failed at ``where``."""
+@dataclass(frozen=True)
+class Options:
+    """How strict to be beyond the trust file."""
 
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where, self.message = where, message
-
-
-# -- Building blocks ---------------------------------------------------------------------
+    allow_unproven_end: bool = False
+    """Accept a bundle whose checkpoint signs no dossier index (signed before indexes
+    existed): then that its last entry is the dossier's last is not proven."""
 
 
-def check_checkpoint(value: Doc | None, chain: KeyChain, size: int | None = None) -> Checkpoint:
-    """A checkpoint the trust file accepts (its note; the JSON view is not trusted)."""
-    where = (
-        f"checkpoint at tree size {size if size is not None else (value or {}).get('tree_size')}"
-    )
-    if not value or not value.get("note"):
-        raise Failed(where, "no signed checkpoint note")
-    try:
-        checkpoint = chain.verify_checkpoint(value["note"])
-    except TrustError as error:
-        raise Failed(where, str(error)) from None
-    if size is not None and checkpoint.tree_size != size:
-        raise Failed(where, f"the signed note states tree size {checkpoint.tree_size}")
-    return checkpoint
+@dataclass
+class Verified:
+    """A document that verified: what it proves, its latest trusted checkpoint, the keys."""
 
-
-def entry_label(entry: Doc) -> str:
-    return f"entry {entry.get('index')} (event id {entry.get('event_id')})"
-
-
-def entry_link(entry: Doc) -> SubjectLink | None:
-    """The entry's place in its dossier, if it was logged with one."""
-    if "subject_count" not in entry:
-        return None
-    return SubjectLink(previous=entry["subject_previous"], count=entry["subject_count"])
-
-
-def check_entry(entry: Doc) -> bytes:
-    """Recompute an entry's event hash, leaf hash and chain link; return its leaf hash."""
-    where, event = entry_label(entry), entry.get("event")
-    if not isinstance(event, dict):
-        raise Failed(where, "the event is not a JSON object")
-    if (event.get("id"), event.get("type"), event.get("subject")) != (
-        entry["event_id"],
-        entry["event_type"],
-        entry["subject"],
-    ):
-        raise Failed(where, "event id, type or subject differ from the event's own")
-    event_hash = sha256(canonical_json(event)).hex()
-    if event_hash != entry["event_hash"]:
-        raise Failed(where, "event hash mismatch: the event differs from what was logged")
-    leaf = entry_leaf_hash(entry["index"], entry["logged_at"], event_hash, entry_link(entry))
-    if leaf.hex() != entry["leaf_hash"]:
-        raise Failed(
-            where, "leaf hash mismatch: index, log time, dossier link or event hash were changed"
-        )
-    if chain_hash(bytes.fromhex(entry["prev_hash"]), leaf).hex() != entry["chain_hash"]:
-        raise Failed(where, "chain hash mismatch")
-    return leaf
-
-
-def check_link(entry: Doc, before: Doc | None) -> None:
-    """The entry names the dossier's entry before it (none if it is the first) and its count."""
-    link, where = entry_link(entry), entry_label(entry)
-    if link is None:
-        raise Failed(where, "has no dossier link (logged before links): completeness unprovable")
-    if before is None and link.previous is not None:
-        raise Failed(where, f"the dossier's entry {link.previous} before this one is missing")
-    if before is not None and link.previous != before["index"]:
-        raise Failed(
-            where,
-            f"follows the dossier's entry {link.previous}, not entry {before['index']}: "
-            "an entry of the dossier is missing",
-        )
-    expected = 1 if before is None else before["subject_count"] + 1
-    if link.count != expected:
-        raise Failed(where, f"counts {link.count} entries of the dossier, expected {expected}")
-
-
-def check_inclusion(entry: Doc, leaf: bytes, checkpoint: Checkpoint) -> None:
-    where = entry_label(entry)
-    if entry["index"] >= checkpoint.tree_size:
-        raise Failed(where, f"not covered by the checkpoint at tree size {checkpoint.tree_size}")
-    path = [bytes.fromhex(h) for h in entry["inclusion_proof"]]
-    root = bytes.fromhex(checkpoint.root_hash)
-    if not merkle.verify_inclusion(entry["index"], checkpoint.tree_size, leaf, path, root):
-        raise Failed(where, f"inclusion proof does not lead to the root of {checkpoint.tree_size}")
-
-
-def follow_rotation(entry: Doc, chain: KeyChain) -> None:
-    """A logged key rotation: the chain of trusted keys moves on (if the old key signed it)."""
-    try:
-        chain.follow_rotation(entry["event"]["data"]["statement"])
-    except TrustError as error:
-        raise Failed(entry_label(entry), str(error)) from None
-
-
-def key_chain(doc: Doc, policy: TrustPolicy, checkpoint_note: Doc | None) -> KeyChain:
-    """The trusted keys after the rotations a document carries (each proven in the log)."""
-    chain = KeyChain(policy)
-    rotations = doc.get("key_rotations", [])
-    for entry in rotations:
-        if entry["event_type"] != KEY_ROTATED:
-            raise Failed(entry_label(entry), "not a key rotation")
-        check_entry(entry)
-        follow_rotation(entry, chain)
-    if rotations:  # proven in the signed tree, so no rotation is hidden from other auditors
-        checkpoint = check_checkpoint(checkpoint_note, chain)
-        for entry in rotations:
-            check_inclusion(entry, bytes.fromhex(entry["leaf_hash"]), checkpoint)
-    return chain
+    summary: str
+    checkpoint: Checkpoint
+    chain: KeyChain
+    roots: dict[int, bytes] = field(default_factory=dict)
+    """Roots the verifier computed itself (a whole log: at every size)."""
 
 
 # -- Documents ---------------------------------------------------------------------------
 
 
-def verify_bundle(doc: Doc, policy: TrustPolicy) -> str:
+def verify_bundle(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     """An evidence bundle: the dossier's entries, complete and linked, under one checkpoint."""
-    checkpoint = check_checkpoint(doc["checkpoint"], key_chain(doc, policy, doc["checkpoint"]))
+    chain = key_chain(doc, policy, doc["checkpoint"])
+    checkpoint = check_checkpoint(doc["checkpoint"], chain)
     previous: Doc | None = None
     for entry in doc["entries"]:
         where = entry_label(entry)
@@ -176,42 +94,49 @@ def verify_bundle(doc: Doc, policy: TrustPolicy) -> str:
         previous = entry
     if previous is None:
         raise Failed("bundle", "holds no entry")
-    return (
+    end = check_bundle_end(doc, checkpoint, previous, allow_unproven_end=options.allow_unproven_end)
+    summary = (
         f"bundle of dossier {doc['dossier_code']}: entries 1..{previous['subject_count']} of "
         f"the dossier, linked and included in log {checkpoint.log_id} at tree size "
-        f"{checkpoint.tree_size} (checkpoint {checkpoint.timestamp}, key {checkpoint.key_id})"
+        f"{checkpoint.tree_size} (checkpoint {checkpoint.timestamp}, key {checkpoint.key_id}); "
+        f"{end}"
     )
+    return Verified(summary, checkpoint, chain)
 
 
-def verify_inclusion_document(doc: Doc, policy: TrustPolicy) -> str:
+def verify_inclusion_document(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     """One entry's inclusion proof (GET /v1/audit/proofs/inclusion)."""
     chain = key_chain(doc, policy, doc.get("checkpoint"))
     checkpoint = check_checkpoint(doc.get("checkpoint"), chain, doc["tree_size"])
     entry = doc["entry"]
     check_inclusion(entry, check_entry(entry), checkpoint)
-    return f"{entry_label(entry)} is included at tree size {checkpoint.tree_size}"
+    summary = f"{entry_label(entry)} is included at tree size {checkpoint.tree_size}"
+    return Verified(summary, checkpoint, chain)
 
 
-def verify_consistency_document(doc: Doc, policy: TrustPolicy) -> str:
+def verify_consistency_document(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     """A consistency proof between two signed checkpoints (GET /v1/audit/proofs/consistency)."""
     chain = key_chain(doc, policy, doc.get("to_checkpoint"))
-    roots = {}
-    for side in ("from", "to"):
-        checkpoint = check_checkpoint(doc.get(f"{side}_checkpoint"), chain, doc[f"{side}_size"])
-        roots[side] = bytes.fromhex(checkpoint.root_hash)
-    path = [bytes.fromhex(h) for h in doc["proof"]]
-    old, new = doc["from_size"], doc["to_size"]
-    if not merkle.verify_consistency(old, new, roots["from"], roots["to"], path):
-        raise Failed(f"tree sizes {old} -> {new}", "consistency proof does not verify")
-    return f"the log at tree size {new} extends the log at tree size {old}"
+    signed = {
+        side: check_checkpoint(doc.get(f"{side}_checkpoint"), chain, doc[f"{side}_size"])
+        for side in ("from", "to")
+    }
+    check_consistency(signed["from"], signed["to"], doc["proof"])
+    summary = (
+        f"the log at tree size {signed['to'].tree_size} extends the log at tree size "
+        f"{signed['from'].tree_size}"
+    )
+    return Verified(summary, signed["to"], chain)
 
 
-def verify_log(doc: Doc, policy: TrustPolicy) -> str:
+def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     """A whole log up to its latest signed checkpoint: entries, links, chain, checkpoints."""
     chain = KeyChain(policy)
     checkpoints = {cp["tree_size"]: cp for cp in doc["checkpoints"]}
     frontier, prev, verified = merkle.Frontier(), GENESIS_HASH, 0
     last_of_subject: dict[str, Doc] = {}
+    index, indexed_since, roots = DossierIndex(), None, {}
+    latest: Checkpoint | None = None
     for position, entry in enumerate(doc["entries"]):
         if entry["index"] > position:
             raise Failed(
@@ -232,14 +157,17 @@ def verify_log(doc: Doc, policy: TrustPolicy) -> str:
             follow_rotation(entry, chain)
         prev = bytes.fromhex(entry["chain_hash"])
         frontier.append(leaf)
+        index.add(position, entry["subject"])
+        roots[position + 1] = frontier.root()
         if position + 1 in checkpoints:
-            checkpoint = check_checkpoint(checkpoints[position + 1], chain, position + 1)
-            if frontier.root().hex() != checkpoint.root_hash:
+            latest = check_checkpoint(checkpoints[position + 1], chain, position + 1)
+            if roots[position + 1].hex() != latest.root_hash:
                 raise Failed(
-                    f"checkpoint at tree size {checkpoint.tree_size}",
+                    f"checkpoint at tree size {latest.tree_size}",
                     f"root hash does not match entries 0..{position}: "
                     f"an entry in {verified}..{position} was rewritten",
                 )
+            indexed_since = check_index(latest, index, indexed_since)
             verified = position + 1
     size = len(doc["entries"])
     beyond = sorted(n for n in checkpoints if n > size)
@@ -250,31 +178,96 @@ def verify_log(doc: Doc, policy: TrustPolicy) -> str:
         raise Failed(
             "log head", f"records {head['size']} entries; {size} are signed (rolled back?)"
         )
+    if latest is None:
+        raise Failed("log", "no signed checkpoint")
     unsigned = "" if head is None else f"; {head['size'] - size} newer entries not yet signed"
-    return (
+    summary = (
         f"log {policy.origin}: {size} entries, chain and dossier links intact, "
         f"{len(checkpoints)} checkpoints trusted and consistent (latest covers {verified})"
         f"{unsigned}"
     )
+    return Verified(summary, latest, chain, roots)
 
 
-FORMATS = {
+def check_index(checkpoint: Checkpoint, index: DossierIndex, since: int | None) -> int | None:
+    """The checkpoint's dossier index is the one its entries give; once checkpoints sign
+    one, every later checkpoint must. Returns the size of the first checkpoint with one."""
+    where = f"checkpoint at tree size {checkpoint.tree_size}"
+    if checkpoint.dossiers is None:
+        if since is not None:
+            raise Failed(where, f"signs no dossier index, though checkpoints since {since} do")
+        return None
+    if checkpoint.dossiers != index.commitment().value():
+        raise Failed(
+            where,
+            "dossier index does not match the entries: it misstates some dossier's last entry",
+        )
+    return checkpoint.tree_size if since is None else since
+
+
+Check = Callable[[Doc, TrustPolicy, Options], Verified]
+FORMATS: dict[str, Check] = {
     "lienthong-audit-bundle/2": verify_bundle,
+    "lienthong-audit-bundle/3": verify_bundle,
     "lienthong-audit-inclusion/2": verify_inclusion_document,
     "lienthong-audit-consistency/2": verify_consistency_document,
     LOG_FORMAT: verify_log,
 }
 
 
-def verify_document(doc: Doc, policy: TrustPolicy) -> str:
+def verify(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> Verified:
     """Verify any document this module knows; raise Failed at the first problem."""
     check = FORMATS.get(doc.get("format", ""))
     if check is None:
         raise Failed("document", f"unknown format {doc.get('format')!r}")
     try:
-        return check(doc, policy)
+        return check(doc, policy, options or Options())
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise Failed("document", f"malformed: {type(exc).__name__}: {exc}") from exc
+
+
+def verify_document(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> str:
+    """What a valid document proves (``verify``'s summary)."""
+    return verify(doc, policy, options).summary
+
+
+# -- A checkpoint kept from before ---------------------------------------------------
+
+
+def check_previous(kept_note: str, verified: Verified, proof_doc: Doc | None) -> str:
+    """The document's log extends (or is extended by) a checkpoint the auditor kept, or
+    Failed naming the fork. ``proof_doc`` is a consistency document between the two sizes
+    when the document itself does not give the root at the kept size."""
+    kept = check_checkpoint({"note": kept_note}, verified.chain)
+    current = verified.checkpoint
+    where = f"kept checkpoint at tree size {kept.tree_size}"
+    computed = verified.roots.get(kept.tree_size)
+    if computed is not None:  # a whole log: its entries give the root at that size
+        if computed.hex() != kept.root_hash:
+            raise Failed(
+                where,
+                f"FORK: the log's entries 0..{kept.tree_size - 1} have root {computed.hex()}, "
+                f"the kept checkpoint (signed {kept.timestamp}) root {kept.root_hash}",
+            )
+        return f"the log extends the checkpoint you kept at tree size {kept.tree_size}"
+    old, new = sorted((kept, current), key=lambda c: c.tree_size)
+    proof: Sequence[str] = ()
+    if old.tree_size != new.tree_size:
+        if proof_doc is None or (proof_doc.get("from_size"), proof_doc.get("to_size")) != (
+            old.tree_size,
+            new.tree_size,
+        ):
+            raise Failed(
+                where,
+                f"give --consistency: a consistency proof from tree size {old.tree_size} to "
+                f"{new.tree_size} (GET /v1/audit/proofs/consistency?from={old.tree_size}"
+                f"&to={new.tree_size})",
+            )
+        proof = proof_doc["proof"]
+    check_consistency(old, new, proof)
+    if old.tree_size == new.tree_size:
+        return f"the same tree as the checkpoint you kept at tree size {kept.tree_size}"
+    return f"the log at tree size {new.tree_size} extends the log at tree size {old.tree_size}"
 
 
 # -- Command line ----------------------------------------------------------------------
@@ -288,6 +281,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mongo-uri", help="verify the whole log in this store instead")
     parser.add_argument("--database", default="lt_audit", help="the audit database name")
     parser.add_argument("--export", type=Path, help="with --mongo-uri: also write the log as JSON")
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        help="a checkpoint kept from before (its signed note, or JSON with a 'note' or a "
+        "'checkpoint'): prove the log extends it, or report a fork",
+    )
+    parser.add_argument(
+        "--consistency",
+        type=Path,
+        help="with --previous: the consistency proof (JSON) between its size and the document's",
+    )
+    parser.add_argument(
+        "--allow-unproven-end",
+        action="store_true",
+        help="accept a bundle whose checkpoint signs no dossier index (from before indexes)",
+    )
     args = parser.parse_args(argv)
     try:
         trust_bytes = args.trust.read_bytes()
@@ -302,17 +311,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = json.loads(args.file.read_text(encoding="utf-8"))
         else:
             parser.error("give a file or --mongo-uri")
+        kept = read_kept_checkpoint(args.previous) if args.previous else None
+        proof_doc = json.loads(args.consistency.read_text()) if args.consistency else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"ERROR cannot read input: {exc}", file=sys.stderr)
         return 2
+    if proof_doc is None and doc.get("format") == "lienthong-audit-consistency/2":
+        proof_doc = doc
     try:
-        summary = verify_document(doc, policy)
+        verified = verify(doc, policy, Options(allow_unproven_end=args.allow_unproven_end))
+        extends = None if kept is None else check_previous(kept, verified, proof_doc)
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")
         return 1
-    print(f"OK {summary}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        print(f"FAIL consistency proof: malformed: {type(exc).__name__}: {exc}")
+        return 1
+    print(f"OK {verified.summary}")
+    if extends is not None:
+        print(f"OK {extends}")
     print(f"   trusting {args.trust} ({fingerprint_of(trust_bytes)}), quorum {policy.quorum}")
     return 0
+
+
+def read_kept_checkpoint(path: Path) -> str:
+    """The signed note of a kept checkpoint: the note itself, or a JSON document holding it
+    (a checkpoint view, an ``audit.checkpoint.v1`` event's data, or a bundle)."""
+    text = path.read_text(encoding="utf-8")
+    if not text.lstrip().startswith("{"):
+        return text
+    doc = json.loads(text)
+    for holder in (doc, doc.get("data") or {}, doc.get("checkpoint") or {}):
+        if isinstance(holder.get("note"), str):
+            return str(holder["note"])
+    raise ValueError(f"{path} holds no checkpoint note")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,23 +19,23 @@ from intake.domain import (
     admit,
     admit_refusal,
     check_awaiting_desk,
-    check_withdrawal,
     format_dossier_code,
-    history_step,
     sequence_name,
 )
 from intake.dossiers import (
+    Decision,
     applicant_contact,
+    applied_own_fact,
     contact_registered,
-    denied_fact,
+    decide_denial,
+    decide_desk_refusal,
+    decide_reception,
+    decide_submission,
+    decide_withdrawal,
     new_dossier,
-    received_fact,
-    reception_fields,
-    refusal_notice,
-    submitted_fact,
-    withdrawn_fact,
 )
 from intake.idempotency import IdempotentCreation, Outcome
+from intake.model import IntakeDossier
 from intake.schemas import (
     ApplicantIn,
     DeskDenialRequest,
@@ -49,8 +49,8 @@ from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope
-from shared.events.dossier import DocumentRef, DossierFact, DossierState
-from shared.mongo.client import Document, Session
+from shared.events.dossier import DocumentRef
+from shared.mongo.client import Session
 from shared.refusals import Refused
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
@@ -121,14 +121,11 @@ async def submit_dossier(ctx: Intake, request: SubmissionRequest, key: str | Non
         document_types=[d.type for d in request.documents],
         on=ctx.calendar.local_date(now),
     )
-    online = request.channel == "online"
-    reception = {} if online else reception_fields(ctx.calendar, admission, now)
 
-    def complete(doc: Document) -> DossierFact:
-        doc |= reception
-        return submitted_fact(doc) if online else received_fact(doc)
+    def decide(dossier: IntakeDossier) -> Decision:
+        return decide_submission(dossier, ctx.calendar, admission, now)
 
-    return await _create_coded(ctx, creation, admission, request, request.channel, now, complete)
+    return await _create_coded(ctx, creation, admission, request, request.channel, now, decide)
 
 
 async def deny_at_desk(ctx: Intake, request: DeskDenialRequest, key: str | None) -> Outcome:
@@ -144,11 +141,10 @@ async def deny_at_desk(ctx: Intake, request: DeskDenialRequest, key: str | None)
         on=ctx.calendar.local_date(now),
     )
 
-    def complete(doc: Document) -> DossierFact:
-        doc["refusal"] = refusal_notice(ctx.catalogue, doc, request.reason, now).model_dump()
-        return denied_fact(doc, request.reason, now)
+    def decide(dossier: IntakeDossier) -> Decision:
+        return decide_desk_refusal(dossier, ctx.catalogue, request.reason, now)
 
-    return await _create_coded(ctx, creation, admission, request, "desk", now, complete)
+    return await _create_coded(ctx, creation, admission, request, "desk", now, decide)
 
 
 async def _create_coded(
@@ -158,7 +154,7 @@ async def _create_coded(
     request: SubmissionRequest | DeskDenialRequest,
     channel: SubmissionChannel,
     now: datetime,
-    complete: Callable[[Document], DossierFact],
+    decide: Callable[[IntakeDossier], Decision],
 ) -> Outcome:
     """Allocate the code, store the dossier and its first fact in one transaction."""
     contact = applicant_contact(request.applicant, ctx.hash_identity(request.applicant))
@@ -167,7 +163,7 @@ async def _create_coded(
     async def create(uow: UnitOfWork) -> Receipt:
         code = await _allocate_code(ctx, admission.unit.code, now, uow.session)
         token = new_lookup_token(ctx.options.lookup_token_bytes)
-        doc = new_dossier(
+        dossier = new_dossier(
             code=code,
             admission=admission,
             contact=contact,
@@ -179,129 +175,86 @@ async def _create_coded(
             token=token,
             now=now,
         )
-        fact = complete(doc)
-        first = _record_fact(doc, fact, now, uow)
-        _register_contact(doc, first, now, uow)
-        await ctx.store.insert_dossier(doc, uow.session)
-        return receipt_of(ctx, doc, token)
+        dossier, first = _record(decide(dossier), now, uow)
+        # The one way the name and contact leave intake: on their own topic, for
+        # notification, caused by the dossier's first fact (same unit of work).
+        uow.caused_by(first).emit(contact_registered(dossier, now))
+        await ctx.store.insert_dossier(dossier, uow.session)
+        return receipt_of(ctx, dossier, token)
 
     async with ctx.code_locks[admission.unit.code]:
         return await creation.run(create)
 
 
-async def receive_submission(ctx: Intake, code: str) -> Document:
+async def receive_submission(ctx: Intake, code: str) -> IntakeDossier:
     """A desk accepts an online submission: checked again, appointment counted from now."""
     now = ctx.now()
-    doc = await dossier_for_desk(ctx, code)
-    check_awaiting_desk(DossierState(doc["state"]))
+    dossier = await dossier_for_desk(ctx, code)
+    check_awaiting_desk(dossier.current_state)  # before the catalogue's checks
     admission = admit(
         ctx.catalogue,
-        procedure_code=doc["procedure_code"],
-        receiving_unit=doc["receiving_unit"],
-        area_unit=doc["area_unit"],
-        document_types=[d["type"] for d in doc["documents"]],
+        procedure_code=dossier.procedure_code,
+        receiving_unit=dossier.receiving_unit,
+        area_unit=dossier.area_unit,
+        document_types=[d.type for d in dossier.documents],
         on=ctx.calendar.local_date(now),
     )
-    reception = reception_fields(ctx.calendar, admission, now)
-
-    async def work(uow: UnitOfWork) -> Document:
-        doc = await dossier_for_desk(ctx, code, uow.session)
-        check_awaiting_desk(DossierState(doc["state"]))
-        doc |= reception
-        _record_fact(doc, received_fact(doc), now, uow)
-        await ctx.store.replace_dossier(doc, uow.session)
-        return doc
-
-    return await _change(ctx, work, now)
+    return await _change(
+        ctx, code, now, lambda d: decide_reception(d, ctx.calendar, admission, now)
+    )
 
 
-async def deny_submission(ctx: Intake, code: str, reason: str) -> Document:
+async def deny_submission(ctx: Intake, code: str, reason: str) -> IntakeDossier:
     """A desk refuses an online submission, with the reason (refusal notice kept)."""
     now = ctx.now()
-
-    async def work(uow: UnitOfWork) -> Document:
-        doc = await dossier_for_desk(ctx, code, uow.session)
-        check_awaiting_desk(DossierState(doc["state"]))
-        doc["refusal"] = refusal_notice(ctx.catalogue, doc, reason, now).model_dump()
-        _record_fact(doc, denied_fact(doc, reason, now), now, uow)
-        await ctx.store.replace_dossier(doc, uow.session)
-        return doc
-
-    return await _change(ctx, work, now)
+    return await _change(ctx, code, now, lambda d: decide_denial(d, ctx.catalogue, reason, now))
 
 
-async def withdraw(ctx: Intake, code: str, token: str | None, reason: str | None) -> Document:
+async def withdraw(ctx: Intake, code: str, token: str | None, reason: str | None) -> IntakeDossier:
     """The applicant withdraws, if the state allows it (409 otherwise)."""
     await dossier_for_applicant(ctx, code, token)
     now = ctx.now()
-
-    async def work(uow: UnitOfWork) -> Document:
-        doc = await dossier_for_desk(ctx, code, uow.session)
-        check_withdrawal(DossierState(doc["state"]))
-        doc["withdrawal"] = {"reason": reason, "at": now}
-        _record_fact(doc, withdrawn_fact(doc, reason, now), now, uow)
-        await ctx.store.replace_dossier(doc, uow.session)
-        return doc
-
-    return await _change(ctx, work, now)
+    return await _change(ctx, code, now, lambda d: decide_withdrawal(d, reason, now))
 
 
-async def dossier_for_applicant(ctx: Intake, code: str, token: str | None) -> Document:
+async def dossier_for_applicant(ctx: Intake, code: str, token: str | None) -> IntakeDossier:
     """The dossier, if the token is its look-up token; otherwise the one 404 for every miss."""
-    doc = await ctx.store.get_dossier(code) if DOSSIER_CODE_PATTERN.match(code) else None
-    if not token_matches(token, doc["lookup_token_hash"] if doc else None):
+    dossier = await ctx.store.get_dossier(code) if DOSSIER_CODE_PATTERN.match(code) else None
+    if dossier is None or not token_matches(token, dossier.lookup_token_hash):
         raise not_found()
-    assert doc is not None
-    return doc
+    return dossier
 
 
-async def dossier_for_desk(ctx: Intake, code: str, session: Session | None = None) -> Document:
+async def dossier_for_desk(ctx: Intake, code: str, session: Session | None = None) -> IntakeDossier:
     """The dossier a desk acts on."""
-    doc = await ctx.store.get_dossier(code, session) if DOSSIER_CODE_PATTERN.match(code) else None
-    if doc is None:
+    dossier = (
+        await ctx.store.get_dossier(code, session) if DOSSIER_CODE_PATTERN.match(code) else None
+    )
+    if dossier is None:
         raise not_found()
-    return doc
+    return dossier
 
 
-def receipt_of(ctx: Intake, doc: Document, token: str) -> Receipt:
+def receipt_of(ctx: Intake, dossier: IntakeDossier, token: str) -> Receipt:
     """The receipt of a new dossier: the only place the look-up token is ever shown."""
-    procedure = ctx.catalogue.procedure(doc["procedure_code"])
+    procedure = ctx.catalogue.procedure(dossier.procedure_code)
+    stored = dossier.model_dump(mode="json")
     return Receipt.model_validate(
         {
-            **{k: doc[k] for k in Receipt.model_fields if k in doc},
-            "code": doc["_id"],
+            **{k: stored[k] for k in Receipt.model_fields if k in stored},
+            "code": dossier.code,
             "procedure_name": procedure.name,
             "lookup_token": token,
-            "lookup_path": f"/v1/dossiers/{doc['_id']}",
+            "lookup_path": f"/v1/dossiers/{dossier.code}",
         }
     )
 
 
-def _record_fact(doc: Document, fact: DossierFact, now: datetime, uow: UnitOfWork) -> Envelope:
-    """Apply intake's own fact to the stored view and emit it (same unit of work).
-
-    The first fact of a dossier names its flow: its event id becomes the correlation id.
-    """
-    [event] = uow.emit(fact, correlation_id=doc["correlation_id"])
-    step = history_step(event.type, event.id, now, fact.state, fact.holding_unit)
-    doc.update(
-        state=fact.state.value,
-        holding_unit=fact.holding_unit,
-        applied_up_to=now,
-        correlation_id=event.correlationid,
-        history=[*doc["history"], step],
-    )
-    return event
-
-
-def _register_contact(doc: Document, first: Envelope, now: datetime, uow: UnitOfWork) -> None:
-    """Emit the applicant's contact for notification, on its own topic (same unit of work),
-    caused by the dossier's first fact.
-
-    Dossier facts carry only the keyed identity hash; this is the one way the name and
-    contact leave intake.
-    """
-    uow.caused_by(first).emit(contact_registered(doc, now))
+def _record(decision: Decision, now: datetime, uow: UnitOfWork) -> tuple[IntakeDossier, Envelope]:
+    """Emit the decision's fact and apply it to the stored view (same unit of work)."""
+    dossier, fact = decision
+    [event] = uow.emit(fact, correlation_id=dossier.correlation_id)
+    return applied_own_fact(dossier, fact, event, now), event
 
 
 async def _prepare_code(ctx: Intake, agency: str, now: datetime) -> None:
@@ -316,6 +269,13 @@ async def _allocate_code(ctx: Intake, agency: str, now: datetime, session: Sessi
 
 
 async def _change(
-    ctx: Intake, work: Callable[[UnitOfWork], Awaitable[Document]], now: datetime
-) -> Document:
+    ctx: Intake, code: str, now: datetime, decide: Callable[[IntakeDossier], Decision]
+) -> IntakeDossier:
+    """Decide on the dossier as it stands in the transaction, store it, emit the fact."""
+
+    async def work(uow: UnitOfWork) -> IntakeDossier:
+        dossier, _ = _record(decide(await dossier_for_desk(ctx, code, uow.session)), now, uow)
+        await ctx.store.replace_dossier(dossier, uow.session)
+        return dossier
+
     return await ctx.runtime.run_unit_of_work(work, now=now)

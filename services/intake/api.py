@@ -68,8 +68,8 @@ Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
 
 async def _check_desk(ctx: Intake, caller: Principal, code: str) -> None:
     """Only the desk the dossier was sent to decides on it."""
-    doc = await actions.dossier_for_desk(ctx, code)
-    acting_unit(caller, doc["receiving_unit"], field="code")
+    dossier = await actions.dossier_for_desk(ctx, code)
+    acting_unit(caller, dossier.receiving_unit, field="code")
 
 
 def _receipt(outcome: Outcome, response: Response) -> Receipt:

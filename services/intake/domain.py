@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from intake.model import IntakeDossier, PublicStep
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError, Procedure, Unit
 from shared.events.dossier import (
@@ -312,45 +313,33 @@ def new_appointment_date(fact: DossierFact) -> date | None:
     return None
 
 
-def view_change(
-    event_type: str,
-    event_id: str,
-    at: datetime,
-    fact: DossierFact,
-    *,
-    applied_up_to: datetime | None,
-    history: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """The stored fields one fact changes (empty when it is already in the view).
+def apply_fact(
+    dossier: IntakeDossier, event_type: str, event_id: str, at: datetime, fact: DossierFact
+) -> IntakeDossier | None:
+    """The dossier with another service's fact applied (None when it is already in).
 
     State, holding unit and appointment follow the latest fact by time: an older fact
     arriving late does not roll them back. Public facts add a history step in time order.
     """
-    if any(step["event_id"] == event_id for step in history):
-        return {}  # written by intake itself, or already applied
+    if any(step.event_id == event_id for step in dossier.history):
+        return None  # written by intake itself, or already applied
     fields: dict[str, Any] = {}
-    if applied_up_to is None or _ms(at) >= _ms(applied_up_to):
-        fields = {"state": fact.state.value, "holding_unit": fact.holding_unit, "applied_up_to": at}
+    latest = dossier.applied_up_to
+    if latest is None or _ms(at) >= _ms(latest):
+        fields = {"state": fact.state, "holding_unit": fact.holding_unit, "applied_up_to": at}
         if (moved := new_appointment_date(fact)) is not None:
-            fields["appointment_date"] = moved.isoformat()
+            fields["appointment_date"] = moved
     if event_type in PUBLIC_STEPS:
-        step = history_step(event_type, event_id, at, fact.state, fact.holding_unit)
+        step = PublicStep(
+            event_id=event_id,
+            event_type=event_type,
+            at=at,
+            state=fact.state,
+            holding_unit=fact.holding_unit,
+        )
         # A stable sort: facts of the same instant keep their arrival order.
-        fields["history"] = sorted([*history, step], key=lambda s: _ms(s["at"]))
-    return fields
-
-
-def history_step(
-    event_type: str, event_id: str, at: datetime, state: DossierState, holding_unit: str
-) -> dict[str, Any]:
-    """The stored form of one public step (labels are looked up when read)."""
-    return {
-        "event_id": event_id,
-        "event_type": event_type,
-        "at": at,
-        "state": state.value,
-        "holding_unit": holding_unit,
-    }
+        fields["history"] = sorted([*dossier.history, step], key=lambda s: _ms(s.at))
+    return dossier.changed(**fields) if fields else None
 
 
 def _ms(moment: datetime) -> datetime:

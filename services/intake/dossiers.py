@@ -1,18 +1,21 @@
-"""The stored dossier and the facts intake emits about it, built from validated input.
+"""Intake's decisions about its dossier: pure functions from the dossier and the input
+to the changed dossier and the fact that says so.
 
-Pure: the store and the outbox are the caller's business.
+The store, the outbox and the unit of work are the caller's business.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
-from intake.domain import Admission, appointment
+from intake.domain import Admission, appointment, check_awaiting_desk, check_withdrawal
+from intake.model import IntakeDossier, PublicStep, Withdrawal
 from intake.schemas import ApplicantIn, RefusalNotice, SubmissionChannel
 from intake.tokens import token_digest
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
+from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.dossier import (
     ApplicantContact,
@@ -20,6 +23,7 @@ from shared.events.dossier import (
     Channel,
     DocumentRef,
     DossierDenied,
+    DossierFact,
     DossierReceived,
     DossierState,
     DossierSubmitted,
@@ -29,7 +33,12 @@ from shared.events.dossier import (
     documents_hash,
 )
 
-Document = dict[str, Any]
+
+class Decision(NamedTuple):
+    """The dossier as a decision leaves it, and the fact to emit about it."""
+
+    dossier: IntakeDossier
+    fact: DossierFact
 
 
 def applicant_contact(applicant: ApplicantIn, identity_hash: str) -> ApplicantContact:
@@ -56,63 +65,125 @@ def new_dossier(
     channel: SubmissionChannel,
     token: str,
     now: datetime,
-) -> Document:
-    """The stored dossier before its first fact is applied (only the token's digest is kept)."""
-    docs = [d.model_dump(mode="json") for d in documents]
+) -> IntakeDossier:
+    """The dossier before its first fact is applied (only the token's digest is kept)."""
     procedure = admission.procedure
-    return {
-        "_id": code,
-        "state": None,
-        "holding_unit": admission.unit.code,
-        "applied_up_to": None,
-        "channel": channel,
-        "procedure_code": procedure.code,
-        "procedure_version": procedure.version,
-        "receiving_unit": admission.unit.code,
-        "area_unit": area_unit,
-        "result_delivery": result_delivery.value,
-        "submitted_at": now,
-        "received_at": None,
-        "clock_starts_on": None,
-        "appointment_date": None,
-        "total_budget_days": procedure.total_budget_days,
-        "fee_vnd": procedure.fees.amount_vnd,
-        "applicant": contact.model_dump(mode="json"),
-        "documents": docs,
-        "documents_hash": documents_hash(docs),
-        "note": note,
-        "lookup_token_hash": token_digest(token),
-        "correlation_id": None,
-        "refusal": None,
-        "withdrawal": None,
-        "history": [],
-        "created_at": now,
-    }
+    return IntakeDossier(
+        code=code,
+        holding_unit=admission.unit.code,
+        channel=channel,
+        procedure_code=procedure.code,
+        procedure_version=procedure.version,
+        receiving_unit=admission.unit.code,
+        area_unit=area_unit,
+        result_delivery=result_delivery,
+        submitted_at=now,
+        total_budget_days=procedure.total_budget_days,
+        fee_vnd=procedure.fees.amount_vnd,
+        applicant=contact,
+        documents=documents,
+        documents_hash=documents_hash(documents),
+        note=note,
+        lookup_token_hash=token_digest(token),
+        created_at=now,
+    )
 
 
-def reception_fields(calendar: WorkingCalendar, admission: Admission, now: datetime) -> Document:
-    """What reception sets: the time, the procedure version and the appointment."""
+# --- decisions --------------------------------------------------------------------------
+
+
+def decide_submission(
+    dossier: IntakeDossier, calendar: WorkingCalendar, admission: Admission, now: datetime
+) -> Decision:
+    """A new dossier: SUBMITTED when it came online (a desk checks it), else RECEIVED."""
+    if dossier.channel == "online":
+        return Decision(dossier, submitted_fact(dossier))
+    return _receive(dossier, calendar, admission, now)
+
+
+def decide_reception(
+    dossier: IntakeDossier, calendar: WorkingCalendar, admission: Admission, now: datetime
+) -> Decision:
+    """A desk accepts an online submission: the appointment is counted from now."""
+    check_awaiting_desk(dossier.current_state)
+    return _receive(dossier, calendar, admission, now)
+
+
+def decide_desk_refusal(
+    dossier: IntakeDossier, catalogue: Catalogue, reason: str, now: datetime
+) -> Decision:
+    """A desk refuses a dossier at intake (new, or an online one waiting): DENIED, with
+    the refusal notice kept."""
+    notice = refusal_notice(catalogue, dossier, reason, now)
+    return Decision(dossier.changed(refusal=notice), denied_fact(dossier, reason, now))
+
+
+def decide_denial(
+    dossier: IntakeDossier, catalogue: Catalogue, reason: str, now: datetime
+) -> Decision:
+    """A desk refuses an online submission still waiting for it."""
+    check_awaiting_desk(dossier.current_state)
+    return decide_desk_refusal(dossier, catalogue, reason, now)
+
+
+def decide_withdrawal(dossier: IntakeDossier, reason: str | None, now: datetime) -> Decision:
+    """The applicant withdraws, if the state allows it."""
+    check_withdrawal(dossier.current_state)
+    withdrawn = dossier.changed(withdrawal=Withdrawal(reason=reason, at=now))
+    return Decision(withdrawn, withdrawn_fact(dossier, reason, now))
+
+
+def _receive(
+    dossier: IntakeDossier, calendar: WorkingCalendar, admission: Admission, now: datetime
+) -> Decision:
     due = appointment(calendar, admission.procedure, now)
-    return {
-        "received_at": now,
-        "procedure_version": admission.procedure.version,
-        "total_budget_days": admission.procedure.total_budget_days,
-        "clock_starts_on": due.clock_starts_on.isoformat(),
-        "appointment_date": due.appointment_date.isoformat(),
-        "calendar_version": calendar.provenance,
-    }
+    received = dossier.changed(
+        received_at=now,
+        procedure_version=admission.procedure.version,
+        total_budget_days=admission.procedure.total_budget_days,
+        clock_starts_on=due.clock_starts_on,
+        appointment_date=due.appointment_date,
+        calendar_version=calendar.provenance,
+    )
+    return Decision(received, received_fact(received))
 
 
-def applicant_ref(doc: Document) -> ApplicantRef:
+def applied_own_fact(
+    dossier: IntakeDossier, fact: DossierFact, event: Envelope, at: datetime
+) -> IntakeDossier:
+    """The dossier once intake's own fact is emitted: state, holder and a history step.
+
+    The first fact of a dossier names its flow: its event id became the correlation id.
+    """
+    step = PublicStep(
+        event_id=event.id,
+        event_type=event.type,
+        at=at,
+        state=fact.state,
+        holding_unit=fact.holding_unit,
+    )
+    return dossier.changed(
+        state=fact.state,
+        holding_unit=fact.holding_unit,
+        applied_up_to=at,
+        correlation_id=event.correlationid,
+        history=[*dossier.history, step],
+    )
+
+
+# --- facts ------------------------------------------------------------------------------
+
+
+def applicant_ref(dossier: IntakeDossier) -> ApplicantRef:
     """The applicant as dossier facts name them: the keyed identity hash, no contact."""
-    return ApplicantRef(identity_hash=doc["applicant"]["identity_hash"])
+    return ApplicantRef(identity_hash=dossier.applicant.identity_hash)
 
 
-def contact_registered(doc: Document, now: datetime) -> ApplicantContactRegistered:
+def contact_registered(dossier: IntakeDossier, now: datetime) -> ApplicantContactRegistered:
     """applicant.contact.registered.v1: the name and contact, for notification only."""
-    applicant = doc["applicant"]
+    applicant = dossier.applicant.model_dump()
     return ApplicantContactRegistered(
-        dossier_code=doc["_id"],
+        dossier_code=dossier.code,
         contact=ContactDetails.model_validate(
             {k: applicant.get(k) for k in ContactDetails.model_fields if k in applicant}
         ),
@@ -120,92 +191,93 @@ def contact_registered(doc: Document, now: datetime) -> ApplicantContactRegister
     )
 
 
-def received_fact(doc: Document) -> DossierReceived:
-    """dossier.received.v1 from a received dossier."""
+def received_fact(d: IntakeDossier) -> DossierReceived:
+    """dossier.received from a received dossier."""
+    assert d.received_at and d.clock_starts_on and d.appointment_date  # set by _receive
     return DossierReceived(
-        dossier_code=doc["_id"],
+        dossier_code=d.code,
         state=DossierState.RECEIVED,
-        holding_unit=doc["receiving_unit"],
-        procedure_code=doc["procedure_code"],
-        procedure_version=doc["procedure_version"],
-        receiving_unit=doc["receiving_unit"],
-        received_at=doc["received_at"],
-        clock_starts_on=doc["clock_starts_on"],
-        appointment_date=doc["appointment_date"],
-        total_budget_days=doc["total_budget_days"],
-        channel=doc["channel"],
-        applicant=applicant_ref(doc),
-        documents=[DocumentRef.model_validate(d) for d in doc["documents"]],
-        documents_hash=doc["documents_hash"],
-        note=doc["note"],
-        area_unit=doc["area_unit"],
-        result_delivery=doc.get("result_delivery", "desk"),
-        calendar_version=doc.get("calendar_version"),
+        holding_unit=d.receiving_unit,
+        procedure_code=d.procedure_code,
+        procedure_version=d.procedure_version,
+        receiving_unit=d.receiving_unit,
+        received_at=d.received_at,
+        clock_starts_on=d.clock_starts_on,
+        appointment_date=d.appointment_date,
+        total_budget_days=d.total_budget_days,
+        channel=d.channel,
+        applicant=applicant_ref(d),
+        documents=d.documents,
+        documents_hash=d.documents_hash,
+        note=d.note,
+        area_unit=d.area_unit,
+        result_delivery=d.result_delivery,
+        calendar_version=d.calendar_version,
     )
 
 
-def submitted_fact(doc: Document) -> DossierSubmitted:
-    """dossier.submitted.v1 from an online submission."""
+def submitted_fact(d: IntakeDossier) -> DossierSubmitted:
+    """dossier.submitted from an online submission."""
     return DossierSubmitted(
-        dossier_code=doc["_id"],
+        dossier_code=d.code,
         state=DossierState.SUBMITTED,
-        holding_unit=doc["receiving_unit"],
-        procedure_code=doc["procedure_code"],
-        receiving_unit=doc["receiving_unit"],
-        submitted_at=doc["submitted_at"],
-        applicant=applicant_ref(doc),
-        documents=[DocumentRef.model_validate(d) for d in doc["documents"]],
+        holding_unit=d.receiving_unit,
+        procedure_code=d.procedure_code,
+        receiving_unit=d.receiving_unit,
+        submitted_at=d.submitted_at,
+        applicant=applicant_ref(d),
+        documents=d.documents,
     )
 
 
 def refusal_notice(
-    catalogue: Catalogue, doc: Document, reason: str, now: datetime
+    catalogue: Catalogue, d: IntakeDossier, reason: str, now: datetime
 ) -> RefusalNotice:
     """The refusal notice (Mẫu 03) data kept with a dossier denied at intake."""
-    unit = catalogue.unit(doc["receiving_unit"])
-    procedure = catalogue.procedure(doc["procedure_code"])
+    unit = catalogue.unit(d.receiving_unit)
+    procedure = catalogue.procedure(d.procedure_code)
     return RefusalNotice(
         issuing_unit=unit.code,
         issuing_unit_name=unit.name,
         procedure_code=procedure.code,
         procedure_name=procedure.name,
-        applicant_name=doc["applicant"]["name"],
+        applicant_name=d.applicant.name,
         reason=reason,
         denied_at=now,
     )
 
 
-def denied_fact(doc: Document, reason: str, now: datetime) -> DossierDenied:
-    """dossier.denied.v1: refused at intake, with the reason."""
+def denied_fact(d: IntakeDossier, reason: str, now: datetime) -> DossierDenied:
+    """dossier.denied: refused at intake, with the reason."""
     return DossierDenied(
-        dossier_code=doc["_id"],
+        dossier_code=d.code,
         state=DossierState.DENIED,
-        holding_unit=doc["receiving_unit"],
-        procedure_code=doc["procedure_code"],
-        receiving_unit=doc["receiving_unit"],
+        holding_unit=d.receiving_unit,
+        procedure_code=d.procedure_code,
+        receiving_unit=d.receiving_unit,
         denied_at=now,
         reason=reason,
-        applicant=applicant_ref(doc),
+        applicant=applicant_ref(d),
     )
 
 
 def withdrawn_fact(
-    doc: Document, reason: str | None, now: datetime
+    d: IntakeDossier, reason: str | None, now: datetime
 ) -> DossierWithdrawn | WithdrawalRequested:
     """The applicant's withdrawal: closed at once if no desk received it yet (status 8),
     otherwise a request (status 7) that the unit holding the dossier then stops."""
-    if doc["state"] == DossierState.SUBMITTED.value:
+    if d.state is DossierState.SUBMITTED:
         return DossierWithdrawn(
-            dossier_code=doc["_id"],
+            dossier_code=d.code,
             state=DossierState.WITHDRAWN,
-            holding_unit=doc["holding_unit"],
+            holding_unit=d.holding_unit,
             withdrawn_at=now,
             reason=reason,
         )
     return WithdrawalRequested(
-        dossier_code=doc["_id"],
+        dossier_code=d.code,
         state=DossierState.WITHDRAWAL_REQUESTED,
-        holding_unit=doc["holding_unit"],
+        holding_unit=d.holding_unit,
         requested_at=now,
         reason=reason,
     )

@@ -12,7 +12,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from intake.model import IntakeDossier, PublicStep
 from shared.catalogue import Catalogue, CatalogueLookupError
+from shared.events.dossier import DocumentRef
 from shared.forms import FormCatalogue, form_environment, place_date
 
 TEMPLATES = Path(__file__).resolve().parent / "form_templates"
@@ -34,44 +36,44 @@ class IntakeForms:
     catalogue: Catalogue
     numbers: FormCatalogue
 
-    def receipt(self, doc: dict[str, Any], today: date) -> str:
+    def receipt(self, dossier: IntakeDossier, today: date) -> str:
         """Mẫu 01 of a received dossier."""
-        if doc.get("received_at") is None or doc.get("appointment_date") is None:
+        if dossier.received_at is None or dossier.appointment_date is None:
             raise FormUnavailable("the dossier has not been received: no receipt (Mẫu 01)")
-        applicant = doc["applicant"]
+        applicant = dossier.applicant
         return self._page(
             "receipt",
-            doc,
+            dossier,
             today,
-            applicant_name=applicant["name"],
-            phone=applicant.get("phone"),
-            email=applicant.get("email"),
-            documents=[self._document(doc["procedure_code"], d) for d in doc["documents"]],
-            budget_days=doc["total_budget_days"],
-            received_at=doc["received_at"],
-            appointment_date=date.fromisoformat(doc["appointment_date"]),
-            delivery=DELIVERY[doc.get("result_delivery") or "desk"],
+            applicant_name=applicant.name,
+            phone=applicant.phone,
+            email=applicant.email,
+            documents=[self._document(dossier.procedure_code, d) for d in dossier.documents],
+            budget_days=dossier.total_budget_days,
+            received_at=dossier.received_at,
+            appointment_date=dossier.appointment_date,
+            delivery=DELIVERY[dossier.result_delivery.value],
         )
 
-    def refusal(self, doc: dict[str, Any], today: date) -> str:
+    def refusal(self, dossier: IntakeDossier, today: date) -> str:
         """Mẫu 03 of a dossier refused at intake."""
-        notice = doc.get("refusal")
-        if not notice:
+        notice = dossier.refusal
+        if notice is None:
             raise FormUnavailable("the dossier was not refused at intake: no Mẫu 03")
         return self._page(
             "refusal",
-            doc,
+            dossier,
             today,
-            applicant_name=notice["applicant_name"],
-            reason=notice["reason"],
-            denied_at=notice["denied_at"],
+            applicant_name=notice.applicant_name,
+            reason=notice.reason,
+            denied_at=notice.denied_at,
         )
 
     def log_book(
-        self, unit: str, docs: list[dict[str, Any]], start: date, end: date, today: date
+        self, unit: str, dossiers: list[IntakeDossier], start: date, end: date, today: date
     ) -> str:
         """Mẫu 06: the dossiers a desk received between two dates."""
-        rows = [self._log_row(doc) for doc in docs]
+        rows = [self._log_row(dossier) for dossier in dossiers]
         template = form_environment(TEMPLATES).get_template("log_book.html.j2")
         return template.render(
             form=self.numbers.form("log_book", today),
@@ -96,54 +98,51 @@ class IntakeForms:
         except CatalogueLookupError:
             return code
 
-    def _document(self, procedure_code: str, doc: dict[str, Any]) -> dict[str, str]:
+    def _document(self, procedure_code: str, doc: DocumentRef) -> dict[str, str]:
         """The catalogue's name of the document's type; the submitter's name as a note."""
         try:
             required = self.catalogue.procedure(procedure_code).required_documents
         except CatalogueLookupError:
             required = ()
         names = {r.type: r.name for r in required}
-        official = names.get(doc["type"])
+        official = names.get(doc.type)
         if official is None:
-            return {"name": doc["name"], "note": ""}
-        return {"name": official, "note": "" if doc["name"] == official else doc["name"]}
+            return {"name": doc.name, "note": ""}
+        return {"name": official, "note": "" if doc.name == official else doc.name}
 
-    def _page(self, key: str, doc: dict[str, Any], today: date, **body: Any) -> str:
+    def _page(self, key: str, dossier: IntakeDossier, today: date, **body: Any) -> str:
         template = form_environment(TEMPLATES).get_template(f"{key}.html.j2")
         return template.render(
             form=self.numbers.form(key, today),
-            code=doc["_id"],
-            unit_name=self.unit_name(doc["receiving_unit"]),
+            code=dossier.code,
+            unit_name=self.unit_name(dossier.receiving_unit),
             place_date=place_date(today),
-            procedure_name=self._procedure_name(doc["procedure_code"]),
-            calendar_version=doc.get("calendar_version"),
+            procedure_name=self._procedure_name(dossier.procedure_code),
+            calendar_version=dossier.calendar_version,
             **body,
         )
 
-    def _log_row(self, doc: dict[str, Any]) -> dict[str, Any]:
-        applicant = doc["applicant"]
-        history = doc.get("history", [])
-        sent = _first(history, "dossier.transfer.requested.v1")
-        taken = _first(history, "dossier.transfer.accepted.v1")
-        done = _first(history, "dossier.done.v1")
-        contact = ", ".join(x for x in (applicant.get("phone"), applicant.get("email")) if x)
-        appointment = doc.get("appointment_date")
+    def _log_row(self, dossier: IntakeDossier) -> dict[str, Any]:
+        applicant = dossier.applicant
+        sent = _first(dossier.history, "dossier.transfer.requested.v1")
+        taken = _first(dossier.history, "dossier.transfer.accepted.v1")
+        done = _first(dossier.history, "dossier.done.v1")
         return {
-            "code": doc["_id"],
-            "procedure": self._procedure_name(doc["procedure_code"]),
-            "applicant": applicant["name"],
-            "contact": contact,
-            "handler": self.unit_name(taken["holding_unit"]) if taken else "",
-            "received_at": doc.get("received_at"),
-            "appointment": date.fromisoformat(appointment) if appointment else None,
-            "sent_at": sent["at"] if sent else None,
-            "done_at": done["at"] if done else None,
-            "note": doc.get("note") or "",
+            "code": dossier.code,
+            "procedure": self._procedure_name(dossier.procedure_code),
+            "applicant": applicant.name,
+            "contact": ", ".join(x for x in (applicant.phone, applicant.email) if x),
+            "handler": self.unit_name(taken.holding_unit) if taken else "",
+            "received_at": dossier.received_at,
+            "appointment": dossier.appointment_date,
+            "sent_at": sent.at if sent else None,
+            "done_at": done.at if done else None,
+            "note": dossier.note or "",
         }
 
 
-def _first(history: list[dict[str, Any]], event_type: str) -> dict[str, Any] | None:
-    return next((step for step in history if step["event_type"] == event_type), None)
+def _first(history: list[PublicStep], event_type: str) -> PublicStep | None:
+    return next((step for step in history if step.event_type == event_type), None)
 
 
 def day_bounds(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:

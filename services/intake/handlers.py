@@ -1,7 +1,7 @@
 """Event handlers of the intake service: keep the applicant's view current.
 
 Every dossier fact (any ``dossier.*`` contract carrying state and holding unit) goes to
-one handler that applies it through ``domain.view_change``: idempotent (the consumer's
+one handler that applies it through ``domain.apply_fact``: idempotent (the consumer's
 inbox, and the event id in the history), and in order per dossier (an older fact
 arriving late adds its public step but does not roll the state back). Intake's own
 facts were applied when written, so they change nothing here.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from intake.domain import view_change
+from intake.domain import apply_fact
 from intake.store import IntakeStore
 from shared.events.dossier import DossierFact
 from shared.events.registry import REGISTRY
@@ -32,16 +32,9 @@ async def apply_dossier_fact(data: DossierFact, uow: UnitOfWork, *, store: Intak
             extra={"event_id": envelope.id, "dossier_code": data.dossier_code},
         )
         return
-    fields = view_change(
-        envelope.type,
-        envelope.id,
-        envelope.time,
-        data,
-        applied_up_to=doc.get("applied_up_to"),
-        history=doc.get("history", []),
-    )
-    if fields:
-        await store.update_dossier(data.dossier_code, fields, session)
+    changed = apply_fact(doc, envelope.type, envelope.id, envelope.time, data)
+    if changed is not None:
+        await store.replace_dossier(changed, session)
 
 
 def dossier_fact_models() -> list[type[DossierFact]]:

@@ -14,6 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from intake.model import IntakeDossier
 from shared.catalogue import Catalogue
 from shared.mongo.client import Database, Document, Session
 from shared.mongo.sequences import next_value
@@ -147,25 +148,23 @@ class IntakeStore:
         """The next number of a daily counter, in the caller's transaction (no gaps)."""
         return await next_value(self._sequences, name, session)
 
-    async def insert_dossier(self, doc: Document, session: Session) -> None:
-        await self._dossiers.insert_one(doc, session=session)
+    async def insert_dossier(self, dossier: IntakeDossier, session: Session) -> None:
+        await self._dossiers.insert_one(dossier.stored(), session=session)
 
-    async def get_dossier(self, code: str, session: Session | None = None) -> Document | None:
-        return await self._dossiers.find_one({"_id": code}, session=session)
+    async def get_dossier(self, code: str, session: Session | None = None) -> IntakeDossier | None:
+        doc = await self._dossiers.find_one({"_id": code}, session=session)
+        return IntakeDossier.model_validate(doc) if doc else None
 
-    async def update_dossier(self, code: str, fields: Document, session: Session) -> None:
-        await self._dossiers.update_one({"_id": code}, {"$set": fields}, session=session)
-
-    async def replace_dossier(self, doc: Document, session: Session) -> None:
-        await self._dossiers.replace_one({"_id": doc["_id"]}, doc, session=session)
+    async def replace_dossier(self, dossier: IntakeDossier, session: Session) -> None:
+        await self._dossiers.replace_one({"_id": dossier.code}, dossier.stored(), session=session)
 
     async def received_by(
         self, unit: str, start: datetime, end: datetime, limit: int
-    ) -> list[Document]:
+    ) -> list[IntakeDossier]:
         """Dossiers ``unit`` received in ``[start, end)``, oldest first (the log book)."""
         query = {"receiving_unit": unit, "received_at": {"$gte": start, "$lt": end}}
         cursor = self._dossiers.find(query).sort("received_at", ASCENDING).limit(limit)
-        return [doc async for doc in cursor]
+        return [IntakeDossier.model_validate(doc) async for doc in cursor]
 
     async def count_dossiers(self) -> int:
         return await self._dossiers.count_documents({})

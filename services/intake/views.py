@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from intake.domain import PUBLIC_STEPS, STATE_LABELS
+from intake.model import IntakeDossier
 from intake.schemas import DossierView, HistoryStep, Label, UnitRef
 from shared.catalogue import Catalogue, CatalogueLookupError
-from shared.events.dossier import DossierState
 from shared.events.portal import portal_status
 
 
@@ -24,38 +22,38 @@ def _label(pair: tuple[str, str]) -> Label:
     return Label(vi=pair[0], en=pair[1])
 
 
-def dossier_view(catalogue: Catalogue, doc: dict[str, Any]) -> DossierView:
+def dossier_view(catalogue: Catalogue, dossier: IntakeDossier) -> DossierView:
     """Current state, holding unit, appointment date and the public steps, oldest first."""
-    state = DossierState(doc["state"])
+    state = dossier.current_state
     try:
-        procedure = catalogue.procedure(doc["procedure_code"])
+        procedure = catalogue.procedure(dossier.procedure_code)
         names = (procedure.name, procedure.name_en)
     except CatalogueLookupError:
-        names = (doc["procedure_code"], doc["procedure_code"])
+        names = (dossier.procedure_code, dossier.procedure_code)
     history = [
         HistoryStep(
-            at=step["at"],
-            event_type=step["event_type"],
-            state=DossierState(step["state"]),
-            holding_unit=unit_ref(catalogue, step["holding_unit"]),
-            label=_label(PUBLIC_STEPS[step["event_type"]]),
+            at=step.at,
+            event_type=step.event_type,
+            state=step.state,
+            holding_unit=unit_ref(catalogue, step.holding_unit),
+            label=_label(PUBLIC_STEPS[step.event_type]),
         )
-        for step in doc["history"]
-        if step["event_type"] in PUBLIC_STEPS
+        for step in dossier.history
+        if step.event_type in PUBLIC_STEPS
     ]
     return DossierView(
-        code=doc["_id"],
+        code=dossier.code,
         state=state,
         portal_status=int(portal_status(state)),
         state_label=_label(STATE_LABELS[state]),
-        procedure_code=doc["procedure_code"],
+        procedure_code=dossier.procedure_code,
         procedure_name=names[0],
         procedure_name_en=names[1],
-        receiving_unit=unit_ref(catalogue, doc["receiving_unit"]),
-        holding_unit=unit_ref(catalogue, doc["holding_unit"]),
-        submitted_at=doc["submitted_at"],
-        received_at=doc["received_at"],
-        appointment_date=doc["appointment_date"],
+        receiving_unit=unit_ref(catalogue, dossier.receiving_unit),
+        holding_unit=unit_ref(catalogue, dossier.holding_unit),
+        submitted_at=dossier.submitted_at,
+        received_at=dossier.received_at,
+        appointment_date=dossier.appointment_date,
         history=history,
-        refusal=doc["refusal"],
+        refusal=dossier.refusal,
     )

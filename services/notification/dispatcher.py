@@ -180,7 +180,7 @@ class Dispatcher:
         """Claim up to ``limit`` records, starting each delivery the moment it is claimed.
 
         A claim is in hand (renewed, never taken back by this sender) from then on: when
-        the store is slow, claiming a whole batch first can outlast the first claims'
+        the store is slow, claiming more before starting can outlast the first claims'
         leases, and this sender would take them again and send them twice.
         """
 
@@ -191,21 +191,23 @@ class Dispatcher:
         started = 0
         while started < limit:
             claimed_at = self._clock.now()
-            record = await self._store.claim(
+            batch = await self._store.claim_batch(
                 claimed_at,
                 self._lease,
                 f"{self._instance}/{uuid.uuid4()}",
                 self._instance,
-                in_hand=list(in_flight.values()),
+                limit - started,
+                in_hand=set(in_flight.values()),
             )
-            if record is None:
+            for record in batch:
+                task = asyncio.create_task(
+                    self._deliver(record, claimed_at), name="notification-delivery"
+                )
+                in_flight[task] = record["claim"]
+                task.add_done_callback(finished)
+            if not batch:
                 break
-            task = asyncio.create_task(
-                self._deliver(record, claimed_at), name="notification-delivery"
-            )
-            in_flight[task] = record["claim"]
-            task.add_done_callback(finished)
-            started += 1
+            started += len(batch)
         return started
 
     async def _deliver(self, record: Document, claimed_at: datetime) -> None:

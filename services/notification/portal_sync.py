@@ -180,7 +180,7 @@ class PortalSender(PeriodicWorker):
     async def _deliver(self, doc: Document) -> int:
         assert self.settings.endpoint is not None
         headers = {"Content-Type": "application/json"}
-        if self.settings.token is not None:
+        if self.settings.token and self.settings.token.get_secret_value():  # "" = none
             headers["Authorization"] = f"Bearer {self.settings.token.get_secret_value()}"
         error, permanent = None, False
         try:

@@ -129,30 +129,43 @@ class NotificationStore:
         claimed_by: str = "",
         in_hand: Collection[str] = (),
     ) -> Document | None:
-        """Take the oldest pending record, or one whose sender's lease lapsed (atomic).
+        """Take the oldest claimable record (see ``claim_batch``), atomically."""
+        return await self.notifications.find_one_and_update(
+            _claimable(now, in_hand),
+            {"$set": _claim_fields(now, lease, claim_id, claimed_by)},
+            sort=[("created_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def claim_batch(
+        self,
+        now: datetime,
+        lease: timedelta,
+        claim_id: str,
+        claimed_by: str,
+        limit: int,
+        in_hand: Collection[str] = (),
+    ) -> list[Document]:
+        """Take up to ``limit`` of the oldest records pending, or whose sender's lease lapsed,
+        under one claim id: three round trips whatever the batch.
 
         A live sender never takes back the deliveries it still has in hand (``in_hand``, its
         claim ids): it renews them, and a stalled event loop must not make it send one
         twice. A claim of its own whose delivery ended unsettled (the store went away)
-        lapses and is taken again like anyone's.
+        lapses and is taken again like anyone's. The update checks each record again, so
+        of two senders racing for one record only one gets it.
         """
-        lapsed: dict[str, Any] = {"status": SENDING, "lease_until": {"$lt": now}}
-        if in_hand:
-            lapsed["claim"] = {"$nin": list(in_hand)}
-        return await self.notifications.find_one_and_update(
-            {"$or": [{"status": PENDING}, lapsed]},
-            {
-                "$set": {
-                    "status": SENDING,
-                    "claim": claim_id,
-                    "claimed_by": claimed_by,
-                    "claimed_at": now,
-                    "lease_until": now + lease,
-                }
-            },
-            sort=[("created_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
+        claimable = _claimable(now, in_hand)
+        candidates = self.notifications.find(claimable, {"_id": 1}).sort("created_at", ASCENDING)
+        ids = [doc["_id"] async for doc in candidates.limit(limit)]
+        if not ids:
+            return []
+        await self.notifications.update_many(
+            {"_id": {"$in": ids}, **claimable},
+            {"$set": _claim_fields(now, lease, claim_id, claimed_by)},
         )
+        claimed = self.notifications.find({"claim": claim_id, "status": SENDING})
+        return await claimed.sort("created_at", ASCENDING).to_list()
 
     async def extend_claims(self, claim_ids: list[str], lease_until: datetime) -> None:
         """Keep the claims of deliveries still in hand (a live sender's claims never lapse)."""
@@ -189,8 +202,9 @@ class NotificationStore:
     ) -> None:
         """Append an attempt and extend the claim (a live sender keeps its lease).
 
-        The attempt is kept even if this sender's claim was lost meanwhile: a message that went out must be on record, so that whoever holds
-        the record now does not send it again.
+        The attempt is kept even if this sender's claim was lost meanwhile: a
+        message that went out must be on record, so that whoever holds the record now
+        does not send it again.
         """
         await self.notifications.update_one(
             {"_id": notification_id, "status": SENDING},
@@ -327,3 +341,20 @@ class NotificationStore:
             session=session,
         )
         return True
+
+
+def _claimable(now: datetime, in_hand: Collection[str]) -> Document:
+    lapsed: dict[str, Any] = {"status": SENDING, "lease_until": {"$lt": now}}
+    if in_hand:
+        lapsed["claim"] = {"$nin": list(in_hand)}
+    return {"$or": [{"status": PENDING}, lapsed]}
+
+
+def _claim_fields(now: datetime, lease: timedelta, claim_id: str, claimed_by: str) -> Document:
+    return {
+        "status": SENDING,
+        "claim": claim_id,
+        "claimed_by": claimed_by,
+        "claimed_at": now,
+        "lease_until": now + lease,
+    }

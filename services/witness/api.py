@@ -8,12 +8,23 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from shared.http import problem
+from shared.refusals import Refused
 from shared.transparency.witness_protocol import SIZE_CONTENT_TYPE
-from witness.domain import Refused
 from witness.handlers import Witness
 
 router = APIRouter(tags=["witness"])
 MAX_REQUEST_BYTES = 64 * 1024
+STATUS: dict[str, int] = {  # the witness's one table: refusal code -> HTTP status (tlog-witness)
+    "malformed_request": 400,
+    "not_a_checkpoint": 400,
+    "old_size_too_large": 400,
+    "proof_not_empty": 400,
+    "unverified_checkpoint": 403,
+    "unknown_log": 404,
+    "stale_old_size": 409,  # answered as text/x.tlog.size, the protocol's form
+    "log_fork": 409,
+    "log_rewrite": 422,
+}
 
 
 def witness_of(request: Request) -> Witness:
@@ -33,12 +44,13 @@ async def add_checkpoint(request: Request) -> Response:
     try:
         lines = await witness_of(request).add_checkpoint(body)
     except Refused as refusal:
-        if refusal.known_size is not None:  # the protocol's answer: our size, as text
+        if refusal.code == "stale_old_size":  # the protocol's answer: our size, as text
             return PlainTextResponse(
-                f"{refusal.known_size}\n", status_code=409, media_type=SIZE_CONTENT_TYPE
+                f"{refusal.extra['known_size']}\n",
+                status_code=STATUS[refusal.code],
+                media_type=SIZE_CONTENT_TYPE,
             )
-        code = "log_rewrite" if refusal.rewrite else "checkpoint_refused"
-        return problem(refusal.status, code, refusal.message)
+        raise  # problem+json, status from STATUS
     return PlainTextResponse(lines)
 
 

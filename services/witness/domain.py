@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.refusals import Refused
 from shared.transparency import merkle
 from shared.transparency.checkpoint import CheckpointBody, parse_checkpoint
 from shared.transparency.note import NoteError, Verifier, parse_note
@@ -26,18 +27,8 @@ class Cosigned:
     note: str
 
 
-class Refused(Exception):
-    """A checkpoint the witness does not cosign, with the HTTP status the protocol names.
-
-    ``rewrite`` marks the refusals that prove the log misbehaved (not the client's error).
-    """
-
-    def __init__(
-        self, status: int, message: str, *, known_size: int | None = None, rewrite: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-        self.known_size, self.rewrite = known_size, rewrite
+# The refusals that prove the log misbehaved (not the client's error): kept as evidence.
+LOG_MISBEHAVED = frozenset({"log_fork", "log_rewrite"})
 
 
 def checkpoint_to_cosign(
@@ -48,38 +39,39 @@ def checkpoint_to_cosign(
         note = parse_note(request.checkpoint)
         body = parse_checkpoint(note.text)
     except NoteError as exc:
-        raise Refused(400, f"not a checkpoint: {exc}") from None
+        raise Refused("not_a_checkpoint", f"not a checkpoint: {exc}") from None
     keys = log_keys.get(body.origin)
     if keys is None:
-        raise Refused(404, f"unknown log {body.origin!r}")
+        raise Refused("unknown_log", f"unknown log {body.origin!r}")
     if not any(note.verified_by(key) for key in keys):
-        raise Refused(403, f"no signature of log {body.origin} verifies")
+        raise Refused("unverified_checkpoint", f"no signature of log {body.origin} verifies")
     if request.old_size > body.size:
-        raise Refused(400, f"old size {request.old_size} is above the checkpoint's {body.size}")
+        raise Refused(
+            "old_size_too_large",
+            f"old size {request.old_size} is above the checkpoint's {body.size}",
+        )
     known = latest.size if latest is not None else 0
     if request.old_size != known:
-        raise Refused(409, f"the latest cosigned size is {known}", known_size=known)
+        raise Refused("stale_old_size", f"the latest cosigned size is {known}", known_size=known)
     if latest is None or request.old_size == 0:
         if request.proof:
-            raise Refused(400, "a consistency proof from size 0 must be empty")
+            raise Refused("proof_not_empty", "a consistency proof from size 0 must be empty")
         return body
     if body.size == latest.size:
         if body.root_hash != latest.root_hash:
             raise Refused(
-                409,
+                "log_fork",
                 f"FORK: log {body.origin} shows a tree of size {body.size} with root "
                 f"{body.root_hash.hex()}, but the witness cosigned root "
                 f"{latest.root_hash.hex()} at that size",
-                rewrite=True,
             )
         return body
     if not merkle.verify_consistency(
         latest.size, body.size, latest.root_hash, body.root_hash, list(request.proof)
     ):
         raise Refused(
-            422,
+            "log_rewrite",
             f"REWRITE: log {body.origin}'s tree of size {body.size} is not consistent with "
             f"the tree of size {latest.size} the witness cosigned",
-            rewrite=True,
         )
     return body

@@ -7,10 +7,11 @@ import logging
 from dataclasses import dataclass
 
 from shared.clock import Clock
+from shared.refusals import Refused
 from shared.transparency.cosignature import cosign
 from shared.transparency.note import NoteError, Signer, Verifier, parse_note
 from shared.transparency.witness_protocol import parse_add_checkpoint
-from witness.domain import Cosigned, Refused, checkpoint_to_cosign
+from witness.domain import LOG_MISBEHAVED, Cosigned, checkpoint_to_cosign
 from witness.store import WitnessState
 
 log = logging.getLogger(__name__)
@@ -34,14 +35,14 @@ class Witness:
         try:
             request = parse_add_checkpoint(body)
         except NoteError as exc:
-            raise Refused(400, f"malformed request: {exc}") from None
+            raise Refused("malformed_request", f"malformed request: {exc}") from None
         async with self._lock:
             origin = _origin(request.checkpoint)
             latest = self.state.latest(origin) if origin else None
             try:
                 checkpoint = checkpoint_to_cosign(request, self.log_keys, latest)
             except Refused as refusal:
-                if refusal.rewrite:
+                if refusal.code in LOG_MISBEHAVED:
                     self._report(refusal, request.checkpoint, latest)
                 raise
             text = parse_note(request.checkpoint).text  # what the log signed, byte for byte
@@ -56,11 +57,11 @@ class Witness:
 
     def _report(self, refusal: Refused, presented: str, latest: Cosigned | None) -> None:
         """Say it loudly and keep both checkpoints: they are the proof of the fork."""
-        log.critical(refusal.message, extra={"presented": presented})
+        log.critical(refusal.detail, extra={"presented": presented})
         self.state.refused(
             {
                 "at": self.clock.now().isoformat(),
-                "reason": refusal.message,
+                "reason": refusal.detail,
                 "presented": presented,
                 "cosigned": latest.note if latest else None,
             }

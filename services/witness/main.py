@@ -61,7 +61,7 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
             state.close()
 
     app = FastAPIOffline(title="Witness", description=DESCRIPTION, lifespan=lifespan)
-    install_error_handlers(app)
+    install_error_handlers(app, api.STATUS)
     install_health(app, {})
     app.include_router(api.router)
     return app

@@ -1,5 +1,6 @@
 """Our checkpoints are standard: Go's golang.org/x/mod/sumdb/note verifies one, and
-golang.org/x/mod/sumdb/tlog checks one of our inclusion proofs against its root.
+golang.org/x/mod/sumdb/tlog checks one of our inclusion proofs against its root, and a
+dossier's head proof against the dossier index root the checkpoint's extension line signs.
 
 Needs the Go toolchain; the module is fetched through the Go module proxy into
 ~/.cache/lienthong/go (``infra/test.sh`` downloads it first, with progress).
@@ -13,10 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from audit.dossier_index import head_leaf
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.transparency import merkle
-from tests.unit.audit.builders import build_log, leaves, vkey_of
+from tests.unit.audit.builders import build_log, dossier_index, leaves, vkey_of
 
 GO_PROGRAM = Path(__file__).resolve().parent / "go"
 CACHE = Path.home() / ".cache" / "lienthong" / "go"
@@ -88,3 +90,30 @@ def test_go_refuses_a_tampered_checkpoint_or_another_key(checknote: Path, tmp_pa
     stranger = vkey_of(Ed25519PrivateKey.generate()).vkey()
     refused = run(checknote, "-vkey", stranger, "-note", str(genuine))
     assert refused.returncode == 1 and "does not verify" in refused.stderr
+
+
+def test_go_checks_a_dossier_head_against_the_signed_dossier_index(
+    checknote: Path, tmp_path: Path
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    log = build_log(13, [key], [13])
+    note_file = tmp_path / "checkpoint.txt"
+    note_file.write_text(log["checkpoints"][0]["note"])
+    head = dossier_index(log["entries"], 13).head("D-2")
+    assert head is not None
+
+    def check(last: int) -> subprocess.CompletedProcess[str]:
+        return run(
+            checknote,
+            "-vkey", vkey_of(key).vkey(),
+            "-note", str(note_file),
+            "-tree", "dossiers",
+            "-index", str(head.position),
+            "-leaf", head_leaf("D-2", last).hex(),
+            "-proof", ",".join(h.hex() for h in head.proof),
+        )  # fmt: skip
+
+    assert head.last == 11 and check(11).returncode == 0
+    assert "included 1" in check(11).stdout
+    cut_short = check(8)  # a head that hides entry 11
+    assert cut_short.returncode == 1 and "does not verify" in cut_short.stderr

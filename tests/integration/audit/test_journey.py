@@ -68,7 +68,7 @@ async def test_journey_bundle_verifies_offline(
 
     assert [e["index"] for e in entries] == list(range(len(events)))
     assert {e["event_id"] for e in entries} == {e.id for e in events}
-    assert bundle["format"] == "lienthong-audit-bundle/2"
+    assert bundle["format"] == "lienthong-audit-bundle/3"
     assert bundle["checkpoint"] == checkpoint
     assert len(bundle["entries"]) == len(events)
     assert [e["subject_count"] for e in bundle["entries"]] == list(range(1, len(events) + 1))
@@ -86,6 +86,14 @@ async def test_journey_bundle_verifies_offline(
         f"OK bundle of dossier {CODE}: entries 1..{len(events)} of the dossier, linked"
     )
     assert fingerprint in output
+    assert f"none follows below tree size {checkpoint['tree_size']}" in output
+    # Cut short after its last-but-one entry, the bundle fails against the signed index.
+    assert bundle["dossier_head"]["last"] == bundle["entries"][-1]["index"]
+    bundle["entries"].pop()
+    path.write_text(json.dumps(bundle, ensure_ascii=False))
+    status, output = await run_verifier("--trust", str(trust_file), str(path))
+    assert (status, output.split(":")[0]) == (1, "FAIL bundle"), output
+    assert "cut short: the checkpoint's dossier index names entry" in output
     assert (await verify_store(audit_settings, trust)).startswith(
         f"OK log lienthong-audit-log: {len(events)} entries"
     )

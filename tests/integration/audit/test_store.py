@@ -14,7 +14,7 @@ from audit.export import export_from_mongo
 from audit.handlers import append_event, append_events
 from audit.keys import SigningKey
 from audit.store import AuditStore
-from audit.trust import LogKey, TrustPolicy
+from audit.trust import PinnedKey, TrustPolicy
 from audit.verify import main, verify_document
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -90,7 +90,7 @@ async def test_concurrent_appends_get_gap_free_indices_and_one_chain(
     assert sorted(i for i in indices if i is not None) == list(range(len(batch)))
     key = SigningKey.of(Ed25519PrivateKey.generate())
     assert await sign(client, store, key) == len(batch)
-    trust = TrustPolicy("log", (LogKey(key.verifier("log")),), (), 0)
+    trust = TrustPolicy("log", (PinnedKey(key.verifier("log")),), (), 0)
     trust_file = tmp_path / "trust.json"
     trust_file.write_bytes(trust.file_bytes())
     database = f"{common_settings.mongo.database_prefix}audit"
@@ -150,7 +150,7 @@ async def test_a_batch_is_appended_in_order_once_each_with_chain_and_links_intac
     assert logged == [batch[3].id] + [e.id for e in batch if e.id != batch[3].id]
     key = SigningKey.of(Ed25519PrivateKey.generate())
     assert await sign(client, store, key) == 30
-    trust = TrustPolicy("log", (LogKey(key.verifier("log")),), (), 0)
+    trust = TrustPolicy("log", (PinnedKey(key.verifier("log")),), (), 0)
     database = f"{common_settings.mongo.database_prefix}audit"
     doc = await asyncio.to_thread(export_from_mongo, common_settings.mongo.uri, database)
     assert verify_document(doc, trust).startswith("log log: 30 entries, chain and dossier links")

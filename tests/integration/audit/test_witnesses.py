@@ -102,7 +102,7 @@ async def test_witnesses_cosign_and_refuse_a_fork(
 
     # The fork: refused, said loudly, kept as evidence; an auditor cannot be shown it.
     assert refused.status_code == 409
-    assert refused.json()["code"] == "log_rewrite"
+    assert refused.json()["code"] == "log_fork"
     assert refused.json()["detail"].startswith(f"FORK: log {genuine.log_id} shows a tree of size")
     assert "FORK" in witnesses[0].log_text() and "CRITICAL" in witnesses[0].log_text()
     [kept] = evidence

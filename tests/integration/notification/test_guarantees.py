@@ -286,16 +286,17 @@ async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_b
 
 
 class SlowToClaim(NotificationStore):
-    """Each claim's reply comes back late: the clock moves on by ``delay`` per claim."""
+    """One record per claim, whose reply comes back late: the clock moves on by ``delay``."""
 
     def __init__(self, db: Any, clock: ManualClock, delay: timedelta) -> None:
         super().__init__(db)
         self.clock, self.delay = clock, delay
 
-    async def claim(self, *args: Any, **kwargs: Any) -> Any:
-        doc = await super().claim(*args, **kwargs)
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+        now, lease, claim_id, claimed_by, _limit = args
+        docs = await super().claim_batch(now, lease, claim_id, claimed_by, 1, **kwargs)
         self.clock.advance(self.delay)
-        return doc
+        return docs
 
 
 async def test_a_slow_store_never_makes_a_sender_take_back_its_own_first_claims(
@@ -325,13 +326,13 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
     class OvertakenAfterClaiming(NotificationStore):
         """Between this sender's claim and its send, the lease lapses and another claims."""
 
-        async def claim(self, *args: Any, **kwargs: Any) -> Any:
-            doc = await super().claim(*args, **kwargs)
-            if doc is not None:
+        async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+            docs = await super().claim_batch(*args, **kwargs)
+            if docs:
                 clock.advance(lease + timedelta(seconds=1))
                 rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
-                assert rival is not None and rival["_id"] == doc["_id"]
-            return doc
+                assert rival is not None and rival["_id"] == docs[0]["_id"]
+            return docs
 
     store = OvertakenAfterClaiming(runtime.db)
     channel = RecordingChannel()

@@ -1,8 +1,10 @@
 // Command checknote verifies one of our audit checkpoints with the Go checksum
 // database's own signed-note package (golang.org/x/mod/sumdb/note) and checks an
-// inclusion proof against its root with golang.org/x/mod/sumdb/tlog.
+// inclusion proof against its root with golang.org/x/mod/sumdb/tlog. With -tree dossiers
+// the proof is checked against the tree of the checkpoint's extension line
+// "dossiers <size> <base64 root>" (the dossier index) instead of the log's tree.
 //
-//	checknote -vkey <log vkey> -note checkpoint.txt [-index I -size N -leaf HEX -proof HEX,HEX,...]
+//	checknote -vkey <log vkey> -note checkpoint.txt [-tree dossiers] [-index I -leaf HEX -proof HEX,HEX,...]
 //
 // It prints "origin size base64-root" and exits 0 when the note verifies, 1 otherwise.
 package main
@@ -41,6 +43,7 @@ func main() {
 	index := flag.Int64("index", -1, "leaf index of an inclusion proof to check")
 	leaf := flag.String("leaf", "", "hex leaf hash")
 	proof := flag.String("proof", "", "comma-separated hex hashes of the inclusion proof")
+	tree := flag.String("tree", "", "check the proof in the tree of this extension line instead")
 	flag.Parse()
 
 	verifier, err := note.NewVerifier(*vkey)
@@ -69,6 +72,9 @@ func main() {
 	}
 	var root tlog.Hash
 	copy(root[:], rootRaw)
+	if *tree != "" {
+		size, root = extensionTree(lines[3:], *tree)
+	}
 	if *index >= 0 {
 		var path tlog.RecordProof
 		for _, h := range strings.Split(*proof, ",") {
@@ -82,4 +88,24 @@ func main() {
 		fmt.Printf("included %d\n", *index)
 	}
 	fmt.Printf("%s %d %s %d\n", lines[0], size, lines[2], len(n.Sigs))
+}
+
+// extensionTree reads the size and root of the extension line "<name> <size> <base64 root>".
+func extensionTree(extensions []string, name string) (int64, tlog.Hash) {
+	for _, line := range extensions {
+		fields := strings.Fields(line)
+		if len(fields) != 3 || fields[0] != name {
+			continue
+		}
+		size, err := strconv.ParseInt(fields[1], 10, 64)
+		raw, err2 := base64.StdEncoding.DecodeString(fields[2])
+		if err != nil || err2 != nil || len(raw) != tlog.HashSize {
+			fail("bad %s line %q", name, line)
+		}
+		var root tlog.Hash
+		copy(root[:], raw)
+		return size, root
+	}
+	fail("no %s line in the checkpoint", name)
+	return 0, tlog.Hash{}
 }

@@ -17,7 +17,8 @@ from audit.domain import (
     seal_entry,
     sign_checkpoint,
 )
-from audit.trust import LogKey, TrustPolicy, rotation_text
+from audit.dossier_index import DossierIndex
+from audit.trust import PinnedKey, TrustPolicy, rotation_text
 from audit.verify import LOG_FORMAT
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -48,8 +49,8 @@ def trust(
     """A trust file pinning ``key`` (no window) and the witnesses, quorum all by default."""
     return TrustPolicy(
         LOG_ID,
-        (LogKey(log_signer(key).verifier),),
-        tuple(w.verifier for w in witnesses),
+        (PinnedKey(log_signer(key).verifier),),
+        tuple(PinnedKey(w.verifier) for w in witnesses),
         len(witnesses) if quorum is None else quorum,
     )
 
@@ -129,17 +130,34 @@ def leaves(entries: Sequence[Doc]) -> list[bytes]:
     return [bytes.fromhex(e["leaf_hash"]) for e in entries]
 
 
+def dossier_index(entries: Sequence[Doc], size: int) -> DossierIndex:
+    """The dossier index of the first ``size`` entries."""
+    index = DossierIndex()
+    for entry in entries[:size]:
+        index.add(entry["index"], entry["subject"])
+    return index
+
+
 def checkpoint(
     entries: Sequence[Doc],
     size: int,
     key: Ed25519PrivateKey,
     witnesses: Sequence[Signer] = WITNESSES,
     at: datetime | None = None,
+    *,
+    indexed: bool = True,
+    index: DossierIndex | None = None,
 ) -> Doc:
-    """The checkpoint at ``size`` signed by ``key`` at ``at`` (T0 + size minutes), cosigned."""
+    """The checkpoint at ``size`` signed by ``key`` at ``at`` (T0 + size minutes), cosigned;
+    with its dossier index (``index``, else the true one) unless ``indexed`` is False (as
+    before indexes existed)."""
     moment = at or T0 + timedelta(minutes=size)
     signed = sign_checkpoint(
-        log_signer(key), size, merkle.root(leaves(entries[:size])).hex(), format_log_time(moment)
+        log_signer(key),
+        size,
+        merkle.root(leaves(entries[:size])).hex(),
+        format_log_time(moment),
+        (index or dossier_index(entries, size)).commitment().value() if indexed else None,
     )
     stamp = int(moment.timestamp()) + 1
     lines = "".join(cosign(signed.text, w, stamp) for w in witnesses)
@@ -147,11 +165,17 @@ def checkpoint(
 
 
 def build_log(
-    size: int, keys: Sequence[Ed25519PrivateKey], sizes: Sequence[int], rotate_at: int = 5
+    size: int,
+    keys: Sequence[Ed25519PrivateKey],
+    sizes: Sequence[int],
+    rotate_at: int = 5,
+    *,
+    indexed_from: int = 0,
 ) -> Doc:
     """A log of ``size`` entries with checkpoints at ``sizes``; with two keys, entry
     ``rotate_at`` rotates from the first to the second at ROTATION_AT (T0 + 6 min), and each
-    checkpoint is signed by the key valid at its time."""
+    checkpoint is signed by the key valid at its time. Checkpoints below ``indexed_from``
+    sign no dossier index (as before indexes existed)."""
     bodies = [event(i) for i in range(size)]
     if len(keys) > 1:
         bodies[rotate_at] = rotation_event(rotate_at, keys[0], keys[1])
@@ -164,7 +188,9 @@ def build_log(
     return {
         "format": LOG_FORMAT,
         "entries": entries,
-        "checkpoints": [checkpoint(entries, n, signer_at(n)) for n in sizes],
+        "checkpoints": [
+            checkpoint(entries, n, signer_at(n), indexed=n >= indexed_from) for n in sizes
+        ],
         "head": {"size": size, "chain_hash": entries[-1]["chain_hash"]},
     }
 
@@ -186,12 +212,14 @@ def build_bundle(log: Doc, dossier: str) -> Doc:
     cp = log["checkpoints"][-1]
     size, all_leaves = cp["tree_size"], leaves(log["entries"])
     covered = log["entries"][:size]
+    head = dossier_index(log["entries"], size).head(dossier) if cp.get("dossiers") else None
     return {
-        "format": "lienthong-audit-bundle/2",
+        "format": "lienthong-audit-bundle/3",
         "log_id": LOG_ID,
         "dossier_code": dossier,
         "checkpoint": cp,
         "entries": with_proofs([e for e in covered if e["subject"] == dossier], all_leaves, size),
+        "dossier_head": head.as_json() if head else None,
         "key_rotations": with_proofs(
             [e for e in covered if e["event_type"] == KEY_ROTATED], all_leaves, size
         ),

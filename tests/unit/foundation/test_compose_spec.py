@@ -30,6 +30,7 @@ SECRETS = {
     "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
     "LT_MONGO_ROOT_PASSWORD": "e" * 32,
     "LT_KEYCLOAK_SECRET_CONSOLE": "f" * 32,
+    **{f"LT_KEYCLOAK_SECRET_{s.upper()}": s[1] * 32 for s in SERVICES if s != "console"},
     **{f"LT_{s.upper()}_MONGO_PASSWORD": s[0] * 32 for s in SERVICES},
 }
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -81,7 +82,8 @@ def config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 
 def test_the_compose_file_is_valid_compose() -> None:
     resolved = config("docker-compose.yml")
-    expected = set(SERVICES) | {"kafka", "mongo", "keycloak"} | OBSERVABILITY
+    expected = set(SERVICES) | {"kafka", "kafka-init", "mongo", "keycloak"} | OBSERVABILITY
+    expected |= {"witness-1", "witness-2"}
     assert expected == set(resolved["services"])
 
 
@@ -91,7 +93,8 @@ def test_the_three_broker_cluster_profile_is_valid_and_replicates() -> None:
     brokers = {"kafka", "kafka-2", "kafka-3"}
     assert brokers <= set(services)
     voters = {services[b]["environment"]["KAFKA_CONTROLLER_QUORUM_VOTERS"] for b in brokers}
-    assert voters == {"1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    internal = "1@kafka-1-internal:9093,2@kafka-2-internal:9093,3@kafka-3-internal:9093"
+    assert voters == {internal}
     assert {services[b]["environment"]["KAFKA_NODE_ID"] for b in brokers} == {1, 2, 3}
     for service in SERVICES:
         environment = services[service]["environment"]

@@ -70,3 +70,28 @@ def test_the_broker_validates_tokens_itself_and_denies_by_default() -> None:
     assert "super.users=User:ANONYMOUS" in lines
     protocols = "CONTROLLER:PLAINTEXT,LOCAL:PLAINTEXT,SASL:SASL_PLAINTEXT"
     assert f"listener.security.protocol.map={protocols}" in lines
+
+
+def test_the_console_reads_dead_letters_and_replays_without_speaking_for_anyone() -> None:
+    """Replays may not write contacts or an agency's commands (it would act as the agency)."""
+    from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS
+
+    assert "User:console" in principals(f"{PREFIX}{DEAD_LETTERS.name}", AclOperation.READ)
+    assert "User:console" in principals(f"{PREFIX}{DOSSIER_EVENTS.name}", AclOperation.WRITE)
+    assert "User:console" not in principals(
+        f"{PREFIX}{APPLICANT_CONTACTS.name}", AclOperation.WRITE
+    )
+    assert "User:console" not in principals(f"{PREFIX}{APPLICANT_CONTACTS.name}", AclOperation.READ)
+    groups = {
+        b.name
+        for b in BINDINGS
+        if b.principal == "User:console" and b.restype == ResourceType.GROUP
+    }
+    assert groups == {f"{PREFIX}{g}" for g in ("intake", "routing", "notification", "audit")} | {
+        f"{PREFIX}notification-portal"
+    }
+    assert all(
+        b.operation == AclOperation.DESCRIBE
+        for b in BINDINGS
+        if b.principal == "User:console" and b.restype == ResourceType.GROUP
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from intake.domain import (
@@ -11,16 +10,17 @@ from intake.domain import (
     PUBLIC_STEPS,
     STATE_LABELS,
     WITHDRAWABLE_STATES,
+    apply_fact,
     check_awaiting_desk,
     check_withdrawal,
-    history_step,
-    view_change,
 )
+from intake.model import IntakeDossier, PublicStep
 from intake.problems import STATUS
 from intake.views import dossier_view
 
 from shared.catalogue import load_catalogue
 from shared.events.dossier import (
+    ApplicantContact,
     DossierFact,
     DossierState,
 )
@@ -39,8 +39,39 @@ CODE = "001.21.31.H59-261126-0001"
 DESK = "001.21.31.H59"
 
 
-def received_history() -> list[dict[str, Any]]:
-    return [history_step("dossier.received.v1", "e0", T0, DossierState.RECEIVED, DESK)]
+def step(event_type: str, event_id: str, at: datetime, state: DossierState) -> PublicStep:
+    return PublicStep(
+        event_id=event_id, event_type=event_type, at=at, state=state, holding_unit=DESK
+    )
+
+
+def received_history() -> list[PublicStep]:
+    return [step("dossier.received.v1", "e0", T0, DossierState.RECEIVED)]
+
+
+def received(**fields: object) -> IntakeDossier:
+    """A dossier received at the desk at T0 (its first fact applied)."""
+    dossier = IntakeDossier(
+        code=CODE,
+        state=DossierState.RECEIVED,
+        holding_unit=DESK,
+        applied_up_to=T0,
+        channel="desk",
+        procedure_code="1.001193",
+        procedure_version="2026.1",
+        receiving_unit=DESK,
+        submitted_at=T0,
+        received_at=T0,
+        appointment_date=date(2026, 11, 27),
+        total_budget_days=3,
+        applicant=ApplicantContact(name="Nguyễn Văn An", identity_hash="h" * 64),
+        documents=[],
+        documents_hash="0" * 64,
+        lookup_token_hash="t" * 64,
+        history=received_history(),
+        created_at=T0,
+    )
+    return dossier.changed(**fields)
 
 
 # --- withdrawal and desk checks -------------------------------------------------------
@@ -86,75 +117,57 @@ def test_every_dossier_fact_is_either_a_public_step_or_internal() -> None:
 
 def test_a_later_fact_moves_state_and_holder_and_adds_a_step() -> None:
     at = T0 + timedelta(hours=1)
-    fields = view_change(
-        "dossier.transfer.accepted.v1", "e1", at, transfer_accepted(CODE, at=at),
-        applied_up_to=T0, history=received_history(),
-    )  # fmt: skip
-    assert fields["state"] == "PROCESSING"
-    assert fields["holding_unit"] == DISTRICT_LAND
-    assert fields["applied_up_to"] == at
-    assert [s["event_id"] for s in fields["history"]] == ["e0", "e1"]
+    fact = transfer_accepted(CODE, at=at)
+    changed = apply_fact(received(), "dossier.transfer.accepted.v1", "e1", at, fact)
+    assert changed is not None
+    assert changed.state is DossierState.PROCESSING
+    assert changed.holding_unit == DISTRICT_LAND
+    assert changed.applied_up_to == at
+    assert [s.event_id for s in changed.history] == ["e0", "e1"]
 
 
 def test_a_fact_already_in_the_history_changes_nothing() -> None:
-    fields = view_change(
-        "dossier.received.v1",
-        "e0",
-        T0,
-        transfer_requested(CODE),
-        applied_up_to=T0,
-        history=received_history(),
-    )
-    assert fields == {}
+    fact = transfer_requested(CODE)
+    assert apply_fact(received(), "dossier.received.v1", "e0", T0, fact) is None
 
 
 def test_an_older_fact_arriving_late_takes_its_place_without_rolling_back() -> None:
-    history = [
-        *received_history(),
-        history_step("dossier.done.v1", "e9", T0 + timedelta(days=3), DossierState.DONE, DESK),
-    ]
+    done_at = T0 + timedelta(days=3)
+    history = [*received_history(), step("dossier.done.v1", "e9", done_at, DossierState.DONE)]
+    dossier = received(state=DossierState.DONE, applied_up_to=done_at, history=history)
     at = T0 + timedelta(hours=1)
-    fields = view_change(
-        "dossier.transfer.requested.v1", "e1", at, transfer_requested(CODE, at=at),
-        applied_up_to=T0 + timedelta(days=3), history=history,
-    )  # fmt: skip
-    assert "state" not in fields and "holding_unit" not in fields
-    assert [s["event_id"] for s in fields["history"]] == ["e0", "e1", "e9"]
+    fact = transfer_requested(CODE, at=at)
+    changed = apply_fact(dossier, "dossier.transfer.requested.v1", "e1", at, fact)
+    assert changed is not None
+    assert (changed.state, changed.holding_unit) == (DossierState.DONE, DESK)
+    assert [s.event_id for s in changed.history] == ["e0", "e1", "e9"]
 
 
 def test_an_internal_fact_moves_the_state_but_adds_no_step() -> None:
-    fields = view_change(
-        "dossier.step.overdue.v1", "e2", T0, step_overdue(CODE),
-        applied_up_to=T0, history=received_history(),
-    )  # fmt: skip
-    assert fields["state"] == "PROCESSING"
-    assert "history" not in fields
+    fact = step_overdue(CODE)
+    changed = apply_fact(received(), "dossier.step.overdue.v1", "e2", T0, fact)
+    assert changed is not None
+    assert changed.state is DossierState.PROCESSING
+    assert changed.history == received_history()
 
 
 def test_an_overdue_dossier_gets_its_new_appointment_date() -> None:
-    fields = view_change(
-        "dossier.overdue.v1", "e3", T0, overdue(CODE, new_appointment_date=date(2026, 12, 4)),
-        applied_up_to=None, history=[],
-    )  # fmt: skip
-    assert fields["appointment_date"] == "2026-12-04"
-    assert fields["history"][0]["event_type"] == "dossier.overdue.v1"
+    dossier = received(applied_up_to=None, history=[])
+    fact = overdue(CODE, new_appointment_date=date(2026, 12, 4))
+    changed = apply_fact(dossier, "dossier.overdue.v1", "e3", T0, fact)
+    assert changed is not None
+    assert changed.appointment_date == date(2026, 12, 4)
+    assert changed.stored()["appointment_date"] == "2026-12-04"  # kept as an ISO date
+    assert changed.history[0].event_type == "dossier.overdue.v1"
 
 
 def test_the_view_labels_steps_and_names_units() -> None:
     catalogue = load_catalogue("three-level")
-    doc = {
-        "_id": CODE,
-        "state": "IN_TRANSFER",
-        "procedure_code": "1.001193",
-        "receiving_unit": DESK,
-        "holding_unit": "999.99.99.H59",  # unknown to this catalogue: code only
-        "submitted_at": T0,
-        "received_at": T0,
-        "appointment_date": "2026-11-27",
-        "history": received_history(),
-        "refusal": None,
-    }
-    view = dossier_view(catalogue, doc)
+    dossier = received(
+        state=DossierState.IN_TRANSFER,
+        holding_unit="999.99.99.H59",  # unknown to this catalogue: code only
+    )
+    view = dossier_view(catalogue, dossier)
     assert view.state_label.vi == "Đang xử lý"  # the portal's label: a hand-over is processing
     assert view.portal_status == 4
     assert view.receiving_unit.name_en == "Tan Hoa Town One-Stop Desk"

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from witness.domain import Cosigned, Refused
+from witness.api import STATUS
+from witness.domain import Cosigned
 from witness.handlers import Witness
 from witness.store import StateInUse, WitnessState
 
 from shared.clock import ManualClock
+from shared.refusals import Refused
 from shared.transparency import merkle
 from shared.transparency.checkpoint import CheckpointBody
 from shared.transparency.cosignature import verify_cosignature
@@ -66,8 +68,8 @@ async def test_consistent_checkpoints_are_cosigned_in_turn(witness: Witness) -> 
 async def test_a_stale_old_size_gets_the_witness_size(witness: Witness) -> None:
     await witness.add_checkpoint(request(0, 8))
     stale = await refusal(witness, request(4, 12))
-    assert (stale.status, stale.known_size) == (409, 8)
-    assert (await refusal(witness, request(0, 12))).known_size == 8
+    assert (stale.code, stale.extra["known_size"]) == ("stale_old_size", 8)
+    assert (await refusal(witness, request(0, 12))).extra["known_size"] == 8
 
 
 async def test_a_fork_at_the_same_size_is_refused_loudly_and_kept(
@@ -77,8 +79,8 @@ async def test_a_fork_at_the_same_size_is_refused_loudly_and_kept(
     forked = [*LEAVES[:5], merkle.leaf_hash(b"forged"), *LEAVES[6:]]
     with caplog.at_level(logging.CRITICAL):
         fork = await refusal(witness, request(8, 8, forked))
-    assert (fork.status, fork.rewrite) == (409, True)
-    assert fork.message.startswith(f"FORK: log {ORIGIN} shows a tree of size 8 with root")
+    assert (fork.code, STATUS[fork.code]) == ("log_fork", 409)
+    assert fork.detail.startswith(f"FORK: log {ORIGIN} shows a tree of size 8 with root")
     assert any(r.levelno == logging.CRITICAL and "FORK" in r.getMessage() for r in caplog.records)
     [evidence] = witness.state.view()["refused"]
     assert evidence["presented"] == note(8, forked) and evidence["cosigned"] == note(8)
@@ -90,20 +92,22 @@ async def test_a_rewritten_history_fails_the_consistency_proof(witness: Witness)
     await witness.add_checkpoint(request(0, 8))
     rewritten = [*LEAVES[:3], merkle.leaf_hash(b"forged"), *LEAVES[4:]]
     rewrite = await refusal(witness, request(8, 12, rewritten))
-    assert (rewrite.status, rewrite.rewrite) == (422, True)
-    assert rewrite.message.startswith("REWRITE:")
+    assert (rewrite.code, STATUS[rewrite.code]) == ("log_rewrite", 422)
+    assert rewrite.detail.startswith("REWRITE:")
     assert len(witness.state.view()["refused"]) == 1
 
 
 async def test_unknown_logs_keys_and_malformed_requests_are_refused(witness: Witness) -> None:
     stranger = Signer(ORIGIN, Ed25519PrivateKey.generate())
-    assert (await refusal(witness, request(0, 4, signer=stranger))).status == 403
+    assert (await refusal(witness, request(0, 4, signer=stranger))).code == "unverified_checkpoint"
     other_log = Signer("other.example/log", Ed25519PrivateKey.generate())
     other = CheckpointBody("other.example/log", 1, LEAVES[0]).text()
     body = AddCheckpoint(0, (), sign_note(other, [other_log])).encode()
-    assert (await refusal(witness, body)).status == 404
-    assert (await refusal(witness, b"old x\n\nnonsense")).status == 400
-    assert (await refusal(witness, AddCheckpoint(9, (), note(4)).encode())).status == 400
+    assert (await refusal(witness, body)).code == "unknown_log"
+    assert (await refusal(witness, b"old x\n\nnonsense")).code == "malformed_request"
+    assert (await refusal(witness, AddCheckpoint(9, (), note(4)).encode())).code == (
+        "old_size_too_large"
+    )
     assert witness.state.view() == {"logs": {}, "refused": []}
 
 

@@ -1,0 +1,91 @@
+"""Intake's dossier as it is stored: a typed model, changed only by pure decisions.
+
+The store keeps it as one document (``_id`` is the dossier code; dates as ISO strings,
+moments as BSON dates). ``dossiers.py`` decides what happens to it and which fact that
+is; the actions store the result and emit the fact in one unit of work.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from intake.schemas import RefusalNotice, SubmissionChannel
+from shared.events.dossier import (
+    ApplicantContact,
+    CalendarVersion,
+    DocumentRef,
+    DossierState,
+    ResultDelivery,
+)
+
+# Stored as "YYYY-MM-DD" (BSON has no date type), read back as a date.
+IsoDate = Annotated[date, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PublicStep(_Stored):
+    """One fact in the applicant's history (labels are looked up when read)."""
+
+    event_id: str
+    event_type: str
+    at: datetime
+    state: DossierState
+    holding_unit: str
+
+
+class Withdrawal(_Stored):
+    reason: str | None
+    at: datetime
+
+
+class IntakeDossier(_Stored):
+    """A dossier intake took: what the applicant submitted and where it stands now."""
+
+    code: str = Field(alias="_id")
+    state: DossierState | None = None  # None only before its first fact is applied
+    holding_unit: str
+    applied_up_to: datetime | None = None  # the time of the latest fact applied
+    channel: SubmissionChannel
+    procedure_code: str
+    procedure_version: str
+    receiving_unit: str
+    area_unit: str | None = None
+    result_delivery: ResultDelivery = ResultDelivery.DESK
+    submitted_at: datetime
+    received_at: datetime | None = None
+    clock_starts_on: IsoDate | None = None
+    appointment_date: IsoDate | None = None
+    total_budget_days: int
+    fee_vnd: int | None = None
+    calendar_version: CalendarVersion | None = None
+    applicant: ApplicantContact
+    documents: list[DocumentRef]
+    documents_hash: str
+    note: str | None = None
+    lookup_token_hash: str
+    correlation_id: str | None = None  # the first fact's event id, once emitted
+    refusal: RefusalNotice | None = None
+    withdrawal: Withdrawal | None = None
+    history: list[PublicStep] = Field(default_factory=list)
+    created_at: datetime
+
+    @property
+    def current_state(self) -> DossierState:
+        """The state of a stored dossier (every stored dossier has had its first fact)."""
+        if self.state is None:
+            raise ValueError(f"dossier {self.code} has no state yet")
+        return self.state
+
+    def stored(self) -> dict[str, Any]:
+        """The document the store keeps."""
+        return self.model_dump(by_alias=True)
+
+    def changed(self, **fields: Any) -> IntakeDossier:
+        """A copy with ``fields`` replaced, validated again."""
+        return IntakeDossier.model_validate({**self.model_dump(by_alias=True), **fields})

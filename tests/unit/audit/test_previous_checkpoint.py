@@ -1,0 +1,155 @@
+"""A checkpoint the auditor kept from before: the verifier proves the log extends it, or
+names the fork (two trusted trees that are not one history).
+
+The kept "forked" checkpoints here are signed by the pinned log key and cosigned: the
+case where the key holder shows different histories to different auditors (and the
+witnesses failed or colluded), which only comparing checkpoints can expose.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audit.verify import Failed, check_previous, main, verify
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.transparency import merkle
+from tests.unit.audit.builders import (
+    Doc,
+    build_bundle,
+    build_log,
+    checkpoint,
+    entries_of,
+    leaves,
+    trust,
+)
+
+KEY = Ed25519PrivateKey.generate()
+TRUST = trust(KEY)
+
+
+@pytest.fixture
+def log() -> Doc:
+    return build_log(20, [KEY], [8, 20])
+
+
+def consistency_document(log: Doc, old: int, new: int) -> Doc:
+    """What GET /v1/audit/proofs/consistency?from=old&to=new serves for this log."""
+    all_leaves = leaves(log["entries"])
+    signed = {cp["tree_size"]: cp for cp in log["checkpoints"]}
+    return {
+        "format": "lienthong-audit-consistency/2",
+        "from_size": old,
+        "to_size": new,
+        "from_root": merkle.root(all_leaves[:old]).hex(),
+        "to_root": merkle.root(all_leaves[:new]).hex(),
+        "proof": [h.hex() for h in merkle.consistency_proof(all_leaves, old, new)],
+        "from_checkpoint": signed.get(old),
+        "to_checkpoint": signed.get(new),
+        "key_rotations": [],
+    }
+
+
+def forked_checkpoint(log: Doc, size: int) -> Doc:
+    """A checkpoint of a different history: entry 2 rewritten, signed by the same key."""
+    bodies = [copy.deepcopy(e["event"]) for e in log["entries"]]
+    bodies[2]["data"]["unit"] = "another history"
+    return checkpoint(entries_of(bodies), size, KEY)
+
+
+def previous(log_or_bundle: Doc, kept: Doc, proof: Doc | None = None) -> str:
+    return check_previous(kept["note"], verify(log_or_bundle, TRUST), proof)
+
+
+def refusal(log_or_bundle: Doc, kept: Doc, proof: Doc | None = None) -> tuple[str, str]:
+    with pytest.raises(Failed) as caught:
+        previous(log_or_bundle, kept, proof)
+    return caught.value.where, caught.value.message
+
+
+def test_a_bundle_extends_a_checkpoint_kept_from_before(log: Doc) -> None:
+    bundle, kept = build_bundle(log, "D-1"), log["checkpoints"][0]
+    assert previous(bundle, kept, consistency_document(log, 8, 20)) == (
+        "the log at tree size 20 extends the log at tree size 8"
+    )
+    assert previous(bundle, log["checkpoints"][1]) == (
+        "the same tree as the checkpoint you kept at tree size 20"
+    )
+
+
+def test_an_older_document_is_extended_by_the_kept_checkpoint(log: Doc) -> None:
+    older = copy.deepcopy(log)
+    older["checkpoints"] = older["checkpoints"][:1]
+    bundle = build_bundle(older, "D-1")
+    assert previous(bundle, log["checkpoints"][1], consistency_document(log, 8, 20)) == (
+        "the log at tree size 20 extends the log at tree size 8"
+    )
+
+
+def test_two_trusted_trees_of_one_size_are_a_fork(log: Doc) -> None:
+    fork = forked_checkpoint(log, 20)
+    where, message = refusal(build_bundle(log, "D-1"), fork)
+    assert where == "tree size 20"
+    assert message.startswith("FORK: two trusted checkpoints of this size with different roots")
+
+
+def test_a_kept_checkpoint_the_log_does_not_extend_is_a_fork(log: Doc) -> None:
+    fork = forked_checkpoint(log, 8)
+    assert refusal(build_bundle(log, "D-1"), fork, consistency_document(log, 8, 20)) == (
+        "tree sizes 8 -> 20",
+        "consistency proof does not verify: the larger tree is not shown to extend the "
+        "smaller (a fork, unless a valid proof is produced)",
+    )
+    # The whole log gives the root at 8 itself: no proof needed, the fork is certain.
+    where, message = refusal(log, fork)
+    assert where == "kept checkpoint at tree size 8"
+    assert message.startswith("FORK: the log's entries 0..7 have root ")
+    assert previous(log, log["checkpoints"][0]).startswith("the log extends the checkpoint")
+
+
+def test_without_a_proof_the_verifier_says_which_to_fetch(log: Doc) -> None:
+    assert refusal(build_bundle(log, "D-1"), log["checkpoints"][0]) == (
+        "kept checkpoint at tree size 8",
+        "give --consistency: a consistency proof from tree size 8 to 20 "
+        "(GET /v1/audit/proofs/consistency?from=8&to=20)",
+    )
+    unpinned = checkpoint(log["entries"], 8, Ed25519PrivateKey.generate())
+    assert refusal(build_bundle(log, "D-1"), unpinned)[1].startswith(
+        "not signed by a pinned log key"
+    )
+
+
+def test_the_command_takes_a_kept_checkpoint(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {
+        "trust.json": TRUST.file_bytes().decode(),
+        "bundle.json": json.dumps(build_bundle(log, "D-1")),
+        "kept.txt": log["checkpoints"][0]["note"],
+        "event.json": json.dumps({"data": {"note": log["checkpoints"][0]["note"]}}),
+        "fork.txt": forked_checkpoint(log, 20)["note"],
+        "proof.json": json.dumps(consistency_document(log, 8, 20)),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+    def run(*args: str) -> tuple[int, Any]:
+        return main(["--trust", str(tmp_path / "trust.json"), *args]), capsys.readouterr().out
+
+    bundle, proof = str(tmp_path / "bundle.json"), str(tmp_path / "proof.json")
+    status, out = run(bundle, "--previous", str(tmp_path / "kept.txt"), "--consistency", proof)
+    assert status == 0 and out.splitlines()[1] == (
+        "OK the log at tree size 20 extends the log at tree size 8"
+    )
+    status, out = run(bundle, "--previous", str(tmp_path / "event.json"), "--consistency", proof)
+    assert status == 0
+    status, out = run(proof, "--previous", str(tmp_path / "kept.txt"))  # the proof itself
+    assert status == 0 and "extends the log at tree size 8" in out
+    status, out = run(bundle, "--previous", str(tmp_path / "fork.txt"))
+    assert status == 1 and out.startswith("FAIL tree size 20: FORK: ")
+    status, out = run(bundle, "--previous", str(tmp_path / "absent.txt"))
+    assert status == 2

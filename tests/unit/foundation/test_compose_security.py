@@ -1,0 +1,207 @@
+"""docker-compose.yml's Kafka security, witnesses and portal connector, checked statically.
+
+No Docker engine here: the files are resolved as compose resolves them
+(test_compose_spec.config) and compared with what the running code expects: the broker
+settings of ``make run`` (infra/kafka_security.py), the Keycloak realm as code, the ACLs
+of infra/kafka_access.py and the services' settings classes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from audit.config import AuditLogSettings
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from notification.portal_sync import PortalSyncSettings
+from pydantic import ValidationError
+from witness.config import WitnessSettings
+
+from infra.kafka_access import acl_bindings
+from infra.kafka_security import AUDIENCE, BrokerPorts, OAuthIssuer, java_options
+from infra.kafka_security import security_properties as make_run_properties
+from infra.keycloak.realm import build_realm, catalogue_units
+from shared.auth.identities import client_secret_variable
+from shared.transparency.note import COSIGNATURE_V1, ED25519, Signer
+from tests.unit.foundation.test_compose_spec import SECRETS, SERVICES, config
+from tests.unit.foundation.test_deployment import env_names
+
+# The keys that make the SASL listener and the authorizer what make run's broker has.
+SECURITY_KEYS = (
+    "sasl.enabled.mechanisms",
+    "listener.name.sasl.oauthbearer.sasl.server.callback.handler.class",
+    "listener.name.sasl.oauthbearer.sasl.jaas.config",
+    "sasl.oauthbearer.jwks.endpoint.url",
+    "sasl.oauthbearer.expected.audience",
+    "sasl.oauthbearer.sub.claim.name",
+    "authorizer.class.name",
+    "allow.everyone.if.no.acl.found",
+    "super.users",
+)
+INSIDE = OAuthIssuer("http://keycloak:8080")  # the realm as the broker reaches it
+
+
+def vkey(name: str, signature_type: int) -> str:
+    return Signer(name, Ed25519PrivateKey.generate(), signature_type).verifier.vkey()
+
+
+WITNESS_VKEYS = {
+    "LT_WITNESS_1_VKEY": vkey("lienthong.local/witness-1", COSIGNATURE_V1),
+    "LT_WITNESS_2_VKEY": vkey("lienthong.local/witness-2", COSIGNATURE_V1),
+    "LT_AUDIT_LOG_VKEY": vkey("lienthong-audit-log", ED25519),
+}
+
+
+def broker_properties(environment: dict[str, Any]) -> dict[str, str]:
+    """The apache/kafka image's rule: KAFKA_A_B -> a.b, __ -> _, ___ -> - (KAFKA_OPTS aside)."""
+    properties = {}
+    for name, value in environment.items():
+        if not name.startswith("KAFKA_") or name == "KAFKA_OPTS":
+            continue
+        key = name[len("KAFKA_") :].lower()
+        key = key.replace("___", "\0").replace("__", "\1").replace("_", ".")
+        properties[key.replace("\0", "-").replace("\1", "_")] = str(value)
+    return properties
+
+
+def make_run() -> dict[str, str]:
+    lines = make_run_properties(BrokerPorts(local=19092, sasl=9092, controller=9093), INSIDE)
+    return dict(line.split("=", 1) for line in lines)
+
+
+@pytest.fixture(scope="module")
+def single() -> dict[str, Any]:
+    services: dict[str, Any] = config("docker-compose.yml", env={**SECRETS, **WITNESS_VKEYS})[
+        "services"
+    ]
+    return services
+
+
+@pytest.fixture(scope="module")
+def cluster() -> dict[str, Any]:
+    files = ("docker-compose.yml", "docker-compose.cluster.yml")
+    services: dict[str, Any] = config(*files, env={**SECRETS, **WITNESS_VKEYS})["services"]
+    return services
+
+
+def test_the_compose_broker_has_the_sasl_listener_and_authorizer_of_make_runs_broker(
+    single: dict[str, Any],
+) -> None:
+    environment = single["kafka"]["environment"]
+    compose, expected = broker_properties(environment), make_run()
+    for key in SECURITY_KEYS:
+        assert compose[key] == expected[key], key
+    assert compose["listener.security.protocol.map"] == expected["listener.security.protocol.map"]
+    assert compose["sasl.oauthbearer.expected.issuer"].endswith("/realms/lienthong")
+    assert compose["sasl.oauthbearer.expected.audience"] == AUDIENCE
+    assert environment["KAFKA_OPTS"] == " ".join(java_options(INSIDE))
+
+
+def test_every_cluster_broker_has_the_same_security(cluster: dict[str, Any]) -> None:
+    expected = make_run()
+    for broker in ("kafka", "kafka-2", "kafka-3"):
+        compose = broker_properties(cluster[broker]["environment"])
+        for key in SECURITY_KEYS:
+            assert compose[key] == expected[key], (broker, key)
+        assert compose["listeners"].startswith("SASL://:9092,")
+
+
+def test_the_super_user_listeners_cannot_be_reached_from_the_compose_network(
+    single: dict[str, Any], cluster: dict[str, Any]
+) -> None:
+    listeners = broker_properties(single["kafka"]["environment"])["listeners"].split(",")
+    plaintext = [item for item in listeners if not item.startswith("SASL://")]
+    assert plaintext and all("://127.0.0.1:" in item for item in plaintext)
+    assert single["kafka-init"]["network_mode"] == "service:kafka"
+    assert "127.0.0.1:19092" in single["kafka-init"]["command"]
+    # The cluster's inter-broker and controller listeners: on the internal network only.
+    for n, broker in enumerate(("kafka", "kafka-2", "kafka-3"), start=1):
+        listeners = cluster[broker]["environment"]["KAFKA_LISTENERS"].split(",")
+        alias = f"kafka-{n}-internal"
+        assert cluster[broker]["networks"]["kafka-internal"]["aliases"] == [alias]
+        assert all(f"://{alias}:" in item for item in listeners if not item.startswith("SASL"))
+    joined = {name for name, s in cluster.items() if "kafka-internal" in s.get("networks", {})}
+    assert joined == {"kafka", "kafka-2", "kafka-3"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_logs_in_to_kafka_as_its_own_keycloak_client(
+    single: dict[str, Any], service: str
+) -> None:
+    environment = single[service]["environment"]
+    assert environment["LT_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert environment["LT_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert environment["LT_KAFKA_CREATE_TOPICS"] == "false"  # kafka-init did, with the ACLs
+    assert environment["LT_KAFKA_OAUTH_CLIENT_ID"] == service
+    assert environment["LT_KAFKA_OAUTH_CLIENT_SECRET"] == SECRETS[client_secret_variable(service)]
+    assert service in {client["clientId"] for client in build_realm()["clients"]}
+    principals = {binding.principal for binding in acl_bindings("", catalogue_units())}
+    assert f"User:{service}" in principals
+    assert "kafka-init" in single[service]["depends_on"]
+
+
+@pytest.mark.parametrize("witness", ["witness-1", "witness-2"])
+def test_the_witnesses_read_only_settings_they_know_and_follow_the_audit_log(
+    single: dict[str, Any], witness: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = single[witness]["environment"]
+    assert set(environment) <= env_names(WitnessSettings)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+    settings = WitnessSettings()
+    assert settings.log_vkeys == [WITNESS_VKEYS["LT_AUDIT_LOG_VKEY"]]
+    assert settings.name == f"lienthong.local/{witness}"
+    volume = next(v for v in single[witness]["volumes"] if v.startswith(f"{witness}-data:"))
+    assert str(settings.key_path.parent) == volume.split(":", 1)[1]
+
+
+def test_audit_asks_both_witnesses_and_needs_both_cosignatures(
+    single: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = single["audit"]["environment"]
+    monkeypatch.setenv("LT_AUDIT_WITNESSES", environment["LT_AUDIT_WITNESSES"])
+    monkeypatch.setenv("LT_AUDIT_WITNESS_QUORUM", str(environment["LT_AUDIT_WITNESS_QUORUM"]))
+    settings = AuditLogSettings()
+    ports = {w: single[w]["environment"]["LT_WITNESS_PORT"] for w in ("witness-1", "witness-2")}
+    assert [w.url for w in settings.witnesses] == [f"http://{w}:{p}" for w, p in ports.items()]
+    assert [w.vkey for w in settings.witnesses] == [
+        WITNESS_VKEYS["LT_WITNESS_1_VKEY"],
+        WITNESS_VKEYS["LT_WITNESS_2_VKEY"],
+    ]
+    assert settings.quorum() == 2
+
+
+def test_without_the_witness_keys_audit_and_the_witnesses_refuse_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The documented bootstrap: an unset vkey fails validation, nothing runs half-set."""
+    services = config("docker-compose.yml")["services"]  # no vkeys in the environment
+    monkeypatch.setenv("LT_AUDIT_WITNESSES", services["audit"]["environment"]["LT_AUDIT_WITNESSES"])
+    with pytest.raises(ValidationError):
+        AuditLogSettings()
+    witness = services["witness-1"]["environment"]
+    monkeypatch.setenv("LT_WITNESS_LOG_VKEYS", witness["LT_WITNESS_LOG_VKEYS"])
+    with pytest.raises((ValidationError, ValueError)):
+        WitnessSettings()
+
+
+def test_the_portal_connector_takes_endpoint_and_token_from_the_deployment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {**SECRETS, "LT_PORTAL_SYNC_ENDPOINT": "https://portal.example.vn/sync"}
+    environment = config("docker-compose.yml", env={**env, "LT_PORTAL_SYNC_TOKEN": "t0k"})[
+        "services"
+    ]["notification"]["environment"]
+    for name in ("LT_PORTAL_SYNC_ENDPOINT", "LT_PORTAL_SYNC_TOKEN"):
+        monkeypatch.setenv(name, environment[name])
+    settings = PortalSyncSettings()
+    assert settings.endpoint == "https://portal.example.vn/sync"
+    assert settings.token is not None and settings.token.get_secret_value() == "t0k"
+    unset = config("docker-compose.yml")["services"]["notification"]["environment"]
+    assert unset["LT_PORTAL_SYNC_ENDPOINT"] == ""  # kept pending, nothing sent (docs)
+
+
+def test_audit_witness_list_is_json(single: dict[str, Any]) -> None:
+    listed = json.loads(single["audit"]["environment"]["LT_AUDIT_WITNESSES"])
+    assert {entry["url"] for entry in listed} == {"http://witness-1:8011", "http://witness-2:8012"}
