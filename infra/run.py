@@ -114,17 +114,6 @@ def kafka_env(service: str, sasl: bool) -> dict[str, str]:
     }
 
 
-def service_fleet() -> Fleet:
-    """The processes ``make run`` starts as services, logging under .local/logs; locally
-    the console may replay dead letters (recorded as the local operator)."""
-    operator = os.environ.get("USER") or "local-operator"
-    defaults = {
-        "LT_CONSOLE_ACTIONS_ENABLED": os.environ.get("LT_CONSOLE_ACTIONS_ENABLED", "true"),
-        "LT_CONSOLE_OPERATOR": os.environ.get("LT_CONSOLE_OPERATOR", operator),
-    }
-    return Fleet(LOGS, defaults)
-
-
 def add_service(fleet: Fleet, service: str, env: dict[str, str]) -> None:
     """A service with its own store user, or a witness (no store: its own state file)."""
     if service in WITNESS_PORTS:
@@ -134,6 +123,14 @@ def add_service(fleet: Fleet, service: str, env: dict[str, str]) -> None:
     if service == "notification":  # the national portal connector sends to the local receiver
         portal = f"http://127.0.0.1:{PORTAL_PORT}/portal"
         own["LT_PORTAL_SYNC_ENDPOINT"] = os.environ.get("LT_PORTAL_SYNC_ENDPOINT", portal)
+    if service == "routing":  # its forms name the applicant: asked of intake as they print
+        intake = f"http://127.0.0.1:{service_port('intake')}"
+        own["LT_ROUTING_INTAKE_URL"] = os.environ.get("LT_ROUTING_INTAKE_URL", intake)
+        routing_secret = os.environ.get("LT_KEYCLOAK_SECRET_ROUTING")
+        if routing_secret:  # the realm's secret of the routing client, if not the dev one
+            own["LT_ROUTING_CLIENT_SECRET"] = os.environ.get(
+                "LT_ROUTING_CLIENT_SECRET", routing_secret
+            )
     fleet.add(service, service_port(service), env={**own, **env})
 
 
@@ -217,6 +214,10 @@ def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
     console = f"http://127.0.0.1:{service_port('console')}/"
     print(f"  OPERATIONS CONSOLE  {console}   (flows, on time, dossiers, health, dead letters)")
+    print(
+        "                      sign in on Keycloak's page as ops / dev-password (the demo "
+        "operations user;\n                      replays are recorded under that name)"
+    )
     for service in SERVICES:
         base = f"http://127.0.0.1:{service_port(service)}"
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")
@@ -249,7 +250,7 @@ def main() -> None:
     started_infra = devstack("running") != 0
     if devstack("start") != 0:
         sys.exit("[run] could not start Kafka, the store and Keycloak")
-    supervisor, fleet = Supervisor(say), service_fleet()
+    supervisor, fleet = Supervisor(say), Fleet(LOGS)  # logs under .local/logs
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     store: Process | None = None
     try:

@@ -1,24 +1,28 @@
 """HTTP: intake's printable forms: Mẫu 01 (receipt and appointment) and Mẫu 03 (refusal) of
-one dossier for its applicant (look-up token), Mẫu 06 (log book) of a desk."""
+one dossier for its applicant (look-up token), Mẫu 06 (log book) of a desk; and the
+applicant's name for the forms routing prints (Mẫu 02, 04, 05), to routing alone."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from intake import actions
 from intake.api import Desk, IntakeDep, LookupTokenHeader, LookupTokenQuery
 from intake.forms import FormUnavailable, IntakeForms, day_bounds
 from intake.problems import problems
-from shared.auth import acting_unit
+from shared.auth import Forbidden, Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.forms import load_forms
 from shared.refusals import Refused
 
 router = APIRouter(prefix="/v1", tags=["forms"])
+log = logging.getLogger(__name__)
 MAX_LOG_DAYS = 93
 MAX_LOG_ROWS = 2000
 
@@ -33,6 +37,22 @@ def forms_of(request: Request, ctx: IntakeDep) -> IntakeForms:
 
 
 FormsDep = Annotated[IntakeForms, Depends(forms_of)]
+ServiceCaller = Annotated[Principal, allow(Role.SERVICE)]
+# The clients that print other forms of a dossier: they check their own caller first.
+FORM_PRINTERS = frozenset({"routing"})
+
+
+class ApplicantName(BaseModel):
+    """The applicant's name as it goes on a printed form: no contact, no identity number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"code": "001.21.31.H59-260302-0001", "name": "Nguyễn Văn An"}]
+        }
+    )
+
+    code: str = Field(description="Dossier code.")
+    name: str = Field(description="The applicant's name as submitted.")
 
 
 def _html(html: str, name: str) -> HTMLResponse:
@@ -92,3 +112,23 @@ async def get_log_book(
     docs = await ctx.store.received_by(unit, low, high, MAX_LOG_ROWS)
     today = ctx.calendar.local_date(ctx.now())
     return _html(forms.log_book(unit, docs, start, end, today), f"mau-06-{unit}")
+
+
+@router.get(
+    "/dossiers/{code}/applicant-name",
+    summary="The applicant's name, for a form another service prints",
+    description="Routing prints Mẫu 02 (supplement request), 04 (apology) and 05 (tracking "
+    "slip) addressed to the applicant, whose name only intake keeps (dossier events carry "
+    "no personal data). Routing asks here with its own client's token, after checking that "
+    "its caller may read the dossier, and puts the name on the page it serves; it stores "
+    "nothing. Only the `routing` client (role service) is admitted; the answer is the name "
+    "alone, never a contact or an identity number; each read is logged (code and client).",
+    response_model=ApplicantName,
+    responses=problems("not_found", "invalid_request"),
+)
+async def applicant_name(ctx: IntakeDep, caller: ServiceCaller, code: str) -> ApplicantName:
+    if caller.client_id not in FORM_PRINTERS:
+        raise Forbidden(f"only {', '.join(sorted(FORM_PRINTERS))} prints these forms")
+    doc = await actions.dossier_for_desk(ctx, code)
+    log.info("applicant name read for a form", extra={"dossier": code, "client": caller.name})
+    return ApplicantName(code=code, name=doc.applicant.name)

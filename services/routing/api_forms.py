@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from routing.api import DossierCode, routing_of
 from routing.api_views import Reader, readable_dossier
+from routing.applicants import ApplicantNames, NoApplicantNames
 from routing.forms import FormUnavailable, RoutingForms
 from shared.forms import load_forms
 from shared.http import NotFound
@@ -26,13 +27,21 @@ def forms_of(request: Request) -> RoutingForms:
     return forms
 
 
+def applicant_names_of(request: Request) -> ApplicantNames:
+    """Where the applicant's name comes from (intake, or nowhere when not configured)."""
+    names: ApplicantNames = getattr(request.app.state, "applicant_names", NoApplicantNames())
+    return names
+
+
 @router.get(
     "/dossiers/{code}/forms/{number}",
     summary="A printable form of the dossier (Mẫu 02, 04 or 05)",
     description="02: supplement request (`nth` request, default the latest); 04: apology "
     "and new appointment (`nth` apology, default the latest); 05: tracking slip with every "
     "hand-over, its receipt and each unit's result against its due date. HTML in "
-    "Vietnamese, printable to PDF. 404 `form_unavailable` when the dossier has no such data. "
+    "Vietnamese, printable to PDF. The applicant's name is asked of intake as the form is "
+    "rendered (never stored here); if intake cannot answer, the line is left to fill in by "
+    "hand. 404 `form_unavailable` when the dossier has no such data. "
     "Read like the dossier view: its units, operations, auditors, administrators.",
     response_class=HTMLResponse,
 )
@@ -46,9 +55,15 @@ async def get_form(
     routing = routing_of(request)
     dossier = await readable_dossier(routing, code, caller)
     today = routing.calendar.local_date(routing.clock.now())
+    renderer = forms_of(request)
     try:
-        html = forms_of(request).render(number, dossier, today, nth)
+        renderer.check(number, dossier, nth)  # before asking intake for anything
     except FormUnavailable as exc:
         raise NotFound(str(exc), code="form_unavailable") from exc
+    name = await applicant_names_of(request).name_of(code)
+    html = renderer.render(number, dossier, today, nth, applicant_name=name)
     filename = f"mau-{number}-{code}.html"
-    return HTMLResponse(html, headers={"Content-Disposition": f'inline; filename="{filename}"'})
+    headers = {"Content-Disposition": f'inline; filename="{filename}"'}
+    if name is not None:  # a page naming the applicant is not kept by caches
+        headers["Cache-Control"] = "no-store"
+    return HTMLResponse(html, headers=headers)

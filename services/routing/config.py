@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.identities import dev_client_secret
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings, ReferenceDataSettings
 
@@ -38,6 +39,21 @@ class RoutingOptions(BaseSettings):
         2, ge=0, description="A step or dossier due within this many working days is nearly late."
     )
     max_page_size: int = Field(200, ge=1, description="Largest page of the inbox view.")
+    intake_url: str | None = Field(
+        None,
+        description="intake's API, asked for the applicant's name when a form addressed to "
+        "the applicant is printed (routing.applicants); unset: the name line is left blank.",
+    )
+    client_id: str = Field(
+        "routing", description="routing's confidential client in the realm, to call intake."
+    )
+    client_secret: SecretStr = Field(
+        SecretStr(dev_client_secret("routing")),
+        description="Its secret (Keycloak's LT_KEYCLOAK_SECRET_ROUTING). DEV DEFAULT: set it.",
+    )
+    intake_timeout_s: float = Field(
+        3.0, gt=0, description="Timeout of the applicant-name call (the form waits for it)."
+    )
 
 
 class RoutingSettings(CommonSettings, ReferenceDataSettings):

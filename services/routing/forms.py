@@ -2,8 +2,9 @@
 appointment), Mẫu 05 (tracking slip: every hand-over with its receipt and each unit's
 result against its due date). Rendered as printable HTML from the stored dossier, with
 unit and document display names from the catalogue (never raw codes) and dd/mm/yyyy dates.
-The applicant's name is not routing's to know (contacts reach notification only): the
-forms leave the line for the desk to fill in.
+The applicant's name is not routing's to keep (dossier events carry no personal data):
+the API asks intake for it when it renders a form (routing.applicants) and passes it in;
+without it the line is left for the desk to fill in.
 """
 
 from __future__ import annotations
@@ -42,8 +43,16 @@ class RoutingForms:
     calendar: WorkingCalendar
     numbers: FormCatalogue
 
-    def render(self, number: str, dossier: Dossier, today: date, nth: int | None = None) -> str:
-        """Form ``number`` ("02", "04", "05") of ``dossier`` as HTML."""
+    def render(
+        self,
+        number: str,
+        dossier: Dossier,
+        today: date,
+        nth: int | None = None,
+        applicant_name: str | None = None,
+    ) -> str:
+        """Form ``number`` ("02", "04", "05") of ``dossier`` as HTML, addressed to
+        ``applicant_name`` when known (else a line to fill in by hand)."""
         key = FORMS.get(number)
         if key is None:
             raise FormUnavailable(f"routing has no form {number}; it has {sorted(FORMS)}")
@@ -59,8 +68,19 @@ class RoutingForms:
             procedure_name=dossier.procedure_name,
             received_at=dossier.received_at,
             calendar_version=dossier.calendar_version,
+            applicant_name=applicant_name,
             **body,
         )
+
+    def check(self, number: str, dossier: Dossier, nth: int | None = None) -> None:
+        """Raise ``FormUnavailable`` unless the dossier has the data of form ``number``."""
+        key = FORMS.get(number)
+        if key is None:
+            raise FormUnavailable(f"routing has no form {number}; it has {sorted(FORMS)}")
+        if key == "supplement":
+            _pick(dossier.supplements, nth, "supplement request")
+        elif key == "apology":
+            _pick(dossier.apologies, nth, "apology")
 
     def unit_name(self, code: str) -> str:
         try:

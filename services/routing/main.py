@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from routing import api, api_forms, api_procedures, api_views, handlers
+from routing.applicants import ApplicantNames, IntakeApplicantNames, NoApplicantNames
 from routing.config import RoutingSettings
 from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore
 from shared.app import serve, service_app
+from shared.auth.client import Credentials
+from shared.auth.identities import ClientAuth
 from shared.clock import Clock
 from shared.kafka.admin import ensure_topics
 from shared.kafka.security import PLAINTEXT
@@ -34,6 +38,20 @@ def command_sources(settings: RoutingSettings, units: list[str]) -> list[str]:
     return [] if settings.kafka.security_protocol == PLAINTEXT else sorted(units)
 
 
+async def applicant_names(settings: RoutingSettings, stack: AsyncExitStack) -> ApplicantNames:
+    """Intake asked with routing's own client token, if intake's URL is configured."""
+    options = settings.routing
+    if options.intake_url is None:
+        return NoApplicantNames()
+    credentials = Credentials(options.client_id, options.client_secret.get_secret_value())
+    http = await stack.enter_async_context(
+        httpx.AsyncClient(
+            timeout=options.intake_timeout_s, auth=ClientAuth(credentials, settings.auth)
+        )
+    )
+    return IntakeApplicantNames(http, options.intake_url)
+
+
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """The routing app; connections are opened by its lifespan, not here."""
     settings = settings or RoutingSettings()
@@ -41,7 +59,9 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
-        async with service_runtime(SERVICE, settings, clock) as runtime:
+        async with AsyncExitStack() as stack:
+            app.state.applicant_names = await applicant_names(settings, stack)
+            runtime = await stack.enter_async_context(service_runtime(SERVICE, settings, clock))
             store = DossierStore(runtime.db)
             await store.ensure_indexes()
             routing = handlers.Routing(

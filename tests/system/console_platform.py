@@ -56,7 +56,6 @@ async def running_platform(
         **isolated_env(common.kafka, common.mongo, workdir, smtp_port),
         "LT_ROUTING_NEARLY_LATE_DAYS": "30",  # every dossier in flight is on the list
         "LT_CONSOLE_ACTIONS_ENABLED": "true",
-        "LT_CONSOLE_OPERATOR": "playwright-operator",
         "LT_CONSOLE_REFRESH_SECONDS": "1",
     }
     fleet = Fleet(workdir, env, append_logs=False, ready_timeout_s=90, stop_timeout_s=60)

@@ -19,6 +19,7 @@ OPERATIONS = {
     ("post", "/v1/dossiers/{code}/withdrawal"),
     ("get", "/v1/dossiers/{code}/forms/{number}"),
     ("get", "/v1/units/{unit}/forms/06"),
+    ("get", "/v1/dossiers/{code}/applicant-name"),
 }
 
 

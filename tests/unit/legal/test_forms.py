@@ -104,6 +104,35 @@ def test_tracking_slip_05_lists_every_hand_over_with_receipt_and_result(configur
     assert not ISO_DATE.search(body(html))
 
 
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_forms_name_the_applicant_they_are_given_and_leave_the_line_without(
+    configuration: str,
+) -> None:
+    """The API passes the name intake gave it; without one the desk fills the line in."""
+    dossier = at_department(configuration)
+    ask = RequestSupplement(
+        dossier_code=dossier.code, unit=UNITS[configuration].justice,
+        missing_documents=["identity_copy"], reason="Thiếu giấy tờ",
+    )  # fmt: skip
+    dossier = act(dossier, ask, at(3, 4), configuration).dossier
+    renderer = forms(configuration)
+    named = renderer.render("02", dossier, d(3, 4), applicant_name="Nguyễn Văn <An>")
+    assert "Kính gửi: Ông/Bà <b>Nguyễn Văn &lt;An&gt;</b>" in named  # escaped, never markup
+    blank = renderer.render("02", dossier, d(3, 4))
+    assert "Kính gửi: Ông/Bà ......" in blank and "Nguyễn" not in blank
+    slip = renderer.render("05", dossier, d(3, 4), applicant_name="Trần Thị Bình")
+    assert "Người nộp hồ sơ: Trần Thị Bình" in slip
+
+
+def test_a_form_is_checked_before_anything_is_asked_of_intake() -> None:
+    configuration = CONFIGURATIONS[0]
+    renderer, dossier = forms(configuration), at_department(configuration)
+    renderer.check("05", dossier)  # always has its data
+    for number in ("02", "04", "01"):
+        with pytest.raises(FormUnavailable):
+            renderer.check(number, dossier)
+
+
 def test_a_form_without_its_data_is_unavailable() -> None:
     dossier = start(received("three-level", at(3, 2, 10)), "three-level")
     with pytest.raises(FormUnavailable):
