@@ -331,6 +331,19 @@ def start_keycloak(ports: Ports) -> None:
     )
 
 
+def sync_keycloak(ports: Ports) -> None:
+    """A Keycloak already running gets what the realm file gained since it started."""
+    from infra.keycloak.sync import sync
+
+    try:
+        added = sync(f"http://127.0.0.1:{ports.keycloak}")
+    except Exception as exc:  # reported; a restart imports the whole realm
+        log(f"keycloak: could not bring the realm up to date ({exc}); restart it to re-import")
+        return
+    if added:
+        log(f"keycloak: realm brought up to date: {', '.join(added)}")
+
+
 async def keycloak_token(port: int) -> None:
     from infra.keycloak import server
 
@@ -374,6 +387,7 @@ def cmd_start(ports: Ports, components: list[str]) -> None:
         wait_until("kafka", lambda: kafka_round_trip(ports.kafka), 120, "kafka")
     if "keycloak" in components:
         wait_until("keycloak", lambda: keycloak_token(ports.keycloak), 600, "keycloak")
+        sync_keycloak(ports)
 
 
 def cmd_stop(components: list[str]) -> None:

@@ -124,9 +124,6 @@ def start_service(service: str, extra_env: dict[str, str] | None = None) -> subp
         "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}",
         **(extra_env or {}),
     }
-    # Locally the console may replay dead letters (recorded as the local operator).
-    env.setdefault("LT_CONSOLE_ACTIONS_ENABLED", "true")
-    env.setdefault("LT_CONSOLE_OPERATOR", os.environ.get("USER") or "local-operator")
     if service == "notification":  # the national portal connector sends to the local receiver
         env.setdefault("LT_PORTAL_SYNC_ENDPOINT", f"http://127.0.0.1:{PORTAL_PORT}/portal")
     if service == "routing":  # its forms name the applicant: asked of intake as they print
@@ -269,6 +266,10 @@ def print_where_to_look() -> None:
     print("\nThe platform is running. Where to look:")
     console = f"http://127.0.0.1:{service_port('console')}/"
     print(f"  OPERATIONS CONSOLE  {console}   (flows, on time, dossiers, health, dead letters)")
+    print(
+        "                      sign in on Keycloak's page as ops / dev-password (the demo "
+        "operations user;\n                      replays are recorded under that name)"
+    )
     for service in SERVICES:
         base = f"http://127.0.0.1:{service_port(service)}"
         print(f"  {service:13} {base}/docs   (health {base}/readyz, metrics {base}/metrics)")

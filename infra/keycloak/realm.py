@@ -17,6 +17,8 @@ What the realm holds:
   user, an auditor and an admin, each bound to their unit by a ``unit`` attribute;
 * mappers that put the audience ``lienthong`` and the ``unit`` claim in every access
   token; realm roles travel in ``realm_access.roles`` (Keycloak's default scopes);
+* the console's sign-in client ``console-web`` (confidential, authorisation code with
+  PKCE, redirects to the console's ``/auth/callback``);
 * public clients for Swagger UI (authorisation code + PKCE) and for the command line
   (password grant and device flow).
 
@@ -66,6 +68,15 @@ SERVICES = ("intake", "routing", "notification", "audit")
 MONITORING_CLIENT = "monitoring"
 # The operations console reads the other services' views and the audit log on its own.
 CONSOLE_CLIENT = "console"
+# Operators sign in to the console through this client (authorisation code + PKCE, run by
+# the console's server; the tokens never reach the browser). A separate client from
+# ``console`` so that a person's token never carries the console's own client id (a
+# Kafka principal is a token's azp).
+CONSOLE_SIGNIN_CLIENT = "console-web"
+# Loopback redirect URIs without a port admit any port (RFC 8252, 7.3; Keycloak honours
+# it): make run's console on 8005 and the tests' consoles on free ports. A deployment
+# adds its console's https URL (docs/console.md).
+CONSOLE_ORIGINS = ("http://127.0.0.1", "http://localhost")
 ROLES = {
     "desk": "One-stop desk staff: submit dossiers and act for their own unit.",
     "officer": "Unit officer: their unit's inbox and actions.",
@@ -168,6 +179,26 @@ def public_clients() -> list[dict[str, Any]]:
     ]
 
 
+def console_signin_client() -> dict[str, Any]:
+    """Confidential, authorisation code only, PKCE S256 required, loopback redirects."""
+    client = confidential_client(
+        CONSOLE_SIGNIN_CLIENT, "Operations console sign-in (authorisation code + PKCE)"
+    )
+    del client["_roles"]
+    return {
+        **client,
+        "serviceAccountsEnabled": False,
+        "standardFlowEnabled": True,
+        "redirectUris": [f"{origin}/auth/callback" for origin in CONSOLE_ORIGINS],
+        "webOrigins": [],
+        "attributes": {
+            "pkce.code.challenge.method": "S256",
+            "post.logout.redirect.uris": "##".join(f"{o}/" for o in CONSOLE_ORIGINS),
+        },
+        "protocolMappers": [audience_mapper(), unit_attribute_mapper()],
+    }
+
+
 def audience_mapper() -> dict[str, Any]:
     """Every token is meant for the platform's services."""
     return mapper("audience", "oidc-audience-mapper", {"included.custom.audience": AUDIENCE})
@@ -225,7 +256,7 @@ USER_PROFILE = {
 
 def confidential_client_ids() -> list[str]:
     agencies = (agency_client_id(unit) for unit in catalogue_units())
-    return [*SERVICES, MONITORING_CLIENT, CONSOLE_CLIENT, *agencies]
+    return [*SERVICES, MONITORING_CLIENT, CONSOLE_CLIENT, CONSOLE_SIGNIN_CLIENT, *agencies]
 
 
 def dev_environment() -> dict[str, str]:
@@ -261,7 +292,7 @@ def build_realm() -> dict[str, Any]:
         "registrationAllowed": False,
         "bruteForceProtected": True,
         "roles": {"realm": [{"name": name, "description": text} for name, text in ROLES.items()]},
-        "clients": clients + public_clients(),
+        "clients": [*clients, console_signin_client(), *public_clients()],
         "users": users,
         "components": {
             "org.keycloak.userprofile.UserProfileProvider": [

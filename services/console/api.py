@@ -1,7 +1,8 @@
 """The console's JSON API (``/api/...``), read by its pages; thin: gather, shape, answer.
 
 Reads go to the services' HTTP APIs and to Kafka; the two actions (replay, redeliver)
-are refused with 403 ``actions_disabled`` while the console is read-only.
+are recorded as the signed-in operator, and refused with 403 ``actions_disabled`` while
+the console is read-only. Every route needs an operator (``console.signin.operator``).
 """
 
 from __future__ import annotations
@@ -13,20 +14,22 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from console import handlers
 from console.config import WATCHED, ConsoleOptions
 from console.domain import LetterFilter, by_topic, flow_diagram
+from console.signin import operator, session_caller
 from console.sources import KafkaViews, Services, ServiceUnavailable
-from shared.auth import Role, allow
+from shared.auth import Principal, Unauthenticated
 from shared.http import DomainError, NotFound
 from shared.kafka.deadletter import DeadLetter
 
-# The console is an operations tool: every JSON route needs the operations role.
-router = APIRouter(prefix="/api", tags=["console"], dependencies=[allow(Role.OPERATIONS)])
+# The console is an operations tool: every JSON route needs a signed-in operator.
+router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(operator)])
+Operator = Annotated[Principal, Depends(operator)]
 
 
 def _services(request: Request) -> Services:
@@ -67,7 +70,6 @@ async def config(request: Request) -> dict[str, Any]:
     options = _options(request)
     return {
         "actions_enabled": options.actions_enabled,
-        "operator": options.operator,
         "jaeger_url": options.jaeger_url,
         "audit_url": options.audit_url,
         "refresh_seconds": options.refresh_seconds,
@@ -157,10 +159,19 @@ async def health(request: Request) -> dict[str, Any]:
 
 @router.get("/health/stream", summary="The health view as server-sent events")
 async def health_stream(request: Request) -> StreamingResponse:
+    """Live for a signed-in operator's session (the cookie rides along, unlike a bearer
+    token): each event first checks the session still stands, refreshing its token."""
     interval = _options(request).refresh_seconds
+    by_session = getattr(request.state, "session", None) is not None
 
     async def events() -> AsyncIterator[str]:
         while not await request.is_disconnected():
+            if by_session:
+                try:
+                    await session_caller(request)
+                except Unauthenticated:
+                    yield "event: signedout\ndata: {}\n\n"
+                    return
             try:
                 body = await _health(request)
             except Exception as exc:  # shown on the page; the stream goes on
@@ -231,7 +242,7 @@ class ReplayRequest(BaseModel):
 
 
 @router.post("/deadletters/replay", summary="Replay dead letters to their original topic")
-async def replay(request: Request, body: ReplayRequest) -> dict[str, Any]:
+async def replay(request: Request, body: ReplayRequest, caller: Operator) -> dict[str, Any]:
     ops = _ops(request)
     wanted = LetterFilter(body.original_topic, body.error_kind, body.consumer_group)
     if not body.positions and wanted.empty():
@@ -246,8 +257,7 @@ async def replay(request: Request, body: ReplayRequest) -> dict[str, Any]:
     missing = set(body.positions) - {f"{dl.partition}:{dl.offset}" for dl in chosen}
     if missing:
         raise NotFound(f"no dead letter at {sorted(missing)}", field="positions")
-    operator = _options(request).operator
-    return {"replayed": [await handlers.replay_letter(ops, dl, operator) for dl in chosen]}
+    return {"replayed": [await handlers.replay_letter(ops, dl, caller) for dl in chosen]}
 
 
 class Redelivery(BaseModel):
@@ -256,10 +266,11 @@ class Redelivery(BaseModel):
 
 
 @router.post("/notifications/{notification_id}/redeliver", summary="Send a failed one again")
-async def redeliver(request: Request, notification_id: str, body: Redelivery) -> dict[str, Any]:
+async def redeliver(
+    request: Request, notification_id: str, body: Redelivery, caller: Operator
+) -> dict[str, Any]:
     ops = _ops(request)
-    operator = _options(request).operator
-    return await handlers.redeliver(ops, notification_id, body.dossier_code, body.reason, operator)
+    return await handlers.redeliver(ops, notification_id, body.dossier_code, body.reason, caller)
 
 
 @router.get("/actions", summary="Replays and redeliveries: who, when, what")

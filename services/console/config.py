@@ -48,12 +48,9 @@ class ConsoleOptions(BaseSettings):
         None, description="Jaeger UI base URL: dossiers link to their trace there; off if unset."
     )
     actions_enabled: bool = Field(
-        False,
-        description="Allow replays and redeliveries from the console. Off (read-only) until "
-        "operators sign in with the operations role; `make run` turns it on locally.",
-    )
-    operator: str = Field(
-        "operations", min_length=1, description="Who replays are recorded as (until sign-in)."
+        True,
+        description="Allow replays and redeliveries from the console (recorded as the "
+        "signed-in operator); false keeps the console read-only.",
     )
     refresh_seconds: float = Field(5.0, gt=0, description="Health refresh interval (SSE).")
     timeout_s: float = Field(5.0, gt=0, description="Timeout of one call to a service.")
@@ -62,8 +59,31 @@ class ConsoleOptions(BaseSettings):
         return str(getattr(self, f"{service}_url")).rstrip("/")
 
 
+class SignInOptions(BaseSettings):
+    """How operators sign in (LT_CONSOLE_SIGNIN_*): the realm's client ``console-web``."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_CONSOLE_SIGNIN_", extra="ignore")
+
+    client_id: str = Field(
+        "console-web", description="Confidential client of the sign-in (code flow + PKCE)."
+    )
+    client_secret: SecretStr = Field(
+        SecretStr(dev_client_secret("console-web")),
+        description="Its secret (Keycloak's LT_KEYCLOAK_SECRET_CONSOLE_WEB). DEV DEFAULT: set it.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="The console's URL as browsers reach it (https in a deployment), for the "
+        "redirect back from Keycloak; default: the URL of the request.",
+    )
+    refresh_margin_s: float = Field(
+        60.0, ge=0, description="Refresh an access token this long before it expires."
+    )
+
+
 class ConsoleSettings(CommonSettings):
     """Everything the console reads from the environment."""
 
     http: ConsoleHttp = Field(default_factory=ConsoleHttp, description="HTTP.")
     console: ConsoleOptions = Field(default_factory=ConsoleOptions, description="Console.")
+    signin: SignInOptions = Field(default_factory=SignInOptions, description="Sign-in.")

@@ -106,3 +106,20 @@ def by_topic(letters: Iterable[Any]) -> dict[str, int]:
     for letter in letters:
         counts[letter.original_topic] = counts.get(letter.original_topic, 0) + 1
     return dict(sorted(counts.items()))
+
+
+# --- sign-in -----------------------------------------------------------------------------
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path of this console only (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    if any(ch in target for ch in "\r\n\\"):
+        return "/"
+    return target
+
+
+def needs_refresh(expires_at: float, now: float, margin_s: float) -> bool:
+    """Refresh an access token this close to its expiry, so none expires in flight."""
+    return expires_at - now <= margin_s

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.store import DONE, FAILED, ReplayStore
+from shared.auth import Principal
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.operations import DeadLetterReplayed, NotificationRedeliveryRequested
 from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, replay
@@ -46,9 +47,15 @@ def notification_of(letter: DeadLetter) -> str | None:
     return header_value(letter.headers, DLQ_PREFIX + "notification_id")
 
 
-async def replay_letter(ops: Operations, letter: DeadLetter, operator: str) -> dict[str, Any]:
+def recorded_as(caller: Principal) -> dict[str, str]:
+    """Who an action is recorded as: the signed-in user's name and token subject."""
+    return {"operator": caller.name, "operator_subject": caller.subject}
+
+
+async def replay_letter(ops: Operations, letter: DeadLetter, caller: Principal) -> dict[str, Any]:
     """Record and audit the replay, then republish it (or request a redelivery)."""
     now = ops.runtime.clock.now()
+    operator = caller.name
     original = original_of(letter)
     position = f"{letter.partition}:{letter.offset}"
     code = original.subject if original else letter.key
@@ -79,7 +86,7 @@ async def replay_letter(ops: Operations, letter: DeadLetter, operator: str) -> d
             {
                 "_id": event.id,
                 "action": "redelivery" if notification_id else "replay",
-                "operator": operator,
+                **recorded_as(caller),
                 "at": now,
                 "dead_letter": position,
                 "original_topic": letter.original_topic,
@@ -119,12 +126,16 @@ async def _republish(
 
 
 async def redeliver(
-    ops: Operations, notification_id: str, dossier_code: str | None, reason: str, operator: str
+    ops: Operations,
+    notification_id: str,
+    dossier_code: str | None,
+    reason: str,
+    caller: Principal,
 ) -> dict[str, Any]:
     """Ask notification to send a failed notification again (recorded and audited)."""
     now = ops.runtime.clock.now()
     fact = NotificationRedeliveryRequested(
-        operator=operator,
+        operator=caller.name,
         dossier_code=dossier_code,
         notification_id=notification_id,
         reason=reason,
@@ -136,7 +147,7 @@ async def redeliver(
             {
                 "_id": event.id,
                 "action": "redelivery",
-                "operator": operator,
+                **recorded_as(caller),
                 "at": now,
                 "dossier_code": dossier_code,
                 "notification_id": notification_id,

@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from console import api, handlers
+from console import api, handlers, signin
 from console.config import ConsoleSettings
+from console.oidc import OidcClient
+from console.sessions import SessionStore
 from console.sources import KafkaViews, Services
 from console.store import ReplayStore
 from shared.app import serve, service_app
@@ -26,7 +28,8 @@ STATIC = Path(__file__).parent / "static"
 DESCRIPTION = (
     "Operations console: flows between levels and units, on-time results, a dossier's "
     "trail, the platform's health, and dead letters to inspect and replay. Pages at `/`, "
-    "their JSON under `/api`."
+    "their JSON under `/api`. Operators sign in at `/login` (Keycloak, authorisation code "
+    "with PKCE; the session is an httpOnly cookie); scripts may send a bearer token."
 )
 
 
@@ -49,10 +52,24 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
                     settings.auth,
                 ),
             ) as http,
+            httpx.AsyncClient(timeout=settings.console.timeout_s) as idp,
             service_runtime(SERVICE, settings, clock) as runtime,
         ):
             store = ReplayStore(runtime.db)
             await store.ensure_indexes()
+            sessions = SessionStore(runtime.db)
+            await sessions.ensure_indexes()
+            app.state.signin = signin.SignIn(
+                OidcClient(
+                    settings.auth,
+                    app.state.token_verifier,
+                    settings.signin.client_id,
+                    settings.signin.client_secret.get_secret_value(),
+                    idp,
+                ),
+                sessions,
+                settings.signin,
+            )
             app.state.runtime = runtime
             app.state.options = settings.console
             app.state.services = Services(http, settings.console)
@@ -68,6 +85,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         auth=settings.auth,
         openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
     )
+    app.include_router(signin.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

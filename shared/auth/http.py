@@ -45,6 +45,10 @@ _SCHEME = OAuth2(
 )
 
 
+# For routes that accept a bearer token among other ways in (the console's session).
+BEARER_SCHEME = _SCHEME
+
+
 class Unauthenticated(DomainError):
     status = 401
     code = "unauthenticated"

@@ -89,7 +89,7 @@ _clients: dict[str, TokenClient] = {}
 
 def token_client(settings: AuthSettings | None = None) -> TokenClient:
     """One caching token client per token endpoint (process-wide)."""
-    url = (settings or AuthSettings()).token_url
+    url = (settings or AuthSettings()).backchannel_token_url
     return _clients.setdefault(url, TokenClient(url))
 
 

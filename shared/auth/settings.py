@@ -23,6 +23,13 @@ class AuthSettings(BaseSettings):
         "/protocol/openid-connect/certs; set it when the services reach Keycloak by "
         "another address than the public issuer).",
     )
+    token_endpoint: str | None = Field(
+        None,
+        description="Where the services themselves fetch tokens (client credentials, the "
+        "console's code exchange and refresh); default: the issuer's "
+        "/protocol/openid-connect/token. Set it like jwks_url when the services reach "
+        "Keycloak by another address than the public issuer.",
+    )
     audience: str = Field(
         "lienthong", description="Audience (`aud`) every access token must include."
     )
@@ -50,6 +57,16 @@ class AuthSettings(BaseSettings):
     @property
     def token_url(self) -> str:
         return f"{self.issuer.rstrip('/')}/protocol/openid-connect/token"
+
+    @property
+    def backchannel_token_url(self) -> str:
+        """The token endpoint as the services reach it (``token_url`` is the public one)."""
+        return self.token_endpoint or self.token_url
+
+    @property
+    def end_session_url(self) -> str:
+        """Where a browser is sent to end its single sign-on session (public)."""
+        return f"{self.issuer.rstrip('/')}/protocol/openid-connect/logout"
 
     @property
     def authorization_url(self) -> str:

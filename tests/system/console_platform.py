@@ -57,7 +57,6 @@ async def running_platform(
         "LT_AUDIT_SIGNING_KEY_PATH": str(workdir / "audit-key.pem"),
         "LT_ROUTING_NEARLY_LATE_DAYS": "30",  # every dossier in flight is on the list
         "LT_CONSOLE_ACTIONS_ENABLED": "true",
-        "LT_CONSOLE_OPERATOR": "playwright-operator",
         "LT_CONSOLE_REFRESH_SECONDS": "1",
         **{f"LT_{service.upper()}_PORT": str(port) for service, port in ports.items()},
     }

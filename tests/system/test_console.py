@@ -1,9 +1,11 @@
 """The operations console in a real browser (Debian's headless Chromium, driven by
 Playwright) against the five services as processes with dossiers in flight.
 
-The flow diagram, the on-time table, the overdue list and a dossier's trail render real
-data; the health page refreshes itself; a dead letter is replayed from the page and
-routing processes it; the replay is recorded with who and when, and audit logs it.
+The operator signs in on the real Keycloak's login page (the demo user ``ops``); the
+flow diagram, the on-time table, the overdue list and a dossier's trail render real
+data; the health page refreshes itself over server-sent events; a dead letter is
+replayed from the page and routing processes it; the replay is recorded as the
+signed-in operator, with when, and audit logs it; signing out ends the session.
 Screenshots are kept under .local/console-test/ (not committed).
 """
 
@@ -19,8 +21,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
+from shared.auth.identities import DEV_PASSWORD
 from shared.runtime import CommonSettings
-from shared.testing import bearer_token, eventually, free_port
+from shared.testing import eventually, free_port
 from tests.system.console_platform import (
     ROOT,
     audited_replay,
@@ -71,9 +74,6 @@ async def page() -> AsyncIterator[Any]:
     async with playwright.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-        # The operator signed in: the pages find an operations token for this tab.
-        token = bearer_token("operations")
-        await page.add_init_script(f"sessionStorage.setItem('lt-token', '{token}')")
         try:
             yield page
         finally:
@@ -91,8 +91,20 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    # Flows: the Sankey diagram draws real hand-overs, the tables real counts.
+    # Signed out, the console offers to sign in; Keycloak's own page takes the password.
     await page.goto(f"{console}/#flows")
+    await page.click("#sign-in")
+    await page.wait_for_selector("#kc-form-login")
+    assert page.url.startswith("http://127.0.0.1:8180/realms/lienthong/")
+    await page.fill("#username", "ops")
+    await page.fill("#password", DEV_PASSWORD)
+    await page.click("#kc-login")
+    await page.wait_for_url(f"{console}/#flows")
+    await page.wait_for_selector("#who-name:has-text('ops')")
+    cookies = {c["name"]: c for c in await page.context.cookies()}
+    assert cookies["lt_console_session"]["httpOnly"]  # the page's scripts never see it
+
+    # Flows: the Sankey diagram draws real hand-overs, the tables real counts.
     await page.wait_for_selector("#flow-chart canvas")
     await page.wait_for_function(
         "echarts.getInstanceByDom(document.getElementById('flow-chart'))"
@@ -139,6 +151,7 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
         f"document.getElementById('health-at').textContent !== {first!r}", timeout=20000
     )
     assert "routing" in await page.inner_text("#health-lag")
+    assert await page.evaluate("state.stream.readyState") == 1  # EventSource.OPEN
 
     # Dead letters: one planted, replayed from the page, processed by routing.
     lost = code.rsplit("-", 1)[0] + "-9999"
@@ -152,15 +165,22 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     routed = await eventually(lambda: routing_knows(urls, lost), timeout=30)
     assert routed["code"] == lost
     # The page reloads the list and the recorded actions after the replay answers.
-    await page.wait_for_selector("#actions-table td:has-text('playwright-operator')")
+    await page.wait_for_selector("#actions-table td:has-text('ops')")
     actions = await page.inner_text("#actions-table")
-    assert "playwright-operator" in actions and "replay" in actions
+    assert "ops" in actions and "replay" in actions
     [entry] = await eventually(lambda: audited_replay(urls, lost), timeout=30)
     assert entry["event_type"] == "operations.deadletter.replayed.v1"
-    assert entry["event"]["data"]["operator"] == "playwright-operator"
+    assert entry["event"]["data"]["operator"] == "ops"
     await page.screenshot(path=str(SHOTS / "deadletters.png"), full_page=True)
 
     # English.
     await page.click("#lang-en")
     assert await page.inner_text("h1") == "Inter-level operations console"
+
+    # Signing out ends the session here and at Keycloak: back to the signed-out page.
+    await page.click("#sign-out")
+    await page.wait_for_selector("#signed-out:not([hidden])")
+    assert "lt_console_session" not in {c["name"] for c in await page.context.cookies()}
+    await page.click("#sign-in")  # Keycloak asks for the password again
+    await page.wait_for_selector("#kc-form-login")
     assert errors == []

@@ -1,29 +1,42 @@
 // The operations console's pages: plain DOM and Apache ECharts, data from /api.
 "use strict";
 
-const state = { lang: localStorage.getItem("lt-lang") || "vi", config: null, tab: "flows", stream: null, poll: null };
+const state = { lang: localStorage.getItem("lt-lang") || "vi", config: null, session: null, tab: "flows", stream: null };
 const t = (key) => (window.I18N[state.lang] || {})[key] || window.I18N.en[key] || key;
 const $ = (id) => document.getElementById(id);
 
-// The JSON API needs an operations user's access token (Keycloak; `make run` prints how to
-// get one). It is kept for this browser tab only and asked again when refused.
-function askToken() {
-  const token = window.prompt("Access token of an operations user (Bearer):", "");
-  if (token) sessionStorage.setItem("lt-token", token.trim().replace(/^Bearer\s+/i, ""));
-  return Boolean(token);
-}
-
-async function api(path, options, retried) {
-  if (!sessionStorage.getItem("lt-token")) askToken();
-  const headers = { ...(options?.headers || {}), Authorization: `Bearer ${sessionStorage.getItem("lt-token") || ""}` };
-  const response = await fetch(`/api${path}`, { ...(options || {}), headers });
-  if (response.status === 401 && !retried) {
-    sessionStorage.removeItem("lt-token");
-    if (askToken()) return api(path, options, true);
-  }
+// Operators sign in through Keycloak (/login: authorisation code with PKCE, run by the
+// console's server). The session is an httpOnly cookie the page never sees; actions
+// (POST) also carry the session's CSRF token. A 401 means signed out: the page says so
+// and offers to sign in again.
+async function api(path, options) {
+  const headers = { ...(options?.headers || {}) };
+  if (options?.method && options.method !== "GET" && state.session) headers["X-CSRF-Token"] = state.session.csrf_token;
+  const response = await fetch(`/api${path}`, { ...(options || {}), headers, credentials: "same-origin" });
+  if (response.status === 401) { signedOut(); throw new Error(t("signed_out")); }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.detail || `${response.status}`);
   return body;
+}
+
+function signedOut() {
+  state.session = null;
+  stopHealth();
+  $("main").hidden = true; $("who").hidden = true; $("signed-out").hidden = false;
+  $("sign-in").href = `/login?next=${encodeURIComponent("/" + location.hash)}`;
+}
+
+function signedIn(session) {
+  state.session = session;
+  $("signed-out").hidden = true; $("main").hidden = false; $("who").hidden = false;
+  $("who-name").textContent = session.username;
+}
+
+async function signOut() {
+  const response = await fetch("/logout", { method: "POST", credentials: "same-origin",
+    headers: { "X-CSRF-Token": state.session?.csrf_token || "" } });
+  const body = await response.json().catch(() => ({ redirect: "/" }));
+  location.assign(body.redirect || "/");
 }
 
 function cell(value, cls) {
@@ -67,7 +80,7 @@ function applyLanguage() {
 
 function renderMode() {
   if (!state.config) return;
-  $("mode").textContent = state.config.actions_enabled ? `${t("operator")}: ${state.config.operator}` : t("read_only");
+  $("mode").textContent = state.config.actions_enabled ? "" : t("read_only");
   for (const b of document.querySelectorAll("button.action")) b.disabled = !state.config.actions_enabled;
 }
 
@@ -182,7 +195,7 @@ async function redeliver(notification, code) {
   loadDossier(code);
 }
 
-// --- health (polled: /api/health/stream needs a bearer token a browser's EventSource cannot send)
+// --- health (server-sent events: the session cookie rides along with the EventSource)
 
 function renderHealth(h) {
   if (h.error) { $("health-at").textContent = h.error; return; }
@@ -197,15 +210,18 @@ function renderHealth(h) {
 }
 
 function startHealth() {
-  {  // polling: an EventSource cannot send the Authorization header
-    const tick = () => api("/health").then(renderHealth).catch((e) => renderHealth({ error: e.message }));
-    tick(); state.poll = setInterval(tick, (state.config?.refresh_seconds || 5) * 1000);
-  }
+  state.stream = new EventSource("/api/health/stream");
+  state.stream.addEventListener("health", (ev) => renderHealth(JSON.parse(ev.data)));
+  state.stream.addEventListener("signedout", () => signedOut());
+  // The browser reconnects by itself after a network error; a refused reconnection
+  // (401: the session ended) closes the stream, and the session check says why.
+  state.stream.onerror = () => {
+    if (state.stream && state.stream.readyState === EventSource.CLOSED) api("/session").catch(() => {});
+  };
 }
 
 function stopHealth() {
   if (state.stream) { state.stream.close(); state.stream = null; }
-  if (state.poll) { clearInterval(state.poll); state.poll = null; }
 }
 
 // --- dead letters -----------------------------------------------------------------------
@@ -259,6 +275,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("dl-replay-filtered").addEventListener("click", () => replay(letterFilter()));
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => document.querySelectorAll(".chart").forEach((el) => echarts.getInstanceByDom(el)?.resize()));
+  $("sign-out").addEventListener("click", signOut);
+  applyLanguage();
+  try { signedIn(await api("/session")); } catch { return; }  // signed out: the page says so
   state.config = await api("/config");
   applyLanguage();
   route();

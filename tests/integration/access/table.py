@@ -112,12 +112,17 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
             )
         },
     },
-    # The operations console's JSON (its pages at / are static files).
+    # The operations console's JSON (its pages at / are static files). Signing in is open
+    # (it leads to Keycloak's login page); the JSON takes the session cookie or a token.
     "console": {
         **HEALTH,
+        ("GET", "/login"): OPEN,
+        ("GET", "/auth/callback"): OPEN,
+        ("POST", "/logout"): OPEN,
         **{
             (method, f"/api/{path}"): frozenset({"operations"})
             for method, path in (
+                ("GET", "session"),
                 ("GET", "config"),
                 ("GET", "flows"),
                 ("GET", "ontime"),

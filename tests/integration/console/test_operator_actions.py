@@ -3,8 +3,9 @@
 A unit e-mail fails while the SMTP relay is down, so notification dead-letters it.
 Replaying that dead letter from the console becomes a redelivery request (a plain
 replay would be skipped by notification's inbox): once the relay is back, the e-mail is
-sent and proven. The action is recorded with who and when, and published on
-``operations.events`` for audit. While actions are off, the console refuses them.
+sent and proven. The action is recorded as the caller (the demo operator ``ops``,
+from its token) with when, and published on ``operations.events`` for audit. While
+actions are off, the console refuses them.
 """
 
 from __future__ import annotations
@@ -52,9 +53,7 @@ async def apps(
         retry=RetrySettings(max_attempts=2, initial_s=0.01, max_s=0.02, jitter_s=0.0),
         dispatch=DispatchSettings(poll_interval_s=0.05, lease_s=30),
     )
-    console = ConsoleSettings(
-        **common, console=ConsoleOptions(actions_enabled=True, operator="test-operator")
-    )
+    console = ConsoleSettings(**common, console=ConsoleOptions(actions_enabled=True))
     async with (
         running_app(notification_app(notification), ActAs("admin")) as notifier,
         running_app(console_app(console), ActAs("operations")) as desk,
@@ -93,21 +92,23 @@ async def test_a_failed_email_is_redelivered_from_its_dead_letter(
 
     recorded = (await desk.get("/api/actions")).json()["items"]
     assert [(a["action"], a["operator"], a["notification_id"]) for a in recorded] == [
-        ("redelivery", "test-operator", failure["id"])
+        ("redelivery", "ops", failure["id"])
     ]
     facts = [
         Envelope.from_bytes(r.value)
         for r in await read_topic(common_settings.kafka, OPERATIONS_EVENTS, expect=1)
     ]
     assert [(f.type, f.subject, f.data["operator"]) for f in facts] == [
-        ("operations.notification.redelivery.requested.v1", CODE, "test-operator")
+        ("operations.notification.redelivery.requested.v1", CODE, "ops")
     ]
 
 
 async def test_actions_are_refused_while_the_console_is_read_only(
     common_settings: CommonSettings,
 ) -> None:
-    settings = ConsoleSettings(**common_settings.model_dump())
+    settings = ConsoleSettings(
+        **common_settings.model_dump(), console=ConsoleOptions(actions_enabled=False)
+    )
     async with running_app(console_app(settings), ActAs("operations")) as desk:
         refused = await desk.post("/api/deadletters/replay", json={"positions": ["0:0"]})
         assert refused.status_code == 403

@@ -1,10 +1,19 @@
-"""The console's pure rules: the flow diagram, consumer lag, outbox figures, letter filters."""
+"""The console's pure rules: the flow diagram, consumer lag, outbox figures, letter filters,
+and where a sign-in may lead and when its token is refreshed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.domain import LetterFilter, by_topic, flow_diagram, outbox_figures, partition_lag
+from console.domain import (
+    LetterFilter,
+    by_topic,
+    flow_diagram,
+    needs_refresh,
+    outbox_figures,
+    partition_lag,
+    safe_next,
+)
 
 
 def test_flow_diagram_separates_senders_from_receivers_so_round_trips_draw() -> None:
@@ -62,3 +71,24 @@ def test_a_filter_takes_letters_matching_every_given_field() -> None:
     wanted = LetterFilter(original_topic="dossier.events", error_kind="handler_failed")
     assert [wanted.matches(letter) for letter in letters] == [True, False, False]
     assert by_topic(letters) == {"dossier.events": 2, "notification.events": 1}
+
+
+def test_after_sign_in_only_a_path_of_this_console_is_followed() -> None:
+    assert safe_next("/#deadletters") == "/#deadletters"
+    assert safe_next("/api/flows?since=x") == "/api/flows?since=x"
+    for elsewhere in (
+        None,
+        "",
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil",
+        "x",
+        "/a\r\nb",
+    ):
+        assert safe_next(elsewhere) == "/"
+
+
+def test_a_token_is_refreshed_within_the_margin_of_its_expiry() -> None:
+    assert not needs_refresh(expires_at=1000.0, now=900.0, margin_s=60)
+    assert needs_refresh(expires_at=1000.0, now=940.0, margin_s=60)
+    assert needs_refresh(expires_at=1000.0, now=1200.0, margin_s=60)

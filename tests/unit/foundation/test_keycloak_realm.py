@@ -57,3 +57,23 @@ def test_no_secret_or_password_is_written_in_clear() -> None:
         if not client["publicClient"]:
             assert client["secret"].startswith("${LT_KEYCLOAK_SECRET_")
     assert set(realm.dev_environment()) == set(realm.random_environment())
+
+
+def test_the_console_signs_operators_in_with_code_and_pkce_only() -> None:
+    [client] = [c for c in load()["clients"] if c["clientId"] == "console-web"]
+    assert not client["publicClient"] and client["secret"].startswith("${")
+    assert client["standardFlowEnabled"]
+    assert not any(
+        client[flow]
+        for flow in ("implicitFlowEnabled", "directAccessGrantsEnabled", "serviceAccountsEnabled")
+    )
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+    # Loopback origins without a port: Keycloak admits any port there (RFC 8252, 7.3).
+    assert client["redirectUris"] == [
+        "http://127.0.0.1/auth/callback",
+        "http://localhost/auth/callback",
+    ]
+    assert client["attributes"]["post.logout.redirect.uris"].split("##") == [
+        "http://127.0.0.1/",
+        "http://localhost/",
+    ]

@@ -1,0 +1,204 @@
+"""Signing in to the console: OpenID Connect authorisation code with PKCE, on the server.
+
+``GET /login`` sends the browser to Keycloak's login page; ``GET /auth/callback``
+exchanges the one-time code for tokens, which stay on the server, and sets an httpOnly
+session cookie; ``POST /logout`` ends the session here and at Keycloak. The JSON API
+admits an operator by that cookie (unsafe methods also need the session's CSRF token in
+``X-CSRF-Token``) or, for scripts, by ``Authorization: Bearer``; either way the token
+must carry the operations role. Access tokens are refreshed shortly before they expire;
+when Keycloak refuses the refresh token the session is over (401 ``signed_out``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from console.config import SignInOptions
+from console.domain import needs_refresh, safe_next
+from console.oidc import OidcClient, SignInFailed, random_token
+from console.sessions import LOGIN_TTL_S, PendingLogin, Session, SessionStore, digest
+from shared.auth import Forbidden, Principal, Role, Unauthenticated
+from shared.auth.http import BEARER_SCHEME, authenticate
+from shared.http import DomainError
+
+COOKIE = "lt_console_session"
+LOGIN_COOKIE = "lt_console_login"
+CSRF_HEADER = "X-CSRF-Token"
+CALLBACK = "/auth/callback"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+router = APIRouter(tags=["sign-in"])
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What signing in needs, bound once in ``main``."""
+
+    oidc: OidcClient
+    store: SessionStore
+    options: SignInOptions
+
+
+def signin_of(request: Request) -> SignIn:
+    found: SignIn = request.app.state.signin
+    return found
+
+
+def _base(request: Request) -> str:
+    """The console's own origin as the browser sees it (Keycloak checks the redirect)."""
+    public = signin_of(request).options.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
+def _cookie(response: Any, request: Request, name: str, value: str, **extra: Any) -> None:
+    secure = _base(request).startswith("https://")
+    response.set_cookie(name, value, httponly=True, samesite="lax", secure=secure, **extra)
+
+
+def _failed(message: str, status: int = 400) -> DomainError:
+    return DomainError(message, code="sign_in_failed", status=status)
+
+
+@router.get("/login", summary="Sign in: go to the identity provider's login page")
+async def login(request: Request, next: str | None = None) -> RedirectResponse:
+    signin = signin_of(request)
+    state, nonce, verifier, browser = (random_token() for _ in range(4))
+    await signin.store.start_login(
+        state, PendingLogin(verifier, nonce, digest(browser), safe_next(next))
+    )
+    target = signin.oidc.authorization_url(_base(request) + CALLBACK, state, nonce, verifier)
+    response = RedirectResponse(target, status_code=303)
+    _cookie(response, request, LOGIN_COOKIE, browser, max_age=LOGIN_TTL_S, path=CALLBACK)
+    return response
+
+
+@router.get(CALLBACK, summary="Where the identity provider sends the browser back")
+async def callback(
+    request: Request,
+    state: str | None = None,
+    code: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> RedirectResponse:
+    if error:
+        raise _failed(f"the identity provider answered {error}: {error_description or ''}")
+    signin = signin_of(request)
+    pending = await signin.store.take_login(state) if state else None
+    browser = request.cookies.get(LOGIN_COOKIE, "")
+    if pending is None or not secrets.compare_digest(digest(browser), pending.browser):
+        raise _failed("this sign-in was not started in this browser or has expired; sign in again")
+    if not code:
+        raise _failed("the identity provider sent no code")
+    try:
+        tokens = await signin.oidc.exchange(code, pending.verifier, _base(request) + CALLBACK)
+        await signin.oidc.check_id_token(tokens.id_token, pending.nonce)
+    except SignInFailed as exc:
+        raise _failed(f"sign-in refused: {exc}", 401) from exc
+    except httpx.HTTPError as exc:
+        raise _unavailable() from exc
+    caller = await authenticate(request, f"Bearer {tokens.access_token}")
+    if Role.OPERATIONS not in caller.roles:
+        raise Forbidden(f"the console needs the operations role, which {caller.name} lacks")
+    session = await signin.store.create(
+        tokens, {"subject": caller.subject, "username": caller.name}
+    )
+    response = RedirectResponse(pending.next, status_code=303)
+    _cookie(response, request, COOKIE, session.session_id, path="/")
+    response.delete_cookie(LOGIN_COOKIE, path=CALLBACK)
+    return response
+
+
+@router.post("/logout", summary="Sign out here and at the identity provider")
+async def logout(request: Request) -> JSONResponse:
+    signin = signin_of(request)
+    session_id = request.cookies.get(COOKIE)
+    session = await signin.store.find(session_id) if session_id else None
+    target = "/"
+    if session is not None:
+        _check_csrf(request, session)
+        await signin.store.end(session.session_id)
+        target = signin.oidc.logout_url(session.tokens.id_token, _base(request) + "/")
+    response = JSONResponse({"redirect": target})
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def operator(
+    request: Request, authorization: Annotated[str | None, Security(BEARER_SCHEME)]
+) -> Principal:
+    """The signed-in operator (session cookie) or a bearer token's caller; operations only."""
+    if authorization:
+        caller = await authenticate(request, authorization)
+    else:
+        caller = await session_caller(request)
+    if Role.OPERATIONS not in caller.roles:
+        raise Forbidden("this needs one of the roles: operations")
+    request.state.principal = caller
+    return caller
+
+
+async def session_caller(request: Request) -> Principal:
+    """The caller behind the session cookie, its access token refreshed when near expiry."""
+    signin = signin_of(request)
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:
+        raise Unauthenticated("sign in at /login (or send Authorization: Bearer <token>)")
+    session = await signin.store.find(session_id)
+    if session is None:
+        raise Unauthenticated("the session has ended; sign in again", code="signed_out")
+    if request.method not in SAFE_METHODS:
+        _check_csrf(request, session)
+    session = await _fresh(signin, session)
+    request.state.session = session
+    return await authenticate(request, f"Bearer {session.tokens.access_token}")
+
+
+def _check_csrf(request: Request, session: Session) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not secrets.compare_digest(sent, session.csrf):
+        raise Forbidden(f"missing or wrong {CSRF_HEADER}", code="csrf")
+
+
+async def _fresh(signin: SignIn, session: Session) -> Session:
+    tokens = session.tokens
+    if not needs_refresh(tokens.access_expires_at, time.time(), signin.options.refresh_margin_s):
+        return session
+    try:
+        if not tokens.refresh_token:
+            raise SignInFailed("no refresh token")
+        renewed = await signin.store.renew(session, await signin.oidc.refresh(tokens.refresh_token))
+    except SignInFailed:  # the Keycloak session ended (signed out, idle, revoked)
+        await signin.store.end(session.session_id)
+        raise Unauthenticated("the session has ended; sign in again", code="signed_out") from None
+    except httpx.HTTPError as exc:
+        raise _unavailable() from exc
+    if renewed is None:
+        raise Unauthenticated("signed out: sign in at /login", code="signed_out")
+    return renewed
+
+
+def _unavailable() -> DomainError:
+    return DomainError(
+        "the identity provider cannot be reached; retry later",
+        code="identity_provider_unavailable",
+        status=503,
+    )
+
+
+@router.get("/api/session", summary="Who is signed in, and the CSRF token for actions")
+async def who(request: Request, caller: Annotated[Principal, Depends(operator)]) -> dict[str, Any]:
+    session: Session | None = getattr(request.state, "session", None)
+    return {
+        "username": caller.name,
+        "subject": caller.subject,
+        "roles": sorted(role.value for role in caller.roles),
+        "csrf_token": session.csrf if session else None,
+        "expires_at": session.tokens.access_expires_at if session else None,
+    }

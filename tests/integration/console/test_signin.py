@@ -1,0 +1,148 @@
+"""Operators sign in to the console through the real Keycloak (authorisation code + PKCE).
+
+The login form is Keycloak's own; the console keeps the tokens on its server and gives
+the browser an httpOnly session cookie. Tested: a signed-in operator's actions are
+recorded and audited under their own name and subject, and need the session's CSRF
+token; the access token is refreshed before it expires; signing out ends the session
+here and at Keycloak; a user without the operations role gets no session; a callback
+this browser did not start, or a replayed one, is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from console.config import ConsoleOptions, ConsoleSettings, SignInOptions
+from console.main import create_app
+from console.sessions import SessionStore
+from console.signin import COOKIE
+
+from shared.envelope import Envelope
+from shared.runtime import CommonSettings
+from shared.testing import read_topic
+from shared.topics import OPERATIONS_EVENTS
+from tests.integration.console.keycloak_login import console_browser, keycloak_login
+
+
+def console(common: CommonSettings, **signin: Any) -> Any:
+    return create_app(
+        ConsoleSettings(
+            **common.model_dump(),
+            console=ConsoleOptions(actions_enabled=True),
+            signin=SignInOptions(**signin),
+        )
+    )
+
+
+async def test_an_operator_signs_in_and_acts_under_their_own_name(
+    common_settings: CommonSettings,
+) -> None:
+    async with console_browser(console(common_settings)) as browser:
+        assert (await browser.get("/api/session")).json()["code"] == "unauthenticated"
+        back = await keycloak_login(browser, "ops", next_path="/#deadletters")
+        assert back.status_code == 303 and back.headers["location"] == "/#deadletters"
+        cookie = back.headers["set-cookie"]
+        assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+        me = (await browser.get("/api/session")).json()
+        assert me["username"] == "ops" and "operations" in me["roles"] and me["csrf_token"]
+
+        path = "/api/notifications/n-1/redeliver"
+        body = {"dossier_code": "000.00.01.H59-261130-0077"}
+        refused = await browser.post(path, json=body)
+        assert refused.status_code == 403 and refused.json()["code"] == "csrf"
+        done = await browser.post(path, json=body, headers={"X-CSRF-Token": me["csrf_token"]})
+        assert done.status_code == 200, done.text
+
+        [action] = (await browser.get("/api/actions")).json()["items"]
+        assert (action["operator"], action["operator_subject"]) == ("ops", me["subject"])
+    [fact] = [
+        Envelope.from_bytes(r.value)
+        for r in await read_topic(common_settings.kafka, OPERATIONS_EVENTS, expect=1)
+    ]
+    assert fact.data["operator"] == "ops" and fact.data["notification_id"] == "n-1"
+
+
+async def test_the_access_token_is_refreshed_before_it_expires(
+    common_settings: CommonSettings,
+) -> None:
+    # Keycloak's tokens live 900 s: a margin above that makes every request refresh.
+    app = console(common_settings, refresh_margin_s=10_000)
+    async with console_browser(app) as browser:
+        await keycloak_login(browser, "ops")
+        session_id = browser.cookies[COOKIE]
+        store = SessionStore(app.state.runtime.db)
+        before = await store.find(session_id)
+        assert (await browser.get("/api/session")).status_code == 200
+        after = await store.find(session_id)
+        assert before is not None and after is not None
+        assert after.tokens.access_token != before.tokens.access_token
+        assert after.tokens.access_expires_at > before.tokens.access_expires_at
+
+
+async def test_signing_out_ends_the_session_here_and_at_keycloak(
+    common_settings: CommonSettings,
+) -> None:
+    app = console(common_settings)
+    async with console_browser(app) as browser:
+        await keycloak_login(browser, "ops")
+        session_id = browser.cookies[COOKIE]
+        store = SessionStore(app.state.runtime.db)
+        session = await store.find(session_id)
+        assert session is not None and session.tokens.refresh_token
+        csrf = (await browser.get("/api/session")).json()["csrf_token"]
+        out = await browser.post("/logout", headers={"X-CSRF-Token": csrf})
+        target = urlsplit(out.json()["redirect"])
+        query = parse_qs(target.query)
+        assert target.path.endswith("/protocol/openid-connect/logout")
+        assert query["post_logout_redirect_uri"] == ["http://127.0.0.1:18005/"]
+        assert query["id_token_hint"] == [session.tokens.id_token]
+        assert (await browser.get("/api/session")).json()["code"] == "unauthenticated"
+        # The cookie is gone; were it kept (another tab, a copy), the session is over.
+        kept = await browser.get("/api/session", headers={"Cookie": f"{COOKIE}={session_id}"})
+        assert kept.status_code == 401 and kept.json()["code"] == "signed_out"
+        assert await store.find(session_id) is None
+        async with httpx.AsyncClient(timeout=30) as keycloak:  # the browser follows it
+            ended = await keycloak.get(out.json()["redirect"])
+        assert ended.status_code == 302
+        assert ended.headers["location"] == "http://127.0.0.1:18005/"
+        # Keycloak's session is over: its refresh token no longer works.
+        with pytest.raises(Exception, match="400"):
+            await app.state.signin.oidc.refresh(session.tokens.refresh_token)
+
+
+async def test_a_user_without_the_operations_role_gets_no_session(
+    common_settings: CommonSettings,
+) -> None:
+    async with console_browser(console(common_settings)) as browser:
+        back = await keycloak_login(browser, "desk.tanhoa")
+        assert back.status_code == 403 and back.json()["code"] == "forbidden"
+        assert COOKIE not in browser.cookies
+        assert (await browser.get("/api/session")).status_code == 401
+
+
+async def test_a_callback_this_browser_did_not_start_is_refused(
+    common_settings: CommonSettings,
+) -> None:
+    async with console_browser(console(common_settings)) as browser:
+        start = await browser.get("/login")
+        state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+        browser.cookies.clear()  # another browser: it lacks the login cookie
+        forged = await browser.get("/auth/callback", params={"state": state, "code": "x"})
+        assert forged.status_code == 400 and forged.json()["code"] == "sign_in_failed"
+        # The pending login was taken by that attempt: a replay finds nothing either.
+        again = await browser.get("/auth/callback", params={"state": state, "code": "x"})
+        assert again.status_code == 400
+        assert COOKIE not in browser.cookies
+
+
+async def test_a_bearer_token_still_works_for_scripts(common_settings: CommonSettings) -> None:
+    from shared.testing import auth_headers
+
+    async with console_browser(console(common_settings)) as browser:
+        me = await browser.get("/api/session", headers=auth_headers("operations"))
+        assert me.json()["username"] == "ops" and me.json()["csrf_token"] is None
+        desk = await browser.get("/api/session", headers=auth_headers("desk"))
+        assert desk.status_code == 403
