@@ -1,24 +1,30 @@
 """Fuzzing the auditor's API (and routing's inbox paging) never gets a 5xx.
 
 Every GET route of the OpenAPI document is called with parameters drawn by hypothesis:
-integers far beyond 64 bits, negative and unicode numbers, junk text, odd times. The
-log has entries, checkpoints and one entry deleted behind the service's back, so the
-damage paths are exercised too. Every answer is below 500, and every refusal is a
-problem document.
+integers far beyond 64 bits, negative and unicode numbers, junk text, odd times; then
+with the cases schemathesis derives from the same OpenAPI document, both those that
+follow the schema and those that break it (wrong types, nested values, unknown
+parameters). The log has entries, checkpoints and one entry deleted behind the
+service's back, so the damage paths are exercised too. Every answer is below 500, and
+every refusal is a problem document.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+import schemathesis
 from audit.config import AuditSettings
 from audit.main import create_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.core.result import Ok
+from schemathesis.generation import GenerationMode
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
@@ -67,16 +73,40 @@ def requests(
     return path, query
 
 
+def schemathesis_requests(schema: dict[str, Any], prefix: str) -> st.SearchStrategy[Any]:
+    """Schemathesis's cases for every operation under ``prefix``, valid and invalid."""
+    operations = []
+    for result in schemathesis.openapi.from_dict(schema).get_all_operations():
+        assert isinstance(result, Ok), result  # the document itself is valid
+        if result.ok().path.startswith(prefix):
+            operations.append(result.ok())
+    assert operations
+    return st.one_of(
+        [op.as_strategy(generation_mode=mode) for op in operations for mode in GenerationMode]
+    ).map(lambda case: (case.formatted_path, query_pairs(case.query or {})))
+
+
+def query_pairs(query: dict[str, Any]) -> list[tuple[str, str]]:
+    """A generated query as it goes on the wire: lists repeat the name, anything that is
+    not text (numbers, nested values) is sent as its JSON text."""
+    pairs = []
+    for name, value in query.items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((name, item if isinstance(item, str) else json.dumps(item)))
+    return pairs
+
+
 async def fuzz(
-    client: httpx.AsyncClient, routes: list[tuple[str, list[dict[str, Any]]]], examples: int
-) -> int:
-    """Draw requests in a worker thread; run them on this loop; return how many ran."""
+    client: httpx.AsyncClient, drawn: st.SearchStrategy[Any], examples: int
+) -> list[int]:
+    """Draw ``(path, query)`` requests in a worker thread; run them on this loop; return
+    the statuses."""
     loop = asyncio.get_running_loop()
     seen: list[int] = []
 
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(request=requests(routes))
-    def call(request: tuple[str, dict[str, str]]) -> None:
+    @given(request=drawn)
+    def call(request: tuple[str, Any]) -> None:
         path, query = request
         future = asyncio.run_coroutine_threadsafe(client.get(path, params=query), loop)
         response = future.result(timeout=60)
@@ -87,7 +117,7 @@ async def fuzz(
         seen.append(response.status_code)
 
     await asyncio.to_thread(call)
-    return len(seen)
+    return seen
 
 
 # The service's own tasks (consumers, checkpoints, tracing ids) use `random` on the loop while
@@ -105,7 +135,11 @@ async def test_the_audit_api_answers_every_request_without_a_5xx(
         await app.state.runtime.db["entries"].delete_one({"_id": 3})  # damage to report
         routes = get_routes(app.openapi(), "/v1/audit/")
         assert len(routes) >= 11
-        assert await fuzz(client, routes, examples=300) == 300
+        assert len(await fuzz(client, requests(routes), examples=300)) == 300
+        drawn = schemathesis_requests(app.openapi(), "/v1/audit/")
+        statuses = await fuzz(client, drawn, examples=300)
+        # Both kinds of case ran: answers (valid requests) and refusals (invalid ones).
+        assert len(statuses) == 300 and min(statuses) < 300 and max(statuses) >= 400
         # The damage is reported as what it is, where it is.
         damaged = await client.get(f"/v1/audit/dossiers/{CODE}/bundle")
         assert (damaged.status_code, damaged.json()["code"]) == (409, "log_damaged")

@@ -15,7 +15,7 @@ from notification.portal_sync import PortalSyncSettings
 from infra.portal_receiver import PortalReceiver
 from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
-from tests.unit.notification.samples import envelope_of, received, transfer_requested
+from tests.samples import envelope_of, received, transfer_requested
 
 CODE = "001.21.31.H59-261126-0042"
 

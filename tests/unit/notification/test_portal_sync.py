@@ -15,7 +15,7 @@ from notification.portal_sync import DEAD, PENDING, SENT, PortalSender, PortalSy
 
 from shared.clock import ManualClock
 from shared.mongo.client import Document
-from tests.unit.notification.samples import (
+from tests.samples import (
     AT,
     apology_issued,
     envelope_of,
