@@ -108,7 +108,7 @@ async def store_outage(stage: Stage) -> None:
         code, _ = await _readiness(stage, service)
         if code != 503:
             stage.violations.append(f"{service} answered {code} on /readyz without the store")
-        if not stage.system.instances[service].alive():
+        if not stage.system[service].alive():
             stage.violations.append(f"{service} died during the store outage")
     stage.notes.append("every service up and not ready without the store")
     await asyncio.sleep(3)
@@ -137,7 +137,7 @@ async def poison_every_topic(stage: Stage) -> None:
 async def rebalance(stage: Stage) -> None:
     system = stage.system
     for service in ("routing", "audit"):
-        twin = system.add(service, f"{service}-2")
+        twin = system.instance(service, f"{service}-2")
         system.start(twin.name)
     await system.wait_ready(["routing-2", "audit-2"])
     stage.notes.append("second routing and audit instance joined their groups")

@@ -145,7 +145,7 @@ async def platform(
     try:
         await ensure_topics(kafka)
         for service in SERVICES:
-            system.add(service)
+            system.instance(service)
         for service in SERVICES:
             system.start(service)
         took = await system.wait_ready()
@@ -211,7 +211,7 @@ async def run_scenario(p: Platform, scenario: Scenario, serials: range) -> Row:
         ]
         await asyncio.wait_for(scenario.fault(stage), timeout=240)
         fault_over = time.monotonic()
-        await system.wait_ready([s for s in SERVICES])
+        await system.wait_ready(SERVICES)
         recover_s = time.monotonic() - fault_over
         await asyncio.gather(*driving)
         outcomes = await settle(p.checker, journeys, kafka)

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from functools import partial
 from pathlib import Path
 
@@ -23,12 +22,19 @@ import httpx
 from infra import store_auth
 from infra.demo import token_help
 from infra.devstack import port_open
+from infra.launcher import (
+    Fleet,
+    Process,
+    python_env,
+    python_module,
+    spawn,
+    witness_env,
+    witness_vkey,
+)
 from infra.supervisor import Supervisor
 from shared.auth import AuthSettings
 from shared.auth.identities import UnitAuth
-from shared.healthcheck import DEFAULT_PORTS, readiness_error, service_port
-from shared.keyfile import load_or_create_ed25519_key
-from shared.transparency.note import COSIGNATURE_V1, Signer
+from shared.healthcheck import DEFAULT_PORTS, service_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = tuple(DEFAULT_PORTS)
@@ -49,7 +55,7 @@ STORE_AUTH_PORT = int(os.environ.get("LT_STORE_AUTH_PORT", "27018"))
 STORE_USERS = store_auth.StoreUsers.for_make_run()
 
 
-def start_store() -> subprocess.Popen[bytes]:
+def start_store() -> Process:
     """The services' own authenticated store (the shared one on 27017 is for tests)."""
     if port_open(STORE_AUTH_PORT):
         sys.exit(f"[run] port {STORE_AUTH_PORT} is taken: set LT_STORE_AUTH_PORT")
@@ -84,13 +90,13 @@ def prepare_kafka() -> bool:
     ports = Ports.from_env()
     if not port_open(kafka_sasl_port()):
         say(
-            f"[run] WARNING: the broker has no SASL listener on {kafka_sasl_port()} (started "
+            f"WARNING: the broker has no SASL listener on {kafka_sasl_port()} (started "
             "before it had one): the services use plaintext 127.0.0.1:"
             f"{ports.kafka}. Restart it (make infra-down, then make run) for SASL and ACLs."
         )
         return False
     count = provision(f"127.0.0.1:{ports.kafka}", os.environ.get("LT_KAFKA_TOPIC_PREFIX", ""))
-    say(f"[run] Kafka: topics and {count} ACLs in place; services log in over SASL/OAUTHBEARER")
+    say(f"Kafka: topics and {count} ACLs in place; services log in over SASL/OAUTHBEARER")
     return True
 
 
@@ -114,77 +120,46 @@ def kafka_env(service: str, sasl: bool) -> dict[str, str]:
     }
 
 
-def start_service(service: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{service}.log", "ab")  # noqa: SIM115 - handed to the child
-    witness = service in WITNESS_PORTS  # a witness has no store: its own state file only
-    env = {
-        **os.environ,
-        **({} if witness else store_env(service)),
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}",
-        **(extra_env or {}),
-    }
+def add_service(fleet: Fleet, service: str, env: dict[str, str]) -> None:
+    """A service with its own store user, or a witness (no store: its own state file)."""
+    if service in WITNESS_PORTS:
+        fleet.add("witness", WITNESS_PORTS[service], name=service, env=env)
+        return
+    own = store_env(service)
     if service == "notification":  # the national portal connector sends to the local receiver
-        env.setdefault("LT_PORTAL_SYNC_ENDPOINT", f"http://127.0.0.1:{PORTAL_PORT}/portal")
+        portal = f"http://127.0.0.1:{PORTAL_PORT}/portal"
+        own["LT_PORTAL_SYNC_ENDPOINT"] = os.environ.get("LT_PORTAL_SYNC_ENDPOINT", portal)
     if service == "routing":  # its forms name the applicant: asked of intake as they print
-        env.setdefault("LT_ROUTING_INTAKE_URL", f"http://127.0.0.1:{service_port('intake')}")
+        intake = f"http://127.0.0.1:{service_port('intake')}"
+        own["LT_ROUTING_INTAKE_URL"] = os.environ.get("LT_ROUTING_INTAKE_URL", intake)
         routing_secret = os.environ.get("LT_KEYCLOAK_SECRET_ROUTING")
         if routing_secret:  # the realm's secret of the routing client, if not the dev one
-            env.setdefault("LT_ROUTING_CLIENT_SECRET", routing_secret)
-    module = "witness" if witness else service
-    return subprocess.Popen(
-        [sys.executable, "-m", f"{module}.main"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def ready(service: str) -> bool:
-    if service in WITNESS_PORTS:
-        return _answers(f"http://127.0.0.1:{WITNESS_PORTS[service]}/healthz")
-    return readiness_error(service, timeout=2) is None
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+            own["LT_ROUTING_CLIENT_SECRET"] = os.environ.get(
+                "LT_ROUTING_CLIENT_SECRET", routing_secret
+            )
+    fleet.add(service, service_port(service), env={**own, **env})
 
 
 def audit_log_vkey() -> str:
     """The audit log's vkey (its key file is created now if absent), for the witnesses."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}"}
-    out = subprocess.check_output([sys.executable, "-m", "audit.keys"], cwd=ROOT, env=env)
+    out = subprocess.check_output(python_module("audit.keys"), cwd=ROOT, env=python_env())
     return out.decode().strip().splitlines()[-1]
 
 
 def witness_envs(log_vkey: str) -> dict[str, dict[str, str]]:
     """Each witness's settings: own name, key, state file and port; the log it follows."""
-    envs = {}
-    for name, port in WITNESS_PORTS.items():
-        home = ROOT / ".local" / name
-        envs[name] = {
-            "LT_WITNESS_NAME": f"lienthong.local/{name}",
-            "LT_WITNESS_KEY_PATH": str(home / "key.pem"),
-            "LT_WITNESS_STATE_PATH": str(home / "state.json"),
-            "LT_WITNESS_PORT": str(port),
-            "LT_WITNESS_LOG_VKEYS": json.dumps([log_vkey]),
-        }
-    return envs
+    return {
+        name: witness_env(f"lienthong.local/{name}", ROOT / ".local" / name, port, log_vkey)
+        for name, port in WITNESS_PORTS.items()
+    }
 
 
 def audit_witnesses(envs: dict[str, dict[str, str]]) -> str:
     """LT_AUDIT_WITNESSES for the audit service: each witness's URL and vkey."""
-    listed = []
-    for env in envs.values():
-        key = load_or_create_ed25519_key(Path(env["LT_WITNESS_KEY_PATH"]))
-        vkey = Signer(env["LT_WITNESS_NAME"], key, COSIGNATURE_V1).verifier.vkey()
-        listed.append({"url": f"http://127.0.0.1:{env['LT_WITNESS_PORT']}", "vkey": vkey})
+    listed = [
+        {"url": f"http://127.0.0.1:{env['LT_WITNESS_PORT']}", "vkey": witness_vkey(env)}
+        for env in envs.values()
+    ]
     return json.dumps(listed)
 
 
@@ -203,63 +178,34 @@ def say(message: str) -> None:
     print(f"[run] {message}", flush=True)
 
 
-def wait_ready(supervisor: Supervisor, services: tuple[str, ...], timeout: float = 90) -> None:
+def wait_ready(
+    supervisor: Supervisor, fleet: Fleet, services: tuple[str, ...], timeout: float = 90
+) -> None:
     deadline = time.monotonic() + timeout
     waiting = set(services)
     while waiting and time.monotonic() < deadline:
         supervisor.check()  # a service that crashes while starting is restarted
         for service in sorted(waiting):
-            if supervisor.running(service) and ready(service):
-                port = WITNESS_PORTS.get(service) or service_port(service)
-                say(f"{service} ready on http://127.0.0.1:{port}")
+            if supervisor.running(service) and fleet.ready(service):
+                say(f"{service} ready on {fleet[service].url}")
                 waiting.discard(service)
         time.sleep(0.3)
     if waiting:
         sys.exit(f"[run] not ready after {timeout:.0f}s: {', '.join(sorted(waiting))}")
 
 
-def start_mail_sink() -> subprocess.Popen[bytes]:
+def start_mail_sink() -> Process:
     """A local SMTP server keeping every email in .local/mail."""
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / "mail.log", "ab")  # noqa: SIM115 - handed to the child
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{MAIL_PORT}",
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-            str(MAIL),
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    argv = python_module(
+        "aiosmtpd", "-n", "-l", f"127.0.0.1:{MAIL_PORT}", "-c", "aiosmtpd.handlers.Mailbox"
     )
+    return spawn([*argv, str(MAIL)], LOGS / "mail.log")
 
 
-def start_portal_receiver() -> subprocess.Popen[bytes]:
+def start_portal_receiver() -> Process:
     """The national portal's stand-in: every message the connector sends, in a file."""
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / "portal-receiver.log", "ab")  # noqa: SIM115 - handed to the child
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "infra.portal_receiver",
-            "--port",
-            str(PORTAL_PORT),
-            "--out",
-            str(PORTAL),
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    argv = python_module("infra.portal_receiver", "--port", str(PORTAL_PORT), "--out", str(PORTAL))
+    return spawn(argv, LOGS / "portal-receiver.log")
 
 
 def print_where_to_look() -> None:
@@ -302,9 +248,9 @@ def main() -> None:
     started_infra = devstack("running") != 0
     if devstack("start") != 0:
         sys.exit("[run] could not start Kafka, the store and Keycloak")
-    supervisor = Supervisor(say)
+    supervisor, fleet = Supervisor(say), Fleet(LOGS)  # logs under .local/logs
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    store: subprocess.Popen[bytes] | None = None
+    store: Process | None = None
     try:
         store = start_store()
         sasl = prepare_kafka()
@@ -314,15 +260,17 @@ def main() -> None:
             supervisor.start("portal-receiver", start_portal_receiver)
         witnesses = witness_envs(audit_log_vkey())
         for name, env in witnesses.items():
-            supervisor.start(name, partial(start_service, name, {**env, **kafka_env(name, sasl)}))
-        wait_ready(supervisor, tuple(witnesses))
+            add_service(fleet, name, {**env, **kafka_env(name, sasl)})
+            supervisor.start(name, partial(fleet.start, name))
+        wait_ready(supervisor, fleet, tuple(witnesses))
         audit_env = {
             "LT_AUDIT_WITNESSES": os.environ.get("LT_AUDIT_WITNESSES") or audit_witnesses(witnesses)
         }
         for service in SERVICES:
             extra = {**kafka_env(service, sasl), **(audit_env if service == "audit" else {})}
-            supervisor.start(service, partial(start_service, service, extra))
-        wait_ready(supervisor, SERVICES)
+            add_service(fleet, service, extra)
+            supervisor.start(service, partial(fleet.start, service))
+        wait_ready(supervisor, fleet, SERVICES)
         if os.environ.get("LT_DEMO", "1") == "1":
             from infra.demo import load_demo_data
 

@@ -8,14 +8,13 @@ supervisor's own decision only: ``stop_all`` ends every process it keeps.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-Start = Callable[[], subprocess.Popen[bytes]]
+from infra.launcher import Process, stop
+
+Start = Callable[[], Process]
 Say = Callable[[str], None]
 
 
@@ -43,7 +42,7 @@ class Kept:
     name: str
     start: Start
     backoff: Backoff
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Process | None = None
     started_at: float = 0.0
     restart_at: float | None = None
     restarts: int = 0
@@ -93,16 +92,6 @@ class Supervisor:
 
     def stop_all(self, timeout_s: float = 30) -> None:
         """SIGTERM every process group, then SIGKILL what is still there after the timeout."""
-        procs = [k.proc for k in self._kept.values() if k.proc is not None]
         for kept in self._kept.values():
             kept.restart_at = None
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop({k.name: k.proc for k in self._kept.values() if k.proc is not None}, timeout_s)

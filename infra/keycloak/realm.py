@@ -7,7 +7,8 @@ docker-compose import that file with ``--import-realm``.
 What the realm holds:
 
 * realm roles ``desk``, ``officer``, ``operations``, ``auditor``, ``admin`` (people),
-  ``agency`` (agency systems) and ``service`` (the platform's own services);
+  ``agency`` (agency systems), ``service`` (the platform's own services) and
+  ``witness-submitter`` (audit's client: it alone submits checkpoints to witnesses);
 * a confidential client (client credentials) per service, for the metrics scraper
   (``monitoring``, role operations), for the console (``console``, operations and
   auditor) and per agency system, one
@@ -85,8 +86,11 @@ ROLES = {
     "admin": "Administrator: units, procedures, webhook subscriptions.",
     "agency": "An agency system bound to one unit (client credentials).",
     "service": "One of the platform's own services (client credentials).",
+    "witness-submitter": "May submit the audit log's checkpoints to the witnesses.",
 }
 SWAGGER_PORTS = (8001, 8002, 8003, 8004)
+# The audit service alone submits checkpoints to the witnesses (docs/witness.md).
+EXTRA_ROLES = {"audit": ("witness-submitter",)}
 
 
 def placeholder(variable: str) -> str:
@@ -272,7 +276,10 @@ def random_environment() -> dict[str, str]:
 
 def build_realm() -> dict[str, Any]:
     clients = [
-        *(confidential_client(name, f"The {name} service", "service") for name in SERVICES),
+        *(
+            confidential_client(name, f"The {name} service", "service", *EXTRA_ROLES.get(name, ()))
+            for name in SERVICES
+        ),
         confidential_client(MONITORING_CLIENT, "Metrics scraper (Prometheus)", "operations"),
         confidential_client(
             CONSOLE_CLIENT, "Operations console (reads views and the log)", "operations", "auditor"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.identities import client_secret
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
 from shared.transparency.note import COSIGNATURE_V1, parse_vkey
@@ -83,6 +84,14 @@ class AuditLogSettings(BaseSettings):
     )
     witness_timeout_seconds: float = Field(
         5.0, gt=0, description="How long to wait for one witness's answer."
+    )
+    witness_client_id: str = Field(
+        "audit",
+        description="The realm client whose token (role witness-submitter) submits checkpoints.",
+    )
+    witness_client_secret: SecretStr = Field(
+        default_factory=lambda: SecretStr(client_secret("audit")),
+        description="Its secret; default: LT_KEYCLOAK_SECRET_AUDIT, else the development one.",
     )
     checkpoint_every: int = Field(
         100, ge=1, description="Sign a checkpoint once this many entries are unsigned."

@@ -97,7 +97,9 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 settings=settings.audit,
                 clock=runtime.clock,
             )
-            witnessing = Witnessing(store=store, evidence=evidence, settings=settings.audit)
+            witnessing = Witnessing(
+                store=store, evidence=evidence, settings=settings.audit, auth=settings.auth
+            )
             runtime.add_worker(eraser)
             if settings.audit.witnesses:
                 runtime.add_worker(witnessing)

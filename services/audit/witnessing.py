@@ -18,6 +18,9 @@ from audit.config import AuditLogSettings, WitnessEndpoint
 from audit.domain import Checkpoint
 from audit.evidence import Evidence
 from audit.store import AuditStore
+from shared.auth import AuthSettings
+from shared.auth.client import Credentials
+from shared.auth.identities import ClientAuth
 from shared.transparency.cosignature import verify_cosignature
 from shared.transparency.note import NoteError, Verifier, parse_note, parse_vkey
 from shared.transparency.witness_protocol import SIZE_CONTENT_TYPE, AddCheckpoint
@@ -30,13 +33,19 @@ class Witnessing(PeriodicWorker):
     """Asks every configured witness to cosign the latest checkpoint."""
 
     def __init__(
-        self, *, store: AuditStore, evidence: Evidence, settings: AuditLogSettings
+        self,
+        *,
+        store: AuditStore,
+        evidence: Evidence,
+        settings: AuditLogSettings,
+        auth: AuthSettings | None = None,
     ) -> None:
         super().__init__("audit-witnessing", settings.checkpoint_poll_seconds)
         self._http: httpx.AsyncClient | None = None
         self._store = store
         self._evidence = evidence
         self._settings = settings
+        self._auth = auth or AuthSettings()
         self._witnesses = [(w, parse_vkey(w.vkey)) for w in settings.witnesses]
         self._known_size: dict[str, int] = {}
 
@@ -120,7 +129,12 @@ class Witnessing(PeriodicWorker):
 
     async def start(self) -> None:
         timeout = httpx.Timeout(self._settings.witness_timeout_seconds)
-        self._http = httpx.AsyncClient(timeout=timeout)
+        # The witnesses admit checkpoints from the realm's witness-submitter: this client.
+        credentials = Credentials(
+            self._settings.witness_client_id,
+            self._settings.witness_client_secret.get_secret_value(),
+        )
+        self._http = httpx.AsyncClient(timeout=timeout, auth=ClientAuth(credentials, self._auth))
 
     async def tick(self) -> Checkpoint | None:
         """One round: a witness that is down is asked again at the next."""

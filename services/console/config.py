@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.auth.identities import dev_client_secret
+from shared.auth.identities import client_secret, dev_client_secret
 from shared.healthcheck import service_port
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
@@ -68,8 +68,9 @@ class SignInOptions(BaseSettings):
         "console-web", description="Confidential client of the sign-in (code flow + PKCE)."
     )
     client_secret: SecretStr = Field(
-        SecretStr(dev_client_secret("console-web")),
-        description="Its secret (Keycloak's LT_KEYCLOAK_SECRET_CONSOLE_WEB). DEV DEFAULT: set it.",
+        default_factory=lambda: SecretStr(client_secret("console-web")),
+        description="Its secret; default: LT_KEYCLOAK_SECRET_CONSOLE_WEB, else the development "
+        "one (set it in a deployment).",
     )
     public_url: str | None = Field(
         None,

@@ -13,6 +13,8 @@ from shared.transparency.witness_protocol import SIZE_CONTENT_TYPE
 from witness.handlers import Witness
 
 router = APIRouter(tags=["witness"])
+# Guarded in main: only the log's submitter may ask for cosignatures.
+submit_router = APIRouter(tags=["witness"])
 MAX_REQUEST_BYTES = 64 * 1024
 STATUS: dict[str, int] = {  # the witness's one table: refusal code -> HTTP status (tlog-witness)
     "malformed_request": 400,
@@ -32,7 +34,7 @@ def witness_of(request: Request) -> Witness:
     return found
 
 
-@router.post(
+@submit_router.post(
     "/add-checkpoint",
     summary="Cosign a checkpoint proven consistent with the last one cosigned (tlog-witness)",
     response_class=PlainTextResponse,

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth import AuthSettings
 from shared.settings import HttpSettings, TelemetrySettings
 from shared.transparency.note import ED25519, parse_vkey, valid_key_name
 
@@ -40,7 +41,16 @@ class WitnessSettings(BaseSettings):
         default_factory=list,
         description="Vkeys of the logs this witness follows (JSON list); origin = key name.",
     )
+    require_token: bool = Field(
+        True,
+        description="Admit checkpoints only with a bearer token holding the role "
+        "witness-submitter (the audit service's client); false: anyone may submit, as the "
+        "tlog-witness protocol allows (only log-signed, consistent checkpoints are cosigned).",
+    )
     http: WitnessHttp = Field(default_factory=WitnessHttp, description="HTTP API.")
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings, description="Which bearer tokens it accepts (LT_AUTH_*)."
+    )
     telemetry: TelemetrySettings = Field(
         default_factory=TelemetrySettings, description="Logs and traces."
     )

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
 from shared.http import install_error_handlers, install_health
 from shared.keyfile import load_or_create_ed25519_key
@@ -27,7 +28,8 @@ DESCRIPTION = (
     "A transparency-log witness (C2SP tlog-witness): the audit log submits each new "
     "checkpoint with a consistency proof; the witness checks it extends the last one it "
     "cosigned and returns its cosignature (tlog-cosignature). A checkpoint that rewrites "
-    "history is refused and kept as evidence."
+    "history is refused and kept as evidence. Submitting needs a token with the role "
+    "`witness-submitter` (the audit service's client) unless LT_WITNESS_REQUIRE_TOKEN is off."
 )
 
 
@@ -62,7 +64,11 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
 
     app = FastAPIOffline(title="Witness", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app, api.STATUS)
+    install_auth(app, settings.auth)
     install_health(app, {})
+    # Reading (vkey, state) stays public: auditors pin the vkey, the state is evidence.
+    submitters = [allow(Role.WITNESS_SUBMITTER)] if settings.require_token else []
+    app.include_router(api.submit_router, dependencies=submitters)
     app.include_router(api.router)
     return app
 

@@ -17,6 +17,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     AGENCY = "agency"
     SERVICE = "service"
+    WITNESS_SUBMITTER = "witness-submitter"
 
 
 @dataclass(frozen=True)

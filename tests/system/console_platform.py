@@ -9,30 +9,36 @@ processed once replayed.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from infra.demo import DEMO, demo_auth, drive_to_done, move_one_step, submission
+from infra.launcher import ROOT, isolated_fleet
+from infra.launcher import SERVICES as PLATFORM_SERVICES
 from shared.clock import SystemClock
 from shared.envelope import Envelope
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import kafka_publisher
 from shared.runtime import CommonSettings
-from shared.testing import auth_headers, eventually, free_port, read_topic
+from shared.testing import auth_headers, read_topic
 from shared.topics import DOSSIER_EVENTS, topic_name
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["intake", "routing", "notification", "audit", "console"]
+SERVICES = [*PLATFORM_SERVICES, "console"]
+__all__ = [  # ROOT too: the browser test keeps its screenshots under it
+    "ROOT",
+    "SERVICES",
+    "Platform",
+    "audited_replay",
+    "load_dossiers",
+    "plant_dead_letter",
+    "routing_knows",
+    "running_platform",
+]
 
 
 @dataclass
@@ -46,52 +52,23 @@ class Platform:
 async def running_platform(
     common: CommonSettings, smtp_port: int, workdir: Path
 ) -> AsyncIterator[dict[str, str]]:
-    ports = {service: free_port() for service in SERVICES}
     env = {
-        **os.environ,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'services'}",
-        "LT_KAFKA_TOPIC_PREFIX": common.kafka.topic_prefix,
-        "LT_MONGO_DATABASE_PREFIX": common.mongo.database_prefix,
-        "LT_NOTIFICATION_SMTP_PORT": str(smtp_port),
-        "LT_NOTIFICATION_SMS_FILE": str(workdir / "sms.log"),
-        "LT_AUDIT_SIGNING_KEY_PATH": str(workdir / "audit-key.pem"),
         "LT_ROUTING_NEARLY_LATE_DAYS": "30",  # every dossier in flight is on the list
         "LT_CONSOLE_ACTIONS_ENABLED": "true",
         "LT_CONSOLE_REFRESH_SECONDS": "1",
-        **{f"LT_{service.upper()}_PORT": str(port) for service, port in ports.items()},
     }
-    procs = {
-        service: subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
-            [sys.executable, "-m", f"{service}.main"],
-            cwd=ROOT,
-            env=env,
-            stdout=(workdir / f"{service}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for service in SERVICES
-    }
-    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            for url in urls.values():
-                await eventually(partial(_ready, client, url), timeout=90, interval=0.2)
-        yield urls
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-async def _ready(client: httpx.AsyncClient, url: str) -> bool:
-    try:
-        return (await client.get(f"{url}/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
+    fleet = isolated_fleet(
+        common.kafka,
+        common.mongo,
+        workdir,
+        smtp_port,
+        services=SERVICES,
+        env=env,
+        ready_timeout_s=90,
+        stop_timeout_s=60,
+    )
+    async with fleet.running():
+        yield fleet.urls()
 
 
 def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes
 from email.header import decode_header, make_header
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +27,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from infra.demo import DEMO, demo_auth, drive_to_done, submission
+from infra.launcher import ROOT, SERVICES, isolated_fleet, python_env
 from shared.runtime import CommonSettings
 from shared.testing import auth_headers, eventually, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["intake", "routing", "notification", "audit"]
 RICE_LAND = DEMO[1]  # 1.012815: commune → district → province → back, English applicant
 
 
@@ -64,51 +60,17 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 async def platform(
     common_settings: CommonSettings, smtp: tuple[Inbox, int], tmp_path: Path
 ) -> AsyncIterator[dict[str, str]]:
-    ports = {service: free_port() for service in SERVICES}
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'services'}",
-        "LT_KAFKA_TOPIC_PREFIX": common_settings.kafka.topic_prefix,
-        "LT_MONGO_DATABASE_PREFIX": common_settings.mongo.database_prefix,
-        "LT_NOTIFICATION_SMTP_PORT": str(smtp[1]),
-        "LT_NOTIFICATION_SMS_FILE": str(tmp_path / "sms.log"),
-        "LT_AUDIT_SIGNING_KEY_PATH": str(tmp_path / "audit-key.pem"),
-        "LT_AUDIT_CHECKPOINT_SECONDS": "0.5",
-        "LT_AUDIT_CHECKPOINT_POLL_SECONDS": "0.2",
-        **{f"LT_{service.upper()}_PORT": str(port) for service, port in ports.items()},
-    }
-    procs = {
-        service: subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
-            [sys.executable, "-m", f"{service}.main"],
-            cwd=ROOT,
-            env=env,
-            stdout=(tmp_path / f"{service}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for service in SERVICES
-    }
-    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            for url in urls.values():
-                await eventually(partial(_ready, client, url), timeout=60, interval=0.2)
-        yield urls
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            proc.wait(timeout=60)  # uvicorn re-raises SIGTERM after its graceful shutdown
-        logs = {s: (tmp_path / f"{s}.log").read_text() for s in SERVICES}
-        for service, log in logs.items():
-            assert "Application shutdown complete" in log, f"{service}:\n{log[-3000:]}"
-
-
-async def _ready(client: httpx.AsyncClient, url: str) -> bool:
-    try:
-        return (await client.get(f"{url}/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
+    env = {"LT_AUDIT_CHECKPOINT_SECONDS": "0.5", "LT_AUDIT_CHECKPOINT_POLL_SECONDS": "0.2"}
+    kafka, mongo = common_settings.kafka, common_settings.mongo
+    # uvicorn re-raises SIGTERM after its graceful shutdown: 60 s for it, then SIGKILL.
+    fleet = isolated_fleet(
+        kafka, mongo, tmp_path, smtp[1], env=env, ready_timeout_s=60, stop_timeout_s=60
+    )
+    async with fleet.running():
+        yield fleet.urls()
+    for service in SERVICES:
+        log = fleet.log(service).read_text()
+        assert "Application shutdown complete" in log, f"{service}:\n{log[-3000:]}"
 
 
 async def test_a_dossier_travels_through_all_four_services(
@@ -196,7 +158,7 @@ async def test_a_dossier_travels_through_all_four_services(
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'services'}"},
+        env=python_env(),
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("OK bundle")

@@ -20,7 +20,7 @@ from audit.verify import Failed, verify_document
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
-from shared.testing import ActAs, eventually, running_app
+from shared.testing import ActAs, auth_headers, eventually, running_app
 from shared.transparency import merkle
 from shared.transparency.note import parse_note
 from shared.transparency.witness_protocol import AddCheckpoint
@@ -78,7 +78,11 @@ async def test_witnesses_cosign_and_refuse_a_fork(
                 format_log_time(clock.now()),
             )
             body = AddCheckpoint(genuine.tree_size, (), fork.note).encode()
-            refused = await http.post(f"{witnesses[0].url}/add-checkpoint", content=body)
+            refused = await http.post(
+                f"{witnesses[0].url}/add-checkpoint",
+                content=body,
+                headers=auth_headers("service:audit"),  # as the log would submit it
+            )
             evidence = (await http.get(f"{witnesses[0].url}/state")).json()["refused"]
 
     # Cosigned by both, carried in the bundle, verified with the pinned quorum of 2.

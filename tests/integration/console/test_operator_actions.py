@@ -35,7 +35,7 @@ from shared.testing import ActAs, eventually, free_port, read_topic, running_app
 from shared.topics import OPERATIONS_EVENTS
 from tests.integration.notification.helpers import notifications, publish
 from tests.integration.notification.servers import smtp_sink
-from tests.unit.notification.samples import envelope_of, transfer_requested
+from tests.samples import envelope_of, transfer_requested
 
 CODE = "000.00.01.H59-261130-0042"
 

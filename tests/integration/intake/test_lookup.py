@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.envelope import Envelope
@@ -10,15 +10,13 @@ from shared.events.dossier import (
     ApologyIssued,
     ApologyNotice,
     DossierState,
-    HandoverReceipt,
-    TransferAccepted,
-    TransferRequested,
 )
 from shared.events.registry import EventData, make_envelope
 from shared.kafka.publisher import kafka_publisher
 from shared.testing import eventually
 from shared.topics import DOSSIER_EVENTS
 from tests.integration.intake.helpers import DESK, MORNING, RunningIntake, submission
+from tests.samples import transfer_accepted, transfer_requested
 
 DISTRICT = "000.00.31.H59"
 
@@ -33,49 +31,12 @@ async def look_up(intake: RunningIntake, code: str, token: str | None) -> Any:
     return await intake.client.get(f"/v1/dossiers/{code}", headers=headers)
 
 
+def minutes(after_reception: int) -> datetime:
+    return MORNING + timedelta(minutes=after_reception)
+
+
 def routing_event(fact: EventData, minutes_after_reception: int) -> Envelope:
-    return make_envelope(
-        fact, source="/lienthong/routing", time=MORNING + timedelta(minutes=minutes_after_reception)
-    )
-
-
-def transfer_requested(code: str) -> TransferRequested:
-    return TransferRequested(
-        dossier_code=code,
-        state=DossierState.IN_TRANSFER,
-        holding_unit=DISTRICT,
-        transfer_id="tr-1",
-        step_index=1,
-        step_name="Thẩm định",
-        from_unit=DESK,
-        to_unit=DISTRICT,
-        requested_at=MORNING + timedelta(minutes=10),
-        step_due_date=date(2026, 12, 1),
-        documents_hash="0" * 64,
-    )
-
-
-def transfer_accepted(code: str) -> TransferAccepted:
-    at = MORNING + timedelta(minutes=30)
-    return TransferAccepted(
-        dossier_code=code,
-        state=DossierState.PROCESSING,
-        holding_unit=DISTRICT,
-        transfer_id="tr-1",
-        step_index=1,
-        from_unit=DESK,
-        to_unit=DISTRICT,
-        accepted_at=at,
-        receipt=HandoverReceipt(
-            receipt_id="rc-1",
-            dossier_code=code,
-            step_index=1,
-            from_unit=DESK,
-            to_unit=DISTRICT,
-            accepted_at=at,
-            documents_hash="0" * 64,
-        ),
-    )
+    return make_envelope(fact, source="/lienthong/routing", time=minutes(minutes_after_reception))
 
 
 async def publish(intake: RunningIntake, *events: Envelope) -> None:
@@ -148,8 +109,8 @@ async def test_the_view_follows_facts_from_other_services_once_and_in_order(
     intake: RunningIntake,
 ) -> None:
     code, token = await submit(intake)
-    requested = routing_event(transfer_requested(code), 10)
-    accepted = routing_event(transfer_accepted(code), 30)
+    requested = routing_event(transfer_requested(code, to_unit=DISTRICT, at=minutes(10)), 10)
+    accepted = routing_event(transfer_accepted(code, to_unit=DISTRICT, at=minutes(30)), 30)
 
     await publish(intake, requested, requested)  # a redelivery changes nothing
 
@@ -158,11 +119,11 @@ async def test_the_view_follows_facts_from_other_services_once_and_in_order(
         return view if view["state"] == "IN_TRANSFER" else None
 
     view = await eventually(in_transfer)
-    assert view["holding_unit"]["code"] == DISTRICT
-    assert view["holding_unit"]["name_en"] == "Go Cong Dong District People's Committee"
+    assert view["holding_unit"]["code"] == DESK  # the desk holds it until the district accepts
 
     # The later fact first, then an older one arriving late: the state does not go back.
-    await publish(intake, accepted, routing_event(transfer_requested(code), 20))
+    again = transfer_requested(code, to_unit=DISTRICT, at=minutes(20))
+    await publish(intake, accepted, routing_event(again, 20))
 
     async def three_steps() -> Any:
         view = (await look_up(intake, code, token)).json()
@@ -170,6 +131,8 @@ async def test_the_view_follows_facts_from_other_services_once_and_in_order(
 
     view = await eventually(three_steps)
     assert view["state"] == "PROCESSING"
+    assert view["holding_unit"]["code"] == DISTRICT
+    assert view["holding_unit"]["name_en"] == "Go Cong Dong District People's Committee"
     assert [s["event_type"] for s in view["history"]] == [
         "dossier.received.v2",
         "dossier.transfer.requested.v1",

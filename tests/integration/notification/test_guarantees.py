@@ -26,7 +26,7 @@ from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import ActAs, eventually, running_app
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import _Collector
-from tests.unit.notification.samples import (
+from tests.samples import (
     AT,
     contact,
     envelope_of,

@@ -25,7 +25,7 @@ from shared.testing import ActAs, envelopes, eventually, read_topic, running_app
 from shared.topics import NOTIFICATION_EVENTS
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import WebhookReceiver, _Collector
-from tests.unit.notification.samples import (
+from tests.samples import (
     COMMUNE_DESK,
     contact,
     denied,

@@ -15,7 +15,7 @@ from notification.portal_sync import PortalSyncSettings
 from infra.portal_receiver import PortalReceiver
 from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
-from tests.unit.notification.samples import envelope_of, received, transfer_requested
+from tests.samples import envelope_of, received, transfer_requested
 
 CODE = "001.21.31.H59-261126-0042"
 
@@ -54,7 +54,10 @@ async def test_facts_reach_the_portal_in_order_after_a_retry(
             "CapNhatTienDoHoSoMC",
             "CapNhatTienDoHoSoMC",
         ]
-        assert [m.get("TrangThaiHoSo", m.get("TrangThai")) for m in portal.received] == [2, 2, 4]
+        entries = [m["data"][0] for m in portal.received]
+        statuses = [e.get("TrangThaiHoSo", e.get("TrangThai")) for e in entries]
+        assert statuses == ["2", "2", "4"]
+        assert portal.received[0]["isUpdating"] == "False"  # the dossier's first sync
         assert set(portal.authorizations) == {"Bearer dev-token"}
 
         async def all_sent() -> list[dict[str, Any]] | None:

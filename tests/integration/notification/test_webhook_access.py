@@ -13,7 +13,7 @@ from notification.main import create_app
 from shared.testing import auth_headers, eventually, running_app
 from tests.integration.notification.helpers import notifications, publish
 from tests.integration.notification.servers import WebhookReceiver
-from tests.unit.notification.samples import envelope_of, received
+from tests.samples import envelope_of, received
 
 TAN_HOA = "001.21.31.H59"
 VAM_LANG = "001.22.31.H59"

@@ -14,7 +14,7 @@ from shared.testing import ActAs, envelopes, eventually, read_topic, running_app
 from shared.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, topic_name
 from tests.integration.notification.helpers import SECRET, notifications, publish
 from tests.integration.notification.servers import Endpoint, WebhookReceiver
-from tests.unit.notification.samples import envelope_of, received
+from tests.samples import envelope_of, received
 
 CODES = [f"001.21.31.H59-261126-01{n:02d}" for n in range(10)]
 

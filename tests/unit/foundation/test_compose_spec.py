@@ -30,6 +30,7 @@ SECRETS = {
     "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
     "LT_MONGO_ROOT_PASSWORD": "e" * 32,
     "LT_KEYCLOAK_SECRET_CONSOLE": "f" * 32,
+    "LT_KEYCLOAK_SECRET_CONSOLE_WEB": "g" * 32,
     **{f"LT_KEYCLOAK_SECRET_{s.upper()}": s[1] * 32 for s in SERVICES if s != "console"},
     **{f"LT_{s.upper()}_MONGO_PASSWORD": s[0] * 32 for s in SERVICES},
 }

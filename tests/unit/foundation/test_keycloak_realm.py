@@ -22,7 +22,21 @@ def test_committed_realm_matches_its_generator() -> None:
 
 def test_realm_has_the_platform_roles() -> None:
     names = {role["name"] for role in load()["roles"]["realm"]}
-    assert names == {"desk", "officer", "operations", "auditor", "admin", "agency", "service"}
+    assert names == {
+        "desk",
+        "officer",
+        "operations",
+        "auditor",
+        "admin",
+        "agency",
+        "service",
+        "witness-submitter",
+    }
+
+
+def test_only_the_audit_service_submits_checkpoints_to_witnesses() -> None:
+    holders = [u["username"] for u in load()["users"] if "witness-submitter" in u["realmRoles"]]
+    assert holders == ["service-account-audit"]
 
 
 def test_every_unit_has_an_agency_client_carrying_its_unit_claim() -> None:

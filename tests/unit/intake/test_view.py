@@ -20,54 +20,23 @@ from intake.views import dossier_view
 
 from shared.catalogue import load_catalogue
 from shared.events.dossier import (
-    ApologyNotice,
     ApplicantContact,
     DossierFact,
-    DossierOverdue,
     DossierState,
-    StepOverdue,
-    TransferRequested,
 )
 from shared.events.registry import REGISTRY
 from shared.refusals import Refused
+from tests.samples import (
+    DISTRICT_LAND,
+    overdue,
+    step_overdue,
+    transfer_accepted,
+    transfer_requested,
+)
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 CODE = "001.21.31.H59-261126-0001"
 DESK = "001.21.31.H59"
-DISTRICT = "000.00.31.H59"
-
-
-def transfer(at: datetime = T0) -> TransferRequested:
-    return TransferRequested(
-        dossier_code=CODE,
-        state=DossierState.IN_TRANSFER,
-        holding_unit=DISTRICT,
-        transfer_id="t1",
-        step_index=1,
-        step_name="Appraisal",
-        from_unit=DESK,
-        to_unit=DISTRICT,
-        requested_at=at,
-        step_due_date=date(2026, 12, 1),
-        documents_hash="0" * 64,
-    )
-
-
-def overdue(new_date: date) -> DossierOverdue:
-    return DossierOverdue(
-        dossier_code=CODE,
-        state=DossierState.PROCESSING,
-        holding_unit=DISTRICT,
-        appointment_date=date(2026, 11, 27),
-        new_appointment_date=new_date,
-        detected_at=T0,
-        apology=ApologyNotice(
-            issuing_unit=DISTRICT,
-            reason="late",
-            original_appointment_date=date(2026, 11, 27),
-            new_appointment_date=new_date,
-        ),
-    )
 
 
 def step(event_type: str, event_id: str, at: datetime, state: DossierState) -> PublicStep:
@@ -148,16 +117,18 @@ def test_every_dossier_fact_is_either_a_public_step_or_internal() -> None:
 
 def test_a_later_fact_moves_state_and_holder_and_adds_a_step() -> None:
     at = T0 + timedelta(hours=1)
-    changed = apply_fact(received(), "dossier.transfer.requested.v1", "e1", at, transfer(at))
+    fact = transfer_accepted(CODE, at=at)
+    changed = apply_fact(received(), "dossier.transfer.accepted.v1", "e1", at, fact)
     assert changed is not None
-    assert changed.state is DossierState.IN_TRANSFER
-    assert changed.holding_unit == DISTRICT
+    assert changed.state is DossierState.PROCESSING
+    assert changed.holding_unit == DISTRICT_LAND
     assert changed.applied_up_to == at
     assert [s.event_id for s in changed.history] == ["e0", "e1"]
 
 
 def test_a_fact_already_in_the_history_changes_nothing() -> None:
-    assert apply_fact(received(), "dossier.received.v1", "e0", T0, transfer()) is None
+    fact = transfer_requested(CODE)
+    assert apply_fact(received(), "dossier.received.v1", "e0", T0, fact) is None
 
 
 def test_an_older_fact_arriving_late_takes_its_place_without_rolling_back() -> None:
@@ -165,22 +136,15 @@ def test_an_older_fact_arriving_late_takes_its_place_without_rolling_back() -> N
     history = [*received_history(), step("dossier.done.v1", "e9", done_at, DossierState.DONE)]
     dossier = received(state=DossierState.DONE, applied_up_to=done_at, history=history)
     at = T0 + timedelta(hours=1)
-    changed = apply_fact(dossier, "dossier.transfer.requested.v1", "e1", at, transfer(at))
+    fact = transfer_requested(CODE, at=at)
+    changed = apply_fact(dossier, "dossier.transfer.requested.v1", "e1", at, fact)
     assert changed is not None
     assert (changed.state, changed.holding_unit) == (DossierState.DONE, DESK)
     assert [s.event_id for s in changed.history] == ["e0", "e1", "e9"]
 
 
 def test_an_internal_fact_moves_the_state_but_adds_no_step() -> None:
-    fact = StepOverdue(
-        dossier_code=CODE,
-        state=DossierState.PROCESSING,
-        holding_unit=DISTRICT,
-        step_index=1,
-        unit=DISTRICT,
-        due_date=date(2026, 12, 1),
-        detected_at=T0,
-    )
+    fact = step_overdue(CODE)
     changed = apply_fact(received(), "dossier.step.overdue.v1", "e2", T0, fact)
     assert changed is not None
     assert changed.state is DossierState.PROCESSING
@@ -189,7 +153,8 @@ def test_an_internal_fact_moves_the_state_but_adds_no_step() -> None:
 
 def test_an_overdue_dossier_gets_its_new_appointment_date() -> None:
     dossier = received(applied_up_to=None, history=[])
-    changed = apply_fact(dossier, "dossier.overdue.v1", "e3", T0, overdue(date(2026, 12, 4)))
+    fact = overdue(CODE, new_appointment_date=date(2026, 12, 4))
+    changed = apply_fact(dossier, "dossier.overdue.v1", "e3", T0, fact)
     assert changed is not None
     assert changed.appointment_date == date(2026, 12, 4)
     assert changed.stored()["appointment_date"] == "2026-12-04"  # kept as an ISO date

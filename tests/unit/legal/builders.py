@@ -1,26 +1,39 @@
-"""Builders for the legal-rule tests: the same dossier in both hierarchies (2019 and July 2025)."""
+"""Builders for the legal-rule tests: the same dossier in both hierarchies (2019 and July 2025).
+
+The routing builders (tests/unit/routing/builders.py) with the legal tests' defaults: a
+judicial record, its configuration's desk, a named applicant.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 
-from routing.domain.model import Context, Decision, Dossier
-from routing.domain.route import resolve_route
-from routing.domain.workflow import decide_command, decide_start
+from routing.domain.model import Dossier
 
-from shared.calendar import LOCAL_TZ, WorkingCalendar, load_calendar
-from shared.catalogue import Catalogue, load_catalogue
-from shared.events.commands import AcceptTransfer, CompleteStep, UnitCommand
-from shared.events.dossier import (
-    ApplicantContact,
-    DocumentRef,
-    DossierReceived,
-    DossierState,
-    StepOutcome,
-    documents_hash,
-)
+from shared.calendar import LOCAL_TZ
+from shared.events.commands import AcceptTransfer, CompleteStep
+from shared.events.dossier import ApplicantContact, DossierReceived, StepOutcome
+from tests.unit.routing import builders as routing_builders
+from tests.unit.routing.builders import act, calendar, catalogue, context
+
+__all__ = [  # the routing builders the legal tests use as they are
+    "CONFIGURATIONS",
+    "JUDICIAL",
+    "LAND_FIRST",
+    "UNITS",
+    "Units",
+    "act",
+    "at",
+    "at_department",
+    "calendar",
+    "catalogue",
+    "context",
+    "d",
+    "hand_over",
+    "received",
+    "start",
+]
 
 JUDICIAL = "2.000488"  # judicial record: desk 1 + justice department 8 + desk 1 working days
 LAND_FIRST = "1.004227"  # first land registration: desk 1 + commune 5 + land registry 12 + desk 2
@@ -48,16 +61,6 @@ UNITS = {
 }
 
 
-@cache
-def catalogue(configuration: str) -> Catalogue:
-    return load_catalogue(configuration)
-
-
-@cache
-def calendar() -> WorkingCalendar:
-    return load_calendar()
-
-
 def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
     """A local (Asia/Ho_Chi_Minh) moment in 2026."""
     return datetime(2026, month, day, hour, minute, tzinfo=LOCAL_TZ)
@@ -67,10 +70,6 @@ def d(month: int, day: int) -> date:
     return date(2026, month, day)
 
 
-def context(now: datetime, configuration: str, cause: str = "cause") -> Context:
-    return Context(calendar(), catalogue(configuration), now, cause)
-
-
 def received(
     configuration: str,
     when: datetime,
@@ -78,40 +77,20 @@ def received(
     area_unit: str | None = None,
     unit: str | None = None,
 ) -> DossierReceived:
-    units = UNITS[configuration]
-    desk = unit or units.desk
-    proc = catalogue(configuration).procedure(procedure)
-    docs = [DocumentRef(name="Tờ khai", type="request_form", size_bytes=10, sha256="a" * 64)]
-    cal = calendar()
-    return DossierReceived(
-        dossier_code=f"{desk}-260302-0001",
-        state=DossierState.RECEIVED,
-        holding_unit=desk,
-        procedure_code=procedure,
-        procedure_version=proc.version,
-        receiving_unit=desk,
-        received_at=when,
-        clock_starts_on=cal.clock_start(when, proc.intake_cutoff),
-        appointment_date=cal.due_date(when, proc.total_budget_days, proc.intake_cutoff),
-        total_budget_days=proc.total_budget_days,
-        applicant=ApplicantContact(name="Nguyễn Văn A", identity_hash="b" * 64),
-        documents=docs,
-        documents_hash=documents_hash(docs),
+    """A named applicant's dossier received at the configuration's desk (or ``unit``)."""
+    return routing_builders.received(
+        procedure=procedure,
+        unit=unit or UNITS[configuration].desk,
+        at=when,
+        configuration=configuration,
         area_unit=area_unit,
-        calendar_version=cal.provenance,
+        applicant=ApplicantContact(name="Nguyễn Văn A", identity_hash="b" * 64),
+        documents=[routing_builders.document("Tờ khai", "request_form")],
     )
 
 
 def start(event: DossierReceived, configuration: str) -> Dossier:
-    cat = catalogue(configuration)
-    on = calendar().local_date(event.received_at)
-    route = resolve_route(cat, event.procedure_code, event.receiving_unit, on, event.area_unit)
-    ctx = context(event.received_at, configuration)
-    return decide_start(event, route, cat.procedure(event.procedure_code), ctx).dossier
-
-
-def act(dossier: Dossier, cmd: UnitCommand, when: datetime, configuration: str) -> Decision:
-    return decide_command(dossier, cmd, context(when, configuration, f"{cmd.EVENT_TYPE}@{when}"))
+    return routing_builders.start(event, configuration).dossier
 
 
 def hand_over(dossier: Dossier, when: datetime, configuration: str) -> Dossier:
@@ -128,3 +107,10 @@ def hand_over(dossier: Dossier, when: datetime, configuration: str) -> Dossier:
         return done
     accept = AcceptTransfer(dossier_code=done.code, unit=done.transfer.to_unit)
     return act(done, accept, when, configuration).dossier
+
+
+def at_department(configuration: str) -> Dossier:
+    """A judicial record received Monday 2 March 10:00, at the justice department from
+    Tuesday 3 March 10:00."""
+    dossier = start(received(configuration, at(3, 2, 10)), configuration)
+    return hand_over(dossier, at(3, 3, 10), configuration)

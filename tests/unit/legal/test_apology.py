@@ -18,17 +18,12 @@ from tests.unit.legal.builders import (
     UNITS,
     act,
     at,
+    at_department,
     context,
     d,
-    hand_over,
     received,
     start,
 )
-
-
-def at_department(configuration: str) -> Dossier:
-    dossier = start(received(configuration, at(3, 2, 10)), configuration)
-    return hand_over(dossier, at(3, 3, 10), configuration)
 
 
 def apology(

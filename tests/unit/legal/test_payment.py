@@ -20,17 +20,14 @@ from tests.unit.legal.builders import (
     UNITS,
     act,
     at,
+    at_department,
     context,
     d,
-    hand_over,
-    received,
-    start,
 )
 
 
 def awaiting(configuration: str) -> Dossier:
-    dossier = start(received(configuration, at(3, 2, 10)), configuration)
-    dossier = hand_over(dossier, at(3, 3, 10), configuration)
+    dossier = at_department(configuration)
     ask = RequestPayment(
         dossier_code=dossier.code,
         unit=UNITS[configuration].justice,

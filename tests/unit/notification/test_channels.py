@@ -22,7 +22,7 @@ from notification.signing import verify
 
 from shared.clock import ManualClock
 from shared.events.dossier import Channel
-from tests.unit.notification.samples import AT
+from tests.samples import AT
 
 SECRET = "agency-shared-secret-0001"
 

@@ -32,7 +32,7 @@ from notification.domain import (
 from shared.events.dossier import Channel, Language
 from shared.events.notification import NotificationSent
 from shared.refusals import Refused
-from tests.unit.notification.samples import (
+from tests.samples import (
     AT,
     COMMUNE_DESK,
     DISTRICT_LAND,

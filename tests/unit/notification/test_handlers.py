@@ -16,7 +16,7 @@ from shared.envelope import Envelope
 from shared.events.applicant import ContactDetails
 from shared.events.registry import EventData
 from shared.testing import detached_unit_of_work
-from tests.unit.notification.samples import (
+from tests.samples import (
     AT,
     DISTRICT_LAND,
     contact,

@@ -20,7 +20,7 @@ from notification.templates import (
 from shared.catalogue import load_catalogue
 from shared.events.dossier import Language, ResultDelivery
 from shared.events.registry import REGISTRY
-from tests.unit.notification.samples import (
+from tests.samples import (
     apology_issued,
     envelope_of,
     late,

@@ -58,37 +58,45 @@ def document(name: str = "Đơn xin chuyển mục đích", kind: str = "applica
 
 
 def received(
-    code: str = "001.21.31.H59-260302-0001",
+    code: str | None = None,
     *,
     procedure: str = LAND_CHANGE,
     unit: str = TAN_HOA_DESK,
     at: datetime = MONDAY_9AM,
     configuration: str = "three-level",
+    area_unit: str | None = None,
+    applicant: ApplicantRef | None = None,
+    documents: list[DocumentRef] | None = None,
 ) -> DossierReceived:
+    """dossier.received as intake emits it at ``unit``; dates from the catalogue and calendar."""
     proc = catalogue(configuration).procedure(procedure)
-    docs = [document()]
+    docs = documents or [document()]
+    cal = calendar()
     return DossierReceived(
-        dossier_code=code,
+        dossier_code=code or f"{unit}-260302-0001",
         state=DossierState.RECEIVED,
         holding_unit=unit,
         procedure_code=procedure,
         procedure_version=proc.version,
         receiving_unit=unit,
         received_at=at,
-        clock_starts_on=calendar().clock_start(at, proc.cutoff),
-        appointment_date=calendar().due_date(at, proc.total_budget_days, proc.cutoff),
+        clock_starts_on=cal.clock_start(at, proc.intake_cutoff),
+        appointment_date=cal.due_date(at, proc.total_budget_days, proc.intake_cutoff),
         total_budget_days=proc.total_budget_days,
-        applicant=ApplicantRef(identity_hash="b" * 64),
+        applicant=applicant or ApplicantRef(identity_hash="b" * 64),
         documents=docs,
         documents_hash=documents_hash(docs),
+        area_unit=area_unit,
+        calendar_version=cal.provenance,
     )
 
 
 def start(event: DossierReceived | None = None, configuration: str = "three-level") -> Decision:
+    """Routing's first decision on a received dossier: its route planned, the desk's step."""
     event = event or received(configuration=configuration)
     cat = catalogue(configuration)
     on = calendar().local_date(event.received_at)
-    route = resolve_route(cat, event.procedure_code, event.receiving_unit, on)
+    route = resolve_route(cat, event.procedure_code, event.receiving_unit, on, event.area_unit)
     ctx = context(event.received_at, configuration)
     return decide_start(event, route, cat.procedure(event.procedure_code), ctx)
 

@@ -1,4 +1,9 @@
-"""Realistic dossier events built from the shared contracts, for notification tests."""
+"""Realistic dossier facts built from the shared contracts, for every service's tests.
+
+One builder per fact, with the defaults of one land-registration dossier at Tân Hòa; a test
+names only what it is about (another unit, another moment). Routing's decisions have their
+own builders (tests/unit/routing/builders.py).
+"""
 
 from __future__ import annotations
 
@@ -121,7 +126,9 @@ def denied(code: str) -> DossierDenied:
     )
 
 
-def transfer_requested(code: str) -> TransferRequested:
+def transfer_requested(
+    code: str, *, to_unit: str = DISTRICT_LAND, at: datetime = AT
+) -> TransferRequested:
     return TransferRequested(
         dossier_code=code,
         state=DossierState.IN_TRANSFER,
@@ -130,30 +137,32 @@ def transfer_requested(code: str) -> TransferRequested:
         step_index=1,
         step_name="Thẩm định hồ sơ đất đai",
         from_unit=COMMUNE_DESK,
-        to_unit=DISTRICT_LAND,
-        requested_at=AT,
+        to_unit=to_unit,
+        requested_at=at,
         step_due_date=date(2026, 12, 4),
         documents_hash=DOC_HASH,
     )
 
 
-def transfer_accepted(code: str) -> TransferAccepted:
+def transfer_accepted(
+    code: str, *, to_unit: str = DISTRICT_LAND, at: datetime = AT
+) -> TransferAccepted:
     return TransferAccepted(
         dossier_code=code,
         state=DossierState.PROCESSING,
-        holding_unit=DISTRICT_LAND,
+        holding_unit=to_unit,
         transfer_id="tr-1",
         step_index=1,
         from_unit=COMMUNE_DESK,
-        to_unit=DISTRICT_LAND,
-        accepted_at=AT,
+        to_unit=to_unit,
+        accepted_at=at,
         receipt=HandoverReceipt(
             receipt_id="rc-1",
             dossier_code=code,
             step_index=1,
             from_unit=COMMUNE_DESK,
-            to_unit=DISTRICT_LAND,
-            accepted_at=AT,
+            to_unit=to_unit,
+            accepted_at=at,
             documents_hash=DOC_HASH,
         ),
     )
@@ -212,19 +221,19 @@ def step_overdue(code: str) -> StepOverdue:
     )
 
 
-def overdue(code: str) -> DossierOverdue:
+def overdue(code: str, new_appointment_date: date = date(2027, 1, 6)) -> DossierOverdue:
     return DossierOverdue(
         dossier_code=code,
         state=DossierState.PROCESSING,
         holding_unit=DISTRICT_LAND,
         appointment_date=date(2026, 12, 23),
-        new_appointment_date=date(2027, 1, 6),
+        new_appointment_date=new_appointment_date,
         detected_at=AT,
         apology=ApologyNotice(
             issuing_unit=COMMUNE_DESK,
             reason="Cần xác minh thực địa thửa đất",
             original_appointment_date=date(2026, 12, 23),
-            new_appointment_date=date(2027, 1, 6),
+            new_appointment_date=new_appointment_date,
         ),
     )
 
