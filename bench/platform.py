@@ -21,7 +21,7 @@ from infra.launcher import (
     SERVICES,
     Fleet,
     Process,
-    isolated_env,
+    isolated_fleet,
     python_env,
     python_module,
     spawn,
@@ -96,20 +96,14 @@ async def running_platform(
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     await ensure_topics(kafka)
     smtp_port = free_port()
-    env = {
-        **isolated_env(kafka, mongo, work, smtp_port),
-        "LT_TELEMETRY_LOG_LEVEL": "WARNING",
-        **(extra_env or {}),
-    }
-    fleet = Fleet(work, env, append_logs=False, ready_timeout_s=ready_timeout)
-    for service in SERVICES:
-        fleet.add(service, free_port())
+    env = {"LT_TELEMETRY_LOG_LEVEL": "WARNING", **(extra_env or {})}
+    fleet = isolated_fleet(kafka, mongo, work, smtp_port, env=env, ready_timeout_s=ready_timeout)
     mail = spawn(
         python_module(
             "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Sink"
         ),
         work / "mail.log",
-        python_env(env),
+        python_env(),
         append=False,
     )
     try:

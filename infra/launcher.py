@@ -102,6 +102,34 @@ def isolated_env(
     }
 
 
+def isolated_fleet(
+    kafka: KafkaSettings,
+    mongo: MongoSettings,
+    work: Path,
+    smtp_port: int,
+    *,
+    services: Iterable[str] = SERVICES,
+    env: Mapping[str, str] | None = None,
+    ready_timeout_s: float = 120,
+    stop_timeout_s: float = 30,
+) -> Fleet:
+    """A platform beside other people's runs on the shared broker and store (``isolated_env``
+    plus ``env``): each service on a free port, its log written afresh under ``work``."""
+    from shared.testing import free_port  # benchmark and test runs only, never make run
+
+    settings = {**isolated_env(kafka, mongo, work, smtp_port), **(env or {})}
+    fleet = Fleet(
+        work,
+        settings,
+        append_logs=False,
+        ready_timeout_s=ready_timeout_s,
+        stop_timeout_s=stop_timeout_s,
+    )
+    for service in services:
+        fleet.add(service, free_port())
+    return fleet
+
+
 async def readiness(client: httpx.AsyncClient, url: str, timeout: float = 8) -> tuple[int, str]:
     """``url``'s ``/readyz`` status code and status word (0 and "down" when it does not
     answer)."""

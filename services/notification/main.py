@@ -130,7 +130,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             if settings.portal.enabled:
                 runtime.add_consumer(
                     [DOSSIER_EVENTS],
-                    portal_sync.build_registry(portal_store),
+                    portal_sync.build_registry(portal_store, DisplayNames.from_catalogue()),
                     group_id=f"{settings.kafka.topic_prefix}{SERVICE}-portal",
                 )
             portal_sender = PortalSender(portal_store, settings.portal, http, runtime.clock)

@@ -1,18 +1,21 @@
 """Our dossier facts as the national public service portal's messages (pure, no I/O).
 
 Provinces report every dossier and every status change to the National Public Service
-Portal (Cổng Dịch vụ công quốc gia). Two messages, after the portal's one-stop
-integration guide (field names as we know them: check them against the version of the
-guide you connect to, docs/notification.md):
+Portal (Cổng Dịch vụ công quốc gia, DVCQG). Two services of its integration API:
 
-* ``DossierSync`` (đồng bộ hồ sơ, ``DongBoHoSoMC``): the dossier's record, sent when it
-  is submitted, received or refused at intake, and again when it reaches a final state;
-* ``ProgressUpdate`` (cập nhật tiến độ, ``CapNhatTienDoHoSoMC``): one per status change or
-  processing step, with the portal status code (1-10) of the state after the fact.
+* ``DongBoHoSoMC`` (đồng bộ hồ sơ một cửa): the dossier's record, sent when it is
+  submitted, received or refused at intake, and again when it reaches a final state;
+  ``isUpdating`` is ``"False"`` the first time the dossier is sent, ``"True"`` after;
+* ``CapNhatTienDoHoSoMC`` (cập nhật tiến độ): one per status change or processing step,
+  with the portal status code (1-10) of the state after the fact.
 
-Personal data does not travel on dossier events (it reaches notification only for
-messages to the applicant), so the applicant is reported by keyed hash, not by name.
-Dates are ``yyyyMMddHHmmss`` in Vietnam time, as the portal expects.
+Each message is ``{"service": ..., "data": [record]}``. Field names, nesting, string
+values and ``yyyyMMddHHmmss`` times follow the one public implementation we could read,
+OpenCPS (``VietOpenCPS/opencps-v2``, ``DVCQGIntegrationActionImpl.java``), not the
+Government Office's specification itself, which we did not find published; the gaps are
+listed in docs/notification.md. Personal data does not travel on dossier events, so the
+applicant's name, e-mail and phone (``ChuHoSo``, ``Email``, ``SoDienThoai``) are sent
+empty: filling them is a decision about personal data that is not made here.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from notification.templates import DisplayNames
 from shared.envelope import Envelope
 from shared.events.dossier import (
     DossierDenied,
@@ -34,6 +38,8 @@ from shared.events.dossier import (
     DossierStopped,
     DossierSubmitted,
     DossierWithdrawn,
+    Language,
+    ResultDelivery,
     ResultReady,
 )
 from shared.events.portal import portal_status
@@ -51,6 +57,7 @@ RECORD_FACTS = (
 )
 # Bookkeeping that is no progress the portal tracks.
 NOT_PROGRESS = frozenset({"dossier.step.due_soon.v1", "dossier.route.planned.v1"})
+CITIZEN = "1"  # LoaiDoiTuong: 1 citizen, 2 organisation (dossier facts name no organisation)
 
 MessageKind = Literal["DongBoHoSoMC", "CapNhatTienDoHoSoMC"]
 
@@ -59,90 +66,148 @@ class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class SubmittedDocument(_Message):
+    """One entry of ``TaiLieuNop``: the document by name; the file stays with its holder."""
+
+    TepDinhKemId: str = Field(description="Our reference: the document's SHA-256.")
+    TenTepDinhKem: str = Field(description="The document's name.")
+    IsDeleted: str = "False"
+    MaThanhPhanHoSo: str = Field(description="Our document type code.")
+    DuongDanTaiTepTin: str = Field("", description="Download path: none, files stay put.")
+
+
+class DossierRecord(_Message):
+    """One dossier in ``DongBoHoSoMC.data``."""
+
+    MaHoSo: str = Field(description="Dossier code.")
+    MaTTHC: str = Field(description="National procedure code.")
+    TenTTHC: str = Field(description="Procedure name (catalogue).")
+    MaLinhVuc: str = Field("", description="Field code: not in our catalogue.")
+    TenLinhVuc: str = Field("", description="Field name: not in our facts.")
+    ChuHoSo: str = Field("", description="Applicant's name: not sent (personal data).")
+    LoaiDoiTuong: str = Field(CITIZEN, description="1 citizen, 2 organisation.")
+    MaDoiTuong: str = ""
+    ThongTinKhac: str = ""
+    Email: str = Field("", description="Not sent (personal data).")
+    Fax: str = ""
+    SoDienThoai: str = Field("", description="Not sent (personal data).")
+    TrichYeuHoSo: str = Field(description="Summary: the procedure's name.")
+    NgayTiepNhan: str = Field(description="Reception, yyyyMMddHHmmss (empty before it).")
+    NgayHenTra: str = Field(description="Appointment day, yyyyMMdd000000 (empty before it).")
+    TrangThaiHoSo: str = Field(description="Portal status code, 1-10.")
+    NgayTra: str = Field(description="Result handed over, yyyyMMddHHmmss.")
+    ThongTinTra: str = ""
+    HinhThuc: str = Field("0", description="1 when the result goes by post, else 0.")
+    NgayKetThucXuLy: str = Field(description="Processing finished (result ready).")
+    DonViXuLy: str = Field(description="Name of the unit holding the dossier.")
+    GhiChu: str = Field(description="Reason of a refusal or stop; the portal status label.")
+    TaiLieuNop: list[SubmittedDocument]
+    DanhSachLePhi: list[dict[str, str]] = Field(default_factory=list)
+    DanhSachTepDinhKemKhac: list[dict[str, str]] = Field(default_factory=list)
+    DanhSachHoSoBoSung: list[dict[str, str]] = Field(default_factory=list)
+    DanhSachGiayToKetQua: list[dict[str, str]] = Field(default_factory=list)
+
+
 class DossierSync(_Message):
     """The dossier's record on the portal (service ``DongBoHoSoMC``)."""
 
     service: Literal["DongBoHoSoMC"] = "DongBoHoSoMC"
-    MaHoSo: str = Field(description="Dossier code.")
-    MaTTHC: str | None = Field(description="National procedure code.")
-    MaDonVi: str = Field(description="Unit holding the dossier (agency code).")
-    TrangThaiHoSo: int = Field(ge=1, le=10, description="Portal status code.")
-    TenTrangThai: str = Field(description="The portal's label of the status.")
-    NgayTiepNhan: str | None = Field(description="Reception, yyyyMMddHHmmss.")
-    NgayHenTra: str | None = Field(description="Appointment date, yyyyMMdd.")
-    NgayTra: str | None = Field(description="Result handed over, yyyyMMddHHmmss.")
-    KenhNop: str | None = Field(description="desk, online or agency.")
-    ChuHoSoHash: str | None = Field(description="Keyed hash of the applicant's identity.")
-    TaiLieuNop: list[str] = Field(description="Document names submitted.")
-    LyDo: str | None = Field(description="Reason of a refusal or stop.")
+    isUpdating: Literal["True", "False"] = Field(description="False the first time.")
+    data: list[DossierRecord] = Field(min_length=1, max_length=1)
+
+
+class ProgressEntry(_Message):
+    """One status change or step in ``CapNhatTienDoHoSoMC.data``."""
+
+    MaHoSo: str
+    NguoiXuLy: str = Field("", description="Who acted: the unit's name (no person on facts).")
+    ChucDanh: str = ""
+    ThoiDiemXuLy: str = Field(description="When, yyyyMMddHHmmss.")
+    PhongBanXuLy: str = Field(description="Name of the unit holding the dossier after it.")
+    NoiDungXuLy: str = Field(description="What happened: the status label and our fact type.")
+    TrangThai: str = Field(description="Portal status code after the fact, 1-10.")
+    NgayBatDau: str = ""
+    NgayKetThucTheoQuyDinh: str = Field(description="Due day in force, yyyyMMdd000000.")
 
 
 class ProgressUpdate(_Message):
-    """One status change or step of the dossier (service ``CapNhatTienDoHoSoMC``)."""
+    """Progress of the dossier (service ``CapNhatTienDoHoSoMC``)."""
 
     service: Literal["CapNhatTienDoHoSoMC"] = "CapNhatTienDoHoSoMC"
-    MaHoSo: str
-    TrangThai: int = Field(ge=1, le=10, description="Portal status code after the fact.")
-    TenTrangThai: str
-    ThoiDiemXuLy: str = Field(description="When, yyyyMMddHHmmss.")
-    DonViXuLy: str = Field(description="Unit holding the dossier after the fact.")
-    NoiDungXuLy: str = Field(description="What happened (our fact type).")
-    NgayKetThucTheoQuyDinh: str | None = Field(description="Due date now in force, yyyyMMdd.")
-    MaSuKien: str = Field(description="Our event id: the portal can ignore a repeat.")
+    data: list[ProgressEntry] = Field(min_length=1, max_length=1)
 
 
 PortalMessage = DossierSync | ProgressUpdate
 
 
-def moment(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
+def moment(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
 
 
-def day(value: date | None) -> str | None:
-    return None if value is None else value.strftime("%Y%m%d")
+def day(value: date | None) -> str:
+    """A day in the portal's time format; the time part carries nothing."""
+    return "" if value is None else value.strftime("%Y%m%d") + "000000"
 
 
-def messages_for(envelope: Envelope, fact: DossierFact) -> list[PortalMessage]:
-    """The portal messages one fact calls for, in order (none for internal bookkeeping)."""
+def messages_for(
+    envelope: Envelope,
+    fact: DossierFact,
+    *,
+    names: DisplayNames | None = None,
+    updating: bool = True,
+) -> list[PortalMessage]:
+    """The portal messages one fact calls for, in order (none for internal bookkeeping).
+
+    ``updating`` is False for the dossier's first message (``isUpdating``)."""
+    names = names or DisplayNames()
     out: list[PortalMessage] = []
     if isinstance(fact, RECORD_FACTS):
-        out.append(dossier_sync(envelope, fact))
+        record = dossier_record(fact, names)
+        out.append(DossierSync(isUpdating="True" if updating else "False", data=[record]))
     if envelope.type not in NOT_PROGRESS:
-        out.append(progress_update(envelope, fact))
+        out.append(ProgressUpdate(data=[progress_entry(envelope, fact, names)]))
     return out
 
 
-def dossier_sync(envelope: Envelope, fact: DossierFact) -> DossierSync:
+def dossier_record(fact: DossierFact, names: DisplayNames) -> DossierRecord:
     status = portal_status(fact.state)
     received = fact if isinstance(fact, DossierReceived) else None
+    procedure = str(getattr(fact, "procedure_code", "") or "")
+    procedure_name = names.procedures.get(procedure, (procedure, procedure))[0]
     documents = getattr(fact, "documents", None) or []
-    return DossierSync(
+    reason = fact.reason if isinstance(fact, DossierDenied | DossierStopped) else None
+    by_post = getattr(fact, "result_delivery", None) == ResultDelivery.POST
+    return DossierRecord(
         MaHoSo=fact.dossier_code,
-        MaTTHC=getattr(fact, "procedure_code", None),
-        MaDonVi=fact.holding_unit,
-        TrangThaiHoSo=int(status),
-        TenTrangThai=status.label,
-        NgayTiepNhan=moment(received.received_at) if received else None,
-        NgayHenTra=day(received.appointment_date) if received else None,
-        NgayTra=moment(fact.done_at) if isinstance(fact, DossierDone) else None,
-        KenhNop=received.channel if received else None,
-        ChuHoSoHash=_applicant_hash(fact),
-        TaiLieuNop=[d.name for d in documents],
-        LyDo=fact.reason if isinstance(fact, DossierDenied | DossierStopped) else None,
+        MaTTHC=procedure,
+        TenTTHC=procedure_name,
+        TrichYeuHoSo=procedure_name,
+        NgayTiepNhan=moment(received.received_at) if received else "",
+        NgayHenTra=day(received.appointment_date) if received else "",
+        TrangThaiHoSo=str(int(status)),
+        NgayTra=moment(fact.done_at) if isinstance(fact, DossierDone) else "",
+        HinhThuc="1" if by_post else "0",
+        NgayKetThucXuLy=moment(fact.ready_at) if isinstance(fact, ResultReady) else "",
+        DonViXuLy=names.unit(fact.holding_unit, Language.VI),
+        GhiChu=reason or status.label,
+        TaiLieuNop=[
+            SubmittedDocument(TepDinhKemId=d.sha256, TenTepDinhKem=d.name, MaThanhPhanHoSo=d.type)
+            for d in documents
+        ],
     )
 
 
-def progress_update(envelope: Envelope, fact: DossierFact) -> ProgressUpdate:
+def progress_entry(envelope: Envelope, fact: DossierFact, names: DisplayNames) -> ProgressEntry:
     status = portal_status(fact.state)
-    return ProgressUpdate(
+    unit = names.unit(fact.holding_unit, Language.VI)
+    return ProgressEntry(
         MaHoSo=fact.dossier_code,
-        TrangThai=int(status),
-        TenTrangThai=status.label,
-        ThoiDiemXuLy=moment(envelope.time) or "",
-        DonViXuLy=fact.holding_unit,
-        NoiDungXuLy=envelope.type,
+        NguoiXuLy=unit,
+        ThoiDiemXuLy=moment(envelope.time),
+        PhongBanXuLy=unit,
+        NoiDungXuLy=f"{status.label} ({envelope.type})",
+        TrangThai=str(int(status)),
         NgayKetThucTheoQuyDinh=day(_due_date(fact)),
-        MaSuKien=envelope.id,
     )
 
 
@@ -153,11 +218,6 @@ def _due_date(fact: DossierFact) -> date | None:
             return value
     apology = getattr(fact, "apology", None)
     return apology.new_appointment_date if apology is not None else None
-
-
-def _applicant_hash(fact: DossierFact) -> str | None:
-    applicant = getattr(fact, "applicant", None)
-    return getattr(applicant, "identity_hash", None)
 
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "contracts" / "portal"

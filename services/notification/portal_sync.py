@@ -5,8 +5,9 @@ each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` co
 in the same transaction as its inbox record: that collection is the connector's outbox,
 so a message is never lost nor stored twice. The sender delivers them in order per
 dossier (a dossier's later message waits for its earlier one) to the configured
-endpoint: 2xx is delivered; 408, 429, 5xx and network errors are retried with
-exponential backoff; other 4xx, or ``max_attempts`` failures, make it a dead letter
+endpoint: 2xx is delivered (unless its body's ``error_code`` is not 0 / "00": the
+portal refused it); 408, 429, 5xx and network errors are retried with exponential
+backoff; other 4xx, a refusal, or ``max_attempts`` failures, make it a dead letter
 (status ``dead``, kept with the error, replayable through the API). No endpoint
 configured: messages are kept ``pending`` and nothing is sent.
 """
@@ -24,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo import ASCENDING, ReturnDocument
 
 from notification.portal_mapping import messages_for
+from notification.templates import DisplayNames
 from shared.clock import Clock
 from shared.events.dossier import DossierFact
 from shared.events.registry import REGISTRY
@@ -119,13 +121,16 @@ class PortalSyncStore:
         return result.modified_count == 1
 
 
-async def on_fact(fact: DossierFact, uow: UnitOfWork, *, store: PortalSyncStore) -> None:
+async def on_fact(
+    fact: DossierFact, uow: UnitOfWork, *, store: PortalSyncStore, names: DisplayNames
+) -> None:
     """Map one fact and keep its messages with the inbox record (one transaction)."""
     envelope = uow.envelope
-    messages = messages_for(envelope, fact)
-    if not messages:
+    if not messages_for(envelope, fact, names=names):
         return
     number = await store.next_number(fact.dossier_code, uow)
+    # The dossier's first messages tell the portal it is new (isUpdating "False").
+    messages = messages_for(envelope, fact, names=names, updating=number > 1)
     docs = [
         {
             "_id": f"{envelope.id}:{index}",
@@ -146,10 +151,24 @@ async def on_fact(fact: DossierFact, uow: UnitOfWork, *, store: PortalSyncStore)
     await store.add(docs, uow)
 
 
-def build_registry(store: PortalSyncStore) -> HandlerRegistry:
-    """Every dossier fact, to the connector."""
+def build_registry(store: PortalSyncStore, names: DisplayNames | None = None) -> HandlerRegistry:
+    """Every dossier fact, to the connector (unit and procedure names from ``names``)."""
     facts = [m for m in REGISTRY.values() if issubclass(m, DossierFact)]
-    return HandlerRegistry().on_each(facts, partial(on_fact, store=store))
+    handler = partial(on_fact, store=store, names=names or DisplayNames())
+    return HandlerRegistry().on_each(facts, handler)
+
+
+def portal_refusal(response: httpx.Response) -> str | None:
+    """A 2xx whose body says the portal refused the message (``error_code`` other than
+    0 / "00", as OpenCPS reads the portal's answers); None when accepted or not JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error_code") if isinstance(body, dict) else None
+    if code is None or str(code) in ("0", "00"):
+        return None
+    return f"portal error_code {code}: {str(body.get('message', ''))[:200]}"
 
 
 class PortalSender(PeriodicWorker):
@@ -188,11 +207,14 @@ class PortalSender(PeriodicWorker):
                 self.settings.endpoint, json=doc["body"], headers=headers,
                 timeout=self.settings.timeout_s,
             )  # fmt: skip
-            if response.is_success:
+            refused = portal_refusal(response) if response.is_success else None
+            if response.is_success and refused is None:
                 await self.store.settle(doc["_id"], {"status": SENT, "sent_at": self.clock.now()})
                 return 1
-            error = f"HTTP {response.status_code}: {response.text[:200]}"
-            permanent = response.status_code < 500 and response.status_code not in RETRYABLE
+            error = refused or f"HTTP {response.status_code}: {response.text[:200]}"
+            permanent = refused is not None or (
+                response.status_code < 500 and response.status_code not in RETRYABLE
+            )
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         await self._failed(doc, error, permanent)

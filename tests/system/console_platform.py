@@ -18,14 +18,14 @@ from typing import Any
 import httpx
 
 from infra.demo import DEMO, demo_auth, drive_to_done, move_one_step, submission
-from infra.launcher import ROOT, Fleet, isolated_env
+from infra.launcher import ROOT, isolated_fleet
 from infra.launcher import SERVICES as PLATFORM_SERVICES
 from shared.clock import SystemClock
 from shared.envelope import Envelope
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import kafka_publisher
 from shared.runtime import CommonSettings
-from shared.testing import auth_headers, free_port, read_topic
+from shared.testing import auth_headers, read_topic
 from shared.topics import DOSSIER_EVENTS, topic_name
 
 SERVICES = [*PLATFORM_SERVICES, "console"]
@@ -53,14 +53,20 @@ async def running_platform(
     common: CommonSettings, smtp_port: int, workdir: Path
 ) -> AsyncIterator[dict[str, str]]:
     env = {
-        **isolated_env(common.kafka, common.mongo, workdir, smtp_port),
         "LT_ROUTING_NEARLY_LATE_DAYS": "30",  # every dossier in flight is on the list
         "LT_CONSOLE_ACTIONS_ENABLED": "true",
         "LT_CONSOLE_REFRESH_SECONDS": "1",
     }
-    fleet = Fleet(workdir, env, append_logs=False, ready_timeout_s=90, stop_timeout_s=60)
-    for service in SERVICES:
-        fleet.add(service, free_port())
+    fleet = isolated_fleet(
+        common.kafka,
+        common.mongo,
+        workdir,
+        smtp_port,
+        services=SERVICES,
+        env=env,
+        ready_timeout_s=90,
+        stop_timeout_s=60,
+    )
     async with fleet.running():
         yield fleet.urls()
 

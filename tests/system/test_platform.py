@@ -27,7 +27,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from infra.demo import DEMO, demo_auth, drive_to_done, submission
-from infra.launcher import ROOT, SERVICES, Fleet, isolated_env, python_env
+from infra.launcher import ROOT, SERVICES, isolated_fleet, python_env
 from shared.runtime import CommonSettings
 from shared.testing import auth_headers, eventually, free_port
 
@@ -60,15 +60,12 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 async def platform(
     common_settings: CommonSettings, smtp: tuple[Inbox, int], tmp_path: Path
 ) -> AsyncIterator[dict[str, str]]:
-    env = {
-        **isolated_env(common_settings.kafka, common_settings.mongo, tmp_path, smtp[1]),
-        "LT_AUDIT_CHECKPOINT_SECONDS": "0.5",
-        "LT_AUDIT_CHECKPOINT_POLL_SECONDS": "0.2",
-    }
+    env = {"LT_AUDIT_CHECKPOINT_SECONDS": "0.5", "LT_AUDIT_CHECKPOINT_POLL_SECONDS": "0.2"}
+    kafka, mongo = common_settings.kafka, common_settings.mongo
     # uvicorn re-raises SIGTERM after its graceful shutdown: 60 s for it, then SIGKILL.
-    fleet = Fleet(tmp_path, env, append_logs=False, ready_timeout_s=60, stop_timeout_s=60)
-    for service in SERVICES:
-        fleet.add(service, free_port())
+    fleet = isolated_fleet(
+        kafka, mongo, tmp_path, smtp[1], env=env, ready_timeout_s=60, stop_timeout_s=60
+    )
     async with fleet.running():
         yield fleet.urls()
     for service in SERVICES:

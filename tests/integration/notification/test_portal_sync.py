@@ -54,7 +54,10 @@ async def test_facts_reach_the_portal_in_order_after_a_retry(
             "CapNhatTienDoHoSoMC",
             "CapNhatTienDoHoSoMC",
         ]
-        assert [m.get("TrangThaiHoSo", m.get("TrangThai")) for m in portal.received] == [2, 2, 4]
+        entries = [m["data"][0] for m in portal.received]
+        statuses = [e.get("TrangThaiHoSo", e.get("TrangThai")) for e in entries]
+        assert statuses == ["2", "2", "4"]
+        assert portal.received[0]["isUpdating"] == "False"  # the dossier's first sync
         assert set(portal.authorizations) == {"Bearer dev-token"}
 
         async def all_sent() -> list[dict[str, Any]] | None:

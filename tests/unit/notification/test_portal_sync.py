@@ -12,11 +12,14 @@ from typing import Any
 import httpx
 from notification.portal_mapping import SCHEMA_DIR, VIETNAM, messages_for, schemas
 from notification.portal_sync import DEAD, PENDING, SENT, PortalSender, PortalSyncSettings
+from notification.templates import DisplayNames
 
 from shared.clock import ManualClock
 from shared.mongo.client import Document
 from tests.samples import (
     AT,
+    COMMUNE_DESK,
+    LAND,
     apology_issued,
     envelope_of,
     received,
@@ -36,45 +39,65 @@ def test_committed_schemas_pin_the_payload_shapes() -> None:
         )
 
 
+NAMES = DisplayNames(
+    units={COMMUNE_DESK: ("Bộ phận Một cửa xã", "Commune desk")},
+    procedures={LAND: ("Đăng ký đất đai", "Land registration")},
+)
+
+
 def test_a_received_dossier_is_synced_then_its_progress_reported() -> None:
+    """The shapes of the one public implementation (OpenCPS): service, data[], strings."""
     fact = received(CODE)
     envelope = envelope_of(fact)
-    sync, progress = (m.model_dump(mode="json") for m in messages_for(envelope, fact))
-    assert sync == {
-        "service": "DongBoHoSoMC",
-        "MaHoSo": CODE,
-        "MaTTHC": fact.procedure_code,
-        "MaDonVi": fact.holding_unit,
-        "TrangThaiHoSo": 2,
-        "TenTrangThai": "Được tiếp nhận",
-        "NgayTiepNhan": fact.received_at.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S"),
-        "NgayHenTra": fact.appointment_date.strftime("%Y%m%d"),
-        "NgayTra": None,
-        "KenhNop": "desk",
-        "ChuHoSoHash": fact.applicant.identity_hash,
-        "TaiLieuNop": [d.name for d in fact.documents],
-        "LyDo": None,
-    }
+    messages = messages_for(envelope, fact, names=NAMES, updating=False)
+    sync, progress = (m.model_dump(mode="json") for m in messages)
+    assert sync["service"] == "DongBoHoSoMC" and sync["isUpdating"] == "False"
+    [record] = sync["data"]
+    local = fact.received_at.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
+    assert {k: record[k] for k in (
+        "MaHoSo", "MaTTHC", "TenTTHC", "TrangThaiHoSo", "NgayTiepNhan", "NgayHenTra",
+        "DonViXuLy", "ChuHoSo", "Email", "SoDienThoai", "LoaiDoiTuong", "NgayTra",
+    )} == {
+        "MaHoSo": CODE, "MaTTHC": LAND, "TenTTHC": "Đăng ký đất đai", "TrangThaiHoSo": "2",
+        "NgayTiepNhan": local, "NgayHenTra": fact.appointment_date.strftime("%Y%m%d") + "000000",
+        "DonViXuLy": "Bộ phận Một cửa xã", "ChuHoSo": "", "Email": "", "SoDienThoai": "",
+        "LoaiDoiTuong": "1", "NgayTra": "",
+    }  # fmt: skip
+    assert [d["TenTepDinhKem"] for d in record["TaiLieuNop"]] == [d.name for d in fact.documents]
+    assert [d["TepDinhKemId"] for d in record["TaiLieuNop"]] == [d.sha256 for d in fact.documents]
     assert progress["service"] == "CapNhatTienDoHoSoMC"
-    assert (progress["TrangThai"], progress["TenTrangThai"]) == (2, "Được tiếp nhận")
-    assert progress["MaSuKien"] == envelope.id and progress["NoiDungXuLy"] == "dossier.received.v2"
+    [entry] = progress["data"]
+    assert (entry["TrangThai"], entry["PhongBanXuLy"]) == ("2", "Bộ phận Một cửa xã")
+    assert entry["NoiDungXuLy"] == "Được tiếp nhận (dossier.received.v2)"
+    assert entry["ThoiDiemXuLy"] == envelope.time.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
+    assert "isUpdating" not in progress
+    [again, _] = messages_for(envelope, fact)  # a later sync of the same dossier
+    assert again.model_dump()["isUpdating"] == "True"
+
+
+def test_no_personal_data_and_only_the_implementations_fields_are_sent() -> None:
+    fact = received(CODE)
+    text = json.dumps([m.model_dump(mode="json") for m in messages_for(envelope_of(fact), fact)])
+    assert fact.applicant.identity_hash not in text  # not even the keyed hash
+    for extra in ("TenTrangThai", "MaSuKien", "ChuHoSoHash", "KenhNop", "MaDonVi", "LyDo"):
+        assert f'"{extra}"' not in text
 
 
 def test_a_hand_over_is_processing_and_an_apology_moves_the_due_date() -> None:
     transfer = transfer_requested(CODE)
     [update] = messages_for(envelope_of(transfer), transfer)
-    body = update.model_dump(mode="json")
-    assert (body["TrangThai"], body["TenTrangThai"]) == (4, "Đang xử lý")  # IN_TRANSFER
+    [entry] = update.model_dump(mode="json")["data"]
+    assert entry["TrangThai"] == "4" and entry["NoiDungXuLy"].startswith("Đang xử lý")
     apology = apology_issued(CODE)
     [moved] = messages_for(envelope_of(apology), apology)
-    assert moved.model_dump()["NgayKetThucTheoQuyDinh"] == "20270106"
+    assert moved.model_dump()["data"][0]["NgayKetThucTheoQuyDinh"] == "20270106000000"
 
 
 def test_final_states_resync_and_internal_reminders_are_not_reported() -> None:
     stop = stopped(CODE)
     kinds = [m.service for m in messages_for(envelope_of(stop), stop)]
     assert kinds == ["DongBoHoSoMC", "CapNhatTienDoHoSoMC"]
-    assert messages_for(envelope_of(stop), stop)[0].model_dump()["LyDo"] == stop.reason
+    assert messages_for(envelope_of(stop), stop)[0].model_dump()["data"][0]["GhiChu"] == stop.reason
     soon = step_due_soon(CODE)
     assert messages_for(envelope_of(soon), soon) == []
 
@@ -153,3 +176,21 @@ async def test_without_an_endpoint_nothing_is_sent() -> None:
     store = MemoryStore([message(1)])
     send = PortalSender(store, PortalSyncSettings(), httpx.AsyncClient(), ManualClock(AT))  # type: ignore[arg-type]
     assert await send.send_once() == 0 and store.docs["m1"]["status"] == PENDING
+
+
+async def test_a_portal_refusal_in_a_200_answer_is_a_dead_letter() -> None:
+    """The portal answers 200 with an error_code; "00" (or 0) is acceptance."""
+    clock = ManualClock(AT)
+    bodies = iter([{"error_code": "00"}, {"error_code": "-1", "message": "MaTTHC không hợp lệ"}])
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=next(bodies))
+
+    store = MemoryStore([message(1), message(2, dossier="other")])
+    settings = PortalSyncSettings(endpoint="http://portal.test/sync")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(reply))
+    send = PortalSender(store, settings, http, clock)  # type: ignore[arg-type]
+    assert await send.send_once() == 1
+    assert store.docs["m1"]["status"] == SENT
+    assert store.docs["m2"]["status"] == DEAD
+    assert "error_code -1: MaTTHC không hợp lệ" in store.docs["m2"]["last_error"]
