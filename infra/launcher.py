@@ -13,6 +13,7 @@ benchmark) stays with the caller.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -26,7 +27,9 @@ from pathlib import Path
 
 import httpx
 
+from shared.keyfile import load_or_create_ed25519_key
 from shared.settings import KafkaSettings, MongoSettings
+from shared.transparency.note import COSIGNATURE_V1, Signer
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "routing", "notification", "audit")
@@ -128,6 +131,25 @@ def isolated_fleet(
     for service in services:
         fleet.add(service, free_port())
     return fleet
+
+
+def witness_env(name: str, home: Path, port: int, log_vkey: str) -> dict[str, str]:
+    """A witness's own settings: its name, its key and state file under ``home``, its port,
+    and the audit log it cosigns."""
+    return {
+        "LT_WITNESS_NAME": name,
+        "LT_WITNESS_KEY_PATH": str(home / "key.pem"),
+        "LT_WITNESS_STATE_PATH": str(home / "state.json"),
+        "LT_WITNESS_PORT": str(port),
+        "LT_WITNESS_LOG_VKEYS": json.dumps([log_vkey]),
+    }
+
+
+def witness_vkey(env: Mapping[str, str]) -> str:
+    """The vkey of the witness ``witness_env`` describes (its key file is created now if
+    absent, so the audit service can pin it before the witness starts)."""
+    key = load_or_create_ed25519_key(Path(env["LT_WITNESS_KEY_PATH"]))
+    return Signer(env["LT_WITNESS_NAME"], key, COSIGNATURE_V1).verifier.vkey()
 
 
 async def readiness(client: httpx.AsyncClient, url: str, timeout: float = 8) -> tuple[int, str]:

@@ -22,13 +22,19 @@ import httpx
 from infra import store_auth
 from infra.demo import token_help
 from infra.devstack import port_open
-from infra.launcher import Fleet, Process, python_env, python_module, spawn
+from infra.launcher import (
+    Fleet,
+    Process,
+    python_env,
+    python_module,
+    spawn,
+    witness_env,
+    witness_vkey,
+)
 from infra.supervisor import Supervisor
 from shared.auth import AuthSettings
 from shared.auth.identities import UnitAuth
 from shared.healthcheck import DEFAULT_PORTS, service_port
-from shared.keyfile import load_or_create_ed25519_key
-from shared.transparency.note import COSIGNATURE_V1, Signer
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = tuple(DEFAULT_PORTS)
@@ -142,26 +148,18 @@ def audit_log_vkey() -> str:
 
 def witness_envs(log_vkey: str) -> dict[str, dict[str, str]]:
     """Each witness's settings: own name, key, state file and port; the log it follows."""
-    envs = {}
-    for name, port in WITNESS_PORTS.items():
-        home = ROOT / ".local" / name
-        envs[name] = {
-            "LT_WITNESS_NAME": f"lienthong.local/{name}",
-            "LT_WITNESS_KEY_PATH": str(home / "key.pem"),
-            "LT_WITNESS_STATE_PATH": str(home / "state.json"),
-            "LT_WITNESS_PORT": str(port),
-            "LT_WITNESS_LOG_VKEYS": json.dumps([log_vkey]),
-        }
-    return envs
+    return {
+        name: witness_env(f"lienthong.local/{name}", ROOT / ".local" / name, port, log_vkey)
+        for name, port in WITNESS_PORTS.items()
+    }
 
 
 def audit_witnesses(envs: dict[str, dict[str, str]]) -> str:
     """LT_AUDIT_WITNESSES for the audit service: each witness's URL and vkey."""
-    listed = []
-    for env in envs.values():
-        key = load_or_create_ed25519_key(Path(env["LT_WITNESS_KEY_PATH"]))
-        vkey = Signer(env["LT_WITNESS_NAME"], key, COSIGNATURE_V1).verifier.vkey()
-        listed.append({"url": f"http://127.0.0.1:{env['LT_WITNESS_PORT']}", "vkey": vkey})
+    listed = [
+        {"url": f"http://127.0.0.1:{env['LT_WITNESS_PORT']}", "vkey": witness_vkey(env)}
+        for env in envs.values()
+    ]
     return json.dumps(listed)
 
 

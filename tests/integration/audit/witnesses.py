@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,11 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from shared.keyfile import load_or_create_ed25519_key
+from infra.launcher import Fleet, witness_env, witness_vkey
 from shared.testing import free_port
-from shared.transparency.note import COSIGNATURE_V1, Signer
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -28,7 +21,6 @@ class WitnessProcess:
     url: str
     vkey: str
     log_path: Path
-    process: subprocess.Popen[bytes]
 
     def log_text(self) -> str:
         return self.log_path.read_text()
@@ -39,43 +31,18 @@ def witness_processes(
     directory: Path, log_vkey: str, names: tuple[str, ...] = ("witness-1", "witness-2")
 ) -> Iterator[list[WitnessProcess]]:
     """Start one ``python -m witness.main`` per name, following the log; stop them after."""
+    fleet = Fleet(directory, append_logs=False, stop_timeout_s=15)
     started: list[WitnessProcess] = []
     try:
         for name in names:
-            home = directory / name
-            key = load_or_create_ed25519_key(home / "key.pem")  # so its vkey is known first
-            port = free_port()
-            env = {
-                **os.environ,
-                "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'services'}",
-                "LT_WITNESS_NAME": f"test.local/{name}",
-                "LT_WITNESS_KEY_PATH": str(home / "key.pem"),
-                "LT_WITNESS_STATE_PATH": str(home / "state.json"),
-                "LT_WITNESS_PORT": str(port),
-                "LT_WITNESS_LOG_VKEYS": json.dumps([log_vkey]),
-            }
-            log_path = home / "witness.log"
-            with open(log_path, "wb") as log:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "witness.main"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            vkey = Signer(f"test.local/{name}", key, COSIGNATURE_V1).verifier.vkey()
-            started.append(
-                WitnessProcess(name, f"http://127.0.0.1:{port}", vkey, log_path, process)
-            )
+            env = witness_env(f"test.local/{name}", directory / name, free_port(), log_vkey)
+            vkey = witness_vkey(env)  # its key file first, so its vkey is known
+            witness = fleet.add("witness", int(env["LT_WITNESS_PORT"]), name=name, env=env)
+            fleet.start(name)
+            started.append(WitnessProcess(name, witness.url, vkey, fleet.log(name)))
         yield started
     finally:
-        for witness in started:
-            witness.process.terminate()
-        for witness in started:
-            try:
-                witness.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                witness.process.kill()
+        fleet.stop_all()
 
 
 async def witness_ready(url: str) -> bool | None:
