@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Sink
 
 from shared.auth.identities import DEV_PASSWORD
 from shared.runtime import CommonSettings
-from shared.testing import eventually, free_port
+from shared.testing import eventually
 from tests.system.console_platform import (
     ROOT,
     audited_replay,
@@ -45,17 +43,6 @@ FLAGS = [
     "--no-first-run",
 ]
 SHOTS = ROOT / ".local" / "console-test"
-
-
-@pytest.fixture
-def smtp_port() -> Iterator[int]:
-    port = free_port()
-    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
