@@ -1,17 +1,19 @@
-"""Test configuration: markers by folder, isolated broker and store names per test."""
+"""Test configuration: markers by folder, isolated broker and store names per test, an SMTP sink."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
 
 from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings
 from shared.settings import ConsumerSettings, OutboxSettings
-from shared.testing import drop_isolated, isolated_settings
+from shared.testing import drop_isolated, free_port, isolated_settings
 
 TESTS = Path(__file__).parent
 # The suite talks to the local broker's plaintext listener (127.0.0.1:9092), where no one
@@ -45,3 +47,15 @@ async def common_settings() -> AsyncIterator[CommonSettings]:
     )
     yield settings
     await drop_isolated(settings.kafka, settings.mongo)
+
+
+@pytest.fixture
+def smtp_port() -> Iterator[int]:
+    """An SMTP server on a free port that accepts every message and keeps none."""
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

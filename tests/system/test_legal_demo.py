@@ -10,33 +10,18 @@ shows the national portal's status 6.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Sink
 
 from infra.demo import DEMO, demo_auth, submit
 from infra.demo_legal import APOLOGY_DELAY_WORKING_DAYS, APOLOGY_REASON, LEGAL_DEMO, play_legal
 from shared.runtime import CommonSettings
 from shared.settings import CalendarSettings
-from shared.testing import auth_headers, eventually, free_port
+from shared.testing import auth_headers, eventually
 from tests.system.console_platform import running_platform
-
-
-@pytest.fixture
-def smtp_port() -> Iterator[int]:
-    port = free_port()
-    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def load_legal_demo(urls: dict[str, str]) -> list[tuple[str, str, str]]:

@@ -19,8 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Sink
 from audit.config import AuditLogSettings, AuditSettings
 from audit.main import create_app as audit_app
 from intake.config import IntakeSettings
@@ -39,22 +37,11 @@ from shared.events.dossier import DossierState
 from shared.runtime import CommonSettings
 from shared.settings import TelemetrySettings
 from shared.telemetry import configure_logging
-from shared.testing import ActAs, capture_spans, eventually, free_port, running_app
+from shared.testing import ActAs, capture_spans, eventually, running_app
 
 RICE_LAND = DEMO[1]  # commune → district → province → back
 # Who each service's client acts as (a body naming a unit: that unit's agency client).
 CALLERS = {"intake": "desk", "routing": "operations", "notification": "admin", "audit": "auditor"}
-
-
-@pytest.fixture
-def smtp_port() -> Iterator[int]:
-    port = free_port()
-    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
