@@ -44,7 +44,7 @@ from audit.checks import (
     follow_rotation,
     key_chain,
 )
-from audit.domain import GENESIS_HASH, KEY_ROTATED, Checkpoint
+from audit.domain import GENESIS_HASH, KEY_ROTATED, Checkpoint, read_checkpoint
 from audit.dossier_index import DossierIndex
 from audit.trust import KeyChain, TrustPolicy, fingerprint_of, load_trust
 from shared.transparency import merkle
@@ -62,6 +62,8 @@ class Options:
     allow_unproven_end: bool = False
     """Accept a bundle whose checkpoint signs no dossier index (signed before indexes
     existed): then that its last entry is the dossier's last is not proven."""
+    root_at: int | None = None
+    """A whole log: also compute the root at this size (that of a kept checkpoint)."""
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Verified:
     checkpoint: Checkpoint
     chain: KeyChain
     roots: dict[int, bytes] = field(default_factory=dict)
-    """Roots the verifier computed itself (a whole log: at every size)."""
+    """Roots the verifier computed itself from entries (a whole log: at ``root_at``)."""
 
 
 # -- Documents ---------------------------------------------------------------------------
@@ -158,10 +160,11 @@ def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
         prev = bytes.fromhex(entry["chain_hash"])
         frontier.append(leaf)
         index.add(position, entry["subject"])
-        roots[position + 1] = frontier.root()
+        if position + 1 == options.root_at:
+            roots[position + 1] = frontier.root()
         if position + 1 in checkpoints:
             latest = check_checkpoint(checkpoints[position + 1], chain, position + 1)
-            if roots[position + 1].hex() != latest.root_hash:
+            if frontier.root().hex() != latest.root_hash:
                 raise Failed(
                     f"checkpoint at tree size {latest.tree_size}",
                     f"root hash does not match entries 0..{position}: "
@@ -312,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.error("give a file or --mongo-uri")
         kept = read_kept_checkpoint(args.previous) if args.previous else None
+        kept_size = read_checkpoint(kept).tree_size if kept else None
         proof_doc = json.loads(args.consistency.read_text()) if args.consistency else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"ERROR cannot read input: {exc}", file=sys.stderr)
@@ -319,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if proof_doc is None and doc.get("format") == "lienthong-audit-consistency/2":
         proof_doc = doc
     try:
-        verified = verify(doc, policy, Options(allow_unproven_end=args.allow_unproven_end))
+        options = Options(allow_unproven_end=args.allow_unproven_end, root_at=kept_size)
+        verified = verify(doc, policy, options)
         extends = None if kept is None else check_previous(kept, verified, proof_doc)
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")

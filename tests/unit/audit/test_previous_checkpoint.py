@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit.verify import Failed, check_previous, main, verify
+from audit.verify import Failed, Options, check_previous, main, verify
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.transparency import merkle
@@ -62,7 +62,8 @@ def forked_checkpoint(log: Doc, size: int) -> Doc:
 
 
 def previous(log_or_bundle: Doc, kept: Doc, proof: Doc | None = None) -> str:
-    return check_previous(kept["note"], verify(log_or_bundle, TRUST), proof)
+    verified = verify(log_or_bundle, TRUST, Options(root_at=kept["tree_size"]))
+    return check_previous(kept["note"], verified, proof)
 
 
 def refusal(log_or_bundle: Doc, kept: Doc, proof: Doc | None = None) -> tuple[str, str]:
@@ -153,3 +154,8 @@ def test_the_command_takes_a_kept_checkpoint(
     assert status == 1 and out.startswith("FAIL tree size 20: FORK: ")
     status, out = run(bundle, "--previous", str(tmp_path / "absent.txt"))
     assert status == 2
+    log_file = tmp_path / "log.json"
+    log_file.write_text(json.dumps(log))
+    (tmp_path / "fork8.txt").write_text(forked_checkpoint(log, 8)["note"])
+    status, out = run(str(log_file), "--previous", str(tmp_path / "fork8.txt"))
+    assert status == 1 and out.startswith("FAIL kept checkpoint at tree size 8: FORK: ")
