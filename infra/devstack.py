@@ -219,10 +219,15 @@ def kafka_sasl_port() -> int:
 
 
 def uuid_base64() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, never
+    starting with "-" (StorageTool would read it as an option; Kafka's own
+    Uuid.randomUuid() avoids those ids the same way)."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 async def kafka_round_trip(port: int) -> None:
