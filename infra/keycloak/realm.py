@@ -10,8 +10,9 @@ What the realm holds:
   ``agency`` (agency systems), ``service`` (the platform's own services) and
   ``witness-submitter`` (audit's client: it alone submits checkpoints to witnesses);
 * a confidential client (client credentials) per service, for the metrics scraper
-  (``monitoring``, role operations), for the console (``console``, operations and
-  auditor) and per agency system, one
+  (``monitoring``, role operations), for a payment gateway's adapter
+  (``payment-gateway``, role payment-gateway: routing's payment callback only), for
+  the console (``console``, operations and auditor) and per agency system, one
   agency client per unit of the catalogue (``agency-<unit code>``), each carrying its
   unit in a ``unit`` claim;
 * demo users for a commune desk, a district officer, a province officer, an operations
@@ -67,6 +68,8 @@ REALM_FILE = Path(__file__).resolve().parent / "realm-lienthong.json"
 SERVICES = ("intake", "routing", "notification", "audit")
 # Prometheus scrapes /metrics with client credentials (its scrape config's oauth2 block).
 MONITORING_CLIENT = "monitoring"
+# A payment gateway's adapter reports payments to routing, and may do nothing else.
+PAYMENT_GATEWAY_CLIENT = "payment-gateway"
 # The operations console reads the other services' views and the audit log on its own.
 CONSOLE_CLIENT = "console"
 # Operators sign in to the console through this client (authorisation code + PKCE, run by
@@ -87,6 +90,7 @@ ROLES = {
     "agency": "An agency system bound to one unit (client credentials).",
     "service": "One of the platform's own services (client credentials).",
     "witness-submitter": "May submit the audit log's checkpoints to the witnesses.",
+    "payment-gateway": "A payment gateway's adapter: reports payments (routing's callback).",
 }
 SWAGGER_PORTS = (8001, 8002, 8003, 8004)
 # The audit service alone submits checkpoints to the witnesses (docs/witness.md).
@@ -260,7 +264,14 @@ USER_PROFILE = {
 
 def confidential_client_ids() -> list[str]:
     agencies = (agency_client_id(unit) for unit in catalogue_units())
-    return [*SERVICES, MONITORING_CLIENT, CONSOLE_CLIENT, CONSOLE_SIGNIN_CLIENT, *agencies]
+    return [
+        *SERVICES,
+        MONITORING_CLIENT,
+        PAYMENT_GATEWAY_CLIENT,
+        CONSOLE_CLIENT,
+        CONSOLE_SIGNIN_CLIENT,
+        *agencies,
+    ]
 
 
 def dev_environment() -> dict[str, str]:
@@ -281,6 +292,9 @@ def build_realm() -> dict[str, Any]:
             for name in SERVICES
         ),
         confidential_client(MONITORING_CLIENT, "Metrics scraper (Prometheus)", "operations"),
+        confidential_client(
+            PAYMENT_GATEWAY_CLIENT, "Payment gateway adapter (payments)", "payment-gateway"
+        ),
         confidential_client(
             CONSOLE_CLIENT, "Operations console (reads views and the log)", "operations", "auditor"
         ),

@@ -21,8 +21,9 @@ from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
 
 router = APIRouter(prefix="/v1", tags=["actions"])
-# The payment gateway's adapter is a platform service (client credentials, role service).
-Gateway = Annotated[Principal, allow(Role.SERVICE)]
+# A payment gateway's adapter: its own client (client credentials, role payment-gateway),
+# which may report payments and nothing else.
+Gateway = Annotated[Principal, allow(Role.PAYMENT_GATEWAY)]
 
 
 class Apology(ActingUnit):

@@ -18,6 +18,7 @@ class Role(StrEnum):
     AGENCY = "agency"
     SERVICE = "service"
     WITNESS_SUBMITTER = "witness-submitter"
+    PAYMENT_GATEWAY = "payment-gateway"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Final
 
 TAN_HOA = "001.21.31.H59"  # the desk user's unit
 AGENCY = f"agency:{TAN_HOA}"
+GATEWAY = "payment-gateway"  # a payment gateway's adapter (its own client)
 IDENTITIES: Final = (
     None,
     "desk",
@@ -22,6 +23,7 @@ IDENTITIES: Final = (
     "admin",
     AGENCY,
     "service:intake",
+    GATEWAY,
 )
 OPEN: Final = frozenset(IDENTITIES)
 EVERY_ROLE: Final = OPEN - {None}
@@ -71,8 +73,8 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
                 "payment/confirm",
             )
         },
-        # The payment gateway's adapter: a platform service's client.
-        ("POST", "/v1/payments/callback"): frozenset({"service:intake"}),
+        # A payment gateway's adapter: its own client, role payment-gateway.
+        ("POST", "/v1/payments/callback"): frozenset({GATEWAY}),
         ("GET", "/v1/dossiers/{code}/forms/{number}"): DOSSIER_READERS,
         ("GET", "/v1/dossiers/{code}"): DOSSIER_READERS,
         ("GET", "/v1/dossiers/{code}/trail"): DOSSIER_READERS,

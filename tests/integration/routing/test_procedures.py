@@ -22,7 +22,7 @@ from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_
 CODE = "001.21.31.H59-260302-0007"
 DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
 DISTRICT = {"unit": DISTRICT_COMMITTEE, "actor": "Lê Văn C"}
-GATEWAY = auth_headers("service:routing")  # the gateway adapter: a service-role client
+GATEWAY = auth_headers("payment-gateway")  # the gateway adapter's own client
 
 
 async def test_payment_by_gateway_then_apology_before_the_appointment(

@@ -31,12 +31,18 @@ def test_realm_has_the_platform_roles() -> None:
         "agency",
         "service",
         "witness-submitter",
+        "payment-gateway",
     }
 
 
-def test_only_the_audit_service_submits_checkpoints_to_witnesses() -> None:
-    holders = [u["username"] for u in load()["users"] if "witness-submitter" in u["realmRoles"]]
-    assert holders == ["service-account-audit"]
+def test_narrow_roles_are_held_by_their_one_client() -> None:
+    def holders(role: str) -> list[str]:
+        return [u["username"] for u in load()["users"] if role in u["realmRoles"]]
+
+    assert holders("witness-submitter") == ["service-account-audit"]
+    assert holders("payment-gateway") == ["service-account-payment-gateway"]
+    [gateway] = [u for u in load()["users"] if u["username"] == "service-account-payment-gateway"]
+    assert gateway["realmRoles"] == ["payment-gateway"]  # not a platform service
 
 
 def test_every_unit_has_an_agency_client_carrying_its_unit_claim() -> None:
