@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTACK := $(PY) infra/devstack.py
 
-.PHONY: chaos run test install browser infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
+.PHONY: chaos jaeger run test install browser infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ chaos: install
 
 bench: install
 	@$(DEVSTACK) start && LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT $(PY) -m bench $(ARGS)
+
+## make jaeger: a local Jaeger v2 (built once from the Go module proxy, cached); see infra/jaeger.py.
+jaeger: install
+	@$(PY) -m infra.jaeger
 
 clean: infra-down
 	rm -rf .local

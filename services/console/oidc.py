@@ -90,8 +90,11 @@ class OidcClient:
         }
         return f"{self._auth.authorization_url}?{urlencode(query)}"
 
-    def logout_url(self, id_token: str | None, after: str) -> str:
+    def logout_url(self, id_token: str | None, after: str, state: str | None = None) -> str:
+        """Keycloak's end-session URL; ``state`` comes back to ``after`` as ``?state=``."""
         query = {"client_id": self.client_id, "post_logout_redirect_uri": after}
+        if state:
+            query["state"] = state
         if id_token:
             query["id_token_hint"] = id_token
         return f"{self._auth.end_session_url}?{urlencode(query)}"

@@ -11,8 +11,11 @@ when Keycloak refuses the refresh token the session is over (401 ``signed_out``)
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -33,6 +36,8 @@ LOGIN_COOKIE = "lt_console_login"
 CSRF_HEADER = "X-CSRF-Token"
 CALLBACK = "/auth/callback"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORBIDDEN = "forbidden"  # the state a refused sign-in comes back to the page with
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["sign-in"])
 
@@ -105,7 +110,11 @@ async def callback(
         raise _unavailable() from exc
     caller = await authenticate(request, f"Bearer {tokens.access_token}")
     if Role.OPERATIONS not in caller.roles:
-        raise Forbidden(f"the console needs the operations role, which {caller.name} lacks")
+        # No session; end Keycloak's too, or signing in again would be this account at
+        # once. The page, back with ?state=forbidden, says why and offers another login.
+        log.warning("sign-in without the operations role", extra={"user": caller.name})
+        after = signin.oidc.logout_url(tokens.id_token, _base(request) + "/", FORBIDDEN)
+        return RedirectResponse(after, status_code=303)
     session = await signin.store.create(
         tokens, {"subject": caller.subject, "username": caller.name}
     )
@@ -166,10 +175,31 @@ def _check_csrf(request: Request, session: Session) -> None:
         raise Forbidden(f"missing or wrong {CSRF_HEADER}", code="csrf")
 
 
+# One refresh at a time per session in this process: the page's parallel requests share
+# it (Keycloak may be set to accept each refresh token once).
+_refreshing: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _stale(signin: SignIn, session: Session) -> bool:
+    margin = signin.options.refresh_margin_s
+    return needs_refresh(session.tokens.access_expires_at, time.time(), margin)
+
+
 async def _fresh(signin: SignIn, session: Session) -> Session:
-    tokens = session.tokens
-    if not needs_refresh(tokens.access_expires_at, time.time(), signin.options.refresh_margin_s):
+    if not _stale(signin, session):
         return session
+    lock = _refreshing.setdefault(digest(session.session_id), asyncio.Lock())
+    async with lock:
+        current = await signin.store.find(session.session_id)
+        if current is None:
+            raise Unauthenticated("the session has ended; sign in again", code="signed_out")
+        if current.tokens.access_token != session.tokens.access_token:
+            return current  # another request refreshed it meanwhile
+        return await _refresh(signin, current)
+
+
+async def _refresh(signin: SignIn, session: Session) -> Session:
+    tokens = session.tokens
     try:
         if not tokens.refresh_token:
             raise SignInFailed("no refresh token")

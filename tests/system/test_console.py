@@ -5,7 +5,8 @@ The operator signs in on the real Keycloak's login page (the demo user ``ops``);
 flow diagram, the on-time table, the overdue list and a dossier's trail render real
 data; the health page refreshes itself over server-sent events; a dead letter is
 replayed from the page and routing processes it; the replay is recorded as the
-signed-in operator, with when, and audit logs it; signing out ends the session.
+signed-in operator, with when, and audit logs it; signing out ends the session; a
+user without the operations role gets none and the page says why.
 Screenshots are kept under .local/console-test/ (not committed).
 """
 
@@ -170,4 +171,12 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     assert "lt_console_session" not in {c["name"] for c in await page.context.cookies()}
     await page.click("#sign-in")  # Keycloak asks for the password again
     await page.wait_for_selector("#kc-form-login")
+
+    # A desk user is no operator: no session, and the page says why.
+    await page.fill("#username", "desk.tanhoa")
+    await page.fill("#password", DEV_PASSWORD)
+    await page.click("#kc-login")
+    await page.wait_for_selector("#refused:not([hidden])")
+    assert "operations" in await page.inner_text("#refused")
+    assert "lt_console_session" not in {c["name"] for c in await page.context.cookies()}
     assert errors == []

@@ -23,6 +23,8 @@ function signedOut() {
   state.session = null;
   stopHealth();
   $("main").hidden = true; $("who").hidden = true; $("signed-out").hidden = false;
+  // Back from a sign-in refused for lack of the operations role (Keycloak signed it out).
+  $("refused").hidden = new URLSearchParams(location.search).get("state") !== "forbidden";
   $("sign-in").href = `/login?next=${encodeURIComponent("/" + location.hash)}`;
 }
 

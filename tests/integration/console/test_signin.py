@@ -3,13 +3,17 @@
 The login form is Keycloak's own; the console keeps the tokens on its server and gives
 the browser an httpOnly session cookie. Tested: a signed-in operator's actions are
 recorded and audited under their own name and subject, and need the session's CSRF
-token; the access token is refreshed before it expires; signing out ends the session
-here and at Keycloak; a user without the operations role gets no session; a callback
-this browser did not start, or a replayed one, is refused.
+token; the access token is refreshed before it expires, once for parallel requests;
+signing out ends the session here and at Keycloak; a user without the operations role
+gets no session (and Keycloak's ends too); a callback this browser did not start, or a
+replayed one, is refused; scripts may still send a bearer token.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -82,6 +86,29 @@ async def test_the_access_token_is_refreshed_before_it_expires(
         assert after.tokens.access_expires_at > before.tokens.access_expires_at
 
 
+async def test_parallel_requests_share_one_refresh(common_settings: CommonSettings) -> None:
+    app = console(common_settings)
+    async with console_browser(app) as browser:
+        await keycloak_login(browser, "ops")
+        store = SessionStore(app.state.runtime.db)
+        session = await store.find(browser.cookies[COOKIE])
+        assert session is not None
+        # The access token is about to expire (within the 60 s margin).
+        await store.renew(session, replace(session.tokens, access_expires_at=time.time() + 5))
+        oidc = app.state.signin.oidc
+        refreshes: list[str] = []
+        refresh = oidc.refresh
+
+        async def counted(token: str) -> Any:
+            refreshes.append(token)
+            return await refresh(token)
+
+        oidc.refresh = counted
+        answers = await asyncio.gather(*(browser.get("/api/session") for _ in range(4)))
+        assert [a.status_code for a in answers] == [200] * 4
+        assert refreshes == [session.tokens.refresh_token]
+
+
 async def test_signing_out_ends_the_session_here_and_at_keycloak(
     common_settings: CommonSettings,
 ) -> None:
@@ -118,9 +145,15 @@ async def test_a_user_without_the_operations_role_gets_no_session(
 ) -> None:
     async with console_browser(console(common_settings)) as browser:
         back = await keycloak_login(browser, "desk.tanhoa")
-        assert back.status_code == 403 and back.json()["code"] == "forbidden"
+        # Keycloak's session is ended too (or signing in again would be this account at
+        # once), and the page comes back with the reason.
+        assert back.status_code == 303
+        assert urlsplit(back.headers["location"]).path.endswith("/openid-connect/logout")
         assert COOKIE not in browser.cookies
         assert (await browser.get("/api/session")).status_code == 401
+        async with httpx.AsyncClient(timeout=30) as keycloak:
+            ended = await keycloak.get(back.headers["location"])
+        assert ended.headers["location"] == "http://127.0.0.1:18005/?state=forbidden"
 
 
 async def test_a_callback_this_browser_did_not_start_is_refused(
