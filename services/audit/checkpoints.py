@@ -67,6 +67,10 @@ class Checkpointer(PeriodicWorker):
 
     async def sign_now(self) -> Checkpoint | None:
         """Sign the log as it is; None if it is empty or this size is signed already."""
+        # Bring the dossier index up to the committed head first, outside the transaction
+        # (after a start this reads every entry's subject once); the transaction then
+        # reads only the entries appended meanwhile.
+        self._index = await index_at(self._index, self._store, (await self._store.head()).size)
 
         async def sign(uow: UnitOfWork) -> Checkpoint | None:
             session = uow.session

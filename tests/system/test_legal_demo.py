@@ -16,15 +16,8 @@ from typing import Any
 
 import httpx
 
-from infra.demo import (
-    APOLOGY_DELAY_WORKING_DAYS,
-    APOLOGY_REASON,
-    DEMO,
-    LEGAL_DEMO,
-    demo_auth,
-    play_legal,
-    submit,
-)
+from infra.demo import DEMO, demo_auth, submit
+from infra.demo_legal import APOLOGY_DELAY_WORKING_DAYS, APOLOGY_REASON, LEGAL_DEMO, play_legal
 from shared.runtime import CommonSettings
 from shared.settings import CalendarSettings
 from shared.testing import auth_headers, eventually
