@@ -9,6 +9,7 @@ documents. Pure: standard library, ``audit.domain``, ``audit.trust``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from audit.domain import (
@@ -25,6 +26,28 @@ from audit.trust import KeyChain, TrustError, TrustPolicy
 from shared.transparency import merkle
 
 Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How strict to be beyond the trust file."""
+
+    allow_unproven_end: bool = False
+    """Accept a bundle whose checkpoint signs no dossier index (signed before indexes
+    existed): then that its last entry is the dossier's last is not proven."""
+    root_at: int | None = None
+    """A whole log: also compute the root at this size (that of a kept checkpoint)."""
+
+
+@dataclass
+class Verified:
+    """A document that verified: what it proves, its latest trusted checkpoint, the keys."""
+
+    summary: str
+    checkpoint: Checkpoint
+    chain: KeyChain
+    roots: dict[int, bytes] = field(default_factory=dict)
+    """Roots the verifier computed itself from entries (a whole log: at ``root_at``)."""
 
 
 class Failed(Exception):

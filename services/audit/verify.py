@@ -12,9 +12,10 @@ checkpoint). For every entry it recomputes the event hash, the Merkle leaf (whic
 the entry's place in its dossier) and the hash chain; it checks every checkpoint (C2SP
 signed note), its root and its dossier index (``audit.dossier_index``: a bundle must end
 at its dossier's last entry below the checkpoint), and inclusion and consistency proofs
-(RFC 9162). Given a checkpoint the auditor kept from before (``--previous``), it proves
-that the document's log extends it, or reports a fork. It stops at the first problem
-and names it: ``FAIL entry 17 (event id …): event hash mismatch``.
+(RFC 9162). Given a checkpoint the auditor kept from before (``--previous``, see
+``audit.kept``), it proves that the document's log extends it, or reports a fork. It
+stops at the first problem and names it: ``FAIL entry 17 (event id …): event hash
+mismatch``.
 
 Exit status: 0 valid, 1 a check failed, 2 the input could not be read.
 Depends only on the standard library, ``cryptography``, ``rfc8785``, the pure
@@ -27,12 +28,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from audit.checks import (
     Failed,
+    Options,
+    Verified,
     check_bundle_end,
     check_checkpoint,
     check_consistency,
@@ -46,6 +48,7 @@ from audit.checks import (
 )
 from audit.domain import GENESIS_HASH, KEY_ROTATED, Checkpoint, read_checkpoint
 from audit.dossier_index import DossierIndex
+from audit.kept import check_previous, compare_bundles, read_kept
 from audit.trust import KeyChain, TrustPolicy, fingerprint_of, load_trust
 from shared.transparency import merkle
 
@@ -53,28 +56,6 @@ __all__ = ["Failed", "Options", "Verified", "check_previous", "main", "verify", 
 
 Doc = dict[str, Any]
 LOG_FORMAT = "lienthong-audit-log/1"
-
-
-@dataclass(frozen=True)
-class Options:
-    """How strict to be beyond the trust file."""
-
-    allow_unproven_end: bool = False
-    """Accept a bundle whose checkpoint signs no dossier index (signed before indexes
-    existed): then that its last entry is the dossier's last is not proven."""
-    root_at: int | None = None
-    """A whole log: also compute the root at this size (that of a kept checkpoint)."""
-
-
-@dataclass
-class Verified:
-    """A document that verified: what it proves, its latest trusted checkpoint, the keys."""
-
-    summary: str
-    checkpoint: Checkpoint
-    chain: KeyChain
-    roots: dict[int, bytes] = field(default_factory=dict)
-    """Roots the verifier computed itself from entries (a whole log: at ``root_at``)."""
 
 
 # -- Documents ---------------------------------------------------------------------------
@@ -234,45 +215,6 @@ def verify_document(doc: Doc, policy: TrustPolicy, options: Options | None = Non
     return verify(doc, policy, options).summary
 
 
-# -- A checkpoint kept from before ---------------------------------------------------
-
-
-def check_previous(kept_note: str, verified: Verified, proof_doc: Doc | None) -> str:
-    """The document's log extends (or is extended by) a checkpoint the auditor kept, or
-    Failed naming the fork. ``proof_doc`` is a consistency document between the two sizes
-    when the document itself does not give the root at the kept size."""
-    kept = check_checkpoint({"note": kept_note}, verified.chain)
-    current = verified.checkpoint
-    where = f"kept checkpoint at tree size {kept.tree_size}"
-    computed = verified.roots.get(kept.tree_size)
-    if computed is not None:  # a whole log: its entries give the root at that size
-        if computed.hex() != kept.root_hash:
-            raise Failed(
-                where,
-                f"FORK: the log's entries 0..{kept.tree_size - 1} have root {computed.hex()}, "
-                f"the kept checkpoint (signed {kept.timestamp}) root {kept.root_hash}",
-            )
-        return f"the log extends the checkpoint you kept at tree size {kept.tree_size}"
-    old, new = sorted((kept, current), key=lambda c: c.tree_size)
-    proof: Sequence[str] = ()
-    if old.tree_size != new.tree_size:
-        if proof_doc is None or (proof_doc.get("from_size"), proof_doc.get("to_size")) != (
-            old.tree_size,
-            new.tree_size,
-        ):
-            raise Failed(
-                where,
-                f"give --consistency: a consistency proof from tree size {old.tree_size} to "
-                f"{new.tree_size} (GET /v1/audit/proofs/consistency?from={old.tree_size}"
-                f"&to={new.tree_size})",
-            )
-        proof = proof_doc["proof"]
-    check_consistency(old, new, proof)
-    if old.tree_size == new.tree_size:
-        return f"the same tree as the checkpoint you kept at tree size {kept.tree_size}"
-    return f"the log at tree size {new.tree_size} extends the log at tree size {old.tree_size}"
-
-
 # -- Command line ----------------------------------------------------------------------
 
 
@@ -314,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = json.loads(args.file.read_text(encoding="utf-8"))
         else:
             parser.error("give a file or --mongo-uri")
-        kept = read_kept_checkpoint(args.previous) if args.previous else None
+        kept, kept_bundle = read_kept(args.previous) if args.previous else (None, None)
         kept_size = read_checkpoint(kept).tree_size if kept else None
         proof_doc = json.loads(args.consistency.read_text()) if args.consistency else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -326,6 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = Options(allow_unproven_end=args.allow_unproven_end, root_at=kept_size)
         verified = verify(doc, policy, options)
         extends = None if kept is None else check_previous(kept, verified, proof_doc)
+        if kept_bundle is not None and doc.get("format") == kept_bundle["format"]:
+            verify(kept_bundle, policy, options)  # the kept bundle is evidence too
+            agreed = compare_bundles(kept_bundle, doc)
+            extends = extends if agreed is None else f"{extends}\nOK {agreed}"
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")
         return 1
@@ -337,19 +283,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"OK {extends}")
     print(f"   trusting {args.trust} ({fingerprint_of(trust_bytes)}), quorum {policy.quorum}")
     return 0
-
-
-def read_kept_checkpoint(path: Path) -> str:
-    """The signed note of a kept checkpoint: the note itself, or a JSON document holding it
-    (a checkpoint view, an ``audit.checkpoint.v1`` event's data, or a bundle)."""
-    text = path.read_text(encoding="utf-8")
-    if not text.lstrip().startswith("{"):
-        return text
-    doc = json.loads(text)
-    for holder in (doc, doc.get("data") or {}, doc.get("checkpoint") or {}):
-        if isinstance(holder.get("note"), str):
-            return str(holder["note"])
-    raise ValueError(f"{path} holds no checkpoint note")
 
 
 if __name__ == "__main__":

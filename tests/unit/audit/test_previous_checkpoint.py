@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit.dossier_index import DossierIndex
 from audit.verify import Failed, Options, check_previous, main, verify
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -159,3 +160,77 @@ def test_the_command_takes_a_kept_checkpoint(
     (tmp_path / "fork8.txt").write_text(forked_checkpoint(log, 8)["note"])
     status, out = run(str(log_file), "--previous", str(tmp_path / "fork8.txt"))
     assert status == 1 and out.startswith("FAIL kept checkpoint at tree size 8: FORK: ")
+
+
+def test_a_newer_bundle_exposes_a_false_index_in_a_kept_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The log's key signed, at size 20, an index hiding D-1's entry 18, and served a
+    bundle cut to match (it verifies alone). The bundle at 26 shows entry 18 below 20."""
+    log = build_log(26, [KEY], [20, 26])
+    lying = DossierIndex()
+    for entry in log["entries"][:20]:
+        lying.add(entry["index"], "D-2" if entry["index"] == 18 else entry["subject"])
+    log["checkpoints"][0] = checkpoint(log["entries"], 20, KEY, index=lying)
+    at_20 = copy.deepcopy(log)
+    at_20["checkpoints"] = at_20["checkpoints"][:1]
+    cut = build_bundle(at_20, "D-1")
+    cut["entries"] = [e for e in cut["entries"] if e["index"] != 18]
+    cut["dossier_head"] = lying.head("D-1").as_json()  # type: ignore[union-attr]
+    other = build_bundle(at_20, "D-2")
+    other["dossier_head"] = lying.head("D-2").as_json()  # type: ignore[union-attr]
+    files = {
+        "trust.json": TRUST.file_bytes().decode(),
+        "cut.json": json.dumps(cut),
+        "newer.json": json.dumps(build_bundle(log, "D-1")),
+        "other.json": json.dumps(other),
+        "proof.json": json.dumps(consistency_document(log, 20, 26)),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+    def run(document: str, kept: str) -> tuple[int, str]:
+        status = main(
+            [
+                "--trust", str(tmp_path / "trust.json"),
+                str(tmp_path / document),
+                "--previous", str(tmp_path / kept),
+                "--consistency", str(tmp_path / "proof.json"),
+            ]
+        )  # fmt: skip
+        return status, capsys.readouterr().out
+
+    assert main(["--trust", str(tmp_path / "trust.json"), str(tmp_path / "cut.json")]) == 0
+    capsys.readouterr()
+    assert run("newer.json", "cut.json") == (
+        1,
+        "FAIL bundle at tree size 20: left out the dossier's entries [18], which the bundle "
+        "at tree size 26 shows below that size: the dossier index signed in its checkpoint "
+        "is false\n",
+    )
+    status, out = run("newer.json", "other.json")  # another dossier: the trees still compared
+    assert status == 0 and "extends the log at tree size 20" in out
+
+
+def test_two_honest_bundles_of_a_dossier_agree(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    older = copy.deepcopy(log)
+    older["checkpoints"] = older["checkpoints"][:1]
+    (tmp_path / "trust.json").write_bytes(TRUST.file_bytes())
+    (tmp_path / "old.json").write_text(json.dumps(build_bundle(older, "D-1")))
+    (tmp_path / "new.json").write_text(json.dumps(build_bundle(log, "D-1")))
+    (tmp_path / "proof.json").write_text(json.dumps(consistency_document(log, 8, 20)))
+    status = main(
+        [
+            "--trust", str(tmp_path / "trust.json"),
+            str(tmp_path / "new.json"),
+            "--previous", str(tmp_path / "old.json"),
+            "--consistency", str(tmp_path / "proof.json"),
+        ]
+    )  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0 and lines[1:3] == [
+        "OK the log at tree size 20 extends the log at tree size 8",
+        "OK both bundles hold the same 3 entries of the dossier below tree size 8",
+    ]
