@@ -17,16 +17,8 @@ from pathlib import Path
 
 import psutil
 
-from infra.launcher import (
-    SERVICES,
-    Fleet,
-    Process,
-    isolated_fleet,
-    python_env,
-    python_module,
-    spawn,
-    stop,
-)
+from infra.launcher import SERVICES, Fleet, isolated_fleet
+from infra.processes import Process, python_env, python_module, spawn, stop
 from shared.kafka.admin import ensure_topics
 from shared.settings import KafkaSettings, MongoSettings
 from shared.testing import drop_isolated, free_port, isolated_settings

@@ -129,7 +129,12 @@ async def platform(
     if private:
         broker = PrivateInfra("kafka", work / "infra")
         private_store = PrivateInfra("store", work / "infra")
-        await asyncio.gather(broker.start(), private_store.start())
+        started = await asyncio.gather(
+            broker.start(), private_store.start(), return_exceptions=True
+        )
+        if failed := [r for r in started if isinstance(r, BaseException)]:
+            await asyncio.gather(broker.stop(), private_store.stop(), return_exceptions=True)
+            raise failed[0]  # neither is left running when one could not start
         kafka = kafka.model_copy(update={"bootstrap_servers": f"127.0.0.1:{broker.port}"})
         store = store.model_copy(
             update={"uri": f"mongodb://127.0.0.1:{private_store.port}/?directConnection=true"}
@@ -156,12 +161,12 @@ async def platform(
         checker = Checker(client, urls, mail.message_ids, work / "sms.log", deliveries)
         yield Platform(system, store, checker, proxy, broker, private_store, receivers)
     finally:
-        stops = await asyncio.to_thread(system.stop_all)
-        slow = {name: round(s, 1) for name, s in stops.items() if s > 30}
-        if slow:
-            log.warning("services slower to stop than compose's 30 s grace period: %s", slow)
-        await client.aclose()
-        try:
+        try:  # whatever fails here, the private broker and store are stopped below
+            stops = await asyncio.to_thread(system.stop_all)
+            slow = {name: round(s, 1) for name, s in stops.items() if s > 30}
+            if slow:
+                log.warning("services slower to stop than compose's 30 s grace: %s", slow)
+            await client.aclose()
             await drop_isolated(kafka, store)
         finally:
             proxy.stop()

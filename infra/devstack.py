@@ -31,6 +31,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the `infra` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from infra import processes
 from infra.store_server import choose_store_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,18 +88,9 @@ def read_pid(name: str) -> int | None:
     return pid
 
 
-def spawn(name: str, argv: list[str]) -> int:
-    """Start a detached process (own session) with its output in .local/logs/NAME.log."""
-    (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
-    out = open(LOCAL / "logs" / f"{name}.out", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        argv,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        cwd=LOCAL,
-    )
+def spawn(name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
+    """Start a detached process (own session) with its output in .local/logs/NAME.out."""
+    proc = processes.spawn(argv, LOCAL / "logs" / f"{name}.out", env, cwd=LOCAL)
     (LOCAL / f"{name}.pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -318,18 +310,7 @@ def start_keycloak(ports: Ports) -> None:
         return
     home = server.ensure_distribution(log)
     argv, env = server.command(home)
-    (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
-    out = open(LOCAL / "logs" / "keycloak.out", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        argv,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        cwd=LOCAL,
-        env=env,
-    )
-    (LOCAL / "keycloak.pid").write_text(str(proc.pid))
+    spawn("keycloak", argv, env)
     log(
         f"keycloak starting on 127.0.0.1:{ports.keycloak} (30-60 s; the first start "
         "also builds its configuration)"

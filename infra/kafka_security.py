@@ -24,7 +24,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra import devstack
+from infra import devstack, processes
 
 AUDIENCE = "lienthong"
 PRINCIPAL_CLAIM = "azp"  # the Keycloak client id
@@ -102,7 +102,7 @@ def java_options(issuer: OAuthIssuer) -> list[str]:
 
 def start_broker(
     ports: BrokerPorts, issuer: OAuthIssuer, home: Path, heap: str = "384m"
-) -> subprocess.Popen[bytes]:
+) -> processes.Process:
     """Format (first time) and start a secured single-node broker; the caller stops it."""
     devstack.ensure_kafka_jars()
     data_dir, config = home / "data", home / "server.properties"
@@ -127,13 +127,5 @@ def start_broker(
         for arg in devstack.java_command("kafka.Kafka", str(config), heap=heap)
     ]
     command[1:1] = java_options(issuer)
-    with open(home / "broker.out", "ab") as out:
-        return subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=home,
-            env={**os.environ, "LOG_DIR": str(home)},
-        )
+    env = {**os.environ, "LOG_DIR": str(home)}
+    return processes.spawn(command, home / "broker.out", env, cwd=home)

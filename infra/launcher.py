@@ -2,10 +2,11 @@
 wait until it answers ready.
 
 The one launcher behind ``make run`` (infra/run.py), the benchmark (bench/platform.py), the
-fault matrix (chaos/system.py) and the system tests (tests/system/). A service runs as
-``python -m <service>.main`` in a process group of its own, so a stop or a ``kill -9``
-reaches all of it, with the repository importable, the ports of its fleet's services, the
-caller's settings and its output in a log file. What each caller adds (supervision and
+fault matrix (chaos/system.py) and the system tests (tests/system/, and the audit tests'
+witnesses). A service runs as ``python -m <service>.main`` in a process group of its own
+(infra/processes.py), so a stop or a ``kill -9`` reaches all of it, with the repository
+importable, the ports of its fleet's services, the caller's settings and its output in a
+log file. What each caller adds (supervision and
 Ctrl-C for ``make run``, second instances and kills for the matrix, CPU and memory for the
 benchmark) stays with the caller.
 """
@@ -14,10 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -27,66 +24,12 @@ from pathlib import Path
 
 import httpx
 
+from infra.processes import Process, kill, python_env, python_module, spawn, stop
 from shared.keyfile import load_or_create_ed25519_key
 from shared.settings import KafkaSettings, MongoSettings
 from shared.transparency.note import COSIGNATURE_V1, Signer
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "routing", "notification", "audit")
-Process = subprocess.Popen[bytes]
-
-
-def python_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment with the repository's packages importable, then ``extra``."""
-    pythonpath = f"{ROOT}{os.pathsep}{ROOT / 'services'}"
-    return {**os.environ, "PYTHONPATH": pythonpath, **(extra or {})}
-
-
-def python_module(module: str, *args: str) -> list[str]:
-    """The command line that runs ``python -m module args`` with this interpreter."""
-    return [sys.executable, "-m", module, *args]
-
-
-def spawn(
-    argv: list[str], log: Path, env: Mapping[str, str] | None = None, *, append: bool = True
-) -> Process:
-    """Start ``argv`` in the repository, in a session (process group) of its own, with its
-    output in ``log`` (appended to, or a fresh file); ``env`` None inherits this one's."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab" if append else "wb") as out:  # the child keeps its own descriptor
-        return subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=None if env is None else dict(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def kill(proc: Process) -> None:
-    """``kill -9`` the process's group: no shutdown, no commit, no goodbye."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def stop(procs: Mapping[str, Process], timeout_s: float = 30) -> dict[str, float]:
-    """SIGTERM every live process group at once, SIGKILL those still there ``timeout_s``
-    later; how long each took to end, counted from the SIGTERM."""
-    began = time.monotonic()
-    live = {name: proc for name, proc in procs.items() if proc.poll() is None}
-    for proc in live.values():
-        os.killpg(proc.pid, signal.SIGTERM)
-    took: dict[str, float] = {}
-    for name, proc in live.items():
-        try:
-            proc.wait(timeout=max(timeout_s - (time.monotonic() - began), 0.1))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        took[name] = time.monotonic() - began
-    return took
 
 
 def isolated_env(

@@ -22,15 +22,8 @@ import httpx
 from infra import store_auth
 from infra.demo import token_help
 from infra.devstack import port_open
-from infra.launcher import (
-    Fleet,
-    Process,
-    python_env,
-    python_module,
-    spawn,
-    witness_env,
-    witness_vkey,
-)
+from infra.launcher import Fleet, witness_env, witness_vkey
+from infra.processes import Process, python_env, python_module, spawn
 from infra.supervisor import Supervisor
 from shared.auth import AuthSettings
 from shared.auth.identities import UnitAuth

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -31,6 +30,8 @@ from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
+
+from infra import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("LT_LOCAL_DIR", ROOT / ".local"))
@@ -98,9 +99,7 @@ def client_for(
     return MongoClient(uri(port), serverSelectionTimeoutMS=timeout_ms, **login)
 
 
-def start_server(
-    port: int, data_dir: Path, log_file: Path, *, auth: bool
-) -> subprocess.Popen[bytes]:
+def start_server(port: int, data_dir: Path, log_file: Path, *, auth: bool) -> processes.Process:
     """Start the server in its own session and wait until it answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -108,14 +107,7 @@ def start_server(
     argv += ["--storage-path", str(data_dir), "--log-level", "WARNING"]
     if "secantusd-rs" in argv[0]:
         argv += ["--cache-size", "256M"]
-    with open(log_file, "ab") as out:
-        proc = subprocess.Popen(
-            [*argv, *(["--auth"] if auth else [])],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    proc = processes.spawn([*argv, *(["--auth"] if auth else [])], log_file)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -130,14 +122,8 @@ def start_server(
     sys.exit(f"[store-auth] the store did not answer on {port} within 60 s; see {log_file}")
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def stop_server(proc: processes.Process) -> None:
+    processes.stop({"store": proc}, timeout_s=30)
 
 
 def provision(client: MongoClient[dict[str, Any]], users: StoreUsers) -> None:
@@ -151,7 +137,7 @@ def provision(client: MongoClient[dict[str, Any]], users: StoreUsers) -> None:
 
 def start_authenticated(
     port: int, data_dir: Path, users: StoreUsers, log_file: Path
-) -> subprocess.Popen[bytes]:
+) -> processes.Process:
     """A running ``--auth`` store whose users are ``users``; bootstraps a new data dir."""
     marker = data_dir / BOOTSTRAPPED
     if not marker.exists():

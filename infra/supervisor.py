@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infra.launcher import Process, stop
+from infra.processes import Process, stop
 
 Start = Callable[[], Process]
 Say = Callable[[str], None]

@@ -97,6 +97,10 @@ def command(home: Path) -> tuple[list[str], dict[str, str]]:
         f"--hostname={base_url()}",
         "--db=dev-mem",
         "--import-realm",
+        # Keycloak 26 serialises a user's concurrent logins under brute-force protection
+        # and refuses the others ("Invalid user credentials", then a temporary lockout);
+        # the demo users log in from parallel test processes, so allow them here.
+        "--spi-brute-force-protector--default-brute-force-detector--allow-concurrent-requests=true",
         "--log-level=WARN,org.keycloak.exportimport:INFO",
     ]
     return argv, env

@@ -51,6 +51,11 @@ class PortalSyncSettings(BaseSettings):
         None, description="URL the messages are POSTed to (none: kept pending, not sent)."
     )
     token: SecretStr | None = Field(None, description="Bearer token for the endpoint.")
+    unit_code: str | None = Field(
+        None,
+        description="The integrating unit's code, sent as `madonvi` in every body as "
+        "OpenCPS sends it (docs/notification.md); unset: not sent.",
+    )
     max_attempts: int = Field(8, ge=1, description="Failures before a message is dead.")
     backoff_initial_s: float = Field(1.0, gt=0, description="First retry delay.")
     backoff_max_s: float = Field(300.0, gt=0, description="Longest retry delay.")
@@ -203,8 +208,11 @@ class PortalSender(PeriodicWorker):
             headers["Authorization"] = f"Bearer {self.settings.token.get_secret_value()}"
         error, permanent = None, False
         try:
+            body = doc["body"]
+            if self.settings.unit_code:
+                body = {**body, "madonvi": self.settings.unit_code}
             response = await self.http.post(
-                self.settings.endpoint, json=doc["body"], headers=headers,
+                self.settings.endpoint, json=body, headers=headers,
                 timeout=self.settings.timeout_s,
             )  # fmt: skip
             refused = portal_refusal(response) if response.is_success else None

@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 
 from infra.demo import DEMO, demo_auth, drive_to_done, move_one_step, submission
-from infra.launcher import ROOT, isolated_fleet
 from infra.launcher import SERVICES as PLATFORM_SERVICES
+from infra.launcher import isolated_fleet
+from infra.processes import ROOT
 from shared.clock import SystemClock
 from shared.envelope import Envelope
 from shared.kafka.deadletter import DeadLetterWriter

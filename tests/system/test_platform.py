@@ -27,7 +27,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from infra.demo import DEMO, demo_auth, drive_to_done, submission
-from infra.launcher import ROOT, SERVICES, isolated_fleet, python_env
+from infra.launcher import SERVICES, isolated_fleet
+from infra.processes import ROOT, python_env
 from shared.runtime import CommonSettings
 from shared.testing import auth_headers, eventually, free_port
 

@@ -13,7 +13,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from pydantic import SecretStr
 from infra.kafka_access import provision
 from infra.kafka_security import BrokerPorts, OAuthIssuer, start_broker
 from infra.keycloak.realm import dev_client_secret
+from infra.processes import stop
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.testing import free_port
@@ -85,9 +85,7 @@ def secured_broker() -> Iterator[SecuredBroker]:
         asyncio.run(_wait_until_acls_apply(broker))
         yield broker
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
+        stop({"broker": proc}, timeout_s=60)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.launcher import ROOT, Fleet, Process, kill, spawn, stop
+from infra.launcher import Fleet
+from infra.processes import ROOT, Process, kill, spawn, stop
 
 IGNORES_SIGTERM = (
     "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "

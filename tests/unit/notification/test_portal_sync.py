@@ -194,3 +194,13 @@ async def test_a_portal_refusal_in_a_200_answer_is_a_dead_letter() -> None:
     assert store.docs["m1"]["status"] == SENT
     assert store.docs["m2"]["status"] == DEAD
     assert "error_code -1: MaTTHC không hợp lệ" in store.docs["m2"]["last_error"]
+
+
+async def test_the_integrating_units_code_goes_in_every_body_when_set() -> None:
+    clock = ManualClock(AT)
+    store = MemoryStore([message(1)])
+    send, seen = sender(store, [], clock, unit_code="000.00.00.H59")
+    assert await send.send_once() == 1
+    assert seen[0][0] == {"n": 1, "madonvi": "000.00.00.H59"}
+    plain, seen_plain = sender(MemoryStore([message(2)]), [], clock)
+    assert await plain.send_once() == 1 and "madonvi" not in seen_plain[0][0]
