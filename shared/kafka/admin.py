@@ -3,7 +3,9 @@ minimum in-sync replicas (never auto-create)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -46,9 +48,36 @@ async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
             await admin.create_topics(missing)
         except TopicAlreadyExistsError:
             pass  # another process created them first
+        await _until_led(admin, [t.name for t in missing], settings.request_timeout_ms / 1000)
         log.info("created topics", extra={"topics": [t.name for t in missing]})
     finally:
         await admin.close()
+
+
+async def _until_led(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> None:
+    """Wait until the broker serves every partition of the new topics.
+
+    The controller answers before the broker's metadata has them; a consumer that joins
+    its group in between is assigned none of their partitions and only looks again
+    after ``metadata.max.age.ms`` (five minutes).
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        described = await admin.describe_topics(names)
+        if all(_led(topic) for topic in described):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topics created but not served within {timeout_s:.0f} s")
+        await asyncio.sleep(0.1)
+
+
+def _led(topic: dict[str, Any]) -> bool:
+    partitions = topic.get("partitions") or []
+    return (
+        topic.get("error_code") == 0
+        and all(p["leader"] >= 0 for p in partitions)
+        and bool(partitions)
+    )
 
 
 async def delete_topics(settings: KafkaSettings) -> None:
