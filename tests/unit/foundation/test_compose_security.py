@@ -156,6 +156,26 @@ def test_the_witnesses_read_only_settings_they_know_and_follow_the_audit_log(
     assert str(settings.key_path.parent) == volume.split(":", 1)[1]
 
 
+@pytest.mark.parametrize("witness", ["witness-1", "witness-2"])
+def test_the_witnesses_check_submitters_tokens_against_the_services_realm(
+    single: dict[str, Any], witness: str
+) -> None:
+    """A witness admits only audit's token: it must know the same issuer and keys."""
+    environment, audit = single[witness]["environment"], single["audit"]["environment"]
+    for name in ("LT_AUTH_ISSUER", "LT_AUTH_JWKS_URL"):
+        assert environment[name] == audit[name]
+    assert "LT_WITNESS_REQUIRE_TOKEN" not in environment  # the default: tokens required
+
+
+@pytest.mark.parametrize("service", ["routing", "audit", "console"])
+def test_services_that_fetch_tokens_reach_keycloak_inside_the_network(
+    single: dict[str, Any], service: str
+) -> None:
+    endpoint = single[service]["environment"]["LT_AUTH_TOKEN_ENDPOINT"]
+    assert endpoint.startswith("http://keycloak:8080/realms/lienthong/")
+    assert single["audit"]["environment"]["LT_AUDIT_WITNESS_CLIENT_SECRET"]
+
+
 def test_audit_asks_both_witnesses_and_needs_both_cosignatures(
     single: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
