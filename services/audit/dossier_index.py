@@ -20,7 +20,6 @@ Pure: no I/O; shared by the service (which builds the index) and the offline ver
 from __future__ import annotations
 
 import base64
-import binascii
 from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import rfc8785
 
 from shared.transparency import merkle
+from shared.transparency.note import decode_hash, is_decimal
 
 
 def head_leaf(dossier: str, last: int) -> bytes:
@@ -50,15 +50,9 @@ class IndexCommitment:
     def parse(cls, value: str) -> IndexCommitment:
         """The commitment of an extension value; ValueError if malformed."""
         size_text, _, root_text = value.partition(" ")
-        if not size_text.isdigit() or (size_text != "0" and size_text[0] == "0"):
+        if not is_decimal(size_text):
             raise ValueError(f"malformed dossier index size {size_text!r}")
-        try:
-            root = base64.b64decode(root_text, validate=True)
-        except binascii.Error as exc:
-            raise ValueError("dossier index root is not base64") from exc
-        if len(root) != 32:
-            raise ValueError("dossier index root is not 32 bytes")
-        return cls(int(size_text), root)
+        return cls(int(size_text), decode_hash(root_text, "dossier index root"))
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ Pure: standard library only.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
-from shared.transparency.note import NoteError, check_text
+from shared.transparency.note import NoteError, check_text, decode_hash, is_decimal
 
 MAX_TREE_SIZE = 2**63 - 1
 
@@ -53,15 +52,10 @@ def parse_checkpoint(text: str) -> CheckpointBody:
     if len(lines) < 3:
         raise NoteError("a checkpoint has at least three lines")
     origin, size_text, root_text, *extensions = lines
-    if not origin or not size_text.isdigit() or (size_text != "0" and size_text[0] == "0"):
+    if not origin or not is_decimal(size_text):
         raise NoteError(f"malformed checkpoint origin or size: {origin!r}, {size_text!r}")
     size = int(size_text)
     if size > MAX_TREE_SIZE:
         raise NoteError(f"tree size {size} out of range")
-    try:
-        root = base64.b64decode(root_text, validate=True)
-    except binascii.Error as exc:
-        raise NoteError("checkpoint root hash is not base64") from exc
-    if len(root) != 32:
-        raise NoteError("checkpoint root hash is not 32 bytes")
+    root = decode_hash(root_text, "checkpoint root hash")
     return CheckpointBody(origin, size, root, tuple(extensions))

@@ -31,6 +31,22 @@ class NoteError(ValueError):
     """A note, a signature line or a vkey that does not follow the format."""
 
 
+def is_decimal(text: str) -> bool:
+    """A size as the formats write it: decimal digits, no leading zero (except "0")."""
+    return text.isdigit() and text.isascii() and (text == "0" or text[0] != "0")
+
+
+def decode_hash(text: str, what: str) -> bytes:
+    """A SHA-256 hash written in standard base64; NoteError naming ``what`` otherwise."""
+    try:
+        value = base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise NoteError(f"{what} is not base64") from exc
+    if len(value) != 32:
+        raise NoteError(f"{what} is not 32 bytes")
+    return value
+
+
 def key_id(name: str, signature_type: int, public_key: bytes) -> bytes:
     """The 4-byte key ID of a named public key of a signature type."""
     return hashlib.sha256(name.encode() + b"\n" + bytes([signature_type]) + public_key).digest()[:4]

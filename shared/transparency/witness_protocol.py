@@ -11,11 +11,10 @@ A log (our audit service) encodes it; a witness parses it. Pure: standard librar
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
 from shared.transparency.checkpoint import MAX_TREE_SIZE
-from shared.transparency.note import NoteError
+from shared.transparency.note import NoteError, decode_hash, is_decimal
 
 MAX_PROOF_LINES = 63
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
@@ -45,22 +44,9 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
         raise NoteError("no blank line before the checkpoint")
     first, *proof_lines = head.split("\n")
     size_text = first.removeprefix("old ")
-    if (
-        first == size_text
-        or not size_text.isdigit()
-        or (size_text != "0" and size_text.startswith("0"))
-        or int(size_text) > MAX_TREE_SIZE
-    ):
+    if first == size_text or not is_decimal(size_text) or int(size_text) > MAX_TREE_SIZE:
         raise NoteError(f"malformed old size line: {first!r}")
     if len(proof_lines) > MAX_PROOF_LINES:
         raise NoteError("more than 63 consistency proof lines")
-    proof: list[bytes] = []
-    for line in proof_lines:
-        try:
-            hash_ = base64.b64decode(line, validate=True)
-        except binascii.Error as exc:
-            raise NoteError("a consistency proof line is not base64") from exc
-        if len(hash_) != 32:
-            raise NoteError("a consistency proof hash is not 32 bytes")
-        proof.append(hash_)
-    return AddCheckpoint(int(size_text), tuple(proof), checkpoint)
+    proof = tuple(decode_hash(line, "a consistency proof hash") for line in proof_lines)
+    return AddCheckpoint(int(size_text), proof, checkpoint)
