@@ -2,7 +2,8 @@
 
 Jaeger publishes no package on the registries our machines reach, so the first run builds
 its ``cmd/jaeger`` from the Go module proxy into ``~/.cache/lienthong/jaeger-<version>``
-(several minutes on two cores, the packages shown as they compile); later runs start the
+(about 30 minutes on a busy two-core machine, the packages shown as they compile; modules
+in Go's cache under ``~/.cache/lienthong/go``); later runs start the
 cached binary at once. It listens for OTLP on 4317 (gRPC) and 4318 (HTTP) and serves its
 UI on http://127.0.0.1:16686. Then, in another terminal:
 
@@ -16,32 +17,22 @@ UI on http://127.0.0.1:16686. Then, in another terminal:
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from infra.go import GO_CACHE, go_env
+
 MODULE = "github.com/jaegertracing/jaeger"
 VERSION = "v1.76.0"  # the release whose cmd/jaeger is Jaeger v2 (served by the Go proxy)
-CACHE = Path(os.environ.get("LT_CACHE_DIR", Path.home() / ".cache" / "lienthong"))
+CACHE = GO_CACHE.parent
 BUILD_DIR = CACHE / f"jaeger-{VERSION}"
 BINARY = BUILD_DIR / "jaeger"
 
 
 def _say(message: str) -> None:
     print(f"[jaeger] {message}", flush=True)
-
-
-def go_env() -> dict[str, str]:
-    """Module and build caches outside the clone, shared with the Go interop tests."""
-    go_root = CACHE / "go"
-    return {
-        **os.environ,
-        "GOPATH": str(go_root),
-        "GOMODCACHE": str(go_root / "pkg" / "mod"),
-        "GOFLAGS": "-buildvcs=false",
-    }
 
 
 def build() -> Path:
@@ -59,8 +50,9 @@ def build() -> Path:
         # -v names each package as it compiles: the progress of a long first build.
         [go, "build", "-v", "-o", str(BINARY.with_suffix(".partial")), f"{MODULE}/cmd/jaeger"],
     ]
+    env = go_env("-modcacherw -buildvcs=false")
     for argv in steps:
-        if subprocess.run(argv, cwd=BUILD_DIR, env=go_env(), check=False).returncode != 0:
+        if subprocess.run(argv, cwd=BUILD_DIR, env=env, check=False).returncode != 0:
             raise SystemExit(f"[jaeger] failed: {' '.join(argv)}")
     BINARY.with_suffix(".partial").rename(BINARY)  # only a finished build is ever cached
     _say(f"built {BINARY}")

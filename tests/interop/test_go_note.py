@@ -8,7 +8,6 @@ Needs the Go toolchain; the module is fetched through the Go module proxy into
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,21 +16,11 @@ import pytest
 from audit.dossier_index import head_leaf
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from infra.go import go_env
 from shared.transparency import merkle
 from tests.unit.audit.builders import build_log, dossier_index, leaves, vkey_of
 
 GO_PROGRAM = Path(__file__).resolve().parent / "go"
-CACHE = Path.home() / ".cache" / "lienthong" / "go"
-
-
-def go_env() -> dict[str, str]:
-    """Go's own caches, outside the clone."""
-    return {
-        **os.environ,
-        "GOMODCACHE": str(CACHE / "mod"),
-        "GOCACHE": str(CACHE / "build"),
-        "GOFLAGS": "-modcacherw -mod=readonly",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +32,7 @@ def checknote(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [go, "build", "-o", str(binary), "."],
         cwd=GO_PROGRAM,
-        env=go_env(),
+        env=go_env("-modcacherw -mod=readonly"),
         check=True,
         capture_output=True,
         timeout=600,
