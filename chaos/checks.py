@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from audit.trust import TrustPolicy, load_trust
 from audit.verify import verify_document
 
 from chaos.journeys import Journey
 from shared.auth.identities import auth_headers
 from shared.envelope import Envelope, MalformedMessage
+from shared.kafka.reading import read_retained
 from shared.settings import KafkaSettings
-from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS, NOTIFICATION_EVENTS, TopicSpec, topic_name
+from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS, NOTIFICATION_EVENTS
 
 # Facts a dossier has once (whatever their contract version).
 ONCE = ("dossier.received", "dossier.route.planned", "dossier.done", "dossier.denied")
@@ -51,41 +51,11 @@ class Outcome:
     duplicated: list[str] = field(default_factory=list)
 
 
-async def read_all(kafka: KafkaSettings, spec: TopicSpec) -> list[Any]:
-    """Every record of a topic of this run, from the beginning to the current end."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
-        topic = topic_name(kafka.topic_prefix, spec)
-        tps = [TopicPartition(topic, p) for p in range(spec.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        records: list[Any] = []
-        while await _behind(consumer, ends):
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                records.extend(batch)
-        return records
-    finally:
-        await consumer.stop()
-
-
-async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return True
-    return False
-
-
 async def facts_by_dossier(kafka: KafkaSettings) -> dict[str, dict[str, Envelope]]:
     """Events of the logged topics by dossier code, then by event id (duplicates folded)."""
     facts: dict[str, dict[str, Envelope]] = defaultdict(dict)
     for spec in (DOSSIER_EVENTS, NOTIFICATION_EVENTS):
-        for record in await read_all(kafka, spec):
+        for record in await read_retained(kafka, spec):
             try:
                 envelope = Envelope.from_bytes(record.value)
             except MalformedMessage:
@@ -97,7 +67,7 @@ async def facts_by_dossier(kafka: KafkaSettings) -> dict[str, dict[str, Envelope
 async def dead_letter_kinds(kafka: KafkaSettings) -> Counter[str]:
     """Dead letters of the run by kind (malformed, handler_failed, outbox_refused, ...)."""
     kinds: Counter[str] = Counter()
-    for record in await read_all(kafka, DEAD_LETTERS):
+    for record in await read_retained(kafka, DEAD_LETTERS):
         headers = dict(record.headers or ())
         kinds[headers.get("dlq_error_kind", b"?").decode()] += 1
     return kinds

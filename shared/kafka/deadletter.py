@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from shared.clock import Clock
-from shared.kafka.security import client_security
+from shared.kafka.reading import read_retained
 from shared.settings import KafkaSettings
 from shared.telemetry import DEAD_LETTERS as DEAD_LETTER_COUNT
 from shared.telemetry import KafkaHeaders, header_value
@@ -159,33 +158,7 @@ def to_dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
 
 async def read_dead_letters(kafka: KafkaSettings, limit: int = 1000) -> list[DeadLetter]:
     """Every dead letter currently retained, oldest first per partition (read-only)."""
-    topic = topic_name(kafka.topic_prefix, DEAD_LETTERS)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
-        enable_auto_commit=False,
-        **client_security(kafka),
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(DEAD_LETTERS.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        letters: list[DeadLetter] = []
-        while len(letters) < limit and await _behind(consumer, ends):
-            batch = await consumer.getmany(timeout_ms=1000)
-            for records in batch.values():
-                letters.extend(to_dead_letter(r) for r in records)
-        return letters[:limit]
-    finally:
-        await consumer.stop()
-
-
-async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return True
-    return False
+    return [to_dead_letter(r) for r in await read_retained(kafka, DEAD_LETTERS, limit)]
 
 
 async def replay(letter: DeadLetter, publisher: RawPublisher) -> None:

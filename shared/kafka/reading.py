@@ -1,0 +1,48 @@
+"""Reading what a topic retains, from its beginning to where it ends now (no group).
+
+For tools and checks that look at a topic without consuming it: the dead-letter list,
+the fault matrix. Nothing is committed, and records written meanwhile are not waited for.
+"""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from shared.kafka.security import client_security
+from shared.settings import KafkaSettings
+from shared.topics import TopicSpec, topic_name
+
+
+async def read_retained(
+    kafka: KafkaSettings, spec: TopicSpec, limit: int | None = None
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every retained record of ``spec``'s topic (at most ``limit``), oldest first per
+    partition, up to each partition's end offset when called."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **client_security(kafka),
+    )
+    await consumer.start()
+    try:
+        topic = topic_name(kafka.topic_prefix, spec)
+        tps = [TopicPartition(topic, p) for p in range(spec.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while (limit is None or len(records) < limit) and await _behind(consumer, ends):
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                records.extend(batch)
+        return records if limit is None else records[:limit]
+    finally:
+        await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return True
+    return False
