@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.events.dossier import DossierWithdrawn
 from shared.handlers import HandlerRegistry, TypedHandler
 from shared.mongo.client import Database
+from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
 
@@ -40,3 +41,15 @@ def on_withdrawn(handler: TypedHandler[DossierWithdrawn]) -> HandlerRegistry:
 
 async def effect_counts(db: Database) -> dict[str, int]:
     return {doc["_id"]: doc["n"] async for doc in db["effects"].find({"n": {"$exists": True}})}
+
+
+async def drain(rt: ServiceRuntime, expected: int) -> int:
+    """Step the runtime's consumer until it has handled ``expected`` records (bounded)."""
+    runner = rt.consumers[0]
+    await runner.start()
+    handled = 0
+    for _ in range(60):
+        handled += await runner.process_batch(timeout_ms=500)
+        if handled >= expected:
+            break
+    return handled

@@ -21,7 +21,12 @@ from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.topics import DOSSIER_EVENTS, topic_name
 from shared.unit_of_work import UnitOfWork
-from tests.integration.foundation.counting import counting_handler, effect_counts, on_withdrawn
+from tests.integration.foundation.counting import (
+    counting_handler,
+    drain,
+    effect_counts,
+    on_withdrawn,
+)
 
 
 def withdrawal(code: str) -> DossierWithdrawn:
@@ -48,17 +53,6 @@ async def publish_in_one_partition(rt: ServiceRuntime, events: list[Envelope]) -
     topic = topic_name(rt.settings.kafka.topic_prefix, DOSSIER_EVENTS)
     for event in events:
         await rt.publisher.publish_raw(topic, event.to_bytes(), key="ONE", headers=[])
-
-
-async def drain(rt: ServiceRuntime, expected: int) -> int:
-    runner = rt.consumers[0]
-    await runner.start()
-    handled = 0
-    for _ in range(60):
-        handled += await runner.process_batch(timeout_ms=500)
-        if handled >= expected:
-            break
-    return handled
 
 
 def ordered(rt: ServiceRuntime, poison: str | None = None) -> HandlerRegistry:

@@ -19,6 +19,7 @@ from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS, topic_name
 from shared.unit_of_work import UnitOfWork
 from tests.integration.foundation.counting import (
     counting_handler,
+    drain,
     effect_counts,
     failing_handler,
     on_withdrawn,
@@ -45,18 +46,6 @@ async def publish_raw(rt: ServiceRuntime, value: bytes, key: str) -> None:
     await rt.publisher.publish_raw(
         topic_name(rt.settings.kafka.topic_prefix, DOSSIER_EVENTS), value, key=key, headers=[]
     )
-
-
-async def drain(rt: ServiceRuntime, expected: int) -> int:
-    """Step the consumer until it has handled ``expected`` records (bounded)."""
-    runner = rt.consumers[0]
-    await runner.start()
-    handled = 0
-    for _ in range(60):
-        handled += await runner.process_batch(timeout_ms=500)
-        if handled >= expected:
-            break
-    return handled
 
 
 async def test_same_event_twice_has_one_effect(runtime: ServiceRuntime) -> None:
