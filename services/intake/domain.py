@@ -330,13 +330,7 @@ def apply_fact(
         if (moved := new_appointment_date(fact)) is not None:
             fields["appointment_date"] = moved
     if event_type in PUBLIC_STEPS:
-        step = PublicStep(
-            event_id=event_id,
-            event_type=event_type,
-            at=at,
-            state=fact.state,
-            holding_unit=fact.holding_unit,
-        )
+        step = PublicStep.of(fact, event_id, event_type, at)
         # A stable sort: facts of the same instant keep their arrival order.
         fields["history"] = sorted([*dossier.history, step], key=lambda s: _ms(s.at))
     return dossier.changed(**fields) if fields else None

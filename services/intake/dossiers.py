@@ -155,13 +155,7 @@ def applied_own_fact(
 
     The first fact of a dossier names its flow: its event id became the correlation id.
     """
-    step = PublicStep(
-        event_id=event.id,
-        event_type=event.type,
-        at=at,
-        state=fact.state,
-        holding_unit=fact.holding_unit,
-    )
+    step = PublicStep.of(fact, event.id, event.type, at)
     return dossier.changed(
         state=fact.state,
         holding_unit=fact.holding_unit,

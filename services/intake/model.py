@@ -17,6 +17,7 @@ from shared.events.dossier import (
     ApplicantContact,
     CalendarVersion,
     DocumentRef,
+    DossierFact,
     DossierState,
     ResultDelivery,
 )
@@ -37,6 +38,17 @@ class PublicStep(_Stored):
     at: datetime
     state: DossierState
     holding_unit: str
+
+    @classmethod
+    def of(cls, fact: DossierFact, event_id: str, event_type: str, at: datetime) -> PublicStep:
+        """The step a fact adds: its state and holder at ``at``."""
+        return cls(
+            event_id=event_id,
+            event_type=event_type,
+            at=at,
+            state=fact.state,
+            holding_unit=fact.holding_unit,
+        )
 
 
 class Withdrawal(_Stored):
