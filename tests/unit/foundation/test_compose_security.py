@@ -165,6 +165,7 @@ def test_the_witnesses_check_submitters_tokens_against_the_services_realm(
     for name in ("LT_AUTH_ISSUER", "LT_AUTH_JWKS_URL"):
         assert environment[name] == audit[name]
     assert "LT_WITNESS_REQUIRE_TOKEN" not in environment  # the default: tokens required
+    assert audit["LT_AUDIT_WITNESS_CLIENT_SECRET"]  # audit asks for its token with its own
 
 
 @pytest.mark.parametrize("service", ["routing", "audit", "console"])
@@ -173,7 +174,6 @@ def test_services_that_fetch_tokens_reach_keycloak_inside_the_network(
 ) -> None:
     endpoint = single[service]["environment"]["LT_AUTH_TOKEN_ENDPOINT"]
     assert endpoint.startswith("http://keycloak:8080/realms/lienthong/")
-    assert single["audit"]["environment"]["LT_AUDIT_WITNESS_CLIENT_SECRET"]
 
 
 def test_audit_asks_both_witnesses_and_needs_both_cosignatures(
