@@ -28,6 +28,7 @@ from audit.verify import verify_document
 from chaos.journeys import Journey
 from shared.auth.identities import auth_headers
 from shared.envelope import Envelope, MalformedMessage
+from shared.kafka.deadletter import to_dead_letter
 from shared.kafka.reading import read_retained
 from shared.settings import KafkaSettings
 from shared.topics import DEAD_LETTERS, DOSSIER_EVENTS, NOTIFICATION_EVENTS
@@ -64,13 +65,19 @@ async def facts_by_dossier(kafka: KafkaSettings) -> dict[str, dict[str, Envelope
     return facts
 
 
-async def dead_letter_kinds(kafka: KafkaSettings) -> Counter[str]:
-    """Dead letters of the run by kind (malformed, handler_failed, outbox_refused, ...)."""
-    kinds: Counter[str] = Counter()
-    for record in await read_retained(kafka, DEAD_LETTERS):
-        headers = dict(record.headers or ())
-        kinds[headers.get("dlq_error_kind", b"?").decode()] += 1
-    return kinds
+DeadLetterId = tuple[str, str, int, int, str | None, str]
+
+
+async def dead_letters(kafka: KafkaSettings) -> dict[DeadLetterId, str | None]:
+    """The run's dead letters by identity (group, original topic, partition and offset, key,
+    kind), each with its key. A message dead-lettered twice by one group (its dead letter
+    written, its offset not yet committed when the store timed out) counts once."""
+    letters = [to_dead_letter(r) for r in await read_retained(kafka, DEAD_LETTERS)]
+    return {
+        (d.consumer_group, d.original_topic, d.original_partition, d.original_offset, d.key,
+         d.error_kind): d.key
+        for d in letters
+    }  # fmt: skip
 
 
 @dataclass

@@ -33,6 +33,9 @@ from shared.topics import (
 )
 
 POISON = b"\x00\xffnot an envelope {"
+POISON_KEY, OVERSIZED_KEY = "CHAOS-POISON", "CHAOS-OVERSIZED"
+# Dead letters these faults cause on purpose, by key: never unexpected, even when late.
+FAULT_KEYS = frozenset({POISON_KEY, OVERSIZED_KEY})
 OVERSIZED_BYTES = 1_200_000  # over the producer's and the broker's 1 MB record limit
 
 
@@ -49,7 +52,8 @@ class Stage:
     progress: Callable[[], int] = lambda: 0  # routing actions done so far in the scenario
     notes: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
-    expected_dead_letters: int = 0
+    expected_dead_letters: int = 0  # with the key below
+    dead_letter_key: str | None = None
 
 
 Fault = Callable[[Stage], Awaitable[None]]
@@ -123,13 +127,13 @@ async def poison_every_topic(stage: Stage) -> None:
     try:
         for spec in (DOSSIER_EVENTS, DOSSIER_COMMANDS, NOTIFICATION_EVENTS, AUDIT_EVENTS):
             await producer.send_and_wait(
-                topic_name(kafka.topic_prefix, spec), POISON, key=b"CHAOS-POISON"
+                topic_name(kafka.topic_prefix, spec), POISON, key=POISON_KEY.encode()
             )
     finally:
         await producer.stop()
     # Each group reading a topic dead-letters it once: dossier.events (4 groups),
     # dossier.commands (routing), notification.events (notification, audit).
-    stage.expected_dead_letters = 7
+    stage.expected_dead_letters, stage.dead_letter_key = 7, POISON_KEY
     stage.notes.append("poison on dossier.events, dossier.commands, notification.events, "
                        "audit.events")  # fmt: skip
 
@@ -174,7 +178,7 @@ async def oversized_outbox_entry(stage: Stage) -> None:
         outbox = Outbox(service_database(client, mongo, "routing"))
         event = make_envelope(
             DossierWithdrawn(
-                dossier_code="CHAOS-OVERSIZED",
+                dossier_code=OVERSIZED_KEY,
                 state=DossierState.WITHDRAWN,
                 holding_unit="001.21.31.H59",
                 withdrawn_at=datetime.now(UTC),
@@ -188,10 +192,10 @@ async def oversized_outbox_entry(stage: Stage) -> None:
 
         await run_in_transaction(client, write)
         stage.notes.append("a 1.2 MB entry put in routing's outbox")
-        stage.expected_dead_letters = 1
+        stage.expected_dead_letters, stage.dead_letter_key = 1, OVERSIZED_KEY
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            entries = await outbox.entries_for("CHAOS-OVERSIZED")
+            entries = await outbox.entries_for(OVERSIZED_KEY)
             if entries and entries[0]["status"] == "quarantined":
                 stage.notes.append("quarantined: " + str(entries[0]["reason"])[:60])
                 return
