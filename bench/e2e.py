@@ -61,16 +61,41 @@ class Run:
     rng: random.Random = field(default_factory=random.Random)
 
 
-async def stored_documents(platform: Platform) -> int:
-    """Documents in the run's databases (the services insert far more than they update)."""
-    total = 0
+@dataclass(frozen=True)
+class StoreCounts:
+    """What the store holds and has done: documents per collection, operations by kind."""
+
+    documents: dict[str, int]
+    operations: dict[str, int]
+
+    def since(self, before: StoreCounts) -> StoreCounts:
+        def minus(now: dict[str, int], then: dict[str, int]) -> dict[str, int]:
+            return {k: v - then.get(k, 0) for k, v in now.items() if v != then.get(k, 0)}
+
+        return StoreCounts(
+            minus(self.documents, before.documents), minus(self.operations, before.operations)
+        )
+
+
+async def store_counts(platform: Platform) -> StoreCounts:
+    """Documents in the run's databases (the services insert far more than they update),
+    and the server's operation counters (every client's round trips, by kind)."""
+    documents: dict[str, int] = {}
     async with mongo_client(platform.mongo, "bench-count") as client:
         for name in await client.list_database_names():
             if name.startswith(platform.mongo.database_prefix):
                 db = client[name]
                 for collection in await db.list_collection_names():
-                    total += await db[collection].estimated_document_count()
-    return total
+                    key = f"{name.removeprefix(platform.mongo.database_prefix)}.{collection}"
+                    documents[key] = await db[collection].estimated_document_count()
+        status = await client.admin.command("serverStatus")
+    return StoreCounts(documents, {k: int(v) for k, v in status.get("opcounters", {}).items()})
+
+
+def per_journey(counts: dict[str, int], done: int) -> dict[str, float]:
+    """Counts divided by the journeys done, largest first."""
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    return {k: round(v / max(done, 1), 1) for k, v in ranked}
 
 
 def _progress(run: Run, label: str, started: float, step: list[Journey]) -> str:
@@ -106,7 +131,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
     """Offer ``rate`` journeys per second for the step's duration, then drain."""
     opts = run.options
     label = f"step {index + 1}/{len(opts.rates)} @{rate:g}/s"
-    docs_before, events_before = await stored_documents(run.platform), run.tap.count
+    store_before, events_before = await store_counts(run.platform), run.tap.count
     cpu_before = dict(run.sampler.cpu_seconds)
     step: list[Journey] = []
     tasks: set[asyncio.Task[None]] = set()
@@ -142,7 +167,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
     stop_progress.set()
     await progress
     profiles = await profile.finish(profiling) if profiling is not None else None
-    docs_written = await stored_documents(run.platform) - docs_before
+    store = (await store_counts(run.platform)).since(store_before)
     return _step_figures(
         run,
         rate,
@@ -151,7 +176,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
         generated,
         ended,
         cpu_before,
-        docs_written,
+        store,
         run.tap.count - events_before,
         profiles,
     )
@@ -165,7 +190,7 @@ def _step_figures(
     generated: float,
     ended: float,
     cpu_before: dict[str, float],
-    docs: int,
+    store: StoreCounts,
     events: int,
     profiles: dict[str, Any] | None,
 ) -> dict[str, Any]:
@@ -208,7 +233,11 @@ def _step_figures(
         "rss_mib_max": {
             n: round(max((s.rss_mib.get(n, 0.0) for s in samples), default=0.0), 1) for n in cpu
         },
-        "store_documents_written_per_s": round(docs / max(ended - started, 1e-9), 1),
+        "store_documents_written_per_s": round(
+            sum(store.documents.values()) / max(ended - started, 1e-9), 1
+        ),
+        "store_documents_per_done_journey": per_journey(store.documents, done),
+        "store_operations_per_done_journey": per_journey(store.operations, done),
         "dossier_events_per_s": round(events / max(ended - started, 1e-9), 1),
         "profile": profiles,
     }
