@@ -73,6 +73,11 @@ HTTP_REQUESTS = Counter(
 HTTP_SECONDS = Histogram(
     "lt_http_request_seconds", "Time to answer an HTTP request.", ["service", "method", "route"]
 )
+STORE_COMMANDS = Counter(
+    "lt_store_commands_total",
+    "Commands sent to the store (round trips), by collection and command name.",
+    ["service", "collection", "command"],
+)
 DOSSIERS_BY_STATE = Gauge(
     "lt_dossiers", "Dossiers routing holds, by lifecycle state.", ["service", "state"]
 )
