@@ -119,6 +119,13 @@ class TelemetrySettings(BaseSettings):
     otlp_endpoint: str | None = Field(
         None, description="OTLP/HTTP traces endpoint (e.g. http://collector:4318); off if unset."
     )
+    trace_sample_ratio: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of new traces recorded and exported (a caller's sampling "
+        "decision is followed); without an OTLP endpoint no span is recorded.",
+    )
 
 
 class HttpSettings(BaseSettings):
