@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import profile, raw, report
 from bench.journeys import Driver, Journey, plan
 from bench.observe import AuditTail, EventTap, Sampler
-from bench.platform import Platform, running_platform
-from shared.auth.identities import UnitAuth
+from bench.platform import SERVICES, Platform, running_platform
+from shared.auth.identities import UnitAuth, auth_headers
 from shared.catalogue import load_catalogue
 from shared.mongo.client import mongo_client
 
@@ -67,19 +68,23 @@ class StoreCounts:
 
     documents: dict[str, int]
     operations: dict[str, int]
+    commands: dict[str, int]  # each service's round trips, "service collection:command"
 
     def since(self, before: StoreCounts) -> StoreCounts:
         def minus(now: dict[str, int], then: dict[str, int]) -> dict[str, int]:
             return {k: v - then.get(k, 0) for k, v in now.items() if v != then.get(k, 0)}
 
         return StoreCounts(
-            minus(self.documents, before.documents), minus(self.operations, before.operations)
+            minus(self.documents, before.documents),
+            minus(self.operations, before.operations),
+            minus(self.commands, before.commands),
         )
 
 
-async def store_counts(platform: Platform) -> StoreCounts:
+async def store_counts(http: httpx.AsyncClient, platform: Platform) -> StoreCounts:
     """Documents in the run's databases (the services insert far more than they update),
-    and the server's operation counters (every client's round trips, by kind)."""
+    the server's operation counters (every client's round trips, by kind) and each
+    service's own count of its round trips."""
     documents: dict[str, int] = {}
     async with mongo_client(platform.mongo, "bench-count") as client:
         for name in await client.list_database_names():
@@ -89,7 +94,37 @@ async def store_counts(platform: Platform) -> StoreCounts:
                     key = f"{name.removeprefix(platform.mongo.database_prefix)}.{collection}"
                     documents[key] = await db[collection].estimated_document_count()
         status = await client.admin.command("serverStatus")
-    return StoreCounts(documents, {k: int(v) for k, v in status.get("opcounters", {}).items()})
+    operations = {k: int(v) for k, v in status.get("opcounters", {}).items()}
+    return StoreCounts(documents, operations, await store_commands(http, platform))
+
+
+def per_service(counts: dict[str, float]) -> dict[str, dict[str, float]]:
+    """``{"service collection:command": n}`` as each service's total and its commands."""
+    grouped: dict[str, dict[str, float]] = {}
+    for key, value in counts.items():
+        service, command = key.split(" ", 1)
+        grouped.setdefault(service, {"total": 0.0})[command] = value
+        grouped[service]["total"] = round(grouped[service]["total"] + value, 1)
+    return grouped
+
+
+async def store_commands(client: httpx.AsyncClient, platform: Platform) -> dict[str, int]:
+    """Each service's store round trips so far ("service collection:command"), from the
+    ``lt_store_commands_total`` counters on its /metrics."""
+    counts: dict[str, int] = {}
+    headers = await asyncio.to_thread(auth_headers, "monitoring")
+    for service in SERVICES:
+        response = await client.get(f"{platform.urls[service]}/metrics", headers=headers)
+        response.raise_for_status()
+        for family in text_string_to_metric_families(response.text):
+            if family.name != "lt_store_commands":
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    labels = sample.labels
+                    key = f"{service} {labels['collection']}:{labels['command']}"
+                    counts[key] = int(sample.value)
+    return counts
 
 
 def per_journey(counts: dict[str, int], done: int) -> dict[str, float]:
@@ -131,7 +166,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
     """Offer ``rate`` journeys per second for the step's duration, then drain."""
     opts = run.options
     label = f"step {index + 1}/{len(opts.rates)} @{rate:g}/s"
-    store_before, events_before = await store_counts(run.platform), run.tap.count
+    store_before, events_before = await store_counts(run.driver.client, run.platform), run.tap.count
     cpu_before = dict(run.sampler.cpu_seconds)
     step: list[Journey] = []
     tasks: set[asyncio.Task[None]] = set()
@@ -167,7 +202,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
     stop_progress.set()
     await progress
     profiles = await profile.finish(profiling) if profiling is not None else None
-    store = (await store_counts(run.platform)).since(store_before)
+    store = (await store_counts(run.driver.client, run.platform)).since(store_before)
     return _step_figures(
         run,
         rate,
@@ -238,6 +273,7 @@ def _step_figures(
         ),
         "store_documents_per_done_journey": per_journey(store.documents, done),
         "store_operations_per_done_journey": per_journey(store.operations, done),
+        "store_commands_per_done_journey": per_service(per_journey(store.commands, done)),
         "dossier_events_per_s": round(events / max(ended - started, 1e-9), 1),
         "profile": profiles,
     }

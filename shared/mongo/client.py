@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from shared.settings import MongoSettings
+from shared.telemetry import STORE_COMMANDS
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -54,14 +55,37 @@ def warn_about_store_credentials(settings: MongoSettings, app_name: str) -> None
         )
 
 
+class CommandCounter(monitoring.CommandListener):
+    """Counts the client's round trips by collection and command (``lt_store_commands_total``).
+
+    Throughput is bought in round trips: this shows which collection and which command a
+    service pays for, in production as in the benchmark.
+    """
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        collection = target if isinstance(target, str) else ""
+        STORE_COMMANDS.labels(self._service, collection, event.command_name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
 @asynccontextmanager
 async def mongo_client(settings: MongoSettings, app_name: str) -> AsyncIterator[Client]:
-    """A client for the duration of the block, closed afterwards."""
+    """A client for the duration of the block, closed afterwards; its commands counted."""
     client: Client = AsyncMongoClient(
         settings.uri,
         appname=app_name,
         tz_aware=True,
         serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
+        event_listeners=[CommandCounter(app_name)],
         **credentials(settings),
     )
     try:

@@ -28,6 +28,11 @@ async def test_a_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None
     assert {"intake", "routing", "notification", "audit", "bench"} <= set(step["cpu_seconds"])
     assert result["raw"]["store_batch_docs"] > 0 and result["raw"]["broker_produce_msgs"] > 0
     assert "store_docs_vs_raw_batched" in step["ratios"]
+    # Round trips per journey: the server's count and each service's own, by collection.
+    assert step["store_operations_per_done_journey"]["insert"] > 0
+    commands = step["store_commands_per_done_journey"]
+    assert {"intake", "routing", "notification", "audit"} <= set(commands)
+    assert commands["audit"]["inbox:insert"] > 0 and commands["audit"]["total"] > 0
     assert result["samples"] and "audit" in result["samples"][-1]["lag"]
     _check_files(tmp_path, result["at"])
 
