@@ -1,51 +1,37 @@
-"""Counting what a service asks of the store in a test (PyMongo command monitoring).
+"""Counting what a service asks of the store in a test, from ``lt_store_commands_total``.
 
-``count_store_commands(monkeypatch, database)`` makes every store client created
-afterwards in the test report its commands; the counter keeps those sent to one
-database, by collection and command (``find``, ``update``, ``insert``, ...).
+Every service's store client counts its commands by collection and command name
+(``shared.mongo.client.CommandCounter``); ``StoreCommands`` reads that counter for one
+service and gives what was sent since its last ``reset``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 
-import pytest
-from pymongo import AsyncMongoClient, monitoring
-
-import shared.mongo.client
+from shared.telemetry import STORE_COMMANDS
 
 
-class StoreCommands(monitoring.CommandListener):
-    """Commands sent to one database, by (collection, command)."""
+class StoreCommands:
+    """The commands one service sent to the store since the last reset."""
 
-    def __init__(self, database: str) -> None:
-        self.database = database
-        self.counts: Counter[tuple[str, str]] = Counter()
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._base = self._counts()
 
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name != self.database:
-            return
-        collection = event.command.get(event.command_name)
-        self.counts[(collection if isinstance(collection, str) else "", event.command_name)] += 1
+    def _counts(self) -> Counter[tuple[str, str]]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for metric in STORE_COMMANDS.collect():
+            for sample in metric.samples:
+                labels = sample.labels
+                if sample.name.endswith("_total") and labels["service"] == self.service:
+                    counts[(labels["collection"], labels["command"])] += int(sample.value)
+        return counts
 
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        return None
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        return None
+    def reset(self) -> None:
+        self._base = self._counts()
 
     def on(self, collection: str) -> dict[str, int]:
         """The commands sent to one collection since the last reset, by command."""
-        return {cmd: n for (coll, cmd), n in self.counts.items() if coll == collection}
-
-    def reset(self) -> None:
-        self.counts.clear()
-
-
-def count_store_commands(monkeypatch: pytest.MonkeyPatch, database: str) -> StoreCommands:
-    """Count the commands that clients created from now on send to ``database``."""
-    listener = StoreCommands(database)
-    client = partial(AsyncMongoClient, event_listeners=[listener])
-    monkeypatch.setattr(shared.mongo.client, "AsyncMongoClient", client)
-    return listener
+        sent = self._counts() - self._base
+        return {command: n for (coll, command), n in sent.items() if coll == collection}

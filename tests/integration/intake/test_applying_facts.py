@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from intake.handlers import apply_dossier_facts
 
 from shared.clock import ManualClock
@@ -20,7 +19,7 @@ from shared.runtime import CommonSettings
 from shared.testing import eventually
 from tests.integration.intake.helpers import MORNING, RunningIntake, intake_settings, submission
 from tests.integration.intake.helpers import running_intake as start_intake
-from tests.integration.store_commands import count_store_commands
+from tests.integration.store_commands import StoreCommands
 from tests.samples import transfer_accepted, transfer_requested
 
 DISTRICT = "000.00.31.H59"
@@ -50,10 +49,10 @@ async def submitted(intake: RunningIntake, count: int) -> list[str]:
 
 
 async def test_a_run_of_facts_costs_one_read_and_one_write(
-    common_settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+    common_settings: CommonSettings,
 ) -> None:
     settings = intake_settings(common_settings)
-    commands = count_store_commands(monkeypatch, f"{settings.mongo.database_prefix}intake")
+    commands = StoreCommands("intake")
     async with start_intake(settings, ManualClock(MORNING)) as intake:
         first, second = await submitted(intake, 2)
         requested = from_routing(transfer_requested(first, to_unit=DISTRICT, at=at(10)), 10)

@@ -8,12 +8,10 @@ that are brought up to date once, at start.
 
 from __future__ import annotations
 
-import pytest
-
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
 from tests.integration.routing.helpers import publisher, receive, routing_app, routing_settings
-from tests.integration.store_commands import count_store_commands
+from tests.integration.store_commands import StoreCommands
 from tests.unit.routing.builders import MONDAY_9AM, TAN_HOA_DESK
 
 CODE = "001.21.31.H59-260302-0001"
@@ -21,10 +19,10 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 async def test_an_action_reads_and_writes_the_dossier_once(
-    common_settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+    common_settings: CommonSettings,
 ) -> None:
     settings = routing_settings(common_settings, scan_s=30)  # no deadline scans meanwhile
-    commands = count_store_commands(monkeypatch, f"{settings.mongo.database_prefix}routing")
+    commands = StoreCommands("routing")
     async with (
         routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _),
         publisher(settings.kafka) as pub,
