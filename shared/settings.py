@@ -96,6 +96,12 @@ class ConsumerSettings(BaseSettings):
         100, ge=1, description="Records fetched per poll: the largest batch in one transaction."
     )
     session_timeout_ms: int = Field(10000, description="Group session timeout.")
+    commit_interval_ms: int = Field(
+        500,
+        ge=0,
+        description="Least time between offset commits (the effects are stored first; "
+        "a crash replays at most this much, and the inbox drops the replays).",
+    )
 
 
 class OutboxSettings(BaseSettings):

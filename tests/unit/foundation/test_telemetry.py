@@ -11,10 +11,10 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from shared.settings import TelemetrySettings
 from shared.telemetry import (
+    ReceiverSampling,
     configure_logging,
     extract_trace_context,
     inject_trace_headers,
-    trace_sampler,
 )
 
 
@@ -49,8 +49,7 @@ def test_trace_context_survives_kafka_headers_and_an_existing_one_is_kept() -> N
 def test_without_a_receiver_spans_are_not_recorded_but_keep_their_ids_for_logs_and_headers() -> (
     None
 ):
-    sampler = trace_sampler(TelemetrySettings(), receiving=False)
-    tracer = TracerProvider(sampler=sampler).get_tracer("tests")
+    tracer = TracerProvider(sampler=ReceiverSampling(1.0)).get_tracer("tests")
     with tracer.start_as_current_span("handle") as span:
         headers = inject_trace_headers([])
         context = span.get_span_context()
@@ -61,8 +60,9 @@ def test_without_a_receiver_spans_are_not_recorded_but_keep_their_ids_for_logs_a
 
 
 def test_a_sample_ratio_applies_to_new_traces_and_a_callers_decision_is_followed() -> None:
-    sampler = trace_sampler(TelemetrySettings(trace_sample_ratio=0.0), receiving=True)
-    tracer = TracerProvider(sampler=sampler).get_tracer("tests")
+    sampling = ReceiverSampling(0.0)
+    sampling.receiving = True
+    tracer = TracerProvider(sampler=sampling).get_tracer("tests")
     with tracer.start_as_current_span("new trace") as root:
         assert not root.is_recording()
     caller = TracerProvider().get_tracer("caller")
@@ -70,6 +70,7 @@ def test_a_sample_ratio_applies_to_new_traces_and_a_callers_decision_is_followed
         headers = inject_trace_headers([])
     with tracer.start_as_current_span("continued", context=extract_trace_context(headers)) as span:
         assert span.is_recording()
-    everything = trace_sampler(TelemetrySettings(), receiving=True)
+    everything = ReceiverSampling(1.0)
+    everything.receiving = True
     with TracerProvider(sampler=everything).get_tracer("t").start_as_current_span("s") as span:
         assert span.is_recording()
