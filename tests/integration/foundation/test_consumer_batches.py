@@ -15,7 +15,7 @@ import pytest
 
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
-from shared.events.registry import EventData, make_envelope
+from shared.events.registry import make_envelope
 from shared.handlers import HandlerRegistry
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
@@ -146,7 +146,7 @@ async def test_a_batch_handler_gets_the_run_and_each_fact_keeps_its_cause(
 ) -> None:
     runs: list[int] = []
 
-    async def echo_all(events: list[tuple[Envelope, EventData]], uow: UnitOfWork) -> None:
+    async def echo_all(events: list[tuple[Envelope, DossierWithdrawn]], uow: UnitOfWork) -> None:
         runs.append(len(events))
         for envelope, _ in events:
             uow.caused_by(envelope).emit(withdrawal(f"ECHO-{envelope.subject}"))
