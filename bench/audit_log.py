@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.audit_log [--events 2000] [--concurrency 1]
 
 Appends run as the consumer runs them: one transaction per event with the inbox
-claim, the log head and the entry (``--concurrency`` > 1 adds competing appenders,
-as several instances would). It then times inclusion proofs and roots served from
+claim, the log head and the entry, each appender remembering the log's tail
+(``--concurrency`` > 1 adds competing appenders, as several instances would, each of
+which then finds its tail stale). It then times inclusion proofs and roots served from
 the stored subtrees, and the offline verifier over the whole log. A scratch
 database is created and dropped. Not a test: numbers depend on the machine.
 """
@@ -18,12 +19,12 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from audit.appender import LogAppender
 from audit.domain import format_log_time, sign_checkpoint
 from audit.dossier_heads import index_at
 from audit.dossier_index import DossierIndex
 from audit.evidence import Evidence
 from audit.export import export_from_mongo
-from audit.handlers import append_event
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from audit.trust import PinnedKey, TrustPolicy
@@ -34,7 +35,7 @@ from bench.common import Report
 from shared.clock import SystemClock
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, StepCompleted, StepOutcome
-from shared.events.registry import make_envelope, parse_data
+from shared.events.registry import make_envelope
 from shared.mongo.client import Session, mongo_client, run_in_transaction
 from shared.mongo.inbox import Inbox
 from shared.settings import MongoSettings
@@ -72,12 +73,13 @@ async def measure(report: Report, events: int, concurrency: int, settings: Mongo
         queue = [sample_event(i) for i in range(events)]
 
         async def appender() -> None:
+            log = LogAppender(store, clock)
             while queue:
                 event = queue.pop()
 
                 async def work(session: Session, event: Envelope = event) -> None:
                     await inbox.claim("bench", event, session, clock.now())
-                    await append_event(event, parse_data(event), session, store=store, clock=clock)
+                    await log.append([event], session)
 
                 await run_in_transaction(client, work)
 

@@ -13,9 +13,10 @@ sent the message (a topic only one agency may write to).
 
 The consumer runner applies a fetched batch of a partition in one unit of work. A
 handler that can do a batch's work at once (audit appends N entries with one head
-update) registers with ``on_batch``: it then receives the consecutive events of the
-batch that it handles, in order, each with its envelope; alone, an event is a batch
-of one.
+update; intake reads a run's dossiers in one query and writes them in one) registers
+with ``on_batch``: it then receives the consecutive events of the batch that it
+handles, in order, each with its envelope and its own model (checked here, as for
+``on``); alone, an event is a batch of one.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ TypedHandler = Callable[[E, UnitOfWork], Awaitable[None]]
 Handler = Callable[[EventData, UnitOfWork], Awaitable[None]]
 """A handler behind the registry's type check (what the consumer runner calls)."""
 
+TypedBatchHandler = Callable[[list[tuple[Envelope, E]], UnitOfWork], Awaitable[None]]
+"""Applies consecutive events of one batch, of its types, in order, in one unit of work."""
+
 BatchHandler = Callable[[list[tuple[Envelope, EventData]], UnitOfWork], Awaitable[None]]
-"""Applies consecutive events of one batch, in order, in one unit of work."""
+"""A batch handler behind the registry's type check (what the consumer runner calls)."""
 
 InvalidHandler = Callable[[Envelope, MalformedMessage, UnitOfWork], Awaitable[None]]
 """Answers a well-formed envelope whose type or data breaks its contract."""
@@ -75,15 +79,17 @@ class HandlerRegistry:
             self.on(model, handler)
         return self
 
-    def on_batch(self, models: Iterable[type[EventData]], handler: BatchHandler) -> HandlerRegistry:
+    def on_batch(self, models: Iterable[type[E]], handler: TypedBatchHandler[E]) -> HandlerRegistry:
         """One handler for runs of these contracts within a batch (and each event alone)."""
+        models = tuple(models)
+        checked = _checked_batch(models, handler)
 
         async def alone(data: EventData, uow: UnitOfWork) -> None:
-            await handler([(uow.envelope, data)], uow)
+            await checked([(uow.envelope, data)], uow)
 
         for model in models:
             self.on(model, alone)
-            self._batch_handlers[model.EVENT_TYPE] = handler
+            self._batch_handlers[model.EVENT_TYPE] = checked
         return self
 
     def batch_handler_for(self, event_type: str) -> BatchHandler | None:
@@ -127,5 +133,19 @@ def _checked(model: type[E], handler: TypedHandler[E]) -> Handler:
         if not isinstance(data, model):
             raise TypeError(f"{model.EVENT_TYPE} handler got {type(data).__name__}")
         await handler(data, uow)
+
+    return checked
+
+
+def _checked_batch(models: tuple[type[E], ...], handler: TypedBatchHandler[E]) -> BatchHandler:
+    """``handler`` behind a check that every payload of a run is one of ``models``."""
+
+    async def checked(events: list[tuple[Envelope, EventData]], uow: UnitOfWork) -> None:
+        typed: list[tuple[Envelope, E]] = []
+        for envelope, data in events:
+            if not isinstance(data, models):
+                raise TypeError(f"{envelope.type} batch handler got {type(data).__name__}")
+            typed.append((envelope, data))
+        await handler(typed, uow)
 
     return checked

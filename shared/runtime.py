@@ -115,13 +115,13 @@ class ServiceRuntime:
         topics: list[TopicSpec],
         registry: HandlerRegistry,
         group_id: str | None = None,
-        after_commit: Callable[[], None] | None = None,
+        after_batch: Callable[[], None] | None = None,
     ) -> ConsumerRunner:
         """A consumer runner in this service's group (started by ``start_workers``).
 
-        Handlers write through units of work (which wake the relay); ``after_commit``,
-        if given, runs after each offset commit (e.g. a worker that acts on what the
-        handlers stored).
+        Handlers write through units of work (which wake the relay); ``after_batch``,
+        if given, runs after each batch whose effects were stored (e.g. a worker that
+        acts on what the handlers stored).
         """
         runner = ConsumerRunner(
             service=self.service,
@@ -134,7 +134,7 @@ class ServiceRuntime:
             kafka=self.settings.kafka,
             settings=self.settings.consumer,
             clock=self.clock,
-            after_commit=after_commit,
+            after_batch=after_batch,
         )
         self.consumers.append(runner)
         self.workers.add(runner, Stage.INTAKE)

@@ -96,6 +96,12 @@ class ConsumerSettings(BaseSettings):
         100, ge=1, description="Records fetched per poll: the largest batch in one transaction."
     )
     session_timeout_ms: int = Field(10000, description="Group session timeout.")
+    commit_interval_ms: int = Field(
+        500,
+        ge=0,
+        description="Least time between offset commits (the effects are stored first; "
+        "a crash replays at most this much, and the inbox drops the replays).",
+    )
 
 
 class OutboxSettings(BaseSettings):
@@ -118,6 +124,13 @@ class TelemetrySettings(BaseSettings):
     json_logs: bool = Field(True, description="One JSON object per log line.")
     otlp_endpoint: str | None = Field(
         None, description="OTLP/HTTP traces endpoint (e.g. http://collector:4318); off if unset."
+    )
+    trace_sample_ratio: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of new traces recorded and exported (a caller's sampling "
+        "decision is followed); without an OTLP endpoint no span is recorded.",
     )
 
 

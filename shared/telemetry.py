@@ -11,11 +11,19 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
 from opentelemetry.util.types import AttributeValue
 from prometheus_client import Counter, Gauge, Histogram
 from pythonjsonlogger.json import JsonFormatter
@@ -164,33 +172,73 @@ def configure_tracing(
 ) -> TracerProvider:
     """Install a tracer provider for the service and instrument the libraries; export over
     OTLP/HTTP when configured (``extra`` processors, e.g. an in-memory one in tests)."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    sampling = ReceiverSampling(settings.trace_sample_ratio)
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampling)
+    trace.set_tracer_provider(provider)
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         endpoint = settings.otlp_endpoint.rstrip("/") + "/v1/traces"
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        receive_spans(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     for processor in extra:
-        provider.add_span_processor(processor)
-    trace.set_tracer_provider(provider)
-    instrument_libraries()
+        receive_spans(processor)
+    instrument_libraries(spans_per_command=sampling.receiving)
     return provider
 
 
-def instrument_libraries() -> None:
-    """aiokafka, PyMongo, httpx and logging instrumentations (idempotent), beside FastAPI's.
+class ReceiverSampling(Sampler):
+    """Which spans are recorded: a share of new traces, the caller's decision for the rest;
+    none while nothing receives spans (``receive_spans`` switches recording on).
+
+    A span that is not recorded still has its trace and span ids, so logs keep their
+    ``trace_id`` and Kafka headers their ``traceparent``; only attributes, events and
+    timings nobody would read are not built (a few percent of every service's CPU under
+    load, per store command and per message).
+    """
+
+    def __init__(self, ratio: float) -> None:
+        self.receiving = False
+        self._ratio = ratio
+        self._on = ParentBased(TraceIdRatioBased(ratio))
+        self._off = ParentBased(ALWAYS_OFF)
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return (self._on if self.receiving else self._off).should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return f"ReceiverSampling(ratio={self._ratio}, receiving={self.receiving})"
+
+
+def receive_spans(processor: SpanProcessor) -> None:
+    """Send the installed provider's spans to ``processor`` too, and record them from now."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        raise RuntimeError("configure_tracing first")
+    provider.add_span_processor(processor)
+    if isinstance(provider.sampler, ReceiverSampling):
+        provider.sampler.receiving = True
+
+
+def instrument_libraries(*, spans_per_command: bool = True) -> None:
+    """httpx and logging instrumentations, and with ``spans_per_command`` aiokafka's and
+    PyMongo's, beside FastAPI's (idempotent).
 
     Our publisher and consumer runner add the spans that know the envelope ("send
-    <topic>", "process <topic>": message id, event type, dossier); the aiokafka
-    instrumentation's spans nest inside them, so one trace runs from the HTTP request
-    through every hop.
+    <topic>", "process <topic>": message id, event type, dossier) and carry the trace
+    context in Kafka headers; the aiokafka instrumentation's spans nest inside them, so
+    one trace runs from the HTTP request through every hop. The aiokafka and PyMongo
+    instrumentations only add spans (one per message, one per store command): a service
+    whose spans go nowhere goes without them.
     """
     from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.logging import LoggingInstrumentor
     from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
-    for instrumentor in (AIOKafkaInstrumentor(), PymongoInstrumentor(), HTTPXClientInstrumentor()):
+    instrumentors: list[Any] = [HTTPXClientInstrumentor()]
+    if spans_per_command:
+        instrumentors += [AIOKafkaInstrumentor(), PymongoInstrumentor()]
+    for instrumentor in instrumentors:
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument()
     logging_instrumentor = LoggingInstrumentor()

@@ -31,7 +31,12 @@ from shared.kafka.publisher import Outgoing
 from shared.kafka.security import client_security
 from shared.mongo.client import Session, mongo_client
 from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
-from shared.telemetry import KafkaHeaders, configure_tracing, instrument_libraries
+from shared.telemetry import (
+    KafkaHeaders,
+    configure_tracing,
+    instrument_libraries,
+    receive_spans,
+)
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitOfWork
 
@@ -182,7 +187,7 @@ def capture_spans() -> InMemorySpanExporter:
     processor = SimpleSpanProcessor(exporter)
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
-        provider.add_span_processor(processor)
+        receive_spans(processor)
         instrument_libraries()
     else:
         configure_tracing(TelemetrySettings(), "tests", processor)

@@ -18,6 +18,8 @@ async def index_at(
     ``index`` is already beyond ``size``. LookupError(message, index) if an entry is missing."""
     if index.tree_size > size:
         index = DossierIndex()
+    if index.tree_size == size:
+        return index  # nothing to read
     for position, subject in await store.entry_subjects(index.tree_size, size, session):
         index.add(position, subject)
     return index

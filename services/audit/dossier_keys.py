@@ -25,18 +25,31 @@ class DossierKeys:
     async def ensure_indexes(self) -> None:
         await self._dossier_keys.create_index([("erased_at", ASCENDING), ("created_at", ASCENDING)])
 
-    async def key_for_append(self, subject: str, now: datetime, session: Session) -> bytes:
-        """The dossier's key; a new one if it has none (or its last one was erased)."""
-        doc = await self._dossier_keys.find_one({"_id": subject}, session=session)
-        if doc is not None and doc.get("key") is not None:
-            return bytes(doc["key"])
-        key = personal.new_dossier_key()
-        fields = {"key": key, "key_id": personal.key_id(key), "created_at": now, "erased_at": None}
-        if doc is None:
-            await self._dossier_keys.insert_one({"_id": subject, **fields}, session=session)
-        else:
-            await self._dossier_keys.update_one({"_id": subject}, {"$set": fields}, session=session)
-        return key
+    async def keys_for_append(
+        self, subjects: list[str], now: datetime, session: Session
+    ) -> dict[str, bytes]:
+        """Each dossier's key, read in one query; a new one where a dossier has none (or its
+        last one was erased), the new ones inserted at once."""
+        cursor = self._dossier_keys.find({"_id": {"$in": subjects}}, session=session)
+        found = {doc["_id"]: doc async for doc in cursor}
+        keys: dict[str, bytes] = {}
+        created = []
+        for subject in subjects:
+            doc = found.get(subject)
+            if doc is not None and doc.get("key") is not None:
+                keys[subject] = bytes(doc["key"])
+                continue
+            key = keys[subject] = personal.new_dossier_key()
+            fields = {"key": key, "key_id": personal.key_id(key), "created_at": now}
+            if doc is None:
+                created.append({"_id": subject, **fields, "erased_at": None})
+            else:  # erased: the dossier's entries from now on get a new key
+                await self._dossier_keys.update_one(
+                    {"_id": subject}, {"$set": {**fields, "erased_at": None}}, session=session
+                )
+        if created:
+            await self._dossier_keys.insert_many(created, session=session)
+        return keys
 
     async def keys(self, subjects: set[str]) -> dict[str, bytes | None]:
         """The live keys of these subjects (None where erased or never made)."""

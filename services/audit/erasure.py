@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from audit.appender import LogAppender
 from audit.config import AuditLogSettings
 from audit.domain import log_time
 from audit.dossier_keys import DossierKeys
-from audit.handlers import append_event
 from audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.audit import PersonalDataErased
@@ -35,11 +35,12 @@ class Eraser(PeriodicWorker):
         units: UnitsOfWork,
         store: AuditStore,
         keys: DossierKeys,
+        appender: LogAppender,
         settings: AuditLogSettings,
         clock: Clock,
     ) -> None:
         super().__init__("audit-erasure", settings.erasure_poll_seconds)
-        self._units, self._store, self._keys = units, store, keys
+        self._units, self._store, self._keys, self._appender = units, store, keys, appender
         self._settings, self._clock = settings, clock
 
     async def tick(self) -> list[str]:
@@ -64,11 +65,12 @@ class Eraser(PeriodicWorker):
             key_id = await self._keys.erase(subject, uow.now, uow.session)
             if key_id is None:
                 return False
+            self._appender.forget_key(subject)
             fact = PersonalDataErased(
                 dossier_code=subject, key_id=key_id, erased_at=uow.now, reason=reason
             )
             [envelope] = uow.emit(fact)  # published, and logged in the dossier's history
-            await append_event(envelope, fact, uow.session, store=self._store, clock=self._clock)
+            await self._appender.append([envelope], uow.session)
             return True
 
         done = await self._units.run(work, now=log_time(self._clock.now()))

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit import personal
+from audit.appender import PersonalData
 from audit.domain import KEY_ROTATED, Checkpoint, entry_problem, format_log_time
 from audit.dossier_heads import index_at
 from audit.dossier_index import DossierIndex
-from audit.handlers import PersonalData
 from audit.store import AuditStore
 from audit.trust import TrustPolicy
 from shared.clock import Clock

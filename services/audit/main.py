@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from audit import api, handlers
+from audit.appender import LogAppender, PersonalData
 from audit.checkpoints import Checkpointer
 from audit.config import AuditSettings
 from audit.dossier_keys import DossierKeys
 from audit.erasure import Eraser
 from audit.evidence import Evidence
-from audit.handlers import PersonalData
 from audit.keys import load_or_create_signing_key, load_signing_key
 from audit.rotation import register_signing_key
 from audit.store import AuditStore
@@ -65,10 +65,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             dossier_keys = DossierKeys(runtime.db)
             await dossier_keys.ensure_indexes()
             personal_data = PersonalData(dossier_keys, settings.audit.personal_fields)
-            runtime.add_consumer(
-                list(handlers.LOGGED_TOPICS),
-                handlers.build_registry(store, runtime.clock, personal_data),
-            )
+            appender = LogAppender(store, runtime.clock, personal_data)
+            runtime.add_consumer(list(handlers.LOGGED_TOPICS), handlers.build_registry(appender))
             runtime.add_worker(checkpointer)
             await runtime.start_workers()
             app.state.runtime = runtime
@@ -94,6 +92,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 units=runtime.units,
                 store=store,
                 keys=dossier_keys,
+                appender=appender,
                 settings=settings.audit,
                 clock=runtime.clock,
             )

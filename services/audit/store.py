@@ -2,8 +2,9 @@
 
 ``entries`` has no update or delete path in this code (a unit test scans for one): an
 entry is inserted once, at index ``_id``, in the transaction that also moves
-``log_head`` forward. ``log_head`` is the one document every append writes first, so
-concurrent appends conflict there and the driver retries them: indices stay gap-free.
+``log_head`` forward. ``log_head`` is the one document every append writes first (only
+if it is still the head the append was sealed after), so concurrent appends conflict
+there and the driver retries them: indices stay gap-free.
 """
 
 from __future__ import annotations
@@ -64,23 +65,12 @@ class AuditStore:
 
     # -- Appending (in the consumer's transaction) ---------------------------------------
 
-    async def is_logged(self, event_id: str, session: Session) -> bool:
-        """Whether an entry already holds this event."""
-        return (
-            await self._entries.find_one({"event_id": event_id}, {"_id": 1}, session=session)
-            is not None
-        )
-
     async def logged_among(self, event_ids: list[str], session: Session) -> set[str]:
         """Which of these events an entry already holds (one query for a batch)."""
         cursor = self._entries.find(
             {"event_id": {"$in": event_ids}}, {"event_id": 1, "_id": 0}, session=session
         )
         return {str(doc["event_id"]) async for doc in cursor}
-
-    async def next_subject_link(self, subject: str, session: Session) -> SubjectLink:
-        """The link the subject's next entry gets: after its latest entry, one more."""
-        return (await self.next_subject_links([subject], session))[subject]
 
     async def next_subject_links(
         self, subjects: list[str], session: Session
@@ -108,63 +98,33 @@ class AuditStore:
             )
         return links
 
-    async def claim_next_index(self, session: Session) -> LogHead:
-        """Move the head's size on by one and return the head as it was before."""
-        return await self.claim_indices(1, session)
-
-    async def claim_indices(self, count: int, session: Session) -> LogHead:
-        """Move the head's size on by ``count`` and return the head as it was before.
+    async def move_head(
+        self, before: LogHead, after: LogHead, now: datetime, session: Session
+    ) -> bool:
+        """Move the head from ``before`` to ``after``; False if it is not ``before`` (its
+        size and chain hash, which commits to every entry) and nothing was written.
 
         This is the append's first write, so two concurrent appends conflict here, before
-        either inserts an entry: the indices ``size .. size + count - 1`` are this
+        either inserts an entry: the indices ``before.size .. after.size - 1`` are this
         transaction's.
         """
-        doc = await self._head.find_one_and_update(
-            {"_id": HEAD_ID}, {"$inc": {"size": count}}, session=session
-        )
-        if doc is None:
-            raise RuntimeError("audit log head missing: ensure_indexes() was not run")
-        return LogHead.from_doc(doc)
-
-    async def insert_entry(
-        self,
-        entry: SealedEntry,
-        *,
-        event_id: str,
-        event_type: str,
-        subject: str,
-        subtree_hashes: list[bytes],
-        session: Session,
-    ) -> None:
-        """Insert the sealed entry with the perfect subtree hashes that end at it."""
-        document = entry_document(
-            entry,
-            event_id=event_id,
-            event_type=event_type,
-            subject=subject,
-            subtree_hashes=subtree_hashes,
-        )
-        await self.insert_entries([document], session)
-
-    async def insert_entries(self, documents: list[Document], session: Session) -> None:
-        """Insert a batch of entries (from ``entry_document``) in one call, in order."""
-        await self._entries.insert_many(documents, ordered=True, session=session)
-
-    async def advance_head(
-        self, chain_hash: bytes, peaks: list[tuple[int, bytes]], now: datetime, session: Session
-    ) -> None:
-        """Record the new last chain hash and frontier (the size moved in claim_next_index)."""
-        await self._head.update_one(
-            {"_id": HEAD_ID},
+        result = await self._head.update_one(
+            {"_id": HEAD_ID, "size": before.size, "chain_hash": before.chain_hash.hex()},
             {
                 "$set": {
-                    "chain_hash": chain_hash.hex(),
-                    "peaks": [{"level": level, "hash": h.hex()} for level, h in peaks],
+                    "size": after.size,
+                    "chain_hash": after.chain_hash.hex(),
+                    "peaks": [{"level": level, "hash": h.hex()} for level, h in after.peaks],
                     "updated_at": now,
                 }
             },
             session=session,
         )
+        return result.matched_count == 1
+
+    async def insert_entries(self, documents: list[Document], session: Session) -> None:
+        """Insert a batch of entries (from ``entry_document``) in one call, in order."""
+        await self._entries.insert_many(documents, ordered=True, session=session)
 
     # -- Reading entries -----------------------------------------------------------------
 

@@ -155,8 +155,19 @@ class IntakeStore:
         doc = await self._dossiers.find_one({"_id": code}, session=session)
         return IntakeDossier.model_validate(doc) if doc else None
 
+    async def get_dossiers(self, codes: list[str], session: Session) -> dict[str, IntakeDossier]:
+        """The dossiers with these codes that intake holds, by code (one query)."""
+        cursor = self._dossiers.find({"_id": {"$in": codes}}, session=session)
+        return {doc["_id"]: IntakeDossier.model_validate(doc) async for doc in cursor}
+
     async def replace_dossier(self, dossier: IntakeDossier, session: Session) -> None:
         await self._dossiers.replace_one({"_id": dossier.code}, dossier.stored(), session=session)
+
+    async def replace_dossiers(self, dossiers: list[IntakeDossier], session: Session) -> None:
+        """Write these dossiers over their stored versions, in one bulk write."""
+        if dossiers:
+            ops = [ReplaceOne({"_id": d.code}, d.stored()) for d in dossiers]
+            await self._dossiers.bulk_write(ops, ordered=True, session=session)
 
     async def received_by(
         self, unit: str, start: datetime, end: datetime, limit: int

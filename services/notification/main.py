@@ -123,7 +123,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             runtime.add_consumer(
                 [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],
                 handlers.build_registry(planning),
-                after_commit=dispatcher.wake,
+                after_batch=dispatcher.wake,
             )
             portal_store = PortalSyncStore(runtime.db)
             await portal_store.ensure_indexes()

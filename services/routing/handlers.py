@@ -23,10 +23,10 @@ from routing.domain.route import resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
 from routing.domain.workflow import decide_command, decide_start
-from routing.journeys import JourneyTraces, action_span
-from routing.store import DossierStore
+from routing.journeys import action_span, current_journey, journey_context
+from routing.store import DossierStore, unit_level
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Catalogue, CatalogueLookupError
+from shared.catalogue import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import UnitCommand
@@ -57,25 +57,19 @@ class Routing:
     catalogue: Catalogue
     clock: Clock
     options: RoutingOptions
-    journeys: JourneyTraces | None = None  # one trace per dossier journey
 
     def context(self, cause_id: str, now: datetime | None = None) -> Context:
         """A decision context at ``now`` (default: the clock's current time)."""
         return Context(self.calendar, self.catalogue, now or self.clock.now(), cause_id)
 
     def level_of(self, unit: str) -> str:
-        try:
-            return self.catalogue.unit(unit).level
-        except CatalogueLookupError:
-            return "unknown"
+        return unit_level(self.catalogue, unit)
 
     async def save(
         self, decision: Decision, read: Dossier, uow: UnitOfWork, now: datetime
     ) -> Dossier:
         """Store the decided dossier over the one read (``StaleDossier`` if it changed)."""
-        return await self.store.save(
-            decision.dossier, read=read, session=uow.session, now=now, level_of=self.level_of
-        )
+        return await self.store.save(decision.dossier, read=read, session=uow.session, now=now)
 
 
 def emit_facts(uow: UnitOfWork, d: Dossier, decision: Decision) -> None:
@@ -99,9 +93,8 @@ async def on_dossier_received(data: DossierReceived, uow: UnitOfWork, *, routing
     procedure = routing.catalogue.procedure(data.procedure_code)
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
     decision.dossier.correlation_id = envelope.correlationid
-    await routing.store.insert(decision.dossier, uow.session, ctx.now)
-    if routing.journeys is not None:
-        await routing.journeys.remember(data.dossier_code, uow.session)
+    # The received event's trace becomes the journey's, kept with the dossier.
+    await routing.store.insert(decision.dossier, uow.session, ctx.now, current_journey())
     emit_facts(uow, decision.dossier, decision)
 
 
@@ -130,15 +123,17 @@ async def on_dossier_withdrawn(
 async def execute_command(
     command: UnitCommand, uow: UnitOfWork, *, routing: Routing
 ) -> tuple[Dossier, Decision]:
-    """Apply a unit command (``uow``'s cause); raises ``ActionRefused`` when refused."""
-    d = await routing.store.get(command.dossier_code, uow.session)
-    if d is None:
+    """Apply a unit command (``uow``'s cause); raises ``ActionRefused`` when refused.
+
+    One read (the dossier and its journey) and one write (with its version check)."""
+    loaded = await routing.store.load(command.dossier_code, uow.session)
+    if loaded is None:
         raise ActionRefused(
             RefusalCode.UNKNOWN_DOSSIER, f"routing knows no dossier {command.dossier_code}"
         )
-    cause = uow.envelope
+    d, cause = loaded.dossier, uow.envelope
     ctx = routing.context(cause.id, uow.now)
-    journey = await routing.journeys.context_of(d.code) if routing.journeys else None
+    journey = journey_context(loaded.journey)
     with action_span(command.EVENT_TYPE, d.code, journey):  # facts join the journey's trace
         decision = decide_command(d, command, ctx)
         recorded(decision, ctx, actor=command.actor, command_id=cause.id)

@@ -1,44 +1,38 @@
-"""One trace per dossier journey: the trace context a dossier arrived in, kept by code.
+"""One trace per dossier journey: the trace context a dossier arrived in, kept with it.
 
 Unit actions come in as separate HTTP requests (each its own trace), hours or days
 apart. Routing runs each action in a span of the dossier's journey trace, linked to
 the request's own span, so the events the action writes (and everything downstream)
-stay in the trace that started with the submission at intake.
+stay in the trace that started with the submission at intake. The journey's context
+is kept in the dossier's own document (``store.py``), written when the route is
+planned and read with the dossier: it costs no round trip of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from opentelemetry import trace
 from opentelemetry.context import Context
 
-from shared.mongo.client import Database, Session
 from shared.telemetry import extract_trace_context, inject_trace_headers
 
 tracer = trace.get_tracer(__name__)
+Journey = dict[str, str]
+"""A journey's trace context as trace headers (empty when tracing was off)."""
 
 
-class JourneyTraces:
-    """The journey trace context of each dossier routing holds."""
+def current_journey() -> Journey:
+    """The current trace context (the received event's), to keep as the dossier's journey."""
+    return {key: value.decode() for key, value in inject_trace_headers([])}
 
-    def __init__(self, db: Database) -> None:
-        self._traces = db["journey_traces"]
 
-    async def remember(self, code: str, session: Session) -> None:
-        """Keep the current trace context (the received event's) as the dossier's journey."""
-        headers = {key: value.decode() for key, value in inject_trace_headers([])}
-        if headers:
-            await self._traces.update_one(
-                {"_id": code}, {"$setOnInsert": headers}, upsert=True, session=session
-            )
-
-    async def context_of(self, code: str) -> Context | None:
-        doc = await self._traces.find_one({"_id": code})
-        if doc is None:
-            return None
-        return extract_trace_context([(k, str(v).encode()) for k, v in doc.items() if k != "_id"])
+def journey_context(journey: Mapping[str, str]) -> Context | None:
+    """The trace context a kept journey names (None when none was kept)."""
+    if not journey:
+        return None
+    return extract_trace_context([(k, str(v).encode()) for k, v in journey.items()])
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import httpx
 from fastapi import FastAPI
@@ -11,9 +12,8 @@ from fastapi import FastAPI
 from routing import api, api_forms, api_procedures, api_views, handlers
 from routing.applicants import ApplicantNames, IntakeApplicantNames, NoApplicantNames
 from routing.config import RoutingSettings
-from routing.journeys import JourneyTraces
 from routing.scheduler import OverdueScheduler
-from routing.store import DossierStore
+from routing.store import DossierStore, unit_level
 from shared.app import serve, service_app
 from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
@@ -62,15 +62,15 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         async with AsyncExitStack() as stack:
             app.state.applicant_names = await applicant_names(settings, stack)
             runtime = await stack.enter_async_context(service_runtime(SERVICE, settings, clock))
-            store = DossierStore(runtime.db)
+            store = DossierStore(runtime.db, partial(unit_level, catalogue))
             await store.ensure_indexes()
+            await store.upgrade_earlier_documents()
             routing = handlers.Routing(
                 store=store,
                 calendar=calendar,
                 catalogue=catalogue,
                 clock=runtime.clock,
                 options=settings.routing,
-                journeys=JourneyTraces(runtime.db),
             )
             agencies = command_sources(settings, [u.code for u in catalogue.units])
             agency_topics = [agency_commands(unit) for unit in agencies]

@@ -19,7 +19,7 @@ from functools import partial
 from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
 from routing.handlers import Routing, emit_facts
-from routing.journeys import action_span
+from routing.journeys import action_span, journey_context
 from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState
 from shared.telemetry import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
@@ -76,15 +76,16 @@ class OverdueScheduler(PeriodicWorker):
 
     async def _claim(self, code: str, now: datetime, uow: UnitOfWork) -> int:
         routing = self._routing
-        d = await routing.store.get(code, uow.session)
-        if d is None:
+        loaded = await routing.store.load(code, uow.session)
+        if loaded is None:
             return 0
+        d = loaded.dossier
         ctx = routing.context(f"overdue/{code}/{d.version}", now)
         decision = detect_deadlines(d, ctx, routing.options.due_soon_working_days)
         if decision is None:
             return 0
         recorded(decision, ctx, actor="routing")
-        journey = await routing.journeys.context_of(code) if routing.journeys else None
+        journey = journey_context(loaded.journey)
         with action_span("deadlines", code, journey):  # overdue facts join the journey's trace
             saved = await routing.save(decision, d, uow, now)
             emit_facts(uow, saved, decision)

@@ -1,25 +1,39 @@
-"""Routing's collections and indexes: dossiers (state, route, history) and transfers.
+"""Routing's collection and indexes: one document per dossier (state, route, history).
 
 A dossier is one document: the domain model under ``model`` plus top-level copies of
-the fields the read views and the scheduler query on, each served by an index. Dates
-are ISO strings (``YYYY-MM-DD``), which sort and compare like dates. Updates replace
-the document only if its ``version`` is the one read (optimistic concurrency inside
-the caller's transaction); a mismatch raises ``StaleDossier``.
+the fields the read views and the scheduler query on, each served by an index, its
+hand-overs between levels (``handovers``, for the flows view) and its journey's trace
+context (``journey``). Dates are ISO strings (``YYYY-MM-DD``), which sort and compare
+like dates. An action reads the document once and writes it once: the write sets every
+field but the journey, and only if ``version`` is still the one read (optimistic
+concurrency inside the caller's transaction); a mismatch raises ``StaleDossier``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import UpdateOne
 
 from routing.domain.deadlines import CLOCK_RUNNING
 from routing.domain.model import Dossier
+from routing.journeys import Journey
+from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.mongo.client import Database, Document, Session
 
 LevelOf = Callable[[str], str]
+UPGRADE_BATCH = 200  # documents written earlier, brought up to date per bulk write
+
+
+def unit_level(catalogue: Catalogue, unit: str) -> str:
+    """A unit's level from the catalogue (``unknown`` for a unit it does not list)."""
+    try:
+        return catalogue.unit(unit).level
+    except CatalogueLookupError:
+        return "unknown"
 
 
 class StaleDossier(Exception):
@@ -30,7 +44,31 @@ def iso(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-def _document(d: Dossier, now: datetime) -> Document:
+@dataclass(frozen=True)
+class Loaded:
+    """A dossier as read for a change, with the journey trace kept beside it."""
+
+    dossier: Dossier
+    journey: Journey
+
+
+def _handovers(d: Dossier, level_of: LevelOf) -> list[Document]:
+    """The dossier's hand-overs as the flows view counts them (levels as of the hand-over)."""
+    return [
+        {
+            "transfer_id": t.transfer_id,
+            "requested_at": t.requested_at,
+            "from_unit": t.from_unit,
+            "to_unit": t.to_unit,
+            "from_level": level_of(t.from_unit),
+            "to_level": level_of(t.to_unit),
+            "status": t.status,
+        }
+        for t in d.transfers
+    ]
+
+
+def _document(d: Dossier, now: datetime, level_of: LevelOf) -> Document:
     step = d.step
     return {
         "_id": d.code,
@@ -59,16 +97,18 @@ def _document(d: Dossier, now: datetime) -> Document:
             "transfer_requested_at": d.transfer.requested_at if d.transfer else None,
             "supplement_requested_at": d.supplement.requested_at if d.supplement else None,
         },
+        "handovers": _handovers(d, level_of),
         "model": d.model_dump(mode="json"),
     }
 
 
 class DossierStore:
-    """The routed dossiers and the hand-over log of one routing database."""
+    """The routed dossiers of one routing database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, level_of: LevelOf) -> None:
         self.dossiers = db["dossiers"]
-        self.transfers = db["transfers"]
+        self._level_of = level_of
+        self._journey_traces = db["journey_traces"]  # where journeys were kept before
 
     async def ensure_indexes(self) -> None:
         create = self.dossiers.create_index
@@ -85,61 +125,71 @@ class DossierStore:
         await create([("state", 1), ("holding_unit", 1)])
         await create([("updated_at", 1)])  # on-time view: dossiers changed in a window
         await create([("apologies", 1)])  # on-time view: apologies issued (Mẫu 04)
-        await self.transfers.create_index([("requested_at", ASCENDING)])
-        await self.transfers.create_index([("dossier_code", ASCENDING), ("requested_at", 1)])
+        await create([("handovers.requested_at", 1)])  # flows view: hand-overs in a window
+
+    async def upgrade_earlier_documents(self) -> int:
+        """Give dossiers stored before hand-overs and journeys lived in the dossier's own
+        document their ``handovers`` and ``journey`` (from the former ``journey_traces``
+        collection); the number upgraded. Idempotent; a fresh database costs one query."""
+        upgraded = 0
+        while True:
+            cursor = self.dossiers.find({"handovers": {"$exists": False}}, {"model": 1})
+            docs = await cursor.limit(UPGRADE_BATCH).to_list()
+            if not docs:
+                return upgraded
+            codes = [doc["_id"] for doc in docs]
+            traces = {
+                doc.pop("_id"): doc
+                async for doc in self._journey_traces.find({"_id": {"$in": codes}})
+            }
+            await self.dossiers.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc["_id"], "handovers": {"$exists": False}},
+                        {"$set": self._upgrade(doc, traces.get(doc["_id"], {}))},
+                    )
+                    for doc in docs
+                ],
+                ordered=False,
+            )
+            upgraded += len(docs)
+
+    def _upgrade(self, doc: Document, journey: Journey) -> Document:
+        dossier = Dossier.model_validate(doc["model"])
+        return {"handovers": _handovers(dossier, self._level_of), "journey": journey}
 
     async def get(self, code: str, session: Session | None = None) -> Dossier | None:
         """The dossier with this code, as stored (``version`` included)."""
         doc = await self.dossiers.find_one({"_id": code}, {"model": 1}, session=session)
         return None if doc is None else Dossier.model_validate(doc["model"])
 
-    async def insert(self, d: Dossier, session: Session, now: datetime) -> None:
-        await self.dossiers.insert_one(_document(d, now), session=session)
+    async def load(self, code: str, session: Session | None = None) -> Loaded | None:
+        """The dossier with this code and its journey, in one read (to change it)."""
+        doc = await self.dossiers.find_one(
+            {"_id": code}, {"model": 1, "journey": 1}, session=session
+        )
+        if doc is None:
+            return None
+        return Loaded(Dossier.model_validate(doc["model"]), doc.get("journey") or {})
 
-    async def save(
-        self,
-        d: Dossier,
-        *,
-        read: Dossier,
-        session: Session,
-        now: datetime,
-        level_of: LevelOf,
-    ) -> Dossier:
-        """Replace the dossier read as ``read`` by ``d`` (version + 1) and log its hand-overs."""
+    async def insert(
+        self, d: Dossier, session: Session, now: datetime, journey: Journey | None = None
+    ) -> None:
+        """Store a new dossier with the trace context of its journey."""
+        document = {**_document(d, now, self._level_of), "journey": journey or {}}
+        await self.dossiers.insert_one(document, session=session)
+
+    async def save(self, d: Dossier, *, read: Dossier, session: Session, now: datetime) -> Dossier:
+        """Write ``d`` over the dossier read as ``read`` (version + 1), its journey kept."""
         saved = d.model_copy(update={"version": read.version + 1})
-        result = await self.dossiers.replace_one(
-            {"_id": d.code, "version": read.version}, _document(saved, now), session=session
+        fields = _document(saved, now, self._level_of)
+        del fields["_id"]
+        result = await self.dossiers.update_one(
+            {"_id": d.code, "version": read.version}, {"$set": fields}, session=session
         )
         if result.matched_count != 1:
             raise StaleDossier(d.code)
-        await self.log_transfers(saved, read, session, level_of)
         return saved
-
-    async def log_transfers(
-        self, d: Dossier, read: Dossier | None, session: Session, level_of: LevelOf
-    ) -> None:
-        """Upsert hand-overs that are new or changed (the flows view counts them)."""
-        before = {t.transfer_id: t for t in (read.transfers if read else [])}
-        for t in d.transfers:
-            if before.get(t.transfer_id) == t:
-                continue
-            await self.transfers.replace_one(
-                {"_id": t.transfer_id},
-                {
-                    "_id": t.transfer_id,
-                    "dossier_code": d.code,
-                    "step_index": t.step_index,
-                    "from_unit": t.from_unit,
-                    "to_unit": t.to_unit,
-                    "from_level": level_of(t.from_unit),
-                    "to_level": level_of(t.to_unit),
-                    "requested_at": t.requested_at,
-                    "status": t.status,
-                    "settled_at": t.settled_at,
-                },
-                upsert=True,
-                session=session,
-            )
 
     async def overdue_candidates(
         self, today: date, limit: int, due_soon_before: date | None = None

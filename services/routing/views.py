@@ -180,10 +180,19 @@ async def flows(
         entry["states"][row["_id"]["state"]] = row["count"]
         entry["total"] += row["count"]
     moves: dict[tuple[str, str], dict[str, Any]] = {}
-    window = {"requested_at": {"$gte": since, "$lt": until}}
-    grouping = {"from": "$from_level", "to": "$to_level", "status": "$status"}
-    async for row in await store.transfers.aggregate(
-        [{"$match": window}, {"$group": {"_id": grouping, "count": {"$sum": 1}}}]
+    window = {"$gte": since, "$lt": until}
+    grouping = {
+        "from": "$handovers.from_level",
+        "to": "$handovers.to_level",
+        "status": "$handovers.status",
+    }
+    async for row in await store.dossiers.aggregate(
+        [
+            {"$match": {"handovers": {"$elemMatch": {"requested_at": window}}}},
+            {"$unwind": "$handovers"},
+            {"$match": {"handovers.requested_at": window}},
+            {"$group": {"_id": grouping, "count": {"$sum": 1}}},
+        ]
     ):
         key = (row["_id"]["from"], row["_id"]["to"])
         entry = moves.setdefault(key, {"from_level": key[0], "to_level": key[1], "requested": 0})

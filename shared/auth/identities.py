@@ -111,7 +111,7 @@ class ClientAuth(httpx.Auth):
 
     def __init__(self, credentials: Credentials, settings: AuthSettings | None = None) -> None:
         self.credentials = credentials
-        self.settings = settings
+        self.settings = settings or AuthSettings()  # read once, not per request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = token_client(self.settings).token(self.credentials)
@@ -142,7 +142,7 @@ class UnitAuth(httpx.Auth):
         self.identity = identity
         own = unit_of(identity)
         self.people = {**({own: identity} if own else {}), **(people or {})}
-        self.settings = settings
+        self.settings = settings or AuthSettings()  # read once, not per request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         if "authorization" not in request.headers:

@@ -2,10 +2,11 @@
 
 A run is a sequence of well-formed records of a fetch, each partition's consecutive
 and in offset order (so each dossier's events keep their order). Its work is
-one transaction: the inbox is asked once which events were processed already, each
-fresh event's handler runs in order (a handler registered for batches gets its
-consecutive events at once), the inbox records go in one insert and the facts the
-handlers emitted in one outbox write. If anything fails, nothing of the run is
+one transaction: the inbox records go in one insert (if one was there already, the
+run is applied again with one inbox query first, and only the fresh events run),
+each event's handler runs in order (a handler registered for batches gets its
+consecutive events at once) and the facts the handlers emitted go in one outbox
+write. If anything fails, nothing of the run is
 written and the runner handles its events one by one, so a poison message is
 dead-lettered alone and every other event still has its effect exactly once.
 """
@@ -23,7 +24,7 @@ from opentelemetry import trace
 from shared.envelope import Envelope
 from shared.events.registry import EventData
 from shared.handlers import Handler, HandlerRegistry
-from shared.mongo.inbox import Inbox
+from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.telemetry import extract_trace_context, messaging_attributes
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
@@ -75,11 +76,22 @@ class RunApplier:
     async def apply(self, run: list[Decoded]) -> list[str]:
         """Each event's outcome (handled, duplicate, ignored), after one commit.
 
-        Raises whatever the work raised (nothing of the run is then written); the driver
-        retries the whole run on transient conflicts first.
+        Fresh events, the usual case, are claimed in the inbox first (one insert) with
+        no query. If one of them was processed already (a redelivery, or an event twice
+        on the topic), that insert fails, nothing is written, and the run is applied
+        again asking the inbox first. Raises whatever the work raised (nothing of the
+        run is then written); the driver retries the whole run on transient conflicts.
         """
 
-        async def work(uow: UnitOfWork) -> list[str]:
+        async def claimed_first(uow: UnitOfWork) -> list[str]:
+            fresh = [item for item in run if item.handler is not None]
+            await self.inbox.claim_all(
+                self.group_id, [item.envelope for item in fresh], uow.session, uow.now
+            )
+            await self._call_handlers(fresh, uow)
+            return ["ignored" if item.handler is None else "handled" for item in run]
+
+        async def checked_first(uow: UnitOfWork) -> list[str]:
             outcomes = await self._outcomes_before(run, uow)
             fresh = [item for item, outcome in zip(run, outcomes, strict=True) if not outcome]
             await self._call_handlers(fresh, uow)
@@ -88,7 +100,10 @@ class RunApplier:
             )
             return [outcome or "handled" for outcome in outcomes]
 
-        return await self.units.run(work)
+        try:
+            return await self.units.run(claimed_first)
+        except AlreadyProcessed:
+            return await self.units.run(checked_first)
 
     async def _outcomes_before(self, run: list[Decoded], uow: UnitOfWork) -> list[str]:
         """'ignored' or 'duplicate' where the event needs no work, '' where it does."""

@@ -7,8 +7,9 @@ records after a malformed one are handled after it, in runs of their own. If a r
 fails, its events are handled one by one (``applying``: each in a unit of work
 of its own, retried with backoff, dead-lettered after the last attempt), so a poison
 message goes to the dead letters alone and the others keep their order. Malformed
-records go the one-by-one way at once. Offsets are committed only after that, so a
-crash replays work that the inbox then deduplicates; a store that cannot do the work
+records go the one-by-one way at once. Offsets are committed only after that (at most once per
+``commit_interval_ms``, and always before a rebalance or a stop), so a crash replays
+work that the inbox then deduplicates; a store that cannot do the work
 pauses the runner instead (``StoreUnavailable``).
 """
 
@@ -78,7 +79,7 @@ class ConsumerRunner:
         kafka: KafkaSettings,
         settings: ConsumerSettings,
         clock: Clock,
-        after_commit: Callable[[], None] | None = None,
+        after_batch: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
         self.group_id = group_id
@@ -102,10 +103,11 @@ class ConsumerRunner:
         self._kafka = kafka
         self._settings = settings
         self._clock = clock
-        self._after_commit = after_commit
+        self._after_batch = after_batch
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted = 0
+        self._committed_at = 0.0  # monotonic time of the last offset commit
         self.outages = 0  # batches that could not be finished (for health and tests)
         self._stopping = asyncio.Event()
         self.batch_lock = asyncio.Lock()
@@ -157,11 +159,20 @@ class ConsumerRunner:
                     handled += await self._handle_rest(tp, pairs[len(leading[tp]) :])
             except BaseException:
                 self._rewind(batch)
-                raise
-            finally:
                 await self.commit_processed(None)
+                raise
+            await self._commit_when_due()
+        if handled and self._after_batch is not None:
+            self._after_batch()  # the batch's effects are stored
         await self._report_lag()
         return handled
+
+    async def _commit_when_due(self) -> None:
+        """Commit offsets at most once per commit interval: each commit is a write to the
+        broker's offsets log, and the inbox makes a replay after a crash harmless."""
+        interval = self._settings.commit_interval_ms / 1000
+        if time.monotonic() - self._committed_at >= interval:
+            await self.commit_processed(None)
 
     async def _handle_rest(
         self, tp: TopicPartition, pairs: list[tuple[Record, Decoded | None]]
@@ -312,8 +323,7 @@ class ConsumerRunner:
             self._processed.pop(tp, None)
         if not self._processed:
             self._uncommitted = 0
-        if self._after_commit is not None:
-            self._after_commit()
+        self._committed_at = time.monotonic()
 
     async def handle_record(self, record: Record) -> None:
         """Apply one record in a unit of work of its own, or dead-letter it."""

@@ -158,6 +158,11 @@ class Outbox:
         self._backlog = len(entries) >= limit
         return entries
 
+    @property
+    def backlog(self) -> bool:
+        """Whether the last read filled a batch (more may be pending)."""
+        return self._backlog
+
     async def mark_sent(self, entry_ids: list[str], now: datetime) -> None:
         await self._entries.update_many(
             {"_id": {"$in": entry_ids}, "status": PENDING},
@@ -352,23 +357,31 @@ class OutboxRelay:
             await self._outbox.report_backlog(self._service, self._clock.now())
 
     async def run(self) -> None:
-        """Relay until stopped; failures are retried after a pause, nothing is dropped."""
+        """Relay until stopped; failures are retried after a pause, nothing is dropped.
+
+        After a batch that held everything pending, the relay waits for a wake-up (or
+        the poll interval) instead of reading an empty outbox again: a wake-up that came
+        while it published means new entries, and it reads at once.
+        """
         while not self._stopping:
             try:
-                sent = 0
+                self._wake.clear()  # from here on, a wake-up means entries written since
+                more = False
                 if await self._leading():
-                    sent = await self.publish_pending()
+                    await self.publish_pending()
+                    more = self._outbox.backlog
                     await self._report_backlog()
-                if sent == 0:
-                    await self._idle(self._settings.poll_interval_s)
+                if not more:
+                    await self._wait(self._settings.poll_interval_s)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or store outage: retry later, drop nothing
                 log.warning("outbox relay failed, retrying", extra={"error": repr(exc)})
-                await self._idle(self._settings.retry_delay_s)
+                self._wake.clear()
+                await self._wait(self._settings.retry_delay_s)
 
-    async def _idle(self, seconds: float) -> None:
-        self._wake.clear()
+    async def _wait(self, seconds: float) -> None:
+        """Until woken (perhaps already) or ``seconds`` have passed."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 

@@ -10,6 +10,7 @@ import pytest
 from audit.config import AuditSettings
 from audit.main import create_app
 from audit.rotation import UnannouncedKeyChange
+from audit.store import AuditStore
 from audit.verify import verify_document
 
 from shared.clock import ManualClock
@@ -41,6 +42,24 @@ async def test_redelivered_event_is_logged_once(
         entries = await logged(client, 3)
 
     assert [e["event_id"] for e in entries] == [first.id, second.id, third.id]
+
+
+async def test_an_event_the_inbox_forgot_is_still_logged_once(
+    audit_settings: AuditSettings, clock: ManualClock
+) -> None:
+    first, second, third = journey("F-1")[:3]
+    app = create_app(audit_settings, clock)
+    async with running_app(app, ActAs("auditor")) as client:
+        await publish(app, [first, second])
+        await logged(client, 2)
+        await app.state.runtime.db["inbox"].delete_many({})  # e.g. restored from a backup
+        await publish(app, [first, third])
+        entries = await logged(client, 3)
+        head = await AuditStore(app.state.runtime.db).head()
+
+    # The log's own unique index refused the second entry; the retry looked it up.
+    assert [e["event_id"] for e in entries] == [first.id, second.id, third.id]
+    assert head.size == 3
 
 
 async def test_restart_continues_the_chain_and_the_tree(

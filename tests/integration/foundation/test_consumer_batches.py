@@ -15,7 +15,7 @@ import pytest
 
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
-from shared.events.registry import EventData, make_envelope
+from shared.events.registry import make_envelope
 from shared.handlers import HandlerRegistry
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
@@ -91,6 +91,23 @@ async def test_a_batch_is_one_unit_of_work_with_one_effect_per_event_in_order(
     assert len({r["processed_at"] for r in records}) == 1
 
 
+async def test_a_batch_with_an_event_processed_in_an_earlier_batch_applies_only_the_fresh_ones(
+    runtime: ServiceRuntime,
+) -> None:
+    runtime.add_consumer([DOSSIER_EVENTS], ordered(runtime))
+    first, second, third = withdrawn("R-1"), withdrawn("R-2"), withdrawn("R-3")
+    await publish_in_one_partition(runtime, [first])
+    assert await drain(runtime, 1) == 1
+
+    await publish_in_one_partition(runtime, [second, first, third])  # R-1 redelivered
+    assert await drain(runtime, 3) == 3
+
+    assert await effect_counts(runtime.db) == {"R-1": 1, "R-2": 1, "R-3": 1}
+    assert await applied_order(runtime) == ["R-1", "R-2", "R-3"]
+    records = await runtime.db["inbox"].find({"consumer": runtime.consumers[0].group_id}).to_list()
+    assert sorted(r["event_id"] for r in records) == sorted(e.id for e in (first, second, third))
+
+
 async def test_a_fetch_over_several_partitions_is_one_unit_of_work(
     runtime: ServiceRuntime,
 ) -> None:
@@ -129,7 +146,7 @@ async def test_a_batch_handler_gets_the_run_and_each_fact_keeps_its_cause(
 ) -> None:
     runs: list[int] = []
 
-    async def echo_all(events: list[tuple[Envelope, EventData]], uow: UnitOfWork) -> None:
+    async def echo_all(events: list[tuple[Envelope, DossierWithdrawn]], uow: UnitOfWork) -> None:
         runs.append(len(events))
         for envelope, _ in events:
             uow.caused_by(envelope).emit(withdrawal(f"ECHO-{envelope.subject}"))

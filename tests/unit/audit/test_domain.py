@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from audit.appender import canonical_event
 from audit.domain import (
     FIRST_OF_SUBJECT,
     GENESIS_HASH,
@@ -22,7 +23,7 @@ from audit.domain import (
     sha256,
     sign_checkpoint,
 )
-from audit.handlers import canonical_event, logged_event_types
+from audit.handlers import logged_event_types
 from audit.keys import SigningKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

@@ -132,6 +132,43 @@ async def test_unknown_key_ids_cannot_force_a_fetch_per_request() -> None:
     assert realm.fetches == 1
 
 
+async def test_a_valid_token_is_remembered_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    realm, decoded = Realm(), []
+    token = realm.token()
+    decode = jwt.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    now = [time.time()]
+    client = httpx.AsyncClient(transport=httpx.MockTransport(realm.jwks))
+    verifier = TokenVerifier(SETTINGS, KeyCache(SETTINGS, client), clock=lambda: now[0])
+
+    first, again = await verifier.verify(token), await verifier.verify(token)
+
+    assert first == again and first.unit == "001.21.31.H59"
+    assert len(decoded) == 1  # the second request cost a lookup, not a signature check
+    now[0] = jwt.decode(token, options={"verify_signature": False})["exp"] + SETTINGS.leeway_s
+    with pytest.raises(InvalidToken, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_checked_again_when_its_key_is_gone() -> None:
+    realm = Realm()
+    settings = AuthSettings(issuer=ISSUER, jwks_max_age_s=1e-9)  # fetched again every time
+    verifier = realm.verifier(settings)
+    token = realm.token()
+    assert (await verifier.verify(token)).unit == "001.21.31.H59"
+    realm.rotate("k2")
+    del realm.keys["k1"]  # Keycloak dropped the key that signed it
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(token)
+
+
 async def test_an_unreachable_key_set_is_not_an_invalid_token() -> None:
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")

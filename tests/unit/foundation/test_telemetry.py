@@ -10,7 +10,12 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from shared.settings import TelemetrySettings
-from shared.telemetry import configure_logging, extract_trace_context, inject_trace_headers
+from shared.telemetry import (
+    ReceiverSampling,
+    configure_logging,
+    extract_trace_context,
+    inject_trace_headers,
+)
 
 
 def test_logs_are_json_lines_with_service_level_time_and_extras() -> None:
@@ -39,3 +44,33 @@ def test_trace_context_survives_kafka_headers_and_an_existing_one_is_kept() -> N
     assert carried.trace_id == trace_id
     with tracer.start_as_current_span("relay"):
         assert inject_trace_headers(headers) == headers  # the writer's trace, not the relay's
+
+
+def test_without_a_receiver_spans_are_not_recorded_but_keep_their_ids_for_logs_and_headers() -> (
+    None
+):
+    tracer = TracerProvider(sampler=ReceiverSampling(1.0)).get_tracer("tests")
+    with tracer.start_as_current_span("handle") as span:
+        headers = inject_trace_headers([])
+        context = span.get_span_context()
+    assert not span.is_recording()
+    assert context.is_valid and not context.trace_flags.sampled
+    carried = trace.get_current_span(extract_trace_context(headers)).get_span_context()
+    assert carried.trace_id == context.trace_id
+
+
+def test_a_sample_ratio_applies_to_new_traces_and_a_callers_decision_is_followed() -> None:
+    sampling = ReceiverSampling(0.0)
+    sampling.receiving = True
+    tracer = TracerProvider(sampler=sampling).get_tracer("tests")
+    with tracer.start_as_current_span("new trace") as root:
+        assert not root.is_recording()
+    caller = TracerProvider().get_tracer("caller")
+    with caller.start_as_current_span("caller's span"):
+        headers = inject_trace_headers([])
+    with tracer.start_as_current_span("continued", context=extract_trace_context(headers)) as span:
+        assert span.is_recording()
+    everything = ReceiverSampling(1.0)
+    everything.receiving = True
+    with TracerProvider(sampler=everything).get_tracer("t").start_as_current_span("s") as span:
+        assert span.is_recording()
