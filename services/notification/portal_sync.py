@@ -32,7 +32,7 @@ from notification.templates import DisplayNames
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
-from shared.events.registry import REGISTRY, EventData
+from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Database, Document
 from shared.unit_of_work import UnitOfWork
@@ -144,7 +144,7 @@ class PortalSyncStore:
 
 
 async def on_facts(
-    events: list[tuple[Envelope, EventData]],
+    events: list[tuple[Envelope, DossierFact]],
     uow: UnitOfWork,
     *,
     store: PortalSyncStore,
@@ -153,9 +153,7 @@ async def on_facts(
     """Map consecutive facts of a batch, in order, and keep their messages with the inbox
     records (one transaction): one counter reservation and one write for the batch."""
     reported = [
-        (envelope, fact)
-        for envelope, fact in _dossier_facts(events)
-        if messages_for(envelope, fact, names=names)
+        (envelope, fact) for envelope, fact in events if messages_for(envelope, fact, names=names)
     ]
     if not reported:
         return
@@ -168,15 +166,6 @@ async def on_facts(
         next_number[fact.dossier_code] = number + 1
         docs.extend(_message_documents(envelope, fact, number, uow.now, names))
     await store.add(docs, uow)
-
-
-def _dossier_facts(events: list[tuple[Envelope, EventData]]) -> list[tuple[Envelope, DossierFact]]:
-    facts = []
-    for envelope, data in events:
-        if not isinstance(data, DossierFact):  # the registry sends dossier facts only
-            raise TypeError(f"portal connector got {type(data).__name__}")
-        facts.append((envelope, data))
-    return facts
 
 
 def _message_documents(

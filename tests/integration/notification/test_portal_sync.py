@@ -16,9 +16,7 @@ from notification.portal_sync import PortalSyncSettings, PortalSyncStore, on_fac
 from notification.templates import DisplayNames
 
 from infra.portal_receiver import PortalReceiver
-from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
-from shared.events.registry import EventData
 from shared.runtime import service_runtime
 from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
@@ -91,7 +89,7 @@ async def test_a_batch_of_several_dossiers_numbers_each_dossiers_messages_in_ord
             [transfer_requested(CODE), received(other), stopped(CODE), transfer_requested(other)],
         ]
         for facts in batches:
-            events: list[tuple[Envelope, EventData]] = [(envelope_of(f), f) for f in facts]
+            events = [(envelope_of(f), f) for f in facts]
             async with runtime.unit_of_work() as uow:
                 await handler(events, uow)
         listed = await store.list(None, None, 20)
