@@ -38,8 +38,9 @@ TAGS = [
 ]
 
 
-def intake_of(request: Request) -> Intake:
-    """The running service's actions context (set by the lifespan)."""
+async def intake_of(request: Request) -> Intake:
+    """The running service's actions context (set by the lifespan). Async, so FastAPI
+    calls it in the event loop rather than handing it to a worker thread per request."""
     ctx: Intake = request.app.state.intake
     return ctx
 

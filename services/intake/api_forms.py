@@ -27,7 +27,7 @@ MAX_LOG_DAYS = 93
 MAX_LOG_ROWS = 2000
 
 
-def forms_of(request: Request, ctx: IntakeDep) -> IntakeForms:
+async def forms_of(request: Request, ctx: IntakeDep) -> IntakeForms:
     """The app's form renderer (built on first use, from the catalogue it serves)."""
     forms: IntakeForms | None = getattr(request.app.state, "intake_forms", None)
     if forms is None:

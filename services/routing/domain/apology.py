@@ -37,7 +37,7 @@ def decide_apology(dossier: Dossier, cmd: IssueApology, ctx: Context) -> Decisio
     """Record the apology; its new date becomes the appointment."""
     allow(dossier, Action.APOLOGISE, cmd.unit, ctx)
     check_new_date(dossier, cmd, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     notice = ApologyNotice(
         issuing_unit=cmd.unit,
         reason=cmd.reason,

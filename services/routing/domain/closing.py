@@ -25,7 +25,7 @@ def decide_return_result(dossier: Dossier, cmd: ReturnResult, ctx: Context) -> D
             RefusalCode.NOT_FINAL_STEP,
             f"step {dossier.current_step} is not the returning desk's step; complete it first",
         )
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     d.state, d.outcome = state, d.outcome or "approved"
     ready = ResultReady(
         **fact_base(d),
@@ -49,7 +49,7 @@ def _close(d: Dossier, ctx: Context) -> None:
 def decide_hand_over(dossier: Dossier, cmd: HandOverResult, ctx: Context) -> Decision:
     """The result reached the applicant: done, late if after the (pause-extended) due date."""
     state = allow(dossier, Action.HAND_OVER, cmd.unit, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     d.state = state
     d.step.completed_at, d.step.outcome = ctx.now, StepOutcome.APPROVE
     _close(d, ctx)
@@ -60,7 +60,7 @@ def decide_hand_over(dossier: Dossier, cmd: HandOverResult, ctx: Context) -> Dec
 def decide_stop(dossier: Dossier, cmd: StopProcessing, ctx: Context) -> Decision:
     """Processing stops for good, with the reason."""
     state = allow(dossier, Action.STOP, cmd.unit, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     d.state = state
     _close(d, ctx)
     stopped = DossierStopped(**fact_base(d), unit=cmd.unit, stopped_at=ctx.now, reason=cmd.reason)
@@ -69,7 +69,7 @@ def decide_stop(dossier: Dossier, cmd: StopProcessing, ctx: Context) -> Decision
 
 def decide_withdraw(dossier: Dossier, withdrawn: DossierWithdrawn, ctx: Context) -> Decision:
     """The applicant withdrew at once (a fact from intake before 2026-12): closed, no event."""
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     d.state = next_state(d.state, Action.WITHDRAW)
     _close(d, ctx)
     return Decision(d, ())
@@ -83,6 +83,6 @@ def decide_withdrawal_request(
     The clock no longer runs; the unit stops processing with ``command.processing.stop.v1``
     (status 8). No event: intake published the request.
     """
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     d.state = next_state(d.state, Action.REQUEST_WITHDRAWAL)
     return Decision(d, ())

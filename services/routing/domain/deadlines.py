@@ -134,7 +134,7 @@ def detect_overdue(dossier: Dossier, ctx: Context) -> Decision | None:
     """Overdue facts not raised yet for this dossier, with the flags set; None if none."""
     if dossier.state not in CLOCK_RUNNING:
         return None
-    today, d = ctx.today, dossier.model_copy(deep=True)
+    today, d = ctx.today, dossier.copy_to_decide()
     facts: list[DossierFact] = []
     base = {"dossier_code": d.code, "state": d.state, "holding_unit": d.holding_unit}
     step, unit = d.step, responsible_unit(d)
@@ -188,7 +188,7 @@ def detect_due_soon(dossier: Dossier, ctx: Context, within_days: int) -> Decisio
     left = due_soon_days_left(dossier.step.due_date, ctx.today, within_days, ctx.calendar)
     if left is None:
         return None
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     step = d.step
     assert step.due_date is not None  # a due-soon step has a date
     step.due_soon_raised = True

@@ -179,6 +179,12 @@ class Dossier(_Model):
         """The open custody period."""
         return self.holdings[-1]
 
+    def copy_to_decide(self) -> Dossier:
+        """A deep copy for a decision to change, leaving this one as it is. Rebuilt from
+        its dump by pydantic-core: several times faster than ``copy.deepcopy``, which
+        grows with the history an action copies."""
+        return Dossier.model_validate(self.model_dump())
+
 
 OPEN_STATES = frozenset(
     {

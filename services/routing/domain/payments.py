@@ -21,7 +21,7 @@ from shared.events.dossier import PaymentReceived, PaymentRequested
 def decide_request_payment(dossier: Dossier, cmd: RequestPayment, ctx: Context) -> Decision:
     """The applicant must pay ``amount_vnd``; the dossier waits (AWAITING_PAYMENT)."""
     state = allow(dossier, Action.REQUEST_PAYMENT, cmd.unit, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     d.state = state
     d.payment = PaymentPause(
         requested_at=ctx.now, unit=cmd.unit, amount_vnd=cmd.amount_vnd, description=cmd.description
@@ -45,7 +45,7 @@ def decide_confirm_payment(dossier: Dossier, cmd: ConfirmPayment, ctx: Context) 
             RefusalCode.PAYMENT_MISMATCH,
             f"{cmd.amount_vnd} VND paid, {dossier.payment.amount_vnd} VND requested",
         )
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     assert d.payment is not None
     paid_at = min(cmd.paid_at or ctx.now, ctx.now)
     paid_at = max(paid_at, d.payment.requested_at)

@@ -49,7 +49,7 @@ def pause(d: Dossier, unit: str, missing: list[str], reason: str, ctx: Context) 
 def decide_request_supplement(dossier: Dossier, cmd: RequestSupplement, ctx: Context) -> Decision:
     """Ask the applicant for missing documents; the clock stops."""
     allow(dossier, Action.REQUEST_SUPPLEMENT, cmd.unit, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     return Decision(d, (pause(d, cmd.unit, list(cmd.missing_documents), cmd.reason, ctx),))
 
 
@@ -68,7 +68,7 @@ def resume_clock(d: Dossier, paused: int, ctx: Context) -> None:
 def decide_provide_supplement(dossier: Dossier, cmd: ProvideSupplement, ctx: Context) -> Decision:
     """Record the applicant's supplement; the clock resumes and due dates move back."""
     state = allow(dossier, Action.PROVIDE_SUPPLEMENT, cmd.unit, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     assert d.supplement is not None  # SUPPLEMENT_REQUESTED always has an open request
     paused = paused_working_days(ctx.calendar, d.supplement.requested_at, ctx.now, d.cutoff)
     resume_clock(d, paused, ctx)

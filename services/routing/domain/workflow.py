@@ -195,7 +195,7 @@ def decide_complete(dossier: Dossier, cmd: CompleteStep, ctx: Context) -> Decisi
             RefusalCode.MISSING_DOCUMENTS_REQUIRED,
             "a supplement request must list the missing documents (missing_documents)",
         )
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     step = d.step
     rated = step.model_copy(update={"completed_at": None if needs_supplement else ctx.now})
     rating = step_rating(ctx.calendar, rated, ctx.today)
@@ -227,7 +227,7 @@ def decide_complete(dossier: Dossier, cmd: CompleteStep, ctx: Context) -> Decisi
 def decide_accept(dossier: Dossier, cmd: AcceptTransfer, ctx: Context) -> Decision:
     """The receiver takes the dossier over; the receipt proves who held it from when."""
     state = allow(dossier, Action.ACCEPT_TRANSFER, cmd.unit, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     assert d.transfer is not None  # IN_TRANSFER always has a pending hand-over
     t, now = d.transfer, ctx.now
     d.holding().until = now
@@ -263,7 +263,7 @@ def decide_accept(dossier: Dossier, cmd: AcceptTransfer, ctx: Context) -> Decisi
 def decide_refuse(dossier: Dossier, cmd: RefuseTransfer, ctx: Context) -> Decision:
     """The receiver sends the dossier back: the sender's step reopens, to fix and resend."""
     state = allow(dossier, Action.REFUSE_TRANSFER, cmd.unit, ctx)
-    d = dossier.model_copy(deep=True)
+    d = dossier.copy_to_decide()
     assert d.transfer is not None
     t = d.transfer
     target = d.steps[t.step_index]
