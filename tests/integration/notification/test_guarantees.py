@@ -16,7 +16,7 @@ from notification.domain import UnitDirectory
 from notification.handlers import Planning, record_notifications
 from notification.main import create_app
 from notification.retry import RetryPolicy
-from notification.store import NotificationStore
+from notification.store import Claimed, NotificationStore
 from notification.templates import DisplayNames, Renderer
 from pymongo.errors import AutoReconnect
 
@@ -98,6 +98,7 @@ def dispatcher(
     instance: str = "tests",
     lease_s: float = 60,
     store: NotificationStore | None = None,
+    grace_s: float = 5,
 ) -> Dispatcher:
     return Dispatcher(
         store=store or NotificationStore(rt.db),
@@ -107,7 +108,9 @@ def dispatcher(
         dead_letters=rt.dead_letters,
         clock=rt.clock,
         retry=RetryPolicy(max_attempts=3, initial_s=0, max_s=0, jitter_s=0),
-        settings=DispatchSettings(batch_size=batch, lease_s=lease_s, poll_interval_s=0.05),
+        settings=DispatchSettings(
+            batch_size=batch, lease_s=lease_s, poll_interval_s=0.05, shutdown_grace_s=grace_s
+        ),
         pause_after=3,
         topic_prefix=rt.settings.kafka.topic_prefix,
         consumer_group="tests",
@@ -260,17 +263,18 @@ async def _count_sent(store: NotificationStore, n: int) -> bool:
 
 
 class StoreDownAfterSending(NotificationStore):
-    """The store goes away just after the channel took the message, then comes back."""
+    """The store goes away just after the channel took the message, then comes back: the
+    write that records the sent message (with its outcome) fails."""
 
     def __init__(self, db: Any, failures: int) -> None:
         super().__init__(db)
         self.failures = failures
 
-    async def add_attempt(self, *args: Any, **kwargs: Any) -> None:
-        if self.failures > 0:
+    async def settle(self, *args: Any, **kwargs: Any) -> bool:
+        if self.failures > 0 and kwargs.get("attempt") is not None:
             self.failures -= 1
             raise AutoReconnect("connection closed")
-        await super().add_attempt(*args, **kwargs)
+        return await super().settle(*args, **kwargs)
 
 
 async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_back(
@@ -297,7 +301,7 @@ class SlowToClaim(NotificationStore):
         super().__init__(db)
         self.clock, self.delay = clock, delay
 
-    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> Claimed:
         now, lease, claim_id, claimed_by, _limit = args
         docs = await super().claim_batch(now, lease, claim_id, claimed_by, 1, **kwargs)
         self.clock.advance(self.delay)
@@ -331,12 +335,12 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
     class OvertakenAfterClaiming(NotificationStore):
         """Between this sender's claim and its send, the lease lapses and another claims."""
 
-        async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+        async def claim_batch(self, *args: Any, **kwargs: Any) -> Claimed:
             docs = await super().claim_batch(*args, **kwargs)
-            if docs:
+            if docs.records:
                 clock.advance(lease + timedelta(seconds=1))
                 rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
-                assert rival is not None and rival["_id"] == docs[0]["_id"]
+                assert rival is not None and rival["_id"] == docs.records[0]["_id"]
             return docs
 
     store = OvertakenAfterClaiming(runtime.db)
@@ -347,3 +351,72 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
     assert channel.sent == []  # the rival owns it and sends it
     rival = await store.notifications.find_one({"claim": "rival"})
     assert rival is not None and rival["status"] == "sending" and not rival.get("attempts")
+
+
+async def test_a_message_sent_after_its_claim_lapsed_is_on_record_for_the_new_owner(
+    runtime: ServiceRuntime,
+) -> None:
+    """The sent attempt goes with the outcome in one write; when the claim was lost while
+    sending, the attempt is still kept on the record, so its new owner does not send it."""
+    assert isinstance(runtime.clock, ManualClock)
+    clock: ManualClock = runtime.clock
+    await record(runtime, ["D-overtaken"])
+    lease = timedelta(seconds=60)
+    rivals: list[str] = []
+
+    class OvertakenWhileSending(RecordingChannel):
+        async def send(self, message: OutgoingMessage) -> None:
+            await super().send(message)
+            clock.advance(lease + timedelta(seconds=1))
+            rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
+            assert rival is not None and rival["_id"] == message.notification_id
+            rivals.append(rival["_id"])
+
+    channel = OvertakenWhileSending()
+    await dispatcher(runtime, channel, batch=1).dispatch_once()
+    store = NotificationStore(runtime.db)
+    [taken] = await store.notifications.find({"claim": "rival"}).to_list()
+    assert taken["status"] == "sending" and [a["outcome"] for a in taken["attempts"]] == ["ok"]
+
+    clock.advance(lease + timedelta(seconds=1))  # the rival died too: its claim lapses
+    after = RecordingChannel()
+    while await dispatcher(runtime, after, batch=1).dispatch_once():
+        pass
+    assert channel.sent == rivals and taken["_id"] not in after.sent  # sent once only
+    assert await store.count("sent") == 2
+
+
+class SettlingHangs(NotificationStore):
+    """The write of a sent message's outcome never returns (until the sender is stopped)."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.hanging = asyncio.Event()
+
+    async def settle(self, *args: Any, **kwargs: Any) -> bool:
+        if kwargs.get("attempt") is not None and args[2] == "sent":
+            self.hanging.set()
+            await asyncio.Event().wait()
+        return await super().settle(*args, **kwargs)
+
+
+async def test_a_sender_stopped_before_storing_a_sent_message_gives_it_back_as_sent(
+    runtime: ServiceRuntime,
+) -> None:
+    await record(runtime, ["D-stopped"])
+    store = SettlingHangs(runtime.db)
+    channel = RecordingChannel()
+    stopping = dispatcher(runtime, channel, batch=1, store=store, grace_s=0)
+    running = asyncio.create_task(stopping.run())
+    await asyncio.wait_for(store.hanging.wait(), timeout=20)
+    stopping.stop()
+    await running
+
+    [given_back] = await store.notifications.find({"_id": channel.sent[0]}).to_list()
+    assert given_back["status"] == "pending"
+    assert [a["outcome"] for a in given_back["attempts"]] == ["ok"]
+    after = RecordingChannel()
+    while await dispatcher(runtime, after).dispatch_once():
+        pass
+    assert channel.sent[0] not in after.sent  # finished without sending it again
+    assert await store.count("sent") == 2
