@@ -5,8 +5,9 @@ the delivery is in hand, so two instances never send the same one and a crashed
 sender's claim lapses; a restarted instance takes back its earlier life's claims at
 once), builds the
 message (a rendered template, or the signed event for a webhook), sends it with
-bounded retries, appends every attempt as it ends, then marks the outcome and queues
-``notification.sent.v1`` / ``notification.failed.v1`` in one unit of work. A delivery
+bounded retries, appends every failed attempt as it ends, then, in one unit of work,
+stores the attempt that went out with the outcome and queues ``notification.sent.v1`` /
+``notification.failed.v1``. A delivery
 whose attempts are spent also goes to the dead-letter topic and counts toward
 pausing its subscription.
 """
