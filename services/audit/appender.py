@@ -29,8 +29,8 @@ from typing import Any
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from audit import personal
-from audit.domain import SubjectLink, canonical_json, log_time, seal_entry
-from audit.dossier_keys import DossierKeys
+from audit.domain import FIRST_OF_SUBJECT, SubjectLink, canonical_json, log_time, seal_entry
+from audit.dossier_keys import DossierKeys, MadeKeys
 from audit.store import AuditStore, LogHead, entry_document
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -69,10 +69,15 @@ class Recent(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
+NO_KEY = b""
+"""What the tail remembers of a dossier known to have no key yet (its entries all seen)."""
+
+
 @dataclass
 class Tail:
     """The log's end as this process last wrote it: the head, and per dossier the link of
-    its next entry and its key. Valid only while the stored head is ``head``."""
+    its next entry and its key (or ``NO_KEY``). Valid only while the stored head is
+    ``head``."""
 
     head: LogHead
     links: Recent = field(default_factory=Recent)
@@ -82,7 +87,7 @@ class Tail:
 @dataclass(frozen=True)
 class Sealed:
     """A run sealed after a head: its entries, the head after them, and what was read or
-    made for them (the tail takes it once the head has moved)."""
+    made for them (stored, and taken by the tail, once the head has moved)."""
 
     documents: list[Document]
     head: LogHead
@@ -90,6 +95,7 @@ class Sealed:
     links: dict[str, SubjectLink]  # each dossier's next link after the run
     read_links: dict[str, SubjectLink]
     keys: dict[str, bytes]
+    made: MadeKeys
 
 
 class LogAppender:
@@ -144,12 +150,14 @@ class LogAppender:
             sealed = await self._seal(tail, fresh, now, session)
             if not await self._store.move_head(tail.head, sealed.head, now, session):
                 raise RuntimeError("the log head is missing (ensure_indexes not run?) or moved")
+        # The head matched: what the tail told and what was read agree with it.
+        if self._personal is not None:
+            await self._personal.keys.add(sealed.made, now, session)
         try:
             await self._store.insert_entries(sealed.documents, session)
         except (BulkWriteError, DuplicateKeyError):
             self.look_up([e.id for e in fresh])  # logged already? the retry looks first
             raise
-        # The reads agree with the head the update matched: the tail may keep them.
         tail.links.remember(sealed.read_links)
         tail.links.remember(sealed.links)
         tail.keys.remember(sealed.keys)
@@ -166,7 +174,9 @@ class LogAppender:
         unknown = [s for s in subjects if s not in tail.links]
         read_links = await self._store.next_subject_links(unknown, session) if unknown else {}
         links = {s: read_links[s] if s in read_links else tail.links[s] for s in subjects}
-        forms, keys = await self._logged_forms(tail, fresh, now, session)
+        # A dossier without entries has no key: keys are made only with a dossier's entries.
+        firsts = [s for s, link in read_links.items() if link == FIRST_OF_SUBJECT]
+        forms, keys, made = await self._logged_forms(tail, fresh, firsts, session)
         frontier, chain_hash = merkle.Frontier(tail.head.peaks), tail.head.chain_hash
         documents, indices = [], {}
         for index, envelope in enumerate(fresh, start=tail.head.size):
@@ -185,25 +195,43 @@ class LogAppender:
             chain_hash, indices[envelope.id] = entry.chain_hash, index
         size = tail.head.size + len(fresh)
         head = LogHead(size=size, chain_hash=chain_hash, peaks=frontier.peaks)
-        return Sealed(documents, head, indices, links, read_links, keys)
+        return Sealed(documents, head, indices, links, read_links, keys, made)
 
     async def _logged_forms(
-        self, tail: Tail, fresh: list[Envelope], now: datetime, session: Session
-    ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        self, tail: Tail, fresh: list[Envelope], firsts: list[str], session: Session
+    ) -> tuple[dict[str, bytes], dict[str, bytes], MadeKeys]:
         """The canonical bytes the log keeps of each event, personal fields sealed under
-        the dossier key; and the keys used (those the tail lacks read or made at once)."""
+        the dossier key; each dossier's key as the tail should remember it; keys made."""
         events = {e.id: json.loads(e.to_bytes()) for e in fresh}
         if self._personal is None:
-            return {e.id: canonical_json(events[e.id]) for e in fresh}, {}
+            return {e.id: canonical_json(events[e.id]) for e in fresh}, {}, MadeKeys()
         paths = {e.id: personal.personal_paths(events[e.id], self._personal.paths) for e in fresh}
         wanted = list(dict.fromkeys(e.subject for e in fresh if paths[e.id]))
-        missing = [s for s in wanted if s not in tail.keys]
-        keys = await self._personal.keys.keys_for_append(missing, now, session) if missing else {}
-        keys.update({s: tail.keys[s] for s in wanted if s not in keys})
+        keys = await self._keys(tail, wanted, firsts, session)
+        made = MadeKeys()
+        for subject in wanted:
+            key = keys[subject]
+            if key is None or key == NO_KEY:  # erased, or none yet: a new key from now on
+                target = made.new if key == NO_KEY else made.renewed
+                keys[subject] = target[subject] = personal.new_dossier_key()
+        sealing = {subject: key for subject, key in keys.items() if key}
         forms = {}
         for envelope in fresh:
             event, present = events[envelope.id], paths[envelope.id]
             if present:
-                event = personal.seal(event, present, keys[envelope.subject])
+                event = personal.seal(event, present, sealing[envelope.subject])
             forms[envelope.id] = canonical_json(event)
-        return forms, keys
+        return forms, {s: k for s, k in keys.items() if k is not None}, made
+
+    async def _keys(
+        self, tail: Tail, wanted: list[str], firsts: list[str], session: Session
+    ) -> dict[str, bytes | None]:
+        """Each dossier's key: remembered, ``NO_KEY`` (none yet) or None (erased); read in
+        one query where neither the tail nor this run's reads tell."""
+        known: dict[str, bytes | None] = {s: NO_KEY for s in firsts}
+        known.update({s: tail.keys[s] for s in wanted if s in tail.keys})
+        unknown = [s for s in wanted if s not in known]
+        if unknown and self._personal is not None:
+            stored = await self._personal.keys.stored(unknown, session)
+            known.update({s: stored.get(s, NO_KEY) for s in unknown})
+        return known

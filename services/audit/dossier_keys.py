@@ -8,12 +8,22 @@ the only data of the audit service that is deleted, and it is not part of the lo
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING
 
 from audit import personal
 from shared.mongo.client import Database, Session
+
+
+@dataclass(frozen=True)
+class MadeKeys:
+    """Keys made for a run, to store with it: for dossiers without one, and after erasure."""
+
+    new: dict[str, bytes] = field(default_factory=dict)
+    renewed: dict[str, bytes] = field(default_factory=dict)
 
 
 class DossierKeys:
@@ -25,31 +35,27 @@ class DossierKeys:
     async def ensure_indexes(self) -> None:
         await self._dossier_keys.create_index([("erased_at", ASCENDING), ("created_at", ASCENDING)])
 
-    async def keys_for_append(
-        self, subjects: list[str], now: datetime, session: Session
-    ) -> dict[str, bytes]:
-        """Each dossier's key, read in one query; a new one where a dossier has none (or its
-        last one was erased), the new ones inserted at once."""
+    async def stored(self, subjects: list[str], session: Session) -> dict[str, bytes | None]:
+        """The dossiers' stored keys, in one query: the key, None where it was erased; a
+        dossier that never had a key is absent."""
         cursor = self._dossier_keys.find({"_id": {"$in": subjects}}, session=session)
-        found = {doc["_id"]: doc async for doc in cursor}
-        keys: dict[str, bytes] = {}
-        created = []
-        for subject in subjects:
-            doc = found.get(subject)
-            if doc is not None and doc.get("key") is not None:
-                keys[subject] = bytes(doc["key"])
-                continue
-            key = keys[subject] = personal.new_dossier_key()
-            fields = {"key": key, "key_id": personal.key_id(key), "created_at": now}
-            if doc is None:
-                created.append({"_id": subject, **fields, "erased_at": None})
-            else:  # erased: the dossier's entries from now on get a new key
-                await self._dossier_keys.update_one(
-                    {"_id": subject}, {"$set": {**fields, "erased_at": None}}, session=session
-                )
-        if created:
-            await self._dossier_keys.insert_many(created, session=session)
-        return keys
+        return {
+            doc["_id"]: None if doc.get("key") is None else bytes(doc["key"])
+            async for doc in cursor
+        }
+
+    async def add(self, made: MadeKeys, now: datetime, session: Session) -> None:
+        """Store the keys made for a run: new dossiers' in one insert; after an erasure the
+        dossier's entries from now on have a new key."""
+        if made.new:
+            await self._dossier_keys.insert_many(
+                [{"_id": subject, **_fields(key, now)} for subject, key in made.new.items()],
+                session=session,
+            )
+        for subject, key in made.renewed.items():
+            await self._dossier_keys.update_one(
+                {"_id": subject}, {"$set": _fields(key, now)}, session=session
+            )
 
     async def keys(self, subjects: set[str]) -> dict[str, bytes | None]:
         """The live keys of these subjects (None where erased or never made)."""
@@ -73,3 +79,7 @@ class DossierKeys:
             session=session,
         )
         return None if doc is None else str(doc["key_id"])
+
+
+def _fields(key: bytes, now: datetime) -> dict[str, Any]:
+    return {"key": key, "key_id": personal.key_id(key), "created_at": now, "erased_at": None}

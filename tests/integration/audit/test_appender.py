@@ -127,8 +127,9 @@ async def verified(client: Client, store: AuditStore, uri: str, database: str) -
 
 
 async def test_a_run_on_a_warm_tail_moves_the_head_and_inserts_its_entries_nothing_else(
-    client: Client, appender: LogAppender, commands: Commands
+    client: Client, appender: LogAppender, commands: Commands, store: AuditStore, database: str
 ) -> None:
+    db = client[database]
     a, b = journey("W-1"), journey("W-2")
     await append(client, appender, [a[0], b[0]])  # the first: reads the head and links
 
@@ -138,15 +139,15 @@ async def test_a_run_on_a_warm_tail_moves_the_head_and_inserts_its_entries_nothi
         {"log_head:update": 1, "entries:insert": 1, ":commitTransaction": 1}
     )
 
-    # A new dossier: its link is read once; a known dossier's first personal event reads
-    # (and makes) its key once, later ones seal with the key remembered.
+    # A new dossier: its link is read once. A dossier the tail has seen from its first
+    # entry has no key until its first personal event, which makes one (no read); later
+    # ones seal with the key remembered.
     mark = len(commands.seen)
     c = journey("W-3")
     assert await append(client, appender, [c[0], with_note(a[4])]) == [6, 7]
     assert commands.since(mark) == Counter(
         {
             "entries:aggregate": 1,
-            "dossier_keys:find": 1,
             "dossier_keys:insert": 1,
             "log_head:update": 1,
             "entries:insert": 1,
@@ -156,6 +157,51 @@ async def test_a_run_on_a_warm_tail_moves_the_head_and_inserts_its_entries_nothi
     mark = len(commands.seen)
     assert await append(client, appender, [with_note(a[5])]) == [8]
     assert "dossier_keys:find" not in commands.since(mark)
+
+    # After a restart the tail knows nothing: the dossier's key is read, once.
+    restarted = LogAppender(store, ManualClock(NOW), PersonalData(DossierKeys(db), PATHS))
+    mark = len(commands.seen)
+    assert await append(client, restarted, [with_note(c[4])]) == [9]
+    assert commands.since(mark)["dossier_keys:find"] == 1
+
+
+async def sealed_key_id(store: AuditStore, index: int) -> str:
+    """The id of the key the entry's note is sealed under."""
+    logged = json.loads((await store.entry(index) or {})["canonical"])
+    return str(logged["data"]["note"]["key"])
+
+
+async def test_after_an_erasure_here_or_by_another_instance_a_new_key_seals(
+    client: Client, appender: LogAppender, store: AuditStore, database: str
+) -> None:
+    keys = DossierKeys(client[database])
+    other = LogAppender(store, ManualClock(NOW), PersonalData(keys, PATHS))
+    events = journey("E-1")
+
+    async def erase(by: LogAppender, record: Envelope) -> None:
+        async def work(session: Session) -> None:
+            assert await keys.erase("E-1", NOW, session) is not None
+            by.forget_key("E-1")
+            await by.append([record], session)  # the erasure is logged with it
+
+        await run_in_transaction(client, work)
+
+    async def live_key_id() -> str:
+        key = (await keys.keys({"E-1"}))["E-1"]
+        assert key is not None
+        return personal.key_id(key)
+
+    assert await append(client, appender, [with_note(events[0])]) == [0]
+    first = await live_key_id()
+    await erase(appender, events[1])
+    assert await append(client, appender, [with_note(events[4])]) == [2]
+    second = await live_key_id()
+    await erase(other, events[2])
+    assert await append(client, appender, [with_note(events[5])]) == [4]
+    third = await live_key_id()
+
+    assert len({first, second, third}) == 3
+    assert [await sealed_key_id(store, i) for i in (0, 2, 4)] == [first, second, third]
 
 
 async def test_another_writer_makes_the_tail_stale_and_the_chain_and_links_stay_intact(
