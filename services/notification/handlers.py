@@ -1,12 +1,14 @@
 """Event handlers of the notification service: decide recipients, record, never send.
 
-Each handler runs inside the unit of work the consumer runner opens. It keeps the applicant's
-contact when one is registered (``applicant.contacts``), plans the notifications an
-event calls for (``domain``) and records each as ``pending`` (or ``held`` for a paused
-subscriber), unique per (event, recipient, channel). The contact and the dossier facts
-travel on different topics, so either may come first: an applicant fact that finds no
-contact waits in the contact's document and is planned when the contact arrives. No
-network I/O here: the dispatcher sends after the commit.
+Each handler runs inside the unit of work the consumer runner opens, for the consecutive
+events of a fetched batch at once (in order; one query and one write per collection for
+the whole run). It keeps the applicant's contact when one is registered
+(``applicant.contacts``), plans the notifications an event calls for (``domain``) and
+records each as ``pending`` (or ``held`` for a paused subscriber), unique per (event,
+recipient, channel). The contact and the dossier facts travel on different topics, so
+either may come first: an applicant fact that finds no contact waits in the contact's
+document and is planned when the contact arrives. No network I/O here: the dispatcher
+sends after the commit.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from notification.contacts import ContactBook
 from notification.domain import (
     APPLICANT_EVENTS,
     PlannedNotification,
+    SubscriptionView,
     UnitDirectory,
     contact_of,
     handled_event_types,
@@ -35,7 +39,7 @@ from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.operations import NotificationRedeliveryRequested
 from shared.events.registry import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
-from shared.mongo.client import Document, Session
+from shared.mongo.client import Document
 from shared.telemetry import inject_trace_headers
 from shared.unit_of_work import UnitOfWork
 
@@ -92,59 +96,86 @@ def notification_record(
     }
 
 
-async def record_notifications(data: EventData, uow: UnitOfWork, *, planning: Planning) -> None:
-    """Keep a contact, plan who is told, and record one pending notification each."""
-    envelope, session = uow.envelope, uow.session
-    store, now = planning.store, planning.clock.now()
+async def record_notifications(
+    events: list[tuple[Envelope, EventData]], uow: UnitOfWork, *, planning: Planning
+) -> None:
+    """Keep contacts, plan who is told, and record one pending notification each, for
+    consecutive events of a batch, in their order.
+
+    A batch costs one subscriptions query, one contacts query and one write each for
+    the contacts and the notifications it changed, however many events it holds.
+    """
+    session = uow.session
+    book = await planning.store.contact_book(
+        {envelope.subject for envelope, data in events if _needs_contact(envelope, data)}, session
+    )
+    subscriptions = (
+        await planning.store.live_subscriptions(session)
+        if any(not isinstance(data, ApplicantContactRegistered) for _, data in events)
+        else []
+    )
+    records: list[Document] = []
+    for envelope, data in events:
+        records.extend(_plan_event(envelope, data, book, subscriptions, planning))
+    await planning.store.save_contacts(book, session)
+    await planning.store.record_all(records, session)
+
+
+def _needs_contact(envelope: Envelope, data: EventData) -> bool:
+    """Whether handling the event reads or writes its dossier's contacts document."""
+    return contact_of(data) is not None or envelope.type in APPLICANT_EVENTS
+
+
+def _plan_event(
+    envelope: Envelope,
+    data: EventData,
+    book: ContactBook,
+    subscriptions: list[SubscriptionView],
+    planning: Planning,
+) -> list[Document]:
+    """One event's notification records (and those of the facts its contact released)."""
+    now = planning.clock.now()
     contact = contact_of(data)
+    records: list[Document] = []
     if contact is not None:
-        await _keep_contact(envelope.subject, contact, session, planning)
+        records.extend(_keep_contact(envelope.subject, contact, book, planning))
         if isinstance(data, ApplicantContactRegistered):
-            return  # a registration is no news to anyone
+            return records  # a registration is no news to anyone
     elif envelope.type in APPLICANT_EVENTS:
-        contact = await store.contact(envelope.subject, session)
+        contact = book.contact(envelope.subject)
         if contact is None:
-            await store.wait_for_contact(
-                envelope.subject,
-                envelope.to_bytes().decode(),
-                envelope.id,
-                planning.expiry(now),
-                session,
+            book.wait(
+                envelope.subject, envelope.to_bytes().decode(), envelope.id, planning.expiry(now)
             )
             log.info(
                 "applicant contact not registered yet; the applicant is told when it is",
                 extra={"dossier": envelope.subject, "event_id": envelope.id},
             )
-    subscriptions = await store.live_subscriptions(session)
     planned = [
         *plan_for_applicant(envelope.type, contact, planning.privacy_key),
         *plan_for_units(envelope.type, data, planning.directory),
         *plan_for_subscribers(envelope.type, data, subscriptions),
     ]
-    await _record_all(envelope, planned, session, planning)
+    return [*records, *_records(envelope, planned, planning)]
 
 
-async def _keep_contact(
-    dossier_code: str, contact: ContactDetails, session: Session, planning: Planning
-) -> None:
-    """Store the contact and tell the applicant of the facts that waited for it."""
+def _keep_contact(
+    dossier_code: str, contact: ContactDetails, book: ContactBook, planning: Planning
+) -> list[Document]:
+    """Keep the contact and tell the applicant of the facts that waited for it."""
     now = planning.clock.now()
-    waiting = await planning.store.save_contact(
-        dossier_code, contact, now, planning.expiry(now), session
-    )
-    for raw in waiting:
+    records: list[Document] = []
+    for raw in book.keep(dossier_code, contact, now, planning.expiry(now)):
         earlier = Envelope.from_bytes(raw.encode())
         planned = plan_for_applicant(earlier.type, contact, planning.privacy_key)
-        await _record_all(earlier, planned, session, planning)
+        records.extend(_records(earlier, planned, planning))
+    return records
 
 
-async def _record_all(
-    envelope: Envelope, planned: list[PlannedNotification], session: Session, planning: Planning
-) -> None:
+def _records(
+    envelope: Envelope, planned: list[PlannedNotification], planning: Planning
+) -> list[Document]:
     now = planning.clock.now()
-    for item in planned:
-        record = notification_record(envelope, item, now, planning.expiry(now))
-        await planning.store.record(record, session)
     if planned:
         log.info(
             "notifications recorded",
@@ -156,14 +187,15 @@ async def _record_all(
                 "recipients": [f"{p.recipient_ref}/{p.channel.value}" for p in planned],
             },
         )
+    return [notification_record(envelope, item, now, planning.expiry(now)) for item in planned]
 
 
 def build_registry(planning: Planning) -> HandlerRegistry:
     """Every dossier and notification fact, and every contact registration, goes through
-    ``record_notifications``: the per-type rules live in ``domain`` (applicant, unit and
-    subscriber tables)."""
+    ``record_notifications``, a batch's consecutive ones at once: the per-type rules live
+    in ``domain`` (applicant, unit and subscriber tables)."""
     models = [REGISTRY[event_type] for event_type in handled_event_types()]
-    registry = HandlerRegistry().on_each(models, partial(record_notifications, planning=planning))
+    registry = HandlerRegistry().on_batch(models, partial(record_notifications, planning=planning))
     return registry.on(
         NotificationRedeliveryRequested, partial(on_redelivery_requested, store=planning.store)
     )

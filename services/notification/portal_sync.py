@@ -2,8 +2,9 @@
 
 A consumer of ``dossier.events`` in its own group (``<prefix>notification-portal``) maps
 each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` collection
-in the same transaction as its inbox record: that collection is the connector's outbox,
-so a message is never lost nor stored twice. The sender delivers them in order per
+in the same transaction as its inbox record (a fetched batch's facts at once, with one
+counter reservation and one write): that collection is the connector's outbox, so a
+message is never lost nor stored twice. The sender delivers them in order per
 dossier (a dossier's later message waits for its earlier one) to the configured
 endpoint: 2xx is delivered (unless its body's ``error_code`` is not 0 / "00": the
 portal refused it); 408, 429, 5xx and network errors are retried with exponential
@@ -15,6 +16,8 @@ configured: messages are kept ``pending`` and nothing is sent.
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -22,11 +25,12 @@ from typing import Any
 import httpx
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReplaceOne, ReturnDocument, UpdateOne
 
 from notification.portal_mapping import messages_for
 from notification.templates import DisplayNames
 from shared.clock import Clock
+from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
 from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
@@ -74,22 +78,35 @@ class PortalSyncStore:
         await self._messages.create_index([("status", ASCENDING), *ORDER])
         await self._messages.create_index([("dossier_code", ASCENDING), *ORDER])
 
-    async def next_number(self, dossier_code: str, uow: UnitOfWork) -> int:
-        """The dossier's next message number: its facts arrive in partition order."""
-        counter = await self._counters.find_one_and_update(
-            {"_id": dossier_code},
-            {"$inc": {"n": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=uow.session,
+    async def reserve_numbers(self, counts: Mapping[str, int], uow: UnitOfWork) -> dict[str, int]:
+        """Move each dossier's message count on by its number of facts; the last number
+        reserved per dossier (its facts arrive in partition order). One dossier costs one
+        round trip, several two."""
+        session = uow.session
+        if len(counts) == 1:
+            [(code, count)] = counts.items()
+            counter = await self._counters.find_one_and_update(
+                {"_id": code},
+                {"$inc": {"n": count}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            assert counter is not None  # upserted
+            return {code: int(counter["n"])}
+        await self._counters.bulk_write(
+            [UpdateOne({"_id": c}, {"$inc": {"n": n}}, upsert=True) for c, n in counts.items()],
+            session=session,
         )
-        assert counter is not None  # upserted
-        return int(counter["n"])
+        cursor = self._counters.find({"_id": {"$in": list(counts)}}, session=session)
+        return {str(doc["_id"]): int(doc["n"]) async for doc in cursor}
 
     async def add(self, docs: list[Document], uow: UnitOfWork) -> None:
-        for doc in docs:
-            await self._messages.replace_one(
-                {"_id": doc["_id"]}, doc, upsert=True, session=uow.session
+        """Keep messages (each replacing one of its id, if any), in one call."""
+        if docs:
+            await self._messages.bulk_write(
+                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs],
+                session=uow.session,
             )
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
@@ -126,17 +143,38 @@ class PortalSyncStore:
         return result.modified_count == 1
 
 
-async def on_fact(
-    fact: DossierFact, uow: UnitOfWork, *, store: PortalSyncStore, names: DisplayNames
+async def on_facts(
+    events: list[tuple[Envelope, DossierFact]],
+    uow: UnitOfWork,
+    *,
+    store: PortalSyncStore,
+    names: DisplayNames,
 ) -> None:
-    """Map one fact and keep its messages with the inbox record (one transaction)."""
-    envelope = uow.envelope
-    if not messages_for(envelope, fact, names=names):
+    """Map consecutive facts of a batch, in order, and keep their messages with the inbox
+    records (one transaction): one counter reservation and one write for the batch."""
+    reported = [
+        (envelope, fact) for envelope, fact in events if messages_for(envelope, fact, names=names)
+    ]
+    if not reported:
         return
-    number = await store.next_number(fact.dossier_code, uow)
+    counts = Counter(fact.dossier_code for _, fact in reported)
+    last = await store.reserve_numbers(counts, uow)
+    next_number = {code: last[code] - count + 1 for code, count in counts.items()}
+    docs: list[Document] = []
+    for envelope, fact in reported:
+        number = next_number[fact.dossier_code]
+        next_number[fact.dossier_code] = number + 1
+        docs.extend(_message_documents(envelope, fact, number, uow.now, names))
+    await store.add(docs, uow)
+
+
+def _message_documents(
+    envelope: Envelope, fact: DossierFact, number: int, now: datetime, names: DisplayNames
+) -> list[Document]:
+    """The stored messages of one fact, the dossier's ``number``-th reported one."""
     # The dossier's first messages tell the portal it is new (isUpdating "False").
     messages = messages_for(envelope, fact, names=names, updating=number > 1)
-    docs = [
+    return [
         {
             "_id": f"{envelope.id}:{index}",
             "dossier_code": fact.dossier_code,
@@ -147,20 +185,19 @@ async def on_fact(
             "body": message.model_dump(mode="json"),
             "status": PENDING,
             "attempts": 0,
-            "next_attempt_at": uow.now,
-            "created_at": uow.now,
+            "next_attempt_at": now,
+            "created_at": now,
             "last_error": None,
         }
         for index, message in enumerate(messages)
     ]
-    await store.add(docs, uow)
 
 
 def build_registry(store: PortalSyncStore, names: DisplayNames | None = None) -> HandlerRegistry:
     """Every dossier fact, to the connector (unit and procedure names from ``names``)."""
     facts = [m for m in REGISTRY.values() if issubclass(m, DossierFact)]
-    handler = partial(on_fact, store=store, names=names or DisplayNames())
-    return HandlerRegistry().on_each(facts, handler)
+    handler = partial(on_facts, store=store, names=names or DisplayNames())
+    return HandlerRegistry().on_batch(facts, handler)
 
 
 def portal_refusal(response: httpx.Response) -> str | None:

@@ -1,10 +1,9 @@
 """The notification service's collections: contacts, notifications, subscriptions.
 
-``contacts`` holds one document per dossier: the applicant's contact once registered,
-and the applicant facts that arrived before it (``waiting``). Both paths write that
-one document, so a fact and the contact handled at the same time conflict and one
-retries: no fact is left waiting for a contact already stored. Contacts and applicant
-delivery records expire (TTL on ``expires_at``) after the personal-data retention.
+``contacts`` holds one document per dossier (``contacts.ContactBook``: the applicant's
+contact once registered, and the applicant facts that arrived before it). Contacts and
+applicant delivery records expire (TTL on ``expires_at``) after the personal-data
+retention.
 
 ``notifications`` holds one record per (source event, recipient, channel), unique,
 written before anything is sent. Its ``status`` moves pending -> sending (claimed
@@ -18,10 +17,10 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
+from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, should_pause
-from shared.events.applicant import ContactDetails
 from shared.mongo.client import Database, Document, Session
 
 PENDING, HELD, SENDING, SENT, FAILED, SKIPPED = (
@@ -61,64 +60,37 @@ class NotificationStore:
 
     # contacts ----------------------------------------------------------------------------
 
-    async def save_contact(
-        self,
-        dossier_code: str,
-        contact: ContactDetails,
-        now: datetime,
-        expires_at: datetime,
-        session: Session,
-    ) -> list[str]:
-        """Keep the dossier's contact; returns the facts that waited for it (envelopes)."""
-        before = await self.contacts.find_one_and_update(
-            {"_id": dossier_code},
-            {
-                "$set": {
-                    "contact": contact.model_dump(mode="json"),
-                    "updated_at": now,
-                    "expires_at": expires_at,
-                },
-                "$unset": {"waiting": ""},
-            },
-            upsert=True,
-            return_document=ReturnDocument.BEFORE,
-            session=session,
-        )
-        return [str(item["envelope"]) for item in (before or {}).get("waiting", [])]
+    async def contact_book(self, dossier_codes: Collection[str], session: Session) -> ContactBook:
+        """The contacts documents of these dossiers, read in one query."""
+        if not dossier_codes:
+            return ContactBook({})
+        cursor = self.contacts.find({"_id": {"$in": list(dossier_codes)}}, session=session)
+        return ContactBook({str(doc["_id"]): doc async for doc in cursor})
 
-    async def contact(self, dossier_code: str, session: Session) -> ContactDetails | None:
-        doc = await self.contacts.find_one({"_id": dossier_code}, session=session)
-        if doc is None or "contact" not in doc:
-            return None
-        stored = doc["contact"]  # older documents also held the identity hash: not needed
-        return ContactDetails.model_validate({k: stored[k] for k in ContactDetails.model_fields})
-
-    async def wait_for_contact(
-        self,
-        dossier_code: str,
-        envelope: str,
-        event_id: str,
-        expires_at: datetime,
-        session: Session,
-    ) -> None:
-        """Park an applicant fact until the dossier's contact arrives (each event once)."""
-        await self.contacts.update_one(
-            {"_id": dossier_code},
-            {
-                "$addToSet": {"waiting": {"event_id": event_id, "envelope": envelope}},
-                "$setOnInsert": {"expires_at": expires_at},
-            },
-            upsert=True,
-            session=session,
-        )
+    async def save_contacts(self, book: ContactBook, session: Session) -> None:
+        """Write what a batch changed in its contacts documents, in order, in one call."""
+        if book.updates:
+            await self.contacts.bulk_write(
+                [UpdateOne({"_id": code}, update, upsert=True) for code, update in book.updates],
+                ordered=True,
+                session=session,
+            )
 
     # notifications -----------------------------------------------------------------------
 
-    async def record(self, doc: Document, session: Session) -> None:
-        """Insert a notification unless one with its key exists (then change nothing)."""
-        key = {k: doc[k] for k in ("source_event_id", "recipient_ref", "channel")}
-        await self.notifications.update_one(
-            key, {"$setOnInsert": doc}, upsert=True, session=session
+    async def record_all(self, docs: list[Document], session: Session) -> None:
+        """Insert notifications, each unless one with its key exists (then change nothing),
+        in one call."""
+        if not docs:
+            return
+        keys = ("source_event_id", "recipient_ref", "channel")
+        await self.notifications.bulk_write(
+            [
+                UpdateOne({k: doc[k] for k in keys}, {"$setOnInsert": doc}, upsert=True)
+                for doc in docs
+            ],
+            ordered=True,
+            session=session,
         )
 
     async def claim(

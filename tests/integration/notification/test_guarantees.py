@@ -125,8 +125,9 @@ async def record(rt: ServiceRuntime, codes: list[str]) -> None:
     )
     for code in codes:
         for data in (registered(code, contact()), received(code)):
-            async with rt.unit_of_work(envelope_of(data)) as uow:
-                await record_notifications(data, uow, planning=planning)
+            event = envelope_of(data)
+            async with rt.unit_of_work(event) as uow:
+                await record_notifications([(event, data)], uow, planning=planning)
 
 
 async def test_two_dispatchers_never_send_the_same_notification(runtime: ServiceRuntime) -> None:

@@ -1,21 +1,26 @@
 """The national portal connector over the real broker and store: facts in, messages out in
-order, a failing endpoint retried, what was sent visible through the API."""
+order, a failing endpoint retried, what was sent visible through the API, a batch's facts
+numbered per dossier."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 from notification.config import NotificationSettings
 from notification.main import create_app
-from notification.portal_sync import PortalSyncSettings
+from notification.portal_sync import PortalSyncSettings, PortalSyncStore, on_facts
+from notification.templates import DisplayNames
 
 from infra.portal_receiver import PortalReceiver
+from shared.events.dossier import DossierFact
+from shared.runtime import service_runtime
 from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
-from tests.samples import envelope_of, received, transfer_requested
+from tests.samples import envelope_of, received, stopped, transfer_requested
 
 CODE = "001.21.31.H59-261126-0042"
 
@@ -67,3 +72,39 @@ async def test_facts_reach_the_portal_in_order_after_a_retry(
 
         listed = await eventually(all_sent)  # the receiver answered before the record settled
         assert listed[0]["attempts"] == 1 and "503" in listed[0]["last_error"]
+
+
+async def test_a_batch_of_several_dossiers_numbers_each_dossiers_messages_in_order(
+    settings: NotificationSettings,
+) -> None:
+    """Counters reserved a batch at once, on the real store: each dossier counts on from
+    where its earlier batches stopped, and only its first message says it is new."""
+    other = "001.21.31.H59-261126-0043"
+    async with service_runtime("notification", settings) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        handler = partial(on_facts, store=store, names=DisplayNames())
+        batches: list[list[DossierFact]] = [
+            [received(CODE)],  # one dossier: one counter update
+            [transfer_requested(CODE), received(other), stopped(CODE), transfer_requested(other)],
+        ]
+        for facts in batches:
+            events = [(envelope_of(f), f) for f in facts]
+            async with runtime.unit_of_work() as uow:
+                await handler(events, uow)
+        listed = await store.list(None, None, 20)
+    numbers = [(m["dossier_code"], m["number"], m["kind"]) for m in listed]
+    assert [n for n in numbers if n[0] == CODE] == [
+        (CODE, 1, "DongBoHoSoMC"),
+        (CODE, 1, "CapNhatTienDoHoSoMC"),
+        (CODE, 2, "CapNhatTienDoHoSoMC"),
+        (CODE, 3, "DongBoHoSoMC"),
+        (CODE, 3, "CapNhatTienDoHoSoMC"),
+    ]
+    assert [n for n in numbers if n[0] == other] == [
+        (other, 1, "DongBoHoSoMC"),
+        (other, 1, "CapNhatTienDoHoSoMC"),
+        (other, 2, "CapNhatTienDoHoSoMC"),
+    ]
+    updating = [m["body"].get("isUpdating") for m in listed if m["kind"] == "DongBoHoSoMC"]
+    assert sorted(updating) == ["False", "False", "True"]

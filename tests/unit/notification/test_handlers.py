@@ -1,13 +1,16 @@
 """Handlers with a recording store: contacts kept, one pending record per recipient and channel,
-and applicant facts that arrive before the contact wait for it."""
+applicant facts that arrive before the contact wait for it, and a batch of events handled in
+order with one query and one write per collection."""
 
 from __future__ import annotations
 
+import copy
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
 from notification.handlers import Planning, build_registry, record_notifications
 
@@ -37,34 +40,37 @@ DIRECTORY = UnitDirectory.model_validate(
 
 
 class RecordingStore:
-    """Keeps what the handler wrote; the session is never used."""
+    """Keeps what the handler wrote, and counts its round trips; the session is never used."""
 
     def __init__(self, subscriptions: list[SubscriptionView] | None = None) -> None:
-        self.contacts: dict[str, ContactDetails] = {}
-        self.expiry: dict[str, datetime] = {}
-        self.waiting: dict[str, list[str]] = {}
+        self.documents: dict[str, dict[str, Any]] = {}
         self.records: list[dict[str, Any]] = []
         self.subscriptions = subscriptions or []
+        self.calls: list[str] = []
 
-    async def save_contact(
-        self, code: str, contact: ContactDetails, now: datetime, expires_at: datetime, session: Any
-    ) -> list[str]:
-        self.contacts[code], self.expiry[code] = contact, expires_at
-        return self.waiting.pop(code, [])
+    def contact_of(self, code: str) -> ContactDetails | None:
+        return ContactBook(self.documents).contact(code)
 
-    async def contact(self, code: str, session: Any) -> ContactDetails | None:
-        return self.contacts.get(code)
+    def waiting(self, code: str) -> list[dict[str, Any]]:
+        return list(self.documents.get(code, {}).get("waiting", []))
 
-    async def wait_for_contact(
-        self, code: str, envelope: str, event_id: str, expires_at: datetime, session: Any
-    ) -> None:
-        self.waiting.setdefault(code, []).append(envelope)
+    async def contact_book(self, codes: set[str], session: Any) -> ContactBook:
+        self.calls.append("contacts:find")
+        return ContactBook(copy.deepcopy({c: d for c, d in self.documents.items() if c in codes}))
+
+    async def save_contacts(self, book: ContactBook, session: Any) -> None:
+        if book.updates:
+            self.calls.append("contacts:update")
+            self.documents.update({code: book.documents[code] for code, _ in book.updates})
 
     async def live_subscriptions(self, session: Any) -> list[SubscriptionView]:
+        self.calls.append("subscriptions:find")
         return self.subscriptions
 
-    async def record(self, doc: dict[str, Any], session: Any) -> None:
-        self.records.append(doc)
+    async def record_all(self, docs: list[dict[str, Any]], session: Any) -> None:
+        if docs:
+            self.calls.append("notifications:update")
+            self.records.extend(docs)
 
 
 RETENTION = timedelta(days=30)
@@ -82,15 +88,26 @@ def planning(store: RecordingStore) -> Planning:
 
 async def handle(store: RecordingStore, data: EventData, envelope: Envelope | None = None) -> None:
     event = envelope or envelope_of(data)
-    await record_notifications(data, detached_unit_of_work(event), planning=planning(store))
+    await record_notifications(
+        [(event, data)], detached_unit_of_work(event), planning=planning(store)
+    )
+
+
+async def handle_batch(store: RecordingStore, *events: EventData) -> list[Envelope]:
+    """Consecutive events of one fetched batch, in one call (as the consumer runner does)."""
+    envelopes = [envelope_of(data) for data in events]
+    batch = list(zip(envelopes, events, strict=True))
+    await record_notifications(batch, detached_unit_of_work(), planning=planning(store))
+    return envelopes
 
 
 async def test_contact_first_then_reception_records_one_pending_per_channel() -> None:
     store = RecordingStore()
     await handle(store, registered(CODE, contact()))
     assert store.records == []  # a registration alone tells nobody anything
-    assert store.contacts[CODE].email == "an.nguyen@example.vn"
-    assert store.expiry[CODE] == AT + RETENTION
+    stored = store.contact_of(CODE)
+    assert stored is not None and stored.email == "an.nguyen@example.vn"
+    assert store.documents[CODE]["expires_at"] == AT + RETENTION
     await handle(store, received(CODE))
     assert [(r["channel"], r["status"], r["template"]) for r in store.records] == [
         ("email", "pending", "dossier.received.v2"),
@@ -109,7 +126,7 @@ async def test_reception_before_the_contact_waits_and_is_told_when_it_comes(
     store = RecordingStore()
     reception = envelope_of(received(CODE))
     await handle(store, received(CODE), reception)
-    assert store.records == [] and len(store.waiting[CODE]) == 1
+    assert store.records == [] and len(store.waiting(CODE)) == 1
     assert "contact not registered yet" in caplog.text
 
     await handle(store, registered(CODE, contact()))
@@ -117,7 +134,7 @@ async def test_reception_before_the_contact_waits_and_is_told_when_it_comes(
         (reception.id, "dossier.received.v2", "email"),
         (reception.id, "dossier.received.v2", "sms"),
     ]
-    assert CODE not in store.waiting
+    assert store.waiting(CODE) == []
 
 
 async def test_later_steps_find_the_contact_by_dossier_code() -> None:
@@ -135,7 +152,8 @@ async def test_an_old_v1_fact_still_brings_its_contact() -> None:
     store = RecordingStore()
     await handle(store, received_v1(CODE, contact(channels=())))
     await handle(store, result_ready(CODE))
-    assert store.contacts[CODE].name == "Nguyễn Văn An"
+    stored = store.contact_of(CODE)
+    assert stored is not None and stored.name == "Nguyễn Văn An"
     assert [r["source_event_type"] for r in store.records] == [
         "dossier.received.v1",
         "dossier.result.ready.v1",
@@ -162,6 +180,65 @@ async def test_facts_nobody_needs_record_nothing() -> None:
     store = RecordingStore()
     await handle(store, done(CODE))
     assert store.records == []
+
+
+OTHER = "001.21.31.H59-261126-0002"
+
+
+async def test_a_batch_keeps_each_dossiers_order_with_one_query_and_one_write_each() -> None:
+    paused = SubscriptionView(
+        id="s1",
+        event_types=("dossier.received.v2",),
+        status=SubscriptionStatus.PAUSED,
+        url="https://a.example/h",
+    )
+    store = RecordingStore([paused])
+    # CODE's reception comes before its contact, OTHER's after: both applicants are told.
+    reception, *_ = await handle_batch(
+        store,
+        received(CODE),
+        registered(OTHER, contact(email="b@example.vn", channels=())),
+        registered(CODE, contact(channels=())),
+        received(OTHER),
+        transfer_requested(CODE),
+        done(OTHER),
+    )
+    assert [(r["dossier_code"], r["recipient_kind"], r["template"]) for r in store.records] == [
+        (CODE, "subscriber", None),  # the reception's webhook, held for the paused subscriber
+        (CODE, "applicant", "dossier.received.v2"),  # released by the contact
+        (OTHER, "applicant", "dossier.received.v2"),
+        (OTHER, "subscriber", None),
+        (CODE, "unit", "dossier.transfer.requested.v1"),
+    ]
+    assert store.records[1]["source_event_id"] == reception.id
+    assert store.waiting(CODE) == [] and store.waiting(OTHER) == []
+    assert store.calls == [
+        "contacts:find",
+        "subscriptions:find",
+        "contacts:update",
+        "notifications:update",
+    ]
+
+
+async def test_a_fact_waiting_since_an_earlier_batch_is_told_when_the_contact_comes() -> None:
+    store = RecordingStore()
+    [reception] = await handle_batch(store, received(CODE))
+    await handle_batch(store, result_ready(CODE))  # still no contact: waits too
+    assert len(store.waiting(CODE)) == 2 and store.records == []
+
+    await handle_batch(store, registered(CODE, contact(channels=())), done(CODE))
+    assert [(r["source_event_id"] == reception.id, r["template"]) for r in store.records] == [
+        (True, "dossier.received.v2"),
+        (False, "dossier.result.ready.v1"),
+    ]
+    assert store.waiting(CODE) == []
+
+
+async def test_a_batch_of_contacts_alone_reads_no_subscriptions() -> None:
+    store = RecordingStore()
+    await handle_batch(store, registered(CODE, contact()), registered(OTHER, contact()))
+    assert store.calls == ["contacts:find", "contacts:update"]
+    assert store.contact_of(CODE) is not None and store.contact_of(OTHER) is not None
 
 
 def test_every_dossier_and_notification_fact_and_the_contact_have_a_handler() -> None:
