@@ -31,7 +31,16 @@ from notification.config import DispatchSettings
 from notification.privacy import redact
 from notification.retry import Attempt, Outcome, RetryPolicy, Sleep, send_with_retries
 from notification.secretbox import SecretBox
-from notification.store import FAILED, HELD, PENDING, SENT, SKIPPED, NotificationStore
+from notification.settling import Settlement, Settler
+from notification.store import (
+    FAILED,
+    HELD,
+    PENDING,
+    SENT,
+    SKIPPED,
+    NotificationStore,
+    StatusChange,
+)
 from notification.templates import Renderer
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -43,7 +52,7 @@ from shared.mongo.client import Document
 from shared.mongo.errors import store_unavailable
 from shared.telemetry import extract_trace_context
 from shared.topics import topic_name
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,6 +98,15 @@ class Dispatcher:
         self._lease = timedelta(seconds=settings.lease_s)
         self._wake = asyncio.Event()
         self._stopping = False
+        self._settler = Settler(
+            store=store,
+            units=units,
+            clock=clock,
+            lease=self._lease,
+            pause_after=pause_after,
+            until_stored=self._until_stored,
+            linger_s=settings.settle_linger_s,
+        )
 
     @property
     def name(self) -> str:
@@ -151,6 +169,7 @@ class Dispatcher:
             for task in list(in_flight):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._settler.close(self._settings.shutdown_grace_s)
 
     async def _recover_until_done(self) -> None:
         while not self._stopping:
@@ -223,7 +242,7 @@ class Dispatcher:
     async def _deliver(self, record: Document, claimed_at: datetime) -> None:
         sent: list[Document] = []  # the attempt that went out, until it is stored
         try:
-            with self._delivery_span(record):
+            with self._delivery_span(record), self._settler.in_hand():
                 await self._deliver_claimed(record, claimed_at, sent)
         except asyncio.CancelledError:
             # Stopping: give the record back with its attempts; another sender goes on.
@@ -415,32 +434,21 @@ class Dispatcher:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
         fact, event_id = self._outcome_fact(record, outcome, error, now)
-
-        async def settle(uow: UnitOfWork) -> tuple[bool, bool]:
-            session = uow.session
-            fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
-            status = SENT if outcome.delivered else FAILED
-            if not await self._settle_keeping(record, status, fields, sent or [], session=session):
-                return False, False  # our claim lapsed and someone else owns it now
-            uow.emit(fact, event_id=event_id)
-            paused = False
-            if record.get("subscription_id"):
-                if outcome.delivered:
-                    await self._store.delivery_succeeded(record["subscription_id"], now, session)
-                else:
-                    paused = await self._store.delivery_failed(
-                        record["subscription_id"], error, self._pause_after, now, session
-                    )
-            return True, paused
-
-        settled, paused = await self._until_stored(
-            lambda: self._units.run(settle, envelope, now=now)
+        fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
+        change = StatusChange(
+            record["_id"],
+            record["claim"],
+            SENT if outcome.delivered else FAILED,
+            fields,
+            sent[0] if sent else None,
+        )
+        result = await self._settler.settle(
+            Settlement(record, envelope, change, fact, event_id, error)
         )
         if sent:
             sent.clear()  # stored, with the outcome or on the record of its new owner
-        if not settled:
-            return
-        self._log_outcome(record, outcome, error, paused)
+        if result.settled:
+            self._log_outcome(record, outcome, error, result.paused)
 
     def _outcome_fact(
         self, record: Document, outcome: Outcome, error: str, now: datetime

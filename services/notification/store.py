@@ -33,6 +33,30 @@ class Claimed:
     more: bool
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """A claimed record leaving ``sending`` (with the attempt that ended it, if unstored)."""
+
+    notification_id: str
+    claim_id: str
+    status: str
+    fields: Document
+    attempt: Document | None = None
+
+    def claimed(self) -> Document:
+        """The record, only while this claim holds it."""
+        return {"_id": self.notification_id, "claim": self.claim_id, "status": SENDING}
+
+    def update(self) -> Document:
+        update: Document = {
+            "$set": {"status": self.status, **self.fields},
+            "$unset": {"lease_until": ""},
+        }
+        if self.attempt is not None:
+            update["$push"] = {"attempts": self.attempt}
+        return update
+
+
 PENDING, HELD, SENDING, SENT, FAILED, SKIPPED = (
     "pending", "held", "sending", "sent", "failed", "skipped",
 )  # fmt: skip
@@ -224,13 +248,33 @@ class NotificationStore:
         ``attempt``, the one that ended the delivery if not recorded yet, goes in the same
         write (if the claim was lost, the caller keeps it with ``add_attempt``).
         """
-        update: Document = {"$set": {"status": status, **fields}, "$unset": {"lease_until": ""}}
-        if attempt is not None:
-            update["$push"] = {"attempts": attempt}
-        result = await self.notifications.update_one(
-            {"_id": notification_id, "claim": claim_id, "status": SENDING}, update, session=session
+        change = StatusChange(notification_id, claim_id, status, fields, attempt)
+        return notification_id in await self.settle_all([change], session)
+
+    async def settle_all(self, changes: list[StatusChange], session: Session | None) -> set[str]:
+        """Settle several claims in one write; the ids whose claim still held (one more
+        query only when some had been lost)."""
+        if not changes:
+            return set()
+        result = await self.notifications.bulk_write(
+            [UpdateOne(change.claimed(), change.update()) for change in changes],
+            ordered=False,
+            session=session,
         )
-        return result.modified_count == 1
+        ids = [change.notification_id for change in changes]
+        if result.modified_count == len(changes):
+            return set(ids)
+        if len(changes) == 1:
+            return set()
+        expected = {change.notification_id: (change.claim_id, change.status) for change in changes}
+        cursor = self.notifications.find(
+            {"_id": {"$in": ids}}, {"claim": 1, "status": 1}, session=session
+        )
+        return {
+            doc["_id"]
+            async for doc in cursor
+            if expected[doc["_id"]] == (doc.get("claim"), doc.get("status"))
+        }
 
     async def for_dossier(self, dossier_code: str, limit: int = 500) -> list[Document]:
         cursor = self.notifications.find({"dossier_code": dossier_code}).sort(

@@ -1,4 +1,5 @@
-"""One message per recipient even across restarts, crashed senders and competing instances."""
+"""One message per recipient even across restarts, crashed senders and competing instances;
+outcomes stored a group per transaction, a bad one alone."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from notification.domain import UnitDirectory
 from notification.handlers import Planning, record_notifications
 from notification.main import create_app
 from notification.retry import RetryPolicy
-from notification.store import Claimed, NotificationStore
+from notification.store import Claimed, NotificationStore, StatusChange
 from notification.templates import DisplayNames, Renderer
+from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
 
 from shared.clock import ManualClock
@@ -99,6 +101,7 @@ def dispatcher(
     lease_s: float = 60,
     store: NotificationStore | None = None,
     grace_s: float = 5,
+    linger_s: float = 0.02,
 ) -> Dispatcher:
     return Dispatcher(
         store=store or NotificationStore(rt.db),
@@ -109,7 +112,11 @@ def dispatcher(
         clock=rt.clock,
         retry=RetryPolicy(max_attempts=3, initial_s=0, max_s=0, jitter_s=0),
         settings=DispatchSettings(
-            batch_size=batch, lease_s=lease_s, poll_interval_s=0.05, shutdown_grace_s=grace_s
+            batch_size=batch,
+            lease_s=lease_s,
+            poll_interval_s=0.05,
+            shutdown_grace_s=grace_s,
+            settle_linger_s=linger_s,
         ),
         pause_after=3,
         topic_prefix=rt.settings.kafka.topic_prefix,
@@ -270,11 +277,11 @@ class StoreDownAfterSending(NotificationStore):
         super().__init__(db)
         self.failures = failures
 
-    async def settle(self, *args: Any, **kwargs: Any) -> bool:
-        if self.failures > 0 and kwargs.get("attempt") is not None:
+    async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
+        if self.failures > 0 and any(change.attempt is not None for change in changes):
             self.failures -= 1
             raise AutoReconnect("connection closed")
-        return await super().settle(*args, **kwargs)
+        return await super().settle_all(changes, session)
 
 
 async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_back(
@@ -393,11 +400,11 @@ class SettlingHangs(NotificationStore):
         super().__init__(db)
         self.hanging = asyncio.Event()
 
-    async def settle(self, *args: Any, **kwargs: Any) -> bool:
-        if kwargs.get("attempt") is not None and args[2] == "sent":
+    async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
+        if any(change.attempt is not None and change.status == "sent" for change in changes):
             self.hanging.set()
             await asyncio.Event().wait()
-        return await super().settle(*args, **kwargs)
+        return await super().settle_all(changes, session)
 
 
 async def test_a_sender_stopped_before_storing_a_sent_message_gives_it_back_as_sent(
@@ -420,3 +427,60 @@ async def test_a_sender_stopped_before_storing_a_sent_message_gives_it_back_as_s
         pass
     assert channel.sent[0] not in after.sent  # finished without sending it again
     assert await store.count("sent") == 2
+
+
+def _store_commands(collection: str, command: str) -> float:
+    labels = {"service": "notification", "collection": collection, "command": command}
+    return REGISTRY.get_sample_value("lt_store_commands_total", labels) or 0.0
+
+
+async def test_outcomes_that_end_together_are_stored_in_one_transaction(
+    runtime: ServiceRuntime,
+) -> None:
+    await record(runtime, ["D-group-1", "D-group-2"])  # four records, two dossiers
+    channel = RecordingChannel()
+    together = dispatcher(runtime, channel, linger_s=30)  # until all four have ended
+    commits, inserts = _store_commands("", "commitTransaction"), _store_commands("outbox", "insert")
+
+    assert await together.dispatch_once() == 4
+
+    assert len(set(channel.sent)) == 4
+    assert _store_commands("", "commitTransaction") - commits == 1
+    assert _store_commands("outbox", "insert") - inserts == 1
+    sent = await runtime.db["outbox"].find({"type": "notification.sent.v1"}).to_list()
+    assert sorted(entry["seq"] for entry in sent) == [1, 1, 2, 2]  # each dossier's own order
+
+
+class OneOutcomeCannotBeStored(NotificationStore):
+    """Storing one record's outcome fails for a reason of its own (not an outage)."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.bad: str | None = None
+
+    async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
+        self.bad = self.bad or changes[0].notification_id
+        if any(change.notification_id == self.bad for change in changes):
+            raise ValueError("this outcome cannot be stored")
+        return await super().settle_all(changes, session)
+
+
+async def test_an_outcome_that_cannot_be_stored_fails_alone_and_is_not_sent_again(
+    runtime: ServiceRuntime,
+) -> None:
+    assert isinstance(runtime.clock, ManualClock)
+    await record(runtime, ["D-bad-1", "D-bad-2"])
+    store = OneOutcomeCannotBeStored(runtime.db)
+    channel = RecordingChannel()
+    grouped = dispatcher(runtime, channel, store=store, linger_s=30)
+
+    assert await grouped.dispatch_once() == 4
+    assert await store.count("sent") == 3  # the others were stored without it
+    [bad] = await store.notifications.find({"_id": store.bad}).to_list()
+    assert bad["status"] == "sending" and [a["outcome"] for a in bad["attempts"]] == ["ok"]
+
+    runtime.clock.advance(timedelta(seconds=61))  # its claim lapses
+    after = RecordingChannel()
+    assert await dispatcher(runtime, after).dispatch_once() == 1
+    assert after.sent == [] and len(set(channel.sent)) == 4  # finished, not sent again
+    assert await store.count("sent") == 4
