@@ -231,7 +231,9 @@ class Dispatcher:
                 in_flight[task] = record["claim"]
                 task.add_done_callback(finished)
             started += len(claimed.records)
-            more = claimed.more
+            # A full batch found but none of it taken (another sender was quicker): the
+            # next wake-up or poll looks again, never a tight loop.
+            more = claimed.more and bool(claimed.records)
         return started, more
 
     async def _deliver(self, record: Document, claimed_at: datetime) -> None:
