@@ -4,7 +4,8 @@ Every dossier fact (any ``dossier.*`` contract carrying state and holding unit) 
 one handler that applies it through ``domain.apply_fact``: idempotent (the consumer's
 inbox, and the event id in the history), and in order per dossier (an older fact
 arriving late adds its public step but does not roll the state back). Intake's own
-facts were applied when written, so they change nothing here.
+facts were applied when written (the same transaction as their outbox entry), so they
+are passed over without reading the dossier.
 
 The handler takes the consumer's runs of facts at once: the run's dossiers are read in
 one query, each fact is applied in order to its dossier, and the dossiers that changed
@@ -31,7 +32,12 @@ log = logging.getLogger(__name__)
 async def apply_dossier_facts(
     facts: list[tuple[Envelope, DossierFact]], uow: UnitOfWork, *, store: IntakeStore
 ) -> None:
-    """Update the public view of the dossiers a run of facts is about, in the run's order."""
+    """Update the public view of the dossiers a run of facts is about, in the run's order.
+
+    Intake's own facts (its source) were applied when written: they need no read."""
+    facts = [(envelope, fact) for envelope, fact in facts if envelope.source != uow.source]
+    if not facts:
+        return
     codes = list(dict.fromkeys(fact.dossier_code for _, fact in facts))
     dossiers = await store.get_dossiers(codes, uow.session)
     changed: dict[str, IntakeDossier] = {}

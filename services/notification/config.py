@@ -139,6 +139,12 @@ class DispatchSettings(BaseSettings):
     shutdown_grace_s: float = Field(
         5.0, ge=0, description="On stop, how long deliveries in flight may finish."
     )
+    settle_linger_s: float = Field(
+        0.02,
+        ge=0,
+        description="How long ended deliveries wait for those still in hand, so that their "
+        "outcomes are stored together (one transaction for the group).",
+    )
 
 
 class NotificationSettings(CommonSettings):

@@ -5,8 +5,9 @@ the delivery is in hand, so two instances never send the same one and a crashed
 sender's claim lapses; a restarted instance takes back its earlier life's claims at
 once), builds the
 message (a rendered template, or the signed event for a webhook), sends it with
-bounded retries, appends every attempt as it ends, then marks the outcome and queues
-``notification.sent.v1`` / ``notification.failed.v1`` in one unit of work. A delivery
+bounded retries, appends every failed attempt as it ends, then, in one unit of work,
+stores the attempt that went out with the outcome and queues ``notification.sent.v1`` /
+``notification.failed.v1``. A delivery
 whose attempts are spent also goes to the dead-letter topic and counts toward
 pausing its subscription.
 """
@@ -30,7 +31,16 @@ from notification.config import DispatchSettings
 from notification.privacy import redact
 from notification.retry import Attempt, Outcome, RetryPolicy, Sleep, send_with_retries
 from notification.secretbox import SecretBox
-from notification.store import FAILED, HELD, PENDING, SENT, SKIPPED, NotificationStore
+from notification.settling import Settlement, Settler
+from notification.store import (
+    FAILED,
+    HELD,
+    PENDING,
+    SENT,
+    SKIPPED,
+    NotificationStore,
+    StatusChange,
+)
 from notification.templates import Renderer
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -42,7 +52,7 @@ from shared.mongo.client import Document
 from shared.mongo.errors import store_unavailable
 from shared.telemetry import extract_trace_context
 from shared.topics import topic_name
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,6 +98,15 @@ class Dispatcher:
         self._lease = timedelta(seconds=settings.lease_s)
         self._wake = asyncio.Event()
         self._stopping = False
+        self._settler = Settler(
+            store=store,
+            units=units,
+            clock=clock,
+            lease=self._lease,
+            pause_after=pause_after,
+            until_stored=self._until_stored,
+            linger_s=settings.settle_linger_s,
+        )
 
     @property
     def name(self) -> str:
@@ -110,7 +129,7 @@ class Dispatcher:
     async def dispatch_once(self) -> int:
         """Claim up to a batch, deliver it concurrently, and return how many were claimed."""
         in_flight: dict[asyncio.Task[None], str] = {}
-        started = await self._claim_and_start(self._settings.batch_size, in_flight)
+        started, _ = await self._claim_and_start(self._settings.batch_size, in_flight)
         await asyncio.gather(*in_flight)
         return started
 
@@ -131,15 +150,16 @@ class Dispatcher:
         keeping = asyncio.create_task(self._keep_claims(in_flight), name="notification-leases")
         try:
             while not self._stopping:
-                started = 0
+                self._wake.clear()  # from here on, a wake-up means new records or a free slot
+                more = False
                 try:
-                    started = await self._claim_and_start(
+                    _, more = await self._claim_and_start(
                         self._settings.batch_size - len(in_flight), in_flight
                     )
                 except Exception as exc:  # store outage: try again after a pause
                     log.warning("dispatcher claim failed", extra={"error": repr(exc)})
-                if not started:
-                    await self._idle()
+                if not more or len(in_flight) >= self._settings.batch_size:
+                    await self._wait()
         finally:
             # Let deliveries in hand finish (a message the channel took must be settled);
             # what is still waiting after the grace period is given back.
@@ -149,6 +169,7 @@ class Dispatcher:
             for task in list(in_flight):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._settler.close(self._settings.shutdown_grace_s)
 
     async def _recover_until_done(self) -> None:
         while not self._stopping:
@@ -173,25 +194,34 @@ class Dispatcher:
 
     async def _idle(self) -> None:
         self._wake.clear()
+        await self._wait()
+
+    async def _wait(self) -> None:
+        """Until woken (perhaps already) or the poll interval has passed."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_interval_s)
 
-    async def _claim_and_start(self, limit: int, in_flight: dict[asyncio.Task[None], str]) -> int:
-        """Claim up to ``limit`` records, starting each delivery the moment it is claimed.
+    async def _claim_and_start(
+        self, limit: int, in_flight: dict[asyncio.Task[None], str]
+    ) -> tuple[int, bool]:
+        """Claim up to ``limit`` records, starting each delivery the moment it is claimed;
+        how many, and whether more may be waiting (the last claim was a full one).
 
         A claim is in hand (renewed, never taken back by this sender) from then on: when
         the store is slow, claiming more before starting can outlast the first claims'
         leases, and this sender would take them again and send them twice.
         """
+        full = self._settings.batch_size
 
         def finished(task: asyncio.Task[None]) -> None:
             in_flight.pop(task, None)
-            self._wake.set()  # a slot is free
+            if len(in_flight) == full - 1:
+                self._wake.set()  # a slot is free where none was
 
-        started = 0
-        while started < limit:
+        started, more = 0, True
+        while more and started < limit:
             claimed_at = self._clock.now()
-            batch = await self._store.claim_batch(
+            claimed = await self._store.claim_batch(
                 claimed_at,
                 self._lease,
                 f"{self._instance}/{uuid.uuid4()}",
@@ -199,24 +229,24 @@ class Dispatcher:
                 limit - started,
                 in_hand=set(in_flight.values()),
             )
-            for record in batch:
+            for record in claimed.records:
                 task = asyncio.create_task(
                     self._deliver(record, claimed_at), name="notification-delivery"
                 )
                 in_flight[task] = record["claim"]
                 task.add_done_callback(finished)
-            if not batch:
-                break
-            started += len(batch)
-        return started
+            started += len(claimed.records)
+            more = claimed.more
+        return started, more
 
     async def _deliver(self, record: Document, claimed_at: datetime) -> None:
+        sent: list[Document] = []  # the attempt that went out, until it is stored
         try:
-            with self._delivery_span(record):
-                await self._deliver_claimed(record, claimed_at)
+            with self._delivery_span(record), self._settler.in_hand():
+                await self._deliver_claimed(record, claimed_at, sent)
         except asyncio.CancelledError:
             # Stopping: give the record back with its attempts; another sender goes on.
-            await asyncio.shield(self._release(record))
+            await asyncio.shield(self._release(record, sent))
             raise
         except Exception:
             log.exception(
@@ -239,11 +269,28 @@ class Dispatcher:
             },
         )
 
-    async def _release(self, record: Document) -> None:
+    async def _release(self, record: Document, sent: list[Document]) -> None:
+        """Give the record back, with the attempt that went out if it is not stored yet."""
         with contextlib.suppress(Exception):
-            await self._store.settle(record["_id"], record["claim"], PENDING, {})
+            await self._settle_keeping(record, PENDING, {}, sent)
 
-    async def _deliver_claimed(self, record: Document, claimed_at: datetime) -> None:
+    async def _settle_keeping(
+        self, record: Document, status: str, fields: Document, sent: list[Document], **kw: Any
+    ) -> bool:
+        """Settle the claim, storing the attempt that went out in the same write; if the
+        claim was lost, the attempt is kept all the same, so nobody sends it again."""
+        attempt = sent[0] if sent else None
+        settled = await self._store.settle(
+            record["_id"], record["claim"], status, fields, attempt=attempt, **kw
+        )
+        if not settled and attempt is not None:
+            lease_until = self._clock.now() + self._lease
+            await self._store.add_attempt(record["_id"], attempt, lease_until, **kw)
+        return settled
+
+    async def _deliver_claimed(
+        self, record: Document, claimed_at: datetime, sent: list[Document]
+    ) -> None:
         subscription: Document | None = None
         if record.get("subscription_id"):
             subscription = await self._store.subscription(record["subscription_id"])
@@ -272,17 +319,24 @@ class Dispatcher:
             await self._finish(record, Outcome(False, len(attempts) + 1, error))
             return
         channel = self._channels[Channel(record["channel"])]
+
+        async def on_attempt(attempt: Attempt) -> None:
+            if attempt.ok:  # the last one: stored with the outcome, in one write
+                sent.append(self._attempt_fields(record, attempt))
+            else:
+                await self._record_attempt(record, attempt)
+
         outcome = await send_with_retries(
             lambda: channel.send(message),
             self._retry,
             now=self._clock.now,
-            on_attempt=lambda attempt: self._record_attempt(record, attempt),
+            on_attempt=on_attempt,
             already_made=len(attempts),
             sleep=self._sleep,
         )
         if not outcome.delivered and outcome.error == "no attempts left" and attempts:
             outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
-        await self._finish(record, outcome)
+        await self._finish(record, outcome, sent)
 
     async def _still_ours(self, record: Document, claimed_at: datetime) -> Document | None:
         """The record as it stands now, or None if this sender's claim has lapsed.
@@ -338,13 +392,16 @@ class Dispatcher:
             return text
         return redact(text, [record["address"]])
 
-    async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
-        fields = {
+    def _attempt_fields(self, record: Document, attempt: Attempt) -> Document:
+        return {
             "number": attempt.number,
             "at": attempt.at,
             "outcome": "ok" if attempt.ok else "failed",
             "error": self._redacted(record, attempt.error),
         }
+
+    async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
+        fields = self._attempt_fields(record, attempt)
         # A message that went out must be recorded, or the next claimant sends it again.
         await self._until_stored(
             lambda: self._store.add_attempt(record["_id"], fields, self._clock.now() + self._lease)
@@ -367,7 +424,9 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
 
-    async def _finish(self, record: Document, outcome: Outcome) -> None:
+    async def _finish(
+        self, record: Document, outcome: Outcome, sent: list[Document] | None = None
+    ) -> None:
         envelope = Envelope.model_validate_json(record["envelope"])
         now = self._clock.now()
         error = self._redacted(record, outcome.error) or "unknown error"
@@ -375,32 +434,21 @@ class Dispatcher:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
         fact, event_id = self._outcome_fact(record, outcome, error, now)
-
-        async def settle(uow: UnitOfWork) -> tuple[bool, bool]:
-            session = uow.session
-            fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
-            status = SENT if outcome.delivered else FAILED
-            if not await self._store.settle(
-                record["_id"], record["claim"], status, fields, session
-            ):
-                return False, False  # our claim lapsed and someone else owns it now
-            uow.emit(fact, event_id=event_id)
-            paused = False
-            if record.get("subscription_id"):
-                if outcome.delivered:
-                    await self._store.delivery_succeeded(record["subscription_id"], now, session)
-                else:
-                    paused = await self._store.delivery_failed(
-                        record["subscription_id"], error, self._pause_after, now, session
-                    )
-            return True, paused
-
-        settled, paused = await self._until_stored(
-            lambda: self._units.run(settle, envelope, now=now)
+        fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
+        change = StatusChange(
+            record["_id"],
+            record["claim"],
+            SENT if outcome.delivered else FAILED,
+            fields,
+            sent[0] if sent else None,
         )
-        if not settled:
-            return
-        self._log_outcome(record, outcome, error, paused)
+        result = await self._settler.settle(
+            Settlement(record, envelope, change, fact, event_id, error)
+        )
+        if sent:
+            sent.clear()  # stored, with the outcome or on the record of its new owner
+        if result.settled:
+            self._log_outcome(record, outcome, error, result.paused)
 
     def _outcome_fact(
         self, record: Document, outcome: Outcome, error: str, now: datetime

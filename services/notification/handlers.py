@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,6 +47,29 @@ from shared.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+def _nothing() -> None:
+    return None
+
+
+class WakeAfterBatch:
+    """Wakes the dispatcher after a consumer batch that recorded something to send, and
+    only then: a wake-up costs the dispatcher a claim query (its poll finds the rest)."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+        self._recorded = False
+
+    def recorded(self) -> None:
+        """Called by a handler that stored records to send (committed with its batch)."""
+        self._recorded = True
+
+    def after_batch(self) -> None:
+        """Called by the consumer once a batch's effects are stored."""
+        if self._recorded:
+            self._recorded = False
+            self._wake()
+
+
 @dataclass(frozen=True)
 class Planning:
     """What the handlers need besides the event: store, unit channels, keys, time."""
@@ -55,6 +79,7 @@ class Planning:
     privacy_key: str
     clock: Clock
     personal_data_retention: timedelta
+    on_recorded: Callable[[], None] = _nothing  # records to send were stored
 
     def expiry(self, now: datetime) -> datetime:
         """When personal data stored now is deleted."""
@@ -119,6 +144,8 @@ async def record_notifications(
         records.extend(_plan_event(envelope, data, book, subscriptions, planning))
     await planning.store.save_contacts(book, session)
     await planning.store.record_all(records, session)
+    if records:
+        planning.on_recorded()
 
 
 def _needs_contact(envelope: Envelope, data: EventData) -> bool:
@@ -197,5 +224,6 @@ def build_registry(planning: Planning) -> HandlerRegistry:
     models = [REGISTRY[event_type] for event_type in handled_event_types()]
     registry = HandlerRegistry().on_batch(models, partial(record_notifications, planning=planning))
     return registry.on(
-        NotificationRedeliveryRequested, partial(on_redelivery_requested, store=planning.store)
+        NotificationRedeliveryRequested,
+        partial(on_redelivery_requested, store=planning.store, on_queued=planning.on_recorded),
     )

@@ -111,6 +111,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             await store.ensure_indexes()
             box = SecretBox(settings.options.privacy_key.get_secret_value())
             dispatcher = build_dispatcher(runtime, settings, store, http, box)
+            wake = handlers.WakeAfterBatch(dispatcher.wake)
             planning = handlers.Planning(
                 store=store,
                 directory=directory,
@@ -119,11 +120,12 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 personal_data_retention=timedelta(
                     days=settings.options.personal_data_retention_days
                 ),
+                on_recorded=wake.recorded,
             )
             runtime.add_consumer(
                 [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],
                 handlers.build_registry(planning),
-                after_batch=dispatcher.wake,
+                after_batch=wake.after_batch,
             )
             portal_store = PortalSyncStore(runtime.db)
             await portal_store.ensure_indexes()

@@ -11,6 +11,7 @@ outcome event is new (a redelivery's outcome has its own id).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from notification.store import FAILED, PENDING, NotificationStore
 from shared.events.operations import NotificationRedeliveryRequested
@@ -20,7 +21,11 @@ log = logging.getLogger(__name__)
 
 
 async def on_redelivery_requested(
-    data: NotificationRedeliveryRequested, uow: UnitOfWork, *, store: NotificationStore
+    data: NotificationRedeliveryRequested,
+    uow: UnitOfWork,
+    *,
+    store: NotificationStore,
+    on_queued: Callable[[], None] = lambda: None,
 ) -> None:
     """Put a failed notification back in line; anything else is logged and left alone."""
     record = await store.notifications.find_one({"_id": data.notification_id}, session=uow.session)
@@ -54,6 +59,7 @@ async def on_redelivery_requested(
         },
         session=uow.session,
     )
+    on_queued()
     log.info(
         "notification redelivery queued",
         extra={"notification_id": data.notification_id, "operator": data.operator},

@@ -14,6 +14,7 @@ was never sent (its subscription was deleted). Every attempt is appended as it e
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,39 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, should_pause
 from shared.mongo.client import Database, Document, Session
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """Records claimed under one claim id, and whether more may be claimable now."""
+
+    records: list[Document]
+    more: bool
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A claimed record leaving ``sending`` (with the attempt that ended it, if unstored)."""
+
+    notification_id: str
+    claim_id: str
+    status: str
+    fields: Document
+    attempt: Document | None = None
+
+    def claimed(self) -> Document:
+        """The record, only while this claim holds it."""
+        return {"_id": self.notification_id, "claim": self.claim_id, "status": SENDING}
+
+    def update(self) -> Document:
+        update: Document = {
+            "$set": {"status": self.status, **self.fields},
+            "$unset": {"lease_until": ""},
+        }
+        if self.attempt is not None:
+            update["$push"] = {"attempts": self.attempt}
+        return update
+
 
 PENDING, HELD, SENDING, SENT, FAILED, SKIPPED = (
     "pending", "held", "sending", "sent", "failed", "skipped",
@@ -117,27 +151,39 @@ class NotificationStore:
         claimed_by: str,
         limit: int,
         in_hand: Collection[str] = (),
-    ) -> list[Document]:
+    ) -> Claimed:
         """Take up to ``limit`` of the oldest records pending, or whose sender's lease lapsed,
-        under one claim id: three round trips whatever the batch.
+        under one claim id: two round trips whatever the batch (three when another sender
+        took one of them meanwhile).
 
         A live sender never takes back the deliveries it still has in hand (``in_hand``, its
         claim ids): it renews them, and a stalled event loop must not make it send one
         twice. A claim of its own whose delivery ended unsettled (the store went away)
-        lapses and is taken again like anyone's. The update checks each record again, so
-        of two senders racing for one record only one gets it.
+        lapses and is taken again like anyone's. The update checks each record again, as
+        it was read (every write of a sender moves its lease), so of two senders racing
+        for one record only one gets it, and nobody takes a record on a stale reading.
         """
         claimable = _claimable(now, in_hand)
-        candidates = self.notifications.find(claimable, {"_id": 1}).sort("created_at", ASCENDING)
-        ids = [doc["_id"] async for doc in candidates.limit(limit)]
-        if not ids:
-            return []
-        await self.notifications.update_many(
-            {"_id": {"$in": ids}, **claimable},
-            {"$set": _claim_fields(now, lease, claim_id, claimed_by)},
+        cursor = self.notifications.find(claimable).sort("created_at", ASCENDING).limit(limit)
+        found = await cursor.to_list()
+        if not found:
+            return Claimed([], more=False)
+        fields = _claim_fields(now, lease, claim_id, claimed_by)
+        result = await self.notifications.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc["_id"], "lease_until": doc.get("lease_until"), **claimable},
+                    {"$set": fields},
+                )
+                for doc in found
+            ],
+            ordered=False,
         )
+        more = len(found) == limit  # a full batch: more may be waiting
+        if result.modified_count == len(found):
+            return Claimed([{**doc, **fields} for doc in found], more)
         claimed = self.notifications.find({"claim": claim_id, "status": SENDING})
-        return await claimed.sort("created_at", ASCENDING).to_list()
+        return Claimed(await claimed.sort("created_at", ASCENDING).to_list(), more)
 
     async def extend_claims(self, claim_ids: list[str], lease_until: datetime) -> None:
         """Keep the claims of deliveries still in hand (a live sender's claims never lapse)."""
@@ -170,7 +216,11 @@ class NotificationStore:
         )
 
     async def add_attempt(
-        self, notification_id: str, attempt: Document, lease_until: datetime
+        self,
+        notification_id: str,
+        attempt: Document,
+        lease_until: datetime,
+        session: Session | None = None,
     ) -> None:
         """Append an attempt and extend the claim (a live sender keeps its lease).
 
@@ -181,6 +231,7 @@ class NotificationStore:
         await self.notifications.update_one(
             {"_id": notification_id, "status": SENDING},
             {"$push": {"attempts": attempt}, "$set": {"lease_until": lease_until}},
+            session=session,
         )
 
     async def settle(
@@ -190,14 +241,40 @@ class NotificationStore:
         status: str,
         fields: Document,
         session: Session | None = None,
+        attempt: Document | None = None,
     ) -> bool:
-        """Leave ``sending`` for a final (or held) status; False if the claim was lost."""
-        result = await self.notifications.update_one(
-            {"_id": notification_id, "claim": claim_id, "status": SENDING},
-            {"$set": {"status": status, **fields}, "$unset": {"lease_until": ""}},
+        """Leave ``sending`` for a final (or held) status; False if the claim was lost.
+
+        ``attempt``, the one that ended the delivery if not recorded yet, goes in the same
+        write (if the claim was lost, the caller keeps it with ``add_attempt``).
+        """
+        change = StatusChange(notification_id, claim_id, status, fields, attempt)
+        return notification_id in await self.settle_all([change], session)
+
+    async def settle_all(self, changes: list[StatusChange], session: Session | None) -> set[str]:
+        """Settle several claims in one write; the ids whose claim still held (one more
+        query only when some had been lost)."""
+        if not changes:
+            return set()
+        result = await self.notifications.bulk_write(
+            [UpdateOne(change.claimed(), change.update()) for change in changes],
+            ordered=False,
             session=session,
         )
-        return result.modified_count == 1
+        ids = [change.notification_id for change in changes]
+        if result.modified_count == len(changes):
+            return set(ids)
+        if len(changes) == 1:
+            return set()
+        expected = {change.notification_id: (change.claim_id, change.status) for change in changes}
+        cursor = self.notifications.find(
+            {"_id": {"$in": ids}}, {"claim": 1, "status": 1}, session=session
+        )
+        return {
+            doc["_id"]
+            async for doc in cursor
+            if expected[doc["_id"]] == (doc.get("claim"), doc.get("status"))
+        }
 
     async def for_dossier(self, dossier_code: str, limit: int = 500) -> list[Document]:
         cursor = self.notifications.find({"dossier_code": dossier_code}).sort(

@@ -14,6 +14,7 @@ from routing.applicants import ApplicantNames, IntakeApplicantNames, NoApplicant
 from routing.config import RoutingSettings
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore, unit_level
+from routing.upgrade import upgrade_earlier_documents
 from shared.app import serve, service_app
 from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
@@ -64,7 +65,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
             runtime = await stack.enter_async_context(service_runtime(SERVICE, settings, clock))
             store = DossierStore(runtime.db, partial(unit_level, catalogue))
             await store.ensure_indexes()
-            await store.upgrade_earlier_documents()
+            await upgrade_earlier_documents(runtime.db, store, runtime.clock.now())
             routing = handlers.Routing(
                 store=store,
                 calendar=calendar,

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pymongo import UpdateOne
-
 from routing.domain.deadlines import CLOCK_RUNNING
 from routing.domain.model import Dossier
 from routing.journeys import Journey
@@ -25,7 +23,6 @@ from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.mongo.client import Database, Document, Session
 
 LevelOf = Callable[[str], str]
-UPGRADE_BATCH = 200  # documents written earlier, brought up to date per bulk write
 
 
 def unit_level(catalogue: Catalogue, unit: str) -> str:
@@ -52,7 +49,7 @@ class Loaded:
     journey: Journey
 
 
-def _handovers(d: Dossier, level_of: LevelOf) -> list[Document]:
+def handovers(d: Dossier, level_of: LevelOf) -> list[Document]:
     """The dossier's hand-overs as the flows view counts them (levels as of the hand-over)."""
     return [
         {
@@ -97,7 +94,7 @@ def _document(d: Dossier, now: datetime, level_of: LevelOf) -> Document:
             "transfer_requested_at": d.transfer.requested_at if d.transfer else None,
             "supplement_requested_at": d.supplement.requested_at if d.supplement else None,
         },
-        "handovers": _handovers(d, level_of),
+        "handovers": handovers(d, level_of),
         "model": d.model_dump(mode="json"),
     }
 
@@ -107,8 +104,7 @@ class DossierStore:
 
     def __init__(self, db: Database, level_of: LevelOf) -> None:
         self.dossiers = db["dossiers"]
-        self._level_of = level_of
-        self._journey_traces = db["journey_traces"]  # where journeys were kept before
+        self.level_of = level_of
 
     async def ensure_indexes(self) -> None:
         create = self.dossiers.create_index
@@ -126,37 +122,6 @@ class DossierStore:
         await create([("updated_at", 1)])  # on-time view: dossiers changed in a window
         await create([("apologies", 1)])  # on-time view: apologies issued (Mẫu 04)
         await create([("handovers.requested_at", 1)])  # flows view: hand-overs in a window
-
-    async def upgrade_earlier_documents(self) -> int:
-        """Give dossiers stored before hand-overs and journeys lived in the dossier's own
-        document their ``handovers`` and ``journey`` (from the former ``journey_traces``
-        collection); the number upgraded. Idempotent; a fresh database costs one query."""
-        upgraded = 0
-        while True:
-            cursor = self.dossiers.find({"handovers": {"$exists": False}}, {"model": 1})
-            docs = await cursor.limit(UPGRADE_BATCH).to_list()
-            if not docs:
-                return upgraded
-            codes = [doc["_id"] for doc in docs]
-            traces = {
-                doc.pop("_id"): doc
-                async for doc in self._journey_traces.find({"_id": {"$in": codes}})
-            }
-            await self.dossiers.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": doc["_id"], "handovers": {"$exists": False}},
-                        {"$set": self._upgrade(doc, traces.get(doc["_id"], {}))},
-                    )
-                    for doc in docs
-                ],
-                ordered=False,
-            )
-            upgraded += len(docs)
-
-    def _upgrade(self, doc: Document, journey: Journey) -> Document:
-        dossier = Dossier.model_validate(doc["model"])
-        return {"handovers": _handovers(dossier, self._level_of), "journey": journey}
 
     async def get(self, code: str, session: Session | None = None) -> Dossier | None:
         """The dossier with this code, as stored (``version`` included)."""
@@ -176,13 +141,13 @@ class DossierStore:
         self, d: Dossier, session: Session, now: datetime, journey: Journey | None = None
     ) -> None:
         """Store a new dossier with the trace context of its journey."""
-        document = {**_document(d, now, self._level_of), "journey": journey or {}}
+        document = {**_document(d, now, self.level_of), "journey": journey or {}}
         await self.dossiers.insert_one(document, session=session)
 
     async def save(self, d: Dossier, *, read: Dossier, session: Session, now: datetime) -> Dossier:
         """Write ``d`` over the dossier read as ``read`` (version + 1), its journey kept."""
         saved = d.model_copy(update={"version": read.version + 1})
-        fields = _document(saved, now, self._level_of)
+        fields = _document(saved, now, self.level_of)
         del fields["_id"]
         result = await self.dossiers.update_one(
             {"_id": d.code, "version": read.version}, {"$set": fields}, session=session

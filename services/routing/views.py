@@ -22,7 +22,7 @@ from routing.domain.model import (
 from routing.store import DossierStore, LevelOf
 from shared.events.dossier import DossierState
 
-_NO_MODEL = {"model": 0}
+_NO_MODEL = {"model": 0, "handovers": 0, "journey": 0}  # list views read the top-level copies
 _RUNNING = {"$in": [s.value for s in CLOCK_RUNNING]}
 
 

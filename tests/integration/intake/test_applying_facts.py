@@ -3,6 +3,7 @@
 The consumer hands intake's handler each run of dossier facts of a fetched batch; the
 run's dossiers are read with one query and the ones that changed written with one bulk
 write, each dossier's facts applied in the run's order, in the run's unit of work.
+Intake's own facts, applied when written, cost nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from intake.handlers import apply_dossier_facts
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
-from shared.events.registry import make_envelope
+from shared.events.registry import make_envelope, parse_data
 from shared.runtime import CommonSettings
 from shared.testing import eventually
 from tests.integration.intake.helpers import MORNING, RunningIntake, intake_settings, submission
@@ -81,3 +82,21 @@ async def test_a_run_of_facts_costs_one_read_and_one_write(
     ]
     assert two.state == "IN_TRANSFER"
     assert [s.event_type for s in two.history[1:]] == ["dossier.transfer.requested.v1"]
+
+
+async def test_intakes_own_facts_are_passed_over_without_a_read(
+    common_settings: CommonSettings,
+) -> None:
+    settings = intake_settings(common_settings)
+    commands = StoreCommands("intake")
+    async with start_intake(settings, ManualClock(MORNING)) as intake:
+        [code] = await submitted(intake, 1)
+        [received] = await intake.published(expect=1)
+        before = await intake.ctx.store.get_dossier(code)
+        fact = parse_data(received)
+        assert isinstance(fact, DossierFact)
+        commands.reset()
+        async with intake.ctx.runtime.unit_of_work(received) as uow:
+            await apply_dossier_facts([(received, fact)], uow, store=intake.ctx.store)
+        assert commands.on("dossiers") == {}
+        assert await intake.ctx.store.get_dossier(code) == before

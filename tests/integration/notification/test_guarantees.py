@@ -1,4 +1,5 @@
-"""One message per recipient even across restarts, crashed senders and competing instances."""
+"""One message per recipient even across restarts, crashed senders and competing instances;
+outcomes stored a group per transaction, a bad one alone."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from notification.domain import UnitDirectory
 from notification.handlers import Planning, record_notifications
 from notification.main import create_app
 from notification.retry import RetryPolicy
-from notification.store import NotificationStore
+from notification.store import Claimed, NotificationStore, StatusChange
 from notification.templates import DisplayNames, Renderer
+from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
 
 from shared.clock import ManualClock
@@ -98,6 +100,8 @@ def dispatcher(
     instance: str = "tests",
     lease_s: float = 60,
     store: NotificationStore | None = None,
+    grace_s: float = 5,
+    linger_s: float = 0.02,
 ) -> Dispatcher:
     return Dispatcher(
         store=store or NotificationStore(rt.db),
@@ -107,7 +111,13 @@ def dispatcher(
         dead_letters=rt.dead_letters,
         clock=rt.clock,
         retry=RetryPolicy(max_attempts=3, initial_s=0, max_s=0, jitter_s=0),
-        settings=DispatchSettings(batch_size=batch, lease_s=lease_s, poll_interval_s=0.05),
+        settings=DispatchSettings(
+            batch_size=batch,
+            lease_s=lease_s,
+            poll_interval_s=0.05,
+            shutdown_grace_s=grace_s,
+            settle_linger_s=linger_s,
+        ),
         pause_after=3,
         topic_prefix=rt.settings.kafka.topic_prefix,
         consumer_group="tests",
@@ -260,17 +270,18 @@ async def _count_sent(store: NotificationStore, n: int) -> bool:
 
 
 class StoreDownAfterSending(NotificationStore):
-    """The store goes away just after the channel took the message, then comes back."""
+    """The store goes away just after the channel took the message, then comes back: the
+    write that records the sent message (with its outcome) fails."""
 
     def __init__(self, db: Any, failures: int) -> None:
         super().__init__(db)
         self.failures = failures
 
-    async def add_attempt(self, *args: Any, **kwargs: Any) -> None:
-        if self.failures > 0:
+    async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
+        if self.failures > 0 and any(change.attempt is not None for change in changes):
             self.failures -= 1
             raise AutoReconnect("connection closed")
-        await super().add_attempt(*args, **kwargs)
+        return await super().settle_all(changes, session)
 
 
 async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_back(
@@ -297,7 +308,7 @@ class SlowToClaim(NotificationStore):
         super().__init__(db)
         self.clock, self.delay = clock, delay
 
-    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> Claimed:
         now, lease, claim_id, claimed_by, _limit = args
         docs = await super().claim_batch(now, lease, claim_id, claimed_by, 1, **kwargs)
         self.clock.advance(self.delay)
@@ -331,12 +342,12 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
     class OvertakenAfterClaiming(NotificationStore):
         """Between this sender's claim and its send, the lease lapses and another claims."""
 
-        async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+        async def claim_batch(self, *args: Any, **kwargs: Any) -> Claimed:
             docs = await super().claim_batch(*args, **kwargs)
-            if docs:
+            if docs.records:
                 clock.advance(lease + timedelta(seconds=1))
                 rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
-                assert rival is not None and rival["_id"] == docs[0]["_id"]
+                assert rival is not None and rival["_id"] == docs.records[0]["_id"]
             return docs
 
     store = OvertakenAfterClaiming(runtime.db)
@@ -347,3 +358,129 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
     assert channel.sent == []  # the rival owns it and sends it
     rival = await store.notifications.find_one({"claim": "rival"})
     assert rival is not None and rival["status"] == "sending" and not rival.get("attempts")
+
+
+async def test_a_message_sent_after_its_claim_lapsed_is_on_record_for_the_new_owner(
+    runtime: ServiceRuntime,
+) -> None:
+    """The sent attempt goes with the outcome in one write; when the claim was lost while
+    sending, the attempt is still kept on the record, so its new owner does not send it."""
+    assert isinstance(runtime.clock, ManualClock)
+    clock: ManualClock = runtime.clock
+    await record(runtime, ["D-overtaken"])
+    lease = timedelta(seconds=60)
+    rivals: list[str] = []
+
+    class OvertakenWhileSending(RecordingChannel):
+        async def send(self, message: OutgoingMessage) -> None:
+            await super().send(message)
+            clock.advance(lease + timedelta(seconds=1))
+            rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
+            assert rival is not None and rival["_id"] == message.notification_id
+            rivals.append(rival["_id"])
+
+    channel = OvertakenWhileSending()
+    await dispatcher(runtime, channel, batch=1).dispatch_once()
+    store = NotificationStore(runtime.db)
+    [taken] = await store.notifications.find({"claim": "rival"}).to_list()
+    assert taken["status"] == "sending" and [a["outcome"] for a in taken["attempts"]] == ["ok"]
+
+    clock.advance(lease + timedelta(seconds=1))  # the rival died too: its claim lapses
+    after = RecordingChannel()
+    while await dispatcher(runtime, after, batch=1).dispatch_once():
+        pass
+    assert channel.sent == rivals and taken["_id"] not in after.sent  # sent once only
+    assert await store.count("sent") == 2
+
+
+class SettlingHangs(NotificationStore):
+    """The write of a sent message's outcome never returns (until the sender is stopped)."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.hanging = asyncio.Event()
+
+    async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
+        if any(change.attempt is not None and change.status == "sent" for change in changes):
+            self.hanging.set()
+            await asyncio.Event().wait()
+        return await super().settle_all(changes, session)
+
+
+async def test_a_sender_stopped_before_storing_a_sent_message_gives_it_back_as_sent(
+    runtime: ServiceRuntime,
+) -> None:
+    await record(runtime, ["D-stopped"])
+    store = SettlingHangs(runtime.db)
+    channel = RecordingChannel()
+    stopping = dispatcher(runtime, channel, batch=1, store=store, grace_s=0)
+    running = asyncio.create_task(stopping.run())
+    await asyncio.wait_for(store.hanging.wait(), timeout=20)
+    stopping.stop()
+    await running
+
+    [given_back] = await store.notifications.find({"_id": channel.sent[0]}).to_list()
+    assert given_back["status"] == "pending"
+    assert [a["outcome"] for a in given_back["attempts"]] == ["ok"]
+    after = RecordingChannel()
+    while await dispatcher(runtime, after).dispatch_once():
+        pass
+    assert channel.sent[0] not in after.sent  # finished without sending it again
+    assert await store.count("sent") == 2
+
+
+def _store_commands(collection: str, command: str) -> float:
+    labels = {"service": "notification", "collection": collection, "command": command}
+    return REGISTRY.get_sample_value("lt_store_commands_total", labels) or 0.0
+
+
+async def test_outcomes_that_end_together_are_stored_in_one_transaction(
+    runtime: ServiceRuntime,
+) -> None:
+    await record(runtime, ["D-group-1", "D-group-2"])  # four records, two dossiers
+    channel = RecordingChannel()
+    together = dispatcher(runtime, channel, linger_s=30)  # until all four have ended
+    commits, inserts = _store_commands("", "commitTransaction"), _store_commands("outbox", "insert")
+
+    assert await together.dispatch_once() == 4
+
+    assert len(set(channel.sent)) == 4
+    assert _store_commands("", "commitTransaction") - commits == 1
+    assert _store_commands("outbox", "insert") - inserts == 1
+    sent = await runtime.db["outbox"].find({"type": "notification.sent.v1"}).to_list()
+    assert sorted(entry["seq"] for entry in sent) == [1, 1, 2, 2]  # each dossier's own order
+
+
+class OneOutcomeCannotBeStored(NotificationStore):
+    """Storing one record's outcome fails for a reason of its own (not an outage)."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.bad: str | None = None
+
+    async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
+        self.bad = self.bad or changes[0].notification_id
+        if any(change.notification_id == self.bad for change in changes):
+            raise ValueError("this outcome cannot be stored")
+        return await super().settle_all(changes, session)
+
+
+async def test_an_outcome_that_cannot_be_stored_fails_alone_and_is_not_sent_again(
+    runtime: ServiceRuntime,
+) -> None:
+    assert isinstance(runtime.clock, ManualClock)
+    await record(runtime, ["D-bad-1", "D-bad-2"])
+    store = OneOutcomeCannotBeStored(runtime.db)
+    channel = RecordingChannel()
+    grouped = dispatcher(runtime, channel, store=store, linger_s=30)
+
+    assert await grouped.dispatch_once() == 4
+    assert await store.count("sent") == 3  # the others were stored without it
+    [bad] = await store.notifications.find({"_id": store.bad}).to_list()
+    assert bad["status"] == "sending" and [a["outcome"] for a in bad["attempts"]] == ["ok"]
+
+    runtime.clock.advance(timedelta(seconds=61))  # its claim lapses
+    after = RecordingChannel()
+    assert await dispatcher(runtime, after).dispatch_once() == 1
+    assert after.sent == [] and len(set(channel.sent)) == 4  # finished, not sent again
+    assert await store.count("sent") == 4

@@ -3,10 +3,13 @@
 The journey's trace context and the hand-overs the flows view counts live in the
 dossier's own document, so an action costs no other read or write on routing's
 collections (the outbox's entries are the unit of work's). Dossiers stored before
-that are brought up to date once, at start.
+that are brought up to date once, at start (one that no longer reads gets no
+hand-overs rather than stopping the start).
 """
 
 from __future__ import annotations
+
+from routing.upgrade import upgrade_earlier_documents
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
@@ -56,8 +59,13 @@ async def test_dossiers_stored_earlier_get_their_handovers_and_journey(
             {"_id": CODE, "traceparent": TRACEPARENT}
         )
 
-        assert await store.upgrade_earlier_documents() == 1
-        assert await store.upgrade_earlier_documents() == 0
+        await store.dossiers.insert_one({"_id": "UNREADABLE", "model": {"code": 1}})
+        db = app.state.runtime.db
+        await db["upgrades"].delete_many({})  # as before the upgrade: no marker yet
+        assert await upgrade_earlier_documents(db, store, MONDAY_9AM) == 2
+        assert await upgrade_earlier_documents(db, store, MONDAY_9AM) == 0  # marked done
+        unreadable = await store.dossiers.find_one({"_id": "UNREADABLE"})
+        assert unreadable is not None and unreadable["handovers"] == []
         loaded = await store.load(CODE)
         assert loaded is not None and loaded.journey == {"traceparent": TRACEPARENT}
         window = {"since": "2026-03-01T00:00:00Z", "until": "2026-03-03T00:00:00Z"}

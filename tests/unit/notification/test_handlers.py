@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
-from notification.handlers import Planning, build_registry, record_notifications
+from notification.handlers import Planning, WakeAfterBatch, build_registry, record_notifications
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope
@@ -239,6 +240,25 @@ async def test_a_batch_of_contacts_alone_reads_no_subscriptions() -> None:
     await handle_batch(store, registered(CODE, contact()), registered(OTHER, contact()))
     assert store.calls == ["contacts:find", "contacts:update"]
     assert store.contact_of(CODE) is not None and store.contact_of(OTHER) is not None
+
+
+async def test_the_dispatcher_is_woken_after_a_batch_that_recorded_something_only() -> None:
+    wakes: list[str] = []
+    signal = WakeAfterBatch(lambda: wakes.append("wake"))
+    store = RecordingStore()
+    waking = replace(planning(store), on_recorded=signal.recorded)
+    await record_notifications(
+        [(envelope_of(done(CODE)), done(CODE))], detached_unit_of_work(), planning=waking
+    )
+    signal.after_batch()
+    assert wakes == []  # nothing to send: no claim query for the dispatcher
+    fact = transfer_requested(CODE)
+    await record_notifications(
+        [(envelope_of(fact), fact)], detached_unit_of_work(), planning=waking
+    )
+    signal.after_batch()
+    signal.after_batch()
+    assert wakes == ["wake"] and len(store.records) == 1
 
 
 def test_every_dossier_and_notification_fact_and_the_contact_have_a_handler() -> None:

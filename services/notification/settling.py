@@ -1,0 +1,208 @@
+"""Settling deliveries a group at a time: outcomes that end together share one unit of work.
+
+A delivery's outcome is written in a unit of work: its record leaves ``sending`` (with the
+attempt that went out, if not stored yet), its ``notification.sent.v1`` /
+``notification.failed.v1`` goes to the outbox and its subscription counts the success or
+failure. Deliveries claimed together usually end together (an applicant's email and SMS,
+the units told of one step), so the settler gathers the outcomes of the deliveries in
+hand, waiting at most ``linger_s`` for those still sending, and writes them in one unit of
+work: one update for the records, one outbox write, one commit. One group at a time, so
+the outcomes of one dossier never race for its outbox sequence. If a group cannot be
+written for a reason of its own (not a store outage, which is waited out), each outcome
+is written alone, so one that cannot be stored fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from notification.store import SENT, NotificationStore, StatusChange
+from shared.clock import Clock
+from shared.envelope import Envelope
+from shared.events.notification import NotificationFailed, NotificationSent
+from shared.mongo.client import Document
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
+
+log = logging.getLogger(__name__)
+UntilStored = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One delivery's outcome, ready to store."""
+
+    record: Document
+    cause: Envelope  # the event the notification was for
+    change: StatusChange
+    fact: NotificationSent | NotificationFailed
+    event_id: str  # the outcome fact's id: one per notification and delivery round
+    error: str  # what failed (for the subscription), if it failed
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Whether the claim still held (else someone else owns the record now), and whether
+    the subscription was paused by this failure."""
+
+    settled: bool
+    paused: bool = False
+
+
+class Settler:
+    """Writes the outcomes of one dispatcher's deliveries, a group per unit of work."""
+
+    def __init__(
+        self,
+        *,
+        store: NotificationStore,
+        units: UnitsOfWork,
+        clock: Clock,
+        lease: timedelta,
+        pause_after: int,
+        until_stored: UntilStored,
+        linger_s: float,
+    ) -> None:
+        self._store = store
+        self._units = units
+        self._clock = clock
+        self._lease = lease
+        self._pause_after = pause_after
+        self._until_stored = until_stored
+        self._linger_s = linger_s
+        self._queue: list[tuple[Settlement, asyncio.Future[Settled]]] = []
+        self._arrived = asyncio.Event()
+        self._sending = 0  # deliveries in hand whose outcome is not queued yet
+        self._flusher: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def in_hand(self) -> Iterator[None]:
+        """A delivery in hand: a group waits (``linger_s`` at most) for its outcome."""
+        self._sending += 1
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            self._arrived.set()
+
+    async def settle(self, item: Settlement) -> Settled:
+        """Store the outcome with those ending at the same time; whether the claim held."""
+        future: asyncio.Future[Settled] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._arrived.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_queued(), name="notification-settle")
+        # Shielded: a delivery stopped while waiting leaves its group to be written.
+        return await asyncio.shield(future)
+
+    async def close(self, timeout_s: float) -> None:
+        """Let the group being written finish (within ``timeout_s``), then stop."""
+        flusher = self._flusher
+        if flusher is None or flusher.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(flusher), timeout=timeout_s)
+        flusher.cancel()
+        await asyncio.gather(flusher, return_exceptions=True)
+
+    async def _flush_queued(self) -> None:
+        group: list[tuple[Settlement, asyncio.Future[Settled]]] = []
+        try:
+            while self._queue:
+                await self._gather()
+                group, self._queue = self._queue, []
+                await self._write_group(group)
+        except BaseException as exc:  # stopped mid-write: nobody may wait forever
+            for _, future in [*group, *self._queue]:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(exc))
+            self._queue = []
+            raise
+
+    async def _gather(self) -> None:
+        """Until every delivery in hand has its outcome queued, or ``linger_s`` has passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._linger_s
+        while self._sending > len(self._queue):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout=remaining)
+
+    async def _write_group(self, group: list[tuple[Settlement, asyncio.Future[Settled]]]) -> None:
+        items = [item for item, _ in group]
+        try:
+            results: list[Settled] = await self._until_stored(
+                lambda: self._units.run(lambda uow: self._write(items, uow))
+            )
+        except Exception as exc:
+            if len(group) == 1:
+                item, future = group[0]
+                await self._keep_attempt(item)
+                if not future.done():
+                    future.set_exception(exc)
+                return
+            log.warning(
+                "settling a group of deliveries failed; settling each alone",
+                extra={"deliveries": len(group), "error": repr(exc)},
+            )
+            for one in group:
+                await self._write_group([one])
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _keep_attempt(self, item: Settlement) -> None:
+        """An outcome that cannot be stored still leaves the attempt that went out on
+        record (alone), so the next claimant finishes the record instead of sending again."""
+        change, attempt = item.change, item.change.attempt
+        if attempt is None:
+            return
+        lease_until = self._clock.now() + self._lease
+        try:
+            await self._until_stored(
+                lambda: self._store.add_attempt(change.notification_id, attempt, lease_until)
+            )
+        except Exception as exc:
+            log.warning(
+                "could not keep a sent attempt on record",
+                extra={"notification_id": change.notification_id, "error": repr(exc)},
+            )
+
+    async def _write(self, items: list[Settlement], uow: UnitOfWork) -> list[Settled]:
+        session = uow.session
+        held = await self._store.settle_all([item.change for item in items], session)
+        results: list[Settled] = []
+        for item in items:
+            change = item.change
+            if change.notification_id not in held:  # our claim lapsed: someone else owns it
+                if change.attempt is not None:  # what went out stays on record all the same
+                    lease_until = self._clock.now() + self._lease
+                    await self._store.add_attempt(
+                        change.notification_id, change.attempt, lease_until, session
+                    )
+                results.append(Settled(False))
+                continue
+            uow.caused_by(item.cause).emit(item.fact, event_id=item.event_id)
+            results.append(Settled(True, await self._count_for_subscription(item, uow)))
+        return results
+
+    async def _count_for_subscription(self, item: Settlement, uow: UnitOfWork) -> bool:
+        """Count the delivery toward its subscription; True if this failure paused it."""
+        subscription_id = item.record.get("subscription_id")
+        if not subscription_id:
+            return False
+        if item.change.status == SENT:
+            await self._store.delivery_succeeded(subscription_id, uow.now, uow.session)
+            return False
+        return await self._store.delivery_failed(
+            subscription_id, item.error, self._pause_after, uow.now, uow.session
+        )
