@@ -31,21 +31,17 @@ from notification.config import DispatchSettings
 from notification.privacy import redact
 from notification.retry import Attempt, Outcome, RetryPolicy, Sleep, send_with_retries
 from notification.secretbox import SecretBox
-from notification.settling import Settlement, Settler
+from notification.settling import Settler, settlement
 from notification.store import (
-    FAILED,
     HELD,
     PENDING,
-    SENT,
     SKIPPED,
     NotificationStore,
-    StatusChange,
 )
 from notification.templates import Renderer
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import Channel, Language
-from shared.events.notification import NotificationFailed, NotificationSent
 from shared.events.registry import REGISTRY, parse_data
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.client import Document
@@ -57,7 +53,6 @@ from shared.unit_of_work import UnitsOfWork
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 tracer = trace.get_tracer(__name__)
-OUTCOME_IDS = uuid.UUID("6f1c1c56-4a8e-4f43-9d0a-5b0f3c1e7a21")
 
 
 class Dispatcher:
@@ -433,50 +428,13 @@ class Dispatcher:
         if not outcome.delivered:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
-        fact, event_id = self._outcome_fact(record, outcome, error, now)
-        fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
-        change = StatusChange(
-            record["_id"],
-            record["claim"],
-            SENT if outcome.delivered else FAILED,
-            fields,
-            sent[0] if sent else None,
-        )
         result = await self._settler.settle(
-            Settlement(record, envelope, change, fact, event_id, error)
+            settlement(record, outcome, error, now, sent[0] if sent else None)
         )
         if sent:
             sent.clear()  # stored, with the outcome or on the record of its new owner
         if result.settled:
             self._log_outcome(record, outcome, error, result.paused)
-
-    def _outcome_fact(
-        self, record: Document, outcome: Outcome, error: str, now: datetime
-    ) -> tuple[NotificationSent | NotificationFailed, str]:
-        """The outcome fact and its id (one outcome event per notification, whoever
-        settles it)."""
-        common: dict[str, Any] = {
-            "notification_id": record["_id"],
-            "dossier_code": record["dossier_code"],
-            "source_event_id": record["source_event_id"],
-            "source_event_type": record["source_event_type"],
-            "channel": Channel(record["channel"]),
-            "recipient_kind": record["recipient_kind"],
-            "recipient_ref": record["recipient_ref"],
-            "template": record.get("template"),
-            "language": record.get("language"),
-            "attempts": outcome.attempts,
-        }
-        data: NotificationSent | NotificationFailed = (
-            NotificationSent(**common, sent_at=now)
-            if outcome.delivered
-            else NotificationFailed(**common, failed_at=now, error=error)
-        )
-        # One outcome event per notification and delivery round, whoever settles it.
-        seed = f"{record['_id']}:{data.EVENT_TYPE}"
-        if record.get("redeliveries"):  # a redelivery's outcome is a new fact
-            seed += f":{record['redeliveries']}"
-        return data, str(uuid.uuid5(OUTCOME_IDS, seed))
 
     async def _dead_letter(
         self, record: Document, envelope: Envelope, outcome: Outcome, error: str

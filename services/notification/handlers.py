@@ -27,6 +27,7 @@ from notification.domain import (
     SubscriptionView,
     UnitDirectory,
     contact_of,
+    forwardable,
     handled_event_types,
     plan_for_applicant,
     plan_for_subscribers,
@@ -136,7 +137,7 @@ async def record_notifications(
     )
     subscriptions = (
         await planning.store.live_subscriptions(session)
-        if any(not isinstance(data, ApplicantContactRegistered) for _, data in events)
+        if any(_subscribable(data) for _, data in events)
         else []
     )
     records: list[Document] = []
@@ -146,6 +147,12 @@ async def record_notifications(
     await planning.store.record_all(records, session)
     if records:
         planning.on_recorded()
+
+
+def _subscribable(data: EventData) -> bool:
+    """Whether a subscriber may get the event (never a contact registration, nor the
+    outcome of a webhook delivery): otherwise no subscription needs reading for it."""
+    return forwardable(data) and not isinstance(data, ApplicantContactRegistered)
 
 
 def _needs_contact(envelope: Envelope, data: EventData) -> bool:

@@ -17,19 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from notification.store import SENT, NotificationStore, StatusChange
+from notification.retry import Outcome
+from notification.store import FAILED, SENT, NotificationStore, StatusChange
 from shared.clock import Clock
 from shared.envelope import Envelope
+from shared.events.dossier import Channel
 from shared.events.notification import NotificationFailed, NotificationSent
 from shared.mongo.client import Document
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 log = logging.getLogger(__name__)
+OUTCOME_IDS = uuid.UUID("6f1c1c56-4a8e-4f43-9d0a-5b0f3c1e7a21")
 UntilStored = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
@@ -52,6 +56,48 @@ class Settled:
 
     settled: bool
     paused: bool = False
+
+
+def settlement(
+    record: Document, outcome: Outcome, error: str, now: datetime, attempt: Document | None
+) -> Settlement:
+    """A delivery's outcome as stored: the record's final status (with ``attempt``, the one
+    that went out, if not stored yet) and its outcome fact."""
+    fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
+    status = SENT if outcome.delivered else FAILED
+    change = StatusChange(record["_id"], record["claim"], status, fields, attempt)
+    fact, event_id = outcome_fact(record, outcome, error, now)
+    cause = Envelope.model_validate_json(record["envelope"])
+    return Settlement(record, cause, change, fact, event_id, error)
+
+
+def outcome_fact(
+    record: Document, outcome: Outcome, error: str, now: datetime
+) -> tuple[NotificationSent | NotificationFailed, str]:
+    """The outcome fact and its id (one outcome event per notification, whoever
+    settles it)."""
+    common: dict[str, Any] = {
+        "notification_id": record["_id"],
+        "dossier_code": record["dossier_code"],
+        "source_event_id": record["source_event_id"],
+        "source_event_type": record["source_event_type"],
+        "channel": Channel(record["channel"]),
+        "recipient_kind": record["recipient_kind"],
+        "recipient_ref": record["recipient_ref"],
+        "template": record.get("template"),
+        "language": record.get("language"),
+        "attempts": outcome.attempts,
+    }
+    data: NotificationSent | NotificationFailed = (
+        NotificationSent(**common, sent_at=now)
+        if outcome.delivered
+        else NotificationFailed(**common, failed_at=now, error=error)
+    )
+    # One outcome event per notification and delivery round, whoever settles it.
+    seed = f"{record['_id']}:{data.EVENT_TYPE}"
+    if record.get("redeliveries"):  # a redelivery's outcome is a new fact
+        seed += f":{record['redeliveries']}"
+    return data, str(uuid.uuid5(OUTCOME_IDS, seed))
 
 
 class Settler:

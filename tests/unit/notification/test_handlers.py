@@ -18,6 +18,8 @@ from notification.handlers import Planning, WakeAfterBatch, build_registry, reco
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events.applicant import ContactDetails
+from shared.events.dossier import Channel
+from shared.events.notification import NotificationSent
 from shared.events.registry import EventData
 from shared.testing import detached_unit_of_work
 from tests.samples import (
@@ -56,7 +58,8 @@ class RecordingStore:
         return list(self.documents.get(code, {}).get("waiting", []))
 
     async def contact_book(self, codes: set[str], session: Any) -> ContactBook:
-        self.calls.append("contacts:find")
+        if codes:  # as the store: no query for no dossier
+            self.calls.append("contacts:find")
         return ContactBook(copy.deepcopy({c: d for c, d in self.documents.items() if c in codes}))
 
     async def save_contacts(self, book: ContactBook, session: Any) -> None:
@@ -240,6 +243,32 @@ async def test_a_batch_of_contacts_alone_reads_no_subscriptions() -> None:
     await handle_batch(store, registered(CODE, contact()), registered(OTHER, contact()))
     assert store.calls == ["contacts:find", "contacts:update"]
     assert store.contact_of(CODE) is not None and store.contact_of(OTHER) is not None
+
+
+def webhook_outcome(code: str) -> NotificationSent:
+    return NotificationSent(
+        notification_id="n1",
+        dossier_code=code,
+        source_event_id="e1",
+        source_event_type="dossier.received.v2",
+        channel=Channel.WEBHOOK,
+        recipient_kind="subscriber",
+        recipient_ref="subscription:s1",
+        attempts=1,
+        sent_at=AT,
+    )
+
+
+async def test_outcomes_of_webhook_deliveries_alone_read_no_subscriptions() -> None:
+    everything = SubscriptionView(
+        id="s1",
+        event_types=("notification.sent.v1",),
+        status=SubscriptionStatus.ACTIVE,
+        url="https://a.example/h",
+    )
+    store = RecordingStore([everything])
+    await handle_batch(store, webhook_outcome(CODE), webhook_outcome(OTHER))
+    assert store.calls == [] and store.records == []  # never forwarded: nothing to read
 
 
 async def test_the_dispatcher_is_woken_after_a_batch_that_recorded_something_only() -> None:
