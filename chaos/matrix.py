@@ -221,10 +221,14 @@ async def run_scenario(p: Platform, scenario: Scenario, serials: range) -> Row:
         await asyncio.gather(*driving)
         outcomes = await settle(p.checker, journeys, kafka)
         settle_s = time.monotonic() - fault_over
-    letters, unexpected = await _dead_letters_since(kafka, letters_before, stage)
+    own, unexpected = await _dead_letters_since(kafka, letters_before, stage)
+    letters = len(own)
     findings = list(stage.violations)
     if letters < stage.expected_dead_letters:
-        findings.append(f"{letters} dead letters, expected {stage.expected_dead_letters}")
+        origins = ", ".join(sorted(f"{group} on {topic}" for group, topic, *_ in own))
+        findings.append(
+            f"{letters} dead letters, expected {stage.expected_dead_letters} (from {origins})"
+        )
     if unexpected:
         findings.append(f"{unexpected} unexpected dead letters")
     lost = [o for o in outcomes if o.lost]
@@ -267,7 +271,7 @@ async def settle(checker: Checker, journeys: list[Journey], kafka: KafkaSettings
 
 async def _dead_letters_since(
     kafka: KafkaSettings, before: dict[DeadLetterId, str | None], stage: faults.Stage
-) -> tuple[int, int]:
+) -> tuple[list[DeadLetterId], int]:
     """This scenario's dead letters (those with its fault's key) and the unexpected ones
     (with no fault's key) written since ``before``.
 
@@ -278,10 +282,11 @@ async def _dead_letters_since(
     """
     deadline = time.monotonic() + 120
     while True:
-        new = [key for letter, key in (await dead_letters(kafka)).items() if letter not in before]
-        own = sum(1 for key in new if key is not None and key == stage.dead_letter_key)
-        unexpected = sum(1 for key in new if key not in faults.FAULT_KEYS)
-        if own >= stage.expected_dead_letters or time.monotonic() > deadline:
+        letters = await dead_letters(kafka)
+        new = {letter: key for letter, key in letters.items() if letter not in before}
+        own = [letter for letter, key in new.items() if key and key == stage.dead_letter_key]
+        unexpected = sum(1 for key in new.values() if key not in faults.FAULT_KEYS)
+        if len(own) >= stage.expected_dead_letters or time.monotonic() > deadline:
             return own, unexpected
         await asyncio.sleep(1)
 

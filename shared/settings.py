@@ -96,6 +96,15 @@ class ConsumerSettings(BaseSettings):
         100, ge=1, description="Records fetched per poll: the largest batch in one transaction."
     )
     session_timeout_ms: int = Field(10000, description="Group session timeout.")
+    fetch_min_bytes: int = Field(
+        65536,
+        ge=1,
+        description="Bytes a fetch waits for (up to fetch_max_wait_ms) before it answers: "
+        "more events per batch, and per transaction, for a little latency (1: none).",
+    )
+    fetch_max_wait_ms: int = Field(
+        100, ge=0, description="Longest a fetch waits for fetch_min_bytes."
+    )
     commit_interval_ms: int = Field(
         500,
         ge=0,

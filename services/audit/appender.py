@@ -1,9 +1,10 @@
 """Appending to the log: a run of events at once, with the log's tail kept in memory.
 
 An append writes twice, whatever the run's size: the head moves (size, chain hash and
-Merkle frontier in one conditional update) and the entries go in one insert. What the
-entries need beforehand, the head, each dossier's latest link and the dossier keys, this
-process remembers from its last append: the tail. The head's update only matches if the
+Merkle frontier in one conditional update) and the entries go in one insert (and once
+more, if it made dossier keys). What the entries need beforehand, the head, each
+dossier's latest link and its key, this process remembers from its last append: the
+tail. The head's update only matches if the
 head is still the one the tail remembers (its size and chain hash, which commits to every
 entry), so a tail that is stale (another writer appended, or the transaction of the last
 append was rolled back) is noticed by that very write; the tail is then read afresh and

@@ -158,7 +158,6 @@ async def _create_coded(
 ) -> Outcome:
     """Allocate the code, store the dossier and its first fact in one transaction."""
     contact = applicant_contact(request.applicant, ctx.hash_identity(request.applicant))
-    await _prepare_code(ctx, admission.unit.code, now)
 
     async def create(uow: UnitOfWork) -> Receipt:
         code = await _allocate_code(ctx, admission.unit.code, now, uow.session)
@@ -183,6 +182,9 @@ async def _create_coded(
         return receipt_of(ctx, dossier, token)
 
     async with ctx.code_locks[admission.unit.code]:
+        # Under the agency's lock, the day's counter is created once, and never while
+        # one of this process's transactions is moving it (that would be a conflict).
+        await _prepare_code(ctx, admission.unit.code, now)
         return await creation.run(create)
 
 

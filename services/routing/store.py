@@ -50,7 +50,8 @@ class Loaded:
 
 
 def handovers(d: Dossier, level_of: LevelOf) -> list[Document]:
-    """The dossier's hand-overs as the flows view counts them (levels as of the hand-over)."""
+    """The dossier's hand-overs as the flows view counts them (each unit's level from the
+    catalogue in force when the dossier is written)."""
     return [
         {
             "transfer_id": t.transfer_id,
