@@ -22,7 +22,7 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
 from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, should_pause
-from shared.mongo.client import Database, Document, Session
+from shared.mongo.client import Database, Document, Session, update_many_in_transaction
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ class NotificationStore:
     async def extend_claims(self, claim_ids: list[str], lease_until: datetime) -> None:
         """Keep the claims of deliveries still in hand (a live sender's claims never lapse)."""
         if claim_ids:
-            await self.notifications.update_many(
+            await update_many_in_transaction(
+                self.notifications,
                 {"claim": {"$in": claim_ids}, "status": SENDING},
                 {"$set": {"lease_until": lease_until}},
             )
@@ -199,11 +200,11 @@ class NotificationStore:
         Called before the instance claims anything, so every such claim is stale; the
         records keep their attempts (one that went out is finished, not sent again).
         """
-        result = await self.notifications.update_many(
+        return await update_many_in_transaction(
+            self.notifications,
             {"status": SENDING, "claimed_by": claimed_by},
             {"$set": {"status": PENDING}, "$unset": {"lease_until": "", "claim": ""}},
         )
-        return result.modified_count
 
     async def confirm_claim(
         self, notification_id: str, claim_id: str, lease_until: datetime
@@ -330,7 +331,8 @@ class NotificationStore:
             {"$set": {"status": DELETED, "deleted_at": now}, "$unset": {"secret_sealed": ""}},
         )
         if result.modified_count:
-            await self.notifications.update_many(
+            await update_many_in_transaction(
+                self.notifications,
                 {"subscription_id": subscription_id, "status": HELD},
                 {"$set": {"status": SKIPPED, "error": "subscription deleted"}},
             )
@@ -345,11 +347,11 @@ class NotificationStore:
                 "$unset": {"paused_at": "", "paused_reason": ""},
             },
         )
-        result = await self.notifications.update_many(
+        return await update_many_in_transaction(
+            self.notifications,
             {"subscription_id": subscription_id, "status": HELD},
             {"$set": {"status": PENDING, "released_at": now}},
         )
-        return result.modified_count
 
     async def delivery_succeeded(
         self, subscription_id: str, now: datetime, session: Session

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pymongo
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -18,6 +19,7 @@ from shared.settings import MongoSettings
 from shared.telemetry import STORE_COMMANDS
 
 Document = dict[str, Any]
+Collection = AsyncCollection[Document]
 Database = AsyncDatabase[Document]
 Client = AsyncMongoClient[Document]
 Session = AsyncClientSession
@@ -120,3 +122,27 @@ async def run_in_transaction(
                 read_concern=ReadConcern("snapshot"),
                 write_concern=WriteConcern("majority"),
             )
+
+
+async def update_many_in_transaction(
+    collection: Collection,
+    selection: Document,
+    update: Document,
+    timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
+) -> int:
+    """``update_many`` in a transaction of its own; how many documents it changed.
+
+    A multi-document update outside a transaction that meets another transaction's
+    uncommitted write is retried by SecantusDB for as long as it takes, holding the
+    collection's write lock; if that transaction then writes the same collection, both
+    wait for ever (seen under load: a claim renewal against a transaction that stored
+    several deliveries' outcomes). Inside a transaction the conflict surfaces at once,
+    the lock is let go, and the driver retries. MongoDB does not need it and is not
+    harmed by it.
+    """
+
+    async def work(session: Session) -> int:
+        result = await collection.update_many(selection, update, session=session)
+        return result.modified_count
+
+    return await run_in_transaction(collection.database.client, work, timeout_s)

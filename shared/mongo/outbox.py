@@ -164,6 +164,8 @@ class Outbox:
         return self._backlog
 
     async def mark_sent(self, entry_ids: list[str], now: datetime) -> None:
+        # Outside a transaction (see update_many_in_transaction): no transaction ever
+        # writes an entry after inserting it, so this update meets no uncommitted write.
         await self._entries.update_many(
             {"_id": {"$in": entry_ids}, "status": PENDING},
             {"$set": {"status": SENT, "sent_at": now}},
