@@ -22,7 +22,13 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
 from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, should_pause
-from shared.mongo.client import Database, Document, Session, update_many_in_transaction
+from shared.mongo.client import (
+    Database,
+    Document,
+    Session,
+    run_in_transaction,
+    update_many_in_transaction,
+)
 
 
 @dataclass(frozen=True)
@@ -153,8 +159,8 @@ class NotificationStore:
         in_hand: Collection[str] = (),
     ) -> Claimed:
         """Take up to ``limit`` of the oldest records pending, or whose sender's lease lapsed,
-        under one claim id: two round trips whatever the batch (three when another sender
-        took one of them meanwhile).
+        under one claim id: three round trips whatever the batch (read, update, commit; one
+        more when another sender took one of them meanwhile).
 
         A live sender never takes back the deliveries it still has in hand (``in_hand``, its
         claim ids): it renews them, and a stalled event loop must not make it send one
@@ -164,26 +170,35 @@ class NotificationStore:
         for one record only one gets it, and nobody takes a record on a stale reading.
         """
         claimable = _claimable(now, in_hand)
-        cursor = self.notifications.find(claimable).sort("created_at", ASCENDING).limit(limit)
-        found = await cursor.to_list()
-        if not found:
-            return Claimed([], more=False)
         fields = _claim_fields(now, lease, claim_id, claimed_by)
-        result = await self.notifications.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": doc["_id"], "lease_until": doc.get("lease_until"), **claimable},
-                    {"$set": fields},
-                )
-                for doc in found
-            ],
-            ordered=False,
-        )
-        more = len(found) == limit  # a full batch: more may be waiting
-        if result.modified_count == len(found):
-            return Claimed([{**doc, **fields} for doc in found], more)
-        claimed = self.notifications.find({"claim": claim_id, "status": SENDING})
-        return Claimed(await claimed.sort("created_at", ASCENDING).to_list(), more)
+
+        # In a transaction of its own: several records, which a transaction storing
+        # outcomes may be writing too (see ``update_many_in_transaction``).
+        async def claim(session: Session) -> Claimed:
+            cursor = self.notifications.find(claimable, session=session)
+            found = await cursor.sort("created_at", ASCENDING).limit(limit).to_list()
+            if not found:
+                return Claimed([], more=False)
+            result = await self.notifications.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc["_id"], "lease_until": doc.get("lease_until"), **claimable},
+                        {"$set": fields},
+                    )
+                    for doc in found
+                ],
+                ordered=False,
+                session=session,
+            )
+            more = len(found) == limit  # a full batch: more may be waiting
+            if result.modified_count == len(found):
+                return Claimed([{**doc, **fields} for doc in found], more)
+            claimed = self.notifications.find(
+                {"claim": claim_id, "status": SENDING}, session=session
+            )
+            return Claimed(await claimed.sort("created_at", ASCENDING).to_list(), more)
+
+        return await run_in_transaction(self.notifications.database.client, claim)
 
     async def extend_claims(self, claim_ids: list[str], lease_until: datetime) -> None:
         """Keep the claims of deliveries still in hand (a live sender's claims never lapse)."""

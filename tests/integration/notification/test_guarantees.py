@@ -445,7 +445,7 @@ async def test_outcomes_that_end_together_are_stored_in_one_transaction(
     assert await together.dispatch_once() == 4
 
     assert len(set(channel.sent)) == 4
-    assert _store_commands("", "commitTransaction") - commits == 1
+    assert _store_commands("", "commitTransaction") - commits == 2  # the claim, the outcomes
     assert _store_commands("outbox", "insert") - inserts == 1
     sent = await runtime.db["outbox"].find({"type": "notification.sent.v1"}).to_list()
     assert sorted(entry["seq"] for entry in sent) == [1, 1, 2, 2]  # each dossier's own order
