@@ -1,25 +1,26 @@
 """The consumer runner: one consumer group per service, effects before offsets.
 
 The well-formed records of a fetched batch form a run, each partition's in offset
-order, applied in one unit of work (``batching``: one inbox query, the handlers,
-inbox records and emitted facts written in bulk, one commit per fetch). A partition's
-records after a malformed one are handled after it, in runs of their own. If a run
-fails, its events are handled one by one (``applying``: each in a unit of work
-of its own, retried with backoff, dead-lettered after the last attempt), so a poison
-message goes to the dead letters alone and the others keep their order. Malformed
-records go the one-by-one way at once. Offsets are committed only after that (at most once per
-``commit_interval_ms``, and always before a rebalance or a stop), so a crash replays
-work that the inbox then deduplicates; a store that cannot do the work
-pauses the runner instead (``StoreUnavailable``).
+order (the partitions merged by the records' timestamps), applied in one unit of work
+(``batching``: the inbox records, the handlers and the emitted facts written in bulk,
+one commit per fetch). A partition's records after a malformed one are handled after
+it, in runs of their own. If a run fails, its events are handled one by one
+(``applying``: each in a unit of work of its own, retried with backoff, dead-lettered
+after the last attempt), so a poison message goes to the dead letters alone and the
+others keep their order. Malformed records go the one-by-one way at once. Offsets are
+committed only after that (at most once per ``commit_interval_ms``, and always before
+a rebalance or a stop), so a crash replays work that the inbox then deduplicates; a
+store that cannot do the work pauses the runner instead (``StoreUnavailable``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
@@ -156,7 +157,7 @@ class ConsumerRunner:
                 decoded = {tp: [(r, self.decode(r)) for r in rs] for tp, rs in batch.items()}
                 # Every partition's leading run in one unit of work: one commit per fetch.
                 leading = {tp: _leading_run(pairs) for tp, pairs in decoded.items()}
-                handled += await self._handle_run([i for run in leading.values() for i in run])
+                handled += await self._handle_run(in_time_order(leading.values()))
                 for tp, pairs in decoded.items():
                     handled += await self._handle_rest(tp, pairs[len(leading[tp]) :])
             except BaseException:
@@ -344,6 +345,14 @@ class ConsumerRunner:
 
 def _partition(record: Record) -> TopicPartition:
     return TopicPartition(record.topic, record.partition)
+
+
+def in_time_order(runs: Iterable[list[Decoded]]) -> list[Decoded]:
+    """Several partitions' runs as one, each partition's in offset order, merged by the
+    records' timestamps: a dossier's facts on different topics (its hand-over, then the
+    notification about it) are applied in the order they were written, not partition by
+    partition."""
+    return list(heapq.merge(*runs, key=lambda item: item.record.timestamp))
 
 
 def _leading_run(pairs: list[tuple[Record, Decoded | None]]) -> list[Decoded]:
