@@ -318,10 +318,9 @@ class Dispatcher:
         channel = self._channels[Channel(record["channel"])]
 
         async def on_attempt(attempt: Attempt) -> None:
-            if attempt.ok:  # the last one: stored with the outcome, in one write
-                sent.append(self._attempt_fields(record, attempt))
-            else:
-                await self._record_attempt(record, attempt)
+            # Stored at once, before the outcome: a process killed after a send and
+            # before its outcome is stored must not send the message again.
+            await self._record_attempt(record, attempt)
 
         outcome = await send_with_retries(
             lambda: channel.send(message),

@@ -271,17 +271,17 @@ async def _count_sent(store: NotificationStore, n: int) -> bool:
 
 class StoreDownAfterSending(NotificationStore):
     """The store goes away just after the channel took the message, then comes back: the
-    write that records the sent message (with its outcome) fails."""
+    write that records the sent attempt fails."""
 
     def __init__(self, db: Any, failures: int) -> None:
         super().__init__(db)
         self.failures = failures
 
-    async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
-        if self.failures > 0 and any(change.attempt is not None for change in changes):
+    async def add_attempt(self, *args: Any, **kwargs: Any) -> None:
+        if self.failures > 0:
             self.failures -= 1
             raise AutoReconnect("connection closed")
-        return await super().settle_all(changes, session)
+        await super().add_attempt(*args, **kwargs)
 
 
 async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_back(
@@ -401,7 +401,7 @@ class SettlingHangs(NotificationStore):
         self.hanging = asyncio.Event()
 
     async def settle_all(self, changes: list[StatusChange], session: Any) -> set[str]:
-        if any(change.attempt is not None and change.status == "sent" for change in changes):
+        if any(change.status == "sent" for change in changes):
             self.hanging.set()
             await asyncio.Event().wait()
         return await super().settle_all(changes, session)
