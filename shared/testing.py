@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import TypeVar, cast
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 from opentelemetry import trace
@@ -28,7 +27,7 @@ from shared.auth.identities import UnitAuth, auth_headers, bearer_token
 from shared.envelope import Envelope, utc_now
 from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
-from shared.kafka.security import client_security
+from shared.kafka.reading import from_beginning
 from shared.mongo.client import Session, mongo_client
 from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
 from shared.telemetry import (
@@ -37,7 +36,7 @@ from shared.telemetry import (
     instrument_libraries,
     receive_spans,
 )
-from shared.topics import TopicSpec, topic_name
+from shared.topics import TopicSpec
 from shared.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -130,18 +129,7 @@ async def read_topic(
 
     Returns everything that arrived by then; a short extra poll catches unexpected extras.
     """
-    topic = topic_name(kafka.topic_prefix, spec)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        **client_security(kafka),
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(spec.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with from_beginning(kafka, spec) as (consumer, _):
         records: list[ConsumerRecord[bytes, bytes]] = []
         deadline = time.monotonic() + timeout
         while len(records) < expect and time.monotonic() < deadline:
@@ -152,8 +140,6 @@ async def read_topic(
         for part in (await consumer.getmany(timeout_ms=300)).values():
             records.extend(part)
         return records
-    finally:
-        await consumer.stop()
 
 
 def envelopes(records: list[ConsumerRecord[bytes, bytes]]) -> list[Envelope]:

@@ -6,6 +6,9 @@ the fault matrix. Nothing is committed, and records written meanwhile are not wa
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
@@ -14,11 +17,12 @@ from shared.settings import KafkaSettings
 from shared.topics import TopicSpec, topic_name
 
 
-async def read_retained(
-    kafka: KafkaSettings, spec: TopicSpec, limit: int | None = None
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every retained record of ``spec``'s topic (at most ``limit``), oldest first per
-    partition, up to each partition's end offset when called."""
+@asynccontextmanager
+async def from_beginning(
+    kafka: KafkaSettings, spec: TopicSpec
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A consumer with no group, at the beginning of every partition of ``spec``'s topic;
+    stopped when the block ends."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka.bootstrap_servers,
         enable_auto_commit=False,
@@ -31,14 +35,23 @@ async def read_retained(
         tps = [TopicPartition(topic, p) for p in range(spec.partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
+        yield consumer, tps
+    finally:
+        await consumer.stop()
+
+
+async def read_retained(
+    kafka: KafkaSettings, spec: TopicSpec, limit: int | None = None
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every retained record of ``spec``'s topic (at most ``limit``), oldest first per
+    partition, up to each partition's end offset when called."""
+    async with from_beginning(kafka, spec) as (consumer, tps):
         ends = await consumer.end_offsets(tps)
         records: list[ConsumerRecord[bytes, bytes]] = []
         while (limit is None or len(records) < limit) and await _behind(consumer, ends):
             for batch in (await consumer.getmany(timeout_ms=1000)).values():
                 records.extend(batch)
         return records if limit is None else records[:limit]
-    finally:
-        await consumer.stop()
 
 
 async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
