@@ -96,8 +96,6 @@ class Dispatcher:
         self._settler = Settler(
             store=store,
             units=units,
-            clock=clock,
-            lease=self._lease,
             pause_after=pause_after,
             until_stored=self._until_stored,
             linger_s=settings.settle_linger_s,
@@ -237,13 +235,12 @@ class Dispatcher:
         return started, more
 
     async def _deliver(self, record: Document, claimed_at: datetime) -> None:
-        sent: list[Document] = []  # the attempt that went out, until it is stored
         try:
             with self._delivery_span(record), self._settler.in_hand():
-                await self._deliver_claimed(record, claimed_at, sent)
+                await self._deliver_claimed(record, claimed_at)
         except asyncio.CancelledError:
             # Stopping: give the record back with its attempts; another sender goes on.
-            await asyncio.shield(self._release(record, sent))
+            await asyncio.shield(self._release(record))
             raise
         except Exception:
             log.exception(
@@ -266,28 +263,12 @@ class Dispatcher:
             },
         )
 
-    async def _release(self, record: Document, sent: list[Document]) -> None:
-        """Give the record back, with the attempt that went out if it is not stored yet."""
+    async def _release(self, record: Document) -> None:
+        """Give the record back (its attempts, the one that went out included, are on it)."""
         with contextlib.suppress(Exception):
-            await self._settle_keeping(record, PENDING, {}, sent)
+            await self._store.settle(record["_id"], record["claim"], PENDING, {})
 
-    async def _settle_keeping(
-        self, record: Document, status: str, fields: Document, sent: list[Document], **kw: Any
-    ) -> bool:
-        """Settle the claim, storing the attempt that went out in the same write; if the
-        claim was lost, the attempt is kept all the same, so nobody sends it again."""
-        attempt = sent[0] if sent else None
-        settled = await self._store.settle(
-            record["_id"], record["claim"], status, fields, attempt=attempt, **kw
-        )
-        if not settled and attempt is not None:
-            lease_until = self._clock.now() + self._lease
-            await self._store.add_attempt(record["_id"], attempt, lease_until, **kw)
-        return settled
-
-    async def _deliver_claimed(
-        self, record: Document, claimed_at: datetime, sent: list[Document]
-    ) -> None:
+    async def _deliver_claimed(self, record: Document, claimed_at: datetime) -> None:
         subscription: Document | None = None
         if record.get("subscription_id"):
             subscription = await self._store.subscription(record["subscription_id"])
@@ -332,7 +313,7 @@ class Dispatcher:
         )
         if not outcome.delivered and outcome.error == "no attempts left" and attempts:
             outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
-        await self._finish(record, outcome, sent)
+        await self._finish(record, outcome)
 
     async def _still_ours(self, record: Document, claimed_at: datetime) -> Document | None:
         """The record as it stands now, or None if this sender's claim has lapsed.
@@ -420,20 +401,14 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
 
-    async def _finish(
-        self, record: Document, outcome: Outcome, sent: list[Document] | None = None
-    ) -> None:
+    async def _finish(self, record: Document, outcome: Outcome) -> None:
         envelope = Envelope.model_validate_json(record["envelope"])
         now = self._clock.now()
         error = self._redacted(record, outcome.error) or "unknown error"
         if not outcome.delivered:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
-        result = await self._settler.settle(
-            settlement(record, outcome, error, now, sent[0] if sent else None)
-        )
-        if sent:
-            sent.clear()  # stored, with the outcome or on the record of its new owner
+        result = await self._settler.settle(settlement(record, outcome, error, now))
         if result.settled:
             self._log_outcome(record, outcome, error, result.paused)
 

@@ -1,7 +1,7 @@
 """Settling deliveries a group at a time: outcomes that end together share one unit of work.
 
-A delivery's outcome is written in a unit of work: its record leaves ``sending`` (with the
-attempt that went out, if not stored yet), its ``notification.sent.v1`` /
+A delivery's outcome is written in a unit of work: its record leaves ``sending`` (every
+attempt is on record already), its ``notification.sent.v1`` /
 ``notification.failed.v1`` goes to the outbox and its subscription counts the success or
 failure. Deliveries claimed together usually end together (an applicant's email and SMS,
 the units told of one step), so the settler gathers the outcomes of the deliveries in
@@ -20,12 +20,11 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from notification.retry import Outcome
 from notification.store import FAILED, SENT, NotificationStore, StatusChange
-from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import Channel
 from shared.events.notification import NotificationFailed, NotificationSent
@@ -58,14 +57,11 @@ class Settled:
     paused: bool = False
 
 
-def settlement(
-    record: Document, outcome: Outcome, error: str, now: datetime, attempt: Document | None
-) -> Settlement:
-    """A delivery's outcome as stored: the record's final status (with ``attempt``, the one
-    that went out, if not stored yet) and its outcome fact."""
+def settlement(record: Document, outcome: Outcome, error: str, now: datetime) -> Settlement:
+    """A delivery's outcome as stored: the record's final status and its outcome fact."""
     fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
     status = SENT if outcome.delivered else FAILED
-    change = StatusChange(record["_id"], record["claim"], status, fields, attempt)
+    change = StatusChange(record["_id"], record["claim"], status, fields)
     fact, event_id = outcome_fact(record, outcome, error, now)
     cause = Envelope.model_validate_json(record["envelope"])
     return Settlement(record, cause, change, fact, event_id, error)
@@ -108,16 +104,12 @@ class Settler:
         *,
         store: NotificationStore,
         units: UnitsOfWork,
-        clock: Clock,
-        lease: timedelta,
         pause_after: int,
         until_stored: UntilStored,
         linger_s: float,
     ) -> None:
         self._store = store
         self._units = units
-        self._clock = clock
-        self._lease = lease
         self._pause_after = pause_after
         self._until_stored = until_stored
         self._linger_s = linger_s
@@ -190,8 +182,7 @@ class Settler:
             )
         except Exception as exc:
             if len(group) == 1:
-                item, future = group[0]
-                await self._keep_attempt(item)
+                _, future = group[0]
                 if not future.done():
                     future.set_exception(exc)
                 return
@@ -206,23 +197,6 @@ class Settler:
             if not future.done():
                 future.set_result(result)
 
-    async def _keep_attempt(self, item: Settlement) -> None:
-        """An outcome that cannot be stored still leaves the attempt that went out on
-        record (alone), so the next claimant finishes the record instead of sending again."""
-        change, attempt = item.change, item.change.attempt
-        if attempt is None:
-            return
-        lease_until = self._clock.now() + self._lease
-        try:
-            await self._until_stored(
-                lambda: self._store.add_attempt(change.notification_id, attempt, lease_until)
-            )
-        except Exception as exc:
-            log.warning(
-                "could not keep a sent attempt on record",
-                extra={"notification_id": change.notification_id, "error": repr(exc)},
-            )
-
     async def _write(self, items: list[Settlement], uow: UnitOfWork) -> list[Settled]:
         session = uow.session
         held = await self._store.settle_all([item.change for item in items], session)
@@ -230,11 +204,6 @@ class Settler:
         for item in items:
             change = item.change
             if change.notification_id not in held:  # our claim lapsed: someone else owns it
-                if change.attempt is not None:  # what went out stays on record all the same
-                    lease_until = self._clock.now() + self._lease
-                    await self._store.add_attempt(
-                        change.notification_id, change.attempt, lease_until, session
-                    )
                 results.append(Settled(False))
                 continue
             uow.caused_by(item.cause).emit(item.fact, event_id=item.event_id)

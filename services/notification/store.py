@@ -41,26 +41,19 @@ class Claimed:
 
 @dataclass(frozen=True)
 class StatusChange:
-    """A claimed record leaving ``sending`` (with the attempt that ended it, if unstored)."""
+    """A claimed record leaving ``sending``."""
 
     notification_id: str
     claim_id: str
     status: str
     fields: Document
-    attempt: Document | None = None
 
     def claimed(self) -> Document:
         """The record, only while this claim holds it."""
         return {"_id": self.notification_id, "claim": self.claim_id, "status": SENDING}
 
     def update(self) -> Document:
-        update: Document = {
-            "$set": {"status": self.status, **self.fields},
-            "$unset": {"lease_until": ""},
-        }
-        if self.attempt is not None:
-            update["$push"] = {"attempts": self.attempt}
-        return update
+        return {"$set": {"status": self.status, **self.fields}, "$unset": {"lease_until": ""}}
 
 
 PENDING, HELD, SENDING, SENT, FAILED, SKIPPED = (
@@ -236,7 +229,6 @@ class NotificationStore:
         notification_id: str,
         attempt: Document,
         lease_until: datetime,
-        session: Session | None = None,
     ) -> None:
         """Append an attempt and extend the claim (a live sender keeps its lease).
 
@@ -247,7 +239,6 @@ class NotificationStore:
         await self.notifications.update_one(
             {"_id": notification_id, "status": SENDING},
             {"$push": {"attempts": attempt}, "$set": {"lease_until": lease_until}},
-            session=session,
         )
 
     async def settle(
@@ -257,14 +248,9 @@ class NotificationStore:
         status: str,
         fields: Document,
         session: Session | None = None,
-        attempt: Document | None = None,
     ) -> bool:
-        """Leave ``sending`` for a final (or held) status; False if the claim was lost.
-
-        ``attempt``, the one that ended the delivery if not recorded yet, goes in the same
-        write (if the claim was lost, the caller keeps it with ``add_attempt``).
-        """
-        change = StatusChange(notification_id, claim_id, status, fields, attempt)
+        """Leave ``sending`` for a final (or held) status; False if the claim was lost."""
+        change = StatusChange(notification_id, claim_id, status, fields)
         return notification_id in await self.settle_all([change], session)
 
     async def settle_all(self, changes: list[StatusChange], session: Session | None) -> set[str]:
