@@ -1,0 +1,261 @@
+"""Store CPU per command, by the shape of the services' commands, on a private store.
+
+    .venv/bin/python -m bench.store_shapes                       # every shape, 400 times each
+    .venv/bin/python -m bench.store_shapes dossier_save_version dossier_save_id
+    .venv/bin/python -m bench.store_shapes --count 1000 -- --cache-size 2G   # server flags
+
+It starts its own ``secantusd-rs`` on a free port over a temporary folder (stopped and
+removed at the end; the shared store is never touched), fills collections with the
+services' indexes and a few thousand documents of their size, then runs each shape
+``--count`` times, one after the other, and prints the store's CPU (user + system, from
+psutil) per operation and per command. Shapes come in pairs where a cheaper way to say
+the same thing exists, so a change to a query or an update can be measured before it is
+made. The figures move with the machine's load: compare shapes of one run, not runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne, monitoring
+
+from infra.store_server import rust_binary
+from shared.testing import free_port
+
+PREFILL = 3000
+PENDING = 20
+# A routing dossier document weighs about 4-5 kB: its model, history and hand-overs.
+MODEL = {f"field_{i}": "v" * 40 for i in range(80)}
+HANDOVERS = [{"transfer_id": f"T{i}", "from_unit": "U1", "to_unit": "U2"} for i in range(4)]
+DOSSIER_INDEXES: list[list[tuple[str, int]]] = [
+    [("action_unit", 1), ("state", 1), ("step_due_date", 1), ("_id", 1)],
+    [("state", 1), ("step_overdue_raised", 1), ("step_due_date", 1)],
+    [("state", 1), ("overdue_raised", 1), ("appointment_date", 1)],
+    [("state", 1), ("step_due_soon_raised", 1), ("step_due_date", 1)],
+    [("state", 1), ("step_due_date", 1)],
+    [("state", 1), ("appointment_date", 1)],
+    [("state", 1), ("holding_unit", 1)],
+    [("updated_at", 1)],
+    [("apologies", 1)],
+    [("handovers.requested_at", 1)],
+]
+Doc = dict[str, Any]
+Shape = Callable[[int], Awaitable[None]]
+
+
+class CommandCount(monitoring.CommandListener):
+    """How many commands the client sent."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.sent += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dossier(code: str) -> Doc:
+    return {"_id": code, "version": 1, "state": "PROCESSING", "action_unit": "U1",
+            "step_due_date": "2026-12-01", "updated_at": now(), "apologies": 0,
+            "handovers": HANDOVERS, "model": MODEL}  # fmt: skip
+
+
+def outbox_entry(subject: str, seq: int, status: str) -> Doc:
+    entry = {"_id": str(uuid.uuid4()), "seq": seq, "topic": "dossier-events", "subject": subject,
+             "type": "x.v1", "envelope": "e" * 700, "trace_headers": [], "status": status,
+             "created_at": now()}  # fmt: skip
+    return entry | ({"sent_at": now()} if status == "sent" else {})
+
+
+async def prefill(db: Any) -> None:
+    """The services' indexes (shared/mongo/outbox.py, inbox.py, routing/store.py)."""
+    outbox = db.outbox
+    await outbox.create_index([("status", 1), ("created_at", 1), ("_id", 1)])
+    await outbox.create_index([("subject", 1), ("seq", 1)], unique=True)
+    await outbox.create_index([("status", 1), ("subject", 1), ("seq", 1)])
+    await outbox.create_index("sent_at", expireAfterSeconds=7 * 86400)
+    await outbox.insert_many([outbox_entry(f"S{i % 500}", i, "sent") for i in range(PREFILL)])
+    # What the relay leaves pending at a time when it keeps up.
+    await outbox.insert_many([outbox_entry(f"P{i}", 0, "pending") for i in range(PENDING)])
+    await db.inbox.create_index([("consumer", 1), ("event_id", 1)], unique=True)
+    await db.inbox.create_index("processed_at", expireAfterSeconds=400 * 86400)
+    processed = [{"consumer": "c", "event_id": str(uuid.uuid4()), "processed_at": now()}]
+    await db.inbox.insert_many(
+        [processed[0] | {"event_id": str(uuid.uuid4())} for _ in range(PREFILL)]
+    )
+    for keys in DOSSIER_INDEXES:
+        await db.dossiers.create_index(keys)
+    await db.dossiers.insert_many([dossier(f"D{i}") for i in range(PREFILL)])
+    await db.counters.insert_many([{"_id": f"outbox:D{i}", "value": 1} for i in range(PREFILL)])
+    await db.log_head.insert_one({"_id": "head", "size": 0, "chain_hash": "0"})
+
+
+def shapes(db: Any) -> dict[str, Shape]:
+    """Each shape: one operation as a service sends it (the file it comes from named)."""
+
+    async def dossier_load(k: int) -> None:  # routing/store.py load
+        await db.dossiers.find_one({"_id": f"D{k % PREFILL}"}, {"model": 1, "journey": 1})
+
+    async def dossier_save_version(k: int) -> None:  # routing/store.py save
+        code = f"D{k % PREFILL}"
+        fields = {"version": k + 2, "updated_at": now(), "model": MODEL}
+        await db.dossiers.update_one({"_id": code}, {"$set": {"version": k + 1}})
+        await db.dossiers.update_one({"_id": code, "version": k + 1}, {"$set": fields})
+
+    async def dossier_save_id(k: int) -> None:  # the same write without the version check
+        code = f"D{k % PREFILL}"
+        fields = {"version": k + 2, "updated_at": now(), "model": MODEL}
+        await db.dossiers.update_one({"_id": code}, {"$set": {"version": k + 1}})
+        await db.dossiers.update_one({"_id": code}, {"$set": fields})
+
+    async def dossier_save_hinted(k: int) -> None:  # with hint="_id_": far slower
+        code = f"D{k % PREFILL}"
+        fields = {"version": k + 2, "updated_at": now(), "model": MODEL}
+        await db.dossiers.update_one({"_id": code}, {"$set": {"version": k + 1}})
+        await db.dossiers.update_one({"_id": code, "version": k + 1}, {"$set": fields}, hint="_id_")
+
+    async def counter_find_and_modify(k: int) -> None:  # shared/mongo/sequences.py
+        await db.counters.find_one_and_update(
+            {"_id": f"outbox:D{k % PREFILL}"}, {"$inc": {"value": 1}},
+            upsert=True, return_document=ReturnDocument.AFTER,
+        )  # fmt: skip
+
+    async def counter_update(k: int) -> None:  # the same without reading the value back
+        await db.counters.update_one(
+            {"_id": f"outbox:D{k % PREFILL}"}, {"$inc": {"value": 1}}, upsert=True
+        )
+
+    async def outbox_insert(k: int) -> None:  # shared/mongo/outbox.py add_all
+        await db.outbox.insert_many(
+            [outbox_entry(f"S{k}", 1_000_000 + j, "pending") for j in (0, 1)]
+        )
+
+    async def outbox_pending(k: int) -> None:  # outbox.py pending (few pending, many sent)
+        by_subject = [("subject", ASCENDING), ("seq", ASCENDING)]
+        await db.outbox.find({"status": "pending"}).sort(by_subject).limit(100).to_list()
+
+    async def outbox_mark_sent(k: int) -> None:  # outbox.py mark_sent
+        entries = [outbox_entry(f"M{k}", j, "pending") for j in (0, 1)]
+        await db.outbox.insert_many(entries)
+        ids = [e["_id"] for e in entries]
+        update = {"$set": {"status": "sent", "sent_at": now()}}
+        await db.outbox.update_many({"_id": {"$in": ids}, "status": "pending"}, update)
+
+    async def outbox_mark_sent_by_id(k: int) -> None:  # one update_one by _id per entry
+        entries = [outbox_entry(f"B{k}", j, "pending") for j in (0, 1)]
+        await db.outbox.insert_many(entries)
+        update = {"$set": {"status": "sent", "sent_at": now()}}
+        await db.outbox.bulk_write([UpdateOne({"_id": e["_id"]}, update) for e in entries])
+
+    async def outbox_count_pending(k: int) -> None:  # outbox.py count_pending
+        await db.outbox.count_documents({"status": "pending"})
+
+    async def inbox_claim(k: int) -> None:  # shared/mongo/inbox.py claim_all
+        doc = {"consumer": "c", "event_id": str(uuid.uuid4()), "processed_at": now()}
+        await db.inbox.insert_many([doc])
+
+    async def inbox_processed_among(k: int) -> None:  # inbox.py processed_among
+        ids = [str(uuid.uuid4()) for _ in range(3)]
+        query = {"consumer": "c", "event_id": {"$in": ids}}
+        await db.inbox.find(query, {"event_id": 1, "_id": 0}).to_list()
+
+    async def audit_move_head(k: int) -> None:  # audit/store.py move_head (size, hash)
+        head = {"_id": "head", "size": k, "chain_hash": str(k)}
+        await db.log_head.replace_one({"_id": "head"}, head)
+        moved = {"size": k + 1, "chain_hash": str(k + 1)}
+        await db.log_head.update_one(
+            {"_id": "head", "size": k, "chain_hash": str(k)}, {"$set": moved}
+        )
+
+    # The outbox inserts come last: the entries they leave pending would slow the reads.
+    named = [dossier_load, dossier_save_version, dossier_save_id, dossier_save_hinted,
+             counter_find_and_modify, counter_update, inbox_claim, inbox_processed_among,
+             audit_move_head, outbox_pending, outbox_count_pending, outbox_mark_sent,
+             outbox_mark_sent_by_id, outbox_insert]  # fmt: skip
+    return {shape.__name__: shape for shape in named}
+
+
+def start_store(flags: list[str]) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """A private store on a free port over a temporary folder, ready for commands."""
+    port, folder = free_port(), Path(tempfile.mkdtemp(prefix="lt-store-shapes-"))
+    argv = [str(rust_binary()), "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--storage-path", str(folder), "--log-level", "WARNING", *flags]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return process, port, folder
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit(f"the store did not listen on {port} within 30 s")
+
+
+async def measure(
+    store: psutil.Process, port: int, count: int, only: list[str]
+) -> list[tuple[str, float, float]]:
+    """(shape, store CPU ms per operation, commands per operation) for each shape."""
+    counter = CommandCount()
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(uri, tz_aware=True, event_listeners=[counter])
+    results = []
+    try:
+        db = client.shapes
+        await prefill(db)
+        for name, shape in shapes(db).items():
+            if only and name not in only:
+                continue
+            for k in range(20):  # warm up: the first calls open cursors and tables
+                await shape(k)
+            cpu, sent = sum(store.cpu_times()[:2]), counter.sent
+            for k in range(20, 20 + count):
+                await shape(k)
+            cpu_ms = 1e3 * (sum(store.cpu_times()[:2]) - cpu) / count
+            results.append((name, cpu_ms, (counter.sent - sent) / count))
+            print(f"  {name:26} {cpu_ms:7.3f} ms/op  {results[-1][2]:4.1f} commands/op", flush=True)
+    finally:
+        await client.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.store_shapes", description=__doc__)
+    parser.add_argument("shapes", nargs="*", help="only these shapes (default: all)")
+    parser.add_argument("--count", type=int, default=400, help="operations per shape")
+    parser.add_argument("--cache-size", default="512M", help="the store's --cache-size")
+    args, flags = parser.parse_known_args(argv)
+    flags = [f for f in flags if f != "--"]
+    process, port, folder = start_store(["--cache-size", args.cache_size, *flags])
+    print(f"store CPU per operation, secantusd-rs {' '.join(flags)} cache {args.cache_size}")
+    try:
+        asyncio.run(measure(psutil.Process(process.pid), port, args.count, args.shapes))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
