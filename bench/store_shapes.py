@@ -240,21 +240,26 @@ async def measure(
     return results
 
 
+def run(count: int, only: list[str], flags: list[str]) -> list[tuple[str, float, float]]:
+    """Measure on a private store started with ``flags``; it is stopped and removed after."""
+    process, port, folder = start_store(flags)
+    try:
+        return asyncio.run(measure(psutil.Process(process.pid), port, count, only))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.store_shapes", description=__doc__)
     parser.add_argument("shapes", nargs="*", help="only these shapes (default: all)")
     parser.add_argument("--count", type=int, default=400, help="operations per shape")
     parser.add_argument("--cache-size", default="512M", help="the store's --cache-size")
     args, flags = parser.parse_known_args(argv)
-    flags = [f for f in flags if f != "--"]
-    process, port, folder = start_store(["--cache-size", args.cache_size, *flags])
-    print(f"store CPU per operation, secantusd-rs {' '.join(flags)} cache {args.cache_size}")
-    try:
-        asyncio.run(measure(psutil.Process(process.pid), port, args.count, args.shapes))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
+    flags = ["--cache-size", args.cache_size, *(f for f in flags if f != "--")]
+    print(f"store CPU per operation, secantusd-rs {' '.join(flags)}", flush=True)
+    run(args.count, args.shapes, flags)
 
 
 if __name__ == "__main__":

