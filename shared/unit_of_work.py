@@ -2,14 +2,14 @@
 
 A unit of work owns one store transaction (bounded by the transaction timeout), the
 facts emitted in it (queued in the outbox in that transaction, correlated with their
-cause) and the relay wake-up after the commit. HTTP actions, consumers, schedulers and
+cause) and their hand-over to the relay after the commit. HTTP actions, consumers, schedulers and
 checkpoints all write through it::
 
     async with runtime.unit_of_work(cause=envelope) as uow:
         dossier = await store.get(code, uow.session)
         ...
         uow.emit(*decision.facts)
-    # committed here; the relay is woken once
+    # committed here; the entries it wrote are handed to the relay once
 
 ``UnitsOfWork.open`` is one attempt: an error aborts it, nothing is written. ``run``
 runs a piece of work in a unit of work and retries it, as the driver does, when the
@@ -37,7 +37,7 @@ from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.registry import EventData, make_envelope
 from shared.mongo.client import DEFAULT_TRANSACTION_TIMEOUT_S, Client, Session
-from shared.mongo.outbox import Outbox, PendingEvent
+from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
 from shared.telemetry import inject_trace_headers
 
 T = TypeVar("T")
@@ -48,6 +48,7 @@ class _Pending:
     """Facts emitted in one transaction, shared by every view of the unit of work."""
 
     events: list[PendingEvent] = field(default_factory=list)
+    written: list[OutboxEntry] = field(default_factory=list)  # by the flush, for the relay
 
 
 class UnitOfWork:
@@ -119,11 +120,11 @@ class UnitOfWork:
         return [pending.envelope for pending in self._pending.events]
 
     async def _flush(self, outbox: Outbox) -> None:
-        await outbox.add_all(self._pending.events, self.session, self.now)
+        self._pending.written = await outbox.add_all(self._pending.events, self.session, self.now)
 
 
 class UnitsOfWork:
-    """Opens units of work for one service: its store client, outbox and relay wake-up."""
+    """Opens units of work for one service: its store client, outbox and relay hand-over."""
 
     def __init__(
         self,
@@ -132,14 +133,14 @@ class UnitsOfWork:
         outbox: Outbox,
         clock: Clock,
         source: str,
-        wake: Callable[[], None],
+        on_commit: Callable[[list[OutboxEntry]], None],
         timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
     ) -> None:
         self._client = client
         self._outbox = outbox
         self._clock = clock
         self._source = source
-        self._wake = wake
+        self._on_commit = on_commit
         self.timeout_s = timeout_s
 
     @asynccontextmanager
@@ -206,5 +207,6 @@ class UnitsOfWork:
         )
 
     def _after_commit(self, uow: UnitOfWork) -> None:
-        if uow.emitted:
-            self._wake()
+        """Hand what the transaction wrote to the relay: it publishes without reading back."""
+        if uow._pending.written:
+            self._on_commit(uow._pending.written)
