@@ -17,6 +17,12 @@ update; intake reads a run's dossiers in one query and writes them in one) regis
 with ``on_batch``: it then receives the consecutive events of the batch that it
 handles, in order, each with its envelope and its own model (checked here, as for
 ``on``); alone, an event is a batch of one.
+
+A service whose handlers often find nothing to do may give the registry a screen
+(``screened_by``): before a run's unit of work opens, it says which of the run's events
+need one. An event it passes over is ignored like a contract without a handler (no
+transaction, no inbox record), and screened again if it comes again; the screen must
+therefore only pass over events whose handling would change nothing now.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ BatchHandler = Callable[[list[tuple[Envelope, EventData]], UnitOfWork], Awaitabl
 InvalidHandler = Callable[[Envelope, MalformedMessage, UnitOfWork], Awaitable[None]]
 """Answers a well-formed envelope whose type or data breaks its contract."""
 
+Screen = Callable[[list[tuple[Envelope, EventData]]], Awaitable[list[bool]]]
+"""Which of a run's events need handling (one flag each, in order), before any transaction."""
+
 
 class HandlerRegistry:
     """Handlers by event type, each called only with its own model."""
@@ -55,6 +64,7 @@ class HandlerRegistry:
         self._batch_handlers: dict[str, BatchHandler] = {}
         self._invalid: dict[TopicSpec, InvalidHandler] = {}
         self._by_topic: dict[TopicSpec, dict[str, Handler]] = {}
+        self.screen: Screen | None = None
 
     def on(self, model: type[E], handler: TypedHandler[E]) -> HandlerRegistry:
         """Call ``handler`` for every event of ``model``'s type (one handler per type)."""
@@ -95,6 +105,11 @@ class HandlerRegistry:
     def batch_handler_for(self, event_type: str) -> BatchHandler | None:
         """The handler of runs of this type, if it takes runs (else events one by one)."""
         return self._batch_handlers.get(event_type)
+
+    def screened_by(self, screen: Screen) -> HandlerRegistry:
+        """Ask ``screen`` which events of a run need handling, before its unit of work."""
+        self.screen = screen
+        return self
 
     def on_invalid(self, topic: TopicSpec, handler: InvalidHandler) -> HandlerRegistry:
         """Answer envelopes on ``topic`` that break their contract (else dead-lettered)."""

@@ -107,9 +107,13 @@ class ServiceRuntime:
         *,
         correlation_id: str | None = None,
         now: datetime | None = None,
+        grouped: bool = False,
     ) -> T:
-        """Run ``work`` in a unit of work, retried on transient store conflicts."""
-        return await self.units.run(work, cause, correlation_id=correlation_id, now=now)
+        """Run ``work`` in a unit of work, retried on transient store conflicts;
+        ``grouped`` work may share its transaction under load (group commit)."""
+        return await self.units.run(
+            work, cause, correlation_id=correlation_id, now=now, grouped=grouped
+        )
 
     def add_consumer(
         self,
@@ -200,9 +204,11 @@ async def service_runtime(
                 client=client,
                 outbox=outbox,
                 clock=clock,
-                source=f"/lienthong/{service}",
+                service=service,
                 on_commit=relay.hand_over,
                 timeout_s=settings.mongo.transaction_timeout_s,
+                group_transactions=settings.mongo.group_commit_transactions,
+                group_size=settings.mongo.group_commit_size,
             ),
         )
         runtime.workers.add(relay, Stage.DELIVERY)

@@ -82,6 +82,15 @@ class MongoSettings(BaseSettings):
     transaction_timeout_s: float = Field(
         30.0, gt=0, description="Upper bound of one transaction, conflict retries included."
     )
+    group_commit_transactions: int = Field(
+        4,
+        ge=1,
+        description="HTTP actions' transactions in flight at once; actions arriving "
+        "meanwhile wait and then share the next transaction (group commit).",
+    )
+    group_commit_size: int = Field(
+        16, ge=1, description="Most HTTP actions that share one transaction."
+    )
 
 
 class ConsumerSettings(BaseSettings):

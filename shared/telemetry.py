@@ -86,6 +86,12 @@ STORE_COMMANDS = Counter(
     "Commands sent to the store (round trips), by collection and command name.",
     ["service", "collection", "command"],
 )
+GROUPED_WRITES = Histogram(
+    "lt_group_commit_size",
+    "Pieces of work (HTTP actions) that shared one transaction, per group of two or more.",
+    ["service"],
+    buckets=(2, 3, 4, 6, 8, 12, 16, 24, 32),
+)
 DOSSIERS_BY_STATE = Gauge(
     "lt_dossiers", "Dossiers routing holds, by lifecycle state.", ["service", "state"]
 )

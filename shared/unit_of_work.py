@@ -23,11 +23,13 @@ facts carry their own causation and correlation.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 import pymongo
 from pymongo.read_concern import ReadConcern
@@ -36,9 +38,10 @@ from pymongo.write_concern import WriteConcern
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.registry import EventData, make_envelope
+from shared.group_commit import GroupCommit, Job, run_in_context
 from shared.mongo.client import DEFAULT_TRANSACTION_TIMEOUT_S, Client, Session
 from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
-from shared.telemetry import inject_trace_headers
+from shared.telemetry import GROUPED_WRITES, inject_trace_headers
 
 T = TypeVar("T")
 
@@ -115,12 +118,17 @@ class UnitOfWork:
         return envelopes
 
     @property
+    def pending_events(self) -> list[PendingEvent]:
+        """The facts of this transaction with their trace headers, for the outbox."""
+        return self._pending.events
+
+    @property
     def emitted(self) -> list[Envelope]:
         """Every fact emitted in this transaction so far, by any of its views."""
         return [pending.envelope for pending in self._pending.events]
 
     async def _flush(self, outbox: Outbox) -> None:
-        self._pending.written = await outbox.add_all(self._pending.events, self.session, self.now)
+        self._pending.written = await outbox.add_all(self.pending_events, self.session, self.now)
 
 
 class UnitsOfWork:
@@ -132,16 +140,25 @@ class UnitsOfWork:
         client: Client,
         outbox: Outbox,
         clock: Clock,
-        source: str,
+        service: str,
         on_commit: Callable[[list[OutboxEntry]], None],
         timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
+        group_transactions: int = 4,
+        group_size: int = 16,
     ) -> None:
         self._client = client
         self._outbox = outbox
         self._clock = clock
-        self._source = source
+        self._service = service
+        self._source = f"/lienthong/{service}"
         self._on_commit = on_commit
         self.timeout_s = timeout_s
+        self._groups = GroupCommit[UnitOfWork](
+            alone=self._run_alone,
+            together=self._run_together,
+            max_transactions=group_transactions,
+            max_group=group_size,
+        )
 
     @asynccontextmanager
     async def open(
@@ -154,7 +171,7 @@ class UnitsOfWork:
         """One transaction: committed with its facts when the block ends, else aborted."""
         with pymongo.timeout(self.timeout_s):
             async with self._client.start_session() as session:
-                uow = self._unit(session, cause, correlation_id, now)
+                uow = self._unit(session, cause=cause, correlation_id=correlation_id, now=now)
                 async with await session.start_transaction(
                     read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
                 ):
@@ -169,14 +186,33 @@ class UnitsOfWork:
         *,
         correlation_id: str | None = None,
         now: datetime | None = None,
+        grouped: bool = False,
     ) -> T:
-        """Run ``work`` in a unit of work, retried on transient conflicts; its result."""
+        """Run ``work`` in a unit of work, retried on transient conflicts; its result.
+
+        ``grouped`` lets it share a transaction with other grouped work when the store
+        is busy (group commit, see ``shared.group_commit``): for HTTP actions, whose
+        work only reads and writes through ``uow``.
+        """
+        with pymongo.timeout(self.timeout_s):
+            unit = partial(self._unit, cause=cause, correlation_id=correlation_id, now=now)
+            if not grouped:
+                return await self._run_alone(Job(work, unit, contextvars.copy_context()))
+            return await self._groups.run(Job(work, unit, contextvars.copy_context()))
+
+    @property
+    def waiting(self) -> int:
+        """Grouped pieces of work waiting for a transaction (group commit)."""
+        return self._groups.waiting
+
+    async def _run_alone(self, job: Job[UnitOfWork, T]) -> T:
+        """One piece of work in its own transaction."""
         attempt: UnitOfWork | None = None
 
         async def in_transaction(session: Session) -> T:
             nonlocal attempt
-            attempt = self._unit(session, cause, correlation_id, now)  # fresh each retry
-            result = await work(attempt)
+            attempt = job.make_unit(session)  # fresh each retry
+            result = await job.work(attempt)
             await attempt._flush(self._outbox)
             return result
 
@@ -191,9 +227,38 @@ class UnitsOfWork:
         self._after_commit(attempt)
         return result
 
+    async def _run_together(self, jobs: list[Job[UnitOfWork, Any]]) -> list[Any]:
+        """Several pieces of work in turn in one transaction: one outbox insert, one commit."""
+        attempts: list[UnitOfWork] = []
+        written: list[OutboxEntry] = []
+
+        async def in_transaction(session: Session) -> list[Any]:
+            attempts.clear()  # fresh each retry
+            written.clear()
+            results = []
+            for job in jobs:
+                attempts.append(job.make_unit(session))
+                results.append(await run_in_context(job, attempts[-1]))
+            events = [event for attempt in attempts for event in attempt.pending_events]
+            written.extend(await self._outbox.add_all(events, session, self._clock.now()))
+            return results
+
+        with pymongo.timeout(self.timeout_s):
+            async with self._client.start_session() as session:
+                results = await session.with_transaction(
+                    in_transaction,
+                    read_concern=ReadConcern("snapshot"),
+                    write_concern=WriteConcern("majority"),
+                )
+        GROUPED_WRITES.labels(self._service).observe(len(jobs))
+        if written:
+            self._on_commit(written)
+        return results
+
     def _unit(
         self,
         session: Session,
+        *,
         cause: Envelope | None,
         correlation_id: str | None,
         now: datetime | None,

@@ -280,4 +280,4 @@ async def _change(
         await ctx.store.replace_dossier(dossier, uow.session)
         return dossier
 
-    return await ctx.runtime.run_unit_of_work(work, now=now)
+    return await ctx.runtime.run_unit_of_work(work, now=now, grouped=True)

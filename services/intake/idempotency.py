@@ -89,7 +89,7 @@ class IdempotentCreation:
             return receipt
 
         try:
-            return Outcome(await self.units.run(work, now=self.now))
+            return Outcome(await self.units.run(work, now=self.now, grouped=True))
         except DuplicateKeyError:
             if (replay := await self.earlier()) is None:
                 raise

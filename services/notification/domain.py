@@ -269,6 +269,14 @@ def plan_for_subscribers(
     ]
 
 
+def may_notify(event_type: str, data: EventData, subscriptions: Iterable[SubscriptionView]) -> bool:
+    """Whether handling the event may store anything: a contact to keep, an applicant or a
+    unit to tell, or a subscription that wants it. An event for nobody changes nothing."""
+    if contact_of(data) is not None or event_type in APPLICANT_EVENTS or event_type in UNIT_EVENTS:
+        return True
+    return bool(plan_for_subscribers(event_type, data, subscriptions))
+
+
 def should_pause(consecutive_failures: int, threshold: int) -> bool:
     """A subscriber is paused once this many deliveries in a row spent all their retries."""
     return consecutive_failures >= threshold

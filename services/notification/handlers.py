@@ -9,6 +9,12 @@ recipient, channel). The contact and the dossier facts travel on different topic
 either may come first: an applicant fact that finds no contact waits in the contact's
 document and is planned when the contact arrives. No network I/O here: the dispatcher
 sends after the commit.
+
+Most facts concern nobody but the subscribers that want them (a step completed, a
+hand-over accepted, the service's own ``notification.sent.v1``): the registry's screen
+(``LiveSubscriptions.screen``) reads the live subscriptions once per fetched run,
+before its unit of work, and passes over the events nobody is told of, so they cost
+no transaction and no inbox record; the run's handler uses that same reading.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from notification.domain import (
     contact_of,
     forwardable,
     handled_event_types,
+    may_notify,
     plan_for_applicant,
     plan_for_subscribers,
     plan_for_units,
@@ -41,11 +48,12 @@ from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.operations import NotificationRedeliveryRequested
 from shared.events.registry import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
-from shared.mongo.client import Document
+from shared.mongo.client import Document, Session
 from shared.telemetry import inject_trace_headers
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+RECORDED_TYPES = frozenset(handled_event_types())  # what ``record_notifications`` handles
 
 
 def _nothing() -> None:
@@ -71,6 +79,39 @@ class WakeAfterBatch:
             self._wake()
 
 
+class LiveSubscriptions:
+    """The live subscriptions as a fetched run sees them: read once, before its unit of
+    work, by the screen, and used by its handler (read in the handler's transaction for
+    events the screen did not see, e.g. in unit tests)."""
+
+    def __init__(self, store: NotificationStore) -> None:
+        self._store = store
+        self._screened: set[str] = set()  # event ids of the last screened run
+        self._read: list[SubscriptionView] = []
+
+    async def screen(self, events: list[tuple[Envelope, EventData]]) -> list[bool]:
+        """Which events may notify someone (the others change nothing: no transaction)."""
+        self._screened = set()
+        self._read = (
+            await self._store.live_subscriptions(None)
+            if any(_subscribable(data) for _, data in events)
+            else []
+        )
+        self._screened = {envelope.id for envelope, _ in events}
+        return [
+            envelope.type not in RECORDED_TYPES or may_notify(envelope.type, data, self._read)
+            for envelope, data in events
+        ]
+
+    async def of(
+        self, events: list[tuple[Envelope, EventData]], session: Session
+    ) -> list[SubscriptionView]:
+        """The subscriptions these events are planned against."""
+        if all(envelope.id in self._screened for envelope, _ in events):
+            return self._read
+        return await self._store.live_subscriptions(session)
+
+
 @dataclass(frozen=True)
 class Planning:
     """What the handlers need besides the event: store, unit channels, keys, time."""
@@ -81,6 +122,7 @@ class Planning:
     clock: Clock
     personal_data_retention: timedelta
     on_recorded: Callable[[], None] = _nothing  # records to send were stored
+    subscriptions: LiveSubscriptions | None = None  # the screen's reading, if screened
 
     def expiry(self, now: datetime) -> datetime:
         """When personal data stored now is deleted."""
@@ -136,7 +178,7 @@ async def record_notifications(
         {envelope.subject for envelope, data in events if _needs_contact(envelope, data)}, session
     )
     subscriptions = (
-        await planning.store.live_subscriptions(session)
+        await _subscriptions_of(events, planning, session)
         if any(_subscribable(data) for _, data in events)
         else []
     )
@@ -147,6 +189,14 @@ async def record_notifications(
     await planning.store.record_all(records, session)
     if records:
         planning.on_recorded()
+
+
+async def _subscriptions_of(
+    events: list[tuple[Envelope, EventData]], planning: Planning, session: Session
+) -> list[SubscriptionView]:
+    if planning.subscriptions is not None:
+        return await planning.subscriptions.of(events, session)
+    return await planning.store.live_subscriptions(session)
 
 
 def _subscribable(data: EventData) -> bool:
@@ -230,6 +280,8 @@ def build_registry(planning: Planning) -> HandlerRegistry:
     in ``domain`` (applicant, unit and subscriber tables)."""
     models = [REGISTRY[event_type] for event_type in handled_event_types()]
     registry = HandlerRegistry().on_batch(models, partial(record_notifications, planning=planning))
+    if planning.subscriptions is not None:
+        registry.screened_by(planning.subscriptions.screen)
     return registry.on(
         NotificationRedeliveryRequested,
         partial(on_redelivery_requested, store=planning.store, on_queued=planning.on_recorded),

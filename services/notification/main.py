@@ -121,6 +121,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                     days=settings.options.personal_data_retention_days
                 ),
                 on_recorded=wake.recorded,
+                subscriptions=handlers.LiveSubscriptions(store),
             )
             runtime.add_consumer(
                 [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],

@@ -149,6 +149,11 @@ def day(value: date | None) -> str:
     return "" if value is None else value.strftime("%Y%m%d") + "000000"
 
 
+def reported(model: type[DossierFact]) -> bool:
+    """Whether facts of this contract are told to the portal at all (others are ignored)."""
+    return issubclass(model, RECORD_FACTS) or model.EVENT_TYPE not in NOT_PROGRESS
+
+
 def messages_for(
     envelope: Envelope,
     fact: DossierFact,

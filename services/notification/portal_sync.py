@@ -27,7 +27,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo import ASCENDING, ReplaceOne, ReturnDocument, UpdateOne
 
-from notification.portal_mapping import messages_for
+from notification.portal_mapping import messages_for, reported
 from notification.templates import DisplayNames
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -194,8 +194,10 @@ def _message_documents(
 
 
 def build_registry(store: PortalSyncStore, names: DisplayNames | None = None) -> HandlerRegistry:
-    """Every dossier fact, to the connector (unit and procedure names from ``names``)."""
-    facts = [m for m in REGISTRY.values() if issubclass(m, DossierFact)]
+    """Every dossier fact the portal is told of, to the connector (unit and procedure names
+    from ``names``); the others (route planning, due-soon reminders) are ignored: no
+    transaction, no inbox record."""
+    facts = [m for m in REGISTRY.values() if issubclass(m, DossierFact) and reported(m)]
     handler = partial(on_facts, store=store, names=names or DisplayNames())
     return HandlerRegistry().on_batch(facts, handler)
 

@@ -308,7 +308,7 @@ class NotificationStore:
         cursor = self.subscriptions.find(query).sort("created_at", 1)
         return await cursor.to_list()
 
-    async def live_subscriptions(self, session: Session) -> list[SubscriptionView]:
+    async def live_subscriptions(self, session: Session | None) -> list[SubscriptionView]:
         """Active and paused subscriptions, for fan-out inside a handler's transaction."""
         cursor = self.subscriptions.find(
             {"status": {"$in": [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAUSED.value]}},

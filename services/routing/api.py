@@ -148,7 +148,7 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
 
     for _ in range(STALE_RETRIES):
         try:
-            result = await runtime.run_unit_of_work(work, envelope)
+            result = await runtime.run_unit_of_work(work, envelope, grouped=True)
         except StaleDossier:
             continue
         except AlreadyProcessed:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import logging
 import time
@@ -215,7 +216,7 @@ class ConsumerRunner:
         partitions); a rebalance during the batch may have taken some away.
         """
         assigned = self.consumer.assignment()
-        run = [item for item in run if _partition(item.record) in assigned]
+        run = await self._screened([item for item in run if _partition(item.record) in assigned])
         if sum(1 for item in run if item.handler is not None) > 1:
             started = time.perf_counter()
             try:
@@ -243,6 +244,23 @@ class ConsumerRunner:
             self._mark_processed(item.record)
             handled += 1
         return handled
+
+    async def _screened(self, run: list[Decoded]) -> list[Decoded]:
+        """The run with the events the registry's screen passes over made ignored."""
+        screen = self._registry.screen
+        candidates = [item for item in run if item.handler is not None]
+        if screen is None or not candidates:
+            return run
+        try:
+            wanted = await screen([(item.envelope, item.data) for item in candidates])
+        except Exception as exc:
+            if isinstance(exc, PyMongoError) and store_unavailable(exc):
+                raise StoreUnavailable(repr(exc)) from exc  # the whole run waits
+            # A screen's own fault must not drop events: handle them all.
+            log.warning("screen failed; handling every event", extra={"error": repr(exc)})
+            return run
+        passed = {id(item) for item, want in zip(candidates, wanted, strict=True) if not want}
+        return [dataclasses.replace(i, handler=None) if id(i) in passed else i for i in run]
 
     async def _apply_run(self, run: list[Decoded]) -> list[str]:
         try:

@@ -31,6 +31,10 @@ class StoreCommands:
     def reset(self) -> None:
         self._base = self._counts()
 
+    def since_reset(self) -> Counter[tuple[str, str]]:
+        """Every command sent since the last reset, by (collection, command)."""
+        return self._counts() - self._base
+
     def on(self, collection: str) -> dict[str, int]:
         """The commands sent to one collection since the last reset, by command."""
         sent = self._counts() - self._base

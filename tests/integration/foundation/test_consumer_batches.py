@@ -15,7 +15,7 @@ import pytest
 
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
-from shared.events.registry import make_envelope
+from shared.events.registry import EventData, make_envelope
 from shared.handlers import HandlerRegistry
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
@@ -164,3 +164,37 @@ async def test_a_batch_handler_gets_the_run_and_each_fact_keeps_its_cause(
         facts = [Envelope.model_validate_json(str(e["envelope"])) for e in entries]
         assert [f.causationid for f in facts] == [c.id for c in causes]
         assert [f.correlationid for f in facts] == [c.correlationid for c in causes]
+
+
+async def test_events_the_screen_passes_over_cost_no_transaction(runtime: ServiceRuntime) -> None:
+    screened: list[list[str]] = []
+
+    async def only_wanted(events: list[tuple[Envelope, EventData]]) -> list[bool]:
+        screened.append([envelope.subject for envelope, _ in events])
+        return [envelope.subject.startswith("WANTED") for envelope, _ in events]
+
+    runtime.add_consumer([DOSSIER_EVENTS], ordered(runtime).screened_by(only_wanted))
+    events = [withdrawn(f"{kind}-{n}") for n in range(3) for kind in ("WANTED", "NOBODY")]
+    await publish_in_one_partition(runtime, events)
+
+    assert await drain(runtime, 6) == 6
+
+    assert sum(len(run) for run in screened) == 6  # every event screened once
+    assert await effect_counts(runtime.db) == {f"WANTED-{n}": 1 for n in range(3)}
+    assert await applied_order(runtime) == [f"WANTED-{n}" for n in range(3)]
+    records = await runtime.db["inbox"].find({"consumer": runtime.consumers[0].group_id}).to_list()
+    assert sorted(r["subject"] for r in records) == [f"WANTED-{n}" for n in range(3)]
+
+
+async def test_a_failing_screen_drops_nothing(runtime: ServiceRuntime) -> None:
+    async def broken(events: list[tuple[Envelope, EventData]]) -> list[bool]:
+        raise RuntimeError("the screen itself is broken")
+
+    runtime.add_consumer([DOSSIER_EVENTS], ordered(runtime).screened_by(broken))
+    events = [withdrawn(f"S-{n}") for n in range(4)]
+    await publish_in_one_partition(runtime, events)
+
+    assert await drain(runtime, 4) == 4
+
+    assert await effect_counts(runtime.db) == {f"S-{n}": 1 for n in range(4)}
+    assert await applied_order(runtime) == [f"S-{n}" for n in range(4)]

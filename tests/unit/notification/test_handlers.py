@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
-from notification.handlers import Planning, WakeAfterBatch, build_registry, record_notifications
+from notification.handlers import (
+    LiveSubscriptions,
+    Planning,
+    WakeAfterBatch,
+    build_registry,
+    record_notifications,
+)
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope
@@ -33,6 +39,7 @@ from tests.samples import (
     registered,
     result_ready,
     supplement_requested,
+    transfer_accepted,
     transfer_requested,
 )
 
@@ -288,6 +295,62 @@ async def test_the_dispatcher_is_woken_after_a_batch_that_recorded_something_onl
     signal.after_batch()
     signal.after_batch()
     assert wakes == ["wake"] and len(store.records) == 1
+
+
+def unit_outcome(code: str) -> NotificationSent:
+    return webhook_outcome(code).model_copy(
+        update={"channel": Channel.EMAIL, "recipient_kind": "unit", "recipient_ref": "unit:x"}
+    )
+
+
+async def test_the_screen_passes_over_facts_nobody_is_told_of() -> None:
+    store = RecordingStore()
+    screen = LiveSubscriptions(store)  # type: ignore[arg-type]
+    facts: list[EventData] = [
+        done(CODE),
+        transfer_accepted(CODE),
+        unit_outcome(CODE),
+        webhook_outcome(CODE),
+        received(CODE),  # the applicant is told (or it waits for the contact)
+        transfer_requested(CODE),  # the unit is told
+        registered(CODE, contact()),  # kept
+    ]
+    wanted = await screen.screen([(envelope_of(fact), fact) for fact in facts])
+    assert wanted == [False, False, False, False, True, True, True]
+    assert store.calls == ["subscriptions:find"]  # once for the run, outside its transaction
+
+
+async def test_a_subscriber_keeps_its_facts_and_the_handler_reuses_the_screens_reading() -> None:
+    outcomes = SubscriptionView(
+        id="s1",
+        event_types=("notification.sent.v1", "dossier.done.v1"),
+        status=SubscriptionStatus.ACTIVE,
+        url="https://a.example/h",
+    )
+    store = RecordingStore([outcomes])
+    screen = LiveSubscriptions(store)  # type: ignore[arg-type]
+    facts: list[EventData] = [done(CODE), unit_outcome(CODE), webhook_outcome(CODE)]
+    batch = [(envelope_of(fact), fact) for fact in facts]
+    assert await screen.screen(batch) == [True, True, False]  # never a webhook's own outcome
+
+    screened = replace(planning(store), subscriptions=screen)
+    await record_notifications(batch[:2], detached_unit_of_work(), planning=screened)
+    assert [r["source_event_type"] for r in store.records] == [
+        "dossier.done.v1",
+        "notification.sent.v1",
+    ]
+    assert store.calls == ["subscriptions:find", "notifications:update"]  # read once, by the screen
+    later = envelope_of(done(OTHER))  # not screened (e.g. a redelivery handled alone): read again
+    await record_notifications([(later, done(OTHER))], detached_unit_of_work(), planning=screened)
+    assert store.calls.count("subscriptions:find") == 2
+
+
+async def test_a_run_of_contacts_alone_is_screened_without_a_read() -> None:
+    store = RecordingStore()
+    screen = LiveSubscriptions(store)  # type: ignore[arg-type]
+    fact = registered(CODE, contact())
+    assert await screen.screen([(envelope_of(fact), fact)]) == [True]
+    assert store.calls == []
 
 
 def test_every_dossier_and_notification_fact_and_the_contact_have_a_handler() -> None:

@@ -11,7 +11,14 @@ from typing import Any
 
 import httpx
 from notification.portal_mapping import SCHEMA_DIR, VIETNAM, messages_for, schemas
-from notification.portal_sync import DEAD, PENDING, SENT, PortalSender, PortalSyncSettings
+from notification.portal_sync import (
+    DEAD,
+    PENDING,
+    SENT,
+    PortalSender,
+    PortalSyncSettings,
+    build_registry,
+)
 from notification.templates import DisplayNames
 
 from shared.clock import ManualClock
@@ -204,3 +211,9 @@ async def test_the_integrating_units_code_goes_in_every_body_when_set() -> None:
     assert seen[0][0] == {"n": 1, "madonvi": "000.00.00.H59"}
     plain, seen_plain = sender(MemoryStore([message(2)]), [], clock)
     assert await plain.send_once() == 1 and "madonvi" not in seen_plain[0][0]
+
+
+def test_facts_never_reported_are_not_consumed_at_all() -> None:
+    registry = build_registry(MemoryStore([]))  # type: ignore[arg-type]
+    assert {"dossier.route.planned.v1", "dossier.step.due_soon.v1"}.isdisjoint(registry.event_types)
+    assert {"dossier.received.v2", "dossier.step.completed.v1"} <= set(registry.event_types)

@@ -1,0 +1,162 @@
+"""What one dossier's journey costs notification in store round trips.
+
+A commune → district → back journey (contact and reception, route planned, two
+hand-overs with their steps, result ready, done) goes through the real consumers (the
+notifications' and the portal connector's), the real dispatcher (SMTP sink, SMS file)
+and back (the service consumes its own ``notification.sent.v1`` facts), one action at a
+time as the benchmark drives it. The commands are counted from the service's own client
+(``lt_store_commands_total``), by collection and command; the outbox relay's reads and
+marks are the relay's business and are left out of the bounds.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from notification.config import DispatchSettings, NotificationSettings
+from notification.main import create_app
+
+from shared.envelope import Envelope
+from shared.events.dossier import (
+    DossierRoutePlanned,
+    DossierState,
+    RouteStep,
+    StepCompleted,
+    StepOutcome,
+)
+from shared.events.registry import EventData
+from shared.mongo.client import mongo_client, service_database
+from shared.settings import OutboxSettings
+from shared.telemetry import EVENTS_HANDLED
+from shared.testing import eventually, running_app
+from tests.integration.notification.helpers import publish
+from tests.integration.notification.servers import _Collector
+from tests.integration.store_commands import StoreCommands
+from tests.samples import (
+    AT,
+    COMMUNE_DESK,
+    DISTRICT_LAND,
+    contact,
+    done,
+    envelope_of,
+    received,
+    registered,
+    result_ready,
+    transfer_accepted,
+    transfer_requested,
+)
+
+CODE = "001.21.31.H59-261126-0077"
+DELIVERIES = 6  # reception and result (email and SMS each), two hand-overs (unit email)
+
+
+def route_planned(code: str) -> DossierRoutePlanned:
+    steps = [
+        RouteStep(index=0, name="Tiếp nhận", unit=COMMUNE_DESK, budget_days=1),
+        RouteStep(index=1, name="Thẩm định", unit=DISTRICT_LAND, budget_days=10),
+        RouteStep(index=2, name="Trả kết quả", unit=COMMUNE_DESK, budget_days=1),
+    ]
+    return DossierRoutePlanned(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=COMMUNE_DESK,
+        steps=steps,
+        current_step=0,
+        step_due_date=date(2026, 11, 27),
+    )
+
+
+def step_completed(code: str, unit: str, index: int) -> StepCompleted:
+    return StepCompleted(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=unit,
+        step_index=index,
+        unit=unit,
+        outcome=StepOutcome.APPROVE,
+        completed_at=AT,
+    )
+
+
+def journey(code: str) -> list[list[Envelope]]:
+    """The facts of each action, in order (those of one action are published together)."""
+    back = transfer_requested(code, to_unit=COMMUNE_DESK).model_copy(
+        update={"holding_unit": DISTRICT_LAND, "from_unit": DISTRICT_LAND, "step_index": 2}
+    )
+    actions: list[list[EventData]] = [
+        [registered(code, contact()), received(code)],  # intake, one transaction
+        [route_planned(code)],
+        [step_completed(code, COMMUNE_DESK, 0), transfer_requested(code)],
+        [transfer_accepted(code)],
+        [step_completed(code, DISTRICT_LAND, 1), back],
+        [transfer_accepted(code, to_unit=COMMUNE_DESK)],
+        [result_ready(code)],
+        [done(code)],
+    ]
+    return [[envelope_of(fact) for fact in action] for action in actions]
+
+
+def handled(prefix: str) -> int:
+    """Events the service's consumers have finished with (any outcome), on the test's topics."""
+    total = 0
+    for metric in EVENTS_HANDLED.collect():
+        for sample in metric.samples:
+            labels = sample.labels
+            if (
+                sample.name.endswith("_total")
+                and labels["service"] == "notification"
+                and labels["topic"].startswith(prefix)
+            ):
+                total += int(sample.value)
+    return total
+
+
+async def test_a_journey_costs_notification_few_round_trips(
+    settings: NotificationSettings, smtp: _Collector
+) -> None:
+    settings = settings.model_copy(
+        update={
+            # Only wake-ups, no idle scans: the bench's load keeps both busy.
+            "dispatch": DispatchSettings(poll_interval_s=60, lease_s=30),
+            "outbox": OutboxSettings(poll_interval_s=60),
+        }
+    )
+    prefix = settings.kafka.topic_prefix
+    app = create_app(settings)
+    async with (
+        running_app(app),
+        mongo_client(settings.mongo, "tests") as probe,  # its reads are not the service's
+    ):
+        notifications = service_database(probe, settings.mongo, "notification")["notifications"]
+        commands = StoreCommands("notification")
+        before = handled(prefix)
+        expected = 0
+        for action in journey(CODE):
+            await publish(settings, *action)
+            # Each dossier fact by both consumers, the contact by one.
+            expected += sum(1 if e.type.startswith("applicant.") else 2 for e in action)
+
+            async def settled(expected: int = expected) -> bool:
+                busy = await notifications.count_documents(
+                    {"status": {"$in": ["pending", "sending"]}}
+                )
+                sent = await notifications.count_documents({"status": "sent"})
+                # ... and their notification.sent.v1, consumed back.
+                return busy == 0 and handled(prefix) - before == expected + sent
+
+            await eventually(settled)
+        counts = commands.since_reset()
+        sent = await notifications.count_documents({"status": "sent"})
+
+    table = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    print("\nnotification round trips for one journey:")
+    for (collection, command), n in table:
+        print(f"  {collection or '-'}:{command} {n}")
+    print(f"  total {sum(counts.values())}")
+    assert sent == DELIVERIES
+    assert len(smtp.messages) == 4  # the units' and the applicant's emails
+    # Facts for nobody (route planned, steps, hand-overs accepted, done, the outcomes
+    # consumed back) open no transaction: only the four that tell someone, and the portal
+    # connector's seven (route planning is not reported).
+    assert counts[("inbox", "insert")] <= 4 + 7
+    assert counts[("", "commitTransaction")] <= 24
