@@ -121,6 +121,8 @@ class OutboxRelay:
 
     def hand_over(self, entries: list[OutboxEntry]) -> None:
         """Take the entries a unit of work just committed (called right after the commit)."""
+        if self._held_until is None:
+            return  # not the lease holder: the holder reads them from the store
         if len(self._handed) + len(entries) > HANDOVER_QUEUE_BATCHES * self._settings.batch_size:
             self._handed.clear()  # a backlog: the store has them all, in order
             self._read_at = 0.0
@@ -255,8 +257,8 @@ class OutboxRelay:
         held_until = self._held_until
         if held_until is not None and now < held_until - self._lease_duration / 2:
             return True
-        self._held_until = None
         if not await self._lease.acquire(now, self._lease_duration):
+            self._held_until = None
             self._forget()  # the holder publishes what was handed over here
             return False
         self._held_until = now + self._lease_duration
