@@ -3,7 +3,8 @@
 It claims pending records atomically (pending -> sending with a lease, renewed while
 the delivery is in hand, so two instances never send the same one and a crashed
 sender's claim lapses; a restarted instance takes back its earlier life's claims at
-once), builds the
+once), or takes those the consumer recorded already claimed for it (``handoff``),
+builds the
 message (a rendered template, or the signed event for a webhook), sends it with
 bounded retries, appends every failed attempt as it ends, then, in one unit of work,
 stores the attempt that went out with the outcome and queues ``notification.sent.v1`` /
@@ -28,6 +29,7 @@ from pymongo.errors import PyMongoError
 
 from notification.channels import DeliveryError, MessageChannel, OutgoingMessage
 from notification.config import DispatchSettings
+from notification.handoff import HandOffs
 from notification.privacy import redact
 from notification.retry import Attempt, Outcome, RetryPolicy, Sleep, send_with_retries
 from notification.secretbox import SecretBox
@@ -92,7 +94,14 @@ class Dispatcher:
         self._sleep = sleep
         self._lease = timedelta(seconds=settings.lease_s)
         self._wake = asyncio.Event()
+        self._scan = True  # claim pending records on the next round
         self._stopping = False
+        self._in_flight: dict[asyncio.Task[None], str] = {}  # the running loop's deliveries
+        self.hand_offs = HandOffs(
+            instance=instance,
+            lease=self._lease,
+            room=lambda: settings.batch_size - len(self._in_flight),
+        )
         self._settler = Settler(
             store=store,
             units=units,
@@ -113,7 +122,13 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Scan now (called after a transaction that recorded notifications)."""
+        self._scan = True
         self._wake.set()
+
+    def hand_over(self) -> None:
+        """A consumer batch ended: deliver what it recorded claimed for this dispatcher."""
+        if self.hand_offs.batch_done():
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopping = True
@@ -138,31 +153,60 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Deliver until stopped, keeping up to ``batch_size`` deliveries in flight."""
-        in_flight: dict[asyncio.Task[None], str] = {}
+        in_flight = self._in_flight
         await self._recover_until_done()
+        self.hand_offs.open()
         keeping = asyncio.create_task(self._keep_claims(in_flight), name="notification-leases")
         try:
             while not self._stopping:
                 self._wake.clear()  # from here on, a wake-up means new records or a free slot
+                scan, self._scan = self._scan, False
                 more = False
                 try:
-                    _, more = await self._claim_and_start(
-                        self._settings.batch_size - len(in_flight), in_flight
-                    )
+                    await self._start_handed(in_flight)
+                    if scan:
+                        _, more = await self._claim_and_start(self._room(), in_flight)
                 except Exception as exc:  # store outage: try again after a pause
                     log.warning("dispatcher claim failed", extra={"error": repr(exc)})
-                if not more or len(in_flight) >= self._settings.batch_size:
+                    self._scan = True
+                self._scan = self._scan or more
+                if not more or self._room() <= 0:
                     await self._wait()
         finally:
             # Let deliveries in hand finish (a message the channel took must be settled);
             # what is still waiting after the grace period is given back.
             keeping.cancel()
+            await self._give_back_unstarted()
             if in_flight:
                 await asyncio.wait(set(in_flight), timeout=self._settings.shutdown_grace_s)
             for task in list(in_flight):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
             await self._settler.close(self._settings.shutdown_grace_s)
+
+    def _room(self) -> int:
+        """Free delivery slots, those promised to the consumer's hand-offs excluded."""
+        return self._settings.batch_size - len(self._in_flight) - self.hand_offs.reserved
+
+    async def _start_handed(self, in_flight: dict[asyncio.Task[None], str]) -> None:
+        """Start the deliveries the consumer recorded claimed for this dispatcher (one
+        query: a claim whose transaction never committed holds nothing)."""
+        claim_ids = self.hand_offs.take()
+        if not claim_ids:
+            return
+        try:
+            records = await self._store.claimed(claim_ids)
+        except BaseException:
+            self.hand_offs.put_back(claim_ids)
+            raise
+        self.hand_offs.started(claim_ids)
+        for record in records:
+            self._start(record, record["claimed_at"], in_flight)
+
+    async def _give_back_unstarted(self) -> None:
+        """Claims handed over but never started go back to pending for any sender."""
+        with contextlib.suppress(Exception):  # else they lapse with their lease
+            await self._store.give_back(self.hand_offs.close())
 
     async def _recover_until_done(self) -> None:
         while not self._stopping:
@@ -190,9 +234,11 @@ class Dispatcher:
         await self._wait()
 
     async def _wait(self) -> None:
-        """Until woken (perhaps already) or the poll interval has passed."""
-        with contextlib.suppress(TimeoutError):
+        """Until woken (perhaps already) or the poll interval has passed (then scan)."""
+        try:
             await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_interval_s)
+        except TimeoutError:
+            self._scan = True
 
     async def _claim_and_start(
         self, limit: int, in_flight: dict[asyncio.Task[None], str]
@@ -204,13 +250,6 @@ class Dispatcher:
         the store is slow, claiming more before starting can outlast the first claims'
         leases, and this sender would take them again and send them twice.
         """
-        full = self._settings.batch_size
-
-        def finished(task: asyncio.Task[None]) -> None:
-            in_flight.pop(task, None)
-            if len(in_flight) == full - 1:
-                self._wake.set()  # a slot is free where none was
-
         started, more = 0, True
         while more and started < limit:
             claimed_at = self._clock.now()
@@ -223,16 +262,27 @@ class Dispatcher:
                 in_hand=set(in_flight.values()),
             )
             for record in claimed.records:
-                task = asyncio.create_task(
-                    self._deliver(record, claimed_at), name="notification-delivery"
-                )
-                in_flight[task] = record["claim"]
-                task.add_done_callback(finished)
+                self._start(record, claimed_at, in_flight)
             started += len(claimed.records)
             # A full batch found but none of it taken (another sender was quicker): the
             # next wake-up or poll looks again, never a tight loop.
             more = claimed.more and bool(claimed.records)
         return started, more
+
+    def _start(
+        self, record: Document, claimed_at: datetime, in_flight: dict[asyncio.Task[None], str]
+    ) -> None:
+        """Deliver a claimed record in a task of its own, in hand until it ends."""
+        full = self._settings.batch_size
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.pop(task, None)
+            if len(in_flight) == full - 1:
+                self.wake()  # a slot is free where none was
+
+        task = asyncio.create_task(self._deliver(record, claimed_at), name="notification-delivery")
+        in_flight[task] = record["claim"]
+        task.add_done_callback(finished)
 
     async def _deliver(self, record: Document, claimed_at: datetime) -> None:
         try:

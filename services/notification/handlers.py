@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from notification.contacts import ContactBook
 from notification.domain import (
@@ -60,12 +61,20 @@ def _nothing() -> None:
     return None
 
 
-class WakeAfterBatch:
-    """Wakes the dispatcher after a consumer batch that recorded something to send, and
-    only then: a wake-up costs the dispatcher a claim query (its poll finds the rest)."""
+class Claims(Protocol):
+    """Claims for this instance's dispatcher, issued as records are written (``handoff``)."""
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def claim(self, count: int, now: datetime) -> Document | None: ...
+
+
+class WakeAfterBatch:
+    """After a consumer batch, hands the dispatcher the records written claimed for it,
+    and wakes it to claim if the batch recorded others to send, and only then: a wake-up
+    costs the dispatcher a claim query (its poll finds the rest)."""
+
+    def __init__(self, wake: Callable[[], None], hand_over: Callable[[], None] = _nothing) -> None:
         self._wake = wake
+        self._hand_over = hand_over
         self._recorded = False
 
     def recorded(self) -> None:
@@ -74,6 +83,7 @@ class WakeAfterBatch:
 
     def after_batch(self) -> None:
         """Called by the consumer once a batch's effects are stored."""
+        self._hand_over()
         if self._recorded:
             self._recorded = False
             self._wake()
@@ -123,6 +133,7 @@ class Planning:
     personal_data_retention: timedelta
     on_recorded: Callable[[], None] = _nothing  # records to send were stored
     subscriptions: LiveSubscriptions | None = None  # the screen's reading, if screened
+    claims: Claims | None = None  # records to send are written claimed for the dispatcher
 
     def expiry(self, now: datetime) -> datetime:
         """When personal data stored now is deleted."""
@@ -185,10 +196,25 @@ async def record_notifications(
     records: list[Document] = []
     for envelope, data in events:
         records.extend(_plan_event(envelope, data, book, subscriptions, planning))
+    claimed = _claim_pending(records, planning)
     await planning.store.save_contacts(book, session)
     await planning.store.record_all(records, session)
-    if records:
+    if any(record["status"] == PENDING for record in records) and not claimed:
         planning.on_recorded()
+
+
+def _claim_pending(records: list[Document], planning: Planning) -> bool:
+    """Write the records to send claimed for this instance's dispatcher, if it can take
+    them now (it then starts them after the batch, without a claim of its own)."""
+    pending = [record for record in records if record["status"] == PENDING]
+    if planning.claims is None or not pending:
+        return False
+    fields = planning.claims.claim(len(pending), planning.clock.now())
+    if fields is None:
+        return False
+    for record in pending:
+        record.update(fields)
+    return True
 
 
 async def _subscriptions_of(

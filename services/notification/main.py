@@ -111,7 +111,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             await store.ensure_indexes()
             box = SecretBox(settings.options.privacy_key.get_secret_value())
             dispatcher = build_dispatcher(runtime, settings, store, http, box)
-            wake = handlers.WakeAfterBatch(dispatcher.wake)
+            wake = handlers.WakeAfterBatch(dispatcher.wake, dispatcher.hand_over)
             planning = handlers.Planning(
                 store=store,
                 directory=directory,
@@ -122,6 +122,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 ),
                 on_recorded=wake.recorded,
                 subscriptions=handlers.LiveSubscriptions(store),
+                claims=dispatcher.hand_offs,
             )
             runtime.add_consumer(
                 [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],

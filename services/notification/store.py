@@ -137,7 +137,7 @@ class NotificationStore:
         """Take the oldest claimable record (see ``claim_batch``), atomically."""
         return await self.notifications.find_one_and_update(
             _claimable(now, in_hand),
-            {"$set": _claim_fields(now, lease, claim_id, claimed_by)},
+            {"$set": claim_fields(now, lease, claim_id, claimed_by)},
             sort=[("created_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
@@ -163,7 +163,7 @@ class NotificationStore:
         for one record only one gets it, and nobody takes a record on a stale reading.
         """
         claimable = _claimable(now, in_hand)
-        fields = _claim_fields(now, lease, claim_id, claimed_by)
+        fields = claim_fields(now, lease, claim_id, claimed_by)
 
         # In a transaction of its own: several records, which a transaction storing
         # outcomes may be writing too (see ``update_many_in_transaction``).
@@ -192,6 +192,21 @@ class NotificationStore:
             return Claimed(await claimed.sort("created_at", ASCENDING).to_list(), more)
 
         return await run_in_transaction(self.notifications.database.client, claim)
+
+    async def claimed(self, claim_ids: list[str]) -> list[Document]:
+        """The records these claims hold, committed (one query, no transaction)."""
+        cursor = self.notifications.find({"claim": {"$in": claim_ids}, "status": SENDING})
+        return await cursor.sort("created_at", ASCENDING).to_list()
+
+    async def give_back(self, claim_ids: list[str]) -> int:
+        """Return the records of claims never started to ``pending`` (a stopping sender)."""
+        if not claim_ids:
+            return 0
+        return await update_many_in_transaction(
+            self.notifications,
+            {"claim": {"$in": claim_ids}, "status": SENDING},
+            {"$set": {"status": PENDING}, "$unset": {"lease_until": "", "claim": ""}},
+        )
 
     async def extend_claims(self, claim_ids: list[str], lease_until: datetime) -> None:
         """Keep the claims of deliveries still in hand (a live sender's claims never lapse)."""
@@ -402,7 +417,8 @@ def _claimable(now: datetime, in_hand: Collection[str]) -> Document:
     return {"$or": [{"status": PENDING}, lapsed]}
 
 
-def _claim_fields(now: datetime, lease: timedelta, claim_id: str, claimed_by: str) -> Document:
+def claim_fields(now: datetime, lease: timedelta, claim_id: str, claimed_by: str) -> Document:
+    """A record's fields while ``claimed_by`` holds it under ``claim_id``."""
     return {
         "status": SENDING,
         "claim": claim_id,

@@ -14,14 +14,26 @@ from notification.config import (
     SmtpSettings,
     WebhookSettings,
 )
+from notification.store import NotificationStore
 
-from shared.runtime import CommonSettings
+from shared.clock import ManualClock
+from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from tests.integration.notification.servers import (
     WebhookReceiver,
     _Collector,
     smtp_sink,
     webhook_receiver,
 )
+from tests.samples import AT
+
+
+@pytest.fixture
+async def runtime(settings: NotificationSettings) -> AsyncIterator[ServiceRuntime]:
+    """The service's runtime alone (no consumers, no dispatcher), on a manual clock."""
+    clock = ManualClock(AT)
+    async with service_runtime("notification", settings, clock) as rt:
+        await NotificationStore(rt.db).ensure_indexes()
+        yield rt
 
 
 @pytest.fixture

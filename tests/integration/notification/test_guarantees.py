@@ -4,32 +4,24 @@ outcomes stored a group per transaction, a bad one alone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from notification.channels import OutgoingMessage
-from notification.config import DispatchSettings, NotificationSettings
-from notification.dispatcher import Dispatcher
-from notification.domain import UnitDirectory
-from notification.handlers import Planning, record_notifications
+from notification.config import NotificationSettings
 from notification.main import create_app
-from notification.retry import RetryPolicy
 from notification.store import Claimed, NotificationStore, StatusChange
-from notification.templates import DisplayNames, Renderer
 from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
 
 from shared.clock import ManualClock
-from shared.events.dossier import Channel
-from shared.runtime import ServiceRuntime, service_runtime
+from shared.runtime import ServiceRuntime
 from shared.testing import ActAs, eventually, running_app
+from tests.integration.notification.dispatching import RecordingChannel, dispatcher, record
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import _Collector
 from tests.samples import (
-    AT,
     contact,
     envelope_of,
     received,
@@ -38,9 +30,6 @@ from tests.samples import (
 )
 
 CODE = "001.21.31.H59-261126-0201"
-DIRECTORY = UnitDirectory.model_validate(
-    {"schema": 1, "version": "t", "default": {"email": "desk@units.example"}}
-)
 
 
 async def test_restart_between_recording_and_sending_sends_each_message_once(
@@ -72,72 +61,6 @@ async def _statuses(
     items = await notifications(client, code)
     assert len(items) <= n
     return items if len(items) == n and {i["status"] for i in items} <= statuses else None
-
-
-class RecordingChannel:
-    """Accepts every message and remembers which notification it carried."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send(self, message: OutgoingMessage) -> None:
-        await asyncio.sleep(0)  # let a competing dispatcher run in between
-        self.sent.append(message.notification_id)
-
-
-@pytest.fixture
-async def runtime(settings: NotificationSettings) -> AsyncIterator[ServiceRuntime]:
-    clock = ManualClock(AT)
-    async with service_runtime("notification", settings, clock) as rt:
-        await NotificationStore(rt.db).ensure_indexes()
-        yield rt
-
-
-def dispatcher(
-    rt: ServiceRuntime,
-    channel: RecordingChannel,
-    batch: int = 5,
-    instance: str = "tests",
-    lease_s: float = 60,
-    store: NotificationStore | None = None,
-    grace_s: float = 5,
-    linger_s: float = 0.02,
-) -> Dispatcher:
-    return Dispatcher(
-        store=store or NotificationStore(rt.db),
-        channels={Channel.EMAIL: channel, Channel.SMS: channel, Channel.WEBHOOK: channel},
-        renderer=Renderer(DisplayNames(), "http://lookup.example/"),
-        units=rt.units,
-        dead_letters=rt.dead_letters,
-        clock=rt.clock,
-        retry=RetryPolicy(max_attempts=3, initial_s=0, max_s=0, jitter_s=0),
-        settings=DispatchSettings(
-            batch_size=batch,
-            lease_s=lease_s,
-            poll_interval_s=0.05,
-            shutdown_grace_s=grace_s,
-            settle_linger_s=linger_s,
-        ),
-        pause_after=3,
-        topic_prefix=rt.settings.kafka.topic_prefix,
-        consumer_group="tests",
-        instance=instance,
-    )
-
-
-async def record(rt: ServiceRuntime, codes: list[str]) -> None:
-    planning = Planning(
-        store=NotificationStore(rt.db),
-        directory=DIRECTORY,
-        privacy_key="k",
-        clock=rt.clock,
-        personal_data_retention=timedelta(days=1),
-    )
-    for code in codes:
-        for data in (registered(code, contact()), received(code)):
-            event = envelope_of(data)
-            async with rt.unit_of_work(event) as uow:
-                await record_notifications([(event, data)], uow, planning=planning)
 
 
 async def test_two_dispatchers_never_send_the_same_notification(runtime: ServiceRuntime) -> None:
