@@ -23,7 +23,7 @@ from shared.envelope import Envelope
 from shared.events.registry import REGISTRY
 from shared.kafka.publisher import Outgoing
 from shared.mongo.client import Database, Session
-from shared.mongo.sequences import reserve_values
+from shared.mongo.sequences import reserve_in_transaction
 from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, inject_trace_headers
 from shared.topics import ALL_TOPICS, TopicSpec
 
@@ -139,19 +139,18 @@ class Outbox:
     ) -> list[OutboxEntry]:
         """Queue events, in order, in the caller's transaction (a unit of work's facts).
 
-        One counter write per subject and one insert for all: a batch's facts cost as
-        many round trips as one event's. Returns the entries written, for the relay once
-        the transaction has committed.
+        One counter write per subject (one read and one bulk write for many subjects)
+        and one insert for all: a batch's facts cost as many round trips as one event's.
+        Returns the entries written, for the relay once the transaction has committed.
         """
         if not events:
             return []
         per_subject = Counter(event.envelope.subject for event in events)
         # Order matters per subject (the Kafka key), so the sequence is per subject:
         # writers of different dossiers never contend on one counter.
-        next_seq = {}
-        for subject, count in per_subject.items():
-            last = await reserve_values(self._counters, f"outbox:{subject}", count, session)
-            next_seq[subject] = last - count + 1
+        counts = {f"outbox:{subject}": count for subject, count in per_subject.items()}
+        last = await reserve_in_transaction(self._counters, counts, session)
+        next_seq = {s: last[f"outbox:{s}"] - n + 1 for s, n in per_subject.items()}
         entries = []
         for event in events:
             subject = event.envelope.subject
