@@ -159,6 +159,9 @@ async def test_a_journey_costs_notification_few_round_trips(
     # consumed back) open no transaction: only the four that tell someone, and the portal
     # connector's seven (route planning is not reported).
     assert counts[("inbox", "insert")] <= 4 + 7
+    # The portal's numbers are read from its messages: no counter of its own to write.
+    assert counts[("portal_sync", "aggregate")] <= 7
+    assert not [command for command in counts if command[0] == "portal_sync_counters"]
     # The records to send are written claimed for the dispatcher: no claim transaction,
     # one read per batch that recorded some (and perhaps the dispatcher's start-up scan,
     # a read and a commit); then one attempt each and the outcomes, a group at a time
