@@ -21,14 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import profile, raw, report
+from bench.http import BenchHttp, bench_session
 from bench.journeys import Driver, Journey, plan
 from bench.observe import AuditTail, EventTap, Sampler
 from bench.platform import SERVICES, Platform, running_platform
-from shared.auth.identities import UnitAuth, auth_headers
 from shared.catalogue import load_catalogue
 from shared.mongo.client import mongo_client
 
@@ -81,7 +80,7 @@ class StoreCounts:
         )
 
 
-async def store_counts(http: httpx.AsyncClient, platform: Platform) -> StoreCounts:
+async def store_counts(http: BenchHttp, platform: Platform) -> StoreCounts:
     """Documents in the run's databases (the services insert far more than they update),
     the server's operation counters (every client's round trips, by kind) and each
     service's own count of its round trips."""
@@ -108,14 +107,14 @@ def per_service(counts: dict[str, float]) -> dict[str, dict[str, float]]:
     return grouped
 
 
-async def store_commands(client: httpx.AsyncClient, platform: Platform) -> dict[str, int]:
+async def store_commands(client: BenchHttp, platform: Platform) -> dict[str, int]:
     """Each service's store round trips so far ("service collection:command"), from the
     ``lt_store_commands_total`` counters on its /metrics."""
     counts: dict[str, int] = {}
-    headers = await asyncio.to_thread(auth_headers, "monitoring")
     for service in SERVICES:
-        response = await client.get(f"{platform.urls[service]}/metrics", headers=headers)
-        response.raise_for_status()
+        response = await client.get(f"{platform.urls[service]}/metrics", identity="monitoring")
+        if response.status != 200:
+            raise RuntimeError(f"{service} /metrics: HTTP {response.status}")
         for family in text_string_to_metric_families(response.text):
             if family.name != "lt_store_commands":
                 continue
@@ -314,14 +313,11 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
     print(f"[bench] starting the platform (logs under {work})", flush=True)
     async with (
         running_platform(work) as platform,
-        httpx.AsyncClient(
-            timeout=60,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
-            # Real tokens from the local Keycloak: each unit's agency client for submissions
-            # and actions, the auditor for the views and the audit log.
-            auth=UnitAuth("auditor"),
-        ) as client,
+        # Real tokens from the local Keycloak: each unit's agency client for submissions
+        # and actions, the auditor for the views and the audit log.
+        bench_session() as session,
     ):
+        client = BenchHttp(session)
         tap, tail = EventTap(platform), AuditTail(platform.urls["audit"])
         sampler = Sampler(platform, tap, tail)
         driver = Driver(

@@ -15,8 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from bench.http import BenchHttp, Reply
 from bench.observe import AuditTail, EventTap
 from shared.catalogue import Catalogue
 
@@ -119,7 +118,7 @@ def submission(p: Plan, catalogue: Catalogue) -> dict[str, Any]:
 class Driver:
     """Runs journeys against one platform."""
 
-    client: httpx.AsyncClient
+    client: BenchHttp
     intake: str
     routing: str
     tap: EventTap
@@ -135,7 +134,7 @@ class Driver:
     async def _run(self, j: Journey) -> None:
         p = j.plan
         response = await self.client.post(
-            f"{self.intake}/v1/dossiers", json=submission(p, self.catalogue)
+            f"{self.intake}/v1/dossiers", submission(p, self.catalogue)
         )
         j.submit_http = time.monotonic() - j.started
         _check(response, "submit")
@@ -153,9 +152,7 @@ class Driver:
             refused = refused or path == "transfer/refuse"
             supplemented = supplemented or path == "supplement/provide"
             started = time.monotonic()
-            response = await self.client.post(
-                f"{self.routing}/v1/dossiers/{code}/{path}", json=body
-            )
+            response = await self.client.post(f"{self.routing}/v1/dossiers/{code}/{path}", body)
             j.action_http.append(time.monotonic() - started)
             j.actions += 1
             _check(response, path)
@@ -169,9 +166,9 @@ class Driver:
         j.audited = await self.tail.wait(code)
 
 
-def _check(response: httpx.Response, what: str) -> None:
-    if response.status_code >= 400:
-        raise RuntimeError(f"{what}: HTTP {response.status_code} {response.text[:200]}")
+def _check(response: Reply, what: str) -> None:
+    if response.status >= 400:
+        raise RuntimeError(f"{what}: HTTP {response.status} {response.text[:200]}")
 
 
 def _next_action(

@@ -18,11 +18,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 import psutil
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.http import BenchHttp
 from bench.platform import Platform
 from shared.topics import ALL_TOPICS, DOSSIER_EVENTS, topic_name
 
@@ -129,16 +130,16 @@ class AuditTail:
             return self.audited[code]
         return await self._waiters.add(code, lambda: self.audited.get(code))
 
-    async def run(self, stop: asyncio.Event, client: httpx.AsyncClient) -> None:
+    async def run(self, stop: asyncio.Event, client: BenchHttp) -> None:
         after: int | None = None
         while not stop.is_set():
             params: dict[str, Any] = {"type": DONE, "limit": 500}
             if after is not None:
                 params["after"] = after
             full = False
-            with contextlib.suppress(httpx.HTTPError):
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 response = await client.get(f"{self.url}/v1/audit/entries", params=params)
-                if response.status_code == 200:
+                if response.status == 200:
                     items = response.json()["items"]
                     now = time.monotonic()
                     for item in items:

@@ -30,7 +30,7 @@ from shared.events.registry import REGISTRY
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.client import Database, Session
-from shared.mongo.sequences import reserve_values
+from shared.mongo.sequences import reserve_in_transaction
 from shared.settings import OutboxSettings
 from shared.telemetry import (
     OUTBOX_OLDEST_AGE,
@@ -90,18 +90,17 @@ class Outbox:
     async def add_all(self, events: list[PendingEvent], session: Session, now: datetime) -> None:
         """Queue events, in order, in the caller's transaction (a unit of work's facts).
 
-        One counter write per subject and one insert for all: a batch's facts cost as
-        many round trips as one event's.
+        One counter write per subject (one read and one bulk write for many subjects)
+        and one insert for all: a batch's facts cost as many round trips as one event's.
         """
         if not events:
             return
         per_subject = Counter(event.envelope.subject for event in events)
         # Order matters per subject (the Kafka key), so the sequence is per subject:
         # writers of different dossiers never contend on one counter.
-        next_seq = {}
-        for subject, count in per_subject.items():
-            last = await reserve_values(self._counters, f"outbox:{subject}", count, session)
-            next_seq[subject] = last - count + 1
+        counts = {f"outbox:{subject}": count for subject, count in per_subject.items()}
+        last = await reserve_in_transaction(self._counters, counts, session)
+        next_seq = {s: last[f"outbox:{s}"] - n + 1 for s, n in per_subject.items()}
         documents = []
         for event in events:
             envelope = event.envelope

@@ -1,0 +1,71 @@
+"""The load driver's HTTP client: aiohttp, with each unit's own bearer token.
+
+The driver shares the machine with the system it measures, so its client must cost
+little: httpx's connection pool scans every connection on each request (a third of the
+driver's CPU at a few hundred connections), aiohttp's does not. A request whose body
+names a unit carries that unit's agency token, any other the auditor's, as
+``shared.auth.identities.UnitAuth`` does for httpx clients.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from shared.auth.identities import bearer_token, known_units
+
+DEFAULT_IDENTITY = "auditor"
+UNIT_FIELDS = ("unit", "receiving_unit")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer, read in full."""
+
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(errors="replace")
+
+
+def identity_for(body: dict[str, Any]) -> str:
+    """The agency client of the unit the body names, else the auditor."""
+    unit = next((body[f] for f in UNIT_FIELDS if isinstance(body.get(f), str)), None)
+    return f"agency:{unit}" if unit in known_units() else DEFAULT_IDENTITY
+
+
+class BenchHttp:
+    """GET and POST with the right token; every error is an exception or a status."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def post(self, url: str, body: dict[str, Any]) -> Reply:
+        return await self._send("POST", url, identity_for(body), json=body)
+
+    async def get(
+        self, url: str, params: dict[str, Any] | None = None, identity: str = DEFAULT_IDENTITY
+    ) -> Reply:
+        return await self._send("GET", url, identity, params=params)
+
+    async def _send(self, method: str, url: str, identity: str, **kwargs: Any) -> Reply:
+        # Tokens are cached until shortly before they expire: a fetch is rare.
+        headers = {"Authorization": f"Bearer {bearer_token(identity)}"}
+        async with self._session.request(method, url, headers=headers, **kwargs) as response:
+            return Reply(response.status, await response.read())
+
+
+def bench_session(connections: int = 200, timeout_s: float = 60) -> aiohttp.ClientSession:
+    """One pooled session for the whole run."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, limit_per_host=connections),
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+    )
