@@ -81,6 +81,39 @@ async def _true(value: bool) -> bool:
     return value
 
 
+async def test_two_instances_writing_the_same_subjects_publish_each_in_order_once(
+    common_settings: CommonSettings,
+) -> None:
+    """Only the lease holder publishes: its own entries from memory, the other's (and
+    those after a gap the other left) through store reads, each subject in order."""
+    subjects, events = [f"T-{i}" for i in range(4)], 6
+    total = len(subjects) * events * 2
+    async with (
+        service_runtime(SERVICE, common_settings) as first,
+        service_runtime(SERVICE, common_settings) as second,
+    ):
+
+        async def write(rt: ServiceRuntime, subject: str, name: str) -> None:
+            for step in range(events):
+                await emit_withdrawn(rt, subject, f"{name}.{step}")
+
+        await asyncio.gather(
+            *(write(rt, s, name) for s in subjects for rt, name in ((first, "1"), (second, "2")))
+        )
+        records = await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=total)
+        seq_of = {
+            str(entry["_id"]): int(str(entry["seq"]))
+            for subject in subjects
+            for entry in await first.outbox.entries_for(subject)
+        }
+    published = envelopes(records)
+    assert len(published) == total and len({e.id for e in published}) == total
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for envelope in published:
+        seqs[envelope.subject].append(seq_of[envelope.id])
+    assert all(order == list(range(1, 2 * events + 1)) for order in seqs.values())
+
+
 async def test_a_gap_left_by_another_writer_is_published_first_through_the_store(
     common_settings: CommonSettings,
 ) -> None:
