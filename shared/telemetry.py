@@ -57,10 +57,14 @@ DEAD_LETTERS = Counter(
     "Messages written to the dead-letter topic, by original topic and error kind.",
     ["service", "topic", "kind"],
 )
-OUTBOX_PENDING = Gauge("lt_outbox_pending", "Outbox entries not yet published.", ["service"])
+OUTBOX_PENDING = Gauge(
+    "lt_outbox_pending",
+    "Outbox entries not yet marked sent (published ones count until their batched mark).",
+    ["service"],
+)
 OUTBOX_OLDEST_AGE = Gauge(
     "lt_outbox_oldest_age_seconds",
-    "Age of the oldest unpublished outbox entry (0 when none waits).",
+    "Age of the oldest outbox entry not yet marked sent (0 when none waits).",
     ["service"],
 )
 OUTBOX_QUARANTINED = Counter(
