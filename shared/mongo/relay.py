@@ -31,6 +31,7 @@ import time
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
+from enum import Enum
 
 from pymongo.errors import DuplicateKeyError
 
@@ -50,6 +51,14 @@ DEAD_LETTER_VALUE_LIMIT = 512 * 1024
 BACKLOG_REPORT_S = 1.0
 # Hand-overs waiting beyond this many batches are left to a store read.
 HANDOVER_QUEUE_BATCHES = 10
+
+
+class Round(Enum):
+    """How a relay's round went."""
+
+    LEADING = "leading"  # it holds the lease and relayed what it could
+    FOLLOWING = "following"  # another instance holds the lease
+    FAILED = "failed"  # the broker or the store failed it: retried after a pause
 
 
 class Lease:
@@ -238,12 +247,20 @@ class OutboxRelay:
             },
         )
 
-    def _forget(self) -> None:
-        """Publish nothing from memory until the store has been read again."""
+    def _distrust(self) -> None:
+        """Publish nothing from memory until the store has been read again (after a failure).
+
+        What it remembers having published stays true: it still drops late hand-overs of
+        entries already out.
+        """
         self._handed.clear()
-        self._order.clear()
         self._trusted = False
         self._read_at = 0.0
+
+    def _forget(self) -> None:
+        """A new lease tenure, or none: another holder may have published since."""
+        self._distrust()
+        self._order.clear()
 
     async def _leading(self) -> bool:
         """Whether this relay holds the lease; renewed once half of it has run out.
@@ -273,14 +290,21 @@ class OutboxRelay:
             self._reported_at = now
             await self._outbox.report_backlog(self._service, self._clock.now())
 
-    async def round(self) -> bool:
-        """One round of ``run`` (tests step it): publish if leading; whether it leads."""
-        if not await self._leading():
-            await self.flush_marks()  # published while it led: still true
-            return False
-        await self._relay()
-        await self._report_backlog()
-        return True
+    async def round(self) -> Round:
+        """One round of ``run`` (tests step it): publish if leading, a failure noted."""
+        try:
+            if not await self._leading():
+                await self.flush_marks()  # published while it led: still true
+                return Round.FOLLOWING
+            await self._relay()
+            await self._report_backlog()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # broker or store outage: retry later, drop nothing
+            log.warning("outbox relay failed, retrying", extra={"error": repr(exc)})
+            self._distrust()
+            return Round.FAILED
+        return Round.LEADING
 
     async def run(self) -> None:
         """Relay until stopped; failures are retried after a pause, nothing is dropped.
@@ -289,18 +313,14 @@ class OutboxRelay:
         falling due, whichever comes first.
         """
         while not self._stopping:
-            try:
-                self._wake.clear()  # from here on, a wake-up means entries handed over since
-                if await self.round():
-                    await self._wait(self._next_round_in())
-                else:
-                    await self._wait(self._settings.poll_interval_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # broker or store outage: retry later, drop nothing
-                log.warning("outbox relay failed, retrying", extra={"error": repr(exc)})
-                self._forget()
-                self._wake.clear()
+            self._wake.clear()  # from here on, a wake-up means entries handed over since
+            outcome = await self.round()
+            if outcome is Round.LEADING:
+                await self._wait(self._next_round_in())
+            elif outcome is Round.FOLLOWING:
+                await self._wait(self._settings.poll_interval_s)
+            else:
+                self._wake.clear()  # hand-overs are distrusted until a store read
                 await self._wait(self._settings.retry_delay_s)
         await self._finish()
 
