@@ -59,12 +59,12 @@ DEAD_LETTERS = Counter(
 )
 OUTBOX_PENDING = Gauge(
     "lt_outbox_pending",
-    "Outbox entries not yet marked sent (published ones count until their batched mark).",
+    "Outbox entries not yet published (counted in the store unless the relay is caught up).",
     ["service"],
 )
 OUTBOX_OLDEST_AGE = Gauge(
     "lt_outbox_oldest_age_seconds",
-    "Age of the oldest outbox entry not yet marked sent (0 when none waits).",
+    "Age of the oldest unpublished outbox entry (0 when none waits).",
     ["service"],
 )
 OUTBOX_QUARANTINED = Counter(

@@ -42,7 +42,7 @@ from shared.mongo.client import Database
 from shared.mongo.handover import SentMarks, SubjectOrder
 from shared.mongo.outbox import Outbox, OutboxEntry
 from shared.settings import OutboxSettings
-from shared.telemetry import OUTBOX_QUARANTINED
+from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_QUARANTINED
 from shared.topics import topic_name
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,10 @@ class OutboxRelay:
         self._stopping = False
         self._lease_duration = timedelta(seconds=settings.lease_s)
         self._held_until: datetime | None = None
-        self._reported_at = -BACKLOG_REPORT_S
+        self._reported_at = float("-inf")
+        # The last store read saw everything pending and all of it went out, no failure
+        # since: the backlog gauges need no query of their own.
+        self._caught_up = False
         self._handed: deque[OutboxEntry] = deque()
         self._order = SubjectOrder()
         self._marks = SentMarks(settings.batch_size, settings.mark_sent_linger_s)
@@ -146,11 +149,14 @@ class OutboxRelay:
         """
         await self.flush_marks()
         self._read_at = time.monotonic() + self._settings.poll_interval_s
+        self._caught_up = False
         entries = await self._outbox.pending(self._settings.batch_size)
         if self._outbox.backlog:
             self._read_at = 0.0  # more waits: read again at once
         self._trusted = True
-        return await self._publish(entries) if entries else 0
+        sent = await self._publish(entries) if entries else 0
+        self._caught_up = not self._outbox.backlog
+        return sent
 
     async def flush_marks(self) -> None:
         """Mark every published entry sent, in one write (kept for later if it fails)."""
@@ -255,6 +261,7 @@ class OutboxRelay:
         """
         self._handed.clear()
         self._trusted = False
+        self._caught_up = False
         self._read_at = 0.0
 
     def _forget(self) -> None:
@@ -284,10 +291,19 @@ class OutboxRelay:
         return True
 
     async def _report_backlog(self) -> None:
-        """Refresh the backlog gauges: two queries, so at most once a second."""
+        """Refresh the backlog gauges at most once a second.
+
+        Caught up (the last read saw everything pending and published it), what waits is
+        what was handed over since; otherwise two queries count what the store holds.
+        """
         now = time.monotonic()
-        if now - self._reported_at >= BACKLOG_REPORT_S:
-            self._reported_at = now
+        if now - self._reported_at < BACKLOG_REPORT_S:
+            return
+        self._reported_at = now
+        if self._caught_up:
+            OUTBOX_PENDING.labels(self._service).set(len(self._handed))
+            OUTBOX_OLDEST_AGE.labels(self._service).set(0.0)
+        else:
             await self._outbox.report_backlog(self._service, self._clock.now())
 
     async def round(self) -> Round:
@@ -297,14 +313,20 @@ class OutboxRelay:
                 await self.flush_marks()  # published while it led: still true
                 return Round.FOLLOWING
             await self._relay()
-            await self._report_backlog()
+            outcome = Round.LEADING
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # broker or store outage: retry later, drop nothing
             log.warning("outbox relay failed, retrying", extra={"error": repr(exc)})
             self._distrust()
-            return Round.FAILED
-        return Round.LEADING
+            outcome = Round.FAILED
+        if self._held_until is None:
+            return outcome  # the lease holder reports the backlog
+        try:
+            await self._report_backlog()  # during a broker outage too: what waits grows
+        except Exception as exc:  # the store is away: the gauges wait for it
+            log.debug("outbox backlog not measured", extra={"error": repr(exc)})
+        return outcome
 
     async def run(self) -> None:
         """Relay until stopped; failures are retried after a pause, nothing is dropped.

@@ -17,12 +17,14 @@ from typing import cast
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
+from prometheus_client import REGISTRY
 
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import make_envelope
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import Outgoing
+from shared.mongo import relay as relay_module
 from shared.mongo.handover import SentMarks, SubjectOrder
 from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
 from shared.mongo.relay import Lease, OutboxRelay, Round
@@ -122,6 +124,7 @@ class MemoryOutbox:
         self.entries: dict[str, tuple[OutboxEntry, str]] = {}
         self.reads = 0
         self.mark_writes: list[list[str]] = []
+        self.backlog_queries = 0
         self.backlog = False
 
     def commit(self, *entries: OutboxEntry) -> list[OutboxEntry]:
@@ -150,7 +153,7 @@ class MemoryOutbox:
         self.entries[entry_id] = (self.entries[entry_id][0], "quarantined")
 
     async def report_backlog(self, service: str, now: datetime) -> None:
-        return None
+        self.backlog_queries += 1
 
 
 class MemoryBroker(RecordingPublisher):
@@ -338,6 +341,26 @@ async def test_an_overflowing_hand_over_queue_falls_back_to_the_store() -> None:
         await r.relay.round()
     assert r.outbox.reads > 1
     assert r.broker.published == [f"A{seq}" for seq in range(1, 26)]
+
+
+async def test_a_caught_up_relay_reports_its_backlog_without_queries_an_outage_with_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "BACKLOG_REPORT_S", 0.0)  # every round
+    r = Relay()
+    await r.relay.round()  # the start's read saw everything and published it
+    r.commit(entry("A", 1))
+    await r.relay.round()
+    assert r.outbox.backlog_queries == 0
+    assert REGISTRY.get_sample_value("lt_outbox_pending", {"service": "tests"}) == 0.0
+    r.broker.down = True
+    r.commit(entry("A", 2))
+    assert await r.relay.round() is Round.FAILED
+    assert r.outbox.backlog_queries == 1  # counted in the store while the broker is away
+    r.broker.down = False
+    await r.relay.round()  # the read after the failure catches up
+    await r.relay.round()
+    assert r.outbox.backlog_queries == 1 and r.broker.published == ["A1", "A2"]
 
 
 class Writers:
