@@ -131,9 +131,10 @@ async def poison_every_topic(stage: Stage) -> None:
             )
     finally:
         await producer.stop()
-    # Each group reading a topic dead-letters it once: dossier.events (4 groups),
-    # dossier.commands (routing), notification.events (notification, audit).
-    stage.expected_dead_letters, stage.dead_letter_key = 7, POISON_KEY
+    # Each group reading a topic dead-letters it once: dossier.events (intake, routing,
+    # notification, notification-portal, audit), dossier.commands (routing),
+    # notification.events (notification, audit); no service reads audit.events.
+    stage.expected_dead_letters, stage.dead_letter_key = 8, POISON_KEY
     stage.notes.append("poison on dossier.events, dossier.commands, notification.events, "
                        "audit.events")  # fmt: skip
 

@@ -7,7 +7,7 @@ exit they stop in stages (``shared.workers``): consumers first (their batch in h
 finishes and is committed), then the service's workers, then the relay, then the
 connections. Every write
 goes through ``unit_of_work`` (one attempt) or ``run_unit_of_work`` (retried on
-transient conflicts): one transaction, its outbox entries, the relay woken after.
+transient conflicts): one transaction, its outbox entries, handed to the relay after.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from shared.mongo.client import (
     warn_about_store_credentials,
 )
 from shared.mongo.inbox import Inbox
-from shared.mongo.outbox import Lease, Outbox, OutboxRelay
+from shared.mongo.outbox import Outbox
+from shared.mongo.relay import Lease, OutboxRelay
 from shared.settings import (
     ConsumerSettings,
     KafkaSettings,
@@ -123,9 +124,9 @@ class ServiceRuntime:
     ) -> ConsumerRunner:
         """A consumer runner in this service's group (started by ``start_workers``).
 
-        Handlers write through units of work (which wake the relay); ``after_batch``,
-        if given, runs after each batch whose effects were stored (e.g. a worker that
-        acts on what the handlers stored).
+        Handlers write through units of work (which hand their entries to the relay);
+        ``after_batch``, if given, runs after each batch whose effects were stored (e.g. a
+        worker that acts on what the handlers stored).
         """
         runner = ConsumerRunner(
             service=self.service,
@@ -204,7 +205,7 @@ async def service_runtime(
                 outbox=outbox,
                 clock=clock,
                 service=service,
-                wake=relay.wake,
+                on_commit=relay.hand_over,
                 timeout_s=settings.mongo.transaction_timeout_s,
                 group_transactions=settings.mongo.group_commit_transactions,
                 group_size=settings.mongo.group_commit_size,

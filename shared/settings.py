@@ -131,6 +131,12 @@ class OutboxSettings(BaseSettings):
     batch_size: int = Field(200, ge=1, description="Pending entries published per scan.")
     lease_s: float = Field(10.0, gt=0, description="Relay leadership lease between instances.")
     retry_delay_s: float = Field(1.0, gt=0, description="Wait after a failed publish.")
+    mark_sent_linger_s: float = Field(
+        0.2,
+        ge=0,
+        description="Longest wait before published entries are marked sent (in one write, "
+        "with up to batch_size others); a crash in between publishes them again.",
+    )
 
 
 class TelemetrySettings(BaseSettings):

@@ -57,7 +57,11 @@ DEAD_LETTERS = Counter(
     "Messages written to the dead-letter topic, by original topic and error kind.",
     ["service", "topic", "kind"],
 )
-OUTBOX_PENDING = Gauge("lt_outbox_pending", "Outbox entries not yet published.", ["service"])
+OUTBOX_PENDING = Gauge(
+    "lt_outbox_pending",
+    "Outbox entries not yet published (counted in the store unless the relay is caught up).",
+    ["service"],
+)
 OUTBOX_OLDEST_AGE = Gauge(
     "lt_outbox_oldest_age_seconds",
     "Age of the oldest unpublished outbox entry (0 when none waits).",

@@ -2,14 +2,14 @@
 
 A unit of work owns one store transaction (bounded by the transaction timeout), the
 facts emitted in it (queued in the outbox in that transaction, correlated with their
-cause) and the relay wake-up after the commit. HTTP actions, consumers, schedulers and
+cause) and their hand-over to the relay after the commit. HTTP actions, consumers, schedulers and
 checkpoints all write through it::
 
     async with runtime.unit_of_work(cause=envelope) as uow:
         dossier = await store.get(code, uow.session)
         ...
         uow.emit(*decision.facts)
-    # committed here; the relay is woken once
+    # committed here; the entries it wrote are handed to the relay once
 
 ``UnitsOfWork.open`` is one attempt: an error aborts it, nothing is written. ``run``
 runs a piece of work in a unit of work and retries it, as the driver does, when the
@@ -40,7 +40,7 @@ from shared.envelope import Envelope
 from shared.events.registry import EventData, make_envelope
 from shared.group_commit import GroupCommit, Job, run_in_context
 from shared.mongo.client import DEFAULT_TRANSACTION_TIMEOUT_S, Client, Session
-from shared.mongo.outbox import Outbox, PendingEvent
+from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
 from shared.telemetry import GROUPED_WRITES, inject_trace_headers
 
 T = TypeVar("T")
@@ -51,6 +51,7 @@ class _Pending:
     """Facts emitted in one transaction, shared by every view of the unit of work."""
 
     events: list[PendingEvent] = field(default_factory=list)
+    written: list[OutboxEntry] = field(default_factory=list)  # by the flush, for the relay
 
 
 class UnitOfWork:
@@ -127,11 +128,11 @@ class UnitOfWork:
         return [pending.envelope for pending in self._pending.events]
 
     async def _flush(self, outbox: Outbox) -> None:
-        await outbox.add_all(self.pending_events, self.session, self.now)
+        self._pending.written = await outbox.add_all(self.pending_events, self.session, self.now)
 
 
 class UnitsOfWork:
-    """Opens units of work for one service: its store client, outbox and relay wake-up."""
+    """Opens units of work for one service: its store client, outbox and relay hand-over."""
 
     def __init__(
         self,
@@ -140,7 +141,7 @@ class UnitsOfWork:
         outbox: Outbox,
         clock: Clock,
         service: str,
-        wake: Callable[[], None],
+        on_commit: Callable[[list[OutboxEntry]], None],
         timeout_s: float = DEFAULT_TRANSACTION_TIMEOUT_S,
         group_transactions: int = 4,
         group_size: int = 16,
@@ -150,7 +151,7 @@ class UnitsOfWork:
         self._clock = clock
         self._service = service
         self._source = f"/lienthong/{service}"
-        self._wake = wake
+        self._on_commit = on_commit
         self.timeout_s = timeout_s
         self._groups = GroupCommit[UnitOfWork](
             alone=self._run_alone,
@@ -229,15 +230,17 @@ class UnitsOfWork:
     async def _run_together(self, jobs: list[Job[UnitOfWork, Any]]) -> list[Any]:
         """Several pieces of work in turn in one transaction: one outbox insert, one commit."""
         attempts: list[UnitOfWork] = []
+        written: list[OutboxEntry] = []
 
         async def in_transaction(session: Session) -> list[Any]:
             attempts.clear()  # fresh each retry
+            written.clear()
             results = []
             for job in jobs:
                 attempts.append(job.make_unit(session))
                 results.append(await run_in_context(job, attempts[-1]))
             events = [event for attempt in attempts for event in attempt.pending_events]
-            await self._outbox.add_all(events, session, self._clock.now())
+            written.extend(await self._outbox.add_all(events, session, self._clock.now()))
             return results
 
         with pymongo.timeout(self.timeout_s):
@@ -248,8 +251,8 @@ class UnitsOfWork:
                     write_concern=WriteConcern("majority"),
                 )
         GROUPED_WRITES.labels(self._service).observe(len(jobs))
-        if any(attempt.emitted for attempt in attempts):
-            self._wake()
+        if written:
+            self._on_commit(written)
         return results
 
     def _unit(
@@ -269,5 +272,6 @@ class UnitsOfWork:
         )
 
     def _after_commit(self, uow: UnitOfWork) -> None:
-        if uow.emitted:
-            self._wake()
+        """Hand what the transaction wrote to the relay: it publishes without reading back."""
+        if uow._pending.written:
+            self._on_commit(uow._pending.written)

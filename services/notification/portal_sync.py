@@ -3,9 +3,9 @@
 A consumer of ``dossier.events`` in its own group (``<prefix>notification-portal``) maps
 each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` collection
 in the same transaction as its inbox record (a fetched batch's facts at once, with one
-counter reservation and one write): that collection is the connector's outbox, so a
-message is never lost nor stored twice. The sender delivers them in order per
-dossier (a dossier's later message waits for its earlier one) to the configured
+read of their dossiers' last message numbers and one write): that collection is the
+connector's outbox, so a message is never lost nor stored twice. The sender delivers
+them in order per dossier (a dossier's later message waits for its earlier one) to the configured
 endpoint: 2xx is delivered (unless its body's ``error_code`` is not 0 / "00": the
 portal refused it); 408, 429, 5xx and network errors are retried with exponential
 backoff; other 4xx, a refusal, or ``max_attempts`` failures, make it a dead letter
@@ -16,8 +16,7 @@ configured: messages are kept ``pending`` and nothing is sent.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import httpx
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from pymongo import ASCENDING, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReplaceOne
 
 from notification.portal_mapping import messages_for, reported
 from notification.templates import DisplayNames
@@ -72,34 +71,30 @@ class PortalSyncStore:
 
     def __init__(self, db: Database) -> None:
         self._messages = db["portal_sync"]
-        self._counters = db["portal_sync_counters"]
 
     async def ensure_indexes(self) -> None:
         await self._messages.create_index([("status", ASCENDING), *ORDER])
         await self._messages.create_index([("dossier_code", ASCENDING), *ORDER])
-
-    async def reserve_numbers(self, counts: Mapping[str, int], uow: UnitOfWork) -> dict[str, int]:
-        """Move each dossier's message count on by its number of facts; the last number
-        reserved per dossier (its facts arrive in partition order). One dossier costs one
-        round trip, several two."""
-        session = uow.session
-        if len(counts) == 1:
-            [(code, count)] = counts.items()
-            counter = await self._counters.find_one_and_update(
-                {"_id": code},
-                {"$inc": {"n": count}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            assert counter is not None  # upserted
-            return {code: int(counter["n"])}
-        await self._counters.bulk_write(
-            [UpdateOne({"_id": c}, {"$inc": {"n": n}}, upsert=True) for c, n in counts.items()],
-            session=session,
+        await self._messages.create_index(
+            [("dossier_code", ASCENDING), ("number", ASCENDING), ("index", ASCENDING)],
+            unique=True,
+            name="one_number_per_dossier_message",
         )
-        cursor = self._counters.find({"_id": {"$in": list(counts)}}, session=session)
-        return {str(doc["_id"]): int(doc["n"]) async for doc in cursor}
+
+    async def last_numbers(self, codes: Collection[str], uow: UnitOfWork) -> dict[str, int]:
+        """Each dossier's latest message number (0 for a dossier new to the portal), in one
+        read of the messages themselves: numbering costs no write of its own. Two writers
+        numbering one dossier at once (its partition moving between instances) would take
+        the same number: the unique index fails the later one, which retries."""
+        cursor = await self._messages.aggregate(
+            [
+                {"$match": {"dossier_code": {"$in": list(codes)}}},
+                {"$group": {"_id": "$dossier_code", "number": {"$max": "$number"}}},
+            ],
+            session=uow.session,
+        )
+        found = {str(doc["_id"]): int(doc["number"]) async for doc in cursor}
+        return {code: found.get(code, 0) for code in codes}
 
     async def add(self, docs: list[Document], uow: UnitOfWork) -> None:
         """Keep messages (each replacing one of its id, if any), in one call."""
@@ -151,15 +146,15 @@ async def on_facts(
     names: DisplayNames,
 ) -> None:
     """Map consecutive facts of a batch, in order, and keep their messages with the inbox
-    records (one transaction): one counter reservation and one write for the batch."""
+    records (one transaction): one read of the dossiers' last numbers and one write for
+    the batch."""
     reported = [
         (envelope, fact) for envelope, fact in events if messages_for(envelope, fact, names=names)
     ]
     if not reported:
         return
-    counts = Counter(fact.dossier_code for _, fact in reported)
-    last = await store.reserve_numbers(counts, uow)
-    next_number = {code: last[code] - count + 1 for code, count in counts.items()}
+    last = await store.last_numbers({fact.dossier_code for _, fact in reported}, uow)
+    next_number = {code: number + 1 for code, number in last.items()}
     docs: list[Document] = []
     for envelope, fact in reported:
         number = next_number[fact.dossier_code]

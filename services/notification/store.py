@@ -152,26 +152,29 @@ class NotificationStore:
         in_hand: Collection[str] = (),
     ) -> Claimed:
         """Take up to ``limit`` of the oldest records pending, or whose sender's lease lapsed,
-        under one claim id: three round trips whatever the batch (read, update, commit; one
-        more when another sender took one of them meanwhile).
+        under one claim id: one read when there is none (an idle scan), three round trips
+        whatever the batch otherwise (read, update, commit; one more when another sender
+        took one of them meanwhile).
 
         A live sender never takes back the deliveries it still has in hand (``in_hand``, its
         claim ids): it renews them, and a stalled event loop must not make it send one
         twice. A claim of its own whose delivery ended unsettled (the store went away)
         lapses and is taken again like anyone's. The update checks each record again, as
         it was read (every write of a sender moves its lease), so of two senders racing
-        for one record only one gets it, and nobody takes a record on a stale reading.
+        for one record only one gets it, and nobody takes a record on a stale reading:
+        the read needs no transaction.
         """
         claimable = _claimable(now, in_hand)
         fields = claim_fields(now, lease, claim_id, claimed_by)
+        cursor = self.notifications.find(claimable)
+        found = await cursor.sort("created_at", ASCENDING).limit(limit).to_list()
+        if not found:
+            return Claimed([], more=False)
+        more = len(found) == limit  # a full batch: more may be waiting
 
         # In a transaction of its own: several records, which a transaction storing
         # outcomes may be writing too (see ``update_many_in_transaction``).
         async def claim(session: Session) -> Claimed:
-            cursor = self.notifications.find(claimable, session=session)
-            found = await cursor.sort("created_at", ASCENDING).limit(limit).to_list()
-            if not found:
-                return Claimed([], more=False)
             result = await self.notifications.bulk_write(
                 [
                     UpdateOne(
@@ -183,7 +186,6 @@ class NotificationStore:
                 ordered=False,
                 session=session,
             )
-            more = len(found) == limit  # a full batch: more may be waiting
             if result.modified_count == len(found):
                 return Claimed([{**doc, **fields} for doc in found], more)
             claimed = self.notifications.find(

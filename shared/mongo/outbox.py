@@ -1,53 +1,36 @@
-"""The transactional outbox and its relay to Kafka.
+"""The transactional outbox: events queued in the transaction of the change they describe.
 
 A state change and the events it implies are written in one transaction
-(``Outbox.add`` with the caller's session). The relay publishes pending entries in
-sequence order and marks them sent; a broker outage delays events, never loses them.
-Only one relay instance per database publishes at a time (a lease in MongoDB), so
-order holds with several service instances. An entry the broker refuses for itself
-(too large, say) can never be published: it is quarantined (status ``quarantined``
-with the reason, kept in the outbox, reported to the dead-letter topic, counted and
-logged) and the relay goes on with the entries after it.
+(``Outbox.add_all`` with the caller's session), each entry numbered in its subject's
+sequence (``seq``, from ``counters``), which fixes the order its subject's events are
+published in. The relay (``shared.mongo.relay``) publishes them: what a unit of work
+committed is handed to it in memory (the entries ``add_all`` returns), anything else it
+reads back from here (``pending``). An entry the broker refuses for itself is
+quarantined (status ``quarantined`` with the reason, kept here for operators).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import time
-import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
-from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
 from shared.events.registry import REGISTRY
-from shared.kafka.deadletter import DeadLetterWriter
-from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
+from shared.kafka.publisher import Outgoing
 from shared.mongo.client import Database, Session
-from shared.mongo.sequences import reserve_values
-from shared.settings import OutboxSettings
-from shared.telemetry import (
-    OUTBOX_OLDEST_AGE,
-    OUTBOX_PENDING,
-    OUTBOX_QUARANTINED,
-    inject_trace_headers,
-)
-from shared.topics import ALL_TOPICS, topic_name
+from shared.mongo.sequences import reserve_in_transaction
+from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, inject_trace_headers
+from shared.topics import ALL_TOPICS, TopicSpec
 
-log = logging.getLogger(__name__)
 TOPICS_BY_NAME = {spec.name: spec for spec in ALL_TOPICS}
 PENDING = "pending"
 SENT = "sent"
 QUARANTINED = "quarantined"
-# A dead letter carries the refused envelope only if the broker can take it.
-DEAD_LETTER_VALUE_LIMIT = 512 * 1024
-BACKLOG_REPORT_S = 1.0
 SENT_RETENTION_S = 7 * 24 * 3600
 
 
@@ -57,6 +40,69 @@ class PendingEvent:
 
     envelope: Envelope
     trace_headers: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One queued event as the outbox holds it: what the relay publishes."""
+
+    id: str
+    seq: int  # its place in its subject's sequence, from 1
+    subject: str
+    topic: str
+    type: str
+    envelope: Envelope
+    trace_headers: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, event: PendingEvent, seq: int) -> OutboxEntry:
+        envelope = event.envelope
+        return cls(
+            id=envelope.id,
+            seq=seq,
+            subject=envelope.subject,
+            topic=REGISTRY[envelope.type].TOPIC.name,
+            type=envelope.type,
+            envelope=envelope,
+            trace_headers=tuple(event.trace_headers),
+        )
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> OutboxEntry:
+        """An entry as read back from the store."""
+        return cls(
+            id=str(document["_id"]),
+            seq=int(document["seq"]),
+            subject=str(document["subject"]),
+            topic=str(document["topic"]),
+            type=str(document["type"]),
+            envelope=Envelope.model_validate_json(str(document["envelope"])),
+            trace_headers=tuple((str(k), str(v)) for k, v in document["trace_headers"]),
+        )
+
+    def document(self, now: datetime) -> dict[str, object]:
+        """The entry as stored, pending."""
+        return {
+            "_id": self.id,
+            "seq": self.seq,
+            "topic": self.topic,
+            "subject": self.subject,
+            "type": self.type,
+            "envelope": self.envelope.to_bytes().decode(),
+            # Keep the emitter's trace so the relay's publish joins it.
+            "trace_headers": [list(header) for header in self.trace_headers],
+            "status": PENDING,
+            "created_at": now,
+        }
+
+    @property
+    def topic_spec(self) -> TopicSpec:
+        return TOPICS_BY_NAME[self.topic]
+
+    def outgoing(self) -> Outgoing:
+        """The message the relay sends: the envelope, its topic, the writer's trace."""
+        headers = [(k, v.encode()) for k, v in self.trace_headers]
+        return (self.envelope, self.topic_spec, headers)
 
 
 class Outbox:
@@ -82,48 +128,39 @@ class Outbox:
             "sent_at", expireAfterSeconds=SENT_RETENTION_S, name="sent_at_ttl"
         )
 
-    async def add(self, envelope: Envelope, session: Session, now: datetime) -> None:
+    async def add(self, envelope: Envelope, session: Session, now: datetime) -> OutboxEntry:
         """Queue an event in the caller's transaction; its topic comes from its contract."""
         headers = [(k, v.decode()) for k, v in inject_trace_headers([])]
-        await self.add_all([PendingEvent(envelope, headers)], session, now)
+        [entry] = await self.add_all([PendingEvent(envelope, headers)], session, now)
+        return entry
 
-    async def add_all(self, events: list[PendingEvent], session: Session, now: datetime) -> None:
+    async def add_all(
+        self, events: list[PendingEvent], session: Session, now: datetime
+    ) -> list[OutboxEntry]:
         """Queue events, in order, in the caller's transaction (a unit of work's facts).
 
-        One counter write per subject and one insert for all: a batch's facts cost as
-        many round trips as one event's.
+        One counter write per subject (one read and one bulk write for many subjects)
+        and one insert for all: a batch's facts cost as many round trips as one event's.
+        Returns the entries written, for the relay once the transaction has committed.
         """
         if not events:
-            return
+            return []
         per_subject = Counter(event.envelope.subject for event in events)
         # Order matters per subject (the Kafka key), so the sequence is per subject:
         # writers of different dossiers never contend on one counter.
-        next_seq = {}
-        for subject, count in per_subject.items():
-            last = await reserve_values(self._counters, f"outbox:{subject}", count, session)
-            next_seq[subject] = last - count + 1
-        documents = []
+        counts = {f"outbox:{subject}": count for subject, count in per_subject.items()}
+        last = await reserve_in_transaction(self._counters, counts, session)
+        next_seq = {s: last[f"outbox:{s}"] - n + 1 for s, n in per_subject.items()}
+        entries = []
         for event in events:
-            envelope = event.envelope
-            seq = next_seq[envelope.subject]
-            next_seq[envelope.subject] = seq + 1
-            documents.append(
-                {
-                    "_id": envelope.id,
-                    "seq": seq,
-                    "topic": REGISTRY[envelope.type].TOPIC.name,
-                    "subject": envelope.subject,
-                    "type": envelope.type,
-                    "envelope": envelope.to_bytes().decode(),
-                    # Keep the emitter's trace so the relay's publish joins it.
-                    "trace_headers": [list(header) for header in event.trace_headers],
-                    "status": PENDING,
-                    "created_at": now,
-                }
-            )
+            subject = event.envelope.subject
+            entries.append(OutboxEntry.of(event, next_seq[subject]))
+            next_seq[subject] += 1
+        documents = [entry.document(now) for entry in entries]
         await self._entries.insert_many(documents, ordered=True, session=session)
+        return entries
 
-    async def pending(self, limit: int) -> list[dict[str, object]]:
+    async def pending(self, limit: int) -> list[OutboxEntry]:
         """Unpublished entries of the subjects waiting longest, each from its oldest one.
 
         Order matters per subject only. The subjects come from the oldest pending
@@ -139,7 +176,7 @@ class Outbox:
             entries = await query.to_list()
             self._backlog = len(entries) >= limit
             if not self._backlog:
-                return entries
+                return [OutboxEntry.from_document(entry) for entry in entries]
         oldest = (
             self._entries.find({"status": PENDING}, {"subject": 1})
             .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
@@ -156,7 +193,7 @@ class Outbox:
         )
         entries = await cursor.to_list()
         self._backlog = len(entries) >= limit
-        return entries
+        return [OutboxEntry.from_document(entry) for entry in entries]
 
     @property
     def backlog(self) -> bool:
@@ -164,6 +201,7 @@ class Outbox:
         return self._backlog
 
     async def mark_sent(self, entry_ids: list[str], now: datetime) -> None:
+        """Mark published entries sent, all in one write."""
         # Outside a transaction (see update_many_in_transaction): no transaction ever
         # writes an entry after inserting it, so this update meets no uncommitted write.
         await self._entries.update_many(
@@ -179,10 +217,11 @@ class Outbox:
         )
 
     async def count_pending(self) -> int:
-        """How many entries wait (outside any transaction).
+        """Entries not yet marked sent (published ones count until their mark is written).
 
         The ``count`` command, not ``count_documents``: the latter is an aggregation,
         which costs the Rust store eight times as much CPU for a handful of entries.
+        Outside any transaction (the command is not allowed in one).
         """
         reply = await self._entries.database.command(
             "count", self._entries.name, query={"status": PENDING}
@@ -213,195 +252,3 @@ class Outbox:
     async def entries_for(self, subject: str) -> list[dict[str, object]]:
         """Every entry of one subject, in order (for diagnostics and tests)."""
         return await self._entries.find({"subject": subject}).sort("seq", ASCENDING).to_list()
-
-
-def _outgoing(entry: dict[str, object]) -> Outgoing:
-    return (
-        Envelope.model_validate_json(str(entry["envelope"])),
-        TOPICS_BY_NAME[str(entry["topic"])],
-        [(str(k), str(v).encode()) for k, v in entry["trace_headers"]],  # type: ignore[attr-defined]
-    )
-
-
-class Lease:
-    """A time-bounded claim in MongoDB: only the holder acts until it lapses."""
-
-    def __init__(self, db: Database, name: str, holder: str | None = None) -> None:
-        self._leases = db["leases"]
-        self._name = name
-        self.holder = holder or str(uuid.uuid4())
-
-    async def acquire(self, now: datetime, duration: timedelta) -> bool:
-        """Take or renew the lease; False while another holder's lease is live."""
-        try:
-            await self._leases.find_one_and_update(
-                {"_id": self._name, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"holder": self.holder, "expires_at": now + duration}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False  # the filter did not match and the upsert lost: someone else holds it
-        return True
-
-    async def release(self) -> None:
-        await self._leases.delete_one({"_id": self._name, "holder": self.holder})
-
-
-class OutboxRelay:
-    """Publishes pending outbox entries in order, marking each sent after the broker acks."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        lease: Lease,
-        publisher: Publisher,
-        settings: OutboxSettings,
-        clock: Clock,
-        service: str,
-        dead_letters: DeadLetterWriter,
-        topic_prefix: str = "",
-    ) -> None:
-        self._outbox = outbox
-        self._dead_letters = dead_letters
-        self._topic_prefix = topic_prefix
-        self._lease = lease
-        self._publisher = publisher
-        self._settings = settings
-        self._clock = clock
-        self._service = service
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._lease_duration = timedelta(seconds=settings.lease_s)
-        self._held_until: datetime | None = None
-        self._reported_at = -BACKLOG_REPORT_S
-
-    @property
-    def name(self) -> str:
-        return "outbox-relay"
-
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    def wake(self) -> None:
-        """Ask the relay to scan now (called after a transaction that added events)."""
-        self._wake.set()
-
-    async def publish_pending(self) -> int:
-        """Publish one batch of pending entries in order; returns how many were sent."""
-        entries = await self._outbox.pending(self._settings.batch_size)
-        if not entries:
-            return 0
-        messages = [_outgoing(entry) for entry in entries]
-        try:
-            await self._publisher.publish_batch(messages)
-        except Exception as exc:
-            if not refused_by_broker(exc):
-                raise  # an outage: the whole batch is sent again later
-            return await self._publish_one_by_one(entries, messages)
-        await self._outbox.mark_sent([str(entry["_id"]) for entry in entries], self._clock.now())
-        return len(entries)
-
-    async def _publish_one_by_one(
-        self, entries: list[dict[str, object]], messages: list[Outgoing]
-    ) -> int:
-        """Find the refused entries of a batch: quarantine them, publish the others in order."""
-        sent = 0
-        for entry, message in zip(entries, messages, strict=True):
-            try:
-                await self._publisher.publish_batch([message])
-            except Exception as exc:
-                if not refused_by_broker(exc):
-                    raise
-                await self._quarantine(entry, exc)
-                continue
-            await self._outbox.mark_sent([str(entry["_id"])], self._clock.now())
-            sent += 1
-        return sent
-
-    async def _quarantine(self, entry: dict[str, object], error: Exception) -> None:
-        value = str(entry["envelope"]).encode()
-        reason = f"{type(error).__name__}: {error}"
-        # The dead letter is what operators watch; the entry itself stays in the outbox.
-        await self._dead_letters.write_message(
-            original_topic=topic_name(self._topic_prefix, TOPICS_BY_NAME[str(entry["topic"])]),
-            key=str(entry["subject"]),
-            value=value if len(value) <= DEAD_LETTER_VALUE_LIMIT else None,
-            error=error,
-            kind="outbox_refused",
-            attempts=1,
-            consumer_group=f"{self._topic_prefix}{self._service}-outbox",
-            extra={
-                "outbox_entry": str(entry["_id"]),
-                "event_type": str(entry["type"]),
-                "envelope_bytes": str(len(value)),
-            },
-        )
-        await self._outbox.quarantine(str(entry["_id"]), reason, self._clock.now())
-        OUTBOX_QUARANTINED.labels(self._service, str(entry["type"])).inc()
-        log.error(
-            "outbox entry refused by the broker; quarantined",
-            extra={
-                "outbox_entry": entry["_id"],
-                "event_type": entry["type"],
-                "subject": entry["subject"],
-                "envelope_bytes": len(value),
-                "reason": reason,
-            },
-        )
-
-    async def _leading(self) -> bool:
-        """Whether this relay holds the lease; renewed once half of it has run out.
-
-        Leases are about real elapsed time, not the (possibly simulated) domain clock.
-        Renewing only at half-time keeps the lease write off every scan.
-        """
-        now = SystemClock().now()
-        if self._held_until is not None and now < self._held_until - self._lease_duration / 2:
-            return True
-        self._held_until = None
-        if await self._lease.acquire(now, self._lease_duration):
-            self._held_until = now + self._lease_duration
-        return self._held_until is not None
-
-    async def _report_backlog(self) -> None:
-        """Refresh the backlog gauges: two queries, so at most once a second."""
-        now = time.monotonic()
-        if now - self._reported_at >= BACKLOG_REPORT_S:
-            self._reported_at = now
-            await self._outbox.report_backlog(self._service, self._clock.now())
-
-    async def run(self) -> None:
-        """Relay until stopped; failures are retried after a pause, nothing is dropped.
-
-        After a batch that held everything pending, the relay waits for a wake-up (or
-        the poll interval) instead of reading an empty outbox again: a wake-up that came
-        while it published means new entries, and it reads at once.
-        """
-        while not self._stopping:
-            try:
-                self._wake.clear()  # from here on, a wake-up means entries written since
-                more = False
-                if await self._leading():
-                    await self.publish_pending()
-                    more = self._outbox.backlog
-                    await self._report_backlog()
-                if not more:
-                    await self._wait(self._settings.poll_interval_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # broker or store outage: retry later, drop nothing
-                log.warning("outbox relay failed, retrying", extra={"error": repr(exc)})
-                self._wake.clear()
-                await self._wait(self._settings.retry_delay_s)
-
-    async def _wait(self, seconds: float) -> None:
-        """Until woken (perhaps already) or ``seconds`` have passed."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.events.dossier import DossierWithdrawn
+from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.handlers import HandlerRegistry, TypedHandler
 from shared.mongo.client import Database
 from shared.runtime import ServiceRuntime
@@ -53,3 +53,20 @@ async def drain(rt: ServiceRuntime, expected: int) -> int:
         if handled >= expected:
             break
     return handled
+
+
+async def emit_withdrawn(rt: ServiceRuntime, code: str, reason: str) -> None:
+    """One unit of work that emits ``dossier.withdrawn.v1`` for ``code``, retried on conflicts."""
+
+    async def emit(uow: UnitOfWork) -> None:
+        uow.emit(
+            DossierWithdrawn(
+                dossier_code=code,
+                state=DossierState.WITHDRAWN,
+                holding_unit="U",
+                withdrawn_at=uow.now,
+                reason=reason,
+            )
+        )
+
+    await rt.run_unit_of_work(emit)

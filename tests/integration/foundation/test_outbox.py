@@ -125,6 +125,7 @@ async def test_a_full_batch_never_publishes_a_subjects_later_event_first(
                 )
         for _ in range(4):  # bounded: each scan must make progress
             await rt.relay.publish_pending()
+        await rt.relay.flush_marks()
         assert await rt.outbox.count_pending() == 0
     published = envelopes(await read_topic(common_settings.kafka, DOSSIER_EVENTS, expect=4))
     reasons_of_a = [e.data["reason"] for e in published if e.subject == "A"]

@@ -1,7 +1,7 @@
 """Records written claimed for this instance's dispatcher, on the real store: sent once
 without a claim of their own; a claim whose transaction never committed sends nothing;
 what a stopping dispatcher never started goes back to pending; what a killed instance
-never started is sent once by its next life."""
+never started is sent once by its next life; a scan that finds nothing costs one read."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.integration.notification.dispatching import (
     planning,
     record,
 )
+from tests.integration.store_commands import StoreCommands
 from tests.samples import contact, envelope_of, received, registered
 
 
@@ -124,3 +125,14 @@ async def test_what_a_killed_instance_never_started_is_sent_once_by_its_next_lif
     assert await restarted.dispatch_once() == 2
     assert len(set(channel.sent)) == 2
     assert await NotificationStore(runtime.db).count("sent") == 2
+
+
+async def test_a_scan_that_finds_nothing_is_one_read_and_no_transaction(
+    runtime: ServiceRuntime,
+) -> None:
+    """The dispatcher's poll, when nothing waits (its usual case now that the consumer
+    hands its records over)."""
+    commands = StoreCommands("notification")
+    assert await dispatcher(runtime, RecordingChannel()).dispatch_once() == 0
+    assert commands.on("notifications") == {"find": 1}
+    assert "commitTransaction" not in commands.on("")  # (the relay's own reads aside)

@@ -1,9 +1,10 @@
 """The national portal connector over the real broker and store: facts in, messages out in
 order, a failing endpoint retried, what was sent visible through the API, a batch's facts
-numbered per dossier."""
+numbered per dossier, and two writers numbering one dossier at once never share a number."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -77,15 +78,15 @@ async def test_facts_reach_the_portal_in_order_after_a_retry(
 async def test_a_batch_of_several_dossiers_numbers_each_dossiers_messages_in_order(
     settings: NotificationSettings,
 ) -> None:
-    """Counters reserved a batch at once, on the real store: each dossier counts on from
-    where its earlier batches stopped, and only its first message says it is new."""
+    """Numbers read a batch at once, on the real store: each dossier counts on from where
+    its earlier batches stopped, and only its first message says it is new."""
     other = "001.21.31.H59-261126-0043"
     async with service_runtime("notification", settings) as runtime:
         store = PortalSyncStore(runtime.db)
         await store.ensure_indexes()
         handler = partial(on_facts, store=store, names=DisplayNames())
         batches: list[list[DossierFact]] = [
-            [received(CODE)],  # one dossier: one counter update
+            [received(CODE)],  # one dossier
             [transfer_requested(CODE), received(other), stopped(CODE), transfer_requested(other)],
         ]
         for facts in batches:
@@ -108,3 +109,42 @@ async def test_a_batch_of_several_dossiers_numbers_each_dossiers_messages_in_ord
     ]
     updating = [m["body"].get("isUpdating") for m in listed if m["kind"] == "DongBoHoSoMC"]
     assert sorted(updating) == ["False", "False", "True"]
+
+
+class ReadsTogether(PortalSyncStore):
+    """Two writers read a dossier's last number before either has written (first time)."""
+
+    def __init__(self, db: Any, readers: int) -> None:
+        super().__init__(db)
+        self.barrier = asyncio.Barrier(readers)
+        self.reads = 0
+
+    async def last_numbers(self, codes: Any, uow: Any) -> dict[str, int]:
+        found = await super().last_numbers(codes, uow)
+        self.reads += 1
+        if self.reads <= self.barrier.parties:
+            await self.barrier.wait()
+        return found
+
+
+async def test_two_writers_numbering_one_dossier_at_once_never_share_a_number(
+    settings: NotificationSettings,
+) -> None:
+    """As when the dossier's partition moves between instances mid-batch: the later writer
+    fails on the unique number and, applied again, counts on from the earlier one."""
+    async with service_runtime("notification", settings) as runtime:
+        store = ReadsTogether(runtime.db, readers=2)
+        await store.ensure_indexes()
+        handler = partial(on_facts, store=store, names=DisplayNames())
+
+        async def write(fact: DossierFact) -> None:
+            events = [(envelope_of(fact), fact)]
+            await runtime.units.run(lambda uow: handler(events, uow))
+
+        await asyncio.gather(write(received(CODE)), write(transfer_requested(CODE)))
+        listed = await store.list(None, CODE, 20)
+    assert store.reads == 3  # the later writer read again, after the earlier one committed
+    numbers = {m["number"] for m in listed}
+    assert numbers == {1, 2} and len(listed) == 3  # reception: two messages, one number
+    per_fact = {m["_id"].rsplit(":", 1)[0]: m["number"] for m in listed}
+    assert sorted(per_fact.values()) == [1, 2]

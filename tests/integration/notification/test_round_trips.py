@@ -48,6 +48,7 @@ from tests.samples import (
 
 CODE = "001.21.31.H59-261126-0077"
 DELIVERIES = 6  # reception and result (email and SMS each), two hand-overs (unit email)
+SLACK = 2  # what timing may add: see the bounds
 
 
 def route_planned(code: str) -> DossierRoutePlanned:
@@ -159,10 +160,15 @@ async def test_a_journey_costs_notification_few_round_trips(
     # consumed back) open no transaction: only the four that tell someone, and the portal
     # connector's seven (route planning is not reported).
     assert counts[("inbox", "insert")] <= 4 + 7
+    # The portal's numbers are read from its messages: no counter of its own to write.
+    assert counts[("portal_sync", "aggregate")] <= 7
+    assert not [command for command in counts if command[0] == "portal_sync_counters"]
     # The records to send are written claimed for the dispatcher: no claim transaction,
-    # one read per batch that recorded some (and perhaps the dispatcher's start-up scan,
-    # a read and a commit); then one attempt each and the outcomes, a group at a time
-    # (an applicant's email and SMS may end apart).
-    assert counts[("notifications", "find")] <= 4 + 1
-    assert counts[("notifications", "update")] <= 4 + DELIVERIES + DELIVERIES
-    assert counts[("", "commitTransaction")] <= 4 + 7 + DELIVERIES + 1
+    # one read per batch that recorded some; then one attempt each and the outcomes, a
+    # group at a time (an applicant's email and SMS may end apart). SLACK: the
+    # dispatcher's start-up scan (a read and a commit), and one transaction retried on a
+    # transient conflict, as may happen under load.
+    assert counts[("notifications", "find")] <= 4 + SLACK
+    assert counts[("outbox", "insert")] <= DELIVERIES
+    assert counts[("notifications", "update")] <= 4 + DELIVERIES + DELIVERIES + SLACK
+    assert counts[("", "commitTransaction")] <= 4 + 7 + DELIVERIES + SLACK

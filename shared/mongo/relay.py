@@ -1,0 +1,375 @@
+"""The outbox relay: publishes what units of work committed, in order per subject.
+
+Two ways in. After its commit a unit of work hands the entries it wrote to the relay
+(``hand_over``), which publishes them from memory, without reading them back, when it
+knows every earlier entry of their subject is out (``shared.mongo.handover``). Whatever
+it cannot place that way (a gap, a subject it does not remember, entries another process
+wrote, an overflowing hand-over queue, anything after a failure, a restart or a new
+lease) it reads from the store (``Outbox.pending``), which it also does every
+``poll_interval_s``. One task does both, one after the other, so nothing is in flight
+during a store read, and the marks it owes are written before each read: a read never
+sees an entry the relay already published.
+
+Published entries are marked sent in batches: ``batch_size`` ids at once, or
+``mark_sent_linger_s`` after the first, before every store read and on stop. A crash in
+between publishes those entries again: delivery is at-least-once, consumers deduplicate
+through their inbox.
+
+Only one relay instance per database publishes at a time (a lease in the store), so
+order holds with several service instances; a relay that takes the lease (again) forgets
+what it remembered and starts from a store read. An entry the broker refuses for itself
+(too large, say) can never be published: it is quarantined (kept in the outbox with the
+reason, reported to the dead-letter topic, counted and logged) and the relay goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from datetime import datetime, timedelta
+from enum import Enum
+
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import Clock, SystemClock
+from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
+from shared.mongo.client import Database
+from shared.mongo.handover import SentMarks, SubjectOrder
+from shared.mongo.outbox import Outbox, OutboxEntry
+from shared.settings import OutboxSettings
+from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_QUARANTINED
+from shared.topics import topic_name
+
+log = logging.getLogger(__name__)
+# A dead letter carries the refused envelope only if the broker can take it.
+DEAD_LETTER_VALUE_LIMIT = 512 * 1024
+BACKLOG_REPORT_S = 1.0
+# Hand-overs waiting beyond this many batches are left to a store read.
+HANDOVER_QUEUE_BATCHES = 10
+
+
+class Round(Enum):
+    """How a relay's round went."""
+
+    LEADING = "leading"  # it holds the lease and relayed what it could
+    FOLLOWING = "following"  # another instance holds the lease
+    FAILED = "failed"  # the broker or the store failed it: retried after a pause
+
+
+class Lease:
+    """A time-bounded claim in MongoDB: only the holder acts until it lapses."""
+
+    def __init__(self, db: Database, name: str, holder: str | None = None) -> None:
+        self._leases = db["leases"]
+        self._name = name
+        self.holder = holder or str(uuid.uuid4())
+
+    async def acquire(self, now: datetime, duration: timedelta) -> bool:
+        """Take or renew the lease; False while another holder's lease is live."""
+        try:
+            await self._leases.find_one_and_update(
+                {"_id": self._name, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
+                {"$set": {"holder": self.holder, "expires_at": now + duration}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # the filter did not match and the upsert lost: someone else holds it
+        return True
+
+    async def release(self) -> None:
+        await self._leases.delete_one({"_id": self._name, "holder": self.holder})
+
+
+class OutboxRelay:
+    """Publishes outbox entries in order per subject, marking them sent after the broker acks."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        lease: Lease,
+        publisher: Publisher,
+        settings: OutboxSettings,
+        clock: Clock,
+        service: str,
+        dead_letters: DeadLetterWriter,
+        topic_prefix: str = "",
+    ) -> None:
+        self._outbox = outbox
+        self._dead_letters = dead_letters
+        self._topic_prefix = topic_prefix
+        self._lease = lease
+        self._publisher = publisher
+        self._settings = settings
+        self._clock = clock
+        self._service = service
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._lease_duration = timedelta(seconds=settings.lease_s)
+        self._held_until: datetime | None = None
+        self._reported_at = float("-inf")
+        # The last store read saw everything pending and all of it went out, no failure
+        # since: the backlog gauges need no query of their own.
+        self._caught_up = False
+        self._handed: deque[OutboxEntry] = deque()
+        self._order = SubjectOrder()
+        self._marks = SentMarks(settings.batch_size, settings.mark_sent_linger_s)
+        self._read_at = 0.0  # monotonic time of the next store read
+        self._trusted = False  # memory may be used: the store was read since the last reset
+
+    @property
+    def name(self) -> str:
+        return "outbox-relay"
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def hand_over(self, entries: list[OutboxEntry]) -> None:
+        """Take the entries a unit of work just committed (called right after the commit)."""
+        if self._held_until is None:
+            return  # not the lease holder: the holder reads them from the store
+        if len(self._handed) + len(entries) > HANDOVER_QUEUE_BATCHES * self._settings.batch_size:
+            self._handed.clear()  # a backlog: the store has them all, in order
+            self._read_at = 0.0
+        else:
+            self._handed.extend(entries)
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """One store read: write the marks owed, then publish a batch of pending entries.
+
+        Not while ``run`` runs (tests step the relay with it after ``stop``).
+        """
+        await self.flush_marks()
+        self._read_at = time.monotonic() + self._settings.poll_interval_s
+        self._caught_up = False
+        entries = await self._outbox.pending(self._settings.batch_size)
+        if self._outbox.backlog:
+            self._read_at = 0.0  # more waits: read again at once
+        self._trusted = True
+        sent = await self._publish(entries) if entries else 0
+        self._caught_up = not self._outbox.backlog
+        return sent
+
+    async def flush_marks(self) -> None:
+        """Mark every published entry sent, in one write (kept for later if it fails)."""
+        if self._marks.ids:
+            await self._outbox.mark_sent(self._marks.ids, self._clock.now())
+            self._marks.clear()
+
+    async def _relay(self) -> None:
+        """Publish what was handed over and may go, then read the store if anything calls for it."""
+        handed = self._take_handed()
+        if handed and self._trusted:
+            accepted = self._order.accept(handed)
+            if accepted.ready:
+                await self._publish(accepted.ready)
+            if accepted.needs_read:
+                self._read_at = 0.0
+        elif handed:
+            self._read_at = 0.0  # not since a reset: the store read gets them
+        if time.monotonic() >= self._read_at:
+            await self.publish_pending()
+        if self._marks.due(time.monotonic()):
+            await self.flush_marks()
+
+    def _take_handed(self) -> list[OutboxEntry]:
+        """At most a batch of the waiting hand-overs; a wake-up for the rest."""
+        count = min(len(self._handed), self._settings.batch_size)
+        taken = [self._handed.popleft() for _ in range(count)]
+        if self._handed:
+            self._wake.set()
+        return taken
+
+    async def _publish(self, entries: list[OutboxEntry]) -> int:
+        """Publish entries (each subject's in order); returns how many went out."""
+        messages = [entry.outgoing() for entry in entries]
+        try:
+            await self._publisher.publish_batch(messages)
+        except Exception as exc:
+            if not refused_by_broker(exc):
+                raise  # an outage: the store still holds them as pending, read again later
+            return await self._publish_one_by_one(entries, messages)
+        self._published(entries)
+        return len(entries)
+
+    def _published(self, entries: list[OutboxEntry]) -> None:
+        self._order.published(entries)
+        self._marks.add((entry.id for entry in entries), time.monotonic())
+
+    async def _publish_one_by_one(
+        self, entries: list[OutboxEntry], messages: list[Outgoing]
+    ) -> int:
+        """Find the refused entries of a batch: quarantine them, publish the others in order."""
+        sent = 0
+        for entry, message in zip(entries, messages, strict=True):
+            try:
+                await self._publisher.publish_batch([message])
+            except Exception as exc:
+                if not refused_by_broker(exc):
+                    raise
+                await self._quarantine(entry, exc)
+                self._order.published([entry])  # never to be published: later ones may go
+                continue
+            self._published([entry])
+            sent += 1
+        return sent
+
+    async def _quarantine(self, entry: OutboxEntry, error: Exception) -> None:
+        value = entry.envelope.to_bytes()
+        reason = f"{type(error).__name__}: {error}"
+        # The dead letter is what operators watch; the entry itself stays in the outbox.
+        await self._dead_letters.write_message(
+            original_topic=topic_name(self._topic_prefix, entry.topic_spec),
+            key=entry.subject,
+            value=value if len(value) <= DEAD_LETTER_VALUE_LIMIT else None,
+            error=error,
+            kind="outbox_refused",
+            attempts=1,
+            consumer_group=f"{self._topic_prefix}{self._service}-outbox",
+            extra={
+                "outbox_entry": entry.id,
+                "event_type": entry.type,
+                "envelope_bytes": str(len(value)),
+            },
+        )
+        await self._outbox.quarantine(entry.id, reason, self._clock.now())
+        OUTBOX_QUARANTINED.labels(self._service, entry.type).inc()
+        log.error(
+            "outbox entry refused by the broker; quarantined",
+            extra={
+                "outbox_entry": entry.id,
+                "event_type": entry.type,
+                "subject": entry.subject,
+                "envelope_bytes": len(value),
+                "reason": reason,
+            },
+        )
+
+    def _distrust(self) -> None:
+        """Publish nothing from memory until the store has been read again (after a failure).
+
+        What it remembers having published stays true: it still drops late hand-overs of
+        entries already out.
+        """
+        self._handed.clear()
+        self._trusted = False
+        self._caught_up = False
+        self._read_at = 0.0
+
+    def _forget(self) -> None:
+        """A new lease tenure, or none: another holder may have published since."""
+        self._distrust()
+        self._order.clear()
+
+    async def _leading(self) -> bool:
+        """Whether this relay holds the lease; renewed once half of it has run out.
+
+        Leases are about real elapsed time, not the (possibly simulated) domain clock.
+        Renewing only at half-time keeps the lease write off every scan. A lease taken
+        rather than renewed in time may follow another holder's: what this relay
+        remembers may be stale, so it starts again from the store.
+        """
+        now = SystemClock().now()
+        held_until = self._held_until
+        if held_until is not None and now < held_until - self._lease_duration / 2:
+            return True
+        if not await self._lease.acquire(now, self._lease_duration):
+            self._held_until = None
+            self._forget()  # the holder publishes what was handed over here
+            return False
+        self._held_until = now + self._lease_duration
+        if held_until is None or now >= held_until:
+            self._forget()
+        return True
+
+    async def _report_backlog(self) -> None:
+        """Refresh the backlog gauges at most once a second.
+
+        Caught up (the last read saw everything pending and published it), what waits is
+        what was handed over since; otherwise two queries count what the store holds.
+        """
+        now = time.monotonic()
+        if now - self._reported_at < BACKLOG_REPORT_S:
+            return
+        self._reported_at = now
+        if self._caught_up:
+            OUTBOX_PENDING.labels(self._service).set(len(self._handed))
+            OUTBOX_OLDEST_AGE.labels(self._service).set(0.0)
+        else:
+            await self._outbox.report_backlog(self._service, self._clock.now())
+
+    async def round(self) -> Round:
+        """One round of ``run`` (tests step it): publish if leading, a failure noted."""
+        try:
+            if not await self._leading():
+                await self.flush_marks()  # published while it led: still true
+                return Round.FOLLOWING
+            await self._relay()
+            outcome = Round.LEADING
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # broker or store outage: retry later, drop nothing
+            log.warning("outbox relay failed, retrying", extra={"error": repr(exc)})
+            self._distrust()
+            outcome = Round.FAILED
+        if self._held_until is None:
+            return outcome  # the lease holder reports the backlog
+        try:
+            await self._report_backlog()  # during a broker outage too: what waits grows
+        except Exception as exc:  # the store is away: the gauges wait for it
+            log.debug("outbox backlog not measured", extra={"error": repr(exc)})
+        return outcome
+
+    async def run(self) -> None:
+        """Relay until stopped; failures are retried after a pause, nothing is dropped.
+
+        Between rounds the relay waits for a hand-over, the next store read or the marks
+        falling due, whichever comes first.
+        """
+        while not self._stopping:
+            self._wake.clear()  # from here on, a wake-up means entries handed over since
+            outcome = await self.round()
+            if outcome is Round.LEADING:
+                await self._wait(self._next_round_in())
+            elif outcome is Round.FOLLOWING:
+                await self._wait(self._settings.poll_interval_s)
+            else:
+                self._wake.clear()  # hand-overs are distrusted until a store read
+                await self._wait(self._settings.retry_delay_s)
+        await self._finish()
+
+    def _next_round_in(self) -> float:
+        now = time.monotonic()
+        due = [self._read_at]
+        marks_at = self._marks.due_at()
+        if marks_at is not None:
+            due.append(marks_at)
+        return max(min(due) - now, 0.0)
+
+    async def _finish(self) -> None:
+        """On stop: publish what was handed over (as in a round), then write the marks."""
+        try:
+            if self._handed and self._trusted and await self._leading():
+                accepted = self._order.accept(self._take_handed())
+                if accepted.ready:
+                    await self._publish(accepted.ready)
+            await self.flush_marks()
+        except Exception as exc:  # what was not marked is published again after a restart
+            log.warning("outbox relay stopped before its marks", extra={"error": repr(exc)})
+
+    async def _wait(self, seconds: float) -> None:
+        """Until woken (perhaps already) or ``seconds`` have passed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
