@@ -158,8 +158,8 @@ async def test_a_journey_costs_notification_few_round_trips(
     assert len(smtp.messages) == 4  # the units' and the applicant's emails
     # Facts for nobody (route planned, steps, hand-overs accepted, done, the outcomes
     # consumed back) open no transaction: only the four that tell someone, and the portal
-    # connector's seven (route planning is not reported).
-    assert counts[("inbox", "insert")] <= 4 + 7
+    # connector's seven (route planning is not reported); SLACK: a run retried.
+    assert counts[("inbox", "insert")] <= 4 + 7 + SLACK
     # The portal's numbers are read from its messages: no counter of its own to write.
     assert counts[("portal_sync", "aggregate")] <= 7
     assert not [command for command in counts if command[0] == "portal_sync_counters"]
@@ -169,6 +169,6 @@ async def test_a_journey_costs_notification_few_round_trips(
     # dispatcher's start-up scan (a read and a commit), and one transaction retried on a
     # transient conflict, as may happen under load.
     assert counts[("notifications", "find")] <= 4 + SLACK
-    assert counts[("outbox", "insert")] <= DELIVERIES
+    assert counts[("outbox", "insert")] <= DELIVERIES + SLACK
     assert counts[("notifications", "update")] <= 4 + DELIVERIES + DELIVERIES + SLACK
     assert counts[("", "commitTransaction")] <= 4 + 7 + DELIVERIES + SLACK
