@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
+from hypothesis import settings
 
 from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings
@@ -20,6 +21,10 @@ TESTS = Path(__file__).parent
 # authenticates: chosen explicitly here, since the settings default to SASL. The tests of
 # authentication and ACLs (tests/integration/kafka_security) run their own secured broker.
 os.environ.setdefault("LT_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+# No timed assertions: a property's example may take longer than hypothesis's default
+# 200 ms deadline on a loaded machine without anything being wrong.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
