@@ -37,7 +37,7 @@ async def test_an_action_reads_and_writes_the_dossier_once(
 
         assert response.status_code == 200
         assert "dossier.transfer.requested.v1" in response.json()["events"]
-        assert commands.on("dossiers") == {"find": 1, "update": 1}
+        assert commands.on("dossiers") == {"find": 1, "findAndModify": 1}
         assert commands.on("journey_traces") == commands.on("transfers") == {}
 
 
