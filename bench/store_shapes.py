@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,25 @@ async def prefill(db: Any) -> None:
     await db.dossiers.insert_many([dossier(f"D{i}") for i in range(PREFILL)])
     await db.counters.insert_many([{"_id": f"outbox:D{i}", "value": 1} for i in range(PREFILL)])
     await db.log_head.insert_one({"_id": "head", "size": 0, "chain_hash": "0"})
+    await prefill_notifications(db.notifications)
+
+
+async def prefill_notifications(notifications: Any) -> None:
+    """notification/store.py's indexes; a dozen records pending, three to a millisecond."""
+    keys = [("source_event_id", 1), ("recipient_ref", 1), ("channel", 1)]
+    await notifications.create_index(keys, unique=True)
+    for index in ([("status", 1), ("created_at", 1)], [("dossier_code", 1), ("created_at", 1)]):
+        await notifications.create_index(index)
+    start = now()
+
+    def record(i: int, status: str, created_at: datetime) -> Doc:
+        return {"_id": str(uuid.uuid4()), "source_event_id": str(uuid.uuid4()),
+                "recipient_ref": "unit", "channel": "email", "status": status,
+                "created_at": created_at, "dossier_code": f"D{i}", "body": "x" * 800}  # fmt: skip
+
+    sent = [record(i, "sent", start - timedelta(seconds=i)) for i in range(PREFILL)]
+    pending = [record(i, "pending", start + timedelta(milliseconds=i // 3)) for i in range(12)]
+    await notifications.insert_many(sent + pending)
 
 
 def shapes(db: Any) -> dict[str, Shape]:
@@ -178,7 +197,18 @@ def shapes(db: Any) -> dict[str, Shape]:
         await db.outbox.bulk_write([UpdateOne({"_id": e["_id"]}, update) for e in entries])
 
     async def outbox_count_pending(k: int) -> None:  # outbox.py count_pending
+        await db.command("count", "outbox", query={"status": "pending"})
+
+    async def outbox_count_documents(k: int) -> None:  # the same as an aggregation
         await db.outbox.count_documents({"status": "pending"})
+
+    async def outbox_oldest_pending(k: int) -> None:  # outbox.py oldest_pending_at
+        sort = [("created_at", ASCENDING), ("_id", ASCENDING)]
+        await db.outbox.find_one({"status": "pending"}, {"created_at": 1}, sort=sort)
+
+    async def outbox_oldest_pending_tied(k: int) -> None:  # sorted on created_at alone
+        sort = [("created_at", ASCENDING)]
+        await db.outbox.find_one({"status": "pending"}, {"created_at": 1}, sort=sort)
 
     async def inbox_claim(k: int) -> None:  # shared/mongo/inbox.py claim_all
         doc = {"consumer": "c", "event_id": str(uuid.uuid4()), "processed_at": now()}
@@ -197,12 +227,23 @@ def shapes(db: Any) -> dict[str, Shape]:
             {"_id": "head", "size": k, "chain_hash": str(k)}, {"$set": moved}
         )
 
-    # The outbox inserts come last: the entries they leave pending would slow the reads.
+    claimable = {
+        "$or": [{"status": "pending"}, {"status": "sending", "lease_until": {"$lt": now()}}]
+    }
+
+    async def notification_claim_read(k: int) -> None:  # notification/store.py claim_batch
+        oldest_first = [("created_at", ASCENDING), ("_id", ASCENDING)]
+        await db.notifications.find(claimable).sort(oldest_first).limit(50).to_list()
+
+    async def notification_claim_read_tied(k: int) -> None:  # the same sorted on created_at
+        await db.notifications.find(claimable).sort("created_at", ASCENDING).limit(50).to_list()
+
     named = [dossier_load, dossier_save_version, dossier_save_id, dossier_save_checked,
-             dossier_save_hinted,
-             counter_find_and_modify, counter_update, inbox_claim, inbox_processed_among,
-             audit_move_head, outbox_pending, outbox_count_pending, outbox_mark_sent,
-             outbox_mark_sent_by_id, outbox_insert]  # fmt: skip
+             dossier_save_hinted, counter_find_and_modify, counter_update, inbox_claim,
+             inbox_processed_among, audit_move_head, notification_claim_read,
+             notification_claim_read_tied, outbox_pending, outbox_count_pending,
+             outbox_count_documents, outbox_oldest_pending, outbox_oldest_pending_tied,
+             outbox_mark_sent, outbox_mark_sent_by_id, outbox_insert]  # fmt: skip
     return {shape.__name__: shape for shape in named}
 
 
@@ -221,6 +262,13 @@ def start_store(flags: list[str]) -> tuple[subprocess.Popen[bytes], int, Path]:
             time.sleep(0.1)
     process.terminate()
     raise SystemExit(f"the store did not listen on {port} within 30 s")
+
+
+async def relay(db: Any) -> None:
+    """Between turns, not measured: mark sent what the shapes left pending, as the relay
+    would, so the outbox keeps only its usual few pending entries."""
+    mine = {"status": "pending", "subject": {"$not": {"$regex": "^P"}}}
+    await db.outbox.update_many(mine, {"$set": {"status": "sent", "sent_at": now()}})
 
 
 ROUNDS = 10  # the shapes take turns, so a change in the machine's load hits all alike
@@ -250,6 +298,7 @@ async def measure(
                     await shape(k)
                 cpu[name] += sum(store.cpu_times()[:2]) - cpu_before
                 sent[name] += counter.sent - sent_before
+                await relay(db)
     finally:
         await client.close()
     results = [(name, 1e3 * cpu[name] / count, sent[name] / count) for name in chosen]
