@@ -39,6 +39,11 @@ def options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--keep-going", action="store_true", help="run every step even after latency broke"
     )
+    parser.add_argument(
+        "--shared-store",
+        action="store_true",
+        help="use the development store (make run's) instead of a fresh one of the run's own",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.quick:
@@ -48,6 +53,7 @@ def options(argv: list[str] | None = None) -> Options:
             drain_seconds=40,
             raw_count=300,
             profile=args.profile,
+            private_store=not args.shared_store,
             out=args.out,
         )
     return Options(
@@ -57,6 +63,7 @@ def options(argv: list[str] | None = None) -> Options:
         raw_count=args.raw_count,
         profile=args.profile,
         stop_when_broken=not args.keep_going,
+        private_store=not args.shared_store,
         out=args.out,
     )
 

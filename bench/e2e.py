@@ -44,6 +44,7 @@ class Options:
     stop_when_broken: bool = True
     out: Path = OUT
     seed: int = 11
+    private_store: bool = True
 
 
 @dataclass
@@ -312,7 +313,7 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
     work = opts.out / f"run-{stamp}"
     print(f"[bench] starting the platform (logs under {work})", flush=True)
     async with (
-        running_platform(work) as platform,
+        running_platform(work, private_store=opts.private_store) as platform,
         # Real tokens from the local Keycloak: each unit's agency client for submissions
         # and actions, the auditor for the views and the audit log.
         bench_session() as session,

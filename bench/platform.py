@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import psutil
 
+from chaos.servers import PrivateInfra
 from infra.launcher import SERVICES, Fleet, isolated_fleet
 from infra.processes import Process, python_env, python_module, spawn, stop
 from shared.kafka.admin import ensure_topics
@@ -74,7 +76,10 @@ def _listening_pid(port: int) -> int | None:
 
 @asynccontextmanager
 async def running_platform(
-    work: Path, extra_env: dict[str, str] | None = None, ready_timeout: float = 120
+    work: Path,
+    extra_env: dict[str, str] | None = None,
+    ready_timeout: float = 120,
+    private_store: bool = False,
 ) -> AsyncIterator[Platform]:
     """Start the SMTP sink and the four services; stop them and drop the run's data after.
 
@@ -85,10 +90,50 @@ async def running_platform(
     kafka, mongo = isolated_settings()
     kafka = kafka.model_copy(update={"topic_prefix": f"bench-{kafka.topic_prefix}"})
     mongo = mongo.model_copy(update={"database_prefix": f"bench_{mongo.database_prefix}"})
+    async with (
+        own_store(work, mongo, private_store) as store,
+        _platform(work, kafka, store, extra_env, ready_timeout) as platform,
+    ):
+        yield platform
+
+
+@asynccontextmanager
+async def own_store(
+    work: Path, mongo: MongoSettings, private: bool
+) -> AsyncIterator[MongoSettings]:
+    """The store the run uses: a fresh one of its own (stopped after), or the shared one.
+
+    A store of its own makes the store's CPU the run's alone (the shared one also serves
+    whatever tests run beside it) and starts every run from the same empty state."""
+    if not private:
+        yield mongo
+        return
+    data = work / "infra"
+    store = PrivateInfra("store", data)
+    print(f"[bench] starting a store of its own on port {store.port}", flush=True)
+    await store.start()
+    try:
+        yield mongo.model_copy(
+            update={"uri": f"mongodb://127.0.0.1:{store.port}/?directConnection=true"}
+        )
+    finally:
+        await store.stop()
+        await asyncio.to_thread(shutil.rmtree, data, True)  # its log files are preallocated
+
+
+@asynccontextmanager
+async def _platform(
+    work: Path,
+    kafka: KafkaSettings,
+    mongo: MongoSettings,
+    extra_env: dict[str, str] | None,
+    ready_timeout: float,
+) -> AsyncIterator[Platform]:
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     await ensure_topics(kafka)
     smtp_port = free_port()
-    env = {"LT_TELEMETRY_LOG_LEVEL": "WARNING", **(extra_env or {})}
+    # The services use the run's store (its own, or the shared one).
+    env = {"LT_TELEMETRY_LOG_LEVEL": "WARNING", "LT_MONGO_URI": mongo.uri, **(extra_env or {})}
     fleet = isolated_fleet(kafka, mongo, work, smtp_port, env=env, ready_timeout_s=ready_timeout)
     mail = spawn(
         python_module(
