@@ -39,7 +39,12 @@ from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.registry import EventData, make_envelope
 from shared.group_commit import GroupCommit, Job, run_in_context
-from shared.mongo.client import DEFAULT_TRANSACTION_TIMEOUT_S, Client, Session
+from shared.mongo.client import (
+    DEFAULT_TRANSACTION_TIMEOUT_S,
+    Client,
+    Session,
+    run_in_transaction,
+)
 from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
 from shared.telemetry import GROUPED_WRITES, inject_trace_headers
 
@@ -216,13 +221,7 @@ class UnitsOfWork:
             await attempt._flush(self._outbox)
             return result
 
-        with pymongo.timeout(self.timeout_s):
-            async with self._client.start_session() as session:
-                result = await session.with_transaction(
-                    in_transaction,
-                    read_concern=ReadConcern("snapshot"),
-                    write_concern=WriteConcern("majority"),
-                )
+        result = await run_in_transaction(self._client, in_transaction, self.timeout_s)
         assert attempt is not None
         self._after_commit(attempt)
         return result
@@ -243,13 +242,7 @@ class UnitsOfWork:
             written.extend(await self._outbox.add_all(events, session, self._clock.now()))
             return results
 
-        with pymongo.timeout(self.timeout_s):
-            async with self._client.start_session() as session:
-                results = await session.with_transaction(
-                    in_transaction,
-                    read_concern=ReadConcern("snapshot"),
-                    write_concern=WriteConcern("majority"),
-                )
+        results = await run_in_transaction(self._client, in_transaction, self.timeout_s)
         GROUPED_WRITES.labels(self._service).observe(len(jobs))
         if written:
             self._on_commit(written)

@@ -28,6 +28,7 @@ from shared.events.dossier import (
     DossierState,
     DossierStopped,
     DossierSubmitted,
+    DossierWithdrawn,
     HandoverReceipt,
     Language,
     PaymentRequested,
@@ -302,6 +303,15 @@ def stopped(code: str) -> DossierStopped:
         unit=COMMUNE_DESK,
         stopped_at=AT,
         reason="Người nộp không bổ sung hồ sơ đúng hạn",
+    )
+
+
+def withdrawn(code: str) -> DossierWithdrawn:
+    return DossierWithdrawn(
+        dossier_code=code,
+        state=DossierState.WITHDRAWN,
+        holding_unit=COMMUNE_DESK,
+        withdrawn_at=AT,
     )
 
 

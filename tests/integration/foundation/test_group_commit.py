@@ -7,27 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.testing import eventually
 from shared.unit_of_work import UnitOfWork
+from tests.samples import withdrawn
 
 CALLER = contextvars.ContextVar[str]("caller", default="nobody")
 Work = Callable[[UnitOfWork], Awaitable[str]]
-
-
-def withdrawn(code: str) -> DossierWithdrawn:
-    return DossierWithdrawn(
-        dossier_code=code,
-        state=DossierState.WITHDRAWN,
-        holding_unit="U",
-        withdrawn_at=datetime(2026, 11, 30, 9, tzinfo=UTC),
-    )
 
 
 @pytest.fixture

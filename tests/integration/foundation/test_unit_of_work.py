@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 
-from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.unit_of_work import UnitOfWork
-
-
-def withdrawn(code: str) -> DossierWithdrawn:
-    return DossierWithdrawn(
-        dossier_code=code,
-        state=DossierState.WITHDRAWN,
-        holding_unit="U",
-        withdrawn_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
-    )
+from tests.samples import withdrawn
 
 
 @pytest.fixture
