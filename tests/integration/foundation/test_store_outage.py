@@ -48,7 +48,13 @@ async def test_records_wait_for_the_store_and_are_applied_once_it_is_back(
         consuming = asyncio.create_task(runner.run())
         await eventually(lambda: _tried_and_paused(rt), timeout=30)
         await private_store.start()
-        await eventually(lambda: _all_applied(rt), timeout=60)
+        try:
+            await eventually(lambda: _all_applied(rt), timeout=60)
+        except AssertionError:  # say what was seen: missing or duplicated effects
+            seen = await effect_counts(rt.db)
+            raise AssertionError(
+                f"effects {seen}, consumer outages {rt.consumers[0].outages}"
+            ) from None
         runner.stop()
         await consuming
 
