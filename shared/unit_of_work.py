@@ -201,9 +201,8 @@ class UnitsOfWork:
         """
         with pymongo.timeout(self.timeout_s):
             unit = partial(self._unit, cause=cause, correlation_id=correlation_id, now=now)
-            if not grouped:
-                return await self._run_alone(Job(work, unit, contextvars.copy_context()))
-            return await self._groups.run(Job(work, unit, contextvars.copy_context()))
+            job = Job(work, unit, contextvars.copy_context())  # the deadline above included
+            return await (self._groups.run(job) if grouped else self._run_alone(job))
 
     @property
     def waiting(self) -> int:
