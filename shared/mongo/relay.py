@@ -168,10 +168,7 @@ class OutboxRelay:
         """Publish what was handed over and may go, then read the store if anything calls for it."""
         handed = self._take_handed()
         if handed and self._trusted:
-            accepted = self._order.accept(handed)
-            if accepted.ready:
-                await self._publish(accepted.ready)
-            if accepted.needs_read:
+            if await self._publish_handed(handed):
                 self._read_at = 0.0
         elif handed:
             self._read_at = 0.0  # not since a reset: the store read gets them
@@ -179,6 +176,13 @@ class OutboxRelay:
             await self.publish_pending()
         if self._marks.due(time.monotonic()):
             await self.flush_marks()
+
+    async def _publish_handed(self, handed: list[OutboxEntry]) -> bool:
+        """Publish the hand-overs that may go from memory; whether a store read must follow."""
+        accepted = self._order.accept(handed)
+        if accepted.ready:
+            await self._publish(accepted.ready)
+        return accepted.needs_read
 
     def _take_handed(self) -> list[OutboxEntry]:
         """At most a batch of the waiting hand-overs; a wake-up for the rest."""
@@ -358,9 +362,7 @@ class OutboxRelay:
         """On stop: publish what was handed over (as in a round), then write the marks."""
         try:
             if self._handed and self._trusted and await self._leading():
-                accepted = self._order.accept(self._take_handed())
-                if accepted.ready:
-                    await self._publish(accepted.ready)
+                await self._publish_handed(self._take_handed())
             await self.flush_marks()
         except Exception as exc:  # what was not marked is published again after a restart
             log.warning("outbox relay stopped before its marks", extra={"error": repr(exc)})
