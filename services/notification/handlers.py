@@ -196,25 +196,24 @@ async def record_notifications(
     records: list[Document] = []
     for envelope, data in events:
         records.extend(_plan_event(envelope, data, book, subscriptions, planning))
-    claimed = _claim_pending(records, planning)
+    _claim_pending(records, planning)
     await planning.store.save_contacts(book, session)
     await planning.store.record_all(records, session)
-    if any(record["status"] == PENDING for record in records) and not claimed:
+    if any(record["status"] == PENDING for record in records):  # none claimed: wake it
         planning.on_recorded()
 
 
-def _claim_pending(records: list[Document], planning: Planning) -> bool:
-    """Write the records to send claimed for this instance's dispatcher, if it can take
-    them now (it then starts them after the batch, without a claim of its own)."""
+def _claim_pending(records: list[Document], planning: Planning) -> None:
+    """Write the records to send claimed for this instance's dispatcher (``sending``), if
+    it can take them now (it then starts them after the batch, without a claim of its own)."""
     pending = [record for record in records if record["status"] == PENDING]
     if planning.claims is None or not pending:
-        return False
+        return
     fields = planning.claims.claim(len(pending), planning.clock.now())
     if fields is None:
-        return False
+        return
     for record in pending:
         record.update(fields)
-    return True
 
 
 async def _subscriptions_of(
