@@ -21,7 +21,9 @@ BIDI_CONTROLS = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066
 
 def clean_text(value: str) -> str:
     """``value`` in NFC; raises ``ValueError`` if it holds a bidirectional control."""
-    if any(char in BIDI_CONTROLS for char in value):
+    if value.isascii():  # most identifiers and codes: nothing to find or normalise
+        return value
+    if not BIDI_CONTROLS.isdisjoint(value):
         found = next(char for char in value if char in BIDI_CONTROLS)
         raise ValueError(f"bidirectional control character U+{ord(found):04X} is not allowed")
     return unicodedata.normalize("NFC", value)
