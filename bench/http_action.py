@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.http_action                        # 40 journeys, 8 at a time
     .venv/bin/python -m bench.http_action --journeys 80 --profile  # py-spy of each phase
+    .venv/bin/python -m bench.http_action --set LT_ROUTING_RECENT_DOSSIERS=0  # a setting
 
 Intake and routing run as their own processes, as ``make run`` starts them, on the shared
 broker and store with a topic and database prefix of their own (removed afterwards).
@@ -187,13 +188,13 @@ def checked(reply: Reply, what: str) -> Reply:
 
 
 @asynccontextmanager
-async def running(work: Path) -> AsyncIterator[Platform]:
+async def running(work: Path, settings: dict[str, str]) -> AsyncIterator[Platform]:
     """Intake and routing as processes on free ports; stopped and their data dropped after."""
     kafka, mongo = isolated_settings()
     kafka = kafka.model_copy(update={"topic_prefix": f"bench-{kafka.topic_prefix}"})
     mongo = mongo.model_copy(update={"database_prefix": f"bench_{mongo.database_prefix}"})
     await ensure_topics(kafka)
-    env = {"LT_TELEMETRY_LOG_LEVEL": "WARNING"}
+    env = {"LT_TELEMETRY_LOG_LEVEL": "WARNING", **settings}
     fleet = isolated_fleet(kafka, mongo, work, free_port(), services=SERVICES, env=env)
     try:
         async with fleet.running():
@@ -203,7 +204,13 @@ async def running(work: Path) -> AsyncIterator[Platform]:
 
 
 async def run(
-    journeys: int, concurrency: int, *, profile: bool = False, seed: int = 11, out: Path = OUT
+    journeys: int,
+    concurrency: int,
+    *,
+    profile: bool = False,
+    seed: int = 11,
+    out: Path = OUT,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Both phases on ``journeys`` dossiers; the figures, also written to ``out``."""
     catalogue = load_catalogue()
@@ -211,7 +218,7 @@ async def run(
     plans = [plan(serial, rng) for serial in range(1, journeys + 1)]
     stop = asyncio.Event()
     async with (
-        running(out / "logs") as platform,
+        running(out / "logs", settings or {}) as platform,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency * 2)) as session,
     ):
         spied = out if profile else None
@@ -290,9 +297,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--profile", action="store_true", help="py-spy samples of each phase")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="LT_NAME=VALUE",
+        help="a setting for both services (to compare: --set LT_ROUTING_RECENT_DOSSIERS=0)",
+    )
     args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.set)
     figures = run(
-        args.journeys, args.concurrency, profile=args.profile, seed=args.seed, out=args.out
+        args.journeys,
+        args.concurrency,
+        profile=args.profile,
+        seed=args.seed,
+        out=args.out,
+        settings=settings,
     )
     show(asyncio.run(figures), args.out)
 
