@@ -2,18 +2,21 @@
 
 Every attempt is stored as it ends, before anything else happens to its delivery (the
 next try, the outcome): a message that went out must be on record, or the next claimant
-sends it again. The attempts of deliveries sending at the same time (an applicant's
-email and SMS, the units told of one step, a whole claimed batch) are gathered
-(``grouping``; ``linger_s`` at most) and appended in one update command, instead of one
-round trip each. The write is retried while the store is unavailable (the delivery
-stays in hand meanwhile), and an attempt whose group cannot be written for a reason of
-its own is written alone.
+sends it again. So an attempt never waits for others: it is written at once, unless an
+attempt write is in flight; then it goes in the next one, as soon as that one returns,
+with every other attempt that ended meanwhile (``grouping`` without a linger). A
+process killed after a send loses its attempt only within those one or two round trips
+(the known window; waiting longer for the deliveries still sending widened it, and the
+fault matrix's ``kill -9`` then found messages sent twice). Under load, when deliveries
+end close together, their attempts share one update command instead of one round trip
+each. The write is retried while the store is unavailable (the delivery stays in hand
+meanwhile), and an attempt whose group cannot be written for a reason of its own is
+written alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -32,18 +35,13 @@ class AttemptLog:
         store: NotificationStore,
         until_stored: UntilStored,
         lease_until: Callable[[], datetime],
-        linger_s: float,
     ) -> None:
         self._store = store
         self._until_stored = until_stored
         self._lease_until = lease_until  # a live sender's lease, moved on by its writes
         self._groups = Gathering[AttemptEntry, None](
-            self._write, linger_s=linger_s, name="notification-attempts"
+            self._write, linger_s=0, name="notification-attempts"
         )
-
-    def sending(self) -> AbstractContextManager[None]:
-        """A delivery trying its channel: a group waits for its attempt (``linger_s``)."""
-        return self._groups.producing()
 
     async def record(self, notification_id: str, attempt: dict[str, Any]) -> None:
         """Store the attempt (with those ending at the same time); returns once stored."""

@@ -119,7 +119,6 @@ class Dispatcher:
             store=store,
             until_stored=self._until_stored,
             lease_until=lambda: self._clock.now() + self._lease,
-            linger_s=settings.settle_linger_s,
         )
 
     @property
@@ -354,8 +353,7 @@ class Dispatcher:
         if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
             await self._finish(record, envelope, Outcome(True, len(attempts)))
             return
-        with self._attempts.sending():
-            outcome = await self._try_channel(record, envelope, subscription, len(attempts))
+        outcome = await self._try_channel(record, envelope, subscription, len(attempts))
         if not outcome.delivered and outcome.error == "no attempts left" and attempts:
             outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
         await self._finish(record, envelope, outcome)
