@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.http_action                        # 40 journeys, 8 at a time
     .venv/bin/python -m bench.http_action --journeys 80 --profile  # py-spy of each phase
-    .venv/bin/python -m bench.http_action --set LT_ROUTING_RECENT_DOSSIERS=0  # a setting
+    .venv/bin/python -m bench.http_action --compare LT_ROUTING_RECENT_DOSSIERS=0
 
 Intake and routing run as their own processes, as ``make run`` starts them, on the shared
 broker and store with a topic and database prefix of their own (removed afterwards).
@@ -13,13 +13,17 @@ its facts are all published (the outboxes hold nothing pending). It prints each
 process's CPU seconds per submission and per request, and routing's store round trips
 per action by collection and command (``lt_store_commands_total``). With ``--profile``,
 py-spy samples intake in phase 1 and routing in phase 2; the summary and the raw stacks
-go under ``.local/bench/http-action/``.
+go under ``.local/bench/http-action/``. ``--compare LT_NAME=VALUE`` runs a second pair of
+services with that setting beside the first, at the same moment (the figures of runs
+taken one after the other differ by a third on a shared machine; side by side, both
+pairs see the same load).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -210,45 +214,72 @@ async def run(
     profile: bool = False,
     seed: int = 11,
     out: Path = OUT,
-    settings: dict[str, str] | None = None,
+    variants: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Both phases on ``journeys`` dossiers; the figures, also written to ``out``."""
+    """Both phases on ``journeys`` dossiers for each variant (its settings), the variants
+    side by side at the same moment, so that they share the machine's state; the figures
+    by variant, also written to ``out``."""
+    variants = variants or {"base": {}}
     catalogue = load_catalogue()
     rng = random.Random(seed)
     plans = [plan(serial, rng) for serial in range(1, journeys + 1)]
     stop = asyncio.Event()
-    async with (
-        running(out / "logs", settings or {}) as platform,
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency * 2)) as session,
-    ):
-        spied = out if profile else None
-        bench = Bench(platform, BenchHttp(session), EventTap(platform), concurrency, spied)
-        tapping = asyncio.create_task(bench.tap.run(stop))
-        codes: dict[int, str] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        benches: dict[str, Bench] = {}
+        for name, settings in variants.items():
+            platform = await stack.enter_async_context(running(out / name, settings))
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency * 2))
+            )
+            spied = out / name if profile else None
+            bench = Bench(platform, BenchHttp(session), EventTap(platform), concurrency, spied)
+            benches[name] = bench
+        taps = [asyncio.create_task(bench.tap.run(stop)) for bench in benches.values()]
         try:
-
-            async def submit(p: Plan) -> int:
-                codes[p.serial] = await bench.submit(p, catalogue)
-                return 1
-
-            async def drive(p: Plan) -> int:
-                return await bench.journey(codes[p.serial], p)
-
-            print(f"[http-action] submitting {journeys} dossiers", flush=True)
-            submitted = await bench.measure("submit", "intake", lambda: bench.each(plans, submit))
-            print(f"[http-action] driving them to DONE, {concurrency} at a time", flush=True)
-            acted = await bench.measure("act", "routing", lambda: bench.each(plans, drive))
+            phases = await asyncio.gather(
+                *(both_phases(bench, plans, catalogue) for bench in benches.values())
+            )
         finally:
             stop.set()
-            await tapping
-    return report(submitted, acted, journeys, out)
-
-
-def report(submitted: Phase, acted: Phase, journeys: int, out: Path) -> dict[str, Any]:
-    """Per request figures of both phases (the GETs are 1 of every journey's requests)."""
-    actions = acted.requests - journeys
+            await asyncio.gather(*taps)
     result = {
         "journeys": journeys,
+        "variants": {
+            name: {"settings": variants[name], **report(submitted, acted, journeys)}
+            for name, (submitted, acted) in zip(benches, phases, strict=True)
+        },
+    }
+    await asyncio.to_thread(write, out / "result.json", result)
+    return result
+
+
+def write(path: Path, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+
+
+async def both_phases(bench: Bench, plans: list[Plan], catalogue: Any) -> tuple[Phase, Phase]:
+    """Submit every journey's dossier, then drive them all to DONE."""
+    codes: dict[int, str] = {}
+
+    async def submit(p: Plan) -> int:
+        codes[p.serial] = await bench.submit(p, catalogue)
+        return 1
+
+    async def drive(p: Plan) -> int:
+        return await bench.journey(codes[p.serial], p)
+
+    print(f"[http-action] submitting {len(plans)} dossiers", flush=True)
+    submitted = await bench.measure("submit", "intake", lambda: bench.each(plans, submit))
+    print(f"[http-action] driving them to DONE, {bench.concurrency} at a time", flush=True)
+    acted = await bench.measure("act", "routing", lambda: bench.each(plans, drive))
+    return submitted, acted
+
+
+def report(submitted: Phase, acted: Phase, journeys: int) -> dict[str, Any]:
+    """Per request figures of both phases (the GETs are 1 of every journey's requests)."""
+    actions = acted.requests - journeys
+    return {
         "submit": {
             "requests": submitted.requests,
             "seconds": round(submitted.seconds, 2),
@@ -265,9 +296,6 @@ def report(submitted: Phase, acted: Phase, journeys: int, out: Path) -> dict[str
             "profile": acted.profile,
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps(result, indent=2))
-    return result
 
 
 def per(values: dict[str, float] | dict[str, int], count: int, digits: int = 4) -> dict[str, Any]:
@@ -276,17 +304,19 @@ def per(values: dict[str, float] | dict[str, int], count: int, digits: int = 4) 
 
 
 def show(result: dict[str, Any], out: Path) -> None:
-    submit, act = result["submit"], result["act"]
-    print(
-        f"journeys {result['journeys']}: {submit['requests']} submissions, "
-        f"{act['actions']} actions + {act['gets']} GETs"
-    )
-    print("CPU s per submission:", submit["cpu_s_per_submission"])
-    print("CPU s per action (its GET share included):", act["cpu_s_per_action"])
-    print("round trips per action:", act["round_trips_per_action"])
-    for phase in (submit, act):
-        if phase["profile"]:
-            print("profile:", json.dumps(phase["profile"], indent=1, ensure_ascii=False))
+    for name, variant in result["variants"].items():
+        submit, act = variant["submit"], variant["act"]
+        print(f"== {name} {variant['settings'] or ''}")
+        print(
+            f"journeys {result['journeys']}: {submit['requests']} submissions, "
+            f"{act['actions']} actions + {act['gets']} GETs"
+        )
+        for phase in (submit, act):
+            if phase["profile"]:
+                print("profile:", json.dumps(phase["profile"], indent=1, ensure_ascii=False))
+        print("CPU s per submission:", submit["cpu_s_per_submission"])
+        print("CPU s per action (its GET share included):", act["cpu_s_per_action"])
+        print("round trips per action:", act["round_trips_per_action"])
     print(f"written to {out / 'result.json'}")
 
 
@@ -302,17 +332,27 @@ def main() -> None:
         action="append",
         default=[],
         metavar="LT_NAME=VALUE",
-        help="a setting for both services (to compare: --set LT_ROUTING_RECENT_DOSSIERS=0)",
+        help="a setting for both services",
+    )
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LT_NAME=VALUE",
+        help="run a second pair of services beside, at the same time, with this setting too",
     )
     args = parser.parse_args()
-    settings = dict(item.split("=", 1) for item in args.set)
+    base = dict(item.split("=", 1) for item in args.set)
+    variants = {"base": base}
+    if args.compare:
+        variants["compared"] = {**base, **dict(item.split("=", 1) for item in args.compare)}
     figures = run(
         args.journeys,
         args.concurrency,
         profile=args.profile,
         seed=args.seed,
         out=args.out,
-        settings=settings,
+        variants=variants,
     )
     show(asyncio.run(figures), args.out)
 

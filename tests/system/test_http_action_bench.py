@@ -16,9 +16,10 @@ from bench.http_action import run
 async def test_a_tiny_run_reports_cpu_per_action_and_round_trips(tmp_path: Path) -> None:
     result = await run(2, 2, out=tmp_path)
 
-    assert result["submit"]["requests"] == 2
-    assert result["submit"]["cpu_s_per_submission"]["intake"] > 0
-    act = result["act"]
+    base = result["variants"]["base"]
+    assert base["submit"]["requests"] == 2
+    assert base["submit"]["cpu_s_per_submission"]["intake"] > 0
+    act = base["act"]
     assert act["gets"] == 2 and act["actions"] >= 2 * 3  # every journey takes a few actions
     assert act["cpu_s_per_action"]["routing"] > 0
     assert act["round_trips_per_action"]["routing dossiers:findAndModify"] == 1.0
