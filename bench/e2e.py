@@ -108,11 +108,13 @@ def per_service(counts: dict[str, float]) -> dict[str, dict[str, float]]:
     return grouped
 
 
-async def store_commands(client: BenchHttp, platform: Platform) -> dict[str, int]:
+async def store_commands(
+    client: BenchHttp, platform: Platform, services: tuple[str, ...] = SERVICES
+) -> dict[str, int]:
     """Each service's store round trips so far ("service collection:command"), from the
     ``lt_store_commands_total`` counters on its /metrics."""
     counts: dict[str, int] = {}
-    for service in SERVICES:
+    for service in services:
         response = await client.get(f"{platform.urls[service]}/metrics", identity="monitoring")
         if response.status != 200:
             raise RuntimeError(f"{service} /metrics: HTTP {response.status}")

@@ -178,6 +178,9 @@ class HttpMetrics:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The labelled series, by labels: ``labels()`` takes a lock and builds a key each time.
+        self._counters: dict[tuple[str, str, str, str], Any] = {}
+        self._timers: dict[tuple[str, str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,11 +197,20 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            service = _service_of(scope)
-            HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
-            HTTP_SECONDS.labels(service, method, route).observe(time.perf_counter() - started)
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        timed = (_service_of(scope), scope["method"], route)
+        counted = (*timed, str(status))
+        counter = self._counters.get(counted)
+        if counter is None:
+            counter = self._counters[counted] = HTTP_REQUESTS.labels(*counted)
+        timer = self._timers.get(timed)
+        if timer is None:
+            timer = self._timers[timed] = HTTP_SECONDS.labels(*timed)
+        counter.inc()
+        timer.observe(seconds)
 
 
 def _service_of(scope: Scope) -> str:

@@ -20,12 +20,8 @@ BIDI_CONTROLS = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066
 
 
 def clean_text(value: str) -> str:
-    """``value`` in NFC; raises ``ValueError`` if it holds a bidirectional control.
-
-    Every string of every decoded event passes here: ASCII (codes, ids, hashes) is NFC
-    and free of controls as it is, and the other checks run in C, not per character.
-    """
-    if value.isascii():
+    """``value`` in NFC; raises ``ValueError`` if it holds a bidirectional control."""
+    if value.isascii():  # most identifiers and codes: nothing to find or normalise
         return value
     if not BIDI_CONTROLS.isdisjoint(value):
         found = next(char for char in value if char in BIDI_CONTROLS)

@@ -9,7 +9,6 @@ Channels never log addresses.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import aiosmtplib
 import httpx
@@ -31,6 +30,7 @@ from notification.signing import (
     SIGNATURE_HEADER,
     sign,
 )
+from notification.smtp import SmtpPool
 from shared.clock import Clock
 from shared.events.dossier import Channel
 
@@ -68,12 +68,20 @@ class MessageChannel(Protocol):
         ...
 
 
+@runtime_checkable
+class ClosableChannel(Protocol):
+    """A channel holding connections, closed when the dispatcher is."""
+
+    async def close(self) -> None: ...
+
+
 class EmailChannel:
-    """Plain-text email through an SMTP relay."""
+    """Plain-text email through an SMTP relay, on connections kept open (``smtp``)."""
 
     def __init__(self, settings: SmtpSettings, clock: Clock) -> None:
         self._settings = settings
         self._clock = clock
+        self._connections = SmtpPool(settings, settings.connections)
 
     def build(self, message: OutgoingMessage) -> MIMEText:
         """The wire form. compat32 ``Header`` folds long Vietnamese subjects into encoded
@@ -92,18 +100,8 @@ class EmailChannel:
         return email
 
     async def send(self, message: OutgoingMessage) -> None:
-        settings = self._settings
         try:
-            await aiosmtplib.send(
-                self.build(message),
-                hostname=settings.host,
-                port=settings.port,
-                username=settings.username,
-                password=settings.password.get_secret_value() if settings.password else None,
-                use_tls=settings.use_tls,
-                start_tls=settings.start_tls,
-                timeout=settings.timeout_s,
-            )
+            await self._connections.send(self.build(message))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             permanent = all(err.code >= 500 for err in exc.recipients)
             raise DeliveryError(f"SMTP recipient refused: {exc}", permanent=permanent) from exc
@@ -114,6 +112,9 @@ class EmailChannel:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP unavailable: {type(exc).__name__}: {exc}") from exc
 
+    async def close(self) -> None:
+        await self._connections.close()
+
 
 class SmsProvider(Protocol):
     """A provider's API: a real one is another class with this method."""
@@ -122,23 +123,26 @@ class SmsProvider(Protocol):
 
 
 class FileSmsProvider:
-    """The local stand-in for a provider: appends one JSON line per SMS to a file."""
+    """The local stand-in for a provider: appends one JSON line per SMS to a file.
+
+    The append runs on the event loop: one short line to a local file (about 20 us)
+    costs less than handing it to a thread and back (about 120 us of CPU, measured),
+    and nothing else can interleave with it.
+    """
 
     def __init__(self, path: Path, sender_id: str) -> None:
         self._path = path
         self._sender_id = sender_id
-        self._lock = asyncio.Lock()
 
     async def send_sms(self, phone: str, text: str, *, reference: str) -> None:
         line = json.dumps(
             {"to": phone, "from": self._sender_id, "text": text, "reference": reference},
             ensure_ascii=False,
         )
-        async with self._lock:
-            try:
-                await asyncio.to_thread(self._append, line)
-            except OSError as exc:
-                raise DeliveryError(f"SMS file unavailable: {type(exc).__name__}") from exc
+        try:
+            self._append(line)
+        except OSError as exc:
+            raise DeliveryError(f"SMS file unavailable: {type(exc).__name__}") from exc
 
     def _append(self, line: str) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,12 @@ class SmtpSettings(BaseSettings):
     use_tls: bool = Field(False, description="Connect with implicit TLS (port 465 style).")
     start_tls: bool = Field(False, description="Upgrade with STARTTLS after connecting.")
     timeout_s: float = Field(10.0, gt=0, description="Connect and command timeout in seconds.")
+    connections: int = Field(
+        4,
+        ge=1,
+        description="Connections to the relay kept open and reused (one message at a time "
+        "on each): a message costs its mail transaction, not a connection and EHLO.",
+    )
 
 
 class SmsSettings(BaseSettings):

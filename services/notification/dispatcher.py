@@ -27,7 +27,13 @@ from typing import Any, TypeVar
 from opentelemetry import trace
 from pymongo.errors import PyMongoError
 
-from notification.channels import DeliveryError, MessageChannel, OutgoingMessage
+from notification.attempts import AttemptLog
+from notification.channels import (
+    ClosableChannel,
+    DeliveryError,
+    MessageChannel,
+    OutgoingMessage,
+)
 from notification.config import DispatchSettings
 from notification.handoff import HandOffs
 from notification.privacy import redact
@@ -109,6 +115,11 @@ class Dispatcher:
             until_stored=self._until_stored,
             linger_s=settings.settle_linger_s,
         )
+        self._attempts = AttemptLog(
+            store=store,
+            until_stored=self._until_stored,
+            lease_until=lambda: self._clock.now() + self._lease,
+        )
 
     @property
     def name(self) -> str:
@@ -118,7 +129,10 @@ class Dispatcher:
         return None  # claims left by a crash are taken back in ``run``, retried on outages
 
     async def close(self) -> None:
-        return None
+        """Close the channels' connections (the email relay's)."""
+        for channel in self._channels.values():
+            if isinstance(channel, ClosableChannel):
+                await channel.close()
 
     def wake(self) -> None:
         """Scan now (called after a transaction that recorded notifications)."""
@@ -182,6 +196,7 @@ class Dispatcher:
             for task in list(in_flight):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._attempts.close(self._settings.shutdown_grace_s)
             await self._settler.close(self._settings.shutdown_grace_s)
 
     def _room(self) -> int:
@@ -333,37 +348,42 @@ class Dispatcher:
         current = await self._still_ours(record, claimed_at)
         if current is None:
             return
+        envelope = Envelope.model_validate_json(record["envelope"])  # parsed once
         attempts: list[Document] = current.get("attempts") or []
         if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
-            await self._finish(record, Outcome(True, len(attempts)))
+            await self._finish(record, envelope, Outcome(True, len(attempts)))
             return
+        outcome = await self._try_channel(record, envelope, subscription, len(attempts))
+        if not outcome.delivered and outcome.error == "no attempts left" and attempts:
+            outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
+        await self._finish(record, envelope, outcome)
+
+    async def _try_channel(
+        self, record: Document, envelope: Envelope, subscription: Document | None, made: int
+    ) -> Outcome:
+        """Build the message and send it with retries (``made`` attempts were made before),
+        storing each attempt as it ends."""
         try:
-            message = self._message(record, subscription)
+            message = self._message(record, envelope, subscription)
         except Exception as exc:  # a template or data problem: retrying cannot help
             error = f"cannot build message: {type(exc).__name__}: {exc}"
-            await self._record_attempt(
-                record, Attempt(len(attempts) + 1, self._clock.now(), False, error)
-            )
-            await self._finish(record, Outcome(False, len(attempts) + 1, error))
-            return
+            await self._record_attempt(record, Attempt(made + 1, self._clock.now(), False, error))
+            return Outcome(False, made + 1, error)
         channel = self._channels[Channel(record["channel"])]
 
         async def on_attempt(attempt: Attempt) -> None:
-            # Stored at once, before the outcome: a process killed after a send and
-            # before its outcome is stored must not send the message again.
+            # Stored before anything else (the next try, the outcome): a process killed
+            # after a send and before its outcome is stored must not send it again.
             await self._record_attempt(record, attempt)
 
-        outcome = await send_with_retries(
+        return await send_with_retries(
             lambda: channel.send(message),
             self._retry,
             now=self._clock.now,
             on_attempt=on_attempt,
-            already_made=len(attempts),
+            already_made=made,
             sleep=self._sleep,
         )
-        if not outcome.delivered and outcome.error == "no attempts left" and attempts:
-            outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
-        await self._finish(record, outcome)
 
     async def _still_ours(self, record: Document, claimed_at: datetime) -> Document | None:
         """The record as it stands now, or None if this sender's claim has lapsed.
@@ -384,8 +404,9 @@ class Dispatcher:
             )
         return current
 
-    def _message(self, record: Document, subscription: Document | None) -> OutgoingMessage:
-        envelope = Envelope.model_validate_json(record["envelope"])
+    def _message(
+        self, record: Document, envelope: Envelope, subscription: Document | None
+    ) -> OutgoingMessage:
         channel = Channel(record["channel"])
         common: dict[str, Any] = {
             "notification_id": record["_id"],
@@ -428,11 +449,8 @@ class Dispatcher:
         }
 
     async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
-        fields = self._attempt_fields(record, attempt)
         # A message that went out must be recorded, or the next claimant sends it again.
-        await self._until_stored(
-            lambda: self._store.add_attempt(record["_id"], fields, self._clock.now() + self._lease)
-        )
+        await self._attempts.record(record["_id"], self._attempt_fields(record, attempt))
 
     async def _until_stored(self, write: Callable[[], Awaitable[T]]) -> T:
         """A write the delivery depends on, retried while the store is unavailable.
@@ -451,14 +469,13 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
 
-    async def _finish(self, record: Document, outcome: Outcome) -> None:
-        envelope = Envelope.model_validate_json(record["envelope"])
+    async def _finish(self, record: Document, envelope: Envelope, outcome: Outcome) -> None:
         now = self._clock.now()
         error = self._redacted(record, outcome.error) or "unknown error"
         if not outcome.delivered:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
-        result = await self._settler.settle(settlement(record, outcome, error, now))
+        result = await self._settler.settle(settlement(record, envelope, outcome, error, now))
         if result.settled:
             self._log_outcome(record, outcome, error, result.paused)
 

@@ -14,15 +14,15 @@ is written alone, so one that cannot be stored fails alone.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from notification.grouping import Gathering
 from notification.retry import Outcome
 from notification.store import FAILED, SENT, NotificationStore, StatusChange
 from shared.envelope import Envelope
@@ -57,13 +57,15 @@ class Settled:
     paused: bool = False
 
 
-def settlement(record: Document, outcome: Outcome, error: str, now: datetime) -> Settlement:
-    """A delivery's outcome as stored: the record's final status and its outcome fact."""
+def settlement(
+    record: Document, cause: Envelope, outcome: Outcome, error: str, now: datetime
+) -> Settlement:
+    """A delivery's outcome as stored: the record's final status and its outcome fact
+    (``cause``: the record's envelope, the event the notification was for)."""
     fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
     status = SENT if outcome.delivered else FAILED
     change = StatusChange(record["_id"], record["claim"], status, fields)
     fact, event_id = outcome_fact(record, outcome, error, now)
-    cause = Envelope.model_validate_json(record["envelope"])
     return Settlement(record, cause, change, fact, event_id, error)
 
 
@@ -112,90 +114,27 @@ class Settler:
         self._units = units
         self._pause_after = pause_after
         self._until_stored = until_stored
-        self._linger_s = linger_s
-        self._queue: list[tuple[Settlement, asyncio.Future[Settled]]] = []
-        self._arrived = asyncio.Event()
-        self._sending = 0  # deliveries in hand whose outcome is not queued yet
-        self._flusher: asyncio.Task[None] | None = None
+        self._groups = Gathering[Settlement, Settled](
+            self._write_group, linger_s=linger_s, name="notification-settle"
+        )
 
-    @contextlib.contextmanager
-    def in_hand(self) -> Iterator[None]:
+    def in_hand(self) -> AbstractContextManager[None]:
         """A delivery in hand: a group waits (``linger_s`` at most) for its outcome."""
-        self._sending += 1
-        try:
-            yield
-        finally:
-            self._sending -= 1
-            self._arrived.set()
+        return self._groups.producing()
 
     async def settle(self, item: Settlement) -> Settled:
         """Store the outcome with those ending at the same time; whether the claim held."""
-        future: asyncio.Future[Settled] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        self._arrived.set()
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_queued(), name="notification-settle")
-        # Shielded: a delivery stopped while waiting leaves its group to be written.
-        return await asyncio.shield(future)
+        return await self._groups.submit(item)
 
     async def close(self, timeout_s: float) -> None:
         """Let the group being written finish (within ``timeout_s``), then stop."""
-        flusher = self._flusher
-        if flusher is None or flusher.done():
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(flusher), timeout=timeout_s)
-        flusher.cancel()
-        await asyncio.gather(flusher, return_exceptions=True)
+        await self._groups.close(timeout_s)
 
-    async def _flush_queued(self) -> None:
-        group: list[tuple[Settlement, asyncio.Future[Settled]]] = []
-        try:
-            while self._queue:
-                await self._gather()
-                group, self._queue = self._queue, []
-                await self._write_group(group)
-        except BaseException as exc:  # stopped mid-write: nobody may wait forever
-            for _, future in [*group, *self._queue]:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(exc))
-            self._queue = []
-            raise
-
-    async def _gather(self) -> None:
-        """Until every delivery in hand has its outcome queued, or ``linger_s`` has passed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._linger_s
-        while self._sending > len(self._queue):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), timeout=remaining)
-
-    async def _write_group(self, group: list[tuple[Settlement, asyncio.Future[Settled]]]) -> None:
-        items = [item for item, _ in group]
-        try:
-            results: list[Settled] = await self._until_stored(
-                lambda: self._units.run(lambda uow: self._write(items, uow))
-            )
-        except Exception as exc:
-            if len(group) == 1:
-                _, future = group[0]
-                if not future.done():
-                    future.set_exception(exc)
-                return
-            log.warning(
-                "settling a group of deliveries failed; settling each alone",
-                extra={"deliveries": len(group), "error": repr(exc)},
-            )
-            for one in group:
-                await self._write_group([one])
-            return
-        for (_, future), result in zip(group, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+    async def _write_group(self, items: list[Settlement]) -> list[Settled]:
+        results: list[Settled] = await self._until_stored(
+            lambda: self._units.run(lambda uow: self._write(items, uow))
+        )
+        return results
 
     async def _write(self, items: list[Settlement], uow: UnitOfWork) -> list[Settled]:
         session = uow.session

@@ -16,10 +16,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel, Field, ValidationError
 
+from routing.domain.model import Decision
 from routing.domain.route import acts_for
 from routing.domain.state_machine import RefusalCode
 from routing.handlers import Routing, execute_command
-from routing.store import StaleDossier
+from routing.store import Loaded, StaleDossier
 from routing.views import DossierView, dossier_view
 from shared.app import runtime_of
 from shared.auth import Principal, Role, acting_unit, allow
@@ -134,32 +135,42 @@ class ActionResult(BaseModel):
 
 
 async def act(request: Request, command: UnitCommand, key: str | None) -> ActionResult:
-    """Run one command through the shared handler; map refusals to problems."""
+    """Run one command through the shared handler; map refusals to problems.
+
+    It decides on the copy of the dossier this process kept after its last write, if
+    any (``routing.recent``): an attempt that finds that copy stale runs again on a
+    fresh read and is not counted among the ``STALE_RETRIES``."""
     runtime, routing = runtime_of(request.app), routing_of(request)
     envelope = make_envelope(command, source=HTTP_SOURCE, event_id=key, time=routing.clock.now())
+    code = command.dossier_code
 
-    async def work(uow: UnitOfWork) -> ActionResult:
+    async def work(uow: UnitOfWork) -> tuple[Loaded, Decision]:
         if key is not None:
             await runtime.inbox.claim(HTTP_CONSUMER, envelope, uow.session, uow.now)
-        saved, decision = await execute_command(command, uow, routing=routing)
-        return ActionResult(
-            dossier=dossier_view(saved), events=[f.EVENT_TYPE for f in decision.facts]
-        )
+        return await execute_command(command, uow, routing=routing, recent=True)
 
-    for _ in range(STALE_RETRIES):
+    stale = 0  # attempts given up on a fresh read
+    for _ in range(2 * STALE_RETRIES):  # a bound, in case others keep a copy every time
+        kept = routing.recent.holds(code)
         try:
-            result = await runtime.run_unit_of_work(work, envelope, grouped=True)
+            saved, decision = await runtime.run_unit_of_work(work, envelope, grouped=True)
         except StaleDossier:
+            routing.recent.forget(code)
+            stale += 0 if kept else 1
+            if stale == STALE_RETRIES:
+                break
             continue
         except AlreadyProcessed:
-            current = await routing.store.get(command.dossier_code)
+            current = await routing.store.get(code)
             if current is None:  # the key was first used for another dossier
                 raise Conflict(
                     "this Idempotency-Key was used for another request",
                     code="idempotency_key_reused",
                 ) from None
             return ActionResult(dossier=dossier_view(current), events=[], replayed=True)
-        return result
+        routing.recent.keep(saved)  # committed: the next action on it may skip its read
+        events = [f.EVENT_TYPE for f in decision.facts]
+        return ActionResult(dossier=dossier_view(saved.dossier), events=events)
     raise Conflict("the dossier kept changing; try again", code="concurrent_update")
 
 

@@ -51,6 +51,12 @@ class RoutingOptions(BaseSettings):
         SecretStr(dev_client_secret("routing")),
         description="Its secret (Keycloak's LT_KEYCLOAK_SECRET_ROUTING). DEV DEFAULT: set it.",
     )
+    recent_dossiers: int = Field(
+        1000,
+        ge=0,
+        description="Dossiers whose last write an HTTP action keeps in memory, so that the "
+        "next action on one skips its read (its write still checks the version); 0: none.",
+    )
     intake_timeout_s: float = Field(
         3.0, gt=0, description="Timeout of the applicant-name call (the form waits for it)."
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
@@ -24,7 +24,8 @@ from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
 from routing.domain.workflow import decide_command, decide_start
 from routing.journeys import action_span, current_journey, journey_context
-from routing.store import DossierStore, unit_level
+from routing.recent import RecentDossiers
+from routing.store import DossierStore, Loaded, StaleDossier, unit_level
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
 from shared.clock import Clock
@@ -57,6 +58,7 @@ class Routing:
     catalogue: Catalogue
     clock: Clock
     options: RoutingOptions
+    recent: RecentDossiers = field(default_factory=lambda: RecentDossiers(0))
 
     def context(self, cause_id: str, now: datetime | None = None) -> Context:
         """A decision context at ``now`` (default: the clock's current time)."""
@@ -68,7 +70,9 @@ class Routing:
     async def save(
         self, decision: Decision, read: Dossier, uow: UnitOfWork, now: datetime
     ) -> Dossier:
-        """Store the decided dossier over the one read (``StaleDossier`` if it changed)."""
+        """Store the decided dossier over the one read (``StaleDossier`` if it changed);
+        a copy kept of it is forgotten (kept again by an HTTP action once committed)."""
+        self.recent.forget(read.code)
         return await self.store.save(decision.dossier, read=read, session=uow.session, now=now)
 
 
@@ -121,12 +125,17 @@ async def on_dossier_withdrawn(
 
 
 async def execute_command(
-    command: UnitCommand, uow: UnitOfWork, *, routing: Routing
-) -> tuple[Dossier, Decision]:
+    command: UnitCommand, uow: UnitOfWork, *, routing: Routing, recent: bool = False
+) -> tuple[Loaded, Decision]:
     """Apply a unit command (``uow``'s cause); raises ``ActionRefused`` when refused.
+    Returns the dossier as saved, with its journey, and the decision.
 
-    One read (the dossier and its journey) and one write (with its version check)."""
-    loaded = await routing.store.load(command.dossier_code, uow.session)
+    One read (the dossier and its journey) and one write (with its version check).
+    ``recent``: decide on the copy this process kept of the dossier, if any, instead of
+    reading it (``routing.recent``); a refusal on that copy raises ``StaleDossier``,
+    so that the caller runs the action again on a fresh read."""
+    kept = routing.recent.get(command.dossier_code) if recent else None
+    loaded = kept or await routing.store.load(command.dossier_code, uow.session)
     if loaded is None:
         raise ActionRefused(
             RefusalCode.UNKNOWN_DOSSIER, f"routing knows no dossier {command.dossier_code}"
@@ -135,11 +144,16 @@ async def execute_command(
     ctx = routing.context(cause.id, uow.now)
     journey = journey_context(loaded.journey)
     with action_span(command.EVENT_TYPE, d.code, journey):  # facts join the journey's trace
-        decision = decide_command(d, command, ctx)
+        try:
+            decision = decide_command(d, command, ctx)
+        except ActionRefused as refusal:
+            if kept is not None:  # refuse on the stored dossier only
+                raise StaleDossier(d.code) from refusal
+            raise
         recorded(decision, ctx, actor=command.actor, command_id=cause.id)
         saved = await routing.save(decision, d, uow, ctx.now)
         emit_facts(uow, saved, decision)
-    return saved, decision
+    return Loaded(saved, loaded.journey), decision
 
 
 async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing) -> None:

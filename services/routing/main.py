@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from routing import api, api_forms, api_procedures, api_views, handlers
 from routing.applicants import ApplicantNames, IntakeApplicantNames, NoApplicantNames
 from routing.config import RoutingSettings
+from routing.recent import RecentDossiers
 from routing.scheduler import OverdueScheduler
 from routing.store import DossierStore, unit_level
 from routing.upgrade import upgrade_earlier_documents
@@ -72,6 +73,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                 catalogue=catalogue,
                 clock=runtime.clock,
                 options=settings.routing,
+                recent=RecentDossiers(settings.routing.recent_dossiers),
             )
             agencies = command_sources(settings, [u.code for u in catalogue.units])
             agency_topics = [agency_commands(unit) for unit in agencies]

@@ -50,10 +50,9 @@ class DossierView(BaseModel):
 
 
 def dossier_view(d: Dossier) -> DossierView:
-    return DossierView(
-        **d.model_dump(include=set(DossierView.model_fields) - {"action_unit"}),
-        action_unit=d.action_unit,
-    )
+    """The view of a dossier, read from its attributes (its steps, transfer and
+    supplement are taken as they are, not dumped and validated again)."""
+    return DossierView.model_validate(d, from_attributes=True)
 
 
 def _date(value: Any) -> date | None:

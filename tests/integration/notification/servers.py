@@ -39,6 +39,7 @@ from shared.testing import eventually, free_port
 class Received:
     rcpt: list[str]
     message: EmailMessage
+    peer: Any = None  # the client's address and port: one per connection
 
     @property
     def subject(self) -> str:
@@ -59,7 +60,7 @@ class _Collector:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.original_content, policy=default_policy)
-        self.messages.append(Received(list(envelope.rcpt_tos), parsed))
+        self.messages.append(Received(list(envelope.rcpt_tos), parsed, session.peer))
         return "250 OK"
 
 
