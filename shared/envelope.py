@@ -8,7 +8,6 @@ the envelope can be decoded before the type is known.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -67,19 +66,21 @@ class Envelope(BaseModel):
 
     @classmethod
     def from_bytes(cls, raw: bytes | None) -> Envelope:
-        """Parse bytes into an envelope, or raise MalformedMessage with the reason."""
+        """Parse bytes into an envelope, or raise MalformedMessage with the reason.
+
+        Parsed and validated in one pass by pydantic-core (every consumed record comes
+        here): half the CPU of ``json.loads`` and then validating the objects it built.
+        """
         if not raw:
             raise MalformedMessage("empty message")
         try:
-            decoded = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedMessage(f"not JSON: {exc}") from exc
-        if not isinstance(decoded, dict):
-            raise MalformedMessage("envelope must be a JSON object")
-        try:
-            return cls.model_validate(decoded)
+            return cls.model_validate_json(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
+            first = exc.errors(include_url=False)[0]
+            if first["type"] == "json_invalid":
+                raise MalformedMessage(f"not JSON: {first['msg']}") from exc
+            if first["type"] == "model_type" and not first["loc"]:
+                raise MalformedMessage("envelope must be a JSON object") from exc
             where = ".".join(str(p) for p in first["loc"]) or "envelope"
             raise MalformedMessage(f"invalid envelope at {where}: {first['msg']}") from exc
 

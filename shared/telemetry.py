@@ -8,9 +8,10 @@ unknown type counts under ``unknown``, so messages cannot grow the label set.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import context, propagate, trace
@@ -110,9 +111,18 @@ DOSSIERS_OVERDUE = Gauge(
 def event_type_label(event_type: str | None) -> str:
     """A metric label for an event type: registered types as they are, anything else
     ``unknown``."""
-    from shared.events.registry import REGISTRY  # the registry imports telemetry's users
+    if event_type is None or event_type not in _registry():
+        return UNKNOWN_TYPE
+    return event_type
 
-    return event_type if event_type in REGISTRY else UNKNOWN_TYPE
+
+@functools.cache
+def _registry() -> Mapping[str, object]:
+    """The contract registry (imported late: it imports telemetry's users), looked up
+    once rather than per message."""
+    from shared.events.registry import REGISTRY
+
+    return REGISTRY
 
 
 # --- logs -------------------------------------------------------------------------------
@@ -312,8 +322,12 @@ def replace_trace_headers(headers: KafkaHeaders) -> KafkaHeaders:
 
 
 def extract_trace_context(headers: Iterable[tuple[str, bytes]] | None) -> context.Context:
-    """The trace context carried in Kafka headers (empty context when none)."""
-    carrier = {key: value.decode(errors="replace") for key, value in headers or ()}
+    """The trace context carried in Kafka headers (empty context when none).
+
+    Only the headers the propagator reads are decoded (not the CloudEvents ones).
+    """
+    fields = propagate.get_global_textmap().fields
+    carrier = {key: value.decode(errors="replace") for key, value in headers or () if key in fields}
     return propagate.extract(carrier)
 
 

@@ -66,11 +66,14 @@ class Claims(Protocol):
 
     def claim(self, count: int, now: datetime) -> Document | None: ...
 
+    def committed(self, claim_id: str, records: list[Document]) -> None: ...
+
 
 class WakeAfterBatch:
-    """After a consumer batch, hands the dispatcher the records written claimed for it,
-    and wakes it to claim if the batch recorded others to send, and only then: a wake-up
-    costs the dispatcher a claim query (its poll finds the rest)."""
+    """After a consumer batch, tells the dispatcher the batch is over (claims issued in
+    a transaction that never committed are void; committed ones were handed over at
+    their commit), and wakes it to claim if the batch recorded others to send, and only
+    then: a wake-up costs the dispatcher a claim query (its poll finds the rest)."""
 
     def __init__(self, wake: Callable[[], None], hand_over: Callable[[], None] = _nothing) -> None:
         self._wake = wake
@@ -196,24 +199,38 @@ async def record_notifications(
     records: list[Document] = []
     for envelope, data in events:
         records.extend(_plan_event(envelope, data, book, subscriptions, planning))
-    _claim_pending(records, planning)
+    claimed = _claim_pending(records, planning)
     await planning.store.save_contacts(book, session)
-    await planning.store.record_all(records, session)
+    inserted = await planning.store.record_all(records, session)
+    if claimed:
+        _hand_over_when_committed(claimed, inserted, uow, planning)
     if any(record["status"] == PENDING for record in records):  # none claimed: wake it
         planning.on_recorded()
 
 
-def _claim_pending(records: list[Document], planning: Planning) -> None:
+def _claim_pending(records: list[Document], planning: Planning) -> list[Document]:
     """Write the records to send claimed for this instance's dispatcher (``sending``), if
-    it can take them now (it then starts them after the batch, without a claim of its own)."""
+    it can take them now (it then starts them once committed, without a claim of its
+    own); those claimed."""
     pending = [record for record in records if record["status"] == PENDING]
     if planning.claims is None or not pending:
-        return
+        return []
     fields = planning.claims.claim(len(pending), planning.clock.now())
     if fields is None:
-        return
+        return []
     for record in pending:
         record.update(fields)
+    return pending
+
+
+def _hand_over_when_committed(
+    claimed: list[Document], inserted: set[str], uow: UnitOfWork, planning: Planning
+) -> None:
+    """Once the transaction commits, the claimed records it inserted are the dispatcher's
+    (one whose key existed already was not written: it is not this claim's)."""
+    assert planning.claims is not None
+    written = [record for record in claimed if record["_id"] in inserted]
+    uow.after_commit(partial(planning.claims.committed, claimed[0]["claim"], written))
 
 
 async def _subscriptions_of(

@@ -123,13 +123,13 @@ class NotificationStore:
 
     # notifications -----------------------------------------------------------------------
 
-    async def record_all(self, docs: list[Document], session: Session) -> None:
+    async def record_all(self, docs: list[Document], session: Session) -> set[str]:
         """Insert notifications, each unless one with its key exists (then change nothing),
-        in one call."""
+        in one call; the ids of those inserted."""
         if not docs:
-            return
+            return set()
         keys = ("source_event_id", "recipient_ref", "channel")
-        await self.notifications.bulk_write(
+        result = await self.notifications.bulk_write(
             [
                 UpdateOne({k: doc[k] for k in keys}, {"$setOnInsert": doc}, upsert=True)
                 for doc in docs
@@ -137,6 +137,7 @@ class NotificationStore:
             ordered=True,
             session=session,
         )
+        return {docs[index]["_id"] for index in result.upserted_ids or {}}
 
     async def claim(
         self,
@@ -206,11 +207,6 @@ class NotificationStore:
             return Claimed(await claimed.sort(OLDEST_FIRST).to_list(), more)
 
         return await run_in_transaction(self.notifications.database.client, claim)
-
-    async def claimed(self, claim_ids: list[str]) -> list[Document]:
-        """The records these claims hold, committed (one query, no transaction)."""
-        cursor = self.notifications.find({"claim": {"$in": claim_ids}, "status": SENDING})
-        return await cursor.sort(OLDEST_FIRST).to_list()
 
     async def give_back(self, claim_ids: list[str]) -> int:
         """Return the records of claims never started to ``pending`` (a stopping sender)."""

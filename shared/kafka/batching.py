@@ -44,23 +44,30 @@ class Decoded:
 
 @contextlib.contextmanager
 def processing_span(item: Decoded, group: str) -> Iterator[None]:
-    """Messaging conventions: "process <destination>", a CONSUMER span in the producer's trace."""
+    """Messaging conventions: "process <destination>", a CONSUMER span in the producer's trace.
+
+    Its attributes are built only for a span that is recorded (most are not: see
+    ``shared.telemetry.ReceiverSampling``); every span keeps its ids for logs and headers.
+    """
     record, envelope = item.record, item.envelope
     with tracer.start_as_current_span(
         f"process {record.topic}",
         context=extract_trace_context(record.headers),
         kind=trace.SpanKind.CONSUMER,
-        attributes=messaging_attributes(
-            operation="process",
-            topic=record.topic,
-            message_id=envelope.id,
-            key=envelope.subject,
-            event_type=envelope.type,
-            partition=record.partition,
-            offset=record.offset,
-            group=group,
-        ),
-    ):
+    ) as span:
+        if span.is_recording():
+            span.set_attributes(
+                messaging_attributes(
+                    operation="process",
+                    topic=record.topic,
+                    message_id=envelope.id,
+                    key=envelope.subject,
+                    event_type=envelope.type,
+                    partition=record.partition,
+                    offset=record.offset,
+                    group=group,
+                )
+            )
         yield
 
 

@@ -38,15 +38,12 @@ from shared.kafka.security import client_security
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
-from shared.telemetry import (
-    CONSUMER_LAG,
-    HANDLER_SECONDS,
-    event_type_label,
-)
+from shared.telemetry import CONSUMER_LAG
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
+LAG_REPORT_S = 1.0  # the lag gauges are refreshed this often at most
 
 __all__ = ["ConsumerRunner", "StoreUnavailable"]
 
@@ -110,6 +107,7 @@ class ConsumerRunner:
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted = 0
         self._committed_at = 0.0  # monotonic time of the last offset commit
+        self._lag_reported_at = float("-inf")
         self.outages = 0  # batches that could not be finished (for health and tests)
         self._stopping = asyncio.Event()
         self.batch_lock = asyncio.Lock()
@@ -230,10 +228,8 @@ class ConsumerRunner:
                 )
             else:
                 seconds = (time.perf_counter() - started) / len(run)
-                for item, outcome in zip(run, outcomes, strict=True):
-                    self._events.count(item.record, item.envelope.type, outcome)
-                    label = event_type_label(item.envelope.type)
-                    HANDLER_SECONDS.labels(self.service, label).observe(seconds)
+                self._events.count_run(run, outcomes, seconds)
+                for item in run:
                     self._mark_processed(item.record)
                 return len(run)
         handled = 0
@@ -351,6 +347,11 @@ class ConsumerRunner:
         await self._events.handle_record(record)
 
     async def _report_lag(self) -> None:
+        """Set the lag gauges, at most once per ``LAG_REPORT_S`` (not per batch)."""
+        now = time.monotonic()
+        if now - self._lag_reported_at < LAG_REPORT_S:
+            return
+        self._lag_reported_at = now
         for tp in self.consumer.assignment():
             end = self.consumer.last_stable_offset(tp) or self.consumer.highwater(tp)
             if end is None:

@@ -145,17 +145,18 @@ class KafkaPublisher:
                 extract_trace_context(headers) if header_value(headers, "traceparent") else None
             )
             with tracer.start_as_current_span(
-                f"send {name}",
-                context=parent,
-                kind=trace.SpanKind.PRODUCER,
-                attributes=messaging_attributes(
-                    operation="send",
-                    topic=name,
-                    message_id=envelope.id,
-                    key=envelope.subject,
-                    event_type=envelope.type,
-                ),
-            ):
+                f"send {name}", context=parent, kind=trace.SpanKind.PRODUCER
+            ) as span:
+                if span.is_recording():  # attributes of a span nobody receives: not built
+                    span.set_attributes(
+                        messaging_attributes(
+                            operation="send",
+                            topic=name,
+                            message_id=envelope.id,
+                            key=envelope.subject,
+                            event_type=envelope.type,
+                        )
+                    )
                 acks.append(
                     await producer.send(
                         name,

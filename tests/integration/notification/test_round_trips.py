@@ -163,12 +163,12 @@ async def test_a_journey_costs_notification_few_round_trips(
     # The portal's numbers are read from its messages: no counter of its own to write.
     assert counts[("portal_sync", "aggregate")] <= 7 + SLACK  # SLACK: a portal run retried
     assert not [command for command in counts if command[0] == "portal_sync_counters"]
-    # The records to send are written claimed for the dispatcher: no claim transaction,
-    # one read per batch that recorded some; then one attempt each and the outcomes, a
-    # group at a time (an applicant's email and SMS may end apart). SLACK: the
-    # dispatcher's start-up scan (a read and a commit), and one transaction retried on a
-    # transient conflict, as may happen under load.
-    assert counts[("notifications", "find")] <= 4 + SLACK
+    # The records to send are written claimed for the dispatcher and handed to it at the
+    # commit: no claim transaction, no read; then the attempts (those ending together in
+    # one write) and the outcomes, a group at a time (an applicant's email and SMS may
+    # end apart). SLACK: the dispatcher's start-up scan (a read and a commit), and one
+    # transaction retried on a transient conflict, as may happen under load.
+    assert counts[("notifications", "find")] <= SLACK
     assert counts[("outbox", "insert")] <= DELIVERIES + SLACK
     assert counts[("notifications", "update")] <= 4 + DELIVERIES + DELIVERIES + SLACK
     assert counts[("", "commitTransaction")] <= 4 + 7 + DELIVERIES + SLACK

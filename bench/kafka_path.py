@@ -1,0 +1,269 @@
+"""What moving an event through Kafka costs: our publisher and consumer runner, and the broker.
+
+    .venv/bin/python -m bench.kafka_path                        # 200 events/s for 30 s, 3 groups
+    .venv/bin/python -m bench.kafka_path --rate 400 --seconds 20 --groups 4
+    .venv/bin/python -m bench.kafka_path --mode ignored         # no store work at all
+
+One process publishes dossier facts through ``KafkaPublisher.publish_batch`` (as the
+outbox relay does: a few envelopes per call) at a steady rate over many dossiers, and
+consumes them in ``--groups`` consumer groups through ``ConsumerRunner`` (as three or four
+services read every dossier event). ``--mode noop``: a batch handler that does nothing,
+so each run still claims its inbox records in one transaction (the store's share is in
+the figures); ``--mode ignored``: a screen passes over every event, so only Kafka, the
+decoding and the runner's bookkeeping are left. It prints CPU-seconds per published
+event of this process, of the broker and of the store (both found by the port they
+listen on; they are shared, so their idle CPU over an equal window before the load is
+measured and subtracted), and publish → handled latency per consumed event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psutil
+import uvloop
+
+from chaos.servers import PrivateInfra
+from shared.envelope import Envelope
+from shared.events.dossier import (
+    DossierState,
+    HandoverReceipt,
+    TransferAccepted,
+    TransferRequested,
+)
+from shared.events.registry import EventData, make_envelope
+from shared.handlers import HandlerRegistry
+from shared.kafka.publisher import Outgoing
+from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
+from shared.settings import ConsumerSettings, KafkaSettings, MongoSettings
+from shared.testing import drop_isolated, eventually, isolated_settings
+from shared.topics import DOSSIER_EVENTS
+from shared.unit_of_work import UnitOfWork
+
+SERVICE = "kafkapath"
+os.environ.setdefault("LT_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")  # the local broker, as tests
+FACTS: list[type[EventData]] = [TransferRequested, TransferAccepted]
+
+
+@dataclass
+class Arrivals:
+    """Publish → handled delays (seconds) of every consumed event, per group."""
+
+    delays: list[float] = field(default_factory=list)
+    count: int = 0
+
+    def record(self, envelopes: list[Envelope]) -> None:
+        now = datetime.now(UTC)
+        self.count += len(envelopes)
+        self.delays.extend((now - envelope.time).total_seconds() for envelope in envelopes)
+
+
+def registry_for(mode: str, arrivals: Arrivals) -> HandlerRegistry:
+    """``noop``: a batch handler that does nothing (the inbox still claims each event);
+    ``ignored``: a screen that records each event and passes over it (no store work)."""
+    registry = HandlerRegistry()
+    if mode == "ignored":
+
+        async def screen(events: list[tuple[Envelope, EventData]]) -> list[bool]:
+            arrivals.record([envelope for envelope, _ in events])
+            return [False] * len(events)
+
+        async def never(data: EventData, uow: UnitOfWork) -> None:
+            raise AssertionError("screened out")
+
+        return registry.on_each(FACTS, never).screened_by(screen)
+
+    async def noop(events: list[tuple[Envelope, EventData]], uow: UnitOfWork) -> None:
+        arrivals.record([envelope for envelope, _ in events])
+
+    return registry.on_batch(FACTS, noop)
+
+
+COMMUNE, DISTRICT = "001.21.31.H59", "000.06.31.H59"
+DOCUMENTS_HASH = hashlib.sha256(b"documents").hexdigest()
+
+
+def hand_over(code: str, accepted: bool) -> EventData:
+    """A hand-over's request or acceptance: the commonest dossier facts, of their usual size."""
+    now = datetime.now(UTC)
+    if not accepted:
+        return TransferRequested(
+            dossier_code=code,
+            state=DossierState.IN_TRANSFER,
+            holding_unit=COMMUNE,
+            transfer_id=f"tr-{code}",
+            step_index=1,
+            step_name="Thẩm định hồ sơ đất đai",
+            from_unit=COMMUNE,
+            to_unit=DISTRICT,
+            requested_at=now,
+            step_due_date=date(2026, 12, 4),
+            documents_hash=DOCUMENTS_HASH,
+        )
+    return TransferAccepted(
+        dossier_code=code,
+        state=DossierState.PROCESSING,
+        holding_unit=DISTRICT,
+        transfer_id=f"tr-{code}",
+        step_index=1,
+        from_unit=COMMUNE,
+        to_unit=DISTRICT,
+        accepted_at=now,
+        receipt=HandoverReceipt(
+            receipt_id=f"rc-{code}",
+            dossier_code=code,
+            step_index=1,
+            from_unit=COMMUNE,
+            to_unit=DISTRICT,
+            accepted_at=now,
+            documents_hash=DOCUMENTS_HASH,
+        ),
+    )
+
+
+async def publish_steadily(rt: ServiceRuntime, rate: float, seconds: float) -> int:
+    """Publish ``rate`` events per second over 500 dossiers, every 10 ms what is due."""
+    sent, started, tick = 0, time.monotonic(), 0.01
+    source = f"urn:lienthong:{SERVICE}"
+    while (elapsed := time.monotonic() - started) < seconds:
+        due = int(elapsed * rate) - sent
+        if due > 0:
+            batch: list[Outgoing] = []
+            for n in range(sent, sent + due):
+                fact = hand_over(f"{COMMUNE}-261126-{n % 500:04d}", accepted=(n // 500) % 2 == 1)
+                batch.append((make_envelope(fact, source=source), DOSSIER_EVENTS, []))
+            await rt.publisher.publish_batch(batch)
+            sent += due
+        await asyncio.sleep(tick)
+    return sent
+
+
+def _listening_pid(port: int) -> int | None:
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            return int(conn.pid)
+    return None
+
+
+def _cpu(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+async def measure(args: argparse.Namespace) -> dict[str, object]:
+    """On a broker of the run's own (its CPU is the run's alone), unless ``--shared-broker``."""
+    if args.shared_broker:
+        return await measure_on(args, isolated_settings())
+    with tempfile.TemporaryDirectory(prefix="kafka-path-") as local:
+        broker = PrivateInfra("kafka", Path(local), timeout_s=180)
+        await broker.start()
+        try:
+            kafka, mongo = isolated_settings()
+            kafka = kafka.model_copy(update={"bootstrap_servers": f"127.0.0.1:{broker.port}"})
+            return await measure_on(args, (kafka, mongo))
+        finally:
+            await broker.stop()
+
+
+async def measure_on(
+    args: argparse.Namespace, isolated: tuple[KafkaSettings, MongoSettings]
+) -> dict[str, object]:
+    kafka, mongo = isolated
+    consumer = ConsumerSettings()
+    settings = CommonSettings(kafka=kafka, mongo=mongo, consumer=consumer)
+    broker = _listening_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+    store = _listening_pid(int(mongo.uri.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]))
+    groups = [Arrivals() for _ in range(args.groups)]
+    try:
+        async with service_runtime(SERVICE, settings) as rt:
+            for i, arrivals in enumerate(groups):
+                group = f"{kafka.topic_prefix}{SERVICE}-{i}"
+                rt.add_consumer([DOSSIER_EVENTS], registry_for(args.mode, arrivals), group)
+            await rt.start_workers()
+            # Warm up (the broker's JIT too): every group joined and reading.
+            warm = await publish_steadily(rt, args.rate, args.warm_up)
+            await eventually(lambda: _all_got(groups, warm), timeout=60)
+            for arrivals in groups:
+                arrivals.delays.clear()
+            idle = {"broker": _cpu(broker), "store": _cpu(store)}
+            await asyncio.sleep(args.seconds / 3)  # their CPU with this run idle
+            idle = {
+                "broker": (_cpu(broker) - idle["broker"]) * 3 / args.seconds,
+                "store": (_cpu(store) - idle["store"]) * 3 / args.seconds,
+            }
+            wall, own = time.monotonic(), time.process_time()
+            shared = {"broker": _cpu(broker), "store": _cpu(store)}
+            base = [a.count for a in groups]
+            sent = await publish_steadily(rt, args.rate, args.seconds)
+            await eventually(lambda: _all_got(groups, sent, base), timeout=120)
+            wall = time.monotonic() - wall
+            own = time.process_time() - own
+            used = {
+                name: _cpu(pid) - shared[name]
+                for name, pid in (("broker", broker), ("store", store))
+            }
+    finally:
+        await drop_isolated(kafka, mongo)
+    delays = [d for a in groups for d in a.delays]
+    per_event = {
+        "bench_process": own / sent,
+        "broker": max(used["broker"] - idle["broker"] * wall, 0.0) / sent,
+        "store": max(used["store"] - idle["store"] * wall, 0.0) / sent,
+    }
+    return {
+        "mode": args.mode,
+        "rate": args.rate,
+        "groups": args.groups,
+        "events": sent,
+        "wall_s": round(wall, 2),
+        "cpu_s_per_event": {k: round(v, 6) for k, v in per_event.items()},
+        "broker_idle_cpu_per_s": round(idle["broker"], 4),
+        "store_idle_cpu_per_s": round(idle["store"], 4),
+        "latency_ms": {
+            "p50": round(_percentile(delays, 0.5) * 1000, 1),
+            "p99": round(_percentile(delays, 0.99) * 1000, 1),
+            "mean": round(statistics.fmean(delays) * 1000, 1) if delays else None,
+        },
+        "consumer": consumer.model_dump(include={"fetch_min_bytes", "fetch_max_wait_ms"}),
+    }
+
+
+async def _all_got(groups: list[Arrivals], count: int, base: list[int] | None = None) -> bool:
+    """Whether every group has handled ``count`` events since ``base``."""
+    base = base or [0] * len(groups)
+    return all(a.count - b >= count for a, b in zip(groups, base, strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.kafka_path", description=__doc__)
+    parser.add_argument("--rate", type=float, default=200, help="events published per second")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--groups", type=int, default=3, help="consumer groups reading each")
+    parser.add_argument("--warm-up", type=float, default=10, help="seconds of load first")
+    parser.add_argument("--shared-broker", action="store_true", help="use the one on 9092")
+    parser.add_argument("--mode", choices=["noop", "ignored"], default="noop")
+    args = parser.parse_args()
+    print(json.dumps(uvloop.run(measure(args)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
