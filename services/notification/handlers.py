@@ -12,9 +12,10 @@ sends after the commit.
 
 Most facts concern nobody but the subscribers that want them (a step completed, a
 hand-over accepted, the service's own ``notification.sent.v1``): the registry's screen
-(``LiveSubscriptions.screen``) reads the live subscriptions once per fetched run,
-before its unit of work, and passes over the events nobody is told of, so they cost
-no transaction and no inbox record; the run's handler uses that same reading.
+(``LiveSubscriptions.screen``) takes the live subscriptions once per fetched run (as
+``subscription_watch`` keeps them, else with one query), before its unit of work, and
+passes over the events nobody is told of, so they cost no transaction and no inbox
+record; the run's handler uses that same reading.
 """
 
 from __future__ import annotations
@@ -93,28 +94,34 @@ class WakeAfterBatch:
 
 
 class LiveSubscriptions:
-    """The live subscriptions as a fetched run sees them: read once, before its unit of
-    work, by the screen, and used by its handler (read in the handler's transaction for
-    events the screen did not see, e.g. in unit tests)."""
+    """The live subscriptions as a fetched run sees them: as watched (``known``, see
+    ``subscription_watch``), else read once, before its unit of work, by the screen; and
+    used by its handler (read in the handler's transaction for events the screen did not
+    see, e.g. in unit tests)."""
 
-    def __init__(self, store: NotificationStore) -> None:
+    def __init__(
+        self,
+        store: NotificationStore,
+        known: Callable[[], list[SubscriptionView] | None] = lambda: None,
+    ) -> None:
         self._store = store
+        self._known = known
         self._screened: set[str] = set()  # event ids of the last screened run
         self._read: list[SubscriptionView] = []
 
     async def screen(self, events: list[tuple[Envelope, EventData]]) -> list[bool]:
         """Which events may notify someone (the others change nothing: no transaction)."""
         self._screened = set()
-        self._read = (
-            await self._store.live_subscriptions(None)
-            if any(_subscribable(data) for _, data in events)
-            else []
-        )
+        self._read = await self._live() if any(_subscribable(data) for _, data in events) else []
         self._screened = {envelope.id for envelope, _ in events}
         return [
             envelope.type not in RECORDED_TYPES or may_notify(envelope.type, data, self._read)
             for envelope, data in events
         ]
+
+    async def _live(self) -> list[SubscriptionView]:
+        known = self._known()
+        return known if known is not None else await self._store.live_subscriptions(None)
 
     async def of(
         self, events: list[tuple[Envelope, EventData]], session: Session
@@ -184,8 +191,9 @@ async def record_notifications(
     """Keep contacts, plan who is told, and record one pending notification each, for
     consecutive events of a batch, in their order.
 
-    A batch costs one subscriptions query, one contacts query and one write each for
-    the contacts and the notifications it changed, however many events it holds.
+    A batch costs one contacts query and one write each for the contacts and the
+    notifications it changed, however many events it holds (and one subscriptions
+    query when the screen had none to hand it).
     """
     session = uow.session
     book = await planning.store.contact_book(

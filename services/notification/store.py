@@ -13,7 +13,7 @@ was never sent (its subscription was deleted). Every attempt is appended as it e
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,9 @@ class NotificationStore:
         self.contacts = db["contacts"]
         self.notifications = db["notifications"]
         self.subscriptions = db["subscriptions"]
+        # Called once this instance changed which subscriptions are live (created,
+        # deleted, resumed): a reading of them kept in memory is stale from then on.
+        self.subscriptions_changed: Callable[[], None] = _nothing
 
     async def ensure_indexes(self) -> None:
         await self.notifications.create_index(
@@ -332,6 +335,7 @@ class NotificationStore:
 
     async def add_subscription(self, doc: Document) -> None:
         await self.subscriptions.insert_one(doc)
+        self.subscriptions_changed()
 
     async def subscription(self, subscription_id: str) -> Document | None:
         return await self.subscriptions.find_one(
@@ -369,6 +373,7 @@ class NotificationStore:
             {"_id": subscription_id, "status": {"$ne": DELETED}},
             {"$set": {"status": DELETED, "deleted_at": now}, "$unset": {"secret_sealed": ""}},
         )
+        self.subscriptions_changed()
         if result.modified_count:
             await update_many_in_transaction(
                 self.notifications,
@@ -386,6 +391,7 @@ class NotificationStore:
                 "$unset": {"paused_at": "", "paused_reason": ""},
             },
         )
+        self.subscriptions_changed()
         return await update_many_in_transaction(
             self.notifications,
             {"subscription_id": subscription_id, "status": HELD},
@@ -431,6 +437,10 @@ class NotificationStore:
             session=session,
         )
         return True
+
+
+def _nothing() -> None:
+    return None
 
 
 def _claimable(now: datetime, in_hand: Collection[str]) -> Document:

@@ -160,6 +160,9 @@ async def test_a_journey_costs_notification_few_round_trips(
     # consumed back) open no transaction: only the four that tell someone, and the portal
     # connector's seven (route planning is not reported); SLACK: a run retried.
     assert counts[("inbox", "insert")] <= 4 + 7 + SLACK
+    # The live subscriptions are watched (a change stream), not read per run: at most the
+    # watch's first reading, when it came after the test began, and SLACK.
+    assert counts[("subscriptions", "find")] <= 1 + SLACK
     # The portal's numbers are read from its messages: no counter of its own to write.
     assert counts[("portal_sync", "aggregate")] <= 7 + SLACK  # SLACK: a portal run retried
     assert not [command for command in counts if command[0] == "portal_sync_counters"]
