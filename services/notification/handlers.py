@@ -155,8 +155,12 @@ def notification_record(
     planned: PlannedNotification,
     now: datetime,
     personal_data_expiry: datetime | None = None,
+    *,
+    raw: str,
+    trace_headers: list[list[str]],
 ) -> Document:
-    """The stored form of one planned notification, before any attempt.
+    """The stored form of one planned notification, before any attempt (``raw``: the
+    envelope as JSON, and ``trace_headers``, made once for all the event's records).
 
     Applicant deliveries hold an address: they expire with the personal data.
     """
@@ -166,7 +170,7 @@ def notification_record(
         "source_event_id": envelope.id,
         "source_event_type": envelope.type,
         "dossier_code": envelope.subject,
-        "envelope": envelope.to_bytes().decode(),
+        "envelope": raw,
         "recipient_kind": planned.recipient_kind.value,
         "recipient_ref": planned.recipient_ref,
         "recipient_name": planned.recipient_name,
@@ -180,7 +184,7 @@ def notification_record(
         "attempts": [],
         "created_at": now,
         # The dispatcher sends after the commit, outside this span: keep the journey's trace.
-        "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
+        "trace_headers": trace_headers,
         **({"expires_at": expiry} if expiry is not None else {}),
     }
 
@@ -309,19 +313,28 @@ def _keep_contact(
 def _records(
     envelope: Envelope, planned: list[PlannedNotification], planning: Planning
 ) -> list[Document]:
+    if not planned:
+        return []
     now = planning.clock.now()
-    if planned:
-        log.info(
-            "notifications recorded",
-            extra={
-                "dossier": envelope.subject,
-                "event_id": envelope.id,
-                "event_type": envelope.type,
-                # References only: keyed hashes, unit codes, subscription ids.
-                "recipients": [f"{p.recipient_ref}/{p.channel.value}" for p in planned],
-            },
+    log.info(
+        "notifications recorded",
+        extra={
+            "dossier": envelope.subject,
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            # References only: keyed hashes, unit codes, subscription ids.
+            "recipients": [f"{p.recipient_ref}/{p.channel.value}" for p in planned],
+        },
+    )
+    # One serialisation and one trace context for all the event's records.
+    raw = envelope.to_bytes().decode()
+    headers = [[k, v.decode()] for k, v in inject_trace_headers([])]
+    return [
+        notification_record(
+            envelope, item, now, planning.expiry(now), raw=raw, trace_headers=headers
         )
-    return [notification_record(envelope, item, now, planning.expiry(now)) for item in planned]
+        for item in planned
+    ]
 
 
 def build_registry(planning: Planning) -> HandlerRegistry:
