@@ -9,17 +9,18 @@ from importlib.metadata import version as package_version
 import uvicorn
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from shared.auth import AuthSettings, Role, allow, install_auth
 from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
 from shared.openapi import declare_problems
+from shared.request_tracing import trace_requests
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 HTTP_DRAIN_S = 5
+UNTRACED = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: no spans
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
@@ -78,11 +79,7 @@ def service_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
     app.add_middleware(HttpMetrics)
-    # One server span per request: the ASGI send and receive spans (three more per request,
-    # built even when nothing records them) say nothing a request's span does not.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
-    )
+    trace_requests(app, untraced=UNTRACED)
     return app
 
 

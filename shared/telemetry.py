@@ -229,6 +229,16 @@ class ReceiverSampling(Sampler):
         return f"ReceiverSampling(ratio={self._ratio}, receiving={self.receiving})"
 
 
+def spans_received() -> bool:
+    """Whether anything records this process's spans: a receiver was added to its
+    ``ReceiverSampling`` provider, or another provider was installed."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        return False
+    sampler = provider.sampler
+    return not isinstance(sampler, ReceiverSampling) or sampler.receiving
+
+
 def receive_spans(processor: SpanProcessor) -> None:
     """Send the installed provider's spans to ``processor`` too, and record them from now."""
     provider = trace.get_tracer_provider()

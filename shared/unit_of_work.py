@@ -24,6 +24,7 @@ facts carry their own causation and correlation.
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
 from shared.telemetry import GROUPED_WRITES, inject_trace_headers
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,6 +59,7 @@ class _Pending:
 
     events: list[PendingEvent] = field(default_factory=list)
     written: list[OutboxEntry] = field(default_factory=list)  # by the flush, for the relay
+    after_commit: list[Callable[[], None]] = field(default_factory=list)  # once committed
 
 
 class UnitOfWork:
@@ -121,6 +124,21 @@ class UnitOfWork:
         ]
         self._pending.events.extend(PendingEvent(e, headers) for e in envelopes)
         return envelopes
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed; never if it does not (an
+        attempt retried by ``run`` is a transaction of its own, with its own callbacks).
+        For what only a committed write makes true, e.g. handing its records on."""
+        self._pending.after_commit.append(callback)
+
+    def committed(self) -> None:
+        """Run the after-commit callbacks: the units of work call it once the transaction
+        committed (tests driving handlers with a detached unit call it themselves)."""
+        for callback in self._pending.after_commit:
+            try:
+                callback()
+            except Exception:  # the transaction stands: its callback's fault is only logged
+                log.exception("after-commit callback failed")
 
     @property
     def pending_events(self) -> list[PendingEvent]:
@@ -245,6 +263,8 @@ class UnitsOfWork:
         GROUPED_WRITES.labels(self._service).observe(len(jobs))
         if written:
             self._on_commit(written)
+        for attempt in attempts:
+            attempt.committed()
         return results
 
     def _unit(
@@ -267,3 +287,4 @@ class UnitsOfWork:
         """Hand what the transaction wrote to the relay: it publishes without reading back."""
         if uow._pending.written:
             self._on_commit(uow._pending.written)
+        uow.committed()

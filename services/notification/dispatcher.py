@@ -107,6 +107,7 @@ class Dispatcher:
             instance=instance,
             lease=self._lease,
             room=lambda: settings.batch_size - len(self._in_flight),
+            ready=self._wake.set,
         )
         self._settler = Settler(
             store=store,
@@ -140,9 +141,9 @@ class Dispatcher:
         self._wake.set()
 
     def hand_over(self) -> None:
-        """A consumer batch ended: deliver what it recorded claimed for this dispatcher."""
-        if self.hand_offs.batch_done():
-            self._wake.set()
+        """A consumer batch ended: claims it issued and never committed are void (what it
+        committed was handed over at each commit)."""
+        self.hand_offs.batch_done()
 
     def stop(self) -> None:
         self._stopping = True
@@ -177,7 +178,7 @@ class Dispatcher:
                 scan, self._scan = self._scan, False
                 more = False
                 try:
-                    await self._start_handed(in_flight)
+                    self._start_handed(in_flight)
                     if scan:
                         _, more = await self._claim_and_start(self._room(), in_flight)
                 except Exception as exc:  # store outage: try again after a pause
@@ -203,19 +204,10 @@ class Dispatcher:
         """Free delivery slots, those promised to the consumer's hand-offs excluded."""
         return self._settings.batch_size - len(self._in_flight) - self.hand_offs.reserved
 
-    async def _start_handed(self, in_flight: dict[asyncio.Task[None], str]) -> None:
-        """Start the deliveries the consumer recorded claimed for this dispatcher (one
-        query: a claim whose transaction never committed holds nothing)."""
-        claim_ids = self.hand_offs.take()
-        if not claim_ids:
-            return
-        try:
-            records = await self._store.claimed(claim_ids)
-        except BaseException:
-            self.hand_offs.put_back(claim_ids)
-            raise
-        self.hand_offs.started(claim_ids)
-        for record in records:
+    def _start_handed(self, in_flight: dict[asyncio.Task[None], str]) -> None:
+        """Start the deliveries the consumer recorded claimed for this dispatcher, as its
+        transactions wrote them (handed over once committed: no read)."""
+        for record in self.hand_offs.take():
             self._start(record, record["claimed_at"], in_flight)
 
     async def _give_back_unstarted(self) -> None:

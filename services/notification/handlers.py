@@ -12,9 +12,10 @@ sends after the commit.
 
 Most facts concern nobody but the subscribers that want them (a step completed, a
 hand-over accepted, the service's own ``notification.sent.v1``): the registry's screen
-(``LiveSubscriptions.screen``) reads the live subscriptions once per fetched run,
-before its unit of work, and passes over the events nobody is told of, so they cost
-no transaction and no inbox record; the run's handler uses that same reading.
+(``LiveSubscriptions.screen``) takes the live subscriptions once per fetched run (as
+``subscription_watch`` keeps them, else with one query), before its unit of work, and
+passes over the events nobody is told of, so they cost no transaction and no inbox
+record; the run's handler uses that same reading.
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ class Claims(Protocol):
 
     def claim(self, count: int, now: datetime) -> Document | None: ...
 
+    def committed(self, claim_id: str, records: list[Document]) -> None: ...
+
 
 class WakeAfterBatch:
-    """After a consumer batch, hands the dispatcher the records written claimed for it,
-    and wakes it to claim if the batch recorded others to send, and only then: a wake-up
-    costs the dispatcher a claim query (its poll finds the rest)."""
+    """After a consumer batch, tells the dispatcher the batch is over (claims issued in
+    a transaction that never committed are void; committed ones were handed over at
+    their commit), and wakes it to claim if the batch recorded others to send, and only
+    then: a wake-up costs the dispatcher a claim query (its poll finds the rest)."""
 
     def __init__(self, wake: Callable[[], None], hand_over: Callable[[], None] = _nothing) -> None:
         self._wake = wake
@@ -90,28 +94,34 @@ class WakeAfterBatch:
 
 
 class LiveSubscriptions:
-    """The live subscriptions as a fetched run sees them: read once, before its unit of
-    work, by the screen, and used by its handler (read in the handler's transaction for
-    events the screen did not see, e.g. in unit tests)."""
+    """The live subscriptions as a fetched run sees them: as watched (``known``, see
+    ``subscription_watch``), else read once, before its unit of work, by the screen; and
+    used by its handler (read in the handler's transaction for events the screen did not
+    see, e.g. in unit tests)."""
 
-    def __init__(self, store: NotificationStore) -> None:
+    def __init__(
+        self,
+        store: NotificationStore,
+        known: Callable[[], list[SubscriptionView] | None] = lambda: None,
+    ) -> None:
         self._store = store
+        self._known = known
         self._screened: set[str] = set()  # event ids of the last screened run
         self._read: list[SubscriptionView] = []
 
     async def screen(self, events: list[tuple[Envelope, EventData]]) -> list[bool]:
         """Which events may notify someone (the others change nothing: no transaction)."""
         self._screened = set()
-        self._read = (
-            await self._store.live_subscriptions(None)
-            if any(_subscribable(data) for _, data in events)
-            else []
-        )
+        self._read = await self._live() if any(_subscribable(data) for _, data in events) else []
         self._screened = {envelope.id for envelope, _ in events}
         return [
             envelope.type not in RECORDED_TYPES or may_notify(envelope.type, data, self._read)
             for envelope, data in events
         ]
+
+    async def _live(self) -> list[SubscriptionView]:
+        known = self._known()
+        return known if known is not None else await self._store.live_subscriptions(None)
 
     async def of(
         self, events: list[tuple[Envelope, EventData]], session: Session
@@ -145,8 +155,12 @@ def notification_record(
     planned: PlannedNotification,
     now: datetime,
     personal_data_expiry: datetime | None = None,
+    *,
+    raw: str,
+    trace_headers: list[list[str]],
 ) -> Document:
-    """The stored form of one planned notification, before any attempt.
+    """The stored form of one planned notification, before any attempt (``raw``: the
+    envelope as JSON, and ``trace_headers``, made once for all the event's records).
 
     Applicant deliveries hold an address: they expire with the personal data.
     """
@@ -156,7 +170,7 @@ def notification_record(
         "source_event_id": envelope.id,
         "source_event_type": envelope.type,
         "dossier_code": envelope.subject,
-        "envelope": envelope.to_bytes().decode(),
+        "envelope": raw,
         "recipient_kind": planned.recipient_kind.value,
         "recipient_ref": planned.recipient_ref,
         "recipient_name": planned.recipient_name,
@@ -170,7 +184,7 @@ def notification_record(
         "attempts": [],
         "created_at": now,
         # The dispatcher sends after the commit, outside this span: keep the journey's trace.
-        "trace_headers": [[k, v.decode()] for k, v in inject_trace_headers([])],
+        "trace_headers": trace_headers,
         **({"expires_at": expiry} if expiry is not None else {}),
     }
 
@@ -181,8 +195,9 @@ async def record_notifications(
     """Keep contacts, plan who is told, and record one pending notification each, for
     consecutive events of a batch, in their order.
 
-    A batch costs one subscriptions query, one contacts query and one write each for
-    the contacts and the notifications it changed, however many events it holds.
+    A batch costs one contacts query and one write each for the contacts and the
+    notifications it changed, however many events it holds (and one subscriptions
+    query when the screen had none to hand it).
     """
     session = uow.session
     book = await planning.store.contact_book(
@@ -196,24 +211,38 @@ async def record_notifications(
     records: list[Document] = []
     for envelope, data in events:
         records.extend(_plan_event(envelope, data, book, subscriptions, planning))
-    _claim_pending(records, planning)
+    claimed = _claim_pending(records, planning)
     await planning.store.save_contacts(book, session)
-    await planning.store.record_all(records, session)
+    inserted = await planning.store.record_all(records, session)
+    if claimed:
+        _hand_over_when_committed(claimed, inserted, uow, planning)
     if any(record["status"] == PENDING for record in records):  # none claimed: wake it
         planning.on_recorded()
 
 
-def _claim_pending(records: list[Document], planning: Planning) -> None:
+def _claim_pending(records: list[Document], planning: Planning) -> list[Document]:
     """Write the records to send claimed for this instance's dispatcher (``sending``), if
-    it can take them now (it then starts them after the batch, without a claim of its own)."""
+    it can take them now (it then starts them once committed, without a claim of its
+    own); those claimed."""
     pending = [record for record in records if record["status"] == PENDING]
     if planning.claims is None or not pending:
-        return
+        return []
     fields = planning.claims.claim(len(pending), planning.clock.now())
     if fields is None:
-        return
+        return []
     for record in pending:
         record.update(fields)
+    return pending
+
+
+def _hand_over_when_committed(
+    claimed: list[Document], inserted: set[str], uow: UnitOfWork, planning: Planning
+) -> None:
+    """Once the transaction commits, the claimed records it inserted are the dispatcher's
+    (one whose key existed already was not written: it is not this claim's)."""
+    assert planning.claims is not None
+    written = [record for record in claimed if record["_id"] in inserted]
+    uow.after_commit(partial(planning.claims.committed, claimed[0]["claim"], written))
 
 
 async def _subscriptions_of(
@@ -284,19 +313,28 @@ def _keep_contact(
 def _records(
     envelope: Envelope, planned: list[PlannedNotification], planning: Planning
 ) -> list[Document]:
+    if not planned:
+        return []
     now = planning.clock.now()
-    if planned:
-        log.info(
-            "notifications recorded",
-            extra={
-                "dossier": envelope.subject,
-                "event_id": envelope.id,
-                "event_type": envelope.type,
-                # References only: keyed hashes, unit codes, subscription ids.
-                "recipients": [f"{p.recipient_ref}/{p.channel.value}" for p in planned],
-            },
+    log.info(
+        "notifications recorded",
+        extra={
+            "dossier": envelope.subject,
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            # References only: keyed hashes, unit codes, subscription ids.
+            "recipients": [f"{p.recipient_ref}/{p.channel.value}" for p in planned],
+        },
+    )
+    # One serialisation and one trace context for all the event's records.
+    raw = envelope.to_bytes().decode()
+    headers = [[k, v.decode()] for k, v in inject_trace_headers([])]
+    return [
+        notification_record(
+            envelope, item, now, planning.expiry(now), raw=raw, trace_headers=headers
         )
-    return [notification_record(envelope, item, now, planning.expiry(now)) for item in planned]
+        for item in planned
+    ]
 
 
 def build_registry(planning: Planning) -> HandlerRegistry:

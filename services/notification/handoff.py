@@ -4,11 +4,13 @@ Without it, a batch that records notifications to send is followed by the dispat
 claim: a query, an update and a commit in a transaction of their own. Instead, while
 this instance's dispatcher runs and has room, the handler writes the records already
 claimed for it (``sending``, under a fresh claim id, with a lease) in the consumer's
-own transaction. After the batch the dispatcher reads what those claim ids hold (one
-query; only committed records are seen) and delivers it. A claim id whose transaction
-never committed holds nothing and is dropped. A committed record the dispatcher never
-started is given back when it stops, taken back when the instance restarts, or lapses
-with its lease, as any claim does: never two senders, nothing left behind.
+own transaction, and asks the unit of work to hand them over once it has committed
+(``UnitOfWork.after_commit``): the dispatcher starts them as they are, with no read. A
+claim whose transaction never committed (aborted, or retried as another attempt with
+a claim of its own) is never handed over; its room is freed when the consumer's batch
+ends. A committed record the dispatcher never started is given back when it stops,
+taken back when the instance restarts, or lapses with its lease, as any claim does:
+never two senders, nothing left behind.
 """
 
 from __future__ import annotations
@@ -21,17 +23,29 @@ from notification.store import claim_fields
 from shared.mongo.client import Document
 
 
+def _nothing() -> None:
+    return None
+
+
 class HandOffs:
     """Claims issued to the consumer's handler for one dispatcher, until it starts them."""
 
-    def __init__(self, *, instance: str, lease: timedelta, room: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        *,
+        instance: str,
+        lease: timedelta,
+        room: Callable[[], int],
+        ready: Callable[[], None] = _nothing,
+    ) -> None:
         self._instance = instance
         self._lease = lease
         self._room = room  # free delivery slots of the dispatcher, before any reservation
+        self._ready = ready  # committed records wait for the dispatcher
         self._open = False
         self._reserved: dict[str, int] = {}  # claim id -> records claimed, until started
-        self._issued: list[str] = []  # claim ids of the batch in progress
-        self._handed: list[str] = []  # claim ids of batches done, for the dispatcher
+        self._issued: list[str] = []  # claim ids whose transaction has not committed
+        self._handed: list[Document] = []  # committed records, for the dispatcher
 
     def open(self) -> None:
         """The dispatcher runs: claims may be issued."""
@@ -63,22 +77,36 @@ class HandOffs:
         self._issued.append(claim_id)
         return claim_fields(now, self._lease, claim_id, self._instance)
 
-    def batch_done(self) -> bool:
-        """The consumer's batch ended: its claims go to the dispatcher. Whether any did."""
-        self._handed.extend(self._issued)
-        self._issued = []
-        return bool(self._handed)
+    def committed(self, claim_id: str, records: list[Document]) -> None:
+        """The transaction that wrote ``records`` under ``claim_id`` (those of them it
+        inserted) committed: they are the dispatcher's to start."""
+        if claim_id in self._issued:
+            self._issued.remove(claim_id)
+        if not self._open or claim_id not in self._reserved:
+            return  # closed meanwhile: the records lapse with their lease, or are taken back
+        self._reserved[claim_id] = len(records)
+        if not records:
+            del self._reserved[claim_id]
+            return
+        self._handed.extend(records)
+        self._ready()
 
-    def take(self) -> list[str]:
-        """The claim ids handed over since the last call (the dispatcher reads them)."""
-        handed, self._handed = self._handed, []
-        return handed
-
-    def started(self, claim_ids: list[str]) -> None:
-        """The dispatcher read these claims (and started what they hold)."""
-        for claim_id in claim_ids:
+    def batch_done(self) -> None:
+        """The consumer's batch ended: the claims it issued whose transaction never
+        committed hold nothing, and their room is free again."""
+        for claim_id in self._issued:
             self._reserved.pop(claim_id, None)
+        self._issued = []
 
-    def put_back(self, claim_ids: list[str]) -> None:
-        """Reading these claims failed: they are read again next time."""
-        self._handed[:0] = claim_ids
+    def take(self) -> list[Document]:
+        """The committed records handed over since the last call, no longer reserved (the
+        dispatcher starts them)."""
+        handed, self._handed = self._handed, []
+        for record in handed:
+            claim_id = record["claim"]
+            left = self._reserved.get(claim_id, 0) - 1
+            if left > 0:
+                self._reserved[claim_id] = left
+            else:
+                self._reserved.pop(claim_id, None)
+        return handed

@@ -25,6 +25,7 @@ from notification.portal_sync import PortalSender, PortalSyncStore
 from notification.retry import RetryPolicy
 from notification.secretbox import SecretBox
 from notification.store import NotificationStore
+from notification.subscription_watch import SubscriptionWatch
 from notification.subscriptions import EgressPolicy
 from notification.templates import DisplayNames, Renderer
 from shared.app import serve, service_app
@@ -112,6 +113,8 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             box = SecretBox(settings.options.privacy_key.get_secret_value())
             dispatcher = build_dispatcher(runtime, settings, store, http, box)
             wake = handlers.WakeAfterBatch(dispatcher.wake, dispatcher.hand_over)
+            watch = SubscriptionWatch(store)
+            store.subscriptions_changed = watch.invalidate
             planning = handlers.Planning(
                 store=store,
                 directory=directory,
@@ -121,7 +124,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                     days=settings.options.personal_data_retention_days
                 ),
                 on_recorded=wake.recorded,
-                subscriptions=handlers.LiveSubscriptions(store),
+                subscriptions=handlers.LiveSubscriptions(store, lambda: watch.current),
                 claims=dispatcher.hand_offs,
             )
             runtime.add_consumer(
@@ -143,6 +146,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 store, dispatcher, runtime.clock, box, egress_policy(settings)
             )
             app.state.portal = portal_store
+            runtime.add_worker(watch)
             if settings.dispatch.enabled:
                 runtime.add_worker(dispatcher)
             if settings.portal.enabled and settings.portal.endpoint:

@@ -13,7 +13,7 @@ was never sent (its subscription was deleted). Every attempt is appended as it e
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,9 @@ class NotificationStore:
         self.contacts = db["contacts"]
         self.notifications = db["notifications"]
         self.subscriptions = db["subscriptions"]
+        # Called once this instance changed which subscriptions are live (created,
+        # deleted, resumed): a reading of them kept in memory is stale from then on.
+        self.subscriptions_changed: Callable[[], None] = _nothing
 
     async def ensure_indexes(self) -> None:
         await self.notifications.create_index(
@@ -123,13 +126,13 @@ class NotificationStore:
 
     # notifications -----------------------------------------------------------------------
 
-    async def record_all(self, docs: list[Document], session: Session) -> None:
+    async def record_all(self, docs: list[Document], session: Session) -> set[str]:
         """Insert notifications, each unless one with its key exists (then change nothing),
-        in one call."""
+        in one call; the ids of those inserted."""
         if not docs:
-            return
+            return set()
         keys = ("source_event_id", "recipient_ref", "channel")
-        await self.notifications.bulk_write(
+        result = await self.notifications.bulk_write(
             [
                 UpdateOne({k: doc[k] for k in keys}, {"$setOnInsert": doc}, upsert=True)
                 for doc in docs
@@ -137,6 +140,7 @@ class NotificationStore:
             ordered=True,
             session=session,
         )
+        return {docs[index]["_id"] for index in result.upserted_ids or {}}
 
     async def claim(
         self,
@@ -206,11 +210,6 @@ class NotificationStore:
             return Claimed(await claimed.sort(OLDEST_FIRST).to_list(), more)
 
         return await run_in_transaction(self.notifications.database.client, claim)
-
-    async def claimed(self, claim_ids: list[str]) -> list[Document]:
-        """The records these claims hold, committed (one query, no transaction)."""
-        cursor = self.notifications.find({"claim": {"$in": claim_ids}, "status": SENDING})
-        return await cursor.sort(OLDEST_FIRST).to_list()
 
     async def give_back(self, claim_ids: list[str]) -> int:
         """Return the records of claims never started to ``pending`` (a stopping sender)."""
@@ -336,6 +335,7 @@ class NotificationStore:
 
     async def add_subscription(self, doc: Document) -> None:
         await self.subscriptions.insert_one(doc)
+        self.subscriptions_changed()
 
     async def subscription(self, subscription_id: str) -> Document | None:
         return await self.subscriptions.find_one(
@@ -373,6 +373,7 @@ class NotificationStore:
             {"_id": subscription_id, "status": {"$ne": DELETED}},
             {"$set": {"status": DELETED, "deleted_at": now}, "$unset": {"secret_sealed": ""}},
         )
+        self.subscriptions_changed()
         if result.modified_count:
             await update_many_in_transaction(
                 self.notifications,
@@ -390,6 +391,7 @@ class NotificationStore:
                 "$unset": {"paused_at": "", "paused_reason": ""},
             },
         )
+        self.subscriptions_changed()
         return await update_many_in_transaction(
             self.notifications,
             {"subscription_id": subscription_id, "status": HELD},
@@ -435,6 +437,10 @@ class NotificationStore:
             session=session,
         )
         return True
+
+
+def _nothing() -> None:
+    return None
 
 
 def _claimable(now: datetime, in_hand: Collection[str]) -> Document:

@@ -66,11 +66,17 @@ class CommandCounter(monitoring.CommandListener):
 
     def __init__(self, service: str) -> None:
         self._service = service
+        # Each command's series, by collection and command: ``labels()`` locks and builds
+        # a key on every call, and this runs on every round trip.
+        self._series: dict[tuple[str, str], Any] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         target = event.command.get(event.command_name)
-        collection = target if isinstance(target, str) else ""
-        STORE_COMMANDS.labels(self._service, collection, event.command_name).inc()
+        key = (target if isinstance(target, str) else "", event.command_name)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = STORE_COMMANDS.labels(self._service, *key)
+        series.inc()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         return None

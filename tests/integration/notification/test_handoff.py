@@ -1,5 +1,6 @@
-"""Records written claimed for this instance's dispatcher, on the real store: sent once
-without a claim of their own; a claim whose transaction never committed sends nothing;
+"""Records written claimed for this instance's dispatcher, on the real store: handed over
+at their commit and sent once, without a claim or a read of their own; a claim whose
+transaction never committed sends nothing;
 what a stopping dispatcher never started goes back to pending; what a killed instance
 never started is sent once by its next life; a scan that finds nothing costs one read."""
 
@@ -45,7 +46,8 @@ async def test_records_handed_over_are_sent_once_without_a_claim_of_their_own(
     task = await running(sender)
 
     await record(runtime, ["H-1", "H-2"], claims=sender.hand_offs)
-    assert await statuses(runtime) == ["sending"] * 4  # claimed as written, for this sender
+    # Claimed as written, for this sender (which may have started them already).
+    assert set(await statuses(runtime)) <= {"sending", "sent"}
     sender.hand_over()
 
     async def all_sent() -> bool:
@@ -79,8 +81,8 @@ async def test_a_claim_whose_transaction_never_committed_sends_nothing(
     except Aborted:
         pass
     assert sender.hand_offs.reserved == 2  # email and SMS, claimed but never committed
-    await record(runtime, ["H-kept"], claims=sender.hand_offs)
-    sender.hand_over()  # both batches' claims: only the committed one holds records
+    await record(runtime, ["H-kept"], claims=sender.hand_offs)  # handed over at its commit
+    sender.hand_over()  # the batch ended: the claim that never committed is void
 
     async def kept_sent() -> bool:
         return await statuses(runtime) == ["sent"] * 2
@@ -98,8 +100,9 @@ async def test_a_stopping_dispatcher_gives_back_what_it_never_started(
     channel = RecordingChannel()
     sender = dispatcher(runtime, channel)
     task = await running(sender)
-    await record(runtime, ["H-stop"], claims=sender.hand_offs)  # the batch never ends
-
+    # Committed and handed over, and stopped before the dispatcher's loop runs again (no
+    # await in between): it never starts them.
+    await record(runtime, ["H-stop"], claims=sender.hand_offs)
     sender.stop()
     await task
 

@@ -78,10 +78,19 @@ class RecordingStore:
         self.calls.append("subscriptions:find")
         return self.subscriptions
 
-    async def record_all(self, docs: list[dict[str, Any]], session: Any) -> None:
-        if docs:
-            self.calls.append("notifications:update")
-            self.records.extend(docs)
+    async def record_all(self, docs: list[dict[str, Any]], session: Any) -> set[str]:
+        """As the store: each record unless one with its key exists; the ids inserted."""
+        if not docs:
+            return set()
+        self.calls.append("notifications:update")
+        keys = {_key(record) for record in self.records}
+        fresh = [doc for doc in docs if _key(doc) not in keys]
+        self.records.extend(fresh)
+        return {doc["_id"] for doc in fresh}
+
+
+def _key(record: dict[str, Any]) -> tuple[str, str, str]:
+    return (record["source_event_id"], record["recipient_ref"], record["channel"])
 
 
 RETENTION = timedelta(days=30)
