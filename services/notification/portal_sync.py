@@ -25,8 +25,10 @@ import httpx
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo import ASCENDING, ReplaceOne
+from pymongo.errors import PyMongoError
 
 from notification.portal_mapping import messages_for, reported
+from notification.portal_numbers import LastNumbers
 from notification.templates import DisplayNames
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -144,23 +146,36 @@ async def on_facts(
     *,
     store: PortalSyncStore,
     names: DisplayNames,
+    numbers: LastNumbers | None = None,
 ) -> None:
     """Map consecutive facts of a batch, in order, and keep their messages with the inbox
-    records (one transaction): one read of the dossiers' last numbers and one write for
-    the batch."""
+    records (one transaction): one read of the last numbers of the dossiers not
+    remembered in ``numbers`` (none when all are), and one write for the batch."""
     reported = [
         (envelope, fact) for envelope, fact in events if messages_for(envelope, fact, names=names)
     ]
     if not reported:
         return
-    last = await store.last_numbers({fact.dossier_code for _, fact in reported}, uow)
+    codes = {fact.dossier_code for _, fact in reported}
+    last = numbers.known(codes) if numbers is not None else {}
+    if unknown := codes - last.keys():
+        last.update(await store.last_numbers(unknown, uow))
     next_number = {code: number + 1 for code, number in last.items()}
     docs: list[Document] = []
     for envelope, fact in reported:
         number = next_number[fact.dossier_code]
         next_number[fact.dossier_code] = number + 1
         docs.extend(_message_documents(envelope, fact, number, uow.now, names))
-    await store.add(docs, uow)
+    if numbers is None:
+        await store.add(docs, uow)
+        return
+    try:
+        await store.add(docs, uow)
+    except PyMongoError:  # e.g. a remembered number behind the store's: read them next time
+        numbers.forget(codes)
+        raise
+    written = {code: number - 1 for code, number in next_number.items()}
+    uow.after_commit(partial(numbers.committed, written))
 
 
 def _message_documents(
@@ -190,10 +205,10 @@ def _message_documents(
 
 def build_registry(store: PortalSyncStore, names: DisplayNames | None = None) -> HandlerRegistry:
     """Every dossier fact the portal is told of, to the connector (unit and procedure names
-    from ``names``); the others (route planning, due-soon reminders) are ignored: no
-    transaction, no inbox record."""
+    from ``names``, message numbers remembered in memory); the others (route planning,
+    due-soon reminders) are ignored: no transaction, no inbox record."""
     facts = [m for m in REGISTRY.values() if issubclass(m, DossierFact) and reported(m)]
-    handler = partial(on_facts, store=store, names=names or DisplayNames())
+    handler = partial(on_facts, store=store, names=names or DisplayNames(), numbers=LastNumbers())
     return HandlerRegistry().on_batch(facts, handler)
 
 

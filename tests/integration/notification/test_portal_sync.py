@@ -1,6 +1,7 @@
 """The national portal connector over the real broker and store: facts in, messages out in
 order, a failing endpoint retried, what was sent visible through the API, a batch's facts
-numbered per dossier, and two writers numbering one dossier at once never share a number."""
+numbered per dossier, two writers numbering one dossier at once never share a number,
+and numbers remembered need no read (a stale memory is refused, then read again)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from typing import Any
 import pytest
 from notification.config import NotificationSettings
 from notification.main import create_app
+from notification.portal_numbers import LastNumbers
 from notification.portal_sync import PortalSyncSettings, PortalSyncStore, on_facts
 from notification.templates import DisplayNames
+from pymongo.errors import PyMongoError
 
 from infra.portal_receiver import PortalReceiver
 from shared.events.dossier import DossierFact
 from shared.runtime import service_runtime
 from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
+from tests.integration.store_commands import StoreCommands
 from tests.samples import envelope_of, received, stopped, transfer_requested
 
 CODE = "001.21.31.H59-261126-0042"
@@ -148,3 +152,39 @@ async def test_two_writers_numbering_one_dossier_at_once_never_share_a_number(
     assert numbers == {1, 2} and len(listed) == 3  # reception: two messages, one number
     per_fact = {m["_id"].rsplit(":", 1)[0]: m["number"] for m in listed}
     assert sorted(per_fact.values()) == [1, 2]
+
+
+async def test_numbers_remembered_need_no_read_and_a_stale_memory_is_read_again(
+    settings: NotificationSettings,
+) -> None:
+    """The connector remembers the numbers it committed: a dossier's next facts are
+    numbered without a read. When another instance numbered the dossier meanwhile, the
+    number remembered is behind: the write is refused, forgotten, and read again."""
+    async with service_runtime("notification", settings) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        numbers = LastNumbers()
+        remembering = partial(on_facts, store=store, names=DisplayNames(), numbers=numbers)
+        other_instance = partial(on_facts, store=store, names=DisplayNames())
+
+        async def handle(handler: Any, fact: DossierFact) -> None:
+            events = [(envelope_of(fact), fact)]
+            await runtime.units.run(lambda uow: handler(events, uow))
+
+        await handle(remembering, received(CODE))  # read (nothing yet): number 1
+        assert numbers.known([CODE]) == {CODE: 1}
+        commands = StoreCommands("notification")
+        await handle(remembering, transfer_requested(CODE))  # remembered: number 2
+        assert "aggregate" not in commands.on("portal_sync")
+        assert numbers.known([CODE]) == {CODE: 2}
+
+        await handle(other_instance, transfer_requested(CODE, to_unit="001.21.31.H59"))  # 3
+        late = stopped(CODE)
+        with pytest.raises(PyMongoError):  # 3 again: the unique number refuses it
+            await handle(remembering, late)
+        assert numbers.known([CODE]) == {}
+        await handle(remembering, late)  # applied again: read, then 4
+        listed = await store.list(None, CODE, 20)
+    per_fact = {m["_id"].rsplit(":", 1)[0]: m["number"] for m in listed}
+    assert sorted(per_fact.values()) == [1, 2, 3, 4]
+    assert numbers.known([CODE]) == {CODE: 4}
