@@ -98,8 +98,11 @@ async def on_dossier_received(data: DossierReceived, uow: UnitOfWork, *, routing
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
     decision.dossier.correlation_id = envelope.correlationid
     # The received event's trace becomes the journey's, kept with the dossier.
-    await routing.store.insert(decision.dossier, uow.session, ctx.now, current_journey())
+    planned = Loaded(decision.dossier, current_journey())
+    await routing.store.insert(planned.dossier, uow.session, ctx.now, planned.journey)
     emit_facts(uow, decision.dossier, decision)
+    # Once committed, the first unit action on it decides on this copy (routing.recent).
+    uow.after_commit(partial(routing.recent.keep, planned))
 
 
 async def on_dossier_withdrawn(

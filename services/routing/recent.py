@@ -1,10 +1,12 @@
 """The dossiers this process wrote last, kept so that the next action on one skips its read.
 
 A dossier moves through a few actions in a row, and an HTTP action reads it, decides,
-and writes it back reading the version it wrote over. The dossier an action of this
-process committed a moment ago is already in memory: the next action on it decides on
-that copy instead of reading the store (one round trip, and its decoding, fewer). The
-copy is safe to decide on because nothing is accepted on its word alone:
+and writes it back reading the version it wrote over. The dossier this process planned
+(``on_dossier_received``) or an action of it committed a moment ago is already in
+memory: the next action on it decides on that copy instead of reading the store (one
+round trip, and its decoding, fewer). A copy is kept once its transaction committed
+(never from one given up). It is safe to decide on because nothing is accepted on its
+word alone:
 
 - a write still checks the stored version: if another writer (a second instance) saved
   the dossier since, the write raises ``StaleDossier``, the transaction is given up and

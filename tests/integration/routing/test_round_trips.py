@@ -25,6 +25,9 @@ async def test_an_action_reads_and_writes_the_dossier_once(
     common_settings: CommonSettings,
 ) -> None:
     settings = routing_settings(common_settings, scan_s=30)  # no deadline scans meanwhile
+    # No copies kept (routing.recent): what an action costs when its process has none.
+    options = settings.routing.model_copy(update={"recent_dossiers": 0})
+    settings = settings.model_copy(update={"routing": options})
     commands = StoreCommands("routing")
     async with (
         routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _),
