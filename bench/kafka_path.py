@@ -45,7 +45,7 @@ from shared.events.registry import EventData, make_envelope
 from shared.handlers import HandlerRegistry
 from shared.kafka.publisher import Outgoing
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
-from shared.settings import ConsumerSettings, KafkaSettings, MongoSettings
+from shared.settings import KafkaSettings, MongoSettings
 from shared.testing import drop_isolated, eventually, isolated_settings
 from shared.topics import DOSSIER_EVENTS
 from shared.unit_of_work import UnitOfWork
@@ -169,29 +169,51 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
-async def measure(args: argparse.Namespace) -> dict[str, object]:
-    """On a broker of the run's own (its CPU is the run's alone), unless ``--shared-broker``."""
+async def measure(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Each variant in turn on one broker of the run's own (its CPU is then the run's
+    alone, and the variants meet the same broker), unless ``--shared-broker``."""
+    variants = args.vary or [""]
     if args.shared_broker:
-        return await measure_on(args, isolated_settings())
+        return [await measure_on(args, isolated_settings(), v) for v in variants]
     with tempfile.TemporaryDirectory(prefix="kafka-path-") as local:
         broker = PrivateInfra("kafka", Path(local), timeout_s=180)
         await broker.start()
         try:
-            kafka, mongo = isolated_settings()
-            kafka = kafka.model_copy(update={"bootstrap_servers": f"127.0.0.1:{broker.port}"})
-            return await measure_on(args, (kafka, mongo))
+            results = []
+            for variant in variants:
+                kafka, mongo = isolated_settings()
+                kafka = kafka.model_copy(update={"bootstrap_servers": f"127.0.0.1:{broker.port}"})
+                results.append(await measure_on(args, (kafka, mongo), variant))
+            return results
         finally:
             await broker.stop()
 
 
+def varied(settings: CommonSettings, variant: str) -> CommonSettings:
+    """``settings`` with a variant's changes, e.g. ``kafka.linger_ms=20,consumer.x=1``."""
+    changes: dict[str, dict[str, str]] = {}
+    for change in filter(None, variant.split(",")):
+        path, value = change.split("=", 1)
+        group, name = path.strip().split(".", 1)
+        changes.setdefault(group, {})[name] = value.strip()
+    parts = {
+        group: type(getattr(settings, group)).model_validate(
+            {**getattr(settings, group).model_dump(), **fields}
+        )
+        for group, fields in changes.items()
+    }
+    return settings.model_copy(update=parts)
+
+
 async def measure_on(
-    args: argparse.Namespace, isolated: tuple[KafkaSettings, MongoSettings]
+    args: argparse.Namespace, isolated: tuple[KafkaSettings, MongoSettings], variant: str
 ) -> dict[str, object]:
     kafka, mongo = isolated
-    consumer = ConsumerSettings()
-    settings = CommonSettings(kafka=kafka, mongo=mongo, consumer=consumer)
-    broker = _listening_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
-    store = _listening_pid(int(mongo.uri.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]))
+    settings = varied(CommonSettings(kafka=kafka, mongo=mongo), variant)
+    procs = {
+        "broker": _listening_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1])),
+        "store": _listening_pid(int(mongo.uri.split("//", 1)[1].split("/")[0].rsplit(":", 1)[1])),
+    }
     groups = [Arrivals() for _ in range(args.groups)]
     try:
         async with service_runtime(SERVICE, settings) as rt:
@@ -204,46 +226,41 @@ async def measure_on(
             await eventually(lambda: _all_got(groups, warm), timeout=60)
             for arrivals in groups:
                 arrivals.delays.clear()
-            idle = {"broker": _cpu(broker), "store": _cpu(store)}
-            await asyncio.sleep(args.seconds / 3)  # their CPU with this run idle
-            idle = {
-                "broker": (_cpu(broker) - idle["broker"]) * 3 / args.seconds,
-                "store": (_cpu(store) - idle["store"]) * 3 / args.seconds,
-            }
+            # The broker's and the store's CPU with this run's clients connected, idle.
+            idle = {name: _cpu(pid) for name, pid in procs.items()}
+            await asyncio.sleep(args.seconds / 3)
+            idle = {k: (_cpu(procs[k]) - v) * 3 / args.seconds for k, v in idle.items()}
             wall, own = time.monotonic(), time.process_time()
-            shared = {"broker": _cpu(broker), "store": _cpu(store)}
+            before = {name: _cpu(pid) for name, pid in procs.items()}
             base = [a.count for a in groups]
             sent = await publish_steadily(rt, args.rate, args.seconds)
             await eventually(lambda: _all_got(groups, sent, base), timeout=120)
             wall = time.monotonic() - wall
             own = time.process_time() - own
-            used = {
-                name: _cpu(pid) - shared[name]
-                for name, pid in (("broker", broker), ("store", store))
-            }
+            used = {name: _cpu(pid) - before[name] for name, pid in procs.items()}
     finally:
         await drop_isolated(kafka, mongo)
     delays = [d for a in groups for d in a.delays]
-    per_event = {
-        "bench_process": own / sent,
-        "broker": max(used["broker"] - idle["broker"] * wall, 0.0) / sent,
-        "store": max(used["store"] - idle["store"] * wall, 0.0) / sent,
-    }
     return {
+        "variant": variant or "defaults",
         "mode": args.mode,
         "rate": args.rate,
         "groups": args.groups,
         "events": sent,
         "wall_s": round(wall, 2),
-        "cpu_s_per_event": {k: round(v, 6) for k, v in per_event.items()},
-        "broker_idle_cpu_per_s": round(idle["broker"], 4),
-        "store_idle_cpu_per_s": round(idle["store"], 4),
+        # Beyond the idle CPU (the idle share is a cost of the settings too: see idle).
+        "cpu_ms_per_event": {
+            "bench_process": round(own / sent * 1000, 3),
+            **{k: round(max(used[k] - idle[k] * wall, 0.0) / sent * 1000, 3) for k in used},
+        },
+        # All of their CPU during the load (the idle share is noisy on a shared machine).
+        "gross_cpu_ms_per_event": {k: round(v / sent * 1000, 3) for k, v in used.items()},
+        "idle_cpu_per_s": {k: round(v, 4) for k, v in idle.items()},
         "latency_ms": {
             "p50": round(_percentile(delays, 0.5) * 1000, 1),
             "p99": round(_percentile(delays, 0.99) * 1000, 1),
             "mean": round(statistics.fmean(delays) * 1000, 1) if delays else None,
         },
-        "consumer": consumer.model_dump(include={"fetch_min_bytes", "fetch_max_wait_ms"}),
     }
 
 
@@ -261,8 +278,15 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=10, help="seconds of load first")
     parser.add_argument("--shared-broker", action="store_true", help="use the one on 9092")
     parser.add_argument("--mode", choices=["noop", "ignored"], default="noop")
+    parser.add_argument(
+        "--vary",
+        action="append",
+        help="a variant of the settings, measured in turn on the same broker "
+        "(e.g. kafka.linger_ms=20,consumer.fetch_max_wait_ms=50); repeatable",
+    )
     args = parser.parse_args()
-    print(json.dumps(uvloop.run(measure(args)), indent=2))
+    for result in uvloop.run(measure(args)):
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

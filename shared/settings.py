@@ -49,6 +49,12 @@ class KafkaSettings(BaseSettings):
         "provisions topics and ACLs (python -m infra.kafka_access) and services may not.",
     )
     request_timeout_ms: int = Field(15000, description="Broker request timeout.")
+    linger_ms: int = Field(
+        5,
+        ge=0,
+        description="How long the producer waits to fill a batch before sending it: "
+        "fewer, larger produce requests for the broker, for that much latency per hop.",
+    )
     replication_factor: int = Field(
         1, ge=1, description="Replicas of each topic the services create (3 on a cluster)."
     )

@@ -169,17 +169,21 @@ class EventApplier:
         ).inc()
 
     def count_run(self, run: list[Decoded], outcomes: list[str], seconds: float) -> None:
-        """Count a run's events by topic, type and outcome, and observe each one's share
-        of the run's time: one label look-up per kind of event, not per event."""
+        """Count a run's events, and observe each one's share of the run's time."""
+        for label, n in self.count_outcomes(run, outcomes).items():
+            timing = HANDLER_SECONDS.labels(self.service, label)
+            for _ in range(n):
+                timing.observe(seconds)
+
+    def count_outcomes(self, items: list[Decoded], outcomes: list[str]) -> Counter[str]:
+        """Count events by topic, type and outcome: one label look-up per kind of event,
+        not per event. Returns how many there were of each type label."""
         kinds = Counter(
             (item.record.topic, event_type_label(item.envelope.type), outcome)
-            for item, outcome in zip(run, outcomes, strict=True)
+            for item, outcome in zip(items, outcomes, strict=True)
         )
         per_type: Counter[str] = Counter()
         for (topic, label, outcome), n in kinds.items():
             EVENTS_HANDLED.labels(self.service, topic, label, outcome).inc(n)
             per_type[label] += n
-        for label, n in per_type.items():
-            timing = HANDLER_SECONDS.labels(self.service, label)
-            for _ in range(n):
-                timing.observe(seconds)
+        return per_type

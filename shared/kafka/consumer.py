@@ -232,13 +232,19 @@ class ConsumerRunner:
                 for item in run:
                     self._mark_processed(item.record)
                 return len(run)
-        handled = 0
-        for item in run:
-            if _partition(item.record) not in self.consumer.assignment():
-                continue
-            await self._events.handle_decoded(item)
-            self._mark_processed(item.record)
-            handled += 1
+        handled, ignored = 0, []
+        try:
+            for item in run:
+                if _partition(item.record) not in self.consumer.assignment():
+                    continue
+                if item.handler is None:  # nothing to do: counted with the others below
+                    ignored.append(item)
+                else:
+                    await self._events.handle_decoded(item)
+                self._mark_processed(item.record)
+                handled += 1
+        finally:
+            self._events.count_outcomes(ignored, ["ignored"] * len(ignored))
         return handled
 
     async def _screened(self, run: list[Decoded]) -> list[Decoded]:

@@ -214,7 +214,7 @@ def build_producer(settings: KafkaSettings, service: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=True,
         request_timeout_ms=settings.request_timeout_ms,
-        linger_ms=5,
+        linger_ms=settings.linger_ms,
         compression_type=None,
         **client_security(settings),
     )
