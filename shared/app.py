@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+import gc
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version as package_version
 
 import uvicorn
@@ -87,6 +88,7 @@ def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str
     """Run the app until SIGINT/SIGTERM; the lifespan then stops consumers gracefully."""
     configure_logging(common.telemetry, service)
     configure_tracing(common.telemetry, service)
+    freeze_after_start(app)
     uvicorn.run(
         app,
         host=http.host,
@@ -96,3 +98,24 @@ def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str
         # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
         timeout_graceful_shutdown=HTTP_DRAIN_S,
     )
+
+
+def freeze_after_start(app: FastAPI) -> None:
+    """Once the app has started, move what it holds out of the garbage collector's sight.
+
+    What the start built (catalogue, calendar, clients, schemas, the framework's routes)
+    lives as long as the process, yet each full collection walked all of it: about
+    90 ms of CPU, holding the event loop, every few hundred requests on the 2-core
+    machine. Frozen (``gc.freeze``) after one last collection, it is left out, and a
+    full collection walks only what came later. For processes (``serve``) only: a test
+    that starts many apps would keep the cycles of every one of them."""
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        async with started(running):
+            gc.collect()
+            gc.freeze()
+            yield
+
+    app.router.lifespan_context = lifespan
