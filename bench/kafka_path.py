@@ -3,26 +3,31 @@
     .venv/bin/python -m bench.kafka_path                        # 200 events/s for 30 s, 3 groups
     .venv/bin/python -m bench.kafka_path --rate 400 --seconds 20 --groups 4
     .venv/bin/python -m bench.kafka_path --mode ignored         # no store work at all
+    .venv/bin/python -m bench.kafka_path --vary "" --vary kafka.linger_ms=20   # compare
 
-One process publishes dossier facts through ``KafkaPublisher.publish_batch`` (as the
-outbox relay does: a few envelopes per call) at a steady rate over many dossiers, and
+One process writes dossier facts at a steady rate over many dossiers, in units of work
+of one to three events arriving at random times, and publishes them as the outbox relay
+does (``KafkaPublisher.publish_batch`` with whatever was handed over meanwhile); it
 consumes them in ``--groups`` consumer groups through ``ConsumerRunner`` (as three or four
 services read every dossier event). ``--mode noop``: a batch handler that does nothing,
 so each run still claims its inbox records in one transaction (the store's share is in
 the figures); ``--mode ignored``: a screen passes over every event, so only Kafka, the
-decoding and the runner's bookkeeping are left. It prints CPU-seconds per published
-event of this process, of the broker and of the store (both found by the port they
-listen on; they are shared, so their idle CPU over an equal window before the load is
-measured and subtracted), and publish → handled latency per consumed event.
+decoding and the runner's bookkeeping are left. It runs on a broker of its own and
+prints CPU milliseconds per published event of this process, of the broker and of the
+store (found by the port they listen on): during the load, and beyond their CPU with the
+run's clients connected and idle; and publish → handled latency per consumed event.
+``--vary`` measures variants of the settings one after another on the same broker.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -131,21 +136,49 @@ def hand_over(code: str, accepted: bool) -> EventData:
     )
 
 
-async def publish_steadily(rt: ServiceRuntime, rate: float, seconds: float) -> int:
-    """Publish ``rate`` events per second over 500 dossiers, every 10 ms what is due."""
-    sent, started, tick = 0, time.monotonic(), 0.01
+@dataclass
+class Relaying:
+    """Publishes like the outbox relay: what was handed over meanwhile, in one call each."""
+
+    rt: ServiceRuntime
+    waiting: list[Outgoing] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    calls: int = 0  # publish_batch calls (each about one produce request)
+
+    async def run(self, writing: asyncio.Task[int]) -> None:
+        while not writing.done() or self.waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=0.1)
+            self.wake.clear()
+            batch, self.waiting = self.waiting, []
+            if batch:
+                await self.rt.publisher.publish_batch(batch)
+                self.calls += 1
+
+
+async def write_steadily(relaying: Relaying, rate: float, seconds: float) -> int:
+    """Hand over ``rate`` events per second over 500 dossiers, in units of work of one
+    to three events arriving at random (Poisson) times; returns how many."""
+    sent, started = 0, time.monotonic()
     source = f"urn:lienthong:{SERVICE}"
-    while (elapsed := time.monotonic() - started) < seconds:
-        due = int(elapsed * rate) - sent
-        if due > 0:
-            batch: list[Outgoing] = []
-            for n in range(sent, sent + due):
-                fact = hand_over(f"{COMMUNE}-261126-{n % 500:04d}", accepted=(n // 500) % 2 == 1)
-                batch.append((make_envelope(fact, source=source), DOSSIER_EVENTS, []))
-            await rt.publisher.publish_batch(batch)
-            sent += due
-        await asyncio.sleep(tick)
+    while time.monotonic() - started < seconds:
+        count = random.randint(1, 3)
+        for n in range(sent, sent + count):
+            fact = hand_over(f"{COMMUNE}-261126-{n % 500:04d}", accepted=(n // 500) % 2 == 1)
+            relaying.waiting.append((make_envelope(fact, source=source), DOSSIER_EVENTS, []))
+        relaying.wake.set()
+        sent += count
+        await asyncio.sleep(random.expovariate(rate / 2))
     return sent
+
+
+async def publish_steadily(rt: ServiceRuntime, rate: float, seconds: float) -> tuple[int, int]:
+    """Events written and handed over to a relay at ``rate`` per second, all published;
+    returns how many, and in how many publish calls."""
+    relaying = Relaying(rt)
+    writing = asyncio.create_task(write_steadily(relaying, rate, seconds))
+    await relaying.run(writing)
+    return writing.result(), relaying.calls
 
 
 def _listening_pid(port: int) -> int | None:
@@ -222,7 +255,7 @@ async def measure_on(
                 rt.add_consumer([DOSSIER_EVENTS], registry_for(args.mode, arrivals), group)
             await rt.start_workers()
             # Warm up (the broker's JIT too): every group joined and reading.
-            warm = await publish_steadily(rt, args.rate, args.warm_up)
+            warm, _ = await publish_steadily(rt, args.rate, args.warm_up)
             await eventually(lambda: _all_got(groups, warm), timeout=60)
             for arrivals in groups:
                 arrivals.delays.clear()
@@ -233,7 +266,7 @@ async def measure_on(
             wall, own = time.monotonic(), time.process_time()
             before = {name: _cpu(pid) for name, pid in procs.items()}
             base = [a.count for a in groups]
-            sent = await publish_steadily(rt, args.rate, args.seconds)
+            sent, calls = await publish_steadily(rt, args.rate, args.seconds)
             await eventually(lambda: _all_got(groups, sent, base), timeout=120)
             wall = time.monotonic() - wall
             own = time.process_time() - own
@@ -247,6 +280,7 @@ async def measure_on(
         "rate": args.rate,
         "groups": args.groups,
         "events": sent,
+        "events_per_publish_call": round(sent / calls, 2),
         "wall_s": round(wall, 2),
         # Beyond the idle CPU (the idle share is a cost of the settings too: see idle).
         "cpu_ms_per_event": {
@@ -270,7 +304,7 @@ async def _all_got(groups: list[Arrivals], count: int, base: list[int] | None = 
     return all(a.count - b >= count for a, b in zip(groups, base, strict=True))
 
 
-def main() -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.kafka_path", description=__doc__)
     parser.add_argument("--rate", type=float, default=200, help="events published per second")
     parser.add_argument("--seconds", type=float, default=30)
@@ -284,8 +318,11 @@ def main() -> None:
         help="a variant of the settings, measured in turn on the same broker "
         "(e.g. kafka.linger_ms=20,consumer.fetch_max_wait_ms=50); repeatable",
     )
-    args = parser.parse_args()
-    for result in uvloop.run(measure(args)):
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    for result in uvloop.run(measure(arguments())):
         print(json.dumps(result))
 
 

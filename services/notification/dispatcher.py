@@ -3,14 +3,14 @@
 It claims pending records atomically (pending -> sending with a lease, renewed while
 the delivery is in hand, so two instances never send the same one and a crashed
 sender's claim lapses; a restarted instance takes back its earlier life's claims at
-once), or takes those the consumer recorded already claimed for it (``handoff``),
-builds the
-message (a rendered template, or the signed event for a webhook), sends it with
-bounded retries, appends every failed attempt as it ends, then, in one unit of work,
-stores the attempt that went out with the outcome and queues ``notification.sent.v1`` /
-``notification.failed.v1``. A delivery
-whose attempts are spent also goes to the dead-letter topic and counts toward
-pausing its subscription.
+once), or takes those the consumer recorded already claimed for it (``handoff``,
+handed over at the commit), builds the message (a rendered template, or the signed
+event for a webhook), sends it with bounded retries, stores every attempt as it ends
+(``attempts``: those ending while an attempt write is in flight share the next one),
+then, in one unit of work shared by the deliveries that end together (``settling``),
+stores the outcome and queues ``notification.sent.v1`` / ``notification.failed.v1``.
+A delivery whose attempts are spent also goes to the dead-letter topic and counts
+toward pausing its subscription.
 """
 
 from __future__ import annotations
