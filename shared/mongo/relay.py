@@ -161,7 +161,9 @@ class OutboxRelay:
     async def flush_marks(self) -> None:
         """Mark every published entry sent, in one write (kept for later if it fails)."""
         if self._marks.ids:
-            await self._outbox.mark_sent(self._marks.ids, self._clock.now())
+            # Real time, not the (possibly simulated) domain clock: ``sent_at`` starts the
+            # entry's retention (a TTL index), which runs on the store's real clock.
+            await self._outbox.mark_sent(self._marks.ids, SystemClock().now())
             self._marks.clear()
 
     async def _relay(self) -> None:

@@ -172,3 +172,19 @@ async def withdraw_with_reason(rt: ServiceRuntime, code: str, reason: str) -> No
                 reason=reason,
             )
         )
+
+
+async def test_a_published_entry_is_kept_from_the_real_time_it_was_sent(
+    common_settings: CommonSettings,
+) -> None:
+    """Retention (a TTL index on ``sent_at``) runs on the store's real clock: an entry
+    written under a simulated clock long past is stamped sent with the real time, or the
+    store would drop it at once."""
+    long_ago = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    async with service_runtime("outboxed", common_settings, ManualClock(long_ago)) as rt:
+        before = datetime.now(UTC)
+        await withdraw_in_transaction(rt, "OLD", steps=1)
+        await eventually(lambda: _all_sent(rt))
+        [entry] = await rt.outbox.entries_for("OLD")
+    assert entry["created_at"].replace(tzinfo=UTC) == long_ago
+    assert entry["sent_at"].replace(tzinfo=UTC) >= before.replace(microsecond=0)
