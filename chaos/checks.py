@@ -11,6 +11,13 @@ For each dossier of a scenario, once the system has settled:
   and the dossier's evidence bundle verifies offline;
 - no notification is left pending or in ``sending``, each sent one has its
   ``notification.sent.v1``, and no email, SMS or webhook went out twice.
+
+One second copy is the documented crash window, not a duplicate: notification killed
+with ``-9`` after a channel took a message and before its attempt was stored. Its record
+then holds one successful attempt (the restarted sender's) for two copies, both with the
+same key (``Message-ID``, SMS reference, delivery id) for the receiver to drop. It is
+told apart (``resent``) only in a scenario that killed notification; a copy the store
+knew of (a second successful attempt), or a third, is a duplicate.
 """
 
 from __future__ import annotations
@@ -43,6 +50,12 @@ def base_type(event_type: str) -> str:
     return event_type.rsplit(".v", 1)[0]
 
 
+def in_crash_window(copies: int, stored: int, *, sender_killed: bool) -> bool:
+    """Whether a message's second copy is the documented crash window (see above): the
+    sender was killed, and one of the two copies never reached the record."""
+    return sender_killed and copies == 2 and stored == 1
+
+
 @dataclass
 class Outcome:
     """One dossier's verdict: why it is lost or duplicated, if it is."""
@@ -50,6 +63,7 @@ class Outcome:
     code: str | None
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)  # in the crash window, see above
 
 
 async def facts_by_dossier(kafka: KafkaSettings) -> dict[str, dict[str, Envelope]]:
@@ -97,7 +111,9 @@ class Checker:
             self._trust = load_trust(await self._get(f"{self.urls['audit']}/v1/audit/trust"))
         return self._trust
 
-    async def check(self, journey: Journey, facts: dict[str, Envelope]) -> Outcome:
+    async def check(
+        self, journey: Journey, facts: dict[str, Envelope], *, sender_killed: bool = False
+    ) -> Outcome:
         outcome = Outcome(journey.code)
         if journey.code is None or journey.error:
             outcome.lost.append(journey.error or "never submitted")
@@ -107,7 +123,7 @@ class Checker:
             await self._routing(journey, outcome)
         self._facts(journey, facts, outcome)
         await self._audit(journey, facts, outcome)
-        await self._notifications(journey, facts, outcome)
+        await self._notifications(journey, facts, outcome, sender_killed)
         return outcome
 
     async def _get(self, url: str, **kwargs: Any) -> Any:
@@ -167,7 +183,7 @@ class Checker:
             outcome.lost.append(f"bundle does not verify: {exc}")
 
     async def _notifications(
-        self, j: Journey, facts: dict[str, Envelope], outcome: Outcome
+        self, j: Journey, facts: dict[str, Envelope], outcome: Outcome, sender_killed: bool
     ) -> None:
         listed = await self._get(
             f"{self.urls['notification']}/v1/notifications", params={"dossier": j.code}
@@ -184,8 +200,15 @@ class Checker:
             message_id = f"<{item['id']}@notification.lienthong>"
             sent = self.message_ids[message_id] + sms[item["id"]]
             sent += sum(receiver[item["id"]] for receiver in self.webhook_deliveries)
-            if sent > 1:
-                outcome.duplicated.append(f"notification {item['id']} went out {sent} times")
+            stored = sum(attempt["outcome"] == "ok" for attempt in item["attempts"])
+            if sent <= 1:
+                continue
+            if in_crash_window(sent, stored, sender_killed=sender_killed):
+                outcome.resent.append(f"notification {item['id']}")
+            else:
+                outcome.duplicated.append(
+                    f"notification {item['id']} went out {sent} times ({stored} on record)"
+                )
 
     def _sms_references(self) -> Counter[str]:
         if not self.sms_file.exists():

@@ -51,6 +51,7 @@ class Stage:
     receivers: dict[str, WebhookReceiver] = field(default_factory=dict)
     progress: Callable[[], int] = lambda: 0  # routing actions done so far in the scenario
     notes: list[str] = field(default_factory=list)
+    killed: set[str] = field(default_factory=set)  # services killed with -9
     violations: list[str] = field(default_factory=list)
     expected_dead_letters: int = 0  # with the key below
     dead_letter_key: str | None = None
@@ -78,6 +79,7 @@ def kill_and_restart(*names: str) -> Fault:
         await mid_stream(stage)
         for name in names:
             stage.system.kill(name)
+        stage.killed.update(names)
         stage.notes.append(f"kill -9 {', '.join(names)}")
         await asyncio.sleep(1)  # a supervisor's restart delay
         for name in names:

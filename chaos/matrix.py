@@ -219,7 +219,9 @@ async def run_scenario(p: Platform, scenario: Scenario, serials: range) -> Row:
         await system.wait_ready(SERVICES)
         recover_s = time.monotonic() - fault_over
         await asyncio.gather(*driving)
-        outcomes = await settle(p.checker, journeys, kafka)
+        outcomes = await settle(
+            p.checker, journeys, kafka, sender_killed="notification" in stage.killed
+        )
         settle_s = time.monotonic() - fault_over
     own, unexpected = await _dead_letters_since(kafka, letters_before, stage)
     letters = len(own)
@@ -231,6 +233,12 @@ async def run_scenario(p: Platform, scenario: Scenario, serials: range) -> Row:
         )
     if unexpected:
         findings.append(f"{unexpected} unexpected dead letters")
+    if resent := [r for o in outcomes for r in o.resent]:
+        stage.notes.append(
+            f"{len(resent)} message(s) sent again: taken by the channel, then the process "
+            "was killed before the attempt was stored (the documented crash window; the "
+            "copy has the same key)"
+        )
     lost = [o for o in outcomes if o.lost]
     duplicated = [o for o in outcomes if o.duplicated]
     for o in lost + duplicated:
@@ -249,7 +257,9 @@ async def run_scenario(p: Platform, scenario: Scenario, serials: range) -> Row:
     )
 
 
-async def settle(checker: Checker, journeys: list[Journey], kafka: KafkaSettings) -> list[Outcome]:
+async def settle(
+    checker: Checker, journeys: list[Journey], kafka: KafkaSettings, *, sender_killed: bool
+) -> list[Outcome]:
     """Check until every dossier passes (effects are asynchronous) or the bound runs out."""
     deadline = time.monotonic() + SETTLE_S
     while True:
@@ -257,7 +267,8 @@ async def settle(checker: Checker, journeys: list[Journey], kafka: KafkaSettings
         outcomes = []
         for journey in journeys:
             try:
-                outcomes.append(await checker.check(journey, facts.get(journey.code or "", {})))
+                facts_of = facts.get(journey.code or "", {})
+                outcomes.append(await checker.check(journey, facts_of, sender_killed=sender_killed))
             except httpx.HTTPError as exc:
                 outcomes.append(Outcome(journey.code, lost=[f"view unavailable: {exc!r}"]))
         if all(not o.lost and not o.duplicated for o in outcomes):
