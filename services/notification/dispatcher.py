@@ -6,8 +6,8 @@ sender's claim lapses; a restarted instance takes back its earlier life's claims
 once), or takes those the consumer recorded already claimed for it (``handoff``,
 handed over at the commit), builds the message (a rendered template, or the signed
 event for a webhook), sends it with bounded retries, stores every attempt as it ends
-(at once, one write each: the window in which a killed process sends a message twice
-is that write), then, in one unit of work shared by the deliveries that end together (``settling``),
+(``attempts``: those ending while an attempt write is in flight share the next one),
+then, in one unit of work shared by the deliveries that end together (``settling``),
 stores the outcome and queues ``notification.sent.v1`` / ``notification.failed.v1``.
 A delivery whose attempts are spent also goes to the dead-letter topic and counts
 toward pausing its subscription.
@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from opentelemetry import trace
 from pymongo.errors import PyMongoError
 
+from notification.attempts import AttemptLog
 from notification.channels import (
     ClosableChannel,
     DeliveryError,
@@ -115,6 +116,11 @@ class Dispatcher:
             until_stored=self._until_stored,
             linger_s=settings.settle_linger_s,
         )
+        self._attempts = AttemptLog(
+            store=store,
+            until_stored=self._until_stored,
+            lease_until=lambda: self._clock.now() + self._lease,
+        )
 
     @property
     def name(self) -> str:
@@ -191,6 +197,7 @@ class Dispatcher:
             for task in list(in_flight):
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._attempts.close(self._settings.shutdown_grace_s)
             await self._settler.close(self._settings.shutdown_grace_s)
 
     def _room(self) -> int:
@@ -434,13 +441,8 @@ class Dispatcher:
         }
 
     async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
-        # A message that went out must be recorded, or the next claimant sends it again:
-        # written at once, on its own (never waiting behind another write), since a
-        # process killed in between sends it a second time.
-        fields = self._attempt_fields(record, attempt)
-        await self._until_stored(
-            lambda: self._store.add_attempt(record["_id"], fields, self._clock.now() + self._lease)
-        )
+        # A message that went out must be recorded, or the next claimant sends it again.
+        await self._attempts.record(record["_id"], self._attempt_fields(record, attempt))
 
     async def _until_stored(self, write: Callable[[], Awaitable[T]]) -> T:
         """A write the delivery depends on, retried while the store is unavailable.

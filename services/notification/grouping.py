@@ -2,8 +2,8 @@
 
 A dispatcher has up to ``batch_size`` deliveries in hand, and those started together
 usually reach the same step together (their messages went out, their outcomes are
-known). A ``Gathering`` collects the items they submit for one kind of write (the
-outcomes to settle) while others that will submit one are still busy, for
+known). A ``Gathering`` collects the items they submit for one kind of write (an attempt
+to record, an outcome to settle) while others that will submit one are still busy, for
 ``linger_s`` at most, and writes them in one call. One write at a time: items submitted
 meanwhile go in the next (with no linger, that is all the grouping there is). If a
 group cannot be written for a reason of its own (not a store outage, which the write

@@ -40,6 +40,14 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class AttemptEntry:
+    """One attempt to append to a record (``number``, ``at``, ``outcome``, ``error``)."""
+
+    notification_id: str
+    attempt: Document
+
+
+@dataclass(frozen=True)
 class StatusChange:
     """A claimed record leaving ``sending``."""
 
@@ -250,15 +258,28 @@ class NotificationStore:
         attempt: Document,
         lease_until: datetime,
     ) -> None:
-        """Append one attempt and extend the claim (a live sender keeps its lease).
+        """Append one attempt (see ``add_attempts``)."""
+        await self.add_attempts([AttemptEntry(notification_id, attempt)], lease_until)
 
-        The attempt is kept even if this sender's claim was lost meanwhile: a message
+    async def add_attempts(self, entries: list[AttemptEntry], lease_until: datetime) -> None:
+        """Append attempts and extend their claims (a live sender keeps its leases), in
+        one write.
+
+        An attempt is kept even if this sender's claim was lost meanwhile: a message
         that went out must be on record, so that whoever holds the record now does not
         send it again.
         """
-        await self.notifications.update_one(
-            {"_id": notification_id, "status": SENDING},
-            {"$push": {"attempts": attempt}, "$set": {"lease_until": lease_until}},
+        if not entries:
+            return
+        await self.notifications.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": entry.notification_id, "status": SENDING},
+                    {"$push": {"attempts": entry.attempt}, "$set": {"lease_until": lease_until}},
+                )
+                for entry in entries
+            ],
+            ordered=False,
         )
 
     async def settle(

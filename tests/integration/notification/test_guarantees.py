@@ -200,11 +200,11 @@ class StoreDownAfterSending(NotificationStore):
         super().__init__(db)
         self.failures = failures
 
-    async def add_attempt(self, *args: Any, **kwargs: Any) -> None:
+    async def add_attempts(self, *args: Any, **kwargs: Any) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise AutoReconnect("connection closed")
-        await super().add_attempt(*args, **kwargs)
+        await super().add_attempts(*args, **kwargs)
 
 
 async def test_a_message_sent_while_the_store_goes_away_is_recorded_once_it_is_back(
