@@ -23,7 +23,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench import profile, raw, report
+from bench import calibrate, profile, raw, report
 from bench.http import BenchHttp, bench_session
 from bench.journeys import Driver, Journey, plan
 from bench.observe import AuditTail, EventTap, Sampler
@@ -313,6 +313,8 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
     """Start the system, run the steps, measure the raw rates, write JSON and the plot."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work = opts.out / f"run-{stamp}"
+    reference_before = calibrate.reference_ms()  # the machine's speed, nothing started yet
+    print(f"[bench] this machine: reference workload {reference_before} ms", flush=True)
     print(f"[bench] starting the platform (logs under {work})", flush=True)
     async with (
         running_platform(work, private_store=opts.private_store) as platform,
@@ -352,9 +354,15 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
         print("[bench] raw rates of the broker and the store (same run)", flush=True)
         rates = await raw.measure(platform.kafka, platform.mongo, tap.mean_size(), opts.raw_count)
         ratios(steps, rates)
+        reference_after = calibrate.reference_ms()  # the system idle again
         result = {
             "at": stamp,
-            "host": {"node": host.node(), "cpus": os.cpu_count(), "python": host.python_version()},
+            "host": {
+                "node": host.node(),
+                "cpus": os.cpu_count(),
+                "python": host.python_version(),
+                "reference_ms": {"before": reference_before, "after": reference_after},
+            },
             "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
             "latency_breaks_at": breaking,
             "raw": rates.as_dict(),
@@ -365,6 +373,11 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
         report.write_json(opts.out / "latest.json", result)
         report.plot(work / "plot.png", sampler.samples, run.journeys, sampler.started, steps)
         print(f"[bench] raw: {rates.as_dict()}", flush=True)
+        print(
+            f"[bench] reference workload {reference_before} ms before, {reference_after} ms "
+            "after (CPU per journey compares between runs whose references agree)",
+            flush=True,
+        )
         print(f"[bench] saved {work / 'result.json'} and {work / 'plot.png'}", flush=True)
         return result
 

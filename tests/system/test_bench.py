@@ -27,6 +27,7 @@ async def test_a_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None
     assert latency["submit_to_audited"]["n"] == step["journeys_audited"]
     assert {"intake", "routing", "notification", "audit", "bench"} <= set(step["cpu_seconds"])
     assert result["raw"]["store_batch_docs"] > 0 and result["raw"]["broker_produce_msgs"] > 0
+    assert all(ms > 0 for ms in result["host"]["reference_ms"].values())
     assert "store_docs_vs_raw_batched" in step["ratios"]
     # Round trips per journey: the server's count and each service's own, by collection.
     assert step["store_operations_per_done_journey"]["insert"] > 0
