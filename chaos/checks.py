@@ -200,9 +200,9 @@ class Checker:
             message_id = f"<{item['id']}@notification.lienthong>"
             sent = self.message_ids[message_id] + sms[item["id"]]
             sent += sum(receiver[item["id"]] for receiver in self.webhook_deliveries)
-            stored = sum(attempt["outcome"] == "ok" for attempt in item["attempts"])
             if sent <= 1:
                 continue
+            stored = sum(attempt["outcome"] == "ok" for attempt in item["attempts"])
             if in_crash_window(sent, stored, sender_killed=sender_killed):
                 outcome.resent.append(f"notification {item['id']}")
             else:
