@@ -56,6 +56,11 @@ class Stage:
     expected_dead_letters: int = 0  # with the key below
     dead_letter_key: str | None = None
 
+    def kill(self, name: str) -> None:
+        """``kill -9`` a service's process, remembered for the checks (its crash window)."""
+        self.system.kill(name)
+        self.killed.add(name)
+
 
 Fault = Callable[[Stage], Awaitable[None]]
 
@@ -78,8 +83,7 @@ def kill_and_restart(*names: str) -> Fault:
     async def fault(stage: Stage) -> None:
         await mid_stream(stage)
         for name in names:
-            stage.system.kill(name)
-        stage.killed.update(names)
+            stage.kill(name)
         stage.notes.append(f"kill -9 {', '.join(names)}")
         await asyncio.sleep(1)  # a supervisor's restart delay
         for name in names:
@@ -149,8 +153,8 @@ async def rebalance(stage: Stage) -> None:
     await system.wait_ready(["routing-2", "audit-2"])
     stage.notes.append("second routing and audit instance joined their groups")
     await mid_stream(stage)
-    system.kill("routing")
-    system.kill("audit")
+    stage.kill("routing")
+    stage.kill("audit")
     stage.notes.append("kill -9 the first routing and audit instance")
     await asyncio.sleep(4)  # the group notices and hands the partitions to the twins
     system.start("routing")
