@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ class StoreServer:
         if self.kind == "python":
             return argv
         argv += ["--cache-size", os.environ.get("LT_STORE_CACHE_SIZE", "512M")]
+        argv += shlex.split(os.environ.get("LT_STORE_EXTRA_ARGS", ""))
         return [*argv, "--auth"] if auth else argv
 
 

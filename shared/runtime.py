@@ -40,7 +40,7 @@ from shared.mongo.client import (
     warn_about_store_credentials,
 )
 from shared.mongo.inbox import Inbox
-from shared.mongo.outbox import Outbox
+from shared.mongo.outbox import Outbox, SubjectSequences
 from shared.mongo.relay import Lease, OutboxRelay
 from shared.settings import (
     ConsumerSettings,
@@ -163,9 +163,16 @@ class ServiceRuntime:
 
 @asynccontextmanager
 async def service_runtime(
-    service: str, settings: CommonSettings, clock: Clock | None = None
+    service: str,
+    settings: CommonSettings,
+    clock: Clock | None = None,
+    subject_sequences: Callable[[Database], SubjectSequences] | None = None,
 ) -> AsyncIterator[ServiceRuntime]:
-    """Connect, create topics and indexes, run the outbox relay; tear down in order."""
+    """Connect, create topics and indexes, run the outbox relay; tear down in order.
+
+    ``subject_sequences``: where the service keeps its subjects' outbox sequences, when
+    not in counters of their own (routing keeps them on its dossier documents).
+    """
     clock = clock or SystemClock()
     warn_about_store_credentials(settings.mongo, service)
     warn_about_plaintext(settings.kafka, service)
@@ -175,7 +182,8 @@ async def service_runtime(
         kafka_publisher(settings.kafka, service) as publisher,
     ):
         db = service_database(client, settings.mongo, service)
-        outbox, inbox = Outbox(db), Inbox(db)
+        outbox = Outbox(db, subject_sequences(db) if subject_sequences else None)
+        inbox = Inbox(db)
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
         dead_letters = DeadLetterWriter(publisher, settings.kafka, clock, service)

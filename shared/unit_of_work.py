@@ -58,6 +58,7 @@ class _Pending:
     """Facts emitted in one transaction, shared by every view of the unit of work."""
 
     events: list[PendingEvent] = field(default_factory=list)
+    numbers: dict[str, list[int]] = field(default_factory=dict)  # reserved outbox seqs
     written: list[OutboxEntry] = field(default_factory=list)  # by the flush, for the relay
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # once committed
 
@@ -125,6 +126,12 @@ class UnitOfWork:
         self._pending.events.extend(PendingEvent(e, headers) for e in envelopes)
         return envelopes
 
+    def numbered(self, subject: str, numbers: range) -> None:
+        """The writer reserved these outbox sequence numbers of ``subject`` in this
+        transaction (with a write of its own document) for the subject's facts it emits
+        here, in order: the outbox then takes them instead of reserving its own."""
+        self._pending.numbers.setdefault(subject, []).extend(numbers)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once this transaction has committed; never if it does not (an
         attempt retried by ``run`` is a transaction of its own, with its own callbacks).
@@ -150,8 +157,16 @@ class UnitOfWork:
         """Every fact emitted in this transaction so far, by any of its views."""
         return [pending.envelope for pending in self._pending.events]
 
+    @property
+    def reserved_numbers(self) -> dict[str, list[int]]:
+        """The outbox sequence numbers reserved in this transaction, per subject."""
+        return self._pending.numbers
+
     async def _flush(self, outbox: Outbox) -> None:
-        self._pending.written = await outbox.add_all(self.pending_events, self.session, self.now)
+        pending = self._pending
+        pending.written = await outbox.add_all(
+            pending.events, self.session, self.now, pending.numbers
+        )
 
 
 class UnitsOfWork:
@@ -256,7 +271,12 @@ class UnitsOfWork:
                 attempts.append(job.make_unit(session))
                 results.append(await run_in_context(job, attempts[-1]))
             events = [event for attempt in attempts for event in attempt.pending_events]
-            written.extend(await self._outbox.add_all(events, session, self._clock.now()))
+            numbers: dict[str, list[int]] = {}
+            for attempt in attempts:  # in the order their facts were emitted
+                for subject, reserved in attempt.reserved_numbers.items():
+                    numbers.setdefault(subject, []).extend(reserved)
+            now = self._clock.now()
+            written.extend(await self._outbox.add_all(events, session, now, numbers))
             return results
 
         results = await run_in_transaction(self._client, in_transaction, self.timeout_s)

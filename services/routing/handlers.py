@@ -70,10 +70,22 @@ class Routing:
     async def save(
         self, decision: Decision, read: Dossier, uow: UnitOfWork, now: datetime
     ) -> Dossier:
-        """Store the decided dossier over the one read (``StaleDossier`` if it changed);
-        a copy kept of it is forgotten (kept again by an HTTP action once committed)."""
+        """Store the decided dossier over the one read (``StaleDossier`` if it changed)
+        and emit its facts, numbered by the same write; a copy kept of it is forgotten
+        (kept again by an HTTP action once committed)."""
         self.recent.forget(read.code)
-        return await self.store.save(decision.dossier, read=read, session=uow.session, now=now)
+        saved, numbers = await self.store.save(
+            decision.dossier, read=read, session=uow.session, now=now, facts=own_facts(decision)
+        )
+        uow.numbered(saved.code, numbers)
+        emit_facts(uow, saved, decision)
+        return saved
+
+
+def own_facts(decision: Decision) -> int:
+    """How many of the decision's facts are about its dossier (numbered in its sequence)."""
+    code = decision.dossier.code
+    return sum(1 for fact in decision.facts if fact.subject() == code)
 
 
 def emit_facts(uow: UnitOfWork, d: Dossier, decision: Decision) -> None:
@@ -99,7 +111,10 @@ async def on_dossier_received(data: DossierReceived, uow: UnitOfWork, *, routing
     decision.dossier.correlation_id = envelope.correlationid
     # The received event's trace becomes the journey's, kept with the dossier.
     planned = Loaded(decision.dossier, current_journey())
-    await routing.store.insert(planned.dossier, uow.session, ctx.now, planned.journey)
+    numbers = await routing.store.insert(
+        planned.dossier, uow.session, ctx.now, planned.journey, own_facts(decision)
+    )
+    uow.numbered(planned.dossier.code, numbers)
     emit_facts(uow, decision.dossier, decision)
     # Once committed, the first unit action on it decides on this copy (routing.recent).
     uow.after_commit(partial(routing.recent.keep, planned))
@@ -155,7 +170,6 @@ async def execute_command(
             raise
         recorded(decision, ctx, actor=command.actor, command_id=cause.id)
         saved = await routing.save(decision, d, uow, ctx.now)
-        emit_facts(uow, saved, decision)
     return Loaded(saved, loaded.journey), decision
 
 

@@ -14,6 +14,7 @@ from routing.applicants import ApplicantNames, IntakeApplicantNames, NoApplicant
 from routing.config import RoutingSettings
 from routing.recent import RecentDossiers
 from routing.scheduler import OverdueScheduler
+from routing.sequences import DossierSequences
 from routing.store import DossierStore, unit_level
 from routing.upgrade import upgrade_earlier_documents
 from shared.app import serve, service_app
@@ -63,7 +64,9 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
         async with AsyncExitStack() as stack:
             app.state.applicant_names = await applicant_names(settings, stack)
-            runtime = await stack.enter_async_context(service_runtime(SERVICE, settings, clock))
+            runtime = await stack.enter_async_context(
+                service_runtime(SERVICE, settings, clock, DossierSequences)
+            )
             store = DossierStore(runtime.db, partial(unit_level, catalogue))
             await store.ensure_indexes()
             await upgrade_earlier_documents(runtime.db, store, runtime.clock.now())

@@ -18,7 +18,7 @@ from functools import partial
 
 from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
-from routing.handlers import Routing, emit_facts
+from routing.handlers import Routing
 from routing.journeys import action_span, journey_context
 from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState
@@ -87,8 +87,7 @@ class OverdueScheduler(PeriodicWorker):
         recorded(decision, ctx, actor="routing")
         journey = journey_context(loaded.journey)
         with action_span("deadlines", code, journey):  # overdue facts join the journey's trace
-            saved = await routing.save(decision, d, uow, now)
-            emit_facts(uow, saved, decision)
+            await routing.save(decision, d, uow, now)
         return len(decision.facts)
 
     async def tick(self) -> int:

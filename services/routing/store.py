@@ -20,6 +20,7 @@ from typing import Any
 from routing.domain.deadlines import CLOCK_RUNNING
 from routing.domain.model import Dossier
 from routing.journeys import Journey
+from routing.sequences import SEQ, DossierSequences, numbers
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.mongo.client import Database, Document, Session
 
@@ -107,6 +108,7 @@ class DossierStore:
     def __init__(self, db: Database, level_of: LevelOf) -> None:
         self.dossiers = db["dossiers"]
         self.level_of = level_of
+        self.sequences = DossierSequences(db)
 
     async def ensure_indexes(self) -> None:
         create = self.dossiers.create_index
@@ -140,14 +142,26 @@ class DossierStore:
         return Loaded(Dossier.model_validate(doc["model"]), doc.get("journey") or {})
 
     async def insert(
-        self, d: Dossier, session: Session, now: datetime, journey: Journey | None = None
-    ) -> None:
-        """Store a new dossier with the trace context of its journey."""
-        document = {**_document(d, now, self.level_of), "journey": journey or {}}
+        self,
+        d: Dossier,
+        session: Session,
+        now: datetime,
+        journey: Journey | None = None,
+        facts: int = 0,
+    ) -> range:
+        """Store a new dossier with the trace context of its journey; the outbox numbers
+        of its first ``facts`` facts (``routing.sequences``)."""
+        last = await self.sequences.first_numbers(d.code, facts, session)
+        document = {**_document(d, now, self.level_of), "journey": journey or {}, SEQ: last}
         await self.dossiers.insert_one(document, session=session)
+        return numbers(last, facts)
 
-    async def save(self, d: Dossier, *, read: Dossier, session: Session, now: datetime) -> Dossier:
-        """Write ``d`` over the dossier read as ``read`` (version + 1), its journey kept.
+    async def save(
+        self, d: Dossier, *, read: Dossier, session: Session, now: datetime, facts: int = 0
+    ) -> tuple[Dossier, range]:
+        """Write ``d`` over the dossier read as ``read`` (version + 1), its journey kept;
+        the saved dossier and the outbox numbers of its ``facts`` facts, reserved by the
+        same write (``routing.sequences``).
 
         ``StaleDossier`` if the stored version is not the one read; the write is then
         already made in ``session``'s transaction, which the caller must give up (a unit
@@ -162,11 +176,15 @@ class DossierStore:
         fields = _document(saved, now, self.level_of)
         del fields["_id"]
         before = await self.dossiers.find_one_and_update(
-            {"_id": d.code}, {"$set": fields}, {"version": 1, "_id": 0}, session=session
+            {"_id": d.code},
+            {"$set": fields, "$inc": {SEQ: facts}},
+            {"version": 1, SEQ: 1, "_id": 0},
+            session=session,
         )
         if before is None or before.get("version") != read.version:
             raise StaleDossier(d.code)
-        return saved
+        last = await self.sequences.moved_on(d.code, before, facts, session)
+        return saved, numbers(last, facts)
 
     async def overdue_candidates(
         self, today: date, limit: int, due_soon_before: date | None = None

@@ -2,27 +2,31 @@
 
 A state change and the events it implies are written in one transaction
 (``Outbox.add_all`` with the caller's session), each entry numbered in its subject's
-sequence (``seq``, from ``counters``), which fixes the order its subject's events are
-published in. The relay (``shared.mongo.relay``) publishes them: what a unit of work
-committed is handed to it in memory (the entries ``add_all`` returns), anything else it
-reads back from here (``pending``). An entry the broker refuses for itself is
-quarantined (status ``quarantined`` with the reason, kept here for operators).
+sequence (``seq``), which fixes the order its subject's events are published in. The
+numbers come from ``counters`` unless the service keeps them elsewhere
+(``SubjectSequences``), or the writer reserved them already with its own document's
+write (``reserved``: routing numbers a dossier's facts with the dossier's save).
+
+The relay (``shared.mongo.relay``) publishes them: what a unit of work committed is
+handed to it in memory (the entries ``add_all`` returns), anything else it reads back
+from here (``pending``). An entry the broker refuses for itself is quarantined (status
+``quarantined`` with the reason, kept here for operators).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING
 
 from shared.envelope import Envelope
 from shared.events.registry import REGISTRY
 from shared.kafka.publisher import Outgoing
-from shared.mongo.client import Database, Session
+from shared.mongo.client import Collection, Database, Session
 from shared.mongo.sequences import reserve_in_transaction
 from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, inject_trace_headers
 from shared.topics import ALL_TOPICS, TopicSpec
@@ -105,12 +109,39 @@ class OutboxEntry:
         return (self.envelope, self.topic_spec, headers)
 
 
+class SubjectSequences(Protocol):
+    """Where a service keeps its subjects' outbox sequences."""
+
+    async def reserve(self, counts: Mapping[str, int], session: Session) -> dict[str, int]:
+        """Move each subject's sequence on by its count, in the caller's transaction; the
+        last number reserved for each (the first is ``last - count + 1``)."""
+        ...
+
+
+def counter_name(subject: str) -> str:
+    return f"outbox:{subject}"
+
+
+class CounterSequences:
+    """Each subject's sequence in a counter of its own (``counters``, ``outbox:<subject>``)."""
+
+    def __init__(self, counters: Collection) -> None:
+        self._counters = counters
+
+    async def reserve(self, counts: Mapping[str, int], session: Session) -> dict[str, int]:
+        # Order matters per subject (the Kafka key), so the sequence is per subject:
+        # writers of different dossiers never contend on one counter.
+        named = {counter_name(subject): n for subject, n in counts.items()}
+        last = await reserve_in_transaction(self._counters, named, session)
+        return {subject: last[counter_name(subject)] for subject in counts}
+
+
 class Outbox:
     """Outgoing events of one service database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sequences: SubjectSequences | None = None) -> None:
         self._entries = db["outbox"]
-        self._counters = db["counters"]
+        self.sequences = sequences or CounterSequences(db["counters"])
         self._backlog = False  # the last read filled a batch: read the fair way first
 
     async def ensure_indexes(self) -> None:
@@ -135,27 +166,40 @@ class Outbox:
         return entry
 
     async def add_all(
-        self, events: list[PendingEvent], session: Session, now: datetime
+        self,
+        events: list[PendingEvent],
+        session: Session,
+        now: datetime,
+        reserved: Mapping[str, Sequence[int]] | None = None,
     ) -> list[OutboxEntry]:
         """Queue events, in order, in the caller's transaction (a unit of work's facts).
 
-        One counter write per subject (one read and one bulk write for many subjects)
-        and one insert for all: a batch's facts cost as many round trips as one event's.
-        Returns the entries written, for the relay once the transaction has committed.
+        ``reserved`` holds numbers the writer reserved in this transaction, per subject
+        in emitting order; a subject whose events they number exactly costs nothing more.
+        The others cost one counter write per subject (one read and one bulk write for
+        many subjects, ``SubjectSequences``); a reservation that does not fit is left
+        unused (a gap the relay reads past). Then one insert for all: a batch's facts
+        cost as many round trips as one event's. Returns the entries written, for the
+        relay once the transaction has committed.
         """
         if not events:
             return []
         per_subject = Counter(event.envelope.subject for event in events)
-        # Order matters per subject (the Kafka key), so the sequence is per subject:
-        # writers of different dossiers never contend on one counter.
-        counts = {f"outbox:{subject}": count for subject, count in per_subject.items()}
-        last = await reserve_in_transaction(self._counters, counts, session)
-        next_seq = {s: last[f"outbox:{s}"] - n + 1 for s, n in per_subject.items()}
+        numbers = {
+            subject: list(reserved[subject])
+            for subject, count in per_subject.items()
+            if reserved and len(reserved.get(subject, ())) == count
+        }
+        wanted = {s: n for s, n in per_subject.items() if s not in numbers}
+        if wanted:
+            last = await self.sequences.reserve(wanted, session)
+            numbers |= {s: list(range(last[s] - n + 1, last[s] + 1)) for s, n in wanted.items()}
+        taken = Counter[str]()
         entries = []
         for event in events:
             subject = event.envelope.subject
-            entries.append(OutboxEntry.of(event, next_seq[subject]))
-            next_seq[subject] += 1
+            entries.append(OutboxEntry.of(event, numbers[subject][taken[subject]]))
+            taken[subject] += 1
         documents = [entry.document(now) for entry in entries]
         await self._entries.insert_many(documents, ordered=True, session=session)
         return entries
