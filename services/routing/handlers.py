@@ -111,10 +111,7 @@ async def on_dossier_received(data: DossierReceived, uow: UnitOfWork, *, routing
     decision.dossier.correlation_id = envelope.correlationid
     # The received event's trace becomes the journey's, kept with the dossier.
     planned = Loaded(decision.dossier, current_journey())
-    numbers = await routing.store.insert(
-        planned.dossier, uow.session, ctx.now, planned.journey, own_facts(decision)
-    )
-    uow.numbered(planned.dossier.code, numbers)
+    await routing.store.insert(planned.dossier, uow.session, ctx.now, planned.journey)
     emit_facts(uow, decision.dossier, decision)
     # Once committed, the first unit action on it decides on this copy (routing.recent).
     uow.after_commit(partial(routing.recent.keep, planned))

@@ -142,19 +142,12 @@ class DossierStore:
         return Loaded(Dossier.model_validate(doc["model"]), doc.get("journey") or {})
 
     async def insert(
-        self,
-        d: Dossier,
-        session: Session,
-        now: datetime,
-        journey: Journey | None = None,
-        facts: int = 0,
-    ) -> range:
-        """Store a new dossier with the trace context of its journey; the outbox numbers
-        of its first ``facts`` facts (``routing.sequences``)."""
-        last = await self.sequences.first_numbers(d.code, facts, session)
-        document = {**_document(d, now, self.level_of), "journey": journey or {}, SEQ: last}
+        self, d: Dossier, session: Session, now: datetime, journey: Journey | None = None
+    ) -> None:
+        """Store a new dossier with the trace context of its journey (its first facts are
+        numbered at the flush, ``routing.sequences``)."""
+        document = {**_document(d, now, self.level_of), "journey": journey or {}}
         await self.dossiers.insert_one(document, session=session)
-        return numbers(last, facts)
 
     async def save(
         self, d: Dossier, *, read: Dossier, session: Session, now: datetime, facts: int = 0

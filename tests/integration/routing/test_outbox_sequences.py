@@ -2,8 +2,8 @@
 
 Routing keeps a dossier's outbox sequence on its document (``routing.sequences``): a
 save numbers its facts with the same write, a refusal moves the field on, and a subject
-with no dossier yet is numbered by its counter, which the dossier's insert carries on
-from. A document stored before the field existed carries on from its counter.
+with no dossier yet is numbered by its counter, which the dossier carries on from once
+inserted. A document stored before the field existed carries on from its counter.
 """
 
 from __future__ import annotations
