@@ -24,11 +24,6 @@ from shared.mongo.outbox import CounterSequences
 SEQ = "outbox_seq"  # the last outbox sequence number of the dossier's facts
 
 
-def numbers(last: int, count: int) -> range:
-    """The ``count`` numbers ending at ``last``."""
-    return range(last - count + 1, last + 1)
-
-
 class DossierSequences:
     """Outbox sequences on the dossier documents, counters for subjects without one."""
 

@@ -20,9 +20,10 @@ from typing import Any
 from routing.domain.deadlines import CLOCK_RUNNING
 from routing.domain.model import Dossier
 from routing.journeys import Journey
-from routing.sequences import SEQ, DossierSequences, numbers
+from routing.sequences import SEQ, DossierSequences
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.mongo.client import Database, Document, Session
+from shared.mongo.outbox import numbers
 
 LevelOf = Callable[[str], str]
 

@@ -122,6 +122,11 @@ def counter_name(subject: str) -> str:
     return f"outbox:{subject}"
 
 
+def numbers(last: int, count: int) -> range:
+    """The ``count`` sequence numbers ending at ``last``."""
+    return range(last - count + 1, last + 1)
+
+
 class CounterSequences:
     """Each subject's sequence in a counter of its own (``counters``, ``outbox:<subject>``)."""
 
@@ -141,7 +146,7 @@ class Outbox:
 
     def __init__(self, db: Database, sequences: SubjectSequences | None = None) -> None:
         self._entries = db["outbox"]
-        self.sequences = sequences or CounterSequences(db["counters"])
+        self._sequences = sequences or CounterSequences(db["counters"])
         self._backlog = False  # the last read filled a batch: read the fair way first
 
     async def ensure_indexes(self) -> None:
@@ -185,20 +190,20 @@ class Outbox:
         if not events:
             return []
         per_subject = Counter(event.envelope.subject for event in events)
-        numbers = {
+        numbered = {
             subject: list(reserved[subject])
             for subject, count in per_subject.items()
             if reserved and len(reserved.get(subject, ())) == count
         }
-        wanted = {s: n for s, n in per_subject.items() if s not in numbers}
+        wanted = {s: n for s, n in per_subject.items() if s not in numbered}
         if wanted:
-            last = await self.sequences.reserve(wanted, session)
-            numbers |= {s: list(range(last[s] - n + 1, last[s] + 1)) for s, n in wanted.items()}
+            last = await self._sequences.reserve(wanted, session)
+            numbered |= {s: list(numbers(last[s], n)) for s, n in wanted.items()}
         taken = Counter[str]()
         entries = []
         for event in events:
             subject = event.envelope.subject
-            entries.append(OutboxEntry.of(event, numbers[subject][taken[subject]]))
+            entries.append(OutboxEntry.of(event, numbered[subject][taken[subject]]))
             taken[subject] += 1
         documents = [entry.document(now) for entry in entries]
         await self._entries.insert_many(documents, ordered=True, session=session)
