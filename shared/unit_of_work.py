@@ -26,13 +26,15 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
 import pymongo
+from opentelemetry import trace
+from opentelemetry.trace import Span
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -59,6 +61,7 @@ class _Pending:
 
     events: list[PendingEvent] = field(default_factory=list)
     numbers: dict[str, list[int]] = field(default_factory=dict)  # reserved outbox seqs
+    spans: dict[str, Span] = field(default_factory=dict)  # a batch's events' spans, by id
     written: list[OutboxEntry] = field(default_factory=list)  # by the flush, for the relay
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # once committed
 
@@ -88,6 +91,17 @@ class UnitOfWork:
         return UnitOfWork(
             self.session, source=self.source, now=self.now, cause=cause, pending=self._pending
         )
+
+    def span_of_event(self, event: Envelope, span: Span) -> None:
+        """The span an event of a batch is processed in (the consumer sets it)."""
+        self._pending.spans[event.id] = span
+
+    def in_span_of(self, event: Envelope) -> AbstractContextManager[object]:
+        """Make the span ``event`` is processed in current: a batch handler doing one
+        event's work in it traces that work, and the facts it emits, in that event's trace
+        (alone, an event's span is current already)."""
+        span = self._pending.spans.get(event.id)
+        return nullcontext() if span is None else trace.use_span(span, end_on_exit=False)
 
     @property
     def envelope(self) -> Envelope:

@@ -44,6 +44,7 @@ from shared.topics import DOSSIER_COMMANDS, agency_commands
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+Received = DossierReceived | DossierReceivedV1
 COMMAND_MODELS: list[type[UnitCommand]] = [
     model for model in REGISTRY.values() if issubclass(model, UnitCommand)
 ]
@@ -93,28 +94,47 @@ def emit_facts(uow: UnitOfWork, d: Dossier, decision: Decision) -> None:
     uow.emit(*decision.facts, correlation_id=d.correlation_id or None)
 
 
-async def on_dossier_received(data: DossierReceived, uow: UnitOfWork, *, routing: Routing) -> None:
-    """Plan the route and start step 0 at the receiving desk (a repeat changes nothing)."""
-    envelope = uow.envelope
-    if await routing.store.get(data.dossier_code, uow.session) is not None:
-        log.info("dossier already routed", extra={"dossier": data.dossier_code})
-        return
+async def on_dossiers_received(
+    events: list[tuple[Envelope, Received]],
+    uow: UnitOfWork,
+    *,
+    routing: Routing,
+) -> None:
+    """Plan each new dossier's route and start step 0 at the receiving desk (a repeat
+    changes nothing). A fetched batch's dossiers cost one read (those routed already)
+    and one insert, whatever their number: the consumer's round trips are sequential,
+    and a loaded store makes each of them wait."""
+    codes = [data.dossier_code for _, data in events]
+    routed = await routing.store.routed_among(codes, uow.session)
+    planned: list[Loaded] = []
+    for envelope, data in events:
+        if data.dossier_code in routed:
+            log.info("dossier already routed", extra={"dossier": data.dossier_code})
+            continue
+        routed.add(data.dossier_code)
+        with uow.in_span_of(envelope):  # the journey is the received event's trace
+            planned.append(plan_route(data, uow.caused_by(envelope), routing))
+    await routing.store.insert_all(planned, uow.session, uow.now)
+    for dossier in planned:
+        # Once committed, the first unit action on it decides on this copy (routing.recent).
+        uow.after_commit(partial(routing.recent.keep, dossier))
+
+
+def plan_route(data: Received, uow: UnitOfWork, routing: Routing) -> Loaded:
+    """The dossier with its route planned and its journey (the current trace); its facts
+    emitted in ``uow``, whose cause is the received event."""
     on = routing.calendar.local_date(data.received_at)
     # A route that cannot be resolved is a catalogue problem: raise, so it is dead-lettered
     # with the reason and can be replayed once the data is fixed.
     route = resolve_route(
         routing.catalogue, data.procedure_code, data.receiving_unit, on, data.area_unit
     )
-    ctx = routing.context(envelope.id, uow.now)
+    ctx = routing.context(uow.envelope.id, uow.now)
     procedure = routing.catalogue.procedure(data.procedure_code)
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
-    decision.dossier.correlation_id = envelope.correlationid
-    # The received event's trace becomes the journey's, kept with the dossier.
-    planned = Loaded(decision.dossier, current_journey())
-    await routing.store.insert(planned.dossier, uow.session, ctx.now, planned.journey)
+    decision.dossier.correlation_id = uow.envelope.correlationid
     emit_facts(uow, decision.dossier, decision)
-    # Once committed, the first unit action on it decides on this copy (routing.recent).
-    uow.after_commit(partial(routing.recent.keep, planned))
+    return Loaded(decision.dossier, current_journey())
 
 
 async def on_dossier_withdrawn(
@@ -252,8 +272,10 @@ def build_registry(routing: Routing, agency_units: Iterable[str] = ()) -> Handle
         )
         registry.on_invalid(topic, partial(on_invalid_command, routing=routing))
     return (
-        registry.on(DossierReceived, partial(on_dossier_received, routing=routing))
-        .on(DossierReceivedV1, partial(on_dossier_received, routing=routing))  # older ones
+        registry.on_batch(
+            [DossierReceived, DossierReceivedV1],  # the older version still read
+            partial(on_dossiers_received, routing=routing),
+        )
         .on(DossierWithdrawn, partial(on_dossier_withdrawn, routing=routing))
         .on(WithdrawalRequested, partial(on_dossier_withdrawn, routing=routing))
         .on_each(COMMAND_MODELS, partial(on_command, routing=routing))

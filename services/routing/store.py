@@ -142,13 +142,25 @@ class DossierStore:
             return None
         return Loaded(Dossier.model_validate(doc["model"]), doc.get("journey") or {})
 
+    async def routed_among(self, codes: list[str], session: Session) -> set[str]:
+        """Which of these dossiers are stored already, in one read."""
+        found = self.dossiers.find({"_id": {"$in": codes}}, {"_id": 1}, session=session)
+        return {str(doc["_id"]) async for doc in found}
+
     async def insert(
         self, d: Dossier, session: Session, now: datetime, journey: Journey | None = None
     ) -> None:
-        """Store a new dossier with the trace context of its journey (its first facts are
-        numbered at the flush, ``routing.sequences``)."""
-        document = {**_document(d, now, self.level_of), "journey": journey or {}}
-        await self.dossiers.insert_one(document, session=session)
+        """Store a new dossier with the trace context of its journey."""
+        await self.insert_all([Loaded(d, journey or {})], session, now)
+
+    async def insert_all(self, new: list[Loaded], session: Session, now: datetime) -> None:
+        """Store new dossiers, each with its journey's trace context, in one write (their
+        first facts are numbered at the flush, ``routing.sequences``)."""
+        if new:
+            documents = [
+                {**_document(n.dossier, now, self.level_of), "journey": n.journey} for n in new
+            ]
+            await self.dossiers.insert_many(documents, ordered=True, session=session)
 
     async def save(
         self, d: Dossier, *, read: Dossier, session: Session, now: datetime, facts: int = 0

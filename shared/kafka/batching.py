@@ -43,7 +43,7 @@ class Decoded:
 
 
 @contextlib.contextmanager
-def processing_span(item: Decoded, group: str) -> Iterator[None]:
+def processing_span(item: Decoded, group: str) -> Iterator[trace.Span]:
     """Messaging conventions: "process <destination>", a CONSUMER span in the producer's trace.
 
     Its attributes are built only for a span that is recorded (most are not: see
@@ -68,7 +68,7 @@ def processing_span(item: Decoded, group: str) -> Iterator[None]:
                     group=group,
                 )
             )
-        yield
+        yield span
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,10 @@ class RunApplier:
                 ):
                     end += 1
                 with contextlib.ExitStack() as spans:
-                    # Each event's own "process" span (in its own trace) covers the run.
+                    # Each event's own "process" span (in its own trace) covers the run; a
+                    # handler may do an event's work in its span (``uow.in_span_of``).
                     for item in fresh[start:end]:
-                        spans.enter_context(processing_span(item, self.group_id))
+                        span = spans.enter_context(processing_span(item, self.group_id))
+                        uow.span_of_event(item.envelope, span)
                     await batch_handler([(i.envelope, i.data) for i in fresh[start:end]], uow)
             start = end
