@@ -48,6 +48,20 @@ async def routing_app(
 
 
 @asynccontextmanager
+async def quiet_routing(
+    common: CommonSettings,
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI, KafkaPublisher]]:
+    """Routing on Monday 9 am with no deadline scan meanwhile (every 30 s): its client,
+    its app and a publisher on its broker."""
+    settings = routing_settings(common, scan_s=30)
+    async with (
+        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, app),
+        publisher(settings.kafka) as pub,
+    ):
+        yield client, app, pub
+
+
+@asynccontextmanager
 async def publisher(kafka: KafkaSettings) -> AsyncIterator[KafkaPublisher]:
     async with kafka_publisher(kafka, "tests") as pub:
         yield pub

@@ -12,20 +12,17 @@ from typing import Any
 
 from routing.sequences import SEQ
 
-from shared.clock import ManualClock
 from shared.events.commands import AcceptTransfer, CompleteStep
 from shared.events.dossier import StepOutcome
 from shared.runtime import CommonSettings
 from shared.testing import eventually
 from tests.integration.routing.helpers import (
     command,
-    publisher,
+    quiet_routing,
     receive,
-    routing_app,
-    routing_settings,
 )
 from tests.integration.store_commands import StoreCommands
-from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
+from tests.unit.routing.builders import DISTRICT_COMMITTEE, TAN_HOA_DESK
 
 CODE = "001.21.31.H59-260302-0021"
 APPROVE = {"unit": TAN_HOA_DESK, "outcome": "approve"}
@@ -44,11 +41,7 @@ async def entries(app: Any, count: int) -> list[tuple[int, str]]:
 async def test_every_emitter_numbers_the_dossier_in_one_sequence(
     common_settings: CommonSettings,
 ) -> None:
-    settings = routing_settings(common_settings, scan_s=30)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, app),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, app, pub):
         # Refused before routing knows the dossier: numbered by its counter.
         await command(pub, AcceptTransfer(dossier_code=CODE, unit=TAN_HOA_DESK))
         assert await entries(app, 1) == [(1, "dossier.command.refused.v1")]
@@ -77,11 +70,7 @@ async def test_every_emitter_numbers_the_dossier_in_one_sequence(
 async def test_a_dossier_stored_before_the_field_carries_on_from_its_counter(
     common_settings: CommonSettings,
 ) -> None:
-    settings = routing_settings(common_settings, scan_s=30)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, app),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, app, pub):
         await receive(pub, client, CODE)
         db = app.state.runtime.db
         # As an earlier version stored it: the sequence in the counter alone.

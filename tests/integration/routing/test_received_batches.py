@@ -7,13 +7,15 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from routing.handlers import on_dossiers_received
 
-from shared.clock import ManualClock
 from shared.events.registry import make_envelope
 from shared.runtime import CommonSettings
 from shared.unit_of_work import UnitOfWork
-from tests.integration.routing.helpers import publisher, receive, routing_app, routing_settings
+from tests.integration.routing.helpers import (
+    quiet_routing,
+    receive,
+)
 from tests.integration.store_commands import StoreCommands
-from tests.unit.routing.builders import MONDAY_9AM, received
+from tests.unit.routing.builders import received
 
 ROUTED = "001.21.31.H59-260302-0031"
 NEW = ["001.21.31.H59-260302-0032", "001.21.31.H59-260302-0033"]
@@ -27,11 +29,7 @@ def span_in_trace(trace_id: int) -> trace.Span:
 async def test_a_batch_plans_its_dossiers_in_one_read_and_one_insert_each_in_its_trace(
     common_settings: CommonSettings,
 ) -> None:
-    settings = routing_settings(common_settings, scan_s=30)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, app),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, app, pub):
         await receive(pub, client, ROUTED)
         events = [
             (make_envelope(received(code), source="/lienthong/intake"), received(code))

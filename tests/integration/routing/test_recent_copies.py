@@ -19,7 +19,13 @@ from shared.events.registry import make_envelope
 from shared.runtime import CommonSettings
 from shared.testing import eventually
 from shared.unit_of_work import UnitOfWork
-from tests.integration.routing.helpers import publisher, receive, routing_app, routing_settings
+from tests.integration.routing.helpers import (
+    publisher,
+    quiet_routing,
+    receive,
+    routing_app,
+    routing_settings,
+)
 from tests.integration.store_commands import StoreCommands
 from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
 
@@ -77,11 +83,7 @@ async def test_the_next_action_on_a_dossier_skips_its_read(
 async def test_an_action_refused_on_a_stale_copy_is_decided_again_on_the_stored_dossier(
     common_settings: CommonSettings,
 ) -> None:
-    settings = routing_settings(common_settings, scan_s=30)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, app),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, app, pub):
         await receive(pub, client, CODE)
         handed = await client.post(f"/v1/dossiers/{CODE}/step/complete", json={**DESK, **APPROVE})
         assert handed.json()["dossier"]["state"] == "IN_TRANSFER"  # and kept so
@@ -100,11 +102,7 @@ async def test_an_action_refused_on_a_stale_copy_is_decided_again_on_the_stored_
 async def test_a_write_over_a_stale_copy_is_undone_and_decided_again(
     common_settings: CommonSettings,
 ) -> None:
-    settings = routing_settings(common_settings, scan_s=30)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, app),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, app, pub):
         await receive(pub, client, CODE)
         await client.post(f"/v1/dossiers/{CODE}/step/complete", json={**DESK, **APPROVE})
         await accept_elsewhere(app)

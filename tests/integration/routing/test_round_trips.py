@@ -13,7 +13,13 @@ from routing.upgrade import upgrade_earlier_documents
 
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
-from tests.integration.routing.helpers import publisher, receive, routing_app, routing_settings
+from tests.integration.routing.helpers import (
+    publisher,
+    quiet_routing,
+    receive,
+    routing_app,
+    routing_settings,
+)
 from tests.integration.store_commands import StoreCommands
 from tests.unit.routing.builders import MONDAY_9AM, TAN_HOA_DESK
 
@@ -47,11 +53,7 @@ async def test_an_action_reads_and_writes_the_dossier_once(
 async def test_dossiers_stored_earlier_get_their_handovers_and_journey(
     common_settings: CommonSettings,
 ) -> None:
-    settings = routing_settings(common_settings, scan_s=30)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, app),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, app, pub):
         await receive(pub, client, CODE)
         body = {"unit": TAN_HOA_DESK, "outcome": "approve"}
         assert (await client.post(f"/v1/dossiers/{CODE}/step/complete", json=body)).is_success
