@@ -106,7 +106,7 @@ async def on_dossiers_received(
     and a loaded store makes each of them wait."""
     codes = [data.dossier_code for _, data in events]
     routed = await routing.store.routed_among(codes, uow.session)
-    planned: list[Loaded] = []
+    planned: list[tuple[Loaded, int]] = []
     for envelope, data in events:
         if data.dossier_code in routed:
             log.info("dossier already routed", extra={"dossier": data.dossier_code})
@@ -114,15 +114,16 @@ async def on_dossiers_received(
         routed.add(data.dossier_code)
         with uow.in_span_of(envelope):  # the journey is the received event's trace
             planned.append(plan_route(data, uow.caused_by(envelope), routing))
-    await routing.store.insert_all(planned, uow.session, uow.now)
-    for dossier in planned:
+    for code, numbers in (await routing.store.insert_all(planned, uow.session, uow.now)).items():
+        uow.numbered(code, numbers)
+    for dossier, _ in planned:
         # Once committed, the first unit action on it decides on this copy (routing.recent).
         uow.after_commit(partial(routing.recent.keep, dossier))
 
 
-def plan_route(data: Received, uow: UnitOfWork, routing: Routing) -> Loaded:
-    """The dossier with its route planned and its journey (the current trace); its facts
-    emitted in ``uow``, whose cause is the received event."""
+def plan_route(data: Received, uow: UnitOfWork, routing: Routing) -> tuple[Loaded, int]:
+    """The dossier with its route planned and its journey (the current trace), and how
+    many facts about it were emitted in ``uow``, whose cause is the received event."""
     on = routing.calendar.local_date(data.received_at)
     # A route that cannot be resolved is a catalogue problem: raise, so it is dead-lettered
     # with the reason and can be replayed once the data is fixed.
@@ -134,7 +135,7 @@ def plan_route(data: Received, uow: UnitOfWork, routing: Routing) -> Loaded:
     decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
     decision.dossier.correlation_id = uow.envelope.correlationid
     emit_facts(uow, decision.dossier, decision)
-    return Loaded(decision.dossier, current_journey())
+    return Loaded(decision.dossier, current_journey()), own_facts(decision)
 
 
 async def on_dossier_withdrawn(

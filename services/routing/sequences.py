@@ -2,14 +2,16 @@
 
 A dossier's facts are numbered by the dossier's own write: a save moves the document's
 ``outbox_seq`` on by the facts it emits, in the same ``findAndModify`` (see
-``DossierStore.save``), so an action pays no counter write. Facts emitted without a
-save (a refused command, a new dossier's first facts) are numbered at the flush, for
-all of a transaction's subjects at once (``reserve``): on the document when it has the
-field, else from the subject's counter (``counters``, ``outbox:<code>``), as every
-subject was numbered before, the document then carrying on from it. So a command
-refused before routing knew its dossier, a dossier inserted since and a document stored
-before the field existed all continue one sequence; a new dossier and a refusal racing
-for it both write its counter, so one of them is retried rather than reusing a number.
+``DossierStore.save``), so an action pays no counter write. New dossiers take their
+first facts' numbers from their counters (``counters``, ``outbox:<code>``, as every
+subject was numbered before), all of an insert's at once (``first_numbers``), and their
+documents carry on from there. Facts emitted without a save (a refused command) are
+numbered at the flush, for all of a transaction's subjects at once (``reserve``): on the
+document when it has the field, else from the subject's counter, the document then
+carrying on from it. So a command refused before routing knew its dossier, a dossier
+inserted since and a document stored before the field existed all continue one
+sequence; a new dossier and a refusal racing for it both write its counter, so one of
+them is retried rather than reusing a number.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ class DossierSequences:
             moves = [UpdateOne({"_id": s}, {"$set": {SEQ: last[s]}}) for s in on_dossier]
             await self._dossiers.bulk_write(moves, ordered=False, session=session)
         return last
+
+    async def first_numbers(self, counts: Mapping[str, int], session: Session) -> dict[str, int]:
+        """The last numbers of new dossiers' first facts, from their counters (for the
+        documents to carry on from): a refusal of a dossier not stored yet took its numbers
+        there, and writing the counter makes a racing one conflict."""
+        return await self._by_counter.reserve(counts, session)
 
     async def moved_on(self, code: str, before: Document, count: int, session: Session) -> int:
         """The last number reserved by a save that moved ``code``'s sequence on by

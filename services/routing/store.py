@@ -151,16 +151,25 @@ class DossierStore:
         self, d: Dossier, session: Session, now: datetime, journey: Journey | None = None
     ) -> None:
         """Store a new dossier with the trace context of its journey."""
-        await self.insert_all([Loaded(d, journey or {})], session, now)
+        await self.insert_all([(Loaded(d, journey or {}), 0)], session, now)
 
-    async def insert_all(self, new: list[Loaded], session: Session, now: datetime) -> None:
-        """Store new dossiers, each with its journey's trace context, in one write (their
-        first facts are numbered at the flush, ``routing.sequences``)."""
-        if new:
-            documents = [
-                {**_document(n.dossier, now, self.level_of), "journey": n.journey} for n in new
-            ]
-            await self.dossiers.insert_many(documents, ordered=True, session=session)
+    async def insert_all(
+        self, new: list[tuple[Loaded, int]], session: Session, now: datetime
+    ) -> dict[str, range]:
+        """Store new dossiers, each with its journey's trace context, in one write; the
+        outbox numbers of each one's first facts (as many as given), reserved from their
+        counters in one more (``routing.sequences``)."""
+        if not new:
+            return {}
+        counts = {loaded.dossier.code: facts for loaded, facts in new}
+        last = await self.sequences.first_numbers(counts, session)
+        documents = [
+            {**_document(loaded.dossier, now, self.level_of), "journey": loaded.journey}
+            | {SEQ: last[loaded.dossier.code]}
+            for loaded, _ in new
+        ]
+        await self.dossiers.insert_many(documents, ordered=True, session=session)
+        return {code: numbers(last[code], count) for code, count in counts.items()}
 
     async def save(
         self, d: Dossier, *, read: Dossier, session: Session, now: datetime, facts: int = 0

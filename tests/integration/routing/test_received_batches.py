@@ -46,9 +46,10 @@ async def test_a_batch_plans_its_dossiers_in_one_read_and_one_insert_each_in_its
         await app.state.runtime.units.run(work, cause=events[0][0])
 
         dossiers = app.state.routing.store.dossiers
-        # Whatever the batch: one read and one insert, then the outbox numbers (one read
-        # and one write, routing.sequences).
-        assert commands.on("dossiers") == {"find": 2, "insert": 1, "update": 1}
+        # Whatever the batch: one read and one insert, numbered from the new dossiers'
+        # counters (routing.sequences: a findAndModify each below three, else two calls).
+        assert commands.on("dossiers") == {"find": 1, "insert": 1}
+        assert commands.on("counters") == {"findAndModify": 2}
         for (envelope, _), code in zip(events[1:], NEW, strict=True):
             stored = await dossiers.find_one({"_id": code})
             trace_id = f"{traces[envelope.id]:032x}"
