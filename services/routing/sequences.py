@@ -34,7 +34,7 @@ class DossierSequences:
         self._by_counter = CounterSequences(db["counters"])
 
     async def reserve(self, counts: Mapping[str, int], session: Session) -> dict[str, int]:
-        """Numbers for facts no save numbered (a refusal, a new dossier's first facts): one
+        """Numbers for facts neither a save nor an insert numbered (a refused command): one
         read of the documents, the counters of those without the field, one bulk write.
         The transaction's snapshot makes the read and write as safe as ``$inc``: a
         concurrent writer of the same document conflicts, and one of the two is retried."""

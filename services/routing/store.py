@@ -109,7 +109,7 @@ class DossierStore:
     def __init__(self, db: Database, level_of: LevelOf) -> None:
         self.dossiers = db["dossiers"]
         self.level_of = level_of
-        self.sequences = DossierSequences(db)
+        self._sequences = DossierSequences(db)
 
     async def ensure_indexes(self) -> None:
         create = self.dossiers.create_index
@@ -147,12 +147,6 @@ class DossierStore:
         found = self.dossiers.find({"_id": {"$in": codes}}, {"_id": 1}, session=session)
         return {str(doc["_id"]) async for doc in found}
 
-    async def insert(
-        self, d: Dossier, session: Session, now: datetime, journey: Journey | None = None
-    ) -> None:
-        """Store a new dossier with the trace context of its journey."""
-        await self.insert_all([(Loaded(d, journey or {}), 0)], session, now)
-
     async def insert_all(
         self, new: list[tuple[Loaded, int]], session: Session, now: datetime
     ) -> dict[str, range]:
@@ -162,7 +156,7 @@ class DossierStore:
         if not new:
             return {}
         counts = {loaded.dossier.code: facts for loaded, facts in new}
-        last = await self.sequences.first_numbers(counts, session)
+        last = await self._sequences.first_numbers(counts, session)
         documents = [
             {**_document(loaded.dossier, now, self.level_of), "journey": loaded.journey}
             | {SEQ: last[loaded.dossier.code]}
@@ -198,7 +192,7 @@ class DossierStore:
         )
         if before is None or before.get("version") != read.version:
             raise StaleDossier(d.code)
-        last = await self.sequences.moved_on(d.code, before, facts, session)
+        last = await self._sequences.moved_on(d.code, before, facts, session)
         return saved, numbers(last, facts)
 
     async def overdue_candidates(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 from pymongo.errors import OperationFailure
-from routing.store import DossierStore, StaleDossier
+from routing.domain.model import Dossier
+from routing.store import DossierStore, Loaded, StaleDossier
 
 from shared.mongo.client import Session, mongo_client, run_in_transaction, service_database
 from shared.runtime import CommonSettings
@@ -21,13 +22,19 @@ def _level(unit: str) -> str:
     return "commune"
 
 
+async def insert(store: DossierStore, d: Dossier, session: Session) -> None:
+    await store.insert_all([(Loaded(d, {}), 0)], session, MONDAY_9AM)
+
+
 async def test_a_save_over_an_older_version_is_refused_and_undone(
     common_settings: CommonSettings,
 ) -> None:
     first = dossier_in("processing")
     async with mongo_client(common_settings.mongo, "test") as client:
         store = DossierStore(service_database(client, common_settings.mongo, "routing"), _level)
-        await run_in_transaction(client, lambda s: store.insert(first, s, MONDAY_9AM))
+        await run_in_transaction(
+            client, lambda s: store.insert_all([(Loaded(first, {}), 0)], s, MONDAY_9AM)
+        )
         current = await store.get(first.code)
         assert current is not None
         await run_in_transaction(
@@ -52,7 +59,9 @@ async def test_a_writer_that_committed_since_the_read_makes_the_save_fail(
     d = dossier_in("processing")
     async with mongo_client(common_settings.mongo, "test") as client:
         store = DossierStore(service_database(client, common_settings.mongo, "routing"), _level)
-        await run_in_transaction(client, lambda s: store.insert(d, s, MONDAY_9AM))
+        await run_in_transaction(
+            client, lambda s: store.insert_all([(Loaded(d, {}), 0)], s, MONDAY_9AM)
+        )
         async with client.start_session() as mine:
             await mine.start_transaction()
             read = await store.get(d.code, mine)  # this transaction's snapshot
