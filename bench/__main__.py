@@ -4,6 +4,7 @@
     .venv/bin/python -m bench --quick             # about a minute: one short step at 1/s
     .venv/bin/python -m bench --rates 25 --step-seconds 300   # the sustained target
     .venv/bin/python -m bench --profile           # py-spy samples of every service per step
+    .venv/bin/python -m bench --warmup-seconds 0  # no unmeasured warm-up before the steps
 
 Results: ``.local/bench/run-<time>/result.json`` and ``plot.png`` (and ``latest.json``).
 The in-process audit log figures (proofs, offline verification) are ``python -m
@@ -34,6 +35,12 @@ def options(argv: list[str] | None = None) -> Options:
         default=60.0,
         help="how long a step's journeys may take to finish after it",
     )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=20.0,
+        help="journeys at the first rate before the steps, not measured (0: none)",
+    )
     parser.add_argument("--raw-count", type=int, default=2000, help="writes per raw store figure")
     parser.add_argument("--profile", action="store_true", help="record py-spy profiles")
     parser.add_argument(
@@ -52,6 +59,7 @@ def options(argv: list[str] | None = None) -> Options:
             step_seconds=20,
             drain_seconds=40,
             raw_count=300,
+            warmup_seconds=0,
             profile=args.profile,
             private_store=not args.shared_store,
             out=args.out,
@@ -61,6 +69,7 @@ def options(argv: list[str] | None = None) -> Options:
         step_seconds=args.step_seconds,
         drain_seconds=args.drain_seconds,
         raw_count=args.raw_count,
+        warmup_seconds=args.warmup_seconds,
         profile=args.profile,
         stop_when_broken=not args.keep_going,
         private_store=not args.shared_store,

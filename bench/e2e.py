@@ -45,6 +45,7 @@ class Options:
     out: Path = OUT
     seed: int = 11
     private_store: bool = True
+    warmup_seconds: float = 20.0
 
 
 @dataclass
@@ -180,26 +181,9 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
         if opts.profile
         else None
     )
-    next_at = started
-    while True:
-        next_at += run.rng.expovariate(rate)
-        if next_at > started + opts.step_seconds:
-            break
-        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        journey = Journey(plan(len(run.journeys), run.rng), started=time.monotonic())
-        run.journeys.append(journey)
-        step.append(journey)
-        tasks.add(asyncio.create_task(run.driver.run(journey)))
+    await _offer(run, rate, started + opts.step_seconds, step, tasks)
     generated = time.monotonic()
-    _, unfinished = (
-        await asyncio.wait(tasks, timeout=opts.drain_seconds) if tasks else (set(), set())
-    )
-    for task in unfinished:
-        task.cancel()
-    await asyncio.gather(*unfinished, return_exceptions=True)
-    for journey in step:
-        if journey.audited is None and journey.error is None:
-            journey.error = "not audited within the drain time"
+    await _drain(tasks, step, opts.drain_seconds)
     ended = time.monotonic()
     stop_progress.set()
     await progress
@@ -217,6 +201,48 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
         run.tap.count - events_before,
         profiles,
     )
+
+
+async def _offer(
+    run: Run, rate: float, until: float, step: list[Journey], tasks: set[asyncio.Task[None]]
+) -> None:
+    """Start journeys at ``rate`` (Poisson arrivals) until ``until``, not waiting for them."""
+    next_at = time.monotonic()
+    while True:
+        next_at += run.rng.expovariate(rate)
+        if next_at > until:
+            return
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        journey = Journey(plan(len(run.journeys), run.rng), started=time.monotonic())
+        run.journeys.append(journey)
+        step.append(journey)
+        tasks.add(asyncio.create_task(run.driver.run(journey)))
+
+
+async def _drain(tasks: set[asyncio.Task[None]], step: list[Journey], seconds: float) -> None:
+    """Give the journeys ``seconds`` to finish; those that did not are failed."""
+    _, unfinished = await asyncio.wait(tasks, timeout=seconds) if tasks else (set(), set())
+    for task in unfinished:
+        task.cancel()
+    await asyncio.gather(*unfinished, return_exceptions=True)
+    for journey in step:
+        if journey.audited is None and journey.error is None:
+            journey.error = "not audited within the drain time"
+
+
+async def warm_up(run: Run, rate: float) -> dict[str, Any]:
+    """Journeys at ``rate`` for the warm-up time, not measured: the first seconds of a
+    fresh platform (connection pools, consumer group joins, a broker's JIT still
+    compiling) cost more than the rest and would weigh on the first step alone."""
+    seconds = run.options.warmup_seconds
+    print(f"[bench] warming up: {rate:g}/s for {seconds:g} s, not measured", flush=True)
+    journeys: list[Journey] = []
+    tasks: set[asyncio.Task[None]] = set()
+    await _offer(run, rate, time.monotonic() + seconds, journeys, tasks)
+    await _drain(tasks, journeys, run.options.drain_seconds)
+    failed = sum(1 for j in journeys if j.error is not None)
+    print(f"[bench] warmed up: {len(journeys) - failed}/{len(journeys)} journeys", flush=True)
+    return {"rate": rate, "seconds": seconds, "journeys": len(journeys), "failed": failed}
 
 
 def _step_figures(
@@ -337,7 +363,10 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
         ]
         steps: list[dict[str, Any]] = []
         breaking: str | None = None
+        warmed: dict[str, Any] | None = None
         try:
+            if opts.warmup_seconds > 0 and opts.rates:
+                warmed = await warm_up(run, opts.rates[0])
             for index, rate in enumerate(opts.rates):
                 figures = await run_step(run, index, rate)
                 figures["broken"] = broken(figures)
@@ -365,6 +394,7 @@ async def run_benchmark(opts: Options) -> dict[str, Any]:
             },
             "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
             "latency_breaks_at": breaking,
+            "warmup": warmed,
             "raw": rates.as_dict(),
             "steps": steps,
             "samples": [asdict(s) for s in sampler.samples],

@@ -14,11 +14,16 @@ from bench.e2e import Options, run_benchmark
 
 
 async def test_a_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
-    options = Options(rates=[0.5], step_seconds=6, drain_seconds=240, raw_count=40, out=tmp_path)
+    options = Options(
+        rates=[0.5], step_seconds=6, drain_seconds=240, raw_count=40, warmup_seconds=3, out=tmp_path
+    )
 
     result = await run_benchmark(options)
 
     (step,) = result["steps"]
+    # The warm-up's journeys ran first, at the first rate, and are not the step's.
+    warmup = result["warmup"]
+    assert warmup["rate"] == 0.5 and warmup["seconds"] == 3 and warmup["failed"] == 0
     assert step["journeys_started"] >= 1
     assert step["journeys_audited"] + step["journeys_failed"] == step["journeys_started"]
     assert step["journeys_audited"] >= 1, step["errors"]
