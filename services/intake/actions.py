@@ -178,6 +178,7 @@ async def _create_coded(
         # The one way the name and contact leave intake: on their own topic, for
         # notification, caused by the dossier's first fact (same unit of work).
         uow.caused_by(first).emit(contact_registered(dossier, now))
+        dossier = _numbered(uow, dossier, 1)
         await ctx.store.insert_dossier(dossier, uow.session)
         return receipt_of(ctx, dossier, token)
 
@@ -256,7 +257,18 @@ def _record(decision: Decision, now: datetime, uow: UnitOfWork) -> tuple[IntakeD
     """Emit the decision's fact and apply it to the stored view (same unit of work)."""
     dossier, fact = decision
     [event] = uow.emit(fact, correlation_id=dossier.correlation_id)
-    return applied_own_fact(dossier, fact, event, now), event
+    return applied_own_fact(_numbered(uow, dossier, 1), fact, event, now), event
+
+
+def _numbered(uow: UnitOfWork, dossier: IntakeDossier, count: int) -> IntakeDossier:
+    """The dossier once the ``count`` facts about it just emitted are numbered by its own
+    write (it carries the last number): no counter write. One stored before the field
+    existed is left to the outbox, which numbers it from its counter."""
+    if dossier.outbox_seq is None:
+        return dossier
+    first = dossier.outbox_seq + 1
+    uow.numbered(dossier.code, range(first, first + count))
+    return dossier.model_copy(update={"outbox_seq": first + count - 1})
 
 
 async def _prepare_code(ctx: Intake, agency: str, now: datetime) -> None:

@@ -85,6 +85,7 @@ def new_dossier(
         documents_hash=documents_hash(documents),
         note=note,
         lookup_token_hash=token_digest(token),
+        outbox_seq=0,  # a new code: no fact was numbered in its sequence before
         created_at=now,
     )
 

@@ -17,6 +17,7 @@ from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
 from intake.store import IntakeStore
 from shared.app import serve, service_app
 from shared.clock import Clock
+from shared.mongo.document_sequences import DocumentSequences
 from shared.runtime import service_runtime
 from shared.topics import DOSSIER_EVENTS
 
@@ -40,7 +41,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         catalogue, calendar = settings.catalogue.load(), settings.calendar.load()
         _warn_on_dev_keys(settings)
-        async with service_runtime(SERVICE, settings, clock) as runtime:
+        async with service_runtime(SERVICE, settings, clock, DocumentSequences) as runtime:
             store = IntakeStore(runtime.db)
             await store.ensure_indexes()
             await store.load_catalogue(catalogue, runtime.clock.now())

@@ -82,6 +82,9 @@ class IntakeDossier(_Stored):
     note: str | None = None
     lookup_token_hash: str
     correlation_id: str | None = None  # the first fact's event id, once emitted
+    # The last outbox number of the dossier's facts (``shared.mongo.document_sequences``);
+    # None: stored before the field existed, numbered by its counter until a flush sets it.
+    outbox_seq: int | None = None
     refusal: RefusalNotice | None = None
     withdrawal: Withdrawal | None = None
     history: list[PublicStep] = Field(default_factory=list)

@@ -14,7 +14,6 @@ from routing.applicants import ApplicantNames, IntakeApplicantNames, NoApplicant
 from routing.config import RoutingSettings
 from routing.recent import RecentDossiers
 from routing.scheduler import OverdueScheduler
-from routing.sequences import DossierSequences
 from routing.store import DossierStore, unit_level
 from routing.upgrade import upgrade_earlier_documents
 from shared.app import serve, service_app
@@ -23,6 +22,7 @@ from shared.auth.identities import ClientAuth
 from shared.clock import Clock
 from shared.kafka.admin import ensure_topics
 from shared.kafka.security import PLAINTEXT
+from shared.mongo.document_sequences import DocumentSequences
 from shared.runtime import service_runtime
 from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS, agency_commands
 
@@ -65,7 +65,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         async with AsyncExitStack() as stack:
             app.state.applicant_names = await applicant_names(settings, stack)
             runtime = await stack.enter_async_context(
-                service_runtime(SERVICE, settings, clock, DossierSequences)
+                service_runtime(SERVICE, settings, clock, DocumentSequences)
             )
             store = DossierStore(runtime.db, partial(unit_level, catalogue))
             await store.ensure_indexes()

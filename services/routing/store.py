@@ -20,9 +20,9 @@ from typing import Any
 from routing.domain.deadlines import CLOCK_RUNNING
 from routing.domain.model import Dossier
 from routing.journeys import Journey
-from routing.sequences import SEQ, DossierSequences
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.mongo.client import Database, Document, Session
+from shared.mongo.document_sequences import SEQ, DocumentSequences
 from shared.mongo.outbox import numbers
 
 LevelOf = Callable[[str], str]
@@ -109,7 +109,7 @@ class DossierStore:
     def __init__(self, db: Database, level_of: LevelOf) -> None:
         self.dossiers = db["dossiers"]
         self.level_of = level_of
-        self._sequences = DossierSequences(db)
+        self._sequences = DocumentSequences(db)
 
     async def ensure_indexes(self) -> None:
         create = self.dossiers.create_index
@@ -152,7 +152,7 @@ class DossierStore:
     ) -> dict[str, range]:
         """Store new dossiers, each with its journey's trace context, in one write; the
         outbox numbers of each one's first facts (as many as given), reserved from their
-        counters in one more (``routing.sequences``)."""
+        counters in one more (``shared.mongo.document_sequences``)."""
         if not new:
             return {}
         counts = {loaded.dossier.code: facts for loaded, facts in new}
@@ -170,7 +170,7 @@ class DossierStore:
     ) -> tuple[Dossier, range]:
         """Write ``d`` over the dossier read as ``read`` (version + 1), its journey kept;
         the saved dossier and the outbox numbers of its ``facts`` facts, reserved by the
-        same write (``routing.sequences``).
+        same write (``shared.mongo.document_sequences``).
 
         ``StaleDossier`` if the stored version is not the one read; the write is then
         already made in ``session``'s transaction, which the caller must give up (a unit

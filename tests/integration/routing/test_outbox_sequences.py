@@ -1,6 +1,6 @@
 """A dossier's facts are numbered 1, 2, 3... in the outbox, whoever emits them.
 
-Routing keeps a dossier's outbox sequence on its document (``routing.sequences``): a
+Routing keeps a dossier's outbox sequence on its document (``shared.mongo.document_sequences``): a
 save numbers its facts with the same write, a refusal moves the field on, and a subject
 with no dossier yet is numbered by its counter, which the dossier carries on from once
 inserted. A document stored before the field existed carries on from its counter.
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.sequences import SEQ
-
 from shared.events.commands import AcceptTransfer, CompleteStep
 from shared.events.dossier import StepOutcome
+from shared.mongo.document_sequences import SEQ
 from shared.runtime import CommonSettings
 from shared.testing import eventually
 from tests.integration.routing.helpers import (

@@ -47,7 +47,8 @@ async def test_a_batch_plans_its_dossiers_in_one_read_and_one_insert_each_in_its
 
         dossiers = app.state.routing.store.dossiers
         # Whatever the batch: one read and one insert, numbered from the new dossiers'
-        # counters (routing.sequences: a findAndModify each below three, else two calls).
+        # counters (``reserve_in_transaction``: a findAndModify each below three, else two
+        # calls).
         assert commands.on("dossiers") == {"find": 1, "insert": 1}
         assert commands.on("counters") == {"findAndModify": 2}
         for (envelope, _), code in zip(events[1:], NEW, strict=True):
