@@ -12,8 +12,9 @@ are passed over. While the stream is not open (not yet, or after an error, until
 is reopened with backoff), or a change is being read, ``current`` is None and the
 screen reads the subscriptions itself, as before. A subscription created, deleted or
 resumed through this instance takes effect at once (``invalidate``: only a reading
-begun afterwards is kept); one changed through another instance, once its change has
-come through the stream (milliseconds).
+begun afterwards is kept, and the worker reads again within ``AWAIT_MS`` even when the
+stream reported the change, and was read, before the writer invalidated); one changed
+through another instance, once its change has come through the stream (milliseconds).
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class SubscriptionWatch:
                 change = await stream.try_next()
                 if change is not None and _alters_views(change):
                     self.invalidate()  # the screen reads them itself meanwhile
+                if self._current is None:  # a change, or an invalidate from this instance
                     await self._read()
 
     async def _read(self) -> None:
