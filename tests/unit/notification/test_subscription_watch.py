@@ -6,6 +6,8 @@ instead of leaving the screen to query for every run until the next change."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from notification.domain import SubscriptionStatus, SubscriptionView
@@ -67,13 +69,22 @@ async def _ids(watch: SubscriptionWatch, expected: set[str]) -> bool:
     return current is not None and {s.id for s in current} == expected
 
 
-async def test_a_late_invalidate_from_the_writer_is_read_again() -> None:
-    store = FakeStore()
+@asynccontextmanager
+async def watching(store: FakeStore) -> AsyncIterator[SubscriptionWatch]:
+    """The watch running over ``store``, its first reading (nothing live) taken."""
     watch = SubscriptionWatch(cast(NotificationStore, store))
     task = asyncio.create_task(watch.run())
     try:
         await eventually(lambda: _ids(watch, set()), timeout=5)
+        yield watch
+    finally:
+        watch.stop()
+        await asyncio.wait_for(task, timeout=5)
 
+
+async def test_a_late_invalidate_from_the_writer_is_read_again() -> None:
+    store = FakeStore()
+    async with watching(store) as watch:
         store.live.append(view("s-1"))  # written; the stream is quicker than the writer
         await store.subscriptions.changes.put({"operationType": "insert"})
         await eventually(lambda: _ids(watch, {"s-1"}), timeout=5)
@@ -83,17 +94,11 @@ async def test_a_late_invalidate_from_the_writer_is_read_again() -> None:
         assert watch.current is None
         await eventually(lambda: _ids(watch, {"s-1"}), timeout=5)
         assert store.reads == reads + 1
-    finally:
-        watch.stop()
-        await asyncio.wait_for(task, timeout=5)
 
 
 async def test_a_change_that_alters_no_view_is_passed_over() -> None:
     store = FakeStore()
-    watch = SubscriptionWatch(cast(NotificationStore, store))
-    task = asyncio.create_task(watch.run())
-    try:
-        await eventually(lambda: _ids(watch, set()), timeout=5)
+    async with watching(store) as watch:
         counted = {"updatedFields": {"consecutive_failures": 0, "last_success_at": 1}}
         await store.subscriptions.changes.put(
             {"operationType": "update", "updateDescription": counted}
@@ -102,6 +107,3 @@ async def test_a_change_that_alters_no_view_is_passed_over() -> None:
         await store.subscriptions.changes.put({"operationType": "insert"})
         await eventually(lambda: _ids(watch, {"s-1"}), timeout=5)
         assert store.reads == 2  # the opening's and the insert's: the count read nothing
-    finally:
-        watch.stop()
-        await asyncio.wait_for(task, timeout=5)
