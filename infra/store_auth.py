@@ -19,7 +19,6 @@ else.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import time
@@ -32,13 +31,11 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from infra import processes
+from infra.store_server import choose_store_server
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("LT_LOCAL_DIR", ROOT / ".local"))
 SERVICES = ("intake", "routing", "notification", "audit", "console")
-RUST_SERVER = (
-    Path.home() / ".cache" / "lienthong" / "secantusd-rs-0.5.3-beta.196" / "bin" / "secantusd-rs"
-)
 # make run only: the services warn when they run with one of these (shared.settings).
 DEV_ADMIN_PASSWORD = "dev-only-store-admin-password"
 BOOTSTRAPPED = "lienthong-users-provisioned"
@@ -73,16 +70,10 @@ class StoreUsers:
         )
 
 
-def server_binary() -> str:
-    """The store server: LT_STORE_SERVER, else the Rust server if built, else the Python one."""
-    if configured := os.environ.get("LT_STORE_SERVER"):
-        return configured
-    if RUST_SERVER.is_file():
-        return str(RUST_SERVER)
-    found = shutil.which("secantusd-py", path=str(Path(sys.executable).parent))
-    if found is None:
-        sys.exit("[store-auth] no store server: secantusd-py missing (make install)")
-    return found
+def server_command(port: int, data_dir: Path, *, auth: bool) -> list[str]:
+    """The devstack's store server (``LT_STORE_SERVER``: the Rust one unless ``python``),
+    with the same flags, on ``port``."""
+    return choose_store_server().command("127.0.0.1", port, data_dir, auth=auth)
 
 
 def uri(port: int) -> str:
@@ -103,11 +94,7 @@ def start_server(port: int, data_dir: Path, log_file: Path, *, auth: bool) -> pr
     """Start the server in its own session and wait until it answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    argv = [server_binary(), "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--storage-path", str(data_dir), "--log-level", "WARNING"]
-    if "secantusd-rs" in argv[0]:
-        argv += ["--cache-size", "256M"]
-    proc = processes.spawn([*argv, *(["--auth"] if auth else [])], log_file)
+    proc = processes.spawn(server_command(port, data_dir, auth=auth), log_file)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -41,11 +41,10 @@ class StoreServer:
     def command(self, host: str, port: int, data_dir: Path, auth: bool = False) -> list[str]:
         argv = [str(self.program), "--host", host, "--port", str(port)]
         argv += ["--storage-path", str(data_dir), "--log-level", "WARNING"]
-        if self.kind == "python":
-            return argv
-        argv += ["--cache-size", os.environ.get("LT_STORE_CACHE_SIZE", "512M")]
-        argv += ["--oplog-max-entries", OPLOG_MAX_ENTRIES]
-        argv += shlex.split(os.environ.get("LT_STORE_EXTRA_ARGS", ""))
+        if self.kind == "rust":
+            argv += ["--cache-size", os.environ.get("LT_STORE_CACHE_SIZE", "512M")]
+            argv += ["--oplog-max-entries", OPLOG_MAX_ENTRIES]
+            argv += shlex.split(os.environ.get("LT_STORE_EXTRA_ARGS", ""))
         return [*argv, "--auth"] if auth else argv
 
 
