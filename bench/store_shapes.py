@@ -20,6 +20,7 @@ import asyncio
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -376,10 +377,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("shapes", nargs="*", help="only these shapes (default: all)")
     parser.add_argument("--count", type=int, default=400, help="operations per shape")
     parser.add_argument("--cache-size", default="512M", help="the store's --cache-size")
-    args, flags = parser.parse_known_args(argv)
-    flags = ["--cache-size", args.cache_size, *(f for f in flags if f != "--")]
+    ours, server_flags = split_server_flags(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(ours)
+    known = shapes(None)
+    if unknown := sorted(set(args.shapes) - set(known)):
+        parser.error(f"unknown shape {', '.join(unknown)}; known: {', '.join(known)}")
+    flags = ["--cache-size", args.cache_size, *server_flags]
     print(f"store CPU per operation, secantusd-rs {' '.join(flags)}", flush=True)
     run(args.count, args.shapes, flags)
+
+
+def split_server_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The words before ``--`` (ours) and after it (the store's flags, passed as given):
+    argparse alone would take ``-- --cache-size 2G`` for shape names."""
+    if "--" not in argv:
+        return argv, []
+    at = argv.index("--")
+    return argv[:at], argv[at + 1 :]
 
 
 if __name__ == "__main__":
