@@ -97,10 +97,15 @@ def test_the_three_broker_cluster_profile_is_valid_and_replicates() -> None:
     internal = "1@kafka-1-internal:9093,2@kafka-2-internal:9093,3@kafka-3-internal:9093"
     assert voters == {internal}
     assert {services[b]["environment"]["KAFKA_NODE_ID"] for b in brokers} == {1, 2, 3}
+    # kafka-init creates every topic with three replicas; the brokers make acks=all wait
+    # for two of them. The services create none (their replication settings would be
+    # read only if they did).
+    command = services["kafka-init"]["command"]
+    assert command[command.index("--replication-factor") + 1] == "3"
+    assert {services[b]["environment"]["KAFKA_MIN_INSYNC_REPLICAS"] for b in brokers} == {2}
     for service in SERVICES:
         environment = services[service]["environment"]
-        assert environment["LT_KAFKA_REPLICATION_FACTOR"] == 3
-        assert environment["LT_KAFKA_MIN_INSYNC_REPLICAS"] == 2
+        assert environment["LT_KAFKA_CREATE_TOPICS"] == "false"
         assert environment["LT_KAFKA_BOOTSTRAP_SERVERS"].count(":9092") == 3
         assert environment["LT_MONGO_URI"].startswith("mongodb://mongo")  # kept from the base
         assert brokers | {"mongo"} <= set(services[service]["depends_on"])
