@@ -8,6 +8,7 @@ Ctrl-C (or SIGTERM) stops the services, and the infrastructure if this command s
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -238,6 +239,7 @@ def print_where_to_look() -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(prog="make run", description=__doc__).parse_args()
     started_infra = devstack("running") != 0
     if devstack("start") != 0:
         sys.exit("[run] could not start Kafka, the store and Keycloak")

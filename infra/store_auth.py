@@ -18,6 +18,7 @@ else.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -39,6 +40,7 @@ SERVICES = ("intake", "routing", "notification", "audit", "console")
 # make run only: the services warn when they run with one of these (shared.settings).
 DEV_ADMIN_PASSWORD = "dev-only-store-admin-password"
 BOOTSTRAPPED = "lienthong-users-provisioned"
+COMMANDS = ("start", "stop", "status")
 
 
 def dev_password(service: str) -> str:
@@ -150,7 +152,9 @@ def _pid_file() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "status"
+    parser = argparse.ArgumentParser(prog="python -m infra.store_auth", description=__doc__)
+    parser.add_argument("command", nargs="?", default="status", choices=COMMANDS)
+    command = parser.parse_args(argv[1:]).command
     port = int(os.environ.get("LT_STORE_AUTH_PORT", "27018"))
     pid_file = _pid_file()
     if command == "start":
@@ -160,9 +164,11 @@ def main(argv: list[str]) -> int:
         pid_file.write_text(str(proc.pid))
         print(f"[store-auth] authenticated store on 127.0.0.1:{port} (one user per service)")
         return 0
-    if command == "stop" and pid_file.exists():
-        os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-        pid_file.unlink()
+    if command == "stop":  # stopping a stopped store is done, not an error
+        if pid_file.exists():
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+            pid_file.unlink()
+        print(f"[store-auth] stopped (127.0.0.1:{port})")
         return 0
     running = pid_file.exists()
     print(f"[store-auth] {'running' if running else 'stopped'} (127.0.0.1:{port})")

@@ -9,6 +9,7 @@ by a test, so the documents agencies integrate against never drift from the code
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -178,7 +179,13 @@ def stale_files() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "check"
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.contracts",
+        description="check (default): the contract files are what the models render; "
+        "write: render them (make contracts).",
+    )
+    parser.add_argument("command", nargs="?", default="check", choices=("check", "write"))
+    command = parser.parse_args(argv[1:]).command
     if command == "write":
         for path, text in rendered_files().items():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ with ``python -m infra.keycloak.realm secrets > keycloak-secrets.env``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import secrets
 import sys
@@ -332,7 +333,15 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "check"
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.keycloak.realm",
+        description="check (default): the realm file is what the catalogue renders; "
+        "write: render it; secrets: print random client secrets for a deployment.",
+    )
+    parser.add_argument(
+        "command", nargs="?", default="check", choices=("check", "write", "secrets")
+    )
+    command = parser.parse_args(argv[1:]).command
     if command == "secrets":
         print("# Keycloak client secrets and demo password (keep out of the repository)")
         print("\n".join(f"{k}={v}" for k, v in random_environment().items()))

@@ -50,3 +50,13 @@ def test_asyncapi_document_names_every_topic_and_message() -> None:
     assert len(listed) == len(REGISTRY)
     addresses = {channel["address"] for channel in document["channels"].values()}
     assert {"dossier.events", "dossier.commands", "deadletters"} <= addresses
+
+
+def test_the_command_line_refuses_an_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped command is an error (exit 2), never a silent check."""
+    from shared.contracts import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["contracts", "wirte"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'wirte'" in capsys.readouterr().err
