@@ -26,12 +26,15 @@ class MalformedMessage(ValueError):
         self.reason = reason
 
 
+EVENT_ID_MAX = 128  # characters of an event id (an HTTP idempotency key becomes one)
+
+
 class Envelope(BaseModel):
     """A CloudEvents 1.0 structured-mode event with correlation and causation ids."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(min_length=1, max_length=128, description="Unique event id (UUID).")
+    id: str = Field(min_length=1, max_length=EVENT_ID_MAX, description="Unique event id (UUID).")
     source: str = Field(min_length=1, max_length=256, description="Producing service URI.")
     type: str = Field(
         min_length=1, max_length=128, description="Event type, e.g. dossier.received.v1."

@@ -75,6 +75,8 @@ def refusal_statuses(path: str, method: str) -> set[int]:
     """What an action can be refused with beyond the shared answers (OpenAPI declares it)."""
     if method == "post" and path.startswith("/v1/dossiers/{code}/"):
         return set(STATUS.values()) | {409}  # 409 also for a reused Idempotency-Key
+    if method == "post" and path == "/v1/payments/callback":
+        return {404, 409}  # unknown_dossier; transition_not_allowed, payment_mismatch
     return set()
 
 
@@ -161,8 +163,9 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
                 break
             continue
         except AlreadyProcessed:
+            first = await runtime.inbox.first_use(HTTP_CONSUMER, envelope.id)
             current = await routing.store.get(code)
-            if current is None:  # the key was first used for another dossier
+            if first != (envelope.type, envelope.subject) or current is None:  # not its retry
                 raise Conflict(
                     "this Idempotency-Key was used for another request",
                     code="idempotency_key_reused",

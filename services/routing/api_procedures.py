@@ -10,6 +10,7 @@ confirms the payment for the unit holding the dossier, as that unit would.
 from __future__ import annotations
 
 from datetime import date, datetime
+from hashlib import sha256
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from routing.api import ActingUnit, Action, ActionResult, act, add_actions, routing_of
 from shared.auth import Principal, Role, allow
+from shared.envelope import EVENT_ID_MAX
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
 
@@ -96,11 +98,11 @@ add_actions(
 @router.post(
     "/payments/callback",
     summary="A payment gateway reports a payment",
-    description="Confirms the payment for the unit holding the dossier. The transaction id "
-    "is the idempotency key: a repeated callback acts once (`replayed`). A dossier not "
-    "waiting for a payment answers 409 `transition_not_allowed`; another amount 409 "
-    "`payment_mismatch`. Needs a token with the role `service` (the gateway adapter's "
-    "client).",
+    description="Confirms the payment for the unit holding the dossier. The provider and "
+    "transaction id are the idempotency key: a repeated callback acts once (`replayed`). "
+    "An unknown dossier answers 404 `unknown_dossier`; a dossier not waiting for a "
+    "payment 409 `transition_not_allowed`; another amount 409 `payment_mismatch`. Needs "
+    "a token with the role `payment-gateway` (the gateway adapter's client).",
 )
 async def payment_callback(
     request: Request, body: PaymentGatewayCallback, caller: Gateway
@@ -117,5 +119,14 @@ async def payment_callback(
         method="gateway",
         paid_at=body.paid_at,
     )
-    key = f"payment-callback:{body.provider}:{body.transaction_id}"
-    return await act(request, confirm, key)
+    return await act(request, confirm, callback_key(body.provider, body.transaction_id))
+
+
+def callback_key(provider: str, transaction_id: str) -> str:
+    """The callback's idempotency key: readable while it fits an event id (128
+    characters), else a digest of the same two values, so that any transaction id a
+    gateway may send (200 characters) makes a repeated callback act once."""
+    key = f"payment-callback:{provider}:{transaction_id}"
+    if len(key) <= EVENT_ID_MAX:
+        return key
+    return "payment-callback:sha256:" + sha256(f"{provider}:{transaction_id}".encode()).hexdigest()

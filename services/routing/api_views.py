@@ -108,7 +108,12 @@ async def get_flows(
     until = until or routing.clock.now()
     since = since or until - timedelta(days=7)
     if since.tzinfo is None or until.tzinfo is None or since >= until:
-        raise DomainError("since and until must carry a timezone, since < until", code="bad_window")
+        raise DomainError(
+            "since and until must carry a timezone, since < until",
+            code="bad_window",
+            field="since",
+            status=422,
+        )
     return await views.flows(routing.store, since, until, routing.level_of)
 
 

@@ -92,6 +92,14 @@ class Inbox:
         )
         return {str(doc["event_id"]) async for doc in cursor}
 
+    async def first_use(self, consumer: str, event_id: str) -> tuple[str, str] | None:
+        """The type and subject of the event first processed under this id (an HTTP
+        Idempotency-Key tells a retry from a reuse by them), or None."""
+        doc = await self._records.find_one(
+            {"consumer": consumer, "event_id": event_id}, {"type": 1, "subject": 1, "_id": 0}
+        )
+        return None if doc is None else (str(doc.get("type")), str(doc.get("subject")))
+
     async def seen(self, consumer: str, event_id: str) -> bool:
         """Whether the consumer already processed this event (for diagnostics and tests)."""
         return (

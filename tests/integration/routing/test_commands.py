@@ -132,6 +132,12 @@ async def test_http_refusals_are_problems_and_change_nothing(
         assert again.status_code == 200 and again.json()["replayed"] is True
         assert again.json()["events"] == []
         assert again.json()["dossier"]["version"] == first.json()["dossier"]["version"]
+        # The same key on another action is not a retry: refused, and nothing changes.
+        reused = await client.post(
+            f"/v1/dossiers/{CODE}/stop", json={"unit": TAN_HOA_DESK, "reason": "x"}, headers=headers
+        )
+        assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
+        assert (await client.get(f"/v1/dossiers/{CODE}")).json() == again.json()["dossier"]
         events = await read_events(settings.kafka, CODE, expect=3)
         assert types(events) == [
             "dossier.route.planned.v1",

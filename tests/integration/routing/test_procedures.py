@@ -50,9 +50,9 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
 
         # The gateway reports a payment on Monday 9 March: wrong amount refused, then paid.
         clock.set(MONDAY_9AM + timedelta(days=7))
-        callback = {
+        callback = {  # the longest transaction id the contract allows: its key is hashed
             "dossier_code": CODE,
-            "transaction_id": "VNP-42",
+            "transaction_id": "VNP-42-".ljust(200, "0"),
             "paid_at": (MONDAY_9AM + timedelta(days=7)).isoformat(),
             "provider": "vnpay",
         }
@@ -136,5 +136,8 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
         ]
         assert facts[0].data["portal_status"] == 6 and facts[0].data["amount_vnd"] == 150_000
         assert facts[1].data["paused_working_days"] == 3
-        assert facts[1].data["reference"] == "VNP-42" and facts[1].data["method"] == "gateway"
+        assert (
+            facts[1].data["reference"] == callback["transaction_id"]
+            and facts[1].data["method"] == "gateway"
+        )
         assert [f.data["apology"]["number"] for f in facts[2:]] == [1, 2]

@@ -84,4 +84,4 @@ async def test_inbox_overdue_and_flows(common_settings: CommonSettings) -> None:
         bad_window = await client.get(
             "/v1/flows", params={"since": "2026-03-05T00:00:00Z", "until": "2026-03-01T00:00:00Z"}
         )
-        assert bad_window.status_code == 400
+        assert bad_window.status_code == 422 and bad_window.json()["code"] == "bad_window"
