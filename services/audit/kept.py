@@ -17,6 +17,11 @@ from pathlib import Path
 from audit.checks import Doc, Failed, Verified, check_checkpoint, check_consistency
 
 
+def is_bundle(doc: Doc) -> bool:
+    """Whether a document is a dossier's bundle, of any format version (/2, /3)."""
+    return str(doc.get("format", "")).startswith("lienthong-audit-bundle/")
+
+
 def read_kept(path: Path) -> tuple[str, Doc | None]:
     """The signed note of a kept checkpoint, and the kept bundle if it is one: the note
     itself, or a JSON document holding it (a checkpoint view, an ``audit.checkpoint.v1``
@@ -25,7 +30,7 @@ def read_kept(path: Path) -> tuple[str, Doc | None]:
     if not text.lstrip().startswith("{"):
         return text, None
     doc = json.loads(text)
-    bundle = doc if str(doc.get("format", "")).startswith("lienthong-audit-bundle/") else None
+    bundle = doc if is_bundle(doc) else None
     for holder in (doc, doc.get("data") or {}, doc.get("checkpoint") or {}):
         if isinstance(holder.get("note"), str):
             return str(holder["note"]), bundle

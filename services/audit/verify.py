@@ -48,7 +48,7 @@ from audit.checks import (
 )
 from audit.domain import GENESIS_HASH, KEY_ROTATED, Checkpoint, read_checkpoint
 from audit.dossier_index import DossierIndex
-from audit.kept import check_previous, compare_bundles, read_kept
+from audit.kept import check_previous, compare_bundles, is_bundle, read_kept
 from audit.trust import KeyChain, TrustPolicy, fingerprint_of, load_trust
 from shared.transparency import merkle
 
@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = Options(allow_unproven_end=args.allow_unproven_end, root_at=kept_size)
         verified = verify(doc, policy, options)
         extends = None if kept is None else check_previous(kept, verified, proof_doc)
-        if kept_bundle is not None and doc.get("format") == kept_bundle["format"]:
+        if kept_bundle is not None and is_bundle(doc):  # of any format: /2 kept, /3 now
             verify(kept_bundle, policy, options)  # the kept bundle is evidence too
             agreed = compare_bundles(kept_bundle, doc)
             extends = extends if agreed is None else f"{extends}\nOK {agreed}"

@@ -210,6 +210,11 @@ def test_a_newer_bundle_exposes_a_false_index_in_a_kept_bundle(
     )
     status, out = run("newer.json", "other.json")  # another dossier: the trees still compared
     assert status == 0 and "extends the log at tree size 20" in out
+    # A bundle kept from before the upgrade (format /2) is compared too: the upgrade is
+    # when an auditor holds one of each.
+    (tmp_path / "cut2.json").write_text(json.dumps({**cut, "format": "lienthong-audit-bundle/2"}))
+    status, out = run("newer.json", "cut2.json")
+    assert status == 1 and "left out the dossier's entries [18]" in out
 
 
 def test_two_honest_bundles_of_a_dossier_agree(
