@@ -26,7 +26,7 @@ ERRORS: dict[str, tuple[int, str | None, str]] = {
     "outside_boundary": (422, "area_unit", "000.22.31.H59 is outside 000.21.31.H59"),
     "missing_document": (422, "documents", "required document(s) missing: birth_certificate"),
     "daily_sequence_exhausted": (503, "receiving_unit", "all 9999 codes of the day are used"),
-    "form_unavailable": (404, "number", "form 05 is not served by intake"),
+    "form_unavailable": (404, "number", "the dossier was not refused at intake: no Mẫu 03"),
     "invalid_period": (422, "end", "end must be on or after start, within 93 days"),
 }
 STATUS: dict[str, int] = {code: status for code, (status, _, _) in ERRORS.items()}
