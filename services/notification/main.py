@@ -87,6 +87,14 @@ def webhook_client(settings: NotificationSettings) -> httpx.AsyncClient:
     )
 
 
+def portal_client() -> httpx.AsyncClient:
+    """The portal sender's HTTP client: no redirects, no proxies from the environment.
+    Unlike webhooks, whose URLs subscribers give, its one endpoint is the operator's own
+    setting (an adapter on the internal network, or make run's receiver on loopback), so
+    the webhook egress policy does not apply to it."""
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False)
+
+
 def egress_policy(settings: NotificationSettings) -> EgressPolicy:
     if settings.webhook.allow_http:
         log.warning("LT_NOTIFICATION_WEBHOOK_ALLOW_HTTP is on: for local development only")
@@ -106,6 +114,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             webhook_client(settings) as http,
+            portal_client() as portal_http,
             service_runtime(SERVICE, settings, clock) as runtime,
         ):
             store = NotificationStore(runtime.db)
@@ -140,7 +149,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                     portal_sync.build_registry(portal_store, DisplayNames.from_catalogue()),
                     group_id=f"{settings.kafka.topic_prefix}{SERVICE}-portal",
                 )
-            portal_sender = PortalSender(portal_store, settings.portal, http, runtime.clock)
+            portal_sender = PortalSender(portal_store, settings.portal, portal_http, runtime.clock)
             app.state.runtime = runtime
             app.state.notification = api.NotificationApi(
                 store, dispatcher, runtime.clock, box, egress_policy(settings)
