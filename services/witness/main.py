@@ -65,8 +65,10 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
     app = FastAPIOffline(title="Witness", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app, api.STATUS)
     install_auth(app, settings.auth)
-    install_health(app, {})
-    # Reading (vkey, state) stays public: auditors pin the vkey, the state is evidence.
+    # Reading (vkey, state) stays public: auditors pin the vkey, the state is evidence;
+    # /metrics is for operations and services, as on every service.
+    scrapers = [allow(Role.OPERATIONS, Role.SERVICE)] if settings.require_token else []
+    install_health(app, {}, metrics_dependencies=scrapers)
     submitters = [allow(Role.WITNESS_SUBMITTER)] if settings.require_token else []
     app.include_router(api.submit_router, dependencies=submitters)
     app.include_router(api.router)

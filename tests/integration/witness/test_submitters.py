@@ -1,4 +1,5 @@
-"""Only the audit log's submitter may ask a witness for cosignatures; reading stays public.
+"""Only the audit log's submitter may ask a witness for cosignatures; reading stays public,
+its metrics for operations and services.
 
 Tokens come from the real Keycloak: the audit service's client holds the role
 witness-submitter; another service's client and a person do not. A refusal is
@@ -41,6 +42,11 @@ async def test_only_the_witness_submitter_may_submit(tmp_path: Path) -> None:
         admitted = await client.post(post, content=b"x", headers=auth_headers("service:audit"))
         assert admitted.status_code == 400
         assert (await client.get("/vkey")).text.startswith("lienthong.local/witness-1+")
+        # Its metrics are for operations and services, as on every service.
+        assert (await client.get("/metrics")).status_code == 401
+        assert (await client.get("/metrics", headers=auth_headers("auditor"))).status_code == 403
+        scraped = await client.get("/metrics", headers=auth_headers("operations"))
+        assert scraped.status_code == 200
 
 
 async def test_submitting_can_be_opened_to_anyone_by_setting(tmp_path: Path) -> None:

@@ -145,3 +145,21 @@ def test_the_image_creates_the_audit_key_folder_for_the_service_user() -> None:
     install = next(line for line in dockerfile.splitlines() if f"mkdir -p {folder}" in line)
     assert "chown -R lienthong /app" in install  # the folder is made before the chown
     assert dockerfile.index(install) < dockerfile.index("USER lienthong")
+
+
+def test_prometheus_scrapes_with_the_monitoring_clients_token() -> None:
+    """/metrics answers only a token with the operations or service role: Prometheus gets
+    one from Keycloak as the monitoring client, its secret a compose secret (it scraped
+    without one, and every scrape was refused)."""
+    resolved = config("docker-compose.yml")
+    assert resolved["secrets"]["monitoring-secret"] == {
+        "environment": "LT_KEYCLOAK_SECRET_MONITORING"
+    }
+    assert "monitoring-secret" in resolved["services"]["prometheus"]["secrets"]
+    scrape = yaml.safe_load((ROOT / "infra/observability/prometheus.yml").read_text())
+    (job,) = scrape["scrape_configs"]
+    assert job["oauth2"]["client_id"] == "monitoring"
+    assert job["oauth2"]["client_secret_file"] == "/run/secrets/monitoring-secret"
+    assert job["oauth2"]["token_url"].startswith("http://keycloak:8080/realms/lienthong/")
+    targets = set(job["static_configs"][0]["targets"])
+    assert {"witness-1:8011", "witness-2:8012"} <= targets
