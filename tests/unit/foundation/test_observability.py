@@ -40,7 +40,7 @@ def test_alert_rules_cover_lag_dead_letters_outbox_age_and_overdue_growth() -> N
     assert all(rule["annotations"]["summary"] for rule in rules)
 
 
-def test_prometheus_scrapes_every_service_and_loads_the_rules() -> None:
+def test_prometheus_scrapes_every_service_and_witness_and_loads_the_rules() -> None:
     config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
     [job] = config["scrape_configs"]
@@ -51,7 +51,10 @@ def test_prometheus_scrapes_every_service_and_loads_the_rules() -> None:
         "notification:8003",
         "audit:8004",
         "console:8005",
+        "witness-1:8011",
+        "witness-2:8012",
     }
+    assert job["oauth2"]["client_id"] == "monitoring"  # /metrics needs a token
 
 
 def test_the_collector_forwards_traces_to_jaeger() -> None:
