@@ -163,9 +163,11 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
                 break
             continue
         except AlreadyProcessed:
+            # A retry is the same command on the same dossier, which must still exist.
             first = await runtime.inbox.first_use(HTTP_CONSUMER, envelope.id)
-            current = await routing.store.get(code)
-            if first != (envelope.type, envelope.subject) or current is None:  # not its retry
+            retry = first == (envelope.type, envelope.subject)
+            current = await routing.store.get(code) if retry else None
+            if current is None:
                 raise Conflict(
                     "this Idempotency-Key was used for another request",
                     code="idempotency_key_reused",
