@@ -17,15 +17,9 @@ from pymongo.errors import DuplicateKeyError
 
 from intake.schemas import Receipt
 from intake.store import IntakeStore
-from intake.tokens import (
-    IDEMPOTENCY_KEY_PATTERN,
-    idempotency_id,
-    request_fingerprint,
-    seal_token,
-    unseal_token,
-)
+from intake.tokens import idempotency_id, seal_token, unseal_token
+from shared.idempotency import checked_key, key_reused, request_fingerprint
 from shared.mongo.client import Document
-from shared.refusals import Refused
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 
@@ -53,12 +47,7 @@ class IdempotentCreation:
     fingerprint: str = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.key is not None and not IDEMPOTENCY_KEY_PATTERN.match(self.key):
-            raise Refused(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 8 to 128 characters of A-Z a-z 0-9 _ . : -",
-                field="Idempotency-Key",
-            )
+        checked_key(self.key)
         self.record_id = idempotency_id(self.route, self.key) if self.key else None
         self.fingerprint = request_fingerprint(self.route, self.body)
 
@@ -70,11 +59,7 @@ class IdempotentCreation:
         if record is None:
             return None
         if record["fingerprint"] != self.fingerprint:
-            raise Refused(
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request body",
-                field="Idempotency-Key",
-            )  # fmt: skip
+            raise key_reused()
         token = unseal_token(self.receipt_key, self.key, record["sealed_token"]) or ""
         receipt = Receipt.model_validate({**record["receipt"], "lookup_token": token})
         return Outcome(receipt, replayed=True)

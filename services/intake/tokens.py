@@ -8,15 +8,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import re
 import secrets
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 
 
 def identity_hash(key: bytes, identity_type: str, number: str) -> str:
@@ -38,16 +33,6 @@ def token_matches(token: str | None, digest: str | None) -> bool:
     """Constant-time check of a presented token against the stored digest."""
     presented = token_digest(token or "")
     return hmac.compare_digest(presented, digest or "0" * 64) and bool(token and digest)
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8: the same value always gives the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def request_fingerprint(route: str, body: dict[str, Any]) -> str:
-    """Identifies a request body for Idempotency-Key reuse detection."""
-    return hashlib.sha256(route.encode() + b"\n" + canonical_json(body)).hexdigest()
 
 
 def idempotency_id(route: str, key: str) -> str:

@@ -39,6 +39,7 @@ from shared.events.commands import (
 from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import make_envelope
 from shared.http import Conflict, DomainError
+from shared.idempotency import KEY_FORMAT, checked_key, key_reused, request_fingerprint
 from shared.mongo.inbox import AlreadyProcessed
 from shared.text import CleanText
 from shared.unit_of_work import UnitOfWork
@@ -59,11 +60,15 @@ STATUS: dict[str, int] = {  # routing's one table: refusal code -> HTTP status (
     RefusalCode.INVALID_NEW_DATE: 422,
     RefusalCode.APOLOGY_TOO_LATE: 409,
     RefusalCode.PAYMENT_MISMATCH: 409,
+    "idempotency_key_reused": 409,  # an Idempotency-Key seen with another request
 }
 DossierCode = Annotated[str, Path(min_length=1, max_length=64, description="Dossier code.")]
 IdempotencyKey = Annotated[
     str | None,
-    Header(max_length=128, description="Repeat a request with the same key: it acts once."),
+    Header(
+        description=f"{KEY_FORMAT}. Repeat a request with the same key and body: it acts "
+        "once; the same key with another request is refused (409)."
+    ),
 ]
 
 
@@ -74,7 +79,7 @@ Caller = Annotated[Principal, allow(Role.DESK, Role.OFFICER, Role.AGENCY)]
 def refusal_statuses(path: str, method: str) -> set[int]:
     """What an action can be refused with beyond the shared answers (OpenAPI declares it)."""
     if method == "post" and path.startswith("/v1/dossiers/{code}/"):
-        return set(STATUS.values()) | {409}  # 409 also for a reused Idempotency-Key
+        return set(STATUS.values())
     if method == "post" and path == "/v1/payments/callback":
         return {404, 409}  # unknown_dossier; transition_not_allowed, payment_mismatch
     return set()
@@ -136,8 +141,13 @@ class ActionResult(BaseModel):
     replayed: bool = False
 
 
-async def act(request: Request, command: UnitCommand, key: str | None) -> ActionResult:
+async def act(
+    request: Request, command: UnitCommand, key: str | None, fingerprint: str | None = None
+) -> ActionResult:
     """Run one command through the shared handler; map refusals to problems.
+
+    With a ``key``, a repeat of the same request (``fingerprint``, by default the
+    command's) is answered ``replayed``; another request under it is refused.
 
     It decides on the copy of the dossier this process kept after its last write, if
     any (``routing.recent``): an attempt that finds that copy stale runs again on a
@@ -145,10 +155,13 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
     runtime, routing = runtime_of(request.app), routing_of(request)
     envelope = make_envelope(command, source=HTTP_SOURCE, event_id=key, time=routing.clock.now())
     code = command.dossier_code
+    fingerprint = fingerprint or request_fingerprint(envelope.type, envelope.data)
 
     async def work(uow: UnitOfWork) -> tuple[Loaded, Decision]:
         if key is not None:
-            await runtime.inbox.claim(HTTP_CONSUMER, envelope, uow.session, uow.now)
+            await runtime.inbox.claim(
+                HTTP_CONSUMER, envelope, uow.session, uow.now, fingerprint=fingerprint
+            )
         return await execute_command(command, uow, routing=routing, recent=True)
 
     stale = 0  # attempts given up on a fresh read
@@ -163,15 +176,12 @@ async def act(request: Request, command: UnitCommand, key: str | None) -> Action
                 break
             continue
         except AlreadyProcessed:
-            # A retry is the same command on the same dossier, which must still exist.
+            # A retry is the same request again, on a dossier that must still exist.
             first = await runtime.inbox.first_use(HTTP_CONSUMER, envelope.id)
-            retry = first == (envelope.type, envelope.subject)
+            retry = first is not None and first.is_retry(envelope, fingerprint)
             current = await routing.store.get(code) if retry else None
             if current is None:
-                raise Conflict(
-                    "this Idempotency-Key was used for another request",
-                    code="idempotency_key_reused",
-                ) from None
+                raise key_reused() from None
             return ActionResult(dossier=dossier_view(current), events=[], replayed=True)
         routing.recent.keep(saved)  # committed: the next action on it may skip its read
         events = [f.EVENT_TYPE for f in decision.facts]
@@ -226,7 +236,7 @@ def action_endpoint(action: Action) -> Callable[..., Awaitable[ActionResult]]:
         idempotency_key: IdempotencyKey = None,
     ) -> ActionResult:
         cmd = command(action.command, code, body, request, caller)
-        return await act(request, cmd, idempotency_key)
+        return await act(request, cmd, checked_key(idempotency_key))
 
     # FastAPI validates the body against the annotated model: this action's own.
     endpoint.__annotations__ = {**endpoint.__annotations__, "body": action.body}

@@ -21,8 +21,10 @@ from shared.auth import Principal, Role, allow
 from shared.envelope import EVENT_ID_MAX
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
+from shared.idempotency import request_fingerprint
 
 router = APIRouter(prefix="/v1", tags=["actions"])
+CALLBACK = "POST /v1/payments/callback"
 # A payment gateway's adapter: its own client (client credentials, role payment-gateway),
 # which may report payments and nothing else.
 Gateway = Annotated[Principal, allow(Role.PAYMENT_GATEWAY)]
@@ -119,7 +121,10 @@ async def payment_callback(
         method="gateway",
         paid_at=body.paid_at,
     )
-    return await act(request, confirm, callback_key(body.provider, body.transaction_id))
+    key = callback_key(body.provider, body.transaction_id)
+    # A repeat is the gateway's same report, whichever unit holds the dossier by then.
+    fingerprint = request_fingerprint(CALLBACK, body.model_dump(mode="json"))
+    return await act(request, confirm, key, fingerprint)
 
 
 def callback_key(provider: str, transaction_id: str) -> str:

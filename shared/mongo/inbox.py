@@ -8,7 +8,9 @@ check-then-act: two workers racing on one event cannot both commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -22,6 +24,21 @@ INBOX_RETENTION_S = 400 * 24 * 3600  # audit.events keeps 365 days, the rest 90 
 
 class AlreadyProcessed(Exception):
     """The event was already handled by this consumer; the transaction must be dropped."""
+
+
+@dataclass(frozen=True)
+class FirstUse:
+    """What was first processed under an id an HTTP Idempotency-Key gave."""
+
+    type: str
+    subject: str
+    fingerprint: str | None  # of the request (``shared.idempotency``), if claimed with one
+
+    def is_retry(self, envelope: Envelope, fingerprint: str) -> bool:
+        """Whether this is the same request again (else the key is reused)."""
+        if self.fingerprint is not None:
+            return self.fingerprint == fingerprint
+        return (self.type, self.subject) == (envelope.type, envelope.subject)  # an older claim
 
 
 class Inbox:
@@ -40,14 +57,22 @@ class Inbox:
         )
 
     async def claim(
-        self, consumer: str, envelope: Envelope, session: Session, now: datetime
+        self,
+        consumer: str,
+        envelope: Envelope,
+        session: Session,
+        now: datetime,
+        *,
+        fingerprint: str | None = None,
     ) -> None:
         """Record the event as processed by ``consumer``; raise AlreadyProcessed if it was.
 
         A duplicate key aborts the surrounding transaction on the server, so this raises
         rather than returning: the caller must not go on writing in that transaction.
+        ``fingerprint`` keeps what the request asked, for ``first_use``.
         """
-        await self.claim_all(consumer, [envelope], session, now)
+        extra = {} if fingerprint is None else {"fingerprint": fingerprint}
+        await self._insert([_record(consumer, envelope, now, **extra)], session)
 
     async def claim_all(
         self, consumer: str, envelopes: Sequence[Envelope], session: Session, now: datetime
@@ -57,24 +82,14 @@ class Inbox:
         A batch checks ``processed_among`` first, so a duplicate here means another
         worker committed one of these events meanwhile: the whole transaction must go.
         """
-        if not envelopes:
-            return
+        if envelopes:
+            await self._insert([_record(consumer, e, now) for e in envelopes], session)
+
+    async def _insert(self, records: list[dict[str, Any]], session: Session) -> None:
         try:
-            await self._records.insert_many(
-                [
-                    {
-                        "consumer": consumer,
-                        "event_id": envelope.id,
-                        "type": envelope.type,
-                        "subject": envelope.subject,
-                        "processed_at": now,
-                    }
-                    for envelope in envelopes
-                ],
-                session=session,
-            )
+            await self._records.insert_many(records, session=session)
         except DuplicateKeyError as exc:
-            raise AlreadyProcessed(envelopes[0].id) from exc
+            raise AlreadyProcessed(str(records[0]["event_id"])) from exc
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
@@ -92,13 +107,16 @@ class Inbox:
         )
         return {str(doc["event_id"]) async for doc in cursor}
 
-    async def first_use(self, consumer: str, event_id: str) -> tuple[str, str] | None:
-        """The type and subject of the event first processed under this id (an HTTP
-        Idempotency-Key tells a retry from a reuse by them), or None."""
+    async def first_use(self, consumer: str, event_id: str) -> FirstUse | None:
+        """What was first processed under this id (an HTTP Idempotency-Key), or None."""
         doc = await self._records.find_one(
-            {"consumer": consumer, "event_id": event_id}, {"type": 1, "subject": 1, "_id": 0}
+            {"consumer": consumer, "event_id": event_id},
+            {"type": 1, "subject": 1, "fingerprint": 1, "_id": 0},
         )
-        return None if doc is None else (str(doc.get("type")), str(doc.get("subject")))
+        if doc is None:
+            return None
+        fingerprint = doc.get("fingerprint")
+        return FirstUse(str(doc.get("type")), str(doc.get("subject")), fingerprint)
 
     async def seen(self, consumer: str, event_id: str) -> bool:
         """Whether the consumer already processed this event (for diagnostics and tests)."""
@@ -108,3 +126,14 @@ class Inbox:
             )
             > 0
         )
+
+
+def _record(consumer: str, envelope: Envelope, now: datetime, **extra: Any) -> dict[str, Any]:
+    return {
+        "consumer": consumer,
+        "event_id": envelope.id,
+        "type": envelope.type,
+        "subject": envelope.subject,
+        "processed_at": now,
+        **extra,
+    }

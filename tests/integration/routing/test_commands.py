@@ -137,6 +137,19 @@ async def test_http_refusals_are_problems_and_change_nothing(
             f"/v1/dossiers/{CODE}/stop", json={"unit": TAN_HOA_DESK, "reason": "x"}, headers=headers
         )
         assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
+        # Nor is the same action with another body.
+        other = {**body, "note": "another request"}
+        reused = await client.post(
+            f"/v1/dossiers/{CODE}/step/complete", json=other, headers=headers
+        )
+        assert reused.status_code == 409 and reused.json()["field"] == "Idempotency-Key"
+        # A key of another format is refused before anything is done.
+        bad = await client.post(
+            f"/v1/dossiers/{CODE}/stop",
+            json={"unit": TAN_HOA_DESK, "reason": "x"},
+            headers={"Idempotency-Key": "short"},
+        )
+        assert (bad.status_code, bad.json()["code"]) == (422, "invalid_idempotency_key")
         assert (await client.get(f"/v1/dossiers/{CODE}")).json() == again.json()["dossier"]
         events = await read_events(settings.kafka, CODE, expect=3)
         assert types(events) == [

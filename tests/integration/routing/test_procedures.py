@@ -75,6 +75,11 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
             "/v1/payments/callback", json={**callback, "amount_vnd": 150_000}, headers=GATEWAY
         )
         assert again.status_code == 200 and again.json()["replayed"] is True
+        # The same transaction reported with another amount is not the same report.
+        altered = await client.post(
+            "/v1/payments/callback", json={**callback, "amount_vnd": 150_001}, headers=GATEWAY
+        )
+        assert (altered.status_code, altered.json()["code"]) == (409, "idempotency_key_reused")
 
         # The district will be late: Mẫu 04 over HTTP, then a second one on the topic.
         late = await client.post(

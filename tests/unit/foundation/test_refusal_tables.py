@@ -40,3 +40,10 @@ def test_every_routing_refusal_an_action_can_meet_has_a_status() -> None:
     # HTTP validates the body before any command; an agency topic holds commands to its unit
     topic_only = {RefusalCode.INVALID_COMMAND, RefusalCode.NOT_SENDERS_UNIT}
     assert set(RefusalCode) - topic_only <= set(ROUTING)
+
+
+def test_the_idempotency_key_refusals_have_a_status_where_keys_are_taken() -> None:
+    shared = set(RAISED.findall((SERVICES.parent / "shared/idempotency.py").read_text()))
+    assert shared == {"invalid_idempotency_key", "idempotency_key_reused"}
+    assert ROUTING["idempotency_key_reused"] == INTAKE["idempotency_key_reused"] == 409
+    assert INTAKE["invalid_idempotency_key"] == 422  # routing answers 422 by default

@@ -5,12 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from intake.tokens import (
-    IDEMPOTENCY_KEY_PATTERN,
-    canonical_json,
     idempotency_id,
     identity_hash,
     new_lookup_token,
-    request_fingerprint,
     seal_token,
     token_digest,
     token_matches,
@@ -63,24 +60,10 @@ def test_a_sealed_token_opens_only_with_the_same_keys() -> None:
     assert seal_token(KEY, "idem-key-1", "secret-token") != sealed  # fresh nonce
 
 
-def test_fingerprint_ignores_key_order_but_not_values_or_route() -> None:
-    body = {"a": 1, "b": {"c": "đ", "d": [1, 2]}}
-    reordered = {"b": {"d": [1, 2], "c": "đ"}, "a": 1}
-    assert request_fingerprint("POST /x", body) == request_fingerprint("POST /x", reordered)
-    assert request_fingerprint("POST /x", body) != request_fingerprint("POST /y", body)
-    assert request_fingerprint("POST /x", body) != request_fingerprint("POST /x", {**body, "a": 2})
-
-
 def test_idempotency_records_are_stored_under_a_hash_of_route_and_key() -> None:
     record = idempotency_id("POST /v1/dossiers", "key-12345")
     assert "key-12345" not in record
     assert record != idempotency_id("POST /v1/dossiers/denials", "key-12345")
-
-
-def test_idempotency_key_format_is_bounded() -> None:
-    assert IDEMPOTENCY_KEY_PATTERN.match("3f2c1a9e-7b7d-4a51-9a70-0d7d1f0a8e11")
-    for bad in ("short", "x" * 129, "has space 123", "ký-tự-việt"):
-        assert IDEMPOTENCY_KEY_PATTERN.match(bad) is None
 
 
 def test_documents_hash_is_sha256_of_canonical_json() -> None:
@@ -89,7 +72,6 @@ def test_documents_hash_is_sha256_of_canonical_json() -> None:
         b'[{"name":"T\xe1\xbb\x9d khai","sha256":"' + b"0" * 64 + b'","size_bytes":1,"type":"a"}]'
     ).hexdigest()
     assert documents_hash(docs) == expected
-    assert canonical_json({"b": 1, "a": 2}) == b'{"a":2,"b":1}'
     assert documents_hash(list(reversed([*docs, {**docs[0], "type": "b"}]))) != documents_hash(
         [*docs, {**docs[0], "type": "b"}]
     )
