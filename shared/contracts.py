@@ -20,15 +20,17 @@ from shared.events import REGISTRY
 from shared.events.registry import EventData
 from shared.topics import (
     ALL_TOPICS,
-    APPLICANT_CONTACTS,
-    DEAD_LETTERS,
+    AUDIT_EVENTS,
     DOSSIER_COMMANDS,
+    DOSSIER_EVENTS,
+    OPERATIONS_EVENTS,
     TopicSpec,
+    agency_commands,
 )
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "contracts"
 SCHEMA_BASE = "https://lienthong.example/contracts/schemas/"
-CONTRACTS_VERSION = "2.0.0"  # 2.0: applicant contacts left dossier facts (issue 9)
+CONTRACTS_VERSION = "2.1.0"  # 2.1: unknown envelope attributes ignored; agency topics
 
 
 def message_name(event_type: str) -> str:
@@ -80,8 +82,18 @@ def _channel(spec: TopicSpec, models: list[type[EventData]]) -> dict[str, Any]:
     }
 
 
+# What each topic's Kafka key is (the dossier code everywhere else).
+KEYS = {
+    AUDIT_EVENTS.name: "audit-log: one partition, the log's checkpoints in order",
+    OPERATIONS_EVENTS.name: "Dossier code when the action concerns one, else operations",
+}
+AGENCY_CHANNEL = "DossierCommandsUnit"
+LOCAL_TOKEN_URL = "http://127.0.0.1:8180/realms/lienthong/protocol/openid-connect/token"
+
+
 def _message(model: type[EventData]) -> dict[str, Any]:
     event_type = model.EVENT_TYPE
+    key = KEYS.get(model.TOPIC.name, "Dossier code")
     return {
         "name": event_type,
         "title": message_name(event_type),
@@ -91,7 +103,7 @@ def _message(model: type[EventData]) -> dict[str, Any]:
         "payload": {"$ref": f"schemas/{event_type}.json"},
         "bindings": {
             "kafka": {
-                "key": {"type": "string", "description": "Dossier code"},
+                "key": {"type": "string", "description": key},
                 "bindingVersion": "0.5.0",
             }
         },
@@ -102,42 +114,104 @@ def _channel_id(spec: TopicSpec) -> str:
     return "".join(part.capitalize() for part in spec.name.split("."))
 
 
+def _agency_channel(commands: list[type[EventData]]) -> dict[str, Any]:
+    """Each agency's own commands topic, the only one it may write."""
+    example = agency_commands("{unit}")
+    channel = _channel(example, commands)
+    channel["description"] = (
+        "The commands of one agency system, bound to its unit: only the agency's Keycloak "
+        "client agency-<unit> may write it (Kafka ACL), so routing knows who sent each "
+        "command and refuses one that claims another unit (not_senders_unit). Key: dossier "
+        "code. A refused command yields dossier.command.refused.v1 on dossier.events with a "
+        "code; a message that breaks its contract (envelope, type or fields) but names its "
+        "id and subject gets invalid_command; one that does not is dead-lettered."
+    )
+    channel["parameters"] = {"unit": {"description": "The agency's unit code, e.g. 000.00.31.H59."}}
+    return channel
+
+
+def _operations() -> dict[str, Any]:
+    """What an agency system does: write its own commands topic, read dossier facts."""
+    return {
+        f"send{AGENCY_CHANNEL}": {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{AGENCY_CHANNEL}"},
+            "summary": "An agency system sends commands to its own topic dossier.commands.<unit>.",
+            "security": [{"$ref": "#/components/securitySchemes/keycloak"}],
+        },
+        f"receive{_channel_id(DOSSIER_EVENTS)}": {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{_channel_id(DOSSIER_EVENTS)}"},
+            "summary": "An agency system consumes dossier.events (the only topic it may read).",
+            "security": [{"$ref": "#/components/securitySchemes/keycloak"}],
+            "bindings": {
+                "kafka": {
+                    "groupId": {
+                        "type": "string",
+                        "description": "Must start with agency-<unit> (Kafka ACL on the "
+                        "prefix), e.g. agency-000.00.31.H59.reports.",
+                    },
+                    "bindingVersion": "0.5.0",
+                }
+            },
+        },
+    }
+
+
+def _servers() -> dict[str, Any]:
+    security = [{"$ref": "#/components/securitySchemes/keycloak"}]
+    return {
+        "local": {
+            "host": "127.0.0.1:9094",
+            "protocol": "kafka",
+            "description": "make run: devstack's SASL listener (LT_KAFKA_SASL_PORT).",
+            "security": security,
+        },
+        "compose": {
+            "host": "kafka:9092",
+            "protocol": "kafka",
+            "description": "docker compose.",
+            "security": security,
+        },
+    }
+
+
+def _security_scheme() -> dict[str, Any]:
+    return {
+        "type": "oauth2",
+        "description": "SASL/OAUTHBEARER over SASL_PLAINTEXT: the client presents an access "
+        "token of its Keycloak client (client credentials; an agency's client is "
+        "agency-<unit>), audience lienthong. The broker's principal is the token's azp.",
+        "flows": {"clientCredentials": {"tokenUrl": LOCAL_TOKEN_URL, "availableScopes": {}}},
+    }
+
+
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document for every topic and message."""
     by_topic: dict[str, list[type[EventData]]] = {spec.name: [] for spec in ALL_TOPICS}
     for event_type in sorted(REGISTRY):
         by_topic[REGISTRY[event_type].TOPIC.name].append(REGISTRY[event_type])
     channels = {_channel_id(spec): _channel(spec, by_topic[spec.name]) for spec in ALL_TOPICS}
-    operations: dict[str, Any] = {}
-    for spec in ALL_TOPICS:
-        if spec in (DEAD_LETTERS, APPLICANT_CONTACTS):
-            continue  # not for agencies: operations' tool, and notification's alone
-        action = "send" if spec is DOSSIER_COMMANDS else "receive"
-        verb = "sends commands to" if action == "send" else "consumes"
-        operations[f"{action}{_channel_id(spec)}"] = {
-            "action": action,
-            "channel": {"$ref": f"#/channels/{_channel_id(spec)}"},
-            "summary": f"An agency system {verb} {spec.name}.",
-        }
+    channels[AGENCY_CHANNEL] = _agency_channel(by_topic[DOSSIER_COMMANDS.name])
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "Liên thông dossier events",
             "version": CONTRACTS_VERSION,
             "description": "Events and commands exchanged between commune, district and province "
-            "units. Every message is a CloudEvents 1.0 structured JSON envelope; the Kafka key is "
-            "the dossier code, so each dossier's messages are ordered.",
+            "units. Every message is a CloudEvents 1.0 structured JSON envelope (attributes it "
+            "does not know are ignored); the Kafka key is the dossier code, so each dossier's "
+            "messages are ordered. An event id is unique: a message whose id was processed "
+            "before is taken for a redelivery and ignored, so use a UUID.",
         },
         "defaultContentType": "application/cloudevents+json",
-        "servers": {
-            "local": {"host": "127.0.0.1:9092", "protocol": "kafka", "description": "make run"},
-            "compose": {"host": "kafka:9092", "protocol": "kafka", "description": "docker compose"},
-        },
+        "servers": _servers(),
         "channels": channels,
-        "operations": operations,
+        "operations": _operations(),
         "components": {
             "messages": {message_name(t): _message(REGISTRY[t]) for t in sorted(REGISTRY)},
             "schemas": {"KafkaHeaders": _headers_schema()},
+            "securitySchemes": {"keycloak": _security_scheme()},
         },
     }
 
@@ -151,6 +225,7 @@ def _headers_schema() -> dict[str, Any]:
             "ce_type": {**text, "description": "Event type."},
             "ce_source": {**text, "description": "Producing service."},
             "ce_correlationid": {**text, "description": "Correlation id of the flow."},
+            "content-type": {"const": "application/cloudevents+json"},
             "traceparent": {**text, "description": "W3C trace context."},
         },
     }

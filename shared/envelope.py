@@ -8,13 +8,14 @@ the envelope can be decoded before the type is known.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION: Final = "1.0"
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -30,9 +31,12 @@ EVENT_ID_MAX = 128  # characters of an event id (an HTTP idempotency key becomes
 
 
 class Envelope(BaseModel):
-    """A CloudEvents 1.0 structured-mode event with correlation and causation ids."""
+    """A CloudEvents 1.0 structured-mode event with correlation and causation ids.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Attributes it does not know (CloudEvents extensions a producer's SDK adds, such as
+    ``partitionkey`` or ``dataschema``) are ignored, not refused."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str = Field(min_length=1, max_length=EVENT_ID_MAX, description="Unique event id (UUID).")
     source: str = Field(min_length=1, max_length=256, description="Producing service URI.")
@@ -41,20 +45,13 @@ class Envelope(BaseModel):
     )
     subject: str = Field(min_length=1, max_length=128, description="Dossier code (the Kafka key).")
     time: datetime = Field(description="When the fact happened (UTC).")
-    specversion: str = Field(SPEC_VERSION, description="CloudEvents version.")
+    specversion: Literal["1.0"] = Field(SPEC_VERSION, description="CloudEvents version.")
     datacontenttype: str = Field(JSON_CONTENT_TYPE, description="Media type of data.")
     correlationid: str = Field(min_length=1, max_length=128, description="Id of the whole flow.")
     causationid: str | None = Field(
         None, max_length=128, description="Id of the message that caused this one."
     )
     data: dict[str, Any] = Field(default_factory=dict, description="The versioned event payload.")
-
-    @field_validator("specversion")
-    @classmethod
-    def _supported_spec(cls, value: str) -> str:
-        if value != SPEC_VERSION:
-            raise ValueError(f"unsupported specversion {value!r}")
-        return value
 
     @field_validator("time")
     @classmethod
@@ -86,6 +83,36 @@ class Envelope(BaseModel):
                 raise MalformedMessage("envelope must be a JSON object") from exc
             where = ".".join(str(p) for p in first["loc"]) or "envelope"
             raise MalformedMessage(f"invalid envelope at {where}: {first['msg']}") from exc
+
+
+def salvaged(raw: bytes | None, now: datetime) -> Envelope | None:
+    """What can be read of a message that is not a valid envelope, so its sender can be
+    answered: its ``id`` and ``subject`` (both needed, else None), and its other
+    attributes where they are usable; ``time`` is ``now``."""
+    try:
+        body = json.loads(raw or b"")
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+
+    def text(name: str, limit: int, default: str | None = None) -> str | None:
+        value = body.get(name)
+        return value if isinstance(value, str) and 0 < len(value) <= limit else default
+
+    event_id, subject = text("id", EVENT_ID_MAX), text("subject", 128)
+    if event_id is None or subject is None:
+        return None
+    data = body.get("data")
+    return Envelope(
+        id=event_id,
+        source=text("source", 256, "unknown"),
+        type=text("type", 128, "unknown"),
+        subject=subject,
+        time=now,
+        correlationid=text("correlationid", 128, event_id),
+        data=data if isinstance(data, dict) else {},
+    )
 
 
 def new_event_id() -> str:

@@ -35,9 +35,12 @@ DOSSIER_COMMANDS = TopicSpec(
     "dossier.commands",
     6,
     7 * DAY_MS,
-    "Requests from units and agency systems (accept a hand-over, complete a step, ...). "
-    "Key: dossier code. A refused command yields dossier.command.refused.v1 with a code; a "
-    "command whose type is unknown or whose fields break its contract gets invalid_command.",
+    "Unit commands (accept a hand-over, complete a step, ...) where the broker runs "
+    "without SASL (local development and tests): routing reads it only then, and nobody "
+    "may write it on a secured broker, where each agency writes its own "
+    "dossier.commands.<unit>. Key: dossier code. A refused command yields "
+    "dossier.command.refused.v1 with a code; one that breaks its contract (envelope, type "
+    "or fields) but names its id and subject gets invalid_command.",
 )
 NOTIFICATION_EVENTS = TopicSpec(
     "notification.events",

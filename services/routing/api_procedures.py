@@ -9,12 +9,12 @@ confirms the payment for the unit holding the dossier, as that unit would.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from hashlib import sha256
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from routing.api import ActingUnit, Action, ActionResult, act, add_actions, routing_of
 from shared.auth import Principal, Role, allow
@@ -50,7 +50,7 @@ class PaymentConfirmation(ActingUnit):
     amount_vnd: int = Field(gt=0, le=10**13)
     reference: str = Field(min_length=1, max_length=200)
     method: Literal["desk", "gateway", "bank_transfer"] = "desk"
-    paid_at: datetime | None = None
+    paid_at: AwareDatetime | None = None
 
 
 class PaymentGatewayCallback(BaseModel):
@@ -59,7 +59,7 @@ class PaymentGatewayCallback(BaseModel):
     dossier_code: str = Field(min_length=1, max_length=64)
     transaction_id: str = Field(min_length=1, max_length=200)
     amount_vnd: int = Field(gt=0, le=10**13)
-    paid_at: datetime
+    paid_at: AwareDatetime
     status: Literal["paid"] = "paid"
     provider: str = Field("gateway", min_length=1, max_length=100)
 

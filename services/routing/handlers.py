@@ -244,10 +244,17 @@ async def on_agency_command(
 
 
 async def on_invalid_command(
-    envelope: Envelope, error: MalformedMessage, uow: UnitOfWork, *, routing: Routing
+    envelope: Envelope,
+    error: MalformedMessage,
+    uow: UnitOfWork,
+    *,
+    routing: Routing,
+    sender: str | None = None,
 ) -> None:
-    """A command whose type or fields break the contract: refused with an event, not dropped."""
-    unit = envelope.data.get("unit")
+    """A command whose envelope, type or fields break the contract: refused with an event,
+    not dropped. The refusal names the sender's unit where the topic proves it, else the
+    unit the body names."""
+    unit = sender or envelope.data.get("unit")
     uow.emit(
         CommandRefused(
             dossier_code=envelope.subject,
@@ -271,7 +278,7 @@ def build_registry(routing: Routing, agency_units: Iterable[str] = ()) -> Handle
         registry.on_topic(
             topic, COMMAND_MODELS, partial(on_agency_command, routing=routing, sender=unit)
         )
-        registry.on_invalid(topic, partial(on_invalid_command, routing=routing))
+        registry.on_invalid(topic, partial(on_invalid_command, routing=routing, sender=unit))
     return (
         registry.on_batch(
             [DossierReceived, DossierReceivedV1],  # the older version still read
@@ -279,6 +286,6 @@ def build_registry(routing: Routing, agency_units: Iterable[str] = ()) -> Handle
         )
         .on(DossierWithdrawn, partial(on_dossier_withdrawn, routing=routing))
         .on(WithdrawalRequested, partial(on_dossier_withdrawn, routing=routing))
-        .on_each(COMMAND_MODELS, partial(on_command, routing=routing))
+        .on_topic(DOSSIER_COMMANDS, COMMAND_MODELS, partial(on_command, routing=routing))
         .on_invalid(DOSSIER_COMMANDS, partial(on_invalid_command, routing=routing))
     )

@@ -2,9 +2,10 @@
 
 Intake registers the applicant's name and contact when it creates a dossier; only
 notification may read this topic (its ACL admits the notification principal alone,
-see docs/kafka.md). Dossier facts name the applicant by a keyed hash only, and
-notification joins the two by dossier code. Audit does not log this topic, so the
-tamper-evident log never holds contact data that would have to be erased.
+see the README, "Kafka: who may use which topic"). Dossier facts name the applicant by
+a keyed hash only, and notification joins the two by dossier code. Audit does not log
+this topic, so the tamper-evident log never holds contact data that would have to be
+erased.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ and the acting unit, then either emits the resulting facts or
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import EventData, register
@@ -109,4 +109,4 @@ class ConfirmPayment(UnitCommand):
     amount_vnd: int = Field(gt=0, le=10**13)
     reference: str = Field(min_length=1, max_length=200, description="Receipt or transaction id.")
     method: Literal["desk", "gateway", "bank_transfer"] = "desk"
-    paid_at: datetime | None = Field(None, description="When paid; default: when confirmed.")
+    paid_at: AwareDatetime | None = Field(None, description="When paid; default: when confirmed.")

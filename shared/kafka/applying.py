@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from shared.envelope import Envelope, MalformedMessage
+from shared.envelope import Envelope, MalformedMessage, salvaged, utc_now
 from shared.events.registry import parse_data
 from shared.handlers import Handler, HandlerRegistry
 from shared.kafka.batching import Decoded, Record, processing_span
@@ -62,21 +62,37 @@ class EventApplier:
         """The handler of this event type on the record's topic (some topics have their own)."""
         return self.registry.handler_for(event_type, self.special_topics.get(record.topic))
 
+    def answers_invalid(self, record: Record) -> bool:
+        """Whether the record's topic answers what breaks its contract (else dead letters)."""
+        spec = self.special_topics.get(record.topic)
+        return spec is not None and self.registry.invalid_handler_for(spec) is not None
+
     async def handle_record(self, record: Record) -> None:
-        """Apply one record, or dead-letter it; never raises for a bad message."""
+        """Apply one record, or answer or dead-letter it; never raises for a bad message.
+
+        On a topic that answers broken contracts, a message that is no valid envelope but
+        names its id and subject is answered too, and so is a valid one of a type the
+        topic does not take: its sender learns why, where a dead letter would be silence."""
         try:
             envelope = Envelope.from_bytes(record.value)
         except MalformedMessage as exc:
-            await self._dead_letter(record, exc, "malformed", attempts=1)
+            readable = salvaged(record.value, utc_now()) if self.answers_invalid(record) else None
+            if readable is None:
+                await self._dead_letter(record, exc, "malformed", attempts=1)
+            else:
+                await self._handle_invalid(record, readable, exc)
             return
         try:
             data = parse_data(envelope)
         except MalformedMessage as exc:
             await self._handle_invalid(record, envelope, exc)
             return
-        await self.handle_decoded(
-            Decoded(record, envelope, data, self.handler_for(record, envelope.type))
-        )
+        handler = self.handler_for(record, envelope.type)
+        if handler is None and self.answers_invalid(record):
+            not_taken = MalformedMessage(f"{envelope.type} is not taken on this topic")
+            await self._handle_invalid(record, envelope, not_taken)
+            return
+        await self.handle_decoded(Decoded(record, envelope, data, handler))
 
     async def handle_decoded(self, item: Decoded) -> None:
         """One well-formed event in a unit of work of its own, with retries."""

@@ -205,7 +205,10 @@ class ConsumerRunner:
             data = parse_data(envelope)
         except MalformedMessage:
             return None
-        return Decoded(record, envelope, data, self._events.handler_for(record, envelope.type))
+        handler = self._events.handler_for(record, envelope.type)
+        if handler is None and self._events.answers_invalid(record):
+            return None  # a type its topic does not take: answered the slow way
+        return Decoded(record, envelope, data, handler)
 
     async def _handle_run(self, run: list[Decoded]) -> int:
         """A run in one unit of work; if that fails, its events one by one, in order.

@@ -8,6 +8,7 @@ and changes nothing, and an agency cannot write to another agency's topic at all
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,11 +17,11 @@ from aiokafka.errors import TopicAuthorizationFailedError
 
 from shared.clock import ManualClock
 from shared.events.commands import AcceptTransfer, CompleteStep, UnitCommand
-from shared.events.dossier import StepOutcome
+from shared.events.dossier import DossierState, DossierWithdrawn, StepOutcome
 from shared.events.registry import EventData, make_envelope
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
 from shared.runtime import CommonSettings
-from shared.topics import TopicSpec, agency_commands
+from shared.topics import TopicSpec, agency_commands, topic_name
 from tests.integration.kafka_security.conftest import SecuredBroker
 from tests.integration.routing.helpers import read_events, routing_app, routing_settings, types
 from tests.integration.routing.helpers import wait_for as wait_for_state
@@ -33,6 +34,7 @@ from tests.unit.routing.builders import (
 )
 
 CODE = "001.21.31.H59-260302-0901"
+CODE2 = "001.21.31.H59-260302-0902"
 
 
 @asynccontextmanager
@@ -101,3 +103,63 @@ async def test_a_command_claiming_another_unit_is_refused_and_changes_nothing(
         "dossier.transfer.accepted.v1",
     ]
     assert events[4].data["to_unit"] == DISTRICT_COMMITTEE
+
+
+async def test_a_message_breaking_the_contract_is_answered_to_its_agency(
+    secured_broker: SecuredBroker, common_settings: CommonSettings
+) -> None:
+    """An agency learns why a command did nothing: an envelope it got wrong, a fact that
+    is no command, a payment time without its offset. Each is refused with
+    invalid_command naming the agency's unit (the topic proves it), not dead-lettered
+    where the agency cannot read; an envelope attribute we do not know is ignored."""
+    broker = secured_broker
+    settings = routing_settings(common_settings).model_copy(
+        update={"kafka": broker.as_client("routing")}
+    )
+    async with routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _):
+        async with as_principal(broker, "intake") as intake:
+            await send(intake, received(CODE2), received(CODE2).TOPIC)
+        await wait_for_state(client, CODE2, "PROCESSING")
+        topic = topic_name(broker.prefix, agency_commands(TAN_HOA_DESK))
+        valid = make_envelope(
+            CompleteStep(dossier_code=CODE2, unit=TAN_HOA_DESK, outcome=StepOutcome.APPROVE),
+            source="/agency/tests",
+        )
+        body = json.loads(valid.to_bytes())
+        no_offset = {**body, "id": "cmd-no-offset", "time": "2026-03-02T09:00:00"}
+        withdrawn = DossierWithdrawn(
+            dossier_code=CODE2,
+            state=DossierState.WITHDRAWN,
+            holding_unit=TAN_HOA_DESK,
+            withdrawn_at=MONDAY_9AM,
+        )
+        a_fact = json.loads(make_envelope(withdrawn, source="/agency/tests").to_bytes())
+        naive_payment = {
+            **body,
+            "id": "cmd-naive-payment",
+            "type": "command.payment.confirm.v1",
+            "data": {
+                "dossier_code": CODE2,
+                "unit": TAN_HOA_DESK,
+                "amount_vnd": 1,
+                "reference": "r",
+                "paid_at": "2026-03-02T09:00:00",
+            },
+        }
+        extended = {**body, "partitionkey": CODE2, "dataschema": "https://x.example/s"}
+        async with as_principal(broker, f"agency-{TAN_HOA_DESK}") as agency:
+            for message in (no_offset, a_fact, naive_payment, extended):
+                await agency.publish_raw(topic, json.dumps(message).encode(), key=CODE2, headers=[])
+        # The last one, valid but for attributes we do not know, is acted on.
+        await wait_for_state(client, CODE2, "IN_TRANSFER", action_unit=DISTRICT_COMMITTEE)
+
+    events = await read_events(broker.local(), CODE2, expect=6)
+    refusals = [e.data for e in events if e.type == "dossier.command.refused.v1"]
+    assert [(r["command_id"], r["code"], r["unit"]) for r in refusals] == [
+        ("cmd-no-offset", "invalid_command", TAN_HOA_DESK),
+        (a_fact["id"], "invalid_command", TAN_HOA_DESK),
+        ("cmd-naive-payment", "invalid_command", TAN_HOA_DESK),
+    ]
+    assert "time" in refusals[0]["reason"] and "paid_at" in refusals[2]["reason"]
+    assert "not taken on this topic" in refusals[1]["reason"]
+    assert types(events)[-2:] == ["dossier.step.completed.v1", "dossier.transfer.requested.v1"]

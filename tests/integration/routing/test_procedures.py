@@ -56,6 +56,9 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
             "paid_at": (MONDAY_9AM + timedelta(days=7)).isoformat(),
             "provider": "vnpay",
         }
+        naive = {**callback, "amount_vnd": 150_000, "paid_at": "2026-03-09T09:00:00"}
+        unzoned = await client.post("/v1/payments/callback", json=naive, headers=GATEWAY)
+        assert unzoned.status_code == 422, unzoned.text  # a time needs its offset
         wrong = await client.post(
             "/v1/payments/callback", json={**callback, "amount_vnd": 1}, headers=GATEWAY
         )

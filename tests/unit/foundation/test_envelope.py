@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.envelope import Envelope, MalformedMessage
+from shared.envelope import Envelope, MalformedMessage, salvaged
 from shared.events import REGISTRY, parse_data
 from shared.events.dossier import ApologyNotice, DossierOverdue, DossierState
 from shared.events.registry import InvalidEventData, UnknownEventType, make_envelope
@@ -68,6 +68,30 @@ def test_naive_time_and_other_spec_versions_are_refused() -> None:
         Envelope.from_bytes(json.dumps({**body, "time": "2026-11-26T09:00:00"}).encode())
     with pytest.raises(MalformedMessage, match="specversion"):
         Envelope.from_bytes(json.dumps({**body, "specversion": "0.3"}).encode())
+
+
+def test_attributes_we_do_not_know_are_ignored() -> None:
+    event = make_envelope(overdue(), source="/x")
+    extended = {**json.loads(event.to_bytes()), "partitionkey": CODE, "dataschema": "s"}
+    assert Envelope.from_bytes(json.dumps(extended).encode()) == event
+
+
+def test_a_broken_envelope_naming_its_id_and_subject_can_be_answered() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    body = json.loads(make_envelope(overdue(), source="/agency").to_bytes())
+    broken = {**body, "time": "2026-11-26T09:00:00", "correlationid": 7, "data": [1]}
+    readable = salvaged(json.dumps(broken).encode(), now)
+    assert readable is not None
+    assert (readable.id, readable.subject, readable.type, readable.source) == (
+        body["id"],
+        CODE,
+        body["type"],
+        "/agency",
+    )
+    assert (readable.time, readable.correlationid, readable.data) == (now, body["id"], {})
+    for unreadable in (b"\x00", b"[1]", json.dumps({**body, "subject": ""}).encode()):
+        assert salvaged(unreadable, now) is None
+    assert salvaged(json.dumps({**body, "id": "x" * 129}).encode(), now) is None
 
 
 def test_unknown_type_and_invalid_data_are_refused() -> None:
