@@ -10,6 +10,7 @@ U+2066-U+2069) can make a name or a reason display differently from what it says
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel, field_validator
 from pydantic_core import PydanticCustomError
 
 BIDI_CONTROLS = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# Control characters no typed text holds (tab and line breaks are typed).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_text(value: str) -> str:
@@ -47,3 +50,13 @@ class CleanText(BaseModel):
     @classmethod
     def _clean_text(cls, value: Any) -> Any:
         return _clean(value)
+
+
+def without_controls(value: Any) -> Any:
+    """``value`` (a string, or a list of them) if it holds no control character other
+    than tab and line breaks; else ``ValueError`` (for a validator)."""
+    texts = value if isinstance(value, list) else [value]
+    for text in texts:
+        if isinstance(text, str) and (found := CONTROL_CHARACTERS.search(text)):
+            raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed")
+    return value

@@ -11,24 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from routing.domain.model import Decision
+from routing.domain.model import Decision, Dossier
 from routing.domain.route import acts_for
-from routing.domain.state_machine import RefusalCode
+from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.handlers import Routing, execute_command
 from routing.store import Loaded, StaleDossier
 from routing.views import DossierView, dossier_view
 from shared.app import runtime_of
-from shared.auth import Principal, Role, acting_unit, allow
+from shared.auth import Forbidden, Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,
     HandOverResult,
+    MissingDocument,
     ProvideSupplement,
     RefuseTransfer,
     RequestSupplement,
@@ -38,7 +40,7 @@ from shared.events.commands import (
 )
 from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import make_envelope
-from shared.http import Conflict, DomainError
+from shared.http import Conflict, DomainError, NotFound
 from shared.idempotency import KEY_FORMAT, checked_key, key_reused, request_fingerprint
 from shared.mongo.inbox import AlreadyProcessed
 from shared.text import CleanText
@@ -74,6 +76,7 @@ IdempotencyKey = Annotated[
 
 # Who may act for a unit: its desk, its officers and its agency system (unit from the token).
 Caller = Annotated[Principal, allow(Role.DESK, Role.OFFICER, Role.AGENCY)]
+SEES_ALL = frozenset({Role.OPERATIONS, Role.AUDITOR, Role.ADMIN})  # read every dossier
 
 
 def refusal_statuses(path: str, method: str) -> set[int]:
@@ -90,6 +93,28 @@ def routing_of(request: Request) -> Routing:
     return routing
 
 
+def units_of(d: Dossier) -> set[str]:
+    """Every unit that received, holds, held, performs a step of or is offered the dossier."""
+    units = {d.receiving_unit, d.holding_unit, *(s.unit for s in d.steps)}
+    units |= {h.unit for h in d.holdings} | {t.to_unit for t in d.transfers}
+    if d.transfer is not None:
+        units.add(d.transfer.to_unit)
+    return units
+
+
+async def readable_dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
+    """The dossier, when the caller may read it (else 404, as if unknown)."""
+    d = await routing.store.get(code)
+    if d is None:
+        raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
+    if not caller.has_any(SEES_ALL):
+        mine, rule = caller.unit or "", successor_rule(routing)
+        if not any(rule(mine, unit) for unit in units_of(d)):
+            # The same answer as an unknown dossier: codes of other units' dossiers stay private.
+            raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
+    return d
+
+
 def successor_rule(routing: Routing) -> Callable[[str, str], bool]:
     """Whether the caller's unit acts for a named unit today (itself, or one it took over)."""
     today = routing.calendar.local_date(routing.clock.now())
@@ -104,7 +129,10 @@ class ActingUnit(CleanText):
         None, pattern=UNIT_CODE_PATTERN, description="The acting unit's code (optional)."
     )
     actor: str | None = Field(
-        None, max_length=200, description="Officer acting (default: the caller's user name)."
+        None,
+        max_length=200,
+        description="The officer acting, named by an agency system; a person's token acts "
+        "as that person (another name: 403 wrong_actor). Default: the caller's user name.",
     )
 
 
@@ -115,18 +143,18 @@ class Refusal(ActingUnit):
 class Completion(ActingUnit):
     outcome: StepOutcome
     note: str | None = Field(None, max_length=2000)
-    missing_documents: list[str] = Field(
+    missing_documents: list[MissingDocument] = Field(
         default_factory=list, max_length=50, description="Required with needs_supplement."
     )
 
 
 class SupplementRequest(ActingUnit):
-    missing_documents: list[str] = Field(min_length=1)
+    missing_documents: list[MissingDocument] = Field(min_length=1, max_length=50)
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class Supplement(ActingUnit):
-    documents: list[DocumentRef] = Field(min_length=1)
+    documents: list[DocumentRef] = Field(min_length=1, max_length=50)
 
 
 class ResultNote(ActingUnit):
@@ -195,11 +223,33 @@ def command(
     """The command contract for an HTTP action (the same one the topic carries), acting
     as the caller's unit."""
     unit = acting_unit(caller, body.unit, successor_rule(routing_of(request)))
-    fields = {**body.model_dump(), "unit": unit, "actor": body.actor or caller.name}
+    fields = {**body.model_dump(), "unit": unit, "actor": acting_person(caller, body.actor)}
     try:
         return model(dossier_code=code, **fields)
     except ValidationError as exc:
         raise DomainError(str(exc.errors()[0]["msg"]), code="invalid_request", status=422) from exc
+
+
+def acting_person(caller: Principal, named: str | None) -> str:
+    """Who the records name as acting. A person acts as themselves: a body naming someone
+    else is refused. An agency system is one client for a whole office, so it names the
+    officer at its end (else itself), and answers for that name."""
+    if Role.AGENCY in caller.roles:
+        return named or caller.name
+    if named is not None and named != caller.name:
+        raise Forbidden(
+            f"the caller is {caller.name} and acts as itself, not as {named}",
+            code="wrong_actor",
+            field="actor",
+        )
+    return caller.name
+
+
+def caller_key(caller: Principal, key: str) -> str:
+    """The inbox id of a caller's Idempotency-Key: keys are the caller's own, so one
+    caller's key can neither replay another's request nor take a key another will use
+    (a gateway's callback key, say)."""
+    return "key:" + sha256(f"{caller.subject}\n{key}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -236,7 +286,14 @@ def action_endpoint(action: Action) -> Callable[..., Awaitable[ActionResult]]:
         idempotency_key: IdempotencyKey = None,
     ) -> ActionResult:
         cmd = command(action.command, code, body, request, caller)
-        return await act(request, cmd, checked_key(idempotency_key))
+        key = checked_key(idempotency_key)
+        try:
+            return await act(request, cmd, None if key is None else caller_key(caller, key))
+        except ActionRefused as refusal:
+            if refusal.code != RefusalCode.UNKNOWN_DOSSIER:
+                # A dossier of other units is answered as unknown: its state stays private.
+                await readable_dossier(routing_of(request), code, caller)
+            raise
 
     # FastAPI validates the body against the annotated model: this action's own.
     endpoint.__annotations__ = {**endpoint.__annotations__, "body": action.body}

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from routing.api import DossierCode, routing_of
-from routing.api_views import Reader, readable_dossier
+from routing.api import DossierCode, readable_dossier, routing_of
+from routing.api_views import Reader
 from routing.applicants import ApplicantNames, NoApplicantNames
 from routing.forms import FormUnavailable, RoutingForms
 from shared.forms import load_forms

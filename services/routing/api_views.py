@@ -13,46 +13,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from routing import ontime, views
-from routing.api import DossierCode, routing_of, successor_rule
-from routing.domain.model import Dossier
+from routing.api import SEES_ALL, DossierCode, readable_dossier, routing_of, successor_rule
 from routing.domain.trail import Trail, build_trail
-from routing.handlers import Routing
 from shared.auth import Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.events.dossier import DossierState
-from shared.http import MAX_STORE_INT, DomainError, NotFound
+from shared.http import MAX_STORE_INT, DomainError
 
 router = APIRouter(prefix="/v1", tags=["views"])
 UnitCode = Annotated[str, Path(pattern=UNIT_CODE_PATTERN, description="Unit (agency) code.")]
 
 
-SEES_ALL = frozenset({Role.OPERATIONS, Role.AUDITOR, Role.ADMIN})
 UNIT_BOUND = (Role.DESK, Role.OFFICER, Role.AGENCY)
 Reader = Annotated[Principal, allow(*UNIT_BOUND, *SEES_ALL)]
 InboxReader = Annotated[Principal, allow(*UNIT_BOUND, Role.OPERATIONS)]
 Operations = Annotated[Principal, allow(Role.OPERATIONS)]
-
-
-def units_of(d: Dossier) -> set[str]:
-    """Every unit that received, holds, held, performs a step of or is offered the dossier."""
-    units = {d.receiving_unit, d.holding_unit, *(s.unit for s in d.steps)}
-    units |= {h.unit for h in d.holdings} | {t.to_unit for t in d.transfers}
-    if d.transfer is not None:
-        units.add(d.transfer.to_unit)
-    return units
-
-
-async def readable_dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
-    """The dossier, when the caller may read it (else 404, as if unknown)."""
-    d = await routing.store.get(code)
-    if d is None:
-        raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
-    if not caller.has_any(SEES_ALL):
-        mine, rule = caller.unit or "", successor_rule(routing)
-        if not any(rule(mine, unit) for unit in units_of(d)):
-            # The same answer as an unknown dossier: codes of other units' dossiers stay private.
-            raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
-    return d
 
 
 @router.get("/dossiers/{code}", summary="Where a dossier is and what is next")

@@ -8,13 +8,16 @@ and the acting unit, then either emits the resulting facts or
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 
 from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import EventData, register
+from shared.text import without_controls
 from shared.topics import DOSSIER_COMMANDS, TopicSpec
+
+MissingDocument = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class UnitCommand(EventData):
@@ -25,6 +28,11 @@ class UnitCommand(EventData):
     dossier_code: str = Field(min_length=1, max_length=64)
     unit: str = Field(min_length=1, max_length=64, description="The acting unit's code.")
     actor: str = Field("system", max_length=200, description="Officer or system acting.")
+
+    @field_validator("*")
+    @classmethod
+    def _typed_text_only(cls, value: Any) -> Any:
+        return without_controls(value)
 
     def subject(self) -> str:
         return self.dossier_code
@@ -46,7 +54,7 @@ class CompleteStep(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.step.complete.v1"
     outcome: StepOutcome
     note: str | None = Field(None, max_length=2000)
-    missing_documents: list[str] = Field(
+    missing_documents: list[MissingDocument] = Field(
         default_factory=list,
         max_length=50,
         description="Required with outcome needs_supplement: what the applicant must bring.",
@@ -56,14 +64,14 @@ class CompleteStep(UnitCommand):
 @register
 class RequestSupplement(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.supplement.request.v1"
-    missing_documents: list[str] = Field(min_length=1)
+    missing_documents: list[MissingDocument] = Field(min_length=1, max_length=50)
     reason: str = Field(min_length=1, max_length=2000)
 
 
 @register
 class ProvideSupplement(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.supplement.provide.v1"
-    documents: list[DocumentRef] = Field(min_length=1)
+    documents: list[DocumentRef] = Field(min_length=1, max_length=50)
 
 
 @register

@@ -28,6 +28,7 @@ from shared.events.registry import REGISTRY
 from shared.kafka.publisher import Outgoing
 from shared.mongo.client import Collection, Database, Session
 from shared.mongo.sequences import reserve_in_transaction
+from shared.refusals import Refused
 from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, inject_trace_headers
 from shared.topics import ALL_TOPICS, TopicSpec
 
@@ -36,6 +37,25 @@ PENDING = "pending"
 SENT = "sent"
 QUARANTINED = "quarantined"
 SENT_RETENTION_S = 7 * 24 * 3600
+# The largest envelope queued: under the broker's default message size (1 MiB) with
+# room for headers and the record batch; a larger one could never be published.
+MAX_EVENT_BYTES = 900_000
+
+
+class EventTooLarge(Refused):
+    """A fact too large to publish: the transaction that emits it must not commit."""
+
+    def __init__(self, event_type: str, size: int) -> None:
+        super().__init__(
+            "event_too_large",
+            f"the {event_type} this would emit takes {size} bytes; at most {MAX_EVENT_BYTES}",
+        )
+
+
+def check_size(event_type: str, envelope: str) -> None:
+    """Refuse an envelope (as stored) over ``MAX_EVENT_BYTES`` of UTF-8."""
+    if len(envelope) * 4 > MAX_EVENT_BYTES and (size := len(envelope.encode())) > MAX_EVENT_BYTES:
+        raise EventTooLarge(event_type, size)  # UTF-8 takes at most 4 bytes a character
 
 
 @dataclass(frozen=True)
@@ -206,6 +226,8 @@ class Outbox:
             entries.append(OutboxEntry.of(event, numbered[subject][taken[subject]]))
             taken[subject] += 1
         documents = [entry.document(now) for entry in entries]
+        for entry, document in zip(entries, documents, strict=True):
+            check_size(entry.type, str(document["envelope"]))
         await self._entries.insert_many(documents, ordered=True, session=session)
         return entries
 

@@ -21,7 +21,12 @@ from tests.integration.routing.helpers import (
     types,
     wait_for,
 )
-from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
+from tests.unit.routing.builders import (
+    DISTRICT_COMMITTEE,
+    MONDAY_9AM,
+    TAN_HOA_DESK,
+    VAM_LANG_DESK,
+)
 
 CODE = "001.21.31.H59-260302-0011"
 APPROVE = StepOutcome.APPROVE
@@ -185,3 +190,69 @@ async def test_a_command_breaking_its_contract_is_refused_with_an_event(
         assert (second["command_id"], second["code"]) == ("cmd-teleport", "invalid_command")
         assert "unknown event type" in second["reason"]
         assert (await client.get(f"/v1/dossiers/{CODE}")).json()["version"] == 0
+
+
+async def test_an_action_tells_outsiders_nothing_and_records_who_acted(
+    common_settings: CommonSettings,
+) -> None:
+    """A unit outside the dossier learns nothing of it (404, as for an unknown code); a
+    person acts as themselves; an Idempotency-Key is its caller's own."""
+    code = "001.21.31.H59-260302-0012"
+    settings = routing_settings(common_settings)
+    async with (
+        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _),
+        publisher(settings.kafka) as pub,
+    ):
+        await receive(pub, client, code)
+        before = (await client.get(f"/v1/dossiers/{code}")).json()
+        outsider = auth_headers(f"agency:{VAM_LANG_DESK}")
+        for action, body in [("stop", {"reason": "x"}), ("transfer/accept", {})]:
+            hidden = await client.post(f"/v1/dossiers/{code}/{action}", json=body, headers=outsider)
+            assert (hidden.status_code, hidden.json()["code"]) == (404, "unknown_dossier")
+
+        desk = auth_headers("desk")
+        approve = {"outcome": "approve"}
+        posing = await client.post(
+            f"/v1/dossiers/{code}/step/complete",
+            json={**approve, "actor": "Chủ tịch UBND"},
+            headers=desk,
+        )
+        assert (posing.status_code, posing.json()["code"]) == (403, "wrong_actor")
+        assert (await client.get(f"/v1/dossiers/{code}")).json() == before
+
+        key = {"Idempotency-Key": "shared-key-0001"}
+        done = await client.post(
+            f"/v1/dossiers/{code}/step/complete", json=approve, headers={**desk, **key}
+        )
+        assert done.status_code == 200, done.text
+        # The district's system uses the same key: its own, so it acts.
+        district = {**auth_headers(f"agency:{DISTRICT_COMMITTEE}"), **key}
+        accepted = await client.post(
+            f"/v1/dossiers/{code}/transfer/accept", json={"actor": "Lê Văn C"}, headers=district
+        )
+        assert accepted.status_code == 200 and accepted.json()["replayed"] is False
+
+        trail = (await client.get(f"/v1/dossiers/{code}/trail")).json()
+        actors = [(entry["event"], entry["actor"]) for entry in trail["events"]]
+        assert ("dossier.step.completed.v1", "desk.tanhoa") in actors
+        assert ("dossier.transfer.accepted.v1", "Lê Văn C") in actors  # named by its system
+
+
+async def test_what_an_action_may_carry_is_bounded(common_settings: CommonSettings) -> None:
+    code = "001.21.31.H59-260302-0013"
+    settings = routing_settings(common_settings)
+    async with (
+        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _),
+        publisher(settings.kafka) as pub,
+    ):
+        await receive(pub, client, code)
+        before = (await client.get(f"/v1/dossiers/{code}")).json()
+        request = f"/v1/dossiers/{code}/supplement/request"
+        for body in [
+            {"unit": TAN_HOA_DESK, "missing_documents": ["x"] * 51, "reason": "r"},
+            {"unit": TAN_HOA_DESK, "missing_documents": ["x" * 201], "reason": "r"},
+            {"unit": TAN_HOA_DESK, "missing_documents": ["x"], "reason": "bell\x07"},
+        ]:
+            refused = await client.post(request, json=body)
+            assert refused.status_code == 422, refused.text
+        assert (await client.get(f"/v1/dossiers/{code}")).json() == before
