@@ -24,13 +24,7 @@ from shared.events.registry import make_envelope
 from shared.mongo.client import Session, mongo_client, run_in_transaction, service_database
 from shared.mongo.outbox import Outbox
 from shared.settings import MongoSettings
-from shared.topics import (
-    AUDIT_EVENTS,
-    DOSSIER_COMMANDS,
-    DOSSIER_EVENTS,
-    NOTIFICATION_EVENTS,
-    topic_name,
-)
+from shared.topics import ALL_TOPICS, DEAD_LETTERS, topic_name
 
 POISON = b"\x00\xffnot an envelope {"
 POISON_KEY, OVERSIZED_KEY = "CHAOS-POISON", "CHAOS-OVERSIZED"
@@ -130,8 +124,11 @@ async def poison_every_topic(stage: Stage) -> None:
     kafka = stage.system.kafka
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
     await producer.start()
+    # Every topic but the dead letters themselves. The agency commands topics exist only
+    # on a secured broker; on this plaintext one routing reads the shared dossier.commands.
+    poisoned = [spec for spec in ALL_TOPICS if spec != DEAD_LETTERS]
     try:
-        for spec in (DOSSIER_EVENTS, DOSSIER_COMMANDS, NOTIFICATION_EVENTS, AUDIT_EVENTS):
+        for spec in poisoned:
             await producer.send_and_wait(
                 topic_name(kafka.topic_prefix, spec), POISON, key=POISON_KEY.encode()
             )
@@ -139,10 +136,12 @@ async def poison_every_topic(stage: Stage) -> None:
         await producer.stop()
     # Each group reading a topic dead-letters it once: dossier.events (intake, routing,
     # notification, notification-portal, audit), dossier.commands (routing),
-    # notification.events (notification, audit); no service reads audit.events.
-    stage.expected_dead_letters, stage.dead_letter_key = 8, POISON_KEY
-    stage.notes.append("poison on dossier.events, dossier.commands, notification.events, "
-                       "audit.events")  # fmt: skip
+    # notification.events (notification, audit), applicant.contacts (notification),
+    # operations.events (notification, audit); no service reads audit.events. Routing
+    # answers a broken command with a refusal event, but only one whose envelope it can
+    # read: the poison is not JSON at all, so it is dead-lettered there too.
+    stage.expected_dead_letters, stage.dead_letter_key = 11, POISON_KEY
+    stage.notes.append(f"poison on {', '.join(spec.name for spec in poisoned)}")
 
 
 async def rebalance(stage: Stage) -> None:

@@ -41,8 +41,12 @@ class WitnessEndpoint(BaseModel):
         return value
 
 
-class AuditLogSettings(BaseSettings):
-    """The log itself: identity, signing key and checkpoint cadence (LT_AUDIT_*)."""
+class AuditLogKey(BaseSettings):
+    """The log's name and signing key (LT_AUDIT_*): all ``python -m audit.keys`` reads.
+
+    Apart from the rest, so printing the log's vkey works before the witnesses' vkeys
+    are known (the deployment's first step, when they are still empty and do not parse).
+    """
 
     model_config = SettingsConfigDict(env_prefix="LT_AUDIT_", extra="ignore")
 
@@ -54,6 +58,11 @@ class AuditLogSettings(BaseSettings):
         Path(".local/audit/signing-key.pem"),
         description="PKCS#8 PEM Ed25519 private key; generated here on first start if absent.",
     )
+
+
+class AuditLogSettings(AuditLogKey):
+    """The log itself: identity, signing key and checkpoint cadence (LT_AUDIT_*)."""
+
     previous_signing_key_path: Path | None = Field(
         None,
         description="To rotate: the key that signed until now; it signs the logged rotation.",

@@ -75,9 +75,9 @@ def load_signing_key(path: Path) -> SigningKey:
 
 
 def main() -> None:
-    from audit.config import AuditLogSettings
+    from audit.config import AuditLogKey
 
-    settings = AuditLogSettings()
+    settings = AuditLogKey()  # not the witnesses: their vkeys may not be set yet
     print(load_or_create_signing_key(settings.signing_key_path).verifier(settings.log_id).vkey())
 
 

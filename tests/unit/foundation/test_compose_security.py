@@ -9,10 +9,13 @@ of infra/kafka_access.py and the services' settings classes.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from audit import keys as audit_keys
 from audit.config import AuditLogSettings
+from audit.keys import load_signing_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from notification.portal_sync import PortalSyncSettings
 from pydantic import ValidationError
@@ -23,7 +26,7 @@ from infra.kafka_security import AUDIENCE, BrokerPorts, OAuthIssuer, java_option
 from infra.kafka_security import security_properties as make_run_properties
 from infra.keycloak.realm import build_realm, catalogue_units
 from shared.auth.identities import client_secret_variable
-from shared.transparency.note import COSIGNATURE_V1, ED25519, Signer
+from shared.transparency.note import COSIGNATURE_V1, ED25519, Signer, parse_vkey
 from tests.unit.foundation.test_compose_spec import SECRETS, SERVICES, config
 from tests.unit.foundation.test_deployment import env_names
 
@@ -204,6 +207,22 @@ def test_without_the_witness_keys_audit_and_the_witnesses_refuse_to_start(
     monkeypatch.setenv("LT_WITNESS_LOG_VKEYS", witness["LT_WITNESS_LOG_VKEYS"])
     with pytest.raises((ValidationError, ValueError)):
         WitnessSettings()
+
+
+def test_the_log_vkey_is_printed_before_the_witness_keys_are_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bootstrap's first step: audit's compose environment, its witness vkeys empty."""
+    environment = config("docker-compose.yml")["services"]["audit"]["environment"]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+    key_path = tmp_path / "audit" / "signing-key.pem"
+    monkeypatch.setenv("LT_AUDIT_SIGNING_KEY_PATH", str(key_path))
+    audit_keys.main()
+    printed = capsys.readouterr().out.strip()
+    assert key_path.is_file()
+    assert printed == load_signing_key(key_path).verifier("lienthong-audit-log").vkey()
+    assert parse_vkey(printed).signature_type == ED25519
 
 
 def test_the_portal_connector_takes_endpoint_and_token_from_the_deployment(

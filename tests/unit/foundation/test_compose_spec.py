@@ -136,6 +136,17 @@ def test_mongo_is_healthy_only_as_a_writable_primary() -> None:
     assert "rs.initiate" in test and "isWritablePrimary ? 0 : 1" in test
 
 
+@pytest.mark.parametrize("witness", ["witness-1", "witness-2"])
+def test_a_witness_is_healthy_once_it_answers_on_its_own_port(witness: str) -> None:
+    """The bootstrap starts the witnesses alone with ``up -d --wait`` and then reads their
+    vkeys: that waits for this check, so it must probe the witness's own HTTP port."""
+    service = config("docker-compose.yml")["services"][witness]
+    port = service["environment"]["LT_WITNESS_PORT"]
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(service["healthcheck"]["test"])
+    assert service["ports"] == [f"{port}:{port}"]
+    assert "depends_on" not in service  # started alone, before the rest has its vkeys
+
+
 def test_the_image_creates_the_audit_key_folder_for_the_service_user() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     audit = config("docker-compose.yml")["services"]["audit"]
