@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from aiokafka.abc import AbstractTokenProvider
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.helpers import create_ssl_context
 
 from shared.settings import KafkaSettings
@@ -27,8 +28,14 @@ PLAINTEXT = "PLAINTEXT"
 RENEW_BEFORE_EXPIRY_S = 60.0
 
 
-class TokenUnavailable(RuntimeError):
-    """The identity provider did not issue a token (wrong secret, unreachable)."""
+class TokenUnavailable(KafkaConnectionError):
+    """The identity provider did not issue a token (wrong secret, unreachable).
+
+    A connection error to aiokafka, which asks for the token while it connects: it then
+    retries the connection, as for a broker it cannot reach. Any other exception type
+    would escape its connection handling and kill the producer's sender or the
+    consumer's fetcher for good, so an identity-provider outage would stop a service's
+    Kafka clients until it restarts."""
 
 
 class ClientCredentialsTokens(AbstractTokenProvider):  # type: ignore[misc]
