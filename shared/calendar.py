@@ -130,8 +130,12 @@ class WorkingCalendar:
         known = frozenset(self._vietnam.weekend_workdays)
         return known | frozenset(m.date for m in self._overrides.make_up_working_days)
 
+    def covers(self, d: date) -> bool:
+        """Whether ``d`` lies in the calendar's years (any other day raises ``CalendarError``)."""
+        return d.year in self._years
+
     def _check_range(self, d: date) -> None:
-        if d.year not in self._years:
+        if not self.covers(d):
             first, last = self._years[0], self._years[-1]
             raise CalendarError(f"{d} is outside the calendar's years {first}..{last}")
 

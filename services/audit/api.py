@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -11,6 +10,7 @@ from audit.evidence import Evidence
 from audit.handlers import logged_event_types
 from shared.auth import Role, allow
 from shared.http import MAX_STORE_INT, DomainError, NotFound
+from shared.time_bounds import BoundedDatetime
 
 # The whole audit API is read-only and for auditors.
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[allow(Role.AUDITOR)])
@@ -53,8 +53,12 @@ async def list_entries(
     views: Views,
     dossier: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     type: Annotated[str | None, Query(max_length=128, description="Event type.")] = None,
-    since: Annotated[datetime | None, Query(description="Logged at or after (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Logged before (exclusive).")] = None,
+    since: Annotated[
+        BoundedDatetime | None, Query(description="Logged at or after (inclusive).")
+    ] = None,
+    until: Annotated[
+        BoundedDatetime | None, Query(description="Logged before (exclusive).")
+    ] = None,
     after: Annotated[
         int | None, Query(ge=0, le=MAX_STORE_INT, description="Cursor: entries after this index.")
     ] = None,

@@ -26,6 +26,7 @@ from console.sources import KafkaViews, Services, ServiceUnavailable
 from shared.auth import Principal, Unauthenticated
 from shared.http import DomainError, NotFound
 from shared.kafka.deadletter import DeadLetter
+from shared.time_bounds import AwareBoundedDatetime
 
 # The console is an operations tool: every JSON route needs a signed-in operator.
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(operator)])
@@ -78,7 +79,9 @@ async def config(request: Request) -> dict[str, Any]:
 
 @router.get("/flows", summary="Counts by state, backlog per unit, hand-overs as a diagram")
 async def flows(
-    request: Request, since: datetime | None = None, until: datetime | None = None
+    request: Request,
+    since: AwareBoundedDatetime | None = None,
+    until: AwareBoundedDatetime | None = None,
 ) -> dict[str, Any]:
     view = await _read(_services(request), "routing", "/v1/flows", since=since, until=until)
     return {**view, "diagram": flow_diagram(view["transfers"]["between_levels"])}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
@@ -27,6 +26,7 @@ from intake.schemas import (
 from intake.views import dossier_view
 from shared.auth import EVERYONE, Principal, Role, acting_unit, allow
 from shared.refusals import Refused
+from shared.time_bounds import BoundedDate
 
 router = APIRouter(prefix="/v1")
 
@@ -100,7 +100,9 @@ async def list_units(
     ] = None,
     parent: Annotated[str | None, Query(max_length=32, description="Parent unit code.")] = None,
     receives_dossiers: Annotated[bool | None, Query(description="Desks only.")] = None,
-    in_force_on: Annotated[date | None, Query(description="Only units valid that day.")] = None,
+    in_force_on: Annotated[
+        BoundedDate | None, Query(description="Only units valid that day.")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> UnitPage:
@@ -148,7 +150,9 @@ async def list_procedures(
     receivable_at: Annotated[
         str | None, Query(max_length=32, description="Unit code: what it may receive.")
     ] = None,
-    in_force_on: Annotated[date | None, Query(description="Only those valid that day.")] = None,
+    in_force_on: Annotated[
+        BoundedDate | None, Query(description="Only those valid that day.")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> ProcedurePage:

@@ -5,7 +5,6 @@ applicant's name for the forms routing prints (Mẫu 02, 04, 05), to routing alo
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -20,6 +19,7 @@ from shared.auth import Forbidden, Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.forms import load_forms
 from shared.refusals import Refused
+from shared.time_bounds import BoundedDate
 
 router = APIRouter(prefix="/v1", tags=["forms"])
 log = logging.getLogger(__name__)
@@ -99,8 +99,8 @@ async def get_log_book(
     forms: FormsDep,
     caller: Desk,
     unit: Annotated[str, Path(pattern=UNIT_CODE_PATTERN)],
-    start: Annotated[date, Query(description="First day (yyyy-mm-dd).")],
-    end: Annotated[date, Query(description="Last day (yyyy-mm-dd).")],
+    start: Annotated[BoundedDate, Query(description="First day (yyyy-mm-dd).")],
+    end: Annotated[BoundedDate, Query(description="Last day (yyyy-mm-dd).")],
 ) -> HTMLResponse:
     acting_unit(caller, unit)
     if end < start or (end - start).days >= MAX_LOG_DAYS:

@@ -7,7 +7,7 @@ Flows and overdue are operations views.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,6 +19,7 @@ from shared.auth import Principal, Role, acting_unit, allow
 from shared.catalogue import UNIT_CODE_PATTERN
 from shared.events.dossier import DossierState
 from shared.http import MAX_STORE_INT, DomainError
+from shared.time_bounds import BoundedDatetime
 
 router = APIRouter(prefix="/v1", tags=["views"])
 UnitCode = Annotated[str, Path(pattern=UNIT_CODE_PATTERN, description="Unit (agency) code.")]
@@ -75,9 +76,11 @@ async def get_flows(
     request: Request,
     caller: Operations,
     since: Annotated[
-        datetime | None, Query(description="Window start (default: 7 days ago).")
+        BoundedDatetime | None, Query(description="Window start (default: 7 days ago).")
     ] = None,
-    until: Annotated[datetime | None, Query(description="Window end (default: now).")] = None,
+    until: Annotated[
+        BoundedDatetime | None, Query(description="Window end (default: now).")
+    ] = None,
 ) -> dict[str, Any]:
     routing = routing_of(request)
     until = until or routing.clock.now()

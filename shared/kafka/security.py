@@ -28,7 +28,7 @@ PLAINTEXT = "PLAINTEXT"
 RENEW_BEFORE_EXPIRY_S = 60.0
 
 
-class TokenUnavailable(KafkaConnectionError):
+class TokenUnavailable(KafkaConnectionError):  # type: ignore[misc]
     """The identity provider did not issue a token (wrong secret, unreachable).
 
     A connection error to aiokafka, which asks for the token while it connects: it then

@@ -25,11 +25,17 @@ def check_new_date(dossier: Dossier, cmd: IssueApology, ctx: Context) -> None:
             "issued before it",
         )
     new = cmd.new_appointment_date
-    if new <= dossier.appointment_date or not ctx.calendar.is_working_day(new):
+    # A day beyond the calendar's years is no working day it can vouch for (and asking
+    # would raise): the same refusal, not an error.
+    if (
+        new <= dossier.appointment_date
+        or not ctx.calendar.covers(new)
+        or not ctx.calendar.is_working_day(new)
+    ):
         raise ActionRefused(
             RefusalCode.INVALID_NEW_DATE,
             f"the new date {new:%d/%m/%Y} must be a working day after the appointment "
-            f"{dossier.appointment_date:%d/%m/%Y}",
+            f"{dossier.appointment_date:%d/%m/%Y}, within the working-day calendar",
         )
 
 

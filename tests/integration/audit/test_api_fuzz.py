@@ -46,6 +46,8 @@ JUNK = st.one_of(
     st.sampled_from(["", " 1", "0x10", "1e309", "NaN", "-0", "９", "١٢", "1.5", "%00", CODE]),
     st.datetimes(timezones=st.just(None)).map(lambda d: d.isoformat()),
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    # The calendar's ends, which random times seldom reach: before year 1 in UTC, after 9999.
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00", "0001-01-01"]),
 )
 
 

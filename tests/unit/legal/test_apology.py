@@ -6,6 +6,8 @@ justice department holds it from Tuesday 3 March (its step due 13 March).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from routing.domain.deadlines import detect_deadlines, detect_overdue
 from routing.domain.model import Dossier
@@ -97,6 +99,19 @@ def test_the_new_date_is_a_later_working_day(new: tuple[int, int], why: str) -> 
     with pytest.raises(ActionRefused) as refused:
         act(dossier, apology(dossier, "000.00.04.H59", new), at(3, 12), "three-level")
     assert refused.value.code is RefusalCode.INVALID_NEW_DATE, why
+
+
+@pytest.mark.parametrize("new", [date(2099, 3, 20), date(9000, 12, 29), date(9999, 12, 31)])
+def test_a_new_date_beyond_the_calendar_is_refused_not_an_error(new: date) -> None:
+    """A Friday in 9999 may be a working day, but the calendar cannot say: asking it
+    raised, and the apology answered 500 (on the topic: a failing event)."""
+    dossier = at_department("three-level")
+    cmd = IssueApology(
+        dossier_code=dossier.code, unit="000.00.04.H59", reason="x", new_appointment_date=new
+    )
+    with pytest.raises(ActionRefused) as refused:
+        act(dossier, cmd, at(3, 12), "three-level")
+    assert refused.value.code is RefusalCode.INVALID_NEW_DATE
 
 
 def test_only_the_unit_responsible_for_the_step_apologises() -> None:
