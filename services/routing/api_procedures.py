@@ -9,12 +9,11 @@ confirms the payment for the unit holding the dossier, as that unit would.
 
 from __future__ import annotations
 
-from datetime import date
 from hashlib import sha256
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from routing.api import ActingUnit, Action, ActionResult, act, add_actions, routing_of
 from shared.auth import Principal, Role, allow
@@ -22,6 +21,7 @@ from shared.envelope import EVENT_ID_MAX
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
 from shared.idempotency import request_fingerprint
+from shared.time_bounds import AwareBoundedDatetime, BoundedDate
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 CALLBACK = "POST /v1/payments/callback"
@@ -34,7 +34,7 @@ class Apology(ActingUnit):
     """Mẫu 04: why the unit will be late and the new appointment date it proposes."""
 
     reason: str = Field(min_length=1, max_length=2000)
-    new_appointment_date: date
+    new_appointment_date: BoundedDate
 
 
 class PaymentRequest(ActingUnit):
@@ -50,7 +50,7 @@ class PaymentConfirmation(ActingUnit):
     amount_vnd: int = Field(gt=0, le=10**13)
     reference: str = Field(min_length=1, max_length=200)
     method: Literal["desk", "gateway", "bank_transfer"] = "desk"
-    paid_at: AwareDatetime | None = None
+    paid_at: AwareBoundedDatetime | None = None
 
 
 class PaymentGatewayCallback(BaseModel):
@@ -59,7 +59,7 @@ class PaymentGatewayCallback(BaseModel):
     dossier_code: str = Field(min_length=1, max_length=64)
     transaction_id: str = Field(min_length=1, max_length=200)
     amount_vnd: int = Field(gt=0, le=10**13)
-    paid_at: AwareDatetime
+    paid_at: AwareBoundedDatetime
     status: Literal["paid"] = "paid"
     provider: str = Field("gateway", min_length=1, max_length=100)
 

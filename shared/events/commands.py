@@ -7,14 +7,14 @@ and the acting unit, then either emits the resulting facts or
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import Field, field_validator
 
 from shared.events.dossier import DocumentRef, StepOutcome
 from shared.events.registry import EventData, register
 from shared.text import without_controls
+from shared.time_bounds import AwareBoundedDatetime, BoundedDate
 from shared.topics import DOSSIER_COMMANDS, TopicSpec
 
 MissingDocument = Annotated[str, Field(min_length=1, max_length=200)]
@@ -97,7 +97,7 @@ class IssueApology(UnitCommand):
 
     EVENT_TYPE: ClassVar[str] = "command.apology.issue.v1"
     reason: str = Field(min_length=1, max_length=2000, description="Why the unit is late.")
-    new_appointment_date: date = Field(description="The new date the unit proposes.")
+    new_appointment_date: BoundedDate = Field(description="The new date the unit proposes.")
 
 
 @register
@@ -117,4 +117,6 @@ class ConfirmPayment(UnitCommand):
     amount_vnd: int = Field(gt=0, le=10**13)
     reference: str = Field(min_length=1, max_length=200, description="Receipt or transaction id.")
     method: Literal["desk", "gateway", "bank_transfer"] = "desk"
-    paid_at: AwareDatetime | None = Field(None, description="When paid; default: when confirmed.")
+    paid_at: AwareBoundedDatetime | None = Field(
+        None, description="When paid; default: when confirmed."
+    )
