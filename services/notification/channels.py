@@ -200,14 +200,16 @@ class WebhookChannel:
         # The setting may have changed since the subscription was checked.
         if not (message.address.startswith("https://") or self._settings.allow_http):
             raise DeliveryError("plain-http webhook URLs are not allowed", permanent=True)
-        status, phrase = await self._post(message, self.headers(message))
+        status = await self._post(message, self.headers(message))
         if 200 <= status < 300:
             return
         permanent = 300 <= status < 500 and status not in RETRYABLE_HTTP
-        # The status code and its standard phrase; never the body the receiver sent.
+        # The status code and its standard phrase; never what the receiver wrote, on its
+        # status line or in its body.
+        phrase = httpx.codes.get_reason_phrase(status)
         raise DeliveryError(f"HTTP {status} {phrase}".strip(), permanent=permanent)
 
-    async def _post(self, message: OutgoingMessage, headers: dict[str, str]) -> tuple[int, str]:
+    async def _post(self, message: OutgoingMessage, headers: dict[str, str]) -> int:
         """POST and read the answer's status line and headers only, all within timeout_s.
 
         httpx's timeout bounds each network operation, not the attempt: a receiver
@@ -224,7 +226,7 @@ class WebhookChannel:
                     headers=headers,
                     timeout=timeout_s,
                 ) as response:
-                    return response.status_code, response.reason_phrase
+                    return response.status_code
         except (TimeoutError, httpx.TimeoutException) as exc:
             # Retryable like any timeout; not a channel bug, which retry.py makes permanent.
             raise DeliveryError(f"timeout after {timeout_s}s") from exc

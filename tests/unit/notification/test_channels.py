@@ -243,3 +243,12 @@ async def test_a_receiver_dripping_its_answer_is_cut_off_after_timeout_s() -> No
             async with asyncio.timeout(5):  # without the bound: 16 KiB of header at 50 B/s
                 await channel.send(hook)
     assert (str(failed.value), failed.value.permanent) == ("timeout after 0.3s", False)
+
+
+async def test_a_receivers_own_reason_phrase_is_not_kept() -> None:
+    """The status line's phrase is the receiver's text too: the standard one is kept."""
+    answer = httpx.Response(503, extensions={"reason_phrase": RECEIVER_BODY.encode()})
+    channel = webhook_answering(httpx.MockTransport(lambda _: answer))
+    with pytest.raises(DeliveryError) as failed:
+        await channel.send(HOOK)
+    assert str(failed.value) == "HTTP 503 Service Unavailable"
