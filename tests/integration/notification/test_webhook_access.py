@@ -61,6 +61,17 @@ async def test_internal_or_plain_urls_are_refused_at_subscription(
         assert (await client.get("/v1/subscriptions", headers=ADMIN)).json() == []
 
 
+async def test_a_malformed_url_is_refused_for_an_agency_too(
+    settings: NotificationSettings,
+) -> None:
+    async with running_app(create_app(production(settings))) as client:
+        for url in ("https://[::1", "https://x:99999/", "https://x:abc/"):
+            response = await post(client, TAN_HOA_AGENCY, url=url, units=[TAN_HOA])
+            assert response.status_code == 422, (url, response.text)
+            assert (response.json()["code"], response.json()["field"]) == ("invalid_url", "url")
+        assert (await client.get("/v1/subscriptions", headers=ADMIN)).json() == []
+
+
 async def test_the_address_is_checked_again_at_delivery(
     settings: NotificationSettings, receiver: WebhookReceiver
 ) -> None:
