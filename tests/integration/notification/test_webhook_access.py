@@ -44,6 +44,9 @@ SSRF_URLS = [
     ("https://[fe80::1]/hooks", "url_not_allowed"),
     ("https://224.0.0.1/hooks", "url_not_allowed"),
     ("https://[::ffff:127.0.0.1]/hooks", "url_not_allowed"),
+    ("https://[2002:7f00:1::]/hooks", "url_not_allowed"),  # 6to4 of 127.0.0.1
+    ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hooks", "url_not_allowed"),  # Teredo
+    ("https://[64:ff9b::a9fe:a9fe]/hooks", "url_not_allowed"),  # NAT64 of the metadata
     ("https://0.0.0.0/hooks", "url_not_allowed"),
     ("https://no-such-host.invalid/hooks", "url_not_allowed"),
 ]
