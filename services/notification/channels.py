@@ -9,6 +9,7 @@ Channels never log addresses.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -199,21 +200,36 @@ class WebhookChannel:
         # The setting may have changed since the subscription was checked.
         if not (message.address.startswith("https://") or self._settings.allow_http):
             raise DeliveryError("plain-http webhook URLs are not allowed", permanent=True)
-        try:
-            response = await self._client.post(
-                message.address,
-                content=message.payload,
-                headers=self.headers(message),
-                timeout=self._settings.timeout_s,
-            )
-        except httpx.TimeoutException as exc:
-            raise DeliveryError(f"timeout after {self._settings.timeout_s}s") from exc
-        except httpx.HTTPError as exc:
-            # A short reason only; the egress guard's refusal names the address class.
-            raise DeliveryError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
-        status = response.status_code
+        status = await self._post(message, self.headers(message))
         if 200 <= status < 300:
             return
         permanent = 300 <= status < 500 and status not in RETRYABLE_HTTP
-        # The status code and its standard phrase; never the body the receiver sent.
-        raise DeliveryError(f"HTTP {status} {response.reason_phrase}".strip(), permanent=permanent)
+        # The status code and its standard phrase; never what the receiver wrote, on its
+        # status line or in its body.
+        phrase = httpx.codes.get_reason_phrase(status)
+        raise DeliveryError(f"HTTP {status} {phrase}".strip(), permanent=permanent)
+
+    async def _post(self, message: OutgoingMessage, headers: dict[str, str]) -> int:
+        """POST and read the answer's status line and headers only, all within timeout_s.
+
+        httpx's timeout bounds each network operation, not the attempt: a receiver
+        dripping bytes, or an endless body, would hold a delivery slot (and memory). The
+        body decides nothing, so it is never read; the connection is closed instead.
+        """
+        timeout_s = self._settings.timeout_s
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._client.stream(
+                    "POST",
+                    message.address,
+                    content=message.payload,
+                    headers=headers,
+                    timeout=timeout_s,
+                ) as response:
+                    return response.status_code
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            # Retryable like any timeout; not a channel bug, which retry.py makes permanent.
+            raise DeliveryError(f"timeout after {timeout_s}s") from exc
+        except httpx.HTTPError as exc:
+            # A short reason only; the egress guard's refusal names the address class.
+            raise DeliveryError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc

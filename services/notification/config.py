@@ -94,7 +94,12 @@ class WebhookSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_WEBHOOK_", extra="ignore")
 
-    timeout_s: float = Field(10.0, gt=0, description="Whole-request timeout of one attempt.")
+    timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Whole-request timeout of one attempt: connecting, sending and the "
+        "answer's status and headers (its body is never read).",
+    )
     pause_after_failures: int = Field(
         3, ge=1, description="Consecutive failed deliveries (retries spent) that pause one."
     )

@@ -2,7 +2,9 @@
 addresses unless an allow-list says so, checked when subscribing and on every delivery.
 
 A URL is checked by resolving its host and judging every address (``address_refusal``,
-pure). Deliveries go through ``GuardedTransport``: its connections resolve the host
+pure). An IPv4-mapped IPv6 address is judged as the IPv4 address it maps; 6to4, Teredo
+and NAT64 ones, which reach an IPv4 address through a relay or translator, are refused
+outright. Deliveries go through ``GuardedTransport``: its connections resolve the host
 themselves, judge the addresses and connect to a judged address, so a DNS answer that
 changes between the check and the connection (DNS rebinding) cannot reach an internal
 address. TLS still verifies the certificate against the URL's host name.
@@ -36,14 +38,29 @@ def address_refusal(address: Address, allowed: Sequence[Network]) -> str | None:
     """Why ``address`` may not receive webhooks, or None when it may."""
     if any(address in network for network in allowed):
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address_refusal(address.ipv4_mapped, allowed)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address_refusal(address.ipv4_mapped, allowed)
+        tunnel = _tunnel_refusal(address)
+        if tunnel is not None:
+            return tunnel
     # Most specific first: Python also counts link-local and 0.0.0.0/8 as "private".
     for kind in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
         if getattr(address, f"is_{kind}"):
             return f"{address} is a {kind.replace('_', '-')} address"
     if not address.is_global:
         return f"{address} is not a public address"
+    return None
+
+
+def _tunnel_refusal(address: ipaddress.IPv6Address) -> str | None:
+    """6to4 (2002::/16) and Teredo (2001::/32) addresses carry an IPv4 address that a
+    relay, not this guard, connects to: refused whatever they carry (Python before
+    3.12.4 counts 6to4 as global). NAT64 (64:ff9b::/96) is refused as reserved."""
+    if address.sixtofour is not None:
+        return f"{address} is a 6to4 address (carrying {address.sixtofour})"
+    if address.teredo is not None:
+        return f"{address} is a Teredo address (carrying {address.teredo[1]})"
     return None
 
 

@@ -44,6 +44,9 @@ SSRF_URLS = [
     ("https://[fe80::1]/hooks", "url_not_allowed"),
     ("https://224.0.0.1/hooks", "url_not_allowed"),
     ("https://[::ffff:127.0.0.1]/hooks", "url_not_allowed"),
+    ("https://[2002:7f00:1::]/hooks", "url_not_allowed"),  # 6to4 of 127.0.0.1
+    ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hooks", "url_not_allowed"),  # Teredo
+    ("https://[64:ff9b::a9fe:a9fe]/hooks", "url_not_allowed"),  # NAT64 of the metadata
     ("https://0.0.0.0/hooks", "url_not_allowed"),
     ("https://no-such-host.invalid/hooks", "url_not_allowed"),
 ]
@@ -58,6 +61,17 @@ async def test_internal_or_plain_urls_are_refused_at_subscription(
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert (response.json()["code"], response.json()["field"]) == (code, "url")
+        assert (await client.get("/v1/subscriptions", headers=ADMIN)).json() == []
+
+
+async def test_a_malformed_url_is_refused_for_an_agency_too(
+    settings: NotificationSettings,
+) -> None:
+    async with running_app(create_app(production(settings))) as client:
+        for url in ("https://[::1", "https://x:99999/", "https://x:abc/"):
+            response = await post(client, TAN_HOA_AGENCY, url=url, units=[TAN_HOA])
+            assert response.status_code == 422, (url, response.text)
+            assert (response.json()["code"], response.json()["field"]) == ("invalid_url", "url")
         assert (await client.get("/v1/subscriptions", headers=ADMIN)).json() == []
 
 

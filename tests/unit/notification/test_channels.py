@@ -1,8 +1,13 @@
-"""Channels without servers: email headers, SMS file adapter, webhook signing and status mapping."""
+"""Channels without servers: email headers, SMS file adapter, webhook signing and status
+mapping, and webhook answers bounded in size and time (a local socket plays a receiver
+that drips its answer)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -18,6 +23,7 @@ from notification.channels import (
     WebhookChannel,
 )
 from notification.config import SmtpSettings, WebhookSettings
+from notification.retry import Attempt, RetryPolicy, send_with_retries
 from notification.signing import verify
 
 from shared.clock import ManualClock
@@ -148,3 +154,101 @@ async def test_unreachable_smtp_server_is_a_retryable_failure() -> None:
         await channel.send(message(Channel.EMAIL, subject="s", body="b"))
     assert not failed.value.permanent
     assert "an@example.vn" not in str(failed.value)
+
+
+class LargeBody(httpx.AsyncByteStream):
+    """A receiver's answer body of 16 MiB; counts what the client read of it."""
+
+    def __init__(self) -> None:
+        self.chunks_read = 0
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(256):
+            self.chunks_read += 1
+            yield b"x" * 65536
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def webhook_answering(
+    answer: httpx.MockTransport, settings: WebhookSettings | None = None
+) -> WebhookChannel:
+    client = httpx.AsyncClient(transport=answer)
+    return WebhookChannel(client, settings or WebhookSettings(), wall_time=lambda: 1_780_000_000)
+
+
+HOOK = message(Channel.WEBHOOK, address="https://a.example/h", payload=b"{}", secret=SECRET)
+
+
+async def test_a_webhook_answer_is_judged_by_its_status_without_reading_its_body() -> None:
+    body = LargeBody()
+    channel = webhook_answering(httpx.MockTransport(lambda _: httpx.Response(200, stream=body)))
+    await channel.send(HOOK)
+    assert (body.chunks_read, body.closed) == (0, True)
+
+
+async def test_a_receiver_that_never_answers_is_a_retryable_failed_attempt() -> None:
+    """MockTransport has no timeouts of its own: only the channel's whole-attempt bound
+    ends these attempts, and each is recorded as failed and retried."""
+    never = asyncio.Event()
+
+    async def silent(request: httpx.Request) -> httpx.Response:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    channel = webhook_answering(httpx.MockTransport(silent), WebhookSettings(timeout_s=0.05))
+    attempts: list[Attempt] = []
+
+    async def record(attempt: Attempt) -> None:
+        attempts.append(attempt)
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    async with asyncio.timeout(5):
+        outcome = await send_with_retries(
+            lambda: channel.send(HOOK),
+            RetryPolicy(max_attempts=2, initial_s=0, max_s=0, jitter_s=0),
+            now=lambda: AT,
+            on_attempt=record,
+            sleep=no_wait,
+        )
+    assert (outcome.delivered, outcome.attempts) == (False, 2)
+    assert [(a.ok, a.error) for a in attempts] == [(False, "timeout after 0.05s")] * 2
+
+
+async def test_a_receiver_dripping_its_answer_is_cut_off_after_timeout_s() -> None:
+    """Each byte comes well within timeout_s, so only a bound on the whole attempt ends it."""
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        with contextlib.suppress(ConnectionError):  # until the client hangs up
+            while not writer.is_closing():
+                writer.write(b"a")
+                await writer.drain()
+                await asyncio.sleep(0.02)  # the receiver's pace, not a wait for an outcome
+
+    server = await asyncio.start_server(drip, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = httpx.AsyncClient()
+    channel = WebhookChannel(client, WebhookSettings(timeout_s=0.3, allow_http=True))
+    hook = message(
+        Channel.WEBHOOK, address=f"http://127.0.0.1:{port}/h", payload=b"{}", secret=SECRET
+    )
+    async with server, client:
+        with pytest.raises(DeliveryError) as failed:
+            async with asyncio.timeout(5):  # without the bound: 16 KiB of header at 50 B/s
+                await channel.send(hook)
+    assert (str(failed.value), failed.value.permanent) == ("timeout after 0.3s", False)
+
+
+async def test_a_receivers_own_reason_phrase_is_not_kept() -> None:
+    """The status line's phrase is the receiver's text too: the standard one is kept."""
+    answer = httpx.Response(503, extensions={"reason_phrase": RECEIVER_BODY.encode()})
+    channel = webhook_answering(httpx.MockTransport(lambda _: answer))
+    with pytest.raises(DeliveryError) as failed:
+        await channel.send(HOOK)
+    assert str(failed.value) == "HTTP 503 Service Unavailable"

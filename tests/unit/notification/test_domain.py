@@ -276,6 +276,14 @@ def test_pause_rule(failures: int, paused: bool) -> None:
         "https://user:pw@agency.example/hook",
         "javascript:alert(1)",
         "http://agency.example/hook",
+        # Malformed: urlsplit or its port raise ValueError on these.
+        "https://[::1",
+        "https://agency.example]/hook",
+        "https://[zz]/hook",
+        "https://agency.example:99999/hook",
+        "https://agency.example:abc/hook",
+        "https://agency.example:-1/hook",
+        "https://agency.example:0/hook",
     ],
 )
 def test_bad_urls_are_refused(url: str) -> None:

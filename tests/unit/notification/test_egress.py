@@ -31,6 +31,14 @@ FORBIDDEN = [
     ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped IPv6 is judged as IPv4
     ("::ffff:169.254.169.254", "link-local"),
     ("100.64.0.1", "not a public"),  # carrier-grade NAT
+    # IPv6 addresses carrying an IPv4 one: a relay or translator reaches that address.
+    ("64:ff9b::7f00:1", "reserved"),  # NAT64 of 127.0.0.1
+    ("64:ff9b::5db8:d822", "reserved"),  # NAT64, whatever it carries
+    ("2002:7f00:1::", "6to4"),  # 6to4 of 127.0.0.1
+    ("2002:a9fe:a9fe::1", "6to4"),  # 6to4 of 169.254.169.254
+    ("2002:5db8:d822::1", "6to4"),  # 6to4, whatever it carries
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo"),  # client 127.0.0.1
+    ("2001:0:5db8:d822::1", "Teredo"),
 ]
 
 
@@ -51,6 +59,12 @@ def test_the_allow_list_admits_only_its_networks() -> None:
     assert address_refusal(ipaddress.ip_address("127.0.0.1"), allowed) is None
     assert address_refusal(ipaddress.ip_address("10.21.0.1"), allowed) is not None
     assert address_refusal(ipaddress.ip_address("127.0.0.2"), allowed) is not None
+
+
+def test_a_tunnel_is_admitted_only_by_its_own_network_not_the_address_it_carries() -> None:
+    sixtofour = ipaddress.ip_address("2002:7f00:1::")
+    assert address_refusal(sixtofour, parse_networks(["127.0.0.0/8"])) is not None
+    assert address_refusal(sixtofour, parse_networks(["2002:7f00::/24"])) is None
 
 
 async def test_a_name_resolving_to_loopback_is_refused() -> None:
