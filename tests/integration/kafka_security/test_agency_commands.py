@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 from aiokafka.errors import TopicAuthorizationFailedError
 
@@ -55,18 +56,25 @@ async def agency_command(broker: SecuredBroker, unit: str, command: UnitCommand)
         return await send(agency, command, agency_commands(unit))
 
 
+@asynccontextmanager
+async def secured_routing(
+    broker: SecuredBroker, common: CommonSettings, code: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Routing on the secured broker as its own principal, with ``code`` received from
+    intake's principal and being processed; its HTTP client."""
+    settings = routing_settings(common).model_copy(update={"kafka": broker.as_client("routing")})
+    async with routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _):
+        async with as_principal(broker, "intake") as intake:
+            await send(intake, received(code), received(code).TOPIC)
+        await wait_for_state(client, code, "PROCESSING")
+        yield client
+
+
 async def test_a_command_claiming_another_unit_is_refused_and_changes_nothing(
     secured_broker: SecuredBroker, common_settings: CommonSettings
 ) -> None:
     broker = secured_broker
-    settings = routing_settings(common_settings).model_copy(
-        update={"kafka": broker.as_client("routing")}
-    )
-    async with routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _):
-        async with as_principal(broker, "intake") as intake:
-            await send(intake, received(CODE), received(CODE).TOPIC)
-        await wait_for_state(client, CODE, "PROCESSING")
-
+    async with secured_routing(broker, common_settings, CODE) as client:
         # The commune desk's system completes its own step: the dossier goes to the district.
         done = CompleteStep(dossier_code=CODE, unit=TAN_HOA_DESK, outcome=StepOutcome.APPROVE)
         await agency_command(broker, TAN_HOA_DESK, done)
@@ -113,13 +121,7 @@ async def test_a_message_breaking_the_contract_is_answered_to_its_agency(
     invalid_command naming the agency's unit (the topic proves it), not dead-lettered
     where the agency cannot read; an envelope attribute we do not know is ignored."""
     broker = secured_broker
-    settings = routing_settings(common_settings).model_copy(
-        update={"kafka": broker.as_client("routing")}
-    )
-    async with routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _):
-        async with as_principal(broker, "intake") as intake:
-            await send(intake, received(CODE2), received(CODE2).TOPIC)
-        await wait_for_state(client, CODE2, "PROCESSING")
+    async with secured_routing(broker, common_settings, CODE2) as client:
         topic = topic_name(broker.prefix, agency_commands(TAN_HOA_DESK))
         valid = make_envelope(
             CompleteStep(dossier_code=CODE2, unit=TAN_HOA_DESK, outcome=StepOutcome.APPROVE),

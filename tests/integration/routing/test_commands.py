@@ -14,6 +14,7 @@ from shared.topics import DOSSIER_COMMANDS
 from tests.integration.routing.helpers import (
     command,
     publisher,
+    quiet_routing,
     read_events,
     receive,
     routing_app,
@@ -198,11 +199,7 @@ async def test_an_action_tells_outsiders_nothing_and_records_who_acted(
     """A unit outside the dossier learns nothing of it (404, as for an unknown code); a
     person acts as themselves; an Idempotency-Key is its caller's own."""
     code = "001.21.31.H59-260302-0012"
-    settings = routing_settings(common_settings)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, _, pub):
         await receive(pub, client, code)
         before = (await client.get(f"/v1/dossiers/{code}")).json()
         outsider = auth_headers(f"agency:{VAM_LANG_DESK}")
@@ -240,11 +237,7 @@ async def test_an_action_tells_outsiders_nothing_and_records_who_acted(
 
 async def test_what_an_action_may_carry_is_bounded(common_settings: CommonSettings) -> None:
     code = "001.21.31.H59-260302-0013"
-    settings = routing_settings(common_settings)
-    async with (
-        routing_app(settings, ManualClock(MONDAY_9AM)) as (client, _),
-        publisher(settings.kafka) as pub,
-    ):
+    async with quiet_routing(common_settings) as (client, _, pub):
         await receive(pub, client, code)
         before = (await client.get(f"/v1/dossiers/{code}")).json()
         request = f"/v1/dossiers/{code}/supplement/request"
