@@ -5,6 +5,7 @@
     <blank line>
     <the signed checkpoint note>
 
+A witness that knows another size answers 409 ``text/x.tlog.size`` with that size.
 A log (our audit service) encodes it; a witness parses it. Pure: standard library only.
 """
 
@@ -31,6 +32,11 @@ class AddCheckpoint:
     def encode(self) -> bytes:
         lines = [f"old {self.old_size}", *(base64.b64encode(h).decode() for h in self.proof)]
         return ("\n".join(lines) + "\n\n" + self.checkpoint).encode()
+
+
+def parse_size_answer(text: str) -> int:
+    """The tree size a witness's 409 ``text/x.tlog.size`` answer states; NoteError if not one."""
+    return parse_tree_size(text.strip(), "size answer")
 
 
 def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
