@@ -32,6 +32,7 @@ from console.oidc import OidcClient, SignInFailed, random_token
 from console.sessions import Session, SessionStore, digest
 from shared.auth import Forbidden, Principal, Role, Unauthenticated
 from shared.auth.http import BEARER_SCHEME, authenticate
+from shared.auth.keys import KeysUnavailable
 from shared.http import DomainError
 
 COOKIE = "lt_console_session"
@@ -113,7 +114,7 @@ async def callback(
         await signin.oidc.check_id_token(tokens.id_token, pending.nonce)
     except SignInFailed as exc:
         raise _failed(f"sign-in refused: {exc}", 401) from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, KeysUnavailable) as exc:
         raise _unavailable() from exc
     caller = await authenticate(request, f"Bearer {tokens.access_token}")
     if Role.OPERATIONS not in caller.roles:

@@ -105,3 +105,11 @@ async def test_a_callback_without_this_browsers_sealed_login_is_refused(
         answer = await client.get(CALLBACK, params=params, headers=headers)
     assert answer.status_code == 400
     assert answer.json()["code"] == "sign_in_failed"
+
+
+async def test_unreachable_signing_keys_at_the_callback_are_a_503() -> None:
+    async with console() as client:
+        state = await start(client)
+        answer = await client.get(CALLBACK, params={"state": state, "code": "c"})
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "identity_provider_unavailable"
