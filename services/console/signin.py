@@ -179,7 +179,7 @@ async def session_caller(request: Request) -> Principal:
 
 def _check_csrf(request: Request, session: Session) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
-    if not secrets.compare_digest(sent, session.csrf):
+    if not _same(sent, session.csrf):
         raise Forbidden(f"missing or wrong {CSRF_HEADER}", code="csrf")
 
 
