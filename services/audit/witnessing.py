@@ -23,7 +23,11 @@ from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
 from shared.transparency.cosignature import verify_cosignature
 from shared.transparency.note import NoteError, Verifier, parse_note, parse_vkey
-from shared.transparency.witness_protocol import SIZE_CONTENT_TYPE, AddCheckpoint
+from shared.transparency.witness_protocol import (
+    SIZE_CONTENT_TYPE,
+    AddCheckpoint,
+    parse_size_answer,
+)
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -86,7 +90,10 @@ class Witnessing(PeriodicWorker):
             if response.status_code == 409 and response.headers.get("content-type", "").startswith(
                 SIZE_CONTENT_TYPE
             ):
-                self._known_size[witness.name] = int(response.text.strip())
+                known = _size_answer(response.text, witness)
+                if known is None:
+                    return None
+                self._known_size[witness.name] = known
                 continue
             if response.status_code != 200:
                 level = logging.CRITICAL if response.status_code in (409, 422) else logging.WARNING
@@ -147,3 +154,15 @@ class Witnessing(PeriodicWorker):
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+def _size_answer(text: str, witness: Verifier) -> int | None:
+    """The size a witness says it cosigned last; None (this witness skipped) if malformed:
+    another party's answer must not stop the round for the other witnesses."""
+    try:
+        return parse_size_answer(text)
+    except NoteError as exc:
+        log.warning(
+            "witness answered a malformed size", extra={"witness": witness.name, "error": str(exc)}
+        )
+        return None

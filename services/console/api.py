@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -101,15 +102,26 @@ async def overdue(request: Request) -> dict[str, Any]:
     return result
 
 
+def path_segment(value: str) -> str:
+    """``value`` as one segment of a service's URL path. Everything but unreserved
+    characters is encoded ("/" "?" "#" "%" would end or move it), and so are the dots of
+    "." and "..", which URL clients resolve (``/v1/dossiers/..`` would ask ``/v1/``)."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
 @router.get("/dossiers/{code}", summary="A dossier: where it is, its trail, receipts, evidence")
 async def dossier(request: Request, code: str) -> dict[str, Any]:
     services, options = _services(request), _options(request)
+    dossier_path = f"/v1/dossiers/{path_segment(code)}"
+    audit_path = f"/v1/audit/dossiers/{path_segment(code)}"
     view, trail = await asyncio.gather(
-        _read(services, "routing", f"/v1/dossiers/{code}"),
-        _read(services, "routing", f"/v1/dossiers/{code}/trail"),
+        _read(services, "routing", dossier_path),
+        _read(services, "routing", f"{dossier_path}/trail"),
     )
     try:
-        audit = await services.get("audit", f"/v1/audit/dossiers/{code}")
+        audit = await services.get("audit", audit_path)
         receipts = audit.get("receipts", [])
     except (ServiceUnavailable, NotFound):
         receipts = []
@@ -117,23 +129,27 @@ async def dossier(request: Request, code: str) -> dict[str, Any]:
         notified = await services.get("notification", "/v1/notifications", {"dossier": code})
     except (ServiceUnavailable, NotFound):
         notified = {"items": []}
-    trace = (
-        f"{options.jaeger_url.rstrip('/')}/search?service=intake&tags="
-        + json.dumps({"dossier.code": code}, separators=(",", ":"))
-        if options.jaeger_url
-        else None
-    )
     return {
         "dossier": view,
         "trail": trail,
         "audit_receipts": receipts,
         "notifications": notified.get("items", []),
         "links": {
-            "evidence": services.url("audit", f"/v1/audit/dossiers/{code}"),
-            "bundle": services.url("audit", f"/v1/audit/dossiers/{code}/bundle"),
-            "trace": trace,
+            "evidence": services.url("audit", audit_path),
+            "bundle": services.url("audit", f"{audit_path}/bundle"),
+            "trace": _trace_link(options, code),
         },
     }
+
+
+def _trace_link(options: ConsoleOptions, code: str) -> str | None:
+    """The dossier's traces in Jaeger's search, the code inside an encoded query."""
+    if not options.jaeger_url:
+        return None
+    tags = json.dumps({"dossier.code": code}, separators=(",", ":"))
+    return (
+        f"{options.jaeger_url.rstrip('/')}/search?{urlencode({'service': 'intake', 'tags': tags})}"
+    )
 
 
 async def _health(request: Request) -> dict[str, Any]:

@@ -111,9 +111,15 @@ def by_topic(letters: Iterable[Any]) -> dict[str, int]:
 # --- sign-in -----------------------------------------------------------------------------
 
 
+# The target travels in the sign-in's cookie, which browsers keep only up to 4 kB.
+MAX_NEXT_LENGTH = 1024
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of this console only (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    if len(target) > MAX_NEXT_LENGTH:
         return "/"
     if any(ch in target for ch in "\r\n\\"):
         return "/"

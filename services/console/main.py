@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console import api, handlers, signin
 from console.config import ConsoleSettings
+from console.logins import LoginSealer
 from console.oidc import OidcClient
 from console.sessions import SessionStore
 from console.sources import KafkaViews, Services
@@ -69,6 +70,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
                 ),
                 sessions,
                 settings.signin,
+                LoginSealer(settings.signin.client_secret.get_secret_value()),
             )
             app.state.runtime = runtime
             app.state.options = settings.console

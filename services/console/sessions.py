@@ -3,8 +3,8 @@
 The browser holds only a random session id in an httpOnly cookie. The store keys a
 session by the id's SHA-256 and keeps its tokens encrypted (AES-GCM) with a key derived
 from the id itself: a copy of the database alone yields neither a usable cookie nor a
-token. Pending logins (state, PKCE verifier, nonce) are one-time records bound to the
-browser that started them. Both expire by TTL index.
+token. Sessions expire by TTL index. (A sign-in in progress is not stored: the browser
+carries it, sealed, ``console.logins``.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -25,37 +25,40 @@ from pymongo import ReturnDocument
 from console.oidc import Tokens, random_token
 from shared.mongo.client import Database
 
-LOGIN_TTL_S = 600
+SESSION_PURPOSE = b"lienthong console session"
 
 
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _cipher(session_id: str) -> AESGCM:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"lienthong console session"
-    ).derive(session_id.encode())
+def cipher(secret: str, purpose: bytes) -> AESGCM:
+    """AES-GCM under a key derived from ``secret``; another ``purpose``, another key."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+        secret.encode()
+    )
     return AESGCM(key)
 
 
-def seal(session_id: str, tokens: Tokens) -> str:
+def seal_bytes(aead: AESGCM, plain: bytes) -> bytes:
+    """A fresh random nonce, then the ciphertext and its tag."""
     nonce = os.urandom(12)
-    sealed = _cipher(session_id).encrypt(nonce, json.dumps(asdict(tokens)).encode(), None)
-    return base64.b64encode(nonce + sealed).decode()
+    return nonce + aead.encrypt(nonce, plain, None)
+
+
+def unseal_bytes(aead: AESGCM, sealed: bytes) -> bytes:
+    """The plaintext; InvalidTag if the bytes were not sealed with this key or changed."""
+    return aead.decrypt(sealed[:12], sealed[12:], None)
+
+
+def seal(session_id: str, tokens: Tokens) -> str:
+    sealed = seal_bytes(cipher(session_id, SESSION_PURPOSE), json.dumps(asdict(tokens)).encode())
+    return base64.b64encode(sealed).decode()
 
 
 def unseal(session_id: str, blob: str) -> Tokens:
-    raw = base64.b64decode(blob)
-    return Tokens(**json.loads(_cipher(session_id).decrypt(raw[:12], raw[12:], None)))
-
-
-@dataclass(frozen=True)
-class PendingLogin:
-    verifier: str
-    nonce: str
-    browser: str  # digest of the login cookie of the browser that started it
-    next: str
+    plain = unseal_bytes(cipher(session_id, SESSION_PURPOSE), base64.b64decode(blob))
+    return Tokens(**json.loads(plain))
 
 
 @dataclass(frozen=True)
@@ -68,26 +71,13 @@ class Session:
 
 
 class SessionStore:
-    """``sessions`` and ``logins`` in the console's own database."""
+    """``sessions`` in the console's own database."""
 
     def __init__(self, db: Database) -> None:
         self.sessions = db["sessions"]
-        self.logins = db["logins"]
 
     async def ensure_indexes(self) -> None:
         await self.sessions.create_index("expires_at", expireAfterSeconds=0)
-        await self.logins.create_index("expires_at", expireAfterSeconds=0)
-
-    async def start_login(self, state: str, login: PendingLogin) -> None:
-        expires = datetime.now(UTC) + timedelta(seconds=LOGIN_TTL_S)
-        await self.logins.insert_one({"_id": state, **asdict(login), "expires_at": expires})
-
-    async def take_login(self, state: str) -> PendingLogin | None:
-        """The pending login of ``state``, once: a replayed callback finds nothing."""
-        doc = await self.logins.find_one_and_delete({"_id": state})
-        if doc is None or doc["expires_at"].replace(tzinfo=UTC) < datetime.now(UTC):
-            return None
-        return PendingLogin(doc["verifier"], doc["nonce"], doc["browser"], doc["next"])
 
     async def create(self, tokens: Tokens, who: dict[str, Any]) -> Session:
         session = Session(random_token(), tokens, random_token())

@@ -1,12 +1,14 @@
 """Signing in to the console: OpenID Connect authorisation code with PKCE, on the server.
 
-``GET /login`` sends the browser to Keycloak's login page; ``GET /auth/callback``
-exchanges the one-time code for tokens, which stay on the server, and sets an httpOnly
-session cookie; ``POST /logout`` ends the session here and at Keycloak. The JSON API
-admits an operator by that cookie (unsafe methods also need the session's CSRF token in
-``X-CSRF-Token``) or, for scripts, by ``Authorization: Bearer``; either way the token
-must carry the operations role. Access tokens are refreshed shortly before they expire;
-when Keycloak refuses the refresh token the session is over (401 ``signed_out``).
+``GET /login`` sends the browser to Keycloak's login page, the sign-in's state, PKCE
+verifier and nonce sealed in a short-lived cookie (nothing is stored: anyone may call
+it); ``GET /auth/callback`` exchanges the one-time code for tokens, which stay on the
+server, and sets an httpOnly session cookie; ``POST /logout`` ends the session here and
+at Keycloak. The JSON API admits an operator by that cookie (unsafe methods also need
+the session's CSRF token in ``X-CSRF-Token``) or, for scripts, by ``Authorization:
+Bearer``; either way the token must carry the operations role. Access tokens are
+refreshed shortly before they expire; when Keycloak refuses the refresh token the
+session is over (401 ``signed_out``).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from console.config import SignInOptions
 from console.domain import needs_refresh, safe_next
+from console.logins import LOGIN_TTL_S, LoginSealer, PendingLogin
 from console.oidc import OidcClient, SignInFailed, random_token
-from console.sessions import LOGIN_TTL_S, PendingLogin, Session, SessionStore, digest
+from console.sessions import Session, SessionStore, digest
 from shared.auth import Forbidden, Principal, Role, Unauthenticated
 from shared.auth.http import BEARER_SCHEME, authenticate
+from shared.auth.keys import KeysUnavailable
 from shared.http import DomainError
 
 COOKIE = "lt_console_session"
@@ -49,6 +53,7 @@ class SignIn:
     oidc: OidcClient
     store: SessionStore
     options: SignInOptions
+    logins: LoginSealer
 
 
 def signin_of(request: Request) -> SignIn:
@@ -67,6 +72,11 @@ def _cookie(response: Any, request: Request, name: str, value: str, **extra: Any
     response.set_cookie(name, value, httponly=True, samesite="lax", secure=secure, **extra)
 
 
+def _same(sent: str, expected: str) -> bool:
+    """Constant-time equality of a value the browser sent (any text) and ours."""
+    return secrets.compare_digest(sent.encode(), expected.encode())
+
+
 def _failed(message: str, status: int = 400) -> DomainError:
     return DomainError(message, code="sign_in_failed", status=status)
 
@@ -74,13 +84,12 @@ def _failed(message: str, status: int = 400) -> DomainError:
 @router.get("/login", summary="Sign in: go to the identity provider's login page")
 async def login(request: Request, next: str | None = None) -> RedirectResponse:
     signin = signin_of(request)
-    state, nonce, verifier, browser = (random_token() for _ in range(4))
-    await signin.store.start_login(
-        state, PendingLogin(verifier, nonce, digest(browser), safe_next(next))
-    )
+    state, nonce, verifier = (random_token() for _ in range(3))
+    pending = PendingLogin(state, verifier, nonce, safe_next(next), time.time() + LOGIN_TTL_S)
     target = signin.oidc.authorization_url(_base(request) + CALLBACK, state, nonce, verifier)
     response = RedirectResponse(target, status_code=303)
-    _cookie(response, request, LOGIN_COOKIE, browser, max_age=LOGIN_TTL_S, path=CALLBACK)
+    sealed = signin.logins.seal(pending)
+    _cookie(response, request, LOGIN_COOKIE, sealed, max_age=LOGIN_TTL_S, path=CALLBACK)
     return response
 
 
@@ -95,9 +104,8 @@ async def callback(
     if error:
         raise _failed(f"the identity provider answered {error}: {error_description or ''}")
     signin = signin_of(request)
-    pending = await signin.store.take_login(state) if state else None
-    browser = request.cookies.get(LOGIN_COOKIE, "")
-    if pending is None or not secrets.compare_digest(digest(browser), pending.browser):
+    pending = signin.logins.unseal(request.cookies.get(LOGIN_COOKIE, ""), time.time())
+    if pending is None or not _same(state or "", pending.state):
         raise _failed("this sign-in was not started in this browser or has expired; sign in again")
     if not code:
         raise _failed("the identity provider sent no code")
@@ -106,7 +114,7 @@ async def callback(
         await signin.oidc.check_id_token(tokens.id_token, pending.nonce)
     except SignInFailed as exc:
         raise _failed(f"sign-in refused: {exc}", 401) from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, KeysUnavailable) as exc:
         raise _unavailable() from exc
     caller = await authenticate(request, f"Bearer {tokens.access_token}")
     if Role.OPERATIONS not in caller.roles:
@@ -118,7 +126,7 @@ async def callback(
     session = await signin.store.create(
         tokens, {"subject": caller.subject, "username": caller.name}
     )
-    response = RedirectResponse(pending.next, status_code=303)
+    response = RedirectResponse(safe_next(pending.next), status_code=303)
     _cookie(response, request, COOKIE, session.session_id, path="/")
     response.delete_cookie(LOGIN_COOKIE, path=CALLBACK)
     return response
@@ -171,7 +179,7 @@ async def session_caller(request: Request) -> Principal:
 
 def _check_csrf(request: Request, session: Session) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
-    if not secrets.compare_digest(sent, session.csrf):
+    if not _same(sent, session.csrf):
         raise Forbidden(f"missing or wrong {CSRF_HEADER}", code="csrf")
 
 

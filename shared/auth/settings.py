@@ -43,10 +43,18 @@ class AuthSettings(BaseSettings):
         10.0,
         ge=0,
         description="Shortest interval between two key-set fetches triggered by an "
-        "unknown key id (a flood of forged key ids cannot hammer Keycloak).",
+        "unknown key id (a flood of forged key ids cannot hammer Keycloak), and after a "
+        "failed fetch before the next is tried.",
     )
     jwks_max_age_s: float = Field(
         3600.0, gt=0, description="A cached key set older than this is fetched again."
+    )
+    jwks_stale_if_error_s: float = Field(
+        86400.0,
+        ge=0,
+        description="While the key set cannot be fetched, cached keys keep verifying tokens "
+        "with a key id they know for this long past jwks_max_age_s (stale-if-error); "
+        "0: not at all (503 once they are jwks_max_age_s old).",
     )
     jwks_timeout_s: float = Field(5.0, gt=0, description="Timeout of one key-set fetch.")
 

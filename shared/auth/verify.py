@@ -17,12 +17,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from jwt import PyJWK
 
 from shared.auth.keys import KeyCache
-from shared.auth.principal import Principal
+from shared.auth.principal import MalformedClaim, Principal
 from shared.auth.settings import AuthSettings
 
 REMEMBERED_TOKENS = 1024  # valid tokens kept verified; the oldest goes first
@@ -95,9 +96,12 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        principal = Principal.from_claims(claims)
+        try:
+            principal = Principal.from_claims(claims)
+        except MalformedClaim as exc:
+            raise InvalidToken(str(exc)) from exc
         self._remember(
-            token, _Verified(principal, kid, key, claims["exp"] + self.settings.leeway_s)
+            token, _Verified(principal, kid, key, _expiry(claims) + self.settings.leeway_s)
         )
         return principal
 
@@ -105,3 +109,11 @@ class TokenVerifier:
         if len(self._verified) >= REMEMBERED_TOKENS:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = verified
+
+
+def _expiry(claims: dict[str, Any]) -> float:
+    """``exp`` as a number: PyJWT also admits a numeric string, which would not add up."""
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise InvalidToken("exp is not a number")
+    return float(exp)

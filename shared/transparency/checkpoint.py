@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from shared.transparency.note import NoteError, check_text, decode_hash, is_decimal
 
 MAX_TREE_SIZE = 2**63 - 1
+# Any uint64 fits in 20 digits. Checked before int(): past 4,300 digits int() raises a
+# plain ValueError, which callers expecting NoteError would turn into a 500.
+MAX_SIZE_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,16 @@ class CheckpointBody:
         return None
 
 
+def parse_tree_size(text: str, what: str) -> int:
+    """A tree size as the formats write it, at most ``MAX_TREE_SIZE``; NoteError otherwise."""
+    if len(text) > MAX_SIZE_DIGITS or not is_decimal(text):
+        raise NoteError(f"malformed {what}: {text[: MAX_SIZE_DIGITS + 1]!r}")
+    size = int(text)
+    if size > MAX_TREE_SIZE:
+        raise NoteError(f"{what} {size} out of range")
+    return size
+
+
 def parse_checkpoint(text: str) -> CheckpointBody:
     """The checkpoint a note text states; NoteError if it is not one."""
     check_text(text)
@@ -52,10 +65,8 @@ def parse_checkpoint(text: str) -> CheckpointBody:
     if len(lines) < 3:
         raise NoteError("a checkpoint has at least three lines")
     origin, size_text, root_text, *extensions = lines
-    if not origin or not is_decimal(size_text):
-        raise NoteError(f"malformed checkpoint origin or size: {origin!r}, {size_text!r}")
-    size = int(size_text)
-    if size > MAX_TREE_SIZE:
-        raise NoteError(f"tree size {size} out of range")
+    if not origin:
+        raise NoteError("a checkpoint's origin line is empty")
+    size = parse_tree_size(size_text, "checkpoint tree size")
     root = decode_hash(root_text, "checkpoint root hash")
     return CheckpointBody(origin, size, root, tuple(extensions))

@@ -5,6 +5,7 @@
     <blank line>
     <the signed checkpoint note>
 
+A witness that knows another size answers 409 ``text/x.tlog.size`` with that size.
 A log (our audit service) encodes it; a witness parses it. Pure: standard library only.
 """
 
@@ -13,8 +14,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from shared.transparency.checkpoint import MAX_TREE_SIZE
-from shared.transparency.note import NoteError, decode_hash, is_decimal
+from shared.transparency.checkpoint import parse_tree_size
+from shared.transparency.note import NoteError, decode_hash
 
 MAX_PROOF_LINES = 63
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
@@ -33,6 +34,11 @@ class AddCheckpoint:
         return ("\n".join(lines) + "\n\n" + self.checkpoint).encode()
 
 
+def parse_size_answer(text: str) -> int:
+    """The tree size a witness's 409 ``text/x.tlog.size`` answer states; NoteError if not one."""
+    return parse_tree_size(text.strip(), "size answer")
+
+
 def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
     """The request in an add-checkpoint body; NoteError if malformed."""
     try:
@@ -43,10 +49,10 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
     if not separator:
         raise NoteError("no blank line before the checkpoint")
     first, *proof_lines = head.split("\n")
-    size_text = first.removeprefix("old ")
-    if first == size_text or not is_decimal(size_text) or int(size_text) > MAX_TREE_SIZE:
-        raise NoteError(f"malformed old size line: {first!r}")
+    if not first.startswith("old "):
+        raise NoteError(f"the first line is not 'old <size>': {first[:24]!r}")
+    old_size = parse_tree_size(first.removeprefix("old "), "old size")
     if len(proof_lines) > MAX_PROOF_LINES:
         raise NoteError("more than 63 consistency proof lines")
     proof = tuple(decode_hash(line, "a consistency proof hash") for line in proof_lines)
-    return AddCheckpoint(int(size_text), proof, checkpoint)
+    return AddCheckpoint(old_size, proof, checkpoint)

@@ -5,8 +5,9 @@ the browser an httpOnly session cookie. Tested: a signed-in operator's actions a
 recorded and audited under their own name and subject, and need the session's CSRF
 token; the access token is refreshed before it expires, once for parallel requests;
 signing out ends the session here and at Keycloak; a user without the operations role
-gets no session (and Keycloak's ends too); a callback this browser did not start, or a
-replayed one, is refused; scripts may still send a bearer token.
+gets no session (and Keycloak's ends too); starting a sign-in stores nothing (its state
+travels in a sealed cookie); a callback this browser did not start, or a replayed one,
+is refused; scripts may still send a bearer token.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import pytest
 from console.config import ConsoleOptions, ConsoleSettings, SignInOptions
 from console.main import create_app
 from console.sessions import SessionStore
-from console.signin import COOKIE
+from console.signin import COOKIE, LOGIN_COOKIE
 
 from shared.envelope import Envelope
 from shared.runtime import CommonSettings
 from shared.testing import read_topic
 from shared.topics import OPERATIONS_EVENTS
+from tests.integration.access.test_access_table import store_digest
 from tests.integration.console.keycloak_login import console_browser, keycloak_login
 
 
@@ -158,19 +160,45 @@ async def test_a_user_without_the_operations_role_gets_no_session(
         assert ended.headers["location"] == "http://127.0.0.1:18005/?state=forbidden"
 
 
+async def test_starting_a_sign_in_stores_nothing(common_settings: CommonSettings) -> None:
+    # /login is open to anyone: the sign-in in progress travels in its sealed cookie.
+    async with console_browser(console(common_settings)) as browser:
+        before = await store_digest(common_settings, "console")
+        for _ in range(20):
+            assert (await browser.get("/login")).status_code == 303
+        assert await store_digest(common_settings, "console") == before
+
+
 async def test_a_callback_this_browser_did_not_start_is_refused(
     common_settings: CommonSettings,
 ) -> None:
     async with console_browser(console(common_settings)) as browser:
         start = await browser.get("/login")
         state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+        sealed = browser.cookies[LOGIN_COOKIE]
         browser.cookies.clear()  # another browser: it lacks the login cookie
         forged = await browser.get("/auth/callback", params={"state": state, "code": "x"})
         assert forged.status_code == 400 and forged.json()["code"] == "sign_in_failed"
-        # The pending login was taken by that attempt: a replay finds nothing either.
-        again = await browser.get("/auth/callback", params={"state": state, "code": "x"})
-        assert again.status_code == 400
+        # This browser's cookie with another sign-in's state (login CSRF) is refused too.
+        other = await browser.get(
+            "/auth/callback",
+            params={"state": "another-state", "code": "x"},
+            headers={"Cookie": f"{LOGIN_COOKIE}={sealed}"},
+        )
+        assert other.status_code == 400 and other.json()["code"] == "sign_in_failed"
         assert COOKIE not in browser.cookies
+
+
+async def test_a_replayed_callback_is_refused(common_settings: CommonSettings) -> None:
+    async with console_browser(console(common_settings)) as browser:
+        back = await keycloak_login(browser, "ops")
+        assert back.status_code == 303 and COOKIE in browser.cookies
+        assert LOGIN_COOKIE not in browser.cookies  # the sign-in's cookie is spent
+        # Even with a copy of the sealed cookie it carried, Keycloak takes each code once.
+        sent = back.request.headers["cookie"]
+        assert sent.startswith(f"{LOGIN_COOKIE}=")
+        replayed = await browser.get(str(back.request.url), headers={"Cookie": sent})
+        assert replayed.status_code == 401 and replayed.json()["code"] == "sign_in_failed"
 
 
 async def test_a_bearer_token_still_works_for_scripts(common_settings: CommonSettings) -> None:

@@ -84,6 +84,7 @@ def test_after_sign_in_only_a_path_of_this_console_is_followed() -> None:
         "/\\evil",
         "x",
         "/a\r\nb",
+        "/" + "x" * 1024,  # longer than a page of this console, and than a cookie may be
     ):
         assert safe_next(elsewhere) == "/"
 

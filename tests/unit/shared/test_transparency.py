@@ -88,6 +88,31 @@ def test_a_checkpoint_body_has_origin_size_root_and_extensions() -> None:
             parse_checkpoint(bad)
 
 
+# Python's int() refuses more than 4,300 digits with a plain ValueError: a size that long
+# must be the parser's own error (the witness's 400), not an exception it does not expect.
+HUGE_SIZES = ("9" * 5000, "1" * 21, str(2**64), str(2**63))
+
+
+@pytest.mark.parametrize("size", HUGE_SIZES)
+def test_a_checkpoint_size_too_long_or_too_large_is_a_note_error(size: str) -> None:
+    with pytest.raises(NoteError, match="size"):
+        parse_checkpoint(f"example.com/log\n{size}\n{'A' * 43}=\n")
+
+
+@pytest.mark.parametrize("size", HUGE_SIZES)
+def test_an_old_size_too_long_or_too_large_is_a_note_error(size: str) -> None:
+    with pytest.raises(NoteError, match="old size") as caught:
+        parse_add_checkpoint(f"old {size}\n\norigin\n1\nAAAA\n".encode())
+    assert len(str(caught.value)) < 200  # the error does not echo the whole line
+
+
+def test_the_largest_tree_size_is_accepted() -> None:
+    text = CheckpointBody("example.com/log", 2**63 - 1, bytes(32)).text()
+    assert parse_checkpoint(text).size == 2**63 - 1
+    request = AddCheckpoint(2**63 - 1, (), "origin\n1\nAAAA\n\n— x y\n")
+    assert parse_add_checkpoint(request.encode()).old_size == 2**63 - 1
+
+
 def test_a_cosignature_binds_the_checkpoint_and_the_time() -> None:
     log = Signer("example.com/log", Ed25519PrivateKey.generate())
     witness = Signer("witness.example/w1", Ed25519PrivateKey.generate(), COSIGNATURE_V1)

@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from witness.api import STATUS
+from witness.config import WitnessSettings
 from witness.domain import Cosigned
 from witness.handlers import Witness
+from witness.main import create_app
 from witness.store import StateInUse, WitnessState
 
 from shared.clock import ManualClock
 from shared.refusals import Refused
+from shared.testing import running_app
 from shared.transparency import merkle
 from shared.transparency.checkpoint import CheckpointBody
 from shared.transparency.cosignature import verify_cosignature
@@ -109,6 +112,30 @@ async def test_unknown_logs_keys_and_malformed_requests_are_refused(witness: Wit
         "old_size_too_large"
     )
     assert witness.state.view() == {"logs": {}, "refused": []}
+
+
+async def test_sizes_of_thousands_of_digits_are_malformed_not_a_crash(witness: Witness) -> None:
+    huge = "9" * 5000  # above Python's 4,300-digit int() limit
+    assert (await refusal(witness, f"old {huge}\n\n{note(4)}".encode())).code == (
+        "malformed_request"
+    )
+    text = f"{ORIGIN}\n{huge}\n{note(4).split(chr(10))[2]}\n"
+    body = AddCheckpoint(0, (), sign_note(text, [LOG])).encode()
+    assert (await refusal(witness, body)).code == "not_a_checkpoint"
+
+
+async def test_the_api_answers_a_huge_size_with_its_400_problem(tmp_path: Path) -> None:
+    settings = WitnessSettings(
+        key_path=tmp_path / "key.pem",
+        state_path=tmp_path / "state.json",
+        log_vkeys=[LOG.verifier.vkey()],
+        require_token=False,  # no realm needed: this is about the body
+    )
+    async with running_app(create_app(settings)) as client:
+        answer = await client.post("/add-checkpoint", content=f"old {'9' * 5000}\n\nx".encode())
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "malformed_request"
 
 
 def test_the_state_survives_a_restart_and_is_held_by_one_process(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""A dossier code is one path segment of the URLs the console reads and links to:
+``..``, ``#``, ``?`` or ``/`` in it must not move the request to another path of the
+service. The services are a mock transport that records what was asked; no server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from console import api
+from console.config import ConsoleOptions
+from console.signin import operator
+from console.sources import Services
+from fastapi import FastAPI
+
+from shared.auth import Principal, Role
+from shared.http import install_error_handlers
+
+OPTIONS = ConsoleOptions(
+    routing_url="http://routing",
+    audit_url="http://audit",
+    notification_url="http://notification",
+    jaeger_url="http://jaeger",
+)
+
+
+@asynccontextmanager
+async def console(asked: list[httpx.URL]) -> AsyncIterator[httpx.AsyncClient]:
+    def services(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url)
+        return httpx.Response(200, json={"items": []})
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.dependency_overrides[operator] = lambda: Principal(
+        "s", frozenset({Role.OPERATIONS}), None, None, "ops"
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(services)) as http:
+        app.state.services, app.state.options = Services(http, OPTIONS), OPTIONS
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
+            yield client
+
+
+@pytest.mark.parametrize(
+    ("code", "segment"),
+    [
+        ("..", "%2E%2E"),  # would be resolved: /v1/dossiers/.. is /v1/
+        (".", "%2E"),
+        ("X#", "X%23"),  # the rest would become a fragment: /trail dropped
+        ("X?a=1", "X%3Fa%3D1"),  # would become a query
+        ("a%2Fb", "a%252Fb"),  # "%" encoded: the service reads "a%2Fb", not "a/b"
+        ("000.00.01.H59-261130-0077", "000.00.01.H59-261130-0077"),
+    ],
+)
+async def test_the_code_is_one_encoded_segment_of_every_service_url(
+    code: str, segment: str
+) -> None:
+    asked: list[httpx.URL] = []
+    async with console(asked) as client:
+        answer = await client.get(f"/api/dossiers/{segment}")  # as the page sends it
+    assert answer.status_code == 200, answer.text
+    paths = sorted(url.raw_path.decode() for url in asked)
+    assert paths == sorted(
+        [
+            f"/v1/dossiers/{segment}",
+            f"/v1/dossiers/{segment}/trail",
+            f"/v1/audit/dossiers/{segment}",
+            f"/v1/notifications?{httpx.QueryParams({'dossier': code})}",
+        ]
+    )
+    links = answer.json()["links"]
+    assert links["evidence"] == f"http://audit/v1/audit/dossiers/{segment}"
+    assert links["bundle"] == f"http://audit/v1/audit/dossiers/{segment}/bundle"
+    trace = urlsplit(links["trace"])
+    assert parse_qs(trace.query) == {
+        "service": ["intake"],
+        "tags": [f'{{"dossier.code":"{code}"}}'],
+    }
