@@ -61,7 +61,13 @@ class Witnessing(PeriodicWorker):
         for endpoint, witness in self._witnesses:
             if verify_cosignature(parse_note(checkpoint.note), witness) is not None:
                 continue
-            lines = await self._ask(http, endpoint, witness, checkpoint)
+            try:
+                lines = await self._ask(http, endpoint, witness, checkpoint)
+            except httpx.HTTPError as exc:  # down or unreachable: asked again next round
+                log.warning(
+                    "witness unreachable", extra={"witness": witness.name, "error": repr(exc)}
+                )
+                continue  # the others are still asked: one witness down must not block a quorum
             if lines is not None:
                 checkpoint = checkpoint.with_cosignatures(lines)
                 await self._store.add_cosignatures(checkpoint, self.cosigners(checkpoint))

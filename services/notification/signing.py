@@ -45,9 +45,11 @@ def parse(header: str) -> tuple[int, list[str]]:
     signatures: list[str] = []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
+        # ASCII only: "²".isdigit() holds but int() refuses it, and compare_digest
+        # refuses non-ASCII text; a receiver must get SignatureError, never a crash.
+        if name == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
             timestamp = int(value)
-        elif name == SCHEME and value:
+        elif name == SCHEME and value and value.isascii():
             signatures.append(value)
     if timestamp is None or not signatures:
         raise SignatureError("malformed signature header")

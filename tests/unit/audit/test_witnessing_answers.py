@@ -1,6 +1,6 @@
 """The log reads witnesses' answers as another party's text: a malformed size answer
-(409 ``text/x.tlog.size``) skips that witness for the round, and the others are still
-asked. Witnesses are served by a mock transport; no store, no server."""
+(409 ``text/x.tlog.size``) skips that witness for the round, as does one that is down,
+and the others are still asked. Witnesses are served by a mock transport; no store, no server."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from shared.transparency.witness_protocol import SIZE_CONTENT_TYPE, parse_add_ch
 LOG = Signer("test-log", Ed25519PrivateKey.generate())
 GARBLED = Signer("w-garbled", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
 HONEST = Signer("w-honest", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
+DOWN = Signer("w-down", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
 CHECKPOINT = sign_checkpoint(LOG, 4, "ab" * 32, "2026-11-26T09:00:00.000Z")
 
 
@@ -37,6 +38,8 @@ class OneCheckpoint:
 
 
 def witnesses(request: httpx.Request) -> httpx.Response:
+    if request.url.host == "down":
+        raise httpx.ConnectError("connection refused", request=request)
     if request.url.host == "garbled":  # not a size: thousands of digits, past int()'s limit
         headers = {"content-type": SIZE_CONTENT_TYPE}
         return httpx.Response(409, text="9" * 5000 + "\n", headers=headers)
@@ -44,10 +47,11 @@ def witnesses(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, text=cosign(parse_note(submitted.checkpoint).text, HONEST, 1))
 
 
-async def test_a_malformed_size_answer_skips_that_witness_only() -> None:
+async def test_a_witness_down_or_answering_garbage_skips_that_witness_only() -> None:
     store = OneCheckpoint()
     settings = AuditLogSettings(
         witnesses=[
+            WitnessEndpoint(url="http://down", vkey=DOWN.verifier.vkey()),
             WitnessEndpoint(url="http://garbled", vkey=GARBLED.verifier.vkey()),
             WitnessEndpoint(url="http://honest", vkey=HONEST.verifier.vkey()),
         ]

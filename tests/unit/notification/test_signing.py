@@ -42,7 +42,13 @@ def test_changing_the_timestamp_breaks_the_signature() -> None:
         verify(SECRET, BODY, header, now=T)
 
 
-@pytest.mark.parametrize("header", [None, "", "garbage", f"t={T}", "v1=abc", f"t=x,v1={'0' * 64}"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        *[None, "", "garbage", f"t={T}", "v1=abc", f"t=x,v1={'0' * 64}"],
+        *[f"t=²,v1={'0' * 64}", f"t={T},v1=ǿ", f"t={'9' * 5000},v1={'0' * 64}"],  # odd input
+    ],
+)
 def test_missing_or_malformed_headers_are_rejected(header: str | None) -> None:
     with pytest.raises(SignatureError):
         verify(SECRET, BODY, header, now=T)
