@@ -5,18 +5,19 @@ each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` co
 in the same transaction as its inbox record (a fetched batch's facts at once, with one
 read of their dossiers' last message numbers and one write): that collection is the
 connector's outbox, so a message is never lost nor stored twice. The sender delivers
-them in order per dossier (a dossier's later message waits for its earlier one) to the configured
-endpoint: 2xx is delivered (unless its body's ``error_code`` is not 0 / "00": the
-portal refused it); 408, 429, 5xx and network errors are retried with exponential
-backoff; other 4xx, a refusal, or ``max_attempts`` failures, make it a dead letter
-(status ``dead``, kept with the error, replayable through the API). No endpoint
-configured: messages are kept ``pending`` and nothing is sent.
+them in order per dossier to the configured endpoint: a dossier's lowest message not
+sent yet, by (number, index), holds back its later ones, a dead one too, until
+operations replay it or skip it. 2xx is delivered (unless its body's ``error_code`` is
+not 0 / "00": the portal refused it); 408, 429, 5xx and network errors are retried with
+exponential backoff; other 4xx, a refusal, or ``max_attempts`` failures, make it a dead
+letter (status ``dead``, kept with the error). No endpoint configured: messages are
+kept ``pending`` and nothing is sent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -40,10 +41,14 @@ from shared.unit_of_work import UnitOfWork
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
-PENDING, SENT, DEAD = "pending", "sent", "dead"
+PENDING, SENT, DEAD, SKIPPED = "pending", "sent", "dead", "skipped"
+UNSENT = [PENDING, DEAD]
 RETRYABLE = frozenset({408, 425, 429})
-# Oldest first; within a dossier, the order its facts were handled in.
+# Oldest first: which dossiers have messages waiting. Handling times come from each
+# instance's clock, so they order dossiers, never one dossier's messages.
 ORDER = [("created_at", ASCENDING), ("number", ASCENDING), ("index", ASCENDING)]
+# A dossier's messages in the order its facts were numbered: the order they are sent in.
+IN_DOSSIER = [("number", ASCENDING), ("index", ASCENDING)]
 
 
 class PortalSyncSettings(BaseSettings):
@@ -76,9 +81,9 @@ class PortalSyncStore:
 
     async def ensure_indexes(self) -> None:
         await self._messages.create_index([("status", ASCENDING), *ORDER])
-        await self._messages.create_index([("dossier_code", ASCENDING), *ORDER])
+        # Also serves a dossier's messages in order (sending, listing).
         await self._messages.create_index(
-            [("dossier_code", ASCENDING), ("number", ASCENDING), ("index", ASCENDING)],
+            [("dossier_code", ASCENDING), *IN_DOSSIER],
             unique=True,
             name="one_number_per_dossier_message",
         )
@@ -107,17 +112,18 @@ class PortalSyncStore:
             )
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
-        """The earliest undelivered message of each dossier, if its retry time has come."""
-        cursor = self._messages.find({"status": PENDING}).sort(ORDER).limit(limit)
-        seen: set[str] = set()
-        due: list[Document] = []
-        async for doc in cursor:
-            if doc["dossier_code"] in seen:
-                continue
-            seen.add(doc["dossier_code"])
-            if doc["next_attempt_at"] <= now:
-                due.append(doc)
-        return due
+        """Each dossier's lowest unsent message, if it is pending and its retry time has
+        come (``sendable``), for the dossiers of the ``limit`` oldest pending messages.
+        Dossiers held by a dead message are left out of that window: the messages behind
+        it would otherwise fill it and keep every other dossier waiting."""
+        held = await self._messages.distinct("dossier_code", {"status": DEAD})
+        pending = {"status": PENDING, "dossier_code": {"$nin": held}}
+        window = self._messages.find(pending, {"dossier_code": 1}).sort(ORDER).limit(limit)
+        codes = list(dict.fromkeys([doc["dossier_code"] async for doc in window]))
+        if not codes:
+            return []
+        cursor = self._messages.find({"dossier_code": {"$in": codes}, "status": {"$in": UNSENT}})
+        return sendable([doc async for doc in cursor], now, codes)
 
     async def settle(self, message_id: str, fields: Document) -> None:
         await self._messages.update_one({"_id": message_id}, {"$set": fields})
@@ -128,16 +134,45 @@ class PortalSyncStore:
             query["status"] = status
         if dossier:
             query["dossier_code"] = dossier
-        cursor = self._messages.find(query).sort(ORDER).limit(limit)
+        # One dossier's: in the order they are sent; several dossiers': oldest first.
+        cursor = self._messages.find(query).sort(IN_DOSSIER if dossier else ORDER).limit(limit)
         return [doc async for doc in cursor]
 
     async def replay(self, message_id: str, now: datetime) -> bool:
-        """A dead message goes back to pending, its attempts reset."""
+        """A dead message goes back to pending, its attempts reset: sent next, before the
+        dossier's later messages, which it holds back until then."""
         result = await self._messages.update_one(
             {"_id": message_id, "status": DEAD},
             {"$set": {"status": PENDING, "attempts": 0, "next_attempt_at": now}},
         )
         return result.modified_count == 1
+
+    async def skip(self, message_id: str, now: datetime) -> bool:
+        """A dead message is given up for good (operations decide the portal can do
+        without it): the dossier's later messages go on without it."""
+        result = await self._messages.update_one(
+            {"_id": message_id, "status": DEAD}, {"$set": {"status": SKIPPED, "skipped_at": now}}
+        )
+        return result.modified_count == 1
+
+
+def sendable(unsent: Iterable[Document], now: datetime, codes: list[str]) -> list[Document]:
+    """Of the messages not sent yet (pending or dead) of the dossiers ``codes``, each
+    dossier's lowest by (number, index) if it is pending and due, in the order of
+    ``codes``. That lowest one holds back the dossier's later messages: while it waits
+    for a retry, and while it is dead, until operations replay or skip it."""
+    heads: dict[str, Document] = {}
+    for doc in unsent:
+        head = heads.get(doc["dossier_code"])
+        if head is None or (doc["number"], doc["index"]) < (head["number"], head["index"]):
+            heads[doc["dossier_code"]] = doc
+    return [
+        head
+        for code in codes
+        if (head := heads.get(code)) is not None
+        and head["status"] == PENDING
+        and head["next_attempt_at"] <= now
+    ]
 
 
 async def on_facts(
@@ -188,7 +223,7 @@ def _message_documents(
         {
             "_id": f"{envelope.id}:{index}",
             "dossier_code": fact.dossier_code,
-            # Handling time, then the dossier's own count: its messages keep their order.
+            # The dossier's own count: its messages are sent in this order.
             "number": number,
             "index": index,
             "kind": message.service,

@@ -1,6 +1,8 @@
-"""National portal connector: payload shapes pinned, mapping per fact, retries and dead letters.
+"""National portal connector: payload shapes pinned, mapping per fact, retries and dead
+letters, a dossier's order (a dead message holds back the later ones).
 
-The sender is driven against an in-memory store and an ``httpx.MockTransport`` endpoint.
+The sender is driven against an in-memory store (choosing what is due with the store's
+own ``sendable``) and an ``httpx.MockTransport`` endpoint.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from notification.portal_sync import (
     DEAD,
     PENDING,
     SENT,
+    UNSENT,
     PortalSender,
     PortalSyncSettings,
     build_registry,
+    sendable,
 )
 from notification.templates import DisplayNames
 
@@ -110,31 +114,27 @@ def test_final_states_resync_and_internal_reminders_are_not_reported() -> None:
 
 
 class MemoryStore:
-    """The sender's view of the store, in memory."""
+    """The sender's view of the store, in memory: the store's own choice of what is due
+    (``sendable``) over every dossier, oldest first."""
 
     def __init__(self, docs: list[Document]) -> None:
         self.docs = {d["_id"]: d for d in docs}
 
     async def due(self, now: Any, limit: int) -> list[Document]:
-        seen: set[str] = set()
-        out = []
-        for doc in sorted(self.docs.values(), key=lambda d: (d["created_at"], d["number"])):
-            if doc["status"] != PENDING or doc["dossier_code"] in seen:
-                continue
-            seen.add(doc["dossier_code"])
-            if doc["next_attempt_at"] <= now:
-                out.append(doc)
-        return out
+        unsent = sorted(
+            (d for d in self.docs.values() if d["status"] in UNSENT), key=lambda d: d["created_at"]
+        )
+        return sendable(unsent, now, list(dict.fromkeys(d["dossier_code"] for d in unsent)))
 
     async def settle(self, message_id: str, fields: Document) -> None:
         self.docs[message_id] = {**self.docs[message_id], **fields}
 
 
-def message(n: int, dossier: str = CODE) -> Document:
+def message(n: int, dossier: str = CODE, **fields: Any) -> Document:
     return {
         "_id": f"m{n}", "dossier_code": dossier, "created_at": AT, "number": n, "index": 0,
         "kind": "x",
-        "body": {"n": n}, "status": PENDING, "attempts": 0, "next_attempt_at": AT,
+        "body": {"n": n}, "status": PENDING, "attempts": 0, "next_attempt_at": AT, **fields,
     }  # fmt: skip
 
 
@@ -166,6 +166,32 @@ async def test_a_failing_endpoint_is_retried_with_backoff_in_dossier_order() -> 
     assert await send.send_once() == 1 and await send.send_once() == 1
     assert [body["n"] for body, _ in seen] == [1, 3, 1, 2]
     assert {d["status"] for d in store.docs.values()} == {SENT}
+
+
+async def test_a_dead_message_holds_back_its_dossiers_later_ones_until_replayed() -> None:
+    """The dossier's first sync refused: the portal must not hear of a dossier it does
+    not know through its updates, nor get them before it once the sync is replayed."""
+    clock = ManualClock(AT)
+    store = MemoryStore([message(1), message(2), message(3, dossier="other")])
+    send, seen = sender(store, [400], clock)
+    assert await send.send_once() == 1  # m1 refused for good: dead; "other" goes on
+    assert store.docs["m1"]["status"] == DEAD
+    clock.advance(timedelta(hours=1))
+    assert await send.send_once() == 0  # m2 waits behind the dead m1
+    assert store.docs["m2"]["status"] == PENDING
+    store.docs["m1"].update(status=PENDING, attempts=0)  # replayed by operations
+    assert await send.send_once() == 1 and await send.send_once() == 1
+    assert [body["n"] for body, _ in seen] == [1, 3, 1, 2]
+
+
+async def test_a_dossiers_messages_go_in_number_order_whatever_their_handling_times() -> None:
+    """Handling times come from each instance's clock: one behind, or stepped back, gives
+    message 2 an earlier time than message 1. Their numbers decide."""
+    behind = AT - timedelta(minutes=5)
+    store = MemoryStore([message(1), message(2, created_at=behind, next_attempt_at=behind)])
+    send, seen = sender(store, [], ManualClock(AT))
+    assert await send.send_once() == 1 and await send.send_once() == 1
+    assert [body["n"] for body, _ in seen] == [1, 2]
 
 
 async def test_a_refused_or_hopeless_message_becomes_a_dead_letter() -> None:
