@@ -4,26 +4,24 @@ A consumer of ``dossier.events`` in its own group (``<prefix>notification-portal
 each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` collection
 in the same transaction as its inbox record (a fetched batch's facts at once, with one
 read of their dossiers' last message numbers and one write): that collection is the
-connector's outbox, so a message is never lost nor stored twice. The sender delivers
-them in order per dossier to the configured endpoint: a dossier's lowest message not
-sent yet, by (number, index), holds back its later ones, a dead one too, until
-operations replay it or skip it. 2xx is delivered (unless its body's ``error_code`` is
-not 0 / "00": the portal refused it); 408, 429, 5xx and network errors are retried with
-exponential backoff; other 4xx, a refusal, or ``max_attempts`` failures, make it a dead
-letter (status ``dead``, kept with the error). No endpoint configured: messages are
-kept ``pending`` and nothing is sent.
+connector's outbox, so a message is never lost nor stored twice. The sender
+(``portal_sender``) delivers them in order per dossier to the configured endpoint: a
+dossier's lowest message not sent yet, by (number, index), holds back its later ones, a
+dead one too, until operations replay it or skip it. 2xx is delivered (unless its body's
+``error_code`` is not 0 / "00": the portal refused it); 408, 429, 5xx and network errors
+are retried with exponential backoff; other 4xx, a refusal, or ``max_attempts``
+failures, make it a dead letter (status ``dead``, kept with the error). One instance
+sends at a time (a lease in the store). No endpoint configured: messages are kept
+``pending`` and nothing is sent.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
-from typing import Any
 
-import httpx
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.errors import PyMongoError
@@ -31,19 +29,15 @@ from pymongo.errors import PyMongoError
 from notification.portal_mapping import messages_for, reported
 from notification.portal_numbers import LastNumbers
 from notification.templates import DisplayNames
-from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
 from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Database, Document
 from shared.unit_of_work import UnitOfWork
-from shared.workers import PeriodicWorker
 
-log = logging.getLogger(__name__)
 PENDING, SENT, DEAD, SKIPPED = "pending", "sent", "dead", "skipped"
 UNSENT = [PENDING, DEAD]
-RETRYABLE = frozenset({408, 425, 429})
 # Oldest first: which dossiers have messages waiting. Handling times come from each
 # instance's clock, so they order dossiers, never one dossier's messages.
 ORDER = [("created_at", ASCENDING), ("number", ASCENDING), ("index", ASCENDING)]
@@ -70,7 +64,17 @@ class PortalSyncSettings(BaseSettings):
     backoff_initial_s: float = Field(1.0, gt=0, description="First retry delay.")
     backoff_max_s: float = Field(300.0, gt=0, description="Longest retry delay.")
     interval_s: float = Field(1.0, gt=0, description="Idle wait of the sender.")
-    timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per message.")
+    timeout_s: float = Field(10.0, gt=0, description="Whole-request timeout per message.")
+    lease_s: float = Field(
+        30.0, gt=0, description="Sender lease between instances (longer than the timeout)."
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> PortalSyncSettings:
+        # A message is posted only with a timeout's worth of the lease left.
+        if self.lease_s <= self.timeout_s:
+            raise ValueError("LT_PORTAL_SYNC_LEASE_S must exceed LT_PORTAL_SYNC_TIMEOUT_S")
+        return self
 
 
 class PortalSyncStore:
@@ -125,8 +129,11 @@ class PortalSyncStore:
         cursor = self._messages.find({"dossier_code": {"$in": codes}, "status": {"$in": UNSENT}})
         return sendable([doc async for doc in cursor], now, codes)
 
-    async def settle(self, message_id: str, fields: Document) -> None:
-        await self._messages.update_one({"_id": message_id}, {"$set": fields})
+    async def settle(self, message_id: str, fields: Document, *, if_pending: bool = False) -> None:
+        """Store an attempt's outcome; ``if_pending``: only on a message still pending (a
+        failure stored late, after another sender's success, changes nothing)."""
+        query: Document = {"_id": message_id, **({"status": PENDING} if if_pending else {})}
+        await self._messages.update_one(query, {"$set": fields})
 
     async def list(self, status: str | None, dossier: str | None, limit: int) -> list[Document]:
         query: Document = {}
@@ -245,89 +252,3 @@ def build_registry(store: PortalSyncStore, names: DisplayNames | None = None) ->
     facts = [m for m in REGISTRY.values() if issubclass(m, DossierFact) and reported(m)]
     handler = partial(on_facts, store=store, names=names or DisplayNames(), numbers=LastNumbers())
     return HandlerRegistry().on_batch(facts, handler)
-
-
-def portal_refusal(response: httpx.Response) -> str | None:
-    """A 2xx whose body says the portal refused the message (``error_code`` other than
-    0 / "00", as OpenCPS reads the portal's answers); None when accepted or not JSON."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    code = body.get("error_code") if isinstance(body, dict) else None
-    if code is None or str(code) in ("0", "00"):
-        return None
-    return f"portal error_code {code}: {str(body.get('message', ''))[:200]}"
-
-
-class PortalSender(PeriodicWorker):
-    """Delivers due messages to the endpoint, with retries and dead letters (a worker)."""
-
-    def __init__(
-        self,
-        store: PortalSyncStore,
-        settings: PortalSyncSettings,
-        http: httpx.AsyncClient,
-        clock: Clock,
-    ) -> None:
-        super().__init__("portal-sender", settings.interval_s)
-        self.store, self.settings, self.http, self.clock = store, settings, http, clock
-
-    async def tick(self) -> int:
-        return await self.send_once()
-
-    async def send_once(self, limit: int = 100) -> int:
-        """One pass; returns how many messages were delivered."""
-        if not self.settings.endpoint:
-            return 0
-        delivered = 0
-        for doc in await self.store.due(self.clock.now(), limit):
-            delivered += await self._deliver(doc)
-        return delivered
-
-    async def _deliver(self, doc: Document) -> int:
-        assert self.settings.endpoint is not None
-        headers = {"Content-Type": "application/json"}
-        if self.settings.token and self.settings.token.get_secret_value():  # "" = none
-            headers["Authorization"] = f"Bearer {self.settings.token.get_secret_value()}"
-        error, permanent = None, False
-        try:
-            body = doc["body"]
-            if self.settings.unit_code:
-                body = {**body, "madonvi": self.settings.unit_code}
-            response = await self.http.post(
-                self.settings.endpoint, json=body, headers=headers,
-                timeout=self.settings.timeout_s,
-            )  # fmt: skip
-            refused = portal_refusal(response) if response.is_success else None
-            if response.is_success and refused is None:
-                await self.store.settle(doc["_id"], {"status": SENT, "sent_at": self.clock.now()})
-                return 1
-            error = refused or f"HTTP {response.status_code}: {response.text[:200]}"
-            permanent = refused is not None or (
-                response.status_code < 500 and response.status_code not in RETRYABLE
-            )
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        await self._failed(doc, error, permanent)
-        return 0
-
-    async def _failed(self, doc: Document, error: str, permanent: bool) -> None:
-        attempts = doc["attempts"] + 1
-        fields: dict[str, Any] = {"attempts": attempts, "last_error": error}
-        if permanent or attempts >= self.settings.max_attempts:
-            fields["status"] = DEAD
-            log.warning(
-                "portal message dead-lettered",
-                extra={
-                    "portal_message": doc["_id"],
-                    "dossier": doc["dossier_code"],
-                    "error": error,
-                },
-            )
-        else:
-            delay = min(
-                self.settings.backoff_initial_s * 2 ** (attempts - 1), self.settings.backoff_max_s
-            )
-            fields["next_attempt_at"] = self.clock.now() + timedelta(seconds=delay)
-        await self.store.settle(doc["_id"], fields)

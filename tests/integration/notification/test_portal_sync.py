@@ -1,9 +1,10 @@
 """The national portal connector over the real broker and store: facts in, messages out in
 order, a failing endpoint retried, what was sent visible through the API, a batch's facts
 numbered per dossier, two writers numbering one dossier at once never share a number,
-numbers remembered need no read (a stale memory is refused, then read again), and a
+numbers remembered need no read (a stale memory is refused, then read again), a
 dossier's messages sent by number whatever their handling times, a dead one holding
-back its dossier until operations replay or skip it."""
+back its dossier until operations replay or skip it, and two instances' senders sending
+each message once, in order (the lease)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ import pytest
 from notification.config import NotificationSettings
 from notification.main import create_app
 from notification.portal_numbers import LastNumbers
-from notification.portal_sync import PortalSender, PortalSyncSettings, PortalSyncStore, on_facts
+from notification.portal_sender import PortalSender
+from notification.portal_sync import PortalSyncSettings, PortalSyncStore, on_facts
 from notification.templates import DisplayNames
 from pymongo.errors import PyMongoError
 
 from infra.portal_receiver import PortalReceiver
 from shared.clock import ManualClock
 from shared.events.dossier import DossierFact
+from shared.mongo.relay import Lease
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
@@ -242,7 +245,7 @@ async def test_a_dead_message_holds_back_its_dossier_until_operations_replay_or_
         await handle_at(runtime, store, received(other), AT)
         http = httpx.AsyncClient(transport=httpx.MockTransport(portal))
         endpoint = PortalSyncSettings(endpoint="http://portal.test/sync")
-        send = PortalSender(store, endpoint, http, clock)
+        send = PortalSender(store, endpoint, http, clock, Lease(runtime.db, "portal-sender"))
 
         async def drain() -> None:
             while await send.send_once():
@@ -269,3 +272,34 @@ async def test_a_dead_message_holds_back_its_dossier_until_operations_replay_or_
         assert [m["status"] for m in listed] == ["skipped", "sent", "sent"]
         statuses = [m["body"]["data"][0].get("TrangThai") for m in listed[1:]]
         assert statuses == ["2", "4"]  # received, then the hand-over: the dossier's order
+
+
+async def test_two_instances_send_each_message_once_in_order(
+    settings: NotificationSettings,
+) -> None:
+    """Every notification instance runs a sender; the one holding the lease sends. The
+    other, asked to send while the holder's first post is in flight, sends nothing."""
+    clock = ManualClock(AT)
+    async with service_runtime("notification", settings, clock) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        await handle_at(runtime, store, received(CODE), AT)
+        await handle_at(runtime, store, transfer_requested(CODE), AT)
+        endpoint = PortalSyncSettings(endpoint="http://portal.test/sync")
+        sent: list[str] = []
+        meanwhile: list[int] = []
+
+        async def portal(request: httpx.Request) -> httpx.Response:
+            body = json.loads(request.content)
+            sent.append(f"{body['service']}:{body['data'][0].get('TrangThai', 'sync')}")
+            if len(sent) == 1:  # the other instance's turn, mid-post
+                meanwhile.append(await second.send_once())
+            return httpx.Response(200)
+
+        http = httpx.AsyncClient(transport=httpx.MockTransport(portal))
+        first = PortalSender(store, endpoint, http, clock, Lease(runtime.db, "portal-sender"))
+        second = PortalSender(store, endpoint, http, clock, Lease(runtime.db, "portal-sender"))
+        while await first.send_once() + await second.send_once():
+            pass
+    assert meanwhile == [0]
+    assert sent == ["DongBoHoSoMC:sync", "CapNhatTienDoHoSoMC:2", "CapNhatTienDoHoSoMC:4"]
