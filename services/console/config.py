@@ -52,6 +52,12 @@ class ConsoleOptions(BaseSettings):
         description="Allow replays and redeliveries from the console (recorded as the "
         "signed-in operator); false keeps the console read-only.",
     )
+    finish_actions_interval_s: float = Field(
+        60.0,
+        gt=0,
+        description="How often actions recorded but never carried out (the console stopped "
+        "between the two) are finished; also at start.",
+    )
     refresh_seconds: float = Field(5.0, gt=0, description="Health refresh interval (SSE).")
     timeout_s: float = Field(5.0, gt=0, description="Timeout of one call to a service.")
 

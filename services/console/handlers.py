@@ -5,6 +5,12 @@ unit of work, before anything is republished: audit logs the fact, so a replay c
 always be accounted for. A dead letter of a failed delivery is not republished (the
 inbox would rightly skip an event already handled): it becomes a redelivery request
 that notification acts on.
+
+A dead letter is recorded and audited once: replayed again, it is answered with its
+action, which is first carried out again if it is not ``done``. An action recorded but
+never carried out (the console stopped, or its store failed, after the commit) is
+finished by ``UnfinishedActions``, at start and then periodically: republishing twice
+is harmless, the consumers' inboxes skip the repeat.
 """
 
 from __future__ import annotations
@@ -13,13 +19,19 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from console.store import DONE, FAILED, ReplayStore
 from shared.auth import Principal
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.operations import DeadLetterReplayed, NotificationRedeliveryRequested
-from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, replay
+from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, read_dead_letters, replay
+from shared.mongo.client import Document
 from shared.runtime import ServiceRuntime
 from shared.telemetry import header_value
+from shared.topics import DEAD_LETTERS, topic_name
+from shared.unit_of_work import UnitOfWork
+from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 DELIVERY_FAILED = "delivery_failed"
@@ -52,9 +64,41 @@ def recorded_as(caller: Principal) -> dict[str, str]:
     return {"operator": caller.name, "operator_subject": caller.subject}
 
 
+def letter_of(ops: Operations, letter: DeadLetter) -> str:
+    """A dead letter's identity: its topic, partition and offset."""
+    topic = topic_name(ops.runtime.settings.kafka.topic_prefix, DEAD_LETTERS)
+    return f"{topic}:{letter.partition}:{letter.offset}"
+
+
 async def replay_letter(ops: Operations, letter: DeadLetter, caller: Principal) -> dict[str, Any]:
-    """Record and audit the replay, then republish it (or request a redelivery)."""
-    now = ops.runtime.clock.now()
+    """Record and audit the replay, then republish it (or request a redelivery); a letter
+    replayed before is answered with its action, carried out again if not done."""
+    identity = letter_of(ops, letter)
+    action = await ops.store.of_letter(identity)
+    if action is None:
+        try:
+            action = await ops.runtime.run_unit_of_work(
+                lambda uow: _record_replay(ops, letter, identity, caller, uow)
+            )
+        except DuplicateKeyError:  # replayed at the same moment by someone else
+            action = await ops.store.of_letter(identity)
+            if action is None:
+                raise
+    if action["status"] != DONE:
+        action = await finish(ops, action, letter)
+    return {
+        "id": action["_id"],
+        "dead_letter": f"{letter.partition}:{letter.offset}",
+        "action": action["action"],
+        "status": action["status"],
+        "error": action.get("error"),
+    }
+
+
+async def _record_replay(
+    ops: Operations, letter: DeadLetter, identity: str, caller: Principal, uow: UnitOfWork
+) -> Document:
+    now = uow.now
     operator = caller.name
     original = original_of(letter)
     position = f"{letter.partition}:{letter.offset}"
@@ -80,49 +124,66 @@ async def replay_letter(ops: Operations, letter: DeadLetter, caller: Principal) 
             error=letter.error[:2000],
             replayed_at=now,
         )
-    async with ops.runtime.unit_of_work(now=now) as uow:
-        [event] = uow.emit(fact)
-        await ops.store.record(
-            {
-                "_id": event.id,
-                "action": "redelivery" if notification_id else "replay",
-                **recorded_as(caller),
-                "at": now,
-                "dead_letter": position,
-                "original_topic": letter.original_topic,
-                "event_id": original.id if original else None,
-                "event_type": original.type if original else None,
-                "dossier_code": code,
-                "notification_id": notification_id,
-            },
-            uow.session,
-        )
-    return await _republish(ops, event.id, letter, redelivery=notification_id is not None)
+    [event] = uow.emit(fact)
+    return await ops.store.record(
+        {
+            "_id": event.id,
+            "action": "redelivery" if notification_id else "replay",
+            **recorded_as(caller),
+            "at": now,
+            "letter": identity,
+            "dead_letter": position,
+            "original_topic": letter.original_topic,
+            "event_id": original.id if original else None,
+            "event_type": original.type if original else None,
+            "dossier_code": code,
+            "notification_id": notification_id,
+        },
+        uow.session,
+    )
 
 
-async def _republish(
-    ops: Operations, action_id: str, letter: DeadLetter, *, redelivery: bool
-) -> dict[str, Any]:
+async def finish(ops: Operations, action: Document, letter: DeadLetter | None) -> Document:
+    """Carry out a recorded action and settle it: a replay republishes its dead letter
+    (``letter``; gone from the topic: failed); a redelivery's fact went out with its
+    record, through the outbox. Returns the action as settled."""
     error = None
-    if not redelivery:  # a redelivery travels as its own fact, through the outbox
+    if action["action"] == "replay":
         try:
+            if letter is None:
+                raise LookupError(f"dead letter {action.get('dead_letter')} no longer retained")
             await replay(letter, ops.runtime.publisher)
         except Exception as exc:  # the broker refused: the record says so, try again later
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("replay failed", extra={"action": action_id, "error": error})
+            log.warning("replay failed", extra={"action": action["_id"], "error": error})
     status = FAILED if error else DONE
-    await ops.store.settle(action_id, status, ops.runtime.clock.now(), error)
+    await ops.store.settle(action["_id"], status, ops.runtime.clock.now(), error)
     log.info(
-        "dead letter replayed" if not redelivery else "notification redelivery requested",
-        extra={"action": action_id, "dead_letter": f"{letter.partition}:{letter.offset}"},
+        "dead letter replayed"
+        if action["action"] == "replay"
+        else "notification redelivery requested",
+        extra={"action": action["_id"], "dead_letter": action.get("dead_letter")},
     )
-    return {
-        "id": action_id,
-        "dead_letter": f"{letter.partition}:{letter.offset}",
-        "action": "redelivery" if redelivery else "replay",
-        "status": status,
-        "error": error,
-    }
+    return {**action, "status": status, "error": error}
+
+
+class UnfinishedActions(PeriodicWorker):
+    """Finishes the actions left ``recorded``, at start and every ``interval_s``."""
+
+    def __init__(self, ops: Operations, interval_s: float) -> None:
+        super().__init__("unfinished-actions", interval_s)
+        self._ops = ops
+
+    async def tick(self) -> int:
+        """One pass; returns how many actions it finished (``done`` or ``failed``)."""
+        actions = await self._ops.store.unfinished()
+        letters: dict[str, DeadLetter] = {}
+        if any(action["action"] == "replay" for action in actions):
+            retained = await read_dead_letters(self._ops.runtime.settings.kafka)
+            letters = {f"{dl.partition}:{dl.offset}": dl for dl in retained}
+        for action in actions:
+            await finish(self._ops, action, letters.get(action.get("dead_letter", "")))
+        return len(actions)
 
 
 async def redeliver(

@@ -77,6 +77,13 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
             app.state.services = Services(http, settings.console)
             app.state.kafka_views = KafkaViews(settings.kafka)
             app.state.operations = handlers.Operations(runtime, store)
+            if settings.console.actions_enabled:  # read-only: it changes nothing
+                runtime.add_worker(
+                    handlers.UnfinishedActions(
+                        app.state.operations, settings.console.finish_actions_interval_s
+                    )
+                )
+                await runtime.start_workers()
             yield
 
     app = service_app(

@@ -1,8 +1,11 @@
 """The console's own collection: every replay and redelivery operators asked for.
 
 A record is written with the operations fact that audit logs (one transaction), then
-marked ``done`` once the message is back on its topic; a record left ``recorded``
-means the republish failed and can be tried again.
+marked ``done`` once the message is back on its topic, or ``failed`` with the broker's
+error. A dead letter has at most one record (``letter``, unique): replayed again, it is
+answered with that record. A record left ``recorded`` (the console stopped, or its
+store failed, between the commit and the republish or its settling) is finished by the
+console itself (``handlers.UnfinishedActions``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING
 
 from shared.mongo.client import Database, Document, Session
 
@@ -25,15 +28,41 @@ class ReplayStore:
 
     async def ensure_indexes(self) -> None:
         await self.actions.create_index([("at", DESCENDING)])
+        await self.actions.create_index([("status", ASCENDING), ("at", ASCENDING)])
+        # One action per dead letter (records of redeliveries asked for on a dossier's
+        # page, and those written before, name none).
+        await self.actions.create_index(
+            "letter",
+            unique=True,
+            name="one_action_per_dead_letter",
+            partialFilterExpression={"letter": {"$exists": True}},
+        )
 
-    async def record(self, doc: Document, session: Session) -> None:
-        await self.actions.insert_one({**doc, "status": RECORDED}, session=session)
+    async def record(self, doc: Document, session: Session) -> Document:
+        recorded = {**doc, "status": RECORDED}
+        await self.actions.insert_one(recorded, session=session)
+        return recorded
+
+    async def of_letter(self, letter: str) -> Document | None:
+        """The action recorded for a dead letter, if any."""
+        return await self.actions.find_one({"letter": letter})
+
+    async def unfinished(self, limit: int = 100) -> list[Document]:
+        """Actions recorded but not carried out yet, oldest first."""
+        cursor = self.actions.find({"status": RECORDED}).sort(
+            [("at", ASCENDING), ("_id", ASCENDING)]
+        )
+        return await cursor.limit(limit).to_list()
 
     async def settle(self, action_id: str, status: str, at: datetime, error: str | None) -> None:
-        fields: dict[str, Any] = {"status": status, "settled_at": at}
+        """An action's outcome; one ``done`` stays done (two finishing it at once, one of
+        them refused by the broker)."""
+        update: dict[str, Any] = {"$set": {"status": status, "settled_at": at}}
         if error is not None:
-            fields["error"] = error
-        await self.actions.update_one({"_id": action_id}, {"$set": fields})
+            update["$set"]["error"] = error
+        else:
+            update["$unset"] = {"error": ""}
+        await self.actions.update_one({"_id": action_id, "status": {"$ne": DONE}}, update)
 
     async def recent(self, limit: int = 200) -> list[Document]:
         return await self.actions.find().sort("at", DESCENDING).limit(limit).to_list()

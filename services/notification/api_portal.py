@@ -1,4 +1,5 @@
-"""HTTP: what the national portal connector sent, holds and gave up on; replay of a dead one."""
+"""HTTP: what the national portal connector sent, holds and gave up on; a dead one
+replayed, or skipped so that its dossier's later messages go on without it."""
 
 from __future__ import annotations
 
@@ -36,10 +37,12 @@ def _store(request: Request) -> PortalSyncStore:
     return store
 
 
-@router.get("/messages", summary="Messages for the national portal, oldest first")
+@router.get(
+    "/messages", summary="Messages for the national portal, oldest first (a dossier's: in order)"
+)
 async def list_messages(
     request: Request,
-    status: Annotated[Literal["pending", "sent", "dead"] | None, Query()] = None,
+    status: Annotated[Literal["pending", "sent", "dead", "skipped"] | None, Query()] = None,
     dossier: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PortalMessageView]:
@@ -60,3 +63,13 @@ async def replay(request: Request, message_id: str) -> dict[str, str]:
     if not await _store(request).replay(message_id, now):
         raise NotFound(f"no dead portal message {message_id}", code="not_found")
     return {"id": message_id, "status": "pending"}
+
+
+@router.post("/messages/{message_id}/skip", summary="Give up a dead message: its dossier goes on")
+async def skip(request: Request, message_id: str) -> dict[str, str]:
+    """A dead message holds back its dossier's later messages; skipped, they are sent
+    without it (the portal never gets it: a decision for operations)."""
+    now = request.app.state.runtime.clock.now()
+    if not await _store(request).skip(message_id, now):
+        raise NotFound(f"no dead portal message {message_id}", code="not_found")
+    return {"id": message_id, "status": "skipped"}

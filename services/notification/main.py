@@ -21,7 +21,8 @@ from notification.channels import (
 from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
 from notification.egress import GuardedTransport, parse_networks
-from notification.portal_sync import PortalSender, PortalSyncStore
+from notification.portal_sender import PortalSender
+from notification.portal_sync import PortalSyncStore
 from notification.retry import RetryPolicy
 from notification.secretbox import SecretBox
 from notification.store import NotificationStore
@@ -31,6 +32,7 @@ from notification.templates import DisplayNames, Renderer
 from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.events.dossier import Channel
+from shared.mongo.relay import Lease
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.topics import (
     APPLICANT_CONTACTS,
@@ -149,7 +151,14 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                     portal_sync.build_registry(portal_store, DisplayNames.from_catalogue()),
                     group_id=f"{settings.kafka.topic_prefix}{SERVICE}-portal",
                 )
-            portal_sender = PortalSender(portal_store, settings.portal, portal_http, runtime.clock)
+            # Every instance runs a sender; the one holding the lease sends.
+            portal_sender = PortalSender(
+                portal_store,
+                settings.portal,
+                portal_http,
+                runtime.clock,
+                Lease(runtime.db, "portal-sender"),
+            )
             app.state.runtime = runtime
             app.state.notification = api.NotificationApi(
                 store, dispatcher, runtime.clock, box, egress_policy(settings)

@@ -94,6 +94,7 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("GET", "/v1/notifications/{notification_id}"): frozenset({"operations", "admin"}),
         ("GET", "/v1/portal/messages"): frozenset({"operations", "admin"}),
         ("POST", "/v1/portal/messages/{message_id}/replay"): frozenset({"operations", "admin"}),
+        ("POST", "/v1/portal/messages/{message_id}/skip"): frozenset({"operations", "admin"}),
     },
     "audit": {
         **HEALTH,

@@ -1,31 +1,40 @@
 """The national portal connector over the real broker and store: facts in, messages out in
 order, a failing endpoint retried, what was sent visible through the API, a batch's facts
 numbered per dossier, two writers numbering one dossier at once never share a number,
-and numbers remembered need no read (a stale memory is refused, then read again)."""
+numbers remembered need no read (a stale memory is refused, then read again), a
+dossier's messages sent by number whatever their handling times, a dead one holding
+back its dossier until operations replay or skip it, and two instances' senders sending
+each message once, in order (the lease)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 from notification.config import NotificationSettings
 from notification.main import create_app
 from notification.portal_numbers import LastNumbers
+from notification.portal_sender import PortalSender
 from notification.portal_sync import PortalSyncSettings, PortalSyncStore, on_facts
 from notification.templates import DisplayNames
 from pymongo.errors import PyMongoError
 
 from infra.portal_receiver import PortalReceiver
+from shared.clock import ManualClock
 from shared.events.dossier import DossierFact
-from shared.runtime import service_runtime
+from shared.mongo.relay import Lease
+from shared.runtime import ServiceRuntime, service_runtime
 from shared.testing import ActAs, eventually, free_port, running_app
 from tests.integration.notification.helpers import publish
 from tests.integration.store_commands import StoreCommands
-from tests.samples import envelope_of, received, stopped, transfer_requested
+from tests.samples import AT, envelope_of, received, stopped, transfer_requested
 
 CODE = "001.21.31.H59-261126-0042"
 
@@ -191,3 +200,106 @@ async def test_numbers_remembered_need_no_read_and_a_stale_memory_is_read_again(
     per_fact = {m["_id"].rsplit(":", 1)[0]: m["number"] for m in listed}
     assert sorted(per_fact.values()) == [1, 2, 3, 4]
     assert numbers.known([CODE]) == {CODE: 4}
+
+
+async def handle_at(
+    runtime: ServiceRuntime, store: PortalSyncStore, fact: Any, now: datetime
+) -> None:
+    """The connector keeps ``fact``'s messages, handled at ``now`` by an instance's clock."""
+    handler = partial(on_facts, store=store, names=DisplayNames())
+    events = [(envelope_of(fact), fact)]
+    await runtime.units.run(lambda uow: handler(events, uow), now=now)
+
+
+def posted(sent: list[tuple[str, str, str | None]], code: str) -> list[tuple[str, str | None]]:
+    return [(service, updating) for dossier, service, updating in sent if dossier == code]
+
+
+async def test_a_dead_message_holds_back_its_dossier_until_operations_replay_or_skip_it(
+    settings: NotificationSettings,
+) -> None:
+    """The dossier's first sync is refused: its updates wait (the portal would not know the
+    dossier), the other dossier goes on. Replayed, the sync is sent again before them;
+    refused again and skipped by operations, they follow. The dossier's second fact was
+    handled on an instance whose clock is behind: it still goes after the first's."""
+    other = "001.21.31.H59-261126-0043"
+    clock = ManualClock(AT)
+    settings = settings.model_copy(update={"portal": PortalSyncSettings(enabled=False)})
+    app = create_app(settings, clock)  # its API; the test drives its own sender
+    refusals = 2
+    sent: list[tuple[str, str, str | None]] = []
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        nonlocal refusals
+        body = json.loads(request.content)
+        sent.append((body["data"][0]["MaHoSo"], body["service"], body.get("isUpdating")))
+        if body["data"][0]["MaHoSo"] == CODE and body["service"] == "DongBoHoSoMC" and refusals:
+            refusals -= 1
+            return httpx.Response(400, text="MaTTHC không hợp lệ")
+        return httpx.Response(200, json={"error_code": "00"})
+
+    async with running_app(app, ActAs("operations")) as client:
+        runtime, store = app.state.runtime, app.state.portal
+        await handle_at(runtime, store, received(CODE), AT)
+        await handle_at(runtime, store, transfer_requested(CODE), AT - timedelta(minutes=5))
+        await handle_at(runtime, store, received(other), AT)
+        http = httpx.AsyncClient(transport=httpx.MockTransport(portal))
+        endpoint = PortalSyncSettings(endpoint="http://portal.test/sync")
+        send = PortalSender(store, endpoint, http, clock, Lease(runtime.db, "portal-sender"))
+
+        async def drain() -> None:
+            while await send.send_once():
+                pass
+
+        await drain()
+        assert posted(sent, CODE) == [("DongBoHoSoMC", "False")]  # refused: dead
+        assert posted(sent, other) == [("DongBoHoSoMC", "False"), ("CapNhatTienDoHoSoMC", None)]
+        listed = (await client.get("/v1/portal/messages", params={"dossier": CODE})).json()
+        assert [m["status"] for m in listed] == ["dead", "pending", "pending"]
+        assert [m["kind"] for m in listed] == ["DongBoHoSoMC", *["CapNhatTienDoHoSoMC"] * 2]
+
+        replayed = await client.post(f"/v1/portal/messages/{listed[0]['id']}/replay")
+        assert replayed.status_code == 200
+        await drain()  # sent again first, refused again
+        assert posted(sent, CODE) == [("DongBoHoSoMC", "False")] * 2
+        skipped = await client.post(f"/v1/portal/messages/{listed[0]['id']}/skip")
+        assert skipped.json() == {"id": listed[0]["id"], "status": "skipped"}
+        again = await client.post(f"/v1/portal/messages/{listed[0]['id']}/skip")
+        assert again.status_code == 404  # only a dead message can be skipped
+        await drain()
+        assert posted(sent, CODE)[2:] == [("CapNhatTienDoHoSoMC", None)] * 2
+        listed = (await client.get("/v1/portal/messages", params={"dossier": CODE})).json()
+        assert [m["status"] for m in listed] == ["skipped", "sent", "sent"]
+        statuses = [m["body"]["data"][0].get("TrangThai") for m in listed[1:]]
+        assert statuses == ["2", "4"]  # received, then the hand-over: the dossier's order
+
+
+async def test_two_instances_send_each_message_once_in_order(
+    settings: NotificationSettings,
+) -> None:
+    """Every notification instance runs a sender; the one holding the lease sends. The
+    other, asked to send while the holder's first post is in flight, sends nothing."""
+    clock = ManualClock(AT)
+    async with service_runtime("notification", settings, clock) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        await handle_at(runtime, store, received(CODE), AT)
+        await handle_at(runtime, store, transfer_requested(CODE), AT)
+        endpoint = PortalSyncSettings(endpoint="http://portal.test/sync")
+        sent: list[str] = []
+        meanwhile: list[int] = []
+
+        async def portal(request: httpx.Request) -> httpx.Response:
+            body = json.loads(request.content)
+            sent.append(f"{body['service']}:{body['data'][0].get('TrangThai', 'sync')}")
+            if len(sent) == 1:  # the other instance's turn, mid-post
+                meanwhile.append(await second.send_once())
+            return httpx.Response(200)
+
+        http = httpx.AsyncClient(transport=httpx.MockTransport(portal))
+        first = PortalSender(store, endpoint, http, clock, Lease(runtime.db, "portal-sender"))
+        second = PortalSender(store, endpoint, http, clock, Lease(runtime.db, "portal-sender"))
+        while await first.send_once() + await second.send_once():
+            pass
+    assert meanwhile == [0]
+    assert sent == ["DongBoHoSoMC:sync", "CapNhatTienDoHoSoMC:2", "CapNhatTienDoHoSoMC:4"]

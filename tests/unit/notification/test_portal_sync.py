@@ -1,25 +1,32 @@
-"""National portal connector: payload shapes pinned, mapping per fact, retries and dead letters.
+"""National portal connector: payload shapes pinned, mapping per fact, retries and dead
+letters, a dossier's order (a dead message holds back the later ones), the sender's lease.
 
-The sender is driven against an in-memory store and an ``httpx.MockTransport`` endpoint.
+The sender is driven against an in-memory store (choosing what is due with the store's
+own ``sendable``), a scripted lease and an ``httpx.MockTransport`` endpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from notification.portal_mapping import SCHEMA_DIR, VIETNAM, messages_for, schemas
+from notification.portal_sender import PortalSender
 from notification.portal_sync import (
     DEAD,
     PENDING,
     SENT,
-    PortalSender,
+    UNSENT,
     PortalSyncSettings,
     build_registry,
+    sendable,
 )
 from notification.templates import DisplayNames
+from pydantic import ValidationError
 
 from shared.clock import ManualClock
 from shared.mongo.client import Document
@@ -110,36 +117,50 @@ def test_final_states_resync_and_internal_reminders_are_not_reported() -> None:
 
 
 class MemoryStore:
-    """The sender's view of the store, in memory."""
+    """The sender's view of the store, in memory: the store's own choice of what is due
+    (``sendable``) over every dossier, oldest first."""
 
     def __init__(self, docs: list[Document]) -> None:
         self.docs = {d["_id"]: d for d in docs}
 
     async def due(self, now: Any, limit: int) -> list[Document]:
-        seen: set[str] = set()
-        out = []
-        for doc in sorted(self.docs.values(), key=lambda d: (d["created_at"], d["number"])):
-            if doc["status"] != PENDING or doc["dossier_code"] in seen:
-                continue
-            seen.add(doc["dossier_code"])
-            if doc["next_attempt_at"] <= now:
-                out.append(doc)
-        return out
+        unsent = sorted(
+            (d for d in self.docs.values() if d["status"] in UNSENT), key=lambda d: d["created_at"]
+        )
+        return sendable(unsent, now, list(dict.fromkeys(d["dossier_code"] for d in unsent)))
 
-    async def settle(self, message_id: str, fields: Document) -> None:
-        self.docs[message_id] = {**self.docs[message_id], **fields}
+    async def settle(self, message_id: str, fields: Document, *, if_pending: bool = False) -> None:
+        if not if_pending or self.docs[message_id]["status"] == PENDING:
+            self.docs[message_id] = {**self.docs[message_id], **fields}
 
 
-def message(n: int, dossier: str = CODE) -> Document:
+class ScriptedLease:
+    """The store's lease as the sender sees it: held, or not, as the test says."""
+
+    def __init__(self, held: bool = True) -> None:
+        self.held = held
+        self.asked = 0
+
+    async def acquire(self, now: Any, duration: timedelta) -> bool:
+        self.asked += 1
+        return self.held
+
+
+def message(n: int, dossier: str = CODE, **fields: Any) -> Document:
     return {
         "_id": f"m{n}", "dossier_code": dossier, "created_at": AT, "number": n, "index": 0,
         "kind": "x",
-        "body": {"n": n}, "status": PENDING, "attempts": 0, "next_attempt_at": AT,
+        "body": {"n": n}, "status": PENDING, "attempts": 0, "next_attempt_at": AT, **fields,
     }  # fmt: skip
 
 
 def sender(
-    store: MemoryStore, answers: list[int], clock: ManualClock, **options: Any
+    store: MemoryStore,
+    answers: list[int],
+    clock: ManualClock,
+    lease: ScriptedLease | None = None,
+    wall: ManualClock | None = None,
+    **options: Any,
 ) -> tuple[PortalSender, list[Any]]:
     seen: list[Any] = []
 
@@ -149,7 +170,8 @@ def sender(
 
     settings = PortalSyncSettings(endpoint="http://portal.test/sync", token="t0k", **options)
     http = httpx.AsyncClient(transport=httpx.MockTransport(reply))
-    return PortalSender(store, settings, http, clock), seen  # type: ignore[arg-type]
+    send = PortalSender(store, settings, http, clock, lease or ScriptedLease(), wall)  # type: ignore[arg-type]
+    return send, seen
 
 
 async def test_a_failing_endpoint_is_retried_with_backoff_in_dossier_order() -> None:
@@ -168,6 +190,88 @@ async def test_a_failing_endpoint_is_retried_with_backoff_in_dossier_order() -> 
     assert {d["status"] for d in store.docs.values()} == {SENT}
 
 
+async def test_a_dead_message_holds_back_its_dossiers_later_ones_until_replayed() -> None:
+    """The dossier's first sync refused: the portal must not hear of a dossier it does
+    not know through its updates, nor get them before it once the sync is replayed."""
+    clock = ManualClock(AT)
+    store = MemoryStore([message(1), message(2), message(3, dossier="other")])
+    send, seen = sender(store, [400], clock)
+    assert await send.send_once() == 1  # m1 refused for good: dead; "other" goes on
+    assert store.docs["m1"]["status"] == DEAD
+    clock.advance(timedelta(hours=1))
+    assert await send.send_once() == 0  # m2 waits behind the dead m1
+    assert store.docs["m2"]["status"] == PENDING
+    store.docs["m1"].update(status=PENDING, attempts=0)  # replayed by operations
+    assert await send.send_once() == 1 and await send.send_once() == 1
+    assert [body["n"] for body, _ in seen] == [1, 3, 1, 2]
+
+
+async def test_a_dossiers_messages_go_in_number_order_whatever_their_handling_times() -> None:
+    """Handling times come from each instance's clock: one behind, or stepped back, gives
+    message 2 an earlier time than message 1. Their numbers decide."""
+    behind = AT - timedelta(minutes=5)
+    store = MemoryStore([message(1), message(2, created_at=behind, next_attempt_at=behind)])
+    send, seen = sender(store, [], ManualClock(AT))
+    assert await send.send_once() == 1 and await send.send_once() == 1
+    assert [body["n"] for body, _ in seen] == [1, 2]
+
+
+async def test_only_the_lease_holder_sends() -> None:
+    store = MemoryStore([message(1)])
+    lease = ScriptedLease(held=False)  # another instance holds it
+    send, seen = sender(store, [], ManualClock(AT), lease)
+    assert await send.send_once() == 0 and seen == []
+    lease.held = True
+    assert await send.send_once() == 1 and [body["n"] for body, _ in seen] == [1]
+
+
+def test_the_lease_must_outlast_a_request() -> None:
+    with pytest.raises(ValidationError, match="LEASE_S must exceed"):
+        PortalSyncSettings(lease_s=10, timeout_s=10)
+
+
+@pytest.mark.parametrize("post_takes_s, lost", [(20, True), (40, False)])
+async def test_a_sender_stops_when_its_lease_is_lost_or_lapsed(
+    post_takes_s: int, lost: bool
+) -> None:
+    """A post starts only with a whole request's time left of the lease (30 s; renewed
+    when 15 s are left). Renewal refused: the sender stops. Renewed only after the lease
+    lapsed: another instance may have sent meanwhile, so what was read is read again."""
+    wall = ManualClock(AT)
+    lease = ScriptedLease()
+    store = MemoryStore([message(n, dossier=f"d{n}") for n in (1, 2, 3)])
+    seen: list[int] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content)["n"])
+        wall.advance(timedelta(seconds=post_takes_s))
+        lease.held = not lost
+        return httpx.Response(200)
+
+    settings = PortalSyncSettings(endpoint="http://portal.test/sync", lease_s=30, timeout_s=10)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(reply))
+    send = PortalSender(store, settings, http, ManualClock(AT), lease, wall)  # type: ignore[arg-type]
+    assert await send.send_once() == 1 and seen == [1]
+    assert lease.asked == 2  # taken, then asked again before the second post
+    assert [store.docs[f"m{n}"]["status"] for n in (1, 2, 3)] == [SENT, PENDING, PENDING]
+
+
+async def test_a_request_is_bounded_as_a_whole() -> None:
+    """httpx's timeout bounds each read or write; a post must end within the lease."""
+
+    async def stall(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    store = MemoryStore([message(1)])
+    settings = PortalSyncSettings(endpoint="http://portal.test/sync", timeout_s=0.05)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(stall))
+    send = PortalSender(store, settings, http, ManualClock(AT), ScriptedLease())  # type: ignore[arg-type]
+    assert await send.send_once() == 0
+    assert store.docs["m1"]["last_error"] == "timeout after 0.05s"
+    assert (store.docs["m1"]["status"], store.docs["m1"]["attempts"]) == (PENDING, 1)
+
+
 async def test_a_refused_or_hopeless_message_becomes_a_dead_letter() -> None:
     clock = ManualClock(AT)
     store = MemoryStore([message(1), message(2, dossier="other")])
@@ -181,7 +285,8 @@ async def test_a_refused_or_hopeless_message_becomes_a_dead_letter() -> None:
 
 async def test_without_an_endpoint_nothing_is_sent() -> None:
     store = MemoryStore([message(1)])
-    send = PortalSender(store, PortalSyncSettings(), httpx.AsyncClient(), ManualClock(AT))  # type: ignore[arg-type]
+    settings = PortalSyncSettings()
+    send = PortalSender(store, settings, httpx.AsyncClient(), ManualClock(AT), ScriptedLease())  # type: ignore[arg-type]
     assert await send.send_once() == 0 and store.docs["m1"]["status"] == PENDING
 
 
@@ -196,7 +301,7 @@ async def test_a_portal_refusal_in_a_200_answer_is_a_dead_letter() -> None:
     store = MemoryStore([message(1), message(2, dossier="other")])
     settings = PortalSyncSettings(endpoint="http://portal.test/sync")
     http = httpx.AsyncClient(transport=httpx.MockTransport(reply))
-    send = PortalSender(store, settings, http, clock)  # type: ignore[arg-type]
+    send = PortalSender(store, settings, http, clock, ScriptedLease())  # type: ignore[arg-type]
     assert await send.send_once() == 1
     assert store.docs["m1"]["status"] == SENT
     assert store.docs["m2"]["status"] == DEAD
