@@ -14,6 +14,8 @@ from chaos.servers import PrivateInfra
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.kafka.deadletter import read_dead_letters
+from shared.mongo import outbox as outbox_module
+from shared.mongo.outbox import EventTooLarge
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.settings import KafkaSettings, TelemetrySettings
 from shared.telemetry import configure_tracing, header_value
@@ -133,10 +135,22 @@ async def test_a_full_batch_never_publishes_a_subjects_later_event_first(
     assert len(published) == 4
 
 
-async def test_an_entry_the_broker_refuses_is_quarantined_and_later_events_flow(
+async def test_an_event_too_large_to_publish_is_refused_before_it_is_written(
     common_settings: CommonSettings,
 ) -> None:
-    """A record over the producer's 1 MB limit can never be sent: it must not block the rest."""
+    async with service_runtime("outboxed", common_settings) as rt:
+        with pytest.raises(EventTooLarge):
+            await withdraw_with_reason(rt, "B", "x" * 1_100_000)
+        assert await rt.outbox.entries_for("B") == []
+
+
+async def test_an_entry_the_broker_refuses_is_quarantined_and_later_events_flow(
+    common_settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record the broker refuses (here over the producer's 1 MB limit, the outbox's own
+    bound set aside; in production a topic's smaller limit, say) can never be sent: it
+    must not block the rest."""
+    monkeypatch.setattr(outbox_module, "MAX_EVENT_BYTES", 10_000_000)
     async with service_runtime("outboxed", common_settings) as rt:
         for reason in ("before", "x" * 1_100_000, "after"):
             await withdraw_with_reason(rt, "A", reason)
