@@ -44,6 +44,7 @@ def dispatcher(
     store: NotificationStore | None = None,
     grace_s: float = 5,
     linger_s: float = 0.02,
+    budget_s: float = 10,
 ) -> Dispatcher:
     return Dispatcher(
         store=store or NotificationStore(rt.db),
@@ -58,6 +59,7 @@ def dispatcher(
             lease_s=lease_s,
             poll_interval_s=0.05,
             shutdown_grace_s=grace_s,
+            stop_budget_s=budget_s,
             settle_linger_s=linger_s,
         ),
         pause_after=3,

@@ -336,7 +336,7 @@ async def test_a_sender_stopped_before_storing_a_sent_message_gives_it_back_as_s
     await record(runtime, ["D-stopped"])
     store = SettlingHangs(runtime.db)
     channel = RecordingChannel()
-    stopping = dispatcher(runtime, channel, batch=1, store=store, grace_s=0)
+    stopping = dispatcher(runtime, channel, batch=1, store=store, grace_s=0, budget_s=0.5)
     running = asyncio.create_task(stopping.run())
     await asyncio.wait_for(store.hanging.wait(), timeout=20)
     stopping.stop()
