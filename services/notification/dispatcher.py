@@ -5,10 +5,11 @@ the delivery is in hand, so two instances never send the same one and a crashed
 sender's claim lapses; a restarted instance takes back its earlier life's claims at
 once), or takes those the consumer recorded already claimed for it (``handoff``,
 handed over at the commit), builds the message (a rendered template, or the signed
-event for a webhook), sends it with bounded retries, stores every attempt as it ends
-(``attempts``: those ending while an attempt write is in flight share the next one),
-then, in one unit of work shared by the deliveries that end together (``settling``),
-stores the outcome and queues ``notification.sent.v1`` / ``notification.failed.v1``.
+event for a webhook), sends it with bounded retries (its claim confirmed before each
+retry), stores every attempt as it ends (``attempts``: those ending while an attempt
+write is in flight share the next one), then, in one unit of work shared by the
+deliveries that end together (``settling``), stores the outcome and queues
+``notification.sent.v1`` / ``notification.failed.v1``.
 A delivery whose attempts are spent also goes to the dead-letter topic and counts
 toward pausing its subscription. A stopping dispatcher ends its deliveries within a stop
 budget (``stopping``): a send in flight gets a grace, what went out is stored.
@@ -405,6 +406,7 @@ class Dispatcher:
         async def before_retry() -> None:
             if self._stop.asked:  # its attempts are on record: the next sender goes on
                 raise Abandoned("stopping between attempts", give_back=True)
+            await self._confirm_between_attempts(record)
 
         try:
             return await send_with_retries(
@@ -437,6 +439,25 @@ class Dispatcher:
                 extra={"notification_id": record["_id"]},
             )
         return current
+
+    async def _confirm_between_attempts(self, record: Document) -> None:
+        """Renew the claim before a retry, or give the delivery up if it was lost.
+
+        A backoff lasts up to ``RETRY_MAX_S`` and a store outage may keep the lease from
+        being renewed meanwhile: once it lapsed another sender may own the record, and
+        retrying here would send the message a second time.
+        """
+        current = await self._stop.until_stored(
+            lambda: self._store.confirm_claim(
+                record["_id"], record["claim"], self._clock.now() + self._lease
+            )
+        )
+        if current is None:
+            log.warning(
+                "claim lapsed between attempts; another sender has the notification",
+                extra={"notification_id": record["_id"]},
+            )
+            raise Abandoned("claim lapsed between attempts", give_back=False)
 
     def _message(
         self, record: Document, envelope: Envelope, subscription: Document | None

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from notification.channels import OutgoingMessage
+from notification.channels import DeliveryError, OutgoingMessage
 from notification.config import NotificationSettings
 from notification.main import create_app
 from notification.store import Claimed, NotificationStore, StatusChange
@@ -281,6 +281,48 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
     assert channel.sent == []  # the rival owns it and sends it
     rival = await store.notifications.find_one({"claim": "rival"})
     assert rival is not None and rival["status"] == "sending" and not rival.get("attempts")
+
+
+async def test_a_sender_whose_claim_lapsed_between_attempts_leaves_the_retry_to_the_new_owner(
+    runtime: ServiceRuntime,
+) -> None:
+    """Found by review: a sender slept up to a minute between attempts and never looked
+    at its claim again; after a store outage longer than the lease, it and the record's
+    new owner both sent the message."""
+    assert isinstance(runtime.clock, ManualClock)
+    clock: ManualClock = runtime.clock
+    await record(runtime, ["D-retry-lapsed"])
+    lease = timedelta(seconds=60)
+    rivals: list[str] = []
+
+    class FailsThenOvertaken(RecordingChannel):
+        """The first try fails; during the backoff the lease lapses and a rival claims."""
+
+        async def send(self, message: OutgoingMessage) -> None:
+            if not rivals:
+                clock.advance(lease + timedelta(seconds=1))
+                rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
+                assert rival is not None and rival["_id"] == message.notification_id
+                rivals.append(rival["_id"])
+                raise DeliveryError("HTTP 503 Service Unavailable")
+            await super().send(message)
+
+    channel = FailsThenOvertaken()
+    await dispatcher(runtime, channel, batch=1).dispatch_once()
+
+    assert channel.sent == []  # the retry is the rival's to make
+    store = NotificationStore(runtime.db)
+    [taken] = await store.notifications.find({"_id": rivals[0]}).to_list()
+    assert (taken["claim"], taken["status"]) == ("rival", "sending")
+    assert [a["outcome"] for a in taken["attempts"]] == ["failed"]
+
+    clock.advance(lease + timedelta(seconds=1))  # the rival died: its claim lapses
+    after = RecordingChannel()
+    while await dispatcher(runtime, after, batch=1).dispatch_once():
+        pass
+    assert after.sent.count(rivals[0]) == 1
+    [sent] = await store.notifications.find({"_id": rivals[0]}).to_list()
+    assert [a["outcome"] for a in sent["attempts"]] == ["failed", "ok"]
 
 
 async def test_a_message_sent_after_its_claim_lapsed_is_on_record_for_the_new_owner(
