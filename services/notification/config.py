@@ -156,6 +156,13 @@ class DispatchSettings(BaseSettings):
         "store is unavailable. Counted from the end of the HTTP drain; the service must "
         "still stop before its supervisor's SIGKILL (30 s after SIGTERM).",
     )
+    held_check_interval_s: float = Field(
+        10.0,
+        gt=0,
+        description="How often the dispatcher releases deliveries still held for "
+        "subscriptions that are active (held from a reading taken before a resume that "
+        "had already released the others).",
+    )
     settle_linger_s: float = Field(
         0.02,
         ge=0,

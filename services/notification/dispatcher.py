@@ -111,6 +111,7 @@ class Dispatcher:
             grace_s=settings.shutdown_grace_s, budget_s=settings.stop_budget_s, sleep=sleep
         )
         self._in_flight: dict[asyncio.Task[None], str] = {}  # the running loop's deliveries
+        self._held_check_at = 0.0  # loop time of the next release of held deliveries
         self._unrecorded: set[str] = set()  # deliveries whose last attempt is being stored
         self.hand_offs = HandOffs(
             instance=instance,
@@ -182,6 +183,9 @@ class Dispatcher:
         in_flight = self._in_flight
         await self._recover_until_done()
         self.hand_offs.open()
+        self._held_check_at = (
+            asyncio.get_running_loop().time() + self._settings.held_check_interval_s
+        )
         keeping = asyncio.create_task(self._keep_claims(in_flight), name="notification-leases")
         try:
             while not self._stop.asked:
@@ -190,6 +194,7 @@ class Dispatcher:
                 more = False
                 try:
                     self._start_handed(in_flight)
+                    scan = await self._release_held_when_due() or scan
                     if scan:
                         _, more = await self._claim_and_start(self._room(), in_flight)
                 except Exception as exc:  # store outage: try again after a pause
@@ -212,6 +217,22 @@ class Dispatcher:
             await asyncio.gather(keeping, *in_flight, return_exceptions=True)
             await self._attempts.close(self._stop.left_s() or 0.0)
             await self._settler.close(self._stop.left_s() or 0.0)
+
+    async def _release_held_when_due(self) -> bool:
+        """Release the deliveries still held for active subscriptions, once per
+        ``held_check_interval_s`` (``NotificationStore.release_held_of_active``); whether
+        any was (then they are claimed at once)."""
+        now = asyncio.get_running_loop().time()
+        if now < self._held_check_at:
+            return False
+        self._held_check_at = now + self._settings.held_check_interval_s
+        released = await self._store.release_held_of_active(self._clock.now())
+        if released:
+            log.warning(
+                "released deliveries held for subscriptions already resumed",
+                extra={"count": released},
+            )
+        return released > 0
 
     def _room(self) -> int:
         """Free delivery slots, those promised to the consumer's hand-offs excluded."""

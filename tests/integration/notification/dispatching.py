@@ -45,6 +45,7 @@ def dispatcher(
     grace_s: float = 5,
     linger_s: float = 0.02,
     budget_s: float = 10,
+    held_check_s: float = 10,
 ) -> Dispatcher:
     return Dispatcher(
         store=store or NotificationStore(rt.db),
@@ -60,6 +61,7 @@ def dispatcher(
             poll_interval_s=0.05,
             shutdown_grace_s=grace_s,
             stop_budget_s=budget_s,
+            held_check_interval_s=held_check_s,
             settle_linger_s=linger_s,
         ),
         pause_after=3,
