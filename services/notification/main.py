@@ -168,7 +168,8 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             # The dispatcher's stop budget counts from here, not from after the consumers
             # (up to BACKGROUND_STOP_S in a store outage): its deliveries in flight end, and
             # what went out is stored, before the supervisor's SIGKILL. Records the
-            # consumers write meanwhile stay pending, for the next sender.
+            # consumers write meanwhile stay pending, for the next sender (those of a batch
+            # under way, written claimed for it, lapse or are taken back on restart).
             dispatcher.stop()
 
     app = service_app(
