@@ -35,6 +35,18 @@ class RecordingChannel:
         self.sent.append(message.notification_id)
 
 
+class HangingChannel(RecordingChannel):
+    """A receiver that takes its time: the delivery stays in hand until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await self.release.wait()
+        await super().send(message)
+
+
 def dispatcher(
     rt: ServiceRuntime,
     channel: RecordingChannel,

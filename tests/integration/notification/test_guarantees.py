@@ -18,7 +18,12 @@ from pymongo.errors import AutoReconnect
 from shared.clock import ManualClock
 from shared.runtime import ServiceRuntime
 from shared.testing import ActAs, eventually, running_app
-from tests.integration.notification.dispatching import RecordingChannel, dispatcher, record
+from tests.integration.notification.dispatching import (
+    HangingChannel,
+    RecordingChannel,
+    dispatcher,
+    record,
+)
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import _Collector
 from tests.samples import (
@@ -145,18 +150,6 @@ async def test_a_restarted_instance_finishes_what_it_had_sent_without_waiting_or
     assert await store.count("sent") == 2
     outcomes = runtime.db["outbox"].find({"type": "notification.sent.v1"})
     assert sorted([e["subject"] async for e in outcomes]) == ["D-killed", "D-killed"]
-
-
-class HangingChannel(RecordingChannel):
-    """A receiver that takes its time: the delivery stays in hand until released."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = asyncio.Event()
-
-    async def send(self, message: OutgoingMessage) -> None:
-        await self.release.wait()
-        await super().send(message)
 
 
 async def test_a_live_senders_claims_are_renewed_while_the_delivery_is_in_hand(

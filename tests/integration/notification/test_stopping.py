@@ -15,8 +15,12 @@ from pymongo.errors import AutoReconnect
 from shared.clock import ManualClock
 from shared.runtime import ServiceRuntime
 from shared.testing import eventually
-from tests.integration.notification.dispatching import RecordingChannel, dispatcher, record
-from tests.integration.notification.test_guarantees import HangingChannel
+from tests.integration.notification.dispatching import (
+    HangingChannel,
+    RecordingChannel,
+    dispatcher,
+    record,
+)
 
 
 class StoreAwayAtStop(NotificationStore):
