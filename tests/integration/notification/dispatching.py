@@ -90,7 +90,9 @@ def planning(rt: ServiceRuntime, claims: Claims | None = None) -> Planning:
         directory=DIRECTORY,
         privacy_key="k",
         clock=rt.clock,
-        personal_data_retention=timedelta(days=1),
+        # Expiry is counted from the manual clock (AT), and the store's TTL monitor deletes
+        # by the real one: a short retention let it delete records mid-test.
+        personal_data_retention=timedelta(days=3650),
         claims=claims,
     )
 
