@@ -16,8 +16,10 @@ One second copy is the documented crash window, not a duplicate: notification ki
 with ``-9`` after a channel took a message and before its attempt was stored. Its record
 then holds one successful attempt (the restarted sender's) for two copies, both with the
 same key (``Message-ID``, SMS reference, delivery id) for the receiver to drop. It is
-told apart (``resent``) only in a scenario that killed notification; a copy the store
-knew of (a second successful attempt), or a third, is a duplicate.
+told apart (``resent``) only in a scenario that killed notification, or when the record
+holds one ``unknown`` attempt (a send a stop cut off, which may have gone out, sent again
+by the next sender); a copy the store knew of as sent (a second successful attempt), or
+a third, is a duplicate.
 """
 
 from __future__ import annotations
@@ -50,10 +52,11 @@ def base_type(event_type: str) -> str:
     return event_type.rsplit(".v", 1)[0]
 
 
-def in_crash_window(copies: int, stored: int, *, sender_killed: bool) -> bool:
-    """Whether a message's second copy is the documented crash window (see above): the
-    sender was killed, and one of the two copies never reached the record."""
-    return sender_killed and copies == 2 and stored == 1
+def in_crash_window(copies: int, stored: int, *, sender_killed: bool, cut_off: int = 0) -> bool:
+    """Whether a message's second copy is a documented window (see above): one of the two
+    copies never reached the record as sent, because the sender was killed, or because a
+    stop cut its send off (``cut_off``: ``unknown`` attempts on record)."""
+    return copies == 2 and stored == 1 and (sender_killed or cut_off == 1)
 
 
 @dataclass
@@ -203,7 +206,8 @@ class Checker:
             if sent <= 1:
                 continue
             stored = sum(attempt["outcome"] == "ok" for attempt in item["attempts"])
-            if in_crash_window(sent, stored, sender_killed=sender_killed):
+            cut_off = sum(attempt["outcome"] == "unknown" for attempt in item["attempts"])
+            if in_crash_window(sent, stored, sender_killed=sender_killed, cut_off=cut_off):
                 outcome.resent.append(f"notification {item['id']}")
             else:
                 outcome.duplicated.append(

@@ -145,10 +145,12 @@ class ServiceRuntime:
         self.workers.add(runner, Stage.INTAKE)
         return runner
 
-    def add_worker(self, worker: Worker) -> None:
+    def add_worker(self, worker: Worker, stop_s: float | None = None) -> None:
         """A background worker of the service (scheduler, checkpointer, dispatcher): it
-        starts after the relay and before the consumers, and stops in the reverse order."""
-        self.workers.add(worker, Stage.BACKGROUND)
+        starts after the relay and before the consumers, and stops in the reverse order.
+        ``stop_s``: how long it may take once asked to stop, when it needs longer than
+        ``BACKGROUND_STOP_S`` leaves it (notification's dispatcher)."""
+        self.workers.add(worker, Stage.BACKGROUND, stop_s)
 
     async def start_workers(self) -> None:
         """Start every worker and consumer added since the last call."""
@@ -228,9 +230,10 @@ async def service_runtime(
 
 
 # The stop budget (README "Stopping"): background work finishes its batch within
-# BACKGROUND_STOP_S, then each consumer commits and leaves its group, and the producer
-# flushes, within LEAVE_S each, even with the broker gone. With HTTP's 5 s and
-# notification's deliveries in flight, a service stops well within compose's 30 s.
+# BACKGROUND_STOP_S (a worker added with a ``stop_s`` of its own, within that), then each
+# consumer commits and leaves its group, and the producer flushes, within LEAVE_S each,
+# even with the broker gone. With HTTP's 5 s and notification's dispatcher (its own
+# LT_NOTIFICATION_DISPATCH_STOP_BUDGET_S), a service stops within compose's 30 s.
 BACKGROUND_STOP_S = 8.0
 LEAVE_S = 4.0
 

@@ -10,8 +10,10 @@ keeps them in stages and starts them first stage first, stops them last stage fi
 - ``INTAKE``: the consumers, which bring new work in, so they stop first.
 
 Stopping is bounded: all stages share one budget for their ``run`` to return, and each
-``close`` has its own; what is still running afterwards is cancelled. A worker that
-crashes is logged, never silent.
+``close`` has its own; what is still running afterwards is cancelled. A worker whose
+``run`` needs longer once asked to stop (notification's dispatcher: a send in flight, then
+its record) is added with a ``stop_s`` of its own, counted from its ``stop``. A worker
+that crashes is logged, never silent.
 """
 
 from __future__ import annotations
@@ -93,10 +95,15 @@ class Workers:
     def __init__(self) -> None:
         self._staged: list[tuple[Stage, Worker]] = []
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._stop_s: dict[int, float] = {}  # workers given longer than the shared budget
 
-    def add(self, worker: Worker, stage: Stage) -> None:
-        """Register a worker; it runs from the next ``start``."""
+    def add(self, worker: Worker, stage: Stage, stop_s: float | None = None) -> None:
+        """Register a worker; it runs from the next ``start``. ``stop_s``: how long its
+        ``run`` may take once asked to stop, if it needs longer than the shared budget
+        leaves it."""
         self._staged.append((stage, worker))
+        if stop_s is not None:
+            self._stop_s[id(worker)] = stop_s
 
     def of_stage(self, stage: Stage) -> list[Worker]:
         return [worker for s, worker in self._staged if s == stage]
@@ -121,8 +128,10 @@ class Workers:
             for worker in workers:
                 worker.stop()
             running = [self._tasks[id(w)] for w in workers if id(w) in self._tasks]
+            own = [loop.time() + self._stop_s.get(id(w), 0.0) for w in workers]
+            until = max([deadline, *own])
             if running:
-                await asyncio.wait(running, timeout=max(deadline - loop.time(), 0.0))
+                await asyncio.wait(running, timeout=max(until - loop.time(), 0.0))
             for worker in workers:
                 await _close(worker, close_s)
         tasks = list(self._tasks.values())

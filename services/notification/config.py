@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notification.domain import UnitDirectory
@@ -148,7 +148,25 @@ class DispatchSettings(BaseSettings):
         "HTTP port); on start it takes back the claims its earlier life left behind.",
     )
     shutdown_grace_s: float = Field(
-        5.0, ge=0, description="On stop, how long deliveries in flight may finish."
+        10.0,
+        ge=0,
+        description="On stop, how long a send in flight may go on; then it is cut off and "
+        "recorded as unknown (it may have gone out). At least the SMTP and webhook timeouts.",
+    )
+    stop_budget_s: float = Field(
+        15.0,
+        gt=0,
+        description="On stop, how long the dispatcher may take in all: the grace, then "
+        "storing the attempts and outcomes of the deliveries in hand, retried while the "
+        "store is unavailable. Counted from the end of the HTTP drain; the service must "
+        "still stop before its supervisor's SIGKILL (30 s after SIGTERM).",
+    )
+    held_check_interval_s: float = Field(
+        10.0,
+        gt=0,
+        description="How often the dispatcher releases deliveries still held for "
+        "subscriptions that are active (held from a reading taken before a resume that "
+        "had already released the others).",
     )
     settle_linger_s: float = Field(
         0.02,
@@ -173,6 +191,24 @@ class NotificationSettings(CommonSettings):
     portal: PortalSyncSettings = Field(
         default_factory=PortalSyncSettings, description="National portal connector."
     )
+
+    @model_validator(mode="after")
+    def _stop_lets_sends_end(self) -> NotificationSettings:
+        """A send cut short by a stop may have gone out: the grace covers the channels'
+        timeouts, and the budget the grace and the writes after it."""
+        timeout = max(self.smtp.timeout_s, self.webhook.timeout_s)
+        grace, budget = self.dispatch.shutdown_grace_s, self.dispatch.stop_budget_s
+        if self.dispatch.enabled and grace < timeout:
+            raise ValueError(
+                f"LT_NOTIFICATION_DISPATCH_SHUTDOWN_GRACE_S ({grace}) is shorter than the "
+                f"channels' timeout ({timeout}): a stop would cut off sends that may go out"
+            )
+        if self.dispatch.enabled and budget <= grace:
+            raise ValueError(
+                f"LT_NOTIFICATION_DISPATCH_STOP_BUDGET_S ({budget}) leaves no time after the "
+                f"grace ({grace}) to store what the sends in flight did"
+            )
+        return self
 
 
 def load_unit_directory(path: Path) -> UnitDirectory:

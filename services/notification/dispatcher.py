@@ -5,12 +5,14 @@ the delivery is in hand, so two instances never send the same one and a crashed
 sender's claim lapses; a restarted instance takes back its earlier life's claims at
 once), or takes those the consumer recorded already claimed for it (``handoff``,
 handed over at the commit), builds the message (a rendered template, or the signed
-event for a webhook), sends it with bounded retries, stores every attempt as it ends
-(``attempts``: those ending while an attempt write is in flight share the next one),
-then, in one unit of work shared by the deliveries that end together (``settling``),
-stores the outcome and queues ``notification.sent.v1`` / ``notification.failed.v1``.
+event for a webhook), sends it with bounded retries (its claim confirmed before each
+retry), stores every attempt as it ends (``attempts``: those ending while an attempt
+write is in flight share the next one), then, in one unit of work shared by the
+deliveries that end together (``settling``), stores the outcome and queues
+``notification.sent.v1`` / ``notification.failed.v1``.
 A delivery whose attempts are spent also goes to the dead-letter topic and counts
-toward pausing its subscription.
+toward pausing its subscription. A stopping dispatcher ends its deliveries within a stop
+budget (``stopping``): a send in flight gets a grace, what went out is stored.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from opentelemetry import trace
-from pymongo.errors import PyMongoError
 
 from notification.attempts import AttemptLog
 from notification.channels import (
@@ -37,9 +38,17 @@ from notification.channels import (
 from notification.config import DispatchSettings
 from notification.handoff import HandOffs
 from notification.privacy import redact
-from notification.retry import Attempt, Outcome, RetryPolicy, Sleep, send_with_retries
+from notification.retry import (
+    Attempt,
+    Outcome,
+    RetryPolicy,
+    SendCutOff,
+    Sleep,
+    send_with_retries,
+)
 from notification.secretbox import SecretBox
 from notification.settling import Settler, settlement
+from notification.stopping import Abandoned, StopBudget
 from notification.store import (
     HELD,
     PENDING,
@@ -53,13 +62,11 @@ from shared.events.dossier import Channel, Language
 from shared.events.registry import REGISTRY, parse_data
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.client import Document
-from shared.mongo.errors import store_unavailable
 from shared.telemetry import extract_trace_context
 from shared.topics import topic_name
 from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 tracer = trace.get_tracer(__name__)
 
 
@@ -97,12 +104,15 @@ class Dispatcher:
         self._pause_after = pause_after
         self._topic_prefix = topic_prefix
         self._consumer_group = consumer_group
-        self._sleep = sleep
         self._lease = timedelta(seconds=settings.lease_s)
         self._wake = asyncio.Event()
         self._scan = True  # claim pending records on the next round
-        self._stopping = False
+        self._stop = StopBudget(
+            grace_s=settings.shutdown_grace_s, budget_s=settings.stop_budget_s, sleep=sleep
+        )
         self._in_flight: dict[asyncio.Task[None], str] = {}  # the running loop's deliveries
+        self._held_check_at = 0.0  # loop time of the next release of held deliveries
+        self._unrecorded: set[str] = set()  # deliveries whose last attempt is being stored
         self.hand_offs = HandOffs(
             instance=instance,
             lease=self._lease,
@@ -113,12 +123,12 @@ class Dispatcher:
             store=store,
             units=units,
             pause_after=pause_after,
-            until_stored=self._until_stored,
+            until_stored=self._stop.until_stored,
             linger_s=settings.settle_linger_s,
         )
         self._attempts = AttemptLog(
             store=store,
-            until_stored=self._until_stored,
+            until_stored=self._stop.until_stored,
             lease_until=lambda: self._clock.now() + self._lease,
         )
 
@@ -146,7 +156,9 @@ class Dispatcher:
         self.hand_offs.batch_done()
 
     def stop(self) -> None:
-        self._stopping = True
+        """Claim nothing more and end the deliveries in hand within the stop budget
+        (``stopping``), which counts from the first call."""
+        self._stop.ask()
         self._wake.set()
 
     async def dispatch_once(self) -> int:
@@ -171,14 +183,18 @@ class Dispatcher:
         in_flight = self._in_flight
         await self._recover_until_done()
         self.hand_offs.open()
+        self._held_check_at = (
+            asyncio.get_running_loop().time() + self._settings.held_check_interval_s
+        )
         keeping = asyncio.create_task(self._keep_claims(in_flight), name="notification-leases")
         try:
-            while not self._stopping:
+            while not self._stop.asked:
                 self._wake.clear()  # from here on, a wake-up means new records or a free slot
                 scan, self._scan = self._scan, False
                 more = False
                 try:
                     self._start_handed(in_flight)
+                    scan = await self._release_held_when_due() or scan
                     if scan:
                         _, more = await self._claim_and_start(self._room(), in_flight)
                 except Exception as exc:  # store outage: try again after a pause
@@ -188,17 +204,35 @@ class Dispatcher:
                 if not more or self._room() <= 0:
                     await self._wait()
         finally:
-            # Let deliveries in hand finish (a message the channel took must be settled);
-            # what is still waiting after the grace period is given back.
-            keeping.cancel()
+            # The deliveries in hand end within the stop budget (``stopping``): a send in
+            # flight gets the grace, what went out is stored, the rest is given back.
+            # Their leases are renewed until then: none may lapse while it ends.
+            self._stop.ask()  # also when cancelled without a stop
             await self._give_back_unstarted()
             if in_flight:
-                await asyncio.wait(set(in_flight), timeout=self._settings.shutdown_grace_s)
+                await asyncio.wait(set(in_flight), timeout=self._stop.left_s())
+            keeping.cancel()
             for task in list(in_flight):
-                task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
-            await self._attempts.close(self._settings.shutdown_grace_s)
-            await self._settler.close(self._settings.shutdown_grace_s)
+                task.cancel()  # the budget is spent: what is left is lost as by kill -9
+            await asyncio.gather(keeping, *in_flight, return_exceptions=True)
+            await self._attempts.close(self._stop.left_s() or 0.0)
+            await self._settler.close(self._stop.left_s() or 0.0)
+
+    async def _release_held_when_due(self) -> bool:
+        """Release the deliveries still held for active subscriptions, once per
+        ``held_check_interval_s`` (``NotificationStore.release_held_of_active``); whether
+        any was (then they are claimed at once)."""
+        now = asyncio.get_running_loop().time()
+        if now < self._held_check_at:
+            return False
+        self._held_check_at = now + self._settings.held_check_interval_s
+        released = await self._store.release_held_of_active(self._clock.now())
+        if released:
+            log.warning(
+                "released deliveries held for subscriptions already resumed",
+                extra={"count": released},
+            )
+        return released > 0
 
     def _room(self) -> int:
         """Free delivery slots, those promised to the consumer's hand-offs excluded."""
@@ -212,11 +246,12 @@ class Dispatcher:
 
     async def _give_back_unstarted(self) -> None:
         """Claims handed over but never started go back to pending for any sender."""
+        claims = self.hand_offs.close()
         with contextlib.suppress(Exception):  # else they lapse with their lease
-            await self._store.give_back(self.hand_offs.close())
+            await self._stop.bounded(lambda: self._store.give_back(claims))
 
     async def _recover_until_done(self) -> None:
-        while not self._stopping:
+        while not self._stop.asked:
             try:
                 await self.recover()
                 return
@@ -296,14 +331,24 @@ class Dispatcher:
             with self._delivery_span(record), self._settler.in_hand():
                 await self._deliver_claimed(record, claimed_at)
         except asyncio.CancelledError:
-            # Stopping: give the record back with its attempts; another sender goes on.
-            await asyncio.shield(self._release(record))
+            # Past the stop budget: give the record back with its attempts, unless one
+            # is still being stored (given back first, it would be stored on nothing).
+            if record["_id"] not in self._unrecorded:
+                await asyncio.shield(self._release(record))
             raise
         except Exception:
+            # Its claim lapses, or this instance's next life takes it back; if the attempt
+            # of a message that went out was not stored, the message is sent again.
             log.exception(
                 "delivery crashed; its claim will lapse and be retried",
-                extra={"notification_id": record["_id"]},
+                extra={
+                    "notification_id": record["_id"],
+                    "attempt_unrecorded": record["_id"] in self._unrecorded,
+                    "stopping": self._stop.asked,
+                },
             )
+        finally:
+            self._unrecorded.discard(record["_id"])
 
     def _delivery_span(self, record: Document) -> AbstractContextManager[trace.Span]:
         """``deliver <channel>``: a CLIENT span in the trace of the event that asked for it."""
@@ -322,8 +367,10 @@ class Dispatcher:
 
     async def _release(self, record: Document) -> None:
         """Give the record back (its attempts, the one that went out included, are on it)."""
-        with contextlib.suppress(Exception):
-            await self._store.settle(record["_id"], record["claim"], PENDING, {})
+        with contextlib.suppress(Exception):  # else its claim lapses, or is taken back
+            await self._stop.until_stored(
+                lambda: self._store.settle(record["_id"], record["claim"], PENDING, {})
+            )
 
     async def _deliver_claimed(self, record: Document, claimed_at: datetime) -> None:
         subscription: Document | None = None
@@ -345,7 +392,12 @@ class Dispatcher:
         if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
             await self._finish(record, envelope, Outcome(True, len(attempts)))
             return
-        outcome = await self._try_channel(record, envelope, subscription, len(attempts))
+        try:
+            outcome = await self._try_channel(record, envelope, subscription, len(attempts))
+        except Abandoned as abandoned:
+            if abandoned.give_back:
+                await self._release(record)
+            return
         if not outcome.delivered and outcome.error == "no attempts left" and attempts:
             outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
         await self._finish(record, envelope, outcome)
@@ -354,7 +406,9 @@ class Dispatcher:
         self, record: Document, envelope: Envelope, subscription: Document | None, made: int
     ) -> Outcome:
         """Build the message and send it with retries (``made`` attempts were made before),
-        storing each attempt as it ends."""
+        storing each attempt as it ends; ``Abandoned`` if it ends without an outcome."""
+        if self._stop.asked:
+            raise Abandoned("stopping before the first send", give_back=True)
         try:
             message = self._message(record, envelope, subscription)
         except Exception as exc:  # a template or data problem: retrying cannot help
@@ -366,16 +420,27 @@ class Dispatcher:
         async def on_attempt(attempt: Attempt) -> None:
             # Stored before anything else (the next try, the outcome): a process killed
             # after a send and before its outcome is stored must not send it again.
+            self._unrecorded.add(record["_id"])
             await self._record_attempt(record, attempt)
+            self._unrecorded.discard(record["_id"])
 
-        return await send_with_retries(
-            lambda: channel.send(message),
-            self._retry,
-            now=self._clock.now,
-            on_attempt=on_attempt,
-            already_made=made,
-            sleep=self._sleep,
-        )
+        async def before_retry() -> None:
+            if self._stop.asked:  # its attempts are on record: the next sender goes on
+                raise Abandoned("stopping between attempts", give_back=True)
+            await self._confirm_between_attempts(record)
+
+        try:
+            return await send_with_retries(
+                lambda: self._stop.send(lambda: channel.send(message)),
+                self._retry,
+                now=self._clock.now,
+                on_attempt=on_attempt,
+                already_made=made,
+                sleep=self._stop.pause,
+                before_retry=before_retry,
+            )
+        except SendCutOff:  # stored as ``unknown``: the next sender sends it again
+            raise Abandoned("send cut off by the stop", give_back=True) from None
 
     async def _still_ours(self, record: Document, claimed_at: datetime) -> Document | None:
         """The record as it stands now, or None if this sender's claim has lapsed.
@@ -395,6 +460,25 @@ class Dispatcher:
                 extra={"notification_id": record["_id"]},
             )
         return current
+
+    async def _confirm_between_attempts(self, record: Document) -> None:
+        """Renew the claim before a retry, or give the delivery up if it was lost.
+
+        A backoff lasts up to ``RETRY_MAX_S`` and a store outage may keep the lease from
+        being renewed meanwhile: once it lapsed another sender may own the record, and
+        retrying here would send the message a second time.
+        """
+        current = await self._stop.until_stored(
+            lambda: self._store.confirm_claim(
+                record["_id"], record["claim"], self._clock.now() + self._lease
+            )
+        )
+        if current is None:
+            log.warning(
+                "claim lapsed between attempts; another sender has the notification",
+                extra={"notification_id": record["_id"]},
+            )
+            raise Abandoned("claim lapsed between attempts", give_back=False)
 
     def _message(
         self, record: Document, envelope: Envelope, subscription: Document | None
@@ -436,30 +520,13 @@ class Dispatcher:
         return {
             "number": attempt.number,
             "at": attempt.at,
-            "outcome": "ok" if attempt.ok else "failed",
+            "outcome": "ok" if attempt.ok else ("unknown" if attempt.unknown else "failed"),
             "error": self._redacted(record, attempt.error),
         }
 
     async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
         # A message that went out must be recorded, or the next claimant sends it again.
         await self._attempts.record(record["_id"], self._attempt_fields(record, attempt))
-
-    async def _until_stored(self, write: Callable[[], Awaitable[T]]) -> T:
-        """A write the delivery depends on, retried while the store is unavailable.
-
-        The delivery stays in hand meanwhile (its lease is renewed once the store is
-        back), so what was sent is recorded and proven, never sent a second time.
-        """
-        pause = 0.5
-        while True:
-            try:
-                return await write()
-            except PyMongoError as exc:
-                if not store_unavailable(exc) or self._stopping:
-                    raise
-                log.warning("store unavailable: delivery outcome kept until it is back")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 5.0)
 
     async def _finish(self, record: Document, envelope: Envelope, outcome: Outcome) -> None:
         now = self._clock.now()

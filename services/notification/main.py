@@ -166,14 +166,20 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             app.state.portal = portal_store
             runtime.add_worker(watch)
             if settings.dispatch.enabled:
-                runtime.add_worker(dispatcher)
+                # Its run outlasts the shared stop budget: see the stop below.
+                runtime.add_worker(dispatcher, stop_s=settings.dispatch.stop_budget_s + 1)
             if settings.portal.enabled and settings.portal.endpoint:
                 runtime.add_worker(portal_sender)
             await runtime.start_workers()
             # On exit the runtime stops the consumers, then the dispatcher and the portal
-            # sender (deliveries in flight finish within the grace period while the relay
-            # still runs), then the relay.
+            # sender, then the relay (which publishes what they stored).
             yield
+            # The dispatcher's stop budget counts from here, not from after the consumers
+            # (up to BACKGROUND_STOP_S in a store outage): its deliveries in flight end, and
+            # what went out is stored, before the supervisor's SIGKILL. Records the
+            # consumers write meanwhile stay pending, for the next sender (those of a batch
+            # under way, written claimed for it, lapse or are taken back on restart).
+            dispatcher.stop()
 
     app = service_app(
         title="Notification service",

@@ -2,7 +2,10 @@
 
 Each attempt is reported to ``on_attempt`` as it ends, so the caller can record it
 before the next one starts; a crash mid-way loses no attempt already made, and
-``already_made`` lets a new claim spend only what is left of the budget.
+``already_made`` lets a new claim spend only what is left of the budget. Before each
+retry ``before_retry`` may end the delivery by raising (the caller's claim was lost,
+or it is stopping). A send cut off before the channel answered (``SendCutOff``) is
+reported as an attempt whose outcome is unknown, and ends the delivery.
 """
 
 from __future__ import annotations
@@ -22,6 +25,15 @@ from tenacity import (
 from notification.channels import DeliveryError
 
 Sleep = Callable[[float], Awaitable[None]]
+CUT_OFF = "cut off by a stop before the channel answered: it may have taken the message"
+
+
+class SendCutOff(Exception):
+    """The send was stopped before the channel answered: the message may have gone out."""
+
+
+async def _go_on() -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class Attempt:
     at: datetime
     ok: bool
     error: str | None = None
+    unknown: bool = False  # cut off: the channel may have taken the message (not ``ok``)
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,12 @@ async def send_with_retries(
     on_attempt: Callable[[Attempt], Awaitable[None]],
     already_made: int = 0,
     sleep: Sleep = asyncio.sleep,
+    before_retry: Callable[[], Awaitable[None]] = _go_on,
 ) -> Outcome:
-    """Try ``send`` until it works, fails permanently or the attempts are spent."""
+    """Try ``send`` until it works, fails permanently or the attempts are spent.
+
+    ``before_retry`` runs after each backoff, before the next try; what it raises ends
+    the delivery (as does ``SendCutOff``, once its attempt is reported)."""
     remaining = policy.max_attempts - already_made
     if remaining <= 0:
         return Outcome(False, already_made, "no attempts left")
@@ -78,10 +95,15 @@ async def send_with_retries(
     number = already_made
     try:
         async for attempt in retrying:
+            if number > already_made:
+                await before_retry()
             with attempt:
                 number += 1
                 try:
                     await send()
+                except SendCutOff:
+                    await on_attempt(Attempt(number, now(), False, CUT_OFF, unknown=True))
+                    raise
                 except DeliveryError as exc:
                     await on_attempt(Attempt(number, now(), False, str(exc)))
                     raise

@@ -407,6 +407,30 @@ class NotificationStore:
             {"$set": {"status": PENDING, "released_at": now}},
         )
 
+    async def release_held_of_active(self, now: datetime) -> int:
+        """Release what is still held for subscriptions that are active; how many.
+
+        Whether a delivery is held is decided from a reading of its subscription taken
+        before its own write: the consumer's (often from memory), or the dispatcher's
+        before it settles one ``held``. A resume that commits in between releases what
+        was held before it, not that delivery, which would wait for ever. Idempotent: an
+        indexed read of the active subscriptions and one of a delivery held for them,
+        and the update only when there is one.
+        """
+        active = (
+            await self.subscriptions.find({"status": SubscriptionStatus.ACTIVE.value}, {"_id": 1})
+            .sort("_id", ASCENDING)
+            .to_list()
+        )
+        if not active:
+            return 0
+        held = {"subscription_id": {"$in": [doc["_id"] for doc in active]}, "status": HELD}
+        if await self.notifications.find_one(held, {"_id": 1}) is None:
+            return 0
+        return await update_many_in_transaction(
+            self.notifications, held, {"$set": {"status": PENDING, "released_at": now}}
+        )
+
     async def delivery_succeeded(
         self, subscription_id: str, now: datetime, session: Session
     ) -> None:

@@ -35,6 +35,18 @@ class RecordingChannel:
         self.sent.append(message.notification_id)
 
 
+class HangingChannel(RecordingChannel):
+    """A receiver that takes its time: the delivery stays in hand until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await self.release.wait()
+        await super().send(message)
+
+
 def dispatcher(
     rt: ServiceRuntime,
     channel: RecordingChannel,
@@ -44,6 +56,8 @@ def dispatcher(
     store: NotificationStore | None = None,
     grace_s: float = 5,
     linger_s: float = 0.02,
+    budget_s: float = 10,
+    held_check_s: float = 10,
 ) -> Dispatcher:
     return Dispatcher(
         store=store or NotificationStore(rt.db),
@@ -58,6 +72,8 @@ def dispatcher(
             lease_s=lease_s,
             poll_interval_s=0.05,
             shutdown_grace_s=grace_s,
+            stop_budget_s=budget_s,
+            held_check_interval_s=held_check_s,
             settle_linger_s=linger_s,
         ),
         pause_after=3,
@@ -74,7 +90,9 @@ def planning(rt: ServiceRuntime, claims: Claims | None = None) -> Planning:
         directory=DIRECTORY,
         privacy_key="k",
         clock=rt.clock,
-        personal_data_retention=timedelta(days=1),
+        # Expiry is counted from the manual clock (AT), and the store's TTL monitor deletes
+        # by the real one: a short retention let it delete records mid-test.
+        personal_data_retention=timedelta(days=3650),
         claims=claims,
     )
 

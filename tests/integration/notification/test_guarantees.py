@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from notification.channels import OutgoingMessage
+from notification.channels import DeliveryError, OutgoingMessage
 from notification.config import NotificationSettings
 from notification.main import create_app
 from notification.store import Claimed, NotificationStore, StatusChange
@@ -18,7 +18,12 @@ from pymongo.errors import AutoReconnect
 from shared.clock import ManualClock
 from shared.runtime import ServiceRuntime
 from shared.testing import ActAs, eventually, running_app
-from tests.integration.notification.dispatching import RecordingChannel, dispatcher, record
+from tests.integration.notification.dispatching import (
+    HangingChannel,
+    RecordingChannel,
+    dispatcher,
+    record,
+)
 from tests.integration.notification.helpers import notifications, publish, sms_lines
 from tests.integration.notification.servers import _Collector
 from tests.samples import (
@@ -147,18 +152,6 @@ async def test_a_restarted_instance_finishes_what_it_had_sent_without_waiting_or
     assert sorted([e["subject"] async for e in outcomes]) == ["D-killed", "D-killed"]
 
 
-class HangingChannel(RecordingChannel):
-    """A receiver that takes its time: the delivery stays in hand until released."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = asyncio.Event()
-
-    async def send(self, message: OutgoingMessage) -> None:
-        await self.release.wait()
-        await super().send(message)
-
-
 async def test_a_live_senders_claims_are_renewed_while_the_delivery_is_in_hand(
     runtime: ServiceRuntime,
 ) -> None:
@@ -283,6 +276,48 @@ async def test_a_sender_whose_claim_lapsed_before_sending_leaves_it_to_the_new_o
     assert rival is not None and rival["status"] == "sending" and not rival.get("attempts")
 
 
+async def test_a_sender_whose_claim_lapsed_between_attempts_leaves_the_retry_to_the_new_owner(
+    runtime: ServiceRuntime,
+) -> None:
+    """Found by review: a sender slept up to a minute between attempts and never looked
+    at its claim again; after a store outage longer than the lease, it and the record's
+    new owner both sent the message."""
+    assert isinstance(runtime.clock, ManualClock)
+    clock: ManualClock = runtime.clock
+    await record(runtime, ["D-retry-lapsed"])
+    lease = timedelta(seconds=60)
+    rivals: list[str] = []
+
+    class FailsThenOvertaken(RecordingChannel):
+        """The first try fails; during the backoff the lease lapses and a rival claims."""
+
+        async def send(self, message: OutgoingMessage) -> None:
+            if not rivals:
+                clock.advance(lease + timedelta(seconds=1))
+                rival = await NotificationStore(runtime.db).claim(clock.now(), lease, "rival")
+                assert rival is not None and rival["_id"] == message.notification_id
+                rivals.append(rival["_id"])
+                raise DeliveryError("HTTP 503 Service Unavailable")
+            await super().send(message)
+
+    channel = FailsThenOvertaken()
+    await dispatcher(runtime, channel, batch=1).dispatch_once()
+
+    assert channel.sent == []  # the retry is the rival's to make
+    store = NotificationStore(runtime.db)
+    [taken] = await store.notifications.find({"_id": rivals[0]}).to_list()
+    assert (taken["claim"], taken["status"]) == ("rival", "sending")
+    assert [a["outcome"] for a in taken["attempts"]] == ["failed"]
+
+    clock.advance(lease + timedelta(seconds=1))  # the rival died: its claim lapses
+    after = RecordingChannel()
+    while await dispatcher(runtime, after, batch=1).dispatch_once():
+        pass
+    assert after.sent.count(rivals[0]) == 1
+    [sent] = await store.notifications.find({"_id": rivals[0]}).to_list()
+    assert [a["outcome"] for a in sent["attempts"]] == ["failed", "ok"]
+
+
 async def test_a_message_sent_after_its_claim_lapsed_is_on_record_for_the_new_owner(
     runtime: ServiceRuntime,
 ) -> None:
@@ -336,7 +371,7 @@ async def test_a_sender_stopped_before_storing_a_sent_message_gives_it_back_as_s
     await record(runtime, ["D-stopped"])
     store = SettlingHangs(runtime.db)
     channel = RecordingChannel()
-    stopping = dispatcher(runtime, channel, batch=1, store=store, grace_s=0)
+    stopping = dispatcher(runtime, channel, batch=1, store=store, grace_s=0, budget_s=0.5)
     running = asyncio.create_task(stopping.run())
     await asyncio.wait_for(store.hanging.wait(), timeout=20)
     stopping.stop()

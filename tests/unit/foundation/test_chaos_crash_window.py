@@ -1,6 +1,6 @@
 """The fault matrix tells the documented crash window from a duplicate
-(``chaos.checks.in_crash_window``): one copy the store never heard of, after notification
-was killed, and nothing more."""
+(``chaos.checks.in_crash_window``): one copy the store never heard of as sent, after
+notification was killed or a stop cut a send off, and nothing more."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from chaos.checks import in_crash_window
 
 def test_one_copy_the_record_never_heard_of_after_a_kill_is_the_crash_window() -> None:
     assert in_crash_window(2, 1, sender_killed=True)
+
+
+def test_one_copy_of_a_send_cut_off_by_a_stop_is_a_documented_window() -> None:
+    """The record holds the cut-off send as ``unknown``: it may have gone out."""
+    assert in_crash_window(2, 1, sender_killed=False, cut_off=1)
 
 
 @pytest.mark.parametrize(
@@ -24,3 +29,8 @@ def test_one_copy_the_record_never_heard_of_after_a_kill_is_the_crash_window() -
 )
 def test_anything_else_is_a_duplicate(copies: int, stored: int, sender_killed: bool) -> None:
     assert not in_crash_window(copies, stored, sender_killed=sender_killed)
+
+
+@pytest.mark.parametrize(("copies", "stored"), [(3, 1), (2, 2)])
+def test_a_cut_off_send_explains_one_copy_only(copies: int, stored: int) -> None:
+    assert not in_crash_window(copies, stored, sender_killed=False, cut_off=1)

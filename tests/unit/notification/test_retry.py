@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from notification.channels import DeliveryError
-from notification.retry import Attempt, RetryPolicy, send_with_retries
+from notification.retry import CUT_OFF, Attempt, RetryPolicy, SendCutOff, send_with_retries
 
 POLICY = RetryPolicy(max_attempts=5, initial_s=0.5, max_s=3.0, jitter_s=0.25)
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -93,3 +93,42 @@ async def test_a_new_claim_spends_only_what_is_left(already: int, calls: int) ->
     assert channel.calls == calls
     assert outcome.attempts == max(already, 5)
     assert [a.number for a in rec.attempts] == list(range(already + 1, already + calls + 1))
+
+
+async def test_a_send_cut_off_is_recorded_as_unknown_and_ends_the_delivery() -> None:
+    """A stop cut the send short: the channel may have taken it, so it is not a failure
+    to retry here, nor a success to prove."""
+    channel, rec = FlakyChannel(100, SendCutOff()), Recorder()
+    with pytest.raises(SendCutOff):
+        await run(channel, rec)
+    assert channel.calls == 1 and rec.sleeps == []
+    assert [(a.number, a.ok, a.unknown, a.error) for a in rec.attempts] == [
+        (1, False, True, CUT_OFF)
+    ]
+
+
+class Lost(Exception):
+    """What the caller's check before a retry raises (its claim was lost)."""
+
+
+async def test_what_the_check_before_a_retry_raises_ends_the_delivery_before_sending() -> None:
+    channel, rec = FlakyChannel(100), Recorder()
+    checks = 0
+
+    async def before_retry() -> None:
+        nonlocal checks
+        checks += 1
+        if checks == 2:
+            raise Lost
+
+    with pytest.raises(Lost):
+        await send_with_retries(
+            channel.send,
+            POLICY,
+            now=lambda: NOW,
+            on_attempt=rec.attempt,
+            sleep=rec.sleep,
+            before_retry=before_retry,
+        )
+    assert channel.calls == 2  # the first send, and the retry the first check let through
+    assert [a.number for a in rec.attempts] == [1, 2] and len(rec.sleeps) == 2

@@ -60,6 +60,21 @@ async def test_a_worker_that_outlives_the_budget_is_cancelled_and_closed() -> No
     assert journal == ["start slow", "close slow"]  # never finished its batch
 
 
+async def test_a_worker_with_a_stop_time_of_its_own_finishes_past_the_shared_budget() -> None:
+    """Notification's dispatcher: a send in flight, then its record, outlast the budget."""
+    journal: list[str] = []
+    workers = Workers()
+    workers.add(Recording("dispatcher", journal, linger_s=0.2), Stage.BACKGROUND, stop_s=30)
+    workers.add(Recording("relay", journal), Stage.DELIVERY)
+    await workers.start()
+    journal.clear()
+    await workers.stop(budget_s=0.01, close_s=1)
+    assert journal == [
+        *("ran dispatcher", "close dispatcher"),
+        *("ran relay", "close relay"),
+    ]
+
+
 class Counting(PeriodicWorker):
     def __init__(self, fail_first: bool) -> None:
         super().__init__("counting", interval_s=0)
