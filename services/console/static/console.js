@@ -22,7 +22,7 @@ async function api(path, options) {
 function signedOut() {
   state.session = null;
   stopHealth();
-  $("main").hidden = true; $("who").hidden = true; $("signed-out").hidden = false;
+  $("main").hidden = true; $("who").hidden = true; $("nav").hidden = true; $("signed-out").hidden = false;
   // Back from a sign-in refused for lack of the operations role (Keycloak signed it out).
   $("refused").hidden = new URLSearchParams(location.search).get("state") !== "forbidden";
   $("sign-in").href = `/login?next=${encodeURIComponent("/" + location.hash)}`;
@@ -30,7 +30,7 @@ function signedOut() {
 
 function signedIn(session) {
   state.session = session;
-  $("signed-out").hidden = true; $("main").hidden = false; $("who").hidden = false;
+  $("signed-out").hidden = true; $("main").hidden = false; $("who").hidden = false; $("nav").hidden = false;
   $("who-name").textContent = session.username;
 }
 
