@@ -33,6 +33,7 @@ from tests.system.console_platform import (
 )
 
 playwright = pytest.importorskip("playwright.async_api")
+expect = playwright.expect
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",
@@ -68,6 +69,32 @@ async def page() -> AsyncIterator[Any]:
             await browser.close()
 
 
+def page_errors(page: Any) -> list[str]:
+    """Uncaught errors and errors logged by the page's scripts, as they happen (not the
+    browser's own note of each refused request: the page answers those itself)."""
+    errors: list[str] = []
+
+    def logged(message: Any) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(message.text)
+
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", logged)
+    return errors
+
+
+async def sign_in(page: Any, console: str, hash_: str) -> None:
+    """From the signed-out page, through Keycloak's login form as ``ops``, back to ``hash_``."""
+    await page.click("#sign-in")
+    await page.wait_for_selector("#kc-form-login")
+    assert page.url.startswith("http://127.0.0.1:8180/realms/lienthong/")
+    await page.fill("#username", "ops")
+    await page.fill("#password", DEV_PASSWORD)
+    await page.click("#kc-login")
+    await page.wait_for_url(f"{console}/{hash_}")
+    await page.wait_for_selector("#who-name:has-text('ops')")
+
+
 async def test_console_shows_real_flows_and_replays_a_dead_letter(
     platform: tuple[dict[str, str], list[str], list[str]],
     page: Any,
@@ -76,19 +103,11 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     urls, codes, done = platform
     console = urls["console"]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = page_errors(page)
 
     # Signed out, the console offers to sign in; Keycloak's own page takes the password.
     await page.goto(f"{console}/#flows")
-    await page.click("#sign-in")
-    await page.wait_for_selector("#kc-form-login")
-    assert page.url.startswith("http://127.0.0.1:8180/realms/lienthong/")
-    await page.fill("#username", "ops")
-    await page.fill("#password", DEV_PASSWORD)
-    await page.click("#kc-login")
-    await page.wait_for_url(f"{console}/#flows")
-    await page.wait_for_selector("#who-name:has-text('ops')")
+    await sign_in(page, console, "#flows")
     cookies = {c["name"]: c for c in await page.context.cookies()}
     assert cookies["lt_console_session"]["httpOnly"]  # the page's scripts never see it
 
@@ -106,7 +125,7 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
         s == "commune ▸" and t == "▸ district" for s, t, _ in links
     )
     states = await page.inner_text("#states-table")
-    assert "DONE" in states and "IN_TRANSFER" in states
+    assert "Đã trả kết quả" in states and "Liên thông" in states  # DONE, IN_TRANSFER
     await page.screenshot(path=str(SHOTS / "flows.png"), full_page=True)
 
     # On time: rates per unit and procedure, the overdue list with holders.
@@ -125,9 +144,9 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     await page.goto(f"{console}/#dossier/{code}")
     await page.wait_for_selector("#trail-timeline li")
     trail = await page.inner_text("#trail-timeline")
-    assert "transfer" in trail and "DONE" in trail
+    assert "Chuyển liên thông" in trail and "Đã trả kết quả" in trail
     receipts = await page.inner_text("#receipts-table")
-    assert "accepted" in receipts
+    assert "Đã tiếp nhận" in receipts
     assert code in (await page.get_attribute("#dossier-evidence", "href") or "")
     await page.screenshot(path=str(SHOTS / "dossier.png"), full_page=True)
 
@@ -148,14 +167,13 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     row = page.locator("#dl-table tbody tr", has_text="catalogue lookup failed")
     await row.wait_for()
     await row.get_by_role("button", name="Phát lại").click()
-    await page.wait_for_selector("#dl-result:not([hidden])")
-    assert "done" in await page.inner_text("#dl-result")
+    await expect(row.locator(".outcome.ok")).to_contain_text("hoàn tất")  # done
     routed = await eventually(lambda: routing_knows(urls, lost), timeout=30)
     assert routed["code"] == lost
     # The page reloads the list and the recorded actions after the replay answers.
     await page.wait_for_selector("#actions-table td:has-text('ops')")
     actions = await page.inner_text("#actions-table")
-    assert "ops" in actions and "replay" in actions
+    assert "ops" in actions and "Phát lại" in actions
     [entry] = await eventually(lambda: audited_replay(urls, lost), timeout=30)
     assert entry["event_type"] == "operations.deadletter.replayed.v1"
     assert entry["event"]["data"]["operator"] == "ops"

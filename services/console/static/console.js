@@ -1,22 +1,88 @@
 // The operations console's pages: plain DOM and Apache ECharts, data from /api.
 "use strict";
 
-const state = { lang: localStorage.getItem("lt-lang") || "vi", config: null, session: null, tab: "flows", stream: null };
-const t = (key) => (window.I18N[state.lang] || {})[key] || window.I18N.en[key] || key;
+const state = {
+  lang: localStorage.getItem("lt-lang") || "vi", config: null, session: null, tab: "flows", stream: null,
+  // Dead letters: the filter last applied with "Lọc" (what the table shows and a bulk
+  // replay acts on), the rows shown, and each row's last action outcome (kept across reloads).
+  dl: { applied: {}, items: [], outcomes: new Map(), busy: false },
+  notificationOutcomes: new Map(),
+};
+const fill = (text, vars) => (vars ? text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : text);
+const t = (key, vars) => fill((window.I18N[state.lang] || {})[key] || window.I18N.en[key] || key, vars);
+// A code the services send (a state, a level, a status...), named in the page's language.
+const label = (kind, code) => {
+  if (code == null || code === "") return "";
+  return ((window.I18N_CODES[state.lang] || {})[kind] || {})[code] || (window.I18N_CODES.en[kind] || {})[code] || String(code);
+};
 const $ = (id) => document.getElementById(id);
+
+// --- calling the API, and saying what went wrong ----------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, detail) {
+    super(detail || code);
+    this.status = status; this.code = code; this.detail = detail;
+  }
+}
 
 // Operators sign in through Keycloak (/login: authorisation code with PKCE, run by the
 // console's server). The session is an httpOnly cookie the page never sees; actions
 // (POST) also carry the session's CSRF token. A 401 means signed out: the page says so
-// and offers to sign in again.
+// and offers to sign in again. Every other refusal is an ApiError with the problem's
+// HTTP status, code and detail (RFC 9457 problem+json).
 async function api(path, options) {
   const headers = { ...(options?.headers || {}) };
   if (options?.method && options.method !== "GET" && state.session) headers["X-CSRF-Token"] = state.session.csrf_token;
-  const response = await fetch(`/api${path}`, { ...(options || {}), headers, credentials: "same-origin" });
-  if (response.status === 401) { signedOut(); throw new Error(t("signed_out")); }
+  let response;
+  try {
+    response = await fetch(`/api${path}`, { ...(options || {}), headers, credentials: "same-origin" });
+  } catch (err) {
+    throw new ApiError(0, "network", String(err && err.message ? err.message : err));
+  }
+  if (response.status === 401) { signedOut(); throw new ApiError(401, "signed_out", t("err_signed_out")); }
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || `${response.status}`);
+  if (!response.ok) throw new ApiError(response.status, body.code || `http_${response.status}`, body.detail || response.statusText);
   return body;
+}
+
+// What kind of failure an error is: each has its own sentence in both languages.
+function errorKind(err) {
+  if (!(err instanceof ApiError)) return "other";
+  if (err.status === 0) return "network";
+  if (err.status === 401) return "signed_out";
+  if (err.status === 404) return "not_found";
+  if (err.status === 403) return ["csrf", "actions_disabled"].includes(err.code) ? err.code : "forbidden";
+  if (["service_unavailable", "store_unavailable", "identity_provider_unavailable"].includes(err.code)
+      || [502, 503, 504].includes(err.status)) return "unavailable";
+  if (err.status >= 400 && err.status < 500) return "refused";
+  return "other";
+}
+
+// The sentence for ``err``, and its technical line: the service's detail, code and status.
+function describe(err, notFound) {
+  const kind = errorKind(err);
+  const title = kind === "not_found" && notFound ? notFound : t(`err_${kind}`);
+  const tech = err instanceof ApiError
+    ? `${err.detail && err.detail !== err.code ? `${err.detail} · ` : ""}${err.code}${err.status ? ` · HTTP ${err.status}` : ""}`
+    : String(err && err.message ? err.message : err);
+  return { kind, title, tech };
+}
+
+function problemNodes(err, notFound, prefix) {
+  const { title, tech } = describe(err, notFound);
+  const strong = document.createElement("strong");
+  strong.textContent = prefix ? `${prefix}: ${title}` : title;
+  const small = document.createElement("span"); small.className = "tech"; small.textContent = tech;
+  return [strong, small];
+}
+
+// A page's data could not be read: say why where the data would be (nothing for a 401,
+// the signed-out page says it).
+function showProblem(box, err, notFound) {
+  if (err instanceof ApiError && err.status === 401) return;
+  box.replaceChildren(...problemNodes(err, notFound));
+  box.hidden = false;
 }
 
 function signedOut() {
@@ -41,6 +107,8 @@ async function signOut() {
   location.assign(body.redirect || "/");
 }
 
+// --- tables, codes, times ---------------------------------------------------------------
+
 function cell(value, cls) {
   const td = document.createElement("td");
   if (value instanceof Node) td.appendChild(value); else td.textContent = value ?? "";
@@ -51,47 +119,144 @@ function cell(value, cls) {
 function fillTable(table, headers, rows) {
   table.replaceChildren();
   const head = table.createTHead().insertRow();
-  for (const h of headers) { const th = document.createElement("th"); th.textContent = t(h); head.appendChild(th); }
+  for (const h of headers) { const th = document.createElement("th"); th.scope = "col"; th.textContent = t(h); head.appendChild(th); }
   const body = table.createTBody();
   if (!rows.length) { const tr = body.insertRow(); const td = cell(t("none"), "muted"); td.colSpan = headers.length; tr.appendChild(td); }
   for (const row of rows) {
     const tr = body.insertRow();
-    for (const value of row) tr.appendChild(value instanceof HTMLTableCellElement ? value : cell(value));
+    row.forEach((value, i) => {
+      const td = tr.appendChild(value instanceof HTMLTableCellElement ? value : cell(value));
+      td.dataset.label = t(headers[i]);  // the column's name, shown beside the value on phones
+    });
   }
 }
 
-const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "vi" ? "vi-VN" : "en-GB") : "");
+// A code shown by its name, the code itself kept as the element's title (what logs say).
+function named(kind, code) {
+  const span = document.createElement("span");
+  span.textContent = label(kind, code);
+  if (code) { span.title = code; span.dataset.code = code; }
+  return span;
+}
+const stateName = (code) => named("states", code);
+const eventName = (type) => label("events", String(type || "").replace(/\.v\d+$/, "")) || "";
+function eventNode(type) {
+  const span = document.createElement("span");
+  span.textContent = eventName(type); span.title = type || "";
+  return span;
+}
+
+// Times are shown in Vietnam time, the platform's zone, with the zone named ("GMT+7"),
+// whatever the browser's own zone; dates in the page language's usual form.
+const ZONE = "Asia/Ho_Chi_Minh";
+const locale = () => (state.lang === "vi" ? "vi-VN" : "en-GB");
+const formats = {};
+function formatter(name, options) {
+  const key = `${state.lang}:${name}`;
+  return formats[key] || (formats[key] = new Intl.DateTimeFormat(locale(), options));
+}
+const dateOptions = () => (state.lang === "vi" ? { day: "2-digit", month: "2-digit", year: "numeric" } : { day: "numeric", month: "short", year: "numeric" });
+function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const day = formatter("day", { timeZone: ZONE, ...dateOptions() }).format(d);
+  const time = formatter("time", { timeZone: ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" }).format(d);
+  return state.lang === "vi" ? `${day} ${time}` : `${day}, ${time}`;
+}
+function zoneName() {
+  const part = formatter("zone", { timeZone: ZONE, timeZoneName: "short" }).formatToParts(new Date()).find((p) => p.type === "timeZoneName");
+  return part ? part.value : "GMT+7";
+}
+function timeNode(iso) {
+  const el = document.createElement("time");
+  if (iso) { el.dateTime = iso; el.title = iso; }
+  el.textContent = fmtTime(iso);
+  return el;
+}
+// A calendar date ("2026-12-02"): no zone, it is the same day everywhere.
+function fmtDate(value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
+  if (!m) return value || "";
+  return formatter("date", { timeZone: "UTC", ...dateOptions() }).format(new Date(Date.UTC(+m[1], m[2] - 1, +m[3])));
+}
+function fmtMonth(value) {
+  const m = /^(\d{4})-(\d{2})$/.exec(value || "");
+  if (!m) return value || "";
+  return state.lang === "vi" ? `${m[2]}/${m[1]}` : formatter("month", { timeZone: "UTC", month: "short", year: "numeric" }).format(new Date(Date.UTC(+m[1], m[2] - 1, 1)));
+}
+const number = (n, digits = 0) => new Intl.NumberFormat(locale(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
+const pct = (rate) => new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(rate);
 function since(iso) {
   if (!iso) return "";
   const minutes = Math.max(0, (Date.now() - new Date(iso).getTime()) / 60000);
-  if (minutes >= 1440) return `${(minutes / 1440).toFixed(1)} ${t("days")}`;
-  if (minutes >= 60) return `${(minutes / 60).toFixed(1)} ${t("hours")}`;
+  if (minutes >= 1440) return `${number(minutes / 1440, 1)} ${t("days")}`;
+  if (minutes >= 60) return `${number(minutes / 60, 1)} ${t("hours")}`;
   return `${Math.round(minutes)} ${t("minutes")}`;
 }
-const pct = (rate) => `${(rate * 100).toFixed(1)} %`;
+const levelOfNode = (name) => String(name).replace(/[▸\s]/g, "");
+const nodeName = (name) => (String(name).startsWith("▸") ? `▸ ${label("levels", levelOfNode(name))}` : `${label("levels", levelOfNode(name))} ▸`);
+
+// Routing writes a trail entry's detail as an English sentence (routing/domain/trail.py);
+// the known ones are said again in the page's language, anything else is shown as it is.
+const DETAILS = [
+  [/^step (\d+): (.+) -> (.+), due (\d{4}-\d{2}-\d{2})$/, (m) => ["transfer", { step: m[1], from: m[2], to: m[3], due: fmtDate(m[4]) }]],
+  [/^step (\d+): receipt (.+)$/, (m) => ["receipt", { step: m[1], receipt: m[2] }]],
+  [/^step (\d+): (approve|reject|needs_supplement)$/, (m) => ["outcome", { step: m[1], outcome: label("step_outcomes", m[2]) }]],
+  [/^clock paused (\d+) working day\(s\)$/, (m) => ["paused", { days: m[1] }]],
+  [/^step (\d+) due (\d{4}-\d{2}-\d{2}), (-?\d+) working day\(s\) left$/, (m) => ["due_soon", { step: m[1], due: fmtDate(m[2]), days: m[3] }]],
+  [/^step (\d+) was due (\d{4}-\d{2}-\d{2})$/, (m) => ["step_overdue", { step: m[1], due: fmtDate(m[2]) }]],
+  [/^appointment (\d{4}-\d{2}-\d{2}) passed, the apology's new date missed too$/, (m) => ["overdue_again", { date: fmtDate(m[1]) }]],
+  [/^appointment (\d{4}-\d{2}-\d{2}) passed$/, (m) => ["overdue", { date: fmtDate(m[1]) }]],
+  [/^Mẫu 04 no\. (.+): new appointment (\d{4}-\d{2}-\d{2})$/, (m) => ["apology", { number: m[1], date: fmtDate(m[2]) }]],
+  [/^(\d+) VND: (.*)$/s, (m) => ["payment_requested", { amount: number(+m[1]), what: m[2] }]],
+  [/^(\d+) VND, reference (.+)$/, (m) => ["payment_received", { amount: number(+m[1]), reference: m[2] }]],
+  [/^(.*) \(request no\. (\d+)\)$/s, (m) => ["request_no", { reason: m[1], n: m[2] }]],
+];
+function detailText(detail) {
+  if (!detail) return "";
+  for (const [pattern, read] of DETAILS) {
+    const m = pattern.exec(detail);
+    if (m) { const [key, vars] = read(m); return fill(label("details", key), vars); }
+  }
+  return detail;
+}
 
 // --- language and tabs ------------------------------------------------------------------
 
 function applyLanguage() {
   document.documentElement.lang = state.lang;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  for (const b of document.querySelectorAll("[data-lang]")) b.classList.toggle("active", b.dataset.lang === state.lang);
+  for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  for (const b of document.querySelectorAll("[data-lang]")) {
+    b.classList.toggle("active", b.dataset.lang === state.lang);
+    b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
+  }
   document.title = `Liên thông · ${t("title")}`;
+  $("zone-note").textContent = t("times_in_zone", { zone: zoneName() });
   renderMode();
 }
 
 function renderMode() {
   if (!state.config) return;
   $("mode").textContent = state.config.actions_enabled ? "" : t("read_only");
-  for (const b of document.querySelectorAll("button.action")) b.disabled = !state.config.actions_enabled;
 }
 
+const actionsEnabled = () => !!(state.config && state.config.actions_enabled);
+const TABS = { flows: loadFlows, ontime: loadOnTime, dossier: loadDossierFromHash, health: startHealth, deadletters: () => loadDeadLetters(true) };
+
 function showTab(tab) {
+  if (!(tab in TABS)) tab = "flows";
   state.tab = tab;
   for (const section of document.querySelectorAll("section.tab")) section.hidden = section.id !== `tab-${tab}`;
-  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.tab === tab);
+  for (const a of document.querySelectorAll("nav a")) {
+    const current = a.dataset.tab === tab;
+    a.classList.toggle("active", current);
+    if (current) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
   stopHealth();
-  ({ flows: loadFlows, ontime: loadOnTime, dossier: loadDossierFromHash, health: startHealth, deadletters: loadDeadLetters }[tab] || loadFlows)();
+  // Each page says itself what went wrong; nothing is left to fail unhandled.
+  Promise.resolve().then(TABS[tab]).catch((err) => console.error(err));
 }
 
 function route() {
@@ -100,78 +265,114 @@ function route() {
   showTab(tab);
 }
 
+function chartOf(el) {
+  return echarts.getInstanceByDom(el) || echarts.init(el);
+}
+// No animation for those who asked their system for less motion.
+const animate = () => !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
 // --- flows ------------------------------------------------------------------------------
 
 async function loadFlows() {
   const days = Number($("flows-days").value);
   const until = new Date();
   const from = new Date(until.getTime() - days * 86400000);
-  const view = await api(`/flows?since=${encodeURIComponent(from.toISOString())}&until=${encodeURIComponent(until.toISOString())}`);
-  const chart = echarts.getInstanceByDom($("flow-chart")) || echarts.init($("flow-chart"));
+  $("flows-error").hidden = true;
+  let view;
+  try {
+    view = await api(`/flows?since=${encodeURIComponent(from.toISOString())}&until=${encodeURIComponent(until.toISOString())}`);
+  } catch (err) {
+    $("flows-content").hidden = true; showProblem($("flows-error"), err); return;
+  }
+  $("flows-content").hidden = false;
+  const el = $("flow-chart");
+  const chart = chartOf(el);
+  chart.resize();
   const diagram = view.diagram;
   $("flow-empty").hidden = diagram.links.length > 0;
+  const counts = (l) => `${t("accepted")} ${l.accepted || 0}, ${t("refused_n")} ${l.refused || 0}, ${t("pending_n")} ${l.pending || 0}`;
   chart.setOption({
-    tooltip: { trigger: "item", formatter: (p) => p.dataType === "edge"
-      ? `${p.data.source} ${p.data.target}: ${p.data.value} (${t("completed")}: ${p.data.accepted || 0})` : p.name },
+    animation: animate(),
+    // ECharts draws a tooltip's text as HTML: what the API sent is escaped.
+    tooltip: { trigger: "item", formatter: (p) => echarts.format.encodeHTML(p.dataType === "edge"
+      ? `${nodeName(p.data.source)} → ${nodeName(p.data.target)}: ${p.data.value} ${t("handovers")} (${counts(p.data)})`
+      : nodeName(p.name)) },
     series: [{ type: "sankey", data: diagram.nodes, links: diagram.links, emphasis: { focus: "adjacency" },
-      lineStyle: { color: "gradient", curveness: 0.5 }, label: { fontSize: 13 } }],
+      lineStyle: { color: "gradient", curveness: 0.5 }, label: { fontSize: 13, formatter: (p) => nodeName(p.name) } }],
   }, true);
+  const summary = diagram.links.map((l) => `${label("levels", levelOfNode(l.source))} → ${label("levels", levelOfNode(l.target))}: ${l.value} (${counts(l)})`);
+  el.setAttribute("aria-label", t("chart_flows", { days, links: summary.length ? summary.join("; ") : t("no_transfers") }));
   fillTable($("states-table"), ["state", "count"],
-    Object.entries(view.by_state).filter(([, n]) => n > 0).map(([s, n]) => [s, cell(n, "num")]));
+    Object.entries(view.by_state).filter(([, n]) => n > 0).map(([s, n]) => [cell(stateName(s)), cell(n, "num")]));
   fillTable($("backlog-table"), ["unit", "level", "total", "state"],
-    view.by_unit.map((u) => [u.unit, u.level, cell(u.total, "num"),
-      Object.entries(u.states).map(([s, n]) => `${s}: ${n}`).join(", ")]));
+    view.by_unit.map((u) => [u.unit, cell(named("levels", u.level)), cell(u.total, "num"),
+      Object.entries(u.states).map(([s, n]) => `${label("states", s)}: ${n}`).join(", ")]));
 }
 
 // --- on time ----------------------------------------------------------------------------
 
 async function loadOnTime() {
-  const [ontime, overdue] = await Promise.all([api("/ontime?months=6"), api("/overdue")]);
+  $("ontime-error").hidden = true;
+  let ontime, overdue;
+  try {
+    [ontime, overdue] = await Promise.all([api("/ontime?months=6"), api("/overdue")]);
+  } catch (err) {
+    $("ontime-content").hidden = true; showProblem($("ontime-error"), err); return;
+  }
+  $("ontime-content").hidden = false;
   const rateCell = (r) => cell(pct(r.rate), r.rate >= 0.9 ? "num ok" : "num bad");
-  const rows = (list) => list.map((r) => [r.key, r.month, cell(r.completed, "num"), cell(r.on_time, "num"), cell(r.late, "num"), rateCell(r)]);
+  const rows = (list) => list.map((r) => [r.key, fmtMonth(r.month), cell(r.completed, "num"), cell(r.on_time, "num"), cell(r.late, "num"), rateCell(r)]);
   fillTable($("ontime-unit-table"), ["unit", "month", "completed", "on_time", "late", "rate"], rows(ontime.by_unit));
   fillTable($("ontime-procedure-table"), ["procedure", "month", "completed", "on_time", "late", "rate"], rows(ontime.by_procedure));
-  const chart = echarts.getInstanceByDom($("ontime-chart")) || echarts.init($("ontime-chart"));
+  const el = $("ontime-chart");
+  const chart = chartOf(el);
+  chart.resize();
   const units = [...new Set(ontime.by_unit.map((r) => r.key))];
   const months = [...new Set(ontime.by_unit.map((r) => r.month))].sort();
   chart.setOption({
-    tooltip: { trigger: "axis" }, legend: { data: months }, yAxis: { type: "value", max: 100, name: "%" },
+    animation: animate(),
+    tooltip: { trigger: "axis" }, legend: { data: months.map(fmtMonth) }, yAxis: { type: "value", max: 100, name: "%" },
     xAxis: { type: "category", data: units, axisLabel: { rotate: 20 } },
-    series: months.map((m) => ({ name: m, type: "bar",
+    series: months.map((m) => ({ name: fmtMonth(m), type: "bar",
       data: units.map((u) => { const r = ontime.by_unit.find((x) => x.key === u && x.month === m); return r ? +(r.rate * 100).toFixed(1) : null; }) })),
   }, true);
+  const described = ontime.by_unit.map((r) => `${r.key} ${fmtMonth(r.month)} ${pct(r.rate)}`);
+  el.setAttribute("aria-label", t("chart_ontime", { rows: described.length ? described.join("; ") : t("none") }));
   const overdueRows = [];
   for (const unit of overdue.units) {
     for (const d of unit.dossiers) {
       const late = [d.step_lateness, d.dossier_lateness].includes("late");
       const link = document.createElement("a");
       link.href = `#dossier/${encodeURIComponent(d.dossier_code)}`; link.textContent = d.dossier_code;
-      overdueRows.push([cell(link), cell(late ? t("late") : d.step_lateness || d.dossier_lateness, late ? "late" : "nearly"),
-        unit.unit, d.state, d.step_name, d.step_due_date, d.appointment_date, fmtTime(d.waiting_since), since(d.waiting_since)]);
+      overdueRows.push([cell(link), cell(named("lateness", late ? "late" : "nearly_late"), late ? "late" : "nearly"),
+        unit.unit, cell(stateName(d.state)), d.step_name, fmtDate(d.step_due_date), fmtDate(d.appointment_date),
+        cell(timeNode(d.waiting_since)), since(d.waiting_since)]);
     }
   }
   fillTable($("overdue-table"), ["dossier", "status", "held_by", "state", "step", "step_due", "appointment", "waiting_since", "waiting_for"], overdueRows);
   fillTable($("apologies-table"), ["dossier", "procedure", "held_by", "original_date", "new_date"],
-    ontime.apologies.map((a) => [a.dossier_code, a.procedure_code, a.holding_unit, a.original_appointment_date, a.appointment_date]));
+    ontime.apologies.map((a) => [a.dossier_code, a.procedure_code, a.holding_unit, fmtDate(a.original_appointment_date), fmtDate(a.appointment_date)]));
 }
 
 // --- a dossier --------------------------------------------------------------------------
 
 function loadDossierFromHash() {
   const code = $("dossier-code").value.trim() || decodeURIComponent((location.hash.split("/")[1] || ""));
-  if (code) loadDossier(code);
+  if (code) return loadDossier(code);
+  return undefined;
 }
 
 async function loadDossier(code) {
   $("dossier-error").hidden = true;
   let view;
   try { view = await api(`/dossiers/${encodeURIComponent(code)}`); } catch (err) {
-    $("dossier-view").hidden = true; $("dossier-error").hidden = false; $("dossier-error").textContent = `${t("not_found")}: ${code}`; return;
+    $("dossier-view").hidden = true; showProblem($("dossier-error"), err, t("err_dossier_not_found", { code })); return;
   }
   const d = view.dossier, trail = view.trail;
   $("dossier-view").hidden = false;
   $("dossier-title").textContent = `${d.code} · ${d.procedure_name}`;
-  $("dossier-summary").textContent = `${t("state")}: ${d.state} · ${t("held_by")}: ${d.holding_unit} · ${t("appointment")}: ${d.appointment_date}`;
+  $("dossier-summary").replaceChildren(`${t("state")}: `, stateName(d.state),
+    ` · ${t("held_by")}: ${d.holding_unit} · ${t("appointment")}: ${fmtDate(d.appointment_date)}`);
   $("dossier-evidence").href = view.links.evidence;
   $("dossier-bundle").href = view.links.bundle;
   $("dossier-trace").hidden = !view.links.trace; $("dossier-no-trace").hidden = !!view.links.trace;
@@ -180,32 +381,64 @@ async function loadDossier(code) {
   timeline.replaceChildren();
   for (const e of trail.events) {
     const li = document.createElement("li");
-    const when = document.createElement("time"); when.dateTime = e.at; when.textContent = fmtTime(e.at);
-    li.append(when, `${e.event} → ${e.state} @ ${e.holding_unit}${e.actor ? ` (${e.actor})` : ""}${e.detail ? ` — ${e.detail}` : ""}`);
+    const what = eventNode(e.event); what.className = "event";
+    const detail = detailText(e.detail);
+    li.append(timeNode(e.at), what, " → ", stateName(e.state), ` · ${e.holding_unit}${e.actor ? ` (${e.actor})` : ""}${detail ? ` — ${detail}` : ""}`);
     timeline.appendChild(li);
   }
   fillTable($("receipts-table"), ["receipt", "from", "to", "accepted_at", "status"],
-    trail.transfers.map((x) => [x.receipt ? x.receipt.receipt_id : "—", x.from_unit, x.to_unit, fmtTime(x.receipt ? x.receipt.accepted_at : x.settled_at), x.status]));
-  fillTable($("notifications-table"), ["channel", "recipient", "status", "attempts", "action"],
-    view.notifications.map((n) => [n.channel, n.recipient, n.status, cell(n.attempts.length, "num"),
-      n.status === "failed" ? cell(actionButton(t("redeliver"), () => redeliver(n, d.code))) : ""]));
+    trail.transfers.map((x) => [cell(x.receipt ? x.receipt.receipt_id : "—", "code"), x.from_unit, x.to_unit,
+      cell(timeNode(x.receipt ? x.receipt.accepted_at : x.settled_at)), cell(named("transfer_status", x.status))]));
+  fillTable($("notifications-table"), ["event", "created_at", "last_outcome_at", "channel", "recipient", "status", "attempts", "error", "action"],
+    view.notifications.map((n) => notificationRow(n, d.code)));
 }
 
-async function redeliver(notification, code) {
-  await api(`/notifications/${encodeURIComponent(notification.id)}/redeliver`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ dossier_code: code }) });
-  loadDossier(code);
+function notificationRow(n, code) {
+  const type = n.template || n.source_event_type;
+  const recipient = `${label("recipient_kinds", n.recipient_kind)}: ${n.recipient}`;
+  const lastError = n.error || (n.attempts.length ? n.attempts[n.attempts.length - 1].error : null);
+  const actions = document.createElement("div");
+  if (n.status === "failed") {
+    const button = actionButton(t("redeliver"), (b) => redeliver(n, code, b));
+    button.setAttribute("aria-label", `${t("redeliver")}: ${t("notification_context", { event: eventName(type), channel: label("channels", n.channel), recipient: n.recipient })}`);
+    actions.append(button);
+  }
+  const outcome = state.notificationOutcomes.get(n.id);
+  if (outcome) actions.append(outcomeNode(outcome));
+  return [cell(eventNode(type)), cell(timeNode(n.created_at)), cell(timeNode(n.sent_at || n.failed_at)),
+    label("channels", n.channel), recipient, cell(named("notification_status", n.status), n.status === "failed" ? "bad" : ""),
+    cell(n.attempts.length, "num"), lastError || "", cell(actions, "actions")];
+}
+
+async function redeliver(notification, code, button) {
+  button.disabled = true;
+  const type = notification.template || notification.source_event_type;
+  try {
+    await api(`/notifications/${encodeURIComponent(notification.id)}/redeliver`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ dossier_code: code }) });
+    state.notificationOutcomes.set(notification.id, { ok: true, text: () => t("outcome_notification", { event: eventName(type), channel: label("channels", notification.channel) }) });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    state.notificationOutcomes.set(notification.id, failure(err));
+  }
+  await loadDossier(code);
 }
 
 // --- health (server-sent events: the session cookie rides along with the EventSource)
 
 function renderHealth(h) {
-  if (h.error) { $("health-at").textContent = h.error; return; }
-  $("health-at").textContent = fmtTime(h.at);
+  if (h.error) {
+    const strong = document.createElement("strong"); strong.textContent = `${t("err_health")}: ${t("err_unavailable")}`;
+    const tech = document.createElement("span"); tech.className = "tech"; tech.textContent = h.error;
+    $("health-error").replaceChildren(strong, tech); $("health-error").hidden = false;
+    return;
+  }
+  $("health-error").hidden = true;
+  $("health-at").replaceChildren(timeNode(h.at));
   fillTable($("health-services"), ["service", "ready", "outbox", "oldest"], h.services.map((s) => [
-    s.service, cell(s.status, s.status === "ready" ? "ok" : "bad"),
-    cell(s.outbox && s.outbox.pending != null ? s.outbox.pending : "—", "num"),
-    cell(s.outbox && s.outbox.oldest_age_seconds != null ? `${s.outbox.oldest_age_seconds.toFixed(1)} s` : "—", "num")]));
+    s.service, cell(named("readiness", s.status), s.status === "ready" ? "ok" : "bad"),
+    cell(s.outbox && s.outbox.pending != null ? number(s.outbox.pending) : "—", "num"),
+    cell(s.outbox && s.outbox.oldest_age_seconds != null ? `${number(s.outbox.oldest_age_seconds, 1)} s` : "—", "num")]));
   fillTable($("health-lag"), ["group", "topic", "partition", "lag"],
     h.lag.map((r) => [r.group, r.topic, cell(r.partition, "num"), cell(r.lag, r.lag > 0 ? "num bad" : "num")]));
   fillTable($("health-dlq"), ["topic", "count"], Object.entries(h.dead_letters).map(([topic, n]) => [topic, cell(n, "num bad")]));
@@ -226,61 +459,253 @@ function stopHealth() {
   if (state.stream) { state.stream.close(); state.stream = null; }
 }
 
-// --- dead letters -----------------------------------------------------------------------
+// --- actions: every outcome is said where the operator acted -----------------------------
 
-function actionButton(label, onClick) {
+function actionButton(text, onClick) {
   const b = document.createElement("button");
-  b.type = "button"; b.className = "action"; b.textContent = label;
-  b.disabled = !(state.config && state.config.actions_enabled);
-  b.addEventListener("click", onClick);
+  b.type = "button"; b.className = "action"; b.textContent = text;
+  b.disabled = !actionsEnabled();
+  if (!actionsEnabled()) b.title = t("read_only");
+  b.addEventListener("click", () => onClick(b));
   return b;
 }
 
-function letterFilter() {
-  const f = { original_topic: $("dl-topic").value.trim(), error_kind: $("dl-kind").value.trim(), consumer_group: $("dl-group").value.trim() };
-  return Object.fromEntries(Object.entries(f).filter(([, v]) => v));
+// A failed action: its sentence by kind, then the service's detail and code.
+function failure(err) {
+  return { ok: false, text: () => { const { title, tech } = describe(err); return `${t("action_failed")}: ${title} (${tech})`; } };
 }
 
-async function replay(body) {
-  const result = await api("/deadletters/replay", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  $("dl-result").hidden = false;
-  $("dl-result").textContent = `${t("replayed")}: ${result.replayed.map((r) => `${r.dead_letter} (${r.action}: ${r.status})`).join(", ")}`;
+function outcomeNode(outcome) {
+  const span = document.createElement("span");
+  span.className = `outcome ${outcome.ok ? "ok" : "bad"}`;
+  span.setAttribute("role", outcome.ok ? "status" : "alert");
+  span.textContent = outcome.text();
+  return span;
+}
+
+function confirmDialog(text, detail, items, okText) {
+  const dialog = $("confirm-dialog");
+  $("confirm-text").textContent = text;
+  $("confirm-detail").textContent = detail || ""; $("confirm-detail").hidden = !detail;
+  $("confirm-list").replaceChildren(...items.map((x) => { const li = document.createElement("li"); li.textContent = x; return li; }));
+  $("confirm-ok").textContent = okText;
+  return new Promise((resolve) => {
+    const done = (answer) => { dialog.removeEventListener("close", onClose); $("confirm-ok").onclick = null; $("confirm-cancel").onclick = null; if (dialog.open) dialog.close(); resolve(answer); };
+    const onClose = () => done(false);
+    $("confirm-ok").onclick = () => done(true);
+    $("confirm-cancel").onclick = () => done(false);
+    dialog.addEventListener("close", onClose);
+    dialog.showModal();
+    $("confirm-cancel").focus();
+  });
+}
+
+// --- dead letters -----------------------------------------------------------------------
+
+const replayed = (l) => !!(l.last_action && l.last_action.status === "done");
+const dossierOf = (l) => l.key || "—";
+const letterVars = (l) => ({ position: l.at, topic: l.original_topic, dossier: dossierOf(l) });
+const letterLine = (l) => `${l.at} · ${l.original_topic} · ${dossierOf(l)}`;
+
+function filterOf(inputs) {
+  const f = { original_topic: inputs.topic.trim(), error_kind: inputs.kind.trim(), consumer_group: inputs.group.trim() };
+  return Object.fromEntries(Object.entries(f).filter(([, v]) => v));
+}
+const typedFilter = () => filterOf({ topic: $("dl-topic").value, kind: $("dl-kind").value, group: $("dl-group").value });
+const sameFilter = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+function filterText(f) {
+  const names = { original_topic: t("original_topic"), error_kind: t("error_kind"), consumer_group: t("consumer_group") };
+  const parts = Object.entries(f).map(([k, v]) => `${names[k]} = ${k === "error_kind" ? `${label("error_kinds", v)} (${v})` : v}`);
+  return parts.length ? parts.join(", ") : t("bulk_no_filter");
+}
+
+// The bulk replay acts on the applied filter's rows (those shown), never on what is typed
+// in the boxes; it needs a filter (the API refuses an empty one) and skips letters replayed.
+function updateBulk() {
+  const applied = state.dl.applied, pending = !sameFilter(applied, typedFilter());
+  const open = state.dl.items.filter((l) => !replayed(l));
+  $("dl-applied").textContent = t("bulk_applied", { count: state.dl.items.length, filter: filterText(applied) });
+  let hint = "";
+  if (!actionsEnabled()) hint = t("read_only");
+  else if (pending) hint = t("bulk_pending_filter");
+  else if (!Object.keys(applied).length) hint = t("bulk_needs_filter");
+  else if (!open.length && state.dl.items.length) hint = t("bulk_all_replayed");
+  $("dl-bulk-hint").textContent = hint;
+  $("dl-replay-filtered").disabled = !!hint || state.dl.busy || !open.length;
+}
+
+function fillKinds(items, chosen) {
+  const select = $("dl-kind");
+  const kinds = new Set([...Object.keys(window.I18N_CODES.en.error_kinds), ...items.map((l) => l.error_kind).filter(Boolean)]);
+  if (chosen) kinds.add(chosen);
+  const any = document.createElement("option"); any.value = ""; any.textContent = t("any");
+  select.replaceChildren(any, ...[...kinds].sort().map((k) => {
+    const o = document.createElement("option"); o.value = k; o.textContent = `${label("error_kinds", k)} (${k})`; return o;
+  }));
+  select.value = chosen;
+}
+
+function fillSuggestions(list, values) {
+  list.replaceChildren(...[...new Set(values.filter(Boolean))].sort().map((v) => { const o = document.createElement("option"); o.value = v; return o; }));
+}
+
+async function loadDeadLetters(showApplied) {
+  $("dl-error").hidden = true;
+  if (showApplied) {  // on entering the page the boxes show the applied filter again
+    $("dl-topic").value = state.dl.applied.original_topic || "";
+    $("dl-group").value = state.dl.applied.consumer_group || "";
+  }
+  const query = new URLSearchParams(state.dl.applied).toString();
+  let letters, actions;
+  try {
+    [letters, actions] = await Promise.all([api(`/deadletters?${query}`), api("/actions")]);
+  } catch (err) {
+    showProblem($("dl-error"), err); state.dl.items = [];
+    $("dl-table").replaceChildren(); $("actions-table").replaceChildren(); updateBulk(); return;
+  }
+  state.dl.items = letters.items;
+  fillKinds(letters.items, showApplied ? state.dl.applied.error_kind || "" : $("dl-kind").value);
+  fillSuggestions($("dl-topics"), letters.items.map((l) => l.original_topic));
+  fillSuggestions($("dl-groups"), letters.items.map((l) => l.consumer_group));
+  fillTable($("dl-table"), ["position", "dossier", "origin", "group", "error_kind", "error", "attempts", "failed_at", "action"],
+    letters.items.map(letterRow));
+  fillTable($("actions-table"), ["at", "operator", "action", "what", "status"], actions.items.map((a) => [
+    cell(timeNode(a.at)), a.operator, label("action_kinds", a.action),
+    [a.dead_letter, a.original_topic, a.event_type ? eventName(a.event_type) : null, a.notification_id, a.dossier_code].filter(Boolean).join(" · "),
+    cell(`${label("action_status", a.status)}${a.error ? ` — ${a.error}` : ""}`, a.status === "failed" ? "bad" : "")]));
+  updateBulk();
+}
+
+function letterRow(l) {
+  const inspect = document.createElement("button");
+  inspect.type = "button"; inspect.textContent = t("inspect");
+  inspect.setAttribute("aria-label", `${t("inspect")}: ${t("letter_context", letterVars(l))}`);
+  inspect.addEventListener("click", () => showLetter(l, inspect));
+  const redelivery = !!l.notification_id;
+  const done = replayed(l);
+  const text = done ? t(redelivery ? "already_redelivered" : "already_replayed") : t(redelivery ? "redeliver" : "replay");
+  const button = actionButton(text, (b) => replayOne(l, b));
+  if (done) button.disabled = true;  // replayed once: the API would only answer with that action
+  button.setAttribute("aria-label", `${text}: ${t("letter_context", letterVars(l))}`);
+  const actions = document.createElement("div");
+  actions.append(inspect, button);
+  if (l.last_action) {
+    const note = document.createElement("span");
+    note.className = "outcome muted";
+    const vars = { what: label("action_kinds", l.last_action.action), at: fmtTime(l.last_action.at),
+      operator: l.last_action.operator || "", status: label("action_status", l.last_action.status) };
+    note.textContent = t(l.last_action.status === "failed" ? "last_action_failed" : "replayed_by", vars);
+    actions.append(note);
+  }
+  const outcome = state.dl.outcomes.get(l.at);
+  if (outcome) actions.append(outcomeNode(outcome));
+  let dossier = "—";
+  if (l.key) { dossier = document.createElement("a"); dossier.href = `#dossier/${encodeURIComponent(l.key)}`; dossier.textContent = l.key; }
+  const where = l.original_partition >= 0 ? ` · ${t("partition_offset", { partition: l.original_partition, offset: l.original_offset })}` : "";
+  const origin = `${l.original_topic}${where}${l.event_type ? ` · ${l.event_type}` : ""}`;
+  return [cell(l.at, "code"), cell(dossier), origin, l.consumer_group, cell(named("error_kinds", l.error_kind)), l.error,
+    cell(l.attempts, "num"), cell(timeNode(l.failed_at)), cell(actions, "actions")];
+}
+
+function replayOutcome(r) {
+  if (r.status === "failed") return { ok: false, text: () => t("outcome_replay_failed", { position: r.dead_letter, error: r.error || label("action_status", "failed") }) };
+  const key = r.action === "redelivery" ? "outcome_redelivery" : "outcome_replayed";
+  return { ok: true, text: () => t(key, { position: r.dead_letter, status: label("action_status", r.status) }) };
+}
+
+async function replayOne(letter, button) {
+  button.disabled = true; button.textContent = t("working");
+  try {
+    const result = await api("/deadletters/replay", { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ positions: [letter.at] }) });
+    for (const r of result.replayed) state.dl.outcomes.set(r.dead_letter, replayOutcome(r));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return;
+    state.dl.outcomes.set(letter.at, failure(err));
+  }
   await loadDeadLetters();
 }
 
-async function loadDeadLetters() {
-  const query = new URLSearchParams(letterFilter()).toString();
-  const [letters, actions] = await Promise.all([api(`/deadletters?${query}`), api("/actions")]);
-  fillTable($("dl-table"), ["at", "origin", "group", "error_kind", "error", "attempts", "failed_at", "action"], letters.items.map((l) => {
-    const inspect = document.createElement("button");
-    inspect.type = "button"; inspect.textContent = t("inspect");
-    inspect.addEventListener("click", () => { $("dl-inspect").hidden = false; $("dl-inspect").textContent = JSON.stringify(l, null, 2); });
-    const buttons = document.createElement("span");
-    buttons.append(inspect, " ", actionButton(l.notification_id ? t("redeliver") : t("replay"), () => replay({ positions: [l.at] })));
-    if (l.last_action) buttons.append(` ✔ ${t("replayed")} ${fmtTime(l.last_action.at)} (${l.last_action.operator})`);
-    return [l.at, `${l.original_topic} [${l.original_partition}] @${l.original_offset}${l.event_type ? ` · ${l.event_type}` : ""}`,
-      l.consumer_group, l.error_kind, l.error, cell(l.attempts, "num"), fmtTime(l.failed_at), cell(buttons)];
-  }));
-  fillTable($("actions-table"), ["at", "operator", "action", "what", "status"], actions.items.map((a) => [
-    fmtTime(a.at), a.operator, a.action,
-    [a.dead_letter, a.original_topic, a.event_type, a.notification_id, a.dossier_code].filter(Boolean).join(" · "), a.status]));
+async function replayShown() {
+  const applied = state.dl.applied;
+  if (!sameFilter(applied, typedFilter()) || !Object.keys(applied).length) { updateBulk(); return; }
+  const shown = state.dl.items, open = shown.filter((l) => !replayed(l)), skipped = shown.filter(replayed);
+  if (!open.length) { updateBulk(); return; }
+  const ok = await confirmDialog(t("bulk_confirm", { count: open.length, filter: filterText(applied) }),
+    skipped.length ? t("bulk_confirm_skipped", { count: skipped.length }) : "", open.map(letterLine), t("bulk_confirm_ok", { count: open.length }));
+  if (!ok) return;
+  const result = $("dl-result");
+  result.hidden = false; result.className = "notice"; result.textContent = t("working");
+  state.dl.busy = true; updateBulk();
+  const lines = [], outcomes = [];
+  try {
+    // Positions name exactly the rows shown; the filter goes along, so a letter that no
+    // longer matches it is refused rather than replayed. The API takes 1000 at a time.
+    for (let i = 0; i < open.length; i += 1000) {
+      const positions = open.slice(i, i + 1000).map((l) => l.at);
+      const answer = await api("/deadletters/replay", { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ positions, ...applied }) });
+      outcomes.push(...answer.replayed);
+    }
+  } catch (err) {
+    state.dl.busy = false;
+    if (err instanceof ApiError && err.status === 401) return;
+    result.className = "notice bad";
+    const p = document.createElement("p"); p.append(...problemNodes(err, null, t("action_failed")));
+    lines.push(p);
+  }
+  state.dl.busy = false;
+  for (const r of outcomes) state.dl.outcomes.set(r.dead_letter, replayOutcome(r));
+  const good = outcomes.filter((r) => r.status !== "failed"), bad = outcomes.filter((r) => r.status === "failed");
+  const para = (text, cls) => { const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls; return p; };
+  if (good.length) lines.unshift(para(t("bulk_done", { count: good.length, list: good.map((r) => `${r.dead_letter} (${label("action_kinds", r.action)}: ${label("action_status", r.status)})`).join(", ") }), "ok"));
+  if (bad.length) { result.className = "notice bad"; lines.push(para(t("bulk_failed", { count: bad.length, list: bad.map((r) => `${r.dead_letter}: ${r.error || ""}`).join(", ") }), "bad")); }
+  if (skipped.length) lines.push(para(t("bulk_skipped", { count: skipped.length, list: skipped.map((l) => l.at).join(", ") })));
+  result.replaceChildren(...lines);
+  await loadDeadLetters();
+}
+
+// One letter, labelled with where it is and which dossier, its message pretty-printed.
+function showLetter(l, opener) {
+  $("dl-inspect-title").textContent = t("inspect_title", letterVars(l));
+  const meta = $("dl-inspect-meta");
+  meta.replaceChildren();
+  const where = l.original_partition >= 0 ? ` (${t("partition_offset", { partition: l.original_partition, offset: l.original_offset })})` : "";
+  for (const [key, value] of [["position", l.at], ["dossier", dossierOf(l)], ["original_topic", `${l.original_topic}${where}`],
+    ["event", l.event_type ? `${eventName(l.event_type)} (${l.event_type})` : "—"], ["event_id", l.event_id || "—"],
+    ["consumer_group", l.consumer_group], ["error_kind", `${label("error_kinds", l.error_kind)} (${l.error_kind})`],
+    ["error", l.error], ["attempts", l.attempts], ["failed_at", fmtTime(l.failed_at)]]) {
+    const dt = document.createElement("dt"); dt.textContent = t(key);
+    const dd = document.createElement("dd"); dd.textContent = value ?? "";
+    meta.append(dt, dd);
+  }
+  let message = l.message || "";
+  try { message = JSON.stringify(JSON.parse(message), null, 2); } catch { /* not JSON: shown as it is */ }
+  $("dl-inspect-message").textContent = message;
+  $("dl-inspect-headers").textContent = Object.entries(l.headers || {}).map(([k, v]) => `${k}: ${v}`).join("\n") || t("none");
+  const dialog = $("dl-inspect");
+  dialog.addEventListener("close", () => opener && opener.isConnected && opener.focus(), { once: true });
+  dialog.showModal();
+  $("dl-inspect-close").focus();
 }
 
 // --- start ------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", async () => {
   for (const b of document.querySelectorAll("[data-lang]")) b.addEventListener("click", () => {
-    state.lang = b.dataset.lang; localStorage.setItem("lt-lang", state.lang); applyLanguage(); route(); });
+    state.lang = b.dataset.lang; localStorage.setItem("lt-lang", state.lang); applyLanguage(); if (state.session) route(); });
   $("flows-window").addEventListener("submit", (ev) => { ev.preventDefault(); loadFlows(); });
   $("dossier-form").addEventListener("submit", (ev) => { ev.preventDefault(); location.hash = `dossier/${encodeURIComponent($("dossier-code").value.trim())}`; });
-  $("dl-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadDeadLetters(); });
-  $("dl-replay-filtered").addEventListener("click", () => replay(letterFilter()));
+  $("dl-filter").addEventListener("submit", (ev) => { ev.preventDefault(); state.dl.applied = typedFilter(); $("dl-result").hidden = true; loadDeadLetters(); });
+  for (const id of ["dl-topic", "dl-kind", "dl-group"]) for (const ev of ["input", "change"]) $(id).addEventListener(ev, updateBulk);
+  $("dl-replay-filtered").addEventListener("click", () => replayShown());
+  $("dl-inspect-close").addEventListener("click", () => $("dl-inspect").close());
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => document.querySelectorAll(".chart").forEach((el) => echarts.getInstanceByDom(el)?.resize()));
   $("sign-out").addEventListener("click", signOut);
   applyLanguage();
   try { signedIn(await api("/session")); } catch { return; }  // signed out: the page says so
-  state.config = await api("/config");
+  try { state.config = await api("/config"); } catch (err) { state.config = { actions_enabled: false }; }
   applyLanguage();
   route();
 });
