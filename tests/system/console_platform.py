@@ -19,7 +19,7 @@ import httpx
 
 from infra.demo import DEMO, demo_auth, drive_to_done, move_one_step, submission
 from infra.launcher import SERVICES as PLATFORM_SERVICES
-from infra.launcher import isolated_fleet
+from infra.launcher import Fleet, isolated_fleet
 from infra.processes import ROOT
 from shared.clock import SystemClock
 from shared.envelope import Envelope
@@ -38,6 +38,7 @@ __all__ = [  # ROOT too: the browser test keeps its screenshots under it
     "load_dossiers",
     "plant_dead_letter",
     "routing_knows",
+    "running_fleet",
     "running_platform",
 ]
 
@@ -53,6 +54,15 @@ class Platform:
 async def running_platform(
     common: CommonSettings, smtp_port: int, workdir: Path
 ) -> AsyncIterator[dict[str, str]]:
+    async with running_fleet(common, smtp_port, workdir) as fleet:
+        yield fleet.urls()
+
+
+@asynccontextmanager
+async def running_fleet(
+    common: CommonSettings, smtp_port: int, workdir: Path
+) -> AsyncIterator[Fleet]:
+    """The platform's processes, for a test that stops one of them (a service unreachable)."""
     env = {
         "LT_ROUTING_NEARLY_LATE_DAYS": "30",  # every dossier in flight is on the list
         "LT_CONSOLE_ACTIONS_ENABLED": "true",
@@ -69,7 +79,7 @@ async def running_platform(
         stop_timeout_s=60,
     )
     async with fleet.running():
-        yield fleet.urls()
+        yield fleet
 
 
 def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -89,7 +99,9 @@ def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:
     return codes, done
 
 
-async def plant_dead_letter(common: CommonSettings, new_code: str) -> None:
+async def plant_dead_letter(
+    common: CommonSettings, new_code: str, kind: str = "handler_failed"
+) -> None:
     """A dossier.received fact routing 'failed' on: processed when replayed.
 
     It is a real received event read from the topic, given a new id and dossier code
@@ -108,7 +120,7 @@ async def plant_dead_letter(common: CommonSettings, new_code: str) -> None:
             key=new_code,
             value=json.dumps(json.loads(forged.to_bytes())).encode(),
             error=RuntimeError("catalogue lookup failed (planted by the test)"),
-            kind="handler_failed",
+            kind=kind,
             attempts=3,
             consumer_group=f"{common.kafka.topic_prefix}routing",
         )

@@ -7,6 +7,14 @@ data; the health page refreshes itself over server-sent events; a dead letter is
 replayed from the page and routing processes it; the replay is recorded as the
 signed-in operator, with when, and audit logs it; signing out ends the session; a
 user without the operations role gets none and the page says why.
+
+The second test is about what the page says and how it fits: signed out, no sign-out
+button; codes (states, levels, event types) named in Vietnamese and English; an
+action refused by the API said in its row; a bulk replay that acts on the applied
+filter only, asks first with the count and skips letters replayed; a letter inspected
+with its message decoded; times in Vietnam time; no sideways scrolling on a 390 px
+phone; and routing stopped: each page says the service did not answer, not "no such
+dossier".
 Screenshots are kept under .local/console-test/ (not committed).
 """
 
@@ -20,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from infra.launcher import Fleet
 from shared.auth.identities import DEV_PASSWORD
 from shared.runtime import CommonSettings
 from shared.testing import eventually
@@ -29,6 +38,7 @@ from tests.system.console_platform import (
     load_dossiers,
     plant_dead_letter,
     routing_knows,
+    running_fleet,
     running_platform,
 )
 
@@ -45,6 +55,7 @@ FLAGS = [
     "--no-first-run",
 ]
 SHOTS = ROOT / ".local" / "console-test"
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -54,6 +65,15 @@ async def platform(
     async with running_platform(common_settings, smtp_port, tmp_path) as urls:
         codes, done = await asyncio.to_thread(load_dossiers, urls)
         yield urls, codes, done
+
+
+@pytest.fixture
+async def fleet(
+    common_settings: CommonSettings, smtp_port: int, tmp_path: Path
+) -> AsyncIterator[tuple[Fleet, list[str], list[str]]]:
+    async with running_fleet(common_settings, smtp_port, tmp_path) as fleet:
+        codes, done = await asyncio.to_thread(load_dossiers, fleet.urls())
+        yield fleet, codes, done
 
 
 @pytest.fixture
@@ -93,6 +113,13 @@ async def sign_in(page: Any, console: str, hash_: str) -> None:
     await page.click("#kc-login")
     await page.wait_for_url(f"{console}/{hash_}")
     await page.wait_for_selector("#who-name:has-text('ops')")
+
+
+async def no_sideways_scroll(page: Any) -> None:
+    """Nothing on the page is wider than the viewport."""
+    await page.wait_for_function(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
 
 
 async def test_console_shows_real_flows_and_replays_a_dead_letter(
@@ -197,4 +224,184 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     await page.wait_for_selector("#refused:not([hidden])")
     assert "operations" in await page.inner_text("#refused")
     assert "lt_console_session" not in {c["name"] for c in await page.context.cookies()}
+    assert errors == []
+
+
+async def test_console_says_what_failed_and_fits_a_phone(
+    fleet: tuple[Fleet, list[str], list[str]],
+    page: Any,
+    common_settings: CommonSettings,
+) -> None:
+    platform, codes, done = fleet
+    console = platform.urls()["console"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    errors = page_errors(page)
+    await page.emulate_media(reduced_motion="reduce")  # charts drawn at once
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    prefix = codes[0].rsplit("-", 1)[0]
+    first, second, malformed = (f"{prefix}-{n}" for n in ("9991", "9992", "9993"))
+    for code in (first, second):
+        await plant_dead_letter(common_settings, code)
+    await plant_dead_letter(common_settings, malformed, kind="malformed")
+
+    # Signed out: the page says so; no sign-out button, no pages to go to.
+    await page.goto(f"{console}/#deadletters")
+    await expect(page.locator("#signed-out")).to_be_visible()
+    await expect(page.locator("#sign-out")).to_be_hidden()
+    await expect(page.locator("#nav")).to_be_hidden()
+    await page.screenshot(path=str(SHOTS / "ui-signed-out.png"))
+    await sign_in(page, console, "#deadletters")
+    await expect(page.locator("#sign-out")).to_be_visible()
+    tab = page.locator("nav a[data-tab=deadletters]")
+    await expect(tab).to_have_attribute("aria-current", "page")
+
+    rows = page.locator("#dl-table tbody tr")
+    await expect(rows).to_have_count(3)
+    row_of = {code: rows.filter(has_text=code) for code in (first, second, malformed)}
+    # No filter applied: a bulk replay is not offered, and the page says why.
+    bulk = page.locator("#dl-replay-filtered")
+    await expect(bulk).to_be_disabled()
+    await expect(page.locator("#dl-bulk-hint")).to_contain_text("Lọc")
+    # A filter chosen but not applied changes neither the rows nor what a replay takes.
+    await page.select_option("#dl-kind", "handler_failed")
+    await expect(page.locator("#dl-bulk-hint")).to_contain_text("chưa áp dụng")
+    await expect(bulk).to_be_disabled()
+    await expect(rows).to_have_count(3)
+
+    # An action the API refuses (no session's CSRF token: 403 csrf) is said in its row.
+    token = await page.evaluate("state.session.csrf_token")
+    await page.evaluate("state.session.csrf_token = 'forged'")
+    await row_of[malformed].get_by_role("button", name="Phát lại").click()
+    refused = row_of[malformed].locator(".outcome.bad")
+    await expect(refused).to_contain_text("CSRF")
+    await expect(refused).to_contain_text("csrf · HTTP 403")
+    await page.evaluate(f"state.session.csrf_token = {token!r}")
+    await expect(row_of[malformed].get_by_role("button", name="Phát lại")).to_be_enabled()
+
+    # A replay from a row: said there, and that row's button is off from then on.
+    await row_of[first].get_by_role("button", name="Phát lại").click()
+    await expect(row_of[first].locator(".outcome.ok")).to_contain_text("hoàn tất")
+    await expect(row_of[first].get_by_role("button", name="Đã phát lại")).to_be_disabled()
+
+    # Applied, the filter shows two letters; the bulk replay asks first, with the count,
+    # and skips the one replayed already.
+    await page.click("#dl-filter button[type=submit]")
+    await expect(rows).to_have_count(2)
+    await expect(bulk).to_be_enabled()
+    await bulk.click()
+    dialog = page.locator("#confirm-dialog")
+    await expect(dialog).to_be_visible()
+    await expect(page.locator("#confirm-text")).to_contain_text("Phát lại 1 thư")
+    await expect(page.locator("#confirm-detail")).to_contain_text("1 thư đã được phát lại")
+    assert second in await page.inner_text("#confirm-list")
+    assert first not in await page.inner_text("#confirm-list")
+    await page.screenshot(path=str(SHOTS / "ui-bulk-confirm.png"))
+    await page.click("#confirm-cancel")  # nothing happens
+    await expect(dialog).to_be_hidden()
+    await expect(row_of[second].get_by_role("button", name="Phát lại")).to_be_enabled()
+    await bulk.click()
+    await page.click("#confirm-ok")
+    result = page.locator("#dl-result")
+    await expect(result).to_contain_text("Đã phát lại 1 thư")
+    await expect(result).to_contain_text("Bỏ qua 1 thư")
+    await expect(row_of[second].get_by_role("button", name="Đã phát lại")).to_be_disabled()
+    await expect(bulk).to_be_disabled()  # every letter shown is replayed
+    recorded = await page.evaluate(
+        "fetch('/api/actions').then(r => r.json()).then(b => b.items.map(a => a.dossier_code))"
+    )
+    assert sorted(recorded) == sorted([first, second])  # never the one not shown
+    await page.screenshot(path=str(SHOTS / "ui-bulk-replayed.png"), full_page=True)
+
+    # Inspecting a letter: labelled with where it is and its dossier, the message decoded.
+    await page.select_option("#dl-kind", "")
+    await page.click("#dl-filter button[type=submit]")
+    await expect(rows).to_have_count(3)
+    await row_of[malformed].get_by_role("button", name="Xem").click()
+    await expect(page.locator("#dl-inspect")).to_be_visible()
+    await expect(page.locator("#dl-inspect-title")).to_contain_text(f"hồ sơ {malformed}")
+    message = await page.inner_text("#dl-inspect-message")
+    assert f'"dossier_code": "{malformed}"' in message and '\\"' not in message
+    await page.screenshot(path=str(SHOTS / "ui-inspect.png"))
+    await page.click("#dl-inspect-close")
+    await expect(page.locator("#dl-inspect")).to_be_hidden()
+
+    # Codes named: states (the portal's wording), levels, event types; times in Vietnam time.
+    await page.goto(f"{console}/#flows")
+    await expect(page.locator("#states-table")).to_contain_text("Đã trả kết quả")
+    await expect(page.locator("#states-table")).to_contain_text("Liên thông")
+    await expect(page.locator("#backlog-table")).to_contain_text("Cấp xã")
+    label = await page.get_attribute("#flow-chart", "aria-label") or ""
+    assert "Cấp xã → Cấp huyện" in label  # the diagram's text alternative
+    tooltip = await page.evaluate(
+        "echarts.getInstanceByDom(document.getElementById('flow-chart')).getOption().tooltip[0]"
+        ".formatter({dataType: 'edge', data: {source: 'commune ▸', target: '▸ district',"
+        " value: 2, accepted: 1, pending: 1}})"
+    )
+    assert tooltip == (
+        "Cấp xã ▸ → ▸ Cấp huyện: 2 lượt chuyển (đã tiếp nhận 1, bị từ chối 0, đang chờ 1)"
+    )
+    await page.goto(f"{console}/#ontime")
+    await expect(page.locator("#overdue-table")).to_contain_text("Sắp trễ hạn")
+    await page.goto(f"{console}/#dossier/{done[-1]}")
+    notifications = page.locator("#notifications-table")
+    await expect(notifications.locator("thead")).to_contain_text("Sự kiện")
+    await expect(notifications.locator("thead")).to_contain_text("Tạo lúc")
+    await expect(notifications).to_contain_text("Tiếp nhận hồ sơ")
+    await expect(notifications).to_contain_text("GMT+7")
+    await expect(page.locator("#trail-timeline")).to_contain_text("Chuyển liên thông")
+    await page.click("#lang-en")
+    await expect(page.locator("#dossier-summary")).to_contain_text("Result returned")
+    await expect(page.locator("#trail-timeline")).to_contain_text("Hand-over requested")
+    await page.goto(f"{console}/#flows")
+    await expect(page.locator("#states-table")).to_contain_text("In transfer")
+    await expect(page.locator("#backlog-table")).to_contain_text("Commune")
+    await page.screenshot(path=str(SHOTS / "ui-flows-en.png"), full_page=True)
+    await page.click("#lang-vi")
+    await page.goto(f"{console}/#dossier/{prefix}-0000")
+    await expect(page.locator("#dossier-error")).to_contain_text(
+        f"Không tìm thấy hồ sơ {prefix}-0000"
+    )
+
+    # A phone: no page scrolls sideways, tabs wrap between labels, buttons are on screen.
+    await page.set_viewport_size(PHONE)
+    for name, ready in [
+        ("flows", "#states-table td"),
+        ("ontime", "#overdue-table td"),
+        (f"dossier/{done[-1]}", "#notifications-table td"),
+        ("health", "#health-services td"),
+        ("deadletters", "#dl-table td"),
+    ]:
+        await page.goto(f"{console}/#{name}")
+        await page.wait_for_selector(ready)
+        await no_sideways_scroll(page)
+        shot = name.split("/")[0]
+        await page.screenshot(path=str(SHOTS / f"ui-phone-{shot}.png"), full_page=True)
+    one_line = await page.evaluate(
+        "[...document.querySelectorAll('nav a')].every(a => a.getClientRects().length === 1"
+        " && a.getBoundingClientRect().height < 40)"
+    )
+    assert one_line
+    for button in [
+        page.locator("#sign-out"),
+        row_of[malformed].get_by_role("button", name="Phát lại"),
+    ]:
+        box = await button.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+
+    # Routing stopped: each page says the service did not answer (not "no such dossier").
+    await asyncio.to_thread(platform.terminate, "routing")
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    for name, box in [
+        ("flows", "#flows-error"),
+        ("ontime", "#ontime-error"),
+        (f"dossier/{done[-1]}", "#dossier-error"),
+    ]:
+        await page.goto(f"{console}/#{name}")
+        problem = page.locator(box)
+        await expect(problem).to_contain_text("Dịch vụ nguồn hiện không phản hồi")
+        await expect(problem).to_contain_text("service_unavailable · HTTP 502")
+        await page.screenshot(path=str(SHOTS / f"ui-routing-down-{name.split('/')[0]}.png"))
+    await expect(page.locator("#dossier-error")).not_to_contain_text("Không tìm thấy")
+    await page.click("#lang-en")
+    await expect(page.locator("#dossier-error")).to_contain_text("did not answer")
     assert errors == []
