@@ -6,7 +6,7 @@ figures read from a service's Prometheus text, and which dead letters a filter p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,23 @@ def partition_lag(
         lag = end - (position if position is not None and position >= 0 else 0)
         rows.append(PartitionLag(group, topic, partition, position, end, max(lag, 0)))
     return rows
+
+
+def lag_partitions(
+    committed: Mapping[tuple[str, int], int], described: Mapping[str, Collection[int]]
+) -> list[tuple[str, int]]:
+    """Where a group's lag is shown: every partition of every topic it has committed
+    offsets on, as the broker described the topic (those without an offset too: all of
+    theirs is lag). A topic the broker did not describe keeps its committed partitions,
+    never dropped; one it described without partitions (deleted) has nothing to read."""
+    topics = sorted({topic for topic, _ in committed})
+    return sorted(
+        (topic, partition)
+        for topic in topics
+        for partition in (
+            described[topic] if topic in described else {p for t, p in committed if t == topic}
+        )
+    )
 
 
 @dataclass(frozen=True)
