@@ -8,11 +8,12 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from console import api, handlers, signin
 from console.config import ConsoleSettings
+from console.favicon import favicon
 from console.logins import LoginSealer
 from console.oidc import OidcClient
 from console.sessions import SessionStore
@@ -26,6 +27,7 @@ from shared.runtime import service_runtime
 
 SERVICE = "console"
 STATIC = Path(__file__).parent / "static"
+ICON_CACHE = {"Cache-Control": "public, max-age=86400"}  # asked for by every page
 DESCRIPTION = (
     "Operations console: flows between levels and units, on-time results, a dossier's "
     "trail, the platform's health, and dead letters to inspect and replay. Pages at `/`, "
@@ -101,6 +103,10 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def icon() -> Response:
+        return Response(favicon(), media_type="image/x-icon", headers=ICON_CACHE)
 
     return app
 
