@@ -111,8 +111,11 @@ def path_segment(value: str) -> str:
     return quote(value, safe="")
 
 
-@router.get("/dossiers/{code}", summary="A dossier: where it is, its trail, receipts, evidence")
+@router.get("/dossiers/{code}", summary="A dossier: where it is, its trail, receipts, trace")
 async def dossier(request: Request, code: str) -> dict[str, Any]:
+    """No link to the dossier's audit evidence: audit serves it to auditors only, with
+    their own bearer token, and a page of the console has neither (docs/console.md,
+    "Audit evidence")."""
     services, options = _services(request), _options(request)
     dossier_path = f"/v1/dossiers/{path_segment(code)}"
     audit_path = f"/v1/audit/dossiers/{path_segment(code)}"
@@ -134,11 +137,7 @@ async def dossier(request: Request, code: str) -> dict[str, Any]:
         "trail": trail,
         "audit_receipts": receipts,
         "notifications": notified.get("items", []),
-        "links": {
-            "evidence": services.url("audit", audit_path),
-            "bundle": services.url("audit", f"{audit_path}/bundle"),
-            "trace": _trace_link(options, code),
-        },
+        "links": {"trace": _trace_link(options, code)},
     }
 
 
