@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from console import api, handlers, signin
+from console.actions import Operations
 from console.config import ConsoleSettings
 from console.favicon import favicon
 from console.logins import LoginSealer
@@ -78,7 +79,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
             app.state.options = settings.console
             app.state.services = Services(http, settings.console)
             app.state.kafka_views = KafkaViews(settings.kafka)
-            app.state.operations = handlers.Operations(runtime, store)
+            app.state.operations = Operations(runtime, store, app.state.services)
             if settings.console.actions_enabled:  # read-only: it changes nothing
                 runtime.add_worker(
                     handlers.UnfinishedActions(
@@ -94,6 +95,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         lifespan=lifespan,
         http=settings.http,
         auth=settings.auth,
+        refusal_statuses=api.STATUS,
         openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
     )
     app.include_router(signin.router)

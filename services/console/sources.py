@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -27,6 +28,15 @@ from shared.http import NotFound
 from shared.kafka.deadletter import DeadLetter, read_dead_letters
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one segment of a service's URL path. Everything but unreserved
+    characters is encoded ("/" "?" "#" "%" would end or move it), and so are the dots of
+    "." and "..", which URL clients resolve (``/v1/dossiers/..`` would ask ``/v1/``)."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
 
 
 class ServiceUnavailable(Exception):
@@ -54,6 +64,16 @@ class Services:
         if response.status_code != 200:
             raise ServiceUnavailable(f"{service} answered {response.status_code}")
         return response.json()
+
+    async def notification(self, notification_id: str) -> dict[str, Any] | None:
+        """Notification's view of one notification (status, attempts, the redelivery
+        requests it handled); None when it has none."""
+        path = f"/v1/notifications/{path_segment(notification_id)}"
+        try:
+            found: dict[str, Any] = await self.get("notification", path)
+        except NotFound:
+            return None
+        return found
 
     async def readiness(self, service: str) -> dict[str, Any]:
         try:
