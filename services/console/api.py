@@ -68,7 +68,9 @@ def _ops(request: Request) -> Operations:
 
 
 def _unavailable(exc: ServiceUnavailable) -> DomainError:
-    return DomainError(str(exc), code="service_unavailable", status=502)
+    return DomainError(
+        str(exc), code="service_unavailable", status=502, extra={"service": exc.service}
+    )
 
 
 async def _read(services: Services, service: str, path: str, **params: Any) -> Any:
@@ -121,10 +123,13 @@ async def dossier(request: Request, code: str) -> dict[str, Any]:
     services, options = _services(request), _options(request)
     dossier_path = f"/v1/dossiers/{path_segment(code)}"
     audit_path = f"/v1/audit/dossiers/{path_segment(code)}"
-    view, trail = await asyncio.gather(
-        _read(services, "routing", dossier_path),
-        _read(services, "routing", f"{dossier_path}/trail"),
-    )
+    try:
+        view, trail = await asyncio.gather(
+            _read(services, "routing", dossier_path),
+            _read(services, "routing", f"{dossier_path}/trail"),
+        )
+    except NotFound as exc:
+        raise NotFound(f"no dossier {code}", code="dossier_not_found", field="code") from exc
     try:
         audit = await services.get("audit", audit_path)
         receipts = audit.get("receipts", [])
@@ -279,7 +284,9 @@ async def replay(request: Request, body: ReplayRequest, caller: Operator) -> dic
     ]
     missing = set(body.positions) - {f"{dl.partition}:{dl.offset}" for dl in chosen}
     if missing:
-        raise NotFound(f"no dead letter at {sorted(missing)}", field="positions")
+        raise NotFound(
+            f"no dead letter at {sorted(missing)}", code="dead_letter_not_found", field="positions"
+        )
     try:
         return {"replayed": [await handlers.replay_letter(ops, dl, caller) for dl in chosen]}
     except ServiceUnavailable as exc:  # notification, asked about a failed delivery's letter

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -24,8 +26,10 @@ from shared.app import serve, service_app
 from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
 from shared.clock import Clock
+from shared.http import problem
 from shared.runtime import service_runtime
 
+log = logging.getLogger(__name__)
 SERVICE = "console"
 STATIC = Path(__file__).parent / "static"
 ICON_CACHE = {"Cache-Control": "public, max-age=86400"}  # asked for by every page
@@ -98,6 +102,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         refusal_statuses=api.STATUS,
         openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
     )
+    app.add_exception_handler(KafkaError, broker_unavailable)
     app.include_router(signin.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -111,6 +116,15 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         return Response(favicon(), media_type="image/x-icon", headers=ICON_CACHE)
 
     return app
+
+
+async def broker_unavailable(_: Request, exc: Exception) -> Response:
+    """Kafka did not answer (lag, dead letters, a replay): 503 ``broker_unavailable``,
+    not an unexpected 500."""
+    log.warning("broker unavailable", extra={"error": repr(exc)})
+    response = problem(503, "broker_unavailable", "the broker is unavailable; retry later")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def main() -> None:

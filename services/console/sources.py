@@ -42,6 +42,10 @@ def path_segment(value: str) -> str:
 class ServiceUnavailable(Exception):
     """A service did not answer (shown on the page, not raised to the browser as a 500)."""
 
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(detail)
+        self.service = service
+
 
 class Services:
     """Read-only HTTP calls to the platform's services."""
@@ -58,11 +62,11 @@ class Services:
         try:
             response = await self._http.get(self.url(service, path), params=params)
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"{service}: {type(exc).__name__}") from exc
+            raise ServiceUnavailable(service, f"{service}: {type(exc).__name__}") from exc
         if response.status_code == 404:
             raise NotFound(f"{service} has no {path}", code="not_found")
         if response.status_code != 200:
-            raise ServiceUnavailable(f"{service} answered {response.status_code}")
+            raise ServiceUnavailable(service, f"{service} answered {response.status_code}")
         return response.json()
 
     async def notification(self, notification_id: str) -> dict[str, Any] | None:

@@ -123,7 +123,7 @@ class Notifications:
 
     async def notification(self, notification_id: str) -> dict[str, Any] | None:
         if self.down:
-            raise ServiceUnavailable("notification: ConnectError")
+            raise ServiceUnavailable("notification", "notification: ConnectError")
         view: dict[str, Any] | None = self.views.get(notification_id)
         return view
 
