@@ -13,22 +13,29 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from console import handlers
+from console import handlers, redeliveries
+from console.actions import Operations
 from console.config import WATCHED, ConsoleOptions
 from console.domain import LetterFilter, by_topic, flow_diagram
 from console.signin import operator, session_caller
-from console.sources import KafkaViews, Services, ServiceUnavailable
+from console.sources import KafkaViews, Services, ServiceUnavailable, path_segment
 from shared.auth import Principal, Unauthenticated
 from shared.http import DomainError, NotFound
 from shared.kafka.deadletter import DeadLetter
 from shared.time_bounds import AwareBoundedDatetime
 
+# The console's one table: refusal code -> HTTP status (the codes its rules raise; the
+# routes' own refusals carry theirs, docs/console.md lists them all).
+STATUS: dict[str, int] = {
+    "notification_not_found": 404,
+    "not_redeliverable": 409,
+}
 # The console is an operations tool: every JSON route needs a signed-in operator.
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(operator)])
 Operator = Annotated[Principal, Depends(operator)]
@@ -49,22 +56,28 @@ def _options(request: Request) -> ConsoleOptions:
     return options
 
 
-def _ops(request: Request) -> handlers.Operations:
+def _ops(request: Request) -> Operations:
     if not _options(request).actions_enabled:
         raise DomainError(
             "the console is read-only here (LT_CONSOLE_ACTIONS_ENABLED is off)",
             code="actions_disabled",
             status=403,
         )
-    ops: handlers.Operations = request.app.state.operations
+    ops: Operations = request.app.state.operations
     return ops
+
+
+def _unavailable(exc: ServiceUnavailable) -> DomainError:
+    return DomainError(
+        str(exc), code="service_unavailable", status=502, extra={"service": exc.service}
+    )
 
 
 async def _read(services: Services, service: str, path: str, **params: Any) -> Any:
     try:
         return await services.get(service, path, {k: v for k, v in params.items() if v})
     except ServiceUnavailable as exc:
-        raise DomainError(str(exc), code="service_unavailable", status=502) from exc
+        raise _unavailable(exc) from exc
 
 
 @router.get("/config", summary="What the pages need to know")
@@ -102,24 +115,21 @@ async def overdue(request: Request) -> dict[str, Any]:
     return result
 
 
-def path_segment(value: str) -> str:
-    """``value`` as one segment of a service's URL path. Everything but unreserved
-    characters is encoded ("/" "?" "#" "%" would end or move it), and so are the dots of
-    "." and "..", which URL clients resolve (``/v1/dossiers/..`` would ask ``/v1/``)."""
-    if value in (".", ".."):
-        return value.replace(".", "%2E")
-    return quote(value, safe="")
-
-
-@router.get("/dossiers/{code}", summary="A dossier: where it is, its trail, receipts, evidence")
+@router.get("/dossiers/{code}", summary="A dossier: where it is, its trail, receipts, trace")
 async def dossier(request: Request, code: str) -> dict[str, Any]:
+    """No link to the dossier's audit evidence: audit serves it to auditors only, with
+    their own bearer token, and a page of the console has neither (docs/console.md,
+    "Audit evidence")."""
     services, options = _services(request), _options(request)
     dossier_path = f"/v1/dossiers/{path_segment(code)}"
     audit_path = f"/v1/audit/dossiers/{path_segment(code)}"
-    view, trail = await asyncio.gather(
-        _read(services, "routing", dossier_path),
-        _read(services, "routing", f"{dossier_path}/trail"),
-    )
+    try:
+        view, trail = await asyncio.gather(
+            _read(services, "routing", dossier_path),
+            _read(services, "routing", f"{dossier_path}/trail"),
+        )
+    except NotFound as exc:
+        raise NotFound(f"no dossier {code}", code="dossier_not_found", field="code") from exc
     try:
         audit = await services.get("audit", audit_path)
         receipts = audit.get("receipts", [])
@@ -134,11 +144,7 @@ async def dossier(request: Request, code: str) -> dict[str, Any]:
         "trail": trail,
         "audit_receipts": receipts,
         "notifications": notified.get("items", []),
-        "links": {
-            "evidence": services.url("audit", audit_path),
-            "bundle": services.url("audit", f"{audit_path}/bundle"),
-            "trace": _trace_link(options, code),
-        },
+        "links": {"trace": _trace_link(options, code)},
     }
 
 
@@ -231,7 +237,7 @@ async def dead_letters(
 ) -> dict[str, Any]:
     wanted = LetterFilter(original_topic, error_kind, consumer_group)
     letters = [dl for dl in await _kafka(request).dead_letters() if wanted.matches(dl)]
-    ops: handlers.Operations = request.app.state.operations
+    ops: Operations = request.app.state.operations
     replays = {a.get("dead_letter"): a for a in reversed(await ops.store.recent())}
     return {
         "items": [
@@ -248,7 +254,10 @@ def _action_of(action: dict[str, Any] | None) -> dict[str, Any] | None:
     """The latest replay of a dead letter, if any (the letter itself stays in Kafka)."""
     if action is None:
         return None
-    return {k: action.get(k) for k in ("action", "operator", "at", "status")}
+    return {
+        k: action.get(k)
+        for k in ("action", "operator", "at", "status", "notification_status", "error")
+    }
 
 
 class ReplayRequest(BaseModel):
@@ -275,12 +284,18 @@ async def replay(request: Request, body: ReplayRequest, caller: Operator) -> dic
     ]
     missing = set(body.positions) - {f"{dl.partition}:{dl.offset}" for dl in chosen}
     if missing:
-        raise NotFound(f"no dead letter at {sorted(missing)}", field="positions")
-    return {"replayed": [await handlers.replay_letter(ops, dl, caller) for dl in chosen]}
+        raise NotFound(
+            f"no dead letter at {sorted(missing)}", code="dead_letter_not_found", field="positions"
+        )
+    try:
+        return {"replayed": [await handlers.replay_letter(ops, dl, caller) for dl in chosen]}
+    except ServiceUnavailable as exc:  # notification, asked about a failed delivery's letter
+        raise _unavailable(exc) from exc
 
 
 class Redelivery(BaseModel):
-    dossier_code: str | None = Field(None, max_length=64)
+    """The dossier recorded is the notification's own (a ``dossier_code`` sent is ignored)."""
+
     reason: str = Field("redelivery asked from the console", min_length=1, max_length=2000)
 
 
@@ -288,11 +303,26 @@ class Redelivery(BaseModel):
 async def redeliver(
     request: Request, notification_id: str, body: Redelivery, caller: Operator
 ) -> dict[str, Any]:
+    """Refused with 404 ``notification_not_found`` or 409 ``not_redeliverable`` (its
+    ``notification_status`` said) before anything is recorded; else recorded, audited
+    and answered ``requested``: ``GET /api/actions`` follows what notification made of it."""
     ops = _ops(request)
-    return await handlers.redeliver(ops, notification_id, body.dossier_code, body.reason, caller)
+    try:
+        return await redeliveries.redeliver(ops, notification_id, body.reason, caller)
+    except ServiceUnavailable as exc:
+        raise _unavailable(exc) from exc
 
 
-@router.get("/actions", summary="Replays and redeliveries: who, when, what")
+@router.get("/actions", summary="Replays and redeliveries: who, when, what, with what outcome")
 async def actions(request: Request) -> dict[str, Any]:
-    ops: handlers.Operations = request.app.state.operations
-    return {"items": await ops.store.recent()}
+    """The latest actions; a redelivery whose outcome is not known yet is read from
+    notification first (while actions are enabled: a read-only console shows what was
+    last recorded)."""
+    ops: Operations = request.app.state.operations
+    items = await ops.store.recent()
+    if _options(request).actions_enabled:
+        open_ = [i for i, item in enumerate(items) if redeliveries.followed(item)]
+        found = await asyncio.gather(*(redeliveries.follow_up(ops, items[i]) for i in open_))
+        for i, item in zip(open_, found, strict=True):
+            items[i] = item
+    return {"items": items}

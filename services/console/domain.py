@@ -1,16 +1,19 @@
 """Pure rules of the console: shapes the services' views into what the pages draw.
 
 No I/O here: the flow diagram's nodes and links, consumer lag from offsets, the
-figures read from a service's Prometheus text, and which dead letters a filter picks.
+figures read from a service's Prometheus text, which dead letters a filter picks, and
+which notifications may be redelivered and what became of a redelivery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from shared.refusals import Refused
 
 LEVEL_ORDER = {"commune": 0, "district": 1, "province": 2}
 
@@ -60,6 +63,23 @@ def partition_lag(
     return rows
 
 
+def lag_partitions(
+    committed: Mapping[tuple[str, int], int], described: Mapping[str, Collection[int]]
+) -> list[tuple[str, int]]:
+    """Where a group's lag is shown: every partition of every topic it has committed
+    offsets on, as the broker described the topic (those without an offset too: all of
+    theirs is lag). A topic the broker did not describe keeps its committed partitions,
+    never dropped; one it described without partitions (deleted) has nothing to read."""
+    topics = sorted({topic for topic, _ in committed})
+    return sorted(
+        (topic, partition)
+        for topic in topics
+        for partition in (
+            described[topic] if topic in described else {p for t, p in committed if t == topic}
+        )
+    )
+
+
 @dataclass(frozen=True)
 class OutboxFigures:
     pending: float | None
@@ -106,6 +126,85 @@ def by_topic(letters: Iterable[Any]) -> dict[str, int]:
     for letter in letters:
         counts[letter.original_topic] = counts.get(letter.original_topic, 0) + 1
     return dict(sorted(counts.items()))
+
+
+# --- operator actions --------------------------------------------------------------------
+
+# A replay is recorded, then done (republished) or failed (the broker refused; it is
+# carried out again when replayed again). A redelivery is recorded, then requested (its
+# fact is out: notification has it, or will), then what notification made of it.
+RECORDED, DONE, FAILED = "recorded", "done", "failed"
+REQUESTED, SENT, SKIPPED, REFUSED, UNKNOWN = "requested", "sent", "skipped", "refused", "unknown"
+UNSETTLED = (RECORDED, REQUESTED)
+REDELIVERABLE = "failed"  # the one notification status notification sends again
+
+
+def check_redeliverable(
+    notification_id: str, notification: Mapping[str, Any] | None
+) -> Mapping[str, Any]:
+    """The notification, if notification would send it again; else refused up front
+    (notification itself would only log it): one it does not have, or one that is not
+    failed (sent, on its way, held, skipped)."""
+    if notification is None:
+        raise Refused(
+            "notification_not_found",
+            f"the notification service has no notification {notification_id}",
+            field="notification_id",
+        )
+    status = notification.get("status")
+    if status != REDELIVERABLE:
+        raise Refused(
+            "not_redeliverable",
+            f"notification {notification_id} is {status}: only a failed one is sent again",
+            field="notification_id",
+            notification_status=status,
+        )
+    return notification
+
+
+@dataclass(frozen=True)
+class RedeliveryOutcome:
+    """What became of a redelivery request, as notification's record of it says."""
+
+    status: str
+    notification_status: str | None
+    error: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.status not in UNSETTLED
+
+
+def redelivery_outcome(
+    request_id: str, notification: Mapping[str, Any] | None
+) -> RedeliveryOutcome:
+    """The outcome of the request ``request_id`` (the fact's event id, the action's id)
+    from the notification's view: notification keeps each request it handled, queued
+    or refused, in ``redelivery_requests``."""
+    if notification is None:
+        return RedeliveryOutcome(
+            UNKNOWN, None, "the notification service no longer has this notification"
+        )
+    status = notification.get("status")
+    handled = list(notification.get("redelivery_requests") or [])
+    mine = next((i for i, r in enumerate(handled) if r.get("event_id") == request_id), None)
+    if mine is None:
+        return RedeliveryOutcome(REQUESTED, status)  # not handled yet
+    if handled[mine].get("outcome") != "queued":
+        found = handled[mine].get("status_found")
+        return RedeliveryOutcome(
+            REFUSED, status, f"it was {found}, not failed, when the request arrived: not sent again"
+        )
+    if any(r.get("outcome") == "queued" for r in handled[mine + 1 :]):
+        # Queued again by a later request, which only a failed notification is.
+        return RedeliveryOutcome(FAILED, status, "sent again and failed (redelivered again since)")
+    if status == "sent":
+        return RedeliveryOutcome(SENT, status)
+    if status in ("failed", "skipped"):
+        return RedeliveryOutcome(
+            FAILED if status == "failed" else SKIPPED, status, notification.get("error")
+        )
+    return RedeliveryOutcome(REQUESTED, status)  # pending, sending, or held (paused)
 
 
 # --- sign-in -----------------------------------------------------------------------------

@@ -1,33 +1,35 @@
-"""Operator actions: replay dead letters, redeliver failed notifications.
+"""Operator actions on dead letters: replay them (redeliveries: ``redeliveries``).
 
 Each action is recorded (who, when, what) together with its operations fact, in one
 unit of work, before anything is republished: audit logs the fact, so a replay can
 always be accounted for. A dead letter of a failed delivery is not republished (the
 inbox would rightly skip an event already handled): it becomes a redelivery request
-that notification acts on.
+that notification acts on, asked only when notification would carry it out.
 
 A dead letter is recorded and audited once: replayed again, it is answered with its
-action, which is first carried out again if it is not ``done``. An action recorded but
-never carried out (the console stopped, or its store failed, after the commit) is
-finished by ``UnfinishedActions``, at start and then periodically: republishing twice
-is harmless, the consumers' inboxes skip the repeat.
+action, which is first carried out again if it is not ``done`` (a redelivery: its
+outcome read again while not known). An action recorded but never carried out (the
+console stopped, or its store failed, after the commit), or a redelivery whose outcome
+is not known yet, is finished by ``UnfinishedActions``, at start and then periodically:
+republishing twice is harmless, the consumers' inboxes skip the repeat.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from console.store import DONE, FAILED, ReplayStore
+from console.actions import Operations, recorded_as
+from console.domain import DONE, FAILED, REFUSED, check_redeliverable
+from console.redeliveries import follow_up, followed
 from shared.auth import Principal
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.operations import DeadLetterReplayed, NotificationRedeliveryRequested
 from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, read_dead_letters, replay
 from shared.mongo.client import Document
-from shared.runtime import ServiceRuntime
+from shared.refusals import Refused
 from shared.telemetry import header_value
 from shared.topics import DEAD_LETTERS, topic_name
 from shared.unit_of_work import UnitOfWork
@@ -35,14 +37,6 @@ from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 DELIVERY_FAILED = "delivery_failed"
-
-
-@dataclass(frozen=True)
-class Operations:
-    """What operator actions need, bound once in ``main``."""
-
-    runtime: ServiceRuntime
-    store: ReplayStore
 
 
 def original_of(letter: DeadLetter) -> Envelope | None:
@@ -59,11 +53,6 @@ def notification_of(letter: DeadLetter) -> str | None:
     return header_value(letter.headers, DLQ_PREFIX + "notification_id")
 
 
-def recorded_as(caller: Principal) -> dict[str, str]:
-    """Who an action is recorded as: the signed-in user's name and token subject."""
-    return {"operator": caller.name, "operator_subject": caller.subject}
-
-
 def letter_of(ops: Operations, letter: DeadLetter) -> str:
     """A dead letter's identity: its topic, partition and offset."""
     topic = topic_name(ops.runtime.settings.kafka.topic_prefix, DEAD_LETTERS)
@@ -74,8 +63,24 @@ async def replay_letter(ops: Operations, letter: DeadLetter, caller: Principal) 
     """Record and audit the replay, then republish it (or request a redelivery); a letter
     replayed before is answered with its action, carried out again if not done."""
     identity = letter_of(ops, letter)
+    position = f"{letter.partition}:{letter.offset}"
     action = await ops.store.of_letter(identity)
     if action is None:
+        notification_id = notification_of(letter)
+        if notification_id is not None:
+            try:  # notification would refuse it: nothing to record or audit
+                check_redeliverable(
+                    notification_id, await ops.notifications.notification(notification_id)
+                )
+            except Refused as refused:
+                return _answer(
+                    position,
+                    "redelivery",
+                    REFUSED,
+                    error=refused.detail,
+                    code=refused.code,
+                    notification_status=refused.extra.get("notification_status"),
+                )
         try:
             action = await ops.runtime.run_unit_of_work(
                 lambda uow: _record_replay(ops, letter, identity, caller, uow)
@@ -84,15 +89,47 @@ async def replay_letter(ops: Operations, letter: DeadLetter, caller: Principal) 
             action = await ops.store.of_letter(identity)
             if action is None:
                 raise
-    if action["status"] != DONE:
+    if _unfinished(action):
         action = await finish(ops, action, letter)
+    return _answer(
+        position,
+        action["action"],
+        action["status"],
+        action_id=action["_id"],
+        error=action.get("error"),
+        notification_status=action.get("notification_status"),
+    )
+
+
+def _answer(
+    position: str,
+    kind: str,
+    status: str,
+    *,
+    action_id: str | None = None,
+    error: str | None = None,
+    code: str | None = None,
+    notification_status: str | None = None,
+) -> dict[str, Any]:
+    """One letter's outcome: its action (none when refused: nothing recorded), the
+    refusal's ``code``, a redelivery's ``notification_status``."""
     return {
-        "id": action["_id"],
-        "dead_letter": f"{letter.partition}:{letter.offset}",
-        "action": action["action"],
-        "status": action["status"],
-        "error": action.get("error"),
+        "id": action_id,
+        "dead_letter": position,
+        "action": kind,
+        "status": status,
+        "error": error,
+        "code": code,
+        "notification_status": notification_status,
     }
+
+
+def _unfinished(action: Document) -> bool:
+    """A replay not done yet (``failed`` ones are carried out again); a redelivery whose
+    outcome is not known yet."""
+    if action["action"] == "replay":
+        return bool(action["status"] != DONE)
+    return followed(action)
 
 
 async def _record_replay(
@@ -146,36 +183,37 @@ async def _record_replay(
 async def finish(ops: Operations, action: Document, letter: DeadLetter | None) -> Document:
     """Carry out a recorded action and settle it: a replay republishes its dead letter
     (``letter``; gone from the topic: failed); a redelivery's fact went out with its
-    record, through the outbox. Returns the action as settled."""
+    record, through the outbox, and what notification made of it is read
+    (``follow_up``). Returns the action as settled."""
+    if action["action"] != "replay":
+        return await follow_up(ops, action)
     error = None
-    if action["action"] == "replay":
-        try:
-            if letter is None:
-                raise LookupError(f"dead letter {action.get('dead_letter')} no longer retained")
-            await replay(letter, ops.runtime.publisher)
-        except Exception as exc:  # the broker refused: the record says so, try again later
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("replay failed", extra={"action": action["_id"], "error": error})
+    try:
+        if letter is None:
+            raise LookupError(f"dead letter {action.get('dead_letter')} no longer retained")
+        await replay(letter, ops.runtime.publisher)
+    except Exception as exc:  # the broker refused: the record says so, try again later
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("replay failed", extra={"action": action["_id"], "error": error})
     status = FAILED if error else DONE
     await ops.store.settle(action["_id"], status, ops.runtime.clock.now(), error)
     log.info(
-        "dead letter replayed"
-        if action["action"] == "replay"
-        else "notification redelivery requested",
+        "dead letter replayed",
         extra={"action": action["_id"], "dead_letter": action.get("dead_letter")},
     )
     return {**action, "status": status, "error": error}
 
 
 class UnfinishedActions(PeriodicWorker):
-    """Finishes the actions left ``recorded``, at start and every ``interval_s``."""
+    """Finishes the actions left ``recorded``, and follows the redeliveries still
+    ``requested``, at start and every ``interval_s``."""
 
     def __init__(self, ops: Operations, interval_s: float) -> None:
         super().__init__("unfinished-actions", interval_s)
         self._ops = ops
 
     async def tick(self) -> int:
-        """One pass; returns how many actions it finished (``done`` or ``failed``)."""
+        """One pass; returns how many actions it took up."""
         actions = await self._ops.store.unfinished()
         letters: dict[str, DeadLetter] = {}
         if any(action["action"] == "replay" for action in actions):
@@ -184,37 +222,3 @@ class UnfinishedActions(PeriodicWorker):
         for action in actions:
             await finish(self._ops, action, letters.get(action.get("dead_letter", "")))
         return len(actions)
-
-
-async def redeliver(
-    ops: Operations,
-    notification_id: str,
-    dossier_code: str | None,
-    reason: str,
-    caller: Principal,
-) -> dict[str, Any]:
-    """Ask notification to send a failed notification again (recorded and audited)."""
-    now = ops.runtime.clock.now()
-    fact = NotificationRedeliveryRequested(
-        operator=caller.name,
-        dossier_code=dossier_code,
-        notification_id=notification_id,
-        reason=reason,
-        requested_at=now,
-    )
-    async with ops.runtime.unit_of_work(now=now) as uow:
-        [event] = uow.emit(fact)
-        await ops.store.record(
-            {
-                "_id": event.id,
-                "action": "redelivery",
-                **recorded_as(caller),
-                "at": now,
-                "dossier_code": dossier_code,
-                "notification_id": notification_id,
-                "reason": reason,
-            },
-            uow.session,
-        )
-    await ops.store.settle(event.id, DONE, ops.runtime.clock.now(), None)
-    return {"id": event.id, "action": "redelivery", "status": DONE}

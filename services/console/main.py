@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from console import api, handlers, signin
+from console.actions import Operations
 from console.config import ConsoleSettings
+from console.favicon import favicon
 from console.logins import LoginSealer
 from console.oidc import OidcClient
 from console.sessions import SessionStore
@@ -22,10 +26,13 @@ from shared.app import serve, service_app
 from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
 from shared.clock import Clock
+from shared.http import problem
 from shared.runtime import service_runtime
 
+log = logging.getLogger(__name__)
 SERVICE = "console"
 STATIC = Path(__file__).parent / "static"
+ICON_CACHE = {"Cache-Control": "public, max-age=86400"}  # asked for by every page
 DESCRIPTION = (
     "Operations console: flows between levels and units, on-time results, a dossier's "
     "trail, the platform's health, and dead letters to inspect and replay. Pages at `/`, "
@@ -76,7 +83,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
             app.state.options = settings.console
             app.state.services = Services(http, settings.console)
             app.state.kafka_views = KafkaViews(settings.kafka)
-            app.state.operations = handlers.Operations(runtime, store)
+            app.state.operations = Operations(runtime, store, app.state.services)
             if settings.console.actions_enabled:  # read-only: it changes nothing
                 runtime.add_worker(
                     handlers.UnfinishedActions(
@@ -92,8 +99,10 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         lifespan=lifespan,
         http=settings.http,
         auth=settings.auth,
+        refusal_statuses=api.STATUS,
         openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
     )
+    app.add_exception_handler(KafkaError, broker_unavailable)
     app.include_router(signin.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -102,7 +111,20 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def icon() -> Response:
+        return Response(favicon(), media_type="image/x-icon", headers=ICON_CACHE)
+
     return app
+
+
+async def broker_unavailable(_: Request, exc: Exception) -> Response:
+    """Kafka did not answer (lag, dead letters, a replay): 503 ``broker_unavailable``,
+    not an unexpected 500."""
+    log.warning("broker unavailable", extra={"error": repr(exc)})
+    response = problem(503, "broker_unavailable", "the broker is unavailable; retry later")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def main() -> None:

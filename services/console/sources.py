@@ -9,21 +9,42 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
 
 from console.config import WATCHED, ConsoleOptions
-from console.domain import OutboxFigures, PartitionLag, outbox_figures, partition_lag
+from console.domain import (
+    OutboxFigures,
+    PartitionLag,
+    lag_partitions,
+    outbox_figures,
+    partition_lag,
+)
 from shared.http import NotFound
 from shared.kafka.deadletter import DeadLetter, read_dead_letters
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 
 
+def path_segment(value: str) -> str:
+    """``value`` as one segment of a service's URL path. Everything but unreserved
+    characters is encoded ("/" "?" "#" "%" would end or move it), and so are the dots of
+    "." and "..", which URL clients resolve (``/v1/dossiers/..`` would ask ``/v1/``)."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
 class ServiceUnavailable(Exception):
     """A service did not answer (shown on the page, not raised to the browser as a 500)."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(detail)
+        self.service = service
 
 
 class Services:
@@ -41,12 +62,22 @@ class Services:
         try:
             response = await self._http.get(self.url(service, path), params=params)
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"{service}: {type(exc).__name__}") from exc
+            raise ServiceUnavailable(service, f"{service}: {type(exc).__name__}") from exc
         if response.status_code == 404:
             raise NotFound(f"{service} has no {path}", code="not_found")
         if response.status_code != 200:
-            raise ServiceUnavailable(f"{service} answered {response.status_code}")
+            raise ServiceUnavailable(service, f"{service} answered {response.status_code}")
         return response.json()
+
+    async def notification(self, notification_id: str) -> dict[str, Any] | None:
+        """Notification's view of one notification (status, attempts, the redelivery
+        requests it handled); None when it has none."""
+        path = f"/v1/notifications/{path_segment(notification_id)}"
+        try:
+            found: dict[str, Any] = await self.get("notification", path)
+        except NotFound:
+            return None
+        return found
 
     async def readiness(self, service: str) -> dict[str, Any]:
         try:
@@ -77,36 +108,61 @@ class KafkaViews:
         return f"{self._kafka.topic_prefix}{service}"
 
     async def lag(self) -> list[PartitionLag]:
+        """Each watched group's lag on every partition of the topics it has committed
+        offsets on. The topics' partitions come from one metadata request naming them: a
+        consumer's own metadata holds only the topics it was asked about before, and
+        looking topics up there dropped all but those (``domain.lag_partitions``)."""
         security = client_security(self._kafka)
         admin = AIOKafkaAdminClient(bootstrap_servers=self._kafka.bootstrap_servers, **security)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._kafka.bootstrap_servers, enable_auto_commit=False, **security
         )
         await admin.start()
-        await consumer.start()
         try:
-            await consumer.topics()  # loads every topic's partitions
-            rows: list[PartitionLag] = []
-            for service in WATCHED:
-                group = self.group_of(service)
-                offsets = await admin.list_consumer_group_offsets(group)
-                if not offsets:
-                    continue
-                topics = {tp.topic for tp in offsets}
-                tps = [
-                    TopicPartition(topic, p)
-                    for topic in sorted(topics)
-                    for p in sorted(consumer.partitions_for_topic(topic) or set())
-                ] or list(offsets)
-                ends = await consumer.end_offsets(tps)
-                committed = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
-                rows += partition_lag(
-                    service, committed, {(tp.topic, tp.partition): end for tp, end in ends.items()}
-                )
-            return rows
+            await consumer.start()
+            try:
+                return await self._lag(admin, consumer)
+            finally:
+                await consumer.stop()
         finally:
-            await consumer.stop()
             await admin.close()
+
+    async def _lag(
+        self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer
+    ) -> list[PartitionLag]:
+        committed: dict[str, dict[tuple[str, int], int]] = {}
+        for service in WATCHED:
+            offsets = await admin.list_consumer_group_offsets(self.group_of(service))
+            if offsets:
+                committed[service] = {
+                    (tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()
+                }
+        topics = sorted({topic for offsets in committed.values() for topic, _ in offsets})
+        if not topics:
+            return []
+        described = _partitions_of(await admin.describe_topics(topics))
+        wanted = {
+            service: lag_partitions(offsets, described) for service, offsets in committed.items()
+        }
+        everywhere = sorted({tp for partitions in wanted.values() for tp in partitions})
+        ends = await consumer.end_offsets([TopicPartition(t, p) for t, p in everywhere])
+        end_of = {(tp.topic, tp.partition): end for tp, end in ends.items()}
+        rows: list[PartitionLag] = []
+        for service, partitions in wanted.items():
+            rows += partition_lag(
+                service, committed[service], {tp: end_of[tp] for tp in partitions}
+            )
+        return rows
 
     async def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
         return await read_dead_letters(self._kafka, limit)
+
+
+def _partitions_of(described: list[dict[str, Any]]) -> dict[str, set[int]]:
+    """Each topic's partitions from a metadata answer: a topic the broker does not know
+    (deleted) has none; one it could not describe now (another error) is left out."""
+    return {
+        topic["topic"]: {p["partition"] for p in topic.get("partitions") or []}
+        for topic in described
+        if topic.get("error_code") in (0, UnknownTopicOrPartitionError.errno)
+    }

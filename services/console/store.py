@@ -1,10 +1,14 @@
 """The console's own collection: every replay and redelivery operators asked for.
 
-A record is written with the operations fact that audit logs (one transaction), then
-marked ``done`` once the message is back on its topic, or ``failed`` with the broker's
-error. A dead letter has at most one record (``letter``, unique): replayed again, it is
-answered with that record. A record left ``recorded`` (the console stopped, or its
-store failed, between the commit and the republish or its settling) is finished by the
+A record is written with the operations fact that audit logs (one transaction). A
+replay is then marked ``done`` once the message is back on its topic, or ``failed`` with
+the broker's error. A redelivery is marked ``requested`` (its fact is on its way to
+notification), then with what notification made of it (``sent``, ``failed``,
+``skipped``, ``refused``; ``unknown`` when notification no longer has the notification),
+with the notification's status last read. A dead letter has at most one record
+(``letter``, unique): replayed again, it is answered with that record. A record left
+``recorded`` (the console stopped, or its store failed, between the commit and the
+republish or its settling), or a redelivery still ``requested``, is finished by the
 console itself (``handlers.UnfinishedActions``).
 """
 
@@ -15,9 +19,10 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
+from console.domain import DONE, FAILED, RECORDED, REQUESTED, UNSETTLED, RedeliveryOutcome
 from shared.mongo.client import Database, Document, Session
 
-RECORDED, DONE, FAILED = "recorded", "done", "failed"
+__all__ = ["DONE", "FAILED", "RECORDED", "REQUESTED", "ReplayStore"]
 
 
 class ReplayStore:
@@ -48,8 +53,9 @@ class ReplayStore:
         return await self.actions.find_one({"letter": letter})
 
     async def unfinished(self, limit: int = 100) -> list[Document]:
-        """Actions recorded but not carried out yet, oldest first."""
-        cursor = self.actions.find({"status": RECORDED}).sort(
+        """Actions recorded but not carried out yet, and redeliveries whose outcome is not
+        known yet, oldest first."""
+        cursor = self.actions.find({"status": {"$in": list(UNSETTLED)}}).sort(
             [("at", ASCENDING), ("_id", ASCENDING)]
         )
         return await cursor.limit(limit).to_list()
@@ -63,6 +69,23 @@ class ReplayStore:
         else:
             update["$unset"] = {"error": ""}
         await self.actions.update_one({"_id": action_id, "status": {"$ne": DONE}}, update)
+
+    async def follow(self, action_id: str, outcome: RedeliveryOutcome, at: datetime) -> Document:
+        """A redelivery's outcome as last read, while it is not settled; one settled stays.
+        Returns the fields written (none when it was settled already)."""
+        fields: Document = {
+            "status": outcome.status,
+            "notification_status": outcome.notification_status,
+            "checked_at": at,
+        }
+        if outcome.settled:
+            fields["settled_at"] = at
+        if outcome.error is not None:
+            fields["error"] = outcome.error
+        changed = await self.actions.update_one(
+            {"_id": action_id, "status": {"$in": list(UNSETTLED)}}, {"$set": fields}
+        )
+        return fields if changed.matched_count else {}
 
     async def recent(self, limit: int = 200) -> list[Document]:
         return await self.actions.find().sort("at", DESCENDING).limit(limit).to_list()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notification import subscriptions
 from notification.dispatcher import Dispatcher
+from notification.redelivery import KEPT_REQUESTS
 from notification.secretbox import SecretBox
 from notification.store import NotificationStore
 from notification.subscriptions import EgressPolicy, Owner
@@ -118,6 +119,20 @@ class AttemptOut(BaseModel):
     error: str | None = None
 
 
+class RedeliveryRequestOut(BaseModel):
+    """A redelivery request this notification was asked, and what was done with it."""
+
+    event_id: str = Field(description="The request's event id (the console's action id).")
+    operator: str
+    requested_at: datetime
+    handled_at: datetime
+    outcome: str = Field(
+        description="queued: back to pending with a fresh budget of attempts; refused: it "
+        "was not failed when the request arrived, nothing was sent again."
+    )
+    status_found: str | None = Field(description="The notification's status at arrival.")
+
+
 class NotificationOut(BaseModel):
     id: str
     dossier_code: str
@@ -136,11 +151,19 @@ class NotificationOut(BaseModel):
     sent_at: datetime | None = None
     failed_at: datetime | None = None
     error: str | None = None
+    redeliveries: int = Field(0, description="Redelivery requests that queued it again.")
+    redelivery_requests: list[RedeliveryRequestOut] = Field(
+        default_factory=list,
+        description=f"The last {KEPT_REQUESTS} redelivery requests handled, oldest first.",
+    )
 
     @classmethod
     def of(cls, doc: Document) -> NotificationOut:
         fields: dict[str, Any] = {k: v for k, v in doc.items() if k in cls.model_fields}
         fields["attempts"] = [AttemptOut(**a) for a in doc.get("attempts") or []]
+        fields["redelivery_requests"] = [
+            RedeliveryRequestOut(**r) for r in doc.get("redelivery_requests") or []
+        ]
         return cls(id=doc["_id"], recipient=doc["display"], **fields)
 
 

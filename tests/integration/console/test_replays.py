@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from console import handlers
+from console.actions import Operations
 from console.config import ConsoleOptions, ConsoleSettings
 from console.main import create_app
 from console.store import DONE, RECORDED
@@ -116,7 +117,7 @@ async def test_a_letter_replayed_again_is_answered_with_its_action_not_audited_a
 ) -> None:
     app = create_app(console(common_settings))
     async with running_app(app, ActAs("operations")) as desk:
-        ops: handlers.Operations = app.state.operations
+        ops: Operations = app.state.operations
         letter = await dead_letter(app.state.runtime, common_settings)
 
         async def store_gone(*args: Any) -> None:
@@ -148,7 +149,7 @@ async def test_two_operators_replaying_one_letter_at_once_make_one_record(
 ) -> None:
     app = create_app(console(common_settings))
     async with running_app(app):
-        ops: handlers.Operations = app.state.operations
+        ops: Operations = app.state.operations
         letter = await dead_letter(app.state.runtime, common_settings)
         first, second = await asyncio.gather(
             handlers.replay_letter(ops, letter, OPS), handlers.replay_letter(ops, letter, OPS)

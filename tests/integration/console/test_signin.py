@@ -31,6 +31,7 @@ from shared.testing import read_topic
 from shared.topics import OPERATIONS_EVENTS
 from tests.integration.access.test_access_table import store_digest
 from tests.integration.console.keycloak_login import console_browser, keycloak_login
+from tests.integration.console.test_replays import dead_letter
 
 
 def console(common: CommonSettings, **signin: Any) -> Any:
@@ -46,7 +47,8 @@ def console(common: CommonSettings, **signin: Any) -> Any:
 async def test_an_operator_signs_in_and_acts_under_their_own_name(
     common_settings: CommonSettings,
 ) -> None:
-    async with console_browser(console(common_settings)) as browser:
+    app = console(common_settings)
+    async with console_browser(app) as browser:
         assert (await browser.get("/api/session")).json()["code"] == "unauthenticated"
         back = await keycloak_login(browser, "ops", next_path="/#deadletters")
         assert back.status_code == 303 and back.headers["location"] == "/#deadletters"
@@ -55,8 +57,11 @@ async def test_an_operator_signs_in_and_acts_under_their_own_name(
         me = (await browser.get("/api/session")).json()
         assert me["username"] == "ops" and "operations" in me["roles"] and me["csrf_token"]
 
-        path = "/api/notifications/n-1/redeliver"
-        body = {"dossier_code": "000.00.01.H59-261130-0077"}
+        letter = await dead_letter(app.state.runtime, common_settings)
+        path, body = (
+            "/api/deadletters/replay",
+            {"positions": [f"{letter.partition}:{letter.offset}"]},
+        )
         refused = await browser.post(path, json=body)
         assert refused.status_code == 403 and refused.json()["code"] == "csrf"
         done = await browser.post(path, json=body, headers={"X-CSRF-Token": me["csrf_token"]})
@@ -68,7 +73,7 @@ async def test_an_operator_signs_in_and_acts_under_their_own_name(
         Envelope.from_bytes(r.value)
         for r in await read_topic(common_settings.kafka, OPERATIONS_EVENTS, expect=1)
     ]
-    assert fact.data["operator"] == "ops" and fact.data["notification_id"] == "n-1"
+    assert fact.type == "operations.deadletter.replayed.v1" and fact.data["operator"] == "ops"
 
 
 async def test_the_access_token_is_refreshed_before_it_expires(

@@ -1,5 +1,6 @@
-"""The console's pure rules: the flow diagram, consumer lag, outbox figures, letter filters,
-and where a sign-in may lead and when its token is refreshed."""
+"""The console's pure rules: the flow diagram, consumer lag (and on which partitions),
+outbox figures, letter filters, and where a sign-in may lead and when its token is
+refreshed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from console.domain import (
     LetterFilter,
     by_topic,
     flow_diagram,
+    lag_partitions,
     needs_refresh,
     outbox_figures,
     partition_lag,
@@ -39,6 +41,23 @@ def test_partition_lag_counts_from_the_committed_offset_or_from_the_start() -> N
         {("dossier.events", 0): 8, ("dossier.events", 1): 4, ("dossier.events", 2): 0},
     )
     assert [(r.partition, r.lag) for r in rows] == [(0, 3), (1, 4), (2, 0)]
+
+
+def test_lag_covers_every_partition_of_every_topic_a_group_committed_on() -> None:
+    committed = {("dossier.events", 0): 5, ("notification.events", 2): 1, ("ops", 1): 4}
+    described = {"dossier.events": {0, 1, 2}, "notification.events": {0, 1, 2}}
+    # "ops" was not described (the broker could not say now): its committed partition stays.
+    assert lag_partitions(committed, described) == [
+        ("dossier.events", 0),
+        ("dossier.events", 1),
+        ("dossier.events", 2),
+        ("notification.events", 0),
+        ("notification.events", 1),
+        ("notification.events", 2),
+        ("ops", 1),
+    ]
+    # A topic the broker no longer has (described without partitions) has nothing to read.
+    assert lag_partitions({("gone", 0): 3}, {"gone": set()}) == []
 
 
 def test_outbox_figures_come_from_the_prometheus_text() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from audit.api import STATUS as AUDIT
+from console.api import STATUS as CONSOLE
 from intake.problems import STATUS as INTAKE
 from notification.api import STATUS as NOTIFICATION
 from routing.api import STATUS as ROUTING
@@ -27,7 +28,7 @@ def raised_codes(service: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("service", "table"),
-    [("intake", INTAKE), ("notification", NOTIFICATION), ("audit", AUDIT)],
+    [("intake", INTAKE), ("notification", NOTIFICATION), ("audit", AUDIT), ("console", CONSOLE)],
 )
 def test_every_raised_code_has_a_status(service: str, table: dict[str, int]) -> None:
     codes = raised_codes(service)

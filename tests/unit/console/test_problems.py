@@ -1,0 +1,74 @@
+"""The console's API answers every error as problem+json with a code the page can
+translate: an unknown dossier (``dossier_not_found``), a service that does not answer
+(502 ``service_unavailable``, naming it), the broker down (503 ``broker_unavailable``),
+a replay of nothing or of letters no longer there (``nothing_selected``,
+``dead_letter_not_found``). The services are a mock transport; no server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from aiokafka.errors import KafkaConnectionError
+from console.main import create_app
+
+from shared.http import PROBLEM_JSON
+from tests.unit.console.test_service_paths import console
+
+
+async def test_an_unknown_dossier_is_dossier_not_found() -> None:
+    async with console([], lambda request: httpx.Response(404, json={})) as client:
+        answer = await client.get("/api/dossiers/NO-SUCH-CODE")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    body = answer.json()
+    assert (body["code"], body["field"], body["detail"]) == (
+        "dossier_not_found",
+        "code",
+        "no dossier NO-SUCH-CODE",
+    )
+
+
+async def test_a_service_that_does_not_answer_is_named() -> None:
+    async with console([], lambda request: httpx.Response(503, json={})) as client:
+        answer = await client.get("/api/overdue")
+    assert answer.status_code == 502
+    body = answer.json()
+    assert (body["code"], body["service"], body["detail"]) == (
+        "service_unavailable",
+        "routing",
+        "routing answered 503",
+    )
+
+
+async def test_the_broker_down_is_broker_unavailable() -> None:
+    app = create_app()
+
+    @app.get("/broker")
+    async def broker() -> None:
+        raise KafkaConnectionError("Unable to bootstrap from [('127.0.0.1', 9092)]")
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
+        answer = await client.get("/broker")
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    assert answer.json()["code"] == "broker_unavailable"
+
+
+class NoLetters:
+    async def dead_letters(self) -> list[Any]:
+        return []
+
+
+async def test_a_replay_names_what_it_could_not_find() -> None:
+    async with console([], kafka_views=NoLetters(), operations=None) as client:
+        nothing = await client.post("/api/deadletters/replay", json={})
+        missing = await client.post("/api/deadletters/replay", json={"positions": ["0:7"]})
+    assert nothing.status_code == 400
+    assert (nothing.json()["code"], nothing.json()["field"]) == ("nothing_selected", "positions")
+    assert missing.status_code == 404
+    assert (missing.json()["code"], missing.json()["field"]) == (
+        "dead_letter_not_found",
+        "positions",
+    )
