@@ -175,6 +175,9 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     assert "Chuyển liên thông" in trail and "Đã trả kết quả" in trail
     receipts = await page.inner_text("#receipts-table")
     assert "Đã tiếp nhận" in receipts
+    await expect(page.locator("#dossier-evidence, #dossier-bundle")).to_have_count(0)
+    assert await page.locator("#dossier-view a[href='undefined']").count() == 0
+    await expect(page.locator("#dossier-audit-note")).to_contain_text("kiểm toán viên")
     await page.screenshot(path=str(SHOTS / "dossier.png"), full_page=True)
 
     # Health: refreshed live (server-sent events) without reloading.

@@ -373,8 +373,6 @@ async function loadDossier(code) {
   $("dossier-title").textContent = `${d.code} · ${d.procedure_name}`;
   $("dossier-summary").replaceChildren(`${t("state")}: `, stateName(d.state),
     ` · ${t("held_by")}: ${d.holding_unit} · ${t("appointment")}: ${fmtDate(d.appointment_date)}`);
-  $("dossier-evidence").href = view.links.evidence;
-  $("dossier-bundle").href = view.links.bundle;
   $("dossier-trace").hidden = !view.links.trace; $("dossier-no-trace").hidden = !!view.links.trace;
   if (view.links.trace) $("dossier-trace").href = view.links.trace;
   const timeline = $("trail-timeline");
