@@ -401,10 +401,12 @@ async def test_console_says_what_failed_and_fits_a_phone(
     ]:
         await page.goto(f"{console}/#{name}")
         problem = page.locator(box)
-        await expect(problem).to_contain_text("Dịch vụ nguồn hiện không phản hồi")
+        await expect(problem).to_contain_text("Dịch vụ nguồn routing hiện không phản hồi")
         await expect(problem).to_contain_text("service_unavailable · HTTP 502")
         await page.screenshot(path=str(SHOTS / f"ui-routing-down-{name.split('/')[0]}.png"))
     await expect(page.locator("#dossier-error")).not_to_contain_text("Không tìm thấy")
     await page.click("#lang-en")
-    await expect(page.locator("#dossier-error")).to_contain_text("did not answer")
+    await expect(page.locator("#dossier-error")).to_contain_text(
+        "The routing service did not answer"
+    )
     assert errors == []

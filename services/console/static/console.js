@@ -20,9 +20,10 @@ const $ = (id) => document.getElementById(id);
 // --- calling the API, and saying what went wrong ----------------------------------------
 
 class ApiError extends Error {
-  constructor(status, code, detail) {
+  // ``body``: the problem's other members (``service``, ``field``, ``notification_status``...).
+  constructor(status, code, detail, body) {
     super(detail || code);
-    this.status = status; this.code = code; this.detail = detail;
+    this.status = status; this.code = code; this.detail = detail; this.body = body || {};
   }
 }
 
@@ -40,37 +41,51 @@ async function api(path, options) {
   } catch (err) {
     throw new ApiError(0, "network", String(err && err.message ? err.message : err));
   }
-  if (response.status === 401) { signedOut(); throw new ApiError(401, "signed_out", t("err_signed_out")); }
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, body.code || `http_${response.status}`, body.detail || response.statusText);
+  if (response.status === 401) { signedOut(); throw new ApiError(401, body.code || "signed_out", body.detail || t("err_signed_out"), body); }
+  if (!response.ok) throw new ApiError(response.status, body.code || `http_${response.status}`, body.detail || response.statusText, body);
   return body;
 }
 
-// What kind of failure an error is: each has its own sentence in both languages.
+// Every code the console's API answers (docs/console.md, "Errors") has its own sentence
+// (i18n.js, ``err_<code>``); a code the page does not know falls back to its kind.
+const ERROR_CODES = new Set([
+  "malformed_json", "nothing_selected", "unauthenticated", "invalid_token", "signed_out", "forbidden", "csrf",
+  "actions_disabled", "not_found", "dossier_not_found", "dead_letter_not_found", "notification_not_found",
+  "method_not_allowed", "not_redeliverable", "body_too_large", "invalid_request", "internal_error",
+  "service_unavailable", "broker_unavailable", "store_unavailable", "identity_provider_unavailable", "network",
+]);
+
+// What kind of failure an error is, when its code has no sentence of its own.
 function errorKind(err) {
   if (!(err instanceof ApiError)) return "other";
-  if (err.status === 0) return "network";
+  if (ERROR_CODES.has(err.code)) return err.code;
   if (err.status === 401) return "signed_out";
   if (err.status === 404) return "not_found";
-  if (err.status === 403) return ["csrf", "actions_disabled"].includes(err.code) ? err.code : "forbidden";
-  if (["service_unavailable", "store_unavailable", "identity_provider_unavailable"].includes(err.code)
-      || [502, 503, 504].includes(err.status)) return "unavailable";
+  if (err.status === 403) return "forbidden";
+  if ([502, 503, 504].includes(err.status)) return "unavailable";
   if (err.status >= 400 && err.status < 500) return "refused";
   return "other";
 }
 
-// The sentence for ``err``, and its technical line: the service's detail, code and status.
-function describe(err, notFound) {
+// The sentence for ``err`` (``vars`` fill it: a dossier's ``code``...), and its technical
+// line: the service's detail, code and status.
+function describe(err, vars) {
   const kind = errorKind(err);
-  const title = kind === "not_found" && notFound ? notFound : t(`err_${kind}`);
+  const body = err instanceof ApiError ? err.body : {};
+  const title = t(`err_${kind}`, {
+    service: body.service || "?", field: body.field || "?", code: "?",
+    notification_status: body.notification_status ? label("notification_status", body.notification_status) : "?",
+    ...(vars || {}),
+  });
   const tech = err instanceof ApiError
     ? `${err.detail && err.detail !== err.code ? `${err.detail} · ` : ""}${err.code}${err.status ? ` · HTTP ${err.status}` : ""}`
     : String(err && err.message ? err.message : err);
   return { kind, title, tech };
 }
 
-function problemNodes(err, notFound, prefix) {
-  const { title, tech } = describe(err, notFound);
+function problemNodes(err, vars, prefix) {
+  const { title, tech } = describe(err, vars);
   const strong = document.createElement("strong");
   strong.textContent = prefix ? `${prefix}: ${title}` : title;
   const small = document.createElement("span"); small.className = "tech"; small.textContent = tech;
@@ -79,9 +94,9 @@ function problemNodes(err, notFound, prefix) {
 
 // A page's data could not be read: say why where the data would be (nothing for a 401,
 // the signed-out page says it).
-function showProblem(box, err, notFound) {
+function showProblem(box, err, vars) {
   if (err instanceof ApiError && err.status === 401) return;
-  box.replaceChildren(...problemNodes(err, notFound));
+  box.replaceChildren(...problemNodes(err, vars));
   box.hidden = false;
 }
 
@@ -366,7 +381,7 @@ async function loadDossier(code) {
   $("dossier-error").hidden = true;
   let view;
   try { view = await api(`/dossiers/${encodeURIComponent(code)}`); } catch (err) {
-    $("dossier-view").hidden = true; showProblem($("dossier-error"), err, t("err_dossier_not_found", { code })); return;
+    $("dossier-view").hidden = true; showProblem($("dossier-error"), err, { code }); return;
   }
   const d = view.dossier, trail = view.trail;
   $("dossier-view").hidden = false;
