@@ -100,12 +100,17 @@ def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:
 
 
 async def plant_dead_letter(
-    common: CommonSettings, new_code: str, kind: str = "handler_failed"
+    common: CommonSettings,
+    new_code: str,
+    kind: str = "handler_failed",
+    notification_id: str | None = None,
 ) -> None:
     """A dossier.received fact routing 'failed' on: processed when replayed.
 
     It is a real received event read from the topic, given a new id and dossier code
-    that no service has seen, so replaying it makes routing route a new dossier.
+    that no service has seen, so replaying it makes routing route a new dossier. With
+    ``notification_id`` it stands for a failed delivery of that notification instead
+    (kind ``delivery_failed``): replaying it asks notification for a redelivery.
     """
     records = await read_topic(common.kafka, DOSSIER_EVENTS, expect=1)
     received = next(
@@ -123,6 +128,7 @@ async def plant_dead_letter(
             kind=kind,
             attempts=3,
             consumer_group=f"{common.kafka.topic_prefix}routing",
+            extra={"notification_id": notification_id} if notification_id else None,
         )
 
 

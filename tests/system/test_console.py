@@ -328,6 +328,37 @@ async def test_console_says_what_failed_and_fits_a_phone(
     await page.click("#dl-inspect-close")
     await expect(page.locator("#dl-inspect")).to_be_hidden()
 
+    # A failed delivery's letter for a notification the notification service does not
+    # have: its redelivery is refused up front (nothing recorded), said as refused with
+    # its reason, in its row and by a bulk replay, never as a success.
+    orphan = f"{prefix}-9994"
+    await plant_dead_letter(
+        common_settings, orphan, kind="delivery_failed", notification_id=f"missing-{orphan}"
+    )
+    await page.select_option("#dl-kind", "delivery_failed")
+    await page.click("#dl-filter button[type=submit]")
+    await expect(rows).to_have_count(1)
+    orphan_row = rows.filter(has_text=orphan)
+    await orphan_row.get_by_role("button", name="Gửi lại").click()
+    said = orphan_row.locator(".outcome.bad")
+    await expect(said).to_contain_text("không gửi lại được")
+    await expect(said).to_contain_text("Dịch vụ thông báo không có thông báo này")
+    await expect(orphan_row.locator(".outcome.ok")).to_have_count(0)
+    await expect(orphan_row.get_by_role("button", name="Gửi lại")).to_be_enabled()
+    await bulk.click()
+    await page.click("#confirm-ok")
+    await expect(result).to_contain_text("1 thư bị từ chối, không gửi lại")
+    await expect(result).to_contain_text("Dịch vụ thông báo không có thông báo này")
+    await expect(result).not_to_contain_text("Đã phát lại")
+    await page.screenshot(path=str(SHOTS / "ui-redelivery-refused.png"), full_page=True)
+    recorded = await page.evaluate(
+        "fetch('/api/actions').then(r => r.json()).then(b => b.items.map(a => a.dossier_code))"
+    )
+    assert orphan not in recorded  # refused: nothing recorded
+    await page.select_option("#dl-kind", "")
+    await page.click("#dl-filter button[type=submit]")
+    await expect(rows).to_have_count(4)
+
     # Codes named: states (the portal's wording), levels, event types; times in Vietnam time.
     await page.goto(f"{console}/#flows")
     await expect(page.locator("#states-table")).to_contain_text("Đã trả kết quả")
@@ -351,6 +382,17 @@ async def test_console_says_what_failed_and_fits_a_phone(
     await expect(notifications.locator("thead")).to_contain_text("Tạo lúc")
     await expect(notifications).to_contain_text("Tiếp nhận hồ sơ")
     await expect(notifications).to_contain_text("GMT+7")
+    # A redelivery of a notification that is not failed: refused by the API (409
+    # not_redeliverable, its status named), said in its row. The page offers the button
+    # on failed ones only, so the test calls what that button calls.
+    await page.evaluate(
+        "(async () => { const v = await api('/dossiers/' + encodeURIComponent("
+        f"{done[-1]!r})); const n = v.notifications.find(x => x.status !== 'failed');"
+        f" await redeliver(n, {done[-1]!r}, document.createElement('button')); }})()"
+    )
+    refusal = notifications.locator(".outcome.bad")
+    await expect(refusal).to_contain_text("Không gửi lại được: thông báo đang ở trạng thái")
+    await expect(refusal).to_contain_text("not_redeliverable · HTTP 409")
     await expect(page.locator("#trail-timeline")).to_contain_text("Chuyển liên thông")
     await page.click("#lang-en")
     await expect(page.locator("#dossier-summary")).to_contain_text("Result returned")

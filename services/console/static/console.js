@@ -423,13 +423,19 @@ function notificationRow(n, code) {
     cell(n.attempts.length, "num"), lastError || "", cell(actions, "actions")];
 }
 
+// A redelivery is a request: the answer is ``requested`` (notification has not sent it
+// yet); what came of it is read later (the recorded actions). Refused up front (404
+// notification_not_found, 409 not_redeliverable naming the notification's status), the
+// row says why. The dossier recorded is the notification's own: only a reason is sent.
 async function redeliver(notification, code, button) {
   button.disabled = true;
   const type = notification.template || notification.source_event_type;
   try {
-    await api(`/notifications/${encodeURIComponent(notification.id)}/redeliver`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ dossier_code: code }) });
-    state.notificationOutcomes.set(notification.id, { ok: true, text: () => t("outcome_notification", { event: eventName(type), channel: label("channels", notification.channel) }) });
+    const action = await api(`/notifications/${encodeURIComponent(notification.id)}/redeliver`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ reason: REDELIVERY_REASON }) });
+    state.notificationOutcomes.set(notification.id, { ok: true, text: () => t("outcome_notification", {
+      event: eventName(type), channel: label("channels", notification.channel), status: actionStatus(action),
+      at: fmtTime(action.at), operator: action.operator || "" }) });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
     state.notificationOutcomes.set(notification.id, failure(err));
@@ -515,7 +521,26 @@ function confirmDialog(text, detail, items, okText) {
 
 // --- dead letters -----------------------------------------------------------------------
 
-const replayed = (l) => !!(l.last_action && l.last_action.status === "done");
+// An action's outcome as said everywhere: its status, a redelivery's notification status
+// as last read ("đã yêu cầu · Tạm giữ"), and its error.
+const REDELIVERY_REASON = "redelivery asked from the console's dossier page";
+const BAD_STATUSES = new Set(["failed", "refused", "skipped", "unknown"]);
+function actionStatus(a, withError) {
+  let text = label("action_status", a.status);
+  if (a.notification_status) text += ` · ${t("notification_now", { status: label("notification_status", a.notification_status) })}`;
+  if (withError && a.error) text += ` — ${a.error}`;
+  return text;
+}
+
+// Replayed already, so neither a row nor a bulk replay offers it again: a replay that is
+// ``done``, a redelivery ``requested`` or ``sent``. A replay ``failed`` or left
+// ``recorded`` is carried out again when replayed again; a redelivery that failed,
+// was skipped, refused or is unknown is not called replayed either (its note says so).
+function replayed(l) {
+  const a = l.last_action;
+  if (!a) return false;
+  return a.action === "redelivery" ? ["requested", "sent"].includes(a.status) : a.status === "done";
+}
 const dossierOf = (l) => l.key || "—";
 const letterVars = (l) => ({ position: l.at, topic: l.original_topic, dossier: dossierOf(l) });
 const letterLine = (l) => `${l.at} · ${l.original_topic} · ${dossierOf(l)}`;
@@ -585,8 +610,15 @@ async function loadDeadLetters(showApplied) {
   fillTable($("actions-table"), ["at", "operator", "action", "what", "status"], actions.items.map((a) => [
     cell(timeNode(a.at)), a.operator, label("action_kinds", a.action),
     [a.dead_letter, a.original_topic, a.event_type ? eventName(a.event_type) : null, a.notification_id, a.dossier_code].filter(Boolean).join(" · "),
-    cell(`${label("action_status", a.status)}${a.error ? ` — ${a.error}` : ""}`, a.status === "failed" ? "bad" : "")]));
+    statusCell(a)]));
   updateBulk();
+}
+
+function statusCell(a) {
+  const td = cell(actionStatus(a, true), BAD_STATUSES.has(a.status) ? "bad" : "");
+  td.title = [a.status, a.notification_status].filter(Boolean).join(" · ");
+  td.dataset.status = a.status || "";
+  return td;
 }
 
 function letterRow(l) {
@@ -606,8 +638,9 @@ function letterRow(l) {
     const note = document.createElement("span");
     note.className = "outcome muted";
     const vars = { what: label("action_kinds", l.last_action.action), at: fmtTime(l.last_action.at),
-      operator: l.last_action.operator || "", status: label("action_status", l.last_action.status) };
-    note.textContent = t(l.last_action.status === "failed" ? "last_action_failed" : "replayed_by", vars);
+      operator: l.last_action.operator || "", status: actionStatus(l.last_action, true) };
+    const replayFailed = l.last_action.action === "replay" && l.last_action.status === "failed";
+    note.textContent = t(replayFailed ? "last_action_failed" : "replayed_by", vars);
     actions.append(note);
   }
   const outcome = state.dl.outcomes.get(l.at);
@@ -620,10 +653,21 @@ function letterRow(l) {
     cell(l.attempts, "num"), cell(timeNode(l.failed_at)), cell(actions, "actions")];
 }
 
+// One letter's result: a redelivery refused up front (``refused``, no action recorded:
+// ``id`` null, its ``code`` and ``error``) is said with its reason, never as a success.
+function refusalOf(r) {
+  return new ApiError(r.code === "not_redeliverable" ? 409 : r.code === "notification_not_found" ? 404 : 0,
+    r.code || "refused", r.error, { notification_status: r.notification_status });
+}
+function refusedReason(r) {
+  const { title } = describe(refusalOf(r));
+  return `${title}${r.error ? ` (${r.error})` : ""}`;
+}
 function replayOutcome(r) {
-  if (r.status === "failed") return { ok: false, text: () => t("outcome_replay_failed", { position: r.dead_letter, error: r.error || label("action_status", "failed") }) };
+  if (r.status === "refused") return { ok: false, text: () => t("outcome_refused", { position: r.dead_letter, reason: refusedReason(r) }) };
+  if (r.action !== "redelivery" && r.status === "failed") return { ok: false, text: () => t("outcome_replay_failed", { position: r.dead_letter, error: r.error || label("action_status", "failed") }) };
   const key = r.action === "redelivery" ? "outcome_redelivery" : "outcome_replayed";
-  return { ok: true, text: () => t(key, { position: r.dead_letter, status: label("action_status", r.status) }) };
+  return { ok: !BAD_STATUSES.has(r.status), text: () => t(key, { position: r.dead_letter, status: actionStatus(r, true) }) };
 }
 
 async function replayOne(letter, button) {
@@ -669,10 +713,13 @@ async function replayShown() {
   }
   state.dl.busy = false;
   for (const r of outcomes) state.dl.outcomes.set(r.dead_letter, replayOutcome(r));
-  const good = outcomes.filter((r) => r.status !== "failed"), bad = outcomes.filter((r) => r.status === "failed");
+  const refused = outcomes.filter((r) => r.status === "refused");
+  const bad = outcomes.filter((r) => r.status !== "refused" && BAD_STATUSES.has(r.status));
+  const good = outcomes.filter((r) => !BAD_STATUSES.has(r.status));
   const para = (text, cls) => { const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls; return p; };
-  if (good.length) lines.unshift(para(t("bulk_done", { count: good.length, list: good.map((r) => `${r.dead_letter} (${label("action_kinds", r.action)}: ${label("action_status", r.status)})`).join(", ") }), "ok"));
-  if (bad.length) { result.className = "notice bad"; lines.push(para(t("bulk_failed", { count: bad.length, list: bad.map((r) => `${r.dead_letter}: ${r.error || ""}`).join(", ") }), "bad")); }
+  if (good.length) lines.unshift(para(t("bulk_done", { count: good.length, list: good.map((r) => `${r.dead_letter} (${label("action_kinds", r.action)}: ${actionStatus(r)})`).join(", ") }), "ok"));
+  if (bad.length) { result.className = "notice bad"; lines.push(para(t("bulk_failed", { count: bad.length, list: bad.map((r) => `${r.dead_letter}: ${actionStatus(r, true)}`).join(", ") }), "bad")); }
+  if (refused.length) { result.className = "notice bad"; lines.push(para(t("bulk_refused", { count: refused.length, list: refused.map((r) => `${r.dead_letter}: ${refusedReason(r)}`).join(", ") }), "bad")); }
   if (skipped.length) lines.push(para(t("bulk_skipped", { count: skipped.length, list: skipped.map((l) => l.at).join(", ") })));
   result.replaceChildren(...lines);
   await loadDeadLetters();
