@@ -188,6 +188,16 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
         f"document.getElementById('health-at').textContent !== {first!r}", timeout=20000
     )
     assert "routing" in await page.inner_text("#health-lag")
+    # Lag is listed on every partition (6 per dossier topic): those at 0 are one row per
+    # group and topic, a partition behind keeps its own.
+    await expect(page.locator("#health-lag td.zero-lag").first).to_contain_text("độ trễ 0")
+    idle_rows = await page.evaluate(
+        "[...document.querySelectorAll('#health-lag tbody tr')]"
+        ".map(tr => [...tr.cells].map(c => c.textContent))"
+        ".filter(c => c[3] === '0').map(c => c[0] + ' ' + c[1])"
+    )
+    assert idle_rows and len(idle_rows) == len(set(idle_rows))
+    await page.screenshot(path=str(SHOTS / "health.png"), full_page=True)
     assert await page.evaluate("state.stream.readyState") == 1  # EventSource.OPEN
 
     # Dead letters: one planted, replayed from the page, processed by routing.

@@ -458,9 +458,41 @@ function renderHealth(h) {
     s.service, cell(named("readiness", s.status), s.status === "ready" ? "ok" : "bad"),
     cell(s.outbox && s.outbox.pending != null ? number(s.outbox.pending) : "—", "num"),
     cell(s.outbox && s.outbox.oldest_age_seconds != null ? `${number(s.outbox.oldest_age_seconds, 1)} s` : "—", "num")]));
-  fillTable($("health-lag"), ["group", "topic", "partition", "lag"],
-    h.lag.map((r) => [r.group, r.topic, cell(r.partition, "num"), cell(r.lag, r.lag > 0 ? "num bad" : "num")]));
+  fillTable($("health-lag"), ["group", "topic", "partition", "lag"], lagRows(h.lag));
   fillTable($("health-dlq"), ["topic", "count"], Object.entries(h.dead_letters).map(([topic, n]) => [topic, cell(n, "num bad")]));
+}
+
+// Lag is given for every partition of every topic a group has offsets on: many rows. A
+// partition behind keeps its own row; those at 0 are one row per group and topic.
+function partitionRanges(parts) {
+  const sorted = [...parts].sort((a, b) => a - b), out = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    out.push(j > i ? `${sorted[i]}–${sorted[j]}` : String(sorted[i]));
+    i = j;
+  }
+  return out.join(", ");
+}
+function lagRows(lag) {
+  const groups = new Map();
+  for (const r of lag) {
+    const key = `${r.group}\u0000${r.topic}`;
+    if (!groups.has(key)) groups.set(key, { group: r.group, topic: r.topic, rows: [] });
+    groups.get(key).rows.push(r);
+  }
+  const rows = [];
+  for (const g of groups.values()) {
+    for (const r of g.rows.filter((x) => x.lag > 0)) rows.push([r.group, r.topic, cell(r.partition, "num"), cell(number(r.lag), "num bad")]);
+    const idle = g.rows.filter((x) => !(x.lag > 0)).map((x) => x.partition);
+    if (idle.length === 1) rows.push([g.group, g.topic, cell(idle[0], "num"), cell(0, "num")]);
+    else if (idle.length) {
+      const td = cell(t("lag_zero", { count: idle.length, list: partitionRanges(idle) }), "muted zero-lag");
+      td.dataset.partitions = String(idle.length);
+      rows.push([g.group, g.topic, td, cell(0, "num")]);
+    }
+  }
+  return rows;
 }
 
 function startHealth() {
