@@ -37,9 +37,9 @@ from shared.runtime import CommonSettings
 from shared.telemetry import header_value
 from shared.testing import ActAs, eventually, free_port, read_topic, running_app
 from shared.topics import OPERATIONS_EVENTS
-from tests.integration.console.serving import served
 from tests.integration.notification.helpers import notifications, publish
 from tests.integration.notification.servers import smtp_sink
+from tests.integration.serving import served
 from tests.samples import envelope_of, transfer_requested
 
 CODE = "000.00.01.H59-261130-0042"
@@ -70,10 +70,10 @@ async def apps(
             yield notifier, desk, smtp_port
 
 
-async def test_a_failed_email_is_redelivered_from_its_dead_letter(
-    apps: tuple[httpx.AsyncClient, httpx.AsyncClient, int], common_settings: CommonSettings
-) -> None:
-    notifier, desk, smtp_port = apps
+async def failed_notification(
+    notifier: httpx.AsyncClient, common_settings: CommonSettings
+) -> dict[str, Any]:
+    """The one notification of a hand-over, failed: nothing listens on the mail port yet."""
     await publish(common_settings, envelope_of(transfer_requested(CODE)))
 
     async def failed() -> Any:
@@ -81,6 +81,14 @@ async def test_a_failed_email_is_redelivered_from_its_dead_letter(
         return items if items and all(i["status"] == "failed" for i in items) else None
 
     [failure] = await eventually(failed, timeout=30)
+    return dict(failure)
+
+
+async def test_a_failed_email_is_redelivered_from_its_dead_letter(
+    apps: tuple[httpx.AsyncClient, httpx.AsyncClient, int], common_settings: CommonSettings
+) -> None:
+    notifier, desk, smtp_port = apps
+    failure = await failed_notification(notifier, common_settings)
     letters = await eventually(lambda: _letters_for(common_settings, failure["id"]))
     listed = (await desk.get("/api/deadletters", params={"error_kind": "delivery_failed"})).json()
     assert [item["notification_id"] for item in listed["items"]] == [failure["id"]]
@@ -116,13 +124,7 @@ async def test_a_letter_of_a_notification_redelivered_since_is_refused_not_recor
     apps: tuple[httpx.AsyncClient, httpx.AsyncClient, int], common_settings: CommonSettings
 ) -> None:
     notifier, desk, smtp_port = apps
-    await publish(common_settings, envelope_of(transfer_requested(CODE)))
-
-    async def failed() -> Any:
-        items = await notifications(notifier, CODE)
-        return items if items and all(i["status"] == "failed" for i in items) else None
-
-    [failure] = await eventually(failed, timeout=30)
+    failure = await failed_notification(notifier, common_settings)
     [letter] = await eventually(lambda: _letters_for(common_settings, failure["id"]))
     with smtp_sink(port=smtp_port) as smtp:  # redelivered from the dossier's page first
         asked = await desk.post(f"/api/notifications/{failure['id']}/redeliver", json={})

@@ -29,10 +29,10 @@ from shared.envelope import Envelope
 from shared.runtime import CommonSettings
 from shared.testing import ActAs, eventually, read_topic, running_app
 from shared.topics import OPERATIONS_EVENTS
-from tests.integration.console.serving import served
 from tests.integration.notification.helpers import publish
 from tests.integration.notification.servers import webhook_receiver
 from tests.integration.notification.test_webhooks import reception, settled, subscribe
+from tests.integration.serving import served
 
 CODE = "001.21.31.H59-261126-0401"
 

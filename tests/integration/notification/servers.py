@@ -8,7 +8,6 @@ according to a per-endpoint plan (fail N times, always fail, accept).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email
 import time
@@ -18,7 +17,6 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
 
-import uvicorn
 from aiosmtpd.controller import Controller
 from notification.signing import (
     EVENT_ID_HEADER,
@@ -32,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.testing import eventually, free_port
+from shared.testing import free_port
+from tests.integration.serving import served
 
 
 @dataclass
@@ -130,31 +129,10 @@ class WebhookReceiver:
         return Response(status_code=204)
 
 
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the test process keeps its own handlers
-        yield
-
-
 @contextlib.asynccontextmanager
 async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
     """A real HTTP receiver on 127.0.0.1 for the duration of the block."""
     receiver = WebhookReceiver()
     app = Starlette(routes=[Route("/hooks/{name}", receiver.receive, methods=["POST"])])
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"
-    )
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():
-            task.result()  # startup failed: raise its error
-        return server.started
-
-    await eventually(started, timeout=10)
-    try:
+    async with served(app, port=receiver.port, lifespan="off"):
         yield receiver
-    finally:
-        server.should_exit = True
-        await task

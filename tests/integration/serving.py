@@ -1,8 +1,9 @@
-"""A service the console reads, served over real HTTP for the duration of a test.
+"""An app served over real HTTP for the duration of a test.
 
-The console reads the services by URL (``LT_CONSOLE_<SERVICE>_URL``) with its own
-client's token, so an in-process client is not enough: the app runs under uvicorn on a
-free port of 127.0.0.1, with its lifespan (consumers, dispatcher, relay).
+For what only a URL reaches: a service the console reads (``LT_CONSOLE_<SERVICE>_URL``,
+with its own client's token, so an in-process client is not enough), a webhook
+receiver notification posts to. The app runs under uvicorn on 127.0.0.1, with its
+lifespan if it has one (consumers, dispatcher, relay).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from typing import Literal
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from shared.testing import eventually, free_port
 
@@ -24,10 +26,14 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
+async def served(
+    app: ASGIApp, *, port: int | None = None, lifespan: Literal["on", "off"] = "on"
+) -> AsyncIterator[str]:
     """The app's base URL while the block runs; its lifespan ends with the block."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    port = port or free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
+    )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
 
