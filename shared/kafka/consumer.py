@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from pymongo.errors import PyMongoError
+from pymongo.errors import PyMongoError, ServerSelectionTimeoutError, WTimeoutError
 
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
@@ -222,8 +222,15 @@ class ConsumerRunner:
             started = time.perf_counter()
             try:
                 outcomes = await self._apply_run(run)
-            except StoreUnavailable:
-                raise  # the store's state: the whole run waits
+            except StoreUnavailable as exc:
+                if not outlasted_its_deadline(exc.__cause__):
+                    raise  # the store's state: the whole run waits
+                # A run too long for one transaction would time out at every retry:
+                # its events go one by one, each in a transaction of its own.
+                log.warning(
+                    "batch outlasted the transaction timeout; handling its events one by one",
+                    extra={"group": self.group_id, "events": len(run)},
+                )
             except Exception as exc:  # one event's fault, or a race: isolate it
                 log.info(
                     "batch failed; handling its events one by one",
@@ -391,3 +398,11 @@ def _leading_run(pairs: list[tuple[Record, Decoded | None]]) -> list[Decoded]:
             break
         run.append(decoded)
     return run
+
+
+def outlasted_its_deadline(error: BaseException | None) -> bool:
+    """Whether the work took longer than its deadline on a store that answers (a time
+    limit, the client's operation timeout), rather than the store being out of reach (no
+    server to select) or its replicas behind (a write-concern timeout)."""
+    unreachable = (ServerSelectionTimeoutError, WTimeoutError)
+    return isinstance(error, PyMongoError) and error.timeout and not isinstance(error, unreachable)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from pymongo.errors import ExecutionTimeout
 
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
@@ -198,3 +199,31 @@ async def test_a_failing_screen_drops_nothing(runtime: ServiceRuntime) -> None:
 
     assert await effect_counts(runtime.db) == {f"S-{n}": 1 for n in range(4)}
     assert await applied_order(runtime) == [f"S-{n}" for n in range(4)]
+
+
+async def test_a_batch_too_long_for_one_transaction_goes_event_by_event(
+    runtime: ServiceRuntime,
+) -> None:
+    """A run that outlasts the transaction timeout would time out at every retry: its
+    events are then applied one by one, each once, in order (the store answers)."""
+    count = counting_handler(runtime.db)
+    runs: list[int] = []
+
+    async def slow_in_bulk(
+        events: list[tuple[Envelope, DossierWithdrawn]], uow: UnitOfWork
+    ) -> None:
+        runs.append(len(events))
+        if len(events) > 1:  # as the store answers when the run's deadline has passed
+            raise ExecutionTimeout("operation exceeded time limit", 50)
+        await count(events[0][1], uow)
+
+    runtime.add_consumer(
+        [DOSSIER_EVENTS], HandlerRegistry().on_batch([DossierWithdrawn], slow_in_bulk)
+    )
+    await publish_in_one_partition(runtime, [withdrawn(f"T-{n}") for n in range(4)])
+
+    assert await drain(runtime, 4) == 4
+
+    assert max(runs) > 1  # the run was tried whole first
+    assert await effect_counts(runtime.db) == {f"T-{n}": 1 for n in range(4)}
+    assert await read_dead_letters(runtime.settings.kafka) == []
