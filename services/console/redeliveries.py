@@ -96,13 +96,14 @@ async def redeliver(
                 "dossier_code": dossier_code,
                 "notification_id": notification_id,
                 "reason": reason,
+                "notification_status": notification.get("status"),
+                "checked_at": now,
             },
             uow.session,
+            status=REQUESTED,
         )
-    requested = RedeliveryOutcome(REQUESTED, notification.get("status"))
-    changed = await ops.store.follow(event.id, requested, ops.runtime.clock.now())
     log.info("notification redelivery requested", extra={"action": event.id})
-    return view_of({**action, **changed})
+    return view_of(action)
 
 
 def view_of(action: Document) -> dict[str, Any]:

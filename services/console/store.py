@@ -43,8 +43,10 @@ class ReplayStore:
             partialFilterExpression={"letter": {"$exists": True}},
         )
 
-    async def record(self, doc: Document, session: Session) -> Document:
-        recorded = {**doc, "status": RECORDED}
+    async def record(self, doc: Document, session: Session, status: str = RECORDED) -> Document:
+        """An action as asked (``recorded``: to be carried out; a redelivery is
+        ``requested`` at once, its fact committed with it)."""
+        recorded = {**doc, "status": status}
         await self.actions.insert_one(recorded, session=session)
         return recorded
 

@@ -134,8 +134,10 @@ class Actions:
 
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    async def record(self, doc: dict[str, Any], session: Any) -> dict[str, Any]:
-        self.docs[doc["_id"]] = {**doc, "status": "recorded"}
+    async def record(
+        self, doc: dict[str, Any], session: Any, status: str = "recorded"
+    ) -> dict[str, Any]:
+        self.docs[doc["_id"]] = {**doc, "status": status}
         return dict(self.docs[doc["_id"]])
 
     async def follow(
