@@ -42,6 +42,22 @@ async def _sent_once(store: NotificationStore, notification_id: str) -> bool:
     return doc is not None and doc["status"] == "sent"
 
 
+async def dispatched(
+    runtime: ServiceRuntime, notification_id: str, store: NotificationStore | None = None
+) -> list[str]:
+    """Run a dispatcher (checking held deliveries often) until the notification is sent;
+    what its channel sent."""
+    channel = RecordingChannel()
+    sender = dispatcher(runtime, channel, store=store, held_check_s=0.05)
+    running = asyncio.create_task(sender.run())
+    try:
+        await eventually(lambda: _sent_once(NotificationStore(runtime.db), notification_id))
+    finally:
+        sender.stop()
+        await asyncio.wait_for(running, timeout=20)
+    return channel.sent
+
+
 async def test_a_delivery_held_from_a_reading_before_the_resume_is_released_and_sent(
     runtime: ServiceRuntime,
 ) -> None:
@@ -66,15 +82,7 @@ async def test_a_delivery_held_from_a_reading_before_the_resume_is_released_and_
     [held] = await store.notifications.find({"subscription_id": "s-late"}).to_list()
     assert held["status"] == "held"
 
-    channel = RecordingChannel()
-    sender = dispatcher(runtime, channel, held_check_s=0.05)
-    running = asyncio.create_task(sender.run())
-    try:
-        await eventually(lambda: _sent_once(store, held["_id"]))
-    finally:
-        sender.stop()
-        await asyncio.wait_for(running, timeout=20)
-    assert channel.sent == [held["_id"]]
+    assert await dispatched(runtime, held["_id"]) == [held["_id"]]
 
 
 class ResumedRightAfterReading(NotificationStore):
@@ -110,15 +118,7 @@ async def test_a_delivery_the_dispatcher_held_as_the_subscription_was_resumed_is
     await store.subscriptions.update_one({"_id": "s-raced"}, {"$set": {"status": "paused"}})
     [pending] = await store.notifications.find({"subscription_id": "s-raced"}).to_list()
 
-    channel = RecordingChannel()
     raced = ResumedRightAfterReading(runtime.db)
-    sender = dispatcher(runtime, channel, store=raced, held_check_s=0.05)
-    running = asyncio.create_task(sender.run())
-    try:
-        await eventually(lambda: _sent_once(store, pending["_id"]))
-    finally:
-        sender.stop()
-        await asyncio.wait_for(running, timeout=20)
-    assert channel.sent == [pending["_id"]]
+    assert await dispatched(runtime, pending["_id"], store=raced) == [pending["_id"]]
     [sent] = await store.notifications.find({"_id": pending["_id"]}).to_list()
     assert sent.get("released_at") is not None  # held once, then released
