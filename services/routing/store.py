@@ -93,6 +93,7 @@ def _document(d: Dossier, now: datetime, level_of: LevelOf) -> Document:
         "summary": {
             "procedure_name": d.procedure_name,
             "step_name": step.name,
+            "step_name_en": step.name_en,
             "holding_since": d.holding().since,
             "transfer_from": d.transfer.from_unit if d.transfer else None,
             "transfer_requested_at": d.transfer.requested_at if d.transfer else None,

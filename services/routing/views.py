@@ -84,7 +84,11 @@ class InboxItem(BaseModel):
     holding_unit: str
     transfer_from: str | None
     current_step: int
-    step_name: str
+    step_name: str = Field(description="The current step's name, in Vietnamese.")
+    step_name_en: str | None = Field(
+        description="The current step's name, in English (null only for a dossier stored "
+        "by an earlier version whose record no longer reads)."
+    )
     step_due_date: date | None
     appointment_date: date | None
     waiting_since: datetime | None
@@ -114,6 +118,7 @@ def _inbox_item(doc: dict[str, Any], today: date, horizon: date) -> InboxItem:
         transfer_from=summary["transfer_from"],
         current_step=doc["current_step"],
         step_name=summary["step_name"],
+        step_name_en=summary.get("step_name_en"),
         step_due_date=step_due,
         appointment_date=appointment,
         waiting_since=summary["transfer_requested_at"] or summary["holding_since"],

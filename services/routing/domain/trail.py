@@ -15,11 +15,14 @@ from pydantic import BaseModel
 from routing.domain.model import (
     Context,
     Decision,
+    DetailCode,
+    DetailParams,
     Dossier,
     HistoryEntry,
     Holding,
     Step,
     TransferRecord,
+    detail_text,
 )
 from shared.calendar import WorkingCalendar
 from shared.events.dossier import (
@@ -40,37 +43,71 @@ from shared.events.dossier import (
 )
 
 
-def _detail(fact: DossierFact) -> str | None:
+def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:
+    """What the trail says about ``fact``: a stable code and its parameters (dates as
+    ISO strings, amounts and numbers as integers, free text as written), or None."""
     match fact:
         case TransferRequested():
-            route = f"{fact.from_unit} -> {fact.to_unit}"
-            return f"step {fact.step_index}: {route}, due {fact.step_due_date}"
+            return "transfer_requested", {
+                "step_index": fact.step_index,
+                "from_unit": fact.from_unit,
+                "to_unit": fact.to_unit,
+                "step_due_date": fact.step_due_date.isoformat(),
+            }
         case TransferAccepted():
-            return f"step {fact.step_index}: receipt {fact.receipt.receipt_id}"
-        case TransferRefused() | DossierStopped():
-            return fact.reason
+            return "transfer_accepted", {
+                "step_index": fact.step_index,
+                "receipt_id": fact.receipt.receipt_id,
+            }
+        case TransferRefused():
+            return "transfer_refused", {"reason": fact.reason}
+        case DossierStopped():
+            return "stopped", {"reason": fact.reason}
         case StepCompleted():
-            return f"step {fact.step_index}: {fact.outcome.value}"
+            return "step_completed", {"step_index": fact.step_index, "outcome": fact.outcome.value}
+        case SupplementRequested() if fact.repeated:
+            return "supplement_requested_again", {
+                "reason": fact.reason,
+                "request_number": fact.request_number,
+            }
         case SupplementRequested():
-            again = f" (request no. {fact.request_number})" if fact.repeated else ""
-            return f"{fact.reason}{again}"
+            return "supplement_requested", {"reason": fact.reason}
         case SupplementProvided():
-            return f"clock paused {fact.paused_working_days} working day(s)"
+            return "supplement_provided", {"paused_working_days": fact.paused_working_days}
         case StepDueSoon():
-            left = fact.working_days_left
-            return f"step {fact.step_index} due {fact.due_date}, {left} working day(s) left"
+            return "step_due_soon", {
+                "step_index": fact.step_index,
+                "due_date": fact.due_date.isoformat(),
+                "working_days_left": fact.working_days_left,
+            }
         case StepOverdue():
-            return f"step {fact.step_index} was due {fact.due_date}"
+            return "step_overdue", {
+                "step_index": fact.step_index,
+                "due_date": fact.due_date.isoformat(),
+            }
         case DossierOverdue():
-            missed = ", the apology's new date missed too" if fact.missed_new_date else ""
-            return f"appointment {fact.appointment_date} passed{missed}"
+            code: DetailCode = (
+                "appointment_passed_new_date_missed"
+                if fact.missed_new_date
+                else "appointment_passed"
+            )
+            return code, {"appointment_date": fact.appointment_date.isoformat()}
         case ApologyIssued():
             notice = fact.apology
-            return f"Mẫu 04 no. {notice.number}: new appointment {notice.new_appointment_date}"
+            return "apology_issued", {
+                "number": notice.number,
+                "new_appointment_date": notice.new_appointment_date.isoformat(),
+            }
         case PaymentRequested():
-            return f"{fact.amount_vnd} VND: {fact.description}"
+            return "payment_requested", {
+                "amount_vnd": fact.amount_vnd,
+                "description": fact.description or "",
+            }
         case PaymentReceived():
-            return f"{fact.amount_vnd} VND, reference {fact.reference}"
+            return "payment_received", {
+                "amount_vnd": fact.amount_vnd,
+                "reference": fact.reference or "",
+            }
     return None
 
 
@@ -86,6 +123,7 @@ def recorded(
     d = decision.dossier
     for fact in decision.facts:
         unit = getattr(fact, "unit", None) or getattr(fact, "to_unit", None)
+        said = trail_detail(fact)
         d.history.append(
             HistoryEntry(
                 at=ctx.now,
@@ -95,7 +133,9 @@ def recorded(
                 unit=unit,
                 actor=actor,
                 command_id=command_id,
-                detail=_detail(fact),
+                detail=detail_text(*said) if said else None,
+                detail_code=said[0] if said else None,
+                detail_params=said[1] if said else None,
             )
         )
     if not decision.facts and cause_type is not None:

@@ -67,10 +67,13 @@ async def test_dossiers_stored_earlier_get_their_handovers_and_journey(
         await store.dossiers.insert_one({"_id": "UNREADABLE", "model": {"code": 1}})
         db = app.state.runtime.db
         await db["upgrades"].delete_many({})  # as before the upgrade: no marker yet
-        assert await upgrade_earlier_documents(db, store, MONDAY_9AM) == 2
+        # Both get hand-overs; the unreadable one, stored without a summary, also gets
+        # the summary's English step name (null: its model does not say it).
+        assert await upgrade_earlier_documents(db, store, MONDAY_9AM) == 3
         assert await upgrade_earlier_documents(db, store, MONDAY_9AM) == 0  # marked done
         unreadable = await store.dossiers.find_one({"_id": "UNREADABLE"})
         assert unreadable is not None and unreadable["handovers"] == []
+        assert unreadable["summary"] == {"step_name_en": None}
         loaded = await store.load(CODE)
         assert loaded is not None and loaded.journey == {"traceparent": TRACEPARENT}
         window = {"since": "2026-03-01T00:00:00Z", "until": "2026-03-03T00:00:00Z"}
