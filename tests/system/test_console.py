@@ -404,9 +404,21 @@ async def test_console_says_what_failed_and_fits_a_phone(
     await expect(refusal).to_contain_text("Không gửi lại được: thông báo đang ở trạng thái")
     await expect(refusal).to_contain_text("not_redeliverable · HTTP 409")
     await expect(page.locator("#trail-timeline")).to_contain_text("Chuyển liên thông")
+    # Trail details said from routing's codes and params, in the page's language.
+    await expect(page.locator("#trail-timeline")).to_contain_text("bước 1: phiếu bàn giao")
     await page.click("#lang-en")
     await expect(page.locator("#dossier-summary")).to_contain_text("Result returned")
     await expect(page.locator("#trail-timeline")).to_contain_text("Hand-over requested")
+    await expect(page.locator("#trail-timeline")).to_contain_text("step 1: receipt")
+    await expect(page.locator("#trail-timeline")).not_to_contain_text("bước")
+    # The overdue list names the step in English (routing's step_name_en).
+    await page.goto(f"{console}/#ontime")
+    await expect(page.locator("#overdue-table")).to_contain_text("Nearly late")
+    step_en = await page.evaluate(
+        "(async () => (await api('/overdue')).units[0].dossiers[0].step_name_en)()"
+    )
+    assert step_en
+    await expect(page.locator("#overdue-table")).to_contain_text(step_en)
     await page.goto(f"{console}/#flows")
     await expect(page.locator("#states-table")).to_contain_text("In transfer")
     await expect(page.locator("#backlog-table")).to_contain_text("Commune")

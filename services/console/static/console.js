@@ -212,29 +212,50 @@ function since(iso) {
 const levelOfNode = (name) => String(name).replace(/[▸\s]/g, "");
 const nodeName = (name) => (String(name).startsWith("▸") ? `▸ ${label("levels", levelOfNode(name))}` : `${label("levels", levelOfNode(name))} ▸`);
 
-// Routing writes a trail entry's detail as an English sentence (routing/domain/trail.py);
-// the known ones are said again in the page's language, anything else is shown as it is.
-const DETAILS = [
-  [/^step (\d+): (.+) -> (.+), due (\d{4}-\d{2}-\d{2})$/, (m) => ["transfer", { step: m[1], from: m[2], to: m[3], due: fmtDate(m[4]) }]],
-  [/^step (\d+): receipt (.+)$/, (m) => ["receipt", { step: m[1], receipt: m[2] }]],
-  [/^step (\d+): (approve|reject|needs_supplement)$/, (m) => ["outcome", { step: m[1], outcome: label("step_outcomes", m[2]) }]],
-  [/^clock paused (\d+) working day\(s\)$/, (m) => ["paused", { days: m[1] }]],
-  [/^step (\d+) due (\d{4}-\d{2}-\d{2}), (-?\d+) working day\(s\) left$/, (m) => ["due_soon", { step: m[1], due: fmtDate(m[2]), days: m[3] }]],
-  [/^step (\d+) was due (\d{4}-\d{2}-\d{2})$/, (m) => ["step_overdue", { step: m[1], due: fmtDate(m[2]) }]],
-  [/^appointment (\d{4}-\d{2}-\d{2}) passed, the apology's new date missed too$/, (m) => ["overdue_again", { date: fmtDate(m[1]) }]],
-  [/^appointment (\d{4}-\d{2}-\d{2}) passed$/, (m) => ["overdue", { date: fmtDate(m[1]) }]],
-  [/^Mẫu 04 no\. (.+): new appointment (\d{4}-\d{2}-\d{2})$/, (m) => ["apology", { number: m[1], date: fmtDate(m[2]) }]],
-  [/^(\d+) VND: (.*)$/s, (m) => ["payment_requested", { amount: number(+m[1]), what: m[2] }]],
-  [/^(\d+) VND, reference (.+)$/, (m) => ["payment_received", { amount: number(+m[1]), reference: m[2] }]],
-  [/^(.*) \(request no\. (\d+)\)$/s, (m) => ["request_no", { reason: m[1], n: m[2] }]],
+// A trail entry's detail: routing says it by a code with params (detail_code,
+// detail_params; routing/domain/model.py), said here in the page's language. Entries
+// recorded before routing had codes carry only the English sentence (detail): the
+// known sentences are read back into a code and params, anything else is shown as it is.
+const LEGACY_DETAILS = [
+  [/^step (\d+): (.+) -> (.+), due (\d{4}-\d{2}-\d{2})$/, (m) => ["transfer_requested", { step_index: m[1], from_unit: m[2], to_unit: m[3], step_due_date: m[4] }]],
+  [/^step (\d+): receipt (.+)$/, (m) => ["transfer_accepted", { step_index: m[1], receipt_id: m[2] }]],
+  [/^step (\d+): (approve|reject|needs_supplement)$/, (m) => ["step_completed", { step_index: m[1], outcome: m[2] }]],
+  [/^clock paused (\d+) working day\(s\)$/, (m) => ["supplement_provided", { paused_working_days: m[1] }]],
+  [/^step (\d+) due (\d{4}-\d{2}-\d{2}), (-?\d+) working day\(s\) left$/, (m) => ["step_due_soon", { step_index: m[1], due_date: m[2], working_days_left: m[3] }]],
+  [/^step (\d+) was due (\d{4}-\d{2}-\d{2})$/, (m) => ["step_overdue", { step_index: m[1], due_date: m[2] }]],
+  [/^appointment (\d{4}-\d{2}-\d{2}) passed, the apology's new date missed too$/, (m) => ["appointment_passed_new_date_missed", { appointment_date: m[1] }]],
+  [/^appointment (\d{4}-\d{2}-\d{2}) passed$/, (m) => ["appointment_passed", { appointment_date: m[1] }]],
+  [/^Mẫu 04 no\. (.+): new appointment (\d{4}-\d{2}-\d{2})$/, (m) => ["apology_issued", { number: m[1], new_appointment_date: m[2] }]],
+  [/^(\d+) VND: (.*)$/s, (m) => ["payment_requested", { amount_vnd: +m[1], description: m[2] }]],
+  [/^(\d+) VND, reference (.+)$/, (m) => ["payment_received", { amount_vnd: +m[1], reference: m[2] }]],
+  [/^(.*) \(request no\. (\d+)\)$/s, (m) => ["supplement_requested_again", { reason: m[1], request_number: m[2] }]],
 ];
-function detailText(detail) {
-  if (!detail) return "";
-  for (const [pattern, read] of DETAILS) {
-    const m = pattern.exec(detail);
-    if (m) { const [key, vars] = read(m); return fill(label("details", key), vars); }
+// A param in the page's language: dates in its form, amounts grouped, outcomes named;
+// units, ids and the units' own words (reasons, descriptions) as they are.
+function detailParam(name, value) {
+  if (value == null) return "";
+  if (/(^|_)date$/.test(name)) return fmtDate(String(value));
+  if (name === "amount_vnd") return number(+value);
+  if (name === "outcome") return label("step_outcomes", value);
+  return String(value);
+}
+function sayDetail(code, params) {
+  const template = ((window.I18N_CODES[state.lang] || {}).trail_details || {})[code] || window.I18N_CODES.en.trail_details[code];
+  if (!template) return null;
+  const vars = Object.fromEntries(Object.entries(params || {}).map(([k, v]) => [k, detailParam(k, v)]));
+  return fill(template, vars);
+}
+function detailText(entry) {
+  if (entry.detail_code) {
+    const said = sayDetail(entry.detail_code, entry.detail_params);
+    if (said != null) return said;  // a code this page does not know yet: its sentence below
+  } else if (entry.detail) {
+    for (const [pattern, read] of LEGACY_DETAILS) {
+      const m = pattern.exec(entry.detail);
+      if (m) return sayDetail(...read(m));
+    }
   }
-  return detail;
+  return entry.detail || "";
 }
 
 // --- language and tabs ------------------------------------------------------------------
@@ -326,6 +347,10 @@ async function loadFlows() {
 
 // --- on time ----------------------------------------------------------------------------
 
+// The step's name in the page's language (English when routing gives it; a dossier stored
+// before routing did shows its Vietnamese name).
+const stepName = (d) => (state.lang === "en" && d.step_name_en ? d.step_name_en : d.step_name);
+
 async function loadOnTime() {
   $("ontime-error").hidden = true;
   let ontime, overdue;
@@ -360,7 +385,7 @@ async function loadOnTime() {
       const link = document.createElement("a");
       link.href = `#dossier/${encodeURIComponent(d.dossier_code)}`; link.textContent = d.dossier_code;
       overdueRows.push([cell(link), cell(named("lateness", late ? "late" : "nearly_late"), late ? "late" : "nearly"),
-        unit.unit, cell(stateName(d.state)), d.step_name, fmtDate(d.step_due_date), fmtDate(d.appointment_date),
+        unit.unit, cell(stateName(d.state)), stepName(d), fmtDate(d.step_due_date), fmtDate(d.appointment_date),
         cell(timeNode(d.waiting_since)), since(d.waiting_since)]);
     }
   }
@@ -395,7 +420,7 @@ async function loadDossier(code) {
   for (const e of trail.events) {
     const li = document.createElement("li");
     const what = eventNode(e.event); what.className = "event";
-    const detail = detailText(e.detail);
+    const detail = detailText(e);
     li.append(timeNode(e.at), what, " → ", stateName(e.state), ` · ${e.holding_unit}${e.actor ? ` (${e.actor})` : ""}${detail ? ` — ${detail}` : ""}`);
     timeline.appendChild(li);
   }

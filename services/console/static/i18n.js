@@ -244,14 +244,22 @@ window.I18N_CODES = {
       "operations.notification.redelivery.requested": "Yêu cầu gửi lại thông báo",
       "applicant.contact.registered": "Đăng ký thông tin liên hệ",
     },
-    // routing's trail details (English sentences from services/routing/domain/trail.py)
-    details: {
-      transfer: "bước {step}: {from} → {to}, hạn {due}", receipt: "bước {step}: phiếu bàn giao {receipt}",
-      outcome: "bước {step}: {outcome}", paused: "tạm dừng tính thời gian {days} ngày làm việc",
-      due_soon: "bước {step} hạn {due}, còn {days} ngày làm việc", step_overdue: "bước {step} đã quá hạn {due}",
-      overdue: "đã quá ngày hẹn {date}", overdue_again: "đã quá ngày hẹn {date}, cả ngày hẹn lại trong thư xin lỗi",
-      apology: "Mẫu 04 số {number}: ngày hẹn mới {date}", payment_requested: "{amount} đồng: {what}",
-      payment_received: "{amount} đồng, mã tham chiếu {reference}", request_no: "{reason} (yêu cầu lần {n})",
+    // routing's trail details by code, filled with the entry's detail_params
+    // (services/routing/domain/model.py, DETAIL_TEXTS; a unit test holds both to it)
+    trail_details: {
+      transfer_requested: "bước {step_index}: {from_unit} → {to_unit}, hạn {step_due_date}",
+      transfer_accepted: "bước {step_index}: phiếu bàn giao {receipt_id}",
+      transfer_refused: "{reason}", stopped: "{reason}",
+      step_completed: "bước {step_index}: {outcome}",
+      supplement_requested: "{reason}", supplement_requested_again: "{reason} (yêu cầu lần {request_number})",
+      supplement_provided: "tạm dừng tính thời gian {paused_working_days} ngày làm việc",
+      step_due_soon: "bước {step_index} hạn {due_date}, còn {working_days_left} ngày làm việc",
+      step_overdue: "bước {step_index} đã quá hạn {due_date}",
+      appointment_passed: "đã quá ngày hẹn {appointment_date}",
+      appointment_passed_new_date_missed: "đã quá ngày hẹn {appointment_date}, quá cả ngày hẹn mới trong thư xin lỗi",
+      apology_issued: "Mẫu 04 số {number}: ngày hẹn mới {new_appointment_date}",
+      payment_requested: "{amount_vnd} đồng: {description}",
+      payment_received: "{amount_vnd} đồng, mã tham chiếu {reference}",
     },
   },
   en: {
@@ -305,13 +313,20 @@ window.I18N_CODES = {
       "operations.notification.redelivery.requested": "Notification redelivery requested",
       "applicant.contact.registered": "Applicant contact registered",
     },
-    details: {
-      transfer: "step {step}: {from} → {to}, due {due}", receipt: "step {step}: receipt {receipt}",
-      outcome: "step {step}: {outcome}", paused: "clock paused {days} working day(s)",
-      due_soon: "step {step} due {due}, {days} working day(s) left", step_overdue: "step {step} was due {due}",
-      overdue: "appointment {date} passed", overdue_again: "appointment {date} passed, the apology's new date missed too",
-      apology: "Mẫu 04 no. {number}: new appointment {date}", payment_requested: "{amount} VND: {what}",
-      payment_received: "{amount} VND, reference {reference}", request_no: "{reason} (request no. {n})",
+    trail_details: {
+      transfer_requested: "step {step_index}: {from_unit} → {to_unit}, due {step_due_date}",
+      transfer_accepted: "step {step_index}: receipt {receipt_id}",
+      transfer_refused: "{reason}", stopped: "{reason}",
+      step_completed: "step {step_index}: {outcome}",
+      supplement_requested: "{reason}", supplement_requested_again: "{reason} (request no. {request_number})",
+      supplement_provided: "clock paused {paused_working_days} working day(s)",
+      step_due_soon: "step {step_index} due {due_date}, {working_days_left} working day(s) left",
+      step_overdue: "step {step_index} was due {due_date}",
+      appointment_passed: "appointment {appointment_date} passed",
+      appointment_passed_new_date_missed: "appointment {appointment_date} passed, the apology's new date missed too",
+      apology_issued: "Mẫu 04 no. {number}: new appointment {new_appointment_date}",
+      payment_requested: "{amount_vnd} VND: {description}",
+      payment_received: "{amount_vnd} VND, reference {reference}",
     },
   },
 };
