@@ -4,7 +4,9 @@ For each log it knows (by origin, with the log's public keys) it remembers the l
 checkpoint it cosigned. A new checkpoint is cosigned only if a known key signed it and a
 consistency proof shows it extends that one. Same size with another root, or a proof
 that fails, means the log showed two histories (a fork, or a rewrite): refused, and
-kept as evidence.
+kept as evidence. Size 0 is no exception: the empty tree has one root, SHA-256 of
+nothing, and a proof from size 0 is empty; a log that signs a size-0 checkpoint with
+another root states a tree that cannot exist (refused, kept as evidence).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class Cosigned:
 
 
 # The refusals that prove the log misbehaved (not the client's error): kept as evidence.
-LOG_MISBEHAVED = frozenset({"log_fork", "log_rewrite"})
+LOG_MISBEHAVED = frozenset({"log_fork", "log_rewrite", "log_bad_empty_tree"})
 
 
 def checkpoint_to_cosign(
@@ -53,11 +55,9 @@ def checkpoint_to_cosign(
     known = latest.size if latest is not None else 0
     if request.old_size != known:
         raise Refused("stale_old_size", f"the latest cosigned size is {known}", known_size=known)
-    if latest is None or request.old_size == 0:
-        if request.proof:
-            raise Refused("proof_not_empty", "a consistency proof from size 0 must be empty")
-        return body
-    if body.size == latest.size:
+    if request.old_size == 0 and request.proof:
+        raise Refused("proof_not_empty", "a consistency proof from size 0 must be empty")
+    if latest is not None and body.size == latest.size:
         if body.root_hash != latest.root_hash:
             raise Refused(
                 "log_fork",
@@ -65,6 +65,16 @@ def checkpoint_to_cosign(
                 f"{body.root_hash.hex()}, but the witness cosigned root "
                 f"{latest.root_hash.hex()} at that size",
             )
+        return body
+    if body.size == 0:  # first contact: the only tree of size 0 is the empty one
+        if body.root_hash != merkle.EMPTY_ROOT:
+            raise Refused(
+                "log_bad_empty_tree",
+                f"BAD EMPTY TREE: log {body.origin} signed a tree of size 0 with root "
+                f"{body.root_hash.hex()}; the empty tree's root is {merkle.EMPTY_ROOT.hex()}",
+            )
+        return body
+    if latest is None or request.old_size == 0:  # every tree extends the empty one
         return body
     if not merkle.verify_consistency(
         latest.size, body.size, latest.root_hash, body.root_hash, list(request.proof)

@@ -148,3 +148,45 @@ def test_the_state_survives_a_restart_and_is_held_by_one_process(tmp_path: Path)
     again = WitnessState(tmp_path / "state.json")
     again.open()
     assert again.latest(ORIGIN) == Cosigned(3, bytes(32), "n")
+
+
+def signed(size: int, root: bytes, *extensions: str) -> str:
+    return sign_note(CheckpointBody(ORIGIN, size, root, extensions).text(), [LOG])
+
+
+async def test_a_size_0_checkpoint_must_state_the_empty_trees_root(witness: Witness) -> None:
+    # The tree of size 0 has one root, SHA-256 of nothing; a log that signs another one
+    # states a tree that cannot exist (tlog-witness: the proof from size 0 fails, 422).
+    bogus = signed(0, bytes(32))
+    refused = await refusal(witness, AddCheckpoint(0, (), bogus).encode())
+    assert (refused.code, STATUS[refused.code]) == ("log_bad_empty_tree", 422)
+    [evidence] = witness.state.view()["refused"]
+    assert evidence["presented"] == bogus and evidence["cosigned"] is None
+    assert witness.state.latest(ORIGIN) is None
+
+    await witness.add_checkpoint(AddCheckpoint(0, (), note(0)).encode())
+    assert witness.state.latest(ORIGIN) == Cosigned(0, merkle.EMPTY_ROOT, note(0))
+
+
+async def test_a_second_size_0_root_after_the_empty_tree_is_a_fork(witness: Witness) -> None:
+    await witness.add_checkpoint(AddCheckpoint(0, (), note(0)).encode())
+    fork = await refusal(witness, AddCheckpoint(0, (), signed(0, bytes(32))).encode())
+    assert (fork.code, STATUS[fork.code]) == ("log_fork", 409)
+    assert len(witness.state.view()["refused"]) == 1
+    # The empty tree again, then any tree: every tree extends the empty one.
+    await witness.add_checkpoint(AddCheckpoint(0, (), note(0)).encode())
+    await witness.add_checkpoint(request(0, 5))
+    latest = witness.state.latest(ORIGIN)
+    assert latest is not None and latest.size == 5
+
+
+async def test_a_proof_from_size_0_must_be_empty(witness: Witness) -> None:
+    # "The proof MUST be empty if the old size is zero": one that is not does not verify
+    # (422), before and after the witness cosigned the empty tree; not the log's fault.
+    proof = (merkle.leaf_hash(b"x"),)
+    for _ in range(2):
+        for size in (0, 4):
+            refused = await refusal(witness, AddCheckpoint(0, proof, note(size)).encode())
+            assert (refused.code, STATUS[refused.code]) == ("proof_not_empty", 422)
+        await witness.add_checkpoint(AddCheckpoint(0, (), note(0)).encode())
+    assert witness.state.view()["refused"] == []
