@@ -1,8 +1,10 @@
 """The witness over HTTP with its state file, as the audit service's client submits: the
-tree of size 0 is the empty tree, whatever a log signs.
+tree of size 0 is the empty tree, whatever a log signs; the platform's log's checkpoints
+are cosigned only with a readable time, never before the last one cosigned.
 
-The auditor's case: a witness that had cosigned nothing cosigned a size-0 checkpoint
-whose root was not the empty tree's, then a second, conflicting one, and kept nothing.
+The auditor's cases: a witness that had cosigned nothing cosigned a size-0 checkpoint
+whose root was not the empty tree's, then a second, conflicting one, and kept nothing;
+after size 8 it cosigned a size-13 checkpoint timed 1970-01-01, and one timed `garbage`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from shared.transparency.witness_protocol import AddCheckpoint
 
 ORIGIN = "lienthong-audit-log"  # the platform's log, checkpoints as the audit service writes them
 LOG = Signer(ORIGIN, Ed25519PrivateKey.generate())
-CLOCK_START = datetime(2026, 11, 26, 9, 0, 10, tzinfo=UTC)
+CLOCK_START = datetime(2026, 11, 26, 9, 20, tzinfo=UTC)
+LEAVES = [merkle.leaf_hash(b"entry %d" % i) for i in range(13)]
 
 
 def settings(tmp_path: Path) -> WitnessSettings:
@@ -79,3 +82,35 @@ async def test_size_0_is_the_empty_tree_or_refused(tmp_path: Path) -> None:
     async with running_app(create_app(settings(tmp_path)), ActAs("service:audit")) as client:
         again = await client.post("/add-checkpoint", content=body(0, bogus))
     assert (again.status_code, again.json()["code"]) == (409, "log_fork")
+
+
+async def test_the_platforms_log_times_never_go_back(tmp_path: Path) -> None:
+    def at(size: int, time: str) -> str:
+        return checkpoint(size, merkle.root(LEAVES[:size]), time)
+
+    proof = tuple(merkle.consistency_proof(LEAVES, 8, 13))
+    garbage, backdated = at(8, "garbage"), at(13, "1970-01-01T00:00:00.000Z")
+    app = create_app(settings(tmp_path), ManualClock(CLOCK_START))  # the default policy
+    async with running_app(app, ActAs("service:audit")) as client:
+        unreadable = await client.post("/add-checkpoint", content=body(0, garbage))
+        eight = await client.post(
+            "/add-checkpoint", content=body(0, at(8, "2026-11-26T09:08:00.000Z"))
+        )
+        back = await client.post("/add-checkpoint", content=body(8, backdated, proof))
+        ahead = await client.post(
+            "/add-checkpoint", content=body(8, at(13, "2026-11-26T09:25:00.001Z"), proof)
+        )
+        thirteen = await client.post(
+            "/add-checkpoint", content=body(8, at(13, "2026-11-26T09:13:00.000Z"), proof)
+        )
+        state = (await client.get("/state")).json()
+
+    assert (unreadable.status_code, unreadable.json()["code"]) == (422, "checkpoint_time_invalid")
+    assert eight.status_code == 200
+    assert (back.status_code, back.json()["code"]) == (422, "checkpoint_time_backwards")
+    assert back.json()["detail"].startswith(f"BACKDATED: log {ORIGIN}'s checkpoint of size 13")
+    assert (ahead.status_code, ahead.json()["code"]) == (422, "checkpoint_time_ahead")
+    assert thirteen.status_code == 200
+    assert state["logs"][ORIGIN]["size"] == 13
+    # The two the log signed against its own rules are kept; the early clock's is not.
+    assert [kept["presented"] for kept in state["refused"]] == [garbage, backdated]
