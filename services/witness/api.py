@@ -20,12 +20,17 @@ STATUS: dict[str, int] = {  # the witness's one table: refusal code -> HTTP stat
     "malformed_request": 400,
     "not_a_checkpoint": 400,
     "old_size_too_large": 400,
-    "proof_not_empty": 400,
     "unverified_checkpoint": 403,
     "unknown_log": 404,
     "stale_old_size": 409,  # answered as text/x.tlog.size, the protocol's form
     "log_fork": 409,
     "log_rewrite": 422,
+    "proof_not_empty": 422,  # a proof from size 0 that is not empty does not verify
+    "log_bad_empty_tree": 422,  # a size-0 tree whose root is not the empty tree's
+    # The witness's time policy for the platform's log (not the protocol's): 422 too.
+    "checkpoint_time_invalid": 422,
+    "checkpoint_time_backwards": 422,
+    "checkpoint_time_ahead": 422,
 }
 
 

@@ -41,6 +41,19 @@ class WitnessSettings(BaseSettings):
         default_factory=list,
         description="Vkeys of the logs this witness follows (JSON list); origin = key name.",
     )
+    time_origins: list[str] = Field(
+        default_factory=lambda: ["lienthong-audit-log"],
+        description="Logs whose checkpoints carry the platform's `time` line (the audit "
+        "log's LT_AUDIT_LOG_ID; JSON list): one of theirs is cosigned only with a time in "
+        "the log's form, not before the last one cosigned, and at most "
+        "max_time_ahead_seconds past the witness's clock. []: no log's time is checked.",
+    )
+    max_time_ahead_seconds: float = Field(
+        300,
+        ge=0,
+        description="How far past the witness's clock a checkpoint's time may be "
+        "(the clocks' drift; the time_origins only).",
+    )
     require_token: bool = Field(
         True,
         description="Admit checkpoints only with a bearer token holding the role "

@@ -4,12 +4,23 @@ For each log it knows (by origin, with the log's public keys) it remembers the l
 checkpoint it cosigned. A new checkpoint is cosigned only if a known key signed it and a
 consistency proof shows it extends that one. Same size with another root, or a proof
 that fails, means the log showed two histories (a fork, or a rewrite): refused, and
-kept as evidence.
+kept as evidence. Size 0 is no exception: the empty tree has one root, SHA-256 of
+nothing, and a proof from size 0 is empty; a log that signs a size-0 checkpoint with
+another root states a tree that cannot exist (refused, kept as evidence).
+
+Past the protocol, a ``TimePolicy`` of the witness's own for the logs that carry the
+platform's ``time`` line (the log time a checkpoint was signed, which verifiers hold
+against the log key's validity window): a checkpoint is cosigned only with a time in
+the log's fixed form, not before the last one cosigned, and not far past the witness's
+clock. tlog-witness does not look into extension lines; which ones a witness checks is
+the policy it keeps for the logs it follows.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from shared.refusals import Refused
 from shared.transparency import merkle
@@ -28,7 +39,15 @@ class Cosigned:
 
 
 # The refusals that prove the log misbehaved (not the client's error): kept as evidence.
-LOG_MISBEHAVED = frozenset({"log_fork", "log_rewrite"})
+LOG_MISBEHAVED = frozenset(
+    {
+        "log_fork",
+        "log_rewrite",
+        "log_bad_empty_tree",
+        "checkpoint_time_invalid",
+        "checkpoint_time_backwards",
+    }
+)
 
 
 def checkpoint_to_cosign(
@@ -53,11 +72,9 @@ def checkpoint_to_cosign(
     known = latest.size if latest is not None else 0
     if request.old_size != known:
         raise Refused("stale_old_size", f"the latest cosigned size is {known}", known_size=known)
-    if latest is None or request.old_size == 0:
-        if request.proof:
-            raise Refused("proof_not_empty", "a consistency proof from size 0 must be empty")
-        return body
-    if body.size == latest.size:
+    if request.old_size == 0 and request.proof:
+        raise Refused("proof_not_empty", "a consistency proof from size 0 must be empty")
+    if latest is not None and body.size == latest.size:
         if body.root_hash != latest.root_hash:
             raise Refused(
                 "log_fork",
@@ -65,6 +82,16 @@ def checkpoint_to_cosign(
                 f"{body.root_hash.hex()}, but the witness cosigned root "
                 f"{latest.root_hash.hex()} at that size",
             )
+        return body
+    if body.size == 0:  # first contact: the only tree of size 0 is the empty one
+        if body.root_hash != merkle.EMPTY_ROOT:
+            raise Refused(
+                "log_bad_empty_tree",
+                f"BAD EMPTY TREE: log {body.origin} signed a tree of size 0 with root "
+                f"{body.root_hash.hex()}; the empty tree's root is {merkle.EMPTY_ROOT.hex()}",
+            )
+        return body
+    if latest is None or request.old_size == 0:  # every tree extends the empty one
         return body
     if not merkle.verify_consistency(
         latest.size, body.size, latest.root_hash, body.root_hash, list(request.proof)
@@ -75,3 +102,76 @@ def checkpoint_to_cosign(
             f"the tree of size {latest.size} the witness cosigned",
         )
     return body
+
+
+TIME_EXTENSION = "time"
+"""The extension line ``time <log time>`` of the platform's checkpoints (docs/audit.md)."""
+# The audit log's one form, ``2026-11-26T09:00:00.123Z``: fixed width, so verifiers that
+# compare these as text (key validity windows) compare them in time order.
+_LOG_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+
+
+def log_time(value: str | None) -> datetime | None:
+    """A ``time`` line's value in the log's form, as a moment; None if it is not one."""
+    if value is None or not _LOG_TIME.fullmatch(value):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:  # the form, but no such moment (2026-02-30, 25:00)
+        return None
+
+
+def _cosigned_time(latest: Cosigned | None) -> datetime | None:
+    if latest is None:
+        return None
+    try:
+        body = parse_checkpoint(parse_note(latest.note).text)
+    except NoteError:
+        return None
+    return log_time(body.extension(TIME_EXTENSION))
+
+
+@dataclass(frozen=True)
+class TimePolicy:
+    """For the logs in ``origins``: a checkpoint's ``time`` line must be in the log's
+    form, not before the last checkpoint cosigned for that log, and at most ``max_ahead``
+    past the witness's clock (one far ahead, once cosigned, would refuse every honest
+    checkpoint after it). Checked after the protocol's rules, on a checkpoint that
+    passed them."""
+
+    origins: frozenset[str] = frozenset()
+    max_ahead: timedelta = timedelta(minutes=5)
+
+    def check(self, body: CheckpointBody, latest: Cosigned | None, now: datetime) -> None:
+        """Nothing if the checkpoint's time may be cosigned; Refused otherwise."""
+        if body.origin not in self.origins:
+            return
+        value = body.extension(TIME_EXTENSION)
+        moment = log_time(value)
+        if moment is None:
+            shown = "no time line" if value is None else f"time {value[:40]!r}"
+            raise Refused(
+                "checkpoint_time_invalid",
+                f"BAD TIME: log {body.origin}'s checkpoint of size {body.size} has {shown}, "
+                "not a log time (2026-11-26T09:00:00.000Z)",
+            )
+        previous = _cosigned_time(latest)
+        if previous is not None and latest is not None and moment < previous:
+            raise Refused(
+                "checkpoint_time_backwards",
+                f"BACKDATED: log {body.origin}'s checkpoint of size {body.size} is timed "
+                f"{value}, before the time {_format(previous)} of the checkpoint of size "
+                f"{latest.size} the witness cosigned",
+            )
+        if moment > now + self.max_ahead:
+            raise Refused(
+                "checkpoint_time_ahead",
+                f"log {body.origin}'s checkpoint of size {body.size} is timed {value}, more "
+                f"than {self.max_ahead.total_seconds():g} s after the witness's clock "
+                f"({_format(now)})",
+            )
+
+
+def _format(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

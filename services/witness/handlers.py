@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.clock import Clock
 from shared.refusals import Refused
 from shared.transparency.cosignature import cosign
 from shared.transparency.note import NoteError, Signer, Verifier, parse_note
 from shared.transparency.witness_protocol import parse_add_checkpoint
-from witness.domain import LOG_MISBEHAVED, Cosigned, checkpoint_to_cosign
+from witness.domain import LOG_MISBEHAVED, Cosigned, TimePolicy, checkpoint_to_cosign
 from witness.store import WitnessState
 
 log = logging.getLogger(__name__)
@@ -19,12 +19,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Witness:
-    """One witness: its key, what it knows of each log, its state."""
+    """One witness: its key, what it knows of each log, its state, its time policy."""
 
     signer: Signer
     log_keys: dict[str, list[Verifier]]
     state: WitnessState
     clock: Clock
+    time_policy: TimePolicy = field(default_factory=TimePolicy)
 
     def __post_init__(self) -> None:
         # Check and persist atomically (tlog-witness): two requests never interleave.
@@ -41,6 +42,7 @@ class Witness:
             latest = self.state.latest(origin) if origin else None
             try:
                 checkpoint = checkpoint_to_cosign(request, self.log_keys, latest)
+                self.time_policy.check(checkpoint, latest, self.clock.now())
             except Refused as refusal:
                 if refusal.code in LOG_MISBEHAVED:
                     self._report(refusal, request.checkpoint, latest)

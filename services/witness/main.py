@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
@@ -21,14 +22,16 @@ from shared.telemetry import configure_logging
 from shared.transparency.note import COSIGNATURE_V1, Signer, Verifier, parse_vkey
 from witness import api
 from witness.config import WitnessSettings
+from witness.domain import TimePolicy
 from witness.handlers import Witness
 from witness.store import WitnessState
 
 DESCRIPTION = (
     "A transparency-log witness (C2SP tlog-witness): the audit log submits each new "
     "checkpoint with a consistency proof; the witness checks it extends the last one it "
-    "cosigned and returns its cosignature (tlog-cosignature). A checkpoint that rewrites "
-    "history is refused and kept as evidence. Submitting needs a token with the role "
+    "cosigned (and, for the platform's log, that its time line does not go back) and "
+    "returns its cosignature (tlog-cosignature). A checkpoint that rewrites history is "
+    "refused and kept as evidence. Submitting needs a token with the role "
     "`witness-submitter` (the audit service's client) unless LT_WITNESS_REQUIRE_TOKEN is off."
 )
 
@@ -56,6 +59,10 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
             log_keys=log_keys(settings.log_vkeys),
             state=state,
             clock=clock or SystemClock(),
+            time_policy=TimePolicy(
+                frozenset(settings.time_origins),
+                timedelta(seconds=settings.max_time_ahead_seconds),
+            ),
         )
         try:
             yield
