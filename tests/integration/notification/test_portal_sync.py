@@ -336,3 +336,17 @@ async def test_a_clean_stop_releases_the_lease_a_crash_leaves_it_to_lapse(
         assert await store.due(clock.now(), 10)  # something left to send, yet:
         assert await instance().send_once() == 0
         assert await restarted.send_once() >= 1
+
+
+async def test_the_connectors_old_index_is_dropped_at_start(runtime: ServiceRuntime) -> None:
+    """A store upgraded from the connector's first version keeps its index of a dossier's
+    messages by handling time, which orders nothing now: dropped, at every start alike."""
+    messages = runtime.db["portal_sync"]
+    old = await messages.create_index(  # as that version created it: unnamed, by keys
+        [("dossier_code", 1), ("created_at", 1), ("number", 1), ("index", 1)]
+    )
+    store = PortalSyncStore(runtime.db)
+    await store.ensure_indexes()
+    await store.ensure_indexes()  # a second start: nothing left to drop
+    names = set(await messages.index_information())
+    assert old not in names and "one_number_per_dossier_message" in names
