@@ -23,9 +23,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pymongo import ReturnDocument
 
 from console.oidc import Tokens, random_token
-from shared.mongo.client import Database
+from shared.mongo.client import Database, drop_collection_if_present
 
 SESSION_PURPOSE = b"lienthong console session"
+OBSOLETE_LOGINS = "logins"  # sign-ins in progress, now in a sealed cookie (``console.logins``)
 
 
 def digest(value: str) -> str:
@@ -74,10 +75,14 @@ class SessionStore:
     """``sessions`` in the console's own database."""
 
     def __init__(self, db: Database) -> None:
+        self._db = db
         self.sessions = db["sessions"]
 
     async def ensure_indexes(self) -> None:
         await self.sessions.create_index("expires_at", expireAfterSeconds=0)
+        # Sign-ins in progress were stored in ``logins`` before they moved to a sealed
+        # cookie; a database upgraded from then still has it (with its TTL index).
+        await drop_collection_if_present(self._db, OBSOLETE_LOGINS)
 
     async def create(self, tokens: Tokens, who: dict[str, Any]) -> Session:
         session = Session(random_token(), tokens, random_token())

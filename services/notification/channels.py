@@ -197,8 +197,13 @@ class WebhookChannel:
         }
 
     async def send(self, message: OutgoingMessage) -> None:
+        try:
+            # Read as the client will read it: ``HTTPS://`` is https too.
+            scheme = httpx.URL(message.address).scheme
+        except httpx.InvalidURL as exc:  # stored before subscriptions were checked with httpx
+            raise DeliveryError(f"invalid webhook URL: {exc}", permanent=True) from None
         # The setting may have changed since the subscription was checked.
-        if not (message.address.startswith("https://") or self._settings.allow_http):
+        if not (scheme == "https" or self._settings.allow_http):
             raise DeliveryError("plain-http webhook URLs are not allowed", permanent=True)
         status = await self._post(message, self.headers(message))
         if 200 <= status < 300:

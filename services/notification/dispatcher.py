@@ -13,61 +13,41 @@ deliveries that end together (``settling``), stores the outcome and queues
 A delivery whose attempts are spent also goes to the dead-letter topic and counts
 toward pausing its subscription. A stopping dispatcher ends its deliveries within a stop
 budget (``stopping``): a send in flight gets a grace, what went out is stored.
+
+This module runs the loop: slots, wake-ups, hand-offs, held deliveries released, the
+stop. Its parts: ``claims`` (claims taken, kept, confirmed, given back), ``delivering``
+(one delivery from its claim to its end), ``sending`` (the message, its retries and
+attempts) and ``finishing`` (dead letter, outcome settled, logged).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import uuid
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any
-
-from opentelemetry import trace
 
 from notification.attempts import AttemptLog
-from notification.channels import (
-    ClosableChannel,
-    DeliveryError,
-    MessageChannel,
-    OutgoingMessage,
-)
+from notification.channels import ClosableChannel, MessageChannel
+from notification.claims import Claims
 from notification.config import DispatchSettings
+from notification.delivering import Delivering
+from notification.finishing import Finishing
 from notification.handoff import HandOffs
-from notification.privacy import redact
-from notification.retry import (
-    Attempt,
-    Outcome,
-    RetryPolicy,
-    SendCutOff,
-    Sleep,
-    send_with_retries,
-)
+from notification.retry import RetryPolicy, Sleep
 from notification.secretbox import SecretBox
-from notification.settling import Settler, settlement
-from notification.stopping import Abandoned, StopBudget
-from notification.store import (
-    HELD,
-    PENDING,
-    SKIPPED,
-    NotificationStore,
-)
+from notification.sending import Sending
+from notification.settling import Settler
+from notification.stopping import StopBudget
+from notification.store import NotificationStore
 from notification.templates import Renderer
 from shared.clock import Clock
-from shared.envelope import Envelope
-from shared.events.dossier import Channel, Language
-from shared.events.registry import REGISTRY, parse_data
+from shared.events.dossier import Channel
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.client import Document
-from shared.telemetry import extract_trace_context
-from shared.topics import topic_name
 from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 
 
 class Dispatcher:
@@ -91,19 +71,10 @@ class Dispatcher:
         sleep: Sleep = asyncio.sleep,
         secrets: SecretBox | None = None,
     ) -> None:
-        self._instance = instance
-        self._secrets = secrets
         self._store = store
         self._channels = channels
-        self._renderer = renderer
-        self._units = units
-        self._dead_letters = dead_letters
         self._clock = clock
-        self._retry = retry
         self._settings = settings
-        self._pause_after = pause_after
-        self._topic_prefix = topic_prefix
-        self._consumer_group = consumer_group
         self._lease = timedelta(seconds=settings.lease_s)
         self._wake = asyncio.Event()
         self._scan = True  # claim pending records on the next round
@@ -130,6 +101,34 @@ class Dispatcher:
             store=store,
             until_stored=self._stop.until_stored,
             lease_until=lambda: self._clock.now() + self._lease,
+        )
+        self._claims = Claims(
+            store=store, clock=clock, lease=self._lease, instance=instance, stop=self._stop
+        )
+        self._delivering = Delivering(
+            store=store,
+            claims=self._claims,
+            sending=Sending(
+                channels=channels,
+                renderer=renderer,
+                secrets=secrets,
+                retry=retry,
+                clock=clock,
+                stop=self._stop,
+                claims=self._claims,
+                attempts=self._attempts,
+                unrecorded=self._unrecorded,
+            ),
+            finishing=Finishing(
+                settler=self._settler,
+                dead_letters=dead_letters,
+                clock=clock,
+                topic_prefix=topic_prefix,
+                consumer_group=consumer_group,
+            ),
+            settler=self._settler,
+            stop=self._stop,
+            unrecorded=self._unrecorded,
         )
 
     @property
@@ -170,13 +169,7 @@ class Dispatcher:
 
     async def recover(self) -> int:
         """Take back what this instance had claimed when it last died (before claiming)."""
-        released = await self._store.release_claims_of(self._instance)
-        if released:
-            log.warning(
-                "recovered notifications left in sending by a crash",
-                extra={"count": released, "instance": self._instance},
-            )
-        return released
+        return await self._claims.recover()
 
     async def run(self) -> None:
         """Deliver until stopped, keeping up to ``batch_size`` deliveries in flight."""
@@ -186,7 +179,7 @@ class Dispatcher:
         self._held_check_at = (
             asyncio.get_running_loop().time() + self._settings.held_check_interval_s
         )
-        keeping = asyncio.create_task(self._keep_claims(in_flight), name="notification-leases")
+        keeping = asyncio.create_task(self._claims.keep(in_flight), name="notification-leases")
         try:
             while not self._stop.asked:
                 self._wake.clear()  # from here on, a wake-up means new records or a free slot
@@ -246,9 +239,7 @@ class Dispatcher:
 
     async def _give_back_unstarted(self) -> None:
         """Claims handed over but never started go back to pending for any sender."""
-        claims = self.hand_offs.close()
-        with contextlib.suppress(Exception):  # else they lapse with their lease
-            await self._stop.bounded(lambda: self._store.give_back(claims))
+        await self._claims.give_back_unstarted(self.hand_offs.close())
 
     async def _recover_until_done(self) -> None:
         while not self._stop.asked:
@@ -258,18 +249,6 @@ class Dispatcher:
             except Exception as exc:  # store outage at start: try again
                 log.warning("dispatcher recovery failed", extra={"error": repr(exc)})
                 await self._idle()
-
-    async def _keep_claims(self, in_flight: Mapping[asyncio.Task[None], str]) -> None:
-        """Renew the leases of deliveries in hand (slow receivers, long backoffs)."""
-        period = self._lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(period)
-            try:
-                await self._store.extend_claims(
-                    list(in_flight.values()), self._clock.now() + self._lease
-                )
-            except Exception as exc:  # store outage: the next renewal may still be in time
-                log.warning("could not renew delivery claims", extra={"error": repr(exc)})
 
     async def _idle(self) -> None:
         self._wake.clear()
@@ -285,31 +264,11 @@ class Dispatcher:
     async def _claim_and_start(
         self, limit: int, in_flight: dict[asyncio.Task[None], str]
     ) -> tuple[int, bool]:
-        """Claim up to ``limit`` records, starting each delivery the moment it is claimed;
-        how many, and whether more may be waiting (the last claim was a full one).
-
-        A claim is in hand (renewed, never taken back by this sender) from then on: when
-        the store is slow, claiming more before starting can outlast the first claims'
-        leases, and this sender would take them again and send them twice.
-        """
-        started, more = 0, True
-        while more and started < limit:
-            claimed_at = self._clock.now()
-            claimed = await self._store.claim_batch(
-                claimed_at,
-                self._lease,
-                f"{self._instance}/{uuid.uuid4()}",
-                self._instance,
-                limit - started,
-                in_hand=set(in_flight.values()),
-            )
-            for record in claimed.records:
-                self._start(record, claimed_at, in_flight)
-            started += len(claimed.records)
-            # A full batch found but none of it taken (another sender was quicker): the
-            # next wake-up or poll looks again, never a tight loop.
-            more = claimed.more and bool(claimed.records)
-        return started, more
+        """Claim up to ``limit`` records, starting each delivery the moment it is claimed
+        (``Claims.claim_and_start``); how many, and whether more may be waiting."""
+        return await self._claims.claim_and_start(
+            limit, in_flight, lambda record, claimed_at: self._start(record, claimed_at, in_flight)
+        )
 
     def _start(
         self, record: Document, claimed_at: datetime, in_flight: dict[asyncio.Task[None], str]
@@ -322,258 +281,8 @@ class Dispatcher:
             if len(in_flight) == full - 1:
                 self.wake()  # a slot is free where none was
 
-        task = asyncio.create_task(self._deliver(record, claimed_at), name="notification-delivery")
+        task = asyncio.create_task(
+            self._delivering.deliver(record, claimed_at), name="notification-delivery"
+        )
         in_flight[task] = record["claim"]
         task.add_done_callback(finished)
-
-    async def _deliver(self, record: Document, claimed_at: datetime) -> None:
-        try:
-            with self._delivery_span(record), self._settler.in_hand():
-                await self._deliver_claimed(record, claimed_at)
-        except asyncio.CancelledError:
-            # Past the stop budget: give the record back with its attempts, unless one
-            # is still being stored (given back first, it would be stored on nothing).
-            if record["_id"] not in self._unrecorded:
-                await asyncio.shield(self._release(record))
-            raise
-        except Exception:
-            # Its claim lapses, or this instance's next life takes it back; if the attempt
-            # of a message that went out was not stored, the message is sent again.
-            log.exception(
-                "delivery crashed; its claim will lapse and be retried",
-                extra={
-                    "notification_id": record["_id"],
-                    "attempt_unrecorded": record["_id"] in self._unrecorded,
-                    "stopping": self._stop.asked,
-                },
-            )
-        finally:
-            self._unrecorded.discard(record["_id"])
-
-    def _delivery_span(self, record: Document) -> AbstractContextManager[trace.Span]:
-        """``deliver <channel>``: a CLIENT span in the trace of the event that asked for it."""
-        headers = [(str(k), str(v).encode()) for k, v in record.get("trace_headers") or []]
-        return tracer.start_as_current_span(
-            f"deliver {record['channel']}",
-            context=extract_trace_context(headers),
-            kind=trace.SpanKind.CLIENT,
-            attributes={
-                "dossier.code": record["dossier_code"],
-                "notification.id": record["_id"],
-                "notification.channel": record["channel"],
-                "notification.recipient_kind": record["recipient_kind"],
-            },
-        )
-
-    async def _release(self, record: Document) -> None:
-        """Give the record back (its attempts, the one that went out included, are on it)."""
-        with contextlib.suppress(Exception):  # else its claim lapses, or is taken back
-            await self._stop.until_stored(
-                lambda: self._store.settle(record["_id"], record["claim"], PENDING, {})
-            )
-
-    async def _deliver_claimed(self, record: Document, claimed_at: datetime) -> None:
-        subscription: Document | None = None
-        if record.get("subscription_id"):
-            subscription = await self._store.subscription(record["subscription_id"])
-            if subscription is None:
-                await self._store.settle(
-                    record["_id"], record["claim"], SKIPPED, {"error": "subscription deleted"}
-                )
-                return
-            if subscription["status"] != "active":
-                await self._store.settle(record["_id"], record["claim"], HELD, {})
-                return
-        current = await self._still_ours(record, claimed_at)
-        if current is None:
-            return
-        envelope = Envelope.model_validate_json(record["envelope"])  # parsed once
-        attempts: list[Document] = current.get("attempts") or []
-        if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
-            await self._finish(record, envelope, Outcome(True, len(attempts)))
-            return
-        try:
-            outcome = await self._try_channel(record, envelope, subscription, len(attempts))
-        except Abandoned as abandoned:
-            if abandoned.give_back:
-                await self._release(record)
-            return
-        if not outcome.delivered and outcome.error == "no attempts left" and attempts:
-            outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
-        await self._finish(record, envelope, outcome)
-
-    async def _try_channel(
-        self, record: Document, envelope: Envelope, subscription: Document | None, made: int
-    ) -> Outcome:
-        """Build the message and send it with retries (``made`` attempts were made before),
-        storing each attempt as it ends; ``Abandoned`` if it ends without an outcome."""
-        if self._stop.asked:
-            raise Abandoned("stopping before the first send", give_back=True)
-        try:
-            message = self._message(record, envelope, subscription)
-        except Exception as exc:  # a template or data problem: retrying cannot help
-            error = f"cannot build message: {type(exc).__name__}: {exc}"
-            await self._record_attempt(record, Attempt(made + 1, self._clock.now(), False, error))
-            return Outcome(False, made + 1, error)
-        channel = self._channels[Channel(record["channel"])]
-
-        async def on_attempt(attempt: Attempt) -> None:
-            # Stored before anything else (the next try, the outcome): a process killed
-            # after a send and before its outcome is stored must not send it again.
-            self._unrecorded.add(record["_id"])
-            await self._record_attempt(record, attempt)
-            self._unrecorded.discard(record["_id"])
-
-        async def before_retry() -> None:
-            if self._stop.asked:  # its attempts are on record: the next sender goes on
-                raise Abandoned("stopping between attempts", give_back=True)
-            await self._confirm_between_attempts(record)
-
-        try:
-            return await send_with_retries(
-                lambda: self._stop.send(lambda: channel.send(message)),
-                self._retry,
-                now=self._clock.now,
-                on_attempt=on_attempt,
-                already_made=made,
-                sleep=self._stop.pause,
-                before_retry=before_retry,
-            )
-        except SendCutOff:  # stored as ``unknown``: the next sender sends it again
-            raise Abandoned("send cut off by the stop", give_back=True) from None
-
-    async def _still_ours(self, record: Document, claimed_at: datetime) -> Document | None:
-        """The record as it stands now, or None if this sender's claim has lapsed.
-
-        A claim younger than a renewal period cannot have lapsed. An older one may have,
-        if the store was slow to answer: then another sender owns the record, and
-        sending it here would send it twice.
-        """
-        if self._clock.now() - claimed_at < self._lease / 3:
-            return record
-        current = await self._store.confirm_claim(
-            record["_id"], record["claim"], self._clock.now() + self._lease
-        )
-        if current is None:
-            log.warning(
-                "claim lapsed before sending; another sender has the notification",
-                extra={"notification_id": record["_id"]},
-            )
-        return current
-
-    async def _confirm_between_attempts(self, record: Document) -> None:
-        """Renew the claim before a retry, or give the delivery up if it was lost.
-
-        A backoff lasts up to ``RETRY_MAX_S`` and a store outage may keep the lease from
-        being renewed meanwhile: once it lapsed another sender may own the record, and
-        retrying here would send the message a second time.
-        """
-        current = await self._stop.until_stored(
-            lambda: self._store.confirm_claim(
-                record["_id"], record["claim"], self._clock.now() + self._lease
-            )
-        )
-        if current is None:
-            log.warning(
-                "claim lapsed between attempts; another sender has the notification",
-                extra={"notification_id": record["_id"]},
-            )
-            raise Abandoned("claim lapsed between attempts", give_back=False)
-
-    def _message(
-        self, record: Document, envelope: Envelope, subscription: Document | None
-    ) -> OutgoingMessage:
-        channel = Channel(record["channel"])
-        common: dict[str, Any] = {
-            "notification_id": record["_id"],
-            "channel": channel,
-            "address": record["address"],
-            "dossier_code": record["dossier_code"],
-            "event_id": envelope.id,
-            "event_type": envelope.type,
-            "language": record.get("language"),
-        }
-        if channel is Channel.WEBHOOK:
-            sealed = (subscription or {}).get("secret_sealed")
-            secret = (
-                self._secrets.open(sealed, record["subscription_id"])
-                if (sealed and self._secrets)
-                else None
-            )
-            return OutgoingMessage(**common, payload=envelope.to_bytes(), secret=secret)
-        rendered = self._renderer.render(
-            envelope,
-            parse_data(envelope),
-            language=Language(record.get("language") or Language.VI.value),
-            recipient_name=record.get("recipient_name"),
-        )
-        if channel is Channel.SMS:
-            return OutgoingMessage(**common, body=rendered.sms)
-        return OutgoingMessage(**common, subject=rendered.subject, body=rendered.body)
-
-    def _redacted(self, record: Document, text: str | None) -> str | None:
-        if text is None or record["recipient_kind"] != "applicant":
-            return text
-        return redact(text, [record["address"]])
-
-    def _attempt_fields(self, record: Document, attempt: Attempt) -> Document:
-        return {
-            "number": attempt.number,
-            "at": attempt.at,
-            "outcome": "ok" if attempt.ok else ("unknown" if attempt.unknown else "failed"),
-            "error": self._redacted(record, attempt.error),
-        }
-
-    async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
-        # A message that went out must be recorded, or the next claimant sends it again.
-        await self._attempts.record(record["_id"], self._attempt_fields(record, attempt))
-
-    async def _finish(self, record: Document, envelope: Envelope, outcome: Outcome) -> None:
-        now = self._clock.now()
-        error = self._redacted(record, outcome.error) or "unknown error"
-        if not outcome.delivered:
-            # Before settling: a crash in between re-runs this, never skips it.
-            await self._dead_letter(record, envelope, outcome, error)
-        result = await self._settler.settle(settlement(record, envelope, outcome, error, now))
-        if result.settled:
-            self._log_outcome(record, outcome, error, result.paused)
-
-    async def _dead_letter(
-        self, record: Document, envelope: Envelope, outcome: Outcome, error: str
-    ) -> None:
-        extra = {
-            "notification_id": str(record["_id"]),
-            "channel": str(record["channel"]),
-            "recipient_kind": str(record["recipient_kind"]),
-            "recipient_ref": str(record["recipient_ref"]),
-        }
-        if record.get("subscription_id"):
-            extra["subscription_id"] = str(record["subscription_id"])
-        await self._dead_letters.write_message(
-            original_topic=topic_name(self._topic_prefix, REGISTRY[envelope.type].TOPIC),
-            key=envelope.subject,
-            value=envelope.to_bytes(),
-            error=DeliveryError(error),
-            kind="delivery_failed",
-            attempts=outcome.attempts,
-            consumer_group=self._consumer_group,
-            extra=extra,
-        )
-
-    def _log_outcome(self, record: Document, outcome: Outcome, error: str, paused: bool) -> None:
-        fields = {
-            "notification_id": record["_id"],
-            "dossier": record["dossier_code"],
-            "channel": record["channel"],
-            "recipient": record["recipient_ref"],  # a keyed hash for applicants
-            "attempts": outcome.attempts,
-        }
-        if outcome.delivered:
-            log.info("notification sent", extra=fields)
-            return
-        log.warning("notification failed", extra={**fields, "error": error})
-        if paused:
-            log.warning(
-                "subscription paused after repeated failures",
-                extra={"subscription_id": record["subscription_id"]},
-            )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from enum import StrEnum
-from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -298,37 +297,6 @@ def subscribable_event_types() -> list[str]:
         for t, model in REGISTRY.items()
         if t.startswith(SUBSCRIBABLE_PREFIXES) and not model.DEPRECATED
     )
-
-
-def _split_url(url: str) -> SplitResult:
-    """The URL's parts with a valid port, or ``Refused(invalid_url)``: urlsplit raises
-    ValueError on an unclosed or invalid IPv6 bracket, and ``port`` on a port that is no
-    number up to 65535 (read here once, so later readers of it cannot fail)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise Refused("invalid_url", f"url is malformed: {exc}", field="url") from None
-    if port == 0:  # a zero port reads as "none" (the scheme's default) to ``port or 443``
-        raise Refused("invalid_url", "url must name a port from 1 to 65535", field="url")
-    return parts
-
-
-def check_url(url: str, *, allow_http: bool = False) -> str:
-    """An absolute https URL with a host (http too when allowed), or ``Refused(invalid_url)``."""
-    parts = _split_url(url.strip())
-    schemes = ("http", "https") if allow_http else ("https",)
-    if parts.scheme not in schemes:
-        raise Refused(
-            "invalid_url",
-            f"url must be an absolute {' or '.join(s + '://' for s in schemes)} URL",
-            field="url",
-        )
-    if not parts.hostname:
-        raise Refused("invalid_url", "url must name a host", field="url")
-    if parts.username or parts.password:
-        raise Refused("invalid_url", "url must not carry credentials; use the secret", field="url")
-    return url.strip()
 
 
 def check_event_types(event_types: Iterable[str]) -> list[str]:

@@ -1,10 +1,12 @@
 """Where webhooks may go: no loopback, private, link-local, multicast or reserved
 addresses unless an allow-list says so, checked when subscribing and on every delivery.
 
-A URL is checked by resolving its host and judging every address (``address_refusal``,
-pure). An IPv4-mapped IPv6 address is judged as the IPv4 address it maps; 6to4, Teredo
-and NAT64 ones, which reach an IPv4 address through a relay or translator, are refused
-outright. Deliveries go through ``GuardedTransport``: its connections resolve the host
+A URL is read as the delivering client reads it (``webhook_url``, with ``httpx.URL``),
+so that a URL accepted at subscription is one a delivery can request; its host is
+checked by resolving it and judging every address (``address_refusal``, pure). An
+IPv4-mapped IPv6 address is judged as the IPv4 address it maps; 6to4, Teredo and NAT64
+ones, which reach an IPv4 address through a relay or translator, are refused outright.
+Deliveries go through ``GuardedTransport``: its connections resolve the host
 themselves, judge the addresses and connect to a judged address, so a DNS answer that
 changes between the check and the connection (DNS rebinding) cannot reach an internal
 address. TLS still verifies the certificate against the URL's host name.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Iterable, Sequence
@@ -21,6 +24,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from shared.refusals import Refused
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -62,6 +67,42 @@ def _tunnel_refusal(address: ipaddress.IPv6Address) -> str | None:
     if address.teredo is not None:
         return f"{address} is a Teredo address (carrying {address.teredo[1]})"
     return None
+
+
+_HOST_NAME = re.compile(r"[a-z0-9._-]+")
+
+
+def webhook_url(url: str, *, allow_http: bool = False) -> httpx.URL:
+    """The URL as deliveries will read it, or ``Refused(invalid_url)``.
+
+    Parsed with ``httpx.URL``, the parser of the client that delivers, so a URL accepted
+    here is one a delivery can request (``urllib.parse.urlsplit`` disagrees with it: it
+    accepts ``https://1.1.1.01/``, ``https://１.１.１.１/`` or a control character that
+    httpx refuses). An absolute https URL (http too when allowed) with a host name or
+    IP literal, no credentials and, if it names one, a port from 1 to 65535."""
+    schemes = ("http", "https") if allow_http else ("https",)
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL as exc:
+        raise Refused("invalid_url", f"url is malformed: {exc}", field="url") from None
+    if parsed.scheme not in schemes:
+        raise Refused(
+            "invalid_url",
+            f"url must be an absolute {' or '.join(s + '://' for s in schemes)} URL",
+            field="url",
+        )
+    host = parsed.raw_host.decode("ascii")
+    if not host:
+        raise Refused("invalid_url", "url must name a host", field="url")
+    # httpx percent-encodes what a host name cannot hold (``agency.example]``): no DNS
+    # name; an IPv6 literal (with a colon) was checked by httpx itself.
+    if ":" not in host and not _HOST_NAME.fullmatch(host):
+        raise Refused("invalid_url", f"url's host {host!r} is not a host name", field="url")
+    if parsed.userinfo:
+        raise Refused("invalid_url", "url must not carry credentials; use the secret", field="url")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise Refused("invalid_url", "url must name a port from 1 to 65535", field="url")
+    return parsed
 
 
 async def resolve(host: str, port: int) -> list[Address]:

@@ -46,7 +46,8 @@ class PortalSender(PeriodicWorker):
     has run out), so a post ends before another instance may take over; a lease taken
     rather than renewed in time may follow another holder's sends, so the messages read
     before are dropped and read again. A takeover may repeat a message whose outcome its
-    sender had not stored yet, never reorder a dossier's messages.
+    sender had not stored yet, never reorder a dossier's messages. Closed after a clean
+    stop (no post in flight), it releases the lease.
     """
 
     def __init__(
@@ -69,6 +70,13 @@ class PortalSender(PeriodicWorker):
 
     async def tick(self) -> int:
         return await self.send_once()
+
+    async def close(self) -> None:
+        """A clean stop gives the lease back, only if still ours (``Lease.release`` names
+        its holder): a restart, or another instance, sends at once instead of waiting up
+        to ``lease_s``. After a crash nothing is given back: the lease lapses."""
+        self._held_until = None
+        await self._lease.release()
 
     async def send_once(self, limit: int = 100) -> int:
         """One pass; returns how many messages were delivered."""

@@ -33,7 +33,7 @@ from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
 from shared.events.registry import REGISTRY
 from shared.handlers import HandlerRegistry
-from shared.mongo.client import Database, Document
+from shared.mongo.client import Database, Document, drop_index_if_present
 from shared.unit_of_work import UnitOfWork
 
 PENDING, SENT, DEAD, SKIPPED = "pending", "sent", "dead", "skipped"
@@ -43,6 +43,9 @@ UNSENT = [PENDING, DEAD]
 ORDER = [("created_at", ASCENDING), ("number", ASCENDING), ("index", ASCENDING)]
 # A dossier's messages in the order its facts were numbered: the order they are sent in.
 IN_DOSSIER = [("number", ASCENDING), ("index", ASCENDING)]
+# A dossier's messages by handling time, which orders nothing since they go by number
+# (``one_number_per_dossier_message`` serves them): dropped from stores that still have it.
+OBSOLETE_INDEX = [("dossier_code", ASCENDING), *ORDER]
 
 
 class PortalSyncSettings(BaseSettings):
@@ -84,6 +87,7 @@ class PortalSyncStore:
         self._messages = db["portal_sync"]
 
     async def ensure_indexes(self) -> None:
+        await drop_index_if_present(self._messages, OBSOLETE_INDEX)
         await self._messages.create_index([("status", ASCENDING), *ORDER])
         # Also serves a dossier's messages in order (sending, listing).
         await self._messages.create_index(

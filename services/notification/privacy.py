@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from shared.events.dossier import Channel
 
@@ -55,3 +56,10 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
             if "@" in secret:
                 text = text.replace(secret.lower(), "***")
     return text
+
+
+def redacted_for(record: Mapping[str, Any], text: str | None) -> str | None:
+    """``text`` (an error) without an applicant delivery's address; others' as they are."""
+    if text is None or record["recipient_kind"] != "applicant":
+        return text
+    return redact(text, [record["address"]])

@@ -14,14 +14,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from notification.domain import (
     SubscriptionStatus,
     check_event_types,
-    check_url,
 )
-from notification.egress import EgressRefused, Network, checked_addresses
+from notification.egress import EgressRefused, Network, checked_addresses, webhook_url
 from notification.secretbox import SecretBox, new_secret
 from notification.store import NotificationStore
 from shared.clock import Clock
@@ -46,15 +44,16 @@ class Owner:
 
 
 async def check_destination(url: str, policy: EgressPolicy) -> str:
-    """The URL when its scheme and every address it resolves to are acceptable."""
-    checked = check_url(url, allow_http=policy.allow_http)
-    parts = urlsplit(checked)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """The URL (stripped) when its scheme and every address it resolves to are acceptable.
+
+    The host and port judged are those httpx reads, which deliveries connect to."""
+    parsed = webhook_url(url, allow_http=policy.allow_http)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        await checked_addresses(parts.hostname or "", port, policy.allowed_networks)
+        await checked_addresses(parsed.raw_host.decode("ascii"), port, policy.allowed_networks)
     except EgressRefused as exc:
         raise Refused("url_not_allowed", str(exc), field="url") from None
-    return checked
+    return url.strip()
 
 
 async def create_subscription(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -100,6 +101,37 @@ async def mongo_client(settings: MongoSettings, app_name: str) -> AsyncIterator[
         yield client
     finally:
         await client.close()
+
+
+INDEX_NOT_FOUND = 27  # the store's error code for dropping an index that does not exist
+
+
+async def drop_index_if_present(
+    collection: Collection, keys: str | Sequence[tuple[str, int]]
+) -> bool:
+    """Drop an index a newer version no longer uses, kept by a store upgraded from an older
+    one (by name, or by keys for an index created unnamed). True when it was dropped;
+    False when absent: a new store, or another instance dropped it first."""
+    name = keys if isinstance(keys, str) else "_".join(f"{key}_{order}" for key, order in keys)
+    if name not in await collection.index_information():  # {} for an absent collection
+        return False
+    try:
+        await collection.drop_index(name)
+    except OperationFailure as exc:  # dropped by another instance since the look-up
+        if exc.code != INDEX_NOT_FOUND:
+            raise
+        return False
+    log.info("dropped an obsolete index", extra={"collection": collection.name, "index": name})
+    return True
+
+
+async def drop_collection_if_present(db: Database, name: str) -> bool:
+    """Drop a collection a newer version no longer uses. True when it was there."""
+    if name not in await db.list_collection_names(filter={"name": name}):
+        return False
+    await db.drop_collection(name)  # one dropped meanwhile by another instance is no error
+    log.info("dropped an obsolete collection", extra={"collection": f"{db.name}.{name}"})
+    return True
 
 
 def service_database(client: Client, settings: MongoSettings, service: str) -> Database:

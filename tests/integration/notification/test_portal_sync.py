@@ -4,7 +4,7 @@ numbered per dossier, two writers numbering one dossier at once never share a nu
 numbers remembered need no read (a stale memory is refused, then read again), a
 dossier's messages sent by number whatever their handling times, a dead one holding
 back its dossier until operations replay or skip it, and two instances' senders sending
-each message once, in order (the lease)."""
+each message once, in order (the lease), given back on a clean stop."""
 
 from __future__ import annotations
 
@@ -303,3 +303,50 @@ async def test_two_instances_send_each_message_once_in_order(
             pass
     assert meanwhile == [0]
     assert sent == ["DongBoHoSoMC:sync", "CapNhatTienDoHoSoMC:2", "CapNhatTienDoHoSoMC:4"]
+
+
+async def test_a_clean_stop_releases_the_lease_a_crash_leaves_it_to_lapse(
+    settings: NotificationSettings,
+) -> None:
+    """One instance, restarted (a new holder): after a clean stop (``close``) it sends at
+    once; after a crash (no ``close``) it waits until the lease lapses."""
+    clock, wall = ManualClock(AT), ManualClock(AT)
+    async with service_runtime("notification", settings, clock) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        for fact in (received(CODE), transfer_requested(CODE), stopped(CODE)):
+            await handle_at(runtime, store, fact, AT)
+        endpoint = PortalSyncSettings(endpoint="http://portal.test/sync")
+        http = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(200)))
+
+        def instance() -> PortalSender:
+            lease = Lease(runtime.db, "portal-sender")
+            return PortalSender(store, endpoint, http, clock, lease, wall)
+
+        stopped_cleanly = instance()
+        assert await stopped_cleanly.send_once(limit=1) == 1
+        await stopped_cleanly.close()
+        crashed = instance()
+        assert await crashed.send_once(limit=1) == 1  # at once: the lease was given back
+        restarted = instance()
+        assert await restarted.send_once(limit=1) == 0  # the crashed one's lease is live
+        wall.advance(timedelta(seconds=endpoint.lease_s + 1))
+        assert await restarted.send_once(limit=1) == 1  # lapsed: taken over
+        await crashed.close()  # late: the lease is no longer its own, and stays
+        assert await store.due(clock.now(), 10)  # something left to send, yet:
+        assert await instance().send_once() == 0
+        assert await restarted.send_once() >= 1
+
+
+async def test_the_connectors_old_index_is_dropped_at_start(runtime: ServiceRuntime) -> None:
+    """A store upgraded from the connector's first version keeps its index of a dossier's
+    messages by handling time, which orders nothing now: dropped, at every start alike."""
+    messages = runtime.db["portal_sync"]
+    old = await messages.create_index(  # as that version created it: unnamed, by keys
+        [("dossier_code", 1), ("created_at", 1), ("number", 1), ("index", 1)]
+    )
+    store = PortalSyncStore(runtime.db)
+    await store.ensure_indexes()
+    await store.ensure_indexes()  # a second start: nothing left to drop
+    names = set(await messages.index_information())
+    assert old not in names and "one_number_per_dossier_message" in names

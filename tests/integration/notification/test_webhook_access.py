@@ -75,6 +75,28 @@ async def test_a_malformed_url_is_refused_for_an_agency_too(
         assert (await client.get("/v1/subscriptions", headers=ADMIN)).json() == []
 
 
+# Accepted by urlsplit, and resolved by getaddrinfo to the public 1.1.1.1, but refused by
+# httpx, which delivers: subscribed, every delivery would fail.
+UNDELIVERABLE_URLS = [
+    "https://1.1.1.01/hooks",
+    "https://１.１.１.１/hooks",
+    "https://1.1.1.1/ho\tok",
+    "https://1.1.1.1/hooks\x7f",
+]
+
+
+@pytest.mark.parametrize("url", UNDELIVERABLE_URLS)
+async def test_a_url_the_delivering_client_cannot_read_is_refused_at_subscription(
+    settings: NotificationSettings, url: str
+) -> None:
+    async with running_app(create_app(production(settings))) as client:
+        response = await post(client, ADMIN, url=url)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert (response.json()["code"], response.json()["field"]) == ("invalid_url", "url")
+        assert (await client.get("/v1/subscriptions", headers=ADMIN)).json() == []
+
+
 async def test_the_address_is_checked_again_at_delivery(
     settings: NotificationSettings, receiver: WebhookReceiver
 ) -> None:

@@ -141,6 +141,23 @@ async def test_plain_http_is_refused_at_delivery_unless_allowed() -> None:
     assert len(seen) == 1
 
 
+async def test_an_upper_case_https_scheme_is_https_at_delivery() -> None:
+    """The subscription check reads the scheme as httpx does; so does the delivery."""
+    seen: list[httpx.Request] = []
+    upper = message(Channel.WEBHOOK, address="HTTPS://a.example/h", payload=b"{}", secret=SECRET)
+    await webhook(200, seen).send(upper)
+    assert [str(request.url) for request in seen] == ["https://a.example/h"]
+
+
+async def test_a_stored_url_httpx_cannot_read_fails_permanently_without_sending() -> None:
+    seen: list[httpx.Request] = []
+    bad = message(Channel.WEBHOOK, address="https://1.1.1.01/h", payload=b"{}", secret=SECRET)
+    with pytest.raises(DeliveryError) as failed:
+        await webhook(200, seen).send(bad)
+    assert failed.value.permanent and seen == []
+    assert "invalid webhook URL" in str(failed.value)
+
+
 async def test_webhook_without_secret_fails_permanently_without_sending() -> None:
     seen: list[httpx.Request] = []
     with pytest.raises(DeliveryError) as failed:

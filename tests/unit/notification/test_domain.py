@@ -17,7 +17,6 @@ from notification.domain import (
     UnitDirectory,
     applicant_addresses,
     check_event_types,
-    check_url,
     contact_of,
     forwardable,
     plan_for_applicant,
@@ -264,47 +263,6 @@ def test_outcomes_of_webhook_deliveries_are_never_forwarded() -> None:
 @pytest.mark.parametrize(("failures", "paused"), [(0, False), (2, False), (3, True), (9, True)])
 def test_pause_rule(failures: int, paused: bool) -> None:
     assert should_pause(failures, threshold=3) is paused
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "ftp://agency.example/hook",
-        "/relative/hook",
-        "agency.example/hook",
-        "https://",
-        "https://user:pw@agency.example/hook",
-        "javascript:alert(1)",
-        "http://agency.example/hook",
-        # Malformed: urlsplit or its port raise ValueError on these.
-        "https://[::1",
-        "https://agency.example]/hook",
-        "https://[zz]/hook",
-        "https://agency.example:99999/hook",
-        "https://agency.example:abc/hook",
-        "https://agency.example:-1/hook",
-        "https://agency.example:0/hook",
-    ],
-)
-def test_bad_urls_are_refused(url: str) -> None:
-    with pytest.raises(Refused) as refused:
-        check_url(url)
-    assert (refused.value.code, refused.value.field) == ("invalid_url", "url")
-
-
-def test_good_urls_pass() -> None:
-    assert (
-        check_url(" https://agency.example:8443/hooks?x=1 ")
-        == "https://agency.example:8443/hooks?x=1"
-    )
-    assert check_url("http://127.0.0.1:9000/h", allow_http=True) == "http://127.0.0.1:9000/h"
-
-
-def test_plain_http_only_behind_the_local_development_setting() -> None:
-    with pytest.raises(Refused) as refused:
-        check_url("http://agency.example/hook")
-    assert "https://" in refused.value.detail
-    assert check_url("http://agency.example/hook", allow_http=True) == "http://agency.example/hook"
 
 
 def test_event_types_must_be_registered_facts() -> None:

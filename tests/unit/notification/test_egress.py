@@ -7,13 +7,18 @@ import ipaddress
 
 import httpx
 import pytest
+from notification import subscriptions
 from notification.egress import (
     EgressRefused,
     GuardedTransport,
     address_refusal,
     checked_addresses,
     parse_networks,
+    webhook_url,
 )
+from notification.subscriptions import EgressPolicy, check_destination
+
+from shared.refusals import Refused
 
 FORBIDDEN = [
     ("127.0.0.1", "loopback"),
@@ -90,3 +95,97 @@ async def test_the_guarded_transport_never_connects_to_a_forbidden_address() -> 
         for url in ("http://127.0.0.1:9/", "http://localhost:9/", "http://169.254.169.254/"):
             with pytest.raises(httpx.ConnectError, match="address"):
                 await client.post(url, content=b"{}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://agency.example/hook",
+        "/relative/hook",
+        "agency.example/hook",
+        "https://",
+        "https://user:pw@agency.example/hook",
+        "javascript:alert(1)",
+        "http://agency.example/hook",
+        # Malformed: httpx refuses these, or reads a port out of range or a host that
+        # is no name (``agency.example%5D``).
+        "https://[::1",
+        "https://agency.example]/hook",
+        "https://[zz]/hook",
+        "https://agency.example:99999/hook",
+        "https://agency.example:abc/hook",
+        "https://agency.example:-1/hook",
+        "https://agency.example:0/hook",
+        "https://agency.example /hook",
+        # Accepted by urlsplit (and resolved by getaddrinfo to 1.1.1.1), refused by
+        # httpx, which delivers: every delivery would fail.
+        "https://1.1.1.01/hook",
+        "https://１.１.１.１/hook",
+        "https://agency.example/ho\tok",
+        "https://agency.example/hook\x00",
+        "https://agency.example/hook\x7f",
+        "\x00https://agency.example/hook",
+    ],
+)
+def test_bad_urls_are_refused(url: str) -> None:
+    with pytest.raises(Refused) as refused:
+        webhook_url(url)
+    assert (refused.value.code, refused.value.field) == ("invalid_url", "url")
+
+
+def test_good_urls_pass() -> None:
+    assert webhook_url(" https://agency.example:8443/hooks?x=1 ") == httpx.URL(
+        "https://agency.example:8443/hooks?x=1"
+    )
+    assert webhook_url("http://127.0.0.1:9000/h", allow_http=True) == httpx.URL(
+        "http://127.0.0.1:9000/h"
+    )
+
+
+def test_a_url_is_read_as_httpx_reads_it() -> None:
+    parsed = webhook_url("HTTPS://Agency.Example:0443/h")
+    assert (parsed.scheme, parsed.raw_host, parsed.port) == ("https", b"agency.example", 443)
+    # IDNA 2008, as httpx encodes it (getaddrinfo's IDNA 2003 would read fass.de).
+    assert webhook_url("https://faß.example/h").raw_host == b"xn--fa-hia.example"
+
+
+def test_plain_http_only_behind_the_local_development_setting() -> None:
+    with pytest.raises(Refused) as refused:
+        webhook_url("http://agency.example/hook")
+    assert "https://" in refused.value.detail
+    assert webhook_url("http://agency.example/hook", allow_http=True).scheme == "http"
+
+
+PUBLIC_ONLY = EgressPolicy(allow_http=False, allowed_networks=[])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://1.1.1.01/hook",  # getaddrinfo reads 1.1.1.1; httpx: invalid IPv4 address
+        "https://１.１.１.１/hook",  # getaddrinfo (IDNA 2003) reads 1.1.1.1; httpx refuses
+        "https://1.1.1.1/ho\tok",  # urlsplit drops the tab; httpx refuses control characters
+    ],
+)
+async def test_a_url_resolving_publicly_but_unreadable_to_httpx_is_refused(url: str) -> None:
+    """Before, urlsplit accepted these and every delivery then failed: httpx delivers."""
+    with pytest.raises(Refused) as refused:
+        await check_destination(url, PUBLIC_ONLY)
+    assert (refused.value.code, refused.value.field) == ("invalid_url", "url")
+
+
+async def test_the_host_judged_at_subscription_is_the_one_deliveries_connect_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx encodes a name in IDNA 2008 (``faß`` → ``xn--fa-hia``), getaddrinfo given
+    urlsplit's host in IDNA 2003 (``fass``): the check resolves httpx's host and port."""
+    judged: list[tuple[str, int]] = []
+
+    async def judge(host: str, port: int, allowed: object) -> list[object]:
+        judged.append((host, port))
+        return [ipaddress.ip_address("1.1.1.1")]
+
+    monkeypatch.setattr(subscriptions, "checked_addresses", judge)
+    url = "HTTPS://Faß.Example:0443/hook"
+    assert await check_destination(url, PUBLIC_ONLY) == url
+    assert judged == [("xn--fa-hia.example", 443)]
