@@ -6,6 +6,7 @@ Domain refusals are typed exceptions (``DomainError``) mapped once, here, to
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.alerting_metrics import READINESS_CHECK, READY
 from shared.mongo.errors import store_unavailable
 from shared.refusals import Refused
 from shared.telemetry import HTTP_REQUESTS, HTTP_SECONDS
@@ -28,6 +30,9 @@ PROBLEM_JSON = "application/problem+json"
 MAX_STORE_INT = 2**63 - 1
 """The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
 ReadinessCheck = Callable[[], Awaitable[None]]
+READINESS_AT_SCRAPE_S = 2.0
+"""How long a scrape waits for the readiness checks (a check still running then fails):
+well within Prometheus's 10 s scrape timeout, so a store outage never fails the scrape."""
 
 
 class DomainError(Refused):
@@ -224,12 +229,15 @@ def install_health(
     checks: dict[str, ReadinessCheck],
     degradable: frozenset[str] = frozenset(),
     metrics_dependencies: Sequence[Any] = (),
+    service: str | None = None,
 ) -> None:
-    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``.
+    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``
+    (with the readiness, as ``lt_ready``, evaluated at each scrape).
 
     A failing check named in ``degradable`` leaves the service ready but ``degraded``
     (e.g. intake takes submissions into its outbox while the broker is away) and is
-    named in ``degraded``; any other failing check makes it not ready (503).
+    named in ``degraded``; any other failing check makes it not ready (503). ``service``
+    labels the readiness metrics (default: the running service's runtime's name).
     """
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: broker and store reachable")
@@ -260,5 +268,26 @@ def install_health(
         summary="Prometheus metrics",
         dependencies=list(metrics_dependencies),
     )
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        await report_readiness(service or _service_of(request.scope), checks, degradable)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def report_readiness(
+    service: str, checks: Mapping[str, ReadinessCheck], degradable: frozenset[str]
+) -> None:
+    """Run the readiness checks at once, each within ``READINESS_AT_SCRAPE_S``, and set
+    ``lt_ready`` and ``lt_readiness_check`` (what /readyz would answer) for the scrape."""
+
+    async def passes(check: ReadinessCheck) -> bool:
+        try:
+            await asyncio.wait_for(check(), READINESS_AT_SCRAPE_S)
+        except Exception:  # readiness reports, it does not raise
+            return False
+        return True
+
+    results = dict(zip(checks, await asyncio.gather(*map(passes, checks.values())), strict=True))
+    for name, ok in results.items():
+        READINESS_CHECK.labels(service, name).set(1 if ok else 0)
+    ready = all(ok or name in degradable for name, ok in results.items())
+    READY.labels(service).set(1 if ready else 0)

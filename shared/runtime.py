@@ -49,12 +49,13 @@ from shared.settings import (
     OutboxSettings,
     TelemetrySettings,
 )
-from shared.topics import TopicSpec
+from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 from shared.workers import Stage, Worker, Workers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+CONSUMER_DEAD_LETTER_KINDS = ("malformed", "handler_failed")  # shared.kafka.applying
 
 
 class CommonSettings(BaseSettings):
@@ -143,6 +144,9 @@ class ServiceRuntime:
         )
         self.consumers.append(runner)
         self.workers.add(runner, Stage.INTAKE)
+        for spec in topics:  # what its records can be dead-lettered as: counted from 0
+            name = topic_name(self.settings.kafka.topic_prefix, spec)
+            self.dead_letters.expect(name, CONSUMER_DEAD_LETTER_KINDS)
         return runner
 
     def add_worker(self, worker: Worker, stop_s: float | None = None) -> None:

@@ -21,8 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from enum import IntEnum
 from typing import Any, Protocol
+
+from shared.alerting_metrics import WORKER_FAILURES, WORKER_INTERVAL, WORKER_LAST_SUCCESS
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +58,21 @@ class Worker(Protocol):
 
 
 class PeriodicWorker:
-    """Calls ``tick`` every ``interval_s`` until stopped; a failed tick waits for the next."""
+    """Calls ``tick`` every ``interval_s`` until stopped; a failed tick waits for the next.
+
+    Each round is reported for alerting (``shared.alerting_metrics``): the time of the last
+    one that succeeded (the worker's creation time until then) and the failed ones, from
+    zero, so a loop that stops, hangs or keeps failing is seen.
+    """
 
     def __init__(self, name: str, interval_s: float) -> None:
         self._name = name
         self._interval_s = interval_s
         self._stopping = asyncio.Event()
+        self._succeeded = WORKER_LAST_SUCCESS.labels(name)
+        self._failures = WORKER_FAILURES.labels(name)  # a sample at 0 from the start
+        self._succeeded.set(time.time())
+        WORKER_INTERVAL.labels(name).set(interval_s)
 
     @property
     def name(self) -> str:
@@ -78,7 +90,10 @@ class PeriodicWorker:
             try:
                 await self.tick()
             except Exception as exc:  # e.g. a store outage: the next tick tries again
+                self._failures.inc()
                 log.warning(f"{self.name} failed; retrying", extra={"error": repr(exc)})
+            else:
+                self._succeeded.set(time.time())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self._interval_s)
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from audit import api, handlers
 from audit.appender import LogAppender, PersonalData
+from audit.backlog import AuditBacklog
 from audit.checkpoints import Checkpointer
 from audit.config import AuditSettings
 from audit.dossier_keys import DossierKeys
@@ -100,6 +101,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 store=store, evidence=evidence, settings=settings.audit, auth=settings.auth
             )
             runtime.add_worker(eraser)
+            runtime.add_worker(AuditBacklog(store, runtime.clock, SERVICE, settings.audit.quorum()))
             if settings.audit.witnesses:
                 runtime.add_worker(witnessing)
             await runtime.start_workers()

@@ -21,6 +21,7 @@ from notification.channels import (
 from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
 from notification.egress import GuardedTransport, parse_networks
+from notification.portal_backlog import PortalBacklog
 from notification.portal_sender import PortalSender
 from notification.portal_sync import PortalSyncStore
 from notification.retry import RetryPolicy
@@ -39,6 +40,7 @@ from shared.topics import (
     DOSSIER_EVENTS,
     NOTIFICATION_EVENTS,
     OPERATIONS_EVENTS,
+    topic_name,
 )
 
 SERVICE = "notification"
@@ -59,6 +61,9 @@ def build_dispatcher(
 ) -> Dispatcher:
     """The dispatcher with its channels, renderer and retry policy, from settings."""
     retry = settings.retry
+    # A failed delivery is dead-lettered under the topic of the fact that asked for it.
+    dossier_events = topic_name(settings.kafka.topic_prefix, DOSSIER_EVENTS)
+    runtime.dead_letters.expect(dossier_events, ("delivery_failed",))
     return Dispatcher(
         store=store,
         channels={
@@ -170,6 +175,9 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 runtime.add_worker(dispatcher, stop_s=settings.dispatch.stop_budget_s + 1)
             if settings.portal.enabled and settings.portal.endpoint:
                 runtime.add_worker(portal_sender)
+            if settings.portal.enabled:
+                sending = bool(settings.portal.endpoint)
+                runtime.add_worker(PortalBacklog(portal_store, SERVICE, sending))
             await runtime.start_workers()
             # On exit the runtime stops the consumers, then the dispatcher and the portal
             # sender, then the relay (which publishes what they stored).

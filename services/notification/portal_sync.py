@@ -133,6 +133,10 @@ class PortalSyncStore:
         cursor = self._messages.find({"dossier_code": {"$in": codes}, "status": {"$in": UNSENT}})
         return sendable([doc async for doc in cursor], now, codes)
 
+    async def count(self, status: str) -> int:
+        """How many messages have this status (the status index counts them)."""
+        return await self._messages.count_documents({"status": status})
+
     async def settle(self, message_id: str, fields: Document, *, if_pending: bool = False) -> None:
         """Store an attempt's outcome; ``if_pending``: only on a message still pending (a
         failure stored late, after another sender's success, changes nothing)."""

@@ -75,7 +75,7 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
     # Reading (vkey, state) stays public: auditors pin the vkey, the state is evidence;
     # /metrics is for operations and services, as on every service.
     scrapers = [allow(Role.OPERATIONS, Role.SERVICE)] if settings.require_token else []
-    install_health(app, {}, metrics_dependencies=scrapers)
+    install_health(app, {}, metrics_dependencies=scrapers, service="witness")
     submitters = [allow(Role.WITNESS_SUBMITTER)] if settings.require_token else []
     app.include_router(api.submit_router, dependencies=submitters)
     app.include_router(api.router)

@@ -67,6 +67,13 @@ class DeadLetterWriter:
         self._clock = clock
         self._service = service
 
+    def expect(self, original_topic: str, kinds: tuple[str, ...]) -> None:
+        """Export ``lt_dead_letters_total`` at 0 for dead letters of these kinds from this
+        topic, before any is written: ``increase()`` sees nothing of a series whose first
+        sample is already 1, so the first dead letter after a start would not alert."""
+        for kind in kinds:
+            DEAD_LETTER_COUNT.labels(self._service, original_topic, kind)
+
     async def write(
         self,
         record: ConsumerRecord[bytes, bytes],

@@ -35,6 +35,7 @@ from enum import Enum
 
 from pymongo.errors import DuplicateKeyError
 
+from shared.alerting_metrics import RELAY_LAST_SUCCESS, RELAY_LEADING
 from shared.clock import Clock, SystemClock
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
@@ -120,6 +121,11 @@ class OutboxRelay:
         self._marks = SentMarks(settings.batch_size, settings.mark_sent_linger_s)
         self._read_at = 0.0  # monotonic time of the next store read
         self._trusted = False  # memory may be used: the store was read since the last reset
+        # Its heartbeat for alerting: a relay that stops, hangs or keeps failing leaves the
+        # time of its last good round behind (from its start until the first).
+        self._heartbeat = RELAY_LAST_SUCCESS.labels(service)
+        self._heartbeat.set(time.time())
+        RELAY_LEADING.labels(service).set(0)
 
     @property
     def name(self) -> str:
@@ -288,13 +294,24 @@ class OutboxRelay:
         if held_until is not None and now < held_until - self._lease_duration / 2:
             return True
         if not await self._lease.acquire(now, self._lease_duration):
+            if held_until is not None:
+                self._stop_reporting()
             self._held_until = None
             self._forget()  # the holder publishes what was handed over here
             return False
         self._held_until = now + self._lease_duration
+        RELAY_LEADING.labels(self._service).set(1)
         if held_until is None or now >= held_until:
             self._forget()
         return True
+
+    def _stop_reporting(self) -> None:
+        """The lease went to another instance: it reports the backlog now, and this one's
+        last values, frozen, must not stand beside its own (``max by (service)``)."""
+        RELAY_LEADING.labels(self._service).set(0)
+        for gauge in (OUTBOX_PENDING, OUTBOX_OLDEST_AGE):
+            with contextlib.suppress(KeyError):  # never reported
+                gauge.remove(self._service)
 
     async def _report_backlog(self) -> None:
         """Refresh the backlog gauges at most once a second.
@@ -320,6 +337,7 @@ class OutboxRelay:
                 return Round.FOLLOWING
             await self._relay()
             outcome = Round.LEADING
+            self._heartbeat.set(time.time())
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # broker or store outage: retry later, drop nothing

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from audit.config import AuditLogSettings, AuditSettings
 from audit.main import create_app as audit_app
 from intake.config import IntakeSettings
@@ -39,6 +41,7 @@ from shared.settings import TelemetrySettings
 from shared.telemetry import configure_logging
 from shared.testing import ActAs, capture_spans, eventually, running_app
 
+ROOT = Path(__file__).resolve().parents[3]
 RICE_LAND = DEMO[1]  # commune → district → province → back
 # Who each service's client acts as (a body naming a unit: that unit's agency client).
 CALLERS = {"intake": "desk", "routing": "operations", "notification": "admin", "audit": "auditor"}
@@ -230,6 +233,15 @@ async def test_one_trace_per_journey_with_logs_and_metrics(
     gauges = await eventually(dossier_gauges)
     assert gauges["PROCESSING"] == 0 and set(gauges) == {s.value for s in DossierState}
     assert {s["kind"] for s in samples(text, "lt_dossiers_overdue")} == {"step", "dossier"}
+
+    # Every metric an alert rule reads is in a real scrape (the four services share this
+    # process's registry): a rule on a name nobody exports would never fire.
+    rules = yaml.safe_load((ROOT / "infra/observability/alerts.yml").read_text())
+    exprs = [rule["expr"] for rule in rules["groups"][0]["rules"]]
+    watched = {name for expr in exprs for name in re.findall(r"\blt_\w+", expr)}
+    text = (await routing.get("/metrics")).text
+    exported = {sample.name for f in text_string_to_metric_families(text) for sample in f.samples}
+    assert watched <= exported, watched - exported
 
 
 def _registered() -> set[str]:

@@ -21,7 +21,7 @@ from compose_spec import PyCompose
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ["intake", "routing", "notification", "audit", "console"]
-OBSERVABILITY = {"otel-collector", "jaeger", "prometheus"}
+OBSERVABILITY = {"otel-collector", "jaeger", "prometheus", "alertmanager"}
 SECRETS = {
     "LT_INTAKE_IDENTITY_HASH_KEY": "a" * 64,
     "LT_INTAKE_RECEIPT_KEY": "b" * 64,

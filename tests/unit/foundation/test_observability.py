@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from prometheus_client import REGISTRY
 
+import shared.alerting_metrics
 import shared.telemetry  # noqa: F401 - registers the platform's metrics
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,7 +25,7 @@ def exported_metric_names() -> set[str]:
     return names
 
 
-def test_alert_rules_cover_lag_dead_letters_outbox_age_and_overdue_growth() -> None:
+def test_alert_rules_cover_traffic_and_what_stopped() -> None:
     rules = yaml.safe_load((OBSERVABILITY / "alerts.yml").read_text())["groups"][0]["rules"]
     by_name = {rule["alert"]: rule["expr"] for rule in rules}
     assert set(by_name) == {
@@ -32,12 +33,26 @@ def test_alert_rules_cover_lag_dead_letters_outbox_age_and_overdue_growth() -> N
         "DeadLettersWritten",
         "OutboxOldestEntryOld",
         "OverdueDossiersGrowing",
+        # a service, its scrape token, its readiness, its loops
+        "ServiceDown",
+        "ServiceAbsent",
+        "MetricsTokenRefused",
+        "ServiceNotReady",
+        "DependencyUnavailable",
+        "BackgroundWorkerStalled",
+        "OutboxRelayStalled",
+        "AuditCheckpointsLate",
+        "AuditWitnessQuorumLate",
+        "PortalMessagesDead",
+        "PortalMessagesHeld",
+        "Watchdog",
     }
     exported = exported_metric_names()
     for name, expr in by_name.items():
         metrics = set(re.findall(r"\blt_[a-z_]+", expr))
-        assert metrics and metrics <= exported, f"{name} uses unknown metrics {metrics - exported}"
+        assert metrics <= exported, f"{name} uses unknown metrics {metrics - exported}"
     assert all(rule["annotations"]["summary"] for rule in rules)
+    assert all(rule["labels"]["severity"] for rule in rules)
 
 
 def test_prometheus_scrapes_every_service_and_witness_and_loads_the_rules() -> None:

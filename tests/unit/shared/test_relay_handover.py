@@ -187,7 +187,9 @@ class MemoryLease:
 class Relay:
     """A relay over the in-memory outbox, broker and lease; no periodic reads."""
 
-    def __init__(self, batch_size: int = 200, retry_delay_s: float = 1.0) -> None:
+    def __init__(
+        self, batch_size: int = 200, retry_delay_s: float = 1.0, lease_s: float = 10.0
+    ) -> None:
         self.outbox = MemoryOutbox()
         self.broker = MemoryBroker()
         self.lease = MemoryLease()
@@ -196,6 +198,7 @@ class Relay:
             mark_sent_linger_s=3600,
             batch_size=batch_size,
             retry_delay_s=retry_delay_s,
+            lease_s=lease_s,
         )
         clock = ManualClock(AT)
         self.relay = OutboxRelay(
@@ -432,3 +435,33 @@ async def test_any_interleaving_publishes_every_entry_once_in_subject_order(seed
         s: list(range(1, n + 1)) for s, n in writers.last.items()
     }
     assert {status for _, status in r.outbox.entries.values()} <= {"sent"}
+
+
+def relay_gauge(name: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"service": "tests"})
+
+
+async def test_the_relay_beats_on_good_rounds_only_and_a_former_holder_stops_reporting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stopped or failing relay shows as an old heartbeat (OutboxRelayStalled); an
+    instance that lost the lease leaves no frozen backlog beside the holder's."""
+    monkeypatch.setattr(relay_module, "BACKLOG_REPORT_S", 0.0)
+    r = Relay(lease_s=1e-6)  # the lease is taken again at every round
+    started = relay_gauge("lt_outbox_relay_last_success_timestamp_seconds")
+    assert started is not None and relay_gauge("lt_outbox_relay_leading") == 0
+    assert await r.relay.round() is Round.LEADING
+    beat = relay_gauge("lt_outbox_relay_last_success_timestamp_seconds")
+    assert beat is not None and beat >= started
+    assert relay_gauge("lt_outbox_relay_leading") == 1
+    assert relay_gauge("lt_outbox_oldest_age_seconds") == 0.0
+    r.broker.down = True
+    r.commit(entry("A", 1))
+    assert await r.relay.round() is Round.FAILED
+    assert relay_gauge("lt_outbox_relay_last_success_timestamp_seconds") == beat
+    r.broker.down = False
+    r.lease.held = False  # another instance took it
+    assert await r.relay.round() is Round.FOLLOWING
+    assert relay_gauge("lt_outbox_relay_leading") == 0
+    assert relay_gauge("lt_outbox_oldest_age_seconds") is None
+    assert relay_gauge("lt_outbox_pending") is None
