@@ -11,6 +11,10 @@ others keep their order. Malformed records go the one-by-one way at once. Offset
 committed only after that (at most once per ``commit_interval_ms``, and always before
 a rebalance or a stop), so a crash replays work that the inbox then deduplicates; a
 store that cannot do the work pauses the runner instead (``StoreUnavailable``).
+
+While it runs, the lag gauges are set every ``LAG_REPORT_S`` from the broker's end
+offsets and the first record not yet handled, whether batches succeed or not: a stuck
+consumer shows its backlog. A partition that moves away takes its series with it.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
-LAG_REPORT_S = 1.0  # the lag gauges are refreshed this often at most
+LAG_REPORT_S = 1.0  # the lag gauges are refreshed this often while the runner runs
 
 __all__ = ["ConsumerRunner", "StoreUnavailable"]
 
@@ -57,6 +61,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self._runner.batch_lock:
             await self._runner.commit_processed(set(revoked))
+        self._runner.forget_lag(revoked)  # its new owner reports it
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": [str(tp) for tp in assigned]})
@@ -107,7 +112,7 @@ class ConsumerRunner:
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted = 0
         self._committed_at = 0.0  # monotonic time of the last offset commit
-        self._lag_reported_at = float("-inf")
+        self._in_hand: dict[TopicPartition, int] = {}  # first offset of the batch in hand
         self.outages = 0  # batches that could not be finished (for health and tests)
         self._stopping = asyncio.Event()
         self.batch_lock = asyncio.Lock()
@@ -151,6 +156,7 @@ class ConsumerRunner:
             timeout_ms=timeout_ms, max_records=self._settings.max_poll_records
         )
         handled = 0
+        self._in_hand = {tp: records[0].offset for tp, records in batch.items() if records}
         async with self.batch_lock:
             try:
                 decoded = {tp: [(r, self.decode(r)) for r in rs] for tp, rs in batch.items()}
@@ -163,10 +169,11 @@ class ConsumerRunner:
                 self._rewind(batch)
                 await self.commit_processed(None)
                 raise
+            finally:
+                self._in_hand = {}
             await self._commit_when_due()
         if handled and self._after_batch is not None:
             self._after_batch()  # the batch's effects are stored
-        await self._report_lag()
         return handled
 
     async def _commit_when_due(self) -> None:
@@ -293,7 +300,17 @@ class ConsumerRunner:
                 self.consumer.seek(tp, self._processed.get(tp, records[0].offset))
 
     async def run(self) -> None:
-        """Consume until ``stop``; an outage pauses consumption, it never ends it."""
+        """Consume until ``stop``; an outage pauses consumption, it never ends it.
+
+        The lag is reported alongside, on its own clock, paused or not."""
+        reporting = asyncio.create_task(self._report_lag_until_stopped(), name=f"{self.name}-lag")
+        try:
+            await self._consume()
+        finally:
+            reporting.cancel()
+            await asyncio.gather(reporting, return_exceptions=True)
+
+    async def _consume(self) -> None:
         pause = self._settings.backoff_initial_s
         while not self._stopping.is_set():
             try:
@@ -330,6 +347,7 @@ class ConsumerRunner:
         if self._consumer is not None:
             async with self.batch_lock:
                 await self.commit_processed(None)
+            self.forget_lag(self._consumer.assignment())
             await self._consumer.stop()
             self._consumer = None
 
@@ -362,20 +380,48 @@ class ConsumerRunner:
         """Apply one record in a unit of work of its own, or dead-letter it."""
         await self._events.handle_record(record)
 
-    async def _report_lag(self) -> None:
-        """Set the lag gauges, at most once per ``LAG_REPORT_S`` (not per batch)."""
-        now = time.monotonic()
-        if now - self._lag_reported_at < LAG_REPORT_S:
+    async def report_lag(self) -> None:
+        """Set each assigned partition's lag: the broker's end offset (the last stable one:
+        the consumer reads committed records only) less the first record not yet handled.
+
+        Asks the broker, not the last fetch, and does not wait for a batch: a consumer
+        paused by an outage or stuck in a long batch shows what waits behind it.
+        """
+        assigned = self.consumer.assignment()
+        if not assigned:
             return
-        self._lag_reported_at = now
-        for tp in self.consumer.assignment():
-            end = self.consumer.last_stable_offset(tp) or self.consumer.highwater(tp)
-            if end is None:
-                continue
-            position = await self.consumer.position(tp)
-            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
-                max(end - position, 0)
-            )
+        ends = await self.consumer.end_offsets(list(assigned))
+        for tp, end in ends.items():
+            unhandled = await self._first_unhandled(tp)
+            if tp in self.consumer.assignment():  # not revoked meanwhile
+                CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
+                    max(end - unhandled, 0)
+                )
+
+    async def _first_unhandled(self, tp: TopicPartition) -> int:
+        """The offset of the partition's first record whose effect is not stored yet:
+        past the last handled one, else the start of the batch in hand, else the
+        consumer's position (after a failed batch it was rewound there)."""
+        if tp in self._processed:
+            return self._processed[tp]
+        if tp in self._in_hand:
+            return self._in_hand[tp]
+        return int(await self.consumer.position(tp))
+
+    def forget_lag(self, partitions: Iterable[TopicPartition]) -> None:
+        """Drop the lag series of partitions this instance no longer owns."""
+        for tp in partitions:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.service, tp.topic, str(tp.partition))
+
+    async def _report_lag_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self.report_lag(), timeout=LAG_REPORT_S * 5)
+            except Exception as exc:  # the broker away: the gauges keep their last values
+                log.debug("lag not reported", extra={"group": self.group_id, "error": repr(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=LAG_REPORT_S)
 
 
 def _partition(record: Record) -> TopicPartition:
