@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from pymongo.errors import PyMongoError, ServerSelectionTimeoutError, WTimeoutError
+from pymongo.errors import ConnectionFailure, NetworkTimeout, PyMongoError, WTimeoutError
 
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
@@ -48,6 +48,7 @@ from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 LAG_REPORT_S = 1.0  # the lag gauges are refreshed this often while the runner runs
+STORE_PING_S = 2.0  # how long a store that answers takes at most to answer a ping
 
 __all__ = ["ConsumerRunner", "StoreUnavailable"]
 
@@ -230,7 +231,7 @@ class ConsumerRunner:
             try:
                 outcomes = await self._apply_run(run)
             except StoreUnavailable as exc:
-                if not outlasted_its_deadline(exc.__cause__):
+                if not await self._outlasted_on_a_store_that_answers(exc.__cause__):
                     raise  # the store's state: the whole run waits
                 # A run too long for one transaction would time out at every retry:
                 # its events go one by one, each in a transaction of its own.
@@ -263,6 +264,12 @@ class ConsumerRunner:
         finally:
             self._events.count_outcomes(ignored, ["ignored"] * len(ignored))
         return handled
+
+    async def _outlasted_on_a_store_that_answers(self, error: BaseException | None) -> bool:
+        """Whether the run took longer than its transaction may, the store answering:
+        not if the error says the store was out of reach, nor if the store does not
+        answer a ping now (a reply that never came: a hung store, not a long run)."""
+        return outlasted_its_deadline(error) and await self._units.store_answers(STORE_PING_S)
 
     async def _screened(self, run: list[Decoded]) -> list[Decoded]:
         """The run with the events the registry's screen passes over made ignored."""
@@ -447,8 +454,32 @@ def _leading_run(pairs: list[tuple[Record, Decoded | None]]) -> list[Decoded]:
 
 
 def outlasted_its_deadline(error: BaseException | None) -> bool:
-    """Whether the work took longer than its deadline on a store that answers (a time
-    limit, the client's operation timeout), rather than the store being out of reach (no
-    server to select) or its replicas behind (a write-concern timeout)."""
-    unreachable = (ServerSelectionTimeoutError, WTimeoutError)
-    return isinstance(error, PyMongoError) and error.timeout and not isinstance(error, unreachable)
+    """Whether a store error may be work that took longer than its deadline, rather than
+    the store being out of reach or its replicas behind (a write-concern timeout).
+
+    Both surface as a client-side timeout: when the deadline passes while the driver
+    retries a transaction whose store is out of reach, it raises an ``ExecutionTimeout``
+    carrying the connection failure's message, caused by that failure (no server to
+    select, connection refused or reset). So the causes are read: a connection failure
+    among them means out of reach. A ``NetworkTimeout`` (a reply that did not come in
+    time) is left open: a long run or a hung store, which the caller tells apart by
+    asking the store.
+    """
+    if not (isinstance(error, PyMongoError) and error.timeout):
+        return False
+    for cause in _causes(error):
+        if isinstance(cause, WTimeoutError):
+            return False
+        if isinstance(cause, ConnectionFailure) and not isinstance(cause, NetworkTimeout):
+            return False
+    return True
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and the chain of errors it was raised from or while handling."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
