@@ -6,6 +6,7 @@ Domain refusals are typed exceptions (``DomainError``) mapped once, here, to
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -28,6 +29,9 @@ PROBLEM_JSON = "application/problem+json"
 MAX_STORE_INT = 2**63 - 1
 """The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
 ReadinessCheck = Callable[[], Awaitable[None]]
+READINESS_CHECK_S = 2.0
+"""How long each readiness check may take: below the container health check's 3 s, so a
+dependency that does not answer is named instead of the whole probe timing out."""
 
 
 class DomainError(Refused):
@@ -224,23 +228,30 @@ def install_health(
     checks: dict[str, ReadinessCheck],
     degradable: frozenset[str] = frozenset(),
     metrics_dependencies: Sequence[Any] = (),
+    check_timeout_s: float = READINESS_CHECK_S,
 ) -> None:
     """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``.
 
+    The checks run together, each given ``check_timeout_s``: one that fails or does not
+    answer in time is reported by name (``"store": "unavailable: no answer within 2 s"``).
     A failing check named in ``degradable`` leaves the service ready but ``degraded``
     (e.g. intake takes submissions into its outbox while the broker is away) and is
     named in ``degraded``; any other failing check makes it not ready (503).
     """
 
+    async def outcome(check: ReadinessCheck) -> str:
+        try:
+            await asyncio.wait_for(check(), timeout=check_timeout_s)
+        except TimeoutError:
+            return f"unavailable: no answer within {check_timeout_s:g} s"
+        except Exception as exc:  # readiness reports, it does not raise
+            return f"unavailable: {type(exc).__name__}"
+        return "ok"
+
     @app.get("/readyz", tags=["operations"], summary="Readiness: broker and store reachable")
     async def readyz() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                await check()
-                results[name] = "ok"
-            except Exception as exc:  # readiness reports, it does not raise
-                results[name] = f"unavailable: {type(exc).__name__}"
+        outcomes = await asyncio.gather(*(outcome(check) for check in checks.values()))
+        results = dict(zip(checks, outcomes, strict=True))
         failing = [name for name, result in results.items() if result != "ok"]
         degraded = [name for name in failing if name in degradable]
         ready = len(degraded) == len(failing)
