@@ -229,8 +229,10 @@ def install_health(
     degradable: frozenset[str] = frozenset(),
     metrics_dependencies: Sequence[Any] = (),
     check_timeout_s: float = READINESS_CHECK_S,
+    crashed_workers: Callable[[], list[str]] | None = None,
 ) -> None:
-    """``/healthz`` (the process answers), ``/readyz`` (its dependencies answer), ``/metrics``.
+    """``/healthz`` (the process answers and none of its ``crashed_workers`` crashed, else
+    503 naming them), ``/readyz`` (its dependencies answer), ``/metrics``.
 
     The checks run together, each given ``check_timeout_s``: one that fails or does not
     answer in time is reported by name (``"store": "unavailable: no answer within 2 s"``).
@@ -262,8 +264,11 @@ def install_health(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        crashed = crashed_workers() if crashed_workers is not None else []
+        if crashed:  # the process answers but no longer does all its work: restart it
+            return JSONResponse({"status": "failed", "crashed": crashed}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @app.get(
         "/metrics",
