@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version as package_version
+from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,8 +22,10 @@ from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
 from shared.telemetry import configure_logging, configure_tracing
 
+log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 HTTP_DRAIN_S = 5
+CRASHED_WORKER_EXIT = 3  # the exit code of a process stopped by a crashed background worker
 UNTRACED = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: no spans
 
 
@@ -72,11 +77,16 @@ def service_app(
     async def check_broker() -> None:
         await runtime_of(app).check_broker()
 
+    def crashed_workers() -> list[str]:
+        runtime = getattr(app.state, "runtime", None)
+        return runtime.workers.ended if runtime is not None else []
+
     install_health(
         app,
         {"store": check_store, "broker": check_broker},
         degradable,
         metrics_dependencies=[allow(Role.OPERATIONS, Role.SERVICE)],
+        crashed_workers=crashed_workers,
     )
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
     app.add_middleware(HttpMetrics)
@@ -89,15 +99,56 @@ def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str
     configure_logging(common.telemetry, service)
     configure_tracing(common.telemetry, service)
     freeze_after_start(app)
-    uvicorn.run(
-        app,
-        host=http.host,
-        port=http.port,
-        log_config=None,
-        access_log=False,
-        # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
-        timeout_graceful_shutdown=HTTP_DRAIN_S,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=http.host,
+            port=http.port,
+            log_config=None,
+            access_log=False,
+            # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
+            timeout_graceful_shutdown=HTTP_DRAIN_S,
+        )
     )
+    crashed = stop_when_a_worker_crashes(app, server)
+    server.run()
+    if crashed:
+        sys.exit(CRASHED_WORKER_EXIT)
+
+
+class Stoppable(Protocol):
+    should_exit: bool
+
+
+def stop_when_a_worker_crashes(app: FastAPI, server: Stoppable) -> list[str]:
+    """Once the app has started, a crashed background worker (relay, consumer, scheduler)
+    stops the server as SIGTERM would (in-flight requests finish, workers stop in order).
+
+    Returns the list the crashed workers' names are added to: ``serve`` then exits with
+    ``CRASHED_WORKER_EXIT`` and the supervisor restarts the process (compose's
+    ``restart: unless-stopped``, ``make run``'s supervisor). Meanwhile ``/healthz``
+    answers 503 naming them. A process serving HTTP without its relay or consumers
+    would otherwise look healthy and do nothing."""
+    crashed: list[str] = []
+    started = app.router.lifespan_context
+
+    def stop(name: str) -> None:
+        log.error("a background worker crashed: stopping to be restarted", extra={"task": name})
+        crashed.append(name)
+        server.should_exit = True
+
+    @asynccontextmanager
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        async with started(running):
+            runtime = getattr(running.state, "runtime", None)
+            if runtime is not None:
+                for name in runtime.workers.ended:  # crashed while the app started
+                    stop(name)
+                runtime.workers.on_end(stop)
+            yield
+
+    app.router.lifespan_context = lifespan
+    return crashed
 
 
 def freeze_after_start(app: FastAPI) -> None:

@@ -5,8 +5,10 @@ Reads the service's port from ``LT_<SERVICE>_PORT`` and asks its ``/readyz``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import urllib.error
 import urllib.request
 
 DEFAULT_PORTS = {
@@ -29,8 +31,20 @@ def readiness_error(service: str, timeout: float = 3) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return None if response.status == 200 else f"status {response.status}"
+    except urllib.error.HTTPError as exc:  # 503: which dependency failed, and how
+        return _failing_checks(exc.read()) or f"status {exc.code}"
     except OSError as exc:
         return str(exc)
+
+
+def _failing_checks(body: bytes) -> str | None:
+    """``store unavailable: no answer within 2 s``, from a ``/readyz`` answer's checks."""
+    try:
+        checks = json.loads(body)["checks"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    failing = [f"{name} {result}" for name, result in checks.items() if result != "ok"]
+    return "; ".join(failing) or None
 
 
 def main(argv: list[str]) -> int:

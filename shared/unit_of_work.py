@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import pymongo
 from opentelemetry import trace
 from opentelemetry.trace import Span
+from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -211,6 +212,16 @@ class UnitsOfWork:
             max_transactions=group_transactions,
             max_group=group_size,
         )
+
+    async def store_answers(self, timeout_s: float) -> bool:
+        """Whether the store answers a ping within ``timeout_s`` (server selection
+        included): tells a store out of reach or hung from work that took too long."""
+        try:
+            with pymongo.timeout(timeout_s):
+                await self._client.admin.command("ping")
+        except PyMongoError:
+            return False
+        return True
 
     @asynccontextmanager
     async def open(

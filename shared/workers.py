@@ -12,8 +12,12 @@ keeps them in stages and starts them first stage first, stops them last stage fi
 Stopping is bounded: all stages share one budget for their ``run`` to return, and each
 ``close`` has its own; what is still running afterwards is cancelled. A worker whose
 ``run`` needs longer once asked to stop (notification's dispatcher: a send in flight, then
-its record) is added with a ``stop_s`` of its own, counted from its ``stop``. A worker
-that crashes is logged, never silent.
+its record) is added with a ``stop_s`` of its own, counted from its ``stop``.
+
+A worker whose ``run`` crashes (every worker's loop rides out outages, so what escapes
+is a bug) is logged and listed in ``ended``: the process no longer does
+all its work, so its liveness says so and it is stopped to be restarted
+(``shared.app.serve``; README, on ``/healthz``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any, Protocol
 
@@ -111,6 +116,18 @@ class Workers:
         self._staged: list[tuple[Stage, Worker]] = []
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._stop_s: dict[int, float] = {}  # workers given longer than the shared budget
+        self._stopping = False
+        self._ended: list[str] = []
+        self._on_end: list[Callable[[str], None]] = []
+
+    @property
+    def ended(self) -> list[str]:
+        """The workers whose ``run`` crashed before they were asked to stop."""
+        return list(self._ended)
+
+    def on_end(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` when a worker's ``run`` crashes before it was asked to stop."""
+        self._on_end.append(callback)
 
     def add(self, worker: Worker, stage: Stage, stop_s: float | None = None) -> None:
         """Register a worker; it runs from the next ``start``. ``stop_s``: how long its
@@ -131,11 +148,12 @@ class Workers:
                     continue
                 await worker.start()
                 task = asyncio.create_task(worker.run(), name=worker.name)
-                task.add_done_callback(_log_crash)
+                task.add_done_callback(self._ended_early)
                 self._tasks[id(worker)] = task
 
     async def stop(self, budget_s: float, close_s: float) -> None:
         """Stop the last stage first; ``run`` gets ``budget_s`` in all, ``close`` ``close_s``."""
+        self._stopping = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget_s
         for stage in sorted(Stage, reverse=True):
@@ -154,16 +172,20 @@ class Workers:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _ended_early(self, task: asyncio.Task[Any]) -> None:
+        crash = None if task.cancelled() else task.exception()
+        if crash is None:
+            return
+        log.error("background task crashed", exc_info=crash, extra={"task": task.get_name()})
+        if self._stopping:  # on its way out anyway
+            return
+        self._ended.append(task.get_name())
+        for callback in self._on_end:
+            callback(task.get_name())
+
 
 async def _close(worker: Worker, timeout_s: float) -> None:
     try:
         await asyncio.wait_for(worker.close(), timeout=timeout_s)
     except Exception as exc:  # e.g. the broker is gone: uncommitted records are redelivered
         log.warning(f"{worker.name} did not close cleanly", extra={"error": repr(exc)})
-
-
-def _log_crash(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error(
-            "background task crashed", exc_info=task.exception(), extra={"task": task.get_name()}
-        )

@@ -11,6 +11,10 @@ others keep their order. Malformed records go the one-by-one way at once. Offset
 committed only after that (at most once per ``commit_interval_ms``, and always before
 a rebalance or a stop), so a crash replays work that the inbox then deduplicates; a
 store that cannot do the work pauses the runner instead (``StoreUnavailable``).
+
+While it runs, the lag gauges are set every ``LAG_REPORT_S`` from the broker's end
+offsets and the first record not yet handled, whether batches succeed or not: a stuck
+consumer shows its backlog. A partition that moves away takes its series with it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from pymongo.errors import PyMongoError, ServerSelectionTimeoutError, WTimeoutError
+from pymongo.errors import ConnectionFailure, NetworkTimeout, PyMongoError, WTimeoutError
 
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
@@ -43,7 +47,8 @@ from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
-LAG_REPORT_S = 1.0  # the lag gauges are refreshed this often at most
+LAG_REPORT_S = 1.0  # the lag gauges are refreshed this often while the runner runs
+STORE_PING_S = 2.0  # how long a store that answers takes at most to answer a ping
 
 __all__ = ["ConsumerRunner", "StoreUnavailable"]
 
@@ -57,6 +62,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self._runner.batch_lock:
             await self._runner.commit_processed(set(revoked))
+        self._runner.forget_lag(revoked)  # its new owner reports it
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": [str(tp) for tp in assigned]})
@@ -107,7 +113,7 @@ class ConsumerRunner:
         self._processed: dict[TopicPartition, int] = {}
         self._uncommitted = 0
         self._committed_at = 0.0  # monotonic time of the last offset commit
-        self._lag_reported_at = float("-inf")
+        self._in_hand: dict[TopicPartition, int] = {}  # first offset of the batch in hand
         self.outages = 0  # batches that could not be finished (for health and tests)
         self._stopping = asyncio.Event()
         self.batch_lock = asyncio.Lock()
@@ -151,6 +157,7 @@ class ConsumerRunner:
             timeout_ms=timeout_ms, max_records=self._settings.max_poll_records
         )
         handled = 0
+        self._in_hand = {tp: records[0].offset for tp, records in batch.items() if records}
         async with self.batch_lock:
             try:
                 decoded = {tp: [(r, self.decode(r)) for r in rs] for tp, rs in batch.items()}
@@ -163,10 +170,11 @@ class ConsumerRunner:
                 self._rewind(batch)
                 await self.commit_processed(None)
                 raise
+            finally:
+                self._in_hand = {}
             await self._commit_when_due()
         if handled and self._after_batch is not None:
             self._after_batch()  # the batch's effects are stored
-        await self._report_lag()
         return handled
 
     async def _commit_when_due(self) -> None:
@@ -223,7 +231,7 @@ class ConsumerRunner:
             try:
                 outcomes = await self._apply_run(run)
             except StoreUnavailable as exc:
-                if not outlasted_its_deadline(exc.__cause__):
+                if not await self._outlasted_on_a_store_that_answers(exc.__cause__):
                     raise  # the store's state: the whole run waits
                 # A run too long for one transaction would time out at every retry:
                 # its events go one by one, each in a transaction of its own.
@@ -256,6 +264,12 @@ class ConsumerRunner:
         finally:
             self._events.count_outcomes(ignored, ["ignored"] * len(ignored))
         return handled
+
+    async def _outlasted_on_a_store_that_answers(self, error: BaseException | None) -> bool:
+        """Whether the run took longer than its transaction may, the store answering:
+        not if the error says the store was out of reach, nor if the store does not
+        answer a ping now (a reply that never came: a hung store, not a long run)."""
+        return outlasted_its_deadline(error) and await self._units.store_answers(STORE_PING_S)
 
     async def _screened(self, run: list[Decoded]) -> list[Decoded]:
         """The run with the events the registry's screen passes over made ignored."""
@@ -293,7 +307,17 @@ class ConsumerRunner:
                 self.consumer.seek(tp, self._processed.get(tp, records[0].offset))
 
     async def run(self) -> None:
-        """Consume until ``stop``; an outage pauses consumption, it never ends it."""
+        """Consume until ``stop``; an outage pauses consumption, it never ends it.
+
+        The lag is reported alongside, on its own clock, paused or not."""
+        reporting = asyncio.create_task(self._report_lag_until_stopped(), name=f"{self.name}-lag")
+        try:
+            await self._consume()
+        finally:
+            reporting.cancel()
+            await asyncio.gather(reporting, return_exceptions=True)
+
+    async def _consume(self) -> None:
         pause = self._settings.backoff_initial_s
         while not self._stopping.is_set():
             try:
@@ -330,6 +354,7 @@ class ConsumerRunner:
         if self._consumer is not None:
             async with self.batch_lock:
                 await self.commit_processed(None)
+            self.forget_lag(self._consumer.assignment())
             await self._consumer.stop()
             self._consumer = None
 
@@ -362,20 +387,48 @@ class ConsumerRunner:
         """Apply one record in a unit of work of its own, or dead-letter it."""
         await self._events.handle_record(record)
 
-    async def _report_lag(self) -> None:
-        """Set the lag gauges, at most once per ``LAG_REPORT_S`` (not per batch)."""
-        now = time.monotonic()
-        if now - self._lag_reported_at < LAG_REPORT_S:
+    async def report_lag(self) -> None:
+        """Set each assigned partition's lag: the broker's end offset (the last stable one:
+        the consumer reads committed records only) less the first record not yet handled.
+
+        Asks the broker, not the last fetch, and does not wait for a batch: a consumer
+        paused by an outage or stuck in a long batch shows what waits behind it.
+        """
+        assigned = self.consumer.assignment()
+        if not assigned:
             return
-        self._lag_reported_at = now
-        for tp in self.consumer.assignment():
-            end = self.consumer.last_stable_offset(tp) or self.consumer.highwater(tp)
-            if end is None:
-                continue
-            position = await self.consumer.position(tp)
-            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
-                max(end - position, 0)
-            )
+        ends = await self.consumer.end_offsets(list(assigned))
+        for tp, end in ends.items():
+            unhandled = await self._first_unhandled(tp)
+            if tp in self.consumer.assignment():  # not revoked meanwhile
+                CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
+                    max(end - unhandled, 0)
+                )
+
+    async def _first_unhandled(self, tp: TopicPartition) -> int:
+        """The offset of the partition's first record whose effect is not stored yet:
+        past the last handled one, else the start of the batch in hand, else the
+        consumer's position (after a failed batch it was rewound there)."""
+        if tp in self._processed:
+            return self._processed[tp]
+        if tp in self._in_hand:
+            return self._in_hand[tp]
+        return int(await self.consumer.position(tp))
+
+    def forget_lag(self, partitions: Iterable[TopicPartition]) -> None:
+        """Drop the lag series of partitions this instance no longer owns."""
+        for tp in partitions:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.service, tp.topic, str(tp.partition))
+
+    async def _report_lag_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self.report_lag(), timeout=LAG_REPORT_S * 5)
+            except Exception as exc:  # the broker away: the gauges keep their last values
+                log.debug("lag not reported", extra={"group": self.group_id, "error": repr(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=LAG_REPORT_S)
 
 
 def _partition(record: Record) -> TopicPartition:
@@ -401,8 +454,32 @@ def _leading_run(pairs: list[tuple[Record, Decoded | None]]) -> list[Decoded]:
 
 
 def outlasted_its_deadline(error: BaseException | None) -> bool:
-    """Whether the work took longer than its deadline on a store that answers (a time
-    limit, the client's operation timeout), rather than the store being out of reach (no
-    server to select) or its replicas behind (a write-concern timeout)."""
-    unreachable = (ServerSelectionTimeoutError, WTimeoutError)
-    return isinstance(error, PyMongoError) and error.timeout and not isinstance(error, unreachable)
+    """Whether a store error may be work that took longer than its deadline, rather than
+    the store being out of reach or its replicas behind (a write-concern timeout).
+
+    Both surface as a client-side timeout: when the deadline passes while the driver
+    retries a transaction whose store is out of reach, it raises an ``ExecutionTimeout``
+    carrying the connection failure's message, caused by that failure (no server to
+    select, connection refused or reset). So the causes are read: a connection failure
+    among them means out of reach. A ``NetworkTimeout`` (a reply that did not come in
+    time) is left open: a long run or a hung store, which the caller tells apart by
+    asking the store.
+    """
+    if not (isinstance(error, PyMongoError) and error.timeout):
+        return False
+    for cause in _causes(error):
+        if isinstance(cause, WTimeoutError):
+            return False
+        if isinstance(cause, ConnectionFailure) and not isinstance(cause, NetworkTimeout):
+            return False
+    return True
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and the chain of errors it was raised from or while handling."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain

@@ -12,12 +12,19 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from pymongo.errors import ExecutionTimeout
+from pymongo.errors import (
+    ExecutionTimeout,
+    NetworkTimeout,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
+from chaos.servers import LatencyProxy
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import EventData, make_envelope
 from shared.handlers import HandlerRegistry
+from shared.kafka.consumer import ConsumerRunner, StoreUnavailable
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.topics import DOSSIER_EVENTS, topic_name
@@ -54,6 +61,30 @@ async def publish_in_one_partition(rt: ServiceRuntime, events: list[Envelope]) -
     topic = topic_name(rt.settings.kafka.topic_prefix, DOSSIER_EVENTS)
     for event in events:
         await rt.publisher.publish_raw(topic, event.to_bytes(), key="ONE", headers=[])
+
+
+def deadline_passed(last_error: PyMongoError) -> ExecutionTimeout:
+    """What the driver raises when a transaction's deadline passes while it retries
+    (``with_transaction``): an ExecutionTimeout with the last error's message, raised
+    from it. Against a closed port that error is a ServerSelectionTimeoutError
+    ("Connect call failed"), on a store too slow for the run a NetworkTimeout."""
+    try:
+        raise ExecutionTimeout(str(last_error), 50, {"ok": 0, "code": 50}) from last_error
+    except ExecutionTimeout as timeout:
+        return timeout
+
+
+def count_one_by_one(runner: ConsumerRunner) -> list[str]:
+    """The subjects the runner handles one by one (each in a unit of work of its own)."""
+    singles: list[str] = []
+    handle = runner._events.handle_decoded
+
+    async def handle_decoded(item):  # type: ignore[no-untyped-def]
+        singles.append(item.envelope.subject)
+        await handle(item)
+
+    runner._events.handle_decoded = handle_decoded  # type: ignore[method-assign]
+    return singles
 
 
 def ordered(rt: ServiceRuntime, poison: str | None = None) -> HandlerRegistry:
@@ -205,7 +236,7 @@ async def test_a_batch_too_long_for_one_transaction_goes_event_by_event(
     runtime: ServiceRuntime,
 ) -> None:
     """A run that outlasts the transaction timeout would time out at every retry: its
-    events are then applied one by one, each once, in order (the store answers)."""
+    events are then applied one by one, each once, in order (the store answers its ping)."""
     count = counting_handler(runtime.db)
     runs: list[int] = []
 
@@ -213,8 +244,8 @@ async def test_a_batch_too_long_for_one_transaction_goes_event_by_event(
         events: list[tuple[Envelope, DossierWithdrawn]], uow: UnitOfWork
     ) -> None:
         runs.append(len(events))
-        if len(events) > 1:  # as the store answers when the run's deadline has passed
-            raise ExecutionTimeout("operation exceeded time limit", 50)
+        if len(events) > 1:  # as the driver raises when the run's deadline has passed
+            raise deadline_passed(NetworkTimeout("127.0.0.1:27017: timed out"))
         await count(events[0][1], uow)
 
     runtime.add_consumer(
@@ -227,3 +258,69 @@ async def test_a_batch_too_long_for_one_transaction_goes_event_by_event(
     assert max(runs) > 1  # the run was tried whole first
     assert await effect_counts(runtime.db) == {f"T-{n}": 1 for n in range(4)}
     assert await read_dead_letters(runtime.settings.kafka) == []
+
+
+async def test_a_store_out_of_reach_pauses_the_run_at_once(runtime: ServiceRuntime) -> None:
+    """The deadline passed while the driver could not reach the store: an outage, so the
+    whole run waits (no event is tried alone), and is applied once the store is back."""
+    count = counting_handler(runtime.db)
+    store = {"reachable": False}
+
+    async def apply(event: DossierWithdrawn, uow: UnitOfWork) -> None:
+        if not store["reachable"]:
+            raise deadline_passed(ServerSelectionTimeoutError("Connect call failed"))
+        await count(event, uow)
+
+    runner = runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(apply))
+    singles = count_one_by_one(runner)
+    await publish_in_one_partition(runtime, [withdrawn(f"U-{n}") for n in range(4)])
+    await runner.start()
+    paused = 0
+    for _ in range(60):  # bounded: until the run is fetched whole and fails
+        try:
+            await runner.process_batch(timeout_ms=500)
+        except StoreUnavailable:
+            paused += 1
+            break
+
+    assert paused == 1 and singles == []  # paused at once, nothing tried alone
+    store["reachable"] = True
+    assert await drain(runtime, 4) == 4
+    assert singles == []
+    assert await effect_counts(runtime.db) == {f"U-{n}": 1 for n in range(4)}
+
+
+async def test_a_hung_store_is_an_outage_not_a_long_batch(
+    common_settings: CommonSettings,
+) -> None:
+    """Replies held back by the store (through a proxy that delays them): the run's
+    deadline passes waiting for a reply, as for a long run, but the store does not answer
+    a ping either, so the run waits instead of going one by one."""
+    proxy = LatencyProxy(target_port=int(common_settings.mongo.uri.split(":")[2].split("/")[0]))
+    proxy.start()
+    mongo = common_settings.mongo.model_copy(
+        update={
+            "uri": f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true",
+            "transaction_timeout_s": 1.0,
+        }
+    )
+    settings = common_settings.model_copy(update={"mongo": mongo})
+    try:
+        async with service_runtime("hung", settings) as rt:
+            runner = rt.add_consumer([DOSSIER_EVENTS], ordered(rt))
+            singles = count_one_by_one(runner)
+            await publish_in_one_partition(rt, [withdrawn(f"H-{n}") for n in range(4)])
+            await runner.start()
+            batch = await runner.consumer.getmany(timeout_ms=5000)  # wait for the records
+            for tp, records in batch.items():
+                runner.consumer.seek(tp, records[0].offset)
+            proxy.delay_s = 3.0  # longer than the transaction and the ping may take
+            with pytest.raises(StoreUnavailable):
+                await runner.process_batch(timeout_ms=5000)
+            proxy.delay_s = 0.0
+            assert singles == []
+            assert await drain(rt, 4) == 4
+            assert await effect_counts(rt.db) == {f"H-{n}": 1 for n in range(4)}
+    finally:
+        proxy.delay_s = 0.0
+        proxy.stop()

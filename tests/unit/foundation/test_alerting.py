@@ -149,6 +149,6 @@ async def test_readiness_is_reported_at_the_scrape_degradable_checks_apart(
     assert sample("lt_readiness_check", check="store") == 0
     await report_readiness("readiness-tests", {"store": ok}, frozenset())
     assert sample("lt_ready") == 1
-    monkeypatch.setattr(shared.http, "READINESS_AT_SCRAPE_S", 0.01)
+    monkeypatch.setattr(shared.http, "READINESS_CHECK_S", 0.01)
     await report_readiness("readiness-tests", {"store": hangs}, frozenset())
     assert sample("lt_ready") == 0  # a check that does not answer in time fails

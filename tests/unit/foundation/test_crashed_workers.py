@@ -1,0 +1,88 @@
+"""A crashed background worker makes the process unhealthy and stops it to be restarted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
+
+import httpx
+from fastapi import FastAPI
+
+from shared.app import service_app, stop_when_a_worker_crashes
+from shared.settings import HttpSettings
+from shared.workers import Stage, Workers
+
+
+class Breaking:
+    """A worker whose loop lets an error escape once ``breaks`` is set."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.breaks = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        return None
+
+    async def run(self) -> None:
+        stopping = asyncio.create_task(self._stopping.wait())
+        breaking = asyncio.create_task(self.breaks.wait())
+        await asyncio.wait([stopping, breaking], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        breaking.cancel()
+        if self.breaks.is_set():
+            raise RuntimeError("a bug in the loop")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_crashed_worker_is_listed_and_announced_a_stopped_one_is_not() -> None:
+    workers = Workers()
+    relay, consumer = Breaking("outbox-relay"), Breaking("consumer-routing")
+    workers.add(relay, Stage.DELIVERY)
+    workers.add(consumer, Stage.INTAKE)
+    announced: asyncio.Queue[str] = asyncio.Queue()
+    workers.on_end(announced.put_nowait)
+    await workers.start()
+
+    relay.breaks.set()
+    assert await asyncio.wait_for(announced.get(), timeout=5) == "outbox-relay"
+    assert workers.ended == ["outbox-relay"]
+    await workers.stop(budget_s=5, close_s=1)
+    assert workers.ended == ["outbox-relay"]  # the consumer was asked to stop: not a crash
+
+
+async def test_the_served_app_says_it_failed_and_stops_when_a_worker_crashes() -> None:
+    workers = Workers()
+    relay = Breaking("outbox-relay")
+    workers.add(relay, Stage.DELIVERY)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = SimpleNamespace(workers=workers)
+        await workers.start()
+        yield
+        await workers.stop(budget_s=5, close_s=1)
+
+    app = service_app(title="t", description="t", lifespan=lifespan, http=HttpSettings())
+    server = SimpleNamespace(should_exit=False)
+    crashed = stop_when_a_worker_crashes(app, server)
+    announced: asyncio.Queue[str] = asyncio.Queue()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            workers.on_end(announced.put_nowait)
+            relay.breaks.set()
+            await asyncio.wait_for(announced.get(), timeout=5)
+            healthz = await client.get("/healthz")
+
+    assert healthz.status_code == 503
+    assert healthz.json() == {"status": "failed", "crashed": ["outbox-relay"]}
+    assert server.should_exit and crashed == ["outbox-relay"]
