@@ -6,6 +6,7 @@ logged rotation) and a quorum of pinned witnesses' cosignatures.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import subprocess
@@ -15,12 +16,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from audit.domain import SubjectLink, canonical_json, format_log_time, sha256
+from audit.domain import SubjectLink, canonical_json, format_log_time, read_checkpoint, sha256
 from audit.trust import PinnedKey, TrustPolicy
 from audit.verify import Failed, main, verify_document
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.transparency import merkle
+from shared.transparency.cosignature import cosign
 from tests.unit.audit.builders import (
     T0,
     WITNESSES,
@@ -32,6 +34,7 @@ from tests.unit.audit.builders import (
     entry_of,
     event,
     leaves,
+    log_signer,
     trust,
     vkey_of,
     with_proofs,
@@ -156,7 +159,10 @@ def test_a_checkpoint_with_an_altered_note_is_not_trusted(log: Doc) -> None:
     cp["note"] = cp["note"].replace("\n8\n", "\n9\n", 1)
     where, message = failure(log)
     assert where == "checkpoint at tree size 8"
-    assert message.startswith("not signed by a pinned log key")
+    assert message == (
+        f"the signature of log key test-log+{vkey_of(NEXT_KEY).key_hash} does not verify: "
+        "the note is rejected"
+    )
 
 
 def test_a_checkpoint_re_signed_with_an_unpinned_key_is_refused(log: Doc) -> None:
@@ -220,6 +226,48 @@ def test_a_quorum_of_pinned_witnesses_must_cosign(log: Doc) -> None:
     strangers = [witness_signer("witness-1"), witness_signer("witness-2")]
     log["checkpoints"][2] = checkpoint(log["entries"], 16, NEXT_KEY, witnesses=strangers)
     assert failure(log)[1].startswith("cosigned by 0 of 2 pinned witnesses (none)")
+
+
+def test_an_invalid_signature_of_a_known_key_rejects_the_note(log: Doc) -> None:
+    """c2sp.org/signed-note: a known key's signature that fails to verify SHOULD reject the
+    whole note (Go's note.Open does), even when the other signatures reach the quorum."""
+    cp = log["checkpoints"][2]
+    lines = cp["note"].splitlines(keepends=True)
+    witness_2 = next(i for i, line in enumerate(lines) if line.startswith("— witness-2 "))
+    name, encoded = lines[witness_2].rstrip("\n").rsplit(" ", 1)
+    raw = bytearray(base64.b64decode(encoded))
+    raw[-1] ^= 1  # the Ed25519 signature, not the key ID or the time
+    lines[witness_2] = f"{name} {base64.b64encode(bytes(raw)).decode()}\n"
+    cp["note"] = "".join(lines)
+    second = WITNESSES[1].verifier
+    assert failure(log, replace(TRUST, quorum=1)) == (
+        "checkpoint at tree size 16",
+        f"the cosignature of witness witness-2+{second.key_hash} does not verify: "
+        "the note is rejected",
+    )
+    # A stranger's line of the same name (another key ID) is ignored, as the spec says.
+    stranger = witness_signer("witness-2")
+    log["checkpoints"][2] = checkpoint(log["entries"], 16, NEXT_KEY, witnesses=[WITNESSES[0]])
+    note = log["checkpoints"][2]["note"]
+    log["checkpoints"][2]["note"] += cosign(read_checkpoint(note).text, stranger, 1)
+    assert verify_document(log, replace(TRUST, quorum=1)).startswith("log test-log: 20 entries")
+
+
+def test_a_bad_signature_of_a_second_pinned_log_key_rejects_the_note() -> None:
+    other = Ed25519PrivateKey.generate()
+    log = build_log(8, [KEY], [8])
+    both = replace(TRUST, log_keys=(PinnedKey(vkey_of(KEY)), PinnedKey(vkey_of(other))))
+    cp = log["checkpoints"][0]
+    text = read_checkpoint(cp["note"]).text
+    forged = log_signer(other).signature_line(bytes(64))  # the right key ID, a wrong signature
+    cp["note"] = cp["note"].replace("\n\n", "\n\n" + forged, 1)
+    assert text + "\n" + forged in cp["note"]
+    assert failure(log, both) == (
+        "checkpoint at tree size 8",
+        f"the signature of log key test-log+{vkey_of(other).key_hash} does not verify: "
+        "the note is rejected",
+    )
+    assert verify_document(log, TRUST).startswith("log test-log: 8 entries")  # unknown: ignored
 
 
 def test_a_cosignature_outside_its_witness_keys_window_fails(log: Doc) -> None:
