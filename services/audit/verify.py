@@ -269,8 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         verified = verify(doc, policy, options)
         extends = None if kept is None else check_previous(kept, verified, proof_doc)
         if kept_bundle is not None and is_bundle(doc):  # of any format: /2 kept, /3 now
-            verify(kept_bundle, policy, options)  # the kept bundle is evidence too
-            agreed = compare_bundles(kept_bundle, doc)
+            held = verify(kept_bundle, policy, options)  # the kept bundle is evidence too
+            agreed = compare_bundles(
+                kept_bundle, held.checkpoint.tree_size, doc, verified.checkpoint.tree_size
+            )
             extends = extends if agreed is None else f"{extends}\nOK {agreed}"
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")
