@@ -115,11 +115,14 @@ def verify_consistency_document(doc: Doc, policy: TrustPolicy, options: Options)
 def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     """A whole log up to its latest signed checkpoint: entries, links, chain, checkpoints."""
     chain = KeyChain(policy)
-    checkpoints = {cp["tree_size"]: cp for cp in doc["checkpoints"]}
+    checkpoints = listed_by_size(doc["checkpoints"])
     frontier, prev, verified = merkle.Frontier(), GENESIS_HASH, 0
     last_of_subject: dict[str, Doc] = {}
     index, indexed_since, roots = DossierIndex(), None, {}
     latest: Checkpoint | None = None
+    if 0 in checkpoints:  # an empty tree's root is SHA-256 of nothing: checked like any
+        for latest in check_signed_size(checkpoints[0], chain, 0, frontier.root(), 0):
+            indexed_since = check_index(latest, index, indexed_since)
     for position, entry in enumerate(doc["entries"]):
         if entry["index"] > position:
             raise Failed(
@@ -144,14 +147,11 @@ def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
         if position + 1 == options.root_at:
             roots[position + 1] = frontier.root()
         if position + 1 in checkpoints:
-            latest = check_checkpoint(checkpoints[position + 1], chain, position + 1)
-            if frontier.root().hex() != latest.root_hash:
-                raise Failed(
-                    f"checkpoint at tree size {latest.tree_size}",
-                    f"root hash does not match entries 0..{position}: "
-                    f"an entry in {verified}..{position} was rewritten",
-                )
-            indexed_since = check_index(latest, index, indexed_since)
+            listed = checkpoints[position + 1]
+            for latest in check_signed_size(
+                listed, chain, position + 1, frontier.root(), verified
+            ):  # each states the same tree, and each must sign the true dossier index
+                indexed_since = check_index(latest, index, indexed_since)
             verified = position + 1
     size = len(doc["entries"])
     beyond = sorted(n for n in checkpoints if n > size)
@@ -167,10 +167,49 @@ def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     unsigned = "" if head is None else f"; {head['size'] - size} newer entries not yet signed"
     summary = (
         f"log {policy.origin}: {size} entries, chain and dossier links intact, "
-        f"{len(checkpoints)} checkpoints trusted and consistent (latest covers {verified})"
+        f"{len(doc['checkpoints'])} checkpoints trusted and consistent "
+        f"(latest covers {verified})"
         f"{unsigned}"
     )
     return Verified(summary, latest, chain, roots)
+
+
+def listed_by_size(listed: Sequence[Doc]) -> dict[int, list[Doc]]:
+    """A log's checkpoints grouped by the size they are listed at: every one is checked
+    (two of one size are not one, a dictionary by size would keep only the last)."""
+    by_size: dict[int, list[Doc]] = {}
+    for position, checkpoint in enumerate(listed):
+        size = checkpoint["tree_size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise Failed(f"checkpoint {position} of the list", f"tree size {size!r} is not a size")
+        by_size.setdefault(size, []).append(checkpoint)
+    return by_size
+
+
+def check_signed_size(
+    listed: Sequence[Doc], chain: KeyChain, size: int, root: bytes, verified: int
+) -> list[Checkpoint]:
+    """Every checkpoint listed at ``size`` is trusted and signs ``root``, the root of the
+    entries below it; two trusted ones with different roots are a FORK. Returns them."""
+    trusted = [check_checkpoint(signed, chain, size) for signed in listed]
+    first = trusted[0]
+    for other in trusted[1:]:
+        if other.root_hash != first.root_hash:
+            raise Failed(
+                f"tree size {size}",
+                f"FORK: two trusted checkpoints of this size with different roots "
+                f"({first.root_hash} signed {first.timestamp}, {other.root_hash} signed "
+                f"{other.timestamp})",
+            )
+    if root.hex() != first.root_hash:
+        raise Failed(
+            f"checkpoint at tree size {size}",
+            f"root hash does not match entries 0..{size - 1}: "
+            f"an entry in {verified}..{size - 1} was rewritten"
+            if size
+            else f"root hash is not the empty tree's ({root.hex()})",
+        )
+    return trusted
 
 
 def check_index(checkpoint: Checkpoint, index: DossierIndex, since: int | None) -> int | None:

@@ -154,6 +154,46 @@ def test_entries_out_of_order_are_reported(log: Doc) -> None:
 # -- Pinned trust ----------------------------------------------------------------------
 
 
+def test_every_listed_checkpoint_is_checked_and_a_same_size_fork_is_named(log: Doc) -> None:
+    """The review: checkpoints were kept in a dict by size, so a validly signed fork of the
+    same size was dropped ("4 checkpoints trusted" with 5 listed), and a size-0 entry was
+    never looked at."""
+    bodies = [copy.deepcopy(e["event"]) for e in log["entries"]]
+    bodies[2]["data"]["unit"] = "another history"
+    fork = checkpoint(entries_of(bodies), 16, NEXT_KEY)
+    forked = copy.deepcopy(log)
+    forked["checkpoints"].insert(2, fork)  # the fork first, the genuine one after it
+    where, message = failure(forked)
+    assert where == "tree size 16"
+    assert message.startswith("FORK: two trusted checkpoints of this size with different roots")
+    forked["checkpoints"][2], forked["checkpoints"][3] = log["checkpoints"][2], fork
+    assert failure(forked)[1].startswith("FORK: ")
+
+    twice = copy.deepcopy(log)
+    twice["checkpoints"].append(copy.deepcopy(log["checkpoints"][-1]))
+    assert ", 5 checkpoints trusted and consistent" in verify_document(twice, TRUST)
+
+    garbage = copy.deepcopy(log)
+    garbage["checkpoints"].insert(0, {"tree_size": 0, "note": "garbage"})
+    assert failure(garbage) == (
+        "checkpoint at tree size 0",
+        "not a signed checkpoint note: no blank line between the text and the signatures",
+    )
+    bogus_root = copy.deepcopy(log)
+    bogus_root["checkpoints"].insert(0, checkpoint(log["entries"], 4, KEY))
+    bogus_root["checkpoints"][0]["tree_size"] = 0
+    assert failure(bogus_root) == (
+        "checkpoint at tree size 0",
+        "the signed note states tree size 4",
+    )
+    empty = copy.deepcopy(log)
+    empty["checkpoints"].insert(0, checkpoint(log["entries"], 0, KEY))
+    assert ", 5 checkpoints trusted and consistent" in verify_document(empty, TRUST)
+    negative = copy.deepcopy(log)
+    negative["checkpoints"][0]["tree_size"] = -4
+    assert failure(negative) == ("checkpoint 0 of the list", "tree size -4 is not a size")
+
+
 def test_a_checkpoint_with_an_altered_note_is_not_trusted(log: Doc) -> None:
     cp = log["checkpoints"][1]
     cp["note"] = cp["note"].replace("\n8\n", "\n9\n", 1)
