@@ -153,6 +153,8 @@ def load_trust(doc: Any, quorum: int | None = None) -> TrustPolicy:
         if verifier.name != origin or verifier.signature_type != ED25519:
             raise ValueError(f"log key {item['vkey']} is not an Ed25519 key named {origin}")
         keys.append(pinned_key(item))
+    if not keys:
+        raise ValueError("the trust file pins no log key: no checkpoint could be trusted")
     witnesses = tuple(pinned_key(item) for item in doc.get("witnesses", []))
     if any(w.verifier.signature_type != COSIGNATURE_V1 for w in witnesses):
         raise ValueError("witness keys must be cosignature (0x04) vkeys")

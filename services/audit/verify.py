@@ -17,7 +17,9 @@ at its dossier's last entry below the checkpoint), and inclusion and consistency
 stops at the first problem and names it: ``FAIL entry 17 (event id …): event hash
 mismatch``.
 
-Exit status: 0 valid, 1 a check failed, 2 the input could not be read.
+Exit status: 0 valid, 1 a check failed, 2 the input could not be read: a file missing or
+not JSON, a trust file that pins no log key, a store that cannot be reached, a document
+that is not a well-formed document of a known format (``Unreadable``).
 Depends only on the standard library, ``cryptography``, ``rfc8785``, the pure
 ``audit.domain`` and ``audit.trust`` and ``shared.transparency`` (pymongo for ``--mongo-uri``).
 """
@@ -34,6 +36,7 @@ from typing import Any
 from audit.checks import (
     Failed,
     Options,
+    Unreadable,
     Verified,
     check_bundle_end,
     check_checkpoint,
@@ -52,7 +55,16 @@ from audit.kept import check_previous, compare_bundles, is_bundle, read_kept
 from audit.trust import KeyChain, TrustPolicy, fingerprint_of, load_trust
 from shared.transparency import merkle
 
-__all__ = ["Failed", "Options", "Verified", "check_previous", "main", "verify", "verify_document"]
+__all__ = [
+    "Failed",
+    "Options",
+    "Unreadable",
+    "Verified",
+    "check_previous",
+    "main",
+    "verify",
+    "verify_document",
+]
 
 Doc = dict[str, Any]
 LOG_FORMAT = "lienthong-audit-log/1"
@@ -239,14 +251,17 @@ FORMATS: dict[str, Check] = {
 
 
 def verify(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> Verified:
-    """Verify any document this module knows; raise Failed at the first problem."""
-    check = FORMATS.get(doc.get("format", ""))
+    """Verify any document this module knows; raise Failed at the first problem
+    (Unreadable if it is not a well-formed document of a known format)."""
+    if not isinstance(doc, dict):
+        raise Unreadable("document", f"not a JSON object but a JSON {type(doc).__name__}")
+    check = FORMATS.get(str(doc.get("format", "")))
     if check is None:
-        raise Failed("document", f"unknown format {doc.get('format')!r}")
+        raise Unreadable("document", f"unknown format {doc.get('format')!r}")
     try:
         return check(doc, policy, options or Options())
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise Failed("document", f"malformed: {type(exc).__name__}: {exc}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise Unreadable("document", f"malformed: {type(exc).__name__}: {exc}") from exc
 
 
 def verify_document(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> str:
@@ -301,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"ERROR cannot read input: {exc}", file=sys.stderr)
         return 2
-    if proof_doc is None and doc.get("format") == "lienthong-audit-consistency/2":
+    consistency = isinstance(doc, dict) and doc.get("format") == "lienthong-audit-consistency/2"
+    if proof_doc is None and consistency:
         proof_doc = doc
     try:
         options = Options(allow_unproven_end=args.allow_unproven_end, root_at=kept_size)
@@ -313,12 +329,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 kept_bundle, held.checkpoint.tree_size, doc, verified.checkpoint.tree_size
             )
             extends = extends if agreed is None else f"{extends}\nOK {agreed}"
+    except Unreadable as unreadable:
+        print(f"ERROR cannot read input: {unreadable.where}: {unreadable.message}", file=sys.stderr)
+        return 2
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")
         return 1
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        print(f"FAIL consistency proof: malformed: {type(exc).__name__}: {exc}")
-        return 1
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        print(
+            f"ERROR cannot read input: consistency proof malformed: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
     print(f"OK {verified.summary}")
     if extends is not None:
         print(f"OK {extends}")

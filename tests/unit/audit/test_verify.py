@@ -447,10 +447,63 @@ def test_the_command_exits_0_1_or_2(
     assert main(["--trust", str(garbage), str(good)]) == 2
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"format": "something/9"}))
-    assert main([*trusted, str(unknown)]) == 1
-    assert "unknown format 'something/9'" in capsys.readouterr().out
+    assert main([*trusted, str(unknown)]) == 2
+    assert "unknown format 'something/9'" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # no trust file, no verification
         main([str(good)])
+
+
+def test_what_cannot_be_read_exits_2_with_a_message_not_a_traceback(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review: a JSON array raised AttributeError (exit 1 with a traceback), an
+    unreachable store ServerSelectionTimeoutError (1), a trust file pinning no log key was
+    read and then every document failed (1), bad hex gave "FAIL document: malformed" (1)."""
+    trust_file = tmp_path / "trust.json"
+    trust_file.write_bytes(TRUST.file_bytes())
+    bundle = build_bundle(log, "D-2")
+    bad_hex = copy.deepcopy(bundle)
+    bad_hex["entries"][0]["inclusion_proof"][0] = "zz"
+    no_keys = TRUST.document()
+    no_keys["log"]["keys"] = []
+    files = {
+        "array.json": "[1, 2]",
+        "bad-hex.json": json.dumps(bad_hex),
+        "no-entries.json": json.dumps({k: v for k, v in bundle.items() if k != "entries"}),
+        "bundle.json": json.dumps(bundle),
+        "no-keys.json": json.dumps(no_keys),
+        "proof-array.json": "[]",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+    def run(*args: str, trust: Path = trust_file) -> tuple[int, str, str]:
+        status = main(["--trust", str(trust), *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    assert run(str(tmp_path / "array.json")) == (
+        2, "", "ERROR cannot read input: document: not a JSON object but a JSON list\n"
+    )  # fmt: skip
+    status, out, err = run(str(tmp_path / "bad-hex.json"))
+    assert (status, out) == (2, "") and err.startswith(
+        "ERROR cannot read input: document: malformed: ValueError: non-hexadecimal number"
+    )
+    status, out, err = run(str(tmp_path / "no-entries.json"))
+    assert (status, out, err) == (
+        2, "", "ERROR cannot read input: document: malformed: KeyError: 'entries'\n"
+    )  # fmt: skip
+    status, out, err = run(str(tmp_path / "bundle.json"), trust=tmp_path / "no-keys.json")
+    assert (status, out) == (2, "") and "the trust file pins no log key" in err
+    status, out, err = run(str(tmp_path / "bundle.json"), "--previous",
+                           str(tmp_path / "bundle.json"), "--consistency",
+                           str(tmp_path / "proof-array.json"))  # fmt: skip
+    assert status == 0  # same size: no proof needed, the given one is not read
+    unreachable = "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100&connectTimeoutMS=100"
+    status, out, err = run("--mongo-uri", unreachable)
+    assert (status, out) == (2, "")
+    assert err.startswith("ERROR cannot read input: cannot read the audit store: ")
+    assert "Traceback" not in err
 
 
 def test_the_verifier_needs_none_of_the_service_runtime() -> None:
