@@ -17,7 +17,8 @@ for component in store kafka keycloak; do
   if ! "$VENV/bin/python" infra/devstack.py running "$component"; then started+=("$component"); fi
 done
 if ((${#started[@]})); then "$VENV/bin/python" infra/devstack.py start "${started[@]}"; fi
-# The Go interoperability test (tests/interop) needs golang.org/x/mod: fetched once through
+# The Go interoperability test (tests/interop) needs golang.org/x/mod and
+# github.com/transparency-dev/formats: fetched once through
 # the Go module proxy into Go's module cache under ~/.cache/lienthong/go, never the clone.
 if command -v go >/dev/null; then
   echo "== go module for tests/interop (cached in ~/.cache/lienthong/go)"

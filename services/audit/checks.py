@@ -58,6 +58,13 @@ class Failed(Exception):
         self.where, self.message = where, message
 
 
+class Unreadable(Failed):
+    """The document is not one the verifier can check: not a JSON object, an unknown
+    format, or malformed (a field missing, of the wrong type, hex that is not hex). The
+    command exits 2 for it, as for a file it cannot read; 1 is kept for a check that
+    failed on a well-formed document."""
+
+
 def check_checkpoint(value: Doc | None, chain: KeyChain, size: int | None = None) -> Checkpoint:
     """A checkpoint the trust file accepts (its note; the JSON view is not trusted)."""
     where = (

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +58,33 @@ def format_log_time(moment: datetime) -> str:
     """The fixed text form of a log time: ``2026-11-26T09:00:00.123Z``."""
     moment = log_time(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+RFC3339_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})",
+    re.ASCII,
+)
+
+
+def parse_log_time(text: str) -> datetime:
+    """A time written in RFC 3339 with its offset (``2026-11-26T09:00:00.123Z``,
+    ``2026-11-26T16:00:00+07:00``) as a UTC instant; ValueError for anything else (no
+    offset, no seconds, a space for ``T``, a leap second, trailing text).
+
+    Checkpoint times and key windows are compared as instants, never as text: the same
+    instant has many RFC 3339 spellings. Digits beyond microseconds are dropped.
+    """
+    found = RFC3339_TIME.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
+        raise ValueError(f"not an RFC 3339 time with an offset: {str(text)[:40]!r}")
+    fraction, offset = found.group(7) or "", found.group(8)
+    iso = text[:19] + (f".{fraction[:6]:0<6}" if fraction else "")
+    iso += "+00:00" if offset == "Z" else offset
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError as exc:  # month 13, 25 o'clock, second 60, offset +24:00…
+        raise ValueError(f"not a valid RFC 3339 time: {text!r}: {exc}") from None
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -185,10 +213,15 @@ class Checkpoint:
     log_id: str
     tree_size: int
     root_hash: str  # hex
-    timestamp: str  # format_log_time
+    timestamp: str  # as the note writes it: RFC 3339 (the log writes format_log_time)
     key_id: str  # the signed-note key ID of the log key, 8 hex digits
     note: str
     dossiers: str | None = None
+
+    @property
+    def signed_at(self) -> datetime:
+        """The instant of the ``time`` line (``read_checkpoint`` checked its form)."""
+        return parse_log_time(self.timestamp)
 
     @property
     def text(self) -> str:
@@ -250,6 +283,10 @@ def read_checkpoint(note_text: str, log_key: Verifier | None = None) -> Checkpoi
     timestamp = body.extension(TIME_EXTENSION)
     if timestamp is None:
         raise NoteError("the checkpoint has no time line")
+    try:
+        parse_log_time(timestamp)
+    except ValueError as exc:
+        raise NoteError(f"the checkpoint's time line: {exc}") from None
     if not note.signatures:
         raise NoteError("the checkpoint has no signature")
     key_id = log_key.key_hash if log_key is not None else note.signatures[0].key_id.hex()

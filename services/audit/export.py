@@ -20,10 +20,18 @@ LOG_FORMAT = "lienthong-audit-log/1"
 
 
 def export_from_mongo(uri: str, database: str) -> Doc:
-    """The log up to its latest checkpoint as a ``lienthong-audit-log/1`` document."""
+    """The log up to its latest checkpoint as a ``lienthong-audit-log/1`` document;
+    OSError if the store cannot be reached or read."""
     from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
 
-    client: MongoClient[Doc] = MongoClient(uri, tz_aware=True)
+    try:
+        return _export(MongoClient(uri, tz_aware=True), database)
+    except PyMongoError as exc:
+        raise OSError(f"cannot read the audit store: {type(exc).__name__}: {exc}") from None
+
+
+def _export(client: Any, database: str) -> Doc:
     with client:
         db = client[database]
         latest = db["checkpoints"].find_one({}, sort=[("_id", -1)])

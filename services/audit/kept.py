@@ -2,9 +2,11 @@
 
 An auditor who keeps what it was shown detects a fork without relying on the witnesses:
 the document's log must extend the kept checkpoint (same size: same root; otherwise a
-consistency proof between them). Two bundles of the same dossier must also agree on the
-dossier's entries below the older one's size; a newer bundle that shows an entry the
-older one left out exposes a false dossier index signed in the older checkpoint.
+consistency proof between them); a document older than the kept checkpoint fails, as
+a rollback: it could leave out entries the auditor has already seen. Two bundles of
+the same dossier must also agree on the dossier's entries below the older one's size;
+a newer bundle that shows an entry the older one left out exposes a false dossier index
+signed in the older checkpoint.
 Pure: standard library and the verifier's checks.
 """
 
@@ -38,9 +40,10 @@ def read_kept(path: Path) -> tuple[str, Doc | None]:
 
 
 def check_previous(kept_note: str, verified: Verified, proof_doc: Doc | None) -> str:
-    """The document's log extends (or is extended by) a checkpoint the auditor kept, or
-    Failed naming the fork. ``proof_doc`` is a consistency document between the two sizes
-    when the document itself does not give the root at the kept size."""
+    """The document's log extends a checkpoint the auditor kept, or Failed naming the fork;
+    a document older than the kept checkpoint fails too (ROLLBACK): it may leave out
+    entries the auditor has already seen. ``proof_doc`` is a consistency document between
+    the two sizes when the document itself does not give the root at the kept size."""
     kept = check_checkpoint({"note": kept_note}, verified.chain)
     current = verified.checkpoint
     where = f"kept checkpoint at tree size {kept.tree_size}"
@@ -53,7 +56,15 @@ def check_previous(kept_note: str, verified: Verified, proof_doc: Doc | None) ->
                 f"the kept checkpoint (signed {kept.timestamp}) root {kept.root_hash}",
             )
         return f"the log extends the checkpoint you kept at tree size {kept.tree_size}"
-    old, new = sorted((kept, current), key=lambda c: c.tree_size)
+    if current.tree_size < kept.tree_size:
+        raise Failed(
+            where,
+            f"ROLLBACK: the document's checkpoint is at tree size {current.tree_size}, older "
+            f"than the one you kept: it cannot show what was logged since (for a bundle, the "
+            f"dossier's entries up to tree size {kept.tree_size}); ask for a document at tree "
+            f"size {kept.tree_size} or later",
+        )
+    old, new = kept, current
     proof: Sequence[str] = ()
     if old.tree_size != new.tree_size:
         if proof_doc is None or (proof_doc.get("from_size"), proof_doc.get("to_size")) != (
@@ -73,13 +84,16 @@ def check_previous(kept_note: str, verified: Verified, proof_doc: Doc | None) ->
     return f"the log at tree size {new.tree_size} extends the log at tree size {old.tree_size}"
 
 
-def compare_bundles(kept: Doc, current: Doc) -> str | None:
+def compare_bundles(kept: Doc, kept_size: int, current: Doc, current_size: int) -> str | None:
     """Two verified bundles of one dossier agree on its entries below the older one's
-    tree size (None if they are of different dossiers). Call after ``check_previous``."""
+    tree size (None if they are of different dossiers). The sizes are those of their
+    verified checkpoints (the signed notes), never the unsigned JSON views. Call after
+    ``check_previous``."""
     if kept["dossier_code"] != current["dossier_code"]:
         return None
-    older, newer = sorted((kept, current), key=lambda b: b["checkpoint"]["tree_size"])
-    size = older["checkpoint"]["tree_size"]
+    (size, older), (newer_size, newer) = sorted(
+        ((kept_size, kept), (current_size, current)), key=lambda pair: pair[0]
+    )
     shown = [(e["index"], e["leaf_hash"]) for e in older["entries"]]
     below = [(e["index"], e["leaf_hash"]) for e in newer["entries"] if e["index"] < size]
     if below == shown:
@@ -91,7 +105,7 @@ def compare_bundles(kept: Doc, current: Doc) -> str | None:
         raise Failed(
             f"bundle at tree size {size}",
             f"left out the dossier's entries {hidden}, which the bundle at tree size "
-            f"{newer['checkpoint']['tree_size']} shows below that size: the dossier index "
+            f"{newer_size} shows below that size: the dossier index "
             "signed in its checkpoint is false",
         )
     raise Failed(

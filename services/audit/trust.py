@@ -19,18 +19,30 @@ key through key-rotation statements logged in the log, signed it at a time insid
 key's validity window, and at least ``quorum`` of the pinned witnesses cosigned it, each
 at a time (the cosignature's own timestamp) inside that witness key's window; a
 cosignature of a pinned witness outside its window fails the checkpoint outright (the
-key was not yet, or no longer, that witness's). Keys a bundle or the API carries are
-never trusted. Pure: no I/O.
+key was not yet, or no longer, that witness's). The checkpoint's time must be a valid
+RFC 3339 time; windows are compared as instants. A cosignature counts towards the quorum
+only if it was made before the log key's window ended, plus ``COSIGNATURE_GRACE`` (a
+checkpoint signed just before a rotation may be cosigned just after it): a key retired
+and then stolen cannot sign a backdated checkpoint and have it cosigned now. A signature
+line of a known key (a log key or a pinned witness, by name and key ID) that does not
+verify rejects the whole note (c2sp.org/signed-note's SHOULD). Keys a bundle or the API
+carries are never trusted. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from audit.domain import Checkpoint, canonical_json, format_log_time, read_checkpoint
+from audit.domain import (
+    Checkpoint,
+    canonical_json,
+    format_log_time,
+    parse_log_time,
+    read_checkpoint,
+)
 from shared.transparency.cosignature import verify_cosignature
 from shared.transparency.note import (
     COSIGNATURE_V1,
@@ -44,6 +56,12 @@ from shared.transparency.note import (
 
 TRUST_FORMAT = "lienthong-audit-trust/1"
 ROTATION_HEADER = "key rotation"
+COSIGNATURE_GRACE = timedelta(minutes=10)
+"""How long after a log key's window ends a witness may still cosign a checkpoint that
+key signed inside it: the log offers only its latest checkpoint, so the last one the old
+key signed is cosigned late only until the new key signs the next (the rotation entry
+itself is due within ``LT_AUDIT_CHECKPOINT_SECONDS``, 30 s by default), or while a
+witness is briefly unreachable. Later cosignatures are not counted."""
 
 
 class TrustError(ValueError):
@@ -69,10 +87,18 @@ class PinnedKey:
     valid_from: str | None = None
     valid_until: str | None = None
 
-    def covers(self, timestamp: str) -> bool:
-        return (self.valid_from is None or self.valid_from <= timestamp) and (
-            self.valid_until is None or timestamp < self.valid_until
-        )
+    @property
+    def starts(self) -> datetime | None:
+        return None if self.valid_from is None else parse_log_time(self.valid_from)
+
+    @property
+    def ends(self) -> datetime | None:
+        return None if self.valid_until is None else parse_log_time(self.valid_until)
+
+    def covers(self, moment: datetime) -> bool:
+        """Whether the instant lies in ``[valid_from, valid_until)``."""
+        starts, ends = self.starts, self.ends
+        return (starts is None or starts <= moment) and (ends is None or moment < ends)
 
     def window(self) -> str:
         return f"[{self.valid_from or '-∞'}, {self.valid_until or '+∞'})"
@@ -127,6 +153,8 @@ def load_trust(doc: Any, quorum: int | None = None) -> TrustPolicy:
         if verifier.name != origin or verifier.signature_type != ED25519:
             raise ValueError(f"log key {item['vkey']} is not an Ed25519 key named {origin}")
         keys.append(pinned_key(item))
+    if not keys:
+        raise ValueError("the trust file pins no log key: no checkpoint could be trusted")
     witnesses = tuple(pinned_key(item) for item in doc.get("witnesses", []))
     if any(w.verifier.signature_type != COSIGNATURE_V1 for w in witnesses):
         raise ValueError("witness keys must be cosignature (0x04) vkeys")
@@ -203,7 +231,7 @@ class KeyChain:
             raise TrustError(
                 f"rotation statement not signed by the old key {old.verifier.key_hash}"
             )
-        if not old.covers(rotation.valid_from):
+        if not old.covers(parse_log_time(rotation.valid_from)):
             raise TrustError(
                 f"rotation at {rotation.valid_from}, outside key {old.verifier.key_hash}'s "
                 f"window {old.window()}"
@@ -216,9 +244,10 @@ class KeyChain:
         """The checkpoint, if a trusted key signed it in its window and a quorum cosigned it."""
         try:
             note = parse_note(note_text)
-            read_checkpoint(note_text)  # well-formed
+            read_checkpoint(note_text)  # well-formed, its time line an RFC 3339 time
         except NoteError as exc:
             raise TrustError(f"not a signed checkpoint note: {exc}") from exc
+        self._reject_invalid_known_signatures(note)
         signer = next((k for k in self.keys if note.verified_by(k.verifier)), None)
         if signer is None:
             ids = ", ".join(s.key_id.hex() for s in note.signatures) or "none"
@@ -226,23 +255,51 @@ class KeyChain:
         checkpoint = read_checkpoint(note_text, signer.verifier)
         if checkpoint.log_id != self.policy.origin:
             raise TrustError(f"belongs to log {checkpoint.log_id!r}, not {self.policy.origin!r}")
-        if not signer.covers(checkpoint.timestamp):
+        if not signer.covers(checkpoint.signed_at):
             raise TrustError(
                 f"signed at {checkpoint.timestamp} by key {signer.verifier.key_hash}, "
                 f"outside its validity window {signer.window()}"
             )
-        cosigned = self._cosigners(note)
+        cosigned, late = self._cosigners(note, signer)
         if len(cosigned) < self.policy.quorum:
+            uncounted = "".join(
+                f"; {name} cosigned at {format_log_time(moment)}, later than the log key's "
+                f"window end {signer.valid_until} plus {COSIGNATURE_GRACE}, not counted"
+                for name, moment in late
+            )
             raise TrustError(
                 f"cosigned by {len(cosigned)} of {len(self.policy.witnesses)} pinned witnesses "
                 f"({', '.join(sorted(cosigned)) or 'none'}); the quorum is {self.policy.quorum}"
+                f"{uncounted}"
             )
         return checkpoint
 
-    def _cosigners(self, note: Note) -> set[str]:
-        """The pinned witnesses that cosigned the note within their keys' windows;
-        TrustError if one cosigned outside its window."""
-        cosigned = set()
+    def _reject_invalid_known_signatures(self, note: Note) -> None:
+        """TrustError if a signature line of a known key (name and key ID of a trusted log
+        key or of a pinned witness) does not verify: the note is rejected whole, as Go's
+        ``note.Open`` does, rather than the line being skipped."""
+        for key in self.keys:
+            if note.signed_by(key.verifier) is not None and not note.verified_by(key.verifier):
+                raise TrustError(
+                    f"the signature of log key {key.verifier.name}+{key.verifier.key_hash} "
+                    "does not verify: the note is rejected"
+                )
+        for witness in self.policy.witnesses:
+            known = note.signed_by(witness.verifier) is not None
+            if known and verify_cosignature(note, witness.verifier) is None:
+                raise TrustError(
+                    f"the cosignature of witness {witness.verifier.name}+"
+                    f"{witness.verifier.key_hash} does not verify: the note is rejected"
+                )
+
+    def _cosigners(
+        self, note: Note, signer: PinnedKey
+    ) -> tuple[set[str], list[tuple[str, datetime]]]:
+        """The pinned witnesses that cosigned the note within their keys' windows and in
+        time for the log key ``signer`` (before its window's end plus the grace), and those
+        that cosigned too late; TrustError if one cosigned outside its own key's window."""
+        cosigned, late = set(), []
+        deadline = None if signer.ends is None else signer.ends + COSIGNATURE_GRACE
         for witness in self.policy.witnesses:
             cosignature = verify_cosignature(note, witness.verifier)
             if cosignature is None:
@@ -251,19 +308,22 @@ class KeyChain:
             if not witness.covers(moment):
                 raise TrustError(
                     f"cosigned by witness {witness.verifier.name} (key "
-                    f"{witness.verifier.key_hash}) at {moment}, outside its validity window "
-                    f"{witness.window()}"
+                    f"{witness.verifier.key_hash}) at {format_log_time(moment)}, outside its "
+                    f"validity window {witness.window()}"
                 )
+            if deadline is not None and moment >= deadline:
+                late.append((witness.verifier.name, moment))
+                continue
             cosigned.add(witness.verifier.name)
-        return cosigned
+        return cosigned, late
 
 
-def cosignature_time(timestamp: int) -> str:
-    """A cosignature's POSIX time in the log's time form (comparable with key windows)."""
+def cosignature_time(timestamp: int) -> datetime:
+    """A cosignature's POSIX time as an instant (comparable with key windows)."""
     try:
-        return format_log_time(datetime.fromtimestamp(timestamp, UTC))
+        return datetime.fromtimestamp(timestamp, UTC)
     except (OverflowError, OSError, ValueError):
-        return "9999-12-31T23:59:59.999Z"  # beyond any window's end
+        return datetime.max.replace(tzinfo=UTC)  # beyond any window's end
 
 
 def trust_policy(

@@ -17,7 +17,9 @@ at its dossier's last entry below the checkpoint), and inclusion and consistency
 stops at the first problem and names it: ``FAIL entry 17 (event id …): event hash
 mismatch``.
 
-Exit status: 0 valid, 1 a check failed, 2 the input could not be read.
+Exit status: 0 valid, 1 a check failed, 2 the input could not be read: a file missing or
+not JSON, a trust file that pins no log key, a store that cannot be reached, a document
+that is not a well-formed document of a known format (``Unreadable``).
 Depends only on the standard library, ``cryptography``, ``rfc8785``, the pure
 ``audit.domain`` and ``audit.trust`` and ``shared.transparency`` (pymongo for ``--mongo-uri``).
 """
@@ -34,6 +36,7 @@ from typing import Any
 from audit.checks import (
     Failed,
     Options,
+    Unreadable,
     Verified,
     check_bundle_end,
     check_checkpoint,
@@ -52,7 +55,16 @@ from audit.kept import check_previous, compare_bundles, is_bundle, read_kept
 from audit.trust import KeyChain, TrustPolicy, fingerprint_of, load_trust
 from shared.transparency import merkle
 
-__all__ = ["Failed", "Options", "Verified", "check_previous", "main", "verify", "verify_document"]
+__all__ = [
+    "Failed",
+    "Options",
+    "Unreadable",
+    "Verified",
+    "check_previous",
+    "main",
+    "verify",
+    "verify_document",
+]
 
 Doc = dict[str, Any]
 LOG_FORMAT = "lienthong-audit-log/1"
@@ -115,11 +127,14 @@ def verify_consistency_document(doc: Doc, policy: TrustPolicy, options: Options)
 def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     """A whole log up to its latest signed checkpoint: entries, links, chain, checkpoints."""
     chain = KeyChain(policy)
-    checkpoints = {cp["tree_size"]: cp for cp in doc["checkpoints"]}
+    checkpoints = listed_by_size(doc["checkpoints"])
     frontier, prev, verified = merkle.Frontier(), GENESIS_HASH, 0
     last_of_subject: dict[str, Doc] = {}
     index, indexed_since, roots = DossierIndex(), None, {}
     latest: Checkpoint | None = None
+    if 0 in checkpoints:  # an empty tree's root is SHA-256 of nothing: checked like any
+        for latest in check_signed_size(checkpoints[0], chain, 0, frontier.root(), 0):
+            indexed_since = check_index(latest, index, indexed_since)
     for position, entry in enumerate(doc["entries"]):
         if entry["index"] > position:
             raise Failed(
@@ -144,14 +159,11 @@ def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
         if position + 1 == options.root_at:
             roots[position + 1] = frontier.root()
         if position + 1 in checkpoints:
-            latest = check_checkpoint(checkpoints[position + 1], chain, position + 1)
-            if frontier.root().hex() != latest.root_hash:
-                raise Failed(
-                    f"checkpoint at tree size {latest.tree_size}",
-                    f"root hash does not match entries 0..{position}: "
-                    f"an entry in {verified}..{position} was rewritten",
-                )
-            indexed_since = check_index(latest, index, indexed_since)
+            listed = checkpoints[position + 1]
+            for latest in check_signed_size(
+                listed, chain, position + 1, frontier.root(), verified
+            ):  # each states the same tree, and each must sign the true dossier index
+                indexed_since = check_index(latest, index, indexed_since)
             verified = position + 1
     size = len(doc["entries"])
     beyond = sorted(n for n in checkpoints if n > size)
@@ -167,10 +179,49 @@ def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
     unsigned = "" if head is None else f"; {head['size'] - size} newer entries not yet signed"
     summary = (
         f"log {policy.origin}: {size} entries, chain and dossier links intact, "
-        f"{len(checkpoints)} checkpoints trusted and consistent (latest covers {verified})"
+        f"{len(doc['checkpoints'])} checkpoints trusted and consistent "
+        f"(latest covers {verified})"
         f"{unsigned}"
     )
     return Verified(summary, latest, chain, roots)
+
+
+def listed_by_size(listed: Sequence[Doc]) -> dict[int, list[Doc]]:
+    """A log's checkpoints grouped by the size they are listed at: every one is checked
+    (two of one size are not one, a dictionary by size would keep only the last)."""
+    by_size: dict[int, list[Doc]] = {}
+    for position, checkpoint in enumerate(listed):
+        size = checkpoint["tree_size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise Failed(f"checkpoint {position} of the list", f"tree size {size!r} is not a size")
+        by_size.setdefault(size, []).append(checkpoint)
+    return by_size
+
+
+def check_signed_size(
+    listed: Sequence[Doc], chain: KeyChain, size: int, root: bytes, verified: int
+) -> list[Checkpoint]:
+    """Every checkpoint listed at ``size`` is trusted and signs ``root``, the root of the
+    entries below it; two trusted ones with different roots are a FORK. Returns them."""
+    trusted = [check_checkpoint(signed, chain, size) for signed in listed]
+    first = trusted[0]
+    for other in trusted[1:]:
+        if other.root_hash != first.root_hash:
+            raise Failed(
+                f"tree size {size}",
+                f"FORK: two trusted checkpoints of this size with different roots "
+                f"({first.root_hash} signed {first.timestamp}, {other.root_hash} signed "
+                f"{other.timestamp})",
+            )
+    if root.hex() != first.root_hash:
+        raise Failed(
+            f"checkpoint at tree size {size}",
+            f"root hash does not match entries 0..{size - 1}: "
+            f"an entry in {verified}..{size - 1} was rewritten"
+            if size
+            else f"root hash is not the empty tree's ({root.hex()})",
+        )
+    return trusted
 
 
 def check_index(checkpoint: Checkpoint, index: DossierIndex, since: int | None) -> int | None:
@@ -200,14 +251,17 @@ FORMATS: dict[str, Check] = {
 
 
 def verify(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> Verified:
-    """Verify any document this module knows; raise Failed at the first problem."""
-    check = FORMATS.get(doc.get("format", ""))
+    """Verify any document this module knows; raise Failed at the first problem
+    (Unreadable if it is not a well-formed document of a known format)."""
+    if not isinstance(doc, dict):
+        raise Unreadable("document", f"not a JSON object but a JSON {type(doc).__name__}")
+    check = FORMATS.get(str(doc.get("format", "")))
     if check is None:
-        raise Failed("document", f"unknown format {doc.get('format')!r}")
+        raise Unreadable("document", f"unknown format {doc.get('format')!r}")
     try:
         return check(doc, policy, options or Options())
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise Failed("document", f"malformed: {type(exc).__name__}: {exc}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise Unreadable("document", f"malformed: {type(exc).__name__}: {exc}") from exc
 
 
 def verify_document(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> str:
@@ -262,22 +316,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"ERROR cannot read input: {exc}", file=sys.stderr)
         return 2
-    if proof_doc is None and doc.get("format") == "lienthong-audit-consistency/2":
+    consistency = isinstance(doc, dict) and doc.get("format") == "lienthong-audit-consistency/2"
+    if proof_doc is None and consistency:
         proof_doc = doc
     try:
         options = Options(allow_unproven_end=args.allow_unproven_end, root_at=kept_size)
         verified = verify(doc, policy, options)
         extends = None if kept is None else check_previous(kept, verified, proof_doc)
         if kept_bundle is not None and is_bundle(doc):  # of any format: /2 kept, /3 now
-            verify(kept_bundle, policy, options)  # the kept bundle is evidence too
-            agreed = compare_bundles(kept_bundle, doc)
+            held = verify(kept_bundle, policy, options)  # the kept bundle is evidence too
+            agreed = compare_bundles(
+                kept_bundle, held.checkpoint.tree_size, doc, verified.checkpoint.tree_size
+            )
             extends = extends if agreed is None else f"{extends}\nOK {agreed}"
+    except Unreadable as unreadable:
+        print(f"ERROR cannot read input: {unreadable.where}: {unreadable.message}", file=sys.stderr)
+        return 2
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")
         return 1
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        print(f"FAIL consistency proof: malformed: {type(exc).__name__}: {exc}")
-        return 1
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        print(
+            f"ERROR cannot read input: consistency proof malformed: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
     print(f"OK {verified.summary}")
     if extends is not None:
         print(f"OK {extends}")

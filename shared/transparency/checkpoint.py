@@ -36,7 +36,7 @@ class CheckpointBody:
         """The note text of this checkpoint."""
         lines = [self.origin, str(self.size), base64.b64encode(self.root_hash).decode()]
         text = "\n".join([*lines, *self.extensions]) + "\n"
-        check_text(text)
+        check_lines(text)
         return text
 
     def extension(self, key: str) -> str | None:
@@ -58,15 +58,21 @@ def parse_tree_size(text: str, what: str) -> int:
     return size
 
 
-def parse_checkpoint(text: str) -> CheckpointBody:
-    """The checkpoint a note text states; NoteError if it is not one."""
+def check_lines(text: str) -> list[str]:
+    """The lines of a checkpoint's note text: at least three, none empty (extension lines
+    included, c2sp.org/tlog-checkpoint); NoteError otherwise."""
     check_text(text)
     lines = text.removesuffix("\n").split("\n")
     if len(lines) < 3:
         raise NoteError("a checkpoint has at least three lines")
-    origin, size_text, root_text, *extensions = lines
-    if not origin:
-        raise NoteError("a checkpoint's origin line is empty")
+    if not all(lines):
+        raise NoteError("a checkpoint's lines must not be empty")
+    return lines
+
+
+def parse_checkpoint(text: str) -> CheckpointBody:
+    """The checkpoint a note text states; NoteError if it is not one."""
+    origin, size_text, root_text, *extensions = check_lines(text)
     size = parse_tree_size(size_text, "checkpoint tree size")
     root = decode_hash(root_text, "checkpoint root hash")
     return CheckpointBody(origin, size, root, tuple(extensions))

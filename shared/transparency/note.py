@@ -52,9 +52,16 @@ def key_id(name: str, signature_type: int, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([signature_type]) + public_key).digest()[:4]
 
 
+def is_control(character: str) -> bool:
+    """What a signed note must not hold: an ASCII control character (below U+0020; the
+    newline is allowed between lines), or a lone surrogate (not encodable as UTF-8)."""
+    return character < " " or "\ud800" <= character <= "\udfff"
+
+
 def valid_key_name(name: str) -> bool:
-    """A key name: non-empty, no whitespace, no ``+``, printable."""
-    return bool(name) and name.isprintable() and not any(c.isspace() or c == "+" for c in name)
+    """A key name (c2sp.org/signed-note): non-empty, no Unicode space, no ``+``; and, as
+    all of a note, no ASCII control character."""
+    return bool(name) and not any(c.isspace() or c == "+" or is_control(c) for c in name)
 
 
 def raw_public_key(key: Ed25519PublicKey) -> bytes:
@@ -186,13 +193,15 @@ class Note:
 
 
 def check_text(text: str) -> None:
-    """NoteError unless the text is a valid note text."""
+    """NoteError unless the text is a valid note text (c2sp.org/signed-note): UTF-8 ending
+    in a newline, no ASCII control character (below U+0020) but the newline. Anything else
+    is allowed, as Go's ``note`` package allows it: U+007F, U+00A0, U+00AD, U+2028, and
+    empty lines (the signatures follow the *last* one; formats such as checkpoints forbid
+    empty lines themselves)."""
     if not text.endswith("\n"):
         raise NoteError("note text must end with a newline")
-    if "\n\n" in text or text.startswith("\n"):
-        raise NoteError("note text must not contain blank lines")
-    if any(not (c == "\n" or c.isprintable()) for c in text):
-        raise NoteError("note text must not contain control characters")
+    if any(c != "\n" and is_control(c) for c in text):
+        raise NoteError("note text must not contain ASCII control characters but newlines")
 
 
 def parse_signature_line(line: str) -> Signature:
@@ -214,7 +223,7 @@ def parse_signature_line(line: str) -> Signature:
 
 def parse_note(message: str) -> Note:
     """Split a signed note into text and signature lines; NoteError if malformed."""
-    text, separator, signatures = message.rpartition("\n\n")
+    text, separator, signatures = message.rpartition("\n\n")  # the last empty line
     if not separator:
         raise NoteError("no blank line between the text and the signatures")
     text += "\n"

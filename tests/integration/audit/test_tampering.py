@@ -143,12 +143,14 @@ async def test_altered_deleted_swapped_and_resigned_are_each_reported(
         assert report.startswith(
             f"FAIL checkpoint at tree size {genuine['_id']}: not signed by a pinned log key"
         ), report
-        # 6. Its text altered under the genuine signature.
+        # 6. Its text altered under the genuine signature: the pinned key's signature line
+        # no longer verifies, which rejects the note.
         altered = genuine["note"].replace(f"\n{genuine['_id']}\n", f"\n{genuine['_id'] + 1}\n")
         await checkpoints.update_one({"_id": genuine["_id"]}, {"$set": {"note": altered}})
-        assert (await verified()).startswith(
-            f"FAIL checkpoint at tree size {genuine['_id']}: not signed by a pinned log key"
-        )
+        report = await verified()
+        assert report.startswith(
+            f"FAIL checkpoint at tree size {genuine['_id']}: the signature of log key "
+        ) and report.rstrip().endswith("does not verify: the note is rejected"), report
 
 
 def checkpoint_before(sizes: list[int], size: int) -> int:

@@ -147,19 +147,22 @@ def checkpoint(
     *,
     indexed: bool = True,
     index: DossierIndex | None = None,
+    time_line: str | None = None,
+    cosigned_at: datetime | None = None,
 ) -> Doc:
-    """The checkpoint at ``size`` signed by ``key`` at ``at`` (T0 + size minutes), cosigned;
-    with its dossier index (``index``, else the true one) unless ``indexed`` is False (as
-    before indexes existed)."""
+    """The checkpoint at ``size`` signed by ``key`` at ``at`` (T0 + size minutes), cosigned
+    a second later (or at ``cosigned_at``); with its dossier index (``index``, else the true
+    one) unless ``indexed`` is False (as before indexes existed). ``time_line`` replaces the
+    text of its ``time`` line (to build malformed ones)."""
     moment = at or T0 + timedelta(minutes=size)
     signed = sign_checkpoint(
         log_signer(key),
         size,
         merkle.root(leaves(entries[:size])).hex(),
-        format_log_time(moment),
+        format_log_time(moment) if time_line is None else time_line,
         (index or dossier_index(entries, size)).commitment().value() if indexed else None,
     )
-    stamp = int(moment.timestamp()) + 1
+    stamp = int((cosigned_at or moment + timedelta(seconds=1)).timestamp())
     lines = "".join(cosign(signed.text, w, stamp) for w in witnesses)
     return signed.with_cosignatures(lines).as_json()
 

@@ -83,13 +83,22 @@ def test_a_bundle_extends_a_checkpoint_kept_from_before(log: Doc) -> None:
     )
 
 
-def test_an_older_document_is_extended_by_the_kept_checkpoint(log: Doc) -> None:
+def test_a_document_older_than_the_kept_checkpoint_is_a_rollback(log: Doc) -> None:
+    """The auditor already holds the checkpoint at 20: a bundle at 8, though genuine and
+    consistent with it, may lack entries the auditor has seen, and must not pass."""
     older = copy.deepcopy(log)
     older["checkpoints"] = older["checkpoints"][:1]
-    bundle = build_bundle(older, "D-1")
-    assert previous(bundle, log["checkpoints"][1], consistency_document(log, 8, 20)) == (
-        "the log at tree size 20 extends the log at tree size 8"
+    proof = consistency_document(log, 8, 20)
+    expected = (
+        "kept checkpoint at tree size 20",
+        "ROLLBACK: the document's checkpoint is at tree size 8, older than the one you kept: "
+        "it cannot show what was logged since (for a bundle, the dossier's entries up to tree "
+        "size 20); ask for a document at tree size 20 or later",
     )
+    assert refusal(build_bundle(older, "D-1"), log["checkpoints"][1], proof) == expected
+    shorter = copy.deepcopy(older)
+    shorter["entries"], shorter["head"] = shorter["entries"][:8], None
+    assert refusal(shorter, log["checkpoints"][1]) == expected  # and a whole log
 
 
 def test_two_trusted_trees_of_one_size_are_a_fork(log: Doc) -> None:
@@ -215,6 +224,56 @@ def test_a_newer_bundle_exposes_a_false_index_in_a_kept_bundle(
     (tmp_path / "cut2.json").write_text(json.dumps({**cut, "format": "lienthong-audit-bundle/2"}))
     status, out = run("newer.json", "cut2.json")
     assert status == 1 and "left out the dossier's entries [18]" in out
+
+
+def test_the_command_refuses_a_rolled_back_bundle_and_ignores_the_unsigned_view(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review's case: bundle at 8 checked against a kept bundle at 20 passed with three
+    OK lines. And the comparison of two bundles read the JSON ``checkpoint.tree_size``,
+    which nothing signs: a genuine bundle with it changed failed on a size that does not
+    exist."""
+    older = copy.deepcopy(log)
+    older["checkpoints"] = older["checkpoints"][:1]
+    newer = build_bundle(log, "D-1")
+    lying_view = copy.deepcopy(newer)
+    lying_view["checkpoint"]["tree_size"] = 5
+    files = {
+        "trust.json": TRUST.file_bytes().decode(),
+        "old.json": json.dumps(build_bundle(older, "D-1")),
+        "new.json": json.dumps(newer),
+        "view.json": json.dumps(lying_view),
+        "proof.json": json.dumps(consistency_document(log, 8, 20)),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+    def run(document: str, kept: str) -> tuple[int, list[str]]:
+        status = main(
+            [
+                "--trust", str(tmp_path / "trust.json"),
+                str(tmp_path / document),
+                "--previous", str(tmp_path / kept),
+                "--consistency", str(tmp_path / "proof.json"),
+            ]
+        )  # fmt: skip
+        return status, capsys.readouterr().out.splitlines()
+
+    status, out = run("old.json", "new.json")
+    assert status == 1 and out == [
+        "FAIL kept checkpoint at tree size 20: ROLLBACK: the document's checkpoint is at tree "
+        "size 8, older than the one you kept: it cannot show what was logged since (for a "
+        "bundle, the dossier's entries up to tree size 20); ask for a document at tree size "
+        "20 or later"
+    ]
+    for document in ("new.json", "view.json"):
+        status, out = run(document, "old.json")
+        assert status == 0 and out[1:3] == [
+            "OK the log at tree size 20 extends the log at tree size 8",
+            "OK both bundles hold the same 3 entries of the dossier below tree size 8",
+        ]
+    status, out = run("old.json", "view.json")  # the lying view does not hide the rollback
+    assert status == 1 and "ROLLBACK" in out[0]
 
 
 def test_two_honest_bundles_of_a_dossier_agree(

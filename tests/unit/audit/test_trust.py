@@ -40,6 +40,7 @@ def test_the_file_round_trips_and_its_fingerprint_is_sha256_of_its_bytes() -> No
         (lambda d: d["witnesses"].append({"vkey": vkey_of(KEY).vkey()}), "cosignature"),
         (lambda d: d["log"]["keys"][0].update(vkey=WITNESSES[0].verifier.vkey()), "Ed25519"),
         (lambda d: d["log"]["keys"][0].update(valid_from="2026-01-01T00:00:00"), "timezone"),
+        (lambda d: d["log"].update(keys=[]), "pins no log key"),
         (
             lambda d: d["witnesses"][0].update(
                 valid_from="2026-02-01T00:00:00Z", valid_until="2026-01-01T00:00:00Z"
@@ -73,7 +74,8 @@ def test_the_service_writes_the_witness_windows_it_is_configured_with() -> None:
             ]
         }
     )
-    policy = trust_policy("log", [], [w.model_dump() for w in settings.witnesses], 2)
+    key = {"vkey": vkey_of(Ed25519PrivateKey.generate()).vkey(), "valid_from": None}
+    policy = trust_policy("test-log", [key], [w.model_dump() for w in settings.witnesses], 2)
     assert [(w.valid_from, w.valid_until) for w in policy.witnesses] == [
         ("2026-11-26T09:00:00.000Z", "2027-01-01T00:00:00.000Z"),
         (None, None),

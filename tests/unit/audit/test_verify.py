@@ -6,6 +6,7 @@ logged rotation) and a quorum of pinned witnesses' cosignatures.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import subprocess
@@ -15,12 +16,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from audit.domain import SubjectLink, canonical_json, format_log_time, sha256
+from audit.domain import SubjectLink, canonical_json, format_log_time, read_checkpoint, sha256
 from audit.trust import PinnedKey, TrustPolicy
 from audit.verify import Failed, main, verify_document
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.transparency import merkle
+from shared.transparency.cosignature import cosign
 from tests.unit.audit.builders import (
     T0,
     WITNESSES,
@@ -32,6 +34,7 @@ from tests.unit.audit.builders import (
     entry_of,
     event,
     leaves,
+    log_signer,
     trust,
     vkey_of,
     with_proofs,
@@ -151,12 +154,55 @@ def test_entries_out_of_order_are_reported(log: Doc) -> None:
 # -- Pinned trust ----------------------------------------------------------------------
 
 
+def test_every_listed_checkpoint_is_checked_and_a_same_size_fork_is_named(log: Doc) -> None:
+    """The review: checkpoints were kept in a dict by size, so a validly signed fork of the
+    same size was dropped ("4 checkpoints trusted" with 5 listed), and a size-0 entry was
+    never looked at."""
+    bodies = [copy.deepcopy(e["event"]) for e in log["entries"]]
+    bodies[2]["data"]["unit"] = "another history"
+    fork = checkpoint(entries_of(bodies), 16, NEXT_KEY)
+    forked = copy.deepcopy(log)
+    forked["checkpoints"].insert(2, fork)  # the fork first, the genuine one after it
+    where, message = failure(forked)
+    assert where == "tree size 16"
+    assert message.startswith("FORK: two trusted checkpoints of this size with different roots")
+    forked["checkpoints"][2], forked["checkpoints"][3] = log["checkpoints"][2], fork
+    assert failure(forked)[1].startswith("FORK: ")
+
+    twice = copy.deepcopy(log)
+    twice["checkpoints"].append(copy.deepcopy(log["checkpoints"][-1]))
+    assert ", 5 checkpoints trusted and consistent" in verify_document(twice, TRUST)
+
+    garbage = copy.deepcopy(log)
+    garbage["checkpoints"].insert(0, {"tree_size": 0, "note": "garbage"})
+    assert failure(garbage) == (
+        "checkpoint at tree size 0",
+        "not a signed checkpoint note: no blank line between the text and the signatures",
+    )
+    bogus_root = copy.deepcopy(log)
+    bogus_root["checkpoints"].insert(0, checkpoint(log["entries"], 4, KEY))
+    bogus_root["checkpoints"][0]["tree_size"] = 0
+    assert failure(bogus_root) == (
+        "checkpoint at tree size 0",
+        "the signed note states tree size 4",
+    )
+    empty = copy.deepcopy(log)
+    empty["checkpoints"].insert(0, checkpoint(log["entries"], 0, KEY))
+    assert ", 5 checkpoints trusted and consistent" in verify_document(empty, TRUST)
+    negative = copy.deepcopy(log)
+    negative["checkpoints"][0]["tree_size"] = -4
+    assert failure(negative) == ("checkpoint 0 of the list", "tree size -4 is not a size")
+
+
 def test_a_checkpoint_with_an_altered_note_is_not_trusted(log: Doc) -> None:
     cp = log["checkpoints"][1]
     cp["note"] = cp["note"].replace("\n8\n", "\n9\n", 1)
     where, message = failure(log)
     assert where == "checkpoint at tree size 8"
-    assert message.startswith("not signed by a pinned log key")
+    assert message == (
+        f"the signature of log key test-log+{vkey_of(NEXT_KEY).key_hash} does not verify: "
+        "the note is rejected"
+    )
 
 
 def test_a_checkpoint_re_signed_with_an_unpinned_key_is_refused(log: Doc) -> None:
@@ -220,6 +266,48 @@ def test_a_quorum_of_pinned_witnesses_must_cosign(log: Doc) -> None:
     strangers = [witness_signer("witness-1"), witness_signer("witness-2")]
     log["checkpoints"][2] = checkpoint(log["entries"], 16, NEXT_KEY, witnesses=strangers)
     assert failure(log)[1].startswith("cosigned by 0 of 2 pinned witnesses (none)")
+
+
+def test_an_invalid_signature_of_a_known_key_rejects_the_note(log: Doc) -> None:
+    """c2sp.org/signed-note: a known key's signature that fails to verify SHOULD reject the
+    whole note (Go's note.Open does), even when the other signatures reach the quorum."""
+    cp = log["checkpoints"][2]
+    lines = cp["note"].splitlines(keepends=True)
+    witness_2 = next(i for i, line in enumerate(lines) if line.startswith("— witness-2 "))
+    name, encoded = lines[witness_2].rstrip("\n").rsplit(" ", 1)
+    raw = bytearray(base64.b64decode(encoded))
+    raw[-1] ^= 1  # the Ed25519 signature, not the key ID or the time
+    lines[witness_2] = f"{name} {base64.b64encode(bytes(raw)).decode()}\n"
+    cp["note"] = "".join(lines)
+    second = WITNESSES[1].verifier
+    assert failure(log, replace(TRUST, quorum=1)) == (
+        "checkpoint at tree size 16",
+        f"the cosignature of witness witness-2+{second.key_hash} does not verify: "
+        "the note is rejected",
+    )
+    # A stranger's line of the same name (another key ID) is ignored, as the spec says.
+    stranger = witness_signer("witness-2")
+    log["checkpoints"][2] = checkpoint(log["entries"], 16, NEXT_KEY, witnesses=[WITNESSES[0]])
+    note = log["checkpoints"][2]["note"]
+    log["checkpoints"][2]["note"] += cosign(read_checkpoint(note).text, stranger, 1)
+    assert verify_document(log, replace(TRUST, quorum=1)).startswith("log test-log: 20 entries")
+
+
+def test_a_bad_signature_of_a_second_pinned_log_key_rejects_the_note() -> None:
+    other = Ed25519PrivateKey.generate()
+    log = build_log(8, [KEY], [8])
+    both = replace(TRUST, log_keys=(PinnedKey(vkey_of(KEY)), PinnedKey(vkey_of(other))))
+    cp = log["checkpoints"][0]
+    text = read_checkpoint(cp["note"]).text
+    forged = log_signer(other).signature_line(bytes(64))  # the right key ID, a wrong signature
+    cp["note"] = cp["note"].replace("\n\n", "\n\n" + forged, 1)
+    assert text + "\n" + forged in cp["note"]
+    assert failure(log, both) == (
+        "checkpoint at tree size 8",
+        f"the signature of log key test-log+{vkey_of(other).key_hash} does not verify: "
+        "the note is rejected",
+    )
+    assert verify_document(log, TRUST).startswith("log test-log: 8 entries")  # unknown: ignored
 
 
 def test_a_cosignature_outside_its_witness_keys_window_fails(log: Doc) -> None:
@@ -359,10 +447,63 @@ def test_the_command_exits_0_1_or_2(
     assert main(["--trust", str(garbage), str(good)]) == 2
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"format": "something/9"}))
-    assert main([*trusted, str(unknown)]) == 1
-    assert "unknown format 'something/9'" in capsys.readouterr().out
+    assert main([*trusted, str(unknown)]) == 2
+    assert "unknown format 'something/9'" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # no trust file, no verification
         main([str(good)])
+
+
+def test_what_cannot_be_read_exits_2_with_a_message_not_a_traceback(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review: a JSON array raised AttributeError (exit 1 with a traceback), an
+    unreachable store ServerSelectionTimeoutError (1), a trust file pinning no log key was
+    read and then every document failed (1), bad hex gave "FAIL document: malformed" (1)."""
+    trust_file = tmp_path / "trust.json"
+    trust_file.write_bytes(TRUST.file_bytes())
+    bundle = build_bundle(log, "D-2")
+    bad_hex = copy.deepcopy(bundle)
+    bad_hex["entries"][0]["inclusion_proof"][0] = "zz"
+    no_keys = TRUST.document()
+    no_keys["log"]["keys"] = []
+    files = {
+        "array.json": "[1, 2]",
+        "bad-hex.json": json.dumps(bad_hex),
+        "no-entries.json": json.dumps({k: v for k, v in bundle.items() if k != "entries"}),
+        "bundle.json": json.dumps(bundle),
+        "no-keys.json": json.dumps(no_keys),
+        "proof-array.json": "[]",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+    def run(*args: str, trust: Path = trust_file) -> tuple[int, str, str]:
+        status = main(["--trust", str(trust), *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    assert run(str(tmp_path / "array.json")) == (
+        2, "", "ERROR cannot read input: document: not a JSON object but a JSON list\n"
+    )  # fmt: skip
+    status, out, err = run(str(tmp_path / "bad-hex.json"))
+    assert (status, out) == (2, "") and err.startswith(
+        "ERROR cannot read input: document: malformed: ValueError: non-hexadecimal number"
+    )
+    status, out, err = run(str(tmp_path / "no-entries.json"))
+    assert (status, out, err) == (
+        2, "", "ERROR cannot read input: document: malformed: KeyError: 'entries'\n"
+    )  # fmt: skip
+    status, out, err = run(str(tmp_path / "bundle.json"), trust=tmp_path / "no-keys.json")
+    assert (status, out) == (2, "") and "the trust file pins no log key" in err
+    status, out, err = run(str(tmp_path / "bundle.json"), "--previous",
+                           str(tmp_path / "bundle.json"), "--consistency",
+                           str(tmp_path / "proof-array.json"))  # fmt: skip
+    assert status == 0  # same size: no proof needed, the given one is not read
+    unreachable = "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=100&connectTimeoutMS=100"
+    status, out, err = run("--mongo-uri", unreachable)
+    assert (status, out) == (2, "")
+    assert err.startswith("ERROR cannot read input: cannot read the audit store: ")
+    assert "Traceback" not in err
 
 
 def test_the_verifier_needs_none_of_the_service_runtime() -> None:

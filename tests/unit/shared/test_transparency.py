@@ -64,6 +64,45 @@ def test_malformed_notes_are_refused(bad: str) -> None:
         parse_note(bad)
 
 
+@pytest.mark.parametrize("character", ["\u00a0", "\u00ad", "\u007f", "\u2028", "\ufeff"])
+def test_what_the_spec_allows_in_a_note_text_is_accepted(character: str) -> None:
+    """c2sp.org/signed-note forbids only ASCII controls below U+0020 (but the newline); the
+    review found these refused ("must not contain control characters") where Go accepts
+    them. The Go side is checked in tests/interop."""
+    signer = Signer("example.com/log", Ed25519PrivateKey.generate())
+    text = f"example.com/log\n1\n{base64.b64encode(bytes(32)).decode()}\nnote{character}x\n"
+    note = parse_note(sign_note(text, [signer]))
+    assert note.text == text and note.verified_by(signer.verifier)
+    assert parse_checkpoint(note.text).extensions == (f"note{character}x",)
+    if not character.isspace():  # key names exclude Unicode spaces only (and "+")
+        named = Signer(f"example.com/{character}log", Ed25519PrivateKey.generate())
+        assert parse_note(sign_note(text, [named])).verified_by(named.verifier)
+
+
+def test_a_note_text_may_hold_empty_lines_but_a_checkpoint_may_not() -> None:
+    signer = Signer("quasimodo.example/salvatore", Ed25519PrivateKey.generate())
+    poem = (
+        "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n"
+        "\ned è subito sera.\n"
+    )
+    note = parse_note(sign_note(poem, [signer]))  # the spec's own example text
+    assert note.text == poem and note.verified_by(signer.verifier)
+    checkpoint = f"log\n1\n{base64.b64encode(bytes(32)).decode()}\n\nextension\n"
+    assert parse_note(sign_note(checkpoint, [signer])).text == checkpoint
+    with pytest.raises(NoteError, match="lines must not be empty"):
+        parse_checkpoint(checkpoint)
+    with pytest.raises(NoteError, match="lines must not be empty"):
+        CheckpointBody("log", 1, bytes(32), ("",)).text()
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x1b", "\r", "\t", "\ud800"])
+def test_ascii_controls_and_lone_surrogates_are_refused(bad: str) -> None:
+    with pytest.raises(NoteError, match="control"):
+        sign_note(f"text{bad}\n", [Signer("a", Ed25519PrivateKey.generate())])
+    with pytest.raises(NoteError):
+        parse_note(f"text{bad}\n\n— a AAAAAAAA\n")
+
+
 @pytest.mark.parametrize(
     "bad",
     [
