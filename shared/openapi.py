@@ -30,6 +30,8 @@ STATUS_TEXT = {
     413: "The body is larger than the configured limit (`body_too_large`).",
     422: "A field or parameter is missing, malformed or refused (`invalid_request`, or the "
     "service's own code; `field` names it).",
+    502: "A service this one reads did not answer, or answered an error "
+    "(`service_unavailable`; `service` names it).",
     503: "The store is unavailable (`store_unavailable`); retry after `Retry-After`.",
 }
 
@@ -56,6 +58,7 @@ SHARED_CODES = {
     409: ("conflict", "conflicts with the current state"),
     413: ("body_too_large", "the body is larger than the configured limit"),
     422: ("invalid_request", "a field or parameter is missing or malformed"),
+    502: ("service_unavailable", "routing: ConnectError"),  # a service's own, for a gateway
     503: ("store_unavailable", "the store is unavailable; retry later"),
 }
 

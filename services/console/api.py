@@ -36,6 +36,29 @@ STATUS: dict[str, int] = {
     "notification_not_found": 404,
     "not_redeliverable": 409,
 }
+# Routes that read another service and answer 502 ``service_unavailable`` when it fails.
+READS_SERVICES = frozenset(
+    {
+        "/api/flows",
+        "/api/ontime",
+        "/api/overdue",
+        "/api/dossiers/{code}",
+        "/api/deadletters/replay",
+        "/api/notifications/{notification_id}/redeliver",
+    }
+)
+# Refusals of a route beyond the shared answers (dead_letter_not_found, not_redeliverable).
+OWN_REFUSALS: dict[str, set[int]] = {
+    "/api/deadletters/replay": {404},
+    "/api/notifications/{notification_id}/redeliver": {409},
+}
+
+
+def refusal_statuses(path: str, method: str) -> set[int]:
+    """What a route can answer beyond the shared layer's statuses (OpenAPI declares it)."""
+    return ({502} if path in READS_SERVICES else set()) | OWN_REFUSALS.get(path, set())
+
+
 # The console is an operations tool: every JSON route needs a signed-in operator.
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(operator)])
 Operator = Annotated[Principal, Depends(operator)]

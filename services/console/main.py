@@ -100,6 +100,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         http=settings.http,
         auth=settings.auth,
         refusal_statuses=api.STATUS,
+        statuses=api.refusal_statuses,
         openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
     )
     app.add_exception_handler(KafkaError, broker_unavailable)

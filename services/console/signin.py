@@ -34,6 +34,7 @@ from shared.auth import Forbidden, Principal, Role, Unauthenticated
 from shared.auth.http import BEARER_SCHEME, authenticate
 from shared.auth.keys import KeysUnavailable
 from shared.http import DomainError
+from shared.openapi import problem_response
 
 COOKIE = "lt_console_session"
 LOGIN_COOKIE = "lt_console_login"
@@ -44,6 +45,17 @@ FORBIDDEN = "forbidden"  # the state a refused sign-in comes back to the page wi
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["sign-in"])
+# The sign-in routes answer a browser: a redirect (303 See Other, its target in Location),
+# or a problem when the sign-in failed or a session's action lacks its CSRF token.
+REDIRECT: dict[int | str, dict[str, Any]] = {
+    303: {
+        "description": "Go on at the URL in `Location`.",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
+}
+SIGN_IN_FAILED = problem_response(
+    400, "The sign-in failed: not started in this browser, expired, or refused (`sign_in_failed`)."
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,13 @@ def _failed(message: str, status: int = 400) -> DomainError:
     return DomainError(message, code="sign_in_failed", status=status)
 
 
-@router.get("/login", summary="Sign in: go to the identity provider's login page")
+@router.get(
+    "/login",
+    summary="Sign in: go to the identity provider's login page",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=REDIRECT,
+)
 async def login(request: Request, next: str | None = None) -> RedirectResponse:
     signin = signin_of(request)
     state, nonce, verifier = (random_token() for _ in range(3))
@@ -93,7 +111,19 @@ async def login(request: Request, next: str | None = None) -> RedirectResponse:
     return response
 
 
-@router.get(CALLBACK, summary="Where the identity provider sends the browser back")
+@router.get(
+    CALLBACK,
+    summary="Where the identity provider sends the browser back",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        **REDIRECT,
+        400: SIGN_IN_FAILED,
+        401: problem_response(
+            401, "The identity provider refused the code, or its token (`sign_in_failed`)."
+        ),
+    },
+)
 async def callback(
     request: Request,
     state: str | None = None,
@@ -132,7 +162,11 @@ async def callback(
     return response
 
 
-@router.post("/logout", summary="Sign out here and at the identity provider")
+@router.post(
+    "/logout",
+    summary="Sign out here and at the identity provider",
+    responses={403: problem_response(403, "A session's sign-out without its CSRF token (`csrf`).")},
+)
 async def logout(request: Request) -> JSONResponse:
     signin = signin_of(request)
     session_id = request.cookies.get(COOKIE)
