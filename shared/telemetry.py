@@ -141,11 +141,19 @@ class _TraceIds(logging.Filter):
         return True
 
 
-_OTEL_RECORD_FIELDS = ("otelTraceID", "otelSpanID", "otelServiceName", "otelTraceSampled")
+# The logging instrumentation's camel-case duplicates, and uvicorn's copy of its message
+# with terminal colour escapes.
+_DROPPED_RECORD_FIELDS = (
+    "otelTraceID",
+    "otelSpanID",
+    "otelServiceName",
+    "otelTraceSampled",
+    "color_message",
+)
 
 
 class _LineFormatter(JsonFormatter):
-    """JSON lines without the logging instrumentation's camel-case duplicates."""
+    """JSON lines without the fields that only repeat another (``_DROPPED_RECORD_FIELDS``)."""
 
     def add_fields(
         self,
@@ -154,7 +162,7 @@ class _LineFormatter(JsonFormatter):
         message_dict: dict[str, object],
     ) -> None:
         super().add_fields(log_data, record, message_dict)
-        for name in _OTEL_RECORD_FIELDS:
+        for name in _DROPPED_RECORD_FIELDS:
             log_data.pop(name, None)
 
 
