@@ -22,7 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.telemetry import spans_received
+from shared.telemetry import scrub_server_span, spans_received
 
 tracer = trace.get_tracer(__name__)
 
@@ -41,6 +41,12 @@ class RequestTracing:
     ) -> None:
         self.plain = plain
         self.instrumented = instrumented
+        # FastAPI's own telemetry (0.16x) stands down when the app's middleware stack
+        # holds OpenTelemetry's ASGI middleware, found by following ``.app``: without
+        # this it would not see it behind us and trace every request a second time, in
+        # a server span of its own with the query string in ``url.query`` (secrets in
+        # it included) and dependency, endpoint and serialization spans beside ours.
+        self.app = instrumented
         self.untraced = frozenset(untraced)
         self.received = received
 
@@ -79,6 +85,9 @@ def trace_requests(app: FastAPI, untraced: Collection[str]) -> None:
         # One server span per request: the ASGI send and receive spans (three more per
         # request) say nothing the request's span does not.
         exclude_spans=["receive", "send"],
+        # No secret of a query string (an applicant's look-up token, the sign-in's code
+        # and state) on the server span: its URL attributes are redacted as it starts.
+        server_request_hook=scrub_server_span,
     )
     build_instrumented = app.build_middleware_stack
 

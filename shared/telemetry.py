@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote_plus
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
@@ -25,6 +26,8 @@ from opentelemetry.sdk.trace.sampling import (
     SamplingResult,
     TraceIdRatioBased,
 )
+from opentelemetry.trace import Span
+from opentelemetry.util.http import PARAMS_TO_REDACT
 from opentelemetry.util.types import AttributeValue
 from prometheus_client import Counter, Gauge, Histogram
 from pythonjsonlogger.json import JsonFormatter
@@ -138,11 +141,19 @@ class _TraceIds(logging.Filter):
         return True
 
 
-_OTEL_RECORD_FIELDS = ("otelTraceID", "otelSpanID", "otelServiceName", "otelTraceSampled")
+# The logging instrumentation's camel-case duplicates, and uvicorn's copy of its message
+# with terminal colour escapes.
+_DROPPED_RECORD_FIELDS = (
+    "otelTraceID",
+    "otelSpanID",
+    "otelServiceName",
+    "otelTraceSampled",
+    "color_message",
+)
 
 
 class _LineFormatter(JsonFormatter):
-    """JSON lines without the logging instrumentation's camel-case duplicates."""
+    """JSON lines without the fields that only repeat another (``_DROPPED_RECORD_FIELDS``)."""
 
     def add_fields(
         self,
@@ -151,7 +162,7 @@ class _LineFormatter(JsonFormatter):
         message_dict: dict[str, object],
     ) -> None:
         super().add_fields(log_data, record, message_dict)
-        for name in _OTEL_RECORD_FIELDS:
+        for name in _DROPPED_RECORD_FIELDS:
             log_data.pop(name, None)
 
 
@@ -182,6 +193,9 @@ def configure_logging(settings: TelemetrySettings, service: str) -> None:
     root.setLevel(settings.log_level.upper())
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("pymongo").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO: a webhook's or a callback's query may
+    # carry a token. Its failures reach our own log lines through the exceptions.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # --- traces -----------------------------------------------------------------------------
@@ -265,7 +279,12 @@ def instrument_libraries(*, spans_per_command: bool = True) -> None:
     from opentelemetry.instrumentation.logging import LoggingInstrumentor
     from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
-    instrumentors: list[Any] = [HTTPXClientInstrumentor()]
+    httpx_instrumentor = HTTPXClientInstrumentor()
+    if not httpx_instrumentor.is_instrumented_by_opentelemetry:
+        httpx_instrumentor.instrument(
+            request_hook=scrub_client_span, async_request_hook=scrub_client_span_async
+        )
+    instrumentors: list[Any] = []
     if spans_per_command:
         instrumentors += [AIOKafkaInstrumentor(), PymongoInstrumentor()]
     for instrumentor in instrumentors:
@@ -274,6 +293,101 @@ def instrument_libraries(*, spans_per_command: bool = True) -> None:
     logging_instrumentor = LoggingInstrumentor()
     if not logging_instrumentor.is_instrumented_by_opentelemetry:
         logging_instrumentor.instrument(set_logging_format=False)
+
+
+# --- secrets in URLs -------------------------------------------------------------------
+
+# Query parameters whose values are secrets: the applicant's look-up token (intake), the
+# OAuth authorisation code and state of the console's sign-in callback, and the usual
+# names of tokens, keys and signatures (a webhook URL may carry one). Matched by name,
+# case-insensitively, on every route: a routing filter named ``state`` is hidden too.
+SECRET_PARAMETERS = frozenset(
+    {
+        "token",
+        "access_token",
+        "id_token",
+        "id_token_hint",
+        "refresh_token",
+        "code",
+        "code_verifier",
+        "state",
+        "session_state",
+        "nonce",
+        "client_secret",
+        "client_assertion",
+        "assertion",
+        "password",
+        "secret",
+        "key",
+        "api_key",
+        "apikey",
+        "signature",
+        "sig",
+        "auth",
+        "authorization",
+        *(name.lower() for name in PARAMS_TO_REDACT),  # the HTTP instrumentations' own list
+    }
+)
+REDACTED = "REDACTED"  # as opentelemetry-util-http's redact_url writes it
+# Span attributes the FastAPI (ASGI) and httpx instrumentations fill with the request's
+# URL or query, in the old and the stable HTTP semantic conventions
+# (OTEL_SEMCONV_STABILITY_OPT_IN).
+URL_ATTRIBUTES = ("http.url", "url.full", "http.target")
+QUERY_ATTRIBUTES = ("url.query",)
+
+
+def redact_query(query: str) -> str:
+    """``query`` with the value of every secret parameter replaced by ``REDACTED``; the
+    rest as it was (names, order, encoding)."""
+    if not query:
+        return query
+    pieces = []
+    for piece in query.split("&"):
+        name, equals, _ = piece.partition("=")
+        if unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+            piece = f"{name}={REDACTED}" if equals else piece
+        pieces.append(piece)
+    return "&".join(pieces)
+
+
+def _scrub_span(span: Span, query: str) -> None:
+    """Rewrite the URL and query attributes the instrumentation put on ``span`` (before
+    it ends, so no exporter ever sees them) when ``query``, the request's raw query,
+    carries a secret."""
+    if not span.is_recording() or redact_query(query) == query:
+        return
+    attributes: Mapping[str, Any] = getattr(span, "attributes", None) or {}
+    for name in URL_ATTRIBUTES:
+        value = attributes.get(name)
+        if isinstance(value, str) and "?" in value:
+            # The ASGI instrumentation puts the query in http.url percent-decoded: the
+            # raw one is put back, redacted, so a decoded '&' cannot split a secret.
+            base, _, rest = value.partition("?")
+            _, hash_, fragment = rest.partition("#")
+            span.set_attribute(name, f"{base}?{redact_query(query)}{hash_}{fragment}")
+    for name in QUERY_ATTRIBUTES:
+        if isinstance(attributes.get(name), str):
+            span.set_attribute(name, redact_query(query))
+
+
+def scrub_server_span(span: Span, scope: Mapping[str, Any]) -> None:
+    """The FastAPI instrumentation's ``server_request_hook``: no secret of the request's
+    query string on its server span."""
+    raw = scope.get("query_string") or b""
+    _scrub_span(span, raw.decode("latin-1") if isinstance(raw, bytes) else str(raw))
+
+
+def scrub_client_span(span: Span, request: Any) -> None:
+    """The httpx instrumentation's ``request_hook``: no secret of an outgoing request's
+    query on its client span (``request.url`` is an ``httpx.URL``)."""
+    url = getattr(request, "url", None)
+    query = getattr(url, "query", b"")
+    _scrub_span(span, query.decode("ascii", "replace") if isinstance(query, bytes) else "")
+
+
+async def scrub_client_span_async(span: Span, request: Any) -> None:
+    """``scrub_client_span`` for asynchronous clients (the ``async_request_hook``)."""
+    scrub_client_span(span, request)
 
 
 def messaging_attributes(

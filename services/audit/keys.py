@@ -75,9 +75,12 @@ def load_signing_key(path: Path) -> SigningKey:
 
 
 def main() -> None:
-    from audit.config import AuditLogKey
+    from audit.config import AuditLogKey, AuditSettings
+    from shared.settings_env import read_settings
 
-    settings = AuditLogKey()  # not the witnesses: their vkeys may not be set yet
+    # Not the witnesses: their vkeys may not be set yet. The environment (the audit
+    # service's) is checked against every name the service reads.
+    settings = read_settings(AuditLogKey, "audit", names_of=AuditSettings)
     print(load_or_create_signing_key(settings.signing_key_path).verifier(settings.log_id).vkey())
 
 

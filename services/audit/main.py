@@ -24,6 +24,7 @@ from audit.witnessing import Witnessing
 from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.runtime import service_runtime
+from shared.settings_env import read_settings
 
 log = logging.getLogger(__name__)
 SERVICE = "audit"
@@ -123,7 +124,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
 
 
 def main() -> None:
-    settings = AuditSettings()
+    settings = read_settings(AuditSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 
 

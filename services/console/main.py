@@ -28,6 +28,7 @@ from shared.auth.identities import ClientAuth
 from shared.clock import Clock
 from shared.http import problem
 from shared.runtime import service_runtime
+from shared.settings_env import read_settings
 
 log = logging.getLogger(__name__)
 SERVICE = "console"
@@ -129,7 +130,7 @@ async def broker_unavailable(_: Request, exc: Exception) -> Response:
 
 
 def main() -> None:
-    settings = ConsoleSettings()
+    settings = read_settings(ConsoleSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 
 

@@ -19,6 +19,7 @@ from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.mongo.document_sequences import DocumentSequences
 from shared.runtime import service_runtime
+from shared.settings_env import read_settings
 from shared.topics import DOSSIER_EVENTS
 
 SERVICE = "intake"
@@ -73,7 +74,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
 
 
 def main() -> None:
-    settings = IntakeSettings()
+    settings = read_settings(IntakeSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 
 

@@ -35,6 +35,7 @@ from shared.clock import Clock
 from shared.events.dossier import Channel
 from shared.mongo.relay import Lease
 from shared.runtime import ServiceRuntime, service_runtime
+from shared.settings_env import read_settings
 from shared.topics import (
     APPLICANT_CONTACTS,
     DOSSIER_EVENTS,
@@ -203,7 +204,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
 
 
 def main() -> None:
-    settings = NotificationSettings()
+    settings = read_settings(NotificationSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -49,12 +50,13 @@ def mask_address(channel: Channel, address: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace each secret (an address, a phone) that occurs in ``text`` with ``***``."""
+    """Replace each secret (an address, a phone) that occurs in ``text`` with ``***``, in
+    any spelling a server may echo it in: any letter case (``An@Example.VN``), an email's
+    domain in its ASCII form (``xn--...``), a phone's digits with spaces, dots or dashes
+    between them."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-            if "@" in secret:
-                text = text.replace(secret.lower(), "***")
+        if secret and secret.strip():
+            text = _spellings(secret.strip()).sub("***", text)
     return text
 
 
@@ -63,3 +65,18 @@ def redacted_for(record: Mapping[str, Any], text: str | None) -> str | None:
     if text is None or record["recipient_kind"] != "applicant":
         return text
     return redact(text, [record["address"]])
+
+
+def _spellings(secret: str) -> re.Pattern[str]:
+    variants = {secret}
+    local, at, domain = secret.rpartition("@")
+    if at:
+        try:
+            variants.add(f"{local}@{domain.encode('idna').decode('ascii')}")
+        except UnicodeError:
+            pass  # not a domain IDNA can spell: the address as given
+    patterns = [re.escape(variant) for variant in sorted(variants, key=len, reverse=True)]
+    digits = [c for c in secret if c.isdigit()]
+    if not at and len(digits) >= 6 and all(c.isdigit() or c in " .-+()" for c in secret):
+        patterns.append(r"[\s.\-]?".join(digits))  # 090 123 4567, 090-123-4567
+    return re.compile("|".join(patterns), re.IGNORECASE)

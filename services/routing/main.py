@@ -24,6 +24,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.security import PLAINTEXT
 from shared.mongo.document_sequences import DocumentSequences
 from shared.runtime import service_runtime
+from shared.settings_env import read_settings
 from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS, agency_commands
 
 SERVICE = "routing"
@@ -117,7 +118,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
 
 
 def main() -> None:
-    settings = RoutingSettings()
+    settings = read_settings(RoutingSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 
 

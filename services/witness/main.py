@@ -18,6 +18,7 @@ from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
 from shared.http import install_error_handlers, install_health
 from shared.keyfile import load_or_create_ed25519_key
+from shared.settings_env import read_settings
 from shared.telemetry import configure_logging
 from shared.transparency.note import COSIGNATURE_V1, Signer, Verifier, parse_vkey
 from witness import api
@@ -83,7 +84,7 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
 
 
 def main() -> None:
-    settings = WitnessSettings()
+    settings = read_settings(WitnessSettings, "witness")
     configure_logging(settings.telemetry, "witness")
     uvicorn.run(
         create_app(settings),

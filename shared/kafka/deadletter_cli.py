@@ -16,6 +16,7 @@ import json
 from shared.kafka.deadletter import read_dead_letters, replay
 from shared.kafka.publisher import kafka_publisher
 from shared.settings import KafkaSettings
+from shared.settings_env import read_settings
 
 
 async def list_letters(kafka: KafkaSettings) -> None:
@@ -58,7 +59,7 @@ def main() -> None:
     replay_parser = sub.add_parser("replay", help="republish dead letters to their topics")
     replay_parser.add_argument("positions", nargs="+", metavar="PARTITION:OFFSET")
     args = parser.parse_args()
-    kafka = KafkaSettings()
+    kafka = read_settings(KafkaSettings, "deadletter_cli")
     if args.command == "list":
         asyncio.run(list_letters(kafka))
     else:

@@ -244,3 +244,11 @@ def test_the_portal_connector_takes_endpoint_and_token_from_the_deployment(
 def test_audit_witness_list_is_json(single: dict[str, Any]) -> None:
     listed = json.loads(single["audit"]["environment"]["LT_AUDIT_WITNESSES"])
     assert {entry["url"] for entry in listed} == {"http://witness-1:8011", "http://witness-2:8012"}
+
+
+def test_jaeger_has_no_login_so_its_ui_is_published_on_the_loopback_only(
+    single: dict[str, Any],
+) -> None:
+    """Traces name dossiers and units: the UI is reached from the host itself (or an SSH
+    tunnel, a proxy that authenticates), never from the network."""
+    assert single["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]

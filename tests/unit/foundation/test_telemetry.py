@@ -35,6 +35,25 @@ def test_logs_are_json_lines_with_service_level_time_and_extras() -> None:
     assert line["dossier"] == "D-1" and line["time"].endswith("+00:00")
 
 
+def test_uvicorns_coloured_copy_of_its_message_is_left_out() -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging(TelemetrySettings(json_logs=True), "routing")
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        coloured = "Started server process [\x1b[36m%d\x1b[0m]"
+        logging.getLogger("uvicorn.error").info(
+            "Started server process [%d]", 42, extra={"color_message": coloured}
+        )
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    line = json.loads(stream.getvalue().strip())
+    assert line["message"] == "Started server process [42]"
+    assert "color_message" not in line and "\x1b" not in stream.getvalue()
+
+
 def test_trace_context_survives_kafka_headers_and_an_existing_one_is_kept() -> None:
     tracer = TracerProvider().get_tracer("tests")
     with tracer.start_as_current_span("produce") as span:

@@ -47,3 +47,21 @@ def test_redact_removes_addresses_from_error_texts() -> None:
     cleaned = redact(text, ["An@Example.vn", "0901234567", None])
     assert "example.vn" not in cleaned.lower() and "0901234567" not in cleaned
     assert cleaned.startswith("550 5.1.1 <***>")
+
+
+@pytest.mark.parametrize(
+    ("address", "echoed"),
+    [
+        ("an@example.vn", "AN@EXAMPLE.VN"),
+        ("An@Example.vn", "an@EXAMPLE.vn"),
+        ("Nguyen.Van.A@Example.VN", "nguyen.van.a@example.vn"),
+        ("an@bộ.vn", "AN@XN--B-8XM.VN"),  # the domain as SMTP carries it (IDNA)
+        ("0901234567", "090 123 4567"),
+        ("0901234567", "090-123-4567"),
+    ],
+)
+def test_redact_finds_an_address_in_any_spelling_the_relay_echoes(
+    address: str, echoed: str
+) -> None:
+    cleaned = redact(f"550 5.1.1 <{echoed}>: recipient unknown", [address])
+    assert cleaned == "550 5.1.1 <***>: recipient unknown"
