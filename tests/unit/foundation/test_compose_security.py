@@ -246,9 +246,13 @@ def test_audit_witness_list_is_json(single: dict[str, Any]) -> None:
     assert {entry["url"] for entry in listed} == {"http://witness-1:8011", "http://witness-2:8012"}
 
 
-def test_jaeger_has_no_login_so_its_ui_is_published_on_the_loopback_only(
-    single: dict[str, Any],
+@pytest.mark.parametrize(
+    ("service", "port"), [("jaeger", 16686), ("prometheus", 9090), ("alertmanager", 9093)]
+)
+def test_uis_without_login_are_published_on_the_loopback_only(
+    single: dict[str, Any], service: str, port: int
 ) -> None:
-    """Traces name dossiers and units: the UI is reached from the host itself (or an SSH
+    """Traces name dossiers and units, and anyone reaching Alertmanager can silence the
+    alerts: these UIs have no login, so they are reached from the host itself (or an SSH
     tunnel, a proxy that authenticates), never from the network."""
-    assert single["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]
+    assert single[service]["ports"] == [f"127.0.0.1:{port}:{port}"]
