@@ -6,6 +6,7 @@ Every group reads its own ``LT_NOTIFICATION_*`` prefix; see docs/notification.md
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,7 +85,13 @@ class SmsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_SMS_", extra="ignore")
 
-    provider: str = Field("file", description="Adapter name; 'file' appends JSON lines locally.")
+    provider: Literal["none", "file"] = Field(
+        "none",
+        description="Adapter name. 'none' (the default): no SMS provider, every SMS delivery "
+        "fails at once as 'SMS channel disabled', never recorded as sent. 'file': LOCAL "
+        "DEVELOPMENT ONLY, appends each SMS (phone number and text) as a JSON line to `file`; "
+        "nothing reaches a phone, yet the delivery is recorded as sent.",
+    )
     file: Path = Field(DEFAULT_SMS_FILE, description="Where the file adapter writes messages.")
     sender_id: str = Field("LIENTHONG", description="Brand name shown as the SMS sender.")
 
