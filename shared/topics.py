@@ -23,8 +23,26 @@ class TopicSpec:
     description: str
     personal_data: str = ""
 
+    @property
+    def segment_ms(self) -> int:
+        """When the broker rolls a segment (one day, or a seventh of the retention if that
+        is shorter). Retention deletes whole segments once their newest record is older
+        than ``retention.ms``, so a record can outlive the retention by up to this:
+        Kafka's default, 7 days, kept 7-day contacts up to 14 days."""
+        return min(self.retention_ms // 7, DAY_MS)
+
     def configs(self) -> dict[str, str]:
-        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+        return {
+            "retention.ms": str(self.retention_ms),
+            "segment.ms": str(self.segment_ms),
+            "cleanup.policy": "delete",
+        }
+
+
+# What set-up brings existing topics to (``ensure_topics``, ``infra.kafka_access``): the
+# configs that bound how long data outlives its retention. Retention itself is left as it
+# is on an existing topic (an administrator may have changed it).
+ALIGNED_CONFIGS = ("segment.ms",)
 
 
 COMMAND_PERSONAL_DATA = "free-text reasons and notes written by staff, document names"
