@@ -6,7 +6,10 @@ the four services, and one agency system per unit (``agency-<unit code>``).
 * A service may write the topics it publishes, read the topics it consumes, write dead
   letters, and use its own consumer groups; nothing else. In
   particular only intake may write ``applicant.contacts``, only notification read it.
-* An agency may read ``dossier.events`` (dossier facts, no personal data), write its
+* An agency may read ``dossier.events`` (dossier facts of every unit, not only its own:
+  no name or contact, but the applicant's keyed identity hash, free-text reasons and
+  notes, document names and payment references; narrowing it is an open point of the
+  README's "Personal data"), write its
   own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
   and use consumer groups named ``agency-<unit>...``.
 * The operations console (Keycloak client ``console``) may read the dead letters,

@@ -82,7 +82,8 @@ APPLICANT_CONTACTS = TopicSpec(
     6,
     7 * DAY_MS,
     "Applicants' names and contacts, registered by intake for notification only (the one "
-    "topic carrying personal data; its ACL admits intake to write, notification to read). "
+    "topic carrying names and contacts; its ACL admits intake to write, notification to "
+    "read). "
     "Key: dossier code.",
     personal_data="applicants' names, e-mail addresses and phone numbers",
 )

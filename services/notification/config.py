@@ -55,6 +55,15 @@ class NotificationOptions(BaseSettings):
         description="Days an applicant's contact and the deliveries addressed to them are kept "
         "after they are stored; then the store deletes them (TTL).",
     )
+    delivery_record_retention_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Days a unit's or an agency subscriber's delivery record (which keeps the "
+        "event it delivered, as it travelled on Kafka) is kept after it is stored; then the "
+        "store deletes it (TTL). Records stored before this setting existed expire this many "
+        "days after the service's first start with it.",
+    )
 
 
 class SmtpSettings(BaseSettings):
