@@ -6,7 +6,10 @@ the four services, and one agency system per unit (``agency-<unit code>``).
 * A service may write the topics it publishes, read the topics it consumes, write dead
   letters, and use its own consumer groups; nothing else. In
   particular only intake may write ``applicant.contacts``, only notification read it.
-* An agency may read ``dossier.events`` (dossier facts, no personal data), write its
+* An agency may read ``dossier.events`` (dossier facts of every unit, not only its own:
+  no name or contact, but the applicant's keyed identity hash, free-text reasons and
+  notes, document names and payment references; narrowing it is an open point of the
+  README's "Personal data"), write its
   own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
   and use consumer groups named ``agency-<unit>...``.
 * The operations console (Keycloak client ``console``) may read the dead letters,
@@ -29,12 +32,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 from confluent_kafka.admin._acl import AclBinding, AclOperation, AclPermissionType
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
 from infra.keycloak.realm import agency_client_id, catalogue_units
 from shared.topics import (
+    ALIGNED_CONFIGS,
     ALL_TOPICS,
     APPLICANT_CONTACTS,
     AUDIT_EVENTS,
@@ -149,6 +159,40 @@ def all_topics(units: Iterable[str]) -> list[TopicSpec]:
     return [*ALL_TOPICS, *(agency_commands(unit) for unit in units)]
 
 
+def provision_topics(
+    admin: AdminClient, prefix: str, specs: Iterable[TopicSpec], replication_factor: int = 1
+) -> list[str]:
+    """Create the missing topics; set ``ALIGNED_CONFIGS`` (``segment.ms``) on the existing
+    ones, incrementally (their other configs untouched). Returns the topics aligned."""
+    existing = set(admin.list_topics(timeout=15).topics)
+    specs = list(specs)
+    wanted = [
+        NewTopic(
+            topic_name(prefix, spec), spec.partitions, replication_factor, config=spec.configs()
+        )
+        for spec in specs
+        if topic_name(prefix, spec) not in existing
+    ]
+    for future in admin.create_topics(wanted).values() if wanted else []:
+        future.result()
+    present = [spec for spec in specs if topic_name(prefix, spec) in existing]
+    changes = [
+        ConfigResource(
+            "topic",
+            topic_name(prefix, spec),
+            incremental_configs=[
+                ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+                for name, value in spec.configs().items()
+                if name in ALIGNED_CONFIGS
+            ],
+        )
+        for spec in present
+    ]
+    for future in admin.incremental_alter_configs(changes).values() if changes else []:
+        future.result()
+    return [change.name for change in changes]
+
+
 def provision(
     bootstrap: str,
     prefix: str = "",
@@ -158,16 +202,7 @@ def provision(
     """Create the missing topics and the ACLs (both idempotent); returns the ACL count."""
     units = catalogue_units() if units is None else list(units)
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=15).topics)
-    wanted = [
-        NewTopic(
-            topic_name(prefix, spec), spec.partitions, replication_factor, config=spec.configs()
-        )
-        for spec in all_topics(units)
-        if topic_name(prefix, spec) not in existing
-    ]
-    for future in admin.create_topics(wanted).values() if wanted else []:
-        future.result()
+    provision_topics(admin, prefix, all_topics(units), replication_factor)
     bindings = acl_bindings(prefix, units)
     for future in admin.create_acls(bindings).values():
         future.result()

@@ -43,6 +43,7 @@ def isolated_env(
         "LT_KAFKA_CLIENT_ID": kafka.client_id,
         "LT_MONGO_DATABASE_PREFIX": mongo.database_prefix,
         "LT_NOTIFICATION_SMTP_PORT": str(smtp_port),
+        "LT_NOTIFICATION_SMS_PROVIDER": "file",  # local runs: SMS written to a file
         "LT_NOTIFICATION_SMS_FILE": str(work / "sms.log"),
         "LT_AUDIT_SIGNING_KEY_PATH": str(work / "audit-key.pem"),
     }

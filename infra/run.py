@@ -123,6 +123,8 @@ def add_service(fleet: Fleet, service: str, env: dict[str, str]) -> None:
     if service == "notification":  # the national portal connector sends to the local receiver
         portal = f"http://127.0.0.1:{PORTAL_PORT}/portal"
         own["LT_PORTAL_SYNC_ENDPOINT"] = os.environ.get("LT_PORTAL_SYNC_ENDPOINT", portal)
+        # No real SMS provider exists: locally the file adapter writes them to .local/sms.log.
+        own["LT_NOTIFICATION_SMS_PROVIDER"] = os.environ.get("LT_NOTIFICATION_SMS_PROVIDER", "file")
     if service == "routing":  # its forms name the applicant: asked of intake as they print
         intake = f"http://127.0.0.1:{service_port('intake')}"
         own["LT_ROUTING_INTAKE_URL"] = os.environ.get("LT_ROUTING_INTAKE_URL", intake)

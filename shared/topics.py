@@ -13,16 +13,39 @@ DAY_MS = 24 * 3600 * 1000
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """A topic's base name, partition count, retention and purpose."""
+    """A topic's base name, partition count, retention and purpose, and what personal data
+    its messages may carry ("" for none): a dead letter of such a topic is shown to
+    operators without its body (docs/console.md)."""
 
     name: str
     partitions: int
     retention_ms: int
     description: str
+    personal_data: str = ""
+
+    @property
+    def segment_ms(self) -> int:
+        """When the broker rolls a segment (one day, or a seventh of the retention if that
+        is shorter). Retention deletes whole segments once their newest record is older
+        than ``retention.ms``, so a record can outlive the retention by up to this:
+        Kafka's default, 7 days, kept 7-day contacts up to 14 days."""
+        return min(self.retention_ms // 7, DAY_MS)
 
     def configs(self) -> dict[str, str]:
-        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+        return {
+            "retention.ms": str(self.retention_ms),
+            "segment.ms": str(self.segment_ms),
+            "cleanup.policy": "delete",
+        }
 
+
+# What set-up brings existing topics to (``ensure_topics``, ``infra.kafka_access``): the
+# configs that bound how long data outlives its retention. Retention itself is left as it
+# is on an existing topic (an administrator may have changed it).
+ALIGNED_CONFIGS = ("segment.ms",)
+
+
+COMMAND_PERSONAL_DATA = "free-text reasons and notes written by staff, document names"
 
 DOSSIER_EVENTS = TopicSpec(
     "dossier.events",
@@ -30,6 +53,9 @@ DOSSIER_EVENTS = TopicSpec(
     90 * DAY_MS,
     "Facts about dossiers (received, transferred, completed, overdue, refused commands). "
     "Key: dossier code, so each dossier's events stay in order.",
+    personal_data="the applicant's keyed identity hash, free-text reasons and notes (a "
+    "refusal's, a withdrawal's, a supplement request's...), document names and payment "
+    "references; the deprecated dossier.*.v1 facts carried the applicant's name and contact",
 )
 DOSSIER_COMMANDS = TopicSpec(
     "dossier.commands",
@@ -41,20 +67,25 @@ DOSSIER_COMMANDS = TopicSpec(
     "dossier.commands.<unit>. Key: dossier code. A refused command yields "
     "dossier.command.refused.v1 with a code; one that breaks its contract (envelope, type "
     "or fields) but names its id and subject gets invalid_command.",
+    personal_data=COMMAND_PERSONAL_DATA,
 )
 NOTIFICATION_EVENTS = TopicSpec(
     "notification.events",
     3,
     90 * DAY_MS,
     "Outcomes of notifications to applicants, units and agency webhooks. Key: dossier code.",
+    personal_data="applicants' recipient references (keyed hashes of their e-mail address "
+    "or phone number) and delivery errors",
 )
 APPLICANT_CONTACTS = TopicSpec(
     "applicant.contacts",
     6,
     7 * DAY_MS,
     "Applicants' names and contacts, registered by intake for notification only (the one "
-    "topic carrying personal data; its ACL admits intake to write, notification to read). "
+    "topic carrying names and contacts; its ACL admits intake to write, notification to "
+    "read). "
     "Key: dossier code.",
+    personal_data="applicants' names, e-mail addresses and phone numbers",
 )
 AUDIT_EVENTS = TopicSpec(
     "audit.events",
@@ -76,6 +107,7 @@ OPERATIONS_EVENTS = TopicSpec(
     365 * DAY_MS,
     "What operations staff did from the console (dead letters replayed, notifications "
     "redelivered), with who and when; logged by audit. Key: dossier code when known.",
+    personal_data="operators' identities and free-text reasons, dead letters' errors",
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
@@ -101,9 +133,31 @@ def agency_commands(unit: str) -> TopicSpec:
         7 * DAY_MS,
         f"Commands of the agency system bound to unit {unit}; routing refuses any that "
         "claims another unit. Key: dossier code.",
+        personal_data=COMMAND_PERSONAL_DATA,
     )
 
 
 def topic_name(prefix: str, spec: TopicSpec) -> str:
     """The full topic name for this environment."""
     return f"{prefix}{spec.name}"
+
+
+def spec_of(prefix: str, topic: str) -> TopicSpec | None:
+    """The spec of a full topic name in this environment (an agency's commands topic
+    included), or None for a topic the project does not know."""
+    if not topic.startswith(prefix):
+        return None
+    name = topic[len(prefix) :]
+    for spec in ALL_TOPICS:
+        if spec.name == name:
+            return spec
+    if name.startswith(AGENCY_COMMANDS_PREFIX) and len(name) > len(AGENCY_COMMANDS_PREFIX):
+        return agency_commands(name[len(AGENCY_COMMANDS_PREFIX) :])
+    return None
+
+
+def personal_data_of(prefix: str, topic: str) -> str:
+    """What personal data messages of this full topic name may carry; an unknown topic is
+    taken to carry some (nothing says otherwise)."""
+    spec = spec_of(prefix, topic)
+    return "unknown topic: its messages may carry any" if spec is None else spec.personal_data

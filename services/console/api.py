@@ -22,13 +22,14 @@ from pydantic import BaseModel, Field
 from console import handlers, redeliveries
 from console.actions import Operations
 from console.config import WATCHED, ConsoleOptions
-from console.domain import LetterFilter, by_topic, flow_diagram
+from console.domain import LetterFilter, by_topic, flow_diagram, letter_error, letter_message
 from console.signin import operator, session_caller
 from console.sources import KafkaViews, Services, ServiceUnavailable, path_segment
 from shared.auth import Principal, Unauthenticated
 from shared.http import DomainError, NotFound
 from shared.kafka.deadletter import DeadLetter
 from shared.time_bounds import AwareBoundedDatetime
+from shared.topics import personal_data_of
 
 # The console's one table: refusal code -> HTTP status (the codes its rules raise; the
 # routes' own refusals carry theirs, docs/console.md lists them all).
@@ -230,8 +231,15 @@ async def health_stream(request: Request) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
-def _letter_view(letter: DeadLetter) -> dict[str, Any]:
+def _letter_view(letter: DeadLetter, topic_prefix: str) -> dict[str, Any]:
+    """A dead letter as operators see it: every letter's metadata; its message only when
+    its topic carries no personal data (``letter_message``), and then its error without
+    the values a validation error quotes."""
     original = handlers.original_of(letter)
+    personal = personal_data_of(topic_prefix, letter.original_topic)
+    headers = {k: v.decode(errors="replace") for k, v in letter.headers}
+    if "dlq_error" in headers:
+        headers["dlq_error"] = letter_error(headers["dlq_error"], personal)
     return {
         "at": f"{letter.partition}:{letter.offset}",
         "key": letter.key,
@@ -239,15 +247,15 @@ def _letter_view(letter: DeadLetter) -> dict[str, Any]:
         "original_partition": letter.original_partition,
         "original_offset": letter.original_offset,
         "consumer_group": letter.consumer_group,
-        "error": letter.error,
+        "error": letter_error(letter.error, personal),
         "error_kind": letter.error_kind,
         "attempts": letter.attempts,
         "failed_at": letter.failed_at,
         "event_type": original.type if original else None,
         "event_id": original.id if original else None,
         "notification_id": handlers.notification_of(letter),
-        "message": (letter.value or b"").decode(errors="replace")[:20000],
-        "headers": {k: v.decode(errors="replace") for k, v in letter.headers},
+        **letter_message(letter.value, personal),
+        "headers": headers,
     }
 
 
@@ -265,7 +273,7 @@ async def dead_letters(
     return {
         "items": [
             {
-                **_letter_view(dl),
+                **_letter_view(dl, _kafka(request).topic_prefix),
                 "last_action": _action_of(replays.get(f"{dl.partition}:{dl.offset}")),
             }
             for dl in letters

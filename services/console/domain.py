@@ -1,12 +1,15 @@
 """Pure rules of the console: shapes the services' views into what the pages draw.
 
 No I/O here: the flow diagram's nodes and links, consumer lag from offsets, the
-figures read from a service's Prometheus text, which dead letters a filter picks, and
-which notifications may be redelivered and what became of a redelivery.
+figures read from a service's Prometheus text, which dead letters a filter picks and
+what of their messages an operator sees, and which notifications may be redelivered
+and what became of a redelivery.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -228,3 +231,49 @@ def safe_next(target: str | None) -> str:
 def needs_refresh(expires_at: float, now: float, margin_s: float) -> bool:
     """Refresh an access token this close to its expiry, so none expires in flight."""
     return expires_at - now <= margin_s
+
+
+MESSAGE_CHARS = 20000
+ENVELOPE_ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "time")
+
+
+def letter_message(value: bytes | None, personal_data: str) -> dict[str, Any]:
+    """What an operator is shown of a dead letter's message. A topic that carries no
+    personal data: the message (its first ``MESSAGE_CHARS`` characters). One that may:
+    no body (``message`` None), only why (``message_withheld``: the personal data its
+    topic carries) and an outline, the
+    envelope's attributes and the names of its data fields, never their values."""
+    if not personal_data:
+        return {
+            "message": (value or b"").decode(errors="replace")[:MESSAGE_CHARS],
+            "message_withheld": None,
+            "message_outline": None,
+        }
+    outline: dict[str, Any] = {"bytes": len(value or b"")}
+    try:
+        parsed = json.loads(value or b"")
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        for attribute in ENVELOPE_ATTRIBUTES:
+            if isinstance(parsed.get(attribute), str | int):
+                outline[attribute] = parsed[attribute]
+        data = parsed.get("data")
+        if isinstance(data, dict):
+            outline["data_fields"] = sorted(str(k) for k in data)
+    return {
+        "message": None,
+        "message_withheld": personal_data,
+        "message_outline": outline,
+    }
+
+
+# pydantic's errors repeat the value they refused: "[type=..., input_value='0901...',
+# input_type=str]" (errors are cut at 2,000 characters: an unterminated one too).
+INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|$)", re.DOTALL)
+
+
+def letter_error(error: str, personal_data: str) -> str:
+    """A dead letter's error as shown: of a topic carrying personal data, without the
+    values a validation error quotes."""
+    return INPUT_VALUE.sub("input_value=<withheld>", error) if personal_data else error

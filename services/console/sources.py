@@ -104,6 +104,10 @@ class KafkaViews:
     def __init__(self, kafka: KafkaSettings) -> None:
         self._kafka = kafka
 
+    @property
+    def topic_prefix(self) -> str:
+        return self._kafka.topic_prefix
+
     def group_of(self, service: str) -> str:
         return f"{self._kafka.topic_prefix}{service}"
 

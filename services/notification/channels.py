@@ -2,8 +2,10 @@
 
 ``send(message)`` returns when the channel accepted the message and raises
 ``DeliveryError`` otherwise (``permanent`` when retrying cannot help). Email goes
-over SMTP (aiosmtplib); SMS through a provider adapter (``SmsProvider``; the file
-adapter stands in for a real provider locally); webhooks are signed HTTP POSTs.
+over SMTP (aiosmtplib); SMS through a provider adapter (``SmsProvider``; no real provider
+is written yet: by default the SMS channel is disabled and its deliveries fail, and the
+file adapter stands in for a provider in local development only); webhooks are signed
+HTTP POSTs.
 Channels never log addresses.
 """
 
@@ -151,8 +153,22 @@ class FileSmsProvider:
             file.write(line + "\n")
 
 
+SMS_DISABLED = "SMS channel disabled: no SMS provider configured (LT_NOTIFICATION_SMS_PROVIDER)"
+
+
+class DisabledSmsProvider:
+    """No provider: an SMS is never handed to anyone, so its delivery fails at once
+    (permanently: retrying cannot help) and is recorded as failed with the reason, never
+    as sent. Nothing about the message is kept outside the delivery record."""
+
+    async def send_sms(self, phone: str, text: str, *, reference: str) -> None:
+        raise DeliveryError(SMS_DISABLED, permanent=True)
+
+
 def build_sms_provider(settings: SmsSettings) -> SmsProvider:
     """The configured provider adapter."""
+    if settings.provider == "none":
+        return DisabledSmsProvider()
     if settings.provider == "file":
         return FileSmsProvider(settings.file, settings.sender_id)
     raise ValueError(f"unknown SMS provider {settings.provider!r}")

@@ -6,6 +6,7 @@ Every group reads its own ``LT_NOTIFICATION_*`` prefix; see docs/notification.md
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,15 @@ class NotificationOptions(BaseSettings):
         description="Days an applicant's contact and the deliveries addressed to them are kept "
         "after they are stored; then the store deletes them (TTL).",
     )
+    delivery_record_retention_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Days a unit's or an agency subscriber's delivery record (which keeps the "
+        "event it delivered, as it travelled on Kafka) is kept after it is stored; then the "
+        "store deletes it (TTL). Records stored before this setting existed expire this many "
+        "days after the service's first start with it.",
+    )
 
 
 class SmtpSettings(BaseSettings):
@@ -84,7 +94,13 @@ class SmsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_SMS_", extra="ignore")
 
-    provider: str = Field("file", description="Adapter name; 'file' appends JSON lines locally.")
+    provider: Literal["none", "file"] = Field(
+        "none",
+        description="Adapter name. 'none' (the default): no SMS provider, every SMS delivery "
+        "fails at once as 'SMS channel disabled', never recorded as sent. 'file': LOCAL "
+        "DEVELOPMENT ONLY, appends each SMS (phone number and text) as a JSON line to `file`; "
+        "nothing reaches a phone, yet the delivery is recorded as sent.",
+    )
     file: Path = Field(DEFAULT_SMS_FILE, description="Where the file adapter writes messages.")
     sender_id: str = Field("LIENTHONG", description="Brand name shown as the SMS sender.")
 

@@ -144,6 +144,8 @@ class Planning:
     on_recorded: Callable[[], None] = _nothing  # records to send were stored
     subscriptions: LiveSubscriptions | None = None  # the screen's reading, if screened
     claims: Claims | None = None  # records to send are written claimed for the dispatcher
+    # Unit and subscriber deliveries keep the event they delivered: kept this long.
+    record_retention: timedelta = timedelta(days=365)
 
     def expiry(self, now: datetime) -> datetime:
         """When personal data stored now is deleted."""
@@ -158,13 +160,17 @@ def notification_record(
     *,
     raw: str,
     trace_headers: list[list[str]],
+    record_expiry: datetime | None = None,
 ) -> Document:
     """The stored form of one planned notification, before any attempt (``raw``: the
     envelope as JSON, and ``trace_headers``, made once for all the event's records).
 
-    Applicant deliveries hold an address: they expire with the personal data.
+    Applicant deliveries hold an address: they expire with the personal data. The others
+    keep the event (identity hash, reasons, notes, document names): they expire at
+    ``record_expiry``.
     """
-    expiry = personal_data_expiry if planned.recipient_kind.value == "applicant" else None
+    applicant = planned.recipient_kind.value == "applicant"
+    expiry = personal_data_expiry if applicant else record_expiry
     return {
         "_id": str(uuid.uuid4()),
         "source_event_id": envelope.id,
@@ -331,7 +337,13 @@ def _records(
     headers = [[k, v.decode()] for k, v in inject_trace_headers([])]
     return [
         notification_record(
-            envelope, item, now, planning.expiry(now), raw=raw, trace_headers=headers
+            envelope,
+            item,
+            now,
+            planning.expiry(now),
+            raw=raw,
+            trace_headers=headers,
+            record_expiry=now + planning.record_retention,
         )
         for item in planned
     ]

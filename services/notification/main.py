@@ -127,6 +127,8 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
         ):
             store = NotificationStore(runtime.db)
             await store.ensure_indexes()
+            record_retention = timedelta(days=settings.options.delivery_record_retention_days)
+            await store.expire_kept_records(runtime.clock.now() + record_retention)
             box = SecretBox(settings.options.privacy_key.get_secret_value())
             dispatcher = build_dispatcher(runtime, settings, store, http, box)
             wake = handlers.WakeAfterBatch(dispatcher.wake, dispatcher.hand_over)
@@ -140,6 +142,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 personal_data_retention=timedelta(
                     days=settings.options.personal_data_retention_days
                 ),
+                record_retention=record_retention,
                 on_recorded=wake.recorded,
                 subscriptions=handlers.LiveSubscriptions(store, lambda: watch.current),
                 claims=dispatcher.hand_offs,

@@ -3,7 +3,8 @@
 ``contacts`` holds one document per dossier (``contacts.ContactBook``: the applicant's
 contact once registered, and the applicant facts that arrived before it). Contacts and
 applicant delivery records expire (TTL on ``expires_at``) after the personal-data
-retention.
+retention, unit and subscriber delivery records (which keep the event) after the
+delivery-record retention.
 
 ``notifications`` holds one record per (source event, recipient, channel), unique,
 written before anything is sent. Its ``status`` moves pending -> sending (claimed
@@ -99,12 +100,20 @@ class NotificationStore:
             [("subscription_id", ASCENDING), ("status", ASCENDING)]
         )
         await self.subscriptions.create_index([("status", ASCENDING)])
-        # Personal data is deleted once its retention has passed (documents without the
-        # field, e.g. unit and subscriber deliveries, are kept).
+        # Deleted once their retention has passed: contacts and applicant deliveries (the
+        # personal-data retention), unit and subscriber deliveries (the record retention).
         for collection in (self.contacts, self.notifications):
             await collection.create_index(
                 "expires_at", expireAfterSeconds=0, name="personal_data_expiry"
             )
+
+    async def expire_kept_records(self, expires_at: datetime) -> int:
+        """Give the delivery records stored without an expiry (unit and subscriber
+        deliveries written before they had one) this one; returns how many."""
+        result = await self.notifications.update_many(
+            {"expires_at": {"$exists": False}}, {"$set": {"expires_at": expires_at}}
+        )
+        return int(result.modified_count)
 
     # contacts ----------------------------------------------------------------------------
 

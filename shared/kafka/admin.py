@@ -1,5 +1,6 @@
-"""Create the system's topics with their partitions, retention, replication factor and
-minimum in-sync replicas (never auto-create)."""
+"""Create the system's topics with their partitions, retention, segment roll, replication
+factor and minimum in-sync replicas (never auto-create), and bring existing ones to the
+segment roll their retention needs (``ALIGNED_CONFIGS``)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,19 @@ import logging
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
-from shared.topics import ALL_TOPICS, TopicSpec, topic_name
+from shared.topics import ALIGNED_CONFIGS, ALL_TOPICS, TopicSpec, topic_name
 
 log = logging.getLogger(__name__)
 
 
 async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
-    """Create any missing topic; existing ones are left as they are."""
+    """Create any missing topic; existing ones get the aligned configs (``segment.ms``)
+    where theirs differ, everything else left as it is."""
     if not settings.create_topics:
         return  # provisioned by an administrator, with the ACLs (infra/kafka_access.py)
     admin = AIOKafkaAdminClient(
@@ -42,6 +45,13 @@ async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
             for spec in specs
             if topic_name(settings.topic_prefix, spec) not in existing
         ]
+        present = {
+            topic_name(settings.topic_prefix, spec): spec
+            for spec in specs
+            if topic_name(settings.topic_prefix, spec) in existing
+        }
+        if present:
+            await align_configs(admin, present)
         if not missing:
             return
         try:
@@ -52,6 +62,38 @@ async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
         log.info("created topics", extra={"topics": [t.name for t in missing]})
     finally:
         await admin.close()
+
+
+DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs v1+: a value set on the topic itself
+
+
+async def align_configs(admin: AIOKafkaAdminClient, topics: dict[str, TopicSpec]) -> list[str]:
+    """Set ``ALIGNED_CONFIGS`` on existing topics whose value differs from their spec's;
+    returns the topics changed. AlterConfigs (the one aiokafka has) replaces a topic's
+    whole set of overrides, so the ones it has are read and sent back with ours."""
+    described = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in topics]
+    )
+    changes: list[ConfigResource] = []
+    for response in described:
+        for error_code, error_message, _type, name, entries in response.resources:
+            if error_code:
+                raise for_code(error_code)(f"describing {name}: {error_message}")
+            overrides = {e[0]: e[1] for e in entries if e[3] == DYNAMIC_TOPIC_CONFIG}
+            wanted = {k: v for k, v in topics[name].configs().items() if k in ALIGNED_CONFIGS}
+            if any(overrides.get(k) != v for k, v in wanted.items()):
+                changes.append(
+                    ConfigResource(ConfigResourceType.TOPIC, name, {**overrides, **wanted})
+                )
+    if not changes:
+        return []
+    for response in await admin.alter_configs(changes):
+        for error_code, error_message, _type, name in response.resources:
+            if error_code:
+                raise for_code(error_code)(f"altering {name}: {error_message}")
+    names = [c.name for c in changes]
+    log.info("aligned topic configs", extra={"topics": names, "configs": list(ALIGNED_CONFIGS)})
+    return names
 
 
 async def _until_led(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> None:

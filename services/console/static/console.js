@@ -797,7 +797,11 @@ function showLetter(l, opener) {
     meta.append(dt, dd);
   }
   let message = l.message || "";
-  try { message = JSON.stringify(JSON.parse(message), null, 2); } catch { /* not JSON: shown as it is */ }
+  if (l.message_withheld) {  // a topic carrying personal data: an outline, no values
+    message = `${t("message_withheld", { what: l.message_withheld })}\n\n${JSON.stringify(l.message_outline || {}, null, 2)}`;
+  } else {
+    try { message = JSON.stringify(JSON.parse(message), null, 2); } catch { /* not JSON: shown as it is */ }
+  }
   $("dl-inspect-message").textContent = message;
   $("dl-inspect-headers").textContent = Object.entries(l.headers || {}).map(([k, v]) => `${k}: ${v}`).join("\n") || t("none");
   const dialog = $("dl-inspect");

@@ -97,6 +97,7 @@ window.I18N = {
     notification_now: "thông báo: {status}",
     lag_zero: "{count} phân vùng, độ trễ 0: {list}",
     inspect_title: "Thư lỗi {position} · {topic} · hồ sơ {dossier}",
+    message_withheld: "Nội dung không hiển thị: chủ đề của thư chứa dữ liệu cá nhân ({what}). Phần dưới chỉ là các thuộc tính của phong bì và tên các trường dữ liệu, không có giá trị. Phát lại vẫn gửi nguyên thư.",
   },
   en: {
     title: "Inter-level operations console", tab_flows: "Flows", tab_ontime: "On time",
@@ -187,6 +188,7 @@ window.I18N = {
     notification_now: "notification: {status}",
     lag_zero: "{count} partitions at lag 0: {list}",
     inspect_title: "Dead letter {position} · {topic} · dossier {dossier}",
+    message_withheld: "Message not shown: its topic carries personal data ({what}). Below are only the envelope's attributes and the names of its data fields, without their values. A replay still sends the whole message.",
   },
 };
 

@@ -54,7 +54,7 @@ async def apps(
     notification = NotificationSettings(
         **common,
         smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, timeout_s=2),
-        sms=SmsSettings(file=tmp_path / "sms.log"),
+        sms=SmsSettings(provider="file", file=tmp_path / "sms.log"),
         retry=RetrySettings(max_attempts=2, initial_s=0.01, max_s=0.02, jitter_s=0.0),
         dispatch=DispatchSettings(poll_interval_s=0.05, lease_s=30),
     )

@@ -61,7 +61,7 @@ def settings(
     return NotificationSettings(
         **common_settings.model_dump(),
         smtp=SmtpSettings(host="127.0.0.1", port=smtp.port, timeout_s=5),
-        sms=SmsSettings(file=sms_file),
+        sms=SmsSettings(provider="file", file=sms_file),
         retry=RetrySettings(max_attempts=3, initial_s=0.01, max_s=0.05, jitter_s=0.01),
         # The receiver is a local plain-http server: the development settings admit it.
         webhook=WebhookSettings(

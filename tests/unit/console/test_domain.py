@@ -112,3 +112,32 @@ def test_a_token_is_refreshed_within_the_margin_of_its_expiry() -> None:
     assert not needs_refresh(expires_at=1000.0, now=900.0, margin_s=60)
     assert needs_refresh(expires_at=1000.0, now=940.0, margin_s=60)
     assert needs_refresh(expires_at=1000.0, now=1200.0, margin_s=60)
+
+
+def test_a_personal_topics_message_is_outlined_never_shown() -> None:
+    from console.domain import letter_error, letter_message
+
+    value = b'{"id": "e-1", "type": "t.v1", "subject": "D-1", "data": {"phone": "0901234567"}}'
+    shown = letter_message(value, "phone numbers")
+    assert shown["message"] is None and shown["message_withheld"] == "phone numbers"
+    assert shown["message_outline"] == {
+        "bytes": len(value),
+        "id": "e-1",
+        "type": "t.v1",
+        "subject": "D-1",
+        "data_fields": ["phone"],
+    }
+    assert letter_message(b"\xff not json 0901234567", "x")["message_outline"] == {"bytes": 21}
+    assert letter_message(value, "")["message"] == value.decode()
+    cut = "ValueError: bad [type=value_error, input_value={'phone': '0901"  # cut at 2,000
+    assert letter_error(cut, "x") == "ValueError: bad [type=value_error, input_value=<withheld>"
+    assert letter_error(cut, "") == cut
+
+
+def test_which_topics_carry_personal_data() -> None:
+    from shared.topics import personal_data_of
+
+    assert personal_data_of("t-", "t-applicant.contacts")
+    assert personal_data_of("t-", "t-dossier.commands.001.21.31.H59")
+    assert personal_data_of("t-", "t-somewhere.else")  # unknown: assumed to
+    assert personal_data_of("t-", "t-audit.events") == ""

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from compose_spec import PyCompose
+from notification.channels import DisabledSmsProvider, build_sms_provider
+from notification.config import SmsSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ["intake", "routing", "notification", "audit", "console"]
@@ -172,3 +174,11 @@ def test_prometheus_scrapes_with_the_monitoring_clients_token() -> None:
     assert job["oauth2"]["client_id"] == "monitoring"
     assert job["oauth2"]["client_secret_file"] == "/run/secrets/monitoring-secret"
     assert job["oauth2"]["token_url"].startswith("http://keycloak:8080/realms/lienthong/")
+
+
+def test_sms_are_disabled_in_deployment_unless_a_provider_is_chosen() -> None:
+    """No real SMS provider exists: the file adapter (numbers and texts written inside the
+    container, deliveries recorded as sent) must never be what a deployment gets by default."""
+    env = config("docker-compose.yml")["services"]["notification"]["environment"]
+    assert env["LT_NOTIFICATION_SMS_PROVIDER"] == "none"
+    assert isinstance(build_sms_provider(SmsSettings(provider="none")), DisabledSmsProvider)

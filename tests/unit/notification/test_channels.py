@@ -15,14 +15,17 @@ from pathlib import Path
 import httpx
 import pytest
 from notification.channels import (
+    SMS_DISABLED,
     DeliveryError,
+    DisabledSmsProvider,
     EmailChannel,
     FileSmsProvider,
     OutgoingMessage,
     SmsChannel,
     WebhookChannel,
+    build_sms_provider,
 )
-from notification.config import SmtpSettings, WebhookSettings
+from notification.config import SmsSettings, SmtpSettings, WebhookSettings
 from notification.retry import Attempt, RetryPolicy, send_with_retries
 from notification.signing import verify
 
@@ -72,6 +75,30 @@ async def test_file_sms_provider_appends_one_json_line_per_message(tmp_path: Pat
         {"to": "0901234567", "from": "LIENTHONG", "text": "Ho so D-1", "reference": "n-1"},
         {"to": "0907654321", "from": "LIENTHONG", "text": "Ho so D-2", "reference": "n-1"},
     ]
+
+
+async def test_without_a_provider_an_sms_fails_at_once_and_is_written_nowhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LT_NOTIFICATION_SMS_PROVIDER", raising=False)
+    settings = SmsSettings(file=tmp_path / "sms.log")
+    provider = build_sms_provider(settings)  # the default: no provider
+    assert isinstance(provider, DisabledSmsProvider)
+    sent: list[Attempt] = []
+
+    async def on_attempt(attempt: Attempt) -> None:
+        sent.append(attempt)
+
+    channel = SmsChannel(provider)
+    outcome = await send_with_retries(
+        lambda: channel.send(message(Channel.SMS, address="0901234567", body="Ho so D-1")),
+        RetryPolicy(max_attempts=5, initial_s=0, max_s=0, jitter_s=0),
+        now=ManualClock(AT).now,
+        on_attempt=on_attempt,
+    )
+    # Failed, once (retrying cannot help), with the reason; never "sent".
+    assert (outcome.delivered, outcome.attempts, outcome.error) == (False, 1, SMS_DISABLED)
+    assert not (tmp_path / "sms.log").exists()
 
 
 RECEIVER_BODY = "stack trace of the receiver: db password=hunter2"

@@ -94,6 +94,7 @@ def _key(record: dict[str, Any]) -> tuple[str, str, str]:
 
 
 RETENTION = timedelta(days=30)
+RECORD_RETENTION = timedelta(days=200)
 
 
 def planning(store: RecordingStore) -> Planning:
@@ -103,6 +104,7 @@ def planning(store: RecordingStore) -> Planning:
         privacy_key="k",
         clock=ManualClock(AT),
         personal_data_retention=RETENTION,
+        record_retention=RECORD_RETENTION,
     )
 
 
@@ -194,6 +196,8 @@ async def test_units_and_paused_subscribers_are_recorded_too() -> None:
         ("unit", "email", "pending"),
         ("subscriber", "webhook", "held"),
     ]
+    # They keep the event (identity hash, reasons, notes): they expire too, on their own clock.
+    assert [r["expires_at"] for r in store.records] == [AT + RECORD_RETENTION] * 2
 
 
 async def test_facts_nobody_needs_record_nothing() -> None:

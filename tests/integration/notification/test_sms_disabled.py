@@ -1,0 +1,60 @@
+"""Without an SMS provider (the deployment default), an applicant's SMS is recorded as
+failed with the reason, and its outcome fact says so: never ``sent``, never written
+anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notification.channels import SMS_DISABLED
+from notification.config import NotificationSettings, SmsSettings
+from notification.main import create_app
+
+from shared.runtime import ServiceRuntime
+from shared.testing import ActAs, eventually, running_app
+from tests.integration.notification.helpers import notifications, publish, sms_lines
+from tests.integration.notification.servers import _Collector
+from tests.samples import contact, envelope_of, received, registered
+
+CODE = "001.21.31.H59-261126-0301"
+
+
+@pytest.fixture
+def settings(settings: NotificationSettings, sms_file: Path) -> NotificationSettings:
+    return settings.model_copy(update={"sms": SmsSettings(provider="none", file=sms_file)})
+
+
+async def test_an_sms_without_a_provider_is_recorded_as_failed_not_sent(
+    settings: NotificationSettings, runtime: ServiceRuntime, smtp: _Collector, sms_file: Path
+) -> None:
+    async with running_app(create_app(settings), ActAs("admin")) as client:
+        await publish(
+            settings, envelope_of(registered(CODE, contact())), envelope_of(received(CODE))
+        )
+        items = await eventually(lambda: _ended(client))
+    by_channel = {item["channel"]: item for item in items}
+    assert by_channel["email"]["status"] == "sent"
+    sms = by_channel["sms"]
+    assert (sms["status"], sms["error"]) == ("failed", SMS_DISABLED)
+    assert [a["outcome"] for a in sms["attempts"]] == ["failed"]  # not retried
+    assert sms_lines(sms_file) == []  # written nowhere
+
+    outcomes = [
+        json.loads(doc["envelope"])
+        async for doc in runtime.db["outbox"].find(
+            {"type": {"$in": ["notification.sent.v1", "notification.failed.v1"]}}
+        )
+    ]
+    facts = {(o["type"], o["data"]["channel"]) for o in outcomes}
+    assert facts == {("notification.sent.v1", "email"), ("notification.failed.v1", "sms")}
+    failed = next(o for o in outcomes if o["type"] == "notification.failed.v1")
+    assert failed["data"]["error"] == SMS_DISABLED
+
+
+async def _ended(client: Any) -> list[dict[str, Any]] | None:
+    items = await notifications(client, CODE)
+    ended = [i for i in items if i["status"] in {"sent", "failed"}]
+    return items if len(items) == 2 and len(ended) == 2 else None
