@@ -38,7 +38,7 @@ def test_prometheus_sends_alerts_to_the_compose_alertmanager() -> None:
     assert mounted[config_path.removeprefix("--config.file=")] == (
         "./infra/observability/alertmanager.yml"
     )
-    assert "9093:9093" in manager["ports"]
+    assert "127.0.0.1:9093:9093" in manager["ports"]
     assert "alertmanager" in compose["services"]["prometheus"]["depends_on"]
     targets = [
         target
