@@ -77,9 +77,8 @@ async def get_form(
     token: LookupTokenQuery = None,
 ) -> HTMLResponse:
     doc = await actions.dossier_for_applicant(ctx, code, x_lookup_token or token)
-    today = ctx.calendar.local_date(ctx.now())
     try:
-        html = forms.receipt(doc, today) if number == "01" else forms.refusal(doc, today)
+        html = forms.receipt(doc) if number == "01" else forms.refusal(doc)
     except FormUnavailable as exc:
         raise Refused("form_unavailable", str(exc), field="number") from exc
     return _html(html, f"mau-{number}-{code}")

@@ -15,7 +15,7 @@ from typing import Any
 from intake.model import IntakeDossier, PublicStep
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.events.dossier import DocumentRef
-from shared.forms import FormCatalogue, form_environment, place_date
+from shared.forms import FormCatalogue, form_environment, local_day, place_date
 
 TEMPLATES = Path(__file__).resolve().parent / "form_templates"
 DELIVERY = {
@@ -36,15 +36,16 @@ class IntakeForms:
     catalogue: Catalogue
     numbers: FormCatalogue
 
-    def receipt(self, dossier: IntakeDossier, today: date) -> str:
-        """Mẫu 01 of a received dossier."""
+    def receipt(self, dossier: IntakeDossier) -> str:
+        """Mẫu 01 of a received dossier, dated (and numbered) on the day of reception: a
+        reprint is the same paper."""
         if dossier.received_at is None or dossier.appointment_date is None:
             raise FormUnavailable("the dossier has not been received: no receipt (Mẫu 01)")
         applicant = dossier.applicant
         return self._page(
             "receipt",
             dossier,
-            today,
+            local_day(dossier.received_at),
             applicant_name=applicant.name,
             phone=applicant.phone,
             email=applicant.email,
@@ -55,15 +56,15 @@ class IntakeForms:
             delivery=DELIVERY[dossier.result_delivery.value],
         )
 
-    def refusal(self, dossier: IntakeDossier, today: date) -> str:
-        """Mẫu 03 of a dossier refused at intake."""
+    def refusal(self, dossier: IntakeDossier) -> str:
+        """Mẫu 03 of a dossier refused at intake, dated on the day of the refusal."""
         notice = dossier.refusal
         if notice is None:
             raise FormUnavailable("the dossier was not refused at intake: no Mẫu 03")
         return self._page(
             "refusal",
             dossier,
-            today,
+            local_day(notice.denied_at),
             applicant_name=notice.applicant_name,
             reason=notice.reason,
             denied_at=notice.denied_at,
@@ -72,7 +73,8 @@ class IntakeForms:
     def log_book(
         self, unit: str, dossiers: list[IntakeDossier], start: date, end: date, today: date
     ) -> str:
-        """Mẫu 06: the dossiers a desk received between two dates."""
+        """Mẫu 06: the dossiers a desk received between two dates. The book is printed
+        as it stands ``today``: numbered and dated on the print date."""
         rows = [self._log_row(dossier) for dossier in dossiers]
         template = form_environment(TEMPLATES).get_template("log_book.html.j2")
         return template.render(
@@ -110,13 +112,14 @@ class IntakeForms:
             return {"name": doc.name, "note": ""}
         return {"name": official, "note": "" if doc.name == official else doc.name}
 
-    def _page(self, key: str, dossier: IntakeDossier, today: date, **body: Any) -> str:
+    def _page(self, key: str, dossier: IntakeDossier, act_on: date, **body: Any) -> str:
+        """The form numbered as in force on the day of its act, and dated that day."""
         template = form_environment(TEMPLATES).get_template(f"{key}.html.j2")
         return template.render(
-            form=self.numbers.form(key, today),
+            form=self.numbers.form(key, act_on),
             code=dossier.code,
             unit_name=self.unit_name(dossier.receiving_unit),
-            place_date=place_date(today),
+            place_date=place_date(act_on),
             procedure_name=self._procedure_name(dossier.procedure_code),
             calendar_version=dossier.calendar_version,
             **body,
