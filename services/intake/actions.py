@@ -173,6 +173,7 @@ async def _create_coded(
             channel=channel,
             token=token,
             now=now,
+            address=request.applicant.address,
         )
         dossier, first = _record(decide(dossier), now, uow)
         # The one way the name and contact leave intake: on their own topic, for

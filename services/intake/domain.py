@@ -329,6 +329,8 @@ def apply_fact(
         fields = {"state": fact.state, "holding_unit": fact.holding_unit, "applied_up_to": at}
         if (moved := new_appointment_date(fact)) is not None:
             fields["appointment_date"] = moved
+        if isinstance(fact, ApologyIssued):
+            fields["apology_appointment_date"] = fact.apology.new_appointment_date
     if event_type in PUBLIC_STEPS:
         step = PublicStep.of(fact, event_id, event_type, at)
         # A stable sort: facts of the same instant keep their arrival order.

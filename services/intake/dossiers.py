@@ -65,6 +65,7 @@ def new_dossier(
     channel: SubmissionChannel,
     token: str,
     now: datetime,
+    address: str | None = None,
 ) -> IntakeDossier:
     """The dossier before its first fact is applied (only the token's digest is kept)."""
     procedure = admission.procedure
@@ -81,6 +82,7 @@ def new_dossier(
         total_budget_days=procedure.total_budget_days,
         fee_vnd=procedure.fees.amount_vnd,
         applicant=contact,
+        applicant_address=address,
         documents=documents,
         documents_hash=documents_hash(documents),
         note=note,
@@ -144,6 +146,7 @@ def _receive(
         total_budget_days=admission.procedure.total_budget_days,
         clock_starts_on=due.clock_starts_on,
         appointment_date=due.appointment_date,
+        original_appointment_date=due.appointment_date,
         calendar_version=calendar.provenance,
     )
     return Decision(received, received_fact(received))

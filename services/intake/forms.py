@@ -47,6 +47,7 @@ class IntakeForms:
             dossier,
             local_day(dossier.received_at),
             applicant_name=applicant.name,
+            address=dossier.applicant_address,
             phone=applicant.phone,
             email=applicant.email,
             documents=[self._document(dossier.procedure_code, d) for d in dossier.documents],
@@ -66,6 +67,9 @@ class IntakeForms:
             dossier,
             local_day(notice.denied_at),
             applicant_name=notice.applicant_name,
+            address=dossier.applicant_address,
+            phone=dossier.applicant.phone,
+            email=dossier.applicant.email,
             reason=notice.reason,
             denied_at=notice.denied_at,
         )
@@ -134,10 +138,14 @@ class IntakeForms:
             "code": dossier.code,
             "procedure": self._procedure_name(dossier.procedure_code),
             "applicant": applicant.name,
-            "contact": ", ".join(x for x in (applicant.phone, applicant.email) if x),
+            "contact": ", ".join(
+                x for x in (dossier.applicant_address, applicant.phone, applicant.email) if x
+            ),
             "handler": self.unit_name(taken.holding_unit) if taken else "",
             "received_at": dossier.received_at,
-            "appointment": dossier.appointment_date,
+            # The appointment of Mẫu 01; the date of the latest apology (Mẫu 04) besides.
+            "appointment": dossier.original_appointment_date or dossier.appointment_date,
+            "rescheduled": dossier.apology_appointment_date,
             "sent_at": sent.at if sent else None,
             "done_at": done.at if done else None,
             "note": dossier.note or "",

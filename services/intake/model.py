@@ -72,11 +72,18 @@ class IntakeDossier(_Stored):
     submitted_at: datetime
     received_at: datetime | None = None
     clock_starts_on: IsoDate | None = None
-    appointment_date: IsoDate | None = None
+    appointment_date: IsoDate | None = None  # the current one (moved by apologies, pauses)
+    # The appointment given at reception (Mẫu 01), which later facts never move; None for
+    # dossiers received before it was kept (then ``appointment_date`` is the best known).
+    original_appointment_date: IsoDate | None = None
+    # The date the latest apology (Mẫu 04) set, if any.
+    apology_appointment_date: IsoDate | None = None
     total_budget_days: int
     fee_vnd: int | None = None
     calendar_version: CalendarVersion | None = None
     applicant: ApplicantContact
+    # The applicant's postal address as given (forms only): personal data that stays here.
+    applicant_address: str | None = None
     documents: list[DocumentRef]
     documents_hash: str
     note: str | None = None

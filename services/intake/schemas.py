@@ -58,6 +58,15 @@ class ApplicantIn(_Request):
         None, max_length=254, pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
     )
     phone: str | None = Field(None, pattern=r"^(\+84|0)\d{9,10}$", description="Vietnamese.")
+    address: str | None = Field(
+        None,
+        min_length=1,
+        max_length=300,
+        pattern=LINE,
+        description="Optional postal address, one line: printed on the forms addressed to "
+        "the applicant (Mẫu 01, 02, 03) and the desk's log book (Mẫu 06); kept by intake "
+        "only, never in events.",
+    )
     channels: list[Literal["email", "sms"]] = Field(
         default_factory=list, max_length=2, description="Preferred notification channels."
     )

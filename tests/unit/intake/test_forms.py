@@ -10,14 +10,22 @@ import re
 from datetime import date, datetime
 
 import pytest
-from intake.domain import admit
+from intake.domain import admit, apply_fact
 from intake.dossiers import decide_desk_refusal, decide_submission, new_dossier
 from intake.forms import IntakeForms
 from intake.model import IntakeDossier
+from intake.schemas import ApplicantIn
+from pydantic import ValidationError
 
 from shared.calendar import LOCAL_TZ, load_calendar
 from shared.catalogue import load_catalogue
-from shared.events.dossier import ApplicantContact, DocumentRef
+from shared.events.dossier import (
+    ApologyIssued,
+    ApologyNotice,
+    ApplicantContact,
+    DocumentRef,
+    DossierState,
+)
 from shared.forms import load_forms
 
 DESK = "001.21.31.H59"
@@ -101,3 +109,59 @@ def test_refusal_is_dated_on_the_refusal_day() -> None:
     ).dossier
     html = FORMS.refusal(refused)
     assert "ngày 02 tháng 03 năm 2026" in html and "Căn cứ Nghị định số 118/2025" in html
+
+
+# --- A4: the fields of the official forms ----------------------------------------------
+
+ADDRESS = "Số 5 <ấp> Tân Hòa, thị trấn Tân Hòa"
+
+
+def test_applicant_address_is_optional_one_bounded_line() -> None:
+    base = {"name": "Nguyễn Văn An", "identity_number": "012345678901"}
+    assert ApplicantIn.model_validate(base).address is None
+    assert ApplicantIn.model_validate({**base, "address": f"  {ADDRESS} "}).address == ADDRESS
+    for bad in ("Số 5\nTân Hòa", "Số 5\x07", "x" * 301, ""):
+        with pytest.raises(ValidationError):
+            ApplicantIn.model_validate({**base, "address": bad})
+
+
+def test_receipt_has_the_address_and_the_appointment_hour_left_to_write_in() -> None:
+    html = FORMS.receipt(received(at(2026, 3, 2, 14, 59), address=ADDRESS))
+    assert "Địa chỉ: Số 5 &lt;ấp&gt; Tân Hòa, thị trấn Tân Hòa" in html  # escaped
+    # Appointments are dates: the hour is written in by the desk, never invented.
+    assert (
+        "5. Thời gian trả kết quả giải quyết hồ sơ: ...... giờ ...... phút, ngày 09/03/2026"
+        in text(html)
+    )
+    without = FORMS.receipt(received(at(2026, 3, 2)))
+    assert "Địa chỉ: ......" in without
+
+
+def test_refusal_has_the_address_phone_and_email() -> None:
+    refused = decide_desk_refusal(
+        dossier(at(2026, 3, 2), address=ADDRESS), CATALOGUE, "Sai thẩm quyền", at(2026, 3, 2)
+    ).dossier
+    page = text(FORMS.refusal(refused))
+    assert "Địa chỉ: Số 5 &lt;ấp&gt; Tân Hòa" in page
+    assert "Số điện thoại: 0912345678" in page and "Email: an@example.vn" in page
+
+
+def test_log_book_shows_the_original_appointment_the_apology_date_and_a_signature_column() -> None:
+    dossier = received(at(2026, 3, 2), address=ADDRESS)
+    assert dossier.appointment_date == date(2026, 3, 9)
+    notice = ApologyNotice(
+        issuing_unit=DESK, reason="Chờ xác minh", original_appointment_date=date(2026, 3, 9),
+        new_appointment_date=date(2026, 3, 13), issued_at=at(2026, 3, 6),
+    )  # fmt: skip
+    fact = ApologyIssued(
+        dossier_code=dossier.code, state=DossierState.PROCESSING, holding_unit=DESK, unit=DESK,
+        issued_at=at(2026, 3, 6), apology=notice,
+    )  # fmt: skip
+    later = apply_fact(dossier, ApologyIssued.EVENT_TYPE, "e1", at(2026, 3, 6), fact)
+    assert later is not None and later.appointment_date == date(2026, 3, 13)
+    page = text(
+        FORMS.log_book(DESK, [later], date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 1))
+    )
+    assert "09/03/2026 Hẹn lại (Phiếu xin lỗi): 13/03/2026" in page
+    assert "Người nhận kết quả ký nhận" in page
+    assert "Số 5 &lt;ấp&gt; Tân Hòa, thị trấn Tân Hòa, 0912345678" in page
