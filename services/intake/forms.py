@@ -1,5 +1,6 @@
-"""The forms intake has the data for: Mẫu 01 (receipt and appointment), Mẫu 03 (refusal
-at intake) and Mẫu 06 (the desk's log book), as printable HTML in Vietnamese.
+"""The forms intake has the data for: Mẫu 01 (receipt and appointment), Mẫu 02 (supplement
+request before reception), Mẫu 03 (refusal at intake) and Mẫu 06 (the desk's log book),
+as printable HTML in Vietnamese.
 
 Built from intake's stored dossiers (the applicant's name and contact live here), with
 unit, procedure and document display names from the catalogue and dd/mm/yyyy dates.
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from intake.model import IntakeDossier, PublicStep
+from intake.views import document_name
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.events.dossier import DocumentRef
 from shared.forms import FormCatalogue, form_environment, local_day, place_date
@@ -55,6 +57,36 @@ class IntakeForms:
             received_at=dossier.received_at,
             appointment_date=dossier.appointment_date,
             delivery=DELIVERY[dossier.result_delivery.value],
+        )
+
+    def supplement(self, dossier: IntakeDossier) -> str:
+        """Mẫu 02 of the desk's latest request to supplement the dossier before receiving
+        it, dated on the day of the request. The guiding official's phone is the desk's,
+        from the catalogue, when the data gives one (else a line to fill in)."""
+        if not dossier.supplement_requests:
+            raise FormUnavailable("the desk asked for no supplement before reception: no Mẫu 02")
+        request = dossier.supplement_requests[-1]
+        applicant = dossier.applicant
+        try:
+            official_phone = self.catalogue.unit(dossier.receiving_unit).phone
+        except CatalogueLookupError:
+            official_phone = None
+        return self._page(
+            "supplement",
+            dossier,
+            local_day(request.requested_at),
+            applicant_name=applicant.name,
+            address=dossier.applicant_address,
+            phone=applicant.phone,
+            email=applicant.email,
+            documents=[
+                document_name(self.catalogue, dossier.procedure_code, m)
+                for m in request.missing_documents
+            ],
+            guidance=request.guidance,
+            requested_at=request.requested_at,
+            request_number=request.number,
+            official_phone=official_phone,
         )
 
     def refusal(self, dossier: IntakeDossier) -> str:

@@ -56,6 +56,16 @@ class Withdrawal(_Stored):
     at: datetime
 
 
+class SupplementRequest(_Stored):
+    """A desk's request to supplement a dossier it has not received (Mẫu 02 at intake)."""
+
+    number: int  # 1 for the dossier's first request
+    missing_documents: list[str]  # document type codes or names, as the desk wrote them
+    guidance: str
+    requested_at: datetime
+    provided_at: datetime | None = None  # when the applicant supplemented it
+
+
 class IntakeDossier(_Stored):
     """A dossier intake took: what the applicant submitted and where it stands now."""
 
@@ -93,6 +103,7 @@ class IntakeDossier(_Stored):
     # None: stored before the field existed, numbered by its counter until a flush sets it.
     outbox_seq: int | None = None
     refusal: RefusalNotice | None = None
+    supplement_requests: list[SupplementRequest] = Field(default_factory=list)
     withdrawal: Withdrawal | None = None
     history: list[PublicStep] = Field(default_factory=list)
     created_at: datetime

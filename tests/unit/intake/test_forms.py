@@ -10,23 +10,35 @@ import re
 from datetime import date, datetime
 
 import pytest
-from intake.domain import admit, apply_fact
-from intake.dossiers import decide_desk_refusal, decide_submission, new_dossier
+from intake.domain import admit, apply_fact, check_awaiting_desk
+from intake.dossiers import (
+    decide_desk_refusal,
+    decide_reception,
+    decide_submission,
+    decide_supplement,
+    decide_supplement_request,
+    decide_withdrawal,
+    new_dossier,
+)
 from intake.forms import IntakeForms
 from intake.model import IntakeDossier
 from intake.schemas import ApplicantIn
 from pydantic import ValidationError
 
 from shared.calendar import LOCAL_TZ, load_calendar
-from shared.catalogue import load_catalogue
+from shared.catalogue import Catalogue, load_catalogue
 from shared.events.dossier import (
     ApologyIssued,
     ApologyNotice,
     ApplicantContact,
     DocumentRef,
     DossierState,
+    DossierWithdrawn,
+    IntakeSupplementProvided,
+    IntakeSupplementRequested,
 )
 from shared.forms import load_forms
+from shared.refusals import Refused
 
 DESK = "001.21.31.H59"
 MARRIAGE = "1.000894"
@@ -165,3 +177,74 @@ def test_log_book_shows_the_original_appointment_the_apology_date_and_a_signatur
     assert "09/03/2026 Hẹn lại (Phiếu xin lỗi): 13/03/2026" in page
     assert "Người nhận kết quả ký nhận" in page
     assert "Số 5 &lt;ấp&gt; Tân Hòa, thị trấn Tân Hòa, 0912345678" in page
+
+
+# --- A3: a supplement request before reception (Mẫu 02) --------------------------------
+
+
+def test_an_incomplete_dossier_is_asked_to_supplement_not_refused_then_received() -> None:
+    now = at(2026, 3, 2)
+    asked = decide_supplement_request(
+        dossier(now, address=ADDRESS), ["birth_certificate", "Bản sao CCCD"], "Bản chính", now
+    )
+    assert isinstance(asked.fact, IntakeSupplementRequested)
+    assert asked.fact.state is DossierState.SUPPLEMENT_REQUESTED and asked.fact.portal_status == 5
+    assert asked.fact.missing_documents == ["birth_certificate", "Bản sao CCCD"]
+    assert asked.dossier.appointment_date is None and asked.dossier.refusal is None
+    waiting = asked.dossier.changed(state=asked.fact.state)
+    with pytest.raises(Refused):  # not waiting for the desk: cannot be received yet
+        check_awaiting_desk(waiting.current_state)
+    extra = DocumentRef(name="Giấy chứng sinh", type="birth_certificate", size_bytes=2,
+                        sha256="c" * 64)  # fmt: skip
+    brought = decide_supplement(waiting, [extra], at(2026, 3, 4))
+    assert isinstance(brought.fact, IntakeSupplementProvided)
+    assert brought.fact.state is DossierState.SUBMITTED
+    assert [d.type for d in brought.dossier.documents] == ["request_form", "birth_certificate"]
+    assert brought.dossier.supplement_requests[0].provided_at == at(2026, 3, 4)
+    again = brought.dossier.changed(state=DossierState.SUBMITTED)
+    with pytest.raises(Refused):  # supplemented once: a retry adds nothing
+        decide_supplement(again, [extra], at(2026, 3, 4))
+    admission = admit(
+        CATALOGUE, procedure_code=MARRIAGE, receiving_unit=DESK, area_unit=None,
+        document_types=None, on=date(2026, 3, 4),
+    )  # fmt: skip
+    received_later = decide_reception(again, load_calendar(), admission, at(2026, 3, 4))
+    assert received_later.dossier.received_at == at(2026, 3, 4)  # the clock starts now
+
+
+def test_only_a_dossier_waiting_for_the_desk_can_be_asked_to_supplement() -> None:
+    received_one = received(at(2026, 3, 2))
+    received_one = received_one.changed(state=DossierState.RECEIVED)
+    with pytest.raises(Refused) as caught:
+        decide_supplement_request(received_one, ["x"], "y", at(2026, 3, 3))
+    assert caught.value.code == "invalid_state"
+
+
+def test_a_dossier_waiting_for_a_supplement_is_withdrawn_at_once() -> None:
+    now = at(2026, 3, 2)
+    asked = decide_supplement_request(dossier(now), ["birth_certificate"], "Bổ sung", now)
+    waiting = asked.dossier.changed(state=asked.fact.state)
+    assert isinstance(decide_withdrawal(waiting, None, now).fact, DossierWithdrawn)
+
+
+def test_supplement_form_02_lists_names_guidance_address_and_the_officials_phone() -> None:
+    now = at(2026, 3, 2, 9, 30)
+    asked = decide_supplement_request(
+        dossier(now, address=ADDRESS), ["birth_certificate", "Bản sao <CCCD>"], "Bản chính", now
+    ).dossier
+    data = CATALOGUE.model_dump()
+    for unit in data["units"]:
+        if unit["code"] == DESK:
+            unit["phone"] = "0273 3123 456"
+    with_phone = Catalogue.model_validate(data)
+    page = text(IntakeForms(with_phone, load_forms()).supplement(asked))
+    names = {r.type: r.name for r in CATALOGUE.procedure(MARRIAGE).required_documents}
+    assert "Mẫu 02" in page and "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in page
+    if "birth_certificate" in names:
+        assert names["birth_certificate"] in page and "birth_certificate" not in page
+    assert "Bản sao &lt;CCCD&gt;" in page and "Hướng dẫn: Bản chính" in page
+    assert "Địa chỉ: Số 5 &lt;ấp&gt; Tân Hòa" in page and "Số điện thoại: 0912345678" in page
+    assert "số điện thoại 0273 3123 456 để được hướng dẫn" in page
+    assert "ngày 02 tháng 03 năm 2026" in page and "NGƯỜI HƯỚNG DẪN" in page
+    blank = text(FORMS.supplement(asked))
+    assert "số điện thoại ................ để được hướng dẫn" in blank
