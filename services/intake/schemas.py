@@ -154,7 +154,7 @@ class DeskDenialRequest(_DossierRequest):
                     "receiving_unit": "001.21.31.H59",
                     "applicant": EXAMPLE_APPLICANT,
                     "documents": EXAMPLE_DOCUMENTS[:1],
-                    "reason": "Thiếu giấy chứng sinh (birth certificate missing).",
+                    "reason": "Thủ tục không thuộc thẩm quyền giải quyết của Ủy ban nhân dân xã.",
                 }
             ]
         }
