@@ -76,6 +76,12 @@ class Unit(_Frozen):
     valid_to: date | None = None
     successor: str | None = None
     receives_dossiers: bool = False
+    phone: str | None = Field(
+        None,
+        max_length=32,
+        description="The unit's telephone, if the data gives one: a desk's is printed on "
+        "Mẫu 02 as the number of the official who guides the applicant.",
+    )
     code_invented: bool = Field(
         False, description="The code has the national form but is made up (demo data)."
     )

@@ -1,10 +1,12 @@
 """Printable forms of the one-stop mechanism (Mẫu 01–06) as HTML, in Vietnamese.
 
 Mechanism only: which number and title a form has on a date (dated data in
-``data/forms/forms.json``, since later texts renumber them), Vietnamese date and time
-formats (``dd/mm/yyyy``), and one printable page layout (the national heading, the
-issuing unit, the form number, the title). Each service renders the forms whose data it
-owns from its own templates, which extend ``layout.html.j2``; text is HTML-escaped.
+``data/forms/forms.json``, since later texts renumber them; a form takes the number in
+force on the date of the act it records, and carries that date, not the print date),
+Vietnamese date and time formats (``dd/mm/yyyy``), and one printable page layout (the
+national heading, the issuing unit, the form number, the title, the legal basis). Each
+service renders the forms whose data it owns from its own templates, which extend
+``layout.html.j2``; text is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ LAYOUT = """<!DOCTYPE html>
 </div>
 <h1>{{ form.title | upper }}</h1>
 {% block content %}{% endblock %}
-<p style="font-size:9pt">Căn cứ: {{ form.source }}. Lịch làm việc: {{ calendar_version or "" }}</p>
+<p style="font-size:9pt">Căn cứ {{ form.source }}. Lịch làm việc: {{ calendar_version or "" }}</p>
 </body></html>
 """
 
@@ -103,6 +105,11 @@ def vn_moment(value: datetime | None) -> str:
         return ""
     local = value.astimezone(VIETNAM)
     return f"{local:%H} giờ {local:%M} phút, ngày {local:%d/%m/%Y}"
+
+
+def local_day(value: date | datetime) -> date:
+    """The day in Vietnam of a moment (a date is itself): the date of an act on a form."""
+    return value.astimezone(VIETNAM).date() if isinstance(value, datetime) else value
 
 
 def place_date(on: date) -> str:

@@ -31,6 +31,8 @@ from intake.dossiers import (
     decide_desk_refusal,
     decide_reception,
     decide_submission,
+    decide_supplement,
+    decide_supplement_request,
     decide_withdrawal,
     new_dossier,
 )
@@ -39,6 +41,8 @@ from intake.model import IntakeDossier
 from intake.schemas import (
     ApplicantIn,
     DeskDenialRequest,
+    DeskSupplementRequest,
+    DocumentIn,
     Receipt,
     SubmissionChannel,
     SubmissionRequest,
@@ -57,6 +61,7 @@ from shared.unit_of_work import UnitOfWork
 
 SUBMIT_ROUTE = "POST /v1/dossiers"
 DENIAL_ROUTE = "POST /v1/dossiers/denials"
+SUPPLEMENT_REQUEST_ROUTE = "POST /v1/dossiers/supplement-requests"
 
 
 def not_found() -> Refused:
@@ -147,11 +152,35 @@ async def deny_at_desk(ctx: Intake, request: DeskDenialRequest, key: str | None)
     return await _create_coded(ctx, creation, admission, request, "desk", now, decide)
 
 
+async def ask_supplement_at_desk(
+    ctx: Intake, request: DeskSupplementRequest, key: str | None
+) -> Outcome:
+    """A desk asks the applicant to supplement a dossier it was handed (Mẫu 02): the
+    dossier gets a code and waits for the supplement; it is not received."""
+    now = ctx.now()
+    creation = ctx.creation(SUPPLEMENT_REQUEST_ROUTE, key, request.model_dump(mode="json"), now)
+    if (replay := await creation.earlier()) is not None:
+        return replay
+    admission = admit(  # a desk that may receive it, in force: only its documents are lacking
+        ctx.catalogue,
+        procedure_code=request.procedure_code,
+        receiving_unit=request.receiving_unit,
+        area_unit=request.area_unit,
+        document_types=None,
+        on=ctx.calendar.local_date(now),
+    )
+
+    def decide(dossier: IntakeDossier) -> Decision:
+        return decide_supplement_request(dossier, request.missing_documents, request.guidance, now)
+
+    return await _create_coded(ctx, creation, admission, request, "desk", now, decide)
+
+
 async def _create_coded(
     ctx: Intake,
     creation: IdempotentCreation,
     admission: Admission,
-    request: SubmissionRequest | DeskDenialRequest,
+    request: SubmissionRequest | DeskDenialRequest | DeskSupplementRequest,
     channel: SubmissionChannel,
     now: datetime,
     decide: Callable[[IntakeDossier], Decision],
@@ -173,6 +202,7 @@ async def _create_coded(
             channel=channel,
             token=token,
             now=now,
+            address=request.applicant.address,
         )
         dossier, first = _record(decide(dossier), now, uow)
         # The one way the name and contact leave intake: on their own topic, for
@@ -211,6 +241,26 @@ async def deny_submission(ctx: Intake, code: str, reason: str) -> IntakeDossier:
     """A desk refuses an online submission, with the reason (refusal notice kept)."""
     now = ctx.now()
     return await _change(ctx, code, now, lambda d: decide_denial(d, ctx.catalogue, reason, now))
+
+
+async def ask_supplement(
+    ctx: Intake, code: str, missing: list[str], guidance: str
+) -> IntakeDossier:
+    """A desk asks the applicant to supplement an online submission it checked (Mẫu 02)."""
+    now = ctx.now()
+    return await _change(
+        ctx, code, now, lambda d: decide_supplement_request(d, missing, guidance, now)
+    )
+
+
+async def supplement(
+    ctx: Intake, code: str, token: str | None, documents: list[DocumentIn]
+) -> IntakeDossier:
+    """The applicant supplements a dossier the desk asked to complete (409 otherwise)."""
+    await dossier_for_applicant(ctx, code, token)
+    now = ctx.now()
+    refs = [DocumentRef(**d.model_dump()) for d in documents]
+    return await _change(ctx, code, now, lambda d: decide_supplement(d, refs, now))
 
 
 async def withdraw(ctx: Intake, code: str, token: str | None, reason: str | None) -> IntakeDossier:

@@ -9,16 +9,27 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from intake import actions
 from intake.actions import Intake
 from intake.idempotency import Outcome
-from intake.problems import RECEPTION_ERRORS, SUBMISSION_ERRORS, WITHDRAWAL_ERRORS, problems
+from intake.problems import (
+    DESK_ACTION_ERRORS,
+    RECEPTION_ERRORS,
+    SUBMISSION_ERRORS,
+    SUPPLEMENT_ERRORS,
+    SUPPLEMENT_REQUEST_ERRORS,
+    WITHDRAWAL_ERRORS,
+    problems,
+)
 from intake.schemas import (
     CatalogueInfo,
     DenialRequest,
     DeskDenialRequest,
+    DeskSupplementRequest,
     DossierView,
     ProcedureOut,
     ProcedurePage,
     Receipt,
     SubmissionRequest,
+    SupplementIn,
+    SupplementRequestIn,
     UnitOut,
     UnitPage,
     WithdrawalRequest,
@@ -34,7 +45,10 @@ TAGS = [
     {"name": "catalogue", "description": "Units and procedures, read-only, from versioned data."},
     {"name": "dossiers", "description": "Submitting dossiers and recording refusals at intake."},
     {"name": "desk", "description": "A desk checks online submissions."},
-    {"name": "applicants", "description": "Look-up and withdrawal with the secret token."},
+    {
+        "name": "applicants",
+        "description": "Look-up, supplement and withdrawal with the secret token.",
+    },
 ]
 
 
@@ -225,8 +239,11 @@ async def submit_dossier(
     tags=["dossiers"],
     summary="Record a refusal at intake",
     description="The desk refuses a dossier it was handed (phiếu từ chối, Mẫu 03): the dossier "
-    "gets a code, state DENIED with the reason, and dossier.denied.v2 is announced. The "
-    "procedure's required documents are not checked: missing ones are a usual reason.",
+    "gets a code, state DENIED with the reason, and dossier.denied.v2 is announced. A refusal "
+    "is for a dossier the desk cannot take (not its competence, a procedure not in force, "
+    "a request the law does not allow); an incomplete dossier is not refused but sent a "
+    "supplement request (POST /v1/dossiers/supplement-requests, Mẫu 02). The procedure's "
+    "required documents are not checked here.",
     status_code=201,
     response_model=Receipt,
     responses=problems(*SUBMISSION_ERRORS),
@@ -240,6 +257,33 @@ async def deny_at_desk(
 ) -> Receipt:
     acting_unit(caller, body.receiving_unit, field="receiving_unit")
     return _receipt(await actions.deny_at_desk(ctx, body, idempotency_key), response)
+
+
+@router.post(
+    "/dossiers/supplement-requests",
+    tags=["dossiers"],
+    summary="Ask to supplement a dossier handed in at the desk (Mẫu 02)",
+    description="The desk finds the dossier it was handed incomplete or incorrect and, "
+    "instead of refusing it, asks the applicant to supplement it (phiếu yêu cầu bổ sung, "
+    "hoàn thiện hồ sơ, Mẫu 02): the dossier gets a code and state SUPPLEMENT_REQUESTED "
+    "(portal status 5), no appointment, and dossier.intake.supplement.requested.v1 is "
+    "announced. The catalogue is checked as for a submission except the documents. The "
+    "receipt carries the look-up token: the applicant prints Mẫu 02 (forms/02), supplements "
+    "with POST /v1/dossiers/{code}/supplement, then the desk receives or refuses it. A "
+    "replay with the same Idempotency-Key and body returns the first receipt.",
+    status_code=201,
+    response_model=Receipt,
+    responses=problems(*SUPPLEMENT_REQUEST_ERRORS),
+)
+async def ask_supplement_at_desk(
+    ctx: IntakeDep,
+    caller: Desk,
+    response: Response,
+    body: Annotated[DeskSupplementRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Receipt:
+    acting_unit(caller, body.receiving_unit, field="receiving_unit")
+    return _receipt(await actions.ask_supplement_at_desk(ctx, body, idempotency_key), response)
 
 
 @router.post(
@@ -274,6 +318,25 @@ async def deny_submission(
     return dossier_view(ctx.catalogue, await actions.deny_submission(ctx, code, body.reason))
 
 
+@router.post(
+    "/dossiers/{code}/supplement-request",
+    tags=["desk"],
+    summary="Ask to supplement an online submission (Mẫu 02)",
+    description="The desk finds a SUBMITTED dossier incomplete and asks the applicant to "
+    "supplement it instead of refusing it: SUPPLEMENT_REQUESTED, no appointment, "
+    "dossier.intake.supplement.requested.v1 announced. A second call finds it no longer "
+    "SUBMITTED (409 `invalid_state`), so a retry never asks twice.",
+    response_model=DossierView,
+    responses=problems(*DESK_ACTION_ERRORS),
+)
+async def ask_supplement(
+    ctx: IntakeDep, caller: Desk, code: str, body: Annotated[SupplementRequestIn, Body()]
+) -> DossierView:
+    await _check_desk(ctx, caller, code)
+    dossier = await actions.ask_supplement(ctx, code, body.missing_documents, body.guidance)
+    return dossier_view(ctx.catalogue, dossier)
+
+
 # --- applicants -------------------------------------------------------------------
 
 
@@ -299,10 +362,35 @@ async def look_up(
 
 
 @router.post(
+    "/dossiers/{code}/supplement",
+    tags=["applicants"],
+    summary="Supplement a dossier the desk asked to complete",
+    description="The documents the desk's request (Mẫu 02) asked for are added to a dossier "
+    "in SUPPLEMENT_REQUESTED that no desk has received; it is SUBMITTED again "
+    "(dossier.intake.supplement.provided.v1) and waits for the desk, which receives it "
+    "(appointment counted from then) or refuses it. At the desk, the staff send it with "
+    "the token the applicant holds. Otherwise 409 `invalid_state` (so a retry adds nothing "
+    "twice). Needs the look-up token like the look-up.",
+    response_model=DossierView,
+    responses=problems(*SUPPLEMENT_ERRORS),
+)
+async def supplement(
+    ctx: IntakeDep,
+    code: str,
+    body: Annotated[SupplementIn, Body()],
+    x_lookup_token: LookupTokenHeader = None,
+    token: LookupTokenQuery = None,
+) -> DossierView:
+    doc = await actions.supplement(ctx, code, x_lookup_token or token, body.documents)
+    return dossier_view(ctx.catalogue, doc)
+
+
+@router.post(
     "/dossiers/{code}/withdrawal",
     tags=["applicants"],
     summary="Withdraw a dossier (or ask to)",
-    description="A SUBMITTED dossier no desk has received is withdrawn at once "
+    description="A SUBMITTED dossier no desk has received, or one the desk asked to "
+    "supplement before receiving it, is withdrawn at once "
     "(dossier.withdrawn.v1, portal status 8). A RECEIVED, IN_TRANSFER, PROCESSING, "
     "SUPPLEMENT_REQUESTED or AWAITING_PAYMENT dossier gets a withdrawal request "
     "(dossier.withdrawal.requested.v1, WITHDRAWAL_REQUESTED, portal status 7) that the unit "

@@ -1,4 +1,5 @@
-"""HTTP: intake's printable forms: Mẫu 01 (receipt and appointment) and Mẫu 03 (refusal) of
+"""HTTP: intake's printable forms: Mẫu 01 (receipt and appointment), Mẫu 02 (supplement
+request before reception) and Mẫu 03 (refusal) of
 one dossier for its applicant (look-up token), Mẫu 06 (log book) of a desk; and the
 applicant's name for the forms routing prints (Mẫu 02, 04, 05), to routing alone."""
 
@@ -61,8 +62,9 @@ def _html(html: str, name: str) -> HTMLResponse:
 
 @router.get(
     "/dossiers/{code}/forms/{number}",
-    summary="The applicant's form of a dossier (Mẫu 01 or 03)",
-    description="01: receipt and appointment of a received dossier; 03: refusal at intake. "
+    summary="The applicant's form of a dossier (Mẫu 01, 02 or 03)",
+    description="01: receipt and appointment of a received dossier; 02: the desk's latest "
+    "request to supplement the dossier before receiving it; 03: refusal at intake. "
     "HTML in Vietnamese, printable to PDF. Needs the look-up token like the look-up (the same "
     "404 for every miss); 404 `form_unavailable` when the dossier has no such form.",
     response_class=HTMLResponse,
@@ -72,14 +74,14 @@ async def get_form(
     ctx: IntakeDep,
     forms: FormsDep,
     code: str,
-    number: Annotated[Literal["01", "03"], Path(description="Form number.")],
+    number: Annotated[Literal["01", "02", "03"], Path(description="Form number.")],
     x_lookup_token: LookupTokenHeader = None,
     token: LookupTokenQuery = None,
 ) -> HTMLResponse:
     doc = await actions.dossier_for_applicant(ctx, code, x_lookup_token or token)
-    today = ctx.calendar.local_date(ctx.now())
     try:
-        html = forms.receipt(doc, today) if number == "01" else forms.refusal(doc, today)
+        render = {"01": forms.receipt, "02": forms.supplement, "03": forms.refusal}[number]
+        html = render(doc)
     except FormUnavailable as exc:
         raise Refused("form_unavailable", str(exc), field="number") from exc
     return _html(html, f"mau-{number}-{code}")

@@ -233,6 +233,17 @@ def check_withdrawal(state: DossierState) -> None:
         )  # fmt: skip
 
 
+def check_awaiting_supplement(dossier: IntakeDossier) -> None:
+    """Only a dossier a desk asked to supplement before receiving it can be supplemented
+    here (a received one is supplemented with the unit holding it, through routing)."""
+    state = dossier.current_state
+    if state is not DossierState.SUPPLEMENT_REQUESTED or dossier.received_at is not None:
+        raise Refused(
+            "invalid_state", f"a {state.value} dossier is not waiting for a supplement at intake",
+            field="state", state=state.value,
+        )  # fmt: skip
+
+
 def check_awaiting_desk(state: DossierState) -> None:
     """Only an online submission not yet checked can be received or denied by a desk."""
     if state is not DossierState.SUBMITTED:
@@ -269,6 +280,14 @@ PUBLIC_STEPS: dict[str, tuple[str, str]] = {
     "dossier.submitted.v2": ("Nộp hồ sơ trực tuyến", "Submitted online"),
     "dossier.received.v2": ("Tiếp nhận hồ sơ", "Dossier received"),
     "dossier.denied.v2": ("Từ chối tiếp nhận hồ sơ", "Refused at intake"),
+    "dossier.intake.supplement.requested.v1": (
+        "Yêu cầu bổ sung, hoàn thiện hồ sơ trước khi tiếp nhận",
+        "Asked to supplement the dossier before reception",
+    ),
+    "dossier.intake.supplement.provided.v1": (
+        "Đã bổ sung hồ sơ, chờ tiếp nhận",
+        "Supplemented, waiting for the desk",
+    ),
     # Dossiers taken before contracts 2.0 keep their first steps' labels.
     "dossier.submitted.v1": ("Nộp hồ sơ trực tuyến", "Submitted online"),
     "dossier.received.v1": ("Tiếp nhận hồ sơ", "Dossier received"),
@@ -329,6 +348,8 @@ def apply_fact(
         fields = {"state": fact.state, "holding_unit": fact.holding_unit, "applied_up_to": at}
         if (moved := new_appointment_date(fact)) is not None:
             fields["appointment_date"] = moved
+        if isinstance(fact, ApologyIssued):
+            fields["apology_appointment_date"] = fact.apology.new_appointment_date
     if event_type in PUBLIC_STEPS:
         step = PublicStep.of(fact, event_id, event_type, at)
         # A stable sort: facts of the same instant keep their arrival order.

@@ -9,8 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from intake.domain import Admission, appointment, check_awaiting_desk, check_withdrawal
-from intake.model import IntakeDossier, PublicStep, Withdrawal
+from intake.domain import (
+    Admission,
+    appointment,
+    check_awaiting_desk,
+    check_awaiting_supplement,
+    check_withdrawal,
+)
+from intake.model import IntakeDossier, PublicStep, SupplementRequest, Withdrawal
 from intake.schemas import ApplicantIn, RefusalNotice, SubmissionChannel
 from intake.tokens import token_digest
 from shared.calendar import WorkingCalendar
@@ -28,6 +34,8 @@ from shared.events.dossier import (
     DossierState,
     DossierSubmitted,
     DossierWithdrawn,
+    IntakeSupplementProvided,
+    IntakeSupplementRequested,
     ResultDelivery,
     WithdrawalRequested,
     documents_hash,
@@ -65,6 +73,7 @@ def new_dossier(
     channel: SubmissionChannel,
     token: str,
     now: datetime,
+    address: str | None = None,
 ) -> IntakeDossier:
     """The dossier before its first fact is applied (only the token's digest is kept)."""
     procedure = admission.procedure
@@ -81,6 +90,7 @@ def new_dossier(
         total_budget_days=procedure.total_budget_days,
         fee_vnd=procedure.fees.amount_vnd,
         applicant=contact,
+        applicant_address=address,
         documents=documents,
         documents_hash=documents_hash(documents),
         note=note,
@@ -127,6 +137,52 @@ def decide_denial(
     return decide_desk_refusal(dossier, catalogue, reason, now)
 
 
+def decide_supplement_request(
+    dossier: IntakeDossier, missing: list[str], guidance: str, now: datetime
+) -> Decision:
+    """The desk finds a dossier it has not received incomplete and asks the applicant to
+    supplement it (Mẫu 02) instead of refusing it: SUPPLEMENT_REQUESTED, no appointment.
+
+    A new dossier at the desk (no state yet), or an online one waiting for the desk.
+    """
+    if dossier.state is not None:
+        check_awaiting_desk(dossier.current_state)
+    request = SupplementRequest(
+        number=len(dossier.supplement_requests) + 1,
+        missing_documents=missing,
+        guidance=guidance,
+        requested_at=now,
+    )
+    asked = dossier.changed(supplement_requests=[*dossier.supplement_requests, request])
+    return Decision(asked, supplement_requested_fact(asked, request))
+
+
+def decide_supplement(
+    dossier: IntakeDossier, documents: list[DocumentRef], now: datetime
+) -> Decision:
+    """The applicant brings what was asked: the documents are added and the dossier waits
+    for the desk again (SUBMITTED), which receives it or refuses it."""
+    check_awaiting_supplement(dossier)
+    *earlier, last = dossier.supplement_requests
+    all_documents = [*dossier.documents, *documents]
+    supplemented = dossier.changed(
+        documents=all_documents,
+        documents_hash=documents_hash(all_documents),
+        supplement_requests=[*earlier, last.model_copy(update={"provided_at": now})],
+    )
+    fact = IntakeSupplementProvided(
+        dossier_code=dossier.code,
+        state=DossierState.SUBMITTED,
+        holding_unit=dossier.receiving_unit,
+        receiving_unit=dossier.receiving_unit,
+        provided_at=now,
+        added_documents=documents,
+        documents=all_documents,
+        documents_hash=supplemented.documents_hash,
+    )
+    return Decision(supplemented, fact)
+
+
 def decide_withdrawal(dossier: IntakeDossier, reason: str | None, now: datetime) -> Decision:
     """The applicant withdraws, if the state allows it."""
     check_withdrawal(dossier.current_state)
@@ -144,6 +200,7 @@ def _receive(
         total_budget_days=admission.procedure.total_budget_days,
         clock_starts_on=due.clock_starts_on,
         appointment_date=due.appointment_date,
+        original_appointment_date=due.appointment_date,
         calendar_version=calendar.provenance,
     )
     return Decision(received, received_fact(received))
@@ -242,6 +299,25 @@ def refusal_notice(
     )
 
 
+def supplement_requested_fact(
+    d: IntakeDossier, request: SupplementRequest
+) -> IntakeSupplementRequested:
+    """dossier.intake.supplement.requested: the desk's Mẫu 02, before reception."""
+    return IntakeSupplementRequested(
+        dossier_code=d.code,
+        state=DossierState.SUPPLEMENT_REQUESTED,
+        holding_unit=d.receiving_unit,
+        procedure_code=d.procedure_code,
+        receiving_unit=d.receiving_unit,
+        requested_at=request.requested_at,
+        missing_documents=request.missing_documents,
+        guidance=request.guidance,
+        request_number=request.number,
+        applicant=applicant_ref(d),
+        documents=d.documents,
+    )
+
+
 def denied_fact(d: IntakeDossier, reason: str, now: datetime) -> DossierDenied:
     """dossier.denied: refused at intake, with the reason."""
     return DossierDenied(
@@ -259,9 +335,10 @@ def denied_fact(d: IntakeDossier, reason: str, now: datetime) -> DossierDenied:
 def withdrawn_fact(
     d: IntakeDossier, reason: str | None, now: datetime
 ) -> DossierWithdrawn | WithdrawalRequested:
-    """The applicant's withdrawal: closed at once if no desk received it yet (status 8),
-    otherwise a request (status 7) that the unit holding the dossier then stops."""
-    if d.state is DossierState.SUBMITTED:
+    """The applicant's withdrawal: closed at once if no desk received it yet (status 8:
+    submitted online, or waiting for a supplement asked before reception), otherwise a
+    request (status 7) that the unit holding the dossier then stops."""
+    if d.received_at is None:
         return DossierWithdrawn(
             dossier_code=d.code,
             state=DossierState.WITHDRAWN,

@@ -1,5 +1,6 @@
-"""The forms intake has the data for: Mẫu 01 (receipt and appointment), Mẫu 03 (refusal
-at intake) and Mẫu 06 (the desk's log book), as printable HTML in Vietnamese.
+"""The forms intake has the data for: Mẫu 01 (receipt and appointment), Mẫu 02 (supplement
+request before reception), Mẫu 03 (refusal at intake) and Mẫu 06 (the desk's log book),
+as printable HTML in Vietnamese.
 
 Built from intake's stored dossiers (the applicant's name and contact live here), with
 unit, procedure and document display names from the catalogue and dd/mm/yyyy dates.
@@ -13,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from intake.model import IntakeDossier, PublicStep
+from intake.views import document_name
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.events.dossier import DocumentRef
-from shared.forms import FormCatalogue, form_environment, place_date
+from shared.forms import FormCatalogue, form_environment, local_day, place_date
 
 TEMPLATES = Path(__file__).resolve().parent / "form_templates"
 DELIVERY = {
@@ -36,16 +38,18 @@ class IntakeForms:
     catalogue: Catalogue
     numbers: FormCatalogue
 
-    def receipt(self, dossier: IntakeDossier, today: date) -> str:
-        """Mẫu 01 of a received dossier."""
+    def receipt(self, dossier: IntakeDossier) -> str:
+        """Mẫu 01 of a received dossier, dated (and numbered) on the day of reception: a
+        reprint is the same paper."""
         if dossier.received_at is None or dossier.appointment_date is None:
             raise FormUnavailable("the dossier has not been received: no receipt (Mẫu 01)")
         applicant = dossier.applicant
         return self._page(
             "receipt",
             dossier,
-            today,
+            local_day(dossier.received_at),
             applicant_name=applicant.name,
+            address=dossier.applicant_address,
             phone=applicant.phone,
             email=applicant.email,
             documents=[self._document(dossier.procedure_code, d) for d in dossier.documents],
@@ -55,16 +59,49 @@ class IntakeForms:
             delivery=DELIVERY[dossier.result_delivery.value],
         )
 
-    def refusal(self, dossier: IntakeDossier, today: date) -> str:
-        """Mẫu 03 of a dossier refused at intake."""
+    def supplement(self, dossier: IntakeDossier) -> str:
+        """Mẫu 02 of the desk's latest request to supplement the dossier before receiving
+        it, dated on the day of the request. The guiding official's phone is the desk's,
+        from the catalogue, when the data gives one (else a line to fill in)."""
+        if not dossier.supplement_requests:
+            raise FormUnavailable("the desk asked for no supplement before reception: no Mẫu 02")
+        request = dossier.supplement_requests[-1]
+        applicant = dossier.applicant
+        try:
+            official_phone = self.catalogue.unit(dossier.receiving_unit).phone
+        except CatalogueLookupError:
+            official_phone = None
+        return self._page(
+            "supplement",
+            dossier,
+            local_day(request.requested_at),
+            applicant_name=applicant.name,
+            address=dossier.applicant_address,
+            phone=applicant.phone,
+            email=applicant.email,
+            documents=[
+                document_name(self.catalogue, dossier.procedure_code, m)
+                for m in request.missing_documents
+            ],
+            guidance=request.guidance,
+            requested_at=request.requested_at,
+            request_number=request.number,
+            official_phone=official_phone,
+        )
+
+    def refusal(self, dossier: IntakeDossier) -> str:
+        """Mẫu 03 of a dossier refused at intake, dated on the day of the refusal."""
         notice = dossier.refusal
         if notice is None:
             raise FormUnavailable("the dossier was not refused at intake: no Mẫu 03")
         return self._page(
             "refusal",
             dossier,
-            today,
+            local_day(notice.denied_at),
             applicant_name=notice.applicant_name,
+            address=dossier.applicant_address,
+            phone=dossier.applicant.phone,
+            email=dossier.applicant.email,
             reason=notice.reason,
             denied_at=notice.denied_at,
         )
@@ -72,7 +109,8 @@ class IntakeForms:
     def log_book(
         self, unit: str, dossiers: list[IntakeDossier], start: date, end: date, today: date
     ) -> str:
-        """Mẫu 06: the dossiers a desk received between two dates."""
+        """Mẫu 06: the dossiers a desk received between two dates. The book is printed
+        as it stands ``today``: numbered and dated on the print date."""
         rows = [self._log_row(dossier) for dossier in dossiers]
         template = form_environment(TEMPLATES).get_template("log_book.html.j2")
         return template.render(
@@ -110,13 +148,14 @@ class IntakeForms:
             return {"name": doc.name, "note": ""}
         return {"name": official, "note": "" if doc.name == official else doc.name}
 
-    def _page(self, key: str, dossier: IntakeDossier, today: date, **body: Any) -> str:
+    def _page(self, key: str, dossier: IntakeDossier, act_on: date, **body: Any) -> str:
+        """The form numbered as in force on the day of its act, and dated that day."""
         template = form_environment(TEMPLATES).get_template(f"{key}.html.j2")
         return template.render(
-            form=self.numbers.form(key, today),
+            form=self.numbers.form(key, act_on),
             code=dossier.code,
             unit_name=self.unit_name(dossier.receiving_unit),
-            place_date=place_date(today),
+            place_date=place_date(act_on),
             procedure_name=self._procedure_name(dossier.procedure_code),
             calendar_version=dossier.calendar_version,
             **body,
@@ -131,10 +170,14 @@ class IntakeForms:
             "code": dossier.code,
             "procedure": self._procedure_name(dossier.procedure_code),
             "applicant": applicant.name,
-            "contact": ", ".join(x for x in (applicant.phone, applicant.email) if x),
+            "contact": ", ".join(
+                x for x in (dossier.applicant_address, applicant.phone, applicant.email) if x
+            ),
             "handler": self.unit_name(taken.holding_unit) if taken else "",
             "received_at": dossier.received_at,
-            "appointment": dossier.appointment_date,
+            # The appointment of Mẫu 01; the date of the latest apology (Mẫu 04) besides.
+            "appointment": dossier.original_appointment_date or dossier.appointment_date,
+            "rescheduled": dossier.apology_appointment_date,
             "sent_at": sent.at if sent else None,
             "done_at": done.at if done else None,
             "note": dossier.note or "",

@@ -56,6 +56,16 @@ class Withdrawal(_Stored):
     at: datetime
 
 
+class SupplementRequest(_Stored):
+    """A desk's request to supplement a dossier it has not received (Mẫu 02 at intake)."""
+
+    number: int  # 1 for the dossier's first request
+    missing_documents: list[str]  # document type codes or names, as the desk wrote them
+    guidance: str
+    requested_at: datetime
+    provided_at: datetime | None = None  # when the applicant supplemented it
+
+
 class IntakeDossier(_Stored):
     """A dossier intake took: what the applicant submitted and where it stands now."""
 
@@ -72,11 +82,18 @@ class IntakeDossier(_Stored):
     submitted_at: datetime
     received_at: datetime | None = None
     clock_starts_on: IsoDate | None = None
-    appointment_date: IsoDate | None = None
+    appointment_date: IsoDate | None = None  # the current one (moved by apologies, pauses)
+    # The appointment given at reception (Mẫu 01), which later facts never move; None for
+    # dossiers received before it was kept (then ``appointment_date`` is the best known).
+    original_appointment_date: IsoDate | None = None
+    # The date the latest apology (Mẫu 04) set, if any.
+    apology_appointment_date: IsoDate | None = None
     total_budget_days: int
     fee_vnd: int | None = None
     calendar_version: CalendarVersion | None = None
     applicant: ApplicantContact
+    # The applicant's postal address as given (forms only): personal data that stays here.
+    applicant_address: str | None = None
     documents: list[DocumentRef]
     documents_hash: str
     note: str | None = None
@@ -86,6 +103,7 @@ class IntakeDossier(_Stored):
     # None: stored before the field existed, numbered by its counter until a flush sets it.
     outbox_seq: int | None = None
     refusal: RefusalNotice | None = None
+    supplement_requests: list[SupplementRequest] = Field(default_factory=list)
     withdrawal: Withdrawal | None = None
     history: list[PublicStep] = Field(default_factory=list)
     created_at: datetime

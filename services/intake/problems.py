@@ -49,6 +49,25 @@ RECEPTION_ERRORS = (
     "not_found", "invalid_state", "invalid_request", "procedure_not_in_force",
     "unit_not_in_force", "unit_cannot_receive", "outside_boundary", "missing_document",
 )  # fmt: skip
+SUPPLEMENT_REQUEST_ERRORS = (
+    "malformed_json", "idempotency_key_reused", "body_too_large", "invalid_request",
+    "invalid_idempotency_key", "unknown_procedure", "procedure_not_in_force", "unknown_unit",
+    "unit_not_in_force", "unit_cannot_receive", "outside_boundary", "daily_sequence_exhausted",
+)  # fmt: skip
+DESK_ACTION_ERRORS = (
+    "malformed_json",
+    "not_found",
+    "invalid_state",
+    "invalid_request",
+    "body_too_large",
+)
+SUPPLEMENT_ERRORS = (
+    "malformed_json",
+    "not_found",
+    "invalid_state",
+    "invalid_request",
+    "body_too_large",
+)
 WITHDRAWAL_ERRORS = ("malformed_json", "not_found", "withdrawal_not_allowed", "invalid_request")
 
 

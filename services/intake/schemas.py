@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator
 
@@ -58,6 +58,15 @@ class ApplicantIn(_Request):
         None, max_length=254, pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
     )
     phone: str | None = Field(None, pattern=r"^(\+84|0)\d{9,10}$", description="Vietnamese.")
+    address: str | None = Field(
+        None,
+        min_length=1,
+        max_length=300,
+        pattern=LINE,
+        description="Optional postal address, one line: printed on the forms addressed to "
+        "the applicant (Mẫu 01, 02, 03) and the desk's log book (Mẫu 06); kept by intake "
+        "only, never in events.",
+    )
     channels: list[Literal["email", "sms"]] = Field(
         default_factory=list, max_length=2, description="Preferred notification channels."
     )
@@ -145,7 +154,7 @@ class DeskDenialRequest(_DossierRequest):
                     "receiving_unit": "001.21.31.H59",
                     "applicant": EXAMPLE_APPLICANT,
                     "documents": EXAMPLE_DOCUMENTS[:1],
-                    "reason": "Thiếu giấy chứng sinh (birth certificate missing).",
+                    "reason": "Thủ tục không thuộc thẩm quyền giải quyết của Ủy ban nhân dân xã.",
                 }
             ]
         }
@@ -153,6 +162,75 @@ class DeskDenialRequest(_DossierRequest):
 
     documents: list[DocumentIn] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
     reason: str = Field(min_length=1, max_length=2000, pattern=TEXT)
+
+
+MissingDocument = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE)]
+GUIDANCE = Field(
+    min_length=1,
+    max_length=2000,
+    pattern=TEXT,
+    description="What is missing or incorrect and how to complete it (printed on Mẫu 02).",
+)
+MISSING = Field(
+    min_length=1,
+    max_length=MAX_DOCUMENTS,
+    description="The documents to bring or correct: catalogue type codes (printed with the "
+    "catalogue's names) or names as the desk writes them.",
+)
+
+
+class DeskSupplementRequest(_DossierRequest):
+    """A desk asks the applicant to supplement a dossier it was handed (Mẫu 02) instead of
+    refusing it: the dossier gets a code and waits for the supplement, not received."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "procedure_code": "1.001193",
+                    "receiving_unit": "001.21.31.H59",
+                    "applicant": EXAMPLE_APPLICANT,
+                    "documents": EXAMPLE_DOCUMENTS[:1],
+                    "missing_documents": ["birth_certificate"],
+                    "guidance": "Bổ sung giấy chứng sinh do cơ sở y tế cấp (bản chính).",
+                }
+            ]
+        }
+    )
+
+    documents: list[DocumentIn] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    missing_documents: list[MissingDocument] = MISSING
+    guidance: str = GUIDANCE
+
+
+class SupplementRequestIn(_Request):
+    """A desk asks the applicant to supplement an online submission it checked (Mẫu 02)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "missing_documents": ["birth_certificate", "Bản sao giấy đăng ký kết hôn"],
+                    "guidance": "Bổ sung giấy chứng sinh; bản sao phải có chứng thực.",
+                }
+            ]
+        }
+    )
+
+    missing_documents: list[MissingDocument] = MISSING
+    guidance: str = GUIDANCE
+
+
+class SupplementIn(_Request):
+    """The applicant supplements a dossier the desk asked to complete before receiving it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"documents": [EXAMPLE_DOCUMENTS[-1]]}]}
+    )
+
+    documents: list[DocumentIn] = Field(
+        min_length=1, max_length=MAX_DOCUMENTS, description="The documents brought."
+    )
 
 
 class DenialRequest(_Request):
@@ -193,6 +271,16 @@ class RefusalNotice(BaseModel):
     applicant_name: str
     reason: str
     denied_at: datetime
+
+
+class SupplementRequestOut(BaseModel):
+    """A desk's request to supplement the dossier before receiving it (Mẫu 02)."""
+
+    number: int = Field(description="1 for the dossier's first request.")
+    missing_documents: list[str] = Field(description="Catalogue names where known.")
+    guidance: str
+    requested_at: datetime
+    provided_at: datetime | None = Field(None, description="When the applicant supplemented.")
 
 
 class Receipt(BaseModel):
@@ -255,6 +343,11 @@ class DossierView(BaseModel):
     appointment_date: date | None
     history: list[HistoryStep]
     refusal: RefusalNotice | None = None
+    supplement_requests: list[SupplementRequestOut] = Field(
+        default_factory=list,
+        description="The desk's requests to supplement the dossier before receiving it "
+        "(Mẫu 02, printable at forms/02); the last one without `provided_at` is pending.",
+    )
 
 
 class CatalogueInfo(BaseModel):

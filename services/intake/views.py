@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from intake.domain import PUBLIC_STEPS, STATE_LABELS
 from intake.model import IntakeDossier
-from intake.schemas import DossierView, HistoryStep, Label, UnitRef
+from intake.schemas import DossierView, HistoryStep, Label, SupplementRequestOut, UnitRef
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.events.portal import portal_status
 
@@ -56,4 +56,25 @@ def dossier_view(catalogue: Catalogue, dossier: IntakeDossier) -> DossierView:
         appointment_date=dossier.appointment_date,
         history=history,
         refusal=dossier.refusal,
+        supplement_requests=[
+            SupplementRequestOut(
+                number=r.number,
+                missing_documents=[
+                    document_name(catalogue, dossier.procedure_code, m) for m in r.missing_documents
+                ],
+                guidance=r.guidance,
+                requested_at=r.requested_at,
+                provided_at=r.provided_at,
+            )
+            for r in dossier.supplement_requests
+        ],
     )
+
+
+def document_name(catalogue: Catalogue, procedure_code: str, entry: str) -> str:
+    """The catalogue's name of a document type; anything else as the desk wrote it."""
+    try:
+        required = catalogue.procedure(procedure_code).required_documents
+    except CatalogueLookupError:
+        return entry
+    return next((r.name for r in required if r.type == entry), entry)

@@ -231,6 +231,43 @@ class DossierDeniedV1(DossierDenied):
 
 
 @register
+class IntakeSupplementRequested(DossierFact):
+    """The desk found the dossier incomplete before receiving it and asked the applicant to
+    supplement it (Mẫu 02): no appointment yet, no clock running (portal status 5).
+
+    Either a dossier handed in at the desk (then this is its first fact) or an online
+    submission the desk checked. Once supplemented, the dossier waits for the desk again
+    (``dossier.intake.supplement.provided.v1``), which receives or refuses it.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "dossier.intake.supplement.requested.v1"
+    procedure_code: str
+    receiving_unit: UnitCode
+    requested_at: datetime
+    missing_documents: list[str] = Field(
+        min_length=1, description="Document types (catalogue codes) or names of what is missing."
+    )
+    guidance: str = Field(min_length=1, max_length=2000, description="What to correct, how.")
+    request_number: int = Field(1, ge=1, description="1 for the dossier's first request.")
+    applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
+    documents: list[DocumentRef] = Field(description="What the desk was handed so far.")
+
+
+@register
+class IntakeSupplementProvided(DossierFact):
+    """The applicant supplemented a dossier the desk had not yet received: it waits for the
+    desk to check it again (SUBMITTED), which receives it (the appointment is counted
+    from then) or refuses it."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.intake.supplement.provided.v1"
+    receiving_unit: UnitCode
+    provided_at: datetime
+    added_documents: list[DocumentRef] = Field(min_length=1)
+    documents: list[DocumentRef] = Field(description="The dossier's documents now, in order.")
+    documents_hash: str = Field(description="SHA-256 of the canonical document list.")
+
+
+@register
 class DossierWithdrawn(DossierFact):
     """The applicant withdrew a dossier no desk had received yet (closed at once)."""
 

@@ -47,7 +47,10 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("POST", "/v1/dossiers/denials"): UNIT_STAFF,
         ("POST", "/v1/dossiers/{code}/reception"): UNIT_STAFF,
         ("POST", "/v1/dossiers/{code}/denial"): UNIT_STAFF,
-        # The applicant's look-up and withdrawal: the receipt's secret token, no bearer.
+        ("POST", "/v1/dossiers/supplement-requests"): UNIT_STAFF,
+        ("POST", "/v1/dossiers/{code}/supplement-request"): UNIT_STAFF,
+        # The applicant's look-up, supplement and withdrawal: the receipt's secret token.
+        ("POST", "/v1/dossiers/{code}/supplement"): OPEN,
         ("GET", "/v1/dossiers/{code}"): OPEN,
         ("POST", "/v1/dossiers/{code}/withdrawal"): OPEN,
         ("GET", "/v1/dossiers/{code}/forms/{number}"): OPEN,
