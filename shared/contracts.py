@@ -30,7 +30,11 @@ from shared.topics import (
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "contracts"
 SCHEMA_BASE = "https://lienthong.example/contracts/schemas/"
-CONTRACTS_VERSION = "2.1.0"  # 2.1: unknown envelope attributes ignored; agency topics
+# 2.1: unknown envelope attributes ignored; agency topics.
+# 2.2: dossier.done.v1 `late` judged on when the result was ready, not on the applicant's
+# collection (new `result_ready_at`, `collected_after_appointment`);
+# dossier.result.ready.v1 `due_date`, `on_time`, `late`.
+CONTRACTS_VERSION = "2.2.0"
 
 
 def message_name(event_type: str) -> str:

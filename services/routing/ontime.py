@@ -2,7 +2,8 @@
 procedure and month, and the apologies (Mẫu 04) late units issued (each, numbered).
 
 A step is on time when it was completed on or before its due date (local calendar
-day). Months are the local month of completion. Reads the stored model of dossiers
+day); the returning desk's step completes when the result is ready, not when the
+applicant collects it. Months are the local month of completion. Reads the stored model of dossiers
 updated since the window start (an index on ``updated_at``).
 """
 
