@@ -566,7 +566,8 @@ class CommandRefused(EventData):
     code: str = Field(
         description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
         "not_holding_unit, not_transfer_receiver, final_step, not_final_step, "
-        "not_responsible_unit, missing_documents_required, apology_too_late, "
+        "not_responsible_unit, missing_documents_required, reason_required (a reject "
+        "without its reason), apology_too_late, "
         "invalid_new_date, payment_mismatch, not_senders_unit (the command names another "
         "unit than the one its agency topic is bound to), or invalid_command (the "
         "command's type is unknown or its fields break its contract; `reason` names the "

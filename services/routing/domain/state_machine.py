@@ -61,6 +61,7 @@ class RefusalCode(StrEnum):
     NOT_FINAL_STEP = "not_final_step"  # return the result before the route is through
     INVALID_COMMAND = "invalid_command"  # unknown command type or fields breaking the contract
     MISSING_DOCUMENTS_REQUIRED = "missing_documents_required"  # a supplement names none
+    REASON_REQUIRED = "reason_required"  # a refusal (outcome reject) without its reason
     APOLOGY_TOO_LATE = "apology_too_late"  # Mẫu 04 comes before the appointment, not after
     INVALID_NEW_DATE = "invalid_new_date"  # not after the appointment, or not a working day
     PAYMENT_MISMATCH = "payment_mismatch"  # confirmed amount differs from the one requested
@@ -71,8 +72,8 @@ class ActionRefused(Refused):
     """An action that the state machine or the acting unit's role does not allow (the
     refusal type of the whole platform, with routing's codes; no HTTP status here)."""
 
-    def __init__(self, code: RefusalCode, reason: str) -> None:
-        super().__init__(code, reason)  # a StrEnum: the code is its value
+    def __init__(self, code: RefusalCode, reason: str, *, field: str | None = None) -> None:
+        super().__init__(code, reason, field=field)  # a StrEnum: the code is its value
         self.reason = reason
 
 

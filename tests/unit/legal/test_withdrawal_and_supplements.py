@@ -131,3 +131,21 @@ def test_a_supplement_brought_after_the_cutoff_counts_from_the_next_day(configur
     assert (before.step_due_date, before.appointment_date) == (d(3, 17), d(3, 18))
     assert after.paused_working_days == 3  # brought Friday 15:00: received Monday 9
     assert (after.step_due_date, after.appointment_date) == (d(3, 18), d(3, 19))
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+@pytest.mark.parametrize("note", [None, "", "  \t "])
+def test_a_refusal_must_state_its_reason(configuration: str, note: str | None) -> None:
+    """A dossier refused by a processing unit goes back with a written reason."""
+    dossier = at_department(configuration)
+    justice = UNITS[configuration].justice
+    silent = CompleteStep(
+        dossier_code=dossier.code, unit=justice, outcome=StepOutcome.REJECT, note=note
+    )
+    with pytest.raises(ActionRefused) as refused:
+        act(dossier, silent, at(3, 5), configuration)
+    assert (refused.value.code, refused.value.field) == (RefusalCode.REASON_REQUIRED, "note")
+    reasoned = silent.model_copy(update={"note": "Không đủ điều kiện cấp phiếu"})
+    decision = act(dossier, reasoned, at(3, 5), configuration)
+    assert decision.dossier.outcome == "rejected"
+    assert decision.facts[0].note == "Không đủ điều kiện cấp phiếu"  # type: ignore[attr-defined]
