@@ -34,7 +34,8 @@ SCHEMA_BASE = "https://lienthong.example/contracts/schemas/"
 # 2.2: dossier.done.v1 `late` judged on when the result was ready, not on the applicant's
 # collection (new `result_ready_at`, `collected_after_appointment`);
 # dossier.result.ready.v1 `due_date`, `on_time`, `late`; command.step.complete.v1 with
-# outcome `reject` requires `note` (refused `reason_required`).
+# outcome `reject` requires `note` (refused `reason_required`); Mẫu 04 (ApologyNotice)
+# `due_by` and `late`, a late apology taken instead of refused `apology_too_late`.
 CONTRACTS_VERSION = "2.2.0"
 
 

@@ -40,6 +40,9 @@ class Apology(BaseModel):
     reason: str
     original_appointment_date: date
     appointment_date: date = Field(description="The new appointment date the apology gave.")
+    late: bool = Field(
+        False, description="Issued later than one working day before the appointment."
+    )
 
 
 class OnTime(BaseModel):
@@ -105,6 +108,7 @@ async def on_time(
             reason=notice["reason"],
             original_appointment_date=notice["original_appointment_date"],
             appointment_date=notice["new_appointment_date"],
+            late=notice.get("late", False),
         )
         async for doc in store.dossiers.find(
             {"apologies": {"$gt": 0}},

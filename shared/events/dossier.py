@@ -520,11 +520,23 @@ class ApologyNotice(ContractModel):
     new_appointment_date: date
     number: int = Field(1, ge=1, description="1 for the first apology of the dossier, then 2...")
     issued_at: datetime | None = None
+    due_by: date | None = Field(
+        None,
+        description="The last day the apology was on time: one working day before the "
+        "appointment it moves (since contracts 2.2).",
+    )
+    late: bool = Field(
+        False,
+        description="Issued after `due_by` (on the appointment day or after it): taken, "
+        "since the duty to apologise and give a new date remains, and recorded as late "
+        "(since contracts 2.2).",
+    )
 
 
 @register
 class ApologyIssued(DossierFact):
-    """The unit that will be late apologised before the appointment and set a new date."""
+    """The unit that will be late (or is) apologised and set a new date (Mẫu 04); due one
+    working day before the appointment, taken later too and then marked ``late``."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.apology.issued.v1"
     unit: UnitCode
@@ -567,7 +579,8 @@ class CommandRefused(EventData):
         description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
         "not_holding_unit, not_transfer_receiver, final_step, not_final_step, "
         "not_responsible_unit, missing_documents_required, reason_required (a reject "
-        "without its reason), apology_too_late, "
+        "without its reason), apology_too_late (no longer raised since contracts 2.2: a late "
+        "apology is taken and marked late), "
         "invalid_new_date, payment_mismatch, not_senders_unit (the command names another "
         "unit than the one its agency topic is bound to), or invalid_command (the "
         "command's type is unknown or its fields break its contract; `reason` names the "

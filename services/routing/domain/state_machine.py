@@ -62,7 +62,9 @@ class RefusalCode(StrEnum):
     INVALID_COMMAND = "invalid_command"  # unknown command type or fields breaking the contract
     MISSING_DOCUMENTS_REQUIRED = "missing_documents_required"  # a supplement names none
     REASON_REQUIRED = "reason_required"  # a refusal (outcome reject) without its reason
-    APOLOGY_TOO_LATE = "apology_too_late"  # Mẫu 04 comes before the appointment, not after
+    # No longer raised (2026-12): a late Mẫu 04 is taken and marked late; kept so that
+    # refusals published before still read.
+    APOLOGY_TOO_LATE = "apology_too_late"
     INVALID_NEW_DATE = "invalid_new_date"  # not after the appointment, or not a working day
     PAYMENT_MISMATCH = "payment_mismatch"  # confirmed amount differs from the one requested
     NOT_SENDERS_UNIT = "not_senders_unit"  # a command claims a unit its sender is not bound to
