@@ -59,6 +59,7 @@ STATUS: dict[str, int] = {  # routing's one table: refusal code -> HTTP status (
     RefusalCode.NOT_FINAL_STEP: 409,
     RefusalCode.NOT_RESPONSIBLE_UNIT: 403,
     RefusalCode.MISSING_DOCUMENTS_REQUIRED: 422,
+    RefusalCode.REASON_REQUIRED: 422,
     RefusalCode.INVALID_NEW_DATE: 422,
     RefusalCode.APOLOGY_TOO_LATE: 409,
     RefusalCode.PAYMENT_MISMATCH: 409,
@@ -142,7 +143,12 @@ class Refusal(ActingUnit):
 
 class Completion(ActingUnit):
     outcome: StepOutcome
-    note: str | None = Field(None, max_length=2000)
+    note: str | None = Field(
+        None,
+        max_length=2000,
+        description="Required with reject: the reason the applicant is told (else 422 "
+        "`reason_required`, field `note`); with needs_supplement, the supplement's reason.",
+    )
     missing_documents: list[MissingDocument] = Field(
         default_factory=list, max_length=50, description="Required with needs_supplement."
     )
@@ -306,7 +312,11 @@ add_actions(
     Action("transfer/accept", "accept_transfer", AcceptTransfer, ActingUnit, "Accept a hand-over"),
     Action("transfer/refuse", "refuse_transfer", RefuseTransfer, Refusal, "Refuse a hand-over"),
     Action("step/complete", "complete_step", CompleteStep, Completion,
-           "Complete the current step"),
+           "Complete the current step",
+           "approve: on to the next step; reject: straight to the returning desk, the "
+           "outcome rejected, with the reason in `note` (required: 422 `reason_required`, "
+           "field `note`); needs_supplement: the clock pauses for `missing_documents` "
+           "(required: 422 `missing_documents_required`)."),
     Action("supplement/request", "request_supplement", RequestSupplement, SupplementRequest,
            "Ask for a supplement"),
     Action("supplement/provide", "provide_supplement", ProvideSupplement, Supplement,

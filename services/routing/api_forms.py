@@ -38,7 +38,10 @@ def applicant_names_of(request: Request) -> ApplicantNames:
     summary="A printable form of the dossier (Mẫu 02, 04 or 05)",
     description="02: supplement request (`nth` request, default the latest); 04: apology "
     "and new appointment (`nth` apology, default the latest); 05: tracking slip with every "
-    "hand-over, its receipt and each unit's result against its due date. HTML in "
+    "hand-over, its receipt and each unit's result against its due date, a last row for "
+    "the result returned to the applicant (its time once it happened, the result judged "
+    "when it was ready) and columns for the signatures of the persons handing over and "
+    "receiving. HTML in "
     "Vietnamese, printable to PDF. The applicant's name is asked of intake as the form is "
     "rendered (never stored here); if intake cannot answer, the line is left to fill in by "
     "hand. 404 `form_unavailable` when the dossier has no such data. "

@@ -72,9 +72,12 @@ add_actions(
         IssueApology,
         Apology,
         "Apologise and set a new appointment date (Mẫu 04)",
-        "By the unit whose step runs, before the appointment passes; the new date is a "
-        "working day after it. A second apology is allowed. Refusals: `not_responsible_unit` "
-        "(403), `apology_too_late` (409), `invalid_new_date` (422).",
+        "By the unit whose step runs, at the latest one working day before the appointment; "
+        "one issued later (the appointment day or after it) is taken and marked `late`, as "
+        "the duty to give a new date remains. The new date is a working day after the "
+        "appointment and not before today. A second apology is allowed. Refusals: "
+        "`not_responsible_unit` (403), `invalid_new_date` (422, field "
+        "`new_appointment_date`).",
     ),
     Action(
         "payment/request",

@@ -1,7 +1,9 @@
 """The forms routing has the data for: Mẫu 02 (supplement request), Mẫu 04 (apology and new
 appointment), Mẫu 05 (tracking slip: every hand-over with its receipt and each unit's
-result against its due date). Rendered as printable HTML from the stored dossier, with
-unit and document display names from the catalogue (never raw codes) and dd/mm/yyyy dates.
+result against its due date, the final row for the result returned to the applicant,
+and the columns where the persons handing over and receiving sign). Rendered as printable
+HTML from the stored dossier, with unit and document display names from the catalogue
+(never raw codes) and dd/mm/yyyy dates.
 The applicant's name is not routing's to keep (dossier events carry no personal data):
 the API asks intake for it when it renders a form (routing.applicants) and passes it in;
 without it the line is left for the desk to fill in.
@@ -14,9 +16,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+from routing.domain.closing import agency_late
 from routing.domain.model import Dossier, Step
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError
+from shared.events.dossier import DossierState
 from shared.forms import FormCatalogue, form_environment, place_date, vn_moment
 
 TEMPLATES = Path(__file__).resolve().parent / "form_templates"
@@ -148,8 +152,32 @@ class RoutingForms:
         return {
             "unit": d.receiving_unit,
             "rows": rows,
+            "returned": self._returned(d),
             "appointment_date": d.appointment_date,
             "original_appointment_date": d.original_appointment_date,
+        }
+
+    def _returned(self, d: Dossier) -> dict[str, Any]:
+        """The final row: the returning desk hands the result to the applicant. Its time
+        once it happened (else left to fill in by hand, as on the printed slip), and the
+        dossier's result judged when the result was ready (the applicant's collection day
+        is not the agency's lateness)."""
+        ready_at = d.ready_at
+        result = ""
+        if ready_at is not None:
+            ready_on = self.calendar.local_date(ready_at)
+            due = d.due_appointment_date
+            if agency_late(d, ready_on):
+                verdict = "Quá hạn"
+            else:
+                verdict = "Trước hạn" if ready_on < due else "Đúng hạn"
+            result = f"{verdict} (hẹn {due:%d/%m/%Y})"
+        done = d.state is DossierState.DONE and d.closed_at is not None
+        return {
+            "unit": self.unit_name(d.steps[-1].unit),
+            "when": vn_moment(d.closed_at) if done else "",
+            "result": result,
+            "note": f"Kết quả có từ {vn_moment(ready_at)}" if ready_at is not None else "",
         }
 
     def _result(self, step: Step, today: date) -> str:

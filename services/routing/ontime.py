@@ -2,7 +2,8 @@
 procedure and month, and the apologies (Mẫu 04) late units issued (each, numbered).
 
 A step is on time when it was completed on or before its due date (local calendar
-day). Months are the local month of completion. Reads the stored model of dossiers
+day); the returning desk's step completes when the result is ready, not when the
+applicant collects it. Months are the local month of completion. Reads the stored model of dossiers
 updated since the window start (an index on ``updated_at``).
 """
 
@@ -39,6 +40,9 @@ class Apology(BaseModel):
     reason: str
     original_appointment_date: date
     appointment_date: date = Field(description="The new appointment date the apology gave.")
+    late: bool = Field(
+        False, description="Issued later than one working day before the appointment."
+    )
 
 
 class OnTime(BaseModel):
@@ -104,6 +108,7 @@ async def on_time(
             reason=notice["reason"],
             original_appointment_date=notice["original_appointment_date"],
             appointment_date=notice["new_appointment_date"],
+            late=notice.get("late", False),
         )
         async for doc in store.dossiers.find(
             {"apologies": {"$gt": 0}},

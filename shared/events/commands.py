@@ -53,7 +53,12 @@ class RefuseTransfer(UnitCommand):
 class CompleteStep(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.step.complete.v1"
     outcome: StepOutcome
-    note: str | None = Field(None, max_length=2000)
+    note: str | None = Field(
+        None,
+        max_length=2000,
+        description="Required with outcome reject: the reason the applicant is told (else "
+        "refused with `reason_required`); with needs_supplement, the supplement's reason.",
+    )
     missing_documents: list[MissingDocument] = Field(
         default_factory=list,
         max_length=50,

@@ -462,16 +462,53 @@ class ResultReady(DossierFact):
     result_delivery: ResultDelivery = Field(
         ResultDelivery.DESK, description="How the applicant gets the result."
     )
+    due_date: date | None = Field(
+        None, description="The returning desk's step due date (since contracts 2.2)."
+    )
+    on_time: bool | None = Field(
+        None,
+        description="The returning desk's rating for its step: the result was ready by the "
+        "step's due date (since contracts 2.2; the step ends here, not at the hand-over).",
+    )
+    late: bool | None = Field(
+        None,
+        description="The agency was late: the result was ready after the appointment (as "
+        "extended by supplement and payment pauses), or an overdue was raised (since "
+        "contracts 2.2).",
+    )
 
 
 @register
 class DossierDone(DossierFact):
-    """The result was handed to the applicant."""
+    """The result was handed to the applicant.
+
+    The agency's lateness rests on when it had the result ready (``result_ready_at``),
+    not on the day the applicant came for it: a result collected after the appointment
+    is recorded (``collected_after_appointment``) but does not make the dossier late.
+    """
 
     EVENT_TYPE: ClassVar[str] = "dossier.done.v1"
     unit: UnitCode
-    done_at: datetime
-    late: bool = False
+    done_at: datetime = Field(description="When the result reached the applicant.")
+    late: bool = Field(
+        False,
+        description="The agency was late: the result was ready (`result_ready_at`) after "
+        "the appointment as extended by supplement and payment pauses, or an overdue was "
+        "raised. Before contracts 2.2 this was judged on `done_at`, so an applicant "
+        "collecting late made the dossier late.",
+    )
+    result_ready_at: datetime | None = Field(
+        None,
+        description="When the returning desk had the result ready "
+        "(`dossier.result.ready.v1`), the moment the agency's timeliness is judged on "
+        "(since contracts 2.2).",
+    )
+    collected_after_appointment: bool | None = Field(
+        None,
+        description="The applicant collected the result after the appointment date they "
+        "were given (the current one, after any apology): recorded, not the agency's "
+        "lateness (since contracts 2.2).",
+    )
 
 
 @register
@@ -520,11 +557,23 @@ class ApologyNotice(ContractModel):
     new_appointment_date: date
     number: int = Field(1, ge=1, description="1 for the first apology of the dossier, then 2...")
     issued_at: datetime | None = None
+    due_by: date | None = Field(
+        None,
+        description="The last day the apology was on time: one working day before the "
+        "appointment it moves (since contracts 2.2).",
+    )
+    late: bool = Field(
+        False,
+        description="Issued after `due_by` (on the appointment day or after it): taken, "
+        "since the duty to apologise and give a new date remains, and recorded as late "
+        "(since contracts 2.2).",
+    )
 
 
 @register
 class ApologyIssued(DossierFact):
-    """The unit that will be late apologised before the appointment and set a new date."""
+    """The unit that will be late (or is) apologised and set a new date (Mẫu 04); due one
+    working day before the appointment, taken later too and then marked ``late``."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.apology.issued.v1"
     unit: UnitCode
@@ -566,7 +615,9 @@ class CommandRefused(EventData):
     code: str = Field(
         description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
         "not_holding_unit, not_transfer_receiver, final_step, not_final_step, "
-        "not_responsible_unit, missing_documents_required, apology_too_late, "
+        "not_responsible_unit, missing_documents_required, reason_required (a reject "
+        "without its reason), apology_too_late (no longer raised since contracts 2.2: a late "
+        "apology is taken and marked late), "
         "invalid_new_date, payment_mismatch, not_senders_unit (the command names another "
         "unit than the one its agency topic is bound to), or invalid_command (the "
         "command's type is unknown or its fields break its contract; `reason` names the "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from routing.domain.deadlines import step_rating
 from routing.domain.guards import allow, fact_base
 from routing.domain.model import Context, Decision, Dossier
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
@@ -17,8 +20,16 @@ from shared.events.dossier import (
 )
 
 
+def agency_late(d: Dossier, ready_on: date) -> bool:
+    """Whether the agency was late: the result ready after the appointment as extended by
+    pauses (an apology's new date does not excuse it), or an overdue was raised. The day
+    the applicant collects the result is theirs, not the agency's."""
+    return d.overdue_raised or ready_on > d.due_appointment_date
+
+
 def decide_return_result(dossier: Dossier, cmd: ReturnResult, ctx: Context) -> Decision:
-    """The returning desk has the result ready for the applicant."""
+    """The returning desk has the result ready for the applicant: its step ends here, and
+    the agency's timeliness is judged now (not when the applicant collects it)."""
     state = allow(dossier, Action.RETURN_RESULT, cmd.unit, ctx)
     if not dossier.on_final_step:
         raise ActionRefused(
@@ -27,6 +38,9 @@ def decide_return_result(dossier: Dossier, cmd: ReturnResult, ctx: Context) -> D
         )
     d = dossier.copy_to_decide()
     d.state, d.outcome = state, d.outcome or "approved"
+    d.result_ready_at = ctx.now
+    step = d.step
+    step.completed_at, step.outcome = ctx.now, StepOutcome.APPROVE
     ready = ResultReady(
         **fact_base(d),
         unit=cmd.unit,
@@ -34,6 +48,9 @@ def decide_return_result(dossier: Dossier, cmd: ReturnResult, ctx: Context) -> D
         outcome=d.outcome,
         note=cmd.note,
         result_delivery=ResultDelivery(d.result_delivery),
+        due_date=step.due_date,
+        on_time=step_rating(ctx.calendar, step, ctx.today) == "on_time",
+        late=agency_late(d, ctx.today),
     )
     return Decision(d, (ready,))
 
@@ -47,14 +64,26 @@ def _close(d: Dossier, ctx: Context) -> None:
 
 
 def decide_hand_over(dossier: Dossier, cmd: HandOverResult, ctx: Context) -> Decision:
-    """The result reached the applicant: done, late if after the (pause-extended) due date."""
+    """The result reached the applicant: done. Late if the agency had it ready after the
+    (pause-extended) appointment; the applicant's collection day is recorded, not blamed."""
     state = allow(dossier, Action.HAND_OVER, cmd.unit, ctx)
     d = dossier.copy_to_decide()
     d.state = state
-    d.step.completed_at, d.step.outcome = ctx.now, StepOutcome.APPROVE
+    # A dossier made ready before its step ended there: it ended when the result was ready.
+    ready_at = d.ready_at or ctx.now
+    if d.step.completed_at is None:
+        d.step.completed_at, d.step.outcome = ready_at, StepOutcome.APPROVE
+    d.result_ready_at = ready_at
     _close(d, ctx)
-    late = d.overdue_raised or ctx.today > d.due_appointment_date
-    return Decision(d, (DossierDone(**fact_base(d), unit=cmd.unit, done_at=ctx.now, late=late),))
+    done = DossierDone(
+        **fact_base(d),
+        unit=cmd.unit,
+        done_at=ctx.now,
+        late=agency_late(d, ctx.calendar.local_date(ready_at)),
+        result_ready_at=ready_at,
+        collected_after_appointment=ctx.today > d.appointment_date,
+    )
+    return Decision(d, (done,))
 
 
 def decide_stop(dossier: Dossier, cmd: StopProcessing, ctx: Context) -> Decision:

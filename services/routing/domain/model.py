@@ -25,6 +25,7 @@ from shared.events.dossier import (
 _ID_NAMESPACE = uuid.UUID("6f1d3c52-8f0e-4c1e-9a55-2b7e8c0f4a11")
 
 Outcome = Literal["approved", "rejected"]
+RESULT_READY_EVENT = "dossier.result.ready.v1"
 
 
 class _Model(BaseModel):
@@ -230,6 +231,9 @@ class Dossier(_Model):
     transfers: list[TransferRecord] = []
     history: list[HistoryEntry] = []
     closed_at: datetime | None = None
+    result_ready_at: datetime | None = Field(
+        None, description="When the returning desk had the result ready for the applicant."
+    )
     correlation_id: str = ""
     version: int = 0
 
@@ -250,6 +254,14 @@ class Dossier(_Model):
         if self.state in OPEN_STATES:
             return self.holding_unit
         return None
+
+    @property
+    def ready_at(self) -> datetime | None:
+        """When the result was ready: recorded since 2026-12, else the history says it."""
+        if self.result_ready_at is not None:
+            return self.result_ready_at
+        ready = (e.at for e in reversed(self.history) if e.event == RESULT_READY_EVENT)
+        return next(ready, None)
 
     def holding(self) -> Holding:
         """The open custody period."""

@@ -61,7 +61,10 @@ class RefusalCode(StrEnum):
     NOT_FINAL_STEP = "not_final_step"  # return the result before the route is through
     INVALID_COMMAND = "invalid_command"  # unknown command type or fields breaking the contract
     MISSING_DOCUMENTS_REQUIRED = "missing_documents_required"  # a supplement names none
-    APOLOGY_TOO_LATE = "apology_too_late"  # Mẫu 04 comes before the appointment, not after
+    REASON_REQUIRED = "reason_required"  # a refusal (outcome reject) without its reason
+    # No longer raised (2026-12): a late Mẫu 04 is taken and marked late; kept so that
+    # refusals published before still read.
+    APOLOGY_TOO_LATE = "apology_too_late"
     INVALID_NEW_DATE = "invalid_new_date"  # not after the appointment, or not a working day
     PAYMENT_MISMATCH = "payment_mismatch"  # confirmed amount differs from the one requested
     NOT_SENDERS_UNIT = "not_senders_unit"  # a command claims a unit its sender is not bound to
@@ -71,18 +74,21 @@ class ActionRefused(Refused):
     """An action that the state machine or the acting unit's role does not allow (the
     refusal type of the whole platform, with routing's codes; no HTTP status here)."""
 
-    def __init__(self, code: RefusalCode, reason: str) -> None:
-        super().__init__(code, reason)  # a StrEnum: the code is its value
+    def __init__(self, code: RefusalCode, reason: str, *, field: str | None = None) -> None:
+        super().__init__(code, reason, field=field)  # a StrEnum: the code is its value
         self.reason = reason
 
 
+# The applicant withdraws while the dossier is being processed. Once the result is ready
+# (portal status 9, "Đã xử lý xong") there is no processing left to stop: the decision is
+# made, and the applicant may leave it uncollected. Intake refuses the same states
+# (intake.domain.WITHDRAWABLE_STATES), so routing takes no request it would not send.
 _WITHDRAWABLE = (
     S.RECEIVED,
     S.IN_TRANSFER,
     S.PROCESSING,
     S.SUPPLEMENT_REQUESTED,
     S.AWAITING_PAYMENT,
-    S.RESULT_READY,
 )
 
 TRANSITIONS: Mapping[tuple[DossierState, Action], DossierState] = {

@@ -194,6 +194,14 @@ def decide_complete(dossier: Dossier, cmd: CompleteStep, ctx: Context) -> Decisi
         raise ActionRefused(
             RefusalCode.MISSING_DOCUMENTS_REQUIRED,
             "a supplement request must list the missing documents (missing_documents)",
+            field="missing_documents",
+        )
+    if cmd.outcome is StepOutcome.REJECT and not (cmd.note or "").strip():
+        # The applicant gets the dossier back with a written reason (Decree 61/2018).
+        raise ActionRefused(
+            RefusalCode.REASON_REQUIRED,
+            "a refusal (outcome reject) must state its reason for the applicant (note)",
+            field="note",
         )
     d = dossier.copy_to_decide()
     step = d.step

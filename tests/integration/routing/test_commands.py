@@ -165,6 +165,45 @@ async def test_http_refusals_are_problems_and_change_nothing(
         ]
 
 
+async def test_a_refusal_without_its_reason_is_refused_over_http_and_on_the_topic(
+    common_settings: CommonSettings,
+) -> None:
+    """A unit refusing a dossier (reject) owes the applicant a written reason: without
+    ``note`` the action is refused (422 ``reason_required`` naming the field; on the topic
+    a refusal event) and nothing changes; with it the refusal goes through."""
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        await receive(pub, client, CODE)
+        before = (await client.get(f"/v1/dossiers/{CODE}")).json()
+        for body in (
+            {"unit": TAN_HOA_DESK, "outcome": "reject"},
+            {"unit": TAN_HOA_DESK, "outcome": "reject", "note": "   "},
+        ):
+            response = await client.post(f"/v1/dossiers/{CODE}/step/complete", json=body)
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            problem = response.json()
+            assert (problem["code"], problem["field"]) == ("reason_required", "note")
+        assert (await client.get(f"/v1/dossiers/{CODE}")).json() == before
+        silent = await command(
+            pub, CompleteStep(dossier_code=CODE, unit=TAN_HOA_DESK, outcome=StepOutcome.REJECT)
+        )
+        [_, refused] = await read_events(settings.kafka, CODE, expect=2)
+        assert refused.type == "dossier.command.refused.v1"
+        assert (refused.data["command_id"], refused.data["code"]) == (silent.id, "reason_required")
+        assert "note" in refused.data["reason"]
+        assert (await client.get(f"/v1/dossiers/{CODE}")).json()["version"] == before["version"]
+
+        reason = "Không đủ điều kiện: người yêu cầu không cư trú tại địa phương"
+        body = {"unit": TAN_HOA_DESK, "outcome": "reject", "note": reason}
+        done = await client.post(f"/v1/dossiers/{CODE}/step/complete", json=body)
+        assert done.status_code == 200, done.text
+        events = await read_events(settings.kafka, CODE, expect=3)
+        assert events[2].type == "dossier.step.completed.v1"
+        assert (events[2].data["outcome"], events[2].data["note"]) == ("reject", reason)
+
+
 async def test_a_command_breaking_its_contract_is_refused_with_an_event(
     common_settings: CommonSettings,
 ) -> None:

@@ -81,13 +81,51 @@ def test_a_second_apology_is_allowed_and_numbered(configuration: str) -> None:
 
 
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
-def test_an_apology_after_the_appointment_is_refused(configuration: str) -> None:
+@pytest.mark.parametrize(
+    ("issued", "late"),
+    [
+        ((3, 12, 9), False),  # Thursday, two working days before Monday 16/03
+        ((3, 13, 17), False),  # Friday: one working day before, the last day on time
+        ((3, 14, 10), True),  # Saturday: after the last working day before
+        ((3, 16, 8), True),  # the appointment day itself
+    ],
+)
+def test_an_apology_is_due_one_working_day_before_the_appointment(
+    configuration: str, issued: tuple[int, int, int], late: bool
+) -> None:
     dossier = at_department(configuration)
     justice = UNITS[configuration].justice
-    act(dossier, apology(dossier, justice, (3, 20)), at(3, 16, 17), configuration)  # the day itself
+    [fact] = act(dossier, apology(dossier, justice, (3, 20)), at(*issued), configuration).facts
+    assert isinstance(fact, ApologyIssued)
+    assert (fact.apology.due_by, fact.apology.late) == (d(3, 13), late)
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_an_apology_after_the_appointment_is_taken_and_recorded_late(configuration: str) -> None:
+    """The unit that missed the date still owes the applicant an apology and a new date."""
+    dossier = at_department(configuration)
+    justice = UNITS[configuration].justice
+    overdue = detect_overdue(dossier, context(at(3, 17, 8), configuration))
+    assert overdue is not None
+    dossier = overdue.dossier
+    decision = act(dossier, apology(dossier, justice, (3, 24)), at(3, 18, 9), configuration)
+    [issued] = decision.facts
+    assert isinstance(issued, ApologyIssued)
+    assert issued.apology.late and issued.apology.due_by == d(3, 13)
+    assert (issued.apology.original_appointment_date, decision.dossier.appointment_date) == (
+        d(3, 16),
+        d(3, 24),
+    )
+    # The new date, missed too, is flagged when it passes.
+    missed = detect_overdue(decision.dossier, context(at(3, 25), configuration))
+    assert missed is not None
+    flagged = missed.facts[-1]
+    assert isinstance(flagged, DossierOverdue) and flagged.missed_new_date
+    # A new date already past is no new date.
     with pytest.raises(ActionRefused) as refused:
-        act(dossier, apology(dossier, justice, (3, 20)), at(3, 17, 8), configuration)
-    assert refused.value.code is RefusalCode.APOLOGY_TOO_LATE
+        act(dossier, apology(dossier, justice, (3, 17)), at(3, 18, 9), configuration)
+    assert refused.value.code is RefusalCode.INVALID_NEW_DATE
+    assert refused.value.field == "new_appointment_date"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from routing.domain.model import Dossier
 from routing.forms import FormUnavailable, RoutingForms
 
-from shared.events.commands import IssueApology, RequestSupplement
+from shared.events.commands import HandOverResult, IssueApology, RequestSupplement, ReturnResult
 from shared.forms import FormCatalogue, FormInfo, load_forms, place_date, vn_date, vn_moment
 from tests.unit.legal.builders import (
     CONFIGURATIONS,
@@ -166,3 +166,33 @@ def test_vietnamese_date_formats() -> None:
     assert vn_date(at(3, 2, 23, 30)) == "02/03/2026"  # Vietnam time, not UTC
     assert vn_moment(at(3, 2, 9, 5)) == "09 giờ 05 phút, ngày 02/03/2026"
     assert place_date(date(2026, 3, 2)) == "ngày 02 tháng 03 năm 2026"
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_tracking_slip_05_ends_with_the_result_returned_to_the_applicant(
+    configuration: str,
+) -> None:
+    """The slip's last row: the returning desk hands the result to the applicant, when it
+    happened, judged when the result was ready; every row has the two signature columns."""
+    dossier = start(received(configuration, at(3, 2, 10)), configuration)
+    dossier = hand_over(dossier, at(3, 3, 10), configuration)
+    dossier = hand_over(dossier, at(3, 12, 10), configuration)
+    desk = UNITS[configuration].desk
+    renderer = forms(configuration)
+    running = renderer.render("05", dossier, d(3, 12), applicant_name="Trần Thị Bình")
+    for column in ("Người giao", "Người nhận"):
+        assert f"<th>{column}<br><i>(ký, ghi rõ họ tên)</i></th>" in running
+    desk_name = catalogue(configuration).unit(desk).name
+    final = f"Giao: {desk_name}<br>Nhận: Người nộp hồ sơ (Trần Thị Bình)"
+    assert final in running
+    assert "Trả kết quả: ....giờ....phút, ngày ..../..../........" in running  # by hand
+    ready = act(dossier, ReturnResult(dossier_code=dossier.code, unit=desk), at(3, 13, 9),
+                configuration).dossier  # fmt: skip
+    done = act(ready, HandOverResult(dossier_code=dossier.code, unit=desk), at(3, 20, 14, 30),
+               configuration).dossier  # fmt: skip
+    html = renderer.render("05", done, d(3, 20))
+    last = html.split("Nhận: Người nộp hồ sơ")[1]
+    assert "Trả kết quả: 14 giờ 30 phút, ngày 20/03/2026" in last
+    assert "Trước hạn (hẹn 16/03/2026)" in last  # ready 13/03: collected late is not late
+    assert "Kết quả có từ 09 giờ 00 phút, ngày 13/03/2026" in last
+    assert html.count("<td></td><td></td>") == html.count("<tr><td>")  # signatures, every row

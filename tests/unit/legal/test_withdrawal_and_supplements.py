@@ -9,15 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from intake.domain import WITHDRAWABLE_STATES
 from routing.domain.closing import decide_withdrawal_request
 from routing.domain.deadlines import detect_overdue
 from routing.domain.model import Dossier
-from routing.domain.state_machine import ActionRefused, RefusalCode
+from routing.domain.state_machine import TRANSITIONS, Action, ActionRefused, RefusalCode
 
 from shared.events.commands import (
     CompleteStep,
     ProvideSupplement,
     RequestSupplement,
+    ReturnResult,
     StopProcessing,
 )
 from shared.events.dossier import (
@@ -37,6 +39,9 @@ from tests.unit.legal.builders import (
     at_department,
     context,
     d,
+    hand_over,
+    received,
+    start,
 )
 
 
@@ -131,3 +136,47 @@ def test_a_supplement_brought_after_the_cutoff_counts_from_the_next_day(configur
     assert (before.step_due_date, before.appointment_date) == (d(3, 17), d(3, 18))
     assert after.paused_working_days == 3  # brought Friday 15:00: received Monday 9
     assert (after.step_due_date, after.appointment_date) == (d(3, 18), d(3, 19))
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+@pytest.mark.parametrize("note", [None, "", "  \t "])
+def test_a_refusal_must_state_its_reason(configuration: str, note: str | None) -> None:
+    """A dossier refused by a processing unit goes back with a written reason."""
+    dossier = at_department(configuration)
+    justice = UNITS[configuration].justice
+    silent = CompleteStep(
+        dossier_code=dossier.code, unit=justice, outcome=StepOutcome.REJECT, note=note
+    )
+    with pytest.raises(ActionRefused) as refused:
+        act(dossier, silent, at(3, 5), configuration)
+    assert (refused.value.code, refused.value.field) == (RefusalCode.REASON_REQUIRED, "note")
+    reasoned = silent.model_copy(update={"note": "Không đủ điều kiện cấp phiếu"})
+    decision = act(dossier, reasoned, at(3, 5), configuration)
+    assert decision.dossier.outcome == "rejected"
+    assert decision.facts[0].note == "Không đủ điều kiện cấp phiếu"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_a_ready_result_cannot_be_withdrawn(configuration: str) -> None:
+    """Intake refuses a withdrawal once the result is ready (status 9); routing agrees, so
+    a request crossing the result on the way is ignored instead of reopening the dossier
+    to be stopped (status 8) though it was decided."""
+    dossier = start(received(configuration, at(3, 2, 10)), configuration)
+    dossier = hand_over(dossier, at(3, 3, 10), configuration)
+    dossier = hand_over(dossier, at(3, 12, 10), configuration)
+    desk = UNITS[configuration].desk
+    ready = act(
+        dossier, ReturnResult(dossier_code=dossier.code, unit=desk), at(3, 13), configuration
+    ).dossier
+    with pytest.raises(ActionRefused) as refused:
+        decide_withdrawal_request(
+            ready, withdrawal(ready, at(3, 13, 10)), context(at(3, 13, 10), configuration)
+        )
+    assert refused.value.code is RefusalCode.TRANSITION_NOT_ALLOWED
+
+
+def test_routing_takes_withdrawal_requests_in_the_states_intake_sends_them() -> None:
+    """Intake asks (status 7) from its withdrawable states but SUBMITTED, which it closes
+    itself; routing takes the request from exactly those."""
+    requested = {s for (s, a) in TRANSITIONS if a is Action.REQUEST_WITHDRAWAL}
+    assert requested == WITHDRAWABLE_STATES - {DossierState.SUBMITTED}

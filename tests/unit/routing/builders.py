@@ -114,7 +114,9 @@ def day(d: int) -> date:
 
 
 def complete(d: Dossier, unit: str, outcome: StepOutcome = StepOutcome.APPROVE) -> CompleteStep:
-    return CompleteStep(dossier_code=d.code, unit=unit, outcome=outcome)
+    """A completion; a refusal (reject) states its reason, as it must."""
+    note = "Không đủ điều kiện" if outcome is StepOutcome.REJECT else None
+    return CompleteStep(dossier_code=d.code, unit=unit, outcome=outcome, note=note)
 
 
 def accept(d: Dossier, unit: str) -> AcceptTransfer:

@@ -116,13 +116,16 @@ def test_nearly_late_and_late() -> None:
     assert lateness(d, day(3), day(5)) == (None, None)
 
 
-def test_handing_over_after_the_appointment_is_late() -> None:
+def test_handing_over_after_the_appointment_is_recorded_not_late() -> None:
+    """The result was ready in time: the applicant's late collection is theirs."""
     d = dossier_in("result_ready")
     cmd = HandOverResult(dossier_code=d.code, unit=TAN_HOA_DESK)
     on_time = decide_hand_over(d, cmd, context(later(20)))
     assert on_time.facts[0].late is False  # type: ignore[attr-defined]
-    late = decide_hand_over(d, cmd, context(later(30)))
-    assert late.facts[0].late is True  # type: ignore[attr-defined]
+    assert on_time.facts[0].collected_after_appointment is False  # type: ignore[attr-defined]
+    collected_late = decide_hand_over(d, cmd, context(later(30)))
+    assert collected_late.facts[0].late is False  # type: ignore[attr-defined]
+    assert collected_late.facts[0].collected_after_appointment is True  # type: ignore[attr-defined]
 
 
 def test_documents_hash_is_the_canonical_form_intake_uses() -> None:

@@ -37,14 +37,13 @@ ALLOWED = {
     (S.PROCESSING, Action.WITHDRAW): S.WITHDRAWN,
     (S.SUPPLEMENT_REQUESTED, Action.WITHDRAW): S.WITHDRAWN,
     (S.AWAITING_PAYMENT, Action.WITHDRAW): S.WITHDRAWN,
-    (S.RESULT_READY, Action.WITHDRAW): S.WITHDRAWN,
-    # Withdrawal is a request (portal status 7) that the holding unit stops (status 8).
+    # Withdrawal is a request (portal status 7) that the holding unit stops (status 8);
+    # never once the result is ready (status 9): nothing is left to stop.
     (S.RECEIVED, Action.REQUEST_WITHDRAWAL): S.WITHDRAWAL_REQUESTED,
     (S.IN_TRANSFER, Action.REQUEST_WITHDRAWAL): S.WITHDRAWAL_REQUESTED,
     (S.PROCESSING, Action.REQUEST_WITHDRAWAL): S.WITHDRAWAL_REQUESTED,
     (S.SUPPLEMENT_REQUESTED, Action.REQUEST_WITHDRAWAL): S.WITHDRAWAL_REQUESTED,
     (S.AWAITING_PAYMENT, Action.REQUEST_WITHDRAWAL): S.WITHDRAWAL_REQUESTED,
-    (S.RESULT_READY, Action.REQUEST_WITHDRAWAL): S.WITHDRAWAL_REQUESTED,
     (S.WITHDRAWAL_REQUESTED, Action.STOP): S.STOPPED,
     # Payment: the holder asks, the payment is confirmed, processing goes on.
     (S.PROCESSING, Action.REQUEST_PAYMENT): S.AWAITING_PAYMENT,
