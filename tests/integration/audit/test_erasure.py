@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from audit.erasure import BATCH
 from audit.main import create_app
 from audit.verify import verify_document
 
@@ -222,3 +223,29 @@ async def test_free_text_and_pseudonyms_are_sealed_and_erased(
     for document in (bundle_before, bundle_after):
         verify_document(json.loads(json.dumps(document)), trust)
     assert whole_log.startswith(f"OK log lienthong-audit-log: {len(events) + 1} entries")
+
+
+async def test_dossiers_within_retention_do_not_hold_back_one_that_is_due(
+    common_settings: CommonSettings, clock: ManualClock, tmp_path: Path
+) -> None:
+    """More long-running dossiers than the eraser reads at once, all with keys older than
+    the cutoff but recent entries, come before one that is due: it is erased all the same."""
+    settings = audit_settings_for(common_settings, tmp_path / "key.pem", every=1000)
+    settings.audit.personal_data_retention_days = 30
+    settings.audit.erasure_poll_seconds = 3600  # the test erases when it says so
+    active = [f"000.00.01.H59-261126-{n:04d}" for n in range(BATCH)]
+    due = "000.00.01.H59-261126-9999"  # last in the order the keys are read (time, code)
+    firsts = {code: journey(code)[:2] for code in [*active, due]}
+    app = create_app(settings, clock)
+    async with running_app(app, ActAs("auditor")) as client:
+        await publish(app, [events[0] for events in firsts.values()])  # keys made now
+        await logged(client, len(firsts))
+        clock.advance(timedelta(days=100))
+        await publish(app, [firsts[code][1] for code in active])  # still going on
+        await logged(client, len(firsts) + len(active))
+        clock.advance(timedelta(days=1))
+        erased = [await app.state.eraser.erase_due() for _ in range(3)]
+        keys = await app.state.runtime.db["dossier_keys"].find({"key": None}).to_list()
+
+    assert erased == [[due], [], []]
+    assert [doc["_id"] for doc in keys] == [due]
