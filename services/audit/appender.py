@@ -49,10 +49,15 @@ def canonical_event(envelope: Envelope) -> bytes:
 
 @dataclass(frozen=True)
 class PersonalData:
-    """Which fields are personal, and the dossier keys that seal them."""
+    """The dossier keys that seal personal fields, and which fields: those each event
+    type's contract marks personal, and any ``extra_paths`` (LT_AUDIT_PERSONAL_FIELDS)."""
 
     keys: DossierKeys
-    paths: list[str]
+    extra_paths: list[str] = field(default_factory=list)
+
+    def paths(self, event_type: str) -> list[str]:
+        """The personal paths of an event type (``*`` for every item of a list)."""
+        return [*personal.contract_paths(event_type), *self.extra_paths]
 
 
 class Recent(OrderedDict[str, Any]):
@@ -206,7 +211,9 @@ class LogAppender:
         events = {e.id: json.loads(e.to_bytes()) for e in fresh}
         if self._personal is None:
             return {e.id: canonical_json(events[e.id]) for e in fresh}, {}, MadeKeys()
-        paths = {e.id: personal.personal_paths(events[e.id], self._personal.paths) for e in fresh}
+        paths = {
+            e.id: personal.personal_paths(events[e.id], self._personal.paths(e.type)) for e in fresh
+        }
         wanted = list(dict.fromkeys(e.subject for e in fresh if paths[e.id]))
         keys = await self._keys(tail, wanted, firsts, session)
         made = MadeKeys()

@@ -75,13 +75,9 @@ class AuditLogSettings(AuditLogKey):
         None, ge=0, description="Cosignatures a checkpoint needs to be served (default: all)."
     )
     personal_fields: list[str] = Field(
-        default_factory=lambda: [
-            "data.applicant.name",
-            "data.applicant.email",
-            "data.applicant.phone",
-            "data.note",
-        ],
-        description="Paths of personal fields sealed under a per-dossier key (JSON list).",
+        default_factory=list,
+        description="Further paths sealed under the dossier key (JSON list, `*` for each item "
+        "of a list), besides every field the event contracts mark personal.",
     )
     personal_data_retention_days: float = Field(
         1825,

@@ -19,6 +19,14 @@ from shared.mongo.client import Database, Session
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A live key old enough to be erased, if its dossier's last entry is old enough too."""
+
+    subject: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class MadeKeys:
     """Keys made for a run, to store with it: for dossiers without one, and after erasure."""
 
@@ -33,7 +41,9 @@ class DossierKeys:
         self._dossier_keys = db["dossier_keys"]
 
     async def ensure_indexes(self) -> None:
-        await self._dossier_keys.create_index([("erased_at", ASCENDING), ("created_at", ASCENDING)])
+        await self._dossier_keys.create_index(
+            [("erased_at", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
 
     async def stored(self, subjects: list[str], session: Session) -> dict[str, bytes | None]:
         """The dossiers' stored keys, in one query: the key, None where it was erased; a
@@ -64,12 +74,24 @@ class DossierKeys:
             found[doc["_id"]] = None if doc.get("key") is None else bytes(doc["key"])
         return found
 
-    async def live_created_before(self, moment: datetime, limit: int) -> list[str]:
-        """Subjects whose key is live and older than ``moment`` (erasure candidates)."""
-        cursor = self._dossier_keys.find(
-            {"erased_at": None, "created_at": {"$lt": moment}}, {"_id": 1}
-        ).limit(limit)
-        return [doc["_id"] async for doc in cursor]
+    async def live_created_before(
+        self, moment: datetime, limit: int, after: Candidate | None = None
+    ) -> list[Candidate]:
+        """Up to ``limit`` keys that are live and older than ``moment`` (erasure
+        candidates), oldest first (by creation time, then dossier code), after the
+        candidate ``after``: a page of them, to go on from the last one."""
+        query: dict[str, Any] = {"erased_at": None, "created_at": {"$lt": moment}}
+        if after is not None:
+            query["$or"] = [
+                {"created_at": {"$gt": after.created_at}},
+                {"created_at": after.created_at, "_id": {"$gt": after.subject}},
+            ]
+        cursor = (
+            self._dossier_keys.find(query, {"_id": 1, "created_at": 1})
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [Candidate(doc["_id"], doc["created_at"]) async for doc in cursor]
 
     async def erase(self, subject: str, now: datetime, session: Session) -> str | None:
         """Destroy the dossier's key; the id of the key destroyed (None if there was none)."""

@@ -47,16 +47,27 @@ class Eraser(PeriodicWorker):
         return await self.erase_due()
 
     async def erase_due(self) -> list[str]:
-        """Erase every dossier past retention now; the dossier codes erased."""
+        """Erase every dossier past retention now; the dossier codes erased.
+
+        The candidates are the live keys older than the cutoff, read in pages of
+        ``BATCH`` in the order of their creation (then dossier code), each page after the
+        last candidate of the one before: a dossier still within retention (a recent
+        entry) is passed over, never read again in this pass, so it cannot hold back
+        the dossiers after it."""
         cutoff = self._clock.now() - timedelta(days=self._settings.personal_data_retention_days)
-        erased = []
-        for subject in await self._keys.live_created_before(cutoff, BATCH):
-            last = await self._store.last_logged_at(subject)
-            if last is not None and last >= log_time(cutoff):
-                continue  # still within retention: counted from the dossier's last entry
-            if await self.erase(subject, "retention"):
-                erased.append(subject)
-        return erased
+        erased: list[str] = []
+        after = None
+        while True:
+            page = await self._keys.live_created_before(cutoff, BATCH, after)
+            for candidate in page:
+                last = await self._store.last_logged_at(candidate.subject)
+                if last is not None and last >= log_time(cutoff):
+                    continue  # still within retention: counted from the dossier's last entry
+                if await self.erase(candidate.subject, "retention"):
+                    erased.append(candidate.subject)
+            if len(page) < BATCH:
+                return erased
+            after = page[-1]
 
     async def erase(self, subject: str, reason: str) -> bool:
         """Destroy one dossier's key and log that; False if it had no live key."""

@@ -98,12 +98,11 @@ class Evidence:
         views = [entry_view(doc) for doc in docs]
         if self.personal_data is None:
             return views
-        paths = self.personal_data.paths
-        sealed = {v["subject"] for v in views if any(personal.sealed_fields(v["event"], paths))}
+        sealed = {v["subject"] for v in views if any(personal.sealed_fields(v["event"]))}
         keys = await self.personal_data.keys.keys(sealed) if sealed else {}
         for view in views:
             if view["subject"] in keys:
-                unsealed = personal.unseal(view["event"], paths, keys[view["subject"]])
+                unsealed = personal.unseal(view["event"], keys[view["subject"]])
                 if unsealed:
                     view["personal_data"] = unsealed
         return views

@@ -16,6 +16,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from shared.events.dossier import Channel, DossierCode, Language
+from shared.events.personal import PersonalText
 from shared.events.registry import ContractModel, EventData, register
 from shared.topics import APPLICANT_CONTACTS, TopicSpec
 
@@ -23,9 +24,9 @@ from shared.topics import APPLICANT_CONTACTS, TopicSpec
 class ContactDetails(ContractModel):
     """How to reach the applicant: what notification needs, nothing more."""
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=20)
+    name: PersonalText = Field(min_length=1, max_length=200)
+    email: PersonalText | None = Field(None, max_length=254)
+    phone: PersonalText | None = Field(None, max_length=20)
     channels: list[Channel] = Field(default_factory=list, description="Preferred channels.")
     language: Language = Language.VI
 

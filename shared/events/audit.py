@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from shared.events.personal import Code, Digest
 from shared.events.registry import EventData, register
 from shared.topics import AUDIT_EVENTS, TopicSpec
 
@@ -19,11 +20,11 @@ class CheckpointSigned(EventData):
     TOPIC: ClassVar[TopicSpec] = AUDIT_EVENTS
 
     tree_size: int
-    root_hash: str  # hex
+    root_hash: Digest  # hex
     signed_at: datetime
-    key_id: str  # the signed-note key ID of the log's key (8 hex digits)
-    signature: str  # base64 Ed25519 signature of the note's text by the log's key
-    note: str | None = None  # the checkpoint as a C2SP signed note (tlog-checkpoint)
+    key_id: Code  # the signed-note key ID of the log's key (8 hex digits)
+    signature: Digest  # base64 Ed25519 signature of the note's text by the log's key
+    note: Digest | None = None  # the checkpoint as a C2SP signed note (tlog-checkpoint)
 
     def subject(self) -> str:
         return AUDIT_LOG_SUBJECT
@@ -40,10 +41,10 @@ class KeyRotated(EventData):
     EVENT_TYPE: ClassVar[str] = "audit.key.rotated.v1"
     TOPIC: ClassVar[TopicSpec] = AUDIT_EVENTS
 
-    old_vkey: str  # C2SP vkey of the key that stops signing
-    new_vkey: str  # C2SP vkey of the key that signs from valid_from on
+    old_vkey: Digest  # C2SP vkey of the key that stops signing
+    new_vkey: Digest  # C2SP vkey of the key that signs from valid_from on
     valid_from: datetime
-    statement: str  # signed note by the old key: "<log> key rotation / old / new / from"
+    statement: Digest  # signed note by the old key: "<log> key rotation / old / new / from"
 
     def subject(self) -> str:
         return AUDIT_LOG_SUBJECT
@@ -60,10 +61,10 @@ class PersonalDataErased(EventData):
     EVENT_TYPE: ClassVar[str] = "audit.personal-data.erased.v1"
     TOPIC: ClassVar[TopicSpec] = AUDIT_EVENTS
 
-    dossier_code: str
-    key_id: str  # which dossier key was destroyed
+    dossier_code: Code
+    key_id: Code  # which dossier key was destroyed
     erased_at: datetime
-    reason: str  # "retention": LT_AUDIT_PERSONAL_DATA_RETENTION_DAYS after the last entry
+    reason: Code  # "retention": LT_AUDIT_PERSONAL_DATA_RETENTION_DAYS after the last entry
 
     def subject(self) -> str:
         return self.dossier_code

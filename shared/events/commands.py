@@ -11,13 +11,15 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from shared.events.dossier import DocumentRef, StepOutcome
+from shared.events.dossier import DocumentRef, DossierCode, StepOutcome, UnitCode
+from shared.events.operations import Operator
+from shared.events.personal import PERSONAL, PersonalText
 from shared.events.registry import EventData, register
 from shared.text import without_controls
 from shared.time_bounds import AwareBoundedDatetime, BoundedDate
 from shared.topics import DOSSIER_COMMANDS, TopicSpec
 
-MissingDocument = Annotated[str, Field(min_length=1, max_length=200)]
+MissingDocument = Annotated[str, PERSONAL, Field(min_length=1, max_length=200)]
 
 
 class UnitCommand(EventData):
@@ -25,9 +27,9 @@ class UnitCommand(EventData):
 
     TOPIC: ClassVar[TopicSpec] = DOSSIER_COMMANDS
 
-    dossier_code: str = Field(min_length=1, max_length=64)
-    unit: str = Field(min_length=1, max_length=64, description="The acting unit's code.")
-    actor: str = Field("system", max_length=200, description="Officer or system acting.")
+    dossier_code: DossierCode = Field(min_length=1, max_length=64)
+    unit: UnitCode = Field(min_length=1, max_length=64, description="The acting unit's code.")
+    actor: Operator = Field("system", max_length=200, description="Officer or system acting.")
 
     @field_validator("*")
     @classmethod
@@ -46,14 +48,14 @@ class AcceptTransfer(UnitCommand):
 @register
 class RefuseTransfer(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.transfer.refuse.v1"
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: PersonalText = Field(min_length=1, max_length=2000)
 
 
 @register
 class CompleteStep(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.step.complete.v1"
     outcome: StepOutcome
-    note: str | None = Field(
+    note: PersonalText | None = Field(
         None,
         max_length=2000,
         description="Required with outcome reject: the reason the applicant is told (else "
@@ -70,7 +72,7 @@ class CompleteStep(UnitCommand):
 class RequestSupplement(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.supplement.request.v1"
     missing_documents: list[MissingDocument] = Field(min_length=1, max_length=50)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: PersonalText = Field(min_length=1, max_length=2000)
 
 
 @register
@@ -82,7 +84,7 @@ class ProvideSupplement(UnitCommand):
 @register
 class ReturnResult(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.result.return.v1"
-    note: str | None = Field(None, max_length=2000)
+    note: PersonalText | None = Field(None, max_length=2000)
 
 
 @register
@@ -93,7 +95,7 @@ class HandOverResult(UnitCommand):
 @register
 class StopProcessing(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.processing.stop.v1"
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: PersonalText = Field(min_length=1, max_length=2000)
 
 
 @register
@@ -101,7 +103,7 @@ class IssueApology(UnitCommand):
     """Mẫu 04: the unit that will be late apologises before the appointment, with a new date."""
 
     EVENT_TYPE: ClassVar[str] = "command.apology.issue.v1"
-    reason: str = Field(min_length=1, max_length=2000, description="Why the unit is late.")
+    reason: PersonalText = Field(min_length=1, max_length=2000, description="Why the unit is late.")
     new_appointment_date: BoundedDate = Field(description="The new date the unit proposes.")
 
 
@@ -111,7 +113,7 @@ class RequestPayment(UnitCommand):
 
     EVENT_TYPE: ClassVar[str] = "command.payment.request.v1"
     amount_vnd: int = Field(gt=0, le=10**13)
-    description: str = Field(min_length=1, max_length=500)
+    description: PersonalText = Field(min_length=1, max_length=500)
 
 
 @register
@@ -120,7 +122,9 @@ class ConfirmPayment(UnitCommand):
 
     EVENT_TYPE: ClassVar[str] = "command.payment.confirm.v1"
     amount_vnd: int = Field(gt=0, le=10**13)
-    reference: str = Field(min_length=1, max_length=200, description="Receipt or transaction id.")
+    reference: PersonalText = Field(
+        min_length=1, max_length=200, description="Receipt or transaction id."
+    )
     method: Literal["desk", "gateway", "bank_transfer"] = "desk"
     paid_at: AwareBoundedDatetime | None = Field(
         None, description="When paid; default: when confirmed."

@@ -13,17 +13,18 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import rfc8785
 from pydantic import Field, model_validator
 
+from shared.events.personal import Code, DocumentsHash, InClear, PersonalText
 from shared.events.portal import PortalStatus, portal_status
 from shared.events.registry import ContractModel, EventData, register
 from shared.topics import DOSSIER_EVENTS, TopicSpec
 
-UnitCode = str
-DossierCode = str
+UnitCode = Annotated[str, InClear("a unit (agency) code")]
+DossierCode = Annotated[str, InClear("the dossier code")]
 
 
 class DossierState(StrEnum):
@@ -59,7 +60,7 @@ class ResultDelivery(StrEnum):
     ONLINE = "online"  # electronic result on the portal
 
 
-CalendarVersion = str
+CalendarVersion = Annotated[str, InClear("a calendar release")]
 """``WorkingCalendar.provenance``: holidays release and overrides version behind a date."""
 
 
@@ -77,8 +78,8 @@ class StepOutcome(StrEnum):
 class DocumentRef(ContractModel):
     """A submitted document, by reference: the file stays with the submitter."""
 
-    name: str = Field(min_length=1, max_length=200)
-    type: str = Field(min_length=1, max_length=64, description="Document type code.")
+    name: PersonalText = Field(min_length=1, max_length=200)
+    type: Code = Field(min_length=1, max_length=64, description="Document type code.")
     size_bytes: int = Field(ge=1, le=100_000_000, description="An empty file is no document.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
@@ -99,15 +100,17 @@ class ApplicantRef(ContractModel):
     stays with intake, so nobody reading the events can test a guessed number.
     """
 
-    identity_hash: str = Field(description="Keyed HMAC-SHA256 of the identity number (hex).")
+    identity_hash: PersonalText = Field(
+        description="Keyed HMAC-SHA256 of the identity number (hex)."
+    )
 
 
 class ApplicantContact(ApplicantRef):
     """The applicant with name and contact, as the deprecated v1 facts carried it."""
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=20)
+    name: PersonalText = Field(min_length=1, max_length=200)
+    email: PersonalText | None = Field(None, max_length=254)
+    phone: PersonalText | None = Field(None, max_length=20)
     channels: list[Channel] = Field(default_factory=list, description="Preferred channels.")
     language: Language = Language.VI
 
@@ -123,7 +126,7 @@ class DossierFact(EventData):
     portal_status: PortalStatus | None = Field(
         None, description="National portal status code (1-10) of `state`; filled from it."
     )
-    portal_status_label: str | None = Field(
+    portal_status_label: Annotated[str, InClear("the portal's label of `state`")] | None = Field(
         None, description="The portal's exact Vietnamese label of `portal_status`."
     )
 
@@ -151,7 +154,7 @@ class DossierSubmitted(DossierFact):
     """An online submission arrived and waits for a desk to check it."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.submitted.v2"
-    procedure_code: str
+    procedure_code: Code
     receiving_unit: UnitCode
     submitted_at: datetime
     applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
@@ -163,8 +166,8 @@ class DossierReceived(DossierFact):
     """A desk received the dossier: code allocated, appointment date given."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.received.v2"
-    procedure_code: str
-    procedure_version: str
+    procedure_code: Code
+    procedure_version: Code
     receiving_unit: UnitCode
     received_at: datetime
     clock_starts_on: date = Field(description="First working day counted (after the cut-off).")
@@ -173,8 +176,8 @@ class DossierReceived(DossierFact):
     channel: Literal["desk", "online", "agency"] = "desk"
     applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
     documents: list[DocumentRef]
-    documents_hash: str = Field(description="SHA-256 of the canonical document list.")
-    note: str | None = None
+    documents_hash: DocumentsHash = Field(description="SHA-256 of the canonical document list.")
+    note: PersonalText | None = None
     area_unit: UnitCode | None = Field(
         None,
         description="The applicant's area (residence or where the matter lies). For a "
@@ -191,10 +194,10 @@ class DossierDenied(DossierFact):
     """The desk refused the dossier at intake, with the reason (refusal notice)."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.denied.v2"
-    procedure_code: str
+    procedure_code: Code
     receiving_unit: UnitCode
     denied_at: datetime
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: PersonalText = Field(min_length=1, max_length=2000)
     applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
 
 
@@ -241,13 +244,15 @@ class IntakeSupplementRequested(DossierFact):
     """
 
     EVENT_TYPE: ClassVar[str] = "dossier.intake.supplement.requested.v1"
-    procedure_code: str
+    procedure_code: Code
     receiving_unit: UnitCode
     requested_at: datetime
-    missing_documents: list[str] = Field(
+    missing_documents: list[PersonalText] = Field(
         min_length=1, description="Document types (catalogue codes) or names of what is missing."
     )
-    guidance: str = Field(min_length=1, max_length=2000, description="What to correct, how.")
+    guidance: PersonalText = Field(
+        min_length=1, max_length=2000, description="What to correct, how."
+    )
     request_number: int = Field(1, ge=1, description="1 for the dossier's first request.")
     applicant: ApplicantRef = Field(description="The applicant as a keyed hash, no contact.")
     documents: list[DocumentRef] = Field(description="What the desk was handed so far.")
@@ -264,7 +269,7 @@ class IntakeSupplementProvided(DossierFact):
     provided_at: datetime
     added_documents: list[DocumentRef] = Field(min_length=1)
     documents: list[DocumentRef] = Field(description="The dossier's documents now, in order.")
-    documents_hash: str = Field(description="SHA-256 of the canonical document list.")
+    documents_hash: DocumentsHash = Field(description="SHA-256 of the canonical document list.")
 
 
 @register
@@ -273,7 +278,7 @@ class DossierWithdrawn(DossierFact):
 
     EVENT_TYPE: ClassVar[str] = "dossier.withdrawn.v1"
     withdrawn_at: datetime
-    reason: str | None = None
+    reason: PersonalText | None = None
 
 
 @register
@@ -285,14 +290,14 @@ class WithdrawalRequested(DossierFact):
 
     EVENT_TYPE: ClassVar[str] = "dossier.withdrawal.requested.v1"
     requested_at: datetime
-    reason: str | None = None
+    reason: PersonalText | None = None
 
 
 class RouteStep(ContractModel):
     """One planned step of a dossier's route, resolved to a concrete unit."""
 
     index: int = Field(ge=0)
-    name: str
+    name: Annotated[str, InClear("the step's name in the procedure catalogue")]
     unit: UnitCode
     budget_days: int = Field(ge=0)
     redirected_from: UnitCode | None = Field(
@@ -319,16 +324,16 @@ class TransferRequested(DossierFact):
     """A unit handed the dossier over to another; the receiver must accept or refuse."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.transfer.requested.v1"
-    transfer_id: str
+    transfer_id: Code
     step_index: int
-    step_name: str
+    step_name: Annotated[str, InClear("the step's name in the procedure catalogue")]
     from_unit: UnitCode
     to_unit: UnitCode
     requested_at: datetime
     step_due_date: date = Field(
         description="Own budget from the hand-over, never later than the appointment allows."
     )
-    documents_hash: str
+    documents_hash: DocumentsHash
     redirected_from: UnitCode | None = None
     calendar_version: CalendarVersion | None = None
 
@@ -336,13 +341,13 @@ class TransferRequested(DossierFact):
 class HandoverReceipt(ContractModel):
     """Binds dossier, step, both units, time and documents: who held the dossier when."""
 
-    receipt_id: str
+    receipt_id: Code
     dossier_code: DossierCode
     step_index: int
     from_unit: UnitCode
     to_unit: UnitCode
     accepted_at: datetime
-    documents_hash: str
+    documents_hash: DocumentsHash
 
 
 @register
@@ -350,7 +355,7 @@ class TransferAccepted(DossierFact):
     """The receiving unit accepted the hand-over and now holds the dossier."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.transfer.accepted.v1"
-    transfer_id: str
+    transfer_id: Code
     step_index: int
     from_unit: UnitCode
     to_unit: UnitCode
@@ -363,12 +368,12 @@ class TransferRefused(DossierFact):
     """The receiving unit refused the hand-over; the dossier goes back with the reason."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.transfer.refused.v1"
-    transfer_id: str
+    transfer_id: Code
     step_index: int
     from_unit: UnitCode
     to_unit: UnitCode
     refused_at: datetime
-    reason: str
+    reason: PersonalText
 
 
 @register
@@ -380,7 +385,7 @@ class StepCompleted(DossierFact):
     unit: UnitCode
     outcome: StepOutcome
     completed_at: datetime
-    note: str | None = None
+    note: PersonalText | None = None
     due_date: date | None = Field(None, description="The step's due date.")
     on_time: bool | None = Field(
         None, description="The unit's rating for this step: completed by its due date."
@@ -394,12 +399,12 @@ class SupplementRequested(DossierFact):
     EVENT_TYPE: ClassVar[str] = "dossier.supplement.requested.v1"
     unit: UnitCode
     requested_at: datetime
-    missing_documents: list[str] = Field(
+    missing_documents: list[PersonalText] = Field(
         description="Document types (catalogue codes) or names of what is missing."
     )
-    reason: str
+    reason: PersonalText
     respond_by: date | None = None
-    procedure_code: str | None = Field(
+    procedure_code: Code | None = Field(
         None, description="The dossier's procedure (gives the documents' display names)."
     )
     request_number: int = Field(1, ge=1, description="1 for the first request of the dossier.")
@@ -416,7 +421,7 @@ class SupplementProvided(DossierFact):
     unit: UnitCode
     provided_at: datetime
     documents: list[DocumentRef]
-    documents_hash: str
+    documents_hash: DocumentsHash
     paused_working_days: int = Field(ge=0)
     step_due_date: date
     appointment_date: date
@@ -431,7 +436,9 @@ class PaymentRequested(DossierFact):
     unit: UnitCode
     amount_vnd: int = Field(ge=0)
     requested_at: datetime
-    description: str | None = Field(None, description="What is to be paid (fee, land use levy).")
+    description: PersonalText | None = Field(
+        None, description="What is to be paid (fee, land use levy)."
+    )
 
 
 @register
@@ -442,8 +449,8 @@ class PaymentReceived(DossierFact):
     unit: UnitCode
     amount_vnd: int = Field(ge=0)
     received_at: datetime
-    reference: str | None = Field(None, description="Receipt or gateway transaction id.")
-    method: str | None = Field(None, description="desk, gateway or bank_transfer.")
+    reference: PersonalText | None = Field(None, description="Receipt or gateway transaction id.")
+    method: Code | None = Field(None, description="desk, gateway or bank_transfer.")
     paused_working_days: int | None = Field(None, ge=0)
     step_due_date: date | None = None
     appointment_date: date | None = None
@@ -458,7 +465,7 @@ class ResultReady(DossierFact):
     unit: UnitCode
     ready_at: datetime
     outcome: Literal["approved", "rejected"]
-    note: str | None = None
+    note: PersonalText | None = None
     result_delivery: ResultDelivery = Field(
         ResultDelivery.DESK, description="How the applicant gets the result."
     )
@@ -518,7 +525,7 @@ class DossierStopped(DossierFact):
     EVENT_TYPE: ClassVar[str] = "dossier.stopped.v1"
     unit: UnitCode
     stopped_at: datetime
-    reason: str
+    reason: PersonalText
 
 
 @register
@@ -550,9 +557,9 @@ class StepOverdue(DossierFact):
 class ApologyNotice(ContractModel):
     """Data of the apology letter and new appointment (form Mẫu 04), from the late unit."""
 
-    form: str = "Mẫu 04"
+    form: Annotated[str, InClear("the form's name")] = "Mẫu 04"
     issuing_unit: UnitCode
-    reason: str
+    reason: PersonalText
     original_appointment_date: date
     new_appointment_date: date
     number: int = Field(1, ge=1, description="1 for the first apology of the dossier, then 2...")
@@ -609,10 +616,10 @@ class CommandRefused(EventData):
     TOPIC: ClassVar[TopicSpec] = DOSSIER_EVENTS
 
     dossier_code: DossierCode
-    command_id: str
-    command_type: str
+    command_id: Code
+    command_type: Code
     unit: UnitCode | None = Field(None, description="The unit that sent the command.")
-    code: str = Field(
+    code: Code = Field(
         description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
         "not_holding_unit, not_transfer_receiver, final_step, not_final_step, "
         "not_responsible_unit, missing_documents_required, reason_required (a reject "
@@ -624,7 +631,7 @@ class CommandRefused(EventData):
         "field).",
         examples=["not_holding_unit", "invalid_command"],
     )
-    reason: str
+    reason: PersonalText
     refused_at: datetime
 
     def subject(self) -> str:

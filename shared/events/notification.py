@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from shared.events.dossier import Channel
+from shared.events.dossier import Channel, DossierCode
+from shared.events.personal import Code, PersonalText
 from shared.events.registry import EventData, register
 from shared.topics import NOTIFICATION_EVENTS, TopicSpec
 
@@ -13,15 +14,18 @@ from shared.topics import NOTIFICATION_EVENTS, TopicSpec
 class NotificationOutcome(EventData):
     TOPIC: ClassVar[TopicSpec] = NOTIFICATION_EVENTS
 
-    notification_id: str
-    dossier_code: str
-    source_event_id: str
-    source_event_type: str
+    notification_id: Code
+    dossier_code: DossierCode
+    source_event_id: Code
+    source_event_type: Code
     channel: Channel
     recipient_kind: Literal["applicant", "unit", "subscriber"]
-    recipient_ref: str  # a keyed hash or a unit/subscription id, never contact data in clear
-    template: str | None = None
-    language: str | None = None
+    # A keyed hash of the contact, or a unit/subscription id; never contact data in clear.
+    # Personal all the same: whoever holds the key can reverse a phone number's hash by
+    # trying every number.
+    recipient_ref: PersonalText
+    template: Code | None = None
+    language: Code | None = None
     attempts: int
 
     def subject(self) -> str:
@@ -38,4 +42,4 @@ class NotificationSent(NotificationOutcome):
 class NotificationFailed(NotificationOutcome):
     EVENT_TYPE: ClassVar[str] = "notification.failed.v1"
     failed_at: datetime
-    error: str
+    error: PersonalText  # a gateway's answer may quote the address or the text

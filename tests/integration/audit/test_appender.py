@@ -252,7 +252,7 @@ async def test_a_rolled_back_append_is_not_remembered(
     # Sealed under the key the store keeps, not under the one made in the dropped append.
     key = (await DossierKeys(client[database]).keys({"B-1"}))["B-1"]
     logged = json.loads((await store.entry(4) or {})["canonical"])
-    assert personal.unseal(logged, PATHS, key) == {"data.note": "ghi chú riêng"}
+    assert personal.unseal(logged, key) == {"data.note": "ghi chú riêng"}
 
 
 async def test_an_event_already_logged_fails_its_run_and_the_retry_leaves_it_out(
