@@ -3,6 +3,11 @@
 work shared by the deliveries ending together: ``settling``; a failure counts toward
 pausing its subscription), then logged.
 
+An SMS that failed because no SMS provider is configured (the deployment default) is
+recorded failed with that reason but not dead-lettered: no replay can deliver it until a
+provider is configured (then the console's redelivery can), and a dead letter per
+dossier would keep ``DeadLettersWritten`` firing in every deployment without SMS.
+
 The dead letter is written before the outcome is settled: a crash in between runs the
 end again, never skips it.
 """
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from notification.channels import DeliveryError
+from notification.channels import SMS_DISABLED, DeliveryError
 from notification.privacy import redacted_for
 from notification.retry import Outcome
 from notification.settling import Settler, settlement
@@ -46,7 +51,7 @@ class Finishing:
     async def finish(self, record: Document, envelope: Envelope, outcome: Outcome) -> None:
         now = self._clock.now()
         error = redacted_for(record, outcome.error) or "unknown error"
-        if not outcome.delivered:
+        if not outcome.delivered and outcome.error != SMS_DISABLED:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
         result = await self._settler.settle(settlement(record, envelope, outcome, error, now))

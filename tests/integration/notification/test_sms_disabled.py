@@ -1,6 +1,6 @@
 """Without an SMS provider (the deployment default), an applicant's SMS is recorded as
 failed with the reason, and its outcome fact says so: never ``sent``, never written
-anywhere."""
+anywhere, and not dead-lettered (no replay could deliver it)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from notification.channels import SMS_DISABLED
 from notification.config import NotificationSettings, SmsSettings
 from notification.main import create_app
 
+from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import ServiceRuntime
 from shared.testing import ActAs, eventually, running_app
 from tests.integration.notification.helpers import notifications, publish, sms_lines
@@ -52,6 +53,8 @@ async def test_an_sms_without_a_provider_is_recorded_as_failed_not_sent(
     assert facts == {("notification.sent.v1", "email"), ("notification.failed.v1", "sms")}
     failed = next(o for o in outcomes if o["type"] == "notification.failed.v1")
     assert failed["data"]["error"] == SMS_DISABLED
+    # A dead letter is written before the outcome is settled: none by now means none.
+    assert await read_dead_letters(settings.kafka) == []
 
 
 async def _ended(client: Any) -> list[dict[str, Any]] | None:
