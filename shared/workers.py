@@ -66,18 +66,16 @@ class PeriodicWorker:
     """Calls ``tick`` every ``interval_s`` until stopped; a failed tick waits for the next.
 
     Each round is reported for alerting (``shared.alerting_metrics``): the time of the last
-    one that succeeded (the worker's creation time until then) and the failed ones, from
-    zero, so a loop that stops, hangs or keeps failing is seen.
+    one that succeeded (the time ``run`` began until then) and the failed ones, from zero,
+    so a loop that stops, hangs or keeps failing is seen. Nothing is reported before
+    ``run``: a worker a service builds but does not run (the portal sender without an
+    endpoint, witnessing without witnesses) must not look stalled.
     """
 
     def __init__(self, name: str, interval_s: float) -> None:
         self._name = name
         self._interval_s = interval_s
         self._stopping = asyncio.Event()
-        self._succeeded = WORKER_LAST_SUCCESS.labels(name)
-        self._failures = WORKER_FAILURES.labels(name)  # a sample at 0 from the start
-        self._succeeded.set(time.time())
-        WORKER_INTERVAL.labels(name).set(interval_s)
 
     @property
     def name(self) -> str:
@@ -91,14 +89,18 @@ class PeriodicWorker:
         return None
 
     async def run(self) -> None:
+        succeeded = WORKER_LAST_SUCCESS.labels(self.name)
+        failures = WORKER_FAILURES.labels(self.name)  # a sample at 0 from the start
+        succeeded.set(time.time())
+        WORKER_INTERVAL.labels(self.name).set(self._interval_s)
         while not self._stopping.is_set():
             try:
                 await self.tick()
             except Exception as exc:  # e.g. a store outage: the next tick tries again
-                self._failures.inc()
+                failures.inc()
                 log.warning(f"{self.name} failed; retrying", extra={"error": repr(exc)})
             else:
-                self._succeeded.set(time.time())
+                succeeded.set(time.time())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self._interval_s)
 

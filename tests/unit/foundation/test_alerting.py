@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,8 @@ def test_down_and_absent_targets_and_the_scrape_token_are_watched() -> None:
 class Flaky(PeriodicWorker):
     """Fails its first round, succeeds at its second and stops."""
 
-    def __init__(self) -> None:
-        super().__init__("flaky-test-worker", 0.001)
+    def __init__(self, name: str) -> None:
+        super().__init__(name, 0.001)
         self.rounds = 0
 
     async def tick(self) -> None:
@@ -97,21 +98,31 @@ class Flaky(PeriodicWorker):
         self.stop()
 
 
-def worker_sample(name: str) -> float | None:
-    return REGISTRY.get_sample_value(name, {"worker": "flaky-test-worker"})
+def worker_sample(name: str, worker: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"worker": worker})
 
 
 async def test_a_worker_reports_its_failures_from_zero_and_its_last_good_round() -> None:
-    worker = Flaky()
-    created = worker_sample("lt_worker_last_success_timestamp_seconds")
-    assert created is not None
-    assert worker_sample("lt_worker_failures_total") == 0  # before any failure
-    assert worker_sample("lt_worker_interval_seconds") == 0.001
+    worker = Flaky("flaky-test-worker")
+    before = time.time()
     await asyncio.wait_for(worker.run(), 5)
     assert worker.rounds == 2
-    assert worker_sample("lt_worker_failures_total") == 1
-    succeeded = worker_sample("lt_worker_last_success_timestamp_seconds")
-    assert succeeded is not None and succeeded >= created
+    assert worker_sample("lt_worker_interval_seconds", worker.name) == 0.001
+    assert worker_sample("lt_worker_failures_total", worker.name) == 1
+    succeeded = worker_sample("lt_worker_last_success_timestamp_seconds", worker.name)
+    assert succeeded is not None and succeeded >= before
+
+
+def test_a_worker_built_but_never_run_reports_nothing() -> None:
+    """The portal sender without an endpoint, witnessing without witnesses: built, not
+    run; a heartbeat from their construction would go stale and page someone."""
+    worker = Flaky("idle-test-worker")
+    for name in (
+        "lt_worker_last_success_timestamp_seconds",
+        "lt_worker_interval_seconds",
+        "lt_worker_failures_total",
+    ):
+        assert worker_sample(name, worker.name) is None
 
 
 def test_expected_dead_letters_are_exported_at_zero_before_the_first() -> None:
