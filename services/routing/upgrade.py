@@ -33,7 +33,13 @@ MARKER_STEP_NAME_EN = "dossier-summaries-name-the-step-in-english"
 
 async def upgrade_earlier_documents(db: Database, store: DossierStore, now: datetime) -> int:
     """Bring earlier dossier documents up to date (idempotent); how many upgrades that
-    made (a document missing both hand-overs and the English step name counts twice)."""
+    made (a document missing both hand-overs and the English step name counts twice).
+    Each upgrade has its own marker: a store the first one already upgraded still gets
+    the later ones."""
+    return await _hold_handovers(db, store, now) + await _name_steps_in_english(db, store, now)
+
+
+async def _hold_handovers(db: Database, store: DossierStore, now: datetime) -> int:
     upgrades = db["upgrades"]
     if await upgrades.find_one({"_id": MARKER}) is not None:
         return 0
@@ -54,7 +60,7 @@ async def upgrade_earlier_documents(db: Database, store: DossierStore, now: date
         upgraded += len(docs)
         log.info("earlier dossier documents brought up to date", extra={"count": upgraded})
     await upgrades.update_one({"_id": MARKER}, {"$set": {"done_at": now}}, upsert=True)
-    return upgraded + await _name_steps_in_english(db, store, now)
+    return upgraded
 
 
 async def _name_steps_in_english(db: Database, store: DossierStore, now: datetime) -> int:

@@ -4,7 +4,7 @@ languages; dossiers stored before either still answer."""
 
 from __future__ import annotations
 
-from routing.upgrade import upgrade_earlier_documents
+from routing.upgrade import MARKER, MARKER_STEP_NAME_EN, upgrade_earlier_documents
 
 from shared.runtime import CommonSettings
 from tests.integration.routing.helpers import quiet_routing, receive
@@ -88,7 +88,9 @@ async def test_trail_entries_carry_a_code_and_params_and_the_overdue_list_both_s
         )
         before = (await client.get("/v1/overdue", params={"within_days": 1})).json()
         assert before["units"][0]["dossiers"][0]["step_name_en"] is None
-        await db["upgrades"].delete_many({})  # as before the upgrade: no marker yet
+        # A store upgraded before (its first marker kept), not yet for the English name.
+        assert await db["upgrades"].find_one({"_id": MARKER}) is not None
+        await db["upgrades"].delete_one({"_id": MARKER_STEP_NAME_EN})
         assert await upgrade_earlier_documents(db, store, MONDAY_9AM) == 1
         after = (await client.get("/v1/overdue", params={"within_days": 1})).json()
         assert after["units"][0]["dossiers"][0]["step_name_en"] == item["step_name_en"]
