@@ -107,13 +107,23 @@ class NotificationStore:
                 "expires_at", expireAfterSeconds=0, name="personal_data_expiry"
             )
 
-    async def expire_kept_records(self, expires_at: datetime) -> int:
+    async def expire_kept_records(self, expires_at: datetime, batch: int = 500) -> int:
         """Give the delivery records stored without an expiry (unit and subscriber
-        deliveries written before they had one) this one; returns how many."""
-        result = await self.notifications.update_many(
-            {"expires_at": {"$exists": False}}, {"$set": {"expires_at": expires_at}}
-        )
-        return int(result.modified_count)
+        deliveries written before they had one) this one; returns how many.
+
+        A batch at a time, each in a transaction of its own (``update_many_in_transaction``
+        says why a multi-document update needs one here; batches keep a first start on a
+        large store within the transaction time limit)."""
+        missing = {"expires_at": {"$exists": False}}
+        expired = 0
+        while ids := [
+            d["_id"] async for d in self.notifications.find(missing, {"_id": 1}).limit(batch)
+        ]:
+            selection = {"_id": {"$in": ids}, **missing}
+            expired += await update_many_in_transaction(
+                self.notifications, selection, {"$set": {"expires_at": expires_at}}
+            )
+        return expired
 
     # contacts ----------------------------------------------------------------------------
 

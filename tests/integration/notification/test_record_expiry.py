@@ -9,6 +9,7 @@ from typing import Any
 
 from notification.config import NotificationSettings
 from notification.main import create_app
+from notification.store import NotificationStore
 from pymongo import AsyncMongoClient
 
 from shared.testing import ActAs, eventually, running_app
@@ -64,3 +65,25 @@ async def _sent(api: Any) -> list[dict[str, Any]] | None:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def test_records_without_an_expiry_get_one_a_batch_at_a_time(
+    settings: NotificationSettings,
+) -> None:
+    """Batches, each in its own transaction: a first start on a large store stays within
+    the transaction time limit; every record is reached, those with an expiry untouched."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo.uri)
+    store = NotificationStore(client[f"{settings.mongo.database_prefix}notification"])
+    kept = datetime(2030, 1, 1, tzinfo=UTC)
+    try:
+        await store.notifications.insert_many(
+            [{"_id": f"old-{n}", "recipient_kind": "unit"} for n in range(5)]
+            + [{"_id": "new", "recipient_kind": "unit", "expires_at": kept}]
+        )
+        expires_at = datetime(2027, 1, 1, tzinfo=UTC)
+        assert await store.expire_kept_records(expires_at, batch=2) == 5
+        by_id = {doc["_id"]: _aware(doc["expires_at"]) async for doc in store.notifications.find()}
+        assert by_id == {**{f"old-{n}": expires_at for n in range(5)}, "new": kept}
+        assert await store.expire_kept_records(expires_at, batch=2) == 0
+    finally:
+        await client.close()
