@@ -181,6 +181,8 @@ def wait_ready(
     waiting = set(services)
     while waiting and time.monotonic() < deadline:
         supervisor.check()  # a service that crashes while starting is restarted
+        if refused := [name for name in supervisor.given_up() if name in waiting]:
+            sys.exit(f"[run] settings refused by: {', '.join(refused)} (see .local/logs/)")
         for service in sorted(waiting):
             if supervisor.running(service) and fleet.ready(service):
                 say(f"{service} ready on {fleet[service].url}")

@@ -2,8 +2,10 @@
 
 A process that exits on its own is started again after a backoff that doubles with
 each quick crash (1 s, 2 s, 4 s ... at most 30 s) and resets once it has stayed up a
-minute; the console says what happened and when it restarts. Stopping is the
-supervisor's own decision only: ``stop_all`` ends every process it keeps.
+minute; the console says what happened and when it restarts. A process that exits with
+``SETTINGS_EXIT`` (78: its settings were refused) is not restarted: the same settings
+would be refused again; it is ``given_up`` and the console says why. Stopping is
+otherwise the supervisor's own decision only: ``stop_all`` ends every process it keeps.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from infra.processes import Process, stop
+from shared.settings_env import SETTINGS_EXIT
 
 Start = Callable[[], Process]
 Say = Callable[[str], None]
@@ -46,6 +49,7 @@ class Kept:
     started_at: float = 0.0
     restart_at: float | None = None
     restarts: int = 0
+    given_up: bool = False
 
 
 class Supervisor:
@@ -68,6 +72,10 @@ class Supervisor:
     def restarts(self, name: str) -> int:
         return self._kept[name].restarts
 
+    def given_up(self) -> list[str]:
+        """The processes that exited with refused settings and are not restarted."""
+        return [kept.name for kept in self._kept.values() if kept.given_up]
+
     def check(self) -> None:
         """Notice exits and restart what is due; call it about twice a second."""
         now = self._clock()
@@ -79,7 +87,11 @@ class Supervisor:
                     self._launch(kept)
                 continue
             code = kept.proc.poll() if kept.proc is not None else None
-            if code is None:
+            if code is None or kept.given_up:
+                continue
+            if code == SETTINGS_EXIT:
+                kept.given_up = True
+                self._say(f"{kept.name} refused its settings (see its log); not restarting")
                 continue
             delay = kept.backoff.after_exit(now - kept.started_at)
             kept.restart_at = now + delay

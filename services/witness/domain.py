@@ -106,8 +106,9 @@ def checkpoint_to_cosign(
 
 TIME_EXTENSION = "time"
 """The extension line ``time <log time>`` of the platform's checkpoints (docs/audit.md)."""
-# The audit log's one form, ``2026-11-26T09:00:00.123Z``: fixed width, so verifiers that
-# compare these as text (key validity windows) compare them in time order.
+# The audit log's one form, ``2026-11-26T09:00:00.123Z`` (audit's ``format_log_time``):
+# the witness holds its own log to that exact form, where verifiers read any RFC 3339
+# time (audit's ``parse_log_time``) and compare instants.
 _LOG_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 

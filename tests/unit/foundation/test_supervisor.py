@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from infra.supervisor import Backoff, Supervisor
+from shared.settings_env import SETTINGS_EXIT
 
 
 class Clock:
@@ -18,6 +19,12 @@ class Clock:
 
 def crashing() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"], start_new_session=True)
+
+
+def refusing_its_settings() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", f"raise SystemExit({SETTINGS_EXIT})"], start_new_session=True
+    )
 
 
 def lasting() -> subprocess.Popen[bytes]:
@@ -58,3 +65,19 @@ def test_stop_all_ends_every_process_it_keeps() -> None:
     assert supervisor.running("intake") and supervisor.running("audit")
     supervisor.stop_all(timeout_s=10)
     assert not supervisor.running("intake") and not supervisor.running("audit")
+
+
+def test_a_process_whose_settings_were_refused_is_not_restarted() -> None:
+    """The same settings would be refused again: restarting would only loop."""
+    said: list[str] = []
+    clock = Clock()
+    supervisor = Supervisor(said.append, clock)
+    supervisor.start("routing", refusing_its_settings, Backoff(initial_s=1))
+    supervisor._kept["routing"].proc.wait(timeout=30)  # type: ignore[union-attr]
+    supervisor.check()
+    clock.now += 60
+    supervisor.check()
+    assert supervisor.restarts("routing") == 0
+    assert supervisor.given_up() == ["routing"]
+    assert said == ["routing refused its settings (see its log); not restarting"]
+    supervisor.stop_all(timeout_s=5)
