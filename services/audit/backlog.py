@@ -84,4 +84,4 @@ class AuditBacklog(PeriodicWorker):
 def _age(checkpoint: Checkpoint | None, now: datetime) -> float | None:
     if checkpoint is None:
         return None
-    return max((now - datetime.fromisoformat(checkpoint.timestamp)).total_seconds(), 0.0)
+    return max((now - checkpoint.signed_at).total_seconds(), 0.0)

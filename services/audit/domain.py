@@ -22,15 +22,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
 
 from shared.transparency import merkle
 from shared.transparency.checkpoint import CheckpointBody, parse_checkpoint
+from shared.transparency.log_time import TIME_EXTENSION as TIME_EXTENSION
+from shared.transparency.log_time import format_log_time as format_log_time
+from shared.transparency.log_time import log_time as log_time
+from shared.transparency.log_time import parse_log_time as parse_log_time
 from shared.transparency.note import NoteError, Signer, Verifier, parse_note, sign_note
 
 GENESIS_HASH = bytes(32)
@@ -46,45 +49,6 @@ def canonical_json(value: Any) -> bytes:
 
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
-
-
-def log_time(moment: datetime) -> datetime:
-    """A moment in UTC truncated to milliseconds: what the log records (and BSON keeps)."""
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def format_log_time(moment: datetime) -> str:
-    """The fixed text form of a log time: ``2026-11-26T09:00:00.123Z``."""
-    moment = log_time(moment)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-RFC3339_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})",
-    re.ASCII,
-)
-
-
-def parse_log_time(text: str) -> datetime:
-    """A time written in RFC 3339 with its offset (``2026-11-26T09:00:00.123Z``,
-    ``2026-11-26T16:00:00+07:00``) as a UTC instant; ValueError for anything else (no
-    offset, no seconds, a space for ``T``, a leap second, trailing text).
-
-    Checkpoint times and key windows are compared as instants, never as text: the same
-    instant has many RFC 3339 spellings. Digits beyond microseconds are dropped.
-    """
-    found = RFC3339_TIME.fullmatch(text) if isinstance(text, str) else None
-    if found is None:
-        raise ValueError(f"not an RFC 3339 time with an offset: {str(text)[:40]!r}")
-    fraction, offset = found.group(7) or "", found.group(8)
-    iso = text[:19] + (f".{fraction[:6]:0<6}" if fraction else "")
-    iso += "+00:00" if offset == "Z" else offset
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError as exc:  # month 13, 25 o'clock, second 60, offset +24:00…
-        raise ValueError(f"not a valid RFC 3339 time: {text!r}: {exc}") from None
-    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -192,8 +156,6 @@ def entry_problem(doc: dict[str, Any]) -> str | None:
 
 # -- Checkpoints -----------------------------------------------------------------------
 
-TIME_EXTENSION = "time"
-"""The checkpoint extension line ``time <log time>``: when the log signed it."""
 DOSSIERS_EXTENSION = "dossiers"
 """The checkpoint extension line ``dossiers <leaves> <base64 root>``: its dossier index."""
 

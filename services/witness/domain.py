@@ -18,13 +18,13 @@ the policy it keeps for the logs it follows.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from shared.refusals import Refused
 from shared.transparency import merkle
 from shared.transparency.checkpoint import CheckpointBody, parse_checkpoint
+from shared.transparency.log_time import TIME_EXTENSION, format_log_time, read_log_form
 from shared.transparency.note import NoteError, Verifier, parse_note
 from shared.transparency.witness_protocol import AddCheckpoint
 
@@ -104,24 +104,6 @@ def checkpoint_to_cosign(
     return body
 
 
-TIME_EXTENSION = "time"
-"""The extension line ``time <log time>`` of the platform's checkpoints (docs/audit.md)."""
-# The audit log's one form, ``2026-11-26T09:00:00.123Z`` (audit's ``format_log_time``):
-# the witness holds its own log to that exact form, where verifiers read any RFC 3339
-# time (audit's ``parse_log_time``) and compare instants.
-_LOG_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
-
-
-def log_time(value: str | None) -> datetime | None:
-    """A ``time`` line's value in the log's form, as a moment; None if it is not one."""
-    if value is None or not _LOG_TIME.fullmatch(value):
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:  # the form, but no such moment (2026-02-30, 25:00)
-        return None
-
-
 def _cosigned_time(latest: Cosigned | None) -> datetime | None:
     if latest is None:
         return None
@@ -129,7 +111,7 @@ def _cosigned_time(latest: Cosigned | None) -> datetime | None:
         body = parse_checkpoint(parse_note(latest.note).text)
     except NoteError:
         return None
-    return log_time(body.extension(TIME_EXTENSION))
+    return read_log_form(body.extension(TIME_EXTENSION))
 
 
 @dataclass(frozen=True)
@@ -148,7 +130,7 @@ class TimePolicy:
         if body.origin not in self.origins:
             return
         value = body.extension(TIME_EXTENSION)
-        moment = log_time(value)
+        moment = read_log_form(value)
         if moment is None:
             shown = "no time line" if value is None else f"time {value[:40]!r}"
             raise Refused(
@@ -161,7 +143,7 @@ class TimePolicy:
             raise Refused(
                 "checkpoint_time_backwards",
                 f"BACKDATED: log {body.origin}'s checkpoint of size {body.size} is timed "
-                f"{value}, before the time {_format(previous)} of the checkpoint of size "
+                f"{value}, before the time {format_log_time(previous)} of the checkpoint of size "
                 f"{latest.size} the witness cosigned",
             )
         if moment > now + self.max_ahead:
@@ -169,10 +151,5 @@ class TimePolicy:
                 "checkpoint_time_ahead",
                 f"log {body.origin}'s checkpoint of size {body.size} is timed {value}, more "
                 f"than {self.max_ahead.total_seconds():g} s after the witness's clock "
-                f"({_format(now)})",
+                f"({format_log_time(now)})",
             )
-
-
-def _format(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
