@@ -30,6 +30,8 @@ from shared.events.dossier import (
     DossierSubmitted,
     DossierWithdrawn,
     HandoverReceipt,
+    IntakeSupplementProvided,
+    IntakeSupplementRequested,
     Language,
     PaymentRequested,
     ResultReady,
@@ -39,6 +41,7 @@ from shared.events.dossier import (
     SupplementRequested,
     TransferAccepted,
     TransferRequested,
+    documents_hash,
 )
 from shared.events.registry import EventData, make_envelope
 
@@ -166,6 +169,39 @@ def transfer_accepted(
             accepted_at=at,
             documents_hash=DOC_HASH,
         ),
+    )
+
+
+def intake_supplement_requested(code: str) -> IntakeSupplementRequested:
+    """A birth registration handed in at the desk without the birth certificate (Mẫu 02)."""
+    return IntakeSupplementRequested(
+        dossier_code=code,
+        state=DossierState.SUPPLEMENT_REQUESTED,
+        holding_unit=COMMUNE_DESK,
+        procedure_code=BIRTH,
+        receiving_unit=COMMUNE_DESK,
+        requested_at=AT,
+        missing_documents=["birth_certificate", "Bản sao giấy đăng ký kết hôn"],
+        guidance="Nộp bản chính giấy chứng sinh; bản sao giấy đăng ký kết hôn có chứng thực.",
+        applicant=applicant_ref(),
+        documents=documents(),
+    )
+
+
+def intake_supplement_provided(code: str) -> IntakeSupplementProvided:
+    """The applicant brought the birth certificate: the dossier waits for the desk again."""
+    brought = DocumentRef(
+        name="Giấy chứng sinh", type="birth_certificate", size_bytes=4096, sha256="b" * 64
+    )
+    return IntakeSupplementProvided(
+        dossier_code=code,
+        state=DossierState.SUBMITTED,
+        holding_unit=COMMUNE_DESK,
+        receiving_unit=COMMUNE_DESK,
+        provided_at=AT,
+        added_documents=[brought],
+        documents=[*documents(), brought],
+        documents_hash=documents_hash([*documents(), brought]),
     )
 
 
@@ -332,6 +368,7 @@ def sample_for(event_type: str, code: str = "001.21.31.H59-261126-0001") -> Even
         "dossier.received.v1": lambda: received_v1(code, contact()),
         "dossier.denied.v2": lambda: denied(code),
         "dossier.supplement.requested.v1": lambda: supplement_requested(code),
+        "dossier.intake.supplement.requested.v1": lambda: intake_supplement_requested(code),
         "dossier.overdue.v1": lambda: overdue(code),
         "dossier.apology.issued.v1": lambda: apology_issued(code),
         "dossier.payment.requested.v1": lambda: payment_requested(code),

@@ -26,6 +26,7 @@ from shared.events.dossier import (
     DossierReceivedV1,
     DossierStopped,
     DossierSubmittedV1,
+    IntakeSupplementRequested,
     Language,
     PaymentRequested,
     ResultReady,
@@ -38,12 +39,15 @@ from shared.events.notification import NotificationOutcome
 from shared.events.registry import REGISTRY, EventData
 from shared.refusals import Refused
 
-# What the applicant is told about (issues 6, 12): reception, supplement, late, apology (Mẫu 04),
-# payment due (with the amount), result, refusal, stop.
+# What the applicant is told about (issues 6, 12): reception, a supplement asked for (by the
+# desk before reception, Mẫu 02, or by a unit while processing), late, apology (Mẫu 04),
+# payment due (with the amount), result, refusal, stop. Never what the applicant did
+# themselves (submitting, supplementing, withdrawing): they know it.
 APPLICANT_EVENTS: frozenset[str] = frozenset(
     {
         DossierReceived.EVENT_TYPE,
         DossierReceivedV1.EVENT_TYPE,
+        IntakeSupplementRequested.EVENT_TYPE,
         SupplementRequested.EVENT_TYPE,
         DossierOverdue.EVENT_TYPE,
         ApologyIssued.EVENT_TYPE,

@@ -4,7 +4,8 @@ Provinces report every dossier and every status change to the National Public Se
 Portal (Cổng Dịch vụ công quốc gia, DVCQG). Two services of its integration API:
 
 * ``DongBoHoSoMC`` (đồng bộ hồ sơ một cửa): the dossier's record, sent when it is
-  submitted, received or refused at intake, and again when it reaches a final state;
+  submitted, received, refused or asked to supplement at intake (Mẫu 02: the first fact
+  of a dossier handed in at the desk), and again when it reaches a final state;
   ``isUpdating`` is ``"False"`` the first time the dossier is sent, ``"True"`` after;
 * ``CapNhatTienDoHoSoMC`` (cập nhật tiến độ): one per status change or processing step,
   with the portal status code (1-10) of the state after the fact.
@@ -38,6 +39,7 @@ from shared.events.dossier import (
     DossierStopped,
     DossierSubmitted,
     DossierWithdrawn,
+    IntakeSupplementRequested,
     Language,
     ResultDelivery,
     ResultReady,
@@ -45,11 +47,16 @@ from shared.events.dossier import (
 from shared.events.portal import portal_status
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-# Facts that change the dossier's record (a sync), beyond the progress update.
+# Facts that change the dossier's record (a sync), beyond the progress update. A supplement
+# asked for before reception may be a dossier's first fact: the portal must get its record
+# (status 5, the documents handed in) before any progress. The supplement itself is
+# progress only (status 1 again, like routing's supplement facts): it names no procedure
+# for a record, and the desk's reception or refusal that follows sends the record again.
 RECORD_FACTS = (
     DossierSubmitted,
     DossierReceived,
     DossierDenied,
+    IntakeSupplementRequested,
     ResultReady,
     DossierDone,
     DossierStopped,

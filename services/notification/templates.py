@@ -4,10 +4,11 @@
 ``body`` (the email text) and ``sms`` (a short text, sent without diacritics so it
 fits GSM-7 as Vietnamese brand-name SMS usually do). Variables: ``data`` (the
 event's contract model), ``dossier_code``, ``name`` (the recipient), ``lookup_url``,
-and the helpers ``unit(code)``, ``procedure(code)`` and ``document(type, procedure)``
-(never a raw code such as ``cadastral_extract``) that give display names in
-the message's language. Filters: ``day`` (a date) and ``moment`` (a time, shown in
-Vietnam time) and ``vnd`` (an amount).
+``supplement_url`` (intake's route for the applicant's supplement before reception: the
+look-up link and ``/supplement``), and the helpers ``unit(code)``, ``procedure(code)``
+and ``document(type, procedure)`` (never a raw code such as ``cadastral_extract``) that
+give display names in the message's language. Filters: ``day`` (a date) and ``moment``
+(a time, shown in Vietnam time) and ``vnd`` (an amount).
 """
 
 from __future__ import annotations
@@ -156,11 +157,15 @@ class Renderer:
             template = self._envs[language].get_template(name)
         except TemplateNotFound:
             raise TemplateMissing(f"no template {name}") from None
+        lookup_url = f"{self._lookup_base_url}{envelope.subject}"
         variables = {
             "data": data,
             "dossier_code": envelope.subject,
             "name": recipient_name or "",
-            "lookup_url": f"{self._lookup_base_url}{envelope.subject}",
+            "lookup_url": lookup_url,
+            # Intake's applicant routes sit under the look-up (docs/intake.md): the token
+            # the applicant holds opens both; it is never in a message.
+            "supplement_url": f"{lookup_url}/supplement",
             "unit": lambda code: self._names.unit(code, language),
             "procedure": lambda code: self._names.procedure(code, language),
             "document": lambda entry, procedure=None: self._names.document(

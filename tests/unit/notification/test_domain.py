@@ -123,7 +123,14 @@ def test_applicant_is_told_on_each_step_that_concerns_them(event_type: str) -> N
 
 @pytest.mark.parametrize(
     "event_type",
-    ["dossier.submitted.v2", "dossier.transfer.accepted.v1", "dossier.done.v1", "x.y.v1"],
+    [
+        "dossier.submitted.v2",
+        "dossier.intake.supplement.provided.v1",  # the applicant's own act
+        "dossier.supplement.provided.v1",
+        "dossier.transfer.accepted.v1",
+        "dossier.done.v1",
+        "x.y.v1",
+    ],
 )
 def test_applicant_is_not_told_about_internal_steps(event_type: str) -> None:
     assert plan_for_applicant(event_type, contact(), KEY) == []

@@ -32,10 +32,13 @@ from shared.clock import ManualClock
 from shared.mongo.client import Document
 from tests.samples import (
     AT,
+    BIRTH,
     COMMUNE_DESK,
     LAND,
     apology_issued,
     envelope_of,
+    intake_supplement_provided,
+    intake_supplement_requested,
     received,
     step_due_soon,
     stopped,
@@ -114,6 +117,43 @@ def test_final_states_resync_and_internal_reminders_are_not_reported() -> None:
     assert messages_for(envelope_of(stop), stop)[0].model_dump()["data"][0]["GhiChu"] == stop.reason
     soon = step_due_soon(CODE)
     assert messages_for(envelope_of(soon), soon) == []
+
+
+def test_a_supplement_asked_for_before_reception_syncs_the_record_at_status_5() -> None:
+    """Handed in at the desk, a dossier's first fact may be the Mẫu 02 request: the portal
+    gets its record (new, status 5, what was handed in, no reception yet) before its
+    progress; the supplement is progress back to status 1, waiting for the desk."""
+    asked = intake_supplement_requested(CODE)
+    names = DisplayNames(
+        units=NAMES.units, procedures={BIRTH: ("Đăng ký khai sinh", "Birth registration")}
+    )
+    sync, progress = (
+        m.model_dump(mode="json")
+        for m in messages_for(envelope_of(asked), asked, names=names, updating=False)
+    )
+    assert (sync["service"], sync["isUpdating"]) == ("DongBoHoSoMC", "False")
+    [record] = sync["data"]
+    assert {k: record[k] for k in (
+        "MaHoSo", "MaTTHC", "TenTTHC", "TrangThaiHoSo", "NgayTiepNhan", "NgayHenTra",
+        "DonViXuLy", "GhiChu",
+    )} == {
+        "MaHoSo": CODE, "MaTTHC": BIRTH, "TenTTHC": "Đăng ký khai sinh", "TrangThaiHoSo": "5",
+        "NgayTiepNhan": "", "NgayHenTra": "", "DonViXuLy": "Bộ phận Một cửa xã",
+        "GhiChu": "Yêu cầu bổ sung giấy tờ",
+    }  # fmt: skip
+    assert [d["TepDinhKemId"] for d in record["TaiLieuNop"]] == [d.sha256 for d in asked.documents]
+    [entry] = progress["data"]
+    assert entry["TrangThai"] == "5"
+    assert (
+        entry["NoiDungXuLy"] == "Yêu cầu bổ sung giấy tờ (dossier.intake.supplement.requested.v1)"
+    )
+
+    brought = intake_supplement_provided(CODE)
+    [update] = messages_for(envelope_of(brought), brought, names=names)
+    assert update.service == "CapNhatTienDoHoSoMC"
+    [entry] = update.model_dump(mode="json")["data"]
+    assert (entry["TrangThai"], entry["PhongBanXuLy"]) == ("1", "Bộ phận Một cửa xã")
+    assert entry["NoiDungXuLy"] == "Mới đăng ký (dossier.intake.supplement.provided.v1)"
 
 
 class MemoryStore:

@@ -23,6 +23,7 @@ from shared.events.registry import REGISTRY
 from tests.samples import (
     apology_issued,
     envelope_of,
+    intake_supplement_requested,
     late,
     result_ready,
     sample_for,
@@ -146,6 +147,39 @@ def test_supplement_shows_document_names_never_codes_nor_zero(renderer: Renderer
     text = renderer.render(envelope_of(empty), empty, language=Language.VI, recipient_name="An")
     assert "0 giay to" not in text.sms and "0 giấy tờ" not in text.body
     assert "theo hướng dẫn của cơ quan giải quyết" in text.body
+
+
+def test_supplement_before_reception_says_what_is_missing_and_how_to_supplement(
+    renderer: Renderer,
+) -> None:
+    """Mẫu 02 by e-mail: display names (a catalogue type by its name, a free text as given),
+    the desk's guidance, and where to supplement: the desk, or intake's applicant route
+    with the look-up token the applicant holds (named, never carried)."""
+    data = intake_supplement_requested(CODE)
+    vi = renderer.render(envelope_of(data), data, language=Language.VI, recipient_name="An")
+    en = renderer.render(envelope_of(data), data, language=Language.EN, recipient_name="An")
+
+    assert vi.subject == f"Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ {CODE}"
+    assert "  - Giấy chứng sinh do cơ sở y tế cấp" in vi.body
+    assert "  - Bản sao giấy đăng ký kết hôn" in vi.body
+    assert "  - Birth certificate issued by the medical facility" in en.body
+    assert "birth_certificate" not in vi.body + en.body + vi.sms + en.sms
+    assert f"Hướng dẫn: {data.guidance}" in vi.body and f"Guidance: {data.guidance}" in en.body
+    assert "thủ tục: Đăng ký khai sinh" in vi.body and "chưa được tiếp nhận" in vi.body
+    for message in (vi, en):
+        assert f"{LOOKUP}{CODE}/supplement" in message.body
+        assert f"{LOOKUP}{CODE} " in message.body  # the look-up itself
+        assert f"{LOOKUP}{CODE}" in message.sms
+    assert "mã tra cứu ghi trên giấy biên nhận hồ sơ" in vi.body
+    assert "look-up token printed on your dossier receipt" in en.body
+    assert "Tan Hoa Town One-Stop Desk" in en.body
+    assert "can bo sung 2 giay to" in vi.sms and "2 documents to supplement" in en.sms
+    assert "lần thứ" not in vi.body  # a first request says no number
+    again = data.model_copy(update={"request_number": 2, "missing_documents": ["x"]})
+    second = renderer.render(envelope_of(again), again, language=Language.VI, recipient_name="A")
+    assert "(Yêu cầu bổ sung lần thứ 2.)" in second.body and "1 giay to" in second.sms
+    one = renderer.render(envelope_of(again), again, language=Language.EN, recipient_name="A")
+    assert "1 document to supplement" in one.sms
 
 
 @pytest.mark.parametrize(
