@@ -237,6 +237,7 @@ function detailParam(name, value) {
   if (/(^|_)date$/.test(name)) return fmtDate(String(value));
   if (name === "amount_vnd") return number(+value);
   if (name === "outcome") return label("step_outcomes", value);
+  if (name === "reason_code") return label("withdrawal_declined", value);
   return String(value);
 }
 function sayDetail(code, params) {

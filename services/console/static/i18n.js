@@ -225,7 +225,8 @@ window.I18N_CODES = {
     events: {
       "dossier.submitted": "Nộp trực tuyến", "dossier.received": "Tiếp nhận hồ sơ",
       "dossier.denied": "Không tiếp nhận hồ sơ", "dossier.withdrawn": "Rút hồ sơ",
-      "dossier.withdrawal.requested": "Công dân yêu cầu rút hồ sơ", "dossier.route.planned": "Lập quy trình xử lý",
+      "dossier.withdrawal.requested": "Công dân yêu cầu rút hồ sơ",
+      "dossier.withdrawal.declined": "Không nhận yêu cầu rút hồ sơ", "dossier.route.planned": "Lập quy trình xử lý",
       "dossier.transfer.requested": "Chuyển liên thông", "dossier.transfer.accepted": "Tiếp nhận liên thông",
       "dossier.transfer.refused": "Từ chối tiếp nhận liên thông", "dossier.step.completed": "Hoàn thành bước",
       "dossier.step.due_soon": "Bước sắp đến hạn", "dossier.step.overdue": "Bước quá hạn",
@@ -262,6 +263,11 @@ window.I18N_CODES = {
       apology_issued: "Mẫu 04 số {number}: ngày hẹn mới {new_appointment_date}",
       payment_requested: "{amount_vnd} đồng: {description}",
       payment_received: "{amount_vnd} đồng, mã tham chiếu {reference}",
+      withdrawal_declined: "không nhận yêu cầu rút hồ sơ ngày {requested_date}: {reason_code}",
+    },
+    withdrawal_declined: {
+      result_ready: "hồ sơ đã xử lý xong, không còn rút được", closed: "hồ sơ đã kết thúc",
+      already_requested: "đã có yêu cầu rút hồ sơ",
     },
   },
   en: {
@@ -295,7 +301,8 @@ window.I18N_CODES = {
     events: {
       "dossier.submitted": "Submitted online", "dossier.received": "Received",
       "dossier.denied": "Refused at intake", "dossier.withdrawn": "Withdrawn",
-      "dossier.withdrawal.requested": "Withdrawal requested", "dossier.route.planned": "Route planned",
+      "dossier.withdrawal.requested": "Withdrawal requested",
+      "dossier.withdrawal.declined": "Withdrawal not taken", "dossier.route.planned": "Route planned",
       "dossier.transfer.requested": "Hand-over requested", "dossier.transfer.accepted": "Hand-over accepted",
       "dossier.transfer.refused": "Hand-over refused", "dossier.step.completed": "Step completed",
       "dossier.step.due_soon": "Step due soon", "dossier.step.overdue": "Step overdue",
@@ -329,6 +336,11 @@ window.I18N_CODES = {
       apology_issued: "Mẫu 04 no. {number}: new appointment {new_appointment_date}",
       payment_requested: "{amount_vnd} VND: {description}",
       payment_received: "{amount_vnd} VND, reference {reference}",
+      withdrawal_declined: "withdrawal requested {requested_date} not taken: {reason_code}",
+    },
+    withdrawal_declined: {
+      result_ready: "the result was ready, it can no longer be withdrawn", closed: "the dossier was closed",
+      already_requested: "a withdrawal was already requested",
     },
   },
 };

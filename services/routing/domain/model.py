@@ -15,7 +15,7 @@ from shared.catalogue import Catalogue
 from shared.events.dossier import (
     ApologyNotice,
     DocumentRef,
-    DossierFact,
+    DossierFields,
     DossierState,
     HandoverReceipt,
     StepOutcome,
@@ -124,6 +124,7 @@ DetailCode = Literal[
     "apology_issued",
     "payment_requested",
     "payment_received",
+    "withdrawal_declined",
 ]
 """What a history entry's detail says, as a stable code; its values are its params."""
 
@@ -147,6 +148,7 @@ DETAIL_TEXTS: dict[DetailCode, str] = {
     "apology_issued": "Mẫu 04 no. {number}: new appointment {new_appointment_date}",
     "payment_requested": "{amount_vnd} VND: {description}",
     "payment_received": "{amount_vnd} VND, reference {reference}",
+    "withdrawal_declined": "withdrawal requested {requested_date} not taken: {reason_code}",
 }
 """Each code's English sentence (the entry's ``detail``), filled with its params."""
 
@@ -311,4 +313,4 @@ class Decision:
     """The dossier after an action and the facts to publish, in order."""
 
     dossier: Dossier
-    facts: tuple[DossierFact, ...]
+    facts: tuple[DossierFields, ...]

@@ -24,10 +24,10 @@ from routing.domain.model import (
     TransferRecord,
     detail_text,
 )
-from shared.calendar import WorkingCalendar
+from shared.calendar import LOCAL_TZ, WorkingCalendar
 from shared.events.dossier import (
     ApologyIssued,
-    DossierFact,
+    DossierFields,
     DossierOverdue,
     DossierStopped,
     PaymentReceived,
@@ -40,10 +40,11 @@ from shared.events.dossier import (
     TransferAccepted,
     TransferRefused,
     TransferRequested,
+    WithdrawalDeclined,
 )
 
 
-def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:
+def trail_detail(fact: DossierFields) -> tuple[DetailCode, DetailParams] | None:
     """What the trail says about ``fact``: a stable code and its parameters (dates as
     ISO strings, amounts and numbers as integers, free text as written), or None."""
     match fact:
@@ -107,6 +108,11 @@ def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:
             return "payment_received", {
                 "amount_vnd": fact.amount_vnd,
                 "reference": fact.reference or "",
+            }
+        case WithdrawalDeclined():
+            return "withdrawal_declined", {
+                "requested_date": fact.requested_at.astimezone(LOCAL_TZ).date().isoformat(),
+                "reason_code": fact.reason_code,
             }
     return None
 
