@@ -125,6 +125,9 @@ DetailCode = Literal[
     "payment_requested",
     "payment_received",
     "withdrawal_declined",
+    "apology_issued_late",
+    "result_ready",
+    "result_returned",
 ]
 """What a history entry's detail says, as a stable code; its values are its params."""
 
@@ -149,6 +152,12 @@ DETAIL_TEXTS: dict[DetailCode, str] = {
     "payment_requested": "{amount_vnd} VND: {description}",
     "payment_received": "{amount_vnd} VND, reference {reference}",
     "withdrawal_declined": "withdrawal requested {requested_date} not taken: {reason_code}",
+    "apology_issued_late": (
+        "Mẫu 04 no. {number}: new appointment {new_appointment_date}, issued late (due by "
+        "{due_date})"
+    ),
+    "result_ready": "result ready: {lateness}",
+    "result_returned": "result returned: {lateness} (ready {ready_date}), collected {collection}",
 }
 """Each code's English sentence (the entry's ``detail``), filled with its params."""
 

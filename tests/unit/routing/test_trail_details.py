@@ -23,12 +23,14 @@ from routing.domain.trail import build_trail, recorded, trail_detail
 from shared.events.dossier import (
     ApologyIssued,
     ApologyNotice,
+    DossierDone,
     DossierFields,
     DossierOverdue,
     DossierStopped,
     HandoverReceipt,
     PaymentReceived,
     PaymentRequested,
+    ResultReady,
     StepCompleted,
     StepDueSoon,
     StepOutcome,
@@ -175,6 +177,39 @@ CASES: list[tuple[DossierFields, DetailCode, dict[str, str | int], str]] = [
         "withdrawal_declined",
         {"requested_date": "2026-03-13", "reason_code": "result_ready"},
         "withdrawal requested 2026-03-13 not taken: result_ready",
+    ),
+    (
+        fact(
+            ApologyIssued,
+            apology=fact(
+                ApologyNotice,
+                number=1,
+                new_appointment_date=DUE,
+                late=True,
+                due_by=date(2026, 3, 6),
+            ),
+        ),
+        "apology_issued_late",
+        {"number": 1, "new_appointment_date": "2026-03-11", "due_date": "2026-03-06"},
+        "Mẫu 04 no. 1: new appointment 2026-03-11, issued late (due by 2026-03-06)",
+    ),
+    (
+        fact(ResultReady, late=False, on_time=True),
+        "result_ready",
+        {"lateness": "on_time"},
+        "result ready: on_time",
+    ),
+    (
+        fact(
+            DossierDone,
+            late=False,
+            collected_after_appointment=True,
+            result_ready_at=datetime(2026, 3, 12, 18, 0, tzinfo=UTC),  # 13/03 in Vietnam
+            done_at=datetime(2026, 3, 20, 7, 0, tzinfo=UTC),
+        ),
+        "result_returned",
+        {"lateness": "on_time", "ready_date": "2026-03-13", "collection": "after_appointment"},
+        "result returned: on_time (ready 2026-03-13), collected after_appointment",
     ),
 ]
 
