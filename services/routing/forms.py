@@ -4,6 +4,14 @@ result against its due date, the final row for the result returned to the applic
 and the columns where the persons handing over and receiving sign). Rendered as printable
 HTML from the stored dossier, with unit and document display names from the catalogue
 (never raw codes) and dd/mm/yyyy dates.
+
+A form takes the number in force on the date of the act it records and is dated that day
+under the national heading, not on the print date (as intake's forms): Mẫu 02 the day of
+the supplement request, Mẫu 04 the day the apology was issued; a reprint is the same
+paper. Mẫu 05 is opened with the dossier at its reception and travels with it: it takes
+the number in force on the reception day, and is dated on the day it stands at, which is
+the print day while the dossier is open (its running steps are judged that day) and the
+day it was closed once closed (then it no longer changes, and a reprint is the same paper).
 The applicant's name is not routing's to keep (dossier events carry no personal data):
 the API asks intake for it when it renders a form (routing.applicants) and passes it in;
 without it the line is left for the desk to fill in.
@@ -12,7 +20,7 @@ without it the line is left for the desk to fill in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,8 +28,8 @@ from routing.domain.closing import agency_late
 from routing.domain.model import Dossier, Step
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError
-from shared.events.dossier import DossierState
-from shared.forms import FormCatalogue, form_environment, place_date, vn_moment
+from shared.events.dossier import ApologyIssued, DossierState
+from shared.forms import FormCatalogue, form_environment, local_day, place_date, vn_moment
 
 TEMPLATES = Path(__file__).resolve().parent / "form_templates"
 FORMS = {"02": "supplement", "04": "apology", "05": "tracking"}
@@ -56,19 +64,28 @@ class RoutingForms:
         applicant_name: str | None = None,
     ) -> str:
         """Form ``number`` ("02", "04", "05") of ``dossier`` as HTML, addressed to
-        ``applicant_name`` when known (else a line to fill in by hand)."""
+        ``applicant_name`` when known (else a line to fill in by hand). ``today`` is the
+        print day: it dates only Mẫu 05 of an open dossier (see the module's note)."""
         key = FORMS.get(number)
         if key is None:
             raise FormUnavailable(f"routing has no form {number}; it has {sorted(FORMS)}")
-        builders = {"supplement": self._supplement, "apology": self._apology}
-        body = builders[key](dossier, nth) if key in builders else self._tracking(dossier, today)
+        if key == "supplement":
+            body = self._supplement(dossier, nth)
+            numbered_on = dated_on = local_day(body["requested_at"])
+        elif key == "apology":
+            body = self._apology(dossier, nth)
+            numbered_on = dated_on = body.pop("issued_on") or today
+        else:
+            dated_on = local_day(dossier.closed_at) if dossier.closed_at is not None else today
+            body = self._tracking(dossier, dated_on)
+            numbered_on = local_day(dossier.received_at)
         unit = body.pop("unit")
         template = form_environment(TEMPLATES).get_template(f"{key}.html.j2")
         return template.render(
-            form=self.numbers.form(key, today),
+            form=self.numbers.form(key, numbered_on),
             code=dossier.code,
             unit_name=self.unit_name(unit),
-            place_date=place_date(today),
+            place_date=place_date(dated_on),
             procedure_name=dossier.procedure_name,
             received_at=dossier.received_at,
             calendar_version=dossier.calendar_version,
@@ -118,6 +135,7 @@ class RoutingForms:
         notice = _pick(d.apologies, nth, "apology")
         return {
             "unit": notice.issuing_unit,
+            "issued_on": _issued_on(d, notice.number, notice.issued_at),
             "reason": notice.reason,
             "original_date": notice.original_appointment_date,
             "new_date": notice.new_appointment_date,
@@ -192,6 +210,18 @@ class RoutingForms:
         if done == step.due_date:
             return f"Đúng hạn (hạn {step.due_date:%d/%m/%Y})"
         return f"Quá hạn (hạn {step.due_date:%d/%m/%Y})"
+
+
+def _issued_on(d: Dossier, number: int, issued_at: datetime | None) -> date | None:
+    """The day apology ``number`` was issued: its own time, else (an apology stored before
+    it carried one) the time routing recorded its fact; None if neither is known."""
+    if issued_at is not None:
+        return local_day(issued_at)
+    for entry in d.history:
+        params = entry.detail_params or {}
+        if entry.event == ApologyIssued.EVENT_TYPE and params.get("number") == number:
+            return local_day(entry.at)
+    return None
 
 
 T = TypeVar("T")

@@ -17,7 +17,11 @@ from datetime import datetime
 from functools import partial
 
 from routing.config import RoutingOptions
-from routing.domain.closing import decide_withdraw, decide_withdrawal_request
+from routing.domain.closing import (
+    decide_withdraw,
+    decide_withdrawal_declined,
+    decide_withdrawal_request,
+)
 from routing.domain.model import Context, Decision, Dossier
 from routing.domain.route import resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
@@ -154,8 +158,10 @@ async def on_dossier_withdrawn(
         else:
             decision = decide_withdraw(d, data, ctx)
     except ActionRefused as refusal:
-        log.info("withdrawal ignored", extra={"dossier": d.code, "reason": refusal.reason})
-        return
+        # Not taken (the result is ready, or the dossier closed): said as a fact, so that
+        # intake's "withdrawal requested" follows the dossier's real state again.
+        log.info("withdrawal declined", extra={"dossier": d.code, "reason": refusal.reason})
+        decision = decide_withdrawal_declined(d, data, ctx)
     recorded(decision, ctx, actor="applicant", cause_type=uow.envelope.type)
     await routing.save(decision, d, uow, ctx.now)
 

@@ -43,6 +43,9 @@ class Apology(BaseModel):
     late: bool = Field(
         False, description="Issued later than one working day before the appointment."
     )
+    due_by: date | None = Field(
+        None, description="The last day it was on time (null for one stored before 2.2)."
+    )
 
 
 class OnTime(BaseModel):
@@ -109,6 +112,7 @@ async def on_time(
             original_appointment_date=notice["original_appointment_date"],
             appointment_date=notice["new_appointment_date"],
             late=notice.get("late", False),
+            due_by=notice.get("due_by"),
         )
         async for doc in store.dossiers.find(
             {"apologies": {"$gt": 0}},

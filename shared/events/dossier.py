@@ -115,8 +115,13 @@ class ApplicantContact(ApplicantRef):
     language: Language = Language.VI
 
 
-class DossierFact(EventData):
-    """Base of every fact about one dossier."""
+class DossierFields(EventData):
+    """What every fact about one dossier carries on the wire: its code, and its state and
+    holding unit after the fact (with the portal's status of that state).
+
+    ``DossierFact`` is the base of the facts readers apply to the dossier's state
+    (intake's look-up, the portal sync); a contract with these fields that is not (yet)
+    a ``DossierFact`` is on the wire the same, and those readers pass it over."""
 
     TOPIC: ClassVar[TopicSpec] = DOSSIER_EVENTS
 
@@ -139,7 +144,7 @@ class DossierFact(EventData):
         return data
 
     @model_validator(mode="after")
-    def _portal_status_matches_state(self) -> DossierFact:
+    def _portal_status_matches_state(self) -> DossierFields:
         expected = portal_status(self.state)
         if self.portal_status != expected or self.portal_status_label != expected.label:
             raise ValueError(f"portal_status of {self.state.value} is {int(expected)}")
@@ -147,6 +152,10 @@ class DossierFact(EventData):
 
     def subject(self) -> str:
         return self.dossier_code
+
+
+class DossierFact(DossierFields):
+    """Base of every fact about one dossier that readers apply to its state."""
 
 
 @register
@@ -291,6 +300,29 @@ class WithdrawalRequested(DossierFact):
     EVENT_TYPE: ClassVar[str] = "dossier.withdrawal.requested.v1"
     requested_at: datetime
     reason: PersonalText | None = None
+
+
+@register
+class WithdrawalDeclined(DossierFields):
+    """Routing did not take a withdrawal: the applicant's request (or a legacy immediate
+    withdrawal) reached it when the dossier could no longer be withdrawn, because its
+    result was ready (portal status 9: processing is over) or it was closed. Nothing
+    changed: ``state`` and ``holding_unit`` are the dossier's, so a reader that showed the
+    withdrawal as requested (intake's look-up) can follow them again. Since contracts 2.2.
+
+    Not a ``DossierFact`` yet: intake applies every ``DossierFact`` to its look-up and
+    must first say whether this one is a public step (``intake.domain.PUBLIC_STEPS``);
+    until it does, intake and the portal sync pass it over. Making it one then changes
+    nothing on the wire."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.withdrawal.declined.v1"
+    requested_at: datetime = Field(description="When the applicant asked (the request's time).")
+    declined_at: datetime
+    reason_code: Literal["result_ready", "closed", "already_requested"] = Field(
+        description="`result_ready`: the result was ready (status 9) when the request "
+        "arrived; `closed`: the dossier was done, stopped or withdrawn; "
+        "`already_requested`: a withdrawal was already requested."
+    )
 
 
 class RouteStep(ContractModel):

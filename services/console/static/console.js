@@ -237,6 +237,9 @@ function detailParam(name, value) {
   if (/(^|_)date$/.test(name)) return fmtDate(String(value));
   if (name === "amount_vnd") return number(+value);
   if (name === "outcome") return label("step_outcomes", value);
+  if (name === "reason_code") return label("withdrawal_declined", value);
+  if (name === "lateness") return label("judgements", value);
+  if (name === "collection") return label("collections", value);
   return String(value);
 }
 function sayDetail(code, params) {
@@ -390,8 +393,13 @@ async function loadOnTime() {
     }
   }
   fillTable($("overdue-table"), ["dossier", "status", "held_by", "state", "step", "step_due", "appointment", "waiting_since", "waiting_for"], overdueRows);
-  fillTable($("apologies-table"), ["dossier", "procedure", "held_by", "original_date", "new_date"],
-    ontime.apologies.map((a) => [a.dossier_code, a.procedure_code, a.holding_unit, fmtDate(a.original_appointment_date), fmtDate(a.appointment_date)]));
+  // An apology issued after its due date (one working day before the appointment) is taken
+  // and marked late by routing (docs/legal.md, Mẫu 04).
+  const issued = (a) => (a.late
+    ? cell(a.due_by ? t("issued_late", { due: fmtDate(a.due_by) }) : named("lateness", "late"), "late")
+    : cell(t("issued_on_time")));
+  fillTable($("apologies-table"), ["dossier", "procedure", "held_by", "original_date", "new_date", "issued"],
+    ontime.apologies.map((a) => [a.dossier_code, a.procedure_code, a.holding_unit, fmtDate(a.original_appointment_date), fmtDate(a.appointment_date), issued(a)]));
 }
 
 // --- a dossier --------------------------------------------------------------------------

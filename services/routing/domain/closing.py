@@ -11,11 +11,13 @@ from routing.domain.state_machine import Action, ActionRefused, RefusalCode, nex
 from shared.events.commands import HandOverResult, ReturnResult, StopProcessing
 from shared.events.dossier import (
     DossierDone,
+    DossierState,
     DossierStopped,
     DossierWithdrawn,
     ResultDelivery,
     ResultReady,
     StepOutcome,
+    WithdrawalDeclined,
     WithdrawalRequested,
 )
 
@@ -115,3 +117,34 @@ def decide_withdrawal_request(
     d = dossier.copy_to_decide()
     d.state = next_state(d.state, Action.REQUEST_WITHDRAWAL)
     return Decision(d, ())
+
+
+_DECLINED_BECAUSE = {
+    DossierState.RESULT_READY: "result_ready",
+    DossierState.WITHDRAWAL_REQUESTED: "already_requested",
+}
+
+
+def decide_withdrawal_declined(
+    dossier: Dossier, withdrawal: DossierWithdrawn | WithdrawalRequested, ctx: Context
+) -> Decision:
+    """A withdrawal routing cannot take (``decide_withdrawal_request`` or
+    ``decide_withdraw`` refused it): nothing changes, but the refusal is a fact.
+
+    Intake refuses a request once it knows the result is ready, so routing only meets one
+    that crossed the result (or the dossier's closing) on its way. Intake, which published
+    the request and shows "withdrawal requested", then follows this fact's state instead
+    of waiting for the next one, which for a closed dossier never comes."""
+    d = dossier.copy_to_decide()
+    requested_at = (
+        withdrawal.requested_at
+        if isinstance(withdrawal, WithdrawalRequested)
+        else withdrawal.withdrawn_at
+    )
+    declined = WithdrawalDeclined(
+        **fact_base(d),
+        requested_at=requested_at,
+        declined_at=ctx.now,
+        reason_code=_DECLINED_BECAUSE.get(d.state, "closed"),
+    )
+    return Decision(d, (declined,))

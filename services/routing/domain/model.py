@@ -15,7 +15,7 @@ from shared.catalogue import Catalogue
 from shared.events.dossier import (
     ApologyNotice,
     DocumentRef,
-    DossierFact,
+    DossierFields,
     DossierState,
     HandoverReceipt,
     StepOutcome,
@@ -124,6 +124,10 @@ DetailCode = Literal[
     "apology_issued",
     "payment_requested",
     "payment_received",
+    "withdrawal_declined",
+    "apology_issued_late",
+    "result_ready",
+    "result_returned",
 ]
 """What a history entry's detail says, as a stable code; its values are its params."""
 
@@ -147,6 +151,13 @@ DETAIL_TEXTS: dict[DetailCode, str] = {
     "apology_issued": "Mẫu 04 no. {number}: new appointment {new_appointment_date}",
     "payment_requested": "{amount_vnd} VND: {description}",
     "payment_received": "{amount_vnd} VND, reference {reference}",
+    "withdrawal_declined": "withdrawal requested {requested_date} not taken: {reason_code}",
+    "apology_issued_late": (
+        "Mẫu 04 no. {number}: new appointment {new_appointment_date}, issued late (due by "
+        "{due_date})"
+    ),
+    "result_ready": "result ready: {lateness}",
+    "result_returned": "result returned: {lateness} (ready {ready_date}), collected {collection}",
 }
 """Each code's English sentence (the entry's ``detail``), filled with its params."""
 
@@ -311,4 +322,4 @@ class Decision:
     """The dossier after an action and the facts to publish, in order."""
 
     dossier: Dossier
-    facts: tuple[DossierFact, ...]
+    facts: tuple[DossierFields, ...]

@@ -24,14 +24,16 @@ from routing.domain.model import (
     TransferRecord,
     detail_text,
 )
-from shared.calendar import WorkingCalendar
+from shared.calendar import LOCAL_TZ, WorkingCalendar
 from shared.events.dossier import (
     ApologyIssued,
-    DossierFact,
+    DossierDone,
+    DossierFields,
     DossierOverdue,
     DossierStopped,
     PaymentReceived,
     PaymentRequested,
+    ResultReady,
     StepCompleted,
     StepDueSoon,
     StepOverdue,
@@ -40,10 +42,11 @@ from shared.events.dossier import (
     TransferAccepted,
     TransferRefused,
     TransferRequested,
+    WithdrawalDeclined,
 )
 
 
-def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:
+def trail_detail(fact: DossierFields) -> tuple[DetailCode, DetailParams] | None:
     """What the trail says about ``fact``: a stable code and its parameters (dates as
     ISO strings, amounts and numbers as integers, free text as written), or None."""
     match fact:
@@ -92,6 +95,13 @@ def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:
                 else "appointment_passed"
             )
             return code, {"appointment_date": fact.appointment_date.isoformat()}
+        case ApologyIssued() if fact.apology.late and fact.apology.due_by is not None:
+            notice, due_by = fact.apology, fact.apology.due_by
+            return "apology_issued_late", {
+                "number": notice.number,
+                "new_appointment_date": notice.new_appointment_date.isoformat(),
+                "due_date": due_by.isoformat(),
+            }
         case ApologyIssued():
             notice = fact.apology
             return "apology_issued", {
@@ -107,6 +117,21 @@ def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:
             return "payment_received", {
                 "amount_vnd": fact.amount_vnd,
                 "reference": fact.reference or "",
+            }
+        case ResultReady() if fact.late is not None:
+            return "result_ready", {"lateness": "late" if fact.late else "on_time"}
+        case DossierDone():
+            ready = fact.result_ready_at or fact.done_at
+            after = fact.collected_after_appointment
+            return "result_returned", {
+                "lateness": "late" if fact.late else "on_time",
+                "ready_date": ready.astimezone(LOCAL_TZ).date().isoformat(),
+                "collection": "after_appointment" if after else "by_appointment",
+            }
+        case WithdrawalDeclined():
+            return "withdrawal_declined", {
+                "requested_date": fact.requested_at.astimezone(LOCAL_TZ).date().isoformat(),
+                "reason_code": fact.reason_code,
             }
     return None
 

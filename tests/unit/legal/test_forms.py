@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 from routing.domain.model import Dossier
+from routing.domain.trail import recorded
 from routing.forms import FormUnavailable, RoutingForms
 
 from shared.events.commands import HandOverResult, IssueApology, RequestSupplement, ReturnResult
@@ -21,6 +22,7 @@ from tests.unit.legal.builders import (
     at,
     calendar,
     catalogue,
+    context,
     d,
     hand_over,
     received,
@@ -196,3 +198,71 @@ def test_tracking_slip_05_ends_with_the_result_returned_to_the_applicant(
     assert "Trước hạn (hẹn 16/03/2026)" in last  # ready 13/03: collected late is not late
     assert "Kết quả có từ 09 giờ 00 phút, ngày 13/03/2026" in last
     assert html.count("<td></td><td></td>") == html.count("<tr><td>")  # signatures, every row
+
+
+def renumbered_on_14_march() -> FormCatalogue:
+    """The shipped numbers until Friday 13/03/2026, other ones from the 14th: a form shows
+    which day it was numbered on."""
+    shipped = load_forms()
+    forms: list[FormInfo] = []
+    for key in ("supplement", "apology", "tracking"):
+        old = shipped.form(key, d(3, 2))
+        forms.append(old.model_copy(update={"valid_to": d(3, 13)}))
+        forms.append(
+            old.model_copy(update={"number": "Mẫu 9" + old.number[-1], "valid_from": d(3, 14),
+                                   "valid_to": None})
+        )  # fmt: skip
+    return FormCatalogue(version="test", forms=tuple(forms))
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_forms_02_and_04_are_numbered_and_dated_on_the_day_of_their_act(
+    configuration: str,
+) -> None:
+    """Printed on 20/03 after a renumbering on 14/03, a supplement request of 04/03 and an
+    apology of 12/03 keep the number and the date of their day: a reprint is the same
+    paper. An apology stored without its time is dated by the fact routing recorded."""
+    renderer = RoutingForms(catalogue(configuration), calendar(), renumbered_on_14_march())
+    justice = UNITS[configuration].justice
+    ask = RequestSupplement(
+        dossier_code=at_department(configuration).code, unit=justice,
+        missing_documents=["identity_copy"], reason="Thiếu giấy tờ",
+    )  # fmt: skip
+    asked = act(at_department(configuration), ask, at(3, 4, 16, 30), configuration).dossier
+    html = renderer.render("02", asked, d(3, 20))
+    assert "Mẫu 02" in html and "Mẫu 92" not in html
+    assert "ngày 04 tháng 03 năm 2026" in html and "ngày 20 tháng 03" not in html
+
+    apologise = IssueApology(
+        dossier_code=asked.code, unit=justice, reason="Chờ xác minh", new_appointment_date=d(3, 20)
+    )
+    decision = act(at_department(configuration), apologise, at(3, 12), configuration)
+    apologised = recorded(decision, context(at(3, 12), configuration)).dossier
+    html = renderer.render("04", apologised, d(3, 20))
+    assert "Mẫu 04" in html and "ngày 12 tháng 03 năm 2026" in html
+    assert "ngày 20 tháng 03" not in html
+    untimed = [n.model_copy(update={"issued_at": None}) for n in apologised.apologies]
+    older = apologised.model_copy(update={"apologies": untimed})
+    assert "ngày 12 tháng 03 năm 2026" in renderer.render("04", older, d(3, 20))
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_tracking_slip_05_numbered_on_reception_and_dated_as_it_stands(configuration: str) -> None:
+    """Mẫu 05 is opened at the reception and travels with the dossier: the number in force
+    on the reception day; dated on the print day while the dossier is open, on the day it
+    closed once closed (a reprint of a closed dossier's slip is the same paper)."""
+    renderer = RoutingForms(catalogue(configuration), calendar(), renumbered_on_14_march())
+    desk = UNITS[configuration].desk
+    dossier = hand_over(at_department(configuration), at(3, 12, 10), configuration)
+    open_slip = renderer.render("05", dossier, d(3, 16))
+    assert "Mẫu 05" in open_slip and "Mẫu 95" not in open_slip
+    assert "ngày 16 tháng 03 năm 2026" in open_slip
+    ready = act(dossier, ReturnResult(dossier_code=dossier.code, unit=desk), at(3, 13, 9),
+                configuration).dossier  # fmt: skip
+    done = act(ready, HandOverResult(dossier_code=dossier.code, unit=desk), at(3, 20, 14, 30),
+               configuration).dossier  # fmt: skip
+    for printed in (d(3, 20), d(3, 27)):
+        slip = renderer.render("05", done, printed)
+        assert "Mẫu 05" in slip and "ngày 20 tháng 03 năm 2026" in slip
+        assert "ngày 27 tháng 03" not in slip
+    assert renderer.render("05", done, d(3, 20)) == renderer.render("05", done, d(3, 27))

@@ -10,13 +10,14 @@ from datetime import datetime
 
 import pytest
 from intake.domain import WITHDRAWABLE_STATES
-from routing.domain.closing import decide_withdrawal_request
+from routing.domain.closing import decide_withdrawal_declined, decide_withdrawal_request
 from routing.domain.deadlines import detect_overdue
 from routing.domain.model import Dossier
 from routing.domain.state_machine import TRANSITIONS, Action, ActionRefused, RefusalCode
 
 from shared.events.commands import (
     CompleteStep,
+    HandOverResult,
     ProvideSupplement,
     RequestSupplement,
     ReturnResult,
@@ -29,6 +30,7 @@ from shared.events.dossier import (
     StepOutcome,
     SupplementProvided,
     SupplementRequested,
+    WithdrawalDeclined,
     WithdrawalRequested,
 )
 from tests.unit.legal.builders import (
@@ -180,3 +182,35 @@ def test_routing_takes_withdrawal_requests_in_the_states_intake_sends_them() -> 
     itself; routing takes the request from exactly those."""
     requested = {s for (s, a) in TRANSITIONS if a is Action.REQUEST_WITHDRAWAL}
     assert requested == WITHDRAWABLE_STATES - {DossierState.SUBMITTED}
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_a_withdrawal_routing_cannot_take_is_declined_as_a_fact(configuration: str) -> None:
+    """A request that crossed the result on its way: routing changes nothing but says so
+    (dossier.withdrawal.declined.v1, the dossier's own state), so that intake, which shows
+    "withdrawal requested", follows the real state again; so for a closed dossier."""
+    dossier = start(received(configuration, at(3, 2, 10)), configuration)
+    dossier = hand_over(dossier, at(3, 3, 10), configuration)
+    dossier = hand_over(dossier, at(3, 12, 10), configuration)
+    desk = UNITS[configuration].desk
+    ready = act(
+        dossier, ReturnResult(dossier_code=dossier.code, unit=desk), at(3, 13), configuration
+    ).dossier
+    request = WithdrawalRequested(
+        dossier_code=ready.code, state=DossierState.WITHDRAWAL_REQUESTED,
+        holding_unit=desk, requested_at=at(3, 13, 8, 59),
+    )  # fmt: skip
+    ctx = context(at(3, 13, 9, 1), configuration)
+    decision = decide_withdrawal_declined(ready, request, ctx)
+    (declined,) = decision.facts
+    assert isinstance(declined, WithdrawalDeclined)
+    assert (declined.state, declined.holding_unit) == (DossierState.RESULT_READY, desk)
+    assert declined.portal_status == 9 and declined.reason_code == "result_ready"
+    assert declined.requested_at == at(3, 13, 8, 59) and declined.declined_at == at(3, 13, 9, 1)
+    assert decision.dossier.state is DossierState.RESULT_READY
+    done = act(
+        ready, HandOverResult(dossier_code=ready.code, unit=desk), at(3, 16), configuration
+    ).dossier
+    (closed,) = decide_withdrawal_declined(done, request, ctx).facts
+    assert isinstance(closed, WithdrawalDeclined)
+    assert (closed.state, closed.reason_code) == (DossierState.DONE, "closed")

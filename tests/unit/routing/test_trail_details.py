@@ -7,7 +7,7 @@ before codes existed, and entries stored then (no code) still read.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, get_args
 
 import pytest
@@ -23,12 +23,14 @@ from routing.domain.trail import build_trail, recorded, trail_detail
 from shared.events.dossier import (
     ApologyIssued,
     ApologyNotice,
-    DossierFact,
+    DossierDone,
+    DossierFields,
     DossierOverdue,
     DossierStopped,
     HandoverReceipt,
     PaymentReceived,
     PaymentRequested,
+    ResultReady,
     StepCompleted,
     StepDueSoon,
     StepOutcome,
@@ -38,6 +40,7 @@ from shared.events.dossier import (
     TransferAccepted,
     TransferRefused,
     TransferRequested,
+    WithdrawalDeclined,
 )
 from tests.unit.routing.builders import (
     DISTRICT_COMMITTEE,
@@ -61,7 +64,7 @@ def fact(kind: type[M], **fields: Any) -> M:
 
 
 # (fact, code, params, the sentence routing wrote before codes existed)
-CASES: list[tuple[DossierFact, DetailCode, dict[str, str | int], str]] = [
+CASES: list[tuple[DossierFields, DetailCode, dict[str, str | int], str]] = [
     (
         fact(
             TransferRequested,
@@ -165,12 +168,55 @@ CASES: list[tuple[DossierFact, DetailCode, dict[str, str | int], str]] = [
         {"amount_vnd": 150000, "reference": "GW-1"},
         "150000 VND, reference GW-1",
     ),
+    (
+        fact(
+            WithdrawalDeclined,
+            requested_at=datetime(2026, 3, 12, 23, 30, tzinfo=UTC),  # 13/03 in Vietnam
+            reason_code="result_ready",
+        ),
+        "withdrawal_declined",
+        {"requested_date": "2026-03-13", "reason_code": "result_ready"},
+        "withdrawal requested 2026-03-13 not taken: result_ready",
+    ),
+    (
+        fact(
+            ApologyIssued,
+            apology=fact(
+                ApologyNotice,
+                number=1,
+                new_appointment_date=DUE,
+                late=True,
+                due_by=date(2026, 3, 6),
+            ),
+        ),
+        "apology_issued_late",
+        {"number": 1, "new_appointment_date": "2026-03-11", "due_date": "2026-03-06"},
+        "Mẫu 04 no. 1: new appointment 2026-03-11, issued late (due by 2026-03-06)",
+    ),
+    (
+        fact(ResultReady, late=False, on_time=True),
+        "result_ready",
+        {"lateness": "on_time"},
+        "result ready: on_time",
+    ),
+    (
+        fact(
+            DossierDone,
+            late=False,
+            collected_after_appointment=True,
+            result_ready_at=datetime(2026, 3, 12, 18, 0, tzinfo=UTC),  # 13/03 in Vietnam
+            done_at=datetime(2026, 3, 20, 7, 0, tzinfo=UTC),
+        ),
+        "result_returned",
+        {"lateness": "on_time", "ready_date": "2026-03-13", "collection": "after_appointment"},
+        "result returned: on_time (ready 2026-03-13), collected after_appointment",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("said", "code", "params", "sentence"), CASES, ids=[c[1] for c in CASES])
 def test_each_fact_is_said_by_a_code_and_params_and_the_same_sentence_as_before(
-    said: DossierFact, code: DetailCode, params: dict[str, str | int], sentence: str
+    said: DossierFields, code: DetailCode, params: dict[str, str | int], sentence: str
 ) -> None:
     assert trail_detail(said) == (code, params)
     assert sorted(params) == sorted(detail_params_of(code))

@@ -1,0 +1,70 @@
+"""A withdrawal request that crossed the result on its way is declined as a fact."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.clock import ManualClock
+from shared.events.dossier import DossierState, WithdrawalRequested
+from shared.runtime import CommonSettings
+from tests.integration.routing.helpers import (
+    publisher,
+    read_events,
+    receive,
+    routing_app,
+    routing_settings,
+    send,
+    types,
+    wait_for,
+)
+from tests.unit.routing.builders import MONDAY_9AM, TAN_HOA_DESK
+
+CODE = "001.21.31.H59-260302-0031"
+DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
+
+
+async def test_a_request_crossing_the_result_is_declined_and_said(
+    common_settings: CommonSettings,
+) -> None:
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        await receive(pub, client, CODE)
+        base = f"/v1/dossiers/{CODE}"
+        clock.advance(timedelta(hours=1))
+        refused = {**DESK, "outcome": "reject", "note": "Không thuộc thẩm quyền"}
+        assert (await client.post(f"{base}/step/complete", json=refused)).is_success
+        clock.advance(timedelta(hours=1))
+        ready = await client.post(f"{base}/result/return", json=DESK)
+        assert ready.status_code == 200, ready.text
+
+        # Intake took the request before it heard of the result (it refuses one after).
+        asked_at = MONDAY_9AM + timedelta(hours=1, minutes=59)
+        request = WithdrawalRequested(
+            dossier_code=CODE, state=DossierState.WITHDRAWAL_REQUESTED,
+            holding_unit=TAN_HOA_DESK, requested_at=asked_at,
+        )  # fmt: skip
+        clock.advance(timedelta(minutes=5))
+        cause = await send(pub, request, source="/lienthong/intake")
+
+        events = await read_events(settings.kafka, CODE, expect=5)
+        assert types(events)[-1] == "dossier.withdrawal.declined.v1"
+        declined = events[-1]
+        assert declined.causationid == cause.id
+        assert declined.data["state"] == "RESULT_READY" and declined.data["portal_status"] == 9
+        assert declined.data["reason_code"] == "result_ready"
+        assert declined.data["holding_unit"] == TAN_HOA_DESK
+        # Nothing else changed: the result can still be handed over.
+        await wait_for(client, CODE, "RESULT_READY")
+        trail = (await client.get(f"{base}/trail")).json()
+        last = trail["events"][-1]
+        assert (last["event"], last["detail_code"]) == (
+            "dossier.withdrawal.declined.v1",
+            "withdrawal_declined",
+        )
+        assert last["detail_params"] == {
+            "requested_date": "2026-03-02",
+            "reason_code": "result_ready",
+        }
+        handed = await client.post(f"{base}/result/hand-over", json=DESK)
+        assert handed.status_code == 200, handed.text
