@@ -294,6 +294,10 @@ PUBLIC_STEPS: dict[str, tuple[str, str]] = {
     "dossier.denied.v1": ("Từ chối tiếp nhận hồ sơ", "Refused at intake"),
     "dossier.withdrawn.v1": ("Rút hồ sơ", "Withdrawn by the applicant"),
     "dossier.withdrawal.requested.v1": ("Công dân yêu cầu rút hồ sơ", "Withdrawal requested"),
+    "dossier.withdrawal.declined.v1": (
+        "Không nhận yêu cầu rút hồ sơ: hồ sơ đã xử lý xong",
+        "Withdrawal not taken: processing was over",
+    ),
     "dossier.apology.issued.v1": (
         "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
         "Apology and new appointment date",

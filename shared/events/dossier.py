@@ -115,13 +115,10 @@ class ApplicantContact(ApplicantRef):
     language: Language = Language.VI
 
 
-class DossierFields(EventData):
-    """What every fact about one dossier carries on the wire: its code, and its state and
-    holding unit after the fact (with the portal's status of that state).
-
-    ``DossierFact`` is the base of the facts readers apply to the dossier's state
-    (intake's look-up, the portal sync); a contract with these fields that is not (yet)
-    a ``DossierFact`` is on the wire the same, and those readers pass it over."""
+class DossierFact(EventData):
+    """Base of every fact about one dossier, which readers apply to its state (intake's
+    look-up, the portal sync): its code, and its state and holding unit after the fact
+    (with the portal's status of that state)."""
 
     TOPIC: ClassVar[TopicSpec] = DOSSIER_EVENTS
 
@@ -144,7 +141,7 @@ class DossierFields(EventData):
         return data
 
     @model_validator(mode="after")
-    def _portal_status_matches_state(self) -> DossierFields:
+    def _portal_status_matches_state(self) -> DossierFact:
         expected = portal_status(self.state)
         if self.portal_status != expected or self.portal_status_label != expected.label:
             raise ValueError(f"portal_status of {self.state.value} is {int(expected)}")
@@ -152,10 +149,6 @@ class DossierFields(EventData):
 
     def subject(self) -> str:
         return self.dossier_code
-
-
-class DossierFact(DossierFields):
-    """Base of every fact about one dossier that readers apply to its state."""
 
 
 @register
@@ -303,17 +296,12 @@ class WithdrawalRequested(DossierFact):
 
 
 @register
-class WithdrawalDeclined(DossierFields):
+class WithdrawalDeclined(DossierFact):
     """Routing did not take a withdrawal: the applicant's request (or a legacy immediate
     withdrawal) reached it when the dossier could no longer be withdrawn, because its
     result was ready (portal status 9: processing is over) or it was closed. Nothing
     changed: ``state`` and ``holding_unit`` are the dossier's, so a reader that showed the
-    withdrawal as requested (intake's look-up) can follow them again. Since contracts 2.2.
-
-    Not a ``DossierFact`` yet: intake applies every ``DossierFact`` to its look-up and
-    must first say whether this one is a public step (``intake.domain.PUBLIC_STEPS``);
-    until it does, intake and the portal sync pass it over. Making it one then changes
-    nothing on the wire."""
+    withdrawal as requested (intake's look-up) can follow them again. Since contracts 2.2."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.withdrawal.declined.v1"
     requested_at: datetime = Field(description="When the applicant asked (the request's time).")

@@ -15,7 +15,7 @@ from shared.catalogue import Catalogue
 from shared.events.dossier import (
     ApologyNotice,
     DocumentRef,
-    DossierFields,
+    DossierFact,
     DossierState,
     HandoverReceipt,
     StepOutcome,
@@ -322,4 +322,4 @@ class Decision:
     """The dossier after an action and the facts to publish, in order."""
 
     dossier: Dossier
-    facts: tuple[DossierFields, ...]
+    facts: tuple[DossierFact, ...]

@@ -28,7 +28,7 @@ from shared.calendar import LOCAL_TZ, WorkingCalendar
 from shared.events.dossier import (
     ApologyIssued,
     DossierDone,
-    DossierFields,
+    DossierFact,
     DossierOverdue,
     DossierStopped,
     PaymentReceived,
@@ -46,7 +46,7 @@ from shared.events.dossier import (
 )
 
 
-def trail_detail(fact: DossierFields) -> tuple[DetailCode, DetailParams] | None:
+def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:
     """What the trail says about ``fact``: a stable code and its parameters (dates as
     ISO strings, amounts and numbers as integers, free text as written), or None."""
     match fact:

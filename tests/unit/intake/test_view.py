@@ -23,6 +23,7 @@ from shared.events.dossier import (
     ApplicantContact,
     DossierFact,
     DossierState,
+    WithdrawalDeclined,
 )
 from shared.events.registry import REGISTRY
 from shared.refusals import Refused
@@ -174,3 +175,29 @@ def test_the_view_labels_steps_and_names_units() -> None:
     assert view.holding_unit.name is None
     assert view.history[0].label.en == "Dossier received"
     assert view.appointment_date == date(2026, 11, 27)
+
+
+def test_a_declined_withdrawal_brings_the_look_up_back_to_the_dossier_as_it_is() -> None:
+    """A request that crossed the result: intake showed WITHDRAWAL_REQUESTED from its own
+    request until routing's decline says the dossier is still RESULT_READY."""
+    asked = T0 + timedelta(days=2)
+    history = [
+        *received_history(),
+        step("dossier.withdrawal.requested.v1", "e5", asked, DossierState.WITHDRAWAL_REQUESTED),
+    ]
+    dossier = received(
+        state=DossierState.WITHDRAWAL_REQUESTED, applied_up_to=asked, history=history
+    )
+    declined_at = asked + timedelta(seconds=2)
+    fact = WithdrawalDeclined(
+        dossier_code=CODE,
+        state=DossierState.RESULT_READY,
+        holding_unit=DESK,
+        requested_at=asked,
+        declined_at=declined_at,
+        reason_code="result_ready",
+    )
+    changed = apply_fact(dossier, fact.EVENT_TYPE, "e6", declined_at, fact)
+    assert changed is not None
+    assert (changed.state, changed.holding_unit) == (DossierState.RESULT_READY, DESK)
+    assert [s.event_type for s in changed.history][-1] == "dossier.withdrawal.declined.v1"

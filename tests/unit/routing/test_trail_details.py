@@ -24,7 +24,7 @@ from shared.events.dossier import (
     ApologyIssued,
     ApologyNotice,
     DossierDone,
-    DossierFields,
+    DossierFact,
     DossierOverdue,
     DossierStopped,
     HandoverReceipt,
@@ -64,7 +64,7 @@ def fact(kind: type[M], **fields: Any) -> M:
 
 
 # (fact, code, params, the sentence routing wrote before codes existed)
-CASES: list[tuple[DossierFields, DetailCode, dict[str, str | int], str]] = [
+CASES: list[tuple[DossierFact, DetailCode, dict[str, str | int], str]] = [
     (
         fact(
             TransferRequested,
@@ -216,7 +216,7 @@ CASES: list[tuple[DossierFields, DetailCode, dict[str, str | int], str]] = [
 
 @pytest.mark.parametrize(("said", "code", "params", "sentence"), CASES, ids=[c[1] for c in CASES])
 def test_each_fact_is_said_by_a_code_and_params_and_the_same_sentence_as_before(
-    said: DossierFields, code: DetailCode, params: dict[str, str | int], sentence: str
+    said: DossierFact, code: DetailCode, params: dict[str, str | int], sentence: str
 ) -> None:
     assert trail_detail(said) == (code, params)
     assert sorted(params) == sorted(detail_params_of(code))
