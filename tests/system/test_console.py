@@ -333,7 +333,11 @@ async def test_console_says_what_failed_and_fits_a_phone(
     await expect(page.locator("#dl-inspect")).to_be_visible()
     await expect(page.locator("#dl-inspect-title")).to_contain_text(f"hồ sơ {malformed}")
     message = await page.inner_text("#dl-inspect-message")
-    assert f'"dossier_code": "{malformed}"' in message and '\\"' not in message
+    # dossier.events carries personal data: the body is withheld, its outline shown
+    # (the envelope's attributes, the data's field names, never their values).
+    assert message.startswith("Nội dung không hiển thị")
+    assert f'"subject": "{malformed}"' in message and '"data_fields"' in message
+    assert f'"dossier_code": "{malformed}"' not in message and '\\"' not in message
     await page.screenshot(path=str(SHOTS / "ui-inspect.png"))
     await page.click("#dl-inspect-close")
     await expect(page.locator("#dl-inspect")).to_be_hidden()

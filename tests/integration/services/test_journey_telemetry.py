@@ -215,7 +215,13 @@ async def test_one_trace_per_journey_with_logs_and_metrics(
     assert {s["type"] for s in consumed} <= {*_registered(), "unknown"}
     assert samples(text, "lt_handler_seconds_count")
     assert any(s["service"] == "routing" for s in samples(text, "lt_outbox_oldest_age_seconds"))
-    assert any(s["service"] == "routing" for s in samples(text, "lt_consumer_lag"))
+
+    async def lag_reported() -> bool | None:
+        """The lag is asked of the broker on its own clock (every second): wait for it."""
+        scraped = (await routing.get("/metrics")).text
+        return any(s["service"] == "routing" for s in samples(scraped, "lt_consumer_lag")) or None
+
+    assert await eventually(lag_reported)
     http = samples(text, "lt_http_requests_total")
     assert any(
         s["service"] == "intake"
