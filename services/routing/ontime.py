@@ -44,7 +44,7 @@ class Apology(BaseModel):
         False, description="Issued later than one working day before the appointment."
     )
     due_by: date | None = Field(
-        None, description="The last day it was on time (null for one stored before 2.2)."
+        None, description="The last day it was on time (null for one stored before 3.0)."
     )
 
 

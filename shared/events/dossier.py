@@ -301,7 +301,7 @@ class WithdrawalDeclined(DossierFact):
     withdrawal) reached it when the dossier could no longer be withdrawn, because its
     result was ready (portal status 9: processing is over) or it was closed. Nothing
     changed: ``state`` and ``holding_unit`` are the dossier's, so a reader that showed the
-    withdrawal as requested (intake's look-up) can follow them again. Since contracts 2.2."""
+    withdrawal as requested (intake's look-up) can follow them again. Since contracts 3.0."""
 
     EVENT_TYPE: ClassVar[str] = "dossier.withdrawal.declined.v1"
     requested_at: datetime = Field(description="When the applicant asked (the request's time).")
@@ -490,18 +490,18 @@ class ResultReady(DossierFact):
         ResultDelivery.DESK, description="How the applicant gets the result."
     )
     due_date: date | None = Field(
-        None, description="The returning desk's step due date (since contracts 2.2)."
+        None, description="The returning desk's step due date (since contracts 3.0)."
     )
     on_time: bool | None = Field(
         None,
         description="The returning desk's rating for its step: the result was ready by the "
-        "step's due date (since contracts 2.2; the step ends here, not at the hand-over).",
+        "step's due date (since contracts 3.0; the step ends here, not at the hand-over).",
     )
     late: bool | None = Field(
         None,
         description="The agency was late: the result was ready after the appointment (as "
         "extended by supplement and payment pauses), or an overdue was raised (since "
-        "contracts 2.2).",
+        "contracts 3.0).",
     )
 
 
@@ -521,20 +521,20 @@ class DossierDone(DossierFact):
         False,
         description="The agency was late: the result was ready (`result_ready_at`) after "
         "the appointment as extended by supplement and payment pauses, or an overdue was "
-        "raised. Before contracts 2.2 this was judged on `done_at`, so an applicant "
+        "raised. Before contracts 3.0 this was judged on `done_at`, so an applicant "
         "collecting late made the dossier late.",
     )
     result_ready_at: datetime | None = Field(
         None,
         description="When the returning desk had the result ready "
         "(`dossier.result.ready.v1`), the moment the agency's timeliness is judged on "
-        "(since contracts 2.2).",
+        "(since contracts 3.0).",
     )
     collected_after_appointment: bool | None = Field(
         None,
         description="The applicant collected the result after the appointment date they "
         "were given (the current one, after any apology): recorded, not the agency's "
-        "lateness (since contracts 2.2).",
+        "lateness (since contracts 3.0).",
     )
 
 
@@ -587,13 +587,13 @@ class ApologyNotice(ContractModel):
     due_by: date | None = Field(
         None,
         description="The last day the apology was on time: one working day before the "
-        "appointment it moves (since contracts 2.2).",
+        "appointment it moves (since contracts 3.0).",
     )
     late: bool = Field(
         False,
         description="Issued after `due_by` (on the appointment day or after it): taken, "
         "since the duty to apologise and give a new date remains, and recorded as late "
-        "(since contracts 2.2).",
+        "(since contracts 3.0).",
     )
 
 
@@ -643,7 +643,7 @@ class CommandRefused(EventData):
         description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
         "not_holding_unit, not_transfer_receiver, final_step, not_final_step, "
         "not_responsible_unit, missing_documents_required, reason_required (a reject "
-        "without its reason), apology_too_late (no longer raised since contracts 2.2: a late "
+        "without its reason), apology_too_late (no longer raised since contracts 3.0: a late "
         "apology is taken and marked late), "
         "invalid_new_date, payment_mismatch, not_senders_unit (the command names another "
         "unit than the one its agency topic is bound to), or invalid_command (the "
