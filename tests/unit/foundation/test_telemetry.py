@@ -38,26 +38,28 @@ def test_logs_are_json_lines_with_service_level_time_and_extras() -> None:
 def test_uvicorns_coloured_copy_of_its_message_is_left_out() -> None:
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    # A uvicorn server run earlier in this process (with uvicorn's own log config) leaves
-    # its loggers with handlers of their own, not propagating: as a service runs them
-    # (shared.app.serve), they reach the root handler.
-    uvicorn_loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error")]
-    saved_uvicorn = [(lg.handlers[:], lg.propagate, lg.disabled) for lg in uvicorn_loggers]
     try:
-        for lg in uvicorn_loggers:
-            lg.handlers[:], lg.propagate, lg.disabled = [], True, False
         configure_logging(TelemetrySettings(json_logs=True), "routing")
         stream = io.StringIO()
-        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        handler = root.handlers[0]
+        handler.setStream(stream)  # type: ignore[attr-defined]
+        # The record uvicorn makes, handed to the service's handler directly: uvicorn
+        # servers run earlier in this process may have set its loggers' levels.
         coloured = "Started server process [\x1b[36m%d\x1b[0m]"
-        logging.getLogger("uvicorn.error").info(
-            "Started server process [%d]", 42, extra={"color_message": coloured}
+        record = logging.getLogger("uvicorn.error").makeRecord(
+            "uvicorn.error",
+            logging.INFO,
+            __file__,
+            0,
+            "Started server process [%d]",
+            (42,),
+            None,
+            extra={"color_message": coloured},
         )
+        handler.handle(record)
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
-        for lg, (handlers, propagate, disabled) in zip(uvicorn_loggers, saved_uvicorn, strict=True):
-            lg.handlers[:], lg.propagate, lg.disabled = handlers, propagate, disabled
     line = json.loads(stream.getvalue().strip())
     assert line["message"] == "Started server process [42]"
     assert "color_message" not in line and "\x1b" not in stream.getvalue()
