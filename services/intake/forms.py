@@ -43,15 +43,11 @@ class IntakeForms:
         reprint is the same paper."""
         if dossier.received_at is None or dossier.appointment_date is None:
             raise FormUnavailable("the dossier has not been received: no receipt (Mẫu 01)")
-        applicant = dossier.applicant
         return self._page(
             "receipt",
             dossier,
             local_day(dossier.received_at),
-            applicant_name=applicant.name,
-            address=dossier.applicant_address,
-            phone=applicant.phone,
-            email=applicant.email,
+            **_applicant_lines(dossier),
             documents=[self._document(dossier.procedure_code, d) for d in dossier.documents],
             budget_days=dossier.total_budget_days,
             received_at=dossier.received_at,
@@ -66,7 +62,6 @@ class IntakeForms:
         if not dossier.supplement_requests:
             raise FormUnavailable("the desk asked for no supplement before reception: no Mẫu 02")
         request = dossier.supplement_requests[-1]
-        applicant = dossier.applicant
         try:
             official_phone = self.catalogue.unit(dossier.receiving_unit).phone
         except CatalogueLookupError:
@@ -75,10 +70,7 @@ class IntakeForms:
             "supplement",
             dossier,
             local_day(request.requested_at),
-            applicant_name=applicant.name,
-            address=dossier.applicant_address,
-            phone=applicant.phone,
-            email=applicant.email,
+            **_applicant_lines(dossier),
             documents=[
                 document_name(self.catalogue, dossier.procedure_code, m)
                 for m in request.missing_documents
@@ -194,3 +186,14 @@ def day_bounds(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
         datetime.combine(start, time(0), tz),
         datetime.combine(end + timedelta(days=1), time(0), tz),
     )
+
+
+def _applicant_lines(dossier: IntakeDossier) -> dict[str, str | None]:
+    """The applicant's lines of Mẫu 01 and 02: name, address, phone, e-mail."""
+    applicant = dossier.applicant
+    return {
+        "applicant_name": applicant.name,
+        "address": dossier.applicant_address,
+        "phone": applicant.phone,
+        "email": applicant.email,
+    }
