@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.mongo.client import mongo_client, service_database
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
-from shared.telemetry import STORE_COMMANDS
+from shared.telemetry.metrics import STORE_COMMANDS
 from shared.testing import drop_isolated, eventually, isolated_settings
 
 SERVICE = "relaybench"

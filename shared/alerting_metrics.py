@@ -1,5 +1,6 @@
 """The metrics that say something has stopped: what the alert rules of
-``infra/observability/alerts.yml`` watch beside the traffic metrics of ``shared.telemetry``.
+``infra/observability/alerts.yml`` watch beside the traffic metrics of
+``shared.telemetry.metrics``.
 
 A process that stops updating a gauge leaves it frozen at its last value, and a labelled
 counter has no sample until its first increment (``increase()`` then misses that first

@@ -20,7 +20,8 @@ from shared.openapi import declare_problems
 from shared.request_tracing import trace_requests
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings
-from shared.telemetry import configure_logging, configure_tracing
+from shared.telemetry.logs import configure_logging
+from shared.telemetry.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.alerting_metrics import READINESS_CHECK, READY
 from shared.mongo.errors import store_unavailable
 from shared.refusals import Refused
-from shared.telemetry import HTTP_REQUESTS, HTTP_SECONDS
+from shared.telemetry.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

@@ -9,7 +9,8 @@ convention attributes: 0.3-0.45 ms per request on the 2-core machine). Then a re
 only gets what its logs and the events it emits need: the caller's trace context
 (``traceparent``) and a span of its own in it, not recorded, so log lines keep their
 ``trace_id`` and the events their ``traceparent``. The choice is made per request, so a
-receiver added later (``shared.telemetry.receive_spans``) gets the full spans at once.
+receiver added later (``shared.telemetry.tracing.receive_spans``) gets the full spans at
+once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.telemetry import scrub_server_span, spans_received
+from shared.telemetry.tracing import spans_received
+from shared.telemetry.url_secrets import scrub_server_span
 
 tracer = trace.get_tracer(__name__)
 

@@ -30,12 +30,8 @@ from shared.kafka.publisher import Outgoing
 from shared.kafka.reading import from_beginning
 from shared.mongo.client import Session, mongo_client
 from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
-from shared.telemetry import (
-    KafkaHeaders,
-    configure_tracing,
-    instrument_libraries,
-    receive_spans,
-)
+from shared.telemetry.messaging import KafkaHeaders
+from shared.telemetry.tracing import configure_tracing, instrument_libraries, receive_spans
 from shared.topics import TopicSpec
 from shared.unit_of_work import UnitOfWork
 

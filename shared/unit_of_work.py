@@ -50,7 +50,8 @@ from shared.mongo.client import (
     run_in_transaction,
 )
 from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
-from shared.telemetry import GROUPED_WRITES, inject_trace_headers
+from shared.telemetry.messaging import inject_trace_headers
+from shared.telemetry.metrics import GROUPED_WRITES
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

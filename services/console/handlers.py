@@ -30,7 +30,7 @@ from shared.events.operations import DeadLetterReplayed, NotificationRedeliveryR
 from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, read_dead_letters, replay
 from shared.mongo.client import Document
 from shared.refusals import Refused
-from shared.telemetry import header_value
+from shared.telemetry.messaging import header_value
 from shared.topics import DEAD_LETTERS, topic_name
 from shared.unit_of_work import UnitOfWork
 from shared.workers import PeriodicWorker

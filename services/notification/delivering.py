@@ -27,7 +27,7 @@ from notification.stopping import Abandoned, StopBudget
 from notification.store import HELD, SKIPPED, NotificationStore
 from shared.envelope import Envelope
 from shared.mongo.client import Document
-from shared.telemetry import extract_trace_context
+from shared.telemetry.messaging import extract_trace_context
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)

@@ -51,7 +51,7 @@ from shared.events.operations import NotificationRedeliveryRequested
 from shared.events.registry import REGISTRY, EventData
 from shared.handlers import HandlerRegistry
 from shared.mongo.client import Document, Session
-from shared.telemetry import inject_trace_headers
+from shared.telemetry.messaging import inject_trace_headers
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

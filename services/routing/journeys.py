@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from opentelemetry import trace
 from opentelemetry.context import Context
 
-from shared.telemetry import extract_trace_context, inject_trace_headers
+from shared.telemetry.messaging import extract_trace_context, inject_trace_headers
 
 tracer = trace.get_tracer(__name__)
 Journey = dict[str, str]

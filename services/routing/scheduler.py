@@ -22,7 +22,7 @@ from routing.handlers import Routing
 from routing.journeys import action_span, journey_context
 from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState
-from shared.telemetry import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
+from shared.telemetry.metrics import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 from shared.workers import PeriodicWorker
 

@@ -19,7 +19,7 @@ from shared.clock import Clock, SystemClock
 from shared.http import install_error_handlers, install_health
 from shared.keyfile import load_or_create_ed25519_key
 from shared.settings_env import read_settings
-from shared.telemetry import configure_logging
+from shared.telemetry.logs import configure_logging
 from shared.transparency.note import COSIGNATURE_V1, Signer, Verifier, parse_vkey
 from witness import api
 from witness.config import WitnessSettings

@@ -33,7 +33,12 @@ from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.settings import ConsumerSettings
-from shared.telemetry import EVENTS_HANDLED, HANDLER_RETRIES, HANDLER_SECONDS, event_type_label
+from shared.telemetry.metrics import (
+    EVENTS_HANDLED,
+    HANDLER_RETRIES,
+    HANDLER_SECONDS,
+    event_type_label,
+)
 from shared.topics import TopicSpec
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 

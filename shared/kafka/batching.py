@@ -25,7 +25,7 @@ from shared.envelope import Envelope
 from shared.events.registry import EventData
 from shared.handlers import Handler, HandlerRegistry
 from shared.mongo.inbox import AlreadyProcessed, Inbox
-from shared.telemetry import extract_trace_context, messaging_attributes
+from shared.telemetry.messaging import extract_trace_context, messaging_attributes
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -47,7 +47,8 @@ def processing_span(item: Decoded, group: str) -> Iterator[trace.Span]:
     """Messaging conventions: "process <destination>", a CONSUMER span in the producer's trace.
 
     Its attributes are built only for a span that is recorded (most are not: see
-    ``shared.telemetry.ReceiverSampling``); every span keeps its ids for logs and headers.
+    ``shared.telemetry.tracing.ReceiverSampling``); every span keeps its ids for logs and
+    headers.
     """
     record, envelope = item.record, item.envelope
     with tracer.start_as_current_span(

@@ -42,7 +42,7 @@ from shared.kafka.security import client_security
 from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
-from shared.telemetry import CONSUMER_LAG
+from shared.telemetry.metrics import CONSUMER_LAG
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitsOfWork
 

@@ -19,8 +19,8 @@ from aiokafka.structs import ConsumerRecord
 from shared.clock import Clock
 from shared.kafka.reading import read_retained
 from shared.settings import KafkaSettings
-from shared.telemetry import DEAD_LETTERS as DEAD_LETTER_COUNT
-from shared.telemetry import KafkaHeaders, header_value
+from shared.telemetry.messaging import KafkaHeaders, header_value
+from shared.telemetry.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
 from shared.topics import DEAD_LETTERS, topic_name
 
 log = logging.getLogger(__name__)

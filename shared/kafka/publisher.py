@@ -30,15 +30,14 @@ from opentelemetry import trace
 from shared.envelope import Envelope
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
-from shared.telemetry import (
-    EVENTS_PUBLISHED,
+from shared.telemetry.messaging import (
     KafkaHeaders,
-    event_type_label,
     extract_trace_context,
     header_value,
     messaging_attributes,
     replace_trace_headers,
 )
+from shared.telemetry.metrics import EVENTS_PUBLISHED, event_type_label
 from shared.topics import TopicSpec, topic_name
 
 log = logging.getLogger(__name__)

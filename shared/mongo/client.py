@@ -17,7 +17,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from shared.settings import MongoSettings
-from shared.telemetry import STORE_COMMANDS
+from shared.telemetry.metrics import STORE_COMMANDS
 
 Document = dict[str, Any]
 Collection = AsyncCollection[Document]

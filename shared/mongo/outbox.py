@@ -29,7 +29,8 @@ from shared.kafka.publisher import Outgoing
 from shared.mongo.client import Collection, Database, Session
 from shared.mongo.sequences import reserve_in_transaction
 from shared.refusals import Refused
-from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, inject_trace_headers
+from shared.telemetry.messaging import inject_trace_headers
+from shared.telemetry.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from shared.topics import ALL_TOPICS, TopicSpec
 
 TOPICS_BY_NAME = {spec.name: spec for spec in ALL_TOPICS}

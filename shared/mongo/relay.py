@@ -43,7 +43,7 @@ from shared.mongo.client import Database
 from shared.mongo.handover import SentMarks, SubjectOrder
 from shared.mongo.outbox import Outbox, OutboxEntry
 from shared.settings import OutboxSettings
-from shared.telemetry import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_QUARANTINED
+from shared.telemetry.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_QUARANTINED
 from shared.topics import topic_name
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from shared.telemetry import STORE_COMMANDS
+from shared.telemetry.metrics import STORE_COMMANDS
 
 
 class StoreCommands:

@@ -34,7 +34,7 @@ from notification.main import create_app as notification_app
 from shared.envelope import Envelope
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings
-from shared.telemetry import header_value
+from shared.telemetry.messaging import header_value
 from shared.testing import ActAs, eventually, free_port, read_topic, running_app
 from shared.topics import OPERATIONS_EVENTS
 from tests.integration.notification.helpers import notifications, publish

@@ -25,7 +25,7 @@ from shared.auth import Principal, Role
 from shared.envelope import Envelope
 from shared.kafka.deadletter import DeadLetter, read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime
-from shared.telemetry import header_value
+from shared.telemetry.messaging import header_value
 from shared.testing import ActAs, eventually, read_topic, running_app
 from shared.topics import DOSSIER_EVENTS, OPERATIONS_EVENTS, topic_name
 from tests.samples import envelope_of, transfer_requested

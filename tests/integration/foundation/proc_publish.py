@@ -13,7 +13,7 @@ from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import make_envelope
 from shared.kafka.publisher import kafka_publisher
 from shared.settings import KafkaSettings, TelemetrySettings
-from shared.telemetry import configure_tracing
+from shared.telemetry.tracing import configure_tracing
 from shared.topics import DOSSIER_EVENTS
 
 

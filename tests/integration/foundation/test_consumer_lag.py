@@ -13,7 +13,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from shared.events.dossier import DossierWithdrawn
 from shared.runtime import CommonSettings, service_runtime
-from shared.telemetry import CONSUMER_LAG
+from shared.telemetry.metrics import CONSUMER_LAG
 from shared.testing import eventually
 from shared.topics import DOSSIER_EVENTS, topic_name
 from shared.unit_of_work import UnitOfWork

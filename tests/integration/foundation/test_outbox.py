@@ -18,7 +18,8 @@ from shared.mongo import outbox as outbox_module
 from shared.mongo.outbox import EventTooLarge
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.settings import KafkaSettings, TelemetrySettings
-from shared.telemetry import configure_tracing, header_value
+from shared.telemetry.messaging import header_value
+from shared.telemetry.tracing import configure_tracing
 from shared.testing import envelopes, eventually, read_topic
 from shared.topics import DOSSIER_EVENTS
 

@@ -11,7 +11,7 @@ from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import make_envelope
 from shared.runtime import CommonSettings, service_runtime
-from shared.telemetry import header_value
+from shared.telemetry.messaging import header_value
 from shared.testing import read_topic
 from shared.topics import DOSSIER_EVENTS
 from shared.unit_of_work import UnitOfWork

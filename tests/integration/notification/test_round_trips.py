@@ -27,7 +27,7 @@ from shared.events.dossier import (
 from shared.events.registry import EventData
 from shared.mongo.client import mongo_client, service_database
 from shared.settings import OutboxSettings
-from shared.telemetry import EVENTS_HANDLED
+from shared.telemetry.metrics import EVENTS_HANDLED
 from shared.testing import eventually, running_app
 from tests.integration.notification.helpers import publish
 from tests.integration.notification.servers import _Collector

@@ -38,7 +38,7 @@ from infra.demo import DEMO, next_action, submission
 from shared.events.dossier import DossierState
 from shared.runtime import CommonSettings
 from shared.settings import TelemetrySettings
-from shared.telemetry import configure_logging
+from shared.telemetry.logs import configure_logging
 from shared.testing import ActAs, capture_spans, eventually, running_app
 
 ROOT = Path(__file__).resolve().parents[3]

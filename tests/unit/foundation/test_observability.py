@@ -10,7 +10,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 import shared.alerting_metrics
-import shared.telemetry  # noqa: F401 - registers the platform's metrics
+import shared.telemetry.metrics  # noqa: F401 - registers the platform's metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 OBSERVABILITY = ROOT / "infra" / "observability"

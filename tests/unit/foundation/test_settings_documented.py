@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
-import shared.telemetry
+import shared.telemetry.metrics
 from shared.settings_env import known_names
 from tests.unit.foundation.test_settings_env import ENTRY_POINTS
 
@@ -58,7 +58,7 @@ def test_every_metric_is_in_the_readmes_list() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     metrics = {
         metric._name
-        for metric in vars(shared.telemetry).values()
+        for metric in vars(shared.telemetry.metrics).values()
         if isinstance(metric, MetricWrapperBase)
     }
     assert len(metrics) > 10

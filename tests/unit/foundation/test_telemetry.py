@@ -10,12 +10,9 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from shared.settings import TelemetrySettings
-from shared.telemetry import (
-    ReceiverSampling,
-    configure_logging,
-    extract_trace_context,
-    inject_trace_headers,
-)
+from shared.telemetry.logs import configure_logging
+from shared.telemetry.messaging import extract_trace_context, inject_trace_headers
+from shared.telemetry.tracing import ReceiverSampling
 
 
 def test_logs_are_json_lines_with_service_level_time_and_extras() -> None:

@@ -14,7 +14,9 @@ from prometheus_client import REGISTRY as METRICS
 
 from shared.http import HttpMetrics
 from shared.settings import TelemetrySettings
-from shared.telemetry import configure_logging, event_type_label, messaging_attributes
+from shared.telemetry.logs import configure_logging
+from shared.telemetry.messaging import messaging_attributes
+from shared.telemetry.metrics import event_type_label
 
 
 def test_a_log_line_inside_a_span_carries_its_trace_and_span_ids() -> None:

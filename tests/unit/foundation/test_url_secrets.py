@@ -22,7 +22,8 @@ from opentelemetry.trace import SpanKind
 
 from shared.request_tracing import trace_requests
 from shared.settings import TelemetrySettings
-from shared.telemetry import configure_logging, redact_query, scrub_server_span
+from shared.telemetry.logs import configure_logging
+from shared.telemetry.url_secrets import redact_query, scrub_server_span
 from shared.testing import capture_spans
 
 TOKEN = "LOOKUP-SECRET-123"
