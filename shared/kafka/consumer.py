@@ -1,54 +1,43 @@
 """The consumer runner: one consumer group per service, effects before offsets.
 
-The well-formed records of a fetched batch form a run, each partition's in offset
-order (the partitions merged by the records' timestamps), applied in one unit of work
-(``batching``: the inbox records, the handlers and the emitted facts written in bulk,
-one commit per fetch). A partition's records after a malformed one are handled after
-it, in runs of their own. If a run fails, its events are handled one by one
-(``applying``: each in a unit of work of its own, retried with backoff, dead-lettered
-after the last attempt), so a poison message goes to the dead letters alone and the
-others keep their order. Malformed records go the one-by-one way at once. Offsets are
-committed only after that (at most once per ``commit_interval_ms``, and always before
-a rebalance or a stop), so a crash replays work that the inbox then deduplicates; a
-store that cannot do the work pauses the runner instead (``StoreUnavailable``).
+Each fetched batch is decoded here and handled by ``batch_handling``: in runs of one
+unit of work each, the events of a run that fails one by one, malformed records alone.
+Offsets are committed only after that (at most once per ``commit_interval_ms``, and
+always before a rebalance or a stop), so a crash replays work that the inbox then
+deduplicates; a store that cannot do the work pauses the runner instead
+(``StoreUnavailable``): what was handled is committed, every partition rewound to its
+first unhandled record, and the runner waits with a growing backoff before it fetches
+again.
 
-While it runs, the lag gauges are set every ``LAG_REPORT_S`` from the broker's end
-offsets and the first record not yet handled, whether batches succeed or not: a stuck
-consumer shows its backlog. A partition that moves away takes its series with it.
+While it runs, ``consumer_lag`` reports each owned partition's lag on its own clock,
+whether batches succeed or not: a stuck consumer shows its backlog.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import heapq
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from pymongo.errors import ConnectionFailure, NetworkTimeout, PyMongoError, WTimeoutError
 
 from shared.clock import Clock
-from shared.envelope import Envelope, MalformedMessage
-from shared.events.registry import parse_data
 from shared.handlers import HandlerRegistry
 from shared.kafka.applying import EventApplier, StoreUnavailable
+from shared.kafka.batch_handling import BatchHandler, decode_record
 from shared.kafka.batching import Decoded, Record, RunApplier
+from shared.kafka.consumer_lag import ConsumerLag
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.security import client_security
-from shared.mongo.errors import store_unavailable
 from shared.mongo.inbox import Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
-from shared.telemetry.metrics import CONSUMER_LAG
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
-LAG_REPORT_S = 1.0  # the lag gauges are refreshed this often while the runner runs
-STORE_PING_S = 2.0  # how long a store that answers takes at most to answer a ping
 
 __all__ = ["ConsumerRunner", "StoreUnavailable"]
 
@@ -89,8 +78,6 @@ class ConsumerRunner:
         self.service = service
         self.group_id = group_id
         self._topics = [topic_name(kafka.topic_prefix, spec) for spec in topics]
-        self._registry = registry
-        self._units = units
         self._inbox = inbox
         self._runs = RunApplier(group_id, registry, units, inbox)
         self._events = EventApplier(
@@ -104,6 +91,21 @@ class ConsumerRunner:
             special_topics={
                 topic_name(kafka.topic_prefix, spec): spec for spec in registry.special_topics
             },
+        )
+        self._batches = BatchHandler(
+            group_id=group_id,
+            registry=registry,
+            units=units,
+            runs=self._runs,
+            events=self._events,
+            assignment=lambda: self.consumer.assignment(),
+            mark_processed=self._mark_processed,
+        )
+        self._lag = ConsumerLag(
+            service=service,
+            group_id=group_id,
+            consumer=lambda: self.consumer,
+            first_unhandled=self._first_unhandled,
         )
         self._kafka = kafka
         self._settings = settings
@@ -156,16 +158,11 @@ class ConsumerRunner:
         batch = await self.consumer.getmany(
             timeout_ms=timeout_ms, max_records=self._settings.max_poll_records
         )
-        handled = 0
         self._in_hand = {tp: records[0].offset for tp, records in batch.items() if records}
         async with self.batch_lock:
             try:
                 decoded = {tp: [(r, self.decode(r)) for r in rs] for tp, rs in batch.items()}
-                # Every partition's leading run in one unit of work: one commit per fetch.
-                leading = {tp: _leading_run(pairs) for tp, pairs in decoded.items()}
-                handled += await self._handle_run(in_time_order(leading.values()))
-                for tp, pairs in decoded.items():
-                    handled += await self._handle_rest(tp, pairs[len(leading[tp]) :])
+                handled = await self._batches.handle(decoded)
             except BaseException:
                 self._rewind(batch)
                 await self.commit_processed(None)
@@ -184,120 +181,14 @@ class ConsumerRunner:
         if time.monotonic() - self._committed_at >= interval:
             await self.commit_processed(None)
 
-    async def _handle_rest(
-        self, tp: TopicPartition, pairs: list[tuple[Record, Decoded | None]]
-    ) -> int:
-        """A partition's records after a malformed one: runs of well-formed ones, in order."""
-        handled = 0
-        run: list[Decoded] = []
-        for record, decoded in pairs:
-            if decoded is not None:
-                run.append(decoded)
-                continue
-            handled += await self._handle_run(run)
-            run = []
-            if tp not in self.consumer.assignment():
-                return handled
-            await self.handle_record(record)  # malformed or breaking its contract
-            self._mark_processed(record)
-            handled += 1
-        return handled + await self._handle_run(run)
-
     def decode(self, record: Record) -> Decoded | None:
         """The record as an event of a known contract, or None (it goes the slow way).
 
-        Every fetched record passes here once per delivery, in order.
-        """
-        try:
-            envelope = Envelope.from_bytes(record.value)
-            data = parse_data(envelope)
-        except MalformedMessage:
-            return None
-        handler = self._events.handler_for(record, envelope.type)
-        if handler is None and self._events.answers_invalid(record):
-            return None  # a type its topic does not take: answered the slow way
-        return Decoded(record, envelope, data, handler)
-
-    async def _handle_run(self, run: list[Decoded]) -> int:
-        """A run in one unit of work; if that fails, its events one by one, in order.
-
-        A run holds each partition's records in offset order (possibly of several
-        partitions); a rebalance during the batch may have taken some away.
-        """
-        assigned = self.consumer.assignment()
-        run = await self._screened([item for item in run if _partition(item.record) in assigned])
-        if sum(1 for item in run if item.handler is not None) > 1:
-            started = time.perf_counter()
-            try:
-                outcomes = await self._apply_run(run)
-            except StoreUnavailable as exc:
-                if not await self._outlasted_on_a_store_that_answers(exc.__cause__):
-                    raise  # the store's state: the whole run waits
-                # A run too long for one transaction would time out at every retry:
-                # its events go one by one, each in a transaction of its own.
-                log.warning(
-                    "batch outlasted the transaction timeout; handling its events one by one",
-                    extra={"group": self.group_id, "events": len(run)},
-                )
-            except Exception as exc:  # one event's fault, or a race: isolate it
-                log.info(
-                    "batch failed; handling its events one by one",
-                    extra={"group": self.group_id, "events": len(run), "error": repr(exc)},
-                )
-            else:
-                seconds = (time.perf_counter() - started) / len(run)
-                self._events.count_run(run, outcomes, seconds)
-                for item in run:
-                    self._mark_processed(item.record)
-                return len(run)
-        handled, ignored = 0, []
-        try:
-            for item in run:
-                if _partition(item.record) not in self.consumer.assignment():
-                    continue
-                if item.handler is None:  # nothing to do: counted with the others below
-                    ignored.append(item)
-                else:
-                    await self._events.handle_decoded(item)
-                self._mark_processed(item.record)
-                handled += 1
-        finally:
-            self._events.count_outcomes(ignored, ["ignored"] * len(ignored))
-        return handled
-
-    async def _outlasted_on_a_store_that_answers(self, error: BaseException | None) -> bool:
-        """Whether the run took longer than its transaction may, the store answering:
-        not if the error says the store was out of reach, nor if the store does not
-        answer a ping now (a reply that never came: a hung store, not a long run)."""
-        return outlasted_its_deadline(error) and await self._units.store_answers(STORE_PING_S)
-
-    async def _screened(self, run: list[Decoded]) -> list[Decoded]:
-        """The run with the events the registry's screen passes over made ignored."""
-        screen = self._registry.screen
-        candidates = [item for item in run if item.handler is not None]
-        if screen is None or not candidates:
-            return run
-        try:
-            wanted = await screen([(item.envelope, item.data) for item in candidates])
-        except Exception as exc:
-            if isinstance(exc, PyMongoError) and store_unavailable(exc):
-                raise StoreUnavailable(repr(exc)) from exc  # the whole run waits
-            # A screen's own fault must not drop events: handle them all.
-            log.warning("screen failed; handling every event", extra={"error": repr(exc)})
-            return run
-        passed = {id(item) for item, want in zip(candidates, wanted, strict=True) if not want}
-        return [dataclasses.replace(i, handler=None) if id(i) in passed else i for i in run]
-
-    async def _apply_run(self, run: list[Decoded]) -> list[str]:
-        try:
-            return await self._runs.apply(run)
-        except PyMongoError as exc:
-            if store_unavailable(exc):  # the store's state, not the messages' fault
-                raise StoreUnavailable(repr(exc)) from exc
-            raise
+        Every fetched record passes here once per delivery, in order."""
+        return decode_record(record, self._events)
 
     def _mark_processed(self, record: Record) -> None:
-        self._processed[_partition(record)] = record.offset + 1
+        self._processed[TopicPartition(record.topic, record.partition)] = record.offset + 1
         self._uncommitted += 1
 
     def _rewind(self, batch: Mapping[TopicPartition, list[Record]]) -> None:
@@ -310,7 +201,9 @@ class ConsumerRunner:
         """Consume until ``stop``; an outage pauses consumption, it never ends it.
 
         The lag is reported alongside, on its own clock, paused or not."""
-        reporting = asyncio.create_task(self._report_lag_until_stopped(), name=f"{self.name}-lag")
+        reporting = asyncio.create_task(
+            self._lag.report_until(self._stopping), name=f"{self.name}-lag"
+        )
         try:
             await self._consume()
         finally:
@@ -388,22 +281,12 @@ class ConsumerRunner:
         await self._events.handle_record(record)
 
     async def report_lag(self) -> None:
-        """Set each assigned partition's lag: the broker's end offset (the last stable one:
-        the consumer reads committed records only) less the first record not yet handled.
+        """Set each assigned partition's lag now (``ConsumerLag.report``)."""
+        await self._lag.report()
 
-        Asks the broker, not the last fetch, and does not wait for a batch: a consumer
-        paused by an outage or stuck in a long batch shows what waits behind it.
-        """
-        assigned = self.consumer.assignment()
-        if not assigned:
-            return
-        ends = await self.consumer.end_offsets(list(assigned))
-        for tp, end in ends.items():
-            unhandled = await self._first_unhandled(tp)
-            if tp in self.consumer.assignment():  # not revoked meanwhile
-                CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
-                    max(end - unhandled, 0)
-                )
+    def forget_lag(self, partitions: Iterable[TopicPartition]) -> None:
+        """Drop the lag series of partitions this instance no longer owns."""
+        self._lag.forget(partitions)
 
     async def _first_unhandled(self, tp: TopicPartition) -> int:
         """The offset of the partition's first record whose effect is not stored yet:
@@ -414,72 +297,3 @@ class ConsumerRunner:
         if tp in self._in_hand:
             return self._in_hand[tp]
         return int(await self.consumer.position(tp))
-
-    def forget_lag(self, partitions: Iterable[TopicPartition]) -> None:
-        """Drop the lag series of partitions this instance no longer owns."""
-        for tp in partitions:
-            with contextlib.suppress(KeyError):
-                CONSUMER_LAG.remove(self.service, tp.topic, str(tp.partition))
-
-    async def _report_lag_until_stopped(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self.report_lag(), timeout=LAG_REPORT_S * 5)
-            except Exception as exc:  # the broker away: the gauges keep their last values
-                log.debug("lag not reported", extra={"group": self.group_id, "error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=LAG_REPORT_S)
-
-
-def _partition(record: Record) -> TopicPartition:
-    return TopicPartition(record.topic, record.partition)
-
-
-def in_time_order(runs: Iterable[list[Decoded]]) -> list[Decoded]:
-    """Several partitions' runs as one, each partition's in offset order, merged by the
-    records' timestamps: a dossier's facts on different topics (its hand-over, then the
-    notification about it) are applied in the order they were written, not partition by
-    partition."""
-    return list(heapq.merge(*runs, key=lambda item: item.record.timestamp))
-
-
-def _leading_run(pairs: list[tuple[Record, Decoded | None]]) -> list[Decoded]:
-    """The well-formed records before the partition's first malformed one."""
-    run = []
-    for _, decoded in pairs:
-        if decoded is None:
-            break
-        run.append(decoded)
-    return run
-
-
-def outlasted_its_deadline(error: BaseException | None) -> bool:
-    """Whether a store error may be work that took longer than its deadline, rather than
-    the store being out of reach or its replicas behind (a write-concern timeout).
-
-    Both surface as a client-side timeout: when the deadline passes while the driver
-    retries a transaction whose store is out of reach, it raises an ``ExecutionTimeout``
-    carrying the connection failure's message, caused by that failure (no server to
-    select, connection refused or reset). So the causes are read: a connection failure
-    among them means out of reach. A ``NetworkTimeout`` (a reply that did not come in
-    time) is left open: a long run or a hung store, which the caller tells apart by
-    asking the store.
-    """
-    if not (isinstance(error, PyMongoError) and error.timeout):
-        return False
-    for cause in _causes(error):
-        if isinstance(cause, WTimeoutError):
-            return False
-        if isinstance(cause, ConnectionFailure) and not isinstance(cause, NetworkTimeout):
-            return False
-    return True
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    """The error and the chain of errors it was raised from or while handling."""
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and all(current is not seen for seen in chain):
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain

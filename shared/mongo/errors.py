@@ -11,6 +11,7 @@ from __future__ import annotations
 from pymongo.errors import (
     ConnectionFailure,
     ExecutionTimeout,
+    NetworkTimeout,
     OperationFailure,
     PyMongoError,
     WriteConcernError,
@@ -54,3 +55,35 @@ def store_unavailable(error: BaseException) -> bool:
     if any(error.has_error_label(label) for label in UNAVAILABLE_LABELS):
         return True
     return isinstance(error, OperationFailure) and error.code in UNAVAILABLE_CODES
+
+
+def outlasted_its_deadline(error: BaseException | None) -> bool:
+    """Whether a store error may be work that took longer than its deadline, rather than
+    the store being out of reach or its replicas behind (a write-concern timeout).
+
+    Both surface as a client-side timeout: when the deadline passes while the driver
+    retries a transaction whose store is out of reach, it raises an ``ExecutionTimeout``
+    carrying the connection failure's message, caused by that failure (no server to
+    select, connection refused or reset). So the causes are read: a connection failure
+    among them means out of reach. A ``NetworkTimeout`` (a reply that did not come in
+    time) is left open: a long run or a hung store, which the caller tells apart by
+    asking the store.
+    """
+    if not (isinstance(error, PyMongoError) and error.timeout):
+        return False
+    for cause in _causes(error):
+        if isinstance(cause, WTimeoutError):
+            return False
+        if isinstance(cause, ConnectionFailure) and not isinstance(cause, NetworkTimeout):
+            return False
+    return True
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and the chain of errors it was raised from or while handling."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain

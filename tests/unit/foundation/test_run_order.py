@@ -10,8 +10,8 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
+from shared.kafka.batch_handling import in_time_order
 from shared.kafka.batching import Decoded
-from shared.kafka.consumer import in_time_order
 
 
 def item(topic: str, offset: int, timestamp: int) -> Decoded:

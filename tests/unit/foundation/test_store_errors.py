@@ -16,8 +16,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
-from shared.kafka.consumer import outlasted_its_deadline
-from shared.mongo.errors import store_unavailable
+from shared.mongo.errors import outlasted_its_deadline, store_unavailable
 
 
 @pytest.mark.parametrize(
