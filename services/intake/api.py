@@ -1,41 +1,19 @@
-"""HTTP routes of the intake service (thin: validate, call an action, map errors)."""
+"""HTTP routes of the intake service (thin: validate, call an action, map errors): what
+every route shares (the actions context, the callers, the look-up token) and the
+catalogue. The other routes, by audience: ``api_submissions`` (a desk hands in a
+dossier), ``api_desk`` (a desk decides on an online submission), ``api_applicants``
+(look-up, supplement, withdrawal with the token), ``api_forms`` (printable forms)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request
 
-from intake import actions
 from intake.actions import Intake
-from intake.idempotency import Outcome
-from intake.problems import (
-    DESK_ACTION_ERRORS,
-    RECEPTION_ERRORS,
-    SUBMISSION_ERRORS,
-    SUPPLEMENT_ERRORS,
-    SUPPLEMENT_REQUEST_ERRORS,
-    WITHDRAWAL_ERRORS,
-    problems,
-)
-from intake.schemas import (
-    CatalogueInfo,
-    DenialRequest,
-    DeskDenialRequest,
-    DeskSupplementRequest,
-    DossierView,
-    ProcedureOut,
-    ProcedurePage,
-    Receipt,
-    SubmissionRequest,
-    SupplementIn,
-    SupplementRequestIn,
-    UnitOut,
-    UnitPage,
-    WithdrawalRequest,
-)
-from intake.views import dossier_view
-from shared.auth import EVERYONE, Principal, Role, acting_unit, allow
+from intake.problems import problems
+from intake.schemas import CatalogueInfo, ProcedureOut, ProcedurePage, UnitOut, UnitPage
+from shared.auth import EVERYONE, Principal, Role, allow
 from shared.refusals import Refused
 from shared.time_bounds import BoundedDate
 
@@ -63,14 +41,6 @@ IntakeDep = Annotated[Intake, Depends(intake_of)]
 # Submissions and a desk's decisions: the unit's desk staff or its agency system, for the
 # unit of their token only.
 Desk = Annotated[Principal, allow(Role.DESK, Role.AGENCY)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Makes retries safe: same key and body, same receipt; "
-        "same key and another body, 409. 8-128 of A-Z a-z 0-9 _ . : -",
-    ),
-]
 LookupTokenHeader = Annotated[
     str | None, Header(alias="X-Lookup-Token", description="The receipt's look-up token.")
 ]
@@ -79,18 +49,6 @@ LookupTokenQuery = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="Items to skip.")]
-
-
-async def _check_desk(ctx: Intake, caller: Principal, code: str) -> None:
-    """Only the desk the dossier was sent to decides on it."""
-    dossier = await actions.dossier_for_desk(ctx, code)
-    acting_unit(caller, dossier.receiving_unit, field="code")
-
-
-def _receipt(outcome: Outcome, response: Response) -> Receipt:
-    if outcome.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return outcome.receipt
 
 
 # --- catalogue --------------------------------------------------------------------
@@ -205,207 +163,3 @@ async def get_procedure(ctx: IntakeDep, code: str) -> ProcedureOut:
     if doc is None:
         raise Refused("not_found", f"no procedure {code}", field="code")
     return ProcedureOut.model_validate(doc)
-
-
-# --- dossiers ---------------------------------------------------------------------
-
-
-@router.post(
-    "/dossiers",
-    tags=["dossiers"],
-    summary="Submit a dossier",
-    description="Checks the dossier against the catalogue, allocates its code, computes the "
-    "appointment date (desk, agency) and announces it (dossier.received.v2, or "
-    "dossier.submitted.v2 for online submissions). The receipt carries the look-up token, "
-    "shown only here. A replay with the same Idempotency-Key and body returns the first "
-    "receipt with the header `Idempotent-Replayed: true`.",
-    status_code=201,
-    response_model=Receipt,
-    responses=problems(*SUBMISSION_ERRORS),
-)
-async def submit_dossier(
-    ctx: IntakeDep,
-    caller: Desk,
-    response: Response,
-    body: Annotated[SubmissionRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-) -> Receipt:
-    acting_unit(caller, body.receiving_unit, field="receiving_unit")
-    return _receipt(await actions.submit_dossier(ctx, body, idempotency_key), response)
-
-
-@router.post(
-    "/dossiers/denials",
-    tags=["dossiers"],
-    summary="Record a refusal at intake",
-    description="The desk refuses a dossier it was handed (phiếu từ chối, Mẫu 03): the dossier "
-    "gets a code, state DENIED with the reason, and dossier.denied.v2 is announced. A refusal "
-    "is for a dossier the desk cannot take (not its competence, a procedure not in force, "
-    "a request the law does not allow); an incomplete dossier is not refused but sent a "
-    "supplement request (POST /v1/dossiers/supplement-requests, Mẫu 02). The procedure's "
-    "required documents are not checked here.",
-    status_code=201,
-    response_model=Receipt,
-    responses=problems(*SUBMISSION_ERRORS),
-)
-async def deny_at_desk(
-    ctx: IntakeDep,
-    caller: Desk,
-    response: Response,
-    body: Annotated[DeskDenialRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-) -> Receipt:
-    acting_unit(caller, body.receiving_unit, field="receiving_unit")
-    return _receipt(await actions.deny_at_desk(ctx, body, idempotency_key), response)
-
-
-@router.post(
-    "/dossiers/supplement-requests",
-    tags=["dossiers"],
-    summary="Ask to supplement a dossier handed in at the desk (Mẫu 02)",
-    description="The desk finds the dossier it was handed incomplete or incorrect and, "
-    "instead of refusing it, asks the applicant to supplement it (phiếu yêu cầu bổ sung, "
-    "hoàn thiện hồ sơ, Mẫu 02): the dossier gets a code and state SUPPLEMENT_REQUESTED "
-    "(portal status 5), no appointment, and dossier.intake.supplement.requested.v1 is "
-    "announced. The catalogue is checked as for a submission except the documents. The "
-    "receipt carries the look-up token: the applicant prints Mẫu 02 (forms/02), supplements "
-    "with POST /v1/dossiers/{code}/supplement, then the desk receives or refuses it. A "
-    "replay with the same Idempotency-Key and body returns the first receipt.",
-    status_code=201,
-    response_model=Receipt,
-    responses=problems(*SUPPLEMENT_REQUEST_ERRORS),
-)
-async def ask_supplement_at_desk(
-    ctx: IntakeDep,
-    caller: Desk,
-    response: Response,
-    body: Annotated[DeskSupplementRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
-) -> Receipt:
-    acting_unit(caller, body.receiving_unit, field="receiving_unit")
-    return _receipt(await actions.ask_supplement_at_desk(ctx, body, idempotency_key), response)
-
-
-@router.post(
-    "/dossiers/{code}/reception",
-    tags=["desk"],
-    summary="Receive an online submission",
-    description="The desk accepts a SUBMITTED dossier: checked again against the catalogue, "
-    "appointment counted from now, dossier.received.v2 (channel online) announced.",
-    response_model=DossierView,
-    responses=problems(*RECEPTION_ERRORS),
-)
-async def receive_submission(ctx: IntakeDep, caller: Desk, code: str) -> DossierView:
-    await _check_desk(ctx, caller, code)
-    return dossier_view(ctx.catalogue, await actions.receive_submission(ctx, code))
-
-
-@router.post(
-    "/dossiers/{code}/denial",
-    tags=["desk"],
-    summary="Refuse an online submission",
-    description="The desk refuses a SUBMITTED dossier with the reason: DENIED, refusal "
-    "notice kept, dossier.denied.v2 announced.",
-    response_model=DossierView,
-    responses=problems(
-        "malformed_json", "not_found", "invalid_state", "invalid_request", "body_too_large"
-    ),
-)
-async def deny_submission(
-    ctx: IntakeDep, caller: Desk, code: str, body: Annotated[DenialRequest, Body()]
-) -> DossierView:
-    await _check_desk(ctx, caller, code)
-    return dossier_view(ctx.catalogue, await actions.deny_submission(ctx, code, body.reason))
-
-
-@router.post(
-    "/dossiers/{code}/supplement-request",
-    tags=["desk"],
-    summary="Ask to supplement an online submission (Mẫu 02)",
-    description="The desk finds a SUBMITTED dossier incomplete and asks the applicant to "
-    "supplement it instead of refusing it: SUPPLEMENT_REQUESTED, no appointment, "
-    "dossier.intake.supplement.requested.v1 announced. A second call finds it no longer "
-    "SUBMITTED (409 `invalid_state`), so a retry never asks twice.",
-    response_model=DossierView,
-    responses=problems(*DESK_ACTION_ERRORS),
-)
-async def ask_supplement(
-    ctx: IntakeDep, caller: Desk, code: str, body: Annotated[SupplementRequestIn, Body()]
-) -> DossierView:
-    await _check_desk(ctx, caller, code)
-    dossier = await actions.ask_supplement(ctx, code, body.missing_documents, body.guidance)
-    return dossier_view(ctx.catalogue, dossier)
-
-
-# --- applicants -------------------------------------------------------------------
-
-
-@router.get(
-    "/dossiers/{code}",
-    tags=["applicants"],
-    summary="Look up a dossier",
-    description="Current state, the unit now holding the dossier, the appointment date and "
-    "the public steps. Needs the receipt's look-up token (header X-Lookup-Token preferred; "
-    "query `token` otherwise). An unknown code, a wrong or a missing token all give the same "
-    "404.",
-    response_model=DossierView,
-    responses=problems("not_found", "invalid_request"),
-)
-async def look_up(
-    ctx: IntakeDep,
-    code: str,
-    x_lookup_token: LookupTokenHeader = None,
-    token: LookupTokenQuery = None,
-) -> DossierView:
-    doc = await actions.dossier_for_applicant(ctx, code, x_lookup_token or token)
-    return dossier_view(ctx.catalogue, doc)
-
-
-@router.post(
-    "/dossiers/{code}/supplement",
-    tags=["applicants"],
-    summary="Supplement a dossier the desk asked to complete",
-    description="The documents the desk's request (Mẫu 02) asked for are added to a dossier "
-    "in SUPPLEMENT_REQUESTED that no desk has received; it is SUBMITTED again "
-    "(dossier.intake.supplement.provided.v1) and waits for the desk, which receives it "
-    "(appointment counted from then) or refuses it. At the desk, the staff send it with "
-    "the token the applicant holds. Otherwise 409 `invalid_state` (so a retry adds nothing "
-    "twice). Needs the look-up token like the look-up.",
-    response_model=DossierView,
-    responses=problems(*SUPPLEMENT_ERRORS),
-)
-async def supplement(
-    ctx: IntakeDep,
-    code: str,
-    body: Annotated[SupplementIn, Body()],
-    x_lookup_token: LookupTokenHeader = None,
-    token: LookupTokenQuery = None,
-) -> DossierView:
-    doc = await actions.supplement(ctx, code, x_lookup_token or token, body.documents)
-    return dossier_view(ctx.catalogue, doc)
-
-
-@router.post(
-    "/dossiers/{code}/withdrawal",
-    tags=["applicants"],
-    summary="Withdraw a dossier (or ask to)",
-    description="A SUBMITTED dossier no desk has received, or one the desk asked to "
-    "supplement before receiving it, is withdrawn at once "
-    "(dossier.withdrawn.v1, portal status 8). A RECEIVED, IN_TRANSFER, PROCESSING, "
-    "SUPPLEMENT_REQUESTED or AWAITING_PAYMENT dossier gets a withdrawal request "
-    "(dossier.withdrawal.requested.v1, WITHDRAWAL_REQUESTED, portal status 7) that the unit "
-    "holding it then stops (status 8). Otherwise 409 `withdrawal_not_allowed`. Needs the "
-    "look-up token like the look-up.",
-    response_model=DossierView,
-    responses=problems(*WITHDRAWAL_ERRORS),
-)
-async def withdraw(
-    ctx: IntakeDep,
-    code: str,
-    body: Annotated[WithdrawalRequest | None, Body()] = None,
-    x_lookup_token: LookupTokenHeader = None,
-    token: LookupTokenQuery = None,
-) -> DossierView:
-    reason = body.reason if body else None
-    doc = await actions.withdraw(ctx, code, x_lookup_token or token, reason)
-    return dossier_view(ctx.catalogue, doc)

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from intake import api, api_forms, handlers, problems
+from intake import api, api_applicants, api_desk, api_forms, api_submissions, handlers, problems
 from intake.actions import Intake
 from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
 from intake.store import IntakeStore
@@ -69,6 +69,9 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         refusal_statuses=problems.STATUS,
     )
     app.include_router(api.router)
+    app.include_router(api_submissions.router)
+    app.include_router(api_desk.router)
+    app.include_router(api_applicants.router)
     app.include_router(api_forms.router)
     return app
 
