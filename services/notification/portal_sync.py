@@ -23,7 +23,7 @@ from functools import partial
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import PyMongoError
 
 from notification.portal_mapping import messages_for, reported
@@ -112,12 +112,15 @@ class PortalSyncStore:
         return {code: found.get(code, 0) for code in codes}
 
     async def add(self, docs: list[Document], uow: UnitOfWork) -> None:
-        """Keep messages (each replacing one of its id, if any), in one call."""
+        """Keep messages, each unless one of its id (its fact's id and its index) is kept
+        already, in one call. The inbox lets a fact through once per consumer group: a
+        fact mapped again in another group (as when the connector moves to another
+        group) leaves its messages, maybe sent, as they are: never renumbered, reset to
+        pending or sent twice (the number it took is then unused, which changes no
+        order)."""
         if docs:
-            await self._messages.bulk_write(
-                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs],
-                session=uow.session,
-            )
+            keep = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
+            await self._messages.bulk_write(keep, session=uow.session)
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
         """Each dossier's lowest unsent message, if it is pending and its retry time has

@@ -28,6 +28,7 @@ from pymongo.errors import PyMongoError
 
 from infra.portal_receiver import PortalReceiver
 from shared.clock import ManualClock
+from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
 from shared.mongo.relay import Lease
 from shared.runtime import ServiceRuntime, service_runtime
@@ -200,6 +201,33 @@ async def test_numbers_remembered_need_no_read_and_a_stale_memory_is_read_again(
     per_fact = {m["_id"].rsplit(":", 1)[0]: m["number"] for m in listed}
     assert sorted(per_fact.values()) == [1, 2, 3, 4]
     assert numbers.known([CODE]) == {CODE: 4}
+
+
+async def test_a_fact_mapped_again_keeps_the_messages_stored_as_they_are(
+    settings: NotificationSettings,
+) -> None:
+    """A fact whose messages are stored already (mapped by the connector's former consumer
+    group, ahead of the service's group when an instance upgraded) is mapped again without
+    a trace: its messages keep their number and status, a sent one is not sent again."""
+    async with service_runtime("notification", settings) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        handler = partial(on_facts, store=store, names=DisplayNames())
+        facts: list[DossierFact] = [received(CODE), transfer_requested(CODE)]
+        events = [(envelope_of(fact), fact) for fact in facts]  # one envelope each, kept
+
+        async def handle(*events: tuple[Envelope, DossierFact]) -> None:
+            await runtime.units.run(lambda uow: handler(list(events), uow))
+
+        await handle(*events)
+        before = await store.list(None, CODE, 20)
+        for message in before:
+            await store.settle(message["_id"], {"status": "sent", "attempts": 1})
+        sent = await store.list(None, CODE, 20)
+        await handle(*events)  # the same facts again, as another group read them
+        after = await store.list(None, CODE, 20)
+    assert [(m["number"], m["index"]) for m in before] == [(1, 0), (1, 1), (2, 0)]
+    assert after == sent  # nothing replaced: numbers, statuses and attempts kept
 
 
 async def handle_at(
