@@ -1,18 +1,19 @@
 """National portal synchronisation: our facts, mapped, delivered to the portal's endpoint.
 
-A consumer of ``dossier.events`` in its own group (``<prefix>notification-portal``) maps
-each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` collection
-in the same transaction as its inbox record (a fetched batch's facts at once, with one
-read of their dossiers' last message numbers and one write): that collection is the
-connector's outbox, so a message is never lost nor stored twice. The sender
-(``portal_sender``) delivers them in order per dossier to the configured endpoint: a
-dossier's lowest message not sent yet, by (number, index), holds back its later ones, a
-dead one too, until operations replay it or skip it. 2xx is delivered (unless its body's
-``error_code`` is not 0 / "00": the portal refused it); 408, 429, 5xx and network errors
-are retried with exponential backoff; other 4xx, a refusal, or ``max_attempts``
-failures, make it a dead letter (status ``dead``, kept with the error). One instance
-sends at a time (a lease in the store). No endpoint configured: messages are kept
-``pending`` and nothing is sent.
+The connector's handlers read ``dossier.events`` in the service's one consumer group,
+beside the notifications' (``main`` combines the registries): each fact is mapped
+(``portal_mapping``) and its messages stored in the ``portal_sync`` collection in the
+same transaction as its one inbox record and its notification records (a fetched batch's
+facts at once, with one read of their dossiers' last message numbers and one write):
+that collection is the connector's outbox, so a message is never lost nor stored twice.
+The sender (``portal_sender``) delivers them in order per dossier to the configured
+endpoint: a dossier's lowest message not sent yet, by (number, index), holds back its
+later ones, a dead one too, until operations replay it or skip it. 2xx is delivered
+(unless its body's ``error_code`` is not 0 / "00": the portal refused it); 408, 429, 5xx
+and network errors are retried with exponential backoff; other 4xx, a refusal, or
+``max_attempts`` failures, make it a dead letter (status ``dead``, kept with the error).
+One instance sends at a time (a lease in the store). No endpoint configured: messages
+are kept ``pending`` and nothing is sent.
 """
 
 from __future__ import annotations
