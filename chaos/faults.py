@@ -137,12 +137,12 @@ async def poison_every_topic(stage: Stage) -> None:
     finally:
         await producer.stop()
     # Each group reading a topic dead-letters it once: dossier.events (intake, routing,
-    # notification, notification-portal, audit), dossier.commands (routing),
+    # notification, audit), dossier.commands (routing),
     # notification.events (notification, audit), applicant.contacts (notification),
     # operations.events (notification, audit); no service reads audit.events. Routing
     # answers a broken command with a refusal event, but only one whose envelope it can
     # read: the poison is not JSON at all, so it is dead-lettered there too.
-    stage.expected_dead_letters, stage.dead_letter_key = 11, POISON_KEY
+    stage.expected_dead_letters, stage.dead_letter_key = 10, POISON_KEY
     stage.notes.append(f"poison on {', '.join(spec.name for spec in poisoned)}")
 
 

@@ -4,7 +4,7 @@ Principals are Keycloak client ids (the broker takes them from the token's ``azp
 the four services, and one agency system per unit (``agency-<unit code>``).
 
 * A service may write the topics it publishes, read the topics it consumes, write dead
-  letters, and use its own consumer groups; nothing else. In
+  letters, and use its own consumer group (one per service); nothing else. In
   particular only intake may write ``applicant.contacts``, only notification read it.
 * An agency may read ``dossier.events`` (dossier facts of every unit, not only its own:
   no name or contact, but the applicant's keyed identity hash, free-text reasons and
@@ -97,8 +97,6 @@ def _allow(
     )
 
 
-# Consumer groups a service runs beside its own (notification's national portal connector).
-EXTRA_GROUPS: dict[str, tuple[str, ...]] = {"notification": ("notification-portal",)}
 CONSOLE = "console"
 # What a console replay may write back: no personal data, no agency's voice.
 CONSOLE_REPLAY_TOPICS = (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
@@ -124,8 +122,6 @@ def acl_bindings(prefix: str, units: Iterable[str]) -> list[AclBinding]:
                 _topic(service, prefix, spec, DESCRIBE),
             ]
         bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{service}", READ))
-        for group in EXTRA_GROUPS.get(service, ()):
-            bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{group}", READ))
     for unit in units:
         agency = agency_client_id(unit)
         own = agency_commands(unit)
@@ -150,8 +146,7 @@ def console_bindings(prefix: str, units: list[str]) -> list[AclBinding]:
         *(_topic(CONSOLE, prefix, spec, WRITE) for spec in CONSOLE_REPLAY_TOPICS),
     ]
     for service in service_access(units):
-        for group in (service, *EXTRA_GROUPS.get(service, ())):
-            bindings.append(_allow(CONSOLE, ResourceType.GROUP, f"{prefix}{group}", DESCRIBE))
+        bindings.append(_allow(CONSOLE, ResourceType.GROUP, f"{prefix}{service}", DESCRIBE))
     return bindings
 
 

@@ -23,6 +23,13 @@ A service whose handlers often find nothing to do may give the registry a screen
 need one. An event it passes over is ignored like a contract without a handler (no
 transaction, no inbox record), and screened again if it comes again; the screen must
 therefore only pass over events whose handling would change nothing now.
+
+Two concerns of one service that act on the same facts (notification's planning and its
+national portal connector) are two registries ``combined`` into one, read by one
+consumer group: each event is fetched, decoded and inbox-recorded once, and every part
+that handles its type applies it in the same unit of work (each part's batch handler
+once per run, with the run's events of its types, in order). The event's effects are
+then one: all of them, once, or (a poison event) none and one dead letter.
 """
 
 from __future__ import annotations
@@ -139,6 +146,96 @@ class HandlerRegistry:
     def event_types(self) -> list[str]:
         """The handled event types, in registration order."""
         return list(self._handlers)
+
+
+def combined(*parts: HandlerRegistry) -> HandlerRegistry:
+    """One registry doing the work of ``parts``, in their order, for one consumer group.
+
+    An event type handled by several parts gets a handler calling each part's in turn,
+    in the event's unit of work. Types every handling part takes in runs (``on_batch``)
+    are taken in runs by one handler that gives each part the run's events of its own
+    types, in order, grouped as that part's registry groups them: a run mixing types of
+    several parts still costs each part one call. The screen asks each part's screen
+    about the events of that part's types (a part without one wants them all); an event
+    is handled if some part wants it, and then by every part that handles its type: a
+    screen passes over only events whose handling changes nothing now, so a part may
+    get an event its screen passed over. Parts answering broken contracts on one topic
+    are refused (the answer would be ambiguous), as are parts with handlers of their own
+    for a topic (``on_topic``: records of such a topic go to those alone).
+    """
+    if any(part._by_topic for part in parts):
+        raise ValueError("registries with handlers of their own for a topic are not combined")
+    registry = HandlerRegistry()
+    for part in parts:
+        for topic, answer in part._invalid.items():
+            if topic in registry._invalid:
+                raise ValueError(f"two registries answer broken contracts on {topic.name}")
+            registry._invalid[topic] = answer
+    in_runs = _PartsInRuns(parts)
+    for event_type in dict.fromkeys(t for part in parts for t in part.event_types):
+        handling = [part for part in parts if event_type in part._handlers]
+        handlers = [part._handlers[event_type] for part in handling]
+        registry._handlers[event_type] = handlers[0] if len(handlers) == 1 else _each(handlers)
+        if all(part.batch_handler_for(event_type) is not None for part in handling):
+            registry._batch_handlers[event_type] = in_runs
+    if any(part.screen is not None for part in parts):
+        registry.screen = _PartsScreen(parts)
+    return registry
+
+
+def _each(handlers: list[Handler]) -> Handler:
+    """One event through several parts' handlers, in order, in its unit of work."""
+
+    async def each(data: EventData, uow: UnitOfWork) -> None:
+        for handler in handlers:
+            await handler(data, uow)
+
+    return each
+
+
+class _PartsInRuns:
+    """A run through each part's batch handlers: the part's events of the run, in order,
+    one call per handler of the part (consecutive in the part's view of the run)."""
+
+    def __init__(self, parts: tuple[HandlerRegistry, ...]) -> None:
+        self._parts = parts
+
+    async def __call__(self, events: list[tuple[Envelope, EventData]], uow: UnitOfWork) -> None:
+        for part in self._parts:
+            group: list[tuple[Envelope, EventData]] = []
+            current: BatchHandler | None = None
+            for event in events:
+                handler = part.batch_handler_for(event[0].type)
+                if handler is None:
+                    continue  # not a type of this part
+                if handler is not current and current is not None and group:
+                    await current(group, uow)
+                    group = []
+                current = handler
+                group.append(event)
+            if current is not None and group:
+                await current(group, uow)
+
+
+class _PartsScreen:
+    """Which events of a run some part wants (each part asked about its own types)."""
+
+    def __init__(self, parts: tuple[HandlerRegistry, ...]) -> None:
+        self._parts = parts
+
+    async def __call__(self, events: list[tuple[Envelope, EventData]]) -> list[bool]:
+        wanted = [False] * len(events)
+        for part in self._parts:
+            mine = [i for i, (envelope, _) in enumerate(events) if envelope.type in part._handlers]
+            if not mine:
+                continue
+            if part.screen is None:
+                flags = [True] * len(mine)
+            else:
+                flags = await part.screen([events[i] for i in mine])
+            for index, flag in zip(mine, flags, strict=True):
+                wanted[index] = wanted[index] or flag
+        return wanted
 
 
 def _checked(model: type[E], handler: TypedHandler[E]) -> Handler:

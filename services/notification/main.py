@@ -33,6 +33,7 @@ from notification.templates import DisplayNames, Renderer
 from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.events.dossier import Channel
+from shared.handlers import combined
 from shared.mongo.relay import Lease
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.settings_env import read_settings
@@ -147,19 +148,19 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 subscriptions=handlers.LiveSubscriptions(store, lambda: watch.current),
                 claims=dispatcher.hand_offs,
             )
-            runtime.add_consumer(
-                [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],
-                handlers.build_registry(planning),
-                after_batch=wake.after_batch,
-            )
             portal_store = PortalSyncStore(runtime.db)
             await portal_store.ensure_indexes()
+            registry = handlers.build_registry(planning)
             if settings.portal.enabled:
-                runtime.add_consumer(
-                    [DOSSIER_EVENTS],
-                    portal_sync.build_registry(portal_store, DisplayNames.from_catalogue()),
-                    group_id=f"{settings.kafka.topic_prefix}{SERVICE}-portal",
-                )
+                # One group reads dossier.events once: a fact's notification records and
+                # its portal messages are written with its one inbox record.
+                portal = portal_sync.build_registry(portal_store, DisplayNames.from_catalogue())
+                registry = combined(registry, portal)
+            runtime.add_consumer(
+                [DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS],
+                registry,
+                after_batch=wake.after_batch,
+            )
             # Every instance runs a sender; the one holding the lease sends.
             portal_sender = PortalSender(
                 portal_store,

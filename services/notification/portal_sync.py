@@ -1,18 +1,19 @@
 """National portal synchronisation: our facts, mapped, delivered to the portal's endpoint.
 
-A consumer of ``dossier.events`` in its own group (``<prefix>notification-portal``) maps
-each fact (``portal_mapping``) and stores the messages in the ``portal_sync`` collection
-in the same transaction as its inbox record (a fetched batch's facts at once, with one
-read of their dossiers' last message numbers and one write): that collection is the
-connector's outbox, so a message is never lost nor stored twice. The sender
-(``portal_sender``) delivers them in order per dossier to the configured endpoint: a
-dossier's lowest message not sent yet, by (number, index), holds back its later ones, a
-dead one too, until operations replay it or skip it. 2xx is delivered (unless its body's
-``error_code`` is not 0 / "00": the portal refused it); 408, 429, 5xx and network errors
-are retried with exponential backoff; other 4xx, a refusal, or ``max_attempts``
-failures, make it a dead letter (status ``dead``, kept with the error). One instance
-sends at a time (a lease in the store). No endpoint configured: messages are kept
-``pending`` and nothing is sent.
+The connector's handlers read ``dossier.events`` in the service's one consumer group,
+beside the notifications' (``main`` combines the registries): each fact is mapped
+(``portal_mapping``) and its messages stored in the ``portal_sync`` collection in the
+same transaction as its one inbox record and its notification records (a fetched batch's
+facts at once, with one read of their dossiers' last message numbers and one write):
+that collection is the connector's outbox, so a message is never lost nor stored twice.
+The sender (``portal_sender``) delivers them in order per dossier to the configured
+endpoint: a dossier's lowest message not sent yet, by (number, index), holds back its
+later ones, a dead one too, until operations replay it or skip it. 2xx is delivered
+(unless its body's ``error_code`` is not 0 / "00": the portal refused it); 408, 429, 5xx
+and network errors are retried with exponential backoff; other 4xx, a refusal, or
+``max_attempts`` failures, make it a dead letter (status ``dead``, kept with the error).
+One instance sends at a time (a lease in the store). No endpoint configured: messages
+are kept ``pending`` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from functools import partial
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import PyMongoError
 
 from notification.portal_mapping import messages_for, reported
@@ -112,12 +113,15 @@ class PortalSyncStore:
         return {code: found.get(code, 0) for code in codes}
 
     async def add(self, docs: list[Document], uow: UnitOfWork) -> None:
-        """Keep messages (each replacing one of its id, if any), in one call."""
+        """Keep messages, each unless one of its id (its fact's id and its index) is kept
+        already, in one call. The inbox lets a fact through once per consumer group: a
+        fact mapped again in another group (as when the connector moves to another
+        group) leaves its messages, maybe sent, as they are: never renumbered, reset to
+        pending or sent twice (the number it took is then unused, which changes no
+        order)."""
         if docs:
-            await self._messages.bulk_write(
-                [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs],
-                session=uow.session,
-            )
+            keep = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
+            await self._messages.bulk_write(keep, session=uow.session)
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
         """Each dossier's lowest unsent message, if it is pending and its retry time has

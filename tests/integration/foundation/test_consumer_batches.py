@@ -23,7 +23,7 @@ from chaos.servers import LatencyProxy
 from shared.envelope import Envelope
 from shared.events.dossier import DossierState, DossierWithdrawn
 from shared.events.registry import EventData, make_envelope
-from shared.handlers import HandlerRegistry
+from shared.handlers import HandlerRegistry, combined
 from shared.kafka.consumer import ConsumerRunner, StoreUnavailable
 from shared.kafka.deadletter import read_dead_letters
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
@@ -230,6 +230,52 @@ async def test_a_failing_screen_drops_nothing(runtime: ServiceRuntime) -> None:
 
     assert await effect_counts(runtime.db) == {f"S-{n}": 1 for n in range(4)}
     assert await applied_order(runtime) == [f"S-{n}" for n in range(4)]
+
+
+async def test_combined_registries_share_one_inbox_record_and_a_poison_goes_alone(
+    runtime: ServiceRuntime,
+) -> None:
+    """Two concerns of one service on one group: each event is inbox-recorded once and
+    has both parts' effects, in order, once; the first part's screen passing over an
+    event the second wants does not drop it; an event one part cannot handle is
+    dead-lettered alone, with neither part's effect."""
+    runs: list[int] = []
+
+    async def second(events: list[tuple[Envelope, DossierWithdrawn]], uow: UnitOfWork) -> None:
+        runs.append(len(events))
+        for envelope, event in events:
+            if event.dossier_code == "BAD":
+                raise RuntimeError("the second part cannot handle BAD")
+            push = {"$push": {"codes": envelope.subject}}
+            await runtime.db["second"].update_one(
+                {"_id": "all"}, push, upsert=True, session=uow.session
+            )
+
+    async def screen(events: list[tuple[Envelope, EventData]]) -> list[bool]:
+        return [not envelope.subject.startswith("QUIET") for envelope, _ in events]
+
+    first = ordered(runtime).screened_by(screen)
+    registry = combined(first, HandlerRegistry().on_batch([DossierWithdrawn], second))
+    runtime.add_consumer([DOSSIER_EVENTS], registry)
+    codes = ["C-0", "QUIET-1", "C-2", "BAD", "C-4", "C-5"]
+    events = [withdrawn(code) for code in codes]
+    await publish_in_one_partition(runtime, [*events, events[0]])  # the first one twice
+
+    assert await drain(runtime, 7) == 7
+
+    good = [code for code in codes if code != "BAD"]
+    # The first part's handler gets what its screen passed over (it changes nothing
+    # there; this one counts it to show it ran once).
+    assert await effect_counts(runtime.db) == dict.fromkeys(good, 1)
+    assert await applied_order(runtime) == good
+    second_doc = await runtime.db["second"].find_one({"_id": "all"})
+    assert second_doc is not None and second_doc["codes"] == good
+    assert sum(runs) > len(codes)  # the batch was tried as a run first, then one by one
+    group = runtime.consumers[0].group_id
+    records = await runtime.db["inbox"].find({"consumer": group}).to_list()
+    assert sorted(r["subject"] for r in records) == sorted(good)  # one record per event
+    letters = await read_dead_letters(runtime.settings.kafka)
+    assert [Envelope.from_bytes(letter.value).subject for letter in letters] == ["BAD"]
 
 
 async def test_a_batch_too_long_for_one_transaction_goes_event_by_event(

@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from notification.config import NotificationSettings
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from notification.config import DispatchSettings, NotificationSettings
 from notification.main import create_app
 from notification.portal_numbers import LastNumbers
 from notification.portal_sender import PortalSender
@@ -28,13 +29,26 @@ from pymongo.errors import PyMongoError
 
 from infra.portal_receiver import PortalReceiver
 from shared.clock import ManualClock
+from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
+from shared.kafka.security import client_security
+from shared.mongo.client import mongo_client, service_database
 from shared.mongo.relay import Lease
 from shared.runtime import ServiceRuntime, service_runtime
+from shared.telemetry import EVENTS_HANDLED
 from shared.testing import ActAs, eventually, free_port, running_app
+from shared.topics import APPLICANT_CONTACTS, DOSSIER_EVENTS, TopicSpec, topic_name
 from tests.integration.notification.helpers import publish
 from tests.integration.store_commands import StoreCommands
-from tests.samples import AT, envelope_of, received, stopped, transfer_requested
+from tests.samples import (
+    AT,
+    contact,
+    envelope_of,
+    received,
+    registered,
+    stopped,
+    transfer_requested,
+)
 
 CODE = "001.21.31.H59-261126-0042"
 
@@ -202,6 +216,33 @@ async def test_numbers_remembered_need_no_read_and_a_stale_memory_is_read_again(
     assert numbers.known([CODE]) == {CODE: 4}
 
 
+async def test_a_fact_mapped_again_keeps_the_messages_stored_as_they_are(
+    settings: NotificationSettings,
+) -> None:
+    """A fact whose messages are stored already (mapped by the connector's former consumer
+    group, ahead of the service's group when an instance upgraded) is mapped again without
+    a trace: its messages keep their number and status, a sent one is not sent again."""
+    async with service_runtime("notification", settings) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        handler = partial(on_facts, store=store, names=DisplayNames())
+        facts: list[DossierFact] = [received(CODE), transfer_requested(CODE)]
+        events = [(envelope_of(fact), fact) for fact in facts]  # one envelope each, kept
+
+        async def handle(*events: tuple[Envelope, DossierFact]) -> None:
+            await runtime.units.run(lambda uow: handler(list(events), uow))
+
+        await handle(*events)
+        before = await store.list(None, CODE, 20)
+        for message in before:
+            await store.settle(message["_id"], {"status": "sent", "attempts": 1})
+        sent = await store.list(None, CODE, 20)
+        await handle(*events)  # the same facts again, as another group read them
+        after = await store.list(None, CODE, 20)
+    assert [(m["number"], m["index"]) for m in before] == [(1, 0), (1, 1), (2, 0)]
+    assert after == sent  # nothing replaced: numbers, statuses and attempts kept
+
+
 async def handle_at(
     runtime: ServiceRuntime, store: PortalSyncStore, fact: Any, now: datetime
 ) -> None:
@@ -350,3 +391,107 @@ async def test_the_connectors_old_index_is_dropped_at_start(runtime: ServiceRunt
     await store.ensure_indexes()  # a second start: nothing left to drop
     names = set(await messages.index_information())
     assert old not in names and "one_number_per_dossier_message" in names
+
+
+async def rewind_to_the_start(
+    settings: NotificationSettings, group: str, *specs: TopicSpec
+) -> None:
+    """Commit offset 0 for the group on every partition of these topics (the group has no
+    member): its next consumer reads them all again, as after a crash before the commit."""
+    partitions = [
+        TopicPartition(topic_name(settings.kafka.topic_prefix, spec), p)
+        for spec in specs
+        for p in range(spec.partitions)  # as the service created them
+    ]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        **client_security(settings.kafka),
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.commit({tp: 0 for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+def handled_as(prefix: str, outcome: str) -> int:
+    """Notification's events with this outcome so far, on the test's topics."""
+    return sum(
+        int(sample.value)
+        for metric in EVENTS_HANDLED.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+        and sample.labels["service"] == "notification"
+        and sample.labels["outcome"] == outcome
+        and sample.labels["topic"].startswith(prefix)
+    )
+
+
+async def test_a_fact_read_once_has_its_notifications_and_portal_messages_and_a_redelivery_neither(
+    settings: NotificationSettings,
+) -> None:
+    """One consumer group reads dossier.events: each fact is inbox-recorded once, in the
+    transaction that writes both its notification records and its portal messages. The
+    same records read again (the group's offsets rewound, as after a crash before the
+    commit) change neither."""
+    settings = settings.model_copy(
+        update={"dispatch": DispatchSettings(enabled=False)}  # records stay as written
+    )
+    prefix, group = settings.kafka.topic_prefix, f"{settings.kafka.topic_prefix}notification"
+    events = [
+        envelope_of(registered(CODE, contact())),
+        envelope_of(received(CODE)),
+        envelope_of(transfer_requested(CODE)),
+    ]
+    topics = (DOSSIER_EVENTS, APPLICANT_CONTACTS)
+    async with (
+        mongo_client(settings.mongo, "tests") as probe,
+        running_app(create_app(settings)),
+    ):
+        db = service_database(probe, settings.mongo, "notification")
+        await publish(settings, *events)
+
+        async def all_recorded() -> bool:
+            return await db["inbox"].count_documents({"consumer": group}) == len(events)
+
+        await eventually(all_recorded)
+        notifications = await db["notifications"].find().sort("_id").to_list()
+        messages = await db["portal_sync"].find().sort("_id").to_list()
+        inbox = await db["inbox"].find().to_list()
+
+    # One inbox record per event, in the one group: no group of the connector's own.
+    assert sorted(r["_id"] for r in inbox) == sorted(
+        r["_id"] for r in inbox if r["consumer"] == group
+    )
+    assert len(inbox) == len(events)
+    # The reception tells the applicant (email and SMS), the hand-over the district unit.
+    assert sorted((n["source_event_type"], n["channel"]) for n in notifications) == [
+        (events[1].type, "email"),
+        (events[1].type, "sms"),
+        (events[2].type, "email"),
+    ]
+    # ... and the portal gets the dossier's record and two progress updates, numbered.
+    assert sorted((m["number"], m["index"], m["kind"]) for m in messages) == [
+        (1, 0, "DongBoHoSoMC"),
+        (1, 1, "CapNhatTienDoHoSoMC"),
+        (2, 0, "CapNhatTienDoHoSoMC"),
+    ]
+
+    await rewind_to_the_start(settings, group, *topics)
+    duplicates = handled_as(prefix, "duplicate")
+    async with (
+        mongo_client(settings.mongo, "tests") as probe,
+        running_app(create_app(settings)),
+    ):
+        db = service_database(probe, settings.mongo, "notification")
+
+        async def all_read_again() -> bool:
+            return handled_as(prefix, "duplicate") - duplicates == len(events)
+
+        await eventually(all_read_again)
+        assert await db["notifications"].find().sort("_id").to_list() == notifications
+        assert await db["portal_sync"].find().sort("_id").to_list() == messages
+        assert await db["inbox"].count_documents({}) == len(events)
