@@ -35,7 +35,7 @@ from shared.kafka.security import client_security
 from shared.mongo.client import mongo_client, service_database
 from shared.mongo.relay import Lease
 from shared.runtime import ServiceRuntime, service_runtime
-from shared.telemetry import EVENTS_HANDLED
+from shared.telemetry.metrics import EVENTS_HANDLED
 from shared.testing import ActAs, eventually, free_port, running_app
 from shared.topics import APPLICANT_CONTACTS, DOSSIER_EVENTS, TopicSpec, topic_name
 from tests.integration.notification.helpers import publish
