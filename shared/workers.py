@@ -15,9 +15,9 @@ Stopping is bounded: all stages share one budget for their ``run`` to return, an
 its record) is added with a ``stop_s`` of its own, counted from its ``stop``.
 
 A worker whose ``run`` crashes (every worker's loop rides out outages, so what escapes
-is a bug), or returns before it was asked to stop (a loop that ended silently is as
-gone as one that raised), is logged and listed in ``ended``: the process no longer does
-all its work, so its liveness says so and it is stopped to be restarted
+is a bug), or returns (or is cancelled) before it was asked to stop (a loop that ended
+silently is as gone as one that raised), is logged and listed in ``ended``: the process
+no longer does all its work, so its liveness says so and it is stopped to be restarted
 (``shared.app.serve``; README, on ``/healthz``). Every worker runs until asked: work
 that ends by design is not a worker (a service runs it in its lifespan instead). A
 worker asked to stop ahead of the others (notification's dispatcher, whose stop budget
@@ -191,17 +191,16 @@ class Workers:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _ended_early(self, worker: int, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():  # only ``stop`` cancels, past the budget
-            return
         name = task.get_name()
-        crash = task.exception()
         asked = self._stopping or worker in self._asked
+        crash = None if task.cancelled() else task.exception()
         if crash is not None:
             log.error("background task crashed", exc_info=crash, extra={"task": name})
-        elif asked:
+        elif asked:  # returned when asked, or cancelled by ``stop`` past the budget
             return
-        else:  # its loop is gone as surely as if it had raised
-            log.error(f"background worker {name} stopped without being asked", extra={"task": name})
+        else:  # returned, or cancelled (a CancelledError let out of its loop): gone all the same
+            how = "was cancelled" if task.cancelled() else "stopped"
+            log.error(f"background worker {name} {how} without being asked", extra={"task": name})
         if asked:  # on its way out anyway
             return
         self._ended.append(name)

@@ -137,3 +137,38 @@ async def test_a_worker_asked_to_stop_early_may_return_before_the_others() -> No
     assert workers.ended == [] and announced == []
     await workers.stop(budget_s=5, close_s=1)
     assert workers.ended == []
+
+
+class Cancelled:
+    """A worker whose loop lets out the CancelledError of a task someone else cancelled."""
+
+    name = "overdue-scheduler"
+
+    def __init__(self) -> None:
+        self.inner: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def start(self) -> None:
+        return None
+
+    async def run(self) -> None:
+        await self.inner
+
+    def stop(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_worker_cancelled_unasked_is_taken_for_a_crash() -> None:
+    workers = Workers()
+    worker = Cancelled()
+    workers.add(worker, Stage.BACKGROUND)
+    announced: asyncio.Queue[str] = asyncio.Queue()
+    workers.on_end(announced.put_nowait)
+    await workers.start()
+
+    worker.inner.cancel()
+    assert await asyncio.wait_for(announced.get(), timeout=5) == "overdue-scheduler"
+    assert workers.ended == ["overdue-scheduler"]
+    await workers.stop(budget_s=5, close_s=1)
