@@ -122,7 +122,8 @@ class Stoppable(Protocol):
 
 
 def stop_when_a_worker_crashes(app: FastAPI, server: Stoppable) -> list[str]:
-    """Once the app has started, a crashed background worker (relay, consumer, scheduler)
+    """Once the app has started, a crashed background worker (relay, consumer, scheduler;
+    one whose loop returned before it was asked to stop counts as crashed: ``Workers``)
     stops the server as SIGTERM would (in-flight requests finish, workers stop in order).
 
     Returns the list the crashed workers' names are added to: ``serve`` then exits with

@@ -15,15 +15,21 @@ Stopping is bounded: all stages share one budget for their ``run`` to return, an
 its record) is added with a ``stop_s`` of its own, counted from its ``stop``.
 
 A worker whose ``run`` crashes (every worker's loop rides out outages, so what escapes
-is a bug) is logged and listed in ``ended``: the process no longer does
-all its work, so its liveness says so and it is stopped to be restarted
-(``shared.app.serve``; README, on ``/healthz``).
+is a bug), or returns (or is cancelled) before it was asked to stop (a loop that ended
+silently is as gone as one that raised), is logged and listed in ``ended``: the process
+no longer does all its work, so its liveness says so and it is stopped to be restarted
+(``shared.app.serve``; README, on ``/healthz``). Every worker runs until asked: work
+that ends by design is not a worker (a service runs it in its lifespan instead). A
+worker asked to stop ahead of the others (notification's dispatcher, whose stop budget
+counts from the lifespan's end) is asked through ``stop_early``, so that its return is
+not taken for a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -53,7 +59,9 @@ class Worker(Protocol):
         """Prepare before running (may raise: the service does not start)."""
 
     async def run(self) -> None:
-        """Work until ``stop`` is asked, then return soon (finish the batch in hand)."""
+        """Work until ``stop`` is asked, then return soon (finish the batch in hand).
+
+        Returning before ``stop`` was asked is taken for a crash (``Workers``)."""
 
     def stop(self) -> None:
         """Ask ``run`` to return."""
@@ -119,17 +127,25 @@ class Workers:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._stop_s: dict[int, float] = {}  # workers given longer than the shared budget
         self._stopping = False
+        self._asked: set[int] = set()  # workers asked to stop ahead of the others
         self._ended: list[str] = []
         self._on_end: list[Callable[[str], None]] = []
 
     @property
     def ended(self) -> list[str]:
-        """The workers whose ``run`` crashed before they were asked to stop."""
+        """The workers whose ``run`` crashed or returned before they were asked to stop."""
         return list(self._ended)
 
     def on_end(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(name)`` when a worker's ``run`` crashes before it was asked to stop."""
+        """Call ``callback(name)`` when a worker's ``run`` crashes or returns before it was
+        asked to stop."""
         self._on_end.append(callback)
+
+    def stop_early(self, worker: Worker) -> None:
+        """Ask one worker to stop ahead of the others (``stop`` still waits for it and
+        closes it in its stage); its ``run`` returning is then no crash."""
+        self._asked.add(id(worker))
+        worker.stop()
 
     def add(self, worker: Worker, stage: Stage, stop_s: float | None = None) -> None:
         """Register a worker; it runs from the next ``start``. ``stop_s``: how long its
@@ -150,7 +166,7 @@ class Workers:
                     continue
                 await worker.start()
                 task = asyncio.create_task(worker.run(), name=worker.name)
-                task.add_done_callback(self._ended_early)
+                task.add_done_callback(functools.partial(self._ended_early, id(worker)))
                 self._tasks[id(worker)] = task
 
     async def stop(self, budget_s: float, close_s: float) -> None:
@@ -174,16 +190,22 @@ class Workers:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _ended_early(self, task: asyncio.Task[Any]) -> None:
+    def _ended_early(self, worker: int, task: asyncio.Task[Any]) -> None:
+        name = task.get_name()
+        asked = self._stopping or worker in self._asked
         crash = None if task.cancelled() else task.exception()
-        if crash is None:
+        if crash is not None:
+            log.error("background task crashed", exc_info=crash, extra={"task": name})
+        elif asked:  # returned when asked, or cancelled by ``stop`` past the budget
             return
-        log.error("background task crashed", exc_info=crash, extra={"task": task.get_name()})
-        if self._stopping:  # on its way out anyway
+        else:  # returned, or cancelled (a CancelledError let out of its loop): gone all the same
+            how = "was cancelled" if task.cancelled() else "stopped"
+            log.error(f"background worker {name} {how} without being asked", extra={"task": name})
+        if asked:  # on its way out anyway
             return
-        self._ended.append(task.get_name())
+        self._ended.append(name)
         for callback in self._on_end:
-            callback(task.get_name())
+            callback(name)
 
 
 async def _close(worker: Worker, timeout_s: float) -> None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import aiosmtplib
 import httpx
@@ -58,11 +58,16 @@ class OutgoingMessage:
 
 
 class DeliveryError(Exception):
-    """The channel did not accept the message."""
+    """The channel did not accept the message.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    ``reason``: a code for a failure the dispatcher treats apart (``SMS_DISABLED_REASON``),
+    stored with the attempt so that an outcome rebuilt from it after a restart keeps it;
+    None for any other failure."""
+
+    def __init__(self, message: str, *, permanent: bool = False, reason: str | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.reason = reason
 
 
 class MessageChannel(Protocol):
@@ -154,6 +159,17 @@ class FileSmsProvider:
 
 
 SMS_DISABLED = "SMS channel disabled: no SMS provider configured (LT_NOTIFICATION_SMS_PROVIDER)"
+SMS_DISABLED_REASON = "sms_disabled"
+
+
+def stored_reason(attempt: Mapping[str, Any]) -> str | None:
+    """The reason of a stored attempt (``DeliveryError.reason``). Attempts stored before
+    reasons were (they hold only the error text) are read by that text: a legacy fallback
+    for those records, which the records' retention ends."""
+    reason = attempt.get("reason")
+    if reason is None and attempt.get("error") == SMS_DISABLED:
+        return SMS_DISABLED_REASON
+    return str(reason) if reason is not None else None
 
 
 class DisabledSmsProvider:
@@ -162,7 +178,7 @@ class DisabledSmsProvider:
     as sent. Nothing about the message is kept outside the delivery record."""
 
     async def send_sms(self, phone: str, text: str, *, reference: str) -> None:
-        raise DeliveryError(SMS_DISABLED, permanent=True)
+        raise DeliveryError(SMS_DISABLED, permanent=True, reason=SMS_DISABLED_REASON)
 
 
 def build_sms_provider(settings: SmsSettings) -> SmsProvider:

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from opentelemetry import trace
 
+from notification.channels import stored_reason
 from notification.claims import Claims
 from notification.finishing import Finishing
 from notification.retry import Outcome
@@ -122,5 +123,6 @@ class Delivering:
                 await self._claims.release(record)
             return
         if not outcome.delivered and outcome.error == "no attempts left" and attempts:
-            outcome = Outcome(False, outcome.attempts, attempts[-1].get("error"))
+            last = attempts[-1]  # the outcome as its last attempt, stored before a restart
+            outcome = Outcome(False, outcome.attempts, last.get("error"), stored_reason(last))
         await self._finishing.finish(record, envelope, outcome)

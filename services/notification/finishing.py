@@ -3,8 +3,10 @@
 work shared by the deliveries ending together: ``settling``; a failure counts toward
 pausing its subscription), then logged.
 
-An SMS that failed because no SMS provider is configured (the deployment default) is
-recorded failed with that reason but not dead-lettered: no replay can deliver it until a
+An SMS that failed because no SMS provider is configured (the deployment default: its
+``DeliveryError`` has the reason ``SMS_DISABLED_REASON``, stored with the attempt, so an
+outcome rebuilt from it after a restart keeps it) is recorded failed with that error but
+not dead-lettered: no replay can deliver it until a
 provider is configured (then the console's redelivery can), and a dead letter per
 dossier would keep ``DeadLettersWritten`` firing in every deployment without SMS.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from notification.channels import SMS_DISABLED, DeliveryError
+from notification.channels import SMS_DISABLED_REASON, DeliveryError
 from notification.privacy import redacted_for
 from notification.retry import Outcome
 from notification.settling import Settler, settlement
@@ -51,7 +53,7 @@ class Finishing:
     async def finish(self, record: Document, envelope: Envelope, outcome: Outcome) -> None:
         now = self._clock.now()
         error = redacted_for(record, outcome.error) or "unknown error"
-        if not outcome.delivered and outcome.error != SMS_DISABLED:
+        if not outcome.delivered and outcome.reason != SMS_DISABLED_REASON:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
         result = await self._settler.settle(settlement(record, envelope, outcome, error, now))

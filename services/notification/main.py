@@ -192,7 +192,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             # what went out is stored, before the supervisor's SIGKILL. Records the
             # consumers write meanwhile stay pending, for the next sender (those of a batch
             # under way, written claimed for it, lapse or are taken back on restart).
-            dispatcher.stop()
+            runtime.workers.stop_early(dispatcher)
 
     app = service_app(
         title="Notification service",

@@ -53,6 +53,7 @@ class Attempt:
     ok: bool
     error: str | None = None
     unknown: bool = False  # cut off: the channel may have taken the message (not ``ok``)
+    reason: str | None = None  # ``DeliveryError.reason``
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Outcome:
     delivered: bool
     attempts: int
     error: str | None = None
+    reason: str | None = None  # the last attempt's ``DeliveryError.reason``
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -105,7 +107,7 @@ async def send_with_retries(
                     await on_attempt(Attempt(number, now(), False, CUT_OFF, unknown=True))
                     raise
                 except DeliveryError as exc:
-                    await on_attempt(Attempt(number, now(), False, str(exc)))
+                    await on_attempt(Attempt(number, now(), False, str(exc), reason=exc.reason))
                     raise
                 except Exception as exc:  # a channel bug: retrying the same input cannot help
                     error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=True)
@@ -113,5 +115,5 @@ async def send_with_retries(
                     raise error from exc
                 await on_attempt(Attempt(number, now(), True))
     except DeliveryError as exc:
-        return Outcome(False, number, str(exc))
+        return Outcome(False, number, str(exc), exc.reason)
     return Outcome(True, number)

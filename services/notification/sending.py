@@ -133,12 +133,15 @@ class Sending:
         return OutgoingMessage(**common, subject=rendered.subject, body=rendered.body)
 
     def _attempt_fields(self, record: Document, attempt: Attempt) -> Document:
-        return {
+        fields = {
             "number": attempt.number,
             "at": attempt.at,
             "outcome": "ok" if attempt.ok else ("unknown" if attempt.unknown else "failed"),
             "error": redacted_for(record, attempt.error),
         }
+        if attempt.reason is not None:  # rebuilt with the outcome after a restart
+            fields["reason"] = attempt.reason
+        return fields
 
     async def _record_attempt(self, record: Document, attempt: Attempt) -> None:
         # A message that went out must be recorded, or the next claimant sends it again.

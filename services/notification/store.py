@@ -113,7 +113,13 @@ class NotificationStore:
 
         A batch at a time, each in a transaction of its own (``update_many_in_transaction``
         says why a multi-document update needs one here; batches keep a first start on a
-        large store within the transaction time limit)."""
+        large store within the transaction time limit).
+
+        It runs at every start, with no marker saying it is done: once every record has an
+        expiry, the expiry index answers it reading no record (whatever the store holds) and
+        it waits on no other instance's transaction; and during a rolling upgrade, records
+        an older instance still writes without an expiry get one at the next start, where a
+        marker would keep them for ever."""
         missing = {"expires_at": {"$exists": False}}
         expired = 0
         while ids := [

@@ -29,7 +29,7 @@ async def runtime(common_settings: CommonSettings) -> AsyncIterator[ServiceRunti
     async with service_runtime(
         "grouped", common_settings.model_copy(update={"mongo": mongo})
     ) as rt:
-        rt.relay.stop()  # the test reads the outbox itself
+        rt.workers.stop_early(rt.relay)  # the test reads the outbox itself
         yield rt
 
 

@@ -113,7 +113,7 @@ async def test_a_full_batch_never_publishes_a_subjects_later_event_first(
     )
     clock = ManualClock(datetime(2026, 11, 26, 2, tzinfo=UTC))
     async with service_runtime("outboxed", settings, clock) as rt:
-        rt.relay.stop()  # write everything first, then relay step by step
+        rt.workers.stop_early(rt.relay)  # write everything first, then relay step by step
         for event_id, reason in [("9-a1", "A1"), ("1-a2", "A2"), ("0-a3", "A3"), ("5-b1", "B1")]:
             async with rt.unit_of_work() as uow:
                 uow.emit(

@@ -16,7 +16,7 @@ from tests.samples import withdrawn
 @pytest.fixture
 async def runtime(common_settings: CommonSettings) -> AsyncIterator[ServiceRuntime]:
     async with service_runtime("uow", common_settings) as rt:
-        rt.relay.stop()  # the test reads the outbox itself
+        rt.workers.stop_early(rt.relay)  # the test reads the outbox itself
         yield rt
 
 

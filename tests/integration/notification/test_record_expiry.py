@@ -87,3 +87,30 @@ async def test_records_without_an_expiry_get_one_a_batch_at_a_time(
         assert await store.expire_kept_records(expires_at, batch=2) == 0
     finally:
         await client.close()
+
+
+async def test_the_sweep_at_every_start_reads_no_record_once_all_have_an_expiry(
+    settings: NotificationSettings,
+) -> None:
+    """It runs at every start with no marker (an older instance still writing records
+    without an expiry during a rolling upgrade must not leave them kept for ever): that
+    costs nothing because the expiry index serves it, whatever the store holds."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo.uri)
+    db = client[f"{settings.mongo.database_prefix}notification"]
+    store = NotificationStore(db)
+    try:
+        await store.ensure_indexes()
+        kept = datetime(2030, 1, 1, tzinfo=UTC)
+        await store.notifications.insert_many(
+            [{"_id": f"r-{n}", "source_event_id": f"e-{n}", "expires_at": kept} for n in range(50)]
+        )
+        assert await store.expire_kept_records(kept, batch=10) == 0
+        explained = await db.command(
+            "explain",
+            {"find": "notifications", "filter": {"expires_at": {"$exists": False}}, "limit": 10},
+            verbosity="executionStats",
+        )
+        stats = explained["executionStats"]
+        assert (stats["totalDocsExamined"], stats["totalKeysExamined"]) == (0, 0)
+    finally:
+        await client.close()

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from notification.channels import (
     SMS_DISABLED,
+    SMS_DISABLED_REASON,
     DeliveryError,
     DisabledSmsProvider,
     EmailChannel,
@@ -98,6 +99,9 @@ async def test_without_a_provider_an_sms_fails_at_once_and_is_written_nowhere(
     )
     # Failed, once (retrying cannot help), with the reason; never "sent".
     assert (outcome.delivered, outcome.attempts, outcome.error) == (False, 1, SMS_DISABLED)
+    # The reason, not the text, says why: stored with the attempt, carried by the outcome.
+    assert outcome.reason == SMS_DISABLED_REASON
+    assert [a.reason for a in sent] == [SMS_DISABLED_REASON]
     assert not (tmp_path / "sms.log").exists()
 
 
