@@ -58,11 +58,16 @@ class OutgoingMessage:
 
 
 class DeliveryError(Exception):
-    """The channel did not accept the message."""
+    """The channel did not accept the message. ``message_in_clear``: its maker scrubbed the
+    recipient's address out of it (``redacted_for``), so a dead letter may keep it whole
+    (``shared.error_text``)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, message_in_clear: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.message_in_clear = message_in_clear
 
 
 class MessageChannel(Protocol):
