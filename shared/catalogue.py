@@ -27,7 +27,7 @@ import json
 from collections import Counter, deque
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -56,6 +56,8 @@ class CatalogueError(Exception):
 
 class CatalogueLookupError(LookupError):
     """A code is unknown, or no unit is in force for it on the requested date."""
+
+    message_in_clear: ClassVar[bool] = True  # unit and procedure codes, dates (error_text)
 
 
 class _Frozen(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,6 +21,11 @@ JSON_CONTENT_TYPE = "application/json"
 
 class MalformedMessage(ValueError):
     """Bytes that are not a valid envelope; ``reason`` says why."""
+
+    # Its reasons are built from the envelope's type and the parser's or pydantic's
+    # words; one raised from a validation error is described from that error's fields
+    # where personal data may be (``shared.error_text``).
+    message_in_clear: ClassVar[bool] = True
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -9,7 +9,6 @@ and what became of a redelivery.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -268,12 +267,18 @@ def letter_message(value: bytes | None, personal_data: str) -> dict[str, Any]:
     }
 
 
-# pydantic's errors repeat the value they refused: "[type=..., input_value='0901...',
-# input_type=str]" (errors are cut at 2,000 characters: an unterminated one too).
-INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|$)", re.DOTALL)
+def letter_error(error: str, personal_data: str, redacted: bool) -> str:
+    """A dead letter's error as shown. Of a topic carrying no personal data: as kept. Of
+    one that may: as kept when its writer left the quoted values out (``redacted``: the
+    ``dlq_error_redacted`` header, on every such letter written since writers do,
+    ``shared/error_text.py``); else, a letter kept from before, its error's class alone,
+    for its message may quote anything (a validation error the refused value, a handler's
+    exception a name)."""
+    if not personal_data or redacted:
+        return error
+    kind = error.split(":", 1)[0].strip()  # writers put the class first: "ValueError: ..."
+    shown = kind if kind.isascii() and kind.isidentifier() else "error"
+    return f"{shown}: {OLD_ERROR_WITHHELD}"
 
 
-def letter_error(error: str, personal_data: str) -> str:
-    """A dead letter's error as shown: of a topic carrying personal data, without the
-    values a validation error quotes."""
-    return INPUT_VALUE.sub("input_value=<withheld>", error) if personal_data else error
+OLD_ERROR_WITHHELD = "message withheld (a letter kept before errors were redacted)"

@@ -22,7 +22,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from console.actions import Operations, recorded_as
-from console.domain import DONE, FAILED, REFUSED, check_redeliverable
+from console.domain import DONE, FAILED, REFUSED, check_redeliverable, letter_error
 from console.redeliveries import follow_up, followed
 from shared.auth import Principal
 from shared.envelope import Envelope, MalformedMessage
@@ -31,7 +31,7 @@ from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, read_dead_letters, r
 from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.telemetry.messaging import header_value
-from shared.topics import DEAD_LETTERS, topic_name
+from shared.topics import DEAD_LETTERS, personal_data_of, topic_name
 from shared.unit_of_work import UnitOfWork
 from shared.workers import PeriodicWorker
 
@@ -141,13 +141,16 @@ async def _record_replay(
     position = f"{letter.partition}:{letter.offset}"
     code = original.subject if original else letter.key
     notification_id = notification_of(letter)
+    # The error as operators are shown it: the facts are read back by operators too.
+    personal = personal_data_of(ops.runtime.settings.kafka.topic_prefix, letter.original_topic)
+    error = letter_error(letter.error, personal, letter.error_redacted)
     fact: DeadLetterReplayed | NotificationRedeliveryRequested
     if notification_id is not None:
         fact = NotificationRedeliveryRequested(
             operator=operator,
             dossier_code=code,
             notification_id=notification_id,
-            reason=f"dead letter {position} replayed: {letter.error}"[:2000],
+            reason=f"dead letter {position} replayed: {error}"[:2000],
             requested_at=now,
         )
     else:
@@ -158,7 +161,7 @@ async def _record_replay(
             original_topic=letter.original_topic,
             original_event_id=original.id if original else None,
             original_event_type=original.type if original else None,
-            error=letter.error[:2000],
+            error=error[:2000],
             replayed_at=now,
         )
     [event] = uow.emit(fact)

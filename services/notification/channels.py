@@ -62,12 +62,22 @@ class DeliveryError(Exception):
 
     ``reason``: a code for a failure the dispatcher treats apart (``SMS_DISABLED_REASON``),
     stored with the attempt so that an outcome rebuilt from it after a restart keeps it;
-    None for any other failure."""
+    None for any other failure. ``message_in_clear``: its maker scrubbed the recipient's
+    address out of it (``redacted_for``), so a dead letter may keep it whole
+    (``shared.error_text``)."""
 
-    def __init__(self, message: str, *, permanent: bool = False, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        reason: str | None = None,
+        message_in_clear: bool = False,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.reason = reason
+        self.message_in_clear = message_in_clear
 
 
 class MessageChannel(Protocol):

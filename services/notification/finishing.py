@@ -75,7 +75,7 @@ class Finishing:
             original_topic=topic_name(self._topic_prefix, REGISTRY[envelope.type].TOPIC),
             key=envelope.subject,
             value=envelope.to_bytes(),
-            error=DeliveryError(error),
+            error=DeliveryError(error, message_in_clear=True),  # scrubbed above
             kind="delivery_failed",
             attempts=outcome.attempts,
             consumer_group=self._consumer_group,

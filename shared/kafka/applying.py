@@ -157,7 +157,15 @@ class EventApplier:
         except StoreUnavailable:
             raise  # not the message's fault: do not dead-letter it, retry it after the outage
         except Exception as exc:  # the handler's own failure, after bounded retries
-            log.exception("handler failed; dead-lettering", extra={"event_id": envelope.id})
+            # Its text may quote personal values: above DEBUG as the dead letter keeps it.
+            log.error(
+                "handler failed; dead-lettering",
+                extra={
+                    "event_id": envelope.id,
+                    "error": self.dead_letters.error_text(record.topic, exc),
+                },
+            )
+            log.debug("handler failed", exc_info=exc, extra={"event_id": envelope.id})
             await self._dead_letter(record, exc, "handler_failed", attempts=attempts)
             return "dead_lettered"
         return "handled"

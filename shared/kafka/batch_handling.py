@@ -24,6 +24,7 @@ from aiokafka import TopicPartition
 from pymongo.errors import PyMongoError
 
 from shared.envelope import Envelope, MalformedMessage
+from shared.error_text import redacted_error_text
 from shared.events.registry import parse_data
 from shared.handlers import HandlerRegistry
 from shared.kafka.applying import EventApplier, StoreUnavailable
@@ -102,7 +103,11 @@ class BatchHandler:
             except Exception as exc:  # one event's fault, or a race: isolate it
                 log.info(
                     "batch failed; handling its events one by one",
-                    extra={"group": self.group_id, "events": len(run), "error": repr(exc)},
+                    extra={
+                        "group": self.group_id,
+                        "events": len(run),
+                        "error": self._shown(exc, run),
+                    },
                 )
             else:
                 seconds = (time.perf_counter() - started) / len(run)
@@ -125,6 +130,13 @@ class BatchHandler:
             self.events.count_outcomes(ignored, ["ignored"] * len(ignored))
         return handled
 
+    def _shown(self, error: Exception, run: list[Decoded]) -> str:
+        """A run's error as logged: without the values it may quote when one of the run's
+        topics may carry personal data (as dead letters keep it)."""
+        if any(self.events.dead_letters.redacts(item.record.topic) for item in run):
+            return redacted_error_text(error)
+        return repr(error)
+
     async def _outlasted_on_a_store_that_answers(self, error: BaseException | None) -> bool:
         """Whether the run took longer than its transaction may, the store answering:
         not if the error says the store was out of reach, nor if the store does not
@@ -143,7 +155,8 @@ class BatchHandler:
             if isinstance(exc, PyMongoError) and store_unavailable(exc):
                 raise StoreUnavailable(repr(exc)) from exc  # the whole run waits
             # A screen's own fault must not drop events: handle them all.
-            log.warning("screen failed; handling every event", extra={"error": repr(exc)})
+            shown = self._shown(exc, candidates)
+            log.warning("screen failed; handling every event", extra={"error": shown})
             return run
         passed = {id(item) for item, want in zip(candidates, wanted, strict=True) if not want}
         return [dataclasses.replace(i, handler=None) if id(i) in passed else i for i in run]

@@ -5,6 +5,11 @@ original topic, partition and offset, the consumer group, the error and its kind
 the number of attempts and when it failed. ``replay`` puts the original message back
 on its original topic; consumers' inboxes make replays safe for groups that had
 already handled it.
+
+The error of a message whose topic may carry personal data (``personal_data_of``) is
+kept, and logged, without the values it may quote (``redacted_error_text``: the error's
+class and, say, the field and kind of a validation error), with the header
+``dlq_error_redacted: true``; the whole error is logged at DEBUG only.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from typing import Protocol
 from aiokafka.structs import ConsumerRecord
 
 from shared.clock import Clock
+from shared.error_text import error_text, redacted_error_text
 from shared.kafka.reading import read_retained
 from shared.settings import KafkaSettings
 from shared.telemetry.messaging import KafkaHeaders, header_value
 from shared.telemetry.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
-from shared.topics import DEAD_LETTERS, topic_name
+from shared.topics import DEAD_LETTERS, personal_data_of, topic_name
 
 log = logging.getLogger(__name__)
 DLQ_PREFIX = "dlq_"
 MAX_ERROR_CHARS = 2000
+REDACTED_HEADER = "dlq_error_redacted"  # "true": the error was kept without its values
 
 
 class RawPublisher(Protocol):
@@ -51,6 +58,7 @@ class DeadLetter:
     error_kind: str
     attempts: int
     failed_at: str
+    error_redacted: bool = False  # kept without the values it quoted (``REDACTED_HEADER``)
 
     def original_headers(self) -> KafkaHeaders:
         return [(k, v) for k, v in self.headers if not k.startswith(DLQ_PREFIX)]
@@ -63,6 +71,7 @@ class DeadLetterWriter:
         self, publisher: RawPublisher, kafka: KafkaSettings, clock: Clock, service: str = ""
     ) -> None:
         self._publisher = publisher
+        self._prefix = kafka.topic_prefix
         self._topic = topic_name(kafka.topic_prefix, DEAD_LETTERS)
         self._clock = clock
         self._service = service
@@ -73,6 +82,17 @@ class DeadLetterWriter:
         sample is already 1, so the first dead letter after a start would not alert."""
         for kind in kinds:
             DEAD_LETTER_COUNT.labels(self._service, original_topic, kind)
+
+    def redacts(self, original_topic: str) -> bool:
+        """Whether errors of messages from this (full) topic are kept and logged without
+        the values they quote: the topic may carry personal data."""
+        return bool(personal_data_of(self._prefix, original_topic))
+
+    def error_text(self, original_topic: str, error: BaseException) -> str:
+        """The error as kept with a dead letter from this topic, and as logged above DEBUG."""
+        if self.redacts(original_topic):
+            return redacted_error_text(error)[:MAX_ERROR_CHARS]
+        return error_text(error)[:MAX_ERROR_CHARS]
 
     async def write(
         self,
@@ -114,30 +134,30 @@ class DeadLetterWriter:
         """Dead-letter a message that did not come straight from a consumer record
         (e.g. an event whose delivery failed): partition and offset -1 when unknown,
         ``extra`` adds ``dlq_<name>`` headers."""
-        error_text = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+        shown = self.error_text(original_topic, error)
         headers = [(k, v) for k, v in headers or () if not k.startswith(DLQ_PREFIX)] + [
             ("dlq_original_topic", original_topic.encode()),
             ("dlq_original_partition", str(original_partition).encode()),
             ("dlq_original_offset", str(original_offset).encode()),
             ("dlq_consumer_group", consumer_group.encode()),
-            ("dlq_error", error_text.encode()),
+            ("dlq_error", shown.encode()),
             ("dlq_error_kind", kind.encode()),
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_failed_at", self._clock.now().isoformat().encode()),
         ]
+        if self.redacts(original_topic):
+            headers.append((REDACTED_HEADER, b"true"))
         headers += [(DLQ_PREFIX + name, text.encode()) for name, text in (extra or {}).items()]
         await self._publisher.publish_raw(self._topic, value, key=key, headers=headers)
         DEAD_LETTER_COUNT.labels(self._service, original_topic, kind).inc()
-        log.warning(
-            "dead-lettered message",
-            extra={
-                "topic": original_topic,
-                "partition": original_partition,
-                "offset": original_offset,
-                "kind": kind,
-                "error": error_text,
-            },
-        )
+        where = {
+            "topic": original_topic,
+            "partition": original_partition,
+            "offset": original_offset,
+        }
+        log.warning("dead-lettered message", extra={**where, "kind": kind, "error": shown})
+        if self.redacts(original_topic):  # the whole error, for whoever debugs
+            log.debug("dead-lettered message's error", extra={**where, "error": error_text(error)})
 
 
 def to_dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
@@ -160,6 +180,7 @@ def to_dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
         error_kind=get("error_kind"),
         attempts=int(get("attempts") or 0),
         failed_at=get("failed_at"),
+        error_redacted=get("error_redacted") == "true",
     )
 
 

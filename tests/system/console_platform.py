@@ -31,6 +31,7 @@ from shared.topics import DOSSIER_EVENTS, topic_name
 
 SERVICES = [*PLATFORM_SERVICES, "console"]
 __all__ = [  # ROOT too: the browser test keeps its screenshots under it
+    "PLANTED_NAME",
     "ROOT",
     "SERVICES",
     "Platform",
@@ -99,6 +100,9 @@ def load_dossiers(urls: dict[str, str]) -> tuple[list[str], list[str]]:
     return codes, done
 
 
+PLANTED_NAME = "Nguyễn Văn Thử"  # in the planted letters' error: never on a page
+
+
 async def plant_dead_letter(
     common: CommonSettings,
     new_code: str,
@@ -124,7 +128,7 @@ async def plant_dead_letter(
             original_topic=topic_name(common.kafka.topic_prefix, DOSSIER_EVENTS),
             key=new_code,
             value=json.dumps(json.loads(forged.to_bytes())).encode(),
-            error=RuntimeError("catalogue lookup failed (planted by the test)"),
+            error=RuntimeError(f"no contact for {PLANTED_NAME} (planted by the test)"),
             kind=kind,
             attempts=3,
             consumer_group=f"{common.kafka.topic_prefix}routing",

@@ -33,6 +33,7 @@ from shared.auth.identities import DEV_PASSWORD
 from shared.runtime import CommonSettings
 from shared.testing import eventually
 from tests.system.console_platform import (
+    PLANTED_NAME,
     ROOT,
     audited_replay,
     load_dossiers,
@@ -204,8 +205,11 @@ async def test_console_shows_real_flows_and_replays_a_dead_letter(
     lost = code.rsplit("-", 1)[0] + "-9999"
     await plant_dead_letter(common_settings, lost)
     await page.goto(f"{console}/#deadletters")
-    row = page.locator("#dl-table tbody tr", has_text="catalogue lookup failed")
+    row = page.locator("#dl-table tbody tr", has_text=lost)
     await row.wait_for()
+    # Its error quotes a person: shown as the exception's class, the message withheld.
+    await expect(row).to_contain_text("RuntimeError: message withheld")
+    assert PLANTED_NAME not in await page.inner_text("#dl-table")
     await row.get_by_role("button", name="Phát lại").click()
     await expect(row.locator(".outcome.ok")).to_contain_text("hoàn tất")  # done
     routed = await eventually(lambda: routing_knows(urls, lost), timeout=30)

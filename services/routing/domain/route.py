@@ -15,7 +15,7 @@ still checks the dossier (first step) and returns the result (last step).
 from __future__ import annotations
 
 from datetime import date
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from shared.catalogue import Catalogue, CatalogueLookupError, Selector, Unit
 from shared.events.dossier import RouteStep
@@ -23,6 +23,10 @@ from shared.events.dossier import RouteStep
 
 class RouteError(Exception):
     """The route cannot be resolved to exactly one unit per step."""
+
+    # Its messages name unit and procedure codes, levels, tags and dates: a dead letter
+    # keeps them whole (shared/error_text.py).
+    message_in_clear: ClassVar[bool] = True
 
 
 class ResolvedRoute(NamedTuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -82,7 +83,10 @@ async def test_failing_handler_dead_letters_and_consumer_goes_on(runtime: Servic
     letter = letters[0]
     assert Envelope.from_bytes(letter.value) == bad
     assert letter.key == "BAD"
-    assert letter.error == "RuntimeError: cannot handle BAD"
+    # dossier.events may carry personal data: the exception's class and where, no message.
+    assert letter.error.startswith("RuntimeError at tests/integration/foundation/counting.py:")
+    assert letter.error.endswith(" in fail: message withheld (personal data may be in it)")
+    assert letter.error_redacted
     assert letter.error_kind == "handler_failed"
     assert letter.attempts == runtime.settings.consumer.max_attempts
     assert letter.original_topic == topic_name(runtime.settings.kafka.topic_prefix, DOSSIER_EVENTS)
@@ -106,9 +110,42 @@ async def test_malformed_and_unknown_messages_are_dead_lettered(runtime: Service
     reasons = sorted(letter.error for letter in letters)
     assert len(letters) == 3
     assert all(letter.error_kind == "malformed" for letter in letters)
-    assert any("not JSON" in r for r in reasons)
-    assert any("invalid envelope at source" in r for r in reasons)
+    assert any("(root) [json_invalid] Invalid JSON" in r for r in reasons)
+    assert any("source [missing] Field required" in r for r in reasons)
     assert any("unknown event type 'dossier.teleported.v1'" in r for r in reasons)
+
+
+async def test_a_failed_events_personal_values_stay_out_of_logs_and_its_dead_letter(
+    runtime: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler's exception quoting an applicant (its name, e-mail, phone) is logged above
+    DEBUG and dead-lettered as its class and where it was raised, in a run or alone."""
+    name, email, phone = "Nguyễn Thị Hoa", "hoa.nguyen@example.vn", "0912345678"
+    count = counting_handler(runtime.db)
+
+    async def quoting(event: DossierWithdrawn, uow: UnitOfWork) -> None:
+        if event.dossier_code == "BAD":
+            raise ValueError(f"no contact for {name} <{email}>, tel. {phone}")
+        await count(event, uow)
+
+    runtime.add_consumer([DOSSIER_EVENTS], on_withdrawn(quoting))
+    for code in ("GOOD-1", "BAD", "GOOD-2"):  # on one partition each: a run, then one by one
+        await runtime.publisher.publish(withdrawn(code), DOSSIER_EVENTS)
+    with caplog.at_level(logging.DEBUG):
+        await drain(runtime, 3)
+    [letter] = await read_dead_letters(runtime.settings.kafka)
+
+    assert letter.error.startswith("ValueError at tests/integration/foundation/")
+    assert " in quoting: message withheld" in letter.error
+    above_debug = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    failed = [r for r in above_debug if r.getMessage() == "handler failed; dead-lettering"]
+    assert [r.__dict__["error"] for r in failed] == [letter.error]
+    for record in above_debug:
+        text = f"{record.__dict__} {record.exc_text} {record.exc_info}"
+        for value in (name, email, phone):
+            assert value not in text, (record.getMessage(), value)
+    # The whole error is there for whoever debugs, at DEBUG (never on in production).
+    assert any(name in str(r.exc_info) for r in caplog.records if r.levelno == logging.DEBUG)
 
 
 async def test_replayed_dead_letter_is_handled_once_fixed(runtime: ServiceRuntime) -> None:

@@ -115,7 +115,7 @@ def test_a_token_is_refreshed_within_the_margin_of_its_expiry() -> None:
 
 
 def test_a_personal_topics_message_is_outlined_never_shown() -> None:
-    from console.domain import letter_error, letter_message
+    from console.domain import OLD_ERROR_WITHHELD, letter_error, letter_message
 
     value = b'{"id": "e-1", "type": "t.v1", "subject": "D-1", "data": {"phone": "0901234567"}}'
     shown = letter_message(value, "phone numbers")
@@ -129,9 +129,14 @@ def test_a_personal_topics_message_is_outlined_never_shown() -> None:
     }
     assert letter_message(b"\xff not json 0901234567", "x")["message_outline"] == {"bytes": 21}
     assert letter_message(value, "")["message"] == value.decode()
-    cut = "ValueError: bad [type=value_error, input_value={'phone': '0901"  # cut at 2,000
-    assert letter_error(cut, "x") == "ValueError: bad [type=value_error, input_value=<withheld>"
-    assert letter_error(cut, "") == cut
+    # A letter kept before its writer redacted errors: its error's class alone.
+    old = "ValueError: bad [type=value_error, input_value={'phone': '0901"  # cut at 2,000
+    assert letter_error(old, "x", redacted=False) == f"ValueError: {OLD_ERROR_WITHHELD}"
+    for odd in ("0901234567 unknown", "Nguyễn: unknown"):
+        assert letter_error(odd, "x", redacted=False) == f"error: {OLD_ERROR_WITHHELD}"
+    redacted = "ValueError at services/x.py:3 in on_it: message withheld"
+    assert letter_error(redacted, "x", redacted=True) == redacted  # its writer did
+    assert letter_error(old, "", redacted=False) == old  # a topic without personal data
 
 
 def test_which_topics_carry_personal_data() -> None:
