@@ -349,6 +349,13 @@ class DossierView(BaseModel):
         description="The desk's requests to supplement the dossier before receiving it "
         "(Mẫu 02, printable at forms/02); the last one without `provided_at` is pending.",
     )
+    personal_data_erased_at: datetime | None = Field(
+        None,
+        description="When the retention period erased the dossier's personal data (it "
+        "closed more than LT_INTAKE_PERSONAL_DATA_RETENTION_DAYS before): the state, units, "
+        "dates and steps remain; the refusal notice and supplement requests are gone, and "
+        "its forms answer 410 `personal_data_erased`. Null while they are kept.",
+    )
 
 
 class CatalogueInfo(BaseModel):
