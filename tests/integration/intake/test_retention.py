@@ -133,3 +133,32 @@ async def test_closed_dossiers_past_retention_are_erased_once_and_the_rest_kept(
     assert book.status_code == 200, book.text
     assert book.text.count(ERASED_ROW) == 1  # the refused one was never received
     assert done_long_ago in book.text and running in book.text and NAME in book.text
+
+
+async def test_a_pass_reads_only_dossiers_due_through_the_index(intake: RunningIntake) -> None:
+    closed_early, _ = await taken(intake)
+    await apply(intake, done(closed_early), timedelta(hours=1))
+    intake.clock.set(MORNING + RETENTION + timedelta(days=1))
+    eraser = Eraser(store=intake.ctx.store, options=intake.settings.intake, clock=intake.clock)
+    assert await eraser.erase_due() == [closed_early]
+
+    # The candidate query of the next pass: the index serves it in order, without a sort,
+    # and the erased dossier has left its range: nothing is read.
+    cutoff = intake.clock.now() - RETENTION
+    explained = await intake.ctx.runtime.db.command(
+        "explain",
+        {
+            "find": "dossiers",
+            "filter": {
+                "personal_data_erased_at": None,
+                "state": "DONE",
+                "applied_up_to": {"$lt": cutoff},
+            },
+            "sort": {"applied_up_to": 1, "_id": 1},
+            "limit": 100,
+        },
+        verbosity="executionStats",
+    )
+    plan = repr(explained["queryPlanner"]["winningPlan"])
+    assert "erasure_candidates" in plan and "'SORT'" not in plan
+    assert explained["executionStats"]["totalDocsExamined"] == 0
