@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intake import actions
 from intake.api import Desk, IntakeDep, LookupTokenHeader, LookupTokenQuery
+from intake.domain import check_personal_data_kept
 from intake.forms import FormUnavailable, IntakeForms, day_bounds
 from intake.problems import problems
 from shared.auth import Forbidden, Principal, Role, acting_unit, allow
@@ -66,9 +67,11 @@ def _html(html: str, name: str) -> HTMLResponse:
     description="01: receipt and appointment of a received dossier; 02: the desk's latest "
     "request to supplement the dossier before receiving it; 03: refusal at intake. "
     "HTML in Vietnamese, printable to PDF. Needs the look-up token like the look-up (the same "
-    "404 for every miss); 404 `form_unavailable` when the dossier has no such form.",
+    "404 for every miss); 404 `form_unavailable` when the dossier has no such form; 410 "
+    "`personal_data_erased` once the retention period erased the applicant's data the "
+    "forms print.",
     response_class=HTMLResponse,
-    responses=problems("not_found", "form_unavailable", "invalid_request"),
+    responses=problems("not_found", "form_unavailable", "personal_data_erased", "invalid_request"),
 )
 async def get_form(
     ctx: IntakeDep,
@@ -79,6 +82,7 @@ async def get_form(
     token: LookupTokenQuery = None,
 ) -> HTMLResponse:
     doc = await actions.dossier_for_applicant(ctx, code, x_lookup_token or token)
+    check_personal_data_kept(doc)
     try:
         render = {"01": forms.receipt, "02": forms.supplement, "03": forms.refusal}[number]
         html = render(doc)
@@ -124,13 +128,15 @@ async def get_log_book(
     "no personal data). Routing asks here with its own client's token, after checking that "
     "its caller may read the dossier, and puts the name on the page it serves; it stores "
     "nothing. Only the `routing` client (role service) is admitted; the answer is the name "
-    "alone, never a contact or an identity number; each read is logged (code and client).",
+    "alone, never a contact or an identity number; each read is logged (code and client). "
+    "410 `personal_data_erased` once the retention period erased it.",
     response_model=ApplicantName,
-    responses=problems("not_found", "invalid_request"),
+    responses=problems("not_found", "personal_data_erased", "invalid_request"),
 )
 async def applicant_name(ctx: IntakeDep, caller: ServiceCaller, code: str) -> ApplicantName:
     if caller.client_id not in FORM_PRINTERS:
         raise Forbidden(f"only {', '.join(sorted(FORM_PRINTERS))} prints these forms")
     doc = await actions.dossier_for_desk(ctx, code)
+    check_personal_data_kept(doc)
     log.info("applicant name read for a form", extra={"dossier": code, "client": caller.name})
     return ApplicantName(code=code, name=doc.applicant.name)

@@ -42,6 +42,16 @@ class IntakeOptions(BaseSettings):
     idempotency_ttl_hours: int = Field(
         24, ge=1, le=24 * 30, description="How long an Idempotency-Key is remembered."
     )
+    personal_data_retention_days: int = Field(
+        1825,
+        ge=1,
+        le=36500,
+        description="Days after a dossier closed (DENIED, WITHDRAWN, STOPPED, DONE) until "
+        "its personal fields are erased from intake's store; running dossiers are kept.",
+    )
+    erasure_poll_seconds: float = Field(
+        3600.0, gt=0, description="How often the erasure task looks for dossiers past retention."
+    )
 
 
 class IntakeSettings(CommonSettings, ReferenceDataSettings):

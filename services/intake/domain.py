@@ -1,12 +1,13 @@
 """Intake's pure rules: who may receive what, dossier codes, appointment dates, withdrawal,
-and how dossier facts update the applicant's public view. No I/O here.
+how dossier facts update the applicant's public view, and when a closed dossier's
+personal data are due for erasure. No I/O here.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from intake.model import IntakeDossier, PublicStep
@@ -364,3 +365,43 @@ def apply_fact(
 def _ms(moment: datetime) -> datetime:
     # The store keeps milliseconds: compare at that precision.
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+# --- retention of personal data ---------------------------------------------------------
+
+# The states a dossier never leaves: refused at intake, withdrawn before reception,
+# stopped (on a withdrawal request or by its unit), result handed over. RESULT_READY
+# (awaiting collection) and every other state are still running.
+CLOSED_STATES = frozenset(
+    {DossierState.DENIED, DossierState.WITHDRAWN, DossierState.STOPPED, DossierState.DONE}
+)
+
+
+def ended_at(dossier: IntakeDossier) -> datetime | None:
+    """When a closed dossier ended: the time of the fact that closed it (the latest fact
+    applied, ``applied_up_to``: a closed dossier takes no later state); None while it runs."""
+    return dossier.applied_up_to if dossier.state in CLOSED_STATES else None
+
+
+def erasure_cutoff(now: datetime, retention: timedelta) -> datetime:
+    """Dossiers that ended before this moment are past the retention."""
+    return now - retention
+
+
+def personal_data_due(dossier: IntakeDossier, now: datetime, retention: timedelta) -> bool:
+    """Whether the retention has passed for a dossier's personal data: it is closed, ended
+    more than ``retention`` before ``now``, and was not erased yet."""
+    end = ended_at(dossier)
+    return not dossier.erased and end is not None and _ms(end) < _ms(erasure_cutoff(now, retention))
+
+
+def check_personal_data_kept(dossier: IntakeDossier) -> None:
+    """What prints or hands out the applicant's personal data (forms, the name for
+    routing's forms) needs them: an erased dossier answers 410 ``personal_data_erased``."""
+    if (erased_at := dossier.personal_data_erased_at) is not None:
+        raise Refused(
+            "personal_data_erased",
+            f"the personal data of dossier {dossier.code} were erased when its retention "
+            "period ended; the dossier's state is still available to its look-up",
+            field=None, erased_at=erased_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        )  # fmt: skip

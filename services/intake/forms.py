@@ -27,6 +27,10 @@ DELIVERY = {
 }
 
 
+# What Mẫu 06 prints for the applicant of a dossier whose personal data were erased.
+ERASED_ROW = "(đã xoá dữ liệu cá nhân khi hết thời hạn lưu trữ)"
+
+
 class FormUnavailable(LookupError):
     """The dossier has no data for this form (not received, not refused)."""
 
@@ -155,16 +159,19 @@ class IntakeForms:
 
     def _log_row(self, dossier: IntakeDossier) -> dict[str, Any]:
         applicant = dossier.applicant
+        kept = not dossier.erased  # an erased row keeps its code, procedure and dates
         sent = _first(dossier.history, "dossier.transfer.requested.v1")
         taken = _first(dossier.history, "dossier.transfer.accepted.v1")
         done = _first(dossier.history, "dossier.done.v1")
         return {
             "code": dossier.code,
             "procedure": self._procedure_name(dossier.procedure_code),
-            "applicant": applicant.name,
+            "applicant": applicant.name if kept else ERASED_ROW,
             "contact": ", ".join(
                 x for x in (dossier.applicant_address, applicant.phone, applicant.email) if x
-            ),
+            )
+            if kept
+            else "",
             "handler": self.unit_name(taken.holding_unit) if taken else "",
             "received_at": dossier.received_at,
             # The appointment of Mẫu 01; the date of the latest apology (Mẫu 04) besides.
@@ -172,7 +179,7 @@ class IntakeForms:
             "rescheduled": dossier.apology_appointment_date,
             "sent_at": sent.at if sent else None,
             "done_at": done.at if done else None,
-            "note": dossier.note or "",
+            "note": (dossier.note or "") if kept else "",
         }
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from intake import api, api_applicants, api_desk, api_forms, api_submissions, handlers, problems
 from intake.actions import Intake
 from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
+from intake.erasure import Eraser
 from intake.store import IntakeStore
 from shared.app import serve, service_app
 from shared.clock import Clock
@@ -53,6 +54,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
             )
             app.state.intake = Intake(runtime, store, catalogue, calendar, settings.intake)
             runtime.add_consumer([DOSSIER_EVENTS], handlers.build_registry(store))
+            runtime.add_worker(Eraser(store=store, options=settings.intake, clock=runtime.clock))
             await runtime.start_workers()
             app.state.runtime = runtime
             yield

@@ -3,6 +3,12 @@
 The store keeps it as one document (``_id`` is the dossier code; dates as ISO strings,
 moments as BSON dates). ``dossiers.py`` decides what happens to it and which fact that
 is; the actions store the result and emit the fact in one unit of work.
+
+Every string of the stored model is marked as the event contracts' are
+(``shared/events/personal.py``): personal data, a pseudonym or free text
+(``PersonalText``), or in clear (``InClear``, ``Code``...). ``PERSONAL_FIELDS`` lists the
+personal ones, which the retention erases (``without_personal_data``); a unit test
+requires the marks and the list to agree and every string to be marked.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from shared.events.dossier import (
     DossierFact,
     DossierState,
     ResultDelivery,
+    UnitCode,
 )
+from shared.events.personal import ITEM, Code, Digest, DocumentsHash, PersonalText
 
 # Stored as "YYYY-MM-DD" (BSON has no date type), read back as a date.
 IsoDate = Annotated[date, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
@@ -33,11 +41,11 @@ class _Stored(BaseModel):
 class PublicStep(_Stored):
     """One fact in the applicant's history (labels are looked up when read)."""
 
-    event_id: str
-    event_type: str
+    event_id: Code
+    event_type: Code
     at: datetime
     state: DossierState
-    holding_unit: str
+    holding_unit: UnitCode
 
     @classmethod
     def of(cls, fact: DossierFact, event_id: str, event_type: str, at: datetime) -> PublicStep:
@@ -52,7 +60,7 @@ class PublicStep(_Stored):
 
 
 class Withdrawal(_Stored):
-    reason: str | None
+    reason: PersonalText | None
     at: datetime
 
 
@@ -60,8 +68,8 @@ class SupplementRequest(_Stored):
     """A desk's request to supplement a dossier it has not received (Mẫu 02 at intake)."""
 
     number: int  # 1 for the dossier's first request
-    missing_documents: list[str]  # document type codes or names, as the desk wrote them
-    guidance: str
+    missing_documents: list[PersonalText]  # document type codes or names, as written
+    guidance: PersonalText
     requested_at: datetime
     provided_at: datetime | None = None  # when the applicant supplemented it
 
@@ -69,15 +77,15 @@ class SupplementRequest(_Stored):
 class IntakeDossier(_Stored):
     """A dossier intake took: what the applicant submitted and where it stands now."""
 
-    code: str = Field(alias="_id")
+    code: Code = Field(alias="_id")
     state: DossierState | None = None  # None only before its first fact is applied
-    holding_unit: str
+    holding_unit: UnitCode
     applied_up_to: datetime | None = None  # the time of the latest fact applied
     channel: SubmissionChannel
-    procedure_code: str
-    procedure_version: str
-    receiving_unit: str
-    area_unit: str | None = None
+    procedure_code: Code
+    procedure_version: Code
+    receiving_unit: UnitCode
+    area_unit: UnitCode | None = None
     result_delivery: ResultDelivery = ResultDelivery.DESK
     submitted_at: datetime
     received_at: datetime | None = None
@@ -93,12 +101,13 @@ class IntakeDossier(_Stored):
     calendar_version: CalendarVersion | None = None
     applicant: ApplicantContact
     # The applicant's postal address as given (forms only): personal data that stays here.
-    applicant_address: str | None = None
+    applicant_address: PersonalText | None = None
     documents: list[DocumentRef]
-    documents_hash: str
-    note: str | None = None
-    lookup_token_hash: str
-    correlation_id: str | None = None  # the first fact's event id, once emitted
+    # Kept as recorded (the documents' names erased, it no longer matches the list).
+    documents_hash: DocumentsHash
+    note: PersonalText | None = None
+    lookup_token_hash: Digest  # kept: an erased dossier is still looked up with its token
+    correlation_id: Code | None = None  # the first fact's event id, once emitted
     # The last outbox number of the dossier's facts (``shared.mongo.document_sequences``);
     # None: stored before the field existed, numbered by its counter until a flush sets it.
     outbox_seq: int | None = None
@@ -107,6 +116,8 @@ class IntakeDossier(_Stored):
     withdrawal: Withdrawal | None = None
     history: list[PublicStep] = Field(default_factory=list)
     created_at: datetime
+    # When the retention erased the personal fields (``PERSONAL_FIELDS``); None: kept.
+    personal_data_erased_at: datetime | None = None
 
     @property
     def current_state(self) -> DossierState:
@@ -122,3 +133,51 @@ class IntakeDossier(_Stored):
     def changed(self, **fields: Any) -> IntakeDossier:
         """A copy with ``fields`` replaced, validated again."""
         return IntakeDossier.model_validate({**self.model_dump(by_alias=True), **fields})
+
+    @property
+    def erased(self) -> bool:
+        """Whether the retention erased the dossier's personal data."""
+        return self.personal_data_erased_at is not None
+
+    def without_personal_data(self, now: datetime) -> IntakeDossier:
+        """A copy whose personal fields (``PERSONAL_FIELDS``) say ``ERASED``; what is not
+        personal (code, procedure, units, dates, states, history) is kept as it was."""
+        document = self.model_dump(by_alias=True)
+        for path in PERSONAL_FIELDS:
+            _erase(document, path.split("."))
+        return IntakeDossier.model_validate({**document, "personal_data_erased_at": now})
+
+
+# What stands in a personal field once the retention erased it (a text field keeps a text,
+# so the stored model and its readers need no second shape).
+ERASED = "[erased]"
+
+# Every personal field of the stored dossier (``*``: each item of a list), the ones
+# marked ``PersonalText`` here and in the contracts' models it embeds: what the retention
+# erases. A unit test requires this list to be exactly the marked fields.
+PERSONAL_FIELDS: tuple[str, ...] = (
+    "applicant.identity_hash",
+    "applicant.name",
+    "applicant.email",
+    "applicant.phone",
+    "applicant_address",
+    "documents.*.name",
+    "note",
+    "refusal.applicant_name",
+    "refusal.reason",
+    "supplement_requests.*.missing_documents.*",
+    "supplement_requests.*.guidance",
+    "withdrawal.reason",
+)
+
+
+def _erase(node: Any, path: list[str]) -> Any:
+    """``node`` with the text at ``path`` replaced by ``ERASED`` (None stays None)."""
+    if not path:
+        return ERASED if isinstance(node, str) else node
+    head, *rest = path
+    if head == ITEM:
+        return [_erase(item, rest) for item in node] if isinstance(node, list) else node
+    if isinstance(node, dict) and node.get(head) is not None:
+        node[head] = _erase(node[head], rest)
+    return node

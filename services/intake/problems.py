@@ -27,6 +27,11 @@ ERRORS: dict[str, tuple[int, str | None, str]] = {
     "missing_document": (422, "documents", "required document(s) missing: birth_certificate"),
     "daily_sequence_exhausted": (503, "receiving_unit", "all 9999 codes of the day are used"),
     "form_unavailable": (404, "number", "the dossier was not refused at intake: no Mẫu 03"),
+    "personal_data_erased": (
+        410,
+        None,
+        "the personal data of dossier 001.21.31.H59-211126-0001 were erased",
+    ),
     "invalid_period": (422, "end", "end must be on or after start, within 93 days"),
 }
 STATUS: dict[str, int] = {code: status for code, (status, _, _) in ERRORS.items()}
@@ -35,6 +40,8 @@ _STATUS_TEXT = {
     400: "The body is not JSON.",
     404: "Nothing matches (for dossiers: an unknown code and a wrong token look the same).",
     409: "Conflicts with the dossier's state or an earlier request.",
+    410: "The dossier exists, but the personal data this needs were erased when its "
+    "retention period ended (`erased_at` says when).",
     413: "The body is larger than the configured limit.",
     422: "A field is missing, malformed or refused by the catalogue (see `code`, `field`).",
     503: "The desk's daily code sequence is exhausted.",

@@ -21,7 +21,8 @@ from intake.examples import (
     VIEW_EXAMPLE,
 )
 from shared.catalogue import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN, Procedure, Unit
-from shared.events.dossier import DossierState, Language, ResultDelivery
+from shared.events.dossier import DossierState, Language, ResultDelivery, UnitCode
+from shared.events.personal import Code, InClear, PersonalText
 from shared.text import CleanText
 
 MAX_DOCUMENTS = 50
@@ -263,13 +264,13 @@ class Label(BaseModel):
 class RefusalNotice(BaseModel):
     """Data of the refusal notice handed to the applicant (phiếu từ chối tiếp nhận)."""
 
-    form: str = "Mẫu 03"
-    issuing_unit: str
-    issuing_unit_name: str
-    procedure_code: str
-    procedure_name: str
-    applicant_name: str
-    reason: str
+    form: Annotated[str, InClear("the form's number")] = "Mẫu 03"
+    issuing_unit: UnitCode
+    issuing_unit_name: Annotated[str, InClear("a unit's name from the catalogue")]
+    procedure_code: Code
+    procedure_name: Annotated[str, InClear("a procedure's name from the catalogue")]
+    applicant_name: PersonalText
+    reason: PersonalText
     denied_at: datetime
 
 
@@ -347,6 +348,13 @@ class DossierView(BaseModel):
         default_factory=list,
         description="The desk's requests to supplement the dossier before receiving it "
         "(Mẫu 02, printable at forms/02); the last one without `provided_at` is pending.",
+    )
+    personal_data_erased_at: datetime | None = Field(
+        None,
+        description="When the retention period erased the dossier's personal data (it "
+        "closed more than LT_INTAKE_PERSONAL_DATA_RETENTION_DAYS before): the state, units, "
+        "dates and steps remain; the refusal notice and supplement requests are gone, and "
+        "its forms answer 410 `personal_data_erased`. Null while they are kept.",
     )
 
 

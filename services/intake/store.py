@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from intake.model import IntakeDossier
+from intake.model import PERSONAL_FIELDS, IntakeDossier
 from shared.catalogue import Catalogue
 from shared.mongo.client import Database, Document, Session
 from shared.mongo.sequences import next_value
@@ -65,6 +65,18 @@ class IntakeStore:
         await self._dossiers.create_index(
             [("receiving_unit", ASCENDING), ("received_at", ASCENDING)]
         )  # the log book (Mẫu 06)
+        # The retention's candidates: not erased, closed in one state, ended before a
+        # cutoff, in the order they ended (``erasure_candidates``). Erased dossiers leave
+        # the range, so a pass reads only what is due.
+        await self._dossiers.create_index(
+            [
+                ("personal_data_erased_at", ASCENDING),
+                ("state", ASCENDING),
+                ("applied_up_to", ASCENDING),
+                ("_id", ASCENDING),
+            ],
+            name="erasure_candidates",
+        )
         # Expired keys are removed by the server; reads also ignore them meanwhile.
         await self._idempotency.create_index("expires_at", expireAfterSeconds=0)
 
@@ -176,6 +188,57 @@ class IntakeStore:
         query = {"receiving_unit": unit, "received_at": {"$gte": start, "$lt": end}}
         cursor = self._dossiers.find(query).sort("received_at", ASCENDING).limit(limit)
         return [IntakeDossier.model_validate(doc) async for doc in cursor]
+
+    async def erasure_candidates(
+        self,
+        state: str,
+        ended_before: datetime,
+        limit: int,
+        after: IntakeDossier | None = None,
+    ) -> list[IntakeDossier]:
+        """Up to ``limit`` dossiers in the closed ``state`` whose personal data are kept and
+        whose latest fact (``applied_up_to``) is older than ``ended_before``, in that order
+        (then by code), after the dossier ``after``: a page, to go on from its last."""
+        query: dict[str, Any] = {
+            "personal_data_erased_at": None,
+            "state": state,
+            "applied_up_to": {"$lt": ended_before},
+        }
+        if after is not None:
+            query["$or"] = [
+                {"applied_up_to": {"$gt": after.applied_up_to}},
+                {"applied_up_to": after.applied_up_to, "_id": {"$gt": after.code}},
+            ]
+        cursor = (
+            self._dossiers.find(query)
+            .sort([("applied_up_to", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [IntakeDossier.model_validate(doc) async for doc in cursor]
+
+    async def erase_personal_data(
+        self, erased: IntakeDossier, states: frozenset[str], ended_before: datetime
+    ) -> bool:
+        """Write the erased personal fields of a dossier, if it is still due: not erased,
+        in one of ``states``, its latest fact older than ``ended_before`` (checked by the
+        store in the write, so two erasers, or a fact applied meanwhile, cannot undo or
+        repeat it). Only the fields holding personal data are set: what the consumer
+        changes meanwhile (state, history) is left as it is. False: nothing was due."""
+        fields = sorted({path.split(".")[0] for path in PERSONAL_FIELDS})
+        document = erased.stored()
+        result = await self._dossiers.update_one(
+            {
+                "_id": erased.code,
+                "personal_data_erased_at": None,
+                "state": {"$in": sorted(states)},
+                "applied_up_to": {"$lt": ended_before},
+            },
+            {
+                "$set": {field: document[field] for field in fields}
+                | {"personal_data_erased_at": erased.personal_data_erased_at}
+            },
+        )
+        return result.modified_count == 1
 
     async def count_dossiers(self) -> int:
         return await self._dossiers.count_documents({})

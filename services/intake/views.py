@@ -55,8 +55,12 @@ def dossier_view(catalogue: Catalogue, dossier: IntakeDossier) -> DossierView:
         received_at=dossier.received_at,
         appointment_date=dossier.appointment_date,
         history=history,
-        refusal=dossier.refusal,
-        supplement_requests=[
+        personal_data_erased_at=dossier.personal_data_erased_at,
+        # Once erased, what is left of these is their non-personal frame: not shown.
+        refusal=None if dossier.erased else dossier.refusal,
+        supplement_requests=[]
+        if dossier.erased
+        else [
             SupplementRequestOut(
                 number=r.number,
                 missing_documents=[

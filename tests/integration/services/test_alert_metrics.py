@@ -16,7 +16,7 @@ from shared.testing import ActAs, eventually, running_app
 
 # The background workers each service runs with its default settings.
 WORKERS = {
-    "intake": set(),
+    "intake": {"intake-erasure"},
     "routing": {"overdue-scheduler"},
     "notification": {"portal-backlog"},
     "audit": {"audit-checkpoints", "audit-erasure", "audit-backlog"},
