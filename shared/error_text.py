@@ -133,3 +133,20 @@ def _describe_validation(error: ValidationError) -> str:
     more = f"; {len(details) - MAX_ERRORS} more" if len(details) > MAX_ERRORS else ""
     count = f"{len(details)} validation error{'s' if len(details) != 1 else ''}"
     return f"{count} for {error.title}: " + "; ".join(parts) + more
+
+
+OLD_ERROR_WITHHELD = "message withheld (a letter kept before errors were redacted)"
+
+
+def letter_error(error: str, personal_data: str, redacted: bool) -> str:
+    """A dead letter's error as shown to operators (the console, the dead-letter CLI). Of
+    a topic carrying no personal data: as kept. Of one that may: as kept when its writer
+    left the quoted values out (``redacted``: the ``dlq_error_redacted`` header, on every
+    such letter written since writers do); else, a letter kept from before, its error's
+    class alone, for its message may quote anything (a validation error the refused
+    value, a handler's exception a name)."""
+    if not personal_data or redacted:
+        return error
+    kind = error.split(":", 1)[0].strip()  # writers put the class first: "ValueError: ..."
+    shown = kind if kind.isascii() and kind.isidentifier() else "error"
+    return f"{shown}: {OLD_ERROR_WITHHELD}"

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from console import handlers, redeliveries
 from console.actions import Operations
 from console.config import WATCHED, ConsoleOptions
-from console.domain import LetterFilter, by_topic, flow_diagram, letter_error, letter_message
+from console.domain import LetterFilter, by_topic, flow_diagram, letter_message
 from console.signin import operator, session_caller
 from console.sources import KafkaViews, Services, ServiceUnavailable, path_segment
 from shared.auth import Principal, Unauthenticated
@@ -234,12 +234,12 @@ async def health_stream(request: Request) -> StreamingResponse:
 def _letter_view(letter: DeadLetter, topic_prefix: str) -> dict[str, Any]:
     """A dead letter as operators see it: every letter's metadata; its message only when
     its topic carries no personal data (``letter_message``), and then its error without
-    the values it may quote (``letter_error``), in the ``dlq_error`` header too."""
+    the values it may quote (``DeadLetter.shown_error``), in the ``dlq_error`` header too."""
     original = handlers.original_of(letter)
     personal = personal_data_of(topic_prefix, letter.original_topic)
     headers = {k: v.decode(errors="replace") for k, v in letter.headers}
     if "dlq_error" in headers:
-        headers["dlq_error"] = letter_error(headers["dlq_error"], personal, letter.error_redacted)
+        headers["dlq_error"] = letter.shown_error(topic_prefix, headers["dlq_error"])
     return {
         "at": f"{letter.partition}:{letter.offset}",
         "key": letter.key,
@@ -247,7 +247,7 @@ def _letter_view(letter: DeadLetter, topic_prefix: str) -> dict[str, Any]:
         "original_partition": letter.original_partition,
         "original_offset": letter.original_offset,
         "consumer_group": letter.consumer_group,
-        "error": letter_error(letter.error, personal, letter.error_redacted),
+        "error": letter.shown_error(topic_prefix),
         "error_kind": letter.error_kind,
         "attempts": letter.attempts,
         "failed_at": letter.failed_at,

@@ -265,20 +265,3 @@ def letter_message(value: bytes | None, personal_data: str) -> dict[str, Any]:
         "message_withheld": personal_data,
         "message_outline": outline,
     }
-
-
-def letter_error(error: str, personal_data: str, redacted: bool) -> str:
-    """A dead letter's error as shown. Of a topic carrying no personal data: as kept. Of
-    one that may: as kept when its writer left the quoted values out (``redacted``: the
-    ``dlq_error_redacted`` header, on every such letter written since writers do,
-    ``shared/error_text.py``); else, a letter kept from before, its error's class alone,
-    for its message may quote anything (a validation error the refused value, a handler's
-    exception a name)."""
-    if not personal_data or redacted:
-        return error
-    kind = error.split(":", 1)[0].strip()  # writers put the class first: "ValueError: ..."
-    shown = kind if kind.isascii() and kind.isidentifier() else "error"
-    return f"{shown}: {OLD_ERROR_WITHHELD}"
-
-
-OLD_ERROR_WITHHELD = "message withheld (a letter kept before errors were redacted)"

@@ -22,7 +22,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from console.actions import Operations, recorded_as
-from console.domain import DONE, FAILED, REFUSED, check_redeliverable, letter_error
+from console.domain import DONE, FAILED, REFUSED, check_redeliverable
 from console.redeliveries import follow_up, followed
 from shared.auth import Principal
 from shared.envelope import Envelope, MalformedMessage
@@ -31,7 +31,7 @@ from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, read_dead_letters, r
 from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.telemetry.messaging import header_value
-from shared.topics import DEAD_LETTERS, personal_data_of, topic_name
+from shared.topics import DEAD_LETTERS, topic_name
 from shared.unit_of_work import UnitOfWork
 from shared.workers import PeriodicWorker
 
@@ -142,8 +142,7 @@ async def _record_replay(
     code = original.subject if original else letter.key
     notification_id = notification_of(letter)
     # The error as operators are shown it: the facts are read back by operators too.
-    personal = personal_data_of(ops.runtime.settings.kafka.topic_prefix, letter.original_topic)
-    error = letter_error(letter.error, personal, letter.error_redacted)
+    error = letter.shown_error(ops.runtime.settings.kafka.topic_prefix)
     fact: DeadLetterReplayed | NotificationRedeliveryRequested
     if notification_id is not None:
         fact = NotificationRedeliveryRequested(

@@ -9,7 +9,9 @@ already handled it.
 The error of a message whose topic may carry personal data (``personal_data_of``) is
 kept, and logged, without the values it may quote (``redacted_error_text``: the error's
 class and, say, the field and kind of a validation error), with the header
-``dlq_error_redacted: true``; the whole error is logged at DEBUG only.
+``dlq_error_redacted: true``; the whole error is logged at DEBUG only. Readers show a
+letter's error by ``DeadLetter.shown_error``: a personal topic's letter kept before
+writers redacted (no such header) as its error's class alone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Protocol
 from aiokafka.structs import ConsumerRecord
 
 from shared.clock import Clock
-from shared.error_text import error_text, redacted_error_text
+from shared.error_text import error_text, letter_error, redacted_error_text
 from shared.kafka.reading import read_retained
 from shared.settings import KafkaSettings
 from shared.telemetry.messaging import KafkaHeaders, header_value
@@ -62,6 +64,13 @@ class DeadLetter:
 
     def original_headers(self) -> KafkaHeaders:
         return [(k, v) for k, v in self.headers if not k.startswith(DLQ_PREFIX)]
+
+    def shown_error(self, topic_prefix: str, error: str | None = None) -> str:
+        """Its error (or ``error``, the ``dlq_error`` header's text) as operators are shown
+        it, by the console and the CLI alike (``letter_error``): a letter of a personal
+        topic kept before writers redacted shows its error's class alone."""
+        personal = personal_data_of(topic_prefix, self.original_topic)
+        return letter_error(self.error if error is None else error, personal, self.error_redacted)
 
 
 class DeadLetterWriter:

@@ -3,6 +3,11 @@
     python -m shared.kafka.deadletter_cli list
     python -m shared.kafka.deadletter_cli replay PARTITION:OFFSET [PARTITION:OFFSET ...]
 
+``list`` shows each letter's error as the console does (``DeadLetter.shown_error``): a
+letter of a topic that may carry personal data, kept before writers redacted errors,
+shows its error's class alone, never its message (which may quote a person's values
+for the topic's retention). The whole error is in the failing consumer's DEBUG log.
+
 Replaying puts the original message back on its original topic; consumers that had
 already handled it skip it (inbox), the one that failed handles it again.
 """
@@ -32,7 +37,7 @@ async def list_letters(kafka: KafkaSettings) -> None:
                     "kind": letter.error_kind,
                     "attempts": letter.attempts,
                     "failed_at": letter.failed_at,
-                    "error": letter.error,
+                    "error": letter.shown_error(kafka.topic_prefix),
                 },
                 ensure_ascii=False,
             )

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 
 from console.config import ConsoleSettings
-from console.domain import OLD_ERROR_WITHHELD
 from console.main import create_app
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from shared.error_text import OLD_ERROR_WITHHELD
 from shared.events.applicant import ContactDetails
 from shared.kafka.deadletter import DeadLetter, read_dead_letters
 from shared.runtime import CommonSettings

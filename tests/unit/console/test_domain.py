@@ -115,7 +115,9 @@ def test_a_token_is_refreshed_within_the_margin_of_its_expiry() -> None:
 
 
 def test_a_personal_topics_message_is_outlined_never_shown() -> None:
-    from console.domain import OLD_ERROR_WITHHELD, letter_error, letter_message
+    from console.domain import letter_message
+
+    from shared.error_text import OLD_ERROR_WITHHELD, letter_error
 
     value = b'{"id": "e-1", "type": "t.v1", "subject": "D-1", "data": {"phone": "0901234567"}}'
     shown = letter_message(value, "phone numbers")
