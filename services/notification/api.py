@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notification import subscriptions
+from notification.delivery_errors import shown, shown_pause_reason
 from notification.dispatcher import Dispatcher
 from notification.redelivery import KEPT_REQUESTS
 from notification.secretbox import SecretBox
@@ -97,6 +98,9 @@ class SubscriptionOut(BaseModel):
     @classmethod
     def of(cls, doc: Document) -> SubscriptionOut:
         fields = {k: v for k, v in doc.items() if k in cls.model_fields}
+        # Stored before delivery errors were codes only: shown by the same rule.
+        fields["last_error"] = shown(fields.get("last_error"))
+        fields["paused_reason"] = shown_pause_reason(fields.get("paused_reason"))
         return cls(id=doc["_id"], **fields)
 
 
@@ -160,7 +164,11 @@ class NotificationOut(BaseModel):
     @classmethod
     def of(cls, doc: Document) -> NotificationOut:
         fields: dict[str, Any] = {k: v for k, v in doc.items() if k in cls.model_fields}
-        fields["attempts"] = [AttemptOut(**a) for a in doc.get("attempts") or []]
+        # Errors stored before delivery errors were codes only: shown by the same rule.
+        fields["attempts"] = [
+            AttemptOut(**{**a, "error": shown(a.get("error"))}) for a in doc.get("attempts") or []
+        ]
+        fields["error"] = shown(fields.get("error"))
         fields["redelivery_requests"] = [
             RedeliveryRequestOut(**r) for r in doc.get("redelivery_requests") or []
         ]

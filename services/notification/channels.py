@@ -6,7 +6,8 @@ over SMTP (aiosmtplib); SMS through a provider adapter (``SmsProvider``; no real
 is written yet: by default the SMS channel is disabled and its deliveries fail, and the
 file adapter stands in for a provider in local development only); webhooks are signed
 HTTP POSTs.
-Channels never log addresses.
+Channels never log addresses, and a ``DeliveryError``'s text is made of codes and fixed
+wording only (``delivery_errors``): never what a relay or a receiver wrote.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ import aiosmtplib
 import httpx
 
 from notification.config import SmsSettings, SmtpSettings, WebhookSettings
+from notification.delivery_errors import (
+    smtp_answer,
+    smtp_refused,
+    smtp_unavailable,
+    transport_error,
+)
+from notification.egress import EgressRefused
 from notification.signing import (
     DELIVERY_ID_HEADER,
     EVENT_ID_HEADER,
@@ -62,9 +70,10 @@ class DeliveryError(Exception):
 
     ``reason``: a code for a failure the dispatcher treats apart (``SMS_DISABLED_REASON``),
     stored with the attempt so that an outcome rebuilt from it after a restart keeps it;
-    None for any other failure. ``message_in_clear``: its maker scrubbed the recipient's
-    address out of it (``redacted_for``), so a dead letter may keep it whole
-    (``shared.error_text``)."""
+    None for any other failure. The message is codes and fixed wording
+    (``delivery_errors``). ``message_in_clear``: its maker passed it through
+    ``delivery_errors.shown`` (and scrubbed the address), so a dead letter may keep it
+    whole (``shared.error_text``)."""
 
     def __init__(
         self,
@@ -121,14 +130,13 @@ class EmailChannel:
         try:
             await self._connections.send(self.build(message))
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            # The relay's codes only (``delivery_errors``): its text may name the recipient.
             permanent = all(err.code >= 500 for err in exc.recipients)
-            raise DeliveryError(f"SMTP recipient refused: {exc}", permanent=permanent) from exc
+            raise DeliveryError(smtp_refused(exc), permanent=permanent) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryError(
-                f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500
-            ) from exc
+            raise DeliveryError(smtp_answer(exc), permanent=exc.code >= 500) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"SMTP unavailable: {type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(smtp_unavailable(exc)) from exc
 
     async def close(self) -> None:
         await self._connections.close()
@@ -242,8 +250,8 @@ class WebhookChannel:
         try:
             # Read as the client will read it: ``HTTPS://`` is https too.
             scheme = httpx.URL(message.address).scheme
-        except httpx.InvalidURL as exc:  # stored before subscriptions were checked with httpx
-            raise DeliveryError(f"invalid webhook URL: {exc}", permanent=True) from None
+        except httpx.InvalidURL:  # stored before subscriptions were checked with httpx
+            raise DeliveryError("invalid webhook URL", permanent=True) from None
         # The setting may have changed since the subscription was checked.
         if not (scheme == "https" or self._settings.allow_http):
             raise DeliveryError("plain-http webhook URLs are not allowed", permanent=True)
@@ -278,5 +286,18 @@ class WebhookChannel:
             # Retryable like any timeout; not a channel bug, which retry.py makes permanent.
             raise DeliveryError(f"timeout after {timeout_s}s") from exc
         except httpx.HTTPError as exc:
-            # A short reason only; the egress guard's refusal names the address class.
-            raise DeliveryError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+            # The class only (a protocol error may quote the receiver's bytes); the egress
+            # guard's refusal, our own words, names the address class.
+            raise DeliveryError(transport_error(exc, _egress_refusal(exc))) from exc
+
+
+def _egress_refusal(exc: BaseException) -> str | None:
+    """The egress guard's reason, when it refused the connection (without the host)."""
+    link: BaseException | None = exc
+    for _ in range(5):  # httpx's error, httpcore's, the guard's
+        if link is None:
+            return None
+        if isinstance(link, EgressRefused):
+            return link.reason
+        link = link.__cause__ or link.__context__
+    return None

@@ -32,7 +32,14 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class EgressRefused(Exception):
-    """The URL's host resolves to an address deliveries may not reach (or does not resolve)."""
+    """The URL's host resolves to an address deliveries may not reach (or does not resolve).
+
+    ``reason``: the same without the host (``does not resolve``, ``resolves to 10.0.0.1
+    is a private address``), for a delivery's error."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host} {reason}")
+        self.reason = reason
 
 
 def parse_networks(cidrs: Iterable[str]) -> list[Network]:
@@ -115,7 +122,7 @@ async def resolve(host: str, port: int) -> list[Address]:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise EgressRefused(f"{host} does not resolve") from exc
+        raise EgressRefused(host, "does not resolve") from exc
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
@@ -125,7 +132,7 @@ async def checked_addresses(host: str, port: int, allowed: Sequence[Network]) ->
     for address in addresses:
         reason = address_refusal(address, allowed)
         if reason is not None:
-            raise EgressRefused(f"{host} resolves to {reason}")
+            raise EgressRefused(host, f"resolves to {reason}")
     return addresses
 
 

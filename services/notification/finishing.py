@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 
 from notification.channels import SMS_DISABLED_REASON, DeliveryError
+from notification.delivery_errors import shown
 from notification.privacy import redacted_for
 from notification.retry import Outcome
 from notification.settling import Settler, settlement
@@ -52,7 +53,9 @@ class Finishing:
 
     async def finish(self, record: Document, envelope: Envelope, outcome: Outcome) -> None:
         now = self._clock.now()
-        error = redacted_for(record, outcome.error) or "unknown error"
+        # Codes and fixed wording only, also for an outcome rebuilt from an attempt stored
+        # before delivery errors were (``delivery_errors.shown``).
+        error = shown(redacted_for(record, outcome.error)) or "unknown error"
         if not outcome.delivered and outcome.reason != SMS_DISABLED_REASON:
             # Before settling: a crash in between re-runs this, never skips it.
             await self._dead_letter(record, envelope, outcome, error)
@@ -75,7 +78,7 @@ class Finishing:
             original_topic=topic_name(self._topic_prefix, REGISTRY[envelope.type].TOPIC),
             key=envelope.subject,
             value=envelope.to_bytes(),
-            error=DeliveryError(error, message_in_clear=True),  # scrubbed above
+            error=DeliveryError(error, message_in_clear=True),  # codes only (shown)
             kind="delivery_failed",
             attempts=outcome.attempts,
             consumer_group=self._consumer_group,

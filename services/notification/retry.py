@@ -23,6 +23,7 @@ from tenacity import (
 )
 
 from notification.channels import DeliveryError
+from notification.delivery_errors import channel_error
 
 Sleep = Callable[[float], Awaitable[None]]
 CUT_OFF = "cut off by a stop before the channel answered: it may have taken the message"
@@ -110,7 +111,8 @@ async def send_with_retries(
                     await on_attempt(Attempt(number, now(), False, str(exc), reason=exc.reason))
                     raise
                 except Exception as exc:  # a channel bug: retrying the same input cannot help
-                    error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=True)
+                    # Its class and where, not its message (it may quote the address).
+                    error = DeliveryError(channel_error(exc), permanent=True)
                     await on_attempt(Attempt(number, now(), False, str(error)))
                     raise error from exc
                 await on_attempt(Attempt(number, now(), True))

@@ -17,6 +17,7 @@ from typing import Any
 from notification.attempts import AttemptLog
 from notification.channels import MessageChannel, OutgoingMessage
 from notification.claims import Claims
+from notification.delivery_errors import shown
 from notification.privacy import redacted_for
 from notification.retry import (
     Attempt,
@@ -137,7 +138,7 @@ class Sending:
             "number": attempt.number,
             "at": attempt.at,
             "outcome": "ok" if attempt.ok else ("unknown" if attempt.unknown else "failed"),
-            "error": redacted_for(record, attempt.error),
+            "error": shown(redacted_for(record, attempt.error)),
         }
         if attempt.reason is not None:  # rebuilt with the outcome after a restart
             fields["reason"] = attempt.reason

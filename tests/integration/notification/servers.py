@@ -64,9 +64,10 @@ class _Collector:
 
 
 @contextlib.contextmanager
-def smtp_sink(port: int | None = None) -> Iterator[_Collector]:
-    """A real SMTP server on 127.0.0.1 (on ``port``, else a free one) for the block."""
-    collector = _Collector()
+def smtp_sink(port: int | None = None, handler: _Collector | None = None) -> Iterator[_Collector]:
+    """A real SMTP server on 127.0.0.1 (on ``port``, else a free one) for the block;
+    ``handler`` may answer otherwise than the sink (a subclass)."""
+    collector = handler or _Collector()
     controller = Controller(collector, hostname="127.0.0.1", port=port or free_port())
     controller.start()
     try:
