@@ -1,7 +1,8 @@
 """Erasure of personal data after the retention period: the dossier key is destroyed.
 
-A background task looks for dossiers whose key is live and whose latest log entry is
-older than ``LT_AUDIT_PERSONAL_DATA_RETENTION_DAYS``. For each, in one transaction, it
+A background task looks for dossiers whose key is live and whose latest log entry (not
+counting records of an erasure, ``ERASURE_RECORDS``) is older than
+``LT_AUDIT_PERSONAL_DATA_RETENTION_DAYS``. For each, in one transaction, it
 destroys the key and appends ``audit.personal-data.erased.v1`` to the log (and publishes
 it): the erasure is itself on the record, and every hash, proof and checkpoint stays
 valid because the log only ever held the sealed fields.
@@ -19,11 +20,16 @@ from audit.dossier_keys import DossierKeys
 from audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.audit import PersonalDataErased
+from shared.events.dossier import PersonalDataErased as IntakePersonalDataErased
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 BATCH = 100
+# Records of an erasure (intake's of its copy, audit's own) are no activity of the
+# dossier: the retention counts from its last other entry, so intake erasing first does
+# not put audit's erasure off by a whole period.
+ERASURE_RECORDS = (IntakePersonalDataErased.EVENT_TYPE, PersonalDataErased.EVENT_TYPE)
 
 
 class Eraser(PeriodicWorker):
@@ -60,7 +66,7 @@ class Eraser(PeriodicWorker):
         while True:
             page = await self._keys.live_created_before(cutoff, BATCH, after)
             for candidate in page:
-                last = await self._store.last_logged_at(candidate.subject)
+                last = await self._store.last_logged_at(candidate.subject, ERASURE_RECORDS)
                 if last is not None and last >= log_time(cutoff):
                     continue  # still within retention: counted from the dossier's last entry
                 if await self.erase(candidate.subject, "retention"):

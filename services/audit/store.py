@@ -164,11 +164,13 @@ class AuditStore:
         cursor = self._entries.find(query, {"subtrees": 0}).sort("_id", ASCENDING).limit(limit)
         return await cursor.to_list()
 
-    async def last_logged_at(self, subject: str) -> datetime | None:
-        """When the subject's latest entry was logged, if it has any."""
-        doc = await self._entries.find_one(
-            {"subject": subject}, {"logged_at": 1}, sort=[("_id", -1)]
-        )
+    async def last_logged_at(self, subject: str, ignoring: Iterable[str] = ()) -> datetime | None:
+        """When the subject's latest entry was logged, if it has any; entries of the
+        ``ignoring`` event types do not count."""
+        query: dict[str, Any] = {"subject": subject}
+        if ignored := sorted(ignoring):
+            query["event_type"] = {"$nin": ignored}
+        doc = await self._entries.find_one(query, {"logged_at": 1}, sort=[("_id", -1)])
         return None if doc is None else doc["logged_at"]
 
     async def entry(self, index: int) -> Document | None:

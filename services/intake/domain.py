@@ -19,6 +19,7 @@ from shared.events.dossier import (
     DossierOverdue,
     DossierState,
     PaymentReceived,
+    PersonalDataErased,
     SupplementProvided,
 )
 from shared.events.portal import portal_status
@@ -393,6 +394,22 @@ def personal_data_due(dossier: IntakeDossier, now: datetime, retention: timedelt
     more than ``retention`` before ``now``, and was not erased yet."""
     end = ended_at(dossier)
     return not dossier.erased and end is not None and _ms(end) < _ms(erasure_cutoff(now, retention))
+
+
+def erasure_fact(erased: IntakeDossier, retention: timedelta) -> PersonalDataErased:
+    """The fact of a dossier's erasure (``IntakeDossier.without_personal_data``): its
+    code, closed state, when it ended and was erased, the retention; nothing personal."""
+    end = ended_at(erased)
+    if end is None or erased.state is None or erased.personal_data_erased_at is None:
+        raise ValueError(f"dossier {erased.code} is not closed and erased")
+    return PersonalDataErased(
+        dossier_code=erased.code,
+        receiving_unit=erased.receiving_unit,
+        state=erased.state,
+        closed_at=end,
+        erased_at=erased.personal_data_erased_at,
+        retention_days=retention.days,
+    )
 
 
 def check_personal_data_kept(dossier: IntakeDossier) -> None:

@@ -6,19 +6,25 @@ replaces their personal fields (``model.PERSONAL_FIELDS``) with ``model.ERASED``
 procedure, units, dates, states and history stay, for the look-up and the statistics.
 Each dossier is one conditional write that the store checks against the rule again, so
 two instances erasing at once, or a fact applied meanwhile, are safe, and a second pass
-finds nothing. Nothing personal is emitted: no event, and logs name the dossier code only.
+finds nothing. The write and the fact of the erasure (``dossier.personal-data.erased.v1``:
+code, closed state, dates, retention; nothing personal) are one unit of work: the fact
+goes to the outbox in the erasure's transaction, so it is published if and only if the
+erasure was written, once (of two instances racing, the loser's write matches nothing,
+or conflicts and is retried and then matches nothing, and it emits nothing). The audit
+log logs it in the dossier's history. Logs name the dossier code only.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from intake.config import IntakeOptions
-from intake.domain import CLOSED_STATES, erasure_cutoff, personal_data_due
+from intake.domain import CLOSED_STATES, erasure_cutoff, erasure_fact, personal_data_due
 from intake.model import IntakeDossier
 from intake.store import IntakeStore
 from shared.clock import Clock
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -28,9 +34,11 @@ BATCH = 100
 class Eraser(PeriodicWorker):
     """Erases the personal data of dossiers closed longer than the retention period."""
 
-    def __init__(self, *, store: IntakeStore, options: IntakeOptions, clock: Clock) -> None:
+    def __init__(
+        self, *, units: UnitsOfWork, store: IntakeStore, options: IntakeOptions, clock: Clock
+    ) -> None:
         super().__init__("intake-erasure", options.erasure_poll_seconds)
-        self._store, self._clock = store, clock
+        self._units, self._store, self._clock = units, store, clock
         self._retention = timedelta(days=options.personal_data_retention_days)
 
     async def tick(self) -> list[str]:
@@ -54,13 +62,23 @@ class Eraser(PeriodicWorker):
                 for dossier in page:
                     if not personal_data_due(dossier, now, self._retention):
                         continue
-                    done = await self._store.erase_personal_data(
-                        dossier.without_personal_data(now), states, cutoff
-                    )
-                    if done:
+                    if await self._erase(dossier.without_personal_data(now), states, cutoff):
                         erased.append(dossier.code)
                         log.info("personal data erased", extra={"dossier": dossier.code})
                 if len(page) < BATCH:
                     break
                 after = page[-1]
         return erased
+
+    async def _erase(self, erased: IntakeDossier, states: frozenset[str], cutoff: datetime) -> bool:
+        """Write one dossier's erasure and emit its fact, in one unit of work, if it is
+        still due (the store checks); whether this call erased it."""
+
+        async def work(uow: UnitOfWork) -> bool:
+            done = await self._store.erase_personal_data(erased, states, cutoff, uow.session)
+            if done:
+                fact = erasure_fact(erased, self._retention)
+                uow.emit(fact, correlation_id=erased.correlation_id)
+            return done
+
+        return await self._units.run(work, now=erased.personal_data_erased_at)

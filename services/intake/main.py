@@ -54,7 +54,14 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
             )
             app.state.intake = Intake(runtime, store, catalogue, calendar, settings.intake)
             runtime.add_consumer([DOSSIER_EVENTS], handlers.build_registry(store))
-            runtime.add_worker(Eraser(store=store, options=settings.intake, clock=runtime.clock))
+            runtime.add_worker(
+                Eraser(
+                    units=runtime.units,
+                    store=store,
+                    options=settings.intake,
+                    clock=runtime.clock,
+                )
+            )
             await runtime.start_workers()
             app.state.runtime = runtime
             yield

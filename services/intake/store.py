@@ -217,13 +217,18 @@ class IntakeStore:
         return [IntakeDossier.model_validate(doc) async for doc in cursor]
 
     async def erase_personal_data(
-        self, erased: IntakeDossier, states: frozenset[str], ended_before: datetime
+        self,
+        erased: IntakeDossier,
+        states: frozenset[str],
+        ended_before: datetime,
+        session: Session | None = None,
     ) -> bool:
         """Write the erased personal fields of a dossier, if it is still due: not erased,
         in one of ``states``, its latest fact older than ``ended_before`` (checked by the
         store in the write, so two erasers, or a fact applied meanwhile, cannot undo or
         repeat it). Only the fields holding personal data are set: what the consumer
-        changes meanwhile (state, history) is left as it is. False: nothing was due."""
+        changes meanwhile (state, history) is left as it is. False: nothing was due.
+        In ``session``'s transaction, with the fact of the erasure (``intake.erasure``)."""
         fields = sorted({path.split(".")[0] for path in PERSONAL_FIELDS})
         document = erased.stored()
         result = await self._dossiers.update_one(
@@ -237,6 +242,7 @@ class IntakeStore:
                 "$set": {field: document[field] for field in fields}
                 | {"personal_data_erased_at": erased.personal_data_erased_at}
             },
+            session=session,
         )
         return result.modified_count == 1
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from routing.api import DossierCode, readable_dossier, routing_of
 from routing.api_views import Reader
-from routing.applicants import ApplicantNames, NoApplicantNames
+from routing.applicants import ERASED, ApplicantNames, NoApplicantNames
 from routing.forms import FormUnavailable, RoutingForms
 from shared.forms import load_forms
 from shared.http import NotFound
@@ -65,8 +65,10 @@ async def get_form(
         renderer.check(number, dossier, nth)  # before asking intake for anything
     except FormUnavailable as exc:
         raise NotFound(str(exc), code="form_unavailable") from exc
-    name = await applicant_names_of(request).name_of(code)
-    html = renderer.render(number, dossier, today, nth, applicant_name=name)
+    answer = await applicant_names_of(request).name_of(code)
+    name = answer if isinstance(answer, str) else None
+    erased = answer is ERASED
+    html = renderer.render(number, dossier, today, nth, applicant_name=name, erased=erased)
     filename = f"mau-{number}-{code}.html"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
     if name is not None:  # a page naming the applicant is not kept by caches

@@ -14,7 +14,9 @@ the print day while the dossier is open (its running steps are judged that day) 
 day it was closed once closed (then it no longer changes, and a reprint is the same paper).
 The applicant's name is not routing's to keep (dossier events carry no personal data):
 the API asks intake for it when it renders a form (routing.applicants) and passes it in;
-without it the line is left for the desk to fill in.
+without it the line is left for the desk to fill in. Once intake erased the applicant's
+personal data (retention passed, docs/intake.md), the line says so (``ERASED_NAME``, the
+words of intake's log book).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from shared.forms import FormCatalogue, form_environment, local_day, place_date,
 
 TEMPLATES = Path(__file__).resolve().parent / "form_templates"
 FORMS = {"02": "supplement", "04": "apology", "05": "tracking"}
+# The name line of a dossier whose personal data intake erased (as intake's log book says).
+ERASED_NAME = "(đã xoá dữ liệu cá nhân khi hết thời hạn lưu trữ)"
 
 
 _STATUS = {
@@ -62,10 +66,13 @@ class RoutingForms:
         today: date,
         nth: int | None = None,
         applicant_name: str | None = None,
+        erased: bool = False,
     ) -> str:
         """Form ``number`` ("02", "04", "05") of ``dossier`` as HTML, addressed to
-        ``applicant_name`` when known (else a line to fill in by hand). ``today`` is the
-        print day: it dates only Mẫu 05 of an open dossier (see the module's note)."""
+        ``applicant_name`` when known, else a line to fill in by hand, or, when intake
+        erased the applicant's personal data (``erased``), ``ERASED_NAME`` on that line.
+        ``today`` is the print day: it dates only Mẫu 05 of an open dossier (see the
+        module's note)."""
         key = FORMS.get(number)
         if key is None:
             raise FormUnavailable(f"routing has no form {number}; it has {sorted(FORMS)}")
@@ -90,6 +97,7 @@ class RoutingForms:
             received_at=dossier.received_at,
             calendar_version=dossier.calendar_version,
             applicant_name=applicant_name,
+            erased_name=ERASED_NAME if erased and not applicant_name else None,
             **body,
         )
 

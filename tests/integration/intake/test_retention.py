@@ -1,5 +1,6 @@
 """The retention erases the personal data of dossiers closed long enough ago, in the real
-store, and what the look-up, the forms and the applicant's name answer afterwards.
+store, and what the look-up, the forms and the applicant's name answer afterwards; each
+erasure is a fact, published once and logged by audit in the dossier's history.
 
 The clock is intake's manual clock: dossiers are taken on 26 November 2026, closed by
 facts at chosen times, then the clock jumps past the five years of retention.
@@ -8,17 +9,24 @@ facts at chosen times, then the clock jumps past the five years of retention.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+from audit.main import create_app as create_audit_app
 from intake.erasure import Eraser
 from intake.forms import ERASED_ROW
 from intake.handlers import apply_dossier_facts
 from intake.model import ERASED
 
-from shared.events.dossier import DossierFact
-from shared.events.registry import make_envelope
-from shared.testing import auth_headers
+from shared.clock import ManualClock
+from shared.events.dossier import DossierFact, PersonalDataErased
+from shared.events.registry import make_envelope, parse_data
+from shared.runtime import CommonSettings
+from shared.testing import ActAs, auth_headers, eventually, running_app
+from tests.integration.audit.helpers import audit_settings_for, checkpointed
 from tests.integration.intake.helpers import (
     DESK,
     IDENTITY_NUMBER,
@@ -47,6 +55,16 @@ async def apply(intake: RunningIntake, fact: DossierFact, after: timedelta) -> N
         await apply_dossier_facts([(envelope, fact)], uow, store=intake.ctx.store)
 
 
+def eraser(intake: RunningIntake) -> Eraser:
+    """An erasure task of this intake (the test runs its passes)."""
+    return Eraser(
+        units=intake.ctx.runtime.units,
+        store=intake.ctx.store,
+        options=intake.settings.intake,
+        clock=intake.clock,
+    )
+
+
 async def stored(intake: RunningIntake, code: str) -> dict[str, Any]:
     document = await intake.ctx.runtime.db["dossiers"].find_one({"_id": code})
     assert document is not None
@@ -69,8 +87,7 @@ async def test_closed_dossiers_past_retention_are_erased_once_and_the_rest_kept(
     untouched = {code: await stored(intake, code) for code in (done_lately, running, awaiting)}
 
     intake.clock.set(MORNING + RETENTION + timedelta(days=1))
-    one = Eraser(store=intake.ctx.store, options=intake.settings.intake, clock=intake.clock)
-    two = Eraser(store=intake.ctx.store, options=intake.settings.intake, clock=intake.clock)
+    one, two = eraser(intake), eraser(intake)
     first, second = await asyncio.gather(one.erase_due(), two.erase_due())  # two instances
 
     assert sorted(first + second) == sorted([done_long_ago, denied_long_ago])  # once each
@@ -139,8 +156,7 @@ async def test_a_pass_reads_only_dossiers_due_through_the_index(intake: RunningI
     closed_early, _ = await taken(intake)
     await apply(intake, done(closed_early), timedelta(hours=1))
     intake.clock.set(MORNING + RETENTION + timedelta(days=1))
-    eraser = Eraser(store=intake.ctx.store, options=intake.settings.intake, clock=intake.clock)
-    assert await eraser.erase_due() == [closed_early]
+    assert await eraser(intake).erase_due() == [closed_early]
 
     # The candidate query of the next pass: the index serves it in order, without a sort,
     # and the erased dossier has left its range: nothing is read.
@@ -162,3 +178,60 @@ async def test_a_pass_reads_only_dossiers_due_through_the_index(intake: RunningI
     plan = repr(explained["queryPlanner"]["winningPlan"])
     assert "erasure_candidates" in plan and "'SORT'" not in plan
     assert explained["executionStats"]["totalDocsExamined"] == 0
+
+
+async def test_an_erasure_is_a_fact_published_once_and_logged_in_the_dossiers_history(
+    intake: RunningIntake, common_settings: CommonSettings, tmp_path: Path
+) -> None:
+    """Two instances race; the erasure is one fact, in the erasure's transaction, which
+    names nothing personal, and the audit log holds it in the dossier's history, where it
+    does not put off audit's own erasure (counted from the dossier's last other entry)."""
+    code, _ = await taken(intake)
+    kept, _ = await taken(intake)  # still running: neither erased nor announced
+    await apply(intake, done(code), timedelta(hours=1))
+    settings = audit_settings_for(common_settings, tmp_path / "key.pem")
+    settings.audit.erasure_poll_seconds = 3600  # audit's own erasure stays out of this test
+    audit_clock = ManualClock(MORNING + timedelta(hours=2))
+    audit = create_audit_app(settings, audit_clock)
+    async with running_app(audit, ActAs("auditor")) as auditor:
+
+        async def history(wanted: str) -> list[dict[str, Any]] | None:
+            answer = await auditor.get(f"/v1/audit/dossiers/{code}")
+            if answer.status_code == 404:  # nothing logged about it yet
+                return None
+            entries: list[dict[str, Any]] = answer.json()["entries"]
+            return entries if wanted in [entry["event_type"] for entry in entries] else None
+
+        # The reception is logged now; the erasure will be, five years later.
+        await eventually(partial(history, "dossier.received.v2"), timeout=60)  # group join
+        audit_clock.set(MORNING + RETENTION + timedelta(days=1, hours=1))
+        intake.clock.set(MORNING + RETENTION + timedelta(days=1))
+        first, second = await asyncio.gather(eraser(intake).erase_due(), eraser(intake).erase_due())
+        assert first + second == [code]
+
+        published = await intake.published(expect=3)  # two receptions and one erasure
+        erasures = [e for e in published if e.type == PersonalDataErased.EVENT_TYPE]
+        assert len(erasures) == 1, [e.type for e in published]
+        [event] = erasures
+        assert event.subject == code and event.source == "/lienthong/intake"
+        fact = parse_data(event)
+        assert isinstance(fact, PersonalDataErased)
+        assert fact.erased_at == MORNING + RETENTION + timedelta(days=1)
+        assert fact.state == "DONE" and fact.retention_days == RETENTION.days
+        assert fact.closed_at == MORNING + timedelta(hours=1)
+        text = event.to_bytes().decode()
+        assert NAME not in text and IDENTITY_NUMBER not in text and "0912345678" not in text
+        assert (await stored(intake, kept))["personal_data_erased_at"] is None
+
+        entries = await eventually(partial(history, PersonalDataErased.EVENT_TYPE))
+        logged = [e for e in entries if e["event_type"] == PersonalDataErased.EVENT_TYPE]
+        assert len(logged) == 1 and logged[0]["event_id"] == event.id
+        assert logged[0]["event"]["data"]["dossier_code"] == code
+        await checkpointed(auditor, audit_clock, logged[0]["index"] + 1)
+        bundle = await auditor.get(f"/v1/audit/dossiers/{code}/bundle")
+        assert bundle.status_code == 200, bundle.text
+        assert event.id in json.dumps(bundle.json())
+
+        # Audit's retention counts from the reception, not from intake's erasure record:
+        # the dossier's key in the log is due now, not five years after intake erased.
+        assert code in await audit.state.eraser.erase_due()

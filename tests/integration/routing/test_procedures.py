@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
+from routing.applicants import IntakeApplicantNames
+from routing.forms import ERASED_NAME
+
 from shared.clock import ManualClock
 from shared.events.commands import IssueApology
 from shared.runtime import CommonSettings
@@ -30,7 +34,7 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
 ) -> None:
     clock = ManualClock(MONDAY_9AM)
     settings = routing_settings(common_settings)
-    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+    async with routing_app(settings, clock) as (client, app), publisher(settings.kafka) as pub:
         await receive(pub, client, CODE)
         base = f"/v1/dossiers/{CODE}"
         sent = await client.post(f"{base}/step/complete", json={**DESK, "outcome": "approve"})
@@ -122,6 +126,12 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
         assert slip.status_code == 200 and "Biên nhận" in slip.text
         none = await client.get(f"{base}/forms/02")
         assert none.status_code == 404 and none.json()["code"] == "form_unavailable"
+        # Once intake erased the applicant's personal data (410), the slip says so.
+        app.state.applicant_names = IntakeApplicantNames(
+            httpx.AsyncClient(transport=httpx.MockTransport(erased_answer)), "http://intake"
+        )
+        erased = await client.get(f"{base}/forms/05")
+        assert erased.status_code == 200 and f"<i>{ERASED_NAME}</i>" in erased.text
 
         # The on-time view lists both apologies, with their units and dates; the desk's
         # step was rated (completed on the day it was due at the latest).
@@ -149,3 +159,8 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
             and facts[1].data["method"] == "gateway"
         )
         assert [f.data["apology"]["number"] for f in facts[2:]] == [1, 2]
+
+
+def erased_answer(request: httpx.Request) -> httpx.Response:
+    """Intake's answer for the name of a dossier whose personal data it erased."""
+    return httpx.Response(410, json={"status": 410, "code": "personal_data_erased"})

@@ -6,23 +6,32 @@ applicant's view, the forms and the log book show of an erased dossier.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from audit.handlers import logged_event_types
 from intake.domain import (
     CLOSED_STATES,
     check_personal_data_kept,
     ended_at,
     erasure_cutoff,
+    erasure_fact,
     personal_data_due,
 )
 from intake.forms import ERASED_ROW, IntakeForms
+from intake.handlers import build_registry as intake_registry
 from intake.model import ERASED
 from intake.views import dossier_view
+from notification.domain import subscribable_event_types
+from notification.portal_sync import build_registry as portal_registry
+from routing.handlers import build_registry as routing_registry
 
 from shared.calendar import LOCAL_TZ
-from shared.events.dossier import DossierState
+from shared.events.dossier import DossierFact, DossierState, PersonalDataErased
+from shared.events.personal import personal_paths
 from shared.forms import load_forms
 from shared.refusals import Refused
+from shared.topics import DOSSIER_EVENTS
 from tests.unit.intake.test_personal_fields import (
     CATALOGUE,
     CUTOFF,
@@ -99,3 +108,38 @@ def test_the_log_book_row_of_an_erased_dossier_says_so() -> None:
     )
     assert ERASED_ROW in erased and dossier.code in erased
     assert ERASED not in erased and "Nguyễn Văn An" not in erased and "Con thứ hai" not in erased
+
+
+# --- the fact of an erasure ---------------------------------------------------------------
+
+
+def test_the_fact_of_an_erasure_names_the_dossier_and_the_rule_and_nothing_personal() -> None:
+    ended = CUTOFF - timedelta(days=3)
+    erased = stored_dossier(DossierState.DONE, ended).without_personal_data(NOW)
+    fact = erasure_fact(erased, RETENTION)
+    assert fact.subject() == erased.code and fact.receiving_unit == DESK
+    assert (fact.state, fact.closed_at, fact.erased_at) == (DossierState.DONE, ended, NOW)
+    assert fact.retention_days == RETENTION.days and fact.reason == "retention"
+    assert personal_paths(PersonalDataErased) == []
+    text = fact.model_dump_json()
+    assert "Nguyễn" not in text and "0912345678" not in text and "b" * 64 not in text
+    with pytest.raises(ValueError, match="not closed and erased"):
+        erasure_fact(stored_dossier(DossierState.DONE, ended), RETENTION)  # not erased
+
+
+def test_readers_of_dossier_events_log_or_pass_over_the_fact_without_a_dead_letter() -> None:
+    """Audit logs it; intake's view, routing and the portal connector have no handler, so
+    their consumers pass it over (a contract without a handler is ignored, never
+    dead-lettered); notification takes it only for an agency subscribed to it."""
+    event_type = PersonalDataErased.EVENT_TYPE
+    assert PersonalDataErased.TOPIC is DOSSIER_EVENTS
+    assert event_type in logged_event_types()
+    assert not issubclass(PersonalDataErased, DossierFact)
+    unused: Any = object()  # the handlers are only looked up, never called
+    for registry in (
+        intake_registry(unused),
+        routing_registry(unused),
+        portal_registry(unused),
+    ):
+        assert registry.handler_for(event_type, DOSSIER_EVENTS) is None
+    assert event_type in subscribable_event_types()

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from routing.domain.model import Dossier
 from routing.domain.trail import recorded
-from routing.forms import FormUnavailable, RoutingForms
+from routing.forms import ERASED_NAME, FormUnavailable, RoutingForms
 
 from shared.events.commands import HandOverResult, IssueApology, RequestSupplement, ReturnResult
 from shared.forms import FormCatalogue, FormInfo, load_forms, place_date, vn_date, vn_moment
@@ -124,6 +124,11 @@ def test_forms_name_the_applicant_they_are_given_and_leave_the_line_without(
     assert "Kính gửi: Ông/Bà ......" in blank and "Nguyễn" not in blank
     slip = renderer.render("05", dossier, d(3, 4), applicant_name="Trần Thị Bình")
     assert "Người nộp hồ sơ: Trần Thị Bình" in slip
+    # Intake erased the applicant's personal data: the line says so, nothing to fill in.
+    erased = renderer.render("02", dossier, d(3, 4), erased=True)
+    assert f"Kính gửi: Ông/Bà <i>{ERASED_NAME}</i>" in erased and "Ông/Bà ....." not in erased
+    erased_slip = renderer.render("05", dossier, d(3, 4), erased=True)
+    assert f"Người nộp hồ sơ: <i>{ERASED_NAME}</i>" in erased_slip
 
 
 def test_a_form_is_checked_before_anything_is_asked_of_intake() -> None:

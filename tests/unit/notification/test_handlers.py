@@ -24,7 +24,7 @@ from notification.handlers import (
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events.applicant import ContactDetails
-from shared.events.dossier import Channel
+from shared.events.dossier import Channel, DossierState, PersonalDataErased
 from shared.events.notification import NotificationSent
 from shared.events.registry import EventData
 from shared.testing import detached_unit_of_work
@@ -371,3 +371,31 @@ def test_every_dossier_and_notification_fact_and_the_contact_have_a_handler() ->
     assert {"dossier.received.v2", "dossier.received.v1", "notification.failed.v1"} <= set(handlers)
     assert "applicant.contact.registered.v1" in handlers
     assert not [t for t in handlers if t.startswith(("command.", "audit."))]
+
+
+async def test_intakes_erasure_fact_is_recorded_for_its_subscribers_alone() -> None:
+    """dossier.personal-data.erased.v1 tells neither the applicant nor a unit; an agency
+    subscribed to it (for the receiving desk) gets it, one subscribed to others does not."""
+    desk = "001.21.31.H59"
+    wanted = SubscriptionView(
+        id="s1",
+        event_types=(PersonalDataErased.EVENT_TYPE,),
+        units=(desk,),
+        status=SubscriptionStatus.ACTIVE,
+        url="https://a.example/h",
+    )
+    other = wanted.model_copy(update={"id": "s2", "event_types": ("dossier.received.v2",)})
+    store = RecordingStore([wanted, other])
+    await handle(store, registered(CODE, contact()))
+    erased = PersonalDataErased(
+        dossier_code=CODE,
+        receiving_unit=desk,
+        state=DossierState.DONE,
+        closed_at=AT - timedelta(days=1826),
+        erased_at=AT,
+        retention_days=1825,
+    )
+    await handle(store, erased)
+    assert [(r["recipient_kind"], r["recipient_ref"]) for r in store.records] == [
+        ("subscriber", "subscription:s1")
+    ]
