@@ -101,6 +101,7 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("GET", "/v1/portal/messages"): frozenset({"operations", "admin"}),
         ("POST", "/v1/portal/messages/{message_id}/replay"): frozenset({"operations", "admin"}),
         ("POST", "/v1/portal/messages/{message_id}/skip"): frozenset({"operations", "admin"}),
+        ("POST", "/v1/subject-access"): frozenset({"privacy"}),
     },
     "audit": {
         **HEALTH,
