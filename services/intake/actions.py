@@ -58,6 +58,7 @@ from shared.catalogue import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import DocumentRef
+from shared.events.operations import SubjectAccessAnswered
 from shared.mongo.client import Session
 from shared.refusals import Refused
 from shared.runtime import ServiceRuntime
@@ -303,9 +304,21 @@ async def subject_access(
 ) -> SubjectAccessAnswer:
     """What intake holds about one data subject: the dossiers whose identity hash is the
     hash of the number given (computed with intake's key, as at submission). Each answer
-    is logged with the officer and the dossier codes, never the number or its hash."""
+    is recorded (``operations.subject-access.answered.v1``, which audit logs) and logged,
+    with the officer and the dossier codes, never the number or its hash."""
     now = ctx.now()
     dossiers = await ctx.store.dossiers_of_subject(ctx.hash_identity(request), SUBJECT_ACCESS_LIMIT)
+    answered = SubjectAccessAnswered(
+        operator=officer,
+        service="intake",
+        dossier_codes=[dossier.code for dossier in dossiers],
+        answered_at=now,
+    )
+
+    async def record(uow: UnitOfWork) -> None:
+        uow.emit(answered)
+
+    await ctx.runtime.run_unit_of_work(record)
     log.info(
         "subject access answered",
         extra={

@@ -2,8 +2,8 @@
 
 The identity number comes in the body (never in a URL, an access log or a trace); intake
 hashes it with its key as at submission and answers with every dossier holding that
-hash. Only the ``privacy`` role is admitted; each answer is logged without the number
-(``actions.subject_access``)."""
+hash. Only the ``privacy`` role is admitted; each answer is recorded as an audited
+operations fact and logged, without the number (``actions.subject_access``)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ PrivacyOfficer = Annotated[Principal, allow(Role.PRIVACY)]
     "states, and every personal field as stored (`[erased]` where the retention erased "
     "it). The number is hashed with intake's identity key, as at submission; a dossier "
     "whose personal data the retention erased no longer holds the hash and is not found. "
-    "Read only: nothing is changed. Data protection officers only (role `privacy`); each "
-    "answer is logged with the officer and the dossier codes, never the number.",
+    "Nothing about the dossiers is changed. Data protection officers only (role "
+    "`privacy`); each answer is recorded (`operations.subject-access.answered.v1`, which "
+    "audit logs) and logged, with the officer and the dossier codes, never the number.",
     response_model=SubjectAccessAnswer,
     responses=problems("malformed_json", "invalid_request", "body_too_large"),
 )

@@ -2,8 +2,9 @@
 
 The officer names the subject's dossiers (as intake's subject access answered them:
 this service holds no identity hash to find them by); the answer is what is kept for
-each (``subject_access``). Only the ``privacy`` role is admitted; each answer is logged
-with the officer and the dossier codes, never a contact."""
+each (``subject_access``). Only the ``privacy`` role is admitted; each answer is recorded
+(``operations.subject-access.answered.v1``, which audit logs) and logged, with the officer
+and the dossier codes, never a contact."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from notification.subject_access import (
     dossier_held,
 )
 from shared.auth import Principal, Role, allow
+from shared.events.operations import SubjectAccessAnswered
+from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["privacy"])
@@ -36,9 +40,10 @@ PrivacyOfficer = Annotated[Principal, allow(Role.PRIVACY)]
     "(this service keeps no identity hash and cannot find them by identity number). For "
     "each: the applicant's contact as kept to send (name, email, phone, channels, "
     "language, when it expires), the delivery records (channel, status, template, dates; "
-    "the address only on the applicant's own), and the national portal's messages. Read "
-    "only. Data protection officers only (role `privacy`); each answer is logged with the "
-    "officer and the dossier codes.",
+    "the address only on the applicant's own), and the national portal's messages. "
+    "Nothing about the dossiers is changed. Data protection officers only (role "
+    "`privacy`); each answer is recorded (`operations.subject-access.answered.v1`, which "
+    "audit logs) and logged, with the officer and the dossier codes.",
 )
 async def subject_access(
     request: Request,
@@ -58,6 +63,18 @@ async def subject_access(
         )
         for code in codes
     ]
+    answered = SubjectAccessAnswered(
+        operator=caller.name,
+        service="notification",
+        dossier_codes=codes,
+        answered_at=api.clock.now(),
+    )
+
+    async def record(uow: UnitOfWork) -> None:
+        uow.emit(answered)
+
+    runtime: ServiceRuntime = request.app.state.runtime
+    await runtime.run_unit_of_work(record)
     log.info(
         "subject access answered",
         extra={
@@ -66,4 +83,4 @@ async def subject_access(
             "with_contact": [d.dossier_code for d in dossiers if d.contact is not None],
         },
     )
-    return SubjectAccessAnswer(answered_at=api.clock.now(), dossiers=dossiers)
+    return SubjectAccessAnswer(answered_at=answered.answered_at, dossiers=dossiers)

@@ -1,7 +1,8 @@
-"""A data subject access request at intake, against the real store and Keycloak tokens:
-the data protection officer gets every dossier of the subject (and only theirs), with
-the personal fields as stored; other roles get 403; a malformed number 422 without the
-number echoed; the access is logged without the number."""
+"""A data subject access request at intake, against the real store, broker and Keycloak
+tokens: the data protection officer gets every dossier of the subject (and only theirs),
+with the personal fields as stored; other roles get 403; a malformed number 422 without
+the number echoed; the access is recorded (an operations fact) and logged without the
+number."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from intake.erasure import Eraser
 from intake.examples import EXAMPLE_APPLICANT
 
-from shared.testing import auth_headers
+from shared.testing import auth_headers, envelopes, read_topic
+from shared.topics import OPERATIONS_EVENTS
 from tests.integration.intake.helpers import (
     IDENTITY_NUMBER,
     MORNING,
@@ -62,6 +64,14 @@ async def test_the_officer_gets_every_dossier_of_the_subject_and_only_theirs(
     assert dossiers[second]["personal_data"]["refusal.reason"] == "Thiếu giấy chứng sinh"
     assert "lookup_token_hash" not in answer.text  # a secret, not data about the subject
     assert IDENTITY_NUMBER not in answer.text
+
+    await intake.relay_idle()  # the access is recorded as an audited operations fact
+    [fact] = envelopes(await read_topic(intake.settings.kafka, OPERATIONS_EVENTS, expect=1))
+    assert (fact.type, fact.subject) == ("operations.subject-access.answered.v1", "operations")
+    assert fact.data["operator"] == "dpo" and fact.data["service"] == "intake"
+    assert sorted(fact.data["dossier_codes"]) == sorted([first, second])
+    assert IDENTITY_NUMBER not in fact.model_dump_json()
+    assert stored.applicant.identity_hash not in fact.model_dump_json()
 
     [record] = [r for r in caplog.records if r.getMessage() == "subject access answered"]
     assert record.officer == "dpo"  # type: ignore[attr-defined]

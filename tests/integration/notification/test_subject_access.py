@@ -2,7 +2,7 @@
 Keycloak tokens: for the subject's dossiers (the codes intake answered), the contact as
 kept to send, the delivery records (the subject's own addresses only) and the portal's
 messages; another dossier's data never; other roles 403; malformed codes 422; the access
-logged without a contact."""
+recorded (an operations fact, published by the relay) and logged without a contact."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from notification.config import NotificationSettings
 from notification.main import create_app
 
-from shared.testing import ActAs, auth_headers, eventually, running_app
+from shared.testing import ActAs, auth_headers, envelopes, eventually, read_topic, running_app
+from shared.topics import OPERATIONS_EVENTS
 from tests.integration.notification.helpers import notifications, publish
 from tests.samples import contact, envelope_of, received, registered, transfer_requested
 
@@ -74,6 +75,17 @@ async def test_the_officer_gets_what_is_kept_for_the_subjects_dossiers(
         assert held["applicant_deliveries"] >= 1
         assert held["portal_messages"]  # the portal connector's messages for the dossier
         assert "binh.sar@example.vn" not in answer.text and "Trần Thị Bình" not in answer.text
+
+    [fact] = [
+        e
+        for e in envelopes(
+            await read_topic(settings.kafka, OPERATIONS_EVENTS, expect=1, timeout=20)
+        )
+        if e.type == "operations.subject-access.answered.v1"
+    ]
+    assert fact.data["operator"] == "dpo" and fact.data["service"] == "notification"
+    assert fact.data["dossier_codes"] == [MINE]
+    assert "an.sar@example.vn" not in fact.model_dump_json()
 
     [record] = [r for r in caplog.records if r.getMessage() == "subject access answered"]
     assert record.officer == "dpo"  # type: ignore[attr-defined]
