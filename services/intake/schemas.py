@@ -40,6 +40,15 @@ IdentityType = Literal["citizen_id", "passport"]
 SubmissionChannel = Literal["desk", "online", "agency"]
 
 
+def identity_number_of(number: str, info: ValidationInfo) -> str:
+    """``number`` if it has the format of the ``identity_type`` validated before it (the
+    message does not repeat the number: refusals and logs never carry it)."""
+    kind = info.data.get("identity_type", "citizen_id")
+    if not IDENTITY_FORMATS[kind].match(number):
+        raise ValueError(f"not a valid {kind} number")
+    return number
+
+
 class _Request(CleanText):
     """Strings NFC-normalised, bidirectional controls refused, before any other rule."""
 
@@ -77,10 +86,7 @@ class ApplicantIn(_Request):
     @field_validator("identity_number")
     @classmethod
     def _identity_format(cls, number: str, info: ValidationInfo) -> str:
-        kind = info.data.get("identity_type", "citizen_id")
-        if not IDENTITY_FORMATS[kind].match(number):
-            raise ValueError(f"not a valid {kind} number")
-        return number
+        return identity_number_of(number, info)
 
     @field_validator("channels")
     @classmethod
@@ -275,10 +281,7 @@ class SubjectAccessRequest(_Request):
     @field_validator("identity_number")
     @classmethod
     def _identity_format(cls, number: str, info: ValidationInfo) -> str:
-        kind = info.data.get("identity_type", "citizen_id")
-        if not IDENTITY_FORMATS[kind].match(number):
-            raise ValueError(f"not a valid {kind} number")
-        return number
+        return identity_number_of(number, info)
 
 
 class SubjectDossier(BaseModel):
