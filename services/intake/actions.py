@@ -295,7 +295,7 @@ async def dossier_for_desk(ctx: Intake, code: str, session: Session | None = Non
     return dossier
 
 
-# More dossiers than one person plausibly has: the answer stays bounded, and says so.
+# More dossiers than one person plausibly has: the answer stays bounded (docs say so).
 SUBJECT_ACCESS_LIMIT = 1000
 
 
