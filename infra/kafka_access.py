@@ -72,11 +72,14 @@ def service_access(units: Iterable[str]) -> dict[str, ServiceAccess]:
     """Each service's topics (routing reads every agency's commands topic)."""
     agencies = tuple(agency_commands(unit) for unit in units)
     return {
-        "intake": ServiceAccess((DOSSIER_EVENTS, APPLICANT_CONTACTS), (DOSSIER_EVENTS,)),
+        # Intake and notification record the data subject requests they answer.
+        "intake": ServiceAccess(
+            (DOSSIER_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS), (DOSSIER_EVENTS,)
+        ),
         "routing": ServiceAccess((DOSSIER_EVENTS,), (DOSSIER_EVENTS, *agencies)),
         # Both read the operators' facts: redelivery requests, replays to log.
         "notification": ServiceAccess(
-            (NOTIFICATION_EVENTS,),
+            (NOTIFICATION_EVENTS, OPERATIONS_EVENTS),
             (DOSSIER_EVENTS, NOTIFICATION_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS),
         ),
         "audit": ServiceAccess(

@@ -6,7 +6,8 @@ docker-compose import that file with ``--import-realm``.
 
 What the realm holds:
 
-* realm roles ``desk``, ``officer``, ``operations``, ``auditor``, ``admin`` (people),
+* realm roles ``desk``, ``officer``, ``operations``, ``auditor``, ``privacy`` (the data
+  protection officer), ``admin`` (people),
   ``agency`` (agency systems), ``service`` (the platform's own services) and
   ``witness-submitter`` (audit's client: it alone submits checkpoints to witnesses);
 * a confidential client (client credentials) per service, for the metrics scraper
@@ -16,7 +17,8 @@ What the realm holds:
   agency client per unit of the catalogue (``agency-<unit code>``), each carrying its
   unit in a ``unit`` claim;
 * demo users for a commune desk, a district officer, a province officer, an operations
-  user, an auditor and an admin, each bound to their unit by a ``unit`` attribute;
+  user, an auditor, a data protection officer (``dpo``) and an admin, each bound to
+  their unit by a ``unit`` attribute;
 * mappers that put the audience ``lienthong`` and the ``unit`` claim in every access
   token; realm roles travel in ``realm_access.roles`` (Keycloak's default scopes);
 * the console's sign-in client ``console-web`` (confidential, authorisation code with
@@ -87,6 +89,7 @@ ROLES = {
     "officer": "Unit officer: their unit's inbox and actions.",
     "operations": "Operations: flows, overdue dossiers, dead letters, metrics views.",
     "auditor": "Auditor: the audit API, read only.",
+    "privacy": "Data protection officer: data subject access requests (intake, notification).",
     "admin": "Administrator: units, procedures, webhook subscriptions.",
     "agency": "An agency system bound to one unit (client credentials).",
     "service": "One of the platform's own services (client credentials).",

@@ -6,6 +6,7 @@ emits its facts in one unit of work (one transaction; the relay is woken after i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,20 +45,26 @@ from intake.schemas import (
     DeskSupplementRequest,
     DocumentIn,
     Receipt,
+    SubjectAccessAnswer,
+    SubjectAccessRequest,
     SubmissionChannel,
     SubmissionRequest,
 )
 from intake.store import IntakeStore
 from intake.tokens import identity_hash, new_lookup_token, token_matches
+from intake.views import subject_dossier
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import DocumentRef
+from shared.events.operations import SubjectAccessAnswered
 from shared.mongo.client import Session
 from shared.refusals import Refused
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 SUBMIT_ROUTE = "POST /v1/dossiers"
 DENIAL_ROUTE = "POST /v1/dossiers/denials"
@@ -93,7 +100,7 @@ class Intake:
         """The current time in UTC, as stored and published."""
         return self.clock.now().astimezone(UTC)
 
-    def hash_identity(self, applicant: ApplicantIn) -> str:
+    def hash_identity(self, applicant: ApplicantIn | SubjectAccessRequest) -> str:
         key = self.options.identity_hash_key.get_secret_value().encode()
         return identity_hash(key, applicant.identity_type, applicant.identity_number)
 
@@ -286,6 +293,45 @@ async def dossier_for_desk(ctx: Intake, code: str, session: Session | None = Non
     if dossier is None:
         raise not_found()
     return dossier
+
+
+# More dossiers than one person plausibly has: the answer stays bounded (docs say so).
+SUBJECT_ACCESS_LIMIT = 1000
+
+
+async def subject_access(
+    ctx: Intake, request: SubjectAccessRequest, officer: str
+) -> SubjectAccessAnswer:
+    """What intake holds about one data subject: the dossiers whose identity hash is the
+    hash of the number given (computed with intake's key, as at submission). Each answer
+    is recorded (``operations.subject-access.answered.v1``, which audit logs) and logged,
+    with the officer and the dossier codes, never the number or its hash."""
+    now = ctx.now()
+    dossiers = await ctx.store.dossiers_of_subject(ctx.hash_identity(request), SUBJECT_ACCESS_LIMIT)
+    answered = SubjectAccessAnswered(
+        operator=officer,
+        service="intake",
+        dossier_codes=[dossier.code for dossier in dossiers],
+        answered_at=now,
+    )
+
+    async def record(uow: UnitOfWork) -> None:
+        uow.emit(answered)
+
+    await ctx.runtime.run_unit_of_work(record)
+    log.info(
+        "subject access answered",
+        extra={
+            "officer": officer,
+            "identity_type": request.identity_type,
+            "dossiers": [dossier.code for dossier in dossiers],
+        },
+    )
+    return SubjectAccessAnswer(
+        identity_type=request.identity_type,
+        answered_at=now,
+        dossiers=[subject_dossier(dossier) for dossier in dossiers],
+    )
 
 
 def receipt_of(ctx: Intake, dossier: IntakeDossier, token: str) -> Receipt:

@@ -27,6 +27,10 @@ TAGS = [
         "name": "applicants",
         "description": "Look-up, supplement and withdrawal with the secret token.",
     },
+    {
+        "name": "privacy",
+        "description": "Data subject requests, for the data protection officer.",
+    },
 ]
 
 

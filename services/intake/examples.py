@@ -134,3 +134,50 @@ PROCEDURE_EXAMPLE: dict[str, Any] = {
     ],
     "total_budget_days": 1,
 }
+
+SUBJECT_ACCESS_EXAMPLE: dict[str, Any] = {
+    "service": "intake",
+    "identity_type": "citizen_id",
+    "answered_at": "2026-11-27T03:00:00Z",
+    "dossiers": [
+        {
+            "code": EXAMPLE_CODE,
+            "channel": "desk",
+            "procedure_code": "1.001193",
+            "procedure_version": "2024.1",
+            "receiving_unit": "001.21.31.H59",
+            "holding_unit": "001.21.31.H59",
+            "state": "RECEIVED",
+            "submitted_at": "2026-11-26T02:00:00Z",
+            "received_at": "2026-11-26T02:00:00Z",
+            "appointment_date": "2026-11-27",
+            "created_at": "2026-11-26T02:00:00Z",
+            "erased": False,
+            "personal_data_erased_at": None,
+            "personal_data": {
+                "applicant.identity_hash": "5e0c…",
+                "applicant.name": "Nguyễn Văn An",
+                "applicant.email": "an.nguyen@example.vn",
+                "applicant.phone": "0912345678",
+                "applicant_address": None,
+                "documents.*.name": ["To khai dang ky khai sinh.pdf", "Giay chung sinh.pdf"],
+                "note": None,
+                "refusal.applicant_name": None,
+                "refusal.reason": None,
+                "supplement_requests.*.missing_documents.*": [],
+                "supplement_requests.*.guidance": [],
+                "withdrawal.reason": None,
+            },
+            "contact_preferences": {"channels": ["email"], "language": "vi"},
+            "history": [
+                {
+                    "event_id": "0b9c…",
+                    "event_type": "dossier.received.v2",
+                    "at": "2026-11-26T02:00:00Z",
+                    "state": "RECEIVED",
+                    "holding_unit": "001.21.31.H59",
+                }
+            ],
+        }
+    ],
+}

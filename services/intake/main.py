@@ -11,7 +11,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from intake import api, api_applicants, api_desk, api_forms, api_submissions, handlers, problems
+from intake import (
+    api,
+    api_applicants,
+    api_desk,
+    api_forms,
+    api_privacy,
+    api_submissions,
+    handlers,
+    problems,
+)
 from intake.actions import Intake
 from intake.config import DEV_IDENTITY_HASH_KEY, DEV_RECEIPT_KEY, IntakeSettings
 from intake.erasure import Eraser
@@ -82,6 +91,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     app.include_router(api_desk.router)
     app.include_router(api_applicants.router)
     app.include_router(api_forms.router)
+    app.include_router(api_privacy.router)
     return app
 
 

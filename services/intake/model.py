@@ -181,3 +181,23 @@ def _erase(node: Any, path: list[str]) -> Any:
     if isinstance(node, dict) and node.get(head) is not None:
         node[head] = _erase(node[head], rest)
     return node
+
+
+def personal_values(dossier: IntakeDossier) -> dict[str, Any]:
+    """Every personal field of ``dossier`` (``PERSONAL_FIELDS``) as stored, by path: a
+    ``*`` path gives the list of its items' values; a field not set gives None. What a
+    data subject access request shows of the dossier's personal data."""
+    document = dossier.model_dump(by_alias=True, mode="json")
+    return {path: _read(document, path.split(".")) for path in PERSONAL_FIELDS}
+
+
+def _read(node: Any, path: list[str]) -> Any:
+    """The value at ``path`` in ``node`` (None where missing; a list under ``*``)."""
+    if not path:
+        return node
+    head, *rest = path
+    if head == ITEM:
+        return [_read(item, rest) for item in node] if isinstance(node, list) else None
+    if isinstance(node, dict) and node.get(head) is not None:
+        return _read(node[head], rest)
+    return None

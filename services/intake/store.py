@@ -77,6 +77,11 @@ class IntakeStore:
             ],
             name="erasure_candidates",
         )
+        # A data subject's dossiers (``dossiers_of_subject``); erased ones hold "[erased]".
+        await self._dossiers.create_index(
+            [("applicant.identity_hash", ASCENDING), ("created_at", ASCENDING)],
+            name="subject_access",
+        )
         # Expired keys are removed by the server; reads also ignore them meanwhile.
         await self._idempotency.create_index("expires_at", expireAfterSeconds=0)
 
@@ -245,6 +250,15 @@ class IntakeStore:
             session=session,
         )
         return result.modified_count == 1
+
+    async def dossiers_of_subject(self, identity_hash: str, limit: int) -> list[IntakeDossier]:
+        """Up to ``limit`` dossiers whose applicant has this identity hash, oldest first."""
+        cursor = (
+            self._dossiers.find({"applicant.identity_hash": identity_hash})
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [IntakeDossier.model_validate(doc) async for doc in cursor]
 
     async def count_dossiers(self) -> int:
         return await self._dossiers.count_documents({})

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from intake.domain import PUBLIC_STEPS, STATE_LABELS
-from intake.model import IntakeDossier
-from intake.schemas import DossierView, HistoryStep, Label, SupplementRequestOut, UnitRef
+from intake.model import IntakeDossier, personal_values
+from intake.schemas import (
+    DossierView,
+    HistoryStep,
+    Label,
+    SubjectDossier,
+    SupplementRequestOut,
+    UnitRef,
+)
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.events.portal import portal_status
 
@@ -82,3 +89,29 @@ def document_name(catalogue: Catalogue, procedure_code: str, entry: str) -> str:
     except CatalogueLookupError:
         return entry
     return next((r.name for r in required if r.type == entry), entry)
+
+
+def subject_dossier(dossier: IntakeDossier) -> SubjectDossier:
+    """A dossier as a data subject access request shows it: what it is, where it stands,
+    and every personal field as stored (``[erased]`` once the retention erased them)."""
+    return SubjectDossier(
+        code=dossier.code,
+        channel=dossier.channel,
+        procedure_code=dossier.procedure_code,
+        procedure_version=dossier.procedure_version,
+        receiving_unit=dossier.receiving_unit,
+        holding_unit=dossier.holding_unit,
+        state=dossier.state,
+        submitted_at=dossier.submitted_at,
+        received_at=dossier.received_at,
+        appointment_date=dossier.appointment_date,
+        created_at=dossier.created_at,
+        erased=dossier.erased,
+        personal_data_erased_at=dossier.personal_data_erased_at,
+        personal_data=personal_values(dossier),
+        contact_preferences={
+            "channels": [channel.value for channel in dossier.applicant.channels],
+            "language": dossier.applicant.language.value,
+        },
+        history=[step.model_dump(mode="json") for step in dossier.history],
+    )

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from notification import api, api_portal, handlers, portal_sync
+from notification import api, api_portal, api_privacy, handlers, portal_sync
 from notification.channels import (
     EmailChannel,
     SmsChannel,
@@ -204,6 +204,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
     )
     app.include_router(api.router)
     app.include_router(api_portal.router)
+    app.include_router(api_privacy.router)
     return app
 
 

@@ -147,6 +147,10 @@ class PortalSyncStore:
         query: Document = {"_id": message_id, **({"status": PENDING} if if_pending else {})}
         await self._messages.update_one(query, {"$set": fields})
 
+    async def of_dossier(self, dossier: str, limit: int) -> list[Document]:
+        """A dossier's messages in the order they are sent (whatever their status)."""
+        return await self.list(None, dossier, limit)
+
     async def list(self, status: str | None, dossier: str | None, limit: int) -> list[Document]:
         query: Document = {}
         if status:

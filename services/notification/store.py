@@ -359,6 +359,11 @@ class NotificationStore:
         )
         return await cursor.limit(limit).to_list()
 
+    async def contacts_of(self, dossier_codes: Collection[str]) -> dict[str, Document]:
+        """The contacts documents of these dossiers, by code (one query)."""
+        cursor = self.contacts.find({"_id": {"$in": list(dossier_codes)}})
+        return {str(doc["_id"]): doc async for doc in cursor}
+
     async def get(self, notification_id: str) -> Document | None:
         return await self.notifications.find_one({"_id": notification_id})
 

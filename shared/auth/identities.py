@@ -5,8 +5,8 @@ benchmark and the tests obtain tokens with them. The development secrets are pub
 and valid only against the local realm that ``infra/devstack.py`` starts.
 
 Identity names: a demo user's role name (``desk``, ``officer``, ``province-officer``,
-``operations``, ``auditor``, ``admin``), ``agency:<unit code>``, ``service:<name>`` and
-``monitoring``.
+``operations``, ``auditor``, ``privacy``, ``admin``), ``agency:<unit code>``,
+``service:<name>`` and ``monitoring``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ DEMO_USERS = {
     "operations": DemoUser("ops", "operations", None, "Quang", "Pham"),
     "auditor": DemoUser("auditor", "auditor", None, "Thu", "Vo"),
     "admin": DemoUser("admin", "admin", None, "Son", "Dang"),
+    # The data protection officer: answers data subject requests, nothing else.
+    "privacy": DemoUser("dpo", "privacy", None, "Mai", "Hoang"),
 }
 
 

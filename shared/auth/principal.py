@@ -14,6 +14,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     OPERATIONS = "operations"
     AUDITOR = "auditor"
+    PRIVACY = "privacy"  # data protection officer: data subject requests
     ADMIN = "admin"
     AGENCY = "agency"
     SERVICE = "service"

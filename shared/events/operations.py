@@ -1,4 +1,5 @@
-"""What operations staff did from the console, on ``operations.events`` (audited).
+"""What operations staff did from the console, and the data subject access requests the
+services answered, on ``operations.events`` (audited).
 
 Each fact names who acted and when. A replayed dead letter is recorded before it is
 republished; a redelivery request makes notification send a failed notification again
@@ -8,7 +9,7 @@ republished; a redelivery request makes notification send a failed notification 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -54,3 +55,20 @@ class NotificationRedeliveryRequested(OperationsFact):
     notification_id: Code = Field(min_length=1, max_length=100)
     reason: PersonalText = Field(min_length=1, max_length=2000)
     requested_at: datetime
+
+
+@register
+class SubjectAccessAnswered(OperationsFact):
+    """A service answered a data subject access request to a data protection officer:
+    who asked, which service, which dossiers it disclosed (their codes). Never the
+    identity number, its hash or a contact: the log records that data were disclosed,
+    not the data."""
+
+    EVENT_TYPE: ClassVar[str] = "operations.subject-access.answered.v1"
+    service: Literal["intake", "notification"] = Field(description="The service that answered.")
+    dossier_codes: list[DossierCode] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The dossiers the answer covered (none: nothing held about the subject).",
+    )
+    answered_at: datetime

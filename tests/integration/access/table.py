@@ -20,6 +20,7 @@ IDENTITIES: Final = (
     "province-officer",
     "operations",
     "auditor",
+    "privacy",
     "admin",
     AGENCY,
     "service:intake",
@@ -57,6 +58,8 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("GET", "/v1/units/{unit}/forms/06"): UNIT_STAFF,
         # Routing's own client alone (it prints Mẫu 02/04/05): none of these identities.
         ("GET", "/v1/dossiers/{code}/applicant-name"): frozenset(),
+        # Data subject requests: the data protection officer alone.
+        ("POST", "/v1/subject-access"): frozenset({"privacy"}),
     },
     "routing": {
         **HEALTH,
@@ -98,6 +101,7 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("GET", "/v1/portal/messages"): frozenset({"operations", "admin"}),
         ("POST", "/v1/portal/messages/{message_id}/replay"): frozenset({"operations", "admin"}),
         ("POST", "/v1/portal/messages/{message_id}/skip"): frozenset({"operations", "admin"}),
+        ("POST", "/v1/subject-access"): frozenset({"privacy"}),
     },
     "audit": {
         **HEALTH,

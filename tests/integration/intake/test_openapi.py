@@ -23,6 +23,7 @@ OPERATIONS = {
     ("get", "/v1/dossiers/{code}/forms/{number}"),
     ("get", "/v1/units/{unit}/forms/06"),
     ("get", "/v1/dossiers/{code}/applicant-name"),
+    ("post", "/v1/subject-access"),
 }
 
 

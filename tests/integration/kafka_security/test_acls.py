@@ -26,6 +26,7 @@ from shared.topics import (
     AUDIT_EVENTS,
     DOSSIER_EVENTS,
     NOTIFICATION_EVENTS,
+    OPERATIONS_EVENTS,
     TopicSpec,
     agency_commands,
     topic_name,
@@ -122,6 +123,10 @@ async def seed(broker: SecuredBroker, spec: TopicSpec) -> None:
         ("notification", DOSSIER_EVENTS, False),
         ("audit", AUDIT_EVENTS, True),
         ("audit", DOSSIER_EVENTS, False),
+        # Intake and notification record the data subject requests they answer.
+        ("intake", OPERATIONS_EVENTS, True),
+        ("notification", OPERATIONS_EVENTS, True),
+        ("routing", OPERATIONS_EVENTS, False),
         (f"agency-{DISTRICT}", agency_commands(DISTRICT), True),
         (f"agency-{DISTRICT}", agency_commands(DESK), False),
         (f"agency-{DISTRICT}", DOSSIER_EVENTS, False),

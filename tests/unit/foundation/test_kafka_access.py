@@ -14,7 +14,7 @@ from confluent_kafka.admin._resource import ResourceType
 from infra.kafka_access import acl_bindings, all_topics
 from infra.kafka_security import BrokerPorts, OAuthIssuer, broker_properties
 from infra.keycloak.realm import build_realm, catalogue_units
-from shared.topics import APPLICANT_CONTACTS, DOSSIER_COMMANDS, agency_commands
+from shared.topics import APPLICANT_CONTACTS, DOSSIER_COMMANDS, OPERATIONS_EVENTS, agency_commands
 
 PREFIX = "p."
 UNITS = catalogue_units()
@@ -33,6 +33,17 @@ def test_only_intake_writes_and_only_notification_reads_the_contacts() -> None:
     topic = f"{PREFIX}{APPLICANT_CONTACTS.name}"
     assert principals(topic, AclOperation.WRITE) == {"User:intake"}
     assert principals(topic, AclOperation.READ) == {"User:notification"}
+
+
+def test_operations_facts_are_written_by_the_console_and_the_subject_access_services() -> None:
+    """Intake and notification record the data subject requests they answer there."""
+    topic = f"{PREFIX}{OPERATIONS_EVENTS.name}"
+    assert principals(topic, AclOperation.WRITE) == {
+        "User:console",
+        "User:intake",
+        "User:notification",
+    }
+    assert principals(topic, AclOperation.READ) == {"User:notification", "User:audit"}
 
 
 def test_an_agency_topic_is_written_by_its_agency_alone_and_read_by_routing() -> None:

@@ -27,6 +27,7 @@ def test_realm_has_the_platform_roles() -> None:
         "officer",
         "operations",
         "auditor",
+        "privacy",
         "admin",
         "agency",
         "service",
@@ -43,6 +44,14 @@ def test_narrow_roles_are_held_by_their_one_client() -> None:
     assert holders("payment-gateway") == ["service-account-payment-gateway"]
     [gateway] = [u for u in load()["users"] if u["username"] == "service-account-payment-gateway"]
     assert gateway["realmRoles"] == ["payment-gateway"]  # not a platform service
+
+
+def test_only_the_data_protection_officer_holds_the_privacy_role() -> None:
+    """Data subject requests answer with personal data: no client, no operations or desk
+    account, only the demo data protection officer (and it holds nothing else)."""
+    holders = [u for u in load()["users"] if "privacy" in u["realmRoles"]]
+    assert [(u["username"], u["realmRoles"]) for u in holders] == [("dpo", ["privacy"])]
+    assert "serviceAccountClientId" not in holders[0]
 
 
 def test_every_unit_has_an_agency_client_carrying_its_unit_claim() -> None:
