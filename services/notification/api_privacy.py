@@ -8,25 +8,14 @@ and the dossier codes, never a contact."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 
 from notification.api import NotificationApi
-from notification.portal_sync import PortalSyncStore
-from notification.subject_access import (
-    RECORDS_PER_DOSSIER,
-    SubjectAccessAnswer,
-    SubjectAccessRequest,
-    dossier_held,
-)
+from notification.subject_access import SubjectAccessAnswer, SubjectAccessRequest, answer
 from shared.auth import Principal, Role, allow
-from shared.events.operations import SubjectAccessAnswered
-from shared.runtime import ServiceRuntime
-from shared.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["privacy"])
 
 PrivacyOfficer = Annotated[Principal, allow(Role.PRIVACY)]
@@ -51,36 +40,11 @@ async def subject_access(
     body: Annotated[SubjectAccessRequest, Body()],
 ) -> SubjectAccessAnswer:
     api: NotificationApi = request.app.state.notification
-    portal: PortalSyncStore = request.app.state.portal
-    codes = list(dict.fromkeys(body.dossier_codes))  # each once, in the order named
-    contacts = await api.store.contacts_of(codes)
-    dossiers = [
-        dossier_held(
-            code,
-            contacts.get(code),
-            await api.store.for_dossier(code, RECORDS_PER_DOSSIER),
-            await portal.of_dossier(code, RECORDS_PER_DOSSIER),
-        )
-        for code in codes
-    ]
-    answered = SubjectAccessAnswered(
-        operator=caller.name,
-        service="notification",
-        dossier_codes=codes,
-        answered_at=api.clock.now(),
+    return await answer(
+        body,
+        caller.name,
+        store=api.store,
+        portal=request.app.state.portal,
+        runtime=request.app.state.runtime,
+        clock=api.clock,
     )
-
-    async def record(uow: UnitOfWork) -> None:
-        uow.emit(answered)
-
-    runtime: ServiceRuntime = request.app.state.runtime
-    await runtime.run_unit_of_work(record)
-    log.info(
-        "subject access answered",
-        extra={
-            "officer": caller.name,
-            "dossiers": codes,
-            "with_contact": [d.dossier_code for d in dossiers if d.contact is not None],
-        },
-    )
-    return SubjectAccessAnswer(answered_at=answered.answered_at, dossiers=dossiers)

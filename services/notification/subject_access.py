@@ -13,12 +13,23 @@ and the national portal's messages (which carry no name or contact).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.events.operations import SubjectAccessAnswered
 from shared.mongo.client import Document
+from shared.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from notification.portal_sync import PortalSyncStore
+    from notification.store import NotificationStore
+    from shared.clock import Clock
+    from shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
 
 # A dossier code as intake gives it (loose: older or foreign codes are still looked up).
 SubjectDossierCode = Annotated[
@@ -163,3 +174,41 @@ def dossier_held(
             for doc in portal_messages
         ],
     )
+
+
+async def answer(
+    request: SubjectAccessRequest,
+    officer: str,
+    *,
+    store: NotificationStore,
+    portal: PortalSyncStore,
+    runtime: ServiceRuntime,
+    clock: Clock,
+) -> SubjectAccessAnswer:
+    """What is held for the named dossiers; the answer is recorded as an operations fact
+    (which audit logs) and logged, with the officer and the codes, never a contact."""
+    codes = list(dict.fromkeys(request.dossier_codes))  # each once, in the order named
+    contacts = await store.contacts_of(codes)
+    dossiers = [
+        dossier_held(
+            code,
+            contacts.get(code),
+            await store.for_dossier(code, RECORDS_PER_DOSSIER),
+            await portal.of_dossier(code, RECORDS_PER_DOSSIER),
+        )
+        for code in codes
+    ]
+    answered = SubjectAccessAnswered(
+        operator=officer, service="notification", dossier_codes=codes, answered_at=clock.now()
+    )
+
+    async def record(uow: UnitOfWork) -> None:
+        uow.emit(answered)
+
+    await runtime.run_unit_of_work(record)
+    with_contact = [d.dossier_code for d in dossiers if d.contact is not None]
+    log.info(
+        "subject access answered",
+        extra={"officer": officer, "dossiers": codes, "with_contact": with_contact},
+    )
+    return SubjectAccessAnswer(answered_at=answered.answered_at, dossiers=dossiers)
