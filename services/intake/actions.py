@@ -295,7 +295,8 @@ async def dossier_for_desk(ctx: Intake, code: str, session: Session | None = Non
     return dossier
 
 
-# More dossiers than one person plausibly has: the answer stays bounded (docs say so).
+# More dossiers than one person plausibly has: the answer stays bounded and says when it
+# leaves some out (``truncated``).
 SUBJECT_ACCESS_LIMIT = 1000
 
 
@@ -307,7 +308,10 @@ async def subject_access(
     is recorded (``operations.subject-access.answered.v1``, which audit logs) and logged,
     with the officer and the dossier codes, never the number or its hash."""
     now = ctx.now()
-    dossiers = await ctx.store.dossiers_of_subject(ctx.hash_identity(request), SUBJECT_ACCESS_LIMIT)
+    found = await ctx.store.dossiers_of_subject(
+        ctx.hash_identity(request), SUBJECT_ACCESS_LIMIT + 1
+    )
+    dossiers, truncated = found[:SUBJECT_ACCESS_LIMIT], len(found) > SUBJECT_ACCESS_LIMIT
     answered = SubjectAccessAnswered(
         operator=officer,
         service="intake",
@@ -325,12 +329,14 @@ async def subject_access(
             "officer": officer,
             "identity_type": request.identity_type,
             "dossiers": [dossier.code for dossier in dossiers],
+            "truncated": truncated,
         },
     )
     return SubjectAccessAnswer(
         identity_type=request.identity_type,
         answered_at=now,
         dossiers=[subject_dossier(dossier) for dossier in dossiers],
+        truncated=truncated,
     )
 
 

@@ -180,4 +180,5 @@ SUBJECT_ACCESS_EXAMPLE: dict[str, Any] = {
             ],
         }
     ],
+    "truncated": False,
 }

@@ -322,6 +322,12 @@ class SubjectAccessAnswer(BaseModel):
         description="Every stored dossier whose identity hash is the subject's, oldest first. "
         "A dossier erased by the retention no longer holds the hash and is not found."
     )
+    truncated: bool = Field(
+        False,
+        description="More dossiers hold the hash than one answer lists (1,000): these are "
+        "the oldest; the rest are not listed (rare: one person's dossiers at one desk "
+        "system).",
+    )
 
 
 class Label(BaseModel):
