@@ -70,6 +70,10 @@ class BenchHttp:
 def bench_session(connections: int = 200, timeout_s: float = 60) -> aiohttp.ClientSession:
     """One pooled session for the whole run."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections, limit_per_host=connections),
+        # Idle connections are dropped well before the services' keep-alive (75 s) ends: a
+        # request sent just as the server closes its end would fail to write its body.
+        connector=aiohttp.TCPConnector(
+            limit=connections, limit_per_host=connections, keepalive_timeout=30
+        ),
         timeout=aiohttp.ClientTimeout(total=timeout_s),
     )

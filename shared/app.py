@@ -100,21 +100,25 @@ def serve(app: FastAPI, http: HttpSettings, common: CommonSettings, service: str
     configure_logging(common.telemetry, service)
     configure_tracing(common.telemetry, service)
     freeze_after_start(app)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=http.host,
-            port=http.port,
-            log_config=None,
-            access_log=False,
-            # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
-            timeout_graceful_shutdown=HTTP_DRAIN_S,
-        )
-    )
+    server = uvicorn.Server(server_config(app, http))
     crashed = stop_when_a_worker_crashes(app, server)
     server.run()
     if crashed:
         sys.exit(CRASHED_WORKER_EXIT)
+
+
+def server_config(app: FastAPI, http: HttpSettings) -> uvicorn.Config:
+    """How uvicorn serves a service's app."""
+    return uvicorn.Config(
+        app,
+        host=http.host,
+        port=http.port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=http.keep_alive_seconds,
+        # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
+    )
 
 
 class Stoppable(Protocol):

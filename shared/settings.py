@@ -172,6 +172,15 @@ class HttpSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, description="Bind port.")
     max_body_bytes: int = Field(1_000_000, description="Largest accepted request body.")
+    keep_alive_seconds: int = Field(
+        75,
+        ge=1,
+        description=(
+            "How long an idle connection stays open. Longer than the idle timeout of the "
+            "clients and proxies that pool connections (aiohttp 15 s, nginx 60 s): if the "
+            "server closed first, a request sent on a connection it was closing would fail."
+        ),
+    )
 
 
 class CatalogueSettings(BaseSettings):

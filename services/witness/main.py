@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from shared.app import server_config
 from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
 from shared.http import install_error_handlers, install_health
@@ -86,13 +87,7 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
 def main() -> None:
     settings = read_settings(WitnessSettings, "witness")
     configure_logging(settings.telemetry, "witness")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http.host,
-        port=settings.http.port,
-        log_config=None,
-        access_log=False,
-    )
+    uvicorn.Server(server_config(create_app(settings), settings.http)).run()
 
 
 if __name__ == "__main__":
