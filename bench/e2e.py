@@ -171,6 +171,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
     label = f"step {index + 1}/{len(opts.rates)} @{rate:g}/s"
     store_before, events_before = await store_counts(run.driver.client, run.platform), run.tap.count
     cpu_before = dict(run.sampler.cpu_seconds)
+    overloaded_before = run.driver.client.overloaded
     step: list[Journey] = []
     tasks: set[asyncio.Task[None]] = set()
     started = time.monotonic()
@@ -199,6 +200,7 @@ async def run_step(run: Run, index: int, rate: float) -> dict[str, Any]:
         cpu_before,
         store,
         run.tap.count - events_before,
+        run.driver.client.overloaded - overloaded_before,
         profiles,
     )
 
@@ -255,6 +257,7 @@ def _step_figures(
     cpu_before: dict[str, float],
     store: StoreCounts,
     events: int,
+    overloaded: int,
     profiles: dict[str, Any] | None,
 ) -> dict[str, Any]:
     audited = [j for j in step if j.audited is not None]
@@ -280,6 +283,7 @@ def _step_figures(
         "journeys_audited": len(audited),
         "journeys_failed": sum(1 for j in step if j.error is not None),
         "errors": report.errors(step),
+        "http_refused_overloaded": overloaded,  # each sent again after its Retry-After
         "audited_per_s_while_loading": round(in_window / window, 2),
         "audited_per_s_whole_step": round(len(audited) / max(ended - started, 1e-9), 2),
         "latency_ms": lat,
@@ -418,7 +422,8 @@ def _print_step(step: dict[str, Any]) -> None:
     print(
         f"[bench] @{step['rate_offered']:g}/s: audited {step['audited_per_s_while_loading']}/s "
         f"while loading, {step['journeys_audited']}/{step['journeys_started']} audited, "
-        f"{step['journeys_failed']} failed; {line}; audit behind max "
+        f"{step['journeys_failed']} failed, {step['http_refused_overloaded']} requests "
+        f"refused as overloaded and sent again; {line}; audit behind max "
         f"{step['audit_behind_max_s']} s; load {step['load_average_1m']}; "
         f"{'BROKEN: ' + step['broken'] if step['broken'] else 'within bounds'}",
         flush=True,

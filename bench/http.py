@@ -9,6 +9,7 @@ names a unit carries that unit's agency token, any other the auditor's, as
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from shared.auth.identities import bearer_token, known_units
 from shared.auth.settings import AuthSettings
 
 DEFAULT_IDENTITY = "auditor"
+OVERLOADED_ATTEMPTS = 60  # a request a service refused as overloaded is sent again, as
+# a client should, after the Retry-After it was given (the services say 1 s)
 UNIT_FIELDS = ("unit", "receiving_unit")
 
 
@@ -51,6 +54,7 @@ class BenchHttp:
         # Read once: settings read per request (the environment and a .env file) were
         # 40 % of the driver's CPU at 12 journeys/s.
         self._auth = AuthSettings()
+        self.overloaded = 0  # answers 503 overloaded, each followed by a retry
 
     async def post(self, url: str, body: dict[str, Any]) -> Reply:
         return await self._send("POST", url, identity_for(body), json=body)
@@ -61,10 +65,27 @@ class BenchHttp:
         return await self._send("GET", url, identity, params=params)
 
     async def _send(self, method: str, url: str, identity: str, **kwargs: Any) -> Reply:
+        for _ in range(OVERLOADED_ATTEMPTS - 1):
+            reply, retry_after = await self._send_once(method, url, identity, **kwargs)
+            if retry_after is None:
+                return reply
+            self.overloaded += 1
+            await asyncio.sleep(retry_after)
+        reply, _ = await self._send_once(method, url, identity, **kwargs)
+        return reply
+
+    async def _send_once(
+        self, method: str, url: str, identity: str, **kwargs: Any
+    ) -> tuple[Reply, float | None]:
+        """The reply, and how long to wait before sending again if it was refused as
+        overloaded (the request was not handled: sending it again is safe)."""
         # Tokens are cached until shortly before they expire: a fetch is rare.
         headers = {"Authorization": f"Bearer {bearer_token(identity, self._auth)}"}
         async with self._session.request(method, url, headers=headers, **kwargs) as response:
-            return Reply(response.status, await response.read())
+            reply = Reply(response.status, await response.read())
+            if response.status != 503 or reply.json().get("code") != "overloaded":
+                return reply, None
+            return reply, float(response.headers.get("Retry-After", "1"))
 
 
 def bench_session(connections: int = 200, timeout_s: float = 60) -> aiohttp.ClientSession:

@@ -15,7 +15,13 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from shared.auth import AuthSettings, Role, allow, install_auth
-from shared.http import BodySizeLimit, HttpMetrics, install_error_handlers, install_health
+from shared.http import (
+    BodySizeLimit,
+    HttpMetrics,
+    InFlightLimit,
+    install_error_handlers,
+    install_health,
+)
 from shared.openapi import declare_problems
 from shared.request_tracing import trace_requests
 from shared.runtime import CommonSettings, ServiceRuntime
@@ -90,6 +96,7 @@ def service_app(
         crashed_workers=crashed_workers,
     )
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+    app.add_middleware(InFlightLimit, limit=http.max_in_flight)
     app.add_middleware(HttpMetrics)
     trace_requests(app, untraced=UNTRACED)
     return app

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.alerting_metrics import READINESS_CHECK, READY
 from shared.mongo.errors import store_unavailable
 from shared.refusals import Refused
-from shared.telemetry.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from shared.telemetry.metrics import HTTP_REQUESTS, HTTP_SECONDS, HTTP_SHED
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -176,6 +176,45 @@ class BodySizeLimit:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, "body_too_large", f"body larger than {self.max_bytes} bytes")
         await response(scope, receive, send)
+
+
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Answered even when the service is overloaded: an orchestrator must not restart a
+service for being busy, and operations must see why it is."""
+OVERLOADED_RETRY_AFTER_S = 1
+
+
+class InFlightLimit:
+    """Refuses a request with 503 ``overloaded`` (and ``Retry-After``) while ``limit``
+    others are being handled, before its body is read or its token checked.
+
+    Past the machine's capacity, requests accepted anyway only wait longer behind each
+    other, until clients time out and retry; refusing the excess at once keeps the
+    answered ones fast and tells clients when to come back, as for ``store_unavailable``.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PROBES:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            HTTP_SHED.labels(_service_of(scope)).inc()
+            response = problem(
+                503, "overloaded", "the service is handling its most requests; retry later"
+            )
+            response.headers["Retry-After"] = str(OVERLOADED_RETRY_AFTER_S)
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class HttpMetrics:

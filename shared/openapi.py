@@ -3,9 +3,9 @@
 FastAPI documents only what a route returns and its own 422; the shared layer answers
 more: 400 for a body that is not JSON, 413 for one too large, 422 (as a problem, not
 FastAPI's shape) for a malformed field or parameter, 404 for an unknown path, 503 while
-the store is unavailable, 401 and 403 on a route that needs a bearer token.
-``declare_problems`` adds each to every route that can give
-it, with the problem schema; what a service declares itself (examples, its own codes,
+the store is unavailable or the service is overloaded, 401 and 403 on a route that needs
+a bearer token. ``declare_problems`` adds each to every route that can give it, with the
+problem schema; what a service declares itself (examples, its own codes,
 409s and 403s) is kept.
 """
 
@@ -18,9 +18,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.http import PROBLEM_JSON
+from shared.http import PROBES, PROBLEM_JSON
 
-OPERATIONS = ("/healthz", "/readyz", "/metrics")
 STATUS_TEXT = {
     400: "The body is not JSON (`malformed_json`).",
     401: "No valid bearer token (`unauthenticated`).",
@@ -32,7 +31,8 @@ STATUS_TEXT = {
     "service's own code; `field` names it).",
     502: "A service this one reads did not answer, or answered an error "
     "(`service_unavailable`; `service` names it).",
-    503: "The store is unavailable (`store_unavailable`); retry after `Retry-After`.",
+    503: "The store is unavailable (`store_unavailable`) or the service is handling its "
+    "most requests at once (`overloaded`); retry after `Retry-After`.",
 }
 
 
@@ -88,7 +88,7 @@ def statuses_of(path: str, operation: Mapping[str, Any]) -> set[int]:
     """What the shared layer can answer for this operation."""
     # A route guarded by shared.auth.allow carries a security requirement.
     guarded = {401, 403} if operation.get("security") else set()
-    if path in OPERATIONS:
+    if path in PROBES:
         return guarded
     statuses = {503} | guarded
     parameters = operation.get("parameters") or []

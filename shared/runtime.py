@@ -49,6 +49,7 @@ from shared.settings import (
     OutboxSettings,
     TelemetrySettings,
 )
+from shared.telemetry.metrics import HTTP_SHED
 from shared.topics import TopicSpec, topic_name
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 from shared.workers import Stage, Worker, Workers
@@ -193,6 +194,7 @@ async def service_runtime(
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
         dead_letters = DeadLetterWriter(publisher, settings.kafka, clock, service)
+        HTTP_SHED.labels(service)  # a sample at 0 from the start, for the alert's increase()
         relay = OutboxRelay(
             outbox,
             Lease(db, "outbox-relay"),

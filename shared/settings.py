@@ -172,6 +172,15 @@ class HttpSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, description="Bind port.")
     max_body_bytes: int = Field(1_000_000, description="Largest accepted request body.")
+    max_in_flight: int = Field(
+        128,
+        ge=1,
+        description=(
+            "Most requests handled at once; one more is refused at once with 503 "
+            "overloaded and Retry-After, rather than queued behind a full CPU "
+            "(health, readiness and metrics are always answered)."
+        ),
+    )
     keep_alive_seconds: int = Field(
         75,
         ge=1,

@@ -17,7 +17,7 @@ from fastapi_offline import FastAPIOffline
 from shared.app import server_config
 from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
-from shared.http import install_error_handlers, install_health
+from shared.http import BodySizeLimit, InFlightLimit, install_error_handlers, install_health
 from shared.keyfile import load_or_create_ed25519_key
 from shared.settings_env import read_settings
 from shared.telemetry.logs import configure_logging
@@ -81,6 +81,8 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
     submitters = [allow(Role.WITNESS_SUBMITTER)] if settings.require_token else []
     app.include_router(api.submit_router, dependencies=submitters)
     app.include_router(api.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http.max_body_bytes)
+    app.add_middleware(InFlightLimit, limit=settings.http.max_in_flight)
     return app
 
 

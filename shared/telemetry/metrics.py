@@ -62,6 +62,11 @@ HTTP_REQUESTS = Counter(
     "HTTP requests answered, by route template and status code.",
     ["service", "method", "route", "status"],
 )
+HTTP_SHED = Counter(
+    "lt_http_requests_shed_total",
+    "HTTP requests refused with 503 overloaded: the service had its most requests in flight.",
+    ["service"],
+)
 HTTP_SECONDS = Histogram(
     "lt_http_request_seconds", "Time to answer an HTTP request.", ["service", "method", "route"]
 )

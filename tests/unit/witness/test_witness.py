@@ -138,6 +138,23 @@ async def test_the_api_answers_a_huge_size_with_its_400_problem(tmp_path: Path) 
     assert answer.json()["code"] == "malformed_request"
 
 
+async def test_the_api_refuses_a_body_above_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LT_WITNESS_MAX_BODY_BYTES", "1000")
+    settings = WitnessSettings(
+        key_path=tmp_path / "key.pem",
+        state_path=tmp_path / "state.json",
+        log_vkeys=[LOG.verifier.vkey()],
+        require_token=False,
+    )
+    async with running_app(create_app(settings)) as client:
+        answer = await client.post("/add-checkpoint", content=b"old 0\n\n" + b"x" * 2000)
+    assert answer.status_code == 413
+    assert answer.json()["code"] == "body_too_large"
+    assert settings.http.max_body_bytes == 1000
+
+
 def test_the_state_survives_a_restart_and_is_held_by_one_process(tmp_path: Path) -> None:
     state = WitnessState(tmp_path / "state.json")
     state.open()
