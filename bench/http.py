@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,9 @@ from shared.auth.identities import bearer_token, known_units
 from shared.auth.settings import AuthSettings
 
 DEFAULT_IDENTITY = "auditor"
-OVERLOADED_ATTEMPTS = 60  # a request a service refused as overloaded is sent again, as
-# a client should, after the Retry-After it was given (the services say 1 s)
+OVERLOADED_ATTEMPTS = 8  # a request a service refused as overloaded is sent again, as a
+# client should: after the Retry-After it was given (1 s), then backing off
+BACKOFF_CAP_S = 30.0
 UNIT_FIELDS = ("unit", "receiving_unit")
 
 
@@ -38,6 +40,13 @@ class Reply:
     @property
     def text(self) -> str:
         return self.body.decode(errors="replace")
+
+
+def backoff_s(retry_after: float, attempt: int) -> float:
+    """The wait before sending a refused request again: at least the server's Retry-After,
+    plus an exponential share drawn at random, so that refused clients do not all come
+    back together and refuse each other again (full jitter)."""
+    return retry_after + random.uniform(0, min(BACKOFF_CAP_S, retry_after * 2**attempt))
 
 
 def identity_for(body: dict[str, Any]) -> str:
@@ -65,12 +74,12 @@ class BenchHttp:
         return await self._send("GET", url, identity, params=params)
 
     async def _send(self, method: str, url: str, identity: str, **kwargs: Any) -> Reply:
-        for _ in range(OVERLOADED_ATTEMPTS - 1):
+        for attempt in range(OVERLOADED_ATTEMPTS - 1):
             reply, retry_after = await self._send_once(method, url, identity, **kwargs)
             if retry_after is None:
                 return reply
             self.overloaded += 1
-            await asyncio.sleep(retry_after)
+            await asyncio.sleep(backoff_s(retry_after, attempt))
         reply, _ = await self._send_once(method, url, identity, **kwargs)
         return reply
 
