@@ -1,20 +1,22 @@
 """A private CA and the Kafka broker's certificate, as PEM files: ``python -m infra.tls``.
 
-    python -m infra.tls --dir /tls --ca-dir /tls-ca --san kafka --san localhost
+    python -m infra.tls --dir /trust --broker-dir /broker --ca-dir /ca --san kafka
 
 writes, unless they already exist (an existing file is kept, never replaced):
 
-* ``<ca-dir>/ca-key.pem``: the CA's private key (mode 0600). Needed only to issue a
-  broker certificate: keep it out of what brokers and clients mount.
-* ``<ca-dir>/ca.pem`` and ``<dir>/ca.pem``: the CA certificate, what every client trusts
-  (``LT_KAFKA_SSL_CAFILE``; agency systems get this file, never a key).
-* ``<dir>/broker.pem``: the broker's private key (unencrypted PKCS#8, the form Kafka's
-  ``ssl.keystore.type=PEM`` reads) followed by its certificate, signed by the CA, with the
-  given subject alternative names (DNS names or IP addresses); mode 0600.
+* ``<ca-dir>/ca-key.pem``: the CA's private key (mode 0600), and ``<ca-dir>/ca.pem``.
+  Needed only to issue a broker certificate: keep it out of what brokers and clients
+  mount.
+* ``<dir>/ca.pem``: the CA certificate, what every client trusts (``LT_KAFKA_SSL_CAFILE``;
+  agency systems get this file, never a key).
+* ``<broker-dir>/broker.pem``: the broker's private key (unencrypted PKCS#8, the form
+  Kafka's ``ssl.keystore.type=PEM`` reads) followed by its certificate, signed by the CA,
+  naming the given subject alternative names (DNS names or IP addresses); mode 0600.
 
-``--key-owner UID`` hands ``broker.pem`` to that user (the broker's, when the tool runs
-as root in a one-shot container and the broker as another user). An operator who
-brings their own certificates puts ``ca.pem`` and ``broker.pem`` in ``<dir>``: the tool
+``--broker-dir`` and ``--ca-dir`` default to ``--dir``. ``--key-owner UID`` hands
+``broker.pem`` to that user (the broker's, when the tool runs as root in a one-shot
+container and the broker as another user). An operator who brings their own
+certificates puts ``ca.pem`` in ``<dir>`` and ``broker.pem`` in ``<broker-dir>``: the tool
 then issues nothing. If an existing ``broker.pem`` lacks a requested name or has
 expired, the tool says so and exits with status 1 (remove the file to have a new one
 issued by the same CA; clients keep trusting it).
@@ -45,8 +47,9 @@ CA_NAME = "Lien thong Kafka CA"
 class TlsFiles:
     """Where the tool writes (and the broker and clients read)."""
 
-    dir: Path
-    ca_dir: Path
+    dir: Path  # ca.pem, for clients
+    ca_dir: Path  # the CA's key
+    broker_dir: Path | None = None  # broker.pem (default: dir)
 
     @property
     def ca_cert(self) -> Path:
@@ -62,7 +65,7 @@ class TlsFiles:
 
     @property
     def broker(self) -> Path:
-        return self.dir / "broker.pem"
+        return (self.broker_dir or self.dir) / "broker.pem"
 
 
 class CertificateProblem(Exception):
@@ -204,7 +207,10 @@ def ensure(files: TlsFiles, sans: Sequence[str], key_owner: int | None = None) -
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--dir", type=Path, required=True, help="ca.pem and broker.pem go here.")
+    parser.add_argument("--dir", type=Path, required=True, help="ca.pem, for clients, goes here.")
+    parser.add_argument(
+        "--broker-dir", type=Path, default=None, help="broker.pem goes here (default: --dir)."
+    )
     parser.add_argument(
         "--ca-dir", type=Path, default=None, help="The CA's key (default: --dir); keep it apart."
     )
@@ -223,7 +229,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sans = [name.strip() for item in args.san for name in item.split(",") if name.strip()]
-    files = TlsFiles(args.dir, args.ca_dir or args.dir)
+    files = TlsFiles(args.dir, args.ca_dir or args.dir, args.broker_dir)
     try:
         written = ensure(files, sans, args.key_owner)
     except CertificateProblem as exc:

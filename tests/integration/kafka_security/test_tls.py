@@ -11,7 +11,9 @@ no session.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ssl
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
+from infra.keycloak.realm import dev_client_secret
 from infra.tls import TlsFiles
 from infra.tls import ensure as ensure_tls
 from shared.events.dossier import CommandRefused
@@ -27,6 +30,9 @@ from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.topics import DOSSIER_EVENTS, topic_name
 from tests.integration.kafka_security.conftest import SecuredBroker
+
+ROOT = Path(__file__).resolve().parents[3]
+DISTRICT = "000.00.31.H59"
 
 
 def probe() -> bytes:
@@ -123,3 +129,40 @@ async def test_the_tls_listener_refuses_a_client_without_tls(
     )
     with pytest.raises(KafkaConnectionError):
         await write(plain, probe())
+
+
+async def test_the_example_agency_client_logs_in_over_tls_with_the_deployments_ca(
+    secured_broker: SecuredBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/agency_client.py --ca-file: what an agency system of another unit runs."""
+    spec = importlib.util.spec_from_file_location(
+        "agency_client", ROOT / "examples" / "agency_client.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, example)  # its dataclasses look it up
+    spec.loader.exec_module(example)
+    bootstrap = f"127.0.0.1:{secured_broker.ports.tls}"
+    args = example.parse_args(
+        [
+            "--unit",
+            DISTRICT,
+            "--bootstrap",
+            bootstrap,
+            "--ca-file",
+            str(secured_broker.tls.ca_cert),
+            "--client-secret",
+            dev_client_secret(f"agency-{DISTRICT}"),
+            "--token-url",
+            secured_broker.issuer.token_url,
+        ]
+    )
+    login = example.security(args)
+    assert login["security_protocol"] == "SASL_SSL"
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **login)
+    await consumer.start()  # TLS with the CA, then its token: the broker knows it
+    try:
+        # It may describe the events topic (an ACL of its principal, so it was authenticated).
+        assert topic_name(secured_broker.prefix, DOSSIER_EVENTS) in await consumer.topics()
+    finally:
+        await consumer.stop()

@@ -19,12 +19,14 @@ def mode(path: Path) -> int:
 
 
 def test_it_makes_a_ca_and_a_broker_key_store_with_the_names_asked_for(tmp_path: Path) -> None:
-    files = TlsFiles(tmp_path / "tls", tmp_path / "ca")
+    files = TlsFiles(tmp_path / "trust", tmp_path / "ca", tmp_path / "broker")
     written = ensure(files, ["kafka", "localhost", "127.0.0.1"])
     assert set(written) == {files.ca_key, files.ca_master, files.ca_cert, files.broker}
     assert mode(files.ca_key) == mode(files.broker) == 0o600
     assert mode(files.ca_cert) == 0o644
-    assert not (files.dir / "ca-key.pem").exists()  # the CA's key stays apart
+    # What clients mount holds the CA certificate only; the CA's key stays apart.
+    assert [p.name for p in files.dir.iterdir()] == ["ca.pem"]
+    assert files.broker.parent == tmp_path / "broker"
     # Kafka's PEM key store: an unencrypted PKCS#8 key, then the certificate.
     text = files.broker.read_text()
     assert text.startswith("-----BEGIN PRIVATE KEY-----")
