@@ -20,6 +20,14 @@ the broker wants a login: the agency logs in as its Keycloak client ``agency-<un
     .venv/bin/python examples/agency_client.py --unit 000.00.31.H59 \
         --bootstrap 127.0.0.1:9094 --client-secret dev-secret-agency-000.00.31.H59
 
+A deployment's broker (docker compose) takes logins over TLS only (SASL_SSL): give
+``--ca-file`` the deployment's CA certificate, ``ca.pem``, which the province's operators
+hand to each agency (it is public; the broker's certificate must name the host in
+``--bootstrap``)::
+
+    python examples/agency_client.py --unit 000.00.31.H59 --bootstrap kafka.example.vn:9092 \
+        --ca-file ca.pem --client-secret <its secret> --token-url https://id.example.vn/...
+
 Without ``--client-secret`` it uses an unauthenticated local broker and the shared
 ``dossier.commands`` topic (local work and tests only).
 
@@ -111,7 +119,9 @@ def security(args: argparse.Namespace) -> dict[str, object]:
     if not args.client_secret:
         return client_security(KafkaSettings(security_protocol="PLAINTEXT"))
     settings = KafkaSettings(
-        security_protocol="SASL_PLAINTEXT",
+        # With the deployment's CA: TLS, the broker's certificate checked against it.
+        security_protocol="SASL_SSL" if args.ca_file else "SASL_PLAINTEXT",
+        ssl_cafile=args.ca_file,
         oauth_token_url=args.token_url,
         oauth_client_id=f"agency-{args.unit}",
         oauth_client_secret=args.client_secret,
@@ -167,6 +177,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="Give up after this.")
     parser.add_argument(
         "--client-secret", default=None, help="Secret of Keycloak client agency-<unit> (SASL)."
+    )
+    parser.add_argument(
+        "--ca-file",
+        default=None,
+        help="The deployment's CA certificate (ca.pem): log in over TLS (SASL_SSL).",
     )
     parser.add_argument(
         "--token-url",

@@ -11,6 +11,10 @@ A broker configured by ``security_properties`` has three listeners:
   provisioning topics and ACLs. Its connections are ``User:ANONYMOUS``, which is a
   super user. A token cannot yield that principal: no Keycloak client of the realm is
   named ANONYMOUS (a unit test checks the realm). Deployments leave this listener out.
+* ``TLS`` (SASL_SSL, optional: ``BrokerPorts.tls`` and a key store): the same OAuth
+  login inside TLS, with the broker's key and certificate from one PEM file
+  (``ssl.keystore.type=PEM``, made by ``infra.tls``). Compose's broker has this listener
+  as its only network listener; ``make run``'s has none.
 * ``CONTROLLER``: KRaft's own.
 
 ``StandardAuthorizer`` then applies the ACLs of ``infra.kafka_access``; without a
@@ -55,22 +59,56 @@ class BrokerPorts:
     local: int  # PLAINTEXT, super user ANONYMOUS: local tests and provisioning only
     sasl: int
     controller: int
+    tls: int | None = None  # SASL_SSL, when the broker has a key store
 
 
-def security_properties(ports: BrokerPorts, issuer: OAuthIssuer) -> list[str]:
-    """Listeners, SASL/OAUTHBEARER validation and the authorizer (server.properties lines)."""
-    validator = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
-    login = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;"
+# The listener names, and the protocol of each (listener.security.protocol.map). The TLS
+# listener is not named SASL_SSL: the apache/kafka image's start script demands JKS
+# key-store variables whenever an advertised listener's text contains "SSL://".
+PROTOCOLS = {"CONTROLLER": "PLAINTEXT", "LOCAL": "PLAINTEXT", "SASL": "SASL_PLAINTEXT"}
+TLS_LISTENER, TLS_PROTOCOL = "TLS", "SASL_SSL"
+VALIDATOR = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
+LOGIN = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;"
+
+
+def oauth_listener_properties(listener: str) -> list[str]:
+    """The broker side of OAUTHBEARER on one listener (Kafka sets it per listener name)."""
+    prefix = f"listener.name.{listener.lower()}.oauthbearer"
     return [
-        "listeners="
-        f"LOCAL://127.0.0.1:{ports.local},SASL://127.0.0.1:{ports.sasl},"
-        f"CONTROLLER://127.0.0.1:{ports.controller}",
-        f"advertised.listeners=LOCAL://127.0.0.1:{ports.local},SASL://127.0.0.1:{ports.sasl}",
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,LOCAL:PLAINTEXT,SASL:SASL_PLAINTEXT",
+        f"{prefix}.sasl.server.callback.handler.class={VALIDATOR}",
+        f"{prefix}.sasl.jaas.config={LOGIN}",
+    ]
+
+
+def tls_properties(keystore: Path) -> list[str]:
+    """The broker's key and certificate chain, one PEM file (unencrypted PKCS#8 key first,
+    as ``infra.tls`` writes it): Kafka reads PEM key stores itself, no JKS or password."""
+    return ["ssl.keystore.type=PEM", f"ssl.keystore.location={keystore}"]
+
+
+def security_properties(
+    ports: BrokerPorts, issuer: OAuthIssuer, keystore: Path | None = None
+) -> list[str]:
+    """Listeners, SASL/OAUTHBEARER validation and the authorizer (server.properties lines);
+    with ``ports.tls`` and ``keystore``, the TLS listener too."""
+    listeners = {"LOCAL": ports.local, "SASL": ports.sasl}
+    protocols = dict(PROTOCOLS)
+    extra: list[str] = []
+    if ports.tls is not None:
+        if keystore is None:
+            raise ValueError("a TLS listener needs the broker's key store (infra.tls)")
+        listeners[TLS_LISTENER] = ports.tls
+        protocols[TLS_LISTENER] = TLS_PROTOCOL
+        extra = [*oauth_listener_properties(TLS_LISTENER), *tls_properties(keystore)]
+    bound = ",".join(f"{name}://127.0.0.1:{port}" for name, port in listeners.items())
+    return [
+        f"listeners={bound},CONTROLLER://127.0.0.1:{ports.controller}",
+        f"advertised.listeners={bound}",
+        "listener.security.protocol.map=" + ",".join(f"{n}:{p}" for n, p in protocols.items()),
         "inter.broker.listener.name=LOCAL",
         "sasl.enabled.mechanisms=OAUTHBEARER",
-        f"listener.name.sasl.oauthbearer.sasl.server.callback.handler.class={validator}",
-        f"listener.name.sasl.oauthbearer.sasl.jaas.config={login}",
+        *oauth_listener_properties("SASL"),
+        *extra,
         f"sasl.oauthbearer.jwks.endpoint.url={issuer.jwks_url}",
         f"sasl.oauthbearer.expected.issuer={issuer.issuer}",
         f"sasl.oauthbearer.expected.audience={AUDIENCE}",
@@ -82,7 +120,9 @@ def security_properties(ports: BrokerPorts, issuer: OAuthIssuer) -> list[str]:
     ]
 
 
-def broker_properties(ports: BrokerPorts, issuer: OAuthIssuer, data_dir: Path) -> str:
+def broker_properties(
+    ports: BrokerPorts, issuer: OAuthIssuer, data_dir: Path, keystore: Path | None = None
+) -> str:
     """A whole server.properties: devstack's single KRaft node with security on."""
     plain = devstack.Ports(kafka=ports.local, controller=ports.controller, store=0, keycloak=0)
     base = [
@@ -92,7 +132,7 @@ def broker_properties(ports: BrokerPorts, issuer: OAuthIssuer, data_dir: Path) -
             ("listeners=", "advertised.listeners=", "listener.security", "inter.broker")
         )
     ]
-    return "\n".join([*base[:-1], *security_properties(ports, issuer), ""])
+    return "\n".join([*base[:-1], *security_properties(ports, issuer, keystore), ""])
 
 
 def java_options(issuer: OAuthIssuer) -> list[str]:
@@ -101,13 +141,17 @@ def java_options(issuer: OAuthIssuer) -> list[str]:
 
 
 def start_broker(
-    ports: BrokerPorts, issuer: OAuthIssuer, home: Path, heap: str = "384m"
+    ports: BrokerPorts,
+    issuer: OAuthIssuer,
+    home: Path,
+    heap: str = "384m",
+    keystore: Path | None = None,
 ) -> processes.Process:
     """Format (first time) and start a secured single-node broker; the caller stops it."""
     devstack.ensure_kafka_jars()
     data_dir, config = home / "data", home / "server.properties"
     home.mkdir(parents=True, exist_ok=True)
-    config.write_text(broker_properties(ports, issuer, data_dir))
+    config.write_text(broker_properties(ports, issuer, data_dir, keystore))
     if not (data_dir / "meta.properties").exists():
         subprocess.run(
             devstack.java_command(

@@ -169,8 +169,9 @@ def _servers() -> dict[str, Any]:
         },
         "compose": {
             "host": "kafka:9092",
-            "protocol": "kafka",
-            "description": "docker compose.",
+            "protocol": "kafka-secure",
+            "description": "docker compose: TLS (SASL_SSL); trust the deployment's CA, ca.pem "
+            "(python -m infra.tls), not the system CAs.",
             "security": security,
         },
     }
@@ -179,9 +180,10 @@ def _servers() -> dict[str, Any]:
 def _security_scheme() -> dict[str, Any]:
     return {
         "type": "oauth2",
-        "description": "SASL/OAUTHBEARER over SASL_PLAINTEXT: the client presents an access "
-        "token of its Keycloak client (client credentials; an agency's client is "
-        "agency-<unit>), audience lienthong. The broker's principal is the token's azp.",
+        "description": "SASL/OAUTHBEARER (SASL_SSL under compose, SASL_PLAINTEXT on make "
+        "run's local listener): the client presents an access token of its Keycloak client "
+        "(client credentials; an agency's client is agency-<unit>), audience lienthong. The "
+        "broker's principal is the token's azp.",
         "flows": {"clientCredentials": {"tokenUrl": LOCAL_TOKEN_URL, "availableScopes": {}}},
     }
 

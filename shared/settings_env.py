@@ -38,6 +38,7 @@ SETTINGS_EXIT = 78  # EX_CONFIG: a configuration error; restarting will not help
 TOOLING = re.compile(
     r"LT_(?:"
     r"KAFKA_(?:PORT|SASL_PORT|CONTROLLER_PORT|LIBS|CLUSTER_ID)"  # infra/devstack.py, cluster
+    r"|KAFKA_TLS_NAMES"  # docker-compose files: the names of kafka-tls's broker certificate
     r"|MONGO_ROOT_(?:USERNAME|PASSWORD)"  # docker-compose.yml: the store's administrator
     r"|(?:INTAKE|ROUTING|NOTIFICATION|AUDIT|CONSOLE)_MONGO_PASSWORD"  # each one's LT_MONGO_PASSWORD
     r"|CONSOLE_URL"  # docker-compose.yml: LT_CONSOLE_SIGNIN_PUBLIC_URL

@@ -1,7 +1,9 @@
 """A secured broker of the tests' own: SASL/OAUTHBEARER against the real Keycloak, ACLs on.
 
 Started once for this folder's tests on free ports (``infra.kafka_security``, the same
-configuration ``make run`` and compose use), provisioned with the platform's topics and
+configuration ``make run`` and compose use), with the TLS listener compose's clients use
+(SASL_SSL; its CA and certificate made by ``infra.tls`` in the broker's temporary
+folder), provisioned with the platform's topics and
 ACLs (``infra.kafka_access``) under a fresh topic prefix, stopped afterwards. The
 shared plaintext broker on 9092 is not touched. Clients log in with the realm's
 development client secrets (``infra/keycloak/realm.py``).
@@ -28,6 +30,8 @@ from infra.kafka_access import provision
 from infra.kafka_security import BrokerPorts, OAuthIssuer, start_broker
 from infra.keycloak.realm import dev_client_secret
 from infra.processes import stop
+from infra.tls import TlsFiles
+from infra.tls import ensure as ensure_tls
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.testing import free_port
@@ -39,6 +43,7 @@ class SecuredBroker:
     ports: BrokerPorts
     issuer: OAuthIssuer
     prefix: str
+    tls: TlsFiles
 
     def as_client(self, client_id: str, secret: str | None = None) -> KafkaSettings:
         """Settings of a client logging in as ``client_id`` (its development secret)."""
@@ -52,6 +57,18 @@ class SecuredBroker:
             oauth_client_secret=SecretStr(secret or dev_client_secret(client_id)),
             create_topics=False,
             request_timeout_ms=10000,
+        )
+
+    def as_tls_client(self, client_id: str, cafile: Path | None = None) -> KafkaSettings:
+        """The same login over the TLS listener, trusting ``cafile`` (the broker's CA by
+        default): what a compose service has (LT_KAFKA_SECURITY_PROTOCOL=SASL_SSL)."""
+        assert self.ports.tls is not None
+        return self.as_client(client_id).model_copy(
+            update={
+                "bootstrap_servers": f"127.0.0.1:{self.ports.tls}",
+                "security_protocol": "SASL_SSL",
+                "ssl_cafile": str(cafile or self.tls.ca_cert),
+            }
         )
 
     def local(self) -> KafkaSettings:
@@ -74,14 +91,18 @@ async def _answers(port: int) -> None:
 def secured_broker() -> Iterator[SecuredBroker]:
     keycloak = int(os.environ.get("LT_KEYCLOAK_PORT", "8180"))
     issuer = OAuthIssuer(f"http://127.0.0.1:{keycloak}")
-    ports = BrokerPorts(local=free_port(), sasl=free_port(), controller=free_port())
+    ports = BrokerPorts(
+        local=free_port(), sasl=free_port(), controller=free_port(), tls=free_port()
+    )
     home = Path(tempfile.mkdtemp(prefix="lt-secured-broker-"))
-    proc = start_broker(ports, issuer, home)
+    tls = TlsFiles(home / "tls", home / "tls-ca")
+    ensure_tls(tls, ["localhost", "127.0.0.1"])
+    proc = start_broker(ports, issuer, home, keystore=tls.broker)
     try:
         asyncio.run(_wait_until_up(ports.local, proc))
         prefix = f"s{secrets.token_hex(3)}."
         provision(f"127.0.0.1:{ports.local}", prefix)
-        broker = SecuredBroker(ports, issuer, prefix)
+        broker = SecuredBroker(ports, issuer, prefix, tls)
         asyncio.run(_wait_until_acls_apply(broker))
         yield broker
     finally:

@@ -9,6 +9,8 @@ of infra/kafka_access.py and the services' settings classes.
 from __future__ import annotations
 
 import json
+import os
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +18,31 @@ import pytest
 from audit import keys as audit_keys
 from audit.config import AuditLogSettings
 from audit.keys import load_signing_key
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from notification.portal_sync import PortalSyncSettings
 from pydantic import ValidationError
 from witness.config import WitnessSettings
 
+from infra import tls
 from infra.kafka_access import acl_bindings
-from infra.kafka_security import AUDIENCE, BrokerPorts, OAuthIssuer, java_options
+from infra.kafka_security import AUDIENCE, TLS_LISTENER, BrokerPorts, OAuthIssuer, java_options
 from infra.kafka_security import security_properties as make_run_properties
 from infra.keycloak.realm import build_realm, catalogue_units
 from shared.auth.identities import client_secret_variable
+from shared.kafka.security import client_security
+from shared.settings import KafkaSettings
 from shared.transparency.note import COSIGNATURE_V1, ED25519, Signer, parse_vkey
 from tests.unit.foundation.test_compose_spec import SECRETS, SERVICES, config
 from tests.unit.foundation.test_deployment import env_names
 
-# The keys that make the SASL listener and the authorizer what make run's broker has.
+# The keys that make the client listener and the authorizer what the broker of the
+# integration tests has (make run's, with its TLS listener): OAUTHBEARER inside TLS.
 SECURITY_KEYS = (
     "sasl.enabled.mechanisms",
-    "listener.name.sasl.oauthbearer.sasl.server.callback.handler.class",
-    "listener.name.sasl.oauthbearer.sasl.jaas.config",
+    "listener.name.tls.oauthbearer.sasl.server.callback.handler.class",
+    "listener.name.tls.oauthbearer.sasl.jaas.config",
+    "ssl.keystore.type",
     "sasl.oauthbearer.jwks.endpoint.url",
     "sasl.oauthbearer.expected.audience",
     "sasl.oauthbearer.sub.claim.name",
@@ -69,8 +77,38 @@ def broker_properties(environment: dict[str, Any]) -> dict[str, str]:
 
 
 def make_run() -> dict[str, str]:
-    lines = make_run_properties(BrokerPorts(local=19092, sasl=9092, controller=9093), INSIDE)
+    """make run's broker with the TLS listener tests/integration/kafka_security starts."""
+    ports = BrokerPorts(local=19092, sasl=9094, controller=9093, tls=9092)
+    lines = make_run_properties(ports, INSIDE, Path("/etc/kafka/tls/broker.pem"))
     return dict(line.split("=", 1) for line in lines)
+
+
+def protocols(properties: dict[str, str]) -> dict[str, str]:
+    return dict(item.split(":") for item in properties["listener.security.protocol.map"].split(","))
+
+
+def mount(service: dict[str, Any], volume: str) -> Path:
+    """Where ``volume`` appears inside the service's container."""
+    found = [v.split(":")[1] for v in service.get("volumes", []) if v.split(":")[0] == volume]
+    assert len(found) == 1, (volume, service.get("volumes"))
+    return Path(found[0])
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def run_kafka_tls(services: dict[str, Any], root: Path) -> dict[str, Path]:
+    """kafka-tls's command as compose gives it, each of its volumes a folder under root:
+    returns the folder of each volume."""
+    job = services["kafka-tls"]
+    folders = {v.split(":")[0]: root / v.split(":")[0] for v in job["volumes"]}
+    args = list(job["command"][3:])
+    for volume, folder in folders.items():
+        args = [str(folder) if a == str(mount(job, volume)) else a for a in args]
+    args[args.index("--key-owner") + 1] = str(os.getuid())  # not root here
+    assert tls.main(args) == 0
+    return folders
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +133,10 @@ def test_the_compose_broker_has_the_sasl_listener_and_authorizer_of_make_runs_br
     compose, expected = broker_properties(environment), make_run()
     for key in SECURITY_KEYS:
         assert compose[key] == expected[key], key
-    assert compose["listener.security.protocol.map"] == expected["listener.security.protocol.map"]
+    # Its listeners are make run's, less the SASL one without TLS.
+    assert protocols(compose) == {k: v for k, v in protocols(expected).items() if k != "SASL"}
+    assert protocols(compose)[TLS_LISTENER] == "SASL_SSL"
+    assert "SASL_PLAINTEXT" not in compose["listener.security.protocol.map"]
     assert compose["sasl.oauthbearer.expected.issuer"].endswith("/realms/lienthong")
     assert compose["sasl.oauthbearer.expected.audience"] == AUDIENCE
     assert environment["KAFKA_OPTS"] == " ".join(java_options(INSIDE))
@@ -107,14 +148,19 @@ def test_every_cluster_broker_has_the_same_security(cluster: dict[str, Any]) -> 
         compose = broker_properties(cluster[broker]["environment"])
         for key in SECURITY_KEYS:
             assert compose[key] == expected[key], (broker, key)
-        assert compose["listeners"].startswith("SASL://:9092,")
+        assert compose["listeners"].startswith("TLS://:9092,")
+        assert protocols(compose) == {
+            "CONTROLLER": "PLAINTEXT",
+            "BROKER": "PLAINTEXT",
+            "TLS": "SASL_SSL",
+        }
 
 
 def test_the_super_user_listeners_cannot_be_reached_from_the_compose_network(
     single: dict[str, Any], cluster: dict[str, Any]
 ) -> None:
     listeners = broker_properties(single["kafka"]["environment"])["listeners"].split(",")
-    plaintext = [item for item in listeners if not item.startswith("SASL://")]
+    plaintext = [item for item in listeners if not item.startswith("TLS://")]
     assert plaintext and all("://127.0.0.1:" in item for item in plaintext)
     assert single["kafka-init"]["network_mode"] == "service:kafka"
     assert "127.0.0.1:19092" in single["kafka-init"]["command"]
@@ -123,7 +169,7 @@ def test_the_super_user_listeners_cannot_be_reached_from_the_compose_network(
         listeners = cluster[broker]["environment"]["KAFKA_LISTENERS"].split(",")
         alias = f"kafka-{n}-internal"
         assert cluster[broker]["networks"]["kafka-internal"]["aliases"] == [alias]
-        assert all(f"://{alias}:" in item for item in listeners if not item.startswith("SASL"))
+        assert all(f"://{alias}:" in item for item in listeners if not item.startswith("TLS"))
     joined = {name for name, s in cluster.items() if "kafka-internal" in s.get("networks", {})}
     assert joined == {"kafka", "kafka-2", "kafka-3"}
 
@@ -133,7 +179,7 @@ def test_each_service_logs_in_to_kafka_as_its_own_keycloak_client(
     single: dict[str, Any], service: str
 ) -> None:
     environment = single[service]["environment"]
-    assert environment["LT_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert environment["LT_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert environment["LT_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert environment["LT_KAFKA_CREATE_TOPICS"] == "false"  # kafka-init did, with the ACLs
     assert environment["LT_KAFKA_OAUTH_CLIENT_ID"] == service
@@ -142,6 +188,65 @@ def test_each_service_logs_in_to_kafka_as_its_own_keycloak_client(
     principals = {binding.principal for binding in acl_bindings("", catalogue_units())}
     assert f"User:{service}" in principals
     assert "kafka-init" in single[service]["depends_on"]
+
+
+@pytest.mark.parametrize(
+    "files", [("docker-compose.yml",), ("docker-compose.yml", "docker-compose.cluster.yml")]
+)
+def test_every_kafka_client_trusts_the_ca_that_signed_every_brokers_certificate(
+    files: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kafka-tls run as compose runs it: the file each broker loads is a key and a
+    certificate naming the host it advertises, signed by the CA each service's
+    LT_KAFKA_SSL_CAFILE names; the CA's key is in no other container."""
+    services = config(*files, env={**SECRETS, **WITNESS_VKEYS})["services"]
+    folders = run_kafka_tls(services, tmp_path)
+    ca = folders["kafka-trust"] / "ca.pem"
+    brokers = [
+        name
+        for name in services
+        if name == "kafka" or (name.startswith("kafka-") and name[6:].isdigit())
+    ]
+    for name in brokers:
+        environment = services[name]["environment"]
+        keystore = Path(environment["KAFKA_SSL_KEYSTORE_LOCATION"])
+        assert keystore.parent == mount(services[name], "kafka-broker-tls")
+        pem = folders["kafka-broker-tls"] / keystore.name
+        context = ssl.create_default_context(cafile=ca)
+        context.load_cert_chain(pem)  # Kafka's PEM key store: the key, then its chain
+        advertised = broker_properties(environment)["advertised.listeners"].split(",")
+        host = next(a for a in advertised if a.startswith("TLS://"))[6:].rsplit(":", 1)[0]
+        cert = x509.load_pem_x509_certificates(pem.read_bytes())[0]
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert host in names.get_values_for_type(x509.DNSName), (name, host)
+        cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca.read_bytes()))
+    for service in SERVICES:
+        environment = services[service]["environment"]
+        cafile = Path(environment["LT_KAFKA_SSL_CAFILE"])
+        assert cafile == mount(services[service], "kafka-trust") / ca.name
+        monkeypatch.setenv("LT_KAFKA_SECURITY_PROTOCOL", environment["LT_KAFKA_SECURITY_PROTOCOL"])
+        monkeypatch.setenv("LT_KAFKA_SSL_CAFILE", str(ca))  # its file, seen from here
+        settings = KafkaSettings(
+            oauth_token_url=environment["LT_KAFKA_OAUTH_TOKEN_URL"],
+            oauth_client_id=service,
+            oauth_client_secret=environment["LT_KAFKA_OAUTH_CLIENT_SECRET"],
+        )
+        assert settings.security_protocol == "SASL_SSL"
+        context = client_security(settings)["ssl_context"]
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", tls.CA_NAME),),)]
+    holding_ca_key = {
+        n
+        for n, s in services.items()
+        if any(v.startswith("kafka-ca:") for v in s.get("volumes", []))
+    }
+    assert holding_ca_key == {"kafka-tls"}
+    holding_broker_key = {
+        n
+        for n, s in services.items()
+        if any(v.startswith("kafka-broker-tls:") for v in s.get("volumes", []))
+    }
+    assert holding_broker_key == {"kafka-tls", *brokers}
 
 
 @pytest.mark.parametrize("witness", ["witness-1", "witness-2"])

@@ -85,7 +85,8 @@ def config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 
 def test_the_compose_file_is_valid_compose() -> None:
     resolved = config("docker-compose.yml")
-    expected = set(SERVICES) | {"kafka", "kafka-init", "mongo", "keycloak"} | OBSERVABILITY
+    expected = set(SERVICES) | {"kafka", "kafka-tls", "kafka-init", "mongo", "keycloak"}
+    expected |= OBSERVABILITY
     expected |= {"witness-1", "witness-2"}
     assert expected == set(resolved["services"])
 
