@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from shared.auth import AuthSettings, Role, allow, install_auth
 from shared.http import (
+    PROBES,
     BodySizeLimit,
     HttpMetrics,
     InFlightLimit,
@@ -53,6 +54,7 @@ def service_app(
     refusal_statuses: Mapping[str, int] | None = None,
     statuses: Callable[[str, str], set[int]] | None = None,
     auth: AuthSettings | None = None,
+    streams: frozenset[str] = frozenset(),
 ) -> FastAPI:
     """A FastAPI app with problem+json errors, health, readiness, metrics and tracing.
 
@@ -62,7 +64,8 @@ def service_app(
     route can be refused with, declared in its OpenAPI document with those the shared
     layer answers (``shared.openapi``). ``auth`` says which bearer tokens the routes'
     ``allow(...)`` accept (LT_AUTH_*); ``/healthz`` and ``/readyz`` stay open,
-    ``/metrics`` needs operations (or a service).
+    ``/metrics`` needs operations (or a service). ``streams`` are paths whose answer
+    stays open (server-sent events): not counted in the requests in flight.
     """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
     app = FastAPIOffline(
@@ -96,7 +99,7 @@ def service_app(
         crashed_workers=crashed_workers,
     )
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
-    app.add_middleware(InFlightLimit, limit=http.max_in_flight)
+    app.add_middleware(InFlightLimit, limit=http.max_in_flight, uncounted=PROBES | streams)
     app.add_middleware(HttpMetrics)
     trace_requests(app, untraced=UNTRACED)
     return app

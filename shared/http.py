@@ -186,20 +186,22 @@ OVERLOADED_RETRY_AFTER_S = 1
 
 class InFlightLimit:
     """Refuses a request with 503 ``overloaded`` (and ``Retry-After``) while ``limit``
-    others are being handled, before its body is read or its token checked.
+    others are being handled, before its body is read or its token checked. Paths in
+    ``uncounted`` are always let through and not counted.
 
     Past the machine's capacity, requests accepted anyway only wait longer behind each
     other, until clients time out and retry; refusing the excess at once keeps the
     answered ones fast and tells clients when to come back, as for ``store_unavailable``.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, uncounted: frozenset[str] = PROBES) -> None:
         self.app = app
         self.limit = limit
+        self.uncounted = uncounted  # probes; streams, whose answer stays open
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PROBES:
+        if scope["type"] != "http" or scope["path"] in self.uncounted:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:

@@ -61,7 +61,9 @@ def refusal_statuses(path: str, method: str) -> set[int]:
 
 
 # The console is an operations tool: every JSON route needs a signed-in operator.
-router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(operator)])
+API_PREFIX = "/api"
+HEALTH_STREAM = f"{API_PREFIX}/health/stream"  # its answer stays open: not counted in flight
+router = APIRouter(prefix=API_PREFIX, tags=["console"], dependencies=[Depends(operator)])
 Operator = Annotated[Principal, Depends(operator)]
 
 
@@ -206,7 +208,7 @@ async def health(request: Request) -> dict[str, Any]:
     return await _health(request)
 
 
-@router.get("/health/stream", summary="The health view as server-sent events")
+@router.get(HEALTH_STREAM.removeprefix(API_PREFIX), summary="The health view as server-sent events")
 async def health_stream(request: Request) -> StreamingResponse:
     """Live for a signed-in operator's session (the cookie rides along, unlike a bearer
     token): each event first checks the session still stands, refreshing its token."""

@@ -102,6 +102,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
         auth=settings.auth,
         refusal_statuses=api.STATUS,
         statuses=api.refusal_statuses,
+        streams=frozenset({api.HEALTH_STREAM}),
         openapi_tags=[{"name": "console", "description": "What the console's pages read."}],
     )
     app.add_exception_handler(KafkaError, broker_unavailable)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import cast
 
 import httpx
 import pytest
@@ -98,3 +99,39 @@ async def test_a_request_that_fails_frees_its_place(gate: Gate) -> None:
         assert (await client.post("/broken")).status_code == 500
         gate.open.set()
         assert (await client.post("/slow")).status_code == 200
+
+
+async def test_uncounted_paths_such_as_event_streams_hold_no_place(gate: Gate) -> None:
+    app = FastAPI()
+    install_error_handlers(app, {})
+
+    @app.get("/stream")
+    async def stream() -> dict[str, bool]:  # as a server-sent event stream, it stays open
+        gate.arrived.release()
+        await gate.open.wait()
+        return {"ended": True}
+
+    @app.get("/view")
+    async def view() -> dict[str, bool]:
+        return {"shown": True}
+
+    app.add_middleware(InFlightLimit, limit=1, uncounted=frozenset({"/stream"}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        streams = [asyncio.create_task(client.get("/stream")) for _ in range(3)]
+        for _ in streams:
+            await gate.arrived.acquire()
+        assert (await client.get("/view")).status_code == 200
+        gate.open.set()
+        await asyncio.gather(*streams)
+
+
+def test_the_consoles_health_stream_is_not_counted() -> None:
+    from console.api import HEALTH_STREAM
+    from console.main import create_app
+
+    app = create_app()
+    [limit] = [m.kwargs for m in app.user_middleware if m.cls is InFlightLimit]  # type: ignore[comparison-overlap]
+    assert HEALTH_STREAM == "/api/health/stream"
+    assert HEALTH_STREAM in cast(frozenset[str], limit["uncounted"])
+    assert HEALTH_STREAM in app.openapi()["paths"]
