@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.alerting_metrics import READINESS_CHECK, READY
 from shared.mongo.errors import store_unavailable
 from shared.refusals import Refused
-from shared.telemetry.metrics import HTTP_REQUESTS, HTTP_SECONDS, HTTP_SHED
+from shared.telemetry.metrics import HTTP_IN_FLIGHT, HTTP_REQUESTS, HTTP_SECONDS, HTTP_SHED
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -199,6 +199,7 @@ class InFlightLimit:
         self.limit = limit
         self.uncounted = uncounted  # probes; streams, whose answer stays open
         self.in_flight = 0
+        self._gauges: dict[str, Any] = {}  # by service: labels() takes a lock each time
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.uncounted:
@@ -213,10 +214,16 @@ class InFlightLimit:
             await response(scope, receive, send)
             return
         self.in_flight += 1
+        service = _service_of(scope)
+        gauge = self._gauges.get(service)
+        if gauge is None:
+            gauge = self._gauges[service] = HTTP_IN_FLIGHT.labels(service)
+        gauge.inc()
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            gauge.dec()
 
 
 class HttpMetrics:

@@ -67,6 +67,11 @@ HTTP_SHED = Counter(
     "HTTP requests refused with 503 overloaded: the service had its most requests in flight.",
     ["service"],
 )
+HTTP_IN_FLIGHT = Gauge(
+    "lt_http_requests_in_flight",
+    "HTTP requests being handled now (saturation; the limit is LT_<SERVICE>_MAX_IN_FLIGHT).",
+    ["service"],
+)
 HTTP_SECONDS = Histogram(
     "lt_http_request_seconds", "Time to answer an HTTP request.", ["service", "method", "route"]
 )

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared.http import InFlightLimit, install_error_handlers
-from shared.telemetry.metrics import HTTP_SHED
+from shared.telemetry.metrics import HTTP_IN_FLIGHT, HTTP_SHED
 
 
 class Gate:
@@ -59,6 +59,7 @@ async def test_the_request_past_the_limit_is_refused_with_retry_after(
     for _ in held:
         await gate.arrived.acquire()
     shed_before = HTTP_SHED.labels("")._value.get()
+    assert HTTP_IN_FLIGHT.labels("")._value.get() == 2
 
     refused = await client.post("/slow")
 
@@ -69,6 +70,7 @@ async def test_the_request_past_the_limit_is_refused_with_retry_after(
     assert HTTP_SHED.labels("")._value.get() == shed_before + 1
     gate.open.set()
     assert [r.status_code for r in await asyncio.gather(*held)] == [200, 200]
+    assert HTTP_IN_FLIGHT.labels("")._value.get() == 0
 
 
 async def test_probes_answer_while_overloaded(client: httpx.AsyncClient, gate: Gate) -> None:
