@@ -85,6 +85,12 @@ class MongoSettings(BaseSettings):
     password: SecretStr | None = Field(None, description="Password of the store user.")
     auth_source: str = Field("admin", description="Database that holds the store user.")
     server_selection_timeout_ms: int = Field(5000, description="How long to wait for a server.")
+    max_pool_size: int = Field(
+        100,
+        ge=1,
+        description="Most connections the service opens to the store; commands beyond wait "
+        "for one to be free.",
+    )
     transaction_timeout_s: float = Field(
         30.0, gt=0, description="Upper bound of one transaction, conflict retries included."
     )

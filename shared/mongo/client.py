@@ -94,6 +94,7 @@ async def mongo_client(settings: MongoSettings, app_name: str) -> AsyncIterator[
         appname=app_name,
         tz_aware=True,
         serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
+        maxPoolSize=settings.max_pool_size,
         event_listeners=[CommandCounter(app_name)],
         **credentials(settings),
     )

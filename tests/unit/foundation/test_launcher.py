@@ -51,6 +51,17 @@ def test_a_member_starts_with_every_services_port_the_fleet_settings_then_its_ow
     assert fleet.urls()["routing-2"] == "http://127.0.0.1:7003"
 
 
+def test_a_fleet_keeps_store_connections_few_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LT_MONGO_MAX_POOL_SIZE", raising=False)
+    fleet = Fleet(tmp_path)
+    member = fleet.add("intake", 7001)
+    assert fleet.environment(member)["LT_MONGO_MAX_POOL_SIZE"] == "8"
+    monkeypatch.setenv("LT_MONGO_MAX_POOL_SIZE", "50")  # the caller's environment wins
+    assert fleet.environment(member)["LT_MONGO_MAX_POOL_SIZE"] == "50"
+
+
 def test_stop_asks_first_then_kills_what_ignores_the_request(tmp_path: Path) -> None:
     polite = running(SLEEPS, tmp_path / "polite.log")
     stubborn = running(IGNORES_SIGTERM, tmp_path / "stubborn.log")
