@@ -38,7 +38,7 @@ from shared.telemetry.messaging import (
     replace_trace_headers,
 )
 from shared.telemetry.metrics import EVENTS_PUBLISHED, event_type_label
-from shared.topics import TopicSpec, topic_name
+from shared.topics import AGENCY_EVENTS_PREFIX, TopicSpec, topic_name
 
 log = logging.getLogger(__name__)
 STOP_S = 4.0
@@ -82,6 +82,17 @@ class Publisher(Protocol):
     ) -> None: ...
 
     async def publish_batch(self, messages: Sequence[Outgoing]) -> None: ...
+
+    async def topics_absent(self, names: set[str]) -> set[str]:
+        """Which of these full topic names the broker does not have."""
+        ...
+
+
+def topic_label(topic: TopicSpec) -> str:
+    """A metric label for a topic: the agencies' feeds as one, not one series per unit."""
+    if topic.name.startswith(AGENCY_EVENTS_PREFIX):
+        return f"{AGENCY_EVENTS_PREFIX}<unit>"
+    return topic.name
 
 
 def envelope_headers(envelope: Envelope) -> KafkaHeaders:
@@ -132,7 +143,12 @@ class KafkaPublisher:
             raise  # the caller sends the batch again, with the new producer
         for envelope, topic, _ in messages:
             label = event_type_label(envelope.type)
-            EVENTS_PUBLISHED.labels(self._service, topic.name, label).inc()
+            EVENTS_PUBLISHED.labels(self._service, topic_label(topic), label).inc()
+
+    async def topics_absent(self, names: set[str]) -> set[str]:
+        """One metadata request for every topic (those this principal may describe)."""
+        metadata = await self._producer.client.fetch_all_metadata()
+        return names - set(metadata.topics())
 
     async def _send_all(self, producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> None:
         acks = []
