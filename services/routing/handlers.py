@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import partial
 
 from routing.config import RoutingOptions
+from routing.domain.audience import dossier_audience, refusal_audience
 from routing.domain.closing import (
     decide_withdraw,
     decide_withdrawal_declined,
@@ -83,7 +84,7 @@ class Routing:
             decision.dossier, read=read, session=uow.session, now=now, facts=own_facts(decision)
         )
         uow.numbered(saved.code, numbers)
-        emit_facts(uow, saved, decision)
+        emit_facts(uow, saved, decision, read)
         return saved
 
 
@@ -93,9 +94,17 @@ def own_facts(decision: Decision) -> int:
     return sum(1 for fact in decision.facts if fact.subject() == code)
 
 
-def emit_facts(uow: UnitOfWork, d: Dossier, decision: Decision) -> None:
-    """Queue the decision's facts, in order, correlated with the dossier's flow."""
-    uow.emit(*decision.facts, correlation_id=d.correlation_id or None)
+def emit_facts(
+    uow: UnitOfWork, d: Dossier, decision: Decision, read: Dossier | None = None
+) -> None:
+    """Queue the decision's facts, in order, correlated with the dossier's flow, for the
+    feeds of the units on its way (``routing.domain.audience``); ``read``: the dossier
+    the decision was taken on (None for a new one)."""
+    uow.emit(
+        *decision.facts,
+        correlation_id=d.correlation_id or None,
+        audience=dossier_audience(decision.dossier, read),
+    )
 
 
 async def on_dossiers_received(
@@ -212,7 +221,8 @@ async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing)
                 code=refusal.code,
                 reason=refusal.reason,
                 refused_at=uow.now,
-            )
+            ),
+            audience=refusal_audience(command.unit),
         )
         log.info(
             "command refused",
@@ -241,7 +251,8 @@ async def on_agency_command(
             code=RefusalCode.NOT_SENDERS_UNIT.value,
             reason=f"the sender is bound to unit {sender}, not {command.unit}",
             refused_at=uow.now,
-        )
+        ),
+        audience=refusal_audience(sender),
     )
     log.warning(
         "command claiming another unit refused",
@@ -261,17 +272,16 @@ async def on_invalid_command(
     not dropped. The refusal names the sender's unit where the topic proves it, else the
     unit the body names."""
     unit = sender or envelope.data.get("unit")
-    uow.emit(
-        CommandRefused(
-            dossier_code=envelope.subject,
-            command_id=envelope.id,
-            command_type=envelope.type,
-            unit=unit if isinstance(unit, str) and 0 < len(unit) <= 64 else None,
-            code=RefusalCode.INVALID_COMMAND.value,
-            reason=error.reason,
-            refused_at=uow.now,
-        )
+    refusal = CommandRefused(
+        dossier_code=envelope.subject,
+        command_id=envelope.id,
+        command_type=envelope.type,
+        unit=unit if isinstance(unit, str) and 0 < len(unit) <= 64 else None,
+        code=RefusalCode.INVALID_COMMAND.value,
+        reason=error.reason,
+        refused_at=uow.now,
     )
+    uow.emit(refusal, audience=refusal_audience(refusal.unit))
     log.info("invalid command refused", extra={"command_id": envelope.id, "type": envelope.type})
 
 
