@@ -11,9 +11,10 @@ provisioned) must not hold the relay up: a send to a missing topic waits for met
 until the request times out, and fails again at every retry. So the relay asks the
 broker which feeds it has (one metadata request, for names it has not seen yet, and at
 most every ``ABSENT_RECHECK_S`` for one it found missing): a copy to a missing feed is
-left out, counted in ``lt_outbox_feed_copies_skipped_total`` and logged at WARNING with
-the unit; the fact itself is published as ever. Provisioning the topic
-(``python -m infra.kafka_access``, or the services' ``ensure_topics``) ends it.
+left out, counted in ``lt_outbox_feed_copies_skipped_total`` (alert
+``AgencyFeedCopiesSkipped``) and logged at WARNING with the unit; the fact itself is
+published as ever. Provisioning the topic (``python -m infra.kafka_access``, or the
+services' ``ensure_agency_topics``) ends it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Feeds:
         self._service = service
         self._present: set[str] = set()  # units whose feed the broker has
         self._absent: dict[str, float] = {}  # units whose feed it lacked, and when seen
+        self._skipped = FEED_COPIES_SKIPPED.labels(service)  # exported at 0 (an alert's)
 
     def forget(self) -> None:
         """A publish failed: a feed seen may have gone since; ask again before the next."""
@@ -59,7 +61,7 @@ class Feeds:
             skipped += len(entry.audience) - len(units)
             messages.append([entry.outgoing(), *entry.feed_copies(units)])
         if skipped:
-            FEED_COPIES_SKIPPED.labels(self._service).inc(skipped)
+            self._skipped.inc(skipped)
         return messages
 
     async def _feeds_present(self, units: set[str]) -> set[str]:
