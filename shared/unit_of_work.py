@@ -146,6 +146,16 @@ class UnitOfWork:
         self._pending.events.extend(PendingEvent(e, headers, units) for e in envelopes)
         return envelopes
 
+    def forward(self, event: Envelope, audience: Iterable[str]) -> None:
+        """Queue copies of an event as it travelled (another service's, say) for these
+        units' agency feeds only, not for its topic again: for units its emitter could
+        not know to name (routing tells the holder of a withdrawal that intake asked for
+        from a view a hand-over behind). Numbered in its subject's sequence like a fact."""
+        units = tuple(dict.fromkeys(audience))
+        if units:
+            headers = [(k, v.decode()) for k, v in inject_trace_headers([])]
+            self._pending.events.append(PendingEvent(event, headers, units, copies_only=True))
+
     def numbered(self, subject: str, numbers: range) -> None:
         """The writer reserved these outbox sequence numbers of ``subject`` in this
         transaction (with a write of its own document) for the subject's facts it emits

@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import partial
 
 from routing.config import RoutingOptions
-from routing.domain.audience import dossier_audience, refusal_audience
+from routing.domain.audience import dossier_audience, refusal_audience, withdrawal_missed_by
 from routing.domain.closing import (
     decide_withdraw,
     decide_withdrawal_declined,
@@ -74,17 +74,26 @@ class Routing:
         return unit_level(self.catalogue, unit)
 
     async def save(
-        self, decision: Decision, read: Dossier, uow: UnitOfWork, now: datetime
+        self,
+        decision: Decision,
+        read: Dossier,
+        uow: UnitOfWork,
+        now: datetime,
+        forward_to: tuple[str, ...] = (),
     ) -> Dossier:
         """Store the decided dossier over the one read (``StaleDossier`` if it changed)
         and emit its facts, numbered by the same write; a copy kept of it is forgotten
-        (kept again by an HTTP action once committed)."""
+        (kept again by an HTTP action once committed). ``forward_to``: units whose feeds
+        get a copy of the cause itself (``UnitOfWork.forward``), numbered with the facts."""
         self.recent.forget(read.code)
+        count = own_facts(decision) + (1 if forward_to else 0)
         saved, numbers = await self.store.save(
-            decision.dossier, read=read, session=uow.session, now=now, facts=own_facts(decision)
+            decision.dossier, read=read, session=uow.session, now=now, facts=count
         )
         uow.numbered(saved.code, numbers)
         emit_facts(uow, saved, decision, read)
+        if forward_to:
+            uow.forward(uow.envelope, forward_to)
         return saved
 
 
@@ -161,9 +170,12 @@ async def on_dossier_withdrawn(
         log.info("withdrawal of a dossier routing never saw", extra={"dossier": data.dossier_code})
         return
     ctx = routing.context(uow.envelope.id, uow.now)
+    missed: tuple[str, ...] = ()
     try:
         if isinstance(data, WithdrawalRequested):
             decision = decide_withdrawal_request(d, data, ctx)
+            # Intake named the holders of its view: the one that must stop it hears too.
+            missed = withdrawal_missed_by(data.holding_unit, d)
         else:
             decision = decide_withdraw(d, data, ctx)
     except ActionRefused as refusal:
@@ -172,7 +184,7 @@ async def on_dossier_withdrawn(
         log.info("withdrawal declined", extra={"dossier": d.code, "reason": refusal.reason})
         decision = decide_withdrawal_declined(d, data, ctx)
     recorded(decision, ctx, actor="applicant", cause_type=uow.envelope.type)
-    await routing.save(decision, d, uow, ctx.now)
+    await routing.save(decision, d, uow, ctx.now, forward_to=missed)
 
 
 async def execute_command(

@@ -48,8 +48,9 @@ class Feeds:
         self._present.clear()
 
     async def messages(self, entries: Sequence[OutboxEntry]) -> list[list[Outgoing]]:
-        """Each entry's messages: the record on its topic, then a copy per audience unit
-        whose feed exists, in the order the service named them."""
+        """Each entry's messages: the record on its topic (unless it is there already:
+        ``copies_only``), then a copy per audience unit whose feed exists, in the order
+        the service named them."""
         wanted = {unit for entry in entries for unit in entry.audience}
         if not wanted:
             return [[entry.outgoing()] for entry in entries]
@@ -59,7 +60,8 @@ class Feeds:
         for entry in entries:
             units = [unit for unit in entry.audience if unit in present]
             skipped += len(entry.audience) - len(units)
-            messages.append([entry.outgoing(), *entry.feed_copies(units)])
+            record = [] if entry.copies_only else [entry.outgoing()]
+            messages.append([*record, *entry.feed_copies(units)])
         if skipped:
             self._skipped.inc(skipped)
         return messages

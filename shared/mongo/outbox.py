@@ -66,6 +66,7 @@ class PendingEvent:
     envelope: Envelope
     trace_headers: list[tuple[str, str]]
     audience: tuple[str, ...] = ()  # units whose agency feed gets a copy
+    copies_only: bool = False  # another service's event: to the feeds, not its topic again
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class OutboxEntry:
     trace_headers: tuple[tuple[str, str], ...]
     # The units whose agency feed (``dossier.events.<unit>``) the relay copies it to.
     audience: tuple[str, ...] = ()
+    # Published to the audience's feeds only (``UnitOfWork.forward``), not to its topic.
+    copies_only: bool = False
 
     @classmethod
     def of(cls, event: PendingEvent, seq: int) -> OutboxEntry:
@@ -94,6 +97,7 @@ class OutboxEntry:
             envelope=envelope,
             trace_headers=tuple(event.trace_headers),
             audience=event.audience,
+            copies_only=event.copies_only,
         )
 
     @classmethod
@@ -108,6 +112,7 @@ class OutboxEntry:
             envelope=Envelope.model_validate_json(str(document["envelope"])),
             trace_headers=tuple((str(k), str(v)) for k, v in document["trace_headers"]),
             audience=tuple(str(unit) for unit in document.get("audience", ())),
+            copies_only=bool(document.get("copies_only", False)),
         )
 
     def document(self, now: datetime) -> dict[str, object]:
@@ -126,6 +131,8 @@ class OutboxEntry:
         }
         if self.audience:
             document["audience"] = list(self.audience)
+        if self.copies_only:
+            document["copies_only"] = True
         return document
 
     @property

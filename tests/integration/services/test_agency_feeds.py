@@ -169,8 +169,9 @@ async def test_each_fact_reaches_the_feeds_of_exactly_the_units_it_concerns(
     await services.act(two, "transfer/accept", {"unit": DISTRICT})
 
     async def intake_sees_the_district() -> bool:
-        """Intake names the holders its view has applied (a view a hand-over ahead of it
-        would leave the district out: docs/design.md says so)."""
+        """Intake names the holders its view has applied (from a view a hand-over behind,
+        routing copies the request to the district: tests/integration/routing/
+        test_withdrawal.py); this test takes the usual path."""
         view = await services.intake.get(f"/v1/dossiers/{two}", headers={"X-Lookup-Token": token})
         return view.status_code == 200 and view.json()["holding_unit"]["code"] == DISTRICT
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from routing.domain.audience import dossier_audience
+from routing.domain.audience import dossier_audience, withdrawal_missed_by
 from routing.domain.closing import decide_withdrawal_request
 from routing.handlers import Routing, emit_facts, on_agency_command
 
@@ -83,3 +83,30 @@ async def test_a_command_claiming_another_unit_is_refused_to_its_senders_feed_al
     [refused] = uow.pending_events
     assert refused.envelope.type == "dossier.command.refused.v1"
     assert refused.audience == (DISTRICT_COMMITTEE,)
+
+
+def test_a_withdrawal_request_intake_named_from_an_old_view_is_forwarded_to_the_holder() -> None:
+    """Intake's view still had the desk holding it when the district had accepted it."""
+    d = act(start().dossier, complete(start().dossier, TAN_HOA_DESK), later(1)).dossier
+    in_transfer = d
+    assert withdrawal_missed_by(TAN_HOA_DESK, in_transfer) == (DISTRICT_COMMITTEE,)
+    held = act(d, accept(d, DISTRICT_COMMITTEE), later(2)).dossier
+    assert withdrawal_missed_by(TAN_HOA_DESK, held) == (DISTRICT_COMMITTEE,)
+    assert withdrawal_missed_by(DISTRICT_COMMITTEE, held) == ()  # intake told it
+    request = make_envelope(
+        WithdrawalRequested(
+            dossier_code=d.code,
+            state=DossierState.WITHDRAWAL_REQUESTED,
+            holding_unit=TAN_HOA_DESK,
+            requested_at=later(3),
+        ),
+        source="/lienthong/intake",
+    )
+    uow = detached_unit_of_work(cause=request, now=later(3))
+    uow.forward(request, withdrawal_missed_by(TAN_HOA_DESK, held))
+    [copy] = uow.pending_events
+    assert (copy.envelope, copy.audience, copy.copies_only) == (
+        request,
+        (DISTRICT_COMMITTEE,),
+        True,
+    )

@@ -147,3 +147,24 @@ def test_the_audience_is_stored_with_the_entry_and_read_back() -> None:
     without = entry("A", 2, ()).document(AT)
     assert "audience" not in without  # entries written before feeds read back the same
     assert OutboxEntry.from_document(without).audience == ()
+
+
+async def test_a_forwarded_event_goes_to_the_feeds_alone_not_to_its_topic_again() -> None:
+    """Another service's event, copied by this one to feeds its emitter missed."""
+    broker = MemoryBroker()
+    r = relay_with(broker)
+    await r.relay.round()
+    forwarded = entry("A", 1, ("U1",))
+    forwarded = OutboxEntry.of(
+        PendingEvent(forwarded.envelope, TRACE, ("U1",), copies_only=True), 1
+    )
+    r.commit(forwarded, entry("A", 2, ("U1",)))
+    await r.relay.round()
+    assert [(t, e.data["reason"]) for t, e in broker.sent] == [
+        ("dossier.events.U1", "A1"),
+        ("dossier.events", "A2"),
+        ("dossier.events.U1", "A2"),
+    ]
+    stored = OutboxEntry.from_document(forwarded.document(AT))
+    assert stored.copies_only and stored.audience == ("U1",)
+    assert "copies_only" not in entry("A", 3, ("U1",)).document(AT)
