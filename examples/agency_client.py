@@ -2,8 +2,10 @@
 
 It plays one unit (say, a district people's committee's own software):
 
-1. consumes ``dossier.events`` with its own consumer group and keeps the events that
-   concern its unit;
+1. consumes its own feed ``dossier.events.<unit>`` with its own consumer group: the
+   facts of the dossiers its unit holds or held or is handed, and the refusals of its
+   commands (docs/design.md "Agency feeds"); ``dossier.events``, with every unit's
+   dossiers, is not an agency's to read (Kafka ACL);
 2. when a hand-over to its unit is requested, sends ``command.transfer.accept.v1``;
 3. once the acceptance is confirmed (``dossier.transfer.accepted.v1``, with the
    hand-over receipt), deliberately sends one invalid command (handing the result
@@ -29,7 +31,9 @@ hand to each agency (it is public; the broker's certificate must name the host i
         --ca-file ca.pem --client-secret <its secret> --token-url https://id.example.vn/...
 
 Without ``--client-secret`` it uses an unauthenticated local broker and the shared
-``dossier.commands`` topic (local work and tests only).
+``dossier.commands`` topic (local work and tests only); its feed must exist there (the
+services make the feeds on a secured broker only: ``python -m infra.kafka_access``
+makes them on any).
 
 It stops after ``--handovers`` dossiers were handled, or after ``--max-seconds``.
 """
@@ -50,9 +54,9 @@ from shared.events.dossier import StepOutcome
 from shared.events.registry import make_envelope
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
-from shared.topics import agency_commands
+from shared.topics import agency_commands, agency_events
 
-EVENTS, COMMANDS = "dossier.events", "dossier.commands"
+COMMANDS = "dossier.commands"
 
 
 @dataclass
@@ -131,8 +135,9 @@ def security(args: argparse.Namespace) -> dict[str, object]:
 
 async def run(args: argparse.Namespace) -> int:
     login = security(args)
+    feed = f"{args.topic_prefix}{agency_events(args.unit).name}"
     consumer = AIOKafkaConsumer(
-        f"{args.topic_prefix}{EVENTS}",
+        feed,
         bootstrap_servers=args.bootstrap,
         group_id=args.group or f"{args.topic_prefix}agency-{args.unit}",
         auto_offset_reset="earliest",
@@ -147,7 +152,7 @@ async def run(args: argparse.Namespace) -> int:
     await producer.start()
     commands = agency_commands(args.unit).name if args.client_secret else COMMANDS
     agency = Agency(args.unit, producer, f"{args.topic_prefix}{commands}")
-    say(f"LISTENING as {args.unit} on {args.topic_prefix}{EVENTS}")
+    say(f"LISTENING as {args.unit} on {feed}")
     deadline = time.monotonic() + args.max_seconds
     try:
         while agency.handled() < args.handovers and time.monotonic() < deadline:

@@ -6,12 +6,11 @@ the four services, and one agency system per unit (``agency-<unit code>``).
 * A service may write the topics it publishes, read the topics it consumes, write dead
   letters, and use its own consumer group (one per service); nothing else. In
   particular only intake may write ``applicant.contacts``, only notification read it.
-* An agency may read ``dossier.events`` (dossier facts of every unit, not only its own:
-  no name or contact, but the applicant's keyed identity hash, free-text reasons and
-  notes, document names and payment references; narrowing it is an open point of the
-  README's "Personal data"), write its
-  own commands topic ``dossier.commands.<unit>`` (which routing holds to that unit),
-  and use consumer groups named ``agency-<unit>...``.
+* An agency may read its own feed ``dossier.events.<unit>`` (the facts of the dossiers
+  its unit is party to, which intake and routing copy there: docs/design.md "Agency
+  feeds"), and not ``dossier.events`` (every unit's dossiers); write its own commands
+  topic ``dossier.commands.<unit>`` (which routing holds to that unit); and use consumer
+  groups named ``agency-<unit>...``. Intake and routing write every agency's feed.
 * The operations console (Keycloak client ``console``) may read the dead letters,
   describe every topic and the services' groups (consumer lag), and write back the
   topics a replay puts a dead letter on, except the contacts topic and the agencies'
@@ -54,6 +53,8 @@ from shared.topics import (
     OPERATIONS_EVENTS,
     TopicSpec,
     agency_commands,
+    agency_events,
+    agency_topics,
     topic_name,
 )
 
@@ -69,14 +70,17 @@ class ServiceAccess:
 
 
 def service_access(units: Iterable[str]) -> dict[str, ServiceAccess]:
-    """Each service's topics (routing reads every agency's commands topic)."""
+    """Each service's topics (routing reads every agency's commands topic; intake and
+    routing, which emit dossier facts, write every agency's feed)."""
+    units = list(units)
     agencies = tuple(agency_commands(unit) for unit in units)
+    feeds = tuple(agency_events(unit) for unit in units)
     return {
         # Intake and notification record the data subject requests they answer.
         "intake": ServiceAccess(
-            (DOSSIER_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS), (DOSSIER_EVENTS,)
+            (DOSSIER_EVENTS, APPLICANT_CONTACTS, OPERATIONS_EVENTS, *feeds), (DOSSIER_EVENTS,)
         ),
-        "routing": ServiceAccess((DOSSIER_EVENTS,), (DOSSIER_EVENTS, *agencies)),
+        "routing": ServiceAccess((DOSSIER_EVENTS, *feeds), (DOSSIER_EVENTS, *agencies)),
         # Both read the operators' facts: redelivery requests, replays to log.
         "notification": ServiceAccess(
             (NOTIFICATION_EVENTS, OPERATIONS_EVENTS),
@@ -127,10 +131,10 @@ def acl_bindings(prefix: str, units: Iterable[str]) -> list[AclBinding]:
         bindings.append(_allow(service, ResourceType.GROUP, f"{prefix}{service}", READ))
     for unit in units:
         agency = agency_client_id(unit)
-        own = agency_commands(unit)
+        own, feed = agency_commands(unit), agency_events(unit)
         bindings += [
-            _topic(agency, prefix, DOSSIER_EVENTS, READ),
-            _topic(agency, prefix, DOSSIER_EVENTS, DESCRIBE),
+            _topic(agency, prefix, feed, READ),
+            _topic(agency, prefix, feed, DESCRIBE),
             _topic(agency, prefix, own, WRITE),
             _topic(agency, prefix, own, DESCRIBE),
             _allow(
@@ -154,7 +158,8 @@ def console_bindings(prefix: str, units: list[str]) -> list[AclBinding]:
 
 
 def all_topics(units: Iterable[str]) -> list[TopicSpec]:
-    return [*ALL_TOPICS, *(agency_commands(unit) for unit in units)]
+    """The platform's topics and each unit's commands topic and feed."""
+    return [*ALL_TOPICS, *agency_topics(units)]
 
 
 def provision_topics(

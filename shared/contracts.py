@@ -26,11 +26,12 @@ from shared.topics import (
     OPERATIONS_EVENTS,
     TopicSpec,
     agency_commands,
+    agency_events,
 )
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "contracts"
 SCHEMA_BASE = "https://lienthong.example/contracts/schemas/"
-CONTRACTS_VERSION = "3.1.0"  # see docs/contracts/CHANGELOG.md
+CONTRACTS_VERSION = "4.0.0"  # see docs/contracts/CHANGELOG.md
 
 
 def message_name(event_type: str) -> str:
@@ -88,6 +89,7 @@ KEYS = {
     OPERATIONS_EVENTS.name: "Dossier code when the action concerns one, else operations",
 }
 AGENCY_CHANNEL = "DossierCommandsUnit"
+FEED_CHANNEL = "DossierEventsUnit"
 LOCAL_TOKEN_URL = "http://127.0.0.1:8180/realms/lienthong/protocol/openid-connect/token"
 
 
@@ -122,16 +124,33 @@ def _agency_channel(commands: list[type[EventData]]) -> dict[str, Any]:
         "The commands of one agency system, bound to its unit: only the agency's Keycloak "
         "client agency-<unit> may write it (Kafka ACL), so routing knows who sent each "
         "command and refuses one that claims another unit (not_senders_unit). Key: dossier "
-        "code. A refused command yields dossier.command.refused.v1 on dossier.events with a "
-        "code; a message that breaks its contract (envelope, type or fields) but names its "
-        "id and subject gets invalid_command; one that does not is dead-lettered."
+        "code. A refused command yields dossier.command.refused.v1 with a code on "
+        "dossier.events and on the agency's own feed dossier.events.<unit>; a message that "
+        "breaks its contract (envelope, type or fields) but names its id and subject gets "
+        "invalid_command; one that does not is dead-lettered."
+    )
+    channel["parameters"] = {"unit": {"description": "The agency's unit code, e.g. 000.00.31.H59."}}
+    return channel
+
+
+def _feed_channel(facts: list[type[EventData]]) -> dict[str, Any]:
+    """Each agency's own feed, the only topic it may read."""
+    channel = _channel(agency_events("{unit}"), facts)
+    channel["description"] = (
+        "The dossier facts of one agency system's unit, the same records (envelope, key, "
+        "headers) as on dossier.events: those of the dossiers the unit holds or held, or "
+        "is handed, and the refusals of the agency's own commands (docs/design.md, "
+        "'Agency feeds', says which fact goes to which units). Only the agency's Keycloak "
+        "client agency-<unit> may read it (Kafka ACL); dossier.events is not an agency's "
+        "to read. Key: dossier code (one partition: each dossier's facts in order). "
+        "At-least-once: a record may come twice, with the same id."
     )
     channel["parameters"] = {"unit": {"description": "The agency's unit code, e.g. 000.00.31.H59."}}
     return channel
 
 
 def _operations() -> dict[str, Any]:
-    """What an agency system does: write its own commands topic, read dossier facts."""
+    """What an agency system does: write its own commands topic, read its own feed."""
     return {
         f"send{AGENCY_CHANNEL}": {
             "action": "send",
@@ -139,10 +158,11 @@ def _operations() -> dict[str, Any]:
             "summary": "An agency system sends commands to its own topic dossier.commands.<unit>.",
             "security": [{"$ref": "#/components/securitySchemes/keycloak"}],
         },
-        f"receive{_channel_id(DOSSIER_EVENTS)}": {
+        f"receive{FEED_CHANNEL}": {
             "action": "receive",
-            "channel": {"$ref": f"#/channels/{_channel_id(DOSSIER_EVENTS)}"},
-            "summary": "An agency system consumes dossier.events (the only topic it may read).",
+            "channel": {"$ref": f"#/channels/{FEED_CHANNEL}"},
+            "summary": "An agency system consumes its own feed dossier.events.<unit> (the "
+            "only topic it may read).",
             "security": [{"$ref": "#/components/securitySchemes/keycloak"}],
             "bindings": {
                 "kafka": {
@@ -195,6 +215,7 @@ def asyncapi_document() -> dict[str, Any]:
         by_topic[REGISTRY[event_type].TOPIC.name].append(REGISTRY[event_type])
     channels = {_channel_id(spec): _channel(spec, by_topic[spec.name]) for spec in ALL_TOPICS}
     channels[AGENCY_CHANNEL] = _agency_channel(by_topic[DOSSIER_COMMANDS.name])
+    channels[FEED_CHANNEL] = _feed_channel(by_topic[DOSSIER_EVENTS.name])
     return {
         "asyncapi": "3.0.0",
         "info": {

@@ -55,6 +55,8 @@ class RecordingPublisher:
     sent: list[tuple[str, Envelope]] = field(default_factory=list)
     raw: list[tuple[str, bytes | None, bytes | None, KafkaHeaders]] = field(default_factory=list)
     fail_with: Exception | None = None
+    absent: set[str] = field(default_factory=set)  # full names of topics it lacks
+    asked: list[set[str]] = field(default_factory=list)  # topics_absent's questions
 
     async def publish(
         self, envelope: Envelope, topic: TopicSpec, headers: KafkaHeaders | None = None
@@ -66,6 +68,10 @@ class RecordingPublisher:
     async def publish_batch(self, messages: Sequence[Outgoing]) -> None:
         for envelope, topic, headers in messages:
             await self.publish(envelope, topic, headers)
+
+    async def topics_absent(self, names: set[str]) -> set[str]:
+        self.asked.append(set(names))
+        return names & self.absent
 
     async def publish_raw(
         self, topic: str, value: bytes | None, *, key: str | bytes | None, headers: KafkaHeaders

@@ -6,6 +6,8 @@ prefix from ``KafkaSettings.topic_prefix`` isolates environments and test runs.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 DAY_MS = 24 * 3600 * 1000
@@ -138,6 +140,30 @@ def agency_commands(unit: str) -> TopicSpec:
     )
 
 
+AGENCY_EVENTS_PREFIX = "dossier.events."
+
+
+@functools.cache  # the relay asks for it with every copy it publishes
+def agency_events(unit: str) -> TopicSpec:
+    """The feed of one agency system: the dossier facts its unit is party to (which the
+    service emitting a fact names, docs/design.md "Agency feeds"), copied there by the
+    outbox relay, the same record as on ``dossier.events``. Only that agency's principal
+    may read it (Kafka ACL); ``dossier.events`` itself is no longer theirs to read."""
+    return TopicSpec(
+        f"{AGENCY_EVENTS_PREFIX}{unit}",
+        1,
+        DOSSIER_EVENTS.retention_ms,
+        f"Dossier facts of the dossiers unit {unit} holds or held, or is handed, and the "
+        "refusals of its commands: the same records as on dossier.events. Key: dossier code.",
+        personal_data=DOSSIER_EVENTS.personal_data,
+    )
+
+
+def agency_topics(units: Iterable[str]) -> tuple[TopicSpec, ...]:
+    """Each unit's agency topics: its commands topic and its feed."""
+    return tuple(spec for unit in units for spec in (agency_commands(unit), agency_events(unit)))
+
+
 def topic_name(prefix: str, spec: TopicSpec) -> str:
     """The full topic name for this environment."""
     return f"{prefix}{spec.name}"
@@ -145,7 +171,7 @@ def topic_name(prefix: str, spec: TopicSpec) -> str:
 
 def spec_of(prefix: str, topic: str) -> TopicSpec | None:
     """The spec of a full topic name in this environment (an agency's commands topic
-    included), or None for a topic the project does not know."""
+    and feed included), or None for a topic the project does not know."""
     if not topic.startswith(prefix):
         return None
     name = topic[len(prefix) :]
@@ -154,6 +180,8 @@ def spec_of(prefix: str, topic: str) -> TopicSpec | None:
             return spec
     if name.startswith(AGENCY_COMMANDS_PREFIX) and len(name) > len(AGENCY_COMMANDS_PREFIX):
         return agency_commands(name[len(AGENCY_COMMANDS_PREFIX) :])
+    if name.startswith(AGENCY_EVENTS_PREFIX) and len(name) > len(AGENCY_EVENTS_PREFIX):
+        return agency_events(name[len(AGENCY_EVENTS_PREFIX) :])
     return None
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,12 +117,15 @@ class UnitOfWork:
         *facts: EventData,
         correlation_id: str | None = None,
         event_id: str | None = None,
+        audience: Iterable[str] = (),
     ) -> list[Envelope]:
         """Queue facts for the outbox, in order; written with the transaction's commit.
 
         Each fact is caused by the unit's cause and shares the given correlation id,
         else the unit's, else its cause's. ``event_id`` (one fact only) makes the id
-        deterministic, so a repeated attempt yields the same event.
+        deterministic, so a repeated attempt yields the same event. ``audience``: the
+        units whose agency feed (``dossier.events.<unit>``) the relay also publishes
+        these facts to (the emitting service's rule, docs/design.md "Agency feeds").
         """
         if event_id is not None and len(facts) != 1:
             raise ValueError("an explicit event id names exactly one fact")
@@ -139,8 +142,19 @@ class UnitOfWork:
             )
             for fact in facts
         ]
-        self._pending.events.extend(PendingEvent(e, headers) for e in envelopes)
+        units = tuple(dict.fromkeys(audience))
+        self._pending.events.extend(PendingEvent(e, headers, units) for e in envelopes)
         return envelopes
+
+    def forward(self, event: Envelope, audience: Iterable[str]) -> None:
+        """Queue copies of an event as it travelled (another service's, say) for these
+        units' agency feeds only, not for its topic again: for units its emitter could
+        not know to name (routing tells the holder of a withdrawal that intake asked for
+        from a view a hand-over behind). Numbered in its subject's sequence like a fact."""
+        units = tuple(dict.fromkeys(audience))
+        if units:
+            headers = [(k, v.decode()) for k, v in inject_trace_headers([])]
+            self._pending.events.append(PendingEvent(event, headers, units, copies_only=True))
 
     def numbered(self, subject: str, numbers: range) -> None:
         """The writer reserved these outbox sequence numbers of ``subject`` in this

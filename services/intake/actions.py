@@ -20,6 +20,7 @@ from intake.domain import (
     admit,
     admit_refusal,
     check_awaiting_desk,
+    feed_audience,
     format_dossier_code,
     sequence_name,
 )
@@ -358,7 +359,7 @@ def receipt_of(ctx: Intake, dossier: IntakeDossier, token: str) -> Receipt:
 def _record(decision: Decision, now: datetime, uow: UnitOfWork) -> tuple[IntakeDossier, Envelope]:
     """Emit the decision's fact and apply it to the stored view (same unit of work)."""
     dossier, fact = decision
-    [event] = uow.emit(fact, correlation_id=dossier.correlation_id)
+    [event] = uow.emit(fact, correlation_id=dossier.correlation_id, audience=feed_audience(dossier))
     return applied_own_fact(_numbered(uow, dossier, 1), fact, event, now), event
 
 

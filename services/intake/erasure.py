@@ -20,7 +20,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from intake.config import IntakeOptions
-from intake.domain import CLOSED_STATES, erasure_cutoff, erasure_fact, personal_data_due
+from intake.domain import (
+    CLOSED_STATES,
+    erasure_cutoff,
+    erasure_fact,
+    feed_audience,
+    personal_data_due,
+)
 from intake.model import IntakeDossier
 from intake.store import IntakeStore
 from shared.clock import Clock
@@ -78,7 +84,7 @@ class Eraser(PeriodicWorker):
             done = await self._store.erase_personal_data(erased, states, cutoff, uow.session)
             if done:
                 fact = erasure_fact(erased, self._retention)
-                uow.emit(fact, correlation_id=erased.correlation_id)
+                uow.emit(fact, correlation_id=erased.correlation_id, audience=feed_audience(erased))
             return done
 
         return await self._units.run(work, now=erased.personal_data_erased_at)

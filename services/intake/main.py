@@ -27,6 +27,7 @@ from intake.erasure import Eraser
 from intake.store import IntakeStore
 from shared.app import serve, service_app
 from shared.clock import Clock
+from shared.kafka.admin import ensure_agency_topics
 from shared.mongo.document_sequences import DocumentSequences
 from shared.runtime import service_runtime
 from shared.settings_env import read_settings
@@ -55,6 +56,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         async with service_runtime(SERVICE, settings, clock, DocumentSequences) as runtime:
             store = IntakeStore(runtime.db)
             await store.ensure_indexes()
+            # The agencies' feeds its facts are copied to, as routing makes them.
+            await ensure_agency_topics(settings.kafka, [u.code for u in catalogue.units])
             await store.load_catalogue(catalogue, runtime.clock.now())
             calendar.is_working_day(calendar.local_date(runtime.clock.now()))  # warm the holidays
             log.info(

@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import partial
 
 from routing.config import RoutingOptions
+from routing.domain.audience import dossier_audience, refusal_audience, withdrawal_missed_by
 from routing.domain.closing import (
     decide_withdraw,
     decide_withdrawal_declined,
@@ -73,17 +74,26 @@ class Routing:
         return unit_level(self.catalogue, unit)
 
     async def save(
-        self, decision: Decision, read: Dossier, uow: UnitOfWork, now: datetime
+        self,
+        decision: Decision,
+        read: Dossier,
+        uow: UnitOfWork,
+        now: datetime,
+        forward_to: tuple[str, ...] = (),
     ) -> Dossier:
         """Store the decided dossier over the one read (``StaleDossier`` if it changed)
         and emit its facts, numbered by the same write; a copy kept of it is forgotten
-        (kept again by an HTTP action once committed)."""
+        (kept again by an HTTP action once committed). ``forward_to``: units whose feeds
+        get a copy of the cause itself (``UnitOfWork.forward``), numbered with the facts."""
         self.recent.forget(read.code)
+        count = own_facts(decision) + (1 if forward_to else 0)
         saved, numbers = await self.store.save(
-            decision.dossier, read=read, session=uow.session, now=now, facts=own_facts(decision)
+            decision.dossier, read=read, session=uow.session, now=now, facts=count
         )
         uow.numbered(saved.code, numbers)
-        emit_facts(uow, saved, decision)
+        emit_facts(uow, saved, decision, read)
+        if forward_to:
+            uow.forward(uow.envelope, forward_to)
         return saved
 
 
@@ -93,9 +103,17 @@ def own_facts(decision: Decision) -> int:
     return sum(1 for fact in decision.facts if fact.subject() == code)
 
 
-def emit_facts(uow: UnitOfWork, d: Dossier, decision: Decision) -> None:
-    """Queue the decision's facts, in order, correlated with the dossier's flow."""
-    uow.emit(*decision.facts, correlation_id=d.correlation_id or None)
+def emit_facts(
+    uow: UnitOfWork, d: Dossier, decision: Decision, read: Dossier | None = None
+) -> None:
+    """Queue the decision's facts, in order, correlated with the dossier's flow, for the
+    feeds of the units on its way (``routing.domain.audience``); ``read``: the dossier
+    the decision was taken on (None for a new one)."""
+    uow.emit(
+        *decision.facts,
+        correlation_id=d.correlation_id or None,
+        audience=dossier_audience(decision.dossier, read),
+    )
 
 
 async def on_dossiers_received(
@@ -152,9 +170,12 @@ async def on_dossier_withdrawn(
         log.info("withdrawal of a dossier routing never saw", extra={"dossier": data.dossier_code})
         return
     ctx = routing.context(uow.envelope.id, uow.now)
+    missed: tuple[str, ...] = ()
     try:
         if isinstance(data, WithdrawalRequested):
             decision = decide_withdrawal_request(d, data, ctx)
+            # Intake named the holders of its view: the one that must stop it hears too.
+            missed = withdrawal_missed_by(data.holding_unit, d)
         else:
             decision = decide_withdraw(d, data, ctx)
     except ActionRefused as refusal:
@@ -163,7 +184,7 @@ async def on_dossier_withdrawn(
         log.info("withdrawal declined", extra={"dossier": d.code, "reason": refusal.reason})
         decision = decide_withdrawal_declined(d, data, ctx)
     recorded(decision, ctx, actor="applicant", cause_type=uow.envelope.type)
-    await routing.save(decision, d, uow, ctx.now)
+    await routing.save(decision, d, uow, ctx.now, forward_to=missed)
 
 
 async def execute_command(
@@ -212,7 +233,8 @@ async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing)
                 code=refusal.code,
                 reason=refusal.reason,
                 refused_at=uow.now,
-            )
+            ),
+            audience=refusal_audience(command.unit),
         )
         log.info(
             "command refused",
@@ -241,7 +263,8 @@ async def on_agency_command(
             code=RefusalCode.NOT_SENDERS_UNIT.value,
             reason=f"the sender is bound to unit {sender}, not {command.unit}",
             refused_at=uow.now,
-        )
+        ),
+        audience=refusal_audience(sender),
     )
     log.warning(
         "command claiming another unit refused",
@@ -261,17 +284,16 @@ async def on_invalid_command(
     not dropped. The refusal names the sender's unit where the topic proves it, else the
     unit the body names."""
     unit = sender or envelope.data.get("unit")
-    uow.emit(
-        CommandRefused(
-            dossier_code=envelope.subject,
-            command_id=envelope.id,
-            command_type=envelope.type,
-            unit=unit if isinstance(unit, str) and 0 < len(unit) <= 64 else None,
-            code=RefusalCode.INVALID_COMMAND.value,
-            reason=error.reason,
-            refused_at=uow.now,
-        )
+    refusal = CommandRefused(
+        dossier_code=envelope.subject,
+        command_id=envelope.id,
+        command_type=envelope.type,
+        unit=unit if isinstance(unit, str) and 0 < len(unit) <= 64 else None,
+        code=RefusalCode.INVALID_COMMAND.value,
+        reason=error.reason,
+        refused_at=uow.now,
     )
+    uow.emit(refusal, audience=refusal_audience(refusal.unit))
     log.info("invalid command refused", extra={"command_id": envelope.id, "type": envelope.type})
 
 

@@ -20,7 +20,7 @@ from shared.app import serve, service_app
 from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
 from shared.clock import Clock
-from shared.kafka.admin import ensure_topics
+from shared.kafka.admin import ensure_agency_topics
 from shared.kafka.security import PLAINTEXT
 from shared.mongo.document_sequences import DocumentSequences
 from shared.runtime import service_runtime
@@ -80,9 +80,9 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                 recent=RecentDossiers(settings.routing.recent_dossiers),
             )
             agencies = command_sources(settings, [u.code for u in catalogue.units])
+            # Each agency's commands topic, read here, and its feed (docs/design.md).
+            await ensure_agency_topics(settings.kafka, agencies)
             agency_topics = [agency_commands(unit) for unit in agencies]
-            if agency_topics:
-                await ensure_topics(settings.kafka, tuple(agency_topics))
             shared_commands = [DOSSIER_COMMANDS] if not agencies else []
             runtime.add_consumer(
                 [DOSSIER_EVENTS, *shared_commands, *agency_topics],

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from shared.kafka.security import client_security
+from shared.kafka.security import PLAINTEXT, client_security
 from shared.settings import KafkaSettings
-from shared.topics import ALIGNED_CONFIGS, ALL_TOPICS, TopicSpec, topic_name
+from shared.topics import ALIGNED_CONFIGS, ALL_TOPICS, TopicSpec, agency_topics, topic_name
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,19 @@ async def ensure_topics(settings: KafkaSettings, specs: tuple[TopicSpec, ...] = 
         log.info("created topics", extra={"topics": [t.name for t in missing]})
     finally:
         await admin.close()
+
+
+async def ensure_agency_topics(settings: KafkaSettings, units: Iterable[str]) -> None:
+    """Each unit's commands topic and feed (``agency_topics``) where agency systems take
+    part: on an authenticating broker (the ACLs bind each to its agency). Intake and
+    routing, which emit dossier facts, make them at start, as ``ensure_topics``; on the
+    local plaintext broker they are left out (the relay leaves copies to a missing feed
+    out, shared/kafka/feeds.py)."""
+    if settings.security_protocol == PLAINTEXT:
+        return
+    specs = agency_topics(sorted(units))
+    if specs:
+        await ensure_topics(settings, specs)
 
 
 DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs v1+: a value set on the topic itself

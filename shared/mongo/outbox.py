@@ -16,7 +16,7 @@ from here (``pending``). An entry the broker refuses for itself is quarantined (
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,7 +31,7 @@ from shared.mongo.sequences import reserve_in_transaction
 from shared.refusals import Refused
 from shared.telemetry.messaging import inject_trace_headers
 from shared.telemetry.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
-from shared.topics import ALL_TOPICS, TopicSpec
+from shared.topics import ALL_TOPICS, TopicSpec, agency_events
 
 TOPICS_BY_NAME = {spec.name: spec for spec in ALL_TOPICS}
 PENDING = "pending"
@@ -65,6 +65,8 @@ class PendingEvent:
 
     envelope: Envelope
     trace_headers: list[tuple[str, str]]
+    audience: tuple[str, ...] = ()  # units whose agency feed gets a copy
+    copies_only: bool = False  # another service's event: to the feeds, not its topic again
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class OutboxEntry:
     type: str
     envelope: Envelope
     trace_headers: tuple[tuple[str, str], ...]
+    # The units whose agency feed (``dossier.events.<unit>``) the relay copies it to.
+    audience: tuple[str, ...] = ()
+    # Published to the audience's feeds only (``UnitOfWork.forward``), not to its topic.
+    copies_only: bool = False
 
     @classmethod
     def of(cls, event: PendingEvent, seq: int) -> OutboxEntry:
@@ -90,6 +96,8 @@ class OutboxEntry:
             type=envelope.type,
             envelope=envelope,
             trace_headers=tuple(event.trace_headers),
+            audience=event.audience,
+            copies_only=event.copies_only,
         )
 
     @classmethod
@@ -103,11 +111,13 @@ class OutboxEntry:
             type=str(document["type"]),
             envelope=Envelope.model_validate_json(str(document["envelope"])),
             trace_headers=tuple((str(k), str(v)) for k, v in document["trace_headers"]),
+            audience=tuple(str(unit) for unit in document.get("audience", ())),
+            copies_only=bool(document.get("copies_only", False)),
         )
 
     def document(self, now: datetime) -> dict[str, object]:
-        """The entry as stored, pending."""
-        return {
+        """The entry as stored, pending (``audience`` only when it has one)."""
+        document: dict[str, object] = {
             "_id": self.id,
             "seq": self.seq,
             "topic": self.topic,
@@ -119,6 +129,11 @@ class OutboxEntry:
             "status": PENDING,
             "created_at": now,
         }
+        if self.audience:
+            document["audience"] = list(self.audience)
+        if self.copies_only:
+            document["copies_only"] = True
+        return document
 
     @property
     def topic_spec(self) -> TopicSpec:
@@ -128,6 +143,12 @@ class OutboxEntry:
         """The message the relay sends: the envelope, its topic, the writer's trace."""
         headers = [(k, v.encode()) for k, v in self.trace_headers]
         return (self.envelope, self.topic_spec, headers)
+
+    def feed_copies(self, units: Iterable[str]) -> list[Outgoing]:
+        """The same message for each of these units' agency feeds (same envelope, key and
+        headers)."""
+        headers = [(k, v.encode()) for k, v in self.trace_headers]
+        return [(self.envelope, agency_events(unit), headers) for unit in units]
 
 
 class SubjectSequences(Protocol):

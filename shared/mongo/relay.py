@@ -20,6 +20,10 @@ order holds with several service instances; a relay that takes the lease (again)
 what it remembered and starts from a store read. An entry the broker refuses for itself
 (too large, say) can never be published: it is quarantined (kept in the outbox with the
 reason, reported to the dead-letter topic, counted and logged) and the relay goes on.
+
+An entry whose service named an audience (``UnitOfWork.emit``) goes out with a copy, the
+same envelope, key and headers, to each audience unit's agency feed, in the same batch
+and before its mark (``shared.kafka.feeds``; a feed the broker lacks is left out).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.alerting_metrics import RELAY_LAST_SUCCESS, RELAY_LEADING
 from shared.clock import Clock, SystemClock
 from shared.kafka.deadletter import DeadLetterWriter
+from shared.kafka.feeds import Feeds
 from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.client import Database
 from shared.mongo.handover import SentMarks, SubjectOrder
@@ -105,6 +110,7 @@ class OutboxRelay:
         self._topic_prefix = topic_prefix
         self._lease = lease
         self._publisher = publisher
+        self._feeds = Feeds(publisher, topic_prefix, service)
         self._settings = settings
         self._clock = clock
         self._service = service
@@ -201,12 +207,15 @@ class OutboxRelay:
         return taken
 
     async def _publish(self, entries: list[OutboxEntry]) -> int:
-        """Publish entries (each subject's in order); returns how many went out."""
-        messages = [entry.outgoing() for entry in entries]
+        """Publish entries (each subject's in order), each with its copies to its
+        audience's agency feeds (``shared.kafka.feeds``), all in one batch; returns how
+        many entries went out."""
+        messages = await self._feeds.messages(entries)
         try:
-            await self._publisher.publish_batch(messages)
+            await self._publisher.publish_batch([m for one in messages for m in one])
         except Exception as exc:
             if not refused_by_broker(exc):
+                self._feeds.forget()  # a feed may have gone with the failure
                 raise  # an outage: the store still holds them as pending, read again later
             return await self._publish_one_by_one(entries, messages)
         self._published(entries)
@@ -217,13 +226,14 @@ class OutboxRelay:
         self._marks.add((entry.id for entry in entries), time.monotonic())
 
     async def _publish_one_by_one(
-        self, entries: list[OutboxEntry], messages: list[Outgoing]
+        self, entries: list[OutboxEntry], messages: list[list[Outgoing]]
     ) -> int:
-        """Find the refused entries of a batch: quarantine them, publish the others in order."""
+        """Find the refused entries of a batch: quarantine them, publish the others in order
+        (an entry with its feed copies)."""
         sent = 0
         for entry, message in zip(entries, messages, strict=True):
             try:
-                await self._publisher.publish_batch([message])
+                await self._publisher.publish_batch(message)
             except Exception as exc:
                 if not refused_by_broker(exc):
                     raise

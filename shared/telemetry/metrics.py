@@ -52,6 +52,12 @@ OUTBOX_QUARANTINED = Counter(
     "Outbox entries the broker refused (e.g. too large), moved to a dead letter.",
     ["service", "type"],
 )
+FEED_COPIES_SKIPPED = Counter(
+    "lt_outbox_feed_copies_skipped_total",
+    "Copies of a published fact to an agency feed left out: the broker had no such topic "
+    "(the unit's feed not provisioned).",
+    ["service"],
+)
 CONSUMER_LAG = Gauge(
     "lt_consumer_lag",
     "Records behind the end of each partition.",

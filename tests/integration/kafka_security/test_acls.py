@@ -29,6 +29,7 @@ from shared.topics import (
     OPERATIONS_EVENTS,
     TopicSpec,
     agency_commands,
+    agency_events,
     topic_name,
 )
 from tests.integration.kafka_security.conftest import SecuredBroker
@@ -131,6 +132,11 @@ async def seed(broker: SecuredBroker, spec: TopicSpec) -> None:
         (f"agency-{DISTRICT}", agency_commands(DESK), False),
         (f"agency-{DISTRICT}", DOSSIER_EVENTS, False),
         (f"agency-{DISTRICT}", APPLICANT_CONTACTS, False),
+        # The feeds: written by the services that emit dossier facts, not by agencies.
+        ("intake", agency_events(DISTRICT), True),
+        ("routing", agency_events(DESK), True),
+        ("notification", agency_events(DISTRICT), False),
+        (f"agency-{DISTRICT}", agency_events(DISTRICT), False),
     ],
 )
 async def test_each_principal_writes_only_its_own_topics(
@@ -147,7 +153,10 @@ async def test_each_principal_writes_only_its_own_topics(
         ("routing", APPLICANT_CONTACTS, False),
         ("audit", APPLICANT_CONTACTS, False),
         (f"agency-{DISTRICT}", APPLICANT_CONTACTS, False),
-        (f"agency-{DISTRICT}", DOSSIER_EVENTS, True),  # the facts it is entitled to
+        (f"agency-{DISTRICT}", agency_events(DISTRICT), True),  # the facts it is party to
+        (f"agency-{DISTRICT}", DOSSIER_EVENTS, False),  # every unit's: no longer
+        (f"agency-{DISTRICT}", agency_events(DESK), False),  # another agency's feed
+        ("notification", agency_events(DISTRICT), False),
         (f"agency-{DISTRICT}", NOTIFICATION_EVENTS, False),
         (f"agency-{DISTRICT}", agency_commands(DESK), False),
         ("routing", agency_commands(DESK), True),
@@ -170,8 +179,9 @@ async def test_a_principal_uses_only_its_own_consumer_group(
     assert not await can_read(broker, audit, DOSSIER_EVENTS, group=f"{prefix}notification")
     agency = secured_broker.as_client(f"agency-{DISTRICT}")
     inbox = f"{prefix}agency-{DISTRICT}-inbox"
-    assert await can_read(broker, agency, DOSSIER_EVENTS, group=inbox)
-    assert not await can_read(broker, agency, DOSSIER_EVENTS, group=f"{prefix}agency-{DESK}")
+    feed = agency_events(DISTRICT)
+    assert await can_read(broker, agency, feed, group=inbox)
+    assert not await can_read(broker, agency, feed, group=f"{prefix}agency-{DESK}")
 
 
 async def test_a_wrong_secret_gets_no_token_and_plaintext_gets_no_session(

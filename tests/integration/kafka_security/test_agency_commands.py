@@ -3,7 +3,8 @@
 Routing runs on the secured broker as its own principal. Each agency system writes
 commands to its own topic (``dossier.commands.<unit>``), which only it may write; a
 command there that claims another unit is refused with ``dossier.command.refused.v1``
-and changes nothing, and an agency cannot write to another agency's topic at all.
+and changes nothing, and an agency cannot write to another agency's topic at all. Each
+agency reads, as its own principal, the facts of its unit's dossiers on its own feed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from shared.events.dossier import DossierState, DossierWithdrawn, StepOutcome
 from shared.events.registry import EventData, make_envelope
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
 from shared.runtime import CommonSettings
-from shared.topics import TopicSpec, agency_commands, topic_name
+from shared.topics import TopicSpec, agency_commands, agency_events, topic_name
 from tests.integration.kafka_security.conftest import SecuredBroker
 from tests.integration.routing.helpers import read_events, routing_app, routing_settings, types
 from tests.integration.routing.helpers import wait_for as wait_for_state
@@ -111,6 +112,26 @@ async def test_a_command_claiming_another_unit_is_refused_and_changes_nothing(
         "dossier.transfer.accepted.v1",
     ]
     assert events[4].data["to_unit"] == DISTRICT_COMMITTEE
+    # Each agency reads its own feed, as its own principal: the forger its refusal alone,
+    # the district the dossier from its hand-over on, the desk all but the refusal.
+    forgers = await read_events(
+        broker.as_client(f"agency-{VAM_LANG_DESK}"),
+        CODE,
+        expect=1,
+        spec=agency_events(VAM_LANG_DESK),
+    )
+    assert [(e.type, e.id) for e in forgers] == [("dossier.command.refused.v1", events[3].id)]
+    district = await read_events(
+        broker.as_client(f"agency-{DISTRICT_COMMITTEE}"),
+        CODE,
+        expect=3,
+        spec=agency_events(DISTRICT_COMMITTEE),
+    )
+    assert [e.id for e in district] == [e.id for e in events[1:3]] + [events[4].id]
+    desk = await read_events(
+        broker.as_client(f"agency-{TAN_HOA_DESK}"), CODE, expect=4, spec=agency_events(TAN_HOA_DESK)
+    )
+    assert [e.id for e in desk] == [e.id for i, e in enumerate(events) if i != 3]
 
 
 async def test_a_message_breaking_the_contract_is_answered_to_its_agency(

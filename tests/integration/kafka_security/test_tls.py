@@ -28,7 +28,7 @@ from shared.events.dossier import CommandRefused
 from shared.events.registry import make_envelope
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
-from shared.topics import DOSSIER_EVENTS, topic_name
+from shared.topics import DOSSIER_EVENTS, agency_events, topic_name
 from tests.integration.kafka_security.conftest import SecuredBroker
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -162,7 +162,10 @@ async def test_the_example_agency_client_logs_in_over_tls_with_the_deployments_c
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **login)
     await consumer.start()  # TLS with the CA, then its token: the broker knows it
     try:
-        # It may describe the events topic (an ACL of its principal, so it was authenticated).
-        assert topic_name(secured_broker.prefix, DOSSIER_EVENTS) in await consumer.topics()
+        # It may describe its own feed (an ACL of its principal, so it was authenticated),
+        # not the events topic of every unit.
+        topics = await consumer.topics()
+        assert topic_name(secured_broker.prefix, agency_events(DISTRICT)) in topics
+        assert topic_name(secured_broker.prefix, DOSSIER_EVENTS) not in topics
     finally:
         await consumer.stop()

@@ -19,6 +19,7 @@ from shared.envelope import Envelope
 from shared.events.commands import UnitCommand
 from shared.events.registry import EventData, make_envelope
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
+from shared.kafka.security import client_security
 from shared.runtime import CommonSettings
 from shared.settings import KafkaSettings
 from shared.testing import ActAs, eventually, running_app
@@ -110,7 +111,8 @@ async def read_events(
     spec: TopicSpec = DOSSIER_EVENTS,
     timeout: float = 20.0,
 ) -> list[Envelope]:
-    """Envelopes about ``code`` from ``source`` on a topic, in order, once ``expect`` arrived.
+    """Envelopes about ``code`` from ``source`` on a topic, in order, once ``expect`` arrived
+    (as ``kafka``'s principal on a secured broker).
 
     A short extra poll afterwards catches any unexpected extra event.
     """
@@ -118,6 +120,7 @@ async def read_events(
         bootstrap_servers=kafka.bootstrap_servers,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **client_security(kafka),
     )
     await consumer.start()
     found: list[Envelope] = []

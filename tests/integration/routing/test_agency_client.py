@@ -1,4 +1,5 @@
-"""The example agency client takes part through Kafka only, against a running routing app."""
+"""The example agency client takes part through Kafka only, against a running routing app,
+reading its own feed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import sys
 from pathlib import Path
 
 from shared.clock import ManualClock
+from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings
+from shared.topics import agency_events
 from tests.integration.routing.helpers import (
     publisher,
     read_events,
@@ -33,6 +36,9 @@ async def test_the_agency_client_accepts_completes_and_reads_its_refusal(
 ) -> None:
     clock = ManualClock(MONDAY_9AM)
     settings = routing_settings(common_settings)
+    # The district's feed, which the client reads (the services make the feeds on a
+    # secured broker only; the copies to the others, missing here, are left out).
+    await ensure_topics(settings.kafka, (agency_events(DISTRICT_COMMITTEE),))
     async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
         await receive(pub, client, CODE)
         body = {"unit": TAN_HOA_DESK, "outcome": "approve"}

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState, WithdrawalRequested
+from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings
+from shared.topics import agency_events
 from tests.integration.routing.helpers import (
     publisher,
     read_events,
@@ -17,7 +19,7 @@ from tests.integration.routing.helpers import (
     types,
     wait_for,
 )
-from tests.unit.routing.builders import MONDAY_9AM, TAN_HOA_DESK
+from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
 
 CODE = "001.21.31.H59-260302-0031"
 DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
@@ -68,3 +70,50 @@ async def test_a_request_crossing_the_result_is_declined_and_said(
         }
         handed = await client.post(f"{base}/result/hand-over", json=DESK)
         assert handed.status_code == 200, handed.text
+
+
+async def test_a_request_intake_named_from_a_view_behind_reaches_the_holders_feed(
+    common_settings: CommonSettings,
+) -> None:
+    """Intake names the units its view has seen hold the dossier; a request made while its
+    view was a hand-over behind named the desk, not the district that had accepted it.
+    Routing, which knows the holder, copies intake's very event to the district's feed
+    (not to dossier.events again), and the district's stop reaches both feeds."""
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    desk_feed, district_feed = agency_events(TAN_HOA_DESK), agency_events(DISTRICT_COMMITTEE)
+    await ensure_topics(settings.kafka, (desk_feed, district_feed))
+    async with routing_app(settings, clock) as (client, _), publisher(settings.kafka) as pub:
+        received_id = (await receive(pub, client, CODE)).id
+        base = f"/v1/dossiers/{CODE}"
+        approve = {**DESK, "outcome": "approve"}
+        assert (await client.post(f"{base}/step/complete", json=approve)).is_success
+        district = {"unit": DISTRICT_COMMITTEE}
+        assert (await client.post(f"{base}/transfer/accept", json=district)).is_success
+        request = WithdrawalRequested(
+            dossier_code=CODE, state=DossierState.WITHDRAWAL_REQUESTED,
+            holding_unit=TAN_HOA_DESK, requested_at=MONDAY_9AM + timedelta(hours=2),
+        )  # fmt: skip
+        cause = await send(pub, request, source="/lienthong/intake")
+        await wait_for(client, CODE, "WITHDRAWAL_REQUESTED")
+        stop = {"unit": DISTRICT_COMMITTEE, "reason": "Người nộp rút hồ sơ"}
+        assert (await client.post(f"{base}/stop", json=stop)).is_success
+
+        fed = await read_events(
+            settings.kafka, CODE, expect=1, source="/lienthong/intake", spec=district_feed
+        )
+        assert [(e.id, e.type) for e in fed] == [(cause.id, "dossier.withdrawal.requested.v1")]
+        handed = ["dossier.step.completed.v1", "dossier.transfer.requested.v1"]
+        held = [*handed, "dossier.transfer.accepted.v1", "dossier.stopped.v1"]
+        stopped = await read_events(settings.kafka, CODE, expect=4, spec=district_feed)
+        assert types(stopped) == held
+        desk = await read_events(settings.kafka, CODE, expect=5, spec=desk_feed)
+        assert types(desk) == ["dossier.route.planned.v1", *held]
+        # Not published again where it was: intake's one record on dossier.events.
+        mine = await read_events(settings.kafka, CODE, expect=2, source="/lienthong/intake")
+        assert [e.id for e in mine] == [received_id, cause.id]
+        # Nothing of it on the desk's feed from routing (intake told the desk itself).
+        from_intake = await read_events(
+            settings.kafka, CODE, expect=0, source="/lienthong/intake", spec=desk_feed
+        )
+        assert from_intake == []

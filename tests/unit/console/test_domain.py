@@ -146,5 +146,12 @@ def test_which_topics_carry_personal_data() -> None:
 
     assert personal_data_of("t-", "t-applicant.contacts")
     assert personal_data_of("t-", "t-dossier.commands.001.21.31.H59")
+    # An agency's feed carries what dossier.events carries, and is known as such.
+    from shared.topics import DOSSIER_EVENTS, spec_of
+
+    feed = spec_of("t-", "t-dossier.events.001.21.31.H59")
+    assert feed is not None and feed.name == "dossier.events.001.21.31.H59"
+    assert (feed.partitions, feed.retention_ms) == (1, DOSSIER_EVENTS.retention_ms)
+    assert personal_data_of("t-", feed.name.join(["t-", ""])) == DOSSIER_EVENTS.personal_data
     assert personal_data_of("t-", "t-somewhere.else")  # unknown: assumed to
     assert personal_data_of("t-", "t-audit.events") == ""

@@ -53,13 +53,13 @@ def test_asyncapi_document_names_every_topic_and_message() -> None:
 
 
 def test_asyncapi_sends_agencies_where_the_acls_let_them() -> None:
-    """An agency writes only its own commands topic and reads only dossier facts, over
+    """An agency writes only its own commands topic and reads only its own feed, over
     SASL/OAUTHBEARER (infra.kafka_access); the document says no more and no less."""
     document = asyncapi_document()
     operations = document["operations"].values()
     used = {(op["action"], document["channels"][op["channel"]["$ref"].split("/")[-1]]["address"])
             for op in operations}  # fmt: skip
-    assert used == {("send", "dossier.commands.{unit}"), ("receive", "dossier.events")}
+    assert used == {("send", "dossier.commands.{unit}"), ("receive", "dossier.events.{unit}")}
     assert all(op["security"] for op in operations)
     assert all(server["security"] for server in document["servers"].values())
     assert "9092" not in document["servers"]["local"]["host"]  # the plaintext super user

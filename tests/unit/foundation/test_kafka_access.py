@@ -14,7 +14,14 @@ from confluent_kafka.admin._resource import ResourceType
 from infra.kafka_access import acl_bindings, all_topics
 from infra.kafka_security import BrokerPorts, OAuthIssuer, broker_properties
 from infra.keycloak.realm import build_realm, catalogue_units
-from shared.topics import APPLICANT_CONTACTS, DOSSIER_COMMANDS, OPERATIONS_EVENTS, agency_commands
+from shared.topics import (
+    APPLICANT_CONTACTS,
+    DOSSIER_COMMANDS,
+    DOSSIER_EVENTS,
+    OPERATIONS_EVENTS,
+    agency_commands,
+    agency_events,
+)
 
 PREFIX = "p."
 UNITS = catalogue_units()
@@ -51,6 +58,19 @@ def test_an_agency_topic_is_written_by_its_agency_alone_and_read_by_routing() ->
         topic = f"{PREFIX}{agency_commands(unit).name}"
         assert principals(topic, AclOperation.WRITE) == {f"User:agency-{unit}"}
         assert principals(topic, AclOperation.READ) == {"User:routing"}
+
+
+def test_an_agency_reads_its_own_feed_alone_and_not_every_units_facts() -> None:
+    """Each feed is read by its agency alone, written by the services that emit dossier
+    facts; no agency may read dossier.events, which holds every unit's dossiers."""
+    for unit in UNITS:
+        feed = f"{PREFIX}{agency_events(unit).name}"
+        assert principals(feed, AclOperation.READ) == {f"User:agency-{unit}"}
+        assert principals(feed, AclOperation.WRITE) == {"User:intake", "User:routing"}
+        assert f"User:agency-{unit}" in principals(feed, AclOperation.DESCRIBE)
+    events = f"{PREFIX}{DOSSIER_EVENTS.name}"
+    readers = principals(events, AclOperation.READ) | principals(events, AclOperation.DESCRIBE)
+    assert not {p for p in readers if p.startswith("User:agency-")}
 
 
 def test_nobody_may_write_the_shared_commands_topic() -> None:

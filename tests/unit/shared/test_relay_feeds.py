@@ -1,0 +1,170 @@
+"""The relay's copies to agency feeds, without servers: each entry goes to its topic and,
+the same envelope, key and headers, to each audience unit's feed in the same batch; a feed
+the broker lacks is left out without holding anything up; an entry's audience survives
+the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from prometheus_client import REGISTRY
+
+from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.registry import make_envelope
+from shared.kafka import feeds as feeds_module
+from shared.kafka.publisher import Outgoing
+from shared.mongo.outbox import OutboxEntry, PendingEvent
+from shared.topics import agency_events
+from tests.unit.shared.test_relay_handover import MemoryBroker, Relay
+
+AT = datetime(2026, 11, 26, 9, tzinfo=UTC)
+TRACE = [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+
+
+def entry(subject: str, seq: int, audience: tuple[str, ...]) -> OutboxEntry:
+    fact = DossierWithdrawn(
+        dossier_code=subject,
+        state=DossierState.WITHDRAWN,
+        holding_unit="U",
+        withdrawn_at=AT,
+        reason=f"{subject}{seq}",
+    )
+    event = PendingEvent(make_envelope(fact, source="/tests"), TRACE, audience)
+    return OutboxEntry.of(event, seq)
+
+
+class HeaderBroker(MemoryBroker):
+    """Keeps each message's topic and headers, as the Kafka publisher is given them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[tuple[str, str, list[tuple[str, bytes]]]]] = []
+
+    async def publish_batch(self, messages: Sequence[Outgoing]) -> None:
+        if not self.down:
+            self.batches.append([(t.name, e.id, list(h)) for e, t, h in messages])
+        await super().publish_batch(messages)
+
+
+def relay_with(broker: MemoryBroker) -> Relay:
+    r = Relay()
+    r.broker = broker
+    r.relay._publisher = broker
+    r.relay._feeds._publisher = broker
+    return r
+
+
+def skipped() -> float:
+    value = REGISTRY.get_sample_value("lt_outbox_feed_copies_skipped_total", {"service": "tests"})
+    return value or 0.0
+
+
+async def test_an_entry_goes_to_its_topic_and_to_each_audience_feed_in_one_batch() -> None:
+    r = relay_with(HeaderBroker())
+    await r.relay.round()
+    a, b = entry("A", 1, ("U1", "U2")), entry("B", 1, ())
+    r.commit(a, b)
+    await r.relay.round()
+    broker = r.broker
+    assert isinstance(broker, HeaderBroker)
+    [batch] = broker.batches
+    assert [(topic, event_id) for topic, event_id, _ in batch] == [
+        ("dossier.events", a.id),
+        (agency_events("U1").name, a.id),
+        (agency_events("U2").name, a.id),
+        ("dossier.events", b.id),
+    ]
+    assert {tuple(headers) for _, event_id, headers in batch if event_id == a.id} == {
+        (("traceparent", TRACE[0][1].encode()),)
+    }
+    assert [envelope for _, envelope in broker.sent[:3]] == [a.envelope] * 3
+    assert broker.asked == [{"dossier.events.U1", "dossier.events.U2"}]
+    r.commit(entry("A", 2, ("U1",)))
+    await r.relay.round()
+    assert len(broker.asked) == 1  # a feed seen once is not asked about again
+
+
+async def test_a_missing_feed_is_left_out_counted_and_asked_about_again_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker = MemoryBroker()
+    broker.absent = {"dossier.events.GONE"}
+    r = relay_with(broker)
+    await r.relay.round()
+    before = skipped()
+    r.commit(entry("A", 1, ("GONE", "U1")))
+    await r.relay.round()
+    assert [topic for topic, _ in broker.sent] == ["dossier.events", "dossier.events.U1"]
+    assert skipped() == before + 1
+    r.commit(entry("A", 2, ("GONE",)))
+    await r.relay.round()  # within the recheck interval: not asked again
+    assert len(broker.asked) == 1 and skipped() == before + 2
+    monkeypatch.setattr(feeds_module, "ABSENT_RECHECK_S", 0.0)
+    broker.absent = set()  # provisioned since
+    r.commit(entry("A", 3, ("GONE",)))
+    await r.relay.round()
+    assert broker.asked[-1] == {"dossier.events.GONE"}
+    assert [topic for topic, _ in broker.sent][-2:] == ["dossier.events", "dossier.events.GONE"]
+
+
+async def test_after_a_failed_publish_the_feeds_are_asked_about_again() -> None:
+    broker = MemoryBroker()
+    r = relay_with(broker)
+    await r.relay.round()
+    r.commit(entry("A", 1, ("U1",)))
+    await r.relay.round()
+    broker.down = True
+    r.commit(entry("A", 2, ("U1",)))
+    await r.relay.round()
+    broker.down = False
+    await r.relay.round()  # from the store, asking about the feed again
+    assert broker.asked == [{"dossier.events.U1"}] * 2
+    assert [e.data["reason"] for t, e in broker.sent if t == "dossier.events.U1"] == ["A1", "A2"]
+
+
+async def test_a_refused_entry_is_quarantined_with_its_copies_the_others_go_with_theirs() -> None:
+    broker = MemoryBroker()
+    broker.refused = "A2"
+    r = relay_with(broker)
+    await r.relay.round()
+    r.commit(entry("A", 1, ("U1",)), entry("A", 2, ("U1",)), entry("A", 3, ("U1",)))
+    await r.relay.round()
+    assert [(t, e.data["reason"]) for t, e in broker.sent] == [
+        ("dossier.events", "A1"),
+        ("dossier.events.U1", "A1"),
+        ("dossier.events", "A3"),
+        ("dossier.events.U1", "A3"),
+    ]
+
+
+def test_the_audience_is_stored_with_the_entry_and_read_back() -> None:
+    with_audience = entry("A", 1, ("U1", "U2"))
+    document = with_audience.document(AT)
+    assert document["audience"] == ["U1", "U2"]
+    assert OutboxEntry.from_document(document).audience == ("U1", "U2")
+    without = entry("A", 2, ()).document(AT)
+    assert "audience" not in without  # entries written before feeds read back the same
+    assert OutboxEntry.from_document(without).audience == ()
+
+
+async def test_a_forwarded_event_goes_to_the_feeds_alone_not_to_its_topic_again() -> None:
+    """Another service's event, copied by this one to feeds its emitter missed."""
+    broker = MemoryBroker()
+    r = relay_with(broker)
+    await r.relay.round()
+    forwarded = entry("A", 1, ("U1",))
+    forwarded = OutboxEntry.of(
+        PendingEvent(forwarded.envelope, TRACE, ("U1",), copies_only=True), 1
+    )
+    r.commit(forwarded, entry("A", 2, ("U1",)))
+    await r.relay.round()
+    assert [(t, e.data["reason"]) for t, e in broker.sent] == [
+        ("dossier.events.U1", "A1"),
+        ("dossier.events", "A2"),
+        ("dossier.events.U1", "A2"),
+    ]
+    stored = OutboxEntry.from_document(forwarded.document(AT))
+    assert stored.copies_only and stored.audience == ("U1",)
+    assert "copies_only" not in entry("A", 3, ("U1",)).document(AT)
