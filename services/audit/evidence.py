@@ -20,7 +20,7 @@ from audit.dossier_index import DossierIndex
 from audit.store import AuditStore
 from audit.trust import TrustPolicy
 from shared.clock import Clock
-from shared.events.dossier import TransferAccepted
+from shared.events.handover import TransferAccepted
 from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.transparency import merkle

@@ -13,15 +13,10 @@ from typing import Any
 from intake.model import IntakeDossier, PublicStep
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue, CatalogueLookupError, Procedure, Unit
-from shared.events.dossier import (
-    ApologyIssued,
-    DossierFact,
-    DossierOverdue,
-    DossierState,
-    PaymentReceived,
-    PersonalDataErased,
-    SupplementProvided,
-)
+from shared.events.deadlines import ApologyIssued, DossierOverdue
+from shared.events.dossier import DossierFact, DossierState
+from shared.events.erasure import PersonalDataErased
+from shared.events.pauses import PaymentReceived, SupplementProvided
 from shared.events.portal import portal_status
 from shared.refusals import Refused
 

@@ -28,18 +28,19 @@ from shared.events.dossier import (
     ApplicantRef,
     Channel,
     DocumentRef,
-    DossierDenied,
     DossierFact,
-    DossierReceived,
     DossierState,
-    DossierSubmitted,
-    DossierWithdrawn,
-    IntakeSupplementProvided,
-    IntakeSupplementRequested,
     ResultDelivery,
-    WithdrawalRequested,
     documents_hash,
 )
+from shared.events.reception import (
+    DossierDenied,
+    DossierReceived,
+    DossierSubmitted,
+    IntakeSupplementProvided,
+    IntakeSupplementRequested,
+)
+from shared.events.withdrawal import DossierWithdrawn, WithdrawalRequested
 
 
 class Decision(NamedTuple):

@@ -15,27 +15,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notification.privacy import contact_ref, mask_address
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
-from shared.events.dossier import (
-    ApologyIssued,
-    ApplicantContact,
-    Channel,
+from shared.events.closing import DossierStopped, ResultReady
+from shared.events.deadlines import ApologyIssued, DossierOverdue, StepDueSoon, StepOverdue
+from shared.events.dossier import ApplicantContact, Channel, Language
+from shared.events.handover import TransferRequested
+from shared.events.notification import NotificationOutcome
+from shared.events.pauses import PaymentRequested, SupplementRequested
+from shared.events.reception import (
     DossierDenied,
     DossierDeniedV1,
-    DossierOverdue,
     DossierReceived,
     DossierReceivedV1,
-    DossierStopped,
     DossierSubmittedV1,
     IntakeSupplementRequested,
-    Language,
-    PaymentRequested,
-    ResultReady,
-    StepDueSoon,
-    StepOverdue,
-    SupplementRequested,
-    TransferRequested,
 )
-from shared.events.notification import NotificationOutcome
 from shared.events.registry import REGISTRY, EventData
 from shared.refusals import Refused
 

@@ -12,14 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue
-from shared.events.dossier import (
-    ApologyNotice,
-    DocumentRef,
-    DossierFact,
-    DossierState,
-    HandoverReceipt,
-    StepOutcome,
-)
+from shared.events.deadlines import ApologyNotice
+from shared.events.dossier import DocumentRef, DossierFact, DossierState, StepOutcome
+from shared.events.handover import HandoverReceipt
 
 # Ids derived from the causing message are stable across transaction retries.
 _ID_NAMESPACE = uuid.UUID("6f1d3c52-8f0e-4c1e-9a55-2b7e8c0f4a11")

@@ -18,7 +18,7 @@ from datetime import date
 from typing import ClassVar, NamedTuple
 
 from shared.catalogue import Catalogue, CatalogueLookupError, Selector, Unit
-from shared.events.dossier import RouteStep
+from shared.events.handover import RouteStep
 
 
 class RouteError(Exception):

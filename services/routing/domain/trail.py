@@ -25,25 +25,22 @@ from routing.domain.model import (
     detail_text,
 )
 from shared.calendar import LOCAL_TZ, WorkingCalendar
-from shared.events.dossier import (
-    ApologyIssued,
-    DossierDone,
-    DossierFact,
-    DossierOverdue,
-    DossierStopped,
-    PaymentReceived,
-    PaymentRequested,
-    ResultReady,
+from shared.events.closing import DossierDone, DossierStopped, ResultReady
+from shared.events.deadlines import ApologyIssued, DossierOverdue, StepDueSoon, StepOverdue
+from shared.events.dossier import DossierFact
+from shared.events.handover import (
     StepCompleted,
-    StepDueSoon,
-    StepOverdue,
-    SupplementProvided,
-    SupplementRequested,
     TransferAccepted,
     TransferRefused,
     TransferRequested,
-    WithdrawalDeclined,
 )
+from shared.events.pauses import (
+    PaymentReceived,
+    PaymentRequested,
+    SupplementProvided,
+    SupplementRequested,
+)
+from shared.events.withdrawal import WithdrawalDeclined
 
 
 def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:

@@ -49,18 +49,16 @@ from shared.events.commands import (
     StopProcessing,
     UnitCommand,
 )
-from shared.events.dossier import (
-    DossierFact,
-    DossierReceived,
+from shared.events.dossier import DossierFact, DossierState, StepOutcome
+from shared.events.handover import (
     DossierRoutePlanned,
-    DossierState,
     HandoverReceipt,
     StepCompleted,
-    StepOutcome,
     TransferAccepted,
     TransferRefused,
     TransferRequested,
 )
+from shared.events.reception import DossierReceived
 
 DEFAULT_SUPPLEMENT_REASON = "Hồ sơ cần được bổ sung theo yêu cầu của cơ quan giải quyết."
 

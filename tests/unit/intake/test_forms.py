@@ -27,16 +27,10 @@ from pydantic import ValidationError
 
 from shared.calendar import LOCAL_TZ, load_calendar
 from shared.catalogue import Catalogue, load_catalogue
-from shared.events.dossier import (
-    ApologyIssued,
-    ApologyNotice,
-    ApplicantContact,
-    DocumentRef,
-    DossierState,
-    DossierWithdrawn,
-    IntakeSupplementProvided,
-    IntakeSupplementRequested,
-)
+from shared.events.deadlines import ApologyIssued, ApologyNotice
+from shared.events.dossier import ApplicantContact, DocumentRef, DossierState
+from shared.events.reception import IntakeSupplementProvided, IntakeSupplementRequested
+from shared.events.withdrawal import DossierWithdrawn
 from shared.forms import load_forms
 from shared.refusals import Refused
 

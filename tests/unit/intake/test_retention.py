@@ -27,7 +27,8 @@ from notification.portal_sync import build_registry as portal_registry
 from routing.handlers import build_registry as routing_registry
 
 from shared.calendar import LOCAL_TZ
-from shared.events.dossier import DossierFact, DossierState, PersonalDataErased
+from shared.events.dossier import DossierFact, DossierState
+from shared.events.erasure import PersonalDataErased
 from shared.events.personal import personal_paths
 from shared.forms import load_forms
 from shared.refusals import Refused

@@ -19,13 +19,9 @@ from intake.problems import STATUS
 from intake.views import dossier_view
 
 from shared.catalogue import load_catalogue
-from shared.events.dossier import (
-    ApplicantContact,
-    DossierFact,
-    DossierState,
-    WithdrawalDeclined,
-)
+from shared.events.dossier import ApplicantContact, DossierFact, DossierState
 from shared.events.registry import REGISTRY
+from shared.events.withdrawal import WithdrawalDeclined
 from shared.refusals import Refused
 from tests.samples import (
     DISTRICT_LAND,

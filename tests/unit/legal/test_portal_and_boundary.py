@@ -8,7 +8,8 @@ import pytest
 from intake.domain import STATE_LABELS
 
 from shared.catalogue import load_catalogue
-from shared.events.dossier import DossierState, StepDueSoon
+from shared.events.deadlines import StepDueSoon
+from shared.events.dossier import DossierState
 from shared.events.portal import PORTAL_LABELS, PortalStatus, portal_status
 from tests.unit.legal.builders import (
     CONFIGURATIONS,

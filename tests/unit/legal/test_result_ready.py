@@ -14,8 +14,8 @@ from routing.domain.deadlines import step_rating
 from routing.domain.model import Dossier, HistoryEntry
 from routing.ontime import tally
 
+from shared.events.closing import DossierDone, ResultReady
 from shared.events.commands import HandOverResult, ReturnResult
-from shared.events.dossier import DossierDone, ResultReady
 from tests.unit.legal.builders import (
     CONFIGURATIONS,
     act,

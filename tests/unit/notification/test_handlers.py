@@ -24,7 +24,8 @@ from notification.handlers import (
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events.applicant import ContactDetails
-from shared.events.dossier import Channel, DossierState, PersonalDataErased
+from shared.events.dossier import Channel, DossierState
+from shared.events.erasure import PersonalDataErased
 from shared.events.notification import NotificationSent
 from shared.events.registry import EventData
 from shared.testing import detached_unit_of_work

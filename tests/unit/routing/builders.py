@@ -23,11 +23,11 @@ from shared.events.commands import (
 from shared.events.dossier import (
     ApplicantRef,
     DocumentRef,
-    DossierReceived,
     DossierState,
     StepOutcome,
     documents_hash,
 )
+from shared.events.reception import DossierReceived
 
 # Inter-level land-use change: commune desk -> district committee -> province department -> desk.
 LAND_CHANGE = "1.012815"
