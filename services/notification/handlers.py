@@ -29,6 +29,7 @@ from functools import partial
 from typing import Protocol
 
 from notification.contacts import ContactBook
+from notification.delivery_store import HELD, PENDING
 from notification.domain import (
     APPLICANT_EVENTS,
     PlannedNotification,
@@ -43,7 +44,7 @@ from notification.domain import (
     plan_for_units,
 )
 from notification.redelivery import on_redelivery_requested
-from notification.store import HELD, PENDING, NotificationStore
+from notification.store import NotificationStore
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from notification.store import claim_fields
+from notification.delivery_store import claim_fields
 from shared.mongo.client import Document
 
 
