@@ -39,17 +39,16 @@ from intake.dossiers import (
 )
 from intake.idempotency import IdempotentCreation, Outcome
 from intake.model import IntakeDossier
-from intake.schemas import (
+from intake.schemas.requests import (
     ApplicantIn,
     DeskDenialRequest,
     DeskSupplementRequest,
     DocumentIn,
-    Receipt,
-    SubjectAccessAnswer,
-    SubjectAccessRequest,
     SubmissionChannel,
     SubmissionRequest,
 )
+from intake.schemas.responses import Receipt
+from intake.schemas.subject_access import SubjectAccessAnswer, SubjectAccessRequest
 from intake.store import IntakeStore
 from intake.tokens import identity_hash, new_lookup_token, token_matches
 from intake.views import subject_dossier

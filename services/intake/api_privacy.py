@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body
 from intake import actions
 from intake.api import IntakeDep
 from intake.problems import problems
-from intake.schemas import SubjectAccessAnswer, SubjectAccessRequest
+from intake.schemas.subject_access import SubjectAccessAnswer, SubjectAccessRequest
 from shared.auth import Principal, Role, allow
 
 router = APIRouter(prefix="/v1")

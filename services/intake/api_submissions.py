@@ -12,7 +12,8 @@ from intake import actions
 from intake.api import Desk, IntakeDep
 from intake.idempotency import Outcome
 from intake.problems import SUBMISSION_ERRORS, SUPPLEMENT_REQUEST_ERRORS, problems
-from intake.schemas import DeskDenialRequest, DeskSupplementRequest, Receipt, SubmissionRequest
+from intake.schemas.requests import DeskDenialRequest, DeskSupplementRequest, SubmissionRequest
+from intake.schemas.responses import Receipt
 from shared.auth import acting_unit
 
 router = APIRouter(prefix="/v1")

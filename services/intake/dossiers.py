@@ -17,7 +17,8 @@ from intake.domain import (
     check_withdrawal,
 )
 from intake.model import IntakeDossier, PublicStep, SupplementRequest, Withdrawal
-from intake.schemas import ApplicantIn, RefusalNotice, SubmissionChannel
+from intake.schemas.requests import ApplicantIn, SubmissionChannel
+from intake.schemas.responses import RefusalNotice
 from intake.tokens import token_digest
 from shared.calendar import WorkingCalendar
 from shared.catalogue import Catalogue

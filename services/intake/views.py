@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from intake.domain import PUBLIC_STEPS, STATE_LABELS
 from intake.model import IntakeDossier, personal_values
-from intake.schemas import (
-    DossierView,
-    HistoryStep,
-    Label,
-    SubjectDossier,
-    SupplementRequestOut,
-    UnitRef,
-)
+from intake.schemas.responses import DossierView, HistoryStep, Label, SupplementRequestOut, UnitRef
+from intake.schemas.subject_access import SubjectDossier
 from shared.catalogue import Catalogue, CatalogueLookupError
 from shared.events.portal import portal_status
 

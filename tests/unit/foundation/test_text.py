@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from intake.examples import EXAMPLE_APPLICANT, EXAMPLE_DOCUMENTS
-from intake.schemas import DenialRequest, SubmissionRequest, WithdrawalRequest
+from intake.schemas.requests import DenialRequest, SubmissionRequest, WithdrawalRequest
 from pydantic import BaseModel, ValidationError
 from routing.api import Completion, Refusal, Supplement
 

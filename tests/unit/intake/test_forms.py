@@ -22,7 +22,7 @@ from intake.dossiers import (
 )
 from intake.forms import IntakeForms
 from intake.model import IntakeDossier
-from intake.schemas import ApplicantIn
+from intake.schemas.requests import ApplicantIn
 from pydantic import ValidationError
 
 from shared.calendar import LOCAL_TZ, load_calendar

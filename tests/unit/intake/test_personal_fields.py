@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from intake.model import ERASED, PERSONAL_FIELDS, IntakeDossier, SupplementRequest, Withdrawal
-from intake.schemas import RefusalNotice
+from intake.schemas.responses import RefusalNotice
 
 from shared.calendar import LOCAL_TZ
 from shared.catalogue import load_catalogue
