@@ -14,15 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intake.config import IntakeOptions
-from intake.domain import (
-    DOSSIER_CODE_PATTERN,
-    Admission,
-    admit,
-    admit_refusal,
-    check_awaiting_desk,
-    format_dossier_code,
-    sequence_name,
-)
+from intake.domain.admission import Admission, admit, admit_refusal
+from intake.domain.codes_and_dates import DOSSIER_CODE_PATTERN, format_dossier_code, sequence_name
+from intake.domain.state_checks import check_awaiting_desk
 from intake.dossiers import (
     Decision,
     applicant_contact,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from intake.domain import (
-    Admission,
-    appointment,
+from intake.domain.admission import Admission
+from intake.domain.codes_and_dates import appointment
+from intake.domain.state_checks import (
     check_awaiting_desk,
     check_awaiting_supplement,
     check_withdrawal,

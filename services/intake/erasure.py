@@ -20,7 +20,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from intake.config import IntakeOptions
-from intake.domain import CLOSED_STATES, erasure_cutoff, erasure_fact, personal_data_due
+from intake.domain.retention import CLOSED_STATES, erasure_cutoff, erasure_fact, personal_data_due
 from intake.model import IntakeDossier
 from intake.store import IntakeStore
 from shared.clock import Clock

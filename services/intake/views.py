@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intake.domain import PUBLIC_STEPS, STATE_LABELS
+from intake.domain.public_view import PUBLIC_STEPS, STATE_LABELS
 from intake.model import IntakeDossier, personal_values
 from intake.schemas.responses import DossierView, HistoryStep, Label, SupplementRequestOut, UnitRef
 from intake.schemas.subject_access import SubjectDossier

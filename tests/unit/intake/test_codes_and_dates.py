@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 import pytest
-from intake.domain import (
+from intake.domain.codes_and_dates import (
     DOSSIER_CODE_PATTERN,
     MAX_DAILY_SEQUENCE,
     appointment,

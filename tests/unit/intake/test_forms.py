@@ -10,7 +10,9 @@ import re
 from datetime import date, datetime
 
 import pytest
-from intake.domain import admit, apply_fact, check_awaiting_desk
+from intake.domain.admission import admit
+from intake.domain.public_view import apply_fact
+from intake.domain.state_checks import check_awaiting_desk
 from intake.dossiers import (
     decide_desk_refusal,
     decide_reception,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from audit.handlers import logged_event_types
-from intake.domain import (
+from intake.domain.retention import (
     CLOSED_STATES,
     check_personal_data_kept,
     ended_at,

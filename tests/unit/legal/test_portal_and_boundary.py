@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from intake.domain import STATE_LABELS
+from intake.domain.public_view import STATE_LABELS
 
 from shared.catalogue import load_catalogue
 from shared.events.deadlines import StepDueSoon

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from intake.domain import WITHDRAWABLE_STATES
+from intake.domain.state_checks import WITHDRAWABLE_STATES
 from routing.domain.closing import decide_withdrawal_declined, decide_withdrawal_request
 from routing.domain.deadlines import detect_overdue
 from routing.domain.model import Dossier
