@@ -47,7 +47,7 @@ from intake.store import IntakeStore
 from intake.tokens import identity_hash, new_lookup_token, token_matches
 from intake.views import subject_dossier
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.dossier import DocumentRef

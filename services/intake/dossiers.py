@@ -21,7 +21,7 @@ from intake.schemas.requests import ApplicantIn, SubmissionChannel
 from intake.schemas.responses import RefusalNotice
 from intake.tokens import token_digest
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
 from shared.events.dossier import (

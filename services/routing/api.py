@@ -25,7 +25,7 @@ from routing.store import Loaded, StaleDossier
 from routing.views import DossierView, dossier_view
 from shared.app import runtime_of
 from shared.auth import Forbidden, Principal, Role, acting_unit, allow
-from shared.catalogue import UNIT_CODE_PATTERN
+from shared.catalogue.model import UNIT_CODE_PATTERN
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,

@@ -31,7 +31,7 @@ from routing.journeys import action_span, current_journey, journey_context
 from routing.recent import RecentDossiers
 from routing.store import DossierStore, Loaded, StaleDossier, unit_level
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import CommandRefused, UnitCommand

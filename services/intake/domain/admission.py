@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from shared.catalogue import Catalogue, CatalogueLookupError, Procedure, Unit
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.model import CatalogueLookupError, Procedure, Unit
 from shared.refusals import Refused
 
 # The kind of unit whose subtree is an administrative area (a desk serves its committee's).

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Procedure
+from shared.catalogue.model import Procedure
 from shared.refusals import Refused
 
 MAX_DAILY_SEQUENCE = 9999

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from intake.examples import PROCEDURE_EXAMPLE, UNIT_EXAMPLE
-from shared.catalogue import Procedure, Unit
+from shared.catalogue.model import Procedure, Unit
 
 
 class CatalogueInfo(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from intake.examples import EXAMPLE_APPLICANT, EXAMPLE_DOCUMENTS
-from shared.catalogue import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN
+from shared.catalogue.model import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN
 from shared.events.dossier import Language, ResultDelivery
 from shared.text import CleanText
 

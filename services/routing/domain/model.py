@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 from shared.events.deadlines import ApologyNotice
 from shared.events.dossier import DocumentRef, DossierFact, DossierState, StepOutcome
 from shared.events.handover import HandoverReceipt

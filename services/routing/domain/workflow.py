@@ -34,7 +34,7 @@ from routing.domain.supplements import (
     decide_request_supplement,
     pause,
 )
-from shared.catalogue import Procedure
+from shared.catalogue.model import Procedure
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,

@@ -15,7 +15,7 @@ from intake.domain.codes_and_dates import (
 from intake.problems import STATUS
 
 from shared.calendar import LOCAL_TZ, calendar_from_dates, load_calendar
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.refusals import Refused
 
 CAL = load_calendar()

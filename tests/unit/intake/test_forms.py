@@ -28,7 +28,8 @@ from intake.schemas.requests import ApplicantIn
 from pydantic import ValidationError
 
 from shared.calendar import LOCAL_TZ, load_calendar
-from shared.catalogue import Catalogue, load_catalogue
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.events.deadlines import ApologyIssued, ApologyNotice
 from shared.events.dossier import ApplicantContact, DocumentRef, DossierState
 from shared.events.reception import IntakeSupplementProvided, IntakeSupplementRequested

@@ -14,7 +14,7 @@ from intake.model import ERASED, PERSONAL_FIELDS, IntakeDossier, SupplementReque
 from intake.schemas.responses import RefusalNotice
 
 from shared.calendar import LOCAL_TZ
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.events.dossier import ApplicantContact, Channel, DocumentRef, DossierState
 from shared.events.personal import ITEM, personal_paths, unclassified_text
 

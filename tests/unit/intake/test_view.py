@@ -11,7 +11,7 @@ from intake.model import IntakeDossier, PublicStep
 from intake.problems import STATUS
 from intake.views import dossier_view
 
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.events.dossier import ApplicantContact, DossierFact, DossierState
 from shared.events.registry import REGISTRY
 from shared.events.withdrawal import WithdrawalDeclined
