@@ -10,7 +10,8 @@ import dataclasses
 from typing import Any
 
 from notification.domain import SubscriptionStatus, SubscriptionView
-from notification.handlers import LiveSubscriptions, record_notifications
+from notification.handlers import record_notifications
+from notification.live_subscriptions import LiveSubscriptions
 from notification.store import NotificationStore
 
 from shared.runtime import ServiceRuntime

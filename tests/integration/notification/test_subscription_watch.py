@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from notification.domain import SubscriptionStatus
-from notification.handlers import LiveSubscriptions
+from notification.live_subscriptions import LiveSubscriptions
 from notification.store import NotificationStore
 from notification.subscription_watch import SubscriptionWatch
 

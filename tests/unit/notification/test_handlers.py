@@ -13,13 +13,9 @@ from typing import Any
 import pytest
 from notification.contacts import ContactBook
 from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
-from notification.handlers import (
-    LiveSubscriptions,
-    Planning,
-    WakeAfterBatch,
-    build_registry,
-    record_notifications,
-)
+from notification.handlers import Planning, build_registry, record_notifications
+from notification.handoff import WakeAfterBatch
+from notification.live_subscriptions import LiveSubscriptions
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope
