@@ -12,10 +12,10 @@ from datetime import datetime
 from intake.actions import Intake, numbered, record_decision
 from intake.domain.admission import Admission, admit, admit_refusal
 from intake.domain.codes_and_dates import format_dossier_code, sequence_name
+from intake.dossier_facts import contact_registered
 from intake.dossiers import (
     Decision,
     applicant_contact,
-    contact_registered,
     decide_desk_refusal,
     decide_submission,
     decide_supplement_request,

@@ -22,6 +22,7 @@ PURE_MODULES = [
     "schemas.catalogue",
     "schemas.subject_access",
     "dossiers",
+    "dossier_facts",
     "views",
     "examples",
 ]
