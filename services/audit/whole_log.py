@@ -22,7 +22,8 @@ from audit.checks import (
 )
 from audit.domain import GENESIS_HASH, KEY_ROTATED, Checkpoint
 from audit.dossier_index import DossierIndex
-from audit.trust import KeyChain, TrustPolicy
+from audit.key_chain import KeyChain
+from audit.trust import TrustPolicy
 from shared.transparency import merkle
 
 Doc = dict[str, Any]
