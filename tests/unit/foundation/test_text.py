@@ -10,7 +10,7 @@ import pytest
 from intake.examples import EXAMPLE_APPLICANT, EXAMPLE_DOCUMENTS
 from intake.schemas.requests import DenialRequest, SubmissionRequest, WithdrawalRequest
 from pydantic import BaseModel, ValidationError
-from routing.api import Completion, Refusal, Supplement
+from routing.http_actions import Completion, Refusal, Supplement
 
 from shared.events.commands import CompleteStep, ProvideSupplement, RefuseTransfer
 from shared.events.dossier import ApplicantContact, DocumentRef
