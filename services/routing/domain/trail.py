@@ -12,18 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from routing.domain.model import (
-    Context,
-    Decision,
-    DetailCode,
-    DetailParams,
-    Dossier,
-    HistoryEntry,
-    Holding,
-    Step,
-    TransferRecord,
-    detail_text,
-)
+from routing.domain.history import DetailCode, DetailParams, HistoryEntry, detail_text
+from routing.domain.model import Context, Decision, Dossier, Holding, Step, TransferRecord
 from shared.calendar import LOCAL_TZ, WorkingCalendar
 from shared.events.closing import DossierDone, DossierStopped, ResultReady
 from shared.events.deadlines import ApologyIssued, DossierOverdue, StepDueSoon, StepOverdue

@@ -12,11 +12,11 @@ from routing.domain.apology import decide_apology
 from routing.domain.closing import decide_hand_over, decide_return_result, decide_stop
 from routing.domain.deadlines import step_due_date, step_rating
 from routing.domain.guards import allow, fact_base
+from routing.domain.history import HistoryEntry
 from routing.domain.model import (
     Context,
     Decision,
     Dossier,
-    HistoryEntry,
     Holding,
     PendingTransfer,
     Step,

@@ -12,12 +12,7 @@ from typing import Any, TypeVar, get_args
 
 import pytest
 from pydantic import BaseModel
-from routing.domain.model import (
-    DETAIL_TEXTS,
-    DetailCode,
-    detail_params_of,
-    detail_text,
-)
+from routing.domain.history import DETAIL_TEXTS, DetailCode, detail_params_of, detail_text
 from routing.domain.trail import build_trail, recorded, trail_detail
 
 from shared.events.closing import DossierDone, DossierStopped, ResultReady
