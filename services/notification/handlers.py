@@ -29,7 +29,6 @@ from notification.delivery_store import HELD, PENDING
 from notification.domain import (
     APPLICANT_EVENTS,
     PlannedNotification,
-    SubscriptionView,
     UnitDirectory,
     contact_of,
     handled_event_types,
@@ -40,6 +39,7 @@ from notification.domain import (
 from notification.live_subscriptions import LiveSubscriptions, subscribable
 from notification.redelivery import on_redelivery_requested
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionView
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from notification.domain import SubscriptionView, forwardable, handled_event_types, may_notify
+from notification.domain import forwardable, handled_event_types, may_notify
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionView
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered
 from shared.events.registry import EventData

@@ -16,7 +16,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from notification.delivery_store import HELD, PENDING, SKIPPED
-from notification.domain import SubscriptionStatus, SubscriptionView, should_pause
+from notification.subscription_rules import SubscriptionStatus, SubscriptionView, should_pause
 from shared.mongo.client import Document, Session, update_many_in_transaction
 
 DELETED = "deleted"

@@ -22,8 +22,8 @@ from intake.forms import ERASED_ROW, IntakeForms
 from intake.handlers import build_registry as intake_registry
 from intake.model import ERASED
 from intake.views import dossier_view
-from notification.domain import subscribable_event_types
 from notification.portal_sync import build_registry as portal_registry
+from notification.subscription_rules import subscribable_event_types
 from routing.handlers import build_registry as routing_registry
 
 from shared.calendar import LOCAL_TZ

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from notification.contacts import ContactBook
-from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
+from notification.domain import UnitDirectory
 from notification.handlers import Planning, build_registry, record_notifications
 from notification.handoff import WakeAfterBatch
 from notification.live_subscriptions import LiveSubscriptions
+from notification.subscription_rules import SubscriptionStatus, SubscriptionView
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope
