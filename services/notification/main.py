@@ -12,12 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from notification import api, api_portal, api_privacy, handlers, portal_sync
-from notification.channels import (
-    EmailChannel,
-    SmsChannel,
-    WebhookChannel,
-    build_sms_provider,
-)
+from notification.channels import EmailChannel, WebhookChannel
 from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
 from notification.egress import GuardedTransport, parse_networks
@@ -28,6 +23,7 @@ from notification.portal_sender import PortalSender
 from notification.portal_sync import PortalSyncStore
 from notification.retry import RetryPolicy
 from notification.secretbox import SecretBox
+from notification.sms import SmsChannel, build_sms_provider
 from notification.store import NotificationStore
 from notification.subscription_watch import SubscriptionWatch
 from notification.subscriptions import EgressPolicy
