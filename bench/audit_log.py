@@ -34,7 +34,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bench.common import Report
 from shared.clock import SystemClock
 from shared.envelope import Envelope
-from shared.events.dossier import DossierState, StepCompleted, StepOutcome
+from shared.events.dossier import DossierState, StepOutcome
+from shared.events.handover import StepCompleted
 from shared.events.registry import make_envelope
 from shared.mongo.client import Session, mongo_client, run_in_transaction
 from shared.mongo.inbox import Inbox

@@ -28,7 +28,7 @@ from bench.http import BenchHttp, bench_session
 from bench.journeys import Driver, Journey, plan
 from bench.observe import AuditTail, EventTap, Sampler
 from bench.platform import SERVICES, Platform, running_platform
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.mongo.client import mongo_client
 
 OUT = Path(__file__).resolve().parent.parent / ".local" / "bench"

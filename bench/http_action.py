@@ -48,7 +48,7 @@ from bench.observe import EventTap
 from bench.platform import Platform
 from bench.profile import summarise
 from infra.launcher import isolated_fleet
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.kafka.admin import ensure_topics
 from shared.mongo.client import mongo_client, service_database
 from shared.testing import drop_isolated, free_port, isolated_settings

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.http import BenchHttp, Reply
 from bench.observe import AuditTail, EventTap
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 
 PLANNED = "dossier.route.planned.v1"
 TRANSFER_REQUESTED = "dossier.transfer.requested.v1"

@@ -40,12 +40,8 @@ import uvloop
 
 from chaos.servers import PrivateInfra
 from shared.envelope import Envelope
-from shared.events.dossier import (
-    DossierState,
-    HandoverReceipt,
-    TransferAccepted,
-    TransferRequested,
-)
+from shared.events.dossier import DossierState
+from shared.events.handover import HandoverReceipt, TransferAccepted, TransferRequested
 from shared.events.registry import EventData, make_envelope
 from shared.handlers import HandlerRegistry
 from shared.kafka.publisher import Outgoing

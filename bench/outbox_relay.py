@@ -22,7 +22,8 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
+from shared.events.withdrawal import DossierWithdrawn
 from shared.mongo.client import mongo_client, service_database
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.telemetry.metrics import STORE_COMMANDS

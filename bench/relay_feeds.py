@@ -43,7 +43,8 @@ UNITS = ["001.21.31.H59", "000.00.31.H59", "000.00.09.H59", "001.22.31.H59"]
 
 async def worker(audience: int, batches: int, batch_size: int, rounds: int) -> dict[str, Any]:
     from shared.clock import SystemClock
-    from shared.events.dossier import DossierState, TransferRequested
+    from shared.events.dossier import DossierState
+    from shared.events.handover import TransferRequested
     from shared.events.registry import make_envelope
     from shared.kafka.admin import delete_topics, ensure_topics
     from shared.kafka.publisher import kafka_publisher

@@ -20,8 +20,9 @@ from aiokafka import AIOKafkaProducer
 
 from chaos.servers import LatencyProxy, PrivateInfra, WebhookReceiver
 from chaos.system import SERVICES, System
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.mongo import outbox as outbox_module
 from shared.mongo.client import Session, mongo_client, run_in_transaction, service_database
 from shared.mongo.outbox import Outbox

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from bench.journeys import Plan, _next_action, submission
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 
 DESKS = ("001.21.31.H59", "001.22.31.H59", "001.25.31.H59", "001.27.31.H59")
 PROCEDURES = ("1.001193", "2.000720", "1.012815", "1.000894", "2.000488", "1.009994")

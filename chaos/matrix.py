@@ -29,7 +29,7 @@ from chaos.journeys import Driver, Journey, chaos_plan
 from chaos.servers import LatencyProxy, MailSink, PrivateInfra, WebhookReceiver
 from chaos.system import SERVICES, System
 from shared.auth.identities import UnitAuth, auth_headers
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.kafka.admin import ensure_topics
 from shared.settings import KafkaSettings, MongoSettings
 from shared.testing import drop_isolated, isolated_settings

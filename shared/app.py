@@ -21,9 +21,9 @@ from shared.http import (
     HttpMetrics,
     InFlightLimit,
     install_error_handlers,
-    install_health,
 )
 from shared.openapi import declare_problems
+from shared.probes import install_health
 from shared.request_tracing import trace_requests
 from shared.runtime import CommonSettings, ServiceRuntime
 from shared.settings import HttpSettings

@@ -1,26 +1,25 @@
-"""HTTP basics every service shares: problem+json errors, health, readiness, metrics.
+"""HTTP basics every service shares: problem+json errors, body size and in-flight limits,
+request metrics.
 
 Domain refusals are typed exceptions (``DomainError``) mapped once, here, to
 ``application/problem+json`` bodies with a machine-readable ``code`` and the ``field``.
+Health, readiness and the metrics endpoint are in ``shared.probes``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.alerting_metrics import READINESS_CHECK, READY
 from shared.mongo.errors import store_unavailable
 from shared.refusals import Refused
 from shared.telemetry.metrics import HTTP_IN_FLIGHT, HTTP_REQUESTS, HTTP_SECONDS, HTTP_SHED
@@ -29,11 +28,6 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 MAX_STORE_INT = 2**63 - 1
 """The largest integer the store keeps (BSON int64): bound every integer parameter by it."""
-ReadinessCheck = Callable[[], Awaitable[None]]
-READINESS_CHECK_S = 2.0
-"""How long each readiness check may take, for /readyz and at each scrape: below the
-container health check's 3 s (a dependency that does not answer is named instead of the
-whole probe timing out) and well within Prometheus's 10 s scrape timeout."""
 
 
 class DomainError(Refused):
@@ -206,7 +200,7 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            HTTP_SHED.labels(_service_of(scope)).inc()
+            HTTP_SHED.labels(service_of(scope)).inc()
             response = problem(
                 503, "overloaded", "the service is handling its most requests; retry later"
             )
@@ -214,7 +208,7 @@ class InFlightLimit:
             await response(scope, receive, send)
             return
         self.in_flight += 1
-        service = _service_of(scope)
+        service = service_of(scope)
         gauge = self._gauges.get(service)
         if gauge is None:
             gauge = self._gauges[service] = HTTP_IN_FLIGHT.labels(service)
@@ -255,7 +249,7 @@ class HttpMetrics:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", "unmatched")
-        timed = (_service_of(scope), scope["method"], route)
+        timed = (service_of(scope), scope["method"], route)
         counted = (*timed, str(status))
         counter = self._counters.get(counted)
         if counter is None:
@@ -267,94 +261,7 @@ class HttpMetrics:
         timer.observe(seconds)
 
 
-def _service_of(scope: Scope) -> str:
+def service_of(scope: Scope) -> str:
     """The service's name from its runtime (set by the lifespan), else empty."""
     runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
     return str(getattr(runtime, "service", ""))
-
-
-def install_health(
-    app: FastAPI,
-    checks: dict[str, ReadinessCheck],
-    degradable: frozenset[str] = frozenset(),
-    metrics_dependencies: Sequence[Any] = (),
-    service: str | None = None,
-    crashed_workers: Callable[[], list[str]] | None = None,
-    check_timeout_s: float | None = None,
-) -> None:
-    """``/healthz`` (the process answers and none of its ``crashed_workers`` crashed, else
-    503 naming them), ``/readyz`` (its dependencies answer), ``/metrics`` (with the
-    readiness, as ``lt_ready``, evaluated at each scrape).
-
-    The checks run together, each given ``check_timeout_s`` (``READINESS_CHECK_S``): one
-    that fails or does not answer in time is reported by name (``"store": "unavailable: no
-    answer within 2 s"``).
-    A failing check named in ``degradable`` leaves the service ready but ``degraded``
-    (e.g. intake takes submissions into its outbox while the broker is away) and is
-    named in ``degraded``; any other failing check makes it not ready (503). ``service``
-    labels the readiness metrics (default: the running service's runtime's name).
-    """
-
-    @app.get("/readyz", tags=["operations"], summary="Readiness: broker and store reachable")
-    async def readyz() -> JSONResponse:
-        results = await readiness(checks, check_timeout_s)
-        failing = [name for name, result in results.items() if result != "ok"]
-        degraded = [name for name in failing if name in degradable]
-        ready = len(degraded) == len(failing)
-        status = "not_ready" if not ready else "degraded" if degraded else "ready"
-        body: dict[str, object] = {"status": status, "checks": results}
-        if degraded:
-            body["degraded"] = degraded
-        return JSONResponse(body, status_code=200 if ready else 503)
-
-    @app.get("/healthz", tags=["operations"], summary="Liveness")
-    async def healthz() -> JSONResponse:
-        crashed = crashed_workers() if crashed_workers is not None else []
-        if crashed:  # the process answers but no longer does all its work: restart it
-            return JSONResponse({"status": "failed", "crashed": crashed}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
-    @app.get(
-        "/metrics",
-        tags=["operations"],
-        summary="Prometheus metrics",
-        dependencies=list(metrics_dependencies),
-    )
-    async def metrics(request: Request) -> Response:
-        service_name = service or _service_of(request.scope)
-        await report_readiness(service_name, checks, degradable, check_timeout_s)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-async def readiness(
-    checks: Mapping[str, ReadinessCheck], timeout_s: float | None = None
-) -> dict[str, str]:
-    """Each check's outcome, "ok" or why not; run at once, each within ``timeout_s``
-    (default ``READINESS_CHECK_S``, read at each call)."""
-    timeout_s = READINESS_CHECK_S if timeout_s is None else timeout_s
-
-    async def outcome(check: ReadinessCheck) -> str:
-        try:
-            await asyncio.wait_for(check(), timeout=timeout_s)
-        except TimeoutError:
-            return f"unavailable: no answer within {timeout_s:g} s"
-        except Exception as exc:  # readiness reports, it does not raise
-            return f"unavailable: {type(exc).__name__}"
-        return "ok"
-
-    return dict(zip(checks, await asyncio.gather(*map(outcome, checks.values())), strict=True))
-
-
-async def report_readiness(
-    service: str,
-    checks: Mapping[str, ReadinessCheck],
-    degradable: frozenset[str],
-    timeout_s: float | None = None,
-) -> None:
-    """Set ``lt_ready`` and ``lt_readiness_check`` (what /readyz would answer) for a scrape."""
-    outcomes = await readiness(checks, timeout_s)
-    results = {name: result == "ok" for name, result in outcomes.items()}
-    for name, ok in results.items():
-        READINESS_CHECK.labels(service, name).set(1 if ok else 0)
-    ready = all(ok or name in degradable for name, ok in results.items())
-    READY.labels(service).set(1 if ready else 0)

@@ -13,7 +13,8 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.calendar import WorkingCalendar, load_calendar
-from shared.catalogue import DEFAULT_CONFIGURATION, Catalogue, load_catalogue
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.loading import DEFAULT_CONFIGURATION, load_catalogue
 
 
 class KafkaSettings(BaseSettings):

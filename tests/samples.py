@@ -13,37 +13,35 @@ from datetime import UTC, date, datetime
 
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
-from shared.events.dossier import (
+from shared.events.closing import DossierDone, DossierStopped, ResultReady
+from shared.events.deadlines import (
     ApologyIssued,
     ApologyNotice,
+    DossierOverdue,
+    StepDueSoon,
+    StepOverdue,
+)
+from shared.events.dossier import (
     ApplicantContact,
     ApplicantRef,
     Channel,
     DocumentRef,
-    DossierDenied,
-    DossierDone,
-    DossierOverdue,
-    DossierReceived,
-    DossierReceivedV1,
     DossierState,
-    DossierStopped,
-    DossierSubmitted,
-    DossierWithdrawn,
-    HandoverReceipt,
-    IntakeSupplementProvided,
-    IntakeSupplementRequested,
     Language,
-    PaymentRequested,
-    ResultReady,
-    StepDueSoon,
-    StepOverdue,
-    SupplementProvided,
-    SupplementRequested,
-    TransferAccepted,
-    TransferRequested,
     documents_hash,
 )
+from shared.events.handover import HandoverReceipt, TransferAccepted, TransferRequested
+from shared.events.pauses import PaymentRequested, SupplementProvided, SupplementRequested
+from shared.events.reception import (
+    DossierDenied,
+    DossierReceived,
+    DossierReceivedV1,
+    DossierSubmitted,
+    IntakeSupplementProvided,
+    IntakeSupplementRequested,
+)
 from shared.events.registry import EventData, make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 
 COMMUNE_DESK = "001.21.31.H59"  # Tân Hòa town one-stop desk
 COMMUNE_COMMITTEE = "000.21.31.H59"

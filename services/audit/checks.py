@@ -22,7 +22,8 @@ from audit.domain import (
     sha256,
 )
 from audit.dossier_index import DossierHead, IndexCommitment
-from audit.trust import KeyChain, TrustError, TrustPolicy
+from audit.key_chain import KeyChain
+from audit.trust import TrustError, TrustPolicy
 from shared.transparency import merkle
 
 Doc = dict[str, Any]

@@ -20,7 +20,7 @@ from audit.dossier_keys import DossierKeys
 from audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.audit import PersonalDataErased
-from shared.events.dossier import PersonalDataErased as IntakePersonalDataErased
+from shared.events.erasure import PersonalDataErased as IntakePersonalDataErased
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 from shared.workers import PeriodicWorker
 

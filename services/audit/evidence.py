@@ -8,19 +8,19 @@ plain JSON in the formats docs/audit.md describes and ``audit.verify`` checks.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from audit import personal
 from audit.appender import PersonalData
-from audit.domain import KEY_ROTATED, Checkpoint, entry_problem, format_log_time
+from audit.domain import KEY_ROTATED, Checkpoint, format_log_time
 from audit.dossier_heads import index_at
 from audit.dossier_index import DossierIndex
+from audit.entry_view import LogDamaged, entry_view
 from audit.store import AuditStore
 from audit.trust import TrustPolicy
 from shared.clock import Clock
-from shared.events.dossier import TransferAccepted
+from shared.events.handover import TransferAccepted
 from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.transparency import merkle
@@ -36,44 +36,6 @@ class InvalidTreeSize(Refused):
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__("invalid_tree_size", detail, field=field)
-
-
-class LogDamaged(Refused):
-    """An entry the answer needs is missing from the store or does not match its hashes.
-
-    Not the client's fault, but not an unexpected error either: the log itself reports
-    the damage, with the index, so the auditor knows where to look.
-    """
-
-    def __init__(self, detail: str, *, index: int | None) -> None:
-        super().__init__("log_damaged", detail, index=index)
-
-
-def entry_view(doc: Document) -> dict[str, Any]:
-    """An entry as the API and bundles show it: the event and every hash of it.
-
-    LogDamaged if the stored entry is malformed or no longer matches its own hashes.
-    """
-    index = doc.get("_id")
-    problem = entry_problem(doc)
-    if problem is not None:
-        raise LogDamaged(f"entry {index}: {problem}", index=index)
-    view = {
-        "index": int(doc["_id"]),
-        "logged_at": format_log_time(doc["logged_at"]),
-        "event_id": doc["event_id"],
-        "event_type": doc["event_type"],
-        "subject": doc["subject"],
-        "event": json.loads(doc["canonical"]),
-        "event_hash": doc["event_hash"],
-        "leaf_hash": doc["leaf_hash"],
-        "prev_hash": doc["prev_hash"],
-        "chain_hash": doc["chain_hash"],
-    }
-    if "subject_count" in doc:
-        view["subject_previous"] = doc["subject_previous"]
-        view["subject_count"] = doc["subject_count"]
-    return view
 
 
 def _hex(hashes: list[bytes]) -> list[str]:

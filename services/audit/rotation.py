@@ -15,9 +15,9 @@ import logging
 
 from audit.domain import format_log_time, log_time
 from audit.handlers import append_event
+from audit.key_chain import rotation_text
 from audit.keys import SigningKey
 from audit.store import AuditStore
-from audit.trust import rotation_text
 from shared.clock import Clock
 from shared.events.audit import KeyRotated
 from shared.transparency.note import sign_note

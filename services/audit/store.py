@@ -4,7 +4,8 @@
 entry is inserted once, at index ``_id``, in the transaction that also moves
 ``log_head`` forward. ``log_head`` is the one document every append writes first (only
 if it is still the head the append was sealed after), so concurrent appends conflict
-there and the driver retries them: indices stay gap-free.
+there and the driver retries them: indices stay gap-free. ``AuditStore`` also has the
+checkpoints (``checkpoint_store``) and the signing keys (``signing_key_store``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from audit.domain import FIRST_OF_SUBJECT, GENESIS_HASH, Checkpoint, SealedEntry, SubjectLink
+from audit.checkpoint_store import CheckpointStore
+from audit.domain import FIRST_OF_SUBJECT, GENESIS_HASH, SealedEntry, SubjectLink
+from audit.signing_key_store import SigningKeyStore
 from shared.mongo.client import Database, Document, Session
 from shared.transparency import merkle
 
@@ -41,7 +44,7 @@ class LogHead:
         )
 
 
-class AuditStore:
+class AuditStore(CheckpointStore, SigningKeyStore):
     """The log's collections in the audit database."""
 
     def __init__(self, db: Database) -> None:
@@ -216,82 +219,6 @@ class AuditStore:
             found[(level, start)] = bytes.fromhex(stored)
         return found
 
-    # -- Checkpoints ---------------------------------------------------------------------
-
-    async def insert_checkpoint(
-        self, checkpoint: Checkpoint, signed_at: datetime, session: Session
-    ) -> None:
-        """Store a signed checkpoint; DuplicateKeyError if that size is signed already."""
-        await self._checkpoints.insert_one(
-            {"_id": checkpoint.tree_size, **checkpoint.as_json(), "signed_at": signed_at},
-            session=session,
-        )
-
-    async def add_cosignatures(self, checkpoint: Checkpoint, cosigners: list[str]) -> None:
-        """Store a checkpoint's note with the witnesses' cosignatures added to it."""
-        await self._checkpoints.update_one(
-            {"_id": checkpoint.tree_size},
-            {"$set": {"note": checkpoint.note, "cosigners": cosigners,
-                      "cosigner_count": len(cosigners)}},
-        )  # fmt: skip
-
-    async def latest_checkpoint(
-        self, session: Session | None = None, *, cosigners: int = 0
-    ) -> Checkpoint | None:
-        """The latest checkpoint (with at least ``cosigners`` witnesses' cosignatures)."""
-        query = {"cosigner_count": {"$gte": cosigners}} if cosigners else {}
-        doc = await self._checkpoints.find_one(query, sort=[("_id", -1)], session=session)
-        return None if doc is None else _checkpoint(doc)
-
-    async def checkpoint(self, tree_size: int) -> Checkpoint | None:
-        doc = await self._checkpoints.find_one({"_id": tree_size})
-        return None if doc is None else _checkpoint(doc)
-
-    async def checkpoints(self, *, after: int | None, limit: int) -> list[Checkpoint]:
-        query = {} if after is None else {"_id": {"$gt": after}}
-        cursor = self._checkpoints.find(query).sort("_id", ASCENDING).limit(limit)
-        return [_checkpoint(doc) async for doc in cursor]
-
-    # -- Signing keys --------------------------------------------------------------------
-
-    async def current_signing_key(self, session: Session | None = None) -> Document | None:
-        """The key that signs now (the one without ``valid_until``)."""
-        return await self._keys.find_one({"valid_until": None}, session=session)
-
-    async def add_signing_key(
-        self,
-        key_id: str,
-        vkey: str,
-        now: datetime,
-        *,
-        rotation_entry: int | None,
-        session: Session | None = None,
-    ) -> None:
-        """Record a key that signs from ``now`` on (after a rotation, with its log entry)."""
-        try:
-            await self._keys.insert_one(
-                {
-                    "_id": key_id,
-                    "key_id": key_id,
-                    "vkey": vkey,
-                    "valid_from": now,
-                    "valid_until": None,
-                    "rotation_entry": rotation_entry,
-                },
-                session=session,
-            )
-        except DuplicateKeyError:
-            pass  # another instance with the same key registered it first
-
-    async def retire_signing_key(self, key_id: str, now: datetime, session: Session) -> None:
-        await self._keys.update_one(
-            {"_id": key_id, "valid_until": None}, {"$set": {"valid_until": now}}, session=session
-        )
-
-    async def signing_keys(self) -> list[Document]:
-        """Every key that has signed for this log, oldest first."""
-        return await self._keys.find().sort("valid_from", ASCENDING).to_list()
-
 
 def entry_document(
     entry: SealedEntry,
@@ -317,15 +244,3 @@ def entry_document(
         "chain_hash": entry.chain_hash.hex(),
         "subtrees": [h.hex() for h in subtree_hashes],
     }
-
-
-def _checkpoint(doc: Document) -> Checkpoint:
-    return Checkpoint(
-        log_id=str(doc["log_id"]),
-        tree_size=int(doc["tree_size"]),
-        root_hash=str(doc["root_hash"]),
-        timestamp=str(doc["timestamp"]),
-        key_id=str(doc["key_id"]),
-        note=str(doc.get("note", "")),  # checkpoints from before signed notes have none
-        dossiers=doc.get("dossiers"),  # checkpoints from before dossier indexes have none
-    )

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from console import api, handlers, signin
+from console import api, api_operations, handlers, signin
 from console.actions import Operations
 from console.config import ConsoleSettings
 from console.favicon import favicon
@@ -108,6 +108,7 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
     app.add_exception_handler(KafkaError, broker_unavailable)
     app.include_router(signin.router)
     app.include_router(api.router)
+    app.include_router(api_operations.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

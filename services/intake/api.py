@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from intake.actions import Intake
 from intake.problems import problems
-from intake.schemas import CatalogueInfo, ProcedureOut, ProcedurePage, UnitOut, UnitPage
+from intake.schemas.catalogue import CatalogueInfo, ProcedureOut, ProcedurePage, UnitOut, UnitPage
 from shared.auth import EVERYONE, Principal, Role, allow
 from shared.refusals import Refused
 from shared.time_bounds import BoundedDate

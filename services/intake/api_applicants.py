@@ -10,7 +10,8 @@ from fastapi import APIRouter, Body
 from intake import actions
 from intake.api import IntakeDep, LookupTokenHeader, LookupTokenQuery
 from intake.problems import SUPPLEMENT_ERRORS, WITHDRAWAL_ERRORS, problems
-from intake.schemas import DossierView, SupplementIn, WithdrawalRequest
+from intake.schemas.requests import SupplementIn, WithdrawalRequest
+from intake.schemas.responses import DossierView
 from intake.views import dossier_view
 
 router = APIRouter(prefix="/v1")

@@ -11,7 +11,8 @@ from intake import actions
 from intake.actions import Intake
 from intake.api import Desk, IntakeDep
 from intake.problems import DESK_ACTION_ERRORS, RECEPTION_ERRORS, problems
-from intake.schemas import DenialRequest, DossierView, SupplementRequestIn
+from intake.schemas.requests import DenialRequest, SupplementRequestIn
+from intake.schemas.responses import DossierView
 from intake.views import dossier_view
 from shared.auth import Principal, acting_unit
 

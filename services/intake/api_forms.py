@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intake import actions
 from intake.api import Desk, IntakeDep, LookupTokenHeader, LookupTokenQuery
-from intake.domain import check_personal_data_kept
+from intake.domain.retention import check_personal_data_kept
 from intake.forms import FormUnavailable, IntakeForms, day_bounds
 from intake.problems import problems
 from shared.auth import Forbidden, Principal, Role, acting_unit, allow
-from shared.catalogue import UNIT_CODE_PATTERN
+from shared.catalogue.model import UNIT_CODE_PATTERN
 from shared.forms import load_forms
 from shared.refusals import Refused
 from shared.time_bounds import BoundedDate

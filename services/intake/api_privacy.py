@@ -3,7 +3,7 @@
 The identity number comes in the body (never in a URL, an access log or a trace); intake
 hashes it with its key as at submission and answers with every dossier holding that
 hash. Only the ``privacy`` role is admitted; each answer is recorded as an audited
-operations fact and logged, without the number (``actions.subject_access``)."""
+operations fact and logged, without the number (``subject_access.answer``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from intake import actions
 from intake.api import IntakeDep
 from intake.problems import problems
-from intake.schemas import SubjectAccessAnswer, SubjectAccessRequest
+from intake.schemas.subject_access import SubjectAccessAnswer, SubjectAccessRequest
+from intake.subject_access import answer
 from shared.auth import Principal, Role, allow
 
 router = APIRouter(prefix="/v1")
@@ -40,4 +40,4 @@ PrivacyOfficer = Annotated[Principal, allow(Role.PRIVACY)]
 async def subject_access(
     ctx: IntakeDep, caller: PrivacyOfficer, body: Annotated[SubjectAccessRequest, Body()]
 ) -> SubjectAccessAnswer:
-    return await actions.subject_access(ctx, body, caller.name)
+    return await answer(ctx, body, caller.name)

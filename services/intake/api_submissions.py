@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Response
 
-from intake import actions
+from intake import new_dossiers
 from intake.api import Desk, IntakeDep
 from intake.idempotency import Outcome
 from intake.problems import SUBMISSION_ERRORS, SUPPLEMENT_REQUEST_ERRORS, problems
-from intake.schemas import DeskDenialRequest, DeskSupplementRequest, Receipt, SubmissionRequest
+from intake.schemas.requests import DeskDenialRequest, DeskSupplementRequest, SubmissionRequest
+from intake.schemas.responses import Receipt
 from shared.auth import acting_unit
 
 router = APIRouter(prefix="/v1")
@@ -53,7 +54,7 @@ async def submit_dossier(
     idempotency_key: IdempotencyKey = None,
 ) -> Receipt:
     acting_unit(caller, body.receiving_unit, field="receiving_unit")
-    return _receipt(await actions.submit_dossier(ctx, body, idempotency_key), response)
+    return _receipt(await new_dossiers.submit_dossier(ctx, body, idempotency_key), response)
 
 
 @router.post(
@@ -78,7 +79,7 @@ async def deny_at_desk(
     idempotency_key: IdempotencyKey = None,
 ) -> Receipt:
     acting_unit(caller, body.receiving_unit, field="receiving_unit")
-    return _receipt(await actions.deny_at_desk(ctx, body, idempotency_key), response)
+    return _receipt(await new_dossiers.deny_at_desk(ctx, body, idempotency_key), response)
 
 
 @router.post(
@@ -105,4 +106,4 @@ async def ask_supplement_at_desk(
     idempotency_key: IdempotencyKey = None,
 ) -> Receipt:
     acting_unit(caller, body.receiving_unit, field="receiving_unit")
-    return _receipt(await actions.ask_supplement_at_desk(ctx, body, idempotency_key), response)
+    return _receipt(await new_dossiers.ask_supplement_at_desk(ctx, body, idempotency_key), response)

@@ -20,13 +20,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from intake.config import IntakeOptions
-from intake.domain import (
-    CLOSED_STATES,
-    erasure_cutoff,
-    erasure_fact,
-    feed_audience,
-    personal_data_due,
-)
+from intake.domain.feeds import feed_audience
+from intake.domain.retention import CLOSED_STATES, erasure_cutoff, erasure_fact, personal_data_due
 from intake.model import IntakeDossier
 from intake.store import IntakeStore
 from shared.clock import Clock

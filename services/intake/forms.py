@@ -15,7 +15,8 @@ from typing import Any
 
 from intake.model import IntakeDossier, PublicStep
 from intake.views import document_name
-from shared.catalogue import Catalogue, CatalogueLookupError
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.model import CatalogueLookupError
 from shared.events.dossier import DocumentRef
 from shared.forms import FormCatalogue, form_environment, local_day, place_date
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from intake.domain import apply_fact
+from intake.domain.public_view import apply_fact
 from intake.model import IntakeDossier
 from intake.store import IntakeStore
 from shared.envelope import Envelope

@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from intake.schemas import Receipt
+from intake.schemas.responses import Receipt
 from intake.store import IntakeStore
 from intake.tokens import idempotency_id, seal_token, unseal_token
 from shared.idempotency import checked_key, key_reused, request_fingerprint

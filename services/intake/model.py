@@ -18,7 +18,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from intake.schemas import RefusalNotice, SubmissionChannel
+from intake.schemas.requests import SubmissionChannel
+from intake.schemas.responses import RefusalNotice
 from shared.events.dossier import (
     ApplicantContact,
     CalendarVersion,

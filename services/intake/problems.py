@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intake.schemas import Problem
+from intake.schemas.responses import Problem
 from shared.http import PROBLEM_JSON
 
 # Every refusal code intake answers with: status, the field it names, an example detail.

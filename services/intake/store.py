@@ -15,7 +15,7 @@ from pymongo import ASCENDING, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from intake.model import PERSONAL_FIELDS, IntakeDossier
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 from shared.mongo.client import Database, Document, Session
 from shared.mongo.sequences import next_value
 

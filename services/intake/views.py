@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from intake.domain import PUBLIC_STEPS, STATE_LABELS
+from intake.domain.public_view import PUBLIC_STEPS, STATE_LABELS
 from intake.model import IntakeDossier, personal_values
-from intake.schemas import (
-    DossierView,
-    HistoryStep,
-    Label,
-    SubjectDossier,
-    SupplementRequestOut,
-    UnitRef,
-)
-from shared.catalogue import Catalogue, CatalogueLookupError
+from intake.schemas.responses import DossierView, HistoryStep, Label, SupplementRequestOut, UnitRef
+from intake.schemas.subject_access import SubjectDossier
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.model import CatalogueLookupError
 from shared.events.portal import portal_status
 
 

@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from notification.delivery_store import AttemptEntry
 from notification.grouping import Gathering
-from notification.store import AttemptEntry, NotificationStore
+from notification.store import NotificationStore
 
 UntilStored = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 

@@ -18,8 +18,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from notification.delivery_store import PENDING
 from notification.stopping import Abandoned, StopBudget
-from notification.store import PENDING, NotificationStore
+from notification.store import NotificationStore
 from shared.clock import Clock
 from shared.mongo.client import Document
 

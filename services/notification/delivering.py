@@ -18,14 +18,15 @@ from datetime import datetime
 
 from opentelemetry import trace
 
-from notification.channels import stored_reason
 from notification.claims import Claims
+from notification.delivery_store import HELD, SKIPPED
 from notification.finishing import Finishing
 from notification.retry import Outcome
 from notification.sending import Sending
 from notification.settling import Settler
+from notification.sms import stored_reason
 from notification.stopping import Abandoned, StopBudget
-from notification.store import HELD, SKIPPED, NotificationStore
+from notification.store import NotificationStore
 from shared.envelope import Envelope
 from shared.mongo.client import Document
 from shared.telemetry.messaging import extract_trace_context

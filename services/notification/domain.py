@@ -2,8 +2,8 @@
 
 An event is turned into planned notifications, one per (recipient, channel):
 applicants on the steps that concern them, units that must act, and agency
-systems subscribed to the event type (and units). Subscriptions are checked here
-too, and the rule that pauses a subscriber that keeps failing.
+systems subscribed to the event type (and units). Which subscription wants what, when a
+failing subscriber is paused and what one may subscribe to: ``subscription_rules``.
 """
 
 from __future__ import annotations
@@ -14,30 +14,28 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from notification.privacy import contact_ref, mask_address
+from notification.subscription_rules import (
+    SUBSCRIBABLE_PREFIXES,
+    SubscriptionStatus,
+    SubscriptionView,
+    subscription_matches,
+)
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
-from shared.events.dossier import (
-    ApologyIssued,
-    ApplicantContact,
-    Channel,
+from shared.events.closing import DossierStopped, ResultReady
+from shared.events.deadlines import ApologyIssued, DossierOverdue, StepDueSoon, StepOverdue
+from shared.events.dossier import ApplicantContact, Channel, Language
+from shared.events.handover import TransferRequested
+from shared.events.notification import NotificationOutcome
+from shared.events.pauses import PaymentRequested, SupplementRequested
+from shared.events.reception import (
     DossierDenied,
     DossierDeniedV1,
-    DossierOverdue,
     DossierReceived,
     DossierReceivedV1,
-    DossierStopped,
     DossierSubmittedV1,
     IntakeSupplementRequested,
-    Language,
-    PaymentRequested,
-    ResultReady,
-    StepDueSoon,
-    StepOverdue,
-    SupplementRequested,
-    TransferRequested,
 )
-from shared.events.notification import NotificationOutcome
 from shared.events.registry import REGISTRY, EventData
-from shared.refusals import Refused
 
 # What the applicant is told about (issues 6, 12): reception, a supplement asked for (by the
 # desk before reception, Mẫu 02, or by a unit while processing), late, apology (Mẫu 04),
@@ -90,7 +88,6 @@ TEMPLATE_OF_OLD_VERSION: dict[str, str] = {
 TEMPLATED_EVENTS: frozenset[str] = (APPLICANT_EVENTS | frozenset(UNIT_EVENTS)) - frozenset(
     TEMPLATE_OF_OLD_VERSION
 )
-SUBSCRIBABLE_PREFIXES = ("dossier.", "notification.")
 CONTACT_EVENT_TYPE = ApplicantContactRegistered.EVENT_TYPE
 UNIT_FIELDS = ("holding_unit", "receiving_unit", "from_unit", "to_unit", "unit")
 
@@ -99,11 +96,6 @@ class RecipientKind(StrEnum):
     APPLICANT = "applicant"
     UNIT = "unit"
     SUBSCRIBER = "subscriber"
-
-
-class SubscriptionStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
 
 
 class _Frozen(BaseModel):
@@ -145,16 +137,6 @@ class UnitDirectory(_Frozen):
     def channel_for(self, unit: str) -> UnitChannel:
         """The unit's own channel, or the default one."""
         return self.units.get(unit, self.default)
-
-
-class SubscriptionView(_Frozen):
-    """What fan-out needs to know of a subscription."""
-
-    id: str
-    event_types: tuple[str, ...]
-    units: tuple[str, ...] = ()
-    status: SubscriptionStatus
-    url: str
 
 
 def contact_of(data: EventData) -> ContactDetails | None:
@@ -243,13 +225,6 @@ def forwardable(data: EventData) -> bool:
     return not (isinstance(data, NotificationOutcome) and data.recipient_kind == "subscriber")
 
 
-def subscription_matches(sub: SubscriptionView, event_type: str, units: set[str]) -> bool:
-    """Whether a subscription wants this event: its type, and one of its units if it names any."""
-    if event_type not in sub.event_types:
-        return False
-    return not sub.units or bool(units.intersection(sub.units))
-
-
 def plan_for_subscribers(
     event_type: str, data: EventData, subscriptions: Iterable[SubscriptionView]
 ) -> list[PlannedNotification]:
@@ -280,41 +255,8 @@ def may_notify(event_type: str, data: EventData, subscriptions: Iterable[Subscri
     return bool(plan_for_subscribers(event_type, data, subscriptions))
 
 
-def should_pause(consecutive_failures: int, threshold: int) -> bool:
-    """A subscriber is paused once this many deliveries in a row spent all their retries."""
-    return consecutive_failures >= threshold
-
-
 def handled_event_types() -> list[str]:
     """Every type notification consumes: dossier and notification facts (old versions too)
     and the applicant's contact registration."""
     facts = (t for t in REGISTRY if t.startswith(SUBSCRIBABLE_PREFIXES))
     return sorted([*facts, CONTACT_EVENT_TYPE])
-
-
-def subscribable_event_types() -> list[str]:
-    """Facts an agency may subscribe to: dossier and notification facts still emitted.
-
-    Never the applicant's contact, which is no agency's business."""
-    return sorted(
-        t
-        for t, model in REGISTRY.items()
-        if t.startswith(SUBSCRIBABLE_PREFIXES) and not model.DEPRECATED
-    )
-
-
-def check_event_types(event_types: Iterable[str]) -> list[str]:
-    """Known, subscribable event types (order kept, duplicates dropped), or
-    ``Refused(unknown_event_type)``."""
-    allowed = set(subscribable_event_types())
-    checked: list[str] = []
-    for index, event_type in enumerate(event_types):
-        if event_type not in allowed:
-            raise Refused(
-                "unknown_event_type",
-                f"unknown or non-subscribable event type {event_type!r}; "
-                "subscribe to dossier.* or notification.* facts",
-                field=f"event_types.{index}",
-            )
-        checked.append(event_type)
-    return list(dict.fromkeys(checked))

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 
-from notification.channels import SMS_DISABLED_REASON, DeliveryError
+from notification.channels import DeliveryError
 from notification.delivery_errors import shown
 from notification.privacy import redacted_for
 from notification.retry import Outcome
 from notification.settling import Settler, settlement
+from notification.sms import SMS_DISABLED_REASON
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.registry import REGISTRY

@@ -10,12 +10,8 @@ either may come first: an applicant fact that finds no contact waits in the cont
 document and is planned when the contact arrives. No network I/O here: the dispatcher
 sends after the commit.
 
-Most facts concern nobody but the subscribers that want them (a step completed, a
-hand-over accepted, the service's own ``notification.sent.v1``): the registry's screen
-(``LiveSubscriptions.screen``) takes the live subscriptions once per fetched run (as
-``subscription_watch`` keeps them, else with one query), before its unit of work, and
-passes over the events nobody is told of, so they cost no transaction and no inbox
-record; the run's handler uses that same reading.
+The registry's screen (``live_subscriptions``) passes over the events nobody is told of
+before any unit of work; the run's handler uses the subscriptions it read.
 """
 
 from __future__ import annotations
@@ -29,21 +25,21 @@ from functools import partial
 from typing import Protocol
 
 from notification.contacts import ContactBook
+from notification.delivery_store import HELD, PENDING
 from notification.domain import (
     APPLICANT_EVENTS,
     PlannedNotification,
-    SubscriptionView,
     UnitDirectory,
     contact_of,
-    forwardable,
     handled_event_types,
-    may_notify,
     plan_for_applicant,
     plan_for_subscribers,
     plan_for_units,
 )
+from notification.live_subscriptions import LiveSubscriptions, subscribable
 from notification.redelivery import on_redelivery_requested
-from notification.store import HELD, PENDING, NotificationStore
+from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionView
 from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.events.applicant import ApplicantContactRegistered, ContactDetails
@@ -55,7 +51,6 @@ from shared.telemetry.messaging import inject_trace_headers
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-RECORDED_TYPES = frozenset(handled_event_types())  # what ``record_notifications`` handles
 
 
 def _nothing() -> None:
@@ -68,68 +63,6 @@ class Claims(Protocol):
     def claim(self, count: int, now: datetime) -> Document | None: ...
 
     def committed(self, claim_id: str, records: list[Document]) -> None: ...
-
-
-class WakeAfterBatch:
-    """After a consumer batch, tells the dispatcher the batch is over (claims issued in
-    a transaction that never committed are void; committed ones were handed over at
-    their commit), and wakes it to claim if the batch recorded others to send, and only
-    then: a wake-up costs the dispatcher a claim query (its poll finds the rest)."""
-
-    def __init__(self, wake: Callable[[], None], hand_over: Callable[[], None] = _nothing) -> None:
-        self._wake = wake
-        self._hand_over = hand_over
-        self._recorded = False
-
-    def recorded(self) -> None:
-        """Called by a handler that stored records to send (committed with its batch)."""
-        self._recorded = True
-
-    def after_batch(self) -> None:
-        """Called by the consumer once a batch's effects are stored."""
-        self._hand_over()
-        if self._recorded:
-            self._recorded = False
-            self._wake()
-
-
-class LiveSubscriptions:
-    """The live subscriptions as a fetched run sees them: as watched (``known``, see
-    ``subscription_watch``), else read once, before its unit of work, by the screen; and
-    used by its handler (read in the handler's transaction for events the screen did not
-    see, e.g. in unit tests)."""
-
-    def __init__(
-        self,
-        store: NotificationStore,
-        known: Callable[[], list[SubscriptionView] | None] = lambda: None,
-    ) -> None:
-        self._store = store
-        self._known = known
-        self._screened: set[str] = set()  # event ids of the last screened run
-        self._read: list[SubscriptionView] = []
-
-    async def screen(self, events: list[tuple[Envelope, EventData]]) -> list[bool]:
-        """Which events may notify someone (the others change nothing: no transaction)."""
-        self._screened = set()
-        self._read = await self._live() if any(_subscribable(data) for _, data in events) else []
-        self._screened = {envelope.id for envelope, _ in events}
-        return [
-            envelope.type not in RECORDED_TYPES or may_notify(envelope.type, data, self._read)
-            for envelope, data in events
-        ]
-
-    async def _live(self) -> list[SubscriptionView]:
-        known = self._known()
-        return known if known is not None else await self._store.live_subscriptions(None)
-
-    async def of(
-        self, events: list[tuple[Envelope, EventData]], session: Session
-    ) -> list[SubscriptionView]:
-        """The subscriptions these events are planned against."""
-        if all(envelope.id in self._screened for envelope, _ in events):
-            return self._read
-        return await self._store.live_subscriptions(session)
 
 
 @dataclass(frozen=True)
@@ -211,7 +144,7 @@ async def record_notifications(
     )
     subscriptions = (
         await _subscriptions_of(events, planning, session)
-        if any(_subscribable(data) for _, data in events)
+        if any(subscribable(data) for _, data in events)
         else []
     )
     records: list[Document] = []
@@ -257,12 +190,6 @@ async def _subscriptions_of(
     if planning.subscriptions is not None:
         return await planning.subscriptions.of(events, session)
     return await planning.store.live_subscriptions(session)
-
-
-def _subscribable(data: EventData) -> bool:
-    """Whether a subscriber may get the event (never a contact registration, nor the
-    outcome of a webhook delivery): otherwise no subscription needs reading for it."""
-    return forwardable(data) and not isinstance(data, ApplicantContactRegistered)
 
 
 def _needs_contact(envelope: Envelope, data: EventData) -> bool:

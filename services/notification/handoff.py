@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from notification.store import claim_fields
+from notification.delivery_store import claim_fields
 from shared.mongo.client import Document
 
 
@@ -110,3 +110,26 @@ class HandOffs:
             else:
                 self._reserved.pop(claim_id, None)
         return handed
+
+
+class WakeAfterBatch:
+    """After a consumer batch, tells the dispatcher the batch is over (claims issued in
+    a transaction that never committed are void; committed ones were handed over at
+    their commit), and wakes it to claim if the batch recorded others to send, and only
+    then: a wake-up costs the dispatcher a claim query (its poll finds the rest)."""
+
+    def __init__(self, wake: Callable[[], None], hand_over: Callable[[], None] = _nothing) -> None:
+        self._wake = wake
+        self._hand_over = hand_over
+        self._recorded = False
+
+    def recorded(self) -> None:
+        """Called by a handler that stored records to send (committed with its batch)."""
+        self._recorded = True
+
+    def after_batch(self) -> None:
+        """Called by the consumer once a batch's effects are stored."""
+        self._hand_over()
+        if self._recorded:
+            self._recorded = False
+            self._wake()

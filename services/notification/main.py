@@ -12,20 +12,18 @@ import httpx
 from fastapi import FastAPI
 
 from notification import api, api_portal, api_privacy, handlers, portal_sync
-from notification.channels import (
-    EmailChannel,
-    SmsChannel,
-    WebhookChannel,
-    build_sms_provider,
-)
+from notification.channels import EmailChannel, WebhookChannel
 from notification.config import DEV_PRIVACY_KEY, NotificationSettings, load_unit_directory
 from notification.dispatcher import Dispatcher
 from notification.egress import GuardedTransport, parse_networks
+from notification.handoff import WakeAfterBatch
+from notification.live_subscriptions import LiveSubscriptions
 from notification.portal_backlog import PortalBacklog
 from notification.portal_sender import PortalSender
 from notification.portal_sync import PortalSyncStore
 from notification.retry import RetryPolicy
 from notification.secretbox import SecretBox
+from notification.sms import SmsChannel, build_sms_provider
 from notification.store import NotificationStore
 from notification.subscription_watch import SubscriptionWatch
 from notification.subscriptions import EgressPolicy
@@ -132,7 +130,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
             await store.expire_kept_records(runtime.clock.now() + record_retention)
             box = SecretBox(settings.options.privacy_key.get_secret_value())
             dispatcher = build_dispatcher(runtime, settings, store, http, box)
-            wake = handlers.WakeAfterBatch(dispatcher.wake, dispatcher.hand_over)
+            wake = WakeAfterBatch(dispatcher.wake, dispatcher.hand_over)
             watch = SubscriptionWatch(store)
             store.subscriptions_changed = watch.invalidate
             planning = handlers.Planning(
@@ -145,7 +143,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
                 ),
                 record_retention=record_retention,
                 on_recorded=wake.recorded,
-                subscriptions=handlers.LiveSubscriptions(store, lambda: watch.current),
+                subscriptions=LiveSubscriptions(store, lambda: watch.current),
                 claims=dispatcher.hand_offs,
             )
             portal_store = PortalSyncStore(runtime.db)

@@ -31,20 +31,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notification.templates import DisplayNames
 from shared.envelope import Envelope
-from shared.events.dossier import (
-    DossierDenied,
-    DossierDone,
-    DossierFact,
-    DossierReceived,
-    DossierStopped,
-    DossierSubmitted,
-    DossierWithdrawn,
-    IntakeSupplementRequested,
-    Language,
-    ResultDelivery,
-    ResultReady,
-)
+from shared.events.closing import DossierDone, DossierStopped, ResultReady
+from shared.events.dossier import DossierFact, Language, ResultDelivery
 from shared.events.portal import portal_status
+from shared.events.reception import (
+    DossierDenied,
+    DossierReceived,
+    DossierSubmitted,
+    IntakeSupplementRequested,
+)
+from shared.events.withdrawal import DossierWithdrawn
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 # Facts that change the dossier's record (a sync), beyond the progress update. A supplement

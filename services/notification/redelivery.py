@@ -20,7 +20,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from notification.store import FAILED, PENDING, NotificationStore
+from notification.delivery_store import FAILED, PENDING
+from notification.store import NotificationStore
 from shared.events.operations import NotificationRedeliveryRequested
 from shared.unit_of_work import UnitOfWork
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from notification.delivery_store import FAILED, SENT, StatusChange
 from notification.grouping import Gathering
 from notification.retry import Outcome
-from notification.store import FAILED, SENT, NotificationStore, StatusChange
+from notification.store import NotificationStore
 from shared.envelope import Envelope
 from shared.events.dossier import Channel
 from shared.events.notification import NotificationFailed, NotificationSent

@@ -25,8 +25,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from notification.domain import SubscriptionView
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionView
 
 log = logging.getLogger(__name__)
 AWAIT_MS = 1000  # how long one getMore waits for a change (one round trip a second idle)

@@ -15,13 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from notification.domain import (
-    SubscriptionStatus,
-    check_event_types,
-)
 from notification.egress import EgressRefused, Network, checked_addresses, webhook_url
 from notification.secretbox import SecretBox, new_secret
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionStatus, check_event_types
 from shared.clock import Clock
 from shared.mongo.client import Document
 from shared.refusals import Refused

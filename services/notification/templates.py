@@ -22,7 +22,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
 from notification.domain import TEMPLATE_OF_OLD_VERSION
-from shared.catalogue import CatalogueError, available_configurations, load_catalogue
+from shared.catalogue.loading import available_configurations, load_catalogue
+from shared.catalogue.model import CatalogueError
 from shared.envelope import Envelope
 from shared.events.dossier import Language
 from shared.events.registry import EventData

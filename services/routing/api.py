@@ -1,7 +1,8 @@
 """HTTP routes for desk staff: the unit actions on a dossier (thin: validate, execute, map).
 
 Each action builds the same command contract that agency systems send on the commands
-topic and runs it through the same handler (``execute_command``) in one transaction.
+topic and runs it through the same handler (``execute_command``) in one transaction
+(``http_actions``; who may read or act: ``api_access``).
 A refusal changes nothing and answers with ``application/problem+json`` carrying the
 machine code (``not_holding_unit``, ``transition_not_allowed``, ...). An optional
 ``Idempotency-Key`` header makes a retried request act once.
@@ -9,47 +10,31 @@ machine code (``not_holding_unit``, ``transition_not_allowed``, ...). An optiona
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from hashlib import sha256
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Header, Path, Request
-from pydantic import BaseModel, Field, ValidationError
-
-from routing.domain.model import Decision, Dossier
-from routing.domain.route import acts_for
-from routing.domain.state_machine import ActionRefused, RefusalCode
-from routing.handlers import Routing, execute_command
-from routing.store import Loaded, StaleDossier
-from routing.views import DossierView, dossier_view
-from shared.app import runtime_of
-from shared.auth import Forbidden, Principal, Role, acting_unit, allow
-from shared.catalogue import UNIT_CODE_PATTERN
+from routing.domain.state_machine import RefusalCode
+from routing.http_actions import (
+    ActingUnit,
+    Action,
+    Completion,
+    Refusal,
+    ResultNote,
+    Supplement,
+    SupplementRequest,
+    add_actions,
+)
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,
     HandOverResult,
-    MissingDocument,
     ProvideSupplement,
     RefuseTransfer,
     RequestSupplement,
     ReturnResult,
     StopProcessing,
-    UnitCommand,
 )
-from shared.events.dossier import DocumentRef, StepOutcome
-from shared.events.registry import make_envelope
-from shared.http import Conflict, DomainError, NotFound
-from shared.idempotency import KEY_FORMAT, checked_key, key_reused, request_fingerprint
-from shared.mongo.inbox import AlreadyProcessed
-from shared.text import CleanText
-from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["actions"])
-HTTP_SOURCE = "/lienthong/routing/http"
-HTTP_CONSUMER = "routing-http"  # inbox name for Idempotency-Key replays
-STALE_RETRIES = 3
 STATUS: dict[str, int] = {  # routing's one table: refusal code -> HTTP status (else 422)
     RefusalCode.UNKNOWN_DOSSIER: 404,
     RefusalCode.NOT_HOLDING_UNIT: 403,
@@ -65,19 +50,6 @@ STATUS: dict[str, int] = {  # routing's one table: refusal code -> HTTP status (
     RefusalCode.PAYMENT_MISMATCH: 409,
     "idempotency_key_reused": 409,  # an Idempotency-Key seen with another request
 }
-DossierCode = Annotated[str, Path(min_length=1, max_length=64, description="Dossier code.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        description=f"{KEY_FORMAT}. Repeat a request with the same key and body: it acts "
-        "once; the same key with another request is refused (409)."
-    ),
-]
-
-
-# Who may act for a unit: its desk, its officers and its agency system (unit from the token).
-Caller = Annotated[Principal, allow(Role.DESK, Role.OFFICER, Role.AGENCY)]
-SEES_ALL = frozenset({Role.OPERATIONS, Role.AUDITOR, Role.ADMIN})  # read every dossier
 
 
 def refusal_statuses(path: str, method: str) -> set[int]:
@@ -87,223 +59,6 @@ def refusal_statuses(path: str, method: str) -> set[int]:
     if method == "post" and path == "/v1/payments/callback":
         return {404, 409}  # unknown_dossier; transition_not_allowed, payment_mismatch
     return set()
-
-
-def routing_of(request: Request) -> Routing:
-    routing: Routing = request.app.state.routing
-    return routing
-
-
-def units_of(d: Dossier) -> set[str]:
-    """Every unit that received, holds, held, performs a step of or is offered the dossier."""
-    units = {d.receiving_unit, d.holding_unit, *(s.unit for s in d.steps)}
-    units |= {h.unit for h in d.holdings} | {t.to_unit for t in d.transfers}
-    if d.transfer is not None:
-        units.add(d.transfer.to_unit)
-    return units
-
-
-async def readable_dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
-    """The dossier, when the caller may read it (else 404, as if unknown)."""
-    d = await routing.store.get(code)
-    if d is None:
-        raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
-    if not caller.has_any(SEES_ALL):
-        mine, rule = caller.unit or "", successor_rule(routing)
-        if not any(rule(mine, unit) for unit in units_of(d)):
-            # The same answer as an unknown dossier: codes of other units' dossiers stay private.
-            raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
-    return d
-
-
-def successor_rule(routing: Routing) -> Callable[[str, str], bool]:
-    """Whether the caller's unit acts for a named unit today (itself, or one it took over)."""
-    today = routing.calendar.local_date(routing.clock.now())
-    return lambda mine, named: acts_for(routing.catalogue, mine, named, today)
-
-
-class ActingUnit(CleanText):
-    """Who acts. The unit is the caller's, from its token; a body naming another unit is
-    refused with 403 ``wrong_unit`` (a successor may name a unit it took over)."""
-
-    unit: str | None = Field(
-        None, pattern=UNIT_CODE_PATTERN, description="The acting unit's code (optional)."
-    )
-    actor: str | None = Field(
-        None,
-        max_length=200,
-        description="The officer acting, named by an agency system; a person's token acts "
-        "as that person (another name: 403 wrong_actor). Default: the caller's user name.",
-    )
-
-
-class Refusal(ActingUnit):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class Completion(ActingUnit):
-    outcome: StepOutcome
-    note: str | None = Field(
-        None,
-        max_length=2000,
-        description="Required with reject: the reason the applicant is told (else 422 "
-        "`reason_required`, field `note`); with needs_supplement, the supplement's reason.",
-    )
-    missing_documents: list[MissingDocument] = Field(
-        default_factory=list, max_length=50, description="Required with needs_supplement."
-    )
-
-
-class SupplementRequest(ActingUnit):
-    missing_documents: list[MissingDocument] = Field(min_length=1, max_length=50)
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class Supplement(ActingUnit):
-    documents: list[DocumentRef] = Field(min_length=1, max_length=50)
-
-
-class ResultNote(ActingUnit):
-    note: str | None = Field(None, max_length=2000)
-
-
-class ActionResult(BaseModel):
-    """The dossier after the action and the facts it produced, in order."""
-
-    dossier: DossierView
-    events: list[str]
-    replayed: bool = False
-
-
-async def act(
-    request: Request, command: UnitCommand, key: str | None, fingerprint: str | None = None
-) -> ActionResult:
-    """Run one command through the shared handler; map refusals to problems.
-
-    With a ``key``, a repeat of the same request (``fingerprint``, by default the
-    command's) is answered ``replayed``; another request under it is refused.
-
-    It decides on the copy of the dossier this process kept after its last write, if
-    any (``routing.recent``): an attempt that finds that copy stale runs again on a
-    fresh read and is not counted among the ``STALE_RETRIES``."""
-    runtime, routing = runtime_of(request.app), routing_of(request)
-    envelope = make_envelope(command, source=HTTP_SOURCE, event_id=key, time=routing.clock.now())
-    code = command.dossier_code
-    fingerprint = fingerprint or request_fingerprint(envelope.type, envelope.data)
-
-    async def work(uow: UnitOfWork) -> tuple[Loaded, Decision]:
-        if key is not None:
-            await runtime.inbox.claim(
-                HTTP_CONSUMER, envelope, uow.session, uow.now, fingerprint=fingerprint
-            )
-        return await execute_command(command, uow, routing=routing, recent=True)
-
-    stale = 0  # attempts given up on a fresh read
-    for _ in range(2 * STALE_RETRIES):  # a bound, in case others keep a copy every time
-        kept = routing.recent.holds(code)
-        try:
-            saved, decision = await runtime.run_unit_of_work(work, envelope, grouped=True)
-        except StaleDossier:
-            routing.recent.forget(code)
-            stale += 0 if kept else 1
-            if stale == STALE_RETRIES:
-                break
-            continue
-        except AlreadyProcessed:
-            # A retry is the same request again, on a dossier that must still exist.
-            first = await runtime.inbox.first_use(HTTP_CONSUMER, envelope.id)
-            retry = first is not None and first.is_retry(envelope, fingerprint)
-            current = await routing.store.get(code) if retry else None
-            if current is None:
-                raise key_reused() from None
-            return ActionResult(dossier=dossier_view(current), events=[], replayed=True)
-        routing.recent.keep(saved)  # committed: the next action on it may skip its read
-        events = [f.EVENT_TYPE for f in decision.facts]
-        return ActionResult(dossier=dossier_view(saved.dossier), events=events)
-    raise Conflict("the dossier kept changing; try again", code="concurrent_update")
-
-
-def command(
-    model: type[UnitCommand], code: str, body: ActingUnit, request: Request, caller: Principal
-) -> UnitCommand:
-    """The command contract for an HTTP action (the same one the topic carries), acting
-    as the caller's unit."""
-    unit = acting_unit(caller, body.unit, successor_rule(routing_of(request)))
-    fields = {**body.model_dump(), "unit": unit, "actor": acting_person(caller, body.actor)}
-    try:
-        return model(dossier_code=code, **fields)
-    except ValidationError as exc:
-        raise DomainError(str(exc.errors()[0]["msg"]), code="invalid_request", status=422) from exc
-
-
-def acting_person(caller: Principal, named: str | None) -> str:
-    """Who the records name as acting. A person acts as themselves: a body naming someone
-    else is refused. An agency system is one client for a whole office, so it names the
-    officer at its end (else itself), and answers for that name."""
-    if Role.AGENCY in caller.roles:
-        return named or caller.name
-    if named is not None and named != caller.name:
-        raise Forbidden(
-            f"the caller is {caller.name} and acts as itself, not as {named}",
-            code="wrong_actor",
-            field="actor",
-        )
-    return caller.name
-
-
-def caller_key(caller: Principal, key: str) -> str:
-    """The inbox id of a caller's Idempotency-Key: keys are the caller's own, so one
-    caller's key can neither replay another's request nor take a key another will use
-    (a gateway's callback key, say)."""
-    return "key:" + sha256(f"{caller.subject}\n{key}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Action:
-    """One unit action over HTTP: its path, the command it sends and the body it takes."""
-
-    path: str  # under /v1/dossiers/{code}/
-    name: str  # the route's name, and so its OpenAPI operation id
-    command: type[UnitCommand]
-    body: type[ActingUnit]
-    summary: str
-    description: str | None = None
-
-
-def add_actions(router: APIRouter, *actions: Action) -> None:
-    """One POST route per action, each running its command through ``act``."""
-    for action in actions:
-        router.add_api_route(
-            f"/dossiers/{{code}}/{action.path}",
-            action_endpoint(action),
-            methods=["POST"],
-            name=action.name,
-            summary=action.summary,
-            description=action.description,
-        )
-
-
-def action_endpoint(action: Action) -> Callable[..., Awaitable[ActionResult]]:
-    async def endpoint(  # no docstring: OpenAPI would take it for the description
-        request: Request,
-        caller: Caller,
-        code: DossierCode,
-        body: ActingUnit,
-        idempotency_key: IdempotencyKey = None,
-    ) -> ActionResult:
-        cmd = command(action.command, code, body, request, caller)
-        key = checked_key(idempotency_key)
-        try:
-            return await act(request, cmd, None if key is None else caller_key(caller, key))
-        except ActionRefused as refusal:
-            if refusal.code != RefusalCode.UNKNOWN_DOSSIER:
-                # A dossier of other units is answered as unknown: its state stays private.
-                await readable_dossier(routing_of(request), code, caller)
-            raise
-
-    # FastAPI validates the body against the annotated model: this action's own.
-    endpoint.__annotations__ = {**endpoint.__annotations__, "body": action.body}
-    return endpoint
 
 
 # fmt: off

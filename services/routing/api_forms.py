@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from routing.api import DossierCode, readable_dossier, routing_of
+from routing.api_access import DossierCode, readable_dossier, routing_of
 from routing.api_views import Reader
 from routing.applicants import ERASED, ApplicantNames, NoApplicantNames
 from routing.forms import FormUnavailable, RoutingForms

@@ -1,10 +1,10 @@
 """HTTP routes for the procedure rules: the apology (Mẫu 04) and payments.
 
-Thin like ``api.py``: each action is a row for ``add_actions``, which builds the command
-contract that agency systems send on the commands topic and runs it through ``act`` (one
-transaction, refusals as problems). The
-payment gateway's callback is a contract of its own (``PaymentGatewayCallback``): it
-confirms the payment for the unit holding the dossier, as that unit would.
+Thin like ``api.py``: each action is a row for ``http_actions.add_actions``, which builds
+the command contract that agency systems send on the commands topic and runs it through
+``act`` (one transaction, refusals as problems). The payment gateway's callback is a
+contract of its own (``PaymentGatewayCallback``): it confirms the payment for the unit
+holding the dossier, as that unit would.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from routing.api import ActingUnit, Action, ActionResult, act, add_actions, routing_of
+from routing.api_access import routing_of
+from routing.http_actions import ActingUnit, Action, ActionResult, act, add_actions
 from shared.auth import Principal, Role, allow
 from shared.envelope import EVENT_ID_MAX
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment

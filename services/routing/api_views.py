@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from routing import ontime, views
-from routing.api import SEES_ALL, DossierCode, readable_dossier, routing_of, successor_rule
+from routing.api_access import SEES_ALL, DossierCode, readable_dossier, routing_of, successor_rule
 from routing.domain.trail import Trail, build_trail
 from shared.auth import Principal, Role, acting_unit, allow
-from shared.catalogue import UNIT_CODE_PATTERN
+from shared.catalogue.model import UNIT_CODE_PATTERN
 from shared.events.dossier import DossierState
 from shared.http import MAX_STORE_INT, DomainError
 from shared.time_bounds import BoundedDatetime

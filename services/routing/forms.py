@@ -29,8 +29,10 @@ from typing import Any, TypeVar
 from routing.domain.closing import agency_late
 from routing.domain.model import Dossier, Step
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Catalogue, CatalogueLookupError
-from shared.events.dossier import ApologyIssued, DossierState
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.model import CatalogueLookupError
+from shared.events.deadlines import ApologyIssued
+from shared.events.dossier import DossierState
 from shared.forms import FormCatalogue, form_environment, local_day, place_date, vn_moment
 
 TEMPLATES = Path(__file__).resolve().parent / "form_templates"

@@ -32,18 +32,13 @@ from routing.journeys import action_span, current_journey, journey_context
 from routing.recent import RecentDossiers
 from routing.store import DossierStore, Loaded, StaleDossier, unit_level
 from shared.calendar import WorkingCalendar
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 from shared.clock import Clock
 from shared.envelope import Envelope, MalformedMessage
-from shared.events.commands import UnitCommand
-from shared.events.dossier import (
-    CommandRefused,
-    DossierReceived,
-    DossierReceivedV1,
-    DossierWithdrawn,
-    WithdrawalRequested,
-)
+from shared.events.commands import CommandRefused, UnitCommand
+from shared.events.reception import DossierReceived, DossierReceivedV1
 from shared.events.registry import REGISTRY
+from shared.events.withdrawal import DossierWithdrawn, WithdrawalRequested
 from shared.handlers import HandlerRegistry
 from shared.topics import DOSSIER_COMMANDS, agency_commands
 from shared.unit_of_work import UnitOfWork

@@ -20,7 +20,8 @@ from typing import Any
 from routing.domain.deadlines import CLOCK_RUNNING
 from routing.domain.model import Dossier
 from routing.journeys import Journey
-from shared.catalogue import Catalogue, CatalogueLookupError
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.model import CatalogueLookupError
 from shared.mongo.client import Database, Document, Session
 from shared.mongo.document_sequences import SEQ, DocumentSequences
 from shared.mongo.outbox import numbers

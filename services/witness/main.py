@@ -17,8 +17,9 @@ from fastapi_offline import FastAPIOffline
 from shared.app import server_config
 from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
-from shared.http import BodySizeLimit, InFlightLimit, install_error_handlers, install_health
+from shared.http import BodySizeLimit, InFlightLimit, install_error_handlers
 from shared.keyfile import load_or_create_ed25519_key
+from shared.probes import install_health
 from shared.settings_env import read_settings
 from shared.telemetry.logs import configure_logging
 from shared.transparency.note import COSIGNATURE_V1, Signer, Verifier, parse_vkey

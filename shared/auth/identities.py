@@ -21,7 +21,7 @@ import httpx
 
 from shared.auth.client import Credentials, TokenClient
 from shared.auth.settings import AuthSettings
-from shared.catalogue import DEFAULT_DATA_DIR
+from shared.catalogue.loading import DEFAULT_DATA_DIR
 
 DEV_PASSWORD = "dev-password"
 PASSWORD_VARIABLE = "LT_KEYCLOAK_DEMO_PASSWORD"

@@ -3,7 +3,21 @@
 Importing this package registers every contract in ``registry.REGISTRY``.
 """
 
-from shared.events import applicant, audit, commands, dossier, notification, operations
+from shared.events import (
+    applicant,
+    audit,
+    closing,
+    commands,
+    deadlines,
+    dossier,
+    erasure,
+    handover,
+    notification,
+    operations,
+    pauses,
+    reception,
+    withdrawal,
+)
 from shared.events.registry import (
     REGISTRY,
     EventData,
@@ -20,10 +34,17 @@ __all__ = [
     "UnknownEventType",
     "applicant",
     "audit",
+    "closing",
     "commands",
+    "deadlines",
     "dossier",
+    "erasure",
+    "handover",
     "make_envelope",
     "notification",
     "operations",
     "parse_data",
+    "pauses",
+    "reception",
+    "withdrawal",
 ]

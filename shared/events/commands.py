@@ -2,22 +2,24 @@
 
 A command is a request, not a fact: routing validates it against the state machine
 and the acting unit, then either emits the resulting facts or
-``dossier.command.refused.v1`` naming the command (its envelope id).
+``dossier.command.refused.v1`` naming the command (its envelope id), defined here
+though it is published on ``dossier.events``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from shared.events.dossier import DocumentRef, DossierCode, StepOutcome, UnitCode
 from shared.events.operations import Operator
-from shared.events.personal import PERSONAL, PersonalText
+from shared.events.personal import PERSONAL, Code, PersonalText
 from shared.events.registry import EventData, register
 from shared.text import without_controls
 from shared.time_bounds import AwareBoundedDatetime, BoundedDate
-from shared.topics import DOSSIER_COMMANDS, TopicSpec
+from shared.topics import DOSSIER_COMMANDS, DOSSIER_EVENTS, TopicSpec
 
 MissingDocument = Annotated[str, PERSONAL, Field(min_length=1, max_length=200)]
 
@@ -129,3 +131,33 @@ class ConfirmPayment(UnitCommand):
     paid_at: AwareBoundedDatetime | None = Field(
         None, description="When paid; default: when confirmed."
     )
+
+
+@register
+class CommandRefused(EventData):
+    """A command was refused; nothing changed. Names the command so the sender can match it."""
+
+    EVENT_TYPE: ClassVar[str] = "dossier.command.refused.v1"
+    TOPIC: ClassVar[TopicSpec] = DOSSIER_EVENTS
+
+    dossier_code: DossierCode
+    command_id: Code
+    command_type: Code
+    unit: UnitCode | None = Field(None, description="The unit that sent the command.")
+    code: Code = Field(
+        description="Machine-readable reason: unknown_dossier, transition_not_allowed, "
+        "not_holding_unit, not_transfer_receiver, final_step, not_final_step, "
+        "not_responsible_unit, missing_documents_required, reason_required (a reject "
+        "without its reason), apology_too_late (no longer raised since contracts 3.0: a late "
+        "apology is taken and marked late), "
+        "invalid_new_date, payment_mismatch, not_senders_unit (the command names another "
+        "unit than the one its agency topic is bound to), or invalid_command (the "
+        "command's type is unknown or its fields break its contract; `reason` names the "
+        "field).",
+        examples=["not_holding_unit", "invalid_command"],
+    )
+    reason: PersonalText
+    refused_at: datetime
+
+    def subject(self) -> str:
+        return self.dossier_code

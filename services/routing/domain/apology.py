@@ -20,7 +20,7 @@ from routing.domain.model import Context, Decision, Dossier
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode
 from shared.calendar import CalendarError
 from shared.events.commands import IssueApology
-from shared.events.dossier import ApologyIssued, ApologyNotice
+from shared.events.deadlines import ApologyIssued, ApologyNotice
 
 
 def apology_due_by(dossier: Dossier, ctx: Context) -> date | None:

@@ -8,18 +8,10 @@ from routing.domain.deadlines import step_rating
 from routing.domain.guards import allow, fact_base
 from routing.domain.model import Context, Decision, Dossier
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
+from shared.events.closing import DossierDone, DossierStopped, ResultReady
 from shared.events.commands import HandOverResult, ReturnResult, StopProcessing
-from shared.events.dossier import (
-    DossierDone,
-    DossierState,
-    DossierStopped,
-    DossierWithdrawn,
-    ResultDelivery,
-    ResultReady,
-    StepOutcome,
-    WithdrawalDeclined,
-    WithdrawalRequested,
-)
+from shared.events.dossier import DossierState, ResultDelivery, StepOutcome
+from shared.events.withdrawal import DossierWithdrawn, WithdrawalDeclined, WithdrawalRequested
 
 
 def agency_late(d: Dossier, ready_on: date) -> bool:

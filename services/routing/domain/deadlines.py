@@ -32,13 +32,8 @@ from typing import Literal
 
 from routing.domain.model import Context, Decision, Dossier, Step
 from shared.calendar import WorkingCalendar
-from shared.events.dossier import (
-    DossierFact,
-    DossierOverdue,
-    DossierState,
-    StepDueSoon,
-    StepOverdue,
-)
+from shared.events.deadlines import DossierOverdue, StepDueSoon, StepOverdue
+from shared.events.dossier import DossierFact, DossierState
 
 CLOCK_RUNNING = frozenset({DossierState.PROCESSING, DossierState.IN_TRANSFER})
 """States in which deadlines run and overdue is raised."""

@@ -15,7 +15,7 @@ from routing.domain.model import Context, Decision, Dossier, PaymentPause
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode
 from routing.domain.supplements import resume_clock
 from shared.events.commands import ConfirmPayment, RequestPayment
-from shared.events.dossier import PaymentReceived, PaymentRequested
+from shared.events.pauses import PaymentReceived, PaymentRequested
 
 
 def decide_request_payment(dossier: Dossier, cmd: RequestPayment, ctx: Context) -> Decision:

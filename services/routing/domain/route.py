@@ -1,6 +1,6 @@
 """Route resolution: a procedure's relative selectors to concrete units, on a date.
 
-Works for any number of levels (see ``shared/catalogue.py`` for the selector
+Works for any number of levels (see ``shared/catalogue/__init__.py`` for the selector
 vocabulary). Unit validity is honoured: a unit that no longer exists on the date is
 replaced by its successor (``unit_in_force``) and the step records
 ``redirected_from``, both when the route is planned and again at each hand-over,
@@ -17,8 +17,9 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, NamedTuple
 
-from shared.catalogue import Catalogue, CatalogueLookupError, Selector, Unit
-from shared.events.dossier import RouteStep
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.model import CatalogueLookupError, Selector, Unit
+from shared.events.handover import RouteStep
 
 
 class RouteError(Exception):

@@ -82,7 +82,7 @@ class ActionRefused(Refused):
 # The applicant withdraws while the dossier is being processed. Once the result is ready
 # (portal status 9, "Đã xử lý xong") there is no processing left to stop: the decision is
 # made, and the applicant may leave it uncollected. Intake refuses the same states
-# (intake.domain.WITHDRAWABLE_STATES), so routing takes no request it would not send.
+# (intake.domain.state_checks.WITHDRAWABLE_STATES), so routing takes no request it would not send.
 _WITHDRAWABLE = (
     S.RECEIVED,
     S.IN_TRANSFER,

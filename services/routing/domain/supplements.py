@@ -13,12 +13,8 @@ from routing.domain.guards import allow, fact_base
 from routing.domain.model import Context, Decision, Dossier, SupplementPause
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
 from shared.events.commands import ProvideSupplement, RequestSupplement
-from shared.events.dossier import (
-    DossierFact,
-    SupplementProvided,
-    SupplementRequested,
-    documents_hash,
-)
+from shared.events.dossier import DossierFact, documents_hash
+from shared.events.pauses import SupplementProvided, SupplementRequested
 
 
 def pause(d: Dossier, unit: str, missing: list[str], reason: str, ctx: Context) -> DossierFact:

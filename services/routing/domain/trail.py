@@ -12,38 +12,25 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from routing.domain.model import (
-    Context,
-    Decision,
-    DetailCode,
-    DetailParams,
-    Dossier,
-    HistoryEntry,
-    Holding,
-    Step,
-    TransferRecord,
-    detail_text,
-)
+from routing.domain.history import DetailCode, DetailParams, HistoryEntry, detail_text
+from routing.domain.model import Context, Decision, Dossier, Holding, Step, TransferRecord
 from shared.calendar import LOCAL_TZ, WorkingCalendar
-from shared.events.dossier import (
-    ApologyIssued,
-    DossierDone,
-    DossierFact,
-    DossierOverdue,
-    DossierStopped,
-    PaymentReceived,
-    PaymentRequested,
-    ResultReady,
+from shared.events.closing import DossierDone, DossierStopped, ResultReady
+from shared.events.deadlines import ApologyIssued, DossierOverdue, StepDueSoon, StepOverdue
+from shared.events.dossier import DossierFact
+from shared.events.handover import (
     StepCompleted,
-    StepDueSoon,
-    StepOverdue,
-    SupplementProvided,
-    SupplementRequested,
     TransferAccepted,
     TransferRefused,
     TransferRequested,
-    WithdrawalDeclined,
 )
+from shared.events.pauses import (
+    PaymentReceived,
+    PaymentRequested,
+    SupplementProvided,
+    SupplementRequested,
+)
+from shared.events.withdrawal import WithdrawalDeclined
 
 
 def trail_detail(fact: DossierFact) -> tuple[DetailCode, DetailParams] | None:

@@ -9,18 +9,14 @@ then route guards.
 from __future__ import annotations
 
 from routing.domain.apology import decide_apology
-from routing.domain.closing import (
-    decide_hand_over,
-    decide_return_result,
-    decide_stop,
-)
+from routing.domain.closing import decide_hand_over, decide_return_result, decide_stop
 from routing.domain.deadlines import step_due_date, step_rating
 from routing.domain.guards import allow, fact_base
+from routing.domain.history import HistoryEntry
 from routing.domain.model import (
     Context,
     Decision,
     Dossier,
-    HistoryEntry,
     Holding,
     PendingTransfer,
     Step,
@@ -29,12 +25,9 @@ from routing.domain.model import (
 from routing.domain.payments import decide_confirm_payment, decide_request_payment
 from routing.domain.route import ResolvedRoute, in_force
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
-from routing.domain.supplements import (
-    decide_provide_supplement,
-    decide_request_supplement,
-    pause,
-)
-from shared.catalogue import Procedure
+from routing.domain.supplements import decide_provide_supplement, decide_request_supplement, pause
+from routing.domain.transfers import decide_accept, decide_refuse
+from shared.catalogue.model import Procedure
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,
@@ -49,18 +42,9 @@ from shared.events.commands import (
     StopProcessing,
     UnitCommand,
 )
-from shared.events.dossier import (
-    DossierFact,
-    DossierReceived,
-    DossierRoutePlanned,
-    DossierState,
-    HandoverReceipt,
-    StepCompleted,
-    StepOutcome,
-    TransferAccepted,
-    TransferRefused,
-    TransferRequested,
-)
+from shared.events.dossier import DossierFact, DossierState, StepOutcome
+from shared.events.handover import DossierRoutePlanned, StepCompleted, TransferRequested
+from shared.events.reception import DossierReceived
 
 DEFAULT_SUPPLEMENT_REASON = "Hồ sơ cần được bổ sung theo yêu cầu của cơ quan giải quyết."
 
@@ -230,74 +214,6 @@ def decide_complete(dossier: Dossier, cmd: CompleteStep, ctx: Context) -> Decisi
         for skipped in d.steps[step.index + 1 : target]:
             skipped.skipped = True
     return Decision(d, (completed, *_move_to(d, target, step.index, ctx)))
-
-
-def decide_accept(dossier: Dossier, cmd: AcceptTransfer, ctx: Context) -> Decision:
-    """The receiver takes the dossier over; the receipt proves who held it from when."""
-    state = allow(dossier, Action.ACCEPT_TRANSFER, cmd.unit, ctx)
-    d = dossier.copy_to_decide()
-    assert d.transfer is not None  # IN_TRANSFER always has a pending hand-over
-    t, now = d.transfer, ctx.now
-    d.holding().until = now
-    d.holdings.append(
-        Holding(unit=cmd.unit, step_index=t.step_index, since=now, how="transfer_accepted")
-    )
-    d.steps[t.step_index].unit = cmd.unit
-    d.steps[t.step_index].accepted_at = now
-    d.state, d.holding_unit, d.transfer = state, cmd.unit, None
-    receipt = HandoverReceipt(
-        receipt_id=ctx.new_id("receipt"),
-        dossier_code=d.code,
-        step_index=t.step_index,
-        from_unit=t.from_unit,
-        to_unit=cmd.unit,
-        accepted_at=now,
-        documents_hash=d.documents_hash,
-    )
-    record = _record_of(d, t.transfer_id)
-    record.status, record.settled_at, record.receipt = "accepted", now, receipt
-    accepted = TransferAccepted(
-        **fact_base(d),
-        transfer_id=t.transfer_id,
-        step_index=t.step_index,
-        from_unit=t.from_unit,
-        to_unit=cmd.unit,
-        accepted_at=now,
-        receipt=receipt,
-    )
-    return Decision(d, (accepted,))
-
-
-def decide_refuse(dossier: Dossier, cmd: RefuseTransfer, ctx: Context) -> Decision:
-    """The receiver sends the dossier back: the sender's step reopens, to fix and resend."""
-    state = allow(dossier, Action.REFUSE_TRANSFER, cmd.unit, ctx)
-    d = dossier.copy_to_decide()
-    assert d.transfer is not None
-    t = d.transfer
-    target = d.steps[t.step_index]
-    target.started_at = target.due_date = target.accepted_at = None
-    for skipped in d.steps[t.from_step + 1 : t.step_index]:
-        skipped.skipped = False
-    reopened = d.steps[t.from_step]
-    reopened.completed_at = reopened.outcome = None
-    d.outcome = None
-    d.current_step, d.state, d.transfer = t.from_step, state, None
-    record = _record_of(d, t.transfer_id)
-    record.status, record.settled_at, record.reason = "refused", ctx.now, cmd.reason
-    refused = TransferRefused(
-        **fact_base(d),
-        transfer_id=t.transfer_id,
-        step_index=t.step_index,
-        from_unit=t.from_unit,
-        to_unit=t.to_unit,
-        refused_at=ctx.now,
-        reason=cmd.reason,
-    )
-    return Decision(d, (refused,))
-
-
-def _record_of(d: Dossier, transfer_id: str) -> TransferRecord:
-    return next(r for r in d.transfers if r.transfer_id == transfer_id)
 
 
 def decide_command(dossier: Dossier, cmd: UnitCommand, ctx: Context) -> Decision:

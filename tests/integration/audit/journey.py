@@ -6,23 +6,18 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from shared.envelope import Envelope
-from shared.events.dossier import (
-    ApplicantRef,
-    Channel,
-    DocumentRef,
-    DossierDone,
-    DossierReceived,
+from shared.events.closing import DossierDone, ResultReady
+from shared.events.dossier import ApplicantRef, Channel, DocumentRef, DossierState, StepOutcome
+from shared.events.handover import (
     DossierRoutePlanned,
-    DossierState,
     HandoverReceipt,
-    ResultReady,
     RouteStep,
     StepCompleted,
-    StepOutcome,
     TransferAccepted,
     TransferRequested,
 )
 from shared.events.notification import NotificationSent
+from shared.events.reception import DossierReceived
 from shared.events.registry import EventData, make_envelope
 
 DESK = "000.00.01.H59"  # a commune one-stop desk

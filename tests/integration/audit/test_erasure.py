@@ -18,16 +18,11 @@ from audit.verify import verify_document
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope
-from shared.events.dossier import (
-    ApplicantContact,
-    DocumentRef,
-    DossierReceived,
-    DossierReceivedV1,
-    DossierState,
-    WithdrawalRequested,
-)
+from shared.events.dossier import ApplicantContact, DocumentRef, DossierState
 from shared.events.notification import NotificationFailed, NotificationSent
+from shared.events.reception import DossierReceived, DossierReceivedV1
 from shared.events.registry import make_envelope, parse_data
+from shared.events.withdrawal import WithdrawalRequested
 from shared.runtime import CommonSettings
 from shared.testing import ActAs, running_app
 from tests.integration.audit.helpers import (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
+from shared.events.withdrawal import DossierWithdrawn
 from shared.handlers import HandlerRegistry, TypedHandler
 from shared.mongo.client import Database
 from shared.runtime import ServiceRuntime

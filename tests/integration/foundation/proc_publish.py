@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.publisher import kafka_publisher
 from shared.settings import KafkaSettings, TelemetrySettings
 from shared.telemetry.tracing import configure_tracing

@@ -21,8 +21,9 @@ from pymongo.errors import (
 
 from chaos.servers import LatencyProxy
 from shared.envelope import Envelope
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import EventData, make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.handlers import HandlerRegistry, combined
 from shared.kafka.consumer import ConsumerRunner, StoreUnavailable
 from shared.kafka.deadletter import read_dead_letters

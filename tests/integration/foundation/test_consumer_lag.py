@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 
 from pymongo.errors import ServerSelectionTimeoutError
 
-from shared.events.dossier import DossierWithdrawn
+from shared.events.withdrawal import DossierWithdrawn
 from shared.runtime import CommonSettings, service_runtime
 from shared.telemetry.metrics import CONSUMER_LAG
 from shared.testing import eventually

@@ -10,8 +10,9 @@ import pytest
 from pymongo.errors import NotPrimaryError, OperationFailure, WriteConcernError
 
 from shared.envelope import Envelope
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.consumer import StoreUnavailable
 from shared.kafka.deadletter import read_dead_letters, to_dead_letter
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime

@@ -12,7 +12,8 @@ from prometheus_client import REGISTRY as REGISTRY_METRICS
 
 from chaos.servers import PrivateInfra
 from shared.clock import ManualClock
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
+from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.deadletter import read_dead_letters
 from shared.mongo import outbox as outbox_module
 from shared.mongo.outbox import EventTooLarge

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.mongo.client import Session, mongo_client, run_in_transaction, service_database
 from shared.mongo.outbox import Outbox, PendingEvent
 from shared.runtime import CommonSettings

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from shared.envelope import Envelope
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.runtime import CommonSettings, service_runtime
 from shared.telemetry.messaging import header_value
 from shared.testing import read_topic

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.clock import ManualClock
 from shared.runtime import CommonSettings
 from tests.integration.intake.helpers import (

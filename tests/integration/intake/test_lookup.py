@@ -6,11 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.envelope import Envelope
-from shared.events.dossier import (
-    ApologyIssued,
-    ApologyNotice,
-    DossierState,
-)
+from shared.events.deadlines import ApologyIssued, ApologyNotice
+from shared.events.dossier import DossierState
 from shared.events.registry import EventData, make_envelope
 from shared.kafka.publisher import kafka_publisher
 from shared.testing import eventually

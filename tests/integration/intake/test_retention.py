@@ -22,7 +22,8 @@ from intake.handlers import apply_dossier_facts
 from intake.model import ERASED
 
 from shared.clock import ManualClock
-from shared.events.dossier import DossierFact, PersonalDataErased
+from shared.events.dossier import DossierFact
+from shared.events.erasure import PersonalDataErased
 from shared.events.registry import make_envelope, parse_data
 from shared.runtime import CommonSettings
 from shared.testing import ActAs, auth_headers, eventually, running_app

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from intake import actions
+from intake import subject_access
 from intake.erasure import Eraser
 from intake.examples import EXAMPLE_APPLICANT
 
@@ -145,14 +145,14 @@ async def test_an_answer_past_its_bound_lists_the_oldest_and_says_it_left_some_o
 ) -> None:
     first, _ = await taken(intake)
     second, _ = await taken(intake)
-    monkeypatch.setattr(actions, "SUBJECT_ACCESS_LIMIT", 1)
+    monkeypatch.setattr(subject_access, "SUBJECT_ACCESS_LIMIT", 1)
 
     answer = await intake.client.post(PATH, json=ASKED, headers=auth_headers("privacy"))
 
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert [d["code"] for d in body["dossiers"]] == [first] and body["truncated"] is True
-    monkeypatch.setattr(actions, "SUBJECT_ACCESS_LIMIT", 2)
+    monkeypatch.setattr(subject_access, "SUBJECT_ACCESS_LIMIT", 2)
     answer = await intake.client.post(PATH, json=ASKED, headers=auth_headers("privacy"))
     assert [d["code"] for d in answer.json()["dossiers"]] == [first, second]
     assert answer.json()["truncated"] is False

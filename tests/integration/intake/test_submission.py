@@ -8,7 +8,8 @@ import json
 from datetime import timedelta
 
 from shared.events.applicant import ApplicantContactRegistered
-from shared.events.dossier import DossierReceived, documents_hash
+from shared.events.dossier import documents_hash
+from shared.events.reception import DossierReceived
 from shared.testing import read_topic
 from shared.topics import APPLICANT_CONTACTS, DOSSIER_EVENTS
 from tests.integration.intake.helpers import (

@@ -17,7 +17,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from shared.events.dossier import CommandRefused
+from shared.events.commands import CommandRefused
 from shared.events.registry import make_envelope
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings

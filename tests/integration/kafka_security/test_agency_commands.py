@@ -19,8 +19,9 @@ from aiokafka.errors import TopicAuthorizationFailedError
 
 from shared.clock import ManualClock
 from shared.events.commands import AcceptTransfer, CompleteStep, UnitCommand
-from shared.events.dossier import DossierState, DossierWithdrawn, StepOutcome
+from shared.events.dossier import DossierState, StepOutcome
 from shared.events.registry import EventData, make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.publisher import KafkaPublisher, kafka_publisher
 from shared.runtime import CommonSettings
 from shared.topics import TopicSpec, agency_commands, agency_events, topic_name

@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaConnectionError
 from infra.keycloak.realm import dev_client_secret
 from infra.tls import TlsFiles
 from infra.tls import ensure as ensure_tls
-from shared.events.dossier import CommandRefused
+from shared.events.commands import CommandRefused
 from shared.events.registry import make_envelope
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings

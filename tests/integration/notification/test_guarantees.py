@@ -10,8 +10,9 @@ from typing import Any
 
 from notification.channels import DeliveryError, OutgoingMessage
 from notification.config import NotificationSettings
+from notification.delivery_store import Claimed, StatusChange
 from notification.main import create_app
-from notification.store import Claimed, NotificationStore, StatusChange
+from notification.store import NotificationStore
 from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
 

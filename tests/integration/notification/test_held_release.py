@@ -9,9 +9,10 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from notification.domain import SubscriptionStatus, SubscriptionView
-from notification.handlers import LiveSubscriptions, record_notifications
+from notification.handlers import record_notifications
+from notification.live_subscriptions import LiveSubscriptions
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionStatus, SubscriptionView
 
 from shared.runtime import ServiceRuntime
 from shared.testing import eventually

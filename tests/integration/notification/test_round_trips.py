@@ -19,13 +19,8 @@ from notification.config import DispatchSettings, NotificationSettings
 from notification.main import create_app
 
 from shared.envelope import Envelope
-from shared.events.dossier import (
-    DossierRoutePlanned,
-    DossierState,
-    RouteStep,
-    StepCompleted,
-    StepOutcome,
-)
+from shared.events.dossier import DossierState, StepOutcome
+from shared.events.handover import DossierRoutePlanned, RouteStep, StepCompleted
 from shared.events.registry import EventData
 from shared.mongo.client import mongo_client, service_database
 from shared.settings import OutboxSettings

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notification.channels import SMS_DISABLED, SMS_DISABLED_REASON
 from notification.config import NotificationSettings, SmsSettings
 from notification.delivery_errors import shown
 from notification.main import create_app
+from notification.sms import SMS_DISABLED, SMS_DISABLED_REASON
 from notification.store import NotificationStore
 
 from shared.clock import ManualClock

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from notification.domain import SubscriptionStatus
-from notification.handlers import LiveSubscriptions
+from notification.live_subscriptions import LiveSubscriptions
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionStatus
 from notification.subscription_watch import SubscriptionWatch
 
 from shared.runtime import ServiceRuntime

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.clock import ManualClock
-from shared.events.dossier import DossierState, WithdrawalRequested
+from shared.events.dossier import DossierState
+from shared.events.withdrawal import WithdrawalRequested
 from shared.kafka.admin import ensure_topics
 from shared.runtime import CommonSettings
 from shared.topics import agency_events

@@ -18,7 +18,8 @@ from audit.domain import (
     sign_checkpoint,
 )
 from audit.dossier_index import DossierIndex
-from audit.trust import PinnedKey, TrustPolicy, rotation_text
+from audit.key_chain import rotation_text
+from audit.trust import PinnedKey, TrustPolicy
 from audit.verify import LOG_FORMAT
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

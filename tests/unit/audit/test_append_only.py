@@ -76,6 +76,7 @@ def test_pure_modules_import_no_io() -> None:
     pure = [
         AUDIT / "domain.py",
         AUDIT / "trust.py",
+        AUDIT / "key_chain.py",
         AUDIT / "personal.py",
         *SHARED_TRANSPARENCY.glob("*.py"),
     ]

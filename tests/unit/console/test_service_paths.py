@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from console import api
+from console import api, api_operations
 from console.config import ConsoleOptions
 from console.signin import operator
 from console.sources import Services
@@ -51,6 +51,7 @@ async def console(
     app = FastAPI()
     install_error_handlers(app, api.STATUS)
     app.include_router(api.router)
+    app.include_router(api_operations.router)
     app.dependency_overrides[operator] = lambda: Principal(
         "s", frozenset({Role.OPERATIONS}), None, None, "ops"
     )

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from routing.domain.model import DETAIL_TEXTS, detail_params_of
+from routing.domain.history import DETAIL_TEXTS, detail_params_of
 
 I18N = Path(__file__).parents[3] / "services/console/static/i18n.js"
 

@@ -14,10 +14,10 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-import shared.http
+import shared.probes
 from shared.clock import ManualClock
-from shared.http import report_readiness
 from shared.kafka.deadletter import DeadLetterWriter
+from shared.probes import report_readiness
 from shared.settings import KafkaSettings
 from shared.workers import PeriodicWorker
 from tests.samples import AT
@@ -160,6 +160,6 @@ async def test_readiness_is_reported_at_the_scrape_degradable_checks_apart(
     assert sample("lt_readiness_check", check="store") == 0
     await report_readiness("readiness-tests", {"store": ok}, frozenset())
     assert sample("lt_ready") == 1
-    monkeypatch.setattr(shared.http, "READINESS_CHECK_S", 0.01)
+    monkeypatch.setattr(shared.probes, "READINESS_CHECK_S", 0.01)
     await report_readiness("readiness-tests", {"store": hangs}, frozenset())
     assert sample("lt_ready") == 0  # a check that does not answer in time fails

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from compose_spec import PyCompose
-from notification.channels import DisabledSmsProvider, build_sms_provider
 from notification.config import SmsSettings
+from notification.sms import DisabledSmsProvider, build_sms_provider
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ["intake", "routing", "notification", "audit", "console"]

@@ -10,8 +10,9 @@ import pytest
 
 from shared.contracts import CONTRACTS_DIR, asyncapi_document, event_schema, stale_files
 from shared.events import REGISTRY
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 
 
 def test_committed_documents_match_the_models() -> None:

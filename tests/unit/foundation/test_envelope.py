@@ -9,7 +9,8 @@ import pytest
 
 from shared.envelope import Envelope, MalformedMessage, salvaged
 from shared.events import REGISTRY, parse_data
-from shared.events.dossier import ApologyNotice, DossierOverdue, DossierState
+from shared.events.deadlines import ApologyNotice, DossierOverdue
+from shared.events.dossier import DossierState
 from shared.events.registry import InvalidEventData, UnknownEventType, make_envelope
 
 CODE = "000.00.01.H59-261126-0001"

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from aiokafka.errors import OutOfOrderSequenceNumber
 
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.publisher import KafkaPublisher, Outgoing
 from shared.settings import KafkaSettings
 from shared.topics import DOSSIER_EVENTS

@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.healthcheck import readiness_error
-from shared.http import install_health
+from shared.probes import install_health
 from shared.testing import free_port
 
 

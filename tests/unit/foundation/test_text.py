@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from intake.examples import EXAMPLE_APPLICANT, EXAMPLE_DOCUMENTS
-from intake.schemas import DenialRequest, SubmissionRequest, WithdrawalRequest
+from intake.schemas.requests import DenialRequest, SubmissionRequest, WithdrawalRequest
 from pydantic import BaseModel, ValidationError
-from routing.api import Completion, Refusal, Supplement
+from routing.http_actions import Completion, Refusal, Supplement
 
 from shared.events.commands import CompleteStep, ProvideSupplement, RefuseTransfer
 from shared.events.dossier import ApplicantContact, DocumentRef

@@ -5,15 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from intake.domain import (
-    admit,
-    admit_refusal,
-    missing_documents,
-    service_area,
-)
+from intake.domain.admission import admit, admit_refusal, missing_documents, service_area
 from intake.problems import STATUS
 
-from shared.catalogue import Catalogue, load_catalogue
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.refusals import Refused
 
 THREE = load_catalogue("three-level")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 import pytest
-from intake.domain import (
+from intake.domain.codes_and_dates import (
     DOSSIER_CODE_PATTERN,
     MAX_DAILY_SEQUENCE,
     appointment,
@@ -15,7 +15,7 @@ from intake.domain import (
 from intake.problems import STATUS
 
 from shared.calendar import LOCAL_TZ, calendar_from_dates, load_calendar
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.refusals import Refused
 
 CAL = load_calendar()

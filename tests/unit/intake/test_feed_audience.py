@@ -4,11 +4,12 @@ request); never a unit the dossier has not reached."""
 
 from __future__ import annotations
 
-from intake.actions import _record
+from intake.actions import record_decision
 from intake.dossiers import decide_withdrawal
 from intake.model import PublicStep
 
-from shared.events.dossier import DossierState, WithdrawalRequested
+from shared.events.dossier import DossierState
+from shared.events.withdrawal import WithdrawalRequested
 from shared.testing import detached_unit_of_work
 from tests.unit.intake.test_personal_fields import DESK, NOW, stored_dossier
 
@@ -34,7 +35,7 @@ def test_a_withdrawal_request_reaches_the_desk_and_every_unit_that_held_the_doss
         ],
     )
     uow = detached_unit_of_work(now=NOW)
-    _record(decide_withdrawal(dossier, "ốm", NOW), NOW, uow)
+    record_decision(decide_withdrawal(dossier, "ốm", NOW), NOW, uow)
     [pending] = uow.pending_events
     assert pending.envelope.type == WithdrawalRequested.EVENT_TYPE
     assert pending.audience == (DESK, DISTRICT)  # not the province, further down the route
@@ -43,6 +44,6 @@ def test_a_withdrawal_request_reaches_the_desk_and_every_unit_that_held_the_doss
 def test_before_reception_only_the_desk_is_told() -> None:
     dossier = stored_dossier(DossierState.SUBMITTED, None, withdrawal=None, history=[])
     uow = detached_unit_of_work(now=NOW)
-    _record(decide_withdrawal(dossier, None, NOW), NOW, uow)
+    record_decision(decide_withdrawal(dossier, None, NOW), NOW, uow)
     assert [event.audience for event in uow.pending_events] == [(DESK,)]
     assert PROVINCE not in uow.pending_events[0].audience

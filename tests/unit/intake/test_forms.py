@@ -10,7 +10,9 @@ import re
 from datetime import date, datetime
 
 import pytest
-from intake.domain import admit, apply_fact, check_awaiting_desk
+from intake.domain.admission import admit
+from intake.domain.public_view import apply_fact
+from intake.domain.state_checks import check_awaiting_desk
 from intake.dossiers import (
     decide_desk_refusal,
     decide_reception,
@@ -22,21 +24,16 @@ from intake.dossiers import (
 )
 from intake.forms import IntakeForms
 from intake.model import IntakeDossier
-from intake.schemas import ApplicantIn
+from intake.schemas.requests import ApplicantIn
 from pydantic import ValidationError
 
 from shared.calendar import LOCAL_TZ, load_calendar
-from shared.catalogue import Catalogue, load_catalogue
-from shared.events.dossier import (
-    ApologyIssued,
-    ApologyNotice,
-    ApplicantContact,
-    DocumentRef,
-    DossierState,
-    DossierWithdrawn,
-    IntakeSupplementProvided,
-    IntakeSupplementRequested,
-)
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.loading import load_catalogue
+from shared.events.deadlines import ApologyIssued, ApologyNotice
+from shared.events.dossier import ApplicantContact, DocumentRef, DossierState
+from shared.events.reception import IntakeSupplementProvided, IntakeSupplementRequested
+from shared.events.withdrawal import DossierWithdrawn
 from shared.forms import load_forms
 from shared.refusals import Refused
 

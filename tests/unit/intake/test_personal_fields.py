@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from intake.model import ERASED, PERSONAL_FIELDS, IntakeDossier, SupplementRequest, Withdrawal
-from intake.schemas import RefusalNotice
+from intake.schemas.responses import RefusalNotice
 
 from shared.calendar import LOCAL_TZ
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.events.dossier import ApplicantContact, Channel, DocumentRef, DossierState
 from shared.events.personal import ITEM, personal_paths, unclassified_text
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from intake.examples import EXAMPLE_APPLICANT, EXAMPLE_DOCUMENTS
-from intake.schemas import (
+from intake.schemas.requests import (
     MAX_DOCUMENTS,
     DeskDenialRequest,
     SubmissionRequest,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from audit.handlers import logged_event_types
-from intake.domain import (
+from intake.domain.retention import (
     CLOSED_STATES,
     check_personal_data_kept,
     ended_at,
@@ -22,12 +22,13 @@ from intake.forms import ERASED_ROW, IntakeForms
 from intake.handlers import build_registry as intake_registry
 from intake.model import ERASED
 from intake.views import dossier_view
-from notification.domain import subscribable_event_types
 from notification.portal_sync import build_registry as portal_registry
+from notification.subscription_rules import subscribable_event_types
 from routing.handlers import build_registry as routing_registry
 
 from shared.calendar import LOCAL_TZ
-from shared.events.dossier import DossierFact, DossierState, PersonalDataErased
+from shared.events.dossier import DossierFact, DossierState
+from shared.events.erasure import PersonalDataErased
 from shared.events.personal import personal_paths
 from shared.forms import load_forms
 from shared.refusals import Refused

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 from intake.model import ERASED, PERSONAL_FIELDS, personal_values
-from intake.schemas import ApplicantIn, SubjectAccessRequest
+from intake.schemas.requests import ApplicantIn
+from intake.schemas.subject_access import SubjectAccessRequest
 from intake.tokens import identity_hash
 from intake.views import subject_dossier
 from pydantic import ValidationError

@@ -5,27 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from intake.domain import (
-    INTERNAL_STEPS,
-    PUBLIC_STEPS,
-    STATE_LABELS,
-    WITHDRAWABLE_STATES,
-    apply_fact,
-    check_awaiting_desk,
-    check_withdrawal,
-)
+from intake.domain.public_view import INTERNAL_STEPS, PUBLIC_STEPS, STATE_LABELS, apply_fact
+from intake.domain.state_checks import WITHDRAWABLE_STATES, check_awaiting_desk, check_withdrawal
 from intake.model import IntakeDossier, PublicStep
 from intake.problems import STATUS
 from intake.views import dossier_view
 
-from shared.catalogue import load_catalogue
-from shared.events.dossier import (
-    ApplicantContact,
-    DossierFact,
-    DossierState,
-    WithdrawalDeclined,
-)
+from shared.catalogue.loading import load_catalogue
+from shared.events.dossier import ApplicantContact, DossierFact, DossierState
 from shared.events.registry import REGISTRY
+from shared.events.withdrawal import WithdrawalDeclined
 from shared.refusals import Refused
 from tests.samples import (
     DISTRICT_LAND,

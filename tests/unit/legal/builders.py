@@ -13,7 +13,8 @@ from routing.domain.model import Dossier
 
 from shared.calendar import LOCAL_TZ
 from shared.events.commands import AcceptTransfer, CompleteStep
-from shared.events.dossier import ApplicantContact, DossierReceived, StepOutcome
+from shared.events.dossier import ApplicantContact, StepOutcome
+from shared.events.reception import DossierReceived
 from tests.unit.routing import builders as routing_builders
 from tests.unit.routing.builders import act, calendar, catalogue, context
 

@@ -14,7 +14,8 @@ from routing.domain.model import Dossier
 from routing.domain.state_machine import ActionRefused, RefusalCode
 
 from shared.events.commands import CompleteStep, IssueApology
-from shared.events.dossier import ApologyIssued, DossierOverdue, StepDueSoon, StepOutcome
+from shared.events.deadlines import ApologyIssued, DossierOverdue, StepDueSoon
+from shared.events.dossier import StepOutcome
 from tests.unit.legal.builders import (
     CONFIGURATIONS,
     UNITS,

@@ -12,7 +12,8 @@ import pytest
 from routing.domain.deadlines import step_limit, step_rating
 
 from shared.events.commands import CompleteStep
-from shared.events.dossier import StepCompleted, StepOutcome, TransferRequested
+from shared.events.dossier import StepOutcome
+from shared.events.handover import StepCompleted, TransferRequested
 from tests.unit.legal.builders import (
     CONFIGURATIONS,
     UNITS,

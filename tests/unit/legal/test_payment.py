@@ -14,7 +14,8 @@ from routing.domain.model import Dossier
 from routing.domain.state_machine import ActionRefused, RefusalCode
 
 from shared.events.commands import ConfirmPayment, RequestPayment
-from shared.events.dossier import DossierState, PaymentReceived, PaymentRequested
+from shared.events.dossier import DossierState
+from shared.events.pauses import PaymentReceived, PaymentRequested
 from tests.unit.legal.builders import (
     CONFIGURATIONS,
     UNITS,

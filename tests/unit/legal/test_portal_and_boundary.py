@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from intake.domain import STATE_LABELS
+from intake.domain.public_view import STATE_LABELS
 
-from shared.catalogue import load_catalogue
-from shared.events.dossier import DossierState, StepDueSoon
+from shared.catalogue.loading import load_catalogue
+from shared.events.deadlines import StepDueSoon
+from shared.events.dossier import DossierState
 from shared.events.portal import PORTAL_LABELS, PortalStatus, portal_status
 from tests.unit.legal.builders import (
     CONFIGURATIONS,

@@ -11,11 +11,12 @@ from datetime import datetime
 
 import pytest
 from routing.domain.deadlines import step_rating
-from routing.domain.model import Dossier, HistoryEntry
+from routing.domain.history import HistoryEntry
+from routing.domain.model import Dossier
 from routing.ontime import tally
 
+from shared.events.closing import DossierDone, ResultReady
 from shared.events.commands import HandOverResult, ReturnResult
-from shared.events.dossier import DossierDone, ResultReady
 from tests.unit.legal.builders import (
     CONFIGURATIONS,
     act,

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from intake.domain import WITHDRAWABLE_STATES
+from intake.domain.state_checks import WITHDRAWABLE_STATES
 from routing.domain.closing import decide_withdrawal_declined, decide_withdrawal_request
 from routing.domain.deadlines import detect_overdue
 from routing.domain.model import Dossier
 from routing.domain.state_machine import TRANSITIONS, Action, ActionRefused, RefusalCode
 
+from shared.events.closing import DossierStopped
 from shared.events.commands import (
     CompleteStep,
     HandOverResult,
@@ -23,16 +24,9 @@ from shared.events.commands import (
     ReturnResult,
     StopProcessing,
 )
-from shared.events.dossier import (
-    DocumentRef,
-    DossierState,
-    DossierStopped,
-    StepOutcome,
-    SupplementProvided,
-    SupplementRequested,
-    WithdrawalDeclined,
-    WithdrawalRequested,
-)
+from shared.events.dossier import DocumentRef, DossierState, StepOutcome
+from shared.events.pauses import SupplementProvided, SupplementRequested
+from shared.events.withdrawal import WithdrawalDeclined, WithdrawalRequested
 from tests.unit.legal.builders import (
     CONFIGURATIONS,
     UNITS,

@@ -14,21 +14,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from notification.channels import (
-    SMS_DISABLED,
-    SMS_DISABLED_REASON,
-    DeliveryError,
-    DisabledSmsProvider,
-    EmailChannel,
-    FileSmsProvider,
-    OutgoingMessage,
-    SmsChannel,
-    WebhookChannel,
-    build_sms_provider,
-)
+from notification.channels import DeliveryError, EmailChannel, OutgoingMessage, WebhookChannel
 from notification.config import SmsSettings, SmtpSettings, WebhookSettings
 from notification.retry import Attempt, RetryPolicy, send_with_retries
 from notification.signing import verify
+from notification.sms import (
+    SMS_DISABLED,
+    SMS_DISABLED_REASON,
+    DisabledSmsProvider,
+    FileSmsProvider,
+    SmsChannel,
+    build_sms_provider,
+)
 
 from shared.clock import ManualClock
 from shared.events.dossier import Channel

@@ -11,11 +11,12 @@ import aiosmtplib
 import httpx
 import pytest
 from notification.api import NotificationOut, SubscriptionOut
-from notification.channels import SMS_DISABLED, DeliveryError, EmailChannel, WebhookChannel
+from notification.channels import DeliveryError, EmailChannel, WebhookChannel
 from notification.config import SmtpSettings, WebhookSettings
 from notification.delivery_errors import OLD_WITHHELD, shown, shown_pause_reason
 from notification.egress import GuardedTransport
 from notification.retry import CUT_OFF
+from notification.sms import SMS_DISABLED
 
 from shared.clock import ManualClock
 from shared.events.dossier import Channel

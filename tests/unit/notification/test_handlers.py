@@ -12,19 +12,17 @@ from typing import Any
 
 import pytest
 from notification.contacts import ContactBook
-from notification.domain import SubscriptionStatus, SubscriptionView, UnitDirectory
-from notification.handlers import (
-    LiveSubscriptions,
-    Planning,
-    WakeAfterBatch,
-    build_registry,
-    record_notifications,
-)
+from notification.domain import UnitDirectory
+from notification.handlers import Planning, build_registry, record_notifications
+from notification.handoff import WakeAfterBatch
+from notification.live_subscriptions import LiveSubscriptions
+from notification.subscription_rules import SubscriptionStatus, SubscriptionView
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope
 from shared.events.applicant import ContactDetails
-from shared.events.dossier import Channel, DossierState, PersonalDataErased
+from shared.events.dossier import Channel, DossierState
+from shared.events.erasure import PersonalDataErased
 from shared.events.notification import NotificationSent
 from shared.events.registry import EventData
 from shared.testing import detached_unit_of_work

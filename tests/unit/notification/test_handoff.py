@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from notification.handlers import WakeAfterBatch, record_notifications
-from notification.handoff import HandOffs
+from notification.handlers import record_notifications
+from notification.handoff import HandOffs, WakeAfterBatch
 
 from shared.events.registry import EventData
 from shared.testing import detached_unit_of_work

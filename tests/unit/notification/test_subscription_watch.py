@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from notification.domain import SubscriptionStatus, SubscriptionView
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionStatus, SubscriptionView
 from notification.subscription_watch import SubscriptionWatch
 
 from shared.testing import eventually

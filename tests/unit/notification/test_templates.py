@@ -17,7 +17,7 @@ from notification.templates import (
     gsm_text,
 )
 
-from shared.catalogue import load_catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.events.dossier import Language, ResultDelivery
 from shared.events.registry import REGISTRY
 from tests.samples import (

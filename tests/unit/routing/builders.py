@@ -10,7 +10,8 @@ from routing.domain.route import resolve_route
 from routing.domain.workflow import decide_command, decide_start
 
 from shared.calendar import WorkingCalendar, load_calendar
-from shared.catalogue import Catalogue, load_catalogue
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.loading import load_catalogue
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,
@@ -23,11 +24,11 @@ from shared.events.commands import (
 from shared.events.dossier import (
     ApplicantRef,
     DocumentRef,
-    DossierReceived,
     DossierState,
     StepOutcome,
     documents_hash,
 )
+from shared.events.reception import DossierReceived
 
 # Inter-level land-use change: commune desk -> district committee -> province department -> desk.
 LAND_CHANGE = "1.012815"

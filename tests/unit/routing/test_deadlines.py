@@ -13,7 +13,9 @@ from routing.domain.deadlines import (
 )
 
 from shared.events.commands import HandOverResult, ProvideSupplement, RequestSupplement
-from shared.events.dossier import DossierOverdue, DossierState, StepOverdue, SupplementProvided
+from shared.events.deadlines import DossierOverdue, StepOverdue
+from shared.events.dossier import DossierState
+from shared.events.pauses import SupplementProvided
 from tests.unit.routing.builders import (
     DISTRICT_COMMITTEE,
     MONDAY_9AM,

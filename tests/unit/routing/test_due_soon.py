@@ -7,13 +7,9 @@ from routing.domain.deadlines import detect_deadlines, detect_due_soon, due_soon
 from routing.domain.model import Dossier
 
 from shared.events.commands import ProvideSupplement, RefuseTransfer, RequestSupplement
-from shared.events.dossier import (
-    DossierOverdue,
-    DossierState,
-    DossierWithdrawn,
-    StepDueSoon,
-    StepOverdue,
-)
+from shared.events.deadlines import DossierOverdue, StepDueSoon, StepOverdue
+from shared.events.dossier import DossierState
+from shared.events.withdrawal import DossierWithdrawn
 from tests.unit.routing.builders import (
     DISTRICT_COMMITTEE,
     TAN_HOA_DESK,

@@ -11,8 +11,9 @@ from routing.domain.closing import decide_withdrawal_request
 from routing.handlers import Routing, emit_facts, on_agency_command
 
 from shared.events.commands import RefuseTransfer
-from shared.events.dossier import DossierState, WithdrawalRequested
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import WithdrawalRequested
 from shared.testing import detached_unit_of_work
 from tests.unit.routing.builders import (
     DISTRICT_COMMITTEE,

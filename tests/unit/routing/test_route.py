@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from routing.domain.route import RouteError, acts_for, resolve_route
 
-from shared.catalogue import Catalogue
+from shared.catalogue.configuration import Catalogue
 from tests.unit.routing.builders import (
     DISTRICT_COMMITTEE,
     LAND_CHANGE,

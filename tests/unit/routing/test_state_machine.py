@@ -108,7 +108,7 @@ def test_every_refusal_code_is_documented_in_the_contract_and_the_refusal_table(
     """Agencies read the codes from the AsyncAPI document and docs/routing.md."""
     from pathlib import Path
 
-    from shared.events.dossier import CommandRefused
+    from shared.events.commands import CommandRefused
 
     described = CommandRefused.model_fields["code"].description or ""
     table = (Path(__file__).resolve().parents[3] / "docs" / "routing.md").read_text()

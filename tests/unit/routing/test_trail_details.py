@@ -12,36 +12,32 @@ from typing import Any, TypeVar, get_args
 
 import pytest
 from pydantic import BaseModel
-from routing.domain.model import (
-    DETAIL_TEXTS,
-    DetailCode,
-    detail_params_of,
-    detail_text,
-)
+from routing.domain.history import DETAIL_TEXTS, DetailCode, detail_params_of, detail_text
 from routing.domain.trail import build_trail, recorded, trail_detail
 
-from shared.events.dossier import (
+from shared.events.closing import DossierDone, DossierStopped, ResultReady
+from shared.events.deadlines import (
     ApologyIssued,
     ApologyNotice,
-    DossierDone,
-    DossierFact,
     DossierOverdue,
-    DossierStopped,
-    HandoverReceipt,
-    PaymentReceived,
-    PaymentRequested,
-    ResultReady,
-    StepCompleted,
     StepDueSoon,
-    StepOutcome,
     StepOverdue,
-    SupplementProvided,
-    SupplementRequested,
+)
+from shared.events.dossier import DossierFact, StepOutcome
+from shared.events.handover import (
+    HandoverReceipt,
+    StepCompleted,
     TransferAccepted,
     TransferRefused,
     TransferRequested,
-    WithdrawalDeclined,
 )
+from shared.events.pauses import (
+    PaymentReceived,
+    PaymentRequested,
+    SupplementProvided,
+    SupplementRequested,
+)
+from shared.events.withdrawal import WithdrawalDeclined
 from tests.unit.routing.builders import (
     DISTRICT_COMMITTEE,
     MONDAY_9AM,

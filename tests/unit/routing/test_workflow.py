@@ -11,6 +11,7 @@ from routing.domain.model import Dossier
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode
 from routing.domain.trail import build_trail, recorded
 
+from shared.events.closing import DossierDone, ResultReady
 from shared.events.commands import (
     AcceptTransfer,
     CompleteStep,
@@ -22,19 +23,16 @@ from shared.events.commands import (
     StopProcessing,
     UnitCommand,
 )
-from shared.events.dossier import (
-    DossierDone,
+from shared.events.dossier import DossierState, StepOutcome
+from shared.events.handover import (
     DossierRoutePlanned,
-    DossierState,
-    DossierWithdrawn,
-    ResultReady,
     StepCompleted,
-    StepOutcome,
-    SupplementRequested,
     TransferAccepted,
     TransferRefused,
     TransferRequested,
 )
+from shared.events.pauses import SupplementRequested
+from shared.events.withdrawal import DossierWithdrawn
 from tests.unit.routing.builders import (
     DISTRICT_COMMITTEE,
     MONDAY_9AM,

@@ -11,16 +11,9 @@ from typing import Any
 
 import pytest
 
-from shared.catalogue import (
-    DEFAULT_DATA_DIR,
-    Catalogue,
-    CatalogueError,
-    CatalogueLookupError,
-    Procedure,
-    Selector,
-    available_configurations,
-    load_catalogue,
-)
+from shared.catalogue.configuration import Catalogue
+from shared.catalogue.loading import DEFAULT_DATA_DIR, available_configurations, load_catalogue
+from shared.catalogue.model import CatalogueError, CatalogueLookupError, Procedure, Selector
 
 SEED_COMMUNES = [
     "Tân Hòa", "Vàm Láng", "Tân Tây", "Tân Đông", "Gia Thuận", "Kiểng Phước",

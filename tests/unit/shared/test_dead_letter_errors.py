@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from shared.catalogue import CatalogueLookupError
+from shared.catalogue.model import CatalogueLookupError
 from shared.clock import ManualClock
 from shared.envelope import Envelope, MalformedMessage
 from shared.error_text import masked, redacted_error_text

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka import feeds as feeds_module
 from shared.kafka.publisher import Outgoing
 from shared.mongo.outbox import OutboxEntry, PendingEvent

@@ -20,8 +20,9 @@ from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from prometheus_client import REGISTRY
 
 from shared.clock import ManualClock
-from shared.events.dossier import DossierState, DossierWithdrawn
+from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
+from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import Outgoing
 from shared.mongo import relay as relay_module

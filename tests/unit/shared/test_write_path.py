@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.envelope import Envelope, MalformedMessage
-from shared.events.dossier import DossierDone, DossierState, DossierWithdrawn
+from shared.events.closing import DossierDone
+from shared.events.dossier import DossierState
 from shared.events.registry import EventData, make_envelope, parse_data
+from shared.events.withdrawal import DossierWithdrawn
 from shared.handlers import BatchHandler, HandlerRegistry, combined
 from shared.testing import detached_unit_of_work
 from shared.topics import DOSSIER_COMMANDS
