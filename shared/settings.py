@@ -180,7 +180,7 @@ class HttpSettings(BaseSettings):
     port: int = Field(8000, description="Bind port.")
     max_body_bytes: int = Field(1_000_000, description="Largest accepted request body.")
     max_in_flight: int = Field(
-        128,
+        512,
         ge=1,
         description=(
             "Most requests handled at once; one more is refused at once with 503 "
