@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 HTTP_DRAIN_S = 5
 CRASHED_WORKER_EXIT = 3  # the exit code of a process stopped by a crashed background worker
-UNTRACED = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: no spans
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
@@ -101,7 +100,7 @@ def service_app(
     app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
     app.add_middleware(InFlightLimit, limit=http.max_in_flight, uncounted=PROBES | streams)
     app.add_middleware(HttpMetrics)
-    trace_requests(app, untraced=UNTRACED)
+    trace_requests(app, untraced=PROBES)  # probes and scrapes: no spans
     return app
 
 
