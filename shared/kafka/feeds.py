@@ -76,13 +76,11 @@ class Feeds:
         if unknown:
             names = {unit: topic_name(self._prefix, agency_events(unit)) for unit in unknown}
             absent = await self._publisher.topics_absent(set(names.values()))
-            for unit, name in names.items():
-                if name in absent:
-                    self._absent[unit] = now
-                else:
-                    self._present.add(unit)
-                    self._absent.pop(unit, None)
             missing = sorted(unit for unit, name in names.items() if name in absent)
+            self._absent.update(dict.fromkeys(missing, now))
+            for unit in unknown.difference(missing):
+                self._present.add(unit)
+                self._absent.pop(unit, None)
             if missing:
                 log.warning(
                     "agency feeds missing on the broker: their copies are left out",
