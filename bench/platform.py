@@ -21,9 +21,11 @@ import psutil
 from chaos.servers import PrivateInfra
 from infra.launcher import SERVICES, Fleet, isolated_fleet
 from infra.processes import Process, python_env, python_module, spawn, stop
+from shared.catalogue.loading import load_catalogue
 from shared.kafka.admin import ensure_topics
 from shared.settings import KafkaSettings, MongoSettings
 from shared.testing import drop_isolated, free_port, isolated_settings
+from shared.topics import ALL_TOPICS, TopicSpec, agency_events
 
 __all__ = ["SERVICES", "Platform", "running_platform"]
 
@@ -121,6 +123,14 @@ async def own_store(
         await asyncio.to_thread(shutil.rmtree, data, True)  # its log files are preallocated
 
 
+def feeds() -> tuple[TopicSpec, ...]:
+    """Every unit's agency feed. The services make them only on an authenticating broker
+    (``ensure_agency_topics``); the run makes them on its plaintext one, so the relay
+    copies each fact to its audience's feeds as in a deployment, and the run's figures
+    include that work. They go with the run's other topics."""
+    return tuple(agency_events(unit.code) for unit in load_catalogue().units)
+
+
 @asynccontextmanager
 async def _platform(
     work: Path,
@@ -130,7 +140,7 @@ async def _platform(
     ready_timeout: float,
 ) -> AsyncIterator[Platform]:
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
-    await ensure_topics(kafka)
+    await ensure_topics(kafka, (*ALL_TOPICS, *feeds()))
     smtp_port = free_port()
     # The services use the run's store (its own, or the shared one).
     env = {"LT_TELEMETRY_LOG_LEVEL": "WARNING", "LT_MONGO_URI": mongo.uri, **(extra_env or {})}
