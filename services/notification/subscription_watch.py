@@ -6,7 +6,8 @@ run, about one per journey in the benchmark, for a collection that changes when 
 administrator or an agency subscribes, pauses or resumes. This worker opens a change
 stream on ``subscriptions`` first, then reads the live ones, and reads them again
 after every change the stream reports (whichever instance made it): no change is
-missed between the reading and the stream. Changes that cannot alter which
+missed between the reading and the stream; one the store closes is opened again, as
+after an error. Changes that cannot alter which
 subscriptions are live or what they want (a delivery's success or failure counted)
 are passed over. While the stream is not open (not yet, or after an error, until it
 is reopened with backoff), or a change is being read, ``current`` is None and the
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 AWAIT_MS = 1000  # how long one getMore waits for a change (one round trip a second idle)
 # What a subscription view is made of (``NotificationStore.live_subscriptions``).
 VIEWED = frozenset({"status", "url", "event_types", "units"})
+
+
+class StreamClosed(Exception):
+    """The store ended the change stream (a cursor it closed): opened again with backoff."""
 
 
 class SubscriptionWatch:
@@ -99,12 +104,15 @@ class SubscriptionWatch:
         async with await collection.watch(max_await_time_ms=AWAIT_MS) as stream:
             self._opened = True
             await self._read()  # after the opening: no change is missed in between
-            while True:
+            # A stream the store closed answers None at once, forever, without a round
+            # trip: left to loop, it would hold the event loop.
+            while stream.alive:
                 change = await stream.try_next()
                 if change is not None and _alters_views(change):
                     self.invalidate()  # the screen reads them itself meanwhile
                 if self._current is None:  # a change, or an invalidate from this instance
                     await self._read()
+        raise StreamClosed("the store closed the subscriptions change stream")
 
     async def _read(self) -> None:
         generation = self._generation

@@ -22,6 +22,7 @@ AWAIT_S = 0.01  # the fake getMore's wait for a change: small bounds, no real se
 class FakeStream:
     def __init__(self, changes: asyncio.Queue[dict[str, Any]]) -> None:
         self._changes = changes
+        self.alive = True  # False: the store closed it, try_next answers None at once
 
     async def __aenter__(self) -> FakeStream:
         return self
@@ -30,6 +31,8 @@ class FakeStream:
         return None
 
     async def try_next(self) -> dict[str, Any] | None:
+        if not self.alive:
+            return None
         try:
             return await asyncio.wait_for(self._changes.get(), timeout=AWAIT_S)
         except TimeoutError:
@@ -39,9 +42,11 @@ class FakeStream:
 class FakeSubscriptions:
     def __init__(self) -> None:
         self.changes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.streams: list[FakeStream] = []
 
     async def watch(self, **_: object) -> FakeStream:
-        return FakeStream(self.changes)
+        self.streams.append(FakeStream(self.changes))
+        return self.streams[-1]
 
 
 class FakeStore:
@@ -107,3 +112,17 @@ async def test_a_change_that_alters_no_view_is_passed_over() -> None:
         await store.subscriptions.changes.put({"operationType": "insert"})
         await eventually(lambda: _ids(watch, {"s-1"}), timeout=5)
         assert store.reads == 2  # the opening's and the insert's: the count read nothing
+
+
+async def test_a_stream_the_store_closes_is_opened_again() -> None:
+    store = FakeStore()
+    async with watching(store) as watch:
+        store.subscriptions.streams[0].alive = False  # the store ended the cursor
+        await eventually(lambda: _opened(store, 2), timeout=5)
+        store.live.append(view("s-1"))
+        await store.subscriptions.changes.put({"operationType": "insert"})
+        await eventually(lambda: _ids(watch, {"s-1"}), timeout=5)
+
+
+async def _opened(store: FakeStore, streams: int) -> bool:
+    return len(store.subscriptions.streams) >= streams
