@@ -168,9 +168,25 @@ class Writes:
         self._stream: Any = None
 
     async def __aenter__(self) -> Writes:
-        self._stream = await self._db.watch(max_await_time_ms=int(MARK_WAIT_S * 1000))
+        self._stream = await self._open()
         await self.since_mark()  # what was written before: not this test's business
         return self
+
+    async def _open(self, resume_after: Any = None) -> Any:
+        wait_ms = int(MARK_WAIT_S * 1000)
+        return await self._db.watch(max_await_time_ms=wait_ms, resume_after=resume_after)
+
+    async def _next_change(self) -> Mapping[str, Any]:
+        """The next change. A stream the store ended (seen on a loaded machine: the
+        cursor closed, ``StopAsyncIteration``) is opened again after the last change it
+        gave, so none is missed; a store that cannot resume there fails the test."""
+        while True:
+            try:
+                return await asyncio.wait_for(self._stream.next(), timeout=MARK_WAIT_S)
+            except StopAsyncIteration:
+                token = self._stream.resume_token
+                await self._stream.close()
+                self._stream = await self._open(resume_after=token)
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stream.close()
@@ -180,7 +196,7 @@ class Writes:
         await self._db[MARKS].insert_one({"_id": mark})
         found: list[str] = []
         while True:
-            change = await asyncio.wait_for(self._stream.next(), timeout=MARK_WAIT_S)
+            change = await self._next_change()
             where = change.get("ns", {}).get("coll", "")
             if where == MARKS:
                 if change.get("documentKey", {}).get("_id") == mark:
