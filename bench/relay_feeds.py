@@ -42,6 +42,7 @@ UNITS = ["001.21.31.H59", "000.00.31.H59", "000.00.09.H59", "001.22.31.H59"]
 
 
 async def worker(audience: int, batches: int, batch_size: int, rounds: int) -> dict[str, Any]:
+    from shared import testing
     from shared.clock import SystemClock
     from shared.events.dossier import DossierState
     from shared.events.handover import TransferRequested
@@ -87,10 +88,12 @@ async def worker(audience: int, batches: int, batch_size: int, rounds: int) -> d
         )
         return outbox_module.OutboxEntry.of(event, 1)
 
+    # Every feed exists: nothing is held. (A checkout from before held copies has none.)
+    held_copies = [testing.MemoryFeedBacklog()] if hasattr(testing, "MemoryFeedBacklog") else []
     per_round: list[float] = []
     try:
         async with kafka_publisher(kafka, "relaybench") as publisher:
-            relay = OutboxRelay(
+            relay = cast(Any, OutboxRelay)(  # the held copies' argument, if it has one
                 cast(Any, None),
                 cast(Any, None),
                 publisher,
@@ -98,6 +101,7 @@ async def worker(audience: int, batches: int, batch_size: int, rounds: int) -> d
                 SystemClock(),
                 "relaybench",
                 cast(Any, None),
+                *held_copies,
                 kafka.topic_prefix,
             )
             n = 0

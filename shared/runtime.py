@@ -39,6 +39,7 @@ from shared.mongo.client import (
     service_database,
     warn_about_store_credentials,
 )
+from shared.mongo.feed_backlog import FeedBacklog
 from shared.mongo.inbox import Inbox
 from shared.mongo.outbox import Outbox, SubjectSequences
 from shared.mongo.relay import Lease, OutboxRelay
@@ -191,8 +192,10 @@ async def service_runtime(
         db = service_database(client, settings.mongo, service)
         outbox = Outbox(db, subject_sequences(db) if subject_sequences else None)
         inbox = Inbox(db)
+        feed_backlog = FeedBacklog(db)
         await outbox.ensure_indexes()
         await inbox.ensure_indexes()
+        await feed_backlog.ensure_indexes()
         dead_letters = DeadLetterWriter(publisher, settings.kafka, clock, service)
         HTTP_SHED.labels(service)  # a sample at 0 from the start, for the alert's increase()
         relay = OutboxRelay(
@@ -203,6 +206,7 @@ async def service_runtime(
             clock,
             service,
             dead_letters,
+            feed_backlog,
             settings.kafka.topic_prefix,
         )
         runtime = ServiceRuntime(

@@ -29,6 +29,8 @@ from shared.kafka.admin import delete_topics
 from shared.kafka.publisher import Outgoing
 from shared.kafka.reading import from_beginning
 from shared.mongo.client import Session, mongo_client
+from shared.mongo.feed_backlog import held_id
+from shared.mongo.outbox import OutboxEntry
 from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
 from shared.telemetry.messaging import KafkaHeaders
 from shared.telemetry.tracing import configure_tracing, instrument_libraries, receive_spans
@@ -83,6 +85,31 @@ class RecordingPublisher:
 
     def types(self) -> list[str]:
         return [envelope.type for _, envelope in self.sent]
+
+
+class MemoryFeedBacklog:
+    """The relay's held feed copies (``shared.mongo.feed_backlog``) in a dict."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[str, OutboxEntry]] = {}
+
+    async def units(self) -> set[str]:
+        return {unit for unit, _ in self.held.values()}
+
+    async def hold(self, copies: Sequence[tuple[str, OutboxEntry]], now: datetime) -> None:
+        for unit, entry in copies:
+            self.held.setdefault(held_id(unit, entry), (unit, entry))
+
+    async def oldest(self, unit: str, limit: int) -> list[tuple[str, OutboxEntry]]:
+        mine = sorted(((i, e) for i, (u, e) in self.held.items() if u == unit), key=lambda h: h[0])
+        return mine[:limit]
+
+    async def release(self, ids: Sequence[str]) -> None:
+        for held in ids:
+            self.held.pop(held, None)
+
+    async def count(self) -> int:
+        return len(self.held)
 
 
 def free_port() -> int:

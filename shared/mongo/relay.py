@@ -23,7 +23,8 @@ reason, reported to the dead-letter topic, counted and logged) and the relay goe
 
 An entry whose service named an audience (``UnitOfWork.emit``) goes out with a copy, the
 same envelope, key and headers, to each audience unit's agency feed, in the same batch
-and before its mark (``shared.kafka.feeds``; a feed the broker lacks is left out).
+and before its mark (``shared.kafka.feeds``; a copy to a feed the broker lacks is held
+in the store and sent, in a later round, once the feed exists).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.alerting_metrics import RELAY_LAST_SUCCESS, RELAY_LEADING
 from shared.clock import Clock, SystemClock
 from shared.kafka.deadletter import DeadLetterWriter
-from shared.kafka.feeds import Feeds
+from shared.kafka.feeds import Feeds, HeldCopies
 from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.client import Database
 from shared.mongo.handover import SentMarks, SubjectOrder
@@ -103,6 +104,7 @@ class OutboxRelay:
         clock: Clock,
         service: str,
         dead_letters: DeadLetterWriter,
+        feed_backlog: HeldCopies,
         topic_prefix: str = "",
     ) -> None:
         self._outbox = outbox
@@ -110,7 +112,7 @@ class OutboxRelay:
         self._topic_prefix = topic_prefix
         self._lease = lease
         self._publisher = publisher
-        self._feeds = Feeds(publisher, topic_prefix, service)
+        self._feeds = Feeds(publisher, topic_prefix, service, feed_backlog)
         self._settings = settings
         self._clock = clock
         self._service = service
@@ -188,6 +190,7 @@ class OutboxRelay:
             self._read_at = 0.0  # not since a reset: the store read gets them
         if time.monotonic() >= self._read_at:
             await self.publish_pending()
+        await self._feeds.send_held(self._settings.batch_size)
         if self._marks.due(time.monotonic()):
             await self.flush_marks()
 
@@ -290,6 +293,7 @@ class OutboxRelay:
         """A new lease tenure, or none: another holder may have published since."""
         self._distrust()
         self._order.clear()
+        self._feeds.reset()
 
     async def _leading(self) -> bool:
         """Whether this relay holds the lease; renewed once half of it has run out.

@@ -52,10 +52,15 @@ OUTBOX_QUARANTINED = Counter(
     "Outbox entries the broker refused (e.g. too large), moved to a dead letter.",
     ["service", "type"],
 )
-FEED_COPIES_SKIPPED = Counter(
-    "lt_outbox_feed_copies_skipped_total",
-    "Copies of a published fact to an agency feed left out: the broker had no such topic "
-    "(the unit's feed not provisioned).",
+FEED_COPIES_HELD = Counter(
+    "lt_outbox_feed_copies_held_total",
+    "Copies of a published fact to an agency feed held in the store instead of sent: the "
+    "broker had no such topic (the unit's feed not provisioned), or copies to it waited.",
+    ["service"],
+)
+FEED_COPIES_WAITING = Gauge(
+    "lt_outbox_feed_copies_waiting",
+    "Copies held for agency feeds, not sent yet (the lease holder's count).",
     ["service"],
 )
 CONSUMER_LAG = Gauge(

@@ -85,8 +85,9 @@ async def service(name: str, common: CommonSettings) -> AsyncIterator[httpx.Asyn
         yield client
 
 
-# Renewed by background workers (outbox relay, schedulers) whatever requests arrive.
-HOUSEKEEPING = {"leases"}
+# Written by background workers whatever requests arrive: leases (outbox relay,
+# schedulers), the copies the relay holds for agency feeds the test broker lacks.
+HOUSEKEEPING = {"leases", "feed_backlog"}
 
 
 async def store_digest(common: CommonSettings, name: str) -> str:

@@ -33,7 +33,7 @@ def test_alert_rules_cover_traffic_and_what_stopped() -> None:
         "DeadLettersWritten",
         "OutboxOldestEntryOld",
         "HttpRequestsShed",  # more requests than the machine carries
-        "AgencyFeedCopiesSkipped",
+        "AgencyFeedCopiesWaiting",
         "OverdueDossiersGrowing",
         # a service, its scrape token, its readiness, its loops
         "ServiceDown",

@@ -1,7 +1,7 @@
 """The relay's copies to agency feeds, without servers: each entry goes to its topic and,
-the same envelope, key and headers, to each audience unit's feed in the same batch; a feed
-the broker lacks is left out without holding anything up; an entry's audience survives
-the store."""
+the same envelope, key and headers, to each audience unit's feed in the same batch; a copy
+to a feed the broker lacks is held without holding anything up, and sent in order once the
+feed exists; an entry's audience survives the store."""
 
 from __future__ import annotations
 
@@ -57,8 +57,13 @@ def relay_with(broker: MemoryBroker) -> Relay:
     return r
 
 
-def skipped() -> float:
-    value = REGISTRY.get_sample_value("lt_outbox_feed_copies_skipped_total", {"service": "tests"})
+def held() -> float:
+    value = REGISTRY.get_sample_value("lt_outbox_feed_copies_held_total", {"service": "tests"})
+    return value or 0.0
+
+
+def waiting() -> float:
+    value = REGISTRY.get_sample_value("lt_outbox_feed_copies_waiting", {"service": "tests"})
     return value or 0.0
 
 
@@ -87,27 +92,54 @@ async def test_an_entry_goes_to_its_topic_and_to_each_audience_feed_in_one_batch
     assert len(broker.asked) == 1  # a feed seen once is not asked about again
 
 
-async def test_a_missing_feed_is_left_out_counted_and_asked_about_again_later(
+async def test_a_copy_to_a_missing_feed_is_held_and_sent_in_order_once_the_feed_exists(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     broker = MemoryBroker()
     broker.absent = {"dossier.events.GONE"}
     r = relay_with(broker)
     await r.relay.round()
-    before = skipped()
-    r.commit(entry("A", 1, ("GONE", "U1")))
+    before = held()
+    first = entry("A", 1, ("GONE", "U1"))
+    r.commit(first)
     await r.relay.round()
     assert [topic for topic, _ in broker.sent] == ["dossier.events", "dossier.events.U1"]
-    assert skipped() == before + 1
+    assert held() == before + 1 and waiting() == 1
+    assert list(r.feed_backlog.held.values()) == [("GONE", first)]
     r.commit(entry("A", 2, ("GONE",)))
-    await r.relay.round()  # within the recheck interval: not asked again
-    assert len(broker.asked) == 1 and skipped() == before + 2
+    await r.relay.round()  # within the recheck interval: not asked again, held too
+    assert len(broker.asked) == 1 and held() == before + 2 and waiting() == 2
+
     monkeypatch.setattr(feeds_module, "ABSENT_RECHECK_S", 0.0)
+    r.relay._feeds._drain_at = 0.0  # the held copies' next look, due now
     broker.absent = set()  # provisioned since
     r.commit(entry("A", 3, ("GONE",)))
-    await r.relay.round()
+    await r.relay.round()  # A3 waits behind A1 and A2, then all three go, in order
     assert broker.asked[-1] == {"dossier.events.GONE"}
-    assert [topic for topic, _ in broker.sent][-2:] == ["dossier.events", "dossier.events.GONE"]
+    to_gone = [e.data["reason"] for t, e in broker.sent if t == "dossier.events.GONE"]
+    assert to_gone == ["A1", "A2", "A3"]
+    assert r.feed_backlog.held == {} and waiting() == 0
+    r.commit(entry("A", 4, ("GONE",)))
+    await r.relay.round()  # none waits: straight to the feed, with its record
+    assert [t for t, _ in broker.sent][-2:] == ["dossier.events", "dossier.events.GONE"]
+    assert held() == before + 3
+
+
+async def test_held_copies_go_a_batch_a_round_and_a_new_tenure_reads_them_from_the_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(feeds_module, "ABSENT_RECHECK_S", 0.0)
+    broker = MemoryBroker()
+    r = relay_with(broker)
+    await r.relay.round()
+    waiting_ones = [entry("B", seq, ("LATE",)) for seq in range(1, 4)]
+    await r.feed_backlog.hold([("LATE", e) for e in waiting_ones], AT)  # another tenure's
+    r.relay._feeds.reset()  # as a new lease tenure does
+    r.relay._feeds._drain_at = 0.0
+    await r.relay._feeds.send_held(batch_size=2)
+    await r.relay._feeds.send_held(batch_size=2)  # more were left: the next goes at once
+    to_late = [e.data["reason"] for t, e in broker.sent if t == "dossier.events.LATE"]
+    assert to_late == ["B1", "B2", "B3"] and r.feed_backlog.held == {}
 
 
 async def test_after_a_failed_publish_the_feeds_are_asked_about_again() -> None:

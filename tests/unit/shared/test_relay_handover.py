@@ -30,7 +30,7 @@ from shared.mongo.handover import SentMarks, SubjectOrder
 from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
 from shared.mongo.relay import Lease, OutboxRelay, Round
 from shared.settings import KafkaSettings, OutboxSettings
-from shared.testing import RecordingPublisher, eventually
+from shared.testing import MemoryFeedBacklog, RecordingPublisher, eventually
 
 AT = datetime(2026, 11, 26, 9, tzinfo=UTC)
 
@@ -194,6 +194,7 @@ class Relay:
         self.outbox = MemoryOutbox()
         self.broker = MemoryBroker()
         self.lease = MemoryLease()
+        self.feed_backlog = MemoryFeedBacklog()
         settings = OutboxSettings(
             poll_interval_s=3600,
             mark_sent_linger_s=3600,
@@ -210,6 +211,7 @@ class Relay:
             clock,
             "tests",
             DeadLetterWriter(self.broker, KafkaSettings(), clock, "tests"),
+            self.feed_backlog,
         )
 
     def commit(self, *entries: OutboxEntry) -> None:
