@@ -41,8 +41,9 @@ from shared.mongo.client import (
 )
 from shared.mongo.feed_backlog import FeedBacklog
 from shared.mongo.inbox import Inbox
+from shared.mongo.lease import Lease
 from shared.mongo.outbox import Outbox, SubjectSequences
-from shared.mongo.relay import Lease, OutboxRelay
+from shared.mongo.relay import OutboxRelay
 from shared.settings import (
     ConsumerSettings,
     KafkaSettings,

@@ -32,7 +32,7 @@ from shared.app import serve, service_app
 from shared.clock import Clock
 from shared.events.dossier import Channel
 from shared.handlers import combined
-from shared.mongo.relay import Lease
+from shared.mongo.lease import Lease
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.settings_env import read_settings
 from shared.topics import (

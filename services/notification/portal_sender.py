@@ -18,7 +18,7 @@ import httpx
 from notification.portal_sync import DEAD, SENT, PortalSyncSettings, PortalSyncStore
 from shared.clock import Clock, SystemClock
 from shared.mongo.client import Document
-from shared.mongo.relay import Lease
+from shared.mongo.lease import Lease
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)

@@ -33,29 +33,23 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections import deque
 from datetime import datetime, timedelta
 from enum import Enum
 
-from pymongo.errors import DuplicateKeyError
-
-from shared.alerting_metrics import RELAY_LAST_SUCCESS, RELAY_LEADING
+from shared.alerting_metrics import RELAY_LAST_SUCCESS
 from shared.clock import Clock, SystemClock
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.feeds import Feeds, HeldCopies
 from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
-from shared.mongo.client import Database
 from shared.mongo.handover import SentMarks, SubjectOrder
+from shared.mongo.lease import Lease
 from shared.mongo.outbox import Outbox, OutboxEntry
+from shared.mongo.quarantine import Quarantine
+from shared.mongo.relay_gauges import RelayGauges
 from shared.settings import OutboxSettings
-from shared.telemetry.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_QUARANTINED
-from shared.topics import topic_name
 
 log = logging.getLogger(__name__)
-# A dead letter carries the refused envelope only if the broker can take it.
-DEAD_LETTER_VALUE_LIMIT = 512 * 1024
-BACKLOG_REPORT_S = 1.0
 # Hand-overs waiting beyond this many batches are left to a store read.
 HANDOVER_QUEUE_BATCHES = 10
 
@@ -66,30 +60,6 @@ class Round(Enum):
     LEADING = "leading"  # it holds the lease and relayed what it could
     FOLLOWING = "following"  # another instance holds the lease
     FAILED = "failed"  # the broker or the store failed it: retried after a pause
-
-
-class Lease:
-    """A time-bounded claim in MongoDB: only the holder acts until it lapses."""
-
-    def __init__(self, db: Database, name: str, holder: str | None = None) -> None:
-        self._leases = db["leases"]
-        self._name = name
-        self.holder = holder or str(uuid.uuid4())
-
-    async def acquire(self, now: datetime, duration: timedelta) -> bool:
-        """Take or renew the lease; False while another holder's lease is live."""
-        try:
-            await self._leases.find_one_and_update(
-                {"_id": self._name, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"holder": self.holder, "expires_at": now + duration}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False  # the filter did not match and the upsert lost: someone else holds it
-        return True
-
-    async def release(self) -> None:
-        await self._leases.delete_one({"_id": self._name, "holder": self.holder})
 
 
 class OutboxRelay:
@@ -108,8 +78,7 @@ class OutboxRelay:
         topic_prefix: str = "",
     ) -> None:
         self._outbox = outbox
-        self._dead_letters = dead_letters
-        self._topic_prefix = topic_prefix
+        self._quarantine = Quarantine(outbox, dead_letters, clock, service, topic_prefix)
         self._lease = lease
         self._publisher = publisher
         self._feeds = Feeds(publisher, topic_prefix, service, feed_backlog)
@@ -120,7 +89,7 @@ class OutboxRelay:
         self._stopping = False
         self._lease_duration = timedelta(seconds=settings.lease_s)
         self._held_until: datetime | None = None
-        self._reported_at = float("-inf")
+        self._gauges = RelayGauges(outbox, clock, service)
         # The last store read saw everything pending and all of it went out, no failure
         # since: the backlog gauges need no query of their own.
         self._caught_up = False
@@ -133,7 +102,6 @@ class OutboxRelay:
         # time of its last good round behind (from its start until the first).
         self._heartbeat = RELAY_LAST_SUCCESS.labels(service)
         self._heartbeat.set(time.time())
-        RELAY_LEADING.labels(service).set(0)
 
     @property
     def name(self) -> str:
@@ -247,37 +215,6 @@ class OutboxRelay:
             sent += 1
         return sent
 
-    async def _quarantine(self, entry: OutboxEntry, error: Exception) -> None:
-        value = entry.envelope.to_bytes()
-        reason = f"{type(error).__name__}: {error}"
-        # The dead letter is what operators watch; the entry itself stays in the outbox.
-        await self._dead_letters.write_message(
-            original_topic=topic_name(self._topic_prefix, entry.topic_spec),
-            key=entry.subject,
-            value=value if len(value) <= DEAD_LETTER_VALUE_LIMIT else None,
-            error=error,
-            kind="outbox_refused",
-            attempts=1,
-            consumer_group=f"{self._topic_prefix}{self._service}-outbox",
-            extra={
-                "outbox_entry": entry.id,
-                "event_type": entry.type,
-                "envelope_bytes": str(len(value)),
-            },
-        )
-        await self._outbox.quarantine(entry.id, reason, self._clock.now())
-        OUTBOX_QUARANTINED.labels(self._service, entry.type).inc()
-        log.error(
-            "outbox entry refused by the broker; quarantined",
-            extra={
-                "outbox_entry": entry.id,
-                "event_type": entry.type,
-                "subject": entry.subject,
-                "envelope_bytes": len(value),
-                "reason": reason,
-            },
-        )
-
     def _distrust(self) -> None:
         """Publish nothing from memory until the store has been read again (after a failure).
 
@@ -309,39 +246,15 @@ class OutboxRelay:
             return True
         if not await self._lease.acquire(now, self._lease_duration):
             if held_until is not None:
-                self._stop_reporting()
+                self._gauges.stop_reporting()
             self._held_until = None
             self._forget()  # the holder publishes what was handed over here
             return False
         self._held_until = now + self._lease_duration
-        RELAY_LEADING.labels(self._service).set(1)
+        self._gauges.leading()
         if held_until is None or now >= held_until:
             self._forget()
         return True
-
-    def _stop_reporting(self) -> None:
-        """The lease went to another instance: it reports the backlog now, and this one's
-        last values, frozen, must not stand beside its own (``max by (service)``)."""
-        RELAY_LEADING.labels(self._service).set(0)
-        for gauge in (OUTBOX_PENDING, OUTBOX_OLDEST_AGE):
-            with contextlib.suppress(KeyError):  # never reported
-                gauge.remove(self._service)
-
-    async def _report_backlog(self) -> None:
-        """Refresh the backlog gauges at most once a second.
-
-        Caught up (the last read saw everything pending and published it), what waits is
-        what was handed over since; otherwise two queries count what the store holds.
-        """
-        now = time.monotonic()
-        if now - self._reported_at < BACKLOG_REPORT_S:
-            return
-        self._reported_at = now
-        if self._caught_up:
-            OUTBOX_PENDING.labels(self._service).set(len(self._handed))
-            OUTBOX_OLDEST_AGE.labels(self._service).set(0.0)
-        else:
-            await self._outbox.report_backlog(self._service, self._clock.now())
 
     async def round(self) -> Round:
         """One round of ``run`` (tests step it): publish if leading, a failure noted."""
@@ -361,7 +274,9 @@ class OutboxRelay:
         if self._held_until is None:
             return outcome  # the lease holder reports the backlog
         try:
-            await self._report_backlog()  # during a broker outage too: what waits grows
+            await self._gauges.report(
+                self._caught_up, len(self._handed)
+            )  # during a broker outage too: what waits grows
         except Exception as exc:  # the store is away: the gauges wait for it
             log.debug("outbox backlog not measured", extra={"error": repr(exc)})
         return outcome

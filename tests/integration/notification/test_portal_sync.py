@@ -33,7 +33,7 @@ from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
 from shared.kafka.security import client_security
 from shared.mongo.client import mongo_client, service_database
-from shared.mongo.relay import Lease
+from shared.mongo.lease import Lease
 from shared.runtime import ServiceRuntime, service_runtime
 from shared.telemetry.metrics import EVENTS_HANDLED
 from shared.testing import ActAs, eventually, free_port, running_app

@@ -25,10 +25,11 @@ from shared.events.registry import make_envelope
 from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.kafka.publisher import Outgoing
-from shared.mongo import relay as relay_module
+from shared.mongo import relay_gauges
 from shared.mongo.handover import SentMarks, SubjectOrder
+from shared.mongo.lease import Lease
 from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
-from shared.mongo.relay import Lease, OutboxRelay, Round
+from shared.mongo.relay import OutboxRelay, Round
 from shared.settings import KafkaSettings, OutboxSettings
 from shared.testing import MemoryFeedBacklog, RecordingPublisher, eventually
 
@@ -352,7 +353,7 @@ async def test_an_overflowing_hand_over_queue_falls_back_to_the_store() -> None:
 async def test_a_caught_up_relay_reports_its_backlog_without_queries_an_outage_with_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(relay_module, "BACKLOG_REPORT_S", 0.0)  # every round
+    monkeypatch.setattr(relay_gauges, "BACKLOG_REPORT_S", 0.0)  # every round
     r = Relay()
     await r.relay.round()  # the start's read saw everything and published it
     r.commit(entry("A", 1))
@@ -449,7 +450,7 @@ async def test_the_relay_beats_on_good_rounds_only_and_a_former_holder_stops_rep
 ) -> None:
     """A stopped or failing relay shows as an old heartbeat (OutboxRelayStalled); an
     instance that lost the lease leaves no frozen backlog beside the holder's."""
-    monkeypatch.setattr(relay_module, "BACKLOG_REPORT_S", 0.0)
+    monkeypatch.setattr(relay_gauges, "BACKLOG_REPORT_S", 0.0)
     r = Relay(lease_s=1e-6)  # the lease is taken again at every round
     started = relay_gauge("lt_outbox_relay_last_success_timestamp_seconds")
     assert started is not None and relay_gauge("lt_outbox_relay_leading") == 0
