@@ -23,7 +23,7 @@ from chaos.system import SERVICES, System
 from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
 from shared.events.withdrawal import DossierWithdrawn
-from shared.mongo import outbox as outbox_module
+from shared.mongo import outbox_entry
 from shared.mongo.client import Session, mongo_client, run_in_transaction, service_database
 from shared.mongo.outbox import Outbox
 from shared.settings import MongoSettings
@@ -202,7 +202,7 @@ async def oversized_outbox_entry(stage: Stage) -> None:
         # The outbox refuses such an event before writing it; the relay must still cope
         # with one the broker refuses (a topic's smaller limit, an entry of an older
         # version): written here with the outbox's own bound set aside.
-        with patch.object(outbox_module, "MAX_EVENT_BYTES", 10 * OVERSIZED_BYTES):
+        with patch.object(outbox_entry, "MAX_EVENT_BYTES", 10 * OVERSIZED_BYTES):
             await run_in_transaction(client, write)
         stage.notes.append("a 1.2 MB entry put in routing's outbox")
         stage.expected_dead_letters, stage.dead_letter_key = 1, OVERSIZED_KEY

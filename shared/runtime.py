@@ -42,7 +42,8 @@ from shared.mongo.client import (
 from shared.mongo.feed_backlog import FeedBacklog
 from shared.mongo.inbox import Inbox
 from shared.mongo.lease import Lease
-from shared.mongo.outbox import Outbox, SubjectSequences
+from shared.mongo.outbox import Outbox
+from shared.mongo.outbox_sequences import SubjectSequences
 from shared.mongo.relay import OutboxRelay
 from shared.settings import (
     ConsumerSettings,

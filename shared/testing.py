@@ -30,7 +30,7 @@ from shared.kafka.publisher import Outgoing
 from shared.kafka.reading import from_beginning
 from shared.mongo.client import Session, mongo_client
 from shared.mongo.feed_backlog import held_id
-from shared.mongo.outbox import OutboxEntry
+from shared.mongo.outbox_entry import OutboxEntry
 from shared.settings import KafkaSettings, MongoSettings, TelemetrySettings
 from shared.telemetry.messaging import KafkaHeaders
 from shared.telemetry.tracing import configure_tracing, instrument_libraries, receive_spans

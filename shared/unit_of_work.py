@@ -49,7 +49,8 @@ from shared.mongo.client import (
     Session,
     run_in_transaction,
 )
-from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
+from shared.mongo.outbox import Outbox
+from shared.mongo.outbox_entry import OutboxEntry, PendingEvent
 from shared.telemetry.messaging import inject_trace_headers
 from shared.telemetry.metrics import GROUPED_WRITES
 

@@ -24,7 +24,7 @@ from shared.catalogue.configuration import Catalogue
 from shared.catalogue.model import CatalogueLookupError
 from shared.mongo.client import Database, Document, Session
 from shared.mongo.document_sequences import SEQ, DocumentSequences
-from shared.mongo.outbox import numbers
+from shared.mongo.outbox_sequences import numbers
 
 LevelOf = Callable[[str], str]
 

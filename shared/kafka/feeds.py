@@ -31,7 +31,7 @@ from typing import Protocol
 
 from shared.clock import SystemClock
 from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
-from shared.mongo.outbox import OutboxEntry
+from shared.mongo.outbox_entry import OutboxEntry
 from shared.telemetry.metrics import FEED_COPIES_HELD, FEED_COPIES_WAITING
 from shared.topics import agency_events, topic_name
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pymongo import UpdateOne
 
 from shared.mongo.client import Database, Document, Session
-from shared.mongo.outbox import CounterSequences
+from shared.mongo.outbox_sequences import CounterSequences
 
 SEQ = "outbox_seq"  # the last outbox sequence number of the document's facts
 

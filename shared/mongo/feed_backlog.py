@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pymongo.errors import BulkWriteError
 
 from shared.mongo.client import Database, Document
-from shared.mongo.outbox import OutboxEntry
+from shared.mongo.outbox_entry import OutboxEntry
 from shared.topics import DOSSIER_EVENTS
 
 COLLECTION = "feed_backlog"

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from shared.mongo.outbox import OutboxEntry
+from shared.mongo.outbox_entry import OutboxEntry
 
 # Subjects whose last published sequence number is remembered. A forgotten subject
 # only costs a store read; it must outlast the few scheduling steps between a commit

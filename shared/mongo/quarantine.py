@@ -9,7 +9,8 @@ import logging
 
 from shared.clock import Clock
 from shared.kafka.deadletter import DeadLetterWriter
-from shared.mongo.outbox import Outbox, OutboxEntry
+from shared.mongo.outbox import Outbox
+from shared.mongo.outbox_entry import OutboxEntry
 from shared.telemetry.metrics import OUTBOX_QUARANTINED
 from shared.topics import topic_name
 

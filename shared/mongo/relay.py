@@ -44,7 +44,8 @@ from shared.kafka.feeds import Feeds, HeldCopies
 from shared.kafka.publisher import Outgoing, Publisher, refused_by_broker
 from shared.mongo.handover import SentMarks, SubjectOrder
 from shared.mongo.lease import Lease
-from shared.mongo.outbox import Outbox, OutboxEntry
+from shared.mongo.outbox import Outbox
+from shared.mongo.outbox_entry import OutboxEntry
 from shared.mongo.quarantine import Quarantine
 from shared.mongo.relay_gauges import RelayGauges
 from shared.settings import OutboxSettings

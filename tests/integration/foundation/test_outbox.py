@@ -15,8 +15,8 @@ from shared.clock import ManualClock
 from shared.events.dossier import DossierState
 from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka.deadletter import read_dead_letters
-from shared.mongo import outbox as outbox_module
-from shared.mongo.outbox import EventTooLarge
+from shared.mongo import outbox_entry
+from shared.mongo.outbox_entry import EventTooLarge
 from shared.runtime import CommonSettings, ServiceRuntime, service_runtime
 from shared.settings import KafkaSettings, TelemetrySettings
 from shared.telemetry.messaging import header_value
@@ -152,7 +152,7 @@ async def test_an_entry_the_broker_refuses_is_quarantined_and_later_events_flow(
     """A record the broker refuses (here over the producer's 1 MB limit, the outbox's own
     bound set aside; in production a topic's smaller limit, say) can never be sent: it
     must not block the rest."""
-    monkeypatch.setattr(outbox_module, "MAX_EVENT_BYTES", 10_000_000)
+    monkeypatch.setattr(outbox_entry, "MAX_EVENT_BYTES", 10_000_000)
     async with service_runtime("outboxed", common_settings) as rt:
         for reason in ("before", "x" * 1_100_000, "after"):
             await withdraw_with_reason(rt, "A", reason)

@@ -10,7 +10,8 @@ from shared.events.dossier import DossierState
 from shared.events.registry import make_envelope
 from shared.events.withdrawal import DossierWithdrawn
 from shared.mongo.client import Session, mongo_client, run_in_transaction, service_database
-from shared.mongo.outbox import Outbox, PendingEvent
+from shared.mongo.outbox import Outbox
+from shared.mongo.outbox_entry import PendingEvent
 from shared.runtime import CommonSettings
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)

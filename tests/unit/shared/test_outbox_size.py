@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.mongo.outbox import MAX_EVENT_BYTES, EventTooLarge, check_size
+from shared.mongo.outbox_entry import MAX_EVENT_BYTES, EventTooLarge, check_size
 
 
 def test_an_envelope_over_the_limit_in_utf8_is_refused() -> None:

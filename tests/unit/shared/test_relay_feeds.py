@@ -16,7 +16,7 @@ from shared.events.registry import make_envelope
 from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka import feeds as feeds_module
 from shared.kafka.publisher import Outgoing
-from shared.mongo.outbox import OutboxEntry, PendingEvent
+from shared.mongo.outbox_entry import OutboxEntry, PendingEvent
 from shared.topics import agency_events
 from tests.unit.shared.test_relay_handover import MemoryBroker, Relay
 

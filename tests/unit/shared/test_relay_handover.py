@@ -28,7 +28,8 @@ from shared.kafka.publisher import Outgoing
 from shared.mongo import relay_gauges
 from shared.mongo.handover import SentMarks, SubjectOrder
 from shared.mongo.lease import Lease
-from shared.mongo.outbox import Outbox, OutboxEntry, PendingEvent
+from shared.mongo.outbox import Outbox
+from shared.mongo.outbox_entry import OutboxEntry, PendingEvent
 from shared.mongo.relay import OutboxRelay, Round
 from shared.settings import KafkaSettings, OutboxSettings
 from shared.testing import MemoryFeedBacklog, RecordingPublisher, eventually
