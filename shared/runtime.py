@@ -54,7 +54,8 @@ from shared.settings import (
 )
 from shared.telemetry.metrics import HTTP_SHED
 from shared.topics import TopicSpec, topic_name
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 from shared.workers import Stage, Worker, Workers
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.audit import CheckpointSigned
 from shared.transparency import merkle
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)

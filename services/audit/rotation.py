@@ -21,7 +21,8 @@ from audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.audit import KeyRotated
 from shared.transparency.note import sign_note
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 

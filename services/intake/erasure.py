@@ -25,7 +25,8 @@ from intake.domain.retention import CLOSED_STATES, erasure_cutoff, erasure_fact,
 from intake.model import IntakeDossier
 from intake.store import IntakeStore
 from shared.clock import Clock
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from intake.store import IntakeStore
 from intake.tokens import idempotency_id, seal_token, unseal_token
 from shared.idempotency import checked_key, key_reused, request_fingerprint
 from shared.mongo.client import Document
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from shared.clock import Clock
 from shared.events.dossier import Channel
 from shared.kafka.deadletter import DeadLetterWriter
 from shared.mongo.client import Document
-from shared.unit_of_work import UnitsOfWork
+from shared.units_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,8 @@ from shared.envelope import Envelope
 from shared.events.dossier import Channel
 from shared.events.notification import NotificationFailed, NotificationSent
 from shared.mongo.client import Document
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 OUTCOME_IDS = uuid.UUID("6f1c1c56-4a8e-4f43-9d0a-5b0f3c1e7a21")

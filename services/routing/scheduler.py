@@ -23,7 +23,8 @@ from routing.journeys import action_span, journey_context
 from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState
 from shared.telemetry.metrics import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 from shared.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)

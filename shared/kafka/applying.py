@@ -40,7 +40,8 @@ from shared.telemetry.metrics import (
     event_type_label,
 )
 from shared.topics import TopicSpec
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 

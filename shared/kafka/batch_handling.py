@@ -30,7 +30,7 @@ from shared.handlers import HandlerRegistry
 from shared.kafka.applying import EventApplier, StoreUnavailable
 from shared.kafka.batching import Decoded, Record, RunApplier
 from shared.mongo.errors import outlasted_its_deadline, store_unavailable
-from shared.unit_of_work import UnitsOfWork
+from shared.units_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 STORE_PING_S = 2.0  # how long a store that answers takes at most to answer a ping

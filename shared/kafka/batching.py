@@ -26,7 +26,8 @@ from shared.events.registry import EventData
 from shared.handlers import Handler, HandlerRegistry
 from shared.mongo.inbox import AlreadyProcessed, Inbox
 from shared.telemetry.messaging import extract_trace_context, messaging_attributes
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import UnitOfWork
+from shared.units_of_work import UnitsOfWork
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 tracer = trace.get_tracer(__name__)

@@ -35,7 +35,7 @@ from shared.kafka.security import client_security
 from shared.mongo.inbox import Inbox
 from shared.settings import ConsumerSettings, KafkaSettings
 from shared.topics import TopicSpec, topic_name
-from shared.unit_of_work import UnitsOfWork
+from shared.units_of_work import UnitsOfWork
 
 log = logging.getLogger(__name__)
 
