@@ -78,9 +78,11 @@ class Feeds:
         self._present.clear()
 
     def reset(self) -> None:
-        """A new lease tenure: another relay may have held or sent copies meanwhile."""
+        """A lease tenure ended or began: another relay may hold or send copies meanwhile
+        (and reports them: this one's count must not stand beside its own)."""
         self._waiting = None
         self._drain_at = 0.0
+        self._waiting_gauge.set(0)
 
     async def messages(self, entries: Sequence[OutboxEntry]) -> list[list[Outgoing]]:
         """Each entry's messages: the record on its topic (unless it is there already:
