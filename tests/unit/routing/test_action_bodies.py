@@ -1,0 +1,65 @@
+"""The bodies of routing's HTTP actions refuse a field they do not know, as the command
+contracts do on the topic: a misspelt optional field must not act without what it said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel, ValidationError
+from routing.api_procedures import Apology, PaymentConfirmation, PaymentRequest
+from routing.http_actions import (
+    ActingUnit,
+    Completion,
+    Refusal,
+    ResultNote,
+    Supplement,
+    SupplementRequest,
+)
+
+from shared.http import install_error_handlers
+
+DOCUMENT = {"name": "Trích lục", "type": "cadastral_extract", "size_bytes": 1, "sha256": "a" * 64}
+
+VALID: list[tuple[type[BaseModel], dict[str, Any]]] = [
+    (ActingUnit, {}),
+    (Refusal, {"reason": "Thiếu trích lục"}),
+    (Completion, {"outcome": "approve", "note": "Đạt yêu cầu"}),
+    (SupplementRequest, {"missing_documents": ["cadastral_extract"], "reason": "Thiếu"}),
+    (Supplement, {"documents": [DOCUMENT]}),
+    (ResultNote, {"note": "Kết quả đã sẵn sàng"}),
+    (Apology, {"reason": "Chậm", "new_appointment_date": "2026-12-31"}),
+    (PaymentRequest, {"amount_vnd": 150000, "description": "Lệ phí"}),
+    (PaymentConfirmation, {"amount_vnd": 150000, "reference": "CK-1", "method": "desk"}),
+]
+
+
+@pytest.mark.parametrize(("model", "body"), VALID, ids=[m.__name__ for m, _ in VALID])
+def test_an_unknown_field_is_refused(model: type[BaseModel], body: dict[str, Any]) -> None:
+    model.model_validate(body)  # the body itself is valid
+    with pytest.raises(ValidationError) as refused:
+        model.model_validate({**body, "notes": "typo of note"})
+    [error] = refused.value.errors()
+    assert (error["type"], error["loc"]) == ("extra_forbidden", ("notes",))
+
+
+async def test_over_http_a_misspelt_field_is_422_invalid_request_naming_it() -> None:
+    """A reject whose reason went in ``notes`` is not taken as an approve-with-no-note
+    either way: the body is refused before anything acts."""
+    app = FastAPI()
+    install_error_handlers(app)
+    router = APIRouter()
+
+    @router.post("/complete")
+    async def complete(body: Completion) -> dict[str, str]:
+        return {"outcome": body.outcome}
+
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/complete", json={"outcome": "approve", "actr": "Lê Văn C"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (response.json()["code"], response.json()["field"]) == ("invalid_request", "actr")
