@@ -9,7 +9,12 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ValidationError
-from routing.api_procedures import Apology, PaymentConfirmation, PaymentRequest
+from routing.api_procedures import (
+    Apology,
+    PaymentConfirmation,
+    PaymentGatewayCallback,
+    PaymentRequest,
+)
 from routing.http_actions import (
     ActingUnit,
     Completion,
@@ -63,3 +68,31 @@ async def test_over_http_a_misspelt_field_is_422_invalid_request_naming_it() -> 
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert (response.json()["code"], response.json()["field"]) == ("invalid_request", "actr")
+
+
+CALLBACK = {
+    "dossier_code": "001.21.31.H59-261202-0011",
+    "transaction_id": "VNP-14052026-001",
+    "amount_vnd": 150000,
+    "paid_at": "2026-12-02T08:00:00+07:00",
+    "provider": "vnpay",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("transaction_id", "t\x00"),  # answered 500 internal_error before
+        ("provider", "vn\x1bpay"),
+        ("transaction_id", "VNP\u202e100"),
+        ("dossier_code", "\u202e001.21.31.H59-261202-0011"),
+    ],
+)
+def test_a_gateway_report_holds_its_text_to_the_commands_rules(field: str, value: str) -> None:
+    """The callback becomes a ``ConfirmPayment`` command, which refuses control and
+    bidirectional control characters: the report is refused as it arrives (422
+    ``invalid_request`` naming the field), not when the command is built (a 500)."""
+    PaymentGatewayCallback.model_validate(CALLBACK)
+    with pytest.raises(ValidationError) as refused:
+        PaymentGatewayCallback.model_validate({**CALLBACK, field: value})
+    assert refused.value.errors()[0]["loc"] == (field,)
