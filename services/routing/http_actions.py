@@ -161,7 +161,13 @@ def command(
     try:
         return model(dossier_code=code, **fields)
     except ValidationError as exc:
-        raise DomainError(str(exc.errors()[0]["msg"]), code="invalid_request", status=422) from exc
+        error = exc.errors()[0]
+        # The command's fields are the body's (the dossier code is the path's ``code``).
+        field = ".".join(str(part) for part in error["loc"]) or None
+        field = "code" if field == "dossier_code" else field
+        raise DomainError(
+            str(error["msg"]), code="invalid_request", status=422, field=field
+        ) from exc
 
 
 def acting_person(caller: Principal, named: str | None) -> str:

@@ -3,6 +3,8 @@ contracts do on the topic: a misspelt optional field must not act without what i
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,9 +24,12 @@ from routing.http_actions import (
     ResultNote,
     Supplement,
     SupplementRequest,
+    command,
 )
 
-from shared.http import install_error_handlers
+from shared.auth import Principal, Role
+from shared.events.commands import CompleteStep
+from shared.http import DomainError, install_error_handlers
 
 DOCUMENT = {"name": "Trích lục", "type": "cadastral_extract", "size_bytes": 1, "sha256": "a" * 64}
 
@@ -96,3 +101,23 @@ def test_a_gateway_report_holds_its_text_to_the_commands_rules(field: str, value
     with pytest.raises(ValidationError) as refused:
         PaymentGatewayCallback.model_validate({**CALLBACK, field: value})
     assert refused.value.errors()[0]["loc"] == (field,)
+
+
+def test_a_command_rule_broken_over_http_names_the_field() -> None:
+    """A note with a control character is refused by the command contract the action
+    builds: the problem names the field at fault, as every refusal of a field does."""
+    routing = SimpleNamespace(
+        calendar=SimpleNamespace(local_date=lambda _: date(2026, 12, 2)),
+        clock=SimpleNamespace(now=lambda: datetime(2026, 12, 2, tzinfo=UTC)),
+        catalogue=None,
+    )
+    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(routing=routing)))
+    desk = Principal("s", frozenset({Role.DESK}), "001.21.31.H59", "lienthong-cli", "desk.tanhoa")
+    body = Completion.model_validate({"outcome": "approve", "note": "ok\x07"})
+    with pytest.raises(DomainError) as refused:
+        command(CompleteStep, "001.21.31.H59-261202-0011", body, request, desk)
+    assert (refused.value.code, refused.value.field, refused.value.status) == (
+        "invalid_request",
+        "note",
+        422,
+    )
