@@ -75,6 +75,9 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 UNLISTED_REFUSAL_STATUS = 422
+BODY_PARSE_ERROR = "There was an error parsing the body"
+"""The detail of the 400 FastAPI raises when reading a JSON body fails other than by a
+syntax error (which it reports as a validation error, ``json_invalid``)."""
 
 
 def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int] | None = None) -> None:
@@ -134,6 +137,17 @@ def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int] | N
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+            # FastAPI's words for a body json.loads raised on with something else than a
+            # syntax error: bytes that are not UTF-8, nesting deeper than the parser's
+            # recursion limit, an integer of more digits than Python converts.
+            return problem(
+                400,
+                "malformed_json",
+                "the body is not JSON that can be read (not UTF-8, nested too deeply, "
+                "or a number too long)",
+                field="body",
+            )
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
             exc.status_code, "http_error"
         )

@@ -18,8 +18,9 @@ from pydantic import BaseModel, field_validator
 from pydantic_core import PydanticCustomError
 
 BIDI_CONTROLS = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-# Control characters no typed text holds (tab and line breaks are typed).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters no typed text holds (tab and line breaks are typed): C0 but those,
+# DEL, and C1 (U+0080-U+009F: the 8-bit CSI U+009B of terminal escapes, NEL U+0085).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def clean_text(value: str) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from notification import subscriptions
 from notification.delivery_errors import shown, shown_pause_reason
@@ -24,9 +24,11 @@ from notification.secretbox import SecretBox
 from notification.store import NotificationStore
 from notification.subscriptions import EgressPolicy, Owner
 from shared.auth import Forbidden, Principal, Role, acting_unit, allow
+from shared.catalogue.model import UNIT_CODE_PATTERN
 from shared.clock import Clock
 from shared.http import NotFound
 from shared.mongo.client import Document
+from shared.text import CleanText, without_controls
 
 router = APIRouter(prefix="/v1")
 STATUS: dict[str, int] = {  # notification's one table: refusal code -> HTTP status
@@ -35,7 +37,12 @@ STATUS: dict[str, int] = {  # notification's one table: refusal code -> HTTP sta
     "unknown_event_type": 422,
     "not_found": 404,
 }
-UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+UnitCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=UNIT_CODE_PATTERN
+    ),
+]
 
 
 @dataclass
@@ -58,8 +65,12 @@ def _api(request: Request) -> NotificationApi:
     return api
 
 
-class SubscriptionRequest(BaseModel):
-    """A webhook subscription as an agency system asks for it."""
+class SubscriptionRequest(CleanText):
+    """A webhook subscription as an agency system asks for it.
+
+    Its text is held to the platform's rules (``shared.text``): NFC, no bidirectional
+    control, and in the description no control character but tab and line breaks; a unit
+    is a unit code, so an administrator's filter cannot name what no event names."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +85,11 @@ class SubscriptionRequest(BaseModel):
         "Empty (every event) for administrators only.",
     )
     description: str | None = Field(None, max_length=500)
+
+    @field_validator("description")
+    @classmethod
+    def _typed_text_only(cls, value: str | None) -> str | None:
+        return None if value is None else str(without_controls(value))
 
 
 class SubscriptionOut(BaseModel):

@@ -13,7 +13,7 @@ from hashlib import sha256
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, field_validator
 
 from routing.api_access import routing_of
 from routing.http_actions import ActingUnit, Action, ActionResult, act, add_actions
@@ -22,6 +22,7 @@ from shared.envelope import EVENT_ID_MAX
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
 from shared.idempotency import request_fingerprint
+from shared.text import CleanText, without_controls
 from shared.time_bounds import AwareBoundedDatetime, BoundedDate
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -54,8 +55,12 @@ class PaymentConfirmation(ActingUnit):
     paid_at: AwareBoundedDatetime | None = None
 
 
-class PaymentGatewayCallback(BaseModel):
-    """What a payment gateway posts when the applicant paid (contract for gateway adapters)."""
+class PaymentGatewayCallback(CleanText):
+    """What a payment gateway posts when the applicant paid (contract for gateway adapters).
+
+    Its text is held to the rules of the command it becomes (``ConfirmPayment``: no
+    control or bidirectional control character), so a report that breaks them is
+    refused with 422 ``invalid_request`` naming its field, not a failure of the service."""
 
     dossier_code: str = Field(min_length=1, max_length=64)
     transaction_id: str = Field(min_length=1, max_length=200)
@@ -63,6 +68,11 @@ class PaymentGatewayCallback(BaseModel):
     paid_at: AwareBoundedDatetime
     status: Literal["paid"] = "paid"
     provider: str = Field("gateway", min_length=1, max_length=100)
+
+    @field_validator("dossier_code", "transaction_id", "provider")
+    @classmethod
+    def _typed_text_only(cls, value: str) -> str:
+        return str(without_controls(value))
 
 
 add_actions(

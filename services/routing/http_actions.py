@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from routing.api_access import (
     Caller,
@@ -46,7 +46,13 @@ STALE_RETRIES = 3
 
 class ActingUnit(CleanText):
     """Who acts. The unit is the caller's, from its token; a body naming another unit is
-    refused with 403 ``wrong_unit`` (a successor may name a unit it took over)."""
+    refused with 403 ``wrong_unit`` (a successor may name a unit it took over).
+
+    A field the action does not know is refused (422 ``invalid_request``), as the command
+    contract refuses it on the topic: dropped silently, a misspelt optional field
+    (``notes``, ``actr``, ``methd``) would act without what the caller meant to say."""
+
+    model_config = ConfigDict(extra="forbid")
 
     unit: str | None = Field(
         None, pattern=UNIT_CODE_PATTERN, description="The acting unit's code (optional)."
@@ -155,7 +161,13 @@ def command(
     try:
         return model(dossier_code=code, **fields)
     except ValidationError as exc:
-        raise DomainError(str(exc.errors()[0]["msg"]), code="invalid_request", status=422) from exc
+        error = exc.errors()[0]
+        # The command's fields are the body's (the dossier code is the path's ``code``).
+        field = ".".join(str(part) for part in error["loc"]) or None
+        field = "code" if field == "dossier_code" else field
+        raise DomainError(
+            str(error["msg"]), code="invalid_request", status=422, field=field
+        ) from exc
 
 
 def acting_person(caller: Principal, named: str | None) -> str:

@@ -11,6 +11,7 @@ from shared.events.deadlines import ApologyIssued, DossierOverdue
 from shared.events.dossier import DossierFact, DossierState
 from shared.events.pauses import PaymentReceived, SupplementProvided
 from shared.events.portal import portal_status
+from shared.events.withdrawal import WithdrawalDeclined
 
 # Vietnamese: the national portal's exact label of the state's status code (IN_TRANSFER is
 # "Đang xử lý" there); English: ours.
@@ -82,6 +83,29 @@ INTERNAL_STEPS = frozenset(
 )
 
 
+# What routing may answer to a withdrawal request it took (WITHDRAWAL_REQUESTED allows
+# nothing but stopping); its decline (``WithdrawalDeclined``) says the state it kept.
+ENDS_A_WITHDRAWAL_REQUEST = frozenset({DossierState.STOPPED, DossierState.WITHDRAWN})
+
+
+def state_after(dossier: IntakeDossier, fact: DossierFact) -> DossierState:
+    """The state a fact later than every fact applied leaves the dossier in.
+
+    While intake's withdrawal request stands, routing's facts cannot undo it: routing
+    takes the request silently (it emits nothing), so a fact it emitted after the
+    applicant asked but before it read the request (the route planned for a dossier
+    withdrawn a moment after its reception, a step completed meanwhile) is later by
+    time yet earlier in routing's order. Only what ends the request moves the state:
+    the stop, or routing's decline, which names the state it kept."""
+    if (
+        dossier.state is DossierState.WITHDRAWAL_REQUESTED
+        and not isinstance(fact, WithdrawalDeclined)
+        and fact.state not in ENDS_A_WITHDRAWAL_REQUEST
+    ):
+        return dossier.state
+    return fact.state
+
+
 def new_appointment_date(fact: DossierFact) -> date | None:
     """The appointment date a fact moves, if it moves one."""
     if isinstance(fact, DossierOverdue):
@@ -99,14 +123,19 @@ def apply_fact(
     """The dossier with another service's fact applied (None when it is already in).
 
     State, holding unit and appointment follow the latest fact by time: an older fact
-    arriving late does not roll them back. Public facts add a history step in time order.
+    arriving late does not roll them back, nor does a fact routing emitted before it read
+    a withdrawal request (``state_after``). Public facts add a history step in time order.
     """
     if any(step.event_id == event_id for step in dossier.history):
         return None  # written by intake itself, or already applied
     fields: dict[str, Any] = {}
     latest = dossier.applied_up_to
     if latest is None or at_store_precision(at) >= at_store_precision(latest):
-        fields = {"state": fact.state, "holding_unit": fact.holding_unit, "applied_up_to": at}
+        fields = {
+            "state": state_after(dossier, fact),
+            "holding_unit": fact.holding_unit,
+            "applied_up_to": at,
+        }
         if (moved := new_appointment_date(fact)) is not None:
             fields["appointment_date"] = moved
         if isinstance(fact, ApologyIssued):

@@ -15,10 +15,13 @@ from shared.text import CleanText
 
 MAX_DOCUMENTS = 50
 MAX_DOCUMENT_BYTES = 100_000_000
-# One line of text: no control characters at all.
-LINE = r"^[^\x00-\x1f\x7f]+$"
+# One line of text: no control characters at all (C0, DEL and the C1 range U+0080-U+009F,
+# which holds the 8-bit CSI U+009B of terminal escapes and NEL U+0085; nobody types them).
+LINE = r"^[^\x00-\x1f\x7f-\x9f]+$"
 # Free text: line breaks and tabs allowed, other control characters not.
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+$"
+_EMAIL_CHAR = r"[^@\s\x00-\x1f\x7f-\x9f]"
+EMAIL = rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
 IDENTITY_FORMATS = {
     "citizen_id": re.compile(r"^\d{12}$"),  # căn cước / CCCD: 12 digits
     "passport": re.compile(r"^[A-Z][A-Z0-9]{5,11}$"),  # e.g. C1234567
@@ -52,9 +55,7 @@ class ApplicantIn(RequestBody):
         max_length=20,
         description="Citizen ID (12 digits) or passport number (letter + 5–11 letters/digits).",
     )
-    email: str | None = Field(
-        None, max_length=254, pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
-    )
+    email: str | None = Field(None, max_length=254, pattern=EMAIL)
     phone: str | None = Field(None, pattern=r"^(\+84|0)\d{9,10}$", description="Vietnamese.")
     address: str | None = Field(
         None,

@@ -20,10 +20,10 @@ class Note(BaseModel):
     text: str = Field(max_length=10)
 
 
-def build_app() -> FastAPI:
+def build_app(max_bytes: int = 200) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app, {"note_locked": 423})
-    app.add_middleware(BodySizeLimit, max_bytes=200)
+    app.add_middleware(BodySizeLimit, max_bytes=max_bytes)
 
     @app.post("/notes")
     async def add(note: Note) -> dict[str, str]:
@@ -72,6 +72,28 @@ async def test_failures_are_problems(
     assert problem["code"] == code and problem["status"] == status
     assert problem.get("field") == field
     assert "secret detail" not in response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"text": "\xff"}',  # not UTF-8
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser's recursion limit
+        b'{"text": ' + b"1" * 5000 + b"}",  # more digits than Python converts to an int
+    ],
+    ids=["not-utf8", "deeply-nested", "long-number"],
+)
+async def test_a_body_json_cannot_read_is_malformed_json(body: bytes) -> None:
+    """Not ``http_error``: every service documents 400 ``malformed_json`` for a body that
+    is not JSON, and FastAPI reports these three otherwise than a syntax error."""
+    transport = httpx.ASGITransport(app=build_app(max_bytes=1_000_000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.post(
+            "/notes", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    assert (response.json()["code"], response.json()["field"]) == ("malformed_json", "body")
 
 
 async def test_store_outage_asks_clients_to_retry(client: httpx.AsyncClient) -> None:

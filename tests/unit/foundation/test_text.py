@@ -76,6 +76,25 @@ def test_bidirectional_controls_are_refused_in_names_notes_and_reasons(
     assert ".".join(str(p) for p in errors[0]["loc"]) == field
 
 
+@pytest.mark.parametrize("control", ["\x07", "\x7f", "\x85", "\x9b"])
+@pytest.mark.parametrize(
+    ("model", "data"),
+    [
+        (CompleteStep, {"dossier_code": "D", "unit": UNIT, "outcome": "approve", "note": "a{}"}),
+        (RefuseTransfer, {"dossier_code": "D", "unit": UNIT, "reason": "sai{}"}),
+    ],
+    ids=["command-note", "command-reason"],
+)
+def test_commands_refuse_control_characters_c1_included(
+    model: type[BaseModel], data: dict[str, Any], control: str
+) -> None:
+    """Routing's free text (over HTTP and on the topic) refuses control characters other
+    than tab and line breaks: C1 (U+0080-U+009F) too, as intake's requests do."""
+    with pytest.raises(ValidationError):
+        model.model_validate(_format(data, control))
+    model.model_validate(_format(data, "\t\n"))
+
+
 def _format(value: Any, control: str) -> Any:
     if isinstance(value, str):
         return value.replace("{}", control)

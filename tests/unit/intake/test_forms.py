@@ -24,7 +24,7 @@ from intake.dossiers import (
 )
 from intake.forms import IntakeForms
 from intake.model import IntakeDossier
-from intake.schemas.requests import ApplicantIn
+from intake.schemas.requests import ApplicantIn, DenialRequest
 from pydantic import ValidationError
 
 from shared.calendar import LOCAL_TZ, load_calendar
@@ -132,6 +132,22 @@ def test_applicant_address_is_optional_one_bounded_line() -> None:
     for bad in ("Số 5\nTân Hòa", "Số 5\x07", "x" * 301, ""):
         with pytest.raises(ValidationError):
             ApplicantIn.model_validate({**base, "address": bad})
+
+
+@pytest.mark.parametrize("control", ["\x80", "\x85", "\x9b", "\x9f"])
+def test_a_c1_control_character_is_refused_like_any_other(control: str) -> None:
+    """The name, address, e-mail and note were documented "without control characters"
+    but took U+0080-U+009F (the 8-bit CSI U+009B of terminal escapes among them)."""
+    base = {"name": "Nguyễn Văn An", "identity_number": "012345678901"}
+    for field, value in [
+        ("name", f"Nguyễn{control}Văn An"),
+        ("address", f"Số 5{control}Tân Hòa"),
+        ("email", f"an{control}@example.vn"),
+    ]:
+        with pytest.raises(ValidationError):
+            ApplicantIn.model_validate({**base, field: value})
+    with pytest.raises(ValidationError):
+        DenialRequest.model_validate({"reason": f"Thiếu{control}giấy tờ"})
 
 
 def test_receipt_has_the_address_and_the_appointment_hour_left_to_write_in() -> None:

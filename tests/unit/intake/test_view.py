@@ -13,6 +13,7 @@ from intake.views import dossier_view
 
 from shared.catalogue.loading import load_catalogue
 from shared.events.dossier import ApplicantContact, DossierFact, DossierState
+from shared.events.handover import DossierRoutePlanned, RouteStep
 from shared.events.registry import REGISTRY
 from shared.events.withdrawal import WithdrawalDeclined
 from shared.refusals import Refused
@@ -20,6 +21,7 @@ from tests.samples import (
     DISTRICT_LAND,
     overdue,
     step_overdue,
+    stopped,
     transfer_accepted,
     transfer_requested,
 )
@@ -190,3 +192,55 @@ def test_a_declined_withdrawal_brings_the_look_up_back_to_the_dossier_as_it_is()
     assert changed is not None
     assert (changed.state, changed.holding_unit) == (DossierState.RESULT_READY, DESK)
     assert [s.event_type for s in changed.history][-1] == "dossier.withdrawal.declined.v1"
+
+
+def withdrawal_requested(at: datetime) -> IntakeDossier:
+    """A dossier received at T0 whose applicant asked to withdraw it at ``at``."""
+    history = [
+        *received_history(),
+        step("dossier.withdrawal.requested.v1", "e5", at, DossierState.WITHDRAWAL_REQUESTED),
+    ]
+    return received(state=DossierState.WITHDRAWAL_REQUESTED, applied_up_to=at, history=history)
+
+
+def test_the_route_planned_after_a_withdrawal_request_does_not_hide_it() -> None:
+    """The applicant withdrew 30 ms after the desk's reception, before routing planned the
+    route (100 ms): routing planned it, then took the request (silently). The plan is later
+    by time, earlier in routing's order: the look-up keeps showing the request."""
+    asked = T0 + timedelta(milliseconds=30)
+    planned_at = T0 + timedelta(milliseconds=100)
+    fact = DossierRoutePlanned(
+        dossier_code=CODE,
+        state=DossierState.PROCESSING,
+        holding_unit=DESK,
+        steps=[RouteStep(index=0, name="Tiếp nhận", unit=DESK, budget_days=1)],
+        current_step=0,
+        step_due_date=date(2026, 11, 27),
+    )
+    changed = apply_fact(withdrawal_requested(asked), fact.EVENT_TYPE, "e6", planned_at, fact)
+    assert changed is not None
+    assert changed.state is DossierState.WITHDRAWAL_REQUESTED
+    assert changed.applied_up_to == planned_at
+    assert changed.history[-1].event_type == "dossier.withdrawal.requested.v1"
+
+
+def test_a_hand_over_routing_took_before_the_request_moves_the_holder_not_the_state() -> None:
+    asked = T0 + timedelta(hours=1)
+    at = asked + timedelta(seconds=1)
+    fact = transfer_accepted(CODE, at=at)
+    changed = apply_fact(withdrawal_requested(asked), fact.EVENT_TYPE, "e6", at, fact)
+    assert changed is not None
+    assert (changed.state, changed.holding_unit) == (
+        DossierState.WITHDRAWAL_REQUESTED,
+        DISTRICT_LAND,
+    )
+    assert [s.event_id for s in changed.history] == ["e0", "e5", "e6"]
+
+
+def test_the_stop_ends_a_withdrawal_request() -> None:
+    asked = T0 + timedelta(hours=1)
+    at = asked + timedelta(hours=1)
+    fact = stopped(CODE)
+    changed = apply_fact(withdrawal_requested(asked), fact.EVENT_TYPE, "e7", at, fact)
+    assert changed is not None
+    assert changed.state is DossierState.STOPPED
