@@ -10,7 +10,7 @@ from shared.events.dossier import StepOutcome
 from shared.events.registry import make_envelope
 from shared.runtime import CommonSettings
 from shared.testing import auth_headers
-from shared.topics import DOSSIER_COMMANDS
+from shared.topics import DOSSIER_COMMANDS, topic_name
 from tests.integration.routing.helpers import (
     command,
     publisher,
@@ -288,3 +288,23 @@ async def test_what_an_action_may_carry_is_bounded(common_settings: CommonSettin
             refused = await client.post(request, json=body)
             assert refused.status_code == 422, refused.text
         assert (await client.get(f"/v1/dossiers/{code}")).json() == before
+
+
+async def test_a_command_nested_too_deep_to_parse_does_not_stop_the_consumer(
+    common_settings: CommonSettings,
+) -> None:
+    """Nested past what ``json`` recurses, naming an id and subject: it cannot be read,
+    so it is dead-lettered, and the commands after it are answered (it used to raise
+    RecursionError on every attempt, taken for an outage: the consumer stood still)."""
+    code = "001.21.31.H59-260302-0014"
+    async with quiet_routing(common_settings) as (client, _, pub):
+        await receive(pub, client, code)
+        deep = f'{{"id": "cmd-deep", "subject": "{code}", "data": {{"x": '.encode()
+        deep += b"[" * 100_000 + b"]" * 100_000 + b"}}"
+        topic = topic_name(common_settings.kafka.topic_prefix, DOSSIER_COMMANDS)
+        await pub.publish_raw(topic, deep, key=code, headers=[])
+        after = await command(pub, HandOverResult(dossier_code=code, unit=TAN_HOA_DESK))
+
+        events = await read_events(common_settings.kafka, code, expect=2)
+        assert types(events) == ["dossier.route.planned.v1", "dossier.command.refused.v1"]
+        assert events[1].data["command_id"] == after.id
