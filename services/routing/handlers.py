@@ -11,7 +11,7 @@ recorded exactly once, with the inbox record); over HTTP it becomes a problem re
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -24,7 +24,7 @@ from routing.domain.closing import (
     decide_withdrawal_request,
 )
 from routing.domain.model import Context, Decision, Dossier
-from routing.domain.route import resolve_route
+from routing.domain.route import acts_for, resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
 from routing.domain.workflow import decide_command, decide_start
@@ -182,6 +182,38 @@ async def on_dossier_withdrawn(
     await routing.save(decision, d, uow, ctx.now, forward_to=missed)
 
 
+def units_of(d: Dossier) -> set[str]:
+    """Every unit that received, holds, held, performs a step of or is offered the dossier."""
+    units = {d.receiving_unit, d.holding_unit, *(s.unit for s in d.steps)}
+    units |= {h.unit for h in d.holdings} | {t.to_unit for t in d.transfers}
+    if d.transfer is not None:
+        units.add(d.transfer.to_unit)
+    return units
+
+
+def successor_rule(routing: Routing) -> Callable[[str, str], bool]:
+    """Whether the caller's unit acts for a named unit today (itself, or one it took over)."""
+    today = routing.calendar.local_date(routing.clock.now())
+    return lambda mine, named: acts_for(routing.catalogue, mine, named, today)
+
+
+async def outsiders_refusal(
+    refusal: ActionRefused, command: UnitCommand, uow: UnitOfWork, routing: Routing
+) -> ActionRefused:
+    """The refusal a unit may be told: to a unit that is no part of the dossier, any
+    refusal is ``unknown_dossier``, as for a code that does not exist (as over HTTP), so
+    that its state and existence stay private."""
+    if refusal.code == RefusalCode.UNKNOWN_DOSSIER:
+        return refusal
+    d = await routing.store.get(command.dossier_code, uow.session)
+    rule = successor_rule(routing)
+    if d is not None and any(rule(command.unit, unit) for unit in units_of(d)):
+        return refusal
+    return ActionRefused(
+        RefusalCode.UNKNOWN_DOSSIER, f"routing knows no dossier {command.dossier_code}"
+    )
+
+
 async def execute_command(
     command: UnitCommand, uow: UnitOfWork, *, routing: Routing, recent: bool = False
 ) -> tuple[Loaded, Decision]:
@@ -218,7 +250,8 @@ async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing)
     envelope = uow.envelope
     try:
         await execute_command(command, uow, routing=routing)
-    except ActionRefused as refusal:
+    except ActionRefused as refused:
+        refusal = await outsiders_refusal(refused, command, uow, routing)
         uow.emit(
             CommandRefused(
                 dossier_code=command.dossier_code,

@@ -308,3 +308,27 @@ async def test_a_command_nested_too_deep_to_parse_does_not_stop_the_consumer(
         events = await read_events(common_settings.kafka, code, expect=2)
         assert types(events) == ["dossier.route.planned.v1", "dossier.command.refused.v1"]
         assert events[1].data["command_id"] == after.id
+
+
+async def test_a_command_tells_a_unit_outside_the_dossier_nothing(
+    common_settings: CommonSettings,
+) -> None:
+    """As over HTTP, a unit that is no part of the dossier is refused ``unknown_dossier``,
+    whatever the dossier's state: the refusal does not tell it the state, nor that the
+    code exists."""
+    code = "001.21.31.H59-260302-0015"
+    async with quiet_routing(common_settings) as (client, _, pub):
+        await receive(pub, client, code)
+        before = (await client.get(f"/v1/dossiers/{code}")).json()
+        outsider = await command(pub, AcceptTransfer(dossier_code=code, unit=VAM_LANG_DESK))
+        party = await command(pub, AcceptTransfer(dossier_code=code, unit=DISTRICT_COMMITTEE))
+
+        events = await read_events(common_settings.kafka, code, expect=3)
+        assert types(events) == ["dossier.route.planned.v1"] + ["dossier.command.refused.v1"] * 2
+        hidden, told = events[1].data, events[2].data
+        assert (hidden["command_id"], hidden["unit"]) == (outsider.id, VAM_LANG_DESK)
+        assert hidden["code"] == "unknown_dossier"
+        assert hidden["reason"] == f"routing knows no dossier {code}"
+        # A unit of the route is told why, as before.
+        assert (told["command_id"], told["code"]) == (party.id, "transition_not_allowed")
+        assert (await client.get(f"/v1/dossiers/{code}")).json() == before
