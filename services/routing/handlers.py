@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any
+
+from pydantic import ValidationError
 
 from routing.config import RoutingOptions
 from routing.domain.audience import dossier_audience, refusal_audience, withdrawal_missed_by
@@ -245,6 +248,19 @@ async def execute_command(
     return Loaded(saved, loaded.journey), decision
 
 
+def refusal_of(**fields: Any) -> CommandRefused:
+    """The refusal naming a command, or ``MalformedMessage`` when the command's own
+    attributes cannot be named in one (an id or subject with a bidirectional control
+    character, say): such a message cannot be answered, so it is dead-lettered at once,
+    not retried as if the failure were the store's."""
+    try:
+        return CommandRefused(**fields)
+    except ValidationError as exc:
+        where = ", ".join(f"{'.'.join(map(str, e['loc']))} [{e['type']}]" for e in exc.errors())
+        reason = f"cannot be answered: its refusal would be invalid at {where}"
+        raise MalformedMessage(reason) from exc
+
+
 async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing) -> None:
     """A command from the topic: its facts, or a refusal event naming it; never silence."""
     envelope = uow.envelope
@@ -253,7 +269,7 @@ async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing)
     except ActionRefused as refused:
         refusal = await outsiders_refusal(refused, command, uow, routing)
         uow.emit(
-            CommandRefused(
+            refusal_of(
                 dossier_code=command.dossier_code,
                 command_id=envelope.id,
                 command_type=envelope.type,
@@ -283,7 +299,7 @@ async def on_agency_command(
         await on_command(command, uow, routing=routing)
         return
     uow.emit(
-        CommandRefused(
+        refusal_of(
             dossier_code=command.dossier_code,
             command_id=uow.envelope.id,
             command_type=uow.envelope.type,
@@ -312,7 +328,7 @@ async def on_invalid_command(
     not dropped. The refusal names the sender's unit where the topic proves it, else the
     unit the body names."""
     unit = sender or envelope.data.get("unit")
-    refusal = CommandRefused(
+    refusal = refusal_of(
         dossier_code=envelope.subject,
         command_id=envelope.id,
         command_type=envelope.type,
