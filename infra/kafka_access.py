@@ -21,6 +21,11 @@ Services do not create topics where this runs (``LT_KAFKA_CREATE_TOPICS=false``)
 administrator does, with the ACLs, over the broker's local super-user listener::
 
     python -m infra.kafka_access --bootstrap 127.0.0.1:9092 [--prefix P] [--replication-factor N]
+
+It also removes the ALLOWs on the platform's topics that this policy no longer grants
+to its principals (``stale_bindings``): creating ACLs never removes one, and a broker
+provisioned by an older version would keep, say, every agency's read of
+``dossier.events`` (granted until contracts 4.0.0).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import argparse
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -38,7 +44,12 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ConfigResource,
     NewTopic,
 )
-from confluent_kafka.admin._acl import AclBinding, AclOperation, AclPermissionType
+from confluent_kafka.admin._acl import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+)
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
 from infra.keycloak.realm import agency_client_id, catalogue_units
@@ -196,19 +207,85 @@ def provision_topics(
     return [change.name for change in changes]
 
 
+def _key(b: AclBinding) -> tuple[object, ...]:
+    return (b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation)
+
+
+def managed_principals(units: Iterable[str]) -> set[str]:
+    """The principals this policy speaks for: the services, the console, the agencies."""
+    names = [*service_access(units), CONSOLE, *(agency_client_id(u) for u in units)]
+    return {f"User:{name}" for name in names}
+
+
+def stale_bindings(
+    present: Iterable[AclBinding], prefix: str, units: Iterable[str]
+) -> list[AclBinding]:
+    """The ALLOWs on the platform's topics (this prefix's) that the policy no longer
+    grants to a principal it speaks for: left by an older version's provisioning (until
+    4.0.0 every agency read ``dossier.events``), they must go, since creating ACLs
+    never removes any. Other principals' ACLs and other prefixes' topics are left alone."""
+    units = list(units)
+    wanted = {_key(b) for b in acl_bindings(prefix, units)}
+    topics = {topic_name(prefix, spec) for spec in all_topics(units)}
+    principals = managed_principals(units)
+    return [
+        b
+        for b in present
+        if b.restype == ResourceType.TOPIC
+        and b.name in topics
+        and b.permission_type == AclPermissionType.ALLOW
+        and b.principal in principals
+        and _key(b) not in wanted
+    ]
+
+
+def remove_stale_acls(admin: AdminClient, prefix: str, units: Iterable[str]) -> list[AclBinding]:
+    """Delete ``stale_bindings`` from the broker; returns them."""
+    anything: Any = None  # a filter's None matches any value (the stubs say str)
+    everything = AclBindingFilter(
+        ResourceType.TOPIC,
+        anything,
+        ResourcePatternType.ANY,
+        anything,
+        anything,
+        AclOperation.ANY,
+        AclPermissionType.ALLOW,
+    )
+    stale = stale_bindings(admin.describe_acls(everything).result(), prefix, units)
+    filters = [
+        AclBindingFilter(
+            b.restype,
+            b.name,
+            b.resource_pattern_type,
+            b.principal,
+            b.host,
+            b.operation,
+            b.permission_type,
+        )
+        for b in stale
+    ]
+    for future in admin.delete_acls(filters).values() if filters else []:
+        future.result()
+    return stale
+
+
 def provision(
     bootstrap: str,
     prefix: str = "",
     units: Iterable[str] | None = None,
     replication_factor: int = 1,
 ) -> int:
-    """Create the missing topics and the ACLs (both idempotent); returns the ACL count."""
+    """Create the missing topics and the ACLs, and remove the ALLOWs on the platform's
+    topics that the policy no longer grants (``stale_bindings``); idempotent. Returns
+    the ACL count."""
     units = catalogue_units() if units is None else list(units)
     admin = AdminClient({"bootstrap.servers": bootstrap})
     provision_topics(admin, prefix, all_topics(units), replication_factor)
     bindings = acl_bindings(prefix, units)
     for future in admin.create_acls(bindings).values():
         future.result()
+    for binding in remove_stale_acls(admin, prefix, units):
+        print(f"[kafka-access] removed {binding}", file=sys.stderr)
     return len(bindings)
 
 

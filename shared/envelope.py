@@ -93,10 +93,12 @@ class Envelope(BaseModel):
 def salvaged(raw: bytes | None, now: datetime) -> Envelope | None:
     """What can be read of a message that is not a valid envelope, so its sender can be
     answered: its ``id`` and ``subject`` (both needed, else None), and its other
-    attributes where they are usable; ``time`` is ``now``."""
+    attributes where they are usable; ``time`` is ``now``. JSON nested deeper than the
+    parser's recursion limit is unreadable too (``RecursionError``): raised, it would
+    stop the consumer on that record for good."""
     try:
         body = json.loads(raw or b"")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(body, dict):
         return None

@@ -251,7 +251,7 @@ def letter_message(value: bytes | None, personal_data: str) -> dict[str, Any]:
     outline: dict[str, Any] = {"bytes": len(value or b"")}
     try:
         parsed = json.loads(value or b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
         parsed = None
     if isinstance(parsed, dict):
         for attribute in ENVELOPE_ATTRIBUTES:

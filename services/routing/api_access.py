@@ -5,14 +5,14 @@ are answered as unknown).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Header, Path, Request
 
 from routing.domain.model import Dossier
-from routing.domain.route import acts_for
 from routing.handlers import Routing
+from routing.handlers import successor_rule as successor_rule  # shared with the topic's
+from routing.handlers import units_of as units_of
 from shared.auth import Principal, Role, allow
 from shared.http import NotFound
 from shared.idempotency import KEY_FORMAT
@@ -37,15 +37,6 @@ def routing_of(request: Request) -> Routing:
     return routing
 
 
-def units_of(d: Dossier) -> set[str]:
-    """Every unit that received, holds, held, performs a step of or is offered the dossier."""
-    units = {d.receiving_unit, d.holding_unit, *(s.unit for s in d.steps)}
-    units |= {h.unit for h in d.holdings} | {t.to_unit for t in d.transfers}
-    if d.transfer is not None:
-        units.add(d.transfer.to_unit)
-    return units
-
-
 async def readable_dossier(routing: Routing, code: str, caller: Principal) -> Dossier:
     """The dossier, when the caller may read it (else 404, as if unknown)."""
     d = await routing.store.get(code)
@@ -57,9 +48,3 @@ async def readable_dossier(routing: Routing, code: str, caller: Principal) -> Do
             # The same answer as an unknown dossier: codes of other units' dossiers stay private.
             raise NotFound(f"routing knows no dossier {code}", code="unknown_dossier")
     return d
-
-
-def successor_rule(routing: Routing) -> Callable[[str, str], bool]:
-    """Whether the caller's unit acts for a named unit today (itself, or one it took over)."""
-    today = routing.calendar.local_date(routing.clock.now())
-    return lambda mine, named: acts_for(routing.catalogue, mine, named, today)

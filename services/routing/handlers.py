@@ -11,10 +11,13 @@ recorded exactly once, with the inbox record); over HTTP it becomes a problem re
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any
+
+from pydantic import ValidationError
 
 from routing.config import RoutingOptions
 from routing.domain.audience import dossier_audience, refusal_audience, withdrawal_missed_by
@@ -24,7 +27,7 @@ from routing.domain.closing import (
     decide_withdrawal_request,
 )
 from routing.domain.model import Context, Decision, Dossier
-from routing.domain.route import resolve_route
+from routing.domain.route import acts_for, resolve_route
 from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
 from routing.domain.workflow import decide_command, decide_start
@@ -182,6 +185,38 @@ async def on_dossier_withdrawn(
     await routing.save(decision, d, uow, ctx.now, forward_to=missed)
 
 
+def units_of(d: Dossier) -> set[str]:
+    """Every unit that received, holds, held, performs a step of or is offered the dossier."""
+    units = {d.receiving_unit, d.holding_unit, *(s.unit for s in d.steps)}
+    units |= {h.unit for h in d.holdings} | {t.to_unit for t in d.transfers}
+    if d.transfer is not None:
+        units.add(d.transfer.to_unit)
+    return units
+
+
+def successor_rule(routing: Routing) -> Callable[[str, str], bool]:
+    """Whether the caller's unit acts for a named unit today (itself, or one it took over)."""
+    today = routing.calendar.local_date(routing.clock.now())
+    return lambda mine, named: acts_for(routing.catalogue, mine, named, today)
+
+
+async def outsiders_refusal(
+    refusal: ActionRefused, command: UnitCommand, uow: UnitOfWork, routing: Routing
+) -> ActionRefused:
+    """The refusal a unit may be told: to a unit that is no part of the dossier, any
+    refusal is ``unknown_dossier``, as for a code that does not exist (as over HTTP), so
+    that its state and existence stay private."""
+    if refusal.code == RefusalCode.UNKNOWN_DOSSIER:
+        return refusal
+    d = await routing.store.get(command.dossier_code, uow.session)
+    rule = successor_rule(routing)
+    if d is not None and any(rule(command.unit, unit) for unit in units_of(d)):
+        return refusal
+    return ActionRefused(
+        RefusalCode.UNKNOWN_DOSSIER, f"routing knows no dossier {command.dossier_code}"
+    )
+
+
 async def execute_command(
     command: UnitCommand, uow: UnitOfWork, *, routing: Routing, recent: bool = False
 ) -> tuple[Loaded, Decision]:
@@ -213,14 +248,28 @@ async def execute_command(
     return Loaded(saved, loaded.journey), decision
 
 
+def refusal_of(**fields: Any) -> CommandRefused:
+    """The refusal naming a command, or ``MalformedMessage`` when the command's own
+    attributes cannot be named in one (an id or subject with a bidirectional control
+    character, say): such a message cannot be answered, so it is dead-lettered at once,
+    not retried as if the failure were the store's."""
+    try:
+        return CommandRefused(**fields)
+    except ValidationError as exc:
+        where = ", ".join(f"{'.'.join(map(str, e['loc']))} [{e['type']}]" for e in exc.errors())
+        reason = f"cannot be answered: its refusal would be invalid at {where}"
+        raise MalformedMessage(reason) from exc
+
+
 async def on_command(command: UnitCommand, uow: UnitOfWork, *, routing: Routing) -> None:
     """A command from the topic: its facts, or a refusal event naming it; never silence."""
     envelope = uow.envelope
     try:
         await execute_command(command, uow, routing=routing)
-    except ActionRefused as refusal:
+    except ActionRefused as refused:
+        refusal = await outsiders_refusal(refused, command, uow, routing)
         uow.emit(
-            CommandRefused(
+            refusal_of(
                 dossier_code=command.dossier_code,
                 command_id=envelope.id,
                 command_type=envelope.type,
@@ -250,7 +299,7 @@ async def on_agency_command(
         await on_command(command, uow, routing=routing)
         return
     uow.emit(
-        CommandRefused(
+        refusal_of(
             dossier_code=command.dossier_code,
             command_id=uow.envelope.id,
             command_type=uow.envelope.type,
@@ -279,7 +328,7 @@ async def on_invalid_command(
     not dropped. The refusal names the sender's unit where the topic proves it, else the
     unit the body names."""
     unit = sender or envelope.data.get("unit")
-    refusal = CommandRefused(
+    refusal = refusal_of(
         dossier_code=envelope.subject,
         command_id=envelope.id,
         command_type=envelope.type,

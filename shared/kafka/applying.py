@@ -142,7 +142,10 @@ class EventApplier:
             wait=wait_exponential(
                 multiplier=self.settings.backoff_initial_s, max=self.settings.backoff_max_s
             ),
-            retry=retry_if_not_exception_type((AlreadyProcessed, StoreUnavailable)),
+            # A message its handler finds malformed stays so: dead-lettered at once.
+            retry=retry_if_not_exception_type(
+                (AlreadyProcessed, StoreUnavailable, MalformedMessage)
+            ),
             reraise=True,
         )
         attempts = 0

@@ -8,9 +8,10 @@ from shared.clock import ManualClock
 from shared.events.commands import AcceptTransfer, CompleteStep, HandOverResult, RefuseTransfer
 from shared.events.dossier import StepOutcome
 from shared.events.registry import make_envelope
+from shared.kafka.deadletter import to_dead_letter
 from shared.runtime import CommonSettings
-from shared.testing import auth_headers
-from shared.topics import DOSSIER_COMMANDS
+from shared.testing import auth_headers, read_topic
+from shared.topics import DEAD_LETTERS, DOSSIER_COMMANDS, topic_name
 from tests.integration.routing.helpers import (
     command,
     publisher,
@@ -288,3 +289,77 @@ async def test_what_an_action_may_carry_is_bounded(common_settings: CommonSettin
             refused = await client.post(request, json=body)
             assert refused.status_code == 422, refused.text
         assert (await client.get(f"/v1/dossiers/{code}")).json() == before
+
+
+async def test_a_command_nested_too_deep_to_parse_does_not_stop_the_consumer(
+    common_settings: CommonSettings,
+) -> None:
+    """Nested past what ``json`` recurses, naming an id and subject: it cannot be read,
+    so it is dead-lettered, and the commands after it are answered (it used to raise
+    RecursionError on every attempt, taken for an outage: the consumer stood still)."""
+    code = "001.21.31.H59-260302-0014"
+    async with quiet_routing(common_settings) as (client, _, pub):
+        await receive(pub, client, code)
+        deep = f'{{"id": "cmd-deep", "subject": "{code}", "data": {{"x": '.encode()
+        deep += b"[" * 100_000 + b"]" * 100_000 + b"}}"
+        topic = topic_name(common_settings.kafka.topic_prefix, DOSSIER_COMMANDS)
+        await pub.publish_raw(topic, deep, key=code, headers=[])
+        after = await command(pub, HandOverResult(dossier_code=code, unit=TAN_HOA_DESK))
+
+        events = await read_events(common_settings.kafka, code, expect=2)
+        assert types(events) == ["dossier.route.planned.v1", "dossier.command.refused.v1"]
+        assert events[1].data["command_id"] == after.id
+
+
+async def test_a_command_tells_a_unit_outside_the_dossier_nothing(
+    common_settings: CommonSettings,
+) -> None:
+    """As over HTTP, a unit that is no part of the dossier is refused ``unknown_dossier``,
+    whatever the dossier's state: the refusal does not tell it the state, nor that the
+    code exists."""
+    code = "001.21.31.H59-260302-0015"
+    async with quiet_routing(common_settings) as (client, _, pub):
+        await receive(pub, client, code)
+        before = (await client.get(f"/v1/dossiers/{code}")).json()
+        outsider = await command(pub, AcceptTransfer(dossier_code=code, unit=VAM_LANG_DESK))
+        party = await command(pub, AcceptTransfer(dossier_code=code, unit=DISTRICT_COMMITTEE))
+
+        events = await read_events(common_settings.kafka, code, expect=3)
+        assert types(events) == ["dossier.route.planned.v1"] + ["dossier.command.refused.v1"] * 2
+        hidden, told = events[1].data, events[2].data
+        assert (hidden["command_id"], hidden["unit"]) == (outsider.id, VAM_LANG_DESK)
+        assert hidden["code"] == "unknown_dossier"
+        assert hidden["reason"] == f"routing knows no dossier {code}"
+        # A unit of the route is told why, as before.
+        assert (told["command_id"], told["code"]) == (party.id, "transition_not_allowed")
+        assert (await client.get(f"/v1/dossiers/{code}")).json() == before
+
+
+async def test_a_command_whose_refusal_cannot_name_it_is_dead_lettered_at_once(
+    common_settings: CommonSettings,
+) -> None:
+    """A valid envelope of an unknown type whose subject holds a bidirectional control
+    character: no refusal can name it, so it is dead-lettered after one attempt (it used
+    to be retried with backoff as if the store had failed, holding every command behind
+    it), and the next command is answered."""
+    code = "001.21.31.H59-260302-0016"
+    async with quiet_routing(common_settings) as (client, _, pub):
+        await receive(pub, client, code)
+        valid = make_envelope(HandOverResult(dossier_code=code, unit=TAN_HOA_DESK), source="/t")
+        hidden = valid.model_copy(
+            update={"id": "cmd-bidi", "type": "command.teleport.v1", "subject": f"\u202e{code}"}
+        )
+        await pub.publish(hidden, DOSSIER_COMMANDS)
+        after = await command(pub, HandOverResult(dossier_code=code, unit=TAN_HOA_DESK))
+
+        events = await read_events(common_settings.kafka, code, expect=2)
+        assert types(events) == ["dossier.route.planned.v1", "dossier.command.refused.v1"]
+        assert events[1].data["command_id"] == after.id
+        [record] = await read_topic(common_settings.kafka, DEAD_LETTERS, expect=1)
+        letter = to_dead_letter(record)
+        assert (letter.original_topic, letter.attempts) == (
+            topic_name(common_settings.kafka.topic_prefix, DOSSIER_COMMANDS),
+            1,
+        )
+        assert letter.error.startswith("MalformedMessage: ")
+        assert "dossier_code [bidi_control]" in letter.error

@@ -130,6 +130,8 @@ def test_a_personal_topics_message_is_outlined_never_shown() -> None:
         "data_fields": ["phone"],
     }
     assert letter_message(b"\xff not json 0901234567", "x")["message_outline"] == {"bytes": 21}
+    deep = b"[" * 100_000 + b"]" * 100_000  # deeper than json recurses: outlined as bytes
+    assert letter_message(deep, "x")["message_outline"] == {"bytes": 200_000}
     assert letter_message(value, "")["message"] == value.decode()
     # A letter kept before its writer redacted errors: its error's class alone.
     old = "ValueError: bad [type=value_error, input_value={'phone': '0901"  # cut at 2,000

@@ -95,6 +95,15 @@ def test_a_broken_envelope_naming_its_id_and_subject_can_be_answered() -> None:
     assert salvaged(json.dumps({**body, "id": "x" * 129}).encode(), now) is None
 
 
+def test_json_nested_past_the_parsers_limit_is_unreadable_not_an_error() -> None:
+    """A message nested deeper than ``json`` recurses raised RecursionError from here,
+    which stopped routing's consumer on that record for good (retried as an outage)."""
+    deep = b'{"id": "c-1", "subject": "D-1", "data": {"x": ' + b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(MalformedMessage):
+        Envelope.from_bytes(deep + b"}}")
+    assert salvaged(deep + b"}}", datetime(2026, 12, 1, tzinfo=UTC)) is None
+
+
 def test_unknown_type_and_invalid_data_are_refused() -> None:
     event = make_envelope(overdue(), source="/x")
     with pytest.raises(UnknownEventType, match=r"unknown event type 'dossier\.vanished\.v1'"):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from confluent_kafka.admin._acl import AclOperation
-from confluent_kafka.admin._resource import ResourceType
+from confluent_kafka.admin._acl import AclBinding, AclOperation, AclPermissionType
+from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
-from infra.kafka_access import acl_bindings, all_topics
+from infra.kafka_access import acl_bindings, all_topics, stale_bindings
 from infra.kafka_security import BrokerPorts, OAuthIssuer, broker_properties
 from infra.keycloak.realm import build_realm, catalogue_units
 from shared.topics import (
@@ -125,3 +125,33 @@ def test_the_console_reads_dead_letters_and_replays_without_speaking_for_anyone(
         for b in BINDINGS
         if b.principal == "User:console" and b.restype == ResourceType.GROUP
     )
+
+
+def test_provisioning_removes_the_grants_an_older_policy_gave() -> None:
+    """Until 4.0.0 every agency read dossier.events; creating ACLs never removes any, so
+    a broker provisioned before kept that grant. Provisioning names it stale (to delete),
+    and leaves alone what the policy grants, other prefixes' topics, other principals."""
+    unit = UNITS[0]
+
+    def allow(principal: str, topic: str, operation: AclOperation) -> AclBinding:
+        return AclBinding(
+            ResourceType.TOPIC,
+            topic,
+            ResourcePatternType.LITERAL,
+            f"User:{principal}",
+            "*",
+            operation,
+            AclPermissionType.ALLOW,
+        )
+
+    old_read = allow(f"agency-{unit}", f"{PREFIX}{DOSSIER_EVENTS.name}", AclOperation.READ)
+    old_describe = allow(f"agency-{unit}", f"{PREFIX}{DOSSIER_EVENTS.name}", AclOperation.DESCRIBE)
+    kept = [
+        *BINDINGS,
+        allow(f"agency-{unit}", f"other.{DOSSIER_EVENTS.name}", AclOperation.READ),
+        allow("someone-else", f"{PREFIX}{DOSSIER_EVENTS.name}", AclOperation.READ),
+    ]
+    assert stale_bindings([*kept, old_read, old_describe], PREFIX, UNITS) == [
+        old_read,
+        old_describe,
+    ]
