@@ -32,9 +32,11 @@ def read_kept(path: Path) -> tuple[str, Doc | None]:
     if not text.lstrip().startswith("{"):
         return text, None
     doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path} is not a JSON object")
     bundle = doc if is_bundle(doc) else None
-    for holder in (doc, doc.get("data") or {}, doc.get("checkpoint") or {}):
-        if isinstance(holder.get("note"), str):
+    for holder in (doc, doc.get("data"), doc.get("checkpoint")):
+        if isinstance(holder, dict) and isinstance(holder.get("note"), str):
             return str(holder["note"]), bundle
     raise ValueError(f"{path} holds no checkpoint note")
 

@@ -142,7 +142,7 @@ def verify(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> Ver
         raise Unreadable("document", f"unknown format {doc.get('format')!r}")
     try:
         return check(doc, policy, options or Options())
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         raise Unreadable("document", f"malformed: {type(exc).__name__}: {exc}") from exc
 
 
@@ -195,7 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         kept, kept_bundle = read_kept(args.previous) if args.previous else (None, None)
         kept_size = read_checkpoint(kept).tree_size if kept else None
         proof_doc = json.loads(args.consistency.read_text()) if args.consistency else None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than the parser goes ("[[[[…")
         print(f"ERROR cannot read input: {exc}", file=sys.stderr)
         return 2
     consistency = isinstance(doc, dict) and doc.get("format") == "lienthong-audit-consistency/2"
@@ -217,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")
         return 1
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         print(
             f"ERROR cannot read input: consistency proof malformed: {type(exc).__name__}: {exc}",
             file=sys.stderr,

@@ -506,6 +506,47 @@ def test_what_cannot_be_read_exits_2_with_a_message_not_a_traceback(
     assert "Traceback" not in err
 
 
+def test_hostile_inputs_exit_2_with_a_message_not_a_traceback(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON nested deeper than the parser goes (RecursionError) in the document, the trust
+    file or the kept checkpoint, a kept JSON whose ``data`` is not an object
+    (AttributeError), and a trust file whose witnesses are not a list of objects: each
+    escaped ``main`` as a traceback with exit status 1, read as a failed check."""
+    trust_file = tmp_path / "trust.json"
+    trust_file.write_bytes(TRUST.file_bytes())
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(build_bundle(log, "D-2"), ensure_ascii=False))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    deep_object = tmp_path / "deep-object.json"
+    deep_object.write_text('{"a":' * 100_000)
+    data_text = tmp_path / "data-text.json"
+    data_text.write_text('{"data": "x", "checkpoint": 5}')
+    bad_witnesses = TRUST.document()
+    bad_witnesses["witnesses"] = [5]
+    bad_trust = tmp_path / "bad-trust.json"
+    bad_trust.write_text(json.dumps(bad_witnesses))
+
+    def run(*args: str, trust: Path = trust_file) -> tuple[int, str, str]:
+        status = main(["--trust", str(trust), *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    for args, pinned, message in [
+        ((str(deep),), trust_file, "maximum recursion depth"),
+        ((str(bundle),), deep, "maximum recursion depth"),
+        (("--previous", str(deep_object), str(bundle)), trust_file, "maximum recursion depth"),
+        (("--previous", str(bundle), "--consistency", str(deep), str(bundle)), trust_file,
+         "maximum recursion depth"),
+        (("--previous", str(data_text), str(bundle)), trust_file, "holds no checkpoint note"),
+        ((str(bundle),), bad_trust, "a key is not an object with a vkey"),
+    ]:  # fmt: skip
+        status, out, err = run(*args, trust=pinned)
+        assert (status, out) == (2, ""), (args, out, err)
+        assert err.startswith("ERROR cannot read input: ") and message in err, (args, err)
+
+
 def test_the_verifier_needs_none_of_the_service_runtime() -> None:
     probe = (
         "import sys, audit.verify; "
