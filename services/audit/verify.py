@@ -151,6 +151,17 @@ def verify_document(doc: Doc, policy: TrustPolicy, options: Options | None = Non
     return verify(doc, policy, options).summary
 
 
+def verify_kept_bundle(bundle: Doc, policy: TrustPolicy, options: Options) -> Verified:
+    """The bundle kept from before, verified like the document; a failure names it as the
+    kept one (``FAIL kept bundle: entry 7 …``), not as the document just received."""
+    try:
+        return verify(bundle, policy, options)
+    except Unreadable as unreadable:
+        raise Unreadable(f"kept bundle: {unreadable.where}", unreadable.message) from None
+    except Failed as failure:
+        raise Failed(f"kept bundle: {failure.where}", failure.message) from None
+
+
 # -- Command line ----------------------------------------------------------------------
 
 
@@ -207,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verified = verify(doc, policy, options)
         extends = None if kept is None else check_previous(kept, verified, proof_doc)
         if kept_bundle is not None and is_bundle(doc):  # of any format: /2 kept, /3 now
-            held = verify(kept_bundle, policy, options)  # the kept bundle is evidence too
+            held = verify_kept_bundle(kept_bundle, policy, options)  # evidence too
             agreed = compare_bundles(
                 kept_bundle, held.checkpoint.tree_size, doc, verified.checkpoint.tree_size
             )

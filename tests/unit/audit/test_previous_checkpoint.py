@@ -298,3 +298,28 @@ def test_two_honest_bundles_of_a_dossier_agree(
         "OK the log at tree size 20 extends the log at tree size 8",
         "OK both bundles hold the same 3 entries of the dossier below tree size 8",
     ]
+
+
+def test_a_kept_bundle_that_fails_is_named_as_the_kept_one(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kept bundle cut short failed as ``FAIL bundle: cut short …``, word for word what
+    the document's own failure says: the auditor could not tell which file is at fault."""
+    older = copy.deepcopy(log)
+    older["checkpoints"] = older["checkpoints"][:1]
+    kept = build_bundle(older, "D-1")
+    del kept["entries"][-1]
+    (tmp_path / "trust.json").write_bytes(TRUST.file_bytes())
+    (tmp_path / "old.json").write_text(json.dumps(kept))
+    (tmp_path / "new.json").write_text(json.dumps(build_bundle(log, "D-1")))
+    (tmp_path / "proof.json").write_text(json.dumps(consistency_document(log, 8, 20)))
+    status = main(
+        [
+            "--trust", str(tmp_path / "trust.json"),
+            str(tmp_path / "new.json"),
+            "--previous", str(tmp_path / "old.json"),
+            "--consistency", str(tmp_path / "proof.json"),
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 1 and out.startswith("FAIL kept bundle: bundle: cut short: "), out
