@@ -81,7 +81,9 @@ def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
         )
     if latest is None:
         raise Failed("log", "no signed checkpoint")
-    unsigned = "" if head is None else f"; {head['size'] - size} newer entries not yet signed"
+    # Newer than the latest checkpoint: those the head records beyond the listed entries,
+    # and listed entries no checkpoint covers yet (an export ends at the latest one).
+    unsigned = "" if head is None else f"; {head['size'] - verified} newer entries not yet signed"
     summary = (
         f"log {policy.origin}: {size} entries, chain and dossier links intact, "
         f"{len(doc['checkpoints'])} checkpoints trusted and consistent "

@@ -65,6 +65,15 @@ def test_an_untouched_log_verifies(log: Doc) -> None:
     )
 
 
+def test_entries_beyond_the_latest_checkpoint_are_counted_as_unsigned(log: Doc) -> None:
+    """Entries 16..19 listed but no longer covered (the checkpoint at 20 left out) were
+    summed as "0 newer entries not yet signed": the head's size minus the entries listed."""
+    log["checkpoints"] = log["checkpoints"][:-1]
+    assert verify_document(log, TRUST).endswith(
+        "(latest covers 16); 4 newer entries not yet signed"
+    )
+
+
 def test_an_altered_event_is_reported_at_its_entry(log: Doc) -> None:
     log["entries"][7]["event"]["data"]["unit"] = "someone else"
     assert failure(log) == (
