@@ -74,6 +74,17 @@ def test_entries_beyond_the_latest_checkpoint_are_counted_as_unsigned(log: Doc) 
     )
 
 
+def test_an_empty_store_is_said_to_hold_no_log_at_all() -> None:
+    """What --mongo-uri reads from a database without the log (the docs' 27017 command run
+    against make run, whose log is on 27018) said only "no signed checkpoint"."""
+    empty: Doc = {"format": "lienthong-audit-log/1", "entries": [], "checkpoints": [], "head": None}
+    assert failure(empty) == (
+        "log",
+        "no signed checkpoint (the database holds no log at all: no head, no entry, no "
+        "checkpoint; check --mongo-uri and --database)",
+    )
+
+
 def test_an_altered_event_is_reported_at_its_entry(log: Doc) -> None:
     log["entries"][7]["event"]["data"]["unit"] = "someone else"
     assert failure(log) == (
