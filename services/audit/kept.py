@@ -30,7 +30,9 @@ def read_kept(path: Path) -> tuple[str, Doc | None]:
     event, a bundle)."""
     text = path.read_text(encoding="utf-8")
     if not text.lstrip().startswith("{"):
-        return text, None
+        # A note saved with the newline tools add (``jq -r .note``, ``print``) ends in a
+        # blank line no note has; its signatures are verified all the same.
+        return text.rstrip("\n") + "\n", None
     doc = json.loads(text)
     if not isinstance(doc, dict):
         raise ValueError(f"{path} is not a JSON object")

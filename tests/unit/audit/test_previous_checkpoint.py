@@ -141,6 +141,8 @@ def test_the_command_takes_a_kept_checkpoint(
         "trust.json": TRUST.file_bytes().decode(),
         "bundle.json": json.dumps(build_bundle(log, "D-1")),
         "kept.txt": log["checkpoints"][0]["note"],
+        # As `jq -r .checkpoint.note bundle.json > kept.txt` saves it: one more newline.
+        "kept-jq.txt": log["checkpoints"][0]["note"] + "\n",
         "event.json": json.dumps({"data": {"note": log["checkpoints"][0]["note"]}}),
         "fork.txt": forked_checkpoint(log, 20)["note"],
         "proof.json": json.dumps(consistency_document(log, 8, 20)),
@@ -156,6 +158,8 @@ def test_the_command_takes_a_kept_checkpoint(
     assert status == 0 and out.splitlines()[1] == (
         "OK the log at tree size 20 extends the log at tree size 8"
     )
+    status, out = run(bundle, "--previous", str(tmp_path / "kept-jq.txt"), "--consistency", proof)
+    assert status == 0 and "extends the log at tree size 8" in out, out
     status, out = run(bundle, "--previous", str(tmp_path / "event.json"), "--consistency", proof)
     assert status == 0
     status, out = run(proof, "--previous", str(tmp_path / "kept.txt"))  # the proof itself
