@@ -92,9 +92,23 @@ def verify_bundle(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
         f"bundle of dossier {doc['dossier_code']}: entries 1..{previous['subject_count']} of "
         f"the dossier, linked and included in log {checkpoint.log_id} at tree size "
         f"{checkpoint.tree_size} (checkpoint {checkpoint.timestamp}, key {checkpoint.key_id}); "
-        f"{end}"
+        f"{end}{unverified_personal_data(doc['entries'])}"
     )
     return Verified(summary, checkpoint, chain)
+
+
+def unverified_personal_data(entries: list[Doc]) -> str:
+    """What the summary says of the ``personal_data`` the API adds to entries: the clear
+    text of their sealed fields, outside the hashed event (the log holds only the sealed
+    values, which only the dossier's key opens), so it is not verified and a bundle
+    whose clear text was changed verifies all the same."""
+    shown = sum(1 for e in entries if e.get("personal_data") not in (None, {}, {"erased": True}))
+    if not shown:
+        return ""
+    return (
+        f"; the personal_data of {shown} entries (clear text beside the sealed values, "
+        "unhashed) is NOT verified"
+    )
 
 
 def verify_inclusion_document(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:

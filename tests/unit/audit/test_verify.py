@@ -396,6 +396,20 @@ def test_a_bundle_verifies_and_each_tampering_is_reported(log: Doc) -> None:
     )
 
 
+def test_a_bundle_says_its_clear_personal_data_is_not_verified(log: Doc) -> None:
+    """The API shows sealed fields in clear in ``personal_data``, outside the hashed
+    event: a bundle whose clear text was changed verified with a plain OK, as if the
+    names and reasons an auditor reads there were proven too."""
+    bundle = build_bundle(log, "D-2")
+    assert "personal_data" not in verify_document(bundle, TRUST)
+    bundle["entries"][0]["personal_data"] = {"data.reason": "made up afterwards"}
+    bundle["entries"][1]["personal_data"] = {"erased": True}
+    assert verify_document(bundle, TRUST).endswith(
+        "; the personal_data of 1 entries (clear text beside the sealed values, unhashed) "
+        "is NOT verified"
+    )
+
+
 @pytest.mark.parametrize(
     ("dropped", "where", "message"),
     [
