@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     print(f"OK {verified.summary}")
-    if extends is not None:
+    if extends is not None and extends != verified.summary:  # a consistency document says it
         print(f"OK {extends}")
     print(f"   trusting {args.trust} ({fingerprint_of(trust_bytes)}), quorum {policy.quorum}")
     return 0
