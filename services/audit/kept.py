@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from audit.checks import Doc, Failed, Verified, check_checkpoint, check_consistency
+from audit.domain import read_checkpoint
 
 
 def is_bundle(doc: Doc) -> bool:
@@ -48,7 +49,11 @@ def check_previous(kept_note: str, verified: Verified, proof_doc: Doc | None) ->
     a document older than the kept checkpoint fails too (ROLLBACK): it may leave out
     entries the auditor has already seen. ``proof_doc`` is a consistency document between
     the two sizes when the document itself does not give the root at the kept size."""
-    kept = check_checkpoint({"note": kept_note}, verified.chain)
+    stated = read_checkpoint(kept_note).tree_size  # main read it already: well-formed
+    try:
+        kept = check_checkpoint({"note": kept_note, "tree_size": stated}, verified.chain)
+    except Failed as failure:  # "checkpoint at tree size None" said neither which nor whose
+        raise Failed(f"kept {failure.where}", failure.message) from None
     current = verified.checkpoint
     where = f"kept checkpoint at tree size {kept.tree_size}"
     computed = verified.roots.get(kept.tree_size)

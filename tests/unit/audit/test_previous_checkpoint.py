@@ -19,6 +19,7 @@ from audit.verify import Failed, Options, check_previous, main, verify
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.transparency import merkle
+from shared.transparency.note import parse_note
 from tests.unit.audit.builders import (
     Doc,
     build_bundle,
@@ -120,6 +121,17 @@ def test_a_kept_checkpoint_the_log_does_not_extend_is_a_fork(log: Doc) -> None:
     assert where == "kept checkpoint at tree size 8"
     assert message.startswith("FORK: the log's entries 0..7 have root ")
     assert previous(log, log["checkpoints"][0]).startswith("the log extends the checkpoint")
+
+
+def test_a_kept_checkpoint_the_trust_file_refuses_is_named_as_the_kept_one(log: Doc) -> None:
+    """It failed as "checkpoint at tree size None: not signed by a pinned log key"."""
+    stranger = checkpoint(log["entries"], 8, Ed25519PrivateKey.generate())
+    where, message = refusal(build_bundle(log, "D-1"), stranger)
+    assert where == "kept checkpoint at tree size 8"
+    assert message.startswith(
+        "not signed by a pinned log key (signature key IDs: "
+        f"{parse_note(stranger['note']).signatures[0].key_id.hex()}, "
+    )
 
 
 def test_without_a_proof_the_verifier_says_which_to_fetch(log: Doc) -> None:
