@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from audit.checks import Doc, Failed, Verified, check_checkpoint, check_consistency
+from audit.domain import read_checkpoint
 
 
 def is_bundle(doc: Doc) -> bool:
@@ -30,11 +31,15 @@ def read_kept(path: Path) -> tuple[str, Doc | None]:
     event, a bundle)."""
     text = path.read_text(encoding="utf-8")
     if not text.lstrip().startswith("{"):
-        return text, None
+        # A note saved with the newline tools add (``jq -r .note``, ``print``) ends in a
+        # blank line no note has; its signatures are verified all the same.
+        return text.rstrip("\n") + "\n", None
     doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path} is not a JSON object")
     bundle = doc if is_bundle(doc) else None
-    for holder in (doc, doc.get("data") or {}, doc.get("checkpoint") or {}):
-        if isinstance(holder.get("note"), str):
+    for holder in (doc, doc.get("data"), doc.get("checkpoint")):
+        if isinstance(holder, dict) and isinstance(holder.get("note"), str):
             return str(holder["note"]), bundle
     raise ValueError(f"{path} holds no checkpoint note")
 
@@ -44,7 +49,11 @@ def check_previous(kept_note: str, verified: Verified, proof_doc: Doc | None) ->
     a document older than the kept checkpoint fails too (ROLLBACK): it may leave out
     entries the auditor has already seen. ``proof_doc`` is a consistency document between
     the two sizes when the document itself does not give the root at the kept size."""
-    kept = check_checkpoint({"note": kept_note}, verified.chain)
+    stated = read_checkpoint(kept_note).tree_size  # main read it already: well-formed
+    try:
+        kept = check_checkpoint({"note": kept_note, "tree_size": stated}, verified.chain)
+    except Failed as failure:  # "checkpoint at tree size None" said neither which nor whose
+        raise Failed(f"kept {failure.where}", failure.message) from None
     current = verified.checkpoint
     where = f"kept checkpoint at tree size {kept.tree_size}"
     computed = verified.roots.get(kept.tree_size)

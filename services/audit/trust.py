@@ -60,7 +60,10 @@ def normal_time(value: Any) -> str | None:
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"validity time {value!r} has no timezone")
-    return format_log_time(moment)
+    try:
+        return format_log_time(moment)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"validity time {value!r} is out of range") from None
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,19 @@ def fingerprint_of(file_bytes: bytes) -> str:
 
 
 def load_trust(doc: Any, quorum: int | None = None) -> TrustPolicy:
-    """The policy of a trust file (``quorum`` overrides the file's); ValueError if malformed."""
+    """The policy of a trust file (``quorum`` overrides the file's); ValueError if malformed
+    (a field missing or of the wrong type included: never read as something else)."""
     if not isinstance(doc, dict) or doc.get("format") != TRUST_FORMAT:
         raise ValueError(f"not a trust file (format {TRUST_FORMAT})")
+    try:
+        return _load_trust(doc, quorum)
+    except (KeyError, TypeError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"malformed trust file: {type(exc).__name__}: {exc}") from exc
+
+
+def _load_trust(doc: dict[str, Any], quorum: int | None) -> TrustPolicy:
+    if not isinstance(doc["log"]["keys"], list) or not isinstance(doc.get("witnesses", []), list):
+        raise ValueError("malformed trust file: log.keys and witnesses must be lists")
     origin = str(doc["log"]["origin"])
     keys = []
     for item in doc["log"]["keys"]:
@@ -143,7 +156,9 @@ def load_trust(doc: Any, quorum: int | None = None) -> TrustPolicy:
     witnesses = tuple(pinned_key(item) for item in doc.get("witnesses", []))
     if any(w.verifier.signature_type != COSIGNATURE_V1 for w in witnesses):
         raise ValueError("witness keys must be cosignature (0x04) vkeys")
-    chosen = int(doc.get("quorum", len(witnesses))) if quorum is None else quorum
+    chosen = doc.get("quorum", len(witnesses)) if quorum is None else quorum
+    if not isinstance(chosen, int) or isinstance(chosen, bool):  # 1.7, "2", true: not read as 1
+        raise ValueError(f"quorum {chosen!r} is not a whole number")
     if not 0 <= chosen <= len(witnesses):
         raise ValueError(f"quorum {chosen} is not between 0 and {len(witnesses)} witnesses")
     return TrustPolicy(origin, tuple(keys), witnesses, chosen)
@@ -151,6 +166,8 @@ def load_trust(doc: Any, quorum: int | None = None) -> TrustPolicy:
 
 def pinned_key(item: dict[str, Any]) -> PinnedKey:
     """A key of the trust file: ``vkey`` and optional ``valid_from``/``valid_until``."""
+    if not isinstance(item, dict) or not isinstance(item.get("vkey"), str):
+        raise ValueError(f"malformed trust file: a key is not an object with a vkey: {item!r}")
     valid_from, valid_until = (
         normal_time(item.get("valid_from")),
         normal_time(item.get("valid_until")),

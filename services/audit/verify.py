@@ -92,9 +92,23 @@ def verify_bundle(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
         f"bundle of dossier {doc['dossier_code']}: entries 1..{previous['subject_count']} of "
         f"the dossier, linked and included in log {checkpoint.log_id} at tree size "
         f"{checkpoint.tree_size} (checkpoint {checkpoint.timestamp}, key {checkpoint.key_id}); "
-        f"{end}"
+        f"{end}{unverified_personal_data(doc['entries'])}"
     )
     return Verified(summary, checkpoint, chain)
+
+
+def unverified_personal_data(entries: list[Doc]) -> str:
+    """What the summary says of the ``personal_data`` the API adds to entries: the clear
+    text of their sealed fields, outside the hashed event (the log holds only the sealed
+    values, which only the dossier's key opens), so it is not verified and a bundle
+    whose clear text was changed verifies all the same."""
+    shown = sum(1 for e in entries if e.get("personal_data") not in (None, {}, {"erased": True}))
+    if not shown:
+        return ""
+    return (
+        f"; the personal_data of {shown} entries (clear text beside the sealed values, "
+        "unhashed) is NOT verified"
+    )
 
 
 def verify_inclusion_document(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
@@ -142,13 +156,24 @@ def verify(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> Ver
         raise Unreadable("document", f"unknown format {doc.get('format')!r}")
     try:
         return check(doc, policy, options or Options())
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         raise Unreadable("document", f"malformed: {type(exc).__name__}: {exc}") from exc
 
 
 def verify_document(doc: Doc, policy: TrustPolicy, options: Options | None = None) -> str:
     """What a valid document proves (``verify``'s summary)."""
     return verify(doc, policy, options).summary
+
+
+def verify_kept_bundle(bundle: Doc, policy: TrustPolicy, options: Options) -> Verified:
+    """The bundle kept from before, verified like the document; a failure names it as the
+    kept one (``FAIL kept bundle: entry 7 …``), not as the document just received."""
+    try:
+        return verify(bundle, policy, options)
+    except Unreadable as unreadable:
+        raise Unreadable(f"kept bundle: {unreadable.where}", unreadable.message) from None
+    except Failed as failure:
+        raise Failed(f"kept bundle: {failure.where}", failure.message) from None
 
 
 # -- Command line ----------------------------------------------------------------------
@@ -195,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         kept, kept_bundle = read_kept(args.previous) if args.previous else (None, None)
         kept_size = read_checkpoint(kept).tree_size if kept else None
         proof_doc = json.loads(args.consistency.read_text()) if args.consistency else None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than the parser goes ("[[[[…")
         print(f"ERROR cannot read input: {exc}", file=sys.stderr)
         return 2
     consistency = isinstance(doc, dict) and doc.get("format") == "lienthong-audit-consistency/2"
@@ -206,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verified = verify(doc, policy, options)
         extends = None if kept is None else check_previous(kept, verified, proof_doc)
         if kept_bundle is not None and is_bundle(doc):  # of any format: /2 kept, /3 now
-            held = verify(kept_bundle, policy, options)  # the kept bundle is evidence too
+            held = verify_kept_bundle(kept_bundle, policy, options)  # evidence too
             agreed = compare_bundles(
                 kept_bundle, held.checkpoint.tree_size, doc, verified.checkpoint.tree_size
             )
@@ -217,14 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Failed as failure:
         print(f"FAIL {failure.where}: {failure.message}")
         return 1
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         print(
             f"ERROR cannot read input: consistency proof malformed: {type(exc).__name__}: {exc}",
             file=sys.stderr,
         )
         return 2
     print(f"OK {verified.summary}")
-    if extends is not None:
+    if extends is not None and extends != verified.summary:  # a consistency document says it
         print(f"OK {extends}")
     print(f"   trusting {args.trust} ({fingerprint_of(trust_bytes)}), quorum {policy.quorum}")
     return 0

@@ -80,8 +80,20 @@ def verify_log(doc: Doc, policy: TrustPolicy, options: Options) -> Verified:
             "log head", f"records {head['size']} entries; {size} are signed (rolled back?)"
         )
     if latest is None:
-        raise Failed("log", "no signed checkpoint")
-    unsigned = "" if head is None else f"; {head['size'] - size} newer entries not yet signed"
+        nothing = head is None and not doc["entries"] and not doc["checkpoints"]
+        raise Failed(
+            "log",
+            "no signed checkpoint"
+            + (
+                " (the database holds no log at all: no head, no entry, no checkpoint; "
+                "check --mongo-uri and --database)"
+                if nothing
+                else ""
+            ),
+        )
+    # Newer than the latest checkpoint: those the head records beyond the listed entries,
+    # and listed entries no checkpoint covers yet (an export ends at the latest one).
+    unsigned = "" if head is None else f"; {head['size'] - verified} newer entries not yet signed"
     summary = (
         f"log {policy.origin}: {size} entries, chain and dossier links intact, "
         f"{len(doc['checkpoints'])} checkpoints trusted and consistent "

@@ -63,6 +63,7 @@ class Witness:
         self.state.refused(
             {
                 "at": self.clock.now().isoformat(),
+                "code": refusal.code,
                 "reason": refusal.detail,
                 "presented": presented,
                 "cosigned": latest.note if latest else None,

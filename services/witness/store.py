@@ -65,8 +65,20 @@ class WitnessState:
         self._write()
 
     def refused(self, evidence: dict[str, Any]) -> None:
-        """Keep a refused checkpoint that proves misbehaviour (the latest 100)."""
-        self._doc["refused"] = [*self._doc["refused"], evidence][-MAX_EVIDENCE:]
+        """Keep a refused checkpoint that shows misbehaviour, up to 100 records. Once full,
+        a new record replaces the oldest rewrite; a fork or a time the log signed is never
+        replaced. A rewrite is a consistency proof that failed, and whoever submits
+        (the log's own client) can make one fail at will, as often as it likes: were the
+        latest 100 kept, a log that forked could then push the fork's evidence out with
+        100 bad proofs of one genuine checkpoint. A fork or a false time is a statement
+        the log signed; the earliest ones stay, and a new one beyond 100 is only logged."""
+        kept = list(self._doc["refused"])
+        if len(kept) >= MAX_EVIDENCE:
+            rewrites = [i for i, record in enumerate(kept) if _unproven(record)]
+            if not rewrites:
+                return
+            del kept[rewrites[0]]
+        self._doc["refused"] = [*kept, evidence]
         self._write()
 
     def view(self) -> dict[str, Any]:
@@ -80,3 +92,12 @@ class WitnessState:
             out.flush()
             os.fsync(out.fileno())
         os.replace(draft, self._path)
+
+
+def _unproven(record: dict[str, Any]) -> bool:
+    """A rewrite: a consistency proof that failed, not a statement the log signed
+    (records from before ``code`` was kept are told by their reason)."""
+    code = record.get("code")
+    if code is None:
+        return str(record.get("reason", "")).startswith("REWRITE")
+    return bool(code == "log_rewrite")

@@ -19,6 +19,7 @@ from audit.verify import Failed, Options, check_previous, main, verify
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.transparency import merkle
+from shared.transparency.note import parse_note
 from tests.unit.audit.builders import (
     Doc,
     build_bundle,
@@ -122,6 +123,17 @@ def test_a_kept_checkpoint_the_log_does_not_extend_is_a_fork(log: Doc) -> None:
     assert previous(log, log["checkpoints"][0]).startswith("the log extends the checkpoint")
 
 
+def test_a_kept_checkpoint_the_trust_file_refuses_is_named_as_the_kept_one(log: Doc) -> None:
+    """It failed as "checkpoint at tree size None: not signed by a pinned log key"."""
+    stranger = checkpoint(log["entries"], 8, Ed25519PrivateKey.generate())
+    where, message = refusal(build_bundle(log, "D-1"), stranger)
+    assert where == "kept checkpoint at tree size 8"
+    assert message.startswith(
+        "not signed by a pinned log key (signature key IDs: "
+        f"{parse_note(stranger['note']).signatures[0].key_id.hex()}, "
+    )
+
+
 def test_without_a_proof_the_verifier_says_which_to_fetch(log: Doc) -> None:
     assert refusal(build_bundle(log, "D-1"), log["checkpoints"][0]) == (
         "kept checkpoint at tree size 8",
@@ -141,6 +153,8 @@ def test_the_command_takes_a_kept_checkpoint(
         "trust.json": TRUST.file_bytes().decode(),
         "bundle.json": json.dumps(build_bundle(log, "D-1")),
         "kept.txt": log["checkpoints"][0]["note"],
+        # As `jq -r .checkpoint.note bundle.json > kept.txt` saves it: one more newline.
+        "kept-jq.txt": log["checkpoints"][0]["note"] + "\n",
         "event.json": json.dumps({"data": {"note": log["checkpoints"][0]["note"]}}),
         "fork.txt": forked_checkpoint(log, 20)["note"],
         "proof.json": json.dumps(consistency_document(log, 8, 20)),
@@ -156,10 +170,12 @@ def test_the_command_takes_a_kept_checkpoint(
     assert status == 0 and out.splitlines()[1] == (
         "OK the log at tree size 20 extends the log at tree size 8"
     )
+    status, out = run(bundle, "--previous", str(tmp_path / "kept-jq.txt"), "--consistency", proof)
+    assert status == 0 and "extends the log at tree size 8" in out, out
     status, out = run(bundle, "--previous", str(tmp_path / "event.json"), "--consistency", proof)
     assert status == 0
     status, out = run(proof, "--previous", str(tmp_path / "kept.txt"))  # the proof itself
-    assert status == 0 and "extends the log at tree size 8" in out
+    assert status == 0 and out.count("extends the log at tree size 8") == 1, out  # not twice
     status, out = run(bundle, "--previous", str(tmp_path / "fork.txt"))
     assert status == 1 and out.startswith("FAIL tree size 20: FORK: ")
     status, out = run(bundle, "--previous", str(tmp_path / "absent.txt"))
@@ -298,3 +314,28 @@ def test_two_honest_bundles_of_a_dossier_agree(
         "OK the log at tree size 20 extends the log at tree size 8",
         "OK both bundles hold the same 3 entries of the dossier below tree size 8",
     ]
+
+
+def test_a_kept_bundle_that_fails_is_named_as_the_kept_one(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kept bundle cut short failed as ``FAIL bundle: cut short …``, word for word what
+    the document's own failure says: the auditor could not tell which file is at fault."""
+    older = copy.deepcopy(log)
+    older["checkpoints"] = older["checkpoints"][:1]
+    kept = build_bundle(older, "D-1")
+    del kept["entries"][-1]
+    (tmp_path / "trust.json").write_bytes(TRUST.file_bytes())
+    (tmp_path / "old.json").write_text(json.dumps(kept))
+    (tmp_path / "new.json").write_text(json.dumps(build_bundle(log, "D-1")))
+    (tmp_path / "proof.json").write_text(json.dumps(consistency_document(log, 8, 20)))
+    status = main(
+        [
+            "--trust", str(tmp_path / "trust.json"),
+            str(tmp_path / "new.json"),
+            "--previous", str(tmp_path / "old.json"),
+            "--consistency", str(tmp_path / "proof.json"),
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 1 and out.startswith("FAIL kept bundle: bundle: cut short: "), out

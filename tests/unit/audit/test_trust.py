@@ -41,6 +41,20 @@ def test_the_file_round_trips_and_its_fingerprint_is_sha256_of_its_bytes() -> No
         (lambda d: d["log"]["keys"][0].update(vkey=WITNESSES[0].verifier.vkey()), "Ed25519"),
         (lambda d: d["log"]["keys"][0].update(valid_from="2026-01-01T00:00:00"), "timezone"),
         (lambda d: d["log"].update(keys=[]), "pins no log key"),
+        # Read as something else before: 1.7 and true became quorum 1, "2" became 2.
+        (lambda d: d.update(quorum=1.7), "quorum 1.7 is not a whole number"),
+        (lambda d: d.update(quorum=True), "quorum True is not a whole number"),
+        (lambda d: d.update(quorum="2"), "quorum '2' is not a whole number"),
+        # These raised AttributeError or OverflowError: a traceback from audit-verify.
+        (lambda d: d.update(witnesses="abc"), "witnesses must be lists"),
+        (lambda d: d.update(witnesses=[5]), "a key is not an object with a vkey"),
+        (lambda d: d["witnesses"][0].update(vkey=None), "a key is not an object with a vkey"),
+        (lambda d: d["log"]["keys"][0].update(vkey=None), "malformed trust file"),
+        (lambda d: d.update(log=[]), "malformed trust file"),
+        (
+            lambda d: d["log"]["keys"][0].update(valid_from="0001-01-01T00:00:00+14:00"),
+            "out of range",
+        ),
         (
             lambda d: d["witnesses"][0].update(
                 valid_from="2026-02-01T00:00:00Z", valid_until="2026-01-01T00:00:00Z"

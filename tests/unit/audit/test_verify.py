@@ -65,6 +65,26 @@ def test_an_untouched_log_verifies(log: Doc) -> None:
     )
 
 
+def test_entries_beyond_the_latest_checkpoint_are_counted_as_unsigned(log: Doc) -> None:
+    """Entries 16..19 listed but no longer covered (the checkpoint at 20 left out) were
+    summed as "0 newer entries not yet signed": the head's size minus the entries listed."""
+    log["checkpoints"] = log["checkpoints"][:-1]
+    assert verify_document(log, TRUST).endswith(
+        "(latest covers 16); 4 newer entries not yet signed"
+    )
+
+
+def test_an_empty_store_is_said_to_hold_no_log_at_all() -> None:
+    """What --mongo-uri reads from a database without the log (the docs' 27017 command run
+    against make run, whose log is on 27018) said only "no signed checkpoint"."""
+    empty: Doc = {"format": "lienthong-audit-log/1", "entries": [], "checkpoints": [], "head": None}
+    assert failure(empty) == (
+        "log",
+        "no signed checkpoint (the database holds no log at all: no head, no entry, no "
+        "checkpoint; check --mongo-uri and --database)",
+    )
+
+
 def test_an_altered_event_is_reported_at_its_entry(log: Doc) -> None:
     log["entries"][7]["event"]["data"]["unit"] = "someone else"
     assert failure(log) == (
@@ -376,6 +396,20 @@ def test_a_bundle_verifies_and_each_tampering_is_reported(log: Doc) -> None:
     )
 
 
+def test_a_bundle_says_its_clear_personal_data_is_not_verified(log: Doc) -> None:
+    """The API shows sealed fields in clear in ``personal_data``, outside the hashed
+    event: a bundle whose clear text was changed verified with a plain OK, as if the
+    names and reasons an auditor reads there were proven too."""
+    bundle = build_bundle(log, "D-2")
+    assert "personal_data" not in verify_document(bundle, TRUST)
+    bundle["entries"][0]["personal_data"] = {"data.reason": "made up afterwards"}
+    bundle["entries"][1]["personal_data"] = {"erased": True}
+    assert verify_document(bundle, TRUST).endswith(
+        "; the personal_data of 1 entries (clear text beside the sealed values, unhashed) "
+        "is NOT verified"
+    )
+
+
 @pytest.mark.parametrize(
     ("dropped", "where", "message"),
     [
@@ -504,6 +538,47 @@ def test_what_cannot_be_read_exits_2_with_a_message_not_a_traceback(
     assert (status, out) == (2, "")
     assert err.startswith("ERROR cannot read input: cannot read the audit store: ")
     assert "Traceback" not in err
+
+
+def test_hostile_inputs_exit_2_with_a_message_not_a_traceback(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON nested deeper than the parser goes (RecursionError) in the document, the trust
+    file or the kept checkpoint, a kept JSON whose ``data`` is not an object
+    (AttributeError), and a trust file whose witnesses are not a list of objects: each
+    escaped ``main`` as a traceback with exit status 1, read as a failed check."""
+    trust_file = tmp_path / "trust.json"
+    trust_file.write_bytes(TRUST.file_bytes())
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(build_bundle(log, "D-2"), ensure_ascii=False))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    deep_object = tmp_path / "deep-object.json"
+    deep_object.write_text('{"a":' * 100_000)
+    data_text = tmp_path / "data-text.json"
+    data_text.write_text('{"data": "x", "checkpoint": 5}')
+    bad_witnesses = TRUST.document()
+    bad_witnesses["witnesses"] = [5]
+    bad_trust = tmp_path / "bad-trust.json"
+    bad_trust.write_text(json.dumps(bad_witnesses))
+
+    def run(*args: str, trust: Path = trust_file) -> tuple[int, str, str]:
+        status = main(["--trust", str(trust), *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    for args, pinned, message in [
+        ((str(deep),), trust_file, "maximum recursion depth"),
+        ((str(bundle),), deep, "maximum recursion depth"),
+        (("--previous", str(deep_object), str(bundle)), trust_file, "maximum recursion depth"),
+        (("--previous", str(bundle), "--consistency", str(deep), str(bundle)), trust_file,
+         "maximum recursion depth"),
+        (("--previous", str(data_text), str(bundle)), trust_file, "holds no checkpoint note"),
+        ((str(bundle),), bad_trust, "a key is not an object with a vkey"),
+    ]:  # fmt: skip
+        status, out, err = run(*args, trust=pinned)
+        assert (status, out) == (2, ""), (args, out, err)
+        assert err.startswith("ERROR cannot read input: ") and message in err, (args, err)
 
 
 def test_the_verifier_needs_none_of_the_service_runtime() -> None:

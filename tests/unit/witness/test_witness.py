@@ -14,7 +14,7 @@ from witness.config import WitnessSettings
 from witness.domain import Cosigned, TimePolicy
 from witness.handlers import Witness
 from witness.main import create_app
-from witness.store import StateInUse, WitnessState
+from witness.store import MAX_EVIDENCE, StateInUse, WitnessState
 
 from shared.clock import ManualClock
 from shared.refusals import Refused
@@ -98,6 +98,32 @@ async def test_a_rewritten_history_fails_the_consistency_proof(witness: Witness)
     assert (rewrite.code, STATUS[rewrite.code]) == ("log_rewrite", 422)
     assert rewrite.detail.startswith("REWRITE:")
     assert len(witness.state.view()["refused"]) == 1
+
+
+async def test_bad_proofs_cannot_push_a_forks_evidence_out(witness: Witness) -> None:
+    """Only the latest 100 records were kept: the submitter (the log's own client) could
+    replay one genuine checkpoint with a bad proof 100 times, each a "rewrite", and the
+    fork recorded before was gone from /state."""
+    await witness.add_checkpoint(request(0, 8))
+    forked = [*LEAVES[:5], merkle.leaf_hash(b"forged"), *LEAVES[6:]]
+    assert (await refusal(witness, request(8, 8, forked))).code == "log_fork"
+    bad_proof = AddCheckpoint(8, (bytes(32),), note(12)).encode()  # a genuine checkpoint
+    for _ in range(MAX_EVIDENCE + 20):
+        assert (await refusal(witness, bad_proof)).code == "log_rewrite"
+    refused = witness.state.view()["refused"]
+    assert len(refused) == MAX_EVIDENCE
+    assert refused[0]["code"] == "log_fork" and refused[0]["presented"] == note(8, forked)
+    assert [r["code"] for r in refused[1:]] == ["log_rewrite"] * (MAX_EVIDENCE - 1)
+
+
+async def test_forks_beyond_the_limit_leave_the_earliest_evidence(witness: Witness) -> None:
+    await witness.add_checkpoint(request(0, 8))
+    for n in range(MAX_EVIDENCE + 5):
+        forked = [*LEAVES[:5], merkle.leaf_hash(b"forged %d" % n), *LEAVES[6:]]
+        assert (await refusal(witness, request(8, 8, forked))).code == "log_fork"
+    refused = witness.state.view()["refused"]
+    first = [*LEAVES[:5], merkle.leaf_hash(b"forged 0"), *LEAVES[6:]]
+    assert len(refused) == MAX_EVIDENCE and refused[0]["presented"] == note(8, first)
 
 
 async def test_unknown_logs_keys_and_malformed_requests_are_refused(witness: Witness) -> None:
