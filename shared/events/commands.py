@@ -28,6 +28,7 @@ class UnitCommand(EventData):
     """Base of every command: which dossier, which unit acts, and who."""
 
     TOPIC: ClassVar[TopicSpec] = DOSSIER_COMMANDS
+    SUBJECT_CHECKED: ClassVar[bool] = True
 
     dossier_code: DossierCode = Field(min_length=1, max_length=64)
     unit: UnitCode = Field(min_length=1, max_length=64, description="The acting unit's code.")

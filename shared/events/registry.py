@@ -31,6 +31,9 @@ class EventData(ContractModel):
     EVENT_TYPE: ClassVar[str]
     TOPIC: ClassVar[TopicSpec]
     DEPRECATED: ClassVar[bool] = False  # readable, no longer emitted (a newer version is)
+    # Sent by others (agency systems' commands): the envelope's subject, which keys the
+    # record (per-dossier order), must name what the data is about.
+    SUBJECT_CHECKED: ClassVar[bool] = False
 
     def subject(self) -> str:
         """The envelope subject and Kafka key (the dossier code for dossier messages)."""
@@ -65,11 +68,17 @@ def parse_data(envelope: Envelope) -> EventData:
     if model is None:
         raise UnknownEventType(f"unknown event type {envelope.type!r}")
     try:
-        return model.model_validate(envelope.data)
+        data = model.model_validate(envelope.data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "data"
         raise InvalidEventData(f"invalid {envelope.type} at data.{where}: {first['msg']}") from exc
+    if model.SUBJECT_CHECKED and data.subject() != envelope.subject:
+        raise InvalidEventData(
+            f"invalid {envelope.type}: subject {envelope.subject!r} is not the data's "
+            f"{data.subject()!r}"
+        )
+    return data
 
 
 def make_envelope(

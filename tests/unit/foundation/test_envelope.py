@@ -9,6 +9,7 @@ import pytest
 
 from shared.envelope import Envelope, MalformedMessage, salvaged
 from shared.events import REGISTRY, parse_data
+from shared.events.commands import AcceptTransfer
 from shared.events.deadlines import ApologyNotice, DossierOverdue
 from shared.events.dossier import DossierState
 from shared.events.registry import InvalidEventData, UnknownEventType, make_envelope
@@ -123,3 +124,16 @@ def test_every_contract_declares_its_topic_and_subject() -> None:
             "audit.events",
             "operations.events",
         }
+
+
+def test_a_command_whose_subject_is_not_its_dossier_is_refused() -> None:
+    """The subject keys the record (a dossier's commands in order): a command may not
+    name one dossier there and act on another."""
+    command = AcceptTransfer(dossier_code="001.21.31.H59-260302-0001", unit="000.00.31.H59")
+    envelope = make_envelope(command, source="/agency/000.00.31.H59")
+    assert parse_data(envelope) == command
+    elsewhere = envelope.model_copy(update={"subject": "001.21.31.H59-260302-0002"})
+    with pytest.raises(InvalidEventData, match="is not the data's"):
+        parse_data(elsewhere)
+    fact = make_envelope(overdue(), source="/tests")  # facts are the services' own
+    assert parse_data(fact.model_copy(update={"subject": "other"})) == overdue()
