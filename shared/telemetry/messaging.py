@@ -69,13 +69,22 @@ def replace_trace_headers(headers: KafkaHeaders) -> KafkaHeaders:
     return kept + [(key, value.encode()) for key, value in carrier.items()]
 
 
+MAX_PROPAGATED_BYTES = 8192  # W3C Baggage: the most a baggage header may hold
+
+
 def extract_trace_context(headers: Iterable[tuple[str, bytes]] | None) -> context.Context:
     """The trace context carried in Kafka headers (empty context when none).
 
-    Only the headers the propagator reads are decoded (not the CloudEvents ones).
+    Only the headers the propagator reads are decoded (not the CloudEvents ones), and
+    only up to W3C Baggage's limit of 8,192 bytes: a longer one (an agency's record may
+    carry anything) is ignored, not handed to the propagator, which would log it whole.
     """
     fields = propagate.get_global_textmap().fields
-    carrier = {key: value.decode(errors="replace") for key, value in headers or () if key in fields}
+    carrier = {
+        key: value.decode(errors="replace")
+        for key, value in headers or ()
+        if key in fields and len(value) <= MAX_PROPAGATED_BYTES
+    }
     return propagate.extract(carrier)
 
 

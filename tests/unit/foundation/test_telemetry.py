@@ -6,7 +6,8 @@ import io
 import json
 import logging
 
-from opentelemetry import trace
+import pytest
+from opentelemetry import baggage, trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from shared.settings import TelemetrySettings
@@ -71,6 +72,25 @@ def test_trace_context_survives_kafka_headers_and_an_existing_one_is_kept() -> N
     assert carried.trace_id == trace_id
     with tracer.start_as_current_span("relay"):
         assert inject_trace_headers(headers) == headers  # the writer's trace, not the relay's
+
+
+def test_a_baggage_header_past_its_limit_is_ignored_not_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An agency's record may carry any header: 50 kB of baggage is left out before the
+    propagator, which would log it whole at WARNING; the trace context still counts."""
+    tracer = TracerProvider().get_tracer("tests")
+    with tracer.start_as_current_span("agency"):
+        headers = inject_trace_headers([])
+    huge = [*headers, ("baggage", b"k=" + b"v" * 50_000)]
+    with caplog.at_level(logging.WARNING):
+        context = extract_trace_context(huge)
+    assert baggage.get_all(context) == {}
+    assert trace.get_current_span(context).get_span_context().is_valid
+    assert not [r for r in caplog.records if "v" * 100 in r.getMessage()]
+    assert baggage.get_all(extract_trace_context([("baggage", b"unit=000.00.31.H59")])) == {
+        "unit": "000.00.31.H59"
+    }
 
 
 def test_without_a_receiver_spans_are_not_recorded_but_keep_their_ids_for_logs_and_headers() -> (
