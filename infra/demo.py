@@ -157,8 +157,18 @@ def demo_auth() -> UnitAuth:
     return UnitAuth("operations", people={TAN_HOA_DESK: "desk"})
 
 
-def submit(client: httpx.Client, intake: str, demo: DemoDossier, serial: int) -> tuple[str, str]:
-    """Submit one demo dossier; its code and look-up token."""
+@dataclass(frozen=True)
+class Submitted:
+    """A demo dossier's receipt: its code, its look-up token, and whether an earlier
+    ``make run`` submitted it already (the same Idempotency-Key within a day)."""
+
+    code: str
+    token: str
+    earlier: bool
+
+
+def submit(client: httpx.Client, intake: str, demo: DemoDossier, serial: int) -> Submitted:
+    """Submit one demo dossier, or find the one an earlier run submitted (a replay)."""
     response = client.post(
         f"{intake}/v1/dossiers",
         json=submission(demo, serial),
@@ -166,7 +176,8 @@ def submit(client: httpx.Client, intake: str, demo: DemoDossier, serial: int) ->
     )
     response.raise_for_status()
     receipt = response.json()
-    return receipt["code"], receipt["lookup_token"]
+    earlier = response.headers.get("Idempotent-Replayed") == "true"
+    return Submitted(receipt["code"], receipt["lookup_token"], earlier)
 
 
 def load_demo_data(urls: dict[str, str]) -> None:
@@ -174,18 +185,21 @@ def load_demo_data(urls: dict[str, str]) -> None:
     intake, routing = urls["intake"], urls["routing"]
     print("[demo] submitting demo dossiers at Tân Hòa and Vàm Láng one-stop desks", flush=True)
     with httpx.Client(timeout=30, auth=demo_auth()) as client:
+        # A second make run the same day finds its dossiers where the first left them
+        # (the store is kept): it shows them again instead of moving them on.
         for serial, demo in enumerate(DEMO, start=1):
-            code, token = submit(client, intake, demo, serial)
-            if demo.finish:
-                drive_to_done(client, routing, code)
-            else:
-                move_one_step(client, routing, code)
-            print_dossier(urls, demo, code, token)
-        from infra.demo_legal import LEGAL_DEMO, play_legal  # it builds on this module
+            done = submit(client, intake, demo, serial)
+            if not done.earlier:
+                move_on = drive_to_done if demo.finish else move_one_step
+                move_on(client, routing, done.code)
+            print_dossier(urls, demo, done.code, done.token, EARLIER if done.earlier else "")
+        from infra.demo_legal import load_legal_demo  # it builds on this module
 
-        for serial, legal in enumerate(LEGAL_DEMO, start=len(DEMO) + 1):
-            code, token = submit(client, intake, legal.demo, serial)
-            print_dossier(urls, legal.demo, code, token, play_legal(client, routing, code, legal))
+        for legal, done, note in load_legal_demo(client, intake, routing):
+            print_dossier(urls, legal.demo, done.code, done.token, note)
+
+
+EARLIER = "submitted by an earlier make run today, shown as it is"
 
 
 def print_dossier(

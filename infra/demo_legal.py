@@ -17,11 +17,15 @@ from typing import Any, Literal
 import httpx
 
 from infra.demo import (
+    DEMO,
+    EARLIER,
     TAN_HOA_DESK,
     VAM_LANG_DESK,
     DemoDossier,
+    Submitted,
     drive_to_done,
     next_action,
+    submit,
     wait_for_routing,
 )
 from shared.settings import CalendarSettings, CatalogueSettings
@@ -143,13 +147,38 @@ def pay(client: httpx.Client, routing: str, code: str, procedure: str) -> dict[s
 def play_legal(client: httpx.Client, routing: str, code: str, legal: LegalDemo) -> str:
     """Move one LEGAL_DEMO dossier through its procedure; returns what to look at."""
     if legal.scenario == "apology":
-        view = apologise(client, routing, code)
+        apologise(client, routing, code)
+    elif legal.scenario == "paid":
+        pay(client, routing, code, legal.demo.procedure)
+    else:
+        request_payment(client, routing, code, legal.demo.procedure)
+    return shown(client, routing, code, legal)
+
+
+def shown(client: httpx.Client, routing: str, code: str, legal: LegalDemo) -> str:
+    """What to look at on a LEGAL_DEMO dossier once played."""
+    if legal.scenario == "apology":
+        view = client.get(f"{routing}/v1/dossiers/{code}").json()
         return (
             f"apology (Mẫu 04) by {view['holding_unit']}, new appointment "
             f"{view['appointment_date']}: {routing}/v1/dossiers/{code}/forms/04"
         )
     if legal.scenario == "paid":
-        pay(client, routing, code, legal.demo.procedure)
         return f"fee requested, paid and the dossier DONE: {routing}/v1/dossiers/{code}/trail"
-    request_payment(client, routing, code, legal.demo.procedure)
     return "waiting for its fee (AWAITING_PAYMENT, portal status 6): see the look-up"
+
+
+def load_legal_demo(
+    client: httpx.Client, intake: str, routing: str
+) -> list[tuple[LegalDemo, Submitted, str]]:
+    """Submit and play each LEGAL_DEMO dossier (one an earlier run submitted today is
+    shown as it is, not played again): each with its receipt and what to look at."""
+    loaded = []
+    for serial, legal in enumerate(LEGAL_DEMO, start=len(DEMO) + 1):
+        done = submit(client, intake, legal.demo, serial)
+        if done.earlier:
+            note = f"{shown(client, routing, done.code, legal)} ({EARLIER})"
+        else:
+            note = play_legal(client, routing, done.code, legal)
+        loaded.append((legal, done, note))
+    return loaded
