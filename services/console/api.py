@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -111,9 +111,10 @@ async def flows(
     since: AwareBoundedDatetime | None = None,
     until: AwareBoundedDatetime | None = None,
 ) -> dict[str, Any]:
-    if since is not None and until is not None and since >= until:
-        # Checked here: routing refuses it 422, which would read as routing not answering.
-        detail = "since must be before until"
+    # Checked here: routing refuses it 422, which would read as routing not answering.
+    # Without until, routing's window ends now.
+    if since is not None and since >= (until or datetime.now(UTC)):
+        detail = "since must be before until (now, when until is not given)"
         raise DomainError(
             detail,
             code="invalid_request",

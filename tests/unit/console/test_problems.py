@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from aiokafka.errors import KafkaConnectionError
 from console.main import create_app
 
@@ -100,12 +101,20 @@ async def test_a_code_with_a_slash_is_one_code_not_found() -> None:
     assert {url.raw_path for url in asked} >= {b"/v1/dossiers/a%2Fb"}
 
 
-async def test_a_window_ending_before_it_starts_is_invalid_not_routing_down() -> None:
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"since": "2026-12-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"},
+        {"since": "2026-12-01T00:00:00Z", "until": "2026-12-01T07:00:00+07:00"},
+        {"since": "8999-01-01T00:00:00Z"},  # routing's window ends now without until
+    ],
+)
+async def test_a_window_ending_before_it_starts_is_invalid_not_routing_down(
+    window: dict[str, str],
+) -> None:
     asked: list[httpx.URL] = []
     async with console(asked, lambda request: httpx.Response(422, json={})) as client:
-        answer = await client.get(
-            "/api/flows", params={"since": "2026-12-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"}
-        )
+        answer = await client.get("/api/flows", params=window)
     assert answer.status_code == 422
     assert answer.headers["content-type"] == PROBLEM_JSON
     body = answer.json()
