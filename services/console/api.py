@@ -11,11 +11,11 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from console.config import WATCHED, ConsoleOptions
@@ -38,7 +38,7 @@ READS_SERVICES = frozenset(
         "/api/flows",
         "/api/ontime",
         "/api/overdue",
-        "/api/dossiers/{code}",
+        "/api/dossiers/{code}",  # as OpenAPI names it (the route takes a path)
         "/api/deadletters/replay",
         "/api/notifications/{notification_id}/redeliver",
     }
@@ -54,6 +54,11 @@ def refusal_statuses(path: str, method: str) -> set[int]:
     """What a route can answer beyond the shared layer's statuses (OpenAPI declares it)."""
     return ({502} if path in READS_SERVICES else set()) | OWN_REFUSALS.get(path, set())
 
+
+# A dossier code as routing takes it (routing answers longer ones 422, which is not "routing
+# did not answer"). A "/" is part of the code, not a route below it (the page sends codes as
+# typed, encoded: "a/b" asks routing for "a%2Fb", never for "b" under "a").
+DossierCode = Annotated[str, Path(min_length=1, max_length=64, description="Dossier code.")]
 
 # The console is an operations tool: every JSON route needs a signed-in operator.
 API_PREFIX = "/api"
@@ -106,6 +111,17 @@ async def flows(
     since: AwareBoundedDatetime | None = None,
     until: AwareBoundedDatetime | None = None,
 ) -> dict[str, Any]:
+    # Checked here: routing refuses it 422, which would read as routing not answering.
+    # Without until, routing's window ends now.
+    if since is not None and since >= (until or datetime.now(UTC)):
+        detail = "since must be before until (now, when until is not given)"
+        raise DomainError(
+            detail,
+            code="invalid_request",
+            status=422,
+            field="query.since",
+            extra={"errors": [{"field": "query.since", "code": "bad_window", "message": detail}]},
+        )
     view = await _read(services_of(request), "routing", "/v1/flows", since=since, until=until)
     return {**view, "diagram": flow_diagram(view["transfers"]["between_levels"])}
 
@@ -126,8 +142,8 @@ async def overdue(request: Request) -> dict[str, Any]:
     return result
 
 
-@router.get("/dossiers/{code}", summary="A dossier: where it is, its trail, receipts, trace")
-async def dossier(request: Request, code: str) -> dict[str, Any]:
+@router.get("/dossiers/{code:path}", summary="A dossier: where it is, its trail, receipts, trace")
+async def dossier(request: Request, code: DossierCode) -> dict[str, Any]:
     """No link to the dossier's audit evidence: audit serves it to auditors only, with
     their own bearer token, and a page of the console has neither (docs/console.md,
     "Audit evidence")."""

@@ -298,9 +298,18 @@ function showTab(tab) {
   Promise.resolve().then(TABS[tab]).catch((err) => console.error(err));
 }
 
+// The page's hash: "#tab" or "#dossier/<code, encoded>". A code is everything after the
+// first "/" (a link may leave a "/" of it unencoded); one whose escapes do not decode (a
+// "%" typed into a link) is taken as written, rather than throwing from the router.
+function hashRoute() {
+  const [tab, ...rest] = (location.hash.slice(1) || "flows").split("/");
+  const arg = rest.join("/");
+  try { return [tab, decodeURIComponent(arg)]; } catch { return [tab, arg]; }
+}
+
 function route() {
-  const [tab, arg] = (location.hash.slice(1) || "flows").split("/");
-  if (tab === "dossier" && arg) { $("dossier-code").value = decodeURIComponent(arg); }
+  const [tab, code] = hashRoute();
+  if (tab === "dossier" && code) { $("dossier-code").value = code; }
   showTab(tab);
 }
 
@@ -405,7 +414,7 @@ async function loadOnTime() {
 // --- a dossier --------------------------------------------------------------------------
 
 function loadDossierFromHash() {
-  const code = $("dossier-code").value.trim() || decodeURIComponent((location.hash.split("/")[1] || ""));
+  const code = $("dossier-code").value.trim() || hashRoute()[1];
   if (code) return loadDossier(code);
   return undefined;
 }

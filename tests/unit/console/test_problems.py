@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from aiokafka.errors import KafkaConnectionError
 from console.main import create_app
 
@@ -72,3 +73,50 @@ async def test_a_replay_names_what_it_could_not_find() -> None:
         "dead_letter_not_found",
         "positions",
     )
+
+
+async def test_a_code_routing_cannot_hold_is_refused_here_not_blamed_on_routing() -> None:
+    """Routing takes codes of at most 64 characters and refuses longer ones with 422:
+    passed on, that read as "routing did not answer" (502), and the page said so."""
+    asked: list[httpx.URL] = []
+    async with console(asked, lambda request: httpx.Response(422, json={})) as client:
+        answer = await client.get("/api/dossiers/" + "A" * 65)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    assert (answer.json()["code"], answer.json()["field"]) == ("invalid_request", "path.code")
+    assert asked == []
+
+
+async def test_a_code_with_a_slash_is_one_code_not_found() -> None:
+    """A code typed with "/" reaches the dossier route (and routing as one segment),
+    and is said as no such dossier, not as no such route."""
+    asked: list[httpx.URL] = []
+    async with console(asked, lambda request: httpx.Response(404, json={})) as client:
+        answer = await client.get("/api/dossiers/a%2Fb")
+    assert answer.status_code == 404
+    assert (answer.json()["code"], answer.json()["detail"]) == (
+        "dossier_not_found",
+        "no dossier a/b",
+    )
+    assert {url.raw_path for url in asked} >= {b"/v1/dossiers/a%2Fb"}
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"since": "2026-12-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"},
+        {"since": "2026-12-01T00:00:00Z", "until": "2026-12-01T07:00:00+07:00"},
+        {"since": "8999-01-01T00:00:00Z"},  # routing's window ends now without until
+    ],
+)
+async def test_a_window_ending_before_it_starts_is_invalid_not_routing_down(
+    window: dict[str, str],
+) -> None:
+    asked: list[httpx.URL] = []
+    async with console(asked, lambda request: httpx.Response(422, json={})) as client:
+        answer = await client.get("/api/flows", params=window)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    body = answer.json()
+    assert (body["code"], body["field"]) == ("invalid_request", "query.since")
+    assert asked == []
