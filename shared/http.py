@@ -98,7 +98,17 @@ def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int] | N
         return problem(status, exc.code, exc.detail, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if not _json_declared(request) and any(e["loc"] == ("body",) for e in exc.errors()):
+            # FastAPI reads a body as JSON only when its Content-Type says so; any other
+            # (none, text/plain as fetch() sends a string) reaches the model as bytes,
+            # "not a valid dictionary": the body was not JSON to this service.
+            return problem(
+                400,
+                "malformed_json",
+                "the body was not read as JSON: send it with Content-Type: application/json",
+                field="body",
+            )
         errors = [
             {
                 # A JSON syntax error's loc ends with a character offset, not a field.
@@ -152,6 +162,14 @@ def install_error_handlers(app: FastAPI, refusal_statuses: Mapping[str, int] | N
             exc.status_code, "http_error"
         )
         return problem(exc.status_code, code, str(exc.detail))
+
+
+def _json_declared(request: Request) -> bool:
+    """Whether the request's Content-Type is JSON (``application/json`` or ``+json``)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 class BodySizeLimit:

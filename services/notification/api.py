@@ -167,6 +167,11 @@ class NotificationOut(BaseModel):
     subscription_id: str | None = None
     status: str
     attempts: list[AttemptOut]
+    earlier_attempts: list[AttemptOut] = Field(
+        default_factory=list,
+        description="The attempts of the rounds before a redelivery request queued it "
+        "again (attempts holds the current round's), oldest first.",
+    )
     created_at: datetime
     sent_at: datetime | None = None
     failed_at: datetime | None = None
@@ -181,14 +186,18 @@ class NotificationOut(BaseModel):
     def of(cls, doc: Document) -> NotificationOut:
         fields: dict[str, Any] = {k: v for k, v in doc.items() if k in cls.model_fields}
         # Errors stored before delivery errors were codes only: shown by the same rule.
-        fields["attempts"] = [
-            AttemptOut(**{**a, "error": shown(a.get("error"))}) for a in doc.get("attempts") or []
-        ]
+        fields["attempts"] = _attempts(doc.get("attempts"))
+        fields["earlier_attempts"] = _attempts(doc.get("earlier_attempts"))
         fields["error"] = shown(fields.get("error"))
         fields["redelivery_requests"] = [
             RedeliveryRequestOut(**r) for r in doc.get("redelivery_requests") or []
         ]
         return cls(id=doc["_id"], recipient=doc["display"], **fields)
+
+
+def _attempts(stored: list[Document] | None) -> list[AttemptOut]:
+    """Stored attempts as shown: errors stored before they were codes by the same rule."""
+    return [AttemptOut(**{**a, "error": shown(a.get("error"))}) for a in stored or []]
 
 
 class NotificationList(BaseModel):

@@ -81,7 +81,9 @@ class DeliveryHeld(BaseModel):
     template: str | None
     language: str | None
     status: str
-    attempts: int
+    attempts: int = Field(
+        description="Attempts to send it, those of rounds before a redelivery included."
+    )
     created_at: datetime
     sent_at: datetime | None
     failed_at: datetime | None
@@ -143,7 +145,9 @@ def delivery_held(doc: Document) -> DeliveryHeld:
         template=doc.get("template"),
         language=doc.get("language"),
         status=str(doc.get("status")),
-        attempts=len(doc.get("attempts") or []),
+        # A redelivered record keeps its earlier rounds apart (redelivery.py): each sent
+        # to the same address, so they count as much as the current round's.
+        attempts=len(doc.get("attempts") or []) + len(doc.get("earlier_attempts") or []),
         created_at=doc["created_at"],
         sent_at=doc.get("sent_at"),
         failed_at=doc.get("failed_at"),

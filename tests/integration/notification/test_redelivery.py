@@ -54,6 +54,9 @@ async def test_a_request_is_queued_once_failed_and_refused_once_sent(
         await publish(settings, first)
         sent = await eventually(lambda: settled(client, CODE, "sent"))
         assert sent["redeliveries"] == 1 and len(sent["attempts"]) == 1
+        # The failed round is still on show, not only in the record.
+        assert sent["earlier_attempts"] == failed["attempts"]
+        assert len(sent["earlier_attempts"]) == attempts
         assert _handled(sent) == [(first.id, "ops", "queued", "failed")]
 
         second = request(failed["id"], "ops2")

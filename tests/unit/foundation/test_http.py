@@ -96,6 +96,33 @@ async def test_a_body_json_cannot_read_is_malformed_json(body: bytes) -> None:
     assert (response.json()["code"], response.json()["field"]) == ("malformed_json", "body")
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain;charset=UTF-8", "text/json"])
+async def test_a_body_not_sent_as_json_is_malformed_json(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    """JSON without a JSON Content-Type (fetch() sends a string as text/plain) is not read
+    as JSON: 400 ``malformed_json`` saying why, not 422 "not a valid dictionary"."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post("/notes", content=b'{"text": "hi"}', headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert (problem["code"], problem["field"]) == ("malformed_json", "body")
+    assert "Content-Type: application/json" in problem["detail"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/cloudevents+json"])
+async def test_json_media_types_are_read(client: httpx.AsyncClient, content_type: str) -> None:
+    response = await client.post(
+        "/notes", content=b'{"text": "hi"}', headers={"content-type": content_type}
+    )
+    assert response.status_code == 200
+    wrong_shape = await client.post(
+        "/notes", content=b"[1]", headers={"content-type": content_type}
+    )
+    assert (wrong_shape.status_code, wrong_shape.json()["code"]) == (422, "invalid_request")
+
+
 async def test_store_outage_asks_clients_to_retry(client: httpx.AsyncClient) -> None:
     response = await client.post("/notes", json={"text": "down"})
     assert response.headers["retry-after"] == "5"

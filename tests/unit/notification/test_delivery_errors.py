@@ -211,3 +211,38 @@ async def test_an_egress_refusal_keeps_the_guards_reason_without_the_host() -> N
         "ConnectError: egress refused: resolves to 127.0.0.1 is a loopback address"
     )
     assert shown(str(failed.value)) == str(failed.value)
+
+
+def test_the_api_shows_the_attempts_before_a_redelivery() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    failed = [
+        {"number": n, "at": now, "outcome": "failed", "error": "HTTP 500 Internal Server Error"}
+        for n in (1, 2)
+    ]
+    doc: dict[str, Any] = {
+        "_id": "n-2",
+        "dossier_code": "D-1",
+        "source_event_id": "e-1",
+        "source_event_type": "dossier.received.v2",
+        "recipient_kind": "subscriber",
+        "display": "https://a.example/h",
+        "recipient_ref": "subscription:s-1",
+        "channel": "webhook",
+        "status": "sent",
+        # As a queued redelivery leaves it (redelivery.py), then its sent attempt.
+        "attempts": [{"number": 1, "at": now, "outcome": "ok"}],
+        "earlier_attempts": [*failed[:1], {**failed[1], "error": f"RuntimeError: {NAME}"}],
+        "redeliveries": 1,
+        "created_at": now,
+        "sent_at": now,
+    }
+    shown_doc = NotificationOut.of(doc)
+    assert [a.outcome for a in shown_doc.attempts] == ["ok"]
+    assert [(a.number, a.outcome) for a in shown_doc.earlier_attempts] == [
+        (1, "failed"),
+        (2, "failed"),
+    ]
+    assert [a.error for a in shown_doc.earlier_attempts] == [
+        "HTTP 500 Internal Server Error",
+        f"RuntimeError: {OLD_WITHHELD}",
+    ]

@@ -77,6 +77,17 @@ def test_only_the_applicants_own_address_is_shown() -> None:
     assert [m.status for m in held.portal_messages] == ["pending"]
 
 
+def test_attempts_before_a_redelivery_are_counted() -> None:
+    redelivered = record(
+        "applicant",
+        "an@example.vn",
+        earlier_attempts=[{"number": 1}, {"number": 2}, {"number": 3}],
+        redeliveries=1,
+    )
+    held = dossier_held(CODE, None, [redelivered], [])
+    assert [d.attempts for d in held.deliveries] == [4]
+
+
 @pytest.mark.parametrize("codes", [[], ["a b"], ["x" * 65], [CODE] * (MAX_DOSSIERS + 1)])
 def test_malformed_requests_are_refused(codes: list[str]) -> None:
     with pytest.raises(ValidationError):
