@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTACK := $(PY) infra/devstack.py
 
-.PHONY: chaos jaeger run test install browser infra-up infra-down infra-status lint typecheck unit integration bench contracts clean
+.PHONY: chaos jaeger run test install browser infra-up infra-down infra-status lint typecheck unit bench contracts clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -6,6 +6,7 @@ witness can be configured with it before the service first starts (``make run``)
 
 from __future__ import annotations
 
+import argparse
 import base64
 import logging
 from dataclasses import dataclass
@@ -74,7 +75,13 @@ def load_signing_key(path: Path) -> SigningKey:
     return SigningKey.of(load_ed25519_key(path))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Print the log's vkey, creating the signing key file first if it is absent."""
+    argparse.ArgumentParser(
+        prog="python -m audit.keys",
+        description="Print the audit log's vkey (what a witness's LT_WITNESS_LOG_VKEYS "
+        "lists), creating the signing key at LT_AUDIT_SIGNING_KEY_PATH if it is absent.",
+    ).parse_args(argv)  # no options: --help says so, and creates nothing
     from audit.config import AuditLogKey, AuditSettings
     from shared.settings_env import read_settings
 

@@ -21,6 +21,7 @@ empty: filling them is a decision about personal data that is not made here.
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -242,7 +243,16 @@ def schemas() -> dict[str, str]:
     }
 
 
-if __name__ == "__main__":  # python -m notification.portal_mapping: write the schemas
+def main(argv: list[str] | None = None) -> None:
+    """Write the portal messages' JSON Schemas under docs/contracts/portal."""
+    argparse.ArgumentParser(
+        prog="python -m notification.portal_mapping",
+        description=f"Write the JSON Schemas of the portal's messages under {SCHEMA_DIR}.",
+    ).parse_args(argv)  # no options: --help says so, and writes nothing
     SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
     for name, text in schemas().items():
         (SCHEMA_DIR / name).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m notification.portal_mapping: write the schemas
+    main()

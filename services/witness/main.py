@@ -6,6 +6,7 @@ log it watches (no broker, no store): ``python -m witness.main``. ``make run`` s
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -87,7 +88,13 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
     return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run one witness with the settings of its environment (LT_WITNESS_*)."""
+    argparse.ArgumentParser(
+        prog="python -m witness.main",
+        description="Run a witness: its settings are LT_WITNESS_* and LT_AUTH_* "
+        "(docs/witness.md); its key is generated at LT_WITNESS_KEY_PATH if absent.",
+    ).parse_args(argv)  # no options: --help says so, and starts nothing
     settings = read_settings(WitnessSettings, "witness")
     configure_logging(settings.telemetry, "witness")
     uvicorn.Server(server_config(create_app(settings), settings.http)).run()

@@ -8,6 +8,11 @@ letter of a topic that may carry personal data, kept before writers redacted err
 shows its error's class alone, never its message (which may quote a person's values
 for the topic's retention). The whole error is in the failing consumer's DEBUG log.
 
+It reads the ``LT_KAFKA_*`` settings a service reads: on devstack's plaintext listener
+``LT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT``; elsewhere the console's Kafka client (the one
+the ACLs let read the dead letters) through the ``LT_KAFKA_OAUTH_*`` trio. Without them
+under SASL it stops at once (exit 78) instead of failing to connect.
+
 Replaying puts the original message back on its original topic; consumers that had
 already handled it skip it (inbox), the one that failed handles it again.
 """
@@ -20,8 +25,9 @@ import json
 
 from shared.kafka.deadletter import read_dead_letters, replay
 from shared.kafka.publisher import kafka_publisher
+from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
-from shared.settings_env import read_settings
+from shared.settings_env import read_settings, refuse
 
 
 async def list_letters(kafka: KafkaSettings) -> None:
@@ -65,6 +71,10 @@ def main() -> None:
     replay_parser.add_argument("positions", nargs="+", metavar="PARTITION:OFFSET")
     args = parser.parse_args()
     kafka = read_settings(KafkaSettings, "deadletter_cli")
+    try:
+        client_security(kafka)  # SASL without the OAuth trio: refused before connecting
+    except ValueError as exc:
+        refuse("deadletter_cli", [{"setting": "LT_KAFKA_SECURITY_PROTOCOL", "error": str(exc)}])
     if args.command == "list":
         asyncio.run(list_letters(kafka))
     else:

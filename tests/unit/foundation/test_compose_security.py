@@ -323,7 +323,7 @@ def test_the_log_vkey_is_printed_before_the_witness_keys_are_set(
         monkeypatch.setenv(name, str(value))
     key_path = tmp_path / "audit" / "signing-key.pem"
     monkeypatch.setenv("LT_AUDIT_SIGNING_KEY_PATH", str(key_path))
-    audit_keys.main()
+    audit_keys.main([])
     printed = capsys.readouterr().out.strip()
     assert key_path.is_file()
     assert printed == load_signing_key(key_path).verifier("lienthong-audit-log").vkey()

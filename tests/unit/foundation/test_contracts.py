@@ -74,3 +74,15 @@ def test_the_command_line_refuses_an_unknown_command(capsys: pytest.CaptureFixtu
         main(["contracts", "wirte"])
     assert exit_.value.code == 2
     assert "invalid choice: 'wirte'" in capsys.readouterr().err
+
+
+def test_the_changelogs_latest_entry_is_the_published_version() -> None:
+    """Agencies read what changed in the version they get: the CHANGELOG's first entry is
+    the ``info.version`` of the committed AsyncAPI document, and no version is listed twice."""
+    from shared.contracts import CONTRACTS_VERSION
+
+    changelog = (CONTRACTS_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = [line[3:].strip() for line in changelog.splitlines() if line.startswith("## ")]
+    published = json.loads((CONTRACTS_DIR / "asyncapi.json").read_text())["info"]["version"]
+    assert versions[0] == published == CONTRACTS_VERSION
+    assert len(versions) == len(set(versions))

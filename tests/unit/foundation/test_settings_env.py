@@ -230,3 +230,28 @@ def test_every_entry_point_refuses_a_misspelt_setting_before_it_starts(
     assert done.returncode == SETTINGS_EXIT, done.stderr
     assert f"{misspelt}: not a setting" in done.stderr and f"did you mean {meant}?" in done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["settings"][0]["setting"] == misspelt
+
+
+def test_the_dead_letter_cli_refuses_sasl_without_its_client_before_connecting(
+    tmp_path: Path,
+) -> None:
+    """README's ``deadletter_cli list`` with the default protocol (SASL) and no OAuth
+    client is a refused setting (exit 78, said readably), not a traceback."""
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'services'}",
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.kafka.deadletter_cli", "list"],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == SETTINGS_EXIT, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "needs LT_KAFKA_OAUTH_TOKEN_URL" in done.stderr
+    refused = json.loads(done.stdout.splitlines()[-1])["settings"]
+    assert refused[0]["setting"] == "LT_KAFKA_SECURITY_PROTOCOL"
