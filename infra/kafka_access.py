@@ -252,6 +252,12 @@ def remove_stale_acls(admin: AdminClient, prefix: str, units: Iterable[str]) -> 
         AclPermissionType.ALLOW,
     )
     stale = stale_bindings(admin.describe_acls(everything).result(), prefix, units)
+    delete_bindings(admin, stale)
+    return stale
+
+
+def delete_bindings(admin: AdminClient, bindings: list[AclBinding]) -> None:
+    """Delete exactly these ACLs (a filter naming each one's every field)."""
     filters = [
         AclBindingFilter(
             b.restype,
@@ -262,11 +268,10 @@ def remove_stale_acls(admin: AdminClient, prefix: str, units: Iterable[str]) -> 
             b.operation,
             b.permission_type,
         )
-        for b in stale
+        for b in bindings
     ]
     for future in admin.delete_acls(filters).values() if filters else []:
         future.result()
-    return stale
 
 
 def provision(

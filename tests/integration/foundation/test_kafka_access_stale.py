@@ -16,7 +16,7 @@ from confluent_kafka.admin._acl import (
 )
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
-from infra.kafka_access import provision
+from infra.kafka_access import delete_bindings, provision
 from shared.testing import drop_isolated, eventually, isolated_settings
 from shared.topics import DOSSIER_EVENTS, agency_events, topic_name
 
@@ -75,15 +75,7 @@ async def test_provisioning_removes_an_agencys_old_grant_on_every_units_facts() 
         assert _operations(admin, feed) == {AclOperation.READ, AclOperation.DESCRIBE}
     finally:
         mine = [
-            AclBindingFilter(
-                b.restype,
-                b.name,
-                b.resource_pattern_type,
-                b.principal,
-                b.host,
-                b.operation,
-                b.permission_type,
-            )
+            b
             for b in admin.describe_acls(
                 AclBindingFilter(
                     ResourceType.ANY,
@@ -97,6 +89,5 @@ async def test_provisioning_removes_an_agencys_old_grant_on_every_units_facts() 
             ).result()
             if b.name.startswith(prefix)
         ]
-        for future in admin.delete_acls(mine).values() if mine else []:
-            future.result()
+        delete_bindings(admin, mine)
         await drop_isolated(kafka, mongo)
