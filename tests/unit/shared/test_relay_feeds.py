@@ -6,34 +6,22 @@ feed exists; an entry's audience survives the store."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.events.dossier import DossierState
-from shared.events.registry import make_envelope
-from shared.events.withdrawal import DossierWithdrawn
 from shared.kafka import feeds as feeds_module
 from shared.kafka.publisher import Outgoing
 from shared.mongo.outbox_entry import OutboxEntry, PendingEvent
 from shared.topics import agency_events
-from tests.unit.shared.test_relay_handover import MemoryBroker, Relay
+from tests.unit.shared.test_relay_handover import AT, MemoryBroker, Relay
+from tests.unit.shared.test_relay_handover import entry as handover_entry
 
-AT = datetime(2026, 11, 26, 9, tzinfo=UTC)
 TRACE = [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
 
 
 def entry(subject: str, seq: int, audience: tuple[str, ...]) -> OutboxEntry:
-    fact = DossierWithdrawn(
-        dossier_code=subject,
-        state=DossierState.WITHDRAWN,
-        holding_unit="U",
-        withdrawn_at=AT,
-        reason=f"{subject}{seq}",
-    )
-    event = PendingEvent(make_envelope(fact, source="/tests"), TRACE, audience)
-    return OutboxEntry.of(event, seq)
+    return handover_entry(subject, seq, audience, TRACE)
 
 
 class HeaderBroker(MemoryBroker):

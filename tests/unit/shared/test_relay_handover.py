@@ -37,7 +37,13 @@ from shared.testing import MemoryFeedBacklog, RecordingPublisher, eventually
 AT = datetime(2026, 11, 26, 9, tzinfo=UTC)
 
 
-def entry(subject: str, seq: int) -> OutboxEntry:
+def entry(
+    subject: str,
+    seq: int,
+    audience: tuple[str, ...] = (),
+    trace: list[tuple[str, str]] | None = None,
+) -> OutboxEntry:
+    """An entry whose fact's reason is its subject and number ("A1"), for its audience."""
     fact = DossierWithdrawn(
         dossier_code=subject,
         state=DossierState.WITHDRAWN,
@@ -45,7 +51,8 @@ def entry(subject: str, seq: int) -> OutboxEntry:
         withdrawn_at=AT,
         reason=f"{subject}{seq}",
     )
-    return OutboxEntry.of(PendingEvent(make_envelope(fact, source="/tests"), []), seq)
+    event = PendingEvent(make_envelope(fact, source="/tests"), trace or [], audience)
+    return OutboxEntry.of(event, seq)
 
 
 def names(entries: Sequence[OutboxEntry]) -> list[str]:
