@@ -292,16 +292,21 @@ def test_the_command_refuses_a_rolled_back_bundle_and_ignores_the_unsigned_view(
     assert status == 1 and "ROLLBACK" in out[0]
 
 
-def test_two_honest_bundles_of_a_dossier_agree(
-    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def kept_bundle(log: Doc) -> Doc:
+    """D-1's bundle as kept when the log had its first checkpoint only (tree size 8)."""
     older = copy.deepcopy(log)
     older["checkpoints"] = older["checkpoints"][:1]
+    return build_bundle(older, "D-1")
+
+
+def verify_against_kept(tmp_path: Path, log: Doc, kept: Doc) -> int:
+    """``audit-verify`` of D-1's bundle now, against ``kept`` and a consistency proof
+    from its tree size (8) to the log's (20), as files; its exit status."""
     (tmp_path / "trust.json").write_bytes(TRUST.file_bytes())
-    (tmp_path / "old.json").write_text(json.dumps(build_bundle(older, "D-1")))
+    (tmp_path / "old.json").write_text(json.dumps(kept))
     (tmp_path / "new.json").write_text(json.dumps(build_bundle(log, "D-1")))
     (tmp_path / "proof.json").write_text(json.dumps(consistency_document(log, 8, 20)))
-    status = main(
+    return main(
         [
             "--trust", str(tmp_path / "trust.json"),
             str(tmp_path / "new.json"),
@@ -309,6 +314,12 @@ def test_two_honest_bundles_of_a_dossier_agree(
             "--consistency", str(tmp_path / "proof.json"),
         ]
     )  # fmt: skip
+
+
+def test_two_honest_bundles_of_a_dossier_agree(
+    log: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = verify_against_kept(tmp_path, log, kept_bundle(log))
     lines = capsys.readouterr().out.splitlines()
     assert status == 0 and lines[1:3] == [
         "OK the log at tree size 20 extends the log at tree size 8",
@@ -321,21 +332,8 @@ def test_a_kept_bundle_that_fails_is_named_as_the_kept_one(
 ) -> None:
     """A kept bundle cut short failed as ``FAIL bundle: cut short …``, word for word what
     the document's own failure says: the auditor could not tell which file is at fault."""
-    older = copy.deepcopy(log)
-    older["checkpoints"] = older["checkpoints"][:1]
-    kept = build_bundle(older, "D-1")
+    kept = kept_bundle(log)
     del kept["entries"][-1]
-    (tmp_path / "trust.json").write_bytes(TRUST.file_bytes())
-    (tmp_path / "old.json").write_text(json.dumps(kept))
-    (tmp_path / "new.json").write_text(json.dumps(build_bundle(log, "D-1")))
-    (tmp_path / "proof.json").write_text(json.dumps(consistency_document(log, 8, 20)))
-    status = main(
-        [
-            "--trust", str(tmp_path / "trust.json"),
-            str(tmp_path / "new.json"),
-            "--previous", str(tmp_path / "old.json"),
-            "--consistency", str(tmp_path / "proof.json"),
-        ]
-    )  # fmt: skip
+    status = verify_against_kept(tmp_path, log, kept)
     out = capsys.readouterr().out
     assert status == 1 and out.startswith("FAIL kept bundle: bundle: cut short: "), out
