@@ -61,9 +61,9 @@ class Conflict(DomainError):
     code = "conflict"
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem document."""
-    body = {
+def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem document's members."""
+    return {
         "type": f"urn:lienthong:problem:{code}",
         "title": code.replace("_", " "),
         "status": status,
@@ -71,6 +71,11 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
         "detail": detail,
         **extra,
     }
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document as a response."""
+    body = problem_body(status, code, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 

@@ -197,6 +197,15 @@ class HttpSettings(BaseSettings):
             "server closed first, a request sent on a connection it was closing would fail."
         ),
     )
+    header_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "How long a client may take to send a request's headers, from the connection "
+            "opening or the request's first byte; a late one gets 408 request_timeout and "
+            "the connection is closed (a slow client cannot hold connections open)."
+        ),
+    )
 
 
 class CatalogueSettings(BaseSettings):
