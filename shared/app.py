@@ -126,7 +126,7 @@ def server_config(app: FastAPI, http: HttpSettings) -> uvicorn.Config:
         log_config=None,
         access_log=False,
         timeout_keep_alive=http.keep_alive_seconds,
-        http=deadline_protocol(http.header_timeout_seconds),
+        http=deadline_protocol(http.read_timeout_seconds),
         # Part of the stop budget (docs: README "Stopping"): requests in flight get 5 s.
         timeout_graceful_shutdown=HTTP_DRAIN_S,
     )

@@ -197,13 +197,14 @@ class HttpSettings(BaseSettings):
             "server closed first, a request sent on a connection it was closing would fail."
         ),
     )
-    header_timeout_seconds: float = Field(
+    read_timeout_seconds: float = Field(
         20.0,
         gt=0,
         description=(
-            "How long a client may take to send a request's headers, from the connection "
-            "opening or the request's first byte; a late one gets 408 request_timeout and "
-            "the connection is closed (a slow client cannot hold connections open)."
+            "How long a client may take to send a whole request (headers and body), from "
+            "the connection opening or the request's first byte; a late one gets 408 "
+            "request_timeout and the connection is closed (slow clients cannot hold "
+            "connections or in-flight places)."
         ),
     )
 

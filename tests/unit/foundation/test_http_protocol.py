@@ -1,6 +1,6 @@
 """A slow client cannot hold a connection, and an unparsable request gets problem+json.
 
-A real uvicorn server with the services' settings on a loopback port; the header deadline
+A real uvicorn server with the services' settings on a loopback port; the read deadline
 is set to a fifth of a second so the tests take no longer than that.
 """
 
@@ -30,9 +30,13 @@ async def port() -> AsyncIterator[int]:
     async def hello() -> dict[str, str]:
         return {"hello": "world"}
 
+    @app.post("/echo")
+    async def echo(body: dict[str, str]) -> dict[str, str]:
+        return body
+
     # Listening before the server starts: connections queue until it accepts them.
     listening = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(server_config(app, HttpSettings(header_timeout_seconds=DEADLINE_S)))
+    server = uvicorn.Server(server_config(app, HttpSettings(read_timeout_seconds=DEADLINE_S)))
     serving = asyncio.create_task(server.serve(sockets=[listening]))
     yield listening.getsockname()[1]
     server.should_exit = True
@@ -67,17 +71,37 @@ async def test_a_connection_that_sends_nothing_is_closed(port: int) -> None:
     writer.close()
 
 
-async def test_headers_in_pieces_within_the_deadline_are_served(port: int) -> None:
+async def test_a_request_in_pieces_within_the_deadline_is_served(port: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /hello HTTP/1.1\r\n")
-    await writer.drain()
-    writer.write(b"Host: x\r\n\r\n")
+    for piece in (b"POST /echo HTTP/1.1\r\n", b"Host: x\r\nContent-Length: 10\r\n",
+                  b"Content-Type: application/json\r\n\r\n", b'{"a":', b' "b"}'):  # fmt: skip
+        writer.write(piece)
+        await writer.drain()
     status, _, body = await answer(reader)
-    assert (status, json.loads(body)) == (200, {"hello": "world"})
+    assert (status, json.loads(body)) == (200, {"a": "b"})
     writer.close()
 
 
-async def test_an_idle_kept_alive_connection_is_not_cut_by_the_header_deadline(
+async def test_a_body_trickled_too_slowly_gets_408_and_the_route_never_runs(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+    writer.write(b"Content-Length: 1000\r\n\r\n{")
+    status, _, body = await answer(reader)
+    assert (status, json.loads(body)["code"]) == (408, "request_timeout")
+    assert await asyncio.wait_for(reader.read(), WAIT_S) == b""
+    writer.close()
+
+
+async def test_a_second_request_on_a_connection_has_its_own_deadline(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\n")
+    assert (await answer(reader))[0] == 200
+    status, _, body = await answer(reader)  # the second never finished its headers
+    assert (status, json.loads(body)["code"]) == (408, "request_timeout")
+    writer.close()
+
+
+async def test_an_idle_kept_alive_connection_is_not_cut_by_the_read_deadline(
     port: int,
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
