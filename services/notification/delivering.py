@@ -1,7 +1,10 @@
 """One claimed delivery, from its claim to its end.
 
 A webhook delivery whose subscription was deleted is skipped; one whose subscription is
-not active is held. A claim that may have lapsed is confirmed first (``claims``); a
+not active is held. Both are checked again before each retry: a delivery under way when
+its subscription is paused makes no further attempt and is held with the attempts it
+made (released by a resume, it goes on with those it has left); one whose subscription
+is deleted meanwhile is skipped. A claim that may have lapsed is confirmed first (``claims``); a
 message that went out before a crash (an ``ok`` attempt on record) is only finished;
 otherwise it is sent (``sending``) and finished (``finishing``). A delivery ended by the
 stop without an outcome is given back; one cancelled past the stop budget too, unless an
@@ -15,6 +18,7 @@ import asyncio
 import logging
 from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import partial
 
 from opentelemetry import trace
 
@@ -27,6 +31,7 @@ from notification.settling import Settler
 from notification.sms import stored_reason
 from notification.stopping import Abandoned, StopBudget
 from notification.store import NotificationStore
+from notification.subscription_rules import SubscriptionStatus
 from shared.envelope import Envelope
 from shared.mongo.client import Document
 from shared.telemetry.messaging import extract_trace_context
@@ -101,13 +106,9 @@ class Delivering:
         subscription: Document | None = None
         if record.get("subscription_id"):
             subscription = await self._store.subscription(record["subscription_id"])
-            if subscription is None:
-                await self._store.settle(
-                    record["_id"], record["claim"], SKIPPED, {"error": "subscription deleted"}
-                )
-                return
-            if subscription["status"] != "active":
-                await self._store.settle(record["_id"], record["claim"], HELD, {})
+            withheld = Withheld.of(subscription)
+            if withheld is not None:
+                await self._withhold(record, withheld)
                 return
         current = await self._claims.still_ours(record, claimed_at)
         if current is None:
@@ -117,13 +118,65 @@ class Delivering:
         if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
             await self._finishing.finish(record, envelope, Outcome(True, len(attempts)))
             return
+        recheck = partial(self._subscription_still_wants, record) if subscription else _go_on
         try:
-            outcome = await self._sending.try_channel(record, envelope, subscription, len(attempts))
+            outcome = await self._sending.try_channel(
+                record, envelope, subscription, len(attempts), recheck
+            )
         except Abandoned as abandoned:
             if abandoned.give_back:
                 await self._claims.release(record)
+            return
+        except Withheld as withheld:  # its attempts are on record: held ones go on later
+            await self._withhold(record, withheld)
             return
         if not outcome.delivered and outcome.error == "no attempts left" and attempts:
             last = attempts[-1]  # the outcome as its last attempt, stored before a restart
             outcome = Outcome(False, outcome.attempts, last.get("error"), stored_reason(last))
         await self._finishing.finish(record, envelope, outcome)
+
+    async def _subscription_still_wants(self, record: Document) -> None:
+        """Before a retry: ``Withheld`` if the subscription was paused or deleted since
+        the delivery started (no further attempt while it is paused, none once deleted)."""
+        subscription = await self._stop.until_stored(
+            lambda: self._store.subscription(record["subscription_id"])
+        )
+        withheld = Withheld.of(subscription)
+        if withheld is not None:
+            log.info(
+                "delivery withheld between attempts",
+                extra={
+                    "notification_id": record["_id"],
+                    "subscription_id": record["subscription_id"],
+                    "status": withheld.status,
+                },
+            )
+            raise withheld
+
+    async def _withhold(self, record: Document, withheld: Withheld) -> None:
+        """Settle the delivery ``held`` or ``skipped``, with the attempts it made."""
+        await self._store.settle(record["_id"], record["claim"], withheld.status, withheld.fields)
+
+
+async def _go_on() -> None:
+    return None
+
+
+class Withheld(Exception):
+    """A webhook delivery its subscription no longer takes: ``held`` while the
+    subscription is paused (a resume releases it, to go on with the attempts it has
+    left), ``skipped`` once it is deleted."""
+
+    def __init__(self, status: str, fields: Document) -> None:
+        super().__init__(status)
+        self.status = status
+        self.fields = fields
+
+    @classmethod
+    def of(cls, subscription: Document | None) -> Withheld | None:
+        """Why a delivery for this subscription (None: deleted) must not be sent now."""
+        if subscription is None:
+            return cls(SKIPPED, {"error": "subscription deleted"})
+        if subscription["status"] != SubscriptionStatus.ACTIVE.value:
+            return cls(HELD, {})
+        return None

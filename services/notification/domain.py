@@ -214,9 +214,29 @@ def plan_for_units(
 
 
 def units_of(data: EventData) -> set[str]:
-    """Every unit an event names (holding, receiving, sending, receiving-side, acting)."""
+    """Every unit an event names (holding, receiving, sending, receiving-side, acting).
+
+    A notification outcome names none of these fields: it names the units of the fact it
+    told of (``units``, see ``outcome_units``) and, for a unit delivery, the unit told
+    (also in outcomes written before they carried ``units``)."""
+    if isinstance(data, NotificationOutcome):
+        return {*data.units, *_unit_told(data.recipient_kind, data.recipient_ref)}
     found = (getattr(data, name, None) for name in UNIT_FIELDS)
     return {value for value in found if isinstance(value, str) and value}
+
+
+def outcome_units(told: EventData | None, recipient_kind: str, recipient_ref: str) -> list[str]:
+    """The units an outcome of a delivery names: those of the fact it told of (if it
+    reads), and the unit told (a unit delivery), sorted."""
+    named = units_of(told) if told is not None else set()
+    return sorted({*named, *_unit_told(recipient_kind, recipient_ref)})
+
+
+def _unit_told(recipient_kind: str, recipient_ref: str) -> list[str]:
+    prefix = f"{RecipientKind.UNIT.value}:"
+    if recipient_kind == RecipientKind.UNIT.value and recipient_ref.startswith(prefix):
+        return [recipient_ref.removeprefix(prefix)]
+    return []
 
 
 def forwardable(data: EventData) -> bool:

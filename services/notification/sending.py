@@ -11,7 +11,7 @@ outcome (``Abandoned``; ``stopping``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from notification.attempts import AttemptLog
@@ -34,6 +34,10 @@ from shared.envelope import Envelope
 from shared.events.dossier import Channel, Language
 from shared.events.registry import parse_data
 from shared.mongo.client import Document
+
+
+async def _go_on() -> None:
+    return None
 
 
 class Sending:
@@ -63,10 +67,18 @@ class Sending:
         self._unrecorded = unrecorded  # deliveries whose last attempt is being stored
 
     async def try_channel(
-        self, record: Document, envelope: Envelope, subscription: Document | None, made: int
+        self,
+        record: Document,
+        envelope: Envelope,
+        subscription: Document | None,
+        made: int,
+        recheck: Callable[[], Awaitable[None]] = _go_on,
     ) -> Outcome:
         """Build the message and send it with retries (``made`` attempts were made before),
-        storing each attempt as it ends; ``Abandoned`` if it ends without an outcome."""
+        storing each attempt as it ends; ``Abandoned`` if it ends without an outcome.
+
+        ``recheck`` runs before each retry, once the claim is confirmed: what it raises
+        ends the delivery (a webhook's subscription paused or deleted meanwhile)."""
         if self._stop.asked:
             raise Abandoned("stopping before the first send", give_back=True)
         try:
@@ -88,6 +100,7 @@ class Sending:
             if self._stop.asked:  # its attempts are on record: the next sender goes on
                 raise Abandoned("stopping between attempts", give_back=True)
             await self._claims.confirm_between_attempts(record)
+            await recheck()
 
         try:
             return await send_with_retries(

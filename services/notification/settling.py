@@ -23,12 +23,14 @@ from datetime import datetime
 from typing import Any
 
 from notification.delivery_store import FAILED, SENT, StatusChange
+from notification.domain import outcome_units
 from notification.grouping import Gathering
 from notification.retry import Outcome
 from notification.store import NotificationStore
-from shared.envelope import Envelope
+from shared.envelope import Envelope, MalformedMessage
 from shared.events.dossier import Channel
 from shared.events.notification import NotificationFailed, NotificationSent
+from shared.events.registry import EventData, parse_data
 from shared.mongo.client import Document
 from shared.unit_of_work import UnitOfWork
 from shared.units_of_work import UnitsOfWork
@@ -67,15 +69,25 @@ def settlement(
     fields = {"sent_at": now} if outcome.delivered else {"failed_at": now, "error": error}
     status = SENT if outcome.delivered else FAILED
     change = StatusChange(record["_id"], record["claim"], status, fields)
-    fact, event_id = outcome_fact(record, outcome, error, now)
+    fact, event_id = outcome_fact(record, outcome, error, now, _units(record, cause))
     return Settlement(record, cause, change, fact, event_id, error)
 
 
+def _units(record: Document, cause: Envelope) -> list[str]:
+    """The units the outcome names (``domain.outcome_units``); if the fact told of no
+    longer reads as its contract, the unit told alone (its outcome is stored all the same)."""
+    try:
+        told: EventData | None = parse_data(cause)
+    except MalformedMessage:
+        told = None
+    return outcome_units(told, record["recipient_kind"], record["recipient_ref"])
+
+
 def outcome_fact(
-    record: Document, outcome: Outcome, error: str, now: datetime
+    record: Document, outcome: Outcome, error: str, now: datetime, units: list[str]
 ) -> tuple[NotificationSent | NotificationFailed, str]:
     """The outcome fact and its id (one outcome event per notification, whoever
-    settles it)."""
+    settles it); ``units``: those it names, for subscriptions' ``units`` filters."""
     common: dict[str, Any] = {
         "notification_id": record["_id"],
         "dossier_code": record["dossier_code"],
@@ -87,6 +99,7 @@ def outcome_fact(
         "template": record.get("template"),
         "language": record.get("language"),
         "attempts": outcome.attempts,
+        "units": units,
     }
     data: NotificationSent | NotificationFailed = (
         NotificationSent(**common, sent_at=now)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from shared.events.dossier import Channel, DossierCode
+from pydantic import Field
+
+from shared.events.dossier import Channel, DossierCode, UnitCode
 from shared.events.personal import Code, PersonalText
 from shared.events.registry import EventData, register
 from shared.topics import NOTIFICATION_EVENTS, TopicSpec
@@ -27,6 +29,15 @@ class NotificationOutcome(EventData):
     template: Code | None = None
     language: Code | None = None
     attempts: int
+    # Which units the fact concerns, so that a subscription's ``units`` filter can match it.
+    units: list[UnitCode] = Field(
+        default_factory=list,
+        description=(
+            "The units the fact told of named (`holding_unit`, `receiving_unit`, "
+            "`from_unit`, `to_unit`, `unit`) and, for a unit delivery, the unit told; "
+            "empty in outcomes written before contracts 4.2.0."
+        ),
+    )
 
     def subject(self) -> str:
         return self.dossier_code

@@ -11,7 +11,7 @@ from notification.config import DispatchSettings
 from notification.dispatcher import Dispatcher
 from notification.domain import UnitDirectory
 from notification.handlers import Claims, Planning, record_notifications
-from notification.retry import RetryPolicy
+from notification.retry import RetryPolicy, Sleep
 from notification.store import NotificationStore
 from notification.templates import DisplayNames, Renderer
 
@@ -58,6 +58,7 @@ def dispatcher(
     linger_s: float = 0.02,
     budget_s: float = 10,
     held_check_s: float = 10,
+    sleep: Sleep = asyncio.sleep,
 ) -> Dispatcher:
     return Dispatcher(
         store=store or NotificationStore(rt.db),
@@ -80,6 +81,7 @@ def dispatcher(
         topic_prefix=rt.settings.kafka.topic_prefix,
         consumer_group="tests",
         instance=instance,
+        sleep=sleep,
     )
 
 

@@ -13,7 +13,7 @@ from notification.main import create_app
 from shared.testing import auth_headers, eventually, running_app
 from tests.integration.notification.helpers import notifications, publish
 from tests.integration.notification.servers import WebhookReceiver
-from tests.samples import envelope_of, received
+from tests.samples import contact, envelope_of, received, registered
 
 TAN_HOA = "001.21.31.H59"
 VAM_LANG = "001.22.31.H59"
@@ -162,3 +162,45 @@ async def test_an_agency_subscribes_for_its_own_unit_only(
         assert len((await client.get("/v1/subscriptions", headers=ADMIN)).json()) == 2
         own_path = f"/v1/subscriptions/{own.json()['id']}"
         assert (await client.delete(own_path, headers=TAN_HOA_AGENCY)).status_code == 204
+
+
+async def test_an_agency_hears_the_outcomes_of_deliveries_about_its_unit(
+    settings: NotificationSettings, receiver: WebhookReceiver
+) -> None:
+    """Found by review: an outcome named no unit, so an agency's subscription to
+    `notification.*` (which must name its unit) was accepted and never received anything."""
+    own, other = receiver.endpoint("outcomes"), receiver.endpoint("elsewhere")
+    code = "001.21.31.H59-261126-0302"
+    outcomes = ["notification.sent.v1", "notification.failed.v1"]
+    async with running_app(create_app(settings)) as client:
+        mine = await client.post(
+            "/v1/subscriptions",
+            json={"url": receiver.url("outcomes"), "event_types": outcomes, "units": [TAN_HOA]},
+            headers=TAN_HOA_AGENCY,
+        )
+        assert mine.status_code == 201, mine.text
+        own.secret = mine.json()["secret"]
+        theirs = await client.post(
+            "/v1/subscriptions",
+            json={"url": receiver.url("elsewhere"), "event_types": outcomes, "units": [VAM_LANG]},
+            headers=ADMIN,
+        )
+        assert theirs.status_code == 201, theirs.text
+        # The applicant of a Tân Hòa dossier is told of its reception, by email and SMS.
+        await publish(
+            settings,
+            envelope_of(registered(code, contact())),
+            envelope_of(received(code)),
+        )
+
+        async def forwarded() -> list[dict[str, Any]] | None:
+            items = await notifications(client, code, headers=ADMIN)
+            sent = [i for i in items if i["recipient_kind"] == "subscriber"]
+            return sent if len(sent) == 2 and all(i["status"] == "sent" for i in sent) else None
+
+        # Each outcome's deliveries are recorded together: Vam Lang's would be here too.
+        deliveries = await eventually(forwarded)
+    assert {i["subscription_id"] for i in deliveries} == {mine.json()["id"]}
+    assert sorted(i["source_event_type"] for i in deliveries) == ["notification.sent.v1"] * 2
+    assert [a["event_type"] for a in own.accepted] == ["notification.sent.v1"] * 2
+    assert own.rejected == [] and other.requests == 0

@@ -21,6 +21,8 @@ from notification.domain import (
     plan_for_units,
     units_of,
 )
+from notification.retry import Outcome
+from notification.settling import settlement
 from notification.subscription_rules import (
     SubscriptionStatus,
     SubscriptionView,
@@ -32,6 +34,7 @@ from notification.subscription_rules import (
 
 from shared.events.dossier import Channel, Language
 from shared.events.notification import NotificationSent
+from shared.events.registry import EventData
 from shared.refusals import Refused
 from tests.samples import (
     AT,
@@ -39,6 +42,7 @@ from tests.samples import (
     DISTRICT_LAND,
     contact,
     done,
+    envelope_of,
     received,
     received_v1,
     registered,
@@ -291,3 +295,35 @@ def test_event_types_must_be_registered_facts() -> None:
             check_event_types(bad)
         assert refused.value.code == "unknown_event_type"
         assert refused.value.field == f"event_types.{index}"
+
+
+def outcome_of(told: EventData, recipient_kind: str, recipient_ref: str) -> EventData:
+    """The outcome fact the dispatcher writes for a delivery of ``told`` (``settling``)."""
+    cause = envelope_of(told)
+    record = {
+        "_id": "n", "dossier_code": cause.subject, "source_event_id": cause.id,
+        "source_event_type": cause.type, "channel": "email", "template": None,
+        "language": None, "recipient_kind": recipient_kind, "recipient_ref": recipient_ref,
+        "claim": "c",
+    }  # fmt: skip
+    return settlement(record, cause, Outcome(True, 1), "", AT).fact
+
+
+def test_a_subscription_with_units_gets_the_outcomes_of_deliveries_about_its_units() -> None:
+    """Found by review: a notification fact names no unit field, so a `notification.*`
+    subscription with a `units` filter (an agency's only kind) never received anything."""
+    desk = view(types=("notification.sent.v1",), units=(COMMUNE_DESK,))
+    land = view("s2", types=("notification.sent.v1",), units=(DISTRICT_LAND,))
+    applicant_told = outcome_of(received(CODE), "applicant", "applicant:hash")
+    unit_told = outcome_of(step_overdue(CODE), "unit", f"unit:{DISTRICT_LAND}")
+
+    assert units_of(applicant_told) == {COMMUNE_DESK}
+    assert units_of(unit_told) == {DISTRICT_LAND}
+    planned = plan_for_subscribers("notification.sent.v1", applicant_told, [desk, land])
+    assert [p.subscription_id for p in planned] == ["s1"]
+    planned = plan_for_subscribers("notification.sent.v1", unit_told, [desk, land])
+    assert [p.subscription_id for p in planned] == ["s2"]
+    # An outcome written before outcomes carried their units still names the unit told.
+    legacy = outcome("unit").model_copy(update={"recipient_ref": f"unit:{DISTRICT_LAND}"})
+    assert units_of(legacy) == {DISTRICT_LAND}
+    assert units_of(outcome("applicant")) == set()
