@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
+from routing import handlers as routing_handlers
+from routing.domain.route import RouteError
 
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState
 from shared.events.withdrawal import WithdrawalRequested
 from shared.kafka.admin import ensure_topics
+from shared.kafka.deadletter import DeadLetter, read_dead_letters, replay
 from shared.runtime import CommonSettings
 from shared.testing import eventually
 from shared.topics import agency_events
@@ -169,3 +174,41 @@ async def test_a_request_before_the_reception_is_kept_and_taken_when_it_comes(
         assert stopped.status_code == 200, stopped.text
         events = await read_events(settings.kafka, CODE, expect=2)
         assert types(events) == ["dossier.route.planned.v1", "dossier.stopped.v1"]
+
+
+async def test_a_request_overtaking_a_dead_lettered_reception_is_taken_on_its_replay(
+    common_settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reception cannot be routed (a catalogue problem: dead-lettered with the reason),
+    the applicant asks to withdraw meanwhile, the catalogue is fixed and the reception
+    replayed from the dead letters: the dossier is planned and withdrawal requested."""
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+
+    def unroutable(*_: object) -> NoReturn:
+        raise RouteError("no district-level jurisdiction (catalogue being fixed)")
+
+    async with routing_app(settings, clock) as (client, app), publisher(settings.kafka) as pub:
+        monkeypatch.setattr(routing_handlers, "resolve_route", unroutable)
+        reception = await send(pub, received(CODE), source="/lienthong/intake")
+
+        async def dead_lettered() -> list[DeadLetter]:
+            letters = await read_dead_letters(settings.kafka)
+            return [letter for letter in letters if letter.key == CODE]
+
+        [letter] = await eventually(dead_lettered)
+        request = WithdrawalRequested(
+            dossier_code=CODE, state=DossierState.WITHDRAWAL_REQUESTED,
+            holding_unit=TAN_HOA_DESK, requested_at=MONDAY_9AM + timedelta(minutes=5),
+        )  # fmt: skip
+        await send(pub, request, source="/lienthong/intake")
+        store = app.state.routing.store
+        await eventually(lambda: store.early_withdrawals_of([CODE]))
+
+        monkeypatch.undo()  # the catalogue fixed
+        await replay(letter, pub)
+        await wait_for(client, CODE, "WITHDRAWAL_REQUESTED", holding_unit=TAN_HOA_DESK)
+        events = await read_events(settings.kafka, CODE, expect=1)
+        assert types(events) == ["dossier.route.planned.v1"]
+        assert events[0].causationid == reception.id
+        assert await store.early_withdrawals_of([CODE]) == {}
