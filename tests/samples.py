@@ -41,7 +41,7 @@ from shared.events.reception import (
     IntakeSupplementRequested,
 )
 from shared.events.registry import EventData, make_envelope
-from shared.events.withdrawal import DossierWithdrawn
+from shared.events.withdrawal import DossierWithdrawn, WithdrawalRequested
 
 COMMUNE_DESK = "001.21.31.H59"  # Tân Hòa town one-stop desk
 COMMUNE_COMMITTEE = "000.21.31.H59"
@@ -346,6 +346,15 @@ def withdrawn(code: str) -> DossierWithdrawn:
         state=DossierState.WITHDRAWN,
         holding_unit=COMMUNE_DESK,
         withdrawn_at=AT,
+    )
+
+
+def withdrawal_requested(code: str) -> WithdrawalRequested:
+    return WithdrawalRequested(
+        dossier_code=code,
+        state=DossierState.WITHDRAWAL_REQUESTED,
+        holding_unit=COMMUNE_DESK,
+        requested_at=AT,
     )
 
 

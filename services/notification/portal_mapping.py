@@ -33,15 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from notification.templates import DisplayNames
 from shared.envelope import Envelope
 from shared.events.closing import DossierDone, DossierStopped, ResultReady
-from shared.events.dossier import DossierFact, Language, ResultDelivery
-from shared.events.portal import portal_status
+from shared.events.dossier import DossierFact, DossierState, Language, ResultDelivery
+from shared.events.portal import PortalStatus, portal_status
 from shared.events.reception import (
     DossierDenied,
     DossierReceived,
     DossierSubmitted,
     IntakeSupplementRequested,
 )
-from shared.events.withdrawal import DossierWithdrawn
+from shared.events.withdrawal import DossierWithdrawn, WithdrawalDeclined
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 # Facts that change the dossier's record (a sync), beyond the progress update. A supplement
@@ -64,6 +64,35 @@ NOT_PROGRESS = frozenset({"dossier.step.due_soon.v1", "dossier.route.planned.v1"
 CITIZEN = "1"  # LoaiDoiTuong: 1 citizen, 2 organisation (dossier facts name no organisation)
 
 MessageKind = Literal["DongBoHoSoMC", "CapNhatTienDoHoSoMC"]
+# What ends an applicant's withdrawal request besides routing's decline: the stop (or a
+# withdrawal), as in intake's view (``intake.domain.public_view.ENDS_A_WITHDRAWAL_REQUEST``).
+ENDS_A_WITHDRAWAL_REQUEST = frozenset({DossierState.STOPPED, DossierState.WITHDRAWN})
+
+
+def withdrawal_stands(standing: bool, fact: DossierFact) -> bool:
+    """Whether the applicant's withdrawal request stands once ``fact`` is reported, given
+    whether it stood before (``standing``).
+
+    It stands from the request (status 7) until routing ends it: the stop (8), or its
+    decline (``dossier.withdrawal.declined.v1``, which names the state it kept). Routing
+    takes a request without a fact of its own and, once it has, allows nothing but the
+    stop; so any other fact that reaches the connector meanwhile was decided before
+    routing read the request (a step completed a moment before the applicant asked,
+    published by routing's relay after intake's request): later on the topic, earlier
+    in fact. The rule is intake's (``intake.domain.public_view.state_after``)."""
+    if fact.state is DossierState.WITHDRAWAL_REQUESTED:
+        return True
+    ends = isinstance(fact, WithdrawalDeclined) or fact.state in ENDS_A_WITHDRAWAL_REQUEST
+    return standing and not ends
+
+
+def status_of(fact: DossierFact, standing: bool) -> PortalStatus:
+    """The portal status a fact reports: its state's, or 7 while the applicant's
+    withdrawal request stands (``withdrawal_stands``): a fact that request overtook does
+    not take the portal's status back to processing."""
+    if withdrawal_stands(standing, fact):
+        return PortalStatus.WITHDRAWAL_REQUESTED
+    return portal_status(fact.state)
 
 
 class _Message(BaseModel):
@@ -164,22 +193,25 @@ def messages_for(
     *,
     names: DisplayNames | None = None,
     updating: bool = True,
+    withdrawal_standing: bool = False,
 ) -> list[PortalMessage]:
     """The portal messages one fact calls for, in order (none for internal bookkeeping).
 
-    ``updating`` is False for the dossier's first message (``isUpdating``)."""
+    ``updating`` is False for the dossier's first message (``isUpdating``);
+    ``withdrawal_standing``: the applicant's withdrawal request stood before this fact
+    (``withdrawal_stands``), which then reports status 7 unless it ends the request."""
     names = names or DisplayNames()
+    status = status_of(fact, withdrawal_standing)
     out: list[PortalMessage] = []
     if isinstance(fact, RECORD_FACTS):
-        record = dossier_record(fact, names)
+        record = dossier_record(fact, names, status)
         out.append(DossierSync(isUpdating="True" if updating else "False", data=[record]))
     if envelope.type not in NOT_PROGRESS:
-        out.append(ProgressUpdate(data=[progress_entry(envelope, fact, names)]))
+        out.append(ProgressUpdate(data=[progress_entry(envelope, fact, names, status)]))
     return out
 
 
-def dossier_record(fact: DossierFact, names: DisplayNames) -> DossierRecord:
-    status = portal_status(fact.state)
+def dossier_record(fact: DossierFact, names: DisplayNames, status: PortalStatus) -> DossierRecord:
     received = fact if isinstance(fact, DossierReceived) else None
     procedure = str(getattr(fact, "procedure_code", "") or "")
     procedure_name = names.procedures.get(procedure, (procedure, procedure))[0]
@@ -206,8 +238,9 @@ def dossier_record(fact: DossierFact, names: DisplayNames) -> DossierRecord:
     )
 
 
-def progress_entry(envelope: Envelope, fact: DossierFact, names: DisplayNames) -> ProgressEntry:
-    status = portal_status(fact.state)
+def progress_entry(
+    envelope: Envelope, fact: DossierFact, names: DisplayNames, status: PortalStatus
+) -> ProgressEntry:
     unit = names.unit(fact.holding_unit, Language.VI)
     return ProgressEntry(
         MaHoSo=fact.dossier_code,

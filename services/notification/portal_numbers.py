@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection
+from typing import NamedTuple
+
+
+class Last(NamedTuple):
+    """A dossier's last message number, and whether the applicant's withdrawal request
+    stood after its fact (``portal_mapping.withdrawal_stands``): its next fact needs both."""
+
+    number: int
+    withdrawal_standing: bool = False
 
 
 class LastNumbers:
@@ -25,12 +34,12 @@ class LastNumbers:
 
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
-        self._numbers: OrderedDict[str, int] = OrderedDict()
+        self._numbers: OrderedDict[str, Last] = OrderedDict()
 
-    def known(self, codes: Collection[str]) -> dict[str, int]:
+    def known(self, codes: Collection[str]) -> dict[str, Last]:
         return {code: self._numbers[code] for code in codes if code in self._numbers}
 
-    def committed(self, numbers: dict[str, int]) -> None:
+    def committed(self, numbers: dict[str, Last]) -> None:
         for code, number in numbers.items():
             self._numbers[code] = number
             self._numbers.move_to_end(code)

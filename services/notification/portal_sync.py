@@ -27,8 +27,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import PyMongoError
 
-from notification.portal_mapping import messages_for, reported
-from notification.portal_numbers import LastNumbers
+from notification.portal_mapping import messages_for, reported, withdrawal_stands
+from notification.portal_numbers import Last, LastNumbers
 from notification.templates import DisplayNames
 from shared.envelope import Envelope
 from shared.events.dossier import DossierFact
@@ -97,20 +97,32 @@ class PortalSyncStore:
             name="one_number_per_dossier_message",
         )
 
-    async def last_numbers(self, codes: Collection[str], uow: UnitOfWork) -> dict[str, int]:
-        """Each dossier's latest message number (0 for a dossier new to the portal), in one
-        read of the messages themselves: numbering costs no write of its own. Two writers
-        numbering one dossier at once (its partition moving between instances) would take
-        the same number: the unique index fails the later one, which retries."""
+    async def last_numbers(self, codes: Collection[str], uow: UnitOfWork) -> dict[str, Last]:
+        """Each dossier's latest message number (0 for a dossier new to the portal) and
+        whether a withdrawal request stood after its fact (False for a message stored
+        before messages said so), in one read of the messages themselves: numbering costs
+        no write of its own. Two writers numbering one dossier at once (its partition
+        moving between instances) would take the same number: the unique index fails the
+        later one, which retries."""
         cursor = await self._messages.aggregate(
             [
                 {"$match": {"dossier_code": {"$in": list(codes)}}},
-                {"$group": {"_id": "$dossier_code", "number": {"$max": "$number"}}},
+                {"$sort": {"dossier_code": 1, "number": -1}},
+                {
+                    "$group": {
+                        "_id": "$dossier_code",
+                        "number": {"$first": "$number"},
+                        "standing": {"$first": "$withdrawal_standing"},
+                    }
+                },
             ],
             session=uow.session,
         )
-        found = {str(doc["_id"]): int(doc["number"]) async for doc in cursor}
-        return {code: found.get(code, 0) for code in codes}
+        found = {
+            str(doc["_id"]): Last(int(doc["number"]), doc.get("standing") is True)
+            async for doc in cursor
+        }
+        return {code: found.get(code, Last(0)) for code in codes}
 
     async def add(self, docs: list[Document], uow: UnitOfWork) -> None:
         """Keep messages, each unless one of its id (its fact's id and its index) is kept
@@ -218,12 +230,12 @@ async def on_facts(
     last = numbers.known(codes) if numbers is not None else {}
     if unknown := codes - last.keys():
         last.update(await store.last_numbers(unknown, uow))
-    next_number = {code: number + 1 for code, number in last.items()}
     docs: list[Document] = []
     for envelope, fact in reported:
-        number = next_number[fact.dossier_code]
-        next_number[fact.dossier_code] = number + 1
-        docs.extend(_message_documents(envelope, fact, number, uow.now, names))
+        before = last[fact.dossier_code]
+        after = Last(before.number + 1, withdrawal_stands(before.withdrawal_standing, fact))
+        last[fact.dossier_code] = after
+        docs.extend(_message_documents(envelope, fact, before, after, uow.now, names))
     if numbers is None:
         await store.add(docs, uow)
         return
@@ -232,23 +244,36 @@ async def on_facts(
     except PyMongoError:  # e.g. a remembered number behind the store's: read them next time
         numbers.forget(codes)
         raise
-    written = {code: number - 1 for code, number in next_number.items()}
-    uow.after_commit(partial(numbers.committed, written))
+    uow.after_commit(partial(numbers.committed, dict(last)))
 
 
 def _message_documents(
-    envelope: Envelope, fact: DossierFact, number: int, now: datetime, names: DisplayNames
+    envelope: Envelope,
+    fact: DossierFact,
+    before: Last,
+    after: Last,
+    now: datetime,
+    names: DisplayNames,
 ) -> list[Document]:
-    """The stored messages of one fact, the dossier's ``number``-th reported one."""
+    """The stored messages of one fact, the dossier's ``after.number``-th reported one,
+    ``before`` its dossier's last."""
     # The dossier's first messages tell the portal it is new (isUpdating "False").
-    messages = messages_for(envelope, fact, names=names, updating=number > 1)
+    messages = messages_for(
+        envelope,
+        fact,
+        names=names,
+        updating=after.number > 1,
+        withdrawal_standing=before.withdrawal_standing,
+    )
     return [
         {
             "_id": f"{envelope.id}:{index}",
             "dossier_code": fact.dossier_code,
             # The dossier's own count: its messages are sent in this order.
-            "number": number,
+            "number": after.number,
             "index": index,
+            # Whether the applicant's withdrawal request stands after it (for the next).
+            "withdrawal_standing": after.withdrawal_standing,
             "kind": message.service,
             "body": message.model_dump(mode="json"),
             "status": PENDING,

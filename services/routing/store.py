@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from routing.domain.closing import EarlyWithdrawal
 from routing.domain.deadlines import CLOCK_RUNNING
 from routing.domain.model import Dossier
 from routing.journeys import Journey
@@ -110,6 +111,8 @@ class DossierStore:
 
     def __init__(self, db: Database, level_of: LevelOf) -> None:
         self.dossiers = db["dossiers"]
+        # Withdrawal requests that came before their dossier's reception, until it comes.
+        self.early_withdrawals = db["early_withdrawals"]
         self.level_of = level_of
         self._sequences = DocumentSequences(db)
 
@@ -129,6 +132,8 @@ class DossierStore:
         await create([("updated_at", 1)])  # on-time view: dossiers changed in a window
         await create([("apologies", 1)])  # on-time view: apologies issued (Mẫu 04)
         await create([("handovers.requested_at", 1)])  # flows view: hand-overs in a window
+        # A received batch asks for the requests kept for its dossiers.
+        await self.early_withdrawals.create_index([("dossier_code", 1)])
 
     async def get(self, code: str, session: Session | None = None) -> Dossier | None:
         """The dossier with this code, as stored (``version`` included)."""
@@ -196,6 +201,49 @@ class DossierStore:
             raise StaleDossier(d.code)
         last = await self._sequences.moved_on(d.code, before, facts, session)
         return saved, numbers(last, facts)
+
+    async def keep_early_withdrawal(
+        self, early: EarlyWithdrawal, session: Session | None, now: datetime
+    ) -> None:
+        """Keep a withdrawal request of a dossier not received yet, in the caller's
+        transaction (with its inbox record). Keyed by the request's event id: the same
+        event kept again (a replay whose inbox record expired) changes nothing."""
+        await self.early_withdrawals.update_one(
+            {"_id": early.cause_id},
+            {
+                "$setOnInsert": {
+                    "dossier_code": early.dossier_code,
+                    "cause_type": early.cause_type,
+                    "holding_unit": early.holding_unit,
+                    "requested_at": early.requested_at,
+                    "kept_at": now,
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+
+    async def early_withdrawals_of(
+        self, codes: list[str], session: Session | None = None
+    ) -> dict[str, list[EarlyWithdrawal]]:
+        """The withdrawal requests kept for these dossiers, by dossier, in one read."""
+        found: dict[str, list[EarlyWithdrawal]] = {}
+        cursor = self.early_withdrawals.find({"dossier_code": {"$in": codes}}, session=session)
+        async for doc in cursor:
+            kept = EarlyWithdrawal(
+                cause_id=str(doc["_id"]),
+                cause_type=doc["cause_type"],
+                dossier_code=doc["dossier_code"],
+                holding_unit=doc["holding_unit"],
+                requested_at=doc["requested_at"],  # the client is tz_aware
+            )
+            found.setdefault(kept.dossier_code, []).append(kept)
+        return found
+
+    async def forget_early_withdrawals(self, ids: list[str], session: Session) -> None:
+        """The kept requests taken (in the transaction that took them)."""
+        if ids:
+            await self.early_withdrawals.delete_many({"_id": {"$in": ids}}, session=session)
 
     async def overdue_candidates(
         self, today: date, limit: int, due_soon_before: date | None = None

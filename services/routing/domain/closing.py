@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from routing.domain.deadlines import step_rating
 from routing.domain.guards import allow, fact_base
 from routing.domain.model import Context, Decision, Dossier
 from routing.domain.state_machine import Action, ActionRefused, RefusalCode, next_state
+from routing.domain.trail import recorded
 from shared.events.closing import DossierDone, DossierStopped, ResultReady
 from shared.events.commands import HandOverResult, ReturnResult, StopProcessing
 from shared.events.dossier import DossierState, ResultDelivery, StepOutcome
@@ -140,3 +143,58 @@ def decide_withdrawal_declined(
         reason_code=_DECLINED_BECAUSE.get(d.state, "closed"),
     )
     return Decision(d, (declined,))
+
+
+def answer_withdrawal_request(
+    dossier: Dossier, request: WithdrawalRequested, ctx: Context
+) -> Decision:
+    """The request taken (``decide_withdrawal_request``), or, when the dossier's state does
+    not allow it, declined as a fact (``decide_withdrawal_declined``)."""
+    try:
+        return decide_withdrawal_request(dossier, request, ctx)
+    except ActionRefused:
+        return decide_withdrawal_declined(dossier, request, ctx)
+
+
+@dataclass(frozen=True)
+class EarlyWithdrawal:
+    """A withdrawal request that reached routing before the dossier's reception (its
+    ``dossier.received.v2`` was dead-lettered and replayed later, or simply came later),
+    as routing keeps it until then: the request's event (``cause_id``, ``cause_type``)
+    and when the applicant asked. Nothing personal: the request's free-text reason is
+    not kept (no decision reads it)."""
+
+    cause_id: str
+    cause_type: str
+    dossier_code: str
+    holding_unit: str
+    requested_at: datetime
+
+    def request(self) -> WithdrawalRequested:
+        return WithdrawalRequested(
+            dossier_code=self.dossier_code,
+            state=DossierState.WITHDRAWAL_REQUESTED,
+            holding_unit=self.holding_unit,
+            requested_at=self.requested_at,
+        )
+
+
+def decide_early_withdrawals(
+    started: Decision,
+    early: Sequence[EarlyWithdrawal],
+    context_of: Callable[[EarlyWithdrawal], Context],
+) -> Decision:
+    """The dossier just started (``decide_start``, its route planned) with the withdrawal
+    requests that reached routing before its reception taken in the order the applicant
+    made them, as if each had arrived right after the reception: the first puts it in
+    WITHDRAWAL_REQUESTED (no fact of routing's: intake published the request), a later
+    one is declined (``already_requested``) as it would have been. The facts are the
+    start's, then the requests' (in per-dossier order); each request is recorded in the
+    history under its own cause (``context_of``)."""
+    decision = started
+    for kept in sorted(early, key=lambda e: (e.requested_at, e.cause_id)):
+        ctx = context_of(kept)
+        answer = answer_withdrawal_request(decision.dossier, kept.request(), ctx)
+        answer = recorded(answer, ctx, actor="applicant", cause_type=kept.cause_type)
+        decision = Decision(answer.dossier, (*decision.facts, *answer.facts))
+    return decision

@@ -21,7 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from notification.config import DispatchSettings, NotificationSettings
 from notification.main import create_app
-from notification.portal_numbers import LastNumbers
+from notification.portal_numbers import Last, LastNumbers
 from notification.portal_sender import PortalSender
 from notification.portal_sync import PortalSyncSettings, PortalSyncStore, on_facts
 from notification.templates import DisplayNames
@@ -48,6 +48,7 @@ from tests.samples import (
     registered,
     stopped,
     transfer_requested,
+    withdrawal_requested,
 )
 
 CODE = "001.21.31.H59-261126-0042"
@@ -149,7 +150,7 @@ class ReadsTogether(PortalSyncStore):
         self.barrier = asyncio.Barrier(readers)
         self.reads = 0
 
-    async def last_numbers(self, codes: Any, uow: Any) -> dict[str, int]:
+    async def last_numbers(self, codes: Any, uow: Any) -> dict[str, Last]:
         found = await super().last_numbers(codes, uow)
         self.reads += 1
         if self.reads <= self.barrier.parties:
@@ -198,11 +199,11 @@ async def test_numbers_remembered_need_no_read_and_a_stale_memory_is_read_again(
             await runtime.units.run(lambda uow: handler(events, uow))
 
         await handle(remembering, received(CODE))  # read (nothing yet): number 1
-        assert numbers.known([CODE]) == {CODE: 1}
+        assert numbers.known([CODE]) == {CODE: Last(1)}
         commands = StoreCommands("notification")
         await handle(remembering, transfer_requested(CODE))  # remembered: number 2
         assert "aggregate" not in commands.on("portal_sync")
-        assert numbers.known([CODE]) == {CODE: 2}
+        assert numbers.known([CODE]) == {CODE: Last(2)}
 
         await handle(other_instance, transfer_requested(CODE, to_unit="001.21.31.H59"))  # 3
         late = stopped(CODE)
@@ -213,7 +214,7 @@ async def test_numbers_remembered_need_no_read_and_a_stale_memory_is_read_again(
         listed = await store.list(None, CODE, 20)
     per_fact = {m["_id"].rsplit(":", 1)[0]: m["number"] for m in listed}
     assert sorted(per_fact.values()) == [1, 2, 3, 4]
-    assert numbers.known([CODE]) == {CODE: 4}
+    assert numbers.known([CODE]) == {CODE: Last(4)}
 
 
 async def test_a_fact_mapped_again_keeps_the_messages_stored_as_they_are(
@@ -495,3 +496,36 @@ async def test_a_fact_read_once_has_its_notifications_and_portal_messages_and_a_
         assert await db["notifications"].find().sort("_id").to_list() == notifications
         assert await db["portal_sync"].find().sort("_id").to_list() == messages
         assert await db["inbox"].count_documents({}) == len(events)
+
+
+async def test_a_standing_withdrawal_request_is_known_from_memory_and_from_the_store(
+    settings: NotificationSettings,
+) -> None:
+    """A hand-over routing decided a moment before the applicant asked to withdraw, handled
+    after intake's request (routing's relay behind intake's), reports status 7, not 4:
+    whether the request stands is stored with each message, so an instance that did not
+    map the request (another instance, a restart) reads it with the dossier's last number,
+    and one that did remembers it."""
+    async with service_runtime("notification", settings) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        numbers = LastNumbers()
+        remembering = partial(on_facts, store=store, names=DisplayNames(), numbers=numbers)
+        reading = partial(on_facts, store=store, names=DisplayNames())
+
+        async def handle(handler: Any, *facts: DossierFact) -> None:
+            events = [(envelope_of(fact), fact) for fact in facts]
+            await runtime.units.run(lambda uow: handler(events, uow))
+
+        await handle(remembering, received(CODE), withdrawal_requested(CODE))
+        assert numbers.known([CODE]) == {CODE: Last(2, withdrawal_standing=True)}
+        await handle(reading, transfer_requested(CODE))  # read from the store: 3
+        late = stopped(CODE)
+        with pytest.raises(PyMongoError):  # remembered 2, behind the store: refused
+            await handle(remembering, late)
+        await handle(remembering, late)  # read again: 4, the request stood before it
+        listed = await store.list(None, CODE, 20)
+    progress = [m for m in listed if m["kind"] == "CapNhatTienDoHoSoMC"]
+    assert [m["body"]["data"][0]["TrangThai"] for m in progress] == ["2", "7", "7", "8"]
+    assert [m["withdrawal_standing"] for m in progress] == [False, True, True, False]
+    assert numbers.known([CODE]) == {CODE: Last(4)}

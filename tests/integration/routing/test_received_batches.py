@@ -50,6 +50,8 @@ async def test_a_batch_plans_its_dossiers_in_one_read_and_one_insert_each_in_its
         # counters (``reserve_in_transaction``: a findAndModify each below three, else two
         # calls).
         assert commands.on("dossiers") == {"find": 1, "insert": 1}
+        # And one read of the withdrawal requests kept for the new ones (none: no delete).
+        assert commands.on("early_withdrawals") == {"find": 1}
         assert commands.on("counters") == {"findAndModify": 2}
         for (envelope, _), code in zip(events[1:], NEW, strict=True):
             stored = await dossiers.find_one({"_id": code})

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, NoReturn
+
+import pytest
+from routing import handlers as routing_handlers
+from routing.domain.route import RouteError
 
 from shared.clock import ManualClock
 from shared.events.dossier import DossierState
 from shared.events.withdrawal import WithdrawalRequested
 from shared.kafka.admin import ensure_topics
+from shared.kafka.deadletter import DeadLetter, read_dead_letters, replay
 from shared.runtime import CommonSettings
+from shared.testing import eventually
 from shared.topics import agency_events
 from tests.integration.routing.helpers import (
     publisher,
@@ -20,7 +27,7 @@ from tests.integration.routing.helpers import (
     types,
     wait_for,
 )
-from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK
+from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_DESK, received
 
 CODE = "001.21.31.H59-260302-0031"
 DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
@@ -118,3 +125,90 @@ async def test_a_request_intake_named_from_a_view_behind_reaches_the_holders_fee
             settings.kafka, CODE, expect=0, source="/lienthong/intake", spec=desk_feed
         )
         assert from_intake == []
+
+
+async def test_a_request_before_the_reception_is_kept_and_taken_when_it_comes(
+    common_settings: CommonSettings,
+) -> None:
+    """The desk received the dossier and the applicant asked to withdraw it at once, but
+    routing read the request first (the reception dead-lettered and replayed later, or
+    simply later): it keeps the request and takes it as it plans the route, so the
+    dossier waits for the desk to stop it instead of going on as if never withdrawn."""
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+    async with routing_app(settings, clock) as (client, app), publisher(settings.kafka) as pub:
+        request = WithdrawalRequested(
+            dossier_code=CODE, state=DossierState.WITHDRAWAL_REQUESTED,
+            holding_unit=TAN_HOA_DESK, requested_at=MONDAY_9AM + timedelta(minutes=5),
+        )  # fmt: skip
+        cause = await send(pub, request, source="/lienthong/intake")
+        store = app.state.routing.store
+        # The same event again (a replay from the dead letters) is kept once.
+        await pub.publish(cause, WithdrawalRequested.TOPIC)
+
+        async def kept() -> list[Any]:
+            found = await store.early_withdrawals_of([CODE], None)
+            return found.get(CODE) or []
+
+        waiting = await eventually(kept)
+        assert [(k.cause_id, k.requested_at) for k in waiting] == [(cause.id, request.requested_at)]
+        assert (await client.get(f"/v1/dossiers/{CODE}")).status_code == 404
+        await store.keep_early_withdrawal(waiting[0], None, clock.now())  # inbox aside
+        assert await kept() == waiting
+
+        clock.advance(timedelta(minutes=30))
+        await send(pub, received(CODE), source="/lienthong/intake")
+        await wait_for(client, CODE, "WITHDRAWAL_REQUESTED", holding_unit=TAN_HOA_DESK)
+        # What routing would have said had the request come after the reception: the
+        # route planned, and nothing of its own for the request (intake's fact).
+        events = await read_events(settings.kafka, CODE, expect=1)
+        assert types(events) == ["dossier.route.planned.v1"]
+        assert await store.early_withdrawals_of([CODE], None) == {}
+        trail = (await client.get(f"/v1/dossiers/{CODE}/trail")).json()
+        assert [e["event"] for e in trail["events"]][-2:] == [
+            "dossier.route.planned.v1",
+            "dossier.withdrawal.requested.v1",
+        ]
+        stop = {"unit": TAN_HOA_DESK, "reason": "Người nộp rút hồ sơ"}
+        stopped = await client.post(f"/v1/dossiers/{CODE}/stop", json=stop)
+        assert stopped.status_code == 200, stopped.text
+        events = await read_events(settings.kafka, CODE, expect=2)
+        assert types(events) == ["dossier.route.planned.v1", "dossier.stopped.v1"]
+
+
+async def test_a_request_overtaking_a_dead_lettered_reception_is_taken_on_its_replay(
+    common_settings: CommonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reception cannot be routed (a catalogue problem: dead-lettered with the reason),
+    the applicant asks to withdraw meanwhile, the catalogue is fixed and the reception
+    replayed from the dead letters: the dossier is planned and withdrawal requested."""
+    clock = ManualClock(MONDAY_9AM)
+    settings = routing_settings(common_settings)
+
+    def unroutable(*_: object) -> NoReturn:
+        raise RouteError("no district-level jurisdiction (catalogue being fixed)")
+
+    async with routing_app(settings, clock) as (client, app), publisher(settings.kafka) as pub:
+        monkeypatch.setattr(routing_handlers, "resolve_route", unroutable)
+        reception = await send(pub, received(CODE), source="/lienthong/intake")
+
+        async def dead_lettered() -> list[DeadLetter]:
+            letters = await read_dead_letters(settings.kafka)
+            return [letter for letter in letters if letter.key == CODE]
+
+        [letter] = await eventually(dead_lettered)
+        request = WithdrawalRequested(
+            dossier_code=CODE, state=DossierState.WITHDRAWAL_REQUESTED,
+            holding_unit=TAN_HOA_DESK, requested_at=MONDAY_9AM + timedelta(minutes=5),
+        )  # fmt: skip
+        await send(pub, request, source="/lienthong/intake")
+        store = app.state.routing.store
+        await eventually(lambda: store.early_withdrawals_of([CODE]))
+
+        monkeypatch.undo()  # the catalogue fixed
+        await replay(letter, pub)
+        await wait_for(client, CODE, "WITHDRAWAL_REQUESTED", holding_unit=TAN_HOA_DESK)
+        events = await read_events(settings.kafka, CODE, expect=1)
+        assert types(events) == ["dossier.route.planned.v1"]
+        assert events[0].causationid == reception.id
+        assert await store.early_withdrawals_of([CODE]) == {}

@@ -14,7 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from notification.portal_mapping import SCHEMA_DIR, VIETNAM, messages_for, schemas
+from notification.portal_mapping import (
+    SCHEMA_DIR,
+    VIETNAM,
+    messages_for,
+    schemas,
+    withdrawal_stands,
+)
 from notification.portal_sender import PortalSender
 from notification.portal_sync import (
     DEAD,
@@ -29,6 +35,8 @@ from notification.templates import DisplayNames
 from pydantic import ValidationError
 
 from shared.clock import ManualClock
+from shared.events.dossier import DossierState
+from shared.events.withdrawal import WithdrawalDeclined
 from shared.mongo.client import Document
 from tests.samples import (
     AT,
@@ -40,9 +48,11 @@ from tests.samples import (
     intake_supplement_provided,
     intake_supplement_requested,
     received,
+    result_ready,
     step_due_soon,
     stopped,
     transfer_requested,
+    withdrawal_requested,
 )
 
 CODE = "001.21.31.H59-261126-0001"
@@ -362,3 +372,47 @@ def test_facts_never_reported_are_not_consumed_at_all() -> None:
     registry = build_registry(MemoryStore([]))  # type: ignore[arg-type]
     assert {"dossier.route.planned.v1", "dossier.step.due_soon.v1"}.isdisjoint(registry.event_types)
     assert {"dossier.received.v2", "dossier.step.completed.v1"} <= set(registry.event_types)
+
+
+def declined(code: str) -> WithdrawalDeclined:
+    return WithdrawalDeclined(
+        dossier_code=code,
+        state=DossierState.RESULT_READY,
+        holding_unit=COMMUNE_DESK,
+        requested_at=AT,
+        declined_at=AT,
+        reason_code="result_ready",
+    )
+
+
+def statuses(facts: list[Any]) -> list[str]:
+    """The portal status each fact's progress update reports, mapped in this order with
+    the request's standing carried from one to the next, as the connector does."""
+    standing, out = False, []
+    for fact in facts:
+        [*_, update] = messages_for(envelope_of(fact), fact, withdrawal_standing=standing)
+        out.append(update.model_dump()["data"][0]["TrangThai"])
+        standing = withdrawal_stands(standing, fact)
+    return out
+
+
+def test_a_fact_the_withdrawal_request_overtook_does_not_take_the_status_back() -> None:
+    """Routing completed a step a moment before the applicant asked to withdraw, but its
+    relay published the hand-over after intake's request: the hand-over reaches the
+    connector second. Routing took the request (it allows nothing but the stop after
+    it), so the portal keeps status 7 until the stop (8), as intake's look-up does."""
+    code = CODE
+    facts = [received(code), withdrawal_requested(code), transfer_requested(code), stopped(code)]
+    assert statuses(facts) == ["2", "7", "7", "8"]
+    # The hand-over is still reported (what happened), under the status that stands.
+    [update] = messages_for(envelope_of(facts[2]), facts[2], withdrawal_standing=True)
+    entry = update.model_dump()["data"][0]
+    assert entry["NoiDungXuLy"] == "Công dân yêu cầu rút hồ sơ (dossier.transfer.requested.v1)"
+    # Routing's decline ends the request with the state it kept (the result ready: 9).
+    assert statuses([withdrawal_requested(code), result_ready(code), declined(code)]) == [
+        "7",
+        "7",
+        "9",
+    ]
+    # Without a request nothing changes: a hand-over is processing.
+    assert statuses([received(code), transfer_requested(code)]) == ["2", "4"]
