@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from shared.events.dossier import DocumentRef, DossierCode, StepOutcome, UnitCode
+from shared.events.dossier import BroughtDocument, DossierCode, StepOutcome, UnitCode
 from shared.events.operations import Operator
 from shared.events.personal import PERSONAL, Code, PersonalText
 from shared.events.registry import EventData, register
@@ -81,7 +81,7 @@ class RequestSupplement(UnitCommand):
 @register
 class ProvideSupplement(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.supplement.provide.v1"
-    documents: list[DocumentRef] = Field(min_length=1, max_length=50)
+    documents: list[BroughtDocument] = Field(min_length=1, max_length=50)
 
 
 @register
