@@ -151,7 +151,8 @@ class CommandRefused(EventData):
         "not_responsible_unit, missing_documents_required, reason_required (a reject "
         "without its reason), apology_too_late (no longer raised since contracts 3.0: a late "
         "apology is taken and marked late), "
-        "invalid_new_date, payment_mismatch, not_senders_unit (the command names another "
+        "invalid_new_date, payment_mismatch, invalid_paid_at (a payment time before its "
+        "request or in the future), not_senders_unit (the command names another "
         "unit than the one its agency topic is bound to), or invalid_command (the "
         "command's type is unknown or its fields break its contract; `reason` names the "
         "field).",
