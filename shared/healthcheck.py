@@ -5,6 +5,7 @@ Reads the service's port from ``LT_<SERVICE>_PORT`` and asks its ``/readyz``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -48,7 +49,13 @@ def _failing_checks(body: bytes) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    service = argv[1]
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.healthcheck",
+        description="Exit 0 when the service on this machine answers /readyz with 200, "
+        "else 1 with the reason (its port: LT_<SERVICE>_PORT or its default).",
+    )
+    parser.add_argument("service", choices=list(DEFAULT_PORTS))
+    service = parser.parse_args(argv[1:]).service  # --help answers; a typo exits 2
     error = readiness_error(service)
     if error is not None:
         print(f"{service} not ready: {error}", file=sys.stderr)

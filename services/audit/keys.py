@@ -6,7 +6,6 @@ witness can be configured with it before the service first starts (``make run``)
 
 from __future__ import annotations
 
-import argparse
 import base64
 import logging
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shared.command_line import no_arguments
 from shared.keyfile import load_ed25519_key, load_or_create_ed25519_key
 from shared.transparency.note import ED25519, Signer, Verifier
 
@@ -77,11 +77,12 @@ def load_signing_key(path: Path) -> SigningKey:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the log's vkey, creating the signing key file first if it is absent."""
-    argparse.ArgumentParser(
-        prog="python -m audit.keys",
-        description="Print the audit log's vkey (what a witness's LT_WITNESS_LOG_VKEYS "
-        "lists), creating the signing key at LT_AUDIT_SIGNING_KEY_PATH if it is absent.",
-    ).parse_args(argv)  # no options: --help says so, and creates nothing
+    no_arguments(
+        "python -m audit.keys",
+        "Print the audit log's vkey (what a witness's LT_WITNESS_LOG_VKEYS lists), creating "
+        "the signing key at LT_AUDIT_SIGNING_KEY_PATH if it is absent.",
+        argv,
+    )  # --help says so, and creates nothing
     from audit.config import AuditLogKey, AuditSettings
     from shared.settings_env import read_settings
 

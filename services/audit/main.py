@@ -23,6 +23,7 @@ from audit.trust import trust_policy
 from audit.witnessing import Witnessing
 from shared.app import serve, service_app
 from shared.clock import Clock
+from shared.command_line import service_arguments
 from shared.runtime import service_runtime
 from shared.settings_env import read_settings
 
@@ -123,7 +124,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
     return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_arguments(SERVICE, argv)  # --help answers and starts nothing
     settings = read_settings(AuditSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from console.config import WATCHED, ConsoleOptions
-from console.domain import by_topic, flow_diagram
+from console.domain import by_topic, check_dossier_code, flow_diagram
 from console.signin import operator, session_caller
 from console.sources import KafkaViews, Services, ServiceUnavailable, path_segment
 from shared.auth import Unauthenticated
@@ -29,6 +29,7 @@ from shared.time_bounds import AwareBoundedDatetime
 # The console's one table: refusal code -> HTTP status (the codes its rules raise; the
 # routes' own refusals carry theirs, docs/console.md lists them all).
 STATUS: dict[str, int] = {
+    "not_a_dossier_code": 422,
     "notification_not_found": 404,
     "not_redeliverable": 409,
 }
@@ -147,6 +148,7 @@ async def dossier(request: Request, code: DossierCode) -> dict[str, Any]:
     """No link to the dossier's audit evidence: audit serves it to auditors only, with
     their own bearer token, and a page of the console has neither (docs/console.md,
     "Audit evidence")."""
+    check_dossier_code(code)
     services, options = services_of(request), options_of(request)
     dossier_path = f"/v1/dossiers/{path_segment(code)}"
     audit_path = f"/v1/audit/dossiers/{path_segment(code)}"

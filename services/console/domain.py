@@ -139,6 +139,21 @@ RECORDED, DONE, FAILED = "recorded", "done", "failed"
 REQUESTED, SENT, SKIPPED, REFUSED, UNKNOWN = "requested", "sent", "skipped", "refused", "unknown"
 UNSETTLED = (RECORDED, REQUESTED)
 REDELIVERABLE = "failed"  # the one notification status notification sends again
+# A dossier code is {receiving-unit}-{YYMMDD}-{NNNN} (docs/design.md): never "." or "..",
+# which a browser resolves as path segments (also when encoded as %2E) before it asks.
+NOT_DOSSIER_CODES = frozenset({".", ".."})
+
+
+def check_dossier_code(code: str) -> None:
+    """Refuse what cannot be a dossier code and the page could not ask for anyway, with
+    the code's format, rather than answer for another path or "no such dossier"."""
+    if code in NOT_DOSSIER_CODES:
+        raise Refused(
+            "not_a_dossier_code",
+            f"{code!r} is not a dossier code: a code is {{receiving-unit}}-{{YYMMDD}}-{{NNNN}}, "
+            "e.g. 001.21.31.H59-261126-0001",
+            field="code",
+        )
 
 
 def check_redeliverable(

@@ -26,6 +26,7 @@ from shared.app import serve, service_app
 from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
 from shared.clock import Clock
+from shared.command_line import service_arguments
 from shared.http import problem
 from shared.runtime import service_runtime
 from shared.settings_env import read_settings
@@ -131,7 +132,8 @@ async def broker_unavailable(_: Request, exc: Exception) -> Response:
     return response
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_arguments(SERVICE, argv)  # --help answers and starts nothing
     settings = read_settings(ConsoleSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 

@@ -27,6 +27,7 @@ from intake.erasure import Eraser
 from intake.store import IntakeStore
 from shared.app import serve, service_app
 from shared.clock import Clock
+from shared.command_line import service_arguments
 from shared.kafka.admin import ensure_agency_topics
 from shared.mongo.document_sequences import DocumentSequences
 from shared.runtime import service_runtime
@@ -98,7 +99,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_arguments(SERVICE, argv)  # --help answers and starts nothing
     settings = read_settings(IntakeSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 

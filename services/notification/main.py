@@ -30,6 +30,7 @@ from notification.subscriptions import EgressPolicy
 from notification.templates import DisplayNames, Renderer
 from shared.app import serve, service_app
 from shared.clock import Clock
+from shared.command_line import service_arguments
 from shared.events.dossier import Channel
 from shared.handlers import combined
 from shared.mongo.lease import Lease
@@ -206,7 +207,8 @@ def create_app(settings: NotificationSettings | None = None, clock: Clock | None
     return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_arguments(SERVICE, argv)  # --help answers and starts nothing
     settings = read_settings(NotificationSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 

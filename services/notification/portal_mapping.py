@@ -21,7 +21,6 @@ empty: filling them is a decision about personal data that is not made here.
 
 from __future__ import annotations
 
-import argparse
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from notification.templates import DisplayNames
+from shared.command_line import no_arguments
 from shared.envelope import Envelope
 from shared.events.closing import DossierDone, DossierStopped, ResultReady
 from shared.events.dossier import DossierFact, DossierState, Language, ResultDelivery
@@ -278,10 +278,11 @@ def schemas() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Write the portal messages' JSON Schemas under docs/contracts/portal."""
-    argparse.ArgumentParser(
-        prog="python -m notification.portal_mapping",
-        description=f"Write the JSON Schemas of the portal's messages under {SCHEMA_DIR}.",
-    ).parse_args(argv)  # no options: --help says so, and writes nothing
+    no_arguments(
+        "python -m notification.portal_mapping",
+        f"Write the JSON Schemas of the portal's messages under {SCHEMA_DIR}.",
+        argv,
+    )  # --help says so, and writes nothing
     SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
     for name, text in schemas().items():
         (SCHEMA_DIR / name).write_text(text, encoding="utf-8")

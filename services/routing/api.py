@@ -46,6 +46,7 @@ STATUS: dict[str, int] = {  # routing's one table: refusal code -> HTTP status (
     RefusalCode.MISSING_DOCUMENTS_REQUIRED: 422,
     RefusalCode.REASON_REQUIRED: 422,
     RefusalCode.INVALID_NEW_DATE: 422,
+    RefusalCode.INVALID_PAID_AT: 422,
     RefusalCode.APOLOGY_TOO_LATE: 409,
     RefusalCode.PAYMENT_MISMATCH: 409,
     "idempotency_key_reused": 409,  # an Idempotency-Key seen with another request

@@ -106,7 +106,9 @@ add_actions(
         PaymentConfirmation,
         "Confirm the payment (the clock resumes)",
         "By the holding unit; the amount must be the one requested (`payment_mismatch`, "
-        "409). Due dates move back by the working days the applicant took.",
+        "409), and `paid_at` (default: now) between the payment request and now, give or "
+        "take a minute (`invalid_paid_at`, 422, field `paid_at`). Due dates move back by "
+        "the working days the applicant took.",
     ),
 )
 
@@ -117,7 +119,9 @@ add_actions(
     description="Confirms the payment for the unit holding the dossier. The provider and "
     "transaction id are the idempotency key: a repeated callback acts once (`replayed`). "
     "An unknown dossier answers 404 `unknown_dossier`; a dossier not waiting for a "
-    "payment 409 `transition_not_allowed`; another amount 409 `payment_mismatch`. Needs "
+    "payment 409 `transition_not_allowed`; another amount 409 `payment_mismatch`; a "
+    "`paid_at` before the payment request or in the future (beyond a minute) 422 "
+    "`invalid_paid_at`. Needs "
     "a token with the role `payment-gateway` (the gateway adapter's client).",
 )
 async def payment_callback(

@@ -31,7 +31,7 @@ from shared.app import runtime_of
 from shared.auth import Forbidden, Principal, Role, acting_unit
 from shared.catalogue.model import UNIT_CODE_PATTERN
 from shared.events.commands import MissingDocument, UnitCommand
-from shared.events.dossier import DocumentRef, StepOutcome
+from shared.events.dossier import BroughtDocument, StepOutcome
 from shared.events.registry import make_envelope
 from shared.http import Conflict, DomainError
 from shared.idempotency import checked_key, key_reused, request_fingerprint
@@ -88,7 +88,7 @@ class SupplementRequest(ActingUnit):
 
 
 class Supplement(ActingUnit):
-    documents: list[DocumentRef] = Field(min_length=1, max_length=50)
+    documents: list[BroughtDocument] = Field(min_length=1, max_length=50)
 
 
 class ResultNote(ActingUnit):

@@ -20,6 +20,7 @@ from shared.app import serve, service_app
 from shared.auth.client import Credentials
 from shared.auth.identities import ClientAuth
 from shared.clock import Clock
+from shared.command_line import service_arguments
 from shared.kafka.admin import ensure_agency_topics
 from shared.kafka.security import PLAINTEXT
 from shared.mongo.document_sequences import DocumentSequences
@@ -117,7 +118,8 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    service_arguments(SERVICE, argv)  # --help answers and starts nothing
     settings = read_settings(RoutingSettings, SERVICE)
     serve(create_app(settings), settings.http, settings, SERVICE)
 

@@ -6,7 +6,6 @@ log it watches (no broker, no store): ``python -m witness.main``. ``make run`` s
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -18,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from shared.app import server_config
 from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
+from shared.command_line import no_arguments
 from shared.http import BodySizeLimit, InFlightLimit, install_error_handlers
 from shared.keyfile import load_or_create_ed25519_key
 from shared.probes import install_health
@@ -90,11 +90,12 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
 
 def main(argv: list[str] | None = None) -> None:
     """Run one witness with the settings of its environment (LT_WITNESS_*)."""
-    argparse.ArgumentParser(
-        prog="python -m witness.main",
-        description="Run a witness: its settings are LT_WITNESS_* and LT_AUTH_* "
-        "(docs/witness.md); its key is generated at LT_WITNESS_KEY_PATH if absent.",
-    ).parse_args(argv)  # no options: --help says so, and starts nothing
+    no_arguments(
+        "python -m witness.main",
+        "Run a witness: its settings are LT_WITNESS_* and LT_AUTH_* (docs/witness.md); its "
+        "key is generated at LT_WITNESS_KEY_PATH if absent.",
+        argv,
+    )  # --help says so, and starts nothing
     settings = read_settings(WitnessSettings, "witness")
     configure_logging(settings.telemetry, "witness")
     uvicorn.Server(server_config(create_app(settings), settings.http)).run()

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from shared.events.dossier import DocumentRef, DossierCode, StepOutcome, UnitCode
+from shared.events.dossier import BroughtDocument, DossierCode, StepOutcome, UnitCode
 from shared.events.operations import Operator
 from shared.events.personal import PERSONAL, Code, PersonalText
 from shared.events.registry import EventData, register
@@ -81,7 +81,7 @@ class RequestSupplement(UnitCommand):
 @register
 class ProvideSupplement(UnitCommand):
     EVENT_TYPE: ClassVar[str] = "command.supplement.provide.v1"
-    documents: list[DocumentRef] = Field(min_length=1, max_length=50)
+    documents: list[BroughtDocument] = Field(min_length=1, max_length=50)
 
 
 @register
@@ -151,7 +151,8 @@ class CommandRefused(EventData):
         "not_responsible_unit, missing_documents_required, reason_required (a reject "
         "without its reason), apology_too_late (no longer raised since contracts 3.0: a late "
         "apology is taken and marked late), "
-        "invalid_new_date, payment_mismatch, not_senders_unit (the command names another "
+        "invalid_new_date, payment_mismatch, invalid_paid_at (a payment time before its "
+        "request or in the future), not_senders_unit (the command names another "
         "unit than the one its agency topic is bound to), or invalid_command (the "
         "command's type is unknown or its fields break its contract; `reason` names the "
         "field).",

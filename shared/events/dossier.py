@@ -79,13 +79,34 @@ class StepOutcome(StrEnum):
     NEEDS_SUPPLEMENT = "needs_supplement"
 
 
+# A document type code as the catalogue writes them (``birth_certificate``): the one rule
+# for a document handed in, at intake's submission and in routing's supplement alike.
+DOCUMENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+DocumentType = Annotated[
+    Code,
+    Field(
+        pattern=DOCUMENT_TYPE_PATTERN,
+        description="Document type code: a lower-case letter, then up to 63 lower-case "
+        "letters, digits or underscores (the catalogue's codes, e.g. birth_certificate).",
+    ),
+]
+
+
 class DocumentRef(ContractModel):
     """A submitted document, by reference: the file stays with the submitter."""
 
     name: PersonalText = Field(min_length=1, max_length=200)
+    # Facts keep reading any code: some recorded before the rule (DocumentType) held them.
     type: Code = Field(min_length=1, max_length=64, description="Document type code.")
     size_bytes: int = Field(ge=1, le=100_000_000, description="An empty file is no document.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class BroughtDocument(DocumentRef):
+    """A document handed in with a supplement: its type is a document type code by the
+    rule a submission's documents follow at intake, refused as intake refuses it."""
+
+    type: DocumentType
 
 
 def documents_hash(documents: Sequence[DocumentRef | Mapping[str, Any]]) -> str:

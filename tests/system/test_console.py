@@ -436,12 +436,15 @@ async def test_console_says_what_failed_and_fits_a_phone(
     await expect(page.locator("#dossier-error")).to_contain_text(
         f"Không tìm thấy hồ sơ {prefix}-0000"
     )
-    # A link with an escape that does not decode, a code with "/" and one too long for
-    # routing: each said in place, not a script error, "no such route" or "routing is down".
+    # A link with an escape that does not decode, a code with "/", one too long for
+    # routing, and dot segments (the browser would ask another path): each said in place,
+    # not a script error, "no such route" or "routing is down".
     for asked, said in [
         ("%E0%A4%A", "Không tìm thấy hồ sơ %E0%A4%A"),
         ("a%2Fb", "Không tìm thấy hồ sơ a/b"),
         ("A" * 65, "Yêu cầu không hợp lệ (trường path.code)"),
+        ("..", "“..” không phải là mã hồ sơ"),
+        ("%2E", "“.” không phải là mã hồ sơ"),
     ]:
         await page.goto(f"{console}/#dossier/{asked}")
         await expect(page.locator("#dossier-error")).to_contain_text(said)

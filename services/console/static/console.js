@@ -51,7 +51,7 @@ async function api(path, options) {
 // (i18n.js, ``err_<code>``); a code the page does not know falls back to its kind.
 const ERROR_CODES = new Set([
   "malformed_json", "nothing_selected", "unauthenticated", "invalid_token", "signed_out", "forbidden", "csrf",
-  "actions_disabled", "not_found", "dossier_not_found", "dead_letter_not_found", "notification_not_found",
+  "actions_disabled", "not_found", "dossier_not_found", "not_a_dossier_code", "dead_letter_not_found", "notification_not_found",
   "method_not_allowed", "not_redeliverable", "body_too_large", "invalid_request", "internal_error",
   "service_unavailable", "broker_unavailable", "store_unavailable", "identity_provider_unavailable", "network",
 ]);
@@ -419,10 +419,19 @@ function loadDossierFromHash() {
   return undefined;
 }
 
+// No dossier code is "." or ".." (a code is {unit}-{YYMMDD}-{NNNN}), and the browser would
+// resolve either as a path segment, encoded or not, and ask another route: refused here,
+// as the API refuses it (console/domain.py, NOT_DOSSIER_CODES).
+const NOT_DOSSIER_CODES = new Set([".", ".."]);
+
 async function loadDossier(code) {
   $("dossier-error").hidden = true;
   let view;
-  try { view = await api(`/dossiers/${encodeURIComponent(code)}`); } catch (err) {
+  try {
+    // Status 0: no request was made (the technical line names no HTTP answer).
+    if (NOT_DOSSIER_CODES.has(code)) throw new ApiError(0, "not_a_dossier_code", `${code} is not a dossier code`, { field: "code" });
+    view = await api(`/dossiers/${encodeURIComponent(code)}`);
+  } catch (err) {
     $("dossier-view").hidden = true; showProblem($("dossier-error"), err, { code }); return;
   }
   const d = view.dossier, trail = view.trail;

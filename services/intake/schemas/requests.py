@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from intake.examples import EXAMPLE_APPLICANT, EXAMPLE_DOCUMENTS
 from shared.catalogue.model import PROCEDURE_CODE_PATTERN, UNIT_CODE_PATTERN
-from shared.events.dossier import Language, ResultDelivery
+from shared.events.dossier import DocumentType, Language, ResultDelivery
 from shared.text import CleanText
 
 MAX_DOCUMENTS = 50
@@ -91,7 +91,7 @@ class DocumentIn(RequestBody):
     """A document by reference: the file itself stays with the submitter."""
 
     name: str = Field(min_length=1, max_length=200, pattern=LINE)
-    type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Document type code.")
+    type: DocumentType
     size_bytes: int = Field(ge=1, le=MAX_DOCUMENT_BYTES, strict=True)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the content, hex.")
 

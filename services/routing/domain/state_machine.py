@@ -67,6 +67,7 @@ class RefusalCode(StrEnum):
     APOLOGY_TOO_LATE = "apology_too_late"
     INVALID_NEW_DATE = "invalid_new_date"  # not after the appointment, or not a working day
     PAYMENT_MISMATCH = "payment_mismatch"  # confirmed amount differs from the one requested
+    INVALID_PAID_AT = "invalid_paid_at"  # paid before the request was made, or in the future
     NOT_SENDERS_UNIT = "not_senders_unit"  # a command claims a unit its sender is not bound to
 
 

@@ -63,6 +63,26 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
         naive = {**callback, "amount_vnd": 150_000, "paid_at": "2026-03-09T09:00:00"}
         unzoned = await client.post("/v1/payments/callback", json=naive, headers=GATEWAY)
         assert unzoned.status_code == 422, unzoned.text  # a time needs its offset
+        # A payment the next day, or before it was asked for: refused, nothing written
+        # (the same transaction, reported right below, is taken: its key is not used up).
+        for impossible in [MONDAY_9AM + timedelta(days=8), MONDAY_9AM + timedelta(days=1)]:
+            report = {**callback, "amount_vnd": 150_000, "paid_at": impossible.isoformat()}
+            refused = await client.post("/v1/payments/callback", json=report, headers=GATEWAY)
+            assert refused.status_code == 422, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            problem = refused.json()
+            assert (problem["code"], problem["field"]) == ("invalid_paid_at", "paid_at")
+        by_desk = await client.post(
+            f"{base}/payment/confirm",
+            json={
+                **DISTRICT,
+                "amount_vnd": 150_000,
+                "reference": "BL-1",
+                "paid_at": report["paid_at"],
+            },
+        )
+        assert (by_desk.status_code, by_desk.json()["code"]) == (422, "invalid_paid_at")
+        assert (await client.get(base)).json()["state"] == "AWAITING_PAYMENT"
         wrong = await client.post(
             "/v1/payments/callback", json={**callback, "amount_vnd": 1}, headers=GATEWAY
         )

@@ -10,6 +10,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from shared.healthcheck import main as healthcheck_main
 from shared.healthcheck import readiness_error
 from shared.probes import install_health
 from shared.testing import free_port
@@ -110,3 +111,22 @@ def test_the_container_health_check_says_which_dependency_failed(
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "said"),
+    [
+        (["--help"], 0, "usage: python -m shared.healthcheck [-h]"),
+        ([], 2, "the following arguments are required: service"),
+        (["intak"], 2, "invalid choice: 'intak'"),
+    ],
+)
+def test_the_health_check_answers_help_and_refuses_an_unknown_service(
+    argv: list[str], status: int, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, each of these ended in a traceback (KeyError, IndexError) and exit 1,
+    which a container's health check reads as "not ready", not as a wrong command."""
+    with pytest.raises(SystemExit) as exited:
+        healthcheck_main(["healthcheck", *argv])
+    assert exited.value.code == status
+    assert said in " ".join(capsys.readouterr())

@@ -6,7 +6,7 @@ March) held by the justice department from Tuesday 3 March (step due 13 March).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from routing.domain.deadlines import detect_overdue
@@ -94,3 +94,42 @@ def test_only_the_holding_unit_confirms() -> None:
     with pytest.raises(ActionRefused) as refused:
         act(dossier, pay(dossier, "001.21.31.H59"), at(3, 9), "three-level")
     assert refused.value.code is RefusalCode.NOT_HOLDING_UNIT
+
+
+@pytest.mark.parametrize(
+    ("paid_at", "now"),
+    [
+        (at(3, 4, 9), at(3, 9, 10)),  # an hour before the request (Wednesday 4 March 10:00)
+        (at(3, 10, 10), at(3, 9, 10)),  # tomorrow
+        (at(3, 9, 10, 2), at(3, 9, 10)),  # two minutes ahead: more than clocks differ
+    ],
+)
+def test_an_impossible_payment_time_is_refused_and_changes_nothing(
+    paid_at: datetime, now: datetime
+) -> None:
+    """Before 2026-12 such a time was moved into request..now and recorded as the
+    payment's: a date nobody gave, and due dates moved by it."""
+    dossier = awaiting("three-level")
+    with pytest.raises(ActionRefused) as refused:
+        act(dossier, pay(dossier, "000.00.04.H59", paid_at=paid_at), now, "three-level")
+    assert (refused.value.code, refused.value.field) == (RefusalCode.INVALID_PAID_AT, "paid_at")
+    assert paid_at.isoformat() in refused.value.detail
+    assert dossier.state is DossierState.AWAITING_PAYMENT and dossier.payment is not None
+
+
+@pytest.mark.parametrize(
+    ("paid_at", "received_at"),
+    [
+        (at(3, 4, 9, 59), at(3, 4, 10)),  # the minute a desk typed, asked at 10:00
+        (at(3, 9, 10) + timedelta(seconds=40), at(3, 9, 10)),  # a gateway's clock ahead
+    ],
+)
+def test_a_payment_time_off_by_less_than_a_minute_is_the_nearest_possible(
+    paid_at: datetime, received_at: datetime
+) -> None:
+    dossier = awaiting("three-level")
+    decision = act(
+        dossier, pay(dossier, "000.00.04.H59", paid_at=paid_at), at(3, 9, 10), "three-level"
+    )
+    [paid] = decision.facts
+    assert isinstance(paid, PaymentReceived) and paid.received_at == received_at

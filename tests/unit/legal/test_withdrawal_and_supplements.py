@@ -24,7 +24,7 @@ from shared.events.commands import (
     ReturnResult,
     StopProcessing,
 )
-from shared.events.dossier import DocumentRef, DossierState, StepOutcome
+from shared.events.dossier import BroughtDocument, DossierState, StepOutcome
 from shared.events.pauses import SupplementProvided, SupplementRequested
 from shared.events.withdrawal import WithdrawalDeclined, WithdrawalRequested
 from tests.unit.legal.builders import (
@@ -106,7 +106,7 @@ def test_a_second_supplement_request_is_flagged(configuration: str) -> None:
     [requested] = first.facts
     assert isinstance(requested, SupplementRequested)
     assert (requested.request_number, requested.repeated) == (1, False)
-    doc = DocumentRef(name="Bản sao CCCD", type="identity_copy", size_bytes=1, sha256="c" * 64)
+    doc = BroughtDocument(name="Bản sao CCCD", type="identity_copy", size_bytes=1, sha256="c" * 64)
     give = ProvideSupplement(dossier_code=dossier.code, unit=desk, documents=[doc])
     back = act(first.dossier, give, at(3, 5), configuration).dossier
     again = act(back, ask, at(3, 6), configuration)
@@ -123,7 +123,7 @@ def test_a_supplement_brought_after_the_cutoff_counts_from_the_next_day(configur
         dossier_code=dossier.code, unit=justice, missing_documents=["identity_copy"], reason="r"
     )
     paused = act(dossier, ask, at(3, 4, 10), configuration).dossier  # Wednesday
-    doc = DocumentRef(name="Bản sao CCCD", type="identity_copy", size_bytes=1, sha256="c" * 64)
+    doc = BroughtDocument(name="Bản sao CCCD", type="identity_copy", size_bytes=1, sha256="c" * 64)
     give = ProvideSupplement(dossier_code=dossier.code, unit=desk, documents=[doc])
     before = act(paused, give, at(3, 6, 14, 59), configuration).facts[0]
     after = act(paused, give, at(3, 6, 15, 0), configuration).facts[0]

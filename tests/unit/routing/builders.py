@@ -23,6 +23,7 @@ from shared.events.commands import (
 )
 from shared.events.dossier import (
     ApplicantRef,
+    BroughtDocument,
     DocumentRef,
     DossierState,
     StepOutcome,
@@ -54,8 +55,9 @@ def context(now: datetime, configuration: str = "three-level", cause: str = "cau
     return Context(calendar=calendar(), catalogue=catalogue(configuration), now=now, cause_id=cause)
 
 
-def document(name: str = "Đơn xin chuyển mục đích", kind: str = "application") -> DocumentRef:
-    return DocumentRef(name=name, type=kind, size_bytes=1234, sha256="a" * 64)
+def document(name: str = "Đơn xin chuyển mục đích", kind: str = "application") -> BroughtDocument:
+    """A document as a submission or a supplement hands it in (its type a catalogue code)."""
+    return BroughtDocument(name=name, type=kind, size_bytes=1234, sha256="a" * 64)
 
 
 def received(
