@@ -98,8 +98,9 @@ def service_app(
         metrics_dependencies=[allow(Role.OPERATIONS, Role.SERVICE)],
         crashed_workers=crashed_workers,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+    # Outermost last: the in-flight limit reads a body only through the size limit.
     app.add_middleware(InFlightLimit, limit=http.max_in_flight, uncounted=PROBES | streams)
+    app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
     app.add_middleware(HttpMetrics)
     trace_requests(app, untraced=PROBES)  # probes and scrapes: no spans
     return app

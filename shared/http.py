@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -217,12 +218,15 @@ OVERLOADED_RETRY_AFTER_S = 1
 
 class InFlightLimit:
     """Refuses a request with 503 ``overloaded`` (and ``Retry-After``) while ``limit``
-    others are being handled, before its body is read or its token checked. Paths in
-    ``uncounted`` are always let through and not counted.
+    others are being handled, before its token is checked. Paths in ``uncounted`` are
+    always let through and not counted.
 
     Past the machine's capacity, requests accepted anyway only wait longer behind each
     other, until clients time out and retry; refusing the excess at once keeps the
     answered ones fast and tells clients when to come back, as for ``store_unavailable``.
+    A request counts once its body is in: a client trickling a body uses no CPU, and if
+    it counted, a few hundred such clients (no token needed) would refuse everyone else.
+    Inside ``BodySizeLimit``, so what it reads first is bounded.
     """
 
     def __init__(self, app: ASGIApp, limit: int, uncounted: frozenset[str] = PROBES) -> None:
@@ -236,13 +240,16 @@ class InFlightLimit:
         if scope["type"] != "http" or scope["path"] in self.uncounted:
             await self.app(scope, receive, send)
             return
+        if self.in_flight >= self.limit:  # at once, before reading the body
+            await self._refuse(scope, receive, send)
+            return
+        try:
+            receive = await whole_body_first(receive)
+        except StarletteHTTPException as exc:  # BodySizeLimit's, raised by its receive
+            await problem(exc.status_code, "body_too_large", exc.detail)(scope, receive, send)
+            return
         if self.in_flight >= self.limit:
-            HTTP_SHED.labels(service_of(scope)).inc()
-            response = problem(
-                503, "overloaded", "the service is handling its most requests; retry later"
-            )
-            response.headers["Retry-After"] = str(OVERLOADED_RETRY_AFTER_S)
-            await response(scope, receive, send)
+            await self._refuse(scope, receive, send)
             return
         self.in_flight += 1
         service = service_of(scope)
@@ -255,6 +262,30 @@ class InFlightLimit:
         finally:
             self.in_flight -= 1
             gauge.dec()
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        HTTP_SHED.labels(service_of(scope)).inc()
+        response = problem(
+            503, "overloaded", "the service is handling its most requests; retry later"
+        )
+        response.headers["Retry-After"] = str(OVERLOADED_RETRY_AFTER_S)
+        await response(scope, receive, send)
+
+
+async def whole_body_first(receive: Receive) -> Receive:
+    """Read the request's body now; the returned ``receive`` hands it out again, then
+    listens on the connection (for the client leaving)."""
+    pending: deque[Message] = deque()
+    while True:
+        message = await receive()
+        pending.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return pending.popleft() if pending else await receive()
+
+    return replay
 
 
 class HttpMetrics:

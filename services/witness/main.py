@@ -83,8 +83,8 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
     submitters = [allow(Role.WITNESS_SUBMITTER)] if settings.require_token else []
     app.include_router(api.submit_router, dependencies=submitters)
     app.include_router(api.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(InFlightLimit, limit=settings.http.max_in_flight)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http.max_body_bytes)
     return app
 
 

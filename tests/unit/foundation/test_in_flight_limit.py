@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import cast
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
+from shared.app import service_app
 from shared.http import InFlightLimit, install_error_handlers
+from shared.settings import HttpSettings
 from shared.telemetry.metrics import HTTP_IN_FLIGHT, HTTP_SHED
 
 
@@ -31,6 +34,10 @@ def build_app(gate: Gate, limit: int) -> FastAPI:
         gate.arrived.release()
         await gate.open.wait()
         return {"done": True}
+
+    @app.post("/read")
+    async def read(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -137,3 +144,61 @@ def test_the_consoles_health_stream_is_not_counted() -> None:
     assert HEALTH_STREAM == "/api/health/stream"
     assert HEALTH_STREAM in cast(frozenset[str], limit["uncounted"])
     assert HEALTH_STREAM in app.openapi()["paths"]
+
+
+async def test_a_request_whose_body_is_still_coming_holds_no_place(gate: Gate) -> None:
+    """A client trickling its body (no token needed) must not keep others out."""
+    body_sent, more_asked = asyncio.Event(), asyncio.Event()
+
+    async def trickled() -> AsyncIterator[bytes]:
+        yield b"{"
+        more_asked.set()  # the service is reading this request's body
+        await body_sent.wait()
+        yield b"}"
+
+    transport = httpx.ASGITransport(app=build_app(gate, limit=1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        trickling = asyncio.create_task(client.post("/read", content=trickled()))
+        await more_asked.wait()
+        try:
+            other = await client.post("/read", content=b"{}")
+        finally:
+            body_sent.set()
+        assert (await trickling).json() == {"bytes": 2}
+    assert other.status_code == 200  # the place was free
+
+
+@asynccontextmanager
+async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def service_stack(max_bytes: int) -> FastAPI:
+    """A service's app with the services' own middleware order (shared.app)."""
+    app = service_app(
+        title="t",
+        description="t",
+        lifespan=no_lifespan,
+        http=HttpSettings(max_body_bytes=max_bytes),
+    )
+
+    @app.post("/echo")
+    async def echo(body: dict[str, str]) -> dict[str, str]:
+        return body
+
+    return app
+
+
+async def test_a_body_over_the_limit_without_a_declared_length_is_refused_413() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            yield b"x" * 100  # sent chunked: no Content-Length to refuse early
+
+    transport = httpx.ASGITransport(app=service_stack(max_bytes=500))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        refused = await client.post("/echo", content=chunks())
+        served = await client.post("/echo", json={"a": "b"})
+    assert refused.status_code == 413
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "body_too_large"
+    assert served.json() == {"a": "b"}
