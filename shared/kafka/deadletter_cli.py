@@ -22,12 +22,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
+
+from aiokafka.errors import TopicAuthorizationFailedError
 
 from shared.kafka.deadletter import read_dead_letters, replay
 from shared.kafka.publisher import kafka_publisher
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.settings_env import read_settings, refuse
+from shared.topics import CONSOLE_REPLAY_TOPICS
 
 
 async def list_letters(kafka: KafkaSettings) -> None:
@@ -50,8 +54,16 @@ async def list_letters(kafka: KafkaSettings) -> None:
         )
 
 
-async def replay_letters(kafka: KafkaSettings, positions: list[str]) -> None:
-    wanted = {tuple(int(part) for part in position.split(":")) for position in positions}
+def position(text: str) -> tuple[int, int]:
+    """A dead letter's position as ``list`` prints it (``at``): PARTITION:OFFSET."""
+    if not re.fullmatch(r"[0-9]+:[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not PARTITION:OFFSET (e.g. 0:42)")
+    partition, offset = text.split(":")
+    return int(partition), int(offset)
+
+
+async def replay_letters(kafka: KafkaSettings, positions: list[tuple[int, int]]) -> None:
+    wanted = set(positions)
     retained = await read_dead_letters(kafka)
     letters = [dl for dl in retained if (dl.partition, dl.offset) in wanted]
     missing = wanted - {(dl.partition, dl.offset) for dl in letters}
@@ -68,17 +80,31 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print every retained dead letter as a JSON line")
     replay_parser = sub.add_parser("replay", help="republish dead letters to their topics")
-    replay_parser.add_argument("positions", nargs="+", metavar="PARTITION:OFFSET")
+    replay_parser.add_argument("positions", nargs="+", metavar="PARTITION:OFFSET", type=position)
     args = parser.parse_args()
     kafka = read_settings(KafkaSettings, "deadletter_cli")
     try:
         client_security(kafka)  # SASL without the OAuth trio: refused before connecting
     except ValueError as exc:
         refuse("deadletter_cli", [{"setting": "LT_KAFKA_SECURITY_PROTOCOL", "error": str(exc)}])
-    if args.command == "list":
-        asyncio.run(list_letters(kafka))
-    else:
-        asyncio.run(replay_letters(kafka, args.positions))
+    try:
+        if args.command == "list":
+            asyncio.run(list_letters(kafka))
+        else:
+            asyncio.run(replay_letters(kafka, args.positions))
+    except TopicAuthorizationFailedError as exc:  # a client the ACLs do not let do this
+        raise SystemExit(refused_by_acl(kafka, exc)) from None
+
+
+def refused_by_acl(kafka: KafkaSettings, exc: TopicAuthorizationFailedError) -> str:
+    """What to tell an operator whose client the broker refused a topic (one line)."""
+    client = kafka.oauth_client_id or "this client"
+    return (
+        f"the broker refused {client} access to a topic ({exc}): only the console's "
+        "client may read the dead letters, and it may write back only "
+        f"{', '.join(s.name for s in CONSOLE_REPLAY_TOPICS)}; a unit's command is sent "
+        "again by that unit's agency system"
+    )
 
 
 if __name__ == "__main__":

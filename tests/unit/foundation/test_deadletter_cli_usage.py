@@ -1,0 +1,65 @@
+"""``deadletter_cli`` says what is wrong in one line, never with a traceback: a position
+that is not PARTITION:OFFSET is a usage error (exit 2), and a client the broker's ACLs
+refuse (an operator using their service's client instead of the console's, or replaying
+a unit's command, which the console's client may not write) names what it may do."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from aiokafka.errors import TopicAuthorizationFailedError
+
+from shared.kafka import deadletter_cli
+from shared.settings import KafkaSettings
+
+
+def run(monkeypatch: pytest.MonkeyPatch, *argv: str) -> None:
+    monkeypatch.setenv("LT_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    monkeypatch.setattr(sys, "argv", ["deadletter_cli", *argv])
+    deadletter_cli.main()
+
+
+@pytest.mark.parametrize("given", ["abc", "1", "1:2:3", "1:x", "1:", "²:1"])
+def test_a_position_that_is_not_partition_offset_is_a_usage_error(
+    given: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def never(kafka: KafkaSettings, positions: list[tuple[int, int]]) -> None:
+        raise AssertionError("nothing is read or replayed")
+
+    monkeypatch.setattr(deadletter_cli, "replay_letters", never)
+    with pytest.raises(SystemExit) as stopped:
+        run(monkeypatch, "replay", "0:42", given)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{given!r} is not PARTITION:OFFSET" in err and "Traceback" not in err
+
+
+def test_positions_are_read_as_partition_and_offset(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[list[tuple[int, int]]] = []
+
+    async def replay(kafka: KafkaSettings, positions: list[tuple[int, int]]) -> None:
+        asked.append(positions)
+
+    monkeypatch.setattr(deadletter_cli, "replay_letters", replay)
+    run(monkeypatch, "replay", "0:42", "2:7")
+    assert asked == [[(0, 42), (2, 7)]]
+
+
+@pytest.mark.parametrize("command", [["list"], ["replay", "1:6"]])
+def test_a_client_the_acls_refuse_is_told_which_client_may(
+    command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*args: object) -> None:
+        raise TopicAuthorizationFailedError("dossier.commands.000.00.31.H59")
+
+    monkeypatch.setattr(deadletter_cli, "list_letters", refused)
+    monkeypatch.setattr(deadletter_cli, "replay_letters", refused)
+    monkeypatch.setenv("LT_KAFKA_OAUTH_CLIENT_ID", "routing")
+    with pytest.raises(SystemExit) as stopped:
+        run(monkeypatch, *command)
+    said = str(stopped.value.code)
+    assert said.startswith("the broker refused routing access to a topic")
+    assert "dossier.commands.000.00.31.H59" in said
+    assert "only the console's client may read the dead letters" in said
+    assert "dossier.events, notification.events, operations.events" in said
