@@ -14,7 +14,9 @@ the ACLs let read the dead letters) through the ``LT_KAFKA_OAUTH_*`` trio. Witho
 under SASL it stops at once (exit 78) instead of failing to connect.
 
 Replaying puts the original message back on its original topic; consumers that had
-already handled it skip it (inbox), the one that failed handles it again.
+already handled it skip it (inbox), the one that failed handles it again. A failed
+delivery's letter (``delivery_failed``) is not republished: its event was handled, so
+every inbox would skip it; the console's replay turns it into a redelivery request.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 from shared.settings_env import read_settings, refuse
 from shared.topics import CONSOLE_REPLAY_TOPICS
+
+DELIVERY_FAILED = "delivery_failed"  # notification's letters of a delivery given up
 
 
 async def list_letters(kafka: KafkaSettings) -> None:
@@ -69,10 +73,20 @@ async def replay_letters(kafka: KafkaSettings, positions: list[tuple[int, int]])
     missing = wanted - {(dl.partition, dl.offset) for dl in letters}
     if missing:
         raise SystemExit(f"no dead letter at {sorted(missing)}")
+    deliveries = [dl for dl in letters if dl.error_kind == DELIVERY_FAILED]
     async with kafka_publisher(kafka, "deadletter-cli") as publisher:
         for letter in letters:
+            if letter.error_kind == DELIVERY_FAILED:
+                continue
             await replay(letter, publisher)
             print(f"replayed {letter.partition}:{letter.offset} to {letter.original_topic}")
+    if deliveries:  # notification's inbox has their events: a republish would resend nothing
+        at = ", ".join(f"{dl.partition}:{dl.offset}" for dl in deliveries)
+        raise SystemExit(
+            f"not replayed {at}: failed deliveries, which a republish does not resend "
+            "(notification already handled the event); redeliver them on the console's "
+            "Dead letters page (Replay), which asks notification to send them again"
+        )
 
 
 def main() -> None:

@@ -6,12 +6,16 @@ a unit's command, which the console's client may not write) names what it may do
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aiokafka.errors import TopicAuthorizationFailedError
 
 from shared.kafka import deadletter_cli
+from shared.kafka.deadletter import DeadLetter
 from shared.settings import KafkaSettings
+from shared.testing import RecordingPublisher
 
 
 def run(monkeypatch: pytest.MonkeyPatch, *argv: str) -> None:
@@ -63,3 +67,46 @@ def test_a_client_the_acls_refuse_is_told_which_client_may(
     assert "dossier.commands.000.00.31.H59" in said
     assert "only the console's client may read the dead letters" in said
     assert "dossier.events, notification.events, operations.events" in said
+
+
+def letter(offset: int, kind: str) -> DeadLetter:
+    return DeadLetter(
+        partition=1,
+        offset=offset,
+        key="001.21.31.H59-261202-0006",
+        value=b"{}",
+        headers=[],
+        original_topic="dossier.events",
+        original_partition=-1 if kind == "delivery_failed" else 0,
+        original_offset=-1 if kind == "delivery_failed" else 7,
+        consumer_group="notification" if kind == "delivery_failed" else "routing",
+        error="DeliveryError: smtp 550" if kind == "delivery_failed" else "ValueError",
+        error_kind=kind,
+        attempts=5,
+        failed_at="2026-12-02T03:00:00+00:00",
+    )
+
+
+async def test_a_failed_delivery_is_not_republished_but_sent_to_the_console(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Notification's inbox has a failed delivery's event: a republish resends nothing
+    (docs/notification.md), so the CLI does not pretend it replayed it."""
+    publisher = RecordingPublisher()
+
+    async def retained(kafka: KafkaSettings) -> list[DeadLetter]:
+        return [letter(2, "delivery_failed"), letter(3, "handler_failed")]
+
+    @asynccontextmanager
+    async def publishing(kafka: KafkaSettings, name: str) -> AsyncIterator[RecordingPublisher]:
+        yield publisher
+
+    monkeypatch.setattr(deadletter_cli, "read_dead_letters", retained)
+    monkeypatch.setattr(deadletter_cli, "kafka_publisher", publishing)
+    with pytest.raises(SystemExit) as stopped:
+        await deadletter_cli.replay_letters(KafkaSettings(), [(1, 2), (1, 3)])
+    assert str(stopped.value.code).startswith("not replayed 1:2: failed deliveries")
+    assert "console's Dead letters page" in str(stopped.value.code)
+    assert [(topic, headers[-2]) for topic, _, _, headers in publisher.raw] == [
+        ("dossier.events", ("replayed_from", b"1:3"))
+    ]
