@@ -26,7 +26,11 @@ import asyncio
 import json
 import re
 
-from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    TopicAuthorizationFailedError,
+)
 
 from shared.kafka.deadletter import read_dead_letters, replay
 from shared.kafka.publisher import kafka_publisher
@@ -108,6 +112,14 @@ def main() -> None:
             asyncio.run(replay_letters(kafka, args.positions))
     except TopicAuthorizationFailedError as exc:  # a client the ACLs do not let do this
         raise SystemExit(refused_by_acl(kafka, exc)) from None
+    except KafkaConnectionError as exc:
+        raise SystemExit(f"cannot reach the broker at {kafka.bootstrap_servers}: {exc}") from None
+    except KafkaTimeoutError as exc:  # e.g. a client that may not even see the topic
+        raise SystemExit(
+            f"the broker at {kafka.bootstrap_servers} did not answer in time ({exc}): "
+            f"may {kafka.oauth_client_id or 'this client'} see the dead letters? only the "
+            "console's client may"
+        ) from None
 
 
 def refused_by_acl(kafka: KafkaSettings, exc: TopicAuthorizationFailedError) -> str:

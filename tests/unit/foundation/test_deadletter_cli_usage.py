@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, TopicAuthorizationFailedError
 
 from shared.kafka import deadletter_cli
 from shared.kafka.deadletter import DeadLetter
@@ -110,3 +110,26 @@ async def test_a_failed_delivery_is_not_republished_but_sent_to_the_console(
     assert [(topic, headers[-2]) for topic, _, _, headers in publisher.raw] == [
         ("dossier.events", ("replayed_from", b"1:3"))
     ]
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (KafkaTimeoutError("Failed to get offsets by times in 40000 ms"), "did not answer in time"),
+        (KafkaConnectionError("Unable to bootstrap"), "cannot reach the broker at"),
+    ],
+)
+def test_a_broker_out_of_reach_or_silent_is_said_in_one_line(
+    error: Exception, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agency's client, which may not even describe the dead letters, waited 40 s and
+    ended in a KafkaTimeoutError traceback."""
+
+    async def failing(*args: object) -> None:
+        raise error
+
+    monkeypatch.setattr(deadletter_cli, "list_letters", failing)
+    monkeypatch.setenv("LT_KAFKA_OAUTH_CLIENT_ID", "agency-000.00.31.H59")
+    with pytest.raises(SystemExit) as stopped:
+        run(monkeypatch, "list")
+    assert said in str(stopped.value.code)
