@@ -58,6 +58,7 @@ from shared.topics import (
     ALL_TOPICS,
     APPLICANT_CONTACTS,
     AUDIT_EVENTS,
+    CONSOLE_REPLAY_TOPICS,
     DEAD_LETTERS,
     DOSSIER_EVENTS,
     NOTIFICATION_EVENTS,
@@ -116,8 +117,6 @@ def _allow(
 
 
 CONSOLE = "console"
-# What a console replay may write back: no personal data, no agency's voice.
-CONSOLE_REPLAY_TOPICS = (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
 
 
 def _topic(principal: str, prefix: str, spec: TopicSpec, operation: AclOperation) -> AclBinding:

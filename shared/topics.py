@@ -185,6 +185,17 @@ def spec_of(prefix: str, topic: str) -> TopicSpec | None:
     return None
 
 
+# What the console may put a dead letter back on (its Kafka ACL, ``infra.kafka_access``):
+# no personal data (the contacts topic), no agency's voice (a replayed command would speak
+# for the agency, so an agency's commands are its own to send again).
+CONSOLE_REPLAY_TOPICS = (DOSSIER_EVENTS, NOTIFICATION_EVENTS, OPERATIONS_EVENTS)
+
+
+def console_may_replay(prefix: str, topic: str) -> bool:
+    """Whether the console may republish a dead letter on this full topic name."""
+    return spec_of(prefix, topic) in CONSOLE_REPLAY_TOPICS
+
+
 def personal_data_of(prefix: str, topic: str) -> str:
     """What personal data messages of this full topic name may carry; an unknown topic is
     taken to carry some (nothing says otherwise)."""

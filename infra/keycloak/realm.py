@@ -11,7 +11,7 @@ What the realm holds:
   ``agency`` (agency systems), ``service`` (the platform's own services) and
   ``witness-submitter`` (audit's client: it alone submits checkpoints to witnesses);
 * a confidential client (client credentials) per service, for the metrics scraper
-  (``monitoring``, role operations), for a payment gateway's adapter
+  (``monitoring``, role service: ``/metrics`` only), for a payment gateway's adapter
   (``payment-gateway``, role payment-gateway: routing's payment callback only), for
   the console (``console``, operations and auditor) and per agency system, one
   agency client per unit of the catalogue (``agency-<unit code>``), each carrying its
@@ -295,7 +295,10 @@ def build_realm() -> dict[str, Any]:
             confidential_client(name, f"The {name} service", "service", *EXTRA_ROLES.get(name, ()))
             for name in SERVICES
         ),
-        confidential_client(MONITORING_CLIENT, "Metrics scraper (Prometheus)", "operations"),
+        # /metrics only: operations would also let the scraper's secret (a file in
+        # Prometheus's container, whose UI has no login) replay dead letters, redeliver
+        # notifications and read every dossier.
+        confidential_client(MONITORING_CLIENT, "Metrics scraper (Prometheus)", "service"),
         confidential_client(
             PAYMENT_GATEWAY_CLIENT, "Payment gateway adapter (payments)", "payment-gateway"
         ),

@@ -123,9 +123,11 @@ async def replay(request: Request, body: ReplayRequest, caller: Operator) -> dic
     ]
     missing = set(body.positions) - {f"{dl.partition}:{dl.offset}" for dl in chosen}
     if missing:
-        raise NotFound(
-            f"no dead letter at {sorted(missing)}", code="dead_letter_not_found", field="positions"
-        )
+        retained = {f"{dl.partition}:{dl.offset}" for dl in letters}
+        absent, unmatched = sorted(missing - retained), sorted(missing & retained)
+        said = [f"no dead letter at {absent}"] if absent else []
+        said += [f"the dead letters at {unmatched} do not match the filter"] if unmatched else []
+        raise NotFound("; ".join(said), code="dead_letter_not_found", field="positions")
     try:
         return {"replayed": [await handlers.replay_letter(ops, dl, caller) for dl in chosen]}
     except ServiceUnavailable as exc:  # notification, asked about a failed delivery's letter

@@ -6,6 +6,10 @@ always be accounted for. A dead letter of a failed delivery is not republished (
 inbox would rightly skip an event already handled): it becomes a redelivery request
 that notification acts on, asked only when notification would carry it out.
 
+A letter of a topic the console may not write (``console_may_replay``: the contacts
+topic, a unit's commands) is refused up front, nothing recorded or audited: its Kafka
+ACL would refuse the republish, leaving an audited replay that can never happen.
+
 A dead letter is recorded and audited once: replayed again, it is answered with its
 action, which is first carried out again if it is not ``done`` (a redelivery: its
 outcome read again while not known). An action recorded but never carried out (the
@@ -31,7 +35,12 @@ from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, read_dead_letters, r
 from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.telemetry.messaging import header_value
-from shared.topics import DEAD_LETTERS, topic_name
+from shared.topics import (
+    AGENCY_COMMANDS_PREFIX,
+    DEAD_LETTERS,
+    console_may_replay,
+    topic_name,
+)
 from shared.unit_of_work import UnitOfWork
 from shared.workers import PeriodicWorker
 
@@ -65,6 +74,10 @@ async def replay_letter(ops: Operations, letter: DeadLetter, caller: Principal) 
     identity = letter_of(ops, letter)
     position = f"{letter.partition}:{letter.offset}"
     action = await ops.store.of_letter(identity)
+    if action is None or _unfinished(action):
+        refusal = not_replayable(ops.runtime.settings.kafka.topic_prefix, letter)
+        if refusal is not None:
+            return _answer(position, "replay", REFUSED, error=refusal, code=NOT_REPLAYABLE)
     if action is None:
         notification_id = notification_of(letter)
         if notification_id is not None:
@@ -99,6 +112,25 @@ async def replay_letter(ops: Operations, letter: DeadLetter, caller: Principal) 
         error=action.get("error"),
         notification_status=action.get("notification_status"),
     )
+
+
+NOT_REPLAYABLE = "not_replayable"
+
+
+def not_replayable(prefix: str, letter: DeadLetter) -> str | None:
+    """Why the console may not put this letter back on its topic (None: it may). A failed
+    delivery's letter is a redelivery request instead, on ``operations.events``."""
+    topic = letter.original_topic
+    if notification_of(letter) is not None or console_may_replay(prefix, topic):
+        return None
+    commands = prefix + AGENCY_COMMANDS_PREFIX
+    if topic.startswith(commands) and len(topic) > len(commands):
+        unit = topic[len(commands) :]
+        return (
+            f"the console may not write {topic}: a command speaks for its unit, so the "
+            f"agency system of {unit} sends it again (corrected); nothing replayed or recorded"
+        )
+    return f"the console may not write {topic} (its Kafka access): nothing replayed or recorded"
 
 
 def _answer(

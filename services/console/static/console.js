@@ -52,7 +52,7 @@ async function api(path, options) {
 const ERROR_CODES = new Set([
   "malformed_json", "nothing_selected", "unauthenticated", "invalid_token", "signed_out", "forbidden", "csrf",
   "actions_disabled", "not_found", "dossier_not_found", "not_a_dossier_code", "dead_letter_not_found", "notification_not_found",
-  "method_not_allowed", "not_redeliverable", "body_too_large", "invalid_request", "internal_error",
+  "method_not_allowed", "not_redeliverable", "not_replayable", "body_too_large", "invalid_request", "internal_error",
   "service_unavailable", "broker_unavailable", "store_unavailable", "identity_provider_unavailable", "network",
 ]);
 
@@ -736,10 +736,10 @@ function letterRow(l) {
     cell(l.attempts, "num"), cell(timeNode(l.failed_at)), cell(actions, "actions")];
 }
 
-// One letter's result: a redelivery refused up front (``refused``, no action recorded:
-// ``id`` null, its ``code`` and ``error``) is said with its reason, never as a success.
+// One letter's result: a redelivery or a replay refused up front (``refused``, no action
+// recorded: ``id`` null, its ``code`` and ``error``) is said with its reason, never as a success.
 function refusalOf(r) {
-  return new ApiError(r.code === "not_redeliverable" ? 409 : r.code === "notification_not_found" ? 404 : 0,
+  return new ApiError(r.code === "not_redeliverable" || r.code === "not_replayable" ? 409 : r.code === "notification_not_found" ? 404 : 0,
     r.code || "refused", r.error, { notification_status: r.notification_status });
 }
 function refusedReason(r) {
@@ -747,7 +747,7 @@ function refusedReason(r) {
   return `${title}${r.error ? ` (${r.error})` : ""}`;
 }
 function replayOutcome(r) {
-  if (r.status === "refused") return { ok: false, text: () => t("outcome_refused", { position: r.dead_letter, reason: refusedReason(r) }) };
+  if (r.status === "refused") return { ok: false, text: () => t(r.action === "replay" ? "outcome_not_replayed" : "outcome_refused", { position: r.dead_letter, reason: refusedReason(r) }) };
   if (r.action !== "redelivery" && r.status === "failed") return { ok: false, text: () => t("outcome_replay_failed", { position: r.dead_letter, error: r.error || label("action_status", "failed") }) };
   const key = r.action === "redelivery" ? "outcome_redelivery" : "outcome_replayed";
   return { ok: !BAD_STATUSES.has(r.status), text: () => t(key, { position: r.dead_letter, status: actionStatus(r, true) }) };
@@ -796,13 +796,15 @@ async function replayShown() {
   }
   state.dl.busy = false;
   for (const r of outcomes) state.dl.outcomes.set(r.dead_letter, replayOutcome(r));
-  const refused = outcomes.filter((r) => r.status === "refused");
+  const refused = outcomes.filter((r) => r.status === "refused" && r.action !== "replay");
+  const notReplayed = outcomes.filter((r) => r.status === "refused" && r.action === "replay");
   const bad = outcomes.filter((r) => r.status !== "refused" && BAD_STATUSES.has(r.status));
   const good = outcomes.filter((r) => !BAD_STATUSES.has(r.status));
   const para = (text, cls) => { const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls; return p; };
   if (good.length) lines.unshift(para(t("bulk_done", { count: good.length, list: good.map((r) => `${r.dead_letter} (${label("action_kinds", r.action)}: ${actionStatus(r)})`).join(", ") }), "ok"));
   if (bad.length) { result.className = "notice bad"; lines.push(para(t("bulk_failed", { count: bad.length, list: bad.map((r) => `${r.dead_letter}: ${actionStatus(r, true)}`).join(", ") }), "bad")); }
   if (refused.length) { result.className = "notice bad"; lines.push(para(t("bulk_refused", { count: refused.length, list: refused.map((r) => `${r.dead_letter}: ${refusedReason(r)}`).join(", ") }), "bad")); }
+  if (notReplayed.length) { result.className = "notice bad"; lines.push(para(t("bulk_not_replayed", { count: notReplayed.length, list: notReplayed.map((r) => `${r.dead_letter}: ${refusedReason(r)}`).join(", ") }), "bad")); }
   if (skipped.length) lines.push(para(t("bulk_skipped", { count: skipped.length, list: skipped.map((l) => l.at).join(", ") })));
   result.replaceChildren(...lines);
   await loadDeadLetters();

@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaConnectionError
 from console.main import create_app
 
 from shared.http import PROBLEM_JSON
+from shared.kafka.deadletter import DeadLetter
 from tests.unit.console.test_service_paths import console
 
 
@@ -60,6 +61,29 @@ async def test_the_broker_down_is_broker_unavailable() -> None:
 class NoLetters:
     async def dead_letters(self) -> list[Any]:
         return []
+
+
+class OneLetter:
+    async def dead_letters(self) -> list[Any]:
+        return [
+            DeadLetter(
+                1, 6, "k", b"x", [], "dossier.events", 0, 63, "routing", "E", "malformed", 1, ""
+            )
+        ]
+
+
+async def test_a_letter_there_but_outside_the_filter_is_not_called_absent() -> None:
+    """The page sends the positions shown with the filter applied: a letter that no
+    longer matches it is refused, saying so, not "no dead letter at" a letter that is."""
+    async with console([], kafka_views=OneLetter(), operations=None) as client:
+        answer = await client.post(
+            "/api/deadletters/replay", json={"positions": ["1:6", "0:9"], "consumer_group": "audit"}
+        )
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "dead_letter_not_found"
+    assert answer.json()["detail"] == (
+        "no dead letter at ['0:9']; the dead letters at ['1:6'] do not match the filter"
+    )
 
 
 async def test_a_replay_names_what_it_could_not_find() -> None:

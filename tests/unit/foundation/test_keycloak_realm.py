@@ -46,6 +46,14 @@ def test_narrow_roles_are_held_by_their_one_client() -> None:
     assert gateway["realmRoles"] == ["payment-gateway"]  # not a platform service
 
 
+def test_the_metrics_scraper_holds_the_service_role_alone() -> None:
+    """Prometheus's client scrapes /metrics, which the service role opens; with operations
+    (as it had) its secret also replayed dead letters through the console, redelivered
+    notifications and read every dossier and delivery record."""
+    [scraper] = [u for u in load()["users"] if u["username"] == "service-account-monitoring"]
+    assert scraper["realmRoles"] == ["service"]
+
+
 def test_only_the_data_protection_officer_holds_the_privacy_role() -> None:
     """Data subject requests answer with personal data: no client, no operations or desk
     account, only the demo data protection officer (and it holds nothing else)."""
