@@ -3,9 +3,12 @@
 devstack imports the realm when it starts Keycloak; a Keycloak that was already running
 (started before the realm file changed) gets what is missing through the admin API:
 clients, realm roles and users the file has and the realm lacks (partial import,
-existing ones left as they are), and realm roles the file gives a user who lacks them.
-Changes to what already exists need a restart. Local development only: the admin
-password is devstack's (``LT_KEYCLOAK_ADMIN_PASSWORD``, default ``dev-admin``).
+existing ones left as they are); each user of the file then holds exactly the file's
+platform roles: one it lacks is granted, one the file no longer gives it is revoked (a
+role taken away in the file, such as the metrics scraper's ``operations``, must not
+stay with an account). Other changes to what already exists need a restart. Local
+development only: the admin password is devstack's (``LT_KEYCLOAK_ADMIN_PASSWORD``,
+default ``dev-admin``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ def realm_with_values() -> dict[str, Any]:
     return document
 
 
-def _admin_token(http: httpx.Client, base: str) -> str:
+def admin_token(http: httpx.Client, base: str) -> str:
     response = http.post(
         f"{base}/realms/master/protocol/openid-connect/token",
         data={
@@ -46,7 +49,7 @@ def sync(base: str) -> list[str]:
     """Add what the running realm lacks; returns what was added (for the log)."""
     realm = realm_with_values()
     with httpx.Client(timeout=30) as http:
-        http.headers["Authorization"] = f"Bearer {_admin_token(http, base)}"
+        http.headers["Authorization"] = f"Bearer {admin_token(http, base)}"
         admin = f"{base}/admin/realms/{REALM}"
         answer = http.post(
             f"{admin}/partialImport",
@@ -63,12 +66,17 @@ def sync(base: str) -> list[str]:
             for r in answer.json().get("results", [])
             if r.get("action") == "ADDED"
         ]
+        platform = {role["name"] for role in realm["roles"]["realm"]}
         for user in realm["users"]:
-            added += _grant_missing_roles(http, admin, user)
+            added += _align_roles(http, admin, user, platform)
     return added
 
 
-def _grant_missing_roles(http: httpx.Client, admin: str, user: dict[str, Any]) -> list[str]:
+def _align_roles(
+    http: httpx.Client, admin: str, user: dict[str, Any], platform: set[str]
+) -> list[str]:
+    """Grant the user the file's roles it lacks and revoke the platform roles the file
+    does not give it (Keycloak's own default roles are left alone)."""
     [found] = http.get(
         f"{admin}/users", params={"username": user["username"], "exact": "true"}
     ).json() or [None]
@@ -76,8 +84,12 @@ def _grant_missing_roles(http: httpx.Client, admin: str, user: dict[str, Any]) -
         return []
     mappings = f"{admin}/users/{found['id']}/role-mappings/realm"
     held = {role["name"] for role in http.get(mappings).json()}
-    missing = [name for name in user.get("realmRoles", []) if name not in held]
-    if missing:
-        roles = [http.get(f"{admin}/roles/{name}").json() for name in missing]
-        http.post(mappings, json=roles).raise_for_status()
-    return [f"role {name} to {user['username']}" for name in missing]
+    given = set(user.get("realmRoles", []))
+    missing, extra = sorted(given - held), sorted((held & platform) - given)
+    for method, names in (("POST", missing), ("DELETE", extra)):
+        if names:
+            roles = [http.get(f"{admin}/roles/{name}").json() for name in names]
+            http.request(method, mappings, json=roles).raise_for_status()
+    return [f"role {name} to {user['username']}" for name in missing] + [
+        f"role {name} revoked from {user['username']}" for name in extra
+    ]
