@@ -170,6 +170,11 @@ def start_kafka(ports: Ports) -> None:
     if read_pid("kafka") or port_open(ports.kafka):
         log(f"kafka already running on 127.0.0.1:{ports.kafka}")
         return
+    if not port_open(ports.keycloak):
+        sys.exit(
+            f"[devstack] kafka needs Keycloak on 127.0.0.1:{ports.keycloak}: the broker "
+            "fetches the realm's keys as it starts (start keycloak first, or both together)"
+        )
     ensure_kafka_jars()
     kafka_dir = LOCAL / "kafka"
     data_dir = kafka_dir / "data"
@@ -360,20 +365,21 @@ def stop(name: str) -> bool:
 
 
 def cmd_start(ports: Ports, components: list[str]) -> None:
+    """Kafka last: its SASL listener fetches the realm's keys from Keycloak as the broker
+    starts, and the broker does not start without them (infra/kafka_security.py)."""
     LOCAL.mkdir(parents=True, exist_ok=True)
     if "store" in components:
         start_store(ports)
-    if "kafka" in components:
-        start_kafka(ports)
     if "keycloak" in components:
         start_keycloak(ports)
     if "store" in components:
         wait_until("store", lambda: store_ping(ports.store), 60, "store")
-    if "kafka" in components:
-        wait_until("kafka", lambda: kafka_round_trip(ports.kafka), 120, "kafka")
     if "keycloak" in components:
         wait_until("keycloak", lambda: keycloak_token(ports.keycloak), 600, "keycloak")
         sync_keycloak(ports)
+    if "kafka" in components:
+        start_kafka(ports)
+        wait_until("kafka", lambda: kafka_round_trip(ports.kafka), 120, "kafka")
 
 
 def cmd_stop(components: list[str]) -> None:

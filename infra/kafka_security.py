@@ -68,6 +68,11 @@ class BrokerPorts:
 PROTOCOLS = {"CONTROLLER": "PLAINTEXT", "LOCAL": "PLAINTEXT", "SASL": "SASL_PLAINTEXT"}
 TLS_LISTENER, TLS_PROTOCOL = "TLS", "SASL_SSL"
 VALIDATOR = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
+# Named explicitly: Kafka 4.1's default, DefaultJwtValidator, is instantiated by the
+# callback handler without the realm's keys and then falls back to ClientJwtValidator,
+# which checks neither the signature nor the issuer nor the audience (a self-signed
+# token naming any azp, ANONYMOUS the super user included, got a session).
+JWT_VALIDATOR = "org.apache.kafka.common.security.oauthbearer.BrokerJwtValidator"
 LOGIN = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;"
 
 
@@ -109,6 +114,7 @@ def security_properties(
         "sasl.enabled.mechanisms=OAUTHBEARER",
         *oauth_listener_properties("SASL"),
         *extra,
+        f"sasl.oauthbearer.jwt.validator.class={JWT_VALIDATOR}",
         f"sasl.oauthbearer.jwks.endpoint.url={issuer.jwks_url}",
         f"sasl.oauthbearer.expected.issuer={issuer.issuer}",
         f"sasl.oauthbearer.expected.audience={AUDIENCE}",

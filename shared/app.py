@@ -8,10 +8,12 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version as package_version
-from typing import Protocol
+from typing import Any, Protocol
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
 from fastapi_offline import FastAPIOffline
 
 from shared.auth import AuthSettings, Role, allow, install_auth
@@ -35,6 +37,40 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 HTTP_DRAIN_S = 5
 CRASHED_WORKER_EXIT = 3  # the exit code of a process stopped by a crashed background worker
+# Swagger UI's "Authorize": the realm's public client, authorisation code + PKCE.
+SWAGGER_UI_OAUTH = {"clientId": "swagger-ui", "usePkceWithAuthorizationCodeGrant": True}
+OFFLINE_STATIC = "/static-offline-docs"  # where fastapi_offline serves Swagger UI's files
+
+
+def offline_app(**kwargs: Any) -> FastAPI:
+    """A FastAPI app whose Swagger UI (``/docs``) is served from the package, not a CDN
+    (desks may have no internet), and signs in with ``SWAGGER_UI_OAUTH``.
+
+    ``FastAPIOffline``'s own ``/docs`` drops ``swagger_ui_init_oauth``: Swagger UI then
+    asks Keycloak for a code with no client id and no PKCE, which the realm's
+    ``swagger-ui`` client refuses. So its page is replaced by one that passes it."""
+    app = FastAPIOffline(docs_url=None, swagger_ui_init_oauth=SWAGGER_UI_OAUTH, **kwargs)
+    redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=redirect_url,
+            swagger_js_url=f"{root}{OFFLINE_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{OFFLINE_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{OFFLINE_STATIC}/favicon.png",
+            swagger_ui_parameters=app.swagger_ui_parameters,
+            init_oauth=app.swagger_ui_init_oauth,
+        )
+
+    @app.get(redirect_url, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    return app
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
@@ -68,14 +104,12 @@ def service_app(
     stays open (server-sent events): not counted in the requests in flight.
     """
     # Swagger UI and ReDoc served from the package, not a CDN: desks may have no internet.
-    app = FastAPIOffline(
+    app = offline_app(
         title=title,
         description=description,
         version=package_version("lienthong"),  # one release number for the whole platform
         lifespan=lifespan,
         openapi_tags=openapi_tags,
-        # Swagger UI's "Authorize": the realm's public client, authorisation code + PKCE.
-        swagger_ui_init_oauth={"clientId": "swagger-ui", "usePkceWithAuthorizationCodeGrant": True},
     )
     install_error_handlers(app, refusal_statuses or {})
     install_auth(app, auth or AuthSettings())

@@ -96,7 +96,8 @@ ROLES = {
     "witness-submitter": "May submit the audit log's checkpoints to the witnesses.",
     "payment-gateway": "A payment gateway's adapter: reports payments (routing's callback).",
 }
-SWAGGER_PORTS = (8001, 8002, 8003, 8004)
+# Every /docs make run serves: the five services (8001-8005) and the two witnesses.
+SWAGGER_PORTS = (8001, 8002, 8003, 8004, 8005, 8011, 8012)
 # The audit service alone submits checkpoints to the witnesses (docs/witness.md).
 EXTRA_ROLES = {"audit": ("witness-submitter",)}
 

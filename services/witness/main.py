@@ -12,9 +12,8 @@ from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 
-from shared.app import server_config
+from shared.app import offline_app, server_config
 from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
 from shared.command_line import no_arguments
@@ -73,7 +72,7 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
         finally:
             state.close()
 
-    app = FastAPIOffline(title="Witness", description=DESCRIPTION, lifespan=lifespan)
+    app = offline_app(title="Witness", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app, api.STATUS)
     install_auth(app, settings.auth)
     # Reading (vkey, state) stays public: auditors pin the vkey, the state is evidence;

@@ -43,6 +43,7 @@ SECURITY_KEYS = (
     "listener.name.tls.oauthbearer.sasl.server.callback.handler.class",
     "listener.name.tls.oauthbearer.sasl.jaas.config",
     "ssl.keystore.type",
+    "sasl.oauthbearer.jwt.validator.class",
     "sasl.oauthbearer.jwks.endpoint.url",
     "sasl.oauthbearer.expected.audience",
     "sasl.oauthbearer.sub.claim.name",
