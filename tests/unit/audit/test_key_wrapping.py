@@ -4,7 +4,9 @@ only the same wrapping key unwraps it, and only for the dossier it was wrapped f
 from __future__ import annotations
 
 import pytest
+from audit.config import AuditKeyWrapping, AuditSettings
 from audit.key_wrapping import (
+    DEV_KEY_WRAPPING_KEY,
     DossierKeyUnreadable,
     KeyWrapping,
     UnknownWrappingKey,
@@ -12,6 +14,8 @@ from audit.key_wrapping import (
     wrapping_key_id,
 )
 from audit.personal import new_dossier_key
+
+from shared.settings_env import SETTINGS_EXIT, read_settings
 
 WRAPPING_KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -67,3 +71,25 @@ def test_an_altered_wrapped_key_does_not_unwrap() -> None:
 def test_a_wrapping_key_is_64_hex_digits(text: str) -> None:
     with pytest.raises(ValueError, match="64 hex digits"):
         parse_wrapping_key(text)
+
+
+def test_the_start_refuses_a_malformed_key_without_saying_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = {"LT_AUDIT_KEY_WRAPPING_KEY": "not-a-secret-key"}
+    monkeypatch.setenv("LT_AUDIT_KEY_WRAPPING_KEY", "not-a-secret-key")
+    with pytest.raises(SystemExit) as stopped:
+        read_settings(AuditSettings, "audit", environ=environ)
+    assert stopped.value.code == SETTINGS_EXIT
+    out, err = capsys.readouterr()
+    assert "LT_AUDIT_KEY_WRAPPING_KEY" in out and "64 hex digits" in out + err
+    assert "not-a-secret-key" not in out + err
+
+
+def test_the_setting_reads_a_hex_key_and_defaults_to_the_development_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert AuditKeyWrapping().key_wrapping_key.get_secret_value() == DEV_KEY_WRAPPING_KEY
+    monkeypatch.setenv("LT_AUDIT_KEY_WRAPPING_KEY", WRAPPING_KEY.hex().upper())
+    text = AuditKeyWrapping().key_wrapping_key.get_secret_value()
+    assert KeyWrapping.from_hex(text).id == KeyWrapping(WRAPPING_KEY).id
