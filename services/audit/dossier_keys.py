@@ -4,7 +4,7 @@
 random bytes, stored wrapped under ``LT_AUDIT_KEY_WRAPPING_KEY``: ``audit.key_wrapping``;
 None once erased), ``wrapped_by`` (the wrapping key's id), ``key_id``, ``created_at``,
 ``erased_at``. A key stored before wrapping existed is the 32 bytes in clear, with no
-``wrapped_by``: it is read as it is.
+``wrapped_by``: it is read as it is, and ``python -m audit.wrap_keys`` wraps it.
 Destroying a key is the erasure: the log's sealed fields stay, and stay hashed, but
 nobody can read them again. This is the only data of the audit service that is deleted,
 and it is not part of the log.
@@ -37,6 +37,14 @@ class MadeKeys:
 
     new: dict[str, bytes] = field(default_factory=dict)
     renewed: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class WrapPage:
+    """A page of keys found in clear: the dossiers read, and how many were wrapped."""
+
+    read: list[str] = field(default_factory=list)
+    wrapped: int = 0
 
 
 class DossierKeys:
@@ -131,6 +139,29 @@ class DossierKeys:
                 "set the wrapping key they were wrapped under"
             )
 
+    async def clear_keys_left(self) -> bool:
+        """Whether any live key is still stored in clear (to wrap: python -m audit.wrap_keys)."""
+        return await self._dossier_keys.find_one(_CLEAR, {"_id": 1}) is not None
+
+    async def wrap_clear(self, limit: int, after: str | None = None) -> WrapPage:
+        """Wrap up to ``limit`` keys stored in clear, in dossier code order after ``after``.
+        Each is replaced only if it is still the clear key read (not erased or wrapped
+        meanwhile), so running it twice, or beside the service, is harmless."""
+        query: dict[str, Any] = dict(_CLEAR)
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._dossier_keys.find(query).sort("_id", ASCENDING).limit(limit)
+        page = WrapPage()
+        async for doc in cursor:
+            subject, key = doc["_id"], bytes(doc["key"])
+            wrapped = {"key": self._wrapping.wrap(subject, key), "wrapped_by": self._wrapping.id}
+            done = await self._dossier_keys.update_one(
+                {"_id": subject, "key": key, "wrapped_by": None}, {"$set": wrapped}
+            )
+            page.read.append(subject)
+            page.wrapped += done.modified_count
+        return page
+
     def _fields(self, subject: str, key: bytes, now: datetime) -> dict[str, Any]:
         return {
             "key": self._wrapping.wrap(subject, key),
@@ -139,3 +170,7 @@ class DossierKeys:
             "created_at": now,
             "erased_at": None,
         }
+
+
+_CLEAR: dict[str, Any] = {"key": {"$ne": None}, "wrapped_by": None}
+"""A live key stored in clear (by a version before wrapping: no ``wrapped_by``)."""

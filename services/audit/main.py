@@ -77,6 +77,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
             dossier_keys = DossierKeys(runtime.db, key_wrapping(settings))
             await dossier_keys.ensure_indexes()
             await dossier_keys.check_wrapping()  # a missing wrapping key stops the start
+            if await dossier_keys.clear_keys_left():
+                log.warning("dossier keys stored in clear: wrap them, python -m audit.wrap_keys")
             personal_data = PersonalData(dossier_keys, settings.audit.personal_fields)
             appender = LogAppender(store, runtime.clock, personal_data)
             runtime.add_consumer(list(handlers.LOGGED_TOPICS), handlers.build_registry(appender))

@@ -5,6 +5,7 @@ wrapped under a wrapping key the service is not given stops its start."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from audit.config import AuditSettings
 from audit.dossier_keys import DossierKeys
 from audit.key_wrapping import KeyWrapping, UnknownWrappingKey
 from audit.main import create_app
+from audit.wrap_keys import WrapKeysSettings, wrap_all
+from audit.wrap_keys import run as run_command
 from pydantic import SecretStr
 
 from shared.clock import ManualClock
@@ -77,7 +80,7 @@ async def test_the_store_holds_the_key_wrapped_and_the_api_shows_the_fields(
     assert personal.unseal(logged_event, key) == SHOWN
 
 
-async def test_keys_in_clear_as_an_earlier_version_stored_them_keep_working(
+async def test_keys_in_clear_keep_working_until_wrapped_and_after(
     common_settings: CommonSettings, clock: ManualClock, tmp_path: Path
 ) -> None:
     code = "000.00.01.H59-261126-0102"
@@ -89,20 +92,43 @@ async def test_keys_in_clear_as_an_earlier_version_stored_them_keep_working(
         await publish(app, events[:3])
         await logged(client, 3)
         keys = app.state.runtime.db["dossier_keys"]
-        # As an earlier version stored it: the bare key, no wrapping key's id.
+        # As an earlier version stored them: the bare key, no wrapping key's id.
         stored = await keys.find_one({"_id": code})
         key = wrapping.unwrap(code, bytes(stored["key"]), stored["wrapped_by"])
         await keys.update_one({"_id": code}, {"$set": {"key": key, "wrapped_by": None}})
+        await keys.insert_one({**stored, "_id": "older", "key": b"k" * 32, "wrapped_by": None})
 
     app = create_app(settings, clock)  # restarted: nothing remembered of the key
     async with running_app(app, ActAs("auditor")) as client:
         assert await personal_data_of(client, 0) == SHOWN
         await publish(app, events[3:])  # sealed under the same (clear) key
-        await logged(client, len(events))
         late = [e for e in await logged(client, len(events)) if "personal_data" in e]
+        assert len(late) > 1 and {e["index"] for e in late} > {0}
+        assert all({"erased": True} not in e["personal_data"].values() for e in late)
 
-    assert len(late) > 1 and {e["index"] for e in late} > {0}
-    assert all({"erased": True} not in e["personal_data"].values() for e in late)
+        out = io.StringIO()
+        dossier_keys = DossierKeys(app.state.runtime.db, wrapping)
+        assert await dossier_keys.clear_keys_left()
+        assert await wrap_all(dossier_keys, out, page_size=1) == 2
+        again = io.StringIO()  # the command itself, run again: idempotent
+        command = WrapKeysSettings(mongo=settings.mongo, audit=settings.audit.model_dump())
+        assert await run_command(command, again) == 0
+        assert not await dossier_keys.clear_keys_left()
+        wrapped = await app.state.runtime.db["dossier_keys"].find_one({"_id": code})
+        still_shown = await personal_data_of(client, 0)
+
+    assert out.getvalue().splitlines() == [
+        "wrapped 1 dossier keys (read 1, up to 000.00.01.H59-261126-0102)",
+        "wrapped 2 dossier keys (read 2, up to older)",
+    ]
+    assert again.getvalue() == f"done: 0 dossier keys wrapped under wrapping key {wrapping.id}\n"
+    assert wrapped["wrapped_by"] == wrapping.id and bytes(wrapped["key"]) != key
+    assert wrapping.unwrap(code, bytes(wrapped["key"]), wrapped["wrapped_by"]) == key
+    assert still_shown == SHOWN
+
+    app = create_app(settings, clock)  # and after a restart, from the wrapped key
+    async with running_app(app, ActAs("auditor")) as client:
+        assert await personal_data_of(client, 0) == SHOWN
 
 
 async def test_keys_wrapped_under_a_wrapping_key_not_given_stop_the_start(
