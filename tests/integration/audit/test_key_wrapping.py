@@ -144,6 +144,21 @@ async def test_keys_wrapped_under_a_wrapping_key_not_given_stop_the_start(
         # refused, saying so, never read as an erased key.
         with pytest.raises(UnknownWrappingKey, match="LT_AUDIT_KEY_WRAPPING_KEY"):
             await DossierKeys(app.state.runtime.db, KeyWrapping(OTHER_KEY)).keys({code})
+        # Met by the API (a key restored from elsewhere): a problem that says so, not
+        # the fields shown as erased.
+        keys = app.state.runtime.db["dossier_keys"]
+        await keys.update_one({"_id": code}, {"$set": {"wrapped_by": "0badc0de"}})
+        answer = await client.get("/v1/audit/entries/0")
+        history = await client.get(f"/v1/audit/dossiers/{code}")
+        wrapped_by = KeyWrapping(WRAPPING_KEY).id
+        await keys.update_one({"_id": code}, {"$set": {"wrapped_by": wrapped_by}})
+        assert await personal_data_of(client, 0) == SHOWN
+
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "dossier_key_unreadable"
+    assert "0badc0de" in answer.json()["detail"] and "erased" not in answer.text
+    assert (history.status_code, history.json()["code"]) == (503, "dossier_key_unreadable")
 
     other = settings_with(common_settings, tmp_path, OTHER_KEY)
     with pytest.raises(UnknownWrappingKey, match=f"{KeyWrapping(WRAPPING_KEY).id}.*{code}"):
