@@ -15,6 +15,7 @@ from shared.time_bounds import BoundedDatetime
 # The whole audit API is read-only and for auditors.
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[allow(Role.AUDITOR)])
 STATUS: dict[str, int] = {  # audit's one table: refusal code -> HTTP status (else 422)
+    "dossier_key_unreadable": 503,
     "invalid_tree_size": 422,
     "log_damaged": 409,
     "no_checkpoint": 404,

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AwareDatetime, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audit.key_wrapping import DEV_KEY_WRAPPING_KEY, parse_wrapping_key
 from shared.auth.identities import client_secret
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
@@ -60,7 +61,27 @@ class AuditLogKey(BaseSettings):
     )
 
 
-class AuditLogSettings(AuditLogKey):
+class AuditKeyWrapping(BaseSettings):
+    """The key the dossier keys are stored wrapped under (LT_AUDIT_KEY_WRAPPING_KEY): all
+    ``python -m audit.wrap_keys`` reads of the audit settings, besides the store's."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_AUDIT_", extra="ignore")
+
+    key_wrapping_key: SecretStr = Field(
+        SecretStr(DEV_KEY_WRAPPING_KEY),
+        description="Key (64 hex digits) under which every dossier key is stored wrapped "
+        "(AES-256-GCM), so a copy of the store reads no sealed field; never stored. Keys "
+        "wrapped under another one do not open. DEV DEFAULT: set it.",
+    )
+
+    @field_validator("key_wrapping_key")
+    @classmethod
+    def _a_wrapping_key(cls, value: SecretStr) -> SecretStr:
+        parse_wrapping_key(value.get_secret_value())  # the message says the form, not the value
+        return value
+
+
+class AuditLogSettings(AuditLogKey, AuditKeyWrapping):
     """The log itself: identity, signing key and checkpoint cadence (LT_AUDIT_*)."""
 
     previous_signing_key_path: Path | None = Field(

@@ -1,9 +1,13 @@
 """Per-dossier keys that seal personal fields: kept beside the log, never in it.
 
-``dossier_keys``: ``_id`` = the subject (dossier code), ``key`` (32 random bytes, or None
-once erased), ``key_id``, ``created_at``, ``erased_at``. Destroying a key is the erasure:
-the log's sealed fields stay, and stay hashed, but nobody can read them again. This is
-the only data of the audit service that is deleted, and it is not part of the log.
+``dossier_keys``: ``_id`` = the subject (dossier code), ``key`` (the dossier key, 32
+random bytes, stored wrapped under ``LT_AUDIT_KEY_WRAPPING_KEY``: ``audit.key_wrapping``;
+None once erased), ``wrapped_by`` (the wrapping key's id), ``key_id``, ``created_at``,
+``erased_at``. A key stored before wrapping existed is the 32 bytes in clear, with no
+``wrapped_by``: it is read as it is, and ``python -m audit.wrap_keys`` wraps it.
+Destroying a key is the erasure: the log's sealed fields stay, and stay hashed, but
+nobody can read them again. This is the only data of the audit service that is deleted,
+and it is not part of the log.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 from pymongo import ASCENDING
 
 from audit import personal
-from shared.mongo.client import Database, Session
+from audit.key_wrapping import KeyWrapping, UnknownWrappingKey
+from shared.mongo.client import Database, Document, Session
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,20 @@ class MadeKeys:
     renewed: dict[str, bytes] = field(default_factory=dict)
 
 
+@dataclass
+class WrapPage:
+    """A page of keys found in clear: the dossiers read, and how many were wrapped."""
+
+    read: list[str] = field(default_factory=list)
+    wrapped: int = 0
+
+
 class DossierKeys:
     """The dossier keys collection."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, wrapping: KeyWrapping) -> None:
         self._dossier_keys = db["dossier_keys"]
+        self._wrapping = wrapping
 
     async def ensure_indexes(self) -> None:
         await self._dossier_keys.create_index(
@@ -49,30 +63,38 @@ class DossierKeys:
         """The dossiers' stored keys, in one query: the key, None where it was erased; a
         dossier that never had a key is absent."""
         cursor = self._dossier_keys.find({"_id": {"$in": subjects}}, session=session)
-        return {
-            doc["_id"]: None if doc.get("key") is None else bytes(doc["key"])
-            async for doc in cursor
-        }
+        return {doc["_id"]: self._key(doc) async for doc in cursor}
 
     async def add(self, made: MadeKeys, now: datetime, session: Session) -> None:
         """Store the keys made for a run: new dossiers' in one insert; after an erasure the
         dossier's entries from now on have a new key."""
         if made.new:
             await self._dossier_keys.insert_many(
-                [{"_id": subject, **_fields(key, now)} for subject, key in made.new.items()],
+                [{"_id": s, **self._fields(s, key, now)} for s, key in made.new.items()],
                 session=session,
             )
         for subject, key in made.renewed.items():
             await self._dossier_keys.update_one(
-                {"_id": subject}, {"$set": _fields(key, now)}, session=session
+                {"_id": subject}, {"$set": self._fields(subject, key, now)}, session=session
             )
 
     async def keys(self, subjects: set[str]) -> dict[str, bytes | None]:
         """The live keys of these subjects (None where erased or never made)."""
         found: dict[str, bytes | None] = dict.fromkeys(subjects)
         async for doc in self._dossier_keys.find({"_id": {"$in": sorted(subjects)}}):
-            found[doc["_id"]] = None if doc.get("key") is None else bytes(doc["key"])
+            found[doc["_id"]] = self._key(doc)
         return found
+
+    def _key(self, doc: Document) -> bytes | None:
+        """The dossier key a stored document holds: unwrapped, or as stored in clear by an
+        earlier version (no ``wrapped_by``); None once erased. A key this service cannot
+        unwrap raises ``DossierKeyUnreadable``: never read as erased."""
+        stored = doc.get("key")
+        if stored is None:
+            return None
+        if doc.get("wrapped_by") is None:
+            return bytes(stored)
+        return self._wrapping.unwrap(doc["_id"], bytes(stored), str(doc["wrapped_by"]))
 
     async def live_created_before(
         self, moment: datetime, limit: int, after: Candidate | None = None
@@ -97,11 +119,58 @@ class DossierKeys:
         """Destroy the dossier's key; the id of the key destroyed (None if there was none)."""
         doc = await self._dossier_keys.find_one_and_update(
             {"_id": subject, "key": {"$ne": None}},
-            {"$set": {"key": None, "erased_at": now}},
+            {"$set": {"key": None, "wrapped_by": None, "erased_at": now}},
             session=session,
         )
         return None if doc is None else str(doc["key_id"])
 
+    async def check_wrapping(self) -> None:
+        """Refuse to go on (``UnknownWrappingKey``) when a live key is wrapped under
+        another wrapping key than the configured one: read, its dossier's fields would
+        fail; the start says which key is missing instead."""
+        other = await self._dossier_keys.find_one(
+            {"key": {"$ne": None}, "wrapped_by": {"$nin": [None, self._wrapping.id]}},
+            {"_id": 1, "wrapped_by": 1},
+        )
+        if other is not None:
+            raise UnknownWrappingKey(
+                f"dossier keys are wrapped under wrapping key {other['wrapped_by']} (dossier "
+                f"{other['_id']}), but LT_AUDIT_KEY_WRAPPING_KEY is key {self._wrapping.id}: "
+                "set the wrapping key they were wrapped under"
+            )
 
-def _fields(key: bytes, now: datetime) -> dict[str, Any]:
-    return {"key": key, "key_id": personal.key_id(key), "created_at": now, "erased_at": None}
+    async def clear_keys_left(self) -> bool:
+        """Whether any live key is still stored in clear (to wrap: python -m audit.wrap_keys)."""
+        return await self._dossier_keys.find_one(_CLEAR, {"_id": 1}) is not None
+
+    async def wrap_clear(self, limit: int, after: str | None = None) -> WrapPage:
+        """Wrap up to ``limit`` keys stored in clear, in dossier code order after ``after``.
+        Each is replaced only if it is still the clear key read (not erased or wrapped
+        meanwhile), so running it twice, or beside the service, is harmless."""
+        query: dict[str, Any] = dict(_CLEAR)
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._dossier_keys.find(query).sort("_id", ASCENDING).limit(limit)
+        page = WrapPage()
+        async for doc in cursor:
+            subject, key = doc["_id"], bytes(doc["key"])
+            wrapped = {"key": self._wrapping.wrap(subject, key), "wrapped_by": self._wrapping.id}
+            done = await self._dossier_keys.update_one(
+                {"_id": subject, "key": key, "wrapped_by": None}, {"$set": wrapped}
+            )
+            page.read.append(subject)
+            page.wrapped += done.modified_count
+        return page
+
+    def _fields(self, subject: str, key: bytes, now: datetime) -> dict[str, Any]:
+        return {
+            "key": self._wrapping.wrap(subject, key),
+            "wrapped_by": self._wrapping.id,
+            "key_id": personal.key_id(key),
+            "created_at": now,
+            "erased_at": None,
+        }
+
+
+_CLEAR: dict[str, Any] = {"key": {"$ne": None}, "wrapped_by": None}
+"""A live key stored in clear (by a version before wrapping: no ``wrapped_by``)."""

@@ -8,6 +8,7 @@ plain JSON in the formats docs/audit.md describes and ``audit.verify`` checks.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from audit.domain import KEY_ROTATED, Checkpoint, format_log_time
 from audit.dossier_heads import index_at
 from audit.dossier_index import DossierIndex
 from audit.entry_view import LogDamaged, entry_view
+from audit.key_wrapping import DossierKeyUnreadable
 from audit.store import AuditStore
 from audit.trust import TrustPolicy
 from shared.clock import Clock
@@ -29,6 +31,15 @@ BUNDLE_FORMAT = "lienthong-audit-bundle/3"
 INCLUSION_FORMAT = "lienthong-audit-inclusion/2"
 CONSISTENCY_FORMAT = "lienthong-audit-consistency/2"
 MAX_DOSSIER_ENTRIES = 10_000
+log = logging.getLogger(__name__)
+
+
+class KeyUnreadable(Refused):
+    """A dossier key the service cannot unwrap (no wrapping key it was wrapped under, or
+    altered): said as such, never served as erased fields."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("dossier_key_unreadable", detail)
 
 
 class InvalidTreeSize(Refused):
@@ -61,7 +72,11 @@ class Evidence:
         if self.personal_data is None:
             return views
         sealed = {v["subject"] for v in views if any(personal.sealed_fields(v["event"]))}
-        keys = await self.personal_data.keys.keys(sealed) if sealed else {}
+        try:
+            keys = await self.personal_data.keys.keys(sealed) if sealed else {}
+        except DossierKeyUnreadable as exc:
+            log.error("dossier key unreadable", extra={"error": str(exc)})
+            raise KeyUnreadable(str(exc)) from exc
         for view in views:
             if view["subject"] in keys:
                 unsealed = personal.unseal(view["event"], keys[view["subject"]])

@@ -16,6 +16,7 @@ from audit.config import AuditSettings
 from audit.dossier_keys import DossierKeys
 from audit.erasure import Eraser
 from audit.evidence import Evidence
+from audit.key_wrapping import DEV_KEY_WRAPPING_KEY, KeyWrapping
 from audit.keys import load_or_create_signing_key, load_signing_key
 from audit.rotation import register_signing_key
 from audit.store import AuditStore
@@ -36,6 +37,14 @@ DESCRIPTION = (
     "and consistency proofs, and evidence bundles that verify offline with `audit-verify`. "
     "Read-only: no update or delete path exists."
 )
+
+
+def key_wrapping(settings: AuditSettings) -> KeyWrapping:
+    """The wrapping key of the dossier keys, warned about while it is the development one."""
+    text = settings.audit.key_wrapping_key.get_secret_value()
+    if text == DEV_KEY_WRAPPING_KEY:
+        log.warning("LT_AUDIT_KEY_WRAPPING_KEY is the development default: set it")
+    return KeyWrapping.from_hex(text)
 
 
 def create_app(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -65,8 +74,11 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 settings=settings.audit,
                 clock=runtime.clock,
             )
-            dossier_keys = DossierKeys(runtime.db)
+            dossier_keys = DossierKeys(runtime.db, key_wrapping(settings))
             await dossier_keys.ensure_indexes()
+            await dossier_keys.check_wrapping()  # a missing wrapping key stops the start
+            if await dossier_keys.clear_keys_left():
+                log.warning("dossier keys stored in clear: wrap them, python -m audit.wrap_keys")
             personal_data = PersonalData(dossier_keys, settings.audit.personal_fields)
             appender = LogAppender(store, runtime.clock, personal_data)
             runtime.add_consumer(list(handlers.LOGGED_TOPICS), handlers.build_registry(appender))

@@ -20,6 +20,7 @@ from audit.appender import LogAppender, PersonalData
 from audit.domain import format_log_time, sign_checkpoint
 from audit.dossier_keys import DossierKeys
 from audit.export import export_from_mongo
+from audit.key_wrapping import KeyWrapping
 from audit.keys import SigningKey
 from audit.store import AuditStore
 from audit.trust import PinnedKey, TrustPolicy
@@ -37,6 +38,7 @@ from tests.integration.audit.journey import journey
 
 NOW = datetime(2026, 11, 26, 9, tzinfo=UTC)
 PATHS = ["data.note"]
+WRAPPING = KeyWrapping(bytes(range(32)))
 
 
 class Commands(monitoring.CommandListener):
@@ -94,7 +96,9 @@ async def store(client: Client, database: str) -> AuditStore:
 
 @pytest.fixture
 def appender(client: Client, database: str, store: AuditStore) -> LogAppender:
-    return LogAppender(store, ManualClock(NOW), PersonalData(DossierKeys(client[database]), PATHS))
+    return LogAppender(
+        store, ManualClock(NOW), PersonalData(DossierKeys(client[database], WRAPPING), PATHS)
+    )
 
 
 async def append(client: Client, appender: LogAppender, events: list[Envelope]) -> list[int | None]:
@@ -159,7 +163,7 @@ async def test_a_run_on_a_warm_tail_moves_the_head_and_inserts_its_entries_nothi
     assert "dossier_keys:find" not in commands.since(mark)
 
     # After a restart the tail knows nothing: the dossier's key is read, once.
-    restarted = LogAppender(store, ManualClock(NOW), PersonalData(DossierKeys(db), PATHS))
+    restarted = LogAppender(store, ManualClock(NOW), PersonalData(DossierKeys(db, WRAPPING), PATHS))
     mark = len(commands.seen)
     assert await append(client, restarted, [with_note(c[4])]) == [9]
     assert commands.since(mark)["dossier_keys:find"] == 1
@@ -174,7 +178,7 @@ async def sealed_key_id(store: AuditStore, index: int) -> str:
 async def test_after_an_erasure_here_or_by_another_instance_a_new_key_seals(
     client: Client, appender: LogAppender, store: AuditStore, database: str
 ) -> None:
-    keys = DossierKeys(client[database])
+    keys = DossierKeys(client[database], WRAPPING)
     other = LogAppender(store, ManualClock(NOW), PersonalData(keys, PATHS))
     events = journey("E-1")
 
@@ -250,7 +254,7 @@ async def test_a_rolled_back_append_is_not_remembered(
         "log log: 6 entries, chain and dossier links intact"
     )
     # Sealed under the key the store keeps, not under the one made in the dropped append.
-    key = (await DossierKeys(client[database]).keys({"B-1"}))["B-1"]
+    key = (await DossierKeys(client[database], WRAPPING).keys({"B-1"}))["B-1"]
     logged = json.loads((await store.entry(4) or {})["canonical"])
     assert personal.unseal(logged, key) == {"data.note": "ghi chú riêng"}
 

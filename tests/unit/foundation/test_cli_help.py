@@ -17,6 +17,7 @@ SERVICES = ["intake", "routing", "notification", "audit", "console"]
 MODULES = [
     *(f"{service}.main" for service in SERVICES),
     "audit.keys",
+    "audit.wrap_keys",
     "witness.main",
     "notification.portal_mapping",
 ]
