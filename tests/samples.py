@@ -41,7 +41,7 @@ from shared.events.reception import (
     IntakeSupplementRequested,
 )
 from shared.events.registry import EventData, make_envelope
-from shared.events.withdrawal import DossierWithdrawn, WithdrawalRequested
+from shared.events.withdrawal import DossierWithdrawn, WithdrawalDeclined, WithdrawalRequested
 
 COMMUNE_DESK = "001.21.31.H59"  # Tân Hòa town one-stop desk
 COMMUNE_COMMITTEE = "000.21.31.H59"
@@ -355,6 +355,23 @@ def withdrawal_requested(code: str) -> WithdrawalRequested:
         state=DossierState.WITHDRAWAL_REQUESTED,
         holding_unit=COMMUNE_DESK,
         requested_at=AT,
+    )
+
+
+def withdrawal_declined(
+    code: str,
+    holding_unit: str = COMMUNE_DESK,
+    requested_at: datetime = AT,
+    declined_at: datetime = AT,
+) -> WithdrawalDeclined:
+    """The holder could not stop it: the result was ready first."""
+    return WithdrawalDeclined(
+        dossier_code=code,
+        state=DossierState.RESULT_READY,
+        holding_unit=holding_unit,
+        requested_at=requested_at,
+        declined_at=declined_at,
+        reason_code="result_ready",
     )
 
 

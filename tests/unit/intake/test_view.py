@@ -15,7 +15,6 @@ from shared.catalogue.loading import load_catalogue
 from shared.events.dossier import ApplicantContact, DossierFact, DossierState
 from shared.events.handover import DossierRoutePlanned, RouteStep
 from shared.events.registry import REGISTRY
-from shared.events.withdrawal import WithdrawalDeclined
 from shared.refusals import Refused
 from tests.samples import (
     DISTRICT_LAND,
@@ -24,6 +23,7 @@ from tests.samples import (
     stopped,
     transfer_accepted,
     transfer_requested,
+    withdrawal_declined,
 )
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -180,14 +180,7 @@ def test_a_declined_withdrawal_brings_the_look_up_back_to_the_dossier_as_it_is()
         state=DossierState.WITHDRAWAL_REQUESTED, applied_up_to=asked, history=history
     )
     declined_at = asked + timedelta(seconds=2)
-    fact = WithdrawalDeclined(
-        dossier_code=CODE,
-        state=DossierState.RESULT_READY,
-        holding_unit=DESK,
-        requested_at=asked,
-        declined_at=declined_at,
-        reason_code="result_ready",
-    )
+    fact = withdrawal_declined(CODE, DESK, requested_at=asked, declined_at=declined_at)
     changed = apply_fact(dossier, fact.EVENT_TYPE, "e6", declined_at, fact)
     assert changed is not None
     assert (changed.state, changed.holding_unit) == (DossierState.RESULT_READY, DESK)

@@ -35,8 +35,6 @@ from notification.templates import DisplayNames
 from pydantic import ValidationError
 
 from shared.clock import ManualClock
-from shared.events.dossier import DossierState
-from shared.events.withdrawal import WithdrawalDeclined
 from shared.mongo.client import Document
 from tests.samples import (
     AT,
@@ -52,6 +50,7 @@ from tests.samples import (
     step_due_soon,
     stopped,
     transfer_requested,
+    withdrawal_declined,
     withdrawal_requested,
 )
 
@@ -374,17 +373,6 @@ def test_facts_never_reported_are_not_consumed_at_all() -> None:
     assert {"dossier.received.v2", "dossier.step.completed.v1"} <= set(registry.event_types)
 
 
-def declined(code: str) -> WithdrawalDeclined:
-    return WithdrawalDeclined(
-        dossier_code=code,
-        state=DossierState.RESULT_READY,
-        holding_unit=COMMUNE_DESK,
-        requested_at=AT,
-        declined_at=AT,
-        reason_code="result_ready",
-    )
-
-
 def statuses(facts: list[Any]) -> list[str]:
     """The portal status each fact's progress update reports, mapped in this order with
     the request's standing carried from one to the next, as the connector does."""
@@ -409,10 +397,7 @@ def test_a_fact_the_withdrawal_request_overtook_does_not_take_the_status_back() 
     entry = update.model_dump()["data"][0]
     assert entry["NoiDungXuLy"] == "Công dân yêu cầu rút hồ sơ (dossier.transfer.requested.v1)"
     # Routing's decline ends the request with the state it kept (the result ready: 9).
-    assert statuses([withdrawal_requested(code), result_ready(code), declined(code)]) == [
-        "7",
-        "7",
-        "9",
-    ]
+    declined = [withdrawal_requested(code), result_ready(code), withdrawal_declined(code)]
+    assert statuses(declined) == ["7", "7", "9"]
     # Without a request nothing changes: a hand-over is processing.
     assert statuses([received(code), transfer_requested(code)]) == ["2", "4"]
