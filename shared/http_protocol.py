@@ -3,9 +3,9 @@ with a deadline on reading each request and problem+json for requests it cannot 
 
 uvicorn bounds the idle time between requests (keep-alive) but not the time a client
 takes to send a request: a client that connects and sends nothing, or a byte now and then
-(slowloris), holds its connection, and enough of them hold every file descriptor; one
-that sends headers and then trickles its body holds one of the service's in-flight
-places too, and 512 of those refuse everyone else (503 overloaded) without a token. Here
+(slowloris), or sends headers and then trickles its body, holds its connection, and
+enough of them hold every file descriptor (a trickled body no longer holds an in-flight
+place: ``shared.http.InFlightLimit`` counts a request once its body is in). Here
 a request, headers and body, must be read within ``read_timeout_s`` of the connection
 opening or of the request's first byte (the bodies are JSON of a few kilobytes: the
 dossiers' documents are named and hashed, not uploaded); a late client gets 408 and the
