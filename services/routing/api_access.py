@@ -9,8 +9,8 @@ from typing import Annotated
 
 from fastapi import Header, Path, Request
 
+from routing.dependencies import Routing
 from routing.domain.model import Dossier
-from routing.handlers import Routing
 from routing.handlers import successor_rule as successor_rule  # shared with the topic's
 from routing.handlers import units_of as units_of
 from shared.auth import Principal, Role, allow

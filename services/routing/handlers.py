@@ -1,4 +1,5 @@
-"""Routing's handlers: dossier facts from intake, and unit commands from the topic or HTTP.
+"""Routing's handlers of unit commands, from the topic or HTTP, and its registry (intake's
+facts are handled in ``routing.intake_facts``).
 
 Each handler loads the dossier, asks the domain to decide, and stores the new dossier
 and emits its facts through the caller's unit of work (one transaction). Commands from
@@ -12,33 +13,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
-from routing.config import RoutingOptions
-from routing.domain.audience import dossier_audience, refusal_audience, withdrawal_missed_by
-from routing.domain.closing import (
-    EarlyWithdrawal,
-    decide_early_withdrawals,
-    decide_withdraw,
-    decide_withdrawal_declined,
-    decide_withdrawal_request,
-)
-from routing.domain.model import Context, Decision, Dossier
-from routing.domain.route import acts_for, resolve_route
+from routing.dependencies import Routing
+from routing.domain.audience import refusal_audience
+from routing.domain.model import Decision, Dossier
+from routing.domain.route import acts_for
 from routing.domain.state_machine import ActionRefused, RefusalCode
 from routing.domain.trail import recorded
-from routing.domain.workflow import decide_command, decide_start
-from routing.journeys import action_span, current_journey, journey_context
-from routing.recent import RecentDossiers
-from routing.store import DossierStore, Loaded, StaleDossier, unit_level
-from shared.calendar import WorkingCalendar
-from shared.catalogue.configuration import Catalogue
-from shared.clock import Clock
+from routing.domain.workflow import decide_command
+from routing.intake_facts import on_dossier_withdrawn, on_dossiers_received
+from routing.journeys import action_span, journey_context
+from routing.store import Loaded, StaleDossier
 from shared.envelope import Envelope, MalformedMessage
 from shared.events.commands import CommandRefused, UnitCommand
 from shared.events.reception import DossierReceived, DossierReceivedV1
@@ -49,170 +38,9 @@ from shared.topics import DOSSIER_COMMANDS, agency_commands
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-Received = DossierReceived | DossierReceivedV1
 COMMAND_MODELS: list[type[UnitCommand]] = [
     model for model in REGISTRY.values() if issubclass(model, UnitCommand)
 ]
-
-
-@dataclass(frozen=True)
-class Routing:
-    """Routing's dependencies, bound once in ``main``."""
-
-    store: DossierStore
-    calendar: WorkingCalendar
-    catalogue: Catalogue
-    clock: Clock
-    options: RoutingOptions
-    recent: RecentDossiers = field(default_factory=lambda: RecentDossiers(0))
-
-    def context(self, cause_id: str, now: datetime | None = None) -> Context:
-        """A decision context at ``now`` (default: the clock's current time)."""
-        return Context(self.calendar, self.catalogue, now or self.clock.now(), cause_id)
-
-    def level_of(self, unit: str) -> str:
-        return unit_level(self.catalogue, unit)
-
-    async def save(
-        self,
-        decision: Decision,
-        read: Dossier,
-        uow: UnitOfWork,
-        now: datetime,
-        forward_to: tuple[str, ...] = (),
-    ) -> Dossier:
-        """Store the decided dossier over the one read (``StaleDossier`` if it changed)
-        and emit its facts, numbered by the same write; a copy kept of it is forgotten
-        (kept again by an HTTP action once committed). ``forward_to``: units whose feeds
-        get a copy of the cause itself (``UnitOfWork.forward``), numbered with the facts."""
-        self.recent.forget(read.code)
-        count = own_facts(decision) + (1 if forward_to else 0)
-        saved, numbers = await self.store.save(
-            decision.dossier, read=read, session=uow.session, now=now, facts=count
-        )
-        uow.numbered(saved.code, numbers)
-        emit_facts(uow, saved, decision, read)
-        if forward_to:
-            uow.forward(uow.envelope, forward_to)
-        return saved
-
-
-def own_facts(decision: Decision) -> int:
-    """How many of the decision's facts are about its dossier (numbered in its sequence)."""
-    code = decision.dossier.code
-    return sum(1 for fact in decision.facts if fact.subject() == code)
-
-
-def emit_facts(
-    uow: UnitOfWork, d: Dossier, decision: Decision, read: Dossier | None = None
-) -> None:
-    """Queue the decision's facts, in order, correlated with the dossier's flow, for the
-    feeds of the units on its way (``routing.domain.audience``); ``read``: the dossier
-    the decision was taken on (None for a new one)."""
-    uow.emit(
-        *decision.facts,
-        correlation_id=d.correlation_id or None,
-        audience=dossier_audience(decision.dossier, read),
-    )
-
-
-async def on_dossiers_received(
-    events: list[tuple[Envelope, Received]],
-    uow: UnitOfWork,
-    *,
-    routing: Routing,
-) -> None:
-    """Plan each new dossier's route and start step 0 at the receiving desk (a repeat
-    changes nothing). A fetched batch's dossiers cost one read (those routed already)
-    and one insert, whatever their number: the consumer's round trips are sequential,
-    and a loaded store makes each of them wait. One more read finds the withdrawal
-    requests kept for them (they came first): each is taken as the route is planned."""
-    codes = [data.dossier_code for _, data in events]
-    routed = await routing.store.routed_among(codes, uow.session)
-    fresh = [code for code in codes if code not in routed]
-    early = await routing.store.early_withdrawals_of(fresh, uow.session) if fresh else {}
-    planned: list[tuple[Loaded, int]] = []
-    for envelope, data in events:
-        if data.dossier_code in routed:
-            log.info("dossier already routed", extra={"dossier": data.dossier_code})
-            continue
-        routed.add(data.dossier_code)
-        kept = early.get(data.dossier_code, [])
-        with uow.in_span_of(envelope):  # the journey is the received event's trace
-            planned.append(plan_route(data, uow.caused_by(envelope), routing, kept))
-    for code, numbers in (await routing.store.insert_all(planned, uow.session, uow.now)).items():
-        uow.numbered(code, numbers)
-    taken = [k.cause_id for kept in early.values() for k in kept]
-    await routing.store.forget_early_withdrawals(taken, uow.session)
-    for dossier, _ in planned:
-        # Once committed, the first unit action on it decides on this copy (routing.recent).
-        uow.after_commit(partial(routing.recent.keep, dossier))
-
-
-def plan_route(
-    data: Received, uow: UnitOfWork, routing: Routing, early: list[EarlyWithdrawal] | None = None
-) -> tuple[Loaded, int]:
-    """The dossier with its route planned and its journey (the current trace), and how
-    many facts about it were emitted in ``uow``, whose cause is the received event.
-    ``early``: withdrawal requests kept for it, taken right after the planning."""
-    on = routing.calendar.local_date(data.received_at)
-    # A route that cannot be resolved is a catalogue problem: raise, so it is dead-lettered
-    # with the reason and can be replayed once the data is fixed.
-    route = resolve_route(
-        routing.catalogue, data.procedure_code, data.receiving_unit, on, data.area_unit
-    )
-    ctx = routing.context(uow.envelope.id, uow.now)
-    procedure = routing.catalogue.procedure(data.procedure_code)
-    decision = recorded(decide_start(data, route, procedure, ctx), ctx, actor="routing")
-    if early:
-        log.info("early withdrawal request taken", extra={"dossier": data.dossier_code})
-        decision = decide_early_withdrawals(
-            decision, early, lambda kept: routing.context(kept.cause_id, uow.now)
-        )
-    decision.dossier.correlation_id = uow.envelope.correlationid
-    emit_facts(uow, decision.dossier, decision)
-    return Loaded(decision.dossier, current_journey()), own_facts(decision)
-
-
-async def on_dossier_withdrawn(
-    data: DossierWithdrawn | WithdrawalRequested, uow: UnitOfWork, *, routing: Routing
-) -> None:
-    """The applicant withdrew, or asked to (the holder then stops it); a closed dossier stays
-    closed."""
-    d = await routing.store.get(data.dossier_code, uow.session)
-    if d is None and isinstance(data, WithdrawalRequested):
-        # Its reception has not reached routing yet (dead-lettered and replayed later, or
-        # simply later): kept with the inbox record, taken when the reception comes.
-        log.info("withdrawal request kept until reception", extra={"dossier": data.dossier_code})
-        early = EarlyWithdrawal(
-            cause_id=uow.envelope.id,
-            cause_type=uow.envelope.type,
-            dossier_code=data.dossier_code,
-            holding_unit=data.holding_unit,
-            requested_at=data.requested_at,
-        )
-        await routing.store.keep_early_withdrawal(early, uow.session, uow.now)
-        return
-    if d is None:
-        # A submission no desk received: routing never holds it.
-        log.info("withdrawal of a dossier routing never saw", extra={"dossier": data.dossier_code})
-        return
-    ctx = routing.context(uow.envelope.id, uow.now)
-    missed: tuple[str, ...] = ()
-    try:
-        if isinstance(data, WithdrawalRequested):
-            decision = decide_withdrawal_request(d, data, ctx)
-            # Intake named the holders of its view: the one that must stop it hears too.
-            missed = withdrawal_missed_by(data.holding_unit, d)
-        else:
-            decision = decide_withdraw(d, data, ctx)
-    except ActionRefused as refusal:
-        # Not taken (the result is ready, or the dossier closed): said as a fact, so that
-        # intake's "withdrawal requested" follows the dossier's real state again.
-        log.info("withdrawal declined", extra={"dossier": d.code, "reason": refusal.reason})
-        decision = decide_withdrawal_declined(d, data, ctx)
-    recorded(decision, ctx, actor="applicant", cause_type=uow.envelope.type)
-    await routing.save(decision, d, uow, ctx.now, forward_to=missed)
 
 
 def units_of(d: Dossier) -> set[str]:

@@ -9,7 +9,7 @@ from functools import partial
 import httpx
 from fastapi import FastAPI
 
-from routing import api, api_forms, api_procedures, api_views, handlers
+from routing import api, api_forms, api_procedures, api_views, dependencies, handlers
 from routing.applicants import ApplicantNames, IntakeApplicantNames, NoApplicantNames
 from routing.config import RoutingSettings
 from routing.recent import RecentDossiers
@@ -72,7 +72,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
             store = DossierStore(runtime.db, partial(unit_level, catalogue))
             await store.ensure_indexes()
             await upgrade_earlier_documents(runtime.db, store, runtime.clock.now())
-            routing = handlers.Routing(
+            routing = dependencies.Routing(
                 store=store,
                 calendar=calendar,
                 catalogue=catalogue,

@@ -16,9 +16,9 @@ import time
 from datetime import date, datetime
 from functools import partial
 
+from routing.dependencies import Routing
 from routing.domain.deadlines import detect_deadlines
 from routing.domain.trail import recorded
-from routing.handlers import Routing
 from routing.journeys import action_span, journey_context
 from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
-from routing.handlers import on_dossiers_received
+from routing.intake_facts import on_dossiers_received
 
 from shared.events.registry import make_envelope
 from shared.runtime import CommonSettings

@@ -10,7 +10,8 @@ nothing is written from the stale copy.
 from __future__ import annotations
 
 from fastapi import FastAPI
-from routing.handlers import Routing, execute_command
+from routing.dependencies import Routing
+from routing.handlers import execute_command
 from routing.recent import RecentDossiers
 
 from shared.clock import ManualClock

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 import pytest
-from routing import handlers as routing_handlers
+from routing import intake_facts
 from routing.domain.route import RouteError
 
 from shared.clock import ManualClock
@@ -189,7 +189,7 @@ async def test_a_request_overtaking_a_dead_lettered_reception_is_taken_on_its_re
         raise RouteError("no district-level jurisdiction (catalogue being fixed)")
 
     async with routing_app(settings, clock) as (client, app), publisher(settings.kafka) as pub:
-        monkeypatch.setattr(routing_handlers, "resolve_route", unroutable)
+        monkeypatch.setattr(intake_facts, "resolve_route", unroutable)
         reception = await send(pub, received(CODE), source="/lienthong/intake")
 
         async def dead_lettered() -> list[DeadLetter]:

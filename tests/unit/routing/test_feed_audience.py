@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import cast
 
+from routing.dependencies import Routing, emit_facts
 from routing.domain.audience import dossier_audience, withdrawal_missed_by
 from routing.domain.closing import decide_withdrawal_request
-from routing.handlers import Routing, emit_facts, on_agency_command
+from routing.handlers import on_agency_command
 
 from shared.events.commands import RefuseTransfer
 from shared.events.dossier import DossierState
