@@ -118,7 +118,7 @@ class Delivering:
         if any(a["outcome"] == "ok" for a in attempts):  # sent before a crash: just finish
             await self._finishing.finish(record, envelope, Outcome(True, len(attempts)))
             return
-        recheck = partial(self._subscription_still_wants, record) if subscription else _go_on
+        recheck = partial(self._subscription_still_wants, record) if subscription else None
         try:
             outcome = await self._sending.try_channel(
                 record, envelope, subscription, len(attempts), recheck
@@ -156,10 +156,6 @@ class Delivering:
     async def _withhold(self, record: Document, withheld: Withheld) -> None:
         """Settle the delivery ``held`` or ``skipped``, with the attempts it made."""
         await self._store.settle(record["_id"], record["claim"], withheld.status, withheld.fields)
-
-
-async def _go_on() -> None:
-    return None
 
 
 class Withheld(Exception):

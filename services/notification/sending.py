@@ -36,10 +36,6 @@ from shared.events.registry import parse_data
 from shared.mongo.client import Document
 
 
-async def _go_on() -> None:
-    return None
-
-
 class Sending:
     """Builds and sends claimed deliveries' messages, storing each attempt."""
 
@@ -72,7 +68,7 @@ class Sending:
         envelope: Envelope,
         subscription: Document | None,
         made: int,
-        recheck: Callable[[], Awaitable[None]] = _go_on,
+        recheck: Callable[[], Awaitable[None]] | None = None,
     ) -> Outcome:
         """Build the message and send it with retries (``made`` attempts were made before),
         storing each attempt as it ends; ``Abandoned`` if it ends without an outcome.
@@ -100,7 +96,8 @@ class Sending:
             if self._stop.asked:  # its attempts are on record: the next sender goes on
                 raise Abandoned("stopping between attempts", give_back=True)
             await self._claims.confirm_between_attempts(record)
-            await recheck()
+            if recheck is not None:
+                await recheck()
 
         try:
             return await send_with_retries(
