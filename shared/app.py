@@ -73,6 +73,14 @@ def offline_app(**kwargs: Any) -> FastAPI:
     return app
 
 
+def limit_requests(app: FastAPI, http: HttpSettings, uncounted: frozenset[str] = PROBES) -> None:
+    """Bound request bodies (413) and the requests handled at once (503 overloaded); the
+    in-flight limit reads a body only through the size limit, so it is added first
+    (middleware added last is outermost)."""
+    app.add_middleware(InFlightLimit, limit=http.max_in_flight, uncounted=uncounted)
+    app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+
+
 def runtime_of(app: FastAPI) -> ServiceRuntime:
     """The running service's runtime (set by its lifespan)."""
     runtime: ServiceRuntime = app.state.runtime
@@ -132,9 +140,7 @@ def service_app(
         metrics_dependencies=[allow(Role.OPERATIONS, Role.SERVICE)],
         crashed_workers=crashed_workers,
     )
-    # Outermost last: the in-flight limit reads a body only through the size limit.
-    app.add_middleware(InFlightLimit, limit=http.max_in_flight, uncounted=PROBES | streams)
-    app.add_middleware(BodySizeLimit, max_bytes=http.max_body_bytes)
+    limit_requests(app, http, uncounted=PROBES | streams)
     app.add_middleware(HttpMetrics)
     trace_requests(app, untraced=PROBES)  # probes and scrapes: no spans
     return app

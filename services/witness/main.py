@@ -13,11 +13,11 @@ from datetime import timedelta
 import uvicorn
 from fastapi import FastAPI
 
-from shared.app import offline_app, server_config
+from shared.app import limit_requests, offline_app, server_config
 from shared.auth import Role, allow, install_auth
 from shared.clock import Clock, SystemClock
 from shared.command_line import no_arguments
-from shared.http import BodySizeLimit, InFlightLimit, install_error_handlers
+from shared.http import install_error_handlers
 from shared.keyfile import load_or_create_ed25519_key
 from shared.probes import install_health
 from shared.settings_env import read_settings
@@ -82,8 +82,7 @@ def create_app(settings: WitnessSettings | None = None, clock: Clock | None = No
     submitters = [allow(Role.WITNESS_SUBMITTER)] if settings.require_token else []
     app.include_router(api.submit_router, dependencies=submitters)
     app.include_router(api.router)
-    app.add_middleware(InFlightLimit, limit=settings.http.max_in_flight)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.http.max_body_bytes)
+    limit_requests(app, settings.http)
     return app
 
 
