@@ -159,6 +159,14 @@ def agency_events(unit: str) -> TopicSpec:
     )
 
 
+def commands_unit(name: str) -> str | None:
+    """The unit whose agency commands topic this is (a name without the environment's
+    prefix), or None for another topic."""
+    if name.startswith(AGENCY_COMMANDS_PREFIX) and len(name) > len(AGENCY_COMMANDS_PREFIX):
+        return name[len(AGENCY_COMMANDS_PREFIX) :]
+    return None
+
+
 def agency_topics(units: Iterable[str]) -> tuple[TopicSpec, ...]:
     """Each unit's agency topics: its commands topic and its feed."""
     return tuple(spec for unit in units for spec in (agency_commands(unit), agency_events(unit)))
@@ -178,8 +186,8 @@ def spec_of(prefix: str, topic: str) -> TopicSpec | None:
     for spec in ALL_TOPICS:
         if spec.name == name:
             return spec
-    if name.startswith(AGENCY_COMMANDS_PREFIX) and len(name) > len(AGENCY_COMMANDS_PREFIX):
-        return agency_commands(name[len(AGENCY_COMMANDS_PREFIX) :])
+    if (unit := commands_unit(name)) is not None:
+        return agency_commands(unit)
     if name.startswith(AGENCY_EVENTS_PREFIX) and len(name) > len(AGENCY_EVENTS_PREFIX):
         return agency_events(name[len(AGENCY_EVENTS_PREFIX) :])
     return None

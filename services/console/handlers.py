@@ -35,12 +35,7 @@ from shared.kafka.deadletter import DLQ_PREFIX, DeadLetter, read_dead_letters, r
 from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.telemetry.messaging import header_value
-from shared.topics import (
-    AGENCY_COMMANDS_PREFIX,
-    DEAD_LETTERS,
-    console_may_replay,
-    topic_name,
-)
+from shared.topics import DEAD_LETTERS, commands_unit, console_may_replay, topic_name
 from shared.unit_of_work import UnitOfWork
 from shared.workers import PeriodicWorker
 
@@ -123,9 +118,8 @@ def not_replayable(prefix: str, letter: DeadLetter) -> str | None:
     topic = letter.original_topic
     if notification_of(letter) is not None or console_may_replay(prefix, topic):
         return None
-    commands = prefix + AGENCY_COMMANDS_PREFIX
-    if topic.startswith(commands) and len(topic) > len(commands):
-        unit = topic[len(commands) :]
+    unit = commands_unit(topic.removeprefix(prefix)) if topic.startswith(prefix) else None
+    if unit is not None:
         return (
             f"the console may not write {topic}: a command speaks for its unit, so the "
             f"agency system of {unit} sends it again (corrected); nothing replayed or recorded"
