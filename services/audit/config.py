@@ -7,7 +7,11 @@ from pathlib import Path
 from pydantic import AwareDatetime, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from audit.key_wrapping import DEV_KEY_WRAPPING_KEY, parse_wrapping_key
+from audit.key_wrapping import (
+    DEV_KEY_WRAPPING_KEY,
+    KeyWrapping,
+    parse_wrapping_key,
+)
 from shared.auth.identities import client_secret
 from shared.runtime import CommonSettings
 from shared.settings import HttpSettings
@@ -79,6 +83,15 @@ class AuditKeyWrapping(BaseSettings):
     def _a_wrapping_key(cls, value: SecretStr) -> SecretStr:
         parse_wrapping_key(value.get_secret_value())  # the message says the form, not the value
         return value
+
+    def wrapping(self) -> KeyWrapping:
+        """The wrapping of dossier keys under this key."""
+        return KeyWrapping.from_hex(self.key_wrapping_key.get_secret_value())
+
+    @property
+    def development_key(self) -> bool:
+        """Whether the key is the development default (to be warned about)."""
+        return self.key_wrapping_key.get_secret_value() == DEV_KEY_WRAPPING_KEY
 
 
 class AuditLogSettings(AuditLogKey, AuditKeyWrapping):

@@ -23,6 +23,7 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 # Development default only (make run): start-up logs a warning while it is in use.
 DEV_KEY_WRAPPING_KEY = hashlib.sha256(b"lienthong dev-only audit key-wrapping key").hexdigest()
+DEV_KEY_WRAPPING_WARNING = "LT_AUDIT_KEY_WRAPPING_KEY is the development default: set it"
 
 
 class DossierKeyUnreadable(RuntimeError):

@@ -16,7 +16,7 @@ from audit.config import AuditSettings
 from audit.dossier_keys import DossierKeys
 from audit.erasure import Eraser
 from audit.evidence import Evidence
-from audit.key_wrapping import DEV_KEY_WRAPPING_KEY, KeyWrapping
+from audit.key_wrapping import DEV_KEY_WRAPPING_WARNING, KeyWrapping
 from audit.keys import load_or_create_signing_key, load_signing_key
 from audit.rotation import register_signing_key
 from audit.store import AuditStore
@@ -41,10 +41,9 @@ DESCRIPTION = (
 
 def key_wrapping(settings: AuditSettings) -> KeyWrapping:
     """The wrapping key of the dossier keys, warned about while it is the development one."""
-    text = settings.audit.key_wrapping_key.get_secret_value()
-    if text == DEV_KEY_WRAPPING_KEY:
-        log.warning("LT_AUDIT_KEY_WRAPPING_KEY is the development default: set it")
-    return KeyWrapping.from_hex(text)
+    if settings.audit.development_key:
+        log.warning(DEV_KEY_WRAPPING_WARNING)
+    return settings.audit.wrapping()
 
 
 def create_app(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audit.config import AuditKeyWrapping, AuditSettings
 from audit.dossier_keys import DossierKeys
-from audit.key_wrapping import DEV_KEY_WRAPPING_KEY, KeyWrapping
+from audit.key_wrapping import DEV_KEY_WRAPPING_WARNING
 from shared.command_line import no_arguments
 from shared.mongo.client import mongo_client, service_database
 from shared.settings import MongoSettings
@@ -52,10 +52,9 @@ async def wrap_all(keys: DossierKeys, out: TextIO, page_size: int = PAGE) -> int
 
 
 async def run(settings: WrapKeysSettings, out: TextIO) -> int:
-    text = settings.audit.key_wrapping_key.get_secret_value()
-    if text == DEV_KEY_WRAPPING_KEY:
-        print("LT_AUDIT_KEY_WRAPPING_KEY is the development default: set it", file=sys.stderr)
-    wrapping = KeyWrapping.from_hex(text)
+    if settings.audit.development_key:
+        print(DEV_KEY_WRAPPING_WARNING, file=sys.stderr)
+    wrapping = settings.audit.wrapping()
     async with mongo_client(settings.mongo, "audit-wrap-keys") as client:
         keys = DossierKeys(service_database(client, settings.mongo, SERVICE), wrapping)
         await keys.check_wrapping()  # keys wrapped under another key: stop, say which
