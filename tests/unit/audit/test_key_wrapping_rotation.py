@@ -14,6 +14,7 @@ from audit.key_wrapping import (
     parse_previous_wrapping_keys,
 )
 from audit.personal import new_dossier_key
+from audit.wrap_keys import arguments
 
 from shared.settings_env import SETTINGS_EXIT, read_settings
 
@@ -105,3 +106,12 @@ def test_the_start_refuses_a_malformed_previous_key_without_saying_it(
     out, err = capsys.readouterr()
     assert "LT_AUDIT_PREVIOUS_KEY_WRAPPING_KEYS" in out and "64 hex digits" in out + err
     assert "not-a-secret-key" not in out + err and PREVIOUS.hex() not in out + err
+
+
+def test_the_command_takes_rotate_and_nothing_else(capsys: pytest.CaptureFixture[str]) -> None:
+    assert arguments([]).rotate is False
+    assert arguments(["--rotate"]).rotate is True
+    with pytest.raises(SystemExit) as refused:
+        arguments(["--rotate", "--port=9"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --port=9" in capsys.readouterr().err
