@@ -29,7 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audit.config import AuditKeyWrapping, AuditSettings
 from audit.dossier_keys import DossierKeys, WrapPage
-from audit.key_wrapping import DEV_KEY_WRAPPING_WARNING
+from audit.key_wrapping import DEV_KEY_WRAPPING_WARNING, DossierKeyUnreadable
 from shared.mongo.client import mongo_client, service_database
 from shared.settings import MongoSettings
 
@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> None:
     from shared.settings_env import read_settings
 
     settings = read_settings(WrapKeysSettings, SERVICE, names_of=AuditSettings)
-    asyncio.run(run(settings, sys.stdout, rotate=rotate))
+    try:
+        asyncio.run(run(settings, sys.stdout, rotate=rotate))
+    except DossierKeyUnreadable as refused:  # a key not given, or altered: say which
+        sys.exit(f"python -m audit.wrap_keys: stopped: {refused}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ a stored key if it is given, and refuses one wrapped under a key it is not given
 from __future__ import annotations
 
 import pytest
+from audit import wrap_keys
 from audit.config import AuditKeyWrapping, AuditSettings
 from audit.key_wrapping import (
     DossierKeyUnreadable,
@@ -115,3 +116,17 @@ def test_the_command_takes_rotate_and_nothing_else(capsys: pytest.CaptureFixture
         arguments(["--rotate", "--port=9"])
     assert refused.value.code == 2
     assert "unrecognized arguments: --port=9" in capsys.readouterr().err
+
+
+def test_a_key_the_command_cannot_open_stops_it_with_the_message_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*_: object, **__: object) -> int:
+        raise UnknownWrappingKey("dossier keys are wrapped under wrapping key 0badc0de")
+
+    monkeypatch.setattr(wrap_keys, "run", refused)
+    with pytest.raises(SystemExit) as stopped:
+        wrap_keys.main(["--rotate"])
+    assert stopped.value.code == (
+        "python -m audit.wrap_keys: stopped: dossier keys are wrapped under wrapping key 0badc0de"
+    )
