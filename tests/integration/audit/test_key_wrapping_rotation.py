@@ -258,3 +258,34 @@ async def test_keys_in_clear_are_left_to_wrap_keys_and_counted_as_left(
     under = await wrapped_by(db)
     assert under == {"A-1": KeyWrapping(NEW).id, "C-1": None}
     assert "1 dossier keys re-wrapped" in out.getvalue() and "0 left" in out.getvalue()
+
+
+async def test_a_key_replaced_under_the_same_wrapping_key_after_it_was_read_is_left(
+    common_settings: CommonSettings, db: Database
+) -> None:
+    """An instance still on the old wrapping key alone renews a key (after an erasure)
+    between the read and the update: only the stored bytes differ, and that is enough
+    for the update to leave it; the next run re-wraps the renewed key."""
+    await store_keys(db, OLD, ["A-1"])
+    old, new = KeyWrapping(OLD), KeyWrapping(NEW)
+    renewed_key = personal.new_dossier_key()
+    renewed = old.wrap("A-1", renewed_key)
+    sync = MongoClient(common_settings.mongo.uri, **credentials(common_settings.mongo))
+
+    class Renewing(WrappingKeys):
+        def rewrap(self, subject: str, wrapped: bytes, wrapped_by: str) -> bytes:
+            sync[db.name]["dossier_keys"].update_one({"_id": subject}, {"$set": {"key": renewed}})
+            return super().rewrap(subject, wrapped, wrapped_by)
+
+    try:
+        page = await DossierKeys(db, Renewing(new, [old])).rewrap_old(10)
+    finally:
+        sync.close()
+    assert (page.read, page.wrapped) == (["A-1"], 0)
+    stored = await db["dossier_keys"].find_one({"_id": "A-1"})
+    assert stored is not None
+    assert (bytes(stored["key"]), stored["wrapped_by"]) == (renewed, old.id)
+
+    both = DossierKeys(db, WrappingKeys(new, [old]))
+    assert (await both.rewrap_old(10)).wrapped == 1
+    assert await DossierKeys(db, new).keys({"A-1"}) == {"A-1": renewed_key}
