@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audit.key_wrapping import (
     DEV_KEY_WRAPPING_KEY,
-    KeyWrapping,
+    WrappingKeys,
+    parse_previous_wrapping_keys,
     parse_wrapping_key,
 )
 from shared.auth.identities import client_secret
@@ -66,7 +67,8 @@ class AuditLogKey(BaseSettings):
 
 
 class AuditKeyWrapping(BaseSettings):
-    """The key the dossier keys are stored wrapped under (LT_AUDIT_KEY_WRAPPING_KEY): all
+    """The key the dossier keys are stored wrapped under (LT_AUDIT_KEY_WRAPPING_KEY), and
+    while it is rotated the previous ones (LT_AUDIT_PREVIOUS_KEY_WRAPPING_KEYS): all
     ``python -m audit.wrap_keys`` reads of the audit settings, besides the store's."""
 
     model_config = SettingsConfigDict(env_prefix="LT_AUDIT_", extra="ignore")
@@ -77,6 +79,12 @@ class AuditKeyWrapping(BaseSettings):
         "(AES-256-GCM), so a copy of the store reads no sealed field; never stored. Keys "
         "wrapped under another one do not open. DEV DEFAULT: set it.",
     )
+    previous_key_wrapping_keys: SecretStr = Field(
+        SecretStr(""),
+        description="To rotate the wrapping key: the previous one(s), comma-separated, "
+        "still accepted to unwrap keys wrapped under them (never to wrap) until "
+        "python -m audit.wrap_keys --rotate re-wraps those under the current one.",
+    )
 
     @field_validator("key_wrapping_key")
     @classmethod
@@ -84,9 +92,19 @@ class AuditKeyWrapping(BaseSettings):
         parse_wrapping_key(value.get_secret_value())  # the message says the form, not the value
         return value
 
-    def wrapping(self) -> KeyWrapping:
-        """The wrapping of dossier keys under this key."""
-        return KeyWrapping.from_hex(self.key_wrapping_key.get_secret_value())
+    @field_validator("previous_key_wrapping_keys")
+    @classmethod
+    def _previous_wrapping_keys(cls, value: SecretStr) -> SecretStr:
+        parse_previous_wrapping_keys(value.get_secret_value())  # the form, not the values
+        return value
+
+    def wrapping(self) -> WrappingKeys:
+        """The wrapping of dossier keys: under the current key; unwrapped under it or a
+        previous one."""
+        return WrappingKeys.from_keys(
+            parse_wrapping_key(self.key_wrapping_key.get_secret_value()),
+            parse_previous_wrapping_keys(self.previous_key_wrapping_keys.get_secret_value()),
+        )
 
     @property
     def development_key(self) -> bool:

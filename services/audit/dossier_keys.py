@@ -4,7 +4,9 @@
 random bytes, stored wrapped under ``LT_AUDIT_KEY_WRAPPING_KEY``: ``audit.key_wrapping``;
 None once erased), ``wrapped_by`` (the wrapping key's id), ``key_id``, ``created_at``,
 ``erased_at``. A key stored before wrapping existed is the 32 bytes in clear, with no
-``wrapped_by``: it is read as it is, and ``python -m audit.wrap_keys`` wraps it.
+``wrapped_by``: it is read as it is, and ``python -m audit.wrap_keys`` wraps it. A key
+wrapped under a previous wrapping key (given while the wrapping key is rotated) is read
+under it, and ``python -m audit.wrap_keys --rotate`` re-wraps it under the current one.
 Destroying a key is the erasure: the log's sealed fields stay, and stay hashed, but
 nobody can read them again. This is the only data of the audit service that is deleted,
 and it is not part of the log.
@@ -19,7 +21,7 @@ from typing import Any
 from pymongo import ASCENDING
 
 from audit import personal
-from audit.key_wrapping import KeyWrapping, UnknownWrappingKey
+from audit.key_wrapping import KeyWrapping, UnknownWrappingKey, WrappingKeys
 from shared.mongo.client import Database, Document, Session
 
 
@@ -41,7 +43,8 @@ class MadeKeys:
 
 @dataclass
 class WrapPage:
-    """A page of keys found in clear: the dossiers read, and how many were wrapped."""
+    """A page of keys found in clear (or under a previous wrapping key): the dossiers
+    read, and how many were wrapped (re-wrapped under the current wrapping key)."""
 
     read: list[str] = field(default_factory=list)
     wrapped: int = 0
@@ -50,9 +53,9 @@ class WrapPage:
 class DossierKeys:
     """The dossier keys collection."""
 
-    def __init__(self, db: Database, wrapping: KeyWrapping) -> None:
+    def __init__(self, db: Database, wrapping: KeyWrapping | WrappingKeys) -> None:
         self._dossier_keys = db["dossier_keys"]
-        self._wrapping = wrapping
+        self._wrapping = wrapping if isinstance(wrapping, WrappingKeys) else WrappingKeys(wrapping)
 
     async def ensure_indexes(self) -> None:
         await self._dossier_keys.create_index(
@@ -125,19 +128,56 @@ class DossierKeys:
         return None if doc is None else str(doc["key_id"])
 
     async def check_wrapping(self) -> None:
-        """Refuse to go on (``UnknownWrappingKey``) when a live key is wrapped under
-        another wrapping key than the configured one: read, its dossier's fields would
-        fail; the start says which key is missing instead."""
+        """Refuse to go on (``UnknownWrappingKey``) when a live key is wrapped under a
+        wrapping key that is neither the current one nor a previous one given: read, its
+        dossier's fields would fail; the start says which key is missing instead."""
         other = await self._dossier_keys.find_one(
-            {"key": {"$ne": None}, "wrapped_by": {"$nin": [None, self._wrapping.id]}},
+            {"key": {"$ne": None}, "wrapped_by": {"$nin": [None, *self._wrapping.ids]}},
             {"_id": 1, "wrapped_by": 1},
         )
         if other is not None:
             raise UnknownWrappingKey(
                 f"dossier keys are wrapped under wrapping key {other['wrapped_by']} (dossier "
-                f"{other['_id']}), but LT_AUDIT_KEY_WRAPPING_KEY is key {self._wrapping.id}: "
-                "set the wrapping key they were wrapped under"
+                f"{other['_id']}), but {self._wrapping.given()}: set the wrapping key they "
+                "were wrapped under"
             )
+
+    async def old_keys_left(self) -> int:
+        """How many live keys are wrapped under another wrapping key than the current one
+        (none left: the previous wrapping keys may be destroyed)."""
+        return int(await self._dossier_keys.count_documents(self._old_keys()))
+
+    async def rewrap_old(self, limit: int, after: str | None = None) -> WrapPage:
+        """Re-wrap under the current wrapping key up to ``limit`` keys wrapped under a
+        previous one, in dossier code order after ``after``. Each is replaced in one
+        conditional update, only if it is still the wrapped key read (not erased, renewed
+        or re-wrapped meanwhile): running it twice, or beside the service, is harmless,
+        and a stop between two keys leaves each under a key that opens it."""
+        query = self._old_keys(self._wrapping.previous_ids)
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._dossier_keys.find(query).sort("_id", ASCENDING).limit(limit)
+        page = WrapPage()
+        async for doc in cursor:
+            subject, stored, wrapped_by = doc["_id"], bytes(doc["key"]), str(doc["wrapped_by"])
+            rewrapped = {
+                "key": self._wrapping.rewrap(subject, stored, wrapped_by),
+                "wrapped_by": self._wrapping.id,
+            }
+            done = await self._dossier_keys.update_one(
+                {"_id": subject, "key": stored, "wrapped_by": wrapped_by}, {"$set": rewrapped}
+            )
+            page.read.append(subject)
+            page.wrapped += done.modified_count
+        return page
+
+    def _old_keys(self, among: list[str] | None = None) -> dict[str, Any]:
+        """Live keys wrapped under a wrapping key other than the current one (``among``
+        these, if given)."""
+        wrapped_by: dict[str, Any] = {"$nin": [None, self._wrapping.id]}
+        if among is not None:
+            wrapped_by["$in"] = among
+        return {"key": {"$ne": None}, "wrapped_by": wrapped_by}
 
     async def clear_keys_left(self) -> bool:
         """Whether any live key is still stored in clear (to wrap: python -m audit.wrap_keys)."""

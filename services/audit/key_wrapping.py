@@ -8,6 +8,12 @@ setting and which is never stored. Beside the wrapped key the store keeps the wr
 key's id (``wrapped_by``, a short fingerprint, not secret), and the dossier code is the
 associated data: a wrapped key copied onto another dossier does not unwrap. Pure: no I/O.
 
+Rotation: the service may also be given previous wrapping keys
+(``LT_AUDIT_PREVIOUS_KEY_WRAPPING_KEYS``). ``WrappingKeys`` unwraps with whichever key a
+stored key's ``wrapped_by`` names and wraps only under the current one, so keys wrapped
+under a previous key keep opening until ``python -m audit.wrap_keys --rotate`` re-wraps
+them under the current one.
+
 Stored form of a wrapped key: ``nonce (12 bytes) ‖ ciphertext of the 32-byte key ‖ tag``.
 """
 
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,6 +51,11 @@ def parse_wrapping_key(text: str) -> bytes:
     if len(raw) != KEY_BYTES:
         raise ValueError("a key-wrapping key is 64 hex digits (openssl rand -hex 32)")
     return raw
+
+
+def parse_previous_wrapping_keys(text: str) -> list[bytes]:
+    """The previous wrapping keys, given as comma-separated 64-hex-digit keys (empty: none)."""
+    return [parse_wrapping_key(part) for part in text.split(",") if part.strip()]
 
 
 def wrapping_key_id(key: bytes) -> str:
@@ -90,3 +102,59 @@ class KeyWrapping:
                 f"the stored key of dossier {subject} does not unwrap under wrapping key "
                 f"{self.id}: it was altered or copied from another dossier"
             ) from None
+
+
+class WrappingKeys:
+    """The current wrapping key and the previous ones still accepted to unwrap: keys are
+    wrapped under the current one only, and unwrapped under the one their ``wrapped_by``
+    names, if it is given."""
+
+    def __init__(self, current: KeyWrapping, previous: Sequence[KeyWrapping] = ()) -> None:
+        self.current = current
+        self.previous = tuple({w.id: w for w in previous if w.id != current.id}.values())
+        self._by_id = {w.id: w for w in (current, *self.previous)}
+
+    @classmethod
+    def from_keys(cls, current: bytes, previous: Sequence[bytes] = ()) -> WrappingKeys:
+        return cls(KeyWrapping(current), [KeyWrapping(key) for key in previous])
+
+    @property
+    def id(self) -> str:
+        """The id of the current wrapping key: the one new keys are wrapped under."""
+        return self.current.id
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids of every wrapping key given, the current one first."""
+        return list(self._by_id)
+
+    @property
+    def previous_ids(self) -> list[str]:
+        return [w.id for w in self.previous]
+
+    def given(self) -> str:
+        """Which wrapping keys are given, for a message that says one is missing."""
+        said = f"LT_AUDIT_KEY_WRAPPING_KEY is key {self.id}"
+        if self.previous:
+            said += f" and LT_AUDIT_PREVIOUS_KEY_WRAPPING_KEYS are {', '.join(self.previous_ids)}"
+        return said
+
+    def wrap(self, subject: str, key: bytes) -> bytes:
+        """The dossier key of ``subject`` wrapped under the current wrapping key."""
+        return self.current.wrap(subject, key)
+
+    def unwrap(self, subject: str, wrapped: bytes, wrapped_by: str) -> bytes:
+        """The dossier key of ``subject``, unwrapped under the wrapping key that wrapped
+        it; refused (``UnknownWrappingKey``) if that key is not given."""
+        wrapping = self._by_id.get(wrapped_by)
+        if wrapping is None:
+            raise UnknownWrappingKey(
+                f"the key of dossier {subject} is wrapped under wrapping key {wrapped_by}, "
+                f"but {self.given()}: set the wrapping key it was wrapped under"
+            )
+        return wrapping.unwrap(subject, wrapped, wrapped_by)
+
+    def rewrap(self, subject: str, wrapped: bytes, wrapped_by: str) -> bytes:
+        """The dossier key of ``subject``, wrapped under ``wrapped_by``, now wrapped
+        under the current wrapping key (refused as ``unwrap`` refuses)."""
+        return self.wrap(subject, self.unwrap(subject, wrapped, wrapped_by))

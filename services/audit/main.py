@@ -16,7 +16,7 @@ from audit.config import AuditSettings
 from audit.dossier_keys import DossierKeys
 from audit.erasure import Eraser
 from audit.evidence import Evidence
-from audit.key_wrapping import DEV_KEY_WRAPPING_WARNING, KeyWrapping
+from audit.key_wrapping import DEV_KEY_WRAPPING_WARNING, WrappingKeys
 from audit.keys import load_or_create_signing_key, load_signing_key
 from audit.rotation import register_signing_key
 from audit.store import AuditStore
@@ -39,7 +39,7 @@ DESCRIPTION = (
 )
 
 
-def key_wrapping(settings: AuditSettings) -> KeyWrapping:
+def key_wrapping(settings: AuditSettings) -> WrappingKeys:
     """The wrapping key of the dossier keys, warned about while it is the development one."""
     if settings.audit.development_key:
         log.warning(DEV_KEY_WRAPPING_WARNING)
@@ -73,11 +73,17 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
                 settings=settings.audit,
                 clock=runtime.clock,
             )
-            dossier_keys = DossierKeys(runtime.db, key_wrapping(settings))
+            wrapping = key_wrapping(settings)
+            dossier_keys = DossierKeys(runtime.db, wrapping)
             await dossier_keys.ensure_indexes()
             await dossier_keys.check_wrapping()  # a missing wrapping key stops the start
             if await dossier_keys.clear_keys_left():
                 log.warning("dossier keys stored in clear: wrap them, python -m audit.wrap_keys")
+            if wrapping.previous and await dossier_keys.old_keys_left():
+                log.warning(
+                    "dossier keys wrapped under a previous wrapping key: re-wrap them, "
+                    "python -m audit.wrap_keys --rotate"
+                )
             personal_data = PersonalData(dossier_keys, settings.audit.personal_fields)
             appender = LogAppender(store, runtime.clock, personal_data)
             runtime.add_consumer(list(handlers.LOGGED_TOPICS), handlers.build_registry(appender))
