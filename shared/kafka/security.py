@@ -21,6 +21,7 @@ from aiokafka.abc import AbstractTokenProvider
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.helpers import create_ssl_context
 
+from shared.kafka.refused_tokens import report_refused_tokens
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def client_security(settings: KafkaSettings) -> dict[str, Any]:
             f"LT_KAFKA_SECURITY_PROTOCOL={protocol} needs LT_KAFKA_OAUTH_TOKEN_URL, "
             "LT_KAFKA_OAUTH_CLIENT_ID and LT_KAFKA_OAUTH_CLIENT_SECRET"
         )
+    report_refused_tokens()  # aiokafka would take a refused token for a login
     options: dict[str, Any] = {
         "security_protocol": protocol,
         "sasl_mechanism": "OAUTHBEARER",

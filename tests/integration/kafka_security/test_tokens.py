@@ -12,12 +12,17 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.abc import AbstractTokenProvider
 from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.protocol.admin import SaslAuthenticateRequest, SaslHandShakeRequest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.keycloak.realm import dev_client_secret
 from shared.auth.identities import credentials
+from shared.kafka.security import client_security
 from tests.integration.kafka_security.conftest import SecuredBroker
 
 AGENCY = "agency-000.00.31.H59"
@@ -88,3 +93,28 @@ async def test_a_realm_token_for_another_audience_gets_no_session(
     id_token = realm_token(secured_broker, form, kind="id_token")
     assert jwt.decode(id_token, options={"verify_signature": False})["aud"] != "lienthong"
     assert not await authenticates(secured_broker, id_token)
+
+
+class FixedToken(AbstractTokenProvider):  # type: ignore[misc]
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self) -> str:
+        return self._token
+
+
+async def test_a_client_whose_token_the_broker_refuses_does_not_start(
+    secured_broker: SecuredBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiokafka alone logs "Authenticated" and starts; the platform's clients say why not."""
+    form = {**credentials("desk").form(), "scope": "openid"}
+    options = client_security(secured_broker.as_client("intake"))
+    options["sasl_oauth_token_provider"] = FixedToken(realm_token(secured_broker, form, "id_token"))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=f"127.0.0.1:{secured_broker.ports.sasl}", **options
+    )
+    with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
+        await producer.start()
+    await producer.stop()
+    assert "the broker refused this client's token" in caplog.text
+    assert "invalid_token" in caplog.text
