@@ -22,7 +22,7 @@ from routing.domain.trail import recorded
 from routing.journeys import action_span, journey_context
 from routing.store import StaleDossier, dossier_counts
 from shared.events.dossier import DossierState
-from shared.telemetry.metrics import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE
+from shared.telemetry.metrics import DOSSIERS_BY_STATE, DOSSIERS_OVERDUE, WITHDRAWALS_WAITING
 from shared.unit_of_work import UnitOfWork
 from shared.units_of_work import UnitsOfWork
 from shared.workers import PeriodicWorker
@@ -65,15 +65,20 @@ class OverdueScheduler(PeriodicWorker):
         return emitted
 
     async def report_gauges(self, today: date, force: bool = False) -> None:
-        """Dossiers by state and overdue counts for ``/metrics`` (rate-limited)."""
+        """Dossiers by state, overdue counts and the withdrawal requests waiting for a
+        reception, for ``/metrics`` (rate-limited)."""
         if not force and time.monotonic() - self._gauges_at < GAUGE_INTERVAL_S:
             return
         self._gauges_at = time.monotonic()
-        by_state, late_steps, late = await dossier_counts(self._routing.store, today)
+        store = self._routing.store
+        by_state, late_steps, late = await dossier_counts(store, today)
         for state in DossierState:
             DOSSIERS_BY_STATE.labels("routing", state.value).set(by_state.get(state.value, 0))
         DOSSIERS_OVERDUE.labels("routing", "step").set(late_steps)
         DOSSIERS_OVERDUE.labels("routing", "dossier").set(late)
+        waiting, oldest = await store.early_withdrawals_waiting(self._routing.clock.now())
+        WITHDRAWALS_WAITING.labels("routing", "count").set(waiting)
+        WITHDRAWALS_WAITING.labels("routing", "oldest_age_seconds").set(oldest)
 
     async def _claim(self, code: str, now: datetime, uow: UnitOfWork) -> int:
         routing = self._routing

@@ -134,6 +134,7 @@ class DossierStore:
         await create([("handovers.requested_at", 1)])  # flows view: hand-overs in a window
         # A received batch asks for the requests kept for its dossiers.
         await self.early_withdrawals.create_index([("dossier_code", 1)])
+        await self.early_withdrawals.create_index([("kept_at", 1)])
 
     async def get(self, code: str, session: Session | None = None) -> Dossier | None:
         """The dossier with this code, as stored (``version`` included)."""
@@ -239,6 +240,13 @@ class DossierStore:
             )
             found.setdefault(kept.dossier_code, []).append(kept)
         return found
+
+    async def early_withdrawals_waiting(self, now: datetime) -> tuple[int, float]:
+        """How many withdrawal requests are kept, and how long the oldest has waited (s)."""
+        count = await self.early_withdrawals.count_documents({})
+        oldest = await self.early_withdrawals.find_one({}, sort=[("kept_at", 1)])
+        age = (now - oldest["kept_at"]).total_seconds() if oldest else 0.0
+        return count, max(age, 0.0)
 
     async def forget_early_withdrawals(self, ids: list[str], session: Session) -> None:
         """The kept requests taken (in the transaction that took them)."""

@@ -107,6 +107,13 @@ DOSSIERS_OVERDUE = Gauge(
     ["service", "kind"],
 )
 
+WITHDRAWALS_WAITING = Gauge(
+    "lt_withdrawal_requests_waiting",
+    "Withdrawal requests routing keeps for a dossier whose reception it has not read "
+    "(a reception dead-lettered or late): how many, and the age of the oldest.",
+    ["service", "measure"],  # measure: count | oldest_age_seconds
+)
+
 
 def event_type_label(event_type: str | None) -> str:
     """A metric label for an event type: registered types as they are, anything else

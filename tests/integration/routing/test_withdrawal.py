@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 import pytest
+from prometheus_client import REGISTRY
 from routing import intake_facts
 from routing.domain.route import RouteError
 
@@ -31,6 +32,18 @@ from tests.unit.routing.builders import DISTRICT_COMMITTEE, MONDAY_9AM, TAN_HOA_
 
 CODE = "001.21.31.H59-260302-0031"
 DESK = {"unit": TAN_HOA_DESK, "actor": "Trần Thị B"}
+
+
+async def waiting_gauges(app: Any) -> tuple[float | None, float | None]:
+    """``lt_withdrawal_requests_waiting`` as the scheduler reports it now."""
+    today = app.state.routing.calendar.local_date(app.state.routing.clock.now())
+    await app.state.scheduler.report_gauges(today, force=True)
+
+    def sample(measure: str) -> float | None:
+        labels = {"service": "routing", "measure": measure}
+        return REGISTRY.get_sample_value("lt_withdrawal_requests_waiting", labels)
+
+    return sample("count"), sample("oldest_age_seconds")
 
 
 async def test_a_request_crossing_the_result_is_declined_and_said(
@@ -157,8 +170,12 @@ async def test_a_request_before_the_reception_is_kept_and_taken_when_it_comes(
         assert await kept() == waiting
 
         clock.advance(timedelta(minutes=30))
+        # Operations see it waiting (an alert fires past an hour: a reception is missing).
+        assert await waiting_gauges(app) == (1, 1800.0)
+
         await send(pub, received(CODE), source="/lienthong/intake")
         await wait_for(client, CODE, "WITHDRAWAL_REQUESTED", holding_unit=TAN_HOA_DESK)
+        assert await waiting_gauges(app) == (0, 0.0)
         # What routing would have said had the request come after the reception: the
         # route planned, and nothing of its own for the request (intake's fact).
         events = await read_events(settings.kafka, CODE, expect=1)

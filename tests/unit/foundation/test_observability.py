@@ -35,6 +35,7 @@ def test_alert_rules_cover_traffic_and_what_stopped() -> None:
         "HttpRequestsShed",  # more requests than the machine carries
         "AgencyFeedCopiesWaiting",
         "OverdueDossiersGrowing",
+        "WithdrawalRequestsWaitingForReception",  # a reception missing in routing
         # a service, its scrape token, its readiness, its loops
         "ServiceDown",
         "ServiceAbsent",
