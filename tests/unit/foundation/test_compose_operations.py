@@ -85,3 +85,30 @@ def test_the_volume_rule_is_not_a_rubber_stamp() -> None:
     }
     (volume,) = named_volume_mounts(keycloak)
     assert volume[1] not in IMAGE_FOLDERS["quay.io/keycloak/keycloak"]
+
+
+def one_shots(services: dict[str, Any]) -> set[str]:
+    """The jobs others wait for to have completed (kafka-tls, kafka-init)."""
+    return {
+        dependency
+        for service in services.values()
+        for dependency, condition in service.get("depends_on", {}).items()
+        if condition.get("condition") == "service_completed_successfully"
+    }
+
+
+@pytest.mark.parametrize("files", FILES)
+def test_every_long_running_container_comes_back_after_a_crash_or_a_reboot(
+    files: tuple[str, ...],
+) -> None:
+    """Without a restart policy a container stays down when it crashes or when the host
+    reboots: the broker, the store and Keycloak had none, so after a reboot the
+    services (restart: unless-stopped) came back alone and kept failing to start."""
+    services = config(*files)["services"]
+    jobs = one_shots(services)
+    assert jobs == {"kafka-tls", "kafka-init"}
+    for name, service in services.items():
+        if name in jobs:
+            assert service["restart"] == "no", name  # done once; its result is kept
+        else:
+            assert service.get("restart") in {"unless-stopped", "always"}, name
