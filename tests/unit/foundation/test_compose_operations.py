@@ -6,10 +6,17 @@ sense on a developer's machine. Resolved as compose resolves the files
 
 from __future__ import annotations
 
+import importlib
+import re
 from typing import Any
 
 import pytest
+import yaml
+from notification.config import NotificationOptions
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
+from infra.keycloak.realm import random_environment
 from tests.unit.foundation.test_compose_spec import ROOT, config
 
 FILES = [("docker-compose.yml",), ("docker-compose.yml", "docker-compose.cluster.yml")]
@@ -112,3 +119,98 @@ def test_every_long_running_container_comes_back_after_a_crash_or_a_reboot(
             assert service["restart"] == "no", name  # done once; its result is kept
         else:
             assert service.get("restart") in {"unless-stopped", "always"}, name
+
+
+# A default that names this machine or a reserved example domain works on a developer's
+# machine only: a deployment must set the variable (RFC 2606 reserves .example).
+LOCAL_ONLY = re.compile(r"127\.0\.0\.1|localhost|\.example\b")
+
+
+def settings_class(service: str) -> type[BaseSettings]:
+    """The settings class the process of a compose service reads (its config module's)."""
+    module = "witness" if service.startswith("witness-") else service
+    config_module = importlib.import_module(f"{module}.config")
+    found: type[BaseSettings] = getattr(config_module, f"{module.capitalize()}Settings")
+    return found
+
+
+def local_only_defaults(settings: type[BaseSettings]) -> dict[str, str]:
+    """Each variable the class (and its nested groups) reads whose code default fits a
+    developer's machine only, with that default."""
+    found: dict[str, str] = {}
+    prefix = str(settings.model_config.get("env_prefix") or "")
+    for name, field in settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
+            found |= local_only_defaults(annotation)  # a group, read from its own variables
+            continue
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
+        if LOCAL_ONLY.search(str(default)):
+            found[f"{prefix}{name}".upper()] = str(default)
+    return found
+
+
+PROCESSES = ["intake", "routing", "notification", "audit", "console", "witness-1", "witness-2"]
+
+
+@pytest.mark.parametrize("service", PROCESSES)
+def test_no_setting_is_left_to_a_default_that_only_works_on_a_developers_machine(
+    service: str,
+) -> None:
+    """Notification's look-up link (127.0.0.1:8001, in every message to an applicant) and
+    its From address (on .example) were left to their code defaults."""
+    environment = config("docker-compose.yml")["services"][service]["environment"]
+    defaults = local_only_defaults(settings_class(service))
+    assert defaults  # the bind address at least: the rule looks at something
+    missing = sorted(set(defaults) - set(environment))
+    assert not missing, f"{service} would run with {[(m, defaults[m]) for m in missing]}"
+
+
+def test_the_applicants_link_and_the_sender_must_be_the_deployments_own() -> None:
+    """No compose default either: only the deployment knows its public address and domain."""
+    document = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    environment = document["services"]["notification"]["environment"]
+    for variable in ("LT_NOTIFICATION_LOOKUP_BASE_URL", "LT_NOTIFICATION_SMTP_SENDER"):
+        assert environment[variable].startswith(f"${{{variable}:?"), variable
+    resolved = config("docker-compose.yml")["services"]["notification"]["environment"]
+    options = NotificationOptions(lookup_base_url=resolved["LT_NOTIFICATION_LOOKUP_BASE_URL"])
+    assert options.lookup_base_url.endswith("/v1/dossiers/")  # intake's look-up route
+
+
+REQUIRED = re.compile(r"\$\{(\w+):?\?")
+
+
+def readme_deployment_commands() -> str:
+    """The bash block of README "Deployment": what a deployer runs before ``up``."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("\n## Deployment\n") :]
+    start = section.index("```bash\n") + len("```bash\n")
+    return section[start : section.index("\n```", start)]
+
+
+def exported_by(commands: str) -> set[str]:
+    """The variables the commands export: ``export A=... B=...``, the ``for s in ...``
+    loop over LT_${s}_..., and keycloak-secrets.env (``set -a; . ./keycloak-secrets.env``)."""
+    names = set()
+    for line in commands.splitlines():
+        loop = re.match(r"for (\w+) in ([\w ]+); do export (\S+)=", line)
+        if loop:
+            variable, values, template = loop.groups()
+            names |= {template.replace(f"${{{variable}}}", v) for v in values.split()}
+        elif line.startswith("export "):
+            names |= set(re.findall(r"(?:^export |\s)(LT_\w+)=", line))
+    if ". ./keycloak-secrets.env" in commands:
+        names |= set(random_environment())
+    return names
+
+
+def test_the_readme_deployment_sets_every_variable_compose_requires() -> None:
+    """A deployer following README "Deployment" is never stopped by a ``${VAR:?}``."""
+    required = set()
+    for name in ("docker-compose.yml", "docker-compose.cluster.yml"):
+        required |= set(REQUIRED.findall((ROOT / name).read_text()))
+    assert {"LT_NOTIFICATION_LOOKUP_BASE_URL", "LT_MONGO_ROOT_PASSWORD"} <= required
+    missing = required - exported_by(readme_deployment_commands())
+    assert not missing, sorted(missing)

@@ -30,6 +30,8 @@ SECRETS = {
     "LT_NOTIFICATION_PRIVACY_KEY": "c" * 64,
     "LT_AUDIT_KEY_WRAPPING_KEY": "0a" * 32,
     "LT_NOTIFICATION_SMTP_HOST": "smtp.example.vn",
+    "LT_NOTIFICATION_SMTP_SENDER": "Một cửa liên thông <no-reply@tiengiang.gov.vn>",
+    "LT_NOTIFICATION_LOOKUP_BASE_URL": "https://motcua.tiengiang.gov.vn/v1/dossiers/",
     "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
     "LT_MONGO_ROOT_PASSWORD": "e" * 32,
     "LT_KEYCLOAK_SECRET_CONSOLE": "f" * 32,
