@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
-from notification.config import NotificationOptions
+from notification.config import NotificationOptions, SmtpSettings
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from infra.keycloak.realm import random_environment
-from tests.unit.foundation.test_compose_spec import ROOT, config
+from tests.unit.foundation.test_compose_spec import ROOT, SECRETS, config
 
 FILES = [("docker-compose.yml",), ("docker-compose.yml", "docker-compose.cluster.yml")]
 
@@ -214,3 +214,27 @@ def test_the_readme_deployment_sets_every_variable_compose_requires() -> None:
     assert {"LT_NOTIFICATION_LOOKUP_BASE_URL", "LT_MONGO_ROOT_PASSWORD"} <= required
     missing = required - exported_by(readme_deployment_commands())
     assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize(
+    ("given", "login"), [({}, None), ({"LT_NOTIFICATION_SMTP_USERNAME": "motcua"}, "motcua")]
+)
+def test_the_smtp_login_reaches_notification_and_an_unset_one_is_none(
+    given: dict[str, str], login: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose passes the relay's login through (it could not be given at all, though its
+    default port, 587, is the submission port, which usually wants one); unset, it reaches
+    the service empty, and empty is no login (aiosmtplib logs in whenever a user name,
+    even an empty one, is given)."""
+    password = {"LT_NOTIFICATION_SMTP_PASSWORD": "s3cret"} if login else {}
+    environment = config("docker-compose.yml", env={**SECRETS, **given, **password})["services"][
+        "notification"
+    ]["environment"]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+    smtp = SmtpSettings()
+    assert smtp.username == login
+    assert (smtp.password.get_secret_value() if smtp.password else None) == password.get(
+        "LT_NOTIFICATION_SMTP_PASSWORD"
+    )
+    assert (smtp.port, smtp.start_tls) == (587, True)
