@@ -238,3 +238,26 @@ def test_the_smtp_login_reaches_notification_and_an_unset_one_is_none(
         "LT_NOTIFICATION_SMTP_PASSWORD"
     )
     assert (smtp.port, smtp.start_tls) == (587, True)
+
+
+def published_host_ports(service: dict[str, Any]) -> list[str]:
+    """The fixed host ports a service publishes ("8002:8002", "127.0.0.1:9090:9090")."""
+    return [str(p) for p in service.get("ports", []) if ":" in str(p)]
+
+
+def test_what_the_files_say_of_scaling_holds_for_services_with_a_fixed_host_port() -> None:
+    """The compose file said "Scale a service with `--scale routing=2`", but routing
+    publishes 8002:8002, which a second container cannot bind: compose fails the start.
+    Wherever the deployment files name ``--scale <service>=N`` for such a service, the
+    same passage must say that it fails that way."""
+    services = config("docker-compose.yml", "docker-compose.cluster.yml")["services"]
+    texts = [ROOT / "docker-compose.yml", ROOT / "docker-compose.cluster.yml", ROOT / "README.md"]
+    mentions = 0
+    for path in texts:
+        text = " ".join(line.lstrip("# ") for line in path.read_text().splitlines())
+        for match in re.finditer(r"--scale ([\w-]+)=\d+", text):
+            mentions += 1
+            passage = text[match.start() - 300 : match.end() + 300]
+            if published_host_ports(services[match[1]]):
+                assert "port is already allocated" in passage, (path.name, passage)
+    assert mentions  # the rule looks at something
