@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from notification.config import NotificationOptions, SmtpSettings
+from notification.config import NotificationOptions, SmtpSettings, load_unit_directory
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
@@ -261,3 +262,21 @@ def test_what_the_files_say_of_scaling_holds_for_services_with_a_fixed_host_port
             if published_host_ports(services[match[1]]):
                 assert "port is already allocated" in passage, (path.name, passage)
     assert mentions  # the rule looks at something
+
+
+def test_the_deployments_unit_channels_are_what_notification_reads() -> None:
+    """The units' addresses shipped in the image are illustrative (.example), and the
+    documented way to replace them, LT_NOTIFICATION_UNIT_CHANNELS_FILE, named no file
+    compose put in the container: every unit notification went to .example. The file the
+    deployer names on the host is now mounted where notification reads it."""
+    env = {**SECRETS, "LT_NOTIFICATION_UNIT_CHANNELS_FILE": "/etc/lienthong/units.json"}
+    notification = config("docker-compose.yml", env=env)["services"]["notification"]
+    read = NotificationOptions().unit_channels_file  # the default: no variable overrides it
+    assert "LT_NOTIFICATION_UNIT_CHANNELS_FILE" not in notification["environment"]
+    in_image = Path("/app") / read.relative_to(ROOT)  # the Dockerfile copies the repo to /app
+    assert f"/etc/lienthong/units.json:{in_image}:ro" in notification["volumes"]
+    assert "COPY data ./data" in (ROOT / "Dockerfile").read_text()
+    # The shipped file, the one to start from, is the illustrative one.
+    assert ".example" in load_unit_directory(read).model_dump_json()
+    # Replacing the service's volumes keeps the CA the Kafka client trusts.
+    assert "kafka-trust:/app/.local/kafka-trust:ro" in notification["volumes"]

@@ -32,6 +32,7 @@ SECRETS = {
     "LT_NOTIFICATION_SMTP_HOST": "smtp.example.vn",
     "LT_NOTIFICATION_SMTP_SENDER": "Một cửa liên thông <no-reply@tiengiang.gov.vn>",
     "LT_NOTIFICATION_LOOKUP_BASE_URL": "https://motcua.tiengiang.gov.vn/v1/dossiers/",
+    "LT_NOTIFICATION_UNIT_CHANNELS_FILE": "./data/notification/unit-channels.json",
     "LT_KEYCLOAK_ADMIN_PASSWORD": "d" * 32,
     "LT_MONGO_ROOT_PASSWORD": "e" * 32,
     "LT_KEYCLOAK_SECRET_CONSOLE": "f" * 32,
