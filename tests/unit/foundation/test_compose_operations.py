@@ -7,6 +7,7 @@ sense on a developer's machine. Resolved as compose resolves the files
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from infra.keycloak.realm import random_environment
+from shared.settings_env import known_names, read_settings, unknown_settings
+from tests.unit.foundation.test_compose_security import WITNESS_VKEYS
 from tests.unit.foundation.test_compose_spec import ROOT, SECRETS, config
 
 FILES = [("docker-compose.yml",), ("docker-compose.yml", "docker-compose.cluster.yml")]
@@ -280,3 +283,28 @@ def test_the_deployments_unit_channels_are_what_notification_reads() -> None:
     assert ".example" in load_unit_directory(read).model_dump_json()
     # Replacing the service's volumes keeps the CA the Kafka client trusts.
     assert "kafka-trust:/app/.local/kafka-trust:ro" in notification["volumes"]
+
+
+@pytest.mark.parametrize("files", FILES)
+@pytest.mark.parametrize("service", PROCESSES)
+def test_every_process_accepts_its_whole_compose_environment(
+    files: tuple[str, ...], service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the process does at start (read_settings): every variable under a prefix it
+    reads is one of its settings, and every value parses (a wrong shape would stop it
+    with exit code 78). The container's environment is compose's and nothing else."""
+    environment = config(*files, env={**SECRETS, **WITNESS_VKEYS})["services"][service][
+        "environment"
+    ]
+    for name in [n for n in os.environ if n.startswith("LT_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+    settings_of = settings_class(service)
+    read_settings(settings_of, service)  # exits the process (SystemExit) on a refusal
+    assert not unknown_settings(settings_of, {n: str(v) for n, v in environment.items()})
+    # A misspelt prefix (LT_ROUTNG_PORT) is under no prefix the process reads, so it
+    # would start and ignore it: every name compose sets must be one the process reads
+    # (the shared block hands the catalogue's to every service; intake and routing read it).
+    unread = set(environment) - known_names(settings_of) - {"LT_CATALOGUE_CONFIGURATION"}
+    assert not unread, sorted(unread)
