@@ -308,3 +308,15 @@ def test_every_process_accepts_its_whole_compose_environment(
     # (the shared block hands the catalogue's to every service; intake and routing read it).
     unread = set(environment) - known_names(settings_of) - {"LT_CATALOGUE_CONFIGURATION"}
     assert not unread, sorted(unread)
+
+
+@pytest.mark.parametrize("files", FILES)
+def test_every_containers_log_is_rotated(files: tuple[str, ...]) -> None:
+    """Docker's default json-file driver never rotates: the services' logs would grow
+    until the disk holding the store and the broker is full."""
+    for name, service in config(*files)["services"].items():
+        logging = service.get("logging", {})
+        assert logging.get("driver") == "json-file", name
+        options = logging.get("options", {})
+        assert re.fullmatch(r"\d+m", str(options.get("max-size"))), name
+        assert int(options.get("max-file", 1)) >= 2, name
