@@ -320,3 +320,41 @@ def test_every_containers_log_is_rotated(files: tuple[str, ...]) -> None:
         options = logging.get("options", {})
         assert re.fullmatch(r"\d+m", str(options.get("max-size"))), name
         assert int(options.get("max-file", 1)) >= 2, name
+
+
+def test_each_service_is_reached_on_the_port_it_listens_on() -> None:
+    """The port a process binds (its LT_<NAME>_PORT) is the one compose publishes, the
+    one its health check asks, the one Prometheus scrapes and the one the other
+    services' URLs name."""
+    services = config("docker-compose.yml")["services"]
+    scrape = yaml.safe_load((ROOT / "infra" / "observability" / "prometheus.yml").read_text())
+    targets = {
+        t for job in scrape["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
+    }
+    urls = [
+        str(value)
+        for service in services.values()
+        for value in service.get("environment", {}).values()
+        if str(value).startswith("http://")
+    ]
+    for name in PROCESSES:
+        service = services[name]
+        prefix = "LT_WITNESS" if name.startswith("witness-") else f"LT_{name.upper()}"
+        port = int(service["environment"][f"{prefix}_PORT"])
+        assert service["ports"] == [f"{port}:{port}"], name
+        check = " ".join(service["healthcheck"]["test"])
+        assert f"127.0.0.1:{port}/" in check or check.endswith(f"shared.healthcheck {name}")
+        assert f"{name}:{port}" in targets, name
+        named = [url for url in urls if url.startswith(f"http://{name}:")]
+        assert all(url.startswith(f"http://{name}:{port}") for url in named), named
+
+
+def test_every_file_mounted_from_the_repository_exists() -> None:
+    """A bind mount whose source is missing is created by Docker as an empty folder: the
+    container then reads a folder where it expects its configuration."""
+    for files in FILES:
+        for name, service in config(*files)["services"].items():
+            for volume in service.get("volumes", []):
+                source = volume.split(":", 1)[0]
+                if source.startswith("./"):
+                    assert (ROOT / source).is_file(), (name, source)
