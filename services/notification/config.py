@@ -67,9 +67,14 @@ class NotificationOptions(BaseSettings):
 
 
 class SmtpSettings(BaseSettings):
-    """The SMTP relay emails go through (LT_NOTIFICATION_SMTP_*)."""
+    """The SMTP relay emails go through (LT_NOTIFICATION_SMTP_*).
 
-    model_config = SettingsConfigDict(env_prefix="LT_NOTIFICATION_SMTP_", extra="ignore")
+    A variable set empty counts as unset (its default): compose always hands over the
+    login, empty when the relay wants none, and an empty user name would be a login."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LT_NOTIFICATION_SMTP_", extra="ignore", env_ignore_empty=True
+    )
 
     host: str = Field("127.0.0.1", description="SMTP server host.")
     port: int = Field(1025, description="SMTP server port.")
