@@ -1,8 +1,9 @@
 """The ``lienthong`` Keycloak realm, kept as code: ``python -m infra.keycloak.realm write``.
 
-Generates ``infra/keycloak/realm-lienthong.json`` (committed; a unit test fails when it
-drifts from this module or from the catalogue). Both ``infra/devstack.py`` and
-docker-compose import that file with ``--import-realm``.
+Generates ``infra/keycloak/realm-lienthong.json``, which ``infra/devstack.py`` imports,
+and ``realm-lienthong-deployment.json``, the same realm without the demo users, which
+docker-compose imports with ``--import-realm`` (both committed; a unit test fails when
+they drift from this module or from the catalogue).
 
 What the realm holds:
 
@@ -18,7 +19,8 @@ What the realm holds:
   unit in a ``unit`` claim;
 * demo users for a commune desk, a district officer, a province officer, an operations
   user, an auditor, a data protection officer (``dpo``) and an admin, each bound to
-  their unit by a ``unit`` attribute;
+  their unit by a ``unit`` attribute (local file only: a deployment's people are
+  created in Keycloak by its administrators);
 * mappers that put the audience ``lienthong`` and the ``unit`` claim in every access
   token; realm roles travel in ``realm_access.roles`` (Keycloak's default scopes);
 * the console's sign-in client ``console-web`` (confidential, authorisation code with
@@ -68,6 +70,9 @@ __all__ = [
 REALM = "lienthong"
 AUDIENCE = "lienthong"
 REALM_FILE = Path(__file__).resolve().parent / "realm-lienthong.json"
+# What compose imports: the same realm without the demo users, whose one shared password
+# would otherwise open admin, operations, privacy and auditor accounts of no real person.
+DEPLOYMENT_REALM_FILE = REALM_FILE.with_name("realm-lienthong-deployment.json")
 SERVICES = ("intake", "routing", "notification", "audit")
 # Prometheus scrapes /metrics with client credentials (its scrape config's oauth2 block).
 MONITORING_CLIENT = "monitoring"
@@ -286,11 +291,13 @@ def dev_environment() -> dict[str, str]:
 
 
 def random_environment() -> dict[str, str]:
-    """Fresh random values for every placeholder, for a deployment's secrets file."""
-    return {variable: secrets.token_urlsafe(32) for variable in dev_environment()}
+    """Fresh random client secrets, for a deployment's secrets file (its realm has no
+    demo users, so no demo password)."""
+    variables = [client_secret_variable(c) for c in confidential_client_ids()]
+    return {variable: secrets.token_urlsafe(32) for variable in variables}
 
 
-def build_realm() -> dict[str, Any]:
+def build_realm(demo_users: bool = True) -> dict[str, Any]:
     clients = [
         *(
             confidential_client(name, f"The {name} service", "service", *EXTRA_ROLES.get(name, ()))
@@ -308,7 +315,7 @@ def build_realm() -> dict[str, Any]:
         ),
         *(agency_client(unit) for unit in catalogue_units()),
     ]
-    users = [user(demo) for demo in DEMO_USERS.values()]
+    users = [user(demo) for demo in DEMO_USERS.values()] if demo_users else []
     users += [service_account_user(client) for client in clients]
     for client in clients:
         del client["_roles"]
@@ -335,8 +342,11 @@ def build_realm() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    return json.dumps(build_realm(), indent=2, ensure_ascii=False) + "\n"
+def render(demo_users: bool = True) -> str:
+    return json.dumps(build_realm(demo_users), indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERED = {REALM_FILE: True, DEPLOYMENT_REALM_FILE: False}  # file: with demo users
 
 
 def main(argv: list[str]) -> int:
@@ -350,17 +360,18 @@ def main(argv: list[str]) -> int:
     )
     command = parser.parse_args(argv[1:]).command
     if command == "secrets":
-        print("# Keycloak client secrets and demo password (keep out of the repository)")
+        print("# Keycloak client secrets (keep out of the repository)")
         print("\n".join(f"{k}={v}" for k, v in random_environment().items()))
         return 0
     if command == "write":
-        REALM_FILE.write_text(render())
-        print(f"wrote {REALM_FILE}")
+        for path, demo_users in RENDERED.items():
+            path.write_text(render(demo_users))
+            print(f"wrote {path}")
         return 0
-    if REALM_FILE.read_text() != render():
-        print("realm-lienthong.json is out of date: python -m infra.keycloak.realm write")
-        return 1
-    return 0
+    stale = [path.name for path, demo in RENDERED.items() if path.read_text() != render(demo)]
+    for name in stale:
+        print(f"{name} is out of date: python -m infra.keycloak.realm write")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

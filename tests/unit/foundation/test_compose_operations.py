@@ -83,9 +83,9 @@ def test_keycloak_keeps_its_database_in_its_data_folder_and_still_imports_the_re
     --import-realm looks, and read-only."""
     keycloak = config("docker-compose.yml")["services"]["keycloak"]
     assert ("keycloak-data", "/opt/keycloak/data", False) in named_volume_mounts(keycloak)
-    realm = "./infra/keycloak/realm-lienthong.json:/opt/keycloak/data/import/"
+    realm = "./infra/keycloak/realm-lienthong-deployment.json:/opt/keycloak/data/import/"
     assert any(v.startswith(realm) and v.endswith(":ro") for v in keycloak["volumes"])
-    assert (ROOT / "infra" / "keycloak" / "realm-lienthong.json").is_file()
+    assert (ROOT / "infra" / "keycloak" / "realm-lienthong-deployment.json").is_file()
 
 
 def test_the_volume_rule_is_not_a_rubber_stamp() -> None:

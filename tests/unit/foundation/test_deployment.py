@@ -77,7 +77,7 @@ def test_keycloak_is_the_official_image_importing_the_realm_with_secrets_from_ou
     keycloak = compose["services"]["keycloak"]
     assert keycloak["image"] == "quay.io/keycloak/keycloak:26.5.6"
     assert "--import-realm" in keycloak["command"]
-    realm_mount = "./infra/keycloak/realm-lienthong.json:/opt/keycloak/data/import/"
+    realm_mount = "./infra/keycloak/realm-lienthong-deployment.json:/opt/keycloak/data/import/"
     assert any(volume.startswith(realm_mount) for volume in keycloak["volumes"])
     assert keycloak["env_file"] == [{"path": "keycloak-secrets.env", "required": True}]
     assert ":?" in keycloak["environment"]["KC_BOOTSTRAP_ADMIN_PASSWORD"]
