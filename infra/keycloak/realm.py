@@ -159,7 +159,9 @@ def agency_client(unit: str) -> dict[str, Any]:
     return client
 
 
-def public_clients() -> list[dict[str, Any]]:
+def public_clients(password_grant: bool = True) -> list[dict[str, Any]]:
+    """Swagger UI's and the command line's; the password grant (which skips Keycloak's
+    login page, and so any second factor) for local development only."""
     swagger_redirects = [
         f"http://{host}:{port}/docs/oauth2-redirect"
         for port in SWAGGER_PORTS
@@ -189,7 +191,7 @@ def public_clients() -> list[dict[str, Any]]:
             "clientId": CLI_CLIENT,
             "description": "Command line: device flow; password grant for local development.",
             "standardFlowEnabled": False,
-            "directAccessGrantsEnabled": True,
+            "directAccessGrantsEnabled": password_grant,
             "redirectUris": [],
             "webOrigins": [],
             "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
@@ -297,7 +299,7 @@ def random_environment() -> dict[str, str]:
     return {variable: secrets.token_urlsafe(32) for variable in variables}
 
 
-def build_realm(demo_users: bool = True) -> dict[str, Any]:
+def build_realm(development: bool = True) -> dict[str, Any]:
     clients = [
         *(
             confidential_client(name, f"The {name} service", "service", *EXTRA_ROLES.get(name, ()))
@@ -315,7 +317,7 @@ def build_realm(demo_users: bool = True) -> dict[str, Any]:
         ),
         *(agency_client(unit) for unit in catalogue_units()),
     ]
-    users = [user(demo) for demo in DEMO_USERS.values()] if demo_users else []
+    users = [user(demo) for demo in DEMO_USERS.values()] if development else []
     users += [service_account_user(client) for client in clients]
     for client in clients:
         del client["_roles"]
@@ -328,7 +330,7 @@ def build_realm(demo_users: bool = True) -> dict[str, Any]:
         "registrationAllowed": False,
         "bruteForceProtected": True,
         "roles": {"realm": [{"name": name, "description": text} for name, text in ROLES.items()]},
-        "clients": [*clients, console_signin_client(), *public_clients()],
+        "clients": [*clients, console_signin_client(), *public_clients(password_grant=development)],
         "users": users,
         "components": {
             "org.keycloak.userprofile.UserProfileProvider": [
@@ -342,11 +344,13 @@ def build_realm(demo_users: bool = True) -> dict[str, Any]:
     }
 
 
-def render(demo_users: bool = True) -> str:
-    return json.dumps(build_realm(demo_users), indent=2, ensure_ascii=False) + "\n"
+def render(development: bool = True) -> str:
+    return json.dumps(build_realm(development), indent=2, ensure_ascii=False) + "\n"
 
 
-RENDERED = {REALM_FILE: True, DEPLOYMENT_REALM_FILE: False}  # file: with demo users
+# Each file the generator writes, and whether it is the development realm (demo users,
+# the command line's password grant) or the deployed one.
+RENDERED = {REALM_FILE: True, DEPLOYMENT_REALM_FILE: False}
 
 
 def main(argv: list[str]) -> int:
@@ -364,11 +368,11 @@ def main(argv: list[str]) -> int:
         print("\n".join(f"{k}={v}" for k, v in random_environment().items()))
         return 0
     if command == "write":
-        for path, demo_users in RENDERED.items():
-            path.write_text(render(demo_users))
+        for path, development in RENDERED.items():
+            path.write_text(render(development))
             print(f"wrote {path}")
         return 0
-    stale = [path.name for path, demo in RENDERED.items() if path.read_text() != render(demo)]
+    stale = [p.name for p, development in RENDERED.items() if p.read_text() != render(development)]
     for name in stale:
         print(f"{name} is out of date: python -m infra.keycloak.realm write")
     return 1 if stale else 0

@@ -16,8 +16,8 @@ def load() -> dict[str, Any]:
 
 
 def test_committed_realms_match_their_generator() -> None:
-    for path, demo_users in realm.RENDERED.items():
-        assert path.read_text() == realm.render(demo_users), (
+    for path, development in realm.RENDERED.items():
+        assert path.read_text() == realm.render(development), (
             "run: .venv/bin/python -m infra.keycloak.realm write"
         )
 
@@ -29,6 +29,8 @@ def test_the_deployed_realm_has_no_people_and_its_secrets_file_fills_it() -> Non
     deployed = json.loads(realm.DEPLOYMENT_REALM_FILE.read_text())
     assert all("serviceAccountClientId" in user for user in deployed["users"])
     assert not any("credentials" in user for user in deployed["users"])
+    # Nor a password grant: people sign in on Keycloak's page (device flow on the CLI).
+    assert not any(c.get("directAccessGrantsEnabled") for c in deployed["clients"])
     assert {c["clientId"] for c in deployed["clients"]} == {
         c["clientId"] for c in load()["clients"]
     }
