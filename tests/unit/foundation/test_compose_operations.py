@@ -358,3 +358,14 @@ def test_every_file_mounted_from_the_repository_exists() -> None:
                 source = volume.split(":", 1)[0]
                 if source.startswith("./"):
                     assert (ROOT / source).is_file(), (name, source)
+
+
+@pytest.mark.parametrize("files", FILES)
+def test_the_broker_and_the_store_get_time_to_shut_down_cleanly(files: tuple[str, ...]) -> None:
+    """Docker's default 10 s would kill a broker in its controlled shutdown or the store
+    in its final checkpoint: each then recovers at its next start (slower, riskier)."""
+    for name, service in config(*files)["services"].items():
+        image = service.get("image", "")
+        if image.startswith(("apache/kafka", "mongo:")):
+            grace = service.get("stop_grace_period", "10s")
+            assert int(grace.rstrip("s")) >= 60, (name, grace)
