@@ -26,6 +26,7 @@ from intake.tokens import idempotency_id
 from shared.events.operations import ApplicantContactCorrected
 from shared.idempotency import checked_key, key_reused, request_fingerprint
 from shared.mongo.client import Document
+from shared.refusals import Refused
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,10 @@ async def correct_contact(
 
     try:
         answer = await ctx.runtime.run_unit_of_work(work, now=now, grouped=True)
-    except DuplicateKeyError:  # a concurrent twin with the same key committed first
+    except (DuplicateKeyError, Refused):
+        # A concurrent twin with the same key committed first: this one conflicted with
+        # it, then found its key taken, or its correction already made (nothing left to
+        # correct). Either way the twin's answer is this request's.
         if record_id is None or (twin := await _earlier(ctx, record_id, fingerprint, now)) is None:
             raise
         return twin

@@ -5,6 +5,7 @@ writes nothing; an Idempotency-Key makes a retry answer the first result."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -188,3 +189,36 @@ async def test_a_retry_with_the_same_key_answers_the_first_result_once(
     assert await intake.outbox_entries() == entries_after_first
     record = await intake.ctx.runtime.db["idempotency"].find_one({"dossier_code": code})
     assert record is not None and NEW_EMAIL not in json.dumps(record, default=str)
+
+
+async def test_concurrent_twins_with_one_key_correct_once(intake: RunningIntake) -> None:
+    code, _ = await taken(intake)
+    headers = {**auth_headers("privacy"), "Idempotency-Key": "correction-twins"}
+    entries_before = await intake.outbox_entries()
+    answers = await asyncio.gather(
+        *(intake.client.post(path(code), json=CORRECTION, headers=headers) for _ in range(4))
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert len({json.dumps(a.json(), sort_keys=True) for a in answers}) == 1
+    assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
+    assert await intake.outbox_entries() == entries_before + 2
+
+
+async def test_concurrent_corrections_of_one_dossier_each_apply_in_turn(
+    intake: RunningIntake,
+) -> None:
+    """Without a key: each is decided on the dossier as the one before left it."""
+    code, _ = await taken(intake)
+    corrections = [{"phone": f"091234567{n}", "reason": "x"} for n in range(4)]
+    answers = await asyncio.gather(
+        *(
+            intake.client.post(path(code), json=body, headers=auth_headers("privacy"))
+            for body in corrections
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    seqs = [seq for seq, _ in await entries(intake, code)]
+    assert seqs == list(range(1, 3 + 2 * 4))  # no gap, no number taken twice
+    stored = await intake.ctx.store.get_dossier(code)
+    assert stored is not None and stored.outbox_seq == 2 + 2 * 4
+    assert stored.applicant.phone in {body["phone"] for body in corrections}
