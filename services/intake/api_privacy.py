@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Header, Response
 
 from intake import actions
 from intake.api import IntakeDep
-from intake.api_submissions import IdempotencyKey
 from intake.contact_corrections import correct_contact
 from intake.problems import CONTACT_CORRECTION_ERRORS, problems
 from intake.schemas.contact_correction import ContactCorrected, ContactCorrectionRequest
@@ -29,6 +28,14 @@ PrivacyOfficer = Annotated[Principal, allow(Role.PRIVACY)]
 # A correction: the data protection officer (any dossier), or the desk staff or agency
 # system of the dossier's receiving unit, who recorded the contact at submission.
 Corrector = Annotated[Principal, allow(Role.PRIVACY, Role.DESK, Role.AGENCY)]
+CorrectionKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes retries safe: same key and body, the first answer and nothing "
+        "corrected again; same key and another body, 409. 8-128 of A-Z a-z 0-9 _ . : -",
+    ),
+]
 
 
 @router.post(
@@ -82,7 +89,7 @@ async def correct_applicant_contact(
     response: Response,
     code: str,
     body: Annotated[ContactCorrectionRequest, Body()],
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: CorrectionKey = None,
 ) -> ContactCorrected:
     if Role.PRIVACY not in caller.roles:
         dossier = await actions.dossier_for_desk(ctx, code)
