@@ -4,7 +4,8 @@ through intake's own write path.
 In one unit of work: the stored dossier's contact is corrected, the corrected contact
 is registered again on ``applicant.contacts`` (``applicant.contact.registered.v1``:
 notification keeps the latest registration, so later notifications go to the corrected
-address), and the correction is recorded on ``operations.events``
+address; not for the postal address alone, which never leaves intake), and the
+correction is recorded on ``operations.events``
 (``operations.applicant-contact.corrected.v1``: who, which fields, why, when; never the
 values), which audit logs. An ``Idempotency-Key`` makes a retry answer the first
 result; its record keeps that answer, which holds no personal value.
@@ -61,7 +62,10 @@ async def correct_contact(
     async def work(uow: UnitOfWork) -> ContactCorrected:
         stored = await dossier_for_desk(ctx, code, uow.session)
         dossier, fields = decide_contact_correction(stored, request)
-        uow.emit(contact_registered(dossier, now), correlation_id=dossier.correlation_id)
+        # The postal address stays in intake: corrected alone, notification has no news.
+        told = any(field != "address" for field in fields)
+        if told:
+            uow.emit(contact_registered(dossier, now), correlation_id=dossier.correlation_id)
         uow.emit(
             ApplicantContactCorrected(
                 operator=operator,
@@ -73,7 +77,7 @@ async def correct_contact(
             ),
             correlation_id=dossier.correlation_id,
         )
-        await ctx.store.replace_dossier(numbered(uow, dossier, 2), uow.session)
+        await ctx.store.replace_dossier(numbered(uow, dossier, 2 if told else 1), uow.session)
         answer = ContactCorrected(
             dossier_code=dossier.code,
             corrected_fields=fields,

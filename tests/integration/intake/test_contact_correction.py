@@ -222,3 +222,17 @@ async def test_concurrent_corrections_of_one_dossier_each_apply_in_turn(
     stored = await intake.ctx.store.get_dossier(code)
     assert stored is not None and stored.outbox_seq == 2 + 2 * 4
     assert stored.applicant.phone in {body["phone"] for body in corrections}
+
+
+async def test_the_postal_address_alone_is_not_registered_again(intake: RunningIntake) -> None:
+    """It stays in intake (forms only): notification is not sent the contact again."""
+    code, _ = await taken(intake)
+    answer = await intake.client.post(
+        path(code), json={"address": "3 Lý Thái Tổ", "reason": "x"}, headers=auth_headers("desk")
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["corrected_fields"] == ["address"]
+    assert (await entries(intake, code))[-1] == (3, "operations.applicant-contact.corrected.v1")
+    assert await stored_seq(intake, code) == 3
+    stored = await intake.ctx.store.get_dossier(code)
+    assert stored is not None and stored.applicant_address == "3 Lý Thái Tổ"
