@@ -31,7 +31,7 @@ from shared.topics import (
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "contracts"
 SCHEMA_BASE = "https://lienthong.example/contracts/schemas/"
-CONTRACTS_VERSION = "5.0.0"  # see docs/contracts/CHANGELOG.md
+CONTRACTS_VERSION = "5.1.0"  # see docs/contracts/CHANGELOG.md
 
 
 def message_name(event_type: str) -> str:

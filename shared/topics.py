@@ -108,8 +108,9 @@ OPERATIONS_EVENTS = TopicSpec(
     3,
     365 * DAY_MS,
     "What operations staff did from the console (dead letters replayed, notifications "
-    "redelivered), and the data subject access requests intake and notification answered, "
-    "with who and when; logged by audit. Key: dossier code when known.",
+    "redelivered), the data subject access requests intake and notification answered and "
+    "the contact corrections intake made, with who and when; logged by audit. Key: "
+    "dossier code when known.",
     personal_data="operators' identities and free-text reasons, dead letters' errors",
 )
 

@@ -33,6 +33,11 @@ ERRORS: dict[str, tuple[int, str | None, str]] = {
         "the personal data of dossier 001.21.31.H59-211126-0001 were erased",
     ),
     "invalid_period": (422, "end", "end must be on or after start, within 93 days"),
+    "nothing_to_correct": (
+        422,
+        None,
+        "the request names no contact field, or only values already stored",
+    ),
 }
 STATUS: dict[str, int] = {code: status for code, (status, _, _) in ERRORS.items()}
 """Intake's refusal code -> HTTP status (for ``service_app(refusal_statuses=...)``)."""
@@ -75,6 +80,10 @@ SUPPLEMENT_ERRORS = (
     "invalid_request",
     "body_too_large",
 )
+CONTACT_CORRECTION_ERRORS = (
+    "malformed_json", "not_found", "idempotency_key_reused", "personal_data_erased",
+    "body_too_large", "invalid_request", "invalid_idempotency_key", "nothing_to_correct",
+)  # fmt: skip
 WITHDRAWAL_ERRORS = ("malformed_json", "not_found", "withdrawal_not_allowed", "invalid_request")
 
 

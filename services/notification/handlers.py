@@ -209,7 +209,8 @@ def _plan_event(
     contact = contact_of(data)
     records: list[Document] = []
     if contact is not None:
-        records.extend(_keep_contact(envelope.subject, contact, book, planning))
+        registered_at = data.registered_at if isinstance(data, ApplicantContactRegistered) else None
+        records.extend(_keep_contact(envelope.subject, contact, book, planning, registered_at))
         if isinstance(data, ApplicantContactRegistered):
             return records  # a registration is no news to anyone
     elif envelope.type in APPLICANT_EVENTS:
@@ -231,12 +232,20 @@ def _plan_event(
 
 
 def _keep_contact(
-    dossier_code: str, contact: ContactDetails, book: ContactBook, planning: Planning
+    dossier_code: str,
+    contact: ContactDetails,
+    book: ContactBook,
+    planning: Planning,
+    registered_at: datetime | None,
 ) -> list[Document]:
-    """Keep the contact and tell the applicant of the facts that waited for it."""
+    """Keep the contact and tell the applicant of the facts that waited for it; a
+    registration older than the contact kept (corrected since) changes nothing."""
+    if book.supersedes(dossier_code, registered_at):
+        log.info("older contact registration ignored", extra={"dossier": dossier_code})
+        return []
     now = planning.clock.now()
     records: list[Document] = []
-    for raw in book.keep(dossier_code, contact, now, planning.expiry(now)):
+    for raw in book.keep(dossier_code, contact, now, planning.expiry(now), registered_at):
         earlier = Envelope.from_bytes(raw.encode())
         planned = plan_for_applicant(earlier.type, contact, planning.privacy_key)
         records.extend(_records(earlier, planned, planning))

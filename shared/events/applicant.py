@@ -1,6 +1,8 @@
 """Applicants' contacts, on ``applicant.contacts``: the one channel personal data travels.
 
-Intake registers the applicant's name and contact when it creates a dossier; only
+Intake registers the applicant's name and contact when it creates a dossier, and the
+whole contact again when it corrects it on the applicant's request (the latest
+registration of a dossier is its contact; the topic is keyed by dossier code); only
 notification may read this topic (its ACL admits the notification principal alone,
 see the README, "Kafka: who may use which topic"). Dossier facts name the applicant by
 a keyed hash only, and notification joins the two by dossier code. Audit does not log
@@ -33,7 +35,8 @@ class ContactDetails(ContractModel):
 
 @register
 class ApplicantContactRegistered(EventData):
-    """Intake took a dossier and registered how to reach its applicant."""
+    """Intake took a dossier and registered how to reach its applicant, or registered it
+    again, corrected on the applicant's request (the latest one holds)."""
 
     EVENT_TYPE: ClassVar[str] = "applicant.contact.registered.v1"
     TOPIC: ClassVar[TopicSpec] = APPLICANT_CONTACTS

@@ -1,5 +1,5 @@
-"""What operations staff did from the console, and the data subject access requests the
-services answered, on ``operations.events`` (audited).
+"""What operations staff did from the console, and the data subject requests the
+services answered or carried out (access, correction), on ``operations.events`` (audited).
 
 Each fact names who acted and when. A replayed dead letter is recorded before it is
 republished; a redelivery request makes notification send a failed notification again
@@ -72,3 +72,23 @@ class SubjectAccessAnswered(OperationsFact):
         description="The dossiers the answer covered (none: nothing held about the subject).",
     )
     answered_at: datetime
+
+
+ContactField = Literal["name", "email", "phone", "address", "channels", "language"]
+
+
+@register
+class ApplicantContactCorrected(OperationsFact):
+    """A service corrected an applicant's contact details at the applicant's request
+    (Decree 13/2023/NĐ-CP): who corrected, which dossier, which fields, why and when.
+    Never the old or new values: the log records that a correction was made, not the
+    data; the corrected contact travels on ``applicant.contacts`` only."""
+
+    EVENT_TYPE: ClassVar[str] = "operations.applicant-contact.corrected.v1"
+    dossier_code: DossierCode = Field(min_length=1, max_length=64)
+    service: Literal["intake"] = Field(description="The service that corrected it.")
+    corrected_fields: list[ContactField] = Field(
+        min_length=1, max_length=6, description="The fields whose values changed."
+    )
+    reason: PersonalText = Field(min_length=1, max_length=2000, description="Why, as given.")
+    corrected_at: datetime

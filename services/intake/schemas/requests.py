@@ -45,30 +45,43 @@ class RequestBody(CleanText):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# The applicant's contact fields, as a submission takes them and a correction
+# (``schemas.contact_correction``) takes them again: the same bounds for both.
+ApplicantName = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE)]
+ApplicantEmail = Annotated[str, Field(max_length=254, pattern=EMAIL)]
+ApplicantPhone = Annotated[str, Field(pattern=r"^(\+84|0)\d{9,10}$")]
+ApplicantAddress = Annotated[str, Field(min_length=1, max_length=300, pattern=LINE)]
+ADDRESS_TEXT = (
+    "Optional postal address, one line: printed on the forms addressed to the applicant "
+    "(Mẫu 01, 02, 03) and the desk's log book (Mẫu 06); kept by intake only, never in events."
+)
+ApplicantChannels = Annotated[
+    list[Literal["email", "sms"]],
+    Field(max_length=2, description="Preferred notification channels."),
+]
+
+
+def distinct_channels(channels: list[str]) -> list[str]:
+    """``channels`` if none repeats."""
+    if len(set(channels)) != len(channels):
+        raise ValueError("channels must not repeat")
+    return channels
+
+
 class ApplicantIn(RequestBody):
     """The applicant. The identity number is hashed on arrival and never stored in clear."""
 
-    name: str = Field(min_length=1, max_length=200, pattern=LINE)
+    name: ApplicantName
     identity_type: IdentityType = Field("citizen_id", description="Kind of identity document.")
     identity_number: str = Field(
         min_length=6,
         max_length=20,
         description="Citizen ID (12 digits) or passport number (letter + 5–11 letters/digits).",
     )
-    email: str | None = Field(None, max_length=254, pattern=EMAIL)
-    phone: str | None = Field(None, pattern=r"^(\+84|0)\d{9,10}$", description="Vietnamese.")
-    address: str | None = Field(
-        None,
-        min_length=1,
-        max_length=300,
-        pattern=LINE,
-        description="Optional postal address, one line: printed on the forms addressed to "
-        "the applicant (Mẫu 01, 02, 03) and the desk's log book (Mẫu 06); kept by intake "
-        "only, never in events.",
-    )
-    channels: list[Literal["email", "sms"]] = Field(
-        default_factory=list, max_length=2, description="Preferred notification channels."
-    )
+    email: ApplicantEmail | None = None
+    phone: ApplicantPhone | None = Field(None, description="Vietnamese.")
+    address: ApplicantAddress | None = Field(None, description=ADDRESS_TEXT)
+    channels: ApplicantChannels = Field(default_factory=list)
     language: Language = Field(Language.VI, description="Language of notifications.")
 
     @field_validator("identity_number")
@@ -79,8 +92,7 @@ class ApplicantIn(RequestBody):
     @field_validator("channels")
     @classmethod
     def _reachable(cls, channels: list[str], info: ValidationInfo) -> list[str]:
-        if len(set(channels)) != len(channels):
-            raise ValueError("channels must not repeat")
+        distinct_channels(channels)
         for channel, contact in (("email", "email"), ("sms", "phone")):
             if channel in channels and info.data.get(contact) is None:
                 raise ValueError(f"the {channel} channel needs a {contact}")

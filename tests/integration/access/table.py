@@ -60,6 +60,9 @@ ACCESS: Final[dict[str, dict[tuple[str, str], frozenset[str | None]]]] = {
         ("GET", "/v1/dossiers/{code}/applicant-name"): frozenset(),
         # Data subject requests: the data protection officer alone.
         ("POST", "/v1/subject-access"): frozenset({"privacy"}),
+        # A contact correction: the officer, or the desk staff and agency system of the
+        # dossier's receiving unit (who recorded the contact at submission).
+        ("POST", "/v1/dossiers/{code}/contact-correction"): UNIT_STAFF | {"privacy"},
     },
     "routing": {
         **HEALTH,

@@ -24,6 +24,7 @@ OPERATIONS = {
     ("get", "/v1/units/{unit}/forms/06"),
     ("get", "/v1/dossiers/{code}/applicant-name"),
     ("post", "/v1/subject-access"),
+    ("post", "/v1/dossiers/{code}/contact-correction"),
 }
 
 
@@ -95,3 +96,23 @@ async def test_submission_documents_every_refusal_code(intake: RunningIntake) ->
     assert {"malformed_json", "body_too_large", "unit_not_in_force", "outside_boundary"} <= codes
     headers = {p["name"] for p in doc["paths"]["/v1/dossiers"]["post"]["parameters"]}
     assert "Idempotency-Key" in headers
+
+
+async def test_the_contact_correction_documents_its_refusals_and_key(intake: RunningIntake) -> None:
+    doc = (await intake.client.get("/openapi.json")).json()
+    operation = doc["paths"]["/v1/dossiers/{code}/contact-correction"]["post"]
+    codes = {
+        (status, name)
+        for status, response in operation["responses"].items()
+        for name in response.get("content", {})
+        .get("application/problem+json", {})
+        .get("examples", {})
+    }
+    assert {
+        ("404", "not_found"),
+        ("409", "idempotency_key_reused"),
+        ("410", "personal_data_erased"),
+        ("422", "invalid_request"),
+        ("422", "nothing_to_correct"),
+    } <= codes
+    assert "Idempotency-Key" in {p["name"] for p in operation["parameters"]}

@@ -157,6 +157,41 @@ async def test_reception_before_the_contact_waits_and_is_told_when_it_comes(
     assert store.waiting(CODE) == []
 
 
+async def test_a_corrected_contact_registered_again_is_kept_over_the_first() -> None:
+    """Intake registers the whole contact again when it corrects it: later facts go to it."""
+    store = RecordingStore()
+    await handle(store, registered(CODE, contact(email="sai@example.vn")))
+    await handle(store, received(CODE))
+    corrected = contact(email="dung@example.vn", channels=(Channel.EMAIL,))
+    later = registered(CODE, corrected).model_copy(update={"registered_at": AT + timedelta(days=1)})
+    await handle(store, later)
+    assert store.contact_of(CODE) == corrected
+    assert store.documents[CODE]["registered_at"] == AT + timedelta(days=1)
+    await handle(store, supplement_requested(CODE))
+    told = [(r["template"], r["channel"], r["address"]) for r in store.records]
+    assert told == [
+        ("dossier.received.v2", "email", "sai@example.vn"),
+        ("dossier.received.v2", "sms", "0901234567"),
+        ("dossier.supplement.requested.v1", "email", "dung@example.vn"),
+    ]
+
+
+async def test_an_older_registration_after_a_correction_changes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A first registration handled after the correction (a dead letter put back, say)
+    does not bring the wrong address back."""
+    caplog.set_level(logging.INFO, logger="notification")
+    store = RecordingStore()
+    corrected = contact(email="dung@example.vn")
+    later = registered(CODE, corrected).model_copy(update={"registered_at": AT + timedelta(days=1)})
+    await handle(store, later)
+    await handle(store, registered(CODE, contact(email="sai@example.vn")))
+    assert store.contact_of(CODE) == corrected
+    assert "older contact registration ignored" in caplog.text
+    assert store.records == []
+
+
 async def test_later_steps_find_the_contact_by_dossier_code() -> None:
     store = RecordingStore()
     await handle(store, registered(CODE, contact(channels=())))
