@@ -17,7 +17,7 @@ from console.actions import Operations
 from console.api import API_PREFIX, kafka_of, options_of, unavailable
 from console.domain import LetterFilter, letter_message
 from console.signin import operator
-from console.sources import ServiceUnavailable
+from console.sources import PAGE_LETTERS, ServiceUnavailable
 from shared.auth import Principal
 from shared.http import DomainError, NotFound
 from shared.kafka.deadletter import DeadLetter
@@ -114,7 +114,9 @@ async def replay(request: Request, body: ReplayRequest, caller: Operator) -> dic
     wanted = LetterFilter(body.original_topic, body.error_kind, body.consumer_group)
     if not body.positions and wanted.empty():
         raise DomainError("name positions or a filter", code="nothing_selected", field="positions")
-    letters = await kafka_of(request).dead_letters()
+    # Named positions are looked for among every retained letter, not the page's first
+    # PAGE_LETTERS: a letter past them was refused as absent ("no dead letter at").
+    letters = await kafka_of(request).dead_letters(limit=None if body.positions else PAGE_LETTERS)
     chosen = [
         dl
         for dl in letters

@@ -29,6 +29,10 @@ from shared.kafka.deadletter import DeadLetter, read_dead_letters
 from shared.kafka.security import client_security
 from shared.settings import KafkaSettings
 
+# The most dead letters the Dead letters and Health pages read (a flood of them would
+# make every refresh read the whole topic); deadletter_cli lists them all.
+PAGE_LETTERS = 1000
+
 
 def path_segment(value: str) -> str:
     """``value`` as one segment of a service's URL path. Everything but unreserved
@@ -158,7 +162,9 @@ class KafkaViews:
             )
         return rows
 
-    async def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+    async def dead_letters(self, limit: int | None = PAGE_LETTERS) -> list[DeadLetter]:
+        """The letters a page shows (``PAGE_LETTERS``), or with ``None`` every retained one
+        (a replay by position: a letter past the page's bound is replayed all the same)."""
         return await read_dead_letters(self._kafka, limit)
 
 

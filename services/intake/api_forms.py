@@ -95,8 +95,9 @@ async def get_form(
     "/units/{unit}/forms/06",
     summary="A desk's log book (Mẫu 06)",
     description=f"The dossiers the desk received from `start` to `end` (local dates, at most "
-    f"{MAX_LOG_DAYS} days, {MAX_LOG_ROWS} rows), oldest first. For that desk's staff or "
-    "agency system only.",
+    f"{MAX_LOG_DAYS} days), oldest first; a period in which the desk received more than "
+    f"{MAX_LOG_ROWS} dossiers is refused (422 `invalid_period`: print shorter periods), never "
+    "printed without some. For that desk's staff or agency system only.",
     response_class=HTMLResponse,
     responses=problems("invalid_period", "invalid_request"),
 )
@@ -115,7 +116,14 @@ async def get_log_book(
             field="end",
         )  # fmt: skip
     low, high = day_bounds(start, end, ctx.calendar.tz)
-    docs = await ctx.store.received_by(unit, low, high, MAX_LOG_ROWS)
+    docs = await ctx.store.received_by(unit, low, high, MAX_LOG_ROWS + 1)
+    if len(docs) > MAX_LOG_ROWS:  # a register printed without some of its rows misleads
+        raise Refused(
+            "invalid_period",
+            f"the desk received more than {MAX_LOG_ROWS} dossiers from {start.isoformat()} to "
+            f"{end.isoformat()}: print the log book for shorter periods",
+            field="end",
+        )
     today = ctx.calendar.local_date(ctx.now())
     return _html(forms.log_book(unit, docs, start, end, today), f"mau-06-{unit}")
 

@@ -32,21 +32,29 @@ class PortalMessageView(BaseModel):
     body: dict[str, Any]
 
 
+# Beyond it a skip means nothing here (the store's integers end at 2**63 - 1).
+MAX_OFFSET = 1_000_000_000
+
+
 def _store(request: Request) -> PortalSyncStore:
     store: PortalSyncStore = request.app.state.portal
     return store
 
 
 @router.get(
-    "/messages", summary="Messages for the national portal, oldest first (a dossier's: in order)"
+    "/messages",
+    summary="Messages for the national portal, oldest first (a dossier's: in order)",
+    description="A page of at most `limit` messages, after skipping `offset` of them: the "
+    "next page starts at `offset` + `limit`, and a page shorter than `limit` is the last.",
 )
 async def list_messages(
     request: Request,
     status: Annotated[Literal["pending", "sent", "dead", "skipped"] | None, Query()] = None,
     dossier: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[PortalMessageView]:
-    docs = await _store(request).list(status, dossier, limit)
+    docs = await _store(request).list(status, dossier, limit, offset)
     return [
         PortalMessageView(
             id=d["_id"], dossier_code=d["dossier_code"], kind=d["kind"], status=d["status"],

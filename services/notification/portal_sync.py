@@ -163,14 +163,19 @@ class PortalSyncStore:
         """A dossier's messages in the order they are sent (whatever their status)."""
         return await self.list(None, dossier, limit)
 
-    async def list(self, status: str | None, dossier: str | None, limit: int) -> list[Document]:
+    async def list(
+        self, status: str | None, dossier: str | None, limit: int, offset: int = 0
+    ) -> list[Document]:
         query: Document = {}
         if status:
             query["status"] = status
         if dossier:
             query["dossier_code"] = dossier
         # One dossier's: in the order they are sent; several dossiers': oldest first.
-        cursor = self._messages.find(query).sort(IN_DOSSIER if dossier else ORDER).limit(limit)
+        # Several dossiers' messages may share a time, number and index: the id settles
+        # their order, so that pages (skip) neither repeat nor miss one.
+        order = IN_DOSSIER if dossier else [*ORDER, ("_id", ASCENDING)]
+        cursor = self._messages.find(query).sort(order).skip(offset).limit(limit)
         return [doc async for doc in cursor]
 
     async def replay(self, message_id: str, now: datetime) -> bool:

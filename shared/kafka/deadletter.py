@@ -193,8 +193,10 @@ def to_dead_letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
     )
 
 
-async def read_dead_letters(kafka: KafkaSettings, limit: int = 1000) -> list[DeadLetter]:
-    """Every dead letter currently retained, oldest first per partition (read-only)."""
+async def read_dead_letters(kafka: KafkaSettings, limit: int | None = None) -> list[DeadLetter]:
+    """Every dead letter currently retained (at most ``limit``, for a page), oldest first
+    per partition (read-only). Whoever finds a letter by its position reads them all: a
+    letter past a page's bound is still there to list and replay."""
     return [to_dead_letter(r) for r in await read_retained(kafka, DEAD_LETTERS, limit)]
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import re
 
 from aiokafka.errors import (
@@ -100,6 +101,7 @@ def main() -> None:
     replay_parser = sub.add_parser("replay", help="republish dead letters to their topics")
     replay_parser.add_argument("positions", nargs="+", metavar="PARTITION:OFFSET", type=position)
     args = parser.parse_args()
+    quiet_kafka_client()
     kafka = read_settings(KafkaSettings, "deadletter_cli")
     try:
         client_security(kafka)  # SASL without the OAuth trio: refused before connecting
@@ -120,6 +122,14 @@ def main() -> None:
             f"may {kafka.oauth_client_id or 'this client'} see the dead letters? only the "
             "console's client may"
         ) from None
+
+
+def quiet_kafka_client() -> None:
+    """The tool says what went wrong in one line of its own; aiokafka's logs would bury
+    it: a client refused the topic logs "Topic deadletters is not authorized for this
+    client" at every metadata retry (about a hundred thousand lines before the 40 s
+    timeout), a broker out of reach "Unable connect to ..." before the tool's line."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL + 1)
 
 
 def refused_by_acl(kafka: KafkaSettings, exc: TopicAuthorizationFailedError) -> str:

@@ -29,12 +29,18 @@ async def from_beginning(
         isolation_level="read_committed",
         **client_security(kafka),
     )
-    await consumer.start()
-    try:
+    try:  # a consumer that fails to start is stopped too (no "Unclosed AIOKafkaConsumer")
+        await consumer.start()
         topic = topic_name(kafka.topic_prefix, spec)
         tps = [TopicPartition(topic, p) for p in range(spec.partitions)]
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        # One wait for the broker, not two: seek_to_beginning waits for the offsets on its
+        # own and then end_offsets again, so a client that may not see the topic (the
+        # broker answers its metadata with an authorization error, which aiokafka retries
+        # until the request timeout) waited twice 40 s before being told.
+        starts = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
         yield consumer, tps
     finally:
         await consumer.stop()

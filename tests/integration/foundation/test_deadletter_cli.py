@@ -2,17 +2,19 @@
 does: a letter of a topic that may carry personal data kept before writers redacted
 errors (no ``dlq_error_redacted`` header) as its error's class alone, never the values
 its message quotes; a redacted letter and a letter of a topic without personal data as
-kept. Against the real broker."""
+kept. It lists every retained letter and replays any of them by position, past the
+first thousand too. Against the real broker."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
 from shared.error_text import OLD_ERROR_WITHHELD
 from shared.kafka.deadletter import read_dead_letters
-from shared.kafka.deadletter_cli import list_letters
+from shared.kafka.deadletter_cli import list_letters, replay_letters
 from shared.kafka.publisher import kafka_publisher
 from shared.runtime import CommonSettings
 from shared.testing import eventually
@@ -73,3 +75,34 @@ async def test_list_shows_a_letter_kept_before_redaction_as_its_class_alone(
     }
     for personal in (NAME, EMAIL, PHONE):
         assert personal not in printed
+
+
+async def test_every_retained_letter_is_listed_and_replayed_past_the_first_thousand(
+    common_settings: CommonSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading stopped at 1,000 letters: `list` left the rest out, and `replay` of a letter
+    past them said "no dead letter at" a letter the topic retained (after a flood of
+    dead letters, when replaying is needed most)."""
+    kafka = common_settings.kafka
+    prefix = kafka.topic_prefix
+    count = 1005
+    async with kafka_publisher(kafka, "test-deadletter-cli") as publisher:
+        await asyncio.gather(
+            *(
+                publisher.publish_raw(
+                    topic_name(prefix, DEAD_LETTERS),
+                    b"{}",
+                    key=CODE,  # one partition: the offsets are 0..count-1
+                    headers=letter_headers(prefix, AUDIT_EVENTS, n, "ValueError: out of order"),
+                )
+                for n in range(count)
+            )
+        )
+    capsys.readouterr()
+    await list_letters(kafka)
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(listed) == count
+    last = listed[-1]["at"]
+    partition, offset = (int(part) for part in last.split(":"))
+    await replay_letters(kafka, [(partition, offset)])
+    assert capsys.readouterr().out == f"replayed {last} to {topic_name(prefix, AUDIT_EVENTS)}\n"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from intake import api_forms
+
 from tests.integration.intake.helpers import DESK, RunningIntake, submission
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -59,3 +62,24 @@ async def test_receipt_log_book_and_refusal_forms(intake: RunningIntake) -> None
     )
     assert refused.status_code == 200, refused.text
     assert "Mẫu 03" in refused.text and "Sai thẩm quyền &lt;xã&gt;" in refused.text
+
+
+async def test_a_log_book_is_never_printed_without_some_of_its_dossiers(
+    intake: RunningIntake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mẫu 06 stopped at its row bound and printed the book without the later dossiers,
+    saying nothing: a desk printing a busy quarter got an incomplete register. A period
+    with more dossiers than the bound is refused, naming what to do."""
+    monkeypatch.setattr(api_forms, "MAX_LOG_ROWS", 2)
+    today = intake.ctx.calendar.local_date(intake.clock.now()).isoformat()
+    period = {"start": today, "end": today}
+    for _ in range(2):
+        assert (await intake.client.post("/v1/dossiers", json=submission())).status_code == 201
+    full = await intake.client.get(f"/v1/units/{DESK}/forms/06", params=period)
+    assert full.status_code == 200, full.text
+    assert (await intake.client.post("/v1/dossiers", json=submission())).status_code == 201
+    over = await intake.client.get(f"/v1/units/{DESK}/forms/06", params=period)
+    assert over.status_code == 422, over.text
+    assert (over.json()["code"], over.json()["field"]) == ("invalid_period", "end")
+    assert "more than 2 dossiers" in over.json()["detail"]
+    assert "shorter periods" in over.json()["detail"]

@@ -529,3 +529,27 @@ async def test_a_standing_withdrawal_request_is_known_from_memory_and_from_the_s
     assert [m["body"]["data"][0]["TrangThai"] for m in progress] == ["2", "7", "7", "8"]
     assert [m["withdrawal_standing"] for m in progress] == [False, True, True, False]
     assert numbers.known([CODE]) == {CODE: Last(4)}
+
+
+async def test_the_messages_list_pages_through_every_message_once(
+    settings: NotificationSettings,
+) -> None:
+    """Operations page through the portal's messages (`limit`, `offset`): every message on
+    exactly one page, oldest first, even among dossiers whose messages share a handling
+    time, number and index. Before, the list stopped at its first `limit` messages: the
+    oldest 100 (500 at most) of a store that keeps every message sent."""
+    other = "001.21.31.H59-261126-0043"
+    async with service_runtime("notification", settings) as runtime:
+        store = PortalSyncStore(runtime.db)
+        await store.ensure_indexes()
+        for fact in (received(CODE), received(other), transfer_requested(CODE)):
+            await handle_at(runtime, store, fact, AT)  # one handling time for all
+    async with running_app(create_app(settings), ActAs("operations")) as client:
+        whole = (await client.get("/v1/portal/messages", params={"limit": 500})).json()
+        pages = [
+            (await client.get("/v1/portal/messages", params={"limit": 2, "offset": o})).json()
+            for o in (0, 2, 4)
+        ]
+    assert len(whole) == 5
+    assert [len(page) for page in pages] == [2, 2, 1]  # the last page is the short one
+    assert [m["id"] for page in pages for m in page] == [m["id"] for m in whole]

@@ -11,8 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError
+from console import handlers
 from console.main import create_app
+from console.sources import PAGE_LETTERS
 
+from shared.auth import Principal
 from shared.http import PROBLEM_JSON
 from shared.kafka.deadletter import DeadLetter
 from tests.unit.console.test_service_paths import console
@@ -59,12 +62,12 @@ async def test_the_broker_down_is_broker_unavailable() -> None:
 
 
 class NoLetters:
-    async def dead_letters(self) -> list[Any]:
+    async def dead_letters(self, limit: int | None = PAGE_LETTERS) -> list[Any]:
         return []
 
 
 class OneLetter:
-    async def dead_letters(self) -> list[Any]:
+    async def dead_letters(self, limit: int | None = PAGE_LETTERS) -> list[Any]:
         return [
             DeadLetter(
                 1, 6, "k", b"x", [], "dossier.events", 0, 63, "routing", "E", "malformed", 1, ""
@@ -144,3 +147,36 @@ async def test_a_window_ending_before_it_starts_is_invalid_not_routing_down(
     body = answer.json()
     assert (body["code"], body["field"]) == ("invalid_request", "query.since")
     assert asked == []
+
+
+def letter_at(offset: int) -> DeadLetter:
+    return DeadLetter(
+        0, offset, "k", b"x", [], "dossier.events", 0, offset, "routing", "E", "malformed", 1, ""
+    )
+
+
+class ManyLetters:
+    """More letters retained than a page reads: the page gets its first PAGE_LETTERS."""
+
+    async def dead_letters(self, limit: int | None = PAGE_LETTERS) -> list[Any]:
+        letters = [letter_at(offset) for offset in range(PAGE_LETTERS + 5)]
+        return letters if limit is None else letters[:limit]
+
+
+async def test_a_letter_past_the_pages_bound_is_replayed_by_its_position(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replay by position looks among every retained letter: one past the page's first
+    thousand was refused as absent (404 "no dead letter at"), though the topic kept it."""
+    replayed: list[str] = []
+
+    async def replay_letter(ops: Any, letter: DeadLetter, caller: Principal) -> dict[str, Any]:
+        replayed.append(f"{letter.partition}:{letter.offset}")
+        return {"dead_letter": replayed[-1], "status": "done"}
+
+    monkeypatch.setattr(handlers, "replay_letter", replay_letter)
+    past = f"0:{PAGE_LETTERS + 3}"
+    async with console([], kafka_views=ManyLetters(), operations=None) as client:
+        answer = await client.post("/api/deadletters/replay", json={"positions": [past]})
+    assert answer.status_code == 200, answer.json()
+    assert replayed == [past]
