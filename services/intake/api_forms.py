@@ -58,7 +58,13 @@ class ApplicantName(BaseModel):
 
 
 def _html(html: str, name: str) -> HTMLResponse:
-    return HTMLResponse(html, headers={"Content-Disposition": f'inline; filename="{name}.html"'})
+    """A form: inline, and never kept by a cache (it names applicants, their phone and
+    address; a shared desk computer's browser cache would keep them past retention)."""
+    headers = {
+        "Content-Disposition": f'inline; filename="{name}.html"',
+        "Cache-Control": "no-store",
+    }
+    return HTMLResponse(html, headers=headers)
 
 
 @router.get(

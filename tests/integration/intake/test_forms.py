@@ -22,6 +22,7 @@ async def test_receipt_log_book_and_refusal_forms(intake: RunningIntake) -> None
     )
     assert form.status_code == 200, form.text
     assert form.headers["content-type"].startswith("text/html")
+    assert form.headers["cache-control"] == "no-store"  # it names the applicant
     html = form.text
     assert "Mẫu 01" in html and "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in html
     assert "Bộ phận Một cửa thị trấn Tân Hòa" in html and "Nguyễn Văn An" in html
@@ -46,6 +47,7 @@ async def test_receipt_log_book_and_refusal_forms(intake: RunningIntake) -> None
     assert log.status_code == 200, log.text
     assert "Mẫu 06" in log.text and "SỔ THEO DÕI HỒ SƠ" in log.text
     assert code in log.text and "0912345678" in log.text
+    assert log.headers["cache-control"] == "no-store"
     backwards = await intake.client.get(
         f"/v1/units/{DESK}/forms/06", params={"start": today, "end": "2020-01-01"}
     )
