@@ -22,6 +22,7 @@ from shared.envelope import EVENT_ID_MAX
 from shared.events.commands import ConfirmPayment, IssueApology, RequestPayment
 from shared.http import NotFound
 from shared.idempotency import request_fingerprint
+from shared.refusals import Refused
 from shared.text import CleanText, without_controls
 from shared.time_bounds import AwareBoundedDatetime, BoundedDate
 
@@ -117,7 +118,9 @@ add_actions(
     "/payments/callback",
     summary="A payment gateway reports a payment",
     description="Confirms the payment for the unit holding the dossier. The provider and "
-    "transaction id are the idempotency key: a repeated callback acts once (`replayed`). "
+    "transaction id are the idempotency key: a repeated callback acts once (`replayed`); "
+    "the same transaction reported with another amount, time or dossier answers 409 "
+    "`idempotency_key_reused` naming the field `transaction_id`. "
     "An unknown dossier answers 404 `unknown_dossier`; a dossier not waiting for a "
     "payment 409 `transition_not_allowed`; another amount 409 `payment_mismatch`; a "
     "`paid_at` before the payment request or in the future (beyond a minute) 422 "
@@ -142,7 +145,19 @@ async def payment_callback(
     key = callback_key(body.provider, body.transaction_id)
     # A repeat is the gateway's same report, whichever unit holds the dossier by then.
     fingerprint = request_fingerprint(CALLBACK, body.model_dump(mode="json"))
-    return await act(request, confirm, key, fingerprint)
+    return await act(request, confirm, key, fingerprint, reported_otherwise)
+
+
+def reported_otherwise() -> Refused:
+    """The refusal of a transaction reported before with another report (another amount,
+    time or dossier). It names the body's ``transaction_id``, the key the gateway gave:
+    the gateway sends no ``Idempotency-Key`` header, so naming one would point at nothing."""
+    return Refused(
+        "idempotency_key_reused",
+        "this provider's transaction was reported before with another report "
+        "(amount_vnd, paid_at or dossier_code): a repeat must carry the same one",
+        field="transaction_id",
+    )
 
 
 def callback_key(provider: str, transaction_id: str) -> str:

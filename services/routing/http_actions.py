@@ -36,6 +36,7 @@ from shared.events.registry import make_envelope
 from shared.http import Conflict, DomainError
 from shared.idempotency import checked_key, key_reused, request_fingerprint
 from shared.mongo.inbox import AlreadyProcessed
+from shared.refusals import Refused
 from shared.text import CleanText
 from shared.unit_of_work import UnitOfWork
 
@@ -104,12 +105,17 @@ class ActionResult(BaseModel):
 
 
 async def act(
-    request: Request, command: UnitCommand, key: str | None, fingerprint: str | None = None
+    request: Request,
+    command: UnitCommand,
+    key: str | None,
+    fingerprint: str | None = None,
+    reused: Callable[[], Refused] = key_reused,
 ) -> ActionResult:
     """Run one command through the shared handler; map refusals to problems.
 
     With a ``key``, a repeat of the same request (``fingerprint``, by default the
-    command's) is answered ``replayed``; another request under it is refused.
+    command's) is answered ``replayed``; another request under it is refused with
+    ``reused()`` (by default 409 ``idempotency_key_reused`` naming the header).
 
     It decides on the copy of the dossier this process kept after its last write, if
     any (``routing.recent``): an attempt that finds that copy stale runs again on a
@@ -143,7 +149,7 @@ async def act(
             retry = first is not None and first.is_retry(envelope, fingerprint)
             current = await routing.store.get(code) if retry else None
             if current is None:
-                raise key_reused() from None
+                raise reused() from None
             return ActionResult(dossier=dossier_view(current), events=[], replayed=True)
         routing.recent.keep(saved)  # committed: the next action on it may skip its read
         events = [f.EVENT_TYPE for f in decision.facts]

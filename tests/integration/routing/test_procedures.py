@@ -106,7 +106,11 @@ async def test_payment_by_gateway_then_apology_before_the_appointment(
         altered = await client.post(
             "/v1/payments/callback", json={**callback, "amount_vnd": 150_001}, headers=GATEWAY
         )
-        assert (altered.status_code, altered.json()["code"]) == (409, "idempotency_key_reused")
+        assert altered.status_code == 409, altered.text
+        assert altered.headers["content-type"] == "application/problem+json"
+        # It names the body's field at fault: the gateway sends no Idempotency-Key header.
+        problem = altered.json()
+        assert (problem["code"], problem["field"]) == ("idempotency_key_reused", "transaction_id")
 
         # The district will be late: Mẫu 04 over HTTP, then a second one on the topic.
         late = await client.post(
