@@ -77,7 +77,8 @@ async def dead_letters(
     wanted = LetterFilter(original_topic, error_kind, consumer_group)
     letters = [dl for dl in await kafka_of(request).dead_letters() if wanted.matches(dl)]
     ops: Operations = request.app.state.operations
-    replays = {a.get("dead_letter"): a for a in reversed(await ops.store.recent())}
+    positions = {handlers.letter_of(ops, dl): f"{dl.partition}:{dl.offset}" for dl in letters}
+    replays = await ops.store.of_letters(positions)
     return {
         "items": [
             {

@@ -34,6 +34,7 @@ class ReplayStore:
     async def ensure_indexes(self) -> None:
         await self.actions.create_index([("at", DESCENDING)])
         await self.actions.create_index([("status", ASCENDING), ("at", ASCENDING)])
+        await self.actions.create_index("dead_letter")  # records written before ``letter``
         # One action per dead letter (records of redeliveries asked for on a dossier's
         # page, and those written before, name none).
         await self.actions.create_index(
@@ -53,6 +54,24 @@ class ReplayStore:
     async def of_letter(self, letter: str) -> Document | None:
         """The action recorded for a dead letter, if any."""
         return await self.actions.find_one({"letter": letter})
+
+    async def of_letters(self, letters: dict[str, str]) -> dict[str, Document]:
+        """The latest action recorded for each of these dead letters (identity ->
+        position), by position, however long ago it was: one query by the letters
+        themselves, not a window of the latest actions (a letter replayed before the
+        200 latest showed none, and a bulk replay did not skip it). A record written
+        before ``letter`` was recorded is found by its position alone."""
+        if not letters:
+            return {}
+        found = self.actions.find(
+            {
+                "$or": [
+                    {"letter": {"$in": list(letters)}},
+                    {"letter": {"$exists": False}, "dead_letter": {"$in": list(letters.values())}},
+                ]
+            }
+        ).sort([("at", ASCENDING), ("_id", ASCENDING)])
+        return {str(action["dead_letter"]): action async for action in found}  # latest wins
 
     async def unfinished(self, limit: int = 100) -> list[Document]:
         """Actions recorded but not carried out yet, and redeliveries whose outcome is not

@@ -5,12 +5,14 @@ The console stops between recording a replay and republishing it: started again,
 republishes the letter and settles the action. Its store fails to settle a replay
 already republished: replaying the letter again answers that action (republished once
 more, which inboxes skip) with no second record and no second audit fact. Two operators
-replaying one letter at once make one record.
+replaying one letter at once make one record. A letter replayed long ago, before the
+latest actions, still lists its action.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -157,3 +159,65 @@ async def test_two_operators_replaying_one_letter_at_once_make_one_record(
         assert first["id"] == second["id"]
         assert [a["_id"] for a in await ops.store.recent()] == [first["id"]]
     assert [f.id for f in await audited(common_settings)] == [first["id"]]
+
+
+async def test_a_letter_replayed_before_the_latest_200_actions_still_lists_its_action(
+    common_settings: CommonSettings,
+) -> None:
+    app = create_app(console(common_settings))
+    async with running_app(app, ActAs("operations")) as desk:
+        ops: Operations = app.state.operations
+        letter = await dead_letter(app.state.runtime, common_settings)
+        position = f"{letter.partition}:{letter.offset}"
+        answer = await desk.post("/api/deadletters/replay", json={"positions": [position]})
+        assert answer.status_code == 200, answer.text
+        [replayed_one] = await ops.store.recent()
+        assert replayed_one["status"] == DONE
+        # A letter replayed before the console recorded the letter's identity (`letter`):
+        # its record names the position alone.
+        await app.state.runtime.dead_letters.write_message(
+            original_topic=topic_name(common_settings.kafka.topic_prefix, DOSSIER_EVENTS),
+            key=CODE,
+            value=envelope_of(transfer_requested(CODE)).to_bytes(),
+            error=RuntimeError("routing could not handle it"),
+            kind="handler_failed",
+            attempts=3,
+            consumer_group=f"{common_settings.kafka.topic_prefix}routing",
+            original_partition=0,
+            original_offset=8,
+        )
+
+        async def both() -> list[DeadLetter] | None:
+            letters = await read_dead_letters(common_settings.kafka)
+            return letters if len(letters) == 2 else None
+
+        older = next(dl for dl in await eventually(both) if dl.offset != letter.offset)
+        older_position = f"{older.partition}:{older.offset}"
+        at = replayed_one["at"]
+        legacy = {"action": "replay", "operator": "ops", "status": DONE, "at": at - timedelta(1)}
+        await ops.store.actions.insert_one(
+            {"_id": "legacy-replay", **legacy, "dead_letter": older_position}
+        )
+        # Then 200 redeliveries asked on dossiers' pages: neither replay is among the latest.
+        await ops.store.actions.insert_many(
+            [
+                {
+                    "_id": f"redelivery-{i}",
+                    "action": "redelivery",
+                    "operator": "ops",
+                    "status": "sent",
+                    "at": at + timedelta(seconds=i + 1),
+                    "dossier_code": CODE,
+                    "notification_id": f"notification-{i}",
+                }
+                for i in range(200)
+            ]
+        )
+        latest = {a["_id"] for a in await ops.store.recent()}
+        assert {replayed_one["_id"], "legacy-replay"}.isdisjoint(latest)
+
+        listed = (await desk.get("/api/deadletters")).json()["items"]
+        shown = {item["at"]: item["last_action"] for item in listed}
+        assert shown[position] is not None and shown[older_position] is not None
+        assert (shown[position]["action"], shown[position]["status"]) == ("replay", DONE)
+        assert shown[older_position]["at"] == legacy["at"].isoformat().replace("+00:00", "Z")
