@@ -58,7 +58,8 @@ def refusal_statuses(path: str, method: str) -> set[int]:
     if method == "post" and path.startswith("/v1/dossiers/{code}/"):
         return set(STATUS.values())
     if method == "post" and path == "/v1/payments/callback":
-        return {404, 409}  # unknown_dossier; transition_not_allowed, payment_mismatch
+        # unknown_dossier; transition_not_allowed, payment_mismatch, idempotency_key_reused
+        return {404, 409}
     return set()
 
 
