@@ -26,6 +26,7 @@ from typing import TextIO
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo.errors import PyMongoError
 
 from audit.config import AuditKeyWrapping, AuditSettings
 from audit.dossier_keys import DossierKeys, WrapPage
@@ -106,6 +107,7 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     anything starts, as ``shared.command_line`` does for the commands without options."""
     parser = argparse.ArgumentParser(
         prog="python -m audit.wrap_keys",
+        allow_abbrev=False,  # "--r" or a typo of another option is refused, not --rotate
         description="Wrap every dossier key the audit store still holds in clear under "
         "LT_AUDIT_KEY_WRAPPING_KEY (docs/audit.md, What is logged). Idempotent; safe "
         "beside the running service. Reads the audit service's environment (LT_MONGO_*, "
@@ -129,6 +131,12 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run(settings, sys.stdout, rotate=rotate))
     except DossierKeyUnreadable as refused:  # a key not given, or altered: say which
         sys.exit(f"python -m audit.wrap_keys: stopped: {refused}")
+    except PyMongoError as failed:  # unreachable, refused the user, lost: say so, no traceback
+        sys.exit(
+            "python -m audit.wrap_keys: stopped: the audit store could not be reached or "
+            f"written ({type(failed).__name__}: {failed}); each key is left as it was or "
+            "done: run it again"
+        )
 
 
 if __name__ == "__main__":

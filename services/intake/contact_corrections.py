@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from pymongo.errors import DuplicateKeyError
 
 from intake.actions import Intake, dossier_for_desk, numbered
-from intake.domain.contact_correction import decide_contact_correction
+from intake.domain.contact_correction import decide_contact_correction, registration_time
 from intake.dossier_facts import contact_registered
 from intake.schemas.contact_correction import ContactCorrected, ContactCorrectionRequest
 from intake.tokens import idempotency_id
@@ -65,7 +65,11 @@ async def correct_contact(
         # The postal address stays in intake: corrected alone, notification has no news.
         told = any(field != "address" for field in fields)
         if told:
-            uow.emit(contact_registered(dossier, now), correlation_id=dossier.correlation_id)
+            registered_at = registration_time(stored, now)
+            dossier = dossier.changed(contact_registered_at=registered_at)
+            uow.emit(
+                contact_registered(dossier, registered_at), correlation_id=dossier.correlation_id
+            )
         uow.emit(
             ApplicantContactCorrected(
                 operator=operator,

@@ -119,6 +119,9 @@ class IntakeDossier(_Stored):
     created_at: datetime
     # When the retention erased the personal fields (``PERSONAL_FIELDS``); None: kept.
     personal_data_erased_at: datetime | None = None
+    # When a correction last registered the contact again (``registered_at`` of its
+    # ``applicant.contact.registered.v1``); None: never corrected.
+    contact_registered_at: datetime | None = None
 
     @property
     def current_state(self) -> DossierState:

@@ -9,6 +9,7 @@ channel left without its address (422 ``invalid_request``, field ``channels``).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from intake.domain.retention import check_personal_data_kept
@@ -70,6 +71,24 @@ def decide_contact_correction(
         **{_STORED_AS["address"]: after["address"]},
     )
     return ContactCorrection(corrected, changed)
+
+
+# Later than a time the store kept: it keeps milliseconds, so a microsecond more could
+# still fall before the time it was given.
+_AFTER_STORED = timedelta(milliseconds=1)
+
+
+def registration_time(dossier: IntakeDossier, now: datetime) -> datetime:
+    """When a correction's registration says it was made: ``now``, or just after the
+    dossier's latest correction if that says later. Notification keeps the registration
+    with the latest ``registered_at``, and intake keeps the correction that committed
+    last; a correction whose time was taken before a concurrent one's, but that
+    committed after it (its transaction retried), must still say it is the later one,
+    or notification would keep the other's contact while intake keeps this one's."""
+    previous = dossier.contact_registered_at
+    if previous is None:
+        return now
+    return max(now, previous + _AFTER_STORED)
 
 
 def _plain(value: Any) -> Any:

@@ -236,3 +236,34 @@ async def test_the_postal_address_alone_is_not_registered_again(intake: RunningI
     assert await stored_seq(intake, code) == 3
     stored = await intake.ctx.store.get_dossier(code)
     assert stored is not None and stored.applicant_address == "3 Lý Thái Tổ"
+
+
+async def test_a_correction_dated_before_the_last_one_is_registered_after_it(
+    intake: RunningIntake,
+) -> None:
+    """Concurrent corrections: one takes its time, another takes a later one and commits
+    first, then the first commits (its transaction retried) and is what intake keeps.
+    Notification keeps the registration with the latest ``registered_at``: the one
+    committed last must say so, or notification would notify the other's phone."""
+    code, _ = await taken(intake)
+    intake.clock.advance(timedelta(seconds=1))
+    later = await intake.client.post(
+        path(code), json={"phone": "0912345670", "reason": "x"}, headers=auth_headers("privacy")
+    )
+    assert later.status_code == 200, later.text
+    intake.clock.advance(timedelta(seconds=-1))  # the one whose time was taken first
+    last = await intake.client.post(
+        path(code), json={"phone": "0912345671", "reason": "x"}, headers=auth_headers("privacy")
+    )
+    assert last.status_code == 200, last.text
+    stored = await intake.ctx.store.get_dossier(code)
+    assert stored is not None and stored.applicant.phone == "0912345671"
+
+    await intake.relay_idle()
+    records = await read_topic(intake.settings.kafka, APPLICANT_CONTACTS, expect=3)
+    registrations = [ApplicantContactRegistered.model_validate(e.data) for e in envelopes(records)]
+    kept = max(registrations, key=lambda r: r.registered_at)  # as notification keeps
+    assert kept.contact.phone == "0912345671"
+    assert stored.contact_registered_at == kept.registered_at.replace(
+        microsecond=kept.registered_at.microsecond // 1000 * 1000
+    )

@@ -16,6 +16,7 @@ from audit.key_wrapping import (
 )
 from audit.personal import new_dossier_key
 from audit.wrap_keys import arguments
+from pymongo.errors import ServerSelectionTimeoutError
 
 from shared.settings_env import SETTINGS_EXIT, read_settings
 
@@ -116,6 +117,32 @@ def test_the_command_takes_rotate_and_nothing_else(capsys: pytest.CaptureFixture
         arguments(["--rotate", "--port=9"])
     assert refused.value.code == 2
     assert "unrecognized arguments: --port=9" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("abbreviated", ["--r", "--rot", "--rotat"])
+def test_an_abbreviated_option_is_refused_not_taken_for_rotate(
+    abbreviated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        arguments([abbreviated])
+    assert refused.value.code == 2
+    assert f"unrecognized arguments: {abbreviated}" in capsys.readouterr().err
+
+
+def test_a_store_it_cannot_reach_stops_it_with_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def unreachable(*_: object, **__: object) -> int:
+        raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
+
+    monkeypatch.setattr(wrap_keys, "run", unreachable)
+    with pytest.raises(SystemExit) as stopped:
+        wrap_keys.main(["--rotate"])
+    assert isinstance(stopped.value.code, str)
+    assert stopped.value.code.startswith(
+        "python -m audit.wrap_keys: stopped: the audit store could not be reached or written "
+        "(ServerSelectionTimeoutError: 127.0.0.1:1"
+    )
 
 
 def test_a_key_the_command_cannot_open_stops_it_with_the_message_not_a_traceback(

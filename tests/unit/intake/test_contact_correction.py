@@ -7,7 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from intake.domain.contact_correction import decide_contact_correction, stored_contact
+from intake.domain.contact_correction import (
+    decide_contact_correction,
+    registration_time,
+    stored_contact,
+)
 from intake.dossier_facts import contact_registered
 from intake.model import IntakeDossier
 from intake.problems import ERRORS
@@ -63,6 +67,25 @@ def test_the_registration_notification_gets_carries_the_corrected_contact() -> N
     assert contact.email == "an.moi@example.vn"
     assert contact.channels == [Channel.SMS, Channel.EMAIL]
     assert contact.language == Language.EN
+
+
+def test_a_registration_is_dated_now_when_no_correction_says_later() -> None:
+    assert registration_time(dossier(), NOW) == NOW
+    earlier = dossier().changed(contact_registered_at=NOW - timedelta(seconds=5))
+    assert registration_time(earlier, NOW) == NOW
+
+
+def test_a_correction_committed_after_a_later_dated_one_is_registered_after_it() -> None:
+    # Two concurrent corrections: B took its time (NOW + 0.4 ms) after A (NOW) but
+    # committed first; A, retried, reads B's dossier. Notification keeps the latest
+    # registered_at, intake the last commit: A's registration must say it is later than
+    # B's, as the store kept it (to the millisecond) and as B published it.
+    b_published = NOW + timedelta(microseconds=400)
+    b_stored = b_published.replace(microsecond=b_published.microsecond // 1000 * 1000)
+    after_b = dossier().changed(contact_registered_at=b_stored)
+    a_registered = registration_time(after_b, NOW)
+    assert a_registered > b_published
+    assert a_registered > b_stored
 
 
 def test_null_clears_an_optional_field() -> None:
