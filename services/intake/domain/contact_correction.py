@@ -62,7 +62,8 @@ def decide_contact_correction(
         if channel in after["channels"] and after[address] is None:
             raise Refused(
                 "invalid_request",
-                f"the {channel} channel needs a {address}: clear the channel or give one",
+                f"the {channel} channel needs the applicant's {address}: "
+                "clear the channel or give one",
                 field="channels",
             )
     applicant = {k: after[k] for k in CONTACT_FIELDS if k != "address"}

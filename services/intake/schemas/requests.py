@@ -95,7 +95,7 @@ class ApplicantIn(RequestBody):
         distinct_channels(channels)
         for channel, contact in (("email", "email"), ("sms", "phone")):
             if channel in channels and info.data.get(contact) is None:
-                raise ValueError(f"the {channel} channel needs a {contact}")
+                raise ValueError(f"the {channel} channel needs the applicant's {contact}")
         return channels
 
 
