@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from pymongo.errors import DuplicateKeyError
 
 from intake.actions import Intake, dossier_for_desk, numbered
 from intake.domain.contact_correction import decide_contact_correction, registration_time
 from intake.dossier_facts import contact_registered
+from intake.idempotency import KeyedRequest
 from intake.schemas.contact_correction import ContactCorrected, ContactCorrectionRequest
-from intake.tokens import idempotency_id
 from shared.events.operations import ApplicantContactCorrected
-from shared.idempotency import checked_key, key_reused, request_fingerprint
-from shared.mongo.client import Document
 from shared.refusals import Refused
 from shared.unit_of_work import UnitOfWork
 
@@ -51,12 +49,10 @@ async def correct_contact(
 ) -> Corrected:
     """Correct the dossier's contact, register it again and record the correction, in
     one unit of work; refused with nothing written (``domain.contact_correction``)."""
-    key = checked_key(idempotency_key)
     now = ctx.now()
     body = {"code": code, **request.model_dump(mode="json", exclude_unset=True)}
-    record_id = idempotency_id(ROUTE, key) if key else None
-    fingerprint = request_fingerprint(ROUTE, body)
-    if record_id is not None and (earlier := await _earlier(ctx, record_id, fingerprint, now)):
+    keyed = KeyedRequest.of(ROUTE, idempotency_key, body)
+    if earlier := await _earlier(ctx, keyed, now):
         return earlier
 
     async def work(uow: UnitOfWork) -> ContactCorrected:
@@ -88,8 +84,9 @@ async def correct_contact(
             corrected_by=operator,
             corrected_at=now,
         )
-        if record_id is not None:
-            record = _record(record_id, fingerprint, answer, now, ctx.options.idempotency_ttl_hours)
+        if keyed.record_id is not None:
+            ttl = timedelta(hours=ctx.options.idempotency_ttl_hours)
+            record = keyed.record(code, now, ttl, {"result": answer.model_dump(mode="json")})
             await ctx.store.remember_result(record, uow.session)
         return answer
 
@@ -99,7 +96,7 @@ async def correct_contact(
         # A concurrent twin with the same key committed first: this one conflicted with
         # it, then found its key taken, or its correction already made (nothing left to
         # correct). Either way the twin's answer is this request's.
-        if record_id is None or (twin := await _earlier(ctx, record_id, fingerprint, now)) is None:
+        if (twin := await _earlier(ctx, keyed, now)) is None:
             raise
         return twin
     log.info(
@@ -109,28 +106,9 @@ async def correct_contact(
     return Corrected(answer)
 
 
-async def _earlier(
-    ctx: Intake, record_id: str, fingerprint: str, now: datetime
-) -> Corrected | None:
+async def _earlier(ctx: Intake, keyed: KeyedRequest, now: datetime) -> Corrected | None:
     """The first answer for this key, or None; the key with another body is refused."""
-    record = await ctx.store.idempotent_result(record_id, now)
+    record = await keyed.earlier(ctx.store, now)
     if record is None:
         return None
-    if record.get("fingerprint") != fingerprint:
-        raise key_reused()
     return Corrected(ContactCorrected.model_validate(record["result"]), replayed=True)
-
-
-def _record(
-    record_id: str, fingerprint: str, answer: ContactCorrected, now: datetime, ttl_hours: int
-) -> Document:
-    result: dict[str, Any] = answer.model_dump(mode="json")
-    return {
-        "_id": record_id,
-        "route": ROUTE,
-        "fingerprint": fingerprint,
-        "dossier_code": answer.dossier_code,
-        "result": result,
-        "created_at": now,
-        "expires_at": now + timedelta(hours=ttl_hours),
-    }

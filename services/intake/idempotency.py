@@ -25,6 +25,48 @@ from shared.units_of_work import UnitsOfWork
 
 
 @dataclass(frozen=True)
+class KeyedRequest:
+    """A request's Idempotency-Key record: where it is kept (None without a key), the
+    body's fingerprint, and the fields every route's record shares."""
+
+    route: str
+    record_id: str | None
+    fingerprint: str
+
+    @classmethod
+    def of(cls, route: str, key: str | None, body: dict[str, Any]) -> KeyedRequest:
+        checked_key(key)
+        record_id = idempotency_id(route, key) if key else None
+        return cls(route, record_id, request_fingerprint(route, body))
+
+    async def earlier(self, store: IntakeStore, now: datetime) -> Document | None:
+        """The first request's record, or None; another body under the key is refused
+        (409 ``idempotency_key_reused``)."""
+        if self.record_id is None:
+            return None
+        record = await store.idempotent_result(self.record_id, now)
+        if record is None:
+            return None
+        if record["fingerprint"] != self.fingerprint:
+            raise key_reused()
+        return record
+
+    def record(
+        self, dossier_code: str, now: datetime, ttl: timedelta, result: dict[str, Any]
+    ) -> Document:
+        """The key's record, with the route's own ``result`` fields."""
+        return {
+            "_id": self.record_id,
+            "route": self.route,
+            "fingerprint": self.fingerprint,
+            "dossier_code": dossier_code,
+            **result,
+            "created_at": now,
+            "expires_at": now + ttl,
+        }
+
+
+@dataclass(frozen=True)
 class Outcome:
     """A receipt, and whether it replays an earlier request with the same key."""
 
@@ -44,23 +86,16 @@ class IdempotentCreation:
     key: str | None
     body: dict[str, Any]
     now: datetime
-    record_id: str | None = field(init=False)
-    fingerprint: str = field(init=False)
+    keyed: KeyedRequest = field(init=False)
 
     def __post_init__(self) -> None:
-        checked_key(self.key)
-        self.record_id = idempotency_id(self.route, self.key) if self.key else None
-        self.fingerprint = request_fingerprint(self.route, self.body)
+        self.keyed = KeyedRequest.of(self.route, self.key, self.body)
 
     async def earlier(self) -> Outcome | None:
         """The first result for this key, or None; a different body is refused (409)."""
-        if self.record_id is None or self.key is None:
+        record = await self.keyed.earlier(self.store, self.now)
+        if record is None or self.key is None:
             return None
-        record = await self.store.idempotent_result(self.record_id, self.now)
-        if record is None:
-            return None
-        if record["fingerprint"] != self.fingerprint:
-            raise key_reused()
         token = unseal_token(self.receipt_key, self.key, record["sealed_token"]) or ""
         receipt = Receipt.model_validate({**record["receipt"], "lookup_token": token})
         return Outcome(receipt, replayed=True)
@@ -82,13 +117,8 @@ class IdempotentCreation:
             return replay
 
     def _record(self, key: str, receipt: Receipt) -> Document:
-        return {
-            "_id": self.record_id,
-            "route": self.route,
-            "fingerprint": self.fingerprint,
-            "dossier_code": receipt.code,
+        result = {
             "receipt": receipt.model_dump(mode="json", exclude={"lookup_token"}),
             "sealed_token": seal_token(self.receipt_key, key, receipt.lookup_token),
-            "created_at": self.now,
-            "expires_at": self.now + self.ttl,
         }
+        return self.keyed.record(receipt.code, self.now, self.ttl, result)
