@@ -50,8 +50,8 @@ def console(common: CommonSettings) -> ConsoleSettings:
     return ConsoleSettings(**common.model_dump(), console=ConsoleOptions(actions_enabled=True))
 
 
-async def dead_letter(runtime: ServiceRuntime, common: CommonSettings) -> DeadLetter:
-    """A dossier fact routing gave up on, on the dead-letter topic."""
+async def write_letter(runtime: ServiceRuntime, common: CommonSettings, offset: int) -> None:
+    """Routing gives up on a dossier fact it read at ``offset``: a dead letter."""
     await runtime.dead_letters.write_message(
         original_topic=topic_name(common.kafka.topic_prefix, DOSSIER_EVENTS),
         key=CODE,
@@ -61,8 +61,13 @@ async def dead_letter(runtime: ServiceRuntime, common: CommonSettings) -> DeadLe
         attempts=3,
         consumer_group=f"{common.kafka.topic_prefix}routing",
         original_partition=0,
-        original_offset=7,
+        original_offset=offset,
     )
+
+
+async def dead_letter(runtime: ServiceRuntime, common: CommonSettings) -> DeadLetter:
+    """A dossier fact routing gave up on, on the dead-letter topic."""
+    await write_letter(runtime, common, offset=7)
 
     async def letters() -> list[DeadLetter]:
         return await read_dead_letters(common.kafka)
@@ -175,17 +180,7 @@ async def test_a_letter_replayed_before_the_latest_200_actions_still_lists_its_a
         assert replayed_one["status"] == DONE
         # A letter replayed before the console recorded the letter's identity (`letter`):
         # its record names the position alone.
-        await app.state.runtime.dead_letters.write_message(
-            original_topic=topic_name(common_settings.kafka.topic_prefix, DOSSIER_EVENTS),
-            key=CODE,
-            value=envelope_of(transfer_requested(CODE)).to_bytes(),
-            error=RuntimeError("routing could not handle it"),
-            kind="handler_failed",
-            attempts=3,
-            consumer_group=f"{common_settings.kafka.topic_prefix}routing",
-            original_partition=0,
-            original_offset=8,
-        )
+        await write_letter(app.state.runtime, common_settings, offset=8)
 
         async def both() -> list[DeadLetter] | None:
             letters = await read_dead_letters(common_settings.kafka)
