@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaConnectionError
 from aiokafka.helpers import create_ssl_context
 
 from shared.kafka.refused_tokens import report_refused_tokens
+from shared.kafka.session_ends import SESSION_ENDS, report_session_ends
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class ClientCredentialsTokens(AbstractTokenProvider):  # type: ignore[misc]
         async with self._lock:
             if self._token is None or time.monotonic() >= self._renew_at:
                 self._token, lifetime = await self._fetch()
+                SESSION_ENDS.note(lifetime)  # a session opened with it ends then
                 self._renew_at = time.monotonic() + max(lifetime - RENEW_BEFORE_EXPIRY_S, 1.0)
             return self._token
 
@@ -91,6 +93,7 @@ def client_security(settings: KafkaSettings) -> dict[str, Any]:
             "LT_KAFKA_OAUTH_CLIENT_ID and LT_KAFKA_OAUTH_CLIENT_SECRET"
         )
     report_refused_tokens()  # aiokafka would take a refused token for a login
+    report_session_ends()  # aiokafka would log each session's end as an error
     options: dict[str, Any] = {
         "security_protocol": protocol,
         "sasl_mechanism": "OAUTHBEARER",

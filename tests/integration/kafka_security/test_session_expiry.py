@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from infra.kafka_access import delete_bindings
 from infra.keycloak.realm import audience_mapper
 from infra.keycloak.sync import admin_token
 from shared.kafka.security import ClientCredentialsTokens, TokenUnavailable, client_security
+from shared.kafka.session_ends import SUFFIX as SESSION_ENDED
+from shared.kafka.session_ends import about_a_closed_connection
 from shared.settings import KafkaSettings
 from tests.integration.kafka_security.conftest import SecuredBroker
 
@@ -153,10 +156,13 @@ async def _until(condition: Any, timeout_s: float, what: str) -> None:
 
 
 async def test_clients_carry_on_across_the_ends_of_their_sessions(
-    secured_broker: SecuredBroker, short_lived: ShortLivedClient
+    secured_broker: SecuredBroker,
+    short_lived: ShortLivedClient,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An idempotent producer and a group consumer (the services' kind) outlive several
-    sessions: every record sent arrives once, in order."""
+    sessions: every record sent arrives once, in order; the ends of the sessions are
+    logged at INFO, saying why, not as errors."""
     servers = short_lived.settings(secured_broker).bootstrap_servers
     producer = AIOKafkaProducer(
         bootstrap_servers=servers,
@@ -198,6 +204,11 @@ async def test_clients_carry_on_across_the_ends_of_their_sessions(
         await consumer.stop()
     assert received == sent
     assert CountingTokens.refused == 0
+    aiokafka = [r for r in caplog.records if r.name.startswith("aiokafka")]
+    ended = [r for r in aiokafka if r.getMessage().endswith(SESSION_ENDED)]
+    assert ended and all(r.levelno == logging.INFO for r in ended)
+    alarming = [r.getMessage() for r in aiokafka if r.levelno >= logging.WARNING]
+    assert not [m for m in alarming if about_a_closed_connection(m)], alarming
 
 
 async def test_a_client_the_realm_disables_loses_the_broker_within_a_token_lifetime(
