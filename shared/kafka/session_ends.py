@@ -58,7 +58,11 @@ SESSION_ENDS = SessionEnds()
 
 
 def about_a_closed_connection(message: str) -> bool:
-    return " closed" in message or "coordinator dead" in message
+    """aiokafka's report of an open connection the broker closed (not of a failure to
+    connect again: "Unable connect to ...", which keeps its level)."""
+    if message.startswith("Unable"):
+        return False
+    return "coordinator dead" in message or ("Connection at " in message and " closed" in message)
 
 
 class ExpectedSessionEnd(logging.Filter):

@@ -38,10 +38,10 @@ def fetch_failed(level: int = logging.ERROR) -> logging.LogRecord:
     )  # fmt: skip
 
 
-def unable_to_connect() -> logging.LogRecord:
+def unable_to_connect(failure: str) -> logging.LogRecord:
     return logging.LogRecord(
         "aiokafka", logging.ERROR, __file__, 1,
-        "Unable connect to node with id %s: %s", (1, "TokenUnavailable: 401"), None,
+        "Unable connect to node with id %s: %s", (1, failure), None,
     )  # fmt: skip
 
 
@@ -73,8 +73,11 @@ def test_a_connection_closed_at_another_time_keeps_its_level(at: float | None) -
     assert SUFFIX not in record.getMessage()
 
 
-def test_a_failure_to_reconnect_keeps_its_level_even_as_a_token_expires() -> None:
-    record = filtered(unable_to_connect(), Clock(), 1.0)
+@pytest.mark.parametrize(
+    "failure", ["TokenUnavailable: 401", "KafkaConnectionError: Connection at 127.0.0.1:9 closed"]
+)
+def test_a_failure_to_reconnect_keeps_its_level_even_as_a_token_expires(failure: str) -> None:
+    record = filtered(unable_to_connect(failure), Clock(), 1.0)
     assert record.levelno == logging.ERROR
 
 
