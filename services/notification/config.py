@@ -93,6 +93,16 @@ class SmtpSettings(BaseSettings):
         "on each): a message costs its mail transaction, not a connection and EHLO.",
     )
 
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> SmtpSettings:
+        """Implicit TLS and STARTTLS exclude each other: set both, every send would fail."""
+        if self.use_tls and self.start_tls:
+            raise ValueError(
+                "LT_NOTIFICATION_SMTP_USE_TLS and LT_NOTIFICATION_SMTP_START_TLS are both "
+                "true: choose implicit TLS (port 465) or STARTTLS (port 587), not both"
+            )
+        return self
+
 
 class SmsSettings(BaseSettings):
     """The SMS provider adapter (LT_NOTIFICATION_SMS_*)."""

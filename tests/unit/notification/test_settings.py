@@ -1,5 +1,6 @@
 """The dispatcher's stop settings: a send in flight may last the channels' timeouts, and
-the budget leaves time after the grace to store what the sends did."""
+the budget leaves time after the grace to store what the sends did. The SMTP relay's
+kind of TLS is one or the other."""
 
 from __future__ import annotations
 
@@ -42,3 +43,10 @@ def test_an_instance_without_a_dispatcher_needs_no_stop_budget() -> None:
         dispatch=DispatchSettings(enabled=False, shutdown_grace_s=1, stop_budget_s=1)
     )
     assert not settings.dispatch.enabled
+
+
+def test_implicit_tls_and_starttls_together_are_refused() -> None:
+    with pytest.raises(ValidationError, match="USE_TLS and LT_NOTIFICATION_SMTP_START_TLS"):
+        SmtpSettings(use_tls=True, start_tls=True)
+    assert SmtpSettings(use_tls=True, start_tls=False).use_tls
+    assert SmtpSettings(use_tls=False, start_tls=True).start_tls
