@@ -1,19 +1,19 @@
 """A Kafka session ending with its token is routine: logged at INFO, not as an error.
 
 The broker closes an OAUTHBEARER connection when the token it was opened with expires
-(KIP-368). aiokafka cannot re-authenticate an open connection, so its fetcher, group
-coordinator and producer each log the closed connection as an error or a warning
-("Failed fetch messages from 1: KafkaConnectionError: Connection at ... closed",
-"... -- marking coordinator dead") and reconnect with a fresh token. With the realm's
-15-minute tokens every service would log errors every quarter of an hour, and operators
-who learn to pass over them miss the real outage.
+(KIP-368). aiokafka cannot re-authenticate an open connection, so its client, fetcher,
+group coordinator and producer each log the closed connection as an error or a warning
+("Failed fetch messages from 1: KafkaConnectionError: Connection at ... closed", "...
+-- marking coordinator dead", "Unable to update metadata from [1]") and reconnect with a
+fresh token. With the realm's 15-minute tokens every service would log errors every
+quarter of an hour, and operators who learn to pass over them miss the real outage.
 
 The token provider notes when each token it hands out expires (``SESSION_ENDS.note``);
 ``ExpectedSessionEnd``, a filter on those aiokafka loggers, logs a record about a closed
-connection or a dead coordinator at INFO, saying why, when it comes within
-``WINDOW_BEFORE_S``/``WINDOW_AFTER_S`` of such a moment. A connection closed at any other
-time keeps its level, and so does every failure to reconnect (a refused token, a broker
-that is down), whenever it happens.
+connection, a dead coordinator or a metadata update that failed on one at INFO, saying
+why, when it comes within ``WINDOW_BEFORE_S``/``WINDOW_AFTER_S`` of such a moment. A
+connection closed at any other time keeps its level, and so does every failure to
+connect again (a refused token, a broker that is down), whenever it happens.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ WINDOW_AFTER_S = 30.0
 SUFFIX = " (the Kafka session ended with its token; the client reconnects with a fresh one)"
 # Where aiokafka logs a connection the broker closed.
 LOGGERS = (
+    "aiokafka",  # the client's metadata updates
     "aiokafka.consumer.fetcher",
     "aiokafka.consumer.group_coordinator",
     "aiokafka.producer.sender",
@@ -58,11 +59,16 @@ SESSION_ENDS = SessionEnds()
 
 
 def about_a_closed_connection(message: str) -> bool:
-    """aiokafka's report of an open connection the broker closed (not of a failure to
-    connect again: "Unable connect to ...", which keeps its level)."""
-    if message.startswith("Unable"):
+    """aiokafka's report of an open connection the broker closed, or of the metadata
+    update that failed on it; not of a failure to connect again ("Unable connect to ...",
+    which keeps its level)."""
+    if message.startswith("Unable connect"):
         return False
-    return "coordinator dead" in message or ("Connection at " in message and " closed" in message)
+    return (
+        "coordinator dead" in message
+        or ("Connection at " in message and " closed" in message)
+        or message.startswith("Unable to update metadata")
+    )
 
 
 class ExpectedSessionEnd(logging.Filter):

@@ -89,6 +89,24 @@ def test_the_coordinator_marked_dead_as_the_session_ended_is_logged_at_info() ->
     assert filtered(record, Clock(), 3.0).levelno == logging.INFO
 
 
+@pytest.mark.parametrize(
+    ("message", "args"),
+    [
+        (
+            "Unable to request metadata from node with id %s: %r",
+            (1, KafkaConnectionError("Connection at 127.0.0.1:9094 closed")),
+        ),
+        ("Unable to update metadata from %s", ([1],)),
+    ],
+)
+def test_a_metadata_update_failed_on_the_closed_connection_is_logged_at_info(
+    message: str, args: tuple[object, ...]
+) -> None:
+    """Seen under make run: the client's metadata update, on the session that ended."""
+    record = logging.LogRecord("aiokafka", logging.ERROR, __file__, 1, message, args, None)
+    assert filtered(record, Clock(), 1.0).levelno == logging.INFO
+
+
 def test_each_token_handed_out_opens_its_own_window() -> None:
     clock = Clock()
     ends = SessionEnds(clock)
