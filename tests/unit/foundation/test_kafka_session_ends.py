@@ -29,11 +29,11 @@ class Clock:
         return self.now
 
 
-def fetch_failed(level: int = logging.ERROR) -> logging.LogRecord:
+def fetch_failed() -> logging.LogRecord:
     """What aiokafka's fetcher logs when the broker closed its connection."""
     closed = KafkaConnectionError("Connection at 127.0.0.1:9094 closed")
     return logging.LogRecord(
-        "aiokafka.consumer.fetcher", level, __file__, 1,
+        "aiokafka.consumer.fetcher", logging.ERROR, __file__, 1,
         "Failed fetch messages from %s: %s", (1, closed), None,
     )  # fmt: skip
 
